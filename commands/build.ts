@@ -1,0 +1,32 @@
+import type { Command } from 'commander';
+import { buildModule, readModuleProject } from '../lib/build.js';
+import { resolveServerRootPath, detectServerRoot } from '../lib/server-root.js';
+import { loadToolchain } from '../lib/toolchain.js';
+import type { Runner } from './types.js';
+
+/** The toolchain of the target server root, or the system's apxs when there is none. */
+export async function toolchainFor(serverRootOpt: string | undefined) {
+  const p = await resolveServerRootPath(serverRootOpt, process.cwd());
+  const sr = p ? await detectServerRoot(p) : undefined;
+  return { sr, tc: await loadToolchain({ apxs: sr?.apxs, root: sr?.kind === 'prefix' ? sr.root : undefined }) };
+}
+
+export function register(program: Command, run: Runner): void {
+  program
+    .command('build')
+    .argument('[dir]', 'module directory', '.')
+    .option('--server-root <dir>', 'build against this server root\'s httpd (env APXS_TS_SERVER_ROOT)')
+    .option('--force', 'rebuild even if up to date')
+    .option('--jobs <n>', 'parallel compiles for multi-file modules')
+    .description('compile the module (only what changed) into mod_NAME.so')
+    .addHelpText('after', '\nExample:\n  cd mod_info && apxs-ts build')
+    .action(run(async (dir: string, o: { serverRoot?: string; force?: boolean; jobs?: string }) => {
+      const project = await readModuleProject(dir);
+      const { tc } = await toolchainFor(o.serverRoot);
+      const res = await buildModule(project, tc, { force: o.force, jobs: o.jobs ? Number(o.jobs) : undefined });
+      return {
+        data: { ...res, module: project.module.stem },
+        human: [res.upToDate ? `${res.so} is up to date` : `built ${res.so} (${res.compiled.join(', ')}; linked with ${res.linkedWith}) in ${Math.round(res.durationMs)} ms`],
+      };
+    }));
+}

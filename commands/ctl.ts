@@ -1,0 +1,135 @@
+import type { Command } from 'commander';
+import { promises as fs } from 'node:fs';
+import { configTest } from '../lib/configtest.js';
+import { ApxsError } from '../lib/errors.js';
+import { errorLogPath, restart, start, status, stop, tailLog, type CtlResult } from '../lib/ctl.js';
+import { sleep } from '../lib/proc.js';
+import { requireServerRoot } from '../lib/server-root.js';
+import { progress } from './progress.js';
+import type { Outcome, Runner } from './types.js';
+
+interface CtlOpts {
+  serverRoot?: string;
+  url?: string;
+  timeout: string;
+  json?: boolean;
+}
+
+const EXIT_HELP = `
+Exit codes:
+  0  done (start/restart/graceful: the server answers its health URL; status: running and healthy)
+  1  failed (config broken, port in use, did not become healthy; status: running but unhealthy)
+  2  usage error
+  3  not running (stop, graceful-stop, status)
+
+--json prints one object: {"ok":true,"action","pid","healthUrl","health":{"status","latencyMs"},...}
+or {"ok":false,"error":{"code","message","hint"},...}.
+
+Examples:
+  apxs-ts ctl start --server-root ./srv
+  apxs-ts ctl status --json
+  apxs-ts ctl graceful
+  apxs-ts ctl logs -n 50 --follow`;
+
+function describe(r: CtlResult): string[] {
+  const health = r.health ? ` ${r.healthUrl} answered ${r.health.status} in ${r.health.latencyMs.toFixed(1)} ms` : '';
+  const head = r.alreadyRunning ? `httpd is already running (pid ${r.pid});${health}`
+    : r.action.includes('stop') ? `httpd (pid ${r.pid}) stopped in ${Math.round(r.elapsedMs)} ms`
+    : `${r.action}: httpd (pid ${r.pid}) is up;${health}`;
+  return [head, ...(r.stale ? [`removed stale pid file ${r.stale.pidFile}: ${r.stale.reason}`] : []), ...r.warnings.map((w) => `warning: ${w}`)];
+}
+
+function timeoutOf(o: CtlOpts): number {
+  const n = Number(o.timeout);
+  if (!Number.isFinite(n) || n <= 0) throw new ApxsError('USAGE', `bad --timeout ${JSON.stringify(o.timeout)}: expected seconds > 0`);
+  return n;
+}
+
+async function withSpinner<T>(json: boolean | undefined, text: string, fn: () => Promise<T>): Promise<T> {
+  const p = await progress(!!json);
+  p.start(text);
+  try {
+    return await fn();
+  } finally {
+    p.stop();
+  }
+}
+
+export function register(program: Command, run: Runner): void {
+  const ctl = program.command('ctl').description('start, stop and check the server with real health checks').addHelpText('after', EXIT_HELP);
+  const common = (c: Command) => c
+    .option('--server-root <dir>', 'server root (env APXS_TS_SERVER_ROOT, or apxs-ts.json upward)')
+    .option('--url <url>', 'health URL (default: the first Listen address)')
+    .option('--timeout <seconds>', 'how long to wait', '30')
+    .addHelpText('after', EXIT_HELP);
+
+  const lifecycle: [string, string, (sr: Awaited<ReturnType<typeof requireServerRoot>>, o: CtlOpts) => Promise<CtlResult>][] = [
+    ['start', 'configtest, check the port, start, and wait until the health URL answers', (sr, o) => start(sr, { url: o.url, timeoutSec: timeoutOf(o) })],
+    ['stop', 'stop and wait until the process and its pid file are gone (exit 3 if not running)', (sr, o) => stop(sr, { timeoutSec: timeoutOf(o) })],
+    ['graceful-stop', 'let requests finish, then stop (exit 3 if not running)', (sr, o) => stop(sr, { timeoutSec: timeoutOf(o), graceful: true })],
+    ['restart', 'configtest, then restart and wait for the new generation to answer', (sr, o) => restart(sr, { url: o.url, timeoutSec: timeoutOf(o) })],
+    ['graceful', 'configtest, then graceful restart and wait for the new generation to answer', (sr, o) => restart(sr, { url: o.url, timeoutSec: timeoutOf(o), graceful: true })],
+  ];
+  for (const [name, desc, fn] of lifecycle) {
+    common(ctl.command(name).description(desc)).action(run(async (o: CtlOpts, cmd: Command) => {
+      const json = cmd.optsWithGlobals().json as boolean | undefined;
+      const sr = await requireServerRoot(o.serverRoot, process.cwd());
+      const r = await withSpinner(json, `${name} httpd in ${sr.root}`, () => fn(sr, o));
+      return { data: { ...r }, human: describe(r) };
+    }));
+  }
+
+  common(ctl.command('status').description('running or not, pid, since when, listening addresses, health (exit 0 healthy, 1 unhealthy, 3 not running)'))
+    .action(run(async (o: CtlOpts) => {
+      const sr = await requireServerRoot(o.serverRoot, process.cwd());
+      const s = await status(sr, { url: o.url, timeoutSec: Math.min(timeoutOf(o), 10) });
+      return {
+        data: { ...s },
+        stdout: [
+          `httpd is running: pid ${s.pid} since ${s.since ?? '?'}`,
+          `listening: ${s.listening.join(', ') || '(none seen)'}`,
+          `health: ${s.healthUrl} answered ${s.health?.status} in ${s.health?.latencyMs.toFixed(1)} ms`,
+        ],
+      };
+    }));
+
+  common(ctl.command('configtest').description('httpd\'s verdict on the config, warnings explained (exit 0 ok, 1 broken)'))
+    .action(run(async (o: CtlOpts): Promise<Outcome> => {
+      const sr = await requireServerRoot(o.serverRoot, process.cwd());
+      const v = await configTest(sr);
+      const lines = [v.output || (v.ok ? 'Syntax OK' : ''), ...v.explanations.map((e) => `explained: ${e}`)];
+      if (!v.ok) {
+        const first = v.errors[0];
+        throw new ApxsError('CONFIG_BROKEN', `config is broken: ${first?.file ? `${first.file}:${first.line}: ` : ''}${first?.message ?? ''}`, {
+          details: lines, data: { ...v },
+        });
+      }
+      return { data: { ...v }, stdout: lines };
+    }));
+
+  common(ctl.command('logs').description('the last lines of the error log; --follow keeps printing'))
+    .option('-n, --lines <n>', 'how many lines', '20')
+    .option('-f, --follow', 'keep printing new lines until interrupted')
+    .action(run(async (o: CtlOpts & { lines: string; follow?: boolean }, cmd: Command): Promise<Outcome> => {
+      const sr = await requireServerRoot(o.serverRoot, process.cwd());
+      const file = await errorLogPath(sr);
+      const lines = await tailLog(file, Math.max(1, Number(o.lines) || 20));
+      if (!o.follow) return { data: { file, lines }, stdout: lines };
+      if (cmd.optsWithGlobals().json) throw new ApxsError('USAGE', '--follow does not go with --json');
+      for (const l of lines) process.stdout.write(`${l}\n`);
+      let pos = await fs.stat(file).then((s) => s.size, () => 0);
+      for (;;) {
+        const size = await fs.stat(file).then((s) => s.size, () => 0);
+        if (size < pos) pos = 0; // rotated
+        if (size > pos) {
+          const fh = await fs.open(file, 'r');
+          const buf = Buffer.alloc(size - pos);
+          await fh.read(buf, 0, buf.length, pos);
+          await fh.close();
+          process.stdout.write(buf);
+          pos = size;
+        }
+        await sleep(200);
+      }
+    }));
+}

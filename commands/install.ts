@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import { buildModule, readModuleProject } from '../lib/build.js';
+import { installModule, uninstallModule } from '../lib/install.js';
+import { parseModuleName } from '../lib/module-name.js';
+import { requireServerRoot } from '../lib/server-root.js';
+import { loadToolchain } from '../lib/toolchain.js';
+import type { Runner } from './types.js';
+
+export function register(program: Command, run: Runner): void {
+  program
+    .command('install')
+    .argument('[dir]', 'module directory', '.')
+    .option('--server-root <dir>', 'server root to install into (env APXS_TS_SERVER_ROOT, or apxs-ts.json upward)')
+    .description('build if needed, copy the .so, add LoadModule and <Location>, configtest, roll back if broken')
+    .addHelpText('after', '\nExample:\n  apxs-ts install --server-root ../srv')
+    .action(run(async (dir: string, o: { serverRoot?: string }) => {
+      const project = await readModuleProject(dir);
+      const sr = await requireServerRoot(o.serverRoot, process.cwd());
+      const tc = await loadToolchain({ apxs: sr.apxs, root: sr.kind === 'prefix' ? sr.root : undefined });
+      const built = await buildModule(project, tc);
+      const res = await installModule(sr, { module: project.module, so: built.so, handler: project.handler, url: project.url });
+      return {
+        data: { ...res },
+        human: res.changed.length === 0
+          ? [`${project.module.stem} is already installed in ${sr.root}: nothing changed`]
+          : [`installed ${project.module.stem} into ${sr.root} (${sr.kind}); changed ${res.changed.join(', ')}`,
+            ...(res.backups.length ? [`backups: ${res.backups.join(', ')}`] : []),
+            `reload the server to use it: apxs-ts ctl graceful --server-root ${sr.root}`],
+      };
+    }));
+
+  program
+    .command('uninstall')
+    .argument('<name>', 'module name (info or mod_info)')
+    .option('--server-root <dir>', 'server root to remove it from')
+    .description('reverse install: remove the .so, LoadModule and <Location>; configtest, roll back if broken')
+    .addHelpText('after', '\nExample:\n  apxs-ts uninstall info --server-root ./srv')
+    .action(run(async (name: string, o: { serverRoot?: string }) => {
+      const module = parseModuleName(name);
+      const sr = await requireServerRoot(o.serverRoot, process.cwd());
+      const res = await uninstallModule(sr, module);
+      return { data: { ...res }, human: [`removed ${module.stem} from ${sr.root}; changed ${res.changed.join(', ')}`] };
+    }));
+}

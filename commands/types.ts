@@ -1,0 +1,25 @@
+/** What a command hands back to commands/index.ts, which alone prints it and picks the exit code. */
+export interface Outcome {
+  /** The result, printed as one JSON object under --json. */
+  data: Record<string, unknown>;
+  /** Human lines for stderr (summaries, hints). */
+  human?: string[];
+  /** Content for stdout when not --json (log lines, a verdict). */
+  stdout?: string[];
+}
+
+export interface GlobalOptions {
+  json: boolean;
+  verbose: boolean;
+}
+
+export type Action = (...args: any[]) => Promise<Outcome>;
+
+/** Wraps a command's action so index.ts can print its outcome or its error. */
+export type Runner = (action: Action) => (...args: any[]) => Promise<void>;
+
+export interface Progress {
+  start(text: string): void;
+  update(text: string): void;
+  stop(): void;
+}

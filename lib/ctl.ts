@@ -1,0 +1,340 @@
+/**
+ * Server control with a contract a script can rely on (unlike apachectl's):
+ * start returns only once the server answers its health URL, stop only once
+ * the process and its pid file are gone, status tells running from healthy,
+ * and "not running" is its own exit code (3, as LSB init scripts use).
+ */
+import { promises as fs } from 'node:fs';
+import { configTest, explainHttpdOutput, parseHttpdErrors, type ConfigTestResult } from './configtest.js';
+import { ApxsError } from './errors.js';
+import { probe, waitHealthy, type Probe } from './health.js';
+import { httpdCommand } from './httpd-command.js';
+import { canBind, listeningAddresses, whoListens } from './ports.js';
+import { childrenOf, isAlive, procInfo, processesOf, readPidFile, sleep } from './proc.js';
+import { runCapture } from './run.js';
+import { readServerInfo, type ServerInfo } from './server-info.js';
+import type { ServerRoot } from './server-root.js';
+
+export interface CtlOptions {
+  /** Health URL; default: the first Listen address. */
+  url?: string;
+  timeoutSec?: number;
+}
+
+export interface Running {
+  pid: number;
+  since: string | undefined;
+}
+
+export interface StaleReport {
+  pidFile: string;
+  pid: number | undefined;
+  reason: string;
+}
+
+export interface CtlResult {
+  action: string;
+  serverRoot: string;
+  pid: number | undefined;
+  healthUrl: string | undefined;
+  health: Probe | undefined;
+  elapsedMs: number;
+  alreadyRunning?: boolean;
+  stale?: StaleReport;
+  warnings: string[];
+}
+
+const deadlineOf = (o: CtlOptions) => performance.now() + (o.timeoutSec ?? 30) * 1000;
+
+/** Is `pid` an httpd of this server root? A pid reused by another program is not. */
+async function isOurHttpd(pid: number, sr: ServerRoot): Promise<boolean> {
+  const info = await procInfo(pid);
+  if (!info || info.state === 'Z' || info.state === 'X') return false;
+  const real = await fs.realpath(sr.httpd).catch(() => sr.httpd);
+  const name = (info.cmdline[0] ?? '').split('/').pop() ?? '';
+  return info.exe === real || info.exe?.replace(/ \(deleted\)$/, '') === real || /^(httpd|apache2?)$/.test(name);
+}
+
+/** Reads the pid file; a stale one (dead process, or a pid now used by something else) is removed and reported. */
+async function runningServer(sr: ServerRoot, info: ServerInfo): Promise<{ running?: Running; stale?: StaleReport }> {
+  const pid = await readPidFile(info.pidFile);
+  const exists = await fs.stat(info.pidFile).then(() => true, () => false);
+  if (pid === undefined) {
+    if (!exists) return {};
+    await fs.rm(info.pidFile, { force: true });
+    return { stale: { pidFile: info.pidFile, pid, reason: 'it holds no process id' } };
+  }
+  if (await isOurHttpd(pid, sr)) {
+    const p = await procInfo(pid);
+    return { running: { pid, since: p?.startedAt?.toISOString() } };
+  }
+  const alive = await isAlive(pid);
+  await fs.rm(info.pidFile, { force: true });
+  return {
+    stale: {
+      pidFile: info.pidFile, pid,
+      reason: alive ? `pid ${pid} now belongs to another program` : `no process ${pid} is running`,
+    },
+  };
+}
+
+async function logSize(file: string | undefined): Promise<number> {
+  if (!file) return 0;
+  return fs.stat(file).then((s) => s.size, () => 0);
+}
+
+/** error_log lines written since `offset`. */
+export async function logSince(file: string | undefined, offset: number, max = 30): Promise<string[]> {
+  if (!file) return [];
+  const fh = await fs.open(file, 'r').catch(() => undefined);
+  if (!fh) return [];
+  try {
+    const size = (await fh.stat()).size;
+    const start = size < offset ? 0 : offset; // rotated or truncated: read it all
+    const len = Math.min(size - start, 256 * 1024);
+    const buf = Buffer.alloc(len);
+    await fh.read(buf, 0, len, size - len);
+    const lines = buf.toString('utf8').split('\n').filter((l) => l.trim());
+    return lines.slice(-max);
+  } finally {
+    await fh.close();
+  }
+}
+
+export async function tailLog(file: string, n: number): Promise<string[]> {
+  return logSince(file, 0, n);
+}
+
+async function waitGone(pid: number, pidFile: string, deadline: number): Promise<boolean> {
+  let delay = 5;
+  while (performance.now() < deadline) {
+    const alive = await isAlive(pid);
+    const fileThere = await fs.stat(pidFile).then(() => true, () => false);
+    if (!alive && !fileThere) return true;
+    if (!alive && fileThere) {
+      // httpd removes its pid file as its last act; a killed one never does.
+      await sleep(delay);
+      if (!(await isAlive(pid))) {
+        await fs.rm(pidFile, { force: true });
+        return true;
+      }
+    }
+    await sleep(delay);
+    delay = Math.min(delay * 2, 50);
+  }
+  return false;
+}
+
+async function killAll(pids: number[]): Promise<void> {
+  for (const p of pids) {
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Kills a server and its children outright and removes its pid file. */
+async function forceStop(sr: ServerRoot, info: ServerInfo, pid: number | undefined): Promise<void> {
+  const pids = new Set<number>(await processesOf(sr.httpd, sr.root));
+  if (pid !== undefined) {
+    pids.add(pid);
+    for (const c of await childrenOf(pid)) pids.add(c);
+  }
+  await killAll([...pids]);
+  for (let i = 0; i < 50 && (await Promise.all([...pids].map(isAlive))).some(Boolean); i++) await sleep(10);
+  await fs.rm(info.pidFile, { force: true });
+}
+
+async function portCheck(info: ServerInfo): Promise<void> {
+  for (const l of info.listens) {
+    const host = l.host === undefined || l.host === '*' ? '0.0.0.0' : l.host;
+    if (await canBind(l.port, host === 'localhost' ? '127.0.0.1' : host)) continue;
+    const holders = await whoListens(l.port);
+    const who = holders.length ? ` by ${holders.map((h) => `pid ${h.pid} (${h.command || '?'})`).join(', ')}` : '';
+    throw new ApxsError('PORT_IN_USE', `port ${l.port} is already in use${who}`, {
+      hint: 'stop that process, or give this server another port (Listen in its httpd.conf)',
+      data: { port: l.port, holders },
+    });
+  }
+}
+
+function configError(verdict: { output: string; explanations: string[] }, what: string): ApxsError {
+  const first = parseHttpdErrors(verdict.output)[0];
+  const where = first?.file ? `${first.file}:${first.line}: ` : '';
+  return new ApxsError('CONFIG_BROKEN', `${what}: ${where}${first?.message ?? 'httpd rejected the configuration'}`, {
+    details: [...verdict.output.split('\n').slice(-8), ...verdict.explanations],
+    data: { output: verdict.output, errors: parseHttpdErrors(verdict.output) },
+  });
+}
+
+export async function start(sr: ServerRoot, opts: CtlOptions = {}): Promise<CtlResult> {
+  const t0 = performance.now();
+  const deadline = deadlineOf(opts);
+  const info = await readServerInfo(sr);
+  const url = opts.url ?? info.healthUrl;
+  const warnings: string[] = [];
+  const { running, stale } = await runningServer(sr, info);
+  if (stale) warnings.push(`removed a stale pid file ${stale.pidFile}: ${stale.reason}`);
+  if (running) {
+    const health = url ? await probe(url) : undefined;
+    return { action: 'start', serverRoot: sr.root, pid: running.pid, healthUrl: url, health, elapsedMs: performance.now() - t0, alreadyRunning: true, stale, warnings };
+  }
+  await portCheck(info);
+  const offset = await logSize(info.errorLog);
+  const cmd = await httpdCommand(sr, ['-k', 'start']);
+  // httpd parses the whole config before it detaches, so a broken config
+  // fails right here with its message: this run is the configtest.
+  const res = await runCapture(cmd.file, cmd.args, { env: cmd.env, timeoutMs: (opts.timeoutSec ?? 30) * 1000 });
+  const failStart = async (why: string, pid: number | undefined): Promise<never> => {
+    const log = await logSince(info.errorLog, offset);
+    await forceStop(sr, info, pid);
+    throw new ApxsError('START_FAILED', why, {
+      details: [...res.all.split('\n').filter(Boolean).slice(-5), ...(log.length ? ['error_log since start:', ...log] : []), ...explainHttpdOutput(res.all + log.join('\n'))],
+      hint: 'nothing was left running',
+      data: { output: res.all, errorLog: log },
+    });
+  };
+  if (res.exitCode !== 0) {
+    if (/Syntax error|AH00526|Invalid command/.test(res.all)) {
+      await forceStop(sr, info, undefined);
+      throw configError({ output: res.all.trim(), explanations: explainHttpdOutput(res.all) }, 'httpd refused to start');
+    }
+    await failStart(`${res.command} exited with ${res.exitCode}`, undefined);
+  }
+  // Wait for the pid file, then for the health URL, never longer than the deadline.
+  let pid: number | undefined;
+  for (let delay = 2; performance.now() < deadline; delay = Math.min(delay * 2, 50)) {
+    pid = await readPidFile(info.pidFile);
+    if (pid !== undefined && (await isAlive(pid))) break;
+    pid = undefined;
+    await sleep(delay);
+  }
+  if (pid === undefined) return failStart(`httpd did not write ${info.pidFile} within ${opts.timeoutSec ?? 30}s`, undefined);
+  let health: Probe | undefined;
+  if (url) {
+    const alivePid = pid;
+    const w = await waitHealthy(url, { deadline, stillAlive: () => isAlive(alivePid) });
+    health = w.last;
+    if (!w.healthy) {
+      return failStart(
+        w.died ? `httpd (pid ${pid}) died after starting` : `${url} did not answer below 500 within ${opts.timeoutSec ?? 30}s (last: ${w.last.status ?? w.last.error})`,
+        pid,
+      );
+    }
+  } else {
+    warnings.push('no Listen directive found: started without a health check');
+  }
+  return { action: 'start', serverRoot: sr.root, pid, healthUrl: url, health, elapsedMs: performance.now() - t0, stale, warnings };
+}
+
+function notRunning(sr: ServerRoot, stale: StaleReport | undefined, action: string): ApxsError {
+  return new ApxsError('NOT_RUNNING', `httpd is not running for ${sr.root}${stale ? ` (stale pid file ${stale.pidFile} removed: ${stale.reason})` : ''}`, {
+    hint: action === 'status' ? 'start it with `apxs-ts ctl start`' : undefined,
+    data: { action, serverRoot: sr.root, running: false, stale: stale ?? null },
+  });
+}
+
+export async function stop(sr: ServerRoot, opts: CtlOptions & { graceful?: boolean } = {}): Promise<CtlResult> {
+  const t0 = performance.now();
+  const action = opts.graceful ? 'graceful-stop' : 'stop';
+  // The pid file, not a config parse: a server whose config is broken now must still stop.
+  const info = await readServerInfo(sr).catch(async () => fallbackInfo(sr));
+  const { running, stale } = await runningServer(sr, info);
+  if (!running) throw notRunning(sr, stale, action);
+  process.kill(running.pid, opts.graceful ? 'SIGWINCH' : 'SIGTERM');
+  const warnings: string[] = [];
+  if (!(await waitGone(running.pid, info.pidFile, deadlineOf(opts)))) {
+    warnings.push(`httpd (pid ${running.pid}) did not exit within ${opts.timeoutSec ?? 30}s: killed it and its children with SIGKILL`);
+    await forceStop(sr, info, running.pid);
+  }
+  return { action, serverRoot: sr.root, pid: running.pid, healthUrl: undefined, health: undefined, elapsedMs: performance.now() - t0, warnings };
+}
+
+async function fallbackInfo(sr: ServerRoot): Promise<ServerInfo> {
+  return { listens: [], pidFile: `${sr.root}/logs/httpd.pid`, errorLog: `${sr.root}/logs/error_log`, healthUrl: undefined, tree: { serverRoot: sr.root, directives: [], files: [], errors: [] } };
+}
+
+/** Restart (SIGHUP) or graceful (SIGUSR1): configtest first, then wait for the new generation to answer. */
+export async function restart(sr: ServerRoot, opts: CtlOptions & { graceful?: boolean } = {}): Promise<CtlResult & { configtest: ConfigTestResult }> {
+  const t0 = performance.now();
+  const action = opts.graceful ? 'graceful' : 'restart';
+  const info = await readServerInfo(sr);
+  const verdict = await configTest(sr);
+  if (!verdict.ok) throw configError(verdict, `config is broken; the running server was left untouched`);
+  const { running, stale } = await runningServer(sr, info);
+  if (!running) {
+    // As apachectl does: restarting a stopped server starts it.
+    const started = await start(sr, opts);
+    return { ...started, action, configtest: verdict, warnings: [...started.warnings, 'httpd was not running: started it'] };
+  }
+  const deadline = deadlineOf(opts);
+  const offset = await logSize(info.errorLog);
+  const oldChildren = new Set(await childrenOf(running.pid));
+  process.kill(running.pid, opts.graceful ? 'SIGUSR1' : 'SIGHUP');
+  // The new generation has come when httpd logs "resuming normal operations"
+  // (AH00489) after our signal; then its health URL must answer.
+  let resumed = false;
+  for (let delay = 2; performance.now() < deadline; delay = Math.min(delay * 2, 50)) {
+    if (!(await isAlive(running.pid))) break;
+    const lines = await logSince(info.errorLog, offset, 200);
+    if (lines.some((l) => /AH00489|resuming normal operations/.test(l))) {
+      resumed = true;
+      break;
+    }
+    await sleep(delay);
+  }
+  const url = opts.url ?? info.healthUrl;
+  const log = await logSince(info.errorLog, offset);
+  if (!resumed) {
+    throw new ApxsError(await isAlive(running.pid) ? 'UNHEALTHY' : 'START_FAILED',
+      `httpd did not come back after ${action}`, { details: log });
+  }
+  const w = url ? await waitHealthy(url, { deadline, stillAlive: () => isAlive(running.pid) }) : undefined;
+  if (w && !w.healthy) {
+    throw new ApxsError('UNHEALTHY', `${url} did not answer below 500 after ${action} (last: ${w.last.status ?? w.last.error})`, { details: log });
+  }
+  const newChildren = (await childrenOf(running.pid)).filter((c) => !oldChildren.has(c));
+  return {
+    action, serverRoot: sr.root, pid: running.pid, healthUrl: url, health: w?.last, elapsedMs: performance.now() - t0, stale,
+    warnings: newChildren.length === 0 && !opts.graceful ? ['no new child processes seen after restart'] : [], configtest: verdict,
+  };
+}
+
+export interface StatusResult {
+  action: 'status';
+  serverRoot: string;
+  running: true;
+  healthy: boolean;
+  pid: number;
+  since: string | undefined;
+  listening: string[];
+  healthUrl: string | undefined;
+  health: Probe | undefined;
+}
+
+export async function status(sr: ServerRoot, opts: CtlOptions = {}): Promise<StatusResult> {
+  const info = await readServerInfo(sr).catch(async () => fallbackInfo(sr));
+  const { running, stale } = await runningServer(sr, info);
+  if (!running) throw notRunning(sr, stale, 'status');
+  const url = opts.url ?? info.healthUrl;
+  const health = url ? await probe(url, (opts.timeoutSec ?? 5) * 1000) : undefined;
+  const result: StatusResult = {
+    action: 'status', serverRoot: sr.root, running: true,
+    healthy: !!health && health.status !== undefined && health.status < 500,
+    pid: running.pid, since: running.since, listening: await listeningAddresses(running.pid), healthUrl: url, health,
+  };
+  if (!result.healthy) {
+    throw new ApxsError('UNHEALTHY', `httpd (pid ${running.pid}) is running but ${url ?? 'its health URL'} answers ${health?.status ?? health?.error ?? 'nothing'}`, {
+      data: { ...result },
+    });
+  }
+  return result;
+}
+
+export async function errorLogPath(sr: ServerRoot): Promise<string> {
+  const info = await readServerInfo(sr).catch(async () => fallbackInfo(sr));
+  if (!info.errorLog) throw new ApxsError('NOT_FOUND', 'this server logs errors to a pipe or syslog, not a file');
+  return info.errorLog;
+}

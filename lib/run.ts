@@ -1,0 +1,100 @@
+/**
+ * Child processes. A failure is reported the same way everywhere: the command
+ * line, its exit code, the last lines of its output, and the path of a log
+ * file holding all of it.
+ */
+
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ApxsError, type ErrorCode } from './errors.js';
+
+export interface RunResult {
+  command: string;
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** stdout and stderr interleaved as the child wrote them. */
+  all: string;
+}
+
+export interface RunOptions {
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+  /** Where the full output goes when the command fails; a temp file otherwise. */
+  logFile?: string;
+  timeoutMs?: number;
+  /** Error code used when the child fails. */
+  failCode?: ErrorCode;
+  failMessage?: string;
+  hint?: string;
+  input?: string;
+}
+
+export function quoteArg(a: string): string {
+  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
+}
+
+export function commandLine(file: string, args: readonly string[]): string {
+  return [file, ...args].map(quoteArg).join(' ');
+}
+
+export function lastLines(text: string, n: number): string[] {
+  const lines = text.replace(/\s+$/, '').split('\n');
+  return lines.slice(Math.max(0, lines.length - n)).filter((l) => l.length > 0);
+}
+
+/** Runs a command and returns its output whatever its exit code. */
+export async function runCapture(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  // execa is loaded on first use: a no-op `build` never spawns anything and should not pay for it.
+  const { execa } = await import('execa');
+  const res = await execa(file, args, {
+    cwd: opts.cwd,
+    env: opts.env,
+    extendEnv: true,
+    all: true,
+    reject: false,
+    stripFinalNewline: false,
+    timeout: opts.timeoutMs,
+    input: opts.input,
+    stdin: opts.input === undefined ? 'ignore' : 'pipe',
+  });
+  if (res.failed && res.exitCode === undefined) {
+    const missing = (res.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+    throw new ApxsError(missing ? 'TOOL_MISSING' : 'CHILD_FAILED',
+      missing ? `${file} not found` : `${commandLine(file, args)} could not run: ${res.shortMessage}`, {
+        hint: missing ? 'install it, or check PATH' : undefined,
+        cause: res.cause,
+      });
+  }
+  return {
+    command: commandLine(file, args),
+    exitCode: res.exitCode ?? 1,
+    stdout: String(res.stdout ?? ''),
+    stderr: String(res.stderr ?? ''),
+    all: String(res.all ?? ''),
+  };
+}
+
+async function writeLog(res: RunResult, logFile: string | undefined): Promise<string> {
+  const file = logFile ?? path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'apxs-ts-log-')), 'output.log');
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  await fs.writeFile(file, `$ ${res.command}\n${res.all}\n[exit ${res.exitCode}]\n`);
+  return file;
+}
+
+/** Runs a command; a non-zero exit throws an ApxsError naming the command, its code, its last lines and the log. */
+export async function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const res = await runCapture(file, args, opts);
+  if (res.exitCode !== 0) throw await childFailure(res, opts);
+  return res;
+}
+
+export async function childFailure(res: RunResult, opts: RunOptions = {}, tail = 15): Promise<ApxsError> {
+  const log = await writeLog(res, opts.logFile);
+  return new ApxsError(opts.failCode ?? 'CHILD_FAILED', opts.failMessage ?? `${res.command} exited with ${res.exitCode}`, {
+    hint: opts.hint,
+    details: [...lastLines(res.all, tail), `full log: ${log}`],
+    data: { command: res.command, exitCode: res.exitCode, log },
+  });
+}
