@@ -15,6 +15,8 @@ const DIRECTIVE = /^\s*(ifeq|ifneq|ifdef|ifndef|else|endif|include|-include|sinc
 const ASSIGNMENT = /^\s*[^\s:#=]+\s*(=|:=|::=|:::=|\?=|\+=|!=)/;
 // A rule line: targets, a colon that is not part of an assignment operator, prerequisites.
 const RULE = /^[^\s#=][^#=]*?::?(?!=)/;
+// An indented rule with one target word ("  clean:"), as opposed to a command with a colon in it.
+const SINGLE_TARGET_RULE = /^ +[^\s:#=]+\s*::?(?!=)/;
 
 function splitKeepingEol(text: string): { body: string; eol: string }[] {
   const parts = text.split('\n');
@@ -47,6 +49,12 @@ export function findSpaceIndentedRecipes(text: string): SpaceIndentedLine[] {
     if (body.startsWith('\t')) return; // a real recipe line (or tab-indented text make accepts)
     if (body.trim() === '' || /^\s*#/.test(body)) return;
     if (/^ +/.test(body)) {
+      // make strips leading spaces from non-recipe lines, so "  target:" is
+      // still a rule; a command such as "  cp a b" is what it chokes on.
+      if (SINGLE_TARGET_RULE.test(body) && !ASSIGNMENT.test(body)) {
+        inRule = true;
+        return;
+      }
       if (inRule && !DIRECTIVE.test(body) && !ASSIGNMENT.test(body)) {
         found.push({ line: i + 1, text: body });
         return;

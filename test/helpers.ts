@@ -1,0 +1,66 @@
+/** Shared by the tests: temp dirs, the built CLI, free ports. */
+import { execFile } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const CLI = path.join(ROOT, 'bin', 'apxs-ts.js');
+export const SHARED_MIRROR = path.resolve(ROOT, '..', 'shared', 'mirror');
+
+/** A temp dir httpd's unprivileged children can traverse (mkdtemp makes 0700). */
+export async function tmpDir(prefix = 'apxs-ts-test-'): Promise<string> {
+  const d = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
+  await fs.chmod(d, 0o755);
+  return d;
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  json: any;
+}
+
+export function cli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], {
+      cwd: opts.cwd ?? ROOT,
+      env: { ...process.env, CI: 'true', ...opts.env },
+      maxBuffer: 16 * 1024 * 1024,
+    }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      let json: any;
+      if (args.includes('--json')) {
+        try {
+          json = JSON.parse(stdout);
+        } catch {
+          json = undefined;
+        }
+      }
+      resolve({ code, stdout, stderr, json });
+    });
+  });
+}
+
+export { freePort } from '../lib/ports.js';
+
+export async function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  const res = await fetch(url, { headers });
+  return { status: res.status, body: await res.text() };
+}
+
+/** Snapshot of every file under a dir: relative path -> bytes (base64), for byte-for-byte comparisons. */
+export async function snapshot(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  async function walk(rel: string): Promise<void> {
+    for (const e of await fs.readdir(path.join(dir, rel), { withFileTypes: true })) {
+      const r = path.join(rel, e.name);
+      if (e.isDirectory()) await walk(r);
+      else if (e.isFile()) out[r] = (await fs.readFile(path.join(dir, r))).toString('base64');
+    }
+  }
+  await walk('');
+  return out;
+}
