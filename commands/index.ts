@@ -94,9 +94,6 @@ Examples:
       return 2;
     }
     exitCode = report(err);
-  } finally {
-    // Open HTTP sockets of health checks must not keep the process alive.
-    if (name === 'ctl') await import('../lib/health.js').then((h) => h.closeHealthAgent()).catch(() => undefined);
   }
   return exitCode;
 }

@@ -106,7 +106,8 @@ export async function tailLog(file: string, n: number): Promise<string[]> {
 }
 
 async function waitGone(pid: number, pidFile: string, deadline: number): Promise<boolean> {
-  let delay = 5;
+  // Short, capped steps: reading /proc is cheap and a stop should return as soon as it is done.
+  let delay = 2;
   while (performance.now() < deadline) {
     const alive = await isAlive(pid);
     const fileThere = await fs.stat(pidFile).then(() => true, () => false);
@@ -120,7 +121,7 @@ async function waitGone(pid: number, pidFile: string, deadline: number): Promise
       }
     }
     await sleep(delay);
-    delay = Math.min(delay * 2, 50);
+    delay = Math.min(delay * 2, 4);
   }
   return false;
 }

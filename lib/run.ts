@@ -4,7 +4,9 @@
  * file holding all of it.
  */
 
+import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import os from 'node:os';
 import path from 'node:path';
 import { ApxsError, type ErrorCode } from './errors.js';
@@ -44,36 +46,47 @@ export function lastLines(text: string, n: number): string[] {
   return lines.slice(Math.max(0, lines.length - n)).filter((l) => l.length > 0);
 }
 
-/** Runs a command and returns its output whatever its exit code. */
-export async function runCapture(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-  // execa is loaded on first use: a no-op `build` never spawns anything and should not pay for it.
-  const { execa } = await import('execa');
-  const res = await execa(file, args, {
-    cwd: opts.cwd,
-    env: opts.env,
-    extendEnv: true,
-    all: true,
-    reject: false,
-    stripFinalNewline: false,
-    timeout: opts.timeoutMs,
-    input: opts.input,
-    stdin: opts.input === undefined ? 'ignore' : 'pipe',
-  });
-  if (res.failed && res.exitCode === undefined) {
-    const missing = (res.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
-    throw new ApxsError(missing ? 'TOOL_MISSING' : 'CHILD_FAILED',
-      missing ? `${file} not found` : `${commandLine(file, args)} could not run: ${res.shortMessage}`, {
-        hint: missing ? 'install it, or check PATH' : undefined,
-        cause: res.cause,
+/**
+ * Runs a command and returns its output whatever its exit code. Plain
+ * child_process rather than execa: importing execa costs ~85 ms on Node 20,
+ * more than a whole no-op `build` may take.
+ */
+export function runCapture(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, {
+      cwd: opts.cwd,
+      env: opts.env ? { ...process.env, ...opts.env } : process.env,
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const all: Buffer[] = [];
+    child.stdout!.on('data', (b: Buffer) => (out.push(b), all.push(b)));
+    child.stderr!.on('data', (b: Buffer) => (err.push(b), all.push(b)));
+    let timedOut = false;
+    const timer = opts.timeoutMs ? setTimeout(() => ((timedOut = true), child.kill('SIGKILL')), opts.timeoutMs) : undefined;
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      if (timer) clearTimeout(timer);
+      const missing = e.code === 'ENOENT';
+      reject(new ApxsError(missing ? 'TOOL_MISSING' : 'CHILD_FAILED',
+        missing ? `${file} not found` : `${commandLine(file, args)} could not run: ${e.message}`, {
+          hint: missing ? 'install it, or check PATH' : undefined,
+          cause: e,
+        }));
+    });
+    child.on('close', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      const text = Buffer.concat(all).toString('utf8');
+      resolve({
+        command: commandLine(file, args),
+        exitCode: code ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : 1),
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+        all: timedOut ? `${text}\n[killed after ${opts.timeoutMs} ms]` : text,
       });
-  }
-  return {
-    command: commandLine(file, args),
-    exitCode: res.exitCode ?? 1,
-    stdout: String(res.stdout ?? ''),
-    stderr: String(res.stderr ?? ''),
-    all: String(res.all ?? ''),
-  };
+    });
+  });
 }
 
 async function writeLog(res: RunResult, logFile: string | undefined): Promise<string> {
