@@ -185,6 +185,10 @@ export async function start(sr: ServerRoot, opts: CtlOptions = {}): Promise<CtlR
   await portCheck(info);
   const offset = await logSize(info.errorLog);
   const cmd = await httpdCommand(sr, ['-k', 'start']);
+  // As Debian's apache2ctl does: the run, lock and log dirs envvars names must exist.
+  for (const v of ['APACHE_RUN_DIR', 'APACHE_LOCK_DIR', 'APACHE_LOG_DIR']) {
+    if (cmd.env[v]) await fs.mkdir(cmd.env[v]!, { recursive: true });
+  }
   // httpd parses the whole config before it detaches, so a broken config
   // fails right here with its message: this run is the configtest.
   const res = await runCapture(cmd.file, cmd.args, { env: cmd.env, timeoutMs: (opts.timeoutSec ?? 30) * 1000 });

@@ -123,8 +123,11 @@ export async function uninstallModule(sr: ServerRoot, module: ModuleName): Promi
   const dest = path.join(sr.modulesDir, `${module.stem}.so`);
   let verdict: ConfigTestResult | null;
   try {
-    if (sr.kind !== 'debian' && !findBlock(await fs.readFile(sr.configFile, 'utf8'), blockId(module))) {
-      throw new ApxsError('NOT_FOUND', `${module.stem} is not installed by apxs-ts in ${sr.configFile}`);
+    const ours = sr.kind === 'debian'
+      ? (await fs.readFile(path.join(sr.root, 'mods-available', `${module.name}.load`), 'utf8').catch(() => '')).startsWith('# Written by apxs-ts')
+      : !!findBlock(await fs.readFile(sr.configFile, 'utf8'), blockId(module));
+    if (!ours) {
+      throw new ApxsError('NOT_FOUND', `${module.stem} is not installed by apxs-ts in ${sr.root}`);
     }
     await editConfigs(tx, sr, undefined, module);
     await tx.remove(dest);
