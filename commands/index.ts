@@ -19,6 +19,8 @@ const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
   uninstall: () => import('./install.js'),
   makefile: () => import('./makefile.js'),
   ctl: () => import('./ctl.js'),
+  hosts: () => import('./hosts.js'),
+  vhost: () => import('./vhost.js'),
 };
 
 function write(stream: NodeJS.WriteStream, lines: string[] | undefined): void {

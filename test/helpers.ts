@@ -27,7 +27,8 @@ export function cli(args: string[], opts: { cwd?: string; env?: Record<string, s
   return new Promise((resolve) => {
     execFile(process.execPath, [CLI, ...args], {
       cwd: opts.cwd ?? ROOT,
-      env: { ...process.env, CI: 'true', ...opts.env },
+      // A hosts command that forgot --hosts-file must fail, never touch /etc/hosts.
+      env: { ...process.env, CI: 'true', APXS_TS_HOSTS_FILE: '/nonexistent/apxs-ts-test-hosts', ...opts.env },
       maxBuffer: 16 * 1024 * 1024,
     }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;

@@ -1,0 +1,103 @@
+/** vhost check on fixture configs: one finding per mistake, with file:line and the fix. */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfTree } from '../../lib/conf/tree.js';
+import { hostsList } from '../../lib/hosts/hosts-file.js';
+import type { Series } from '../../lib/httpd-version.js';
+import { checkVhosts, listVhosts } from '../../lib/vhost/check.js';
+import { collectVhosts } from '../../lib/vhost/model.js';
+import { vhostBlock } from '../../lib/vhost/edit.js';
+import { ROOT, cli, tmpDir } from '../helpers.js';
+
+const FIX = path.join(ROOT, 'fixtures', 'vhost-check');
+
+async function check(fixture: string, series: Series) {
+  const dir = await tmpDir();
+  await fs.mkdir(path.join(dir, 'one'));
+  await fs.mkdir(path.join(dir, 'two'));
+  const file = path.join(dir, fixture);
+  await fs.writeFile(file, (await fs.readFile(path.join(FIX, fixture), 'utf8')).replaceAll('@@dir@@', dir));
+  const hostsFile = path.join(FIX, 'hosts');
+  const tree = await loadConfTree(file, { serverRoot: dir });
+  const res = await checkVhosts({ tree, series, hosts: await hostsList(hostsFile), hostsFile });
+  return { ...res, file, dir, codes: res.findings.map((f) => `${f.code}@${f.line}`) };
+}
+
+describe('vhost check', () => {
+  it('the 2.2 two-site setup (NameVirtualHost * and <VirtualHost *>) is right for 2.2', async () => {
+    const r = await check('two-sites-22.conf', '2.2');
+    expect(r.codes).toEqual([]);
+    expect(listVhosts(r.vhosts, 80).map((v) => [v.serverName, v.address, v.isDefault])).toEqual([['one.dd', '*:80', true], ['two.dd', '*:80', false]]);
+  });
+
+  it('the same setup on 2.4: NameVirtualHost is AH00548 and Order/Allow need mod_access_compat', async () => {
+    const r = await check('two-sites-22.conf', '2.4');
+    expect(r.codes).toEqual(['NAMEVIRTUALHOST_ON_24@3', 'ACCESS_22_ON_24@9', 'ACCESS_22_ON_24@10']);
+    const f = r.findings[0]!;
+    expect(f.message).toBe(`AH00548: NameVirtualHost has no effect and will be removed in the next release ${r.file}:3`);
+    expect(f.fix).toBe('delete "NameVirtualHost *"');
+    expect(r.findings[1]!.fix).toMatch(/Require all granted/);
+  });
+
+  it('NameVirtualHost *:80 with <VirtualHost *> blocks: no VirtualHosts, and mixed * forms', async () => {
+    const r = await check('mismatch-22.conf', '2.2');
+    expect(r.codes).toEqual(['NAMEVIRTUALHOST_UNUSED@2', 'MIXED_WILDCARD_PORTS@4']);
+    expect(r.findings[0]!.message).toBe('NameVirtualHost *:80 has no VirtualHosts');
+    expect(r.findings[0]!.fix).toContain('exactly "*:80"');
+    expect(r.findings[1]!.message).toBe('mixing * ports and non-* ports with a NameVirtualHost address is not supported, proceeding with undefined results');
+  });
+
+  it('mixing *:80 and * in VirtualHost blocks', async () => {
+    const r = await check('mixed-ports.conf', '2.2');
+    expect(r.codes).toEqual(['MIXED_WILDCARD_PORTS@7']);
+    expect(r.findings[0]!.explanation).toContain(':7');
+  });
+
+  it('hosts maps one.dd but the vhost says www.one.dd: requests fall to the default vhost', async () => {
+    const r = await check('www-name.conf', '2.4');
+    expect(r.codes).toEqual(['NAME_NOT_RESOLVED@6', 'NAME_FALLS_TO_DEFAULT@6']);
+    const fall = r.findings.find((f) => f.code === 'NAME_FALLS_TO_DEFAULT')!;
+    expect(fall.message).toContain('maps one.dd, but the vhost says www.one.dd: requests for one.dd fall to the default vhost');
+    expect(fall.explanation).toContain(`default.dd at ${r.file}:2`);
+    expect(fall.fix).toContain('ServerAlias one.dd');
+  });
+
+  it('the same name in two vhosts', async () => {
+    const r = await check('duplicate-name.conf', '2.4');
+    expect(r.codes).toEqual(['DUPLICATE_NAME@6']);
+    expect(r.findings[0]!.message).toBe(`one.dd is named by two vhosts on *:80: ${r.file}:2 and ${r.file}:6`);
+  });
+
+  it('a missing DocumentRoot', async () => {
+    const r = await check('missing-docroot.conf', '2.4');
+    expect(r.codes).toEqual(['DOCROOT_MISSING@2']);
+    expect(r.findings[0]!.fix).toBe(`mkdir -p ${r.dir}/not-there`);
+  });
+
+  it('2.2 access directives on 2.4, fine on 2.2', async () => {
+    expect((await check('access-22-on-24.conf', '2.4')).codes).toEqual(['ACCESS_22_ON_24@6', 'ACCESS_22_ON_24@7']);
+    expect((await check('access-22-on-24.conf', '2.2')).codes).toEqual([]);
+  });
+
+  it('the CLI prints findings with file:line and exits 1', async () => {
+    const dir = await tmpDir();
+    const file = path.join(dir, 'c.conf');
+    await fs.writeFile(file, (await fs.readFile(path.join(FIX, 'mismatch-22.conf'), 'utf8')).replaceAll('@@dir@@', dir));
+    const r = await cli(['vhost', 'check', '--config', file, '--httpd-version', '2.2', '--hosts-file', path.join(FIX, 'hosts')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${file}:2: warning: NameVirtualHost *:80 has no VirtualHosts`);
+    expect(r.stderr).toContain('fix: ');
+  });
+
+  it('what vhost add writes for 2.2 passes check on 2.2', async () => {
+    const dir = await tmpDir();
+    await fs.mkdir(path.join(dir, 'one'));
+    const file = path.join(dir, 'v.conf');
+    await fs.writeFile(file, ['Listen 80', 'NameVirtualHost *:80', ...vhostBlock('2.2', '*:80', 'one.dd', [], path.join(dir, 'one'))].join('\n'));
+    const tree = await loadConfTree(file);
+    const r = await checkVhosts({ tree, series: '2.2', hosts: await hostsList(path.join(FIX, 'hosts')), hostsFile: 'hosts' });
+    expect(r.findings).toEqual([]);
+    expect(collectVhosts(tree)[0]!.body.some((d) => d.name === 'Order')).toBe(true);
+  });
+});
