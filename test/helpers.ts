@@ -1,6 +1,7 @@
 /** Shared by the tests: temp dirs, the built CLI, free ports. */
 import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,9 +48,15 @@ export function cli(args: string[], opts: { cwd?: string; env?: Record<string, s
 
 export { freePort } from '../lib/ports.js';
 
-export async function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
-  const res = await fetch(url, { headers });
-  return { status: res.status, body: await res.text() };
+/** GET over node:http (fetch will not send a Host header of our choosing). */
+export function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http.get(url, { headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+    }).on('error', reject);
+  });
 }
 
 /** Snapshot of every file under a dir: relative path -> bytes (base64), for byte-for-byte comparisons. */

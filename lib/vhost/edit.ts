@@ -73,7 +73,7 @@ function indexHtml(name: string): string {
 }
 
 /** The vhosts file text with the 2.2 NameVirtualHost block matching the addresses in use (none for 2.4). */
-function syncNameVirtualHost(text: string, series: Series): string {
+export function syncNameVirtualHost(text: string, series: Series): string {
   const addresses = [...new Set([...text.matchAll(/^<VirtualHost\s+([^>]+)>/gm)].map((m) => m[1]!.trim()))];
   if (series !== '2.2' || addresses.length === 0) return removeBlock(text, 'namevirtualhost');
   const at = text.startsWith(VHOSTS_FILE_HEADER) ? VHOSTS_FILE_HEADER.length : 0;

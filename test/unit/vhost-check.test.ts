@@ -7,7 +7,8 @@ import { hostsList } from '../../lib/hosts/hosts-file.js';
 import type { Series } from '../../lib/httpd-version.js';
 import { checkVhosts, listVhosts } from '../../lib/vhost/check.js';
 import { collectVhosts } from '../../lib/vhost/model.js';
-import { vhostBlock } from '../../lib/vhost/edit.js';
+import { syncNameVirtualHost, vhostBlock } from '../../lib/vhost/edit.js';
+import { upsertBlock, removeBlock } from '../../lib/marked-block.js';
 import { ROOT, cli, tmpDir } from '../helpers.js';
 
 const FIX = path.join(ROOT, 'fixtures', 'vhost-check');
@@ -99,5 +100,15 @@ describe('vhost check', () => {
     const r = await checkVhosts({ tree, series: '2.2', hosts: await hostsList(path.join(FIX, 'hosts')), hostsFile: 'hosts' });
     expect(r.findings).toEqual([]);
     expect(collectVhosts(tree)[0]!.body.some((d) => d.name === 'Order')).toBe(true);
+  });
+
+  it('keeps one NameVirtualHost per VirtualHost address for 2.2, none for 2.4', () => {
+    let text = '# header\n';
+    text = upsertBlock(text, 'vhost a.dd', vhostBlock('2.2', '127.0.0.1:8080', 'a.dd', [], '/a'), text.length);
+    text = upsertBlock(text, 'vhost b.dd', vhostBlock('2.2', '127.0.0.1:8080', 'b.dd', [], '/b'), text.length);
+    const v22 = syncNameVirtualHost(text, '2.2');
+    expect(v22.match(/^NameVirtualHost .*$/gm)).toEqual(['NameVirtualHost 127.0.0.1:8080']);
+    expect(syncNameVirtualHost(v22, '2.4')).toBe(text);
+    expect(syncNameVirtualHost(removeBlock(removeBlock(v22, 'vhost a.dd'), 'vhost b.dd'), '2.2')).toBe('# header\n');
   });
 });
