@@ -21,17 +21,18 @@ export function register(program: Command, run: Runner): void {
   const hosts = program.command('hosts').description('names in /etc/hosts, inside a block apxs-ts marks as its own');
   const common = (c: Command) => c
     .option('--hosts-file <path>', 'hosts file (env APXS_TS_HOSTS_FILE)', undefined)
-    .option('--dry-run', 'print the change, write nothing');
+    .option('--dry-run', 'print the change, write nothing')
+    .option('--backup-dir <dir>', 'where the timestamped backup goes (default: beside the hosts file)');
   common(hosts.command('add').argument('<names...>').option('--ip <ip>', 'address', '127.0.0.1'))
     .description('map names to an address (several names share one line per address)')
     .addHelpText('after', '\nExample:\n  sudo apxs-ts hosts add one.dd two.dd\n  apxs-ts hosts add one.dd --ip ::1 --hosts-file ./hosts')
-    .action(run(async (names: string[], o: { ip: string; hostsFile?: string; dryRun?: boolean }) =>
-      describe(await hostsAdd(hostsFileOf(o), names, o.ip, { dryRun: o.dryRun }), 'add')));
+    .action(run(async (names: string[], o: { ip: string; hostsFile?: string; dryRun?: boolean; backupDir?: string }) =>
+      describe(await hostsAdd(hostsFileOf(o), names, o.ip, { dryRun: o.dryRun, backupDir: o.backupDir }), 'add')));
   common(hosts.command('remove').argument('<names...>'))
     .description('remove names from the apxs-ts block')
     .addHelpText('after', '\nExample:\n  sudo apxs-ts hosts remove one.dd')
-    .action(run(async (names: string[], o: { hostsFile?: string; dryRun?: boolean }) =>
-      describe(await hostsRemove(hostsFileOf(o), names, { dryRun: o.dryRun }), 'remove')));
+    .action(run(async (names: string[], o: { hostsFile?: string; dryRun?: boolean; backupDir?: string }) =>
+      describe(await hostsRemove(hostsFileOf(o), names, { dryRun: o.dryRun, backupDir: o.backupDir }), 'remove')));
   hosts.command('list')
     .option('--hosts-file <path>', 'hosts file (env APXS_TS_HOSTS_FILE)')
     .description('every mapping in the file; * marks the ones apxs-ts manages')

@@ -37,15 +37,26 @@ function lines(text: string): { start: number; end: number; text: string }[] {
   return out;
 }
 
+const escapeRe = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Offset just past the line ending of the line that contains `offset`. */
+function endOfLine(text: string, offset: number): number {
+  const nl = text.indexOf('\n', offset);
+  return nl === -1 ? text.length : nl + 1;
+}
+
 export function findBlock(text: string, id: string): BlockSpan | undefined {
-  const begin = marker('BEGIN', id);
-  const endMarker = marker('END', id);
-  const ls = lines(text);
-  const b = ls.findIndex((l) => l.text.trim() === begin);
-  if (b === -1) return undefined;
-  const e = ls.findIndex((l, i) => i > b && l.text.trim() === endMarker);
-  if (e === -1) return undefined;
-  return { start: ls[b]!.start, end: ls[e]!.end, body: ls.slice(b + 1, e).map((l) => l.text) };
+  // A regex scan, not a split into lines: hosts files can have 100,000 lines.
+  const begin = new RegExp(`^[ \\t]*${escapeRe(marker('BEGIN', id))}[ \\t]*\\r?$`, 'm').exec(text);
+  if (!begin) return undefined;
+  const bodyStart = endOfLine(text, begin.index);
+  const endRe = new RegExp(`^[ \\t]*${escapeRe(marker('END', id))}[ \\t]*\\r?$`, 'm');
+  const rest = text.slice(bodyStart);
+  const end = endRe.exec(rest);
+  if (!end) return undefined;
+  const bodyText = rest.slice(0, end.index);
+  const body = bodyText === '' ? [] : bodyText.replace(/\r?\n$/, '').split('\n').map((l) => l.replace(/\r$/, ''));
+  return { start: begin.index, end: endOfLine(text, bodyStart + end.index), body };
 }
 
 export function listBlockIds(text: string, prefix: string): string[] {

@@ -45,7 +45,10 @@ function resolveUnderRoot(root: string, p: string): string {
 
 export async function readServerInfo(sr: ServerRoot): Promise<ServerInfo> {
   const cmd = await httpdCommand(sr, []);
-  const tree = await loadConfTree(sr.configFile, { serverRoot: sr.root, env: cmd.env });
+  return serverInfoFromTree(await loadConfTree(sr.configFile, { serverRoot: sr.root, env: cmd.env }));
+}
+
+export function serverInfoFromTree(tree: ConfTree): ServerInfo {
   const listens = tree.directives
     .filter((d) => d.kind === 'directive' && is(d, 'Listen') && d.args[0])
     .map((d) => parseListen(d.args[0]!, d.args[1]))

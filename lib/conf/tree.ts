@@ -93,19 +93,22 @@ export async function loadConfTree(mainFile: string, opts: { serverRoot?: string
     for (const e of parsed.errors) tree.errors.push({ file, ...e });
     // Conditional sections: a stack of "is this level active".
     const active: boolean[] = [];
+    let inactive = 0; // how many entries of `active` are false
     for (const raw of parsed.directives) {
-      const d: Directive = { ...raw, args: splitArgs(expandVars(raw.rawArgs, vars)) };
-      const on = active.every(Boolean);
+      // ${VAR} is expanded before the arguments are split, as httpd does.
+      const d: Directive = raw.rawArgs.includes('${') ? { ...raw, args: splitArgs(expandVars(raw.rawArgs, vars)) } : raw;
+      const on = inactive === 0;
       if (d.kind === 'open' && (is(d, 'IfModule') || is(d, 'IfDefine'))) {
         const arg = d.args[0] ?? '';
         const negate = arg.startsWith('!');
         const name = arg.replace(/^!/, '');
         const present = is(d, 'IfModule') ? moduleKeys(name).some((k) => loaded.has(k)) : defined.has(name);
         active.push(present !== negate);
+        if (present === negate) inactive++;
         continue;
       }
       if (d.kind === 'close' && (is(d, 'IfModule') || is(d, 'IfDefine'))) {
-        active.pop();
+        if (active.pop() === false) inactive--;
         continue;
       }
       if (!on) continue;

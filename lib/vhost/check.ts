@@ -40,7 +40,14 @@ export async function checkVhosts(input: CheckInput): Promise<{ findings: Findin
   const add = (f: Finding) => findings.push(f);
   // name -> addresses, built once: a config may have thousands of vhosts.
   const resolved = new Map<string, string[]>();
-  for (const e of input.hosts) for (const n of e.names) resolved.set(n.toLowerCase(), [...(resolved.get(n.toLowerCase()) ?? []), e.ip]);
+  for (const e of input.hosts) {
+    for (const n of e.names) {
+      const k = n.toLowerCase();
+      const list = resolved.get(k);
+      if (list) list.push(e.ip);
+      else resolved.set(k, [e.ip]);
+    }
+  }
 
   for (const e of tree.errors) {
     add({ code: 'SYNTAX', severity: 'error', file: e.file, line: e.line, message: e.message, explanation: 'httpd will refuse to start with this config.', fix: 'correct the line' });
@@ -91,7 +98,9 @@ export async function checkVhosts(input: CheckInput): Promise<{ findings: Findin
   for (const v of vhosts) {
     for (const a of v.addresses) {
       const key = addressKey(a, input.defaultPort);
-      groups.set(key, [...(groups.get(key) ?? []), v]);
+      const list = groups.get(key);
+      if (list) list.push(v);
+      else groups.set(key, [v]);
     }
   }
 
@@ -152,8 +161,11 @@ export async function checkVhosts(input: CheckInput): Promise<{ findings: Findin
     }
   }
 
+  // One stat per distinct DocumentRoot, all at once.
+  const roots = [...new Set(vhosts.map((v) => v.documentRoot).filter((d): d is string => !!d))];
+  const isDir = new Map(await Promise.all(roots.map(async (d) => [d, await fs.stat(d).then((s) => s.isDirectory(), () => false)] as const)));
   for (const v of vhosts) {
-    if (v.documentRoot && !(await fs.stat(v.documentRoot).then((s) => s.isDirectory(), () => false))) {
+    if (v.documentRoot && !isDir.get(v.documentRoot)) {
       add({
         code: 'DOCROOT_MISSING', severity: 'warning', file: v.file, line: v.line,
         message: `AH00112: Warning: DocumentRoot [${v.documentRoot}] does not exist`,

@@ -6,7 +6,7 @@ import { httpdCommand } from '../httpd-command.js';
 import { httpdSeries, type Series } from '../httpd-version.js';
 import { runCapture } from '../run.js';
 import type { ServerRoot } from '../server-root.js';
-import { readServerInfo } from '../server-info.js';
+import { serverInfoFromTree } from '../server-info.js';
 import { checkVhosts, listVhosts, type Finding } from './check.js';
 
 export interface InspectOptions {
@@ -34,10 +34,11 @@ export async function inspectVhosts(opts: InspectOptions): Promise<InspectResult
     : Promise.resolve(undefined);
   const configFile = opts.sr ? opts.sr.configFile : path.resolve(opts.configFile!);
   const env = opts.sr ? (await httpdCommand(opts.sr, [])).env : {};
-  const series = opts.series ?? (opts.sr ? (await httpdSeries(opts.sr.httpd, env)).series : '2.4');
+  const seriesPromise = opts.series ?? (opts.sr ? httpdSeries(opts.sr.httpd, env).then((v) => v.series) : '2.4' as const);
+  const hostsPromise: Promise<HostsEntry[]> = hostsList(opts.hostsFile).catch(() => []);
   const tree = await loadConfTree(configFile, { serverRoot: opts.sr?.root ?? path.dirname(configFile), env });
-  const defaultPort = opts.sr ? (await readServerInfo(opts.sr)).listens[0]?.port : undefined;
-  const hosts: HostsEntry[] = await hostsList(opts.hostsFile).catch(() => []);
+  const defaultPort = opts.sr ? serverInfoFromTree(tree).listens[0]?.port : undefined;
+  const [series, hosts] = await Promise.all([seriesPromise, hostsPromise]);
   const { findings, vhosts } = await checkVhosts({ tree, series, hosts, hostsFile: opts.hostsFile, defaultPort });
   const s = await sPromise;
   return {
