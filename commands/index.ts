@@ -21,6 +21,7 @@ const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
   ctl: () => import('./ctl.js'),
   hosts: () => import('./hosts.js'),
   vhost: () => import('./vhost.js'),
+  source: () => import('./source.js'),
 };
 
 function write(stream: NodeJS.WriteStream, lines: string[] | undefined): void {

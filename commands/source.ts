@@ -1,0 +1,143 @@
+import type { Command } from 'commander';
+import path from 'node:path';
+import { ApxsError } from '../lib/errors.js';
+import { parsePort } from '../lib/ports.js';
+import { acquire, findRelease, listReleases, mirrorsFrom, sourceCacheDir, verifyRelease } from '../lib/source/acquire.js';
+import { buildFromSource } from '../lib/source/build.js';
+import { ALGORITHMS, hashers } from '../lib/source/checksum.js';
+import type { Progress } from '../lib/source/fetch.js';
+import type { PhaseEvent } from '../lib/source/phase.js';
+import { progress } from './progress.js';
+import type { Runner } from './types.js';
+
+interface Common {
+  mirror?: string;
+  cacheDir?: string;
+  keys?: string;
+  insecure?: boolean;
+}
+
+const mb = (n: number) => (n / 1e6).toFixed(1);
+
+/** Progress on a TTY as a spinner line; elsewhere a plain line now and then. */
+async function reporter(json: boolean) {
+  const spinner = await progress(json);
+  const tty = !json && !process.env.CI && process.stderr.isTTY;
+  let lastPlain = 0;
+  let lastPhase = '';
+  const plain = (text: string, force = false) => {
+    if (json) return;
+    if (force || Date.now() - lastPlain > 10_000) {
+      process.stderr.write(`${text}\n`);
+      lastPlain = Date.now();
+    }
+  };
+  spinner.start('');
+  return {
+    download(p: Progress) {
+      const text = `download ${mb(p.bytes)}${p.total ? `/${mb(p.total)}` : ''} MB at ${mb(p.bytesPerSec)} MB/s`;
+      if (tty) spinner.update(text);
+      else plain(text, p.total !== undefined && p.bytes === p.total);
+    },
+    phase(e: PhaseEvent) {
+      const text = `${e.phase} ${Math.round(e.elapsedMs / 1000)}s: ${e.line}`;
+      if (tty) spinner.update(text);
+      else plain(text, e.phase !== lastPhase);
+      lastPhase = e.phase;
+    },
+    stop: () => spinner.stop(),
+  };
+}
+
+function common(c: Command): Command {
+  return c
+    .option('--mirror <url>', 'mirror directory (http, https, file URL or path; env APXS_TS_MIRROR)')
+    .option('--cache-dir <dir>', 'where tarballs are kept (default: $XDG_CACHE_HOME/apxs-ts/sources)')
+    .option('--keys <file>', 'a local copy of Apache\'s KEYS (default: fetched from the ASF)')
+    .option('--insecure', 'use a release that has no checksum or signature');
+}
+
+export function register(program: Command, run: Runner): void {
+  const source = program.command('source').description('httpd releases from 1.3 to 2.4: list, download, verify, build');
+
+  source.command('list')
+    .option('--mirror <url>', 'mirror directory (env APXS_TS_MIRROR)')
+    .description('releases on the mirror by series, newest first')
+    .addHelpText('after', '\nExample:\n  apxs-ts source list --mirror https://archive.apache.org/dist/httpd/')
+    .action(run(async (o: { mirror?: string }) => {
+      const listings = await listReleases(mirrorsFrom(o.mirror));
+      const all = new Map<string, { version: string; file: string; mirror: string }>();
+      for (const l of listings) for (const r of l.releases) if (!all.has(r.version)) all.set(r.version, { version: r.version, file: r.file, mirror: l.mirror });
+      const releases = [...all.values()];
+      const bySeries = ['2.4', '2.2', '2.0', '1.3'].map((s) => ({ series: s, versions: releases.filter((r) => r.version.startsWith(`${s}.`)).map((r) => r.version) })).filter((s) => s.versions.length);
+      return { data: { mirrors: listings.map((l) => l.mirror), series: bySeries, releases }, stdout: bySeries.map((s) => `${s.series}: ${s.versions.join(' ')}`) };
+    }));
+
+  common(source.command('download').argument('<version>', '2.4.68, a series (2.4) or latest'))
+    .description('download (resuming, retrying) and verify a release into the cache')
+    .addHelpText('after', '\nExample:\n  apxs-ts source download 2.4 --keys ./KEYS')
+    .action(run(async (version: string, o: Common, cmd: Command) => {
+      const rep = await reporter(!!cmd.optsWithGlobals().json);
+      try {
+        const { mirror, release } = findRelease(await listReleases(mirrorsFrom(o.mirror)), version);
+        const v = await acquire(mirror, release, { cacheDir: o.cacheDir ?? sourceCacheDir(), keysFile: o.keys, insecure: o.insecure, onProgress: (p) => rep.download(p) });
+        return {
+          data: { version: release.version, ...v },
+          human: [`${v.file}${v.fromCache ? ' (from the cache, verified again)' : ''}`,
+            v.checksum ? `${v.checksum.algorithm} ok` : 'no checksum (--insecure)',
+            v.signer ? `signed by ${v.signer.userId ?? '?'} (${v.signer.fingerprint})` : 'no signature (--insecure)', ...v.warnings.map((w) => `warning: ${w}`)],
+        };
+      } finally {
+        rep.stop();
+      }
+    }));
+
+  common(source.command('verify').argument('<version-or-file>', 'a version in the cache, or a tarball path'))
+    .description('check a tarball against the release\'s checksum and signature')
+    .addHelpText('after', '\nExample:\n  apxs-ts source verify 2.4.68')
+    .action(run(async (what: string, o: Common) => {
+      const mirrors = mirrorsFrom(o.mirror);
+      const isFile = what.includes('/') || what.endsWith('.tar.gz') || what.endsWith('.tar.bz2');
+      const { mirror, release } = findRelease(await listReleases(mirrors), isFile ? path.basename(what).replace(/^(httpd-|apache_)|\.tar\.(gz|bz2)$/g, '') : what);
+      const file = isFile ? path.resolve(what) : path.join(o.cacheDir ?? sourceCacheDir(), release.file);
+      const hs = hashers();
+      const { createReadStream } = await import('node:fs');
+      try {
+        for await (const c of createReadStream(file)) for (const h of Object.values(hs)) h.update(c as Buffer);
+      } catch {
+        throw new ApxsError('NOT_FOUND', `${file} does not exist`, { hint: `apxs-ts source download ${what}` });
+      }
+      const hashes = Object.fromEntries(ALGORITHMS.map((a) => [a, hs[a].digest('hex')])) as Record<(typeof ALGORITHMS)[number], string>;
+      const v = await verifyRelease(file, `${mirror}${release.file}`, hashes, { cacheDir: path.dirname(file), keysFile: o.keys, insecure: o.insecure });
+      return { data: { version: release.version, ...v }, human: [`${file}: ${v.checksum?.algorithm ?? 'no checksum'} ok; signed by ${v.signer?.userId ?? '(none)'} ${v.signer ? `(${v.signer.fingerprint})` : ''}`] };
+    }));
+
+  common(source.command('build').argument('<version>', '2.4.68, a series (2.4) or latest').argument('[configure-args...]', 'extra configure arguments, after --'))
+    .requiredOption('--prefix <dir>', 'install here (it becomes a server root)')
+    .option('--port <n>', 'Listen localhost:PORT in the installed httpd.conf', '8080')
+    .option('--jobs <n>', 'make -jN (default: the number of CPUs)')
+    .option('--dry-run', 'print every step and URL, run none')
+    .description('check prerequisites, download, verify, configure, make, make install, set Listen')
+    .addHelpText('after', '\nExamples:\n  apxs-ts source build 2.4.68 --prefix ~/httpd-2.4 --port 8080\n  apxs-ts source build 2.2 --prefix /opt/httpd22 -- --enable-rewrite\n  apxs-ts source build 1.3 --prefix /opt/apache13 --dry-run')
+    .action(run(async (version: string, extra: string[], o: Common & { prefix: string; port: string; jobs?: string; dryRun?: boolean }, cmd: Command) => {
+      const rep = await reporter(!!cmd.optsWithGlobals().json);
+      try {
+        const res = await buildFromSource({
+          version, mirrors: mirrorsFrom(o.mirror), cacheDir: o.cacheDir ?? sourceCacheDir(), prefix: o.prefix, port: parsePort(o.port),
+          jobs: o.jobs ? Number(o.jobs) : undefined, keysFile: o.keys, insecure: o.insecure, dryRun: o.dryRun, configureArgs: extra,
+          onEvent: (e) => ('progress' in e ? rep.download(e.progress) : rep.phase(e)),
+        });
+        if (res.dryRun) return { data: { ...res }, stdout: res.steps.map((s, i) => `${i + 1}. ${s}`), human: res.warnings.map((w) => `warning: ${w}`) };
+        const r = res.receipt!;
+        return {
+          data: { ...res },
+          human: [`httpd ${r.version} installed in ${res.prefix} (${Object.entries(r.phasesMs).map(([k, v]) => `${k} ${(v / 1000).toFixed(0)}s`).join(', ')})`,
+            `verified: ${r.checksum?.algorithm ?? 'no checksum'}, signed by ${r.signer?.userId ?? '(none)'}`,
+            ...r.fixes.map((f) => `legacy fix: ${f.description}`), ...res.warnings.map((w) => `warning: ${w}`),
+            `next: apxs-ts ctl start --server-root ${res.prefix}`],
+        };
+      } finally {
+        rep.stop();
+      }
+    }));
+}

@@ -1,0 +1,161 @@
+/**
+ * `source build`: the whole way from a version to an installed httpd prefix
+ * that the other commands use as a server root. Prerequisites are checked
+ * before anything is downloaded; each phase logs to a file; success is
+ * decided by asking the installed httpd, and recorded in a receipt.
+ */
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ApxsError } from '../errors.js';
+import type { Series } from '../httpd-version.js';
+import { offsetAfterLine, upsertBlock } from '../marked-block.js';
+import { runCapture } from '../run.js';
+import { acquire, findRelease, listReleases, type Verified } from './acquire.js';
+import { extractTarball } from './extract.js';
+import type { Progress } from './fetch.js';
+import { applyTreeFixes, configurePlan, fixGroupMinusOne, type FixRecord } from './legacy-fixes.js';
+import { runPhase, type PhaseEvent } from './phase.js';
+import { checkPrereqs } from './prereqs.js';
+
+export interface SourceBuildOptions {
+  version: string;
+  mirrors: string[];
+  cacheDir: string;
+  prefix: string;
+  port: number;
+  jobs?: number;
+  keysFile?: string;
+  insecure?: boolean;
+  dryRun?: boolean;
+  configureArgs?: string[];
+  onEvent?: (e: PhaseEvent | { phase: 'download'; progress: Progress }) => void;
+}
+
+export interface Receipt {
+  version: string;
+  series: Series;
+  url: string;
+  checksum: Verified['checksum'];
+  signer: Verified['signer'];
+  configure: string[];
+  fixes: FixRecord[];
+  jobs: number;
+  builtAt: string;
+  phasesMs: Record<string, number>;
+}
+
+export interface SourceBuildResult {
+  dryRun: boolean;
+  version: string;
+  prefix: string;
+  steps: string[];
+  receipt?: Receipt;
+  workDir?: string;
+  warnings: string[];
+}
+
+async function firstGroup(): Promise<string> {
+  const groups = await fs.readFile('/etc/group', 'utf8').catch(() => '');
+  return ['nogroup', 'daemon', 'nobody'].find((g) => groups.split('\n').some((l) => l.startsWith(`${g}:`))) ?? 'nogroup';
+}
+
+/** The installed httpd.conf listens where we say: the shipped Listen line is switched off, ours is in our block. */
+export function setListen(text: string, series: Series, port: number): string {
+  const directive = series === '1.3' ? /^([ \t]*)(Port|Listen)[ \t]+\S+[ \t]*$/gm : /^([ \t]*)Listen[ \t]+\S+.*$/gm;
+  let lastLine = 0;
+  const switchedOff = text.replace(directive, (line, _indent, _name, offset: number) => {
+    lastLine = text.slice(0, offset).split('\n').length;
+    return `# ${line.trim()}   (apxs-ts: see the apxs-ts listen block)`;
+  });
+  const body = series === '1.3' ? [`Port ${port}`, `Listen 127.0.0.1:${port}`, 'ServerName localhost'] : [`Listen localhost:${port}`, `ServerName localhost:${port}`];
+  return upsertBlock(switchedOff, 'listen', body, lastLine ? offsetAfterLine(switchedOff, lastLine) : switchedOff.length);
+}
+
+export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuildResult> {
+  const prefix = path.resolve(o.prefix);
+  const listings = await listReleases(o.mirrors);
+  const { mirror, release } = findRelease(listings, o.version);
+  const plan = configurePlan(release.series, prefix, o.configureArgs ?? []);
+  const jobs = Math.max(1, o.jobs ?? os.availableParallelism());
+  const url = `${mirror}${release.file}`;
+  const steps = [
+    `download ${url} (cache: ${o.cacheDir})`,
+    ...(release.depsFile ? [`download ${mirror}${release.depsFile} and unpack it over the tree`] : []),
+    o.insecure ? 'skip verification (--insecure)' : `verify the strongest checksum of ${url}.{sha512,sha256,sha1,md5} and ${url}.asc against ${o.keysFile ?? 'the ASF KEYS'}`,
+    `extract into a fresh work dir`,
+    ...(release.series === '1.3' ? ['apply legacy fixes: rename getline in src/support/{htdigest,htpasswd,logresolve}.c, drop SYS_SIGLIST from ap_config.h'] : []),
+    `${plan.shell ? `${plan.shell} ` : ''}./configure ${plan.args.join(' ')}${Object.keys(plan.env).length ? `  (env: ${Object.entries(plan.env).map(([k, v]) => `${k}=${v}`).join(' ')})` : ''}`,
+    `make -j${jobs}`,
+    'make install',
+    `set Listen localhost:${o.port} in ${path.join(prefix, 'conf', 'httpd.conf')}`,
+    `check ${path.join(prefix, 'bin', 'httpd')} -v and -l (mod_so), write ${path.join(prefix, 'apxs-ts-receipt.json')}`,
+  ];
+  const prereqs = await checkPrereqs(release.version);
+  if (o.dryRun) return { dryRun: true, version: release.version, prefix, steps, warnings: prereqs.installLine ? [`missing: ${prereqs.installLine}`] : [] };
+  if (prereqs.installLine) {
+    throw new ApxsError('TOOL_MISSING', `building httpd ${release.version} needs ${prereqs.missing.map((m) => m.what).join(', ')}`, {
+      hint: `as root: ${prereqs.installLine}`, data: { missing: prereqs.missing.map((m) => m.pkg) },
+    });
+  }
+
+  const progress = (p: Progress) => o.onEvent?.({ phase: 'download', progress: p });
+  const verified = await acquire(mirror, release, { cacheDir: o.cacheDir, keysFile: o.keysFile, insecure: o.insecure, onProgress: progress });
+  const deps = release.depsFile
+    ? await acquire(mirror, { ...release, file: release.depsFile, depsFile: undefined }, { cacheDir: o.cacheDir, keysFile: o.keysFile, insecure: o.insecure, onProgress: progress })
+    : undefined;
+
+  const workRoot = path.join(path.dirname(o.cacheDir), 'build');
+  await fs.mkdir(workRoot, { recursive: true });
+  const workDir = await fs.mkdtemp(path.join(workRoot, `httpd-${release.version}-`));
+  const phasesMs: Record<string, number> = {};
+  try {
+    const t0 = Date.now();
+    const x = await extractTarball(verified.file, path.join(workDir, 'src'));
+    if (!x.top) throw new ApxsError('UNSAFE_ARCHIVE', `${release.file} does not hold a single top-level directory`);
+    if (deps) {
+      // The -deps tarball has the same top directory (srclib/apr, srclib/apr-util).
+      const d = await extractTarball(deps.file, path.join(workDir, 'deps'));
+      if (d.top) await fs.cp(d.top, x.top, { recursive: true });
+    }
+    phasesMs.extract = Date.now() - t0;
+    const fixes = [...(await applyTreeFixes(release.series, x.top)), ...plan.fixes];
+    const logs = path.join(workDir, 'logs');
+    const env = plan.env;
+    const configure = plan.shell ? [plan.shell, ['./configure', ...plan.args]] as const : ['./configure', plan.args] as const;
+    phasesMs.configure = (await runPhase('configure', configure[0], [...configure[1]], { cwd: x.top, env, logFile: path.join(logs, 'configure.log'), onEvent: o.onEvent })).elapsedMs;
+    phasesMs.make = (await runPhase('make', 'make', [`-j${jobs}`], { cwd: x.top, env, logFile: path.join(logs, 'make.log'), onEvent: o.onEvent })).elapsedMs;
+    phasesMs.install = (await runPhase('make install', 'make', ['install'], { cwd: x.top, env, logFile: path.join(logs, 'install.log'), onEvent: o.onEvent })).elapsedMs;
+
+    const conf = path.join(prefix, 'conf', 'httpd.conf');
+    if (release.series === '2.0') {
+      const f = await fixGroupMinusOne(conf, await firstGroup());
+      if (f) fixes.push(f);
+    }
+    await fs.writeFile(conf, setListen(await fs.readFile(conf, 'utf8'), release.series, o.port));
+
+    // Success is what the installed httpd says, not what make said.
+    const httpd = path.join(prefix, 'bin', 'httpd');
+    const v = await runCapture(httpd, ['-v']);
+    if (!v.stdout.includes(`/${release.version}`)) {
+      throw new ApxsError('CHILD_FAILED', `${httpd} -v does not report ${release.version}`, { details: v.all.split('\n').slice(0, 4), hint: `the work dir is kept: ${workDir}` });
+    }
+    const l = await runCapture(httpd, ['-l']);
+    if (!/mod_so\.c/.test(l.stdout)) {
+      throw new ApxsError('CHILD_FAILED', `${httpd} was built without mod_so (no DSO support)`, { details: l.stdout.split('\n').slice(0, 20) });
+    }
+    const receipt: Receipt = {
+      version: release.version, series: release.series, url: verified.url, checksum: verified.checksum, signer: verified.signer,
+      configure: [...(plan.shell ? [plan.shell] : []), './configure', ...plan.args], fixes, jobs, builtAt: new Date().toISOString(), phasesMs,
+    };
+    await fs.writeFile(path.join(prefix, 'apxs-ts-receipt.json'), JSON.stringify(receipt, null, 2) + '\n');
+    await fs.rm(workDir, { recursive: true, force: true });
+    return { dryRun: false, version: release.version, prefix, steps, receipt, warnings: [...verified.warnings, ...(deps?.warnings ?? [])] };
+  } catch (err) {
+    // The work dir stays for a look at the logs.
+    if (err instanceof ApxsError) {
+      throw new ApxsError(err.code, err.message, { hint: err.hint, details: [...err.details, `work dir kept: ${workDir}`], data: { ...(err.data ?? {}), workDir }, cause: err });
+    }
+    throw err;
+  }
+}

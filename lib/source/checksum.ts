@@ -1,0 +1,45 @@
+/**
+ * Checksums as Apache has published them over the years: `hex *file`,
+ * `hex  file`, `SHA256(file)= hex`, `MD5 (file) = hex`, gpg --print-md
+ * blocks (`file: 1A2B 3C4D ...` over several lines), or a bare hash.
+ */
+import { createHash } from 'node:crypto';
+import { ApxsError } from '../errors.js';
+
+export type Algorithm = 'sha512' | 'sha256' | 'sha1' | 'md5';
+
+/** Strongest first; the weak ones verify but warn. */
+export const ALGORITHMS: Algorithm[] = ['sha512', 'sha256', 'sha1', 'md5'];
+export const WEAK: Algorithm[] = ['sha1', 'md5'];
+const HEX_LEN: Record<Algorithm, number> = { sha512: 128, sha256: 64, sha1: 40, md5: 32 };
+
+export function parseChecksum(text: string, algorithm: Algorithm, fileName?: string): string {
+  const len = HEX_LEN[algorithm];
+  const candidates: { hex: string; name: string | undefined }[] = [];
+  // gpg --print-md: "name: HEX HEX\n      HEX ..." - join the hex groups after the colon.
+  const gpg = /^(\S+):\s*((?:[0-9A-Fa-f]{2,8}\s*)+)$/gm;
+  for (const m of text.matchAll(gpg)) {
+    const hex = m[2]!.replace(/\s+/g, '');
+    if (hex.length === len) candidates.push({ hex, name: m[1] });
+  }
+  // OpenSSL style: SHA256(file)= hex, MD5 (file) = hex
+  for (const m of text.matchAll(/^[A-Z0-9-]+\s*\(([^)]+)\)\s*=\s*([0-9a-fA-F]+)\s*$/gm)) {
+    if (m[2]!.length === len) candidates.push({ hex: m[2]!, name: m[1] });
+  }
+  // coreutils style: hex *file, hex  file, or a bare hash
+  for (const m of text.matchAll(/^([0-9a-fA-F]+)(?:\s+\*?(\S.*?))?\s*$/gm)) {
+    if (m[1]!.length === len) candidates.push({ hex: m[1]!, name: m[2] });
+  }
+  const named = fileName ? candidates.find((c) => c.name?.replace(/^\*/, '').endsWith(fileName)) : undefined;
+  const pick = named ?? candidates[0];
+  if (!pick) {
+    throw new ApxsError('CHECKSUM_MISMATCH', `no ${algorithm} hash found in the checksum file`, {
+      hint: 'the .sha/.md5 file is in a format apxs-ts does not know, or is for another file',
+    });
+  }
+  return pick.hex.toLowerCase();
+}
+
+export function hashers(): Record<Algorithm, ReturnType<typeof createHash>> {
+  return { sha512: createHash('sha512'), sha256: createHash('sha256'), sha1: createHash('sha1'), md5: createHash('md5') };
+}
