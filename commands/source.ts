@@ -5,7 +5,7 @@ import { parsePort } from '../lib/ports.js';
 import { acquire, findRelease, listReleases, mirrorsFrom, sourceCacheDir, verifyRelease } from '../lib/source/acquire.js';
 import { buildFromSource } from '../lib/source/build.js';
 import { ALGORITHMS, hashers } from '../lib/source/checksum.js';
-import type { Progress } from '../lib/source/fetch.js';
+import { closeConnections, type Progress } from '../lib/source/fetch.js';
 import type { PhaseEvent } from '../lib/source/phase.js';
 import { progress } from './progress.js';
 import type { Runner } from './types.js';
@@ -89,6 +89,7 @@ export function register(program: Command, run: Runner): void {
         };
       } finally {
         rep.stop();
+        await closeConnections();
       }
     }));
 
@@ -138,6 +139,7 @@ export function register(program: Command, run: Runner): void {
         };
       } finally {
         rep.stop();
+        await closeConnections();
       }
     }));
 }

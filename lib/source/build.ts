@@ -64,7 +64,8 @@ async function firstGroup(): Promise<string> {
 export function setListen(text: string, series: Series, port: number): string {
   const directive = series === '1.3' ? /^([ \t]*)(Port|Listen)[ \t]+\S+[ \t]*$/gm : /^([ \t]*)Listen[ \t]+\S+.*$/gm;
   let lastLine = 0;
-  const switchedOff = text.replace(directive, (line, _indent, _name, offset: number) => {
+  const switchedOff = text.replace(directive, (line: string, ...rest: unknown[]) => {
+    const offset = rest[rest.length - 2] as number;
     lastLine = text.slice(0, offset).split('\n').length;
     return `# ${line.trim()}   (apxs-ts: see the apxs-ts listen block)`;
   });

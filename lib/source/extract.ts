@@ -53,13 +53,14 @@ export async function extractTarball(file: string, dir: string): Promise<Extract
       },
     });
   } catch (err) {
-    await fs.rm(dir, { recursive: true, force: true });
+    // node-tar may still be finishing writes of earlier entries: retry the removal.
+    await fs.rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
     throw new ApxsError('UNSAFE_ARCHIVE', `${path.basename(file)} could not be extracted: ${(err as Error).message}`, {
       hint: 'the tarball is truncated or corrupt: delete it and download again', cause: err,
     });
   }
   if (refused.length > 0) {
-    await fs.rm(dir, { recursive: true, force: true });
+    await fs.rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
     throw new ApxsError('UNSAFE_ARCHIVE', `${path.basename(file)} has ${refused.length} unsafe entr${refused.length === 1 ? 'y' : 'ies'}: nothing was kept`, {
       details: refused.slice(0, 10),
     });

@@ -187,3 +187,10 @@ export async function download(url: string, dest: string, opts: FetchOptions = {
     }
   }
 }
+
+/** Closes kept-alive connections so the process can exit as soon as its work is done. */
+export async function closeConnections(): Promise<void> {
+  const d = shared;
+  shared = undefined;
+  await d?.close();
+}

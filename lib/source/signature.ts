@@ -8,12 +8,30 @@
 import { promises as fs } from 'node:fs';
 import { ApxsError } from '../errors.js';
 
+/**
+ * openpgp refuses DSA keys, RSA keys under 2048 bits and SHA-1 signatures by
+ * default. httpd releases of the 1.3 and 2.0 era were signed exactly so, and
+ * must verify: accept them, and say so in a warning.
+ */
+async function legacyConfig() {
+  const pgp = await openpgp();
+  return {
+    ...pgp.config,
+    rejectPublicKeyAlgorithms: new Set<number>(),
+    rejectHashAlgorithms: new Set<number>([pgp.enums.hash.md5]),
+    rejectMessageHashAlgorithms: new Set<number>([pgp.enums.hash.md5]),
+    minRSABits: 1023,
+  };
+}
+
 export interface Signer {
   fingerprint: string;
   userId: string | undefined;
   keyId: string;
   algorithm: string;
   created: string | undefined;
+  /** Set when the key or hash is one today's defaults would refuse. */
+  weak: string | undefined;
 }
 
 async function openpgp() {
@@ -27,7 +45,7 @@ export async function readKeys(keysText: string) {
   let unreadable = 0;
   for (const b of blocks) {
     try {
-      keys.push(...(await pgp.readKeys({ armoredKeys: b })));
+      keys.push(...(await pgp.readKeys({ armoredKeys: b, config: await legacyConfig() })));
     } catch {
       unreadable++;
     }
@@ -50,7 +68,8 @@ export async function verifySignature(file: string, armoredSignature: string, ke
     throw new ApxsError('BAD_SIGNATURE', `the .asc is not a PGP signature: ${(err as Error).message}`, { cause: err });
   }
   const message = await pgp.createMessage({ binary: await fs.readFile(file) });
-  const result = await pgp.verify({ message, signature, verificationKeys: keys, format: 'binary' });
+  const config = await legacyConfig();
+  const result = await pgp.verify({ message, signature, verificationKeys: keys, format: 'binary', config });
   const sig = result.signatures[0];
   if (!sig) throw new ApxsError('BAD_SIGNATURE', 'the .asc holds no signature');
   const keyId = sig.keyID.toHex().toUpperCase();
@@ -68,7 +87,15 @@ export async function verifySignature(file: string, armoredSignature: string, ke
     });
   }
   const signingKey = key.getKeys(sig.keyID)[0]!;
+  const info = signingKey.getAlgorithmInfo();
+  const hash = (await sig.signature).packets[0]?.hashAlgorithm;
+  const weakness = [
+    String(info.algorithm) === 'dsa' ? 'a DSA key' : undefined,
+    String(info.algorithm).startsWith('rsa') && (info.bits ?? 4096) < 2048 ? `a ${info.bits}-bit RSA key` : undefined,
+    hash === pgp.enums.hash.sha1 ? 'a SHA-1 signature' : undefined,
+  ].filter(Boolean);
   return {
+    weak: weakness.length ? `signed with ${weakness.join(' and ')}, as releases of that era were: valid, but weak by today's standards` : undefined,
     fingerprint: formatFingerprint(key.getFingerprint()),
     userId: key.getUserIDs()[0],
     keyId,

@@ -1,0 +1,160 @@
+/** download and verify against a loopback HTTP server that misbehaves on purpose. */
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SHARED_MIRROR, cli, tmpDir } from '../helpers.js';
+
+const REL = path.join(SHARED_MIRROR, 'httpd');
+const NAME = 'httpd-2.4.68.tar.gz';
+let tgz: Buffer;
+let asc: string;
+let keys: string;
+
+interface Site {
+  url: string;
+  requests: { path: string; range: string | undefined }[];
+  close: () => Promise<void>;
+}
+
+/** Serves `files` with Range support; `dropAt` cuts the first response of the tarball after that many bytes. */
+async function serve(files: Record<string, Buffer | string>, opts: { dropAt?: number; fail500?: number; missing?: string[] } = {}): Promise<Site> {
+  const requests: Site['requests'] = [];
+  let dropped = false;
+  let failures = 0;
+  const server = http.createServer((req, res) => {
+    const p = decodeURIComponent(new URL(req.url!, 'http://x').pathname).replace(/^\/dist\/httpd\//, '');
+    requests.push({ path: p, range: req.headers.range });
+    if (p === NAME && opts.fail500 && failures < opts.fail500) {
+      failures++;
+      res.writeHead(503).end('busy');
+      return;
+    }
+    if (p === '') {
+      res.writeHead(200, { 'content-type': 'text/html' }).end(Object.keys(files).map((f) => `<a href="${f}">${f}</a>`).join('\n'));
+      return;
+    }
+    const body = opts.missing?.includes(p) ? undefined : files[p];
+    if (body === undefined) {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    const buf = Buffer.from(body);
+    const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    const start = m ? Number(m[1]) : 0;
+    res.writeHead(m ? 206 : 200, { 'content-length': buf.length - start, ...(m ? { 'content-range': `bytes ${start}-${buf.length - 1}/${buf.length}` } : {}) });
+    if (p === NAME && opts.dropAt !== undefined && !dropped) {
+      dropped = true;
+      res.write(buf.subarray(start, opts.dropAt), () => res.socket?.destroy());
+      return;
+    }
+    res.end(buf.subarray(start));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as AddressInfo).port;
+  return { url: `http://127.0.0.1:${port}/dist/httpd/`, requests, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+function releaseFiles(tarball: Buffer, signature = asc): Record<string, Buffer | string> {
+  return {
+    [NAME]: tarball,
+    [`${NAME}.sha512`]: `${createHash('sha512').update(tarball).digest('hex')} *${NAME}\n`,
+    [`${NAME}.sha256`]: `${createHash('sha256').update(tarball).digest('hex')} *${NAME}\n`,
+    [`${NAME}.asc`]: signature,
+  };
+}
+
+const sites: Site[] = [];
+beforeAll(async () => {
+  tgz = await fs.readFile(path.join(REL, NAME));
+  asc = await fs.readFile(path.join(REL, `${NAME}.asc`), 'utf8');
+  keys = path.join(REL, 'KEYS');
+});
+afterAll(async () => {
+  for (const s of sites) await s.close();
+});
+
+async function download(site: Site, ...extra: string[]) {
+  const cache = await tmpDir();
+  const r = await cli(['source', 'download', '2.4.68', '--mirror', site.url, '--keys', keys, '--cache-dir', cache, '--json', ...extra]);
+  return { ...r, cache };
+}
+
+describe('source download and verify', () => {
+  it('downloads, checks sha512 and the signature, and names the signer', async () => {
+    const site = await serve(releaseFiles(tgz));
+    sites.push(site);
+    const list = await cli(['source', 'list', '--mirror', site.url]);
+    expect(list.stdout).toBe('2.4: 2.4.68\n');
+    const r = await download(site);
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.json.checksum.algorithm).toBe('sha512');
+    expect(r.json.signer.fingerprint).toBe('65B2 D44F E74B D5E3 DE3A C3F0 8278 1DE4 6D59 54FA');
+    expect((await fs.readFile(path.join(r.cache, NAME))).equals(tgz)).toBe(true);
+    // A second run reuses the cache, verified again, without downloading.
+    const before = site.requests.filter((q) => q.path === NAME).length;
+    const again = await cli(['source', 'download', '2.4', '--mirror', site.url, '--keys', keys, '--cache-dir', r.cache, '--json']);
+    expect(again.json.fromCache).toBe(true);
+    expect(site.requests.filter((q) => q.path === NAME).length).toBe(before);
+  });
+
+  it('a tarball with one flipped byte: CHECKSUM_MISMATCH and the file is deleted', async () => {
+    const bad = Buffer.from(tgz);
+    bad[bad.length >> 1]! ^= 0x01;
+    const files = { ...releaseFiles(tgz), [NAME]: bad };
+    const site = await serve(files);
+    sites.push(site);
+    const r = await download(site);
+    expect(r.code).toBe(1);
+    expect(r.json.error.code).toBe('CHECKSUM_MISMATCH');
+    expect(r.json.error.message).toMatch(/sha512 is .* the file was deleted/);
+    expect(await fs.readdir(r.cache)).toEqual([]);
+  });
+
+  it('a valid checksum with a wrong signature: BAD_SIGNATURE and the file is deleted', async () => {
+    const other = Buffer.concat([tgz, Buffer.from('tampered')]);
+    const site = await serve(releaseFiles(other)); // checksums match the tampered file; the .asc is the real one
+    sites.push(site);
+    const r = await download(site);
+    expect(r.code).toBe(1);
+    expect(r.json.error.code).toBe('BAD_SIGNATURE');
+    expect(r.json.error.message).toContain('does not match the file');
+    expect(await fs.readdir(r.cache)).toEqual([]);
+  });
+
+  it('a 404 is a clear error naming the URL', async () => {
+    const site = await serve(releaseFiles(tgz), { missing: [NAME] }); // listed, but 404 when fetched
+    sites.push(site);
+    const r = await download(site);
+    expect(r.code).toBe(1);
+    expect(r.json.error.code).toBe('DOWNLOAD_FAILED');
+    expect(r.json.error.message).toBe(`not found (HTTP 404): ${site.url}${NAME}`);
+    expect(site.requests.filter((q) => q.path === NAME)).toHaveLength(1); // a 404 is not retried
+    expect(await fs.readdir(r.cache)).toEqual([]);
+    const unknown = await cli(['source', 'download', '2.4.69', '--mirror', site.url, '--keys', keys, '--cache-dir', r.cache]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('no httpd release 2.4.69 on the mirror');
+    expect(unknown.stderr).toContain('hint: it has 2.4.68');
+  });
+
+  it('retries 5xx answers with backoff', async () => {
+    const site = await serve(releaseFiles(tgz), { fail500: 2 });
+    sites.push(site);
+    const r = await download(site);
+    expect(r.code, r.stdout).toBe(0);
+    expect(site.requests.filter((q) => q.path === NAME)).toHaveLength(3);
+  });
+
+  it('a server that drops the connection mid-file: the download resumes with Range and verifies', async () => {
+    const site = await serve(releaseFiles(tgz), { dropAt: 3_000_000, fail500: 1 });
+    sites.push(site);
+    const r = await download(site);
+    expect(r.code, r.stdout).toBe(0);
+    const gets = site.requests.filter((q) => q.path === NAME);
+    expect(gets.map((g) => g.range)).toEqual([undefined, undefined, 'bytes=3000000-']);
+    expect((await fs.readFile(path.join(r.cache, NAME))).equals(tgz)).toBe(true);
+    expect(r.json.signer.userId).toContain('covener');
+  });
+});

@@ -1,0 +1,145 @@
+/** Release names, checksum formats, safe extraction, signatures (RSA and DSA), the Listen edit. */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { setListen } from '../../lib/source/build.js';
+import { parseChecksum } from '../../lib/source/checksum.js';
+import { extractTarball } from '../../lib/source/extract.js';
+import { checkPrereqs, requirementsFor } from '../../lib/source/prereqs.js';
+import { verifySignature } from '../../lib/source/signature.js';
+import { linksOf, pickRelease, releasesFrom } from '../../lib/source/versions.js';
+import { SHARED_MIRROR, tmpDir } from '../helpers.js';
+import { makeTarGz } from '../tar-writer.js';
+
+const NAMES = ['apache_1.3.41.tar.gz', 'apache_1.3.42.tar.gz', 'apache_1.3.42.tar.gz.asc', 'httpd-2.0.65.tar.bz2', 'httpd-2.0.65.tar.gz',
+  'httpd-2.2.34.tar.bz2', 'httpd-2.2.34-deps.tar.bz2', 'httpd-2.4.9.tar.gz', 'httpd-2.4.10.tar.gz', 'httpd-2.4.68.tar.gz',
+  'httpd-2.4.68.tar.gz.sha512', 'httpd-2.4.68-deps.tar.gz', 'KEYS', 'httpd-3.0.0.tar.gz', 'patches/'];
+
+describe('releases', () => {
+  it('reads an Apache autoindex page', () => {
+    const html = '<tr><td><a href="?C=N;O=D">Name</a></td></tr><tr><td><a href="/dist/">Parent Directory</a></td></tr><tr><td><a href="httpd-2.4.68.tar.gz">httpd-2.4.68.tar.gz</a></td></tr><a href="KEYS">KEYS</a>';
+    expect(linksOf(html)).toEqual(['httpd-2.4.68.tar.gz', 'KEYS']);
+  });
+  it('lists releases newest first, preferring .gz, with their deps tarballs', () => {
+    const r = releasesFrom(NAMES);
+    expect(r.map((x) => x.version)).toEqual(['2.4.68', '2.4.10', '2.4.9', '2.2.34', '2.0.65', '1.3.42', '1.3.41']);
+    expect(r.find((x) => x.version === '2.0.65')!.file).toBe('httpd-2.0.65.tar.gz');
+    expect(r.find((x) => x.version === '2.2.34')).toMatchObject({ file: 'httpd-2.2.34.tar.bz2', depsFile: 'httpd-2.2.34-deps.tar.bz2' });
+    expect(r.find((x) => x.version === '1.3.42')).toMatchObject({ series: '1.3', file: 'apache_1.3.42.tar.gz' });
+  });
+  it.each([['2.4.10', '2.4.10'], ['2.4', '2.4.68'], ['latest', '2.4.68'], ['1.3', '1.3.42'], ['2.2', '2.2.34']])('picks %s -> %s', (want, got) => {
+    expect(pickRelease(releasesFrom(NAMES), want).version).toBe(got);
+  });
+  it('names what the mirror has when the version is not there', () => {
+    expect(() => pickRelease(releasesFrom(NAMES), '2.4.99')).toThrow(/no httpd release 2\.4\.99/);
+    expect(() => pickRelease(releasesFrom(NAMES), '2.4.68; rm -rf /')).toThrow(/bad version/);
+  });
+});
+
+describe('checksum formats', () => {
+  const sha = createHash('sha256').update('x').digest('hex');
+  const md5 = createHash('md5').update('x').digest('hex');
+  const sha512 = createHash('sha512').update('x').digest('hex');
+  it.each([
+    ['coreutils binary', `${sha} *httpd-2.4.68.tar.gz\n`, 'sha256', sha],
+    ['coreutils text', `${sha}  httpd-2.4.68.tar.gz\n`, 'sha256', sha],
+    ['openssl', `SHA256(httpd-2.4.68.tar.gz)= ${sha}\n`, 'sha256', sha],
+    ['bsd md5', `MD5 (httpd-2.4.68.tar.gz) = ${md5}\n`, 'md5', md5],
+    ['bare', `${md5.toUpperCase()}\n`, 'md5', md5],
+    ['gpg --print-md', `httpd-2.4.68.tar.gz: ${sha512.toUpperCase().match(/.{8}/g)!.slice(0, 8).join(' ')}\n                     ${sha512.toUpperCase().match(/.{8}/g)!.slice(8).join(' ')}\n`, 'sha512', sha512],
+  ] as const)('%s', (_, text, algo, want) => {
+    expect(parseChecksum(text, algo, 'httpd-2.4.68.tar.gz')).toBe(want);
+  });
+  it('reads the shipped .sha512 and .sha256', async () => {
+    const tgz = await fs.readFile(path.join(SHARED_MIRROR, 'httpd', 'httpd-2.4.68.tar.gz'));
+    for (const a of ['sha512', 'sha256'] as const) {
+      const text = await fs.readFile(path.join(SHARED_MIRROR, 'httpd', `httpd-2.4.68.tar.gz.${a}`), 'utf8');
+      expect(parseChecksum(text, a, 'httpd-2.4.68.tar.gz')).toBe(createHash(a).update(tgz).digest('hex'));
+    }
+  });
+  it('says so when the file holds no hash of that kind', () => {
+    expect(() => parseChecksum('nothing here', 'sha512')).toThrow(/no sha512 hash/);
+  });
+});
+
+describe('extraction', () => {
+  it.each([
+    ['a ../ path', [{ name: 'pkg/ok.txt', content: 'ok' }, { name: 'pkg/../../evil.txt', content: 'x' }], /"\.\." path/],
+    ['an absolute path', [{ name: '/tmp/apxs-ts-evil-abs.txt', content: 'x' }], /absolute path/],
+    ['a symlink outside', [{ name: 'pkg/link', type: 'symlink' as const, linkname: '../../../etc/passwd' }], /outside the tree/],
+    ['an absolute symlink', [{ name: 'pkg/link', type: 'symlink' as const, linkname: '/etc/passwd' }], /absolute path/],
+    ['a hard link outside', [{ name: 'pkg/h', type: 'hardlink' as const, linkname: '../x' }], /outside the tree/],
+  ])('refuses %s and writes nothing outside the work dir', async (_, entries, why) => {
+    const base = await tmpDir();
+    const tgz = path.join(base, 'evil.tar.gz');
+    await fs.writeFile(tgz, makeTarGz(entries));
+    const work = path.join(base, 'a', 'b', 'work');
+    await expect(extractTarball(tgz, work)).rejects.toThrow(/unsafe entr/);
+    await extractTarball(tgz, path.join(base, 'w2')).catch((e: { details: string[] }) => expect(e.details.join('\n')).toMatch(why));
+    expect((await fs.readdir(base)).sort()).toEqual(['a', 'evil.tar.gz']);
+    expect(await fs.readdir(path.join(base, 'a', 'b'))).toEqual([]);
+    await expect(fs.stat('/tmp/apxs-ts-evil-abs.txt')).rejects.toThrow();
+  });
+  it('keeps links that stay inside the tree', async () => {
+    const base = await tmpDir();
+    const tgz = path.join(base, 'ok.tar.gz');
+    await fs.writeFile(tgz, makeTarGz([{ name: 'pkg/', type: 'dir' }, { name: 'pkg/a.txt', content: 'A' }, { name: 'pkg/sub/', type: 'dir' }, { name: 'pkg/sub/l', type: 'symlink', linkname: '../a.txt' }]));
+    const r = await extractTarball(tgz, path.join(base, 'w'));
+    expect(r.top).toBe(path.join(base, 'w', 'pkg'));
+    expect(await fs.readFile(path.join(base, 'w', 'pkg', 'sub', 'l'), 'utf8')).toBe('A');
+  });
+  it('a truncated tarball is a clear error and leaves no work dir', async () => {
+    const base = await tmpDir();
+    const full = await fs.readFile(path.join(SHARED_MIRROR, 'httpd', 'httpd-2.4.68.tar.gz'));
+    await fs.writeFile(path.join(base, 't.tar.gz'), full.subarray(0, 200_000));
+    await expect(extractTarball(path.join(base, 't.tar.gz'), path.join(base, 'w'))).rejects.toThrow(/truncated or corrupt|could not be extracted/);
+    await expect(fs.stat(path.join(base, 'w'))).rejects.toThrow();
+  });
+});
+
+describe('signatures', () => {
+  it('verifies the shipped release and names the signer', async () => {
+    const dir = path.join(SHARED_MIRROR, 'httpd');
+    const s = await verifySignature(path.join(dir, 'httpd-2.4.68.tar.gz'), await fs.readFile(path.join(dir, 'httpd-2.4.68.tar.gz.asc'), 'utf8'), await fs.readFile(path.join(dir, 'KEYS'), 'utf8'));
+    expect(s.fingerprint).toBe('65B2 D44F E74B D5E3 DE3A C3F0 8278 1DE4 6D59 54FA');
+    expect(s.userId).toContain('covener@apache.org');
+  });
+
+  it('verifies a DSA signature, as the 1.3 and 2.0 era used, and rejects a changed file', async () => {
+    const home = await tmpDir();
+    const gpg = (args: string[], input?: string) => execFileSync('gpg', ['--homedir', home, '--batch', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+    gpg(['--quick-gen-key', 'Old Release Manager <rm@example.org>', 'dsa2048', 'sign', '0']);
+    const keys = `pub   dsa2048 Old Release Manager\n${gpg(['--armor', '--export', 'rm@example.org'])}`;
+    const file = path.join(home, 'apache_1.3.42.tar.gz');
+    await fs.writeFile(file, 'pretend tarball');
+    gpg(['--armor', '--detach-sign', '--output', `${file}.asc`, file]);
+    const asc = await fs.readFile(`${file}.asc`, 'utf8');
+    const s = await verifySignature(file, asc, keys);
+    expect(s.algorithm).toBe('dsa');
+    expect(s.userId).toBe('Old Release Manager <rm@example.org>');
+    await fs.writeFile(file, 'pretend tarball, altered');
+    await expect(verifySignature(file, asc, keys)).rejects.toThrow(/does not match the file/);
+    await expect(verifySignature(file, asc, await fs.readFile(path.join(SHARED_MIRROR, 'httpd', 'KEYS'), 'utf8'))).rejects.toThrow(/not in KEYS/);
+  });
+});
+
+describe('prerequisites and the installed config', () => {
+  it('asks for libpcre2-dev from 2.4.53 on, libpcre3-dev before, bash for 1.3', () => {
+    expect(requirementsFor('2.4.68').map((r) => r.pkg)).toContain('libpcre2-dev');
+    expect(requirementsFor('2.4.52').map((r) => r.pkg)).toContain('libpcre3-dev');
+    expect(requirementsFor('1.3.42').map((r) => r.pkg)).toContain('bash');
+  });
+  it('prints one apt-get line for what is missing', async () => {
+    const r = await checkPrereqs('2.4.68', { PATH: '/nonexistent' });
+    expect(r.installLine).toBe('apt-get install -y gcc make perl libapr1-dev libaprutil1-dev libpcre2-dev');
+    expect((await checkPrereqs('2.4.68')).installLine).toBeUndefined();
+  });
+  it('switches the shipped Listen off and puts ours in a block', () => {
+    const conf = '#Listen 12.34.56.78:80\nListen 80\n\nServerAdmin you@example.com\n';
+    const out = setListen(conf, '2.4', 8080);
+    expect(out).toBe('#Listen 12.34.56.78:80\n# Listen 80   (apxs-ts: see the apxs-ts listen block)\n# BEGIN apxs-ts listen\nListen localhost:8080\nServerName localhost:8080\n# END apxs-ts listen\n\nServerAdmin you@example.com\n');
+    expect(setListen(out, '2.4', 8081)).toContain('Listen localhost:8081\nServerName localhost:8081');
+  });
+});
