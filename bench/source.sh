@@ -23,14 +23,14 @@ url="http://127.0.0.1:$port/"
 export GNUPGHOME="$work/gnupg"; mkdir -m 700 "$GNUPGHOME"
 gpg --batch --quiet --import "$REL/KEYS" >/dev/null 2>&1 || true
 
-ts_download() { rm -rf "$work/cache"; node bin/apxs-ts.js source download 2.4.68 --mirror "$url" --keys "$REL/KEYS" --cache-dir "$work/cache"; }
-curl_pipeline() {
+repo=$PWD
+ts_download() { rm -rf "$work/cache"; node "$repo/bin/apxs-ts.js" source download 2.4.68 --mirror "$url" --keys "$REL/KEYS" --cache-dir "$work/cache"; }
+curl_pipeline() (
   rm -rf "$work/curl"; mkdir "$work/curl"; cd "$work/curl"
   curl -sSf -O "$url$NAME" -O "$url$NAME.sha512" -O "$url$NAME.asc"
   sha512sum -c "$NAME.sha512" && gpg --batch --quiet --verify "$NAME.asc" "$NAME"
-  cd - >/dev/null
-}
-ts_extract() { rm -rf "$work/x1"; node -e 'import(process.argv[1]).then((m) => m.extractTarball(process.argv[2], process.argv[3]))' "$PWD/dist/lib/source/extract.js" "$REL/$NAME" "$work/x1"; }
+)
+ts_extract() { rm -rf "$work/x1"; node -e 'import(process.argv[1]).then((m) => m.extractTarball(process.argv[2], process.argv[3]))' "$repo/dist/lib/source/extract.js" "$REL/$NAME" "$work/x1"; }
 gnu_tar() { rm -rf "$work/x2"; mkdir "$work/x2"; tar xzf "$REL/$NAME" -C "$work/x2"; }
 
 ts_download >/dev/null 2>&1; curl_pipeline >/dev/null 2>&1   # warm-up

@@ -4,13 +4,12 @@
  * checksum the release has and the PGP signature against Apache's KEYS.
  * A mismatch deletes the file. Skipping verification takes --insecure.
  */
-import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ApxsError, isErrno } from '../errors.js';
-import { ALGORITHMS, WEAK, parseChecksum, type Algorithm } from './checksum.js';
+import { ALGORITHMS, WEAK, hashers, parseChecksum, type Algorithm } from './checksum.js';
 import { download, fetchText, type Progress } from './fetch.js';
 import { verifySignature, type Signer } from './signature.js';
 import { linksOf, pickRelease, releasesFrom, type Release } from './versions.js';
@@ -91,10 +90,10 @@ export interface AcquireOptions {
   onProgress?: (p: Progress) => void;
 }
 
-async function hashFile(file: string): Promise<Record<Algorithm, string>> {
-  const hs = Object.fromEntries(ALGORITHMS.map((a) => [a, createHash(a)])) as Record<Algorithm, ReturnType<typeof createHash>>;
+async function hashFile(file: string, algorithms: Algorithm[]): Promise<Partial<Record<Algorithm, string>>> {
+  const hs = hashers(algorithms);
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) for (const h of Object.values(hs)) h.update(chunk as Buffer);
-  return Object.fromEntries(ALGORITHMS.map((a) => [a, hs[a].digest('hex')])) as Record<Algorithm, string>;
+  return Object.fromEntries(Object.entries(hs).map(([a, h]) => [a, h.digest('hex')]));
 }
 
 async function keysText(keysFile: string | undefined): Promise<string> {
@@ -108,43 +107,57 @@ async function keysText(keysFile: string | undefined): Promise<string> {
   return fetchText(ASF_KEYS_URL);
 }
 
-/** Checks `file` against the release's published checksum and signature. */
-export async function verifyRelease(file: string, url: string, hashes: Record<Algorithm, string>, opts: AcquireOptions): Promise<Omit<Verified, 'fromCache'>> {
-  const warnings: string[] = [];
-  const name = path.basename(file);
-  let checksum: Verified['checksum'] = null;
+async function fetchIfPublished(url: string): Promise<string | undefined> {
+  try {
+    return await fetchText(url, { retries: 2 });
+  } catch (err) {
+    if (err instanceof ApxsError && /^not found/.test(err.message)) return undefined;
+    throw err;
+  }
+}
+
+export interface Published {
+  checksum: { algorithm: Algorithm; hex: string } | null;
+  signature: string | undefined;
+}
+
+/** The strongest checksum the release publishes, and its signature: fetched before the tarball, so only one hash is computed. */
+export async function publishedFor(url: string): Promise<Published> {
+  const name = url.slice(url.lastIndexOf('/') + 1);
+  const signature = fetchIfPublished(`${url}.asc`);
+  let checksum: Published['checksum'] = null;
   for (const algorithm of ALGORITHMS) {
-    let text: string;
-    try {
-      text = await fetchText(`${url}.${algorithm}`, { retries: 2 });
-    } catch (err) {
-      if (err instanceof ApxsError && /not found/.test(err.message)) continue;
-      throw err;
-    }
-    const expected = parseChecksum(text, algorithm, name);
-    if (expected !== hashes[algorithm]) {
-      await fs.rm(file, { force: true });
-      throw new ApxsError('CHECKSUM_MISMATCH', `${name}: ${algorithm} is ${hashes[algorithm].slice(0, 16)}…, the release says ${expected.slice(0, 16)}…; the file was deleted`, {
-        hint: 'download it again; if it fails again, the mirror is serving a bad file: try another (--mirror)',
-        data: { algorithm, expected, actual: hashes[algorithm] },
-      });
-    }
-    if (WEAK.includes(algorithm)) warnings.push(`only a ${algorithm} checksum is published for ${name}: it is weak, the signature is what counts`);
-    checksum = { algorithm, hex: expected };
+    const text = await fetchIfPublished(`${url}.${algorithm}`);
+    if (text === undefined) continue;
+    checksum = { algorithm, hex: parseChecksum(text, algorithm, name) };
     break;
   }
-  if (!checksum && !opts.insecure) {
+  return { checksum, signature: await signature };
+}
+
+/** Checks `file` against what the release publishes; a mismatch deletes the file. */
+export async function verifyAgainst(file: string, url: string, published: Published, hashes: Partial<Record<Algorithm, string>>, opts: AcquireOptions): Promise<Omit<Verified, 'fromCache'>> {
+  const warnings: string[] = [];
+  const name = path.basename(file);
+  const { checksum } = published;
+  if (checksum) {
+    const actual = hashes[checksum.algorithm] ?? (await hashFile(file, [checksum.algorithm]))[checksum.algorithm]!;
+    if (actual !== checksum.hex) {
+      await fs.rm(file, { force: true });
+      throw new ApxsError('CHECKSUM_MISMATCH', `${name}: ${checksum.algorithm} is ${actual.slice(0, 16)}…, the release says ${checksum.hex.slice(0, 16)}…; the file was deleted`, {
+        hint: 'download it again; if it fails again, the mirror is serving a bad file: try another (--mirror)',
+        data: { algorithm: checksum.algorithm, expected: checksum.hex, actual },
+      });
+    }
+    if (WEAK.includes(checksum.algorithm)) warnings.push(`only a ${checksum.algorithm} checksum is published for ${name}: it is weak, the signature is what counts`);
+  } else if (!opts.insecure) {
     await fs.rm(file, { force: true });
     throw new ApxsError('CHECKSUM_MISMATCH', `no checksum (.sha512, .sha256, .sha1, .md5) published for ${name}`, { hint: 'pass --insecure to use it unverified' });
+  } else {
+    warnings.push(`no checksum for ${name}: unverified (--insecure)`);
   }
   let signer: Signer | null = null;
-  let asc: string | undefined;
-  try {
-    asc = await fetchText(`${url}.asc`, { retries: 2 });
-  } catch (err) {
-    if (!(err instanceof ApxsError && /not found/.test(err.message))) throw err;
-  }
-  if (asc === undefined) {
+  if (published.signature === undefined) {
     if (!opts.insecure) {
       await fs.rm(file, { force: true });
       throw new ApxsError('BAD_SIGNATURE', `no signature (.asc) published for ${name}`, { hint: 'pass --insecure to use it unverified' });
@@ -152,28 +165,36 @@ export async function verifyRelease(file: string, url: string, hashes: Record<Al
     warnings.push(`no signature for ${name}: unverified (--insecure)`);
   } else {
     try {
-      signer = await verifySignature(file, asc, await keysText(opts.keysFile));
+      signer = await verifySignature(file, published.signature, await keysText(opts.keysFile));
     } catch (err) {
       if (err instanceof ApxsError && err.code === 'BAD_SIGNATURE') await fs.rm(file, { force: true });
       throw err;
     }
+    if (signer.weak) warnings.push(signer.weak);
   }
   return { file, url, checksum, signer, warnings };
 }
 
+/** Verifies a tarball already on disk against the release at `url`. */
+export async function verifyRelease(file: string, url: string, opts: AcquireOptions): Promise<Omit<Verified, 'fromCache'>> {
+  return verifyAgainst(file, url, await publishedFor(url), {}, opts);
+}
+
 export async function acquire(mirror: string, release: Release, opts: AcquireOptions): Promise<Verified> {
   const url = `${mirror}${release.file}`;
+  // Load the OpenPGP code while the network works, not after it.
+  void import('openpgp').catch(() => undefined);
   const dest = path.join(opts.cacheDir, release.file);
-  const cached = await fs.stat(dest).then(() => true, () => false);
-  if (cached) {
+  const published = await publishedFor(url);
+  if (await fs.stat(dest).then(() => true, () => false)) {
     // Cached files are verified again: the cache is a convenience, not a trust anchor.
     try {
-      return { ...(await verifyRelease(dest, url, await hashFile(dest), opts)), fromCache: true };
+      return { ...(await verifyAgainst(dest, url, published, {}, opts)), fromCache: true };
     } catch (err) {
       if (!(err instanceof ApxsError) || !['CHECKSUM_MISMATCH', 'BAD_SIGNATURE'].includes(err.code)) throw err;
-      await fs.rm(dest, { force: true }); // and fetch it afresh below
+      // verifyAgainst deleted it: fetch it afresh below.
     }
   }
-  const got = await download(url, dest, { onProgress: opts.onProgress });
-  return { ...(await verifyRelease(dest, url, got.hashes, opts)), fromCache: false };
+  const got = await download(url, dest, { onProgress: opts.onProgress, algorithms: published.checksum ? [published.checksum.algorithm] : [] });
+  return { ...(await verifyAgainst(dest, url, published, got.hashes, opts)), fromCache: false };
 }

@@ -40,6 +40,6 @@ export function parseChecksum(text: string, algorithm: Algorithm, fileName?: str
   return pick.hex.toLowerCase();
 }
 
-export function hashers(): Record<Algorithm, ReturnType<typeof createHash>> {
-  return { sha512: createHash('sha512'), sha256: createHash('sha256'), sha1: createHash('sha1'), md5: createHash('md5') };
+export function hashers(which: Algorithm[] = ALGORITHMS): Partial<Record<Algorithm, ReturnType<typeof createHash>>> {
+  return Object.fromEntries(which.map((a) => [a, createHash(a)]));
 }

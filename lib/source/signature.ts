@@ -38,9 +38,28 @@ async function openpgp() {
   return import('openpgp');
 }
 
-export async function readKeys(keysText: string) {
+const BLOCK = /-----BEGIN PGP PUBLIC KEY BLOCK-----[\s\S]*?-----END PGP PUBLIC KEY BLOCK-----/g;
+
+/**
+ * KEYS lists each key as gpg prints it (fingerprint, uid) before its armored
+ * block: the blocks whose text names the signing key are parsed first, so a
+ * check reads one key instead of sixty. The text is only a hint; the key
+ * material decides.
+ */
+function blocksNaming(keysText: string, keyIds: string[]): string[] {
+  const out: string[] = [];
+  let prevEnd = 0;
+  for (const m of keysText.matchAll(BLOCK)) {
+    const before = keysText.slice(prevEnd, m.index).replace(/\s+/g, '').toUpperCase();
+    if (keyIds.some((id) => before.includes(id) || before.includes(id.slice(-8)))) out.push(m[0]);
+    prevEnd = m.index! + m[0].length;
+  }
+  return out;
+}
+
+export async function readKeys(keysText: string, onlyBlocks?: string[]) {
   const pgp = await openpgp();
-  const blocks = keysText.match(/-----BEGIN PGP PUBLIC KEY BLOCK-----[\s\S]*?-----END PGP PUBLIC KEY BLOCK-----/g) ?? [];
+  const blocks = onlyBlocks ?? keysText.match(BLOCK) ?? [];
   const keys: import('openpgp').PublicKey[] = [];
   let unreadable = 0;
   for (const b of blocks) {
@@ -60,13 +79,15 @@ export function formatFingerprint(hex: string): string {
 /** Verifies `file` against the armored detached signature; returns who signed, or throws BAD_SIGNATURE. */
 export async function verifySignature(file: string, armoredSignature: string, keysText: string): Promise<Signer> {
   const pgp = await openpgp();
-  const { keys } = await readKeys(keysText);
   let signature: import('openpgp').Signature;
   try {
     signature = await pgp.readSignature({ armoredSignature });
   } catch (err) {
     throw new ApxsError('BAD_SIGNATURE', `the .asc is not a PGP signature: ${(err as Error).message}`, { cause: err });
   }
+  const ids = signature.getSigningKeyIDs().map((k) => k.toHex().toUpperCase());
+  let { keys } = await readKeys(keysText, blocksNaming(keysText, ids));
+  if (!keys.some((k) => signature.getSigningKeyIDs().some((id) => k.getKeys(id).length > 0))) keys = (await readKeys(keysText)).keys;
   const message = await pgp.createMessage({ binary: await fs.readFile(file) });
   const config = await legacyConfig();
   const result = await pgp.verify({ message, signature, verificationKeys: keys, format: 'binary', config });
