@@ -67,3 +67,20 @@ it('lists, builds and installs httpd 2.4.68 from a loopback mirror, then serves 
   expect((await get(`http://127.0.0.1:${port}/fromsrc`)).body).toContain('<dt>handler</dt><dd>fromsrc</dd>');
   expect((await cli(['ctl', 'stop', '--server-root', prefix])).code).toBe(0);
 }, 900_000);
+
+it('a failing phase names the phase, the exit code, the error lines and the log, and keeps the work dir', async () => {
+  const work = await tmpDir();
+  const prefix = path.join(work, 'prefix');
+  const cache = path.join(work, 'cache');
+  const r = await cli(['source', 'build', '2.4.68', '--prefix', prefix, '--mirror', path.join(SHARED_MIRROR, 'httpd'), '--keys', path.join(SHARED_MIRROR, 'httpd', 'KEYS'),
+    '--cache-dir', cache, '--json', '--', '--with-apr=/nonexistent/apr-1-config']);
+  expect(r.code).toBe(1);
+  expect(r.json.error.message).toMatch(/^configure failed: \.\/configure --prefix=.* exited with 1$/);
+  expect(r.json.error.details.join('\n')).toMatch(/configure: error: .*APR/i);
+  expect(r.json.error.hint).toMatch(/libapr1-dev/);
+  expect(r.json.phase).toBe('configure');
+  const log = await fs.readFile(r.json.log, 'utf8');
+  expect(log).toContain('--with-apr=/nonexistent/apr-1-config');
+  expect((await fs.stat(r.json.workDir)).isDirectory()).toBe(true);
+  await expect(fs.stat(path.join(prefix, 'bin', 'httpd'))).rejects.toThrow();
+}, 300_000);
