@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { promises as fs } from 'node:fs';
-import { configTest } from '../lib/configtest.js';
+import { brokenConfigError, configTest } from '../lib/configtest.js';
 import { ApxsError } from '../lib/errors.js';
 import { errorLogPath, restart, start, status, stop, tailLog, type CtlResult } from '../lib/ctl.js';
 import { sleep } from '../lib/proc.js';
@@ -98,12 +98,7 @@ export function register(program: Command, run: Runner): void {
       const sr = await requireServerRoot(o.serverRoot, process.cwd());
       const v = await configTest(sr);
       const lines = [v.output || (v.ok ? 'Syntax OK' : ''), ...v.explanations.map((e) => `explained: ${e}`)];
-      if (!v.ok) {
-        const first = v.errors[0];
-        throw new ApxsError('CONFIG_BROKEN', `config is broken: ${first?.file ? `${first.file}:${first.line}: ` : ''}${first?.message ?? ''}`, {
-          details: lines, data: { ...v },
-        });
-      }
+      if (!v.ok) throw brokenConfigError(v, 'config is broken', { data: { ...v } });
       return { data: { ...v }, stdout: lines };
     }));
 

@@ -8,11 +8,6 @@ export interface Outcome {
   stdout?: string[];
 }
 
-export interface GlobalOptions {
-  json: boolean;
-  verbose: boolean;
-}
-
 export type Action = (...args: any[]) => Promise<Outcome>;
 
 /** Wraps a command's action so index.ts can print its outcome or its error. */

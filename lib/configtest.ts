@@ -2,6 +2,8 @@
  * httpd -t, with its verdict parsed (file, line, message) and its cryptic
  * warnings explained in plain words.
  */
+import { ApxsError } from './errors.js';
+import type { FileTransaction } from './file-transaction.js';
 import { httpdCommand } from './httpd-command.js';
 import { runCapture } from './run.js';
 import type { ServerRoot } from './server-root.js';
@@ -69,4 +71,37 @@ export async function configTest(sr: ServerRoot): Promise<ConfigTestResult> {
   const ok = res.exitCode === 0;
   const warnings = output.split('\n').filter((l) => /AH\d+|[Ww]arn/.test(l) && !/Syntax OK/.test(l));
   return { ok, output, errors: ok ? [] : parseHttpdErrors(output), warnings, explanations: explainHttpdOutput(output) };
+}
+
+/** The one error for a config httpd rejects: its first error as file:line, its output and our explanations. */
+export function brokenConfigError(
+  verdict: { output: string; explanations: string[] }, prefix: string,
+  extra: { hint?: string; data?: Record<string, unknown> } = {},
+): ApxsError {
+  const errors = parseHttpdErrors(verdict.output);
+  const first = errors[0];
+  const where = first?.file ? `${first.file}:${first.line}: ` : '';
+  return new ApxsError('CONFIG_BROKEN', `${prefix}: ${where}${first?.message ?? 'httpd rejected the configuration'}`, {
+    hint: extra.hint,
+    details: [...verdict.output.split('\n').slice(-10), ...verdict.explanations],
+    data: { output: verdict.output, errors, ...(extra.data ?? {}) },
+  });
+}
+
+/**
+ * httpd's configtest after the edits of `tx`: if httpd rejects them, every
+ * file is restored byte for byte (and `undo` reverts what is not a file
+ * edit), then the error is thrown. No edits, no configtest.
+ */
+export async function configTestOrRollback(tx: FileTransaction, sr: ServerRoot, what: string, undo?: () => Promise<void>): Promise<ConfigTestResult> {
+  const verdict = await configTest(sr);
+  if (!verdict.ok) {
+    const restored = await tx.rollback();
+    await undo?.();
+    throw brokenConfigError(verdict, `httpd rejected the config after ${what}`, {
+      hint: `nothing was changed: ${restored.length} file(s) restored byte for byte`,
+      data: { restored, configtest: verdict },
+    });
+  }
+  return verdict;
 }

@@ -5,7 +5,7 @@
  * and "not running" is its own exit code (3, as LSB init scripts use).
  */
 import { promises as fs } from 'node:fs';
-import { configTest, explainHttpdOutput, parseHttpdErrors, type ConfigTestResult } from './configtest.js';
+import { brokenConfigError, configTest, explainHttpdOutput, type ConfigTestResult } from './configtest.js';
 import { ApxsError } from './errors.js';
 import { probe, waitHealthy, type Probe } from './health.js';
 import { httpdCommand } from './httpd-command.js';
@@ -161,15 +161,6 @@ async function portCheck(info: ServerInfo): Promise<void> {
   }
 }
 
-function configError(verdict: { output: string; explanations: string[] }, what: string): ApxsError {
-  const first = parseHttpdErrors(verdict.output)[0];
-  const where = first?.file ? `${first.file}:${first.line}: ` : '';
-  return new ApxsError('CONFIG_BROKEN', `${what}: ${where}${first?.message ?? 'httpd rejected the configuration'}`, {
-    details: [...verdict.output.split('\n').slice(-8), ...verdict.explanations],
-    data: { output: verdict.output, errors: parseHttpdErrors(verdict.output) },
-  });
-}
-
 export async function start(sr: ServerRoot, opts: CtlOptions = {}): Promise<CtlResult> {
   const t0 = performance.now();
   const deadline = deadlineOf(opts);
@@ -204,7 +195,7 @@ export async function start(sr: ServerRoot, opts: CtlOptions = {}): Promise<CtlR
   if (res.exitCode !== 0) {
     if (/Syntax error|AH00526|Invalid command/.test(res.all)) {
       await forceStop(sr, info, undefined);
-      throw configError({ output: res.all.trim(), explanations: explainHttpdOutput(res.all) }, 'httpd refused to start');
+      throw brokenConfigError({ output: res.all.trim(), explanations: explainHttpdOutput(res.all) }, 'httpd refused to start');
     }
     await failStart(`${res.command} exited with ${res.exitCode}`, undefined);
   }
@@ -267,7 +258,7 @@ export async function restart(sr: ServerRoot, opts: CtlOptions & { graceful?: bo
   const action = opts.graceful ? 'graceful' : 'restart';
   const info = await readServerInfo(sr);
   const verdict = await configTest(sr);
-  if (!verdict.ok) throw configError(verdict, `config is broken; the running server was left untouched`);
+  if (!verdict.ok) throw brokenConfigError(verdict, 'config is broken; the running server was left untouched');
   const { running, stale } = await runningServer(sr, info);
   if (!running) {
     // As apachectl does: restarting a stopped server starts it.

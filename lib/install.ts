@@ -7,7 +7,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { configTest, type ConfigTestResult } from './configtest.js';
+import { configTestOrRollback, type ConfigTestResult } from './configtest.js';
 import { ApxsError } from './errors.js';
 import { FileTransaction } from './file-transaction.js';
 import { findBlock, offsetAfterLine, offsetOutsideBlocks, removeBlock, upsertBlock } from './marked-block.js';
@@ -85,18 +85,7 @@ async function editConfigs(tx: FileTransaction, sr: ServerRoot, spec: InstallSpe
 }
 
 async function commitOrRollback(tx: FileTransaction, sr: ServerRoot, what: string): Promise<ConfigTestResult | null> {
-  if (tx.changed.length === 0) return null;
-  const verdict = await configTest(sr);
-  if (!verdict.ok) {
-    const restored = await tx.rollback();
-    const first = verdict.errors[0];
-    throw new ApxsError('CONFIG_BROKEN', `httpd rejected the config after ${what}: ${first ? `${first.file ? `${first.file}:${first.line}: ` : ''}${first.message}` : 'configtest failed'}`, {
-      hint: `nothing was changed: ${restored.length} file(s) restored byte for byte`,
-      details: [...verdict.output.split('\n').slice(-10), ...verdict.explanations],
-      data: { restored, configtest: verdict },
-    });
-  }
-  return verdict;
+  return tx.changed.length === 0 ? null : configTestOrRollback(tx, sr, what);
 }
 
 export async function installModule(sr: ServerRoot, spec: InstallSpec): Promise<InstallResult> {

@@ -1,15 +1,12 @@
 /**
- * Child processes. A failure is reported the same way everywhere: the command
- * line, its exit code, the last lines of its output, and the path of a log
- * file holding all of it.
+ * Child processes. Callers that report a failure do it the same way: the
+ * command line, its exit code, the last lines of its output, and the path of
+ * a log file holding all of it (lib/build.ts, lib/source/phase.ts).
  */
 
 import { spawn } from 'node:child_process';
-import { promises as fs } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import os from 'node:os';
-import path from 'node:path';
-import { ApxsError, type ErrorCode } from './errors.js';
+import { ApxsError } from './errors.js';
 
 export interface RunResult {
   command: string;
@@ -23,13 +20,7 @@ export interface RunResult {
 export interface RunOptions {
   cwd?: string;
   env?: Record<string, string | undefined>;
-  /** Where the full output goes when the command fails; a temp file otherwise. */
-  logFile?: string;
   timeoutMs?: number;
-  /** Error code used when the child fails. */
-  failCode?: ErrorCode;
-  failMessage?: string;
-  hint?: string;
   input?: string;
 }
 
@@ -86,28 +77,5 @@ export function runCapture(file: string, args: readonly string[], opts: RunOptio
         all: timedOut ? `${text}\n[killed after ${opts.timeoutMs} ms]` : text,
       });
     });
-  });
-}
-
-async function writeLog(res: RunResult, logFile: string | undefined): Promise<string> {
-  const file = logFile ?? path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'apxs-ts-log-')), 'output.log');
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  await fs.writeFile(file, `$ ${res.command}\n${res.all}\n[exit ${res.exitCode}]\n`);
-  return file;
-}
-
-/** Runs a command; a non-zero exit throws an ApxsError naming the command, its code, its last lines and the log. */
-export async function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-  const res = await runCapture(file, args, opts);
-  if (res.exitCode !== 0) throw await childFailure(res, opts);
-  return res;
-}
-
-export async function childFailure(res: RunResult, opts: RunOptions = {}, tail = 15): Promise<ApxsError> {
-  const log = await writeLog(res, opts.logFile);
-  return new ApxsError(opts.failCode ?? 'CHILD_FAILED', opts.failMessage ?? `${res.command} exited with ${res.exitCode}`, {
-    hint: opts.hint,
-    details: [...lastLines(res.all, tail), `full log: ${log}`],
-    data: { command: res.command, exitCode: res.exitCode, log },
   });
 }

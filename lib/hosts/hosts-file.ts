@@ -160,9 +160,3 @@ export async function hostsList(file: string): Promise<HostsEntry[]> {
   if (raw === undefined) throw new ApxsError('NOT_FOUND', `${file} does not exist`, { hint: 'pass --hosts-file PATH' });
   return parseHostsLines(raw.toString('utf8'));
 }
-
-/** Addresses a name resolves to through this hosts file (first match per family wins, as glibc does). */
-export function resolveInHosts(entries: HostsEntry[], name: string): string[] {
-  const lower = name.toLowerCase();
-  return entries.filter((e) => e.names.some((n) => n.toLowerCase() === lower)).map((e) => e.ip);
-}

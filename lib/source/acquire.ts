@@ -4,12 +4,12 @@
  * checksum the release has and the PGP signature against Apache's KEYS.
  * A mismatch deletes the file. Skipping verification takes --insecure.
  */
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ApxsError, isErrno } from '../errors.js';
-import { ALGORITHMS, WEAK, hashers, parseChecksum, type Algorithm } from './checksum.js';
+import { ALGORITHMS, WEAK, hashFileInto, hashers, parseChecksum, type Algorithm } from './checksum.js';
 import { download, fetchText, type Progress } from './fetch.js';
 import { verifySignature, type Signer } from './signature.js';
 import { linksOf, pickRelease, releasesFrom, type Release } from './versions.js';
@@ -90,10 +90,10 @@ export interface AcquireOptions {
   onProgress?: (p: Progress) => void;
 }
 
-async function hashFile(file: string, algorithms: Algorithm[]): Promise<Partial<Record<Algorithm, string>>> {
-  const hs = hashers(algorithms);
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) for (const h of Object.values(hs)) h.update(chunk as Buffer);
-  return Object.fromEntries(Object.entries(hs).map(([a, h]) => [a, h.digest('hex')]));
+async function hashFile(file: string, algorithm: Algorithm): Promise<string> {
+  const hs = hashers([algorithm]);
+  await hashFileInto(file, hs);
+  return hs[algorithm]!.digest('hex');
 }
 
 async function keysText(keysFile: string | undefined): Promise<string> {
@@ -141,7 +141,7 @@ export async function verifyAgainst(file: string, url: string, published: Publis
   const name = path.basename(file);
   const { checksum } = published;
   if (checksum) {
-    const actual = hashes[checksum.algorithm] ?? (await hashFile(file, [checksum.algorithm]))[checksum.algorithm]!;
+    const actual = hashes[checksum.algorithm] ?? (await hashFile(file, checksum.algorithm));
     if (actual !== checksum.hex) {
       await fs.rm(file, { force: true });
       throw new ApxsError('CHECKSUM_MISMATCH', `${name}: ${checksum.algorithm} is ${actual.slice(0, 16)}…, the release says ${checksum.hex.slice(0, 16)}…; the file was deleted`, {

@@ -4,6 +4,7 @@
  * blocks (`file: 1A2B 3C4D ...` over several lines), or a bare hash.
  */
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { ApxsError } from '../errors.js';
 
 export type Algorithm = 'sha512' | 'sha256' | 'sha1' | 'md5';
@@ -42,4 +43,14 @@ export function parseChecksum(text: string, algorithm: Algorithm, fileName?: str
 
 export function hashers(which: Algorithm[] = ALGORITHMS): Partial<Record<Algorithm, ReturnType<typeof createHash>>> {
   return Object.fromEntries(which.map((a) => [a, createHash(a)]));
+}
+
+/** Feeds a file's bytes to the given hashes; returns how many bytes it read. */
+export async function hashFileInto(file: string, hs: ReturnType<typeof hashers>): Promise<number> {
+  let n = 0;
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+    for (const h of Object.values(hs)) h.update(chunk as Buffer);
+    n += (chunk as Buffer).length;
+  }
+  return n;
 }

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApxsError, isErrno } from '../errors.js';
 import { sleep } from '../proc.js';
-import { hashers, type Algorithm } from './checksum.js';
+import { hashFileInto, hashers, type Algorithm } from './checksum.js';
 
 export interface Progress {
   bytes: number;
@@ -106,15 +106,6 @@ function wrap(err: unknown, url: string): ApxsError {
   return new ApxsError('DOWNLOAD_FAILED', `download of ${url} failed: ${e.code ?? ''} ${e.message}`.replace(/\s+/g, ' ').trim(), { cause: err });
 }
 
-async function hashPrefix(file: string, hs: ReturnType<typeof hashers>): Promise<number> {
-  let n = 0;
-  for await (const chunk of createReadStream(file)) {
-    for (const h of Object.values(hs)) h.update(chunk as Buffer);
-    n += (chunk as Buffer).length;
-  }
-  return n;
-}
-
 function digests(hs: ReturnType<typeof hashers>): Partial<Record<Algorithm, string>> {
   return Object.fromEntries(Object.entries(hs).map(([k, h]) => [k, h.digest('hex')]));
 }
@@ -176,7 +167,7 @@ export async function download(url: string, dest: string, opts: FetchOptions = {
       if (res.status === 200 && have > 0) have = 0; // the server ignored Range: whole file again
       const length = Number(res.body.headers['content-length'] ?? NaN);
       const total = Number.isFinite(length) ? have + length : undefined;
-      if (have > 0) await hashPrefix(part, hs);
+      if (have > 0) await hashFileInto(part, hs);
       const out = await fs.open(part, have > 0 ? 'a' : 'w');
       let bytes = have;
       try {

@@ -7,7 +7,7 @@
 import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { configTest, type ConfigTestResult } from '../configtest.js';
+import { configTestOrRollback, type ConfigTestResult } from '../configtest.js';
 import { ApxsError } from '../errors.js';
 import { FileTransaction } from '../file-transaction.js';
 import { hostsAdd, hostsBlockOf, hostsRemove, hostsSetBlock, type HostsBlock } from '../hosts/hosts-file.js';
@@ -91,21 +91,6 @@ async function exists(p: string): Promise<boolean> {
   return fs.stat(p).then(() => true, () => false);
 }
 
-async function verify(tx: FileTransaction, sr: ServerRoot, undo: () => Promise<void>, what: string): Promise<ConfigTestResult> {
-  const verdict = await configTest(sr);
-  if (!verdict.ok) {
-    const restored = await tx.rollback();
-    await undo();
-    const first = verdict.errors[0];
-    throw new ApxsError('CONFIG_BROKEN', `httpd rejected the config after ${what}: ${first?.file ? `${first.file}:${first.line}: ` : ''}${first?.message ?? 'configtest failed'}`, {
-      hint: `nothing was changed: ${restored.length} file(s) restored byte for byte`,
-      details: [...verdict.output.split('\n').slice(-8), ...verdict.explanations],
-      data: { restored, configtest: verdict },
-    });
-  }
-  return verdict;
-}
-
 export async function vhostAdd(sr: ServerRoot, spec: VhostSpec, opts: { hostsFile: string; series?: Series }): Promise<VhostResult> {
   const name = validateHostname(spec.name);
   const aliases = spec.aliases.map(validateHostname);
@@ -150,10 +135,10 @@ export async function vhostAdd(sr: ServerRoot, spec: VhostSpec, opts: { hostsFil
     const previous = await hostsBlockOf(opts.hostsFile);
     const hostsChanged = (await hostsAdd(opts.hostsFile, [name, ...aliases], host === '*' ? '127.0.0.1' : host)).changed;
     if (hostsChanged) hostsBefore = previous;
-    const verdict = tx.changed.length || hostsChanged ? await verify(tx, sr, undo, `adding vhost ${name}`) : null;
+    const verdict = tx.changed.length || hostsChanged ? await configTestOrRollback(tx, sr, `adding vhost ${name}`, undo) : null;
     return { name, serverRoot: sr.root, series, address, documentRoot: docroot, vhostsFile: file, changed: tx.changed, hostsChanged, configtest: verdict };
   } catch (err) {
-    // verify() has already undone everything when httpd rejected the config.
+    // configTestOrRollback has already undone everything when httpd rejected the config.
     if (!(err instanceof ApxsError && err.code === 'CONFIG_BROKEN')) {
       await tx.rollback();
       await undo();
@@ -190,7 +175,7 @@ export async function vhostRemove(sr: ServerRoot, nameIn: string, opts: { hostsF
     await tx.rollback();
     throw err;
   }
-  const verdict = await verify(tx, sr, async () => undefined, `removing vhost ${name}`);
+  const verdict = await configTestOrRollback(tx, sr, `removing vhost ${name}`);
   // Other vhosts may still use a name only if they list it; ours were ours alone.
   const hostsChanged = (await hostsRemove(opts.hostsFile, [name, ...aliases])).changed;
   let purged: string | undefined;
