@@ -1,11 +1,12 @@
 /** apxs-ts ctl on real httpd sandboxes on free ports. */
+import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { canBind } from '../../lib/ports.js';
 import { processesOf } from '../../lib/proc.js';
-import { cli, freePort, get, tmpDir } from '../helpers.js';
+import { CLI, cli, freePort, get, tmpDir } from '../helpers.js';
 
 const roots: string[] = [];
 afterAll(async () => {
@@ -170,5 +171,58 @@ describe('ctl failures', () => {
     const r = await cli(['ctl', 'logs', '-n', '3', '--server-root', sr]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('line 48\nline 49\nline 50\n');
+  });
+
+  it('logs --follow prints lines as httpd writes them', async () => {
+    const { sr } = await sandbox();
+    const log = path.join(sr, 'logs', 'error_log');
+    await fs.writeFile(log, 'old line\n');
+    const child = spawn(process.execPath, [CLI, 'ctl', 'logs', '--follow', '-n', '1', '--server-root', sr], { env: { ...process.env, CI: 'true' } });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    try {
+      for (let i = 0; i < 100 && !out.includes('old line'); i++) await new Promise((r) => setTimeout(r, 20));
+      await fs.appendFile(log, 'new line from httpd\n');
+      for (let i = 0; i < 100 && !out.includes('new line'); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(out).toBe('old line\nnew line from httpd\n');
+    } finally {
+      child.kill();
+    }
+  });
+
+  it('stop past --timeout kills httpd and its children with SIGKILL, with a warning', async () => {
+    const { sr, port } = await sandbox();
+    const start = await ctl(sr, 'start');
+    expect(start.code).toBe(0);
+    // A request that never finishes: a graceful stop waits for it (httpd's Timeout is 60 s).
+    const sock = net.connect(port, '127.0.0.1');
+    await new Promise<void>((r) => sock.on('connect', () => r()));
+    sock.write('GET / HTTP/1.1\r\nHost: x\r\n');
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = Date.now();
+    const stop = await ctl(sr, 'graceful-stop', '--timeout', '1');
+    sock.destroy();
+    expect(stop.code, stop.stdout).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(stop.json.warnings.join('\n')).toMatch(/did not exit within 1s: killed it and its children with SIGKILL/);
+    expect(await processesOf('/usr/sbin/apache2', sr)).toEqual([]);
+    await expect(fs.stat(path.join(sr, 'logs', 'httpd.pid'))).rejects.toThrow();
+    expect(await canBind(port)).toBe(true);
+  });
+
+  it('start that never becomes healthy: exit 1 after --timeout, the error_log since the start shown, nothing left running', async () => {
+    const { sr, port } = await sandbox();
+    await fs.writeFile(path.join(sr, 'logs', 'error_log'), 'a line from an earlier run\n');
+    const silent = await freePort(); // nothing listens there
+    const r = await ctl(sr, 'start', '--url', `http://127.0.0.1:${silent}/`, '--timeout', '1');
+    expect(r.code).toBe(1);
+    expect(r.json.error.code).toBe('START_FAILED');
+    expect(r.json.error.message).toContain(`http://127.0.0.1:${silent}/ did not answer below 500 within 1s`);
+    expect(r.json.error.hint).toBe('nothing was left running');
+    const log = r.json.errorLog.join('\n');
+    expect(log).toMatch(/AH00489/); // httpd's own "resuming normal operations" of this start
+    expect(log).not.toContain('earlier run');
+    expect(await processesOf('/usr/sbin/apache2', sr)).toEqual([]);
+    expect(await canBind(port)).toBe(true);
   });
 });
