@@ -187,9 +187,8 @@ export async function buildModule(project: ModuleProject, tc: Toolchain, opts: {
     const symbols = await exportedSymbols(tmpSo);
     if (!symbols.has(project.module.symbol)) {
       throw new ApxsError('NO_MODULE_SYMBOL', `${path.basename(so)} does not export ${project.module.symbol}`, {
-        hint: project.cpp
-          ? `declare it with C linkage: extern "C" module AP_MODULE_DECLARE_DATA ${project.module.symbol};`
-          : `define: module AP_MODULE_DECLARE_DATA ${project.module.symbol} = { STANDARD20_MODULE_STUFF, ... };`,
+        // httpd's LoadModule looks the record up by this exact name.
+        hint: `define the module record as a global, not static and not inside a namespace: ${project.cpp ? 'extern "C" ' : ''}module AP_MODULE_DECLARE_DATA ${project.module.symbol} = { STANDARD20_MODULE_STUFF, ... };`,
       });
     }
     await fs.rename(tmpSo, so);

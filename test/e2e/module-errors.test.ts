@@ -74,6 +74,23 @@ describe('build', () => {
     await expect(fs.stat(path.join(work, 'mod_broken', 'mod_broken.so'))).rejects.toThrow();
   });
 
+  it('a module whose record is not exported is refused: httpd could not find its symbol', async () => {
+    const work = await tmpDir();
+    await cli(['new', 'mangled', '--cpp', '--template', 'hello'], { cwd: work });
+    const dir = path.join(work, 'mod_mangled');
+    const src = path.join(dir, 'mod_mangled.cpp');
+    // A static record (or one inside a namespace) has internal linkage: the .so does not export it.
+    await fs.writeFile(src, (await fs.readFile(src, 'utf8'))
+      .replace('extern "C" module AP_MODULE_DECLARE_DATA mangled_module;\n', '')
+      .replace('\nmodule AP_MODULE_DECLARE_DATA mangled_module = {', '\nstatic module AP_MODULE_DECLARE_DATA mangled_module = {'));
+    const r = await cli(['build', '--json'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.json.error.code).toBe('NO_MODULE_SYMBOL');
+    expect(r.json.error.message).toBe('mod_mangled.so does not export mangled_module');
+    expect(r.json.error.hint).toContain('not static');
+    await expect(fs.stat(path.join(dir, 'mod_mangled.so'))).rejects.toThrow();
+  });
+
   it('rebuilds when a header it includes changes, and only then', async () => {
     const work = await tmpDir();
     await cli(['new', 'hdr', '--template', 'hello'], { cwd: work });
