@@ -116,8 +116,12 @@ function stamp(d = new Date()): string {
   return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
 
-/** Copies a file to `<dir>/<basename>.<timestamp>.bak` (dir defaults to the file's) and returns that path. */
-export async function backupFile(file: string, dir?: string): Promise<string | undefined> {
+/**
+ * Copies a file to `<dir>/<basename>.<timestamp>.bak` (dir defaults to the
+ * file's) and returns that path. With `keep`, only that many of the newest
+ * backups of this file stay: a hosts file edited daily should not fill /etc.
+ */
+export async function backupFile(file: string, dir?: string, keep?: number): Promise<string | undefined> {
   const content = await readIfExists(file);
   if (content === undefined) return undefined;
   const where = dir ?? path.dirname(file);
@@ -125,6 +129,12 @@ export async function backupFile(file: string, dir?: string): Promise<string | u
   let dest = path.join(where, `${path.basename(file)}.${stamp()}.bak`);
   for (let i = 1; await exists(dest); i++) dest = path.join(where, `${path.basename(file)}.${stamp()}-${i}.bak`);
   await fs.writeFile(dest, content, { flag: 'wx' });
+  if (keep !== undefined) {
+    const re = new RegExp(`^${path.basename(file).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.\\d{8}T\\d{6}Z(-\\d+)?\\.bak$`);
+    // Timestamps sort as text; a -N suffix marks a later backup of the same second.
+    const mine = (await fs.readdir(where)).filter((f) => re.test(f)).sort((a, b) => a.replace(/\.bak$/, '').localeCompare(b.replace(/\.bak$/, ''), 'en', { numeric: true }));
+    for (const old of mine.slice(0, Math.max(0, mine.length - keep))) await fs.rm(path.join(where, old), { force: true });
+  }
   return dest;
 }
 

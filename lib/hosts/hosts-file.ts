@@ -15,6 +15,8 @@ import { withLock } from '../lock.js';
 import { validateHostname, validateIp } from './names.js';
 
 export const BLOCK_ID = '';
+/** Backups of the hosts file kept beside it; older ones are removed. */
+export const KEEP_BACKUPS = 10;
 
 export interface HostsEntry {
   ip: string;
@@ -121,7 +123,7 @@ async function editHosts(file: string, edit: (map: HostsBlock) => HostsBlock, op
     const base = { file, dryRun: !!opts.dryRun, diff: blockDiff(text, next), entries: [...after].map(([ip, names]) => ({ ip, names })) };
     if (next === text) return { ...base, changed: false, backup: undefined, method: undefined };
     if (opts.dryRun) return { ...base, changed: true, backup: undefined, method: undefined };
-    const backup = await backupFile(file, opts.backupDir).catch((err: unknown) => {
+    const backup = await backupFile(file, opts.backupDir, KEEP_BACKUPS).catch((err: unknown) => {
       throw permissionError(opts.backupDir ?? path.dirname(file), err) ?? err;
     });
     const res = await writeFileAtomic(file, next);

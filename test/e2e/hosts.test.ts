@@ -31,6 +31,20 @@ describe('hosts add/remove/list', () => {
     expect(backups.length).toBe(3);
   });
 
+  it('keeps the ten newest backups', async () => {
+    const f = await hostsFile();
+    for (let i = 0; i < 7; i++) {
+      expect((await cli(['hosts', 'add', `b${i}.dd`, '--hosts-file', f])).code).toBe(0);
+      expect((await cli(['hosts', 'remove', `b${i}.dd`, '--hosts-file', f])).code).toBe(0);
+    }
+    const backups = (await fs.readdir(path.dirname(f))).filter((n) => n.endsWith('.bak')).sort();
+    expect(backups).toHaveLength(10);
+    // The newest holds the state before the last change (b6.dd present).
+    const key = (n: string) => n.replace(/\.bak$/, ''); // hosts.<stamp>[-N]
+    const newest = backups.sort((a, b) => key(a).localeCompare(key(b), 'en', { numeric: true })).pop()!;
+    expect(await fs.readFile(path.join(path.dirname(f), newest), 'utf8')).toContain('b6.dd');
+  });
+
   it('--dry-run prints the diff and writes nothing', async () => {
     const f = await hostsFile();
     const r = await cli(['hosts', 'add', 'one.dd', '--dry-run', '--hosts-file', f]);
