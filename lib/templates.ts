@@ -5,12 +5,11 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ApxsError } from './errors.js';
 
 /** templates/ at the package root, from both lib/ (tests) and dist/lib/ (the built CLI). */
 export function templatesRoot(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
+  const here = __dirname;
   const up = path.basename(path.dirname(here)) === 'dist' ? '../..' : '..';
   return path.resolve(here, up, 'templates');
 }
