@@ -89,6 +89,7 @@ export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuil
     `${plan.shell ? `${plan.shell} ` : ''}./configure ${plan.args.join(' ')}${Object.keys(plan.env).length ? `  (env: ${Object.entries(plan.env).map(([k, v]) => `${k}=${v}`).join(' ')})` : ''}`,
     `make -j${jobs}`,
     'make install',
+    ...(release.series === '2.0' ? ['apply legacy fix: "Group #-1" in the installed httpd.conf becomes a real group'] : []),
     `set Listen localhost:${o.port} in ${path.join(prefix, 'conf', 'httpd.conf')}`,
     `check ${path.join(prefix, 'bin', 'httpd')} -v and -l (mod_so), write ${path.join(prefix, 'apxs-ts-receipt.json')}`,
   ];

@@ -84,3 +84,29 @@ it('a failing phase names the phase, the exit code, the error lines and the log,
   expect((await fs.stat(r.json.workDir)).isDirectory()).toBe(true);
   await expect(fs.stat(path.join(prefix, 'bin', 'httpd'))).rejects.toThrow();
 }, 300_000);
+
+it('plans each series the way it must be built (dry run: nothing downloaded, nothing run)', async () => {
+  const work = await tmpDir();
+  const mirror = path.join(work, 'mirror');
+  await fs.mkdir(mirror);
+  for (const f of ['apache_1.3.42.tar.gz', 'httpd-2.0.65.tar.gz', 'httpd-2.2.34.tar.bz2', 'httpd-2.2.34-deps.tar.bz2', 'httpd-2.4.68.tar.gz']) await fs.writeFile(path.join(mirror, f), '');
+  const plan = async (v: string) => {
+    const r = await cli(['source', 'build', v, '--prefix', path.join(work, `p${v}`), '--port', '8081', '--jobs', '3', '--mirror', mirror, '--dry-run', '--json']);
+    expect(r.code, r.stdout).toBe(0);
+    return (r.json.steps as string[]).join('\n');
+  };
+  const v13 = await plan('1.3');
+  expect(v13).toContain(`bash ./configure --prefix=${path.join(work, 'p1.3')} --enable-module=so`);
+  expect(v13).toContain('CFLAGS=-fgnu89-inline');
+  expect(v13).toMatch(/rename getline in src\/support\/\{htdigest,htpasswd,logresolve\}\.c, drop SYS_SIGLIST/);
+  const v22 = await plan('2.2');
+  expect(v22).toContain('httpd-2.2.34.tar.bz2');
+  expect(v22).toContain('httpd-2.2.34-deps.tar.bz2 and unpack it over the tree');
+  expect(v22).toContain('--enable-so --with-included-apr');
+  const v20 = await plan('2.0');
+  expect(v20).toContain(`./configure --prefix=${path.join(work, 'p2.0')} --enable-so\n`);
+  expect(v20).toContain('make -j3');
+  expect(v20).toContain('"Group #-1" in the installed httpd.conf becomes a real group');
+  expect(await plan('latest')).toContain('set Listen localhost:8081');
+  expect((await fs.readdir(work)).sort()).toEqual(['mirror']);
+});
