@@ -110,3 +110,15 @@ it('plans each series the way it must be built (dry run: nothing downloaded, not
   expect(await plan('latest')).toContain('set Listen localhost:8081');
   expect((await fs.readdir(work)).sort()).toEqual(['mirror']);
 });
+
+it('names missing prerequisites in one apt-get line before downloading anything', async () => {
+  const work = await tmpDir();
+  const cache = path.join(work, 'cache');
+  const r = await cli(['source', 'build', '2.4.68', '--prefix', path.join(work, 'p'), '--mirror', path.join(SHARED_MIRROR, 'httpd'), '--cache-dir', cache, '--json'], {
+    env: { PATH: '/nonexistent' },
+  });
+  expect(r.code).toBe(1);
+  expect(r.json.error.code).toBe('TOOL_MISSING');
+  expect(r.json.error.hint).toBe('as root: apt-get install -y gcc make perl libapr1-dev libaprutil1-dev libpcre2-dev');
+  await expect(fs.stat(cache)).rejects.toThrow(); // nothing was downloaded
+});
