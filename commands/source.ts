@@ -22,7 +22,7 @@ const mb = (n: number) => (n / 1e6).toFixed(1);
 /** Progress on a TTY as a spinner line; elsewhere a plain line now and then. */
 async function reporter(json: boolean) {
   const spinner = await progress(json);
-  const tty = !json && !process.env.CI && process.stderr.isTTY;
+  const tty = spinner.live;
   let lastPlain = 0;
   let lastPhase = '';
   const plain = (text: string, force = false) => {

@@ -14,6 +14,8 @@ export type Action = (...args: any[]) => Promise<Outcome>;
 export type Runner = (action: Action) => (...args: any[]) => Promise<void>;
 
 export interface Progress {
+  /** True when a spinner is drawn; false when callers should print plain lines. */
+  live: boolean;
   start(text: string): void;
   update(text: string): void;
   stop(): void;

@@ -1,11 +1,12 @@
 /** download and verify against a loopback HTTP server that misbehaves on purpose. */
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SHARED_MIRROR, cli, tmpDir } from '../helpers.js';
+import { CLI, SHARED_MIRROR, cli, tmpDir } from '../helpers.js';
 
 const REL = path.join(SHARED_MIRROR, 'httpd');
 const NAME = 'httpd-2.4.68.tar.gz';
@@ -160,5 +161,31 @@ describe('source download and verify', () => {
     expect(from).toBeLessThanOrEqual(3_000_000);
     expect((await fs.readFile(path.join(r.cache, NAME))).equals(tgz)).toBe(true);
     expect(r.json.signer.userId).toContain('covener');
+  });
+
+  it('shows progress on a terminal, and plain lines on one that reports no width, then exits', async () => {
+    const site = await serve(releaseFiles(tgz));
+    sites.push(site);
+    const env = { ...process.env, APXS_TS_HOSTS_FILE: '/nonexistent' } as Record<string, string>;
+    delete env.CI;
+    const run = async (stty: string) => {
+      const cache = await tmpDir();
+      const cmd = `${stty} ${process.execPath} ${CLI} source download 2.4.68 --mirror ${site.url} --keys ${keys} --cache-dir ${cache}; echo EXIT=$?`;
+      // Asynchronous: the loopback server lives in this process and must keep answering.
+      return new Promise<string>((resolve, reject) => {
+        const child = execFile('script', ['-qec', cmd, '/dev/null'], { env, encoding: 'utf8', timeout: 60_000, maxBuffer: 64 << 20 }, (err, out) => (err ? reject(err) : resolve(out)));
+        child.stdin?.end();
+      });
+    };
+    const sized = await run('stty cols 100 rows 40;');
+    expect(sized).toContain('\x1b[?25l'); // ora hid the cursor: a live spinner
+    expect(sized).toMatch(/download [\d.]+\/10\.1 MB at [\d.]+ MB\/s/);
+    expect(sized).toContain('EXIT=0');
+    expect(sized.length).toBeLessThan(20_000);
+    const widthless = await run('');
+    expect(widthless).not.toContain('\x1b[?25l');
+    expect(widthless).toMatch(/download 10\.1\/10\.1 MB at [\d.]+ MB\/s/);
+    expect(widthless).toContain('EXIT=0');
+    expect(widthless.length).toBeLessThan(20_000);
   });
 });
