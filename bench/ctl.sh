@@ -30,13 +30,13 @@ raw_stop() {
 ts_start() { "${APXS_TS[@]}" ctl start --server-root "$sr"; }
 ts_stop() { "${APXS_TS[@]}" ctl stop --server-root "$sr"; }
 
-: > raw_start.txt; : > raw_stop.txt; : > ts_start.txt; : > ts_stop.txt
+: > "$work/raw_start.txt"; : > "$work/raw_stop.txt"; : > "$work/ts_start.txt"; : > "$work/ts_stop.txt"
 raw_start; raw_stop   # warm-up
 for ((i = 0; i < RUNS; i++)); do
-  time_ms raw_start >> raw_start.txt; time_ms raw_stop >> raw_stop.txt
-  time_ms ts_start >> ts_start.txt;   time_ms ts_stop >> ts_stop.txt
+  time_ms raw_start >> "$work/raw_start.txt"; time_ms raw_stop >> "$work/raw_stop.txt"
+  time_ms ts_start >> "$work/ts_start.txt";   time_ms ts_stop >> "$work/ts_stop.txt"
 done
-rs=$(median < raw_start.txt); ts=$(median < ts_start.txt); rp=$(median < raw_stop.txt); tp=$(median < ts_stop.txt)
+rs=$(median < "$work/raw_start.txt"); ts=$(median < "$work/ts_start.txt"); rp=$(median < "$work/raw_stop.txt"); tp=$(median < "$work/ts_stop.txt")
 echo "runs: $RUNS (alternating), $(nproc) CPUs, $("$HTTPD" -v | head -1 | sed 's/Server version: //'), node $(node --version)"
 echo "start: apache2 -k start + curl poll: median $rs ms;  apxs-ts ctl start: median $ts ms;  ratio $(ratio "$ts" "$rs");  added $(awk -v a="$ts" -v b="$rs" 'BEGIN{printf "%.1f", a-b}') ms (goal <= 100)"
 echo "stop:  apache2 -k stop + pid file gone: median $rp ms;  apxs-ts ctl stop: median $tp ms;  ratio $(ratio "$tp" "$rp");  added $(awk -v a="$tp" -v b="$rp" 'BEGIN{printf "%.1f", a-b}') ms (goal <= 100)"
