@@ -4,6 +4,7 @@
  * the process and its pid file are gone, status tells running from healthy,
  * and "not running" is its own exit code (3, as LSB init scripts use).
  */
+import { exists } from './atomic-file.js';
 import { promises as fs } from 'node:fs';
 import { brokenConfigError, configTest, explainHttpdOutput, type ConfigTestResult } from './configtest.js';
 import { ApxsError } from './errors.js';
@@ -58,9 +59,9 @@ async function isOurHttpd(pid: number, sr: ServerRoot): Promise<boolean> {
 /** Reads the pid file; a stale one (dead process, or a pid now used by something else) is removed and reported. */
 async function runningServer(sr: ServerRoot, info: ServerInfo): Promise<{ running?: Running; stale?: StaleReport }> {
   const pid = await readPidFile(info.pidFile);
-  const exists = await fs.stat(info.pidFile).then(() => true, () => false);
+  const pidFileThere = await exists(info.pidFile);
   if (pid === undefined) {
-    if (!exists) return {};
+    if (!pidFileThere) return {};
     await fs.rm(info.pidFile, { force: true });
     return { stale: { pidFile: info.pidFile, pid, reason: 'it holds no process id' } };
   }
@@ -110,7 +111,7 @@ async function waitGone(pid: number, pidFile: string, deadline: number): Promise
   let delay = 2;
   while (performance.now() < deadline) {
     const alive = await isAlive(pid);
-    const fileThere = await fs.stat(pidFile).then(() => true, () => false);
+    const fileThere = await exists(pidFile);
     if (!alive && !fileThere) return true;
     if (!alive && fileThere) {
       // httpd removes its pid file as its last act; a killed one never does.

@@ -6,7 +6,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeFileAtomic } from './atomic-file.js';
+import { exists, writeFileAtomic } from './atomic-file.js';
 import { ApxsError, isErrno } from './errors.js';
 import { SANDBOX_MARKER, PROJECT_FILE, readJson, type SandboxMarker } from './server-root.js';
 import { findSystemHttpd } from './system-httpd.js';
@@ -71,7 +71,7 @@ export async function createSandbox(opts: SandboxOptions): Promise<SandboxResult
   const loadModules: string[] = [];
   for (const [sym, file] of SYSTEM_MODULES) {
     const so = path.join(sys.modulesDir, file);
-    if (await fs.stat(so).then(() => true, () => false)) loadModules.push(`LoadModule ${sym} ${so}`);
+    if (await exists(so)) loadModules.push(`LoadModule ${sym} ${so}`);
   }
   await fs.mkdir(root, { recursive: true, mode: 0o755 });
   await fs.chmod(root, 0o755);

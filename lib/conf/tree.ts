@@ -5,6 +5,7 @@
  * <IfDefine> sections evaluated the way httpd would. Each directive keeps
  * the file and line it came from.
  */
+import { exists } from '../atomic-file.js';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { is, parseConf, splitArgs, type Directive } from './parse.js';
@@ -60,7 +61,7 @@ export async function expandGlob(pattern: string): Promise<string[]> {
     bases = next;
   }
   const out: string[] = [];
-  for (const b of bases) if (await fs.stat(b).then(() => true, () => false)) out.push(b);
+  for (const b of bases) if (await exists(b)) out.push(b);
   return out;
 }
 

@@ -4,6 +4,7 @@
  * checksum the release has and the PGP signature against Apache's KEYS.
  * A mismatch deletes the file. Skipping verification takes --insecure.
  */
+import { exists } from '../atomic-file.js';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -186,7 +187,7 @@ export async function acquire(mirror: string, release: Release, opts: AcquireOpt
   void import('openpgp').catch(() => undefined);
   const dest = path.join(opts.cacheDir, release.file);
   const published = await publishedFor(url);
-  if (await fs.stat(dest).then(() => true, () => false)) {
+  if (await exists(dest)) {
     // Cached files are verified again: the cache is a convenience, not a trust anchor.
     try {
       return { ...(await verifyAgainst(dest, url, published, {}, opts)), fromCache: true };

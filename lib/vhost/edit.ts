@@ -4,6 +4,7 @@
  * makes httpd read it, the hosts entry, the DocumentRoot; configtest, and
  * every file restored byte for byte when httpd rejects the result.
  */
+import { exists } from '../atomic-file.js';
 import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -85,10 +86,6 @@ async function seriesOf(sr: ServerRoot, override?: Series): Promise<Series> {
   if (override) return override;
   const cmd = await httpdCommand(sr, []);
   return (await httpdSeries(sr.httpd, cmd.env)).series;
-}
-
-async function exists(p: string): Promise<boolean> {
-  return fs.stat(p).then(() => true, () => false);
 }
 
 export async function vhostAdd(sr: ServerRoot, spec: VhostSpec, opts: { hostsFile: string; series?: Series }): Promise<VhostResult> {
