@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { buildModule, readModuleProject } from '../lib/build.js';
-import { resolveServerRootPath, detectServerRoot } from '../lib/server-root.js';
-import { loadToolchain } from '../lib/toolchain.js';
+import { buildModule, readModuleProject } from '../lib/module/compile.js';
+import { resolveServerRootPath, detectServerRoot } from '../lib/httpd/server-root.js';
+import { loadToolchain } from '../lib/module/toolchain.js';
 import type { Runner } from './types.js';
 
 /** The toolchain of the target server root, or the system's apxs when there is none. */

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { promises as fs } from 'node:fs';
-import { brokenConfigError, configTest } from '../lib/configtest.js';
-import { ApxsError } from '../lib/errors.js';
-import { errorLogPath, restart, start, status, stop, tailLog, type CtlResult } from '../lib/ctl.js';
-import { sleep } from '../lib/proc.js';
-import { requireServerRoot } from '../lib/server-root.js';
+import { brokenConfigError, configTest } from '../lib/httpd/configtest.js';
+import { ApxsError } from '../lib/core/errors.js';
+import { errorLogPath, restart, start, status, stop, tailLog, type CtlResult } from '../lib/ctl/lifecycle.js';
+import { sleep } from '../lib/core/proc.js';
+import { requireServerRoot } from '../lib/httpd/server-root.js';
 import { progress } from './progress.js';
 import type { Outcome, Runner } from './types.js';
 

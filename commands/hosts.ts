@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { hostsAdd, hostsList, hostsRemove, type HostsChange } from '../lib/hosts/hosts-file.js';
+import { hostsAdd, hostsList, hostsRemove, type HostsChange } from '../lib/sites/hosts-file.js';
 import type { Outcome, Runner } from './types.js';
 
 export function hostsFileOf(o: { hostsFile?: string }): string {

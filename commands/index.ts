@@ -5,7 +5,7 @@
  *   0 ok, 1 failure, 2 usage error, 3 not running (ctl).
  */
 import { Command, CommanderError } from 'commander';
-import { ApxsError } from '../lib/errors.js';
+import { ApxsError } from '../lib/core/errors.js';
 import type { Outcome, Runner } from './types.js';
 
 type Register = (program: Command, run: Runner) => void;

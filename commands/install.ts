@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { buildModule, readModuleProject } from '../lib/build.js';
-import { installModule, uninstallModule } from '../lib/install.js';
-import { parseModuleName } from '../lib/module-name.js';
-import { requireServerRoot } from '../lib/server-root.js';
-import { loadToolchain } from '../lib/toolchain.js';
+import { buildModule, readModuleProject } from '../lib/module/compile.js';
+import { installModule, uninstallModule } from '../lib/module/install.js';
+import { parseModuleName } from '../lib/module/names.js';
+import { requireServerRoot } from '../lib/httpd/server-root.js';
+import { loadToolchain } from '../lib/module/toolchain.js';
 import type { Runner } from './types.js';
 
 export function register(program: Command, run: Runner): void {

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../lib/atomic-file.js';
-import { ApxsError, isErrno } from '../lib/errors.js';
-import { findSpaceIndentedRecipes, fixSpaceIndentedRecipes } from '../lib/makefile-lint.js';
+import { writeFileAtomic } from '../lib/core/atomic-file.js';
+import { ApxsError, isErrno } from '../lib/core/errors.js';
+import { findSpaceIndentedRecipes, fixSpaceIndentedRecipes } from '../lib/module/makefile-lint.js';
 import type { Runner } from './types.js';
 
 async function readMakefile(file: string): Promise<string> {

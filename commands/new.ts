@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { MODULE_TEMPLATES, parseTemplate, scaffoldModule } from '../lib/scaffold.js';
+import { MODULE_TEMPLATES, parseTemplate, scaffoldModule } from '../lib/module/scaffold.js';
 import type { Runner } from './types.js';
 
 export function register(program: Command, run: Runner): void {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { createSandbox, writeProjectFile } from '../lib/sandbox.js';
-import { parsePort } from '../lib/ports.js';
+import { createSandbox, writeProjectFile } from '../lib/httpd/sandbox.js';
+import { parsePort } from '../lib/core/ports.js';
 import type { Runner } from './types.js';
 
 export function register(program: Command, run: Runner): void {

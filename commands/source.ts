@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { ApxsError } from '../lib/errors.js';
-import { parsePort } from '../lib/ports.js';
+import { ApxsError } from '../lib/core/errors.js';
+import { parsePort } from '../lib/core/ports.js';
 import { acquire, findRelease, listReleases, mirrorsFrom, sourceCacheDir, verifyRelease } from '../lib/source/acquire.js';
 import { buildFromSource } from '../lib/source/build.js';
-import type { Progress } from '../lib/source/fetch.js';
+import type { DownloadProgress } from '../lib/source/fetch.js';
 import type { PhaseEvent } from '../lib/source/phase.js';
 import { progress } from './progress.js';
 import type { Runner } from './types.js';
@@ -34,7 +34,7 @@ async function reporter(json: boolean) {
   };
   spinner.start('');
   return {
-    download(p: Progress) {
+    download(p: DownloadProgress) {
       const text = `download ${mb(p.bytes)}${p.total ? `/${mb(p.total)}` : ''} MB at ${mb(p.bytesPerSec)} MB/s`;
       if (tty) spinner.update(text);
       else plain(text, p.total !== undefined && p.bytes === p.total);

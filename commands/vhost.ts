@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { ApxsError } from '../lib/errors.js';
-import { parseSeries } from '../lib/httpd-version.js';
-import { parsePort } from '../lib/ports.js';
-import { requireServerRoot } from '../lib/server-root.js';
-import { vhostAdd, vhostRemove } from '../lib/vhost/edit.js';
-import { inspectVhosts } from '../lib/vhost/inspect.js';
+import { ApxsError } from '../lib/core/errors.js';
+import { parseSeries } from '../lib/httpd/version.js';
+import { parsePort } from '../lib/core/ports.js';
+import { requireServerRoot } from '../lib/httpd/server-root.js';
+import { vhostAdd, vhostRemove } from '../lib/sites/vhost-edit.js';
+import { inspectVhosts } from '../lib/sites/inspect.js';
 import { hostsFileOf } from './hosts.js';
 import type { Runner } from './types.js';
 

@@ -46,7 +46,7 @@ export function cli(args: string[], opts: { cwd?: string; env?: Record<string, s
   });
 }
 
-export { freePort } from '../lib/ports.js';
+export { freePort } from '../lib/core/ports.js';
 
 /** GET over node:http (fetch will not send a Host header of our choosing). */
 export function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {

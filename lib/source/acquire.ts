@@ -4,14 +4,14 @@
  * checksum the release has and the PGP signature against Apache's KEYS.
  * A mismatch deletes the file. Skipping verification takes --insecure.
  */
-import { exists } from '../atomic-file.js';
+import { cacheDir, exists } from '../core/fs.js';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ApxsError, isErrno } from '../errors.js';
+import { ApxsError, isErrno } from '../core/errors.js';
 import { ALGORITHMS, WEAK, hashFileInto, hashers, parseChecksum, type Algorithm } from './checksum.js';
-import { download, fetchText, type Progress } from './fetch.js';
+import { download, fetchText, type DownloadProgress } from './fetch.js';
 import { verifySignature, type Signer } from './signature.js';
 import { linksOf, pickRelease, releasesFrom, type Release } from './versions.js';
 
@@ -20,7 +20,7 @@ export const ASF_KEYS_URL = 'https://downloads.apache.org/httpd/KEYS';
 export const DEFAULT_MIRRORS = ['https://downloads.apache.org/httpd/', 'https://archive.apache.org/dist/httpd/'];
 
 export function sourceCacheDir(env = process.env): string {
-  return path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'apxs-ts', 'sources');
+  return path.join(cacheDir(env), 'sources');
 }
 
 /** --mirror, then $APXS_TS_MIRROR, then the ASF download site and archive. A local path becomes a file URL. */
@@ -88,7 +88,7 @@ export interface AcquireOptions {
   cacheDir: string;
   keysFile?: string;
   insecure?: boolean;
-  onProgress?: (p: Progress) => void;
+  onProgress?: (p: DownloadProgress) => void;
 }
 
 async function hashFile(file: string, algorithm: Algorithm): Promise<string> {

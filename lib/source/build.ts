@@ -7,13 +7,14 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ApxsError } from '../errors.js';
-import type { Series } from '../httpd-version.js';
-import { offsetAfterLine, upsertBlock } from '../marked-block.js';
-import { runCapture } from '../run.js';
+import { ApxsError } from '../core/errors.js';
+import { firstGroup } from '../core/fs.js';
+import type { Series } from '../httpd/version.js';
+import { offsetAfterLine, upsertBlock } from '../core/marked-block.js';
+import { runCapture } from '../core/run.js';
 import { acquire, findRelease, listReleases, type Verified } from './acquire.js';
 import { extractTarball } from './extract.js';
-import type { Progress } from './fetch.js';
+import type { DownloadProgress } from './fetch.js';
 import { applyTreeFixes, configurePlan, fixGroupMinusOne, type FixRecord } from './legacy-fixes.js';
 import { runPhase, type PhaseEvent } from './phase.js';
 import { checkPrereqs } from './prereqs.js';
@@ -29,7 +30,7 @@ export interface SourceBuildOptions {
   insecure?: boolean;
   dryRun?: boolean;
   configureArgs?: string[];
-  onEvent?: (e: PhaseEvent | { phase: 'download'; progress: Progress }) => void;
+  onEvent?: (e: PhaseEvent | { phase: 'download'; progress: DownloadProgress }) => void;
 }
 
 export interface Receipt {
@@ -55,10 +56,6 @@ export interface SourceBuildResult {
   warnings: string[];
 }
 
-async function firstGroup(): Promise<string> {
-  const groups = await fs.readFile('/etc/group', 'utf8').catch(() => '');
-  return ['nogroup', 'daemon', 'nobody'].find((g) => groups.split('\n').some((l) => l.startsWith(`${g}:`))) ?? 'nogroup';
-}
 
 /** The installed httpd.conf listens where we say: the shipped Listen line is switched off, ours is in our block. */
 export function setListen(text: string, series: Series, port: number): string {
@@ -101,7 +98,7 @@ export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuil
     });
   }
 
-  const progress = (p: Progress) => o.onEvent?.({ phase: 'download', progress: p });
+  const progress = (p: DownloadProgress) => o.onEvent?.({ phase: 'download', progress: p });
   const verified = await acquire(mirror, release, { cacheDir: o.cacheDir, keysFile: o.keysFile, insecure: o.insecure, onProgress: progress });
   const deps = release.depsFile
     ? await acquire(mirror, { ...release, file: release.depsFile, depsFile: undefined }, { cacheDir: o.cacheDir, keysFile: o.keysFile, insecure: o.insecure, onProgress: progress })
@@ -131,7 +128,7 @@ export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuil
 
     const conf = path.join(prefix, 'conf', 'httpd.conf');
     if (release.series === '2.0') {
-      const f = await fixGroupMinusOne(conf, await firstGroup());
+      const f = await fixGroupMinusOne(conf, await firstGroup(['nogroup', 'daemon', 'nobody'], 'nogroup'));
       if (f) fixes.push(f);
     }
     await fs.writeFile(conf, setListen(await fs.readFile(conf, 'utf8'), release.series, o.port));

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { ApxsError } from '../errors.js';
+import { ApxsError } from '../core/errors.js';
 
 export type Algorithm = 'sha512' | 'sha256' | 'sha1' | 'md5';
 

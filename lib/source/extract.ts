@@ -6,7 +6,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { ApxsError } from '../errors.js';
+import { ApxsError } from '../core/errors.js';
 
 export interface ExtractResult {
   dir: string;

@@ -9,18 +9,18 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ApxsError, isErrno } from '../errors.js';
-import { sleep } from '../proc.js';
+import { ApxsError, isErrno } from '../core/errors.js';
+import { sleep } from '../core/proc.js';
 import { hashFileInto, hashers, type Algorithm } from './checksum.js';
 
-export interface Progress {
+export interface DownloadProgress {
   bytes: number;
   total: number | undefined;
   bytesPerSec: number;
 }
 
 export interface FetchOptions {
-  onProgress?: (p: Progress) => void;
+  onProgress?: (p: DownloadProgress) => void;
   retries?: number;
   /** First retry delay; doubles each time. */
   backoffMs?: number;

@@ -5,7 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { Series } from '../httpd-version.js';
+import type { Series } from '../httpd/version.js';
 
 export interface FixRecord {
   id: string;

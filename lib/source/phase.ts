@@ -7,8 +7,8 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { ApxsError } from '../errors.js';
-import { commandLine } from '../run.js';
+import { ApxsError } from '../core/errors.js';
+import { commandLine } from '../core/run.js';
 
 export interface PhaseEvent {
   phase: string;

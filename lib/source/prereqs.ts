@@ -4,8 +4,9 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { Series } from '../httpd-version.js';
-import { compareVersions, seriesOf } from './versions.js';
+import { which } from '../core/fs.js';
+import { seriesOfVersion as seriesOf, type Series } from '../httpd/version.js';
+import { compareVersions } from './versions.js';
 
 export interface Requirement {
   what: string;
@@ -33,12 +34,6 @@ export function requirementsFor(version: string): Requirement[] {
   return req;
 }
 
-async function onPath(name: string, env: NodeJS.ProcessEnv): Promise<boolean> {
-  const candidates = path.isAbsolute(name) ? [name] : (env.PATH ?? '').split(':').filter(Boolean).map((d) => path.join(d, name));
-  for (const c of candidates) if (await fs.access(c).then(() => true, () => false)) return true;
-  return false;
-}
-
 export interface PrereqReport {
   missing: Requirement[];
   /** One copy-paste line, or undefined when nothing is missing. */
@@ -49,7 +44,7 @@ export async function checkPrereqs(version: string, env = process.env): Promise<
   const missing: Requirement[] = [];
   for (const r of requirementsFor(version)) {
     let ok = false;
-    for (const a of r.anyOf) if (await onPath(a, env)) ok = true;
+    if (await which(r.anyOf, env)) ok = true;
     if (!ok) missing.push(r);
   }
   return { missing, installLine: missing.length ? `apt-get install -y ${[...new Set(missing.map((m) => m.pkg))].join(' ')}` : undefined };

@@ -6,7 +6,7 @@
  * cannot read (some very old keys) is skipped, not fatal.
  */
 import { promises as fs } from 'node:fs';
-import { ApxsError } from '../errors.js';
+import { ApxsError } from '../core/errors.js';
 
 /**
  * openpgp refuses DSA keys, RSA keys under 2048 bits and SHA-1 signatures by

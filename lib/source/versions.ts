@@ -1,6 +1,6 @@
 /** httpd release names and versions: apache_1.3.42.tar.gz, httpd-2.4.68.tar.bz2, httpd-2.4.68-deps.tar.gz. */
-import { ApxsError } from '../errors.js';
-import type { Series } from '../httpd-version.js';
+import { ApxsError } from '../core/errors.js';
+import { seriesOfVersion as seriesOf, type Series } from '../httpd/version.js';
 
 export interface Release {
   version: string;
@@ -24,9 +24,6 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-export function seriesOf(version: string): Series {
-  return version.split('.').slice(0, 2).join('.') as Series;
-}
 
 /** Releases among file names, newest first. Only the series apxs-ts builds (1.3, 2.0, 2.2, 2.4). */
 export function releasesFrom(names: string[]): Release[] {

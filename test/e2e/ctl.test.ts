@@ -4,8 +4,8 @@ import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { canBind } from '../../lib/ports.js';
-import { processesOf } from '../../lib/proc.js';
+import { canBind } from '../../lib/core/ports.js';
+import { processesOf } from '../../lib/core/proc.js';
 import { CLI, cli, freePort, get, tmpDir } from '../helpers.js';
 
 const roots: string[] = [];

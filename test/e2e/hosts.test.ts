@@ -3,7 +3,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { addToBlock, readBlock, withBlock } from '../../lib/hosts/hosts-file.js';
+import { addToBlock, readBlock, withBlock } from '../../lib/sites/hosts-file.js';
 import { CLI, cli, tmpDir } from '../helpers.js';
 
 const ORIGINAL = '\ufeff# my hosts\r\n127.0.0.1\tlocalhost # loop\r\n::1 localhost ip6-localhost\r\n10.0.0.1 box';

@@ -3,10 +3,10 @@ import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseConf, splitArgs } from '../../lib/conf/parse.js';
-import { removeBlock, upsertBlock } from '../../lib/marked-block.js';
-import { collectVhosts } from '../../lib/vhost/model.js';
-import { loadConfTree } from '../../lib/conf/tree.js';
+import { parseConf, splitArgs } from '../../lib/httpd/conf-parse.js';
+import { removeBlock, upsertBlock } from '../../lib/core/marked-block.js';
+import { collectVhosts } from '../../lib/sites/vhost-model.js';
+import { loadConfTree } from '../../lib/httpd/conf-tree.js';
 import { SHARED_MIRROR, tmpDir } from '../helpers.js';
 
 let confDir = '';

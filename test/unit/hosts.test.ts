@@ -1,7 +1,7 @@
 /** The hosts file: names, block edits, and every byte outside the block kept. */
 import { describe, expect, it } from 'vitest';
-import { addToBlock, readBlock, removeFromBlock, withBlock, parseHostsLines } from '../../lib/hosts/hosts-file.js';
-import { validateHostname } from '../../lib/hosts/names.js';
+import { addToBlock, readBlock, removeFromBlock, withBlock, parseHostsLines } from '../../lib/sites/hosts-file.js';
+import { validateHostname } from '../../lib/sites/host-names.js';
 
 describe('validateHostname', () => {
   it.each(['one.dd', 'a', 'x-y.example.com', 'UPPER.dd', 'a'.repeat(63) + '.dd', 'trailing.dot.'])('accepts %j', (n) => {

@@ -1,12 +1,12 @@
 /** Pure parsers, tested as tables. */
 import { describe, expect, it } from 'vitest';
-import { parseDepFile } from '../../lib/build.js';
-import { explainHttpdOutput, parseHttpdErrors } from '../../lib/configtest.js';
-import { findSpaceIndentedRecipes, fixSpaceIndentedRecipes } from '../../lib/makefile-lint.js';
-import { parseModuleName } from '../../lib/module-name.js';
-import { healthUrlFor, parseListen } from '../../lib/server-info.js';
-import { parseConfigVars } from '../../lib/toolchain.js';
-import { parsePort } from '../../lib/ports.js';
+import { parseDepFile } from '../../lib/module/compile.js';
+import { explainHttpdOutput, parseHttpdErrors } from '../../lib/httpd/configtest.js';
+import { findSpaceIndentedRecipes, fixSpaceIndentedRecipes } from '../../lib/module/makefile-lint.js';
+import { parseModuleName } from '../../lib/module/names.js';
+import { healthUrlFor, parseListen } from '../../lib/httpd/server-info.js';
+import { parseConfigVars } from '../../lib/module/toolchain.js';
+import { parsePort } from '../../lib/core/ports.js';
 
 describe('parseModuleName', () => {
   it.each([

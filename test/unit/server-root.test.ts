@@ -1,8 +1,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { detectServerRoot, findProjectServerRoot, resolveServerRootPath } from '../../lib/server-root.js';
-import { loadConfTree } from '../../lib/conf/tree.js';
+import { detectServerRoot, findProjectServerRoot, resolveServerRootPath } from '../../lib/httpd/server-root.js';
+import { loadConfTree } from '../../lib/httpd/conf-tree.js';
 import { tmpDir } from '../helpers.js';
 
 async function touch(file: string, content = ''): Promise<void> {

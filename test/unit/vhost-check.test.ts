@@ -2,13 +2,13 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfTree } from '../../lib/conf/tree.js';
-import { hostsList } from '../../lib/hosts/hosts-file.js';
-import type { Series } from '../../lib/httpd-version.js';
-import { checkVhosts, listVhosts } from '../../lib/vhost/check.js';
-import { collectVhosts } from '../../lib/vhost/model.js';
-import { syncNameVirtualHost, vhostBlock } from '../../lib/vhost/edit.js';
-import { upsertBlock, removeBlock } from '../../lib/marked-block.js';
+import { loadConfTree } from '../../lib/httpd/conf-tree.js';
+import { hostsList } from '../../lib/sites/hosts-file.js';
+import type { Series } from '../../lib/httpd/version.js';
+import { checkVhosts, listVhosts } from '../../lib/sites/vhost-rules.js';
+import { collectVhosts } from '../../lib/sites/vhost-model.js';
+import { syncNameVirtualHost, vhostBlock } from '../../lib/sites/vhost-edit.js';
+import { upsertBlock, removeBlock } from '../../lib/core/marked-block.js';
 import { ROOT, cli, tmpDir } from '../helpers.js';
 
 const FIX = path.join(ROOT, 'fixtures', 'vhost-check');

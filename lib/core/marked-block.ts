@@ -8,6 +8,8 @@
  * operations on offsets, so every byte outside the block stays as it was
  * (line endings, a missing final newline, a BOM, tabs).
  */
+import { escapeRegExp } from './fs.js';
+
 export interface BlockSpan {
   /** Offset of the BEGIN line's first byte. */
   start: number;
@@ -37,7 +39,6 @@ function lines(text: string): { start: number; end: number; text: string }[] {
   return out;
 }
 
-const escapeRe = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Offset just past the line ending of the line that contains `offset`. */
 function endOfLine(text: string, offset: number): number {
@@ -47,10 +48,10 @@ function endOfLine(text: string, offset: number): number {
 
 export function findBlock(text: string, id: string): BlockSpan | undefined {
   // A regex scan, not a split into lines: hosts files can have 100,000 lines.
-  const begin = new RegExp(`^[ \\t]*${escapeRe(marker('BEGIN', id))}[ \\t]*\\r?$`, 'm').exec(text);
+  const begin = new RegExp(`^[ \\t]*${escapeRegExp(marker('BEGIN', id))}[ \\t]*\\r?$`, 'm').exec(text);
   if (!begin) return undefined;
   const bodyStart = endOfLine(text, begin.index);
-  const endRe = new RegExp(`^[ \\t]*${escapeRe(marker('END', id))}[ \\t]*\\r?$`, 'm');
+  const endRe = new RegExp(`^[ \\t]*${escapeRegExp(marker('END', id))}[ \\t]*\\r?$`, 'm');
   const rest = text.slice(bodyStart);
   const end = endRe.exec(rest);
   if (!end) return undefined;
@@ -60,7 +61,7 @@ export function findBlock(text: string, id: string): BlockSpan | undefined {
 }
 
 export function listBlockIds(text: string, prefix: string): string[] {
-  const re = new RegExp(`^\\s*# BEGIN apxs-ts ${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\S+)\\s*$`);
+  const re = new RegExp(`^\\s*# BEGIN apxs-ts ${escapeRegExp(prefix)}(\\S+)\\s*$`);
   return lines(text).flatMap((l) => {
     const m = re.exec(l.text);
     return m ? [m[1]!] : [];

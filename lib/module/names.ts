@@ -1,4 +1,4 @@
-import { ApxsError } from './errors.js';
+import { ApxsError } from '../core/errors.js';
 
 export interface ModuleName {
   /** Short name: the handler name and the prefix of the module symbol (`info`). */

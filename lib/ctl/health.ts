@@ -6,7 +6,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import { sleep } from './proc.js';
+import { sleep } from '../core/proc.js';
 
 export interface Probe {
   url: string;

@@ -6,12 +6,13 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { exists, writeFileAtomic } from './atomic-file.js';
-import { ApxsError, isErrno } from './errors.js';
-import { SANDBOX_MARKER, PROJECT_FILE, readJson, type SandboxMarker } from './server-root.js';
+import { writeFileAtomic } from '../core/atomic-file.js';
+import { exists, firstGroup, readJson } from '../core/fs.js';
+import { ApxsError, isErrno } from '../core/errors.js';
+import { SANDBOX_MARKER, PROJECT_FILE, type SandboxMarker } from './server-root.js';
 import { findSystemHttpd } from './system-httpd.js';
-import { renderTemplateDirs, templatesRoot } from './templates.js';
-import { parsePort } from './ports.js';
+import { renderTemplateDirs, templatesRoot } from '../core/templates.js';
+import { parsePort } from '../core/ports.js';
 
 export interface SandboxOptions {
   dir: string;
@@ -44,8 +45,7 @@ async function runAsLines(root: string, warnings: string[]): Promise<string> {
   // which must be able to reach this directory.
   const passwd = await fs.readFile('/etc/passwd', 'utf8').catch(() => '');
   const user = ['www-data', 'daemon', 'nobody'].find((u) => passwd.split('\n').some((l) => l.startsWith(`${u}:`))) ?? 'nobody';
-  const groups = await fs.readFile('/etc/group', 'utf8').catch(() => '');
-  const group = [user, 'nogroup', 'nobody'].find((g) => groups.split('\n').some((l) => l.startsWith(`${g}:`))) ?? 'nogroup';
+  const group = await firstGroup([user, 'nogroup', 'nobody'], 'nogroup');
   for (let d = path.dirname(root); d !== path.dirname(d); d = path.dirname(d)) {
     const st = await fs.stat(d);
     if ((st.mode & 0o001) === 0) {

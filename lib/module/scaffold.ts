@@ -1,8 +1,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { ApxsError, isErrno } from './errors.js';
-import { parseModuleName, type ModuleName } from './module-name.js';
-import { renderTemplateDirs, templatesRoot } from './templates.js';
+import { ApxsError, isErrno } from '../core/errors.js';
+import { parseModuleName, type ModuleName } from './names.js';
+import { renderTemplateDirs, templatesRoot } from '../core/templates.js';
 
 export const MODULE_TEMPLATES = ['hello', 'handler', 'info'] as const;
 export type ModuleTemplate = (typeof MODULE_TEMPLATES)[number];

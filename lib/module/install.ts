@@ -7,13 +7,13 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { configTestOrRollback, type ConfigTestResult } from './configtest.js';
-import { ApxsError } from './errors.js';
-import { FileTransaction } from './file-transaction.js';
-import { findBlock, offsetAfterLine, offsetOutsideBlocks, removeBlock, upsertBlock } from './marked-block.js';
-import type { ModuleName } from './module-name.js';
-import { is, parseConf } from './conf/parse.js';
-import type { ServerRoot } from './server-root.js';
+import { configTestOrRollback, type ConfigTestResult } from '../httpd/configtest.js';
+import { ApxsError } from '../core/errors.js';
+import { FileTransaction } from '../core/file-transaction.js';
+import { findBlock, offsetAfterLine, offsetOutsideBlocks, removeBlock, upsertBlock } from '../core/marked-block.js';
+import type { ModuleName } from './names.js';
+import { is, parseConf } from '../httpd/conf-parse.js';
+import type { ServerRoot } from '../httpd/server-root.js';
 
 export interface InstallSpec {
   module: ModuleName;

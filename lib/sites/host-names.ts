@@ -1,6 +1,6 @@
 /** Host names and addresses as a hosts file may hold them. */
 import net from 'node:net';
-import { ApxsError } from '../errors.js';
+import { ApxsError } from '../core/errors.js';
 
 const LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 

@@ -5,6 +5,7 @@
  */
 export type ErrorCode =
   | 'USAGE'
+  | 'BAD_INPUT'
   | 'BAD_MODULE_NAME'
   | 'BAD_HOSTNAME'
   | 'DIR_EXISTS'
@@ -34,6 +35,7 @@ export type ErrorCode =
 /** Exit code 3 is the LSB "program is not running" status, as for init scripts. */
 const EXIT_CODES: Partial<Record<ErrorCode, number>> = {
   USAGE: 2,
+  BAD_INPUT: 2,
   NOT_RUNNING: 3,
 };
 

@@ -5,10 +5,10 @@
  * <IfDefine> sections evaluated the way httpd would. Each directive keeps
  * the file and line it came from.
  */
-import { exists } from '../atomic-file.js';
+import { exists } from '../core/fs.js';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { is, parseConf, splitArgs, type Directive } from './parse.js';
+import { is, parseConf, splitArgs, type Directive } from './conf-parse.js';
 
 export interface ConfTree {
   serverRoot: string;

@@ -8,6 +8,7 @@
 import { promises as fs, constants as fsc } from 'node:fs';
 import path from 'node:path';
 import { isErrno, permissionError } from './errors.js';
+import { escapeRegExp, exists } from './fs.js';
 
 export interface WriteResult {
   path: string;
@@ -130,19 +131,10 @@ export async function backupFile(file: string, dir?: string, keep?: number): Pro
   for (let i = 1; await exists(dest); i++) dest = path.join(where, `${path.basename(file)}.${stamp()}-${i}.bak`);
   await fs.writeFile(dest, content, { flag: 'wx' });
   if (keep !== undefined) {
-    const re = new RegExp(`^${path.basename(file).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.\\d{8}T\\d{6}Z(-\\d+)?\\.bak$`);
+    const re = new RegExp(`^${escapeRegExp(path.basename(file))}\\.\\d{8}T\\d{6}Z(-\\d+)?\\.bak$`);
     // Timestamps sort as text; a -N suffix marks a later backup of the same second.
     const mine = (await fs.readdir(where)).filter((f) => re.test(f)).sort((a, b) => a.replace(/\.bak$/, '').localeCompare(b.replace(/\.bak$/, ''), 'en', { numeric: true }));
     for (const old of mine.slice(0, Math.max(0, mine.length - keep))) await fs.rm(path.join(where, old), { force: true });
   }
   return dest;
-}
-
-export async function exists(p: string): Promise<boolean> {
-  try {
-    await fs.access(p);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -4,11 +4,11 @@
  * plain words and the fix. Messages quote httpd's own where it has one.
  */
 import { promises as fs } from 'node:fs';
-import { is } from '../conf/parse.js';
-import type { ConfTree } from '../conf/tree.js';
-import type { HostsEntry } from '../hosts/hosts-file.js';
-import type { Series } from '../httpd-version.js';
-import { addressKey, collectVhosts, splitAddress, type Vhost } from './model.js';
+import { is } from '../httpd/conf-parse.js';
+import type { ConfTree } from '../httpd/conf-tree.js';
+import type { HostsEntry } from './hosts-file.js';
+import type { Series } from '../httpd/version.js';
+import { addressKey, collectVhosts, splitAddress, type Vhost } from './vhost-model.js';
 
 export interface Finding {
   code: string;

@@ -1,7 +1,7 @@
 /** The virtual hosts a configuration declares, in the order httpd reads them. */
 import path from 'node:path';
-import { is, type Directive } from '../conf/parse.js';
-import type { ConfTree } from '../conf/tree.js';
+import { is, type Directive } from '../httpd/conf-parse.js';
+import type { ConfTree } from '../httpd/conf-tree.js';
 
 export interface Vhost {
   /** The <VirtualHost> arguments, e.g. ['*:80'] */

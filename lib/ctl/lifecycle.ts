@@ -4,17 +4,17 @@
  * the process and its pid file are gone, status tells running from healthy,
  * and "not running" is its own exit code (3, as LSB init scripts use).
  */
-import { exists } from './atomic-file.js';
+import { exists } from '../core/fs.js';
 import { promises as fs } from 'node:fs';
-import { brokenConfigError, configTest, explainHttpdOutput, type ConfigTestResult } from './configtest.js';
-import { ApxsError } from './errors.js';
+import { brokenConfigError, configTest, explainHttpdOutput, type ConfigTestResult } from '../httpd/configtest.js';
+import { ApxsError } from '../core/errors.js';
 import { probe, waitHealthy, type Probe } from './health.js';
-import { httpdCommand } from './httpd-command.js';
-import { canBind, listeningAddresses, whoListens } from './ports.js';
-import { childrenOf, isAlive, procInfo, processesOf, readPidFile, sleep } from './proc.js';
-import { runCapture } from './run.js';
-import { readServerInfo, type ServerInfo } from './server-info.js';
-import type { ServerRoot } from './server-root.js';
+import { httpdCommand } from '../httpd/invoke.js';
+import { canBind, listeningAddresses, whoListens } from '../core/ports.js';
+import { childrenOf, isAlive, procInfo, processesOf, readPidFile, sleep } from '../core/proc.js';
+import { runCapture } from '../core/run.js';
+import { readServerInfo, type ServerInfo } from '../httpd/server-info.js';
+import type { ServerRoot } from '../httpd/server-root.js';
 
 export interface CtlOptions {
   /** Health URL; default: the first Listen address. */

@@ -8,9 +8,9 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { exportedSymbols } from './elf.js';
-import { ApxsError, isErrno } from './errors.js';
-import { parseModuleName, type ModuleName } from './module-name.js';
-import { lastLines, runCapture, type RunResult } from './run.js';
+import { ApxsError, isErrno } from '../core/errors.js';
+import { parseModuleName, type ModuleName } from './names.js';
+import { lastLines, runCapture, type RunResult } from '../core/run.js';
 import type { Toolchain } from './toolchain.js';
 
 const SOURCE_EXT = /\.(c|cc|cpp|cxx|C)$/;

@@ -8,11 +8,11 @@
 import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { backupFile, readIfExists, writeFileAtomic } from '../atomic-file.js';
-import { ApxsError, permissionError } from '../errors.js';
-import { findBlock, removeBlock, upsertBlock } from '../marked-block.js';
-import { withLock } from '../lock.js';
-import { validateHostname, validateIp } from './names.js';
+import { backupFile, readIfExists, writeFileAtomic } from '../core/atomic-file.js';
+import { ApxsError, permissionError } from '../core/errors.js';
+import { findBlock, removeBlock, upsertBlock } from '../core/marked-block.js';
+import { withLock } from '../core/lock.js';
+import { validateHostname, validateIp } from './host-names.js';
 
 export const BLOCK_ID = '';
 /** Backups of the hosts file kept beside it; older ones are removed. */

@@ -7,11 +7,10 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ApxsError } from './errors.js';
 
-/** templates/ at the package root, from both lib/ (tests) and dist/lib/ (the built CLI). */
+/** templates/ at the package root, from both lib/core (tests) and dist/lib/core (the built CLI). */
 export function templatesRoot(): string {
-  const here = __dirname;
-  const up = path.basename(path.dirname(here)) === 'dist' ? '../..' : '..';
-  return path.resolve(here, up, 'templates');
+  const pkg = path.resolve(__dirname, '..', '..');
+  return path.join(path.basename(pkg) === 'dist' ? path.dirname(pkg) : pkg, 'templates');
 }
 
 const PLACEHOLDER = /@@([A-Za-z]+)@@/g;

@@ -1,8 +1,8 @@
 /** What ctl needs to know of a server root: where it listens, its pid file and error log. */
 import path from 'node:path';
-import { is } from './conf/parse.js';
-import { loadConfTree, serverLevel, type ConfTree } from './conf/tree.js';
-import { httpdCommand } from './httpd-command.js';
+import { is } from './conf-parse.js';
+import { loadConfTree, serverLevel, type ConfTree } from './conf-tree.js';
+import { httpdCommand } from './invoke.js';
 import type { ServerRoot } from './server-root.js';
 
 export interface ListenAddress {

@@ -8,8 +8,8 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { exists } from './atomic-file.js';
-import { ApxsError, isErrno } from './errors.js';
+import { exists, readJson } from '../core/fs.js';
+import { ApxsError } from '../core/errors.js';
 
 export type ServerKind = 'sandbox' | 'prefix' | 'debian';
 
@@ -42,16 +42,6 @@ export interface SandboxMarker {
   created: string;
 }
 
-export async function readJson<T>(file: string): Promise<T | undefined> {
-  try {
-    return JSON.parse(await fs.readFile(file, 'utf8')) as T;
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return undefined;
-    if (err instanceof SyntaxError) throw new ApxsError('UNKNOWN_SERVER_ROOT', `${file} is not valid JSON: ${err.message}`);
-    throw err;
-  }
-}
-
 export async function detectServerRoot(dir: string): Promise<ServerRoot> {
   const root = path.resolve(dir);
   const st = await fs.stat(root).catch(() => undefined);
@@ -61,7 +51,7 @@ export async function detectServerRoot(dir: string): Promise<ServerRoot> {
     });
   }
   const stateDir = path.join(root, '.apxs-ts');
-  const marker = await readJson<SandboxMarker>(path.join(root, SANDBOX_MARKER));
+  const marker = await readJson<SandboxMarker>(path.join(root, SANDBOX_MARKER), 'UNKNOWN_SERVER_ROOT');
   if (marker?.kind === 'sandbox') {
     return {
       kind: 'sandbox', root, httpd: marker.httpd, apxs: marker.apxs ?? undefined,
@@ -102,7 +92,7 @@ export async function findProjectServerRoot(cwd: string): Promise<string | undef
   let dir = path.resolve(cwd);
   for (;;) {
     const file = path.join(dir, PROJECT_FILE);
-    const cfg = await readJson<{ serverRoot?: string }>(file);
+    const cfg = await readJson<{ serverRoot?: string }>(file, 'UNKNOWN_SERVER_ROOT');
     if (cfg?.serverRoot) return path.resolve(dir, cfg.serverRoot);
     const parent = path.dirname(dir);
     if (parent === dir) return undefined;

@@ -2,10 +2,10 @@
  * httpd -t, with its verdict parsed (file, line, message) and its cryptic
  * warnings explained in plain words.
  */
-import { ApxsError } from './errors.js';
-import type { FileTransaction } from './file-transaction.js';
-import { httpdCommand } from './httpd-command.js';
-import { runCapture } from './run.js';
+import { ApxsError } from '../core/errors.js';
+import type { FileTransaction } from '../core/file-transaction.js';
+import { httpdCommand } from './invoke.js';
+import { runCapture } from '../core/run.js';
 import type { ServerRoot } from './server-root.js';
 
 export interface ConfigProblem {

@@ -4,20 +4,20 @@
  * makes httpd read it, the hosts entry, the DocumentRoot; configtest, and
  * every file restored byte for byte when httpd rejects the result.
  */
-import { exists } from '../atomic-file.js';
+import { exists } from '../core/fs.js';
 import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { configTestOrRollback, type ConfigTestResult } from '../configtest.js';
-import { ApxsError } from '../errors.js';
-import { FileTransaction } from '../file-transaction.js';
-import { hostsAdd, hostsBlockOf, hostsRemove, hostsSetBlock, type HostsBlock } from '../hosts/hosts-file.js';
-import { validateHostname } from '../hosts/names.js';
-import { httpdCommand } from '../httpd-command.js';
-import { httpdSeries, type Series } from '../httpd-version.js';
-import { findBlock, listBlockIds, removeBlock, upsertBlock } from '../marked-block.js';
-import { readServerInfo } from '../server-info.js';
-import type { ServerRoot } from '../server-root.js';
+import { configTestOrRollback, type ConfigTestResult } from '../httpd/configtest.js';
+import { ApxsError } from '../core/errors.js';
+import { FileTransaction } from '../core/file-transaction.js';
+import { hostsAdd, hostsBlockOf, hostsRemove, hostsSetBlock, type HostsBlock } from './hosts-file.js';
+import { validateHostname } from './host-names.js';
+import { httpdCommand } from '../httpd/invoke.js';
+import { httpdSeries, type Series } from '../httpd/version.js';
+import { findBlock, listBlockIds, removeBlock, upsertBlock } from '../core/marked-block.js';
+import { readServerInfo } from '../httpd/server-info.js';
+import type { ServerRoot } from '../httpd/server-root.js';
 
 export interface VhostSpec {
   name: string;

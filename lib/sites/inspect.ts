@@ -1,13 +1,13 @@
 /** Reading a config for `vhost list` and `vhost check`, and httpd's own -S beside it. */
 import path from 'node:path';
-import { loadConfTree } from '../conf/tree.js';
-import { hostsList, type HostsEntry } from '../hosts/hosts-file.js';
-import { httpdCommand } from '../httpd-command.js';
-import { httpdSeries, type Series } from '../httpd-version.js';
-import { runCapture } from '../run.js';
-import type { ServerRoot } from '../server-root.js';
-import { serverInfoFromTree } from '../server-info.js';
-import { checkVhosts, listVhosts, type Finding } from './check.js';
+import { loadConfTree } from '../httpd/conf-tree.js';
+import { hostsList, type HostsEntry } from './hosts-file.js';
+import { httpdCommand } from '../httpd/invoke.js';
+import { httpdSeries, type Series } from '../httpd/version.js';
+import { runCapture } from '../core/run.js';
+import type { ServerRoot } from '../httpd/server-root.js';
+import { serverInfoFromTree } from '../httpd/server-info.js';
+import { checkVhosts, listVhosts, type Finding } from './vhost-rules.js';
 
 export interface InspectOptions {
   /** A server root, or a bare config file (with `configFile`). */

@@ -4,7 +4,7 @@
  * bin/envvars holds LD_LIBRARY_PATH; Debian's apache2.conf needs APACHE_*).
  */
 import path from 'node:path';
-import { runCapture } from './run.js';
+import { runCapture } from '../core/run.js';
 import type { ServerRoot } from './server-root.js';
 
 export interface HttpdCommand {

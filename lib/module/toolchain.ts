@@ -8,9 +8,9 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { exists } from './atomic-file.js';
-import { ApxsError } from './errors.js';
-import { runCapture } from './run.js';
+import { cacheDir, exists } from '../core/fs.js';
+import { ApxsError } from '../core/errors.js';
+import { runCapture } from '../core/run.js';
 
 export interface Toolchain {
   /** Identity of the source of these flags (path + mtime + size); a change means rebuild. */
@@ -26,9 +26,6 @@ export interface Toolchain {
 const VARS = ['CC', 'CXX', 'CFLAGS', 'CPPFLAGS', 'EXTRA_CPPFLAGS', 'EXTRA_CFLAGS', 'INCLUDEDIR', 'EXTRA_INCLUDES'] as const;
 type Vars = Record<(typeof VARS)[number], string>;
 
-export function cacheDir(env = process.env): string {
-  return path.join(env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'apxs-ts');
-}
 
 async function fileKey(file: string): Promise<string> {
   const st = await fs.stat(file);
