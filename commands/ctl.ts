@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import { promises as fs } from 'node:fs';
 import { brokenConfigError, configTest } from '../lib/httpd/configtest.js';
 import { ApxsError } from '../lib/core/errors.js';
-import { errorLogPath, restart, start, status, stop, tailLog, type CtlResult } from '../lib/ctl/lifecycle.js';
-import { sleep } from '../lib/core/proc.js';
+import { errorLogPath, followLog, tailLog } from '../lib/ctl/error-log.js';
+import { restart, start, status, stop, type CtlResult } from '../lib/ctl/lifecycle.js';
 import { requireServerRoot } from '../lib/httpd/server-root.js';
 import { progress } from './progress.js';
 import type { Outcome, Runner } from './types.js';
@@ -112,19 +111,7 @@ export function register(program: Command, run: Runner): void {
       if (!o.follow) return { data: { file, lines }, stdout: lines };
       if (cmd.optsWithGlobals().json) throw new ApxsError('USAGE', '--follow does not go with --json');
       for (const l of lines) process.stdout.write(`${l}\n`);
-      let pos = await fs.stat(file).then((s) => s.size, () => 0);
-      for (;;) {
-        const size = await fs.stat(file).then((s) => s.size, () => 0);
-        if (size < pos) pos = 0; // rotated
-        if (size > pos) {
-          const fh = await fs.open(file, 'r');
-          const buf = Buffer.alloc(size - pos);
-          await fh.read(buf, 0, buf.length, pos);
-          await fh.close();
-          process.stdout.write(buf);
-          pos = size;
-        }
-        await sleep(200);
-      }
+      for await (const chunk of followLog(file)) process.stdout.write(chunk);
+      throw new ApxsError('INTERNAL', 'following the log ended'); // followLog never returns
     }));
 }

@@ -4,33 +4,27 @@
  * the process and its pid file are gone, status tells running from healthy,
  * and "not running" is its own exit code (3, as LSB init scripts use).
  */
-import { exists } from '../core/fs.js';
 import { promises as fs } from 'node:fs';
 import { brokenConfigError, configTest, explainHttpdOutput, type ConfigTestResult } from '../httpd/configtest.js';
 import { ApxsError } from '../core/errors.js';
 import { probe, waitHealthy, type Probe } from './health.js';
 import { httpdCommand } from '../httpd/invoke.js';
 import { canBind, listeningAddresses, whoListens } from '../core/ports.js';
-import { childrenOf, isAlive, procInfo, processesOf, readPidFile, sleep } from '../core/proc.js';
+import { childrenOf, isAlive, readPidFile, sleep } from '../core/proc.js';
 import { runCapture } from '../core/run.js';
 import { readServerInfo, type ServerInfo } from '../httpd/server-info.js';
 import type { ServerRoot } from '../httpd/server-root.js';
+import { logSince, logSize } from './error-log.js';
+import { forceStop } from './identity.js';
+import { runningServer, waitGone, type StaleReport } from './pid-file.js';
+import { serverFiles } from './server-files.js';
+
+export type { Running, StaleReport } from './pid-file.js';
 
 export interface CtlOptions {
   /** Health URL; default: the first Listen address. */
   url?: string;
   timeoutSec?: number;
-}
-
-export interface Running {
-  pid: number;
-  since: string | undefined;
-}
-
-export interface StaleReport {
-  pidFile: string;
-  pid: number | undefined;
-  reason: string;
 }
 
 export interface CtlResult {
@@ -46,108 +40,6 @@ export interface CtlResult {
 }
 
 const deadlineOf = (o: CtlOptions) => performance.now() + (o.timeoutSec ?? 30) * 1000;
-
-/** Is `pid` an httpd of this server root? A pid reused by another program is not. */
-async function isOurHttpd(pid: number, sr: ServerRoot): Promise<boolean> {
-  const info = await procInfo(pid);
-  if (!info || info.state === 'Z' || info.state === 'X') return false;
-  const real = await fs.realpath(sr.httpd).catch(() => sr.httpd);
-  const name = (info.cmdline[0] ?? '').split('/').pop() ?? '';
-  return info.exe === real || info.exe?.replace(/ \(deleted\)$/, '') === real || /^(httpd|apache2?)$/.test(name);
-}
-
-/** Reads the pid file; a stale one (dead process, or a pid now used by something else) is removed and reported. */
-async function runningServer(sr: ServerRoot, info: ServerInfo): Promise<{ running?: Running; stale?: StaleReport }> {
-  const pid = await readPidFile(info.pidFile);
-  const pidFileThere = await exists(info.pidFile);
-  if (pid === undefined) {
-    if (!pidFileThere) return {};
-    await fs.rm(info.pidFile, { force: true });
-    return { stale: { pidFile: info.pidFile, pid, reason: 'it holds no process id' } };
-  }
-  if (await isOurHttpd(pid, sr)) {
-    const p = await procInfo(pid);
-    return { running: { pid, since: p?.startedAt?.toISOString() } };
-  }
-  const alive = await isAlive(pid);
-  await fs.rm(info.pidFile, { force: true });
-  return {
-    stale: {
-      pidFile: info.pidFile, pid,
-      reason: alive ? `pid ${pid} now belongs to another program` : `no process ${pid} is running`,
-    },
-  };
-}
-
-async function logSize(file: string | undefined): Promise<number> {
-  if (!file) return 0;
-  return fs.stat(file).then((s) => s.size, () => 0);
-}
-
-/** error_log lines written since `offset`. */
-export async function logSince(file: string | undefined, offset: number, max = 30): Promise<string[]> {
-  if (!file) return [];
-  const fh = await fs.open(file, 'r').catch(() => undefined);
-  if (!fh) return [];
-  try {
-    const size = (await fh.stat()).size;
-    const start = size < offset ? 0 : offset; // rotated or truncated: read it all
-    const len = Math.min(size - start, 256 * 1024);
-    const buf = Buffer.alloc(len);
-    await fh.read(buf, 0, len, size - len);
-    const lines = buf.toString('utf8').split('\n').filter((l) => l.trim());
-    return lines.slice(-max);
-  } finally {
-    await fh.close();
-  }
-}
-
-export async function tailLog(file: string, n: number): Promise<string[]> {
-  return logSince(file, 0, n);
-}
-
-async function waitGone(pid: number, pidFile: string, deadline: number): Promise<boolean> {
-  // Short, capped steps: reading /proc is cheap and a stop should return as soon as it is done.
-  let delay = 2;
-  while (performance.now() < deadline) {
-    const alive = await isAlive(pid);
-    const fileThere = await exists(pidFile);
-    if (!alive && !fileThere) return true;
-    if (!alive && fileThere) {
-      // httpd removes its pid file as its last act; a killed one never does.
-      await sleep(delay);
-      if (!(await isAlive(pid))) {
-        await fs.rm(pidFile, { force: true });
-        return true;
-      }
-    }
-    await sleep(delay);
-    delay = Math.min(delay * 2, 4);
-  }
-  return false;
-}
-
-async function killAll(pids: number[]): Promise<void> {
-  for (const p of pids) {
-    try {
-      process.kill(p, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-}
-
-/** Kills a server and its children outright and removes its pid file. */
-async function forceStop(sr: ServerRoot, info: ServerInfo, pid: number | undefined): Promise<void> {
-  const pids = new Set<number>(await processesOf(sr.httpd, sr.root));
-  if (pid !== undefined) {
-    pids.add(pid);
-    for (const c of await childrenOf(pid)) pids.add(c);
-  }
-  await killAll([...pids]);
-  for (let i = 0; i < 50 && (await Promise.all([...pids].map(isAlive))).some(Boolean); i++) await sleep(10);
-  await fs.rm(info.pidFile, { force: true });
-}
 
 async function portCheck(info: ServerInfo): Promise<void> {
   for (const l of info.listens) {
@@ -186,7 +78,7 @@ export async function start(sr: ServerRoot, opts: CtlOptions = {}): Promise<CtlR
   const res = await runCapture(cmd.file, cmd.args, { env: cmd.env, timeoutMs: (opts.timeoutSec ?? 30) * 1000 });
   const failStart = async (why: string, pid: number | undefined): Promise<never> => {
     const log = await logSince(info.errorLog, offset);
-    await forceStop(sr, info, pid);
+    await forceStop(sr, info.pidFile, pid);
     throw new ApxsError('START_FAILED', why, {
       details: [...res.all.split('\n').filter(Boolean).slice(-5), ...(log.length ? ['error_log since start:', ...log] : []), ...explainHttpdOutput(res.all + log.join('\n'))],
       hint: 'nothing was left running',
@@ -195,7 +87,7 @@ export async function start(sr: ServerRoot, opts: CtlOptions = {}): Promise<CtlR
   };
   if (res.exitCode !== 0) {
     if (/Syntax error|AH00526|Invalid command/.test(res.all)) {
-      await forceStop(sr, info, undefined);
+      await forceStop(sr, info.pidFile, undefined);
       throw brokenConfigError({ output: res.all.trim(), explanations: explainHttpdOutput(res.all) }, 'httpd refused to start');
     }
     await failStart(`${res.command} exited with ${res.exitCode}`, undefined);
@@ -237,20 +129,16 @@ export async function stop(sr: ServerRoot, opts: CtlOptions & { graceful?: boole
   const t0 = performance.now();
   const action = opts.graceful ? 'graceful-stop' : 'stop';
   // The pid file, not a config parse: a server whose config is broken now must still stop.
-  const info = await readServerInfo(sr).catch(async () => fallbackInfo(sr));
+  const info = await serverFiles(sr);
   const { running, stale } = await runningServer(sr, info);
   if (!running) throw notRunning(sr, stale, action);
   process.kill(running.pid, opts.graceful ? 'SIGWINCH' : 'SIGTERM');
   const warnings: string[] = [];
   if (!(await waitGone(running.pid, info.pidFile, deadlineOf(opts)))) {
     warnings.push(`httpd (pid ${running.pid}) did not exit within ${opts.timeoutSec ?? 30}s: killed it and its children with SIGKILL`);
-    await forceStop(sr, info, running.pid);
+    await forceStop(sr, info.pidFile, running.pid);
   }
   return { action, serverRoot: sr.root, pid: running.pid, healthUrl: undefined, health: undefined, elapsedMs: performance.now() - t0, warnings };
-}
-
-async function fallbackInfo(sr: ServerRoot): Promise<ServerInfo> {
-  return { listens: [], pidFile: `${sr.root}/logs/httpd.pid`, errorLog: `${sr.root}/logs/error_log`, healthUrl: undefined, tree: { serverRoot: sr.root, directives: [], files: [], errors: [] } };
 }
 
 /** Restart (SIGHUP) or graceful (SIGUSR1): configtest first, then wait for the new generation to answer. */
@@ -312,7 +200,7 @@ export interface StatusResult {
 }
 
 export async function status(sr: ServerRoot, opts: CtlOptions = {}): Promise<StatusResult> {
-  const info = await readServerInfo(sr).catch(async () => fallbackInfo(sr));
+  const info = await serverFiles(sr);
   const { running, stale } = await runningServer(sr, info);
   if (!running) throw notRunning(sr, stale, 'status');
   const url = opts.url ?? info.healthUrl;
@@ -328,10 +216,4 @@ export async function status(sr: ServerRoot, opts: CtlOptions = {}): Promise<Sta
     });
   }
   return result;
-}
-
-export async function errorLogPath(sr: ServerRoot): Promise<string> {
-  const info = await readServerInfo(sr).catch(async () => fallbackInfo(sr));
-  if (!info.errorLog) throw new ApxsError('NOT_FOUND', 'this server logs errors to a pipe or syslog, not a file');
-  return info.errorLog;
 }
