@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { loadConfTree } from '../../lib/httpd/conf-tree.js';
 import { hostsList } from '../../lib/sites/hosts-file.js';
 import type { Series } from '../../lib/httpd/version.js';
-import { checkVhosts, listVhosts } from '../../lib/sites/vhost-rules.js';
+import { RULES, checkVhosts, listVhosts } from '../../lib/sites/vhost-rules.js';
+import { gatherFacts, ruleContext } from '../../lib/sites/vhost-rules/context.js';
 import { collectVhosts } from '../../lib/sites/vhost-model.js';
 import { syncNameVirtualHost, vhostBlock } from '../../lib/sites/vhost-edit.js';
 import { upsertBlock, removeBlock } from '../../lib/core/marked-block.js';
@@ -24,6 +25,50 @@ async function check(fixture: string, series: Series) {
   const res = await checkVhosts({ tree, series, hosts: await hostsList(hostsFile), hostsFile });
   return { ...res, file, dir, codes: res.findings.map((f) => `${f.code}@${f.line}`) };
 }
+
+/** The context one rule sees, for a config given as text (@@dir@@ is a temp dir holding one/ and two/). */
+async function contextOf(text: string, series: Series, extraNames: string[] = []) {
+  const dir = await tmpDir();
+  await fs.mkdir(path.join(dir, 'one'));
+  await fs.mkdir(path.join(dir, 'two'));
+  const file = path.join(dir, 'c.conf');
+  await fs.writeFile(file, text.replaceAll('@@dir@@', dir));
+  const tree = await loadConfTree(file, { serverRoot: dir });
+  const vhosts = collectVhosts(tree);
+  const hosts = [{ ip: '127.0.0.1', names: ['one.dd', 'two.dd', 'default.dd', ...extraNames], line: 1, managed: true }];
+  return ruleContext({ tree, series, hosts, hostsFile: 'hosts' }, await gatherFacts(vhosts), vhosts);
+}
+
+const vh = (addr: string, name: string, extra = '') => `<VirtualHost ${addr}>\n    ServerName ${name}\n    DocumentRoot @@dir@@/one\n${extra}</VirtualHost>\n`;
+
+/** One row per rule: a small config that trips it, and the one finding it gives. */
+const RULE_TABLE: { rule: string; series: Series; config: string; code: string; hosts?: string[] }[] = [
+  { rule: 'syntax', series: '2.4', config: '<VirtualHost *:80>\n    ServerName one.dd\n', code: 'SYNTAX@1' },
+  { rule: 'nameVirtualHostOn24', series: '2.4', config: `NameVirtualHost *:80\n${vh('*:80', 'one.dd')}`, code: 'NAMEVIRTUALHOST_ON_24@1' },
+  { rule: 'nameVirtualHostUnused', series: '2.2', config: `NameVirtualHost *:80\n${vh('127.0.0.1:80', 'one.dd')}`, code: 'NAMEVIRTUALHOST_UNUSED@1' },
+  { rule: 'mixedWildcardPorts', series: '2.2', config: `${vh('*:80', 'one.dd')}${vh('*', 'two.dd')}`, code: 'MIXED_WILDCARD_PORTS@5' },
+  { rule: 'duplicateName', series: '2.4', config: `${vh('*:80', 'one.dd')}${vh('*:80', 'one.dd')}`, code: 'DUPLICATE_NAME@5' },
+  { rule: 'nameNotResolved', series: '2.4', config: vh('*:80', 'nowhere.dd'), code: 'NAME_NOT_RESOLVED@1' },
+  { rule: 'nameWrongAddress', series: '2.4', config: vh('10.0.0.5:80', 'one.dd'), code: 'NAME_WRONG_ADDRESS@1' },
+  { rule: 'nameFallsToDefault', series: '2.4', config: `${vh('*:80', 'default.dd')}${vh('*:80', 'www.one.dd')}`, code: 'NAME_FALLS_TO_DEFAULT@5', hosts: ['www.one.dd'] },
+  { rule: 'docrootMissing', series: '2.4', config: '<VirtualHost *:80>\n    ServerName one.dd\n    DocumentRoot @@dir@@/not-there\n</VirtualHost>\n', code: 'DOCROOT_MISSING@1' },
+  { rule: 'access22On24', series: '2.4', config: vh('*:80', 'one.dd', '    <Location />\n        Deny from all\n    </Location>\n'), code: 'ACCESS_22_ON_24@5' },
+];
+
+describe('vhost check rules, one by one', () => {
+  it('every rule has a row in the table', () => {
+    expect(RULE_TABLE.map((r) => r.rule).sort()).toEqual(RULES.map((r) => r.name).sort());
+  });
+
+  it.each(RULE_TABLE)('$rule: $code', async ({ rule, series, config, code, hosts }) => {
+    const ctx = await contextOf(config, series, hosts);
+    const found = RULES.find((r) => r.name === rule)!.run(ctx);
+    expect(found.map((f) => `${f.code}@${f.line}`)).toEqual([code]);
+    // Every other rule is silent on this config: the row tests this rule alone.
+    const others = RULES.filter((r) => r.name !== rule).flatMap((r) => r.run(ctx));
+    expect(others.map((f) => f.code)).toEqual([]);
+  });
+});
 
 describe('vhost check', () => {
   it('the 2.2 two-site setup (NameVirtualHost * and <VirtualHost *>) is right for 2.2', async () => {
