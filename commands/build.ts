@@ -2,20 +2,19 @@ import type { Command } from 'commander';
 import { buildModule, readModuleProject } from '../lib/module/compile.js';
 import { resolveServerRootPath, detectServerRoot } from '../lib/httpd/server-root.js';
 import { loadToolchain } from '../lib/module/toolchain.js';
+import { withServerRoot } from './options.js';
 import type { Runner } from './types.js';
 
 /** The toolchain of the target server root, or the system's apxs when there is none. */
 export async function toolchainFor(serverRootOpt: string | undefined) {
   const p = await resolveServerRootPath(serverRootOpt, process.cwd());
   const sr = p ? await detectServerRoot(p) : undefined;
-  return { sr, tc: await loadToolchain({ apxs: sr?.apxs, root: sr?.kind === 'prefix' ? sr.root : undefined }) };
+  return { sr, tc: await loadToolchain({ apxs: sr?.apxs, root: sr?.layout.buildRoot(sr) }) };
 }
 
 export function register(program: Command, run: Runner): void {
-  program
-    .command('build')
+  withServerRoot(program.command('build'))
     .argument('[dir]', 'module directory', '.')
-    .option('--server-root <dir>', 'build against this server root\'s httpd (env APXS_TS_SERVER_ROOT)')
     .option('--force', 'rebuild even if up to date')
     .option('--jobs <n>', 'parallel compiles for multi-file modules')
     .description('compile the module (only what changed) into mod_NAME.so')

@@ -1,10 +1,7 @@
 import type { Command } from 'commander';
 import { hostsAdd, hostsList, hostsRemove, type HostsChange } from '../lib/sites/hosts-file.js';
+import { hostsFileOf, withHostsFile } from './options.js';
 import type { Outcome, Runner } from './types.js';
-
-export function hostsFileOf(o: { hostsFile?: string }): string {
-  return o.hostsFile ?? process.env.APXS_TS_HOSTS_FILE ?? '/etc/hosts';
-}
 
 function describe(c: HostsChange, verb: string): Outcome {
   return {
@@ -19,8 +16,7 @@ function describe(c: HostsChange, verb: string): Outcome {
 
 export function register(program: Command, run: Runner): void {
   const hosts = program.command('hosts').description('names in /etc/hosts, inside a block apxs-ts marks as its own');
-  const common = (c: Command) => c
-    .option('--hosts-file <path>', 'hosts file (env APXS_TS_HOSTS_FILE)', undefined)
+  const common = (c: Command) => withHostsFile(c)
     .option('--dry-run', 'print the change, write nothing')
     .option('--backup-dir <dir>', 'where the timestamped backup goes (default: beside the hosts file)');
   common(hosts.command('add').argument('<names...>').option('--ip <ip>', 'address', '127.0.0.1'))
@@ -33,8 +29,7 @@ export function register(program: Command, run: Runner): void {
     .addHelpText('after', '\nExample:\n  sudo apxs-ts hosts remove one.dd')
     .action(run(async (names: string[], o: { hostsFile?: string; dryRun?: boolean; backupDir?: string }) =>
       describe(await hostsRemove(hostsFileOf(o), names, { dryRun: o.dryRun, backupDir: o.backupDir }), 'remove')));
-  hosts.command('list')
-    .option('--hosts-file <path>', 'hosts file (env APXS_TS_HOSTS_FILE)')
+  withHostsFile(hosts.command('list'))
     .description('every mapping in the file; * marks the ones apxs-ts manages')
     .addHelpText('after', '\nExample:\n  apxs-ts hosts list --json')
     .action(run(async (o: { hostsFile?: string }) => {

@@ -5,7 +5,7 @@
  *   0 ok, 1 failure, 2 usage error, 3 not running (ctl).
  */
 import { Command, CommanderError } from 'commander';
-import { ApxsError } from '../lib/core/errors.js';
+import { ApxsError, fileError, isErrno } from '../lib/core/errors.js';
 import type { Outcome, Runner } from './types.js';
 
 type Register = (program: Command, run: Runner) => void;
@@ -28,6 +28,16 @@ const COMMANDS: Record<string, () => { register: Register }> = {
   source: () => require('./source.js'),
 };
 
+const VERSION = '0.1.0';
+
+/** Commander's output: help and version to stdout, errors to stderr; under --json both are held back for the JSON object. */
+function outputFor(json: () => boolean, keep: (s: string) => void) {
+  return {
+    writeOut: (s: string) => (json() ? keep(s) : process.stdout.write(s)),
+    writeErr: (s: string) => { if (!json()) process.stderr.write(s); },
+  };
+}
+
 function write(stream: NodeJS.WriteStream, lines: string[] | undefined): void {
   if (lines && lines.length) stream.write(lines.join('\n') + '\n');
 }
@@ -46,8 +56,10 @@ export async function main(argv: string[]): Promise<number> {
   const verbose = argv.includes('--verbose');
 
   const report = (err: unknown): number => {
-    const e = err instanceof ApxsError ? err
-      : new ApxsError('INTERNAL', err instanceof Error ? err.message : String(err), { cause: err, hint: 'run again with --verbose for the stack' });
+    // A raw errno that escaped lib/ still names its path and gets a code.
+    const fromErrno = !(err instanceof ApxsError) && isErrno(err) && err.path ? fileError(err.path, err) : undefined;
+    const e = err instanceof ApxsError ? err : fromErrno
+      ?? new ApxsError('INTERNAL', err instanceof Error ? err.message : String(err), { cause: err, hint: 'run again with --verbose for the stack' });
     if (json) {
       process.stdout.write(JSON.stringify({ ok: false, ...(e.data ?? {}), error: { code: e.code, message: e.message, hint: e.hint ?? null, details: e.details } }) + '\n');
     } else {
@@ -67,14 +79,16 @@ export async function main(argv: string[]): Promise<number> {
     }
   };
 
+  // Under --json, help and version are one JSON object too.
+  let helpText = '';
   const program = new Command('apxs-ts')
     .description('Build Apache httpd and its C/C++ modules, install them, run the server: apxs, apachectl, a2enmod in one safer tool')
-    .version('0.1.0')
+    .version(VERSION)
     .option('--json', 'print one JSON object on stdout')
     .option('--verbose', 'show causes and stacks of errors')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => { if (!json) process.stderr.write(s); } })
+    .configureOutput(outputFor(() => json, (s) => { helpText += s; }))
     .addHelpText('after', `
 Examples:
   apxs-ts sandbox create ./srv --port 8080
@@ -87,7 +101,7 @@ Examples:
   const registers = new Set(loaders.map((l) => l().register));
   for (const register of registers) register(program, run);
   program.commands.forEach(function setUp(c: Command) {
-    c.exitOverride().configureOutput({ writeErr: (s) => { if (!json) process.stderr.write(s); } });
+    c.exitOverride().configureOutput(outputFor(() => json, (s) => { helpText += s; }));
     c.commands.forEach(setUp);
   });
 
@@ -96,7 +110,14 @@ Examples:
     json = program.opts().json === true || json;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      if (err.code === 'commander.version') {
+        if (json) process.stdout.write(JSON.stringify({ ok: true, version: VERSION }) + '\n');
+        return 0;
+      }
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help') {
+        if (json) process.stdout.write(JSON.stringify({ ok: true, help: helpText }) + '\n');
+        return 0;
+      }
       if (json) process.stdout.write(JSON.stringify({ ok: false, error: { code: 'USAGE', message: err.message.replace(/^error: /, ''), hint: 'run with --help for usage', details: [] } }) + '\n');
       return 2;
     }

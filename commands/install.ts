@@ -4,21 +4,21 @@ import { installModule, uninstallModule } from '../lib/module/install.js';
 import { parseModuleName } from '../lib/module/names.js';
 import { requireServerRoot } from '../lib/httpd/server-root.js';
 import { loadToolchain } from '../lib/module/toolchain.js';
+import { withServerRoot } from './options.js';
 import type { Runner } from './types.js';
 
 export function register(program: Command, run: Runner): void {
-  program
-    .command('install')
+  withServerRoot(program.command('install'))
     .argument('[dir]', 'module directory', '.')
-    .option('--server-root <dir>', 'server root to install into (env APXS_TS_SERVER_ROOT, or apxs-ts.json upward)')
+    .option('--force', 'install even over a module of the same name that apxs-ts did not install')
     .description('build if needed, copy the .so, add LoadModule and <Location>, configtest, roll back if broken')
     .addHelpText('after', '\nExample:\n  apxs-ts install --server-root ../srv')
-    .action(run(async (dir: string, o: { serverRoot?: string }) => {
+    .action(run(async (dir: string, o: { serverRoot?: string; force?: boolean }) => {
       const project = await readModuleProject(dir);
       const sr = await requireServerRoot(o.serverRoot, process.cwd());
-      const tc = await loadToolchain({ apxs: sr.apxs, root: sr.kind === 'prefix' ? sr.root : undefined });
+      const tc = await loadToolchain({ apxs: sr.apxs, root: sr.layout.buildRoot(sr) });
       const built = await buildModule(project, tc);
-      const res = await installModule(sr, { module: project.module, so: built.so, handler: project.handler, url: project.url });
+      const res = await installModule(sr, { module: project.module, so: built.so, handler: project.handler, url: project.url, force: o.force });
       return {
         data: { ...res },
         human: res.changed.length === 0
@@ -29,10 +29,8 @@ export function register(program: Command, run: Runner): void {
       };
     }));
 
-  program
-    .command('uninstall')
+  withServerRoot(program.command('uninstall'))
     .argument('<name>', 'module name (info or mod_info)')
-    .option('--server-root <dir>', 'server root to remove it from')
     .description('reverse install: remove the .so, LoadModule and <Location>; configtest, roll back if broken')
     .addHelpText('after', '\nExample:\n  apxs-ts uninstall info --server-root ./srv')
     .action(run(async (name: string, o: { serverRoot?: string }) => {

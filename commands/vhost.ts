@@ -5,7 +5,7 @@ import { parsePort } from '../lib/core/ports.js';
 import { requireServerRoot } from '../lib/httpd/server-root.js';
 import { vhostAdd, vhostRemove } from '../lib/sites/vhost-edit.js';
 import { inspectVhosts } from '../lib/sites/inspect.js';
-import { hostsFileOf } from './hosts.js';
+import { hostsFileOf, withHostsFile, withServerRoot } from './options.js';
 import type { Runner } from './types.js';
 
 interface Common {
@@ -18,9 +18,7 @@ const collect = (v: string, prev: string[]) => [...prev, v];
 
 export function register(program: Command, run: Runner): void {
   const vhost = program.command('vhost').description('name-based virtual hosts, with their /etc/hosts entries, for httpd 2.2 and 2.4');
-  const common = (c: Command) => c
-    .option('--server-root <dir>', 'server root (env APXS_TS_SERVER_ROOT, or apxs-ts.json upward)')
-    .option('--hosts-file <path>', 'hosts file (env APXS_TS_HOSTS_FILE, default /etc/hosts)')
+  const common = (c: Command) => withHostsFile(withServerRoot(c))
     .option('--httpd-version <v>', 'treat the server as this series (2.2 or 2.4) instead of asking httpd -v');
 
   common(vhost.command('add').argument('<name>'))
@@ -28,18 +26,20 @@ export function register(program: Command, run: Runner): void {
     .option('--docroot <dir>', 'DocumentRoot (default: SERVER_ROOT/sites/NAME, created with an index.html)')
     .option('--port <n>', 'port (default: the server\'s first Listen)')
     .option('--ip <ip>', 'VirtualHost address (default *)')
+    .option('--remap', 'map a name the hosts file maps to another address (default: refuse)')
     .description('hosts entry, DocumentRoot, <VirtualHost> in its own file, Include; configtest, roll back if broken')
     .addHelpText('after', '\nExample:\n  apxs-ts vhost add one.dd --alias www.one.dd --server-root ./srv --hosts-file ./hosts')
-    .action(run(async (name: string, o: Common & { alias: string[]; docroot?: string; port?: string; ip?: string }) => {
+    .action(run(async (name: string, o: Common & { alias: string[]; docroot?: string; port?: string; ip?: string; remap?: boolean }) => {
       const sr = await requireServerRoot(o.serverRoot, process.cwd());
       const res = await vhostAdd(sr, { name, aliases: o.alias, docroot: o.docroot, port: o.port ? parsePort(o.port) : undefined, ip: o.ip }, {
-        hostsFile: hostsFileOf(o), series: o.httpdVersion ? parseSeries(o.httpdVersion) : undefined,
+        hostsFile: hostsFileOf(o), series: o.httpdVersion ? parseSeries(o.httpdVersion) : undefined, remap: o.remap,
       });
       return {
         data: { ...res },
         human: [res.changed.length || res.hostsChanged
           ? `vhost ${name} on ${res.address} (httpd ${res.series}), DocumentRoot ${res.documentRoot}, in ${res.vhostsFile}${res.hostsChanged ? `; ${name} mapped in ${hostsFileOf(o)}` : ''}`
           : `vhost ${name} is already there: nothing changed`,
+        ...res.warnings.map((w) => `warning: ${w}`),
         `reload the server to use it: apxs-ts ctl graceful --server-root ${sr.root}`],
       };
     }));
@@ -51,7 +51,7 @@ export function register(program: Command, run: Runner): void {
     .action(run(async (name: string, o: Common & { purge?: boolean }) => {
       const sr = await requireServerRoot(o.serverRoot, process.cwd());
       const res = await vhostRemove(sr, name, { hostsFile: hostsFileOf(o), purge: o.purge, series: o.httpdVersion ? parseSeries(o.httpdVersion) : undefined });
-      return { data: { ...res }, human: [`removed vhost ${name}${res.purged ? ` and ${res.purged}` : ''}`] };
+      return { data: { ...res }, human: [`removed vhost ${name}${res.purged ? ` and ${res.purged}` : ''}`, ...res.warnings.map((w) => `warning: ${w}`)] };
     }));
 
   common(vhost.command('list'))

@@ -8,7 +8,7 @@
 import { promises as fs, constants as fsc } from 'node:fs';
 import path from 'node:path';
 import { isErrno, permissionError } from './errors.js';
-import { escapeRegExp, exists } from './fs.js';
+import { escapeRegExp } from './fs.js';
 
 export interface WriteResult {
   path: string;
@@ -127,9 +127,19 @@ export async function backupFile(file: string, dir?: string, keep?: number): Pro
   if (content === undefined) return undefined;
   const where = dir ?? path.dirname(file);
   await fs.mkdir(where, { recursive: true });
-  let dest = path.join(where, `${path.basename(file)}.${stamp()}.bak`);
-  for (let i = 1; await exists(dest); i++) dest = path.join(where, `${path.basename(file)}.${stamp()}-${i}.bak`);
-  await fs.writeFile(dest, content, { flag: 'wx' });
+  // 'wx' and a retry with the next suffix: two writers backing up in the
+  // same second must each get a name of their own, not EEXIST.
+  const base = `${path.basename(file)}.${stamp()}`;
+  let dest = path.join(where, `${base}.bak`);
+  for (let i = 1; ; i++) {
+    try {
+      await fs.writeFile(dest, content, { flag: 'wx' });
+      break;
+    } catch (err) {
+      if (!isErrno(err, 'EEXIST') || i > 1000) throw err;
+      dest = path.join(where, `${base}-${i}.bak`);
+    }
+  }
   if (keep !== undefined) {
     const re = new RegExp(`^${escapeRegExp(path.basename(file))}\\.\\d{8}T\\d{6}Z(-\\d+)?\\.bak$`);
     // Timestamps sort as text; a -N suffix marks a later backup of the same second.

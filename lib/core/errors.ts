@@ -6,6 +6,8 @@
 export type ErrorCode =
   | 'USAGE'
   | 'BAD_INPUT'
+  | 'MODULE_EXISTS'
+  | 'HOST_MAPPED'
   | 'BAD_MODULE_NAME'
   | 'BAD_HOSTNAME'
   | 'DIR_EXISTS'
@@ -27,15 +29,24 @@ export type ErrorCode =
   | 'TOOL_MISSING'
   | 'CHECKSUM_MISMATCH'
   | 'BAD_SIGNATURE'
+  | 'NO_CHECKSUM'
+  | 'NO_SIGNATURE'
   | 'DOWNLOAD_FAILED'
   | 'UNSAFE_ARCHIVE'
   | 'LOCKED'
+  | 'BLOCK_BROKEN'
+  | 'READ_ONLY'
+  | 'NO_SPACE'
   | 'INTERNAL';
 
 /** Exit code 3 is the LSB "program is not running" status, as for init scripts. */
 const EXIT_CODES: Partial<Record<ErrorCode, number>> = {
   USAGE: 2,
   BAD_INPUT: 2,
+  BAD_MODULE_NAME: 2,
+  BAD_HOSTNAME: 2,
+  MODULE_EXISTS: 2,
+  HOST_MAPPED: 2,
   NOT_RUNNING: 3,
 };
 
@@ -79,4 +90,24 @@ export function permissionError(path: string, err: unknown): ApxsError | undefin
     });
   }
   return undefined;
+}
+
+/**
+ * Turns the errno of a failed read or write of a user's file into an error
+ * naming the path and what to do (EACCES/EPERM as permissionError does);
+ * undefined for errnos it does not know, which the caller rethrows as they are.
+ */
+export function fileError(path: string, err: unknown): ApxsError | undefined {
+  const denied = permissionError(path, err);
+  if (denied || !isErrno(err)) return denied;
+  const known: Record<string, [ErrorCode, string, string]> = {
+    EROFS: ['READ_ONLY', `${path} is on a read-only file system`, 'remount it read-write, or pass a path on a writable file system'],
+    ENOSPC: ['NO_SPACE', `no space left on the device holding ${path}`, 'free some space on that file system and run it again'],
+    EDQUOT: ['NO_SPACE', `disk quota exceeded writing ${path}`, 'free some space or raise the quota, and run it again'],
+    EISDIR: ['BAD_INPUT', `${path} is a directory, not a file`, 'pass the path of the file itself'],
+    ENOENT: ['NOT_FOUND', `${path} does not exist`, 'check the path; its directory must exist'],
+    ENOTDIR: ['NOT_FOUND', `${path} does not exist: a part of that path is a file, not a directory`, 'check the path'],
+  };
+  const k = known[err.code ?? ''];
+  return k && new ApxsError(k[0], k[1], { hint: k[2], cause: err, data: { path } });
 }

@@ -3,7 +3,6 @@
  * warnings explained in plain words.
  */
 import { ApxsError } from '../core/errors.js';
-import type { FileTransaction } from '../core/file-transaction.js';
 import { httpdCommand } from './invoke.js';
 import { runCapture } from '../core/run.js';
 import type { ServerRoot } from './server-root.js';
@@ -86,22 +85,4 @@ export function brokenConfigError(
     details: [...verdict.output.split('\n').slice(-10), ...verdict.explanations],
     data: { output: verdict.output, errors, ...(extra.data ?? {}) },
   });
-}
-
-/**
- * httpd's configtest after the edits of `tx`: if httpd rejects them, every
- * file is restored byte for byte (and `undo` reverts what is not a file
- * edit), then the error is thrown. No edits, no configtest.
- */
-export async function configTestOrRollback(tx: FileTransaction, sr: ServerRoot, what: string, undo?: () => Promise<void>): Promise<ConfigTestResult> {
-  const verdict = await configTest(sr);
-  if (!verdict.ok) {
-    const restored = await tx.rollback();
-    await undo?.();
-    throw brokenConfigError(verdict, `httpd rejected the config after ${what}`, {
-      hint: `nothing was changed: ${restored.length} file(s) restored byte for byte`,
-      data: { restored, configtest: verdict },
-    });
-  }
-  return verdict;
 }

@@ -34,13 +34,7 @@ export async function envvarsOf(file: string, extra: Record<string, string> = {}
 }
 
 export async function httpdCommand(sr: ServerRoot, args: string[]): Promise<HttpdCommand> {
-  let env: Record<string, string> = {};
-  if (sr.kind === 'debian') {
-    // Debian's envvars derives its paths from APACHE_CONFDIR.
-    const base = { APACHE_CONFDIR: sr.root };
-    env = sr.envvars ? await envvarsOf(sr.envvars, base) : base;
-  } else if (sr.envvars) {
-    env = await envvarsOf(sr.envvars);
-  }
+  const base = sr.layout.envBase(sr);
+  const env = sr.envvars ? await envvarsOf(sr.envvars, base) : base ?? {};
   return { file: sr.httpd, args: ['-d', sr.root, '-f', path.relative(sr.root, sr.configFile) || sr.configFile, ...args], env };
 }

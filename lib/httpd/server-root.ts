@@ -1,5 +1,7 @@
 /**
- * A server root is what every server command acts on. Three kinds:
+ * A server root is what every server command acts on. Three kinds, told
+ * apart here once; what differs between them is in its `layout`
+ * (lib/httpd/layout.ts):
  *  - sandbox: a private ServerRoot made by `apxs-ts sandbox create`, run by
  *    the system's httpd binary (marker file apxs-ts-sandbox.json);
  *  - prefix:  an httpd installed from source (bin/httpd, conf/httpd.conf);
@@ -10,11 +12,14 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { exists, readJson } from '../core/fs.js';
 import { ApxsError } from '../core/errors.js';
+import { LAYOUTS, type Layout, type ServerKind } from './layout.js';
 
-export type ServerKind = 'sandbox' | 'prefix' | 'debian';
+export type { ServerKind };
 
 export interface ServerRoot {
   kind: ServerKind;
+  /** Where things go in this root and how they are enabled. */
+  layout: Layout;
   root: string;
   /** The httpd binary. */
   httpd: string;
@@ -54,7 +59,7 @@ export async function detectServerRoot(dir: string): Promise<ServerRoot> {
   const marker = await readJson<SandboxMarker>(path.join(root, SANDBOX_MARKER), 'UNKNOWN_SERVER_ROOT');
   if (marker?.kind === 'sandbox') {
     return {
-      kind: 'sandbox', root, httpd: marker.httpd, apxs: marker.apxs ?? undefined,
+      kind: 'sandbox', layout: LAYOUTS.sandbox, root, httpd: marker.httpd, apxs: marker.apxs ?? undefined,
       configFile: path.join(root, 'conf', 'httpd.conf'), modulesDir: path.join(root, 'modules'),
       envvars: undefined, stateDir,
     };
@@ -63,7 +68,7 @@ export async function detectServerRoot(dir: string): Promise<ServerRoot> {
     const apxs = path.join(root, 'bin', 'apxs');
     const envvars = path.join(root, 'bin', 'envvars');
     return {
-      kind: 'prefix', root, httpd: path.join(root, 'bin', 'httpd'),
+      kind: 'prefix', layout: LAYOUTS.prefix, root, httpd: path.join(root, 'bin', 'httpd'),
       apxs: (await exists(apxs)) ? apxs : undefined,
       configFile: path.join(root, 'conf', 'httpd.conf'), modulesDir: path.join(root, 'modules'),
       envvars: (await exists(envvars)) ? envvars : undefined, stateDir,
@@ -74,7 +79,7 @@ export async function detectServerRoot(dir: string): Promise<ServerRoot> {
     // Debian-layout root (a copy, a test) keeps its modules beside it.
     const system = root === '/etc/apache2';
     return {
-      kind: 'debian', root, httpd: '/usr/sbin/apache2',
+      kind: 'debian', layout: LAYOUTS.debian, root, httpd: '/usr/sbin/apache2',
       apxs: (await exists('/usr/bin/apxs')) ? '/usr/bin/apxs' : undefined,
       configFile: path.join(root, 'apache2.conf'),
       modulesDir: system ? '/usr/lib/apache2/modules' : path.join(root, 'modules'),

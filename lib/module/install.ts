@@ -1,19 +1,23 @@
 /**
  * Installing a module into a server root, the way `apxs -i -a` and a2enmod
- * do, but as one transaction: copy the .so, add LoadModule (after the last
- * LoadModule, as apxs -a does) and the <Location> for handler modules inside
- * a block apxs-ts marks as its own, run httpd's configtest, and restore every
- * file byte for byte if httpd rejects the result.
+ * do, but as one transaction (lib/httpd/config-edit.ts): copy the .so, add
+ * LoadModule and the <Location> for handler modules where the server's
+ * layout keeps module config, run httpd's configtest, and restore every file
+ * byte for byte if httpd rejects the result.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { configTestOrRollback, type ConfigTestResult } from '../httpd/configtest.js';
 import { ApxsError } from '../core/errors.js';
-import { FileTransaction } from '../core/file-transaction.js';
-import { findBlock, offsetAfterLine, offsetOutsideBlocks, removeBlock, upsertBlock } from '../core/marked-block.js';
-import type { ModuleName } from './names.js';
-import { is, parseConf } from '../httpd/conf-parse.js';
+import { runCapture } from '../core/run.js';
+import { withConfigEdit } from '../httpd/config-edit.js';
+import { configToken, configUrlPath } from '../httpd/config-values.js';
+import type { ConfigTestResult } from '../httpd/configtest.js';
+import { loadConfTree } from '../httpd/conf-tree.js';
+import { is } from '../httpd/conf-parse.js';
+import { httpdCommand } from '../httpd/invoke.js';
+import { readLedger, updateLedger } from '../httpd/ledger.js';
 import type { ServerRoot } from '../httpd/server-root.js';
+import type { ModuleName } from './names.js';
 
 export interface InstallSpec {
   module: ModuleName;
@@ -21,6 +25,8 @@ export interface InstallSpec {
   so: string;
   handler: string | null;
   url: string;
+  /** Install even over a module of the same name apxs-ts did not install. */
+  force?: boolean;
 }
 
 export interface InstallResult {
@@ -33,100 +39,66 @@ export interface InstallResult {
   configtest: ConfigTestResult | null;
 }
 
-function blockId(m: ModuleName): string {
-  return `module ${m.name}`;
-}
-
-function configLines(spec: InstallSpec, soPath: string): { load: string[]; conf: string[] } {
-  const load = [`LoadModule ${spec.module.symbol} ${/\s/.test(soPath) ? JSON.stringify(soPath) : soPath}`];
+function configLines(sr: ServerRoot, spec: InstallSpec, so: string): { name: string; load: string[]; conf: string[] } {
+  const where = sr.layout.loadPath(sr, so);
+  const load = [`LoadModule ${spec.module.symbol} ${/\s/.test(where) ? JSON.stringify(where) : where}`];
   const conf = spec.handler
-    ? [`<Location ${spec.url}>`, `    SetHandler ${spec.handler}`, '</Location>']
+    ? [`<Location ${configUrlPath('module url', spec.url)}>`, `    SetHandler ${configToken('handler name', spec.handler)}`, '</Location>']
     : [];
-  return { load, conf };
+  return { name: spec.module.name, load, conf };
 }
 
-/** Where apxs -a puts LoadModule: after the last LoadModule line of the main config. */
-function insertionPoint(text: string, file: string): number {
-  const parsed = parseConf(text, file);
-  const loads = parsed.directives.filter((d) => d.kind === 'directive' && is(d, 'LoadModule'));
-  const last = loads[loads.length - 1];
-  // A LoadModule of an earlier install sits inside its block: go past that block.
-  return last ? offsetOutsideBlocks(text, offsetAfterLine(text, last.endLine)) : text.length;
-}
-
-async function editConfigs(tx: FileTransaction, sr: ServerRoot, spec: InstallSpec | undefined, module: ModuleName): Promise<void> {
-  if (sr.kind === 'debian') {
-    const avail = path.join(sr.root, 'mods-available');
-    const enabled = path.join(sr.root, 'mods-enabled');
-    for (const ext of ['load', 'conf'] as const) {
-      const file = path.join(avail, `${module.name}.${ext}`);
-      const link = path.join(enabled, `${module.name}.${ext}`);
-      const lines = spec ? configLines(spec, path.join(sr.modulesDir, `${module.stem}.so`))[ext] : [];
-      if (spec && lines.length > 0) {
-        await tx.write(file, [`# Written by apxs-ts for ${module.stem}; apxs-ts uninstall ${module.name} removes it.`, ...lines, ''].join('\n'));
-        await tx.symlink(`../mods-available/${module.name}.${ext}`, link);
-      } else {
-        await tx.remove(link);
-        await tx.remove(file);
-      }
-    }
-    return;
-  }
-  const text = await fs.readFile(sr.configFile, 'utf8');
-  let next: string;
-  if (spec) {
-    const rel = path.relative(sr.root, path.join(sr.modulesDir, `${module.stem}.so`));
-    const { load, conf } = configLines(spec, rel);
-    next = upsertBlock(text, blockId(module), [...load, ...conf], insertionPoint(text, sr.configFile));
-  } else {
-    next = removeBlock(text, blockId(module));
-  }
-  await tx.write(sr.configFile, next);
-}
-
-async function commitOrRollback(tx: FileTransaction, sr: ServerRoot, what: string): Promise<ConfigTestResult | null> {
-  return tx.changed.length === 0 ? null : configTestOrRollback(tx, sr, what);
+/**
+ * A module of this name that apxs-ts did not install: a .so already at the
+ * destination, one compiled into httpd (`httpd -l`), or a LoadModule of the
+ * same record elsewhere in the config. Installing over it would replace
+ * httpd's own mod_alias.so (seen), and uninstall would then break httpd.
+ */
+async function stockModuleConflict(sr: ServerRoot, m: ModuleName, dest: string): Promise<string | undefined> {
+  const ledger = await readLedger(sr);
+  const ours = !!ledger.modules[dest] || (await sr.layout.hasModule(sr, m.name));
+  if (!ours && (await fs.stat(dest).then(() => true, () => false))) return `${dest} exists and was not installed by apxs-ts`;
+  const cmd = await httpdCommand(sr, ['-l']);
+  const compiled = await runCapture(cmd.file, cmd.args, { env: cmd.env });
+  if (compiled.stdout.split('\n').some((l) => l.trim() === `${m.stem}.c`)) return `${m.stem} is compiled into ${sr.httpd} (httpd -l)`;
+  const tree = await loadConfTree(sr.configFile, { serverRoot: sr.root, env: cmd.env });
+  const other = tree.directives.find((d) => d.kind === 'directive' && is(d, 'LoadModule') && d.args[0] === m.symbol
+    && path.resolve(sr.root, d.args[1] ?? '') !== dest);
+  return other ? `${other.file}:${other.line} already loads ${m.symbol} from ${other.args[1]}` : undefined;
 }
 
 export async function installModule(sr: ServerRoot, spec: InstallSpec): Promise<InstallResult> {
-  const tx = new FileTransaction(path.join(sr.stateDir, 'backups'));
   const dest = path.join(sr.modulesDir, `${spec.module.stem}.so`);
-  await fs.mkdir(sr.modulesDir, { recursive: true });
-  await tx.write(dest, await fs.readFile(spec.so), 0o755);
-  let verdict: ConfigTestResult | null;
-  try {
-    await editConfigs(tx, sr, spec, spec.module);
-    verdict = await commitOrRollback(tx, sr, `installing ${spec.module.stem}`);
-  } catch (err) {
-    await tx.rollback();
-    throw err;
+  const lines = configLines(sr, spec, dest);
+  const conflict = spec.force ? undefined : await stockModuleConflict(sr, spec.module, dest);
+  if (conflict) {
+    throw new ApxsError('MODULE_EXISTS', `will not install ${spec.module.stem} into ${sr.root}: ${conflict}`, {
+      hint: `rename your module (apxs-ts new NAME), or pass --force to replace it`,
+    });
   }
-  return {
-    module: spec.module.stem, serverRoot: sr.root, kind: sr.kind, installedSo: dest,
-    changed: tx.changed, backups: tx.backups, configtest: verdict,
-  };
+  const so = await fs.readFile(spec.so);
+  const edit = await withConfigEdit(sr, `installing ${spec.module.stem}`, async (tx) => {
+    await tx.mkdir(sr.modulesDir);
+    // Recorded before the copy: a kill right after it leaves a .so that
+    // uninstall knows is ours.
+    await updateLedger(tx, sr, (l) => { l.modules[dest] = { module: spec.module.name }; });
+    await tx.write(dest, so, 0o755);
+    await sr.layout.enableModule(tx, sr, lines);
+  });
+  return { module: spec.module.stem, serverRoot: sr.root, kind: sr.kind, installedSo: dest, changed: edit.changed, backups: edit.backups, configtest: edit.configtest };
 }
 
 export async function uninstallModule(sr: ServerRoot, module: ModuleName): Promise<InstallResult> {
-  const tx = new FileTransaction(path.join(sr.stateDir, 'backups'));
   const dest = path.join(sr.modulesDir, `${module.stem}.so`);
-  let verdict: ConfigTestResult | null;
-  try {
-    const ours = sr.kind === 'debian'
-      ? (await fs.readFile(path.join(sr.root, 'mods-available', `${module.name}.load`), 'utf8').catch(() => '')).startsWith('# Written by apxs-ts')
-      : !!findBlock(await fs.readFile(sr.configFile, 'utf8'), blockId(module));
-    if (!ours) {
+  const edit = await withConfigEdit(sr, `removing ${module.stem}`, async (tx) => {
+    const recorded = !!(await readLedger(sr)).modules[dest];
+    const configured = await sr.layout.hasModule(sr, module.name);
+    if (!recorded && !configured) {
       throw new ApxsError('NOT_FOUND', `${module.stem} is not installed by apxs-ts in ${sr.root}`);
     }
-    await editConfigs(tx, sr, undefined, module);
+    await sr.layout.disableModule(tx, sr, module.name);
     await tx.remove(dest);
-    verdict = await commitOrRollback(tx, sr, `removing ${module.stem}`);
-  } catch (err) {
-    await tx.rollback();
-    throw err;
-  }
-  return {
-    module: module.stem, serverRoot: sr.root, kind: sr.kind, installedSo: dest,
-    changed: tx.changed, backups: tx.backups, configtest: verdict,
-  };
+    if (recorded) await updateLedger(tx, sr, (l) => { delete l.modules[dest]; });
+  });
+  return { module: module.stem, serverRoot: sr.root, kind: sr.kind, installedSo: dest, changed: edit.changed, backups: edit.backups, configtest: edit.configtest };
 }

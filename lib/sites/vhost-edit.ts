@@ -1,23 +1,29 @@
 /**
- * `vhost add` / `vhost remove`: a <VirtualHost> in a vhosts file of apxs-ts's
- * own (never the shipped extra/httpd-vhosts.conf example), the Include that
- * makes httpd read it, the hosts entry, the DocumentRoot; configtest, and
- * every file restored byte for byte when httpd rejects the result.
+ * `vhost add` / `vhost remove`: a <VirtualHost> where the server's layout
+ * keeps sites (never the shipped extra/httpd-vhosts.conf example), the hosts
+ * entries, the DocumentRoot; all in one edit transaction
+ * (lib/httpd/config-edit.ts): configtest, and every change undone when
+ * httpd rejects the result.
  */
-import { exists } from '../core/fs.js';
 import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { configTestOrRollback, type ConfigTestResult } from '../httpd/configtest.js';
 import { ApxsError } from '../core/errors.js';
-import { FileTransaction } from '../core/file-transaction.js';
-import { hostsAdd, hostsBlockOf, hostsRemove, hostsSetBlock, type HostsBlock } from './hosts-file.js';
-import { validateHostname } from './host-names.js';
+import type { EditTransaction } from '../core/edit-transaction.js';
+import { findBlock, removeBlock, upsertBlock } from '../core/marked-block.js';
+import { withConfigEdit } from '../httpd/config-edit.js';
+import { configPath } from '../httpd/config-values.js';
+import type { ConfigTestResult } from '../httpd/configtest.js';
+import { loadConfTree } from '../httpd/conf-tree.js';
+import { dialectOf, type Dialect } from '../httpd/dialect.js';
 import { httpdCommand } from '../httpd/invoke.js';
-import { httpdSeries, type Series } from '../httpd/version.js';
-import { findBlock, listBlockIds, removeBlock, upsertBlock } from '../core/marked-block.js';
+import { hostKey, readLedger, updateLedger } from '../httpd/ledger.js';
 import { readServerInfo } from '../httpd/server-info.js';
 import type { ServerRoot } from '../httpd/server-root.js';
+import { serverSeries, type Series } from '../httpd/version.js';
+import { hostsAdd, hostsList, hostsRemove } from './hosts-file.js';
+import { validateHostname } from './host-names.js';
+import { collectVhosts } from './vhost-model.js';
 
 export interface VhostSpec {
   name: string;
@@ -38,6 +44,7 @@ export interface VhostResult {
   changed: string[];
   hostsChanged: boolean;
   configtest: ConfigTestResult | null;
+  warnings: string[];
 }
 
 const VHOSTS_FILE_HEADER = [
@@ -46,23 +53,18 @@ const VHOSTS_FILE_HEADER = [
   '',
 ].join('\n');
 
-function vhostsFile(sr: ServerRoot, name: string): string {
-  return sr.kind === 'debian' ? path.join(sr.root, 'sites-available', `${name}.conf`) : path.join(path.dirname(sr.configFile), 'apxs-ts-vhosts.conf');
-}
-
 function quote(p: string): string {
   return `"${p.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
 export function vhostBlock(series: Series, address: string, name: string, aliases: string[], docroot: string): string[] {
-  const access = series === '2.4' ? ['        Require all granted'] : ['        Order allow,deny', '        Allow from all'];
   return [
     `<VirtualHost ${address}>`,
     `    ServerName ${name}`,
     ...(aliases.length ? [`    ServerAlias ${aliases.join(' ')}`] : []),
     `    DocumentRoot ${quote(docroot)}`,
     `    <Directory ${quote(docroot)}>`,
-    ...access,
+    ...dialectOf(series).allowAll.map((l) => `        ${l}`),
     '    </Directory>',
     '</VirtualHost>',
   ];
@@ -73,113 +75,136 @@ function indexHtml(name: string): string {
   return `<!DOCTYPE html>\n<html><head><title>${safe}</title></head>\n<body><h1>${safe}</h1><p>The ${safe} virtual host, made by apxs-ts.</p></body></html>\n`;
 }
 
-/** The vhosts file text with the 2.2 NameVirtualHost block matching the addresses in use (none for 2.4). */
+/** The vhosts file text with the NameVirtualHost block matching the addresses in use (none where the series needs none). */
 export function syncNameVirtualHost(text: string, series: Series): string {
   const addresses = [...new Set([...text.matchAll(/^<VirtualHost\s+([^>]+)>/gm)].map((m) => m[1]!.trim()))];
-  if (series !== '2.2' || addresses.length === 0) return removeBlock(text, 'namevirtualhost');
+  if (!dialectOf(series).nameVirtualHost || addresses.length === 0) return removeBlock(text, 'namevirtualhost');
   const at = text.startsWith(VHOSTS_FILE_HEADER) ? VHOSTS_FILE_HEADER.length : 0;
-  // httpd 2.2 matches NameVirtualHost to <VirtualHost> by exact text.
+  // httpd up to 2.2 matches NameVirtualHost to <VirtualHost> by exact text.
   return upsertBlock(text, 'namevirtualhost', addresses.map((a) => `NameVirtualHost ${a}`), at);
 }
 
-async function seriesOf(sr: ServerRoot, override?: Series): Promise<Series> {
-  if (override) return override;
-  const cmd = await httpdCommand(sr, []);
-  return (await httpdSeries(sr.httpd, cmd.env)).series;
+const siteEdit = (series: Series, name: string, block: string[] | undefined) => (text: string) =>
+  syncNameVirtualHost(block ? upsertBlock(text, `vhost ${name}`, block, text.length) : removeBlock(text, `vhost ${name}`), series);
+
+/**
+ * Maps the vhost's names in the hosts file, inside `tx`. A name the file
+ * already maps to this address is left alone (no duplicate line, and remove
+ * will not drop it); one mapped to another address is not remapped unless
+ * `remap` says so. Returns the names it added.
+ */
+async function mapNames(tx: EditTransaction, sr: ServerRoot, hostsFile: string, vhost: string, names: string[], ip: string, remap: boolean, warnings: string[]): Promise<string[]> {
+  const family = net.isIP(ip);
+  const entries = await hostsList(hostsFile);
+  const toAdd: string[] = [];
+  for (const n of names) {
+    const mapped = entries.filter((e) => e.names.some((x) => x.toLowerCase() === n) && net.isIP(e.ip) === family);
+    if (mapped.some((e) => e.ip === ip)) continue;
+    const other = mapped[0];
+    if (other && !remap) {
+      throw new ApxsError('HOST_MAPPED', `${n} is already mapped to ${other.ip} in ${hostsFile}:${other.line}`, {
+        hint: `pass --remap to map it to ${ip} in apxs-ts's block${other.managed ? '' : ` (line ${other.line} is yours: edit it by hand to take it out)`}, or use --ip ${other.ip}`,
+      });
+    }
+    if (other && !other.managed) warnings.push(`${hostsFile}:${other.line} maps ${n} to ${other.ip} before apxs-ts's block: resolvers take that line first`);
+    toAdd.push(n);
+  }
+  if (toAdd.length === 0) return [];
+  await hostsAdd(hostsFile, toAdd, ip);
+  tx.onRollback(() => hostsRemove(hostsFile, toAdd));
+  await updateLedger(tx, sr, (l) => { for (const n of toAdd) l.hostNames[hostKey(hostsFile, n)] = { vhost }; });
+  return toAdd;
 }
 
-export async function vhostAdd(sr: ServerRoot, spec: VhostSpec, opts: { hostsFile: string; series?: Series }): Promise<VhostResult> {
+async function httpdEnv(sr: ServerRoot): Promise<Record<string, string>> {
+  return (await httpdCommand(sr, [])).env;
+}
+
+export async function vhostAdd(sr: ServerRoot, spec: VhostSpec, opts: { hostsFile: string; series?: Series; remap?: boolean }): Promise<VhostResult> {
   const name = validateHostname(spec.name);
   const aliases = spec.aliases.map(validateHostname);
   if (spec.ip && spec.ip !== '*' && net.isIP(spec.ip) === 0) throw new ApxsError('USAGE', `bad --ip ${JSON.stringify(spec.ip)}: expected * or an IP address`);
-  const series = await seriesOf(sr, opts.series);
+  const docroot = configPath('--docroot', spec.docroot ?? path.join(sr.root, 'sites', name));
+  const series = await serverSeries(sr, opts.series);
   const info = await readServerInfo(sr);
   const port = spec.port ?? info.listens[0]?.port;
   if (!port) throw new ApxsError('USAGE', `${sr.configFile} has no Listen directive`, { hint: 'pass --port' });
   const host = spec.ip ?? '*';
   const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
-  const docroot = path.resolve(spec.docroot ?? path.join(sr.root, 'sites', name));
-  const file = vhostsFile(sr, name);
-
-  const tx = new FileTransaction(path.join(sr.stateDir, 'backups'));
-  const createdDirs: string[] = [];
-  let hostsBefore: HostsBlock | undefined;
-  const undo = async () => {
-    if (hostsBefore) await hostsSetBlock(opts.hostsFile, hostsBefore);
-    for (const d of createdDirs.reverse()) await fs.rm(d, { recursive: true, force: true });
-  };
-  try {
-    // The DocumentRoot, with a page naming the site.
-    if (!(await exists(docroot))) {
-      let top = docroot;
-      while (!(await exists(path.dirname(top)))) top = path.dirname(top);
-      await fs.mkdir(docroot, { recursive: true, mode: 0o755 });
-      createdDirs.push(top);
+  const warnings: string[] = [];
+  let added: string[] = [];
+  const edit = await withConfigEdit(sr, `adding vhost ${name}`, async (tx) => {
+    // The DocumentRoot, with a page naming the site, when it is not there yet.
+    if (await tx.mkdir(docroot)) {
       await fs.writeFile(path.join(docroot, 'index.html'), indexHtml(name), { mode: 0o644 });
+      await updateLedger(tx, sr, (l) => { l.docroots[docroot] = { vhost: name }; });
     }
-    const block = vhostBlock(series, address, name, aliases, docroot);
-    if (sr.kind === 'debian') {
-      await tx.write(file, `${VHOSTS_FILE_HEADER}${upsertBlock('', `vhost ${name}`, block, 0)}`);
-      await tx.symlink(`../sites-available/${name}.conf`, path.join(sr.root, 'sites-enabled', `${name}.conf`));
-    } else {
-      const current = (await fs.readFile(file, 'utf8').catch(() => undefined)) ?? VHOSTS_FILE_HEADER;
-      await tx.write(file, syncNameVirtualHost(upsertBlock(current, `vhost ${name}`, block, current.length), series));
-      const conf = await fs.readFile(sr.configFile, 'utf8');
-      const include = `Include ${quote(path.relative(sr.root, file))}`;
-      await tx.write(sr.configFile, upsertBlock(conf, 'vhosts', [include], conf.length));
-    }
+    await sr.layout.enableSite(tx, sr, name, VHOSTS_FILE_HEADER, siteEdit(series, name, vhostBlock(series, address, name, aliases, docroot)));
     // Names resolve only if the hosts file says so: loopback, unless the vhost has its own address.
-    const previous = await hostsBlockOf(opts.hostsFile);
-    const hostsChanged = (await hostsAdd(opts.hostsFile, [name, ...aliases], host === '*' ? '127.0.0.1' : host)).changed;
-    if (hostsChanged) hostsBefore = previous;
-    const verdict = tx.changed.length || hostsChanged ? await configTestOrRollback(tx, sr, `adding vhost ${name}`, undo) : null;
-    return { name, serverRoot: sr.root, series, address, documentRoot: docroot, vhostsFile: file, changed: tx.changed, hostsChanged, configtest: verdict };
-  } catch (err) {
-    // configTestOrRollback has already undone everything when httpd rejected the config.
-    if (!(err instanceof ApxsError && err.code === 'CONFIG_BROKEN')) {
-      await tx.rollback();
-      await undo();
-    }
-    throw err;
-  }
+    added = await mapNames(tx, sr, opts.hostsFile, name, [name, ...aliases], host === '*' ? '127.0.0.1' : host, !!opts.remap, warnings);
+  });
+  return {
+    name, serverRoot: sr.root, series, address, documentRoot: docroot, vhostsFile: sr.layout.siteFile(sr, name),
+    changed: edit.changed, hostsChanged: added.length > 0, configtest: edit.configtest, warnings,
+  };
+}
+
+/** DocumentRoots of the vhosts httpd would still serve, for --purge never to take one in use. */
+async function docrootsInUse(sr: ServerRoot): Promise<string[]> {
+  const tree = await loadConfTree(sr.configFile, { serverRoot: sr.root, env: await httpdEnv(sr) });
+  return collectVhosts(tree).flatMap((v) => (v.documentRoot ? [path.resolve(sr.root, v.documentRoot)] : []));
 }
 
 export async function vhostRemove(sr: ServerRoot, nameIn: string, opts: { hostsFile: string; purge?: boolean; series?: Series }): Promise<VhostResult & { purged: string | undefined }> {
   const name = validateHostname(nameIn);
-  const series = await seriesOf(sr, opts.series);
-  const file = vhostsFile(sr, name);
-  const text = await fs.readFile(file, 'utf8').catch(() => '');
-  const block = findBlock(text, `vhost ${name}`);
-  if (!block) throw new ApxsError('NOT_FOUND', `no vhost ${name} made by apxs-ts in ${file}`, { hint: 'apxs-ts vhost list shows what there is' });
-  const docroot = block.body.map((l) => /^\s*DocumentRoot\s+"((?:[^"\\]|\\.)*)"/.exec(l)?.[1]).find(Boolean)?.replace(/\\(.)/g, '$1');
-  const aliases = block.body.flatMap((l) => /^\s*ServerAlias\s+(.*)$/.exec(l)?.[1]?.trim().split(/\s+/) ?? []);
-  const tx = new FileTransaction(path.join(sr.stateDir, 'backups'));
-  try {
-    if (sr.kind === 'debian') {
-      await tx.remove(path.join(sr.root, 'sites-enabled', `${name}.conf`));
-      await tx.remove(file);
-    } else {
-      const next = syncNameVirtualHost(removeBlock(text, `vhost ${name}`), series);
-      if (listBlockIds(next, 'vhost ').length === 0) {
-        // No vhost left: the file and the Include go too.
-        await tx.remove(file);
-        await tx.write(sr.configFile, removeBlock(await fs.readFile(sr.configFile, 'utf8'), 'vhosts'));
-      } else {
-        await tx.write(file, next);
-      }
+  const series = await serverSeries(sr, opts.series);
+  const file = sr.layout.siteFile(sr, name);
+  const warnings: string[] = [];
+  let removedNames: string[] = [];
+  let purge: string | undefined;
+  let block: { body: string[] } | undefined;
+  const edit = await withConfigEdit(sr, `removing vhost ${name}`, async (tx) => {
+    block = findBlock(await fs.readFile(file, 'utf8').catch(() => ''), `vhost ${name}`);
+    if (!block) throw new ApxsError('NOT_FOUND', `no vhost ${name} made by apxs-ts in ${file}`, { hint: 'apxs-ts vhost list shows what there is' });
+    await sr.layout.disableSite(tx, sr, name, siteEdit(series, name, undefined));
+    // Only the names this vhost mapped: a mapping the user had before stays.
+    const ledger = await readLedger(sr);
+    removedNames = Object.entries(ledger.hostNames)
+      .filter(([k, v]) => v.vhost === name && k.startsWith(`${path.resolve(opts.hostsFile)}\0`))
+      .map(([k]) => k.split('\0')[1]!);
+    if (removedNames.length) {
+      const before = await hostsList(opts.hostsFile);
+      await hostsRemove(opts.hostsFile, removedNames);
+      tx.onRollback(async () => {
+        for (const e of before.filter((x) => x.managed)) {
+          const back = e.names.filter((n) => removedNames.includes(n.toLowerCase()));
+          if (back.length) await hostsAdd(opts.hostsFile, back, e.ip);
+        }
+      });
     }
-  } catch (err) {
-    await tx.rollback();
-    throw err;
-  }
-  const verdict = await configTestOrRollback(tx, sr, `removing vhost ${name}`);
-  // Other vhosts may still use a name only if they list it; ours were ours alone.
-  const hostsChanged = (await hostsRemove(opts.hostsFile, [name, ...aliases])).changed;
-  let purged: string | undefined;
-  if (opts.purge && docroot) {
-    await fs.rm(docroot, { recursive: true, force: true });
-    purged = docroot;
-  }
-  const address = /<VirtualHost\s+([^>]+)>/.exec(block.body.join('\n'))?.[1] ?? '';
-  return { name, serverRoot: sr.root, series, address, documentRoot: docroot, vhostsFile: file, changed: tx.changed, hostsChanged, configtest: verdict, purged };
+    const docroot = blockDocroot(block.body);
+    const created = docroot ? ledger.docroots[docroot] : undefined;
+    if (opts.purge && docroot) {
+      const inUse = (await docrootsInUse(sr)).some((d) => d === docroot || d.startsWith(`${docroot}/`));
+      if (created?.vhost !== name) warnings.push(`--purge: kept ${docroot}: apxs-ts did not create it`);
+      else if (inUse) warnings.push(`--purge: kept ${docroot}: another vhost still uses it`);
+      else purge = docroot;
+    }
+    await updateLedger(tx, sr, (l) => {
+      for (const n of removedNames) delete l.hostNames[hostKey(opts.hostsFile, n)];
+      if (purge) delete l.docroots[purge];
+    });
+  });
+  // Deleting is not undoable: only after httpd accepted the config without this vhost.
+  if (purge) await fs.rm(purge, { recursive: true, force: true });
+  const body = block?.body ?? [];
+  return {
+    name, serverRoot: sr.root, series, address: /<VirtualHost\s+([^>]+)>/.exec(body.join('\n'))?.[1] ?? '',
+    documentRoot: blockDocroot(body), vhostsFile: file, changed: edit.changed, hostsChanged: removedNames.length > 0,
+    configtest: edit.configtest, warnings, purged: purge,
+  };
+}
+
+function blockDocroot(body: string[]): string | undefined {
+  return body.map((l) => /^\s*DocumentRoot\s+"((?:[^"\\]|\\.)*)"/.exec(l)?.[1]).find(Boolean)?.replace(/\\(.)/g, '$1');
 }

@@ -9,7 +9,7 @@ describe('new', () => {
   it.each(['../x', 'foo-bar', 'a/b', '1abc', 'mod_', 'with space', 'bad\nname'])('refuses the name %j and creates nothing', async (name) => {
     const work = await tmpDir();
     const r = await cli(['new', name], { cwd: work });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2); // a rejected argument is a usage error
     expect(r.stderr).toMatch(/^apxs-ts: error: bad module name/);
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack without --verbose
     expect(await fs.readdir(work)).toEqual([]);

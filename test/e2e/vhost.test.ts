@@ -84,7 +84,7 @@ describe('vhost', () => {
     const { work, v } = await setup();
     const before = await snapshot(work);
     const r = await v('add', 'bad_name.dd');
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2); // a rejected argument is a usage error
     expect(r.json.error.code).toBe('BAD_HOSTNAME');
     expect(await snapshot(work)).toEqual(before);
   });

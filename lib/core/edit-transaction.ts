@@ -1,24 +1,36 @@
 /**
- * A set of file edits that either all stay or are all undone byte for byte.
+ * A set of changes that either all stay or are all undone byte for byte.
  * Like certbot's Apache reverter, but in memory for the duration of one
- * command plus a timestamped backup on disk for the user.
+ * command plus a timestamped backup on disk for the user. Besides file writes
+ * and symlinks it undoes what callers register with `onRollback` (a hosts
+ * file entry, a directory it created), in reverse order.
  */
 import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import { backupFile, readIfExists, writeFileAtomic } from './atomic-file.js';
+import { exists } from './fs.js';
 
 interface Original {
   content: Buffer | undefined;
   mode: number | undefined;
 }
 
-export class FileTransaction {
+type Undo = () => Promise<unknown>;
+
+export class EditTransaction {
   private readonly originals = new Map<string, Original>();
   /** Symlinks we changed and what they pointed at before (undefined: none). */
   private readonly links = new Map<string, string | undefined>();
+  private readonly undos: Undo[] = [];
   readonly backups: string[] = [];
   readonly changed: string[] = [];
 
   constructor(private readonly backupDir?: string) {}
+
+  /** True once anything was changed: files, links, or a registered undo. */
+  get dirty(): boolean {
+    return this.changed.length > 0 || this.undos.length > 0;
+  }
 
   private async remember(file: string): Promise<void> {
     if (this.originals.has(file)) return;
@@ -69,6 +81,25 @@ export class FileTransaction {
     return true;
   }
 
+  /**
+   * Creates `dir` (and missing parents); rollback removes the topmost one it
+   * created, and only that. Returns that topmost directory, or undefined when
+   * `dir` was already there.
+   */
+  async mkdir(dir: string, mode = 0o755): Promise<string | undefined> {
+    if (await exists(dir)) return undefined;
+    let top = dir;
+    while (!(await exists(path.dirname(top)))) top = path.dirname(top);
+    await fs.mkdir(dir, { recursive: true, mode });
+    this.onRollback(() => fs.rm(top, { recursive: true, force: true }));
+    return top;
+  }
+
+  /** Registers an undo for a change that is not a file write (run in reverse order on rollback). */
+  onRollback(undo: Undo): void {
+    this.undos.push(undo);
+  }
+
   /** Restores every touched file to the bytes (and mode) it had, removing files that did not exist. */
   async rollback(): Promise<string[]> {
     const restored: string[] = [];
@@ -85,8 +116,13 @@ export class FileTransaction {
       if (target !== undefined) await fs.symlink(target, link);
       restored.push(link);
     }
+    for (const undo of this.undos.reverse()) await undo();
     this.originals.clear();
     this.links.clear();
+    this.undos.length = 0;
     return restored;
   }
 }
+
+/** The name the unit tests and older code use. */
+export { EditTransaction as FileTransaction };

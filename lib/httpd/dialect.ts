@@ -1,0 +1,29 @@
+/**
+ * What differs in httpd's config language from one series to the next: the
+ * one table every writer and checker of config text asks.
+ */
+import type { Series } from './version.js';
+
+export interface Dialect {
+  series: Series;
+  /**
+   * Name-based vhosts need `NameVirtualHost ADDR` with exactly the
+   * <VirtualHost> address up to 2.2; 2.4 warns (AH00548) that it does nothing.
+   */
+  nameVirtualHost: boolean;
+  /** The lines that let everyone in to a <Directory>: Order/Allow before 2.4, Require from 2.4. */
+  allowAll: string[];
+}
+
+const ORDER_ALLOW = ['Order allow,deny', 'Allow from all'];
+
+const DIALECTS: Record<Series, Dialect> = {
+  '1.3': { series: '1.3', nameVirtualHost: true, allowAll: ORDER_ALLOW },
+  '2.0': { series: '2.0', nameVirtualHost: true, allowAll: ORDER_ALLOW },
+  '2.2': { series: '2.2', nameVirtualHost: true, allowAll: ORDER_ALLOW },
+  '2.4': { series: '2.4', nameVirtualHost: false, allowAll: ['Require all granted'] },
+};
+
+export function dialectOf(series: Series): Dialect {
+  return DIALECTS[series];
+}
