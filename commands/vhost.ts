@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { ApxsError } from '../lib/core/errors.js';
 import { parseSeries } from '../lib/httpd/version.js';
 import { parsePort } from '../lib/core/ports.js';
-import { requireServerRoot } from '../lib/httpd/server-root.js';
+import { requireServerRoot, resolveServerRootPath } from '../lib/httpd/server-root.js';
 import { vhostAdd, vhostRemove } from '../lib/sites/vhost-edit.js';
 import { inspectVhosts } from '../lib/sites/inspect.js';
 import { hostsFileOf, withHostsFile, withServerRoot } from './options.js';
@@ -72,12 +72,16 @@ export function register(program: Command, run: Runner): void {
     .description('find vhost mistakes (file:line, plain words, the fix) and show httpd -S; exit 1 if any')
     .addHelpText('after', '\nExamples:\n  apxs-ts vhost check --server-root ./srv\n  apxs-ts vhost check --config old/httpd.conf --httpd-version 2.2 --hosts-file ./hosts')
     .action(run(async (o: Common & { config?: string; httpd: boolean }) => {
-      const sr = o.config ? undefined : await requireServerRoot(o.serverRoot, process.cwd());
+      // With --config a server root is optional; when there is one (option, env or apxs-ts.json), its httpd says the series.
+      const srPath = o.config ? await resolveServerRootPath(o.serverRoot, process.cwd()) : undefined;
+      const sr = o.config && !srPath ? undefined : await requireServerRoot(o.serverRoot, process.cwd());
       const r = await inspectVhosts({
         sr, configFile: o.config, hostsFile: hostsFileOf(o), httpdS: o.httpd,
         series: o.httpdVersion ? parseSeries(o.httpdVersion) : undefined,
       });
-      const lines = r.findings.flatMap((f) => [`${f.file}:${f.line}: ${f.severity}: ${f.message}`, `    ${f.explanation}`, `    fix: ${f.fix}`]);
+      const lines = r.seriesAssumed
+        ? [`checked as httpd ${r.series}, assumed: no server root to ask its httpd (pass --httpd-version 2.2 for a 2.2 config, or --server-root)`] : [];
+      lines.push(...r.findings.flatMap((f) => [`${f.line ? `${f.file}:${f.line}` : f.file}: ${f.severity}: ${f.message}`, `    ${f.explanation}`, `    fix: ${f.fix}`]));
       if (r.httpdS) lines.push('', `httpd -S (exit ${r.httpdS.exitCode}):`, ...r.httpdS.output.split('\n').map((l) => `    ${l}`));
       if (r.findings.length) {
         throw new ApxsError('CONFIG_BROKEN', `${r.findings.length} vhost problem(s) in ${r.configFile}`, { details: lines, data: { ...r } });

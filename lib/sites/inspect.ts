@@ -1,5 +1,7 @@
 /** Reading a config for `vhost list` and `vhost check`, and httpd's own -S beside it. */
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { ApxsError } from '../core/errors.js';
 import { loadConfTree } from '../httpd/conf-tree.js';
 import { hostsList, type HostsEntry } from './hosts-file.js';
 import { httpdCommand } from '../httpd/invoke.js';
@@ -10,8 +12,9 @@ import { serverInfoFromTree } from '../httpd/server-info.js';
 import { checkVhosts, listVhosts, type Finding } from './vhost-rules.js';
 
 export interface InspectOptions {
-  /** A server root, or a bare config file (with `configFile`). */
+  /** A server root: its config, its httpd for the series and for -S. */
   sr?: ServerRoot;
+  /** A config file to check instead of the server root's (with `sr`: still run by its httpd). */
   configFile?: string;
   series?: Series;
   hostsFile: string;
@@ -22,27 +25,43 @@ export interface InspectOptions {
 export interface InspectResult {
   configFile: string;
   series: Series;
+  /** No server root and no series given: 2.4 was assumed, not asked of an httpd. */
+  seriesAssumed: boolean;
   vhosts: ReturnType<typeof listVhosts>;
   findings: Finding[];
   httpdS: { exitCode: number; output: string } | null;
 }
 
+/** The series taken when there is no httpd to ask, said in the output as assumed. */
+export const ASSUMED_SERIES: Series = '2.4';
+
+/** A config file that is not there is a bad argument when the user named it, a broken server root otherwise. */
+async function requireConfigFile(file: string, named: boolean): Promise<void> {
+  const st = await fs.stat(file).catch(() => undefined);
+  if (st?.isFile()) return;
+  const what = st ? 'is not a file' : 'does not exist';
+  throw named
+    ? new ApxsError('BAD_INPUT', `config file ${file} ${what}`, { hint: 'pass the path of an httpd config file to --config', data: { configFile: file } })
+    : new ApxsError('NOT_FOUND', `the server root's config file ${file} ${what}`, { data: { configFile: file } });
+}
+
 export async function inspectVhosts(opts: InspectOptions): Promise<InspectResult> {
-  // httpd -S runs beside our own reading, not after it.
-  const sPromise = opts.sr && opts.httpdS
-    ? httpdCommand(opts.sr, ['-S']).then((c) => runCapture(c.file, c.args, { env: c.env }))
-    : Promise.resolve(undefined);
-  const configFile = opts.sr ? opts.sr.configFile : path.resolve(opts.configFile!);
-  const env = opts.sr ? (await httpdCommand(opts.sr, [])).env : {};
-  const seriesPromise = opts.series ?? (opts.sr ? httpdSeries(opts.sr.httpd, env).then((v) => v.series) : '2.4' as const);
-  const hostsPromise: Promise<HostsEntry[]> = hostsList(opts.hostsFile).catch(() => []);
-  const tree = await loadConfTree(configFile, { serverRoot: opts.sr?.root ?? path.dirname(configFile), env });
-  const defaultPort = opts.sr ? serverInfoFromTree(tree).listens[0]?.port : undefined;
-  const [series, hosts] = await Promise.all([seriesPromise, hostsPromise]);
-  const { findings, vhosts } = await checkVhosts({ tree, series, hosts, hostsFile: opts.hostsFile, defaultPort });
-  const s = await sPromise;
-  return {
-    configFile, series, vhosts: listVhosts(vhosts, defaultPort), findings,
-    httpdS: s ? { exitCode: s.exitCode, output: s.all.trim() } : null,
-  };
+  if (!opts.sr && !opts.configFile) throw new ApxsError('USAGE', 'a server root or a config file is needed');
+  const configFile = opts.configFile ? path.resolve(opts.configFile) : opts.sr!.configFile;
+  await requireConfigFile(configFile, !!opts.configFile);
+  // --config with a server root: that root's httpd reads this file, for -S as for the series.
+  const sr = opts.sr && { ...opts.sr, configFile };
+  const env = sr ? (await httpdCommand(sr, [])).env : {};
+  // httpd -S and -v run beside our own reading, not after it; one Promise.all
+  // holds them all, so a failing one is never an unhandled rejection.
+  const [s, series, hosts, tree] = await Promise.all([
+    sr && opts.httpdS ? httpdCommand(sr, ['-S']).then((c) => runCapture(c.file, c.args, { env: c.env })) : undefined,
+    opts.series ?? (sr ? httpdSeries(sr.httpd, env).then((v) => v.series) : ASSUMED_SERIES),
+    hostsList(opts.hostsFile).catch((): HostsEntry[] => []),
+    loadConfTree(configFile, { serverRoot: sr?.root ?? path.dirname(configFile), env }),
+  ]);
+  const defaultPort = sr ? serverInfoFromTree(tree).listens[0]?.port : undefined;
+  const httpdS = s ? { exitCode: s.exitCode, output: s.all.trim() } : null;
+  const { findings, vhosts } = await checkVhosts({ tree, series, hosts, hostsFile: opts.hostsFile, defaultPort, configFile, httpdS });
+  return { configFile, series, seriesAssumed: !opts.series && !sr, vhosts: listVhosts(vhosts, defaultPort), findings, httpdS };
 }

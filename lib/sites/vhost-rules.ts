@@ -8,6 +8,7 @@ import { addressKey, collectVhosts, type Vhost } from './vhost-model.js';
 import { gatherFacts, ruleContext, type CheckInput, type Finding, type Rule } from './vhost-rules/context.js';
 import { access22On24, docrootMissing, mixedWildcardPorts, nameVirtualHostOn24, nameVirtualHostUnused, syntax } from './vhost-rules/config.js';
 import { duplicateName, nameFallsToDefault, nameNotResolved, nameWrongAddress } from './vhost-rules/names.js';
+import { echoes, httpdRejects, httpdVhostWarnings } from './vhost-rules/httpd-s.js';
 
 export type { CheckInput, Finding, Rule, RuleContext } from './vhost-rules/context.js';
 
@@ -23,12 +24,17 @@ export const RULES: Rule[] = [
   { name: 'nameFallsToDefault', run: nameFallsToDefault },
   { name: 'docrootMissing', run: docrootMissing },
   { name: 'access22On24', run: access22On24 },
+  { name: 'httpdRejects', run: httpdRejects, fromHttpd: true },
+  { name: 'httpdVhostWarnings', run: httpdVhostWarnings, fromHttpd: true },
 ];
 
+/** Gathers the facts, runs every rule, keeps httpd's findings we did not already make, sorts by file:line. */
 export async function checkVhosts(input: CheckInput): Promise<{ findings: Finding[]; vhosts: Vhost[] }> {
   const vhosts = collectVhosts(input.tree);
   const ctx = ruleContext(input, await gatherFacts(vhosts), vhosts);
-  const findings = RULES.flatMap((r) => r.run(ctx));
+  const ours = RULES.filter((r) => !r.fromHttpd).flatMap((r) => r.run(ctx));
+  const theirs = RULES.filter((r) => r.fromHttpd).flatMap((r) => r.run(ctx)).filter((f) => !echoes(f, ours));
+  const findings = [...ours, ...theirs];
   return { findings: findings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line), vhosts: ctx.vhosts };
 }
 

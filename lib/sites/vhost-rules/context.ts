@@ -28,6 +28,10 @@ export interface CheckInput {
   hostsFile: string;
   /** Port a bare `*` address means (the first Listen), for grouping. */
   defaultPort?: number;
+  /** The main config file: where httpd's findings that name no file point. */
+  configFile?: string;
+  /** httpd -S on the same config, run before the rules, when it was run. */
+  httpdS?: { exitCode: number; output: string } | null;
 }
 
 /** Facts from the file system, gathered before the rules run. */
@@ -50,6 +54,8 @@ export interface RuleContext extends CheckInput {
 export interface Rule {
   name: string;
   run: (ctx: RuleContext) => Finding[];
+  /** Reports what httpd -S printed: dropped when one of our own findings says the same. */
+  fromHttpd?: true;
 }
 
 function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
