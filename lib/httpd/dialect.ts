@@ -13,15 +13,17 @@ export interface Dialect {
   nameVirtualHost: boolean;
   /** The lines that let everyone in to a <Directory>: Order/Allow before 2.4, Require from 2.4. */
   allowAll: string[];
+  /** Order/Allow/Deny/Satisfy are core access control (before 2.4) rather than mod_access_compat's (2.4). */
+  orderAllowBuiltIn: boolean;
 }
 
 const ORDER_ALLOW = ['Order allow,deny', 'Allow from all'];
 
 const DIALECTS: Record<Series, Dialect> = {
-  '1.3': { series: '1.3', nameVirtualHost: true, allowAll: ORDER_ALLOW },
-  '2.0': { series: '2.0', nameVirtualHost: true, allowAll: ORDER_ALLOW },
-  '2.2': { series: '2.2', nameVirtualHost: true, allowAll: ORDER_ALLOW },
-  '2.4': { series: '2.4', nameVirtualHost: false, allowAll: ['Require all granted'] },
+  '1.3': { series: '1.3', nameVirtualHost: true, allowAll: ORDER_ALLOW, orderAllowBuiltIn: true },
+  '2.0': { series: '2.0', nameVirtualHost: true, allowAll: ORDER_ALLOW, orderAllowBuiltIn: true },
+  '2.2': { series: '2.2', nameVirtualHost: true, allowAll: ORDER_ALLOW, orderAllowBuiltIn: true },
+  '2.4': { series: '2.4', nameVirtualHost: false, allowAll: ['Require all granted'], orderAllowBuiltIn: false },
 };
 
 export function dialectOf(series: Series): Dialect {

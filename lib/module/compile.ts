@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { exportedSymbols } from './elf.js';
 import { ApxsError, isErrno } from '../core/errors.js';
+import { readJson } from '../core/fs.js';
 import { parseModuleName, type ModuleName } from './names.js';
 import { lastLines, runCapture, type RunResult } from '../core/run.js';
 import type { Toolchain } from './toolchain.js';
@@ -67,9 +68,7 @@ export async function readModuleProject(dir: string): Promise<ModuleProject> {
     if (isErrno(err, 'ENOENT')) throw new ApxsError('NOT_FOUND', `${abs} does not exist`);
     throw err;
   }
-  const manifest = entries.includes('apxs-ts-module.json')
-    ? (JSON.parse(await fs.readFile(path.join(abs, 'apxs-ts-module.json'), 'utf8')) as Manifest)
-    : {};
+  const manifest = (await readJson<Manifest>(path.join(abs, 'apxs-ts-module.json'))) ?? {};
   const sources = entries.filter((e) => SOURCE_EXT.test(e)).sort();
   if (sources.length === 0) {
     throw new ApxsError('NOT_FOUND', `no C or C++ source in ${abs}`, { hint: 'scaffold a module with `apxs-ts new NAME`' });

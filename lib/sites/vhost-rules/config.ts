@@ -3,6 +3,7 @@
  * wildcard address forms, DocumentRoots, 2.2 access control on 2.4.
  * Messages quote httpd's own where it has one.
  */
+import { dialectOf } from '../../httpd/dialect.js';
 import { is } from '../../httpd/conf-parse.js';
 import { splitAddress } from '../vhost-model.js';
 import type { Finding, RuleContext } from './context.js';
@@ -15,7 +16,7 @@ export function syntax(ctx: RuleContext): Finding[] {
 }
 
 export function nameVirtualHostOn24(ctx: RuleContext): Finding[] {
-  if (ctx.series !== '2.4') return [];
+  if (dialectOf(ctx.series).nameVirtualHost) return [];
   return ctx.nameVhosts.map((d) => ({
     code: 'NAMEVIRTUALHOST_ON_24', severity: 'warning', file: d.file, line: d.line,
     message: `AH00548: NameVirtualHost has no effect and will be removed in the next release ${d.file}:${d.line}`,
@@ -26,7 +27,7 @@ export function nameVirtualHostOn24(ctx: RuleContext): Finding[] {
 
 /** 2.2 matches NameVirtualHost and <VirtualHost> addresses as text. */
 export function nameVirtualHostUnused(ctx: RuleContext): Finding[] {
-  if (ctx.series === '2.4') return [];
+  if (!dialectOf(ctx.series).nameVirtualHost) return [];
   const { vhosts } = ctx;
   return ctx.nameVhosts.flatMap((d): Finding[] => {
     const addr = d.args[0] ?? '';
@@ -71,7 +72,7 @@ const ACCESS_22 = ['order', 'allow', 'deny', 'satisfy'];
 /** 2.4 knows Order/Allow/Deny/Satisfy only through mod_access_compat. */
 export function access22On24(ctx: RuleContext): Finding[] {
   const { tree } = ctx;
-  if (ctx.series !== '2.4') return [];
+  if (dialectOf(ctx.series).orderAllowBuiltIn) return [];
   if (tree.directives.some((d) => is(d, 'LoadModule') && d.args[0] === 'access_compat_module')) return [];
   return tree.directives.filter((x) => x.kind === 'directive' && ACCESS_22.includes(x.name.toLowerCase())).map((d) => ({
     code: 'ACCESS_22_ON_24', severity: 'error', file: d.file, line: d.line,
