@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ApxsError } from '../lib/core/errors.js';
 import { parsePort } from '../lib/core/ports.js';
-import { acquire, findRelease, listReleases, mirrorsFrom, sourceCacheDir, verifyRelease } from '../lib/source/acquire.js';
+import { acquire, findRelease, listReleases, mirrorsFrom, publishedBeside, publishedFor, sourceCacheDir, verifyAgainst } from '../lib/source/acquire.js';
 import { buildFromSource } from '../lib/source/build.js';
+import { checkCacheDir } from '../lib/source/cache.js';
 import type { DownloadProgress } from '../lib/source/fetch.js';
 import type { PhaseEvent } from '../lib/source/phase.js';
 import { progress } from './progress.js';
@@ -77,10 +79,12 @@ export function register(program: Command, run: Runner): void {
     .description('download (resuming, retrying) and verify a release into the cache')
     .addHelpText('after', '\nExample:\n  apxs-ts source download 2.4 --keys ./KEYS')
     .action(run(async (version: string, o: Common, cmd: Command) => {
+      // Before the first request: an unusable cache would otherwise surface as a failed download after the retries.
+      const cacheDir = await checkCacheDir(o.cacheDir ?? sourceCacheDir(), { create: true });
       const rep = await reporter(!!cmd.optsWithGlobals().json);
       try {
         const { mirror, release } = findRelease(await listReleases(mirrorsFrom(o.mirror)), version);
-        const v = await acquire(mirror, release, { cacheDir: o.cacheDir ?? sourceCacheDir(), keysFile: o.keys, insecure: o.insecure, onProgress: (p) => rep.download(p) });
+        const v = await acquire(mirror, release, { cacheDir, keysFile: o.keys, insecure: o.insecure, onProgress: (p) => rep.download(p) });
         return {
           data: { version: release.version, ...v },
           human: [`${v.file}${v.fromCache ? ' (from the cache, verified again)' : ''}`,
@@ -96,15 +100,44 @@ export function register(program: Command, run: Runner): void {
     .description('check a tarball against the release\'s checksum and signature')
     .addHelpText('after', '\nExample:\n  apxs-ts source verify 2.4.68')
     .action(run(async (what: string, o: Common) => {
-      const mirrors = mirrorsFrom(o.mirror);
+      const cacheDir = o.cacheDir ?? sourceCacheDir();
       const isFile = what.includes('/') || what.endsWith('.tar.gz') || what.endsWith('.tar.bz2');
-      const { mirror, release } = findRelease(await listReleases(mirrors), isFile ? path.basename(what).replace(/^(httpd-|apache_)|\.tar\.(gz|bz2)$/g, '') : what);
-      const file = isFile ? path.resolve(what) : path.join(o.cacheDir ?? sourceCacheDir(), release.file);
-      if (!(await fs.stat(file).then((st) => st.isFile(), () => false))) {
-        throw new ApxsError('NOT_FOUND', `${file} does not exist`, { hint: `apxs-ts source download ${what}` });
+      let file: string | undefined;
+      let published;
+      let url: string | undefined;
+      const nameVersion = (f: string) => /^(?:httpd-|apache_)(\d+\.\d+\.\d+)\.tar\.(?:gz|bz2)$/.exec(path.basename(f))?.[1];
+      if (isFile) {
+        file = path.resolve(what);
+        if (!(await fs.stat(file).then((st) => st.isFile(), () => false))) {
+          throw new ApxsError('BAD_INPUT', `${file} is not a file`, { hint: 'give the path of a tarball, or a version in the cache (apxs-ts source verify 2.4.68)' });
+        }
+        // What lies beside the file is what it came with; the mirror is asked only when nothing does.
+        published = await publishedBeside(file);
+        if (published) url = pathToFileURL(file).href;
       }
-      const v = await verifyRelease(file, `${mirror}${release.file}`, { cacheDir: path.dirname(file), keysFile: o.keys, insecure: o.insecure });
-      return { data: { version: release.version, ...v }, human: [`${file}: ${v.checksum?.algorithm ?? 'no checksum'} ok; signed by ${v.signer?.userId ?? '(none)'} ${v.signer ? `(${v.signer.fingerprint})` : ''}`] };
+      if (!published) {
+        const name = file ? path.basename(file) : undefined;
+        const version = file ? nameVersion(file) : what;
+        if (!version) {
+          throw new ApxsError('BAD_INPUT', `${file} has no .sha512, .sha256, .sha1, .md5 or .asc beside it, and is not named like a release (httpd-2.4.68.tar.gz)`, {
+            hint: 'put the release\'s checksum and signature files beside it, or verify a version: apxs-ts source verify 2.4.68',
+          });
+        }
+        const { mirror, release } = findRelease(await listReleases(mirrorsFrom(o.mirror)), version);
+        // A file given by path is checked as itself (a .bz2 against the .bz2's checksum), not as the release's preferred tarball.
+        url = `${mirror}${name ?? release.file}`;
+        file ??= path.join(cacheDir, release.file);
+        if (!(await fs.stat(file).then((st) => st.isFile(), () => false))) {
+          throw new ApxsError('NOT_FOUND', `${file} is not in the cache`, { hint: `apxs-ts source download ${what}` });
+        }
+        published = await publishedFor(url);
+      }
+      const v = await verifyAgainst(file!, url!, published, {}, { cacheDir, keysFile: o.keys, insecure: o.insecure });
+      return {
+        data: { version: nameVersion(file!), ...v },
+        human: [`${file}: ${v.checksum ? `${v.checksum.algorithm} ok` : 'no checksum (--insecure)'}; ${v.signer ? `signed by ${v.signer.userId ?? '?'} (${v.signer.fingerprint})` : 'no signature (--insecure)'}`,
+          `checked against ${v.checkedAgainst}`, ...v.warnings.map((w) => `warning: ${w}`)],
+      };
     }));
 
   common(source.command('build').argument('<version>', '2.4.68, a series (2.4) or latest').argument('[configure-args...]', 'extra configure arguments, after --'))
@@ -115,10 +148,14 @@ export function register(program: Command, run: Runner): void {
     .description('check prerequisites, download, verify, configure, make, make install, set Listen')
     .addHelpText('after', '\nExamples:\n  apxs-ts source build 2.4.68 --prefix ~/httpd-2.4 --port 8080\n  apxs-ts source build 2.2 --prefix /opt/httpd22 -- --enable-rewrite\n  apxs-ts source build 1.3 --prefix /opt/apache13 --dry-run')
     .action(run(async (version: string, extra: string[], o: Common & { prefix: string; port: string; jobs?: string; dryRun?: boolean }, cmd: Command) => {
+      const port = parsePort(o.port);
+      if (o.jobs !== undefined && !/^[1-9]\d{0,3}$/.test(o.jobs.trim())) {
+        throw new ApxsError('USAGE', `bad --jobs ${JSON.stringify(o.jobs)}: expected a number from 1 to 9999`);
+      }
       const rep = await reporter(!!cmd.optsWithGlobals().json);
       try {
         const res = await buildFromSource({
-          version, mirrors: mirrorsFrom(o.mirror), cacheDir: o.cacheDir ?? sourceCacheDir(), prefix: o.prefix, port: parsePort(o.port),
+          version, mirrors: mirrorsFrom(o.mirror), cacheDir: o.cacheDir ?? sourceCacheDir(), prefix: o.prefix, port,
           jobs: o.jobs ? Number(o.jobs) : undefined, keysFile: o.keys, insecure: o.insecure, dryRun: o.dryRun, configureArgs: extra,
           onEvent: (e) => ('progress' in e ? rep.download(e.progress) : rep.phase(e)),
         });

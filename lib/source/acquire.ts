@@ -2,14 +2,17 @@
  * From a version to a verified tarball on disk: list the mirror, download
  * (or reuse the cache after verifying it again), check the strongest
  * checksum the release has and the PGP signature against Apache's KEYS.
- * A mismatch deletes the file. Skipping verification takes --insecure.
+ * A file that fails a published checksum or signature is deleted if it is
+ * in the cache, and only then; a missing checksum or signature is refused
+ * (NO_CHECKSUM, NO_SIGNATURE) and deletes nothing, since the file is not
+ * proven bad. Skipping verification takes --insecure.
  */
-import { cacheDir, exists } from '../core/fs.js';
+import { cacheDir } from '../core/fs.js';
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ApxsError, isErrno } from '../core/errors.js';
+import { checkCacheDir, isInside, removeFromCache } from './cache.js';
 import { ALGORITHMS, WEAK, hashFileInto, hashers, parseChecksum, type Algorithm } from './checksum.js';
 import { download, fetchText, type DownloadProgress } from './fetch.js';
 import { verifySignature, type Signer } from './signature.js';
@@ -120,12 +123,16 @@ async function fetchIfPublished(url: string): Promise<string | undefined> {
 export interface Published {
   checksum: { algorithm: Algorithm; hex: string } | null;
   signature: string | undefined;
+  /** Where they were read: the release URL, or the directory beside the file. */
+  from: string;
 }
 
 /** The strongest checksum the release publishes, and its signature: fetched before the tarball, so only one hash is computed. */
 export async function publishedFor(url: string): Promise<Published> {
   const name = url.slice(url.lastIndexOf('/') + 1);
   const signature = fetchIfPublished(`${url}.asc`);
+  // A rejection would be unhandled while the checksums are fetched; it is rethrown by the await below.
+  signature.catch(() => undefined);
   let checksum: Published['checksum'] = null;
   for (const algorithm of ALGORITHMS) {
     const text = await fetchIfPublished(`${url}.${algorithm}`);
@@ -133,67 +140,125 @@ export async function publishedFor(url: string): Promise<Published> {
     checksum = { algorithm, hex: parseChecksum(text, algorithm, name) };
     break;
   }
-  return { checksum, signature: await signature };
+  return { checksum, signature: await signature, from: url };
 }
 
-/** Checks `file` against what the release publishes; a mismatch deletes the file. */
-export async function verifyAgainst(file: string, url: string, published: Published, hashes: Partial<Record<Algorithm, string>>, opts: AcquireOptions): Promise<Omit<Verified, 'fromCache'>> {
+async function readIfThere(file: string): Promise<string | undefined> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    if (isErrno(err, 'EACCES') || isErrno(err, 'EPERM')) {
+      throw new ApxsError('PERMISSION_DENIED', `cannot read ${file}`, { hint: 'fix its permissions, or run as a user who can read it', cause: err });
+    }
+    throw new ApxsError('BAD_INPUT', `cannot read ${file}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * The checksum (FILE.sha512, .sha256, .sha1, .md5, strongest first) and
+ * signature (FILE.asc) lying beside a tarball, as a release directory or a
+ * download by hand leaves them; undefined when there are none, and only then
+ * does `verify FILE` ask the mirror.
+ */
+export async function publishedBeside(file: string): Promise<Published | undefined> {
+  const name = path.basename(file);
+  const signature = await readIfThere(`${file}.asc`);
+  let checksum: Published['checksum'] = null;
+  for (const algorithm of ALGORITHMS) {
+    const text = await readIfThere(`${file}.${algorithm}`);
+    if (text === undefined) continue;
+    checksum = { algorithm, hex: parseChecksum(text, algorithm, name) };
+    break;
+  }
+  return checksum || signature !== undefined ? { checksum, signature, from: path.dirname(file) } : undefined;
+}
+
+/** Refuses, before any download, a release that publishes no checksum or no signature (unless --insecure). */
+export function requirePublished(published: Published, name: string, insecure: boolean | undefined): void {
+  if (insecure) return;
+  const where = published.from.includes('://') ? published.from.replace(/[^/]*$/, '') : published.from;
+  if (!published.checksum) {
+    throw new ApxsError('NO_CHECKSUM', `no checksum (.sha512, .sha256, .sha1, .md5) published for ${name} in ${where}`, {
+      hint: 'pass --insecure to use it unverified', data: { file: name, from: published.from },
+    });
+  }
+  if (published.signature === undefined) {
+    throw new ApxsError('NO_SIGNATURE', `no signature (.asc) published for ${name} in ${where}`, {
+      hint: 'pass --insecure to use it without a signature check', data: { file: name, from: published.from },
+    });
+  }
+}
+
+/** The file failed a check that is published: out of the cache it goes; anywhere else it stays where the user put it. */
+async function rejected(file: string, opts: AcquireOptions, code: 'CHECKSUM_MISMATCH' | 'BAD_SIGNATURE', message: string, extra: { hint?: string; data?: Record<string, unknown>; cause?: unknown }): Promise<never> {
+  const deleted = await removeFromCache(file, opts.cacheDir);
+  throw new ApxsError(code, `${message}; ${deleted ? 'the file was deleted from the cache' : 'the file was left where it is'}`, {
+    ...extra, data: { ...(extra.data ?? {}), file, deleted },
+  });
+}
+
+export interface VerifyResult extends Omit<Verified, 'fromCache'> {
+  checkedAgainst: string;
+}
+
+/** Checks `file` against what the release publishes. Only a file in opts.cacheDir is ever deleted. */
+export async function verifyAgainst(file: string, url: string, published: Published, hashes: Partial<Record<Algorithm, string>>, opts: AcquireOptions): Promise<VerifyResult> {
   const warnings: string[] = [];
   const name = path.basename(file);
   const { checksum } = published;
   if (checksum) {
     const actual = hashes[checksum.algorithm] ?? (await hashFile(file, checksum.algorithm));
     if (actual !== checksum.hex) {
-      await fs.rm(file, { force: true });
-      throw new ApxsError('CHECKSUM_MISMATCH', `${name}: ${checksum.algorithm} is ${actual.slice(0, 16)}…, the release says ${checksum.hex.slice(0, 16)}…; the file was deleted`, {
-        hint: 'download it again; if it fails again, the mirror is serving a bad file: try another (--mirror)',
+      await rejected(file, opts, 'CHECKSUM_MISMATCH', `${name}: ${checksum.algorithm} is ${actual.slice(0, 16)}…, ${published.from.includes('://') ? 'the release says' : `the .${checksum.algorithm} beside it says`} ${checksum.hex.slice(0, 16)}…`, {
+        hint: (await isInside(file, opts.cacheDir))
+          ? 'download it again; if it fails again, the mirror is serving a bad file: try another (--mirror)'
+          : 'the file or its checksum file is damaged: do not use this tarball; get both again',
         data: { algorithm: checksum.algorithm, expected: checksum.hex, actual },
       });
     }
     if (WEAK.includes(checksum.algorithm)) warnings.push(`only a ${checksum.algorithm} checksum is published for ${name}: it is weak, the signature is what counts`);
-  } else if (!opts.insecure) {
-    await fs.rm(file, { force: true });
-    throw new ApxsError('CHECKSUM_MISMATCH', `no checksum (.sha512, .sha256, .sha1, .md5) published for ${name}`, { hint: 'pass --insecure to use it unverified' });
-  } else {
-    warnings.push(`no checksum for ${name}: unverified (--insecure)`);
   }
+  requirePublished(published, name, opts.insecure);
+  if (!checksum) warnings.push(`no checksum for ${name}: unverified (--insecure)`);
   let signer: Signer | null = null;
   if (published.signature === undefined) {
-    if (!opts.insecure) {
-      await fs.rm(file, { force: true });
-      throw new ApxsError('BAD_SIGNATURE', `no signature (.asc) published for ${name}`, { hint: 'pass --insecure to use it unverified' });
-    }
     warnings.push(`no signature for ${name}: unverified (--insecure)`);
   } else {
     try {
       signer = await verifySignature(file, published.signature, await keysText(opts.keysFile));
     } catch (err) {
-      if (err instanceof ApxsError && err.code === 'BAD_SIGNATURE') await fs.rm(file, { force: true });
+      // Only a signature that does not match proves the file bad; an unknown key or an unreadable .asc says nothing about it.
+      if (err instanceof ApxsError && err.code === 'BAD_SIGNATURE' && err.data?.reason === 'mismatch') {
+        await rejected(file, opts, 'BAD_SIGNATURE', err.message, { hint: err.hint, data: err.data, cause: err });
+      }
       throw err;
     }
     if (signer.weak) warnings.push(signer.weak);
   }
-  return { file, url, checksum, signer, warnings };
-}
-
-/** Verifies a tarball already on disk against the release at `url`. */
-export async function verifyRelease(file: string, url: string, opts: AcquireOptions): Promise<Omit<Verified, 'fromCache'>> {
-  return verifyAgainst(file, url, await publishedFor(url), {}, opts);
+  return { file, url, checksum, signer, warnings, checkedAgainst: published.from };
 }
 
 export async function acquire(mirror: string, release: Release, opts: AcquireOptions): Promise<Verified> {
+  await checkCacheDir(opts.cacheDir, { create: true });
   const url = `${mirror}${release.file}`;
   // Load the OpenPGP code while the network works, not after it.
   void import('openpgp').catch(() => undefined);
   const dest = path.join(opts.cacheDir, release.file);
   const published = await publishedFor(url);
-  if (await exists(dest)) {
+  // Before the cache is looked at: a copy kept by an --insecure run stays, and nothing is downloaded to be refused.
+  requirePublished(published, release.file, opts.insecure);
+  const st = await fs.stat(dest).catch(() => undefined);
+  if (st && !st.isFile()) {
+    throw new ApxsError('BAD_INPUT', `${dest} is in the cache but is not a file`, { hint: `remove ${dest}, or pass another --cache-dir`, data: { path: dest } });
+  }
+  if (st) {
     // Cached files are verified again: the cache is a convenience, not a trust anchor.
     try {
       return { ...(await verifyAgainst(dest, url, published, {}, opts)), fromCache: true };
     } catch (err) {
-      if (!(err instanceof ApxsError) || !['CHECKSUM_MISMATCH', 'BAD_SIGNATURE'].includes(err.code)) throw err;
-      // verifyAgainst deleted it: fetch it afresh below.
+      // Proven bad and deleted: fetch it afresh below. Anything else (an unknown key) would fail the same way again.
+      if (!(err instanceof ApxsError && err.data?.deleted === true)) throw err;
     }
   }
   const got = await download(url, dest, { onProgress: opts.onProgress, algorithms: published.checksum ? [published.checksum.algorithm] : [] });

@@ -7,12 +7,13 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ApxsError } from '../core/errors.js';
-import { firstGroup } from '../core/fs.js';
+import { ApxsError, isErrno } from '../core/errors.js';
+import { firstExisting, firstGroup } from '../core/fs.js';
 import type { Series } from '../httpd/version.js';
 import { offsetAfterLine, upsertBlock } from '../core/marked-block.js';
 import { runCapture } from '../core/run.js';
 import { acquire, findRelease, listReleases, type Verified } from './acquire.js';
+import { checkCacheDir } from './cache.js';
 import { extractTarball } from './extract.js';
 import type { DownloadProgress } from './fetch.js';
 import { applyTreeFixes, configurePlan, fixGroupMinusOne, type FixRecord } from './legacy-fixes.js';
@@ -70,8 +71,53 @@ export function setListen(text: string, series: Series, port: number): string {
   return upsertBlock(switchedOff, 'listen', body, lastLine ? offsetAfterLine(switchedOff, lastLine) : switchedOff.length);
 }
 
+/** What make install leaves in a prefix (any one of them), or our receipt: a prefix httpd was built into before. */
+const PREFIX_MARKERS = ['bin/httpd', 'bin/apachectl', 'conf/httpd.conf', 'apxs-ts-receipt.json'];
+
+/**
+ * make install writes bin/, conf/, lib/, include/, man/ ... into the prefix,
+ * over whatever is there: so the prefix must be new, empty, or a prefix httpd
+ * was installed in before (rebuilding over it is allowed). `/`, a file, or a
+ * directory holding other things (a home, /usr/local) is refused.
+ */
+export async function checkPrefix(prefixArg: string): Promise<string> {
+  const prefix = path.resolve(prefixArg);
+  const refuse = (message: string, hint: string, data: Record<string, unknown> = {}) =>
+    new ApxsError('BAD_INPUT', message, { hint, data: { prefix, ...data } });
+  const ownDir = 'give a new or empty directory of its own, e.g. /opt/httpd-2.4 or ~/httpd-2.4';
+  let st;
+  try {
+    st = await fs.stat(prefix);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return prefix;
+    if (isErrno(err, 'ENOTDIR')) throw refuse(`--prefix ${prefix}: part of the path is a file`, ownDir);
+    if (isErrno(err, 'EACCES') || isErrno(err, 'EPERM')) {
+      throw new ApxsError('PERMISSION_DENIED', `permission denied looking at --prefix ${prefix}`, { hint: 'run with sudo, or pass a prefix you own', cause: err });
+    }
+    throw err;
+  }
+  // realpath: a symlink to / is / too.
+  const real = await fs.realpath(prefix);
+  if (path.dirname(real) === real) throw refuse(`--prefix ${prefix} is the root of the file system`, ownDir);
+  if (!st.isDirectory()) throw refuse(`--prefix ${prefix} is a file, not a directory`, ownDir);
+  let entries: string[];
+  try {
+    entries = await fs.readdir(prefix);
+  } catch (err) {
+    if (isErrno(err, 'EACCES') || isErrno(err, 'EPERM')) {
+      throw new ApxsError('PERMISSION_DENIED', `permission denied reading --prefix ${prefix}`, { hint: 'run with sudo, or pass a prefix you own', cause: err });
+    }
+    throw err;
+  }
+  if (entries.length === 0 || (await firstExisting(PREFIX_MARKERS.map((m) => path.join(prefix, m))))) return prefix;
+  throw refuse(`--prefix ${prefix} is not empty and is not an httpd prefix (no bin/httpd, bin/apachectl, conf/httpd.conf or apxs-ts receipt)`,
+    `make install would write bin/, conf/, lib/ ... among what is there: ${ownDir}`, { entries: entries.slice(0, 20) });
+}
+
 export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuildResult> {
-  const prefix = path.resolve(o.prefix);
+  // Arguments first, dry run or not: nothing is fetched for a build that cannot go where it is told.
+  const prefix = await checkPrefix(o.prefix);
+  await checkCacheDir(o.cacheDir, { create: false });
   const listings = await listReleases(o.mirrors);
   const { mirror, release } = findRelease(listings, o.version);
   const plan = configurePlan(release.series, prefix, o.configureArgs ?? []);

@@ -14,6 +14,16 @@ export const ALGORITHMS: Algorithm[] = ['sha512', 'sha256', 'sha1', 'md5'];
 export const WEAK: Algorithm[] = ['sha1', 'md5'];
 const HEX_LEN: Record<Algorithm, number> = { sha512: 128, sha256: 64, sha1: 40, md5: 32 };
 
+/** What a checksum line names, as a bare file name: `*x`, `./x` and `dist/x` all name x. */
+function nameOf(name: string): string {
+  return name.trim().replace(/^\*/, '').replace(/^.*[\\/]/, '');
+}
+
+/**
+ * The hash for `fileName` in a checksum file. A line naming another file is
+ * never used for this one (a .sha512 copied from the previous release would
+ * otherwise be taken at its word); a bare hash names no file and is accepted.
+ */
 export function parseChecksum(text: string, algorithm: Algorithm, fileName?: string): string {
   const len = HEX_LEN[algorithm];
   const candidates: { hex: string; name: string | undefined }[] = [];
@@ -27,13 +37,21 @@ export function parseChecksum(text: string, algorithm: Algorithm, fileName?: str
   for (const m of text.matchAll(/^[A-Z0-9-]+\s*\(([^)]+)\)\s*=\s*([0-9a-fA-F]+)\s*$/gm)) {
     if (m[2]!.length === len) candidates.push({ hex: m[2]!, name: m[1] });
   }
-  // coreutils style: hex *file, hex  file, or a bare hash
-  for (const m of text.matchAll(/^([0-9a-fA-F]+)(?:\s+\*?(\S.*?))?\s*$/gm)) {
+  // coreutils style: hex *file, hex  file, or a bare hash ([ \t], not \s: a name never continues on the next line)
+  for (const m of text.matchAll(/^([0-9a-fA-F]+)(?:[ \t]+\*?(\S.*?))?[ \t]*\r?$/gm)) {
     if (m[1]!.length === len) candidates.push({ hex: m[1]!, name: m[2] });
   }
-  const named = fileName ? candidates.find((c) => c.name?.replace(/^\*/, '').endsWith(fileName)) : undefined;
-  const pick = named ?? candidates[0];
+  const pick = fileName === undefined
+    ? candidates[0]
+    : candidates.find((c) => c.name !== undefined && nameOf(c.name) === fileName) ?? candidates.find((c) => c.name === undefined);
   if (!pick) {
+    const others = [...new Set(candidates.map((c) => c.name).filter((n): n is string => n !== undefined).map(nameOf))];
+    if (others.length) {
+      throw new ApxsError('CHECKSUM_MISMATCH', `the ${algorithm} checksum file names ${others.join(', ')}, not ${fileName}`, {
+        hint: 'the checksum file belongs to another file: the mirror (or the directory) is inconsistent; get the checksum published for this release',
+        data: { algorithm, file: fileName, names: others },
+      });
+    }
     throw new ApxsError('CHECKSUM_MISMATCH', `no ${algorithm} hash found in the checksum file`, {
       hint: 'the .sha/.md5 file is in a format apxs-ts does not know, or is for another file',
     });

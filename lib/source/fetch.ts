@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApxsError, isErrno } from '../core/errors.js';
 import { sleep } from '../core/proc.js';
+import { cacheFsError } from './cache.js';
 import { hashFileInto, hashers, type Algorithm } from './checksum.js';
 
 export interface DownloadProgress {
@@ -106,16 +107,37 @@ function wrap(err: unknown, url: string): ApxsError {
   return new ApxsError('DOWNLOAD_FAILED', `download of ${url} failed: ${e.code ?? ''} ${e.message}`.replace(/\s+/g, ' ').trim(), { cause: err });
 }
 
+/**
+ * An error writing our own .part or tarball: the disk is the problem and no
+ * retry can fix it, so it is reported at once, naming the path. Errors on
+ * anything else (the network, a file: mirror's source) are not ours to map.
+ */
+function localError(err: unknown, ours: string[]): ApxsError | undefined {
+  if (!isErrno(err)) return undefined;
+  const e = err as NodeJS.ErrnoException & { dest?: string };
+  const p = [e.dest, e.path].find((x) => x !== undefined && ours.includes(x));
+  return p === undefined ? undefined : cacheFsError(p, err);
+}
+
 function digests(hs: ReturnType<typeof hashers>): Partial<Record<Algorithm, string>> {
   return Object.fromEntries(Object.entries(hs).map(([k, h]) => [k, h.digest('hex')]));
 }
 
 /** Downloads `url` to `dest` (via dest.part), resuming and retrying; returns the hashes of the whole file. */
 export async function download(url: string, dest: string, opts: FetchOptions = {}): Promise<FetchResult> {
-  await fs.mkdir(path.dirname(dest), { recursive: true });
+  try {
+    await fs.mkdir(path.dirname(dest), { recursive: true });
+  } catch (err) {
+    throw cacheFsError(path.dirname(dest), err) ?? err;
+  }
   const part = `${dest}.part`;
   const started = Date.now();
-  if (url.startsWith('file:')) {
+  if (url.startsWith('file:')) return copyFile(url, dest, part, started, opts);
+  return httpDownload(url, dest, part, started, opts);
+}
+
+async function copyFile(url: string, dest: string, part: string, started: number, opts: FetchOptions): Promise<FetchResult> {
+  try {
     const hs = hashers(opts.algorithms);
     const src = fileURLToPath(url);
     const size = await fs.stat(src).then((s) => s.size, (err: unknown) => {
@@ -136,8 +158,12 @@ export async function download(url: string, dest: string, opts: FetchOptions = {
     }
     await fs.rename(part, dest);
     return { file: dest, bytes, hashes: digests(hs), resumedFrom: 0, attempts: 1 };
+  } catch (err) {
+    throw localError(err, [part, dest]) ?? err;
   }
+}
 
+async function httpDownload(url: string, dest: string, part: string, started: number, opts: FetchOptions): Promise<FetchResult> {
   const tries = (opts.retries ?? 5) + 1;
   let resumedFrom = -1;
   for (let attempt = 1; ; attempt++) {
@@ -185,6 +211,8 @@ export async function download(url: string, dest: string, opts: FetchOptions = {
       await fs.rename(part, dest);
       return { file: dest, bytes, hashes: digests(hs), resumedFrom: Math.max(0, resumedFrom), attempts: attempt };
     } catch (err) {
+      const local = localError(err, [part, dest]);
+      if (local) throw local;
       if (err instanceof ApxsError || attempt >= tries) throw wrap(err, url);
       await sleep((opts.backoffMs ?? 200) * 2 ** (attempt - 1));
     }

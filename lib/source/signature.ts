@@ -76,14 +76,19 @@ export function formatFingerprint(hex: string): string {
   return hex.toUpperCase().replace(/(.{4})/g, '$1 ').trim();
 }
 
-/** Verifies `file` against the armored detached signature; returns who signed, or throws BAD_SIGNATURE. */
+/**
+ * Verifies `file` against the armored detached signature; returns who
+ * signed, or throws BAD_SIGNATURE. Its data.reason is 'mismatch' only when
+ * the file itself is proven bad; 'unknown-key' and 'unreadable' say nothing
+ * about the file, so callers keep it.
+ */
 export async function verifySignature(file: string, armoredSignature: string, keysText: string): Promise<Signer> {
   const pgp = await openpgp();
   let signature: import('openpgp').Signature;
   try {
     signature = await pgp.readSignature({ armoredSignature });
   } catch (err) {
-    throw new ApxsError('BAD_SIGNATURE', `the .asc is not a PGP signature: ${(err as Error).message}`, { cause: err });
+    throw new ApxsError('BAD_SIGNATURE', `the .asc is not a PGP signature: ${(err as Error).message}`, { cause: err, data: { reason: 'unreadable' } });
   }
   const ids = signature.getSigningKeyIDs().map((k) => k.toHex().toUpperCase());
   let { keys } = await readKeys(keysText, blocksNaming(keysText, ids));
@@ -92,19 +97,20 @@ export async function verifySignature(file: string, armoredSignature: string, ke
   const config = await legacyConfig();
   const result = await pgp.verify({ message, signature, verificationKeys: keys, format: 'binary', config });
   const sig = result.signatures[0];
-  if (!sig) throw new ApxsError('BAD_SIGNATURE', 'the .asc holds no signature');
+  if (!sig) throw new ApxsError('BAD_SIGNATURE', 'the .asc holds no signature', { data: { reason: 'unreadable' } });
   const keyId = sig.keyID.toHex().toUpperCase();
   const key = keys.find((k) => k.getKeys(sig.keyID).length > 0);
   if (!key) {
     throw new ApxsError('BAD_SIGNATURE', `signed by key ${keyId}, which is not in KEYS`, {
       hint: 'only keys of Apache httpd release managers (KEYS from the ASF) are trusted',
+      data: { reason: 'unknown-key', keyId },
     });
   }
   try {
     await sig.verified;
   } catch (err) {
     throw new ApxsError('BAD_SIGNATURE', `the signature by ${key.getUserIDs()[0] ?? keyId} does not match the file`, {
-      hint: 'the file or the signature was altered; do not use this tarball', cause: err,
+      hint: 'the file or the signature was altered; do not use this tarball', cause: err, data: { reason: 'mismatch', keyId },
     });
   }
   const signingKey = key.getKeys(sig.keyID)[0]!;

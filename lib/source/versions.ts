@@ -46,16 +46,24 @@ export function releasesFrom(names: string[]): Release[] {
   return [...byVersion.values()].sort((a, b) => compareVersions(b.version, a.version));
 }
 
-/** VERSION is exact (2.4.68), a series (2.4, 1.3) or latest. */
+/**
+ * VERSION is exact (2.4.68), a series (2.4, 1.3) or latest. A version the
+ * mirror does not have is a bad argument (exit 2), like an ill-formed one.
+ */
 export function pickRelease(releases: Release[], wanted: string): Release {
   const w = wanted.trim();
   if (!/^(latest|\d+\.\d+(\.\d+)?)$/.test(w)) {
-    throw new ApxsError('USAGE', `bad version ${JSON.stringify(wanted)}: expected 2.4.68, a series such as 2.4, or latest`);
+    throw new ApxsError('USAGE', `bad version ${JSON.stringify(wanted)}: expected 2.4.68, a series such as 2.4, or latest`, {
+      hint: 'apxs-ts source list shows the releases on the mirror',
+    });
   }
   const hit = w === 'latest' ? releases[0] : releases.find((r) => r.version === w || r.series === w);
   if (!hit) {
     const have = releases.slice(0, 8).map((r) => r.version).join(', ');
-    throw new ApxsError('NOT_FOUND', `no httpd release ${w} on the mirror`, { hint: have ? `it has ${have}${releases.length > 8 ? ', …' : ''}` : 'the mirror lists no httpd releases' });
+    throw new ApxsError('BAD_INPUT', `no httpd release ${w} on the mirror`, {
+      hint: have ? `it has ${have}${releases.length > 8 ? ', …' : ''}; apxs-ts source list shows them all` : 'the mirror lists no httpd releases: check it with apxs-ts source list --mirror URL',
+      data: { version: w, available: releases.map((r) => r.version) },
+    });
   }
   return hit;
 }

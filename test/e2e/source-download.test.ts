@@ -1,12 +1,12 @@
 /** download and verify against a loopback HTTP server that misbehaves on purpose. */
-import { execFile } from 'node:child_process';
+import { execFile, type ExecFileOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, SHARED_MIRROR, cli, tmpDir } from '../helpers.js';
+import { CLI, ROOT, SHARED_MIRROR, cli, tmpDir } from '../helpers.js';
 
 const REL = path.join(SHARED_MIRROR, 'httpd');
 const NAME = 'httpd-2.4.68.tar.gz';
@@ -135,7 +135,7 @@ describe('source download and verify', () => {
     expect(site.requests.filter((q) => q.path === NAME)).toHaveLength(1); // a 404 is not retried
     expect(await fs.readdir(r.cache)).toEqual([]);
     const unknown = await cli(['source', 'download', '2.4.69', '--mirror', site.url, '--keys', keys, '--cache-dir', r.cache]);
-    expect(unknown.code).toBe(1);
+    expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('no httpd release 2.4.69 on the mirror');
     expect(unknown.stderr).toContain('hint: it has 2.4.68');
   });
@@ -187,5 +187,122 @@ describe('source download and verify', () => {
     expect(widthless).toMatch(/download 10\.1\/10\.1 MB at [\d.]+ MB\/s/);
     expect(widthless).toContain('EXIT=0');
     expect(widthless.length).toBeLessThan(20_000);
+  });
+});
+
+describe('what the release lacks, and checksum files for another file', () => {
+  it('no .asc is NO_SIGNATURE, no checksum is NO_CHECKSUM: refused before the tarball is fetched', async () => {
+    for (const [missing, code] of [[['.asc'], 'NO_SIGNATURE'], [['.sha512', '.sha256'], 'NO_CHECKSUM']] as const) {
+      const site = await serve(releaseFiles(tgz), { missing: missing.map((m) => `${NAME}${m}`) });
+      sites.push(site);
+      const r = await download(site);
+      expect([r.code, r.json.error.code], missing.join()).toEqual([1, code]);
+      expect(r.json.error.hint).toMatch(/--insecure/);
+      expect(site.requests.filter((q) => q.path === NAME)).toHaveLength(0);
+      expect(await fs.readdir(r.cache)).toEqual([]);
+    }
+  });
+
+  it('a .sha512 whose line names another release is refused, even when its hash is right', async () => {
+    const hex = createHash('sha512').update(tgz).digest('hex');
+    const site = await serve({ ...releaseFiles(tgz), [`${NAME}.sha512`]: `${hex} *httpd-2.4.67.tar.gz\n` });
+    sites.push(site);
+    const r = await download(site);
+    expect([r.code, r.json.error.code]).toEqual([1, 'CHECKSUM_MISMATCH']);
+    expect(r.json.error.message).toBe(`the sha512 checksum file names httpd-2.4.67.tar.gz, not ${NAME}`);
+    expect(site.requests.filter((q) => q.path === NAME)).toHaveLength(0);
+  });
+});
+
+/** Runs the CLI as an unprivileged user when the tests run as root (root writes anywhere), as itself otherwise. */
+function cliUnprivileged(args: string[]): Promise<{ code: number; json: any; ms: number }> {
+  const started = Date.now();
+  const as: ExecFileOptions = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { ...as, cwd: ROOT, env: { ...process.env, CI: 'true', HOME: '/nonexistent' }, encoding: 'utf8' }, (err, stdout) => {
+      let json: any;
+      try {
+        json = JSON.parse(stdout);
+      } catch {
+        json = undefined;
+      }
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, json, ms: Date.now() - started });
+    });
+  });
+}
+
+describe('rejected before the first request', () => {
+  it('a cache dir that cannot be written: PERMISSION_DENIED at once; a file as the cache dir: BAD_INPUT, exit 2', async () => {
+    const site = await serve(releaseFiles(tgz));
+    sites.push(site);
+    const base = await tmpDir();
+    const locked = path.join(base, 'locked');
+    await fs.mkdir(locked, { mode: 0o555 });
+    await fs.chmod(locked, 0o555);
+    // The cache dir itself (it exists, as the default one does), and one to be made inside it.
+    for (const cache of [locked, path.join(locked, 'cache')]) {
+      const unwritable = await cliUnprivileged(['source', 'download', '2.4.68', '--mirror', site.url, '--keys', keys, '--cache-dir', cache, '--json']);
+      expect([unwritable.code, unwritable.json?.error?.code], cache).toEqual([1, 'PERMISSION_DENIED']);
+      expect(unwritable.json.error.message).toContain(cache);
+      expect(unwritable.json.error.hint).toMatch(/--cache-dir/);
+      expect(unwritable.ms).toBeLessThan(3000); // not after ~6 s of retries
+    }
+    expect(site.requests).toEqual([]); // refused before the listing, not when the first write fails
+    await fs.writeFile(path.join(base, 'a-file'), 'x');
+    for (const cache of [path.join(base, 'a-file'), path.join(base, 'a-file', 'cache')]) {
+      for (const cmd of [['download', '2.4.68'], ['build', '2.4.68', '--prefix', path.join(base, 'prefix'), '--dry-run']]) {
+        const r = await cli(['source', ...cmd, '--mirror', site.url, '--keys', keys, '--cache-dir', cache, '--json']);
+        expect([r.code, r.json?.error?.code], `${cmd[0]} --cache-dir ${cache}`).toEqual([2, 'BAD_INPUT']);
+        expect(r.json.error.message).toContain(path.join(base, 'a-file'));
+      }
+    }
+    expect(site.requests).toEqual([]);
+    expect((await fs.readdir(base)).sort()).toEqual(['a-file', 'locked']);
+  });
+
+  it('an unknown or ill-formed version exits 2 and points at source list', async () => {
+    const site = await serve(releaseFiles(tgz));
+    sites.push(site);
+    const base = await tmpDir();
+    const runs = [
+      ['download', '2.4.999'],
+      ['download', 'x.y'],
+      ['build', '9.9.9', '--prefix', path.join(base, 'p'), '--dry-run'],
+      ['build', '9.9.9', '--prefix', path.join(base, 'p')],
+      ['verify', '2.4.999'],
+    ];
+    for (const args of runs) {
+      const r = await cli(['source', ...args, '--mirror', site.url, '--keys', keys, '--cache-dir', path.join(base, 'cache'), '--json']);
+      expect([r.code, ['BAD_INPUT', 'USAGE'].includes(r.json?.error?.code)], args.join(' ')).toEqual([2, true]);
+      expect(r.json.error.hint, args.join(' ')).toContain('apxs-ts source list');
+    }
+    expect(site.requests.filter((q) => q.path === NAME)).toHaveLength(0);
+  });
+
+  it('a prefix of /, a file, or a directory of other things is refused (exit 2), dry run or not; an httpd prefix is not', async () => {
+    const site = await serve(releaseFiles(tgz));
+    sites.push(site);
+    const base = await tmpDir();
+    await fs.writeFile(path.join(base, 'a-file'), 'x');
+    await fs.mkdir(path.join(base, 'home', 'docs'), { recursive: true });
+    await fs.writeFile(path.join(base, 'home', 'notes.txt'), 'mine');
+    await fs.mkdir(path.join(base, 'old-httpd', 'bin'), { recursive: true });
+    await fs.writeFile(path.join(base, 'old-httpd', 'bin', 'httpd'), '');
+    const build = (prefix: string, ...extra: string[]) =>
+      cli(['source', 'build', '2.4.68', '--prefix', prefix, '--mirror', site.url, '--keys', keys, '--cache-dir', path.join(base, 'cache'), '--json', ...extra]);
+    for (const prefix of ['/', path.join(base, 'a-file'), path.join(base, 'home')]) {
+      for (const extra of [['--dry-run'], []]) {
+        const r = await build(prefix, ...extra);
+        expect([r.code, r.json?.error?.code], `${prefix} ${extra.join(' ')}`).toEqual([2, 'BAD_INPUT']);
+        expect(r.json.error.message).toContain(`--prefix ${prefix}`);
+      }
+    }
+    expect(site.requests).toEqual([]);
+    for (const prefix of [path.join(base, 'old-httpd'), path.join(base, 'new')]) {
+      const r = await build(prefix, '--dry-run');
+      expect(r.code, r.stdout).toBe(0);
+      expect(r.json.prefix).toBe(prefix);
+    }
+    expect(await fs.readFile(path.join(base, 'home', 'notes.txt'), 'utf8')).toBe('mine');
   });
 });

@@ -4,7 +4,9 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { setListen } from '../../lib/source/build.js';
+import { ApxsError } from '../../lib/core/errors.js';
+import { checkPrefix, setListen } from '../../lib/source/build.js';
+import { cacheFsError, checkCacheDir, removeFromCache } from '../../lib/source/cache.js';
 import { parseChecksum } from '../../lib/source/checksum.js';
 import { extractTarball } from '../../lib/source/extract.js';
 import { checkPrereqs, requirementsFor } from '../../lib/source/prereqs.js';
@@ -36,6 +38,20 @@ describe('releases', () => {
     expect(() => pickRelease(releasesFrom(NAMES), '2.4.99')).toThrow(/no httpd release 2\.4\.99/);
     expect(() => pickRelease(releasesFrom(NAMES), '2.4.68; rm -rf /')).toThrow(/bad version/);
   });
+  it.each([['2.4.999', 'BAD_INPUT'], ['9.9.9', 'BAD_INPUT'], ['3.0', 'BAD_INPUT'], ['2.4.68; rm -rf /', 'USAGE'], ['x.y', 'USAGE'], ['', 'USAGE']])(
+    'an unknown or ill-formed version %j is a bad argument (%s, exit 2) pointing at source list', (v, code) => {
+      const err = (() => {
+        try {
+          pickRelease(releasesFrom(NAMES), v);
+        } catch (e) {
+          return e as ApxsError;
+        }
+        throw new Error('accepted');
+      })();
+      expect(err).toBeInstanceOf(ApxsError);
+      expect([err.code, err.exitCode]).toEqual([code, 2]);
+      expect(err.hint).toContain('apxs-ts source list');
+    });
 });
 
 describe('checksum formats', () => {
@@ -61,6 +77,133 @@ describe('checksum formats', () => {
   });
   it('says so when the file holds no hash of that kind', () => {
     expect(() => parseChecksum('nothing here', 'sha512')).toThrow(/no sha512 hash/);
+  });
+  it('reads the archive\'s md5 (BSD style and coreutils) and sha1 (coreutils and gpg --print-md) files, names and all', async () => {
+    const dir = path.join(SHARED_MIRROR, '..', 'archive', 'httpd');
+    for (const [file, algo] of [['apache_1.3.42.tar.gz', 'md5'], ['httpd-2.0.65.tar.gz', 'md5'], ['httpd-2.2.34.tar.gz', 'md5'], ['httpd-2.0.65.tar.gz', 'sha1'], ['httpd-2.2.34.tar.gz', 'sha1'], ['httpd-2.2.34.tar.gz', 'sha256']] as const) {
+      const text = await fs.readFile(path.join(dir, `${file}.${algo}`), 'utf8');
+      expect(parseChecksum(text, algo, file), `${file}.${algo}`).toBe(createHash(algo).update(await fs.readFile(path.join(dir, file))).digest('hex'));
+    }
+  });
+});
+
+describe('a checksum line is used only for the file it names', () => {
+  const FILE = 'httpd-2.4.68.tar.gz';
+  const OTHER = 'httpd-2.4.67.tar.gz';
+  const sha512 = createHash('sha512').update('x').digest('hex');
+  const sha256 = createHash('sha256').update('x').digest('hex');
+  const md5 = createHash('md5').update('x').digest('hex');
+  const otherSha = createHash('sha256').update('y').digest('hex');
+  const gpg = (name: string, hex: string) => {
+    const groups = hex.toUpperCase().match(/.{8}/g)!;
+    return `${name}: ${groups.slice(0, 8).join(' ')}\n${' '.repeat(name.length + 2)}${groups.slice(8).join(' ')}\n`;
+  };
+  const ok = (format: string, text: string, algo: 'sha512' | 'sha256' | 'md5', want: string) => [format, text, algo, want] as const;
+  const refused = (format: string, text: string, algo: 'sha512' | 'sha256' | 'md5') => [format, text, algo, null] as const;
+  it.each([
+    ok('hex *file', `${sha256} *${FILE}\n`, 'sha256', sha256),
+    ok('hex  file', `${sha256}  ${FILE}\n`, 'sha256', sha256),
+    ok('hex  ./file', `${sha256}  ./${FILE}\n`, 'sha256', sha256),
+    ok('hex *dir/file', `${sha256} *dist/httpd/${FILE}\n`, 'sha256', sha256),
+    ok('hex *file, CRLF', `${sha256} *${FILE}\r\n`, 'sha256', sha256),
+    ok('MD5 (file) = hex', `MD5 (${FILE}) = ${md5}\n`, 'md5', md5),
+    ok('SHA256(file)= hex', `SHA256(${FILE})= ${sha256}\n`, 'sha256', sha256),
+    ok('gpg --print-md, wrapped', gpg(FILE, sha512), 'sha512', sha512),
+    ok('bare hex', `${sha256}\n`, 'sha256', sha256),
+    ok('bare HEX, no newline', sha256.toUpperCase(), 'sha256', sha256),
+    ok('several files, ours second', `${otherSha} *${OTHER}\n${sha256} *${FILE}\n`, 'sha256', sha256),
+    ok('gpg, several files, ours second', gpg(OTHER, createHash('sha512').update('y').digest('hex')) + gpg(FILE, sha512), 'sha512', sha512),
+    refused('hex *other-file', `${sha256} *${OTHER}\n`, 'sha256'),
+    refused('hex  other-file', `${sha256}  ${OTHER}\n`, 'sha256'),
+    refused('MD5 (other-file) = hex', `MD5 (${OTHER}) = ${md5}\n`, 'md5'),
+    refused('SHA256(other-file)= hex', `SHA256(${OTHER})= ${sha256}\n`, 'sha256'),
+    refused('gpg --print-md of another file', gpg(OTHER, sha512), 'sha512'),
+    refused('a name that only ends like ours', `${sha256} *x${FILE}\n`, 'sha256'),
+    refused('a name that only starts like ours', `${sha256} *${FILE}.bak\n`, 'sha256'),
+    refused('the .asc named instead', `${sha256} *${FILE}.asc\n`, 'sha256'),
+  ])('%s', (_, text, algo, want) => {
+    if (want !== null) {
+      expect(parseChecksum(text, algo, FILE)).toBe(want);
+      return;
+    }
+    let err: unknown;
+    try {
+      parseChecksum(text, algo, FILE);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ApxsError);
+    expect((err as ApxsError).code).toBe('CHECKSUM_MISMATCH');
+    expect((err as ApxsError).message).toMatch(new RegExp(`checksum file names .*, not ${FILE.replace(/\./g, '\\.')}$`));
+  });
+});
+
+describe('the cache and the prefix', () => {
+  const errno = (code: string, syscall = 'open') => Object.assign(new Error(`${code}: x`), { code, syscall });
+  it.each([
+    ['EACCES', 'PERMISSION_DENIED', 1, /permission denied/],
+    ['EPERM', 'PERMISSION_DENIED', 1, /permission denied/],
+    ['EROFS', 'READ_ONLY', 1, /read-only file system/],
+    ['ENOSPC', 'NO_SPACE', 1, /no space left/],
+    ['ENOTDIR', 'BAD_INPUT', 2, /not a directory/],
+    ['EISDIR', 'BAD_INPUT', 2, /is a directory/],
+  ])('%s in the cache is %s (exit %i), naming the path, with a hint', (code, want, exit, message) => {
+    const e = cacheFsError('/some/cache', errno(code))!;
+    expect([e.code, e.exitCode]).toEqual([want, exit]);
+    expect(e.message).toContain('/some/cache');
+    expect(e.message).toMatch(message);
+    expect(e.hint).toBeTruthy();
+  });
+  it('leaves network errors alone', () => {
+    expect(cacheFsError('/c', errno('ECONNRESET', 'read'))).toBeUndefined();
+  });
+  it('a file given as the cache, or a path through one, is a bad argument; a dry check creates nothing', async () => {
+    const base = await tmpDir();
+    await fs.writeFile(path.join(base, 'f'), 'x');
+    for (const dir of [path.join(base, 'f'), path.join(base, 'f', 'sub', 'dir')]) {
+      for (const create of [false, true]) {
+        await expect(checkCacheDir(dir, { create })).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringContaining(path.join(base, 'f')) });
+      }
+    }
+    await checkCacheDir(path.join(base, 'new', 'cache'), { create: false });
+    expect(await fs.readdir(base)).toEqual(['f']);
+    await checkCacheDir(path.join(base, 'new', 'cache'), { create: true });
+    expect((await fs.stat(path.join(base, 'new', 'cache'))).isDirectory()).toBe(true);
+  });
+  it('removes a file only when it is inside the cache', async () => {
+    const base = await tmpDir();
+    const cache = path.join(base, 'cache');
+    await fs.mkdir(cache);
+    await fs.symlink(cache, path.join(base, 'cache-link'));
+    for (const f of ['outside.tar.gz', 'cache/inside.tar.gz', 'cache-link/linked.tar.gz']) await fs.writeFile(path.join(base, f), 'x');
+    expect(await removeFromCache(path.join(base, 'outside.tar.gz'), cache)).toBe(false);
+    expect(await removeFromCache(path.join(cache, '..', 'outside.tar.gz'), cache)).toBe(false);
+    expect(await removeFromCache(cache, cache)).toBe(false);
+    expect(await removeFromCache(path.join(base, 'cache-link', 'linked.tar.gz'), cache)).toBe(true);
+    expect(await removeFromCache(path.join(cache, 'inside.tar.gz'), path.join(base, 'cache-link'))).toBe(true);
+    expect((await fs.readdir(base)).sort()).toEqual(['cache', 'cache-link', 'outside.tar.gz']);
+    expect(await fs.readdir(cache)).toEqual([]);
+  });
+  it('a prefix must be new, empty or an httpd prefix: not /, a file, or a directory of other things', async () => {
+    const base = await tmpDir();
+    const make = async (rel: string, files: string[]) => {
+      const d = path.join(base, rel);
+      await fs.mkdir(d, { recursive: true });
+      for (const f of files) {
+        await fs.mkdir(path.dirname(path.join(d, f)), { recursive: true });
+        await fs.writeFile(path.join(d, f), '');
+      }
+      return d;
+    };
+    await fs.writeFile(path.join(base, 'a-file'), 'x');
+    await fs.symlink('/', path.join(base, 'root-link'));
+    const refused = ['/', path.join(base, 'root-link'), path.join(base, 'a-file'), path.join(base, 'a-file', 'p'), await make('home', ['.bashrc', 'notes.txt']), await make('usr-local', ['bin/perl', 'lib/x.so']), base];
+    const allowed = [path.join(base, 'new'), path.join(base, 'new', 'deeper'), await make('empty', []), await make('p1', ['bin/httpd']), await make('p2', ['bin/apachectl']),
+      await make('p3', ['conf/httpd.conf']), await make('p4', ['apxs-ts-receipt.json'])];
+    const outcome = async (p: string) => checkPrefix(p).then(() => 'ok', (e: ApxsError) => `${e.code}/${e.exitCode}`);
+    expect(await Promise.all(refused.map(outcome))).toEqual(refused.map(() => 'BAD_INPUT/2'));
+    expect(await Promise.all(allowed.map(outcome))).toEqual(allowed.map(() => 'ok'));
+    await expect(fs.stat(path.join(base, 'new'))).rejects.toThrow(); // checking creates nothing
   });
 });
 
