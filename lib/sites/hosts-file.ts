@@ -3,13 +3,15 @@
  * and `# END apxs-ts`; every byte outside (comments, inline comments, tabs,
  * CRLF, a BOM, a missing final newline) stays as it was. Writes are atomic
  * (lib/atomic-file), preceded by a timestamped backup, and made under a lock
- * so concurrent runs do not lose each other's entries.
+ * so concurrent runs do not lose each other's entries. A malformed marker
+ * block (a stray BEGIN or END) is an error, never guessed around, and file
+ * system failures name the path instead of an errno.
  */
 import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { backupFile, readIfExists, writeFileAtomic } from '../core/atomic-file.js';
-import { ApxsError, permissionError } from '../core/errors.js';
+import { backupFile, writeFileAtomic } from '../core/atomic-file.js';
+import { ApxsError, fileError } from '../core/errors.js';
 import { findBlock, removeBlock, upsertBlock } from '../core/marked-block.js';
 import { withLock } from '../core/lock.js';
 import { validateHostname, validateIp } from './host-names.js';
@@ -29,8 +31,9 @@ export interface HostsEntry {
 /** Our block as an ordered map: address -> names. */
 export type HostsBlock = Map<string, string[]>;
 
-export function parseHostsLines(text: string): HostsEntry[] {
-  const block = findBlock(text, BLOCK_ID);
+/** `file` only names the file in a BLOCK_BROKEN error. */
+export function parseHostsLines(text: string, file?: string): HostsEntry[] {
+  const block = findBlock(text, BLOCK_ID, file);
   const blockStartLine = block ? text.slice(0, block.start).split('\n').length : -1;
   const blockEndLine = block ? blockStartLine + block.body.length + 1 : -1;
   const out: HostsEntry[] = [];
@@ -44,8 +47,8 @@ export function parseHostsLines(text: string): HostsEntry[] {
   return out;
 }
 
-export function readBlock(text: string): HostsBlock {
-  const block = findBlock(text, BLOCK_ID);
+export function readBlock(text: string, file?: string): HostsBlock {
+  const block = findBlock(text, BLOCK_ID, file);
   const map: HostsBlock = new Map();
   for (const l of block?.body ?? []) {
     const [ip, ...names] = l.replace(/#.*/, '').trim().split(/\s+/);
@@ -59,9 +62,9 @@ function renderBlock(map: HostsBlock): string[] {
 }
 
 /** The new text with our block set to `map` (removed entirely when empty). */
-export function withBlock(text: string, map: HostsBlock): string {
+export function withBlock(text: string, map: HostsBlock, file?: string): string {
   const lines = renderBlock(map);
-  return lines.length === 0 ? removeBlock(text, BLOCK_ID) : upsertBlock(text, BLOCK_ID, lines, text.length);
+  return lines.length === 0 ? removeBlock(text, BLOCK_ID, file) : upsertBlock(text, BLOCK_ID, lines, text.length, file);
 }
 
 export function addToBlock(map: HostsBlock, ip: string, names: string[]): HostsBlock {
@@ -112,28 +115,73 @@ export interface EditOptions {
   backupDir?: string;
 }
 
+const missing = (file: string) => new ApxsError('NOT_FOUND', `${file} does not exist`, { hint: 'pass --hosts-file PATH', data: { file } });
+
+/** The hosts file's text; a missing file, a directory or an unreadable one is an error naming it. */
+async function readHosts(file: string): Promise<string> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (err) {
+    if (isMissing(err)) throw missing(file);
+    throw fileError(file, err) ?? err;
+  }
+}
+
+const isMissing = (err: unknown) => err instanceof Error && ['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '');
+
+/**
+ * The real path of an existing regular hosts file, checked before the lock
+ * is taken: the lock goes beside it, and a missing directory must not
+ * surface as an errno about the lock file.
+ */
+async function realHostsFile(file: string): Promise<string> {
+  let st;
+  try {
+    st = await fs.stat(file);
+  } catch (err) {
+    if (isMissing(err)) throw missing(file);
+    throw fileError(file, err) ?? err;
+  }
+  if (st.isDirectory()) throw new ApxsError('BAD_INPUT', `${file} is a directory, not a hosts file`, { hint: 'pass the hosts file itself with --hosts-file PATH', data: { file } });
+  return fs.realpath(file).catch(() => path.resolve(file));
+}
+
+/** Backups of `file` in `dir`, by name. */
+async function backupsIn(dir: string, file: string): Promise<Set<string>> {
+  const base = `${path.basename(file)}.`;
+  return new Set((await fs.readdir(dir).catch(() => [] as string[])).filter((f) => f.startsWith(base) && f.endsWith('.bak')));
+}
+
 async function editHosts(file: string, edit: (map: HostsBlock) => HostsBlock, opts: EditOptions): Promise<HostsChange> {
   const run = async (): Promise<HostsChange> => {
-    const raw = await readIfExists(file);
-    if (raw === undefined) throw new ApxsError('NOT_FOUND', `${file} does not exist`, { hint: 'pass --hosts-file PATH' });
-    const text = raw.toString('utf8');
-    const before = readBlock(text);
+    const text = await readHosts(file);
+    const before = readBlock(text, file);
     const after = edit(before);
-    const next = withBlock(text, after);
+    const next = withBlock(text, after, file);
     const base = { file, dryRun: !!opts.dryRun, diff: blockDiff(text, next), entries: [...after].map(([ip, names]) => ({ ip, names })) };
     if (next === text) return { ...base, changed: false, backup: undefined, method: undefined };
     if (opts.dryRun) return { ...base, changed: true, backup: undefined, method: undefined };
-    const backup = await backupFile(file, opts.backupDir, KEEP_BACKUPS).catch((err: unknown) => {
-      throw permissionError(opts.backupDir ?? path.dirname(file), err) ?? err;
-    });
-    const res = await writeFileAtomic(file, next);
-    return { ...base, changed: true, backup, method: res.method };
+    const backupDir = opts.backupDir ?? path.dirname(file);
+    const earlier = await backupsIn(backupDir, file);
+    let backup: string | undefined;
+    try {
+      backup = await backupFile(file, opts.backupDir, KEEP_BACKUPS);
+    } catch (err) {
+      // A full disk leaves a partial backup behind: it is no backup, remove it.
+      for (const f of await backupsIn(backupDir, file)) if (!earlier.has(f)) await fs.rm(path.join(backupDir, f), { force: true }).catch(() => undefined);
+      throw fileError(backupDir, err) ?? err;
+    }
+    try {
+      const res = await writeFileAtomic(file, next);
+      return { ...base, changed: true, backup, method: res.method };
+    } catch (err) {
+      // Nothing changed, so the backup of this change undoes nothing.
+      if (backup) await fs.rm(backup, { force: true }).catch(() => undefined);
+      throw fileError(file, err) ?? err;
+    }
   };
-  return opts.dryRun ? run() : withLock(`${await realTarget(file)}.apxs-ts.lock`, run);
-}
-
-async function realTarget(file: string): Promise<string> {
-  return fs.realpath(file).catch(() => path.resolve(file));
+  if (opts.dryRun) return run();
+  return withLock(`${await realHostsFile(file)}.apxs-ts.lock`, run);
 }
 
 export function hostsAdd(file: string, names: string[], ip = '127.0.0.1', opts: EditOptions = {}): Promise<HostsChange> {
@@ -149,7 +197,11 @@ export function hostsRemove(file: string, names: string[], opts: EditOptions = {
 
 /** Our block as it is now. */
 export async function hostsBlockOf(file: string): Promise<HostsBlock> {
-  return readBlock((await readIfExists(file))?.toString('utf8') ?? '');
+  const text = await readHosts(file).catch((err: unknown) => {
+    if (err instanceof ApxsError && err.code === 'NOT_FOUND') return '';
+    throw err;
+  });
+  return readBlock(text, file);
 }
 
 /** Puts our block back to `map` exactly (used to undo an add). */
@@ -158,7 +210,5 @@ export function hostsSetBlock(file: string, map: HostsBlock, opts: EditOptions =
 }
 
 export async function hostsList(file: string): Promise<HostsEntry[]> {
-  const raw = await readIfExists(file);
-  if (raw === undefined) throw new ApxsError('NOT_FOUND', `${file} does not exist`, { hint: 'pass --hosts-file PATH' });
-  return parseHostsLines(raw.toString('utf8'));
+  return parseHostsLines(await readHosts(file), file);
 }

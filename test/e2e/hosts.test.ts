@@ -56,7 +56,8 @@ describe('hosts add/remove/list', () => {
   it.each(['bad name', 'one.dd\nevil.dd', '-x.dd', 'a..b', ''])('a bad name %j leaves the file byte-identical', async (name) => {
     const f = await hostsFile();
     const r = await cli(['hosts', 'add', '--hosts-file', f, '--', 'ok.dd', name]);
-    expect(r.code).toBe(1);
+    // BAD_HOSTNAME is bad input: exit 2 since 1700b92 (lib/core/errors.ts).
+    expect(r.code).toBe(2);
     expect(r.stderr.split('\n')[0]).toMatch(/^apxs-ts: error: bad host name/);
     expect(await fs.readFile(f, 'utf8')).toBe(ORIGINAL);
     expect(await fs.readdir(path.dirname(f))).toEqual(['hosts']);

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeFileAtomic } from '../../lib/core/atomic-file.js';
-import { FileTransaction } from '../../lib/core/file-transaction.js';
+import { FileTransaction } from '../../lib/core/edit-transaction.js';
 import { findBlock, listBlockIds, offsetOutsideBlocks, removeBlock, upsertBlock } from '../../lib/core/marked-block.js';
 import { tmpDir } from '../helpers.js';
 
