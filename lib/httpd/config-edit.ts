@@ -31,29 +31,23 @@ export async function withConfigEdit<T>(sr: ServerRoot, what: string, edit: (tx:
   return withLock(path.join(sr.stateDir, 'config.lock'), async () => {
     const tx = new EditTransaction(path.join(sr.stateDir, 'backups'));
     let value: T;
+    let verdict: ConfigTestResult | null = null;
     try {
       value = await edit(tx);
+      if (tx.dirty) verdict = await configTest(sr);
     } catch (err) {
       await tx.rollback();
       throw err;
     }
-    // apxs-ts's own records (the ledger) are not news to the user.
-    const changed = () => tx.changed.filter((f) => !f.startsWith(`${sr.stateDir}${path.sep}`));
-    if (!tx.dirty) return { value, changed: changed(), backups: tx.backups, configtest: null };
-    let verdict: ConfigTestResult;
-    try {
-      verdict = await configTest(sr);
-    } catch (err) {
-      await tx.rollback();
-      throw err;
-    }
-    if (!verdict.ok) {
+    if (verdict && !verdict.ok) {
       const restored = await tx.rollback();
       throw brokenConfigError(verdict, `httpd rejected the config after ${what}`, {
         hint: `nothing was changed: ${restored.length} file(s) restored byte for byte`,
         data: { restored, configtest: verdict },
       });
     }
-    return { value, changed: changed(), backups: tx.backups, configtest: verdict };
+    // apxs-ts's own records (the ledger) are not news to the user.
+    const changed = tx.changed.filter((f) => !f.startsWith(`${sr.stateDir}${path.sep}`));
+    return { value, changed, backups: tx.backups, configtest: verdict };
   }, LOCK_TIMEOUT_MS);
 }

@@ -13,7 +13,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ApxsError, isErrno } from '../core/errors.js';
 import { checkCacheDir, isInside, removeFromCache } from './cache.js';
-import { ALGORITHMS, WEAK, hashFileInto, hashers, parseChecksum, type Algorithm } from './checksum.js';
+import { WEAK, hashFileInto, hashers, type Algorithm } from './checksum.js';
+import { publishedFor, type Published } from './published.js';
 import { download, fetchText, type DownloadProgress } from './fetch.js';
 import { verifySignature, type Signer } from './signature.js';
 import { linksOf, pickRelease, releasesFrom, type Release } from './versions.js';
@@ -111,68 +112,6 @@ async function keysText(keysFile: string | undefined): Promise<string> {
   return fetchText(ASF_KEYS_URL);
 }
 
-async function fetchIfPublished(url: string): Promise<string | undefined> {
-  try {
-    return await fetchText(url, { retries: 2 });
-  } catch (err) {
-    if (err instanceof ApxsError && /^not found/.test(err.message)) return undefined;
-    throw err;
-  }
-}
-
-export interface Published {
-  checksum: { algorithm: Algorithm; hex: string } | null;
-  signature: string | undefined;
-  /** Where they were read: the release URL, or the directory beside the file. */
-  from: string;
-}
-
-/** The strongest checksum the release publishes, and its signature: fetched before the tarball, so only one hash is computed. */
-export async function publishedFor(url: string): Promise<Published> {
-  const name = url.slice(url.lastIndexOf('/') + 1);
-  const signature = fetchIfPublished(`${url}.asc`);
-  // A rejection would be unhandled while the checksums are fetched; it is rethrown by the await below.
-  signature.catch(() => undefined);
-  let checksum: Published['checksum'] = null;
-  for (const algorithm of ALGORITHMS) {
-    const text = await fetchIfPublished(`${url}.${algorithm}`);
-    if (text === undefined) continue;
-    checksum = { algorithm, hex: parseChecksum(text, algorithm, name) };
-    break;
-  }
-  return { checksum, signature: await signature, from: url };
-}
-
-async function readIfThere(file: string): Promise<string | undefined> {
-  try {
-    return await fs.readFile(file, 'utf8');
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return undefined;
-    if (isErrno(err, 'EACCES') || isErrno(err, 'EPERM')) {
-      throw new ApxsError('PERMISSION_DENIED', `cannot read ${file}`, { hint: 'fix its permissions, or run as a user who can read it', cause: err });
-    }
-    throw new ApxsError('BAD_INPUT', `cannot read ${file}: ${(err as Error).message}`, { cause: err });
-  }
-}
-
-/**
- * The checksum (FILE.sha512, .sha256, .sha1, .md5, strongest first) and
- * signature (FILE.asc) lying beside a tarball, as a release directory or a
- * download by hand leaves them; undefined when there are none, and only then
- * does `verify FILE` ask the mirror.
- */
-export async function publishedBeside(file: string): Promise<Published | undefined> {
-  const name = path.basename(file);
-  const signature = await readIfThere(`${file}.asc`);
-  let checksum: Published['checksum'] = null;
-  for (const algorithm of ALGORITHMS) {
-    const text = await readIfThere(`${file}.${algorithm}`);
-    if (text === undefined) continue;
-    checksum = { algorithm, hex: parseChecksum(text, algorithm, name) };
-    break;
-  }
-  return checksum || signature !== undefined ? { checksum, signature, from: path.dirname(file) } : undefined;
-}
 
 /** Refuses, before any download, a release that publishes no checksum or no signature (unless --insecure). */
 export function requirePublished(published: Published, name: string, insecure: boolean | undefined): void {
