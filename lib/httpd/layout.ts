@@ -79,31 +79,31 @@ function mainConfigLayout(kind: 'sandbox' | 'prefix'): Layout {
     loadPath: (sr, so) => path.relative(sr.root, so),
     async enableModule(tx, sr, m) {
       const text = await fs.readFile(sr.configFile, 'utf8');
-      await tx.write(sr.configFile, upsertBlock(text, moduleBlockId(m.name), [...m.load, ...m.conf], afterLastLoadModule(text, sr.configFile)));
+      await tx.write(sr.configFile, upsertBlock(text, moduleBlockId(m.name), [...m.load, ...m.conf], afterLastLoadModule(text, sr.configFile), sr.configFile));
     },
     async disableModule(tx, sr, name) {
-      await tx.write(sr.configFile, removeBlock(await fs.readFile(sr.configFile, 'utf8'), moduleBlockId(name)));
+      await tx.write(sr.configFile, removeBlock(await fs.readFile(sr.configFile, 'utf8'), moduleBlockId(name), sr.configFile));
     },
     async hasModule(sr, name) {
-      return !!findBlock(await fs.readFile(sr.configFile, 'utf8'), moduleBlockId(name));
+      return !!findBlock(await fs.readFile(sr.configFile, 'utf8'), moduleBlockId(name), sr.configFile);
     },
     siteFile: (sr) => path.join(path.dirname(sr.configFile), 'apxs-ts-vhosts.conf'),
     async enableSite(tx, sr, name, header, edit) {
       const file = this.siteFile(sr, name);
       await tx.write(file, edit((await readText(file)) ?? header));
       const conf = await fs.readFile(sr.configFile, 'utf8');
-      await tx.write(sr.configFile, upsertBlock(conf, 'vhosts', [`Include ${quote(path.relative(sr.root, file))}`], conf.length));
+      await tx.write(sr.configFile, upsertBlock(conf, 'vhosts', [`Include ${quote(path.relative(sr.root, file))}`], conf.length, sr.configFile));
     },
     async disableSite(tx, sr, name, edit) {
       const file = this.siteFile(sr, name);
       const next = edit((await readText(file)) ?? '');
-      if (listBlockIds(next, 'vhost ').length > 0) {
+      if (listBlockIds(next, 'vhost ', file).length > 0) {
         await tx.write(file, next);
         return;
       }
       // No vhost left: the file and the Include go too.
       await tx.remove(file);
-      await tx.write(sr.configFile, removeBlock(await fs.readFile(sr.configFile, 'utf8'), 'vhosts'));
+      await tx.write(sr.configFile, removeBlock(await fs.readFile(sr.configFile, 'utf8'), 'vhosts', sr.configFile));
     },
   };
 }

@@ -164,7 +164,7 @@ export async function vhostRemove(sr: ServerRoot, nameIn: string, opts: { hostsF
   let purge: string | undefined;
   let block: { body: string[] } | undefined;
   const edit = await withConfigEdit(sr, `removing vhost ${name}`, async (tx) => {
-    block = findBlock(await fs.readFile(file, 'utf8').catch(() => ''), `vhost ${name}`);
+    block = findBlock(await fs.readFile(file, 'utf8').catch(() => ''), `vhost ${name}`, file);
     if (!block) throw new ApxsError('NOT_FOUND', `no vhost ${name} made by apxs-ts in ${file}`, { hint: 'apxs-ts vhost list shows what there is' });
     await sr.layout.disableSite(tx, sr, name, siteEdit(series, name, undefined));
     // Only the names this vhost mapped: a mapping the user had before stays.
