@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { brokenConfigError, configTest } from '../lib/httpd/configtest.js';
 import { ApxsError } from '../lib/core/errors.js';
-import { errorLogPath, followLog, tailLog } from '../lib/ctl/error-log.js';
+import { errorLogPath, followLog, tailForFollow, tailLog } from '../lib/ctl/error-log.js';
 import { restart, start, status, stop, type CtlResult } from '../lib/ctl/lifecycle.js';
 import { requireServerRoot } from '../lib/httpd/server-root.js';
 import { progress } from './progress.js';
@@ -17,7 +17,8 @@ interface CtlOpts {
 const EXIT_HELP = `
 Exit codes:
   0  done (start/restart/graceful: the server answers its health URL; status: running and healthy)
-  1  failed (config broken, port in use, did not become healthy; status: running but unhealthy)
+  1  failed (config broken, port in use, did not become healthy; status: running but unhealthy,
+     or orphaned workers whose parent is gone)
   2  usage error
   3  not running (stop, graceful-stop, status)
 
@@ -33,6 +34,7 @@ Examples:
 function describe(r: CtlResult): string[] {
   const health = r.health ? ` ${r.healthUrl} answered ${r.health.status} in ${r.health.latencyMs.toFixed(1)} ms` : '';
   const head = r.alreadyRunning ? `httpd is already running (pid ${r.pid});${health}`
+    : r.action.includes('stop') && r.pid === undefined ? `httpd's orphaned workers (pid ${r.orphans?.join(', ') ?? '?'}) ended in ${Math.round(r.elapsedMs)} ms`
     : r.action.includes('stop') ? `httpd (pid ${r.pid}) stopped in ${Math.round(r.elapsedMs)} ms`
     : `${r.action}: httpd (pid ${r.pid}) is up;${health}`;
   return [head, ...(r.stale ? [`removed stale pid file ${r.stale.pidFile}: ${r.stale.reason}`] : []), ...r.warnings.map((w) => `warning: ${w}`)];
@@ -107,11 +109,15 @@ export function register(program: Command, run: Runner): void {
     .action(run(async (o: CtlOpts & { lines: string; follow?: boolean }, cmd: Command): Promise<Outcome> => {
       const sr = await requireServerRoot(o.serverRoot, process.cwd());
       const file = await errorLogPath(sr);
-      const lines = await tailLog(file, Math.max(1, Number(o.lines) || 20));
-      if (!o.follow) return { data: { file, lines }, stdout: lines };
+      const n = Math.max(1, Number(o.lines) || 20);
+      if (!o.follow) {
+        const lines = await tailLog(file, n);
+        return { data: { file, lines }, stdout: lines };
+      }
       if (cmd.optsWithGlobals().json) throw new ApxsError('USAGE', '--follow does not go with --json');
+      const { lines, end } = await tailForFollow(file, n);
       for (const l of lines) process.stdout.write(`${l}\n`);
-      for await (const chunk of followLog(file)) process.stdout.write(chunk);
+      for await (const chunk of followLog(file, { from: end })) process.stdout.write(chunk);
       throw new ApxsError('INTERNAL', 'following the log ended'); // followLog never returns
     }));
 }

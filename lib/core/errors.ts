@@ -19,6 +19,8 @@ export type ErrorCode =
   | 'COMPILE_FAILED'
   | 'NO_MODULE_SYMBOL'
   | 'CONFIG_BROKEN'
+  | 'CONFIG_TOO_LARGE'
+  | 'ORPHANED_WORKERS'
   | 'CHILD_FAILED'
   | 'PORT_IN_USE'
   | 'START_FAILED'

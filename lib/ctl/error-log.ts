@@ -15,11 +15,11 @@ export async function logSize(file: string | undefined): Promise<number> {
   return fs.stat(file).then((s) => s.size, () => 0);
 }
 
-/** error_log lines written since `offset`. */
-export async function logSince(file: string | undefined, offset: number, max = 30): Promise<string[]> {
-  if (!file) return [];
+/** Lines written since `offset` (at most `max`, the last ones) and the offset they end at. */
+async function readSince(file: string | undefined, offset: number, max: number): Promise<{ lines: string[]; end: number }> {
+  if (!file) return { lines: [], end: 0 };
   const fh = await fs.open(file, 'r').catch(() => undefined);
-  if (!fh) return [];
+  if (!fh) return { lines: [], end: 0 };
   try {
     const size = (await fh.stat()).size;
     const start = size < offset ? 0 : offset; // rotated or truncated: read it all
@@ -27,14 +27,24 @@ export async function logSince(file: string | undefined, offset: number, max = 3
     const buf = Buffer.alloc(len);
     await fh.read(buf, 0, len, size - len);
     const lines = buf.toString('utf8').split('\n').filter((l) => l.trim());
-    return lines.slice(-max);
+    return { lines: lines.slice(-max), end: size };
   } finally {
     await fh.close();
   }
 }
 
+/** error_log lines written since `offset`. */
+export async function logSince(file: string | undefined, offset: number, max = 30): Promise<string[]> {
+  return (await readSince(file, offset, max)).lines;
+}
+
 export async function tailLog(file: string, n: number): Promise<string[]> {
   return logSince(file, 0, n);
+}
+
+/** The last `n` lines and the offset they end at: followLog from there neither misses nor repeats a line. */
+export async function tailForFollow(file: string, n: number): Promise<{ lines: string[]; end: number }> {
+  return readSince(file, 0, n);
 }
 
 export async function errorLogPath(sr: ServerRoot): Promise<string> {
@@ -53,8 +63,9 @@ export async function* followLog(file: string, opts: { from?: number; intervalMs
   for (;;) {
     const size = await logSize(file);
     if (size < pos) pos = 0;
-    if (size > pos) {
-      const fh = await fs.open(file, 'r');
+    // Gone between the stat and the open (rotated by rename): the next round reads the new one.
+    const fh = size > pos ? await fs.open(file, 'r').catch(() => undefined) : undefined;
+    if (fh) {
       try {
         const buf = Buffer.alloc(size - pos);
         await fh.read(buf, 0, buf.length, pos);

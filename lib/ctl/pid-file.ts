@@ -34,12 +34,17 @@ export async function runningServer(sr: ServerRoot, info: Pick<ServerInfo, 'pidF
     const p = await procInfo(pid);
     return { running: { pid, since: p?.startedAt?.toISOString() } };
   }
+  // Not this server's httpd: never signalled, and the file is no use to anyone.
+  const other = await procInfo(pid);
   const alive = await isAlive(pid);
+  const otherHttpd = !!other?.exe && /\/(httpd|apache2?)( \(deleted\))?$/.test(other.exe);
   await fs.rm(info.pidFile, { force: true });
   return {
     stale: {
       pidFile: info.pidFile, pid,
-      reason: alive ? `pid ${pid} now belongs to another program` : `no process ${pid} is running`,
+      reason: !alive ? `no process ${pid} is running`
+        : otherHttpd ? `pid ${pid} now belongs to another program (an httpd of another server root)`
+        : `pid ${pid} now belongs to another program`,
     },
   };
 }

@@ -6,9 +6,10 @@
  * the file and line it came from.
  */
 import { exists } from '../core/fs.js';
+import { ApxsError } from '../core/errors.js';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { is, parseConf, splitArgs, type Directive } from './conf-parse.js';
+import { is, parseConf, splitArgs, type Directive, type ParsedConf } from './conf-parse.js';
 
 export interface ConfTree {
   serverRoot: string;
@@ -17,6 +18,16 @@ export interface ConfTree {
   files: string[];
   errors: { file: string; line: number; message: string }[];
 }
+
+/**
+ * Bounds of one load. Depth is httpd's own AP_MAX_INCLUDE_DEPTH: deeper is an
+ * Include loop, which httpd refuses too. Depth alone does not bound the work:
+ * Include globs whose files include the same globs again multiply (10 files
+ * that each include all 10 make 10^depth reads), so the whole load also has a
+ * budget of files read and directives kept, far above any real config
+ * (Debian's reads ~60 files) and reached within a second or two.
+ */
+export const INCLUDE_LIMITS = { depth: 128, filesRead: 20_000, directives: 500_000 };
 
 /** Modules Debian's and a default source build's httpd have compiled in. */
 const BUILTIN = ['core', 'so', 'http_core', 'log_config', 'logio', 'version', 'unixd', 'watchdog'];
@@ -84,13 +95,39 @@ export async function loadConfTree(mainFile: string, opts: { serverRoot?: string
   const loaded = new Set(BUILTIN);
   const defined = new Set<string>();
 
+  // Per load: a file included many times is read and parsed once, a glob expanded once.
+  const parsedCache = new Map<string, ParsedConf>();
+  const globCache = new Map<string, string[]>();
+  let filesRead = 0;
+  /** The Include directives being expanded, outermost first: where a limit was passed. */
+  const chain: { file: string; line: number; pattern: string }[] = [];
+  const where = () => {
+    const inc = chain[chain.length - 1];
+    return inc ? `${inc.file}:${inc.line}: Include ${inc.pattern}` : mainFile;
+  };
+
   async function readFile(file: string, depth: number): Promise<void> {
-    if (depth > 16) {
-      tree.errors.push({ file, line: 0, message: 'Include nested too deeply (a loop?)' });
-      return;
+    if (depth > INCLUDE_LIMITS.depth) {
+      const seen = chain.find((c, i) => chain.findIndex((o) => o.file === c.file) !== i);
+      throw new ApxsError('CONFIG_BROKEN', `${where()}: Includes nested more than ${INCLUDE_LIMITS.depth} deep${seen ? ` (a loop: ${seen.file} is included again while it is being read)` : ''}`, {
+        hint: 'an included file includes itself, directly or through others; httpd refuses such a config too',
+        details: chain.slice(0, 5).map((c) => `${c.file}:${c.line}: Include ${c.pattern}`),
+        data: { file, limit: INCLUDE_LIMITS.depth },
+      });
+    }
+    if (++filesRead > INCLUDE_LIMITS.filesRead || tree.directives.length > INCLUDE_LIMITS.directives) {
+      throw new ApxsError('CONFIG_TOO_LARGE', `${where()}: the config includes more than ${INCLUDE_LIMITS.filesRead} files or ${INCLUDE_LIMITS.directives} directives in all`, {
+        hint: 'Include globs whose files include the same globs again multiply; include each file once',
+        details: chain.slice(0, 5).map((c) => `${c.file}:${c.line}: Include ${c.pattern}`),
+        data: { filesRead: filesRead - 1, directives: tree.directives.length, limits: INCLUDE_LIMITS },
+      });
     }
     tree.files.push(file);
-    const parsed = parseConf(await fs.readFile(file, 'utf8'), file);
+    let parsed = parsedCache.get(file);
+    if (!parsed) {
+      parsed = parseConf(await fs.readFile(file, 'utf8'), file);
+      parsedCache.set(file, parsed);
+    }
     for (const e of parsed.errors) tree.errors.push({ file, ...e });
     // Conditional sections: a stack of "is this level active".
     const active: boolean[] = [];
@@ -122,11 +159,19 @@ export async function loadConfTree(mainFile: string, opts: { serverRoot?: string
       tree.directives.push(d);
       if (d.kind === 'directive' && (is(d, 'Include') || is(d, 'IncludeOptional')) && d.args[0]) {
         const pattern = path.resolve(tree.serverRoot, d.args[0]);
-        const matches = hasWildcard(pattern) ? await expandGlob(pattern) : await filesOf(pattern);
-        if (matches.length === 0 && is(d, 'Include') && !hasWildcard(pattern)) {
+        let files = globCache.get(pattern);
+        if (!files) {
+          const matches = hasWildcard(pattern) ? await expandGlob(pattern) : [pattern];
+          files = [];
+          for (const m of matches) files.push(...(await filesOf(m)));
+          globCache.set(pattern, files);
+        }
+        if (files.length === 0 && is(d, 'Include') && !hasWildcard(pattern)) {
           tree.errors.push({ file, line: d.line, message: `Include ${d.args[0]}: no such file or directory` });
         }
-        for (const m of matches) for (const f of await filesOf(m)) await readFile(f, depth + 1);
+        chain.push({ file, line: d.line, pattern: d.args[0] });
+        for (const f of files) await readFile(f, depth + 1);
+        chain.pop();
       }
     }
   }

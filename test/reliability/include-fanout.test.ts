@@ -1,0 +1,129 @@
+/**
+ * Include fan-out (reliability review, scenario 13): Include globs whose
+ * files include the same globs again. httpd refuses such a config in 0.15 s;
+ * reading it must fail as fast, and `ctl stop` must not read it at all.
+ */
+import { execFile } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ApxsError } from '../../lib/core/errors.js';
+import { canBind } from '../../lib/core/ports.js';
+import { processesOf } from '../../lib/core/proc.js';
+import { loadConfTree } from '../../lib/httpd/conf-tree.js';
+import { CLI, cli, freePort, tmpDir, type CliResult } from '../helpers.js';
+
+const roots: string[] = [];
+afterAll(async () => {
+  for (const sr of roots) await cliWithin(['ctl', 'stop', '--server-root', sr], 30_000);
+});
+
+async function sandbox(): Promise<{ sr: string; port: number }> {
+  const work = await tmpDir();
+  const port = await freePort();
+  const sr = path.join(work, 'srv');
+  const r = await cli(['sandbox', 'create', sr, '--port', String(port), '--no-project']);
+  expect(r.code, r.stderr).toBe(0);
+  roots.push(sr);
+  return { sr, port };
+}
+
+/** The CLI, killed after `limitMs`: a hang is a failure (code 124), not a stuck test run. */
+function cliWithin(args: string[], limitMs: number): Promise<CliResult & { ms: number }> {
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], {
+      env: { ...process.env, CI: 'true', APXS_TS_HOSTS_FILE: '/nonexistent/apxs-ts-test-hosts' },
+      timeout: limitMs, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024,
+    }, (err, stdout, stderr) => {
+      const killed = !!err && (err as { killed?: boolean }).killed === true;
+      let json: any;
+      try {
+        json = args.includes('--json') ? JSON.parse(stdout) : undefined;
+      } catch {
+        json = undefined;
+      }
+      resolve({ code: killed ? 124 : err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr, json, ms: Date.now() - t0 });
+    });
+  });
+}
+
+/** Two files that each Include conf/fan/*.conf; fan/ holds 10 files that each Include conf/fan/*.conf. */
+async function fanOut(sr: string): Promise<void> {
+  const fan = path.join(sr, 'conf', 'fan');
+  await fs.mkdir(fan, { recursive: true });
+  for (let i = 0; i < 10; i++) await fs.writeFile(path.join(fan, `f${i}.conf`), `# fan ${i}\nInclude conf/fan/*.conf\n`);
+  for (const n of ['one', 'two']) await fs.writeFile(path.join(sr, 'conf', `${n}.conf`), 'Include conf/fan/*.conf\n');
+  await fs.appendFile(path.join(sr, 'conf', 'httpd.conf'), 'Include conf/one.conf\nInclude conf/two.conf\n');
+}
+
+/** No loop, but 6 layers of 10 files, each including all of the next layer: 10^6 reads. */
+async function layered(sr: string): Promise<void> {
+  for (let l = 1; l <= 6; l++) {
+    const dir = path.join(sr, 'conf', `l${l}`);
+    await fs.mkdir(dir, { recursive: true });
+    for (let i = 0; i < 10; i++) await fs.writeFile(path.join(dir, `f${i}.conf`), l < 6 ? `Include conf/l${l + 1}/*.conf\n` : `# leaf ${i}\n`);
+  }
+  await fs.appendFile(path.join(sr, 'conf', 'httpd.conf'), 'Include conf/l1/*.conf\n');
+}
+
+/** loadConfTree, or the error it threw, or 'hung' after `ms`. */
+async function loadWithin(sr: string, ms: number): Promise<{ err: unknown; ms: number }> {
+  const t0 = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<'hung'>((r) => (timer = setTimeout(() => r('hung'), ms)));
+  const res = await Promise.race([loadConfTree(path.join(sr, 'conf', 'httpd.conf'), { serverRoot: sr }).then(() => undefined, (e: unknown) => e), hung]);
+  clearTimeout(timer);
+  return { err: res, ms: Date.now() - t0 };
+}
+
+describe('13. Include fan-out', () => {
+  it('a fan-out loop: loadConfTree throws CONFIG_BROKEN naming the Include file:line within 5 s (2 checks)', async () => {
+    const { sr } = await sandbox();
+    await fanOut(sr);
+    const { err, ms } = await loadWithin(sr, 5000);
+    expect(err).toBeInstanceOf(ApxsError);
+    expect((err as ApxsError).code).toBe('CONFIG_BROKEN');
+    expect((err as ApxsError).message).toMatch(/conf\/fan\/f0\.conf:2: Include conf\/fan\/\*\.conf: Includes nested more than 128 deep/);
+    expect(ms).toBeLessThan(5000);
+  });
+
+  it('a fan-out without a loop (10^6 reads): CONFIG_TOO_LARGE within 5 s (2 checks)', async () => {
+    const { sr } = await sandbox();
+    await layered(sr);
+    const { err, ms } = await loadWithin(sr, 5000);
+    expect(err).toBeInstanceOf(ApxsError);
+    expect((err as ApxsError).code).toBe('CONFIG_TOO_LARGE');
+    expect((err as ApxsError).message).toMatch(/conf\/l\d\/f\d\.conf:1: Include conf\/l\d\/\*\.conf: the config includes more than 20000 files/);
+    expect(ms).toBeLessThan(5000);
+  });
+
+  it('vhost list and ctl status on the fan-out config return an error within 5 s (2 commands)', async () => {
+    const { sr } = await sandbox();
+    await fanOut(sr);
+    const list = await cliWithin(['vhost', 'list', '--server-root', sr, '--json'], 10_000);
+    expect(list.ms).toBeLessThan(5000);
+    expect(list.code, list.stdout).toBe(1);
+    expect(list.json.error.code).toBe('CONFIG_BROKEN');
+    const status = await cliWithin(['ctl', 'status', '--server-root', sr, '--json'], 10_000);
+    expect(status.ms).toBeLessThan(5000);
+    expect(status.code, status.stdout).toBe(3);
+  });
+
+  it('ctl stop on a server whose config became a fan-out bomb after it started: exit 0 within 5 s, nothing left (3 variants)', async () => {
+    // The third variant has no record of the start (started by an older apxs-ts, or by apachectl): the defaults and the process scan.
+    for (const [bomb, forget] of [[fanOut, false], [layered, false], [layered, true]] as const) {
+      const { sr, port } = await sandbox();
+      const start = await cliWithin(['ctl', 'start', '--server-root', sr, '--json'], 30_000);
+      expect(start.code, start.stdout).toBe(0);
+      await bomb(sr);
+      if (forget) await fs.rm(path.join(sr, '.apxs-ts', 'ctl-run.json'));
+      const stop = await cliWithin(['ctl', 'stop', '--server-root', sr, '--json'], 10_000);
+      expect(stop.ms).toBeLessThan(5000);
+      expect(stop.code, stop.stdout).toBe(0);
+      expect(stop.json.pid).toBe(start.json.pid);
+      expect(await processesOf('/usr/sbin/apache2', sr)).toEqual([]);
+      expect(await canBind(port)).toBe(true);
+    }
+  });
+});
