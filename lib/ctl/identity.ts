@@ -11,9 +11,7 @@ import { isServerProcess, procInfo, serverProcesses, sleep, type ProcInfo, type 
 import type { ServerRoot } from '../httpd/server-root.js';
 
 export function identityOf(sr: ServerRoot): ServerIdentity {
-  // Debian's init scripts start /etc/apache2's server without -d: that is the binary's built-in root.
-  const debianDefault = sr.kind === 'debian' && sr.httpd === '/usr/sbin/apache2' ? '/etc/apache2' : undefined;
-  return { binary: sr.httpd, serverRoot: sr.root, defaultRoot: debianDefault };
+  return { binary: sr.httpd, serverRoot: sr.root, defaultRoot: sr.layout.builtInRoot(sr) };
 }
 
 /** Is `pid` an httpd of this server root? Another server's httpd, or a pid reused by another program, is not. */

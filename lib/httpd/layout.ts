@@ -40,6 +40,8 @@ export interface Layout {
   envBase(sr: RootPaths): Record<string, string> | undefined;
   /** An httpd prefix whose build/config_vars.mk describes its compiler flags. */
   buildRoot(sr: RootPaths): string | undefined;
+  /** The root httpd uses when started without -d (as init scripts start it), when that is this root. */
+  builtInRoot(sr: RootPaths & { httpd: string }): string | undefined;
   /** How LoadModule names a .so under modulesDir. */
   loadPath(sr: RootPaths, so: string): string;
   enableModule(tx: EditTransaction, sr: RootPaths, m: ModuleLines): Promise<void>;
@@ -76,6 +78,7 @@ function mainConfigLayout(kind: 'sandbox' | 'prefix'): Layout {
     kind,
     envBase: () => undefined,
     buildRoot: (sr) => (kind === 'prefix' ? sr.root : undefined),
+    builtInRoot: () => undefined,
     loadPath: (sr, so) => path.relative(sr.root, so),
     async enableModule(tx, sr, m) {
       const text = await fs.readFile(sr.configFile, 'utf8');
@@ -115,6 +118,8 @@ const debianLayout: Layout = {
   // Debian's envvars derives its paths from APACHE_CONFDIR.
   envBase: (sr) => ({ APACHE_CONFDIR: sr.root }),
   buildRoot: () => undefined,
+  // Debian's init scripts start /etc/apache2's server without -d: that is the binary's built-in root.
+  builtInRoot: (sr) => (sr.root === '/etc/apache2' && sr.httpd === '/usr/sbin/apache2' ? sr.root : undefined),
   loadPath: (_sr, so) => so,
   async enableModule(tx, sr, m) {
     for (const ext of ['load', 'conf'] as const) {
