@@ -5,6 +5,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../lib/core/ports.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const CLI = path.join(ROOT, 'bin', 'apxs-ts.js');
@@ -22,17 +23,25 @@ export interface CliResult {
   stdout: string;
   stderr: string;
   json: any;
+  /** Wall time of the run. */
+  ms: number;
+  /** Killed after `timeoutMs` (code 124 then). */
+  killed: boolean;
 }
 
-export function cli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+/** Runs the built CLI; with `timeoutMs` it is killed then, so a hang is a failure, not a stuck test run. */
+export function cli(args: string[], opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
+  const t0 = Date.now();
   return new Promise((resolve) => {
     execFile(process.execPath, [CLI, ...args], {
       cwd: opts.cwd ?? ROOT,
       // A hosts command that forgot --hosts-file must fail, never touch /etc/hosts.
       env: { ...process.env, CI: 'true', APXS_TS_HOSTS_FILE: '/nonexistent/apxs-ts-test-hosts', ...opts.env },
       maxBuffer: 16 * 1024 * 1024,
+      ...(opts.timeoutMs ? { timeout: opts.timeoutMs, killSignal: 'SIGKILL' as const } : {}),
     }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      const killed = !!err && (err as { killed?: boolean }).killed === true;
+      const code = killed ? 124 : err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       let json: any;
       if (args.includes('--json')) {
         try {
@@ -41,12 +50,26 @@ export function cli(args: string[], opts: { cwd?: string; env?: Record<string, s
           json = undefined;
         }
       }
-      resolve({ code, stdout, stderr, json });
+      resolve({ code, stdout, stderr, json, ms: Date.now() - t0, killed });
     });
   });
 }
 
-export { freePort } from '../lib/core/ports.js';
+/** The CLI, killed after `limitMs`; code 124 when it was. */
+export const cliWithin = (args: string[], limitMs: number) => cli(args, { timeoutMs: limitMs });
+
+/** A sandbox (system httpd, free port, no apxs-ts.json) in a new temp dir; its root is pushed on `roots` for cleanup. */
+export async function newSandbox(roots?: string[]): Promise<{ work: string; sr: string; port: number }> {
+  const work = await tmpDir();
+  const port = await freePort();
+  const sr = path.join(work, 'srv');
+  const r = await cli(['sandbox', 'create', sr, '--port', String(port), '--no-project']);
+  if (r.code !== 0) throw new Error(`sandbox create failed (exit ${r.code}): ${r.stderr}`);
+  roots?.push(sr);
+  return { work, sr, port };
+}
+
+export { freePort };
 
 /** GET over node:http (fetch will not send a Host header of our choosing). */
 export function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {

@@ -6,28 +6,19 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { canBind } from '../../lib/core/ports.js';
 import { processesOf } from '../../lib/core/proc.js';
-import { CLI, cli, freePort, get, tmpDir } from '../helpers.js';
+import { CLI, cli, freePort, get, newSandbox } from '../helpers.js';
 
 const roots: string[] = [];
 afterAll(async () => {
   for (const sr of roots) await cli(['ctl', 'stop', '--server-root', sr]);
 });
 
-async function sandbox(): Promise<{ sr: string; port: number; work: string }> {
-  const work = await tmpDir();
-  const port = await freePort();
-  const sr = path.join(work, 'srv');
-  const r = await cli(['sandbox', 'create', sr, '--port', String(port), '--no-project']);
-  expect(r.code, r.stderr).toBe(0);
-  roots.push(sr);
-  return { sr, port, work };
-}
 
 const ctl = (sr: string, ...args: string[]) => cli(['ctl', ...args, '--server-root', sr, '--json']);
 
 describe('ctl lifecycle', () => {
   it('start -> healthy -> status -> graceful (new generation answers) -> status -> stop', async () => {
-    const { sr, port, work } = await sandbox();
+    const { sr, port, work } = await newSandbox(roots);
     // A hello module whose text we change between generations.
     await cli(['new', 'gen', '--template', 'hello'], { cwd: work });
     const dir = path.join(work, 'mod_gen');
@@ -64,7 +55,7 @@ describe('ctl lifecycle', () => {
   });
 
   it('stop and status when not running exit 3', async () => {
-    const { sr } = await sandbox();
+    const { sr } = await newSandbox(roots);
     const stop = await ctl(sr, 'stop');
     expect(stop.code).toBe(3);
     expect(stop.json.error.code).toBe('NOT_RUNNING');
@@ -76,7 +67,7 @@ describe('ctl lifecycle', () => {
 
 describe('ctl failures', () => {
   it('start with a broken config: exit 1, file:line shown, nothing left running', async () => {
-    const { sr, port } = await sandbox();
+    const { sr, port } = await newSandbox(roots);
     const conf = path.join(sr, 'conf', 'httpd.conf');
     await fs.appendFile(conf, 'NoSuchDirective on\n');
     const lines = (await fs.readFile(conf, 'utf8')).split('\n').length - 1;
@@ -89,7 +80,7 @@ describe('ctl failures', () => {
   });
 
   it('start when the port is held by another process: exit 1, names the port and the holder', async () => {
-    const { sr, port } = await sandbox();
+    const { sr, port } = await newSandbox(roots);
     const holder = net.createServer();
     await new Promise<void>((r) => holder.listen(port, '127.0.0.1', () => r()));
     try {
@@ -104,7 +95,7 @@ describe('ctl failures', () => {
   });
 
   it('a server killed with SIGKILL: status exits 3 and removes the stale pid file; start succeeds again', async () => {
-    const { sr, port } = await sandbox();
+    const { sr, port } = await newSandbox(roots);
     const start = await ctl(sr, 'start');
     expect(start.code).toBe(0);
     const pidFile = path.join(sr, 'logs', 'httpd.pid');
@@ -126,7 +117,7 @@ describe('ctl failures', () => {
   });
 
   it('a stale pid file naming another live program is not mistaken for httpd', async () => {
-    const { sr } = await sandbox();
+    const { sr } = await newSandbox(roots);
     const pidFile = path.join(sr, 'logs', 'httpd.pid');
     await fs.writeFile(pidFile, `${process.pid}\n`); // the test runner: alive, not httpd
     const r = await ctl(sr, 'stop');
@@ -136,7 +127,7 @@ describe('ctl failures', () => {
   });
 
   it('restart and graceful with a broken config keep the old server answering', async () => {
-    const { sr, port } = await sandbox();
+    const { sr, port } = await newSandbox(roots);
     const start = await ctl(sr, 'start');
     expect(start.code).toBe(0);
     await fs.appendFile(path.join(sr, 'conf', 'httpd.conf'), '<Location /x>\n');
@@ -155,7 +146,7 @@ describe('ctl failures', () => {
   });
 
   it('configtest explains warnings and exits 1 on a broken config', async () => {
-    const { sr } = await sandbox();
+    const { sr } = await newSandbox(roots);
     const ok = await cli(['ctl', 'configtest', '--server-root', sr]);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain('Syntax OK');
@@ -166,7 +157,7 @@ describe('ctl failures', () => {
   });
 
   it('logs shows the last lines of the error log', async () => {
-    const { sr } = await sandbox();
+    const { sr } = await newSandbox(roots);
     await fs.writeFile(path.join(sr, 'logs', 'error_log'), Array.from({ length: 50 }, (_, i) => `line ${i + 1}`).join('\n') + '\n');
     const r = await cli(['ctl', 'logs', '-n', '3', '--server-root', sr]);
     expect(r.code).toBe(0);
@@ -174,7 +165,7 @@ describe('ctl failures', () => {
   });
 
   it('logs --follow prints lines as httpd writes them', async () => {
-    const { sr } = await sandbox();
+    const { sr } = await newSandbox(roots);
     const log = path.join(sr, 'logs', 'error_log');
     await fs.writeFile(log, 'old line\n');
     const child = spawn(process.execPath, [CLI, 'ctl', 'logs', '--follow', '-n', '1', '--server-root', sr], { env: { ...process.env, CI: 'true' } });
@@ -191,7 +182,7 @@ describe('ctl failures', () => {
   });
 
   it('stop past --timeout kills httpd and its children with SIGKILL, with a warning', async () => {
-    const { sr, port } = await sandbox();
+    const { sr, port } = await newSandbox(roots);
     const start = await ctl(sr, 'start');
     expect(start.code).toBe(0);
     // A request that never finishes: a graceful stop waits for it (httpd's Timeout is 60 s).
@@ -211,7 +202,7 @@ describe('ctl failures', () => {
   });
 
   it('start that never becomes healthy: exit 1 after --timeout, the error_log since the start shown, nothing left running', async () => {
-    const { sr, port } = await sandbox();
+    const { sr, port } = await newSandbox(roots);
     await fs.writeFile(path.join(sr, 'logs', 'error_log'), 'a line from an earlier run\n');
     const silent = await freePort(); // nothing listens there
     const r = await ctl(sr, 'start', '--url', `http://127.0.0.1:${silent}/`, '--timeout', '1');

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cli, freePort, get, snapshot, tmpDir } from '../helpers.js';
+import { cli, get, newSandbox, snapshot } from '../helpers.js';
 
 const roots: string[] = [];
 afterAll(async () => {
@@ -11,13 +11,9 @@ afterAll(async () => {
 });
 
 async function setup() {
-  const work = await tmpDir();
-  const port = await freePort();
-  const sr = path.join(work, 'srv');
-  expect((await cli(['sandbox', 'create', sr, '--port', String(port), '--no-project'])).code).toBe(0);
+  const { work, sr, port } = await newSandbox(roots);
   const hosts = path.join(work, 'hosts');
   await fs.writeFile(hosts, '127.0.0.1 localhost\n::1 localhost ip6-localhost\n');
-  roots.push(sr);
   return { work, port, sr, hosts, v: (...a: string[]) => cli(['vhost', ...a, '--server-root', sr, '--hosts-file', hosts, '--json']) };
 }
 

@@ -3,49 +3,20 @@
  * files naming other processes, a parent killed with SIGKILL, concurrent
  * starts, httpd dying right after it starts, a running but failing server.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { canBind } from '../../lib/core/ports.js';
 import { procInfo, processesOf } from '../../lib/core/proc.js';
-import { CLI, cli, freePort, get, tmpDir, type CliResult } from '../helpers.js';
+import { cliWithin, freePort, get, newSandbox } from '../helpers.js';
 
 // ---- helpers ----
 
 const roots: string[] = [];
 
-async function sandbox(): Promise<{ sr: string; port: number; work: string }> {
-  const work = await tmpDir();
-  const port = await freePort();
-  const sr = path.join(work, 'srv');
-  const r = await cli(['sandbox', 'create', sr, '--port', String(port), '--no-project']);
-  expect(r.code, r.stderr).toBe(0);
-  roots.push(sr);
-  return { sr, port, work };
-}
 
-/** The CLI, killed after `limitMs` (a hang is a failure, not a stuck test run); code 124 when it was killed. */
-function cliWithin(args: string[], limitMs: number): Promise<CliResult & { ms: number; killed: boolean }> {
-  const t0 = Date.now();
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], {
-      env: { ...process.env, CI: 'true', APXS_TS_HOSTS_FILE: '/nonexistent/apxs-ts-test-hosts' },
-      timeout: limitMs, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024,
-    }, (err, stdout, stderr) => {
-      const killed = !!err && (err as { killed?: boolean }).killed === true;
-      const code = killed ? 124 : err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      let json: any;
-      try {
-        json = args.includes('--json') ? JSON.parse(stdout) : undefined;
-      } catch {
-        json = undefined;
-      }
-      resolve({ code, stdout, stderr, json, ms: Date.now() - t0, killed });
-    });
-  });
-}
 
 const ctl = (sr: string, ...args: string[]) => cliWithin(['ctl', ...args, '--server-root', sr, '--json'], 60_000);
 
@@ -85,8 +56,8 @@ const answers = async (port: number) => (await get(`http://127.0.0.1:${port}/`).
 
 describe('9. a pid file naming a process that is not this server root\'s httpd', () => {
   it('another server root\'s httpd: status and stop exit 3 and leave it running (3 checks)', async () => {
-    const a = await sandbox();
-    const b = await sandbox();
+    const a = await newSandbox(roots);
+    const b = await newSandbox(roots);
     const startB = await ctl(b.sr, 'start');
     expect(startB.code, startB.stdout).toBe(0);
     await fs.writeFile(pidFileOf(a.sr), `${startB.json.pid}\n`);
@@ -102,8 +73,8 @@ describe('9. a pid file naming a process that is not this server root\'s httpd',
   });
 
   it('both running, A\'s pid file overwritten with B\'s pid: stop on A stops A and only A (3 checks)', async () => {
-    const a = await sandbox();
-    const b = await sandbox();
+    const a = await newSandbox(roots);
+    const b = await newSandbox(roots);
     expect((await ctl(a.sr, 'start')).code).toBe(0);
     const startB = await ctl(b.sr, 'start');
     expect(startB.code).toBe(0);
@@ -117,7 +88,7 @@ describe('9. a pid file naming a process that is not this server root\'s httpd',
   });
 
   it('a process whose argv[0] is httpd (exec -a httpd sleep): status 3, stop 3, start 0, and it survives (4 checks)', async () => {
-    const a = await sandbox();
+    const a = await newSandbox(roots);
     const fake = fakeHttpd();
     fakes.push(fake);
     const pid = fake.pid!;
@@ -141,7 +112,7 @@ describe('9. a pid file naming a process that is not this server root\'s httpd',
 
 describe('10. the parent killed with SIGKILL, its workers still listening', () => {
   async function startThenKillParent(): Promise<{ sr: string; port: number; workers: number[] }> {
-    const s = await sandbox();
+    const s = await newSandbox(roots);
     const start = await ctl(s.sr, 'start');
     expect(start.code, start.stdout).toBe(0);
     const parent = start.json.pid as number;
@@ -187,7 +158,7 @@ describe('10. the parent killed with SIGKILL, its workers still listening', () =
 
 describe('11. concurrent starts on one server root', () => {
   it('3 concurrent starts x 10 rounds: all exit 0, exactly one parent, it answers (10 rounds)', async () => {
-    const { sr, port } = await sandbox();
+    const { sr, port } = await newSandbox(roots);
     for (let round = 0; round < 10; round++) {
       const rs = await Promise.all([0, 1, 2].map(() => ctl(sr, 'start')));
       for (const r of rs) {
@@ -208,7 +179,7 @@ describe('11. concurrent starts on one server root', () => {
 
 describe('12. httpd dying at once, or running but failing', () => {
   it('PidFile in a directory that does not exist (AH00099): START_FAILED within 5 s, not the 30 s timeout (3 checks)', async () => {
-    const { sr, port } = await sandbox();
+    const { sr, port } = await newSandbox(roots);
     const conf = path.join(sr, 'conf', 'httpd.conf');
     await fs.writeFile(conf, (await fs.readFile(conf, 'utf8')).replace(/^PidFile .*$/m, 'PidFile /nonexistent-apxs-ts/httpd.pid'));
     const r = await ctl(sr, 'start', '--timeout', '30');
@@ -221,7 +192,7 @@ describe('12. httpd dying at once, or running but failing', () => {
   });
 
   it('ErrorLog in a directory that does not exist: exit 1 within 5 s (2 checks)', async () => {
-    const { sr } = await sandbox();
+    const { sr } = await newSandbox(roots);
     const conf = path.join(sr, 'conf', 'httpd.conf');
     await fs.writeFile(conf, (await fs.readFile(conf, 'utf8')).replace(/^ErrorLog .*$/m, 'ErrorLog /nonexistent-apxs-ts/error_log'));
     const r = await ctl(sr, 'start', '--timeout', '30');
@@ -232,7 +203,7 @@ describe('12. httpd dying at once, or running but failing', () => {
   });
 
   it('start on a running server whose health URL answers 500 or nothing: exit 1 UNHEALTHY (2 checks)', async () => {
-    const { sr } = await sandbox();
+    const { sr } = await newSandbox(roots);
     const first = await ctl(sr, 'start');
     expect(first.code).toBe(0);
     const failing = http.createServer((_q, res) => res.writeHead(500).end('broken\n'));

@@ -8,13 +8,10 @@ import { execFileSync, spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, cli, freePort, snapshot, tmpDir } from '../helpers.js';
+import { CLI, cli, newSandbox, snapshot } from '../helpers.js';
 
 async function sandbox() {
-  const work = await tmpDir();
-  const sr = path.join(work, 'srv');
-  const made = await cli(['sandbox', 'create', sr, '--port', String(await freePort()), '--no-project']);
-  expect(made.code, made.stderr).toBe(0);
+  const { work, sr } = await newSandbox();
   const hosts = path.join(work, 'hosts');
   await fs.writeFile(hosts, '127.0.0.1 localhost\n');
   const conf = path.join(sr, 'conf', 'httpd.conf');

@@ -3,7 +3,6 @@
  * files include the same globs again. httpd refuses such a config in 0.15 s;
  * reading it must fail as fast, and `ctl stop` must not read it at all.
  */
-import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,42 +10,14 @@ import { ApxsError } from '../../lib/core/errors.js';
 import { canBind } from '../../lib/core/ports.js';
 import { processesOf } from '../../lib/core/proc.js';
 import { loadConfTree } from '../../lib/httpd/conf-tree.js';
-import { CLI, cli, freePort, tmpDir, type CliResult } from '../helpers.js';
+import { cliWithin, newSandbox } from '../helpers.js';
 
 const roots: string[] = [];
 afterAll(async () => {
   for (const sr of roots) await cliWithin(['ctl', 'stop', '--server-root', sr], 30_000);
 });
 
-async function sandbox(): Promise<{ sr: string; port: number }> {
-  const work = await tmpDir();
-  const port = await freePort();
-  const sr = path.join(work, 'srv');
-  const r = await cli(['sandbox', 'create', sr, '--port', String(port), '--no-project']);
-  expect(r.code, r.stderr).toBe(0);
-  roots.push(sr);
-  return { sr, port };
-}
 
-/** The CLI, killed after `limitMs`: a hang is a failure (code 124), not a stuck test run. */
-function cliWithin(args: string[], limitMs: number): Promise<CliResult & { ms: number }> {
-  const t0 = Date.now();
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], {
-      env: { ...process.env, CI: 'true', APXS_TS_HOSTS_FILE: '/nonexistent/apxs-ts-test-hosts' },
-      timeout: limitMs, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024,
-    }, (err, stdout, stderr) => {
-      const killed = !!err && (err as { killed?: boolean }).killed === true;
-      let json: any;
-      try {
-        json = args.includes('--json') ? JSON.parse(stdout) : undefined;
-      } catch {
-        json = undefined;
-      }
-      resolve({ code: killed ? 124 : err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr, json, ms: Date.now() - t0 });
-    });
-  });
-}
 
 /** Two files that each Include conf/fan/*.conf; fan/ holds 10 files that each Include conf/fan/*.conf. */
 async function fanOut(sr: string): Promise<void> {
@@ -79,7 +50,7 @@ async function loadWithin(sr: string, ms: number): Promise<{ err: unknown; ms: n
 
 describe('13. Include fan-out', () => {
   it('a fan-out loop: loadConfTree throws CONFIG_BROKEN naming the Include file:line within 5 s (2 checks)', async () => {
-    const { sr } = await sandbox();
+    const { sr } = await newSandbox(roots);
     await fanOut(sr);
     const { err, ms } = await loadWithin(sr, 5000);
     expect(err).toBeInstanceOf(ApxsError);
@@ -89,7 +60,7 @@ describe('13. Include fan-out', () => {
   });
 
   it('a fan-out without a loop (10^6 reads): CONFIG_TOO_LARGE within 5 s (2 checks)', async () => {
-    const { sr } = await sandbox();
+    const { sr } = await newSandbox(roots);
     await layered(sr);
     const { err, ms } = await loadWithin(sr, 5000);
     expect(err).toBeInstanceOf(ApxsError);
@@ -99,7 +70,7 @@ describe('13. Include fan-out', () => {
   });
 
   it('vhost list and ctl status on the fan-out config return an error within 5 s (2 commands)', async () => {
-    const { sr } = await sandbox();
+    const { sr } = await newSandbox(roots);
     await fanOut(sr);
     const list = await cliWithin(['vhost', 'list', '--server-root', sr, '--json'], 10_000);
     expect(list.ms).toBeLessThan(5000);
@@ -113,7 +84,7 @@ describe('13. Include fan-out', () => {
   it('ctl stop on a server whose config became a fan-out bomb after it started: exit 0 within 5 s, nothing left (3 variants)', async () => {
     // The third variant has no record of the start (started by an older apxs-ts, or by apachectl): the defaults and the process scan.
     for (const [bomb, forget] of [[fanOut, false], [layered, false], [layered, true]] as const) {
-      const { sr, port } = await sandbox();
+      const { sr, port } = await newSandbox(roots);
       const start = await cliWithin(['ctl', 'start', '--server-root', sr, '--json'], 30_000);
       expect(start.code, start.stdout).toBe(0);
       await bomb(sr);

@@ -6,7 +6,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, cli, freePort, tmpDir } from '../helpers.js';
+import { ROOT, cli, newSandbox, tmpDir } from '../helpers.js';
 
 const FIX = path.join(ROOT, 'fixtures', 'vhost-check');
 const HOSTS = path.join(FIX, 'hosts');
@@ -50,10 +50,7 @@ async function fixtureConfig(name: string): Promise<string> {
 
 /** A sandbox run by the system's httpd 2.4, with one vhost added. */
 async function sandboxWithVhost() {
-  const work = await tmpDir();
-  const sr = path.join(work, 'srv');
-  const made = await cli(['sandbox', 'create', sr, '--port', String(await freePort()), '--no-project']);
-  expect(made.code, made.stderr).toBe(0);
+  const { work, sr } = await newSandbox();
   const hosts = path.join(work, 'hosts');
   await fs.writeFile(hosts, '127.0.0.1 localhost\n');
   const added = await cli(['vhost', 'add', 'one.dd', '--server-root', sr, '--hosts-file', hosts]);
