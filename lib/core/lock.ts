@@ -31,7 +31,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ApxsError, fileError, isErrno } from './errors.js';
-import { isAlive, procInfo, sleep } from './proc.js';
+import { isAlive, procInfo, sleep, startTicks } from './proc.js';
 
 /** An unparseable lock or claim this old (by mtime) is left over, not being written. */
 const GARBAGE_STALE_MS = 1000;
@@ -42,20 +42,10 @@ interface Seen {
   content: string;
 }
 
-/** Field 22 of /proc/PID/stat (start time in clock ticks since boot); undefined if no such live process. */
-async function startTicks(pid: number): Promise<string | undefined> {
-  const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
-  if (!stat) return undefined;
-  // "pid (comm) state ..." where comm may hold spaces and parentheses: fields from 3 on follow the last ')'.
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  if (rest[0] === 'Z' || rest[0] === 'X') return undefined; // exited, not yet reaped
-  return rest[19];
-}
-
 let selfId: Promise<{ start: string; boot: string; pidns: string }> | undefined;
 function self(): Promise<{ start: string; boot: string; pidns: string }> {
   selfId ??= (async () => ({
-    start: (await startTicks(process.pid)) ?? '0',
+    start: startTicks(process.pid) ?? '0',
     boot: (await fs.readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => '-')).trim() || '-',
     pidns: (await fs.readlink('/proc/self/ns/pid').catch(() => '-')).replace(/\s/g, '') || '-',
   }))();
@@ -73,7 +63,7 @@ async function ownerState(seen: Seen): Promise<State> {
     if (full[3] !== me.boot && full[3] !== '-' && me.boot !== '-') return { alive: false, pid };
     // Another pid namespace's pid means nothing here: assume it runs (LOCKED says whose it is).
     if (full[4] !== me.pidns && full[4] !== '-' && me.pidns !== '-') return { alive: true, pid };
-    return { alive: (await startTicks(pid)) === full[2], pid };
+    return { alive: startTicks(pid) === full[2], pid };
   }
   const legacy = /^(\d+)\s*$/.exec(seen.content);
   if (legacy) {
@@ -218,7 +208,7 @@ async function removeLeftovers(lockFile: string): Promise<void> {
       if (m && !(await isAlive(Number(m[1])))) await fs.rm(full, { force: true });
     } else if (f.startsWith(lockTmpPrefix) && f.endsWith('.tmp')) {
       const m = /^(\d+)-(\d+)-/.exec(f.slice(lockTmpPrefix.length));
-      if (m && (await startTicks(Number(m[1]))) !== m[2]) await fs.rm(full, { force: true });
+      if (m && startTicks(Number(m[1])) !== m[2]) await fs.rm(full, { force: true });
     } else if (f.startsWith(claimPrefixAny) && f.endsWith('.claim')) {
       const seen = await readSeen(full).catch(() => undefined);
       if (seen && !(await ownerState(seen)).alive) await fs.rm(full, { force: true });

@@ -26,21 +26,6 @@ async function bootTime(): Promise<number> {
   return bootTimeMs;
 }
 
-export async function procInfo(pid: number): Promise<ProcInfo | undefined> {
-  const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
-  if (!stat) return undefined;
-  // "pid (comm) state ppid ..." where comm may contain spaces and parentheses.
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const state = rest[0] ?? '?';
-  const ppid = Number(rest[1]);
-  const session = Number(rest[3]);
-  const ticks = Number(rest[19]);
-  const bt = await bootTime();
-  const exe = await fs.readlink(`/proc/${pid}/exe`).catch(() => undefined);
-  const cmdline = (await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').filter(Boolean);
-  return { pid, ppid, session, state, startedAt: bt && Number.isFinite(ticks) ? new Date(bt + (ticks * 1000) / CLK_TCK) : undefined, exe, cmdline };
-}
-
 /** Alive means it exists and is not a zombie waiting for a parent that never reaps it. */
 export async function isAlive(pid: number): Promise<boolean> {
   const info = await procInfo(pid);
@@ -50,10 +35,7 @@ export async function isAlive(pid: number): Promise<boolean> {
 export async function childrenOf(pid: number): Promise<number[]> {
   const out: number[] = [];
   for (const d of await fs.readdir('/proc').catch(() => [] as string[])) {
-    if (!/^\d+$/.test(d)) continue;
-    const stat = await fs.readFile(`/proc/${d}/stat`, 'utf8').catch(() => '');
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    if (ppid === pid) out.push(Number(d));
+    if (/^\d+$/.test(d) && parseStat(readProc(`/proc/${d}/stat`))?.ppid === pid) out.push(Number(d));
   }
   return out;
 }
@@ -102,11 +84,31 @@ function readProc(file: string): string | undefined {
   }
 }
 
-function procInfoSync(pid: number, bt: number): ProcInfo | undefined {
-  const stat = readProc(`/proc/${pid}/stat`);
+interface Stat {
+  state: string;
+  ppid: number;
+  session: number;
+  /** starttime: clock ticks since boot; with the pid, what tells a process from a later one that reuses its pid. */
+  ticks: string;
+}
+
+/** /proc/PID/stat: "pid (comm) state ppid pgrp session ...", where comm may hold spaces and parentheses. */
+function parseStat(stat: string | undefined): Stat | undefined {
   if (!stat) return undefined;
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(rest[19]);
+  return { state: rest[0] ?? '?', ppid: Number(rest[1]), session: Number(rest[3]), ticks: rest[19] ?? '' };
+}
+
+/** A live (not zombie) process's start time in clock ticks since boot, or undefined. */
+export function startTicks(pid: number): string | undefined {
+  const st = parseStat(readProc(`/proc/${pid}/stat`));
+  return st && st.state !== 'Z' && st.state !== 'X' ? st.ticks : undefined;
+}
+
+function procInfoSync(pid: number, bt: number): ProcInfo | undefined {
+  const st = parseStat(readProc(`/proc/${pid}/stat`));
+  if (!st) return undefined;
+  const ticks = Number(st.ticks);
   let exe: string | undefined;
   try {
     exe = readlinkSync(`/proc/${pid}/exe`);
@@ -115,9 +117,13 @@ function procInfoSync(pid: number, bt: number): ProcInfo | undefined {
   }
   const cmdline = (readProc(`/proc/${pid}/cmdline`) ?? '').split('\0').filter(Boolean);
   return {
-    pid, ppid: Number(rest[1]), session: Number(rest[3]), state: rest[0] ?? '?',
+    pid, ppid: st.ppid, session: st.session, state: st.state,
     startedAt: bt && Number.isFinite(ticks) ? new Date(bt + (ticks * 1000) / CLK_TCK) : undefined, exe, cmdline,
   };
+}
+
+export async function procInfo(pid: number): Promise<ProcInfo | undefined> {
+  return procInfoSync(pid, await bootTime());
 }
 
 /** Every live process of this identity, found by one pass over /proc. */
