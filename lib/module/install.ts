@@ -8,6 +8,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ApxsError } from '../core/errors.js';
+import { exists } from '../core/fs.js';
 import { runCapture } from '../core/run.js';
 import { withConfigEdit } from '../httpd/config-edit.js';
 import { configToken, configUrlPath } from '../httpd/config-values.js';
@@ -55,9 +56,10 @@ function configLines(sr: ServerRoot, spec: InstallSpec, so: string): { name: str
  * httpd's own mod_alias.so (seen), and uninstall would then break httpd.
  */
 async function stockModuleConflict(sr: ServerRoot, m: ModuleName, dest: string): Promise<string | undefined> {
-  const ledger = await readLedger(sr);
-  const ours = !!ledger.modules[dest] || (await sr.layout.hasModule(sr, m.name));
-  if (!ours && (await fs.stat(dest).then(() => true, () => false))) return `${dest} exists and was not installed by apxs-ts`;
+  // A module apxs-ts installed before passed these checks then: a reinstall
+  // (the edit-build-install loop) skips the httpd -l run and the config read.
+  if ((await readLedger(sr)).modules[dest] || (await sr.layout.hasModule(sr, m.name))) return undefined;
+  if (await exists(dest)) return `${dest} exists and was not installed by apxs-ts`;
   const cmd = await httpdCommand(sr, ['-l']);
   const compiled = await runCapture(cmd.file, cmd.args, { env: cmd.env });
   if (compiled.stdout.split('\n').some((l) => l.trim() === `${m.stem}.c`)) return `${m.stem} is compiled into ${sr.httpd} (httpd -l)`;
