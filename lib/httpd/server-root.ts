@@ -70,7 +70,9 @@ export async function detectServerRoot(dir: string): Promise<ServerRoot> {
     return {
       kind: 'prefix', layout: LAYOUTS.prefix, root, httpd: path.join(root, 'bin', 'httpd'),
       apxs: (await exists(apxs)) ? apxs : undefined,
-      configFile: path.join(root, 'conf', 'httpd.conf'), modulesDir: path.join(root, 'modules'),
+      // 1.3's make install puts modules in libexec/, 2.x's in modules/.
+      configFile: path.join(root, 'conf', 'httpd.conf'),
+      modulesDir: !(await exists(path.join(root, 'modules'))) && (await exists(path.join(root, 'libexec'))) ? path.join(root, 'libexec') : path.join(root, 'modules'),
       envvars: (await exists(envvars)) ? envvars : undefined, stateDir,
     };
   }

@@ -1,7 +1,5 @@
 import { ApxsError } from '../core/errors.js';
 import { runCapture } from '../core/run.js';
-import { httpdCommand } from './invoke.js';
-import type { ServerRoot } from './server-root.js';
 
 export type Series = '1.3' | '2.0' | '2.2' | '2.4';
 
@@ -22,17 +20,4 @@ export async function httpdSeries(httpd: string, env: Record<string, string> = {
   const m = /Apache\/(\d+\.\d+)\.(\d+)/.exec(res.stdout);
   if (!m) throw new ApxsError('TOOL_MISSING', `could not tell the version of ${httpd}`, { details: res.all.split('\n').slice(0, 3) });
   return { series: parseSeries(m[1]!), version: `${m[1]}.${m[2]}` };
-}
-
-const seriesCache = new Map<string, Promise<{ series: Series; version: string }>>();
-
-/** The series of a server root's httpd (asked once per process and binary), unless `override` says it. */
-export async function serverSeries(sr: ServerRoot, override?: Series): Promise<Series> {
-  if (override) return override;
-  let hit = seriesCache.get(sr.httpd);
-  if (!hit) {
-    hit = httpdCommand(sr, []).then((cmd) => httpdSeries(sr.httpd, cmd.env));
-    seriesCache.set(sr.httpd, hit);
-  }
-  return (await hit).series;
 }

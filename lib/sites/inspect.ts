@@ -5,7 +5,8 @@ import { ApxsError } from '../core/errors.js';
 import { loadConfTree } from '../httpd/conf-tree.js';
 import { hostsList, type HostsEntry } from './hosts-file.js';
 import { httpdCommand } from '../httpd/invoke.js';
-import { httpdSeries, type Series } from '../httpd/version.js';
+import { serverProfile } from '../httpd/profile.js';
+import type { Series } from '../httpd/version.js';
 import { runCapture } from '../core/run.js';
 import type { ServerRoot } from '../httpd/server-root.js';
 import { serverInfoFromTree } from '../httpd/server-info.js';
@@ -56,7 +57,7 @@ export async function inspectVhosts(opts: InspectOptions): Promise<InspectResult
   // holds them all, so a failing one is never an unhandled rejection.
   const [s, series, hosts, tree] = await Promise.all([
     sr && opts.httpdS ? httpdCommand(sr, ['-S']).then((c) => runCapture(c.file, c.args, { env: c.env })) : undefined,
-    opts.series ?? (sr ? httpdSeries(sr.httpd, env).then((v) => v.series) : ASSUMED_SERIES),
+    opts.series ?? (sr ? serverProfile(sr).then((p) => p.series) : ASSUMED_SERIES),
     hostsList(opts.hostsFile).catch((): HostsEntry[] => []),
     loadConfTree(configFile, { serverRoot: sr?.root ?? path.dirname(configFile), env }),
   ]);

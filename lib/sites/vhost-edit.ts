@@ -20,7 +20,8 @@ import { httpdCommand } from '../httpd/invoke.js';
 import { hostKey, readLedger, updateLedger } from '../httpd/ledger.js';
 import { readServerInfo } from '../httpd/server-info.js';
 import type { ServerRoot } from '../httpd/server-root.js';
-import { serverSeries, type Series } from '../httpd/version.js';
+import { serverProfile } from '../httpd/profile.js';
+import type { Series } from '../httpd/version.js';
 import { hostsAdd, hostsList, hostsRemove } from './hosts-file.js';
 import { validateHostname } from './host-names.js';
 import { collectVhosts } from './vhost-model.js';
@@ -125,7 +126,7 @@ export async function vhostAdd(sr: ServerRoot, spec: VhostSpec, opts: { hostsFil
   const aliases = spec.aliases.map(validateHostname);
   if (spec.ip && spec.ip !== '*' && net.isIP(spec.ip) === 0) throw new ApxsError('USAGE', `bad --ip ${JSON.stringify(spec.ip)}: expected * or an IP address`);
   const docroot = configPath('--docroot', spec.docroot ?? path.join(sr.root, 'sites', name));
-  const series = await serverSeries(sr, opts.series);
+  const { series } = await serverProfile(sr, opts.series);
   const info = await readServerInfo(sr);
   const port = spec.port ?? info.listens[0]?.port;
   if (!port) throw new ApxsError('USAGE', `${sr.configFile} has no Listen directive`, { hint: 'pass --port' });
@@ -157,7 +158,7 @@ async function docrootsInUse(sr: ServerRoot): Promise<string[]> {
 
 export async function vhostRemove(sr: ServerRoot, nameIn: string, opts: { hostsFile: string; purge?: boolean; series?: Series }): Promise<VhostResult & { purged: string | undefined }> {
   const name = validateHostname(nameIn);
-  const series = await serverSeries(sr, opts.series);
+  const { series } = await serverProfile(sr, opts.series);
   const file = sr.layout.siteFile(sr, name);
   const warnings: string[] = [];
   let removedNames: string[] = [];

@@ -1,0 +1,104 @@
+/**
+ * A server profile: what differs between httpd series, in one table, and
+ * the series of a server root's httpd, asked once (`httpd -v`) and cached on
+ * disk with the binary's identity (path, mtime, size). With the root's
+ * layout (lib/httpd/layout.ts) it answers every question that differs from
+ * one server to another; nothing else tests a series.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { cacheDir } from '../core/fs.js';
+import { dialectOf, type Dialect } from './dialect.js';
+import { httpdCommand } from './invoke.js';
+import type { ServerRoot } from './server-root.js';
+import { httpdSeries, seriesOfVersion, type Series } from './version.js';
+
+export type CtlVerb = 'stop' | 'restart' | 'graceful' | 'gracefulStop';
+
+export interface SeriesTraits {
+  series: Series;
+  dialect: Dialect;
+  /** httpd arguments that start it in the background: 2.x takes `-k start`; 1.3 has no -k and detaches by itself. */
+  startArgs: string[];
+  /** The signal for each verb; undefined where the series has no such verb (graceful-stop came with 2.2). */
+  signals: Record<CtlVerb, NodeJS.Signals | undefined>;
+  /** The module API templates target: 1.3's (module MODULE_VAR_EXPORT, handler_rec) or 2.x's (hooks, APR). */
+  moduleApi: '1.3' | '2';
+  /**
+   * What apxs -q can answer. 1.3's apxs knows fewer variables (no CXX, no
+   * EXTRA_*), takes one at a time, and joins values with spaces, not ";;".
+   */
+  apxsVars: readonly string[];
+  apxsOneQueryAtATime: boolean;
+  /** The lines that load a module: 1.3 also activates it with AddModule, as its apxs -a writes. */
+  loadModule(symbol: string, so: string, stem: string): string[];
+}
+
+const APXS_2 = ['CC', 'CXX', 'CFLAGS', 'CPPFLAGS', 'EXTRA_CPPFLAGS', 'EXTRA_CFLAGS', 'INCLUDEDIR', 'EXTRA_INCLUDES', 'LDFLAGS', 'LIBEXECDIR'] as const;
+const APXS_13 = ['CC', 'CFLAGS', 'CFLAGS_SHLIB', 'LD_SHLIB', 'LDFLAGS_SHLIB', 'INCLUDEDIR', 'LIBEXECDIR'] as const;
+
+const loadLine = (symbol: string, so: string) => `LoadModule ${symbol} ${/\s/.test(so) ? JSON.stringify(so) : so}`;
+
+function traits2(series: Series, gracefulStop: boolean): SeriesTraits {
+  return {
+    series, dialect: dialectOf(series), startArgs: ['-k', 'start'],
+    signals: { stop: 'SIGTERM', restart: 'SIGHUP', graceful: 'SIGUSR1', gracefulStop: gracefulStop ? 'SIGWINCH' : undefined },
+    moduleApi: '2', apxsVars: APXS_2, apxsOneQueryAtATime: false,
+    loadModule: (symbol, so) => [loadLine(symbol, so)],
+  };
+}
+
+const TRAITS: Record<Series, SeriesTraits> = {
+  '1.3': {
+    series: '1.3', dialect: dialectOf('1.3'), startArgs: [],
+    signals: { stop: 'SIGTERM', restart: 'SIGHUP', graceful: 'SIGUSR1', gracefulStop: undefined },
+    moduleApi: '1.3', apxsVars: APXS_13, apxsOneQueryAtATime: true,
+    loadModule: (symbol, so, stem) => [loadLine(symbol, so), `AddModule ${stem}.c`],
+  },
+  '2.0': traits2('2.0', false),
+  '2.2': traits2('2.2', true),
+  '2.4': traits2('2.4', true),
+};
+
+export function traitsOf(series: Series): SeriesTraits {
+  return TRAITS[series];
+}
+
+export interface ServerProfile {
+  /** The full version, e.g. 2.4.68 (or the series alone when it was given, not asked). */
+  version: string;
+  series: Series;
+  traits: SeriesTraits;
+}
+
+const memo = new Map<string, Promise<{ series: Series; version: string }>>();
+
+/** `httpd -v`, once per binary identity: in this process, and on disk across runs. */
+async function versionOf(sr: ServerRoot): Promise<{ series: Series; version: string }> {
+  const st = await fs.stat(sr.httpd).catch(() => undefined);
+  const key = `${path.resolve(sr.httpd)}:${st?.mtimeMs}:${st?.size}`;
+  let hit = memo.get(key);
+  if (!hit) {
+    hit = (async () => {
+      const file = path.join(cacheDir(), `httpd-version-${createHash('sha1').update(key).digest('hex').slice(0, 16)}.json`);
+      const cached = await fs.readFile(file, 'utf8').then((t) => JSON.parse(t) as { version?: string }, () => undefined);
+      if (st && cached?.version && /^\d+\.\d+\.\d+$/.test(cached.version)) return { series: seriesOfVersion(cached.version), version: cached.version };
+      const v = await httpdSeries(sr.httpd, (await httpdCommand(sr, [])).env);
+      if (st) {
+        // A cache, not a record: a failed write only costs the next run an httpd -v.
+        await fs.mkdir(path.dirname(file), { recursive: true }).catch(() => undefined);
+        await fs.writeFile(`${file}.${process.pid}`, JSON.stringify({ key, version: v.version })).then(() => fs.rename(`${file}.${process.pid}`, file)).catch(() => undefined);
+      }
+      return v;
+    })();
+    memo.set(key, hit);
+  }
+  return hit;
+}
+
+/** The profile of a server root's httpd; `override` (--httpd-version) names the series instead of asking httpd. */
+export async function serverProfile(sr: ServerRoot, override?: Series): Promise<ServerProfile> {
+  const v = override ? { series: override, version: override } : await versionOf(sr);
+  return { ...v, traits: traitsOf(v.series) };
+}
