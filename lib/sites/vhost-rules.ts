@@ -6,7 +6,7 @@
  */
 import { addressKey, collectVhosts, type Vhost } from './vhost-model.js';
 import { gatherFacts, ruleContext, type CheckInput, type Finding, type Rule } from './vhost-rules/context.js';
-import { access22On24, docrootMissing, mixedWildcardPorts, nameVirtualHostOn24, nameVirtualHostUnused, syntax } from './vhost-rules/config.js';
+import { access22On24, docrootMissing, mixedWildcardPorts, nameVirtualHostMissing, nameVirtualHostOn24, nameVirtualHostUnused, syntax } from './vhost-rules/config.js';
 import { duplicateName, nameFallsToDefault, nameNotResolved, nameWrongAddress } from './vhost-rules/names.js';
 import { echoes, httpdRejects, httpdVhostWarnings } from './vhost-rules/httpd-s.js';
 
@@ -17,6 +17,7 @@ export const RULES: Rule[] = [
   { name: 'syntax', run: syntax },
   { name: 'nameVirtualHostOn24', run: nameVirtualHostOn24 },
   { name: 'nameVirtualHostUnused', run: nameVirtualHostUnused },
+  { name: 'nameVirtualHostMissing', run: nameVirtualHostMissing },
   { name: 'mixedWildcardPorts', run: mixedWildcardPorts },
   { name: 'duplicateName', run: duplicateName },
   { name: 'nameNotResolved', run: nameNotResolved },

@@ -7,6 +7,7 @@ import { dialectOf } from '../../httpd/dialect.js';
 import { is } from '../../httpd/conf-parse.js';
 import { splitAddress } from '../vhost-model.js';
 import type { Finding, RuleContext } from './context.js';
+import type { Vhost } from '../vhost-model.js';
 
 export function syntax(ctx: RuleContext): Finding[] {
   return ctx.tree.errors.map((e) => ({
@@ -39,6 +40,26 @@ export function nameVirtualHostUnused(ctx: RuleContext): Finding[] {
       fix: `write the <VirtualHost> blocks with exactly "${addr}"${vhosts[0] ? `, or change this line to "NameVirtualHost ${vhosts[0].addresses[0]}"` : ''}`,
     }];
   });
+}
+
+/**
+ * Several <VirtualHost> blocks on one address and no NameVirtualHost at all,
+ * where the series needs it (up to 2.2): they are IP-based, and the first
+ * answers every name. httpd says "_default_ VirtualHost overlap" (1.3) or
+ * "VirtualHost X overlaps with VirtualHost Y" (2.x) and starts anyway.
+ */
+export function nameVirtualHostMissing(ctx: RuleContext): Finding[] {
+  if (!dialectOf(ctx.series).nameVirtualHost || ctx.nameVhosts.length > 0) return [];
+  const byText = new Map<string, Vhost[]>();
+  for (const v of ctx.vhosts) {
+    for (const a of v.addresses) if (splitAddress(a).host !== '_default_') byText.set(a, [...(byText.get(a) ?? []), v]);
+  }
+  return [...byText].filter(([, vs]) => vs.length > 1).map(([addr, vs]) => ({
+    code: 'NAMEVIRTUALHOST_MISSING', severity: 'warning', file: vs[1]!.file, line: vs[1]!.line,
+    message: `NameVirtualHost ${addr} is missing: the ${vs.length} <VirtualHost ${addr}> blocks are IP-based, and only the first (${vs[0]!.serverName ?? 'no ServerName'}) answers`,
+    explanation: `httpd ${ctx.series} makes vhosts name-based only for an address named by NameVirtualHost, with exactly the <VirtualHost> text; without it every request to ${addr} goes to the first block.`,
+    fix: `add "NameVirtualHost ${addr}" before the <VirtualHost> blocks`,
+  }));
 }
 
 /** '*' and '*:port' for the same wildcard address. */

@@ -18,6 +18,8 @@ export interface Finding {
   message: string;
   explanation: string;
   fix: string;
+  /** On httpd's findings: the code of our rule that says the same, so that only ours is reported. */
+  restates?: string;
 }
 
 export interface CheckInput {

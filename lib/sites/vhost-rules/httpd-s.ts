@@ -52,6 +52,8 @@ interface VhostWarning {
   where: (m: RegExpExecArray, ctx: RuleContext) => Where;
   explanation: string;
   fix: string;
+  /** The code of our rule that reports the same mistake with its file:line. */
+  restates?: string;
 }
 
 const at = (v: Vhost | undefined): Where => v && { file: v.file, line: v.line };
@@ -84,12 +86,15 @@ const VHOST_WARNINGS: VhostWarning[] = [
     where: (m, ctx) => secondOn((a) => splitAddress(a).host === '_default_' && ['*', m[1]].includes(splitAddress(a).port), ctx),
     explanation: 'Two <VirtualHost _default_> blocks on one port: httpd uses the first for every request and the second never answers.',
     fix: 'remove one, or give them ServerNames on a *:PORT address (name-based vhosts)',
+    // httpd 1.3 says this also of *:PORT blocks that lack their NameVirtualHost.
+    restates: 'NAMEVIRTUALHOST_MISSING',
   },
   {
     pattern: /VirtualHost (\S+) overlaps with VirtualHost (\S+), the first has precedence/,
     where: (m, ctx) => secondOn((a) => addressKey(a, ctx.defaultPort) === m[2], ctx),
     explanation: 'Two <VirtualHost> blocks on one address without NameVirtualHost for it: httpd 2.2 treats them as IP-based and the second never answers.',
     fix: 'add "NameVirtualHost" with exactly that address before the <VirtualHost> blocks',
+    restates: 'NAMEVIRTUALHOST_MISSING',
   },
   {
     pattern: /mixing \* ports and non-\* ports with a NameVirtualHost address is not supported/,
@@ -108,7 +113,7 @@ export function httpdVhostWarnings(ctx: RuleContext): Finding[] {
       const m = w.pattern.exec(line);
       if (!m) continue;
       const where = w.where(m, ctx) ?? { file: ctx.configFile ?? '', line: 0 };
-      out.push({ code: 'HTTPD_VHOST_WARNING', severity: 'warning', ...where, message: line, explanation: w.explanation, fix: w.fix });
+      out.push({ code: 'HTTPD_VHOST_WARNING', severity: 'warning', ...where, message: line, explanation: w.explanation, fix: w.fix, ...(w.restates ? { restates: w.restates } : {}) });
     }
   }
   return out;
@@ -120,6 +125,6 @@ export function httpdVhostWarnings(ctx: RuleContext): Finding[] {
  * (httpd stops at its first error, which is then the line we flagged).
  */
 export function echoes(theirs: Finding, ours: Finding[]): boolean {
-  return ours.some((o) => o.message === theirs.message ||
+  return ours.some((o) => o.message === theirs.message || o.code === theirs.restates ||
     (theirs.severity === 'error' && o.severity === 'error' && o.file === theirs.file && o.line === theirs.line));
 }
