@@ -19,7 +19,7 @@ Exit codes:
   0  done (start/restart/graceful: the server answers its health URL; status: running and healthy)
   1  failed (config broken, port in use, did not become healthy; status: running but unhealthy,
      or orphaned workers whose parent is gone)
-  2  usage error
+  2  usage error, or a verb this httpd lacks (graceful-stop on httpd 1.3 and 2.0; nothing is signalled)
   3  not running (stop, graceful-stop, status)
 
 --json prints one object: {"ok":true,"action","pid","healthUrl","health":{"status","latencyMs"},...}
@@ -67,7 +67,7 @@ export function register(program: Command, run: Runner): void {
   const lifecycle: [string, string, (sr: Awaited<ReturnType<typeof requireServerRoot>>, o: CtlOpts) => Promise<CtlResult>][] = [
     ['start', 'configtest, check the port, start, and wait until the health URL answers', (sr, o) => start(sr, { url: o.url, timeoutSec: timeoutOf(o) })],
     ['stop', 'stop and wait until the process and its pid file are gone (exit 3 if not running)', (sr, o) => stop(sr, { timeoutSec: timeoutOf(o) })],
-    ['graceful-stop', 'let requests finish, then stop (exit 3 if not running)', (sr, o) => stop(sr, { timeoutSec: timeoutOf(o), graceful: true })],
+    ['graceful-stop', 'let requests finish, then stop (httpd 2.2 and later; exit 3 if not running)', (sr, o) => stop(sr, { timeoutSec: timeoutOf(o), graceful: true })],
     ['restart', 'configtest, then restart and wait for the new generation to answer', (sr, o) => restart(sr, { url: o.url, timeoutSec: timeoutOf(o) })],
     ['graceful', 'configtest, then graceful restart and wait for the new generation to answer', (sr, o) => restart(sr, { url: o.url, timeoutSec: timeoutOf(o), graceful: true })],
   ];
@@ -87,7 +87,7 @@ export function register(program: Command, run: Runner): void {
       return {
         data: { ...s },
         stdout: [
-          `httpd is running: pid ${s.pid} since ${s.since ?? '?'}`,
+          `httpd${s.version ? ` ${s.version}` : ''} is running: pid ${s.pid} since ${s.since ?? '?'}`,
           `listening: ${s.listening.join(', ') || '(none seen)'}`,
           `health: ${s.healthUrl} answered ${s.health?.status} in ${s.health?.latencyMs.toFixed(1)} ms`,
         ],

@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'START_FAILED'
   | 'STOP_FAILED'
   | 'NOT_RUNNING'
+  | 'UNSUPPORTED'
   | 'UNHEALTHY'
   | 'PERMISSION_DENIED'
   | 'TOOL_MISSING'
@@ -50,6 +51,8 @@ const EXIT_CODES: Partial<Record<ErrorCode, number>> = {
   MODULE_EXISTS: 2,
   HOST_MAPPED: 2,
   NOT_RUNNING: 3,
+  // A verb this httpd has not got (graceful-stop before 2.2): asked wrongly, like a usage error.
+  UNSUPPORTED: 2,
 };
 
 export class ApxsError extends Error {

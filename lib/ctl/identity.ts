@@ -22,7 +22,12 @@ export async function isOurHttpd(pid: number, sr: ServerRoot): Promise<boolean> 
 
 export interface ServerProcesses {
   all: ProcInfo[];
-  /** Daemonized parents: each leads its own session (httpd calls setsid when it detaches). */
+  /**
+   * Daemonized parents: each leads its own session. httpd forks and calls
+   * setsid when it detaches: 2.x for `-k start`, 1.3 (which has no -k) when
+   * run plainly; seen in /proc for 1.3.42, 2.0.65, 2.2.34 and 2.4 alike
+   * (parent: ppid 1, pid = session; prefork workers: its session, ppid it).
+   */
   parents: number[];
   /** Workers whose parent is gone (killed with SIGKILL, by the OOM killer): they still listen and answer. */
   orphans: number[];

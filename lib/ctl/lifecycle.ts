@@ -9,6 +9,7 @@ import { ApxsError } from '../core/errors.js';
 import { listeningAddresses } from '../core/ports.js';
 import { childrenOf, isAlive, sleep } from '../core/proc.js';
 import { brokenConfigError, configTest, type ConfigTestResult } from '../httpd/configtest.js';
+import { serverProfile, type CtlVerb } from '../httpd/profile.js';
 import { readServerInfo } from '../httpd/server-info.js';
 import type { ServerRoot } from '../httpd/server-root.js';
 import { withCtlLock } from './ctl-lock.js';
@@ -56,11 +57,34 @@ function notRunning(sr: ServerRoot, stale: StaleReport | undefined, action: stri
   });
 }
 
-export function stop(sr: ServerRoot, opts: CtlOptions & { graceful?: boolean } = {}): Promise<CtlResult> {
-  return withCtlLock(sr, timeoutOf(opts), () => stopHoldingLock(sr, opts));
+/**
+ * The signal for `verb` on this root's httpd, from its profile. A verb the
+ * series has not got is refused before anything is signalled: 1.3 ignores
+ * SIGWINCH, so sending it anyway would wait out the timeout, SIGKILL the
+ * server mid-request and still report success.
+ */
+async function signalFor(sr: ServerRoot, verb: CtlVerb, action: string): Promise<NodeJS.Signals> {
+  const profile = await serverProfile(sr).catch((e: unknown) => {
+    // Its binary can be gone (removed by an upgrade) while the server runs: SIGTERM stops every series.
+    if (verb === 'stop') return undefined;
+    throw e;
+  });
+  if (!profile) return 'SIGTERM';
+  const signal = profile.traits.signals[verb];
+  if (signal) return signal;
+  throw new ApxsError('UNSUPPORTED', `httpd ${profile.series} has no ${action}${verb === 'gracefulStop' ? ': use stop, or graceful to reload' : ''}`, {
+    hint: `this server root runs httpd ${profile.version}${verb === 'gracefulStop' ? ' (graceful-stop came with 2.2)' : ''}; nothing was signalled`,
+    data: { action, serverRoot: sr.root, version: profile.version, series: profile.series },
+  });
 }
 
-async function stopHoldingLock(sr: ServerRoot, opts: CtlOptions & { graceful?: boolean }): Promise<CtlResult> {
+export async function stop(sr: ServerRoot, opts: CtlOptions & { graceful?: boolean } = {}): Promise<CtlResult> {
+  // Asked before the lock and the process scan: an unsupported verb is refused whether or not the server runs.
+  const signal = await signalFor(sr, opts.graceful ? 'gracefulStop' : 'stop', opts.graceful ? 'graceful-stop' : 'stop');
+  return withCtlLock(sr, timeoutOf(opts), () => stopHoldingLock(sr, signal, opts));
+}
+
+async function stopHoldingLock(sr: ServerRoot, signal: NodeJS.Signals, opts: CtlOptions & { graceful?: boolean }): Promise<CtlResult> {
   const t0 = performance.now();
   const action = opts.graceful ? 'graceful-stop' : 'stop';
   // Never a config parse: a server whose config is broken, or too large to
@@ -70,7 +94,7 @@ async function stopHoldingLock(sr: ServerRoot, opts: CtlOptions & { graceful?: b
   if (parents.length === 0 && orphans.length === 0) throw notRunning(sr, stale, action);
   const warnings: string[] = [];
   const deadline = deadlineOf(opts);
-  const signalled = await signalOurs(sr, parents, opts.graceful ? 'SIGWINCH' : 'SIGTERM');
+  const signalled = await signalOurs(sr, parents, signal);
   for (const pid of signalled) {
     if (!(await waitGone(pid, files.pidFile, deadline))) {
       warnings.push(`httpd (pid ${pid}) did not exit within ${timeoutOf(opts)}s: killed it and its children with SIGKILL`);
@@ -98,6 +122,7 @@ async function restartHoldingLock(sr: ServerRoot, opts: CtlOptions & { graceful?
   const t0 = performance.now();
   const action = opts.graceful ? 'graceful' : 'restart';
   const info = await readServerInfo(sr);
+  const signal = await signalFor(sr, opts.graceful ? 'graceful' : 'restart', action);
   const verdict = await configTest(sr);
   if (!verdict.ok) throw brokenConfigError(verdict, 'config is broken; the running server was left untouched');
   const { running, stale } = await serverState(sr, info.pidFile);
@@ -106,14 +131,16 @@ async function restartHoldingLock(sr: ServerRoot, opts: CtlOptions & { graceful?
   const oldChildren = new Set(running ? await childrenOf(running.pid) : []);
   await rememberServerFiles(sr, info); // the new generation's files
   // Checked again as it is signalled: the configtest took a while.
-  const signalled = running ? await signalOurs(sr, [running.pid], opts.graceful ? 'SIGUSR1' : 'SIGHUP') : [];
+  const signalled = running ? await signalOurs(sr, [running.pid], signal) : [];
   if (!running || signalled.length === 0) {
     // As apachectl does: restarting a stopped server starts it.
     const started = await startHoldingLock(sr, opts);
     return { ...started, action, configtest: verdict, warnings: [...started.warnings, 'httpd was not running: started it'] };
   }
   // The new generation has come when httpd logs "resuming normal operations"
-  // (AH00489) after our signal; then its health URL must answer.
+  // after our signal (every series does, at notice level, which no LogLevel
+  // hides: "Apache/1.3.42 (Unix) configured -- resuming normal operations",
+  // the same in 2.0 and 2.2, with AH00489 in 2.4); then its health URL must answer.
   let resumed = false;
   for (let delay = 2; performance.now() < deadline; delay = Math.min(delay * 2, 50)) {
     if (!(await isAlive(running.pid))) break;
@@ -144,6 +171,8 @@ async function restartHoldingLock(sr: ServerRoot, opts: CtlOptions & { graceful?
 export interface StatusResult {
   action: 'status';
   serverRoot: string;
+  /** httpd's version, from the server profile (undefined when `httpd -v` cannot run: the binary is gone). */
+  version: string | undefined;
   running: true;
   healthy: boolean;
   pid: number;
@@ -159,9 +188,12 @@ export async function status(sr: ServerRoot, opts: CtlOptions = {}): Promise<Sta
   if (!running && orphans.length) throw await orphanedWorkersError(sr, orphans, stale);
   if (!running) throw notRunning(sr, stale, 'status');
   const url = opts.url ?? info.healthUrl;
-  const health = url ? await probe(url, (opts.timeoutSec ?? 5) * 1000) : undefined;
+  const [health, profile] = await Promise.all([
+    url ? probe(url, (opts.timeoutSec ?? 5) * 1000) : undefined,
+    serverProfile(sr).catch(() => undefined),
+  ]);
   const result: StatusResult = {
-    action: 'status', serverRoot: sr.root, running: true,
+    action: 'status', serverRoot: sr.root, version: profile?.version, running: true,
     healthy: !!health && health.status !== undefined && health.status < 500,
     pid: running.pid, since: running.since, listening: await listeningAddresses(running.pid), healthUrl: url, health,
   };

@@ -9,6 +9,7 @@ import { readPidFile, sleep } from '../core/proc.js';
 import { runCapture } from '../core/run.js';
 import { brokenConfigError, explainHttpdOutput } from '../httpd/configtest.js';
 import { httpdCommand } from '../httpd/invoke.js';
+import { serverProfile } from '../httpd/profile.js';
 import { readServerInfo, type ServerInfo } from '../httpd/server-info.js';
 import type { ServerRoot } from '../httpd/server-root.js';
 import { logSince, logSize } from './error-log.js';
@@ -19,6 +20,21 @@ import { rememberServerFiles } from './server-files.js';
 import { serverState, type ServerState } from './server-state.js';
 
 const timeoutOf = (o: CtlOptions) => o.timeoutSec ?? 30;
+
+/** A line of httpd's output that says why it failed; the usage text 1.3 prints after `invalid option` says nothing. */
+const REASON = /invalid|unrecognized|illegal|\bbad\b|Syntax error|AH\d{5}|\berror\b|cannot|can't|could not|unable|not found|no such|denied|failed|already in use/i;
+
+/**
+ * The lines of a failed httpd run worth showing: those that give a reason,
+ * and the line after each "Syntax error on line N of FILE:" (which holds the
+ * message); else its last lines. 1.3 answers a bad option with one line of
+ * reason and twenty of usage, so the last lines alone hide the reason.
+ */
+export function reasonLines(output: string, max = 8): string[] {
+  const lines = output.split('\n').map((l) => l.trimEnd()).filter(Boolean);
+  const why = lines.filter((l, i) => REASON.test(l) || (i > 0 && /Syntax error on line/.test(lines[i - 1]!)));
+  return (why.length ? why : lines.slice(-5)).slice(0, max);
+}
 
 /** Ports of `info` that something holds; holders that are this server's own httpd are returned, others are an error. */
 async function portCheck(sr: ServerRoot, info: ServerInfo): Promise<number[]> {
@@ -89,7 +105,8 @@ export async function startHoldingLock(sr: ServerRoot, opts: CtlOptions = {}): P
   }
   await rememberServerFiles(sr, info);
   const offset = await logSize(info.errorLog);
-  const cmd = await httpdCommand(sr, ['-k', 'start']);
+  // 2.x: `-k start`; 1.3 has no -k and detaches by itself when run plainly.
+  const cmd = await httpdCommand(sr, (await serverProfile(sr)).traits.startArgs);
   // As Debian's apache2ctl does: the run, lock and log dirs envvars names must exist.
   for (const v of ['APACHE_RUN_DIR', 'APACHE_LOCK_DIR', 'APACHE_LOG_DIR']) {
     if (cmd.env[v]) await fs.mkdir(cmd.env[v]!, { recursive: true });
@@ -101,7 +118,7 @@ export async function startHoldingLock(sr: ServerRoot, opts: CtlOptions = {}): P
     const log = await logSince(info.errorLog, offset);
     await forceStop(sr, info.pidFile, pid);
     throw new ApxsError('START_FAILED', why, {
-      details: [...res.all.split('\n').filter(Boolean).slice(-5), ...(log.length ? ['error_log since start:', ...log] : []), ...explainHttpdOutput(res.all + log.join('\n'))],
+      details: [...reasonLines(res.all), ...(log.length ? ['error_log since start:', ...log] : []), ...explainHttpdOutput(res.all + log.join('\n'))],
       hint: 'nothing was left running',
       data: { output: res.all, errorLog: log },
     });
@@ -111,7 +128,8 @@ export async function startHoldingLock(sr: ServerRoot, opts: CtlOptions = {}): P
       await forceStop(sr, info.pidFile, undefined);
       throw brokenConfigError({ output: res.all.trim(), explanations: explainHttpdOutput(res.all) }, 'httpd refused to start');
     }
-    await failStart(`${res.command} exited with ${res.exitCode}`, undefined);
+    const why = reasonLines(res.all).find((l) => REASON.test(l));
+    await failStart(`${res.command} exited with ${res.exitCode}${why ? `: ${why.trim()}` : ''}`, undefined);
   }
   // Wait for the pid file, then for the health URL, never longer than the
   // deadline. The detached httpd can still die (e.g. AH00099, it cannot
