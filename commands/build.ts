@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { buildModule, readModuleProject } from '../lib/module/compile.js';
 import { resolveServerRootPath, detectServerRoot } from '../lib/httpd/server-root.js';
-import { loadToolchain } from '../lib/module/toolchain.js';
+import { toolchainForServer } from '../lib/module/toolchain.js';
 import { withServerRoot } from './options.js';
 import type { Runner } from './types.js';
 
@@ -9,7 +9,7 @@ import type { Runner } from './types.js';
 export async function toolchainFor(serverRootOpt: string | undefined) {
   const p = await resolveServerRootPath(serverRootOpt, process.cwd());
   const sr = p ? await detectServerRoot(p) : undefined;
-  return { sr, tc: await loadToolchain({ apxs: sr?.apxs, root: sr?.layout.buildRoot(sr) }) };
+  return { sr, tc: await toolchainForServer(sr) };
 }
 
 export function register(program: Command, run: Runner): void {
@@ -23,9 +23,10 @@ export function register(program: Command, run: Runner): void {
       const project = await readModuleProject(dir);
       const { tc } = await toolchainFor(o.serverRoot);
       const res = await buildModule(project, tc, { force: o.force, jobs: o.jobs ? Number(o.jobs) : undefined });
+      const warned = res.warnings ? `, ${res.warnings} compiler warning${res.warnings === 1 ? '' : 's'}: see ${project.dir}/.apxs-ts/build.log` : '';
       return {
         data: { ...res, module: project.module.stem },
-        human: [res.upToDate ? `${res.so} is up to date` : `built ${res.so} (${res.compiled.join(', ')}; linked with ${res.linkedWith}) in ${Math.round(res.durationMs)} ms`],
+        human: [res.upToDate ? `${res.so} is up to date` : `built ${res.so} (${res.compiled.join(', ')}; linked with ${res.linkedWith}) in ${Math.round(res.durationMs)} ms${warned}`],
       };
     }));
 }

@@ -3,7 +3,7 @@ import { buildModule, readModuleProject } from '../lib/module/compile.js';
 import { installModule, uninstallModule } from '../lib/module/install.js';
 import { parseModuleName } from '../lib/module/names.js';
 import { requireServerRoot } from '../lib/httpd/server-root.js';
-import { loadToolchain } from '../lib/module/toolchain.js';
+import { toolchainForServer } from '../lib/module/toolchain.js';
 import { withServerRoot } from './options.js';
 import type { Runner } from './types.js';
 
@@ -16,7 +16,8 @@ export function register(program: Command, run: Runner): void {
     .action(run(async (dir: string, o: { serverRoot?: string; force?: boolean }) => {
       const project = await readModuleProject(dir);
       const sr = await requireServerRoot(o.serverRoot, process.cwd());
-      const tc = await loadToolchain({ apxs: sr.apxs, root: sr.layout.buildRoot(sr) });
+      const tc = await toolchainForServer(sr);
+      // A module of the other module API than this server's is refused here, before anything is compiled or copied.
       const built = await buildModule(project, tc);
       const res = await installModule(sr, { module: project.module, so: built.so, handler: project.handler, url: project.url, force: o.force });
       return {

@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'MAKEFILE_SPACES'
   | 'COMPILE_FAILED'
   | 'NO_MODULE_SYMBOL'
+  | 'API_MISMATCH'
   | 'CONFIG_BROKEN'
   | 'CONFIG_TOO_LARGE'
   | 'ORPHANED_WORKERS'
@@ -50,6 +51,8 @@ const EXIT_CODES: Partial<Record<ErrorCode, number>> = {
   BAD_HOSTNAME: 2,
   MODULE_EXISTS: 2,
   HOST_MAPPED: 2,
+  // A module written for one httpd module API, aimed at a server of the other: no build can fix that.
+  API_MISMATCH: 2,
   NOT_RUNNING: 3,
   // A verb this httpd has not got (graceful-stop before 2.2): asked wrongly, like a usage error.
   UNSUPPORTED: 2,

@@ -31,7 +31,14 @@ export interface SeriesTraits {
    */
   apxsVars: readonly string[];
   apxsOneQueryAtATime: boolean;
-  /** The lines that load a module: 1.3 also activates it with AddModule, as its apxs -a writes. */
+  /**
+   * The lines that load a module. LoadModule alone on every series: on 1.3
+   * (tried on 1.3.42) LoadModule also activates the module; an AddModule
+   * after it only warns "module mod_x.c is already added, skipping" at every
+   * start, and ClearModuleList deactivates both alike, so the one thing that
+   * counts there is that the lines come after ClearModuleList. (`stem` is
+   * what an AddModule would name, stem.c; no series needs it today.)
+   */
   loadModule(symbol: string, so: string, stem: string): string[];
 }
 
@@ -54,7 +61,7 @@ const TRAITS: Record<Series, SeriesTraits> = {
     series: '1.3', dialect: dialectOf('1.3'), startArgs: [],
     signals: { stop: 'SIGTERM', restart: 'SIGHUP', graceful: 'SIGUSR1', gracefulStop: undefined },
     moduleApi: '1.3', apxsVars: APXS_13, apxsOneQueryAtATime: true,
-    loadModule: (symbol, so, stem) => [loadLine(symbol, so), `AddModule ${stem}.c`],
+    loadModule: (symbol, so) => [loadLine(symbol, so)],
   },
   '2.0': traits2('2.0', false),
   '2.2': traits2('2.2', true),

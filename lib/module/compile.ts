@@ -12,7 +12,7 @@ import { ApxsError, isErrno } from '../core/errors.js';
 import { readJson } from '../core/fs.js';
 import { parseModuleName, type ModuleName } from './names.js';
 import { lastLines, runCapture, type RunResult } from '../core/run.js';
-import type { Toolchain } from './toolchain.js';
+import type { ModuleApi, Toolchain } from './toolchain.js';
 
 const SOURCE_EXT = /\.(c|cc|cpp|cxx|C)$/;
 const CXX_EXT = /\.(cc|cpp|cxx|C)$/;
@@ -25,6 +25,8 @@ export interface ModuleProject {
   /** From apxs-ts-module.json: the handler name for <Location>, or null (hello answers everywhere). */
   handler: string | null;
   url: string;
+  /** The httpd module API its code is written for; undefined when neither the manifest nor the source says. */
+  api: ModuleApi | undefined;
 }
 
 export interface BuildResult {
@@ -33,6 +35,8 @@ export interface BuildResult {
   upToDate: boolean;
   compiled: string[];
   linkedWith: string;
+  /** Compiler warnings in this build (they are in .apxs-ts/build.log). */
+  warnings: number;
   durationMs: number;
 }
 
@@ -57,6 +61,32 @@ interface Manifest {
   language?: string;
   handler?: string | null;
   url?: string;
+  api?: string;
+}
+
+/**
+ * A module's API from its source, for a module scaffolded before the
+ * manifest recorded it (or written by hand): the module record's macro says.
+ */
+async function apiOfSources(dir: string, sources: string[]): Promise<ModuleApi | undefined> {
+  for (const src of sources) {
+    const text = await fs.readFile(path.join(dir, src), 'utf8').catch(() => '');
+    if (/\bSTANDARD20_MODULE_STUFF\b/.test(text)) return '2';
+    if (/\bSTANDARD_MODULE_STUFF\b|\bhandler_rec\b/.test(text)) return '1.3';
+  }
+  return undefined;
+}
+
+const API_NAME: Record<ModuleApi, string> = { '1.3': 'Apache 1.3 module API', '2': 'httpd 2.x module API' };
+const SERVERS_OF: Record<ModuleApi, string> = { '1.3': 'an Apache 1.3 server', '2': 'an httpd 2.0, 2.2 or 2.4 server' };
+
+/** Refuses, before anything is compiled, a module written for the other API than the target server loads. */
+export function checkModuleApi(project: ModuleProject, tc: Toolchain): void {
+  if (!project.api || project.api === tc.target.api) return;
+  throw new ApxsError('API_MISMATCH', `${project.module.stem} is written for the ${API_NAME[project.api]}, not the ${API_NAME[tc.target.api]} of ${tc.target.describe}`, {
+    hint: `scaffold it again for that server (apxs-ts new ${project.module.name} --api ${tc.target.api} --dir OTHER_DIR) and move your code over, or pass --server-root of ${SERVERS_OF[project.api]}`,
+    data: { moduleApi: project.api, serverApi: tc.target.api },
+  });
 }
 
 export async function readModuleProject(dir: string): Promise<ModuleProject> {
@@ -75,11 +105,13 @@ export async function readModuleProject(dir: string): Promise<ModuleProject> {
   }
   const stem = manifest.name ?? (sources.length === 1 ? sources[0]!.replace(SOURCE_EXT, '') : path.basename(abs));
   const module = parseModuleName(stem);
+  const api = manifest.api === '1.3' || manifest.api === '2' ? manifest.api : await apiOfSources(abs, sources);
   return {
     dir: abs, module, sources,
     cpp: manifest.language === 'cpp' || sources.some((s) => CXX_EXT.test(s)),
     handler: manifest.handler === undefined ? module.name : manifest.handler,
     url: manifest.url ?? `/${module.name}`,
+    api,
   };
 }
 
@@ -127,6 +159,7 @@ function compileFailure(res: RunResult, logFile: string): ApxsError {
 
 export async function buildModule(project: ModuleProject, tc: Toolchain, opts: { force?: boolean; jobs?: number } = {}): Promise<BuildResult> {
   const started = performance.now();
+  checkModuleApi(project, tc);
   const work = path.join(project.dir, '.apxs-ts');
   const so = path.join(project.dir, `${project.module.stem}.so`);
   // Compile into a temp name and rename: rewriting a .so that a running httpd
@@ -134,12 +167,13 @@ export async function buildModule(project: ModuleProject, tc: Toolchain, opts: {
   const tmpSo = `${so}.apxs-ts-tmp`;
   const stampFile = path.join(work, 'build.json');
   const compiler = project.cpp ? tc.cxx : tc.cc;
+  const flags = project.cpp ? tc.cxxflags : tc.cflags;
   const single = project.sources.length === 1;
   const objOf = (src: string) => (single ? so : path.join(work, 'obj', `${src}.o`));
   const depOf = (src: string) => path.join(work, 'obj', `${src}.d`);
   // One source: compile and link in one call. Several: compile each, then link.
   const compileArgs = (src: string) => [
-    ...tc.cflags, ...(single ? tc.ldflags : ['-c']),
+    ...flags, ...(single ? tc.ldflags : ['-c']),
     '-MMD', '-MF', depOf(src), '-o', single ? tmpSo : objOf(src), path.join(project.dir, src),
   ];
   const linkArgs = [...tc.ldflags, '-o', tmpSo, ...project.sources.map(objOf)];
@@ -152,14 +186,16 @@ export async function buildModule(project: ModuleProject, tc: Toolchain, opts: {
   }
   const linkFresh = single || (old?.link?.argv === line(linkArgs) && (await same(so, old.link.output)));
   if (stale.length === 0 && linkFresh) {
-    return { so, symbol: project.module.symbol, upToDate: true, compiled: [], linkedWith: compiler, durationMs: performance.now() - started };
+    return { so, symbol: project.module.symbol, upToDate: true, compiled: [], linkedWith: compiler, warnings: 0, durationMs: performance.now() - started };
   }
 
   await fs.mkdir(path.join(work, 'obj'), { recursive: true });
   const logFile = path.join(work, 'build.log');
   await fs.writeFile(logFile, '');
+  let warnings = 0;
   const runStep = async (args: string[]) => {
     const res = await runCapture(compiler, args, { cwd: project.dir });
+    warnings += res.all.split('\n').filter((l) => /\bwarning:/.test(l)).length;
     await fs.appendFile(logFile, `$ ${res.command}\n${res.all}${res.all.endsWith('\n') || !res.all ? '' : '\n'}[exit ${res.exitCode}]\n`);
     if (res.exitCode !== 0) throw compileFailure(res, logFile);
   };
@@ -187,7 +223,9 @@ export async function buildModule(project: ModuleProject, tc: Toolchain, opts: {
     if (!symbols.has(project.module.symbol)) {
       throw new ApxsError('NO_MODULE_SYMBOL', `${path.basename(so)} does not export ${project.module.symbol}`, {
         // httpd's LoadModule looks the record up by this exact name.
-        hint: `define the module record as a global, not static and not inside a namespace: ${project.cpp ? 'extern "C" ' : ''}module AP_MODULE_DECLARE_DATA ${project.module.symbol} = { STANDARD20_MODULE_STUFF, ... };`,
+        hint: `define the module record as a global, not static and not inside a namespace: ${project.cpp ? 'extern "C" ' : ''}${tc.target.api === '1.3'
+          ? `module MODULE_VAR_EXPORT ${project.module.symbol} = { STANDARD_MODULE_STUFF, ... };`
+          : `module AP_MODULE_DECLARE_DATA ${project.module.symbol} = { STANDARD20_MODULE_STUFF, ... };`}`,
       });
     }
     await fs.rename(tmpSo, so);
@@ -204,7 +242,7 @@ export async function buildModule(project: ModuleProject, tc: Toolchain, opts: {
   };
   await fs.writeFile(stampFile, JSON.stringify(stamp));
   return {
-    so, symbol: project.module.symbol, upToDate: false, compiled: stale, linkedWith: compiler,
+    so, symbol: project.module.symbol, upToDate: false, compiled: stale, linkedWith: compiler, warnings,
     durationMs: performance.now() - started,
   };
 }

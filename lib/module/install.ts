@@ -17,6 +17,7 @@ import { loadConfTree } from '../httpd/conf-tree.js';
 import { is } from '../httpd/conf-parse.js';
 import { httpdCommand } from '../httpd/invoke.js';
 import { readLedger, updateLedger } from '../httpd/ledger.js';
+import { serverProfile, type SeriesTraits } from '../httpd/profile.js';
 import type { ServerRoot } from '../httpd/server-root.js';
 import type { ModuleName } from './names.js';
 
@@ -40,9 +41,9 @@ export interface InstallResult {
   configtest: ConfigTestResult | null;
 }
 
-function configLines(sr: ServerRoot, spec: InstallSpec, so: string): { name: string; load: string[]; conf: string[] } {
-  const where = sr.layout.loadPath(sr, so);
-  const load = [`LoadModule ${spec.module.symbol} ${/\s/.test(where) ? JSON.stringify(where) : where}`];
+function configLines(sr: ServerRoot, traits: SeriesTraits, spec: InstallSpec, so: string): { name: string; load: string[]; conf: string[] } {
+  // The series says how a module is loaded (see SeriesTraits.loadModule for 1.3's AddModule).
+  const load = traits.loadModule(spec.module.symbol, sr.layout.loadPath(sr, so), spec.module.stem);
   const conf = spec.handler
     ? [`<Location ${configUrlPath('module url', spec.url)}>`, `    SetHandler ${configToken('handler name', spec.handler)}`, '</Location>']
     : [];
@@ -71,7 +72,7 @@ async function stockModuleConflict(sr: ServerRoot, m: ModuleName, dest: string):
 
 export async function installModule(sr: ServerRoot, spec: InstallSpec): Promise<InstallResult> {
   const dest = path.join(sr.modulesDir, `${spec.module.stem}.so`);
-  const lines = configLines(sr, spec, dest);
+  const lines = configLines(sr, (await serverProfile(sr)).traits, spec, dest);
   const conflict = spec.force ? undefined : await stockModuleConflict(sr, spec.module, dest);
   if (conflict) {
     throw new ApxsError('MODULE_EXISTS', `will not install ${spec.module.stem} into ${sr.root}: ${conflict}`, {

@@ -3,29 +3,51 @@
  * (`apxs -q`) or, for a prefix without perl, its build/config_vars.mk. The
  * answer is cached per apxs file identity, so only the first build pays for
  * starting perl.
+ *
+ * What apxs can be asked differs per series (the server profile's
+ * apxsVars): 1.3's apxs has no CXX, CPPFLAGS or EXTRA_* variables, refuses
+ * a name it does not know, and takes one name per query; its shared-object
+ * flags are CFLAGS_SHLIB / LDFLAGS_SHLIB instead of libtool's.
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { cacheDir, exists } from '../core/fs.js';
 import { ApxsError } from '../core/errors.js';
 import { runCapture } from '../core/run.js';
+import { serverProfile, traitsOf, type SeriesTraits } from '../httpd/profile.js';
+import type { ServerRoot } from '../httpd/server-root.js';
+
+export type ModuleApi = SeriesTraits['moduleApi'];
+
+/** The server a toolchain builds for, as errors name it. */
+export interface BuildTarget {
+  /** The module API its httpd loads. */
+  api: ModuleApi;
+  /** e.g. "httpd 1.3.42 at /opt/apache13", or "the system apxs (/usr/bin/apxs)". */
+  describe: string;
+}
 
 export interface Toolchain {
   /** Identity of the source of these flags (path + mtime + size); a change means rebuild. */
   key: string;
   cc: string;
   cxx: string;
-  /** Flags for both compilers (optimisation, defines, includes). */
+  /** Flags for the C compiler (optimisation, defines, includes, PIC). */
   cflags: string[];
+  /** The same for the C++ compiler, without the options only C accepts. */
+  cxxflags: string[];
   /** Flags for linking a shared module. */
   ldflags: string[];
+  target: BuildTarget;
 }
 
-const VARS = ['CC', 'CXX', 'CFLAGS', 'CPPFLAGS', 'EXTRA_CPPFLAGS', 'EXTRA_CFLAGS', 'INCLUDEDIR', 'EXTRA_INCLUDES'] as const;
-type Vars = Record<(typeof VARS)[number], string>;
+/** Every variable the flags are made of; each server is asked only those its apxs knows. */
+const WANTED = ['CC', 'CXX', 'CFLAGS', 'CPPFLAGS', 'EXTRA_CPPFLAGS', 'EXTRA_CFLAGS', 'INCLUDEDIR', 'EXTRA_INCLUDES', 'CFLAGS_SHLIB', 'LD_SHLIB', 'LDFLAGS_SHLIB'] as const;
+type Vars = Record<(typeof WANTED)[number], string>;
 
+/** What to ask apxs: the profile's view of one series' apxs. */
+type ApxsDialect = Pick<SeriesTraits, 'apxsVars' | 'apxsOneQueryAtATime'>;
 
 async function fileKey(file: string): Promise<string> {
   const st = await fs.stat(file);
@@ -36,16 +58,34 @@ function words(s: string): string[] {
   return s.split(/\s+/).filter(Boolean);
 }
 
-async function queryApxs(apxs: string): Promise<Vars> {
-  const res = await runCapture(apxs, ['-q', ...VARS]);
-  if (res.exitCode !== 0) {
-    throw new ApxsError('TOOL_MISSING', `${apxs} -q failed (exit ${res.exitCode})`, {
-      details: res.all.split('\n').slice(-5), hint: 'apxs needs perl and the httpd build files (apache2-dev)',
+function queryFailure(apxs: string, names: readonly string[], res: { exitCode: number; all: string }): ApxsError {
+  const details = res.all.split('\n').slice(-5);
+  if (/Invalid query string/.test(res.all)) {
+    // Not a missing tool: apxs ran and does not know a name (a series mix-up).
+    return new ApxsError('INTERNAL', `${apxs} does not know ${names.join(', ')} (apxs -q exit ${res.exitCode})`, {
+      details, hint: 'this apxs belongs to another httpd series than apxs-ts took it for; please report it',
     });
   }
-  // apxs -q with several names prints their values joined by ";;".
+  return new ApxsError('TOOL_MISSING', `${apxs} -q failed (exit ${res.exitCode})`, {
+    details, hint: 'apxs needs perl and the httpd build files (apache2-dev, or the prefix\'s build/ directory)',
+  });
+}
+
+async function queryApxs(apxs: string, names: readonly string[], oneAtATime: boolean): Promise<Record<string, string>> {
+  if (oneAtATime) {
+    // 1.3's apxs prints several values run together with nothing between them.
+    const values = await Promise.all(names.map(async (n) => {
+      const res = await runCapture(apxs, ['-q', n]);
+      if (res.exitCode !== 0) throw queryFailure(apxs, [n], res);
+      return res.stdout.trim();
+    }));
+    return Object.fromEntries(names.map((n, i) => [n, values[i] ?? '']));
+  }
+  const res = await runCapture(apxs, ['-q', ...names]);
+  if (res.exitCode !== 0) throw queryFailure(apxs, names, res);
+  // 2.x's apxs -q with several names prints their values joined by ";;".
   const values = res.stdout.replace(/\n$/, '').split(';;');
-  return Object.fromEntries(VARS.map((v, i) => [v, (values[i] ?? '').trim()])) as Vars;
+  return Object.fromEntries(names.map((n, i) => [n, (values[i] ?? '').trim()]));
 }
 
 /** Reads `NAME = value` lines of config_vars.mk, expanding $(NAME) references. */
@@ -69,17 +109,40 @@ function pickCxx(cc: string, cxx: string, env: NodeJS.ProcessEnv): string {
   return 'g++';
 }
 
-function fromVars(v: Vars, key: string, env: NodeJS.ProcessEnv): Toolchain {
+/**
+ * Options g++ rejects or warns about ("valid for C/ObjC but not for C++"):
+ * 1.3's CFLAGS carry -fgnu89-inline, and apxs's CFLAGS are C flags.
+ */
+const C_ONLY = /^(-fgnu89-inline|-std=(c|gnu|iso9899:)\w*|-W(no-)?(error=)?(declaration-after-statement|strict-prototypes|missing-prototypes|old-style-definition|old-style-declaration|nested-externs|bad-function-cast|implicit-function-declaration|implicit-int|pointer-sign|missing-parameter-type|jump-misses-init|override-init|traditional|c\+\+-compat))$/;
+
+/** A C compiler driver, which takes -shared and compiler flags alike (1.3's LD_SHLIB may be plain `ld`). */
+const isCompilerDriver = (cmd: string) => /(^|\/)([\w.-]*-)?(gcc|cc|clang)(-[\d.]+)?$/.test(words(cmd)[0] ?? '');
+
+function fromVars(v: Vars, key: string, target: BuildTarget, env: NodeJS.ProcessEnv): Toolchain {
   const cc = env.CC || v.CC || 'gcc';
   const includes = [`-I${v.INCLUDEDIR}`, ...words(v.EXTRA_INCLUDES)];
   const seen = new Set<string>();
-  const cflags = [...words(v.CFLAGS), ...words(v.EXTRA_CFLAGS), ...words(v.CPPFLAGS), ...words(v.EXTRA_CPPFLAGS), ...includes]
+  const flags = [...words(v.CFLAGS), ...words(v.EXTRA_CFLAGS), ...words(v.CPPFLAGS), ...words(v.EXTRA_CPPFLAGS), ...includes]
     // "-I." and "-I/usr/include" from apxs only slow the compiler down and shadow headers.
     .filter((f) => f !== '-I.' && f !== '-I/usr/include' && !(f.startsWith('-I') && seen.has(f)) && (seen.add(f), true));
-  return { key, cc, cxx: pickCxx(cc, v.CXX, env), cflags: [...cflags, '-fPIC', '-DPIC'], ldflags: ['-shared'] };
+  // 1.3 says how it compiles shared objects (-fpic -DSHARED_MODULE); 2.x leaves it to libtool.
+  const pic = v.CFLAGS_SHLIB ? words(v.CFLAGS_SHLIB) : ['-fPIC', '-DPIC'];
+  // -Wall: the templates compile without a warning on every series, so a
+  // warning in the build log is the developer's code speaking.
+  const cflags = [...flags, '-Wall', ...pic];
+  const ldflags = v.LDFLAGS_SHLIB && (!v.LD_SHLIB || isCompilerDriver(v.LD_SHLIB)) ? words(v.LDFLAGS_SHLIB) : ['-shared'];
+  return {
+    key, cc, cxx: pickCxx(cc, v.CXX, env), cflags, cxxflags: cflags.filter((f) => !C_ONLY.test(f)), ldflags, target,
+  };
 }
 
-export async function loadToolchain(opts: { apxs?: string; root?: string }, env = process.env): Promise<Toolchain> {
+/** 2.x's apxs, for an apxs of no known server (the system's, from apache2-dev). */
+const DEFAULT_DIALECT: ApxsDialect = traitsOf('2.4');
+
+export async function loadToolchain(
+  opts: { apxs?: string; root?: string; dialect?: ApxsDialect; target?: BuildTarget },
+  env = process.env,
+): Promise<Toolchain> {
   let source: string | undefined;
   if (opts.apxs && (await exists(opts.apxs))) source = opts.apxs;
   else if (opts.root && (await exists(path.join(opts.root, 'build', 'config_vars.mk')))) source = path.join(opts.root, 'build', 'config_vars.mk');
@@ -89,18 +152,32 @@ export async function loadToolchain(opts: { apxs?: string; root?: string }, env 
       hint: 'install apache2-dev (apt-get install -y apache2-dev), or pass --server-root of an httpd built with apxs',
     });
   }
+  const dialect = opts.dialect ?? DEFAULT_DIALECT;
+  const names = WANTED.filter((n) => dialect.apxsVars.includes(n));
   const key = await fileKey(source);
-  const cacheFile = path.join(cacheDir(env), `toolchain-${createHash('sha1').update(key).digest('hex').slice(0, 16)}.json`);
-  const cached = await fs.readFile(cacheFile, 'utf8').then((t) => JSON.parse(t) as Vars, () => undefined);
-  let vars = cached;
+  // The names asked are part of the cache key: an answer to other questions is no answer.
+  const cacheFile = path.join(cacheDir(env), `toolchain-${createHash('sha1').update(`${key}|${names.join(',')}`).digest('hex').slice(0, 16)}.json`);
+  let vars = await fs.readFile(cacheFile, 'utf8').then((t) => JSON.parse(t) as Record<string, string>, () => undefined);
   if (!vars) {
-    vars = source.endsWith('.mk')
-      ? (parseConfigVars(await fs.readFile(source, 'utf8')) as unknown as Vars)
-      : await queryApxs(source);
-    for (const k of VARS) vars[k] ??= '';
+    const all = source.endsWith('.mk') ? parseConfigVars(await fs.readFile(source, 'utf8')) : await queryApxs(source, names, dialect.apxsOneQueryAtATime);
+    vars = Object.fromEntries(names.map((n) => [n, all[n] ?? '']));
     await fs.mkdir(path.dirname(cacheFile), { recursive: true });
     await fs.writeFile(`${cacheFile}.${process.pid}`, JSON.stringify(vars));
     await fs.rename(`${cacheFile}.${process.pid}`, cacheFile);
   }
-  return fromVars(vars, key, env);
+  const full = Object.fromEntries(WANTED.map((n) => [n, vars[n] ?? ''])) as Vars;
+  return fromVars(full, key, opts.target ?? { api: '2', describe: `the apxs ${source}` }, env);
+}
+
+/**
+ * The toolchain for a server root (its apxs, asked as its series' apxs must
+ * be), or for the system's apxs when there is no server root.
+ */
+export async function toolchainForServer(sr: ServerRoot | undefined, env = process.env): Promise<Toolchain> {
+  if (!sr) return loadToolchain({}, env);
+  const profile = await serverProfile(sr);
+  return loadToolchain({
+    apxs: sr.apxs, root: sr.layout.buildRoot(sr), dialect: profile.traits,
+    target: { api: profile.traits.moduleApi, describe: `httpd ${profile.version} at ${sr.root}` },
+  }, env);
 }

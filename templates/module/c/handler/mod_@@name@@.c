@@ -10,9 +10,9 @@
 #include "http_config.h"
 #include "http_log.h"
 #include "http_protocol.h"
-#include "ap_config.h"
-
+#ifdef APLOG_USE_MODULE /* 2.4 names the module in its log lines; 2.0 and 2.2 have no such macro */
 APLOG_USE_MODULE(@@name@@);
+#endif
 
 static const char *html(request_rec *r, const char *s)
 {

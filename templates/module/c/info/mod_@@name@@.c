@@ -10,9 +10,9 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include "apr_tables.h"
-#include "ap_config.h"
-
+#ifdef APLOG_USE_MODULE /* 2.4 names the module in its log lines; 2.0 and 2.2 have no such macro */
 APLOG_USE_MODULE(@@name@@);
+#endif
 
 /* apr_table_do passes our request back as void*; returning 1 continues the walk. */
 static int add_header_row(void *rec, const char *key, const char *value)

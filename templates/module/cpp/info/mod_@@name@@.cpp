@@ -12,11 +12,12 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include "apr_tables.h"
-#include "ap_config.h"
 
 // httpd looks the module record up by its C name, so it gets C linkage.
 extern "C" module AP_MODULE_DECLARE_DATA @@name@@_module;
+#ifdef APLOG_USE_MODULE // 2.4 names the module in its log lines; 2.0 and 2.2 have no such macro
 APLOG_USE_MODULE(@@name@@);
+#endif
 
 namespace {
 
