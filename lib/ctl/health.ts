@@ -26,7 +26,10 @@ export function probe(url: string, timeoutMs = 2000, headers: Record<string, str
     };
     const mod = url.startsWith('https:') ? https : http;
     // No keep-alive (the server may restart under us); local servers may use self-signed TLS.
-    const req = mod.get(url, { headers: { connection: 'close', ...headers }, agent: false, rejectUnauthorized: false, timeout: timeoutMs }, (res) => {
+    // httpd 1.3 pads chunk sizes with spaces ("12 \r\n"), which Node's strict
+    // parser rejects (HPE_INVALID_CHUNK_SIZE): a health probe of one's own
+    // server parses leniently.
+    const req = mod.get(url, { headers: { connection: 'close', ...headers }, agent: false, rejectUnauthorized: false, timeout: timeoutMs, insecureHTTPParser: true }, (res) => {
       res.resume();
       res.on('end', () => finish(res.statusCode, undefined));
       res.on('error', (e: NodeJS.ErrnoException) => finish(res.statusCode, e.code ?? e.message));

@@ -58,9 +58,14 @@ export interface Layout {
 
 const moduleBlockId = (name: string) => `module ${name}`;
 
-/** Where apxs -a puts LoadModule: after the last LoadModule line of the main config. */
+/**
+ * Where apxs -a puts LoadModule: after the last LoadModule line of the main
+ * config, and after 1.3's ClearModuleList and AddModule lines: a module
+ * loaded before a ClearModuleList is silently inactive (tried on 1.3.42:
+ * configtest says Syntax OK, its URL answers 404).
+ */
 function afterLastLoadModule(text: string, file: string): number {
-  const loads = parseConf(text, file).directives.filter((d) => d.kind === 'directive' && is(d, 'LoadModule'));
+  const loads = parseConf(text, file).directives.filter((d) => d.kind === 'directive' && (is(d, 'LoadModule') || is(d, 'ClearModuleList') || is(d, 'AddModule')));
   const last = loads[loads.length - 1];
   // A LoadModule of an earlier install sits inside its block: go past that block.
   return last ? offsetOutsideBlocks(text, offsetAfterLine(text, last.endLine)) : text.length;
