@@ -34,12 +34,15 @@ export interface BuiltHttpd {
 export const SERIES_ARCHIVE = path.resolve(ROOT, '..', 'shared', 'archive', 'httpd');
 export const SERIES_BUILDS_DIR = path.join(os.tmpdir(), 'apxs-ts-series-builds');
 
-/** The old releases the shared archive holds, one per series before 2.4 (2.4 is Debian's system httpd). */
-export const SERIES_VERSIONS = ['1.3.42', '2.0.65', '2.2.34'] as const;
+/** The real 2.4 release, with Apache's own KEYS. */
+export const SERIES_MIRROR = path.resolve(ROOT, '..', 'shared', 'mirror', 'httpd');
 
-/** The mirror directory (for --mirror) holding `version`'s tarball: one directory for all of them today. */
-export function mirrorOf(_version: string): string {
-  return SERIES_ARCHIVE;
+/** One release per series: the archive's 1.3, 2.0 and 2.2, and the mirror's 2.4. */
+export const SERIES_VERSIONS = ['1.3.42', '2.0.65', '2.2.34', '2.4.68'] as const;
+
+/** The mirror directory (for --mirror, beside its KEYS) holding `version`'s tarball. */
+export function mirrorOf(version: string): string {
+  return version.startsWith('2.4.') ? SERIES_MIRROR : SERIES_ARCHIVE;
 }
 
 /** Bumped when what a build produces changes, so an older build is not reused. */
@@ -72,7 +75,7 @@ async function build(version: string): Promise<BuiltHttpd> {
     const prefix = path.join(dir, 'prefix');
     await fs.rm(prefix, { recursive: true, force: true });
     const port = await freePort();
-    const r = await cli(['source', 'build', version, '--mirror', SERIES_ARCHIVE, '--keys', path.join(SERIES_ARCHIVE, 'KEYS'),
+    const r = await cli(['source', 'build', version, '--mirror', mirrorOf(version), '--keys', path.join(mirrorOf(version), 'KEYS'),
       '--prefix', prefix, '--port', String(port), '--cache-dir', path.join(SERIES_BUILDS_DIR, 'cache'), '--jobs', String(os.availableParallelism())],
     { timeoutMs: BUILD_LOCK_MS });
     if (r.code !== 0) {
