@@ -15,15 +15,20 @@ export interface Dialect {
   allowAll: string[];
   /** Order/Allow/Deny/Satisfy are core access control (before 2.4) rather than mod_access_compat's (2.4). */
   orderAllowBuiltIn: boolean;
+  /** The shipped lines that say where httpd listens (1.3 also has Port), and the lines that make it listen on loopback:PORT. */
+  listen: { shipped: RegExp; lines: (port: number) => string[] };
 }
 
 const ORDER_ALLOW = ['Order allow,deny', 'Allow from all'];
+// 1.3's Port is also the port of self-made URLs; its Listen takes no "localhost".
+const LISTEN_13 = { shipped: /^([ \t]*)(Port|Listen)[ \t]+\S+[ \t]*$/gm, lines: (p: number) => [`Port ${p}`, `Listen 127.0.0.1:${p}`, 'ServerName localhost'] };
+const LISTEN_2 = { shipped: /^([ \t]*)Listen[ \t]+\S+.*$/gm, lines: (p: number) => [`Listen localhost:${p}`, `ServerName localhost:${p}`] };
 
 const DIALECTS: Record<Series, Dialect> = {
-  '1.3': { series: '1.3', nameVirtualHost: true, allowAll: ORDER_ALLOW, orderAllowBuiltIn: true },
-  '2.0': { series: '2.0', nameVirtualHost: true, allowAll: ORDER_ALLOW, orderAllowBuiltIn: true },
-  '2.2': { series: '2.2', nameVirtualHost: true, allowAll: ORDER_ALLOW, orderAllowBuiltIn: true },
-  '2.4': { series: '2.4', nameVirtualHost: false, allowAll: ['Require all granted'], orderAllowBuiltIn: false },
+  '1.3': { series: '1.3', nameVirtualHost: true, allowAll: ORDER_ALLOW, orderAllowBuiltIn: true, listen: LISTEN_13 },
+  '2.0': { series: '2.0', nameVirtualHost: true, allowAll: ORDER_ALLOW, orderAllowBuiltIn: true, listen: LISTEN_2 },
+  '2.2': { series: '2.2', nameVirtualHost: true, allowAll: ORDER_ALLOW, orderAllowBuiltIn: true, listen: LISTEN_2 },
+  '2.4': { series: '2.4', nameVirtualHost: false, allowAll: ['Require all granted'], orderAllowBuiltIn: false, listen: LISTEN_2 },
 };
 
 export function dialectOf(series: Series): Dialect {

@@ -8,7 +8,8 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ApxsError, isErrno } from '../core/errors.js';
-import { firstExisting, firstGroup } from '../core/fs.js';
+import { firstExisting } from '../core/fs.js';
+import { dialectOf } from '../httpd/dialect.js';
 import type { Series } from '../httpd/version.js';
 import { offsetAfterLine, upsertBlock } from '../core/marked-block.js';
 import { runCapture } from '../core/run.js';
@@ -16,7 +17,8 @@ import { acquire, findRelease, listReleases, type Verified } from './acquire.js'
 import { checkCacheDir } from './cache.js';
 import { extractTarball } from './extract.js';
 import type { DownloadProgress } from './fetch.js';
-import { applyTreeFixes, configurePlan, fixGroupMinusOne, type FixRecord } from './legacy-fixes.js';
+import type { FixRecord } from './legacy-fixes.js';
+import { RECIPES } from './recipes.js';
 import { runPhase, type PhaseEvent } from './phase.js';
 import { checkPrereqs } from './prereqs.js';
 
@@ -60,15 +62,14 @@ export interface SourceBuildResult {
 
 /** The installed httpd.conf listens where we say: the shipped Listen line is switched off, ours is in our block. */
 export function setListen(text: string, series: Series, port: number): string {
-  const directive = series === '1.3' ? /^([ \t]*)(Port|Listen)[ \t]+\S+[ \t]*$/gm : /^([ \t]*)Listen[ \t]+\S+.*$/gm;
+  const { shipped, lines } = dialectOf(series).listen;
   let lastLine = 0;
-  const switchedOff = text.replace(directive, (line: string, ...rest: unknown[]) => {
+  const switchedOff = text.replace(new RegExp(shipped), (line: string, ...rest: unknown[]) => {
     const offset = rest[rest.length - 2] as number;
     lastLine = text.slice(0, offset).split('\n').length;
     return `# ${line.trim()}   (apxs-ts: see the apxs-ts listen block)`;
   });
-  const body = series === '1.3' ? [`Port ${port}`, `Listen 127.0.0.1:${port}`, 'ServerName localhost'] : [`Listen localhost:${port}`, `ServerName localhost:${port}`];
-  return upsertBlock(switchedOff, 'listen', body, lastLine ? offsetAfterLine(switchedOff, lastLine) : switchedOff.length);
+  return upsertBlock(switchedOff, 'listen', lines(port), lastLine ? offsetAfterLine(switchedOff, lastLine) : switchedOff.length);
 }
 
 /** What make install leaves in a prefix (any one of them), or our receipt: a prefix httpd was built into before. */
@@ -120,7 +121,8 @@ export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuil
   await checkCacheDir(o.cacheDir, { create: false });
   const listings = await listReleases(o.mirrors);
   const { mirror, release } = findRelease(listings, o.version);
-  const plan = configurePlan(release.series, prefix, o.configureArgs ?? []);
+  const recipe = RECIPES[release.series];
+  const plan = recipe.configure(prefix, o.configureArgs ?? []);
   const jobs = Math.max(1, o.jobs ?? os.availableParallelism());
   const url = `${mirror}${release.file}`;
   const steps = [
@@ -128,11 +130,11 @@ export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuil
     ...(release.depsFile ? [`download ${mirror}${release.depsFile} and unpack it over the tree`] : []),
     o.insecure ? 'skip verification (--insecure)' : `verify the strongest checksum of ${url}.{sha512,sha256,sha1,md5} and ${url}.asc against ${o.keysFile ?? 'the ASF KEYS'}`,
     `extract into a fresh work dir`,
-    ...(release.series === '1.3' ? ['apply legacy fixes: rename getline in src/support/{htdigest,htpasswd,logresolve}.c, drop SYS_SIGLIST from ap_config.h'] : []),
+    ...(recipe.treeFixes ? [recipe.treeFixes.plan] : []),
     `${plan.shell ? `${plan.shell} ` : ''}./configure ${plan.args.join(' ')}${Object.keys(plan.env).length ? `  (env: ${Object.entries(plan.env).map(([k, v]) => `${k}=${v}`).join(' ')})` : ''}`,
     `make -j${jobs}`,
     'make install',
-    ...(release.series === '2.0' ? ['apply legacy fix: "Group #-1" in the installed httpd.conf becomes a real group'] : []),
+    ...(recipe.confFixes ? [recipe.confFixes.plan] : []),
     `set Listen localhost:${o.port} in ${path.join(prefix, 'conf', 'httpd.conf')}`,
     `check ${path.join(prefix, 'bin', 'httpd')} -v and -l (mod_so), write ${path.join(prefix, 'apxs-ts-receipt.json')}`,
   ];
@@ -164,7 +166,7 @@ export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuil
       if (d.top) await fs.cp(d.top, x.top, { recursive: true });
     }
     phasesMs.extract = Date.now() - t0;
-    const fixes = [...(await applyTreeFixes(release.series, x.top)), ...plan.fixes];
+    const fixes = [...((await recipe.treeFixes?.apply(x.top)) ?? []), ...plan.fixes];
     const logs = path.join(workDir, 'logs');
     const env = plan.env;
     const configure = plan.shell ? [plan.shell, ['./configure', ...plan.args]] as const : ['./configure', plan.args] as const;
@@ -173,10 +175,7 @@ export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuil
     phasesMs.install = (await runPhase('make install', 'make', ['install'], { cwd: x.top, env, logFile: path.join(logs, 'install.log'), onEvent: o.onEvent })).elapsedMs;
 
     const conf = path.join(prefix, 'conf', 'httpd.conf');
-    if (release.series === '2.0') {
-      const f = await fixGroupMinusOne(conf, await firstGroup(['nogroup', 'daemon', 'nobody'], 'nogroup'));
-      if (f) fixes.push(f);
-    }
+    fixes.push(...((await recipe.confFixes?.apply(conf)) ?? []));
     await fs.writeFile(conf, setListen(await fs.readFile(conf, 'utf8'), release.series, o.port));
 
     // Success is what the installed httpd says, not what make said.

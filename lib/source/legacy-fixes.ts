@@ -5,7 +5,6 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { Series } from '../httpd/version.js';
 
 export interface FixRecord {
   id: string;
@@ -50,33 +49,3 @@ export async function fixGroupMinusOne(confFile: string, group: string): Promise
 }
 
 /** Source-tree fixes for a series, before configure. */
-export async function applyTreeFixes(series: Series, root: string): Promise<FixRecord[]> {
-  if (series !== '1.3') return [];
-  const out: FixRecord[] = [];
-  for (const fix of [renameGetline, dropSysSiglist]) {
-    const r = await fix(root);
-    if (r) out.push(r);
-  }
-  return out;
-}
-
-/** How configure must be run, and with what environment, for a series. */
-export function configurePlan(series: Series, prefix: string, extra: string[]): { shell: string | undefined; args: string[]; env: Record<string, string>; fixes: FixRecord[] } {
-  if (series === '1.3') {
-    return {
-      // dash's echo turns backslash sequences in configure's sed scripts into control characters.
-      shell: 'bash',
-      args: [`--prefix=${prefix}`, '--enable-module=so', ...extra],
-      // 1.3's os.h has `extern inline` functions: with C99 inline semantics every
-      // file that includes it defines them ("multiple definition of ap_os_is_path_absolute").
-      env: { CONFIG_SHELL: 'bash', CFLAGS: '-fgnu89-inline -O2', OPTIM: '-fgnu89-inline -O2' },
-      fixes: [
-        { id: 'configure-bash', description: 'ran configure (and config.status) under bash: dash\'s echo corrupts its sed scripts', files: [] },
-        { id: 'gnu89-inline', description: 'built with -fgnu89-inline (1.3\'s extern inline in os.h)', files: [] },
-      ],
-    };
-  }
-  const args = [`--prefix=${prefix}`, '--enable-so'];
-  if (series === '2.2') args.push('--with-included-apr');
-  return { shell: undefined, args: [...args, ...extra], env: {}, fixes: [] };
-}

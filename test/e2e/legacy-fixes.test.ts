@@ -7,7 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { applyTreeFixes, configurePlan, fixGroupMinusOne, renameGetline, dropSysSiglist } from '../../lib/source/legacy-fixes.js';
+import { fixGroupMinusOne, renameGetline, dropSysSiglist } from '../../lib/source/legacy-fixes.js';
+import { applyTreeFixes, configurePlan } from '../../lib/source/recipes.js';
 import { runPhase } from '../../lib/source/phase.js';
 import { ROOT, tmpDir } from '../helpers.js';
 
