@@ -54,3 +54,6 @@ echo "runs: $RUNS (alternating), $(nproc) CPUs, $NAME ($(du -h "$REL/$NAME" | cu
 echo "download+verify: curl -O x3 + sha512sum -c + gpg --verify: median $d2 ms;  apxs-ts source download: median $d1 ms;  ratio $(ratio "$d1" "$d2") (goal <= 1.2)"
 echo "extraction: tar xzf: median $e2 ms;  apxs-ts (node-tar, checked entries): median $e1 ms;  ratio $(ratio "$e1" "$e2") (goal <= 1.5)"
 echo "make (once each, 2.4.68, system APR/PCRE2): make: $m1 ms;  make -j$jobs (what apxs-ts runs): $mj ms;  ratio $(ratio "$mj" "$m1")"
+
+# One full source build per series against the manual sequence (issue #10).
+bash bench/source-series.sh
