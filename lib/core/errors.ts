@@ -41,6 +41,7 @@ export type ErrorCode =
   | 'BLOCK_BROKEN'
   | 'READ_ONLY'
   | 'NO_SPACE'
+  | 'INTERRUPTED'
   | 'INTERNAL';
 
 /** Exit code 3 is the LSB "program is not running" status, as for init scripts. */
@@ -56,6 +57,8 @@ const EXIT_CODES: Partial<Record<ErrorCode, number>> = {
   NOT_RUNNING: 3,
   // A verb this httpd has not got (graceful-stop before 2.2): asked wrongly, like a usage error.
   UNSUPPORTED: 2,
+  // Work ended by Ctrl-C (or SIGTERM, SIGHUP): 130 = 128 + SIGINT, as a shell reports a command Ctrl-C ended.
+  INTERRUPTED: 130,
 };
 
 export class ApxsError extends Error {

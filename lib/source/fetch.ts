@@ -1,14 +1,16 @@
 /**
  * Downloads over http(s) and file URLs: into NAME.part, renamed when
  * complete; a .part left by an interrupted run is resumed with a Range
- * request; network errors and 5xx are retried with backoff; the hashes are
- * computed while the bytes stream in.
+ * request from what reached the disk; network errors and 5xx are retried
+ * with backoff, and a connection cut mid-body is resumed with Range, by
+ * undici's retry handler; http_proxy, https_proxy and no_proxy are honoured
+ * (undici's EnvHttpProxyAgent); the hashes are computed while the bytes
+ * stream in.
  */
 import { createReadStream, promises as fs } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Dispatcher } from 'undici';
 import { ApxsError, isErrno } from '../core/errors.js';
 import { sleep } from '../core/proc.js';
 import { cacheFsError } from './cache.js';
@@ -34,7 +36,57 @@ export interface FetchResult {
   bytes: number;
   hashes: Partial<Record<Algorithm, string>>;
   resumedFrom: number;
+  /** Requests sent for the file (retries and resumes included). */
   attempts: number;
+}
+
+type Undici = typeof import('undici');
+let network: Promise<{ undici: Undici; agent: Dispatcher }> | undefined;
+
+/**
+ * undici and one proxy-aware agent, loaded at the first request and only
+ * then: importing undici costs ~70 ms on Node 20 (measured when the health
+ * probes tried it), which a download of seconds does not notice and a
+ * command that downloads nothing must not pay.
+ */
+function net(): Promise<{ undici: Undici; agent: Dispatcher }> {
+  network ??= import('undici').then((undici) => ({
+    undici,
+    // proxyTunnel false: an http:// URL goes to an http proxy as a plain
+    // absolute-form GET, as curl sends it; https:// still tunnels (CONNECT).
+    agent: new undici.EnvHttpProxyAgent({ proxyTunnel: false, headersTimeout: 60_000, bodyTimeout: 60_000 }),
+  }));
+  return network;
+}
+
+/** Network errors worth another request (undici's list, plus timeouts). */
+const RETRY_ERRORS = ['ECONNRESET', 'ECONNREFUSED', 'ENOTFOUND', 'ENETDOWN', 'ENETUNREACH', 'EHOSTDOWN', 'EHOSTUNREACH', 'EPIPE', 'ETIMEDOUT',
+  'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'];
+
+/**
+ * The dispatcher of one fetch: redirects followed (mirrors redirect), 5xx
+ * and network errors retried with backoff, a body cut short resumed from
+ * the byte undici got to; `onRequest` sees each request sent.
+ *
+ * undici resumes with a closed range (bytes=N-END); it is sent open-ended
+ * (bytes=N-), the form `curl -C -` and `wget -c` send and every server with
+ * Range support answers, some only that one. undici still checks the
+ * answer's Content-Range against the file it started.
+ */
+function dispatcher(n: { undici: Undici; agent: Dispatcher }, opts: FetchOptions, retries: number, onRequest: (range: string | undefined) => void): Dispatcher {
+  const openEnded: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (o, handler) => {
+    let headers = o.headers;
+    if (headers && !Array.isArray(headers) && typeof (headers as Record<string, unknown>).range === 'string') {
+      headers = { ...(headers as Record<string, string>), range: (headers as Record<string, string>).range!.replace(/^bytes=(\d+)-\d+$/, 'bytes=$1-') };
+    }
+    onRequest(headers && !Array.isArray(headers) ? (headers as Record<string, string | undefined>).range : undefined);
+    return dispatch({ ...o, headers }, handler);
+  };
+  return n.agent.compose(
+    openEnded,
+    n.undici.interceptors.retry({ maxRetries: retries, minTimeout: opts.backoffMs ?? 200, timeoutFactor: 2, maxTimeout: 30_000, errorCodes: RETRY_ERRORS }),
+    n.undici.interceptors.redirect({ maxRedirections: 5 }),
+  );
 }
 
 /** Fetches a small text resource (listing, checksum, signature, KEYS). */
@@ -47,64 +99,47 @@ export async function fetchText(url: string, opts: FetchOptions = {}): Promise<s
       throw err;
     }
   }
-  const tries = (opts.retries ?? 4) + 1;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const res = await httpGet(url, {});
-      if (res.status === 404 || res.status === 410) {
-        res.body.resume();
-        throw notFound(url, `HTTP ${res.status}`);
-      }
-      if (res.status >= 500 && attempt < tries) {
-        res.body.resume();
-        await sleep((opts.backoffMs ?? 200) * 2 ** (attempt - 1));
-        continue;
-      }
-      if (res.status >= 300) {
-        res.body.resume();
-        throw new ApxsError('DOWNLOAD_FAILED', `${url} answered HTTP ${res.status}`);
-      }
-      const chunks: Buffer[] = [];
-      for await (const c of res.body) chunks.push(c as Buffer);
-      return Buffer.concat(chunks).toString('utf8');
-    } catch (err) {
-      if (err instanceof ApxsError || attempt >= tries) throw wrap(err, url);
-      await sleep((opts.backoffMs ?? 200) * 2 ** (attempt - 1));
+  const n = await net();
+  let requests = 0;
+  try {
+    const res = await n.undici.request(url, { dispatcher: dispatcher(n, opts, opts.retries ?? 4, () => requests++), headers: { 'user-agent': 'apxs-ts' } });
+    if (res.statusCode === 404 || res.statusCode === 410) {
+      await res.body.dump();
+      throw notFound(url, `HTTP ${res.statusCode}`);
     }
+    if (res.statusCode >= 300) {
+      await res.body.dump();
+      throw new ApxsError('DOWNLOAD_FAILED', `${url} answered HTTP ${res.statusCode}`);
+    }
+    return await res.body.text();
+  } catch (err) {
+    throw wrap(err, url, requests);
   }
-}
-
-/**
- * A GET over node:http(s), following redirects. Plain node:http rather than
- * fetch or undici: both cost 35-70 ms to load on Node 20, a third of what
- * curl needs for the whole 10 MB download over loopback.
- */
-export function httpGet(url: string, headers: Record<string, string>, redirects = 5): Promise<{ status: number; body: http.IncomingMessage }> {
-  return new Promise((resolve, reject) => {
-    const mod = url.startsWith('https:') ? https : http;
-    const req = mod.get(url, { headers: { 'user-agent': 'apxs-ts', ...headers }, timeout: 60_000 }, (res) => {
-      const status = res.statusCode ?? 0;
-      const location = res.headers.location;
-      if (status >= 300 && status < 400 && location && redirects > 0) {
-        res.resume();
-        httpGet(new URL(location, url).href, headers, redirects - 1).then(resolve, reject);
-        return;
-      }
-      resolve({ status, body: res });
-    });
-    req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
-    req.on('error', reject);
-  });
 }
 
 function notFound(url: string, why: string): ApxsError {
   return new ApxsError('DOWNLOAD_FAILED', `not found (${why}): ${url}`, { hint: 'check the version and the mirror (--mirror or APXS_TS_MIRROR)' });
 }
 
-function wrap(err: unknown, url: string): ApxsError {
+/** undici's errors as one line naming the URL: a status that stayed 5xx through the retries, or the network error. */
+function wrap(err: unknown, url: string, requests: number): ApxsError {
   if (err instanceof ApxsError) return err;
-  const e = err as NodeJS.ErrnoException;
-  return new ApxsError('DOWNLOAD_FAILED', `download of ${url} failed: ${e.code ?? ''} ${e.message}`.replace(/\s+/g, ' ').trim(), { cause: err });
+  const e = err as NodeJS.ErrnoException & { statusCode?: number };
+  const after = requests > 1 ? ` (after ${requests} requests)` : '';
+  if (e.code === 'UND_ERR_REQ_RETRY' && e.statusCode) {
+    return new ApxsError('DOWNLOAD_FAILED', `${url} answered HTTP ${e.statusCode}${after}`, { hint: 'the mirror is failing: try again later, or another one (--mirror)', cause: err });
+  }
+  return new ApxsError('DOWNLOAD_FAILED', `download of ${url} failed${after}: ${e.code ?? ''} ${e.message}`.replace(/\s+/g, ' ').trim(), { cause: err, hint: proxyHint(url) });
+}
+
+/** A network error with a proxy configured: the proxy is the first suspect, and the user may not know it is set. */
+function proxyHint(url: string, env = process.env): string | undefined {
+  const https = url.startsWith('https:');
+  const [name, value] = ([['https_proxy', env.https_proxy], ['HTTPS_PROXY', env.HTTPS_PROXY], ['http_proxy', env.http_proxy], ['HTTP_PROXY', env.HTTP_PROXY]] as const)
+    .filter(([k]) => https || !/https/i.test(k)).find(([, v]) => v) ?? [];
+  if (!name) return undefined;
+  const noProxy = env.no_proxy ?? env.NO_PROXY;
+  return `${name} is set (${value}): check that proxy, or add the host to no_proxy${noProxy ? ` (now: ${noProxy})` : ''}`;
 }
 
 /**
@@ -163,59 +198,75 @@ async function copyFile(url: string, dest: string, part: string, started: number
   }
 }
 
+/**
+ * undici's answer when the file changed under a resume, or the server
+ * ignored Range on it, and a body shorter than announced: the bytes so far
+ * cannot be continued by undici, so the download starts again from what is
+ * on the disk (from 0 if the server ignores Range altogether).
+ */
+function startAgain(err: unknown): boolean {
+  const e = err as { code?: string; statusCode?: number };
+  if (e.code === 'UND_ERR_REQ_RETRY') return !(e.statusCode !== undefined && e.statusCode >= 500);
+  return e.code === 'SHORT_BODY' || e.code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH';
+}
+
 async function httpDownload(url: string, dest: string, part: string, started: number, opts: FetchOptions): Promise<FetchResult> {
-  const tries = (opts.retries ?? 5) + 1;
+  const n = await net();
+  const retries = opts.retries ?? 5;
   let resumedFrom = -1;
-  for (let attempt = 1; ; attempt++) {
+  let requests = 0;
+  for (let pass = 1; ; pass++) {
     const hs = hashers(opts.algorithms);
+    // The resume point is what reached the disk, not what the last run received.
     let have = await fs.stat(part).then((st) => st.size, () => 0);
     if (resumedFrom < 0) resumedFrom = have;
+    let out: fs.FileHandle | undefined;
     try {
-      const res = await httpGet(url, have > 0 ? { range: `bytes=${have}-` } : {});
-      if (res.status === 404 || res.status === 410) {
-        res.body.resume();
-        throw notFound(url, `HTTP ${res.status}`);
+      const res = await n.undici.request(url, {
+        dispatcher: dispatcher(n, opts, retries, () => requests++),
+        headers: { 'user-agent': 'apxs-ts', ...(have > 0 ? { range: `bytes=${have}-` } : {}) },
+      });
+      if (res.statusCode === 404 || res.statusCode === 410) {
+        await res.body.dump();
+        throw notFound(url, `HTTP ${res.statusCode}`);
       }
-      if (res.status === 416) {
+      if (res.statusCode === 416 && pass <= retries) {
         // Our .part is already complete (or larger than the file): start over.
-        res.body.resume();
+        await res.body.dump();
         await fs.rm(part, { force: true });
         continue;
       }
-      if (res.status >= 500) {
-        res.body.resume();
-        throw Object.assign(new Error(`HTTP ${res.status}`), { code: `HTTP_${res.status}` });
+      if (res.statusCode !== 200 && res.statusCode !== 206) {
+        await res.body.dump();
+        throw new ApxsError('DOWNLOAD_FAILED', `${url} answered HTTP ${res.statusCode}`);
       }
-      if (res.status !== 200 && res.status !== 206) {
-        res.body.resume();
-        throw new ApxsError('DOWNLOAD_FAILED', `${url} answered HTTP ${res.status}`);
-      }
-      if (res.status === 200 && have > 0) have = 0; // the server ignored Range: whole file again
-      const length = Number(res.body.headers['content-length'] ?? NaN);
+      if (res.statusCode === 200 && have > 0) have = 0; // the server ignored Range: whole file again
+      const length = Number(res.headers['content-length'] ?? NaN);
       const total = Number.isFinite(length) ? have + length : undefined;
       if (have > 0) await hashFileInto(part, hs);
-      const out = await fs.open(part, have > 0 ? 'a' : 'w');
+      out = await fs.open(part, have > 0 ? 'a' : 'w');
       let bytes = have;
-      try {
-        for await (const chunk of res.body as AsyncIterable<Buffer>) {
-          for (const h of Object.values(hs)) h.update(chunk);
-          await out.write(chunk);
-          bytes += chunk.length;
-          opts.onProgress?.({ bytes, total, bytesPerSec: (bytes - resumedFrom) / Math.max(0.001, (Date.now() - started) / 1000) });
-        }
-        await out.sync();
-      } finally {
-        await out.close();
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        for (const h of Object.values(hs)) h.update(chunk);
+        await out.write(chunk);
+        bytes += chunk.length;
+        opts.onProgress?.({ bytes, total, bytesPerSec: (bytes - resumedFrom) / Math.max(0.001, (Date.now() - started) / 1000) });
       }
+      await out.sync();
+      await out.close();
+      out = undefined;
       if (total !== undefined && bytes !== total) throw Object.assign(new Error(`short body: ${bytes} of ${total} bytes`), { code: 'SHORT_BODY' });
       await fs.rename(part, dest);
-      return { file: dest, bytes, hashes: digests(hs), resumedFrom: Math.max(0, resumedFrom), attempts: attempt };
+      return { file: dest, bytes, hashes: digests(hs), resumedFrom: Math.max(0, resumedFrom), attempts: requests };
     } catch (err) {
+      await out?.close().catch(() => undefined);
       const local = localError(err, [part, dest]);
       if (local) throw local;
-      if (err instanceof ApxsError || attempt >= tries) throw wrap(err, url);
-      await sleep((opts.backoffMs ?? 200) * 2 ** (attempt - 1));
+      if (!(err instanceof ApxsError) && startAgain(err) && pass <= retries) {
+        await sleep((opts.backoffMs ?? 200) * 2 ** (pass - 1));
+        continue;
+      }
+      throw wrap(err, url, requests);
     }
   }
 }
-
