@@ -1,9 +1,10 @@
 /**
  * Installing a module into a server root, the way `apxs -i -a` and a2enmod
  * do, but as one transaction (lib/httpd/config-edit.ts): copy the .so, add
- * LoadModule and the <Location> for handler modules where the server's
- * layout keeps module config, run httpd's configtest, and restore every file
- * byte for byte if httpd rejects the result.
+ * LoadModule and the module's <Location> (SetHandler, SetOutputFilter,
+ * SetInputFilter, or none) where the server's layout keeps module config,
+ * run httpd's configtest, and restore every file byte for byte if httpd
+ * rejects the result.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -19,14 +20,15 @@ import { httpdCommand } from '../httpd/invoke.js';
 import { readLedger, updateLedger } from '../httpd/ledger.js';
 import { serverProfile, type SeriesTraits } from '../httpd/profile.js';
 import type { ServerRoot } from '../httpd/server-root.js';
+import type { ModuleLocation } from './install-location.js';
 import type { ModuleName } from './names.js';
 
 export interface InstallSpec {
   module: ModuleName;
   /** The built .so to install. */
   so: string;
-  handler: string | null;
-  url: string;
+  /** The <Location> block, or null for none (lib/module/install-location.ts decides it). */
+  location: ModuleLocation | null;
   /** Install even over a module of the same name apxs-ts did not install. */
   force?: boolean;
 }
@@ -44,8 +46,11 @@ export interface InstallResult {
 function configLines(sr: ServerRoot, traits: SeriesTraits, spec: InstallSpec, so: string): { name: string; load: string[]; conf: string[] } {
   // The series says how a module is loaded (see SeriesTraits.loadModule for 1.3's AddModule).
   const load = traits.loadModule(spec.module.symbol, sr.layout.loadPath(sr, so), spec.module.stem);
-  const conf = spec.handler
-    ? [`<Location ${configUrlPath('module url', spec.url)}>`, `    SetHandler ${configToken('handler name', spec.handler)}`, '</Location>']
+  const loc = spec.location;
+  const conf = loc
+    ? [`<Location ${configUrlPath('module url', loc.path)}>`,
+      ...loc.directives.map(([d, v]) => `    ${d} ${configToken(d === 'SetHandler' ? 'handler name' : 'filter name', v)}`),
+      '</Location>']
     : [];
   return { name: spec.module.name, load, conf };
 }

@@ -33,6 +33,16 @@ export interface ScaffoldResult {
   url: string;
 }
 
+/**
+ * The template `new NAME` uses without --template: the one named like the
+ * module (`new mod_info --cpp` is the info module, `new mod_hello` the hello
+ * one: the name is how a developer asks for it), else handler.
+ */
+export function defaultTemplate(name: string): ModuleTemplate {
+  const bare = name.startsWith('mod_') ? name.slice(4) : name;
+  return (MODULE_TEMPLATES as readonly string[]).includes(bare) ? bare as ModuleTemplate : 'handler';
+}
+
 export function parseTemplate(t: string): ModuleTemplate {
   if ((MODULE_TEMPLATES as readonly string[]).includes(t)) return t as ModuleTemplate;
   throw new ApxsError('USAGE', `unknown template "${t}"`, { hint: `choose one of ${MODULE_TEMPLATES.join(', ')}` });
@@ -78,8 +88,6 @@ export async function scaffoldModule(opts: ScaffoldOptions): Promise<ScaffoldRes
     throw new ApxsError('DIR_EXISTS', `${dir} exists and is not a directory`);
   }
   const url = `/${module.name}`;
-  // hello answers every URL; handler templates answer where a SetHandler names them.
-  const handler = opts.template === 'hello' ? null : module.name;
   const root = templatesRoot();
   // 1.3's sources live in c13/ and cpp13/, with a Makefile for its apxs in common-c13/ and common-cpp13/.
   const v13 = opts.api === '1.3' ? '13' : '';
@@ -94,7 +102,9 @@ export async function scaffoldModule(opts: ScaffoldOptions): Promise<ScaffoldRes
       language: opts.language === 'cpp' ? 'C++' : 'C',
       lang: opts.language,
       url,
-      handlerJson: JSON.stringify(handler),
+      // null: install reads the handler from the source (lib/module/registrations.ts), so
+      // renaming it there needs no manifest edit; `install --handler NAME` writes one here.
+      handlerJson: 'null',
       api: opts.api,
       apiName: opts.api === '1.3' ? 'Apache 1.3' : 'httpd 2.x',
     },
