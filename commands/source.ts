@@ -8,6 +8,10 @@ import { acquire, findRelease, listReleases, mirrorsFrom, sourceCacheDir, verify
 import { publishedBeside, publishedFor } from '../lib/source/published.js';
 import { buildFromSource } from '../lib/source/build.js';
 import { checkCacheDir } from '../lib/source/cache.js';
+import { installedVersions, recordBuild, uninstallVersion } from '../lib/source/receipts.js';
+import { detectServerRoot } from '../lib/httpd/server-root.js';
+import { stopFiles } from '../lib/ctl/server-files.js';
+import { serverState } from '../lib/ctl/server-state.js';
 import type { DownloadProgress } from '../lib/source/fetch.js';
 import type { PhaseEvent } from '../lib/source/phase.js';
 import { progress } from './progress.js';
@@ -142,13 +146,13 @@ export function register(program: Command, run: Runner): void {
     }));
 
   common(source.command('build').argument('<version>', '2.4.68, a series (2.4) or latest').argument('[configure-args...]', 'extra configure arguments, after --'))
-    .requiredOption('--prefix <dir>', 'install here (it becomes a server root)')
+    .option('--prefix <dir>', 'install here (it becomes a server root; default: ~/.local/share/apxs-ts/httpd/VERSION, $XDG_DATA_HOME honoured)')
     .option('--port <n>', 'Listen localhost:PORT in the installed httpd.conf', '8080')
     .option('--jobs <n>', 'make -jN (default: the number of CPUs)')
     .option('--dry-run', 'print every step and URL, run none')
     .description('check prerequisites, download, verify, configure, make, make install, set Listen')
-    .addHelpText('after', '\nExamples:\n  apxs-ts source build 2.4.68 --prefix ~/httpd-2.4 --port 8080\n  apxs-ts source build 2.2 --prefix /opt/httpd22 -- --enable-rewrite\n  apxs-ts source build 1.3 --prefix /opt/apache13 --dry-run')
-    .action(run(async (version: string, extra: string[], o: Common & { prefix: string; port: string; jobs?: string; dryRun?: boolean }, cmd: Command) => {
+    .addHelpText('after', '\nExamples:\n  apxs-ts source build 2.4.68 --port 8080   (into ~/.local/share/apxs-ts/httpd/2.4.68)\n  apxs-ts source build 2.4.68 --prefix ~/httpd-2.4 --port 8080\n  apxs-ts source build 2.2 --prefix /opt/httpd22 -- --enable-rewrite\n  apxs-ts source build 1.3 --prefix /opt/apache13 --dry-run')
+    .action(run(async (version: string, extra: string[], o: Common & { prefix?: string; port: string; jobs?: string; dryRun?: boolean }, cmd: Command) => {
       const port = parsePort(o.port);
       if (o.jobs !== undefined && !/^[1-9]\d{0,3}$/.test(o.jobs.trim())) {
         throw new ApxsError('USAGE', `bad --jobs ${JSON.stringify(o.jobs)}: expected a number from 1 to 9999`);
@@ -162,6 +166,8 @@ export function register(program: Command, run: Runner): void {
         });
         if (res.dryRun) return { data: { ...res }, stdout: res.steps.map((s, i) => `${i + 1}. ${s}`), human: res.warnings.map((w) => `warning: ${w}`) };
         const r = res.receipt!;
+        // A prefix outside the per-user directory is recorded, so that `source versions` finds it.
+        await recordBuild(res.prefix, r);
         return {
           data: { ...res },
           human: [`httpd ${r.version} installed in ${res.prefix} (${Object.entries(r.phasesMs).map(([k, v]) => `${k} ${(v / 1000).toFixed(0)}s`).join(', ')})`,
@@ -173,4 +179,34 @@ export function register(program: Command, run: Runner): void {
         rep.stop();
       }
     }));
+
+  source.command('versions')
+    .description('the httpd versions source build installed (from their receipts), newest first')
+    .addHelpText('after', '\nExample:\n  apxs-ts source versions --json')
+    .action(run(async () => {
+      const v = await installedVersions();
+      return {
+        data: { ...v },
+        stdout: v.installs.map((i) => `${i.version}\t${i.prefix}`),
+        human: [...(v.installs.length ? [] : [`nothing built yet (apxs-ts source build VERSION installs into ${v.installsDir}/VERSION)`]),
+          ...v.dropped.map((d) => `dropped from the record: ${d} (no receipt there any more)`)],
+      };
+    }));
+
+  source.command('uninstall').argument('<version>', 'a version source versions lists')
+    .option('--prefix <dir>', 'which one, when the version is installed in more than one prefix')
+    .description('delete the prefix a version was built into (only one with an apxs-ts receipt; refused while its httpd runs)')
+    .addHelpText('after', '\nExample:\n  apxs-ts source uninstall 2.4.68')
+    .action(run(async (version: string, o: { prefix?: string }) => {
+      const removed = await uninstallVersion(version, { prefix: o.prefix, runningPid });
+      return { data: { ...removed }, human: [`removed httpd ${removed.version}: ${removed.prefix}`] };
+    }));
+}
+
+/** The httpd running from `prefix` (parent, or orphaned workers), as ctl stop finds it: no config parse. */
+async function runningPid(prefix: string): Promise<number | undefined> {
+  const sr = await detectServerRoot(prefix).catch(() => undefined);
+  if (!sr) return undefined; // no longer a server root (bin/httpd or conf/httpd.conf gone): ctl could not find it either
+  const { running, parents, orphans } = await serverState(sr, (await stopFiles(sr)).pidFile);
+  return running?.pid ?? parents[0] ?? orphans[0];
 }

@@ -42,6 +42,7 @@ export type ErrorCode =
   | 'READ_ONLY'
   | 'NO_SPACE'
   | 'INTERRUPTED'
+  | 'IN_USE'
   | 'INTERNAL';
 
 /** Exit code 3 is the LSB "program is not running" status, as for init scripts. */

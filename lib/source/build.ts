@@ -21,12 +21,14 @@ import type { FixRecord } from './legacy-fixes.js';
 import { RECIPES } from './recipes.js';
 import { runPhase, type PhaseEvent } from './phase.js';
 import { checkPrereqs } from './prereqs.js';
+import { defaultPrefix } from './receipts.js';
 
 export interface SourceBuildOptions {
   version: string;
   mirrors: string[];
   cacheDir: string;
-  prefix: string;
+  /** Default: a directory per version under the user's data dir (receipts.ts defaultPrefix). */
+  prefix?: string;
   port: number;
   jobs?: number;
   keysFile?: string;
@@ -117,10 +119,12 @@ export async function checkPrefix(prefixArg: string): Promise<string> {
 
 export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuildResult> {
   // Arguments first, dry run or not: nothing is fetched for a build that cannot go where it is told.
-  const prefix = await checkPrefix(o.prefix);
+  const given = o.prefix === undefined ? undefined : await checkPrefix(o.prefix);
   await checkCacheDir(o.cacheDir, { create: false });
   const listings = await listReleases(o.mirrors);
   const { mirror, release } = findRelease(listings, o.version);
+  // No --prefix: ~/.local/share/apxs-ts/httpd/VERSION, once the version is known; `source versions` finds it there.
+  const prefix = given ?? (await checkPrefix(defaultPrefix(release.version)));
   const recipe = RECIPES[release.series];
   const plan = recipe.configure(prefix, o.configureArgs ?? []);
   const jobs = Math.max(1, o.jobs ?? os.availableParallelism());
