@@ -66,18 +66,12 @@ export async function runPhase(phase: string, file: string, args: string[], opts
   // (measured on the cold module `build`, which went back to child_process),
   // nothing beside a configure or make of seconds to minutes.
   const { execa } = await import('execa');
-  // detached: the phase leads a process group of its own, so one kill(-pid)
-  // reaches make's children and the compilers too, and a Ctrl-C at the
-  // terminal comes to us (which ends that group) rather than half of it.
-  const child = execa(file, args, {
-    cwd: opts.cwd, env: opts.env ?? {}, extendEnv: true, stdin: 'ignore', all: true, buffer: false, reject: false,
-    detached: true, stripFinalNewline: false,
-  });
   let ended: { why: string; signal?: NodeJS.Signals } | undefined;
   let force: NodeJS.Timeout | undefined;
+  let pid: number | undefined;
   const killGroup = (signal: NodeJS.Signals) => {
     try {
-      if (child.pid !== undefined) process.kill(-child.pid, signal);
+      if (pid !== undefined) process.kill(-pid, signal);
     } catch {
       // ESRCH: the group is gone already.
     }
@@ -89,10 +83,21 @@ export async function runPhase(phase: string, file: string, args: string[], opts
     force = setTimeout(() => killGroup('SIGKILL'), opts.graceMs ?? 5000);
   };
   const onSignal = (signal: NodeJS.Signals) => endTree(`interrupted (${signal})`, signal);
+  // Listening before the spawn: a Ctrl-C in between would otherwise kill us
+  // by default and leave the phase running (seen under load in the test).
   for (const s of SIGNALS) process.on(s, onSignal);
   const timer = opts.timeoutMs ? setTimeout(() => endTree(`timed out after ${Math.round(opts.timeoutMs! / 1000)} s`), opts.timeoutMs) : undefined;
+  // detached: the phase leads a process group of its own, so one kill(-pid)
+  // reaches make's children and the compilers too, and a Ctrl-C at the
+  // terminal comes to us (which ends that group) rather than half of it.
   let result;
   try {
+    const child = execa(file, args, {
+      cwd: opts.cwd, env: opts.env ?? {}, extendEnv: true, stdin: 'ignore', all: true, buffer: false, reject: false,
+      detached: true, stripFinalNewline: false,
+    });
+    pid = child.pid;
+    if (ended) killGroup('SIGTERM');
     for await (const line of child.iterable({ from: 'all', preserveNewlines: true })) {
       log.write(line);
       const text = line.trim();
