@@ -2,7 +2,7 @@
 # Installs the Debian packages apxs-ts and its tests need, when any is missing,
 # then the npm dependencies, then builds. Sourced by demo.sh and test.sh.
 set -euo pipefail
-PACKAGES=(apache2-bin apache2-dev g++ make curl gnupg util-linux libapr1-dev libaprutil1-dev libpcre2-dev)
+PACKAGES=(apache2-bin apache2-dev g++ make curl gnupg util-linux libapr1-dev libaprutil1-dev libpcre2-dev zlib1g-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -28,6 +28,8 @@ export interface SeriesTraits {
   /**
    * What apxs -q can answer. 1.3's apxs knows fewer variables (no CXX, no
    * EXTRA_*), takes one at a time, and joins values with spaces, not ";;".
+   * The httpd binary's name is 1.3's TARGET and 2.x's progname (2.x's apxs
+   * leaves TARGET out of a query of several names, shifting the rest).
    */
   apxsVars: readonly string[];
   apxsOneQueryAtATime: boolean;
@@ -42,8 +44,8 @@ export interface SeriesTraits {
   loadModule(symbol: string, so: string, stem: string): string[];
 }
 
-const APXS_2 = ['CC', 'CXX', 'CFLAGS', 'CPPFLAGS', 'EXTRA_CPPFLAGS', 'EXTRA_CFLAGS', 'INCLUDEDIR', 'EXTRA_INCLUDES', 'LDFLAGS', 'LIBEXECDIR'] as const;
-const APXS_13 = ['CC', 'CFLAGS', 'CFLAGS_SHLIB', 'LD_SHLIB', 'LDFLAGS_SHLIB', 'INCLUDEDIR', 'LIBEXECDIR'] as const;
+const APXS_2 = ['CC', 'CXX', 'CFLAGS', 'CPPFLAGS', 'EXTRA_CPPFLAGS', 'EXTRA_CFLAGS', 'INCLUDEDIR', 'EXTRA_INCLUDES', 'LDFLAGS', 'LIBEXECDIR', 'SBINDIR', 'progname'] as const;
+const APXS_13 = ['CC', 'CFLAGS', 'CFLAGS_SHLIB', 'LD_SHLIB', 'LDFLAGS_SHLIB', 'INCLUDEDIR', 'LIBEXECDIR', 'SBINDIR', 'TARGET'] as const;
 
 const loadLine = (symbol: string, so: string) => `LoadModule ${symbol} ${/\s/.test(so) ? JSON.stringify(so) : so}`;
 

@@ -1,33 +1,25 @@
 /**
  * `apxs-ts build`: compiles a module directory into mod_NAME.so, like
- * `apxs -c` but without libtool, in one compiler call per source, and only
- * when a source, a header it includes, the flags or the compiler changed.
- * C++ sources are compiled and linked with the C++ compiler.
+ * `apxs -c` but without libtool, in one compiler call per source (several
+ * at once for a multi-file module, then one link), and only when a source,
+ * a header it includes, the flags or the compiler changed. C++ sources are
+ * compiled with the C++ compiler, and a module with any is linked with it.
+ * The .so is then checked as httpd will load it: its record exported, and
+ * every undefined symbol provided by httpd or a library it loads.
  */
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { exportedSymbols } from './elf.js';
-import { ApxsError, isErrno } from '../core/errors.js';
-import { readJson } from '../core/fs.js';
-import { parseModuleName, type ModuleName } from './names.js';
+import { NotElf64Error, readDynamic } from './elf.js';
+import { ApxsError } from '../core/errors.js';
+import { flagWords, syncMk } from './flags.js';
+import { checkModuleApi, CXX_EXT, type ModuleProject } from './project.js';
 import { lastLines, runCapture, type RunResult } from '../core/run.js';
-import type { ModuleApi, Toolchain } from './toolchain.js';
+import { readStamp, same, statKey, unitInputs, unitIsFresh, type Stamp, type Unit } from './stamp.js';
+import type { Toolchain } from './toolchain.js';
 
-const SOURCE_EXT = /\.(c|cc|cpp|cxx|C)$/;
-const CXX_EXT = /\.(cc|cpp|cxx|C)$/;
-
-export interface ModuleProject {
-  dir: string;
-  module: ModuleName;
-  sources: string[];
-  cpp: boolean;
-  /** From apxs-ts-module.json: the handler name for <Location>, or null (hello answers everywhere). */
-  handler: string | null;
-  url: string;
-  /** The httpd module API its code is written for; undefined when neither the manifest nor the source says. */
-  api: ModuleApi | undefined;
-}
+export { checkModuleApi, readModuleProject, updateModuleFlags, type ModuleProject } from './project.js';
+export { parseDepFile } from './stamp.js';
 
 export interface BuildResult {
   so: string;
@@ -35,117 +27,20 @@ export interface BuildResult {
   upToDate: boolean;
   compiled: string[];
   linkedWith: string;
-  /** Compiler warnings in this build (they are in .apxs-ts/build.log). */
-  warnings: number;
+  /** The compiler's and linker's warning lines in this build (all their output is in .apxs-ts/build.log). */
+  warnings: string[];
+  /** Undefined symbols that are not errors: declared by the module itself, or exported by another module. */
+  symbolNotes: string[];
+  /** .apxs-ts/build.log. */
+  log: string;
   durationMs: number;
 }
 
-interface Unit {
-  argv: string;
-  /** The source and the headers it includes, with mtime and size at build time. */
-  inputs: Record<string, [number, number]>;
-  /** The unit's output (.o, or the .so for a one-source module) when it was made. */
-  output: [number, number];
-}
-
-interface Stamp {
-  version: 2;
-  toolchain: string;
-  units: Record<string, Unit>;
-  /** Link step of a multi-source module. */
-  link?: { argv: string; output: [number, number] };
-}
-
-interface Manifest {
-  name?: string;
-  language?: string;
-  handler?: string | null;
-  url?: string;
-  api?: string;
-}
-
-/**
- * A module's API from its source, for a module scaffolded before the
- * manifest recorded it (or written by hand): the module record's macro says.
- */
-async function apiOfSources(dir: string, sources: string[]): Promise<ModuleApi | undefined> {
-  for (const src of sources) {
-    const text = await fs.readFile(path.join(dir, src), 'utf8').catch(() => '');
-    if (/\bSTANDARD20_MODULE_STUFF\b/.test(text)) return '2';
-    if (/\bSTANDARD_MODULE_STUFF\b|\bhandler_rec\b/.test(text)) return '1.3';
-  }
-  return undefined;
-}
-
-const API_NAME: Record<ModuleApi, string> = { '1.3': 'Apache 1.3 module API', '2': 'httpd 2.x module API' };
-const SERVERS_OF: Record<ModuleApi, string> = { '1.3': 'an Apache 1.3 server', '2': 'an httpd 2.0, 2.2 or 2.4 server' };
-
-/** Refuses, before anything is compiled, a module written for the other API than the target server loads. */
-export function checkModuleApi(project: ModuleProject, tc: Toolchain): void {
-  if (!project.api || project.api === tc.target.api) return;
-  throw new ApxsError('API_MISMATCH', `${project.module.stem} is written for the ${API_NAME[project.api]}, not the ${API_NAME[tc.target.api]} of ${tc.target.describe}`, {
-    hint: `scaffold it again for that server (apxs-ts new ${project.module.name} --api ${tc.target.api} --dir OTHER_DIR) and move your code over, or pass --server-root of ${SERVERS_OF[project.api]}`,
-    data: { moduleApi: project.api, serverApi: tc.target.api },
-  });
-}
-
-export async function readModuleProject(dir: string): Promise<ModuleProject> {
-  const abs = path.resolve(dir);
-  let entries: string[];
-  try {
-    entries = await fs.readdir(abs);
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) throw new ApxsError('NOT_FOUND', `${abs} does not exist`);
-    throw err;
-  }
-  const manifest = (await readJson<Manifest>(path.join(abs, 'apxs-ts-module.json'))) ?? {};
-  const sources = entries.filter((e) => SOURCE_EXT.test(e)).sort();
-  if (sources.length === 0) {
-    throw new ApxsError('NOT_FOUND', `no C or C++ source in ${abs}`, { hint: 'scaffold a module with `apxs-ts new NAME`' });
-  }
-  const stem = manifest.name ?? (sources.length === 1 ? sources[0]!.replace(SOURCE_EXT, '') : path.basename(abs));
-  const module = parseModuleName(stem);
-  const api = manifest.api === '1.3' || manifest.api === '2' ? manifest.api : await apiOfSources(abs, sources);
-  return {
-    dir: abs, module, sources,
-    cpp: manifest.language === 'cpp' || sources.some((s) => CXX_EXT.test(s)),
-    handler: manifest.handler === undefined ? module.name : manifest.handler,
-    url: manifest.url ?? `/${module.name}`,
-    api,
-  };
-}
-
-async function statKey(file: string): Promise<[number, number] | undefined> {
-  try {
-    const st = await fs.stat(file);
-    return [st.mtimeMs, st.size];
-  } catch {
-    return undefined;
-  }
-}
-
-/** Parses a make-style dependency file written by -MMD into absolute paths. */
-export function parseDepFile(text: string, baseDir: string): string[] {
-  const body = text.replace(/\\\r?\n/g, ' ');
-  const colon = body.search(/:(\s|$)/);
-  const deps = body.slice(colon + 1).match(/(?:\\ |[^\s])+/g) ?? [];
-  return deps.map((d) => path.resolve(baseDir, d.replace(/\\ /g, ' ')));
-}
-
-async function same(file: string, key: [number, number] | undefined): Promise<boolean> {
-  const now = await statKey(file);
-  return !!now && !!key && now[0] === key[0] && now[1] === key[1];
-}
-
-async function unitIsFresh(unit: Unit | undefined, argv: string, output: string): Promise<boolean> {
-  if (!unit || unit.argv !== argv || !(await same(output, unit.output))) return false;
-  const checks = await Promise.all(Object.entries(unit.inputs).map(([f, k]) => same(f, k)));
-  return checks.every(Boolean);
-}
-
-async function readStamp(file: string, toolchain: string): Promise<Stamp | undefined> {
-  const stamp = await fs.readFile(file, 'utf8').then((t) => JSON.parse(t) as Stamp, () => undefined);
-  return stamp?.version === 2 && stamp.toolchain === toolchain ? stamp : undefined;
+export interface BuildOptions {
+  force?: boolean;
+  jobs?: number;
+  /** Where CFLAGS, CPPFLAGS, CXXFLAGS, LDFLAGS and LIBS are taken from (default: this process's). */
+  env?: NodeJS.ProcessEnv;
 }
 
 function compileFailure(res: RunResult, logFile: string): ApxsError {
@@ -157,92 +52,99 @@ function compileFailure(res: RunResult, logFile: string): ApxsError {
   });
 }
 
-export async function buildModule(project: ModuleProject, tc: Toolchain, opts: { force?: boolean; jobs?: number } = {}): Promise<BuildResult> {
+function exportFailure(project: ModuleProject, tc: Toolchain, so: string): ApxsError {
+  return new ApxsError('NO_MODULE_SYMBOL', `${path.basename(so)} does not export ${project.module.symbol}`, {
+    // httpd's LoadModule looks the record up by this exact name.
+    hint: `define the module record as a global, not static and not inside a namespace: ${project.cpp ? 'extern "C" ' : ''}${tc.target.api === '1.3'
+      ? `module MODULE_VAR_EXPORT ${project.module.symbol} = { STANDARD_MODULE_STUFF, ... };`
+      : `module AP_MODULE_DECLARE_DATA ${project.module.symbol} = { STANDARD20_MODULE_STUFF, ... };`}`,
+  });
+}
+
+export async function buildModule(project: ModuleProject, tc: Toolchain, opts: BuildOptions = {}): Promise<BuildResult> {
   const started = performance.now();
   checkModuleApi(project, tc);
+  const fw = flagWords(project.flags, opts.env ?? process.env);
   const work = path.join(project.dir, '.apxs-ts');
+  const logFile = path.join(work, 'build.log');
   const so = path.join(project.dir, `${project.module.stem}.so`);
   // Compile into a temp name and rename: rewriting a .so that a running httpd
   // has mapped would crash it; a rename leaves the old inode intact.
   const tmpSo = `${so}.apxs-ts-tmp`;
   const stampFile = path.join(work, 'build.json');
-  const compiler = project.cpp ? tc.cxx : tc.cc;
-  const flags = project.cpp ? tc.cxxflags : tc.cflags;
+  const linker = project.cpp ? tc.cxx : tc.cc;
   const single = project.sources.length === 1;
+  const isCxx = (src: string) => (single ? project.cpp : CXX_EXT.test(src));
+  const compilerOf = (src: string) => (isCxx(src) ? tc.cxx : tc.cc);
   const objOf = (src: string) => (single ? so : path.join(work, 'obj', `${src}.o`));
   const depOf = (src: string) => path.join(work, 'obj', `${src}.d`);
   // One source: compile and link in one call. Several: compile each, then link.
+  // apxs's order: its flags, the module's (-I -D -Wc), the environment's; libraries after the objects.
   const compileArgs = (src: string) => [
-    ...flags, ...(single ? tc.ldflags : ['-c']),
-    '-MMD', '-MF', depOf(src), '-o', single ? tmpSo : objOf(src), path.join(project.dir, src),
+    ...(isCxx(src) ? tc.cxxflags : tc.cflags), ...fw.compile(isCxx(src)), ...(single ? [...tc.ldflags, ...fw.link] : ['-c']),
+    '-MMD', '-MF', depOf(src), '-o', single ? tmpSo : objOf(src), path.join(project.dir, src), ...(single ? fw.libs : []),
   ];
-  const linkArgs = [...tc.ldflags, '-o', tmpSo, ...project.sources.map(objOf)];
-  const line = (args: string[]) => [compiler, ...args].join(' ');
+  const linkArgs = [...tc.ldflags, ...fw.link, '-o', tmpSo, ...project.sources.map(objOf), ...fw.libs];
+  const line = (cmd: string, args: string[]) => [cmd, ...args].join(' ');
 
+  // The Makefile's copy of the flags follows the manifest, built or not.
+  await syncMk(project.dir, project.flags, project.sourcesListed ? project.sources : undefined);
   const old = opts.force ? undefined : await readStamp(stampFile, tc.key);
   const stale: string[] = [];
   for (const src of project.sources) {
-    if (!(await unitIsFresh(old?.units[src], line(compileArgs(src)), objOf(src)))) stale.push(src);
+    if (!(await unitIsFresh(old?.units[src], line(compilerOf(src), compileArgs(src)), objOf(src)))) stale.push(src);
   }
-  const linkFresh = single || (old?.link?.argv === line(linkArgs) && (await same(so, old.link.output)));
+  const linkFresh = single || (old?.link?.argv === line(linker, linkArgs) && (await same(so, old.link.output)));
+  const result = { so, symbol: project.module.symbol, linkedWith: linker, log: logFile };
   if (stale.length === 0 && linkFresh) {
-    return { so, symbol: project.module.symbol, upToDate: true, compiled: [], linkedWith: compiler, warnings: 0, durationMs: performance.now() - started };
+    return { ...result, upToDate: true, compiled: [], warnings: [], symbolNotes: [], durationMs: performance.now() - started };
   }
 
   await fs.mkdir(path.join(work, 'obj'), { recursive: true });
-  const logFile = path.join(work, 'build.log');
+  await Promise.all(stale.map((s) => fs.mkdir(path.dirname(depOf(s)), { recursive: true })));
   await fs.writeFile(logFile, '');
-  let warnings = 0;
-  const runStep = async (args: string[]) => {
-    const res = await runCapture(compiler, args, { cwd: project.dir });
-    warnings += res.all.split('\n').filter((l) => /\bwarning:/.test(l)).length;
+  const warnings: string[] = [];
+  const runStep = async (cmd: string, args: string[]) => {
+    const res = await runCapture(cmd, args, { cwd: project.dir });
+    warnings.push(...res.all.split('\n').filter((l) => /\bwarning:/.test(l)));
     await fs.appendFile(logFile, `$ ${res.command}\n${res.all}${res.all.endsWith('\n') || !res.all ? '' : '\n'}[exit ${res.exitCode}]\n`);
     if (res.exitCode !== 0) throw compileFailure(res, logFile);
   };
   const units: Record<string, Unit> = { ...(old?.units ?? {}) };
-  const recordUnit = async (src: string) => {
-    const inputs: Unit['inputs'] = {};
-    for (const f of [path.join(project.dir, src), ...parseDepFile(await fs.readFile(depOf(src), 'utf8'), project.dir)]) {
-      const k = await statKey(f);
-      if (k) inputs[f] = k;
-    }
-    units[src] = { argv: line(compileArgs(src)), inputs, output: [0, 0] };
-  };
+  let symbolNotes: string[] = [];
   try {
     if (single) {
-      await runStep(compileArgs(project.sources[0]!));
+      await runStep(linker, compileArgs(project.sources[0]!));
     } else {
       const queue = [...stale];
       const jobs = Math.min(Math.max(1, opts.jobs ?? os.availableParallelism()), queue.length);
       await Promise.all(Array.from({ length: jobs }, async () => {
-        for (let s = queue.shift(); s !== undefined; s = queue.shift()) await runStep(compileArgs(s));
+        for (let s = queue.shift(); s !== undefined; s = queue.shift()) await runStep(compilerOf(s), compileArgs(s));
       }));
-      await runStep(linkArgs);
+      await runStep(linker, linkArgs);
     }
-    const symbols = await exportedSymbols(tmpSo);
-    if (!symbols.has(project.module.symbol)) {
-      throw new ApxsError('NO_MODULE_SYMBOL', `${path.basename(so)} does not export ${project.module.symbol}`, {
-        // httpd's LoadModule looks the record up by this exact name.
-        hint: `define the module record as a global, not static and not inside a namespace: ${project.cpp ? 'extern "C" ' : ''}${tc.target.api === '1.3'
-          ? `module MODULE_VAR_EXPORT ${project.module.symbol} = { STANDARD_MODULE_STUFF, ... };`
-          : `module AP_MODULE_DECLARE_DATA ${project.module.symbol} = { STANDARD20_MODULE_STUFF, ... };`}`,
-      });
+    const dyn = await readDynamic(tmpSo).catch((err: unknown) => (err instanceof NotElf64Error ? undefined : Promise.reject(err)));
+    // Not an ELF64 file (a 32-bit build): nothing to read it with, httpd will say at LoadModule.
+    if (dyn) {
+      if (!dyn.defined.has(project.module.symbol)) throw exportFailure(project, tc, so);
+      // Required here, not at the top: a no-op build never loads the symbol check.
+      const { verifySymbols } = require('./verify-symbols.js') as typeof import('./verify-symbols.js');
+      symbolNotes = await verifySymbols(project, tc, tmpSo, dyn, path.basename(so), warnings);
     }
     await fs.rename(tmpSo, so);
   } catch (err) {
     await fs.rm(tmpSo, { force: true });
     throw err;
   }
-  for (const src of stale) await recordUnit(src);
+  for (const src of stale) {
+    units[src] = { argv: line(compilerOf(src), compileArgs(src)), inputs: await unitInputs(path.join(project.dir, src), depOf(src), project.dir), output: [0, 0] };
+  }
   for (const src of project.sources) units[src]!.output = (await statKey(objOf(src)))!;
   for (const src of Object.keys(units)) if (!project.sources.includes(src)) delete units[src];
   const stamp: Stamp = {
     version: 2, toolchain: tc.key, units,
-    ...(single ? {} : { link: { argv: line(linkArgs), output: (await statKey(so))! } }),
+    ...(single ? {} : { link: { argv: line(linker, linkArgs), output: (await statKey(so))! } }),
   };
   await fs.writeFile(stampFile, JSON.stringify(stamp));
-  return {
-    so, symbol: project.module.symbol, upToDate: false, compiled: stale, linkedWith: compiler, warnings,
-    durationMs: performance.now() - started,
-  };
+  return { ...result, upToDate: false, compiled: stale, warnings, symbolNotes, durationMs: performance.now() - started };
 }

@@ -15,10 +15,21 @@ import path from 'node:path';
 import { cacheDir, exists } from '../core/fs.js';
 import { ApxsError } from '../core/errors.js';
 import { runCapture } from '../core/run.js';
+import { httpdCommand } from '../httpd/invoke.js';
 import { serverProfile, traitsOf, type SeriesTraits } from '../httpd/profile.js';
 import type { ServerRoot } from '../httpd/server-root.js';
 
 export type ModuleApi = SeriesTraits['moduleApi'];
+
+/** The httpd that will load what is built: what its symbols are checked against. */
+export interface RuntimeTarget {
+  /** The httpd binary. */
+  httpd: string;
+  /** The environment it runs with (a prefix's envvars set LD_LIBRARY_PATH), asked only when needed. */
+  env: () => Promise<Record<string, string>>;
+  /** Where other modules are: what one of them exports is there at run time once it is loaded. */
+  moduleDirs: string[];
+}
 
 /** The server a toolchain builds for, as errors name it. */
 export interface BuildTarget {
@@ -26,6 +37,8 @@ export interface BuildTarget {
   api: ModuleApi;
   /** e.g. "httpd 1.3.42 at /opt/apache13", or "the system apxs (/usr/bin/apxs)". */
   describe: string;
+  /** Undefined when apxs does not say where its httpd is: then undefined symbols are not checked. */
+  runtime?: RuntimeTarget;
 }
 
 export interface Toolchain {
@@ -37,13 +50,16 @@ export interface Toolchain {
   cflags: string[];
   /** The same for the C++ compiler, without the options only C accepts. */
   cxxflags: string[];
-  /** Flags for linking a shared module. */
+  /** Flags for linking a shared module, with apxs -q LDFLAGS (Debian's asks for -z now). */
   ldflags: string[];
+  /** Where httpd's and APR's headers are: a symbol's declaration is looked up there. */
+  includeDirs: string[];
   target: BuildTarget;
 }
 
 /** Every variable the flags are made of; each server is asked only those its apxs knows. */
-const WANTED = ['CC', 'CXX', 'CFLAGS', 'CPPFLAGS', 'EXTRA_CPPFLAGS', 'EXTRA_CFLAGS', 'INCLUDEDIR', 'EXTRA_INCLUDES', 'CFLAGS_SHLIB', 'LD_SHLIB', 'LDFLAGS_SHLIB'] as const;
+const WANTED = ['CC', 'CXX', 'CFLAGS', 'CPPFLAGS', 'EXTRA_CPPFLAGS', 'EXTRA_CFLAGS', 'INCLUDEDIR', 'EXTRA_INCLUDES', 'CFLAGS_SHLIB', 'LD_SHLIB', 'LDFLAGS_SHLIB',
+  'LDFLAGS', 'SBINDIR', 'TARGET', 'progname', 'LIBEXECDIR'] as const;
 type Vars = Record<(typeof WANTED)[number], string>;
 
 /** What to ask apxs: the profile's view of one series' apxs. */
@@ -130,9 +146,17 @@ function fromVars(v: Vars, key: string, target: BuildTarget, env: NodeJS.Process
   // -Wall: the templates compile without a warning on every series, so a
   // warning in the build log is the developer's code speaking.
   const cflags = [...flags, '-Wall', ...pic];
-  const ldflags = v.LDFLAGS_SHLIB && (!v.LD_SHLIB || isCompilerDriver(v.LD_SHLIB)) ? words(v.LDFLAGS_SHLIB) : ['-shared'];
+  // apxs links with its LDFLAGS too (2.x; 1.3's apxs has LDFLAGS_SHLIB only): Debian's carry -z now and relro.
+  const ldflags = v.LDFLAGS_SHLIB && (!v.LD_SHLIB || isCompilerDriver(v.LD_SHLIB)) ? words(v.LDFLAGS_SHLIB) : ['-shared', ...words(v.LDFLAGS)];
+  // httpd's and APR's own: /usr/include would make every system header look like httpd's.
+  const includeDirs = includes.filter((f) => f.startsWith('-I') && f !== '-I.' && f !== '-I/usr/include' && f.length > 2).map((f) => f.slice(2));
+  let runtime = target.runtime;
+  const binary = v.progname || v.TARGET;
+  if (!runtime && v.SBINDIR && binary) runtime = { httpd: path.join(v.SBINDIR, binary), env: async () => ({}), moduleDirs: [] };
+  if (runtime && v.LIBEXECDIR && !runtime.moduleDirs.includes(v.LIBEXECDIR)) runtime = { ...runtime, moduleDirs: [...runtime.moduleDirs, v.LIBEXECDIR] };
   return {
-    key, cc, cxx: pickCxx(cc, v.CXX, env), cflags, cxxflags: cflags.filter((f) => !C_ONLY.test(f)), ldflags, target,
+    key, cc, cxx: pickCxx(cc, v.CXX, env), cflags, cxxflags: cflags.filter((f) => !C_ONLY.test(f)), ldflags, includeDirs,
+    target: { ...target, runtime },
   };
 }
 
@@ -178,6 +202,9 @@ export async function toolchainForServer(sr: ServerRoot | undefined, env = proce
   const profile = await serverProfile(sr);
   return loadToolchain({
     apxs: sr.apxs, root: sr.layout.buildRoot(sr), dialect: profile.traits,
-    target: { api: profile.traits.moduleApi, describe: `httpd ${profile.version} at ${sr.root}` },
+    target: {
+      api: profile.traits.moduleApi, describe: `httpd ${profile.version} at ${sr.root}`,
+      runtime: { httpd: sr.httpd, env: async () => (await httpdCommand(sr, [])).env, moduleDirs: [sr.modulesDir] },
+    },
   }, env);
 }
