@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { brokenConfigError, configTest } from '../lib/httpd/configtest.js';
 import { ApxsError } from '../lib/core/errors.js';
-import { errorLogPath, followLog, tailForFollow, tailLog } from '../lib/ctl/error-log.js';
+import { accessLogPath, errorLogPath, followLines, moduleLinePattern, tailForFollow } from '../lib/ctl/error-log.js';
 import { restart, start, status, stop, type CtlResult } from '../lib/ctl/lifecycle.js';
+import { logModuleName, setLogLevel } from '../lib/ctl/loglevel.js';
 import { requireServerRoot } from '../lib/httpd/server-root.js';
 import { progress } from './progress.js';
 import type { Outcome, Runner } from './types.js';
@@ -103,21 +104,43 @@ export function register(program: Command, run: Runner): void {
       return { data: { ...v }, stdout: lines };
     }));
 
-  common(ctl.command('logs').description('the last lines of the error log; --follow keeps printing'))
+  common(ctl.command('logs').description('the last lines of the error log (or the access log); --follow keeps printing'))
     .option('-n, --lines <n>', 'how many lines', '20')
     .option('-f, --follow', 'keep printing new lines until interrupted')
-    .action(run(async (o: CtlOpts & { lines: string; follow?: boolean }, cmd: Command): Promise<Outcome> => {
+    .option('--module <name>', 'only the lines of this module (2.4 tags them [NAME:level]; debug lines name mod_NAME.c)')
+    .option('--access', 'the access log instead of the error log')
+    .addHelpText('after', '\nMore examples:\n  apxs-ts ctl logs --module info -n 5\n  apxs-ts ctl logs --access --follow')
+    .action(run(async (o: CtlOpts & { lines: string; follow?: boolean; module?: string; access?: boolean }, cmd: Command): Promise<Outcome> => {
       const sr = await requireServerRoot(o.serverRoot, process.cwd());
-      const file = await errorLogPath(sr);
+      const file = o.access ? await accessLogPath(sr) : await errorLogPath(sr);
+      const filter = o.module === undefined ? undefined : moduleLinePattern(logModuleName(o.module));
       const n = Math.max(1, Number(o.lines) || 20);
-      if (!o.follow) {
-        const lines = await tailLog(file, n);
-        return { data: { file, lines }, stdout: lines };
-      }
-      if (cmd.optsWithGlobals().json) throw new ApxsError('USAGE', '--follow does not go with --json');
-      const { lines, end } = await tailForFollow(file, n);
+      if (o.follow && cmd.optsWithGlobals().json) throw new ApxsError('USAGE', '--follow does not go with --json');
+      const { lines, end } = await tailForFollow(file, n, filter);
+      if (!o.follow) return { data: { file, lines, ...(o.module ? { module: o.module } : {}) }, stdout: lines };
       for (const l of lines) process.stdout.write(`${l}\n`);
-      for await (const chunk of followLog(file, { from: end })) process.stdout.write(chunk);
+      for await (const l of followLines(file, { from: end, filter })) process.stdout.write(`${l}\n`);
       throw new ApxsError('INTERNAL', 'following the log ended'); // followLog never returns
+    }));
+
+  common(ctl.command('loglevel').description('set LogLevel (per module on 2.4, global before) in a marked block; a running server is reloaded'))
+    .argument('[level]', 'emerg alert crit error warn notice info debug (2.4 also trace1-8)')
+    .option('--module <name>', 'only this module\'s level (2.4: LogLevel NAME:LEVEL; before 2.4 the global level)')
+    .option('--reset', 'take apxs-ts\'s level out again (of --module, or all)')
+    .option('--no-reload', 'only edit the config; do not graceful-restart a running server')
+    .addHelpText('after', '\nMore examples:\n  apxs-ts ctl loglevel debug --module info\n  apxs-ts ctl loglevel --reset')
+    .action(run(async (level: string | undefined, o: CtlOpts & { module?: string; reset?: boolean; reload: boolean }): Promise<Outcome> => {
+      if (!level && !o.reset) throw new ApxsError('USAGE', 'give a LEVEL (e.g. debug), or --reset');
+      if (level && o.reset) throw new ApxsError('USAGE', 'give a LEVEL or --reset, not both');
+      const sr = await requireServerRoot(o.serverRoot, process.cwd());
+      const r = await setLogLevel(sr, { level, module: o.module, reset: o.reset, reload: o.reload, timeoutSec: timeoutOf(o) });
+      const what = r.lines.length ? r.lines.join(', ') : 'the config\'s own LogLevel';
+      return {
+        data: { ...r },
+        human: [
+          r.changed.length ? `${sr.configFile}: ${what}${r.reloaded ? '; reloaded httpd' : ''}` : `${what} already: nothing changed`,
+          ...r.warnings.map((w) => `warning: ${w}`),
+        ],
+      };
     }));
 }

@@ -26,6 +26,9 @@ const COMMANDS: Record<string, () => { register: Register }> = {
   hosts: () => require('./hosts.js'),
   vhost: () => require('./vhost.js'),
   source: () => require('./source.js'),
+  query: () => require('./query.js'),
+  doctor: () => require('./doctor.js'),
+  dev: () => require('./dev.js'),
 };
 
 const VERSION = '0.1.0';
