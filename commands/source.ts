@@ -166,13 +166,14 @@ export function register(program: Command, run: Runner): void {
         });
         if (res.dryRun) return { data: { ...res }, stdout: res.steps.map((s, i) => `${i + 1}. ${s}`), human: res.warnings.map((w) => `warning: ${w}`) };
         const r = res.receipt!;
-        // A prefix outside the per-user directory is recorded, so that `source versions` finds it.
-        await recordBuild(res.prefix, r);
+        // A prefix outside the per-user directory is recorded, so that `source versions` finds it;
+        // a cache dir that cannot be written must not turn a finished build into a failure.
+        const unrecorded = await recordBuild(res.prefix, r).then(() => undefined, (e: unknown) => `${res.prefix} is not recorded for \`source versions\`: ${(e as Error).message}`);
         return {
           data: { ...res },
           human: [`httpd ${r.version} installed in ${res.prefix} (${Object.entries(r.phasesMs).map(([k, v]) => `${k} ${(v / 1000).toFixed(0)}s`).join(', ')})`,
             `verified: ${r.checksum?.algorithm ?? 'no checksum'}, signed by ${r.signer?.userId ?? '(none)'}`,
-            ...r.fixes.map((f) => `legacy fix: ${f.description}`), ...res.warnings.map((w) => `warning: ${w}`),
+            ...r.fixes.map((f) => `legacy fix: ${f.description}`), ...[...res.warnings, ...(unrecorded ? [unrecorded] : [])].map((w) => `warning: ${w}`),
             `next: apxs-ts ctl start --server-root ${res.prefix}`],
         };
       } finally {
