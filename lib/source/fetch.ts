@@ -59,6 +59,19 @@ function net(): Promise<{ undici: Undici; agent: Dispatcher }> {
   return network;
 }
 
+/**
+ * How much of a body undici may hold before it pauses its HTTP/1 parser.
+ * undici 7 (7.30.2, the last release for Node 20) crashes the process with
+ * an uncatchable `assert(!this.paused)` when a server closes the connection
+ * while the parser is paused (nodejs/undici#5360, fixed in 8.x only):
+ * python3 -m http.server and any HTTP/1.0 mirror close after each file, and
+ * writing to disk is slower than loopback, so bench/source.sh crashed at
+ * 0.1 MB. With room for the whole file the parser is never paused: httpd's
+ * largest tarball is ~10 MB, and only a disk slower than the network
+ * fills any of it.
+ */
+const BODY_BUFFER = 256 << 20;
+
 /** Network errors worth another request (undici's list, plus timeouts). */
 const RETRY_ERRORS = ['ECONNRESET', 'ECONNREFUSED', 'ENOTFOUND', 'ENETDOWN', 'ENETUNREACH', 'EHOSTDOWN', 'EHOSTUNREACH', 'EPIPE', 'ETIMEDOUT',
   'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'];
@@ -102,7 +115,7 @@ export async function fetchText(url: string, opts: FetchOptions = {}): Promise<s
   const n = await net();
   let requests = 0;
   try {
-    const res = await n.undici.request(url, { dispatcher: dispatcher(n, opts, opts.retries ?? 4, () => requests++), headers: { 'user-agent': 'apxs-ts' } });
+    const res = await n.undici.request(url, { dispatcher: dispatcher(n, opts, opts.retries ?? 4, () => requests++), headers: { 'user-agent': 'apxs-ts' }, highWaterMark: BODY_BUFFER });
     if (res.statusCode === 404 || res.statusCode === 410) {
       await res.body.dump();
       throw notFound(url, `HTTP ${res.statusCode}`);
@@ -225,6 +238,7 @@ async function httpDownload(url: string, dest: string, part: string, started: nu
       const res = await n.undici.request(url, {
         dispatcher: dispatcher(n, opts, retries, () => requests++),
         headers: { 'user-agent': 'apxs-ts', ...(have > 0 ? { range: `bytes=${have}-` } : {}) },
+        highWaterMark: BODY_BUFFER,
       });
       if (res.statusCode === 404 || res.statusCode === 410) {
         await res.body.dump();
