@@ -1,7 +1,69 @@
 #!/usr/bin/env node
-// Thin launcher: everything lives in the compiled commands/index.js.
+// Thin launcher. The package ships the CLI as one bundled file,
+// dist/apxs-ts.cjs (scripts/bundle.mjs); a working copy also has tsc's
+// dist/commands/index.js, used when it is newer than the bundle (someone ran
+// `npx tsc` after `npm run build`) or when there is no bundle.
+//
+// The bundle is compiled with V8's code cache, kept in the user's cache
+// directory (Node 20 has no module compile cache): parsing the bundle is the
+// largest part of start-up after Node's own. A cache V8 rejects (another
+// Node, another bundle) is rewritten; one that cannot be read or written
+// only costs the parse.
 'use strict';
-const { main } = require('../dist/commands/index.js');
+const fs = require('node:fs');
+const path = require('node:path');
+
+function entry() {
+  const dist = path.join(__dirname, '..', 'dist');
+  const bundle = path.join(dist, 'apxs-ts.cjs');
+  const tsc = path.join(dist, 'commands', 'index.js');
+  const b = fs.statSync(bundle, { throwIfNoEntry: false });
+  if (!b) return { file: tsc };
+  const t = fs.statSync(tsc, { throwIfNoEntry: false });
+  return !t || b.mtimeMs >= t.mtimeMs ? { file: bundle, stat: b } : { file: tsc };
+}
+
+function cacheFileFor(file, st) {
+  const home = process.env.XDG_CACHE_HOME || (process.env.HOME && path.join(process.env.HOME, '.cache'));
+  if (!home || process.env.APXS_TS_NO_CODE_CACHE) return undefined;
+  // One cache per bundle (path, size, mtime), per Node, and per command: each
+  // holds the functions its command compiled, written after its first run.
+  let h = 0;
+  for (const c of `${file}\0${st.size}\0${st.mtimeMs}\0${process.version}\0${process.arch}`) h = (Math.imul(h, 31) + c.charCodeAt(0)) | 0;
+  const name = process.argv.slice(2).find((a) => !a.startsWith('-')) ?? '';
+  const command = /^[a-z][a-z-]{0,20}$/.test(name) ? name : '_';
+  return path.join(home, 'apxs-ts', `code-cache-${(h >>> 0).toString(16)}-${command}.v8`);
+}
+
+function loadBundle(file, st) {
+  const vm = require('node:vm');
+  const Module = require('node:module');
+  const cacheFile = cacheFileFor(file, st);
+  let cachedData;
+  try {
+    if (cacheFile) cachedData = fs.readFileSync(cacheFile);
+  } catch { /* none yet */ }
+  // The bundle's import() of dependencies comes here (a vm.Script has no loader of its own).
+  const wrapped = `(function (exports, require, module, __filename, __dirname, __apxsImport) {${fs.readFileSync(file, 'utf8')}\n})`;
+  const script = new vm.Script(wrapped, { filename: file, cachedData });
+  if (cacheFile && (!cachedData || script.cachedDataRejected)) {
+    // After the run, so the functions it compiled are in the cache too.
+    process.once('exit', () => {
+      try {
+        fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
+        const tmp = `${cacheFile}.${process.pid}.tmp`;
+        fs.writeFileSync(tmp, script.createCachedData());
+        fs.renameSync(tmp, cacheFile);
+      } catch { /* read-only or full: the next run parses again */ }
+    });
+  }
+  const mod = { exports: {} };
+  script.runInThisContext()(mod.exports, Module.createRequire(file), mod, file, path.dirname(file), (specifier) => import(specifier));
+  return mod.exports;
+}
+
+const e = entry();
+const { main } = e.stat ? loadBundle(e.file, e.stat) : require(e.file);
 
 // A reader that went away (`apxs-ts --help | head`) is not an error of ours.
 process.stdout.on('error', (err) => {

@@ -1,11 +1,17 @@
 /**
  * The CLI's top: parses argv with commander, runs one command, prints its
- * outcome (one JSON object on stdout under --json, human text otherwise) and
- * is the only place that turns errors into exit codes:
+ * outcome (one JSON object on stdout under --json, human text otherwise,
+ * nothing but errors under -q) and is the only place that turns errors into
+ * exit codes:
  *   0 ok, 1 failure, 2 usage error, 3 not running (ctl).
+ *
+ * Only the command named in argv is constructed (its module required, its
+ * options declared): `--version` constructs none, and the bundle's top-level
+ * `--help` lists the commands from a table written into it at build time.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help } from 'commander';
 import { ApxsError, fileError, isErrno } from '../lib/core/errors.js';
+import { noColorEnv, setOutputMode } from './progress.js';
 import type { Outcome, Runner } from './types.js';
 
 type Register = (program: Command, run: Runner) => void;
@@ -29,9 +35,54 @@ const COMMANDS: Record<string, () => { register: Register }> = {
   query: () => require('./query.js'),
   doctor: () => require('./doctor.js'),
   dev: () => require('./dev.js'),
+  completion: () => require('./completion.js'),
 };
 
 const VERSION = '0.1.0';
+
+/** A top-level command as `--help` lists it. */
+export interface TopLevelEntry {
+  name: string;
+  description: string;
+  /** `install [options] [dir]` */
+  term: string;
+}
+
+/**
+ * The top-level commands as `--help` lists them, written into the bundle by
+ * scripts/bundle.mjs from the real command tree (topLevelCommands()), so
+ * that the bundle's `--help` and its answer to an unknown command construct
+ * no command. Undefined in the tsc build, which constructs them all instead.
+ */
+declare const APXS_TS_TOP_LEVEL: TopLevelEntry[] | undefined;
+const staticTopLevel = (): TopLevelEntry[] | undefined => (typeof APXS_TS_TOP_LEVEL === 'undefined' ? undefined : APXS_TS_TOP_LEVEL);
+
+/** Commands that walk the whole tree: completion writes its scripts from it (not when it is asked for candidates). */
+const NEEDS_TREE = new Set(['completion']);
+
+/** argv before `--` (what comes after belongs to the command, e.g. configure arguments). */
+const ownArgs = (argv: string[]) => {
+  const args = argv.slice(2);
+  const dd = args.indexOf('--');
+  return dd === -1 ? args : args.slice(0, dd);
+};
+
+/**
+ * Which commands to construct for argv: the one it names (`help NAME` names
+ * NAME); none for `--version`; for the top-level help, or a name that is no
+ * command, the static table when there is one, else every command.
+ */
+export function commandsFor(argv: string[], haveStatic: boolean): string[] | 'static' {
+  const args = ownArgs(argv);
+  const words = args.filter((a) => !a.startsWith('-'));
+  const name = words[0] === 'help' ? words[1] : words[0];
+  if (name !== undefined && Object.hasOwn(COMMANDS, name)) {
+    const wantsTree = NEEDS_TREE.has(name) && !args.some((a) => a === '--complete' || a.startsWith('--complete='));
+    return wantsTree ? Object.keys(COMMANDS) : [name];
+  }
+  if (name === undefined && (args.includes('-V') || args.includes('--version'))) return [];
+  return haveStatic ? 'static' : Object.keys(COMMANDS);
+}
 
 /** Commander's output: help and version to stdout, errors to stderr; under --json both are held back for the JSON object. */
 function outputFor(json: () => boolean, keep: (s: string) => void) {
@@ -53,10 +104,57 @@ function causes(err: unknown): string[] {
   return out;
 }
 
+/** The program with its global options and no commands. */
+function newProgram(): Command {
+  return new Command('apxs-ts')
+    .description('Build Apache httpd and its C/C++ modules, install them, run the server: apxs, apachectl, a2enmod in one safer tool')
+    .version(VERSION)
+    .option('--json', 'print one JSON object on stdout')
+    .option('-q, --quiet', 'print nothing but errors (the exit code tells the rest)')
+    .option('--no-color', 'no colour codes (also when NO_COLOR is set)')
+    .option('--verbose', 'show causes and stacks of errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .addHelpText('after', `
+Examples:
+  apxs-ts sandbox create ./srv --port 8080
+  apxs-ts new mod_info --cpp --template info
+  cd mod_info && apxs-ts build && apxs-ts install --server-root ../srv
+  apxs-ts ctl start --server-root ../srv`);
+}
+
+function construct(program: Command, names: string[], run: Runner): void {
+  const registers = new Set(names.map((n) => COMMANDS[n]!().register));
+  for (const register of registers) register(program, run);
+}
+
+/** Commands that only list themselves in the top-level help (and let commander suggest a near name). */
+function constructStatic(program: Command, entries: TopLevelEntry[]): void {
+  for (const e of entries) program.command(e.name).description(e.description);
+  const terms = new Map(entries.map((e) => [e.name, e.term]));
+  program.configureHelp({
+    subcommandTerm(this: Help, c: Command) {
+      return terms.get(c.name()) ?? Help.prototype.subcommandTerm.call(this, c);
+    },
+  });
+}
+
+/** Every top-level command as `--help` lists it, from the whole tree: what scripts/bundle.mjs writes into the bundle. */
+export function topLevelCommands(): TopLevelEntry[] {
+  const program = newProgram();
+  construct(program, Object.keys(COMMANDS), () => async () => {});
+  const help = program.createHelp();
+  return program.commands.map((c) => ({ name: c.name(), description: help.subcommandDescription(c), term: help.subcommandTerm(c) }));
+}
+
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
-  let json = argv.includes('--json');
-  const verbose = argv.includes('--verbose');
+  const own = ownArgs(argv);
+  let json = own.includes('--json');
+  let quiet = own.includes('-q') || own.includes('--quiet');
+  let color = !own.includes('--no-color') && !noColorEnv();
+  const verbose = own.includes('--verbose');
+  setOutputMode({ quiet, color });
 
   const report = (err: unknown): number => {
     // A raw errno that escaped lib/ still names its path and gets a code.
@@ -72,37 +170,29 @@ export async function main(argv: string[]): Promise<number> {
     return e.exitCode;
   };
 
+  // Under --json, help and version are one JSON object too.
+  let helpText = '';
+  const program = newProgram().configureOutput(outputFor(() => json, (s) => { helpText += s; }));
+
   const run: Runner = (action) => async (...args: unknown[]) => {
+    // The global options as commander parsed them, before the action runs (its spinner asks).
+    const g = program.opts();
+    json ||= g.json === true;
+    quiet ||= g.quiet === true;
+    color &&= g.color !== false;
+    setOutputMode({ quiet, color });
     const outcome: Outcome = await action(...args);
     if (json) {
       process.stdout.write(JSON.stringify({ ok: true, ...outcome.data }) + '\n');
-    } else {
+    } else if (!quiet) {
       write(process.stdout, outcome.stdout);
       write(process.stderr, outcome.human);
     }
   };
 
-  // Under --json, help and version are one JSON object too.
-  let helpText = '';
-  const program = new Command('apxs-ts')
-    .description('Build Apache httpd and its C/C++ modules, install them, run the server: apxs, apachectl, a2enmod in one safer tool')
-    .version(VERSION)
-    .option('--json', 'print one JSON object on stdout')
-    .option('--verbose', 'show causes and stacks of errors')
-    .showHelpAfterError('(run with --help for usage)')
-    .exitOverride()
-    .configureOutput(outputFor(() => json, (s) => { helpText += s; }))
-    .addHelpText('after', `
-Examples:
-  apxs-ts sandbox create ./srv --port 8080
-  apxs-ts new mod_info --cpp --template info
-  cd mod_info && apxs-ts build && apxs-ts install --server-root ../srv
-  apxs-ts ctl start --server-root ../srv`);
-
-  const name = argv.slice(2).find((a) => !a.startsWith('-'));
-  const loaders = name && COMMANDS[name] ? [COMMANDS[name]!] : Object.values(COMMANDS);
-  const registers = new Set(loaders.map((l) => l().register));
-  for (const register of registers) register(program, run);
+  const names = commandsFor(argv, staticTopLevel() !== undefined);
+  if (names === 'static') constructStatic(program, staticTopLevel()!);
+  else construct(program, names, run);
   program.commands.forEach(function setUp(c: Command) {
     c.exitOverride().configureOutput(outputFor(() => json, (s) => { helpText += s; }));
     c.commands.forEach(setUp);

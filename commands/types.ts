@@ -14,7 +14,7 @@ export type Action = (...args: any[]) => Promise<Outcome>;
 export type Runner = (action: Action) => (...args: any[]) => Promise<void>;
 
 export interface Progress {
-  /** True when a spinner is drawn; false when callers should print plain lines. */
+  /** True when callers print no progress lines of their own (a spinner draws them on a terminal, or -q asked for nothing); false when they should print plain lines. */
   live: boolean;
   start(text: string): void;
   update(text: string): void;

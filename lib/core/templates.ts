@@ -7,8 +7,9 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ApxsError } from './errors.js';
 
-/** templates/ at the package root, from both lib/core (tests) and dist/lib/core (the built CLI). */
+/** templates/ at the package root, from lib/core (tests), dist/lib/core (the tsc build) and dist/ (the bundle, dist/apxs-ts.cjs). */
 export function templatesRoot(): string {
+  if (path.basename(__dirname) === 'dist') return path.join(path.dirname(__dirname), 'templates');
   const pkg = path.resolve(__dirname, '..', '..');
   return path.join(path.basename(pkg) === 'dist' ? path.dirname(pkg) : pkg, 'templates');
 }

@@ -1,0 +1,246 @@
+/**
+ * What apxs-ts prints, by mode: the spinner (shown only after SPINNER_DELAY_MS,
+ * ora loaded only then), NO_COLOR and --no-color (no colour codes at all),
+ * -q/--quiet (nothing but errors), --json (one object), on a real pty made by
+ * script(1); and which commands a run constructs (--version none).
+ */
+import { execFile } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createProgress, type ProgressDeps, type Spinner, type SpinnerFactory } from '../../commands/progress.js';
+import { commandsFor } from '../../commands/index.js';
+import { cli, CLI, newSandbox, ROOT, tmpDir } from '../helpers.js';
+
+const SGR = /\x1b\[[0-9;]*m/; // a colour (Select Graphic Rendition) sequence
+const HIDE_CURSOR = '\x1b[?25l'; // ora hides the cursor while it spins
+
+describe('progress: the spinner only after the delay, ora loaded only then', () => {
+  afterEach(() => vi.useRealTimers());
+
+  function fake(env: NodeJS.ProcessEnv = {}, stream: Partial<ProgressDeps['stream']> = { isTTY: true, columns: 80 }) {
+    const spinners: (Spinner & { started: string[]; stopped: number; color: unknown })[] = [];
+    const load = vi.fn(async (): Promise<SpinnerFactory> => (o) => {
+      const s = { text: '', started: [] as string[], stopped: 0, color: o.color, start(t?: string) { s.started.push(t ?? ''); }, stop() { s.stopped++; } };
+      spinners.push(s);
+      return s;
+    });
+    const deps: ProgressDeps = { stream: stream as ProgressDeps['stream'], env, load, delayMs: 150 };
+    return { deps, load, spinners };
+  }
+
+  it('an operation done within the delay never loads ora or draws anything', async () => {
+    vi.useFakeTimers();
+    const { deps, load } = fake();
+    const p = createProgress(false, deps, { quiet: false, color: true });
+    expect(p.live).toBe(true);
+    p.start('start httpd');
+    await vi.advanceTimersByTimeAsync(100);
+    p.stop();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(load).not.toHaveBeenCalled();
+  });
+
+  it('a longer one loads ora once, after the delay, with the latest text, and stops it', async () => {
+    vi.useFakeTimers();
+    const { deps, load, spinners } = fake();
+    const p = createProgress(false, deps, { quiet: false, color: true });
+    p.start('download');
+    p.update('download 1.0 MB');
+    await vi.advanceTimersByTimeAsync(149);
+    expect(load).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(2);
+    expect(load).toHaveBeenCalledTimes(1);
+    expect(spinners[0]!.started).toEqual(['download 1.0 MB']);
+    expect(spinners[0]!.color).toBe('cyan');
+    p.stop();
+    expect(spinners[0]!.stopped).toBe(1);
+  });
+
+  it('no colour with NO_COLOR or --no-color', async () => {
+    vi.useFakeTimers();
+    for (const [env, color] of [[{ NO_COLOR: '1' }, true], [{}, false]] as const) {
+      const { deps, spinners } = fake(env);
+      const p = createProgress(false, deps, { quiet: false, color });
+      p.start('x');
+      await vi.advanceTimersByTimeAsync(200);
+      expect(spinners[0]!.color).toBe(false);
+      p.stop();
+    }
+  });
+
+  it('nothing at all under --json, -q, CI, without a terminal or a terminal width; -q tells callers to print no progress lines either', async () => {
+    vi.useFakeTimers();
+    const cases: [boolean, ReturnType<typeof fake>, boolean, boolean][] = [
+      [true, fake(), false, false],
+      [false, fake(), true, true],
+      [false, fake({ CI: 'true' }), false, false],
+      [false, fake({}, { isTTY: false, columns: 80 }), false, false],
+      [false, fake({}, { isTTY: true, columns: 0 }), false, false],
+    ];
+    for (const [json, f, quiet, live] of cases) {
+      const p = createProgress(json, f.deps, { quiet, color: true });
+      expect(p.live).toBe(live);
+      p.start('x');
+      await vi.advanceTimersByTimeAsync(1000);
+      p.stop();
+      expect(f.load).not.toHaveBeenCalled();
+    }
+  });
+});
+
+describe('which commands a run constructs', () => {
+  it('the named one (help NAME names NAME); none for --version; the static table, else all, for the top-level help and unknown names', () => {
+    const argv = (...a: string[]) => ['node', 'apxs-ts', ...a];
+    expect(commandsFor(argv('--version'), false)).toEqual([]);
+    expect(commandsFor(argv('--json', '-V'), true)).toEqual([]);
+    expect(commandsFor(argv('ctl', 'status', '--json'), true)).toEqual(['ctl']);
+    expect(commandsFor(argv('help', 'vhost'), true)).toEqual(['vhost']);
+    expect(commandsFor(argv('source', 'build', '2.4', '--', '--version'), true)).toEqual(['source']);
+    expect(commandsFor(argv('--help'), true)).toBe('static');
+    expect(commandsFor(argv('bogus'), true)).toBe('static');
+    const all = commandsFor(argv('--help'), false) as string[];
+    expect(all).toEqual(expect.arrayContaining(['sandbox', 'new', 'build', 'install', 'ctl', 'vhost', 'source', 'completion']));
+    expect(commandsFor(argv('completion', 'bash'), true)).toEqual(all);
+    expect(commandsFor(argv('completion', '--complete', 'modules'), true)).toEqual(['completion']);
+  });
+
+  it('--version requires no command module, and under --json is one JSON object', async () => {
+    const probe = `const m = require(${JSON.stringify(path.join(ROOT, 'dist/commands/index.js'))});
+      m.main(['node', 'apxs-ts', ...process.argv.slice(1)]).then((code) => {
+        const loaded = Object.keys(require.cache).filter((k) => k.includes('/dist/commands/')).map((k) => k.split('/').pop()).sort();
+        process.stderr.write(JSON.stringify({ code, loaded }));
+      });`;
+    const run = (args: string[]) => new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
+      execFile(process.execPath, ['-e', probe, '--', ...args], { cwd: ROOT }, (err, stdout, stderr) => (err ? reject(err) : resolve({ stdout, stderr })));
+    });
+    const pkg = JSON.parse(await fs.readFile(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const plain = await run(['--version']);
+    expect(plain.stdout).toBe(`${pkg.version}\n`);
+    expect(JSON.parse(plain.stderr)).toEqual({ code: 0, loaded: ['index.js', 'progress.js'] });
+    const json = await run(['--json', '--version']);
+    expect(JSON.parse(json.stdout)).toEqual({ ok: true, version: pkg.version });
+    const ctl = await run(['ctl', '--help']);
+    const loaded = JSON.parse(ctl.stderr).loaded as string[];
+    expect(loaded).toContain('ctl.js');
+    for (const other of ['sandbox.js', 'new.js', 'build.js', 'install.js', 'vhost.js', 'source.js', 'hosts.js', 'completion.js']) expect(loaded).not.toContain(other);
+  });
+
+  it('the bundle\'s top-level --help, from its static table, is the tsc build\'s (every command constructed), byte for byte', async () => {
+    const dir = await tmpDir('apxs-ts-bundle-');
+    const bundle = path.join(dir, 'dist', 'apxs-ts.cjs');
+    await new Promise<void>((resolve, reject) => execFile(process.execPath, [path.join(ROOT, 'scripts/bundle.mjs'), bundle], { cwd: ROOT }, (e) => (e ? reject(e) : resolve())));
+    const help = (entry: string, args: string[]) => new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, ['-e', `require(${JSON.stringify(entry)}).main(['node', 'apxs-ts', ...process.argv.slice(1)]).then((c) => { process.exitCode = c; })`, '--', ...args],
+        { cwd: ROOT, env: { ...process.env, COLUMNS: '100' } }, (e, stdout) => (e ? reject(e) : resolve(stdout)));
+    });
+    for (const args of [['--help'], ['help'], ['--json', '--help']]) {
+      const fromBundle = await help(bundle, args);
+      expect(fromBundle).toBe(await help(path.join(ROOT, 'dist/commands/index.js'), args));
+    }
+    const text = await help(bundle, ['--help']);
+    for (const name of commandsFor(['node', 'apxs-ts', '--help'], false) as string[]) expect(text).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
+    // An unknown command is still told apart, with a suggestion.
+    const bogus = await new Promise<{ code: number; stderr: string }>((resolve) => {
+      execFile(process.execPath, ['-e', `require(${JSON.stringify(bundle)}).main(['node', 'apxs-ts', 'sandbx']).then((c) => { process.exitCode = c; })`], { cwd: ROOT },
+        (e, _o, stderr) => resolve({ code: e ? (e.code as number) : 0, stderr }));
+    });
+    expect(bogus.code).toBe(2);
+    expect(bogus.stderr).toMatch(/unknown command 'sandbx'[\s\S]*sandbox/);
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+});
+
+describe('on a terminal (a pty made by script(1))', () => {
+  const roots: string[] = [];
+  let sr = '';
+  let slowUrl = '';
+  let slow: http.Server;
+  let firstProbe = 0;
+
+  beforeAll(async () => {
+    ({ sr } = await newSandbox(roots));
+    // A health URL that answers 503 for 1.2 s after its first request of a start, then 200: `ctl start` runs long enough for its spinner.
+    slow = http.createServer((_req, res) => {
+      const now = Date.now();
+      firstProbe ||= now;
+      res.statusCode = now - firstProbe < 1200 ? 503 : 200;
+      res.end('ok\n');
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    slowUrl = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/`;
+  });
+  afterAll(async () => {
+    for (const r of roots) await cli(['ctl', 'stop', '--server-root', r]);
+    slow?.close();
+  });
+
+  /** Runs the CLI on a pty 100 columns wide (no CI in the environment); the pty's output, stdout and stderr together. */
+  function onPty(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string }> {
+    const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+    const command = `stty cols 100 rows 30; exec ${[process.execPath, CLI, ...args].map(q).join(' ')}`;
+    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['CI', 'NO_COLOR', 'FORCE_COLOR'].includes(k)));
+    return new Promise((resolve) => {
+      execFile('script', ['-qec', command, '/dev/null'], {
+        cwd: ROOT, env: { ...base, TERM: 'xterm-256color', APXS_TS_HOSTS_FILE: '/nonexistent/apxs-ts-test-hosts', ...env }, timeout: 60_000,
+      }, (err, stdout) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout }));
+    });
+  }
+
+  const start = (extra: string[], env?: Record<string, string>) => (firstProbe = 0, onPty(['ctl', 'start', '--server-root', sr, '--url', slowUrl, ...extra], env));
+  const stop = async () => expect((await cli(['ctl', 'stop', '--server-root', sr])).code).toBe(0);
+
+  it('a slow ctl start draws its spinner in colour by default (the control for the tests below)', async () => {
+    const r = await start([]);
+    await stop();
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(HIDE_CURSOR);
+    expect(r.out).toMatch(SGR);
+    expect(r.out).toContain('start: httpd (pid');
+  });
+
+  it('NO_COLOR: the spinner still turns, with no colour sequence anywhere', async () => {
+    const r = await start([], { NO_COLOR: '1' });
+    await stop();
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(HIDE_CURSOR);
+    expect(r.out).not.toMatch(SGR);
+    expect(r.out).toContain('start: httpd (pid');
+  });
+
+  it('--no-color: the same', async () => {
+    const r = await start(['--no-color']);
+    await stop();
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(HIDE_CURSOR);
+    expect(r.out).not.toMatch(SGR);
+  });
+
+  it('-q/--quiet: nothing at all on success (no spinner, no summary); the error on failure', async () => {
+    const started = await start(['--quiet']);
+    expect(started.code).toBe(0);
+    expect(started.out).toBe('');
+    const status = await onPty(['ctl', 'status', '-q', '--server-root', sr]);
+    expect(status).toEqual({ code: 0, out: '' });
+    await stop();
+    const notRunning = await onPty(['ctl', 'status', '-q', '--server-root', sr]);
+    expect(notRunning.code).toBe(3);
+    expect(notRunning.out).toMatch(/^apxs-ts: error: .*not running/);
+    const bad = await onPty(['-q', 'ctl', 'start', '--server-root', path.join(sr, 'nonexistent')]);
+    expect(bad.code).toBe(1);
+    expect(bad.out).toMatch(/apxs-ts: error: server root .* does not exist/);
+  });
+
+  it('--json: one JSON object and nothing else, with or without -q', async () => {
+    for (const extra of [['--json'], ['--json', '-q']]) {
+      const r = await start(extra);
+      await stop();
+      expect(r.code).toBe(0);
+      expect(r.out).not.toContain('\x1b');
+      expect(r.out.trim().split('\n')).toHaveLength(1);
+      expect(JSON.parse(r.out)).toMatchObject({ ok: true, action: 'start', healthUrl: slowUrl });
+    }
+  });
+});
