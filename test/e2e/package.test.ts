@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort, ROOT, tmpDir } from '../helpers.js';
 
-const pkg = JSON.parse(await fs.readFile(path.join(ROOT, 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string> };
+const pkg = JSON.parse(await fs.readFile(path.join(ROOT, 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string>; engines: { node: string } };
 
 interface Run { code: number; stdout: string; stderr: string }
 
@@ -135,4 +135,24 @@ describe('npm install -g git+file:// of a fresh clone', () => {
     expect(JSON.parse(built.stdout)).toMatchObject({ ok: true, upToDate: false });
     expect(existsSync(path.join(work, 'mod_hello', 'mod_hello.so'))).toBe(true);
   }, 600_000);
+});
+
+describe('engines', () => {
+  /** The lowest version a `>=X`, `^X` or `X || Y` range admits, for each alternative. */
+  const floors = (range: string) => range.split('||').map((r) => /(?:>=|\^)\s*(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(r)).filter((m): m is RegExpExecArray => !!m)
+    .map((m) => [Number(m[1]), Number(m[2] ?? 0), Number(m[3] ?? 0)] as const);
+  const cmp = (a: readonly number[], b: readonly number[]) => a[0]! - b[0]! || a[1]! - b[1]! || a[2]! - b[2]!;
+
+  it('says the oldest Node every runtime dependency runs on, and this Node satisfies it', async () => {
+    const ours = floors(pkg.engines.node);
+    expect(ours).toHaveLength(1);
+    for (const d of Object.keys(pkg.dependencies)) {
+      const dep = JSON.parse(await fs.readFile(path.join(ROOT, 'node_modules', d, 'package.json'), 'utf8')) as { engines?: { node?: string } };
+      if (!dep.engines?.node) continue;
+      // Some alternative of the dependency's range admits our floor (one with our major, or a lower major open upward).
+      const ok = floors(dep.engines.node).some((f) => cmp(f, ours[0]!) <= 0 && (f[0] === ours[0]![0] || /^\s*>=/.test(dep.engines!.node!.split('||').find((r) => r.includes(String(f[0]))) ?? '')));
+      expect(ok, `${d} wants node ${dep.engines.node}; engines says ${pkg.engines.node}`).toBe(true);
+    }
+    expect(cmp(process.versions.node.split('.').map(Number), ours[0]!)).toBeGreaterThanOrEqual(0);
+  });
 });
