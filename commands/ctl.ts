@@ -6,6 +6,7 @@ import { restart, start, status, stop, type CtlResult } from '../lib/ctl/lifecyc
 import { logModuleName, setLogLevel } from '../lib/ctl/loglevel.js';
 import { requireServerRoot } from '../lib/httpd/server-root.js';
 import { progress } from './progress.js';
+import { emit } from './stream.js';
 import type { Outcome, Runner } from './types.js';
 
 interface CtlOpts {
@@ -118,8 +119,8 @@ export function register(program: Command, run: Runner): void {
       if (o.follow && cmd.optsWithGlobals().json) throw new ApxsError('USAGE', '--follow does not go with --json');
       const { lines, end } = await tailForFollow(file, n, filter);
       if (!o.follow) return { data: { file, lines, ...(o.module ? { module: o.module } : {}) }, stdout: lines };
-      for (const l of lines) process.stdout.write(`${l}\n`);
-      for await (const l of followLines(file, { from: end, filter })) process.stdout.write(`${l}\n`);
+      emit({ json: {}, lines });
+      for await (const l of followLines(file, { from: end, filter })) emit({ json: {}, lines: [l] });
       throw new ApxsError('INTERNAL', 'following the log ended'); // followLog never returns
     }));
 

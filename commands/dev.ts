@@ -4,6 +4,7 @@ import { devLoop, type Cycle, type CycleStep } from '../lib/dev/dev-loop.js';
 import { pageText } from '../lib/dev/page.js';
 import { requireServerRoot } from '../lib/httpd/server-root.js';
 import { withServerRoot } from './options.js';
+import { emit, status } from './stream.js';
 import type { Outcome, Runner } from './types.js';
 
 const ms = (n: number) => `${Math.round(n)} ms`;
@@ -47,16 +48,13 @@ running server as it was. One line per cycle on a pipe, a live status on a termi
 Examples:
   cd mod_hello && apxs-ts dev
   apxs-ts dev ./mod_info --server-root ./srv --json`)
-    .action(run(async (dir: string, o: { serverRoot?: string; graceful?: boolean; stop?: boolean; debounce: string; timeout: string }, cmd: Command): Promise<Outcome> => {
-      const json = cmd.optsWithGlobals().json === true;
+    .action(run(async (dir: string, o: { serverRoot?: string; graceful?: boolean; stop?: boolean; debounce: string; timeout: string }): Promise<Outcome> => {
       const debounceMs = Number(o.debounce);
       const timeoutSec = Number(o.timeout);
       if (!Number.isFinite(debounceMs) || debounceMs < 0) throw new ApxsError('USAGE', `bad --debounce ${JSON.stringify(o.debounce)}: expected milliseconds >= 0`);
       if (!Number.isFinite(timeoutSec) || timeoutSec <= 0) throw new ApxsError('USAGE', `bad --timeout ${JSON.stringify(o.timeout)}: expected seconds > 0`);
       const sr = await requireServerRoot(o.serverRoot, process.cwd());
-      // A long-running command: its cycles are printed as they come, not held for the outcome.
-      const live = !json && !process.env.CI && process.stdout.isTTY === true;
-      const status = (s: string) => live && process.stdout.write(`\r\x1b[K${s}`);
+      // A long-running command: its cycles are printed as they come (commands/stream.ts), not held for the outcome.
       const ac = new AbortController();
       const abort = () => ac.abort();
       process.once('SIGINT', abort);
@@ -68,7 +66,7 @@ Examples:
           onCycle: (c) => {
             status('');
             const { ok, ...rest } = c;
-            process.stdout.write(json ? `${JSON.stringify({ ok, event: 'cycle', ...rest })}\n` : `${cycleLines(c).join('\n')}\n`);
+            emit({ json: { ok, event: 'cycle', ...rest }, lines: cycleLines(c) });
           },
         });
         status('');

@@ -180,7 +180,7 @@ export async function main(argv: string[]): Promise<number> {
     json ||= g.json === true;
     quiet ||= g.quiet === true;
     color &&= g.color !== false;
-    setOutputMode({ quiet, color });
+    setOutputMode({ quiet, color, json });
     const outcome: Outcome = await action(...args);
     if (json) {
       process.stdout.write(JSON.stringify({ ok: true, ...outcome.data }) + '\n');

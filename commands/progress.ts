@@ -19,6 +19,8 @@ export interface OutputMode {
   quiet: boolean;
   /** false with --no-color or NO_COLOR. */
   color: boolean;
+  /** --json: what a command streams is one JSON object per item (commands/stream.ts). */
+  json?: boolean;
 }
 
 let mode: OutputMode = { quiet: false, color: true };
