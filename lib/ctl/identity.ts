@@ -7,7 +7,7 @@
  * program's by now.
  */
 import { promises as fs } from 'node:fs';
-import { isServerProcess, procInfo, serverProcesses, sleep, type ProcInfo, type ServerIdentity } from '../core/proc.js';
+import { isServerProcess, nowMs, procInfo, serverProcesses, sleep, type ProcInfo, type ServerIdentity } from '../core/proc.js';
 import type { ServerRoot } from '../httpd/server-root.js';
 
 export function identityOf(sr: ServerRoot): ServerIdentity {
@@ -82,12 +82,12 @@ async function exited(pid: number): Promise<boolean> {
 }
 
 async function waitAllGone(pids: number[], ms: number): Promise<number[]> {
-  const until = performance.now() + ms;
+  const until = nowMs() + ms;
   let left = pids;
   for (let delay = 2; ; delay = Math.min(delay * 2, 20)) {
     const alive = await Promise.all(left.map(async (p) => !(await exited(p))));
     left = left.filter((_, i) => alive[i]);
-    if (left.length === 0 || performance.now() >= until) return left;
+    if (left.length === 0 || nowMs() >= until) return left;
     await sleep(delay);
   }
 }

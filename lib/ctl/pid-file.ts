@@ -5,7 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { exists } from '../core/fs.js';
-import { isAlive, procInfo, readPidFile, sleep } from '../core/proc.js';
+import { isAlive, nowMs, procInfo, readPidFile, sleep } from '../core/proc.js';
 import type { ServerInfo } from '../httpd/server-info.js';
 import type { ServerRoot } from '../httpd/server-root.js';
 import { isOurHttpd } from './identity.js';
@@ -53,7 +53,7 @@ export async function runningServer(sr: ServerRoot, info: Pick<ServerInfo, 'pidF
 export async function waitGone(pid: number, pidFile: string, deadline: number): Promise<boolean> {
   // Short, capped steps: reading /proc is cheap and a stop should return as soon as it is done.
   let delay = 2;
-  while (performance.now() < deadline) {
+  while (nowMs() < deadline) {
     const alive = await isAlive(pid);
     const fileThere = await exists(pidFile);
     if (!alive && !fileThere) return true;

@@ -5,7 +5,7 @@
  * large to read) after it started must still be stopped, and what it logs
  * goes to the files of the config it started with, not of today's config.
  */
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { readServerInfo, type ServerInfo } from '../httpd/server-info.js';
 import type { ServerRoot } from '../httpd/server-root.js';
@@ -31,8 +31,12 @@ export async function rememberServerFiles(sr: ServerRoot, info: ServerFiles): Pr
 
 /** What the last start remembered; undefined when there is no such file or it is unreadable. */
 export async function rememberedFiles(sr: ServerRoot): Promise<ServerFiles | undefined> {
-  const text = await fs.readFile(runFile(sr), 'utf8').catch(() => undefined);
-  if (!text) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(runFile(sr), 'utf8'); // small and local: sync (see core/fs.ts)
+  } catch {
+    return undefined;
+  }
   try {
     const j = JSON.parse(text) as Partial<Record<keyof ServerFiles, unknown>>;
     if (typeof j.pidFile !== 'string') return undefined;

@@ -5,7 +5,7 @@
 import { promises as fs } from 'node:fs';
 import { ApxsError } from '../core/errors.js';
 import { canBind, whoListens } from '../core/ports.js';
-import { readPidFile, sleep } from '../core/proc.js';
+import { nowMs, readPidFile, sleep } from '../core/proc.js';
 import { runCapture } from '../core/run.js';
 import { brokenConfigError, explainHttpdOutput } from '../httpd/configtest.js';
 import { httpdCommand } from '../httpd/invoke.js';
@@ -66,7 +66,7 @@ async function alreadyRunning(sr: ServerRoot, st: ServerState & { running: NonNu
   const pid = st.running.pid;
   let health: Probe | undefined;
   if (url) {
-    const w = await waitHealthy(url, { deadline: performance.now() + Math.min(2, timeoutOf(opts)) * 1000, stillAlive: () => isOurHttpd(pid, sr) });
+    const w = await waitHealthy(url, { deadline: nowMs() + Math.min(2, timeoutOf(opts)) * 1000, stillAlive: () => isOurHttpd(pid, sr) });
     health = w.last;
     if (!w.healthy) {
       throw new ApxsError('UNHEALTHY', `httpd (pid ${pid}) is already running but ${url} answers ${health.status ?? health.error ?? 'nothing'}`, {
@@ -75,12 +75,12 @@ async function alreadyRunning(sr: ServerRoot, st: ServerState & { running: NonNu
       });
     }
   }
-  return { action: 'start', serverRoot: sr.root, pid, healthUrl: url, health, elapsedMs: performance.now() - t0, alreadyRunning: true, stale: st.stale, warnings };
+  return { action: 'start', serverRoot: sr.root, pid, healthUrl: url, health, elapsedMs: nowMs() - t0, alreadyRunning: true, stale: st.stale, warnings };
 }
 
 /** Starts httpd; the caller holds the ctl lock. */
 export async function startHoldingLock(sr: ServerRoot, opts: CtlOptions = {}): Promise<CtlResult> {
-  const t0 = performance.now();
+  const t0 = nowMs();
   const deadline = t0 + timeoutOf(opts) * 1000;
   const info = await readServerInfo(sr);
   const url = opts.url ?? info.healthUrl;
@@ -135,15 +135,15 @@ export async function startHoldingLock(sr: ServerRoot, opts: CtlOptions = {}): P
   // deadline. The detached httpd can still die (e.g. AH00099, it cannot
   // write its pid file): when no process of this root is left, stop waiting.
   let pid: number | undefined;
-  let lastScan = performance.now();
-  for (let delay = 2; performance.now() < deadline; delay = Math.min(delay * 2, 50)) {
+  let lastScan = nowMs();
+  for (let delay = 2; nowMs() < deadline; delay = Math.min(delay * 2, 50)) {
     pid = await readPidFile(info.pidFile);
     if (pid !== undefined && (await isOurHttpd(pid, sr))) break;
     pid = undefined;
-    if (performance.now() - lastScan >= 50) {
-      lastScan = performance.now();
+    if (nowMs() - lastScan >= 50) {
+      lastScan = nowMs();
       if ((await findServerProcesses(sr)).all.length === 0) {
-        return failStart(`httpd exited right after it started (within ${Math.round(performance.now() - t0)} ms)`, undefined);
+        return failStart(`httpd exited right after it started (within ${Math.round(nowMs() - t0)} ms)`, undefined);
       }
     }
     await sleep(delay);
@@ -163,5 +163,5 @@ export async function startHoldingLock(sr: ServerRoot, opts: CtlOptions = {}): P
   } else {
     warnings.push('no Listen directive found: started without a health check');
   }
-  return { action: 'start', serverRoot: sr.root, pid, healthUrl: url, health, elapsedMs: performance.now() - t0, stale, warnings };
+  return { action: 'start', serverRoot: sr.root, pid, healthUrl: url, health, elapsedMs: nowMs() - t0, stale, warnings };
 }

@@ -15,7 +15,7 @@
  * starts them at once (21-30 ms). A sandbox has no one's requests to finish.
  */
 import { ApxsError } from '../core/errors.js';
-import { childrenOf, sleep } from '../core/proc.js';
+import { childrenOf, nowMs, sleep } from '../core/proc.js';
 import type { ServerRoot } from '../httpd/server-root.js';
 import { restart, start, stop } from '../ctl/lifecycle.js';
 import { serverFiles } from '../ctl/server-files.js';
@@ -76,14 +76,14 @@ function errorOf(e: unknown): NonNullable<Cycle['error']> {
 
 /** After a graceful restart the health URL may still be answered by old children: wait for a child of the new generation. */
 async function newGeneration(pid: number, before: Set<number>, deadline: number): Promise<void> {
-  while (performance.now() < deadline) {
+  while (nowMs() < deadline) {
     if ((await childrenOf(pid)).some((c) => !before.has(c))) return;
     await sleep(10);
   }
 }
 
 async function runCycle(o: DevOptions, n: number, changed: string[], first: boolean): Promise<Cycle> {
-  const t0 = performance.now();
+  const t0 = nowMs();
   let step: CycleStep = 'build';
   const c: Cycle = { ok: false, cycle: n, changed, module: '', elapsedMs: 0 };
   const at = (s: CycleStep) => ((step = s), o.onStep?.(s, n));
@@ -93,27 +93,27 @@ async function runCycle(o: DevOptions, n: number, changed: string[], first: bool
     const project = await readModuleProject(o.dir);
     c.module = project.module.stem;
     const tc = await toolchainForServer(o.sr);
-    let t = performance.now();
+    let t = nowMs();
     const b = await buildModule(project, tc);
-    c.build = { so: b.so, upToDate: b.upToDate, compiled: b.compiled, warnings: b.warnings, ms: performance.now() - t };
+    c.build = { so: b.so, upToDate: b.upToDate, compiled: b.compiled, warnings: b.warnings, ms: nowMs() - t };
     at('install');
-    t = performance.now();
+    t = nowMs();
     const inst = await installProject(o.sr, project, tc);
-    c.installed = { changed: inst.changed, ms: performance.now() - t };
+    c.installed = { changed: inst.changed, ms: nowMs() - t };
     at('restart');
-    t = performance.now();
+    t = nowMs();
     const timeoutSec = o.timeoutSec ?? 30;
-    const { running } = await serverState(o.sr, (await serverFiles(o.sr)).pidFile);
+    const { running } = await serverState(o.sr, (await serverFiles(o.sr)).pidFile, { scan: false });
     let healthUrl: string | undefined;
     if (!running) {
       const r = await start(o.sr, { timeoutSec });
-      c.server = { action: 'start', pid: r.pid, ms: performance.now() - t };
+      c.server = { action: 'start', pid: r.pid, ms: nowMs() - t };
       healthUrl = r.healthUrl;
     } else if (inst.changed.length > 0 || first) {
       const before = new Set(o.graceful ? await childrenOf(running.pid) : []);
       const r = await restart(o.sr, { graceful: o.graceful, timeoutSec });
-      if (o.graceful && r.pid) await newGeneration(r.pid, before, performance.now() + timeoutSec * 1000);
-      c.server = { action: r.action, pid: r.pid, ms: performance.now() - t };
+      if (o.graceful && r.pid) await newGeneration(r.pid, before, nowMs() + timeoutSec * 1000);
+      c.server = { action: r.action, pid: r.pid, ms: nowMs() - t };
       healthUrl = r.healthUrl;
     } else {
       c.server = { action: 'none', pid: running.pid, ms: 0 };
@@ -128,7 +128,7 @@ async function runCycle(o: DevOptions, n: number, changed: string[], first: bool
     c.failedAt = step;
     c.error = errorOf(e);
   }
-  c.elapsedMs = performance.now() - t0;
+  c.elapsedMs = nowMs() - t0;
   return c;
 }
 

@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import { nowMs } from '../core/proc.js';
 
 export interface PageResult {
   url: string;
@@ -18,14 +19,14 @@ export interface PageResult {
 const MAX_BODY = 64 * 1024;
 
 export function fetchPage(url: string, opts: { timeoutMs?: number; lines?: number } = {}): Promise<PageResult> {
-  const t0 = performance.now();
+  const t0 = nowMs();
   const keep = opts.lines ?? 5;
   return new Promise((resolve) => {
     let done = false;
     const finish = (status: number | undefined, text: string, error: string | undefined) => {
       if (done) return;
       done = true;
-      resolve({ url, status, latencyMs: performance.now() - t0, body: text.split('\n').slice(0, keep).map((l) => l.replace(/\r$/, '')).filter((l, i, a) => l || i < a.length - 1), error });
+      resolve({ url, status, latencyMs: nowMs() - t0, body: text.split('\n').slice(0, keep).map((l) => l.replace(/\r$/, '')).filter((l, i, a) => l || i < a.length - 1), error });
     };
     const mod = url.startsWith('https:') ? https : http;
     // No keep-alive: the next cycle restarts the server under this connection. Lenient parsing: 1.3 pads chunk sizes.

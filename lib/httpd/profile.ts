@@ -5,10 +5,9 @@
  * layout (lib/httpd/layout.ts) it answers every question that differs from
  * one server to another; nothing else tests a series.
  */
-import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { cacheDir } from '../core/fs.js';
+import { cacheDir, shortHash } from '../core/fs.js';
 import { dialectOf, type Dialect } from './dialect.js';
 import { httpdCommand } from './invoke.js';
 import type { ServerRoot } from './server-root.js';
@@ -81,17 +80,26 @@ export interface ServerProfile {
   traits: SeriesTraits;
 }
 
+function readCache(file: string, key: string): { version?: string } | undefined {
+  try {
+    const j = JSON.parse(readFileSync(file, 'utf8')) as { key?: string; version?: string };
+    return j.key === key ? j : undefined;
+  } catch {
+    return undefined; // none yet, or torn: ask httpd
+  }
+}
+
 const memo = new Map<string, Promise<{ series: Series; version: string }>>();
 
 /** `httpd -v`, once per binary identity: in this process, and on disk across runs. */
 async function versionOf(sr: ServerRoot): Promise<{ series: Series; version: string }> {
-  const st = await fs.stat(sr.httpd).catch(() => undefined);
+  const st = statSync(sr.httpd, { throwIfNoEntry: false });
   const key = `${path.resolve(sr.httpd)}:${st?.mtimeMs}:${st?.size}`;
   let hit = memo.get(key);
   if (!hit) {
     hit = (async () => {
-      const file = path.join(cacheDir(), `httpd-version-${createHash('sha1').update(key).digest('hex').slice(0, 16)}.json`);
-      const cached = await fs.readFile(file, 'utf8').then((t) => JSON.parse(t) as { version?: string }, () => undefined);
+      const file = path.join(cacheDir(), `httpd-version-${shortHash(key)}.json`);
+      const cached = readCache(file, key);
       if (st && cached?.version && /^\d+\.\d+\.\d+$/.test(cached.version)) return { series: seriesOfVersion(cached.version), version: cached.version };
       const v = await httpdSeries(sr.httpd, (await httpdCommand(sr, [])).env);
       if (st) {

@@ -8,7 +8,7 @@
  *  - debian:  Debian's layout (apache2.conf, mods-available/, run by
  *    /usr/sbin/apache2 with envvars).
  */
-import { promises as fs } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { exists, readJson } from '../core/fs.js';
 import { ApxsError } from '../core/errors.js';
@@ -49,7 +49,7 @@ export interface SandboxMarker {
 
 export async function detectServerRoot(dir: string): Promise<ServerRoot> {
   const root = path.resolve(dir);
-  const st = await fs.stat(root).catch(() => undefined);
+  const st = statSync(root, { throwIfNoEntry: false });
   if (!st?.isDirectory()) {
     throw new ApxsError('NO_SERVER_ROOT', `server root ${root} does not exist`, {
       hint: 'create one with `apxs-ts sandbox create DIR`, or pass --server-root',

@@ -17,6 +17,7 @@ import { checkModuleApi, CXX_EXT, type ModuleProject } from './project.js';
 import { lastLines, runCapture, type RunResult } from '../core/run.js';
 import { readStamp, same, statKey, unitInputs, unitIsFresh, type Stamp, type Unit } from './stamp.js';
 import type { Toolchain } from './toolchain.js';
+import { nowMs } from '../core/proc.js';
 
 export { checkModuleApi, readModuleProject, updateModuleFlags, type ModuleProject } from './project.js';
 export { parseDepFile } from './stamp.js';
@@ -62,7 +63,7 @@ function exportFailure(project: ModuleProject, tc: Toolchain, so: string): ApxsE
 }
 
 export async function buildModule(project: ModuleProject, tc: Toolchain, opts: BuildOptions = {}): Promise<BuildResult> {
-  const started = performance.now();
+  const started = nowMs();
   checkModuleApi(project, tc);
   const fw = flagWords(project.flags, opts.env ?? process.env);
   const work = path.join(project.dir, '.apxs-ts');
@@ -97,7 +98,7 @@ export async function buildModule(project: ModuleProject, tc: Toolchain, opts: B
   const linkFresh = single || (old?.link?.argv === line(linker, linkArgs) && (await same(so, old.link.output)));
   const result = { so, symbol: project.module.symbol, linkedWith: linker, log: logFile };
   if (stale.length === 0 && linkFresh) {
-    return { ...result, upToDate: true, compiled: [], warnings: [], symbolNotes: [], durationMs: performance.now() - started };
+    return { ...result, upToDate: true, compiled: [], warnings: [], symbolNotes: [], durationMs: nowMs() - started };
   }
 
   await fs.mkdir(path.join(work, 'obj'), { recursive: true });
@@ -146,5 +147,5 @@ export async function buildModule(project: ModuleProject, tc: Toolchain, opts: B
     ...(single ? {} : { link: { argv: line(linker, linkArgs), output: (await statKey(so))! } }),
   };
   await fs.writeFile(stampFile, JSON.stringify(stamp));
-  return { ...result, upToDate: false, compiled: stale, warnings, symbolNotes, durationMs: performance.now() - started };
+  return { ...result, upToDate: false, compiled: stale, warnings, symbolNotes, durationMs: nowMs() - started };
 }

@@ -3,7 +3,7 @@
  * language, module API and saved flags, from apxs-ts-module.json and the
  * files beside it.
  */
-import { promises as fs } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ApxsError, isErrno } from '../core/errors.js';
 import { exists, readJson } from '../core/fs.js';
@@ -47,7 +47,10 @@ interface Manifest {
  */
 async function apiOfSources(dir: string, sources: string[]): Promise<ModuleApi | undefined> {
   for (const src of sources) {
-    const text = await fs.readFile(path.join(dir, src), 'utf8').catch(() => '');
+    let text = '';
+    try {
+      text = readFileSync(path.join(dir, src), 'utf8'); // sync, like every read of a no-op build (see stamp.ts)
+    } catch { /* unreadable: the compiler will say so */ }
     if (/\bSTANDARD20_MODULE_STUFF\b/.test(text)) return '2';
     if (/\bSTANDARD_MODULE_STUFF\b|\bhandler_rec\b/.test(text)) return '1.3';
   }
@@ -82,7 +85,7 @@ export async function readModuleProject(dir: string): Promise<ModuleProject> {
   const abs = path.resolve(dir);
   let entries: string[];
   try {
-    entries = await fs.readdir(abs);
+    entries = readdirSync(abs);
   } catch (err) {
     if (isErrno(err, 'ENOENT')) throw new ApxsError('NOT_FOUND', `${abs} does not exist`);
     throw err;

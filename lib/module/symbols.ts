@@ -7,10 +7,9 @@
  * file identity, so a build pays an ldd only for a module that links
  * libraries httpd does not load.
  */
-import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { cacheDir } from '../core/fs.js';
+import { cacheDir, shortHash } from '../core/fs.js';
 import { runCapture } from '../core/run.js';
 import { readDynamic, NotElf64Error, type DynamicInfo } from './elf.js';
 import type { RuntimeTarget } from './toolchain.js';
@@ -58,7 +57,7 @@ async function writeCache(file: string, text: string): Promise<void> {
   await fs.writeFile(`${file}.${process.pid}`, text).then(() => fs.rename(`${file}.${process.pid}`, file)).catch(() => undefined);
 }
 
-const cacheFile = (kind: string, key: string) => path.join(cacheDir(), `${kind}-${createHash('sha1').update(key).digest('hex').slice(0, 16)}.txt`);
+const cacheFile = (kind: string, key: string) => path.join(cacheDir(), `${kind}-${shortHash(key)}.txt`);
 
 /**
  * A set of names as one "\nname\n...\n" string: asking it for a module's

@@ -9,10 +9,9 @@
  * a name it does not know, and takes one name per query; its shared-object
  * flags are CFLAGS_SHLIB / LDFLAGS_SHLIB instead of libtool's.
  */
-import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { cacheDir, exists } from '../core/fs.js';
+import { cacheDir, exists, shortHash } from '../core/fs.js';
 import { ApxsError } from '../core/errors.js';
 import { runCapture } from '../core/run.js';
 import { httpdCommand } from '../httpd/invoke.js';
@@ -66,7 +65,7 @@ type Vars = Record<(typeof WANTED)[number], string>;
 type ApxsDialect = Pick<SeriesTraits, 'apxsVars' | 'apxsOneQueryAtATime'>;
 
 async function fileKey(file: string): Promise<string> {
-  const st = await fs.stat(file);
+  const st = statSync(file);
   return `${file}:${st.mtimeMs}:${st.size}`;
 }
 
@@ -180,8 +179,11 @@ export async function loadToolchain(
   const names = WANTED.filter((n) => dialect.apxsVars.includes(n));
   const key = await fileKey(source);
   // The names asked are part of the cache key: an answer to other questions is no answer.
-  const cacheFile = path.join(cacheDir(env), `toolchain-${createHash('sha1').update(`${key}|${names.join(',')}`).digest('hex').slice(0, 16)}.json`);
-  let vars = await fs.readFile(cacheFile, 'utf8').then((t) => JSON.parse(t) as Record<string, string>, () => undefined);
+  const cacheFile = path.join(cacheDir(env), `toolchain-${shortHash(`${key}|${names.join(',')}`)}.json`);
+  let vars: Record<string, string> | undefined;
+  try {
+    vars = JSON.parse(readFileSync(cacheFile, 'utf8')) as Record<string, string>; // sync: on every build (see stamp.ts)
+  } catch { /* not cached yet: ask apxs */ }
   if (!vars) {
     const all = source.endsWith('.mk') ? parseConfigVars(await fs.readFile(source, 'utf8')) : await queryApxs(source, names, dialect.apxsOneQueryAtATime);
     vars = Object.fromEntries(names.map((n) => [n, all[n] ?? '']));
