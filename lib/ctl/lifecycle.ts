@@ -7,7 +7,7 @@
  */
 import { ApxsError } from '../core/errors.js';
 import { listeningAddresses } from '../core/ports.js';
-import { childrenOf, isAlive, sleep } from '../core/proc.js';
+import { childrenOf, isAlive, nowMs, sleep } from '../core/proc.js';
 import { brokenConfigError, configTest, type ConfigTestResult } from '../httpd/configtest.js';
 import { serverProfile, type CtlVerb } from '../httpd/profile.js';
 import { readServerInfo } from '../httpd/server-info.js';
@@ -18,6 +18,7 @@ import { probe, waitHealthy, type Probe } from './health.js';
 import { endProcesses, findServerProcesses, forceStop, signalOurs } from './identity.js';
 import { waitGone, type StaleReport } from './pid-file.js';
 import { rememberServerFiles, serverFiles, stopFiles } from './server-files.js';
+import { serverListening } from './listening.js';
 import { serverState } from './server-state.js';
 import { startHoldingLock } from './start.js';
 
@@ -44,7 +45,7 @@ export interface CtlResult {
 }
 
 const timeoutOf = (o: CtlOptions) => o.timeoutSec ?? 30;
-const deadlineOf = (o: CtlOptions) => performance.now() + timeoutOf(o) * 1000;
+const deadlineOf = (o: CtlOptions) => nowMs() + timeoutOf(o) * 1000;
 
 export function start(sr: ServerRoot, opts: CtlOptions = {}): Promise<CtlResult> {
   return withCtlLock(sr, timeoutOf(opts), () => startHoldingLock(sr, opts));
@@ -85,7 +86,7 @@ export async function stop(sr: ServerRoot, opts: CtlOptions & { graceful?: boole
 }
 
 async function stopHoldingLock(sr: ServerRoot, signal: NodeJS.Signals, opts: CtlOptions & { graceful?: boolean }): Promise<CtlResult> {
-  const t0 = performance.now();
+  const t0 = nowMs();
   const action = opts.graceful ? 'graceful-stop' : 'stop';
   // Never a config parse: a server whose config is broken, or too large to
   // read, must still stop. The pid file is a hint; the process scan decides.
@@ -108,7 +109,7 @@ async function stopHoldingLock(sr: ServerRoot, signal: NodeJS.Signals, opts: Ctl
     warnings.push(`ended ${orphans.length ? 'orphaned workers whose parent was gone' : 'processes its parent left behind'} (pid ${left.join(', ')}${killed.length ? `; ${killed.length} needed SIGKILL` : ''})`);
   }
   return {
-    action, serverRoot: sr.root, pid: running?.pid, healthUrl: undefined, health: undefined, elapsedMs: performance.now() - t0,
+    action, serverRoot: sr.root, pid: running?.pid, healthUrl: undefined, health: undefined, elapsedMs: nowMs() - t0,
     ...(stale ? { stale } : {}), ...(orphans.length ? { orphans } : {}), warnings,
   };
 }
@@ -119,7 +120,7 @@ export function restart(sr: ServerRoot, opts: CtlOptions & { graceful?: boolean 
 }
 
 async function restartHoldingLock(sr: ServerRoot, opts: CtlOptions & { graceful?: boolean }): Promise<CtlResult & { configtest: ConfigTestResult }> {
-  const t0 = performance.now();
+  const t0 = nowMs();
   const action = opts.graceful ? 'graceful' : 'restart';
   const info = await readServerInfo(sr);
   const signal = await signalFor(sr, opts.graceful ? 'graceful' : 'restart', action);
@@ -142,7 +143,7 @@ async function restartHoldingLock(sr: ServerRoot, opts: CtlOptions & { graceful?
   // hides: "Apache/1.3.42 (Unix) configured -- resuming normal operations",
   // the same in 2.0 and 2.2, with AH00489 in 2.4); then its health URL must answer.
   let resumed = false;
-  for (let delay = 2; performance.now() < deadline; delay = Math.min(delay * 2, 50)) {
+  for (let delay = 2; nowMs() < deadline; delay = Math.min(delay * 2, 50)) {
     if (!(await isAlive(running.pid))) break;
     const lines = await logSince(info.errorLog, offset, 200);
     if (lines.some((l) => /AH00489|resuming normal operations/.test(l))) {
@@ -163,7 +164,7 @@ async function restartHoldingLock(sr: ServerRoot, opts: CtlOptions & { graceful?
   }
   const newChildren = (await childrenOf(running.pid)).filter((c) => !oldChildren.has(c));
   return {
-    action, serverRoot: sr.root, pid: running.pid, healthUrl: url, health: w?.last, elapsedMs: performance.now() - t0, stale,
+    action, serverRoot: sr.root, pid: running.pid, healthUrl: url, health: w?.last, elapsedMs: nowMs() - t0, stale,
     warnings: newChildren.length === 0 && !opts.graceful ? ['no new child processes seen after restart'] : [], configtest: verdict,
   };
 }
@@ -184,18 +185,19 @@ export interface StatusResult {
 
 export async function status(sr: ServerRoot, opts: CtlOptions = {}): Promise<StatusResult> {
   const info = await serverFiles(sr);
-  const { running, orphans, stale } = await serverState(sr, info.pidFile);
+  const { running, orphans, stale } = await serverState(sr, info.pidFile, { scan: false });
   if (!running && orphans.length) throw await orphanedWorkersError(sr, orphans, stale);
   if (!running) throw notRunning(sr, stale, 'status');
   const url = opts.url ?? info.healthUrl;
-  const [health, profile] = await Promise.all([
+  const [health, profile, listening] = await Promise.all([
     url ? probe(url, (opts.timeoutSec ?? 5) * 1000) : undefined,
     serverProfile(sr).catch(() => undefined),
+    serverListening(sr.root, running.pid),
   ]);
   const result: StatusResult = {
     action: 'status', serverRoot: sr.root, version: profile?.version, running: true,
     healthy: !!health && health.status !== undefined && health.status < 500,
-    pid: running.pid, since: running.since, listening: await listeningAddresses(running.pid), healthUrl: url, health,
+    pid: running.pid, since: running.since, listening, healthUrl: url, health,
   };
   if (!result.healthy) {
     throw new ApxsError('UNHEALTHY', `httpd (pid ${running.pid}) is running but ${url ?? 'its health URL'} answers ${health?.status ?? health?.error ?? 'nothing'}`, {

@@ -96,7 +96,7 @@ export async function setLogLevel(sr: ServerRoot, opts: LogLevelOptions): Promis
   });
   let reloaded = false;
   if (edit.changed.length && opts.reload !== false) {
-    const { running } = await serverState(sr, (await serverFiles(sr)).pidFile);
+    const { running } = await serverState(sr, (await serverFiles(sr)).pidFile, { scan: false });
     if (running) {
       await restart(sr, { graceful: true, timeoutSec: opts.timeoutSec });
       reloaded = true;

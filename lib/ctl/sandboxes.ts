@@ -28,7 +28,7 @@ export async function listSandboxes(env: NodeJS.ProcessEnv = process.env): Promi
   const out = await Promise.all(sandboxes.map(async (e): Promise<SandboxStatus> => {
     const sr = await detectServerRoot(e.root);
     // The pid file ctl start remembered, else httpd's default; the process scan decides (as stop does, no config parse).
-    const { running } = await serverState(sr, (await stopFiles(sr)).pidFile);
+    const { running } = await serverState(sr, (await stopFiles(sr)).pidFile, { scan: false });
     return {
       root: e.root, port: e.port, httpd: e.httpd, created: e.created, running: !!running, pid: running?.pid ?? null,
       listening: running ? await listeningAddresses(running.pid) : [],
