@@ -11,6 +11,7 @@
  */
 import { Command, CommanderError, Help } from 'commander';
 import { ApxsError, fileError, isErrno } from '../lib/core/errors.js';
+import { writeErr, writeLines, writeOut } from './output.js';
 import { noColorEnv, setOutputMode } from './progress.js';
 import type { Outcome, Runner } from './types.js';
 
@@ -87,13 +88,9 @@ export function commandsFor(argv: string[], haveStatic: boolean): string[] | 'st
 /** Commander's output: help and version to stdout, errors to stderr; under --json both are held back for the JSON object. */
 function outputFor(json: () => boolean, keep: (s: string) => void) {
   return {
-    writeOut: (s: string) => (json() ? keep(s) : process.stdout.write(s)),
-    writeErr: (s: string) => { if (!json()) process.stderr.write(s); },
+    writeOut: (s: string) => (json() ? keep(s) : writeOut(s)),
+    writeErr: (s: string) => { if (!json()) writeErr(s); },
   };
-}
-
-function write(stream: NodeJS.WriteStream, lines: string[] | undefined): void {
-  if (lines && lines.length) stream.write(lines.join('\n') + '\n');
 }
 
 function causes(err: unknown): string[] {
@@ -162,11 +159,11 @@ export async function main(argv: string[]): Promise<number> {
     const e = err instanceof ApxsError ? err : fromErrno
       ?? new ApxsError('INTERNAL', err instanceof Error ? err.message : String(err), { cause: err, hint: 'run again with --verbose for the stack' });
     if (json) {
-      process.stdout.write(JSON.stringify({ ok: false, ...(e.data ?? {}), error: { code: e.code, message: e.message, hint: e.hint ?? null, details: e.details } }) + '\n');
+      writeOut(JSON.stringify({ ok: false, ...(e.data ?? {}), error: { code: e.code, message: e.message, hint: e.hint ?? null, details: e.details } }) + '\n');
     } else {
-      write(process.stderr, [`apxs-ts: error: ${e.message}`, ...e.details.map((d) => `  ${d}`), ...(e.hint ? [`hint: ${e.hint}`] : [])]);
+      writeLines('err', [`apxs-ts: error: ${e.message}`, ...e.details.map((d) => `  ${d}`), ...(e.hint ? [`hint: ${e.hint}`] : [])]);
     }
-    if (verbose) write(process.stderr, [e.stack ?? '', ...causes(e)]);
+    if (verbose) writeLines('err', [e.stack ?? '', ...causes(e)]);
     return e.exitCode;
   };
 
@@ -183,10 +180,10 @@ export async function main(argv: string[]): Promise<number> {
     setOutputMode({ quiet, color, json });
     const outcome: Outcome = await action(...args);
     if (json) {
-      process.stdout.write(JSON.stringify({ ok: true, ...outcome.data }) + '\n');
+      writeOut(JSON.stringify({ ok: true, ...outcome.data }) + '\n');
     } else if (!quiet) {
-      write(process.stdout, outcome.stdout);
-      write(process.stderr, outcome.human);
+      writeLines('out', outcome.stdout);
+      writeLines('err', outcome.human);
     }
   };
 
@@ -204,14 +201,14 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.version') {
-        if (json) process.stdout.write(JSON.stringify({ ok: true, version: VERSION }) + '\n');
+        if (json) writeOut(JSON.stringify({ ok: true, version: VERSION }) + '\n');
         return 0;
       }
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help') {
-        if (json) process.stdout.write(JSON.stringify({ ok: true, help: helpText }) + '\n');
+        if (json) writeOut(JSON.stringify({ ok: true, help: helpText }) + '\n');
         return 0;
       }
-      if (json) process.stdout.write(JSON.stringify({ ok: false, error: { code: 'USAGE', message: err.message.replace(/^error: /, ''), hint: 'run with --help for usage', details: [] } }) + '\n');
+      if (json) writeOut(JSON.stringify({ ok: false, error: { code: 'USAGE', message: err.message.replace(/^error: /, ''), hint: 'run with --help for usage', details: [] } }) + '\n');
       return 2;
     }
     exitCode = report(err);

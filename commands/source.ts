@@ -14,6 +14,7 @@ import { stopFiles } from '../lib/ctl/server-files.js';
 import { serverState } from '../lib/ctl/server-state.js';
 import type { DownloadProgress } from '../lib/source/fetch.js';
 import type { PhaseEvent } from '../lib/source/phase.js';
+import { writeErr } from './output.js';
 import { progress } from './progress.js';
 import type { Runner } from './types.js';
 
@@ -35,7 +36,7 @@ async function reporter(json: boolean) {
   const plain = (text: string, force = false) => {
     if (json) return;
     if (force || Date.now() - lastPlain > 10_000) {
-      process.stderr.write(`${text}\n`);
+      writeErr(`${text}\n`);
       lastPlain = Date.now();
     }
   };

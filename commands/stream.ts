@@ -6,14 +6,15 @@
  * a terminal only. Commands hand items here instead of writing to the
  * process streams themselves.
  */
+import { writeErr, writeLines, writeOut } from './output.js';
 import { outputMode } from './progress.js';
 
 /** The output mode commands/index.ts set from the global options (--json, -q) before the action ran. */
 const json = () => outputMode().json === true;
 
 export function emit(item: { json: Record<string, unknown>; lines: string[] }): void {
-  if (json()) process.stdout.write(`${JSON.stringify(item.json)}\n`);
-  else if (!outputMode().quiet && item.lines.length) process.stdout.write(`${item.lines.join('\n')}\n`);
+  if (json()) writeOut(`${JSON.stringify(item.json)}\n`);
+  else if (!outputMode().quiet) writeLines('out', item.lines);
 }
 
 /** Whether a live status line is drawn: a terminal on stderr, not CI, not --json or -q. */
@@ -23,5 +24,5 @@ export function statusIsLive(): boolean {
 
 /** Replaces the live status line (empty text clears it). */
 export function status(text: string): void {
-  if (statusIsLive()) process.stderr.write(`\r\x1b[K${text}`);
+  if (statusIsLive()) writeErr(`\r\x1b[K${text}`);
 }

@@ -83,6 +83,10 @@ try {
   // imports of dependencies (ora, openpgp, tar, undici, execa) go through the
   // launcher's own import(), passed in as __apxsImport, when there is one.
   const text = result.outputFiles[0].text.replace(/\bimport\(("[^"]+")\)/g, '(typeof __apxsImport=="function"?__apxsImport:(s=>import(s)))($1)');
+  // bin/apxs-ts.js reads the bundle as latin1: esbuild escapes non-ASCII in
+  // code (its default charset), and a byte beyond ASCII would be garbled.
+  const at = text.search(/[^\x00-\x7f]/);
+  if (at >= 0) throw new Error(`bundle has a non-ASCII character at offset ${at}: ${JSON.stringify(text.slice(Math.max(0, at - 40), at + 10))}`);
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(tmp, text);
   renameSync(tmp, out);

@@ -4,7 +4,7 @@
  * -q/--quiet (nothing but errors), --json (one object), on a real pty made by
  * script(1); and which commands a run constructs (--version none).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -119,7 +119,7 @@ describe('which commands a run constructs', () => {
     const pkg = JSON.parse(await fs.readFile(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
     const plain = await run(['--version']);
     expect(plain.stdout).toBe(`${pkg.version}\n`);
-    expect(JSON.parse(plain.stderr)).toEqual({ code: 0, loaded: ['index.js', 'progress.js'] });
+    expect(JSON.parse(plain.stderr)).toEqual({ code: 0, loaded: ['index.js', 'output.js', 'progress.js'] });
     const json = await run(['--json', '--version']);
     expect(JSON.parse(json.stdout)).toEqual({ ok: true, version: pkg.version });
     const ctl = await run(['ctl', '--help']);
@@ -150,6 +150,52 @@ describe('which commands a run constructs', () => {
     expect(bogus.code).toBe(2);
     expect(bogus.stderr).toMatch(/unknown command 'sandbx'[\s\S]*sandbox/);
     await fs.rm(dir, { recursive: true, force: true });
+  });
+});
+
+describe('stdout written with fs.writeSync (commands/output.ts)', () => {
+  it('a reader that went away: exit 0, no error, no stack', async () => {
+    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [CLI, 'completion', 'bash'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.destroy(); // `apxs-ts completion bash | head -0`
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      child.on('close', (code) => resolve({ code, stderr }));
+    });
+    expect(r).toEqual({ code: 0, stderr: '' });
+  });
+
+  it('a non-blocking stdout that fills (EAGAIN): every byte still arrives, in order', async () => {
+    // 3,000 hosts lines (~150 KB, beyond a pipe's 64 KB) to a pipe whose write
+    // end is O_NONBLOCK, read only after a pause: writeSync meets EAGAIN.
+    const dir = await tmpDir('apxs-ts-eagain-');
+    const hosts = path.join(dir, 'hosts');
+    const lines = Array.from({ length: 3000 }, (_, i) => `10.${i >> 8}.${i & 255}.1\thost-${i}.example.test alias-${i}.example.test`);
+    await fs.writeFile(hosts, `${lines.join('\n')}\n`);
+    const py = `
+import os, subprocess, sys, time
+r, w = os.pipe()
+os.set_blocking(w, False)
+p = subprocess.Popen(sys.argv[1:], stdout=w)
+os.close(w)
+time.sleep(0.5)
+out = b''
+while True:
+    chunk = os.read(r, 65536)
+    if not chunk:
+        break
+    out += chunk
+sys.stdout.buffer.write(out)
+sys.exit(p.wait())`;
+    const r = await new Promise<{ code: number; stdout: string }>((resolve) => {
+      execFile('python3', ['-c', py, process.execPath, CLI, 'hosts', 'list', '--hosts-file', hosts], { maxBuffer: 1 << 24 },
+        (e, stdout) => resolve({ code: e ? (e.code as number) : 0, stdout }));
+    });
+    expect(r.code).toBe(0);
+    const got = r.stdout.split('\n').filter(Boolean);
+    expect(got).toHaveLength(3000);
+    expect(got[0]).toBe('  10.0.0.1\thost-0.example.test alias-0.example.test');
+    expect(got[2999]).toBe('  10.11.183.1\thost-2999.example.test alias-2999.example.test');
   });
 });
 

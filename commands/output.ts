@@ -1,0 +1,36 @@
+/**
+ * The two descriptors commands print to. Written with fs.writeSync rather
+ * than process.stdout/stderr: the first touch of either builds a stream
+ * (node:stream and its kin loaded, ~1.8 ms, a tenth of what a no-op `build`
+ * may spend beyond Node's own start; bench/startup.sh). On Linux those
+ * streams write synchronously to files, pipes and terminals anyway, so the
+ * order of what is printed is the same.
+ */
+import { writeSync } from 'node:fs';
+import { isErrno } from '../lib/core/errors.js';
+
+function writeFd(fd: 1 | 2, text: string): void {
+  if (!text) return;
+  const buf = Buffer.from(text);
+  let off = 0;
+  try {
+    while (off < buf.length) off += writeSync(fd, buf, off);
+  } catch (err) {
+    // A reader that went away (`apxs-ts --help | head`) is not an error of ours.
+    if (isErrno(err, 'EPIPE')) process.exit(process.exitCode ?? 0);
+    // A non-blocking descriptor inherited from the caller: the stream waits for it.
+    if (isErrno(err, 'EAGAIN')) {
+      (fd === 1 ? process.stdout : process.stderr).write(buf.subarray(off));
+      return;
+    }
+    throw err;
+  }
+}
+
+export const writeOut = (text: string): void => writeFd(1, text);
+export const writeErr = (text: string): void => writeFd(2, text);
+
+/** Lines, each ending in a newline; nothing for none. */
+export function writeLines(fd: 'out' | 'err', lines: string[] | undefined): void {
+  if (lines && lines.length) (fd === 'out' ? writeOut : writeErr)(lines.join('\n') + '\n');
+}
