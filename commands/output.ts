@@ -9,8 +9,16 @@
 import { writeSync } from 'node:fs';
 import { isErrno } from '../lib/core/errors.js';
 
+/** Descriptors that met EAGAIN once: from then on the stream writes them, so nothing overtakes what it holds. */
+const viaStream = new Set<number>();
+
 function writeFd(fd: 1 | 2, text: string): void {
   if (!text) return;
+  const stream = () => (fd === 1 ? process.stdout : process.stderr);
+  if (viaStream.has(fd)) {
+    stream().write(text);
+    return;
+  }
   const buf = Buffer.from(text);
   let off = 0;
   try {
@@ -20,7 +28,8 @@ function writeFd(fd: 1 | 2, text: string): void {
     if (isErrno(err, 'EPIPE')) process.exit(process.exitCode ?? 0);
     // A non-blocking descriptor inherited from the caller: the stream waits for it.
     if (isErrno(err, 'EAGAIN')) {
-      (fd === 1 ? process.stdout : process.stderr).write(buf.subarray(off));
+      viaStream.add(fd);
+      stream().write(buf.subarray(off));
       return;
     }
     throw err;
