@@ -1,5 +1,9 @@
 /** The health probe on answers real httpds give. */
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { probe } from '../../lib/ctl/health.js';
 
@@ -61,6 +65,18 @@ describe('probe', () => {
     closers.push(() => silent.close());
     const p = await probe(`http://127.0.0.1:${(silent.address() as net.AddressInfo).port}/`, 200);
     expect(p).toMatchObject({ status: undefined, error: 'ETIMEDOUT' });
+  });
+
+  it('https (node:https, loaded only then): a local server\'s self-signed certificate is accepted', async () => {
+    const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'tls');
+    const server = https.createServer({ key: readFileSync(path.join(dir, 'key.pem')), cert: readFileSync(path.join(dir, 'cert.pem')) }, (_req, res) => {
+      res.statusCode = 418;
+      res.end('teapot');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    closers.push(() => server.close());
+    const p = await probe(`https://127.0.0.1:${(server.address() as net.AddressInfo).port}/`);
+    expect({ status: p.status, error: p.error }).toEqual({ status: 418, error: undefined });
   });
 
   it('says ECONNREFUSED when nothing listens', async () => {
