@@ -46,7 +46,8 @@ function removeOlderCaches(cacheFile) {
   const [, install, build] = /code-cache-([0-9a-f]+)-([0-9a-f]+)-/.exec(path.basename(cacheFile)) ?? [];
   for (const f of fs.readdirSync(path.dirname(cacheFile))) {
     const m = /^code-cache-([0-9a-f]+)-([0-9a-f]+)-[a-z_-]+\.v8$/.exec(f);
-    if ((m && m[1] === install && m[2] !== build) || /^code-cache-[0-9a-f]+(-[a-z_-]+)?\.v8$/.test(f)) fs.rmSync(path.join(path.dirname(cacheFile), f), { force: true });
+    const stale = m ? m[1] === install && m[2] !== build : /^code-cache-[0-9a-f]+(-[a-z_-]+)?\.v8$/.test(f);
+    if (stale) fs.rmSync(path.join(path.dirname(cacheFile), f), { force: true });
   }
 }
 

@@ -11,7 +11,7 @@
  */
 import { Command, CommanderError, Help } from 'commander';
 import { ApxsError, fileError, isErrno } from '../lib/core/errors.js';
-import { writeErr, writeLines, writeOut } from './output.js';
+import { setExitCodeIfReaderGone, writeErr, writeLines, writeOut } from './output.js';
 import { noColorEnv, setOutputMode } from './progress.js';
 import type { Outcome, Runner } from './types.js';
 
@@ -89,7 +89,11 @@ export function commandsFor(argv: string[], haveStatic: boolean): string[] | 'st
 function outputFor(json: () => boolean, keep: (s: string) => void) {
   return {
     writeOut: (s: string) => (json() ? keep(s) : writeOut(s)),
-    writeErr: (s: string) => { if (!json()) writeErr(s); },
+    // Commander's "error: …" says the command line is wrong: exit 2 (help shown on error exits 0).
+    writeErr: (s: string) => {
+      if (s.startsWith('error:')) setExitCodeIfReaderGone(2);
+      if (!json()) writeErr(s);
+    },
   };
 }
 
@@ -158,6 +162,7 @@ export async function main(argv: string[]): Promise<number> {
     const fromErrno = !(err instanceof ApxsError) && isErrno(err) && err.path ? fileError(err.path, err) : undefined;
     const e = err instanceof ApxsError ? err : fromErrno
       ?? new ApxsError('INTERNAL', err instanceof Error ? err.message : String(err), { cause: err, hint: 'run again with --verbose for the stack' });
+    setExitCodeIfReaderGone(e.exitCode);
     if (json) {
       writeOut(JSON.stringify({ ok: false, ...(e.data ?? {}), error: { code: e.code, message: e.message, hint: e.hint ?? null, details: e.details } }) + '\n');
     } else {
@@ -208,6 +213,7 @@ export async function main(argv: string[]): Promise<number> {
         if (json) writeOut(JSON.stringify({ ok: true, help: helpText }) + '\n');
         return 0;
       }
+      setExitCodeIfReaderGone(2);
       if (json) writeOut(JSON.stringify({ ok: false, error: { code: 'USAGE', message: err.message.replace(/^error: /, ''), hint: 'run with --help for usage', details: [] } }) + '\n');
       return 2;
     }

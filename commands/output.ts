@@ -12,11 +12,36 @@ import { isErrno } from '../lib/core/errors.js';
 /** Descriptors that met EAGAIN once: from then on the stream writes them, so nothing overtakes what it holds. */
 const viaStream = new Set<number>();
 
+let exitCodeIfGone = 0;
+
+/**
+ * The exit code to leave with when the reader goes away while this run's
+ * outcome is printed (`apxs-ts … | head -1`): commands/index.ts sets it
+ * before it prints, since main() has not returned its code yet.
+ */
+export function setExitCodeIfReaderGone(code: number): void {
+  exitCodeIfGone = code;
+}
+
+// A reader that went away is not an error of ours: leave with the run's code, no stack.
+const readerGone = (): never => process.exit(exitCodeIfGone);
+
+function fallBackToStream(fd: 1 | 2): NodeJS.WriteStream {
+  const s = fd === 1 ? process.stdout : process.stderr;
+  if (!viaStream.has(fd)) {
+    viaStream.add(fd);
+    s.on('error', (err) => {
+      if (isErrno(err, 'EPIPE')) readerGone();
+      throw err;
+    });
+  }
+  return s;
+}
+
 function writeFd(fd: 1 | 2, text: string): void {
   if (!text) return;
-  const stream = () => (fd === 1 ? process.stdout : process.stderr);
   if (viaStream.has(fd)) {
-    stream().write(text);
+    fallBackToStream(fd).write(text);
     return;
   }
   const buf = Buffer.from(text);
@@ -24,12 +49,10 @@ function writeFd(fd: 1 | 2, text: string): void {
   try {
     while (off < buf.length) off += writeSync(fd, buf, off);
   } catch (err) {
-    // A reader that went away (`apxs-ts --help | head`) is not an error of ours.
-    if (isErrno(err, 'EPIPE')) process.exit(process.exitCode ?? 0);
+    if (isErrno(err, 'EPIPE')) readerGone();
     // A non-blocking descriptor inherited from the caller: the stream waits for it.
     if (isErrno(err, 'EAGAIN')) {
-      viaStream.add(fd);
-      stream().write(buf.subarray(off));
+      fallBackToStream(fd).write(buf.subarray(off));
       return;
     }
     throw err;

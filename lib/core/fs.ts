@@ -2,7 +2,7 @@
  * Small file-system and environment helpers, one of each: every other module
  * imports these rather than writing its own.
  */
-import { accessSync, readFileSync } from 'node:fs';
+import { accessSync, readFileSync, statSync, type Stats } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ApxsError, isErrno, type ErrorCode } from './errors.js';
@@ -17,6 +17,15 @@ export async function exists(p: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** A path's stat, or undefined when it cannot be had (missing, ENOTDIR, EACCES, ELOOP, ...), read synchronously. */
+export function statOrUndefined(p: string): Stats | undefined {
+  try {
+    return statSync(p);
+  } catch {
+    return undefined;
   }
 }
 

@@ -42,12 +42,13 @@ export function probe(url: string, timeoutMs = 2000, headers: Record<string, str
       return;
     }
     const extra = Object.entries(headers);
-    if (extra.some(([k, v]) => /[\r\n:]/.test(k) || /[\r\n]/.test(v))) {
+    // A header name is an HTTP token; a value holds no line break: nothing can split the request.
+    if (extra.some(([k, v]) => !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k) || /[\r\n\0]/.test(v))) {
       finish(undefined, 'ERR_INVALID_HEADER');
       return;
     }
     if (u.protocol === 'https:') {
-      void probeTls(u, timeoutMs, headers).then(({ status, error }) => finish(status, error));
+      probeTls(u, timeoutMs, headers).then(({ status, error }) => finish(status, error), (e: NodeJS.ErrnoException) => finish(undefined, e.code ?? e.message));
       return;
     }
     if (u.protocol !== 'http:') {
@@ -55,8 +56,10 @@ export function probe(url: string, timeoutMs = 2000, headers: Record<string, str
       return;
     }
     // No keep-alive: the server may restart under us.
+    // Credentials in the URL (--url http://user:pass@host/) go as Basic auth, as node:http sent them.
+    const auth = u.username ? [`Authorization: Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`] : [];
     const request = [
-      `GET ${u.pathname}${u.search} HTTP/1.1`, `Host: ${u.host}`, 'Connection: close',
+      `GET ${u.pathname}${u.search} HTTP/1.1`, `Host: ${u.host}`, 'Connection: close', ...auth,
       ...extra.map(([k, v]) => `${k}: ${v}`), '', '',
     ].join('\r\n');
     const socket = net.connect({ host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(u.port || 80) });

@@ -189,11 +189,11 @@ export async function status(sr: ServerRoot, opts: CtlOptions = {}): Promise<Sta
   if (!running && orphans.length) throw await orphanedWorkersError(sr, orphans, stale);
   if (!running) throw notRunning(sr, stale, 'status');
   const url = opts.url ?? info.healthUrl;
-  const [health, profile, listening] = await Promise.all([
-    url ? probe(url, (opts.timeoutSec ?? 5) * 1000) : undefined,
-    serverProfile(sr).catch(() => undefined),
-    serverListening(sr.root, running.pid),
-  ]);
+  // The synchronous work first: done after the probe's start, it would count
+  // in the probe's latency (an IP connect starts on the next tick).
+  const listening = serverListening(sr.root, running.pid);
+  const profiling = serverProfile(sr).catch(() => undefined);
+  const [health, profile] = await Promise.all([url ? probe(url, (opts.timeoutSec ?? 5) * 1000) : undefined, profiling]);
   const result: StatusResult = {
     action: 'status', serverRoot: sr.root, version: profile?.version, running: true,
     healthy: !!health && health.status !== undefined && health.status < 500,

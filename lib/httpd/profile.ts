@@ -5,9 +5,9 @@
  * layout (lib/httpd/layout.ts) it answers every question that differs from
  * one server to another; nothing else tests a series.
  */
-import { promises as fs, readFileSync, statSync } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { cacheDir, shortHash } from '../core/fs.js';
+import { cacheDir, shortHash, statOrUndefined } from '../core/fs.js';
 import { dialectOf, type Dialect } from './dialect.js';
 import { httpdCommand } from './invoke.js';
 import type { ServerRoot } from './server-root.js';
@@ -93,7 +93,7 @@ const memo = new Map<string, Promise<{ series: Series; version: string }>>();
 
 /** `httpd -v`, once per binary identity: in this process, and on disk across runs. */
 async function versionOf(sr: ServerRoot): Promise<{ series: Series; version: string }> {
-  const st = statSync(sr.httpd, { throwIfNoEntry: false });
+  const st = statOrUndefined(sr.httpd);
   const key = `${path.resolve(sr.httpd)}:${st?.mtimeMs}:${st?.size}`;
   let hit = memo.get(key);
   if (!hit) {

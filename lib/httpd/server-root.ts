@@ -8,9 +8,8 @@
  *  - debian:  Debian's layout (apache2.conf, mods-available/, run by
  *    /usr/sbin/apache2 with envvars).
  */
-import { statSync } from 'node:fs';
 import path from 'node:path';
-import { exists, readJson } from '../core/fs.js';
+import { exists, readJson, statOrUndefined } from '../core/fs.js';
 import { ApxsError } from '../core/errors.js';
 import { LAYOUTS, type Layout, type ServerKind } from './layout.js';
 
@@ -49,7 +48,7 @@ export interface SandboxMarker {
 
 export async function detectServerRoot(dir: string): Promise<ServerRoot> {
   const root = path.resolve(dir);
-  const st = statSync(root, { throwIfNoEntry: false });
+  const st = statOrUndefined(root);
   if (!st?.isDirectory()) {
     throw new ApxsError('NO_SERVER_ROOT', `server root ${root} does not exist`, {
       hint: 'create one with `apxs-ts sandbox create DIR`, or pass --server-root',

@@ -9,8 +9,9 @@
  * stat(2) on each through the thread pool cost a no-op build ~2 ms more than
  * doing them in turn (bench/startup.sh).
  */
-import { promises as fs, readFileSync, statSync } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { statOrUndefined } from '../core/fs.js';
 
 export type FileKey = [number, number];
 
@@ -31,7 +32,7 @@ export interface Stamp {
 }
 
 export async function statKey(file: string): Promise<FileKey | undefined> {
-  const st = statSync(file, { throwIfNoEntry: false });
+  const st = statOrUndefined(file);
   return st ? [st.mtimeMs, st.size] : undefined;
 }
 

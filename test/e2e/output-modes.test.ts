@@ -154,15 +154,23 @@ describe('which commands a run constructs', () => {
 });
 
 describe('stdout written with fs.writeSync (commands/output.ts)', () => {
-  it('a reader that went away: exit 0, no error, no stack', async () => {
-    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [CLI, 'completion', 'bash'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      child.stdout.destroy(); // `apxs-ts completion bash | head -0`
-      let stderr = '';
-      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-      child.on('close', (code) => resolve({ code, stderr }));
-    });
-    expect(r).toEqual({ code: 0, stderr: '' });
+  /** Runs the CLI with `gone` (stdout or stderr) closed by its reader at once; the other one is kept. */
+  const withGoneReader = (args: string[], gone: 'stdout' | 'stderr') => new Promise<{ code: number | null; kept: string }>((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true' } });
+    child[gone].destroy(); // `apxs-ts … | head -0`
+    let kept = '';
+    child[gone === 'stdout' ? 'stderr' : 'stdout'].on('data', (d: Buffer) => { kept += d.toString(); });
+    child.on('close', (code) => resolve({ code, kept }));
+  });
+
+  it('a reader that went away: no error, no stack, and the exit code the run would have had', async () => {
+    expect(await withGoneReader(['completion', 'bash'], 'stdout')).toEqual({ code: 0, kept: '' });
+    // A failure whose JSON or message could not be read still exits with its code.
+    const missing = await cli(['--json', 'ctl', 'status', '--server-root', '/nonexistent/apxs-ts-root']);
+    expect(missing.code).toBe(1);
+    expect(await withGoneReader(['--json', 'ctl', 'status', '--server-root', '/nonexistent/apxs-ts-root'], 'stdout')).toEqual({ code: 1, kept: '' });
+    expect(await withGoneReader(['ctl', 'status', '--server-root', '/nonexistent/apxs-ts-root'], 'stderr')).toEqual({ code: 1, kept: '' });
+    expect(await withGoneReader(['no-such-command'], 'stderr')).toEqual({ code: 2, kept: '' });
   });
 
   it('a non-blocking stdout that fills (EAGAIN): every byte still arrives, in order', async () => {
@@ -196,6 +204,43 @@ sys.exit(p.wait())`;
     expect(got).toHaveLength(3000);
     expect(got[0]).toBe('  10.0.0.1\thost-0.example.test alias-0.example.test');
     expect(got[2999]).toBe('  10.11.183.1\thost-2999.example.test alias-2999.example.test');
+
+    // The same, but the reader takes 100 bytes and goes away: the stream meets EPIPE, not a stack.
+    const early = py.replace(/out = b''[\s\S]*$/, 'os.read(r, 100)\nos.close(r)\nsys.exit(p.wait())');
+    const gone = await new Promise<{ code: number; stderr: string }>((resolve) => {
+      execFile('python3', ['-c', early, process.execPath, CLI, 'hosts', 'list', '--hosts-file', hosts], (e, _o, stderr) => resolve({ code: e ? (e.code as number) : 0, stderr }));
+    });
+    expect(gone).toEqual({ code: 0, stderr: '' });
+  });
+
+  it('the launcher keeps one V8 code cache per install and bundle: older ones of the same install go, other installs\' stay', async () => {
+    const pkg = await tmpDir('apxs-ts-cache-pkg-');
+    await fs.mkdir(path.join(pkg, 'bin'));
+    await fs.mkdir(path.join(pkg, 'dist'));
+    await fs.copyFile(CLI, path.join(pkg, 'bin', 'apxs-ts.js'));
+    await fs.copyFile(path.join(ROOT, 'dist', 'apxs-ts.cjs'), path.join(pkg, 'dist', 'apxs-ts.cjs'));
+    await fs.symlink(path.join(ROOT, 'node_modules'), path.join(pkg, 'node_modules'));
+    const home = await tmpDir('apxs-ts-cache-home-');
+    const dir = path.join(home, 'apxs-ts');
+    await fs.mkdir(dir);
+    // Another install's cache whose build hash is all letters (it once matched the pattern of the old names), and two of the old names.
+    const others = ['code-cache-11111111-deadbeef-build.v8', 'code-cache-22222222-0badcafe-_.v8'];
+    for (const f of [...others, 'code-cache-1234abcd-ctl.v8', 'code-cache-fe3c94b6.v8']) await fs.writeFile(path.join(dir, f), 'x');
+    const run = () => new Promise<void>((resolve, reject) => execFile(process.execPath, [path.join(pkg, 'bin', 'apxs-ts.js'), '--version'],
+      { env: { ...process.env, XDG_CACHE_HOME: home } }, (e) => (e ? reject(e) : resolve())));
+    const ours = async () => (await fs.readdir(dir)).filter((f) => !others.includes(f)).sort();
+    await run();
+    const first = await ours();
+    expect(first).toHaveLength(1);
+    expect(first[0]).toMatch(/^code-cache-[0-9a-f]+-[0-9a-f]+-_\.v8$/);
+    // A rebuilt bundle (another mtime): its cache replaces the first.
+    const later = new Date(Date.now() + 60_000);
+    await fs.utimes(path.join(pkg, 'dist', 'apxs-ts.cjs'), later, later);
+    await run();
+    const second = await ours();
+    expect(second).toHaveLength(1);
+    expect(second[0]).not.toBe(first[0]);
+    expect((await fs.readdir(dir)).filter((f) => others.includes(f)).sort()).toEqual([...others].sort());
   });
 });
 

@@ -58,8 +58,20 @@ describe('probe', () => {
     expect(seen).toMatch(/\r\nX-Probe: yes\r\n\r\n$/);
   });
 
+  it('sends credentials given in the URL as Basic auth, as node:http did', async () => {
+    const seen = await new Promise<string>((resolve) => {
+      const server = net.createServer((sock) => sock.once('data', (d) => { resolve(d.toString('latin1')); sock.end('HTTP/1.1 200 OK\r\n\r\n'); }));
+      server.listen(0, '127.0.0.1', () => {
+        closers.push(() => server.close());
+        void probe(`http://admin:s%40cret@127.0.0.1:${(server.address() as net.AddressInfo).port}/`);
+      });
+    });
+    expect(seen).toContain(`\r\nAuthorization: Basic ${Buffer.from('admin:s@cret').toString('base64')}\r\n`);
+  });
+
   it('refuses a header that would split the request, and times out on a server that never answers', async () => {
     expect((await probe('http://127.0.0.1:9/', 2000, { 'X-A': 'b\r\nX-Injected: 1' })).error).toBe('ERR_INVALID_HEADER');
+    expect((await probe('https://127.0.0.1:9/', 2000, { 'X A': 'b' })).error).toBe('ERR_INVALID_HEADER');
     const silent = net.createServer(() => {});
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     closers.push(() => silent.close());

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { detectServerRoot, findProjectServerRoot, resolveServerRootPath } from '../../lib/httpd/server-root.js';
 import { loadConfTree } from '../../lib/httpd/conf-tree.js';
+import { same, statKey } from '../../lib/module/stamp.js';
 import { tmpDir } from '../helpers.js';
 
 async function touch(file: string, content = ''): Promise<void> {
@@ -25,6 +26,17 @@ describe('server roots', () => {
     expect(await detectServerRoot(path.join(d, 'sb'))).toMatchObject({ kind: 'sandbox', configFile: path.join(d, 'sb', 'conf', 'httpd.conf') });
     await expect(detectServerRoot(d)).rejects.toThrow(/not a server root apxs-ts knows/);
     await expect(detectServerRoot(path.join(d, 'missing'))).rejects.toThrow(/does not exist/);
+    // Not only a missing path: one under a file (ENOTDIR) is no server root either, with the same code.
+    await expect(detectServerRoot(path.join(d, 'prefix', 'bin', 'httpd', 'x'))).rejects.toMatchObject({ code: 'NO_SERVER_ROOT' });
+  });
+
+  it('a stamp input that can no longer be stat()ed (gone, or under a file now) is stale, not an error', async () => {
+    const d = await tmpDir();
+    await touch(path.join(d, 'file'));
+    expect(await statKey(path.join(d, 'file'))).toEqual([expect.any(Number), 0]);
+    expect(await statKey(path.join(d, 'gone'))).toBeUndefined();
+    expect(await statKey(path.join(d, 'file', 'x'))).toBeUndefined();
+    expect(await same(path.join(d, 'file', 'x'), [1, 0])).toBe(false);
   });
 
   it('finds apxs-ts.json upward and resolves it against its own directory; options and env win', async () => {
