@@ -29,15 +29,22 @@ function hash(text) {
   return (h >>> 0).toString(16);
 }
 
+// Commands with subcommands: their caches are kept per subcommand, since
+// `ctl status` compiles other functions than `ctl start` (0.6 ms of status
+// with start's cache). test/e2e/output-modes.test.ts checks this list
+// against the command tree.
+const GROUPS = new Set(['ctl', 'hosts', 'makefile', 'sandbox', 'source', 'vhost']);
+
 function cacheFileFor(file, st) {
   const home = process.env.XDG_CACHE_HOME || (process.env.HOME && path.join(process.env.HOME, '.cache'));
   if (!home || process.env.APXS_TS_NO_CODE_CACHE) return undefined;
   // One cache per install (the bundle's path), per bundle (size, mtime) and
-  // Node, and per command: each holds the functions its command compiled,
-  // written after its first run.
+  // Node, and per command (subcommand in a group): each holds the functions
+  // its command compiled, written after its first run.
   const build = hash(`${st.size}\0${st.mtimeMs}\0${process.version}\0${process.arch}`);
-  const name = process.argv.slice(2).find((a) => !a.startsWith('-')) ?? '';
-  const command = /^[a-z][a-z-]{0,20}$/.test(name) ? name : '_';
+  const [first = '', second = ''] = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  const word = (w) => /^[a-z][a-z-]{0,20}$/.test(w);
+  const command = !word(first) ? '_' : GROUPS.has(first) && word(second) ? `${first}-${second}` : first;
   return path.join(home, 'apxs-ts', `code-cache-${hash(file)}-${build}-${command}.v8`);
 }
 

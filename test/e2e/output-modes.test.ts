@@ -213,6 +213,16 @@ sys.exit(p.wait())`;
     expect(gone).toEqual({ code: 0, stderr: '' });
   });
 
+  it('the launcher\'s list of commands with subcommands (one code cache per subcommand) is the command tree\'s', async () => {
+    const groups = /const GROUPS = new Set\((\[[^\]]*\])\)/.exec(await fs.readFile(CLI, 'utf8'))![1]!;
+    const listed = (JSON.parse(groups.replace(/'/g, '"')) as string[]).sort();
+    const withSubcommands: string[] = [];
+    for (const name of commandsFor(['node', 'apxs-ts', '--help'], false) as string[]) {
+      if (/^Commands:$/m.test((await cli([name, '--help'])).stdout)) withSubcommands.push(name);
+    }
+    expect(listed).toEqual(withSubcommands.sort());
+  });
+
   it('the launcher keeps one V8 code cache per install and bundle: older ones of the same install go, other installs\' stay', async () => {
     const pkg = await tmpDir('apxs-ts-cache-pkg-');
     await fs.mkdir(path.join(pkg, 'bin'));
