@@ -2,12 +2,12 @@
  * Small file-system and environment helpers, one of each: every other module
  * imports these rather than writing its own.
  */
-import { accessSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { accessSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ApxsError, isErrno, type ErrorCode } from './errors.js';
 
-// exists, readJson and firstGroup read synchronously: they touch a few small
+// exists, readJson, firstGroup and the helpers below read synchronously: they touch a few small
 // local files, and the first fs.promises call of a process costs ~3 ms (the
 // thread pool starting, and a round trip per open/stat/read/close) where a
 // sync read takes 0.05 ms. That was a fifth of a no-op build's budget.
@@ -27,6 +27,50 @@ export function statOrUndefined(p: string): Stats | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A small local file's text (a /proc file, a pid file, a cache), or undefined when it cannot be read. */
+export function readTextIfAny(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** A directory's entries, or none when it cannot be read (a process gone from /proc). */
+export function readDirIfAny(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** A cache file's JSON object, or undefined when it is missing, unreadable, torn or no object: a cache is recomputed, never an error. */
+export function readCacheJson<T extends object>(file: string): T | undefined {
+  const text = readTextIfAny(file);
+  if (text === undefined) return undefined;
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null ? (v as T) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Writes a cache file: a temp file renamed into place (readers see the old
+ * or the new one), not fsynced. A cache, not a record: a failed write only
+ * costs the next run its recomputation.
+ */
+export function writeCacheFile(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(tmp, text);
+    renameSync(tmp, file);
+  } catch { /* read-only or full: recomputed next time */ }
 }
 
 /** The first of `paths` that exists. */
@@ -90,10 +134,7 @@ export function escapeRegExp(text: string): string {
 
 /** The first of `candidates` that names a group in /etc/group (or `fallback`). */
 export async function firstGroup(candidates: string[], fallback: string, groupFile = '/etc/group'): Promise<string> {
-  let text = '';
-  try {
-    text = readFileSync(groupFile, 'utf8');
-  } catch { /* no group file: the fallback */ }
+  const text = readTextIfAny(groupFile) ?? ''; // no group file: the fallback
   const names = new Set(text.split('\n').map((l) => l.split(':')[0]));
   return candidates.find((g) => names.has(g)) ?? fallback;
 }

@@ -1,7 +1,8 @@
 /** Ports: validation, a free-port finder, and who holds a port (from /proc). */
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
 import net from 'node:net';
 import { ApxsError } from './errors.js';
+import { readDirIfAny, readTextIfAny } from './fs.js';
 
 export function parsePort(text: string): number {
   const n = /^\d{1,5}$/.test(text.trim()) ? Number(text) : NaN;
@@ -34,28 +35,13 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
 }
 
 // /proc is in memory: read synchronously (100 sync reads take ~1 ms where
-// async ones take 10-30, each a thread-pool round trip). The socket tables
-// are the exception in cost, not in kind: the kernel walks its whole
+// async ones take 10-30, each a thread-pool round trip), through core/fs's
+// readTextIfAny and readDirIfAny. The socket tables are the exception in
+// cost, not in kind: the kernel walks its whole
 // connection hash for every read(2) of /proc/net/tcp or tcp6, 1.6 ms a call
 // here with only 24 sockets (a read, and the one that finds EOF: ~3.3 ms a
 // file). Read in parallel on the thread pool they took longer (11 ms, the two
 // walks contending), so they are read in turn, and only when needed.
-function procText(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-function procList(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
-
 /** The socket inode an fd link names ("socket:[123]"), if it is a socket. */
 function socketInode(fdLink: string): string | undefined {
   try {
@@ -68,7 +54,7 @@ function socketInode(fdLink: string): string | undefined {
 /** The inodes of every socket a process holds open (cheap: its fd links only). */
 export function socketInodes(pid: number): string[] {
   const out: string[] = [];
-  for (const fd of procList(`/proc/${pid}/fd`)) {
+  for (const fd of readDirIfAny(`/proc/${pid}/fd`)) {
     const inode = socketInode(`/proc/${pid}/fd/${fd}`);
     if (inode) out.push(inode);
   }
@@ -79,7 +65,7 @@ export function socketInodes(pid: number): string[] {
 function listeningTable(): Map<string, string> {
   const out = new Map<string, string>();
   for (const [f, v6] of [['/proc/net/tcp', false], ['/proc/net/tcp6', true]] as const) {
-    for (const line of procText(f).split('\n').slice(1)) {
+    for (const line of (readTextIfAny(f) ?? '').split('\n').slice(1)) {
       const cols = line.trim().split(/\s+/);
       if (cols[3] !== '0A' || !cols[9] || !cols[1]) continue; // 0A = LISTEN
       const [hex, portHex] = cols[1].split(':') as [string, string];
@@ -104,12 +90,12 @@ export async function whoListens(port: number): Promise<PortHolder[]> {
   const inodes = listeningInodes(port);
   if (inodes.size === 0) return [];
   const holders: PortHolder[] = [];
-  for (const pidDir of procList('/proc')) {
+  for (const pidDir of readDirIfAny('/proc')) {
     if (!/^\d+$/.test(pidDir)) continue;
-    for (const fd of procList(`/proc/${pidDir}/fd`)) {
+    for (const fd of readDirIfAny(`/proc/${pidDir}/fd`)) {
       const inode = socketInode(`/proc/${pidDir}/fd/${fd}`);
       if (inode && inodes.has(inode)) {
-        const cmd = procText(`/proc/${pidDir}/cmdline`).split('\0').filter(Boolean).join(' ');
+        const cmd = (readTextIfAny(`/proc/${pidDir}/cmdline`) ?? '').split('\0').filter(Boolean).join(' ');
         holders.push({ pid: Number(pidDir), command: cmd });
         break;
       }
@@ -119,12 +105,13 @@ export async function whoListens(port: number): Promise<PortHolder[]> {
 }
 
 /**
- * What a process's sockets listen on: for each socket it holds, the
- * "addr:port" it listens on, or undefined when it is not listening.
+ * What a process's sockets listen on: for each socket it holds (`inodes`,
+ * when the caller has them already), the "addr:port" it listens on, or
+ * undefined when it is not listening.
  */
-export function listeningSockets(pid: number): Map<string, string | undefined> {
+export function listeningSockets(pid: number, inodes: string[] = socketInodes(pid)): Map<string, string | undefined> {
   const table = listeningTable();
-  return new Map(socketInodes(pid).map((inode) => [inode, table.get(inode)]));
+  return new Map(inodes.map((inode) => [inode, table.get(inode)]));
 }
 
 /** Listening sockets of one process, as "addr:port" strings. */

@@ -1,6 +1,7 @@
 /** Processes, read from /proc: alive (zombies count as dead), what they run, when they started. */
-import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { readlinkSync, realpathSync } from 'node:fs';
 import path from 'node:path';
+import { readDirIfAny, readTextIfAny } from './fs.js';
 
 export interface ProcInfo {
   pid: number;
@@ -34,7 +35,7 @@ export async function isAlive(pid: number): Promise<boolean> {
 
 export async function childrenOf(pid: number): Promise<number[]> {
   const out: number[] = [];
-  for (const d of procDirs()) {
+  for (const d of readDirIfAny('/proc')) {
     if (/^\d+$/.test(d) && parseStat(readProc(`/proc/${d}/stat`))?.ppid === pid) out.push(Number(d));
   }
   return out;
@@ -75,23 +76,9 @@ export function isServerProcess(info: ProcInfo, id: ServerIdentity, real = realB
   return info.exe.replace(/ \(deleted\)$/, '') === real && namesRoot(info.cmdline, id);
 }
 
-/** The entries of /proc (pids and others); none when /proc cannot be read. */
-function procDirs(): string[] {
-  try {
-    return readdirSync('/proc');
-  } catch {
-    return [];
-  }
-}
-
-/** One /proc file, read synchronously: /proc is in memory, and 100 sync reads take 1 ms where async ones take 10-30. */
-function readProc(file: string): string | undefined {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
+// /proc is in memory: read synchronously (100 sync reads take 1 ms where
+// async ones take 10-30), through core/fs's readTextIfAny and readDirIfAny.
+const readProc = readTextIfAny;
 
 interface Stat {
   state: string;
@@ -145,7 +132,7 @@ export async function serverProcesses(id: ServerIdentity): Promise<ProcInfo[]> {
   const bt = await bootTime();
   const real = realBinary(id.binary);
   const out: ProcInfo[] = [];
-  for (const d of procDirs()) {
+  for (const d of readDirIfAny('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     // The command line first: it rules out nearly every process without a readlink.
     const cmd = readProc(`/proc/${d}/cmdline`);
@@ -162,12 +149,8 @@ export async function processesOf(binary: string, serverRoot: string): Promise<n
 }
 
 export async function readPidFile(file: string): Promise<number | undefined> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8'); // a few bytes: sync (see readProc)
-  } catch {
-    return undefined;
-  }
+  const text = readTextIfAny(file); // a few bytes: sync, as /proc is read
+  if (text === undefined) return undefined;
   const n = Number(text.trim());
   return Number.isInteger(n) && n > 0 ? n : undefined;
 }

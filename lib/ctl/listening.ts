@@ -9,9 +9,8 @@
  * listening could start to). A restart that changes the Listen lines opens
  * new sockets, whose inodes are new: the tables are read again.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { cacheDir, shortHash } from '../core/fs.js';
+import { cacheDir, readCacheJson, shortHash, writeCacheFile } from '../core/fs.js';
 import { addressesOf, listeningSockets, socketInodes } from '../core/ports.js';
 import { bootId, startTicks } from '../core/proc.js';
 
@@ -24,14 +23,6 @@ function cacheFile(serverRoot: string): string {
   return path.join(cacheDir(), `listening-${shortHash(serverRoot)}.json`);
 }
 
-function readEntry(file: string): Entry | undefined {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as Entry;
-  } catch {
-    return undefined; // none yet, torn, or hand-edited: read the tables
-  }
-}
-
 /** The "addr:port" list of `pid`'s listening sockets; `serverRoot` names its cache entry. */
 export function serverListening(serverRoot: string, pid: number): string[] {
   const ticks = startTicks(pid);
@@ -39,23 +30,18 @@ export function serverListening(serverRoot: string, pid: number): string[] {
   const processKey = `${pid} ${ticks} ${bootId()}`;
   const file = cacheFile(serverRoot);
   const held = socketInodes(pid).sort();
-  const entry = readEntry(file);
-  if (entry?.process === processKey && held.length > 0) {
+  const entry = readCacheJson<Entry>(file); // none yet, torn, or hand-edited: the tables
+  if (entry?.process === processKey && typeof entry.sockets === 'object' && entry.sockets !== null && held.length > 0) {
     const known = Object.keys(entry.sockets).sort();
     if (known.length === held.length && known.every((k, i) => k === held[i] && typeof entry.sockets[k] === 'string')) {
       return addressesOf(new Map(Object.entries(entry.sockets)));
     }
   }
-  const sockets = listeningSockets(pid);
+  const sockets = listeningSockets(pid, held);
   // Kept only when every socket listens and the process is still the one keyed.
   const listening = [...sockets].filter((e): e is [string, string] => e[1] !== undefined);
   if (listening.length > 0 && listening.length === sockets.size && startTicks(pid) === ticks) {
-    try {
-      mkdirSync(path.dirname(file), { recursive: true });
-      const tmp = `${file}.${process.pid}.tmp`;
-      writeFileSync(tmp, JSON.stringify({ process: processKey, sockets: Object.fromEntries(listening) } satisfies Entry));
-      renameSync(tmp, file);
-    } catch { /* a cache: the next status reads the tables again */ }
+    writeCacheFile(file, JSON.stringify({ process: processKey, sockets: Object.fromEntries(listening) } satisfies Entry));
   }
   return addressesOf(sockets);
 }

@@ -5,8 +5,9 @@
  * large to read) after it started must still be stopped, and what it logs
  * goes to the files of the config it started with, not of today's config.
  */
-import { promises as fs, readFileSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { readTextIfAny } from '../core/fs.js';
 import { readServerInfo, type ServerInfo } from '../httpd/server-info.js';
 import type { ServerRoot } from '../httpd/server-root.js';
 
@@ -31,12 +32,8 @@ export async function rememberServerFiles(sr: ServerRoot, info: ServerFiles): Pr
 
 /** What the last start remembered; undefined when there is no such file or it is unreadable. */
 export async function rememberedFiles(sr: ServerRoot): Promise<ServerFiles | undefined> {
-  let text: string;
-  try {
-    text = readFileSync(runFile(sr), 'utf8'); // small and local: sync (see core/fs.ts)
-  } catch {
-    return undefined;
-  }
+  const text = readTextIfAny(runFile(sr)); // small and local: sync (see core/fs.ts)
+  if (!text) return undefined;
   try {
     const j = JSON.parse(text) as Partial<Record<keyof ServerFiles, unknown>>;
     if (typeof j.pidFile !== 'string') return undefined;

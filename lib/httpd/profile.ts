@@ -5,9 +5,8 @@
  * layout (lib/httpd/layout.ts) it answers every question that differs from
  * one server to another; nothing else tests a series.
  */
-import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { cacheDir, shortHash, statOrUndefined } from '../core/fs.js';
+import { cacheDir, readCacheJson, shortHash, statOrUndefined, writeCacheFile } from '../core/fs.js';
 import { dialectOf, type Dialect } from './dialect.js';
 import { httpdCommand } from './invoke.js';
 import type { ServerRoot } from './server-root.js';
@@ -80,15 +79,6 @@ export interface ServerProfile {
   traits: SeriesTraits;
 }
 
-function readCache(file: string, key: string): { version?: string } | undefined {
-  try {
-    const j = JSON.parse(readFileSync(file, 'utf8')) as { key?: string; version?: string };
-    return j.key === key ? j : undefined;
-  } catch {
-    return undefined; // none yet, or torn: ask httpd
-  }
-}
-
 const memo = new Map<string, Promise<{ series: Series; version: string }>>();
 
 /** `httpd -v`, once per binary identity: in this process, and on disk across runs. */
@@ -99,13 +89,11 @@ async function versionOf(sr: ServerRoot): Promise<{ series: Series; version: str
   if (!hit) {
     hit = (async () => {
       const file = path.join(cacheDir(), `httpd-version-${shortHash(key)}.json`);
-      const cached = readCache(file, key);
-      if (st && cached?.version && /^\d+\.\d+\.\d+$/.test(cached.version)) return { series: seriesOfVersion(cached.version), version: cached.version };
+      const cached = readCacheJson<{ key?: string; version?: string }>(file); // none yet, or torn: ask httpd
+      if (st && cached?.key === key && cached.version && /^\d+\.\d+\.\d+$/.test(cached.version)) return { series: seriesOfVersion(cached.version), version: cached.version };
       const v = await httpdSeries(sr.httpd, (await httpdCommand(sr, [])).env);
       if (st) {
-        // A cache, not a record: a failed write only costs the next run an httpd -v.
-        await fs.mkdir(path.dirname(file), { recursive: true }).catch(() => undefined);
-        await fs.writeFile(`${file}.${process.pid}`, JSON.stringify({ key, version: v.version })).then(() => fs.rename(`${file}.${process.pid}`, file)).catch(() => undefined);
+        writeCacheFile(file, JSON.stringify({ key, version: v.version })); // a failed write costs the next run an httpd -v
       }
       return v;
     })();

@@ -4,10 +4,11 @@
  * (and `install`, and the Makefile through apxs-ts.mk) uses them, plus the
  * environment's CFLAGS, CPPFLAGS, LDFLAGS and LIBS, which are not kept.
  */
-import { promises as fs, readFileSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { ApxsError, isErrno } from '../core/errors.js';
+import { readTextIfAny } from '../core/fs.js';
 import { quoteArg } from '../core/run.js';
 
 export interface ModuleFlags {
@@ -152,15 +153,6 @@ export function renderMk(f: ModuleFlags, sources: string[] | undefined): string 
     + mkLine('APXS_TS_LIBS', f.libs.map((l) => `-l${l}`));
 }
 
-/** A small file's text, read synchronously (a no-op build's reads are; see stamp.ts), or undefined. */
-function readText(file: string): string | undefined {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * Keeps apxs-ts.mk in step with the flags, when the module's Makefile
  * includes it (or it is there already); written only when its text changes,
@@ -168,8 +160,9 @@ function readText(file: string): string | undefined {
  */
 export async function syncMk(dir: string, f: ModuleFlags, sources: string[] | undefined): Promise<void> {
   const file = path.join(dir, 'apxs-ts.mk');
-  const current = readText(file);
-  const makefile = readText(path.join(dir, 'Makefile')) ?? '';
+  // Sync, as every read of a no-op build (see stamp.ts).
+  const current = readTextIfAny(file);
+  const makefile = readTextIfAny(path.join(dir, 'Makefile')) ?? '';
   if (current === undefined && !makefile.includes('apxs-ts.mk')) return;
   const text = renderMk(f, sources);
   if (text !== current) await writeFileAtomic(file, text);

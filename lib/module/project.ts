@@ -3,10 +3,10 @@
  * language, module API and saved flags, from apxs-ts-module.json and the
  * files beside it.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { ApxsError, isErrno } from '../core/errors.js';
-import { exists, readJson } from '../core/fs.js';
+import { exists, readJson, readTextIfAny } from '../core/fs.js';
 import { flagsOfManifest, mergeFlags, noFlags, saveFlags, type ModuleFlags } from './flags.js';
 import { parseModuleName, type ModuleName } from './names.js';
 import type { ModuleApi, Toolchain } from './toolchain.js';
@@ -47,10 +47,8 @@ interface Manifest {
  */
 async function apiOfSources(dir: string, sources: string[]): Promise<ModuleApi | undefined> {
   for (const src of sources) {
-    let text = '';
-    try {
-      text = readFileSync(path.join(dir, src), 'utf8'); // sync, like every read of a no-op build (see stamp.ts)
-    } catch { /* unreadable: the compiler will say so */ }
+    // Sync, like every read of a no-op build (see stamp.ts); unreadable: the compiler will say so.
+    const text = readTextIfAny(path.join(dir, src)) ?? '';
     if (/\bSTANDARD20_MODULE_STUFF\b/.test(text)) return '2';
     if (/\bSTANDARD_MODULE_STUFF\b|\bhandler_rec\b/.test(text)) return '1.3';
   }

@@ -9,9 +9,9 @@
  * stat(2) on each through the thread pool cost a no-op build ~2 ms more than
  * doing them in turn (bench/startup.sh).
  */
-import { promises as fs, readFileSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { statOrUndefined } from '../core/fs.js';
+import { readCacheJson, statOrUndefined } from '../core/fs.js';
 
 export type FileKey = [number, number];
 
@@ -56,12 +56,7 @@ export async function unitIsFresh(unit: Unit | undefined, argv: string, output: 
 }
 
 export async function readStamp(file: string, toolchain: string): Promise<Stamp | undefined> {
-  let stamp: Stamp | undefined;
-  try {
-    stamp = JSON.parse(readFileSync(file, 'utf8')) as Stamp;
-  } catch {
-    return undefined; // never built, or a torn stamp: build
-  }
+  const stamp = readCacheJson<Stamp>(file); // never built, or a torn stamp: build
   return stamp?.version === 2 && stamp.toolchain === toolchain ? stamp : undefined;
 }
 

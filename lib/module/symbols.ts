@@ -9,7 +9,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { cacheDir, shortHash } from '../core/fs.js';
+import { cacheDir, shortHash, writeCacheFile } from '../core/fs.js';
 import { runCapture } from '../core/run.js';
 import { readDynamic, NotElf64Error, type DynamicInfo } from './elf.js';
 import type { RuntimeTarget } from './toolchain.js';
@@ -51,12 +51,6 @@ async function ldd(file: string, env: Record<string, string>): Promise<{ libs: M
   return res?.exitCode === 0 ? parseLdd(res.stdout) : undefined;
 }
 
-async function writeCache(file: string, text: string): Promise<void> {
-  // A cache, not a record: a failed write only costs the next build a re-read.
-  await fs.mkdir(path.dirname(file), { recursive: true }).catch(() => undefined);
-  await fs.writeFile(`${file}.${process.pid}`, text).then(() => fs.rename(`${file}.${process.pid}`, file)).catch(() => undefined);
-}
-
 const cacheFile = (kind: string, key: string) => path.join(cacheDir(), `${kind}-${shortHash(key)}.txt`);
 
 /**
@@ -84,7 +78,7 @@ async function librarySymbols(lib: string): Promise<NameList> {
   const cached = await fs.readFile(file, 'latin1').catch(() => undefined);
   if (cached?.startsWith(`${key}\n`)) return new NameList(cached.slice(key.length));
   const list = NameList.of(await readDynamic(lib).then((d) => d.defined, () => new Set<string>()));
-  await writeCache(file, `${key}${list.text}`);
+  writeCacheFile(file, `${key}${list.text}`);
   return list;
 }
 
@@ -113,7 +107,7 @@ async function httpdSymbols(rt: RuntimeTarget): Promise<HttpdSymbols | undefined
   if (!libs) return undefined;
   const sets = await Promise.all([readDynamic(rt.httpd).then((d) => d.defined), ...[...libs.values()].map((l) => readDynamic(l).then((d) => d.defined, () => new Set<string>()))]);
   const names = NameList.of(new Set(sets.flatMap((s) => [...s])));
-  await writeCache(file, `${JSON.stringify({ key, libs: await withIds(libs) })}${names.text}`);
+  writeCacheFile(file, `${JSON.stringify({ key, libs: await withIds(libs) })}${names.text}`);
   return { key, names, libs };
 }
 
@@ -128,7 +122,7 @@ async function moduleLibs(so: string, mod: DynamicInfo, rt: RuntimeTarget, httpd
   if (cached && (await stillSame(cached.libs))) return { libs: new Map(cached.libs.map(([s, p]) => [s, p])), missing: [] };
   const found = await ldd(so, await rt.env());
   // Only a complete answer is kept: a library not found now may be installed before the next build.
-  if (found?.missing.length === 0) await writeCache(file, JSON.stringify({ libs: await withIds(found.libs) }));
+  if (found?.missing.length === 0) writeCacheFile(file, JSON.stringify({ libs: await withIds(found.libs) }));
   return found;
 }
 

@@ -9,9 +9,9 @@
  * a name it does not know, and takes one name per query; its shared-object
  * flags are CFLAGS_SHLIB / LDFLAGS_SHLIB instead of libtool's.
  */
-import { promises as fs, readFileSync, statSync } from 'node:fs';
+import { promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
-import { cacheDir, exists, shortHash } from '../core/fs.js';
+import { cacheDir, exists, readCacheJson, shortHash } from '../core/fs.js';
 import { ApxsError } from '../core/errors.js';
 import { runCapture } from '../core/run.js';
 import { httpdCommand } from '../httpd/invoke.js';
@@ -180,10 +180,7 @@ export async function loadToolchain(
   const key = await fileKey(source);
   // The names asked are part of the cache key: an answer to other questions is no answer.
   const cacheFile = path.join(cacheDir(env), `toolchain-${shortHash(`${key}|${names.join(',')}`)}.json`);
-  let vars: Record<string, string> | undefined;
-  try {
-    vars = JSON.parse(readFileSync(cacheFile, 'utf8')) as Record<string, string>; // sync: on every build (see stamp.ts)
-  } catch { /* not cached yet: ask apxs */ }
+  let vars = readCacheJson<Record<string, string>>(cacheFile); // sync: on every build (see stamp.ts)
   if (!vars) {
     const all = source.endsWith('.mk') ? parseConfigVars(await fs.readFile(source, 'utf8')) : await queryApxs(source, names, dialect.apxsOneQueryAtATime);
     vars = Object.fromEntries(names.map((n) => [n, all[n] ?? '']));

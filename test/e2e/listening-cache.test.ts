@@ -74,6 +74,11 @@ describe('serverListening', () => {
     const inode = Object.keys(first!.entry.sockets)[0]!;
     await fs.writeFile(first!.file, JSON.stringify({ ...first!.entry, sockets: { [inode]: '192.0.2.1:1' } }));
     expect(serverListening('/srv/a', pid)).toEqual(['192.0.2.1:1']);
+    // A torn or hand-edited entry (no sockets, not JSON, not an object) is no answer: the tables again.
+    for (const bad of [JSON.stringify({ process: first!.entry.process }), '{"process":', 'null']) {
+      await fs.writeFile(first!.file, bad);
+      expect(serverListening('/srv/a', pid)).toEqual([`127.0.0.1:${h.port}`]);
+    }
     // Another server root has its own entry: the tables are read for it.
     expect(serverListening('/srv/b', pid)).toEqual([`127.0.0.1:${h.port}`]);
 
