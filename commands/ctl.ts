@@ -5,6 +5,7 @@ import { accessLogPath, errorLogPath, followLines, moduleLinePattern, tailForFol
 import { restart, start, status, stop, type CtlResult } from '../lib/ctl/lifecycle.js';
 import { logModuleName, setLogLevel } from '../lib/ctl/loglevel.js';
 import { requireServerRoot } from '../lib/httpd/server-root.js';
+import { subcommandsWanted } from './options.js';
 import { progress } from './progress.js';
 import { emit } from './stream.js';
 import type { Outcome, Runner } from './types.js';
@@ -58,7 +59,10 @@ async function withSpinner<T>(json: boolean | undefined, text: string, fn: () =>
   }
 }
 
-export function register(program: Command, run: Runner): void {
+const SUBCOMMANDS = ['start', 'stop', 'graceful-stop', 'restart', 'graceful', 'status', 'configtest', 'logs', 'loglevel'] as const;
+
+export function register(program: Command, run: Runner, subcommand?: string): void {
+  const wanted = subcommandsWanted(subcommand, SUBCOMMANDS);
   const ctl = program.command('ctl').description('start, stop and check the server with real health checks').addHelpText('after', EXIT_HELP);
   const common = (c: Command) => c
     .option('--server-root <dir>', 'server root (env APXS_TS_SERVER_ROOT, or apxs-ts.json upward)')
@@ -74,6 +78,7 @@ export function register(program: Command, run: Runner): void {
     ['graceful', 'configtest, then graceful restart and wait for the new generation to answer', (sr, o) => restart(sr, { url: o.url, timeoutSec: timeoutOf(o), graceful: true })],
   ];
   for (const [name, desc, fn] of lifecycle) {
+    if (!wanted(name)) continue;
     common(ctl.command(name).description(desc)).action(run(async (o: CtlOpts, cmd: Command) => {
       const json = cmd.optsWithGlobals().json as boolean | undefined;
       const sr = await requireServerRoot(o.serverRoot, process.cwd());
@@ -82,7 +87,7 @@ export function register(program: Command, run: Runner): void {
     }));
   }
 
-  common(ctl.command('status').description('running or not, pid, since when, listening addresses, health (exit 0 healthy, 1 unhealthy, 3 not running)'))
+  if (wanted('status')) common(ctl.command('status').description('running or not, pid, since when, listening addresses, health (exit 0 healthy, 1 unhealthy, 3 not running)'))
     .action(run(async (o: CtlOpts) => {
       const sr = await requireServerRoot(o.serverRoot, process.cwd());
       const s = await status(sr, { url: o.url, timeoutSec: Math.min(timeoutOf(o), 10) });
@@ -96,7 +101,7 @@ export function register(program: Command, run: Runner): void {
       };
     }));
 
-  common(ctl.command('configtest').description('httpd\'s verdict on the config, warnings explained (exit 0 ok, 1 broken)'))
+  if (wanted('configtest')) common(ctl.command('configtest').description('httpd\'s verdict on the config, warnings explained (exit 0 ok, 1 broken)'))
     .action(run(async (o: CtlOpts): Promise<Outcome> => {
       const sr = await requireServerRoot(o.serverRoot, process.cwd());
       const v = await configTest(sr);
@@ -105,7 +110,7 @@ export function register(program: Command, run: Runner): void {
       return { data: { ...v }, stdout: lines };
     }));
 
-  common(ctl.command('logs').description('the last lines of the error log (or the access log); --follow keeps printing'))
+  if (wanted('logs')) common(ctl.command('logs').description('the last lines of the error log (or the access log); --follow keeps printing'))
     .option('-n, --lines <n>', 'how many lines', '20')
     .option('-f, --follow', 'keep printing new lines until interrupted')
     .option('--module <name>', 'only the lines of this module (2.4 tags them [NAME:level]; debug lines name mod_NAME.c)')
@@ -124,7 +129,7 @@ export function register(program: Command, run: Runner): void {
       throw new ApxsError('INTERNAL', 'following the log ended'); // followLog never returns
     }));
 
-  common(ctl.command('loglevel').description('set LogLevel (per module on 2.4, global before) in a marked block; a running server is reloaded'))
+  if (wanted('loglevel')) common(ctl.command('loglevel').description('set LogLevel (per module on 2.4, global before) in a marked block; a running server is reloaded'))
     .argument('[level]', 'emerg alert crit error warn notice info debug (2.4 also trace1-8)')
     .option('--module <name>', 'only this module\'s level (2.4: LogLevel NAME:LEVEL; before 2.4 the global level)')
     .option('--reset', 'take apxs-ts\'s level out again (of --module, or all)')

@@ -15,7 +15,8 @@ import { setExitCodeIfReaderGone, writeErr, writeLines, writeOut } from './outpu
 import { noColorEnv, setOutputMode } from './progress.js';
 import type { Outcome, Runner } from './types.js';
 
-type Register = (program: Command, run: Runner) => void;
+/** `subcommand`: the word after the command in argv, for a group that constructs only the subcommand named. */
+type Register = (program: Command, run: Runner, subcommand?: string) => void;
 
 /**
  * Command modules are loaded on demand (a no-op `build` should not load the
@@ -124,9 +125,9 @@ Examples:
   apxs-ts ctl start --server-root ../srv`);
 }
 
-function construct(program: Command, names: string[], run: Runner): void {
+function construct(program: Command, names: string[], run: Runner, subcommand?: string): void {
   const registers = new Set(names.map((n) => COMMANDS[n]!().register));
-  for (const register of registers) register(program, run);
+  for (const register of registers) register(program, run, names.length === 1 ? subcommand : undefined);
 }
 
 /** Commands that only list themselves in the top-level help (and let commander suggest a near name). */
@@ -194,7 +195,7 @@ export async function main(argv: string[]): Promise<number> {
 
   const names = commandsFor(argv, staticTopLevel() !== undefined);
   if (names === 'static') constructStatic(program, staticTopLevel()!);
-  else construct(program, names, run);
+  else construct(program, names, run, ownArgs(argv).filter((a) => !a.startsWith('-'))[1]);
   program.commands.forEach(function setUp(c: Command) {
     c.exitOverride().configureOutput(outputFor(() => json, (s) => { helpText += s; }));
     c.commands.forEach(setUp);

@@ -107,6 +107,19 @@ describe('which commands a run constructs', () => {
     expect(commandsFor(argv('completion', '--complete', 'modules'), true)).toEqual(['completion']);
   });
 
+  it('a group constructs only the subcommand named: each of ctl\'s still answers, and a near miss is still suggested', async () => {
+    const listed = [...(await cli(['ctl', '--help'])).stdout.matchAll(/^  ([a-z-]+) \[options\]/gm)].map((m) => m[1]!);
+    expect(listed).toEqual(expect.arrayContaining(['start', 'stop', 'status', 'configtest', 'logs', 'loglevel']));
+    for (const name of listed) {
+      const r = await cli(['ctl', name, '--help']);
+      expect(r.code, name).toBe(0);
+      expect(r.stdout, name).toMatch(new RegExp(`^Usage: apxs-ts ctl ${name} `));
+    }
+    const miss = await cli(['ctl', 'statu']);
+    expect(miss.code).toBe(2);
+    expect(miss.stderr).toMatch(/Did you mean status\?/);
+  });
+
   it('--version requires no command module, and under --json is one JSON object', async () => {
     const probe = `const m = require(${JSON.stringify(path.join(ROOT, 'dist/commands/index.js'))});
       m.main(['node', 'apxs-ts', ...process.argv.slice(1)]).then((code) => {
