@@ -45,6 +45,10 @@ export type ErrorCode =
   | 'NO_SPACE'
   | 'INTERRUPTED'
   | 'IN_USE'
+  | 'UNSAFE_CONFIG'
+  | 'CONFIG_BROKEN_BEFORE'
+  | 'TOO_LARGE'
+  | 'STALLED'
   | 'INTERNAL';
 
 /** Exit code 3 is the LSB "program is not running" status, as for init scripts. */
@@ -58,6 +62,8 @@ const EXIT_CODES: Partial<Record<ErrorCode, number>> = {
   // A module written for one httpd module API, aimed at a server of the other: no build can fix that.
   API_MISMATCH: 2,
   NOT_RUNNING: 3,
+  // A config found on disk that someone else could have planted: refused like bad input.
+  UNSAFE_CONFIG: 2,
   // A verb this httpd has not got (graceful-stop before 2.2): asked wrongly, like a usage error.
   UNSUPPORTED: 2,
   // Work ended by Ctrl-C (or SIGTERM, SIGHUP): 130 = 128 + SIGINT, as a shell reports a command Ctrl-C ended.
