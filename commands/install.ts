@@ -49,7 +49,8 @@ export function register(program: Command, run: Runner): void {
             locLine,
             ...(res.backups.length ? [`backups: ${res.backups.join(', ')}`] : []),
             ...(res.savedOverrides ? [`kept in ${project.dir}/apxs-ts-module.json for the next install`] : []),
-            `reload the server to use it: apxs-ts ctl graceful --server-root ${sr.root}`])],
+            `reload the server to use it: apxs-ts ctl graceful --server-root ${sr.root}`]),
+          ...res.warnings.map((w) => `warning: ${w}`)],
       };
     }));
 
@@ -61,6 +62,6 @@ export function register(program: Command, run: Runner): void {
       const module = parseModuleName(name);
       const sr = await requireServerRoot(o.serverRoot, process.cwd());
       const res = await uninstallModule(sr, module);
-      return { data: { ...res }, human: [`removed ${module.stem} from ${sr.root}; changed ${res.changed.join(', ')}`] };
+      return { data: { ...res }, human: [`removed ${module.stem} from ${sr.root}; changed ${res.changed.join(', ')}`, ...res.warnings.map((w) => `warning: ${w}`)] };
     }));
 }

@@ -7,7 +7,7 @@
  */
 import { promises as fs, constants as fsc } from 'node:fs';
 import path from 'node:path';
-import { isErrno, permissionError } from './errors.js';
+import { fileError, isErrno } from './errors.js';
 import { escapeRegExp } from './fs.js';
 
 export interface WriteResult {
@@ -45,6 +45,16 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/**
+ * The errno of a failed write as the error a user can act on, naming the
+ * path (NO_SPACE, READ_ONLY, PERMISSION_DENIED); others (ENOENT for a caller
+ * to handle) as they are.
+ */
+export function writeError(file: string, err: unknown): unknown {
+  if (err instanceof Error && ['EACCES', 'EPERM', 'ENOSPC', 'EDQUOT', 'EROFS'].includes((err as NodeJS.ErrnoException).code ?? '')) return fileError(file, err) ?? err;
+  return err;
+}
+
 export async function writeFileAtomic(
   file: string,
   data: string | Uint8Array,
@@ -59,7 +69,7 @@ export async function writeFileAtomic(
     mode = st.mode & 0o7777;
     owner = { uid: st.uid, gid: st.gid };
   } catch (err) {
-    if (!isErrno(err, 'ENOENT')) throw permissionError(target, err) ?? err;
+    if (!isErrno(err, 'ENOENT')) throw writeError(target, err);
   }
   const tmp = path.join(dir, `.${path.basename(target)}.apxs-ts-${process.pid}-${Date.now().toString(36)}.tmp`);
   let handle: fs.FileHandle | undefined;
@@ -86,7 +96,7 @@ export async function writeFileAtomic(
   } catch (err) {
     await handle?.close().catch(() => undefined);
     await fs.rm(tmp, { force: true }).catch(() => undefined);
-    throw permissionError(target, err) ?? err;
+    throw writeError(target, err);
   }
 }
 
@@ -117,23 +127,72 @@ function stamp(d = new Date()): string {
   return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
 
+interface Owner { mode: number; uid: number; gid: number }
+
+/**
+ * Writes a complete, verified copy of `content` at `dest`, which must not
+ * exist (EEXIST otherwise): a temp file with the original's mode and owner,
+ * fsynced, read back and compared, then hard-linked into place. A copy that
+ * did not verify, or a full disk, leaves nothing behind (never a 0-byte
+ * backup); errors name the path.
+ */
+async function writeVerifiedCopy(content: Buffer, dest: string, owner: Owner): Promise<void> {
+  const tmp = `${dest}.tmp`;
+  let handle: fs.FileHandle | undefined;
+  try {
+    await fs.rm(tmp, { force: true }); // left by a copy killed half way
+    handle = await fs.open(tmp, 'wx', owner.mode);
+    await handle.writeFile(content);
+    await handle.chmod(owner.mode); // umask must not widen a 0600 original's copy
+    if (process.getuid?.() === 0) await handle.chown(owner.uid, owner.gid);
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    if (!(await fs.readFile(tmp)).equals(content)) throw new Error(`${dest}: the copy read back differs from the original`);
+    await fs.link(tmp, dest);
+  } catch (err) {
+    await handle?.close().catch(() => undefined);
+    throw isErrno(err, 'EEXIST') ? err : writeError(dest, err);
+  } finally {
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+  }
+  await fsyncDir(path.dirname(dest));
+}
+
+async function ownerOf(file: string): Promise<Owner> {
+  const st = await fs.stat(file);
+  return { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+}
+
+/** Makes `dir` (0700: backups can hold what only root may read) and tightens it if it is there. */
+async function privateDir(dir: string): Promise<void> {
+  try {
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    await fs.chmod(dir, 0o700);
+  } catch (err) {
+    throw writeError(dir, err);
+  }
+}
+
 /**
  * Copies a file to `<dir>/<basename>.<timestamp>.bak` (dir defaults to the
- * file's) and returns that path. With `keep`, only that many of the newest
- * backups of this file stay: a hosts file edited daily should not fill /etc.
+ * file's; a given dir is made 0700) and returns that path. The copy keeps
+ * the original's mode and owner and is verified before this returns. With
+ * `keep`, only that many of the newest backups of this file stay: a hosts
+ * file edited daily should not fill /etc.
  */
 export async function backupFile(file: string, dir?: string, keep?: number): Promise<string | undefined> {
   const content = await readIfExists(file);
   if (content === undefined) return undefined;
+  const owner = await ownerOf(file);
   const where = dir ?? path.dirname(file);
-  await fs.mkdir(where, { recursive: true });
-  // 'wx' and a retry with the next suffix: two writers backing up in the
-  // same second must each get a name of their own, not EEXIST.
+  if (dir) await privateDir(dir);
+  // A unique name per writer: two writers backing up in the same second each get their own.
   const base = `${path.basename(file)}.${stamp()}`;
   let dest = path.join(where, `${base}.bak`);
   for (let i = 1; ; i++) {
     try {
-      await fs.writeFile(dest, content, { flag: 'wx' });
+      await writeVerifiedCopy(content, dest, owner);
       break;
     } catch (err) {
       if (!isErrno(err, 'EEXIST') || i > 1000) throw err;
@@ -147,4 +206,67 @@ export async function backupFile(file: string, dir?: string, keep?: number): Pro
     for (const old of mine.slice(0, Math.max(0, mine.length - keep))) await fs.rm(path.join(where, old), { force: true });
   }
   return dest;
+}
+
+/**
+ * The path of the copy `undoCopy` makes of `file`: beside its real target
+ * (same file system, so putting it back is a rename that needs no free space).
+ */
+export async function undoCopyPath(file: string, id: string): Promise<string> {
+  const target = await resolveTarget(file);
+  return path.join(path.dirname(target), `.${path.basename(target)}.apxs-ts-undo-${id}`);
+}
+
+/** Writes the verified copy of `file` (of `content`, when the caller read it) at `copy` (from undoCopyPath), mode and owner kept. */
+export async function undoCopy(file: string, copy: string, content?: Buffer): Promise<void> {
+  const target = await resolveTarget(file);
+  await writeVerifiedCopy(content ?? (await fs.readFile(target)), copy, await ownerOf(target));
+}
+
+/**
+ * Puts a copy made by undoCopy back in place of `file` by rename: no free
+ * space needed. A file that cannot be replaced (a bind mount) is rewritten
+ * in place from the copy. A copy already gone was already put back.
+ */
+export async function restoreCopy(copy: string, file: string): Promise<boolean> {
+  const content = await readIfExists(copy);
+  if (content === undefined) return false;
+  const target = await resolveTarget(file);
+  try {
+    await fs.rename(copy, target);
+  } catch (err) {
+    if (!(isErrno(err, 'EBUSY') || isErrno(err, 'EXDEV') || isErrno(err, 'EPERM'))) throw writeError(target, err);
+    await writeInPlace(target, content);
+    await fs.rm(copy, { force: true });
+  }
+  await fsyncDir(path.dirname(target));
+  return true;
+}
+
+/**
+ * Moves a copy made by undoCopy into `dir` (0700) as the file's timestamped
+ * backup; returns its path. A hard link, so it needs no space, unless `dir`
+ * is on another file system (then a verified copy, which may not fit).
+ */
+export async function keepCopyAsBackup(copy: string, file: string, dir: string): Promise<string> {
+  await privateDir(dir);
+  const base = `${path.basename(file)}.${stamp()}`;
+  let crossDevice = false;
+  for (let i = 0; i <= 1000; i++) {
+    const dest = path.join(dir, i === 0 ? `${base}.bak` : `${base}-${i}.bak`);
+    try {
+      if (crossDevice) await writeVerifiedCopy(await fs.readFile(copy), dest, await ownerOf(copy));
+      else await fs.link(copy, dest); // link, not rename: never over another writer's backup
+      await fs.rm(copy, { force: true });
+      return dest;
+    } catch (err) {
+      if (isErrno(err, 'EXDEV') && !crossDevice) {
+        crossDevice = true;
+        i--;
+        continue;
+      }
+      if (!isErrno(err, 'EEXIST')) throw writeError(dest, err);
+    }
+  }
+  throw new Error(`${dir}: no free backup name for ${file}`);
 }

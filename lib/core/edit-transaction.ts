@@ -1,46 +1,109 @@
 /**
- * A set of changes that either all stay or are all undone byte for byte.
- * Like certbot's Apache reverter, but in memory for the duration of one
- * command plus a timestamped backup on disk for the user. Besides file writes
- * and symlinks it undoes what callers register with `onRollback` (a hosts
- * file entry, a directory it created), in reverse order.
+ * A set of changes that either all stay or are all undone byte for byte,
+ * even across a kill -9 or a full disk.
+ *
+ * Write-ahead: each step (a file's original, a symlink's old target, a
+ * directory created, a hosts-file change) goes into a journal on disk
+ * (written atomically) BEFORE it is made. A file's original is first copied
+ * beside it (verified, same file system), so undoing is a rename: a rollback
+ * never needs free space it does not already hold. Steps are undone in
+ * reverse order, so a change ordered to keep the config valid at every
+ * instant (a file before the Include naming it) stays valid while undone.
+ *
+ * Commit renames the journal to its committed name (no space needed); then
+ * the originals' copies become the user's backups and the work that must
+ * follow the commit (removing a purged DocumentRoot) is done. Whoever takes
+ * the lock next calls `EditTransaction.recover`: an open journal is undone,
+ * a committed one finished. Undo and finish are idempotent, so a kill during
+ * them is recovered the same way.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { backupFile, readIfExists, writeFileAtomic } from './atomic-file.js';
+import { keepCopyAsBackup, readIfExists, restoreCopy, undoCopy, undoCopyPath, writeError, writeFileAtomic } from './atomic-file.js';
+import { ApxsError } from './errors.js';
+import { failpoint } from './failpoint.js';
 import { exists } from './fs.js';
+import { withLock } from './lock.js';
 
-interface Original {
-  content: Buffer | undefined;
-  mode: number | undefined;
+/** One journaled change; `copy` is the verified copy of the original beside it (null: there was no file). */
+export type Step =
+  | { kind: 'file'; path: string; copy: string | null }
+  | { kind: 'link'; path: string; target: string | null }
+  | { kind: 'dir'; path: string }
+  /** A file other processes edit under their own `lock` (the hosts file): restored only while it holds `after` (sha256). */
+  | { kind: 'shared'; path: string; lock: string; copy: string; before: string; after: string };
+
+export interface Journal {
+  version: 1;
+  what: string;
+  pid: number;
+  started: string;
+  steps: Step[];
+  /** Directories removed only after the commit (a purged DocumentRoot): deleting is not undoable. */
+  removeAfterCommit: string[];
 }
 
-type Undo = () => Promise<unknown>;
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const committedName = (file: string) => file.replace(/\.json$/, '.committed.json');
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 export class EditTransaction {
-  private readonly originals = new Map<string, Original>();
-  /** Symlinks we changed and what they pointed at before (undefined: none). */
-  private readonly links = new Map<string, string | undefined>();
-  private readonly undos: Undo[] = [];
+  private steps: Step[] = [];
+  private readonly removals: string[] = [];
+  private readonly id = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  private readonly started = new Date().toISOString();
+  /** Verified copies of the originals until the commit; the kept backups after it. */
   readonly backups: string[] = [];
   readonly changed: string[] = [];
+  /** What the user should know: an undo that could not put something back, a backup not kept. */
+  readonly warnings: string[] = [];
 
-  constructor(private readonly backupDir?: string) {}
+  /**
+   * `backupDir`: where the originals are kept after the commit (none: not kept).
+   * `journal`: the journal file and what the edit is, for recovery (none: in memory only, as unit tests use it).
+   */
+  constructor(private readonly backupDir?: string, private readonly journal?: { file: string; what: string }) {}
 
-  /** True once anything was changed: files, links, or a registered undo. */
+  /** True once anything was changed. */
   get dirty(): boolean {
-    return this.changed.length > 0 || this.undos.length > 0;
+    return this.steps.length > 0;
   }
 
-  private async remember(file: string): Promise<void> {
-    if (this.originals.has(file)) return;
-    const content = await readIfExists(file);
-    const mode = content === undefined ? undefined : (await fs.stat(file)).mode & 0o7777;
-    this.originals.set(file, { content, mode });
-    if (content !== undefined) {
-      const b = await backupFile(file, this.backupDir);
-      if (b) this.backups.push(b);
+  private has(file: string): boolean {
+    return this.steps.some((s) => s.path === file);
+  }
+
+  private async record(step: Step): Promise<void> {
+    this.steps.push(step);
+    await this.save();
+    if (this.steps.length === 1) failpoint('edit:after-journal');
+  }
+
+  private async save(): Promise<void> {
+    if (!this.journal) return;
+    const j: Journal = { version: 1, what: this.journal.what, pid: process.pid, started: this.started, steps: this.steps, removeAfterCommit: this.removals };
+    await writeFileAtomic(this.journal.file, `${JSON.stringify(j, null, 2)}\n`);
+  }
+
+  /** Journals `file`'s original (a verified copy beside it, or 'absent') the first time it is touched. */
+  private async remember(file: string, content: Buffer | undefined): Promise<void> {
+    if (this.has(file)) return;
+    if (content === undefined) {
+      await this.record({ kind: 'file', path: file, copy: null });
+      return;
     }
+    const copy = await undoCopyPath(file, `${this.id}-${this.steps.length}`);
+    await this.record({ kind: 'file', path: file, copy });
+    await undoCopy(file, copy, content);
+    this.backups.push(copy);
+    failpoint('edit:after-backup');
+  }
+
+  private done(file: string): true {
+    failpoint('edit:after-change');
+    this.changed.push(file);
+    return true;
   }
 
   /** Writes `data` to `file` unless it already holds exactly that. Returns whether it changed. */
@@ -48,41 +111,49 @@ export class EditTransaction {
     const current = await readIfExists(file);
     const next = typeof data === 'string' ? Buffer.from(data) : data;
     if (current && current.equals(next)) return false;
-    await this.remember(file);
+    await this.remember(file, current);
     await writeFileAtomic(file, next, mode === undefined ? {} : { mode });
-    this.changed.push(file);
-    return true;
+    return this.done(file);
   }
 
+  /** Removes a file (kept as the copy that undo renames back) or a symlink. */
   async remove(file: string): Promise<boolean> {
     const linkTarget = await fs.readlink(file).catch(() => undefined);
     if (linkTarget !== undefined) {
-      if (!this.links.has(file)) this.links.set(file, linkTarget);
+      if (!this.has(file)) await this.record({ kind: 'link', path: file, target: linkTarget });
       await fs.rm(file);
-      this.changed.push(file);
-      return true;
+      return this.done(file);
     }
     const current = await readIfExists(file);
     if (current === undefined) return false;
-    await this.remember(file);
-    await fs.rm(file);
-    this.changed.push(file);
-    return true;
+    if (this.has(file)) {
+      await fs.rm(file);
+    } else {
+      // The rename is the removal and the backup at once: no space needed.
+      const copy = await undoCopyPath(file, `${this.id}-${this.steps.length}`);
+      await this.record({ kind: 'file', path: file, copy });
+      await fs.rename(file, copy).catch((err: unknown) => { throw writeError(file, err); });
+      this.backups.push(copy);
+    }
+    return this.done(file);
   }
 
   /** Points `link` at `target` (a2enmod-style), remembering what was there. */
   async symlink(target: string, link: string): Promise<boolean> {
     const current = await fs.readlink(link).catch(() => undefined);
     if (current === target) return false;
-    if (this.links.has(link) === false) this.links.set(link, current);
-    await fs.rm(link, { force: true });
-    await fs.symlink(target, link);
-    this.changed.push(link);
-    return true;
+    if (!this.has(link)) await this.record({ kind: 'link', path: link, target: current ?? null });
+    try {
+      await fs.rm(link, { force: true });
+      await fs.symlink(target, link);
+    } catch (err) {
+      throw writeError(link, err);
+    }
+    return this.done(link);
   }
 
   /**
-   * Creates `dir` (and missing parents); rollback removes the topmost one it
+   * Creates `dir` (and missing parents); undo removes the topmost one it
    * created, and only that. Returns that topmost directory, or undefined when
    * `dir` was already there.
    */
@@ -90,38 +161,180 @@ export class EditTransaction {
     if (await exists(dir)) return undefined;
     let top = dir;
     while (!(await exists(path.dirname(top)))) top = path.dirname(top);
-    await fs.mkdir(dir, { recursive: true, mode });
-    this.onRollback(() => fs.rm(top, { recursive: true, force: true }));
+    await this.record({ kind: 'dir', path: top });
+    try {
+      await fs.mkdir(dir, { recursive: true, mode });
+    } catch (err) {
+      throw writeError(dir, err);
+    }
+    this.done(top);
     return top;
   }
 
-  /** Registers an undo for a change that is not a file write (run in reverse order on rollback). */
-  onRollback(undo: Undo): void {
-    this.undos.push(undo);
+  /**
+   * A change `change` makes to a file that other processes edit too, under
+   * their own `lock` (the hosts file: `hosts add` does not take this root's
+   * lock). `change` must leave exactly `after` in it. Undo puts the original
+   * back (a rename) only while the file still holds `after`; when another
+   * process changed it since, it is left as it is and a warning says so.
+   */
+  async shared(file: string, lock: string, after: string | Buffer, change: () => Promise<unknown>): Promise<boolean> {
+    const before = await fs.readFile(file);
+    const next = typeof after === 'string' ? Buffer.from(after) : after;
+    if (before.equals(next)) return false;
+    const copy = await undoCopyPath(file, `${this.id}-${this.steps.length}`);
+    await this.record({ kind: 'shared', path: file, lock, copy, before: sha(before), after: sha(next) });
+    await undoCopy(file, copy, before);
+    failpoint('edit:after-backup');
+    await change();
+    failpoint('edit:after-change');
+    return true;
   }
 
-  /** Restores every touched file to the bytes (and mode) it had, removing files that did not exist. */
+  /** Removes `dir` (recursively) after the commit, and only then: deleting is not undoable. */
+  async removeAfterCommit(dir: string): Promise<void> {
+    this.removals.push(dir);
+    await this.save();
+  }
+
+  private async undo(step: Step): Promise<void> {
+    switch (step.kind) {
+      case 'file':
+        if (step.copy) {
+          await fs.rm(`${step.copy}.tmp`, { force: true });
+          await restoreCopy(step.copy, step.path);
+        } else {
+          await fs.rm(step.path, { force: true });
+        }
+        return;
+      case 'link':
+        await fs.rm(step.path, { force: true });
+        if (step.target !== null) await fs.symlink(step.target, step.path);
+        return;
+      case 'dir':
+        await fs.rm(step.path, { recursive: true, force: true });
+        return;
+      case 'shared':
+        await withLock(step.lock, async () => {
+          await fs.rm(`${step.copy}.tmp`, { force: true });
+          const now = await readIfExists(step.path);
+          const h = now && sha(now);
+          if (h === step.after) {
+            await restoreCopy(step.copy, step.path);
+            return;
+          }
+          await fs.rm(step.copy, { force: true });
+          if (h !== step.before) this.warnings.push(`${step.path} was changed by another program since this edit changed it: left as it is; check its apxs-ts block`);
+        });
+    }
+  }
+
+  /**
+   * Undoes every step, newest first, with no new space needed. Returns the
+   * paths put back. A step that cannot be undone is a warning, and the
+   * journal stays so that the next edit tries again.
+   */
   async rollback(): Promise<string[]> {
     const restored: string[] = [];
-    for (const [file, orig] of [...this.originals.entries()].reverse()) {
-      if (orig.content === undefined) {
-        await fs.rm(file, { force: true });
-      } else {
-        await writeFileAtomic(file, orig.content, orig.mode === undefined ? {} : { mode: orig.mode });
+    let failed = false;
+    for (const step of [...this.steps].reverse()) {
+      try {
+        await this.undo(step);
+        restored.push(step.path);
+      } catch (err) {
+        failed = true;
+        this.warnings.push(`could not put back ${step.path}: ${message(err)}`);
       }
-      restored.push(file);
+      failpoint('edit:after-undo');
     }
-    for (const [link, target] of this.links) {
-      await fs.rm(link, { force: true });
-      if (target !== undefined) await fs.symlink(target, link);
-      restored.push(link);
-    }
-    for (const undo of this.undos.reverse()) await undo();
-    this.originals.clear();
-    this.links.clear();
-    this.undos.length = 0;
+    if (failed) return restored;
+    this.steps = [];
+    this.backups.length = 0;
+    if (this.journal) await fs.rm(this.journal.file, { force: true });
     return restored;
   }
+
+  /**
+   * Makes the edit final: the journal renamed to its committed name (the
+   * instant the edit counts as done; a rename needs no space), then `finish`,
+   * which does not throw. Throws only before that instant.
+   */
+  async commit(): Promise<void> {
+    if (this.journal && this.steps.length > 0) {
+      await fs.rename(this.journal.file, committedName(this.journal.file));
+      failpoint('edit:after-commit');
+    }
+    await this.finish();
+  }
+
+  /**
+   * After the commit: the originals' copies kept as backups, the removals
+   * done, the journal removed. A failure here is a warning: the edit stands.
+   */
+  private async finish(): Promise<void> {
+    this.backups.length = 0;
+    const attempt = async (what: string, fn: () => Promise<unknown>) => {
+      try {
+        await fn();
+      } catch (err) {
+        this.warnings.push(`${what}: ${message(err)}`);
+      }
+    };
+    for (const step of this.steps) {
+      if (step.kind === 'shared') await attempt(`could not remove ${step.copy}`, () => fs.rm(step.copy, { force: true }));
+      if (step.kind !== 'file' || !step.copy || !(await exists(step.copy))) continue;
+      const { copy } = step;
+      await attempt(`kept no backup of ${step.path}`, async () => {
+        if (this.backupDir) this.backups.push(await keepCopyAsBackup(copy, step.path, this.backupDir));
+      });
+      await attempt(`could not remove ${copy}`, () => fs.rm(copy, { force: true }));
+    }
+    if (this.removals.length) failpoint('edit:before-purge');
+    for (const dir of this.removals) await attempt(`could not remove ${dir}`, () => fs.rm(dir, { recursive: true, force: true }));
+    if (this.journal) {
+      const file = committedName(this.journal.file);
+      await attempt(`could not remove ${file}`, () => fs.rm(file, { force: true }));
+    }
+  }
+
+  /**
+   * Finishes or undoes an edit a killed process left behind in `journalFile`
+   * (call it holding the lock the edit held). Returns what it did, for the
+   * user, or nothing when there was nothing to recover.
+   */
+  static async recover(journalFile: string, backupDir?: string): Promise<string[]> {
+    for (const [file, committed] of [[committedName(journalFile), true], [journalFile, false]] as const) {
+      const j = await readJournal(file);
+      if (!j) continue;
+      const tx = new EditTransaction(backupDir, { file: journalFile, what: j.what });
+      tx.steps = j.steps;
+      tx.removals.push(...j.removeAfterCommit);
+      const who = `"${j.what}" (pid ${j.pid}, started ${j.started})`;
+      if (committed) {
+        await tx.finish();
+        const purged = j.removeAfterCommit.length ? `; removed ${j.removeAfterCommit.join(', ')}` : '';
+        return [`finished ${who}, which was killed after its commit${purged}`, ...tx.warnings];
+      }
+      const restored = await tx.rollback();
+      return [`undid ${who}, which was killed before it was done: put back ${restored.join(', ') || 'nothing'}`, ...tx.warnings];
+    }
+    return [];
+  }
+}
+
+async function readJournal(file: string): Promise<Journal | undefined> {
+  const text = await readIfExists(file);
+  if (text === undefined) return undefined;
+  try {
+    const j = JSON.parse(text.toString('utf8')) as Journal;
+    if (j.version === 1 && Array.isArray(j.steps) && Array.isArray(j.removeAfterCommit)) return j;
+  } catch {
+    // fall through: written atomically, so this is not a torn write of ours
+  }
+  throw new ApxsError('BAD_INPUT', `${file} is not an edit journal apxs-ts can read`, {
+    hint: 'it records an interrupted edit of this server root: look at it, then move it away and check the config (apxs-ts ctl configtest)',
+    data: { path: file },
+  });
 }
 
 /** The name the unit tests and older code use. */

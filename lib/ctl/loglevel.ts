@@ -94,6 +94,7 @@ export async function setLogLevel(sr: ServerRoot, opts: LogLevelOptions): Promis
     await tx.write(sr.configFile, body.length ? upsertBlock(text, BLOCK, body, text.length, sr.configFile) : removeBlock(text, BLOCK, sr.configFile));
     return body;
   });
+  warnings.push(...edit.warnings);
   let reloaded = false;
   if (edit.changed.length && opts.reload !== false) {
     const { running } = await serverState(sr, (await serverFiles(sr)).pidFile, { scan: false });

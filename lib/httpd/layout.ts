@@ -109,9 +109,10 @@ function mainConfigLayout(kind: 'sandbox' | 'prefix'): Layout {
         await tx.write(file, next);
         return;
       }
-      // No vhost left: the file and the Include go too.
-      await tx.remove(file);
+      // No vhost left: the Include goes, then the file (in that order, so that
+      // httpd's config is valid at every instant, even if killed in between).
       await tx.write(sr.configFile, removeBlock(await fs.readFile(sr.configFile, 'utf8'), 'vhosts', sr.configFile));
+      await tx.remove(file);
     },
   };
 }

@@ -41,6 +41,8 @@ export interface InstallResult {
   changed: string[];
   backups: string[];
   configtest: ConfigTestResult | null;
+  /** An interrupted edit finished or undone first, a backup not kept, ... */
+  warnings: string[];
 }
 
 function configLines(sr: ServerRoot, traits: SeriesTraits, spec: InstallSpec, so: string): { name: string; load: string[]; conf: string[] } {
@@ -93,7 +95,7 @@ export async function installModule(sr: ServerRoot, spec: InstallSpec): Promise<
     await tx.write(dest, so, 0o755);
     await sr.layout.enableModule(tx, sr, lines);
   });
-  return { module: spec.module.stem, serverRoot: sr.root, kind: sr.kind, installedSo: dest, changed: edit.changed, backups: edit.backups, configtest: edit.configtest };
+  return { module: spec.module.stem, serverRoot: sr.root, kind: sr.kind, installedSo: dest, changed: edit.changed, backups: edit.backups, configtest: edit.configtest, warnings: edit.warnings };
 }
 
 export async function uninstallModule(sr: ServerRoot, module: ModuleName): Promise<InstallResult> {
@@ -108,5 +110,5 @@ export async function uninstallModule(sr: ServerRoot, module: ModuleName): Promi
     await tx.remove(dest);
     if (recorded) await updateLedger(tx, sr, (l) => { delete l.modules[dest]; });
   });
-  return { module: module.stem, serverRoot: sr.root, kind: sr.kind, installedSo: dest, changed: edit.changed, backups: edit.backups, configtest: edit.configtest };
+  return { module: module.stem, serverRoot: sr.root, kind: sr.kind, installedSo: dest, changed: edit.changed, backups: edit.backups, configtest: edit.configtest, warnings: edit.warnings };
 }

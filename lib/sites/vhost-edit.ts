@@ -22,7 +22,7 @@ import { readServerInfo } from '../httpd/server-info.js';
 import type { ServerRoot } from '../httpd/server-root.js';
 import { serverProfile } from '../httpd/profile.js';
 import type { Series } from '../httpd/version.js';
-import { hostsAdd, hostsList, hostsRemove } from './hosts-file.js';
+import { addToBlock, hostsAdd, hostsList, hostsRemove, readBlock, removeFromBlock, withBlock, type HostsBlock } from './hosts-file.js';
 import { validateHostname } from './host-names.js';
 import { collectVhosts } from './vhost-model.js';
 
@@ -111,10 +111,21 @@ async function mapNames(tx: EditTransaction, sr: ServerRoot, hostsFile: string, 
     toAdd.push(n);
   }
   if (toAdd.length === 0) return [];
-  await hostsAdd(hostsFile, toAdd, ip);
-  tx.onRollback(() => hostsRemove(hostsFile, toAdd));
   await updateLedger(tx, sr, (l) => { for (const n of toAdd) l.hostNames[hostKey(hostsFile, n)] = { vhost }; });
+  await editHostsIn(tx, hostsFile, (m) => addToBlock(m, ip, toAdd), () => hostsAdd(hostsFile, toAdd, ip));
   return toAdd;
+}
+
+/**
+ * A hosts-file change inside `tx`, made last of an edit (its undo needs no
+ * space: it is what a full disk fails last). `edit` is the change to our
+ * block that `change` makes, so the journal knows the bytes it will leave.
+ */
+async function editHostsIn(tx: EditTransaction, hostsFile: string, edit: (m: HostsBlock) => HostsBlock, change: () => Promise<unknown>): Promise<void> {
+  const text = await fs.readFile(hostsFile, 'utf8');
+  const real = await fs.realpath(hostsFile);
+  // The lock hosts-file.ts takes for every edit of this file.
+  await tx.shared(hostsFile, `${real}.apxs-ts.lock`, withBlock(text, edit(readBlock(text, hostsFile)), hostsFile), change);
 }
 
 async function httpdEnv(sr: ServerRoot): Promise<Record<string, string>> {
@@ -137,7 +148,7 @@ export async function vhostAdd(sr: ServerRoot, spec: VhostSpec, opts: { hostsFil
   const edit = await withConfigEdit(sr, `adding vhost ${name}`, async (tx) => {
     // The DocumentRoot, with a page naming the site, when it is not there yet.
     if (await tx.mkdir(docroot)) {
-      await fs.writeFile(path.join(docroot, 'index.html'), indexHtml(name), { mode: 0o644 });
+      await tx.write(path.join(docroot, 'index.html'), indexHtml(name), 0o644);
       await updateLedger(tx, sr, (l) => { l.docroots[docroot] = { vhost: name }; });
     }
     await sr.layout.enableSite(tx, sr, name, VHOSTS_FILE_HEADER, siteEdit(series, name, vhostBlock(series, address, name, aliases, docroot)));
@@ -146,7 +157,7 @@ export async function vhostAdd(sr: ServerRoot, spec: VhostSpec, opts: { hostsFil
   });
   return {
     name, serverRoot: sr.root, series, address, documentRoot: docroot, vhostsFile: sr.layout.siteFile(sr, name),
-    changed: edit.changed, hostsChanged: added.length > 0, configtest: edit.configtest, warnings,
+    changed: edit.changed, hostsChanged: added.length > 0, configtest: edit.configtest, warnings: [...edit.warnings, ...warnings],
   };
 }
 
@@ -173,16 +184,6 @@ export async function vhostRemove(sr: ServerRoot, nameIn: string, opts: { hostsF
     removedNames = Object.entries(ledger.hostNames)
       .filter(([k, v]) => v.vhost === name && k.startsWith(`${path.resolve(opts.hostsFile)}\0`))
       .map(([k]) => k.split('\0')[1]!);
-    if (removedNames.length) {
-      const before = await hostsList(opts.hostsFile);
-      await hostsRemove(opts.hostsFile, removedNames);
-      tx.onRollback(async () => {
-        for (const e of before.filter((x) => x.managed)) {
-          const back = e.names.filter((n) => removedNames.includes(n.toLowerCase()));
-          if (back.length) await hostsAdd(opts.hostsFile, back, e.ip);
-        }
-      });
-    }
     const docroot = blockDocroot(block.body);
     const created = docroot ? ledger.docroots[docroot] : undefined;
     if (opts.purge && docroot) {
@@ -195,14 +196,15 @@ export async function vhostRemove(sr: ServerRoot, nameIn: string, opts: { hostsF
       for (const n of removedNames) delete l.hostNames[hostKey(opts.hostsFile, n)];
       if (purge) delete l.docroots[purge];
     });
+    // Deleting is not undoable: the journal removes it after the commit (and a run killed before that, the next edit).
+    if (purge) await tx.removeAfterCommit(purge);
+    if (removedNames.length) await editHostsIn(tx, opts.hostsFile, (m) => removeFromBlock(m, removedNames), () => hostsRemove(opts.hostsFile, removedNames));
   });
-  // Deleting is not undoable: only after httpd accepted the config without this vhost.
-  if (purge) await fs.rm(purge, { recursive: true, force: true });
   const body = block?.body ?? [];
   return {
     name, serverRoot: sr.root, series, address: /<VirtualHost\s+([^>]+)>/.exec(body.join('\n'))?.[1] ?? '',
     documentRoot: blockDocroot(body), vhostsFile: file, changed: edit.changed, hostsChanged: removedNames.length > 0,
-    configtest: edit.configtest, warnings, purged: purge,
+    configtest: edit.configtest, warnings: [...edit.warnings, ...warnings], purged: purge,
   };
 }
 
