@@ -12,6 +12,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { backupFile, writeFileAtomic } from '../core/atomic-file.js';
 import { ApxsError, fileError } from '../core/errors.js';
+import { failpoint } from '../core/failpoint.js';
 import { findBlock, removeBlock, upsertBlock } from '../core/marked-block.js';
 import { withLock } from '../core/lock.js';
 import { validateHostname, validateIp } from './host-names.js';
@@ -154,6 +155,7 @@ async function backupsIn(dir: string, file: string): Promise<Set<string>> {
 
 async function editHosts(file: string, edit: (map: HostsBlock) => HostsBlock, opts: EditOptions): Promise<HostsChange> {
   const run = async (): Promise<HostsChange> => {
+    if (!opts.dryRun) failpoint('hosts:locked');
     const text = await readHosts(file);
     const before = readBlock(text, file);
     const after = edit(before);
@@ -171,8 +173,10 @@ async function editHosts(file: string, edit: (map: HostsBlock) => HostsBlock, op
       for (const f of await backupsIn(backupDir, file)) if (!earlier.has(f)) await fs.rm(path.join(backupDir, f), { force: true }).catch(() => undefined);
       throw fileError(backupDir, err) ?? err;
     }
+    failpoint('hosts:after-backup');
     try {
       const res = await writeFileAtomic(file, next);
+      failpoint('hosts:after-write');
       return { ...base, changed: true, backup, method: res.method };
     } catch (err) {
       // Nothing changed, so the backup of this change undoes nothing.
