@@ -1,0 +1,87 @@
+/**
+ * Backups and a config broken before the edit (issue #16, defects 3 and 4):
+ * a backup is as private as its original (mode and owner kept, the backups
+ * directory 0700); an edit of a config httpd already rejects says so
+ * (CONFIG_BROKEN_BEFORE with httpd's words) instead of blaming itself, and
+ * an uninstall that repairs such a config goes through.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cli, newSandbox, snapshot } from '../helpers.js';
+
+const NOBODY = 65534;
+
+async function root() {
+  const { work, sr } = await newSandbox();
+  const hosts = path.join(work, 'hosts');
+  await fs.writeFile(hosts, '127.0.0.1 localhost\n');
+  return { work, sr, hosts, conf: path.join(sr, 'conf', 'httpd.conf'), backups: path.join(sr, '.apxs-ts', 'backups') };
+}
+
+async function builtModule(work: string, name: string, sr: string): Promise<string> {
+  expect((await cli(['new', name, '--template', 'handler'], { cwd: work })).code).toBe(0);
+  const dir = path.join(work, `mod_${name}`);
+  expect((await cli(['build', dir, '--server-root', sr])).code).toBe(0);
+  return dir;
+}
+
+const modeOf = async (f: string) => (await fs.stat(f)).mode & 0o777;
+
+describe('backups are as private as the original', () => {
+  it('a 0600 httpd.conf owned by nobody: its backup is 0600 and owned by nobody, in a 0700 backups dir (and a 0755 one is tightened)', async () => {
+    const { sr, hosts, conf, backups } = await root();
+    await fs.mkdir(backups, { recursive: true, mode: 0o755 });
+    await fs.chmod(backups, 0o755);
+    await fs.chmod(conf, 0o600);
+    await fs.chown(conf, NOBODY, NOBODY);
+    const r = await cli(['vhost', 'add', 'b.dd', '--server-root', sr, '--hosts-file', hosts, '--json']);
+    expect(r.code, r.stdout).toBe(0);
+    const bak = (await fs.readdir(backups)).filter((f) => f.startsWith('httpd.conf.'));
+    expect(bak).toHaveLength(1);
+    const st = await fs.stat(path.join(backups, bak[0]!));
+    expect([st.mode & 0o777, st.uid, st.gid]).toEqual([0o600, NOBODY, NOBODY]);
+    expect(await modeOf(backups)).toBe(0o700);
+    // The edited file keeps them too.
+    const now = await fs.stat(conf);
+    expect([now.mode & 0o777, now.uid]).toEqual([0o600, NOBODY]);
+  });
+
+  it('a 0600 hosts file: the backup beside it is 0600 (hosts add and vhost add)', async () => {
+    const { sr, hosts } = await root();
+    await fs.chmod(hosts, 0o600);
+    expect((await cli(['hosts', 'add', 'h.dd', '--hosts-file', hosts])).code).toBe(0);
+    expect((await cli(['vhost', 'add', 'v.dd', '--server-root', sr, '--hosts-file', hosts, '--json'])).code).toBe(0);
+    const baks = (await fs.readdir(path.dirname(hosts))).filter((f) => /^hosts\..*\.bak$/.test(f));
+    expect(baks.length).toBe(2);
+    for (const b of baks) expect(await modeOf(path.join(path.dirname(hosts), b)), b).toBe(0o600);
+    expect(await modeOf(hosts)).toBe(0o600);
+  });
+});
+
+describe('a config broken before the edit', () => {
+  it('install into a config httpd already rejects: CONFIG_BROKEN_BEFORE with httpd\'s words, every file byte-identical', async () => {
+    const { work, sr, conf } = await root();
+    const dir = await builtModule(work, 'bb', sr);
+    await fs.appendFile(conf, 'NoSuchDirectiveHere on\n');
+    const before = await snapshot(sr);
+    const r = await cli(['install', dir, '--server-root', sr, '--json']);
+    expect(r.code).toBe(1);
+    expect(r.json.error.code).toBe('CONFIG_BROKEN_BEFORE');
+    expect(r.json.error.message).toContain('NoSuchDirectiveHere');
+    expect(r.json.error.message).toContain(`${conf}:`);
+    expect(await snapshot(sr)).toEqual(before);
+  });
+
+  it('uninstall of a module whose .so is gone (httpd rejects the config) repairs it: exit 0, the config pristine', async () => {
+    const { work, sr, conf } = await root();
+    const pristine = await fs.readFile(conf, 'utf8');
+    const dir = await builtModule(work, 'gone', sr);
+    expect((await cli(['install', dir, '--server-root', sr, '--json'])).code).toBe(0);
+    await fs.rm(path.join(sr, 'modules', 'mod_gone.so'));
+    expect((await cli(['ctl', 'configtest', '--server-root', sr, '--json'])).code).toBe(1);
+    const r = await cli(['uninstall', 'gone', '--server-root', sr, '--json']);
+    expect(r.code, r.stdout).toBe(0);
+    expect(await fs.readFile(conf, 'utf8')).toBe(pristine);
+  });
+});
