@@ -61,14 +61,15 @@ describe('vhost', () => {
     expect((await v('remove', 'one.dd')).code).toBe(1);
   });
 
-  it('restores every file byte for byte when httpd rejects the result', async () => {
+  it('restores every file byte for byte when httpd rejects the result, and says the config was rejected before the edit', async () => {
     const { work, sr, hosts, v } = await setup();
     // A 2.2-era line the user already had: httpd 2.4 refuses it.
     await fs.appendFile(path.join(sr, 'conf', 'httpd.conf'), '<Directory /nowhere>\n    Order allow,deny\n</Directory>\n');
     const before = await snapshot(work);
     const r = await v('add', 'one.dd');
     expect(r.code).toBe(1);
-    expect(r.json.error.code).toBe('CONFIG_BROKEN');
+    // The line was there before: the edit is not blamed for it (#16).
+    expect(r.json.error.code).toBe('CONFIG_BROKEN_BEFORE');
     expect(r.json.error.message).toContain("Invalid command 'Order'");
     const after = await snapshot(work);
     for (const s of [before, after]) for (const k of Object.keys(s)) if (k.includes('.apxs-ts/backups/') || /hosts\.\d{8}T/.test(k)) delete s[k];
