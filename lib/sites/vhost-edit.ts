@@ -176,15 +176,20 @@ export async function vhostRemove(sr: ServerRoot, nameIn: string, opts: { hostsF
   let purge: string | undefined;
   let block: { body: string[] } | undefined;
   const edit = await withConfigEdit(sr, `removing vhost ${name}`, async (tx) => {
-    block = findBlock(await fs.readFile(file, 'utf8').catch(() => ''), `vhost ${name}`, file);
-    if (!block) throw new ApxsError('NOT_FOUND', `no vhost ${name} made by apxs-ts in ${file}`, { hint: 'apxs-ts vhost list shows what there is' });
-    await sr.layout.disableSite(tx, sr, name, siteEdit(series, name, undefined));
+    const text = await fs.readFile(file, 'utf8').catch(() => undefined);
+    block = findBlock(text ?? '', `vhost ${name}`, file);
     // Only the names this vhost mapped: a mapping the user had before stays.
     const ledger = await readLedger(sr);
     removedNames = Object.entries(ledger.hostNames)
       .filter(([k, v]) => v.vhost === name && k.startsWith(`${path.resolve(opts.hostsFile)}\0`))
       .map(([k]) => k.split('\0')[1]!);
-    const docroot = blockDocroot(block.body);
+    if (!block && !(text === undefined && removedNames.length > 0)) {
+      throw new ApxsError('NOT_FOUND', `no vhost ${name} made by apxs-ts in ${file}`, { hint: 'apxs-ts vhost list shows what there is' });
+    }
+    // Its file gone (deleted by hand, or by an apxs-ts before #16 killed half way): take out what is left of it.
+    if (!block) warnings.push(`${file} is gone: removed what was left of ${name} (its Include, its hosts names)`);
+    await sr.layout.disableSite(tx, sr, name, siteEdit(series, name, undefined));
+    const docroot = blockDocroot(block?.body ?? []);
     const created = docroot ? ledger.docroots[docroot] : undefined;
     if (opts.purge && docroot) {
       const inUse = (await docrootsInUse(sr)).some((d) => d === docroot || d.startsWith(`${docroot}/`));

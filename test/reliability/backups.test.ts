@@ -84,4 +84,20 @@ describe('a config broken before the edit', () => {
     expect(r.code, r.stdout).toBe(0);
     expect(await fs.readFile(conf, 'utf8')).toBe(pristine);
   });
+
+  it('vhost remove of a vhost whose vhosts file is gone (the state the old order left: Include, no file) repairs the config and the hosts file', async () => {
+    const { sr, hosts, conf } = await root();
+    const pristine = await fs.readFile(conf, 'utf8');
+    const v = (...a: string[]) => cli(['vhost', ...a, '--server-root', sr, '--hosts-file', hosts, '--json']);
+    expect((await v('add', 'vr.dd')).code).toBe(0);
+    await fs.rm(path.join(sr, 'conf', 'apxs-ts-vhosts.conf'));
+    expect((await cli(['ctl', 'configtest', '--server-root', sr, '--json'])).code).toBe(1);
+    const r = await v('remove', 'vr.dd');
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.json.warnings.join(' ')).toContain('is gone: removed what was left of vr.dd');
+    expect(await fs.readFile(conf, 'utf8')).toBe(pristine);
+    expect(await fs.readFile(hosts, 'utf8')).toBe('127.0.0.1 localhost\n');
+    // Nothing left of it now: a second remove is NOT_FOUND.
+    expect((await v('remove', 'vr.dd')).json.error.code).toBe('NOT_FOUND');
+  });
 });

@@ -232,4 +232,22 @@ describe('kill -9 at every step of an edit (failpoints)', () => {
     console.log(`kills: ${JSON.stringify(Object.fromEntries(Object.entries(kills).map(([k, v]) => [k, v.length])))} + ${recoveryKills} during recovery = ${total}`);
     expect(total).toBeGreaterThanOrEqual(60);
   }, 600_000);
+
+  it('the hosts file changed by another program after a killed vhost add: the undo leaves that change and says so', async () => {
+    const { work, sr } = await newSandbox();
+    const r: Root = { work, sr, hosts: path.join(work, 'hosts'), conf: path.join(sr, 'conf', 'httpd.conf') };
+    await fs.writeFile(r.hosts, '127.0.0.1 localhost\n');
+    // Killed after every change, hosts file included, before the configtest.
+    expect((await killedAt(vh(r, 'add', 'k.dd'), 'edit:before-configtest', work)).mark).toBe('edit:before-configtest');
+    expect(await fs.readFile(r.hosts, 'utf8')).toContain('k.dd');
+    // Another program edits the hosts file (hosts add does not take the root's lock).
+    await ok(cli(['hosts', 'add', 'other.dd', '--hosts-file', r.hosts]));
+    const next = await cli(vh(r, 'add', 'n.dd'));
+    expect(next.code, next.stdout).toBe(0);
+    expect(next.json.warnings.join(' ')).toMatch(/undid .*adding vhost k\.dd/);
+    expect(next.json.warnings.join(' ')).toContain(`${r.hosts} was changed by another program`);
+    // other.dd is not clobbered by putting the old bytes back.
+    expect(await fs.readFile(r.hosts, 'utf8')).toContain('other.dd');
+    expect(httpdAccepts(sr)).toBe(true);
+  });
 });
