@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeFileAtomic } from '../../lib/core/atomic-file.js';
-import { FileTransaction } from '../../lib/core/edit-transaction.js';
+import { EditTransaction, FileTransaction } from '../../lib/core/edit-transaction.js';
 import { findBlock, listBlockIds, offsetOutsideBlocks, removeBlock, upsertBlock } from '../../lib/core/marked-block.js';
 import { tmpDir } from '../helpers.js';
 
@@ -64,5 +64,51 @@ describe('atomic writes and transactions', () => {
     const tx = new FileTransaction();
     expect(await tx.write(f, 'same')).toBe(false);
     expect(tx.changed).toEqual([]);
+  });
+
+  it('an edit abandoned half way (as by kill -9) is undone by recover from its journal: bytes, modes, created files and dirs', async () => {
+    const dir = await tmpDir();
+    const journal = path.join(dir, 'journal.json');
+    const conf = path.join(dir, 'a.conf');
+    await fs.writeFile(conf, 'before\n', { mode: 0o600 });
+    await fs.chmod(conf, 0o600);
+    const tx = new EditTransaction(path.join(dir, 'backups'), { file: journal, what: 'test edit' });
+    await tx.write(conf, 'after\n');
+    await tx.mkdir(path.join(dir, 'made', 'deep'));
+    await tx.write(path.join(dir, 'made', 'deep', 'new.txt'), 'new');
+    await tx.remove(conf);
+    // Abandoned here: no rollback, no commit.
+    expect(JSON.parse(await fs.readFile(journal, 'utf8')).steps.map((s: { kind: string }) => s.kind)).toEqual(['file', 'dir', 'file']);
+    const said = await EditTransaction.recover(journal, path.join(dir, 'backups'));
+    expect(said[0]).toMatch(/^undid "test edit"/);
+    expect(await fs.readFile(conf, 'utf8')).toBe('before\n');
+    expect((await fs.stat(conf)).mode & 0o777).toBe(0o600);
+    expect((await fs.readdir(dir)).sort()).toEqual(['a.conf']);
+    expect(await EditTransaction.recover(journal)).toEqual([]);
+  });
+
+  it('a committed edit whose finish was interrupted is finished by recover: backups kept (0700 dir, mode kept), the removal done', async () => {
+    const dir = await tmpDir();
+    const journal = path.join(dir, 'journal.json');
+    const conf = path.join(dir, 'a.conf');
+    const doomed = path.join(dir, 'docroot');
+    await fs.mkdir(doomed);
+    await fs.writeFile(conf, 'before\n', { mode: 0o600 });
+    await fs.chmod(conf, 0o600);
+    const tx = new EditTransaction(path.join(dir, 'backups'), { file: journal, what: 'purging edit' });
+    await tx.write(conf, 'after\n');
+    await tx.removeAfterCommit(doomed);
+    // The commit's rename, then a kill before the finish.
+    await fs.rename(journal, path.join(dir, 'journal.committed.json'));
+    const said = await EditTransaction.recover(journal, path.join(dir, 'backups'));
+    expect(said[0]).toMatch(/^finished "purging edit".*removed .*docroot/);
+    expect(await fs.readFile(conf, 'utf8')).toBe('after\n');
+    await expect(fs.stat(doomed)).rejects.toThrow();
+    const backups = await fs.readdir(path.join(dir, 'backups'));
+    expect(backups).toHaveLength(1);
+    expect(await fs.readFile(path.join(dir, 'backups', backups[0]!), 'utf8')).toBe('before\n');
+    expect((await fs.stat(path.join(dir, 'backups', backups[0]!))).mode & 0o777).toBe(0o600);
+    expect((await fs.stat(path.join(dir, 'backups'))).mode & 0o777).toBe(0o700);
+    expect((await fs.readdir(dir)).sort()).toEqual(['a.conf', 'backups']);
   });
 });
