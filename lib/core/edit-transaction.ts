@@ -142,6 +142,8 @@ export class EditTransaction {
   async symlink(target: string, link: string): Promise<boolean> {
     const current = await fs.readlink(link).catch(() => undefined);
     if (current === target) return false;
+    // A file (not a link) in the way: removed as a file, so that undo puts it back.
+    if (current === undefined && (await fs.lstat(link).catch(() => undefined))) await this.remove(link);
     if (!this.has(link)) await this.record({ kind: 'link', path: link, target: current ?? null });
     try {
       await fs.rm(link, { force: true });
@@ -316,6 +318,13 @@ export class EditTransaction {
         return [`finished ${who}, which was killed after its commit${purged}`, ...tx.warnings];
       }
       const restored = await tx.rollback();
+      if (tx.dirty) {
+        // Its journal stays: no new edit may start over it and lose what it says.
+        throw new ApxsError('CONFIG_BROKEN_BEFORE', `could not undo ${who}, which was killed before it was done`, {
+          hint: `fix what the details name, then run the command again (the journal ${file} is kept and tried again)`,
+          details: tx.warnings, data: { journal: file },
+        });
+      }
       return [`undid ${who}, which was killed before it was done: put back ${restored.join(', ') || 'nothing'}`, ...tx.warnings];
     }
     return [];

@@ -100,4 +100,22 @@ describe('a config broken before the edit', () => {
     // Nothing left of it now: a second remove is NOT_FOUND.
     expect((await v('remove', 'vr.dd')).json.error.code).toBe('NOT_FOUND');
   });
+
+  it('a journal that cannot be undone (or read) stops the next edit before it changes anything, and stays', async () => {
+    const { sr, hosts } = await root();
+    const journal = path.join(sr, '.apxs-ts', 'journal.json');
+    await fs.mkdir(path.dirname(journal), { recursive: true });
+    const stuck = { version: 1, what: 'adding vhost z.dd', pid: 4000000, started: '2026-01-01T00:00:00Z', removeAfterCommit: [],
+      steps: [{ kind: 'link', path: path.join(sr, 'no-such-dir', 'z.conf'), target: '../z.conf' }] };
+    for (const content of [JSON.stringify(stuck), '{"torn']) {
+      await fs.writeFile(journal, content);
+      const before = await snapshot(sr);
+      const r = await cli(['vhost', 'add', 'z.dd', '--server-root', sr, '--hosts-file', hosts, '--json']);
+      expect(r.code).not.toBe(0);
+      expect(r.json.error.code).toBe(content === '{"torn' ? 'BAD_INPUT' : 'CONFIG_BROKEN_BEFORE');
+      expect(r.json.error.message).toMatch(content === '{"torn' ? /journal.json is not an edit journal/ : /could not undo "adding vhost z\.dd"/);
+      expect(await snapshot(sr)).toEqual(before);
+      expect(await fs.readFile(hosts, 'utf8')).toBe('127.0.0.1 localhost\n');
+    }
+  });
 });
