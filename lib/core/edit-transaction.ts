@@ -142,9 +142,10 @@ export class EditTransaction {
   async symlink(target: string, link: string): Promise<boolean> {
     const current = await fs.readlink(link).catch(() => undefined);
     if (current === target) return false;
-    // A file (not a link) in the way: removed as a file, so that undo puts it back.
+    // A file (not a link) in the way: removed as a file, so that undo (the link
+    // step first, newest first) takes the link away and then puts the file back.
     if (current === undefined && (await fs.lstat(link).catch(() => undefined))) await this.remove(link);
-    if (!this.has(link)) await this.record({ kind: 'link', path: link, target: current ?? null });
+    if (!this.steps.some((s) => s.kind === 'link' && s.path === link)) await this.record({ kind: 'link', path: link, target: current ?? null });
     try {
       await fs.rm(link, { force: true });
       await fs.symlink(target, link);

@@ -111,4 +111,17 @@ describe('atomic writes and transactions', () => {
     expect((await fs.stat(path.join(dir, 'backups'))).mode & 0o777).toBe(0o700);
     expect((await fs.readdir(dir)).sort()).toEqual(['a.conf', 'backups']);
   });
+
+  it('a regular file where a symlink goes is put back by rollback, bytes and all', async () => {
+    const dir = await tmpDir();
+    const link = path.join(dir, 'site.conf');
+    await fs.writeFile(link, 'the user\'s own file\n');
+    const tx = new EditTransaction();
+    expect(await tx.symlink('../elsewhere.conf', link)).toBe(true);
+    expect(await fs.readlink(link)).toBe('../elsewhere.conf');
+    await tx.rollback();
+    expect((await fs.lstat(link)).isFile()).toBe(true);
+    expect(await fs.readFile(link, 'utf8')).toBe('the user\'s own file\n');
+    expect(await fs.readdir(dir)).toEqual(['site.conf']);
+  });
 });
