@@ -54,7 +54,7 @@ export function register(program: Command, run: Runner): void {
   sandbox
     .command('remove')
     .argument('<dir>', 'a sandbox made by sandbox create')
-    .description('stop a sandbox\'s server if it runs, then delete the sandbox (only what apxs-ts made)')
+    .description('stop a sandbox\'s server if it runs, then delete what apxs-ts made in it; your files (and files you edited) are kept and listed')
     .addHelpText('after', '\nExample:\n  apxs-ts sandbox remove ./srv')
     .action(run(async (dir: string) => {
       const r = await removeSandbox(dir);
@@ -63,8 +63,9 @@ export function register(program: Command, run: Runner): void {
         human: [
           ...(r.stopped !== null ? [`stopped httpd (pid ${r.stopped})`] : []),
           ...r.warnings.map((w) => `warning: ${w}`),
-          `removed ${r.removed.join(', ')}`,
-          ...(r.kept.length ? [`kept (not made by apxs-ts): ${r.kept.join(', ')}`] : []),
+          ...(r.finished ? ['an earlier remove was interrupted: finished it'] : []),
+          r.removed.includes(r.root) ? `removed ${r.root}` : `removed ${r.removed.length} file(s) and directories apxs-ts made in ${r.root}`,
+          ...(r.kept.length ? [`kept ${r.kept.length} (not made by apxs-ts, or changed by hand since):`, ...r.kept.slice(0, 20).map((k) => `  ${k}`), ...(r.kept.length > 20 ? [`  … and ${r.kept.length - 20} more (--json lists them all)`] : [])] : []),
         ],
       };
     }));
