@@ -80,7 +80,7 @@ async function expectOnlyUsersLeft(sr: string, userBytes: Record<string, string>
 }
 
 describe('sandbox remove keeps the user\'s files', () => {
-  it('7 user entries in 5 places (new dirs, new conf file, edited file, page in htdocs, 2 symlinks out) kept byte for byte; all of apxs-ts\'s and httpd\'s gone', async () => {
+  it('8 user entries in 5 places (new dirs, new conf file, edited file, page in htdocs, 2 symlinks out) kept byte for byte; all of apxs-ts\'s and httpd\'s gone', async () => {
     const work = await tmpDir('apxs-ts-sbrm-');
     const env = { XDG_CACHE_HOME: path.join(work, 'cache') };
     const { sr, run, userBytes, links, outside } = await scenario(work, env, { start: true });
