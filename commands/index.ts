@@ -73,6 +73,14 @@ const ownArgs = (argv: string[]) => {
   return dd === -1 ? args : args.slice(0, dd);
 };
 
+/** Global options that take a value: the word after them is that value, not a command name. */
+const GLOBAL_VALUE_OPTIONS = new Set(['--wait']);
+
+/** The words of argv that name a command and subcommand (no options, no global options' values). */
+function commandWords(args: string[]): string[] {
+  return args.filter((a, i) => !a.startsWith('-') && !(i > 0 && GLOBAL_VALUE_OPTIONS.has(args[i - 1]!)));
+}
+
 /**
  * Which commands to construct for argv: the one it names (`help NAME` names
  * NAME); none for `--version`; for the top-level help, or a name that is no
@@ -80,7 +88,7 @@ const ownArgs = (argv: string[]) => {
  */
 export function commandsFor(argv: string[], haveStatic: boolean): string[] | 'static' {
   const args = ownArgs(argv);
-  const words = args.filter((a) => !a.startsWith('-'));
+  const words = commandWords(args);
   const name = words[0] === 'help' ? words[1] : words[0];
   if (name !== undefined && Object.hasOwn(COMMANDS, name)) {
     const wantsTree = NEEDS_TREE.has(name) && !args.some((a) => a === '--complete' || a.startsWith('--complete='));
@@ -216,7 +224,7 @@ export async function main(argv: string[]): Promise<number> {
 
   const names = commandsFor(argv, staticTopLevel() !== undefined);
   if (names === 'static') constructStatic(program, staticTopLevel()!);
-  else construct(program, names, run, ownArgs(argv).filter((a) => !a.startsWith('-'))[1]);
+  else construct(program, names, run, commandWords(ownArgs(argv))[1]);
   program.commands.forEach(function setUp(c: Command) {
     c.exitOverride().configureOutput(outputFor(() => json, (s) => { helpText += s; }));
     c.commands.forEach(setUp);

@@ -6,14 +6,16 @@
  * commands/index.ts asks `asBadPath` whether that path is one the command
  * line named, and is missing, and re-codes the error then. Something that
  * vanishes while apxs-ts runs inside a path that exists (a module's .so, a
- * log) stays NOT_FOUND, exit 1.
+ * log) stays NOT_FOUND, exit 1. A command that reports a missing path as
+ * part of a larger answer (doctor) checks the named path with
+ * `namedPathMustExist` first, for the same error.
  */
 import { lstatSync } from 'node:fs';
 import path from 'node:path';
 import { ApxsError } from '../lib/core/errors.js';
 
 /** Errors that say a path is not there. */
-const MISSING = new Set(['NOT_FOUND', 'NO_SERVER_ROOT']);
+const MISSING = new Set(['NOT_FOUND', 'NO_SERVER_ROOT', 'UNKNOWN_SERVER_ROOT']);
 
 const missing = (p: string) => {
   try {
@@ -70,4 +72,12 @@ export function asBadPath(e: ApxsError, args: string[], cwd = process.cwd()): Ap
     });
   }
   return undefined;
+}
+
+/** BAD_PATH (exit 2) when `value`, a path the user named for `what`, does not exist. */
+export function namedPathMustExist(value: string, what: string, cwd = process.cwd()): void {
+  const abs = path.resolve(cwd, value);
+  if (missing(abs)) {
+    throw new ApxsError('BAD_PATH', `${what} ${abs} does not exist`, { hint: 'check the path you gave', data: { path: abs } });
+  }
 }

@@ -5,6 +5,7 @@ import { requireServerRoot, resolveServerRootPath } from '../lib/httpd/server-ro
 import { vhostAdd, vhostRemove } from '../lib/sites/vhost-edit.js';
 import { inspectVhosts } from '../lib/sites/inspect.js';
 import { hostsFileOf, portArg, withHostsFile, withServerRoot } from './options.js';
+import { namedPathMustExist } from './paths.js';
 import type { Runner } from './types.js';
 
 interface Common {
@@ -30,6 +31,8 @@ export function register(program: Command, run: Runner): void {
     .addHelpText('after', '\nExample:\n  apxs-ts vhost add one.dd --alias www.one.dd --server-root ./srv --hosts-file ./hosts')
     .action(run(async (name: string, o: Common & { alias: string[]; docroot?: string; port?: number; ip?: string; remap?: boolean }) => {
       const sr = await requireServerRoot(o.serverRoot, process.cwd());
+      // Before the config is touched: a missing --hosts-file is found after the edit began, which leaves a backup behind.
+      if (o.hostsFile) namedPathMustExist(o.hostsFile, 'hosts file');
       const res = await vhostAdd(sr, { name, aliases: o.alias, docroot: o.docroot, port: o.port, ip: o.ip }, {
         hostsFile: hostsFileOf(o), series: o.httpdVersion ? parseSeries(o.httpdVersion) : undefined, remap: o.remap,
       });
@@ -49,6 +52,7 @@ export function register(program: Command, run: Runner): void {
     .addHelpText('after', '\nExample:\n  apxs-ts vhost remove one.dd --purge')
     .action(run(async (name: string, o: Common & { purge?: boolean }) => {
       const sr = await requireServerRoot(o.serverRoot, process.cwd());
+      if (o.hostsFile) namedPathMustExist(o.hostsFile, 'hosts file');
       const res = await vhostRemove(sr, name, { hostsFile: hostsFileOf(o), purge: o.purge, series: o.httpdVersion ? parseSeries(o.httpdVersion) : undefined });
       return { data: { ...res }, human: [`removed vhost ${name}${res.purged ? ` and ${res.purged}` : ''}`, ...res.warnings.map((w) => `warning: ${w}`)] };
     }));
