@@ -11,10 +11,7 @@
  */
 import { Command, CommanderError, Help } from 'commander';
 import { ApxsError, fileError, isErrno } from '../lib/core/errors.js';
-import { configureLockWaits, describeHolder, type LockHolder } from '../lib/core/lock.js';
-import { NUMBER_RULES } from '../lib/core/numbers.js';
-import { numberArg, numberFromEnv } from './options.js';
-import { asBadPath } from './paths.js';
+import type { LockHolder } from '../lib/core/lock.js';
 import { setExitCodeIfReaderGone, writeErr, writeLines, writeOut } from './output.js';
 import { noColorEnv, setOutputMode } from './progress.js';
 import type { Outcome, Runner } from './types.js';
@@ -127,7 +124,7 @@ function newProgram(): Command {
     .option('-q, --quiet', 'print nothing but errors (the exit code tells the rest)')
     .option('--no-color', 'no colour codes (also when NO_COLOR is set)')
     .option('--verbose', 'show causes and stacks of errors')
-    .option('--wait <seconds>', 'how long to wait for a lock another apxs-ts holds (default: each command\'s own; env APXS_TS_LOCK_WAIT; 0: do not wait)', numberArg(NUMBER_RULES.lockWaitSeconds))
+    .option('--wait <seconds>', 'how long to wait for a lock another apxs-ts holds (default: each command\'s own; env APXS_TS_LOCK_WAIT; 0: do not wait)', (v: string) => lazy.options().numberArg(lazy.numbers().NUMBER_RULES.lockWaitSeconds)(v))
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .addHelpText('after', `
@@ -162,15 +159,24 @@ export function topLevelCommands(): TopLevelEntry[] {
   return program.commands.map((c) => ({ name: c.name(), description: help.subcommandDescription(c), term: help.subcommandTerm(c) }));
 }
 
+/** Modules only some runs need (an error, a lock, a --wait), loaded then: `--version` and a no-op build load none. */
+const lazy = {
+  options: () => require('./options.js') as typeof import('./options.js'),
+  paths: () => require('./paths.js') as typeof import('./paths.js'),
+  numbers: () => require('../lib/core/numbers.js') as typeof import('../lib/core/numbers.js'),
+  lock: () => require('../lib/core/lock.js') as typeof import('../lib/core/lock.js'),
+  lockSettings: () => require('../lib/core/lock-settings.js') as typeof import('../lib/core/lock-settings.js'),
+};
+
 /** The lock wait the user chose (--wait, else APXS_TS_LOCK_WAIT), and a line on stderr when a run waits for a lock. */
 function configureLocks(waitSec: number | undefined, quiet: boolean): void {
   const env = process.env.APXS_TS_LOCK_WAIT;
-  const sec = waitSec ?? (env ? numberFromEnv('APXS_TS_LOCK_WAIT', env, NUMBER_RULES.lockWaitSeconds) : undefined);
-  configureLockWaits({
+  const sec = waitSec ?? (env ? lazy.options().numberFromEnv('APXS_TS_LOCK_WAIT', env, lazy.numbers().NUMBER_RULES.lockWaitSeconds) : undefined);
+  lazy.lockSettings().configureLockWaits({
     waitMs: sec === undefined ? undefined : sec * 1000,
     // Not under -q: the exit code (LOCKED) and its message still tell.
     onWait: (h: LockHolder) => {
-      if (!quiet) writeErr(`apxs-ts: waiting for ${h.lockFile}: held by ${describeHolder(h)}; waiting up to ${Math.round(h.waitMs / 100) / 10} s (--wait SECONDS or APXS_TS_LOCK_WAIT sets it)\n`);
+      if (!quiet) writeErr(`apxs-ts: waiting for ${h.lockFile}: held by ${lazy.lock().describeHolder(h)}; waiting up to ${Math.round(h.waitMs / 100) / 10} s (--wait SECONDS or APXS_TS_LOCK_WAIT sets it)\n`);
     },
   });
 }
@@ -190,7 +196,7 @@ export async function main(argv: string[]): Promise<number> {
     const e0 = err instanceof ApxsError ? err : fromErrno
       ?? new ApxsError('INTERNAL', err instanceof Error ? err.message : String(err), { cause: err, hint: 'run again with --verbose for the stack' });
     // A path the command line named that does not exist: exit 2 for every command alike (commands/paths.ts).
-    const e = asBadPath(e0, own) ?? e0;
+    const e = lazy.paths().asBadPath(e0, own) ?? e0;
     setExitCodeIfReaderGone(e.exitCode);
     if (json) {
       writeOut(JSON.stringify({ ok: false, ...(e.data ?? {}), error: { code: e.code, message: e.message, hint: e.hint ?? null, details: e.details } }) + '\n');

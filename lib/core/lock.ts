@@ -31,6 +31,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ApxsError, fileError, isErrno } from './errors.js';
+import { configureLockWaits, lockWaits } from './lock-settings.js';
 import { isAlive, procInfo, sleep, startTicks } from './proc.js';
 
 /** An unparseable lock or claim this old (by mtime) is left over, not being written. */
@@ -165,15 +166,9 @@ export interface LockOptions {
 /** A live holder is announced after this long: a short wait for a busy peer stays silent. */
 const WAIT_NOTICE_MS = 300;
 
-/**
- * Process-wide settings the CLI makes once (lib/ prints nothing): the wait a
- * user chose (--wait, APXS_TS_LOCK_WAIT), which overrides every caller's
- * default, and who is told that a run is waiting.
- */
-const waits: { waitMs?: number; onWait?: (holder: LockHolder) => void } = {};
-export function configureLockWaits(settings: { waitMs?: number; onWait?: (holder: LockHolder) => void }): void {
-  Object.assign(waits, settings);
-}
+/** The CLI's settings (lock-settings.ts): the user's wait, and who is told. */
+const waits = lockWaits;
+export { configureLockWaits };
 
 async function holderOf(lockFile: string, seen: Seen, owner: State, waitMs: number): Promise<LockHolder> {
   const info = owner.pid !== undefined ? await procInfo(owner.pid) : undefined;
