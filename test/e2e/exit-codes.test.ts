@@ -86,15 +86,18 @@ describe('a path named on the command line that does not exist: exit 2, for ever
     add((m) => ['vhost', 'check', '--config', m]);
     add((m) => ['sandbox', 'remove', m]);
     add((m) => ['source', 'verify', m]);
+    // The --opt=value form, and a relative path (resolved against the working directory, named as typed).
+    add((m) => ['ctl', 'status', `--server-root=${m}`]);
+    add((m) => ['install', path.relative(work, m), '--server-root', S]);
     const wrong: string[] = [];
     await each(rows, async (args) => {
-      const named = args.find((a) => a.includes(`${path.sep}missing-`))!;
+      const named = args.find((a) => a.includes('missing-'))!.replace(/^--[a-z-]+=/, '');
       const r = await cli([...args, '--json'], { env, cwd: work });
       const e = r.json?.error;
       if (r.code !== 2 || !e || /\n/.test(e.message) || !e.message.includes(named)) wrong.push(`${args.join(' ')} -> exit ${r.code} ${e?.code}: ${e?.message}`);
     });
     expect(wrong, wrong.join('\n')).toEqual([]);
-    expect(rows.length).toBe(29);
+    expect(rows.length).toBe(31);
     // Nothing was created (no missing-N dir) and nothing changed.
     expect(await snapshot(work)).toEqual(before);
   }, 180_000);
