@@ -38,7 +38,7 @@ const USER_FILES: Record<string, string> = {
 };
 
 /** A sandbox used the way a developer does, plus the user's own things; returns what to check after. */
-async function scenario(work: string, env: Record<string, string>, opts: { start: boolean }) {
+async function scenario(work: string, env: Record<string, string>, opts: { start: boolean; module?: boolean }) {
   const sr = path.join(work, 'srv');
   const hosts = path.join(work, 'hosts');
   await fs.writeFile(hosts, '127.0.0.1 localhost\n');
@@ -48,6 +48,12 @@ async function scenario(work: string, env: Record<string, string>, opts: { start
   const add = await run(['vhost', 'add', 'keep.dd', '--server-root', sr, '--hosts-file', hosts]);
   expect(add.code, add.stdout).toBe(0);
   expect((await run(['ctl', 'loglevel', 'info', '--server-root', sr, '--no-reload'])).code).toBe(0);
+  if (opts.module) {
+    // A module installed into the sandbox: its .so (in the ledger) and its block in httpd.conf are apxs-ts's.
+    expect((await cli(['new', 'rmtest', '--template', 'handler'], { env, cwd: work })).code).toBe(0);
+    const inst = await run(['install', path.join(work, 'mod_rmtest'), '--server-root', sr]);
+    expect(inst.code, inst.stdout).toBe(0);
+  }
   if (opts.start) {
     expect((await run(['ctl', 'start', '--server-root', sr])).code).toBe(0);
     started.push(sr);
@@ -80,11 +86,13 @@ async function expectOnlyUsersLeft(sr: string, userBytes: Record<string, string>
 }
 
 describe('sandbox remove keeps the user\'s files', () => {
-  it('8 user entries in 5 places (new dirs, new conf file, edited file, page in htdocs, 2 symlinks out) kept byte for byte; all of apxs-ts\'s and httpd\'s gone', async () => {
+  it('8 user entries in 5 places (new dirs, new conf file, edited file, page in htdocs, 2 symlinks out) kept byte for byte; all of apxs-ts\'s (vhost, loglevel, an installed module) and httpd\'s gone', async () => {
     const work = await tmpDir('apxs-ts-sbrm-');
     const env = { XDG_CACHE_HOME: path.join(work, 'cache') };
-    const { sr, run, userBytes, links, outside } = await scenario(work, env, { start: true });
+    const { sr, run, userBytes, links, outside } = await scenario(work, env, { start: true, module: true });
     const before = await tree(sr);
+    expect(before).toContain('modules/mod_rmtest.so');
+    expect(await fs.readFile(path.join(sr, 'conf', 'httpd.conf'), 'utf8')).toContain('# BEGIN apxs-ts module rmtest');
     // What apxs-ts and httpd made is there to be removed: the vhost's site, its conf, the state dir, logs, the pid file.
     for (const p of ['sites/keep.dd/index.html', 'conf/apxs-ts-vhosts.conf', 'conf/httpd.conf', '.apxs-ts/created.json', 'logs/error_log', 'logs/httpd.pid', 'htdocs/index.html']) {
       expect(before, p).toContain(p);
