@@ -53,7 +53,7 @@ function self(): Promise<{ start: string; boot: string; pidns: string }> {
   return selfId;
 }
 
-type State = { alive: boolean; pid: number | undefined };
+type State = { alive: boolean; pid: number | undefined; otherPidNamespace?: boolean };
 
 /** Whether the process a lock or claim file names still runs. */
 async function ownerState(seen: Seen): Promise<State> {
@@ -63,7 +63,7 @@ async function ownerState(seen: Seen): Promise<State> {
     const pid = Number(full[1]);
     if (full[3] !== me.boot && full[3] !== '-' && me.boot !== '-') return { alive: false, pid };
     // Another pid namespace's pid means nothing here: assume it runs (LOCKED says whose it is).
-    if (full[4] !== me.pidns && full[4] !== '-' && me.pidns !== '-') return { alive: true, pid };
+    if (full[4] !== me.pidns && full[4] !== '-' && me.pidns !== '-') return { alive: true, pid, otherPidNamespace: true };
     return { alive: startTicks(pid) === full[2], pid };
   }
   const legacy = /^(\d+)\s*$/.exec(seen.content);
@@ -171,7 +171,8 @@ const waits = lockWaits;
 export { configureLockWaits };
 
 async function holderOf(lockFile: string, seen: Seen, owner: State, waitMs: number): Promise<LockHolder> {
-  const info = owner.pid !== undefined ? await procInfo(owner.pid) : undefined;
+  // A pid of another pid namespace names some other process here: nothing of it is read.
+  const info = owner.pid !== undefined && !owner.otherPidNamespace ? await procInfo(owner.pid) : undefined;
   const command = info?.cmdline.length ? info.cmdline.join(' ') : null;
   return {
     lockFile, pid: owner.pid ?? null, command: command && command.length > 200 ? `${command.slice(0, 199)}…` : command,
