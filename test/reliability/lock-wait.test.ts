@@ -121,7 +121,7 @@ describe('a lock held by a stopped process', () => {
 describe('a lock held by a running process that lets go', () => {
   it('the waiter says the holder is running, then proceeds when it lets go (exit 0, the vhost added)', async () => {
     const { sr, hosts, lockFile } = await sandboxWithHosts();
-    await holder(lockFile, 1500);
+    await holder(lockFile, 4000);
     const r = await run(['vhost', 'add', 'w3.dd', '--server-root', sr, '--hosts-file', hosts, '--json', '--wait', '30']).done;
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).ok).toBe(true);
