@@ -32,14 +32,15 @@ export function isPlainRelative(rel: string): boolean {
 }
 
 /**
- * The manifest of one create: the files it wrote (hashed from the bytes now
- * on disk) and the directories it made, merged with an earlier create's
- * record when it wrote over one of ours (--force): what the first create made
- * is still ours.
+ * The manifest of one create: the files it is about to write (hashed from
+ * the bytes it will write) and the directories it makes, merged with an
+ * earlier create's record when it writes over one of ours (--force): what
+ * the first create made is still ours. Made before anything is written, so a
+ * create killed half way leaves a sandbox `sandbox remove` can delete.
  */
-export async function manifestOf(root: string, files: string[], dirsMade: string[], before?: SandboxManifest): Promise<SandboxManifest> {
+export function manifestOf(files: { rel: string; content: Buffer }[], dirsMade: string[], before?: SandboxManifest): SandboxManifest {
   const out: SandboxManifest = { files: { ...(before?.files ?? {}) }, dirs: [...new Set([...(before?.dirs ?? []), ...dirsMade])].sort() };
-  for (const rel of files) out.files[rel] = sha256(await fs.readFile(path.join(root, rel)));
+  for (const f of files) out.files[f.rel.split(path.sep).join('/')] = sha256(f.content);
   return out;
 }
 

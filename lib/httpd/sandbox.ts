@@ -10,6 +10,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
+import { failpoint } from '../core/failpoint.js';
 import { cacheDir, exists, firstGroup, readJson } from '../core/fs.js';
 import { ApxsError, isErrno } from '../core/errors.js';
 import { readRegistry, updateRegistry } from '../core/registry.js';
@@ -113,17 +114,21 @@ export async function createSandbox(opts: SandboxOptions): Promise<SandboxResult
     loadModules: loadModules.join('\n'),
     runAs: await runAsLines(root, warnings),
   });
-  for (const d of SANDBOX_DIRS) await fs.mkdir(path.join(root, d), { recursive: true, mode: 0o755 });
-  for (const f of files) {
-    await writeFileAtomic(path.join(root, f.rel), f.content, { mode: 0o644 });
-  }
+  // The marker, with the record of what create is about to make, goes first: a create killed after it
+  // leaves a sandbox that `sandbox remove` deletes (test/reliability/sandbox-remove.test.ts).
   const previous = await readSandboxMarker(root);
   const marker: SandboxMarkerWithManifest = {
     kind: 'sandbox', httpd: sys.httpd, apxs: sys.apxs ?? null, systemModulesDir: sys.modulesDir, port,
     created: new Date().toISOString(),
-    made: await manifestOf(root, files.map((f) => f.rel.split(path.sep).join('/')), dirsMade, previous?.made),
+    made: manifestOf(files, dirsMade, previous?.made),
   };
   await writeFileAtomic(path.join(root, SANDBOX_MARKER), JSON.stringify(marker, null, 2) + '\n');
+  failpoint('sandbox-create:after-marker');
+  for (const d of SANDBOX_DIRS) await fs.mkdir(path.join(root, d), { recursive: true, mode: 0o755 });
+  for (const f of files) {
+    await writeFileAtomic(path.join(root, f.rel), f.content, { mode: 0o644 });
+    failpoint('sandbox-create:after-file');
+  }
   await updateRegistry<SandboxEntry>(sandboxRegistryFile(opts.env), (entries) => {
     // Made again over one of ours (--force): what the first create made is still ours.
     const before = entries.find((e) => e.root === root);

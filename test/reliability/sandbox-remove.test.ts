@@ -145,4 +145,25 @@ describe('sandbox remove keeps the user\'s files', () => {
     }
     expect(finished).toBe(POINTS.length);
   }, 120_000);
+
+  // create writes its record (the marker) before anything else: killed at any later step, remove deletes it all.
+  const CREATE_POINTS = ['sandbox-create:after-marker', 'sandbox-create:after-file', 'sandbox-create:after-file@2', 'sandbox-create:after-file@3'];
+  it(`kill -9 at ${CREATE_POINTS.length} steps of sandbox create: each time sandbox remove exits 0 and the new directory is gone`, async () => {
+    let removed = 0;
+    for (const point of CREATE_POINTS) {
+      const work = await tmpDir('apxs-ts-sbrm-');
+      const env = { XDG_CACHE_HOME: path.join(work, 'cache') };
+      const sr = path.join(work, 'half');
+      const mark = path.join(work, 'mark');
+      const killed = await cli(['sandbox', 'create', sr, '--port', String(await freePort()), '--no-project', '--json'], { env: { ...env, APXS_TS_FAILPOINT: point, APXS_TS_FAILPOINT_MARK: mark } });
+      expect(killed.stdout, point).toBe('');
+      expect((await fs.readFile(mark, 'utf8')).trim(), point).toBe(point);
+      const r = await cli(['sandbox', 'remove', sr, '--json'], { env });
+      expect(r.code, `${point}: ${r.stdout}`).toBe(0);
+      expect(r.json.kept, point).toEqual([]);
+      await expect(fs.lstat(sr), point).rejects.toThrow();
+      removed++;
+    }
+    expect(removed).toBe(CREATE_POINTS.length);
+  }, 60_000);
 });
