@@ -3,7 +3,7 @@ import { buildModule, readModuleProject, updateModuleFlags } from '../lib/module
 import { flagsOfOptions, type FlagOptions } from '../lib/module/flags.js';
 import { resolveServerRootPath, detectServerRoot } from '../lib/httpd/server-root.js';
 import { toolchainForServer } from '../lib/module/toolchain.js';
-import { withServerRoot } from './options.js';
+import { jobsArg, withServerRoot } from './options.js';
 import type { Runner } from './types.js';
 
 /** The toolchain of the target server root, or the system's apxs when there is none. */
@@ -20,7 +20,7 @@ export function register(program: Command, run: Runner): void {
   withServerRoot(program.command('build'))
     .argument('[dir]', 'module directory', '.')
     .option('--force', 'rebuild even if up to date')
-    .option('--jobs <n>', 'parallel compiles for multi-file modules')
+    .option('--jobs <n>', 'parallel compiles for multi-file modules', jobsArg)
     .option('-I, --include <dir>', 'add an include directory (repeatable; saved in apxs-ts-module.json)', collect)
     .option('-D, --define <name[=value]>', 'define a macro (repeatable; saved; a new value replaces the saved one)', collect)
     .option('-L, --lib-dir <dir>', 'add a library directory (repeatable; saved)', collect)
@@ -37,12 +37,12 @@ export function register(program: Command, run: Runner): void {
       '  cd mod_info && apxs-ts build',
       '  apxs-ts build -lz -D GREETING=\'"hi"\' -Wc,-O0 -Wl,-z,defs',
     ].join('\n'))
-    .action(run(async (dir: string, o: FlagOptions & { serverRoot?: string; force?: boolean; jobs?: string; resetFlags?: boolean }) => {
+    .action(run(async (dir: string, o: FlagOptions & { serverRoot?: string; force?: boolean; jobs?: number; resetFlags?: boolean }) => {
       let project = await readModuleProject(dir);
       const added = flagsOfOptions(o, process.cwd(), project.dir);
       if (Object.keys(added).length > 0 || o.resetFlags) project = await updateModuleFlags(project, added, o.resetFlags);
       const { tc } = await toolchainFor(o.serverRoot);
-      const res = await buildModule(project, tc, { force: o.force, jobs: o.jobs ? Number(o.jobs) : undefined });
+      const res = await buildModule(project, tc, { force: o.force, jobs: o.jobs });
       const human = [res.upToDate
         ? `${res.so} is up to date`
         : `built ${res.so} (${res.compiled.join(', ')}; linked with ${res.linkedWith}) in ${Math.round(res.durationMs)} ms${res.warnings.length ? `, ${plural(res.warnings.length, 'compiler warning')}:` : ''}`];

@@ -5,7 +5,8 @@ import { accessLogPath, errorLogPath, followLines, moduleLinePattern, tailForFol
 import { restart, start, status, stop, type CtlResult } from '../lib/ctl/lifecycle.js';
 import { logModuleName, setLogLevel } from '../lib/ctl/loglevel.js';
 import { requireServerRoot } from '../lib/httpd/server-root.js';
-import { subcommandsWanted } from './options.js';
+import { NUMBER_RULES } from '../lib/core/numbers.js';
+import { numberArg, subcommandsWanted, timeoutArg } from './options.js';
 import { progress } from './progress.js';
 import { emit } from './stream.js';
 import type { Outcome, Runner } from './types.js';
@@ -13,7 +14,7 @@ import type { Outcome, Runner } from './types.js';
 interface CtlOpts {
   serverRoot?: string;
   url?: string;
-  timeout: string;
+  timeout: number;
   json?: boolean;
 }
 
@@ -43,11 +44,8 @@ function describe(r: CtlResult): string[] {
   return [head, ...(r.stale ? [`removed stale pid file ${r.stale.pidFile}: ${r.stale.reason}`] : []), ...r.warnings.map((w) => `warning: ${w}`)];
 }
 
-function timeoutOf(o: CtlOpts): number {
-  const n = Number(o.timeout);
-  if (!Number.isFinite(n) || n <= 0) throw new ApxsError('USAGE', `bad --timeout ${JSON.stringify(o.timeout)}: expected seconds > 0`);
-  return n;
-}
+/** --timeout, checked by its option parser (commands/options.ts). */
+const timeoutOf = (o: CtlOpts): number => o.timeout;
 
 async function withSpinner<T>(json: boolean | undefined, text: string, fn: () => Promise<T>): Promise<T> {
   const p = await progress(!!json);
@@ -67,7 +65,7 @@ export function register(program: Command, run: Runner, subcommand?: string): vo
   const common = (c: Command) => c
     .option('--server-root <dir>', 'server root (env APXS_TS_SERVER_ROOT, or apxs-ts.json upward)')
     .option('--url <url>', 'health URL (default: the first Listen address)')
-    .option('--timeout <seconds>', 'how long to wait', '30')
+    .option('--timeout <seconds>', 'how long to wait', timeoutArg, 30)
     .addHelpText('after', EXIT_HELP);
 
   const lifecycle: [string, string, (sr: Awaited<ReturnType<typeof requireServerRoot>>, o: CtlOpts) => Promise<CtlResult>][] = [
@@ -111,16 +109,16 @@ export function register(program: Command, run: Runner, subcommand?: string): vo
     }));
 
   if (wanted('logs')) common(ctl.command('logs').description('the last lines of the error log (or the access log); --follow keeps printing'))
-    .option('-n, --lines <n>', 'how many lines', '20')
+    .option('-n, --lines <n>', 'how many lines (1 or more)', numberArg(NUMBER_RULES.lines), 20)
     .option('-f, --follow', 'keep printing new lines until interrupted')
     .option('--module <name>', 'only the lines of this module (2.4 tags them [NAME:level]; debug lines name mod_NAME.c)')
     .option('--access', 'the access log instead of the error log')
     .addHelpText('after', '\nMore examples:\n  apxs-ts ctl logs --module info -n 5\n  apxs-ts ctl logs --access --follow')
-    .action(run(async (o: CtlOpts & { lines: string; follow?: boolean; module?: string; access?: boolean }, cmd: Command): Promise<Outcome> => {
+    .action(run(async (o: CtlOpts & { lines: number; follow?: boolean; module?: string; access?: boolean }, cmd: Command): Promise<Outcome> => {
       const sr = await requireServerRoot(o.serverRoot, process.cwd());
       const file = o.access ? await accessLogPath(sr) : await errorLogPath(sr);
       const filter = o.module === undefined ? undefined : moduleLinePattern(logModuleName(o.module));
-      const n = Math.max(1, Number(o.lines) || 20);
+      const n = o.lines;
       if (o.follow && cmd.optsWithGlobals().json) throw new ApxsError('USAGE', '--follow does not go with --json');
       const { lines, end } = await tailForFollow(file, n, filter);
       if (!o.follow) return { data: { file, lines, ...(o.module ? { module: o.module } : {}) }, stdout: lines };

@@ -3,7 +3,8 @@ import { ApxsError } from '../lib/core/errors.js';
 import { devLoop, type Cycle, type CycleStep } from '../lib/dev/dev-loop.js';
 import { pageText } from '../lib/dev/page.js';
 import { requireServerRoot } from '../lib/httpd/server-root.js';
-import { withServerRoot } from './options.js';
+import { NUMBER_RULES } from '../lib/core/numbers.js';
+import { numberArg, timeoutArg, withServerRoot } from './options.js';
 import { emit, status } from './stream.js';
 import type { Outcome, Runner } from './types.js';
 
@@ -33,8 +34,8 @@ export function register(program: Command, run: Runner): void {
     .argument('[dir]', 'module directory', '.')
     .option('--graceful', 'graceful restarts (the new code can take a second more to be served) instead of plain ones')
     .option('--stop', 'stop the server too when watching ends')
-    .option('--debounce <ms>', 'wait this long after a save for more saves', '20')
-    .option('--timeout <seconds>', 'how long a restart may take', '30')
+    .option('--debounce <ms>', 'wait this long after a save for more saves', numberArg(NUMBER_RULES.debounceMs), 20)
+    .option('--timeout <seconds>', 'how long a restart may take', timeoutArg, 30)
     .description('watch the module: on every save rebuild, install, restart, and request its URL (Ctrl-C stops watching)')
     .addHelpText('after', `
 Each save of a source, header or apxs-ts-module.json runs one cycle: build (only what
@@ -48,11 +49,9 @@ running server as it was. One line per cycle on a pipe, a live status on a termi
 Examples:
   cd mod_hello && apxs-ts dev
   apxs-ts dev ./mod_info --server-root ./srv --json`)
-    .action(run(async (dir: string, o: { serverRoot?: string; graceful?: boolean; stop?: boolean; debounce: string; timeout: string }): Promise<Outcome> => {
-      const debounceMs = Number(o.debounce);
-      const timeoutSec = Number(o.timeout);
-      if (!Number.isFinite(debounceMs) || debounceMs < 0) throw new ApxsError('USAGE', `bad --debounce ${JSON.stringify(o.debounce)}: expected milliseconds >= 0`);
-      if (!Number.isFinite(timeoutSec) || timeoutSec <= 0) throw new ApxsError('USAGE', `bad --timeout ${JSON.stringify(o.timeout)}: expected seconds > 0`);
+    .action(run(async (dir: string, o: { serverRoot?: string; graceful?: boolean; stop?: boolean; debounce: number; timeout: number }): Promise<Outcome> => {
+      const debounceMs = o.debounce;
+      const timeoutSec = o.timeout;
       const sr = await requireServerRoot(o.serverRoot, process.cwd());
       // A long-running command: its cycles are printed as they come (commands/stream.ts), not held for the outcome.
       const ac = new AbortController();

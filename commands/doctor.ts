@@ -3,6 +3,7 @@ import { ApxsError } from '../lib/core/errors.js';
 import { doctor, type DoctorReport } from '../lib/dev/doctor.js';
 import { resolveServerRootPath } from '../lib/httpd/server-root.js';
 import { hostsFileOf, withHostsFile, withServerRoot } from './options.js';
+import { namedPathMustExist } from './paths.js';
 import type { Outcome, Runner } from './types.js';
 
 function lines(r: DoctorReport): string[] {
@@ -32,6 +33,8 @@ Examples:
   apxs-ts doctor
   apxs-ts doctor --server-root /opt/httpd-2.2 --json`)
     .action(run(async (o: { serverRoot?: string; hostsFile?: string }): Promise<Outcome> => {
+      // A server root the user named that is not there is bad input (exit 2), as for every command, not a "missing" finding.
+      if (o.serverRoot) namedPathMustExist(o.serverRoot, 'server root');
       const r = await doctor(await resolveServerRootPath(o.serverRoot, process.cwd()), hostsFileOf(o));
       if (r.missing.length) {
         const first = r.missing[0]!;

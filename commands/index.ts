@@ -11,6 +11,7 @@
  */
 import { Command, CommanderError, Help } from 'commander';
 import { ApxsError, fileError, isErrno } from '../lib/core/errors.js';
+import type { LockHolder } from '../lib/core/lock.js';
 import { setExitCodeIfReaderGone, writeErr, writeLines, writeOut } from './output.js';
 import { noColorEnv, setOutputMode } from './progress.js';
 import type { Outcome, Runner } from './types.js';
@@ -69,6 +70,14 @@ const ownArgs = (argv: string[]) => {
   return dd === -1 ? args : args.slice(0, dd);
 };
 
+/** Global options that take a value: the word after them is that value, not a command name. */
+const GLOBAL_VALUE_OPTIONS = new Set(['--wait']);
+
+/** The words of argv that name a command and subcommand (no options, no global options' values). */
+function commandWords(args: string[]): string[] {
+  return args.filter((a, i) => !a.startsWith('-') && !(i > 0 && GLOBAL_VALUE_OPTIONS.has(args[i - 1]!)));
+}
+
 /**
  * Which commands to construct for argv: the one it names (`help NAME` names
  * NAME); none for `--version`; for the top-level help, or a name that is no
@@ -76,7 +85,7 @@ const ownArgs = (argv: string[]) => {
  */
 export function commandsFor(argv: string[], haveStatic: boolean): string[] | 'static' {
   const args = ownArgs(argv);
-  const words = args.filter((a) => !a.startsWith('-'));
+  const words = commandWords(args);
   const name = words[0] === 'help' ? words[1] : words[0];
   if (name !== undefined && Object.hasOwn(COMMANDS, name)) {
     const wantsTree = NEEDS_TREE.has(name) && !args.some((a) => a === '--complete' || a.startsWith('--complete='));
@@ -115,6 +124,7 @@ function newProgram(): Command {
     .option('-q, --quiet', 'print nothing but errors (the exit code tells the rest)')
     .option('--no-color', 'no colour codes (also when NO_COLOR is set)')
     .option('--verbose', 'show causes and stacks of errors')
+    .option('--wait <seconds>', 'how long to wait for a lock another apxs-ts holds (default: each command\'s own; env APXS_TS_LOCK_WAIT; 0: do not wait)', (v: string) => lazy.options().numberArg(lazy.numbers().NUMBER_RULES.lockWaitSeconds)(v))
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .addHelpText('after', `
@@ -149,6 +159,28 @@ export function topLevelCommands(): TopLevelEntry[] {
   return program.commands.map((c) => ({ name: c.name(), description: help.subcommandDescription(c), term: help.subcommandTerm(c) }));
 }
 
+/** Modules only some runs need (an error, a lock, a --wait), loaded then: `--version` and a no-op build load none. */
+const lazy = {
+  options: () => require('./options.js') as typeof import('./options.js'),
+  paths: () => require('./paths.js') as typeof import('./paths.js'),
+  numbers: () => require('../lib/core/numbers.js') as typeof import('../lib/core/numbers.js'),
+  lock: () => require('../lib/core/lock.js') as typeof import('../lib/core/lock.js'),
+  lockSettings: () => require('../lib/core/lock-settings.js') as typeof import('../lib/core/lock-settings.js'),
+};
+
+/** The lock wait the user chose (--wait, else APXS_TS_LOCK_WAIT), and a line on stderr when a run waits for a lock. */
+function configureLocks(waitSec: number | undefined, quiet: boolean): void {
+  const env = process.env.APXS_TS_LOCK_WAIT;
+  const sec = waitSec ?? (env ? lazy.options().numberFromEnv('APXS_TS_LOCK_WAIT', env, lazy.numbers().NUMBER_RULES.lockWaitSeconds) : undefined);
+  lazy.lockSettings().configureLockWaits({
+    waitMs: sec === undefined ? undefined : sec * 1000,
+    // Not under -q: the exit code (LOCKED) and its message still tell.
+    onWait: (h: LockHolder) => {
+      if (!quiet) writeErr(`apxs-ts: waiting for ${h.lockFile}: held by ${lazy.lock().describeHolder(h)}; waiting up to ${Math.round(h.waitMs / 100) / 10} s (--wait SECONDS or APXS_TS_LOCK_WAIT sets it)\n`);
+    },
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
   const own = ownArgs(argv);
@@ -161,8 +193,10 @@ export async function main(argv: string[]): Promise<number> {
   const report = (err: unknown): number => {
     // A raw errno that escaped lib/ still names its path and gets a code.
     const fromErrno = !(err instanceof ApxsError) && isErrno(err) && err.path ? fileError(err.path, err) : undefined;
-    const e = err instanceof ApxsError ? err : fromErrno
+    const e0 = err instanceof ApxsError ? err : fromErrno
       ?? new ApxsError('INTERNAL', err instanceof Error ? err.message : String(err), { cause: err, hint: 'run again with --verbose for the stack' });
+    // A path the command line named that does not exist: exit 2 for every command alike (commands/paths.ts).
+    const e = lazy.paths().asBadPath(e0, own) ?? e0;
     setExitCodeIfReaderGone(e.exitCode);
     if (json) {
       writeOut(JSON.stringify({ ok: false, ...(e.data ?? {}), error: { code: e.code, message: e.message, hint: e.hint ?? null, details: e.details } }) + '\n');
@@ -184,6 +218,7 @@ export async function main(argv: string[]): Promise<number> {
     quiet ||= g.quiet === true;
     color &&= g.color !== false;
     setOutputMode({ quiet, color, json });
+    configureLocks(g.wait as number | undefined, quiet);
     const outcome: Outcome = await action(...args);
     if (json) {
       writeOut(JSON.stringify({ ok: true, ...outcome.data }) + '\n');
@@ -195,7 +230,7 @@ export async function main(argv: string[]): Promise<number> {
 
   const names = commandsFor(argv, staticTopLevel() !== undefined);
   if (names === 'static') constructStatic(program, staticTopLevel()!);
-  else construct(program, names, run, ownArgs(argv).filter((a) => !a.startsWith('-'))[1]);
+  else construct(program, names, run, commandWords(ownArgs(argv))[1]);
   program.commands.forEach(function setUp(c: Command) {
     c.exitOverride().configureOutput(outputFor(() => json, (s) => { helpText += s; }));
     c.commands.forEach(setUp);

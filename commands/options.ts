@@ -1,5 +1,7 @@
-/** Options several commands share, declared once with one help text. */
-import type { Command } from 'commander';
+/** Options several commands share, declared once with one help text; the one parser of numeric options. */
+import { InvalidArgumentError, type Command } from 'commander';
+import { ApxsError } from '../lib/core/errors.js';
+import { expected, NUMBER_RULES, parseNumber, type NumberRule } from '../lib/core/numbers.js';
 
 export function withServerRoot(c: Command): Command {
   return c.option('--server-root <dir>', 'server root (default: $APXS_TS_SERVER_ROOT, else the apxs-ts.json found upward from here)');
@@ -22,3 +24,27 @@ export function subcommandsWanted(named: string | undefined, all: readonly strin
 export function hostsFileOf(o: { hostsFile?: string }): string {
   return o.hostsFile ?? process.env.APXS_TS_HOSTS_FILE ?? '/etc/hosts';
 }
+
+/**
+ * A commander option parser for a number under `rule` (lib/core/numbers.ts):
+ * a bad value stops the command line before any command runs, exit 2, with
+ * commander's one line naming the option and the value.
+ */
+export function numberArg(rule: NumberRule): (value: string) => number {
+  return (value: string) => {
+    const n = parseNumber(value, rule);
+    if (n === undefined) throw new InvalidArgumentError(`expected ${expected(rule)}`);
+    return n;
+  };
+}
+
+/** The same check for a number from an environment variable: USAGE (exit 2) naming it and its value. */
+export function numberFromEnv(name: string, value: string, rule: NumberRule): number {
+  const n = parseNumber(value, rule);
+  if (n === undefined) throw new ApxsError('USAGE', `bad ${name}=${JSON.stringify(value)}: expected ${expected(rule)}`);
+  return n;
+}
+
+export const portArg = numberArg(NUMBER_RULES.port);
+export const timeoutArg = numberArg(NUMBER_RULES.timeoutSeconds);
+export const jobsArg = numberArg(NUMBER_RULES.jobs);

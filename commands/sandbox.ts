@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { listSandboxes, removeSandbox } from '../lib/ctl/sandboxes.js';
 import { createSandbox, writeProjectFile } from '../lib/httpd/sandbox.js';
-import { parsePort } from '../lib/core/ports.js';
+import { portArg } from './options.js';
 import type { Runner } from './types.js';
 
 export function register(program: Command, run: Runner): void {
@@ -9,14 +9,14 @@ export function register(program: Command, run: Runner): void {
   sandbox
     .command('create')
     .argument('<dir>', 'directory for the new server root')
-    .option('--port <n>', 'port to Listen on (127.0.0.1)', '8080')
+    .option('--port <n>', 'port to Listen on (127.0.0.1)', portArg, 8080)
     .option('--force', 'write a fresh config into an existing directory')
     .option('--no-project', `do not record the server root in ./apxs-ts.json`)
     .option('--use', 'switch ./apxs-ts.json to this sandbox when it names another server root')
     .description('create a sandbox ServerRoot: no root needed, nothing in /etc touched')
     .addHelpText('after', '\nExamples:\n  apxs-ts sandbox create ./srv --port 8080\n  apxs-ts sandbox create ./srv2 --port 8081 --use   (later commands here use srv2)')
-    .action(run(async (dir: string, o: { port: string; force?: boolean; project: boolean; use?: boolean }) => {
-      const res = await createSandbox({ dir, port: parsePort(o.port), force: o.force });
+    .action(run(async (dir: string, o: { port: number; force?: boolean; project: boolean; use?: boolean }) => {
+      const res = await createSandbox({ dir, port: o.port, force: o.force });
       const project = o.project ? await writeProjectFile(process.cwd(), res.root, { use: o.use }) : null;
       const kept = project && !project.written ? project : null;
       return {
@@ -54,7 +54,7 @@ export function register(program: Command, run: Runner): void {
   sandbox
     .command('remove')
     .argument('<dir>', 'a sandbox made by sandbox create')
-    .description('stop a sandbox\'s server if it runs, then delete the sandbox (only what apxs-ts made)')
+    .description('stop a sandbox\'s server if it runs, then delete what apxs-ts made in it; your files (and files you edited) are kept and listed')
     .addHelpText('after', '\nExample:\n  apxs-ts sandbox remove ./srv')
     .action(run(async (dir: string) => {
       const r = await removeSandbox(dir);
@@ -63,8 +63,9 @@ export function register(program: Command, run: Runner): void {
         human: [
           ...(r.stopped !== null ? [`stopped httpd (pid ${r.stopped})`] : []),
           ...r.warnings.map((w) => `warning: ${w}`),
-          `removed ${r.removed.join(', ')}`,
-          ...(r.kept.length ? [`kept (not made by apxs-ts): ${r.kept.join(', ')}`] : []),
+          ...(r.finished ? ['an earlier remove was interrupted: finished it'] : []),
+          r.removed.includes(r.root) ? `removed ${r.root}` : `removed ${r.removed.length} file(s) and directories apxs-ts made in ${r.root}`,
+          ...(r.kept.length ? [`kept ${r.kept.length} (not made by apxs-ts, or changed by hand since):`, ...r.kept.slice(0, 20).map((k) => `  ${k}`), ...(r.kept.length > 20 ? [`  … and ${r.kept.length - 20} more (--json lists them all)`] : [])] : []),
         ],
       };
     }));

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ApxsError } from '../lib/core/errors.js';
-import { parsePort } from '../lib/core/ports.js';
+import { jobsArg, portArg } from './options.js';
 import { acquire, findRelease, listReleases, mirrorsFrom, sourceCacheDir, verifyAgainst } from '../lib/source/acquire.js';
 import { publishedBeside, publishedFor } from '../lib/source/published.js';
 import { buildFromSource } from '../lib/source/build.js';
@@ -148,21 +148,18 @@ export function register(program: Command, run: Runner): void {
 
   common(source.command('build').argument('<version>', '2.4.68, a series (2.4) or latest').argument('[configure-args...]', 'extra configure arguments, after --'))
     .option('--prefix <dir>', 'install here (it becomes a server root; default: ~/.local/share/apxs-ts/httpd/VERSION, $XDG_DATA_HOME honoured)')
-    .option('--port <n>', 'Listen localhost:PORT in the installed httpd.conf', '8080')
-    .option('--jobs <n>', 'make -jN (default: the number of CPUs)')
+    .option('--port <n>', 'Listen localhost:PORT in the installed httpd.conf', portArg, 8080)
+    .option('--jobs <n>', 'make -jN (default: the number of CPUs)', jobsArg)
     .option('--dry-run', 'print every step and URL, run none')
     .description('check prerequisites, download, verify, configure, make, make install, set Listen')
     .addHelpText('after', '\nExamples:\n  apxs-ts source build 2.4.68 --port 8080   (into ~/.local/share/apxs-ts/httpd/2.4.68)\n  apxs-ts source build 2.4.68 --prefix ~/httpd-2.4 --port 8080\n  apxs-ts source build 2.2 --prefix /opt/httpd22 -- --enable-rewrite\n  apxs-ts source build 1.3 --prefix /opt/apache13 --dry-run')
-    .action(run(async (version: string, extra: string[], o: Common & { prefix?: string; port: string; jobs?: string; dryRun?: boolean }, cmd: Command) => {
-      const port = parsePort(o.port);
-      if (o.jobs !== undefined && !/^[1-9]\d{0,3}$/.test(o.jobs.trim())) {
-        throw new ApxsError('USAGE', `bad --jobs ${JSON.stringify(o.jobs)}: expected a number from 1 to 9999`);
-      }
+    .action(run(async (version: string, extra: string[], o: Common & { prefix?: string; port: number; jobs?: number; dryRun?: boolean }, cmd: Command) => {
+      const port = o.port;
       const rep = await reporter(!!cmd.optsWithGlobals().json);
       try {
         const res = await buildFromSource({
           version, mirrors: mirrorsFrom(o.mirror), cacheDir: o.cacheDir ?? sourceCacheDir(), prefix: o.prefix, port,
-          jobs: o.jobs ? Number(o.jobs) : undefined, keysFile: o.keys, insecure: o.insecure, dryRun: o.dryRun, configureArgs: extra,
+          jobs: o.jobs, keysFile: o.keys, insecure: o.insecure, dryRun: o.dryRun, configureArgs: extra,
           onEvent: (e) => ('progress' in e ? rep.download(e.progress) : rep.phase(e)),
         });
         if (res.dryRun) return { data: { ...res }, stdout: res.steps.map((s, i) => `${i + 1}. ${s}`), human: res.warnings.map((w) => `warning: ${w}`) };

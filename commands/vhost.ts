@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { ApxsError } from '../lib/core/errors.js';
 import { parseSeries } from '../lib/httpd/version.js';
-import { parsePort } from '../lib/core/ports.js';
 import { requireServerRoot, resolveServerRootPath } from '../lib/httpd/server-root.js';
 import { vhostAdd, vhostRemove } from '../lib/sites/vhost-edit.js';
 import { inspectVhosts } from '../lib/sites/inspect.js';
-import { hostsFileOf, withHostsFile, withServerRoot } from './options.js';
+import { hostsFileOf, portArg, withHostsFile, withServerRoot } from './options.js';
+import { namedPathMustExist } from './paths.js';
 import type { Runner } from './types.js';
 
 interface Common {
@@ -24,14 +24,16 @@ export function register(program: Command, run: Runner): void {
   common(vhost.command('add').argument('<name>'))
     .option('--alias <name>', 'ServerAlias (repeatable)', collect, [])
     .option('--docroot <dir>', 'DocumentRoot (default: SERVER_ROOT/sites/NAME, created with an index.html)')
-    .option('--port <n>', 'port (default: the server\'s first Listen)')
+    .option('--port <n>', 'port (default: the server\'s first Listen)', portArg)
     .option('--ip <ip>', 'VirtualHost address (default *)')
     .option('--remap', 'map a name the hosts file maps to another address (default: refuse)')
     .description('hosts entry, DocumentRoot, <VirtualHost> in its own file, Include; configtest, roll back if broken')
     .addHelpText('after', '\nExample:\n  apxs-ts vhost add one.dd --alias www.one.dd --server-root ./srv --hosts-file ./hosts')
-    .action(run(async (name: string, o: Common & { alias: string[]; docroot?: string; port?: string; ip?: string; remap?: boolean }) => {
+    .action(run(async (name: string, o: Common & { alias: string[]; docroot?: string; port?: number; ip?: string; remap?: boolean }) => {
       const sr = await requireServerRoot(o.serverRoot, process.cwd());
-      const res = await vhostAdd(sr, { name, aliases: o.alias, docroot: o.docroot, port: o.port ? parsePort(o.port) : undefined, ip: o.ip }, {
+      // Before the config is touched: a missing --hosts-file is found after the edit began, which leaves a backup behind.
+      if (o.hostsFile) namedPathMustExist(o.hostsFile, 'hosts file');
+      const res = await vhostAdd(sr, { name, aliases: o.alias, docroot: o.docroot, port: o.port, ip: o.ip }, {
         hostsFile: hostsFileOf(o), series: o.httpdVersion ? parseSeries(o.httpdVersion) : undefined, remap: o.remap,
       });
       return {
@@ -50,6 +52,7 @@ export function register(program: Command, run: Runner): void {
     .addHelpText('after', '\nExample:\n  apxs-ts vhost remove one.dd --purge')
     .action(run(async (name: string, o: Common & { purge?: boolean }) => {
       const sr = await requireServerRoot(o.serverRoot, process.cwd());
+      if (o.hostsFile) namedPathMustExist(o.hostsFile, 'hosts file');
       const res = await vhostRemove(sr, name, { hostsFile: hostsFileOf(o), purge: o.purge, series: o.httpdVersion ? parseSeries(o.httpdVersion) : undefined });
       return { data: { ...res }, human: [`removed vhost ${name}${res.purged ? ` and ${res.purged}` : ''}`, ...res.warnings.map((w) => `warning: ${w}`)] };
     }));

@@ -49,6 +49,7 @@ export type ErrorCode =
   | 'CONFIG_BROKEN_BEFORE'
   | 'TOO_LARGE'
   | 'STALLED'
+  | 'BAD_PATH'
   | 'INTERNAL';
 
 /** Exit code 3 is the LSB "program is not running" status, as for init scripts. */
@@ -64,6 +65,9 @@ const EXIT_CODES: Partial<Record<ErrorCode, number>> = {
   NOT_RUNNING: 3,
   // A config found on disk that someone else could have planted: refused like bad input.
   UNSAFE_CONFIG: 2,
+  // A path the user named on the command line does not exist (commands/paths.ts): bad input, not a failure.
+  // NOT_FOUND (exit 1) stays for what vanishes while apxs-ts runs, or what it looked for itself.
+  BAD_PATH: 2,
   // A verb this httpd has not got (graceful-stop before 2.2): asked wrongly, like a usage error.
   UNSUPPORTED: 2,
   // Work ended by Ctrl-C (or SIGTERM, SIGHUP): 130 = 128 + SIGINT, as a shell reports a command Ctrl-C ended.

@@ -31,6 +31,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ApxsError, fileError, isErrno } from './errors.js';
+import { configureLockWaits, lockWaits } from './lock-settings.js';
 import { isAlive, procInfo, sleep, startTicks } from './proc.js';
 
 /** An unparseable lock or claim this old (by mtime) is left over, not being written. */
@@ -52,7 +53,7 @@ function self(): Promise<{ start: string; boot: string; pidns: string }> {
   return selfId;
 }
 
-type State = { alive: boolean; pid: number | undefined };
+type State = { alive: boolean; pid: number | undefined; otherPidNamespace?: boolean };
 
 /** Whether the process a lock or claim file names still runs. */
 async function ownerState(seen: Seen): Promise<State> {
@@ -62,7 +63,7 @@ async function ownerState(seen: Seen): Promise<State> {
     const pid = Number(full[1]);
     if (full[3] !== me.boot && full[3] !== '-' && me.boot !== '-') return { alive: false, pid };
     // Another pid namespace's pid means nothing here: assume it runs (LOCKED says whose it is).
-    if (full[4] !== me.pidns && full[4] !== '-' && me.pidns !== '-') return { alive: true, pid };
+    if (full[4] !== me.pidns && full[4] !== '-' && me.pidns !== '-') return { alive: true, pid, otherPidNamespace: true };
     return { alive: startTicks(pid) === full[2], pid };
   }
   const legacy = /^(\d+)\s*$/.exec(seen.content);
@@ -141,8 +142,74 @@ async function takeOver(lockFile: string, tmp: string, stale: Seen): Promise<boo
   return true;
 }
 
-export async function withLock<T>(lockFile: string, fn: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+/** Who holds a lock another run waits for: what the waiter is told (onWait) and what LOCKED names. */
+export interface LockHolder {
+  lockFile: string;
+  pid: number | null;
+  /** Its command line (/proc/PID/cmdline), cut to 200 characters; null when it cannot be read. */
+  command: string | null;
+  /** When it took the lock (the lock file's mtime), ISO 8601. */
+  since: string;
+  /** 'stopped': SIGSTOP or Ctrl-Z (/proc/PID/stat state T or t); it will not let go until continued. */
+  state: 'stopped' | 'running' | 'unknown';
+  /** How long this run waits for it in all, in ms. */
+  waitMs: number;
+}
+
+export interface LockOptions {
+  /** How long to wait for a live holder (default 15 s); a wait set by configureLockWaits overrides it. */
+  timeoutMs?: number;
+  /** Called once per holder, as soon as it is stopped or after WAIT_NOTICE_MS of waiting. */
+  onWait?: (holder: LockHolder) => void;
+}
+
+/** A live holder is announced after this long: a short wait for a busy peer stays silent. */
+const WAIT_NOTICE_MS = 300;
+
+/** The CLI's settings (lock-settings.ts): the user's wait, and who is told. */
+const waits = lockWaits;
+export { configureLockWaits };
+
+async function holderOf(lockFile: string, seen: Seen, owner: State, waitMs: number): Promise<LockHolder> {
+  // A pid of another pid namespace names some other process here: nothing of it is read.
+  const info = owner.pid !== undefined && !owner.otherPidNamespace ? await procInfo(owner.pid) : undefined;
+  const command = info?.cmdline.length ? info.cmdline.join(' ') : null;
+  return {
+    lockFile, pid: owner.pid ?? null, command: command && command.length > 200 ? `${command.slice(0, 199)}…` : command,
+    since: new Date(seen.mtimeMs).toISOString(),
+    state: !info ? 'unknown' : info.state === 'T' || info.state === 't' ? 'stopped' : 'running',
+    waitMs,
+  };
+}
+
+/** "pid 123 (node apxs-ts vhost add a.dd), holding it since 06:58:01Z (12 s ago), stopped" */
+export function describeHolder(h: LockHolder): string {
+  const ago = Math.max(0, Math.round((Date.now() - Date.parse(h.since)) / 1000));
+  const who = h.pid === null ? 'a process that is still writing it' : `pid ${h.pid}${h.command ? ` (${h.command})` : ''}`;
+  const state = h.state === 'stopped' ? ', stopped (SIGSTOP or Ctrl-Z): it lets go only once continued or ended'
+    : h.state === 'running' ? ', running' : '';
+  return `${who}, holding it since ${h.since.slice(11, 19)}Z (${ago} s ago)${state}`;
+}
+
+const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
+
+function lockedError(h: LockHolder): ApxsError {
+  const how = 'set the wait with --wait SECONDS or APXS_TS_LOCK_WAIT';
+  return new ApxsError('LOCKED', `${h.lockFile} is held by ${describeHolder(h)}; waited ${seconds(h.waitMs)}`, {
+    hint: h.state === 'stopped' && h.pid !== null
+      ? `continue it (kill -CONT ${h.pid}) or end it, then run this again; ${how}`
+      : h.pid !== null ? `another apxs-ts (pid ${h.pid}) is using it; try again when it is done, or ${how}` : 'another apxs-ts is writing this lock; try again',
+    data: { lockFile: h.lockFile, pid: h.pid, holder: { ...h } },
+  });
+}
+
+export async function withLock<T>(lockFile: string, fn: () => Promise<T>, options: number | LockOptions = {}): Promise<T> {
+  const opts = typeof options === 'number' ? { timeoutMs: options } : options;
+  const timeoutMs = waits.waitMs ?? opts.timeoutMs ?? 15_000;
+  const onWait = opts.onWait ?? waits.onWait;
+  const began = Date.now();
+  const deadline = began + timeoutMs;
+  const announced = new Set<string>();
   const dir = path.dirname(lockFile);
   const me = await self();
   const content = `${process.pid} ${me.start} ${me.boot} ${me.pidns}\n`;
@@ -168,13 +235,18 @@ export async function withLock<T>(lockFile: string, fn: () => Promise<T>, timeou
       if (!seen) continue; // released between our link and our look
       const owner = await ownerState(seen);
       if (!owner.alive && (await takeOver(lockFile, tmp, seen))) continue;
-      if (Date.now() > deadline) {
-        throw new ApxsError('LOCKED', `${lockFile} is held by pid ${owner.pid ?? '?'}`, {
-          hint: owner.pid ? `another apxs-ts (pid ${owner.pid}) is editing this file; try again when it is done` : 'another apxs-ts is writing this lock; try again',
-          data: { lockFile, pid: owner.pid ?? null },
-        });
+      const key = `${owner.pid}:${seen.ino}`;
+      const expired = Date.now() > deadline;
+      if (expired || (onWait && owner.alive && !announced.has(key))) {
+        const holder = await holderOf(lockFile, seen, owner, timeoutMs);
+        if (expired) throw lockedError(holder);
+        // Told at once when the holder is stopped (it will not let go by itself), else once the wait is not short.
+        if (holder.state === 'stopped' || Date.now() - began >= WAIT_NOTICE_MS) {
+          announced.add(key);
+          onWait?.(holder);
+        }
       }
-      await sleep(delay + Math.random() * delay);
+      await sleep(Math.min(delay + Math.random() * delay, Math.max(1, deadline - Date.now() + 1)));
       delay = Math.min(delay * 2, 50);
     }
   } finally {

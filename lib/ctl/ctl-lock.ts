@@ -17,8 +17,9 @@ export async function withCtlLock<T>(sr: ServerRoot, timeoutSec: number, fn: () 
     return await withLock(lockFile, fn, (timeoutSec + 5) * 1000);
   } catch (err) {
     if (err instanceof ApxsError && err.code === 'LOCKED') {
-      throw new ApxsError('LOCKED', `another apxs-ts ctl is still acting on ${sr.root}`, {
-        hint: `try again when it is done; ${lockFile} names its pid`, cause: err, data: { lockFile },
+      // The lock's own message names the holder (pid, command, since when, stopped or running).
+      throw new ApxsError('LOCKED', `another apxs-ts ctl is still acting on ${sr.root}: ${err.message}`, {
+        hint: err.hint, cause: err, data: { ...err.data, lockFile },
       });
     }
     throw err;

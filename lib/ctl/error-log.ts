@@ -33,6 +33,8 @@ export function moduleLinePattern(name: string): RegExp {
 
 /** Lines written since `offset` (at most `max`, the last ones, of those `filter` keeps) and the offset they end at. */
 async function readSince(file: string | undefined, offset: number, max: number, filter?: RegExp): Promise<{ lines: string[]; end: number }> {
+  // slice(-0) is the whole log: a count that is not a whole number >= 1 is refused, not read as "all".
+  if (!Number.isInteger(max) || max < 1) throw new ApxsError('BAD_INPUT', `bad line count ${max}: expected a whole number >= 1`);
   if (!file) return { lines: [], end: 0 };
   const fh = await fs.open(file, 'r').catch(() => undefined);
   if (!fh) return { lines: [], end: 0 };

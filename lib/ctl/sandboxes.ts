@@ -6,7 +6,10 @@
  */
 import { ApxsError } from '../core/errors.js';
 import { listeningAddresses } from '../core/ports.js';
-import { knownSandboxes, removeSandboxFiles, requireSandbox, type SandboxFilesRemoved } from '../httpd/sandbox.js';
+import path from 'node:path';
+import { knownSandboxes } from '../httpd/sandbox.js';
+import { readSandboxMarker } from '../httpd/sandbox-manifest.js';
+import { removeSandboxFiles, type SandboxFilesRemoved } from '../httpd/sandbox-removal.js';
 import { detectServerRoot } from '../httpd/server-root.js';
 import { stop } from './lifecycle.js';
 import { stopFiles } from './server-files.js';
@@ -43,18 +46,24 @@ export interface SandboxRemoved extends SandboxFilesRemoved {
   warnings: string[];
 }
 
-/** Stops the sandbox's server if it runs (through ctl stop: its lock, its checks), then deletes what apxs-ts made. */
+/**
+ * Stops the sandbox's server if it runs (through ctl stop: its lock, its
+ * checks), then deletes what apxs-ts made and keeps the rest
+ * (lib/httpd/sandbox-removal.ts). A sandbox whose marker an interrupted
+ * remove already deleted has no server to stop: the remove is finished.
+ */
 export async function removeSandbox(dir: string, env: NodeJS.ProcessEnv = process.env): Promise<SandboxRemoved> {
-  const root = await requireSandbox(dir);
-  const sr = await detectServerRoot(root);
+  const root = path.resolve(dir);
   let stopped: number | null = null;
   const warnings: string[] = [];
-  try {
-    const r = await stop(sr);
-    stopped = r.pid ?? null;
-    warnings.push(...r.warnings);
-  } catch (err) {
-    if (!(err instanceof ApxsError && err.code === 'NOT_RUNNING')) throw err;
+  if (await readSandboxMarker(root)) {
+    try {
+      const r = await stop(await detectServerRoot(root));
+      stopped = r.pid ?? null;
+      warnings.push(...r.warnings);
+    } catch (err) {
+      if (!(err instanceof ApxsError && err.code === 'NOT_RUNNING')) throw err;
+    }
   }
   return { ...(await removeSandboxFiles(root, env)), stopped, warnings };
 }

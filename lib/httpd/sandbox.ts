@@ -10,10 +10,12 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
+import { failpoint } from '../core/failpoint.js';
 import { cacheDir, exists, firstGroup, readJson } from '../core/fs.js';
 import { ApxsError, isErrno } from '../core/errors.js';
 import { readRegistry, updateRegistry } from '../core/registry.js';
 import { SANDBOX_MARKER, PROJECT_FILE, type SandboxMarker } from './server-root.js';
+import { manifestOf, readSandboxMarker, type SandboxMarkerWithManifest } from './sandbox-manifest.js';
 import { findSystemHttpd } from './system-httpd.js';
 import { renderTemplateDirs, templatesRoot } from '../core/templates.js';
 import { parsePort } from '../core/ports.js';
@@ -60,8 +62,10 @@ async function runAsLines(root: string, warnings: string[]): Promise<string> {
   return `# Started as root: httpd's children switch to this unprivileged user.\nUser ${user}\nGroup ${group}\n`;
 }
 
+/** The directories `sandbox create` makes in a sandbox. */
+const SANDBOX_DIRS = ['conf', 'htdocs', 'logs', 'modules', 'run'];
 /** What a sandbox holds at its top: made by `sandbox create`, or later by ctl (.apxs-ts, its state). */
-const SANDBOX_ENTRIES = ['conf', 'htdocs', 'logs', 'modules', 'run', '.apxs-ts', SANDBOX_MARKER];
+const SANDBOX_ENTRIES = [...SANDBOX_DIRS, '.apxs-ts', SANDBOX_MARKER];
 
 /** One sandbox in the per-user list. */
 export interface SandboxEntry {
@@ -96,6 +100,9 @@ export async function createSandbox(opts: SandboxOptions): Promise<SandboxResult
     const so = path.join(sys.modulesDir, file);
     if (await exists(so)) loadModules.push(`LoadModule ${sym} ${so}`);
   }
+  // What create makes here is recorded (sandbox-manifest.ts): remove deletes that and nothing else.
+  const dirsMade = existing?.length ? [] : ['.'];
+  for (const d of SANDBOX_DIRS) if (!existing?.includes(d)) dirsMade.push(d);
   await fs.mkdir(root, { recursive: true, mode: 0o755 });
   await fs.chmod(root, 0o755);
   const files = await renderTemplateDirs([path.join(templatesRoot(), 'sandbox')], {
@@ -107,15 +114,21 @@ export async function createSandbox(opts: SandboxOptions): Promise<SandboxResult
     loadModules: loadModules.join('\n'),
     runAs: await runAsLines(root, warnings),
   });
-  for (const d of ['conf', 'htdocs', 'logs', 'modules', 'run']) await fs.mkdir(path.join(root, d), { recursive: true, mode: 0o755 });
-  for (const f of files) {
-    await writeFileAtomic(path.join(root, f.rel), f.content, { mode: 0o644 });
-  }
-  const marker: SandboxMarker = {
+  // The marker, with the record of what create is about to make, goes first: a create killed after it
+  // leaves a sandbox that `sandbox remove` deletes (test/reliability/sandbox-remove.test.ts).
+  const previous = await readSandboxMarker(root);
+  const marker: SandboxMarkerWithManifest = {
     kind: 'sandbox', httpd: sys.httpd, apxs: sys.apxs ?? null, systemModulesDir: sys.modulesDir, port,
     created: new Date().toISOString(),
+    made: manifestOf(files, dirsMade, previous?.made),
   };
   await writeFileAtomic(path.join(root, SANDBOX_MARKER), JSON.stringify(marker, null, 2) + '\n');
+  failpoint('sandbox-create:after-marker');
+  for (const d of SANDBOX_DIRS) await fs.mkdir(path.join(root, d), { recursive: true, mode: 0o755 });
+  for (const f of files) {
+    await writeFileAtomic(path.join(root, f.rel), f.content, { mode: 0o644 });
+    failpoint('sandbox-create:after-file');
+  }
   await updateRegistry<SandboxEntry>(sandboxRegistryFile(opts.env), (entries) => {
     // Made again over one of ours (--force): what the first create made is still ours.
     const before = entries.find((e) => e.root === root);
@@ -183,44 +196,4 @@ export async function requireSandbox(dir: string): Promise<string> {
     });
   }
   return root;
-}
-
-export interface SandboxFilesRemoved {
-  root: string;
-  /** What was deleted: the directory itself, or the entries that create made in it. */
-  removed: string[];
-  /** What was left because apxs-ts did not make it. */
-  kept: string[];
-}
-
-/**
- * Deletes a sandbox (stopped by the caller) as far as apxs-ts made it: the
- * whole directory when create made it (or found it empty), else only the
- * entries create made. A sandbox missing from the list (made before it
- * existed, or the list was lost) is deleted whole only when it holds nothing
- * but a sandbox's entries; otherwise nothing is deleted.
- */
-export async function removeSandboxFiles(root: string, env: NodeJS.ProcessEnv = process.env): Promise<SandboxFilesRemoved> {
-  const file = sandboxRegistryFile(env);
-  const entry = (await readRegistry<SandboxEntry>(file)).find((e) => e.root === root);
-  const top = await fs.readdir(root);
-  let removed: string[];
-  let kept: string[] = [];
-  if (entry?.madeDir || (!entry && top.every((e) => SANDBOX_ENTRIES.includes(e)))) {
-    await fs.rm(root, { recursive: true, force: true });
-    removed = [root];
-  } else if (entry) {
-    // .apxs-ts (made later, by ctl) counts as made when it was not there before create.
-    const ours = top.filter((e) => entry.made.includes(e));
-    for (const e of ours) await fs.rm(path.join(root, e), { recursive: true, force: true });
-    removed = ours.map((e) => path.join(root, e));
-    kept = top.filter((e) => !ours.includes(e)).map((e) => path.join(root, e));
-  } else {
-    const foreign = top.filter((e) => !SANDBOX_ENTRIES.includes(e));
-    throw new ApxsError('BAD_INPUT', `${root} holds what a sandbox does not (${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', …' : ''}) and is not in the list of sandboxes apxs-ts made: nothing was removed`, {
-      hint: 'move those elsewhere and run it again, or remove the directory by hand', data: { root, foreign },
-    });
-  }
-  await updateRegistry<SandboxEntry>(file, (now) => now.filter((e) => e.root !== root));
-  return { root, removed, kept };
 }

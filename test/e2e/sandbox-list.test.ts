@@ -104,7 +104,8 @@ describe('sandbox remove', () => {
     const r = await run(['sandbox', 'remove', dir]);
     expect(r.code, r.stdout).toBe(0);
     expect((await fs.readdir(dir)).sort()).toEqual(['htdocs', 'notes.txt']);
-    expect(r.json.kept.sort()).toEqual([path.join(dir, 'htdocs'), path.join(dir, 'notes.txt')]);
+    // kept names the user's files themselves (the directories holding them stay too).
+    expect(r.json.kept.sort()).toEqual([path.join(dir, 'htdocs', 'page.html'), path.join(dir, 'notes.txt')]);
     expect(await fs.readFile(path.join(dir, 'htdocs', 'page.html'), 'utf8')).toBe('mine too');
   });
 });

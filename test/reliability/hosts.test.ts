@@ -120,19 +120,20 @@ describe('file system errors name the path, say what to do, and change nothing',
     expect(await fs.readdir(path.join(dir, 'hosts'))).toEqual([]);
   });
 
-  it('a hosts file in a directory that does not exist is NOT_FOUND naming it, not an errno about the lock', async () => {
+  // A path the user named that does not exist: BAD_PATH, exit 2, as for every command (commands/paths.ts, test/e2e/exit-codes.test.ts).
+  it('a hosts file in a directory that does not exist is BAD_PATH (exit 2) naming it, not an errno about the lock', async () => {
     const dir = await tmpDir('apxs-ts-rel-');
     for (const f of [path.join(dir, 'no', 'such', 'hosts'), path.join(dir, 'hosts')]) {
       for (const args of [['add', 'x.dd'], ['list']]) {
         const r = await cli(['hosts', ...args, '--hosts-file', f]);
-        expect(r.code).toBe(1);
+        expect(r.code).toBe(2);
         expect(r.stderr).toBe(`apxs-ts: error: ${f} does not exist\nhint: pass --hosts-file PATH\n`);
       }
     }
     const plainFile = path.join(dir, 'plain');
     await fs.writeFile(plainFile, 'x');
     const r = await cli(['hosts', 'add', 'x.dd', '--hosts-file', path.join(plainFile, 'hosts'), '--json']);
-    expect(r.json.error.code).toBe('NOT_FOUND');
+    expect([r.code, r.json.error.code]).toEqual([2, 'BAD_PATH']);
     expect(await fs.readdir(dir)).toEqual(['plain']);
   });
 
