@@ -53,7 +53,7 @@ Examples:
       const timeoutSec = Number(o.timeout);
       if (!Number.isFinite(debounceMs) || debounceMs < 0) throw new ApxsError('USAGE', `bad --debounce ${JSON.stringify(o.debounce)}: expected milliseconds >= 0`);
       if (!Number.isFinite(timeoutSec) || timeoutSec <= 0) throw new ApxsError('USAGE', `bad --timeout ${JSON.stringify(o.timeout)}: expected seconds > 0`);
-      const sr = await requireServerRoot(o.serverRoot, process.cwd());
+      const sr = await requireServerRoot(o.serverRoot, process.cwd(), { writes: true });
       // A long-running command: its cycles are printed as they come (commands/stream.ts), not held for the outcome.
       const ac = new AbortController();
       const abort = () => ac.abort();

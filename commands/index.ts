@@ -14,6 +14,8 @@ import { ApxsError, fileError, isErrno } from '../lib/core/errors.js';
 import { setExitCodeIfReaderGone, writeErr, writeLines, writeOut } from './output.js';
 import { noColorEnv, setOutputMode } from './progress.js';
 import type { Outcome, Runner } from './types.js';
+import { withTrust } from './options.js';
+import { chosenServerRoot } from '../lib/httpd/root-choice.js';
 
 /** `subcommand`: the word after the command in argv, for a group that constructs only the subcommand named. */
 type Register = (program: Command, run: Runner, subcommand?: string) => void;
@@ -98,6 +100,12 @@ function outputFor(json: () => boolean, keep: (s: string) => void) {
   };
 }
 
+/** The line that says a command fell back to the system's server root (none when it was given one). */
+function systemRootNote(): string[] {
+  const root = chosenServerRoot();
+  return root?.from === 'system' ? [`note: using the system's server root ${root.root} (found by ${root.why}): no --server-root, APXS_TS_SERVER_ROOT or apxs-ts.json`] : [];
+}
+
 function causes(err: unknown): string[] {
   const out: string[] = [];
   for (let c = (err as Error).cause, i = 0; c && i < 5; c = (c as Error).cause, i++) {
@@ -115,6 +123,7 @@ function newProgram(): Command {
     .option('-q, --quiet', 'print nothing but errors (the exit code tells the rest)')
     .option('--no-color', 'no colour codes (also when NO_COLOR is set)')
     .option('--verbose', 'show causes and stacks of errors')
+    .addOption(withTrust(new Command()).options[0]!)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .addHelpText('after', `
@@ -164,10 +173,11 @@ export async function main(argv: string[]): Promise<number> {
     const e = err instanceof ApxsError ? err : fromErrno
       ?? new ApxsError('INTERNAL', err instanceof Error ? err.message : String(err), { cause: err, hint: 'run again with --verbose for the stack' });
     setExitCodeIfReaderGone(e.exitCode);
+    const root = chosenServerRoot();
     if (json) {
-      writeOut(JSON.stringify({ ok: false, ...(e.data ?? {}), error: { code: e.code, message: e.message, hint: e.hint ?? null, details: e.details } }) + '\n');
+      writeOut(JSON.stringify({ ok: false, ...(root ? { serverRootFrom: root.from } : {}), ...(e.data ?? {}), error: { code: e.code, message: e.message, hint: e.hint ?? null, details: e.details } }) + '\n');
     } else {
-      writeLines('err', [`apxs-ts: error: ${e.message}`, ...e.details.map((d) => `  ${d}`), ...(e.hint ? [`hint: ${e.hint}`] : [])]);
+      writeLines('err', [...systemRootNote(), `apxs-ts: error: ${e.message}`, ...e.details.map((d) => `  ${d}`), ...(e.hint ? [`hint: ${e.hint}`] : [])]);
     }
     if (verbose) writeLines('err', [e.stack ?? '', ...causes(e)]);
     return e.exitCode;
@@ -185,11 +195,13 @@ export async function main(argv: string[]): Promise<number> {
     color &&= g.color !== false;
     setOutputMode({ quiet, color, json });
     const outcome: Outcome = await action(...args);
+    // Which server root the command acted on, and why: a fallback to the system's must never pass unsaid.
+    const root = chosenServerRoot();
     if (json) {
-      writeOut(JSON.stringify({ ok: true, ...outcome.data }) + '\n');
+      writeOut(JSON.stringify({ ok: true, ...outcome.data, ...(root ? { serverRootFrom: root.from } : {}) }) + '\n');
     } else if (!quiet) {
       writeLines('out', outcome.stdout);
-      writeLines('err', outcome.human);
+      writeLines('err', [...systemRootNote(), ...(outcome.human ?? [])]);
     }
   };
 

@@ -1,0 +1,238 @@
+/**
+ * #16 defect 1 (git's CVE-2022-24765): a config apxs-ts finds by itself must
+ * not make it run another user's program. As root, each variant plants a
+ * server root whose sandbox record names a program that touches a mark file;
+ * every unsafe variant must be refused (UNSAFE_CONFIG, exit 2, the path and
+ * its owner said) with the mark never made, and the allowed ones (own files,
+ * root's, another user's own files as that user, root by sudo, explicitly
+ * trusted) must still run it.
+ */
+import { execFile } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, CLI, tmpDir } from '../helpers.js';
+
+const isRoot = process.getuid?.() === 0;
+const NOBODY = 65534;
+let marks: string;
+let nogroup: number;
+
+beforeAll(async () => {
+  marks = await tmpDir('apxs-ts-trust-marks-');
+  await fs.chmod(marks, 0o1777); // the planted program may run as nobody in the allowed cases
+  const group = await fs.readFile('/etc/group', 'utf8');
+  nogroup = Number(/^nogroup:x:(\d+):/m.exec(group)?.[1] ?? NOBODY);
+});
+
+afterAll(async () => {
+  await fs.rm(marks, { recursive: true, force: true });
+});
+
+interface Planted {
+  base: string;
+  /** The server root the record is in. */
+  root: string;
+  program: string;
+  mark: string;
+}
+
+/** A directory `base` with apxs-ts.json -> ./srv, and srv/ a sandbox whose record names a program that leaves a mark. */
+async function plant(name: string): Promise<Planted> {
+  const base = await tmpDir(`apxs-ts-trust-${name}-`);
+  const root = path.join(base, 'srv');
+  const mark = path.join(marks, name);
+  const program = path.join(root, 'prog.sh');
+  await fs.mkdir(path.join(root, 'conf'), { recursive: true, mode: 0o755 });
+  await fs.mkdir(path.join(base, 'work'), { mode: 0o755 });
+  await fs.writeFile(path.join(root, 'conf', 'httpd.conf'), 'Listen 127.0.0.1:1\n');
+  await fs.writeFile(program, `#!/bin/sh\ntouch '${mark}'\necho 'Server version: Apache/2.4.99 (Unix)'\necho 'Syntax OK' >&2\nexit 0\n`, { mode: 0o755 });
+  await fs.writeFile(path.join(root, 'apxs-ts-sandbox.json'), JSON.stringify({ kind: 'sandbox', httpd: program, apxs: null, systemModulesDir: '/usr/lib/apache2/modules', port: 1, created: 'x' }));
+  await fs.writeFile(path.join(base, 'apxs-ts.json'), JSON.stringify({ serverRoot: './srv' }));
+  return { base, root, program, mark };
+}
+
+const ran = (p: Planted) => fs.stat(p.mark).then(() => true, () => false);
+
+async function chownR(p: string, uid: number, gid = nogroup): Promise<void> {
+  await fs.chown(p, uid, gid);
+  if ((await fs.lstat(p)).isDirectory()) for (const e of await fs.readdir(p)) await chownR(path.join(p, e), uid, gid);
+}
+
+/** Commands that act on a found server root, in turn. */
+const COMMANDS = [['doctor', '--json'], ['query', 'CC', '--json'], ['ctl', 'configtest', '--json'], ['ctl', 'status', '--json'], ['vhost', 'list', '--json']];
+
+interface Variant {
+  name: string;
+  /** Makes the planted tree unsafe; returns extra args/env for the run. */
+  make: (p: Planted) => Promise<{ args?: string[]; env?: Record<string, string>; cwd?: string } | void>;
+}
+
+const UNSAFE: Variant[] = [
+  { name: 'config-owned-by-nobody', make: async (p) => { await fs.chown(path.join(p.base, 'apxs-ts.json'), NOBODY, nogroup); } },
+  { name: 'config-dir-owned-by-nobody', make: async (p) => { await fs.chown(p.base, NOBODY, nogroup); } },
+  { name: 'config-writable-by-others', make: async (p) => { await fs.chmod(path.join(p.base, 'apxs-ts.json'), 0o666); } },
+  { name: 'config-writable-by-group', make: async (p) => { await fs.chown(path.join(p.base, 'apxs-ts.json'), 0, nogroup); await fs.chmod(path.join(p.base, 'apxs-ts.json'), 0o664); } },
+  { name: 'dir-writable-by-others', make: async (p) => { await fs.chmod(p.base, 0o777); } },
+  {
+    name: 'symlinked-config', make: async (p) => {
+      // The link is root's, in root's directory; its target is nobody's.
+      const elsewhere = await tmpDir('apxs-ts-trust-target-');
+      await fs.rename(path.join(p.base, 'apxs-ts.json'), path.join(elsewhere, 'real.json'));
+      await fs.writeFile(path.join(elsewhere, 'real.json'), JSON.stringify({ serverRoot: p.root }));
+      await chownR(elsewhere, NOBODY);
+      await fs.symlink(path.join(elsewhere, 'real.json'), path.join(p.base, 'apxs-ts.json'));
+    },
+  },
+  {
+    name: 'env-var-target-owned-by-nobody', make: async (p) => {
+      await fs.rm(path.join(p.base, 'apxs-ts.json'));
+      await chownR(p.root, NOBODY);
+      return { env: { APXS_TS_SERVER_ROOT: p.root } };
+    },
+  },
+  { name: 'sandbox-record-owned-by-nobody', make: async (p) => { await fs.chown(path.join(p.root, 'apxs-ts-sandbox.json'), NOBODY, nogroup); } },
+  {
+    name: 'parent-dir-owned-by-nobody', make: async (p) => {
+      // The config and its directory are root's; the directory above them is not.
+      const top = await tmpDir('apxs-ts-trust-parent-');
+      const moved = path.join(top, 'proj');
+      await fs.rename(p.base, moved);
+      await fs.chown(top, NOBODY, nogroup);
+      return { cwd: path.join(moved, 'work') };
+    },
+  },
+  { name: 'program-owned-by-nobody', make: async (p) => { await fs.chown(p.program, NOBODY, nogroup); } },
+  { name: 'server-root-owned-by-nobody', make: async (p) => { await fs.chown(p.root, NOBODY, nogroup); } },
+  { name: 'server-root-writable-by-group', make: async (p) => { await fs.chown(p.root, 0, nogroup); await fs.chmod(p.root, 0o775); } },
+  {
+    name: 'explicit-server-root-owned-by-nobody', make: async (p) => {
+      await fs.rm(path.join(p.base, 'apxs-ts.json'));
+      await chownR(p.root, NOBODY);
+      return { args: ['--server-root', p.root] };
+    },
+  },
+  {
+    name: 'ledger-owned-by-nobody', make: async (p) => {
+      await fs.mkdir(path.join(p.root, '.apxs-ts'), { mode: 0o755 });
+      await fs.writeFile(path.join(p.root, '.apxs-ts', 'created.json'), JSON.stringify({ docroots: { '/': { vhost: 'x' } } }));
+      await fs.chown(path.join(p.root, '.apxs-ts', 'created.json'), NOBODY, nogroup);
+    },
+  },
+  {
+    name: 'prefix-envvars-owned-by-nobody', make: async (p) => {
+      // A prefix root: bin/httpd is the program, bin/envvars is sourced by sh.
+      await fs.rm(path.join(p.root, 'apxs-ts-sandbox.json'));
+      await fs.mkdir(path.join(p.root, 'bin'), { mode: 0o755 });
+      await fs.rename(p.program, path.join(p.root, 'bin', 'httpd'));
+      await fs.writeFile(path.join(p.root, 'bin', 'envvars'), `touch '${p.mark}'\n`, { mode: 0o755 });
+      await fs.chown(path.join(p.root, 'bin', 'envvars'), NOBODY, nogroup);
+    },
+  },
+];
+
+describe.skipIf(!isRoot)('found configs another user could have written are refused (#16 defect 1)', () => {
+  it(`${UNSAFE.length} unsafe variants x their command: every one UNSAFE_CONFIG (exit 2) naming the path and owner, the planted program never ran`, async () => {
+    const outcomes: string[] = [];
+    let ranCount = 0;
+    let refused = 0;
+    for (const [i, v] of UNSAFE.entries()) {
+      const p = await plant(v.name);
+      const extra = (await v.make(p)) ?? {};
+      const cmd = COMMANDS[i % COMMANDS.length]!;
+      const r = await cli([...cmd, ...(extra.args ?? [])], { cwd: extra.cwd ?? path.join(p.base, 'work'), env: { APXS_TS_SERVER_ROOT: '', ...extra.env } });
+      const didRun = await ran(p);
+      if (didRun) ranCount++;
+      const e = r.json?.error;
+      // Refused as the rule says: the code and exit 2, the path, its owner, and how to trust it.
+      const ok = r.code === 2 && e?.code === 'UNSAFE_CONFIG' && /^refusing /.test(e.message) && typeof r.json.path === 'string'
+        && /uid \d+/.test(r.json.owner) && e.hint.includes('--trust');
+      if (ok) refused++;
+      outcomes.push(`${v.name} (${cmd.join(' ')}): exit ${r.code} ${e?.code} ran=${didRun}`);
+    }
+    expect(refused, outcomes.join('\n')).toBe(UNSAFE.length);
+    expect(ranCount, outcomes.join('\n')).toBe(0);
+    expect(UNSAFE.length).toBeGreaterThanOrEqual(10);
+  }, 120_000);
+
+  it('human output names the file and its owner', async () => {
+    const p = await plant('human');
+    await fs.chown(path.join(p.base, 'apxs-ts.json'), NOBODY, nogroup);
+    const r = await cli(['ctl', 'configtest'], { cwd: path.join(p.base, 'work'), env: { APXS_TS_SERVER_ROOT: '' } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`refusing apxs-ts.json ${path.join(p.base, 'apxs-ts.json')}`);
+    expect(r.stderr).toContain('owned by nobody (uid 65534)');
+    expect(await ran(p)).toBe(false);
+  });
+});
+
+function suNobody(args: string[], cwd: string): Promise<{ code: number; stdout: string }> {
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const cmd = `cd ${q(cwd)} && APXS_TS_SYSTEM_ROOT=none APXS_TS_SERVER_ROOT= XDG_CACHE_HOME=/tmp/apxs-ts-trust-nobody-cache ${q(process.execPath)} ${q(CLI)} ${args.map(q).join(' ')}`;
+  return new Promise((resolve) => {
+    execFile('su', ['nobody', '-s', '/bin/sh', '-c', cmd], (err, stdout) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout });
+    });
+  });
+}
+
+describe.skipIf(!isRoot)('what is the user\'s own, root\'s, or trusted still works', () => {
+  const runs = async (p: Planted, args: string[], env: Record<string, string> = {}) => {
+    const r = await cli(['ctl', 'configtest', '--json', ...args], { cwd: path.join(p.base, 'work'), env: { APXS_TS_SERVER_ROOT: '', ...env } });
+    return { r, ran: await ran(p) };
+  };
+
+  it('root\'s own files (in sticky /tmp, a group-writable file of root\'s private group): found and run', async () => {
+    const p = await plant('own');
+    await fs.chmod(path.join(p.base, 'apxs-ts.json'), 0o664); // group root: only root is in it
+    const { r, ran: didRun } = await runs(p, []);
+    expect(r.json?.error?.code).not.toBe('UNSAFE_CONFIG');
+    expect(r.json.serverRootFrom).toBe('project');
+    expect(didRun).toBe(true);
+  });
+
+  it('nobody\'s files, trusted by --trust DIR or APXS_TS_SAFE_DIRECTORIES (and `*`): run', async () => {
+    let count = 0;
+    for (const how of ['flag', 'env', 'star'] as const) {
+      const p = await plant(`trusted-${how}`);
+      await chownR(p.base, NOBODY);
+      const { r, ran: didRun } = how === 'flag' ? await runs(p, ['--trust', p.base])
+        : await runs(p, [], { APXS_TS_SAFE_DIRECTORIES: how === 'env' ? `/nonexistent:${p.base}` : '*' });
+      expect(r.json?.error?.code, how).not.toBe('UNSAFE_CONFIG');
+      if (didRun) count++;
+    }
+    expect(count).toBe(3);
+  });
+
+  it('root by sudo trusts the files of the user who ran sudo (SUDO_UID), and no one else\'s', async () => {
+    const p = await plant('sudo');
+    await chownR(p.base, NOBODY);
+    const other = await runs(p, [], { SUDO_UID: '1', SUDO_GID: '1' });
+    expect(other.r.json?.error?.code).toBe('UNSAFE_CONFIG');
+    expect(other.ran).toBe(false);
+    const theirs = await runs(p, [], { SUDO_UID: String(NOBODY), SUDO_GID: String(nogroup) });
+    expect(theirs.r.json?.error?.code).not.toBe('UNSAFE_CONFIG');
+    expect(theirs.ran).toBe(true);
+  });
+
+  it('as nobody: nobody\'s own files and root\'s are trusted', async () => {
+    const mine = await plant('as-nobody-own');
+    await chownR(mine.base, NOBODY);
+    const a = await suNobody(['ctl', 'configtest', '--json'], path.join(mine.base, 'work'));
+    expect(JSON.parse(a.stdout).error?.code).not.toBe('UNSAFE_CONFIG');
+    expect(await ran(mine)).toBe(true);
+    const roots = await plant('as-nobody-roots');
+    const b = await suNobody(['ctl', 'configtest', '--json'], path.join(roots.base, 'work'));
+    expect(JSON.parse(b.stdout).error?.code).not.toBe('UNSAFE_CONFIG');
+    expect(await ran(roots)).toBe(true);
+  });
+
+  it('as nobody: root\'s server root holding a file of another user (uid 1) is refused', async () => {
+    const p = await plant('as-nobody-other');
+    await fs.chown(path.join(p.root, 'apxs-ts-sandbox.json'), 1, 1);
+    const r = await suNobody(['ctl', 'configtest', '--json'], path.join(p.base, 'work'));
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout).error.code).toBe('UNSAFE_CONFIG');
+    expect(await ran(p)).toBe(false);
+  });
+});
