@@ -65,6 +65,7 @@ describe('`${` in a value written into a config is refused (#16 defect 7)', () =
   it(`${CASES.length} options x a \${HOME} value: every one exit 2, the server root and hosts file byte-identical, no directory made`, async () => {
     const before = await snapshot(sr);
     const hostsBefore = await fs.readFile(hosts, 'utf8');
+    const tmpBefore = new Set(await fs.readdir('/tmp'));
     const bad: string[] = [];
     for (const [what, argv] of CASES) {
       const r = await cli([...argv(), '--server-root', sr, '--hosts-file', hosts, '--json'], { cwd: work });
@@ -73,7 +74,7 @@ describe('`${` in a value written into a config is refused (#16 defect 7)', () =
     expect(bad).toEqual([]);
     expect(await snapshot(sr)).toEqual(before);
     expect(await fs.readFile(hosts, 'utf8')).toBe(hostsBefore);
-    const made = (await fs.readdir('/tmp')).filter((e) => e.startsWith('apxs-ts-vals-a'));
+    const made = (await fs.readdir('/tmp')).filter((e) => e.startsWith('apxs-ts-vals-a') && !tmpBefore.has(e));
     expect(made).toEqual([]);
   }, 120_000);
 
@@ -115,4 +116,23 @@ describe('bad --ip values at the CLI', () => {
     for (const ip of ['::1', '10.1.2.3']) expect((await cli(['hosts', 'add', 'good.dd', '--ip', ip, '--hosts-file', hosts])).code).toBe(0);
     expect(await fs.readFile(hosts, 'utf8')).toMatch(/10\.1\.2\.3 good\.dd/);
   });
+});
+
+describe('a trailing dot is the same DNS name: refused, with the hint to drop it (#16)', () => {
+  it('hosts add, hosts remove, vhost add, vhost add --alias, vhost remove: 5 of 5 exit 2, nothing changed', async () => {
+    await cli(['hosts', 'add', 'trail.dd', '--hosts-file', hosts]);
+    const before = await fs.readFile(hosts, 'utf8');
+    const rootBefore = await snapshot(sr);
+    const runs = [
+      ['hosts', 'add', 'trail.dd.'], ['hosts', 'remove', 'trail.dd.'], ['vhost', 'add', 'trail.dd.'],
+      ['vhost', 'add', 'other.dd', '--alias', 'trail.dd.'], ['vhost', 'remove', 'trail.dd.'],
+    ];
+    const results = [];
+    for (const argv of runs) results.push(await cli([...argv, ...(argv[0] === 'vhost' ? ['--server-root', sr] : []), '--hosts-file', hosts, '--json']));
+    expect(results.map((r) => r.code)).toEqual(runs.map(() => 2));
+    expect(results.map((r) => r.json?.error?.code)).toEqual(runs.map(() => 'BAD_HOSTNAME'));
+    expect(results[0]!.json.error.hint).toContain('drop it ("trail.dd")');
+    expect(await fs.readFile(hosts, 'utf8')).toBe(before);
+    expect(await snapshot(sr)).toEqual(rootBefore);
+  }, 60_000);
 });
