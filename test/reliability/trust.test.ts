@@ -236,3 +236,67 @@ describe.skipIf(!isRoot)('what is the user\'s own, root\'s, or trusted still wor
     expect(await ran(p)).toBe(false);
   });
 });
+
+/** Runs the CLI as nobody; its JSON (or undefined). */
+async function nobodyJson(args: string[]): Promise<{ code: number; json: any }> {
+  const r = await suNobody([...args, '--json'], '/tmp');
+  let json: any;
+  try { json = JSON.parse(r.stdout); } catch { json = undefined; }
+  return { code: r.code, json };
+}
+
+describe.skipIf(!isRoot)('a hosts file the user cannot write is never replaced (#16 defect 9)', () => {
+  it('root-owned hosts files nobody may not write, in a 0777 or 1777 directory: 4 of 4 edits PERMISSION_DENIED, bytes, inode, owner and mode kept, nothing left beside', async () => {
+    const cases: { dir: number; mode: number; args: (f: string) => string[] }[] = [
+      { dir: 0o777, mode: 0o644, args: (f) => ['hosts', 'add', 'x.dd', '--hosts-file', f] },
+      { dir: 0o777, mode: 0o644, args: (f) => ['hosts', 'remove', 'old.dd', '--hosts-file', f] },
+      { dir: 0o777, mode: 0o600, args: (f) => ['hosts', 'add', 'x.dd', '--hosts-file', f] },
+      { dir: 0o1777, mode: 0o644, args: (f) => ['hosts', 'add', 'x.dd', '--hosts-file', f] },
+    ];
+    let denied = 0;
+    for (const c of cases) {
+      const d = await tmpDir('apxs-ts-trust-hosts-');
+      await fs.chmod(d, c.dir);
+      const f = path.join(d, 'hosts');
+      await fs.writeFile(f, '127.0.0.1 localhost\n# BEGIN apxs-ts\n127.0.0.1 old.dd\n# END apxs-ts\n', { mode: c.mode });
+      await fs.chmod(f, c.mode);
+      const before = await fs.stat(f);
+      const bytes = await fs.readFile(f);
+      const r = await nobodyJson(c.args(f));
+      const after = await fs.stat(f);
+      if (r.code === 1 && r.json?.error?.code === 'PERMISSION_DENIED') denied++;
+      expect(await fs.readFile(f)).toEqual(bytes);
+      expect([after.ino, after.uid, after.gid, after.mode]).toEqual([before.ino, before.uid, before.gid, before.mode]);
+      expect(await fs.readdir(d)).toEqual(['hosts']);
+    }
+    expect(denied).toBe(cases.length);
+  }, 60_000);
+
+  it('a root-owned 0666 hosts file nobody may write: changed in place, still root\'s, 0666, same inode', async () => {
+    const d = await tmpDir('apxs-ts-trust-hosts-');
+    await fs.chmod(d, 0o777);
+    const f = path.join(d, 'hosts');
+    await fs.writeFile(f, '127.0.0.1 localhost\n');
+    await fs.chmod(f, 0o666);
+    const before = await fs.stat(f);
+    const r = await nobodyJson(['hosts', 'add', 'shared.dd', '--hosts-file', f, '--backup-dir', path.join(d, 'bak')]);
+    expect(r.code).toBe(0);
+    expect(r.json.method).toBe('in-place');
+    const after = await fs.stat(f);
+    expect([after.ino, after.uid, after.mode & 0o7777]).toEqual([before.ino, 0, 0o666]);
+    expect(await fs.readFile(f, 'utf8')).toContain('127.0.0.1 shared.dd');
+  }, 30_000);
+
+  it('root editing nobody\'s 0640 hosts file: replaced by rename, owner nobody:nogroup and mode 0640 kept', async () => {
+    const d = await tmpDir('apxs-ts-trust-hosts-');
+    const f = path.join(d, 'hosts');
+    await fs.writeFile(f, '127.0.0.1 localhost\n');
+    await fs.chown(f, NOBODY, nogroup);
+    await fs.chmod(f, 0o640);
+    const r = await cli(['hosts', 'add', 'kept.dd', '--hosts-file', f, '--json']);
+    expect(r.code).toBe(0);
+    expect(r.json.method).toBe('rename');
+    const st = await fs.stat(f);
+    expect([st.uid, st.gid, st.mode & 0o7777]).toEqual([NOBODY, nogroup, 0o640]);
+  });
+});
