@@ -300,3 +300,59 @@ describe.skipIf(!isRoot)('a hosts file the user cannot write is never replaced (
     expect([st.uid, st.gid, st.mode & 0o7777]).toEqual([NOBODY, nogroup, 0o640]);
   });
 });
+
+describe.skipIf(!isRoot)('caches and lists in the cache dir that another user wrote are not ours (#16)', () => {
+  it('a toolchain cache naming another compiler, owned by nobody: ignored, the planted compiler never runs, the build uses apxs\'s', async () => {
+    const work = await tmpDir('apxs-ts-trust-cache-');
+    const cache = path.join(work, 'cache');
+    const env = { XDG_CACHE_HOME: cache };
+    expect((await cli(['new', 'mod_cc'], { cwd: work, env })).code).toBe(0);
+    const mod = path.join(work, 'mod_cc');
+    expect((await cli(['build'], { cwd: mod, env })).code).toBe(0);
+    const dir = path.join(cache, 'apxs-ts');
+    const files = (await fs.readdir(dir)).filter((f) => /^toolchain-.*\.json$/.test(f));
+    expect(files).toHaveLength(1);
+    const file = path.join(dir, files[0]!);
+    const mark = path.join(marks, 'cc');
+    const evil = path.join(work, 'evil-cc.sh');
+    await fs.writeFile(evil, `#!/bin/sh\ntouch '${mark}'\nexec gcc "$@"\n`, { mode: 0o755 });
+    const planted = JSON.stringify({ ...JSON.parse(await fs.readFile(file, 'utf8')), CC: evil });
+    await fs.writeFile(file, planted);
+    await fs.chown(file, NOBODY, nogroup);
+    await fs.writeFile(path.join(mod, 'mod_cc.c'), `${await fs.readFile(path.join(mod, 'mod_cc.c'), 'utf8')}\n/* changed */\n`);
+    const r = await cli(['build', '--json'], { cwd: mod, env });
+    expect(r.code, r.stdout).toBe(0);
+    expect(await fs.stat(mark).then(() => true, () => false)).toBe(false);
+    // The same cache, root's own: used (the planted compiler runs), so the test above shows the check, not a miss.
+    await fs.rm(file);
+    await fs.writeFile(file, planted);
+    await fs.writeFile(path.join(mod, 'mod_cc.c'), `${await fs.readFile(path.join(mod, 'mod_cc.c'), 'utf8')}\n/* again */\n`);
+    expect((await cli(['build'], { cwd: mod, env })).code).toBe(0);
+    expect(await fs.stat(mark).then(() => true, () => false)).toBe(true);
+  }, 60_000);
+
+  it('a sandbox list owned by nobody: sandbox list refuses it (UNSAFE_CONFIG), nothing stopped or removed', async () => {
+    const work = await tmpDir('apxs-ts-trust-list-');
+    const cache = path.join(work, 'cache');
+    await fs.mkdir(path.join(cache, 'apxs-ts'), { recursive: true });
+    const list = path.join(cache, 'apxs-ts', 'sandboxes.json');
+    await fs.writeFile(list, JSON.stringify({ entries: [{ root: path.join(work, 'victim'), port: 1, httpd: '/bin/true', created: 'x', madeDir: true, made: [] }] }));
+    await fs.mkdir(path.join(work, 'victim'));
+    await fs.chown(list, NOBODY, nogroup);
+    const r = await cli(['sandbox', 'list', '--json'], { env: { XDG_CACHE_HOME: cache } });
+    expect(r.code).toBe(2);
+    expect(r.json.error.code).toBe('UNSAFE_CONFIG');
+    expect(await fs.stat(path.join(work, 'victim')).then(() => true, () => false)).toBe(true);
+  });
+
+  it('a V8 code cache owned by nobody is not loaded: the run rebuilds it as root\'s', async () => {
+    const cache = await tmpDir('apxs-ts-trust-v8-');
+    const env = { XDG_CACHE_HOME: cache };
+    expect((await cli(['--version'], { env })).code).toBe(0);
+    const dir = path.join(cache, 'apxs-ts');
+    const [v8] = (await fs.readdir(dir)).filter((f) => f.endsWith('.v8'));
+    await fs.chown(path.join(dir, v8!), NOBODY, nogroup);
+    expect((await cli(['--version'], { env })).code).toBe(0);
+    expect((await fs.stat(path.join(dir, v8!))).uid).toBe(0);
+  });
+});
