@@ -9,12 +9,12 @@
  * options declared): `--version` constructs none, and the bundle's top-level
  * `--help` lists the commands from a table written into it at build time.
  */
+import { resolve as resolvePath } from 'node:path';
 import { Command, CommanderError, Help } from 'commander';
 import { ApxsError, fileError, isErrno } from '../lib/core/errors.js';
 import { setExitCodeIfReaderGone, writeErr, writeLines, writeOut } from './output.js';
 import { noColorEnv, setOutputMode } from './progress.js';
 import type { Outcome, Runner } from './types.js';
-import { withTrust } from './options.js';
 import { chosenServerRoot } from '../lib/httpd/root-choice.js';
 
 /** `subcommand`: the word after the command in argv, for a group that constructs only the subcommand named. */
@@ -100,6 +100,17 @@ function outputFor(json: () => boolean, keep: (s: string) => void) {
   };
 }
 
+/**
+ * `--trust DIR` (any command): DIR and what is below it are trusted although
+ * another user owns or can write them (lib/core/trust.ts reads the list from
+ * $APXS_TS_SAFE_DIRECTORIES, to which this adds DIR for this run).
+ */
+function trustDir(dir: string, prev: string[] = []): string[] {
+  const abs = resolvePath(dir);
+  process.env.APXS_TS_SAFE_DIRECTORIES = [...(process.env.APXS_TS_SAFE_DIRECTORIES ?? '').split(':').filter(Boolean), abs].join(':');
+  return [...prev, abs];
+}
+
 /** The line that says a command fell back to the system's server root (none when it was given one). */
 function systemRootNote(): string[] {
   const root = chosenServerRoot();
@@ -123,7 +134,8 @@ function newProgram(): Command {
     .option('-q, --quiet', 'print nothing but errors (the exit code tells the rest)')
     .option('--no-color', 'no colour codes (also when NO_COLOR is set)')
     .option('--verbose', 'show causes and stacks of errors')
-    .addOption(withTrust(new Command()).options[0]!)
+    // Here, not in options.ts: --version must load no module beyond index, output and progress.
+    .option('--trust <dir>', 'trust DIR although another user owns or can write it (repeatable; adds to $APXS_TS_SAFE_DIRECTORIES)', trustDir)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .addHelpText('after', `

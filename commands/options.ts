@@ -1,7 +1,5 @@
 /** Options several commands share, declared once with one help text. */
-import path from 'node:path';
 import type { Command } from 'commander';
-import { SAFE_DIRS_ENV } from '../lib/core/trust.js';
 
 export function withServerRoot(c: Command): Command {
   return c.option('--server-root <dir>', 'server root (default: $APXS_TS_SERVER_ROOT, else the apxs-ts.json found upward from here)');
@@ -25,15 +23,3 @@ export function hostsFileOf(o: { hostsFile?: string }): string {
   return o.hostsFile ?? process.env.APXS_TS_HOSTS_FILE ?? '/etc/hosts';
 }
 
-/**
- * `--trust DIR` (repeatable, any command): trust DIR and what is below it
- * although another user owns it or can write it (lib/core/trust.ts). It
- * adds DIR to $APXS_TS_SAFE_DIRECTORIES for this run, where lib/ reads it.
- */
-export function withTrust(c: Command): Command {
-  return c.option('--trust <dir>', `trust DIR although another user owns or can write it (repeatable; adds to $${SAFE_DIRS_ENV})`, (dir: string, prev: string[] = []) => {
-    const abs = path.resolve(dir);
-    process.env[SAFE_DIRS_ENV] = [...(process.env[SAFE_DIRS_ENV] ?? '').split(':').filter(Boolean), abs].join(':');
-    return [...prev, abs];
-  });
-}

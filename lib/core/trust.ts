@@ -185,12 +185,12 @@ export function assertWritable(file: string): void {
   try {
     accessSync(file, fsc.W_OK);
   } catch (err) {
-    if (isErrno(err, 'ENOENT')) return; // a new file: the directory's permission decides, and the write says so
-    if (isErrno(err, 'EACCES') || isErrno(err, 'EPERM') || isErrno(err, 'EROFS')) {
+    // A new file: the directory's permission decides. A read-only file system: the write fails and says so.
+    if (isErrno(err, 'ENOENT') || isErrno(err, 'EROFS')) return;
+    if (isErrno(err, 'EACCES') || isErrno(err, 'EPERM')) {
       const st = statSync(file, { throwIfNoEntry: false });
-      const ro = isErrno(err, 'EROFS');
-      throw new ApxsError(ro ? 'READ_ONLY' : 'PERMISSION_DENIED', ro ? `${file} is on a read-only file system` : `permission denied writing ${file}${st ? ` (owned by ${userName(st.uid)}, mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')})` : ''}`, {
-        hint: ro ? 'remount it read-write, or pass a path on a writable file system' : 'run the same command with sudo, or pass a path you own; the file was left as it was',
+      throw new ApxsError('PERMISSION_DENIED', `permission denied writing ${file}${st ? ` (owned by ${userName(st.uid)}, mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')})` : ''}`, {
+        hint: 'run the same command with sudo, or pass a path you own; the file was left as it was',
         cause: err, data: { path: file },
       });
     }

@@ -179,10 +179,11 @@ describe('stdout written with fs.writeSync (commands/output.ts)', () => {
   it('a reader that went away: no error, no stack, and the exit code the run would have had', async () => {
     expect(await withGoneReader(['completion', 'bash'], 'stdout')).toEqual({ code: 0, kept: '' });
     // A failure whose JSON or message could not be read still exits with its code.
+    // (A server root that is not there is a usage error, exit 2: NO_SERVER_ROOT, #16/#17.)
     const missing = await cli(['--json', 'ctl', 'status', '--server-root', '/nonexistent/apxs-ts-root']);
-    expect(missing.code).toBe(1);
-    expect(await withGoneReader(['--json', 'ctl', 'status', '--server-root', '/nonexistent/apxs-ts-root'], 'stdout')).toEqual({ code: 1, kept: '' });
-    expect(await withGoneReader(['ctl', 'status', '--server-root', '/nonexistent/apxs-ts-root'], 'stderr')).toEqual({ code: 1, kept: '' });
+    expect(missing.code).toBe(2);
+    expect(await withGoneReader(['--json', 'ctl', 'status', '--server-root', '/nonexistent/apxs-ts-root'], 'stdout')).toEqual({ code: 2, kept: '' });
+    expect(await withGoneReader(['ctl', 'status', '--server-root', '/nonexistent/apxs-ts-root'], 'stderr')).toEqual({ code: 2, kept: '' });
     expect(await withGoneReader(['no-such-command'], 'stderr')).toEqual({ code: 2, kept: '' });
   });
 
@@ -343,7 +344,7 @@ describe('on a terminal (a pty made by script(1))', () => {
     expect(notRunning.code).toBe(3);
     expect(notRunning.out).toMatch(/^apxs-ts: error: .*not running/);
     const bad = await onPty(['-q', 'ctl', 'start', '--server-root', path.join(sr, 'nonexistent')]);
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2); // NO_SERVER_ROOT: a usage error
     expect(bad.out).toMatch(/apxs-ts: error: server root .* does not exist/);
   });
 
