@@ -38,8 +38,9 @@ beforeAll(async () => {
   mod = path.join(work, 'mod_vals');
 }, 60_000);
 
+const onTheWayOut: string[] = [];
 afterAll(async () => {
-  await fs.rm(work, { recursive: true, force: true });
+  for (const d of [work, ...onTheWayOut]) await fs.rm(d, { recursive: true, force: true });
 });
 
 const V = '${HOME}';
@@ -86,6 +87,7 @@ describe('`${` in a value written into a config is refused (#16 defect 7)', () =
 
   it('a $ without a brace (httpd leaves it) is still a valid docroot', async () => {
     const d = await tmpDir('apxs-ts-vals-dollar-');
+    onTheWayOut.push(d);
     const r = await cli(['vhost', 'add', 'dollar.dd', '--docroot', path.join(d, 'a$b'), '--server-root', sr, '--hosts-file', hosts, '--json']);
     expect(r.code, r.stdout).toBe(0);
     expect(r.json.documentRoot).toBe(path.join(d, 'a$b'));

@@ -38,6 +38,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await cli(['ctl', 'stop', '--server-root', sys]);
   await fs.rm(work, { recursive: true, force: true });
+  await fs.rm('/tmp/apxs-ts-sysroot-nobody-cache', { recursive: true, force: true });
 });
 
 describe.skipIf(!isRoot)('no server root given: the system\'s (#17 item 9)', () => {

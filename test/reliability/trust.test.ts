@@ -11,7 +11,15 @@ import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, CLI, tmpDir } from '../helpers.js';
+import { cli, CLI, tmpDir as newTmpDir } from '../helpers.js';
+
+/** Every temp dir of this file, removed after it (the machine is shared). */
+const made: string[] = [];
+async function tmpDir(prefix: string): Promise<string> {
+  const d = await newTmpDir(prefix);
+  made.push(d);
+  return d;
+}
 
 const isRoot = process.getuid?.() === 0;
 const NOBODY = 65534;
@@ -26,7 +34,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await fs.rm(marks, { recursive: true, force: true });
+  for (const d of made) await fs.rm(d, { recursive: true, force: true });
+  await fs.rm('/tmp/apxs-ts-trust-nobody-cache', { recursive: true, force: true });
 });
 
 interface Planted {
