@@ -58,13 +58,32 @@ function removeOlderCaches(cacheFile) {
   }
 }
 
+/**
+ * The code cache's bytes, when they can only be ours: compiled code another
+ * user wrote would run as whoever runs apxs-ts (lib/core/trust.ts's rule,
+ * for the cache file and its directory; a cache refused is rebuilt).
+ */
+function ownCache(cacheFile) {
+  const uid = process.geteuid ? process.geteuid() : 0;
+  const gid = process.getegid ? process.getegid() : 0;
+  // Group-writable only for the user's own group (umask 002 with user private groups).
+  const mine = (s) => (s.uid === uid || s.uid === 0) && (s.mode & 0o002) === 0 && ((s.mode & 0o020) === 0 || s.gid === gid);
+  if (!mine(fs.statSync(path.dirname(cacheFile)))) return undefined;
+  const fd = fs.openSync(cacheFile, 'r');
+  try {
+    return mine(fs.fstatSync(fd)) ? fs.readFileSync(fd) : undefined;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 function loadBundle(file, st) {
   const vm = require('node:vm');
   const Module = require('node:module');
   const cacheFile = cacheFileFor(file, st);
   let cachedData;
   try {
-    if (cacheFile) cachedData = fs.readFileSync(cacheFile);
+    if (cacheFile) cachedData = ownCache(cacheFile);
   } catch { /* none yet */ }
   // The bundle's import() of dependencies comes here (a vm.Script has no loader of its own).
   // latin1: the bundle is ASCII (scripts/bundle.mjs refuses any other byte),

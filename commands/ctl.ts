@@ -79,7 +79,7 @@ export function register(program: Command, run: Runner, subcommand?: string): vo
     if (!wanted(name)) continue;
     common(ctl.command(name).description(desc)).action(run(async (o: CtlOpts, cmd: Command) => {
       const json = cmd.optsWithGlobals().json as boolean | undefined;
-      const sr = await requireServerRoot(o.serverRoot, process.cwd());
+      const sr = await requireServerRoot(o.serverRoot, process.cwd(), { writes: true });
       const r = await withSpinner(json, `${name} httpd in ${sr.root}`, () => fn(sr, o));
       return { data: { ...r }, human: describe(r) };
     }));
@@ -136,7 +136,7 @@ export function register(program: Command, run: Runner, subcommand?: string): vo
     .action(run(async (level: string | undefined, o: CtlOpts & { module?: string; reset?: boolean; reload: boolean }): Promise<Outcome> => {
       if (!level && !o.reset) throw new ApxsError('USAGE', 'give a LEVEL (e.g. debug), or --reset');
       if (level && o.reset) throw new ApxsError('USAGE', 'give a LEVEL or --reset, not both');
-      const sr = await requireServerRoot(o.serverRoot, process.cwd());
+      const sr = await requireServerRoot(o.serverRoot, process.cwd(), { writes: true });
       const r = await setLogLevel(sr, { level, module: o.module, reset: o.reset, reload: o.reload, timeoutSec: timeoutOf(o) });
       const what = r.lines.length ? r.lines.join(', ') : 'the config\'s own LogLevel';
       return {

@@ -52,7 +52,7 @@ Examples:
     .action(run(async (dir: string, o: { serverRoot?: string; graceful?: boolean; stop?: boolean; debounce: number; timeout: number }): Promise<Outcome> => {
       const debounceMs = o.debounce;
       const timeoutSec = o.timeout;
-      const sr = await requireServerRoot(o.serverRoot, process.cwd());
+      const sr = await requireServerRoot(o.serverRoot, process.cwd(), { writes: true });
       // A long-running command: its cycles are printed as they come (commands/stream.ts), not held for the outcome.
       const ac = new AbortController();
       const abort = () => ac.abort();

@@ -9,12 +9,14 @@
  * options declared): `--version` constructs none, and the bundle's top-level
  * `--help` lists the commands from a table written into it at build time.
  */
+import { resolve as resolvePath } from 'node:path';
 import { Command, CommanderError, Help } from 'commander';
 import { ApxsError, fileError, isErrno } from '../lib/core/errors.js';
 import type { LockHolder } from '../lib/core/lock.js';
 import { setExitCodeIfReaderGone, writeErr, writeLines, writeOut } from './output.js';
 import { noColorEnv, setOutputMode } from './progress.js';
 import type { Outcome, Runner } from './types.js';
+import { chosenServerRoot } from '../lib/httpd/root-choice.js';
 
 /** `subcommand`: the word after the command in argv, for a group that constructs only the subcommand named. */
 type Register = (program: Command, run: Runner, subcommand?: string) => void;
@@ -107,6 +109,23 @@ function outputFor(json: () => boolean, keep: (s: string) => void) {
   };
 }
 
+/**
+ * `--trust DIR` (any command): DIR and what is below it are trusted although
+ * another user owns or can write them (lib/core/trust.ts reads the list from
+ * $APXS_TS_SAFE_DIRECTORIES, to which this adds DIR for this run).
+ */
+function trustDir(dir: string, prev: string[] = []): string[] {
+  const abs = resolvePath(dir);
+  process.env.APXS_TS_SAFE_DIRECTORIES = [...(process.env.APXS_TS_SAFE_DIRECTORIES ?? '').split(':').filter(Boolean), abs].join(':');
+  return [...prev, abs];
+}
+
+/** The line that says a command fell back to the system's server root (none when it was given one). */
+function systemRootNote(): string[] {
+  const root = chosenServerRoot();
+  return root?.from === 'system' ? [`note: using the system's server root ${root.root} (found by ${root.why}): no --server-root, APXS_TS_SERVER_ROOT or apxs-ts.json`] : [];
+}
+
 function causes(err: unknown): string[] {
   const out: string[] = [];
   for (let c = (err as Error).cause, i = 0; c && i < 5; c = (c as Error).cause, i++) {
@@ -125,6 +144,8 @@ function newProgram(): Command {
     .option('--no-color', 'no colour codes (also when NO_COLOR is set)')
     .option('--verbose', 'show causes and stacks of errors')
     .option('--wait <seconds>', 'how long to wait for a lock another apxs-ts holds (default: each command\'s own; env APXS_TS_LOCK_WAIT; 0: do not wait)', (v: string) => lazy.options().numberArg(lazy.numbers().NUMBER_RULES.lockWaitSeconds)(v))
+    // Here, not in options.ts: --version must load no module beyond index, output and progress.
+    .option('--trust <dir>', 'trust DIR although another user owns or can write it (repeatable; adds to $APXS_TS_SAFE_DIRECTORIES)', trustDir)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .addHelpText('after', `
@@ -198,10 +219,11 @@ export async function main(argv: string[]): Promise<number> {
     // A path the command line named that does not exist: exit 2 for every command alike (commands/paths.ts).
     const e = lazy.paths().asBadPath(e0, own) ?? e0;
     setExitCodeIfReaderGone(e.exitCode);
+    const root = chosenServerRoot();
     if (json) {
-      writeOut(JSON.stringify({ ok: false, ...(e.data ?? {}), error: { code: e.code, message: e.message, hint: e.hint ?? null, details: e.details } }) + '\n');
+      writeOut(JSON.stringify({ ok: false, ...(root ? { serverRootFrom: root.from } : {}), ...(e.data ?? {}), error: { code: e.code, message: e.message, hint: e.hint ?? null, details: e.details } }) + '\n');
     } else {
-      writeLines('err', [`apxs-ts: error: ${e.message}`, ...e.details.map((d) => `  ${d}`), ...(e.hint ? [`hint: ${e.hint}`] : [])]);
+      writeLines('err', [...systemRootNote(), `apxs-ts: error: ${e.message}`, ...e.details.map((d) => `  ${d}`), ...(e.hint ? [`hint: ${e.hint}`] : [])]);
     }
     if (verbose) writeLines('err', [e.stack ?? '', ...causes(e)]);
     return e.exitCode;
@@ -220,11 +242,13 @@ export async function main(argv: string[]): Promise<number> {
     setOutputMode({ quiet, color, json });
     configureLocks(g.wait as number | undefined, quiet);
     const outcome: Outcome = await action(...args);
+    // Which server root the command acted on, and why: a fallback to the system's must never pass unsaid.
+    const root = chosenServerRoot();
     if (json) {
-      writeOut(JSON.stringify({ ok: true, ...outcome.data }) + '\n');
+      writeOut(JSON.stringify({ ok: true, ...outcome.data, ...(root ? { serverRootFrom: root.from } : {}) }) + '\n');
     } else if (!quiet) {
       writeLines('out', outcome.stdout);
-      writeLines('err', outcome.human);
+      writeLines('err', [...systemRootNote(), ...(outcome.human ?? [])]);
     }
   };
 

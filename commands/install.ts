@@ -28,7 +28,7 @@ export function register(program: Command, run: Runner): void {
     ].join('\n'))
     .action(run(async (dir: string, o: { serverRoot?: string; force?: boolean; handler?: string; location?: string | boolean }) => {
       const project = await readModuleProject(dir);
-      const sr = await requireServerRoot(o.serverRoot, process.cwd());
+      const sr = await requireServerRoot(o.serverRoot, process.cwd(), { writes: true });
       const tc = await toolchainForServer(sr);
       // commander turns --no-location into location: false, and a given --location into its string.
       const flags = { handler: o.handler, url: typeof o.location === 'string' ? o.location : undefined, noLocation: o.location === false };
@@ -60,7 +60,7 @@ export function register(program: Command, run: Runner): void {
     .addHelpText('after', '\nExample:\n  apxs-ts uninstall info --server-root ./srv')
     .action(run(async (name: string, o: { serverRoot?: string }) => {
       const module = parseModuleName(name);
-      const sr = await requireServerRoot(o.serverRoot, process.cwd());
+      const sr = await requireServerRoot(o.serverRoot, process.cwd(), { writes: true });
       const res = await uninstallModule(sr, module);
       return { data: { ...res }, human: [`removed ${module.stem} from ${sr.root}; changed ${res.changed.join(', ')}`, ...res.warnings.map((w) => `warning: ${w}`)] };
     }));

@@ -30,7 +30,7 @@ export function register(program: Command, run: Runner): void {
     .description('hosts entry, DocumentRoot, <VirtualHost> in its own file, Include; configtest, roll back if broken')
     .addHelpText('after', '\nExample:\n  apxs-ts vhost add one.dd --alias www.one.dd --server-root ./srv --hosts-file ./hosts')
     .action(run(async (name: string, o: Common & { alias: string[]; docroot?: string; port?: number; ip?: string; remap?: boolean }) => {
-      const sr = await requireServerRoot(o.serverRoot, process.cwd());
+      const sr = await requireServerRoot(o.serverRoot, process.cwd(), { writes: true });
       // Before the config is touched: a missing --hosts-file is found after the edit began, which leaves a backup behind.
       if (o.hostsFile) namedPathMustExist(o.hostsFile, 'hosts file');
       const res = await vhostAdd(sr, { name, aliases: o.alias, docroot: o.docroot, port: o.port, ip: o.ip }, {
@@ -51,7 +51,7 @@ export function register(program: Command, run: Runner): void {
     .description('remove the vhost block, its hosts entry, and the Include when no vhost is left')
     .addHelpText('after', '\nExample:\n  apxs-ts vhost remove one.dd --purge')
     .action(run(async (name: string, o: Common & { purge?: boolean }) => {
-      const sr = await requireServerRoot(o.serverRoot, process.cwd());
+      const sr = await requireServerRoot(o.serverRoot, process.cwd(), { writes: true });
       if (o.hostsFile) namedPathMustExist(o.hostsFile, 'hosts file');
       const res = await vhostRemove(sr, name, { hostsFile: hostsFileOf(o), purge: o.purge, series: o.httpdVersion ? parseSeries(o.httpdVersion) : undefined });
       return { data: { ...res }, human: [`removed vhost ${name}${res.purged ? ` and ${res.purged}` : ''}`, ...res.warnings.map((w) => `warning: ${w}`)] };

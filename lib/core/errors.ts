@@ -63,6 +63,8 @@ const EXIT_CODES: Partial<Record<ErrorCode, number>> = {
   // A module written for one httpd module API, aimed at a server of the other: no build can fix that.
   API_MISMATCH: 2,
   NOT_RUNNING: 3,
+  // No server root given and none found (nor a system server), or one named that is not there: asked wrongly.
+  NO_SERVER_ROOT: 2,
   // A config found on disk that someone else could have planted: refused like bad input.
   UNSAFE_CONFIG: 2,
   // A path the user named on the command line does not exist (commands/paths.ts): bad input, not a failure.

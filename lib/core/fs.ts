@@ -6,6 +6,7 @@ import { accessSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync,
 import os from 'node:os';
 import path from 'node:path';
 import { ApxsError, isErrno, type ErrorCode } from './errors.js';
+import { whyUntrusted } from './trust.js';
 
 // exists, readJson, firstGroup and the helpers below read synchronously: they touch a few small
 // local files, and the first fs.promises call of a process costs ~3 ms (the
@@ -49,6 +50,8 @@ export function readDirIfAny(dir: string): string[] {
 
 /** A cache file's JSON object, or undefined when it is missing, unreadable, torn or no object: a cache is recomputed, never an error. */
 export function readCacheJson<T extends object>(file: string): T | undefined {
+  // One another user could have written (a compiler name, an address) is no cache of ours: recomputed (#16).
+  if (whyUntrusted(file)) return undefined;
   const text = readTextIfAny(file);
   if (text === undefined) return undefined;
   try {

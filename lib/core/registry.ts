@@ -10,6 +10,7 @@ import path from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
 import { fileError } from './errors.js';
 import { readJson } from './fs.js';
+import { assertTrusted } from './trust.js';
 import { withLock } from './lock.js';
 
 interface RegistryFile<T> {
@@ -18,6 +19,8 @@ interface RegistryFile<T> {
 
 /** The entries; none when the file is not there yet. A file that is not JSON is an error naming it. */
 export async function readRegistry<T>(file: string): Promise<T[]> {
+  // Its entries name directories apxs-ts stops servers in and deletes: only the user's (or root's) own list (#16).
+  assertTrusted(file, 'apxs-ts\'s list');
   const data = await readJson<RegistryFile<T>>(file);
   return Array.isArray(data?.entries) ? data.entries : [];
 }

@@ -139,7 +139,8 @@ export async function doctor(rootPath: string | undefined, hostsFile: string): P
       sr = await detectServerRoot(rootPath);
       report.serverRoot = { kind: sr.kind, path: sr.root, config: sr.configFile };
     } catch (e) {
-      if (!(e instanceof ApxsError)) throw e;
+      // A root another user could have planted is refused, not reported as missing (#16).
+      if (!(e instanceof ApxsError) || e.code === 'UNSAFE_CONFIG') throw e;
       report.missing.push({ what: 'server root', why: e.message, fix: SANDBOX_FIX });
     }
   }

@@ -14,7 +14,14 @@ export function validateHostname(name: string): string {
   // eslint-disable-next-line no-control-regex
   if (/[\s\x00-\x1f\x7f]/.test(name)) throw fail('it contains whitespace or a control character');
   if (name.length > 253) throw fail('it is longer than 253 characters');
-  const labels = name.replace(/\.$/, '').split('.');
+  // `trail.dd.` is the same DNS name as `trail.dd`: taken as another name it
+  // would get a second hosts line and a ServerName no request matches.
+  if (name.length > 1 && name.endsWith('.') && !name.endsWith('..')) {
+    throw new ApxsError('BAD_HOSTNAME', `bad host name ${shown}: it ends with a dot`, {
+      hint: `a trailing dot names the same host: drop it (${JSON.stringify(name.slice(0, -1))})`,
+    });
+  }
+  const labels = name.split('.');
   for (const l of labels) {
     if (l.length === 0) throw fail('it has an empty label (two dots in a row, or a leading dot)');
     if (l.length > 63) throw fail(`the label "${l.slice(0, 20)}…" is longer than 63 characters`);

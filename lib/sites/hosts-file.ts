@@ -10,7 +10,9 @@
 import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { backupFile, writeFileAtomic } from '../core/atomic-file.js';
+import { backupFile } from '../core/atomic-file.js';
+import { writeForeignFile } from '../core/foreign-file.js';
+import { assertWritable } from '../core/trust.js';
 import { ApxsError, fileError } from '../core/errors.js';
 import { failpoint } from '../core/failpoint.js';
 import { findBlock, removeBlock, upsertBlock } from '../core/marked-block.js';
@@ -175,7 +177,7 @@ async function editHosts(file: string, edit: (map: HostsBlock) => HostsBlock, op
     }
     failpoint('hosts:after-backup');
     try {
-      const res = await writeFileAtomic(file, next);
+      const res = await writeForeignFile(file, next);
       failpoint('hosts:after-write');
       return { ...base, changed: true, backup, method: res.method };
     } catch (err) {
@@ -185,7 +187,10 @@ async function editHosts(file: string, edit: (map: HostsBlock) => HostsBlock, op
     }
   };
   if (opts.dryRun) return run();
-  return withLock(`${await realHostsFile(file)}.apxs-ts.lock`, run);
+  const real = await realHostsFile(file);
+  // A file the user cannot write is refused before the lock or a backup, never replaced by a rename (#16).
+  assertWritable(real);
+  return withLock(`${real}.apxs-ts.lock`, run);
 }
 
 export function hostsAdd(file: string, names: string[], ip = '127.0.0.1', opts: EditOptions = {}): Promise<HostsChange> {

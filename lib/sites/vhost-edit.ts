@@ -12,7 +12,7 @@ import { ApxsError } from '../core/errors.js';
 import type { EditTransaction } from '../core/edit-transaction.js';
 import { findBlock, removeBlock, upsertBlock } from '../core/marked-block.js';
 import { withConfigEdit } from '../httpd/config-edit.js';
-import { configPath } from '../httpd/config-values.js';
+import { configAddress, configPath } from '../httpd/config-values.js';
 import type { ConfigTestResult } from '../httpd/configtest.js';
 import { loadConfTree } from '../httpd/conf-tree.js';
 import { dialectOf, type Dialect } from '../httpd/dialect.js';
@@ -135,7 +135,7 @@ async function httpdEnv(sr: ServerRoot): Promise<Record<string, string>> {
 export async function vhostAdd(sr: ServerRoot, spec: VhostSpec, opts: { hostsFile: string; series?: Series; remap?: boolean }): Promise<VhostResult> {
   const name = validateHostname(spec.name);
   const aliases = spec.aliases.map(validateHostname);
-  if (spec.ip && spec.ip !== '*' && net.isIP(spec.ip) === 0) throw new ApxsError('USAGE', `bad --ip ${JSON.stringify(spec.ip)}: expected * or an IP address`);
+  if (spec.ip !== undefined) configAddress('--ip', spec.ip);
   const docroot = configPath('--docroot', spec.docroot ?? path.join(sr.root, 'sites', name));
   const { series } = await serverProfile(sr, opts.series);
   const info = await readServerInfo(sr);

@@ -157,7 +157,8 @@ describe('install', () => {
     const work = await tmpDir();
     await cli(['new', 'lost'], { cwd: work });
     const r = await cli(['install'], { cwd: path.join(work, 'mod_lost'), env: { APXS_TS_SERVER_ROOT: '' } });
-    expect(r.code).toBe(1);
+    // A usage error (#17): no server root given, and no system server (the tests name none).
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain('no server root given');
   });
 });

@@ -35,7 +35,8 @@ describe('backups are as private as the original', () => {
     await fs.chmod(backups, 0o755);
     await fs.chmod(conf, 0o600);
     await fs.chown(conf, NOBODY, NOBODY);
-    const r = await cli(['vhost', 'add', 'b.dd', '--server-root', sr, '--hosts-file', hosts, '--json']);
+    // A config another user owns is refused unless trusted (UNSAFE_CONFIG); this test trusts it to see its backup.
+    const r = await cli(['--trust', path.dirname(conf), 'vhost', 'add', 'b.dd', '--server-root', sr, '--hosts-file', hosts, '--json']);
     expect(r.code, r.stdout).toBe(0);
     const bak = (await fs.readdir(backups)).filter((f) => f.startsWith('httpd.conf.'));
     expect(bak).toHaveLength(1);
