@@ -73,7 +73,7 @@ const ownArgs = (argv: string[]) => {
 };
 
 /** Global options that take a value: the word after them is that value, not a command name. */
-const GLOBAL_VALUE_OPTIONS = new Set(['--wait']);
+const GLOBAL_VALUE_OPTIONS = new Set(['--wait', '--trust']);
 
 /** The words of argv that name a command and subcommand (no options, no global options' values). */
 function commandWords(args: string[]): string[] {
