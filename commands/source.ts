@@ -12,10 +12,11 @@ import { installedVersions, recordBuild, uninstallVersion } from '../lib/source/
 import { detectServerRoot } from '../lib/httpd/server-root.js';
 import { stopFiles } from '../lib/ctl/server-files.js';
 import { serverState } from '../lib/ctl/server-state.js';
-import type { DownloadProgress } from '../lib/source/fetch.js';
+import type { DownloadProgress, FetchNotice } from '../lib/source/fetch.js';
+import { parseSeconds, parseSize, type DownloadLimits } from '../lib/source/limits.js';
 import type { PhaseEvent } from '../lib/source/phase.js';
 import { writeErr } from './output.js';
-import { progress } from './progress.js';
+import { outputMode, progress } from './progress.js';
 import type { Runner } from './types.js';
 
 interface Common {
@@ -23,6 +24,18 @@ interface Common {
   cacheDir?: string;
   keys?: string;
   insecure?: boolean;
+  maxSize?: string;
+  stallTimeout?: string;
+  deadline?: string;
+}
+
+/** --max-size, --stall-timeout, --deadline; what is not given keeps its default (lib/source/limits.ts). */
+function limitsOf(o: Common): Partial<DownloadLimits> {
+  return {
+    ...(o.maxSize !== undefined ? { maxSize: parseSize(o.maxSize) } : {}),
+    ...(o.stallTimeout !== undefined ? { stallMs: parseSeconds('--stall-timeout', o.stallTimeout) } : {}),
+    ...(o.deadline !== undefined ? { deadlineMs: parseSeconds('--deadline', o.deadline) } : {}),
+  };
 }
 
 const mb = (n: number) => (n / 1e6).toFixed(1);
@@ -53,6 +66,11 @@ async function reporter(json: boolean) {
       else plain(text, e.phase !== lastPhase);
       lastPhase = e.phase;
     },
+    /** A retry or a restart of a download: always a line of its own on stderr (--json too: stdout keeps the one object). */
+    notice(n: FetchNotice) {
+      if (outputMode().quiet) return;
+      writeErr(`download: ${n.message}\n`);
+    },
     stop: () => spinner.stop(),
   };
 }
@@ -62,7 +80,10 @@ function common(c: Command): Command {
     .option('--mirror <url>', 'mirror directory (http, https, file URL or path; env APXS_TS_MIRROR)')
     .option('--cache-dir <dir>', 'where tarballs are kept (default: $XDG_CACHE_HOME/apxs-ts/sources)')
     .option('--keys <file>', 'a local copy of Apache\'s KEYS (default: fetched from the ASF)')
-    .option('--insecure', 'use a release that has no checksum or signature');
+    .option('--insecure', 'use a release that has no checksum or signature')
+    .option('--max-size <size>', 'largest file a mirror may send, e.g. 64M (default 64M)')
+    .option('--stall-timeout <s>', 'give up a request when no byte came for this long (default 30; retried)')
+    .option('--deadline <s>', 'give up a download that takes longer than this, retries included (default 900)');
 }
 
 export function register(program: Command, run: Runner): void {
@@ -86,11 +107,12 @@ export function register(program: Command, run: Runner): void {
     .addHelpText('after', '\nExample:\n  apxs-ts source download 2.4 --keys ./KEYS')
     .action(run(async (version: string, o: Common, cmd: Command) => {
       // Before the first request: an unusable cache would otherwise surface as a failed download after the retries.
+      const limits = limitsOf(o);
       const cacheDir = await checkCacheDir(o.cacheDir ?? sourceCacheDir(), { create: true });
       const rep = await reporter(!!cmd.optsWithGlobals().json);
       try {
         const { mirror, release } = findRelease(await listReleases(mirrorsFrom(o.mirror)), version);
-        const v = await acquire(mirror, release, { cacheDir, keysFile: o.keys, insecure: o.insecure, onProgress: (p) => rep.download(p) });
+        const v = await acquire(mirror, release, { cacheDir, keysFile: o.keys, insecure: o.insecure, limits, onProgress: (p) => rep.download(p), onNotice: (n) => rep.notice(n) });
         return {
           data: { version: release.version, ...v },
           human: [`${v.file}${v.fromCache ? ' (from the cache, verified again)' : ''}`,
@@ -158,12 +180,14 @@ export function register(program: Command, run: Runner): void {
       if (o.jobs !== undefined && !/^[1-9]\d{0,3}$/.test(o.jobs.trim())) {
         throw new ApxsError('USAGE', `bad --jobs ${JSON.stringify(o.jobs)}: expected a number from 1 to 9999`);
       }
+      const limits = limitsOf(o);
       const rep = await reporter(!!cmd.optsWithGlobals().json);
       try {
         const res = await buildFromSource({
+          limits,
           version, mirrors: mirrorsFrom(o.mirror), cacheDir: o.cacheDir ?? sourceCacheDir(), prefix: o.prefix, port,
           jobs: o.jobs ? Number(o.jobs) : undefined, keysFile: o.keys, insecure: o.insecure, dryRun: o.dryRun, configureArgs: extra,
-          onEvent: (e) => ('progress' in e ? rep.download(e.progress) : rep.phase(e)),
+          onEvent: (e) => ('progress' in e ? rep.download(e.progress) : 'notice' in e ? rep.notice(e.notice) : rep.phase(e)),
         });
         if (res.dryRun) return { data: { ...res }, stdout: res.steps.map((s, i) => `${i + 1}. ${s}`), human: res.warnings.map((w) => `warning: ${w}`) };
         const r = res.receipt!;

@@ -15,7 +15,8 @@ import { ApxsError, isErrno } from '../core/errors.js';
 import { checkCacheDir, isInside, removeFromCache } from './cache.js';
 import { WEAK, hashFileInto, hashers, type Algorithm } from './checksum.js';
 import { publishedFor, type Published } from './published.js';
-import { download, fetchText, type DownloadProgress } from './fetch.js';
+import { download, fetchText, type DownloadProgress, type FetchNotice } from './fetch.js';
+import type { DownloadLimits } from './limits.js';
 import { verifySignature, type Signer } from './signature.js';
 import { linksOf, pickRelease, releasesFrom, type Release } from './versions.js';
 
@@ -93,6 +94,9 @@ export interface AcquireOptions {
   keysFile?: string;
   insecure?: boolean;
   onProgress?: (p: DownloadProgress) => void;
+  /** Retries and restarts of the download, as they happen. */
+  onNotice?: (n: FetchNotice) => void;
+  limits?: Partial<DownloadLimits>;
 }
 
 async function hashFile(file: string, algorithm: Algorithm): Promise<string> {
@@ -200,6 +204,16 @@ export async function acquire(mirror: string, release: Release, opts: AcquireOpt
       if (!(err instanceof ApxsError && err.data?.deleted === true)) throw err;
     }
   }
-  const got = await download(url, dest, { onProgress: opts.onProgress, algorithms: published.checksum ? [published.checksum.algorithm] : [] });
-  return { ...(await verifyAgainst(dest, url, published, got.hashes, opts)), fromCache: false };
+  const fetchOpts = { onProgress: opts.onProgress, onNotice: opts.onNotice, limits: opts.limits, algorithms: published.checksum ? [published.checksum.algorithm] : [] };
+  const got = await download(url, dest, fetchOpts);
+  try {
+    return { ...(await verifyAgainst(dest, url, published, got.hashes, opts)), fromCache: false };
+  } catch (err) {
+    // A resumed download that fails its checksum may be the .part's fault (left by something else, or
+    // an earlier mirror's bytes): once, the whole file again from byte 0, said on stderr.
+    if (!(got.resumedFrom > 0 && err instanceof ApxsError && err.code === 'CHECKSUM_MISMATCH' && err.data?.deleted === true)) throw err;
+    opts.onNotice?.({ kind: 'restart', url, message: `${url} failed its checksum after resuming a .part from byte ${got.resumedFrom}: downloading the whole file again from byte 0` });
+    const again = await download(url, dest, fetchOpts);
+    return { ...(await verifyAgainst(dest, url, published, again.hashes, opts)), fromCache: false };
+  }
 }

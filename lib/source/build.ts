@@ -16,7 +16,8 @@ import { runCapture } from '../core/run.js';
 import { acquire, findRelease, listReleases, type Verified } from './acquire.js';
 import { checkCacheDir } from './cache.js';
 import { extractTarball } from './extract.js';
-import type { DownloadProgress } from './fetch.js';
+import type { DownloadProgress, FetchNotice } from './fetch.js';
+import type { DownloadLimits } from './limits.js';
 import type { FixRecord } from './legacy-fixes.js';
 import { RECIPES } from './recipes.js';
 import { runPhase, type PhaseEvent } from './phase.js';
@@ -35,7 +36,8 @@ export interface SourceBuildOptions {
   insecure?: boolean;
   dryRun?: boolean;
   configureArgs?: string[];
-  onEvent?: (e: PhaseEvent | { phase: 'download'; progress: DownloadProgress }) => void;
+  limits?: Partial<DownloadLimits>;
+  onEvent?: (e: PhaseEvent | { phase: 'download'; progress: DownloadProgress } | { phase: 'download'; notice: FetchNotice }) => void;
 }
 
 export interface Receipt {
@@ -150,10 +152,14 @@ export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuil
     });
   }
 
-  const progress = (p: DownloadProgress) => o.onEvent?.({ phase: 'download', progress: p });
-  const verified = await acquire(mirror, release, { cacheDir: o.cacheDir, keysFile: o.keysFile, insecure: o.insecure, onProgress: progress });
+  const fetching = {
+    cacheDir: o.cacheDir, keysFile: o.keysFile, insecure: o.insecure, limits: o.limits,
+    onProgress: (p: DownloadProgress) => o.onEvent?.({ phase: 'download', progress: p }),
+    onNotice: (n: FetchNotice) => o.onEvent?.({ phase: 'download', notice: n }),
+  };
+  const verified = await acquire(mirror, release, fetching);
   const deps = release.depsFile
-    ? await acquire(mirror, { ...release, file: release.depsFile, depsFile: undefined }, { cacheDir: o.cacheDir, keysFile: o.keysFile, insecure: o.insecure, onProgress: progress })
+    ? await acquire(mirror, { ...release, file: release.depsFile, depsFile: undefined }, fetching)
     : undefined;
 
   const workRoot = path.join(path.dirname(o.cacheDir), 'build');
