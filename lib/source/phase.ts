@@ -132,14 +132,11 @@ export async function runPhase(phase: string, file: string, args: string[], opts
     });
     pid = child.pid;
     if (ended) killGroup('SIGTERM');
-    let first = true;
+    const step = `source:${phase.replace(/ /g, '-')}-line`;
     for await (const line of child.iterable({ from: 'all', preserveNewlines: true })) {
       log.write(line);
-      if (first) {
-        // The phase is under way (its first line is out): where the kill tests stop apxs-ts.
-        first = false;
-        failpoint(`source:${phase.replace(/ /g, '-')}-running`);
-      }
+      // Each line of output: where the kill tests stop apxs-ts (source:make-install-line@30 = at the 30th).
+      failpoint(step);
       const text = line.trim();
       if (text) opts.onEvent?.({ phase, elapsedMs: Date.now() - started, line: text.slice(0, 200) });
     }

@@ -38,7 +38,7 @@ function processesUnder(dir: string): string[] {
 
 /** Runs `source build` with a failpoint; resolves when apxs-ts has died, with what was running under the cache at that moment. */
 function buildKilledAt(step: string, work: string, prefix: string, cache: string) {
-  const mark = path.join(work, `mark-${step.replace(/:/g, '_')}`);
+  const mark = path.join(work, `mark-${step.replace(/[:@]/g, '_')}`);
   return new Promise<{ signal: NodeJS.Signals | null; atKill: string[]; mark: string; stderr: string }>((resolve) => {
     const child = spawn(process.execPath, [CLI, 'source', 'build', '1.3.42', '--prefix', prefix, '--port', '18099', '--jobs', '2',
       '--mirror', ARCHIVE, '--keys', KEYS, '--cache-dir', cache], {
@@ -63,8 +63,46 @@ async function noneLeftWithin(dir: string, ms: number): Promise<string[]> {
   }
 }
 
+/** A process that is running (not a zombie). */
+const running = (pid: number) => {
+  try {
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+};
+
+describe('the phase guard', () => {
+  it('a phase whose processes write nothing (so no SIGPIPE ends them) is ended within 2 s of a SIGKILL of apxs-ts', async () => {
+    const work = await tmpDir('apxs-ts-guard-');
+    const pids = path.join(work, 'pids');
+    // runPhase from the build, in a process of its own that the test kills: make with a
+    // background "compiler" (sleep) and a quiet foreground one, as make -j has.
+    const script = `
+      const { runPhase } = require(${JSON.stringify(path.resolve(__dirname, '..', '..', 'dist', 'lib', 'source', 'phase.js'))});
+      runPhase('make', 'sh', ['-c', 'sleep 300 & a=$!; sleep 301 & echo "$a $!" > ${pids}.tmp; mv ${pids}.tmp ${pids}; wait'],
+        { cwd: ${JSON.stringify(work)}, logFile: ${JSON.stringify(path.join(work, 'make.log'))} }).catch(() => {});`;
+    const child = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
+    let sleepers: number[] = [];
+    for (const until = Date.now() + 20_000; Date.now() < until && sleepers.length === 0;) {
+      sleepers = await fs.readFile(pids, 'utf8').then((t) => t.trim().split(' ').map(Number), () => []);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(sleepers).toHaveLength(2);
+    expect(sleepers.every(running)).toBe(true);
+    const died = new Promise((r) => child.on('exit', r));
+    child.kill('SIGKILL');
+    await died;
+    const until = Date.now() + 2000;
+    while (sleepers.some(running) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    const left = sleepers.filter(running);
+    for (const p of left) process.kill(p, 'SIGKILL'); // the test's own cleanup when it fails
+    expect(left).toEqual([]);
+  });
+});
+
 describe('source build killed with SIGKILL', () => {
-  it.each(['source:make-running', 'source:make-install-running'])('at %s: no make or compiler outlives it by 2 s, and the prefix is absent', async (step) => {
+  it.each(['source:make-line@20', 'source:make-install-line@30'])('at %s: no make or compiler outlives it by 2 s, and the prefix is absent', async (step) => {
     const work = await tmpDir('apxs-ts-srckill-');
     const prefix = path.join(work, 'apache13');
     const cache = path.join(work, 'cache');
@@ -81,7 +119,7 @@ describe('source build killed with SIGKILL', () => {
     // What a killed install leaves is its staging dir beside the prefix; nothing else is in the parent.
     const beside = (await fs.readdir(work)).filter((f) => !['cache'].includes(f) && !f.startsWith('mark-'));
     for (const f of beside) expect(f).toMatch(/^\.apache13\.apxs-ts-stage-\d+-\w+$/);
-    expect(beside.length).toBe(step === 'source:make-install-running' ? 1 : 0);
+    expect(beside.length).toBe(step.startsWith('source:make-install') ? 1 : 0);
   }, 300_000);
 });
 
