@@ -105,7 +105,9 @@ async function buildLocked(project: ModuleProject, tc: Toolchain, opts: BuildOpt
     '-MMD', '-MF', depOf(src), '-o', single ? tmpSo : objOf(src), path.join(project.dir, src), ...(single ? fw.libs : []),
   ];
   const linkArgs = [...tc.ldflags, ...fw.link, '-o', tmpSo, ...project.sources.map(objOf), ...fw.libs];
-  const line = (cmd: string, args: string[]) => [cmd, ...args].join(' ');
+  // The command line as the stamp remembers it: the temp name is this run's own, so it is
+  // recorded as the fixed name earlier versions used, or no build would ever be up to date.
+  const line = (cmd: string, args: string[]) => [cmd, ...args].join(' ').split(tmpSo).join(`${so}.apxs-ts-tmp`);
 
   // The Makefile's copy of the flags follows the manifest, built or not.
   await syncMk(project.dir, project.flags, project.sourcesListed ? project.sources : undefined);

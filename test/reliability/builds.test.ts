@@ -70,6 +70,9 @@ describe('builds in one module directory', () => {
     }
     expect(failures).toEqual([]);
     expect(ok).toBe(ROUNDS * PARALLEL);
+    // Per-run temp names do not leak into what the stamp compares: the next build has nothing to do.
+    const again = await cli(['build', '--json'], { cwd: dir, env });
+    expect(again.json?.upToDate, again.stdout).toBe(true);
   });
 
   it('a build killed between the compile and the rename keeps the previous .so; the next build sweeps its temp file', async () => {
