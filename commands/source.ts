@@ -111,7 +111,7 @@ export function register(program: Command, run: Runner): void {
       const cacheDir = await checkCacheDir(o.cacheDir ?? sourceCacheDir(), { create: true });
       const rep = await reporter(!!cmd.optsWithGlobals().json);
       try {
-        const { mirror, release } = findRelease(await listReleases(mirrorsFrom(o.mirror)), version);
+        const { mirror, release } = findRelease(await listReleases(mirrorsFrom(o.mirror), { limits, onNotice: (n) => rep.notice(n) }), version);
         const v = await acquire(mirror, release, { cacheDir, keysFile: o.keys, insecure: o.insecure, limits, onProgress: (p) => rep.download(p), onNotice: (n) => rep.notice(n) });
         return {
           data: { version: release.version, ...v },

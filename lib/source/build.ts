@@ -162,7 +162,7 @@ export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuil
   // Arguments first, dry run or not: nothing is fetched for a build that cannot go where it is told.
   const given = o.prefix === undefined ? undefined : await checkPrefix(o.prefix);
   await checkCacheDir(o.cacheDir, { create: false });
-  const listings = await listReleases(o.mirrors);
+  const listings = await listReleases(o.mirrors, { limits: o.limits, onNotice: (n) => o.onEvent?.({ phase: 'download', notice: n }) });
   const { mirror, release } = findRelease(listings, o.version);
   // No --prefix: ~/.local/share/apxs-ts/httpd/VERSION, once the version is known; `source versions` finds it there.
   const prefix = given ?? (await checkPrefix(defaultPrefix(release.version)));

@@ -65,12 +65,17 @@ export async function fetchText(url: string, opts: FetchOptions = {}): Promise<s
   }
   const n = await net();
   let requests = 0;
+  const retries = opts.retries ?? 4;
   const limits = limitsOf(opts.limits);
   const max = Math.min(TEXT_MAX, limits.maxSize);
+  // undici's retry interceptor resends these small files; each resend is said, as the tarball's retries are.
+  const onRequest = () => {
+    if (++requests > 1) opts.onNotice?.({ kind: 'retry', url, message: `retry ${requests - 1} of ${retries}: ${url} (the request before failed)` });
+  };
   const watch = new Watchdog(limits.stallMs, Date.now() + limits.deadlineMs);
   try {
     const res = await n.undici.request(url, {
-      dispatcher: dispatcher(n, opts, opts.retries ?? 4, () => requests++), headers: { 'user-agent': 'apxs-ts' }, highWaterMark: BODY_BUFFER,
+      dispatcher: dispatcher(n, opts, retries, onRequest), headers: { 'user-agent': 'apxs-ts' }, highWaterMark: BODY_BUFFER,
       signal: watch.signal, headersTimeout: 0, bodyTimeout: 0,
     });
     watch.kick();

@@ -32,7 +32,8 @@ interface Mirror {
 type Tarball = (req: http.IncomingMessage, res: http.ServerResponse, sent: { bytes: number }) => void;
 
 /** The release's real checksum and signature; the tarball from `tarball`. */
-async function mirror(tarball: Tarball): Promise<Mirror> {
+async function mirror(tarball: Tarball, opts: { failChecksum?: number } = {}): Promise<Mirror> {
+  let checksumFailures = 0;
   const ranges: Mirror['ranges'] = [];
   const sent = { bytes: 0 };
   const sockets = new Set<import('node:net').Socket>();
@@ -42,6 +43,10 @@ async function mirror(tarball: Tarball): Promise<Mirror> {
     if (p === NAME) {
       ranges.push(req.headers.range);
       return tarball(req, res, sent);
+    }
+    if (p === `${NAME}.sha512` && checksumFailures < (opts.failChecksum ?? 0)) {
+      checksumFailures++;
+      return void res.writeHead(503).end('busy');
     }
     if (p === `${NAME}.sha512`) return void res.end(`${createHash('sha512').update(tgz).digest('hex')} *${NAME}\n`);
     if (p === `${NAME}.asc`) return void fs.readFile(path.join(REL, `${NAME}.asc`)).then((b) => res.end(b));
@@ -89,8 +94,8 @@ async function download(m: Mirror, limits: string[], cache?: string) {
   return { ...r, cache, part, maxPart, partAfter: await fs.stat(part).then((s) => s.size, () => undefined) };
 }
 
-const serve = async (t: Tarball) => {
-  const m = await mirror(t);
+const serve = async (t: Tarball, opts: { failChecksum?: number } = {}) => {
+  const m = await mirror(t, opts);
   mirrors.push(m);
   return m;
 };
@@ -213,6 +218,13 @@ describe('a hostile mirror', () => {
     expect(r.stderr).toContain('failed its checksum after resuming a .part from byte 5000: downloading the whole file again from byte 0');
     expect(m.ranges).toEqual(['bytes=5000-', undefined]);
     expect((await fs.readFile(path.join(cache, NAME))).equals(tgz)).toBe(true);
+  });
+
+  it('a retried checksum file is said on stderr too', async () => {
+    const m = await serve((_req, res) => void res.end(tgz), { failChecksum: 1 });
+    const r = await download(m, []);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stderr).toContain(`download: retry 1 of 2: ${m.url}${NAME}.sha512 (the request before failed)`);
   });
 
   it('bad limits are usage errors (exit 2) before any request', async () => {
