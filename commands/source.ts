@@ -40,6 +40,11 @@ function limitsOf(o: Common): Partial<DownloadLimits> {
 
 const mb = (n: number) => (n / 1e6).toFixed(1);
 
+/** A retry or a restart of a download: always a line of its own on stderr (--json too: stdout keeps the one object). */
+function printNotice(n: FetchNotice): void {
+  if (!outputMode().quiet) writeErr(`download: ${n.message}\n`);
+}
+
 /** Progress on a TTY as a spinner line; elsewhere a plain line now and then. */
 async function reporter(json: boolean) {
   const spinner = await progress(json);
@@ -66,11 +71,7 @@ async function reporter(json: boolean) {
       else plain(text, e.phase !== lastPhase);
       lastPhase = e.phase;
     },
-    /** A retry or a restart of a download: always a line of its own on stderr (--json too: stdout keeps the one object). */
-    notice(n: FetchNotice) {
-      if (outputMode().quiet) return;
-      writeErr(`download: ${n.message}\n`);
-    },
+    notice: printNotice,
     stop: () => spinner.stop(),
   };
 }
@@ -151,14 +152,14 @@ export function register(program: Command, run: Runner): void {
             hint: 'put the release\'s checksum and signature files beside it, or verify a version: apxs-ts source verify 2.4.68',
           });
         }
-        const { mirror, release } = findRelease(await listReleases(mirrorsFrom(o.mirror)), version);
+        const { mirror, release } = findRelease(await listReleases(mirrorsFrom(o.mirror), { limits: limitsOf(o), onNotice: printNotice }), version);
         // A file given by path is checked as itself (a .bz2 against the .bz2's checksum), not as the release's preferred tarball.
         url = `${mirror}${name ?? release.file}`;
         file ??= path.join(cacheDir, release.file);
         if (!(await fs.stat(file).then((st) => st.isFile(), () => false))) {
           throw new ApxsError('NOT_FOUND', `${file} is not in the cache`, { hint: `apxs-ts source download ${what}` });
         }
-        published = await publishedFor(url);
+        published = await publishedFor(url, { limits: limitsOf(o), onNotice: printNotice });
       }
       const v = await verifyAgainst(file!, url!, published, {}, { cacheDir, keysFile: o.keys, insecure: o.insecure });
       return {
