@@ -12,10 +12,11 @@ import { installedVersions, recordBuild, uninstallVersion } from '../lib/source/
 import { detectServerRoot } from '../lib/httpd/server-root.js';
 import { stopFiles } from '../lib/ctl/server-files.js';
 import { serverState } from '../lib/ctl/server-state.js';
-import type { DownloadProgress } from '../lib/source/fetch.js';
+import type { DownloadProgress, FetchNotice } from '../lib/source/fetch.js';
+import { parseSeconds, parseSize, type DownloadLimits } from '../lib/source/limits.js';
 import type { PhaseEvent } from '../lib/source/phase.js';
 import { writeErr } from './output.js';
-import { progress } from './progress.js';
+import { outputMode, progress } from './progress.js';
 import type { Runner } from './types.js';
 
 interface Common {
@@ -23,9 +24,26 @@ interface Common {
   cacheDir?: string;
   keys?: string;
   insecure?: boolean;
+  maxSize?: string;
+  stallTimeout?: string;
+  deadline?: string;
+}
+
+/** --max-size, --stall-timeout, --deadline; what is not given keeps its default (lib/source/limits.ts). */
+function limitsOf(o: Common): Partial<DownloadLimits> {
+  return {
+    ...(o.maxSize !== undefined ? { maxSize: parseSize(o.maxSize) } : {}),
+    ...(o.stallTimeout !== undefined ? { stallMs: parseSeconds('--stall-timeout', o.stallTimeout) } : {}),
+    ...(o.deadline !== undefined ? { deadlineMs: parseSeconds('--deadline', o.deadline) } : {}),
+  };
 }
 
 const mb = (n: number) => (n / 1e6).toFixed(1);
+
+/** A retry or a restart of a download: always a line of its own on stderr (--json too: stdout keeps the one object). */
+function printNotice(n: FetchNotice): void {
+  if (!outputMode().quiet) writeErr(`download: ${n.message}\n`);
+}
 
 /** Progress on a TTY as a spinner line; elsewhere a plain line now and then. */
 async function reporter(json: boolean) {
@@ -53,6 +71,7 @@ async function reporter(json: boolean) {
       else plain(text, e.phase !== lastPhase);
       lastPhase = e.phase;
     },
+    notice: printNotice,
     stop: () => spinner.stop(),
   };
 }
@@ -62,7 +81,10 @@ function common(c: Command): Command {
     .option('--mirror <url>', 'mirror directory (http, https, file URL or path; env APXS_TS_MIRROR)')
     .option('--cache-dir <dir>', 'where tarballs are kept (default: $XDG_CACHE_HOME/apxs-ts/sources)')
     .option('--keys <file>', 'a local copy of Apache\'s KEYS (default: fetched from the ASF)')
-    .option('--insecure', 'use a release that has no checksum or signature');
+    .option('--insecure', 'use a release that has no checksum or signature')
+    .option('--max-size <size>', 'largest file a mirror may send, e.g. 64M (default 64M)')
+    .option('--stall-timeout <s>', 'give up a request when no byte came for this long (default 30; retried)')
+    .option('--deadline <s>', 'give up a download that takes longer than this, retries included (default 900)');
 }
 
 export function register(program: Command, run: Runner): void {
@@ -86,11 +108,12 @@ export function register(program: Command, run: Runner): void {
     .addHelpText('after', '\nExample:\n  apxs-ts source download 2.4 --keys ./KEYS')
     .action(run(async (version: string, o: Common, cmd: Command) => {
       // Before the first request: an unusable cache would otherwise surface as a failed download after the retries.
+      const limits = limitsOf(o);
       const cacheDir = await checkCacheDir(o.cacheDir ?? sourceCacheDir(), { create: true });
       const rep = await reporter(!!cmd.optsWithGlobals().json);
       try {
-        const { mirror, release } = findRelease(await listReleases(mirrorsFrom(o.mirror)), version);
-        const v = await acquire(mirror, release, { cacheDir, keysFile: o.keys, insecure: o.insecure, onProgress: (p) => rep.download(p) });
+        const { mirror, release } = findRelease(await listReleases(mirrorsFrom(o.mirror), { limits, onNotice: (n) => rep.notice(n) }), version);
+        const v = await acquire(mirror, release, { cacheDir, keysFile: o.keys, insecure: o.insecure, limits, onProgress: (p) => rep.download(p), onNotice: (n) => rep.notice(n) });
         return {
           data: { version: release.version, ...v },
           human: [`${v.file}${v.fromCache ? ' (from the cache, verified again)' : ''}`,
@@ -129,14 +152,14 @@ export function register(program: Command, run: Runner): void {
             hint: 'put the release\'s checksum and signature files beside it, or verify a version: apxs-ts source verify 2.4.68',
           });
         }
-        const { mirror, release } = findRelease(await listReleases(mirrorsFrom(o.mirror)), version);
+        const { mirror, release } = findRelease(await listReleases(mirrorsFrom(o.mirror), { limits: limitsOf(o), onNotice: printNotice }), version);
         // A file given by path is checked as itself (a .bz2 against the .bz2's checksum), not as the release's preferred tarball.
         url = `${mirror}${name ?? release.file}`;
         file ??= path.join(cacheDir, release.file);
         if (!(await fs.stat(file).then((st) => st.isFile(), () => false))) {
           throw new ApxsError('NOT_FOUND', `${file} is not in the cache`, { hint: `apxs-ts source download ${what}` });
         }
-        published = await publishedFor(url);
+        published = await publishedFor(url, { limits: limitsOf(o), onNotice: printNotice });
       }
       const v = await verifyAgainst(file!, url!, published, {}, { cacheDir, keysFile: o.keys, insecure: o.insecure });
       return {
@@ -155,12 +178,14 @@ export function register(program: Command, run: Runner): void {
     .addHelpText('after', '\nExamples:\n  apxs-ts source build 2.4.68 --port 8080   (into ~/.local/share/apxs-ts/httpd/2.4.68)\n  apxs-ts source build 2.4.68 --prefix ~/httpd-2.4 --port 8080\n  apxs-ts source build 2.2 --prefix /opt/httpd22 -- --enable-rewrite\n  apxs-ts source build 1.3 --prefix /opt/apache13 --dry-run')
     .action(run(async (version: string, extra: string[], o: Common & { prefix?: string; port: number; jobs?: number; dryRun?: boolean }, cmd: Command) => {
       const port = o.port;
+      const limits = limitsOf(o);
       const rep = await reporter(!!cmd.optsWithGlobals().json);
       try {
         const res = await buildFromSource({
+          limits,
           version, mirrors: mirrorsFrom(o.mirror), cacheDir: o.cacheDir ?? sourceCacheDir(), prefix: o.prefix, port,
           jobs: o.jobs, keysFile: o.keys, insecure: o.insecure, dryRun: o.dryRun, configureArgs: extra,
-          onEvent: (e) => ('progress' in e ? rep.download(e.progress) : rep.phase(e)),
+          onEvent: (e) => ('progress' in e ? rep.download(e.progress) : 'notice' in e ? rep.notice(e.notice) : rep.phase(e)),
         });
         if (res.dryRun) return { data: { ...res }, stdout: res.steps.map((s, i) => `${i + 1}. ${s}`), human: res.warnings.map((w) => `warning: ${w}`) };
         const r = res.receipt!;

@@ -3,7 +3,7 @@ import { gzipSync } from 'node:zlib';
 
 export interface TarEntry {
   name: string;
-  type?: 'file' | 'dir' | 'symlink' | 'hardlink';
+  type?: 'file' | 'dir' | 'symlink' | 'hardlink' | 'fifo' | 'chardev' | 'blockdev';
   content?: string;
   linkname?: string;
 }
@@ -19,7 +19,7 @@ function header(e: TarEntry, size: number): Buffer {
   put(octal(size, 12), 124, 12);
   put(octal(Math.floor(Date.now() / 1000), 12), 136, 12);
   put('        ', 148, 8);
-  put({ file: '0', dir: '5', symlink: '2', hardlink: '1' }[e.type ?? 'file'], 156, 1);
+  put({ file: '0', dir: '5', symlink: '2', hardlink: '1', chardev: '3', blockdev: '4', fifo: '6' }[e.type ?? 'file'], 156, 1);
   if (e.linkname) put(e.linkname, 157, 100);
   put('ustar\0', 257, 6);
   put('00', 263, 2);

@@ -18,6 +18,9 @@ import { lastLines, runCapture, type RunResult } from '../core/run.js';
 import { readStamp, same, statKey, unitInputs, unitIsFresh, type Stamp, type Unit } from './stamp.js';
 import type { Toolchain } from './toolchain.js';
 import { nowMs } from '../core/proc.js';
+import { withLock } from '../core/lock.js';
+import { failpoint } from '../core/failpoint.js';
+import { randomBytes } from 'node:crypto';
 
 export { checkModuleApi, readModuleProject, updateModuleFlags, type ModuleProject } from './project.js';
 export { parseDepFile } from './stamp.js';
@@ -62,7 +65,22 @@ function exportFailure(project: ModuleProject, tc: Toolchain, so: string): ApxsE
   });
 }
 
+/** How long a build waits for another build of the same directory (a cold C++ build can take minutes). */
+const BUILD_LOCK_WAIT_MS = 10 * 60_000;
+
+/**
+ * Builds in one module directory take turns: they share the objects, the
+ * dependency files, the stamp and the .so, so two at once would link each
+ * other's half-written objects. The lock is beside the .so (`mod_X.so.apxs-ts.lock`),
+ * so that taking it also removes the temp .so a killed build left
+ * (`.mod_X.so.apxs-ts-PID-*.tmp`, PID dead: see lib/core/lock.ts).
+ */
 export async function buildModule(project: ModuleProject, tc: Toolchain, opts: BuildOptions = {}): Promise<BuildResult> {
+  const so = path.join(project.dir, `${project.module.stem}.so`);
+  return withLock(`${so}.apxs-ts.lock`, () => buildLocked(project, tc, opts), BUILD_LOCK_WAIT_MS);
+}
+
+async function buildLocked(project: ModuleProject, tc: Toolchain, opts: BuildOptions): Promise<BuildResult> {
   const started = nowMs();
   checkModuleApi(project, tc);
   const fw = flagWords(project.flags, opts.env ?? process.env);
@@ -70,8 +88,9 @@ export async function buildModule(project: ModuleProject, tc: Toolchain, opts: B
   const logFile = path.join(work, 'build.log');
   const so = path.join(project.dir, `${project.module.stem}.so`);
   // Compile into a temp name and rename: rewriting a .so that a running httpd
-  // has mapped would crash it; a rename leaves the old inode intact.
-  const tmpSo = `${so}.apxs-ts-tmp`;
+  // has mapped would crash it; a rename leaves the old inode intact. The name
+  // is this run's own (pid + random), in the form the lock's leftover sweep knows.
+  const tmpSo = path.join(project.dir, `.${path.basename(so)}.apxs-ts-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
   const stampFile = path.join(work, 'build.json');
   const linker = project.cpp ? tc.cxx : tc.cc;
   const single = project.sources.length === 1;
@@ -86,7 +105,9 @@ export async function buildModule(project: ModuleProject, tc: Toolchain, opts: B
     '-MMD', '-MF', depOf(src), '-o', single ? tmpSo : objOf(src), path.join(project.dir, src), ...(single ? fw.libs : []),
   ];
   const linkArgs = [...tc.ldflags, ...fw.link, '-o', tmpSo, ...project.sources.map(objOf), ...fw.libs];
-  const line = (cmd: string, args: string[]) => [cmd, ...args].join(' ');
+  // The command line as the stamp remembers it: the temp name is this run's own, so it is
+  // recorded as the fixed name earlier versions used, or no build would ever be up to date.
+  const line = (cmd: string, args: string[]) => [cmd, ...args].join(' ').split(tmpSo).join(`${so}.apxs-ts-tmp`);
 
   // The Makefile's copy of the flags follows the manifest, built or not.
   await syncMk(project.dir, project.flags, project.sourcesListed ? project.sources : undefined);
@@ -132,6 +153,7 @@ export async function buildModule(project: ModuleProject, tc: Toolchain, opts: B
       const { verifySymbols } = require('./verify-symbols.js') as typeof import('./verify-symbols.js');
       symbolNotes = await verifySymbols(project, tc, tmpSo, dyn, path.basename(so), warnings);
     }
+    failpoint('build:before-rename');
     await fs.rename(tmpSo, so);
   } catch (err) {
     await fs.rm(tmpSo, { force: true });

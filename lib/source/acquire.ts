@@ -15,7 +15,8 @@ import { ApxsError, isErrno } from '../core/errors.js';
 import { checkCacheDir, isInside, removeFromCache } from './cache.js';
 import { WEAK, hashFileInto, hashers, type Algorithm } from './checksum.js';
 import { publishedFor, type Published } from './published.js';
-import { download, fetchText, type DownloadProgress } from './fetch.js';
+import { download, fetchText, type DownloadProgress, type FetchNotice, type FetchOptions } from './fetch.js';
+import type { DownloadLimits } from './limits.js';
 import { verifySignature, type Signer } from './signature.js';
 import { linksOf, pickRelease, releasesFrom, type Release } from './versions.js';
 
@@ -35,7 +36,10 @@ export function mirrorsFrom(opt: string | undefined, env = process.env): string[
   return [url.endsWith('/') ? url : `${url}/`];
 }
 
-async function listingNames(mirror: string): Promise<string[]> {
+/** What the text fetches (listing, checksums, signature, KEYS) are given of a run's options. */
+export type TextFetch = Pick<FetchOptions, 'limits' | 'onNotice'>;
+
+async function listingNames(mirror: string, opts: TextFetch): Promise<string[]> {
   if (mirror.startsWith('file:')) {
     try {
       return await fs.readdir(new URL(mirror));
@@ -44,7 +48,7 @@ async function listingNames(mirror: string): Promise<string[]> {
       throw err;
     }
   }
-  return linksOf(await fetchText(mirror));
+  return linksOf(await fetchText(mirror, opts));
 }
 
 export interface Listing {
@@ -53,12 +57,12 @@ export interface Listing {
 }
 
 /** Releases on the first mirror that answers (the current site lists only the newest; the archive has all). */
-export async function listReleases(mirrors: string[]): Promise<Listing[]> {
+export async function listReleases(mirrors: string[], opts: TextFetch = {}): Promise<Listing[]> {
   const out: Listing[] = [];
   let lastError: unknown;
   for (const mirror of mirrors) {
     try {
-      out.push({ mirror, releases: releasesFrom(await listingNames(mirror)) });
+      out.push({ mirror, releases: releasesFrom(await listingNames(mirror, opts)) });
     } catch (err) {
       lastError = err;
     }
@@ -93,6 +97,9 @@ export interface AcquireOptions {
   keysFile?: string;
   insecure?: boolean;
   onProgress?: (p: DownloadProgress) => void;
+  /** Retries and restarts of the download, as they happen. */
+  onNotice?: (n: FetchNotice) => void;
+  limits?: Partial<DownloadLimits>;
 }
 
 async function hashFile(file: string, algorithm: Algorithm): Promise<string> {
@@ -101,7 +108,7 @@ async function hashFile(file: string, algorithm: Algorithm): Promise<string> {
   return hs[algorithm]!.digest('hex');
 }
 
-async function keysText(keysFile: string | undefined): Promise<string> {
+async function keysText(keysFile: string | undefined, opts: TextFetch): Promise<string> {
   if (keysFile) {
     try {
       return await fs.readFile(keysFile, 'utf8');
@@ -109,7 +116,7 @@ async function keysText(keysFile: string | undefined): Promise<string> {
       throw new ApxsError('NOT_FOUND', `cannot read KEYS file ${keysFile}: ${(err as Error).message}`);
     }
   }
-  return fetchText(ASF_KEYS_URL);
+  return fetchText(ASF_KEYS_URL, opts);
 }
 
 
@@ -165,7 +172,7 @@ export async function verifyAgainst(file: string, url: string, published: Publis
     warnings.push(`no signature for ${name}: unverified (--insecure)`);
   } else {
     try {
-      signer = await verifySignature(file, published.signature, await keysText(opts.keysFile));
+      signer = await verifySignature(file, published.signature, await keysText(opts.keysFile, { limits: opts.limits, onNotice: opts.onNotice }));
     } catch (err) {
       // Only a signature that does not match proves the file bad; an unknown key or an unreadable .asc says nothing about it.
       if (err instanceof ApxsError && err.code === 'BAD_SIGNATURE' && err.data?.reason === 'mismatch') {
@@ -184,7 +191,7 @@ export async function acquire(mirror: string, release: Release, opts: AcquireOpt
   // Load the OpenPGP code while the network works, not after it.
   void import('openpgp').catch(() => undefined);
   const dest = path.join(opts.cacheDir, release.file);
-  const published = await publishedFor(url);
+  const published = await publishedFor(url, { limits: opts.limits, onNotice: opts.onNotice });
   // Before the cache is looked at: a copy kept by an --insecure run stays, and nothing is downloaded to be refused.
   requirePublished(published, release.file, opts.insecure);
   const st = await fs.stat(dest).catch(() => undefined);
@@ -200,6 +207,16 @@ export async function acquire(mirror: string, release: Release, opts: AcquireOpt
       if (!(err instanceof ApxsError && err.data?.deleted === true)) throw err;
     }
   }
-  const got = await download(url, dest, { onProgress: opts.onProgress, algorithms: published.checksum ? [published.checksum.algorithm] : [] });
-  return { ...(await verifyAgainst(dest, url, published, got.hashes, opts)), fromCache: false };
+  const fetchOpts = { onProgress: opts.onProgress, onNotice: opts.onNotice, limits: opts.limits, algorithms: published.checksum ? [published.checksum.algorithm] : [] };
+  const got = await download(url, dest, fetchOpts);
+  try {
+    return { ...(await verifyAgainst(dest, url, published, got.hashes, opts)), fromCache: false };
+  } catch (err) {
+    // A resumed download that fails its checksum may be the .part's fault (left by something else, or
+    // an earlier mirror's bytes): once, the whole file again from byte 0, said on stderr.
+    if (!(got.resumedFrom > 0 && err instanceof ApxsError && err.code === 'CHECKSUM_MISMATCH' && err.data?.deleted === true)) throw err;
+    opts.onNotice?.({ kind: 'restart', url, message: `${url} failed its checksum after resuming a .part from byte ${got.resumedFrom}: downloading the whole file again from byte 0` });
+    const again = await download(url, dest, fetchOpts);
+    return { ...(await verifyAgainst(dest, url, published, again.hashes, opts)), fromCache: false };
+  }
 }

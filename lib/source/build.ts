@@ -16,9 +16,12 @@ import { runCapture } from '../core/run.js';
 import { acquire, findRelease, listReleases, type Verified } from './acquire.js';
 import { checkCacheDir } from './cache.js';
 import { extractTarball } from './extract.js';
-import type { DownloadProgress } from './fetch.js';
+import type { DownloadProgress, FetchNotice } from './fetch.js';
+import type { DownloadLimits } from './limits.js';
 import type { FixRecord } from './legacy-fixes.js';
-import { RECIPES } from './recipes.js';
+import { RECIPES, stagedInstallArgs } from './recipes.js';
+import { failpoint } from '../core/failpoint.js';
+import { isAlive } from '../core/proc.js';
 import { runPhase, type PhaseEvent } from './phase.js';
 import { checkPrereqs } from './prereqs.js';
 import { defaultPrefix } from './receipts.js';
@@ -35,7 +38,8 @@ export interface SourceBuildOptions {
   insecure?: boolean;
   dryRun?: boolean;
   configureArgs?: string[];
-  onEvent?: (e: PhaseEvent | { phase: 'download'; progress: DownloadProgress }) => void;
+  limits?: Partial<DownloadLimits>;
+  onEvent?: (e: PhaseEvent | { phase: 'download'; progress: DownloadProgress } | { phase: 'download'; notice: FetchNotice }) => void;
 }
 
 export interface Receipt {
@@ -117,11 +121,48 @@ export async function checkPrefix(prefixArg: string): Promise<string> {
     `make install would write bin/, conf/, lib/ ... among what is there: ${ownDir}`, { entries: entries.slice(0, 20) });
 }
 
+const STAGE_INFIX = '.apxs-ts-stage-';
+
+/**
+ * A fresh staging directory beside the prefix (`.NAME.apxs-ts-stage-PID-…`);
+ * those a killed build left (its pid gone) are removed first.
+ */
+async function makeStage(prefix: string): Promise<string> {
+  const parent = path.dirname(prefix);
+  const mine = `.${path.basename(prefix)}${STAGE_INFIX}`;
+  await fs.mkdir(parent, { recursive: true });
+  for (const f of await fs.readdir(parent).catch(() => [] as string[])) {
+    const pid = f.startsWith(mine) ? Number(/^(\d+)-/.exec(f.slice(mine.length))?.[1]) : NaN;
+    if (pid > 0 && !(await isAlive(pid))) await fs.rm(path.join(parent, f), { recursive: true, force: true });
+  }
+  return fs.mkdtemp(path.join(parent, `${mine}${process.pid}-`));
+}
+
+/**
+ * Puts the staged install where it belongs with renames only: into a new or
+ * empty prefix in one step; over an earlier httpd prefix by moving that one
+ * aside first (returned, so the caller can say where it is).
+ */
+async function moveIntoPlace(staged: string, prefix: string): Promise<string | undefined> {
+  const entries = await fs.readdir(prefix).catch((err: unknown) => {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    throw err;
+  });
+  let previous: string | undefined;
+  if (entries && entries.length === 0) await fs.rmdir(prefix);
+  else if (entries) {
+    previous = `${prefix}.previous-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    await fs.rename(prefix, previous);
+  }
+  await fs.rename(staged, prefix);
+  return previous;
+}
+
 export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuildResult> {
   // Arguments first, dry run or not: nothing is fetched for a build that cannot go where it is told.
   const given = o.prefix === undefined ? undefined : await checkPrefix(o.prefix);
   await checkCacheDir(o.cacheDir, { create: false });
-  const listings = await listReleases(o.mirrors);
+  const listings = await listReleases(o.mirrors, { limits: o.limits, onNotice: (n) => o.onEvent?.({ phase: 'download', notice: n }) });
   const { mirror, release } = findRelease(listings, o.version);
   // No --prefix: ~/.local/share/apxs-ts/httpd/VERSION, once the version is known; `source versions` finds it there.
   const prefix = given ?? (await checkPrefix(defaultPrefix(release.version)));
@@ -150,16 +191,22 @@ export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuil
     });
   }
 
-  const progress = (p: DownloadProgress) => o.onEvent?.({ phase: 'download', progress: p });
-  const verified = await acquire(mirror, release, { cacheDir: o.cacheDir, keysFile: o.keysFile, insecure: o.insecure, onProgress: progress });
+  const fetching = {
+    cacheDir: o.cacheDir, keysFile: o.keysFile, insecure: o.insecure, limits: o.limits,
+    onProgress: (p: DownloadProgress) => o.onEvent?.({ phase: 'download', progress: p }),
+    onNotice: (n: FetchNotice) => o.onEvent?.({ phase: 'download', notice: n }),
+  };
+  const verified = await acquire(mirror, release, fetching);
   const deps = release.depsFile
-    ? await acquire(mirror, { ...release, file: release.depsFile, depsFile: undefined }, { cacheDir: o.cacheDir, keysFile: o.keysFile, insecure: o.insecure, onProgress: progress })
+    ? await acquire(mirror, { ...release, file: release.depsFile, depsFile: undefined }, fetching)
     : undefined;
 
-  const workRoot = path.join(path.dirname(o.cacheDir), 'build');
+  // Inside the cache dir, never beside it: --cache-dir is the one place the user gave us to write.
+  const workRoot = path.join(o.cacheDir, 'build');
   await fs.mkdir(workRoot, { recursive: true });
   const workDir = await fs.mkdtemp(path.join(workRoot, `httpd-${release.version}-`));
   const phasesMs: Record<string, number> = {};
+  let stage: string | undefined;
   try {
     const t0 = Date.now();
     const x = await extractTarball(verified.file, path.join(workDir, 'src'));
@@ -170,25 +217,36 @@ export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuil
       if (d.top) await fs.cp(d.top, x.top, { recursive: true });
     }
     phasesMs.extract = Date.now() - t0;
+    if (!(await fs.stat(path.join(x.top, 'configure')).then((st) => st.isFile(), () => false))) {
+      throw new ApxsError('BAD_INPUT', `${release.file} is not an httpd source tree: ${path.basename(x.top)}/ has no configure script`, {
+        hint: 'the mirror serves something else under a release\'s name: check --mirror, or use another mirror', data: { file: verified.file },
+      });
+    }
     const fixes = [...((await recipe.treeFixes?.apply(x.top)) ?? []), ...plan.fixes];
     const logs = path.join(workDir, 'logs');
     const env = plan.env;
     const configure = plan.shell ? [plan.shell, ['./configure', ...plan.args]] as const : ['./configure', plan.args] as const;
     phasesMs.configure = (await runPhase('configure', configure[0], [...configure[1]], { cwd: x.top, env, logFile: path.join(logs, 'configure.log'), onEvent: o.onEvent })).elapsedMs;
     phasesMs.make = (await runPhase('make', 'make', [`-j${jobs}`], { cwd: x.top, env, logFile: path.join(logs, 'make.log'), onEvent: o.onEvent })).elapsedMs;
-    phasesMs.install = (await runPhase('make install', 'make', ['install'], { cwd: x.top, env, logFile: path.join(logs, 'install.log'), onEvent: o.onEvent })).elapsedMs;
+    // make install goes to a staging directory beside the prefix (same file system: one rename
+    // moves it in), so the prefix is either absent or complete with its receipt, kill -9 or not.
+    stage = await makeStage(prefix);
+    phasesMs.install = (await runPhase('make install', 'make', ['install', ...stagedInstallArgs(recipe, stage)], { cwd: x.top, env, logFile: path.join(logs, 'install.log'), onEvent: o.onEvent })).elapsedMs;
+    const staged = path.join(stage, prefix);
 
-    const conf = path.join(prefix, 'conf', 'httpd.conf');
+    const conf = path.join(staged, 'conf', 'httpd.conf');
     fixes.push(...((await recipe.confFixes?.apply(conf)) ?? []));
     await fs.writeFile(conf, setListen(await fs.readFile(conf, 'utf8'), release.series, o.port));
 
-    // Success is what the installed httpd says, not what make said.
-    const httpd = path.join(prefix, 'bin', 'httpd');
-    const v = await runCapture(httpd, ['-v']);
+    // Success is what the installed httpd says, not what make said. It runs from the stage:
+    // libraries a build bundles (2.2's APR) are found there, not yet in the prefix.
+    const httpd = path.join(staged, 'bin', 'httpd');
+    const runEnv = { ...process.env, LD_LIBRARY_PATH: [path.join(staged, 'lib'), process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') };
+    const v = await runCapture(httpd, ['-v'], { env: runEnv });
     if (!v.stdout.includes(`/${release.version}`)) {
       throw new ApxsError('CHILD_FAILED', `${httpd} -v does not report ${release.version}`, { details: v.all.split('\n').slice(0, 4), hint: `the work dir is kept: ${workDir}` });
     }
-    const l = await runCapture(httpd, ['-l']);
+    const l = await runCapture(httpd, ['-l'], { env: runEnv });
     if (!/mod_so\.c/.test(l.stdout)) {
       throw new ApxsError('CHILD_FAILED', `${httpd} was built without mod_so (no DSO support)`, { details: l.stdout.split('\n').slice(0, 20) });
     }
@@ -196,10 +254,18 @@ export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuil
       version: release.version, series: release.series, url: verified.url, checksum: verified.checksum, signer: verified.signer,
       configure: [...(plan.shell ? [plan.shell] : []), './configure', ...plan.args], fixes, jobs, builtAt: new Date().toISOString(), phasesMs,
     };
-    await fs.writeFile(path.join(prefix, 'apxs-ts-receipt.json'), JSON.stringify(receipt, null, 2) + '\n');
+    await fs.writeFile(path.join(staged, 'apxs-ts-receipt.json'), JSON.stringify(receipt, null, 2) + '\n');
+    failpoint('source:before-move');
+    const previous = await moveIntoPlace(staged, prefix);
+    await fs.rm(stage, { recursive: true, force: true });
+    stage = undefined;
     await fs.rm(workDir, { recursive: true, force: true });
-    return { dryRun: false, version: release.version, prefix, steps, receipt, warnings: [...verified.warnings, ...(deps?.warnings ?? [])] };
+    const warnings = [...verified.warnings, ...(deps?.warnings ?? [])];
+    if (previous) warnings.push(`the httpd that was in ${prefix} before was moved to ${previous} (its conf/ and htdocs/ are there)`);
+    return { dryRun: false, version: release.version, prefix, steps, receipt, warnings };
   } catch (err) {
+    // A half-made install is of no use to anyone; the logs are in the work dir.
+    if (stage) await fs.rm(stage, { recursive: true, force: true }).catch(() => undefined);
     // The work dir stays for a look at the logs.
     if (err instanceof ApxsError) {
       throw new ApxsError(err.code, err.message, { hint: err.hint, details: [...err.details, `work dir kept: ${workDir}`], data: { ...(err.data ?? {}), workDir }, cause: err });

@@ -15,7 +15,13 @@ export interface ExtractResult {
   top: string | undefined;
 }
 
+/** Entry types a source tree is made of; node-tar's names for the rest, as a person would say them. */
+const TREE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink', 'Link']);
+const OTHER_TYPES: Record<string, string> = { FIFO: 'a FIFO (named pipe)', CharacterDevice: 'a character device', BlockDevice: 'a block device' };
+
 function unsafeReason(entryPath: string, type: string, linkpath: string | undefined): string | undefined {
+  // A FIFO would block the build that opens it; a device node is never part of a source tree.
+  if (type && !TREE_TYPES.has(type)) return `${OTHER_TYPES[type] ?? `an entry of type ${type}`}, not a file, directory or link`;
   const p = entryPath.replace(/\\/g, '/');
   if (p.startsWith('/') || /^[A-Za-z]:/.test(p)) return 'an absolute path';
   if (p.split('/').includes('..')) return 'a ".." path';

@@ -40,7 +40,7 @@ export function net(): Promise<{ undici: Undici; agent: Dispatcher }> {
 export const BODY_BUFFER = 256 << 20;
 
 /** Network errors worth another request (undici's list, plus timeouts). */
-const RETRY_ERRORS = ['ECONNRESET', 'ECONNREFUSED', 'ENOTFOUND', 'ENETDOWN', 'ENETUNREACH', 'EHOSTDOWN', 'EHOSTUNREACH', 'EPIPE', 'ETIMEDOUT',
+export const RETRY_ERRORS = ['ECONNRESET', 'ECONNREFUSED', 'ENOTFOUND', 'ENETDOWN', 'ENETUNREACH', 'EHOSTDOWN', 'EHOSTUNREACH', 'EPIPE', 'ETIMEDOUT',
   'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'];
 
 /**
@@ -54,6 +54,7 @@ const RETRY_ERRORS = ['ECONNRESET', 'ECONNREFUSED', 'ENOTFOUND', 'ENETDOWN', 'EN
  * answer's Content-Range against the file it started.
  */
 export function dispatcher(n: { undici: Undici; agent: Dispatcher }, opts: { backoffMs?: number }, retries: number, onRequest: (range: string | undefined) => void): Dispatcher {
+  // retries 0: the caller retries (downloads do, so that each retry is announced and checked).
   const openEnded: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (o, handler) => {
     let headers = o.headers;
     if (headers && !Array.isArray(headers) && typeof (headers as Record<string, unknown>).range === 'string') {
@@ -62,10 +63,12 @@ export function dispatcher(n: { undici: Undici; agent: Dispatcher }, opts: { bac
     onRequest(headers && !Array.isArray(headers) ? (headers as Record<string, string | undefined>).range : undefined);
     return dispatch({ ...o, headers }, handler);
   };
+  const redirect = n.undici.interceptors.redirect({ maxRedirections: 5 });
+  if (retries <= 0) return n.agent.compose(openEnded, redirect);
   return n.agent.compose(
     openEnded,
     n.undici.interceptors.retry({ maxRetries: retries, minTimeout: opts.backoffMs ?? 200, timeoutFactor: 2, maxTimeout: 30_000, errorCodes: RETRY_ERRORS }),
-    n.undici.interceptors.redirect({ maxRedirections: 5 }),
+    redirect,
   );
 }
 

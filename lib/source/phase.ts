@@ -6,10 +6,11 @@
  * On Ctrl-C (SIGINT, SIGTERM, SIGHUP) or a timeout the whole process tree
  * (make, its shells, the compilers) is ended, not only the command.
  */
-import { createWriteStream, promises as fs } from 'node:fs';
+import { constants as fsConstants, createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ApxsError } from '../core/errors.js';
 import { commandLine } from '../core/run.js';
+import { failpoint } from '../core/failpoint.js';
 
 export interface PhaseEvent {
   phase: string;
@@ -56,8 +57,41 @@ export interface PhaseOptions {
 
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
+/**
+ * The phase runs under `sh -c ORPHAN_GUARD apxs-ts-phase PID CMD ARGS...`:
+ * the command, and beside it a watcher that looks at apxs-ts's pid twice a
+ * second and, once it is gone, kills the whole process group. A kill -9 of
+ * apxs-ts cannot be caught, and without this its make would go on to finish
+ * make install on its own (Node has no PR_SET_PDEATHSIG). The watcher's
+ * stdio is /dev/null, so that it never holds the output pipe open.
+ */
+export const ORPHAN_GUARD = 'p=$1; shift; '
+  // Alive: /proc/PID/stat is there and its state (after the last ") ") is not Z: a killed
+  // apxs-ts is a zombie until its parent reaps it, and kill -0 would still succeed on it.
+  + 'alive() { s=$(cat /proc/$p/stat 2>/dev/null) || return 1; s=${s##*") "}; [ "${s%% *}" != Z ]; }; '
+  + '( while alive; do sleep 0.5; done; kill -KILL 0 ) </dev/null >/dev/null 2>&1 & w=$!; '
+  + '"$@"; s=$?; kill "$w" 2>/dev/null; exit $s';
+
+/** Whether `file` can be run from `cwd` (a path), or is found in PATH (a name). */
+async function runnable(file: string, cwd: string, env: NodeJS.ProcessEnv): Promise<boolean> {
+  const candidates = file.includes('/')
+    ? [path.resolve(cwd, file)]
+    : (env.PATH ?? '').split(':').filter(Boolean).map((d) => path.join(d, file));
+  for (const c of candidates) {
+    if (await fs.access(c, fsConstants.X_OK).then(() => fs.stat(c).then((st) => st.isFile()), () => false)) return true;
+  }
+  return false;
+}
+
 export async function runPhase(phase: string, file: string, args: string[], opts: PhaseOptions): Promise<{ elapsedMs: number }> {
   await fs.mkdir(path.dirname(opts.logFile), { recursive: true });
+  // Asked before the spawn: under the guard's shell a missing command is only an exit 127.
+  if (!(await runnable(file, opts.cwd, { ...process.env, ...(opts.env ?? {}) }))) {
+    await fs.writeFile(opts.logFile, `$ ${commandLine(file, args)}\n[apxs-ts: ${file} not found]\n`);
+    throw new ApxsError('TOOL_MISSING', `${phase} failed: ${file} not found`, {
+      hint: 'install it, or check PATH', details: [`full log: ${opts.logFile}`], data: { phase, log: opts.logFile },
+    });
+  }
   const log = createWriteStream(opts.logFile);
   const started = Date.now();
   const cmd = commandLine(file, args);
@@ -92,14 +126,17 @@ export async function runPhase(phase: string, file: string, args: string[], opts
   // terminal comes to us (which ends that group) rather than half of it.
   let result;
   try {
-    const child = execa(file, args, {
+    const child = execa('sh', ['-c', ORPHAN_GUARD, 'apxs-ts-phase', String(process.pid), file, ...args], {
       cwd: opts.cwd, env: opts.env ?? {}, extendEnv: true, stdin: 'ignore', all: true, buffer: false, reject: false,
       detached: true, stripFinalNewline: false,
     });
     pid = child.pid;
     if (ended) killGroup('SIGTERM');
+    const step = `source:${phase.replace(/ /g, '-')}-line`;
     for await (const line of child.iterable({ from: 'all', preserveNewlines: true })) {
       log.write(line);
+      // Each line of output: where the kill tests stop apxs-ts (source:make-install-line@30 = at the 30th).
+      failpoint(step);
       const text = line.trim();
       if (text) opts.onEvent?.({ phase, elapsedMs: Date.now() - started, line: text.slice(0, 200) });
     }

@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ApxsError, isErrno } from '../core/errors.js';
 import { ALGORITHMS, parseChecksum, type Algorithm } from './checksum.js';
-import { fetchText } from './fetch.js';
+import { fetchText, type FetchOptions } from './fetch.js';
 
 export interface Published {
   checksum: { algorithm: Algorithm; hex: string } | null;
@@ -25,9 +25,9 @@ async function strongestChecksum(read: (suffix: string) => Promise<string | unde
   return null;
 }
 
-async function fetchIfPublished(url: string): Promise<string | undefined> {
+async function fetchIfPublished(url: string, opts: FetchOptions): Promise<string | undefined> {
   try {
-    return await fetchText(url, { retries: 2 });
+    return await fetchText(url, { ...opts, retries: 2 });
   } catch (err) {
     if (err instanceof ApxsError && /^not found/.test(err.message)) return undefined;
     throw err;
@@ -35,12 +35,12 @@ async function fetchIfPublished(url: string): Promise<string | undefined> {
 }
 
 /** The strongest checksum the release publishes, and its signature: fetched before the tarball, so only one hash is computed. */
-export async function publishedFor(url: string): Promise<Published> {
+export async function publishedFor(url: string, opts: Pick<FetchOptions, 'limits' | 'onNotice'> = {}): Promise<Published> {
   const name = url.slice(url.lastIndexOf('/') + 1);
-  const signature = fetchIfPublished(`${url}.asc`);
+  const signature = fetchIfPublished(`${url}.asc`, opts);
   // A rejection would be unhandled while the checksums are fetched; it is rethrown by the await below.
   signature.catch(() => undefined);
-  const checksum = await strongestChecksum((suffix) => fetchIfPublished(`${url}${suffix}`), name);
+  const checksum = await strongestChecksum((suffix) => fetchIfPublished(`${url}${suffix}`, opts), name);
   return { checksum, signature: await signature, from: url };
 }
 

@@ -31,7 +31,12 @@ export interface Recipe {
   configure: (prefix: string, extra: string[]) => ConfigurePlan;
   /** Fixes to the installed conf/httpd.conf. */
   confFixes?: Fixes<string>;
+  /** make install's arguments to install under `stage` instead of / (the prefix stays compiled in). */
+  stagedInstall?: (stage: string) => string[];
 }
+
+/** How make install is told to install under a staging directory: DESTDIR, except where a recipe says otherwise. */
+export const stagedInstallArgs = (recipe: Recipe, stage: string): string[] => recipe.stagedInstall?.(stage) ?? [`DESTDIR=${stage}`];
 
 async function applied(fixes: Promise<FixRecord | undefined>[]): Promise<FixRecord[]> {
   return (await Promise.all(fixes)).filter((f): f is FixRecord => f !== undefined);
@@ -42,6 +47,8 @@ const plain = (more: string[]) => (prefix: string, extra: string[]): ConfigurePl
 
 export const RECIPES: Record<Series, Recipe> = {
   '1.3': {
+    // 1.3's Makefile.tmpl knows no DESTDIR; its variable is root= ($(root)$(bindir) ...).
+    stagedInstall: (stage) => [`root=${stage}`],
     requirements: () => [{ what: 'bash (1.3\'s configure breaks under dash)', pkg: 'bash', anyOf: ['bash'] }],
     treeFixes: {
       plan: 'apply legacy fixes: rename getline in src/support/{htdigest,htpasswd,logresolve}.c, drop SYS_SIGLIST from ap_config.h',

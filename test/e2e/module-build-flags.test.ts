@@ -241,7 +241,7 @@ describe('flags like apxs', () => {
     expect(r.json.compiled).toEqual(['greeting.c', 'mod_multi.c']);
     const log = await fs.readFile(path.join(dir, '.apxs-ts', 'build.log'), 'utf8');
     expect(log.match(/^\$ .* -c /gm)).toHaveLength(2);
-    expect(log.match(/^\$ .* -shared .*-o \S+mod_multi\.so\.apxs-ts-tmp /gm)).toHaveLength(1);
+    expect(log.match(/^\$ .* -shared .*-o \S+\.mod_multi\.so\.apxs-ts-\d+-[0-9a-f]+\.tmp /gm)).toHaveLength(1);
 
     // A scratch file that does not compile is left out once "sources" lists the others.
     await fs.writeFile(path.join(dir, 'scratch.c'), 'this is not C\n');
