@@ -4,6 +4,12 @@
  * a global level resets every per-module one: the block must come after the
  * shipped `LogLevel warn`. The series' dialect says whether a level can be
  * set per module (2.4's `LogLevel NAME:LEVEL`) or only globally.
+ *
+ * Where the layout has snippet files (Debian), the block is in a file of its
+ * own, conf-available/apxs-ts-loglevel.conf enabled as a2enconf enables one:
+ * the package's apache2.conf is a conffile, and an edit there is a changed
+ * conffile to `dpkg -V` and a prompt at the next upgrade. conf-enabled/ is
+ * included after apache2.conf's own `LogLevel warn`, so the block still wins.
  */
 import { promises as fs } from 'node:fs';
 import { ApxsError } from '../core/errors.js';
@@ -16,6 +22,9 @@ import { serverFiles } from './server-files.js';
 import { serverState } from './server-state.js';
 
 const BLOCK = 'loglevel';
+/** The snippet's name where the layout keeps it in a file of its own. */
+const SNIPPET = 'apxs-ts-loglevel';
+const SNIPPET_HEADER = '# The LogLevel set by `apxs-ts ctl loglevel` (`apxs-ts ctl loglevel --reset` removes this file).\n';
 
 export interface LogLevelOptions {
   /** The level to set; undefined with `reset`. */
@@ -83,15 +92,19 @@ export async function setLogLevel(sr: ServerRoot, opts: LogLevelOptions): Promis
   if (module && !perModule) {
     warnings.push(`httpd ${profile.version} has one LogLevel for all modules (per-module levels came with 2.4): set the global level; \`ctl logs --module ${module}\` shows only ${module}'s lines`);
   }
+  const snippet = sr.layout.snippetFile(sr, SNIPPET);
+  const file = snippet ?? sr.configFile;
   const edit = await withConfigEdit(sr, 'setting LogLevel', async (tx) => {
-    const text = await fs.readFile(sr.configFile, 'utf8');
-    const l = parseBlock(findBlock(text, BLOCK, sr.configFile)?.body ?? []);
+    const text = snippet ? (await fs.readFile(snippet, 'utf8').catch(() => SNIPPET_HEADER)) : await fs.readFile(sr.configFile, 'utf8');
+    const l = parseBlock(findBlock(text, BLOCK, file)?.body ?? []);
     if (opts.reset && module && perModule) l.modules.delete(module);
     else if (opts.reset) Object.assign(l, { global: undefined, modules: new Map() });
     else if (module && perModule) l.modules.set(module, level!);
     else l.global = level;
     const body = renderBlock(l);
-    await tx.write(sr.configFile, body.length ? upsertBlock(text, BLOCK, body, text.length, sr.configFile) : removeBlock(text, BLOCK, sr.configFile));
+    if (!snippet) await tx.write(sr.configFile, body.length ? upsertBlock(text, BLOCK, body, text.length, sr.configFile) : removeBlock(text, BLOCK, sr.configFile));
+    else if (body.length) await sr.layout.enableSnippet(tx, sr, SNIPPET, upsertBlock(text, BLOCK, body, text.length, snippet));
+    else await sr.layout.disableSnippet(tx, sr, SNIPPET);
     return body;
   });
   let reloaded = false;

@@ -21,6 +21,7 @@ import { readLedger, updateLedger } from '../httpd/ledger.js';
 import { serverProfile, type SeriesTraits } from '../httpd/profile.js';
 import type { ServerRoot } from '../httpd/server-root.js';
 import type { ModuleLocation } from './install-location.js';
+import { restoreReplaced, saveReplaced } from './replaced-files.js';
 import type { ModuleName } from './names.js';
 
 export interface InstallSpec {
@@ -50,6 +51,8 @@ function configLines(sr: ServerRoot, traits: SeriesTraits, spec: InstallSpec, so
   const conf = loc
     ? [`<Location ${configUrlPath('module url', loc.path)}>`,
       ...loc.directives.map(([d, v]) => `    ${d} ${configToken(d === 'SetHandler' ? 'handler name' : 'filter name', v)}`),
+      // Only this machine, unless installed --public: a module's page is no one else's business by default.
+      ...(loc.public ? [] : traits.dialect.localOnly.map((l) => `    ${l}`)),
       '</Location>']
     : [];
   return { name: spec.module.name, load, conf };
@@ -66,6 +69,9 @@ async function stockModuleConflict(sr: ServerRoot, m: ModuleName, dest: string):
   // (the edit-build-install loop) skips the httpd -l run and the config read.
   if ((await readLedger(sr)).modules[dest] || (await sr.layout.hasModule(sr, m.name))) return undefined;
   if (await exists(dest)) return `${dest} exists and was not installed by apxs-ts`;
+  // Debian: the package's or the admin's mods-available/NAME.load or .conf, enabled or not.
+  const foreign = await sr.layout.foreignModuleConfig(sr, m.name);
+  if (foreign) return `${foreign} exists and was not written by apxs-ts`;
   const cmd = await httpdCommand(sr, ['-l']);
   const compiled = await runCapture(cmd.file, cmd.args, { env: cmd.env });
   if (compiled.stdout.split('\n').some((l) => l.trim() === `${m.stem}.c`)) return `${m.stem} is compiled into ${sr.httpd} (httpd -l)`;
@@ -81,12 +87,17 @@ export async function installModule(sr: ServerRoot, spec: InstallSpec): Promise<
   const conflict = spec.force ? undefined : await stockModuleConflict(sr, spec.module, dest);
   if (conflict) {
     throw new ApxsError('MODULE_EXISTS', `will not install ${spec.module.stem} into ${sr.root}: ${conflict}`, {
-      hint: `rename your module (apxs-ts new NAME), or pass --force to replace it`,
+      hint: `rename your module (apxs-ts new NAME), or pass --force to replace it (what it replaces is kept, and uninstall puts it back)`,
     });
   }
   const so = await fs.readFile(spec.so);
   const edit = await withConfigEdit(sr, `installing ${spec.module.stem}`, async (tx) => {
     await tx.mkdir(sr.modulesDir);
+    // Over a module apxs-ts did not install (only --force gets here with one): keep it all to put back.
+    const ours = !!(await readLedger(sr)).modules[dest] || (await sr.layout.hasModule(sr, spec.module.name));
+    if (!ours && ((await exists(dest)) || (await sr.layout.foreignModuleConfig(sr, spec.module.name)))) {
+      await saveReplaced(tx, sr, spec.module.name, [dest, ...sr.layout.moduleFiles(sr, spec.module.name)]);
+    }
     // Recorded before the copy: a kill right after it leaves a .so that
     // uninstall knows is ours.
     await updateLedger(tx, sr, (l) => { l.modules[dest] = { module: spec.module.name }; });
@@ -107,6 +118,8 @@ export async function uninstallModule(sr: ServerRoot, module: ModuleName): Promi
     await sr.layout.disableModule(tx, sr, module.name);
     await tx.remove(dest);
     if (recorded) await updateLedger(tx, sr, (l) => { delete l.modules[dest]; });
+    // What an install --force replaced goes back, byte for byte (and enabled or not as it was).
+    await restoreReplaced(tx, sr, module.name);
   });
   return { module: module.stem, serverRoot: sr.root, kind: sr.kind, installedSo: dest, changed: edit.changed, backups: edit.backups, configtest: edit.configtest };
 }

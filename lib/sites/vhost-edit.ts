@@ -125,7 +125,7 @@ export async function vhostAdd(sr: ServerRoot, spec: VhostSpec, opts: { hostsFil
   const name = validateHostname(spec.name);
   const aliases = spec.aliases.map(validateHostname);
   if (spec.ip && spec.ip !== '*' && net.isIP(spec.ip) === 0) throw new ApxsError('USAGE', `bad --ip ${JSON.stringify(spec.ip)}: expected * or an IP address`);
-  const docroot = configPath('--docroot', spec.docroot ?? path.join(sr.root, 'sites', name));
+  const docroot = configPath('--docroot', spec.docroot ?? sr.layout.defaultDocroot(sr, name));
   const { series } = await serverProfile(sr, opts.series);
   const info = await readServerInfo(sr);
   const port = spec.port ?? info.listens[0]?.port;
@@ -136,9 +136,11 @@ export async function vhostAdd(sr: ServerRoot, spec: VhostSpec, opts: { hostsFil
   let added: string[] = [];
   const edit = await withConfigEdit(sr, `adding vhost ${name}`, async (tx) => {
     // The DocumentRoot, with a page naming the site, when it is not there yet.
-    if (await tx.mkdir(docroot)) {
+    const top = await tx.mkdir(docroot);
+    if (top) {
       await fs.writeFile(path.join(docroot, 'index.html'), indexHtml(name), { mode: 0o644 });
-      await updateLedger(tx, sr, (l) => { l.docroots[docroot] = { vhost: name }; });
+      // `top`: the first dir it had to make (SERVER_ROOT/sites), for --purge to take too once empty.
+      await updateLedger(tx, sr, (l) => { l.docroots[docroot] = { vhost: name, ...(top !== docroot ? { top } : {}) }; });
     }
     await sr.layout.enableSite(tx, sr, name, VHOSTS_FILE_HEADER, siteEdit(series, name, vhostBlock(series, address, name, aliases, docroot)));
     // Names resolve only if the hosts file says so: loopback, unless the vhost has its own address.
@@ -163,11 +165,12 @@ export async function vhostRemove(sr: ServerRoot, nameIn: string, opts: { hostsF
   const warnings: string[] = [];
   let removedNames: string[] = [];
   let purge: string | undefined;
+  let purgeTop: string | undefined;
   let block: { body: string[] } | undefined;
   const edit = await withConfigEdit(sr, `removing vhost ${name}`, async (tx) => {
     block = findBlock(await fs.readFile(file, 'utf8').catch(() => ''), `vhost ${name}`, file);
     if (!block) throw new ApxsError('NOT_FOUND', `no vhost ${name} made by apxs-ts in ${file}`, { hint: 'apxs-ts vhost list shows what there is' });
-    await sr.layout.disableSite(tx, sr, name, siteEdit(series, name, undefined));
+    await sr.layout.disableSite(tx, sr, name, VHOSTS_FILE_HEADER, siteEdit(series, name, undefined));
     // Only the names this vhost mapped: a mapping the user had before stays.
     const ledger = await readLedger(sr);
     removedNames = Object.entries(ledger.hostNames)
@@ -189,7 +192,10 @@ export async function vhostRemove(sr: ServerRoot, nameIn: string, opts: { hostsF
       const inUse = (await docrootsInUse(sr)).some((d) => d === docroot || d.startsWith(`${docroot}/`));
       if (created?.vhost !== name) warnings.push(`--purge: kept ${docroot}: apxs-ts did not create it`);
       else if (inUse) warnings.push(`--purge: kept ${docroot}: another vhost still uses it`);
-      else purge = docroot;
+      else {
+        purge = docroot;
+        purgeTop = created.top;
+      }
     }
     await updateLedger(tx, sr, (l) => {
       for (const n of removedNames) delete l.hostNames[hostKey(opts.hostsFile, n)];
@@ -197,13 +203,23 @@ export async function vhostRemove(sr: ServerRoot, nameIn: string, opts: { hostsF
     });
   });
   // Deleting is not undoable: only after httpd accepted the config without this vhost.
-  if (purge) await fs.rm(purge, { recursive: true, force: true });
+  if (purge) {
+    await fs.rm(purge, { recursive: true, force: true });
+    if (purgeTop) await removeEmptyParents(purge, purgeTop);
+  }
   const body = block?.body ?? [];
   return {
     name, serverRoot: sr.root, series, address: /<VirtualHost\s+([^>]+)>/.exec(body.join('\n'))?.[1] ?? '',
     documentRoot: blockDocroot(body), vhostsFile: file, changed: edit.changed, hostsChanged: removedNames.length > 0,
     configtest: edit.configtest, warnings, purged: purge,
   };
+}
+
+/** The dirs apxs-ts made above a purged DocumentRoot, up to `top`, each only when empty (rmdir refuses any other). */
+async function removeEmptyParents(dir: string, top: string): Promise<void> {
+  for (let d = path.dirname(dir); d === top || d.startsWith(`${top}/`); d = path.dirname(d)) {
+    if (!(await fs.rmdir(d).then(() => true, () => false))) return;
+  }
 }
 
 function blockDocroot(body: string[]): string | undefined {
