@@ -111,11 +111,14 @@ async function mapNames(tx: EditTransaction, sr: ServerRoot, hostsFile: string, 
     toAdd.push(n);
   }
   if (toAdd.length === 0) return [];
-  await hostsAdd(hostsFile, toAdd, ip);
-  tx.onRollback(() => hostsRemove(hostsFile, toAdd));
+  await hostsAdd(hostsFile, toAdd, ip, hostsBackups(sr));
+  tx.onRollback(() => hostsRemove(hostsFile, toAdd, hostsBackups(sr)));
   await updateLedger(tx, sr, (l) => { for (const n of toAdd) l.hostNames[hostKey(hostsFile, n)] = { vhost }; });
   return toAdd;
 }
+
+/** The hosts file's backups go in apxs-ts's own state dir (at most KEEP_BACKUPS of them), never beside /etc/hosts in /etc. */
+const hostsBackups = (sr: ServerRoot) => ({ backupDir: path.join(sr.stateDir, 'hosts-backups') });
 
 async function httpdEnv(sr: ServerRoot): Promise<Record<string, string>> {
   return (await httpdCommand(sr, [])).env;
@@ -178,11 +181,11 @@ export async function vhostRemove(sr: ServerRoot, nameIn: string, opts: { hostsF
       .map(([k]) => k.split('\0')[1]!);
     if (removedNames.length) {
       const before = await hostsList(opts.hostsFile);
-      await hostsRemove(opts.hostsFile, removedNames);
+      await hostsRemove(opts.hostsFile, removedNames, hostsBackups(sr));
       tx.onRollback(async () => {
         for (const e of before.filter((x) => x.managed)) {
           const back = e.names.filter((n) => removedNames.includes(n.toLowerCase()));
-          if (back.length) await hostsAdd(opts.hostsFile, back, e.ip);
+          if (back.length) await hostsAdd(opts.hostsFile, back, e.ip, hostsBackups(sr));
         }
       });
     }

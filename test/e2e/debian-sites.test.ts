@@ -93,6 +93,15 @@ describe('Debian sites', () => {
     expect((await apxs(t, ['vhost', 'remove', 'three.dd', '--purge'])).code).toBe(0);
     expect(await exists(path.join(t.work, 'deep'))).toBe(false);
     expect(await exists(t.www)).toBe(true);
+    // The hosts file's backups: in apxs-ts's state dir, a bounded number, none beside the hosts file.
+    for (let i = 0; i < 6; i++) {
+      expect((await apxs(t, ['vhost', 'add', `b${i}.dd`])).code).toBe(0);
+      expect((await apxs(t, ['vhost', 'remove', `b${i}.dd`, '--purge'])).code).toBe(0);
+    }
+    expect((await fs.readdir(t.work)).filter((f) => f.startsWith('hosts.'))).toEqual([]);
+    const kept = (await fs.readdir(path.join(t.root, '.apxs-ts', 'hosts-backups'))).filter((f) => f.startsWith('hosts.'));
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.length).toBeLessThanOrEqual(10);
   });
 
   it('lists disabled sites, warns when a mapped name falls to the default vhost, and says reload only when it must (item 8)', async () => {
