@@ -104,7 +104,9 @@ export async function setLogLevel(sr: ServerRoot, opts: LogLevelOptions): Promis
     const body = renderBlock(l);
     if (!snippet) await tx.write(sr.configFile, body.length ? upsertBlock(text, BLOCK, body, text.length, sr.configFile) : removeBlock(text, BLOCK, sr.configFile));
     else if (body.length) await sr.layout.enableSnippet(tx, sr, SNIPPET, upsertBlock(text, BLOCK, body, text.length, snippet));
-    else await sr.layout.disableSnippet(tx, sr, SNIPPET);
+    else if (removeBlock(text, BLOCK, snippet).trim() === SNIPPET_HEADER.trim()) await sr.layout.disableSnippet(tx, sr, SNIPPET);
+    // Someone added lines of their own to the file: only apxs-ts's block goes.
+    else await tx.write(snippet, removeBlock(text, BLOCK, snippet));
     return body;
   });
   let reloaded = false;

@@ -120,6 +120,15 @@ describe('Debian modules', () => {
     for (const p of [conf, path.join(t.root, 'conf-enabled', 'apxs-ts-loglevel.conf')]) expect(await exists(p)).toBe(false);
     for (const d of ['enabled_by_admin', 'disabled_by_admin']) expect(await exists(path.join(t.state, 'conf', d, 'apxs-ts-loglevel'))).toBe(false);
     expect(await md5(path.join(t.root, 'apache2.conf'))).toBe(shipped.get('apache2.conf'));
+    // A line of the admin's own in that file: --reset takes only apxs-ts's block out and keeps the file.
+    expect((await apxs(t, ['ctl', 'loglevel', 'info'])).code).toBe(0);
+    await fs.appendFile(conf, 'LogLevel mime:info\n');
+    expect((await apxs(t, ['ctl', 'loglevel', '--reset'])).code).toBe(0);
+    const kept = await fs.readFile(conf, 'utf8');
+    expect(kept).toContain('LogLevel mime:info\n');
+    expect(kept).not.toContain('BEGIN apxs-ts loglevel');
+    expect((await a2(t, 'a2disconf', 'apxs-ts-loglevel')).code).toBe(0);
+    await fs.rm(conf);
   });
 
   it('a module page answers only this machine unless installed --public (item 10)', async () => {
