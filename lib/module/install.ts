@@ -9,6 +9,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ApxsError } from '../core/errors.js';
+import { failpoint } from '../core/failpoint.js';
 import { exists } from '../core/fs.js';
 import { runCapture } from '../core/run.js';
 import { withConfigEdit } from '../httpd/config-edit.js';
@@ -21,7 +22,7 @@ import { readLedger, updateLedger } from '../httpd/ledger.js';
 import { serverProfile, type SeriesTraits } from '../httpd/profile.js';
 import type { ServerRoot } from '../httpd/server-root.js';
 import type { ModuleLocation } from './install-location.js';
-import { restoreReplaced, saveReplaced } from './replaced-files.js';
+import { hasSaved, restoreReplaced, saveReplaced } from './replaced-files.js';
 import type { ModuleName } from './names.js';
 
 export interface InstallSpec {
@@ -97,11 +98,13 @@ export async function installModule(sr: ServerRoot, spec: InstallSpec): Promise<
     const ours = !!(await readLedger(sr)).modules[dest] || (await sr.layout.hasModule(sr, spec.module.name));
     if (!ours && ((await exists(dest)) || (await sr.layout.foreignModuleConfig(sr, spec.module.name)))) {
       await saveReplaced(tx, sr, spec.module.name, [dest, ...sr.layout.moduleFiles(sr, spec.module.name)]);
+      failpoint('install:after-save');
     }
     // Recorded before the copy: a kill right after it leaves a .so that
     // uninstall knows is ours.
     await updateLedger(tx, sr, (l) => { l.modules[dest] = { module: spec.module.name }; });
     await tx.write(dest, so, 0o755);
+    failpoint('install:after-so');
     await sr.layout.enableModule(tx, sr, lines);
   });
   return { module: spec.module.stem, serverRoot: sr.root, kind: sr.kind, installedSo: dest, changed: edit.changed, backups: edit.backups, configtest: edit.configtest };
@@ -112,7 +115,8 @@ export async function uninstallModule(sr: ServerRoot, module: ModuleName): Promi
   const edit = await withConfigEdit(sr, `removing ${module.stem}`, async (tx) => {
     const recorded = !!(await readLedger(sr)).modules[dest];
     const configured = await sr.layout.hasModule(sr, module.name);
-    if (!recorded && !configured) {
+    // A save of what --force replaced is reason enough: an uninstall killed half-way is finished by the next one.
+    if (!recorded && !configured && !(await hasSaved(sr, module.name))) {
       throw new ApxsError('NOT_FOUND', `${module.stem} is not installed by apxs-ts in ${sr.root}`);
     }
     await sr.layout.disableModule(tx, sr, module.name);

@@ -12,6 +12,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { EditTransaction } from '../core/edit-transaction.js';
+import { failpoint } from '../core/failpoint.js';
 import { readJson } from '../core/fs.js';
 import type { ServerRoot } from '../httpd/server-root.js';
 
@@ -71,10 +72,13 @@ export async function restoreReplaced(tx: EditTransaction, sr: ServerRoot, modul
       await tx.mkdir(path.dirname(s.path));
       await tx.write(s.path, await fs.readFile(s.blob!), s.mode);
       if (s.mode !== undefined) await fs.chmod(s.path, s.mode);
-      await tx.remove(s.blob!);
       restored.push(s.path);
+      failpoint('uninstall:after-restore-one');
     }
   }
+  // The record before its blobs: killed in between, what is left is unreferenced bytes in the state dir, never a
+  // record whose saved bytes are gone. Killed before, the record is whole and the next uninstall restores again.
   await tx.remove(recordFile(sr, module));
+  for (const s of saved.paths) if (s.blob) await tx.remove(s.blob);
   return restored;
 }

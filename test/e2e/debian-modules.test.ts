@@ -86,6 +86,30 @@ describe('Debian modules', () => {
     expect((await apxs(t, ['ctl', 'configtest'])).code).toBe(0);
   });
 
+  it('kill -9 in a forced install (after the .so) or in the uninstall (after one restored file): the next run finishes, and the stock module is back byte for byte (item 3)', async () => {
+    const so = path.join(t.root, 'modules', 'mod_info.so');
+    const mark = path.join(t.work, 'failpoint-mark');
+    for (const [step, cmd] of [['install:after-so', 'install'], ['uninstall:after-restore-one', 'uninstall']] as const) {
+      await fs.rm(mark, { force: true });
+      const env = { ...t.env, APXS_TS_FAILPOINT: step, APXS_TS_FAILPOINT_MARK: mark };
+      const installArgs = ['install', path.join(t.work, 'mod_info'), '--force', '--server-root', t.root];
+      if (cmd === 'uninstall') expect((await cli(installArgs, { env: t.env })).code).toBe(0);
+      const killed = await cli(cmd === 'install' ? installArgs : ['uninstall', 'info', '--server-root', t.root], { env });
+      expect(killed.code, killed.stderr).not.toBe(0);
+      expect(await fs.readFile(mark, 'utf8')).toBe(`${step}\n`);
+      if (cmd === 'install') {
+        expect(await md5(so)).not.toBe(soMd5('mod_info.so')); // killed after the .so was replaced
+        expect((await cli(installArgs, { env: t.env })).code).toBe(0);
+      }
+      const un = await apxs(t, ['uninstall', 'info']);
+      expect(un.code, un.stderr).toBe(0);
+      expect(await md5(so)).toBe(soMd5('mod_info.so'));
+      for (const ext of ['load', 'conf']) expect(await md5(path.join(t.root, 'mods-available', `info.${ext}`))).toBe(shipped.get(`mods-available/info.${ext}`));
+      expect(await exists(path.join(t.root, 'mods-enabled', 'info.load'))).toBe(false);
+      expect(await fs.readdir(path.join(t.root, '.apxs-ts', 'replaced')).catch(() => [])).toEqual([]);
+    }
+  });
+
   it('an admin\'s disabled mods-available file is not overwritten without --force nor deleted by uninstall (item 4)', async () => {
     const load = path.join(t.root, 'mods-available', 'foo.load');
     const text = '# the admin\'s own foo\nLoadModule foo_module /usr/local/lib/foo/mod_foo.so\n';
