@@ -11,20 +11,14 @@
  * conffile to `dpkg -V` and a prompt at the next upgrade. conf-enabled/ is
  * included after apache2.conf's own `LogLevel warn`, so the block still wins.
  */
-import { promises as fs } from 'node:fs';
 import { ApxsError } from '../core/errors.js';
-import { findBlock, removeBlock, upsertBlock } from '../core/marked-block.js';
 import { withConfigEdit } from '../httpd/config-edit.js';
+import { editLogLevels } from '../httpd/loglevel-block.js';
 import { serverProfile } from '../httpd/profile.js';
 import type { ServerRoot } from '../httpd/server-root.js';
 import { restart } from './lifecycle.js';
 import { serverFiles } from './server-files.js';
 import { serverState } from './server-state.js';
-
-const BLOCK = 'loglevel';
-/** The snippet's name where the layout keeps it in a file of its own. */
-const SNIPPET = 'apxs-ts-loglevel';
-const SNIPPET_HEADER = '# The LogLevel set by `apxs-ts ctl loglevel` (`apxs-ts ctl loglevel --reset` removes this file).\n';
 
 export interface LogLevelOptions {
   /** The level to set; undefined with `reset`. */
@@ -58,28 +52,6 @@ export function logModuleName(input: string): string {
   return name;
 }
 
-interface Levels {
-  global: string | undefined;
-  modules: Map<string, string>;
-}
-
-/** Reads apxs-ts's own block back (only lines it wrote: `LogLevel LEVEL` and `LogLevel NAME:LEVEL`). */
-function parseBlock(body: string[]): Levels {
-  const levels: Levels = { global: undefined, modules: new Map() };
-  for (const line of body) {
-    const m = /^\s*LogLevel\s+(?:([A-Za-z0-9_]+):)?(\w+)\s*$/.exec(line);
-    if (!m) continue;
-    if (m[1]) levels.modules.set(m[1], m[2]!);
-    else levels.global = m[2];
-  }
-  return levels;
-}
-
-function renderBlock(l: Levels): string[] {
-  // The global line first: on 2.4 a later global level would reset the modules'.
-  return [...(l.global ? [`LogLevel ${l.global}`] : []), ...[...l.modules].map(([m, v]) => `LogLevel ${m}:${v}`)];
-}
-
 export async function setLogLevel(sr: ServerRoot, opts: LogLevelOptions): Promise<LogLevelResult> {
   const profile = await serverProfile(sr);
   const { perModule, levels: known } = profile.traits.dialect.logLevel;
@@ -92,21 +64,13 @@ export async function setLogLevel(sr: ServerRoot, opts: LogLevelOptions): Promis
   if (module && !perModule) {
     warnings.push(`httpd ${profile.version} has one LogLevel for all modules (per-module levels came with 2.4): set the global level; \`ctl logs --module ${module}\` shows only ${module}'s lines`);
   }
-  const snippet = sr.layout.snippetFile(sr, SNIPPET);
-  const file = snippet ?? sr.configFile;
   const edit = await withConfigEdit(sr, 'setting LogLevel', async (tx) => {
-    const text = snippet ? (await fs.readFile(snippet, 'utf8').catch(() => SNIPPET_HEADER)) : await fs.readFile(sr.configFile, 'utf8');
-    const l = parseBlock(findBlock(text, BLOCK, file)?.body ?? []);
-    if (opts.reset && module && perModule) l.modules.delete(module);
-    else if (opts.reset) Object.assign(l, { global: undefined, modules: new Map() });
-    else if (module && perModule) l.modules.set(module, level!);
-    else l.global = level;
-    const body = renderBlock(l);
-    if (!snippet) await tx.write(sr.configFile, body.length ? upsertBlock(text, BLOCK, body, text.length, sr.configFile) : removeBlock(text, BLOCK, sr.configFile));
-    else if (body.length) await sr.layout.enableSnippet(tx, sr, SNIPPET, upsertBlock(text, BLOCK, body, text.length, snippet));
-    else if (removeBlock(text, BLOCK, snippet).trim() === SNIPPET_HEADER.trim()) await sr.layout.disableSnippet(tx, sr, SNIPPET);
-    // Someone added lines of their own to the file: only apxs-ts's block goes.
-    else await tx.write(snippet, removeBlock(text, BLOCK, snippet));
+    const body = await editLogLevels(tx, sr, (l) => {
+      if (opts.reset && module && perModule) l.modules.delete(module);
+      else if (opts.reset) Object.assign(l, { global: undefined, modules: new Map() });
+      else if (module && perModule) l.modules.set(module, level!);
+      else l.global = level;
+    });
     return body;
   });
   let reloaded = false;

@@ -19,6 +19,7 @@ import { loadConfTree } from '../httpd/conf-tree.js';
 import { is } from '../httpd/conf-parse.js';
 import { httpdCommand } from '../httpd/invoke.js';
 import { readLedger, updateLedger } from '../httpd/ledger.js';
+import { dropModuleLogLevel } from '../httpd/loglevel-block.js';
 import { serverProfile, type SeriesTraits } from '../httpd/profile.js';
 import type { ServerRoot } from '../httpd/server-root.js';
 import type { ModuleLocation } from './install-location.js';
@@ -120,6 +121,8 @@ export async function uninstallModule(sr: ServerRoot, module: ModuleName): Promi
       throw new ApxsError('NOT_FOUND', `${module.stem} is not installed by apxs-ts in ${sr.root}`);
     }
     await sr.layout.disableModule(tx, sr, module.name);
+    // A `LogLevel NAME:LEVEL` of ctl loglevel would name a module httpd no longer has: a syntax error.
+    await dropModuleLogLevel(tx, sr, module.name);
     await tx.remove(dest);
     if (recorded) await updateLedger(tx, sr, (l) => { delete l.modules[dest]; });
     // What an install --force replaced goes back, byte for byte (and enabled or not as it was).

@@ -155,6 +155,20 @@ describe('Debian modules', () => {
     await fs.rm(conf);
   });
 
+  it('uninstall takes the module\'s own LogLevel out with it (httpd: "Cannot find module" otherwise), and keeps the rest', async () => {
+    const conf = path.join(t.root, 'conf-available', 'apxs-ts-loglevel.conf');
+    expect((await apxs(t, ['install', path.join(t.work, 'mod_hi')])).code).toBe(0);
+    expect((await apxs(t, ['ctl', 'loglevel', 'debug', '--module', 'hi'])).code).toBe(0);
+    expect((await apxs(t, ['ctl', 'loglevel', 'info', '--module', 'alias'])).code).toBe(0);
+    const un = await apxs(t, ['uninstall', 'hi']);
+    expect(un.code, un.stderr).toBe(0);
+    const text = await fs.readFile(conf, 'utf8');
+    expect(text).not.toContain('hi:debug');
+    expect(text).toContain('LogLevel alias:info');
+    expect((await apxs(t, ['ctl', 'loglevel', '--reset'])).code).toBe(0);
+    expect(await exists(conf)).toBe(false);
+  });
+
   it('a module page answers only this machine unless installed --public (item 10)', async () => {
     await fs.writeFile(path.join(t.root, 'conf-available', 'test-remoteip.conf'), 'RemoteIPHeader X-Forwarded-For\nRemoteIPInternalProxy 127.0.0.1\n');
     expect((await a2(t, 'a2enmod', 'remoteip')).code).toBe(0);
