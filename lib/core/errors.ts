@@ -62,8 +62,6 @@ const EXIT_CODES: Partial<Record<ErrorCode, number>> = {
   HOST_MAPPED: 2,
   // A site file of that name someone else wrote: apxs-ts will not replace it.
   SITE_EXISTS: 2,
-  // No server root named or found: the command was asked wrongly (as apachectl's usage), not a failure of the server.
-  NO_SERVER_ROOT: 2,
   // A module written for one httpd module API, aimed at a server of the other: no build can fix that.
   API_MISMATCH: 2,
   NOT_RUNNING: 3,
