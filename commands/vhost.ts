@@ -31,7 +31,7 @@ export function register(program: Command, run: Runner): void {
 
   common(vhost.command('add').argument('<name>'))
     .option('--alias <name>', 'ServerAlias (repeatable)', collect, [])
-    .option('--docroot <dir>', 'DocumentRoot (default: SERVER_ROOT/sites/NAME, created with an index.html)')
+    .option('--docroot <dir>', 'DocumentRoot (default: SERVER_ROOT/sites/NAME, on Debian /var/www/NAME; created with an index.html)')
     .option('--port <n>', 'port (default: the server\'s first Listen)')
     .option('--ip <ip>', 'VirtualHost address (default *)')
     .option('--remap', 'map a name the hosts file maps to another address (default: refuse)')
