@@ -112,11 +112,13 @@ export function register(program: Command, run: Runner, subcommand?: string): vo
     .option('-n, --lines <n>', 'how many lines (1 or more)', numberArg(NUMBER_RULES.lines), 20)
     .option('-f, --follow', 'keep printing new lines until interrupted')
     .option('--module <name>', 'only the lines of this module (2.4 tags them [NAME:level]; debug lines name mod_NAME.c)')
-    .option('--access', 'the access log instead of the error log')
+    .option('--access', 'the access log instead of the error log (the default vhost\'s own, when it has one)')
+    .option('--vhost <name>', 'with --access: the access log of this vhost')
     .addHelpText('after', '\nMore examples:\n  apxs-ts ctl logs --module info -n 5\n  apxs-ts ctl logs --access --follow')
-    .action(run(async (o: CtlOpts & { lines: number; follow?: boolean; module?: string; access?: boolean }, cmd: Command): Promise<Outcome> => {
+    .action(run(async (o: CtlOpts & { lines: number; follow?: boolean; module?: string; access?: boolean; vhost?: string }, cmd: Command): Promise<Outcome> => {
       const sr = await requireServerRoot(o.serverRoot, process.cwd());
-      const file = o.access ? await accessLogPath(sr) : await errorLogPath(sr);
+      if (o.vhost !== undefined && !o.access) throw new ApxsError('USAGE', '--vhost goes with --access', { hint: `apxs-ts ctl logs --access --vhost ${o.vhost}` });
+      const file = o.access ? await accessLogPath(sr, o.vhost) : await errorLogPath(sr);
       const filter = o.module === undefined ? undefined : moduleLinePattern(logModuleName(o.module));
       const n = o.lines;
       if (o.follow && cmd.optsWithGlobals().json) throw new ApxsError('USAGE', '--follow does not go with --json');

@@ -15,6 +15,8 @@ export function register(program: Command, run: Runner): void {
     .option('--handler <name>', 'SetHandler NAME in the <Location>, instead of what the sources register (kept in apxs-ts-module.json)')
     .option('--location <path>', 'the <Location> path (default /NAME; kept in apxs-ts-module.json)')
     .option('--no-location', 'no <Location> block (kept in apxs-ts-module.json)')
+    .option('--public', 'let every client in to the <Location> (default: only this machine: Require local; kept in apxs-ts-module.json)')
+    .option('--local', 'only this machine again, after --public')
     .description('copy the .so (building it only when there is none or the sources are newer), add LoadModule and the <Location> the module registers, configtest, roll back if broken')
     .addHelpText('after', [
       '',
@@ -26,12 +28,15 @@ export function register(program: Command, run: Runner): void {
       '  apxs-ts install --server-root ../srv',
       '  apxs-ts install --handler example-hooks-handler --location /example',
     ].join('\n'))
-    .action(run(async (dir: string, o: { serverRoot?: string; force?: boolean; handler?: string; location?: string | boolean }) => {
+    .action(run(async (dir: string, o: { serverRoot?: string; force?: boolean; handler?: string; location?: string | boolean; public?: boolean; local?: boolean }) => {
       const project = await readModuleProject(dir);
       const sr = await requireServerRoot(o.serverRoot, process.cwd(), { writes: true });
       const tc = await toolchainForServer(sr);
       // commander turns --no-location into location: false, and a given --location into its string.
-      const flags = { handler: o.handler, url: typeof o.location === 'string' ? o.location : undefined, noLocation: o.location === false };
+      const flags = {
+        handler: o.handler, url: typeof o.location === 'string' ? o.location : undefined, noLocation: o.location === false,
+        public: o.public ? true : o.local ? false : undefined,
+      };
       const res = await installProject(sr, project, tc, { force: o.force, flags });
       const stem = project.module.stem;
       const soLine = res.so.built ? `built ${res.so.so} (${res.so.reason})`

@@ -6,6 +6,9 @@ import { vhostAdd, vhostRemove } from '../lib/sites/vhost-edit.js';
 import { inspectVhosts } from '../lib/sites/inspect.js';
 import { hostsFileOf, portArg, withHostsFile, withServerRoot } from './options.js';
 import { namedPathMustExist } from './paths.js';
+import { serverFiles } from '../lib/ctl/server-files.js';
+import { serverState } from '../lib/ctl/server-state.js';
+import type { ServerRoot } from '../lib/httpd/server-root.js';
 import type { Runner } from './types.js';
 
 interface Common {
@@ -16,6 +19,11 @@ interface Common {
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
+/** A running server still serves a removed vhost (a 403 for its gone DocumentRoot) until a graceful. */
+async function isRunning(sr: ServerRoot): Promise<boolean> {
+  return !!(await serverState(sr, (await serverFiles(sr)).pidFile, { scan: false }).catch(() => undefined))?.running;
+}
+
 export function register(program: Command, run: Runner): void {
   const vhost = program.command('vhost').description('name-based virtual hosts, with their /etc/hosts entries, for httpd 2.2 and 2.4');
   const common = (c: Command) => withHostsFile(withServerRoot(c))
@@ -23,7 +31,7 @@ export function register(program: Command, run: Runner): void {
 
   common(vhost.command('add').argument('<name>'))
     .option('--alias <name>', 'ServerAlias (repeatable)', collect, [])
-    .option('--docroot <dir>', 'DocumentRoot (default: SERVER_ROOT/sites/NAME, created with an index.html)')
+    .option('--docroot <dir>', 'DocumentRoot (default: SERVER_ROOT/sites/NAME, on Debian /var/www/NAME; created with an index.html)')
     .option('--port <n>', 'port (default: the server\'s first Listen)', portArg)
     .option('--ip <ip>', 'VirtualHost address (default *)')
     .option('--remap', 'map a name the hosts file maps to another address (default: refuse)')
@@ -36,13 +44,15 @@ export function register(program: Command, run: Runner): void {
       const res = await vhostAdd(sr, { name, aliases: o.alias, docroot: o.docroot, port: o.port, ip: o.ip }, {
         hostsFile: hostsFileOf(o), series: o.httpdVersion ? parseSeries(o.httpdVersion) : undefined, remap: o.remap,
       });
+      const changed = res.changed.length > 0 || res.hostsChanged;
       return {
         data: { ...res },
-        human: [res.changed.length || res.hostsChanged
+        human: [changed
           ? `vhost ${name} on ${res.address} (httpd ${res.series}), DocumentRoot ${res.documentRoot}, in ${res.vhostsFile}${res.hostsChanged ? `; ${name} mapped in ${hostsFileOf(o)}` : ''}`
           : `vhost ${name} is already there: nothing changed`,
         ...res.warnings.map((w) => `warning: ${w}`),
-        `reload the server to use it: apxs-ts ctl graceful --server-root ${sr.root}`],
+        // Nothing changed: nothing to reload.
+        ...(res.changed.length ? [`reload the server to use it: apxs-ts ctl graceful --server-root ${sr.root}`] : [])],
       };
     }));
 
@@ -54,18 +64,24 @@ export function register(program: Command, run: Runner): void {
       const sr = await requireServerRoot(o.serverRoot, process.cwd(), { writes: true });
       if (o.hostsFile) namedPathMustExist(o.hostsFile, 'hosts file');
       const res = await vhostRemove(sr, name, { hostsFile: hostsFileOf(o), purge: o.purge, series: o.httpdVersion ? parseSeries(o.httpdVersion) : undefined });
-      return { data: { ...res }, human: [`removed vhost ${name}${res.purged ? ` and ${res.purged}` : ''}`, ...res.warnings.map((w) => `warning: ${w}`)] };
+      const running = res.changed.length > 0 && (await isRunning(sr));
+      return {
+        data: { ...res, reloadNeeded: running },
+        human: [`removed vhost ${name}${res.purged ? ` and ${res.purged}` : ''}`, ...res.warnings.map((w) => `warning: ${w}`),
+          ...(running ? [`the running server still serves it: reload it with apxs-ts ctl graceful --server-root ${sr.root}`] : [])],
+      };
     }));
 
   common(vhost.command('list'))
-    .description('the vhosts httpd will use, in order; * marks the default of each address:port')
+    .description('the vhosts httpd will use, in order; * marks the default of each address:port; a disabled site\'s vhosts last, marked disabled')
     .addHelpText('after', '\nExample:\n  apxs-ts vhost list --json')
     .action(run(async (o: Common) => {
       const sr = await requireServerRoot(o.serverRoot, process.cwd());
       const r = await inspectVhosts({ sr, hostsFile: hostsFileOf(o), series: o.httpdVersion ? parseSeries(o.httpdVersion) : undefined });
       return {
         data: { configFile: r.configFile, series: r.series, vhosts: r.vhosts },
-        stdout: r.vhosts.map((v) => `${v.isDefault ? '*' : ' '} ${v.address}\t${v.serverName ?? '(no ServerName)'}${v.aliases.length ? ` (${v.aliases.join(' ')})` : ''}\t${v.file}:${v.line}`),
+        // A disabled site's vhost is listed too, marked: httpd does not serve it until it is enabled (a2ensite).
+        stdout: r.vhosts.map((v) => `${v.isDefault ? '*' : ' '} ${v.address}\t${v.serverName ?? '(no ServerName)'}${v.aliases.length ? ` (${v.aliases.join(' ')})` : ''}\t${v.file}:${v.line}${v.disabled ? '\tdisabled' : ''}`),
       };
     }));
 

@@ -2,7 +2,7 @@
 # Installs the Debian packages apxs-ts and its tests need, when any is missing,
 # then the npm dependencies, then builds. Sourced by demo.sh and test.sh.
 set -euo pipefail
-PACKAGES=(apache2-bin apache2-dev g++ make curl gnupg util-linux libapr1-dev libaprutil1-dev libpcre2-dev zlib1g-dev)
+PACKAGES=(apache2-bin apache2 apache2-dev g++ make curl gnupg util-linux libapr1-dev libaprutil1-dev libpcre2-dev zlib1g-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -13,7 +13,18 @@ if ((${#missing[@]})); then
   fi
   echo "installing ${missing[*]}" >&2
   "${SUDO[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  # apache2's postinst calls invoke-rc.d: a policy-rc.d that exits 101 forbids it to start a server on port 80.
+  # Made (and removed) here only when the machine has none of its own.
+  policy_made=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\n# apxs-ts prereqs.sh: no service starts during this install\nexit 101\n' | "${SUDO[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+    "${SUDO[@]}" chmod 755 /usr/sbin/policy-rc.d
+    policy_made=1
+  fi
+  status=0
+  DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 || status=$?
+  if [ -n "$policy_made" ]; then "${SUDO[@]}" rm -f /usr/sbin/policy-rc.d; fi
+  if [ "$status" != 0 ]; then exit "$status"; fi
 fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund >&2

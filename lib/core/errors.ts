@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'BAD_INPUT'
   | 'MODULE_EXISTS'
   | 'HOST_MAPPED'
+  | 'SITE_EXISTS'
   | 'BAD_MODULE_NAME'
   | 'BAD_HOSTNAME'
   | 'DIR_EXISTS'
@@ -60,6 +61,8 @@ const EXIT_CODES: Partial<Record<ErrorCode, number>> = {
   BAD_HOSTNAME: 2,
   MODULE_EXISTS: 2,
   HOST_MAPPED: 2,
+  // A site file of that name someone else wrote: apxs-ts will not replace it.
+  SITE_EXISTS: 2,
   // A module written for one httpd module API, aimed at a server of the other: no build can fix that.
   API_MISMATCH: 2,
   NOT_RUNNING: 3,

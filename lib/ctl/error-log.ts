@@ -9,7 +9,7 @@ import path from 'node:path';
 import { ApxsError } from '../core/errors.js';
 import { escapeRegExp } from '../core/fs.js';
 import { sleep } from '../core/proc.js';
-import { is } from '../httpd/conf-parse.js';
+import { is, type Directive } from '../httpd/conf-parse.js';
 import { readServerInfo } from '../httpd/server-info.js';
 import type { ServerRoot } from '../httpd/server-root.js';
 import { serverFiles } from './server-files.js';
@@ -71,16 +71,39 @@ export async function errorLogPath(sr: ServerRoot): Promise<string> {
   return info.errorLog;
 }
 
+/** Each <VirtualHost>'s names and its own CustomLog/TransferLog files, in config order. */
+function vhostLogs(directives: Directive[]): { names: string[]; logs: string[] }[] {
+  const out: { names: string[]; logs: string[] }[] = [];
+  let cur: { names: string[]; logs: string[] } | undefined;
+  for (const d of directives) {
+    if (is(d, 'VirtualHost') && d.kind !== 'directive') {
+      cur = d.kind === 'open' ? { names: [], logs: [] } : undefined;
+      if (cur) out.push(cur);
+    } else if (cur && d.kind === 'directive') {
+      if (is(d, 'ServerName') || is(d, 'ServerAlias')) cur.names.push(...d.args.map((a) => a.toLowerCase().replace(/:\d+$/, '')));
+      if ((is(d, 'CustomLog') || is(d, 'TransferLog')) && d.args[0]) cur.logs.push(d.args[0]);
+    }
+  }
+  return out;
+}
+
 /**
- * The access log: the server-level CustomLog or TransferLog (the last, as
- * httpd logs to every one; a vhost's when the server has none, as Debian's
- * default site keeps it), else httpd's default logs/access_log.
+ * The access log: the vhost's own CustomLog or TransferLog where it has one
+ * (httpd logs its requests there and not to the server-level one; Debian's
+ * 000-default site logs to access.log, while the server-level
+ * other_vhosts_access.log gets only the vhosts without their own), of
+ * `vhost` when named, else of the first vhost (the default one); then the
+ * server-level log (the last, as httpd logs to every one); else httpd's
+ * default logs/access_log.
  */
-export async function accessLogPath(sr: ServerRoot): Promise<string> {
+export async function accessLogPath(sr: ServerRoot, vhost?: string): Promise<string> {
   const tree = (await readServerInfo(sr)).tree;
   const logs = tree.directives.filter((d) => d.kind === 'directive' && (is(d, 'CustomLog') || is(d, 'TransferLog')) && d.args[0]);
   const serverLevel = logs.filter((d) => d.sections.every((s) => /^If/i.test(s)));
-  const file = (serverLevel[serverLevel.length - 1] ?? logs[0])?.args[0] ?? 'logs/access_log';
+  const vhosts = vhostLogs(tree.directives);
+  const own = vhost === undefined ? vhosts[0] : vhosts.find((v) => v.names.includes(vhost.toLowerCase()));
+  if (vhost !== undefined && !own) throw new ApxsError('NOT_FOUND', `no vhost named ${vhost} in ${sr.configFile}`, { hint: 'apxs-ts vhost list shows the names' });
+  const file = own?.logs[own.logs.length - 1] ?? (serverLevel[serverLevel.length - 1] ?? logs[0])?.args[0] ?? 'logs/access_log';
   if (/^(\||syslog)/.test(file)) throw new ApxsError('NOT_FOUND', `this server logs requests to ${file.startsWith('|') ? 'a pipe' : 'syslog'}, not a file`);
   return path.isAbsolute(file) ? file : path.join(tree.serverRoot, file);
 }

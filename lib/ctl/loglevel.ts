@@ -4,18 +4,21 @@
  * a global level resets every per-module one: the block must come after the
  * shipped `LogLevel warn`. The series' dialect says whether a level can be
  * set per module (2.4's `LogLevel NAME:LEVEL`) or only globally.
+ *
+ * Where the layout has snippet files (Debian), the block is in a file of its
+ * own, conf-available/apxs-ts-loglevel.conf enabled as a2enconf enables one:
+ * the package's apache2.conf is a conffile, and an edit there is a changed
+ * conffile to `dpkg -V` and a prompt at the next upgrade. conf-enabled/ is
+ * included after apache2.conf's own `LogLevel warn`, so the block still wins.
  */
-import { promises as fs } from 'node:fs';
 import { ApxsError } from '../core/errors.js';
-import { findBlock, removeBlock, upsertBlock } from '../core/marked-block.js';
 import { withConfigEdit } from '../httpd/config-edit.js';
+import { editLogLevels } from '../httpd/loglevel-block.js';
 import { serverProfile } from '../httpd/profile.js';
 import type { ServerRoot } from '../httpd/server-root.js';
 import { restart } from './lifecycle.js';
 import { serverFiles } from './server-files.js';
 import { serverState } from './server-state.js';
-
-const BLOCK = 'loglevel';
 
 export interface LogLevelOptions {
   /** The level to set; undefined with `reset`. */
@@ -49,28 +52,6 @@ export function logModuleName(input: string): string {
   return name;
 }
 
-interface Levels {
-  global: string | undefined;
-  modules: Map<string, string>;
-}
-
-/** Reads apxs-ts's own block back (only lines it wrote: `LogLevel LEVEL` and `LogLevel NAME:LEVEL`). */
-function parseBlock(body: string[]): Levels {
-  const levels: Levels = { global: undefined, modules: new Map() };
-  for (const line of body) {
-    const m = /^\s*LogLevel\s+(?:([A-Za-z0-9_]+):)?(\w+)\s*$/.exec(line);
-    if (!m) continue;
-    if (m[1]) levels.modules.set(m[1], m[2]!);
-    else levels.global = m[2];
-  }
-  return levels;
-}
-
-function renderBlock(l: Levels): string[] {
-  // The global line first: on 2.4 a later global level would reset the modules'.
-  return [...(l.global ? [`LogLevel ${l.global}`] : []), ...[...l.modules].map(([m, v]) => `LogLevel ${m}:${v}`)];
-}
-
 export async function setLogLevel(sr: ServerRoot, opts: LogLevelOptions): Promise<LogLevelResult> {
   const profile = await serverProfile(sr);
   const { perModule, levels: known } = profile.traits.dialect.logLevel;
@@ -84,14 +65,12 @@ export async function setLogLevel(sr: ServerRoot, opts: LogLevelOptions): Promis
     warnings.push(`httpd ${profile.version} has one LogLevel for all modules (per-module levels came with 2.4): set the global level; \`ctl logs --module ${module}\` shows only ${module}'s lines`);
   }
   const edit = await withConfigEdit(sr, 'setting LogLevel', async (tx) => {
-    const text = await fs.readFile(sr.configFile, 'utf8');
-    const l = parseBlock(findBlock(text, BLOCK, sr.configFile)?.body ?? []);
-    if (opts.reset && module && perModule) l.modules.delete(module);
-    else if (opts.reset) Object.assign(l, { global: undefined, modules: new Map() });
-    else if (module && perModule) l.modules.set(module, level!);
-    else l.global = level;
-    const body = renderBlock(l);
-    await tx.write(sr.configFile, body.length ? upsertBlock(text, BLOCK, body, text.length, sr.configFile) : removeBlock(text, BLOCK, sr.configFile));
+    const body = await editLogLevels(tx, sr, (l) => {
+      if (opts.reset && module && perModule) l.modules.delete(module);
+      else if (opts.reset) Object.assign(l, { global: undefined, modules: new Map() });
+      else if (module && perModule) l.modules.set(module, level!);
+      else l.global = level;
+    });
     return body;
   });
   warnings.push(...edit.warnings);

@@ -67,7 +67,8 @@ async function httpdFacts(sr: ServerRoot, report: DoctorReport): Promise<void> {
   const cmd = await httpdCommand(sr, ['-V']);
   // -V with this root's config: Debian loads its MPM as a module, so only the config says which.
   const v = await runCapture(cmd.file, cmd.args, { env: cmd.env });
-  const mpm = /^Server MPM:\s*(\S+)/m.exec(v.stdout)?.[1] ?? null;
+  // [ \t]*, not \s*: with no MPM loaded the field is empty, and \s* would read on into the next line's "Server".
+  const mpm = /^Server MPM:[ \t]*(\S+)/m.exec(v.stdout)?.[1] ?? null;
   if (v.exitCode !== 0) report.warnings.push(`httpd -V exited ${v.exitCode}: ${v.all.split('\n').find((l) => l.trim()) ?? ''}`);
   report.httpd = { binary: sr.httpd, version: profile?.version ?? null, series: profile?.series ?? null, mpm };
 }

@@ -13,6 +13,12 @@ export interface Dialect {
   nameVirtualHost: boolean;
   /** The lines that let everyone in to a <Directory>: Order/Allow before 2.4, Require from 2.4. */
   allowAll: string[];
+  /**
+   * The lines that let only this machine in to a <Location>: a module page
+   * (an info module's header dump) is not for everyone, as Debian's own
+   * info.conf and status.conf say with `Require local`.
+   */
+  localOnly: string[];
   /** Order/Allow/Deny/Satisfy are core access control (before 2.4) rather than mod_access_compat's (2.4). */
   orderAllowBuiltIn: boolean;
   /** The shipped lines that say where httpd listens (1.3 also has Port), and the lines that make it listen on loopback:PORT. */
@@ -26,6 +32,15 @@ export interface Dialect {
 }
 
 const ORDER_ALLOW = ['Order allow,deny', 'Allow from all'];
+const LOCAL_ORDER = ['Order deny,allow', 'Deny from all', 'Allow from 127.0.0.1 ::1'];
+// 1.3's mod_access knows no IPv6.
+const LOCAL_13 = ['Order deny,allow', 'Deny from all', 'Allow from 127.0.0.1'];
+// Require local is mod_authz_host's; a server without it (a minimal sandbox) still has
+// mod_authz_core's expr provider, which says the same with -R (REMOTE_ADDR in a subnet).
+const LOCAL_24 = [
+  '<IfModule authz_host_module>', '    Require local', '</IfModule>',
+  '<IfModule !authz_host_module>', `    Require expr "-R '127.0.0.0/8' || -R '::1'"`, '</IfModule>',
+];
 // 1.3's Port is also the port of self-made URLs; its Listen takes no "localhost".
 const LISTEN_13 = { shipped: /^([ \t]*)(Port|Listen)[ \t]+\S+[ \t]*$/gm, lines: (p: number) => [`Port ${p}`, `Listen 127.0.0.1:${p}`, 'ServerName localhost'] };
 const LISTEN_2 = { shipped: /^([ \t]*)Listen[ \t]+\S+.*$/gm, lines: (p: number) => [`Listen localhost:${p}`, `ServerName localhost:${p}`] };
@@ -35,10 +50,10 @@ const LOG_GLOBAL = { perModule: false, levels: LEVELS };
 const LOG_24 = { perModule: true, levels: [...LEVELS, ...[1, 2, 3, 4, 5, 6, 7, 8].map((n) => `trace${n}`)] };
 
 const DIALECTS: Record<Series, Dialect> = {
-  '1.3': { series: '1.3', nameVirtualHost: true, allowAll: ORDER_ALLOW, orderAllowBuiltIn: true, listen: LISTEN_13, logLevel: LOG_GLOBAL },
-  '2.0': { series: '2.0', nameVirtualHost: true, allowAll: ORDER_ALLOW, orderAllowBuiltIn: true, listen: LISTEN_2, logLevel: LOG_GLOBAL },
-  '2.2': { series: '2.2', nameVirtualHost: true, allowAll: ORDER_ALLOW, orderAllowBuiltIn: true, listen: LISTEN_2, logLevel: LOG_GLOBAL },
-  '2.4': { series: '2.4', nameVirtualHost: false, allowAll: ['Require all granted'], orderAllowBuiltIn: false, listen: LISTEN_2, logLevel: LOG_24 },
+  '1.3': { series: '1.3', nameVirtualHost: true, allowAll: ORDER_ALLOW, localOnly: LOCAL_13, orderAllowBuiltIn: true, listen: LISTEN_13, logLevel: LOG_GLOBAL },
+  '2.0': { series: '2.0', nameVirtualHost: true, allowAll: ORDER_ALLOW, localOnly: LOCAL_ORDER, orderAllowBuiltIn: true, listen: LISTEN_2, logLevel: LOG_GLOBAL },
+  '2.2': { series: '2.2', nameVirtualHost: true, allowAll: ORDER_ALLOW, localOnly: LOCAL_ORDER, orderAllowBuiltIn: true, listen: LISTEN_2, logLevel: LOG_GLOBAL },
+  '2.4': { series: '2.4', nameVirtualHost: false, allowAll: ['Require all granted'], localOnly: LOCAL_24, orderAllowBuiltIn: false, listen: LISTEN_2, logLevel: LOG_24 },
 };
 
 export function dialectOf(series: Series): Dialect {

@@ -36,5 +36,6 @@ export async function envvarsOf(file: string, extra: Record<string, string> = {}
 export async function httpdCommand(sr: ServerRoot, args: string[]): Promise<HttpdCommand> {
   const base = sr.layout.envBase(sr);
   const env = sr.envvars ? await envvarsOf(sr.envvars, base) : base ?? {};
+  await sr.layout.prepareRun(env);
   return { file: sr.httpd, args: ['-d', sr.root, '-f', path.relative(sr.root, sr.configFile) || sr.configFile, ...args], env };
 }

@@ -8,14 +8,20 @@
  *    in it (after the last LoadModule, where `apxs -a` puts it); vhosts live
  *    in conf/apxs-ts-vhosts.conf, read through an Include block.
  *  - debian: mods-available/NAME.load|.conf and sites-available/NAME.conf,
- *    enabled by symlinks as a2enmod and a2ensite make them; httpd needs the
- *    variables of its envvars file.
+ *    enabled by symlinks and enabled_by_admin markers as a2enmod and
+ *    a2ensite make them (lib/httpd/debian-state.ts); a file the package or
+ *    the admin wrote is never replaced or deleted (a site file is refused,
+ *    a module's files only with --force, kept and put back by uninstall:
+ *    lib/module/replaced-files.ts); httpd needs the variables of its envvars
+ *    file and the runtime dirs it names.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { EditTransaction } from '../core/edit-transaction.js';
-import { findBlock, listBlockIds, offsetAfterLine, offsetOutsideBlocks, removeBlock, upsertBlock } from '../core/marked-block.js';
+import { ApxsError } from '../core/errors.js';
+import { findBlock, listBlockIds, offsetAfterLine, offsetOutsideBlocks, removeBlock, scanBlocks, upsertBlock } from '../core/marked-block.js';
 import { is, parseConf } from './conf-parse.js';
+import { clearMarkers, createdByApxs, makeRuntimeDirs, markEnabled, markerPaths, recordCreated } from './debian-state.js';
 
 export type ServerKind = 'sandbox' | 'prefix' | 'debian';
 
@@ -25,6 +31,8 @@ export interface RootPaths {
   configFile: string;
   modulesDir: string;
   envvars: string | undefined;
+  /** apxs-ts's own state for this root (its records of what it created). */
+  stateDir: string;
 }
 
 export interface ModuleLines {
@@ -38,6 +46,8 @@ export interface Layout {
   readonly kind: ServerKind;
   /** Variables httpd needs beyond the environment (from envvars): APACHE_* on Debian. */
   envBase(sr: RootPaths): Record<string, string> | undefined;
+  /** What must exist before httpd runs with `env` (Debian: the runtime dirs apache2ctl makes). */
+  prepareRun(env: Record<string, string>): Promise<void>;
   /** An httpd prefix whose build/config_vars.mk describes its compiler flags. */
   buildRoot(sr: RootPaths): string | undefined;
   /** The root httpd uses when started without -d (as init scripts start it), when that is this root. */
@@ -48,12 +58,26 @@ export interface Layout {
   disableModule(tx: EditTransaction, sr: RootPaths, name: string): Promise<void>;
   /** Whether apxs-ts's config for module `name` is there. */
   hasModule(sr: RootPaths, name: string): Promise<boolean>;
+  /** A config file of module `name` that apxs-ts did not write (Debian: the package's or the admin's mods-available/NAME.load), enabled or not. */
+  foreignModuleConfig(sr: RootPaths, name: string): Promise<string | undefined>;
+  /** Every path enabling module `name` touches besides the .so (files, links, markers): what --force keeps to put back. */
+  moduleFiles(sr: RootPaths, name: string): string[];
   /** The file holding vhost `name`'s block. */
   siteFile(sr: RootPaths, name: string): string;
+  /** Where `vhost add` makes a DocumentRoot when none is given. */
+  defaultDocroot(sr: RootPaths, name: string): string;
   /** Writes the site file as `edit` makes it from its current text (or `header`), and enables it. */
   enableSite(tx: EditTransaction, sr: RootPaths, name: string, header: string, edit: (text: string) => string): Promise<void>;
-  /** Takes the site out as `edit` makes its file; disables the file when no site is left in it. */
-  disableSite(tx: EditTransaction, sr: RootPaths, name: string, edit: (text: string) => string): Promise<void>;
+  /** Takes the site out as `edit` makes its file; disables (deletes) the file when nothing but apxs-ts's `header` is left in a file apxs-ts created. */
+  disableSite(tx: EditTransaction, sr: RootPaths, name: string, header: string, edit: (text: string) => string): Promise<void>;
+  /** Site files there but not enabled (Debian: sites-available/X.conf without its sites-enabled link). */
+  disabledSites(sr: RootPaths): Promise<string[]>;
+  /** A config snippet file of its own for `name` (Debian: conf-available/NAME.conf), or undefined: the main config holds it as a block. */
+  snippetFile(sr: RootPaths, name: string): string | undefined;
+  /** Writes snippet `name` (snippetFile) and enables it (a2enconf's way on Debian). */
+  enableSnippet(tx: EditTransaction, sr: RootPaths, name: string, text: string): Promise<void>;
+  /** Disables and deletes snippet `name`. */
+  disableSnippet(tx: EditTransaction, sr: RootPaths, name: string): Promise<void>;
 }
 
 const moduleBlockId = (name: string) => `module ${name}`;
@@ -82,6 +106,7 @@ function mainConfigLayout(kind: 'sandbox' | 'prefix'): Layout {
   return {
     kind,
     envBase: () => undefined,
+    prepareRun: async () => undefined,
     buildRoot: (sr) => (kind === 'prefix' ? sr.root : undefined),
     builtInRoot: () => undefined,
     loadPath: (sr, so) => path.relative(sr.root, so),
@@ -95,14 +120,21 @@ function mainConfigLayout(kind: 'sandbox' | 'prefix'): Layout {
     async hasModule(sr, name) {
       return !!findBlock(await fs.readFile(sr.configFile, 'utf8'), moduleBlockId(name), sr.configFile);
     },
+    foreignModuleConfig: async () => undefined,
+    moduleFiles: () => [],
     siteFile: (sr) => path.join(path.dirname(sr.configFile), 'apxs-ts-vhosts.conf'),
+    defaultDocroot: (sr, name) => path.join(sr.root, 'sites', name),
+    disabledSites: async () => [],
+    snippetFile: () => undefined,
+    enableSnippet: async () => { throw new Error('no snippet files in this layout'); },
+    disableSnippet: async () => undefined,
     async enableSite(tx, sr, name, header, edit) {
       const file = this.siteFile(sr, name);
       await tx.write(file, edit((await readText(file)) ?? header));
       const conf = await fs.readFile(sr.configFile, 'utf8');
       await tx.write(sr.configFile, upsertBlock(conf, 'vhosts', [`Include ${quote(path.relative(sr.root, file))}`], conf.length, sr.configFile));
     },
-    async disableSite(tx, sr, name, edit) {
+    async disableSite(tx, sr, name, _header, edit) {
       const file = this.siteFile(sr, name);
       const next = edit((await readText(file)) ?? '');
       if (listBlockIds(next, 'vhost ', file).length > 0) {
@@ -119,45 +151,123 @@ function mainConfigLayout(kind: 'sandbox' | 'prefix'): Layout {
 
 const DEBIAN_MARK = '# Written by apxs-ts';
 
+const isOurs = (text: string | undefined) => (text ?? '').startsWith(DEBIAN_MARK);
+const availFile = (sr: RootPaths, dir: 'mods' | 'sites' | 'conf', file: string) => path.join(sr.root, `${dir}-available`, file);
+const enabledLink = (sr: RootPaths, dir: 'mods' | 'sites' | 'conf', file: string) => path.join(sr.root, `${dir}-enabled`, file);
+
+/** Whether the text holds a block apxs-ts marked as its own vhost (a broken marker throws BLOCK_BROKEN: nothing is written). */
+const hasVhostBlock = (text: string, file: string) => scanBlocks(text, file).some((b) => b.id.startsWith('vhost '));
+
 const debianLayout: Layout = {
   kind: 'debian',
   // Debian's envvars derives its paths from APACHE_CONFDIR.
   envBase: (sr) => ({ APACHE_CONFDIR: sr.root }),
+  prepareRun: makeRuntimeDirs,
   buildRoot: () => undefined,
   // Debian's init scripts start /etc/apache2's server without -d: that is the binary's built-in root.
   builtInRoot: (sr) => (sr.root === '/etc/apache2' && sr.httpd === '/usr/sbin/apache2' ? sr.root : undefined),
   loadPath: (_sr, so) => so,
   async enableModule(tx, sr, m) {
     for (const ext of ['load', 'conf'] as const) {
-      const file = path.join(sr.root, 'mods-available', `${m.name}.${ext}`);
-      const link = path.join(sr.root, 'mods-enabled', `${m.name}.${ext}`);
+      const file = availFile(sr, 'mods', `${m.name}.${ext}`);
+      const link = enabledLink(sr, 'mods', `${m.name}.${ext}`);
       const lines = m[ext];
       if (lines.length > 0) {
         await tx.write(file, [`${DEBIAN_MARK} for mod_${m.name}; apxs-ts uninstall ${m.name} removes it.`, ...lines, ''].join('\n'));
         await tx.symlink(`../mods-available/${m.name}.${ext}`, link);
-      } else {
+      } else if (isOurs(await readText(file)) || !(await readText(file))) {
+        // A .conf of an earlier install of ours goes; one apxs-ts did not write was kept aside by --force (replaced-files).
         await tx.remove(link);
         await tx.remove(file);
       }
     }
+    await markEnabled(tx, sr.root, 'module', m.name);
   },
   async disableModule(tx, sr, name) {
+    let removed = false;
     for (const ext of ['load', 'conf']) {
-      await tx.remove(path.join(sr.root, 'mods-enabled', `${name}.${ext}`));
-      await tx.remove(path.join(sr.root, 'mods-available', `${name}.${ext}`));
+      const file = availFile(sr, 'mods', `${name}.${ext}`);
+      // Only apxs-ts's own files (and their links): the package's or the admin's stay.
+      if (!isOurs(await readText(file))) continue;
+      await tx.remove(enabledLink(sr, 'mods', `${name}.${ext}`));
+      await tx.remove(file);
+      removed = true;
     }
+    // a2dismod/a2enmod may have left their markers for our module: gone with it.
+    if (removed) await clearMarkers(tx, sr.root, 'module', name);
   },
   async hasModule(sr, name) {
-    return ((await readText(path.join(sr.root, 'mods-available', `${name}.load`))) ?? '').startsWith(DEBIAN_MARK);
+    return isOurs(await readText(availFile(sr, 'mods', `${name}.load`)));
   },
-  siteFile: (sr, name) => path.join(sr.root, 'sites-available', `${name}.conf`),
+  async foreignModuleConfig(sr, name) {
+    for (const ext of ['load', 'conf']) {
+      const file = availFile(sr, 'mods', `${name}.${ext}`);
+      const text = await readText(file);
+      if (text !== undefined && !isOurs(text)) return file;
+    }
+    return undefined;
+  },
+  moduleFiles: (sr, name) => [
+    ...['load', 'conf'].flatMap((ext) => [availFile(sr, 'mods', `${name}.${ext}`), enabledLink(sr, 'mods', `${name}.${ext}`)]),
+    ...markerPaths(sr.root, 'module', name),
+  ],
+  siteFile: (sr, name) => availFile(sr, 'sites', `${name}.conf`),
+  // Web content under /var/www as Debian's own site has it, never under /etc; APXS_TS_WWW_DIR moves it
+  // (and a copy of the tree keeps it beside itself).
+  defaultDocroot: (sr, name) => path.join(process.env.APXS_TS_WWW_DIR || (sr.root === '/etc/apache2' ? '/var/www' : path.join(sr.root, 'www')), name),
   async enableSite(tx, sr, name, header, edit) {
-    await tx.write(this.siteFile(sr, name), edit(header));
-    await tx.symlink(`../sites-available/${name}.conf`, path.join(sr.root, 'sites-enabled', `${name}.conf`));
+    const file = this.siteFile(sr, name);
+    const current = await readText(file);
+    if (current !== undefined && !hasVhostBlock(current, file)) {
+      throw new ApxsError('SITE_EXISTS', `${file} exists and was not written by apxs-ts: not replacing it`, {
+        hint: `choose another name, or edit that site yourself (a2ensite ${name} enables it); apxs-ts writes only files it made or its own "# BEGIN apxs-ts vhost" blocks`,
+        data: { file },
+      });
+    }
+    await tx.write(file, edit(current ?? header));
+    if (current === undefined) await recordCreated(tx, sr.stateDir, file, `vhost ${name}`);
+    await tx.symlink(`../sites-available/${name}.conf`, enabledLink(sr, 'sites', `${name}.conf`));
+    await markEnabled(tx, sr.root, 'site', name);
   },
-  async disableSite(tx, sr, name) {
-    await tx.remove(path.join(sr.root, 'sites-enabled', `${name}.conf`));
-    await tx.remove(this.siteFile(sr, name));
+  async disableSite(tx, sr, name, header, edit) {
+    const file = this.siteFile(sr, name);
+    const current = (await readText(file)) ?? '';
+    const next = edit(current);
+    const rest = next.startsWith(header) ? next.slice(header.length) : next;
+    // Deleted only when nothing but apxs-ts's header is left in a file it made (recorded, or made
+    // before the record existed: then it starts with that header); anyone's other text stays, enabled as it was.
+    const ours = (await createdByApxs(sr.stateDir, file)) || current.startsWith(header);
+    if (listBlockIds(next, 'vhost ', file).length > 0 || rest.trim() !== '' || !ours) {
+      await tx.write(file, next);
+      return;
+    }
+    await tx.remove(enabledLink(sr, 'sites', `${name}.conf`));
+    await tx.remove(file);
+    await recordCreated(tx, sr.stateDir, file, undefined);
+    await clearMarkers(tx, sr.root, 'site', name);
+  },
+  async disabledSites(sr) {
+    const names = await fs.readdir(path.join(sr.root, 'sites-available')).catch(() => [] as string[]);
+    const out: string[] = [];
+    for (const n of names.filter((x) => x.endsWith('.conf')).sort()) {
+      if (!(await fs.stat(enabledLink(sr, 'sites', n)).then(() => true, () => false))) out.push(availFile(sr, 'sites', n));
+    }
+    return out;
+  },
+  snippetFile: (sr, name) => availFile(sr, 'conf', `${name}.conf`),
+  async enableSnippet(tx, sr, name, text) {
+    const file = availFile(sr, 'conf', `${name}.conf`);
+    if ((await readText(file)) === undefined) await recordCreated(tx, sr.stateDir, file, `conf ${name}`);
+    await tx.write(file, text);
+    await tx.symlink(`../conf-available/${name}.conf`, enabledLink(sr, 'conf', `${name}.conf`));
+    await markEnabled(tx, sr.root, 'conf', name);
+  },
+  async disableSnippet(tx, sr, name) {
+    const file = availFile(sr, 'conf', `${name}.conf`);
+    await tx.remove(enabledLink(sr, 'conf', `${name}.conf`));
+    await tx.remove(file);
+    await recordCreated(tx, sr.stateDir, file, undefined);
+    await clearMarkers(tx, sr.root, 'conf', name);
   },
 };
 

@@ -14,7 +14,7 @@ export interface Ledger {
   /** Absolute .so path -> the module installed as it. */
   modules: Record<string, { module: string }>;
   /** Absolute directory -> the vhost whose DocumentRoot it was created as. */
-  docroots: Record<string, { vhost: string }>;
+  docroots: Record<string, { vhost: string; top?: string }>;
   /** `hostsFile\0name` -> the vhost that mapped it. */
   hostNames: Record<string, { vhost: string }>;
 }

@@ -19,6 +19,8 @@ export type LocationDirective = 'SetHandler' | 'SetOutputFilter' | 'SetInputFilt
 export interface ModuleLocation {
   path: string;
   directives: Array<[LocationDirective, string]>;
+  /** Open to every client; by default only this machine (the dialect's localOnly lines). */
+  public?: boolean;
 }
 
 /** Where a location came from, for the report. */
@@ -39,12 +41,15 @@ export interface LocationOverrides {
   url?: string;
   /** No <Location> at all. */
   noLocation?: boolean;
+  /** true: the <Location> answers everyone (--public); false: only this machine again (--local). */
+  public?: boolean;
 }
 
 interface ManifestFields {
   handler?: string | null;
   url?: string;
   location?: boolean;
+  public?: boolean;
 }
 
 const MANIFEST = 'apxs-ts-module.json';
@@ -61,6 +66,7 @@ export async function readLocationOverrides(dir: string): Promise<LocationOverri
     ...(typeof m.handler === 'string' ? { handler: m.handler } : {}),
     ...(typeof m.url === 'string' ? { url: m.url } : {}),
     ...(m.location === false ? { noLocation: true } : {}),
+    ...(m.public === true ? { public: true } : {}),
   };
 }
 
@@ -77,14 +83,16 @@ export function checkLocationFlags(flags: LocationOverrides): void {
 
 /** Keeps the flags given in the manifest (other keys untouched); a new --handler or --location lifts an earlier --no-location. */
 export async function saveLocationOverrides(dir: string, flags: LocationOverrides): Promise<boolean> {
-  if (flags.handler === undefined && flags.url === undefined && !flags.noLocation) return false;
+  if (flags.handler === undefined && flags.url === undefined && !flags.noLocation && flags.public === undefined) return false;
   const file = path.join(dir, MANIFEST);
   const manifest = (await readJson<Record<string, unknown>>(file)) ?? {};
   const next: Record<string, unknown> = { ...manifest };
   if (flags.handler !== undefined) next.handler = flags.handler;
   if (flags.url !== undefined) next.url = flags.url;
   if (flags.noLocation) next.location = false;
-  else delete next.location;
+  else if (flags.handler !== undefined || flags.url !== undefined || manifest.location !== false) delete next.location;
+  if (flags.public === true) next.public = true;
+  else if (flags.public === false) delete next.public;
   if (JSON.stringify(next) === JSON.stringify(manifest)) return false;
   await writeFileAtomic(file, `${JSON.stringify(next, null, 2)}\n`);
   return true;
@@ -114,9 +122,10 @@ export function planLocation(reg: Registrations, module: ModuleName, flags: Loca
   const noLocation = !!flags.noLocation || (!lifts && !!kept.noLocation);
   const handler = flags.handler ?? kept.handler;
   const at = flags.url ?? kept.url ?? `/${module.name}`;
+  const open = (flags.public ?? kept.public) === true ? { public: true } : {};
   if (noLocation) return { location: null, from: flags.noLocation ? 'flags' : MANIFEST, registers: reg };
   if (handler !== undefined) {
-    return { location: checked({ path: at, directives: [['SetHandler', handler]] }), from: flags.handler !== undefined ? 'flags' : MANIFEST, registers: reg };
+    return { location: checked({ path: at, directives: [['SetHandler', handler]], ...open }), from: flags.handler !== undefined ? 'flags' : MANIFEST, registers: reg };
   }
   const own = pickHandler(reg, module);
   const out = reg.outputFilters[0];
@@ -125,7 +134,7 @@ export function planLocation(reg: Registrations, module: ModuleName, flags: Loca
     ...(out !== undefined ? [['SetOutputFilter', out] as [LocationDirective, string]] : []),
     ...(inp !== undefined ? [['SetInputFilter', inp] as [LocationDirective, string]] : []),
   ];
-  if (directives.length > 0) return { location: checked({ path: at, directives }), from: 'sources', registers: reg };
+  if (directives.length > 0) return { location: checked({ path: at, directives, ...open }), from: 'sources', registers: reg };
   if (flags.url !== undefined) {
     throw new ApxsError('USAGE', `${module.stem} registers no handler or filter: --location ${flags.url} would be an empty <Location>`, {
       hint: 'name the handler to set there with --handler NAME, or leave --location out',

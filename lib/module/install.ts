@@ -9,6 +9,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ApxsError } from '../core/errors.js';
+import { failpoint } from '../core/failpoint.js';
 import { exists } from '../core/fs.js';
 import { runCapture } from '../core/run.js';
 import { withConfigEdit } from '../httpd/config-edit.js';
@@ -18,9 +19,11 @@ import { loadConfTree } from '../httpd/conf-tree.js';
 import { is } from '../httpd/conf-parse.js';
 import { httpdCommand } from '../httpd/invoke.js';
 import { readLedger, updateLedger } from '../httpd/ledger.js';
+import { dropModuleLogLevel } from '../httpd/loglevel-block.js';
 import { serverProfile, type SeriesTraits } from '../httpd/profile.js';
 import type { ServerRoot } from '../httpd/server-root.js';
 import type { ModuleLocation } from './install-location.js';
+import { hasSaved, restoreReplaced, saveReplaced } from './replaced-files.js';
 import type { ModuleName } from './names.js';
 
 export interface InstallSpec {
@@ -52,6 +55,8 @@ function configLines(sr: ServerRoot, traits: SeriesTraits, spec: InstallSpec, so
   const conf = loc
     ? [`<Location ${configUrlPath('module url', loc.path)}>`,
       ...loc.directives.map(([d, v]) => `    ${d} ${configToken(d === 'SetHandler' ? 'handler name' : 'filter name', v)}`),
+      // Only this machine, unless installed --public: a module's page is no one else's business by default.
+      ...(loc.public ? [] : traits.dialect.localOnly.map((l) => `    ${l}`)),
       '</Location>']
     : [];
   return { name: spec.module.name, load, conf };
@@ -68,6 +73,9 @@ async function stockModuleConflict(sr: ServerRoot, m: ModuleName, dest: string):
   // (the edit-build-install loop) skips the httpd -l run and the config read.
   if ((await readLedger(sr)).modules[dest] || (await sr.layout.hasModule(sr, m.name))) return undefined;
   if (await exists(dest)) return `${dest} exists and was not installed by apxs-ts`;
+  // Debian: the package's or the admin's mods-available/NAME.load or .conf, enabled or not.
+  const foreign = await sr.layout.foreignModuleConfig(sr, m.name);
+  if (foreign) return `${foreign} exists and was not written by apxs-ts`;
   const cmd = await httpdCommand(sr, ['-l']);
   const compiled = await runCapture(cmd.file, cmd.args, { env: cmd.env });
   if (compiled.stdout.split('\n').some((l) => l.trim() === `${m.stem}.c`)) return `${m.stem} is compiled into ${sr.httpd} (httpd -l)`;
@@ -83,16 +91,23 @@ export async function installModule(sr: ServerRoot, spec: InstallSpec): Promise<
   const conflict = spec.force ? undefined : await stockModuleConflict(sr, spec.module, dest);
   if (conflict) {
     throw new ApxsError('MODULE_EXISTS', `will not install ${spec.module.stem} into ${sr.root}: ${conflict}`, {
-      hint: `rename your module (apxs-ts new NAME), or pass --force to replace it`,
+      hint: `rename your module (apxs-ts new NAME), or pass --force to replace it (what it replaces is kept, and uninstall puts it back)`,
     });
   }
   const so = await fs.readFile(spec.so);
   const edit = await withConfigEdit(sr, `installing ${spec.module.stem}`, async (tx) => {
     await tx.mkdir(sr.modulesDir);
+    // Over a module apxs-ts did not install (only --force gets here with one): keep it all to put back.
+    const ours = !!(await readLedger(sr)).modules[dest] || (await sr.layout.hasModule(sr, spec.module.name));
+    if (!ours && ((await exists(dest)) || (await sr.layout.foreignModuleConfig(sr, spec.module.name)))) {
+      await saveReplaced(tx, sr, spec.module.name, [dest, ...sr.layout.moduleFiles(sr, spec.module.name)]);
+      failpoint('install:after-save');
+    }
     // Recorded before the copy: a kill right after it leaves a .so that
     // uninstall knows is ours.
     await updateLedger(tx, sr, (l) => { l.modules[dest] = { module: spec.module.name }; });
     await tx.write(dest, so, 0o755);
+    failpoint('install:after-so');
     await sr.layout.enableModule(tx, sr, lines);
   });
   return { module: spec.module.stem, serverRoot: sr.root, kind: sr.kind, installedSo: dest, changed: edit.changed, backups: edit.backups, configtest: edit.configtest, warnings: edit.warnings };
@@ -103,12 +118,17 @@ export async function uninstallModule(sr: ServerRoot, module: ModuleName): Promi
   const edit = await withConfigEdit(sr, `removing ${module.stem}`, async (tx) => {
     const recorded = !!(await readLedger(sr)).modules[dest];
     const configured = await sr.layout.hasModule(sr, module.name);
-    if (!recorded && !configured) {
+    // A save of what --force replaced is reason enough: an uninstall killed half-way is finished by the next one.
+    if (!recorded && !configured && !(await hasSaved(sr, module.name))) {
       throw new ApxsError('NOT_FOUND', `${module.stem} is not installed by apxs-ts in ${sr.root}`);
     }
     await sr.layout.disableModule(tx, sr, module.name);
+    // A `LogLevel NAME:LEVEL` of ctl loglevel would name a module httpd no longer has: a syntax error.
+    await dropModuleLogLevel(tx, sr, module.name);
     await tx.remove(dest);
     if (recorded) await updateLedger(tx, sr, (l) => { delete l.modules[dest]; });
+    // What an install --force replaced goes back, byte for byte (and enabled or not as it was).
+    await restoreReplaced(tx, sr, module.name);
   });
   return { module: module.stem, serverRoot: sr.root, kind: sr.kind, installedSo: dest, changed: edit.changed, backups: edit.backups, configtest: edit.configtest, warnings: edit.warnings };
 }

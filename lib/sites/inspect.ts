@@ -11,6 +11,10 @@ import { runCapture } from '../core/run.js';
 import type { ServerRoot } from '../httpd/server-root.js';
 import { serverInfoFromTree } from '../httpd/server-info.js';
 import { checkVhosts, listVhosts, type Finding } from './vhost-rules.js';
+import { collectVhosts } from './vhost-model.js';
+
+/** A vhost as `vhost list` shows it; `disabled`: in a site file the layout has but does not enable (Debian's a2dissite). */
+export type ListedVhost = ReturnType<typeof listVhosts>[number] & { disabled: boolean };
 
 export interface InspectOptions {
   /** A server root: its config, its httpd for the series and for -S. */
@@ -28,7 +32,7 @@ export interface InspectResult {
   series: Series;
   /** No server root and no series given: 2.4 was assumed, not asked of an httpd. */
   seriesAssumed: boolean;
-  vhosts: ReturnType<typeof listVhosts>;
+  vhosts: ListedVhost[];
   findings: Finding[];
   httpdS: { exitCode: number; output: string } | null;
 }
@@ -64,5 +68,45 @@ export async function inspectVhosts(opts: InspectOptions): Promise<InspectResult
   const defaultPort = sr ? serverInfoFromTree(tree).listens[0]?.port : undefined;
   const httpdS = s ? { exitCode: s.exitCode, output: s.all.trim() } : null;
   const { findings, vhosts } = await checkVhosts({ tree, series, hosts, hostsFile: opts.hostsFile, defaultPort, configFile, httpdS });
-  return { configFile, series, seriesAssumed: !opts.series && !sr, vhosts: listVhosts(vhosts, defaultPort), findings, httpdS };
+  const enabled = listVhosts(vhosts, defaultPort).map((v) => ({ ...v, disabled: false }));
+  // Only a server root's own layout says which site files are there but switched off (not a --config file).
+  const disabled = sr && !opts.configFile ? await disabledVhosts(sr, env, defaultPort) : [];
+  findings.push(...disabledNameFindings(disabled, enabled, hosts, opts.hostsFile));
+  return { configFile, series, seriesAssumed: !opts.series && !sr, vhosts: [...enabled, ...disabled], findings, httpdS };
+}
+
+/** The vhosts of the layout's disabled site files, read as httpd would read them once enabled. */
+async function disabledVhosts(sr: ServerRoot, env: Record<string, string>, defaultPort: number | undefined): Promise<ListedVhost[]> {
+  const out: ListedVhost[] = [];
+  for (const file of await sr.layout.disabledSites(sr)) {
+    const tree = await loadConfTree(file, { serverRoot: sr.root, env }).catch(() => undefined);
+    if (!tree) continue;
+    out.push(...listVhosts(collectVhosts(tree), defaultPort).map((v) => ({ ...v, isDefault: false, disabled: true })));
+  }
+  return out;
+}
+
+/**
+ * A name the hosts file maps whose only vhost is in a disabled site: httpd
+ * answers it with the default vhost of its address (seen: one.dd after
+ * `a2dissite one.dd` served Debian's 000-default page).
+ */
+function disabledNameFindings(disabled: ListedVhost[], enabled: ListedVhost[], hosts: HostsEntry[], hostsFile: string): Finding[] {
+  const served = new Set(enabled.flatMap((v) => [v.serverName, ...v.aliases]).filter(Boolean).map((n) => n!.toLowerCase()));
+  const mapped = new Set(hosts.flatMap((h) => h.names.map((n) => n.toLowerCase())));
+  const out: Finding[] = [];
+  for (const v of disabled) {
+    for (const n of [v.serverName, ...v.aliases].filter((x): x is string => !!x)) {
+      const name = n.toLowerCase().replace(/:\d+$/, '');
+      if (!mapped.has(name) || served.has(name)) continue;
+      const site = path.basename(v.file).replace(/\.conf$/, '');
+      out.push({
+        code: 'NAME_SITE_DISABLED', severity: 'warning', file: v.file, line: v.line,
+        message: `${hostsFile} maps ${name}, but its vhost is in a disabled site: requests for ${name} fall to the default vhost`,
+        explanation: `${v.file} is not enabled (no link in sites-enabled), so no enabled vhost has ServerName or ServerAlias ${name} and httpd answers it with the first vhost of ${v.address}.`,
+        fix: `enable the site (a2ensite ${site}) and reload, or take ${name} out of ${hostsFile} (apxs-ts vhost remove ${name})`,
+      });
+    }
+  }
+  return out;
 }

@@ -112,7 +112,7 @@ async function mapNames(tx: EditTransaction, sr: ServerRoot, hostsFile: string, 
   }
   if (toAdd.length === 0) return [];
   await updateLedger(tx, sr, (l) => { for (const n of toAdd) l.hostNames[hostKey(hostsFile, n)] = { vhost }; });
-  await editHostsIn(tx, hostsFile, (m) => addToBlock(m, ip, toAdd), () => hostsAdd(hostsFile, toAdd, ip));
+  await editHostsIn(tx, hostsFile, (m) => addToBlock(m, ip, toAdd), () => hostsAdd(hostsFile, toAdd, ip, hostsBackups(sr)));
   return toAdd;
 }
 
@@ -128,6 +128,9 @@ async function editHostsIn(tx: EditTransaction, hostsFile: string, edit: (m: Hos
   await tx.shared(hostsFile, `${real}.apxs-ts.lock`, withBlock(text, edit(readBlock(text, hostsFile)), hostsFile), change);
 }
 
+/** The hosts file's backups go in apxs-ts's own state dir (at most KEEP_BACKUPS of them), never beside /etc/hosts in /etc. */
+const hostsBackups = (sr: ServerRoot) => ({ backupDir: path.join(sr.stateDir, 'hosts-backups') });
+
 async function httpdEnv(sr: ServerRoot): Promise<Record<string, string>> {
   return (await httpdCommand(sr, [])).env;
 }
@@ -136,7 +139,7 @@ export async function vhostAdd(sr: ServerRoot, spec: VhostSpec, opts: { hostsFil
   const name = validateHostname(spec.name);
   const aliases = spec.aliases.map(validateHostname);
   if (spec.ip !== undefined) configAddress('--ip', spec.ip);
-  const docroot = configPath('--docroot', spec.docroot ?? path.join(sr.root, 'sites', name));
+  const docroot = configPath('--docroot', spec.docroot ?? sr.layout.defaultDocroot(sr, name));
   const { series } = await serverProfile(sr, opts.series);
   const info = await readServerInfo(sr);
   const port = spec.port ?? info.listens[0]?.port;
@@ -147,9 +150,11 @@ export async function vhostAdd(sr: ServerRoot, spec: VhostSpec, opts: { hostsFil
   let added: string[] = [];
   const edit = await withConfigEdit(sr, `adding vhost ${name}`, async (tx) => {
     // The DocumentRoot, with a page naming the site, when it is not there yet.
-    if (await tx.mkdir(docroot)) {
+    const top = await tx.mkdir(docroot);
+    if (top) {
       await tx.write(path.join(docroot, 'index.html'), indexHtml(name), 0o644);
-      await updateLedger(tx, sr, (l) => { l.docroots[docroot] = { vhost: name }; });
+      // `top`: the first dir it had to make (SERVER_ROOT/sites), for --purge to take too once empty.
+      await updateLedger(tx, sr, (l) => { l.docroots[docroot] = { vhost: name, ...(top !== docroot ? { top } : {}) }; });
     }
     await sr.layout.enableSite(tx, sr, name, VHOSTS_FILE_HEADER, siteEdit(series, name, vhostBlock(series, address, name, aliases, docroot)));
     // Names resolve only if the hosts file says so: loopback, unless the vhost has its own address.
@@ -174,6 +179,7 @@ export async function vhostRemove(sr: ServerRoot, nameIn: string, opts: { hostsF
   const warnings: string[] = [];
   let removedNames: string[] = [];
   let purge: string | undefined;
+  let purgeTop: string | undefined;
   let block: { body: string[] } | undefined;
   const edit = await withConfigEdit(sr, `removing vhost ${name}`, async (tx) => {
     const text = await fs.readFile(file, 'utf8').catch(() => undefined);
@@ -188,14 +194,17 @@ export async function vhostRemove(sr: ServerRoot, nameIn: string, opts: { hostsF
     }
     // Its file gone (deleted by hand, or by an apxs-ts before #16 killed half way): take out what is left of it.
     if (!block) warnings.push(`${file} is gone: removed what was left of ${name} (its Include, its hosts names)`);
-    await sr.layout.disableSite(tx, sr, name, siteEdit(series, name, undefined));
+    await sr.layout.disableSite(tx, sr, name, VHOSTS_FILE_HEADER, siteEdit(series, name, undefined));
     const docroot = blockDocroot(block?.body ?? []);
     const created = docroot ? ledger.docroots[docroot] : undefined;
     if (opts.purge && docroot) {
       const inUse = (await docrootsInUse(sr)).some((d) => d === docroot || d.startsWith(`${docroot}/`));
       if (created?.vhost !== name) warnings.push(`--purge: kept ${docroot}: apxs-ts did not create it`);
       else if (inUse) warnings.push(`--purge: kept ${docroot}: another vhost still uses it`);
-      else purge = docroot;
+      else {
+        purge = docroot;
+        purgeTop = created.top;
+      }
     }
     await updateLedger(tx, sr, (l) => {
       for (const n of removedNames) delete l.hostNames[hostKey(opts.hostsFile, n)];
@@ -203,14 +212,23 @@ export async function vhostRemove(sr: ServerRoot, nameIn: string, opts: { hostsF
     });
     // Deleting is not undoable: the journal removes it after the commit (and a run killed before that, the next edit).
     if (purge) await tx.removeAfterCommit(purge);
-    if (removedNames.length) await editHostsIn(tx, opts.hostsFile, (m) => removeFromBlock(m, removedNames), () => hostsRemove(opts.hostsFile, removedNames));
+    if (removedNames.length) await editHostsIn(tx, opts.hostsFile, (m) => removeFromBlock(m, removedNames), () => hostsRemove(opts.hostsFile, removedNames, hostsBackups(sr)));
   });
+  // The DocumentRoot itself went after the commit (the journal's removeAfterCommit); its empty parents apxs-ts made go too.
+  if (purge && purgeTop) await removeEmptyParents(purge, purgeTop);
   const body = block?.body ?? [];
   return {
     name, serverRoot: sr.root, series, address: /<VirtualHost\s+([^>]+)>/.exec(body.join('\n'))?.[1] ?? '',
     documentRoot: blockDocroot(body), vhostsFile: file, changed: edit.changed, hostsChanged: removedNames.length > 0,
     configtest: edit.configtest, warnings: [...edit.warnings, ...warnings], purged: purge,
   };
+}
+
+/** The dirs apxs-ts made above a purged DocumentRoot, up to `top`, each only when empty (rmdir refuses any other). */
+async function removeEmptyParents(dir: string, top: string): Promise<void> {
+  for (let d = path.dirname(dir); d === top || d.startsWith(`${top}/`); d = path.dirname(d)) {
+    if (!(await fs.rmdir(d).then(() => true, () => false))) return;
+  }
 }
 
 function blockDocroot(body: string[]): string | undefined {

@@ -35,7 +35,7 @@ it('installs a module the a2enmod way and serves it, with ctl driven by envvars'
   const inst = await cli(['install', path.join(work, 'mod_deb'), '--server-root', root, '--json']);
   expect(inst.code, inst.stdout).toBe(0);
   expect(await fs.readFile(path.join(root, 'mods-available', 'deb.load'), 'utf8')).toContain(`LoadModule deb_module ${path.join(root, 'modules', 'mod_deb.so')}`);
-  expect(await fs.readFile(path.join(root, 'mods-available', 'deb.conf'), 'utf8')).toContain('<Location /deb>\n    SetHandler deb\n</Location>');
+  expect(await fs.readFile(path.join(root, 'mods-available', 'deb.conf'), 'utf8')).toContain('<Location /deb>\n    SetHandler deb\n    <IfModule authz_host_module>\n        Require local\n    </IfModule>');
   expect(await fs.readlink(path.join(root, 'mods-enabled', 'deb.load'))).toBe('../mods-available/deb.load');
   expect(await fs.readFile(path.join(root, 'apache2.conf'))).toEqual(apache2conf); // untouched
 

@@ -15,12 +15,14 @@ const TARBALL = path.join(SHARED_MIRROR, 'httpd', 'httpd-2.4.68.tar.gz');
 const EXAMPLES = 'httpd-2.4.68/modules/examples';
 const MODULES = ['example_hooks', 'example_ipc', 'case_filter', 'case_filter_in'] as const;
 
+/** Every <Location> of a 2.4 install ends with these unless --public: this machine only (issue #17 item 10). */
+const LOCAL_ONLY = `\n    <IfModule authz_host_module>\n        Require local\n    </IfModule>\n    <IfModule !authz_host_module>\n        Require expr "-R '127.0.0.0/8' || -R '::1'"\n    </IfModule>`;
 /** The <Location> block install must write for each, as its source (and its own comments) say. */
 const LOCATIONS: Record<(typeof MODULES)[number], string> = {
-  example_hooks: '<Location /example_hooks>\n    SetHandler example-hooks-handler\n</Location>',
-  example_ipc: '<Location /example_ipc>\n    SetHandler example_ipc\n</Location>',
-  case_filter: '<Location /case_filter>\n    SetOutputFilter CaseFilter\n</Location>',
-  case_filter_in: '<Location /case_filter_in>\n    SetInputFilter CaseFilterIn\n</Location>',
+  example_hooks: `<Location /example_hooks>\n    SetHandler example-hooks-handler${LOCAL_ONLY}\n</Location>`,
+  example_ipc: `<Location /example_ipc>\n    SetHandler example_ipc${LOCAL_ONLY}\n</Location>`,
+  case_filter: `<Location /case_filter>\n    SetOutputFilter CaseFilter${LOCAL_ONLY}\n</Location>`,
+  case_filter_in: `<Location /case_filter_in>\n    SetInputFilter CaseFilterIn${LOCAL_ONLY}\n</Location>`,
 };
 
 function post(url: string, body: string): Promise<{ status: number; body: string }> {

@@ -39,6 +39,9 @@ describe('new: the template the name names is the default', () => {
   });
 });
 
+/** What every <Location> of a 2.4 install ends with unless --public: this machine only (issue #17 item 10). */
+const LOCAL_ONLY = `\n    <IfModule authz_host_module>\n        Require local\n    </IfModule>\n    <IfModule !authz_host_module>\n        Require expr "-R '127.0.0.0/8' || -R '::1'"\n    </IfModule>`;
+
 describe('install writes the <Location> the sources register', () => {
   it('hello answers everywhere: no <Location>; a renamed handler is read from the source', async () => {
     const { work, sr } = await newSandbox();
@@ -55,7 +58,7 @@ describe('install writes the <Location> the sources register', () => {
     const r = await cli(['install', dir, '--server-root', sr, '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json.registers.handlers).toEqual(['ren-page']);
-    expect(block(await readConf(sr), 'ren')).toBe('LoadModule ren_module modules/mod_ren.so\n<Location /ren>\n    SetHandler ren-page\n</Location>\n');
+    expect(block(await readConf(sr), 'ren')).toBe(`LoadModule ren_module modules/mod_ren.so\n<Location /ren>\n    SetHandler ren-page${LOCAL_ONLY}\n</Location>\n`);
   });
 
   it('--handler, --location and --no-location override, and are kept for the next install', async () => {
@@ -67,7 +70,7 @@ describe('install writes the <Location> the sources register', () => {
     const r1 = await install('--handler', 'ovr-page', '--location', '/here');
     expect(r1.code, r1.stderr).toBe(0);
     expect(r1.json.locationFrom).toBe('flags');
-    expect(block(await readConf(sr), 'ovr')).toContain('<Location /here>\n    SetHandler ovr-page\n</Location>');
+    expect(block(await readConf(sr), 'ovr')).toContain(`<Location /here>\n    SetHandler ovr-page${LOCAL_ONLY}\n</Location>`);
     expect(await manifest(dir)).toMatchObject({ name: 'ovr', handler: 'ovr-page', url: '/here' });
 
     // No flags: the kept ones again, nothing changes.
@@ -87,7 +90,7 @@ describe('install writes the <Location> the sources register', () => {
     // A --location lifts the kept --no-location; the kept handler stays.
     const r5 = await install('--location', '/back');
     expect(r5.code, r5.stderr).toBe(0);
-    expect(block(await readConf(sr), 'ovr')).toContain('<Location /back>\n    SetHandler ovr-page\n</Location>');
+    expect(block(await readConf(sr), 'ovr')).toContain(`<Location /back>\n    SetHandler ovr-page${LOCAL_ONLY}\n</Location>`);
     expect((await manifest(dir)).location).toBeUndefined();
   });
 

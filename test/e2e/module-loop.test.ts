@@ -8,6 +8,9 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cli, freePort, get, tmpDir } from '../helpers.js';
 
+/** Every <Location> of a 2.4 install ends with these unless --public: this machine only (issue #17 item 10). */
+const LOCAL_ONLY = `\n    <IfModule authz_host_module>\n        Require local\n    </IfModule>\n    <IfModule !authz_host_module>\n        Require expr "-R '127.0.0.0/8' || -R '::1'"\n    </IfModule>`;
+
 const started: string[] = [];
 afterAll(async () => {
   for (const sr of started) await cli(['ctl', 'stop', '--server-root', sr]);
@@ -53,7 +56,7 @@ describe.each(CASES)('template $template, C++: $cpp', ({ template, cpp }) => {
     expect(installed.json.serverRoot).toBe(sr);
     const conf = await fs.readFile(path.join(sr, 'conf', 'httpd.conf'), 'utf8');
     expect(conf).toContain(`LoadModule ${name}_module modules/mod_${name}.so`);
-    if (template !== 'hello') expect(conf).toContain(`<Location /${name}>\n    SetHandler ${name}\n</Location>`);
+    if (template !== 'hello') expect(conf).toContain(`<Location /${name}>\n    SetHandler ${name}${LOCAL_ONLY}\n</Location>`);
     if (template === 'handler') await fs.appendFile(path.join(sr, 'conf', 'httpd.conf'), `LogLevel warn ${name}:debug\n`);
 
     const start = await cli(['ctl', 'start', '--json'], { cwd: dir });
