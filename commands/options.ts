@@ -1,4 +1,5 @@
 /** Options several commands share, declared once with one help text. */
+import path from 'node:path';
 import type { Command } from 'commander';
 
 export function withServerRoot(c: Command): Command {
@@ -21,4 +22,9 @@ export function subcommandsWanted(named: string | undefined, all: readonly strin
 
 export function hostsFileOf(o: { hostsFile?: string }): string {
   return o.hostsFile ?? process.env.APXS_TS_HOSTS_FILE ?? '/etc/hosts';
+}
+
+/** A --server-root given on the command line, absolute (a hint is run from another directory: `cd MODULE && ...`). */
+export function serverRootOf(given: string | undefined): string | undefined {
+  return given === undefined ? undefined : path.resolve(given);
 }

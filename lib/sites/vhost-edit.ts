@@ -25,6 +25,7 @@ import type { Series } from '../httpd/version.js';
 import { hostsAdd, hostsList, hostsRemove } from './hosts-file.js';
 import { validateHostname } from './host-names.js';
 import { collectVhosts } from './vhost-model.js';
+import { apxsCommand } from '../core/command-hint.js';
 
 export interface VhostSpec {
   name: string;
@@ -166,7 +167,7 @@ export async function vhostRemove(sr: ServerRoot, nameIn: string, opts: { hostsF
   let block: { body: string[] } | undefined;
   const edit = await withConfigEdit(sr, `removing vhost ${name}`, async (tx) => {
     block = findBlock(await fs.readFile(file, 'utf8').catch(() => ''), `vhost ${name}`, file);
-    if (!block) throw new ApxsError('NOT_FOUND', `no vhost ${name} made by apxs-ts in ${file}`, { hint: 'apxs-ts vhost list shows what there is' });
+    if (!block) throw new ApxsError('NOT_FOUND', `no vhost ${name} made by apxs-ts in ${file}`, { hint: `${apxsCommand('vhost list', { serverRoot: sr.root })} shows what there is` });
     await sr.layout.disableSite(tx, sr, name, siteEdit(series, name, undefined));
     // Only the names this vhost mapped: a mapping the user had before stays.
     const ledger = await readLedger(sr);

@@ -8,6 +8,7 @@ import { is, type Directive } from '../../httpd/conf-parse.js';
 import type { ConfTree } from '../../httpd/conf-tree.js';
 import type { HostsEntry } from '../hosts-file.js';
 import type { Series } from '../../httpd/version.js';
+import type { Locators } from '../../core/command-hint.js';
 import { addressKey, collectVhosts, type Vhost } from '../vhost-model.js';
 
 export interface Finding {
@@ -34,6 +35,8 @@ export interface CheckInput {
   configFile?: string;
   /** httpd -S on the same config, run before the rules, when it was run. */
   httpdS?: { exitCode: number; output: string } | null;
+  /** The options this check was located by, for fixes that name `vhost check` again. */
+  locators?: Locators;
 }
 
 /** Facts from the file system, gathered before the rules run. */
