@@ -18,6 +18,7 @@ import { lastLines, runCapture, type RunResult } from '../core/run.js';
 import { readStamp, same, statKey, unitInputs, unitIsFresh, type Stamp, type Unit } from './stamp.js';
 import type { Toolchain } from './toolchain.js';
 import { nowMs } from '../core/proc.js';
+import { withIncludeHint } from './compile-hints.js';
 
 export { checkModuleApi, readModuleProject, updateModuleFlags, type ModuleProject } from './project.js';
 export { parseDepFile } from './stamp.js';
@@ -109,7 +110,7 @@ export async function buildModule(project: ModuleProject, tc: Toolchain, opts: B
     const res = await runCapture(cmd, args, { cwd: project.dir });
     warnings.push(...res.all.split('\n').filter((l) => /\bwarning:/.test(l)));
     await fs.appendFile(logFile, `$ ${res.command}\n${res.all}${res.all.endsWith('\n') || !res.all ? '' : '\n'}[exit ${res.exitCode}]\n`);
-    if (res.exitCode !== 0) throw compileFailure(res, logFile);
+    if (res.exitCode !== 0) throw await withIncludeHint(compileFailure(res, logFile), res.all, tc.includeDirs, project.dir);
   };
   const units: Record<string, Unit> = { ...(old?.units ?? {}) };
   let symbolNotes: string[] = [];
