@@ -8,6 +8,7 @@ import { addressKey, collectVhosts, type Vhost } from './vhost-model.js';
 import { gatherFacts, ruleContext, type CheckInput, type Finding, type Rule } from './vhost-rules/context.js';
 import { access22On24, docrootMissing, mixedWildcardPorts, nameVirtualHostMissing, nameVirtualHostOn24, nameVirtualHostUnused, syntax } from './vhost-rules/config.js';
 import { duplicateName, nameFallsToDefault, nameNotResolved, nameWrongAddress } from './vhost-rules/names.js';
+import { docrootNotGranted } from './vhost-rules/docroot-access.js';
 import { echoes, httpdRejects, httpdVhostWarnings } from './vhost-rules/httpd-s.js';
 
 export type { CheckInput, Finding, Rule, RuleContext } from './vhost-rules/context.js';
@@ -24,6 +25,7 @@ export const RULES: Rule[] = [
   { name: 'nameWrongAddress', run: nameWrongAddress },
   { name: 'nameFallsToDefault', run: nameFallsToDefault },
   { name: 'docrootMissing', run: docrootMissing },
+  { name: 'docrootNotGranted', run: docrootNotGranted },
   { name: 'access22On24', run: access22On24 },
   { name: 'httpdRejects', run: httpdRejects, fromHttpd: true },
   { name: 'httpdVhostWarnings', run: httpdVhostWarnings, fromHttpd: true },

@@ -3,7 +3,8 @@
  * wildcard address forms, DocumentRoots, 2.2 access control on 2.4.
  * Messages quote httpd's own where it has one.
  */
-import { dialectOf } from '../../httpd/dialect.js';
+import { dialectOf, messageId } from '../../httpd/dialect.js';
+import { docrootAccess } from './docroot-access.js';
 import { is } from '../../httpd/conf-parse.js';
 import { splitAddress } from '../vhost-model.js';
 import type { Finding, RuleContext } from './context.js';
@@ -82,8 +83,10 @@ export function mixedWildcardPorts(ctx: RuleContext): Finding[] {
 export function docrootMissing(ctx: RuleContext): Finding[] {
   return ctx.vhosts.flatMap((v): Finding[] => !v.documentRoot || ctx.facts.existingDirs.has(v.documentRoot) ? [] : [{
     code: 'DOCROOT_MISSING', severity: 'warning', file: v.file, line: v.line,
-    message: `AH00112: Warning: DocumentRoot [${v.documentRoot}] does not exist`,
-    explanation: `The vhost ${v.serverName ?? ''} answers 404 for every file until the directory exists.`,
+    message: `${messageId(ctx.series, 'AH00112')}Warning: DocumentRoot [${v.documentRoot}] does not exist`,
+    explanation: docrootAccess(ctx, v).access === 'denied'
+      ? `The vhost ${v.serverName ?? ''} answers 403 Forbidden: no <Directory> grants it (see DOCROOT_NOT_GRANTED); once it exists and is granted, it serves its files.`
+      : `The vhost ${v.serverName ?? ''} answers 404 Not Found for every file until the directory exists.`,
     fix: `mkdir -p ${v.documentRoot}`,
   }]);
 }
