@@ -25,6 +25,13 @@ export interface Dialect {
   logLevel: { perModule: boolean; levels: readonly string[] };
   /** httpd's messages carry an id (AH00112: ...) from 2.4 on; 2.2's say the same words without one. */
   messageIds: boolean;
+  /**
+   * 2.4 keeps <VirtualHost *> (any port, `*:*` in httpd -S) apart from
+   * <VirtualHost *:PORT>: a request on PORT goes to the most specific match,
+   * so the `*` vhosts never see it. Up to 2.2 a NameVirtualHost address
+   * mixing both is one group "with undefined results".
+   */
+  mostSpecificAddressWins: boolean;
 }
 
 const ORDER_ALLOW = ['Order allow,deny', 'Allow from all'];
@@ -37,10 +44,10 @@ const LOG_GLOBAL = { perModule: false, levels: LEVELS };
 const LOG_24 = { perModule: true, levels: [...LEVELS, ...[1, 2, 3, 4, 5, 6, 7, 8].map((n) => `trace${n}`)] };
 
 const DIALECTS: Record<Series, Dialect> = {
-  '1.3': { series: '1.3', nameVirtualHost: true, allowAll: ORDER_ALLOW, orderAllowBuiltIn: true, listen: LISTEN_13, logLevel: LOG_GLOBAL, messageIds: false },
-  '2.0': { series: '2.0', nameVirtualHost: true, allowAll: ORDER_ALLOW, orderAllowBuiltIn: true, listen: LISTEN_2, logLevel: LOG_GLOBAL, messageIds: false },
-  '2.2': { series: '2.2', nameVirtualHost: true, allowAll: ORDER_ALLOW, orderAllowBuiltIn: true, listen: LISTEN_2, logLevel: LOG_GLOBAL, messageIds: false },
-  '2.4': { series: '2.4', nameVirtualHost: false, allowAll: ['Require all granted'], orderAllowBuiltIn: false, listen: LISTEN_2, logLevel: LOG_24, messageIds: true },
+  '1.3': { series: '1.3', nameVirtualHost: true, allowAll: ORDER_ALLOW, orderAllowBuiltIn: true, listen: LISTEN_13, logLevel: LOG_GLOBAL, messageIds: false, mostSpecificAddressWins: false },
+  '2.0': { series: '2.0', nameVirtualHost: true, allowAll: ORDER_ALLOW, orderAllowBuiltIn: true, listen: LISTEN_2, logLevel: LOG_GLOBAL, messageIds: false, mostSpecificAddressWins: false },
+  '2.2': { series: '2.2', nameVirtualHost: true, allowAll: ORDER_ALLOW, orderAllowBuiltIn: true, listen: LISTEN_2, logLevel: LOG_GLOBAL, messageIds: false, mostSpecificAddressWins: false },
+  '2.4': { series: '2.4', nameVirtualHost: false, allowAll: ['Require all granted'], orderAllowBuiltIn: false, listen: LISTEN_2, logLevel: LOG_24, messageIds: true, mostSpecificAddressWins: true },
 };
 
 export function dialectOf(series: Series): Dialect {

@@ -65,5 +65,5 @@ export async function inspectVhosts(opts: InspectOptions): Promise<InspectResult
   const httpdS = s ? { exitCode: s.exitCode, output: s.all.trim() } : null;
   const locators = { serverRoot: opts.sr?.root, config: opts.configFile && configFile, hostsFile: opts.hostsFile, httpdVersion: opts.series };
   const { findings, vhosts } = await checkVhosts({ tree, series, hosts, hostsFile: opts.hostsFile, defaultPort, configFile, httpdS, locators });
-  return { configFile, series, seriesAssumed: !opts.series && !sr, vhosts: listVhosts(vhosts, defaultPort), findings, httpdS };
+  return { configFile, series, seriesAssumed: !opts.series && !sr, vhosts: listVhosts(vhosts, defaultPort, series), findings, httpdS };
 }

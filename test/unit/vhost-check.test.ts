@@ -50,6 +50,7 @@ const RULE_TABLE: { rule: string; series: Series; config: string; code: string; 
   { rule: 'nameVirtualHostUnused', series: '2.2', config: `NameVirtualHost *:80\n${vh('127.0.0.1:80', 'one.dd')}`, code: 'NAMEVIRTUALHOST_UNUSED@1' },
   { rule: 'nameVirtualHostMissing', series: '1.3', config: `${vh('*:80', 'one.dd')}${vh('*:80', 'two.dd')}`, code: 'NAMEVIRTUALHOST_MISSING@5' },
   { rule: 'mixedWildcardPorts', series: '2.2', config: `${vh('*:80', 'one.dd')}${vh('*', 'two.dd')}`, code: 'MIXED_WILDCARD_PORTS@5' },
+  { rule: 'wildcardShadowed', series: '2.4', config: `${vh('*:80', 'one.dd')}${vh('*', 'two.dd')}`, code: 'WILDCARD_SHADOWED@5' },
   { rule: 'duplicateName', series: '2.4', config: `${vh('*:80', 'one.dd')}${vh('*:80', 'one.dd')}`, code: 'DUPLICATE_NAME@5' },
   { rule: 'nameNotResolved', series: '2.4', config: vh('*:80', 'nowhere.dd'), code: 'NAME_NOT_RESOLVED@1' },
   { rule: 'nameWrongAddress', series: '2.4', config: vh('10.0.0.5:80', 'one.dd'), code: 'NAME_WRONG_ADDRESS@1' },
@@ -87,7 +88,7 @@ describe('vhost check', () => {
   it('the 2.2 two-site setup (NameVirtualHost * and <VirtualHost *>) is right for 2.2', async () => {
     const r = await check('two-sites-22.conf', '2.2');
     expect(r.codes).toEqual([]);
-    expect(listVhosts(r.vhosts, 80).map((v) => [v.serverName, v.address, v.isDefault])).toEqual([['one.dd', '*:80', true], ['two.dd', '*:80', false]]);
+    expect(listVhosts(r.vhosts, 80, '2.2').map((v) => [v.serverName, v.address, v.isDefault])).toEqual([['one.dd', '*:80', true], ['two.dd', '*:80', false]]);
   });
 
   it('the same setup on 2.4: NameVirtualHost is AH00548 and Order/Allow need mod_access_compat', async () => {
