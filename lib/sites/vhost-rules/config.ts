@@ -21,7 +21,8 @@ export function nameVirtualHostOn24(ctx: RuleContext): Finding[] {
   if (dialectOf(ctx.series).nameVirtualHost) return [];
   return ctx.nameVhosts.map((d) => ({
     code: 'NAMEVIRTUALHOST_ON_24', severity: 'warning', file: d.file, line: d.line,
-    message: `AH00548: NameVirtualHost has no effect and will be removed in the next release ${d.file}:${d.line}`,
+    // httpd ends its message with file:line; the finding is printed at file:line already.
+    message: 'AH00548: NameVirtualHost has no effect and will be removed in the next release',
     explanation: 'Since httpd 2.4 every address used by several <VirtualHost> blocks is name-based automatically; this line does nothing.',
     fix: `delete "NameVirtualHost ${d.args.join(' ')}"`,
   }));

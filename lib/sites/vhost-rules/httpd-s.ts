@@ -75,6 +75,7 @@ const VHOST_WARNINGS: VhostWarning[] = [
     where: (m) => ({ file: m[1]!, line: Number(m[2]) }),
     explanation: 'Since httpd 2.4 every address used by several <VirtualHost> blocks is name-based automatically; this line does nothing.',
     fix: 'delete the NameVirtualHost line',
+    restates: 'NAMEVIRTUALHOST_ON_24',
   },
   {
     pattern: /NameVirtualHost (\S+) has no VirtualHosts/,
