@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { listSandboxes, removeSandbox } from '../lib/ctl/sandboxes.js';
 import { createSandbox, writeProjectFile } from '../lib/httpd/sandbox.js';
 import { parsePort } from '../lib/core/ports.js';
+import { portTakenWarning } from '../lib/ctl/sandbox-ports.js';
 import type { Runner } from './types.js';
 
 export function register(program: Command, run: Runner): void {
@@ -17,6 +18,8 @@ export function register(program: Command, run: Runner): void {
     .addHelpText('after', '\nExamples:\n  apxs-ts sandbox create ./srv --port 8080\n  apxs-ts sandbox create ./srv2 --port 8081 --use   (later commands here use srv2)')
     .action(run(async (dir: string, o: { port: string; force?: boolean; project: boolean; use?: boolean }) => {
       const res = await createSandbox({ dir, port: parsePort(o.port), force: o.force });
+      const taken = await portTakenWarning(res.port);
+      if (taken) res.warnings.push(taken);
       const project = o.project ? await writeProjectFile(process.cwd(), res.root, { use: o.use }) : null;
       const kept = project && !project.written ? project : null;
       return {
