@@ -8,6 +8,7 @@ import { moduleLinePatternWithSources, perModuleLevelWarnings, readModuleSources
 import path from 'node:path';
 import { requireServerRoot } from '../lib/httpd/server-root.js';
 import { subcommandsWanted } from './options.js';
+import { healthNote } from '../lib/ctl/health-note.js';
 import { progress } from './progress.js';
 import { emit } from './stream.js';
 import type { Outcome, Runner } from './types.js';
@@ -42,7 +43,8 @@ function describe(r: CtlResult): string[] {
     : r.action.includes('stop') && r.pid === undefined ? `httpd's orphaned workers (pid ${r.orphans?.join(', ') ?? '?'}) ended in ${Math.round(r.elapsedMs)} ms`
     : r.action.includes('stop') ? `httpd (pid ${r.pid}) stopped in ${Math.round(r.elapsedMs)} ms`
     : `${r.action}: httpd (pid ${r.pid}) is up;${health}`;
-  return [head, ...(r.stale ? [`removed stale pid file ${r.stale.pidFile}: ${r.stale.reason}`] : []), ...r.warnings.map((w) => `warning: ${w}`)];
+  const note = r.action.includes('stop') ? undefined : healthNote(r.health?.status, r.serverRoot);
+  return [head, ...(note ? [`note: ${note}`] : []), ...(r.stale ? [`removed stale pid file ${r.stale.pidFile}: ${r.stale.reason}`] : []), ...r.warnings.map((w) => `warning: ${w}`)];
 }
 
 function timeoutOf(o: CtlOpts): number {
@@ -99,6 +101,7 @@ export function register(program: Command, run: Runner, subcommand?: string): vo
           `httpd${s.version ? ` ${s.version}` : ''} is running: pid ${s.pid} since ${s.since ?? '?'}`,
           `listening: ${s.listening.join(', ') || '(none seen)'}`,
           `health: ${s.healthUrl} answered ${s.health?.status} in ${s.health?.latencyMs.toFixed(1)} ms`,
+          ...[healthNote(s.health?.status, sr.root)].filter((n): n is string => !!n).map((n) => `note: ${n}`),
         ],
       };
     }));

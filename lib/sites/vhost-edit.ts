@@ -101,7 +101,12 @@ async function mapNames(tx: EditTransaction, sr: ServerRoot, hostsFile: string, 
   const toAdd: string[] = [];
   for (const n of names) {
     const mapped = entries.filter((e) => e.names.some((x) => x.toLowerCase() === n) && net.isIP(e.ip) === family);
-    if (mapped.some((e) => e.ip === ip)) continue;
+    const same = mapped.find((e) => e.ip === ip);
+    if (same) {
+      // Said, so the user knows the mapping is theirs and stays when this vhost goes.
+      if (!same.managed) warnings.push(`${n} was already mapped to ${ip} in ${hostsFile}:${same.line} (your line): left as it is, and vhost remove will not take it out`);
+      continue;
+    }
     const other = mapped[0];
     if (other && !remap) {
       throw new ApxsError('HOST_MAPPED', `${n} is already mapped to ${other.ip} in ${hostsFile}:${other.line}`, {
