@@ -4,6 +4,7 @@ import { createSandbox, writeProjectFile } from '../lib/httpd/sandbox.js';
 import { parsePort } from '../lib/core/ports.js';
 import { portTakenWarning } from '../lib/ctl/sandbox-ports.js';
 import type { Runner } from './types.js';
+import { apxsCommand } from '../lib/core/command-hint.js';
 
 export function register(program: Command, run: Runner): void {
   const sandbox = program.command('sandbox').description('private httpd server roots run by the system httpd binary');
@@ -33,7 +34,7 @@ export function register(program: Command, run: Runner): void {
             : []),
           ...(kept ? [`${kept.file} still names ${kept.previous}: kept it (commands below this directory use that one); --use switches it to this sandbox`] : []),
           ...res.warnings.map((w) => `warning: ${w}`),
-          `next: apxs-ts ctl start --server-root ${res.root}`,
+          `next: ${apxsCommand('ctl start', { serverRoot: res.root })}`,
         ],
       };
     }));

@@ -7,6 +7,7 @@ import { vhostAdd, vhostRemove } from '../lib/sites/vhost-edit.js';
 import { inspectVhosts } from '../lib/sites/inspect.js';
 import { hostsFileOf, withHostsFile, withServerRoot } from './options.js';
 import type { Runner } from './types.js';
+import { apxsCommand } from '../lib/core/command-hint.js';
 
 interface Common {
   serverRoot?: string;
@@ -40,7 +41,7 @@ export function register(program: Command, run: Runner): void {
           ? `vhost ${name} on ${res.address} (httpd ${res.series}), DocumentRoot ${res.documentRoot}, in ${res.vhostsFile}${res.hostsChanged ? `; ${name} mapped in ${hostsFileOf(o)}` : ''}`
           : `vhost ${name} is already there: nothing changed`,
         ...res.warnings.map((w) => `warning: ${w}`),
-        `reload the server to use it: apxs-ts ctl graceful --server-root ${sr.root}`],
+        `reload the server to use it: ${apxsCommand('ctl graceful', { serverRoot: sr.root })}`],
       };
     }));
 
@@ -81,7 +82,8 @@ export function register(program: Command, run: Runner): void {
       });
       const lines = r.seriesAssumed
         ? [`checked as httpd ${r.series}, assumed: no server root to ask its httpd (pass --httpd-version 2.2 for a 2.2 config, or --server-root)`] : [];
-      lines.push(...r.findings.flatMap((f) => [`${f.line ? `${f.file}:${f.line}` : f.file}: ${f.severity}: ${f.message}`, `    ${f.explanation}`, `    fix: ${f.fix}`]));
+      // A fix of several lines (a <Directory> block to add) keeps the indentation on each.
+      lines.push(...r.findings.flatMap((f) => [`${f.line ? `${f.file}:${f.line}` : f.file}: ${f.severity}: ${f.message}`, `    ${f.explanation}`, `    fix: ${f.fix.replace(/\n/g, '\n        ')}`]));
       if (r.httpdS) lines.push('', `httpd -S (exit ${r.httpdS.exitCode}):`, ...r.httpdS.output.split('\n').map((l) => `    ${l}`));
       if (r.findings.length) {
         throw new ApxsError('CONFIG_BROKEN', `${r.findings.length} vhost problem(s) in ${r.configFile}`, { details: lines, data: { ...r } });
