@@ -22,6 +22,7 @@ import { RECIPES } from './recipes.js';
 import { runPhase, type PhaseEvent } from './phase.js';
 import { checkPrereqs } from './prereqs.js';
 import { defaultPrefix } from './receipts.js';
+import { configureLogWarnings } from './configure-warnings.js';
 
 export interface SourceBuildOptions {
   version: string;
@@ -175,6 +176,7 @@ export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuil
     const env = plan.env;
     const configure = plan.shell ? [plan.shell, ['./configure', ...plan.args]] as const : ['./configure', plan.args] as const;
     phasesMs.configure = (await runPhase('configure', configure[0], [...configure[1]], { cwd: x.top, env, logFile: path.join(logs, 'configure.log'), onEvent: o.onEvent })).elapsedMs;
+    const configureWarnings = await configureLogWarnings(path.join(logs, 'configure.log'), path.join(x.top, 'configure'), o.configureArgs ?? []);
     phasesMs.make = (await runPhase('make', 'make', [`-j${jobs}`], { cwd: x.top, env, logFile: path.join(logs, 'make.log'), onEvent: o.onEvent })).elapsedMs;
     phasesMs.install = (await runPhase('make install', 'make', ['install'], { cwd: x.top, env, logFile: path.join(logs, 'install.log'), onEvent: o.onEvent })).elapsedMs;
 
@@ -198,7 +200,7 @@ export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuil
     };
     await fs.writeFile(path.join(prefix, 'apxs-ts-receipt.json'), JSON.stringify(receipt, null, 2) + '\n');
     await fs.rm(workDir, { recursive: true, force: true });
-    return { dryRun: false, version: release.version, prefix, steps, receipt, warnings: [...verified.warnings, ...(deps?.warnings ?? [])] };
+    return { dryRun: false, version: release.version, prefix, steps, receipt, warnings: [...verified.warnings, ...(deps?.warnings ?? []), ...configureWarnings] };
   } catch (err) {
     // The work dir stays for a look at the logs.
     if (err instanceof ApxsError) {
