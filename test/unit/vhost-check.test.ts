@@ -58,6 +58,7 @@ const RULE_TABLE: { rule: string; series: Series; config: string; code: string; 
   { rule: 'docrootMissing', series: '2.4', config: '<VirtualHost *:80>\n    ServerName one.dd\n    DocumentRoot @@dir@@/not-there\n</VirtualHost>\n', code: 'DOCROOT_MISSING@1' },
   { rule: 'docrootNotGranted', series: '2.4', config: `<Directory />\n    Require all denied\n</Directory>\n${vh('*:80', 'one.dd')}`, code: 'DOCROOT_NOT_GRANTED@4' },
   { rule: 'docrootNotGranted', series: '2.2', config: `<Directory />\n    Order deny,allow\n    Deny from all\n</Directory>\n${vh('*:80', 'one.dd')}`, code: 'DOCROOT_NOT_GRANTED@5' },
+  { rule: 'docrootNotGranted', series: '2.4', config: `LoadModule access_compat_module m.so\n<Directory />\n    Require all denied\n</Directory>\n<Directory @@dir@@>\n    Order allow,deny\n    Allow from all\n</Directory>\n${vh('*:80', 'one.dd')}<Directory @@dir@@/one>\n    Require all denied\n</Directory>\n`, code: 'DOCROOT_NOT_GRANTED@9' },
   { rule: 'access22On24', series: '2.4', config: vh('*:80', 'one.dd', '    <Location />\n        Deny from all\n    </Location>\n'), code: 'ACCESS_22_ON_24@5' },
   {
     rule: 'httpdRejects', series: '2.4', config: vh('*:80', 'one.dd', '    Frobnicate on\n'), code: 'HTTPD_REJECTS@4',
@@ -70,6 +71,15 @@ const RULE_TABLE: { rule: string; series: Series; config: string; code: string; 
 ];
 
 describe('vhost check rules, one by one', () => {
+  it('docrootNotGranted: a grant by Order/Allow (2.4 with mod_access_compat, or 2.2) under a denied <Directory /> is a grant', async () => {
+    const grant = (lines: string) => `<Directory />\n    Require all denied\n    Order deny,allow\n    Deny from all\n</Directory>\n<Directory @@dir@@>\n${lines}</Directory>\n${vh('*:80', 'one.dd')}`;
+    const run = async (config: string, series: Series) => RULES.find((r) => r.name === 'docrootNotGranted')!.run(await contextOf(config, series));
+    expect(await run(`LoadModule access_compat_module m.so\n${grant('    Order allow,deny\n    Allow from all\n')}`, '2.4')).toEqual([]);
+    expect(await run(grant('    Order allow,deny\n    Allow from all\n'), '2.2')).toEqual([]);
+    expect(await run(grant('    Require all granted\n'), '2.4')).toEqual([]);
+    expect((await run(grant('    Options None\n'), '2.2')).map((f) => f.code)).toEqual(['DOCROOT_NOT_GRANTED']);
+  });
+
   it('every rule has a row in the table', () => {
     expect([...new Set(RULE_TABLE.map((r) => r.rule))].sort()).toEqual(RULES.map((r) => r.name).sort());
   });

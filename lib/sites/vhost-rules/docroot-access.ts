@@ -53,7 +53,8 @@ function covers(pattern: string, dir: string, serverRoot: string): boolean {
 /** What one section's access lines decide, in the series' own terms; undefined when it says nothing of access. */
 function decide(lines: Directive[], orderAllow: boolean): Access | undefined {
   const args = (d: Directive) => d.args.map((a) => a.toLowerCase()).join(' ');
-  if (orderAllow) {
+  // 2.4 with mod_access_compat still obeys Order/Allow in a section that has no Require.
+  if (orderAllow || !lines.some((d) => is(d, 'Require'))) {
     // Up to 2.2 (mod_access/mod_authz_host): Order says which of Allow and Deny is evaluated last and what is the default.
     if (!lines.some((d) => is(d, 'Allow') || is(d, 'Deny') || is(d, 'Order'))) return undefined;
     const rules = (name: string) => lines.filter((d) => is(d, name)).map(args);
