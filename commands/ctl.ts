@@ -1,12 +1,15 @@
 import type { Command } from 'commander';
 import { brokenConfigError, configTest } from '../lib/httpd/configtest.js';
 import { ApxsError } from '../lib/core/errors.js';
-import { accessLogPath, errorLogPath, followLines, moduleLinePattern, tailForFollow } from '../lib/ctl/error-log.js';
+import { accessLogPath, errorLogPath, followLines, tailForFollow } from '../lib/ctl/error-log.js';
 import { restart, start, status, stop, type CtlResult } from '../lib/ctl/lifecycle.js';
 import { logModuleName, setLogLevel } from '../lib/ctl/loglevel.js';
+import { moduleLinePatternWithSources, perModuleLevelWarnings, readModuleSources } from '../lib/ctl/loglevel-advice.js';
+import path from 'node:path';
 import { requireServerRoot } from '../lib/httpd/server-root.js';
 import { NUMBER_RULES } from '../lib/core/numbers.js';
 import { numberArg, subcommandsWanted, timeoutArg } from './options.js';
+import { healthNote } from '../lib/ctl/health-note.js';
 import { progress } from './progress.js';
 import { emit } from './stream.js';
 import type { Outcome, Runner } from './types.js';
@@ -41,7 +44,8 @@ function describe(r: CtlResult): string[] {
     : r.action.includes('stop') && r.pid === undefined ? `httpd's orphaned workers (pid ${r.orphans?.join(', ') ?? '?'}) ended in ${Math.round(r.elapsedMs)} ms`
     : r.action.includes('stop') ? `httpd (pid ${r.pid}) stopped in ${Math.round(r.elapsedMs)} ms`
     : `${r.action}: httpd (pid ${r.pid}) is up;${health}`;
-  return [head, ...(r.stale ? [`removed stale pid file ${r.stale.pidFile}: ${r.stale.reason}`] : []), ...r.warnings.map((w) => `warning: ${w}`)];
+  const note = r.action.includes('stop') ? undefined : healthNote(r.health?.status, r.serverRoot);
+  return [head, ...(note ? [`note: ${note}`] : []), ...(r.stale ? [`removed stale pid file ${r.stale.pidFile}: ${r.stale.reason}`] : []), ...r.warnings.map((w) => `warning: ${w}`)];
 }
 
 /** --timeout, checked by its option parser (commands/options.ts). */
@@ -95,6 +99,7 @@ export function register(program: Command, run: Runner, subcommand?: string): vo
           `httpd${s.version ? ` ${s.version}` : ''} is running: pid ${s.pid} since ${s.since ?? '?'}`,
           `listening: ${s.listening.join(', ') || '(none seen)'}`,
           `health: ${s.healthUrl} answered ${s.health?.status} in ${s.health?.latencyMs.toFixed(1)} ms`,
+          ...[healthNote(s.health?.status, sr.root)].filter((n): n is string => !!n).map((n) => `note: ${n}`),
         ],
       };
     }));
@@ -114,12 +119,14 @@ export function register(program: Command, run: Runner, subcommand?: string): vo
     .option('--module <name>', 'only the lines of this module (2.4 tags them [NAME:level]; debug lines name mod_NAME.c)')
     .option('--access', 'the access log instead of the error log (the default vhost\'s own, when it has one)')
     .option('--vhost <name>', 'with --access: the access log of this vhost')
+    .option('--source <dir>', 'with --module: the module\'s source directory, whose file names httpd prints on debug lines (default: the current directory)')
     .addHelpText('after', '\nMore examples:\n  apxs-ts ctl logs --module info -n 5\n  apxs-ts ctl logs --access --follow')
-    .action(run(async (o: CtlOpts & { lines: number; follow?: boolean; module?: string; access?: boolean; vhost?: string }, cmd: Command): Promise<Outcome> => {
+    .action(run(async (o: CtlOpts & { lines: number; follow?: boolean; module?: string; access?: boolean; vhost?: string; source?: string }, cmd: Command): Promise<Outcome> => {
       const sr = await requireServerRoot(o.serverRoot, process.cwd());
       if (o.vhost !== undefined && !o.access) throw new ApxsError('USAGE', '--vhost goes with --access', { hint: `apxs-ts ctl logs --access --vhost ${o.vhost}` });
       const file = o.access ? await accessLogPath(sr, o.vhost) : await errorLogPath(sr);
-      const filter = o.module === undefined ? undefined : moduleLinePattern(logModuleName(o.module));
+      const mod = o.module === undefined ? undefined : logModuleName(o.module);
+      const filter = mod === undefined ? undefined : moduleLinePatternWithSources(mod, await readModuleSources(path.resolve(o.source ?? '.'), mod));
       const n = o.lines;
       if (o.follow && cmd.optsWithGlobals().json) throw new ApxsError('USAGE', '--follow does not go with --json');
       const { lines, end } = await tailForFollow(file, n, filter);
@@ -134,12 +141,14 @@ export function register(program: Command, run: Runner, subcommand?: string): vo
     .option('--module <name>', 'only this module\'s level (2.4: LogLevel NAME:LEVEL; before 2.4 the global level)')
     .option('--reset', 'take apxs-ts\'s level out again (of --module, or all)')
     .option('--no-reload', 'only edit the config; do not graceful-restart a running server')
+    .option('--source <dir>', 'with --module: the module\'s source directory, read to tell whether it logs under its own level (default: the current directory)')
     .addHelpText('after', '\nMore examples:\n  apxs-ts ctl loglevel debug --module info\n  apxs-ts ctl loglevel --reset')
-    .action(run(async (level: string | undefined, o: CtlOpts & { module?: string; reset?: boolean; reload: boolean }): Promise<Outcome> => {
+    .action(run(async (level: string | undefined, o: CtlOpts & { module?: string; reset?: boolean; reload: boolean; source?: string }): Promise<Outcome> => {
       if (!level && !o.reset) throw new ApxsError('USAGE', 'give a LEVEL (e.g. debug), or --reset');
       if (level && o.reset) throw new ApxsError('USAGE', 'give a LEVEL or --reset, not both');
       const sr = await requireServerRoot(o.serverRoot, process.cwd(), { writes: true });
       const r = await setLogLevel(sr, { level, module: o.module, reset: o.reset, reload: o.reload, timeoutSec: timeoutOf(o) });
+      r.warnings.push(...(await perModuleLevelWarnings(r, { module: o.module, level, sourceDir: path.resolve(o.source ?? '.') })));
       const what = r.lines.length ? r.lines.join(', ') : 'the config\'s own LogLevel';
       return {
         data: { ...r },

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { MODULE_APIS, MODULE_TEMPLATES, defaultTemplate, parseModuleApi, parseTemplate, scaffoldModule, targetModuleApi } from '../lib/module/scaffold.js';
-import { withServerRoot } from './options.js';
+import { serverRootOf, withServerRoot } from './options.js';
+import { apxsCommand, shellWord } from '../lib/core/command-hint.js';
 import type { Runner } from './types.js';
 
 export function register(program: Command, run: Runner): void {
@@ -20,7 +21,7 @@ export function register(program: Command, run: Runner): void {
       return {
         data: { ...res, module: res.module.stem, apiFrom: target.from },
         human: [`created ${res.dir} (${res.language === 'cpp' ? 'C++' : 'C'}, ${res.template}, module API ${res.api}: ${target.from}): ${res.files.join(', ')}`,
-          `next: cd ${res.dir} && apxs-ts build && apxs-ts install, then open ${res.url}`],
+          `next: cd ${shellWord(res.dir)} && ${apxsCommand('build', { serverRoot: serverRootOf(o.serverRoot) })} && ${apxsCommand('install', { serverRoot: serverRootOf(o.serverRoot) })}, then open ${res.url}`],
       };
     }));
 }

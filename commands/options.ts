@@ -2,6 +2,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { ApxsError } from '../lib/core/errors.js';
 import { expected, NUMBER_RULES, parseNumber, type NumberRule } from '../lib/core/numbers.js';
+import path from 'node:path';
 
 export function withServerRoot(c: Command): Command {
   return c.option('--server-root <dir>', 'server root (default: $APXS_TS_SERVER_ROOT, else the apxs-ts.json found upward from here)');
@@ -48,3 +49,8 @@ export function numberFromEnv(name: string, value: string, rule: NumberRule): nu
 export const portArg = numberArg(NUMBER_RULES.port);
 export const timeoutArg = numberArg(NUMBER_RULES.timeoutSeconds);
 export const jobsArg = numberArg(NUMBER_RULES.jobs);
+
+/** A --server-root given on the command line, absolute (a hint is run from another directory: `cd MODULE && ...`). */
+export function serverRootOf(given: string | undefined): string | undefined {
+  return given === undefined ? undefined : path.resolve(given);
+}

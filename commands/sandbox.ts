@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import { listSandboxes, removeSandbox } from '../lib/ctl/sandboxes.js';
 import { createSandbox, writeProjectFile } from '../lib/httpd/sandbox.js';
 import { portArg } from './options.js';
+import { portTakenWarning } from '../lib/ctl/sandbox-ports.js';
 import type { Runner } from './types.js';
+import { apxsCommand } from '../lib/core/command-hint.js';
 
 export function register(program: Command, run: Runner): void {
   const sandbox = program.command('sandbox').description('private httpd server roots run by the system httpd binary');
@@ -17,6 +19,8 @@ export function register(program: Command, run: Runner): void {
     .addHelpText('after', '\nExamples:\n  apxs-ts sandbox create ./srv --port 8080\n  apxs-ts sandbox create ./srv2 --port 8081 --use   (later commands here use srv2)')
     .action(run(async (dir: string, o: { port: number; force?: boolean; project: boolean; use?: boolean }) => {
       const res = await createSandbox({ dir, port: o.port, force: o.force });
+      const taken = await portTakenWarning(res.port);
+      if (taken) res.warnings.push(taken);
       const project = o.project ? await writeProjectFile(process.cwd(), res.root, { use: o.use }) : null;
       const kept = project && !project.written ? project : null;
       return {
@@ -30,7 +34,7 @@ export function register(program: Command, run: Runner): void {
             : []),
           ...(kept ? [`${kept.file} still names ${kept.previous}: kept it (commands below this directory use that one); --use switches it to this sandbox`] : []),
           ...res.warnings.map((w) => `warning: ${w}`),
-          `next: apxs-ts ctl start --server-root ${res.root}`,
+          `next: ${apxsCommand('ctl start', { serverRoot: res.root })}`,
         ],
       };
     }));

@@ -10,6 +10,7 @@ import { serverFiles } from '../lib/ctl/server-files.js';
 import { serverState } from '../lib/ctl/server-state.js';
 import type { ServerRoot } from '../lib/httpd/server-root.js';
 import type { Runner } from './types.js';
+import { apxsCommand } from '../lib/core/command-hint.js';
 
 interface Common {
   serverRoot?: string;
@@ -52,7 +53,7 @@ export function register(program: Command, run: Runner): void {
           : `vhost ${name} is already there: nothing changed`,
         ...res.warnings.map((w) => `warning: ${w}`),
         // Nothing changed: nothing to reload.
-        ...(res.changed.length ? [`reload the server to use it: apxs-ts ctl graceful --server-root ${sr.root}`] : [])],
+        ...(res.changed.length ? [`reload the server to use it: ${apxsCommand('ctl graceful', { serverRoot: sr.root })}`] : [])],
       };
     }));
 
@@ -81,7 +82,7 @@ export function register(program: Command, run: Runner): void {
       return {
         data: { configFile: r.configFile, series: r.series, vhosts: r.vhosts },
         // A disabled site's vhost is listed too, marked: httpd does not serve it until it is enabled (a2ensite).
-        stdout: r.vhosts.map((v) => `${v.isDefault ? '*' : ' '} ${v.address}\t${v.serverName ?? '(no ServerName)'}${v.aliases.length ? ` (${v.aliases.join(' ')})` : ''}\t${v.file}:${v.line}${v.disabled ? '\tdisabled' : ''}`),
+        stdout: r.vhosts.map((v) => `${v.isDefault ? '*' : ' '} ${v.address}\t${v.serverName ?? '(no ServerName)'}${v.aliases.length ? ` (${v.aliases.join(' ')})` : ''}\t${v.file}:${v.line}${v.disabled ? '\tdisabled' : ''}${v.shadowedBy.map((s) => `\tshadowed on ${s.address}: ${s.answeredBy ?? '(no ServerName)'} answers instead`).join('')}`),
       };
     }));
 
@@ -100,7 +101,8 @@ export function register(program: Command, run: Runner): void {
       });
       const lines = r.seriesAssumed
         ? [`checked as httpd ${r.series}, assumed: no server root to ask its httpd (pass --httpd-version 2.2 for a 2.2 config, or --server-root)`] : [];
-      lines.push(...r.findings.flatMap((f) => [`${f.line ? `${f.file}:${f.line}` : f.file}: ${f.severity}: ${f.message}`, `    ${f.explanation}`, `    fix: ${f.fix}`]));
+      // A fix of several lines (a <Directory> block to add) keeps the indentation on each.
+      lines.push(...r.findings.flatMap((f) => [`${f.line ? `${f.file}:${f.line}` : f.file}: ${f.severity}: ${f.message}`, `    ${f.explanation}`, `    fix: ${f.fix.replace(/\n/g, '\n        ')}`]));
       if (r.httpdS) lines.push('', `httpd -S (exit ${r.httpdS.exitCode}):`, ...r.httpdS.output.split('\n').map((l) => `    ${l}`));
       if (r.findings.length) {
         throw new ApxsError('CONFIG_BROKEN', `${r.findings.length} vhost problem(s) in ${r.configFile}`, { details: lines, data: { ...r } });

@@ -21,6 +21,7 @@ import { rememberServerFiles, serverFiles, stopFiles } from './server-files.js';
 import { serverListening } from './listening.js';
 import { serverState } from './server-state.js';
 import { startHoldingLock } from './start.js';
+import { apxsCommand } from '../core/command-hint.js';
 
 export type { Running, StaleReport } from './pid-file.js';
 
@@ -53,7 +54,7 @@ export function start(sr: ServerRoot, opts: CtlOptions = {}): Promise<CtlResult>
 
 function notRunning(sr: ServerRoot, stale: StaleReport | undefined, action: string): ApxsError {
   return new ApxsError('NOT_RUNNING', `httpd is not running for ${sr.root}${stale ? ` (stale pid file ${stale.pidFile} removed: ${stale.reason})` : ''}`, {
-    hint: action === 'status' ? 'start it with `apxs-ts ctl start`' : undefined,
+    hint: action === 'status' ? `start it with \`${apxsCommand('ctl start', { serverRoot: sr.root })}\`` : undefined,
     data: { action, serverRoot: sr.root, running: false, stale: stale ?? null },
   });
 }
@@ -210,7 +211,7 @@ export async function status(sr: ServerRoot, opts: CtlOptions = {}): Promise<Sta
 async function orphanedWorkersError(sr: ServerRoot, orphans: number[], stale: StaleReport | undefined): Promise<ApxsError> {
   const listening = [...new Set((await Promise.all(orphans.map(listeningAddresses))).flat())];
   return new ApxsError('ORPHANED_WORKERS', `orphaned workers, parent gone: pid ${orphans.join(', ')} of ${sr.root} still run${listening.length ? ` (listening on ${listening.join(', ')})` : ''}`, {
-    hint: '`apxs-ts ctl stop` ends them; `apxs-ts ctl start` ends them and starts afresh',
+    hint: `\`${apxsCommand('ctl stop', { serverRoot: sr.root })}\` ends them; \`${apxsCommand('ctl start', { serverRoot: sr.root })}\` ends them and starts afresh`,
     data: { action: 'status', serverRoot: sr.root, running: false, orphans, listening, stale: stale ?? null },
   });
 }

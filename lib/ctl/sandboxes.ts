@@ -12,6 +12,7 @@ import { readSandboxMarker } from '../httpd/sandbox-manifest.js';
 import { removeSandboxFiles, type SandboxFilesRemoved } from '../httpd/sandbox-removal.js';
 import { detectServerRoot } from '../httpd/server-root.js';
 import { stop } from './lifecycle.js';
+import { configPorts } from './sandbox-ports.js';
 import { stopFiles } from './server-files.js';
 import { serverState } from './server-state.js';
 
@@ -24,6 +25,10 @@ export interface SandboxStatus {
   pid: number | null;
   /** What the running server listens on (its config may have moved it off the port it was made with). */
   listening: string[];
+  /** The port `sandbox create --port` gave it (`port` is what its config Listens on now). */
+  createdPort: number;
+  /** Every port its config Listens on. */
+  configPorts: number[];
 }
 
 export async function listSandboxes(env: NodeJS.ProcessEnv = process.env): Promise<{ sandboxes: SandboxStatus[]; dropped: string[] }> {
@@ -32,8 +37,9 @@ export async function listSandboxes(env: NodeJS.ProcessEnv = process.env): Promi
     const sr = await detectServerRoot(e.root);
     // The pid file ctl start remembered, else httpd's default; the process scan decides (as stop does, no config parse).
     const { running } = await serverState(sr, (await stopFiles(sr)).pidFile, { scan: false });
+    const ports = await configPorts(sr);
     return {
-      root: e.root, port: e.port, httpd: e.httpd, created: e.created, running: !!running, pid: running?.pid ?? null,
+      root: e.root, port: ports[0] ?? e.port, createdPort: e.port, configPorts: ports, httpd: e.httpd, created: e.created, running: !!running, pid: running?.pid ?? null,
       listening: running ? await listeningAddresses(running.pid) : [],
     };
   }));

@@ -18,6 +18,7 @@ import { endProcesses, findServerProcesses, forceStop, isOurHttpd } from './iden
 import type { CtlOptions, CtlResult } from './lifecycle.js';
 import { rememberServerFiles } from './server-files.js';
 import { serverState, type ServerState } from './server-state.js';
+import { apxsCommand } from '../core/command-hint.js';
 
 const timeoutOf = (o: CtlOptions) => o.timeoutSec ?? 30;
 
@@ -70,7 +71,7 @@ async function alreadyRunning(sr: ServerRoot, st: ServerState & { running: NonNu
     health = w.last;
     if (!w.healthy) {
       throw new ApxsError('UNHEALTHY', `httpd (pid ${pid}) is already running but ${url} answers ${health.status ?? health.error ?? 'nothing'}`, {
-        hint: 'see `apxs-ts ctl logs`; `apxs-ts ctl restart` starts a new generation',
+        hint: `see \`${apxsCommand('ctl logs', { serverRoot: sr.root })}\`; \`${apxsCommand('ctl restart', { serverRoot: sr.root })}\` starts a new generation`,
         data: { action: 'start', serverRoot: sr.root, pid, alreadyRunning: true, healthUrl: url, health, stale: st.stale ?? null, warnings },
       });
     }

@@ -12,6 +12,7 @@ import { exists } from '../core/fs.js';
 import { runCapture } from '../core/run.js';
 import { serverProfile } from '../httpd/profile.js';
 import type { ServerRoot } from '../httpd/server-root.js';
+import { apxsCommand } from '../core/command-hint.js';
 import { parseConfigVars } from '../module/toolchain.js';
 
 export interface BuildVars {
@@ -35,7 +36,15 @@ export async function buildVarsSource(sr: ServerRoot | undefined): Promise<strin
 }
 
 function unknown(source: string, name: string): ApxsError {
-  return new ApxsError('BAD_INPUT', `${source} knows no variable ${name}`, { hint: 'run `apxs-ts query --json` for every name it knows' });
+  return new ApxsError('BAD_INPUT', `${source} knows no variable ${name}`, { data: { unknownVariable: name } });
+}
+
+/** The unknown-name error with the command that lists every name, for the same server root. */
+function withListHint(err: unknown, sr: ServerRoot | undefined): never {
+  if (err instanceof ApxsError && err.code === 'BAD_INPUT' && err.data?.unknownVariable) {
+    throw new ApxsError('BAD_INPUT', err.message, { hint: `run \`${apxsCommand('query --json', { serverRoot: sr?.root })}\` for every name it knows`, data: err.data });
+  }
+  throw err;
 }
 
 /** Each name on its own: 1.3's apxs takes one name per query and runs several values together. */
@@ -79,7 +88,11 @@ function fromMk(mk: Record<string, string>, source: string, names: readonly stri
 }
 
 /** The values of `names`, or of every variable when `names` is empty. */
-export async function queryBuildVars(sr: ServerRoot | undefined, names: readonly string[]): Promise<BuildVars> {
+export function queryBuildVars(sr: ServerRoot | undefined, names: readonly string[]): Promise<BuildVars> {
+  return queryBuildVarsOf(sr, names).catch((e: unknown) => withListHint(e, sr));
+}
+
+async function queryBuildVarsOf(sr: ServerRoot | undefined, names: readonly string[]): Promise<BuildVars> {
   const source = await buildVarsSource(sr);
   if (!source) {
     throw new ApxsError('TOOL_MISSING', 'no apxs and no build/config_vars.mk to ask', {

@@ -18,6 +18,7 @@ import { serverFiles } from '../ctl/server-files.js';
 import { serverState } from '../ctl/server-state.js';
 import { toolchainForServer, type Toolchain } from '../module/toolchain.js';
 import { buildVarsSource } from './build-vars.js';
+import { apxsCommand, DEFAULT_HOSTS_FILE } from '../core/command-hint.js';
 
 export interface Missing {
   what: string;
@@ -123,7 +124,7 @@ async function listenFacts(sr: ServerRoot, report: DoctorReport): Promise<void> 
 async function hostsFacts(file: string, report: DoctorReport): Promise<void> {
   const writable = await fs.access(file, constants.W_OK).then(() => true, () => false);
   // Not counted as missing: a sandbox on a port needs no name; vhost names do.
-  report.hostsFile = { path: file, writable, fix: writable ? null : `sudo apxs-ts hosts add NAME (or --hosts-file FILE / $APXS_TS_HOSTS_FILE for a private one)` };
+  report.hostsFile = { path: file, writable, fix: writable ? null : `sudo ${apxsCommand('hosts add NAME', { hostsFile: file })}${file === DEFAULT_HOSTS_FILE ? ' (or --hosts-file FILE / $APXS_TS_HOSTS_FILE for a private one)' : ''}` };
 }
 
 /** The report for server root `rootPath` (undefined: none was given or found). */

@@ -29,6 +29,15 @@ export interface Dialect {
    * a syntax error there), so a module's debug lines need the global debug.
    */
   logLevel: { perModule: boolean; levels: readonly string[] };
+  /** httpd's messages carry an id (AH00112: ...) from 2.4 on; 2.2's say the same words without one. */
+  messageIds: boolean;
+  /**
+   * 2.4 keeps <VirtualHost *> (any port, `*:*` in httpd -S) apart from
+   * <VirtualHost *:PORT>: a request on PORT goes to the most specific match,
+   * so the `*` vhosts never see it. Up to 2.2 a NameVirtualHost address
+   * mixing both is one group "with undefined results".
+   */
+  mostSpecificAddressWins: boolean;
 }
 
 const ORDER_ALLOW = ['Order allow,deny', 'Allow from all'];
@@ -50,12 +59,17 @@ const LOG_GLOBAL = { perModule: false, levels: LEVELS };
 const LOG_24 = { perModule: true, levels: [...LEVELS, ...[1, 2, 3, 4, 5, 6, 7, 8].map((n) => `trace${n}`)] };
 
 const DIALECTS: Record<Series, Dialect> = {
-  '1.3': { series: '1.3', nameVirtualHost: true, allowAll: ORDER_ALLOW, localOnly: LOCAL_13, orderAllowBuiltIn: true, listen: LISTEN_13, logLevel: LOG_GLOBAL },
-  '2.0': { series: '2.0', nameVirtualHost: true, allowAll: ORDER_ALLOW, localOnly: LOCAL_ORDER, orderAllowBuiltIn: true, listen: LISTEN_2, logLevel: LOG_GLOBAL },
-  '2.2': { series: '2.2', nameVirtualHost: true, allowAll: ORDER_ALLOW, localOnly: LOCAL_ORDER, orderAllowBuiltIn: true, listen: LISTEN_2, logLevel: LOG_GLOBAL },
-  '2.4': { series: '2.4', nameVirtualHost: false, allowAll: ['Require all granted'], localOnly: LOCAL_24, orderAllowBuiltIn: false, listen: LISTEN_2, logLevel: LOG_24 },
+  '1.3': { series: '1.3', nameVirtualHost: true, allowAll: ORDER_ALLOW, localOnly: LOCAL_13, orderAllowBuiltIn: true, listen: LISTEN_13, logLevel: LOG_GLOBAL, messageIds: false, mostSpecificAddressWins: false },
+  '2.0': { series: '2.0', nameVirtualHost: true, allowAll: ORDER_ALLOW, localOnly: LOCAL_ORDER, orderAllowBuiltIn: true, listen: LISTEN_2, logLevel: LOG_GLOBAL, messageIds: false, mostSpecificAddressWins: false },
+  '2.2': { series: '2.2', nameVirtualHost: true, allowAll: ORDER_ALLOW, localOnly: LOCAL_ORDER, orderAllowBuiltIn: true, listen: LISTEN_2, logLevel: LOG_GLOBAL, messageIds: false, mostSpecificAddressWins: false },
+  '2.4': { series: '2.4', nameVirtualHost: false, allowAll: ['Require all granted'], localOnly: LOCAL_24, orderAllowBuiltIn: false, listen: LISTEN_2, logLevel: LOG_24, messageIds: true, mostSpecificAddressWins: true },
 };
 
 export function dialectOf(series: Series): Dialect {
   return DIALECTS[series];
+}
+
+/** httpd's message id as the series prints it: "AH00112: " on 2.4, nothing before (2.2 has no ids). */
+export function messageId(series: Series, id: string): string {
+  return dialectOf(series).messageIds ? `${id}: ` : '';
 }

@@ -21,6 +21,7 @@ import { nowMs } from '../core/proc.js';
 import { withLock } from '../core/lock.js';
 import { failpoint } from '../core/failpoint.js';
 import { randomBytes } from 'node:crypto';
+import { withIncludeHint } from './compile-hints.js';
 
 export { checkModuleApi, readModuleProject, updateModuleFlags, type ModuleProject } from './project.js';
 export { parseDepFile } from './stamp.js';
@@ -130,7 +131,7 @@ async function buildLocked(project: ModuleProject, tc: Toolchain, opts: BuildOpt
     const res = await runCapture(cmd, args, { cwd: project.dir });
     warnings.push(...res.all.split('\n').filter((l) => /\bwarning:/.test(l)));
     await fs.appendFile(logFile, `$ ${res.command}\n${res.all}${res.all.endsWith('\n') || !res.all ? '' : '\n'}[exit ${res.exitCode}]\n`);
-    if (res.exitCode !== 0) throw compileFailure(res, logFile);
+    if (res.exitCode !== 0) throw await withIncludeHint(compileFailure(res, logFile), res.all, tc.includeDirs, project.dir);
   };
   const units: Record<string, Unit> = { ...(old?.units ?? {}) };
   let symbolNotes: string[] = [];

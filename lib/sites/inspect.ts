@@ -67,21 +67,22 @@ export async function inspectVhosts(opts: InspectOptions): Promise<InspectResult
   ]);
   const defaultPort = sr ? serverInfoFromTree(tree).listens[0]?.port : undefined;
   const httpdS = s ? { exitCode: s.exitCode, output: s.all.trim() } : null;
-  const { findings, vhosts } = await checkVhosts({ tree, series, hosts, hostsFile: opts.hostsFile, defaultPort, configFile, httpdS });
-  const enabled = listVhosts(vhosts, defaultPort).map((v) => ({ ...v, disabled: false }));
+  const locators = { serverRoot: opts.sr?.root, config: opts.configFile && configFile, hostsFile: opts.hostsFile, httpdVersion: opts.series };
+  const { findings, vhosts } = await checkVhosts({ tree, series, hosts, hostsFile: opts.hostsFile, defaultPort, configFile, httpdS, locators });
+  const enabled = listVhosts(vhosts, defaultPort, series).map((v) => ({ ...v, disabled: false }));
   // Only a server root's own layout says which site files are there but switched off (not a --config file).
-  const disabled = sr && !opts.configFile ? await disabledVhosts(sr, env, defaultPort) : [];
+  const disabled = sr && !opts.configFile ? await disabledVhosts(sr, env, defaultPort, series) : [];
   findings.push(...disabledNameFindings(disabled, enabled, hosts, opts.hostsFile));
   return { configFile, series, seriesAssumed: !opts.series && !sr, vhosts: [...enabled, ...disabled], findings, httpdS };
 }
 
 /** The vhosts of the layout's disabled site files, read as httpd would read them once enabled. */
-async function disabledVhosts(sr: ServerRoot, env: Record<string, string>, defaultPort: number | undefined): Promise<ListedVhost[]> {
+async function disabledVhosts(sr: ServerRoot, env: Record<string, string>, defaultPort: number | undefined, series: Series): Promise<ListedVhost[]> {
   const out: ListedVhost[] = [];
   for (const file of await sr.layout.disabledSites(sr)) {
     const tree = await loadConfTree(file, { serverRoot: sr.root, env }).catch(() => undefined);
     if (!tree) continue;
-    out.push(...listVhosts(collectVhosts(tree), defaultPort).map((v) => ({ ...v, isDefault: false, disabled: true })));
+    out.push(...listVhosts(collectVhosts(tree), defaultPort, series).map((v) => ({ ...v, isDefault: false, disabled: true })));
   }
   return out;
 }

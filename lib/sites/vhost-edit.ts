@@ -25,6 +25,7 @@ import type { Series } from '../httpd/version.js';
 import { addToBlock, hostsAdd, hostsList, hostsRemove, readBlock, removeFromBlock, withBlock, type HostsBlock } from './hosts-file.js';
 import { validateHostname } from './host-names.js';
 import { collectVhosts } from './vhost-model.js';
+import { apxsCommand } from '../core/command-hint.js';
 
 export interface VhostSpec {
   name: string;
@@ -100,7 +101,12 @@ async function mapNames(tx: EditTransaction, sr: ServerRoot, hostsFile: string, 
   const toAdd: string[] = [];
   for (const n of names) {
     const mapped = entries.filter((e) => e.names.some((x) => x.toLowerCase() === n) && net.isIP(e.ip) === family);
-    if (mapped.some((e) => e.ip === ip)) continue;
+    const same = mapped.find((e) => e.ip === ip);
+    if (same) {
+      // Said, so the user knows the mapping is theirs and stays when this vhost goes.
+      if (!same.managed) warnings.push(`${n} was already mapped to ${ip} in ${hostsFile}:${same.line} (your line): left as it is, and vhost remove will not take it out`);
+      continue;
+    }
     const other = mapped[0];
     if (other && !remap) {
       throw new ApxsError('HOST_MAPPED', `${n} is already mapped to ${other.ip} in ${hostsFile}:${other.line}`, {
@@ -190,7 +196,7 @@ export async function vhostRemove(sr: ServerRoot, nameIn: string, opts: { hostsF
       .filter(([k, v]) => v.vhost === name && k.startsWith(`${path.resolve(opts.hostsFile)}\0`))
       .map(([k]) => k.split('\0')[1]!);
     if (!block && !(text === undefined && removedNames.length > 0)) {
-      throw new ApxsError('NOT_FOUND', `no vhost ${name} made by apxs-ts in ${file}`, { hint: 'apxs-ts vhost list shows what there is' });
+      throw new ApxsError('NOT_FOUND', `no vhost ${name} made by apxs-ts in ${file}`, { hint: `${apxsCommand('vhost list', { serverRoot: sr.root })} shows what there is` });
     }
     // Its file gone (deleted by hand, or by an apxs-ts before #16 killed half way): take out what is left of it.
     if (!block) warnings.push(`${file} is gone: removed what was left of ${name} (its Include, its hosts names)`);

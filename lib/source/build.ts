@@ -25,6 +25,7 @@ import { isAlive } from '../core/proc.js';
 import { runPhase, type PhaseEvent } from './phase.js';
 import { checkPrereqs } from './prereqs.js';
 import { defaultPrefix } from './receipts.js';
+import { configureLogWarnings } from './configure-warnings.js';
 
 export interface SourceBuildOptions {
   version: string;
@@ -227,6 +228,7 @@ export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuil
     const env = plan.env;
     const configure = plan.shell ? [plan.shell, ['./configure', ...plan.args]] as const : ['./configure', plan.args] as const;
     phasesMs.configure = (await runPhase('configure', configure[0], [...configure[1]], { cwd: x.top, env, logFile: path.join(logs, 'configure.log'), onEvent: o.onEvent })).elapsedMs;
+    const configureWarnings = await configureLogWarnings(path.join(logs, 'configure.log'), path.join(x.top, 'configure'), o.configureArgs ?? []);
     phasesMs.make = (await runPhase('make', 'make', [`-j${jobs}`], { cwd: x.top, env, logFile: path.join(logs, 'make.log'), onEvent: o.onEvent })).elapsedMs;
     // make install goes to a staging directory beside the prefix (same file system: one rename
     // moves it in), so the prefix is either absent or complete with its receipt, kill -9 or not.
@@ -260,7 +262,7 @@ export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuil
     await fs.rm(stage, { recursive: true, force: true });
     stage = undefined;
     await fs.rm(workDir, { recursive: true, force: true });
-    const warnings = [...verified.warnings, ...(deps?.warnings ?? [])];
+    const warnings = [...verified.warnings, ...(deps?.warnings ?? []), ...configureWarnings];
     if (previous) warnings.push(`the httpd that was in ${prefix} before was moved to ${previous} (its conf/ and htdocs/ are there)`);
     return { dryRun: false, version: release.version, prefix, steps, receipt, warnings };
   } catch (err) {

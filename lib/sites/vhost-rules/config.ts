@@ -3,7 +3,8 @@
  * wildcard address forms, DocumentRoots, 2.2 access control on 2.4.
  * Messages quote httpd's own where it has one.
  */
-import { dialectOf } from '../../httpd/dialect.js';
+import { dialectOf, messageId } from '../../httpd/dialect.js';
+import { docrootAccess } from './docroot-access.js';
 import { is } from '../../httpd/conf-parse.js';
 import { splitAddress } from '../vhost-model.js';
 import type { Finding, RuleContext } from './context.js';
@@ -20,7 +21,8 @@ export function nameVirtualHostOn24(ctx: RuleContext): Finding[] {
   if (dialectOf(ctx.series).nameVirtualHost) return [];
   return ctx.nameVhosts.map((d) => ({
     code: 'NAMEVIRTUALHOST_ON_24', severity: 'warning', file: d.file, line: d.line,
-    message: `AH00548: NameVirtualHost has no effect and will be removed in the next release ${d.file}:${d.line}`,
+    // httpd ends its message with file:line; the finding is printed at file:line already.
+    message: 'AH00548: NameVirtualHost has no effect and will be removed in the next release',
     explanation: 'Since httpd 2.4 every address used by several <VirtualHost> blocks is name-based automatically; this line does nothing.',
     fix: `delete "NameVirtualHost ${d.args.join(' ')}"`,
   }));
@@ -64,6 +66,8 @@ export function nameVirtualHostMissing(ctx: RuleContext): Finding[] {
 
 /** '*' and '*:port' for the same wildcard address. */
 export function mixedWildcardPorts(ctx: RuleContext): Finding[] {
+  // 2.4 says no such thing: there the most specific address wins (wildcardShadowed says what that does).
+  if (dialectOf(ctx.series).mostSpecificAddressWins) return [];
   const wildcardForms = [...ctx.vhosts.flatMap((v) => v.addresses.map((a) => ({ a, file: v.file, line: v.line }))),
     ...ctx.nameVhosts.map((d) => ({ a: d.args[0] ?? '', file: d.file, line: d.line }))]
     .filter((x) => splitAddress(x.a).host === '*');
@@ -82,8 +86,10 @@ export function mixedWildcardPorts(ctx: RuleContext): Finding[] {
 export function docrootMissing(ctx: RuleContext): Finding[] {
   return ctx.vhosts.flatMap((v): Finding[] => !v.documentRoot || ctx.facts.existingDirs.has(v.documentRoot) ? [] : [{
     code: 'DOCROOT_MISSING', severity: 'warning', file: v.file, line: v.line,
-    message: `AH00112: Warning: DocumentRoot [${v.documentRoot}] does not exist`,
-    explanation: `The vhost ${v.serverName ?? ''} answers 404 for every file until the directory exists.`,
+    message: `${messageId(ctx.series, 'AH00112')}Warning: DocumentRoot [${v.documentRoot}] does not exist`,
+    explanation: docrootAccess(ctx, v).access === 'denied'
+      ? `The vhost ${v.serverName ?? ''} answers 403 Forbidden: no <Directory> grants it (see DOCROOT_NOT_GRANTED); once it exists and is granted, it serves its files.`
+      : `The vhost ${v.serverName ?? ''} answers 404 Not Found for every file until the directory exists.`,
     fix: `mkdir -p ${v.documentRoot}`,
   }]);
 }

@@ -8,6 +8,8 @@ import { is, type Directive } from '../../httpd/conf-parse.js';
 import type { ConfTree } from '../../httpd/conf-tree.js';
 import type { HostsEntry } from '../hosts-file.js';
 import type { Series } from '../../httpd/version.js';
+import { dialectOf } from '../../httpd/dialect.js';
+import type { Locators } from '../../core/command-hint.js';
 import { addressKey, collectVhosts, type Vhost } from '../vhost-model.js';
 
 export interface Finding {
@@ -34,6 +36,8 @@ export interface CheckInput {
   configFile?: string;
   /** httpd -S on the same config, run before the rules, when it was run. */
   httpdS?: { exitCode: number; output: string } | null;
+  /** The options this check was located by, for fixes that name `vhost check` again. */
+  locators?: Locators;
 }
 
 /** Facts from the file system, gathered before the rules run. */
@@ -73,6 +77,15 @@ export function resolvedNames(hosts: HostsEntry[]): Map<string, string[]> {
   return resolved;
 }
 
+/**
+ * The port a bare address (`*`, `10.0.0.1`) is grouped under: the first
+ * Listen's up to 2.2 (one group with the `*:PORT` blocks), none on 2.4,
+ * where it stays `*:*`, a group of its own (httpd -S shows it so).
+ */
+export function groupingPort(series: Series, defaultPort: number | undefined): number | undefined {
+  return dialectOf(series).mostSpecificAddressWins ? undefined : defaultPort;
+}
+
 /** Groups by address:port as httpd does; the first vhost of a group is its default. */
 export function addressGroups(vhosts: Vhost[], defaultPort?: number): Map<string, Vhost[]> {
   const groups = new Map<string, Vhost[]>();
@@ -92,6 +105,6 @@ export function ruleContext(input: CheckInput, facts: Facts, vhosts: Vhost[] = c
     ...input, vhosts, facts,
     nameVhosts: input.tree.directives.filter((d) => d.kind === 'directive' && is(d, 'NameVirtualHost')),
     resolved: resolvedNames(input.hosts),
-    groups: addressGroups(vhosts, input.defaultPort),
+    groups: addressGroups(vhosts, groupingPort(input.series, input.defaultPort)),
   };
 }

@@ -8,6 +8,7 @@ import { explainHttpdOutput, parseHttpdErrors, type ConfigProblem } from '../../
 import { is } from '../../httpd/conf-parse.js';
 import { addressKey, splitAddress, type Vhost } from '../vhost-model.js';
 import type { Finding, RuleContext } from './context.js';
+import { apxsCommand } from '../../core/command-hint.js';
 
 /** "[Tue Jan 01 ...] [core:warn] [pid 12] AH00548: ..." -> "AH00548: ...". */
 const stripLogPrefix = (l: string) => l.replace(/^(\s*\[[^\]]*\])+\s*/, '').trim();
@@ -40,7 +41,7 @@ export function httpdRejects(ctx: RuleContext): Finding[] {
     code: 'HTTPD_REJECTS', severity: 'error', file: p.file ?? ctx.configFile ?? '', line: p.line ?? 0,
     message: p.message || `httpd -S exited ${s.exitCode}`,
     explanation: [`httpd -S exits ${s.exitCode}: httpd will not start with this config.`, ...explainHttpdOutput(p.message)].join(' '),
-    fix: p.file ? `correct ${p.file}:${p.line}, then run vhost check again` : 'correct the config as httpd says, then run vhost check again',
+    fix: `${p.file ? `correct ${p.file}:${p.line}` : 'correct the config as httpd says'}, then run ${apxsCommand('vhost check', ctx.locators)} again`,
   }));
 }
 
@@ -74,6 +75,7 @@ const VHOST_WARNINGS: VhostWarning[] = [
     where: (m) => ({ file: m[1]!, line: Number(m[2]) }),
     explanation: 'Since httpd 2.4 every address used by several <VirtualHost> blocks is name-based automatically; this line does nothing.',
     fix: 'delete the NameVirtualHost line',
+    restates: 'NAMEVIRTUALHOST_ON_24',
   },
   {
     pattern: /NameVirtualHost (\S+) has no VirtualHosts/,

@@ -4,6 +4,7 @@
  * elsewhere), and hosts-file names that reach the group's default instead.
  */
 import type { Vhost } from '../vhost-model.js';
+import { apxsCommand, shellWord } from '../../core/command-hint.js';
 import type { Finding, RuleContext } from './context.js';
 
 const isWildcardName = (n: string) => n.includes('*') || n.includes('?');
@@ -58,7 +59,7 @@ export function nameNotResolved(ctx: RuleContext): Finding[] {
       code: 'NAME_NOT_RESOLVED', severity: 'warning', file: v.file, line: v.line,
       message: `${n} does not resolve through ${ctx.hostsFile}`,
       explanation: `A browser on this machine cannot reach the vhost at ${v.file}:${v.line} as ${n}.`,
-      fix: `apxs-ts hosts add ${n}${specific ? ` --ip ${host}` : ''}`,
+      fix: apxsCommand(`hosts add ${shellWord(n)}${specific ? ` --ip ${host}` : ''}`, { hostsFile: ctx.hostsFile }),
     });
   }
   return out;
@@ -75,7 +76,7 @@ export function nameWrongAddress(ctx: RuleContext): Finding[] {
       code: 'NAME_WRONG_ADDRESS', severity: 'warning', file: v.file, line: v.line,
       message: `${n} resolves to ${ips.join(', ')} but the vhost listens on ${host}`,
       explanation: `Requests for ${n} arrive on ${ips[0]}, where this vhost (${v.file}:${v.line}) does not answer.`,
-      fix: `apxs-ts hosts add ${n} --ip ${host}, or <VirtualHost *:${key.split(':').pop()}>`,
+      fix: `${apxsCommand(`hosts add ${shellWord(n)} --ip ${host}`, { hostsFile: ctx.hostsFile })}, or <VirtualHost *:${key.split(':').pop()}>`,
     });
   }
   return out;
