@@ -217,6 +217,24 @@ export async function undoCopyPath(file: string, id: string): Promise<string> {
   return path.join(path.dirname(target), `.${path.basename(target)}.apxs-ts-undo-${id}`);
 }
 
+/** The name undoCopyPath gives (id: pid-hex8-step), with the copied file's name in group 1. */
+const UNDO_COPY_NAME = /^\.(.+)\.apxs-ts-undo-\d+-[0-9a-f]{8}-\d+$/;
+
+/**
+ * Whether `copy` is a path undoCopyPath could have given for `file`: an undo
+ * copy's name, in the directory of `file` or of its real target. A journal
+ * naming any other file as a copy (a hand-edited or hostile one: /etc/shadow
+ * renamed over a config) is not followed.
+ */
+export async function isUndoCopyOf(copy: string, file: string): Promise<boolean> {
+  const m = UNDO_COPY_NAME.exec(path.basename(copy));
+  if (!m || !path.isAbsolute(copy) || path.normalize(copy) !== copy) return false;
+  const original = path.join(path.dirname(copy), m[1]!);
+  const realDir = await fs.realpath(path.dirname(file)).catch(() => undefined);
+  const candidates = [file, await resolveTarget(file).catch(() => file), realDir && path.join(realDir, path.basename(file))];
+  return candidates.includes(original);
+}
+
 /** Writes the verified copy of `file` (of `content`, when the caller read it) at `copy` (from undoCopyPath), mode and owner kept. */
 export async function undoCopy(file: string, copy: string, content?: Buffer): Promise<void> {
   const target = await resolveTarget(file);

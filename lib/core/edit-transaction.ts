@@ -20,7 +20,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { keepCopyAsBackup, readIfExists, restoreCopy, undoCopy, undoCopyPath, writeError, writeFileAtomic } from './atomic-file.js';
+import { isUndoCopyOf, keepCopyAsBackup, readIfExists, restoreCopy, undoCopy, undoCopyPath, writeError, writeFileAtomic } from './atomic-file.js';
 import { ApxsError } from './errors.js';
 import { failpoint } from './failpoint.js';
 import { exists } from './fs.js';
@@ -333,11 +333,14 @@ export class EditTransaction {
 }
 
 async function readJournal(file: string): Promise<Journal | undefined> {
+  const st = await fs.lstat(file).catch(() => undefined);
+  if (!st) return undefined;
+  trustedJournal(file, st);
   const text = await readIfExists(file);
   if (text === undefined) return undefined;
   try {
     const j = JSON.parse(text.toString('utf8')) as Journal;
-    if (j.version === 1 && Array.isArray(j.steps) && Array.isArray(j.removeAfterCommit)) return j;
+    if (j.version === 1 && Array.isArray(j.steps) && Array.isArray(j.removeAfterCommit) && (await wellFormed(j))) return j;
   } catch {
     // fall through: written atomically, so this is not a torn write of ours
   }
@@ -345,6 +348,56 @@ async function readJournal(file: string): Promise<Journal | undefined> {
     hint: 'it records an interrupted edit of this server root: look at it, then move it away and check the config (apxs-ts ctl configtest)',
     data: { path: file },
   });
+}
+
+/**
+ * Recovery renames, deletes and removes directories where the journal says,
+ * with the rights of whoever runs it (often root): a journal is acted on only
+ * when it is a regular file written by that user or by root, and writable by
+ * no one else. Another user who can write the server root (a developer's own
+ * tree, a shared group directory) must not be able to make root's next
+ * `install` delete or replace files outside it.
+ */
+function trustedJournal(file: string, st: import('node:fs').Stats): void {
+  const me = process.geteuid?.() ?? st.uid;
+  const why = !st.isFile() ? 'is not a regular file (a symlink or other)'
+    : st.uid !== me && st.uid !== 0 ? `belongs to uid ${st.uid}, not to you (uid ${me}) or root`
+      : (st.mode & 0o022) !== 0 ? `is writable by others (mode ${(st.mode & 0o777).toString(8)})` : undefined;
+  if (!why) return;
+  throw new ApxsError('UNSAFE_CONFIG', `${file} ${why}: not recovering the edit it records`, {
+    hint: 'an edit journal is followed only when you or root wrote it; look at it, then move it away (nothing was changed) or run the command as the user who made the edit',
+    data: { path: file, uid: st.uid, mode: st.mode & 0o7777 },
+  });
+}
+
+/** Every path absolute and plain, and every copy an undo copy beside the file it stands for (no journal renames an arbitrary file into place). */
+async function wellFormed(j: Journal): Promise<boolean> {
+  const plain = (p: unknown): p is string => typeof p === 'string' && path.isAbsolute(p) && path.normalize(p) === p && p !== path.parse(p).root;
+  if (!j.removeAfterCommit.every(plain)) return false;
+  for (const s of j.steps as unknown[]) {
+    const step = s as Partial<Record<string, unknown>> & { kind?: unknown };
+    if (!plain(step.path)) return false;
+    switch (step.kind) {
+      case 'dir':
+        break;
+      case 'file':
+        if (step.copy !== null && !(plain(step.copy) && (await isUndoCopyOf(step.copy, step.path)))) return false;
+        break;
+      case 'link':
+        if (step.target !== null && typeof step.target !== 'string') return false;
+        break;
+      case 'shared': {
+        const lock = step.lock;
+        if (!plain(lock) || !lock.endsWith('.apxs-ts.lock') || !plain(step.copy)) return false;
+        if (!(await isUndoCopyOf(step.copy, step.path)) || !(await isUndoCopyOf(step.copy, lock.slice(0, -'.apxs-ts.lock'.length)))) return false;
+        if (typeof step.before !== 'string' || typeof step.after !== 'string') return false;
+        break;
+      }
+      default:
+        return false;
+    }
+  }
+  return true;
 }
 
 /** The name the unit tests and older code use. */

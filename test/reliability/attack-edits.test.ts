@@ -1,0 +1,124 @@
+/**
+ * Attacks on the edit journal (.apxs-ts/journal.json) that the journal's own
+ * tests did not try: recovery renames, deletes and removes directories where
+ * the journal says, with the rights of whoever runs the next command (often
+ * root). A journal another user planted, or one naming arbitrary files as its
+ * "copies", must change nothing anywhere.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cli, newSandbox, snapshot } from '../helpers.js';
+
+/** A sandbox, and outside it a directory of files a hostile journal aims at. */
+async function target() {
+  const { work, sr } = await newSandbox();
+  const victims = path.join(work, 'victims');
+  await fs.mkdir(path.join(victims, 'dir'), { recursive: true });
+  await fs.writeFile(path.join(victims, 'dir', 'keep'), 'keep\n');
+  await fs.writeFile(path.join(victims, 'file1'), 'file1\n');
+  await fs.writeFile(path.join(victims, 'passwd'), 'root:x:0:0\n');
+  await fs.writeFile(path.join(victims, '.passwd.apxs-ts-undo-1-deadbeef-0'), 'evil:x:0:0\n');
+  await fs.writeFile(path.join(victims, 'secret'), 'secret\n');
+  await fs.mkdir(path.join(sr, '.apxs-ts'), { recursive: true });
+  const journal = path.join(sr, '.apxs-ts', 'journal.json');
+  const plant = async (steps: unknown[], opts: { committed?: boolean; removeAfterCommit?: string[] } = {}) => {
+    const file = opts.committed ? journal.replace(/\.json$/, '.committed.json') : journal;
+    await fs.writeFile(file, JSON.stringify({ version: 1, what: 'hostile', pid: 1, started: 'x', steps, removeAfterCommit: opts.removeAfterCommit ?? [] }));
+    return file;
+  };
+  const loglevel = () => cli(['ctl', 'loglevel', 'info', '--server-root', sr]);
+  return { work, sr, victims, journal, plant, loglevel };
+}
+
+describe('a hostile edit journal changes nothing', () => {
+  it("another user's journal (open and committed) naming paths outside the root: UNSAFE_CONFIG, exit 2, nothing deleted or renamed, journal kept", async () => {
+    const { sr, victims, plant, loglevel } = await target();
+    const before = await snapshot(victims);
+    const conf = await fs.readFile(path.join(sr, 'conf', 'httpd.conf'));
+    const steps = [
+      { kind: 'dir', path: path.join(victims, 'dir') },
+      { kind: 'file', path: path.join(victims, 'file1'), copy: null },
+      // a well-formed undo copy beside the file: only the owner check stops this one
+      { kind: 'file', path: path.join(victims, 'passwd'), copy: path.join(victims, '.passwd.apxs-ts-undo-1-deadbeef-0') },
+    ];
+    for (const committed of [false, true]) {
+      const file = await plant(steps, { committed, removeAfterCommit: [path.join(victims, 'dir')] });
+      await fs.chown(file, 65534, 65534);
+      const r = await loglevel();
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain('belongs to uid 65534');
+      expect(await snapshot(victims)).toEqual(before);
+      expect(await fs.readFile(path.join(sr, 'conf', 'httpd.conf'))).toEqual(conf);
+      expect((await fs.stat(file)).uid).toBe(65534);
+      await fs.rm(file);
+    }
+    // moved away, the next command runs
+    expect((await loglevel()).code).toBe(0);
+  });
+
+  it('a journal writable by others is not followed (2 modes), nor a journal that is a symlink', async () => {
+    const { work, victims, journal, plant, loglevel } = await target();
+    const before = await snapshot(victims);
+    for (const mode of [0o666, 0o664]) {
+      await plant([{ kind: 'file', path: path.join(victims, 'file1'), copy: null }]);
+      await fs.chmod(journal, mode);
+      const r = await loglevel();
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain('writable by others');
+      expect(await snapshot(victims)).toEqual(before);
+    }
+    const elsewhere = path.join(work, 'elsewhere.json');
+    await fs.rename(journal, elsewhere);
+    await fs.chmod(elsewhere, 0o644);
+    await fs.symlink(elsewhere, journal);
+    const r = await loglevel();
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('not a regular file');
+    expect(await snapshot(victims)).toEqual(before);
+  });
+
+  it("the user's own journal naming an arbitrary file as a step's copy (4 forms): refused, nothing renamed", async () => {
+    const { victims, plant, loglevel } = await target();
+    const before = await snapshot(victims);
+    const forms = [
+      // rename secret over passwd
+      [{ kind: 'file', path: path.join(victims, 'passwd'), copy: path.join(victims, 'secret') }],
+      // an undo-copy name, but of another file
+      [{ kind: 'file', path: path.join(victims, 'file1'), copy: path.join(victims, '.passwd.apxs-ts-undo-1-deadbeef-0') }],
+      // a relative path
+      [{ kind: 'dir', path: 'victims/dir' }],
+      // a shared step whose lock and copy are anywhere
+      [{ kind: 'shared', path: path.join(victims, 'passwd'), lock: path.join(victims, 'newfile'), copy: path.join(victims, 'secret'), before: 'a', after: 'b' }],
+    ];
+    for (const steps of forms) {
+      await plant(steps);
+      const r = await loglevel();
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain('is not an edit journal apxs-ts can read');
+      expect(await snapshot(victims)).toEqual(before);
+    }
+  });
+
+  it('a real killed vhost add (after its hosts change) is still undone: the checks accept what apxs-ts writes', async () => {
+    const { work, sr } = await newSandbox();
+    const hosts = path.join(work, 'hosts');
+    await fs.writeFile(hosts, '127.0.0.1 localhost\n');
+    const before = await snapshot(sr);
+    const hostsBefore = await fs.readFile(hosts);
+    const mark = path.join(work, 'mark');
+    const killed = await cli(['vhost', 'add', 'k.test', '--server-root', sr, '--hosts-file', hosts], {
+      env: { APXS_TS_FAILPOINT: 'edit:before-configtest', APXS_TS_FAILPOINT_MARK: mark },
+    });
+    expect(await fs.readFile(mark, 'utf8')).toContain('edit:before-configtest');
+    expect(killed.code).not.toBe(0);
+    const journal = JSON.parse(await fs.readFile(path.join(sr, '.apxs-ts', 'journal.json'), 'utf8')) as { steps: { kind: string }[] };
+    expect(journal.steps.map((s) => s.kind)).toContain('shared');
+    const r = await cli(['ctl', 'loglevel', 'info', '--server-root', sr]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('undid "adding vhost k.test"');
+    expect(await fs.readFile(hosts)).toEqual(hostsBefore);
+    const after = await snapshot(sr);
+    expect(Object.keys(after).filter((k) => !k.startsWith('.apxs-ts') && !(k in before))).toEqual([]);
+  });
+});
