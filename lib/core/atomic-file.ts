@@ -7,7 +7,7 @@
  */
 import { promises as fs, constants as fsc } from 'node:fs';
 import path from 'node:path';
-import { fileError, isErrno } from './errors.js';
+import { ApxsError, fileError, isErrno } from './errors.js';
 import { escapeRegExp } from './fs.js';
 
 export interface WriteResult {
@@ -168,10 +168,30 @@ async function ownerOf(file: string): Promise<Owner> {
 async function privateDir(dir: string): Promise<void> {
   try {
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw writeError(dir, err);
+  }
+  await notALink(dir);
+  try {
     await fs.chmod(dir, 0o700);
   } catch (err) {
     throw writeError(dir, err);
   }
+}
+
+/**
+ * Refuses a directory of apxs-ts's own (the state dir, its backups) that is a
+ * symlink: whoever can write the server root could point it at /etc, and the
+ * next run (root's) would chmod that 0700 and write its journal, lock and
+ * copies of configs there.
+ */
+export async function notALink(dir: string): Promise<void> {
+  const st = await fs.lstat(dir).catch((err: unknown) => { throw writeError(dir, err); });
+  if (st.isDirectory()) return;
+  throw new ApxsError('UNSAFE_CONFIG', `${dir} is ${st.isSymbolicLink() ? 'a symlink' : 'not a directory'}: apxs-ts keeps its journal, lock and backups only in a directory of its own`, {
+    hint: `look at it, then move it away (apxs-ts makes ${path.basename(dir)} again); nothing was changed`,
+    data: { path: dir },
+  });
 }
 
 /**

@@ -122,3 +122,38 @@ describe('a hostile edit journal changes nothing', () => {
     expect(Object.keys(after).filter((k) => !k.startsWith('.apxs-ts') && !(k in before))).toEqual([]);
   });
 });
+
+describe("apxs-ts's own directories swapped for symlinks", () => {
+  it('.apxs-ts/backups a symlink to a directory outside: that directory keeps its mode (0755) and gets no file; the edit stands with a warning', async () => {
+    const { work, sr } = await newSandbox();
+    const outside = path.join(work, 'outside');
+    await fs.mkdir(outside, { mode: 0o755 });
+    await fs.chmod(outside, 0o755);
+    await fs.mkdir(path.join(sr, '.apxs-ts'), { recursive: true });
+    await fs.symlink(outside, path.join(sr, '.apxs-ts', 'backups'));
+    const r = await cli(['ctl', 'loglevel', 'debug', '--server-root', sr]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('is a symlink');
+    expect((await fs.stat(outside)).mode & 0o777).toBe(0o755);
+    expect(await fs.readdir(outside)).toEqual([]);
+    expect(await fs.readFile(path.join(sr, 'conf', 'httpd.conf'), 'utf8')).toContain('LogLevel debug');
+  });
+
+  it('.apxs-ts a symlink to a directory outside: UNSAFE_CONFIG, exit 2, nothing written there or in the config (ctl loglevel, vhost add)', async () => {
+    const { work, sr } = await newSandbox();
+    const outside = path.join(work, 'outside');
+    await fs.mkdir(outside);
+    await fs.symlink(outside, path.join(sr, '.apxs-ts'));
+    const hosts = path.join(work, 'hosts');
+    await fs.writeFile(hosts, '127.0.0.1 localhost\n');
+    const before = await snapshot(sr);
+    for (const args of [['ctl', 'loglevel', 'debug'], ['vhost', 'add', 'x.test', '--hosts-file', hosts]]) {
+      const r = await cli([...args, '--server-root', sr]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain('is a symlink');
+      expect(await fs.readdir(outside)).toEqual([]);
+      expect(await snapshot(sr)).toEqual(before);
+      expect(await fs.readFile(hosts, 'utf8')).toBe('127.0.0.1 localhost\n');
+    }
+  });
+});
