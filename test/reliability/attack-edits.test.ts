@@ -157,3 +157,22 @@ describe("apxs-ts's own directories swapped for symlinks", () => {
     }
   });
 });
+
+describe("apxs-ts's ledger swapped for a symlink", () => {
+  it('.apxs-ts/created.json a symlink to a JSON file outside: vhost add exits 2 (UNSAFE_CONFIG), the file it points at and the config unchanged', async () => {
+    const { work, sr } = await newSandbox();
+    const outside = path.join(work, 'daemon.json');
+    await fs.writeFile(outside, '{"important": true}\n');
+    await fs.mkdir(path.join(sr, '.apxs-ts'), { recursive: true });
+    await fs.symlink(outside, path.join(sr, '.apxs-ts', 'created.json'));
+    const hosts = path.join(work, 'hosts');
+    await fs.writeFile(hosts, '127.0.0.1 localhost\n');
+    const before = await snapshot(sr);
+    const r = await cli(['vhost', 'add', 'x.test', '--server-root', sr, '--hosts-file', hosts]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('created.json is a symlink');
+    expect(await fs.readFile(outside, 'utf8')).toBe('{"important": true}\n');
+    expect(await snapshot(sr)).toEqual(before);
+    expect(await fs.readFile(hosts, 'utf8')).toBe('127.0.0.1 localhost\n');
+  });
+});
