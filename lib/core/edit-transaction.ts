@@ -28,7 +28,13 @@ import { withLock } from './lock.js';
 
 /** One journaled change; `copy` is the verified copy of the original beside it (null: there was no file). */
 export type Step =
-  | { kind: 'file'; path: string; copy: string | null }
+  /**
+   * `after`: sha256 of every content this edit wrote to the file, journaled
+   * before each write. Undo puts the original back only while the file holds
+   * one of them (or the original, or nothing): a file someone changed after
+   * a killed edit (by hand, or through another root sharing it) is left.
+   */
+  | { kind: 'file'; path: string; copy: string | null; after?: string[] }
   | { kind: 'link'; path: string; target: string | null }
   | { kind: 'dir'; path: string }
   /** A file other processes edit under their own `lock` (the hosts file): restored only while it holds `after` (sha256). */
@@ -87,14 +93,23 @@ export class EditTransaction {
   }
 
   /** Journals `file`'s original (a verified copy beside it, or 'absent') the first time it is touched. */
-  private async remember(file: string, content: Buffer | undefined): Promise<void> {
+  private async remember(file: string, content: Buffer | undefined, next: Buffer): Promise<void> {
+    const h = sha(next);
+    const step = this.steps.find((s): s is Extract<Step, { kind: 'file' }> => s.kind === 'file' && s.path === file);
+    if (step) {
+      if (step.after && !step.after.includes(h)) {
+        step.after.push(h);
+        await this.save();
+      }
+      return;
+    }
     if (this.has(file)) return;
     if (content === undefined) {
-      await this.record({ kind: 'file', path: file, copy: null });
+      await this.record({ kind: 'file', path: file, copy: null, after: [h] });
       return;
     }
     const copy = await undoCopyPath(file, `${this.id}-${this.steps.length}`);
-    await this.record({ kind: 'file', path: file, copy });
+    await this.record({ kind: 'file', path: file, copy, after: [h] });
     await undoCopy(file, copy, content);
     this.backups.push(copy);
     failpoint('edit:after-backup');
@@ -111,7 +126,7 @@ export class EditTransaction {
     const current = await readIfExists(file);
     const next = typeof data === 'string' ? Buffer.from(data) : data;
     if (current && current.equals(next)) return false;
-    await this.remember(file, current);
+    await this.remember(file, current, next);
     await writeFileAtomic(file, next, mode === undefined ? {} : { mode });
     return this.done(file);
   }
@@ -131,7 +146,7 @@ export class EditTransaction {
     } else {
       // The rename is the removal and the backup at once: no space needed.
       const copy = await undoCopyPath(file, `${this.id}-${this.steps.length}`);
-      await this.record({ kind: 'file', path: file, copy });
+      await this.record({ kind: 'file', path: file, copy, after: [] });
       await fs.rename(file, copy).catch((err: unknown) => { throw writeError(file, err); });
       this.backups.push(copy);
     }
@@ -202,14 +217,18 @@ export class EditTransaction {
 
   private async undo(step: Step): Promise<void> {
     switch (step.kind) {
-      case 'file':
-        if (step.copy) {
-          await fs.rm(`${step.copy}.tmp`, { force: true });
-          await restoreCopy(step.copy, step.path);
-        } else {
-          await fs.rm(step.path, { force: true });
+      case 'file': {
+        if (step.copy) await fs.rm(`${step.copy}.tmp`, { force: true });
+        // A copy already gone was put back already (or never made: the file was not touched).
+        if (step.copy && !(await exists(step.copy))) return;
+        if (step.after && !(await this.holdsOurs(step))) {
+          this.warnings.push(`${step.path} was changed by someone else since this edit changed it: left as it is${step.copy ? `; its original is kept as ${step.copy}` : ''}`);
+          return;
         }
+        if (step.copy) await restoreCopy(step.copy, step.path);
+        else await fs.rm(step.path, { force: true });
         return;
+      }
       case 'link':
         await fs.rm(step.path, { force: true });
         if (step.target !== null) await fs.symlink(step.target, step.path);
@@ -230,6 +249,14 @@ export class EditTransaction {
           if (h !== step.before) this.warnings.push(`${step.path} was changed by another program since this edit changed it: left as it is; check its apxs-ts block`);
         });
     }
+  }
+
+  /** Whether `step.path` holds nothing, the original, or what this edit wrote: undoing it loses nobody's change. */
+  private async holdsOurs(step: Extract<Step, { kind: 'file' }>): Promise<boolean> {
+    const now = await readIfExists(step.path);
+    if (now === undefined || step.after?.includes(sha(now))) return true;
+    const original = step.copy ? await readIfExists(step.copy) : undefined;
+    return original !== undefined && original.equals(now);
   }
 
   /**
@@ -382,6 +409,7 @@ async function wellFormed(j: Journal): Promise<boolean> {
         break;
       case 'file':
         if (step.copy !== null && !(plain(step.copy) && (await isUndoCopyOf(step.copy, step.path)))) return false;
+        if (step.after !== undefined && !(Array.isArray(step.after) && step.after.every((h) => typeof h === 'string'))) return false;
         break;
       case 'link':
         if (step.target !== null && typeof step.target !== 'string') return false;

@@ -176,3 +176,47 @@ describe("apxs-ts's ledger swapped for a symlink", () => {
     expect(await fs.readFile(hosts, 'utf8')).toBe('127.0.0.1 localhost\n');
   });
 });
+
+describe('a file changed by someone else between a killed edit and its undo', () => {
+  it('hand edit of httpd.conf after a killed ctl loglevel: the next command keeps it (warns, keeps the original copy) instead of renaming the old copy over it', async () => {
+    const { work, sr } = await newSandbox();
+    const conf = path.join(sr, 'conf', 'httpd.conf');
+    const original = await fs.readFile(conf, 'utf8');
+    const mark = path.join(work, 'mark');
+    const killed = await cli(['ctl', 'loglevel', 'warn', '--server-root', sr], { env: { APXS_TS_FAILPOINT: 'edit:before-configtest', APXS_TS_FAILPOINT_MARK: mark } });
+    expect(killed.code).not.toBe(0);
+    expect(await fs.readFile(mark, 'utf8')).toBe('edit:before-configtest\n');
+    await fs.appendFile(conf, '# the user fixed something by hand\nServerAdmin me@example.test\n');
+    const r = await cli(['ctl', 'loglevel', 'error', '--server-root', sr]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('was changed by someone else since this edit changed it');
+    const now = await fs.readFile(conf, 'utf8');
+    expect(now).toContain('ServerAdmin me@example.test');
+    expect(now).toContain('LogLevel error');
+    const copies = (await fs.readdir(path.dirname(conf))).filter((n) => n.startsWith('.httpd.conf.apxs-ts-undo-'));
+    expect(copies.length).toBe(1);
+    expect(await fs.readFile(path.join(path.dirname(conf), copies[0]!), 'utf8')).toBe(original);
+  });
+
+  it("two roots sharing one httpd.conf (symlinks): root A's killed edit, then B's committed edit; A's recovery keeps B's change", async () => {
+    const a = await newSandbox();
+    const b = await newSandbox();
+    const shared = path.join(a.work, 'shared.conf');
+    await fs.copyFile(path.join(a.sr, 'conf', 'httpd.conf'), shared);
+    for (const sr of [a.sr, b.sr]) {
+      await fs.rm(path.join(sr, 'conf', 'httpd.conf'));
+      await fs.symlink(shared, path.join(sr, 'conf', 'httpd.conf'));
+    }
+    const mark = path.join(a.work, 'mark');
+    await cli(['ctl', 'loglevel', 'warn', '--server-root', a.sr], { env: { APXS_TS_FAILPOINT: 'edit:before-configtest', APXS_TS_FAILPOINT_MARK: mark } });
+    expect(await fs.readFile(mark, 'utf8')).toBe('edit:before-configtest\n');
+    expect((await cli(['ctl', 'loglevel', 'debug', '--server-root', b.sr])).code).toBe(0);
+    const hosts = path.join(a.work, 'hosts');
+    await fs.writeFile(hosts, '127.0.0.1 localhost\n');
+    // vhost add takes A's lock (so recovers A's killed edit) and leaves the LogLevel block alone
+    const r = await cli(['vhost', 'add', 'y.test', '--server-root', a.sr, '--hosts-file', hosts]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('was changed by someone else');
+    expect(await fs.readFile(shared, 'utf8')).toMatch(/LogLevel debug/);
+  });
+});
