@@ -229,11 +229,23 @@ export class EditTransaction {
         else await fs.rm(step.path, { force: true });
         return;
       }
-      case 'link':
+      case 'link': {
+        // What this edit put there is a link: a file or directory there now is someone else's.
+        const st = await fs.lstat(step.path).catch(() => undefined);
+        if (st && !st.isSymbolicLink()) {
+          this.warnings.push(`${step.path} is no longer a symlink (someone put a ${st.isDirectory() ? 'directory' : 'file'} there since this edit): left as it is`);
+          return;
+        }
         await fs.rm(step.path, { force: true });
         if (step.target !== null) await fs.symlink(step.target, step.path);
         return;
+      }
       case 'dir':
+        // Its files were undone first (newer steps): only empty directories are left of what it made.
+        if (await holdsFiles(step.path)) {
+          this.warnings.push(`${step.path} holds files this edit did not make (put there since): left as it is`);
+          return;
+        }
         await fs.rm(step.path, { recursive: true, force: true });
         return;
       case 'shared':
@@ -357,6 +369,19 @@ export class EditTransaction {
     }
     return [];
   }
+}
+
+/** writeFileAtomic's temp file, left by a write killed half way: ours. */
+const OUR_TEMP = /^\..+\.apxs-ts-\d+-[0-9a-z]+\.tmp$/;
+
+/** Whether `dir` holds anything but directories and our temp files (lstat: a symlink counts as a file, never entered). */
+async function holdsFiles(dir: string): Promise<boolean> {
+  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) {
+    if (e.isFile() && OUR_TEMP.test(e.name)) continue;
+    if (!e.isDirectory() || (await holdsFiles(path.join(dir, e.name)))) return true;
+  }
+  return false;
 }
 
 async function readJournal(file: string): Promise<Journal | undefined> {

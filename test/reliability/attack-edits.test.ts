@@ -8,7 +8,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, newSandbox, snapshot } from '../helpers.js';
+import { EditTransaction } from '../../lib/core/edit-transaction.js';
+import { cli, newSandbox, snapshot, tmpDir } from '../helpers.js';
 
 /** A sandbox, and outside it a directory of files a hostile journal aims at. */
 async function target() {
@@ -218,5 +219,40 @@ describe('a file changed by someone else between a killed edit and its undo', ()
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('was changed by someone else');
     expect(await fs.readFile(shared, 'utf8')).toMatch(/LogLevel debug/);
+  });
+});
+
+describe('a directory or symlink a killed edit made, taken over by someone before the recovery', () => {
+  it("a page the user put in a killed vhost add's new DocumentRoot is kept (and the dir with it); the rest of the edit is undone", async () => {
+    const { work, sr } = await newSandbox();
+    const hosts = path.join(work, 'hosts');
+    await fs.writeFile(hosts, '127.0.0.1 localhost\n');
+    const mark = path.join(work, 'mark');
+    await cli(['vhost', 'add', 'k.test', '--server-root', sr, '--hosts-file', hosts], { env: { APXS_TS_FAILPOINT: 'edit:before-configtest', APXS_TS_FAILPOINT_MARK: mark } });
+    expect(await fs.readFile(mark, 'utf8')).toBe('edit:before-configtest\n');
+    const docroot = path.join(sr, 'sites', 'k.test');
+    await fs.writeFile(path.join(docroot, 'mine.html'), '<p>mine</p>\n');
+    const r = await cli(['ctl', 'loglevel', 'info', '--server-root', sr]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('holds files this edit did not make');
+    expect(await fs.readFile(path.join(docroot, 'mine.html'), 'utf8')).toBe('<p>mine</p>\n');
+    // what the edit itself wrote is gone
+    await expect(fs.access(path.join(docroot, 'index.html'))).rejects.toThrow();
+    expect(await fs.readFile(path.join(sr, 'conf', 'httpd.conf'), 'utf8')).not.toContain('apxs-ts-vhosts');
+  });
+
+  it('a regular file put where a killed edit made a symlink is kept by recover (the link step is not rm -f over it)', async () => {
+    const dir = await tmpDir('apxs-ts-attack1-');
+    const journal = path.join(dir, 'journal.json');
+    const link = path.join(dir, 'mods-enabled-x.load');
+    const tx = new EditTransaction(undefined, { file: journal, what: 'enabling x' });
+    await tx.symlink('../mods-available/x.load', link);
+    // killed here: the journal is open; someone replaces the link by a file of their own
+    await fs.rm(link);
+    await fs.writeFile(link, 'LoadModule mine\n');
+    const said = await EditTransaction.recover(journal);
+    expect(said.join('\n')).toContain('is no longer a symlink');
+    expect(await fs.readFile(link, 'utf8')).toBe('LoadModule mine\n');
+    await expect(fs.access(journal)).rejects.toThrow();
   });
 });
