@@ -123,6 +123,7 @@ export class EditTransaction {
 
   /** Writes `data` to `file` unless it already holds exactly that. Returns whether it changed. */
   async write(file: string, data: string | Buffer, mode?: number): Promise<boolean> {
+    file = path.resolve(file); // the journal is read by a run in another cwd
     const current = await readIfExists(file);
     const next = typeof data === 'string' ? Buffer.from(data) : data;
     if (current && current.equals(next)) return false;
@@ -133,6 +134,7 @@ export class EditTransaction {
 
   /** Removes a file (kept as the copy that undo renames back) or a symlink. */
   async remove(file: string): Promise<boolean> {
+    file = path.resolve(file);
     const linkTarget = await fs.readlink(file).catch(() => undefined);
     if (linkTarget !== undefined) {
       if (!this.has(file)) await this.record({ kind: 'link', path: file, target: linkTarget });
@@ -155,6 +157,7 @@ export class EditTransaction {
 
   /** Points `link` at `target` (a2enmod-style), remembering what was there. */
   async symlink(target: string, link: string): Promise<boolean> {
+    link = path.resolve(link);
     const current = await fs.readlink(link).catch(() => undefined);
     if (current === target) return false;
     // A file (not a link) in the way: removed as a file, so that undo (the link
@@ -176,6 +179,7 @@ export class EditTransaction {
    * `dir` was already there.
    */
   async mkdir(dir: string, mode = 0o755): Promise<string | undefined> {
+    dir = path.resolve(dir);
     if (await exists(dir)) return undefined;
     let top = dir;
     while (!(await exists(path.dirname(top)))) top = path.dirname(top);
@@ -197,6 +201,8 @@ export class EditTransaction {
    * process changed it since, it is left as it is and a warning says so.
    */
   async shared(file: string, lock: string, after: string | Buffer, change: () => Promise<unknown>): Promise<boolean> {
+    file = path.resolve(file); // a relative --hosts-file: the journal is read by a run in another cwd
+    lock = path.resolve(lock);
     const before = await fs.readFile(file);
     const next = typeof after === 'string' ? Buffer.from(after) : after;
     if (before.equals(next)) return false;
@@ -211,7 +217,7 @@ export class EditTransaction {
 
   /** Removes `dir` (recursively) after the commit, and only then: deleting is not undoable. */
   async removeAfterCommit(dir: string): Promise<void> {
-    this.removals.push(dir);
+    this.removals.push(path.resolve(dir));
     await this.save();
   }
 

@@ -256,3 +256,21 @@ describe('a directory or symlink a killed edit made, taken over by someone befor
     await expect(fs.access(journal)).rejects.toThrow();
   });
 });
+
+describe('a relative --hosts-file in a killed edit', () => {
+  it('is journaled absolute: the next command, run from another directory holding a file of the same name, puts the right hosts file back and leaves the other', async () => {
+    const { work, sr } = await newSandbox();
+    await fs.writeFile(path.join(work, 'hosts'), '127.0.0.1 localhost\n');
+    const elsewhere = path.join(work, 'elsewhere');
+    await fs.mkdir(elsewhere);
+    await fs.writeFile(path.join(elsewhere, 'hosts'), '10.0.0.1 other\n');
+    const mark = path.join(work, 'mark');
+    await cli(['vhost', 'add', 'rel.test', '--server-root', sr, '--hosts-file', 'hosts'], { cwd: work, env: { APXS_TS_FAILPOINT: 'edit:before-configtest', APXS_TS_FAILPOINT_MARK: mark } });
+    expect(await fs.readFile(mark, 'utf8')).toBe('edit:before-configtest\n');
+    expect(await fs.readFile(path.join(work, 'hosts'), 'utf8')).toContain('rel.test');
+    const r = await cli(['ctl', 'loglevel', 'info', '--server-root', sr], { cwd: elsewhere });
+    expect(r.code, r.stderr).toBe(0);
+    expect(await fs.readFile(path.join(work, 'hosts'), 'utf8')).toBe('127.0.0.1 localhost\n');
+    expect(await fs.readFile(path.join(elsewhere, 'hosts'), 'utf8')).toBe('10.0.0.1 other\n');
+  });
+});
