@@ -7,7 +7,7 @@
  */
 import { promises as fs, constants as fsc } from 'node:fs';
 import path from 'node:path';
-import { fileError, isErrno } from './errors.js';
+import { ApxsError, fileError, isErrno } from './errors.js';
 import { escapeRegExp } from './fs.js';
 
 export interface WriteResult {
@@ -168,10 +168,30 @@ async function ownerOf(file: string): Promise<Owner> {
 async function privateDir(dir: string): Promise<void> {
   try {
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw writeError(dir, err);
+  }
+  await notALink(dir);
+  try {
     await fs.chmod(dir, 0o700);
   } catch (err) {
     throw writeError(dir, err);
   }
+}
+
+/**
+ * Refuses a directory of apxs-ts's own (the state dir, its backups) that is a
+ * symlink: whoever can write the server root could point it at /etc, and the
+ * next run (root's) would chmod that 0700 and write its journal, lock and
+ * copies of configs there.
+ */
+export async function notALink(dir: string): Promise<void> {
+  const st = await fs.lstat(dir).catch((err: unknown) => { throw writeError(dir, err); });
+  if (st.isDirectory()) return;
+  throw new ApxsError('UNSAFE_CONFIG', `${dir} is ${st.isSymbolicLink() ? 'a symlink' : 'not a directory'}: apxs-ts keeps its journal, lock and backups only in a directory of its own`, {
+    hint: `look at it, then move it away (apxs-ts makes ${path.basename(dir)} again); nothing was changed`,
+    data: { path: dir },
+  });
 }
 
 /**
@@ -215,6 +235,24 @@ export async function backupFile(file: string, dir?: string, keep?: number): Pro
 export async function undoCopyPath(file: string, id: string): Promise<string> {
   const target = await resolveTarget(file);
   return path.join(path.dirname(target), `.${path.basename(target)}.apxs-ts-undo-${id}`);
+}
+
+/** The name undoCopyPath gives (id: pid-hex8-step), with the copied file's name in group 1. */
+const UNDO_COPY_NAME = /^\.(.+)\.apxs-ts-undo-\d+-[0-9a-f]{8}-\d+$/;
+
+/**
+ * Whether `copy` is a path undoCopyPath could have given for `file`: an undo
+ * copy's name, in the directory of `file` or of its real target. A journal
+ * naming any other file as a copy (a hand-edited or hostile one: /etc/shadow
+ * renamed over a config) is not followed.
+ */
+export async function isUndoCopyOf(copy: string, file: string): Promise<boolean> {
+  const m = UNDO_COPY_NAME.exec(path.basename(copy));
+  if (!m || !path.isAbsolute(copy) || path.normalize(copy) !== copy) return false;
+  const original = path.join(path.dirname(copy), m[1]!);
+  const realDir = await fs.realpath(path.dirname(file)).catch(() => undefined);
+  const candidates = [file, await resolveTarget(file).catch(() => file), realDir && path.join(realDir, path.basename(file))];
+  return candidates.includes(original);
 }
 
 /** Writes the verified copy of `file` (of `content`, when the caller read it) at `copy` (from undoCopyPath), mode and owner kept. */

@@ -20,7 +20,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { keepCopyAsBackup, readIfExists, restoreCopy, undoCopy, undoCopyPath, writeError, writeFileAtomic } from './atomic-file.js';
+import { isUndoCopyOf, keepCopyAsBackup, readIfExists, restoreCopy, undoCopy, undoCopyPath, writeError, writeFileAtomic } from './atomic-file.js';
 import { ApxsError } from './errors.js';
 import { failpoint } from './failpoint.js';
 import { exists } from './fs.js';
@@ -28,7 +28,13 @@ import { withLock } from './lock.js';
 
 /** One journaled change; `copy` is the verified copy of the original beside it (null: there was no file). */
 export type Step =
-  | { kind: 'file'; path: string; copy: string | null }
+  /**
+   * `after`: sha256 of every content this edit wrote to the file, journaled
+   * before each write. Undo puts the original back only while the file holds
+   * one of them (or the original, or nothing): a file someone changed after
+   * a killed edit (by hand, or through another root sharing it) is left.
+   */
+  | { kind: 'file'; path: string; copy: string | null; after?: string[] }
   | { kind: 'link'; path: string; target: string | null }
   | { kind: 'dir'; path: string }
   /** A file other processes edit under their own `lock` (the hosts file): restored only while it holds `after` (sha256). */
@@ -87,14 +93,23 @@ export class EditTransaction {
   }
 
   /** Journals `file`'s original (a verified copy beside it, or 'absent') the first time it is touched. */
-  private async remember(file: string, content: Buffer | undefined): Promise<void> {
+  private async remember(file: string, content: Buffer | undefined, next: Buffer): Promise<void> {
+    const h = sha(next);
+    const step = this.steps.find((s): s is Extract<Step, { kind: 'file' }> => s.kind === 'file' && s.path === file);
+    if (step) {
+      if (step.after && !step.after.includes(h)) {
+        step.after.push(h);
+        await this.save();
+      }
+      return;
+    }
     if (this.has(file)) return;
     if (content === undefined) {
-      await this.record({ kind: 'file', path: file, copy: null });
+      await this.record({ kind: 'file', path: file, copy: null, after: [h] });
       return;
     }
     const copy = await undoCopyPath(file, `${this.id}-${this.steps.length}`);
-    await this.record({ kind: 'file', path: file, copy });
+    await this.record({ kind: 'file', path: file, copy, after: [h] });
     await undoCopy(file, copy, content);
     this.backups.push(copy);
     failpoint('edit:after-backup');
@@ -108,16 +123,18 @@ export class EditTransaction {
 
   /** Writes `data` to `file` unless it already holds exactly that. Returns whether it changed. */
   async write(file: string, data: string | Buffer, mode?: number): Promise<boolean> {
+    file = path.resolve(file); // the journal is read by a run in another cwd
     const current = await readIfExists(file);
     const next = typeof data === 'string' ? Buffer.from(data) : data;
     if (current && current.equals(next)) return false;
-    await this.remember(file, current);
+    await this.remember(file, current, next);
     await writeFileAtomic(file, next, mode === undefined ? {} : { mode });
     return this.done(file);
   }
 
   /** Removes a file (kept as the copy that undo renames back) or a symlink. */
   async remove(file: string): Promise<boolean> {
+    file = path.resolve(file);
     const linkTarget = await fs.readlink(file).catch(() => undefined);
     if (linkTarget !== undefined) {
       if (!this.has(file)) await this.record({ kind: 'link', path: file, target: linkTarget });
@@ -131,7 +148,7 @@ export class EditTransaction {
     } else {
       // The rename is the removal and the backup at once: no space needed.
       const copy = await undoCopyPath(file, `${this.id}-${this.steps.length}`);
-      await this.record({ kind: 'file', path: file, copy });
+      await this.record({ kind: 'file', path: file, copy, after: [] });
       await fs.rename(file, copy).catch((err: unknown) => { throw writeError(file, err); });
       this.backups.push(copy);
     }
@@ -140,6 +157,7 @@ export class EditTransaction {
 
   /** Points `link` at `target` (a2enmod-style), remembering what was there. */
   async symlink(target: string, link: string): Promise<boolean> {
+    link = path.resolve(link);
     const current = await fs.readlink(link).catch(() => undefined);
     if (current === target) return false;
     // A file (not a link) in the way: removed as a file, so that undo (the link
@@ -161,6 +179,7 @@ export class EditTransaction {
    * `dir` was already there.
    */
   async mkdir(dir: string, mode = 0o755): Promise<string | undefined> {
+    dir = path.resolve(dir);
     if (await exists(dir)) return undefined;
     let top = dir;
     while (!(await exists(path.dirname(top)))) top = path.dirname(top);
@@ -182,6 +201,8 @@ export class EditTransaction {
    * process changed it since, it is left as it is and a warning says so.
    */
   async shared(file: string, lock: string, after: string | Buffer, change: () => Promise<unknown>): Promise<boolean> {
+    file = path.resolve(file); // a relative --hosts-file: the journal is read by a run in another cwd
+    lock = path.resolve(lock);
     const before = await fs.readFile(file);
     const next = typeof after === 'string' ? Buffer.from(after) : after;
     if (before.equals(next)) return false;
@@ -196,25 +217,41 @@ export class EditTransaction {
 
   /** Removes `dir` (recursively) after the commit, and only then: deleting is not undoable. */
   async removeAfterCommit(dir: string): Promise<void> {
-    this.removals.push(dir);
+    this.removals.push(path.resolve(dir));
     await this.save();
   }
 
   private async undo(step: Step): Promise<void> {
     switch (step.kind) {
-      case 'file':
-        if (step.copy) {
-          await fs.rm(`${step.copy}.tmp`, { force: true });
-          await restoreCopy(step.copy, step.path);
-        } else {
-          await fs.rm(step.path, { force: true });
+      case 'file': {
+        if (step.copy) await fs.rm(`${step.copy}.tmp`, { force: true });
+        // A copy already gone was put back already (or never made: the file was not touched).
+        if (step.copy && !(await exists(step.copy))) return;
+        if (step.after && !(await this.holdsOurs(step))) {
+          this.warnings.push(`${step.path} was changed by someone else since this edit changed it: left as it is${step.copy ? `; its original is kept as ${step.copy}` : ''}`);
+          return;
         }
+        if (step.copy) await restoreCopy(step.copy, step.path);
+        else await fs.rm(step.path, { force: true });
         return;
-      case 'link':
+      }
+      case 'link': {
+        // What this edit put there is a link: a file or directory there now is someone else's.
+        const st = await fs.lstat(step.path).catch(() => undefined);
+        if (st && !st.isSymbolicLink()) {
+          this.warnings.push(`${step.path} is no longer a symlink (someone put a ${st.isDirectory() ? 'directory' : 'file'} there since this edit): left as it is`);
+          return;
+        }
         await fs.rm(step.path, { force: true });
         if (step.target !== null) await fs.symlink(step.target, step.path);
         return;
+      }
       case 'dir':
+        // Its files were undone first (newer steps): only empty directories are left of what it made.
+        if (await holdsFiles(step.path)) {
+          this.warnings.push(`${step.path} holds files this edit did not make (put there since): left as it is`);
+          return;
+        }
         await fs.rm(step.path, { recursive: true, force: true });
         return;
       case 'shared':
@@ -230,6 +267,14 @@ export class EditTransaction {
           if (h !== step.before) this.warnings.push(`${step.path} was changed by another program since this edit changed it: left as it is; check its apxs-ts block`);
         });
     }
+  }
+
+  /** Whether `step.path` holds nothing, the original, or what this edit wrote: undoing it loses nobody's change. */
+  private async holdsOurs(step: Extract<Step, { kind: 'file' }>): Promise<boolean> {
+    const now = await readIfExists(step.path);
+    if (now === undefined || step.after?.includes(sha(now))) return true;
+    const original = step.copy ? await readIfExists(step.copy) : undefined;
+    return original !== undefined && original.equals(now);
   }
 
   /**
@@ -332,12 +377,28 @@ export class EditTransaction {
   }
 }
 
+/** writeFileAtomic's temp file, left by a write killed half way: ours. */
+const OUR_TEMP = /^\..+\.apxs-ts-\d+-[0-9a-z]+\.tmp$/;
+
+/** Whether `dir` holds anything but directories and our temp files (lstat: a symlink counts as a file, never entered). */
+async function holdsFiles(dir: string): Promise<boolean> {
+  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) {
+    if (e.isFile() && OUR_TEMP.test(e.name)) continue;
+    if (!e.isDirectory() || (await holdsFiles(path.join(dir, e.name)))) return true;
+  }
+  return false;
+}
+
 async function readJournal(file: string): Promise<Journal | undefined> {
+  const st = await fs.lstat(file).catch(() => undefined);
+  if (!st) return undefined;
+  trustedJournal(file, st);
   const text = await readIfExists(file);
   if (text === undefined) return undefined;
   try {
     const j = JSON.parse(text.toString('utf8')) as Journal;
-    if (j.version === 1 && Array.isArray(j.steps) && Array.isArray(j.removeAfterCommit)) return j;
+    if (j.version === 1 && Array.isArray(j.steps) && Array.isArray(j.removeAfterCommit) && (await wellFormed(j))) return j;
   } catch {
     // fall through: written atomically, so this is not a torn write of ours
   }
@@ -345,6 +406,57 @@ async function readJournal(file: string): Promise<Journal | undefined> {
     hint: 'it records an interrupted edit of this server root: look at it, then move it away and check the config (apxs-ts ctl configtest)',
     data: { path: file },
   });
+}
+
+/**
+ * Recovery renames, deletes and removes directories where the journal says,
+ * with the rights of whoever runs it (often root): a journal is acted on only
+ * when it is a regular file written by that user or by root, and writable by
+ * no one else. Another user who can write the server root (a developer's own
+ * tree, a shared group directory) must not be able to make root's next
+ * `install` delete or replace files outside it.
+ */
+function trustedJournal(file: string, st: import('node:fs').Stats): void {
+  const me = process.geteuid?.() ?? st.uid;
+  const why = !st.isFile() ? 'is not a regular file (a symlink or other)'
+    : st.uid !== me && st.uid !== 0 ? `belongs to uid ${st.uid}, not to you (uid ${me}) or root`
+      : (st.mode & 0o022) !== 0 ? `is writable by others (mode ${(st.mode & 0o777).toString(8)})` : undefined;
+  if (!why) return;
+  throw new ApxsError('UNSAFE_CONFIG', `${file} ${why}: not recovering the edit it records`, {
+    hint: 'an edit journal is followed only when you or root wrote it; look at it, then move it away (nothing was changed) or run the command as the user who made the edit',
+    data: { path: file, uid: st.uid, mode: st.mode & 0o7777 },
+  });
+}
+
+/** Every path absolute and plain, and every copy an undo copy beside the file it stands for (no journal renames an arbitrary file into place). */
+async function wellFormed(j: Journal): Promise<boolean> {
+  const plain = (p: unknown): p is string => typeof p === 'string' && path.isAbsolute(p) && path.normalize(p) === p && p !== path.parse(p).root;
+  if (!j.removeAfterCommit.every(plain)) return false;
+  for (const s of j.steps as unknown[]) {
+    const step = s as Partial<Record<string, unknown>> & { kind?: unknown };
+    if (!plain(step.path)) return false;
+    switch (step.kind) {
+      case 'dir':
+        break;
+      case 'file':
+        if (step.copy !== null && !(plain(step.copy) && (await isUndoCopyOf(step.copy, step.path)))) return false;
+        if (step.after !== undefined && !(Array.isArray(step.after) && step.after.every((h) => typeof h === 'string'))) return false;
+        break;
+      case 'link':
+        if (step.target !== null && typeof step.target !== 'string') return false;
+        break;
+      case 'shared': {
+        const lock = step.lock;
+        if (!plain(lock) || !lock.endsWith('.apxs-ts.lock') || !plain(step.copy)) return false;
+        if (!(await isUndoCopyOf(step.copy, step.path)) || !(await isUndoCopyOf(step.copy, lock.slice(0, -'.apxs-ts.lock'.length)))) return false;
+        if (typeof step.before !== 'string' || typeof step.after !== 'string') return false;
+        break;
+      }
+      default:
+        return false;
+    }
+  }
+  return true;
 }
 
 /** The name the unit tests and older code use. */

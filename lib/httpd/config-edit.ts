@@ -12,7 +12,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { writeError } from '../core/atomic-file.js';
+import { notALink, writeError } from '../core/atomic-file.js';
 import { EditTransaction } from '../core/edit-transaction.js';
 import { ApxsError } from '../core/errors.js';
 import { failpoint } from '../core/failpoint.js';
@@ -43,6 +43,7 @@ export function recoverInterruptedEdit(sr: ServerRoot): Promise<string[]> {
 
 export async function withConfigEdit<T>(sr: ServerRoot, what: string, edit: (tx: EditTransaction) => Promise<T>): Promise<ConfigEdit<T>> {
   await fs.mkdir(sr.stateDir, { recursive: true }).catch((err: unknown) => { throw writeError(sr.stateDir, err); });
+  await notALink(sr.stateDir);
   return withLock(path.join(sr.stateDir, 'config.lock'), async () => {
     failpoint('edit:locked');
     const recovered = await recoverInterruptedEdit(sr);

@@ -5,7 +5,9 @@
  * written inside the edit transaction, so a rolled-back edit rolls the
  * record back too. A file apxs-ts did not record is never its to delete.
  */
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { ApxsError } from '../core/errors.js';
 import type { EditTransaction } from '../core/edit-transaction.js';
 import { readJson } from '../core/fs.js';
 import type { ServerRoot } from './server-root.js';
@@ -22,6 +24,15 @@ export interface Ledger {
 const ledgerFile = (sr: ServerRoot) => path.join(sr.stateDir, 'created.json');
 
 export async function readLedger(sr: ServerRoot): Promise<Ledger> {
+  // Written through by writeFileAtomic (which follows links): a ledger swapped
+  // for a symlink would have root's next install rewrite whatever it points at.
+  const st = await fs.lstat(ledgerFile(sr)).catch(() => undefined);
+  if (st && !st.isFile()) {
+    throw new ApxsError('UNSAFE_CONFIG', `${ledgerFile(sr)} is ${st.isSymbolicLink() ? 'a symlink' : 'not a regular file'}: apxs-ts keeps its record only in a file of its own`, {
+      hint: 'look at it, then move it away (apxs-ts then knows of nothing it created here); nothing was changed',
+      data: { path: ledgerFile(sr) },
+    });
+  }
   const l = await readJson<Partial<Ledger>>(ledgerFile(sr));
   return { modules: l?.modules ?? {}, docroots: l?.docroots ?? {}, hostNames: l?.hostNames ?? {} };
 }
