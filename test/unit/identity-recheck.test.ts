@@ -1,0 +1,98 @@
+/**
+ * The identity rule is checked again right before every signal
+ * (lib/ctl/identity.ts signalOurs): a pid found a moment ago may be another
+ * program by the time it is signalled. Here a process that is this root's
+ * "httpd" (its exe is ROOT/bin/httpd, a copy of bash, and its command line
+ * names `-d ROOT`) exec()s /bin/sleep between the lookup and the signal:
+ * the same pid, now another program, must survive every way of ending a
+ * server. Without the re-check, each of these sends it a signal.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { promises as fs, readlinkSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { endProcesses, findServerProcesses, forceStop, isOurHttpd, signalOurs } from '../../lib/ctl/identity.js';
+import { detectServerRoot, type ServerRoot } from '../../lib/httpd/server-root.js';
+import { tmpDir } from '../helpers.js';
+
+const started: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of started.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
+/** An httpd prefix whose bin/httpd is a copy of bash: a binary of this root that the test can run. */
+async function fakeRoot(): Promise<ServerRoot> {
+  const root = await tmpDir('apxs-ts-identity-');
+  await fs.mkdir(path.join(root, 'bin'));
+  await fs.mkdir(path.join(root, 'conf'));
+  await fs.copyFile('/bin/bash', path.join(root, 'bin', 'httpd'));
+  await fs.chmod(path.join(root, 'bin', 'httpd'), 0o755);
+  await fs.writeFile(path.join(root, 'conf', 'httpd.conf'), '');
+  return detectServerRoot(root);
+}
+
+/**
+ * Starts `ROOT/bin/httpd -c SCRIPT -d ROOT` as its own session leader (as a
+ * daemonized httpd parent is). SCRIPT waits for a line on stdin, then
+ * exec()s /bin/sleep: same pid, another program.
+ */
+async function startShapeShifter(sr: ServerRoot): Promise<ChildProcess> {
+  const child = spawn(sr.httpd, ['-c', 'read line; exec /bin/sleep 300', '-d', sr.root], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+  started.push(child);
+  await until(() => isOurHttpd(child.pid!, sr));
+  return child;
+}
+
+async function until(cond: () => Promise<boolean> | boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const exeOf = (pid: number) => {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`);
+  } catch {
+    return undefined;
+  }
+};
+
+/** Makes the process exec /bin/sleep and waits until /proc shows the new program. */
+async function shapeShift(child: ChildProcess): Promise<void> {
+  child.stdin!.write('\n');
+  await until(() => exeOf(child.pid!) !== undefined && /sleep$/.test(exeOf(child.pid!)!));
+}
+
+const alive = (c: ChildProcess) => c.exitCode === null && c.signalCode === null && exeOf(c.pid!) !== undefined;
+
+describe('identity is checked again right before a signal', () => {
+  it('a found parent that became another program before the signal survives endProcesses, signalOurs and forceStop', async () => {
+    const sr = await fakeRoot();
+    for (const end of ['endProcesses', 'signalOurs', 'forceStop'] as const) {
+      const child = await startShapeShifter(sr);
+      const found = await findServerProcesses(sr);
+      expect(found.parents).toEqual([child.pid]); // it was this server's httpd when found
+      await shapeShift(child);
+      let sent: number[] = [];
+      if (end === 'endProcesses') sent = (await endProcesses(sr, found.parents, 50)).ended;
+      if (end === 'signalOurs') sent = await signalOurs(sr, found.parents, 'SIGKILL');
+      if (end === 'forceStop') await forceStop(sr, path.join(sr.root, 'logs', 'httpd.pid'), child.pid);
+      expect(sent, end).toEqual([]);
+      await new Promise((r) => setTimeout(r, 50)); // a signal sent would have landed by now
+      expect(alive(child), `${end}: the pid that is now /bin/sleep is still alive`).toBe(true);
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('the same process, still this root\'s httpd, is ended (the check passes what it should)', async () => {
+    const sr = await fakeRoot();
+    const child = await startShapeShifter(sr);
+    const found = await findServerProcesses(sr);
+    const exited = new Promise((r) => child.once('exit', r));
+    expect((await endProcesses(sr, found.parents, 50)).ended).toEqual([child.pid]);
+    await exited;
+    expect(alive(child)).toBe(false);
+  });
+});
