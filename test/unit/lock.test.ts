@@ -84,6 +84,16 @@ describe('withLock: holding and releasing', () => {
       await fs.writeFile(lock, 'someone else\n');
     });
     expect(await fs.readFile(lock, 'utf8')).toBe('someone else\n');
+    // ... nor one with its very content at another inode (a copy put back by hand).
+    await withLock(lock, async () => {
+      const mine = await fs.readFile(lock, 'utf8');
+      await fs.rm(lock);
+      await fs.writeFile(lock, mine);
+    });
+    expect(await fs.readFile(lock, 'utf8')).toMatch(new RegExp(`^${process.pid} `));
+    await fs.rm(lock);
+    // A lock removed by hand while held: the release has nothing to do, and fn's value stands.
+    expect(await withLock(lock, async () => { await fs.rm(lock); return 'value'; })).toBe('value');
   });
 
   it('two holders in one process run one after the other, never both inside', async () => {
@@ -114,6 +124,7 @@ describe('withLock: whose lock is alive', () => {
     const t0 = Date.now();
     await expect(withLock(lock, async () => 'ran', 200)).rejects.toMatchObject({
       code: 'LOCKED', data: { lockFile: lock, pid: other.pid }, hint: expect.stringContaining(`pid ${other.pid}`),
+      message: `${lock} is held by pid ${other.pid}`,
     });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(200);
     expect(await fs.readFile(lock, 'utf8')).toContain(`${id.pid} ${id.start}`);
@@ -166,7 +177,7 @@ describe('withLock: whose lock is alive', () => {
     for (const content of ['', 'garbage\n']) {
       const { lock } = await lockDir();
       await fs.writeFile(lock, content);
-      await expect(withLock(lock, async () => 'ran', 100)).rejects.toMatchObject({ code: 'LOCKED', data: { pid: null }, hint: expect.stringContaining('writing this lock') });
+      await expect(withLock(lock, async () => 'ran', 100)).rejects.toMatchObject({ code: 'LOCKED', message: `${lock} is held by pid ?`, data: { pid: null }, hint: expect.stringContaining('writing this lock') });
       await backdate(lock, 1500);
       expect(await attempt(lock)).toBe('ran');
       // A garbage lock dated in the future is no fresher than one 1.5 s old.
@@ -174,6 +185,23 @@ describe('withLock: whose lock is alive', () => {
       await backdate(lock, -5000);
       expect(await attempt(lock)).toBe('ran');
     }
+  });
+});
+
+describe('withLock: what is a lock of which format', () => {
+  // Each is fresh: read as this format's dead owner it is taken over at once
+  // ('ran'); read as garbage being written it is waited for ('LOCKED').
+  it.each([
+    ['a dead owner without the final newline', `${DEAD_PID} 5 b n`, 'ran'],
+    ['an older lock: a dead pid without a newline', `${DEAD_PID}`, 'ran'],
+    ['text before the four fields', `v2 ${DEAD_PID} 5 b n\n`, 'LOCKED'],
+    ['a fifth field', `${DEAD_PID} 5 b n extra\n`, 'LOCKED'],
+    ['text before an older lock\'s pid', `x ${DEAD_PID}\n`, 'LOCKED'],
+    ['text after an older lock\'s pid', `${DEAD_PID} junk\n`, 'LOCKED'],
+  ])('%s', async (_what, content, outcome) => {
+    const { lock } = await lockDir();
+    await fs.writeFile(lock, content);
+    expect(await attempt(lock, 100)).toBe(outcome);
   });
 });
 
@@ -203,6 +231,31 @@ describe('takeOver: the re-check after the claim', () => {
     expect(await fs.readFile(lock, 'utf8')).toBe(`${process.pid} 1 new-holder x\n`);
   });
 
+  it('a lock with the stale content at a new inode is another lock: not removed', async () => {
+    const { dir, lock } = await lockDir();
+    const content = `${DEAD_PID} 77 gone-boot pid:[1]\n`;
+    await fs.writeFile(lock, content);
+    const stale = await seenOf(lock);
+    await fs.writeFile(path.join(dir, 'copy'), content); // allocated while the old inode is still in use
+    await fs.rename(path.join(dir, 'copy'), lock);
+    expect((await fs.stat(lock)).ino).not.toBe(stale.ino);
+    const tmp = path.join(dir, '.taker.tmp');
+    await fs.writeFile(tmp, 'taker\n');
+    await takeOver(lock, tmp, stale);
+    expect(await fs.readFile(lock, 'utf8')).toBe(content);
+  });
+
+  it('a stale lock already gone (another taker was quicker): done, nothing thrown', async () => {
+    const { dir, lock } = await lockDir();
+    await fs.writeFile(lock, `${DEAD_PID} 77 gone-boot pid:[1]\n`);
+    const stale = await seenOf(lock);
+    await fs.rm(lock);
+    const tmp = path.join(dir, '.taker.tmp');
+    await fs.writeFile(tmp, 'taker\n');
+    expect(await takeOver(lock, tmp, stale)).toBe(true);
+    expect((await fs.readdir(dir)).sort()).toEqual(['.taker.tmp', 'hosts']);
+  });
+
   it('the lock still holding the stale identity is removed, and every claim on it with it', async () => {
     const { dir, lock } = await lockDir();
     const content = `${DEAD_PID} 77 gone-boot pid:[1]\n`;
@@ -211,10 +264,13 @@ describe('takeOver: the re-check after the claim', () => {
     const prefix = `hosts.apxs-ts.lock.stale-${stale.ino}-${createHash('sha256').update(content).digest('hex').slice(0, 16)}.`;
     // A claimant of slot 0 died while claiming: this taker takes slot 1.
     await fs.writeFile(path.join(dir, `${prefix}0.claim`), `${DEAD_PID - 1} 78 gone-boot pid:[1]\n`);
+    // Not claims on this lock: another identity's claim, and a file with this prefix that is no claim.
+    const others = ['hosts.apxs-ts.lock.stale-1-00.0.claim', `${prefix}notes`];
+    for (const f of others) await fs.writeFile(path.join(dir, f), `${DEAD_PID} 1 b n\n`);
     const tmp = path.join(dir, '.taker.tmp');
     await fs.writeFile(tmp, `${process.pid} 1 taker x\n`);
     expect(await takeOver(lock, tmp, stale)).toBe(true);
-    expect((await fs.readdir(dir)).sort()).toEqual(['.taker.tmp', 'hosts']);
+    expect((await fs.readdir(dir)).sort()).toEqual(['.taker.tmp', 'hosts', ...others].sort());
   });
 
   it('a live claimant\'s claim wins: this taker backs off and removes nothing', async () => {
@@ -243,13 +299,21 @@ describe('withLock: leftovers of killed processes', () => {
     const id = await identity(other.pid!);
     const dead = [
       `.hosts.apxs-ts-${DEAD_PID}-abc.tmp`,
-      `.hosts.apxs-ts.lock.${DEAD_PID}-5-abcd.tmp`,
+      `.hosts.apxs-ts.lock.${DEAD_PID}-55-abcd.tmp`,
       `.hosts.apxs-ts.lock.${id.pid}-1-abcd.tmp`, // that pid now runs, with another start time
       'hosts.apxs-ts.lock.stale-1-00.0.claim',
     ];
     for (const f of dead) await fs.writeFile(path.join(dir, f), f.endsWith('.claim') ? `${DEAD_PID} 1 b n\n` : 'x');
-    const kept = [`.hosts.apxs-ts-${id.pid}-abc.tmp`, `.hosts.apxs-ts.lock.${id.pid}-${id.start}-abcd.tmp`, 'hosts.apxs-ts.lock.stale-1-00.1.claim', 'unrelated.tmp'];
+    const kept = [
+      `.hosts.apxs-ts-${id.pid}-abc.tmp`, `.hosts.apxs-ts.lock.${id.pid}-${id.start}-abcd.tmp`, 'hosts.apxs-ts.lock.stale-1-00.1.claim', 'unrelated.tmp',
+      // Names that only look like ours: not a .tmp, not our prefix, no pid right after the prefix, a claim of no lock here.
+      `.hosts.apxs-ts-${DEAD_PID}-abc.keep`, `.hosts.apxs-ts-x${DEAD_PID}-abc.tmp`, `.hosts.apxs-ts.lock.${DEAD_PID}-55-x.keep`,
+      `.hosts.apxs-ts.lock.x${DEAD_PID}-55-abcd.tmp`, `my-notes-of-the-day.${DEAD_PID}-55-x.tmp`,
+    ];
     for (const f of kept) await fs.writeFile(path.join(dir, f), f.endsWith('.claim') ? `${id.pid} ${id.start} ${id.boot} ${id.ns}\n` : 'x');
+    // A claim of no lock here, naming a dead process: not ours to remove.
+    await fs.writeFile(path.join(dir, 'notes.claim'), `${DEAD_PID} 1 b n\n`);
+    kept.push('notes.claim');
     expect(await attempt(lock)).toBe('ran');
     expect((await fs.readdir(dir)).sort()).toEqual(['hosts', ...kept].sort());
   });
