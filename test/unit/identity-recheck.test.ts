@@ -96,3 +96,47 @@ describe('identity is checked again right before a signal', () => {
     expect(alive(child)).toBe(false);
   });
 });
+
+describe('which processes are this root\'s httpd: parents, workers, orphans', () => {
+  it('a session leader is a parent; its worker is neither; once the parent is killed the worker is an orphan; a launcher with a live session is neither', async () => {
+    const sr = await fakeRoot();
+    // The "parent" leads its own session (detached) and starts a "worker": the same binary ($BASH), -d ROOT.
+    const parent = spawn(sr.httpd, ['-c', `"$BASH" -c 'while :; do sleep 0.05; done' -d "$1" </dev/null & echo $!; read y`, '-d', sr.root], { detached: true, stdio: ['pipe', 'pipe', 'ignore'] });
+    started.push(parent);
+    const worker = Number(await new Promise<string>((r) => parent.stdout!.once('data', (d) => r(String(d).trim()))));
+    // A launcher: this root's binary, not detached (its session leader, above this test, lives), no parent of ours.
+    const launcher = spawn(sr.httpd, ['-c', 'read x', '-d', sr.root], { stdio: ['pipe', 'ignore', 'ignore'] });
+    started.push(launcher);
+    await until(async () => (await isOurHttpd(worker, sr)) && (await isOurHttpd(launcher.pid!, sr)) && (await isOurHttpd(parent.pid!, sr)));
+    const before = await findServerProcesses(sr);
+    expect(before.all.map((p) => p.pid).sort()).toEqual([parent.pid, worker, launcher.pid].sort());
+    expect(before.parents).toEqual([parent.pid]);
+    expect(before.orphans).toEqual([]);
+    process.kill(parent.pid!, 'SIGKILL');
+    await until(async () => (await findServerProcesses(sr)).orphans.length === 1);
+    const after = await findServerProcesses(sr);
+    expect(after.orphans).toEqual([worker]);
+    expect(after.parents).toEqual([]);
+    const { ended } = await endProcesses(sr, after.orphans, 50);
+    expect(ended).toEqual([worker]);
+    expect(exeOf(worker)).toBeUndefined();
+  });
+
+  it('a process that ignores SIGTERM is SIGKILLed after the grace time; forceStop also removes the pid file', async () => {
+    const sr = await fakeRoot();
+    const stubborn = spawn(sr.httpd, ['-c', "trap '' TERM; while :; do sleep 0.05; done", '-d', sr.root], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+    started.push(stubborn);
+    await until(() => isOurHttpd(stubborn.pid!, sr));
+    const r = await endProcesses(sr, [stubborn.pid!], 100);
+    expect(r).toEqual({ ended: [stubborn.pid], killed: [stubborn.pid] });
+    expect(exeOf(stubborn.pid!)).toBeUndefined();
+    const again = spawn(sr.httpd, ['-c', 'read x', '-d', sr.root], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+    started.push(again);
+    await until(() => isOurHttpd(again.pid!, sr));
+    const pidFile = path.join(sr.root, 'httpd.pid');
+    await fs.writeFile(pidFile, `${again.pid}\n`);
+    await forceStop(sr, pidFile, undefined);
+    expect(exeOf(again.pid!)).toBeUndefined();
+    await expect(fs.stat(pidFile)).rejects.toThrow();
+  });
+});
