@@ -124,8 +124,9 @@ describe('which processes are this root\'s httpd: parents, workers, orphans', ()
 
   it('a process that ignores SIGTERM is SIGKILLed after the grace time; forceStop also removes the pid file', async () => {
     const sr = await fakeRoot();
-    const stubborn = spawn(sr.httpd, ['-c', "trap '' TERM; while :; do sleep 0.05; done", '-d', sr.root], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+    const stubborn = spawn(sr.httpd, ['-c', "trap '' TERM; echo ready; while :; do sleep 0.05; done", '-d', sr.root], { detached: true, stdio: ['pipe', 'pipe', 'ignore'] });
     started.push(stubborn);
+    await new Promise((r) => stubborn.stdout!.once('data', r)); // the trap is set
     await until(() => isOurHttpd(stubborn.pid!, sr));
     const r = await endProcesses(sr, [stubborn.pid!], 100);
     expect(r).toEqual({ ended: [stubborn.pid], killed: [stubborn.pid] });
