@@ -7,11 +7,12 @@
  * the same pid, now another program, must survive every way of ending a
  * server. Without the re-check, each of these sends it a signal.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { promises as fs, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { endProcesses, findServerProcesses, forceStop, isOurHttpd, signalOurs } from '../../lib/ctl/identity.js';
+import { readTextIfAny } from '../../lib/core/fs.js';
 import { detectServerRoot, type ServerRoot } from '../../lib/httpd/server-root.js';
 import { tmpDir } from '../helpers.js';
 
@@ -101,13 +102,20 @@ describe('which processes are this root\'s httpd: parents, workers, orphans', ()
   it('a session leader is a parent; its worker is neither; once the parent is killed the worker is an orphan; a launcher with a live session is neither', async () => {
     const sr = await fakeRoot();
     // The "parent" leads its own session (detached) and starts a "worker": the same binary ($BASH), -d ROOT.
-    const parent = spawn(sr.httpd, ['-c', `"$BASH" -c 'while :; do sleep 0.05; done' -d "$1" </dev/null & echo $!; read y`, '-d', sr.root], { detached: true, stdio: ['pipe', 'pipe', 'ignore'] });
+    // Neither forks again (a fork is, until its exec, one more process of this identity). The worker
+    // waits on a FIFO it holds open for reading and writing, never at EOF: not on a pipe from this
+    // test, which Node closes when the parent exits.
+    spawnSync('mkfifo', [path.join(sr.root, 'w.fifo')]);
+    const parent = spawn(sr.httpd, ['-c', `"$BASH" -c 'exec 3<>"$1/w.fifo"; read x <&3' -d "$1" & echo $!; read y`, '-d', sr.root], { detached: true, stdio: ['pipe', 'pipe', 'ignore'] });
     started.push(parent);
     const worker = Number(await new Promise<string>((r) => parent.stdout!.once('data', (d) => r(String(d).trim()))));
     // A launcher: this root's binary, not detached (its session leader, above this test, lives), no parent of ours.
     const launcher = spawn(sr.httpd, ['-c', 'read x', '-d', sr.root], { stdio: ['pipe', 'ignore', 'ignore'] });
     started.push(launcher);
-    await until(async () => (await isOurHttpd(worker, sr)) && (await isOurHttpd(launcher.pid!, sr)) && (await isOurHttpd(parent.pid!, sr)));
+    // Until each has exec()ed: a fork before its exec still shows its parent's command line.
+    const cmdOf = (pid: number) => (readTextIfAny(`/proc/${pid}/cmdline`) ?? '').split('\0');
+    await until(async () => cmdOf(worker)[2] === 'exec 3<>"$1/w.fifo"; read x <&3' && cmdOf(launcher.pid!)[2] === 'read x'
+      && (await isOurHttpd(worker, sr)) && (await isOurHttpd(launcher.pid!, sr)) && (await isOurHttpd(parent.pid!, sr)));
     const before = await findServerProcesses(sr);
     expect(before.all.map((p) => p.pid).sort()).toEqual([parent.pid, worker, launcher.pid].sort());
     expect(before.parents).toEqual([parent.pid]);
