@@ -86,9 +86,9 @@ describe('withLock: holding and releasing', () => {
     expect(await fs.readFile(lock, 'utf8')).toBe('someone else\n');
     // ... nor one with its very content at another inode (a copy put back by hand).
     await withLock(lock, async () => {
-      const mine = await fs.readFile(lock, 'utf8');
-      await fs.rm(lock);
-      await fs.writeFile(lock, mine);
+      // The copy is made while the lock's inode is in use, so it cannot get that inode number.
+      await fs.writeFile(`${lock}.copy`, await fs.readFile(lock, 'utf8'));
+      await fs.rename(`${lock}.copy`, lock);
     });
     expect(await fs.readFile(lock, 'utf8')).toMatch(new RegExp(`^${process.pid} `));
     await fs.rm(lock);
