@@ -8,6 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ApxsError, fileError, isErrno, permissionError } from '../../lib/core/errors.js';
+import * as fsh from '../../lib/core/fs.js';
 import { readRegistry, updateRegistry } from '../../lib/core/registry.js';
 import { commandLine, lastLines, quoteArg, runCapture } from '../../lib/core/run.js';
 import { fillPlaceholders, renderTemplateDirs, templatesRoot } from '../../lib/core/templates.js';
@@ -208,5 +209,80 @@ describe('run', () => {
     const d = await tmpDir('apxs-ts-run-');
     await fs.writeFile(path.join(d, 'noexec'), 'x');
     await expect(runCapture(path.join(d, 'noexec'), ['a b'])).rejects.toMatchObject({ code: 'CHILD_FAILED', message: expect.stringContaining(`${path.join(d, 'noexec')} 'a b' could not run: `) });
+  });
+});
+
+describe('fs helpers', () => {
+  it('exists, statOrUndefined, readTextIfAny, readDirIfAny: an answer, never a throw', async () => {
+    const d = await tmpDir('apxs-ts-fsh-');
+    await fs.writeFile(path.join(d, 'f'), 'text');
+    expect(await fsh.exists(path.join(d, 'f'))).toBe(true);
+    expect(await fsh.exists(path.join(d, 'nope'))).toBe(false);
+    expect(fsh.statOrUndefined(path.join(d, 'f'))?.size).toBe(4);
+    expect(fsh.statOrUndefined(path.join(d, 'f', 'x'))).toBeUndefined();
+    expect(fsh.readTextIfAny(path.join(d, 'f'))).toBe('text');
+    expect(fsh.readTextIfAny(d)).toBeUndefined();
+    expect(fsh.readDirIfAny(d)).toEqual(['f']);
+    expect(fsh.readDirIfAny(path.join(d, 'f'))).toEqual([]);
+  });
+
+  it('readCacheJson: an object, or undefined for missing, torn, or non-object JSON', async () => {
+    const d = await tmpDir('apxs-ts-fsh-');
+    const f = path.join(d, 'c.json');
+    expect(fsh.readCacheJson(f)).toBeUndefined();
+    for (const [text, want] of [['{"a":1}', { a: 1 }], ['[1]', [1]], ['{"a":', undefined], ['null', undefined], ['3', undefined], ['"s"', undefined]] as const) {
+      await fs.writeFile(f, text);
+      expect(fsh.readCacheJson(f), text).toEqual(want);
+    }
+  });
+
+  it('readJson: the value, undefined when missing, an error naming the file (with the code asked for) when not JSON', async () => {
+    const d = await tmpDir('apxs-ts-fsh-');
+    const f = path.join(d, 'x.json');
+    expect(await fsh.readJson(f)).toBeUndefined();
+    await fs.writeFile(f, '{"k": [1]}');
+    expect(await fsh.readJson(f)).toEqual({ k: [1] });
+    await fs.writeFile(f, '{oops');
+    await expect(fsh.readJson(f)).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringMatching(new RegExp(`^${f} is not valid JSON: `)), hint: `fix or remove ${f}` });
+    await expect(fsh.readJson(f, 'UNKNOWN_SERVER_ROOT')).rejects.toMatchObject({ code: 'UNKNOWN_SERVER_ROOT' });
+    await expect(fsh.readJson(d)).rejects.toMatchObject({ code: 'EISDIR' });
+  });
+
+  it('cacheDir: $XDG_CACHE_HOME, else $HOME/.cache, plus apxs-ts', () => {
+    expect(fsh.cacheDir({ XDG_CACHE_HOME: '/x', HOME: '/h' })).toBe('/x/apxs-ts');
+    expect(fsh.cacheDir({ XDG_CACHE_HOME: '', HOME: '/h' })).toBe('/h/.cache/apxs-ts');
+    expect(fsh.cacheDir({})).toMatch(/\/\.cache\/apxs-ts$/);
+  });
+
+  it('pathCandidates and which: PATH order, empty entries skipped, absolute names as they are', async () => {
+    expect(fsh.pathCandidates(['cc', '/opt/x'], { PATH: '/a::/b' })).toEqual(['/a/cc', '/b/cc', '/opt/x']);
+    expect(fsh.pathCandidates(['cc'], {})).toEqual([]);
+    expect(await fsh.which(['no-such-tool-x', 'sh'], { PATH: '/nonexistent:/bin' })).toBe('/bin/sh');
+    expect(await fsh.which(['no-such-tool-x'], { PATH: '/bin' })).toBeUndefined();
+    expect(await fsh.firstExisting(['/nonexistent', '/bin', '/etc'])).toBe('/bin');
+  });
+
+  it('shortHash: 16 hex digits, stable, different for different keys', () => {
+    expect(fsh.shortHash('')).toMatch(/^[0-9a-f]{16}$/);
+    expect(fsh.shortHash('/srv/a')).toBe(fsh.shortHash('/srv/a'));
+    const seen = new Set(['/srv/a', '/srv/b', '/srv/ab', 'a', 'b', 'ba'].map(fsh.shortHash));
+    expect(seen.size).toBe(6);
+    // Pinned: a cache written by one run must be found by the next (another hash would orphan every entry).
+    expect([fsh.shortHash('/srv/a'), fsh.shortHash(''), fsh.shortHash('apxs-ts')]).toEqual(['d4de449740384eb8', '811c9dc501000193', 'dff0ade5209a32b8']);
+  });
+
+  it('escapeRegExp makes every special character literal', () => {
+    const text = 'a.b*c+d?e^f$g{h}i(j)k|l[m]n\\o';
+    expect(new RegExp(`^${fsh.escapeRegExp(text)}$`).test(text)).toBe(true);
+    expect(new RegExp(`^${fsh.escapeRegExp('a.b')}$`).test('axb')).toBe(false);
+  });
+
+  it('firstGroup: the first candidate /etc/group names, else the fallback', async () => {
+    const d = await tmpDir('apxs-ts-fsh-');
+    const g = path.join(d, 'group');
+    await fs.writeFile(g, 'root:x:0:\nwww-data:x:33:\nstaff:x:50:\n');
+    expect(await fsh.firstGroup(['apache', 'www-data', 'staff'], 'nogroup', g)).toBe('www-data');
+    expect(await fsh.firstGroup(['apache'], 'nogroup', g)).toBe('nogroup');
+    expect(await fsh.firstGroup(['root'], 'nogroup', path.join(d, 'missing'))).toBe('nogroup');
   });
 });

@@ -1,0 +1,45 @@
+// @ts-nocheck
+import type { Command } from 'commander';
+import { ApxsError } from '../lib/core/errors.js';
+import { doctor, type DoctorReport } from '../lib/dev/doctor.js';
+import { resolveServerRootPath } from '../lib/httpd/server-root.js';
+import { hostsFileOf, withHostsFile, withServerRoot } from './options.js';
+import type { Outcome, Runner } from './types.js';
+
+function lines(r: DoctorReport): string[] {
+  const h = r.httpd;
+  const or = (v: string | null | undefined, none = 'not found') => v ?? none;
+  return [
+    `server root: ${r.serverRoot ? `${r.serverRoot.kind} ${r.serverRoot.path} (${r.serverRoot.config})` : 'none'}`,
+    `httpd:       ${h ? `${h.binary} ${or(h.version, '?')} (series ${or(h.series, '?')}, MPM ${or(h.mpm, '?')})` : 'unknown'}${r.running ? `, running as pid ${r.running.pid}` : ''}`,
+    `compiler:    ${r.compiler.cc}: ${or(r.compiler.ccVersion)}; ${r.compiler.cxx}: ${or(r.compiler.cxxVersion)}`,
+    `apxs:        ${or(r.apxs)}`,
+    ...(r.flags ? [`cflags:      ${r.flags.cflags.join(' ')}`, `ldflags:     ${r.flags.ldflags.join(' ')}`] : []),
+    `hosts file:  ${r.hostsFile.path} ${r.hostsFile.writable ? 'writable' : `not writable (names: ${r.hostsFile.fix})`}`,
+    ...r.listen.map((l) => `listen:      ${l.address} ${l.status}${l.holder ? ` by ${l.holder}` : ''}`),
+    ...r.warnings.map((w) => `warning:     ${w}`),
+    ...(r.missing.length ? ['missing:', ...r.missing.map((m) => `  ${m.what}: ${m.why}\n    fix: ${m.fix}`)] : ['nothing missing']),
+  ];
+}
+
+export function register(program: Command, run: Runner): void {
+  withHostsFile(withServerRoot(program.command('doctor')))
+    .description('what apxs-ts detected (server root, httpd version and MPM, compiler, apxs, flags, hosts file, ports) and what is missing')
+    .addHelpText('after', `
+Exit codes: 0 nothing missing, 1 something is missing (each with the command that fixes it).
+--json prints one object: {"ok","serverRoot","httpd","compiler","apxs","flags","hostsFile","listen","missing":[{"what","why","fix"}],...}.
+
+Examples:
+  apxs-ts doctor
+  apxs-ts doctor --server-root /opt/httpd-2.2 --json`)
+    .action(run(async (o: { serverRoot?: string; hostsFile?: string }): Promise<Outcome> => {
+      const r = await doctor(await resolveServerRootPath(o.serverRoot, process.cwd()), hostsFileOf(o));
+      if (r.missing.length) {
+        const first = r.missing[0]!;
+        throw new ApxsError('TOOL_MISSING', `${r.missing.length} thing${r.missing.length === 1 ? ' is' : 's are'} missing: ${r.missing.map((m) => m.what).join(', ')}`, {
+          details: lines(r), hint: `first: ${first.fix}`, data: { ...r },
+        });
+      }
+      return { data: { ...r }, stdout: lines(r) };
+    }));
+}

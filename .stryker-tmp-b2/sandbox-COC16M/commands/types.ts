@@ -1,0 +1,24 @@
+/** What a command hands back to commands/index.ts, which alone prints it and picks the exit code. */
+// @ts-nocheck
+
+export interface Outcome {
+  /** The result, printed as one JSON object under --json. */
+  data: Record<string, unknown>;
+  /** Human lines for stderr (summaries, hints). */
+  human?: string[];
+  /** Content for stdout when not --json (log lines, a verdict). */
+  stdout?: string[];
+}
+
+export type Action = (...args: any[]) => Promise<Outcome>;
+
+/** Wraps a command's action so index.ts can print its outcome or its error. */
+export type Runner = (action: Action) => (...args: any[]) => Promise<void>;
+
+export interface Progress {
+  /** True when callers print no progress lines of their own (a spinner draws them on a terminal, or -q asked for nothing); false when they should print plain lines. */
+  live: boolean;
+  start(text: string): void;
+  update(text: string): void;
+  stop(): void;
+}

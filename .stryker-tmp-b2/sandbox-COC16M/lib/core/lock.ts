@@ -1,0 +1,222 @@
+/**
+ * The one lock of apxs-ts: a file beside the file being edited (hosts edits,
+ * vhost add), built to survive kill -9 at any instant.
+ *
+ * - It is created complete. "PID STARTTIME BOOT PIDNS" goes into a temp file
+ *   first, which is then link()ed to the lock path: link fails with EEXIST
+ *   when the lock is held, and the lock path never holds a partial file.
+ * - Its owner is dead when no process in this boot has that pid with that
+ *   start time (/proc/PID/stat field 22): a recycled pid is another process.
+ * - A dead owner's lock is taken over by exactly one taker. The taker first
+ *   claims it with a claim file (link(), so exclusive) named after the stale
+ *   lock's identity (inode + content hash), re-checks that the lock path still
+ *   holds that identity, and only then unlinks it; then everyone races again
+ *   with link(). A claimant killed while claiming leaves its claim in slot n;
+ *   the next taker takes slot n+1, but only after seeing slot n's claimant
+ *   dead, so one identity never has two live claimants. Once a stale lock is
+ *   gone its identity never comes back (new locks name a live process), so
+ *   claims that outlive it are harmless, and are cleaned up.
+ * - A lock file that cannot be parsed (empty, or garbage) cannot come from
+ *   this code; an older apxs-ts created its lock with O_EXCL and then wrote
+ *   its pid, so for a moment it was empty. Such a file is stale once its mtime
+ *   is 1 s old. The older format, just a pid, is judged by that pid.
+ *
+ * Why not proper-lockfile: it judges staleness by mtime alone (at least 2 s,
+ * refreshed by a timer), so a lock left by a killed writer blocks the next run
+ * for seconds, and a live but busy or stopped owner can be judged stale; the
+ * rules here need a dead owner's lock recovered within 1 s and judged by pid
+ * and start time.
+ */
+// @ts-nocheck
+
+import { createHash, randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { ApxsError, fileError, isErrno } from './errors.js';
+import { isAlive, procInfo, sleep, startTicks } from './proc.js';
+
+/** An unparseable lock or claim this old (by mtime) is left over, not being written. */
+const GARBAGE_STALE_MS = 1000;
+
+export interface Seen {
+  ino: number;
+  mtimeMs: number;
+  content: string;
+}
+
+let selfId: Promise<{ start: string; boot: string; pidns: string }> | undefined;
+function self(): Promise<{ start: string; boot: string; pidns: string }> {
+  selfId ??= (async () => ({
+    start: startTicks(process.pid) ?? '0',
+    boot: (await fs.readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => '-')).trim() || '-',
+    pidns: (await fs.readlink('/proc/self/ns/pid').catch(() => '-')).replace(/\s/g, '') || '-',
+  }))();
+  return selfId;
+}
+
+type State = { alive: boolean; pid: number | undefined };
+
+/** Whether the process a lock or claim file names still runs. */
+async function ownerState(seen: Seen): Promise<State> {
+  const me = await self();
+  const full = /^(\d+) (\d+) (\S+) (\S+)\n?$/.exec(seen.content);
+  if (full) {
+    const pid = Number(full[1]);
+    if (full[3] !== me.boot && full[3] !== '-' && me.boot !== '-') return { alive: false, pid };
+    // Another pid namespace's pid means nothing here: assume it runs (LOCKED says whose it is).
+    if (full[4] !== me.pidns && full[4] !== '-' && me.pidns !== '-') return { alive: true, pid };
+    return { alive: startTicks(pid) === full[2], pid };
+  }
+  const legacy = /^(\d+)\s*$/.exec(seen.content);
+  if (legacy) {
+    // An older apxs-ts wrote only its pid: a process with that pid that started
+    // well after the lock was written is a recycled pid, not the owner.
+    const pid = Number(legacy[1]);
+    if (!(await isAlive(pid))) return { alive: false, pid };
+    const started = (await procInfo(pid))?.startedAt?.getTime();
+    return { alive: started === undefined || started < seen.mtimeMs + 2000, pid };
+  }
+  return { alive: Math.abs(Date.now() - seen.mtimeMs) < GARBAGE_STALE_MS, pid: undefined };
+}
+
+/** Inode, mtime and content (first 4 KiB) read through one descriptor, so they belong together. */
+async function readSeen(file: string): Promise<Seen | undefined> {
+  let h: fs.FileHandle;
+  try {
+    h = await fs.open(file, 'r');
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    throw fileError(file, err) ?? err;
+  }
+  try {
+    const st = await h.stat();
+    const buf = Buffer.alloc(4096);
+    const { bytesRead } = await h.read(buf, 0, buf.length, 0);
+    return { ino: st.ino, mtimeMs: st.mtimeMs, content: buf.subarray(0, bytesRead).toString('utf8') };
+  } finally {
+    await h.close();
+  }
+}
+
+const same = (a: Seen | undefined, b: Seen) => !!a && a.ino === b.ino && a.content === b.content;
+const claimPrefix = (lockFile: string, stale: Seen) =>
+  `${path.basename(lockFile)}.stale-${stale.ino}-${createHash('sha256').update(stale.content).digest('hex').slice(0, 16)}.`;
+
+async function unlinkQuietly(file: string): Promise<void> {
+  await fs.unlink(file).catch((err: unknown) => {
+    if (!isErrno(err, 'ENOENT')) throw err;
+  });
+}
+
+/**
+ * Removes the stale lock `stale` if this process wins the claim on it.
+ * Returns false when a live taker holds the claim (wait and look again).
+ * Exported for test/unit/lock.test.ts: the re-check after the claim guards a
+ * window (another taker replaced the lock between our look and our claim)
+ * that a test can only open deterministically by calling this directly.
+ */
+export async function takeOver(lockFile: string, tmp: string, stale: Seen): Promise<boolean> {
+  const dir = path.dirname(lockFile);
+  const prefix = claimPrefix(lockFile, stale);
+  let n = 0;
+  for (let tries = 0; ; tries++) {
+    if (tries > 1000) return false;
+    const claim = path.join(dir, `${prefix}${n}.claim`);
+    try {
+      await fs.link(tmp, claim);
+    } catch (err) {
+      if (!isErrno(err, 'EEXIST')) throw fileError(dir, err) ?? err;
+      const other = await readSeen(claim);
+      if (!other) continue; // its claimant just finished: try this slot again
+      if ((await ownerState(other)).alive) return false;
+      n++; // that claimant died while claiming: the next slot
+      continue;
+    }
+    break;
+  }
+  try {
+    // Ours alone to decide: the lock path still holds the stale lock, or it is already gone.
+    if (same(await readSeen(lockFile), stale)) await unlinkQuietly(lockFile);
+  } finally {
+    // The stale lock is gone either way, and its identity never recurs: every claim on it is moot.
+    for (const f of await fs.readdir(dir).catch(() => [] as string[])) {
+      if (f.startsWith(prefix) && f.endsWith('.claim')) await unlinkQuietly(path.join(dir, f)).catch(() => undefined);
+    }
+  }
+  return true;
+}
+
+export async function withLock<T>(lockFile: string, fn: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  const dir = path.dirname(lockFile);
+  const me = await self();
+  const content = `${process.pid} ${me.start} ${me.boot} ${me.pidns}\n`;
+  const tmp = path.join(dir, `.${path.basename(lockFile)}.${process.pid}-${me.start}-${randomBytes(4).toString('hex')}.tmp`);
+  let ino: number;
+  try {
+    await fs.writeFile(tmp, content, { flag: 'wx', mode: 0o644 });
+    ino = (await fs.stat(tmp)).ino;
+  } catch (err) {
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+    throw fileError(dir, err) ?? err;
+  }
+  try {
+    let delay = 2;
+    for (;;) {
+      try {
+        await fs.link(tmp, lockFile);
+        break;
+      } catch (err) {
+        if (!isErrno(err, 'EEXIST')) throw fileError(dir, err) ?? err;
+      }
+      const seen = await readSeen(lockFile);
+      if (!seen) continue; // released between our link and our look
+      const owner = await ownerState(seen);
+      if (!owner.alive && (await takeOver(lockFile, tmp, seen))) continue;
+      if (Date.now() > deadline) {
+        throw new ApxsError('LOCKED', `${lockFile} is held by pid ${owner.pid ?? '?'}`, {
+          hint: owner.pid ? `another apxs-ts (pid ${owner.pid}) is editing this file; try again when it is done` : 'another apxs-ts is writing this lock; try again',
+          data: { lockFile, pid: owner.pid ?? null },
+        });
+      }
+      await sleep(delay + Math.random() * delay);
+      delay = Math.min(delay * 2, 50);
+    }
+  } finally {
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+  }
+  try {
+    await removeLeftovers(lockFile);
+    return await fn();
+  } finally {
+    // Ours only: never unlink a lock someone else put there after removing ours by hand.
+    const now = await readSeen(lockFile).catch(() => undefined);
+    if (now && now.ino === ino && now.content === content) await unlinkQuietly(lockFile).catch(() => undefined);
+  }
+}
+
+/**
+ * What killed processes leave beside the target, removed while the lock is
+ * held: the atomic writer's `.NAME.apxs-ts-PID-*.tmp` files, this lock's own
+ * temp files, and claims of dead claimants.
+ */
+async function removeLeftovers(lockFile: string): Promise<void> {
+  const target = lockFile.replace(/\.apxs-ts\.lock$/, '');
+  const dir = path.dirname(lockFile);
+  const writerPrefix = `.${path.basename(target)}.apxs-ts-`;
+  const lockTmpPrefix = `.${path.basename(lockFile)}.`;
+  const claimPrefixAny = `${path.basename(lockFile)}.stale-`;
+  for (const f of await fs.readdir(dir).catch(() => [] as string[])) {
+    const full = path.join(dir, f);
+    if (f.startsWith(writerPrefix) && f.endsWith('.tmp')) {
+      const m = /^(\d+)-/.exec(f.slice(writerPrefix.length));
+      if (m && !(await isAlive(Number(m[1])))) await fs.rm(full, { force: true });
+    } else if (f.startsWith(lockTmpPrefix) && f.endsWith('.tmp')) {
+      const m = /^(\d+)-(\d+)-/.exec(f.slice(lockTmpPrefix.length));
+      if (m && startTicks(Number(m[1])) !== m[2]) await fs.rm(full, { force: true });
+    } else if (f.startsWith(claimPrefixAny) && f.endsWith('.claim')) {
+      const seen = await readSeen(full).catch(() => undefined);
+      if (seen && !(await ownerState(seen)).alive) await fs.rm(full, { force: true });
+    }
+  }
+}

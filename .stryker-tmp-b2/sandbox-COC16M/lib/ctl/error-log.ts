@@ -1,0 +1,122 @@
+/**
+ * A server's logs, read the way ctl needs them: the lines written since an
+ * offset (what this start or restart logged), the last N lines (all of them,
+ * or one module's), and a follow loop for `ctl logs --follow` that yields
+ * whatever httpd appends. The access log is found in the config.
+ */
+// @ts-nocheck
+
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { ApxsError } from '../core/errors.js';
+import { escapeRegExp } from '../core/fs.js';
+import { sleep } from '../core/proc.js';
+import { is } from '../httpd/conf-parse.js';
+import { readServerInfo } from '../httpd/server-info.js';
+import type { ServerRoot } from '../httpd/server-root.js';
+import { serverFiles } from './server-files.js';
+
+/** The log's size now: the offset from which a later logSince reads. */
+export async function logSize(file: string | undefined): Promise<number> {
+  if (!file) return 0;
+  return fs.stat(file).then((s) => s.size, () => 0);
+}
+
+/**
+ * The lines a module logged. 2.4 tags each line with `[NAME:level]` (for a
+ * module that declares APLOG_USE_MODULE, as the templates do); every series
+ * names the source file of a debug line, `mod_NAME.c(25): `, which is all
+ * 2.0 and 2.2 say of a module.
+ */
+export function moduleLinePattern(name: string): RegExp {
+  const n = escapeRegExp(name.replace(/^mod_/, ''));
+  return new RegExp(`\\[(?:mod_)?${n}:[a-z0-9]+\\]|\\bmod_${n}\\.(?:c|cc|cpp|cxx|C)\\(\\d+\\)`);
+}
+
+/** Lines written since `offset` (at most `max`, the last ones, of those `filter` keeps) and the offset they end at. */
+async function readSince(file: string | undefined, offset: number, max: number, filter?: RegExp): Promise<{ lines: string[]; end: number }> {
+  if (!file) return { lines: [], end: 0 };
+  const fh = await fs.open(file, 'r').catch(() => undefined);
+  if (!fh) return { lines: [], end: 0 };
+  try {
+    const size = (await fh.stat()).size;
+    const start = size < offset ? 0 : offset; // rotated or truncated: read it all
+    const len = Math.min(size - start, 256 * 1024);
+    const buf = Buffer.alloc(len);
+    await fh.read(buf, 0, len, size - len);
+    const lines = buf.toString('utf8').split('\n').filter((l) => l.trim() && (!filter || filter.test(l)));
+    return { lines: lines.slice(-max), end: size };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** error_log lines written since `offset`. */
+export async function logSince(file: string | undefined, offset: number, max = 30): Promise<string[]> {
+  return (await readSince(file, offset, max)).lines;
+}
+
+export async function tailLog(file: string, n: number, filter?: RegExp): Promise<string[]> {
+  return (await readSince(file, 0, n, filter)).lines;
+}
+
+/** The last `n` lines and the offset they end at: followLog from there neither misses nor repeats a line. */
+export async function tailForFollow(file: string, n: number, filter?: RegExp): Promise<{ lines: string[]; end: number }> {
+  return readSince(file, 0, n, filter);
+}
+
+export async function errorLogPath(sr: ServerRoot): Promise<string> {
+  const info = await serverFiles(sr);
+  if (!info.errorLog) throw new ApxsError('NOT_FOUND', 'this server logs errors to a pipe or syslog, not a file');
+  return info.errorLog;
+}
+
+/**
+ * The access log: the server-level CustomLog or TransferLog (the last, as
+ * httpd logs to every one; a vhost's when the server has none, as Debian's
+ * default site keeps it), else httpd's default logs/access_log.
+ */
+export async function accessLogPath(sr: ServerRoot): Promise<string> {
+  const tree = (await readServerInfo(sr)).tree;
+  const logs = tree.directives.filter((d) => d.kind === 'directive' && (is(d, 'CustomLog') || is(d, 'TransferLog')) && d.args[0]);
+  const serverLevel = logs.filter((d) => d.sections.every((s) => /^If/i.test(s)));
+  const file = (serverLevel[serverLevel.length - 1] ?? logs[0])?.args[0] ?? 'logs/access_log';
+  if (/^(\||syslog)/.test(file)) throw new ApxsError('NOT_FOUND', `this server logs requests to ${file.startsWith('|') ? 'a pipe' : 'syslog'}, not a file`);
+  return path.isAbsolute(file) ? file : path.join(tree.serverRoot, file);
+}
+
+/** Whole lines of what followLog yields, only those `filter` keeps: a line split across two reads is held until its end. */
+export async function* followLines(file: string, opts: { from?: number; filter?: RegExp }): AsyncGenerator<string> {
+  let partial = '';
+  for await (const chunk of followLog(file, { from: opts.from })) {
+    const lines = (partial + chunk.toString('utf8')).split('\n');
+    partial = lines.pop() ?? '';
+    for (const l of lines) if (l.trim() && (!opts.filter || opts.filter.test(l))) yield l;
+  }
+}
+
+/**
+ * Yields what is appended to `file` from offset `from` (default: its size
+ * now), polling every `intervalMs`, until the caller stops iterating. A log
+ * that shrank was rotated or truncated: it is read again from its start.
+ */
+export async function* followLog(file: string, opts: { from?: number; intervalMs?: number } = {}): AsyncGenerator<Buffer> {
+  let pos = opts.from ?? (await logSize(file));
+  for (;;) {
+    const size = await logSize(file);
+    if (size < pos) pos = 0;
+    // Gone between the stat and the open (rotated by rename): the next round reads the new one.
+    const fh = size > pos ? await fs.open(file, 'r').catch(() => undefined) : undefined;
+    if (fh) {
+      try {
+        const buf = Buffer.alloc(size - pos);
+        await fh.read(buf, 0, buf.length, pos);
+        yield buf;
+      } finally {
+        await fh.close();
+      }
+      pos = size;
+    }
+    await sleep(opts.intervalMs ?? 200);
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * Which processes are this server root's httpd, told apart as parents and
+ * orphaned workers, and ending them. Only a process that passes the identity
+ * rule (lib/core/proc.ts isServerProcess: this root's httpd binary AND
+ * `-d ROOT`) is ever signalled, and it is checked again right before the
+ * signal: a pid read from a file, or found a moment ago, may be another
+ * program's by now.
+ */
+// @ts-nocheck
+
+import { promises as fs } from 'node:fs';
+import { isServerProcess, nowMs, procInfo, serverProcesses, sleep, type ProcInfo, type ServerIdentity } from '../core/proc.js';
+import type { ServerRoot } from '../httpd/server-root.js';
+
+export function identityOf(sr: ServerRoot): ServerIdentity {
+  return { binary: sr.httpd, serverRoot: sr.root, defaultRoot: sr.layout.builtInRoot(sr) };
+}
+
+/** Is `pid` an httpd of this server root? Another server's httpd, or a pid reused by another program, is not. */
+export async function isOurHttpd(pid: number, sr: ServerRoot): Promise<boolean> {
+  const info = await procInfo(pid);
+  return !!info && isServerProcess(info, identityOf(sr));
+}
+
+export interface ServerProcesses {
+  all: ProcInfo[];
+  /**
+   * Daemonized parents: each leads its own session. httpd forks and calls
+   * setsid when it detaches: 2.x for `-k start`, 1.3 (which has no -k) when
+   * run plainly; seen in /proc for 1.3.42, 2.0.65, 2.2.34 and 2.4 alike
+   * (parent: ppid 1, pid = session; prefork workers: its session, ppid it).
+   */
+  parents: number[];
+  /** Workers whose parent is gone (killed with SIGKILL, by the OOM killer): they still listen and answer. */
+  orphans: number[];
+}
+
+export async function findServerProcesses(sr: ServerRoot): Promise<ServerProcesses> {
+  const all = await serverProcesses(identityOf(sr));
+  const ours = new Set(all.map((p) => p.pid));
+  const parents: number[] = [];
+  const orphans: number[] = [];
+  for (const p of all) {
+    if (ours.has(p.ppid)) continue; // a worker of a live parent, or a parent's helper
+    if (p.pid === p.session) {
+      parents.push(p.pid);
+      continue;
+    }
+    // Not a session leader and no parent of ours: a worker whose parent died
+    // (re-parented to init, or its session leader, the old parent, is gone).
+    // `httpd -k start` itself, before it detaches, has a live launcher as
+    // parent and a live session: it is neither.
+    const leaderAlive = !!(await procInfo(p.session).then((i) => i && i.state !== 'Z' && i.state !== 'X'));
+    if (p.ppid === 1 || !leaderAlive) orphans.push(p.pid);
+  }
+  return { all, parents, orphans };
+}
+
+/** Sends `signal` to each pid that is still this server's httpd; returns the pids signalled. */
+export async function signalOurs(sr: ServerRoot, pids: number[], signal: NodeJS.Signals): Promise<number[]> {
+  const sent: number[] = [];
+  for (const pid of pids) {
+    if (!(await isOurHttpd(pid, sr))) continue;
+    try {
+      process.kill(pid, signal);
+      sent.push(pid);
+    } catch {
+      // gone between the check and the signal
+    }
+  }
+  return sent;
+}
+
+/**
+ * Exited for good: a killed event-MPM worker's main thread shows as a zombie
+ * while its other threads still exit, and those hold its sockets open (a
+ * port that still cannot be bound); so a zombie counts once it has one thread.
+ */
+async function exited(pid: number): Promise<boolean> {
+  const info = await procInfo(pid);
+  if (!info) return true;
+  if (info.state !== 'Z' && info.state !== 'X') return false;
+  return (await fs.readdir(`/proc/${pid}/task`).catch(() => [])).length <= 1;
+}
+
+async function waitAllGone(pids: number[], ms: number): Promise<number[]> {
+  const until = nowMs() + ms;
+  let left = pids;
+  for (let delay = 2; ; delay = Math.min(delay * 2, 20)) {
+    const alive = await Promise.all(left.map(async (p) => !(await exited(p))));
+    left = left.filter((_, i) => alive[i]);
+    if (left.length === 0 || nowMs() >= until) return left;
+    await sleep(delay);
+  }
+}
+
+/**
+ * Ends processes of this server: SIGTERM, then SIGKILL for those still there
+ * after `graceMs`. An event-MPM worker whose parent is gone ignores SIGTERM
+ * (it waits for its parent's pipe of death), so the KILL is what ends those.
+ */
+export async function endProcesses(sr: ServerRoot, pids: number[], graceMs = 500): Promise<{ ended: number[]; killed: number[] }> {
+  const termed = await signalOurs(sr, pids, 'SIGTERM');
+  const survivors = await waitAllGone(termed, graceMs);
+  const killed = await signalOurs(sr, survivors, 'SIGKILL');
+  await waitAllGone(killed, 1000);
+  return { ended: termed, killed };
+}
+
+/** Kills every process of this server outright (and `pid` if it is one) and removes its pid file. */
+export async function forceStop(sr: ServerRoot, pidFile: string, pid: number | undefined): Promise<void> {
+  const pids = new Set<number>((await findServerProcesses(sr)).all.map((p) => p.pid));
+  if (pid !== undefined) pids.add(pid);
+  const killed = await signalOurs(sr, [...pids], 'SIGKILL');
+  await waitAllGone(killed, 1000);
+  await fs.rm(pidFile, { force: true });
+}

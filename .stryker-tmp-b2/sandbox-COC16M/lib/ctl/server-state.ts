@@ -1,0 +1,43 @@
+/**
+ * What runs for a server root now: its parent (named by the pid file, else
+ * found by the process identity rule: a pid file can be lost, stale, or name
+ * someone else's process) and any orphaned workers whose parent is gone.
+ */
+// @ts-nocheck
+
+import { procInfo } from '../core/proc.js';
+import type { ServerRoot } from '../httpd/server-root.js';
+import { findServerProcesses } from './identity.js';
+import { runningServer, type Running, type StaleReport } from './pid-file.js';
+
+export interface ServerState {
+  /** The parent ctl acts on: the pid file's when it is ours, else one found by the scan. */
+  running?: Running;
+  /** Every parent of this root (normally one). */
+  parents: number[];
+  orphans: number[];
+  stale?: StaleReport;
+}
+
+export interface StateOptions {
+  /**
+   * false: when the pid file names this root's live httpd, take it and do
+   * not scan /proc for other parents and orphaned workers (~1.8 ms): for
+   * callers that act on the running parent only, and for status, to which
+   * orphans matter only when no parent runs. Default true.
+   */
+  scan?: boolean;
+}
+
+export async function serverState(sr: ServerRoot, pidFile: string, opts: StateOptions = {}): Promise<ServerState> {
+  const { running, stale } = await runningServer(sr, { pidFile });
+  if (running && opts.scan === false) return { running, parents: [running.pid], orphans: [], stale };
+  const procs = await findServerProcesses(sr);
+  const parents = [...new Set([...(running ? [running.pid] : []), ...procs.parents])];
+  let current = running;
+  if (!current && parents[0] !== undefined) {
+    const p = await procInfo(parents[0]);
+    current = { pid: parents[0], since: p?.startedAt?.toISOString() };
+  }
+  return { running: current, parents, orphans: procs.orphans.filter((o) => !parents.includes(o)), stale };
+}

@@ -1,0 +1,48 @@
+/**
+ * What differs in httpd's config language from one series to the next: the
+ * one table every writer and checker of config text asks.
+ */
+// @ts-nocheck
+
+import type { Series } from './version.js';
+
+export interface Dialect {
+  series: Series;
+  /**
+   * Name-based vhosts need `NameVirtualHost ADDR` with exactly the
+   * <VirtualHost> address up to 2.2; 2.4 warns (AH00548) that it does nothing.
+   */
+  nameVirtualHost: boolean;
+  /** The lines that let everyone in to a <Directory>: Order/Allow before 2.4, Require from 2.4. */
+  allowAll: string[];
+  /** Order/Allow/Deny/Satisfy are core access control (before 2.4) rather than mod_access_compat's (2.4). */
+  orderAllowBuiltIn: boolean;
+  /** The shipped lines that say where httpd listens (1.3 also has Port), and the lines that make it listen on loopback:PORT. */
+  listen: { shipped: RegExp; lines: (port: number) => string[] };
+  /**
+   * LogLevel: 2.4 sets a level per module (`LogLevel NAME:LEVEL`) and has
+   * trace1-8; before 2.4 LogLevel takes one global level (a `NAME:LEVEL` is
+   * a syntax error there), so a module's debug lines need the global debug.
+   */
+  logLevel: { perModule: boolean; levels: readonly string[] };
+}
+
+const ORDER_ALLOW = ['Order allow,deny', 'Allow from all'];
+// 1.3's Port is also the port of self-made URLs; its Listen takes no "localhost".
+const LISTEN_13 = { shipped: /^([ \t]*)(Port|Listen)[ \t]+\S+[ \t]*$/gm, lines: (p: number) => [`Port ${p}`, `Listen 127.0.0.1:${p}`, 'ServerName localhost'] };
+const LISTEN_2 = { shipped: /^([ \t]*)Listen[ \t]+\S+.*$/gm, lines: (p: number) => [`Listen localhost:${p}`, `ServerName localhost:${p}`] };
+
+const LEVELS = ['emerg', 'alert', 'crit', 'error', 'warn', 'notice', 'info', 'debug'] as const;
+const LOG_GLOBAL = { perModule: false, levels: LEVELS };
+const LOG_24 = { perModule: true, levels: [...LEVELS, ...[1, 2, 3, 4, 5, 6, 7, 8].map((n) => `trace${n}`)] };
+
+const DIALECTS: Record<Series, Dialect> = {
+  '1.3': { series: '1.3', nameVirtualHost: true, allowAll: ORDER_ALLOW, orderAllowBuiltIn: true, listen: LISTEN_13, logLevel: LOG_GLOBAL },
+  '2.0': { series: '2.0', nameVirtualHost: true, allowAll: ORDER_ALLOW, orderAllowBuiltIn: true, listen: LISTEN_2, logLevel: LOG_GLOBAL },
+  '2.2': { series: '2.2', nameVirtualHost: true, allowAll: ORDER_ALLOW, orderAllowBuiltIn: true, listen: LISTEN_2, logLevel: LOG_GLOBAL },
+  '2.4': { series: '2.4', nameVirtualHost: false, allowAll: ['Require all granted'], orderAllowBuiltIn: false, listen: LISTEN_2, logLevel: LOG_24 },
+};
+
+export function dialectOf(series: Series): Dialect {
+  return DIALECTS[series];
+}

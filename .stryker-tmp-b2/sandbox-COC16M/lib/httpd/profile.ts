@@ -1,0 +1,111 @@
+/**
+ * A server profile: what differs between httpd series, in one table, and
+ * the series of a server root's httpd, asked once (`httpd -v`) and cached on
+ * disk with the binary's identity (path, mtime, size). With the root's
+ * layout (lib/httpd/layout.ts) it answers every question that differs from
+ * one server to another; nothing else tests a series.
+ */
+// @ts-nocheck
+
+import path from 'node:path';
+import { cacheDir, readCacheJson, shortHash, statOrUndefined, writeCacheFile } from '../core/fs.js';
+import { dialectOf, type Dialect } from './dialect.js';
+import { httpdCommand } from './invoke.js';
+import type { ServerRoot } from './server-root.js';
+import { httpdSeries, seriesOfVersion, type Series } from './version.js';
+
+export type CtlVerb = 'stop' | 'restart' | 'graceful' | 'gracefulStop';
+
+export interface SeriesTraits {
+  series: Series;
+  dialect: Dialect;
+  /** httpd arguments that start it in the background: 2.x takes `-k start`; 1.3 has no -k and detaches by itself. */
+  startArgs: string[];
+  /** The signal for each verb; undefined where the series has no such verb (graceful-stop came with 2.2). */
+  signals: Record<CtlVerb, NodeJS.Signals | undefined>;
+  /** The module API templates target: 1.3's (module MODULE_VAR_EXPORT, handler_rec) or 2.x's (hooks, APR). */
+  moduleApi: '1.3' | '2';
+  /**
+   * What apxs -q can answer. 1.3's apxs knows fewer variables (no CXX, no
+   * EXTRA_*), takes one at a time, and joins values with spaces, not ";;".
+   * The httpd binary's name is 1.3's TARGET and 2.x's progname (2.x's apxs
+   * leaves TARGET out of a query of several names, shifting the rest).
+   */
+  apxsVars: readonly string[];
+  apxsOneQueryAtATime: boolean;
+  /**
+   * The lines that load a module. LoadModule alone on every series: on 1.3
+   * (tried on 1.3.42) LoadModule also activates the module; an AddModule
+   * after it only warns "module mod_x.c is already added, skipping" at every
+   * start, and ClearModuleList deactivates both alike, so the one thing that
+   * counts there is that the lines come after ClearModuleList. (`stem` is
+   * what an AddModule would name, stem.c; no series needs it today.)
+   */
+  loadModule(symbol: string, so: string, stem: string): string[];
+}
+
+const APXS_2 = ['CC', 'CXX', 'CFLAGS', 'CPPFLAGS', 'EXTRA_CPPFLAGS', 'EXTRA_CFLAGS', 'INCLUDEDIR', 'EXTRA_INCLUDES', 'LDFLAGS', 'LIBEXECDIR', 'SBINDIR', 'progname'] as const;
+const APXS_13 = ['CC', 'CFLAGS', 'CFLAGS_SHLIB', 'LD_SHLIB', 'LDFLAGS_SHLIB', 'INCLUDEDIR', 'LIBEXECDIR', 'SBINDIR', 'TARGET'] as const;
+
+const loadLine = (symbol: string, so: string) => `LoadModule ${symbol} ${/\s/.test(so) ? JSON.stringify(so) : so}`;
+
+function traits2(series: Series, gracefulStop: boolean): SeriesTraits {
+  return {
+    series, dialect: dialectOf(series), startArgs: ['-k', 'start'],
+    signals: { stop: 'SIGTERM', restart: 'SIGHUP', graceful: 'SIGUSR1', gracefulStop: gracefulStop ? 'SIGWINCH' : undefined },
+    moduleApi: '2', apxsVars: APXS_2, apxsOneQueryAtATime: false,
+    loadModule: (symbol, so) => [loadLine(symbol, so)],
+  };
+}
+
+const TRAITS: Record<Series, SeriesTraits> = {
+  '1.3': {
+    series: '1.3', dialect: dialectOf('1.3'), startArgs: [],
+    signals: { stop: 'SIGTERM', restart: 'SIGHUP', graceful: 'SIGUSR1', gracefulStop: undefined },
+    moduleApi: '1.3', apxsVars: APXS_13, apxsOneQueryAtATime: true,
+    loadModule: (symbol, so) => [loadLine(symbol, so)],
+  },
+  '2.0': traits2('2.0', false),
+  '2.2': traits2('2.2', true),
+  '2.4': traits2('2.4', true),
+};
+
+export function traitsOf(series: Series): SeriesTraits {
+  return TRAITS[series];
+}
+
+export interface ServerProfile {
+  /** The full version, e.g. 2.4.68 (or the series alone when it was given, not asked). */
+  version: string;
+  series: Series;
+  traits: SeriesTraits;
+}
+
+const memo = new Map<string, Promise<{ series: Series; version: string }>>();
+
+/** `httpd -v`, once per binary identity: in this process, and on disk across runs. */
+async function versionOf(sr: ServerRoot): Promise<{ series: Series; version: string }> {
+  const st = statOrUndefined(sr.httpd);
+  const key = `${path.resolve(sr.httpd)}:${st?.mtimeMs}:${st?.size}`;
+  let hit = memo.get(key);
+  if (!hit) {
+    hit = (async () => {
+      const file = path.join(cacheDir(), `httpd-version-${shortHash(key)}.json`);
+      const cached = readCacheJson<{ key?: string; version?: string }>(file); // none yet, or torn: ask httpd
+      if (st && cached?.key === key && cached.version && /^\d+\.\d+\.\d+$/.test(cached.version)) return { series: seriesOfVersion(cached.version), version: cached.version };
+      const v = await httpdSeries(sr.httpd, (await httpdCommand(sr, [])).env);
+      if (st) {
+        writeCacheFile(file, JSON.stringify({ key, version: v.version })); // a failed write costs the next run an httpd -v
+      }
+      return v;
+    })();
+    memo.set(key, hit);
+  }
+  return hit;
+}
+
+/** The profile of a server root's httpd; `override` (--httpd-version) names the series instead of asking httpd. */
+export async function serverProfile(sr: ServerRoot, override?: Series): Promise<ServerProfile> {
+  const v = override ? { series: override, version: override } : await versionOf(sr);
+  return { ...v, traits: traitsOf(v.series) };
+}

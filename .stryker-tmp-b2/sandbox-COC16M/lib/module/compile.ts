@@ -1,0 +1,153 @@
+/**
+ * `apxs-ts build`: compiles a module directory into mod_NAME.so, like
+ * `apxs -c` but without libtool, in one compiler call per source (several
+ * at once for a multi-file module, then one link), and only when a source,
+ * a header it includes, the flags or the compiler changed. C++ sources are
+ * compiled with the C++ compiler, and a module with any is linked with it.
+ * The .so is then checked as httpd will load it: its record exported, and
+ * every undefined symbol provided by httpd or a library it loads.
+ */
+// @ts-nocheck
+
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { NotElf64Error, readDynamic } from './elf.js';
+import { ApxsError } from '../core/errors.js';
+import { flagWords, syncMk } from './flags.js';
+import { checkModuleApi, CXX_EXT, type ModuleProject } from './project.js';
+import { lastLines, runCapture, type RunResult } from '../core/run.js';
+import { readStamp, same, statKey, unitInputs, unitIsFresh, type Stamp, type Unit } from './stamp.js';
+import type { Toolchain } from './toolchain.js';
+import { nowMs } from '../core/proc.js';
+
+export { checkModuleApi, readModuleProject, updateModuleFlags, type ModuleProject } from './project.js';
+export { parseDepFile } from './stamp.js';
+
+export interface BuildResult {
+  so: string;
+  symbol: string;
+  upToDate: boolean;
+  compiled: string[];
+  linkedWith: string;
+  /** The compiler's and linker's warning lines in this build (all their output is in .apxs-ts/build.log). */
+  warnings: string[];
+  /** Undefined symbols that are not errors: declared by the module itself, or exported by another module. */
+  symbolNotes: string[];
+  /** .apxs-ts/build.log. */
+  log: string;
+  durationMs: number;
+}
+
+export interface BuildOptions {
+  force?: boolean;
+  jobs?: number;
+  /** Where CFLAGS, CPPFLAGS, CXXFLAGS, LDFLAGS and LIBS are taken from (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+}
+
+function compileFailure(res: RunResult, logFile: string): ApxsError {
+  // The compiler's own words, not a summary of them.
+  const errors = res.all.split('\n').filter((l) => /\b(error|fatal error|undefined reference)\b/.test(l)).length;
+  return new ApxsError('COMPILE_FAILED', `compilation failed (${errors || 'no'} error line${errors === 1 ? '' : 's'}; ${res.command.split(' ')[0]} exited ${res.exitCode})`, {
+    details: [...lastLines(res.all, 40), `full log: ${logFile}`],
+    data: { command: res.command, exitCode: res.exitCode, log: logFile, output: res.all },
+  });
+}
+
+function exportFailure(project: ModuleProject, tc: Toolchain, so: string): ApxsError {
+  return new ApxsError('NO_MODULE_SYMBOL', `${path.basename(so)} does not export ${project.module.symbol}`, {
+    // httpd's LoadModule looks the record up by this exact name.
+    hint: `define the module record as a global, not static and not inside a namespace: ${project.cpp ? 'extern "C" ' : ''}${tc.target.api === '1.3'
+      ? `module MODULE_VAR_EXPORT ${project.module.symbol} = { STANDARD_MODULE_STUFF, ... };`
+      : `module AP_MODULE_DECLARE_DATA ${project.module.symbol} = { STANDARD20_MODULE_STUFF, ... };`}`,
+  });
+}
+
+export async function buildModule(project: ModuleProject, tc: Toolchain, opts: BuildOptions = {}): Promise<BuildResult> {
+  const started = nowMs();
+  checkModuleApi(project, tc);
+  const fw = flagWords(project.flags, opts.env ?? process.env);
+  const work = path.join(project.dir, '.apxs-ts');
+  const logFile = path.join(work, 'build.log');
+  const so = path.join(project.dir, `${project.module.stem}.so`);
+  // Compile into a temp name and rename: rewriting a .so that a running httpd
+  // has mapped would crash it; a rename leaves the old inode intact.
+  const tmpSo = `${so}.apxs-ts-tmp`;
+  const stampFile = path.join(work, 'build.json');
+  const linker = project.cpp ? tc.cxx : tc.cc;
+  const single = project.sources.length === 1;
+  const isCxx = (src: string) => (single ? project.cpp : CXX_EXT.test(src));
+  const compilerOf = (src: string) => (isCxx(src) ? tc.cxx : tc.cc);
+  const objOf = (src: string) => (single ? so : path.join(work, 'obj', `${src}.o`));
+  const depOf = (src: string) => path.join(work, 'obj', `${src}.d`);
+  // One source: compile and link in one call. Several: compile each, then link.
+  // apxs's order: its flags, the module's (-I -D -Wc), the environment's; libraries after the objects.
+  const compileArgs = (src: string) => [
+    ...(isCxx(src) ? tc.cxxflags : tc.cflags), ...fw.compile(isCxx(src)), ...(single ? [...tc.ldflags, ...fw.link] : ['-c']),
+    '-MMD', '-MF', depOf(src), '-o', single ? tmpSo : objOf(src), path.join(project.dir, src), ...(single ? fw.libs : []),
+  ];
+  const linkArgs = [...tc.ldflags, ...fw.link, '-o', tmpSo, ...project.sources.map(objOf), ...fw.libs];
+  const line = (cmd: string, args: string[]) => [cmd, ...args].join(' ');
+
+  // The Makefile's copy of the flags follows the manifest, built or not.
+  await syncMk(project.dir, project.flags, project.sourcesListed ? project.sources : undefined);
+  const old = opts.force ? undefined : await readStamp(stampFile, tc.key);
+  const stale: string[] = [];
+  for (const src of project.sources) {
+    if (!(await unitIsFresh(old?.units[src], line(compilerOf(src), compileArgs(src)), objOf(src)))) stale.push(src);
+  }
+  const linkFresh = single || (old?.link?.argv === line(linker, linkArgs) && (await same(so, old.link.output)));
+  const result = { so, symbol: project.module.symbol, linkedWith: linker, log: logFile };
+  if (stale.length === 0 && linkFresh) {
+    return { ...result, upToDate: true, compiled: [], warnings: [], symbolNotes: [], durationMs: nowMs() - started };
+  }
+
+  await fs.mkdir(path.join(work, 'obj'), { recursive: true });
+  await Promise.all(stale.map((s) => fs.mkdir(path.dirname(depOf(s)), { recursive: true })));
+  await fs.writeFile(logFile, '');
+  const warnings: string[] = [];
+  const runStep = async (cmd: string, args: string[]) => {
+    const res = await runCapture(cmd, args, { cwd: project.dir });
+    warnings.push(...res.all.split('\n').filter((l) => /\bwarning:/.test(l)));
+    await fs.appendFile(logFile, `$ ${res.command}\n${res.all}${res.all.endsWith('\n') || !res.all ? '' : '\n'}[exit ${res.exitCode}]\n`);
+    if (res.exitCode !== 0) throw compileFailure(res, logFile);
+  };
+  const units: Record<string, Unit> = { ...(old?.units ?? {}) };
+  let symbolNotes: string[] = [];
+  try {
+    if (single) {
+      await runStep(linker, compileArgs(project.sources[0]!));
+    } else {
+      const queue = [...stale];
+      const jobs = Math.min(Math.max(1, opts.jobs ?? os.availableParallelism()), queue.length);
+      await Promise.all(Array.from({ length: jobs }, async () => {
+        for (let s = queue.shift(); s !== undefined; s = queue.shift()) await runStep(compilerOf(s), compileArgs(s));
+      }));
+      await runStep(linker, linkArgs);
+    }
+    const dyn = await readDynamic(tmpSo).catch((err: unknown) => (err instanceof NotElf64Error ? undefined : Promise.reject(err)));
+    // Not an ELF64 file (a 32-bit build): nothing to read it with, httpd will say at LoadModule.
+    if (dyn) {
+      if (!dyn.defined.has(project.module.symbol)) throw exportFailure(project, tc, so);
+      // Required here, not at the top: a no-op build never loads the symbol check.
+      const { verifySymbols } = require('./verify-symbols.js') as typeof import('./verify-symbols.js');
+      symbolNotes = await verifySymbols(project, tc, tmpSo, dyn, path.basename(so), warnings);
+    }
+    await fs.rename(tmpSo, so);
+  } catch (err) {
+    await fs.rm(tmpSo, { force: true });
+    throw err;
+  }
+  for (const src of stale) {
+    units[src] = { argv: line(compilerOf(src), compileArgs(src)), inputs: await unitInputs(path.join(project.dir, src), depOf(src), project.dir), output: [0, 0] };
+  }
+  for (const src of project.sources) units[src]!.output = (await statKey(objOf(src)))!;
+  for (const src of Object.keys(units)) if (!project.sources.includes(src)) delete units[src];
+  const stamp: Stamp = {
+    version: 2, toolchain: tc.key, units,
+    ...(single ? {} : { link: { argv: line(linker, linkArgs), output: (await statKey(so))! } }),
+  };
+  await fs.writeFile(stampFile, JSON.stringify(stamp));
+  return { ...result, upToDate: false, compiled: stale, warnings, symbolNotes, durationMs: nowMs() - started };
+}

@@ -1,0 +1,40 @@
+/**
+ * `apxs-ts install` for a module directory: which .so (lib/module/module-so.ts),
+ * which <Location> (lib/module/install-location.ts), then the install
+ * transaction (lib/module/install.ts). The developer's --handler,
+ * --location and --no-location are kept in the manifest once the install
+ * succeeded, so a rejected install leaves the module directory as it was too.
+ */
+// @ts-nocheck
+
+import type { ServerRoot } from '../httpd/server-root.js';
+import { buildModule, checkModuleApi, type ModuleProject } from './compile.js';
+import { installModule, type InstallResult } from './install.js';
+import { checkLocationFlags, planLocation, readLocationOverrides, readRegistrations, saveLocationOverrides, type LocationOverrides, type LocationPlan } from './install-location.js';
+import { chooseModuleSo, type SoChoice } from './module-so.js';
+import type { Toolchain } from './toolchain.js';
+
+export interface ProjectInstallResult extends InstallResult {
+  so: Omit<SoChoice, 'build'> & { built: boolean };
+  location: LocationPlan['location'];
+  locationFrom: LocationPlan['from'];
+  registers: LocationPlan['registers'];
+  /** Whether apxs-ts-module.json was updated with the flags given. */
+  savedOverrides: boolean;
+}
+
+export async function installProject(
+  sr: ServerRoot, project: ModuleProject, tc: Toolchain,
+  opts: { force?: boolean; flags?: LocationOverrides } = {},
+): Promise<ProjectInstallResult> {
+  const flags = opts.flags ?? {};
+  checkLocationFlags(flags);
+  // A module of the other module API than this server's is refused here, before anything is compiled or copied.
+  checkModuleApi(project, tc);
+  const plan = planLocation(await readRegistrations(project.dir, project.sources), project.module, flags, await readLocationOverrides(project.dir));
+  const choice = await chooseModuleSo(project, () => buildModule(project, tc));
+  const res = await installModule(sr, { module: project.module, so: choice.so, location: plan.location, force: opts.force });
+  const savedOverrides = await saveLocationOverrides(project.dir, flags);
+  const { build, ...so } = choice;
+  return { ...res, so: { ...so, built: build !== null && !build.upToDate }, location: plan.location, locationFrom: plan.from, registers: plan.registers, savedOverrides };
+}

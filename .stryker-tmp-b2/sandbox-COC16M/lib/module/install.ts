@@ -1,0 +1,114 @@
+/**
+ * Installing a module into a server root, the way `apxs -i -a` and a2enmod
+ * do, but as one transaction (lib/httpd/config-edit.ts): copy the .so, add
+ * LoadModule and the module's <Location> (SetHandler, SetOutputFilter,
+ * SetInputFilter, or none) where the server's layout keeps module config,
+ * run httpd's configtest, and restore every file byte for byte if httpd
+ * rejects the result.
+ */
+// @ts-nocheck
+
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { ApxsError } from '../core/errors.js';
+import { exists } from '../core/fs.js';
+import { runCapture } from '../core/run.js';
+import { withConfigEdit } from '../httpd/config-edit.js';
+import { configToken, configUrlPath } from '../httpd/config-values.js';
+import type { ConfigTestResult } from '../httpd/configtest.js';
+import { loadConfTree } from '../httpd/conf-tree.js';
+import { is } from '../httpd/conf-parse.js';
+import { httpdCommand } from '../httpd/invoke.js';
+import { readLedger, updateLedger } from '../httpd/ledger.js';
+import { serverProfile, type SeriesTraits } from '../httpd/profile.js';
+import type { ServerRoot } from '../httpd/server-root.js';
+import type { ModuleLocation } from './install-location.js';
+import type { ModuleName } from './names.js';
+
+export interface InstallSpec {
+  module: ModuleName;
+  /** The built .so to install. */
+  so: string;
+  /** The <Location> block, or null for none (lib/module/install-location.ts decides it). */
+  location: ModuleLocation | null;
+  /** Install even over a module of the same name apxs-ts did not install. */
+  force?: boolean;
+}
+
+export interface InstallResult {
+  module: string;
+  serverRoot: string;
+  kind: ServerRoot['kind'];
+  installedSo: string;
+  changed: string[];
+  backups: string[];
+  configtest: ConfigTestResult | null;
+}
+
+function configLines(sr: ServerRoot, traits: SeriesTraits, spec: InstallSpec, so: string): { name: string; load: string[]; conf: string[] } {
+  // The series says how a module is loaded (see SeriesTraits.loadModule for 1.3's AddModule).
+  const load = traits.loadModule(spec.module.symbol, sr.layout.loadPath(sr, so), spec.module.stem);
+  const loc = spec.location;
+  const conf = loc
+    ? [`<Location ${configUrlPath('module url', loc.path)}>`,
+      ...loc.directives.map(([d, v]) => `    ${d} ${configToken(d === 'SetHandler' ? 'handler name' : 'filter name', v)}`),
+      '</Location>']
+    : [];
+  return { name: spec.module.name, load, conf };
+}
+
+/**
+ * A module of this name that apxs-ts did not install: a .so already at the
+ * destination, one compiled into httpd (`httpd -l`), or a LoadModule of the
+ * same record elsewhere in the config. Installing over it would replace
+ * httpd's own mod_alias.so (seen), and uninstall would then break httpd.
+ */
+async function stockModuleConflict(sr: ServerRoot, m: ModuleName, dest: string): Promise<string | undefined> {
+  // A module apxs-ts installed before passed these checks then: a reinstall
+  // (the edit-build-install loop) skips the httpd -l run and the config read.
+  if ((await readLedger(sr)).modules[dest] || (await sr.layout.hasModule(sr, m.name))) return undefined;
+  if (await exists(dest)) return `${dest} exists and was not installed by apxs-ts`;
+  const cmd = await httpdCommand(sr, ['-l']);
+  const compiled = await runCapture(cmd.file, cmd.args, { env: cmd.env });
+  if (compiled.stdout.split('\n').some((l) => l.trim() === `${m.stem}.c`)) return `${m.stem} is compiled into ${sr.httpd} (httpd -l)`;
+  const tree = await loadConfTree(sr.configFile, { serverRoot: sr.root, env: cmd.env });
+  const other = tree.directives.find((d) => d.kind === 'directive' && is(d, 'LoadModule') && d.args[0] === m.symbol
+    && path.resolve(sr.root, d.args[1] ?? '') !== dest);
+  return other ? `${other.file}:${other.line} already loads ${m.symbol} from ${other.args[1]}` : undefined;
+}
+
+export async function installModule(sr: ServerRoot, spec: InstallSpec): Promise<InstallResult> {
+  const dest = path.join(sr.modulesDir, `${spec.module.stem}.so`);
+  const lines = configLines(sr, (await serverProfile(sr)).traits, spec, dest);
+  const conflict = spec.force ? undefined : await stockModuleConflict(sr, spec.module, dest);
+  if (conflict) {
+    throw new ApxsError('MODULE_EXISTS', `will not install ${spec.module.stem} into ${sr.root}: ${conflict}`, {
+      hint: `rename your module (apxs-ts new NAME), or pass --force to replace it`,
+    });
+  }
+  const so = await fs.readFile(spec.so);
+  const edit = await withConfigEdit(sr, `installing ${spec.module.stem}`, async (tx) => {
+    await tx.mkdir(sr.modulesDir);
+    // Recorded before the copy: a kill right after it leaves a .so that
+    // uninstall knows is ours.
+    await updateLedger(tx, sr, (l) => { l.modules[dest] = { module: spec.module.name }; });
+    await tx.write(dest, so, 0o755);
+    await sr.layout.enableModule(tx, sr, lines);
+  });
+  return { module: spec.module.stem, serverRoot: sr.root, kind: sr.kind, installedSo: dest, changed: edit.changed, backups: edit.backups, configtest: edit.configtest };
+}
+
+export async function uninstallModule(sr: ServerRoot, module: ModuleName): Promise<InstallResult> {
+  const dest = path.join(sr.modulesDir, `${module.stem}.so`);
+  const edit = await withConfigEdit(sr, `removing ${module.stem}`, async (tx) => {
+    const recorded = !!(await readLedger(sr)).modules[dest];
+    const configured = await sr.layout.hasModule(sr, module.name);
+    if (!recorded && !configured) {
+      throw new ApxsError('NOT_FOUND', `${module.stem} is not installed by apxs-ts in ${sr.root}`);
+    }
+    await sr.layout.disableModule(tx, sr, module.name);
+    await tx.remove(dest);
+    if (recorded) await updateLedger(tx, sr, (l) => { delete l.modules[dest]; });
+  });
+  return { module: module.stem, serverRoot: sr.root, kind: sr.kind, installedSo: dest, changed: edit.changed, backups: edit.backups, configtest: edit.configtest };
+}

@@ -1,0 +1,34 @@
+/** Host names and addresses as a hosts file may hold them. */
+// @ts-nocheck
+
+import net from 'node:net';
+import { ApxsError } from '../core/errors.js';
+
+const LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+
+/** RFC 1123 host names: dot-separated labels of letters, digits and inner hyphens; 253 characters at most. */
+export function validateHostname(name: string): string {
+  const shown = JSON.stringify(name);
+  const fail = (why: string) => new ApxsError('BAD_HOSTNAME', `bad host name ${shown}: ${why}`, {
+    hint: 'use letters, digits, hyphens and dots, e.g. one.dd',
+  });
+  if (name.length === 0) throw fail('it is empty');
+  // eslint-disable-next-line no-control-regex
+  if (/[\s\x00-\x1f\x7f]/.test(name)) throw fail('it contains whitespace or a control character');
+  if (name.length > 253) throw fail('it is longer than 253 characters');
+  const labels = name.replace(/\.$/, '').split('.');
+  for (const l of labels) {
+    if (l.length === 0) throw fail('it has an empty label (two dots in a row, or a leading dot)');
+    if (l.length > 63) throw fail(`the label "${l.slice(0, 20)}…" is longer than 63 characters`);
+    if (!LABEL.test(l)) throw fail(`the label "${l}" may hold only letters, digits and inner hyphens`);
+  }
+  if (/^\d+$/.test(labels[labels.length - 1]!)) throw fail('the last label is all digits (an address, not a name)');
+  return name.toLowerCase();
+}
+
+export function validateIp(ip: string): string {
+  if (net.isIP(ip) === 0) {
+    throw new ApxsError('USAGE', `bad address ${JSON.stringify(ip)}: expected an IPv4 or IPv6 address`);
+  }
+  return ip;
+}

@@ -1,0 +1,216 @@
+/**
+ * /etc/hosts, edited safely. apxs-ts writes only between `# BEGIN apxs-ts`
+ * and `# END apxs-ts`; every byte outside (comments, inline comments, tabs,
+ * CRLF, a BOM, a missing final newline) stays as it was. Writes are atomic
+ * (lib/atomic-file), preceded by a timestamped backup, and made under a lock
+ * so concurrent runs do not lose each other's entries. A malformed marker
+ * block (a stray BEGIN or END) is an error, never guessed around, and file
+ * system failures name the path instead of an errno.
+ */
+// @ts-nocheck
+
+import { promises as fs } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { backupFile, writeFileAtomic } from '../core/atomic-file.js';
+import { ApxsError, fileError } from '../core/errors.js';
+import { findBlock, removeBlock, upsertBlock } from '../core/marked-block.js';
+import { withLock } from '../core/lock.js';
+import { validateHostname, validateIp } from './host-names.js';
+
+export const BLOCK_ID = '';
+/** Backups of the hosts file kept beside it; older ones are removed. */
+export const KEEP_BACKUPS = 10;
+
+export interface HostsEntry {
+  ip: string;
+  names: string[];
+  /** 1-based line in the file. */
+  line: number;
+  managed: boolean;
+}
+
+/** Our block as an ordered map: address -> names. */
+export type HostsBlock = Map<string, string[]>;
+
+/** `file` only names the file in a BLOCK_BROKEN error. */
+export function parseHostsLines(text: string, file?: string): HostsEntry[] {
+  const block = findBlock(text, BLOCK_ID, file);
+  const blockStartLine = block ? text.slice(0, block.start).split('\n').length : -1;
+  const blockEndLine = block ? blockStartLine + block.body.length + 1 : -1;
+  const out: HostsEntry[] = [];
+  text.replace(/^\ufeff/, '').split('\n').forEach((raw, i) => {
+    const line = raw.replace(/\r$/, '').replace(/#.*/, '').trim();
+    if (!line) return;
+    const [ip, ...names] = line.split(/\s+/);
+    if (!ip || names.length === 0) return;
+    out.push({ ip, names, line: i + 1, managed: i + 1 > blockStartLine && i + 1 < blockEndLine });
+  });
+  return out;
+}
+
+export function readBlock(text: string, file?: string): HostsBlock {
+  const block = findBlock(text, BLOCK_ID, file);
+  const map: HostsBlock = new Map();
+  for (const l of block?.body ?? []) {
+    const [ip, ...names] = l.replace(/#.*/, '').trim().split(/\s+/);
+    if (ip && names.length) map.set(ip, [...(map.get(ip) ?? []), ...names]);
+  }
+  return map;
+}
+
+function renderBlock(map: HostsBlock): string[] {
+  return [...map.entries()].filter(([, n]) => n.length > 0).map(([ip, names]) => `${ip} ${names.join(' ')}`);
+}
+
+/** The new text with our block set to `map` (removed entirely when empty). */
+export function withBlock(text: string, map: HostsBlock, file?: string): string {
+  const lines = renderBlock(map);
+  return lines.length === 0 ? removeBlock(text, BLOCK_ID, file) : upsertBlock(text, BLOCK_ID, lines, text.length, file);
+}
+
+export function addToBlock(map: HostsBlock, ip: string, names: string[]): HostsBlock {
+  const next: HostsBlock = new Map([...map].map(([k, v]) => [k, [...v]]));
+  const family = net.isIP(ip);
+  for (const name of names) {
+    // A name has one address per family in our block: moving it is an update.
+    for (const [other, list] of next) {
+      if (other !== ip && net.isIP(other) === family) next.set(other, list.filter((n) => n !== name));
+    }
+    const list = next.get(ip) ?? [];
+    if (!list.includes(name)) list.push(name);
+    next.set(ip, list);
+  }
+  for (const [k, v] of next) if (v.length === 0) next.delete(k);
+  return next;
+}
+
+export function removeFromBlock(map: HostsBlock, names: string[]): HostsBlock {
+  const next: HostsBlock = new Map();
+  for (const [ip, list] of map) {
+    const kept = list.filter((n) => !names.includes(n));
+    if (kept.length) next.set(ip, kept);
+  }
+  return next;
+}
+
+export interface HostsChange {
+  file: string;
+  changed: boolean;
+  dryRun: boolean;
+  diff: string[];
+  backup: string | undefined;
+  method: 'rename' | 'in-place' | undefined;
+  entries: { ip: string; names: string[] }[];
+}
+
+/** Lines of our block before and after, as a small diff. */
+export function blockDiff(before: string, after: string): string[] {
+  const a = findBlock(before, BLOCK_ID)?.body ?? [];
+  const b = findBlock(after, BLOCK_ID)?.body ?? [];
+  return [...a.filter((l) => !b.includes(l)).map((l) => `-${l}`), ...b.filter((l) => !a.includes(l)).map((l) => `+${l}`)];
+}
+
+export interface EditOptions {
+  dryRun?: boolean;
+  /** Where backups go (default: beside the hosts file). */
+  backupDir?: string;
+}
+
+const missing = (file: string) => new ApxsError('NOT_FOUND', `${file} does not exist`, { hint: 'pass --hosts-file PATH', data: { file } });
+
+/** The hosts file's text; a missing file, a directory or an unreadable one is an error naming it. */
+async function readHosts(file: string): Promise<string> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (err) {
+    if (isMissing(err)) throw missing(file);
+    throw fileError(file, err) ?? err;
+  }
+}
+
+const isMissing = (err: unknown) => err instanceof Error && ['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '');
+
+/**
+ * The real path of an existing regular hosts file, checked before the lock
+ * is taken: the lock goes beside it, and a missing directory must not
+ * surface as an errno about the lock file.
+ */
+async function realHostsFile(file: string): Promise<string> {
+  let st;
+  try {
+    st = await fs.stat(file);
+  } catch (err) {
+    if (isMissing(err)) throw missing(file);
+    throw fileError(file, err) ?? err;
+  }
+  if (st.isDirectory()) throw new ApxsError('BAD_INPUT', `${file} is a directory, not a hosts file`, { hint: 'pass the hosts file itself with --hosts-file PATH', data: { file } });
+  return fs.realpath(file).catch(() => path.resolve(file));
+}
+
+/** Backups of `file` in `dir`, by name. */
+async function backupsIn(dir: string, file: string): Promise<Set<string>> {
+  const base = `${path.basename(file)}.`;
+  return new Set((await fs.readdir(dir).catch(() => [] as string[])).filter((f) => f.startsWith(base) && f.endsWith('.bak')));
+}
+
+async function editHosts(file: string, edit: (map: HostsBlock) => HostsBlock, opts: EditOptions): Promise<HostsChange> {
+  const run = async (): Promise<HostsChange> => {
+    const text = await readHosts(file);
+    const before = readBlock(text, file);
+    const after = edit(before);
+    const next = withBlock(text, after, file);
+    const base = { file, dryRun: !!opts.dryRun, diff: blockDiff(text, next), entries: [...after].map(([ip, names]) => ({ ip, names })) };
+    if (next === text) return { ...base, changed: false, backup: undefined, method: undefined };
+    if (opts.dryRun) return { ...base, changed: true, backup: undefined, method: undefined };
+    const backupDir = opts.backupDir ?? path.dirname(file);
+    const earlier = await backupsIn(backupDir, file);
+    let backup: string | undefined;
+    try {
+      backup = await backupFile(file, opts.backupDir, KEEP_BACKUPS);
+    } catch (err) {
+      // A full disk leaves a partial backup behind: it is no backup, remove it.
+      for (const f of await backupsIn(backupDir, file)) if (!earlier.has(f)) await fs.rm(path.join(backupDir, f), { force: true }).catch(() => undefined);
+      throw fileError(backupDir, err) ?? err;
+    }
+    try {
+      const res = await writeFileAtomic(file, next);
+      return { ...base, changed: true, backup, method: res.method };
+    } catch (err) {
+      // Nothing changed, so the backup of this change undoes nothing.
+      if (backup) await fs.rm(backup, { force: true }).catch(() => undefined);
+      throw fileError(file, err) ?? err;
+    }
+  };
+  if (opts.dryRun) return run();
+  return withLock(`${await realHostsFile(file)}.apxs-ts.lock`, run);
+}
+
+export function hostsAdd(file: string, names: string[], ip = '127.0.0.1', opts: EditOptions = {}): Promise<HostsChange> {
+  const valid = names.map(validateHostname);
+  validateIp(ip);
+  return editHosts(file, (m) => addToBlock(m, ip, valid), opts);
+}
+
+export function hostsRemove(file: string, names: string[], opts: EditOptions = {}): Promise<HostsChange> {
+  const valid = names.map(validateHostname);
+  return editHosts(file, (m) => removeFromBlock(m, valid), opts);
+}
+
+/** Our block as it is now. */
+export async function hostsBlockOf(file: string): Promise<HostsBlock> {
+  const text = await readHosts(file).catch((err: unknown) => {
+    if (err instanceof ApxsError && err.code === 'NOT_FOUND') return '';
+    throw err;
+  });
+  return readBlock(text, file);
+}
+
+/** Puts our block back to `map` exactly (used to undo an add). */
+export function hostsSetBlock(file: string, map: HostsBlock, opts: EditOptions = {}): Promise<HostsChange> {
+  return editHosts(file, () => map, opts);
+}
+
+export async function hostsList(file: string): Promise<HostsEntry[]> {
+  return parseHostsLines(await readHosts(file), file);
+}

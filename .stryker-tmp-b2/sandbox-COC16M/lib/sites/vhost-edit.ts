@@ -1,0 +1,213 @@
+/**
+ * `vhost add` / `vhost remove`: a <VirtualHost> where the server's layout
+ * keeps sites (never the shipped extra/httpd-vhosts.conf example), the hosts
+ * entries, the DocumentRoot; all in one edit transaction
+ * (lib/httpd/config-edit.ts): configtest, and every change undone when
+ * httpd rejects the result.
+ */
+// @ts-nocheck
+
+import { promises as fs } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { ApxsError } from '../core/errors.js';
+import type { EditTransaction } from '../core/edit-transaction.js';
+import { findBlock, removeBlock, upsertBlock } from '../core/marked-block.js';
+import { withConfigEdit } from '../httpd/config-edit.js';
+import { configPath } from '../httpd/config-values.js';
+import type { ConfigTestResult } from '../httpd/configtest.js';
+import { loadConfTree } from '../httpd/conf-tree.js';
+import { dialectOf, type Dialect } from '../httpd/dialect.js';
+import { httpdCommand } from '../httpd/invoke.js';
+import { hostKey, readLedger, updateLedger } from '../httpd/ledger.js';
+import { readServerInfo } from '../httpd/server-info.js';
+import type { ServerRoot } from '../httpd/server-root.js';
+import { serverProfile } from '../httpd/profile.js';
+import type { Series } from '../httpd/version.js';
+import { hostsAdd, hostsList, hostsRemove } from './hosts-file.js';
+import { validateHostname } from './host-names.js';
+import { collectVhosts } from './vhost-model.js';
+
+export interface VhostSpec {
+  name: string;
+  aliases: string[];
+  docroot?: string;
+  port?: number;
+  /** VirtualHost address: '*' (default) or an IP. */
+  ip?: string;
+}
+
+export interface VhostResult {
+  name: string;
+  serverRoot: string;
+  series: Series;
+  address: string;
+  documentRoot: string | undefined;
+  vhostsFile: string;
+  changed: string[];
+  hostsChanged: boolean;
+  configtest: ConfigTestResult | null;
+  warnings: string[];
+}
+
+const VHOSTS_FILE_HEADER = [
+  '# Virtual hosts managed by apxs-ts (apxs-ts vhost add/remove).',
+  '# Each site is a block apxs-ts marks as its own; text outside the blocks is kept.',
+  '',
+].join('\n');
+
+function quote(p: string): string {
+  return `"${p.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+export function vhostBlock(series: Series, address: string, name: string, aliases: string[], docroot: string): string[] {
+  return [
+    `<VirtualHost ${address}>`,
+    `    ServerName ${name}`,
+    ...(aliases.length ? [`    ServerAlias ${aliases.join(' ')}`] : []),
+    `    DocumentRoot ${quote(docroot)}`,
+    `    <Directory ${quote(docroot)}>`,
+    ...dialectOf(series).allowAll.map((l) => `        ${l}`),
+    '    </Directory>',
+    '</VirtualHost>',
+  ];
+}
+
+function indexHtml(name: string): string {
+  const safe = name.replace(/[<>&"]/g, '');
+  return `<!DOCTYPE html>\n<html><head><title>${safe}</title></head>\n<body><h1>${safe}</h1><p>The ${safe} virtual host, made by apxs-ts.</p></body></html>\n`;
+}
+
+/** The vhosts file text with the NameVirtualHost block matching the addresses in use (none where the series needs none). */
+export function syncNameVirtualHost(text: string, series: Series): string {
+  const addresses = [...new Set([...text.matchAll(/^<VirtualHost\s+([^>]+)>/gm)].map((m) => m[1]!.trim()))];
+  if (!dialectOf(series).nameVirtualHost || addresses.length === 0) return removeBlock(text, 'namevirtualhost');
+  const at = text.startsWith(VHOSTS_FILE_HEADER) ? VHOSTS_FILE_HEADER.length : 0;
+  // httpd up to 2.2 matches NameVirtualHost to <VirtualHost> by exact text.
+  return upsertBlock(text, 'namevirtualhost', addresses.map((a) => `NameVirtualHost ${a}`), at);
+}
+
+const siteEdit = (series: Series, name: string, block: string[] | undefined) => (text: string) =>
+  syncNameVirtualHost(block ? upsertBlock(text, `vhost ${name}`, block, text.length) : removeBlock(text, `vhost ${name}`), series);
+
+/**
+ * Maps the vhost's names in the hosts file, inside `tx`. A name the file
+ * already maps to this address is left alone (no duplicate line, and remove
+ * will not drop it); one mapped to another address is not remapped unless
+ * `remap` says so. Returns the names it added.
+ */
+async function mapNames(tx: EditTransaction, sr: ServerRoot, hostsFile: string, vhost: string, names: string[], ip: string, remap: boolean, warnings: string[]): Promise<string[]> {
+  const family = net.isIP(ip);
+  const entries = await hostsList(hostsFile);
+  const toAdd: string[] = [];
+  for (const n of names) {
+    const mapped = entries.filter((e) => e.names.some((x) => x.toLowerCase() === n) && net.isIP(e.ip) === family);
+    if (mapped.some((e) => e.ip === ip)) continue;
+    const other = mapped[0];
+    if (other && !remap) {
+      throw new ApxsError('HOST_MAPPED', `${n} is already mapped to ${other.ip} in ${hostsFile}:${other.line}`, {
+        hint: `pass --remap to map it to ${ip} in apxs-ts's block${other.managed ? '' : ` (line ${other.line} is yours: edit it by hand to take it out)`}, or use --ip ${other.ip}`,
+      });
+    }
+    if (other && !other.managed) warnings.push(`${hostsFile}:${other.line} maps ${n} to ${other.ip} before apxs-ts's block: resolvers take that line first`);
+    toAdd.push(n);
+  }
+  if (toAdd.length === 0) return [];
+  await hostsAdd(hostsFile, toAdd, ip);
+  tx.onRollback(() => hostsRemove(hostsFile, toAdd));
+  await updateLedger(tx, sr, (l) => { for (const n of toAdd) l.hostNames[hostKey(hostsFile, n)] = { vhost }; });
+  return toAdd;
+}
+
+async function httpdEnv(sr: ServerRoot): Promise<Record<string, string>> {
+  return (await httpdCommand(sr, [])).env;
+}
+
+export async function vhostAdd(sr: ServerRoot, spec: VhostSpec, opts: { hostsFile: string; series?: Series; remap?: boolean }): Promise<VhostResult> {
+  const name = validateHostname(spec.name);
+  const aliases = spec.aliases.map(validateHostname);
+  if (spec.ip && spec.ip !== '*' && net.isIP(spec.ip) === 0) throw new ApxsError('USAGE', `bad --ip ${JSON.stringify(spec.ip)}: expected * or an IP address`);
+  const docroot = configPath('--docroot', spec.docroot ?? path.join(sr.root, 'sites', name));
+  const { series } = await serverProfile(sr, opts.series);
+  const info = await readServerInfo(sr);
+  const port = spec.port ?? info.listens[0]?.port;
+  if (!port) throw new ApxsError('USAGE', `${sr.configFile} has no Listen directive`, { hint: 'pass --port' });
+  const host = spec.ip ?? '*';
+  const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const warnings: string[] = [];
+  let added: string[] = [];
+  const edit = await withConfigEdit(sr, `adding vhost ${name}`, async (tx) => {
+    // The DocumentRoot, with a page naming the site, when it is not there yet.
+    if (await tx.mkdir(docroot)) {
+      await fs.writeFile(path.join(docroot, 'index.html'), indexHtml(name), { mode: 0o644 });
+      await updateLedger(tx, sr, (l) => { l.docroots[docroot] = { vhost: name }; });
+    }
+    await sr.layout.enableSite(tx, sr, name, VHOSTS_FILE_HEADER, siteEdit(series, name, vhostBlock(series, address, name, aliases, docroot)));
+    // Names resolve only if the hosts file says so: loopback, unless the vhost has its own address.
+    added = await mapNames(tx, sr, opts.hostsFile, name, [name, ...aliases], host === '*' ? '127.0.0.1' : host, !!opts.remap, warnings);
+  });
+  return {
+    name, serverRoot: sr.root, series, address, documentRoot: docroot, vhostsFile: sr.layout.siteFile(sr, name),
+    changed: edit.changed, hostsChanged: added.length > 0, configtest: edit.configtest, warnings,
+  };
+}
+
+/** DocumentRoots of the vhosts httpd would still serve, for --purge never to take one in use. */
+async function docrootsInUse(sr: ServerRoot): Promise<string[]> {
+  const tree = await loadConfTree(sr.configFile, { serverRoot: sr.root, env: await httpdEnv(sr) });
+  return collectVhosts(tree).flatMap((v) => (v.documentRoot ? [path.resolve(sr.root, v.documentRoot)] : []));
+}
+
+export async function vhostRemove(sr: ServerRoot, nameIn: string, opts: { hostsFile: string; purge?: boolean; series?: Series }): Promise<VhostResult & { purged: string | undefined }> {
+  const name = validateHostname(nameIn);
+  const { series } = await serverProfile(sr, opts.series);
+  const file = sr.layout.siteFile(sr, name);
+  const warnings: string[] = [];
+  let removedNames: string[] = [];
+  let purge: string | undefined;
+  let block: { body: string[] } | undefined;
+  const edit = await withConfigEdit(sr, `removing vhost ${name}`, async (tx) => {
+    block = findBlock(await fs.readFile(file, 'utf8').catch(() => ''), `vhost ${name}`, file);
+    if (!block) throw new ApxsError('NOT_FOUND', `no vhost ${name} made by apxs-ts in ${file}`, { hint: 'apxs-ts vhost list shows what there is' });
+    await sr.layout.disableSite(tx, sr, name, siteEdit(series, name, undefined));
+    // Only the names this vhost mapped: a mapping the user had before stays.
+    const ledger = await readLedger(sr);
+    removedNames = Object.entries(ledger.hostNames)
+      .filter(([k, v]) => v.vhost === name && k.startsWith(`${path.resolve(opts.hostsFile)}\0`))
+      .map(([k]) => k.split('\0')[1]!);
+    if (removedNames.length) {
+      const before = await hostsList(opts.hostsFile);
+      await hostsRemove(opts.hostsFile, removedNames);
+      tx.onRollback(async () => {
+        for (const e of before.filter((x) => x.managed)) {
+          const back = e.names.filter((n) => removedNames.includes(n.toLowerCase()));
+          if (back.length) await hostsAdd(opts.hostsFile, back, e.ip);
+        }
+      });
+    }
+    const docroot = blockDocroot(block.body);
+    const created = docroot ? ledger.docroots[docroot] : undefined;
+    if (opts.purge && docroot) {
+      const inUse = (await docrootsInUse(sr)).some((d) => d === docroot || d.startsWith(`${docroot}/`));
+      if (created?.vhost !== name) warnings.push(`--purge: kept ${docroot}: apxs-ts did not create it`);
+      else if (inUse) warnings.push(`--purge: kept ${docroot}: another vhost still uses it`);
+      else purge = docroot;
+    }
+    await updateLedger(tx, sr, (l) => {
+      for (const n of removedNames) delete l.hostNames[hostKey(opts.hostsFile, n)];
+      if (purge) delete l.docroots[purge];
+    });
+  });
+  // Deleting is not undoable: only after httpd accepted the config without this vhost.
+  if (purge) await fs.rm(purge, { recursive: true, force: true });
+  const body = block?.body ?? [];
+  return {
+    name, serverRoot: sr.root, series, address: /<VirtualHost\s+([^>]+)>/.exec(body.join('\n'))?.[1] ?? '',
+    documentRoot: blockDocroot(body), vhostsFile: file, changed: edit.changed, hostsChanged: removedNames.length > 0,
+    configtest: edit.configtest, warnings, purged: purge,
+  };
+}
+
+function blockDocroot(body: string[]): string | undefined {
+  return body.map((l) => /^\s*DocumentRoot\s+"((?:[^"\\]|\\.)*)"/.exec(l)?.[1]).find(Boolean)?.replace(/\\(.)/g, '$1');
+}

@@ -1,0 +1,211 @@
+/**
+ * `source build`: the whole way from a version to an installed httpd prefix
+ * that the other commands use as a server root. Prerequisites are checked
+ * before anything is downloaded; each phase logs to a file; success is
+ * decided by asking the installed httpd, and recorded in a receipt.
+ */
+// @ts-nocheck
+
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ApxsError, isErrno } from '../core/errors.js';
+import { firstExisting } from '../core/fs.js';
+import { dialectOf } from '../httpd/dialect.js';
+import type { Series } from '../httpd/version.js';
+import { offsetAfterLine, upsertBlock } from '../core/marked-block.js';
+import { runCapture } from '../core/run.js';
+import { acquire, findRelease, listReleases, type Verified } from './acquire.js';
+import { checkCacheDir } from './cache.js';
+import { extractTarball } from './extract.js';
+import type { DownloadProgress } from './fetch.js';
+import type { FixRecord } from './legacy-fixes.js';
+import { RECIPES } from './recipes.js';
+import { runPhase, type PhaseEvent } from './phase.js';
+import { checkPrereqs } from './prereqs.js';
+import { defaultPrefix } from './receipts.js';
+
+export interface SourceBuildOptions {
+  version: string;
+  mirrors: string[];
+  cacheDir: string;
+  /** Default: a directory per version under the user's data dir (receipts.ts defaultPrefix). */
+  prefix?: string;
+  port: number;
+  jobs?: number;
+  keysFile?: string;
+  insecure?: boolean;
+  dryRun?: boolean;
+  configureArgs?: string[];
+  onEvent?: (e: PhaseEvent | { phase: 'download'; progress: DownloadProgress }) => void;
+}
+
+export interface Receipt {
+  version: string;
+  series: Series;
+  url: string;
+  checksum: Verified['checksum'];
+  signer: Verified['signer'];
+  configure: string[];
+  fixes: FixRecord[];
+  jobs: number;
+  builtAt: string;
+  phasesMs: Record<string, number>;
+}
+
+export interface SourceBuildResult {
+  dryRun: boolean;
+  version: string;
+  prefix: string;
+  steps: string[];
+  receipt?: Receipt;
+  workDir?: string;
+  warnings: string[];
+}
+
+
+/** The installed httpd.conf listens where we say: the shipped Listen line is switched off, ours is in our block. */
+export function setListen(text: string, series: Series, port: number): string {
+  const { shipped, lines } = dialectOf(series).listen;
+  let lastLine = 0;
+  const switchedOff = text.replace(new RegExp(shipped), (line: string, ...rest: unknown[]) => {
+    const offset = rest[rest.length - 2] as number;
+    lastLine = text.slice(0, offset).split('\n').length;
+    return `# ${line.trim()}   (apxs-ts: see the apxs-ts listen block)`;
+  });
+  return upsertBlock(switchedOff, 'listen', lines(port), lastLine ? offsetAfterLine(switchedOff, lastLine) : switchedOff.length);
+}
+
+/** What make install leaves in a prefix (any one of them), or our receipt: a prefix httpd was built into before. */
+const PREFIX_MARKERS = ['bin/httpd', 'bin/apachectl', 'conf/httpd.conf', 'apxs-ts-receipt.json'];
+
+/**
+ * make install writes bin/, conf/, lib/, include/, man/ ... into the prefix,
+ * over whatever is there: so the prefix must be new, empty, or a prefix httpd
+ * was installed in before (rebuilding over it is allowed). `/`, a file, or a
+ * directory holding other things (a home, /usr/local) is refused.
+ */
+export async function checkPrefix(prefixArg: string): Promise<string> {
+  const prefix = path.resolve(prefixArg);
+  const refuse = (message: string, hint: string, data: Record<string, unknown> = {}) =>
+    new ApxsError('BAD_INPUT', message, { hint, data: { prefix, ...data } });
+  const ownDir = 'give a new or empty directory of its own, e.g. /opt/httpd-2.4 or ~/httpd-2.4';
+  let st;
+  try {
+    st = await fs.stat(prefix);
+  } catch (err) {
+    if (isErrno(err, 'ENOENT')) return prefix;
+    if (isErrno(err, 'ENOTDIR')) throw refuse(`--prefix ${prefix}: part of the path is a file`, ownDir);
+    if (isErrno(err, 'EACCES') || isErrno(err, 'EPERM')) {
+      throw new ApxsError('PERMISSION_DENIED', `permission denied looking at --prefix ${prefix}`, { hint: 'run with sudo, or pass a prefix you own', cause: err });
+    }
+    throw err;
+  }
+  // realpath: a symlink to / is / too.
+  const real = await fs.realpath(prefix);
+  if (path.dirname(real) === real) throw refuse(`--prefix ${prefix} is the root of the file system`, ownDir);
+  if (!st.isDirectory()) throw refuse(`--prefix ${prefix} is a file, not a directory`, ownDir);
+  let entries: string[];
+  try {
+    entries = await fs.readdir(prefix);
+  } catch (err) {
+    if (isErrno(err, 'EACCES') || isErrno(err, 'EPERM')) {
+      throw new ApxsError('PERMISSION_DENIED', `permission denied reading --prefix ${prefix}`, { hint: 'run with sudo, or pass a prefix you own', cause: err });
+    }
+    throw err;
+  }
+  if (entries.length === 0 || (await firstExisting(PREFIX_MARKERS.map((m) => path.join(prefix, m))))) return prefix;
+  throw refuse(`--prefix ${prefix} is not empty and is not an httpd prefix (no bin/httpd, bin/apachectl, conf/httpd.conf or apxs-ts receipt)`,
+    `make install would write bin/, conf/, lib/ ... among what is there: ${ownDir}`, { entries: entries.slice(0, 20) });
+}
+
+export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuildResult> {
+  // Arguments first, dry run or not: nothing is fetched for a build that cannot go where it is told.
+  const given = o.prefix === undefined ? undefined : await checkPrefix(o.prefix);
+  await checkCacheDir(o.cacheDir, { create: false });
+  const listings = await listReleases(o.mirrors);
+  const { mirror, release } = findRelease(listings, o.version);
+  // No --prefix: ~/.local/share/apxs-ts/httpd/VERSION, once the version is known; `source versions` finds it there.
+  const prefix = given ?? (await checkPrefix(defaultPrefix(release.version)));
+  const recipe = RECIPES[release.series];
+  const plan = recipe.configure(prefix, o.configureArgs ?? []);
+  const jobs = Math.max(1, o.jobs ?? os.availableParallelism());
+  const url = `${mirror}${release.file}`;
+  const steps = [
+    `download ${url} (cache: ${o.cacheDir})`,
+    ...(release.depsFile ? [`download ${mirror}${release.depsFile} and unpack it over the tree`] : []),
+    o.insecure ? 'skip verification (--insecure)' : `verify the strongest checksum of ${url}.{sha512,sha256,sha1,md5} and ${url}.asc against ${o.keysFile ?? 'the ASF KEYS'}`,
+    `extract into a fresh work dir`,
+    ...(recipe.treeFixes ? [recipe.treeFixes.plan] : []),
+    `${plan.shell ? `${plan.shell} ` : ''}./configure ${plan.args.join(' ')}${Object.keys(plan.env).length ? `  (env: ${Object.entries(plan.env).map(([k, v]) => `${k}=${v}`).join(' ')})` : ''}`,
+    `make -j${jobs}`,
+    'make install',
+    ...(recipe.confFixes ? [recipe.confFixes.plan] : []),
+    `set Listen localhost:${o.port} in ${path.join(prefix, 'conf', 'httpd.conf')}`,
+    `check ${path.join(prefix, 'bin', 'httpd')} -v and -l (mod_so), write ${path.join(prefix, 'apxs-ts-receipt.json')}`,
+  ];
+  const prereqs = await checkPrereqs(release.version);
+  if (o.dryRun) return { dryRun: true, version: release.version, prefix, steps, warnings: prereqs.installLine ? [`missing: ${prereqs.installLine}`] : [] };
+  if (prereqs.installLine) {
+    throw new ApxsError('TOOL_MISSING', `building httpd ${release.version} needs ${prereqs.missing.map((m) => m.what).join(', ')}`, {
+      hint: `as root: ${prereqs.installLine}`, data: { missing: prereqs.missing.map((m) => m.pkg) },
+    });
+  }
+
+  const progress = (p: DownloadProgress) => o.onEvent?.({ phase: 'download', progress: p });
+  const verified = await acquire(mirror, release, { cacheDir: o.cacheDir, keysFile: o.keysFile, insecure: o.insecure, onProgress: progress });
+  const deps = release.depsFile
+    ? await acquire(mirror, { ...release, file: release.depsFile, depsFile: undefined }, { cacheDir: o.cacheDir, keysFile: o.keysFile, insecure: o.insecure, onProgress: progress })
+    : undefined;
+
+  const workRoot = path.join(path.dirname(o.cacheDir), 'build');
+  await fs.mkdir(workRoot, { recursive: true });
+  const workDir = await fs.mkdtemp(path.join(workRoot, `httpd-${release.version}-`));
+  const phasesMs: Record<string, number> = {};
+  try {
+    const t0 = Date.now();
+    const x = await extractTarball(verified.file, path.join(workDir, 'src'));
+    if (!x.top) throw new ApxsError('UNSAFE_ARCHIVE', `${release.file} does not hold a single top-level directory`);
+    if (deps) {
+      // The -deps tarball has the same top directory (srclib/apr, srclib/apr-util).
+      const d = await extractTarball(deps.file, path.join(workDir, 'deps'));
+      if (d.top) await fs.cp(d.top, x.top, { recursive: true });
+    }
+    phasesMs.extract = Date.now() - t0;
+    const fixes = [...((await recipe.treeFixes?.apply(x.top)) ?? []), ...plan.fixes];
+    const logs = path.join(workDir, 'logs');
+    const env = plan.env;
+    const configure = plan.shell ? [plan.shell, ['./configure', ...plan.args]] as const : ['./configure', plan.args] as const;
+    phasesMs.configure = (await runPhase('configure', configure[0], [...configure[1]], { cwd: x.top, env, logFile: path.join(logs, 'configure.log'), onEvent: o.onEvent })).elapsedMs;
+    phasesMs.make = (await runPhase('make', 'make', [`-j${jobs}`], { cwd: x.top, env, logFile: path.join(logs, 'make.log'), onEvent: o.onEvent })).elapsedMs;
+    phasesMs.install = (await runPhase('make install', 'make', ['install'], { cwd: x.top, env, logFile: path.join(logs, 'install.log'), onEvent: o.onEvent })).elapsedMs;
+
+    const conf = path.join(prefix, 'conf', 'httpd.conf');
+    fixes.push(...((await recipe.confFixes?.apply(conf)) ?? []));
+    await fs.writeFile(conf, setListen(await fs.readFile(conf, 'utf8'), release.series, o.port));
+
+    // Success is what the installed httpd says, not what make said.
+    const httpd = path.join(prefix, 'bin', 'httpd');
+    const v = await runCapture(httpd, ['-v']);
+    if (!v.stdout.includes(`/${release.version}`)) {
+      throw new ApxsError('CHILD_FAILED', `${httpd} -v does not report ${release.version}`, { details: v.all.split('\n').slice(0, 4), hint: `the work dir is kept: ${workDir}` });
+    }
+    const l = await runCapture(httpd, ['-l']);
+    if (!/mod_so\.c/.test(l.stdout)) {
+      throw new ApxsError('CHILD_FAILED', `${httpd} was built without mod_so (no DSO support)`, { details: l.stdout.split('\n').slice(0, 20) });
+    }
+    const receipt: Receipt = {
+      version: release.version, series: release.series, url: verified.url, checksum: verified.checksum, signer: verified.signer,
+      configure: [...(plan.shell ? [plan.shell] : []), './configure', ...plan.args], fixes, jobs, builtAt: new Date().toISOString(), phasesMs,
+    };
+    await fs.writeFile(path.join(prefix, 'apxs-ts-receipt.json'), JSON.stringify(receipt, null, 2) + '\n');
+    await fs.rm(workDir, { recursive: true, force: true });
+    return { dryRun: false, version: release.version, prefix, steps, receipt, warnings: [...verified.warnings, ...(deps?.warnings ?? [])] };
+  } catch (err) {
+    // The work dir stays for a look at the logs.
+    if (err instanceof ApxsError) {
+      throw new ApxsError(err.code, err.message, { hint: err.hint, details: [...err.details, `work dir kept: ${workDir}`], data: { ...(err.data ?? {}), workDir }, cause: err });
+    }
+    throw err;
+  }
+}

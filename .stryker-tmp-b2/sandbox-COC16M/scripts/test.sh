@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what it needs, builds, runs unit and e2e tests
+# (real httpd, real compilers, loopback HTTP only), and ends with one
+# "N passed, N failed" line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/prereqs.sh
+report=$(mktemp -t apxs-ts-vitest-XXXXXX.json)
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
+' "$report" || true
+rm -f "$report"
+exit $status

@@ -1,0 +1,99 @@
+/** Shared by the tests: temp dirs, the built CLI, free ports. */
+// @ts-nocheck
+
+import { execFile } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../lib/core/ports.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const CLI = path.join(ROOT, 'bin', 'apxs-ts.js');
+export const SHARED_MIRROR = path.resolve(ROOT, '..', 'shared', 'mirror');
+
+/** A temp dir httpd's unprivileged children can traverse (mkdtemp makes 0700). */
+export async function tmpDir(prefix = 'apxs-ts-test-'): Promise<string> {
+  const d = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
+  await fs.chmod(d, 0o755);
+  return d;
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  json: any;
+  /** Wall time of the run. */
+  ms: number;
+  /** Killed after `timeoutMs` (code 124 then). */
+  killed: boolean;
+}
+
+/** Runs the built CLI; with `timeoutMs` it is killed then, so a hang is a failure, not a stuck test run. */
+export function cli(args: string[], opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
+  const t0 = Date.now();
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], {
+      cwd: opts.cwd ?? ROOT,
+      // A hosts command that forgot --hosts-file must fail, never touch /etc/hosts.
+      env: { ...process.env, CI: 'true', APXS_TS_HOSTS_FILE: '/nonexistent/apxs-ts-test-hosts', ...opts.env },
+      maxBuffer: 16 * 1024 * 1024,
+      ...(opts.timeoutMs ? { timeout: opts.timeoutMs, killSignal: 'SIGKILL' as const } : {}),
+    }, (err, stdout, stderr) => {
+      const killed = !!err && (err as { killed?: boolean }).killed === true;
+      const code = killed ? 124 : err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      let json: any;
+      if (args.includes('--json')) {
+        try {
+          json = JSON.parse(stdout);
+        } catch {
+          json = undefined;
+        }
+      }
+      resolve({ code, stdout, stderr, json, ms: Date.now() - t0, killed });
+    });
+  });
+}
+
+/** The CLI, killed after `limitMs`; code 124 when it was. */
+export const cliWithin = (args: string[], limitMs: number) => cli(args, { timeoutMs: limitMs });
+
+/** A sandbox (system httpd, free port, no apxs-ts.json) in a new temp dir; its root is pushed on `roots` for cleanup. */
+export async function newSandbox(roots?: string[]): Promise<{ work: string; sr: string; port: number }> {
+  const work = await tmpDir();
+  const port = await freePort();
+  const sr = path.join(work, 'srv');
+  const r = await cli(['sandbox', 'create', sr, '--port', String(port), '--no-project']);
+  if (r.code !== 0) throw new Error(`sandbox create failed (exit ${r.code}): ${r.stderr}`);
+  roots?.push(sr);
+  return { work, sr, port };
+}
+
+export { freePort };
+
+/** GET over node:http (fetch will not send a Host header of our choosing). */
+export function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http.get(url, { headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+    }).on('error', reject);
+  });
+}
+
+/** Snapshot of every file under a dir: relative path -> bytes (base64), for byte-for-byte comparisons. */
+export async function snapshot(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  async function walk(rel: string): Promise<void> {
+    for (const e of await fs.readdir(path.join(dir, rel), { withFileTypes: true })) {
+      const r = path.join(rel, e.name);
+      if (e.isDirectory()) await walk(r);
+      else if (e.isFile()) out[r] = (await fs.readFile(path.join(dir, r))).toString('base64');
+    }
+  }
+  await walk('');
+  return out;
+}
