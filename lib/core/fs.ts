@@ -60,6 +60,11 @@ export function readCacheJson<T extends object>(file: string): T | undefined {
   }
 }
 
+/** Writes buf[from, to) to fd, however many write(2) calls that takes. */
+function writeAll(fd: number, buf: Buffer, from: number, to: number): void {
+  while (from < to) from += writeSync(fd, buf, from, to - from);
+}
+
 /**
  * Writes a cache file: a temp file renamed into place (readers see the old
  * or the new one), not fsynced. A cache, not a record: a failed write only
@@ -74,9 +79,9 @@ export function writeCacheFile(file: string, text: string): void {
     try {
       // In two halves, so a kill test can land mid-write (a torn temp file).
       const half = buf.length >> 1;
-      writeSync(fd, buf, 0, half);
+      writeAll(fd, buf, 0, half);
       failpoint('cache:mid-write');
-      writeSync(fd, buf, half, buf.length - half);
+      writeAll(fd, buf, half, buf.length);
     } finally {
       closeSync(fd);
     }
