@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { promises as fs, openSync, readSync, closeSync, fstatSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { writeFileAtomic } from '../../lib/core/atomic-file.js';
+import { backupFile, writeFileAtomic } from '../../lib/core/atomic-file.js';
 import { writeCacheFile } from '../../lib/core/fs.js';
 import { tmpDir } from '../helpers.js';
 
@@ -121,5 +121,44 @@ describe('writeCacheFile', () => {
     await fs.writeFile(path.join(dir, 'file'), 'x');
     expect(() => writeCacheFile(path.join(dir, 'file', 'c.json'), '{}')).not.toThrow();
     expect(await fs.readFile(path.join(dir, 'file'), 'utf8')).toBe('x');
+  });
+});
+
+describe('writeFileAtomic failures and backupFile', () => {
+  it('a target in a missing directory fails with ENOENT and leaves nothing; a dangling symlink is written through to its target', async () => {
+    const dir = await tmpDir('apxs-ts-atomic-');
+    await expect(writeFileAtomic(path.join(dir, 'missing', 'f'), 'x')).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await fs.readdir(dir)).toEqual([]);
+    await fs.symlink('real.conf', path.join(dir, 'link.conf'));
+    expect(await writeFileAtomic(path.join(dir, 'link.conf'), 'through')).toEqual({ path: path.join(dir, 'real.conf'), method: 'rename' });
+    expect(await fs.readFile(path.join(dir, 'real.conf'), 'utf8')).toBe('through');
+    expect((await fs.lstat(path.join(dir, 'link.conf'))).isSymbolicLink()).toBe(true);
+    await fs.writeFile(path.join(dir, 'file'), '');
+    await expect(writeFileAtomic(path.join(dir, 'file', 'x'), 'x')).rejects.toMatchObject({ code: 'ENOTDIR' });
+  });
+
+  it('backupFile copies the bytes beside the file or into a dir; with keep, only the newest N of this file stay', async () => {
+    const dir = await tmpDir('apxs-ts-backup-');
+    const f = path.join(dir, 'hosts');
+    expect(await backupFile(f)).toBeUndefined(); // nothing to back up
+    const made: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      await fs.writeFile(f, `v${i}\n`);
+      // Without keep: pruning within one second can free a name the next backup then reuses (and,
+      // sorting first, prunes at once): a defect left to the rewrite of atomic-file.ts, reported.
+      made.push((await backupFile(f, path.join(dir, 'b')))!);
+    }
+    expect(new Set(made).size).toBe(5); // same second: -N suffixes
+    for (const b of made) expect(path.basename(b)).toMatch(/^hosts\.\d{8}T\d{6}Z(-\d+)?\.bak$/);
+    await fs.writeFile(path.join(dir, 'b', 'hosts-other.20200101T000000Z.bak'), 'not ours');
+    await fs.writeFile(path.join(dir, 'b', 'notes'), 'mine');
+    await fs.writeFile(f, 'v5\n');
+    made.push((await backupFile(f, path.join(dir, 'b'), 3))!);
+    const left = (await fs.readdir(path.join(dir, 'b'))).sort();
+    expect(left).toEqual(['hosts-other.20200101T000000Z.bak', 'notes', ...made.slice(-3).map((b) => path.basename(b))].sort());
+    expect(await Promise.all(made.slice(-3).map((b) => fs.readFile(b, 'utf8')))).toEqual(['v3\n', 'v4\n', 'v5\n']);
+    const beside = (await backupFile(f))!;
+    expect(path.dirname(beside)).toBe(dir);
+    expect(await fs.readFile(beside, 'utf8')).toBe('v5\n');
   });
 });
