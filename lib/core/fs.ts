@@ -2,11 +2,12 @@
  * Small file-system and environment helpers, one of each: every other module
  * imports these rather than writing its own.
  */
-import { accessSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { accessSync, closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync, type Stats } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ApxsError, isErrno, type ErrorCode } from './errors.js';
 import { whyUntrusted } from './trust.js';
+import { failpoint } from './failpoint.js';
 
 // exists, readJson, firstGroup and the helpers below read synchronously: they touch a few small
 // local files, and the first fs.promises call of a process costs ~3 ms (the
@@ -62,6 +63,11 @@ export function readCacheJson<T extends object>(file: string): T | undefined {
   }
 }
 
+/** Writes buf[from, to) to fd, however many write(2) calls that takes. */
+function writeAll(fd: number, buf: Buffer, from: number, to: number): void {
+  while (from < to) from += writeSync(fd, buf, from, to - from);
+}
+
 /**
  * Writes a cache file: a temp file renamed into place (readers see the old
  * or the new one), not fsynced. A cache, not a record: a failed write only
@@ -71,7 +77,18 @@ export function writeCacheFile(file: string, text: string): void {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(tmp, text);
+    const buf = Buffer.from(text);
+    const fd = openSync(tmp, 'w');
+    try {
+      // In two halves, so a kill test can land mid-write (a torn temp file).
+      const half = buf.length >> 1;
+      writeAll(fd, buf, 0, half);
+      failpoint('cache:mid-write');
+      writeAll(fd, buf, half, buf.length);
+    } finally {
+      closeSync(fd);
+    }
+    failpoint('cache:before-rename');
     renameSync(tmp, file);
   } catch { /* read-only or full: recomputed next time */ }
 }

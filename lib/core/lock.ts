@@ -37,7 +37,7 @@ import { isAlive, procInfo, sleep, startTicks } from './proc.js';
 /** An unparseable lock or claim this old (by mtime) is left over, not being written. */
 const GARBAGE_STALE_MS = 1000;
 
-interface Seen {
+export interface Seen {
   ino: number;
   mtimeMs: number;
   content: string;
@@ -110,8 +110,11 @@ async function unlinkQuietly(file: string): Promise<void> {
 /**
  * Removes the stale lock `stale` if this process wins the claim on it.
  * Returns false when a live taker holds the claim (wait and look again).
+ * Exported for test/unit/lock.test.ts: the re-check after the claim guards a
+ * window (another taker replaced the lock between our look and our claim)
+ * that a test can only open deterministically by calling this directly.
  */
-async function takeOver(lockFile: string, tmp: string, stale: Seen): Promise<boolean> {
+export async function takeOver(lockFile: string, tmp: string, stale: Seen): Promise<boolean> {
   const dir = path.dirname(lockFile);
   const prefix = claimPrefix(lockFile, stale);
   let n = 0;

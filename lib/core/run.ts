@@ -22,6 +22,8 @@ export interface RunOptions {
   env?: Record<string, string | undefined>;
   timeoutMs?: number;
   input?: string;
+  /** Aborting it kills the child (SIGKILL): its result is no longer wanted. */
+  signal?: AbortSignal;
 }
 
 export function quoteArg(a: string): string {
@@ -57,6 +59,9 @@ export function runCapture(file: string, args: readonly string[], opts: RunOptio
     let timedOut = false;
     const timer = opts.timeoutMs ? setTimeout(() => ((timedOut = true), child.kill('SIGKILL')), opts.timeoutMs) : undefined;
     if (opts.input !== undefined) child.stdin!.end(opts.input);
+    const abort = () => child.kill('SIGKILL');
+    opts.signal?.addEventListener('abort', abort, { once: true });
+    child.once('close', () => opts.signal?.removeEventListener('abort', abort));
     child.on('error', (e: NodeJS.ErrnoException) => {
       if (timer) clearTimeout(timer);
       const missing = e.code === 'ENOENT';

@@ -59,11 +59,18 @@ export async function inspectVhosts(opts: InspectOptions): Promise<InspectResult
   const env = sr ? (await httpdCommand(sr, [])).env : {};
   // httpd -S and -v run beside our own reading, not after it; one Promise.all
   // holds them all, so a failing one is never an unhandled rejection.
+  // When our reading fails (an Include bomb stopped by its guard), httpd -S
+  // is killed: it has no such guard, and would keep the command running for
+  // minutes after the error was known.
+  const stopS = new AbortController();
   const [s, series, hosts, tree] = await Promise.all([
-    sr && opts.httpdS ? httpdCommand(sr, ['-S']).then((c) => runCapture(c.file, c.args, { env: c.env })) : undefined,
+    sr && opts.httpdS ? httpdCommand(sr, ['-S']).then((c) => runCapture(c.file, c.args, { env: c.env, signal: stopS.signal })) : undefined,
     opts.series ?? (sr ? serverProfile(sr).then((p) => p.series) : ASSUMED_SERIES),
     hostsList(opts.hostsFile).catch((): HostsEntry[] => []),
-    loadConfTree(configFile, { serverRoot: sr?.root ?? path.dirname(configFile), env }),
+    loadConfTree(configFile, { serverRoot: sr?.root ?? path.dirname(configFile), env }).catch((err: unknown) => {
+      stopS.abort();
+      throw err;
+    }),
   ]);
   const defaultPort = sr ? serverInfoFromTree(tree).listens[0]?.port : undefined;
   const httpdS = s ? { exitCode: s.exitCode, output: s.all.trim() } : null;

@@ -123,9 +123,11 @@ describe('apxs-ts deletes and replaces only what it created', () => {
     // The same record loaded by the user's own LoadModule line.
     await fs.rm(stock);
     await fs.appendFile(conf, 'LoadModule alias_module /usr/lib/apache2/modules/mod_alias.so\n');
+    const beforeAgain = await snapshot(sr);
     const again = await cli(['install', dir, '--server-root', sr, '--json']);
     expect(again.code).toBe(2);
     expect(again.json.error.message).toContain('already loads alias_module');
+    expect(await snapshot(sr)).toEqual(beforeAgain);
   });
 
   it('vhost remove --purge keeps a DocumentRoot apxs-ts did not create, and one another vhost still uses', async () => {

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Mutation testing (issue #16): Stryker with its vitest runner mutates
+# lib/core/**, lib/httpd/config-edit.ts and lib/ctl/identity.ts (stryker.config.json)
+# and runs, against each mutant, the tests that load lib/ in-process
+# (vitest.mutation.config.ts: test/unit/**). Tests that only spawn the built
+# CLI run dist/, which a mutant never reaches, so they are not run.
+#
+#   scripts/mutation.sh                              every file (about an hour on 2 shared cores)
+#   scripts/mutation.sh --mutate lib/core/lock.ts    one file while iterating
+#
+# concurrency 1: the machine's cores are shared. The report: the clear-text
+# table on stdout (per file: % score, killed, timeout, survived, no coverage)
+# and reports/mutation/mutation.json; scripts/mutation-summary.mjs prints the
+# per-file scores and every survivor from that JSON.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+npx stryker run "$@"
+node scripts/mutation-summary.mjs reports/mutation/mutation.json
