@@ -82,7 +82,11 @@ function privateGroup(gid: number, w: Who): boolean {
 
 /** The user's explicitly trusted directories: $APXS_TS_SAFE_DIRECTORIES, to which --trust adds. */
 export function trustedDirs(env: NodeJS.ProcessEnv = process.env): string[] {
-  return (env[SAFE_DIRS_ENV] ?? '').split(':').filter(Boolean);
+  // Absolute paths and `*` only: a relative entry (`proj`, `.`) would trust
+  // whatever directory of that name is below the directory apxs-ts runs in,
+  // which, for a variable set once in a shell profile, is anyone's (git's
+  // safe.directory likewise takes no relative paths). --trust resolves its DIR.
+  return (env[SAFE_DIRS_ENV] ?? '').split(':').filter((d) => d === '*' || path.isAbsolute(d));
 }
 
 function realOrSelf(p: string): string {
@@ -168,7 +172,7 @@ export function whyUntrusted(p: string, env: NodeJS.ProcessEnv = process.env): U
   }
   const realDirs = new Set(ancestors(real));
   const seen = new Set<string>();
-  for (const q of [real, ...realDirs, ...ancestors(abs)]) {
+  for (const q of [real, ...realDirs, abs, ...ancestors(abs)]) { // abs: the name itself may be a symlink
     if (seen.has(q) || safeDirs.has(q)) continue;
     seen.add(q);
     let st: Stats;
@@ -177,7 +181,16 @@ export function whyUntrusted(p: string, env: NodeJS.ProcessEnv = process.env): U
     } catch {
       continue; // gone between the realpath and now: the next read fails on its own
     }
-    if (st.isSymbolicLink()) continue; // its target is on the real chain, its directory on this one
+    if (st.isSymbolicLink()) {
+      // Its target is on the real chain, its directory on this one; but in a
+      // sticky directory (/tmp) the link's owner may repoint it at will, so the
+      // owner must be trusted there (the kernel's protected_symlinks rule).
+      const dir = lstatSync(path.dirname(q), { throwIfNoEntry: false });
+      if (dir && (dir.mode & 0o1000) !== 0 && !w.uids.has(st.uid)) {
+        return { path: abs, culprit: q, owner: userName(st.uid), why: `${q} is a symlink owned by ${userName(st.uid)}, not by you or root, in the sticky directory ${path.dirname(q)}` };
+      }
+      continue;
+    }
     const bad = judge(q, st, w);
     if (bad) return { path: abs, ...bad };
     // Only real paths: a name that goes through a symlink may point elsewhere tomorrow.

@@ -1,0 +1,99 @@
+/**
+ * Attacks on the trust rule (lib/core/trust.ts) that the #16 tests did not
+ * name. As root, each plants a sandbox whose record names a program that
+ * touches a mark file, reached in a way another user (nobody) controls; the
+ * run must be refused (UNSAFE_CONFIG, exit 2) with the program never run.
+ * Controls: the same tree with the part nobody controls made root's (or the
+ * trust entry made absolute) runs the program, so a refusal is the rule's.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cli, tmpDir as newTmpDir } from '../helpers.js';
+
+const made: string[] = [];
+async function tmpDir(prefix: string): Promise<string> {
+  const d = await newTmpDir(prefix);
+  made.push(d);
+  return d;
+}
+afterAll(async () => {
+  for (const d of made) await fs.rm(d, { recursive: true, force: true });
+});
+
+const isRoot = process.getuid?.() === 0;
+const NOBODY = 65534;
+
+/** `dir`/srv: a sandbox (root's) whose record names srv/prog.sh, which touches `dir`/MARK. */
+async function sandbox(dir: string): Promise<{ root: string; mark: string }> {
+  const root = path.join(dir, 'srv');
+  const mark = path.join(dir, 'MARK');
+  const program = path.join(root, 'prog.sh');
+  await fs.mkdir(path.join(root, 'conf'), { recursive: true, mode: 0o755 });
+  await fs.writeFile(path.join(root, 'conf', 'httpd.conf'), 'Listen 127.0.0.1:1\n');
+  await fs.writeFile(program, `#!/bin/sh\ntouch '${mark}'\necho 'Server version: Apache/2.4.99 (Unix)'\necho 'Syntax OK' >&2\nexit 0\n`, { mode: 0o755 });
+  await fs.writeFile(path.join(root, 'apxs-ts-sandbox.json'), JSON.stringify({ kind: 'sandbox', httpd: program, apxs: null, systemModulesDir: '/usr/lib/apache2/modules', port: 1, created: 'x' }));
+  return { root, mark };
+}
+
+const exists = (p: string) => fs.stat(p).then(() => true, () => false);
+
+describe.skipIf(!isRoot)('trust: attacks the #16 tests did not name', () => {
+  it('a symlink apxs-ts.json owned by nobody in a sticky directory, pointing at root\'s own project file: refused (nobody could repoint it); root\'s own link runs', async () => {
+    const outcomes: string[] = [];
+    for (const linkOwner of [NOBODY, 0]) {
+      const base = await tmpDir('apxs-ts-attack-stickylink-');
+      const sticky = path.join(base, 'sticky');
+      await fs.mkdir(path.join(sticky, 'work'), { recursive: true, mode: 0o755 });
+      await fs.chmod(sticky, 0o1777);
+      const project = path.join(base, 'rootproj');
+      await fs.mkdir(project, { mode: 0o755 });
+      const { root, mark } = await sandbox(project);
+      await fs.writeFile(path.join(project, 'apxs-ts.json'), JSON.stringify({ serverRoot: root }));
+      const link = path.join(sticky, 'apxs-ts.json');
+      await fs.symlink(path.join(project, 'apxs-ts.json'), link);
+      await fs.lchown(link, linkOwner, linkOwner === 0 ? 0 : NOBODY);
+      const r = await cli(['ctl', 'configtest', '--json'], { cwd: path.join(sticky, 'work'), env: { APXS_TS_SERVER_ROOT: '' } });
+      outcomes.push(`link owner ${linkOwner}: exit ${r.code} ${r.json?.error?.code ?? 'ok'} culprit=${r.json?.culprit} ran=${await exists(mark)}`);
+      if (linkOwner === NOBODY) {
+        expect(r.code, outcomes.join('\n')).toBe(2);
+        expect(r.json?.error?.code).toBe('UNSAFE_CONFIG');
+        expect(r.json?.culprit).toBe(link);
+        expect(r.json?.error?.message).toContain('symlink owned by nobody');
+        expect(await exists(mark)).toBe(false);
+      } else {
+        expect(r.code, outcomes.join('\n')).toBe(0);
+        expect(await exists(mark)).toBe(true);
+      }
+    }
+  }, 60_000);
+
+  it('a relative entry in APXS_TS_SAFE_DIRECTORIES trusts nothing (it would trust a directory of that name below wherever apxs-ts runs); the absolute entry trusts', async () => {
+    const outcomes: string[] = [];
+    for (const entry of ['evil', '.', './evil', 'ABS']) {
+      const base = await tmpDir('apxs-ts-attack-relsafe-');
+      const evil = path.join(base, 'evil');
+      await fs.mkdir(evil, { mode: 0o755 });
+      const { mark } = await sandbox(evil);
+      await fs.writeFile(path.join(evil, 'apxs-ts.json'), JSON.stringify({ serverRoot: './srv' }));
+      // nobody owns the whole project: only an explicit trust of it lets root run it.
+      for (const p of [evil, path.join(evil, 'apxs-ts.json'), path.join(evil, 'srv'), path.join(evil, 'srv', 'conf'), path.join(evil, 'srv', 'conf', 'httpd.conf'), path.join(evil, 'srv', 'prog.sh'), path.join(evil, 'srv', 'apxs-ts-sandbox.json')]) {
+        await fs.chown(p, NOBODY, NOBODY);
+      }
+      const safe = entry === 'ABS' ? evil : entry;
+      const cwd = entry === '.' ? evil : base;
+      const r = await cli(['ctl', 'configtest', '--server-root', path.join(evil, 'srv'), '--json'], { cwd, env: { APXS_TS_SERVER_ROOT: '', APXS_TS_SAFE_DIRECTORIES: `:${safe}:` } });
+      const ran = await exists(mark);
+      outcomes.push(`${entry}: exit ${r.code} ${r.json?.error?.code ?? 'ok'} ran=${ran}`);
+      if (entry === 'ABS') {
+        expect(r.code, outcomes.join('\n')).toBe(0);
+        expect(ran).toBe(true);
+      } else {
+        expect(r.code, outcomes.join('\n')).toBe(2);
+        expect(r.json?.error?.code).toBe('UNSAFE_CONFIG');
+        expect(ran).toBe(false);
+      }
+    }
+    expect(outcomes).toHaveLength(4);
+  }, 60_000);
+});
