@@ -6,6 +6,7 @@
  * Controls: the same tree with the part nobody controls made root's (or the
  * trust entry made absolute) runs the program, so a refusal is the rule's.
  */
+import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -95,5 +96,29 @@ describe.skipIf(!isRoot)('trust: attacks the #16 tests did not name', () => {
       }
     }
     expect(outcomes).toHaveLength(4);
+  }, 60_000);
+
+  it('a FIFO planted by nobody as the hosts file\'s lock in a sticky dir: hosts add and hosts remove exit 2 (UNSAFE_CONFIG naming it) instead of hanging; hosts file byte-identical', async () => {
+    const dir = await tmpDir('apxs-ts-attack-fifolock-');
+    await fs.chmod(dir, 0o1777);
+    const hosts = path.join(dir, 'hosts');
+    const before = '127.0.0.1 localhost\n';
+    await fs.writeFile(hosts, before, { mode: 0o644 });
+    const lock = path.join(dir, 'hosts.apxs-ts.lock');
+    execFileSync('mkfifo', [lock]);
+    await fs.lchown(lock, NOBODY, NOBODY);
+    const outcomes: string[] = [];
+    for (const args of [['hosts', 'add', 'fifo.test'], ['hosts', 'remove', 'fifo.test']]) {
+      // Without the fix the open of the FIFO blocks: the run is killed at 15 s (code 124).
+      const r = await cli([...args, '--hosts-file', hosts, '--json'], { timeoutMs: 15_000 });
+      outcomes.push(`${args.join(' ')}: exit ${r.code} ${r.json?.error?.code}`);
+      expect(r.code, outcomes.join('\n')).toBe(2);
+      expect(r.json?.error?.code).toBe('UNSAFE_CONFIG');
+      expect(r.json?.error?.message).toContain(lock);
+      expect(r.json?.error?.message).toContain('FIFO');
+    }
+    expect(await fs.readFile(hosts, 'utf8')).toBe(before);
+    expect((await fs.lstat(lock)).isFIFO()).toBe(true);
+    expect((await fs.readdir(dir)).sort()).toEqual(['hosts', 'hosts.apxs-ts.lock']);
   }, 60_000);
 });
