@@ -128,6 +128,40 @@ function judge(p: string, st: Stats, w: Who): Omit<Unsafe, 'path'> | undefined {
   return undefined;
 }
 
+/**
+ * A symlink in a sticky directory (/tmp) owned by someone else: its owner may
+ * repoint it at will, at any file, so following it acts where they choose (the
+ * kernel's protected_symlinks rule, off on some systems and in containers).
+ */
+function plantedLink(q: string, st: Stats, w: Who): Omit<Unsafe, 'path'> | undefined {
+  if (w.uids.has(st.uid)) return undefined;
+  const dir = lstatSync(path.dirname(q), { throwIfNoEntry: false });
+  if (!dir || (dir.mode & 0o1000) === 0) return undefined;
+  return { culprit: q, owner: userName(st.uid), why: `${q} is a symlink owned by ${userName(st.uid)}, not by you or root, in the sticky directory ${path.dirname(q)}` };
+}
+
+/**
+ * Refuses (UNSAFE_CONFIG) a file apxs-ts is told to write (the hosts file)
+ * when its name goes through another user's symlink in a sticky directory:
+ * root editing /tmp/x/hosts would write whatever file that user pointed it at.
+ * The file itself may be another user's (lib/core/foreign-file.ts says how it is written).
+ */
+export function assertNoPlantedLink(file: string, what: string, env: NodeJS.ProcessEnv = process.env): void {
+  const abs = path.resolve(file);
+  if (explicitlyTrusted(abs, env)) return;
+  const w = who(env);
+  for (const q of [abs, ...ancestors(abs)]) {
+    const st = lstatSync(q, { throwIfNoEntry: false });
+    const bad = st?.isSymbolicLink() ? plantedLink(q, st, w) : undefined;
+    if (bad) {
+      throw new ApxsError('UNSAFE_CONFIG', `refusing ${what} ${abs}: ${bad.why}`, {
+        hint: `another user could point it at any file, and apxs-ts would write that file as you; name the real file, or pass --trust ${path.dirname(q)} if you trust it`,
+        data: { path: abs, culprit: bad.culprit, owner: bad.owner },
+      });
+    }
+  }
+}
+
 function ancestors(p: string): string[] {
   const out: string[] = [];
   for (let d = path.dirname(p); ; d = path.dirname(d)) {
@@ -182,13 +216,9 @@ export function whyUntrusted(p: string, env: NodeJS.ProcessEnv = process.env): U
       continue; // gone between the realpath and now: the next read fails on its own
     }
     if (st.isSymbolicLink()) {
-      // Its target is on the real chain, its directory on this one; but in a
-      // sticky directory (/tmp) the link's owner may repoint it at will, so the
-      // owner must be trusted there (the kernel's protected_symlinks rule).
-      const dir = lstatSync(path.dirname(q), { throwIfNoEntry: false });
-      if (dir && (dir.mode & 0o1000) !== 0 && !w.uids.has(st.uid)) {
-        return { path: abs, culprit: q, owner: userName(st.uid), why: `${q} is a symlink owned by ${userName(st.uid)}, not by you or root, in the sticky directory ${path.dirname(q)}` };
-      }
+      // Its target is on the real chain, its directory on this one; but see plantedLink.
+      const bad = plantedLink(q, st, w);
+      if (bad) return { path: abs, ...bad };
       continue;
     }
     const bad = judge(q, st, w);

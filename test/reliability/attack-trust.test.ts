@@ -121,4 +121,35 @@ describe.skipIf(!isRoot)('trust: attacks the #16 tests did not name', () => {
     expect((await fs.lstat(lock)).isFIFO()).toBe(true);
     expect((await fs.readdir(dir)).sort()).toEqual(['hosts', 'hosts.apxs-ts.lock']);
   }, 60_000);
+
+  it('a hosts file named through nobody\'s symlink in a sticky dir, pointing at a root file: hosts add and hosts remove exit 2 (UNSAFE_CONFIG naming the link), the root file byte-identical, no backup left; root\'s own link is followed', async () => {
+    const outcomes: string[] = [];
+    for (const linkOwner of [NOBODY, 0]) {
+      const base = await tmpDir('apxs-ts-attack-hostslink-');
+      const sticky = path.join(base, 'sticky');
+      await fs.mkdir(sticky, { mode: 0o755 });
+      await fs.chmod(sticky, 0o1777);
+      const victim = path.join(base, 'victim');
+      const before = 'root:x:0:0:root:/root:/bin/bash\n';
+      await fs.writeFile(victim, before, { mode: 0o644 });
+      const link = path.join(sticky, 'hosts');
+      await fs.symlink(victim, link);
+      await fs.lchown(link, linkOwner, linkOwner === 0 ? 0 : NOBODY);
+      for (const args of [['hosts', 'add', 'planted.test'], ['hosts', 'remove', 'planted.test']]) {
+        const r = await cli([...args, '--hosts-file', link, '--json']);
+        const after = await fs.readFile(victim, 'utf8');
+        outcomes.push(`owner ${linkOwner} ${args.join(' ')}: exit ${r.code} ${r.json?.error?.code ?? 'ok'} victim ${after === before ? 'unchanged' : 'changed'}`);
+        if (linkOwner === NOBODY) {
+          expect(r.code, outcomes.join('\n')).toBe(2);
+          expect(r.json?.error?.code).toBe('UNSAFE_CONFIG');
+          expect(r.json?.culprit).toBe(link);
+          expect(after).toBe(before);
+        } else {
+          expect(r.code, outcomes.join('\n')).toBe(0);
+        }
+      }
+      if (linkOwner === NOBODY) expect((await fs.readdir(sticky)).sort(), outcomes.join('\n')).toEqual(['hosts']);
+      else expect(await fs.readFile(victim, 'utf8')).toBe(before); // added then removed: the block went again
+    }
+  }, 60_000);
 });
