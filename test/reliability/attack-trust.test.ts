@@ -152,4 +152,24 @@ describe.skipIf(!isRoot)('trust: attacks the #16 tests did not name', () => {
       else expect(await fs.readFile(victim, 'utf8')).toBe(before); // added then removed: the block went again
     }
   }, 60_000);
+
+  it('12 future-dated backup names planted by nobody beside a hosts file in a sticky dir: root\'s hosts add keeps its own backup and deletes none of nobody\'s files', async () => {
+    const dir = await tmpDir('apxs-ts-attack-backups-');
+    await fs.chmod(dir, 0o1777);
+    const hosts = path.join(dir, 'hosts');
+    await fs.writeFile(hosts, '127.0.0.1 localhost\n', { mode: 0o644 });
+    const planted: string[] = [];
+    for (let m = 1; m <= 12; m++) {
+      const f = path.join(dir, `hosts.2099${String(m).padStart(2, '0')}01T000000Z.bak`);
+      await fs.writeFile(f, 'planted\n');
+      await fs.chown(f, NOBODY, NOBODY);
+      planted.push(f);
+    }
+    const r = await cli(['hosts', 'add', 'backup.test', '--hosts-file', hosts, '--json']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const backup = r.json?.backup as string;
+    expect(await fs.readFile(backup, 'utf8')).toBe('127.0.0.1 localhost\n');
+    const left = await Promise.all(planted.map(exists));
+    expect(left.filter(Boolean)).toHaveLength(12);
+  }, 60_000);
 });
