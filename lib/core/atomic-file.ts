@@ -222,7 +222,17 @@ export async function backupFile(file: string, dir?: string, keep?: number): Pro
   if (keep !== undefined) {
     const re = new RegExp(`^${escapeRegExp(path.basename(file))}\\.\\d{8}T\\d{6}Z(-\\d+)?\\.bak$`);
     // Timestamps sort as text; a -N suffix marks a later backup of the same second.
-    const mine = (await fs.readdir(where)).filter((f) => re.test(f)).sort((a, b) => a.replace(/\.bak$/, '').localeCompare(b.replace(/\.bak$/, ''), 'en', { numeric: true }));
+    // Only backups like the one just written (a regular file of its owner): in a shared
+    // sticky dir another user could plant future-dated names that would push ours out
+    // and have apxs-ts delete files it did not create (#16 attack).
+    const made = await fs.lstat(dest);
+    const ours = async (f: string) => {
+      const st = await fs.lstat(path.join(where, f)).catch(() => undefined);
+      return !!st && st.isFile() && st.uid === made.uid;
+    };
+    const named = (await fs.readdir(where)).filter((f) => re.test(f));
+    const flags = await Promise.all(named.map(ours));
+    const mine = named.filter((_, i) => flags[i]).sort((a, b) => a.replace(/\.bak$/, '').localeCompare(b.replace(/\.bak$/, ''), 'en', { numeric: true }));
     for (const old of mine.slice(0, Math.max(0, mine.length - keep))) await fs.rm(path.join(where, old), { force: true });
   }
   return dest;

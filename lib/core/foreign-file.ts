@@ -12,9 +12,10 @@
 import { promises as fs } from 'node:fs';
 import { writeFileAtomic, type WriteResult } from './atomic-file.js';
 import { isErrno } from './errors.js';
-import { assertWritable } from './trust.js';
+import { assertNoPlantedLink, assertWritable } from './trust.js';
 
 export async function writeForeignFile(file: string, data: string | Uint8Array): Promise<WriteResult> {
+  assertNoPlantedLink(file, 'to write');
   const target = await fs.realpath(file).catch(() => file);
   assertWritable(target);
   const st = await fs.stat(target).catch((err: unknown) => (isErrno(err, 'ENOENT') ? undefined : Promise.reject(err)));

@@ -28,7 +28,7 @@
  * and start time.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { constants as fsc, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ApxsError, fileError, isErrno } from './errors.js';
 import { configureLockWaits, lockWaits } from './lock-settings.js';
@@ -82,13 +82,21 @@ async function ownerState(seen: Seen): Promise<State> {
 async function readSeen(file: string): Promise<Seen | undefined> {
   let h: fs.FileHandle;
   try {
-    h = await fs.open(file, 'r');
+    // O_NONBLOCK: a FIFO planted in the lock's place (a sticky /tmp lets anyone
+    // make one) would block a plain open until a writer came, forever.
+    h = await fs.open(file, fsc.O_RDONLY | fsc.O_NONBLOCK);
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return undefined;
     throw fileError(file, err) ?? err;
   }
   try {
     const st = await h.stat();
+    if (!st.isFile()) {
+      // Not a file this code made (link() of a regular temp file): a FIFO, a device, a directory.
+      throw new ApxsError('UNSAFE_CONFIG', `${file} is not a lock apxs-ts made: it is ${st.isFIFO() ? 'a FIFO' : st.isDirectory() ? 'a directory' : st.isCharacterDevice() ? 'a character device' : 'not a regular file'}, owned by uid ${st.uid}`, {
+        hint: 'another user may have planted it to stop apxs-ts; remove it and run the command again', data: { path: file },
+      });
+    }
     const buf = Buffer.alloc(4096);
     const { bytesRead } = await h.read(buf, 0, buf.length, 0);
     return { ino: st.ino, mtimeMs: st.mtimeMs, content: buf.subarray(0, bytesRead).toString('utf8') };

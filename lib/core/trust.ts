@@ -82,7 +82,11 @@ function privateGroup(gid: number, w: Who): boolean {
 
 /** The user's explicitly trusted directories: $APXS_TS_SAFE_DIRECTORIES, to which --trust adds. */
 export function trustedDirs(env: NodeJS.ProcessEnv = process.env): string[] {
-  return (env[SAFE_DIRS_ENV] ?? '').split(':').filter(Boolean);
+  // Absolute paths and `*` only: a relative entry (`proj`, `.`) would trust
+  // whatever directory of that name is below the directory apxs-ts runs in,
+  // which, for a variable set once in a shell profile, is anyone's (git's
+  // safe.directory likewise takes no relative paths). --trust resolves its DIR.
+  return (env[SAFE_DIRS_ENV] ?? '').split(':').filter((d) => d === '*' || path.isAbsolute(d));
 }
 
 function realOrSelf(p: string): string {
@@ -122,6 +126,40 @@ function judge(p: string, st: Stats, w: Who): Omit<Unsafe, 'path'> | undefined {
   if ((st.mode & 0o002) && !sticky) return no(() => `${p} is writable by every user`);
   if ((st.mode & 0o020) && !sticky && !privateGroup(st.gid, w)) return no(() => `${p} is writable by group ${groupName(st.gid)}`);
   return undefined;
+}
+
+/**
+ * A symlink in a sticky directory (/tmp) owned by someone else: its owner may
+ * repoint it at will, at any file, so following it acts where they choose (the
+ * kernel's protected_symlinks rule, off on some systems and in containers).
+ */
+function plantedLink(q: string, st: Stats, w: Who): Omit<Unsafe, 'path'> | undefined {
+  if (w.uids.has(st.uid)) return undefined;
+  const dir = lstatSync(path.dirname(q), { throwIfNoEntry: false });
+  if (!dir || (dir.mode & 0o1000) === 0) return undefined;
+  return { culprit: q, owner: userName(st.uid), why: `${q} is a symlink owned by ${userName(st.uid)}, not by you or root, in the sticky directory ${path.dirname(q)}` };
+}
+
+/**
+ * Refuses (UNSAFE_CONFIG) a file apxs-ts is told to write (the hosts file)
+ * when its name goes through another user's symlink in a sticky directory:
+ * root editing /tmp/x/hosts would write whatever file that user pointed it at.
+ * The file itself may be another user's (lib/core/foreign-file.ts says how it is written).
+ */
+export function assertNoPlantedLink(file: string, what: string, env: NodeJS.ProcessEnv = process.env): void {
+  const abs = path.resolve(file);
+  if (explicitlyTrusted(abs, env)) return;
+  const w = who(env);
+  for (const q of [abs, ...ancestors(abs)]) {
+    const st = lstatSync(q, { throwIfNoEntry: false });
+    const bad = st?.isSymbolicLink() ? plantedLink(q, st, w) : undefined;
+    if (bad) {
+      throw new ApxsError('UNSAFE_CONFIG', `refusing ${what} ${abs}: ${bad.why}`, {
+        hint: `another user could point it at any file, and apxs-ts would write that file as you; name the real file, or pass --trust ${path.dirname(q)} if you trust it`,
+        data: { path: abs, culprit: bad.culprit, owner: bad.owner },
+      });
+    }
+  }
 }
 
 function ancestors(p: string): string[] {
@@ -168,7 +206,7 @@ export function whyUntrusted(p: string, env: NodeJS.ProcessEnv = process.env): U
   }
   const realDirs = new Set(ancestors(real));
   const seen = new Set<string>();
-  for (const q of [real, ...realDirs, ...ancestors(abs)]) {
+  for (const q of [real, ...realDirs, abs, ...ancestors(abs)]) { // abs: the name itself may be a symlink
     if (seen.has(q) || safeDirs.has(q)) continue;
     seen.add(q);
     let st: Stats;
@@ -177,7 +215,12 @@ export function whyUntrusted(p: string, env: NodeJS.ProcessEnv = process.env): U
     } catch {
       continue; // gone between the realpath and now: the next read fails on its own
     }
-    if (st.isSymbolicLink()) continue; // its target is on the real chain, its directory on this one
+    if (st.isSymbolicLink()) {
+      // Its target is on the real chain, its directory on this one; but see plantedLink.
+      const bad = plantedLink(q, st, w);
+      if (bad) return { path: abs, ...bad };
+      continue;
+    }
     const bad = judge(q, st, w);
     if (bad) return { path: abs, ...bad };
     // Only real paths: a name that goes through a symlink may point elsewhere tomorrow.

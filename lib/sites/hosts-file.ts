@@ -12,7 +12,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { backupFile } from '../core/atomic-file.js';
 import { writeForeignFile } from '../core/foreign-file.js';
-import { assertWritable } from '../core/trust.js';
+import { assertNoPlantedLink, assertWritable } from '../core/trust.js';
 import { ApxsError, fileError } from '../core/errors.js';
 import { failpoint } from '../core/failpoint.js';
 import { findBlock, removeBlock, upsertBlock } from '../core/marked-block.js';
@@ -187,6 +187,8 @@ async function editHosts(file: string, edit: (map: HostsBlock) => HostsBlock, op
     }
   };
   if (opts.dryRun) return run();
+  // Another user's symlink in a sticky dir (/tmp/x/hosts) would choose which file is written (#16 attack).
+  assertNoPlantedLink(file, 'the hosts file');
   const real = await realHostsFile(file);
   // A file the user cannot write is refused before the lock or a backup, never replaced by a rename (#16).
   assertWritable(real);

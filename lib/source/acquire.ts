@@ -16,7 +16,8 @@ import { checkCacheDir, isInside, removeFromCache } from './cache.js';
 import { WEAK, hashFileInto, hashers, type Algorithm } from './checksum.js';
 import { publishedFor, type Published } from './published.js';
 import { download, fetchText, type DownloadProgress, type FetchNotice, type FetchOptions } from './fetch.js';
-import type { DownloadLimits } from './limits.js';
+import { limitsOf, type DownloadLimits } from './limits.js';
+import { withLock } from '../core/lock.js';
 import { verifySignature, type Signer } from './signature.js';
 import { linksOf, pickRelease, releasesFrom, type Release } from './versions.js';
 
@@ -194,6 +195,15 @@ export async function acquire(mirror: string, release: Release, opts: AcquireOpt
   const published = await publishedFor(url, { limits: opts.limits, onNotice: opts.onNotice });
   // Before the cache is looked at: a copy kept by an --insecure run stays, and nothing is downloaded to be refused.
   requirePublished(published, release.file, opts.insecure);
+  // Runs that fetch one file into one cache take turns: they share its .part, and a
+  // second run truncating or appending to it while the first renames it made one of
+  // them fail on the rename (ENOENT) and could leave bytes of two streams in the file
+  // the first one's hashes vouched for. The one that waited finds the file cached.
+  const wait = limitsOf(opts.limits).deadlineMs + 60_000;
+  return withLock(`${dest}.apxs-ts.lock`, () => acquireLocked(url, dest, published, opts), wait);
+}
+
+async function acquireLocked(url: string, dest: string, published: Published, opts: AcquireOptions): Promise<Verified> {
   const st = await fs.stat(dest).catch(() => undefined);
   if (st && !st.isFile()) {
     throw new ApxsError('BAD_INPUT', `${dest} is in the cache but is not a file`, { hint: `remove ${dest}, or pass another --cache-dir`, data: { path: dest } });
