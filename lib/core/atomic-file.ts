@@ -8,6 +8,7 @@
 import { promises as fs, constants as fsc } from 'node:fs';
 import path from 'node:path';
 import { ApxsError, fileError, isErrno } from './errors.js';
+import { failpoint } from './failpoint.js';
 import { escapeRegExp } from './fs.js';
 
 export interface WriteResult {
@@ -149,6 +150,7 @@ async function writeVerifiedCopy(content: Buffer, dest: string, owner: Owner): P
     await handle.close();
     handle = undefined;
     if (!(await fs.readFile(tmp)).equals(content)) throw new Error(`${dest}: the copy read back differs from the original`);
+    failpoint('copy:before-link');
     await fs.link(tmp, dest);
   } catch (err) {
     await handle?.close().catch(() => undefined);
@@ -195,11 +197,28 @@ export async function notALink(dir: string): Promise<void> {
 }
 
 /**
+ * Removes the temp files of backups of `name` that a writer killed half way
+ * left (`NAME.<stamp>.bak.tmp`): the caller holds the lock that serializes
+ * backups of that file, so no live writer owns one. Only regular files of
+ * this process's user go, so a name planted by another user is left alone.
+ */
+async function removeDeadCopyTemps(dir: string, name: string): Promise<void> {
+  const re = new RegExp(`^${escapeRegExp(name)}\\.\\d{8}T\\d{6}Z(-\\d+)?\\.bak\\.tmp$`);
+  const uid = process.getuid?.();
+  for (const f of await fs.readdir(dir).catch(() => [] as string[])) {
+    if (!re.test(f)) continue;
+    const st = await fs.lstat(path.join(dir, f)).catch(() => undefined);
+    if (st?.isFile() && st.uid === uid) await fs.rm(path.join(dir, f), { force: true }).catch(() => undefined);
+  }
+}
+
+/**
  * Copies a file to `<dir>/<basename>.<timestamp>.bak` (dir defaults to the
  * file's; a given dir is made 0700) and returns that path. The copy keeps
  * the original's mode and owner and is verified before this returns. With
  * `keep`, only that many of the newest backups of this file stay: a hosts
- * file edited daily should not fill /etc.
+ * file edited daily should not fill /etc. Callers hold the lock that
+ * serializes edits of `file`.
  */
 export async function backupFile(file: string, dir?: string, keep?: number): Promise<string | undefined> {
   const content = await readIfExists(file);
@@ -207,6 +226,7 @@ export async function backupFile(file: string, dir?: string, keep?: number): Pro
   const owner = await ownerOf(file);
   const where = dir ?? path.dirname(file);
   if (dir) await privateDir(dir);
+  await removeDeadCopyTemps(where, path.basename(file));
   // A unique name per writer: two writers backing up in the same second each get their own.
   const base = `${path.basename(file)}.${stamp()}`;
   let dest = path.join(where, `${base}.bak`);

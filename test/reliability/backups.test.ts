@@ -53,9 +53,13 @@ describe('backups are as private as the original', () => {
     await fs.chmod(hosts, 0o600);
     expect((await cli(['hosts', 'add', 'h.dd', '--hosts-file', hosts])).code).toBe(0);
     expect((await cli(['vhost', 'add', 'v.dd', '--server-root', sr, '--hosts-file', hosts, '--json'])).code).toBe(0);
-    const baks = (await fs.readdir(path.dirname(hosts))).filter((f) => /^hosts\..*\.bak$/.test(f));
-    expect(baks.length).toBe(2);
-    for (const b of baks) expect(await modeOf(path.join(path.dirname(hosts), b)), b).toBe(0o600);
+    // hosts add keeps its backup beside the file; vhost add keeps the hosts file's in the root's state dir (#17).
+    const beside = (await fs.readdir(path.dirname(hosts))).filter((f) => /^hosts\..*\.bak$/.test(f)).map((f) => path.join(path.dirname(hosts), f));
+    const stateDir = path.join(sr, '.apxs-ts', 'hosts-backups');
+    const inState = (await fs.readdir(stateDir)).filter((f) => /^hosts\..*\.bak$/.test(f)).map((f) => path.join(stateDir, f));
+    expect([beside.length, inState.length]).toEqual([1, 1]);
+    for (const b of [...beside, ...inState]) expect(await modeOf(b), b).toBe(0o600);
+    expect(await modeOf(stateDir)).toBe(0o700);
     expect(await modeOf(hosts)).toBe(0o600);
   });
 });
@@ -117,6 +121,27 @@ describe('a config broken before the edit', () => {
       expect(r.json.error.message).toMatch(content === '{"torn' ? /journal.json is not an edit journal/ : /could not undo "adding vhost z\.dd"/);
       expect(await snapshot(sr)).toEqual(before);
       expect(await fs.readFile(hosts, 'utf8')).toBe('127.0.0.1 localhost\n');
+    }
+  });
+});
+
+describe('a backup killed half way', () => {
+  it('kill -9 between a backup\'s temp file and its link (failpoint copy:before-link): the next hosts add removes the dead temp, 3 rounds', async () => {
+    const { work, hosts } = await root();
+    const mark = path.join(work, 'mark');
+    for (let round = 1; round <= 3; round++) {
+      const killed = await cli(['hosts', 'add', `k${round}.dd`, '--hosts-file', hosts], {
+        env: { APXS_TS_FAILPOINT: 'copy:before-link', APXS_TS_FAILPOINT_MARK: mark },
+      });
+      expect(killed.code).not.toBe(0);
+      expect((await fs.readFile(mark, 'utf8')).trim()).toBe('copy:before-link');
+      await fs.rm(mark);
+      const temps = async () => (await fs.readdir(path.dirname(hosts))).filter((f) => f.endsWith('.bak.tmp'));
+      expect(await temps()).toHaveLength(1);
+      // The next second: a backup of the same second would reuse (and so clear) that very temp name.
+      await new Promise((r) => setTimeout(r, 1100));
+      expect((await cli(['hosts', 'add', `after${round}.dd`, '--hosts-file', hosts])).code).toBe(0);
+      expect(await temps()).toEqual([]);
     }
   });
 });
