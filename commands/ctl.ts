@@ -85,7 +85,8 @@ export function register(program: Command, run: Runner, subcommand?: string): vo
       const json = cmd.optsWithGlobals().json as boolean | undefined;
       const sr = await requireServerRoot(o.serverRoot, process.cwd(), { writes: true });
       const r = await withSpinner(json, `${name} httpd in ${sr.root}`, () => fn(sr, o));
-      return { data: { ...r }, human: describe(r) };
+      const note = name.includes('stop') ? undefined : healthNote(r.health?.status, r.serverRoot);
+      return { data: { ...r, ...(note ? { healthNote: note } : {}) }, human: describe(r) };
     }));
   }
 
@@ -93,13 +94,14 @@ export function register(program: Command, run: Runner, subcommand?: string): vo
     .action(run(async (o: CtlOpts) => {
       const sr = await requireServerRoot(o.serverRoot, process.cwd());
       const s = await status(sr, { url: o.url, timeoutSec: Math.min(timeoutOf(o), 10) });
+      const note = healthNote(s.health?.status, sr.root);
       return {
-        data: { ...s },
+        data: { ...s, ...(note ? { healthNote: note } : {}) },
         stdout: [
           `httpd${s.version ? ` ${s.version}` : ''} is running: pid ${s.pid} since ${s.since ?? '?'}`,
           `listening: ${s.listening.join(', ') || '(none seen)'}`,
           `health: ${s.healthUrl} answered ${s.health?.status} in ${s.health?.latencyMs.toFixed(1)} ms`,
-          ...[healthNote(s.health?.status, sr.root)].filter((n): n is string => !!n).map((n) => `note: ${n}`),
+          ...(note ? [`note: ${note}`] : []),
         ],
       };
     }));

@@ -76,7 +76,7 @@ export function findRelease(listings: Listing[], wanted: string): { mirror: stri
   let firstError: unknown;
   for (const l of listings) {
     try {
-      return { mirror: l.mirror, release: pickRelease(l.releases, wanted) };
+      return { mirror: l.mirror, release: pickRelease(l.releases, wanted, l.mirror) };
     } catch (err) {
       firstError ??= err;
     }

@@ -1,4 +1,5 @@
 /** httpd release names and versions: apache_1.3.42.tar.gz, httpd-2.4.68.tar.bz2, httpd-2.4.68-deps.tar.gz. */
+import { shellWord } from '../core/command-hint.js';
 import { ApxsError } from '../core/errors.js';
 import { seriesOfVersion as seriesOf, type Series } from '../httpd/version.js';
 
@@ -50,18 +51,20 @@ export function releasesFrom(names: string[]): Release[] {
  * VERSION is exact (2.4.68), a series (2.4, 1.3) or latest. A version the
  * mirror does not have is a bad argument (exit 2), like an ill-formed one.
  */
-export function pickRelease(releases: Release[], wanted: string): Release {
+export function pickRelease(releases: Release[], wanted: string, mirror?: string): Release {
   const w = wanted.trim();
+  // The hint's command lists the same mirror (#18: advice keeps the options that located its resources).
+  const list = `apxs-ts source list${mirror ? ` --mirror ${shellWord(mirror)}` : ''}`;
   if (!/^(latest|\d+\.\d+(\.\d+)?)$/.test(w)) {
     throw new ApxsError('USAGE', `bad version ${JSON.stringify(wanted)}: expected 2.4.68, a series such as 2.4, or latest`, {
-      hint: 'apxs-ts source list shows the releases on the mirror',
+      hint: `${list} shows the releases on the mirror`,
     });
   }
   const hit = w === 'latest' ? releases[0] : releases.find((r) => r.version === w || r.series === w);
   if (!hit) {
     const have = releases.slice(0, 8).map((r) => r.version).join(', ');
     throw new ApxsError('BAD_INPUT', `no httpd release ${w} on the mirror`, {
-      hint: have ? `it has ${have}${releases.length > 8 ? ', …' : ''}; apxs-ts source list shows them all` : 'the mirror lists no httpd releases: check it with apxs-ts source list --mirror URL',
+      hint: have ? `it has ${have}${releases.length > 8 ? ', …' : ''}; ${list} shows them all` : `the mirror lists no httpd releases: check it with ${list}`,
       data: { version: w, available: releases.map((r) => r.version) },
     });
   }

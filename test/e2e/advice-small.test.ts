@@ -29,11 +29,15 @@ describe('smaller advice (#18 item 9)', () => {
     expect((await get(`http://127.0.0.1:${port}/`)).status).toBe(403);
     const status = await cli(['ctl', 'status', '--server-root', sr]);
     expect(status.stdout).toContain('note: 403 Forbidden');
+    // --json carries the same words.
+    const statusJson = await cli(['ctl', 'status', '--server-root', sr, '--json']);
+    expect(statusJson.json.healthNote).toMatch(/^403 Forbidden: httpd runs, but refuses this URL/);
     // The note's first cause is this one: grant the DocumentRoot again.
     await fs.writeFile(conf, text);
     expect((await cli(['ctl', 'graceful', '--server-root', sr])).code).toBe(0);
     const after = await cli(['ctl', 'status', '--server-root', sr]);
     expect(after.stdout).not.toContain('note:');
+    expect((await cli(['ctl', 'status', '--server-root', sr, '--json'])).json.healthNote).toBeUndefined();
     expect((await get(`http://127.0.0.1:${port}/`)).status).toBe(200);
   });
 

@@ -124,7 +124,8 @@ describe('withLock: whose lock is alive', () => {
     const t0 = Date.now();
     await expect(withLock(lock, async () => 'ran', 200)).rejects.toMatchObject({
       code: 'LOCKED', data: { lockFile: lock, pid: other.pid }, hint: expect.stringContaining(`pid ${other.pid}`),
-      message: `${lock} is held by pid ${other.pid}`,
+      // #16 defect 10: the holder described (pid, command line, since, state) and the wait said.
+      message: expect.stringMatching(new RegExp(`^${lock.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is held by pid ${other.pid} \\(.*; waited 0\\.2 s$`)),
     });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(200);
     expect(await fs.readFile(lock, 'utf8')).toContain(`${id.pid} ${id.start}`);
@@ -177,7 +178,7 @@ describe('withLock: whose lock is alive', () => {
     for (const content of ['', 'garbage\n']) {
       const { lock } = await lockDir();
       await fs.writeFile(lock, content);
-      await expect(withLock(lock, async () => 'ran', 100)).rejects.toMatchObject({ code: 'LOCKED', message: `${lock} is held by pid ?`, data: { pid: null }, hint: expect.stringContaining('writing this lock') });
+      await expect(withLock(lock, async () => 'ran', 100)).rejects.toMatchObject({ code: 'LOCKED', message: expect.stringMatching(/is held by .*; waited 0\.1 s$/), data: { pid: null }, hint: expect.stringContaining('writing this lock') });
       await backdate(lock, 1500);
       expect(await attempt(lock)).toBe('ran');
       // A garbage lock dated in the future is no fresher than one 1.5 s old.

@@ -36,6 +36,18 @@ describe('releases', () => {
     expect(() => pickRelease(releasesFrom(NAMES), '2.4.99')).toThrow(/no httpd release 2\.4\.99/);
     expect(() => pickRelease(releasesFrom(NAMES), '2.4.68; rm -rf /')).toThrow(/bad version/);
   });
+  it('its hints list the same mirror the release was looked for on (#18 item 1)', () => {
+    const hintOf = (v: string) => {
+      try {
+        pickRelease(releasesFrom(NAMES), v, 'http://127.0.0.1:9/my mirror/');
+      } catch (e) {
+        return (e as ApxsError).hint;
+      }
+      throw new Error('accepted');
+    };
+    expect(hintOf('2.4.99')).toContain("apxs-ts source list --mirror 'http://127.0.0.1:9/my mirror/' shows them all");
+    expect(hintOf('x.y')).toContain("apxs-ts source list --mirror 'http://127.0.0.1:9/my mirror/' shows the releases");
+  });
   it.each([['2.4.999', 'BAD_INPUT'], ['9.9.9', 'BAD_INPUT'], ['3.0', 'BAD_INPUT'], ['2.4.68; rm -rf /', 'USAGE'], ['x.y', 'USAGE'], ['', 'USAGE']])(
     'an unknown or ill-formed version %j is a bad argument (%s, exit 2) pointing at source list', (v, code) => {
       const err = (() => {
