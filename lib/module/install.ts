@@ -128,7 +128,7 @@ export async function uninstallModule(sr: ServerRoot, module: ModuleName): Promi
     await tx.remove(dest);
     if (recorded) await updateLedger(tx, sr, (l) => { delete l.modules[dest]; });
     // What an install --force replaced goes back, byte for byte (and enabled or not as it was).
-    await restoreReplaced(tx, sr, module.name);
+    await restoreReplaced(tx, sr, module.name, [dest, ...sr.layout.moduleFiles(sr, module.name)]);
   });
   return { module: module.stem, serverRoot: sr.root, kind: sr.kind, installedSo: dest, changed: edit.changed, backups: edit.backups, configtest: edit.configtest, warnings: edit.warnings };
 }

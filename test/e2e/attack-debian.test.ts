@@ -1,0 +1,104 @@
+/**
+ * Attacks on issue #17's Debian support that the issue did not name, on a
+ * copy of the real /etc/apache2 (debian-tree.ts): the save of what
+ * `install --force` replaced is written back by root into the module dir,
+ * so a swapped blob or a record naming another path must be refused, not
+ * restored; a2dismod between install and uninstall, and two concurrent
+ * forced installs of the same stock module, must still give the stock
+ * module back byte for byte.
+ */
+import { execFileSync } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli } from '../helpers.js';
+import { a2, apxs, debianTree, md5, shippedFiles, stopTree, type DebianTree } from './debian-tree.js';
+
+const soMd5 = (so: string) => /^([0-9a-f]{32})\s/m.exec(execFileSync('grep', [`usr/lib/apache2/modules/${so}$`, '/var/lib/dpkg/info/apache2-bin.md5sums'], { encoding: 'utf8' }))![1];
+const shipped = new Map(shippedFiles().map((f) => [f.rel, f.md5]));
+
+let t: DebianTree;
+let so: string;
+let replaced: string;
+beforeAll(async () => {
+  t = await debianTree('apxs-ts-attack3-');
+  await fs.mkdir(path.join(t.root, 'modules'), { mode: 0o755 });
+  so = path.join(t.root, 'modules', 'mod_info.so');
+  replaced = path.join(t.root, '.apxs-ts', 'replaced');
+  await fs.copyFile('/usr/lib/apache2/modules/mod_info.so', so);
+  const r = await cli(['new', 'info', '--template', 'handler', '--dir', t.work]);
+  if (r.code !== 0) throw new Error(r.stderr);
+});
+afterAll(() => stopTree(t));
+
+const install = () => apxs(t, ['install', path.join(t.work, 'mod_info'), '--force']);
+async function stockBack(): Promise<void> {
+  expect(await md5(so)).toBe(soMd5('mod_info.so'));
+  for (const ext of ['load', 'conf']) expect(await md5(path.join(t.root, 'mods-available', `info.${ext}`))).toBe(shipped.get(`mods-available/info.${ext}`));
+  expect(await fs.readdir(replaced).catch(() => [])).toEqual([]);
+}
+/** The record of the save, and the entry for `file`. */
+async function record(): Promise<{ module: string; paths: { path: string; kind: string; blob?: string }[] }> {
+  return JSON.parse(await fs.readFile(path.join(replaced, 'info.json'), 'utf8'));
+}
+
+describe('attacks on the Debian layout (#17)', () => {
+  it('a swapped blob in replaced/ is refused by uninstall: the other bytes never reach the module dir; put back, the uninstall restores dpkg\'s bytes', async () => {
+    expect((await install()).code).toBe(0);
+    const ours = await md5(so);
+    const rec = await record();
+    const soBlob = rec.paths.find((p) => p.path === so)!.blob!;
+    const stock = await fs.readFile(soBlob);
+    // "An attacker's .so": any other bytes (here /bin/true's) in place of the saved stock module.
+    await fs.copyFile('/bin/true', soBlob);
+    const un = await apxs(t, ['uninstall', 'info', '--json']);
+    expect(un.code, un.stdout).toBe(2);
+    expect(un.json.error.code).toBe('UNSAFE_CONFIG');
+    expect(await md5(so)).toBe(ours); // rolled back: apxs-ts's module still there, not /bin/true
+    // A truncated blob (a disk that lost the tail) is refused the same way.
+    await fs.writeFile(soBlob, stock.subarray(0, 100));
+    expect((await apxs(t, ['uninstall', 'info'])).code).toBe(2);
+    await fs.writeFile(soBlob, stock);
+    expect((await apxs(t, ['uninstall', 'info'])).code).toBe(0);
+    await stockBack();
+  });
+
+  it('a save record naming a path outside the module\'s files (or a blob elsewhere) is refused; nothing is written there', async () => {
+    const outside = path.join(t.work, 'outside.conf');
+    await fs.writeFile(outside, 'keep me\n');
+    const secret = path.join(t.work, 'secret');
+    await fs.writeFile(secret, 'not for mods-available\n');
+    for (const tamper of ['path', 'blob'] as const) {
+      expect((await install()).code).toBe(0);
+      const rec = await record();
+      const conf = rec.paths.find((p) => p.path.endsWith('/mods-available/info.conf'))!;
+      if (tamper === 'path') conf.path = outside;
+      else conf.blob = secret;
+      const file = path.join(replaced, 'info.json');
+      const good = await fs.readFile(file, 'utf8');
+      await fs.writeFile(file, JSON.stringify(rec));
+      const un = await apxs(t, ['uninstall', 'info', '--json']);
+      expect(un.code, `${tamper}: ${un.stdout}`).toBe(2);
+      expect(un.json.error.code).toBe('UNSAFE_CONFIG');
+      expect(await fs.readFile(outside, 'utf8')).toBe('keep me\n');
+      expect(await fs.readFile(path.join(t.root, 'mods-available', 'info.conf'), 'utf8')).toContain('Written by apxs-ts');
+      await fs.writeFile(file, good);
+      expect((await apxs(t, ['uninstall', 'info'])).code).toBe(0);
+      await stockBack();
+    }
+  });
+
+  it('a2dismod between a forced install and uninstall, and 2 concurrent forced installs x 3 rounds: the stock module comes back byte for byte every time', async () => {
+    for (let round = 0; round < 3; round++) {
+      const [a, b] = await Promise.all([install(), install()]);
+      expect(a.code, a.stderr).toBe(0);
+      expect(b.code, b.stderr).toBe(0);
+      expect((await a2(t, 'a2dismod', 'info')).code).toBe(0);
+      expect((await apxs(t, ['uninstall', 'info'])).code).toBe(0);
+      await stockBack();
+      expect(await fs.lstat(path.join(t.root, 'mods-enabled', 'info.load')).then(() => true, () => false)).toBe(false);
+      expect((await a2(t, 'a2enmod', 'info')).code).toBe(0);
+      expect((await a2(t, 'a2dismod', 'info')).code).toBe(0);
+    }
+  });
+});
