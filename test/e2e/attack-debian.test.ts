@@ -26,8 +26,10 @@ beforeAll(async () => {
   so = path.join(t.root, 'modules', 'mod_info.so');
   replaced = path.join(t.root, '.apxs-ts', 'replaced');
   await fs.copyFile('/usr/lib/apache2/modules/mod_info.so', so);
-  const r = await cli(['new', 'info', '--template', 'handler', '--dir', t.work]);
-  if (r.code !== 0) throw new Error(r.stderr);
+  for (const name of ['info', 'foo']) {
+    const r = await cli(['new', name, '--template', 'handler', '--dir', t.work]);
+    if (r.code !== 0) throw new Error(r.stderr);
+  }
 });
 afterAll(() => stopTree(t));
 
@@ -100,5 +102,41 @@ describe('attacks on the Debian layout (#17)', () => {
       expect((await a2(t, 'a2enmod', 'info')).code).toBe(0);
       expect((await a2(t, 'a2dismod', 'info')).code).toBe(0);
     }
+  });
+
+  it('an admin\'s own mods-enabled/NAME.load (a link to a file elsewhere) is neither replaced by install nor deleted by uninstall; --force keeps it and uninstall puts it back', async () => {
+    const elsewhere = path.join(t.work, 'opt-foo.load');
+    await fs.writeFile(elsewhere, '# the admin\'s foo, enabled from /opt (its LoadModule commented out while the .so is away)\n');
+    const link = path.join(t.root, 'mods-enabled', 'foo.load');
+    await fs.symlink(elsewhere, link);
+    const r = await apxs(t, ['install', path.join(t.work, 'mod_foo'), '--json']);
+    expect(r.code, r.stdout).toBe(2);
+    expect(r.json.error.code).toBe('MODULE_EXISTS');
+    expect(r.json.error.message).toContain(link);
+    expect(await fs.readlink(link)).toBe(elsewhere);
+    expect((await apxs(t, ['install', path.join(t.work, 'mod_foo'), '--force'])).code).toBe(0);
+    expect(await fs.readlink(link)).toBe('../mods-available/foo.load');
+    expect((await apxs(t, ['uninstall', 'foo'])).code).toBe(0);
+    expect(await fs.readlink(link)).toBe(elsewhere);
+    await fs.rm(link);
+  });
+
+  it('an admin\'s own file put straight in sites-enabled/NAME.conf: vhost add refuses (SITE_EXISTS) and the file keeps its bytes; one added after apxs-ts\'s link is not deleted by vhost remove', async () => {
+    const entry = path.join(t.root, 'sites-enabled', 'one.dd.conf');
+    const text = '# the admin\'s one.dd, kept in sites-enabled only\n<VirtualHost *:8081>\nServerName one.dd\n</VirtualHost>\n';
+    await fs.writeFile(entry, text);
+    const r = await apxs(t, ['vhost', 'add', 'one.dd', '--json']);
+    expect(r.code, r.stdout).toBe(2);
+    expect(r.json.error.code).toBe('SITE_EXISTS');
+    expect(await fs.readFile(entry, 'utf8')).toBe(text);
+    expect(await fs.lstat(path.join(t.root, 'sites-available', 'one.dd.conf')).then(() => true, () => false)).toBe(false);
+    await fs.rm(entry);
+    // apxs-ts's site, then the admin replaces its link by a file of their own: vhost remove leaves that file.
+    expect((await apxs(t, ['vhost', 'add', 'one.dd'])).code).toBe(0);
+    await fs.rm(entry);
+    await fs.writeFile(entry, text);
+    expect((await apxs(t, ['vhost', 'remove', 'one.dd'])).code).toBe(0);
+    expect(await fs.readFile(entry, 'utf8')).toBe(text);
+    await fs.rm(entry);
   });
 });
