@@ -285,7 +285,16 @@ const debianLayout: Layout = {
   snippetFile: (sr, name) => availFile(sr, 'conf', `${name}.conf`),
   async enableSnippet(tx, sr, name, text) {
     const file = availFile(sr, 'conf', `${name}.conf`);
-    if ((await readText(file)) === undefined) await recordCreated(tx, sr.stateDir, file, `conf ${name}`);
+    const current = await readText(file);
+    // A file of that name apxs-ts did not make (no record, no block of its own) is the admin's, perhaps disabled on
+    // purpose: enabling it would switch on their other lines too, and a2disconf's choice would not come back on --reset.
+    if (current !== undefined && !(await createdByApxs(sr.stateDir, file)) && scanBlocks(current, file).length === 0) {
+      throw new ApxsError('CONF_EXISTS', `${file} exists and was not written by apxs-ts: not taking it over`, {
+        hint: `rename that file (and a2enconf it under its new name if it was enabled); apxs-ts keeps its ${name} snippet in it`,
+        data: { file },
+      });
+    }
+    if (current === undefined) await recordCreated(tx, sr.stateDir, file, `conf ${name}`);
     await tx.write(file, text);
     await tx.symlink(`../conf-available/${name}.conf`, enabledLink(sr, 'conf', `${name}.conf`));
     await markEnabled(tx, sr.root, 'conf', name);

@@ -139,4 +139,27 @@ describe('attacks on the Debian layout (#17)', () => {
     expect(await fs.readFile(entry, 'utf8')).toBe(text);
     await fs.rm(entry);
   });
+
+  it('an admin\'s own (disabled) conf-available/apxs-ts-loglevel.conf is not enabled nor taken over by ctl loglevel', async () => {
+    const file = path.join(t.root, 'conf-available', 'apxs-ts-loglevel.conf');
+    const link = path.join(t.root, 'conf-enabled', 'apxs-ts-loglevel.conf');
+    const text = '# the admin\'s own file of that name, disabled on purpose\nServerSignature On\n';
+    await fs.writeFile(file, text);
+    const r = await apxs(t, ['ctl', 'loglevel', 'debug', '--json']);
+    expect(r.code, r.stdout).toBe(2);
+    expect(r.json.error.code).toBe('CONF_EXISTS');
+    expect(await fs.readFile(file, 'utf8')).toBe(text);
+    expect(await fs.lstat(link).then(() => true, () => false)).toBe(false);
+    expect(await fs.lstat(path.join(t.state, 'conf', 'enabled_by_admin', 'apxs-ts-loglevel')).then(() => true, () => false)).toBe(false);
+    await fs.rm(file);
+    // apxs-ts's own snippet, with a line the admin added: set again and reset keep working on it.
+    expect((await apxs(t, ['ctl', 'loglevel', 'debug'])).code).toBe(0);
+    await fs.appendFile(file, '# admin note\n');
+    expect((await apxs(t, ['ctl', 'loglevel', 'info'])).code).toBe(0);
+    expect((await apxs(t, ['ctl', 'loglevel', '--reset'])).code).toBe(0);
+    expect(await fs.readFile(file, 'utf8')).toContain('# admin note');
+    await fs.rm(file);
+    await fs.rm(link, { force: true });
+  });
 });
+
