@@ -16,6 +16,7 @@ import type { EditTransaction } from '../core/edit-transaction.js';
 import { ApxsError } from '../core/errors.js';
 import { failpoint } from '../core/failpoint.js';
 import { readJson } from '../core/fs.js';
+import { isMarkerPath } from '../httpd/debian-state.js';
 import type { ServerRoot } from '../httpd/server-root.js';
 
 interface SavedPath {
@@ -75,16 +76,21 @@ export async function restoreReplaced(tx: EditTransaction, sr: ServerRoot, modul
   const blobs = new Map<string, Buffer>();
   for (const [i, s] of (Array.isArray(saved.paths) ? saved.paths : []).entries()) {
     const bad = (why: string) => new ApxsError('UNSAFE_CONFIG', `the save of what install --force replaced for ${module} is not as apxs-ts wrote it: ${why}; nothing restored`, {
-      hint: `check ${dir(sr)} (and run with the APACHE_STATE_DIRECTORY the install had); to uninstall without putting anything back, move ${recordFile(sr, module)} away (then reinstall the package's files yourself, e.g. apt-get install --reinstall)`,
+      hint: `check ${dir(sr)}; to uninstall without putting anything back, move ${recordFile(sr, module)} away (then reinstall the package's files yourself, e.g. apt-get install --reinstall)`,
       data: { record: recordFile(sr, module), path: s?.path },
     });
     if (saved.module !== module) throw bad(`it is for ${String(saved.module)}`);
-    if (!s || typeof s.path !== 'string' || !expected.includes(s.path)) throw bad(`it names ${String(s?.path)}, not one of the module's files`);
-    if (s.kind === 'link' && typeof s.target !== 'string') throw bad(`no link target for ${s.path}`);
+    if (!s || typeof s.path !== 'string') throw bad('a path is missing');
+    // a2enmod's markers in another state dir (the install ran with another APACHE_STATE_DIRECTORY): only empty
+    // marker files, or their absence, go back there.
+    const marker = !expected.includes(s.path) && isMarkerPath(s.path, 'module', module);
+    if (!expected.includes(s.path) && !marker) throw bad(`it names ${s.path}, not one of the module's files`);
+    if (s.kind === 'link' && (marker || typeof s.target !== 'string')) throw bad(`no link expected at ${s.path}`);
     if (s.kind !== 'file') continue;
     if (s.blob !== blobFile(sr, module, i)) throw bad(`the bytes of ${s.path} are said to be in ${String(s.blob)}`);
     const bytes = await fs.readFile(s.blob).catch(() => undefined);
     if (!bytes || sha256(bytes) !== s.sha256) throw bad(`${s.blob} (for ${s.path}) is ${bytes ? 'not the bytes saved' : 'missing'}`);
+    if (marker && bytes.length > 0) throw bad(`the marker ${s.path} is not empty`);
     blobs.set(s.path, bytes);
   }
   const restored: string[] = [];

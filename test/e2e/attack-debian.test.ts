@@ -161,5 +161,14 @@ describe('attacks on the Debian layout (#17)', () => {
     await fs.rm(file);
     await fs.rm(link, { force: true });
   });
+
+  it('a forced install with APACHE_STATE_DIRECTORY, uninstalled without it: the save is still accepted and the stock module comes back', async () => {
+    const withState = await install(); // t.env has APACHE_STATE_DIRECTORY
+    expect(withState.code, withState.stderr).toBe(0);
+    const { APACHE_STATE_DIRECTORY: _, ...noState } = t.env;
+    const un = await cli(['uninstall', 'info', '--server-root', t.root], { env: noState });
+    expect(un.code, un.stderr).toBe(0);
+    await stockBack();
+  });
 });
 
