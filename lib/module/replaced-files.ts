@@ -65,12 +65,12 @@ export async function saveReplaced(tx: EditTransaction, sr: ServerRoot, module: 
 }
 
 /**
- * Puts every saved path back as it was and drops the save. Returns the paths restored to something.
+ * Puts every saved path back as it was (but those in `keep`) and drops the save. Returns the paths restored to something.
  * `expected` is what saveReplaced is given for `module` (its .so and moduleFiles): root writes these
  * bytes into the system's module dir, so a save that names any other path, a blob outside its own
  * name, or bytes that are not the ones saved (swapped, truncated) is refused and nothing is written.
  */
-export async function restoreReplaced(tx: EditTransaction, sr: ServerRoot, module: string, expected: string[]): Promise<string[]> {
+export async function restoreReplaced(tx: EditTransaction, sr: ServerRoot, module: string, expected: string[], keep: string[] = []): Promise<string[]> {
   const saved = await readJson<Saved>(recordFile(sr, module));
   if (!saved) return [];
   const blobs = new Map<string, Buffer>();
@@ -95,6 +95,8 @@ export async function restoreReplaced(tx: EditTransaction, sr: ServerRoot, modul
   }
   const restored: string[] = [];
   for (const s of saved.paths) {
+    // `keep`: a path someone else wrote since (a package upgrade's .so): theirs, newer than the saved bytes.
+    if (keep.includes(s.path)) continue;
     if (s.kind === 'absent') {
       await tx.remove(s.path);
     } else if (s.kind === 'link') {

@@ -170,5 +170,20 @@ describe('attacks on the Debian layout (#17)', () => {
     expect(un.code, un.stderr).toBe(0);
     await stockBack();
   });
+
+  it('a package upgrade that replaced the forced .so since: uninstall keeps the package\'s newer .so (warned) instead of putting the older saved bytes back', async () => {
+    expect((await install()).code).toBe(0);
+    // As dpkg unpacks an upgrade: its new mod_info.so renamed over ours (mod_status's bytes stand for the newer build).
+    await fs.copyFile('/usr/lib/apache2/modules/mod_status.so', `${so}.dpkg-new`);
+    await fs.rename(`${so}.dpkg-new`, so);
+    const newer = await md5(so);
+    const un = await apxs(t, ['uninstall', 'info', '--json']);
+    expect(un.code, un.stdout).toBe(0);
+    expect(un.json.warnings.join('\n')).toContain(`${so} changed since apxs-ts installed it`);
+    expect(await md5(so)).toBe(newer);
+    for (const ext of ['load', 'conf']) expect(await md5(path.join(t.root, 'mods-available', `info.${ext}`))).toBe(shipped.get(`mods-available/info.${ext}`));
+    expect(await fs.readdir(replaced).catch(() => [])).toEqual([]);
+    await fs.copyFile('/usr/lib/apache2/modules/mod_info.so', so);
+  });
 });
 
