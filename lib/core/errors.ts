@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'MODULE_EXISTS'
   | 'HOST_MAPPED'
   | 'SITE_EXISTS'
+  | 'CONF_EXISTS'
   | 'BAD_MODULE_NAME'
   | 'BAD_HOSTNAME'
   | 'DIR_EXISTS'
@@ -64,6 +65,8 @@ const EXIT_CODES: Partial<Record<ErrorCode, number>> = {
   HOST_MAPPED: 2,
   // A site file of that name someone else wrote: apxs-ts will not replace it.
   SITE_EXISTS: 2,
+  // A conf-available file of apxs-ts's snippet name that apxs-ts did not write (Debian): not taken over.
+  CONF_EXISTS: 2,
   // A module written for one httpd module API, aimed at a server of the other: no build can fix that.
   API_MISMATCH: 2,
   NOT_RUNNING: 3,

@@ -36,6 +36,16 @@ export function markerPaths(root: string, obj: A2Object, name: string): string[]
   return sd ? MARKER_DIRS.map((d) => path.join(sd, obj, d, name)) : [];
 }
 
+/**
+ * Whether `p` has the shape of a marker of `name` (…/OBJ/enabled_by_admin/NAME etc.) in any state dir: a save made
+ * with another APACHE_STATE_DIRECTORY than this run's names its markers there.
+ */
+export function isMarkerPath(p: string, obj: A2Object, name: string): boolean {
+  const dir = path.dirname(p);
+  return path.isAbsolute(p) && path.basename(p) === name && (MARKER_DIRS as readonly string[]).includes(path.basename(dir))
+    && path.basename(path.dirname(dir)) === obj;
+}
+
 /** As `a2enmod NAME` leaves them: every other marker of NAME gone, enabled_by_admin/NAME there. */
 export async function markEnabled(tx: EditTransaction, root: string, obj: A2Object, name: string): Promise<void> {
   const paths = markerPaths(root, obj, name);

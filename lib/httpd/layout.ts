@@ -155,6 +155,24 @@ const isOurs = (text: string | undefined) => (text ?? '').startsWith(DEBIAN_MARK
 const availFile = (sr: RootPaths, dir: 'mods' | 'sites' | 'conf', file: string) => path.join(sr.root, `${dir}-available`, file);
 const enabledLink = (sr: RootPaths, dir: 'mods' | 'sites' | 'conf', file: string) => path.join(sr.root, `${dir}-enabled`, file);
 
+/**
+ * `*-enabled/FILE` when something is there that is not the link a2enmod or a2ensite makes to its
+ * `*-available/FILE` (relative, or absolute to the same file): an admin's own file put straight in
+ * *-enabled, or a link to a file elsewhere. apxs-ts neither replaces nor deletes it.
+ */
+async function foreignEnabledEntry(sr: RootPaths, dir: 'mods' | 'sites' | 'conf', file: string): Promise<string | undefined> {
+  const link = enabledLink(sr, dir, file);
+  const st = await fs.lstat(link).catch(() => undefined);
+  if (!st) return undefined;
+  const target = st.isSymbolicLink() ? await fs.readlink(link) : undefined;
+  return target !== undefined && path.resolve(path.dirname(link), target) === availFile(sr, dir, file) ? undefined : link;
+}
+
+/** Removes `*-enabled/FILE` only when it is the a2enmod-style link (an admin's own entry stays). */
+async function removeEnabledLink(tx: EditTransaction, sr: RootPaths, dir: 'mods' | 'sites' | 'conf', file: string): Promise<void> {
+  if (!(await foreignEnabledEntry(sr, dir, file))) await tx.remove(enabledLink(sr, dir, file));
+}
+
 /** Whether the text holds a block apxs-ts marked as its own vhost (a broken marker throws BLOCK_BROKEN: nothing is written). */
 const hasVhostBlock = (text: string, file: string) => scanBlocks(text, file).some((b) => b.id.startsWith('vhost '));
 
@@ -177,7 +195,7 @@ const debianLayout: Layout = {
         await tx.symlink(`../mods-available/${m.name}.${ext}`, link);
       } else if (isOurs(await readText(file)) || !(await readText(file))) {
         // A .conf of an earlier install of ours goes; one apxs-ts did not write was kept aside by --force (replaced-files).
-        await tx.remove(link);
+        await removeEnabledLink(tx, sr, 'mods', `${m.name}.${ext}`);
         await tx.remove(file);
       }
     }
@@ -189,7 +207,7 @@ const debianLayout: Layout = {
       const file = availFile(sr, 'mods', `${name}.${ext}`);
       // Only apxs-ts's own files (and their links): the package's or the admin's stay.
       if (!isOurs(await readText(file))) continue;
-      await tx.remove(enabledLink(sr, 'mods', `${name}.${ext}`));
+      await removeEnabledLink(tx, sr, 'mods', `${name}.${ext}`);
       await tx.remove(file);
       removed = true;
     }
@@ -204,6 +222,9 @@ const debianLayout: Layout = {
       const file = availFile(sr, 'mods', `${name}.${ext}`);
       const text = await readText(file);
       if (text !== undefined && !isOurs(text)) return file;
+      // An admin's own mods-enabled/NAME.load (a file, or a link to one elsewhere) loads a module of that name too.
+      const entry = await foreignEnabledEntry(sr, 'mods', `${name}.${ext}`);
+      if (entry) return entry;
     }
     return undefined;
   },
@@ -224,6 +245,13 @@ const debianLayout: Layout = {
         data: { file },
       });
     }
+    const entry = await foreignEnabledEntry(sr, 'sites', `${name}.conf`);
+    if (entry) {
+      throw new ApxsError('SITE_EXISTS', `${entry} exists and is not a2ensite's link to ${file}: not replacing it`, {
+        hint: `choose another name, or move that file to ${file} yourself (then a2ensite ${name}); apxs-ts never replaces what the admin put in sites-enabled`,
+        data: { file: entry },
+      });
+    }
     await tx.write(file, edit(current ?? header));
     if (current === undefined) await recordCreated(tx, sr.stateDir, file, `vhost ${name}`);
     await tx.symlink(`../sites-available/${name}.conf`, enabledLink(sr, 'sites', `${name}.conf`));
@@ -241,7 +269,7 @@ const debianLayout: Layout = {
       await tx.write(file, next);
       return;
     }
-    await tx.remove(enabledLink(sr, 'sites', `${name}.conf`));
+    await removeEnabledLink(tx, sr, 'sites', `${name}.conf`);
     await tx.remove(file);
     await recordCreated(tx, sr.stateDir, file, undefined);
     await clearMarkers(tx, sr.root, 'site', name);
@@ -257,7 +285,16 @@ const debianLayout: Layout = {
   snippetFile: (sr, name) => availFile(sr, 'conf', `${name}.conf`),
   async enableSnippet(tx, sr, name, text) {
     const file = availFile(sr, 'conf', `${name}.conf`);
-    if ((await readText(file)) === undefined) await recordCreated(tx, sr.stateDir, file, `conf ${name}`);
+    const current = await readText(file);
+    // A file of that name apxs-ts did not make (no record, no block of its own) is the admin's, perhaps disabled on
+    // purpose: enabling it would switch on their other lines too, and a2disconf's choice would not come back on --reset.
+    if (current !== undefined && !(await createdByApxs(sr.stateDir, file)) && scanBlocks(current, file).length === 0) {
+      throw new ApxsError('CONF_EXISTS', `${file} exists and was not written by apxs-ts: not taking it over`, {
+        hint: `rename that file (and a2enconf it under its new name if it was enabled); apxs-ts keeps its ${name} snippet in it`,
+        data: { file },
+      });
+    }
+    if (current === undefined) await recordCreated(tx, sr.stateDir, file, `conf ${name}`);
     await tx.write(file, text);
     await tx.symlink(`../conf-available/${name}.conf`, enabledLink(sr, 'conf', `${name}.conf`));
     await markEnabled(tx, sr.root, 'conf', name);

@@ -14,7 +14,8 @@ import type { ServerRoot } from './server-root.js';
 
 export interface Ledger {
   /** Absolute .so path -> the module installed as it. */
-  modules: Record<string, { module: string }>;
+  /** sha256: of the .so as apxs-ts wrote it (a package upgrade that replaced it since is then told apart). */
+  modules: Record<string, { module: string; sha256?: string }>;
   /** Absolute directory -> the vhost whose DocumentRoot it was created as. */
   docroots: Record<string, { vhost: string; top?: string }>;
   /** `hostsFile\0name` -> the vhost that mapped it. */

@@ -6,6 +6,7 @@
  * run httpd's configtest, and restore every file byte for byte if httpd
  * rejects the result.
  */
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ApxsError } from '../core/errors.js';
@@ -105,7 +106,7 @@ export async function installModule(sr: ServerRoot, spec: InstallSpec): Promise<
     }
     // Recorded before the copy: a kill right after it leaves a .so that
     // uninstall knows is ours.
-    await updateLedger(tx, sr, (l) => { l.modules[dest] = { module: spec.module.name }; });
+    await updateLedger(tx, sr, (l) => { l.modules[dest] = { module: spec.module.name, sha256: sha256(so) }; });
     await tx.write(dest, so, 0o755);
     failpoint('install:after-so');
     await sr.layout.enableModule(tx, sr, lines);
@@ -115,8 +116,10 @@ export async function installModule(sr: ServerRoot, spec: InstallSpec): Promise<
 
 export async function uninstallModule(sr: ServerRoot, module: ModuleName): Promise<InstallResult> {
   const dest = path.join(sr.modulesDir, `${module.stem}.so`);
+  const warnings: string[] = [];
   const edit = await withConfigEdit(sr, `removing ${module.stem}`, async (tx) => {
-    const recorded = !!(await readLedger(sr)).modules[dest];
+    const entry = (await readLedger(sr)).modules[dest];
+    const recorded = !!entry;
     const configured = await sr.layout.hasModule(sr, module.name);
     // A save of what --force replaced is reason enough: an uninstall killed half-way is finished by the next one.
     if (!recorded && !configured && !(await hasSaved(sr, module.name))) {
@@ -125,10 +128,17 @@ export async function uninstallModule(sr: ServerRoot, module: ModuleName): Promi
     await sr.layout.disableModule(tx, sr, module.name);
     // A `LogLevel NAME:LEVEL` of ctl loglevel would name a module httpd no longer has: a syntax error.
     await dropModuleLogLevel(tx, sr, module.name);
-    await tx.remove(dest);
+    // A .so that is no longer the one apxs-ts wrote (a package upgrade put its own there since) is the package's:
+    // neither deleted nor overwritten by the older bytes --force kept.
+    const current = entry?.sha256 ? await fs.readFile(dest).catch(() => undefined) : undefined;
+    const replacedSince = !!current && sha256(current) !== entry?.sha256;
+    if (replacedSince) warnings.push(`${dest} changed since apxs-ts installed it (a package upgrade?): left as it is`);
+    else await tx.remove(dest);
     if (recorded) await updateLedger(tx, sr, (l) => { delete l.modules[dest]; });
     // What an install --force replaced goes back, byte for byte (and enabled or not as it was).
-    await restoreReplaced(tx, sr, module.name);
+    await restoreReplaced(tx, sr, module.name, [dest, ...sr.layout.moduleFiles(sr, module.name)], replacedSince ? [dest] : []);
   });
-  return { module: module.stem, serverRoot: sr.root, kind: sr.kind, installedSo: dest, changed: edit.changed, backups: edit.backups, configtest: edit.configtest, warnings: edit.warnings };
+  return { module: module.stem, serverRoot: sr.root, kind: sr.kind, installedSo: dest, changed: edit.changed, backups: edit.backups, configtest: edit.configtest, warnings: [...warnings, ...edit.warnings] };
 }
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
