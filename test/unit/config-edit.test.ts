@@ -59,7 +59,7 @@ describe('withConfigEdit', () => {
     })).rejects.toThrow('the caller failed');
     expect(await snapshot(path.join(sr.root, 'conf'))).toEqual(before);
     const none = await withConfigEdit(sr, 'nothing', async () => 7);
-    expect(none).toEqual({ value: 7, changed: [], backups: [], configtest: null });
+    expect(none).toEqual({ value: 7, changed: [], backups: [], configtest: null, warnings: [] });
   });
 
   it('4 concurrent edits of one root serialize: each sees the one before, 4 of 4 lines land', async () => {

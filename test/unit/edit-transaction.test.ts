@@ -34,6 +34,7 @@ async function fixture(): Promise<{ dir: string; work: string; backups: string }
   await fs.writeFile(path.join(work, 'gone.conf'), 'to be removed\n');
   await fs.symlink('a.conf', path.join(work, 'link-a'));
   await fs.symlink('b.conf', path.join(work, 'link-removed'));
+  await fs.writeFile(path.join(work, 'shared.txt'), 's original\n');
   return { dir, work, backups: path.join(dir, 'backups') };
 }
 
@@ -55,21 +56,17 @@ describe('EditTransaction', () => {
     expect(await tx.remove(path.join(work, 'link-removed'))).toBe(true);
     expect(await tx.mkdir(path.join(work, 'x', 'y', 'z'))).toBe(path.join(work, 'x'));
     expect(await tx.mkdir(path.join(work, 'x', 'y'))).toBeUndefined();
-    let undone = '';
-    tx.onRollback(async () => { undone += '1'; });
-    tx.onRollback(async () => { undone += '2'; });
+    // A file other processes edit under their own lock (the hosts file): undone too (#16 replaced onRollback by tx.shared).
+    const shared = path.join(work, 'shared.txt');
+    expect(await tx.shared(shared, `${shared}.lock`, 's new\n', () => fs.writeFile(shared, 's new\n'))).toBe(true);
     expect(tx.dirty).toBe(true);
     expect(tx.changed).toEqual(expect.arrayContaining([path.join(work, 'a.conf'), path.join(work, 'new.conf'), path.join(work, 'gone.conf'), path.join(work, 'link-a'), path.join(work, 'link-new'), path.join(work, 'link-removed')]));
-    // One backup per existing file touched, holding its original bytes.
-    const saved = await Promise.all(tx.backups.map((b) => fs.readFile(b, 'utf8')));
-    expect(saved.sort()).toEqual(['a original\r\nno final newline', 'to be removed\n']);
     const restored = await tx.rollback();
     expect(await tree(work)).toEqual(before);
-    expect(undone).toBe('21'); // in reverse order
     expect(restored).toEqual(expect.arrayContaining([path.join(work, 'a.conf'), path.join(work, 'new.conf'), path.join(work, 'gone.conf'), path.join(work, 'link-a')]));
     // A second rollback has nothing left to undo.
     expect(await tx.rollback()).toEqual([]);
-    expect(undone).toBe('21');
+    expect(await tree(work)).toEqual(before);
   });
 
   it('writing the bytes a file already holds is no change: not reported, not backed up, not dirty', async () => {
@@ -80,17 +77,23 @@ describe('EditTransaction', () => {
     expect(tx.changed).toEqual([]);
     expect(tx.backups).toEqual([]);
     expect(tx.dirty).toBe(false);
-    tx.onRollback(async () => undefined);
-    expect(tx.dirty).toBe(true);
+    // A shared file already holding the bytes is no change either.
+    expect(await tx.shared(path.join(work, 'shared.txt'), path.join(work, 'shared.lock'), 's original\n', async () => undefined)).toBe(false);
+    expect(tx.dirty).toBe(false);
   });
 
   it('kept changes stay: without rollback the new bytes and the backups remain', async () => {
     const { work, backups } = await fixture();
     const tx = new EditTransaction(backups);
+    await tx.write(path.join(work, 'a.conf'), 'a kept\n');
     await tx.write(path.join(work, 'b.conf'), 'b kept\n');
+    // The originals become backups at the commit (until then they are the undo copies beside each file).
+    await tx.commit();
     expect(await fs.readFile(path.join(work, 'b.conf'), 'utf8')).toBe('b kept\n');
-    expect(tx.backups).toHaveLength(1);
-    expect(tx.backups[0]!.startsWith(backups + path.sep)).toBe(true);
-    expect(await fs.readFile(tx.backups[0]!, 'utf8')).toBe('b original\n');
+    expect(tx.backups).toHaveLength(2);
+    const saved = await Promise.all(tx.backups.map((b) => fs.readFile(b, 'utf8')));
+    expect(saved.sort()).toEqual(['a original\r\nno final newline', 'b original\n']);
+    expect((await fs.readdir(work)).filter((f) => f.includes('apxs-ts-undo'))).toEqual([]);
+    for (const b of tx.backups) expect(b.startsWith(backups + path.sep)).toBe(true);
   });
 });
