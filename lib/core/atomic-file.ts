@@ -101,8 +101,8 @@ export async function writeFileAtomic(
   }
 }
 
-/** Rewrite an existing file's bytes without replacing its inode. */
-async function writeInPlace(target: string, data: string | Uint8Array): Promise<void> {
+/** Rewrites an existing file's bytes without replacing its inode (a bind mount, or a file a rename would make ours). */
+export async function writeInPlace(target: string, data: string | Uint8Array): Promise<void> {
   const handle = await fs.open(target, 'r+');
   try {
     const buf = typeof data === 'string' ? Buffer.from(data) : data;

@@ -10,7 +10,7 @@
  * place, which keeps its inode, owner and mode.
  */
 import { promises as fs } from 'node:fs';
-import { writeFileAtomic, type WriteResult } from './atomic-file.js';
+import { writeFileAtomic, writeInPlace, type WriteResult } from './atomic-file.js';
 import { isErrno } from './errors.js';
 import { assertNoPlantedLink, assertWritable } from './trust.js';
 
@@ -22,14 +22,6 @@ export async function writeForeignFile(file: string, data: string | Uint8Array):
   const uid = process.geteuid?.() ?? 0;
   if (!st || uid === 0 || st.uid === uid) return writeFileAtomic(target, data);
   // Not ours and we are not root: a rename would make it ours. Its full content, in place.
-  const handle = await fs.open(target, 'r+');
-  try {
-    const buf = typeof data === 'string' ? Buffer.from(data) : data;
-    await handle.write(buf, 0, buf.length, 0);
-    await handle.truncate(buf.length);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  await writeInPlace(target, data);
   return { path: target, method: 'in-place' };
 }
