@@ -4,7 +4,7 @@
 # "N passed, N failed" line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/prereqs.sh
+APXS_TS_PREREQS=test source scripts/prereqs.sh
 report=$(mktemp -t apxs-ts-vitest-XXXXXX.json)
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?
