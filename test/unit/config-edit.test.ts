@@ -8,7 +8,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { withConfigEdit } from '../../lib/httpd/config-edit.js';
+import { ApxsError } from '../../lib/core/errors.js';
+import { EditTransaction } from '../../lib/core/edit-transaction.js';
+import { journalFile, withConfigEdit } from '../../lib/httpd/config-edit.js';
 import { detectServerRoot, type ServerRoot } from '../../lib/httpd/server-root.js';
 import { newSandbox, snapshot } from '../helpers.js';
 
@@ -60,6 +62,57 @@ describe('withConfigEdit', () => {
     expect(await snapshot(path.join(sr.root, 'conf'))).toEqual(before);
     const none = await withConfigEdit(sr, 'nothing', async () => 7);
     expect(none).toEqual({ value: 7, changed: [], backups: [], configtest: null, warnings: [] });
+  });
+
+  it('a config httpd rejected before the edit: CONFIG_BROKEN_BEFORE with httpd\'s file:line and words, the edit undone', async () => {
+    const pristine = await conf();
+    await fs.appendFile(sr.configFile, 'AlreadyBrokenDirective on\n');
+    const before = await snapshot(path.join(sr.root, 'conf'));
+    const extra = path.join(sr.root, 'conf', 'harmless.conf');
+    const err = await withConfigEdit(sr, 'a harmless edit', async (tx) => {
+      await tx.write(extra, '# nothing\n');
+    }).then(() => undefined, (e: unknown) => e as { code: string; message: string; hint: string; details: string[]; data: { output: string; errors: unknown[]; restored: string[] } });
+    expect(err?.code).toBe('CONFIG_BROKEN_BEFORE');
+    expect(err?.message).toMatch(new RegExp(`^httpd rejects the config as it was before a harmless edit: ${sr.configFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+: .*AlreadyBrokenDirective`));
+    expect(err?.hint).toBe('fix that first (apxs-ts ctl configtest shows it); nothing was changed (1 file(s) put back)');
+    expect(err?.details.join('\n')).toContain('AlreadyBrokenDirective');
+    expect(err?.data.output).toContain('AlreadyBrokenDirective');
+    expect(err?.data.errors.length).toBeGreaterThan(0);
+    expect(err?.data.restored).toEqual([extra]);
+    expect(await snapshot(path.join(sr.root, 'conf'))).toEqual(before);
+    await fs.writeFile(sr.configFile, pristine);
+  });
+
+  it('an edit a killed run left open is undone first, and said: in warnings on success, in the details of an error', async () => {
+    const pristine = await conf();
+    const leave = async (line: string) => {
+      // What a run killed half way leaves: its journal and its change, never committed.
+      const tx = new EditTransaction(path.join(sr.stateDir, 'backups'), { file: journalFile(sr), what: `a killed edit ${line}` });
+      await tx.write(sr.configFile, `${pristine}${line}\n`);
+    };
+    await leave('# killed 1');
+    const ok = await withConfigEdit(sr, 'the next edit', async (tx) => { await tx.write(sr.configFile, `${await conf()}# next\n`); });
+    expect(await conf()).toBe(`${pristine}# next\n`);
+    expect(ok.warnings).toHaveLength(1);
+    expect(ok.warnings[0]).toMatch(/^undid "a killed edit # killed 1" \(pid \d+, started .*\), which was killed before it was done: put back .*httpd\.conf/);
+    expect(ok.backups.every((b) => b.startsWith(path.join(sr.stateDir, 'backups') + path.sep))).toBe(true);
+    await withConfigEdit(sr, 'undo', async (tx) => { await tx.write(sr.configFile, pristine); });
+
+    await leave('# killed 2');
+    const thrown = await withConfigEdit(sr, 'a failing edit', async () => {
+      throw new ApxsError('BAD_INPUT', 'the caller refused');
+    }).then(() => undefined, (e: unknown) => e as ApxsError);
+    expect(thrown?.message).toBe('the caller refused');
+    expect(thrown?.details).toEqual([expect.stringMatching(/^warning: undid "a killed edit # killed 2"/)]);
+    expect(await conf()).toBe(pristine);
+
+    await leave('# killed 3');
+    const rejected = await withConfigEdit(sr, 'adding nonsense', async (tx) => {
+      await tx.write(sr.configFile, `${await conf()}NoSuchDirective here\n`);
+    }).then(() => undefined, (e: unknown) => e as ApxsError & { data: { warnings: string[] } });
+    expect(rejected?.code).toBe('CONFIG_BROKEN');
+    expect(rejected?.data.warnings).toEqual([expect.stringMatching(/^undid "a killed edit # killed 3"/)]);
+    expect(await conf()).toBe(pristine);
   });
 
   it('4 concurrent edits of one root serialize: each sees the one before, 4 of 4 lines land', async () => {
