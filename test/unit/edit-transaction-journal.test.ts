@@ -517,3 +517,76 @@ describe('rollback and commit bookkeeping', () => {
     expect(await fs.readdir(f.dir)).toEqual(['backups', 'work']);
   });
 });
+
+describe('finer points', () => {
+  it('only a dotfile named exactly like our temp file counts as ours', async () => {
+    const f = await fixture();
+    const tx = new EditTransaction(undefined, { file: f.journal, what: 'e' });
+    const dirs = ['g', 'h'].map((n) => path.join(f.work, n));
+    for (const d of dirs) await tx.mkdir(d);
+    await fs.writeFile(path.join(dirs[0]!, 'a.x.apxs-ts-1-ab.tmp'), 'not ours');
+    await fs.writeFile(path.join(dirs[1]!, '.x.apxs-ts-1-ab.tmpz'), 'not ours');
+    const out = await EditTransaction.recover(f.journal);
+    expect(out.slice(1)).toEqual(dirs.reverse().map((d) => `${d} holds files this edit did not make (put there since): left as it is`));
+  });
+
+  it('undo removes a copy\'s leftover temp file, and leaves a file whose copy is already gone', async () => {
+    const f = await fixture();
+    const a = path.join(f.work, 'a.conf');
+    const g = path.join(f.work, 'gone.conf');
+    const tx = new EditTransaction(undefined, { file: f.journal, what: 'e' });
+    await tx.write(a, 'ours\n');
+    await tx.write(g, 'ours g\n');
+    const [ca, cg] = tx.backups;
+    await fs.writeFile(`${ca}.tmp`, 'half');
+    await fs.rm(cg!);
+    await fs.writeFile(g, 'someone\n');
+    const out = await EditTransaction.recover(f.journal);
+    expect(out.slice(1)).toEqual([]);
+    expect(await fs.readFile(a, 'utf8')).toBe('a original\n');
+    expect(await fs.readFile(g, 'utf8')).toBe('someone\n');
+    await expect(fs.lstat(`${ca}.tmp`)).rejects.toThrow();
+  });
+
+  it('a shared step\'s leftover temp copy is removed too', async () => {
+    const f = await fixture();
+    const hosts = path.join(f.work, 'hosts');
+    const tx = new EditTransaction(undefined, { file: f.journal, what: 'e' });
+    await tx.shared(hosts, `${hosts}.apxs-ts.lock`, 'ours\n', () => fs.writeFile(hosts, 'ours\n'));
+    const copy = (await readJ(f.journal)).steps[0].copy as string;
+    await fs.writeFile(`${copy}.tmp`, 'half');
+    await EditTransaction.recover(f.journal);
+    expect(await fs.readFile(hosts, 'utf8')).toBe('hosts original\n');
+    expect((await fs.readdir(f.work)).filter((n) => n.includes('undo'))).toEqual([]);
+  });
+
+  it('journals each content written once, and writes with the mode asked', async () => {
+    const f = await fixture();
+    const a = path.join(f.work, 'a.conf');
+    const n = path.join(f.work, 'n.conf');
+    const tx = new EditTransaction(undefined, { file: f.journal, what: 'e' });
+    await tx.write(a, 'x');
+    await tx.write(a, 'y');
+    await tx.write(a, 'x');
+    await tx.write(n, Buffer.from('n'), 0o600);
+    const j = await readJ(f.journal);
+    expect(j.steps[0].after).toHaveLength(2);
+    expect(j.steps[1].after).toHaveLength(1);
+    expect((await fs.stat(n)).mode & 0o777).toBe(0o600);
+    expect(await fs.readFile(n, 'utf8')).toBe('n');
+  });
+
+  it('a shared lock must end in .apxs-ts.lock and be a plain path', async () => {
+    const f = await fixture();
+    const h = path.join(f.work, 'hosts');
+    await fs.mkdir(path.join(f.work, 'x'));
+    const copy = path.join(f.work, '.hosts.apxs-ts-undo-1-0123abcd-0');
+    await fs.writeFile(copy, 'x');
+    for (const lock of [`${h}.apxs-ts_lock`, `${f.work}/x/../hosts.apxs-ts.lock`]) {
+      const j = { version: 1, what: 'x', pid: 1, started: 's', removeAfterCommit: [], steps: [{ kind: 'shared', path: h, lock, copy, before: 'b', after: 'a' }] };
+      await fs.writeFile(f.journal, JSON.stringify(j), { mode: 0o600 });
+      const e = await err(EditTransaction.recover(f.journal));
+      expect(e.code).toBe('BAD_INPUT');
+    }
+  });
+});
