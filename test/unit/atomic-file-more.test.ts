@@ -172,6 +172,9 @@ describe('writeInPlace', () => {
     expect(await fs.readFile(f, 'utf8')).toBe('short');
     await writeInPlace(f, new Uint8Array([65, 66, 67, 68, 69, 70, 71]));
     expect(await fs.readFile(f, 'utf8')).toBe('ABCDEFG');
+    await writeInPlace(f, 'h\u00e9llo \u00fcber');
+    expect(await fs.readFile(f, 'utf8')).toBe('h\u00e9llo \u00fcber');
+    expect((await fs.stat(f)).size).toBe(12);
     await writeInPlace(f, '');
     expect((await fs.stat(f)).size).toBe(0);
   });
@@ -423,6 +426,7 @@ describe('undo copies', () => {
     const good = path.join(d, `.f.apxs-ts-undo-${ID}`);
     expect(await isUndoCopyOf(good, f)).toBe(true);
     expect(await isUndoCopyOf(await undoCopyPath(f, '9-0123abcd-0'), f)).toBe(true);
+    expect(await isUndoCopyOf(path.join(d, '.f.apxs-ts-undo-9-0123abcd-12'), f)).toBe(true);
     // relative
     expect(await isUndoCopyOf(path.relative(process.cwd(), good), f)).toBe(false);
     expect(await isUndoCopyOf(`.f.apxs-ts-undo-${ID}`, f)).toBe(false);
