@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ApxsError } from '../lib/core/errors.js';
-import { jobsArg, portArg } from './options.js';
+import { jobsArg, portArg, timeoutArg } from './options.js';
 import { acquire, findRelease, listReleases, mirrorsFrom, sourceCacheDir, verifyAgainst } from '../lib/source/acquire.js';
 import { publishedBeside, publishedFor } from '../lib/source/published.js';
 import { buildFromSource } from '../lib/source/build.js';
@@ -13,7 +13,7 @@ import { detectServerRoot } from '../lib/httpd/server-root.js';
 import { stopFiles } from '../lib/ctl/server-files.js';
 import { serverState } from '../lib/ctl/server-state.js';
 import type { DownloadProgress, FetchNotice } from '../lib/source/fetch.js';
-import { parseSeconds, parseSize, type DownloadLimits } from '../lib/source/limits.js';
+import { parseSize, type DownloadLimits } from '../lib/source/limits.js';
 import type { PhaseEvent } from '../lib/source/phase.js';
 import { writeErr } from './output.js';
 import { outputMode, progress } from './progress.js';
@@ -25,16 +25,17 @@ interface Common {
   keys?: string;
   insecure?: boolean;
   maxSize?: string;
-  stallTimeout?: string;
-  deadline?: string;
+  /** Seconds, checked by the one number parser (commands/options.ts). */
+  stallTimeout?: number;
+  deadline?: number;
 }
 
 /** --max-size, --stall-timeout, --deadline; what is not given keeps its default (lib/source/limits.ts). */
 function limitsOf(o: Common): Partial<DownloadLimits> {
   return {
     ...(o.maxSize !== undefined ? { maxSize: parseSize(o.maxSize) } : {}),
-    ...(o.stallTimeout !== undefined ? { stallMs: parseSeconds('--stall-timeout', o.stallTimeout) } : {}),
-    ...(o.deadline !== undefined ? { deadlineMs: parseSeconds('--deadline', o.deadline) } : {}),
+    ...(o.stallTimeout !== undefined ? { stallMs: Math.round(o.stallTimeout * 1000) } : {}),
+    ...(o.deadline !== undefined ? { deadlineMs: Math.round(o.deadline * 1000) } : {}),
   };
 }
 
@@ -83,8 +84,8 @@ function common(c: Command): Command {
     .option('--keys <file>', 'a local copy of Apache\'s KEYS (default: fetched from the ASF)')
     .option('--insecure', 'use a release that has no checksum or signature')
     .option('--max-size <size>', 'largest file a mirror may send, e.g. 64M (default 64M)')
-    .option('--stall-timeout <s>', 'give up a request when no byte came for this long (default 30; retried)')
-    .option('--deadline <s>', 'give up a download that takes longer than this, retries included (default 900)');
+    .option('--stall-timeout <s>', 'give up a request when no byte came for this long (default 30; retried)', timeoutArg)
+    .option('--deadline <s>', 'give up a download that takes longer than this, retries included (default 900)', timeoutArg);
 }
 
 export function register(program: Command, run: Runner): void {

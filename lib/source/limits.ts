@@ -38,15 +38,6 @@ export function parseSize(text: string): number {
   return n;
 }
 
-/** Parses a number of seconds (--stall-timeout, --deadline); fractions allowed. */
-export function parseSeconds(option: string, text: string): number {
-  const n = Number(text);
-  if (!/^\s*\d+(\.\d+)?\s*$/.test(text) || !(n > 0)) {
-    throw new ApxsError('USAGE', `bad ${option} ${JSON.stringify(text)}: expected a number of seconds above 0`);
-  }
-  return Math.round(n * 1000);
-}
-
 export function tooLarge(url: string, maxSize: number, what: string, part?: string): ApxsError {
   return new ApxsError('TOO_LARGE', `${url} is larger than the ${formatBytes(maxSize)} limit (${what})`, {
     hint: 'an httpd release is about 10 MB: the mirror is broken or hostile (try another, --mirror); if the file really is this large, raise --max-size',

@@ -129,6 +129,8 @@ describe('a bad number for any numeric option: exit 2, one line naming the value
     opt((v) => ['build', work, '--jobs', v, '--server-root', S], true);
     opt((v) => ['source', 'build', '2.4.68', '--jobs', v, '--dry-run'], true);
     opt((v) => ['source', 'build', '2.4.68', '--port', v, '--dry-run'], true);
+    opt((v) => ['source', 'download', '2.4.68', '--stall-timeout', v, '--mirror', '/nonexistent-mirror'], true);
+    opt((v) => ['source', 'download', '2.4.68', '--deadline', v, '--mirror', '/nonexistent-mirror'], true);
     opt((v) => ['sandbox', 'create', newDir, '--port', v], true);
     opt((v) => ['vhost', 'add', 'n.dd', '--port', v, '--server-root', S, '--hosts-file', H], true);
     opt((v) => ['--wait', v, 'vhost', 'add', 'n.dd', '--server-root', S, '--hosts-file', H], false);
@@ -140,7 +142,7 @@ describe('a bad number for any numeric option: exit 2, one line naming the value
       if (r.code !== 2 || !e || /\n/.test(e.message) || !e.message.includes(value)) wrong.push(`${args.join(' ')} ${JSON.stringify(extra ?? {})} -> exit ${r.code} ${e?.code}: ${e?.message}`);
     });
     expect(wrong, wrong.join('\n')).toEqual([]);
-    expect(rows.length).toBe(137);
+    expect(rows.length).toBe(151);
     expect(await snapshot(work)).toEqual(before);
   }, 300_000);
 
