@@ -17,7 +17,7 @@
  * a committed one finished. Undo and finish are idempotent, so a kill during
  * them is recovered the same way.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { isUndoCopyOf, keepCopyAsBackup, readIfExists, restoreCopy, undoCopy, undoCopyPath, writeError, writeFileAtomic } from './atomic-file.js';
@@ -25,6 +25,7 @@ import { ApxsError } from './errors.js';
 import { failpoint } from './failpoint.js';
 import { exists } from './fs.js';
 import { withLock } from './lock.js';
+import { sha256 as sha } from './sha256.js';
 
 /** One journaled change; `copy` is the verified copy of the original beside it (null: there was no file). */
 export type Step =
@@ -50,7 +51,6 @@ export interface Journal {
   removeAfterCommit: string[];
 }
 
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const committedName = (file: string) => file.replace(/\.json$/, '.committed.json');
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 

@@ -7,12 +7,12 @@
  * its own because remove deletes the marker last: as long as the marker is
  * there, so is the record, and a remove killed half way can be run again.
  */
-import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { readJson } from '../core/fs.js';
 import { removeBlock, scanBlocks } from '../core/marked-block.js';
 import { SANDBOX_MARKER, type SandboxMarker } from './server-root.js';
+import { sha256 } from '../core/sha256.js';
 
 export interface SandboxManifest {
   /** Relative path (with /) -> sha256 (hex) of the bytes create wrote. */
@@ -24,7 +24,6 @@ export interface SandboxManifest {
 /** The marker as create writes it now: with what it made. Older markers have no `made`. */
 export type SandboxMarkerWithManifest = SandboxMarker & { made?: SandboxManifest };
 
-export const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
 
 /** Sandbox-relative, with '/' and no '..': the only form a manifest path may take. */
 export function isPlainRelative(rel: string): boolean {

@@ -34,7 +34,8 @@ import { ApxsError, fileError, isErrno } from '../core/errors.js';
 import { failpoint } from '../core/failpoint.js';
 import { readJson } from '../core/fs.js';
 import { readRegistry, updateRegistry } from '../core/registry.js';
-import { isPlainRelative, readSandboxMarker, sha256, withoutApxsBlocks, type SandboxManifest } from './sandbox-manifest.js';
+import { sha256 } from '../core/sha256.js';
+import { isPlainRelative, readSandboxMarker, withoutApxsBlocks, type SandboxManifest } from './sandbox-manifest.js';
 import { sandboxRegistryFile, type SandboxEntry } from './sandbox.js';
 import { SANDBOX_MARKER } from './server-root.js';
 

@@ -6,7 +6,6 @@
  * run httpd's configtest, and restore every file byte for byte if httpd
  * rejects the result.
  */
-import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ApxsError } from '../core/errors.js';
@@ -26,6 +25,7 @@ import type { ServerRoot } from '../httpd/server-root.js';
 import type { ModuleLocation } from './install-location.js';
 import { hasSaved, restoreReplaced, saveReplaced } from './replaced-files.js';
 import type { ModuleName } from './names.js';
+import { sha256 } from '../core/sha256.js';
 
 export interface InstallSpec {
   module: ModuleName;
@@ -141,4 +141,3 @@ export async function uninstallModule(sr: ServerRoot, module: ModuleName): Promi
   return { module: module.stem, serverRoot: sr.root, kind: sr.kind, installedSo: dest, changed: edit.changed, backups: edit.backups, configtest: edit.configtest, warnings: [...warnings, ...edit.warnings] };
 }
 
-const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');

@@ -9,7 +9,6 @@
  * through the edit transaction, so a rolled-back install leaves no save and
  * a rolled-back uninstall leaves the save in place.
  */
-import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { EditTransaction } from '../core/edit-transaction.js';
@@ -18,6 +17,7 @@ import { failpoint } from '../core/failpoint.js';
 import { readJson } from '../core/fs.js';
 import { isMarkerPath } from '../httpd/debian-state.js';
 import type { ServerRoot } from '../httpd/server-root.js';
+import { sha256 } from '../core/sha256.js';
 
 interface SavedPath {
   path: string;
@@ -38,7 +38,6 @@ interface Saved {
 const dir = (sr: ServerRoot) => path.join(sr.stateDir, 'replaced');
 const recordFile = (sr: ServerRoot, module: string) => path.join(dir(sr), `${module}.json`);
 const blobFile = (sr: ServerRoot, module: string, i: number) => path.join(dir(sr), `${module}.${i}.bin`);
-const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 export async function hasSaved(sr: ServerRoot, module: string): Promise<boolean> {
   return !!(await readJson<Saved>(recordFile(sr, module)));
