@@ -45,11 +45,19 @@ export async function findServerProcesses(sr: ServerRoot): Promise<ServerProcess
       continue;
     }
     // Not a session leader and no parent of ours: a worker whose parent died
-    // (re-parented to init, or its session leader, the old parent, is gone).
-    // `httpd -k start` itself, before it detaches, has a live launcher as
-    // parent and a live session: it is neither.
-    const leaderAlive = !!(await procInfo(p.session).then((i) => i && i.state !== 'Z' && i.state !== 'X'));
-    if (p.ppid === 1 || !leaderAlive) orphans.push(p.pid);
+    // (re-parented to init, or to a subreaper in another session while its
+    // own session leader, the old parent, is gone). `httpd -k start` itself,
+    // before it detaches, is neither: its parent, the launcher, is alive and
+    // in its session, even where that session's leader is long gone (CI
+    // runners, nohup after logout).
+    if (p.ppid === 1) {
+      orphans.push(p.pid);
+      continue;
+    }
+    const live = (i: Awaited<ReturnType<typeof procInfo>>) => !!i && i.state !== 'Z' && i.state !== 'X';
+    if (live(await procInfo(p.session))) continue;
+    const parent = await procInfo(p.ppid);
+    if (!live(parent) || parent!.session !== p.session) orphans.push(p.pid);
   }
   return { all, parents, orphans };
 }

@@ -130,6 +130,33 @@ describe('which processes are this root\'s httpd: parents, workers, orphans', ()
     expect(exeOf(worker)).toBeUndefined();
   });
 
+  it('a launcher whose session leader is gone (a CI runner, nohup after logout) but whose parent lives in its session is neither parent nor orphan', async () => {
+    const sr = await fakeRoot();
+    spawnSync('mkfifo', [path.join(sr.root, 'l.fifo')]);
+    // sh leads a new session, starts a subshell (its session) that runs the launcher as a child and
+    // waits for it, and exits: the session's leader is gone, the launcher's parent lives.
+    const leader = spawn('/bin/sh', ['-c', '( "$0" -c \'exec 3<>"$1/l.fifo"; read x <&3\' -d "$1"; : ) & echo $!', sr.httpd, sr.root], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
+    const sub = Number(await new Promise<string>((r) => leader.stdout!.once('data', (d) => r(String(d).trim()))));
+    await new Promise((r) => (leader.exitCode === null ? leader.once('exit', r) : r(undefined)));
+    let launcher = 0;
+    await until(async () => {
+      const found = await findServerProcesses(sr);
+      launcher = found.all[0]?.pid ?? 0;
+      return found.all.length === 1 && (readTextIfAny(`/proc/${launcher}/cmdline`) ?? '').includes('l.fifo');
+    });
+    try {
+      const found = await findServerProcesses(sr);
+      expect(found.parents).toEqual([]);
+      expect(found.orphans).toEqual([]);
+      // The same launcher, once its parent is gone too, is re-parented: an orphan.
+      process.kill(sub, 'SIGKILL');
+      await until(async () => (await findServerProcesses(sr)).orphans.length === 1);
+      expect((await findServerProcesses(sr)).orphans).toEqual([launcher]);
+    } finally {
+      for (const pid of [sub, launcher]) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    }
+  });
+
   it('a process that ignores SIGTERM is SIGKILLed after the grace time; forceStop also removes the pid file', async () => {
     const sr = await fakeRoot();
     const stubborn = spawn(sr.httpd, ['-c', "trap '' TERM; echo ready; while :; do sleep 0.05; done", '-d', sr.root], { detached: true, stdio: ['pipe', 'pipe', 'ignore'] });
