@@ -2,27 +2,27 @@
  * Small file-system and environment helpers, one of each: every other module
  * imports these rather than writing its own.
  */
-import { accessSync, closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync, type Stats } from 'node:fs';
+import { access, readFile, stat } from 'node:fs/promises';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync, type Stats } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ApxsError, isErrno, type ErrorCode } from './errors.js';
 import { whyUntrusted } from './trust.js';
 import { failpoint } from './failpoint.js';
 
-// exists, readJson, firstGroup and the helpers below read synchronously: they touch a few small
-// local files, and the first fs.promises call of a process costs ~3 ms (the
-// thread pool starting, and a round trip per open/stat/read/close) where a
-// sync read takes 0.05 ms. That was a fifth of a no-op build's budget.
+// The async helpers here use fs.promises; the sync ones (statOrUndefined,
+// readTextIfAny, readDirIfAny) are for /proc and a few small local files
+// read where no await is possible or wanted, and return values, not Promises.
 export async function exists(p: string): Promise<boolean> {
-  try {
-    accessSync(p);
-    return true;
-  } catch {
-    return false;
-  }
+  return access(p).then(() => true, () => false);
 }
 
-/** A path's stat, or undefined when it cannot be had (missing, ENOTDIR, EACCES, ELOOP, ...), read synchronously. */
+/** A path's stat, or undefined when it cannot be had (missing, ENOTDIR, EACCES, ELOOP, ...). */
+export async function statIfAny(p: string): Promise<Stats | undefined> {
+  return stat(p).catch(() => undefined);
+}
+
+/** statIfAny, synchronously. */
 export function statOrUndefined(p: string): Stats | undefined {
   try {
     return statSync(p);
@@ -103,7 +103,7 @@ export async function firstExisting(paths: string[]): Promise<string | undefined
 export async function readJson<T>(file: string, code: ErrorCode = 'BAD_INPUT'): Promise<T | undefined> {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = await readFile(file, 'utf8');
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return undefined;
     throw err;
@@ -117,7 +117,6 @@ export async function readJson<T>(file: string, code: ErrorCode = 'BAD_INPUT'): 
 
 /** apxs-ts's per-user cache: $XDG_CACHE_HOME/apxs-ts (default ~/.cache/apxs-ts). */
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  // $HOME before os.homedir(): node:os is not loaded yet on the fast paths (~0.4 ms).
   return path.join(env.XDG_CACHE_HOME || path.join(env.HOME || os.homedir(), '.cache'), 'apxs-ts');
 }
 
@@ -154,7 +153,7 @@ export function escapeRegExp(text: string): string {
 
 /** The first of `candidates` that names a group in /etc/group (or `fallback`). */
 export async function firstGroup(candidates: string[], fallback: string, groupFile = '/etc/group'): Promise<string> {
-  const text = readTextIfAny(groupFile) ?? ''; // no group file: the fallback
+  const text = await readFile(groupFile, 'utf8').catch(() => ''); // no group file: the fallback
   const names = new Set(text.split('\n').map((l) => l.split(':')[0]));
   return candidates.find((g) => names.has(g)) ?? fallback;
 }

@@ -71,8 +71,8 @@ async function ownerState(seen: Seen): Promise<State> {
     // An older apxs-ts wrote only its pid: a process with that pid that started
     // well after the lock was written is a recycled pid, not the owner.
     const pid = Number(legacy[1]);
-    if (!(await isAlive(pid))) return { alive: false, pid };
-    const started = (await procInfo(pid))?.startedAt?.getTime();
+    if (!isAlive(pid)) return { alive: false, pid };
+    const started = procInfo(pid)?.startedAt?.getTime();
     return { alive: started === undefined || started < seen.mtimeMs + 2000, pid };
   }
   return { alive: Math.abs(Date.now() - seen.mtimeMs) < GARBAGE_STALE_MS, pid: undefined };
@@ -181,9 +181,9 @@ const WAIT_NOTICE_MS = 300;
 const waits = lockWaits;
 export { configureLockWaits };
 
-async function holderOf(lockFile: string, seen: Seen, owner: State, waitMs: number): Promise<LockHolder> {
+function holderOf(lockFile: string, seen: Seen, owner: State, waitMs: number): LockHolder {
   // A pid of another pid namespace names some other process here: nothing of it is read.
-  const info = owner.pid !== undefined && !owner.otherPidNamespace ? await procInfo(owner.pid) : undefined;
+  const info = owner.pid !== undefined && !owner.otherPidNamespace ? procInfo(owner.pid) : undefined;
   const command = info?.cmdline.length ? info.cmdline.join(' ') : null;
   return {
     lockFile, pid: owner.pid ?? null, command: command && command.length > 200 ? `${command.slice(0, 199)}…` : command,
@@ -249,7 +249,7 @@ export async function withLock<T>(lockFile: string, fn: () => Promise<T>, option
       const key = `${owner.pid}:${seen.ino}`;
       const expired = Date.now() > deadline;
       if (expired || (onWait && owner.alive && !announced.has(key))) {
-        const holder = await holderOf(lockFile, seen, owner, timeoutMs);
+        const holder = holderOf(lockFile, seen, owner, timeoutMs);
         if (expired) throw lockedError(holder);
         // Told at once when the holder is stopped (it will not let go by itself), else once the wait is not short.
         if (holder.state === 'stopped' || Date.now() - began >= WAIT_NOTICE_MS) {
@@ -288,7 +288,7 @@ async function removeLeftovers(lockFile: string): Promise<void> {
     const full = path.join(dir, f);
     if (f.startsWith(writerPrefix) && f.endsWith('.tmp')) {
       const m = /^(\d+)-/.exec(f.slice(writerPrefix.length));
-      if (m && !(await isAlive(Number(m[1])))) await fs.rm(full, { force: true });
+      if (m && !isAlive(Number(m[1]))) await fs.rm(full, { force: true });
     } else if (f.startsWith(lockTmpPrefix) && f.endsWith('.tmp')) {
       const m = /^(\d+)-(\d+)-/.exec(f.slice(lockTmpPrefix.length));
       if (m && startTicks(Number(m[1])) !== m[2]) await fs.rm(full, { force: true });

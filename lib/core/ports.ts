@@ -34,14 +34,10 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-// /proc is in memory: read synchronously (100 sync reads take ~1 ms where
-// async ones take 10-30, each a thread-pool round trip), through core/fs's
-// readTextIfAny and readDirIfAny. The socket tables are the exception in
-// cost, not in kind: the kernel walks its whole
-// connection hash for every read(2) of /proc/net/tcp or tcp6, 1.6 ms a call
-// here with only 24 sockets (a read, and the one that finds EOF: ~3.3 ms a
-// file). Read in parallel on the thread pool they took longer (11 ms, the two
-// walks contending), so they are read in turn, and only when needed.
+// /proc is in memory: read synchronously, through core/fs's readTextIfAny and
+// readDirIfAny, by functions that return values, not Promises. The socket
+// tables cost the most (the kernel walks its whole connection hash for each
+// read), so they are read only when an answer needs them.
 /** The socket inode an fd link names ("socket:[123]"), if it is a socket. */
 function socketInode(fdLink: string): string | undefined {
   try {
@@ -86,7 +82,7 @@ function listeningInodes(port: number): Set<string> {
 }
 
 /** Which processes hold a listening socket on `port`, when /proc lets us see them. */
-export async function whoListens(port: number): Promise<PortHolder[]> {
+export function whoListens(port: number): PortHolder[] {
   const inodes = listeningInodes(port);
   if (inodes.size === 0) return [];
   const holders: PortHolder[] = [];
@@ -115,7 +111,7 @@ export function listeningSockets(pid: number, inodes: string[] = socketInodes(pi
 }
 
 /** Listening sockets of one process, as "addr:port" strings. */
-export async function listeningAddresses(pid: number): Promise<string[]> {
+export function listeningAddresses(pid: number): string[] {
   return addressesOf(listeningSockets(pid));
 }
 

@@ -1,5 +1,10 @@
-/** Processes, read from /proc: alive (zombies count as dead), what they run, when they started. */
+/**
+ * Processes, read from /proc: alive (zombies count as dead), what they run,
+ * when they started. /proc lives in memory, so every function here reads it
+ * synchronously and says so by returning a value, not a Promise.
+ */
 import { readlinkSync, realpathSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readDirIfAny, readTextIfAny } from './fs.js';
 
@@ -18,7 +23,7 @@ export interface ProcInfo {
 let bootTimeMs: number | undefined;
 const CLK_TCK = 100; // sysconf(_SC_CLK_TCK) is 100 on every Linux we target
 
-async function bootTime(): Promise<number> {
+function bootTime(): number {
   if (bootTimeMs === undefined) {
     const stat = readProc('/proc/stat') ?? '';
     const m = /^btime (\d+)$/m.exec(stat);
@@ -28,12 +33,12 @@ async function bootTime(): Promise<number> {
 }
 
 /** Alive means it exists and is not a zombie waiting for a parent that never reaps it. */
-export async function isAlive(pid: number): Promise<boolean> {
-  const info = await procInfo(pid);
+export function isAlive(pid: number): boolean {
+  const info = procInfo(pid);
   return !!info && info.state !== 'Z' && info.state !== 'X';
 }
 
-export async function childrenOf(pid: number): Promise<number[]> {
+export function childrenOf(pid: number): number[] {
   const out: number[] = [];
   for (const d of readDirIfAny('/proc')) {
     if (/^\d+$/.test(d) && parseStat(readProc(`/proc/${d}/stat`))?.ppid === pid) out.push(Number(d));
@@ -76,8 +81,7 @@ export function isServerProcess(info: ProcInfo, id: ServerIdentity, real = realB
   return info.exe.replace(/ \(deleted\)$/, '') === real && namesRoot(info.cmdline, id);
 }
 
-// /proc is in memory: read synchronously (100 sync reads take 1 ms where
-// async ones take 10-30), through core/fs's readTextIfAny and readDirIfAny.
+// /proc is in memory: read synchronously, through core/fs's readTextIfAny and readDirIfAny.
 const readProc = readTextIfAny;
 
 interface Stat {
@@ -106,7 +110,7 @@ export function startTicks(pid: number): string | undefined {
   return st && st.state !== 'Z' && st.state !== 'X' ? st.ticks : undefined;
 }
 
-function procInfoSync(pid: number, bt: number): ProcInfo | undefined {
+function procInfoAt(pid: number, bt: number): ProcInfo | undefined {
   const st = parseStat(readProc(`/proc/${pid}/stat`));
   if (!st) return undefined;
   const ticks = Number(st.ticks);
@@ -123,13 +127,13 @@ function procInfoSync(pid: number, bt: number): ProcInfo | undefined {
   };
 }
 
-export async function procInfo(pid: number): Promise<ProcInfo | undefined> {
-  return procInfoSync(pid, await bootTime());
+export function procInfo(pid: number): ProcInfo | undefined {
+  return procInfoAt(pid, bootTime());
 }
 
 /** Every live process of this identity, found by one pass over /proc. */
-export async function serverProcesses(id: ServerIdentity): Promise<ProcInfo[]> {
-  const bt = await bootTime();
+export function serverProcesses(id: ServerIdentity): ProcInfo[] {
+  const bt = bootTime();
   const real = realBinary(id.binary);
   const out: ProcInfo[] = [];
   for (const d of readDirIfAny('/proc')) {
@@ -137,29 +141,26 @@ export async function serverProcesses(id: ServerIdentity): Promise<ProcInfo[]> {
     // The command line first: it rules out nearly every process without a readlink.
     const cmd = readProc(`/proc/${d}/cmdline`);
     if (!cmd || !namesRoot(cmd.split('\0').filter(Boolean), id)) continue;
-    const info = procInfoSync(Number(d), bt);
+    const info = procInfoAt(Number(d), bt);
     if (info && isServerProcess(info, id, real)) out.push(info);
   }
   return out;
 }
 
 /** Pids of `binary` running on `serverRoot` (the identity of serverProcesses). */
-export async function processesOf(binary: string, serverRoot: string): Promise<number[]> {
-  return (await serverProcesses({ binary, serverRoot })).map((p) => p.pid);
+export function processesOf(binary: string, serverRoot: string): number[] {
+  return serverProcesses({ binary, serverRoot }).map((p) => p.pid);
 }
 
+/** The pid a pid file names: a positive integer, or undefined (no file, unreadable, or anything else in it). */
 export async function readPidFile(file: string): Promise<number | undefined> {
-  const text = readTextIfAny(file); // a few bytes: sync, as /proc is read
+  const text = await readFile(file, 'utf8').catch(() => undefined);
   if (text === undefined) return undefined;
   const n = Number(text.trim());
   return Number.isInteger(n) && n > 0 ? n : undefined;
 }
 
-/**
- * Milliseconds on a monotonic clock, for timeouts and latencies. Not
- * `performance.now()`: the first touch of that global loads perf_hooks,
- * 0.7 ms of every ctl command's start.
- */
+/** Milliseconds on a monotonic clock, for timeouts and latencies. */
 export const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

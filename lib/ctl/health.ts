@@ -116,7 +116,7 @@ async function probeTls(u: URL, timeoutMs: number, headers: Record<string, strin
 export interface WaitOptions {
   deadline: number;
   /** Stops waiting early when this says the server is gone. */
-  stillAlive?: () => Promise<boolean>;
+  stillAlive?: () => boolean;
   perTryMs?: number;
 }
 
@@ -127,7 +127,7 @@ export async function waitHealthy(url: string, opts: WaitOptions): Promise<{ hea
   while (nowMs() < opts.deadline) {
     last = await probe(url, Math.min(opts.perTryMs ?? 1000, Math.max(50, opts.deadline - nowMs())));
     if (last.status !== undefined && last.status < 500) return { healthy: true, last, died: false };
-    if (opts.stillAlive && !(await opts.stillAlive())) return { healthy: false, last, died: true };
+    if (opts.stillAlive && !opts.stillAlive()) return { healthy: false, last, died: true };
     await sleep(delay);
     delay = Math.min(delay * 2, 100);
   }

@@ -15,8 +15,8 @@ export function identityOf(sr: ServerRoot): ServerIdentity {
 }
 
 /** Is `pid` an httpd of this server root? Another server's httpd, or a pid reused by another program, is not. */
-export async function isOurHttpd(pid: number, sr: ServerRoot): Promise<boolean> {
-  const info = await procInfo(pid);
+export function isOurHttpd(pid: number, sr: ServerRoot): boolean {
+  const info = procInfo(pid);
   return !!info && isServerProcess(info, identityOf(sr));
 }
 
@@ -33,8 +33,8 @@ export interface ServerProcesses {
   orphans: number[];
 }
 
-export async function findServerProcesses(sr: ServerRoot): Promise<ServerProcesses> {
-  const all = await serverProcesses(identityOf(sr));
+export function findServerProcesses(sr: ServerRoot): ServerProcesses {
+  const all = serverProcesses(identityOf(sr));
   const ours = new Set(all.map((p) => p.pid));
   const parents: number[] = [];
   const orphans: number[] = [];
@@ -54,19 +54,19 @@ export async function findServerProcesses(sr: ServerRoot): Promise<ServerProcess
       orphans.push(p.pid);
       continue;
     }
-    const live = (i: Awaited<ReturnType<typeof procInfo>>) => !!i && i.state !== 'Z' && i.state !== 'X';
-    if (live(await procInfo(p.session))) continue;
-    const parent = await procInfo(p.ppid);
+    const live = (i: ProcInfo | undefined) => !!i && i.state !== 'Z' && i.state !== 'X';
+    if (live(procInfo(p.session))) continue;
+    const parent = procInfo(p.ppid);
     if (!live(parent) || parent!.session !== p.session) orphans.push(p.pid);
   }
   return { all, parents, orphans };
 }
 
 /** Sends `signal` to each pid that is still this server's httpd; returns the pids signalled. */
-export async function signalOurs(sr: ServerRoot, pids: number[], signal: NodeJS.Signals): Promise<number[]> {
+export function signalOurs(sr: ServerRoot, pids: number[], signal: NodeJS.Signals): number[] {
   const sent: number[] = [];
   for (const pid of pids) {
-    if (!(await isOurHttpd(pid, sr))) continue;
+    if (!isOurHttpd(pid, sr)) continue;
     try {
       process.kill(pid, signal);
       sent.push(pid);
@@ -83,7 +83,7 @@ export async function signalOurs(sr: ServerRoot, pids: number[], signal: NodeJS.
  * port that still cannot be bound); so a zombie counts once it has one thread.
  */
 async function exited(pid: number): Promise<boolean> {
-  const info = await procInfo(pid);
+  const info = procInfo(pid);
   if (!info) return true;
   if (info.state !== 'Z' && info.state !== 'X') return false;
   return (await fs.readdir(`/proc/${pid}/task`).catch(() => [])).length <= 1;
@@ -106,18 +106,18 @@ async function waitAllGone(pids: number[], ms: number): Promise<number[]> {
  * (it waits for its parent's pipe of death), so the KILL is what ends those.
  */
 export async function endProcesses(sr: ServerRoot, pids: number[], graceMs = 500): Promise<{ ended: number[]; killed: number[] }> {
-  const termed = await signalOurs(sr, pids, 'SIGTERM');
+  const termed = signalOurs(sr, pids, 'SIGTERM');
   const survivors = await waitAllGone(termed, graceMs);
-  const killed = await signalOurs(sr, survivors, 'SIGKILL');
+  const killed = signalOurs(sr, survivors, 'SIGKILL');
   await waitAllGone(killed, 1000);
   return { ended: termed, killed };
 }
 
 /** Kills every process of this server outright (and `pid` if it is one) and removes its pid file. */
 export async function forceStop(sr: ServerRoot, pidFile: string, pid: number | undefined): Promise<void> {
-  const pids = new Set<number>((await findServerProcesses(sr)).all.map((p) => p.pid));
+  const pids = new Set<number>(findServerProcesses(sr).all.map((p) => p.pid));
   if (pid !== undefined) pids.add(pid);
-  const killed = await signalOurs(sr, [...pids], 'SIGKILL');
+  const killed = signalOurs(sr, [...pids], 'SIGKILL');
   await waitAllGone(killed, 1000);
   await fs.rm(pidFile, { force: true });
 }

@@ -96,7 +96,7 @@ async function stopHoldingLock(sr: ServerRoot, signal: NodeJS.Signals, opts: Ctl
   if (parents.length === 0 && orphans.length === 0) throw notRunning(sr, stale, action);
   const warnings: string[] = [];
   const deadline = deadlineOf(opts);
-  const signalled = await signalOurs(sr, parents, signal);
+  const signalled = signalOurs(sr, parents, signal);
   for (const pid of signalled) {
     if (!(await waitGone(pid, files.pidFile, deadline))) {
       warnings.push(`httpd (pid ${pid}) did not exit within ${timeoutOf(opts)}s: killed it and its children with SIGKILL`);
@@ -104,7 +104,7 @@ async function stopHoldingLock(sr: ServerRoot, signal: NodeJS.Signals, opts: Ctl
     }
   }
   // Orphaned workers, and anything of this root a parent left behind.
-  const left = [...new Set([...orphans, ...(await findServerProcesses(sr)).all.map((p) => p.pid)])];
+  const left = [...new Set([...orphans, ...findServerProcesses(sr).all.map((p) => p.pid)])];
   if (left.length) {
     const { killed } = await endProcesses(sr, left);
     warnings.push(`ended ${orphans.length ? 'orphaned workers whose parent was gone' : 'processes its parent left behind'} (pid ${left.join(', ')}${killed.length ? `; ${killed.length} needed SIGKILL` : ''})`);
@@ -130,10 +130,10 @@ async function restartHoldingLock(sr: ServerRoot, opts: CtlOptions & { graceful?
   const { running, stale } = await serverState(sr, info.pidFile);
   const deadline = deadlineOf(opts);
   const offset = await logSize(info.errorLog);
-  const oldChildren = new Set(running ? await childrenOf(running.pid) : []);
+  const oldChildren = new Set(running ? childrenOf(running.pid) : []);
   await rememberServerFiles(sr, info); // the new generation's files
   // Checked again as it is signalled: the configtest took a while.
-  const signalled = running ? await signalOurs(sr, [running.pid], signal) : [];
+  const signalled = running ? signalOurs(sr, [running.pid], signal) : [];
   if (!running || signalled.length === 0) {
     // As apachectl does: restarting a stopped server starts it.
     const started = await startHoldingLock(sr, opts);
@@ -145,7 +145,7 @@ async function restartHoldingLock(sr: ServerRoot, opts: CtlOptions & { graceful?
   // the same in 2.0 and 2.2, with AH00489 in 2.4); then its health URL must answer.
   let resumed = false;
   for (let delay = 2; nowMs() < deadline; delay = Math.min(delay * 2, 50)) {
-    if (!(await isAlive(running.pid))) break;
+    if (!isAlive(running.pid)) break;
     const lines = await logSince(info.errorLog, offset, 200);
     if (lines.some((l) => /AH00489|resuming normal operations/.test(l))) {
       resumed = true;
@@ -156,14 +156,14 @@ async function restartHoldingLock(sr: ServerRoot, opts: CtlOptions & { graceful?
   const url = opts.url ?? info.healthUrl;
   const log = await logSince(info.errorLog, offset);
   if (!resumed) {
-    throw new ApxsError(await isAlive(running.pid) ? 'UNHEALTHY' : 'START_FAILED',
+    throw new ApxsError(isAlive(running.pid) ? 'UNHEALTHY' : 'START_FAILED',
       `httpd did not come back after ${action}`, { details: log });
   }
   const w = url ? await waitHealthy(url, { deadline, stillAlive: () => isAlive(running.pid) }) : undefined;
   if (w && !w.healthy) {
     throw new ApxsError('UNHEALTHY', `${url} did not answer below 500 after ${action} (last: ${w.last.status ?? w.last.error})`, { details: log });
   }
-  const newChildren = (await childrenOf(running.pid)).filter((c) => !oldChildren.has(c));
+  const newChildren = childrenOf(running.pid).filter((c) => !oldChildren.has(c));
   return {
     action, serverRoot: sr.root, pid: running.pid, healthUrl: url, health: w?.last, elapsedMs: nowMs() - t0, stale,
     warnings: newChildren.length === 0 && !opts.graceful ? ['no new child processes seen after restart'] : [], configtest: verdict,
@@ -209,7 +209,7 @@ export async function status(sr: ServerRoot, opts: CtlOptions = {}): Promise<Sta
 }
 
 async function orphanedWorkersError(sr: ServerRoot, orphans: number[], stale: StaleReport | undefined): Promise<ApxsError> {
-  const listening = [...new Set((await Promise.all(orphans.map(listeningAddresses))).flat())];
+  const listening = [...new Set(orphans.flatMap(listeningAddresses))];
   return new ApxsError('ORPHANED_WORKERS', `orphaned workers, parent gone: pid ${orphans.join(', ')} of ${sr.root} still run${listening.length ? ` (listening on ${listening.join(', ')})` : ''}`, {
     hint: `\`${apxsCommand('ctl stop', { serverRoot: sr.root })}\` ends them; \`${apxsCommand('ctl start', { serverRoot: sr.root })}\` ends them and starts afresh`,
     data: { action: 'status', serverRoot: sr.root, running: false, orphans, listening, stale: stale ?? null },

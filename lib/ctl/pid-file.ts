@@ -30,13 +30,13 @@ export async function runningServer(sr: ServerRoot, info: Pick<ServerInfo, 'pidF
     await fs.rm(info.pidFile, { force: true });
     return { stale: { pidFile: info.pidFile, pid, reason: 'it holds no process id' } };
   }
-  if (await isOurHttpd(pid, sr)) {
-    const p = await procInfo(pid);
+  if (isOurHttpd(pid, sr)) {
+    const p = procInfo(pid);
     return { running: { pid, since: p?.startedAt?.toISOString() } };
   }
   // Not this server's httpd: never signalled, and the file is no use to anyone.
-  const other = await procInfo(pid);
-  const alive = await isAlive(pid);
+  const other = procInfo(pid);
+  const alive = isAlive(pid);
   const otherHttpd = !!other?.exe && /\/(httpd|apache2?)( \(deleted\))?$/.test(other.exe);
   await fs.rm(info.pidFile, { force: true });
   return {
@@ -54,13 +54,13 @@ export async function waitGone(pid: number, pidFile: string, deadline: number): 
   // Short, capped steps: reading /proc is cheap and a stop should return as soon as it is done.
   let delay = 2;
   while (nowMs() < deadline) {
-    const alive = await isAlive(pid);
+    const alive = isAlive(pid);
     const fileThere = await exists(pidFile);
     if (!alive && !fileThere) return true;
     if (!alive && fileThere) {
       // httpd removes its pid file as its last act; a killed one never does.
       await sleep(delay);
-      if (!(await isAlive(pid))) {
+      if (!isAlive(pid)) {
         await fs.rm(pidFile, { force: true });
         return true;
       }

@@ -40,7 +40,7 @@ export async function listSandboxes(env: NodeJS.ProcessEnv = process.env): Promi
     const ports = await configPorts(sr);
     return {
       root: e.root, port: ports[0] ?? e.port, createdPort: e.port, configPorts: ports, httpd: e.httpd, created: e.created, running: !!running, pid: running?.pid ?? null,
-      listening: running ? await listeningAddresses(running.pid) : [],
+      listening: running ? listeningAddresses(running.pid) : [],
     };
   }));
   return { sandboxes: out, dropped };

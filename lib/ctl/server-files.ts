@@ -7,7 +7,6 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { readTextIfAny } from '../core/fs.js';
 import { readServerInfo, type ServerInfo } from '../httpd/server-info.js';
 import type { ServerRoot } from '../httpd/server-root.js';
 
@@ -32,7 +31,7 @@ export async function rememberServerFiles(sr: ServerRoot, info: ServerFiles): Pr
 
 /** What the last start remembered; undefined when there is no such file or it is unreadable. */
 export async function rememberedFiles(sr: ServerRoot): Promise<ServerFiles | undefined> {
-  const text = readTextIfAny(runFile(sr)); // small and local: sync (see core/fs.ts)
+  const text = await fs.readFile(runFile(sr), 'utf8').catch(() => undefined);
   if (!text) return undefined;
   try {
     const j = JSON.parse(text) as Partial<Record<keyof ServerFiles, unknown>>;

@@ -30,11 +30,11 @@ export interface StateOptions {
 export async function serverState(sr: ServerRoot, pidFile: string, opts: StateOptions = {}): Promise<ServerState> {
   const { running, stale } = await runningServer(sr, { pidFile });
   if (running && opts.scan === false) return { running, parents: [running.pid], orphans: [], stale };
-  const procs = await findServerProcesses(sr);
+  const procs = findServerProcesses(sr);
   const parents = [...new Set([...(running ? [running.pid] : []), ...procs.parents])];
   let current = running;
   if (!current && parents[0] !== undefined) {
-    const p = await procInfo(parents[0]);
+    const p = procInfo(parents[0]);
     current = { pid: parents[0], since: p?.startedAt?.toISOString() };
   }
   return { running: current, parents, orphans: procs.orphans.filter((o) => !parents.includes(o)), stale };

@@ -43,8 +43,8 @@ async function portCheck(sr: ServerRoot, info: ServerInfo): Promise<number[]> {
   for (const l of info.listens) {
     const host = l.host === undefined || l.host === '*' ? '0.0.0.0' : l.host;
     if (await canBind(l.port, host === 'localhost' ? '127.0.0.1' : host)) continue;
-    const holders = await whoListens(l.port);
-    const mine = await Promise.all(holders.map((h) => isOurHttpd(h.pid, sr)));
+    const holders = whoListens(l.port);
+    const mine = holders.map((h) => isOurHttpd(h.pid, sr));
     const others = holders.filter((_, i) => !mine[i]);
     ours.push(...holders.filter((_, i) => mine[i]).map((h) => h.pid));
     // Our own httpd holding it is "already running" or orphaned workers, never "in use".
@@ -139,11 +139,11 @@ export async function startHoldingLock(sr: ServerRoot, opts: CtlOptions = {}): P
   let lastScan = nowMs();
   for (let delay = 2; nowMs() < deadline; delay = Math.min(delay * 2, 50)) {
     pid = await readPidFile(info.pidFile);
-    if (pid !== undefined && (await isOurHttpd(pid, sr))) break;
+    if (pid !== undefined && isOurHttpd(pid, sr)) break;
     pid = undefined;
     if (nowMs() - lastScan >= 50) {
       lastScan = nowMs();
-      if ((await findServerProcesses(sr)).all.length === 0) {
+      if (findServerProcesses(sr).all.length === 0) {
         return failStart(`httpd exited right after it started (within ${Math.round(nowMs() - t0)} ms)`, undefined);
       }
     }

@@ -77,7 +77,7 @@ function errorOf(e: unknown): NonNullable<Cycle['error']> {
 /** After a graceful restart the health URL may still be answered by old children: wait for a child of the new generation. */
 async function newGeneration(pid: number, before: Set<number>, deadline: number): Promise<void> {
   while (nowMs() < deadline) {
-    if ((await childrenOf(pid)).some((c) => !before.has(c))) return;
+    if (childrenOf(pid).some((c) => !before.has(c))) return;
     await sleep(10);
   }
 }
@@ -110,7 +110,7 @@ async function runCycle(o: DevOptions, n: number, changed: string[], first: bool
       c.server = { action: 'start', pid: r.pid, ms: nowMs() - t };
       healthUrl = r.healthUrl;
     } else if (inst.changed.length > 0 || first) {
-      const before = new Set(o.graceful ? await childrenOf(running.pid) : []);
+      const before = new Set(o.graceful ? childrenOf(running.pid) : []);
       const r = await restart(o.sr, { graceful: o.graceful, timeoutSec });
       if (o.graceful && r.pid) await newGeneration(r.pid, before, nowMs() + timeoutSec * 1000);
       c.server = { action: r.action, pid: r.pid, ms: nowMs() - t };

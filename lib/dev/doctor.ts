@@ -101,7 +101,7 @@ async function listenFacts(sr: ServerRoot, report: DoctorReport): Promise<void> 
   const info = await readServerInfo(sr).catch((e: unknown) => (report.warnings.push(`config not readable: ${(e as Error).message}`), undefined));
   const { running } = await serverState(sr, (await serverFiles(sr)).pidFile, { scan: false });
   report.running = running ? { pid: running.pid } : null;
-  const ours = running ? await listeningAddresses(running.pid) : [];
+  const ours = running ? listeningAddresses(running.pid) : [];
   for (const l of info?.listens ?? []) {
     const address = `${l.host ?? '*'}:${l.port}`;
     if (ours.some((a) => a.endsWith(`:${l.port}`))) {
@@ -112,7 +112,7 @@ async function listenFacts(sr: ServerRoot, report: DoctorReport): Promise<void> 
       report.listen.push({ address, port: l.port, status: 'privileged' });
       report.missing.push({ what: `port ${l.port}`, why: `Listen ${address} needs root (ports below 1024)`, fix: `sudo apxs-ts ctl start --server-root ${sr.root}` });
     } else {
-      const holder = (await whoListens(l.port))[0];
+      const holder = whoListens(l.port)[0];
       const who = holder ? `pid ${holder.pid} (${holder.command})` : 'a process this user cannot see';
       report.listen.push({ address, port: l.port, status: 'taken', holder: who });
       // No command can choose which server should give way: the fix is the one edit.

@@ -8,9 +8,10 @@
  *  - debian:  Debian's layout (apache2.conf, mods-available/, run by
  *    /usr/sbin/apache2 with envvars).
  */
-import { accessSync, constants as fsc } from 'node:fs';
+import { constants as fsc } from 'node:fs';
+import { access } from 'node:fs/promises';
 import path from 'node:path';
-import { exists, readJson, statOrUndefined } from '../core/fs.js';
+import { exists, readJson, statIfAny } from '../core/fs.js';
 import { ApxsError } from '../core/errors.js';
 import { assertTrusted, userName } from '../core/trust.js';
 import { LAYOUTS, type Layout, type ServerKind } from './layout.js';
@@ -54,7 +55,7 @@ export interface SandboxMarker {
 
 export async function detectServerRoot(dir: string, env: NodeJS.ProcessEnv = process.env): Promise<ServerRoot> {
   const root = path.resolve(dir);
-  const st = statOrUndefined(root);
+  const st = await statIfAny(root);
   if (!st?.isDirectory()) {
     throw new ApxsError('NO_SERVER_ROOT', `server root ${root} does not exist`, {
       hint: 'create one with `apxs-ts sandbox create DIR`, or pass --server-root',
@@ -170,7 +171,7 @@ async function systemFallback(env: NodeJS.ProcessEnv, writes: boolean): Promise<
   if (!sys) return undefined;
   const sr = await detectServerRoot(sys.root, env);
   for (const p of [sr.root, sr.configFile]) {
-    const st = statOrUndefined(p);
+    const st = await statIfAny(p);
     if (st && st.uid !== 0) {
       throw new ApxsError('UNSAFE_CONFIG', `refusing the system's server root ${sr.root}: ${p} is owned by ${userName(st.uid)}, not root`, {
         hint: 'a system server root is trusted only when root owns it; pass --server-root DIR to use it anyway', data: { path: p },
@@ -179,8 +180,8 @@ async function systemFallback(env: NodeJS.ProcessEnv, writes: boolean): Promise<
   }
   if (writes) {
     try {
-      accessSync(sr.configFile, fsc.W_OK);
-      accessSync(path.dirname(sr.configFile), fsc.W_OK);
+      await access(sr.configFile, fsc.W_OK);
+      await access(path.dirname(sr.configFile), fsc.W_OK);
     } catch {
       throw new ApxsError('PERMISSION_DENIED', `no server root given, and you cannot write the system's server root ${sr.root}`, {
         hint: `run the same command with sudo to change the system's server, or make a server of your own: apxs-ts sandbox create DIR (it writes ${PROJECT_FILE})`,

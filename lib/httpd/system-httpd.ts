@@ -1,6 +1,6 @@
 /** Finds the system's httpd binary, its apxs and its module directory. */
 import path from 'node:path';
-import { firstExisting, pathCandidates, statOrUndefined } from '../core/fs.js';
+import { firstExisting, pathCandidates, statIfAny } from '../core/fs.js';
 import { ApxsError } from '../core/errors.js';
 import { runCapture } from '../core/run.js';
 
@@ -49,11 +49,11 @@ export async function systemServerRoot(env: NodeJS.ProcessEnv = process.env): Pr
   if (!sys) return undefined;
   const v = await runCapture(sys.httpd, ['-V'], { timeoutMs: 10_000 }).catch(() => undefined);
   const root = v && /-D HTTPD_ROOT="([^"]+)"/.exec(v.stdout)?.[1];
-  if (root && statOrUndefined(root)?.isDirectory()) return { root, why: `the system's httpd (${sys.httpd} -V: HTTPD_ROOT)` };
+  if (root && (await statIfAny(root))?.isDirectory()) return { root, why: `the system's httpd (${sys.httpd} -V: HTTPD_ROOT)` };
   if (!sys.apxs) return undefined;
   const q = await runCapture(sys.apxs, ['-q', 'SYSCONFDIR'], { timeoutMs: 10_000 }).catch(() => undefined);
   const conf = q?.stdout.trim();
-  if (!conf || !statOrUndefined(conf)?.isDirectory()) return undefined;
+  if (!conf || !(await statIfAny(conf))?.isDirectory()) return undefined;
   // A source prefix's SYSCONFDIR is PREFIX/conf; Debian's is the root itself.
   return { root: path.basename(conf) === 'conf' ? path.dirname(conf) : conf, why: `the system's apxs (${sys.apxs} -q SYSCONFDIR)` };
 }

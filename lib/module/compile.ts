@@ -112,12 +112,12 @@ async function buildLocked(project: ModuleProject, tc: Toolchain, opts: BuildOpt
 
   // The Makefile's copy of the flags follows the manifest, built or not.
   await syncMk(project.dir, project.flags, project.sourcesListed ? project.sources : undefined);
-  const old = opts.force ? undefined : await readStamp(stampFile, tc.key);
+  const old = opts.force ? undefined : readStamp(stampFile, tc.key);
   const stale: string[] = [];
   for (const src of project.sources) {
-    if (!(await unitIsFresh(old?.units[src], line(compilerOf(src), compileArgs(src)), objOf(src)))) stale.push(src);
+    if (!unitIsFresh(old?.units[src], line(compilerOf(src), compileArgs(src)), objOf(src))) stale.push(src);
   }
-  const linkFresh = single || (old?.link?.argv === line(linker, linkArgs) && (await same(so, old.link.output)));
+  const linkFresh = single || (old?.link?.argv === line(linker, linkArgs) && same(so, old.link.output));
   const result = { so, symbol: project.module.symbol, linkedWith: linker, log: logFile };
   if (stale.length === 0 && linkFresh) {
     return { ...result, upToDate: true, compiled: [], warnings: [], symbolNotes: [], durationMs: nowMs() - started };
@@ -163,11 +163,11 @@ async function buildLocked(project: ModuleProject, tc: Toolchain, opts: BuildOpt
   for (const src of stale) {
     units[src] = { argv: line(compilerOf(src), compileArgs(src)), inputs: await unitInputs(path.join(project.dir, src), depOf(src), project.dir), output: [0, 0] };
   }
-  for (const src of project.sources) units[src]!.output = (await statKey(objOf(src)))!;
+  for (const src of project.sources) units[src]!.output = statKey(objOf(src))!;
   for (const src of Object.keys(units)) if (!project.sources.includes(src)) delete units[src];
   const stamp: Stamp = {
     version: 2, toolchain: tc.key, units,
-    ...(single ? {} : { link: { argv: line(linker, linkArgs), output: (await statKey(so))! } }),
+    ...(single ? {} : { link: { argv: line(linker, linkArgs), output: statKey(so)! } }),
   };
   await fs.writeFile(stampFile, JSON.stringify(stamp));
   return { ...result, upToDate: false, compiled: stale, warnings, symbolNotes, durationMs: nowMs() - started };

@@ -8,7 +8,6 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { ApxsError, isErrno } from '../core/errors.js';
-import { readTextIfAny } from '../core/fs.js';
 import { quoteArg } from '../core/run.js';
 
 export interface ModuleFlags {
@@ -160,9 +159,8 @@ export function renderMk(f: ModuleFlags, sources: string[] | undefined): string 
  */
 export async function syncMk(dir: string, f: ModuleFlags, sources: string[] | undefined): Promise<void> {
   const file = path.join(dir, 'apxs-ts.mk');
-  // Sync, as every read of a no-op build (see stamp.ts).
-  const current = readTextIfAny(file);
-  const makefile = readTextIfAny(path.join(dir, 'Makefile')) ?? '';
+  const current = await fs.readFile(file, 'utf8').catch(() => undefined);
+  const makefile = await fs.readFile(path.join(dir, 'Makefile'), 'utf8').catch(() => '');
   if (current === undefined && !makefile.includes('apxs-ts.mk')) return;
   const text = renderMk(f, sources);
   if (text !== current) await writeFileAtomic(file, text);

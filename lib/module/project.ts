@@ -3,10 +3,10 @@
  * language, module API and saved flags, from apxs-ts-module.json and the
  * files beside it.
  */
-import { readdirSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ApxsError, isErrno } from '../core/errors.js';
-import { exists, readJson, readTextIfAny } from '../core/fs.js';
+import { exists, readJson } from '../core/fs.js';
 import { flagsOfManifest, mergeFlags, noFlags, saveFlags, type ModuleFlags } from './flags.js';
 import { parseModuleName, type ModuleName } from './names.js';
 import type { ModuleApi, Toolchain } from './toolchain.js';
@@ -47,8 +47,8 @@ interface Manifest {
  */
 async function apiOfSources(dir: string, sources: string[]): Promise<ModuleApi | undefined> {
   for (const src of sources) {
-    // Sync, like every read of a no-op build (see stamp.ts); unreadable: the compiler will say so.
-    const text = readTextIfAny(path.join(dir, src)) ?? '';
+    // Unreadable: the compiler will say so.
+    const text = await fs.readFile(path.join(dir, src), 'utf8').catch(() => '');
     if (/\bSTANDARD20_MODULE_STUFF\b/.test(text)) return '2';
     if (/\bSTANDARD_MODULE_STUFF\b|\bhandler_rec\b/.test(text)) return '1.3';
   }
@@ -83,7 +83,7 @@ export async function readModuleProject(dir: string): Promise<ModuleProject> {
   const abs = path.resolve(dir);
   let entries: string[];
   try {
-    entries = readdirSync(abs);
+    entries = await fs.readdir(abs);
   } catch (err) {
     if (isErrno(err, 'ENOENT')) throw new ApxsError('NOT_FOUND', `${abs} does not exist`);
     throw err;

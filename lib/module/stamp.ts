@@ -4,10 +4,9 @@
  * header it included (from the compiler's -MMD file), so a build recompiles
  * only what changed, and nothing when nothing did.
  *
- * Whether a build is needed is answered with sync stats and reads: a module
- * has a few dozen inputs (its sources and every httpd/APR header), and
- * stat(2) on each through the thread pool cost a no-op build ~2 ms more than
- * doing them in turn (bench/startup.sh).
+ * Whether a build is needed is answered with sync stats (statKey, same,
+ * unitIsFresh, readStamp return values, not Promises): a module has a few
+ * dozen inputs, its sources and every httpd/APR header, each one stat(2).
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -31,7 +30,7 @@ export interface Stamp {
   link?: { argv: string; output: FileKey };
 }
 
-export async function statKey(file: string): Promise<FileKey | undefined> {
+export function statKey(file: string): FileKey | undefined {
   const st = statOrUndefined(file);
   return st ? [st.mtimeMs, st.size] : undefined;
 }
@@ -44,18 +43,18 @@ export function parseDepFile(text: string, baseDir: string): string[] {
   return deps.map((d) => path.resolve(baseDir, d.replace(/\\ /g, ' ')));
 }
 
-export async function same(file: string, key: FileKey | undefined): Promise<boolean> {
-  const now = await statKey(file);
+export function same(file: string, key: FileKey | undefined): boolean {
+  const now = statKey(file);
   return !!now && !!key && now[0] === key[0] && now[1] === key[1];
 }
 
-export async function unitIsFresh(unit: Unit | undefined, argv: string, output: string): Promise<boolean> {
-  if (!unit || unit.argv !== argv || !(await same(output, unit.output))) return false;
-  for (const [f, k] of Object.entries(unit.inputs)) if (!(await same(f, k))) return false;
+export function unitIsFresh(unit: Unit | undefined, argv: string, output: string): boolean {
+  if (!unit || unit.argv !== argv || !same(output, unit.output)) return false;
+  for (const [f, k] of Object.entries(unit.inputs)) if (!same(f, k)) return false;
   return true;
 }
 
-export async function readStamp(file: string, toolchain: string): Promise<Stamp | undefined> {
+export function readStamp(file: string, toolchain: string): Stamp | undefined {
   const stamp = readCacheJson<Stamp>(file); // never built, or a torn stamp: build
   return stamp?.version === 2 && stamp.toolchain === toolchain ? stamp : undefined;
 }
@@ -64,7 +63,7 @@ export async function readStamp(file: string, toolchain: string): Promise<Stamp 
 export async function unitInputs(src: string, depFile: string, baseDir: string): Promise<Unit['inputs']> {
   const inputs: Unit['inputs'] = {};
   for (const f of [src, ...parseDepFile(await fs.readFile(depFile, 'utf8'), baseDir)]) {
-    const k = await statKey(f);
+    const k = statKey(f);
     if (k) inputs[f] = k;
   }
   return inputs;

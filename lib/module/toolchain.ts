@@ -64,7 +64,7 @@ type Vars = Record<(typeof WANTED)[number], string>;
 /** What to ask apxs: the profile's view of one series' apxs. */
 type ApxsDialect = Pick<SeriesTraits, 'apxsVars' | 'apxsOneQueryAtATime'>;
 
-async function fileKey(file: string): Promise<string> {
+function fileKey(file: string): string {
   const st = statSync(file);
   return `${file}:${st.mtimeMs}:${st.size}`;
 }
@@ -177,7 +177,7 @@ export async function loadToolchain(
   }
   const dialect = opts.dialect ?? DEFAULT_DIALECT;
   const names = WANTED.filter((n) => dialect.apxsVars.includes(n));
-  const key = await fileKey(source);
+  const key = fileKey(source);
   // The names asked are part of the cache key: an answer to other questions is no answer.
   const cacheFile = path.join(cacheDir(env), `toolchain-${shortHash(`${key}|${names.join(',')}`)}.json`);
   let vars = readCacheJson<Record<string, string>>(cacheFile); // sync: on every build (see stamp.ts)

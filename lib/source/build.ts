@@ -134,7 +134,7 @@ async function makeStage(prefix: string): Promise<string> {
   await fs.mkdir(parent, { recursive: true });
   for (const f of await fs.readdir(parent).catch(() => [] as string[])) {
     const pid = f.startsWith(mine) ? Number(/^(\d+)-/.exec(f.slice(mine.length))?.[1]) : NaN;
-    if (pid > 0 && !(await isAlive(pid))) await fs.rm(path.join(parent, f), { recursive: true, force: true });
+    if (pid > 0 && !isAlive(pid)) await fs.rm(path.join(parent, f), { recursive: true, force: true });
   }
   return fs.mkdtemp(path.join(parent, `${mine}${process.pid}-`));
 }
