@@ -22,7 +22,7 @@ const collect = (v: string, prev: string[]) => [...prev, v];
 
 /** A running server still serves a removed vhost (a 403 for its gone DocumentRoot) until a graceful. */
 async function isRunning(sr: ServerRoot): Promise<boolean> {
-  return !!(await serverState(sr, (await serverFiles(sr)).pidFile, { scan: false }).catch(() => undefined))?.running;
+  return !!(await serverState(sr, (await serverFiles(sr)).pidFile).catch(() => undefined))?.running;
 }
 
 export function register(program: Command, run: Runner): void {

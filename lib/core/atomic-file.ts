@@ -76,12 +76,17 @@ export async function writeFileAtomic(
   let handle: fs.FileHandle | undefined;
   try {
     handle = await fs.open(tmp, 'wx', mode);
-    await handle.writeFile(data);
+    // In two halves, so a kill test can land mid-write (a torn temp file).
+    const buf = typeof data === 'string' ? Buffer.from(data) : data;
+    await handle.writeFile(buf.subarray(0, buf.length >> 1));
+    failpoint('atomic:mid-write');
+    await handle.writeFile(buf.subarray(buf.length >> 1));
     await handle.chmod(mode); // umask must not change the mode we keep
     if (owner && process.getuid?.() === 0) await handle.chown(owner.uid, owner.gid);
     await handle.sync();
     await handle.close();
     handle = undefined;
+    failpoint('atomic:before-rename');
     try {
       await fs.rename(tmp, target);
     } catch (err) {

@@ -3,12 +3,9 @@
  * imports these rather than writing its own.
  */
 import { access, readFile, stat } from 'node:fs/promises';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync, type Stats } from 'node:fs';
-import os from 'node:os';
+import { readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { ApxsError, isErrno, type ErrorCode } from './errors.js';
-import { whyUntrusted } from './trust.js';
-import { failpoint } from './failpoint.js';
 
 // The async helpers here use fs.promises; the sync ones (statOrUndefined,
 // readTextIfAny, readDirIfAny) are for /proc and a few small local files
@@ -49,50 +46,6 @@ export function readDirIfAny(dir: string): string[] {
   }
 }
 
-/** A cache file's JSON object, or undefined when it is missing, unreadable, torn or no object: a cache is recomputed, never an error. */
-export function readCacheJson<T extends object>(file: string): T | undefined {
-  // One another user could have written (a compiler name, an address) is no cache of ours: recomputed (#16).
-  if (whyUntrusted(file)) return undefined;
-  const text = readTextIfAny(file);
-  if (text === undefined) return undefined;
-  try {
-    const v: unknown = JSON.parse(text);
-    return typeof v === 'object' && v !== null ? (v as T) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Writes buf[from, to) to fd, however many write(2) calls that takes. */
-function writeAll(fd: number, buf: Buffer, from: number, to: number): void {
-  while (from < to) from += writeSync(fd, buf, from, to - from);
-}
-
-/**
- * Writes a cache file: a temp file renamed into place (readers see the old
- * or the new one), not fsynced. A cache, not a record: a failed write only
- * costs the next run its recomputation.
- */
-export function writeCacheFile(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    mkdirSync(path.dirname(file), { recursive: true });
-    const buf = Buffer.from(text);
-    const fd = openSync(tmp, 'w');
-    try {
-      // In two halves, so a kill test can land mid-write (a torn temp file).
-      const half = buf.length >> 1;
-      writeAll(fd, buf, 0, half);
-      failpoint('cache:mid-write');
-      writeAll(fd, buf, half, buf.length);
-    } finally {
-      closeSync(fd);
-    }
-    failpoint('cache:before-rename');
-    renameSync(tmp, file);
-  } catch { /* read-only or full: recomputed next time */ }
-}
-
 /** The first of `paths` that exists. */
 export async function firstExisting(paths: string[]): Promise<string | undefined> {
   for (const p of paths) if (await exists(p)) return p;
@@ -115,11 +68,6 @@ export async function readJson<T>(file: string, code: ErrorCode = 'BAD_INPUT'): 
   }
 }
 
-/** apxs-ts's per-user cache: $XDG_CACHE_HOME/apxs-ts (default ~/.cache/apxs-ts). */
-export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(env.XDG_CACHE_HOME || path.join(env.HOME || os.homedir(), '.cache'), 'apxs-ts');
-}
-
 /** Where `names` would be found on $PATH, in PATH order (absolute names stand for themselves). */
 export function pathCandidates(names: string[], env: NodeJS.ProcessEnv = process.env): string[] {
   const dirs = (env.PATH ?? '').split(':').filter(Boolean);
@@ -129,22 +77,6 @@ export function pathCandidates(names: string[], env: NodeJS.ProcessEnv = process
 /** The first of `names` found on $PATH, as an absolute path. */
 export async function which(names: string[], env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
   return firstExisting(pathCandidates(names, env));
-}
-
-/**
- * A 16-hex-digit name for a cache key (two 32-bit FNV-1a style hashes). Not
- * node:crypto, whose load cost ~2 ms of every ctl status and no-op build: a
- * cache file also holds its key, which the reader compares.
- */
-export function shortHash(key: string): string {
-  let a = 0x811c9dc5;
-  let b = 0x01000193;
-  for (let i = 0; i < key.length; i++) {
-    const c = key.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x5bd1e995) ^ (b >>> 15);
-  }
-  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
 }
 
 export function escapeRegExp(text: string): string {

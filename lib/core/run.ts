@@ -41,8 +41,8 @@ export function lastLines(text: string, n: number): string[] {
 
 /**
  * Runs a command and returns its output whatever its exit code. Plain
- * child_process rather than execa: importing execa costs ~85 ms on Node 20,
- * more than a whole no-op `build` may take.
+ * child_process rather than execa: importing execa takes longer than a
+ * whole no-op `build`.
  */
 export function runCapture(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {

@@ -17,8 +17,8 @@
  * it: `--trust DIR`, or DIR in $APXS_TS_SAFE_DIRECTORIES (colon-separated;
  * `*` trusts everything, as git's safe.directory does).
  *
- * Synchronous: a few stats of local inodes, on every command that resolves a
- * server root (ctl status among them; see lib/core/fs.ts on why sync).
+ * Synchronous (its functions return values, not Promises): a few stats of
+ * local inodes, asked by sync readers too (lib/core/cache.ts).
  */
 import { accessSync, constants as fsc, lstatSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';

@@ -186,13 +186,13 @@ export interface StatusResult {
 
 export async function status(sr: ServerRoot, opts: CtlOptions = {}): Promise<StatusResult> {
   const info = await serverFiles(sr);
-  const { running, orphans, stale } = await serverState(sr, info.pidFile, { scan: false });
+  const { running, orphans, stale } = await serverState(sr, info.pidFile);
   if (!running && orphans.length) throw await orphanedWorkersError(sr, orphans, stale);
   if (!running) throw notRunning(sr, stale, 'status');
   const url = opts.url ?? info.healthUrl;
-  // The synchronous work first: done after the probe's start, it would count
+  // The /proc reads first: done after the probe's start, they would count
   // in the probe's latency (an IP connect starts on the next tick).
-  const listening = serverListening(sr.root, running.pid);
+  const listening = await serverListening(sr.root, running.pid);
   const profiling = serverProfile(sr).catch(() => undefined);
   const [health, profile] = await Promise.all([url ? probe(url, (opts.timeoutSec ?? 5) * 1000) : undefined, profiling]);
   const result: StatusResult = {

@@ -76,7 +76,7 @@ export async function setLogLevel(sr: ServerRoot, opts: LogLevelOptions): Promis
   warnings.push(...edit.warnings);
   let reloaded = false;
   if (edit.changed.length && opts.reload !== false) {
-    const { running } = await serverState(sr, (await serverFiles(sr)).pidFile, { scan: false });
+    const { running } = await serverState(sr, (await serverFiles(sr)).pidFile);
     if (running) {
       await restart(sr, { graceful: true, timeoutSec: opts.timeoutSec });
       reloaded = true;

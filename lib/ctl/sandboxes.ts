@@ -36,7 +36,7 @@ export async function listSandboxes(env: NodeJS.ProcessEnv = process.env): Promi
   const out = await Promise.all(sandboxes.map(async (e): Promise<SandboxStatus> => {
     const sr = await detectServerRoot(e.root);
     // The pid file ctl start remembered, else httpd's default; the process scan decides (as stop does, no config parse).
-    const { running } = await serverState(sr, (await stopFiles(sr)).pidFile, { scan: false });
+    const { running } = await serverState(sr, (await stopFiles(sr)).pidFile);
     const ports = await configPorts(sr);
     return {
       root: e.root, port: ports[0] ?? e.port, createdPort: e.port, configPorts: ports, httpd: e.httpd, created: e.created, running: !!running, pid: running?.pid ?? null,

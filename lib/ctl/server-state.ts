@@ -17,19 +17,8 @@ export interface ServerState {
   stale?: StaleReport;
 }
 
-export interface StateOptions {
-  /**
-   * false: when the pid file names this root's live httpd, take it and do
-   * not scan /proc for other parents and orphaned workers (~1.8 ms): for
-   * callers that act on the running parent only, and for status, to which
-   * orphans matter only when no parent runs. Default true.
-   */
-  scan?: boolean;
-}
-
-export async function serverState(sr: ServerRoot, pidFile: string, opts: StateOptions = {}): Promise<ServerState> {
+export async function serverState(sr: ServerRoot, pidFile: string): Promise<ServerState> {
   const { running, stale } = await runningServer(sr, { pidFile });
-  if (running && opts.scan === false) return { running, parents: [running.pid], orphans: [], stale };
   const procs = findServerProcesses(sr);
   const parents = [...new Set([...(running ? [running.pid] : []), ...procs.parents])];
   let current = running;

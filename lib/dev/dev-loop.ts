@@ -103,7 +103,7 @@ async function runCycle(o: DevOptions, n: number, changed: string[], first: bool
     at('restart');
     t = nowMs();
     const timeoutSec = o.timeoutSec ?? 30;
-    const { running } = await serverState(o.sr, (await serverFiles(o.sr)).pidFile, { scan: false });
+    const { running } = await serverState(o.sr, (await serverFiles(o.sr)).pidFile);
     let healthUrl: string | undefined;
     if (!running) {
       const r = await start(o.sr, { timeoutSec });

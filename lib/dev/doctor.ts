@@ -99,7 +99,7 @@ const bindHost = (l: ListenAddress) => (!l.host || l.host === '*' || l.host === 
 
 async function listenFacts(sr: ServerRoot, report: DoctorReport): Promise<void> {
   const info = await readServerInfo(sr).catch((e: unknown) => (report.warnings.push(`config not readable: ${(e as Error).message}`), undefined));
-  const { running } = await serverState(sr, (await serverFiles(sr)).pidFile, { scan: false });
+  const { running } = await serverState(sr, (await serverFiles(sr)).pidFile);
   report.running = running ? { pid: running.pid } : null;
   const ours = running ? listeningAddresses(running.pid) : [];
   for (const l of info?.listens ?? []) {

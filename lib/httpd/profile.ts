@@ -6,7 +6,8 @@
  * one server to another; nothing else tests a series.
  */
 import path from 'node:path';
-import { cacheDir, readCacheJson, shortHash, statOrUndefined, writeCacheFile } from '../core/fs.js';
+import { cached } from '../core/cache.js';
+import { statIfAny } from '../core/fs.js';
 import { dialectOf, type Dialect } from './dialect.js';
 import { httpdCommand } from './invoke.js';
 import type { ServerRoot } from './server-root.js';
@@ -81,22 +82,17 @@ export interface ServerProfile {
 
 const memo = new Map<string, Promise<{ series: Series; version: string }>>();
 
+const isVersion = (v: unknown): v is string => typeof v === 'string' && /^\d+\.\d+\.\d+$/.test(v);
+
 /** `httpd -v`, once per binary identity: in this process, and on disk across runs. */
 async function versionOf(sr: ServerRoot): Promise<{ series: Series; version: string }> {
-  const st = statOrUndefined(sr.httpd);
+  const st = await statIfAny(sr.httpd);
   const key = `${path.resolve(sr.httpd)}:${st?.mtimeMs}:${st?.size}`;
   let hit = memo.get(key);
   if (!hit) {
-    hit = (async () => {
-      const file = path.join(cacheDir(), `httpd-version-${shortHash(key)}.json`);
-      const cached = readCacheJson<{ key?: string; version?: string }>(file); // none yet, or torn: ask httpd
-      if (st && cached?.key === key && cached.version && /^\d+\.\d+\.\d+$/.test(cached.version)) return { series: seriesOfVersion(cached.version), version: cached.version };
-      const v = await httpdSeries(sr.httpd, (await httpdCommand(sr, [])).env);
-      if (st) {
-        writeCacheFile(file, JSON.stringify({ key, version: v.version })); // a failed write costs the next run an httpd -v
-      }
-      return v;
-    })();
+    const ask = async () => (await httpdSeries(sr.httpd, (await httpdCommand(sr, [])).env)).version;
+    // No binary to stat: nothing names the answer, so it is not kept.
+    hit = (st ? cached('httpd-version', key, isVersion, ask) : ask()).then((version) => ({ series: seriesOfVersion(version), version }));
     memo.set(key, hit);
   }
   return hit;

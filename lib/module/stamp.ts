@@ -10,7 +10,8 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { readCacheJson, statOrUndefined } from '../core/fs.js';
+import { readTrustedJson } from '../core/cache.js';
+import { statOrUndefined } from '../core/fs.js';
 
 export type FileKey = [number, number];
 
@@ -55,7 +56,7 @@ export function unitIsFresh(unit: Unit | undefined, argv: string, output: string
 }
 
 export function readStamp(file: string, toolchain: string): Stamp | undefined {
-  const stamp = readCacheJson<Stamp>(file); // never built, or a torn stamp: build
+  const stamp = readTrustedJson(file) as Stamp | undefined; // never built, or a torn stamp: build
   return stamp?.version === 2 && stamp.toolchain === toolchain ? stamp : undefined;
 }
 

@@ -9,7 +9,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { cacheDir, shortHash, writeCacheFile } from '../core/fs.js';
+import { readCache, writeCache } from '../core/cache.js';
 import { runCapture } from '../core/run.js';
 import { readDynamic, NotElf64Error, type DynamicInfo } from './elf.js';
 import type { RuntimeTarget } from './toolchain.js';
@@ -51,7 +51,11 @@ async function ldd(file: string, env: Record<string, string>): Promise<{ libs: M
   return res?.exitCode === 0 ? parseLdd(res.stdout) : undefined;
 }
 
-const cacheFile = (kind: string, key: string) => path.join(cacheDir(), `${kind}-${shortHash(key)}.txt`);
+type LibIds = [string, string, string][];
+const isLibIds = (v: unknown): v is LibIds => Array.isArray(v) && v.every((e) => Array.isArray(e) && e.length === 3 && e.every((x) => typeof x === 'string'));
+const isString = (v: unknown): v is string => typeof v === 'string';
+const isHttpdEntry = (v: unknown): v is { libs: LibIds; names: string } => typeof v === 'object' && v !== null && isLibIds((v as { libs?: unknown }).libs) && isString((v as { names?: unknown }).names);
+const isModuleEntry = (v: unknown): v is { libs: LibIds } => typeof v === 'object' && v !== null && isLibIds((v as { libs?: unknown }).libs);
 
 /**
  * A set of names as one "\nname\n...\n" string: asking it for a module's
@@ -74,18 +78,17 @@ class NameList {
 async function librarySymbols(lib: string): Promise<NameList> {
   const key = await identity(lib);
   if (!key) return NameList.of([]);
-  const file = cacheFile('lib-symbols', key);
-  const cached = await fs.readFile(file, 'latin1').catch(() => undefined);
-  if (cached?.startsWith(`${key}\n`)) return new NameList(cached.slice(key.length));
+  const hit = readCache('lib-symbols', key, isString);
+  if (hit !== undefined) return new NameList(hit);
   const list = NameList.of(await readDynamic(lib).then((d) => d.defined, () => new Set<string>()));
-  writeCacheFile(file, `${key}${list.text}`);
+  await writeCache('lib-symbols', key, list.text);
   return list;
 }
 
 interface HttpdSymbols { key: string; names: NameList; libs: Map<string, string> }
 
 /** Each cached path still has the identity it had: an upgraded libapr is another set of symbols. */
-async function stillSame(libs: [string, string, string][]): Promise<boolean> {
+async function stillSame(libs: LibIds): Promise<boolean> {
   const ids = await Promise.all(libs.map(([, p]) => identity(p)));
   return libs.every(([, , id], i) => ids[i] === id);
 }
@@ -96,18 +99,13 @@ const withIds = (libs: Map<string, string>) => Promise.all([...libs].map(async (
 async function httpdSymbols(rt: RuntimeTarget): Promise<HttpdSymbols | undefined> {
   const key = await identity(rt.httpd);
   if (!key) return undefined;
-  const file = cacheFile('httpd-symbols', key);
-  const cached = await fs.readFile(file, 'latin1').catch(() => undefined);
-  if (cached) {
-    const nl = cached.indexOf('\n');
-    const head = JSON.parse(cached.slice(0, nl)) as { key: string; libs: [string, string, string][] };
-    if (head.key === key && (await stillSame(head.libs))) return { key, names: new NameList(cached.slice(nl)), libs: new Map(head.libs.map(([s, p]) => [s, p])) };
-  }
+  const hit = readCache('httpd-symbols', key, isHttpdEntry);
+  if (hit && (await stillSame(hit.libs))) return { key, names: new NameList(hit.names), libs: new Map(hit.libs.map(([s, p]) => [s, p])) };
   const libs = (await ldd(rt.httpd, await rt.env()))?.libs;
   if (!libs) return undefined;
   const sets = await Promise.all([readDynamic(rt.httpd).then((d) => d.defined), ...[...libs.values()].map((l) => readDynamic(l).then((d) => d.defined, () => new Set<string>()))]);
   const names = NameList.of(new Set(sets.flatMap((s) => [...s])));
-  writeCacheFile(file, `${JSON.stringify({ key, libs: await withIds(libs) })}${names.text}`);
+  await writeCache('httpd-symbols', key, { libs: await withIds(libs), names: names.text });
   return { key, names, libs };
 }
 
@@ -117,12 +115,12 @@ async function httpdSymbols(rt: RuntimeTarget): Promise<HttpdSymbols | undefined
  * a C++ module asks for libstdc++ at every build.
  */
 async function moduleLibs(so: string, mod: DynamicInfo, rt: RuntimeTarget, httpd: HttpdSymbols): Promise<{ libs: Map<string, string>; missing: string[] } | undefined> {
-  const file = cacheFile('module-libs', JSON.stringify([httpd.key, mod.needed, mod.runpath]));
-  const cached = await fs.readFile(file, 'utf8').then((t) => JSON.parse(t) as { libs: [string, string, string][] }, () => undefined);
-  if (cached && (await stillSame(cached.libs))) return { libs: new Map(cached.libs.map(([s, p]) => [s, p])), missing: [] };
+  const key = JSON.stringify([httpd.key, mod.needed, mod.runpath]);
+  const hit = readCache('module-libs', key, isModuleEntry);
+  if (hit && (await stillSame(hit.libs))) return { libs: new Map(hit.libs.map(([s, p]) => [s, p])), missing: [] };
   const found = await ldd(so, await rt.env());
   // Only a complete answer is kept: a library not found now may be installed before the next build.
-  if (found?.missing.length === 0) writeCacheFile(file, JSON.stringify({ libs: await withIds(found.libs) }));
+  if (found?.missing.length === 0) await writeCache('module-libs', key, { libs: await withIds(found.libs) });
   return found;
 }
 

@@ -9,9 +9,10 @@
  * a name it does not know, and takes one name per query; its shared-object
  * flags are CFLAGS_SHLIB / LDFLAGS_SHLIB instead of libtool's.
  */
-import { promises as fs, statSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { cacheDir, exists, readCacheJson, shortHash } from '../core/fs.js';
+import { cached, isStringRecord } from '../core/cache.js';
+import { exists } from '../core/fs.js';
 import { ApxsError } from '../core/errors.js';
 import { runCapture } from '../core/run.js';
 import { httpdCommand } from '../httpd/invoke.js';
@@ -64,8 +65,8 @@ type Vars = Record<(typeof WANTED)[number], string>;
 /** What to ask apxs: the profile's view of one series' apxs. */
 type ApxsDialect = Pick<SeriesTraits, 'apxsVars' | 'apxsOneQueryAtATime'>;
 
-function fileKey(file: string): string {
-  const st = statSync(file);
+async function fileKey(file: string): Promise<string> {
+  const st = await fs.stat(file);
   return `${file}:${st.mtimeMs}:${st.size}`;
 }
 
@@ -177,17 +178,12 @@ export async function loadToolchain(
   }
   const dialect = opts.dialect ?? DEFAULT_DIALECT;
   const names = WANTED.filter((n) => dialect.apxsVars.includes(n));
-  const key = fileKey(source);
+  const key = await fileKey(source);
   // The names asked are part of the cache key: an answer to other questions is no answer.
-  const cacheFile = path.join(cacheDir(env), `toolchain-${shortHash(`${key}|${names.join(',')}`)}.json`);
-  let vars = readCacheJson<Record<string, string>>(cacheFile); // sync: on every build (see stamp.ts)
-  if (!vars) {
+  const vars = await cached('toolchain', `${key}|${names.join(',')}`, isStringRecord, async () => {
     const all = source.endsWith('.mk') ? parseConfigVars(await fs.readFile(source, 'utf8')) : await queryApxs(source, names, dialect.apxsOneQueryAtATime);
-    vars = Object.fromEntries(names.map((n) => [n, all[n] ?? '']));
-    await fs.mkdir(path.dirname(cacheFile), { recursive: true });
-    await fs.writeFile(`${cacheFile}.${process.pid}`, JSON.stringify(vars));
-    await fs.rename(`${cacheFile}.${process.pid}`, cacheFile);
-  }
+    return Object.fromEntries(names.map((n) => [n, all[n] ?? '']));
+  }, { env });
   const full = Object.fromEntries(WANTED.map((n) => [n, vars[n] ?? ''])) as Vars;
   return fromVars(full, key, opts.target ?? { api: '2', describe: `the apxs ${source}` }, env);
 }

@@ -7,7 +7,7 @@
  * (NO_CHECKSUM, NO_SIGNATURE) and deletes nothing, since the file is not
  * proven bad. Skipping verification takes --insecure.
  */
-import { cacheDir } from '../core/fs.js';
+import { cacheDir } from '../core/cache.js';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';

@@ -12,9 +12,9 @@ let network: Promise<{ undici: Undici; agent: Dispatcher }> | undefined;
 
 /**
  * undici and one proxy-aware agent, loaded at the first request and only
- * then: importing undici costs ~70 ms on Node 20 (measured when the health
- * probes tried it), which a download of seconds does not notice and a
- * command that downloads nothing must not pay.
+ * then: importing undici takes longer than a whole `ctl status`, which a
+ * download of seconds does not notice and a command that downloads nothing
+ * must not pay.
  */
 export function net(): Promise<{ undici: Undici; agent: Dispatcher }> {
   network ??= import('undici').then((undici) => ({

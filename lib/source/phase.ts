@@ -96,9 +96,9 @@ export async function runPhase(phase: string, file: string, args: string[], opts
   const started = Date.now();
   const cmd = commandLine(file, args);
   log.write(`$ ${cmd}\n`);
-  // execa is imported here and only here: it costs ~85 ms to load on Node 20
-  // (measured on the cold module `build`, which went back to child_process),
-  // nothing beside a configure or make of seconds to minutes.
+  // execa is imported here and only here: loading it takes longer than a
+  // no-op module `build` (which uses child_process), and nothing beside a
+  // configure or make of seconds to minutes.
   const { execa } = await import('execa');
   let ended: { why: string; signal?: NodeJS.Signals } | undefined;
   let force: NodeJS.Timeout | undefined;

@@ -11,7 +11,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ApxsError, isErrno } from '../core/errors.js';
-import { cacheDir } from '../core/fs.js';
+import { cacheDir } from '../core/cache.js';
 import { readRegistry, updateRegistry } from '../core/registry.js';
 import { compareVersions } from './versions.js';
 

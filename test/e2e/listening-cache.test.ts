@@ -54,11 +54,13 @@ afterEach(() => {
 });
 afterAll(() => children.forEach((c) => c.kill('SIGKILL')));
 
-async function cacheEntry(): Promise<{ file: string; entry: { process: string; sockets: Record<string, string> } } | undefined> {
+/** The one listening entry (lib/core/cache.ts: {key, value}): its file, key and value. */
+async function cacheEntry(): Promise<{ file: string; key: string; entry: { process: string; sockets: Record<string, string> } } | undefined> {
   const files = (await fs.readdir(path.join(cache, 'apxs-ts')).catch(() => [] as string[])).filter((f) => f.startsWith('listening-'));
   if (files.length === 0) return undefined;
   const file = path.join(cache, 'apxs-ts', files[0]!);
-  return { file, entry: JSON.parse(await fs.readFile(file, 'utf8')) };
+  const { key, value } = JSON.parse(await fs.readFile(file, 'utf8'));
+  return { file, key, entry: value };
 }
 
 describe('serverListening', () => {
@@ -66,51 +68,51 @@ describe('serverListening', () => {
     const h = await holder();
     children.push(h.child);
     const pid = h.child.pid!;
-    expect(serverListening('/srv/a', pid)).toEqual([`127.0.0.1:${h.port}`]);
+    expect(await serverListening('/srv/a', pid)).toEqual([`127.0.0.1:${h.port}`]);
     const first = await cacheEntry();
     expect(first).toBeDefined();
     expect(Object.values(first!.entry.sockets)).toEqual([`127.0.0.1:${h.port}`]);
     // Proof the second answer comes from the cache: an address the tables would never give.
     const inode = Object.keys(first!.entry.sockets)[0]!;
-    await fs.writeFile(first!.file, JSON.stringify({ ...first!.entry, sockets: { [inode]: '192.0.2.1:1' } }));
-    expect(serverListening('/srv/a', pid)).toEqual(['192.0.2.1:1']);
+    await fs.writeFile(first!.file, JSON.stringify({ key: first!.key, value: { ...first!.entry, sockets: { [inode]: '192.0.2.1:1' } } }));
+    expect(await serverListening('/srv/a', pid)).toEqual(['192.0.2.1:1']);
     // A torn or hand-edited entry (no sockets, not JSON, not an object) is no answer: the tables again.
-    for (const bad of [JSON.stringify({ process: first!.entry.process }), '{"process":', 'null']) {
+    for (const bad of [JSON.stringify({ key: first!.key, value: { process: first!.entry.process } }), '{"key":', 'null']) {
       await fs.writeFile(first!.file, bad);
-      expect(serverListening('/srv/a', pid)).toEqual([`127.0.0.1:${h.port}`]);
+      expect(await serverListening('/srv/a', pid)).toEqual([`127.0.0.1:${h.port}`]);
     }
     // Another server root has its own entry: the tables are read for it.
-    expect(serverListening('/srv/b', pid)).toEqual([`127.0.0.1:${h.port}`]);
+    expect(await serverListening('/srv/b', pid)).toEqual([`127.0.0.1:${h.port}`]);
 
     // A new listener (a restart with another Listen line): new inodes, the tables again.
     const second = Number(await h.send('SIGUSR1'));
-    expect(serverListening('/srv/a', pid).sort()).toEqual([`127.0.0.1:${h.port}`, `127.0.0.1:${second}`].sort());
+    expect((await serverListening('/srv/a', pid)).sort()).toEqual([`127.0.0.1:${h.port}`, `127.0.0.1:${second}`].sort());
     // And that answer is now the cached one, equal to the tables'.
-    expect(serverListening('/srv/a', pid).sort()).toEqual((await listeningAddresses(pid)).sort());
+    expect((await serverListening('/srv/a', pid)).sort()).toEqual(listeningAddresses(pid).sort());
   });
 
   it('keeps nothing while the process holds a socket that is not listening, and another process is not the cached one', async () => {
     const h = await holder();
     children.push(h.child);
     expect(await h.send('SIGUSR2')).toBe('connected');
-    expect(serverListening('/srv/c', h.child.pid!)).toEqual([`127.0.0.1:${h.port}`]);
+    expect(await serverListening('/srv/c', h.child.pid!)).toEqual([`127.0.0.1:${h.port}`]);
     expect(await cacheEntry()).toBeUndefined();
 
     const other = await holder();
     children.push(other.child);
-    expect(serverListening('/srv/d', other.child.pid!)).toEqual([`127.0.0.1:${other.port}`]);
+    expect(await serverListening('/srv/d', other.child.pid!)).toEqual([`127.0.0.1:${other.port}`]);
     const e = await cacheEntry();
     // The same root's entry, now asked about another pid: its key does not match, the tables decide.
-    await fs.writeFile(e!.file, JSON.stringify({ ...e!.entry, sockets: Object.fromEntries(Object.keys(e!.entry.sockets).map((k) => [k, '192.0.2.1:1'])) }));
+    await fs.writeFile(e!.file, JSON.stringify({ key: e!.key, value: { ...e!.entry, sockets: Object.fromEntries(Object.keys(e!.entry.sockets).map((k) => [k, '192.0.2.1:1'])) } }));
     const third = await holder();
     children.push(third.child);
-    expect(serverListening('/srv/d', third.child.pid!)).toEqual([`127.0.0.1:${third.port}`]);
+    expect(await serverListening('/srv/d', third.child.pid!)).toEqual([`127.0.0.1:${third.port}`]);
   });
 
   it('says nothing for a process that is gone', async () => {
     const h = await holder();
     h.child.kill('SIGKILL');
     await new Promise((r) => h.child.once('exit', r));
-    expect(serverListening('/srv/e', h.child.pid!)).toEqual([]);
+    expect(await serverListening('/srv/e', h.child.pid!)).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * What `ctl status` writes: the listening-address cache (lib/ctl/listening.ts,
- * through lib/core/fs.ts writeCacheFile: a temp file renamed into place) and
+ * through lib/core/cache.ts writeCache and lib/core/atomic-file.ts
+ * writeFileAtomic: a temp file renamed into place) and
  * the launcher's V8 code cache, in the user's cache dir. With 8 concurrent
  * runs from an empty cache, every status is right and one whole entry is
  * left; with runs killed by failpoints (lib/core/failpoint.ts) in the middle
@@ -31,7 +32,7 @@ afterAll(async () => {
 
 const status = () => cli(['ctl', 'status', '--server-root', sr, '--json'], { env: { XDG_CACHE_HOME: cache } });
 const emptyCache = () => fs.rm(path.join(cache, 'apxs-ts'), { recursive: true, force: true });
-const listeningOf = (text: string) => Object.values((JSON.parse(text) as { sockets: Record<string, string> }).sockets);
+const listeningOf = (text: string) => Object.values((JSON.parse(text) as { value: { sockets: Record<string, string> } }).value.sockets);
 
 /** The cache dir's files: each listening entry and code cache, and any temp file left by a killed run. */
 async function leftovers(): Promise<{ listening: string[]; codeCaches: string[]; temps: string[] }> {
@@ -75,7 +76,7 @@ describe('ctl status: its caches under concurrency and SIGKILL', () => {
 
   it('killed mid-write and before the rename (2 steps x 5 kills, 3 from an empty cache, 2 over an older entry): the kill lands there, the entry in place is absent or byte-identical, the next 3 runs are right', async () => {
     let kills = 0;
-    for (const step of ['cache:mid-write', 'cache:before-rename']) {
+    for (const step of ['atomic:mid-write', 'atomic:before-rename']) {
       for (let i = 0; i < 5; i++) {
         // Rounds 0-2 start from an empty cache; 3-4 over an older entry (another
         // process's, so it is rewritten), which a killed write must leave byte for byte.
@@ -84,7 +85,8 @@ describe('ctl status: its caches under concurrency and SIGKILL', () => {
         if (i >= 3) {
           expect((await status()).code).toBe(0);
           const file = path.join(cache, 'apxs-ts', (await leftovers()).listening[0]!);
-          const text = JSON.stringify({ ...JSON.parse(await fs.readFile(file, 'utf8')), process: '1 1 an-older-boot' });
+          const entry = JSON.parse(await fs.readFile(file, 'utf8'));
+          const text = JSON.stringify({ ...entry, value: { ...entry.value, process: '1 1 an-older-boot' } });
           await fs.writeFile(file, text);
           older = { file, text };
         }
@@ -96,7 +98,7 @@ describe('ctl status: its caches under concurrency and SIGKILL', () => {
         expect(left.temps, `${step} #${i}`).toHaveLength(1);
         if (older) expect(await fs.readFile(older.file, 'utf8')).toBe(older.text);
         else expect(left.listening).toEqual([]);
-        if (step === 'cache:mid-write') {
+        if (step === 'atomic:mid-write') {
           const torn = await fs.readFile(path.join(cache, 'apxs-ts', left.temps[0]!), 'utf8');
           expect(() => JSON.parse(torn)).toThrow();
         }
@@ -105,9 +107,9 @@ describe('ctl status: its caches under concurrency and SIGKILL', () => {
         const entries = (await leftovers()).listening;
         expect(entries).toHaveLength(1);
         expect(listeningOf(await fs.readFile(path.join(cache, 'apxs-ts', entries[0]!), 'utf8'))).toEqual([`127.0.0.1:${port}`]);
-        // The killed run's temp is left (named NAME.PID.tmp, never read as an entry); remove it for the next round's count.
+        // The killed run's temp is left (named .NAME.apxs-ts-PID-TIME.tmp, never read as an entry); remove it for the next round's count.
         for (const t of (await leftovers()).temps) {
-          expect(t).toMatch(/^listening-[0-9a-f]+\.json\.\d+\.tmp$/);
+          expect(t).toMatch(/^\.listening-[0-9a-f]+\.json\.apxs-ts-\d+-[0-9a-z]+\.tmp$/);
           await fs.rm(path.join(cache, 'apxs-ts', t));
         }
       }

@@ -325,7 +325,8 @@ describe.skipIf(!isRoot)('caches and lists in the cache dir that another user wr
     const mark = path.join(marks, 'cc');
     const evil = path.join(work, 'evil-cc.sh');
     await fs.writeFile(evil, `#!/bin/sh\ntouch '${mark}'\nexec gcc "$@"\n`, { mode: 0o755 });
-    const planted = JSON.stringify({ ...JSON.parse(await fs.readFile(file, 'utf8')), CC: evil });
+    const entry = JSON.parse(await fs.readFile(file, 'utf8')); // lib/core/cache.ts: {key, value}
+    const planted = JSON.stringify({ ...entry, value: { ...entry.value, CC: evil } });
     await fs.writeFile(file, planted);
     await fs.chown(file, NOBODY, nogroup);
     await fs.writeFile(path.join(mod, 'mod_cc.c'), `${await fs.readFile(path.join(mod, 'mod_cc.c'), 'utf8')}\n/* changed */\n`);

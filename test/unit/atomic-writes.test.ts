@@ -1,7 +1,7 @@
 /**
  * The two "temp file, then rename" writers: writeFileAtomic (users' files,
- * lib/core/atomic-file.ts) and writeCacheFile (caches, lib/core/fs.ts).
- * What they promise, checked so that a writer that rewrites the file in
+ * lib/core/atomic-file.ts) and writeCache (caches, lib/core/cache.ts, which
+ * writes through writeFileAtomic). What they promise, checked so that a writer that rewrites the file in
  * place, or truncates it and then writes, fails deterministically:
  *  - a descriptor opened on the file before the write still reads the old
  *    content, whole (the old inode is never touched; a reader that opened it
@@ -15,7 +15,7 @@ import { promises as fs, openSync, readSync, closeSync, fstatSync } from 'node:f
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { backupFile, writeFileAtomic } from '../../lib/core/atomic-file.js';
-import { writeCacheFile } from '../../lib/core/fs.js';
+import { cacheFile, readCache, writeCache } from '../../lib/core/cache.js';
 import { tmpDir } from '../helpers.js';
 
 /** Everything an open descriptor reads now, from offset 0. */
@@ -100,17 +100,20 @@ describe('writeFileAtomic', () => {
   }, 60_000);
 });
 
-describe('writeCacheFile', () => {
+describe('writeCache', () => {
   it('a reader that opened the cache entry before the write still reads the old entry, whole; no temp left', async () => {
     const dir = await tmpDir('apxs-ts-cachewrite-');
-    const f = path.join(dir, 'sub', 'listening-0.json');
-    writeCacheFile(f, JSON.stringify({ v: 'old' }));
+    const env = { XDG_CACHE_HOME: path.join(dir, 'sub') };
+    const isV = (v: unknown): v is { v: string } => typeof v === 'object' && v !== null && typeof (v as { v?: unknown }).v === 'string';
+    await writeCache('listening', '/srv/a', { v: 'old' }, env);
+    const f = cacheFile('listening', '/srv/a', env);
     const fd = openSync(f, 'r');
     try {
-      writeCacheFile(f, JSON.stringify({ v: 'new', pad: 'x'.repeat(1000) }));
-      expect(readAllFd(fd)).toBe(JSON.stringify({ v: 'old' }));
-      expect(JSON.parse(await fs.readFile(f, 'utf8')).v).toBe('new');
-      expect(await fs.readdir(path.dirname(f))).toEqual(['listening-0.json']);
+      await writeCache('listening', '/srv/a', { v: 'new', pad: 'x'.repeat(1000) }, env);
+      expect(readAllFd(fd)).toBe(JSON.stringify({ key: '/srv/a', value: { v: 'old' } }));
+      expect(JSON.parse(await fs.readFile(f, 'utf8')).value.v).toBe('new');
+      expect(readCache('listening', '/srv/a', isV, env)?.v).toBe('new');
+      expect(await fs.readdir(path.dirname(f))).toEqual([path.basename(f)]);
     } finally {
       closeSync(fd);
     }
@@ -119,8 +122,28 @@ describe('writeCacheFile', () => {
   it('a cache dir that cannot be made is no error: the write is skipped', async () => {
     const dir = await tmpDir('apxs-ts-cachewrite-');
     await fs.writeFile(path.join(dir, 'file'), 'x');
-    expect(() => writeCacheFile(path.join(dir, 'file', 'c.json'), '{}')).not.toThrow();
+    await expect(writeCache('c', 'k', {}, { XDG_CACHE_HOME: path.join(dir, 'file') })).resolves.toBeUndefined();
     expect(await fs.readFile(path.join(dir, 'file'), 'utf8')).toBe('x');
+  });
+
+  it('an entry of another key, torn, of the wrong shape, or writable by others is a miss, never an error', async () => {
+    const dir = await tmpDir('apxs-ts-cacheread-');
+    const env = { XDG_CACHE_HOME: dir };
+    const isS = (v: unknown): v is string => typeof v === 'string';
+    await writeCache('toolchain', 'k1', 'one', env);
+    expect(readCache('toolchain', 'k1', isS, env)).toBe('one');
+    const f = cacheFile('toolchain', 'k1', env);
+    let misses = 0;
+    for (const text of [JSON.stringify({ key: 'k2', value: 'one' }), '{"key":"k1","val', JSON.stringify({ key: 'k1', value: 1 }), 'null', '']) {
+      await fs.writeFile(f, text);
+      expect(readCache('toolchain', 'k1', isS, env), text).toBeUndefined();
+      misses++;
+    }
+    await fs.writeFile(f, JSON.stringify({ key: 'k1', value: 'one' }));
+    await fs.chmod(f, 0o666); // another user could have written it
+    expect(readCache('toolchain', 'k1', isS, env)).toBeUndefined();
+    misses++;
+    expect(misses).toBe(6);
   });
 });
 

@@ -8,6 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ApxsError, fileError, isErrno, permissionError } from '../../lib/core/errors.js';
+import * as cache from '../../lib/core/cache.js';
 import * as fsh from '../../lib/core/fs.js';
 import { readRegistry, updateRegistry } from '../../lib/core/registry.js';
 import { commandLine, lastLines, quoteArg, runCapture } from '../../lib/core/run.js';
@@ -226,13 +227,13 @@ describe('fs helpers', () => {
     expect(fsh.readDirIfAny(path.join(d, 'f'))).toEqual([]);
   });
 
-  it('readCacheJson: an object, or undefined for missing, torn, or non-object JSON', async () => {
+  it('readTrustedJson: an object, or undefined for missing, torn, or non-object JSON', async () => {
     const d = await tmpDir('apxs-ts-fsh-');
     const f = path.join(d, 'c.json');
-    expect(fsh.readCacheJson(f)).toBeUndefined();
+    expect(cache.readTrustedJson(f)).toBeUndefined();
     for (const [text, want] of [['{"a":1}', { a: 1 }], ['[1]', [1]], ['{"a":', undefined], ['null', undefined], ['3', undefined], ['"s"', undefined]] as const) {
       await fs.writeFile(f, text);
-      expect(fsh.readCacheJson(f), text).toEqual(want);
+      expect(cache.readTrustedJson(f), text).toEqual(want);
     }
   });
 
@@ -249,9 +250,9 @@ describe('fs helpers', () => {
   });
 
   it('cacheDir: $XDG_CACHE_HOME, else $HOME/.cache, plus apxs-ts', () => {
-    expect(fsh.cacheDir({ XDG_CACHE_HOME: '/x', HOME: '/h' })).toBe('/x/apxs-ts');
-    expect(fsh.cacheDir({ XDG_CACHE_HOME: '', HOME: '/h' })).toBe('/h/.cache/apxs-ts');
-    expect(fsh.cacheDir({})).toMatch(/\/\.cache\/apxs-ts$/);
+    expect(cache.cacheDir({ XDG_CACHE_HOME: '/x', HOME: '/h' })).toBe('/x/apxs-ts');
+    expect(cache.cacheDir({ XDG_CACHE_HOME: '', HOME: '/h' })).toBe('/h/.cache/apxs-ts');
+    expect(cache.cacheDir({})).toMatch(/\/\.cache\/apxs-ts$/);
   });
 
   it('pathCandidates and which: PATH order, empty entries skipped, absolute names as they are', async () => {
@@ -263,12 +264,12 @@ describe('fs helpers', () => {
   });
 
   it('shortHash: 16 hex digits, stable, different for different keys', () => {
-    expect(fsh.shortHash('')).toMatch(/^[0-9a-f]{16}$/);
-    expect(fsh.shortHash('/srv/a')).toBe(fsh.shortHash('/srv/a'));
-    const seen = new Set(['/srv/a', '/srv/b', '/srv/ab', 'a', 'b', 'ba'].map(fsh.shortHash));
+    expect(cache.shortHash('')).toMatch(/^[0-9a-f]{16}$/);
+    expect(cache.shortHash('/srv/a')).toBe(cache.shortHash('/srv/a'));
+    const seen = new Set(['/srv/a', '/srv/b', '/srv/ab', 'a', 'b', 'ba'].map(cache.shortHash));
     expect(seen.size).toBe(6);
     // Pinned: a cache written by one run must be found by the next (another hash would orphan every entry).
-    expect([fsh.shortHash('/srv/a'), fsh.shortHash(''), fsh.shortHash('apxs-ts')]).toEqual(['d4de449740384eb8', '811c9dc501000193', 'dff0ade5209a32b8']);
+    expect([cache.shortHash('/srv/a'), cache.shortHash(''), cache.shortHash('apxs-ts')]).toEqual(['d4de449740384eb8', '811c9dc501000193', 'dff0ade5209a32b8']);
   });
 
   it('escapeRegExp makes every special character literal', () => {
