@@ -12,6 +12,7 @@ import { brokenConfigError, configTest, type ConfigTestResult } from '../httpd/c
 import { serverProfile, type CtlVerb } from '../httpd/profile.js';
 import { readServerInfo } from '../httpd/server-info.js';
 import type { ServerRoot } from '../httpd/server-root.js';
+import { timeoutOf, type CtlOptions, type CtlResult } from './ctl-options.js';
 import { withCtlLock } from './ctl-lock.js';
 import { logSince, logSize } from './error-log.js';
 import { probe, waitHealthy, type Probe } from './health.js';
@@ -25,27 +26,7 @@ import { apxsCommand } from '../core/command-hint.js';
 
 export type { Running, StaleReport } from './pid-file.js';
 
-export interface CtlOptions {
-  /** Health URL; default: the first Listen address. */
-  url?: string;
-  timeoutSec?: number;
-}
-
-export interface CtlResult {
-  action: string;
-  serverRoot: string;
-  pid: number | undefined;
-  healthUrl: string | undefined;
-  health: Probe | undefined;
-  elapsedMs: number;
-  alreadyRunning?: boolean;
-  stale?: StaleReport;
-  /** Workers whose parent was gone, that stop ended. */
-  orphans?: number[];
-  warnings: string[];
-}
-
-const timeoutOf = (o: CtlOptions) => o.timeoutSec ?? 30;
+export type { CtlOptions, CtlResult } from './ctl-options.js';
 const deadlineOf = (o: CtlOptions) => nowMs() + timeoutOf(o) * 1000;
 
 export function start(sr: ServerRoot, opts: CtlOptions = {}): Promise<CtlResult> {

@@ -15,12 +15,11 @@ import type { ServerRoot } from '../httpd/server-root.js';
 import { logSince, logSize } from './error-log.js';
 import { waitHealthy, type Probe } from './health.js';
 import { endProcesses, findServerProcesses, forceStop, isOurHttpd } from './identity.js';
-import type { CtlOptions, CtlResult } from './lifecycle.js';
+import { timeoutOf, type CtlOptions, type CtlResult } from './ctl-options.js';
 import { rememberServerFiles } from './server-files.js';
 import { serverState, type ServerState } from './server-state.js';
 import { apxsCommand } from '../core/command-hint.js';
 
-const timeoutOf = (o: CtlOptions) => o.timeoutSec ?? 30;
 
 /** A line of httpd's output that says why it failed; the usage text 1.3 prints after `invalid option` says nothing. */
 const REASON = /invalid|unrecognized|illegal|\bbad\b|Syntax error|AH\d{5}|\berror\b|cannot|can't|could not|unable|not found|no such|denied|failed|already in use/i;

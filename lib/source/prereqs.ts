@@ -4,15 +4,9 @@
  */
 import { which } from '../core/fs.js';
 import { seriesOfVersion as seriesOf } from '../httpd/version.js';
-import { RECIPES } from './recipes.js';
+import { RECIPES, type Requirement } from './recipes.js';
 
-export interface Requirement {
-  what: string;
-  /** Debian package that provides it. */
-  pkg: string;
-  /** Any of these on PATH (or absolute) satisfies it. */
-  anyOf: string[];
-}
+export type { Requirement } from './recipes.js';
 
 export function requirementsFor(version: string): Requirement[] {
   return [

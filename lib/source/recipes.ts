@@ -7,8 +7,16 @@
 import { firstGroup } from '../core/fs.js';
 import type { Series } from '../httpd/version.js';
 import { dropSysSiglist, fixGroupMinusOne, renameGetline, type FixRecord } from './legacy-fixes.js';
-import type { Requirement } from './prereqs.js';
 import { compareVersions } from './versions.js';
+
+/** A tool or header a build needs. */
+export interface Requirement {
+  what: string;
+  /** Debian package that provides it. */
+  pkg: string;
+  /** Any of these on PATH (or absolute) satisfies it. */
+  anyOf: string[];
+}
 
 export interface ConfigurePlan {
   shell: string | undefined;
