@@ -460,4 +460,3 @@ async function wellFormed(j: Journal): Promise<boolean> {
 }
 
 /** The name the unit tests and older code use. */
-export { EditTransaction as FileTransaction };

@@ -3,15 +3,14 @@
  * when they started. /proc lives in memory, so every function here reads it
  * synchronously and says so by returning a value, not a Promise.
  */
-import { readlinkSync, realpathSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { readDirIfAny, readTextIfAny } from './fs.js';
 
 export interface ProcInfo {
   pid: number;
   ppid: number;
-  /** Session id: a daemonized httpd parent leads its own session, its workers belong to it. */
+  /** Session id: a daemon that detached leads its own session, its workers belong to it. */
   session: number;
   state: string;
   /** Process start, from /proc/PID/stat's starttime and the boot time. */
@@ -44,41 +43,6 @@ export function childrenOf(pid: number): number[] {
     if (/^\d+$/.test(d) && parseStat(readProc(`/proc/${d}/stat`))?.ppid === pid) out.push(Number(d));
   }
   return out;
-}
-
-/**
- * The one process identity of a server root's httpd: its executable is the
- * server's httpd binary (by realpath; " (deleted)" after a package upgrade
- * replaced it) AND its command line names this ServerRoot with `-d ROOT`, as
- * every httpd we start is run. A process merely named httpd or apache2, or
- * another server root's httpd, is not this server's. `defaultRoot` is the
- * root the binary uses when given no -d (Debian's /etc/apache2 is started
- * by its init scripts without one).
- */
-export interface ServerIdentity {
-  binary: string;
-  serverRoot: string;
-  defaultRoot?: string;
-}
-
-function namesRoot(cmdline: string[], id: ServerIdentity): boolean {
-  const i = cmdline.indexOf('-d');
-  if (i < 0) return id.defaultRoot !== undefined && path.resolve(id.defaultRoot) === path.resolve(id.serverRoot);
-  const arg = cmdline[i + 1];
-  return arg !== undefined && path.isAbsolute(arg) && path.resolve(arg) === path.resolve(id.serverRoot);
-}
-
-function realBinary(binary: string): string {
-  try {
-    return realpathSync(binary);
-  } catch {
-    return binary;
-  }
-}
-
-export function isServerProcess(info: ProcInfo, id: ServerIdentity, real = realBinary(id.binary)): boolean {
-  if (info.state === 'Z' || info.state === 'X' || !info.exe) return false;
-  return info.exe.replace(/ \(deleted\)$/, '') === real && namesRoot(info.cmdline, id);
 }
 
 // /proc is in memory: read synchronously, through core/fs's readTextIfAny and readDirIfAny.
@@ -131,25 +95,22 @@ export function procInfo(pid: number): ProcInfo | undefined {
   return procInfoAt(pid, bootTime());
 }
 
-/** Every live process of this identity, found by one pass over /proc. */
-export function serverProcesses(id: ServerIdentity): ProcInfo[] {
+/**
+ * Every live process whose command line `wanted` accepts, found by one pass
+ * over /proc: the command line is read first, and the rest of a process
+ * only for those it keeps.
+ */
+export function processesWhere(wanted: (cmdline: string[]) => boolean): ProcInfo[] {
   const bt = bootTime();
-  const real = realBinary(id.binary);
   const out: ProcInfo[] = [];
   for (const d of readDirIfAny('/proc')) {
     if (!/^\d+$/.test(d)) continue;
-    // The command line first: it rules out nearly every process without a readlink.
     const cmd = readProc(`/proc/${d}/cmdline`);
-    if (!cmd || !namesRoot(cmd.split('\0').filter(Boolean), id)) continue;
+    if (!cmd || !wanted(cmd.split('\0').filter(Boolean))) continue;
     const info = procInfoAt(Number(d), bt);
-    if (info && isServerProcess(info, id, real)) out.push(info);
+    if (info && info.state !== 'Z' && info.state !== 'X') out.push(info);
   }
   return out;
-}
-
-/** Pids of `binary` running on `serverRoot` (the identity of serverProcesses). */
-export function processesOf(binary: string, serverRoot: string): number[] {
-  return serverProcesses({ binary, serverRoot }).map((p) => p.pid);
 }
 
 /** The pid a pid file names: a positive integer, or undefined (no file, unreadable, or anything else in it). */

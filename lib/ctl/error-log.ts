@@ -56,10 +56,6 @@ export async function logSince(file: string | undefined, offset: number, max = 3
   return (await readSince(file, offset, max)).lines;
 }
 
-export async function tailLog(file: string, n: number, filter?: RegExp): Promise<string[]> {
-  return (await readSince(file, 0, n, filter)).lines;
-}
-
 /** The last `n` lines and the offset they end at: followLog from there neither misses nor repeats a line. */
 export async function tailForFollow(file: string, n: number, filter?: RegExp): Promise<{ lines: string[]; end: number }> {
   return readSince(file, 0, n, filter);

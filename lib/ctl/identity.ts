@@ -1,14 +1,60 @@
 /**
  * Which processes are this server root's httpd, told apart as parents and
  * orphaned workers, and ending them. Only a process that passes the identity
- * rule (lib/core/proc.ts isServerProcess: this root's httpd binary AND
- * `-d ROOT`) is ever signalled, and it is checked again right before the
- * signal: a pid read from a file, or found a moment ago, may be another
- * program's by now.
+ * rule (isServerProcess: this root's httpd binary AND `-d ROOT`) is ever
+ * signalled, and it is checked again right before the signal: a pid read
+ * from a file, or found a moment ago, may be another program's by now.
  */
-import { promises as fs } from 'node:fs';
-import { isServerProcess, nowMs, procInfo, serverProcesses, sleep, type ProcInfo, type ServerIdentity } from '../core/proc.js';
+import { promises as fs, realpathSync } from 'node:fs';
+import path from 'node:path';
+import { nowMs, procInfo, processesWhere, sleep, type ProcInfo } from '../core/proc.js';
 import type { ServerRoot } from '../httpd/server-root.js';
+
+/**
+ * The one process identity of a server root's httpd: its executable is the
+ * server's httpd binary (by realpath; " (deleted)" after a package upgrade
+ * replaced it) AND its command line names this ServerRoot with `-d ROOT`, as
+ * every httpd we start is run. A process merely named httpd or apache2, or
+ * another server root's httpd, is not this server's. `defaultRoot` is the
+ * root the binary uses when given no -d (Debian's /etc/apache2 is started
+ * by its init scripts without one).
+ */
+export interface ServerIdentity {
+  binary: string;
+  serverRoot: string;
+  defaultRoot?: string;
+}
+
+function namesRoot(cmdline: string[], id: ServerIdentity): boolean {
+  const i = cmdline.indexOf('-d');
+  if (i < 0) return id.defaultRoot !== undefined && path.resolve(id.defaultRoot) === path.resolve(id.serverRoot);
+  const arg = cmdline[i + 1];
+  return arg !== undefined && path.isAbsolute(arg) && path.resolve(arg) === path.resolve(id.serverRoot);
+}
+
+function realBinary(binary: string): string {
+  try {
+    return realpathSync(binary);
+  } catch {
+    return binary;
+  }
+}
+
+export function isServerProcess(info: ProcInfo, id: ServerIdentity, real = realBinary(id.binary)): boolean {
+  if (info.state === 'Z' || info.state === 'X' || !info.exe) return false;
+  return info.exe.replace(/ \(deleted\)$/, '') === real && namesRoot(info.cmdline, id);
+}
+
+/** Every live process of this identity, found by one pass over /proc (the command line rules out nearly all first). */
+export function serverProcesses(id: ServerIdentity): ProcInfo[] {
+  const real = realBinary(id.binary);
+  return processesWhere((cmdline) => namesRoot(cmdline, id)).filter((info) => isServerProcess(info, id, real));
+}
+
+/** Pids of `binary` running on `serverRoot` (the identity of serverProcesses). */
+export function processesOf(binary: string, serverRoot: string): number[] {
+  return serverProcesses({ binary, serverRoot }).map((p) => p.pid);
+}
 
 export function identityOf(sr: ServerRoot): ServerIdentity {
   return { binary: sr.httpd, serverRoot: sr.root, defaultRoot: sr.layout.builtInRoot(sr) };

@@ -186,15 +186,3 @@ async function isSandbox(root: string): Promise<boolean> {
   const marker = await readJson<SandboxMarker>(path.join(root, SANDBOX_MARKER)).catch(() => undefined);
   return marker?.kind === 'sandbox';
 }
-
-/** Refuses (BAD_INPUT, exit 2) a directory that is not a sandbox apxs-ts made; returns its absolute path. */
-export async function requireSandbox(dir: string): Promise<string> {
-  const root = path.resolve(dir);
-  if (!(await isSandbox(root))) {
-    const there = await fs.stat(root).then(() => true, () => false);
-    throw new ApxsError('BAD_INPUT', there ? `${root} is not a sandbox apxs-ts created (no ${SANDBOX_MARKER} in it)` : `${root} does not exist`, {
-      hint: 'apxs-ts sandbox list shows the sandboxes it made; nothing was removed', data: { root },
-    });
-  }
-  return root;
-}

@@ -141,11 +141,6 @@ export async function findProjectFile(cwd: string, env: NodeJS.ProcessEnv = proc
   }
 }
 
-/** Finds apxs-ts.json in `cwd` or a parent; returns the server root it names, resolved against its own dir. */
-export async function findProjectServerRoot(cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
-  return (await findProjectFile(cwd, env))?.serverRoot;
-}
-
 /** --server-root, then $APXS_TS_SERVER_ROOT, then apxs-ts.json found upward from cwd; and where it came from. */
 export async function chooseServerRoot(opt: string | undefined, cwd: string, env = process.env): Promise<ServerRootChoice | undefined> {
   if (opt) return { path: path.resolve(cwd, opt), from: 'option', why: '--server-root' };

@@ -105,8 +105,3 @@ export async function readDynamic(file: string): Promise<DynamicInfo> {
     await fh.close();
   }
 }
-
-/** The names a shared object exports, to check that a module exports its `NAME_module` record. */
-export async function exportedSymbols(file: string): Promise<Set<string>> {
-  return (await readDynamic(file)).defined;
-}

@@ -206,20 +206,6 @@ export function hostsRemove(file: string, names: string[], opts: EditOptions = {
   return editHosts(file, (m) => removeFromBlock(m, valid), opts);
 }
 
-/** Our block as it is now. */
-export async function hostsBlockOf(file: string): Promise<HostsBlock> {
-  const text = await readHosts(file).catch((err: unknown) => {
-    if (err instanceof ApxsError && err.code === 'NOT_FOUND') return '';
-    throw err;
-  });
-  return readBlock(text, file);
-}
-
-/** Puts our block back to `map` exactly (used to undo an add). */
-export function hostsSetBlock(file: string, map: HostsBlock, opts: EditOptions = {}): Promise<HostsChange> {
-  return editHosts(file, () => map, opts);
-}
-
 export async function hostsList(file: string): Promise<HostsEntry[]> {
   return parseHostsLines(await readHosts(file), file);
 }

@@ -6,8 +6,6 @@ import { which } from '../core/fs.js';
 import { seriesOfVersion as seriesOf } from '../httpd/version.js';
 import { RECIPES, type Requirement } from './recipes.js';
 
-export type { Requirement } from './recipes.js';
-
 export function requirementsFor(version: string): Requirement[] {
   return [
     { what: 'a C compiler', pkg: 'gcc', anyOf: ['gcc', 'cc'] },

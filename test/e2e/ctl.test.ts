@@ -5,7 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { canBind } from '../../lib/core/ports.js';
-import { processesOf } from '../../lib/core/proc.js';
+import { processesOf } from '../../lib/ctl/identity.js';
 import { CLI, cli, freePort, get, newSandbox } from '../helpers.js';
 
 const roots: string[] = [];

@@ -9,7 +9,8 @@ import http from 'node:http';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { canBind } from '../../lib/core/ports.js';
-import { procInfo, processesOf } from '../../lib/core/proc.js';
+import { procInfo } from '../../lib/core/proc.js';
+import { processesOf } from '../../lib/ctl/identity.js';
 import { cliWithin, freePort, get, newSandbox } from '../helpers.js';
 
 // ---- helpers ----

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ApxsError } from '../../lib/core/errors.js';
 import { canBind } from '../../lib/core/ports.js';
-import { processesOf } from '../../lib/core/proc.js';
+import { processesOf } from '../../lib/ctl/identity.js';
 import { loadConfTree } from '../../lib/httpd/conf-tree.js';
 import { cliWithin, newSandbox } from '../helpers.js';
 

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeFileAtomic } from '../../lib/core/atomic-file.js';
-import { EditTransaction, FileTransaction } from '../../lib/core/edit-transaction.js';
+import { EditTransaction } from '../../lib/core/edit-transaction.js';
 import { findBlock, listBlockIds, offsetOutsideBlocks, removeBlock, upsertBlock } from '../../lib/core/marked-block.js';
 import { tmpDir } from '../helpers.js';
 
@@ -43,7 +43,7 @@ describe('atomic writes and transactions', () => {
     await fs.writeFile(real, 'original\r\nbytes');
     await fs.chmod(real, 0o640);
     await fs.symlink('real.conf', link);
-    const tx = new FileTransaction(path.join(dir, 'backups'));
+    const tx = new EditTransaction(path.join(dir, 'backups'));
     await tx.write(link, 'changed');
     await tx.write(path.join(dir, 'new.conf'), 'brand new');
     expect((await fs.lstat(link)).isSymbolicLink()).toBe(true);
@@ -61,7 +61,7 @@ describe('atomic writes and transactions', () => {
     const dir = await tmpDir();
     const f = path.join(dir, 'f');
     await writeFileAtomic(f, 'same');
-    const tx = new FileTransaction();
+    const tx = new EditTransaction();
     expect(await tx.write(f, 'same')).toBe(false);
     expect(tx.changed).toEqual([]);
   });

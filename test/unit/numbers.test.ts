@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { expected, NUMBER_RULES, parseNumber } from '../../lib/core/numbers.js';
-import { tailLog } from '../../lib/ctl/error-log.js';
+import { tailForFollow } from '../../lib/ctl/error-log.js';
 
 describe('parseNumber', () => {
   it.each([
@@ -29,13 +29,13 @@ describe('parseNumber', () => {
   });
 });
 
-describe('tailLog', () => {
+describe('tailForFollow', () => {
   it('a count of 0 or less is BAD_INPUT, never the whole log', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'apxs-ts-numbers-'));
     const log = path.join(dir, 'error_log');
     await fs.writeFile(log, 'a\nb\nc\n');
-    expect(await tailLog(log, 2)).toEqual(['b', 'c']);
-    for (const n of [0, -3, 1.5, Number.NaN]) await expect(tailLog(log, n)).rejects.toMatchObject({ code: 'BAD_INPUT' });
+    expect((await tailForFollow(log, 2)).lines).toEqual(['b', 'c']);
+    for (const n of [0, -3, 1.5, Number.NaN]) await expect(tailForFollow(log, n)).rejects.toMatchObject({ code: 'BAD_INPUT' });
     await fs.rm(dir, { recursive: true });
   });
 });

@@ -10,9 +10,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { addressesOf, canBind, freePort, listeningAddresses, listeningSockets, parsePort, socketInodes, whoListens } from '../../lib/core/ports.js';
-import {
-  bootId, childrenOf, isAlive, isServerProcess, nowMs, procInfo, processesOf, readPidFile, serverProcesses, sleep, startTicks, type ProcInfo,
-} from '../../lib/core/proc.js';
+import { bootId, childrenOf, isAlive, nowMs, procInfo, readPidFile, sleep, startTicks, type ProcInfo } from '../../lib/core/proc.js';
+import { isServerProcess, processesOf, serverProcesses } from '../../lib/ctl/identity.js';
 import { tmpDir } from '../helpers.js';
 
 const DEAD_PID = 4_000_000;

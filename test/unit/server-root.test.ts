@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { detectServerRoot, findProjectServerRoot, resolveServerRootPath } from '../../lib/httpd/server-root.js';
+import { detectServerRoot, findProjectFile, resolveServerRootPath } from '../../lib/httpd/server-root.js';
 import { loadConfTree } from '../../lib/httpd/conf-tree.js';
 import { same, statKey } from '../../lib/module/stamp.js';
 import { tmpDir } from '../helpers.js';
@@ -43,7 +43,7 @@ describe('server roots', () => {
     const d = await tmpDir();
     await touch(path.join(d, 'apxs-ts.json'), JSON.stringify({ serverRoot: './srv' }));
     await fs.mkdir(path.join(d, 'a', 'b'), { recursive: true });
-    expect(await findProjectServerRoot(path.join(d, 'a', 'b'))).toBe(path.join(d, 'srv'));
+    expect((await findProjectFile(path.join(d, 'a', 'b')))?.serverRoot).toBe(path.join(d, 'srv'));
     expect(await resolveServerRootPath('x', d, {})).toBe(path.join(d, 'x'));
     expect(await resolveServerRootPath(undefined, d, { APXS_TS_SERVER_ROOT: '/opt/h' })).toBe('/opt/h');
   });
