@@ -72,6 +72,24 @@ export async function newSandbox(roots?: string[]): Promise<{ work: string; sr: 
 
 export { freePort };
 
+/** What a test's private hosts file holds at first. */
+export const HOSTS_START = '127.0.0.1 localhost\n';
+
+/** A hosts file holding `content`, alone in a new temp dir. */
+export async function hostsFile(content = HOSTS_START): Promise<string> {
+  const f = path.join(await tmpDir('apxs-ts-hosts-'), 'hosts');
+  await fs.writeFile(f, content);
+  return f;
+}
+
+/** A sandbox (newSandbox) with a private hosts file beside it (`hosts`, HOSTS_START) and its main config (`conf`). */
+export async function sandbox(roots?: string[]): Promise<{ work: string; sr: string; port: number; hosts: string; conf: string }> {
+  const s = await newSandbox(roots);
+  const hosts = path.join(s.work, 'hosts');
+  await fs.writeFile(hosts, HOSTS_START);
+  return { ...s, hosts, conf: path.join(s.sr, 'conf', 'httpd.conf') };
+}
+
 /** GET over node:http (fetch will not send a Host header of our choosing). */
 export function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {

@@ -4,19 +4,14 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { addToBlock, readBlock, withBlock } from '../../lib/sites/hosts-file.js';
-import { CLI, cli, tmpDir } from '../helpers.js';
+import { CLI, cli, hostsFile, tmpDir } from '../helpers.js';
 
 const ORIGINAL = '\ufeff# my hosts\r\n127.0.0.1\tlocalhost # loop\r\n::1 localhost ip6-localhost\r\n10.0.0.1 box';
 
-async function hostsFile(content = ORIGINAL): Promise<string> {
-  const f = path.join(await tmpDir(), 'hosts');
-  await fs.writeFile(f, content);
-  return f;
-}
 
 describe('hosts add/remove/list', () => {
   it('adds several names on one line, is a no-op the second time, and removing restores the exact bytes', async () => {
-    const f = await hostsFile();
+    const f = await hostsFile(ORIGINAL);
     const a = await cli(['hosts', 'add', 'one.dd', 'two.dd', '--hosts-file', f, '--json']);
     expect(a.code).toBe(0);
     expect(a.json.changed).toBe(true);
@@ -32,7 +27,7 @@ describe('hosts add/remove/list', () => {
   });
 
   it('keeps the ten newest backups', async () => {
-    const f = await hostsFile();
+    const f = await hostsFile(ORIGINAL);
     for (let i = 0; i < 7; i++) {
       expect((await cli(['hosts', 'add', `b${i}.dd`, '--hosts-file', f])).code).toBe(0);
       expect((await cli(['hosts', 'remove', `b${i}.dd`, '--hosts-file', f])).code).toBe(0);
@@ -46,7 +41,7 @@ describe('hosts add/remove/list', () => {
   });
 
   it('--dry-run prints the diff and writes nothing', async () => {
-    const f = await hostsFile();
+    const f = await hostsFile(ORIGINAL);
     const r = await cli(['hosts', 'add', 'one.dd', '--dry-run', '--hosts-file', f]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('+127.0.0.1 one.dd\n');
@@ -54,7 +49,7 @@ describe('hosts add/remove/list', () => {
   });
 
   it.each(['bad name', 'one.dd\nevil.dd', '-x.dd', 'a..b', ''])('a bad name %j leaves the file byte-identical', async (name) => {
-    const f = await hostsFile();
+    const f = await hostsFile(ORIGINAL);
     const r = await cli(['hosts', 'add', '--hosts-file', f, '--', 'ok.dd', name]);
     // BAD_HOSTNAME is bad input: exit 2 since 1700b92 (lib/core/errors.ts).
     expect(r.code).toBe(2);
@@ -64,7 +59,7 @@ describe('hosts add/remove/list', () => {
   });
 
   it('writes through a symlink to its target and keeps the mode', async () => {
-    const f = await hostsFile();
+    const f = await hostsFile(ORIGINAL);
     await fs.chmod(f, 0o600);
     const link = path.join(path.dirname(f), 'hosts-link');
     await fs.symlink('hosts', link);
@@ -75,7 +70,7 @@ describe('hosts add/remove/list', () => {
   });
 
   it('8 concurrent hosts add processes all land', async () => {
-    const f = await hostsFile();
+    const f = await hostsFile(ORIGINAL);
     const names = Array.from({ length: 8 }, (_, i) => `c${i}.dd`);
     const results = await Promise.all(names.map((n) => cli(['hosts', 'add', n, '--hosts-file', f])));
     expect(results.map((r) => r.code)).toEqual(names.map(() => 0));
@@ -122,7 +117,7 @@ describe('hosts add/remove/list', () => {
   });
 
   it('permission denied says how to run it instead of a stack', async () => {
-    const f = await hostsFile();
+    const f = await hostsFile(ORIGINAL);
     await fs.chmod(f, 0o644);
     await fs.chmod(path.dirname(f), 0o755);
     let r: { status: number | null; stderr: string };

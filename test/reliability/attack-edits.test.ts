@@ -9,7 +9,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EditTransaction } from '../../lib/core/edit-transaction.js';
-import { cli, newSandbox, snapshot, tmpDir } from '../helpers.js';
+import { cli, newSandbox, sandbox, snapshot, tmpDir } from '../helpers.js';
 
 /** A sandbox, and outside it a directory of files a hostile journal aims at. */
 async function target() {
@@ -102,9 +102,7 @@ describe('a hostile edit journal changes nothing', () => {
   });
 
   it('a real killed vhost add (after its hosts change) is still undone: the checks accept what apxs-ts writes', async () => {
-    const { work, sr } = await newSandbox();
-    const hosts = path.join(work, 'hosts');
-    await fs.writeFile(hosts, '127.0.0.1 localhost\n');
+    const { work, sr, hosts } = await sandbox();
     const before = await snapshot(sr);
     const hostsBefore = await fs.readFile(hosts);
     const mark = path.join(work, 'mark');
@@ -224,9 +222,7 @@ describe('a file changed by someone else between a killed edit and its undo', ()
 
 describe('a directory or symlink a killed edit made, taken over by someone before the recovery', () => {
   it("a page the user put in a killed vhost add's new DocumentRoot is kept (and the dir with it); the rest of the edit is undone", async () => {
-    const { work, sr } = await newSandbox();
-    const hosts = path.join(work, 'hosts');
-    await fs.writeFile(hosts, '127.0.0.1 localhost\n');
+    const { work, sr, hosts } = await sandbox();
     const mark = path.join(work, 'mark');
     await cli(['vhost', 'add', 'k.test', '--server-root', sr, '--hosts-file', hosts], { env: { APXS_TS_FAILPOINT: 'edit:before-configtest', APXS_TS_FAILPOINT_MARK: mark } });
     expect(await fs.readFile(mark, 'utf8')).toBe('edit:before-configtest\n');

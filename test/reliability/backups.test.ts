@@ -8,15 +8,13 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, newSandbox, snapshot } from '../helpers.js';
+import { cli, sandbox, snapshot } from '../helpers.js';
 
 const NOBODY = 65534;
 
 async function root() {
-  const { work, sr } = await newSandbox();
-  const hosts = path.join(work, 'hosts');
-  await fs.writeFile(hosts, '127.0.0.1 localhost\n');
-  return { work, sr, hosts, conf: path.join(sr, 'conf', 'httpd.conf'), backups: path.join(sr, '.apxs-ts', 'backups') };
+  const s = await sandbox();
+  return { ...s, backups: path.join(s.sr, '.apxs-ts', 'backups') };
 }
 
 async function builtModule(work: string, name: string, sr: string): Promise<string> {

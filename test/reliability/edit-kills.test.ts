@@ -13,7 +13,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readBlock } from '../../lib/sites/hosts-file.js';
-import { CLI, cli, newSandbox, type CliResult } from '../helpers.js';
+import { CLI, cli, sandbox, type CliResult } from '../helpers.js';
 
 /** Every failpoint an edit of a server root passes, in the order it passes them. */
 const POINTS = ['edit:locked', 'edit:after-journal', 'edit:after-backup', 'edit:after-change', 'edit:before-configtest', 'edit:after-commit', 'edit:before-purge'];
@@ -168,9 +168,8 @@ describe('kill -9 at every step of an edit (failpoints)', () => {
   const kills: Record<string, string[]> = {};
 
   it.each(SCENARIOS.map((s) => [s.name, s] as const))('%s: killed once per failpoint hit; httpd -t passes at once, the next command recovers', async (name, s) => {
-    const { work, sr } = await newSandbox();
-    const r: Root = { work, sr, hosts: path.join(work, 'hosts'), conf: path.join(sr, 'conf', 'httpd.conf') };
-    await fs.writeFile(r.hosts, '127.0.0.1 localhost\n');
+    const { work, sr, hosts, conf } = await sandbox();
+    const r: Root = { work, sr, hosts, conf };
     if (!moduleDir) {
       expect((await cli(['new', 'k', '--template', 'handler'], { cwd: work })).code).toBe(0);
       moduleDir = path.join(work, 'mod_k');
@@ -208,9 +207,8 @@ describe('kill -9 at every step of an edit (failpoints)', () => {
   }, 600_000);
 
   it('a kill during the recovery itself (after each undone step) is recovered by the command after it', async () => {
-    const { work, sr } = await newSandbox();
-    const r: Root = { work, sr, hosts: path.join(work, 'hosts'), conf: path.join(sr, 'conf', 'httpd.conf') };
-    await fs.writeFile(r.hosts, '127.0.0.1 localhost\n');
+    const { work, sr, hosts, conf } = await sandbox();
+    const r: Root = { work, sr, hosts, conf };
     let recoveryKills = 0;
     for (let n = 1; n < 20; n++) {
       const k = await killedAt(vh(r, 'add', 'k.dd'), 'edit:before-configtest', work);
@@ -234,9 +232,8 @@ describe('kill -9 at every step of an edit (failpoints)', () => {
   }, 600_000);
 
   it('the hosts file changed by another program after a killed vhost add: the undo leaves that change and says so', async () => {
-    const { work, sr } = await newSandbox();
-    const r: Root = { work, sr, hosts: path.join(work, 'hosts'), conf: path.join(sr, 'conf', 'httpd.conf') };
-    await fs.writeFile(r.hosts, '127.0.0.1 localhost\n');
+    const { work, sr, hosts, conf } = await sandbox();
+    const r: Root = { work, sr, hosts, conf };
     // Killed after every change, hosts file included, before the configtest.
     expect((await killedAt(vh(r, 'add', 'k.dd'), 'edit:before-configtest', work)).mark).toBe('edit:before-configtest');
     expect(await fs.readFile(r.hosts, 'utf8')).toContain('k.dd');

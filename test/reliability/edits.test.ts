@@ -8,14 +8,12 @@ import { execFileSync, spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, cli, newSandbox, snapshot } from '../helpers.js';
+import { CLI, cli, sandbox as newSandboxWithHosts, snapshot } from '../helpers.js';
 
+/** The shared sandbox with hosts file, and `v`: a vhost command on both. */
 async function sandbox() {
-  const { work, sr } = await newSandbox();
-  const hosts = path.join(work, 'hosts');
-  await fs.writeFile(hosts, '127.0.0.1 localhost\n');
-  const conf = path.join(sr, 'conf', 'httpd.conf');
-  return { work, sr, hosts, conf, v: (...a: string[]) => cli(['vhost', ...a, '--server-root', sr, '--hosts-file', hosts, '--json']) };
+  const s = await newSandboxWithHosts();
+  return { ...s, v: (...a: string[]) => cli(['vhost', ...a, '--server-root', s.sr, '--hosts-file', s.hosts, '--json']) };
 }
 
 /** httpd's own verdict on the sandbox's config. */

@@ -8,13 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI as CLI_JS, cli, snapshot, tmpDir } from '../helpers.js';
-
-async function hostsFile(content: string): Promise<string> {
-  const f = path.join(await tmpDir('apxs-ts-rel-'), 'hosts');
-  await fs.writeFile(f, content);
-  return f;
-}
+import { CLI as CLI_JS, cli, hostsFile, snapshot, tmpDir } from '../helpers.js';
 
 const USER_TAIL = '# my router, do not touch\n192.168.1.1 router.lan\n# the printer\n10.0.0.9 printer.lan\n';
 

@@ -10,7 +10,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { withLock, type LockHolder } from '../../lib/core/lock.js';
-import { CLI, ROOT, cli, newSandbox } from '../helpers.js';
+import { CLI, ROOT, cli, sandbox } from '../helpers.js';
 
 const LOCK_JS = path.join(ROOT, 'dist', 'lib', 'core', 'lock.js');
 
@@ -54,9 +54,7 @@ function run(args: string[], env: Record<string, string> = {}, re = /waiting for
 }
 
 async function sandboxWithHosts() {
-  const { work, sr } = await newSandbox();
-  const hosts = path.join(work, 'hosts');
-  await fs.writeFile(hosts, '127.0.0.1 localhost\n');
+  const { sr, hosts } = await sandbox();
   await fs.mkdir(path.join(sr, '.apxs-ts'), { recursive: true });
   return { sr, hosts, lockFile: path.join(sr, '.apxs-ts', 'config.lock') };
 }

@@ -9,18 +9,12 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readBlock } from '../../lib/sites/hosts-file.js';
-import { CLI, ROOT, cli, tmpDir } from '../helpers.js';
+import { CLI, ROOT, cli, hostsFile, tmpDir } from '../helpers.js';
 
 const DIST_LOCK = path.join(ROOT, 'dist', 'lib', 'core', 'lock.js');
 const ORIGINAL = '127.0.0.1 localhost\n::1 localhost\n';
 /** A pid above any this machine hands out (pid_max is at most 4194304). */
 const DEAD_PID = 4_000_000;
-
-async function hostsFile(content = ORIGINAL): Promise<string> {
-  const f = path.join(await tmpDir('apxs-ts-lock-'), 'hosts');
-  await fs.writeFile(f, content);
-  return f;
-}
 
 /** Files a run may leave beside the hosts file that it must not: temps, locks, claims. */
 async function leftovers(f: string): Promise<string[]> {
@@ -62,7 +56,7 @@ describe('stale lock takeover under concurrency', () => {
   it('a lock naming a dead pid, then 20 concurrent hosts add: all 20 names land, in each of 8 rounds', async () => {
     const missingPerRound: number[] = [];
     for (let round = 0; round < 8; round++) {
-      const f = await hostsFile();
+      const f = await hostsFile(ORIGINAL);
       await fs.writeFile(`${f}.apxs-ts.lock`, `${DEAD_PID}\n`);
       const names = Array.from({ length: 20 }, (_, i) => `r${i}.dd`);
       const results = await Promise.all(names.map((n) => cli(['hosts', 'add', n, '--hosts-file', f])));
@@ -111,7 +105,7 @@ describe('locks left by killed writers are recovered within 1 s', () => {
     ['a lock naming a dead pid', `${DEAD_PID} 4242 whatever-boot pid:[4026531836]\n`],
   ];
   it.each(stale)('%s', async (_what, content) => {
-    const f = await hostsFile();
+    const f = await hostsFile(ORIGINAL);
     await fs.writeFile(`${f}.apxs-ts.lock`, content);
     // Left by a writer killed a while ago: a file nobody is writing any more.
     await backdate(`${f}.apxs-ts.lock`, 3000);
@@ -122,7 +116,7 @@ describe('locks left by killed writers are recovered within 1 s', () => {
   });
 
   it('a lock naming a live pid whose start time differs (a recycled pid) is stale', async () => {
-    const f = await hostsFile();
+    const f = await hostsFile(ORIGINAL);
     const [pid, , boot, ns] = (await selfIdentity()).trim().split(' ');
     await fs.writeFile(`${f}.apxs-ts.lock`, `${pid} 1 ${boot} ${ns}\n`);
     const r = await timedAdd(f, 'after.dd');
@@ -131,7 +125,7 @@ describe('locks left by killed writers are recovered within 1 s', () => {
   });
 
   it('a lock whose owner runs is respected: the add waits for it', async () => {
-    const f = await hostsFile();
+    const f = await hostsFile(ORIGINAL);
     await fs.writeFile(`${f}.apxs-ts.lock`, await selfIdentity());
     const pending = timedAdd(f, 'after.dd');
     await new Promise((r) => setTimeout(r, 1500));
@@ -143,7 +137,7 @@ describe('locks left by killed writers are recovered within 1 s', () => {
   });
 
   it('an empty lock file just written is taken over once it is 1 s old, not after the 15 s timeout', async () => {
-    const f = await hostsFile();
+    const f = await hostsFile(ORIGINAL);
     await fs.writeFile(`${f}.apxs-ts.lock`, '');
     const r = await timedAdd(f, 'after.dd');
     expect(r.code, r.stderr).toBe(0);
@@ -151,7 +145,7 @@ describe('locks left by killed writers are recovered within 1 s', () => {
   });
 
   it('kill -9 of a process holding the lock: the next add succeeds within 1 s, 6 times', async () => {
-    const f = await hostsFile();
+    const f = await hostsFile(ORIGINAL);
     for (let i = 0; i < 6; i++) {
       const h = holder(`${f}.apxs-ts.lock`);
       await h.locked;
@@ -166,7 +160,7 @@ describe('locks left by killed writers are recovered within 1 s', () => {
   });
 
   it('kill -9 of hosts add inside its lock (before the read, after the backup, after the write; 3 rounds each): every next add succeeds within 1 s', async () => {
-    const f = await hostsFile();
+    const f = await hostsFile(ORIGINAL);
     const mark = path.join(path.dirname(f), 'mark');
     const points = ['hosts:locked', 'hosts:after-backup', 'hosts:after-write'];
     for (let i = 0; i < 9; i++) {
@@ -190,7 +184,7 @@ describe('locks left by killed writers are recovered within 1 s', () => {
   });
 
   it('a claim left by a taker killed while taking over is skipped and cleaned up', async () => {
-    const f = await hostsFile();
+    const f = await hostsFile(ORIGINAL);
     const lock = `${f}.apxs-ts.lock`;
     const content = `${DEAD_PID} 77 gone-boot pid:[1]\n`;
     await fs.writeFile(lock, content);
@@ -204,7 +198,7 @@ describe('locks left by killed writers are recovered within 1 s', () => {
   });
 
   it('a live taker\'s claim is respected: nobody else removes that stale lock meanwhile', async () => {
-    const f = await hostsFile();
+    const f = await hostsFile(ORIGINAL);
     const lock = `${f}.apxs-ts.lock`;
     const content = `${DEAD_PID} 77 gone-boot pid:[1]\n`;
     await fs.writeFile(lock, content);

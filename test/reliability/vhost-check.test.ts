@@ -6,7 +6,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, cli, newSandbox, tmpDir } from '../helpers.js';
+import { ROOT, cli, sandbox, tmpDir } from '../helpers.js';
 
 const FIX = path.join(ROOT, 'fixtures', 'vhost-check');
 const HOSTS = path.join(FIX, 'hosts');
@@ -50,9 +50,7 @@ async function fixtureConfig(name: string): Promise<string> {
 
 /** A sandbox run by the system's httpd 2.4, with one vhost added. */
 async function sandboxWithVhost() {
-  const { work, sr } = await newSandbox();
-  const hosts = path.join(work, 'hosts');
-  await fs.writeFile(hosts, '127.0.0.1 localhost\n');
+  const { sr, hosts } = await sandbox();
   const added = await cli(['vhost', 'add', 'one.dd', '--server-root', sr, '--hosts-file', hosts]);
   expect(added.code, added.stderr).toBe(0);
   return { sr, hosts, vhostsFile: path.join(sr, 'conf', 'apxs-ts-vhosts.conf') };
