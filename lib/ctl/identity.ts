@@ -56,14 +56,14 @@ export function processesOf(binary: string, serverRoot: string): number[] {
   return serverProcesses({ binary, serverRoot }).map((p) => p.pid);
 }
 
-export function identityOf(sr: ServerRoot): ServerIdentity {
-  return { binary: sr.httpd, serverRoot: sr.root, defaultRoot: sr.layout.builtInRoot(sr) };
+export function identityOf(serverRoot: ServerRoot): ServerIdentity {
+  return { binary: serverRoot.httpd, serverRoot: serverRoot.root, defaultRoot: serverRoot.layout.builtInRoot(serverRoot) };
 }
 
 /** Is `pid` an httpd of this server root? Another server's httpd, or a pid reused by another program, is not. */
-export function isOurHttpd(pid: number, sr: ServerRoot): boolean {
+export function isOurHttpd(pid: number, serverRoot: ServerRoot): boolean {
   const info = procInfo(pid);
-  return !!info && isServerProcess(info, identityOf(sr));
+  return !!info && isServerProcess(info, identityOf(serverRoot));
 }
 
 export interface ServerProcesses {
@@ -79,8 +79,8 @@ export interface ServerProcesses {
   orphans: number[];
 }
 
-export function findServerProcesses(sr: ServerRoot): ServerProcesses {
-  const all = serverProcesses(identityOf(sr));
+export function findServerProcesses(serverRoot: ServerRoot): ServerProcesses {
+  const all = serverProcesses(identityOf(serverRoot));
   const ours = new Set(all.map((p) => p.pid));
   const parents: number[] = [];
   const orphans: number[] = [];
@@ -109,10 +109,10 @@ export function findServerProcesses(sr: ServerRoot): ServerProcesses {
 }
 
 /** Sends `signal` to each pid that is still this server's httpd; returns the pids signalled. */
-export function signalOurs(sr: ServerRoot, pids: number[], signal: NodeJS.Signals): number[] {
+export function signalOurs(serverRoot: ServerRoot, pids: number[], signal: NodeJS.Signals): number[] {
   const sent: number[] = [];
   for (const pid of pids) {
-    if (!isOurHttpd(pid, sr)) continue;
+    if (!isOurHttpd(pid, serverRoot)) continue;
     try {
       process.kill(pid, signal);
       sent.push(pid);
@@ -151,19 +151,19 @@ async function waitAllGone(pids: number[], ms: number): Promise<number[]> {
  * after `graceMs`. An event-MPM worker whose parent is gone ignores SIGTERM
  * (it waits for its parent's pipe of death), so the KILL is what ends those.
  */
-export async function endProcesses(sr: ServerRoot, pids: number[], graceMs = 500): Promise<{ ended: number[]; killed: number[] }> {
-  const termed = signalOurs(sr, pids, 'SIGTERM');
+export async function endProcesses(serverRoot: ServerRoot, pids: number[], graceMs = 500): Promise<{ ended: number[]; killed: number[] }> {
+  const termed = signalOurs(serverRoot, pids, 'SIGTERM');
   const survivors = await waitAllGone(termed, graceMs);
-  const killed = signalOurs(sr, survivors, 'SIGKILL');
+  const killed = signalOurs(serverRoot, survivors, 'SIGKILL');
   await waitAllGone(killed, 1000);
   return { ended: termed, killed };
 }
 
 /** Kills every process of this server outright (and `pid` if it is one) and removes its pid file. */
-export async function forceStop(sr: ServerRoot, pidFile: string, pid: number | undefined): Promise<void> {
-  const pids = new Set<number>(findServerProcesses(sr).all.map((p) => p.pid));
+export async function forceStop(serverRoot: ServerRoot, pidFile: string, pid: number | undefined): Promise<void> {
+  const pids = new Set<number>(findServerProcesses(serverRoot).all.map((p) => p.pid));
   if (pid !== undefined) pids.add(pid);
-  const killed = signalOurs(sr, [...pids], 'SIGKILL');
+  const killed = signalOurs(serverRoot, [...pids], 'SIGKILL');
   await waitAllGone(killed, 1000);
   await fs.rm(pidFile, { force: true });
 }

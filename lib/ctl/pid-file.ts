@@ -22,7 +22,7 @@ export interface StaleReport {
 }
 
 /** Reads the pid file; a stale one (dead process, or a pid now used by something else) is removed and reported. */
-export async function runningServer(sr: ServerRoot, info: Pick<ServerInfo, 'pidFile'>): Promise<{ running?: Running; stale?: StaleReport }> {
+export async function runningServer(serverRoot: ServerRoot, info: Pick<ServerInfo, 'pidFile'>): Promise<{ running?: Running; stale?: StaleReport }> {
   const pid = await readPidFile(info.pidFile);
   const pidFileThere = await exists(info.pidFile);
   if (pid === undefined) {
@@ -30,7 +30,7 @@ export async function runningServer(sr: ServerRoot, info: Pick<ServerInfo, 'pidF
     await fs.rm(info.pidFile, { force: true });
     return { stale: { pidFile: info.pidFile, pid, reason: 'it holds no process id' } };
   }
-  if (isOurHttpd(pid, sr)) {
+  if (isOurHttpd(pid, serverRoot)) {
     const p = procInfo(pid);
     return { running: { pid, since: p?.startedAt?.toISOString() } };
   }

@@ -17,9 +17,9 @@ export interface ServerState {
   stale?: StaleReport;
 }
 
-export async function serverState(sr: ServerRoot, pidFile: string): Promise<ServerState> {
-  const { running, stale } = await runningServer(sr, { pidFile });
-  const procs = findServerProcesses(sr);
+export async function serverState(serverRoot: ServerRoot, pidFile: string): Promise<ServerState> {
+  const { running, stale } = await runningServer(serverRoot, { pidFile });
+  const procs = findServerProcesses(serverRoot);
   const parents = [...new Set([...(running ? [running.pid] : []), ...procs.parents])];
   let current = running;
   if (!current && parents[0] !== undefined) {
