@@ -11,7 +11,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CLI, cli, tmpDir } from '../helpers.js';
+import { CLI, ROOT, cli, tmpDir } from '../helpers.js';
 
 /** A 2.x module with a path for every way a module goes wrong. */
 const FAULTS_C = String.raw`
@@ -128,6 +128,17 @@ describe('the scaffolds\' case files', () => {
     expect(r.json.cases.every((c: { ok: boolean }) => c.ok)).toBe(true);
     expect(r.left).toEqual([]);
     expect(r.httpds).toEqual([]);
+  }, 120_000);
+});
+
+describe('the blog-era modules of fixtures/blog-modules', () => {
+  it.each([['mod_helloworld', 2], ['mod_declining', 2], ['mod_reqinfo', 2]])('%s: its case file passes (%i cases)', async (m, n) => {
+    const dir = path.join(work, 'blog', m);
+    await fs.cp(path.join(ROOT, 'fixtures', 'blog-modules', m), dir, { recursive: true });
+    const r = await runTest(['--json'], dir);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect([r.json.total, r.json.passed]).toEqual([n, n]);
+    expect(r.left).toEqual([]);
   }, 120_000);
 });
 
