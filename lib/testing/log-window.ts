@@ -9,8 +9,8 @@ import { promises as fs } from 'node:fs';
 import { sleep } from '../core/proc.js';
 import { satisfies, type Matcher } from './case-file.js';
 
-/** An [error] or worse (2.4 writes `[module:level]`, earlier series `[level]`). */
-export const SEVERE_LINE = /\[(?:[\w.-]+:)?(error|crit|alert|emerg)\]/;
+/** An [error] or worse (2.4 writes `[module:level]`, `[:level]` for a module without APLOG_USE_MODULE; earlier series `[level]`). */
+export const SEVERE_LINE = /\[(?:[\w.-]*:)?(error|crit|alert|emerg)\]/;
 /** A child that died by a signal: 2.x `AH00052: child pid N exit signal Segmentation fault (11)`, 1.3 `child pid N exit signal ...`. */
 export const CHILD_SIGNAL = /child pid (\d+) exit signal ([^,\n]+?)(?:, possible coredump[^\n]*)?$/;
 

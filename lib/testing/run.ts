@@ -23,7 +23,7 @@ import { installedVersions } from '../source/receipts.js';
 import { parseCaseFile, type CaseFile, type CaseRequest, type TestCase } from './case-file.js';
 import { checkCase, childSignal, type Failure } from './check.js';
 import type { HttpResult } from './http.js';
-import { CHILD_SIGNAL } from './log-window.js';
+import { CHILD_SIGNAL, SEVERE_LINE } from './log-window.js';
 import { serverFor, stopQuietly, type TestServer } from './server.js';
 
 export interface RunOptions {
@@ -236,7 +236,7 @@ function checkLateLines(lines: string[]): Failure[] {
   return lines.flatMap((l): Failure[] => {
     const sig = childSignal(l);
     if (sig) return [{ what: 'child signal (after the last case)', expected: 'no child to die', actual: `a child died of ${sig}: ${l}` }];
-    return /\[(?:[\w.-]+:)?(error|crit|alert|emerg)\]/.test(l) ? [{ what: 'unexpected log line (after the last case, up to the stop)', expected: 'none', actual: l }] : [];
+    return SEVERE_LINE.test(l) ? [{ what: 'unexpected log line (after the last case, up to the stop)', expected: 'none', actual: l }] : [];
   });
 }
 
