@@ -72,4 +72,24 @@ describe('the scaffolds\' case files on every series', () => {
       }
     });
   }, 900_000);
+
+  it('--series 2.0 picks the installed 2.0 release (source versions); a series none is installed of is exit 2', async () => {
+    const dir = await scaffold('sseries', 'hello', '2');
+    await withBuiltHttpd('2.0.65', async (h) => {
+      // This file's cache dir lists the builds made elsewhere that `source versions` knows: here only the shared 2.0 build.
+      const receipt = JSON.parse(await fs.readFile(path.join(h.prefix, 'apxs-ts-receipt.json'), 'utf8'));
+      await fs.mkdir(path.join(env.XDG_CACHE_HOME!, 'apxs-ts'), { recursive: true });
+      await fs.writeFile(path.join(env.XDG_CACHE_HOME!, 'apxs-ts', 'prefixes.json'), JSON.stringify({ entries: [{ prefix: h.prefix, version: h.version, builtAt: receipt.builtAt }] }));
+      const versions = await cli(['source', 'versions', '--json'], { env });
+      const twoOh = versions.json.installs.filter((i: { version: string }) => i.version.startsWith('2.0.'));
+      expect(twoOh.map((i: { prefix: string }) => i.prefix)).toEqual([h.prefix]);
+      const r = await cli(['test', '--series', '2.0', '--json'], { cwd: dir, env, timeoutMs: 600_000 });
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(r.json.targets).toEqual([expect.objectContaining({ label: '2.0.65', serverRoot: h.prefix, skipped: null })]);
+      expect(r.json.passed).toBe(3);
+    });
+    const none = await cli(['test', '--series', '3.1', '--json'], { cwd: dir, env });
+    expect(none.code).toBe(2);
+    expect(none.json.error.message).toBe('no httpd 3.1 built by apxs-ts is installed');
+  }, 900_000);
 });
