@@ -5,6 +5,7 @@ import { caseTitle, humanReport, junitReport } from '../lib/testing/report.js';
 import { jobsArg, numberArg } from './options.js';
 import { NUMBER_RULES } from '../lib/core/numbers.js';
 import { emit, status } from './stream.js';
+import { outputMode } from './progress.js';
 import type { Runner } from './types.js';
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -53,6 +54,7 @@ export function register(program: Command, run: Runner): void {
     ].join('\n'))
     .action(run(async (dir: string, o: TestOptions) => {
       if (o.reporter !== 'human' && o.reporter !== 'junit') throw new ApxsError('BAD_INPUT', `unknown reporter ${JSON.stringify(o.reporter)}`, { hint: 'human or junit' });
+      if (o.reporter === 'junit' && outputMode().json) throw new ApxsError('USAGE', '--reporter junit prints XML on stdout, --json one JSON object: choose one', { hint: 'apxs-ts test --reporter junit > junit.xml' });
       let grep: RegExp | undefined;
       try {
         grep = o.grep === undefined ? undefined : new RegExp(o.grep);

@@ -221,6 +221,16 @@ describe('failures', () => {
     expect(r.json.cases[1].failures.map((x: any) => x.what)).toEqual(['errorLog']);
   }, 60_000);
 
+  it('a server that does not start fails every case with httpd\'s own words', async () => {
+    const f = await writeCases(faults, 'no-start.yaml', ['config: "NoSuchDirectiveHere on"', 'cases:', '  - name: one', '    request: /faults/ok', '    expect: { status: 200 }', '  - name: two', '    request: /faults/ok', '    expect: { status: 200 }'].join('\n'));
+    const r = await runTest(['--file', f, '--json'], faults);
+    expect(r.code).toBe(1);
+    expect(r.json.cases.map((c: any) => [c.name, c.ok, c.failures[0].what])).toEqual([['one', false, 'server'], ['two', false, 'server']]);
+    expect(r.json.cases[0].failures[0].actual).toMatch(/Invalid command 'NoSuchDirectiveHere'/);
+    expect(r.left).toEqual([]);
+    expect(r.httpds).toEqual([]);
+  }, 60_000);
+
   it('a bad case file is exit 2 naming file:line, and nothing runs', async () => {
     const f = await writeCases(faults, 'bad.yaml', ['cases:', '  - name: a', '    request: /faults/ok', '    expect:', '      stauts: 200'].join('\n'));
     const r = await runTest(['--file', f], faults);
