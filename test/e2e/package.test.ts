@@ -82,7 +82,10 @@ async function moduleLoop(prefix: string): Promise<void> {
 /** What the installed package holds: the bundle and no tsc output, templates, and every runtime dependency. */
 async function expectInstalled(prefix: string): Promise<void> {
   const dir = path.join(prefix, 'lib', 'node_modules', 'apxs-ts');
-  expect((await fs.readdir(path.join(dir, 'dist'))).sort()).toEqual(['apxs-ts.cjs']);
+  expect((await fs.readdir(path.join(dir, 'dist'))).sort()).toEqual(['apxs-ts-testing.cjs', 'apxs-ts.cjs']);
+  // `apxs-ts/testing` resolves through the package's "exports" from code beside the install, and loads.
+  const lib = await ok(process.execPath, ['-e', 'const t = require("apxs-ts/testing"); console.log(require.resolve("apxs-ts/testing"), typeof t.serverFor, typeof t.parseCaseFile)'], { cwd: path.dirname(path.dirname(dir)) });
+  expect(lib.stdout.trim()).toBe(`${path.join(dir, 'dist', 'apxs-ts-testing.cjs')} function function`);
   expect(existsSync(path.join(dir, 'templates', 'module'))).toBe(true);
   expect(existsSync(path.join(dir, 'LICENSE'))).toBe(true);
   for (const d of Object.keys(pkg.dependencies)) expect(existsSync(path.join(dir, 'node_modules', d, 'package.json')), d).toBe(true);
