@@ -198,6 +198,7 @@ async function runFile(file: CaseFile, project: ModuleProject, target: ServerRoo
     return null;
   }
   let last: CaseResult | undefined;
+  let notRunAfter: CaseResult[] = [];
   try {
     for (const [i, p] of planned.entries()) {
       if (o.signal?.aborted) break;
@@ -208,8 +209,21 @@ async function runFile(file: CaseFile, project: ModuleProject, target: ServerRoo
       const log = await server.errorLog.collect(p.c.expect.errorLog, p.c.expect.waitMs,
         res.error ? (lines) => lines.some((l) => CHILD_SIGNAL.test(l)) : undefined, o.signal);
       const failures = checkCase(p.c, res, log);
-      const r = resultOf(file, p, label, { ok: failures.length === 0, ms: Date.now() - t0, response: responseOf(res), failures, log, root: o.keep ? server.sr.root : null });
-      if (o.gracefulBetween && i < planned.length - 1) await server.graceful();
+      let r = resultOf(file, p, label, { ok: failures.length === 0, ms: Date.now() - t0, response: responseOf(res), failures, log, root: o.keep ? server.sr.root : null });
+      if (o.gracefulBetween && i < planned.length - 1) {
+        // A restart that fails (the case stopped the server, the new generation does not answer) fails this
+        // case; the cases after it are not run against a server in an unknown state.
+        const restartFailure = await server.graceful().then(() => undefined, (e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+        if (restartFailure) {
+          const what = [restartFailure.message, ...(restartFailure instanceof ApxsError ? restartFailure.details : [])].join('\n');
+          r = { ...r, ok: false, failures: [...r.failures, { what: 'graceful restart after the case', expected: 'the server to restart and answer', actual: what }] };
+          if (last) emit(last);
+          last = r;
+          const notRun: Failure = { what: 'server', expected: 'a server to run the case against', actual: `not run: the graceful restart after "${p.c.name}" failed` };
+          notRunAfter = planned.slice(i + 1).map((q) => resultOf(file, q, label, { failures: [notRun] }));
+          break;
+        }
+      }
       if (last) emit(last);
       last = r;
     }
@@ -227,6 +241,7 @@ async function runFile(file: CaseFile, project: ModuleProject, target: ServerRoo
       if (late.length) last = { ...last, ok: false, failures: [...last.failures, ...late], log: [...last.log, ...after] };
       emit(last);
     }
+    for (const r of notRunAfter) emit(r);
   }
   return o.keep ? server.dir : null;
 }
@@ -246,7 +261,10 @@ async function pool<T>(items: T[], jobs: number, fn: (t: T) => Promise<void>): P
   const worker = async () => {
     while (next < items.length) await fn(items[next++]!);
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(jobs, items.length)) }, worker));
+  // Every worker finishes (each file's server stopped, its root deleted) before an error of one is thrown.
+  const settled = await Promise.allSettled(Array.from({ length: Math.max(1, Math.min(jobs, items.length)) }, worker));
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 async function targetLabel(sr: ServerRoot | undefined): Promise<{ label: string; version: string | undefined }> {

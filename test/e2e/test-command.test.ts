@@ -17,6 +17,8 @@ import { CLI, ROOT, cli, tmpDir } from '../helpers.js';
 const FAULTS_C = String.raw`
 #include <string.h>
 #include <signal.h>
+#include <stdlib.h>
+#include "http_core.h"
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
@@ -59,10 +61,24 @@ static int faults_handler(request_rec *r)
     return OK;
 }
 
+/* With FAULTS_FAIL_RESTART set, a restart's new generation refuses to configure: the server exits. */
+static int faults_post_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    int gen = 0;
+    (void)p; (void)plog; (void)ptemp;
+    gen = ap_state_query(AP_SQ_CONFIG_GEN);
+    if (getenv("FAULTS_FAIL_RESTART") && gen >= 2) {  /* start-up configures twice (0, 1) */
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "faults: refusing generation %d", gen);
+        return DONE;
+    }
+    return OK;
+}
+
 static void faults_register_hooks(apr_pool_t *p)
 {
     (void)p;
     ap_hook_handler(faults_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(faults_post_config, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 module AP_MODULE_DECLARE_DATA faults_module = {
@@ -99,9 +115,9 @@ function httpdsUnder(dir: string): number[] {
 }
 
 /** The CLI with TMPDIR set to a private dir, so its throwaway roots can be counted. */
-async function runTest(args: string[], cwd: string) {
+async function runTest(args: string[], cwd: string, extraEnv: Record<string, string> = {}) {
   const tmp = await tmpDir('apxs-ts-t20tmp-');
-  const r = await cli(['test', ...args], { cwd, env: { TMPDIR: tmp, ...cacheEnv }, timeoutMs: 180_000 });
+  const r = await cli(['test', ...args], { cwd, env: { TMPDIR: tmp, ...cacheEnv, ...extraEnv }, timeoutMs: 180_000 });
   return { ...r, tmp, left: await rootsIn(tmp), httpds: httpdsUnder(tmp) };
 }
 
@@ -252,6 +268,20 @@ describe('modes', () => {
     expect(graceful.code, graceful.stderr).toBe(0);
     expect(graceful.json.cases.map((c: any) => c.response.body)).toEqual(['1\n', '1\n', '1\n']);
     expect(graceful.left).toEqual([]);
+  }, 120_000);
+
+  it('--graceful-between: a restart that fails (the new generation refuses to configure) fails that case, the rest are not run, exit 1, nothing left', async () => {
+    const f = await writeCases(faults, 'restart-fails.yaml', ['cases:',
+      '  - name: first', '    request: /faults/ok', '    expect: { body: "fine\\n" }',
+      '  - name: second', '    request: /faults/ok', '    expect: { body: "fine\\n" }',
+      '  - name: third', '    request: /faults/ok', '    expect: { body: "fine\\n" }'].join('\n'));
+    const r = await runTest(['--file', f, '--graceful-between', '--json'], faults, { FAULTS_FAIL_RESTART: '1' });
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.json.cases.map((c: any) => [c.name, c.ok])).toEqual([['first', false], ['second', false], ['third', false]]);
+    expect(r.json.cases[0].failures.map((x: any) => x.what)).toContain('graceful restart after the case');
+    expect(r.json.cases[1].failures).toEqual([expect.objectContaining({ what: 'server', actual: 'not run: the graceful restart after "first" failed' })]);
+    expect(r.left).toEqual([]);
+    expect(r.httpds).toEqual([]);
   }, 120_000);
 
   it('--repeat 20 runs every case 20 times; --grep picks cases; --order random:SEED is the same order twice', async () => {
