@@ -287,6 +287,11 @@ export async function runTests(o: RunOptions): Promise<TestReport> {
     });
   }
   const files = await readCaseFiles(fileNames);
+  if (o.grep && !files.some((f) => f.cases.some((c) => o.grep!.test(c.name)))) {
+    throw new ApxsError('BAD_INPUT', `--grep ${o.grep.source}: no case name matches`, {
+      hint: `the cases: ${files.flatMap((f) => f.cases.map((c) => JSON.stringify(c.name))).slice(0, 10).join(', ')}`,
+    });
+  }
   const rootPaths = [...(o.serverRoots ?? []), ...(o.series?.length ? await rootsOfSeries(o.series) : [])];
   const targetRoots: (ServerRoot | undefined)[] = rootPaths.length ? await Promise.all(rootPaths.map((r) => detectServerRoot(r))) : [undefined];
   const targets: Target[] = [];

@@ -291,6 +291,8 @@ describe('modes', () => {
     expect([r.json.total, r.json.passed]).toEqual([60, 60]);
     const g = await runTest(['--file', f, '--grep', 'ok [ab]', '--json'], faults);
     expect(g.json.cases.map((c: any) => c.name)).toEqual(['ok a', 'ok b']);
+    const none = await runTest(['--file', f, '--grep', 'nothing like this', '--json'], faults);
+    expect([none.code, none.json.error.message]).toEqual([2, '--grep nothing like this: no case name matches']);
     const o1 = await runTest(['--file', f, '--repeat', '2', '--order', 'random:42', '--json'], faults);
     const o2 = await runTest(['--file', f, '--repeat', '2', '--order', 'random:42', '--json'], faults);
     const order = (x: any) => x.json.cases.map((c: any) => `${c.name}#${c.iteration}`);
@@ -312,6 +314,19 @@ describe('modes', () => {
     ].join('\n');
     const counts = execFileSync('python3', ['-c', py], { input: r.stdout, encoding: 'utf8' }).trim();
     expect(counts).toBe('3 1 2 3 1');
+  }, 60_000);
+});
+
+describe('--keep', () => {
+  it('keeps the stopped root and says where; without it the root is gone', async () => {
+    const f = await writeCases(faults, 'keep.yaml', ['cases:', '  - name: ok', '    request: /faults/ok', '    expect: { body: "fine\\n" }'].join('\n'));
+    const r = await runTest(['--file', f, '--keep', '--json'], faults);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.left).toHaveLength(1);
+    expect(r.json.kept).toEqual([path.join(r.tmp, r.left[0]!)]);
+    expect(await fs.readFile(path.join(r.tmp, r.left[0]!, 'root', 'conf', 'httpd.conf'), 'utf8')).toContain('LoadModule faults_module');
+    expect(r.httpds).toEqual([]);
+    await fs.rm(r.tmp, { recursive: true, force: true });
   }, 60_000);
 });
 
