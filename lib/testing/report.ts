@@ -52,9 +52,10 @@ export function humanReport(rep: TestReport): string[] {
   return out;
 }
 
-const xml = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!)
-  // characters XML 1.0 cannot hold (a module's binary garbage in a body)
-  .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+/** A control character XML 1.0 cannot hold (a module's binary garbage in a body): all below 0x20 but tab, LF, CR. */
+const unfit = (c: string) => c.charCodeAt(0) < 0x20 && c !== '\t' && c !== '\n' && c !== '\r';
+const xml = (s: string) => [...s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] ?? c)]
+  .map((c) => (unfit(c) ? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}` : c)).join('');
 
 /** JUnit XML: a <testsuite> per file and target, a <testcase> per case run, a <failure> with the failure lines. */
 export function junitReport(rep: TestReport): string {

@@ -87,3 +87,22 @@ describe('order and vhosts', () => {
     expect(vhostLines([], 8080, true)).toEqual([]);
   });
 });
+
+describe('junitReport', () => {
+  it('counts per suite and in all; escapes markup and the control characters XML cannot hold', async () => {
+    const { junitReport } = await import('../../lib/testing/report.js');
+    const base = { file: 'f.yaml', where: 'f.yaml:2', target: '2.4.71', iteration: 1, ms: 5, request: { method: 'GET', path: '/x', host: undefined, headers: {}, body: undefined }, response: null, log: [], root: null };
+    const xml = junitReport({
+      module: 'mod_x', targets: [], seed: null, kept: [], ms: 10, passed: 1, failed: 1, total: 2,
+      cases: [
+        { ...base, name: 'ok', ok: true, failures: [] },
+        { ...base, name: 'bad <one>', ok: false, failures: [{ what: 'body', expected: 'equals "a"', actual: '"\u0001 & <b>"' }] },
+      ],
+    });
+    expect(xml).toContain('<testsuites name="apxs-ts test mod_x" tests="2" failures="1"');
+    expect(xml).toContain('<testsuite name="f.yaml [2.4.71]" tests="2" failures="1"');
+    expect(xml).toContain('name="bad &lt;one&gt;"');
+    expect(xml).toContain('\\x01 &amp; &lt;b&gt;');
+    expect(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(xml)).toBe(false);
+  });
+});
