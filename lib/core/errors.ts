@@ -53,6 +53,8 @@ export type ErrorCode =
   | 'TOO_LARGE'
   | 'STALLED'
   | 'BAD_PATH'
+  | 'BAD_CASE_FILE'
+  | 'TESTS_FAILED'
   | 'INTERNAL';
 
 /** Exit code 3 is the LSB "program is not running" status, as for init scripts. */
@@ -70,6 +72,8 @@ const EXIT_CODES: Partial<Record<ErrorCode, number>> = {
   // A module written for one httpd module API, aimed at a server of the other: no build can fix that.
   API_MISMATCH: 2,
   NOT_RUNNING: 3,
+  // A case file of `apxs-ts test` that is not valid: asked wrongly, nothing was run (TESTS_FAILED, a case that failed, is 1).
+  BAD_CASE_FILE: 2,
   // No server root given and none found (nor a system server), or one named that is not there: asked wrongly.
   NO_SERVER_ROOT: 2,
   // A config found on disk that someone else could have planted: refused like bad input.

@@ -38,4 +38,6 @@ export const NUMBER_RULES = {
   lines: { min: 1, max: 1_000_000, unit: 'lines' },
   jobs: { min: 1, max: 9999, unit: 'jobs' },
   debounceMs: { min: 0, max: 60_000, unit: 'milliseconds' },
+  /** `apxs-ts test --repeat`: runs of each case. */
+  repeat: { min: 1, max: 100_000, unit: 'runs' },
 } satisfies Record<string, NumberRule>;

@@ -26,6 +26,8 @@ export interface SandboxOptions {
   port: number;
   force?: boolean;
   env?: NodeJS.ProcessEnv;
+  /** False: not added to the per-user list (`apxs-ts test`'s throwaway roots, deleted by their run). */
+  register?: boolean;
 }
 
 export interface SandboxResult {
@@ -130,7 +132,7 @@ export async function createSandbox(opts: SandboxOptions): Promise<SandboxResult
     await writeFileAtomic(path.join(root, f.rel), f.content, { mode: 0o644 });
     failpoint('sandbox-create:after-file');
   }
-  await updateRegistry<SandboxEntry>(sandboxRegistryFile(opts.env), (entries) => {
+  if (opts.register !== false) await updateRegistry<SandboxEntry>(sandboxRegistryFile(opts.env), (entries) => {
     // Made again over one of ours (--force): what the first create made is still ours.
     const before = entries.find((e) => e.root === root);
     const made = SANDBOX_ENTRIES.filter((e) => !existing?.includes(e) || before?.made.includes(e));

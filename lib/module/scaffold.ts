@@ -91,7 +91,8 @@ export async function scaffoldModule(opts: ScaffoldOptions): Promise<ScaffoldRes
   const root = templatesRoot();
   // 1.3's sources live in c13/ and cpp13/, with a Makefile for its apxs in common-c13/ and common-cpp13/.
   const v13 = opts.api === '1.3' ? '13' : '';
-  const dirs = [`common-${opts.language}`, ...(v13 ? [`common-${opts.language}${v13}`] : []), path.join(`${opts.language}${v13}`, opts.template)];
+  // tests/<template>: the case file `apxs-ts test` runs, for every language and API.
+  const dirs = [`common-${opts.language}`, ...(v13 ? [`common-${opts.language}${v13}`] : []), path.join(`${opts.language}${v13}`, opts.template), path.join('tests', opts.template)];
   const files = await renderTemplateDirs(
     dirs.map((d) => path.join(root, 'module', d)),
     {
@@ -102,6 +103,8 @@ export async function scaffoldModule(opts: ScaffoldOptions): Promise<ScaffoldRes
       language: opts.language === 'cpp' ? 'C++' : 'C',
       lang: opts.language,
       url,
+      // what the C++ templates add to the text they answer with
+      cppSuffix: opts.language === 'cpp' ? ' (C++)' : '',
       // null: install reads the handler from the source (lib/module/registrations.ts), so
       // renaming it there needs no manifest edit; `install --handler NAME` writes one here.
       handlerJson: 'null',

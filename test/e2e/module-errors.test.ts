@@ -26,7 +26,7 @@ describe('new', () => {
     expect(await fs.readdir(path.join(work, 'mod_info'))).toEqual(['mine.txt']);
     const forced = await cli(['new', 'info', '--force'], { cwd: work });
     expect(forced.code).toBe(0);
-    expect((await fs.readdir(path.join(work, 'mod_info'))).sort()).toEqual(['Makefile', 'README.md', 'apxs-ts-module.json', 'mine.txt', 'mod_info.c']);
+    expect((await fs.readdir(path.join(work, 'mod_info'))).sort()).toEqual(['Makefile', 'README.md', 'apxs-ts-module.json', 'mine.txt', 'mod_info.c', 'tests']);
   });
 
   it('rejects an unknown template as a usage error', async () => {

@@ -82,7 +82,10 @@ async function moduleLoop(prefix: string): Promise<void> {
 /** What the installed package holds: the bundle and no tsc output, templates, and every runtime dependency. */
 async function expectInstalled(prefix: string): Promise<void> {
   const dir = path.join(prefix, 'lib', 'node_modules', 'apxs-ts');
-  expect((await fs.readdir(path.join(dir, 'dist'))).sort()).toEqual(['apxs-ts.cjs']);
+  expect((await fs.readdir(path.join(dir, 'dist'))).sort()).toEqual(['apxs-ts-testing.cjs', 'apxs-ts.cjs']);
+  // `apxs-ts/testing` resolves through the package's "exports" from code beside the install, and loads.
+  const lib = await ok(process.execPath, ['-e', 'const t = require("apxs-ts/testing"); console.log(require.resolve("apxs-ts/testing"), typeof t.serverFor, typeof t.parseCaseFile)'], { cwd: path.dirname(path.dirname(dir)) });
+  expect(lib.stdout.trim()).toBe(`${path.join(dir, 'dist', 'apxs-ts-testing.cjs')} function function`);
   expect(existsSync(path.join(dir, 'templates', 'module'))).toBe(true);
   expect(existsSync(path.join(dir, 'LICENSE'))).toBe(true);
   for (const d of Object.keys(pkg.dependencies)) expect(existsSync(path.join(dir, 'node_modules', d, 'package.json')), d).toBe(true);
@@ -98,7 +101,7 @@ describe('npm pack, then npm install -g of the tarball', () => {
     const packed = await ok('npm', ['pack', '--json', '--pack-destination', out, ...npmArgs], { cwd: src, timeoutMs: 240_000 });
     const info = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as { filename: string; files: { path: string }[] }[];
     const files = info[0]!.files.map((f) => f.path).sort();
-    const stray = files.filter((f) => !/^(bin\/|templates\/)/.test(f) && !['dist/apxs-ts.cjs', 'README.md', 'LICENSE', 'package.json'].includes(f));
+    const stray = files.filter((f) => !/^(bin\/|templates\/)/.test(f) && !['dist/apxs-ts.cjs', 'dist/apxs-ts-testing.cjs', 'README.md', 'LICENSE', 'package.json'].includes(f));
     expect(stray).toEqual([]);
     for (const f of ['bin/apxs-ts.js', 'dist/apxs-ts.cjs', 'README.md', 'LICENSE', 'package.json']) expect(files).toContain(f);
     expect(files.some((f) => f.startsWith('templates/module/'))).toBe(true);

@@ -19,12 +19,13 @@ const errno = (code: string) => Object.assign(new Error(`${code}: x`), { code })
 
 describe('errors', () => {
   it('exit codes: 2 for bad input, 3 not running, 130 interrupted, 1 otherwise', () => {
-    for (const c of ['USAGE', 'BAD_INPUT', 'BAD_MODULE_NAME', 'BAD_HOSTNAME', 'MODULE_EXISTS', 'HOST_MAPPED', 'API_MISMATCH', 'UNSAFE_CONFIG', 'UNSUPPORTED'] as const) {
+    for (const c of ['USAGE', 'BAD_INPUT', 'BAD_MODULE_NAME', 'BAD_HOSTNAME', 'MODULE_EXISTS', 'HOST_MAPPED', 'API_MISMATCH', 'UNSAFE_CONFIG', 'UNSUPPORTED', 'BAD_CASE_FILE'] as const) {
       expect(new ApxsError(c, 'm').exitCode, c).toBe(2);
     }
     expect(new ApxsError('NOT_RUNNING', 'm').exitCode).toBe(3);
     expect(new ApxsError('INTERRUPTED', 'm').exitCode).toBe(130);
     expect(new ApxsError('LOCKED', 'm').exitCode).toBe(1);
+    expect(new ApxsError('TESTS_FAILED', 'm').exitCode).toBe(1);
     expect(new ApxsError('INTERNAL', 'm').exitCode).toBe(1);
   });
 
