@@ -41,6 +41,7 @@ const COMMANDS: Record<string, () => { register: Register }> = {
   doctor: () => require('./doctor.js'),
   dev: () => require('./dev.js'),
   completion: () => require('./completion.js'),
+  tls: () => require('./tls.js'),
 };
 
 const VERSION = '0.1.0';
