@@ -23,6 +23,8 @@ import { parsePort } from '../core/ports.js';
 export interface SandboxOptions {
   dir: string;
   port: number;
+  /** Recorded for `vhost add --tls` (its default --tls-port). */
+  tlsPort?: number;
   force?: boolean;
   env?: NodeJS.ProcessEnv;
 }
@@ -119,6 +121,7 @@ export async function createSandbox(opts: SandboxOptions): Promise<SandboxResult
   const previous = await readSandboxMarker(root);
   const marker: SandboxMarkerWithManifest = {
     kind: 'sandbox', httpd: sys.httpd, apxs: sys.apxs ?? null, systemModulesDir: sys.modulesDir, port,
+    ...(opts.tlsPort ? { tlsPort: parsePort(String(opts.tlsPort)) } : {}),
     created: new Date().toISOString(),
     made: manifestOf(files, dirsMade, previous?.made),
   };
