@@ -2,6 +2,13 @@ import type { Command } from 'commander';
 import { ApxsError } from '../lib/core/errors.js';
 import { caDir, ensureCa, loadCa, type LocalCa } from '../lib/tls/ca.js';
 import type { Runner } from './types.js';
+import { requireServerRoot } from '../lib/httpd/server-root.js';
+import { listTls, renewTls } from '../lib/sites/vhost-tls.js';
+import { serverFiles } from '../lib/ctl/server-files.js';
+import { serverState } from '../lib/ctl/server-state.js';
+import { restart } from '../lib/ctl/lifecycle.js';
+import { numberArg, withServerRoot } from './options.js';
+import { NUMBER_RULES } from '../lib/core/numbers.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -41,6 +48,39 @@ export function register(program: Command, run: Runner): void {
         stdout: caLines(r.ca),
         human: [r.created ? `made the local CA in ${dir}${r.replaced ? ` (the old one kept as ${r.replaced})` : ''}` : `the local CA in ${dir} was already there: nothing changed`,
           ...(r.created ? ['next: apxs-ts tls trust (system store, NSS) and apxs-ts vhost add NAME.test --tls'] : [])],
+      };
+    }));
+
+  withCaDir(withServerRoot(tls.command('list')))
+    .description('the TLS vhosts apxs-ts made: names, port, expiry, certificate file')
+    .addHelpText('after', '\nExample:\n  apxs-ts tls list --json')
+    .action(run(async (o: { serverRoot?: string; caDir?: string }) => {
+      const sr = await requireServerRoot(o.serverRoot, process.cwd());
+      const ca = await loadCa(caDir(o.caDir));
+      const certs = await listTls(sr, ca);
+      return {
+        data: { serverRoot: sr.root, ca: ca?.certFile ?? null, certificates: certs },
+        stdout: certs.map((c) => `${c.vhost}\t:${c.port}\t${c.notAfter.slice(0, 10)} (${c.daysLeft} days)\t${c.names.join(' ')}\t${c.file}${c.present ? '' : '\tMISSING'}${c.currentCa ? '' : '\tother CA: tls renew'}`),
+      };
+    }));
+
+  withCaDir(withServerRoot(tls.command('renew').argument('[name]')))
+    .option('--expiring <days>', 'renew those with fewer days left (and any signed by another CA, or missing)', numberArg(NUMBER_RULES.days))
+    .option('--all', 'renew every TLS vhost')
+    .option('--no-reload', 'do not graceful-restart a running server')
+    .description('reissue certificates (a new key each), switch the vhosts to them, graceful-restart a running server')
+    .addHelpText('after', '\nExamples:\n  apxs-ts tls renew one.test\n  apxs-ts tls renew --expiring 30')
+    .action(run(async (name: string | undefined, o: { serverRoot?: string; caDir?: string; expiring?: number; all?: boolean; reload: boolean }) => {
+      if (!name && o.expiring === undefined && !o.all) throw new ApxsError('USAGE', 'renew what? name a vhost, or pass --expiring DAYS or --all', { hint: 'apxs-ts tls list shows them' });
+      const sr = await requireServerRoot(o.serverRoot, process.cwd(), { writes: true });
+      const r = await renewTls(sr, { caDir: caDir(o.caDir), names: name ? [name] : undefined, expiringDays: o.expiring, all: o.all });
+      const running = r.renewed.length > 0 && !!(await serverState(sr, (await serverFiles(sr)).pidFile, { scan: false }).catch(() => undefined))?.running;
+      const reloaded = running && o.reload ? await restart(sr, { graceful: true }) : undefined;
+      return {
+        data: { serverRoot: sr.root, renewed: r.renewed, skipped: r.skipped, changed: r.changed, reloaded: !!reloaded, warnings: r.warnings },
+        human: [r.renewed.length ? `renewed ${r.renewed.map((c) => `${c.names[0]} (until ${c.notAfter.slice(0, 10)})`).join(', ')}` : 'nothing to renew',
+          ...(reloaded ? ['the running server was gracefully restarted'] : running ? ['reload the server to use them: apxs-ts ctl graceful'] : []),
+          ...r.warnings.map((w) => `warning: ${w}`)],
       };
     }));
 }

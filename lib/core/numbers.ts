@@ -38,4 +38,6 @@ export const NUMBER_RULES = {
   lines: { min: 1, max: 1_000_000, unit: 'lines' },
   jobs: { min: 1, max: 9999, unit: 'jobs' },
   debounceMs: { min: 0, max: 60_000, unit: 'milliseconds' },
+  /** tls renew --expiring, doctor's expiry warning: up to a certificate's whole life. */
+  days: { min: 0, max: 3650, unit: 'days' },
 } satisfies Record<string, NumberRule>;

@@ -20,6 +20,7 @@ import { ApxsError } from '../core/errors.js';
 import type { EditTransaction } from '../core/edit-transaction.js';
 import { failpoint } from '../core/failpoint.js';
 import { findBlock, removeBlock, upsertBlock } from '../core/marked-block.js';
+import { withConfigEdit } from '../httpd/config-edit.js';
 import type { SharedModule } from '../httpd/layout.js';
 import { readLedger, updateLedger, type Ledger, type TlsRecord } from '../httpd/ledger.js';
 import { ALIAS_MODULE, tlsModules, type ServerProfile } from '../httpd/profile.js';
@@ -170,4 +171,43 @@ export async function renewInTx(tx: EditTransaction, sr: ServerRoot, names: stri
     out.push(rec);
   }
   return out;
+}
+
+export interface TlsListEntry extends TlsRecord {
+  vhost: string;
+  daysLeft: number;
+  /** The file is there and holds its certificate. */
+  present: boolean;
+  /** Signed by the local CA there is now (false after tls ca --new: renew it). */
+  currentCa: boolean;
+}
+
+/** Every TLS vhost apxs-ts made in this root: names, port, expiry, file. */
+export async function listTls(sr: ServerRoot, ca: LocalCa | undefined, now = new Date()): Promise<TlsListEntry[]> {
+  const ledger = await readLedger(sr);
+  const out: TlsListEntry[] = [];
+  for (const [vhost, r] of Object.entries(ledger.tls).sort(([a], [b]) => a.localeCompare(b))) {
+    const text = await fs.readFile(r.file, 'utf8').catch(() => '');
+    out.push({ ...r, vhost, daysLeft: Math.floor((new Date(r.notAfter).getTime() - now.getTime()) / DAY), present: text.includes('BEGIN CERTIFICATE'), currentCa: r.ca === ca?.fingerprint });
+  }
+  return out;
+}
+
+/**
+ * `tls renew`: which vhosts (`names`, or those expiring within `expiringDays`,
+ * or signed by another CA than today's, or all), reissued in one edit.
+ */
+export async function renewTls(sr: ServerRoot, opts: { caDir: string; names?: string[]; expiringDays?: number; all?: boolean; now?: Date }): Promise<{ renewed: TlsRecord[]; skipped: string[]; changed: string[]; warnings: string[] }> {
+  const now = opts.now ?? new Date();
+  const { ca } = await ensureCa(opts.caDir);
+  const entries = await listTls(sr, ca, now);
+  for (const n of opts.names ?? []) {
+    if (!entries.some((e) => e.vhost === n)) throw new ApxsError('NOT_FOUND', `no TLS vhost ${n} made by apxs-ts in ${sr.root}`, { hint: 'apxs-ts tls list shows them; apxs-ts vhost add NAME --tls makes one' });
+  }
+  const pick = entries.filter((e) => opts.all || opts.names?.includes(e.vhost) || !e.currentCa || !e.present
+    || (opts.expiringDays !== undefined && e.daysLeft < opts.expiringDays));
+  const skipped = entries.filter((e) => !pick.includes(e)).map((e) => e.vhost);
+  if (pick.length === 0) return { renewed: [], skipped, changed: [], warnings: [] };
+  const edit = await withConfigEdit(sr, `renewing ${pick.length} certificate(s)`, (tx) => renewInTx(tx, sr, pick.map((e) => e.vhost), ca, now));
+  return { renewed: edit.value, skipped, changed: edit.changed, warnings: edit.warnings };
 }

@@ -34,6 +34,14 @@ async function tlsSandbox(): Promise<{ work: string; sr: string; port: number; t
   return { work, sr, port, tlsPort, env, hosts };
 }
 
+/** openssl s_client's output; stdin closed at once, so it hangs up after the handshake. */
+function sClient(port: number, name: string, ca: string): Promise<string> {
+  return new Promise((resolve) => {
+    const c = execFile('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', name, '-CAfile', ca, '-verify_return_error'], { timeout: 10_000 }, (_e, stdout) => resolve(stdout));
+    c.stdin?.end();
+  });
+}
+
 const curl = (ca: string, name: string, port: number) => run('curl', ['-sS', '--max-time', '10', '--cacert', ca, '--resolve', `${name}:${port}:127.0.0.1`, `https://${name}:${port}/`]).then((r) => r.stdout);
 
 async function sslLines(sr: string): Promise<string[]> {
@@ -65,9 +73,9 @@ describe('system 2.4 sandbox', () => {
     expect(await curl(ca, 'two.test', s.tlsPort)).toContain('<h1>two.test</h1>');
     expect(await curl(ca, 'www.two.test', s.tlsPort)).toContain('<h1>two.test</h1>');
     for (const name of ['one.test', 'two.test']) {
-      const r = await run('openssl', ['s_client', '-connect', `127.0.0.1:${s.tlsPort}`, '-servername', name, '-CAfile', ca, '-verify_return_error'], { timeout: 10_000 }).catch((e: { stdout: string }) => e);
-      expect(r.stdout).toMatch(new RegExp(`subject=CN\\s*=\\s*${name.replace('.', '\\.')}`));
-      expect(r.stdout).toContain('Verify return code: 0 (ok)');
+      const out = await sClient(s.tlsPort, name, ca);
+      expect(out).toMatch(new RegExp(`subject=CN\\s*=\\s*${name.replace('.', '\\.')}`));
+      expect(out).toContain('Verify return code: 0 (ok)');
     }
     // --https-only: the plain vhost sends its visitors to https.
     const redirect = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code} %{redirect_url}', '-H', 'Host: two.test', `http://127.0.0.1:${s.port}/`]);
@@ -124,6 +132,49 @@ describe('system 2.4 sandbox', () => {
     expect(await fs.readFile(path.join(s.sr, 'conf', 'httpd.conf'), 'utf8')).toBe(before);
     expect(await fs.stat(path.join(s.sr, 'conf', 'apxs-ts-vhosts.conf')).catch(() => 'none')).toBe('none');
   }, 60_000);
+});
+
+describe('tls list / renew, --tls on an existing vhost', () => {
+  it('a plain vhost gets TLS; re-adding keeps it; renew NAME and --expiring reissue and reload, the old file goes', async () => {
+    const s = await tlsSandbox();
+    const common = ['--server-root', s.sr, '--hosts-file', s.hosts];
+    expect((await cli(['vhost', 'add', 'one.test', ...common], { env: s.env })).code).toBe(0);
+    expect(await sslLines(s.sr)).toEqual([]);
+    const up = await cli(['vhost', 'add', 'one.test', '--tls', ...common, '--json'], { env: s.env });
+    expect(up.code, up.stderr).toBe(0);
+    const again = await cli(['vhost', 'add', 'one.test', ...common, '--json'], { env: s.env });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.json.changed).toEqual([]);
+    expect(again.json.tls.certificate).toBe(up.json.tls.certificate);
+    const st = await cli(['ctl', 'start', '--server-root', s.sr], { env: s.env, timeoutMs: 60_000 });
+    expect(st.code, st.stderr).toBe(0);
+    started.push(s.sr);
+    const serial = async () => (await sClient(s.tlsPort, 'one.test', path.join(s.work, 'ca', 'ca.pem')))
+      .match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/)?.[0];
+    const first = await serial();
+    expect(first).toBeDefined();
+    const list = await cli(['tls', 'list', '--server-root', s.sr, '--json'], { env: s.env });
+    expect(list.json.certificates).toHaveLength(1);
+    expect(list.json.certificates[0]).toMatchObject({ vhost: 'one.test', port: s.tlsPort, names: ['one.test'], present: true, currentCa: true });
+    expect(list.json.certificates[0].daysLeft).toBeGreaterThan(390);
+    const none = await cli(['tls', 'renew', '--expiring', '30', '--server-root', s.sr, '--json'], { env: s.env });
+    expect(none.code, none.stderr).toBe(0);
+    expect(none.json.renewed).toEqual([]);
+    expect(none.json.skipped).toEqual(['one.test']);
+    const r = await cli(['tls', 'renew', 'one.test', '--server-root', s.sr, '--json'], { env: s.env, timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.reloaded).toBe(true);
+    expect(r.json.renewed[0].file).not.toBe(up.json.tls.certificate);
+    expect(await fs.stat(up.json.tls.certificate).catch(() => 'gone')).toBe('gone');
+    const second = await serial();
+    expect(second).toBeDefined();
+    expect(second).not.toBe(first);
+    const r2 = await cli(['tls', 'renew', '--expiring', '400', '--server-root', s.sr, '--json'], { env: s.env, timeoutMs: 60_000 });
+    expect(r2.json.renewed).toHaveLength(1);
+    expect((await fs.readdir(path.join(s.sr, 'conf', 'apxs-ts-tls')))).toHaveLength(1);
+    const bad = await cli(['tls', 'renew', 'nope.test', '--server-root', s.sr, '--json'], { env: s.env });
+    expect(bad.json.error.code).toBe('NOT_FOUND');
+  }, 120_000);
 });
 
 describe('series without TLS', () => {
