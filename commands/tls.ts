@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ApxsError } from '../lib/core/errors.js';
 import { caDir, ensureCa, loadCa, type LocalCa } from '../lib/tls/ca.js';
 import type { Runner } from './types.js';
+import { DEFAULT_SYSTEM_STORE, trustCa, untrustCa, type TrustOptions, type TrustResult } from '../lib/tls/trust-stores.js';
 import { requireServerRoot } from '../lib/httpd/server-root.js';
 import { listTls, renewTls } from '../lib/sites/vhost-tls.js';
 import { serverFiles } from '../lib/ctl/server-files.js';
@@ -10,7 +11,7 @@ import { restart } from '../lib/ctl/lifecycle.js';
 import { numberArg, withServerRoot } from './options.js';
 import { NUMBER_RULES } from '../lib/core/numbers.js';
 
-const collect = (v: string, prev: string[]) => [...prev, v];
+const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 export function withCaDir(c: Command): Command {
   return c.option('--ca-dir <dir>', 'the local CA\'s directory (default: $APXS_TS_CA_DIR, else $XDG_DATA_HOME/apxs-ts/ca, else ~/.local/share/apxs-ts/ca)');
@@ -83,4 +84,52 @@ export function register(program: Command, run: Runner): void {
           ...r.warnings.map((w) => `warning: ${w}`)],
       };
     }));
+
+  const trustCommand = (name: 'trust' | 'untrust', description: string, example: string) => withCaDir(tls.command(name))
+    .option('--local-certs-dir <dir>', `where the CA file goes (update-ca-certificates --localcertsdir; default ${DEFAULT_SYSTEM_STORE.localCertsDir})`)
+    .option('--etc-certs-dir <dir>', `the bundle and hash links (--etccertsdir; default ${DEFAULT_SYSTEM_STORE.etcCertsDir})`)
+    .option('--certs-conf <file>', 'update-ca-certificates --certsconf (default its own, /etc/ca-certificates.conf)')
+    .option('--certs-dir <dir>', 'update-ca-certificates --certsdir (default its own, /usr/share/ca-certificates)')
+    .option('--hooks-dir <dir>', 'update-ca-certificates --hooksdir (default its own, /etc/ca-certificates/update.d)')
+    .option('--update-ca-certificates <path>', 'the update-ca-certificates program')
+    .option('--no-system', 'leave the system store alone')
+    .option('--nss-db <dir>', 'an NSS database (repeatable; default: ~/.pki/nssdb and Firefox profiles found under --home)', collect, undefined)
+    .option('--no-nss', 'leave NSS databases alone')
+    .option('--home <dir>', 'where to look for NSS databases (default: $HOME)')
+    .description(description)
+    .addHelpText('after', `\nExample:\n  ${example}`)
+    .action(run(async (o: TrustCli) => {
+      const dir = caDir(o.caDir);
+      const ca = await loadCa(dir);
+      if (!ca) throw new ApxsError('NOT_FOUND', `no local CA in ${dir}`, { hint: 'apxs-ts tls ca makes it' });
+      const r = await (name === 'trust' ? trustCa : untrustCa)(ca, trustOptions(o));
+      return { data: { ...r }, stdout: name === 'trust' ? [r.nodeExtraCaCerts] : [], human: trustLines(r, name) };
+    }));
+  trustCommand('trust', 'install the local CA in the system store (update-ca-certificates) and NSS databases (certutil); idempotent', 'sudo apxs-ts tls trust');
+  trustCommand('untrust', 'take out exactly what tls trust put in; idempotent', 'sudo apxs-ts tls untrust --json');
+}
+
+interface TrustCli {
+  caDir?: string; localCertsDir?: string; etcCertsDir?: string; certsConf?: string; certsDir?: string; hooksDir?: string;
+  updateCaCertificates?: string; system: boolean; nssDb?: string[]; nss: boolean; home?: string;
+}
+
+function trustOptions(o: TrustCli): TrustOptions {
+  return {
+    system: o.system ? {
+      localCertsDir: o.localCertsDir ?? DEFAULT_SYSTEM_STORE.localCertsDir, etcCertsDir: o.etcCertsDir ?? DEFAULT_SYSTEM_STORE.etcCertsDir,
+      ...(o.certsConf ? { certsConf: o.certsConf } : {}), ...(o.certsDir ? { certsDir: o.certsDir } : {}), ...(o.hooksDir ? { hooksDir: o.hooksDir } : {}),
+      ...(o.updateCaCertificates ? { tool: o.updateCaCertificates } : {}),
+    } : null,
+    nssDbs: o.nss ? o.nssDb : [],
+    home: o.home,
+  };
+}
+
+function trustLines(r: TrustResult, verb: string): string[] {
+  return [
+    ...r.stores.map((s) => `${s.store} ${s.where}: ${s.note ?? (s.changed ? (s.trusted ? 'added' : 'removed') : s.trusted ? 'already trusted' : 'not there')}`),
+    r.changed ? `${verb}: done` : `${verb}: nothing to change`,
+    ...(verb === 'trust' ? [`Node reads no system store: ${r.nodeExtraCaCerts}`] : []),
+  ];
 }
