@@ -21,7 +21,8 @@ import { writeFileAtomic } from '../core/atomic-file.js';
 import { ApxsError, fileError, isErrno } from '../core/errors.js';
 import { failpoint } from '../core/failpoint.js';
 import { withLock } from '../core/lock.js';
-import { EC_SIGN, importSigningKey, newKeyPair, privateKeyPem, serialHex, x509 } from './crypto.js';
+// @peculiar/x509 and reflect-metadata cost ~170 ms to load: only the runs that make or read a certificate pay it.
+const crypto = () => import('./crypto.js');
 import { decodeNameConstraints, encodeNameConstraints, NAME_CONSTRAINTS_OID, PERMITTED_IPS, validSuffix } from './name-constraints.js';
 
 export const DEFAULT_PERMITTED = ['localhost', '.localhost', '.test'];
@@ -58,7 +59,8 @@ export async function loadCa(dir: string): Promise<LocalCa | undefined> {
     throw fileError(certFile, err) ?? err;
   });
   if (pem === undefined) return undefined;
-  let cert: x509.X509Certificate;
+  const { x509 } = await crypto();
+  let cert: InstanceType<typeof x509.X509Certificate>;
   try {
     cert = new x509.X509Certificate(pem);
   } catch (err) {
@@ -75,7 +77,7 @@ export async function loadCa(dir: string): Promise<LocalCa | undefined> {
 
 export async function caSigningKey(ca: LocalCa): Promise<CryptoKey> {
   const pem = await fs.readFile(ca.keyFile, 'utf8').catch((err: unknown) => { throw fileError(ca.keyFile, err) ?? err; });
-  return importSigningKey(pem);
+  return (await crypto()).importSigningKey(pem);
 }
 
 /** The permitted suffixes: the defaults plus --permit ones, each checked, lower-cased, once. */
@@ -96,6 +98,7 @@ async function makeDir(dir: string): Promise<void> {
 }
 
 async function createCa(dir: string, permitted: string[]): Promise<void> {
+  const { EC_SIGN, newKeyPair, privateKeyPem, serialHex, x509 } = await crypto();
   const keys = await newKeyPair();
   const now = new Date();
   const notBefore = new Date(now.getTime() - 3600_000);

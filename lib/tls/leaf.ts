@@ -10,7 +10,7 @@
 import net from 'node:net';
 import { ApxsError } from '../core/errors.js';
 import { caSigningKey, DEFAULT_PERMITTED, type LocalCa } from './ca.js';
-import { EC_SIGN, newKeyPair, privateKeyPem, serialHex, x509 } from './crypto.js';
+const crypto = () => import('./crypto.js');
 import { dnsPermitted, ipPermitted } from './name-constraints.js';
 
 const HOUR = 3600_000;
@@ -42,6 +42,7 @@ export function checkPermitted(ca: LocalCa, names: string[]): void {
 export async function issueLeaf(ca: LocalCa, names: string[], now = new Date(), signingKey?: CryptoKey): Promise<Leaf> {
   const unique = [...new Set(names.map((n) => n.toLowerCase()))];
   checkPermitted(ca, unique);
+  const { EC_SIGN, newKeyPair, privateKeyPem, serialHex, x509 } = await crypto();
   const keys = await newKeyPair();
   const notBefore = new Date(now.getTime() - HOUR);
   const notAfter = new Date(now.getTime() + LEAF_DAYS * 24 * HOUR);
