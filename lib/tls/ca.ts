@@ -48,7 +48,7 @@ export function caDir(override?: string, env: NodeJS.ProcessEnv = process.env): 
   return path.join(env.XDG_DATA_HOME || path.join(env.HOME || os.homedir(), '.local', 'share'), 'apxs-ts', 'ca');
 }
 
-const certPath = (dir: string) => path.join(dir, 'ca.pem');
+export const certPath = (dir: string) => path.join(dir, 'ca.pem');
 const keyPath = (dir: string) => path.join(dir, 'ca-key.pem');
 
 /** The CA in `dir`, or undefined when there is none yet (or only a key: an unfinished create). */

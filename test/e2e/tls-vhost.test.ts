@@ -77,6 +77,16 @@ describe('system 2.4 sandbox', () => {
       expect(out).toMatch(new RegExp(`subject=CN\\s*=\\s*${name.replace('.', '\\.')}`));
       expect(out).toContain('Verify return code: 0 (ok)');
     }
+    // ctl status probes each TLS vhost, verifying against the local CA only, and reports the served certificate's expiry.
+    const status = await cli(['ctl', 'status', '--server-root', s.sr, '--json'], { env: s.env });
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.json.tls.map((t: { vhost: string; ok: boolean; status: number }) => [t.vhost, t.ok, t.status])).toEqual([['one.test', true, 200], ['two.test', true, 200]]);
+    expect(status.json.tls.every((t: { daysLeft: number }) => t.daysLeft >= 395 && t.daysLeft <= 396)).toBe(true);
+    const otherCa = { APXS_TS_CA_DIR: path.join(s.work, 'other-ca') };
+    expect((await cli(['tls', 'ca'], { env: otherCa })).code).toBe(0);
+    const wrong = await cli(['ctl', 'status', '--server-root', s.sr, '--json'], { env: otherCa });
+    expect(wrong.json.tls.map((t: { ok: boolean; error: string }) => [t.ok, t.error])).toEqual([[false, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'], [false, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE']]);
+    expect(wrong.json.warnings).toHaveLength(2);
     // --https-only: the plain vhost sends its visitors to https.
     const redirect = await run('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code} %{redirect_url}', '-H', 'Host: two.test', `http://127.0.0.1:${s.port}/`]);
     expect(redirect.stdout).toBe(`301 https://two.test:${s.tlsPort}/`);
