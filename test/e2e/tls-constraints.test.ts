@@ -43,3 +43,27 @@ it('openssl verify: inside the constraints OK; example.com and 10.0.0.1 signed w
     expect(r.out, names.join(',')).toContain('permitted subtree violation');
   }
 });
+
+it('tls ca --show: none yet is NOT_FOUND; then the fingerprint openssl computes, the constraints, ten years', async () => {
+  const { cli, tmpDir } = await import('../helpers.js');
+  const dir = await tmpDir('apxs-ts-tlsshow-');
+  dirs.push(dir);
+  const env = { APXS_TS_CA_DIR: path.join(dir, 'ca') };
+  const none = await cli(['tls', 'ca', '--show', '--json'], { env });
+  expect(none.code).toBe(1);
+  expect(none.json.error.code).toBe('NOT_FOUND');
+  expect(none.json.error.hint).toContain('apxs-ts tls ca');
+  const made = await cli(['tls', 'ca', '--permit', '.dd', '--json'], { env });
+  expect(made.json.created).toBe(true);
+  const again = await cli(['tls', 'ca', '--json'], { env });
+  expect(again.json.created).toBe(false);
+  const show = await cli(['tls', 'ca', '--show', '--json'], { env });
+  const fp = (await run('openssl', ['x509', '-in', path.join(dir, 'ca', 'ca.pem'), '-noout', '-fingerprint', '-sha256'])).stdout.trim().split('=')[1];
+  expect(show.json.ca.fingerprint).toBe(fp);
+  expect(show.json.ca.permitted).toEqual({ dns: ['localhost', '.localhost', '.test', '.dd'], ip: ['127.0.0.0/8', '::1/128'] });
+  const years = (new Date(show.json.ca.notAfter).getTime() - Date.now()) / (365.25 * 86400_000);
+  expect(years).toBeGreaterThan(9.9);
+  expect(years).toBeLessThan(10.1);
+  const human = await cli(['tls', 'ca', '--show'], { env });
+  expect(human.stdout).toContain(`sha256   ${fp}`);
+});
