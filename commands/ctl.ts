@@ -101,6 +101,7 @@ export function register(program: Command, run: Runner, subcommand?: string): vo
           `httpd${s.version ? ` ${s.version}` : ''} is running: pid ${s.pid} since ${s.since ?? '?'}`,
           `listening: ${s.listening.join(', ') || '(none seen)'}`,
           `health: ${s.healthUrl} answered ${s.health?.status} in ${s.health?.latencyMs.toFixed(1)} ms`,
+          ...(s.tls ?? []).map((t) => `tls: ${t.url} ${t.ok ? `answered ${t.status}, verified against the local CA` : `FAILED: ${t.error ?? `status ${t.status}`}`}${t.notAfter ? `; certificate until ${t.notAfter.slice(0, 10)} (${t.daysLeft} days)` : ''}`),
           ...(note ? [`note: ${note}`] : []),
         ],
       };

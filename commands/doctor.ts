@@ -17,6 +17,8 @@ function lines(r: DoctorReport): string[] {
     ...(r.flags ? [`cflags:      ${r.flags.cflags.join(' ')}`, `ldflags:     ${r.flags.ldflags.join(' ')}`] : []),
     `hosts file:  ${r.hostsFile.path} ${r.hostsFile.writable ? 'writable' : `not writable (names: ${r.hostsFile.fix})`}`,
     ...r.listen.map((l) => `listen:      ${l.address} ${l.status}${l.holder ? ` by ${l.holder}` : ''}`),
+    ...(r.tls.ca ? [`local CA:    ${r.tls.ca.file} until ${r.tls.ca.notAfter.slice(0, 10)}, ${r.tls.ca.systemTrusted ? 'trusted by the system store' : 'not in the system store'}`] : []),
+    ...r.tls.certificates.map((c) => `tls:         ${c.vhost} until ${c.notAfter.slice(0, 10)} (${c.daysLeft} days)${c.present ? '' : ' MISSING'}`),
     ...r.warnings.map((w) => `warning:     ${w}`),
     ...(r.missing.length ? ['missing:', ...r.missing.map((m) => `  ${m.what}: ${m.why}\n    fix: ${m.fix}`)] : ['nothing missing']),
   ];

@@ -42,6 +42,7 @@ const COMMANDS: Record<string, () => { register: Register }> = {
   dev: () => require('./dev.js'),
   completion: () => require('./completion.js'),
   test: () => require('./test.js'),
+  tls: () => require('./tls.js'),
 };
 
 const VERSION = '0.1.0';

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { ApxsError } from '../lib/core/errors.js';
 import { listSandboxes, removeSandbox } from '../lib/ctl/sandboxes.js';
 import { createSandbox, writeProjectFile } from '../lib/httpd/sandbox.js';
 import { portArg } from './options.js';
@@ -12,13 +13,15 @@ export function register(program: Command, run: Runner): void {
     .command('create')
     .argument('<dir>', 'directory for the new server root')
     .option('--port <n>', 'port to Listen on (127.0.0.1)', portArg, 8080)
+    .option('--tls-port <n>', 'the port `vhost add --tls` listens on for HTTPS (127.0.0.1)', portArg)
     .option('--force', 'write a fresh config into an existing directory')
     .option('--no-project', `do not record the server root in ./apxs-ts.json`)
     .option('--use', 'switch ./apxs-ts.json to this sandbox when it names another server root')
     .description('create a sandbox ServerRoot: no root needed, nothing in /etc touched')
     .addHelpText('after', '\nExamples:\n  apxs-ts sandbox create ./srv --port 8080\n  apxs-ts sandbox create ./srv2 --port 8081 --use   (later commands here use srv2)')
-    .action(run(async (dir: string, o: { port: number; force?: boolean; project: boolean; use?: boolean }) => {
-      const res = await createSandbox({ dir, port: o.port, force: o.force });
+    .action(run(async (dir: string, o: { port: number; tlsPort?: number; force?: boolean; project: boolean; use?: boolean }) => {
+      if (o.tlsPort === o.port) throw new ApxsError('USAGE', `--tls-port ${o.tlsPort} is --port too`, { hint: 'give HTTPS a port of its own' });
+      const res = await createSandbox({ dir, port: o.port, tlsPort: o.tlsPort, force: o.force });
       const taken = await portTakenWarning(res.port);
       if (taken) res.warnings.push(taken);
       const project = o.project ? await writeProjectFile(process.cwd(), res.root, { use: o.use }) : null;

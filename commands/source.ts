@@ -175,9 +175,10 @@ export function register(program: Command, run: Runner): void {
     .option('--port <n>', 'Listen localhost:PORT in the installed httpd.conf', portArg, 8080)
     .option('--jobs <n>', 'make -jN (default: the number of CPUs)', jobsArg)
     .option('--dry-run', 'print every step and URL, run none')
+    .option('--with-ssl', 'also build mod_ssl and mod_socache_shmcb (2.4; needs libssl-dev) for vhost add --tls')
     .description('check prerequisites, download, verify, configure, make, make install, set Listen')
     .addHelpText('after', '\nExamples:\n  apxs-ts source build 2.4.68 --port 8080   (into ~/.local/share/apxs-ts/httpd/2.4.68)\n  apxs-ts source build 2.4.68 --prefix ~/httpd-2.4 --port 8080\n  apxs-ts source build 2.2 --prefix /opt/httpd22 -- --enable-rewrite\n  apxs-ts source build 1.3 --prefix /opt/apache13 --dry-run')
-    .action(run(async (version: string, extra: string[], o: Common & { prefix?: string; port: number; jobs?: number; dryRun?: boolean }, cmd: Command) => {
+    .action(run(async (version: string, extra: string[], o: Common & { prefix?: string; port: number; jobs?: number; dryRun?: boolean; withSsl?: boolean }, cmd: Command) => {
       const port = o.port;
       const limits = limitsOf(o);
       const rep = await reporter(!!cmd.optsWithGlobals().json);
@@ -185,7 +186,7 @@ export function register(program: Command, run: Runner): void {
         const res = await buildFromSource({
           limits,
           version, mirrors: mirrorsFrom(o.mirror), cacheDir: o.cacheDir ?? sourceCacheDir(), prefix: o.prefix, port,
-          jobs: o.jobs, keysFile: o.keys, insecure: o.insecure, dryRun: o.dryRun, configureArgs: extra,
+          jobs: o.jobs, keysFile: o.keys, insecure: o.insecure, dryRun: o.dryRun, configureArgs: extra, withSsl: o.withSsl,
           onEvent: (e) => ('progress' in e ? rep.download(e.progress) : 'notice' in e ? rep.notice(e.notice) : rep.phase(e)),
         });
         if (res.dryRun) return { data: { ...res }, stdout: res.steps.map((s, i) => `${i + 1}. ${s}`), human: res.warnings.map((w) => `warning: ${w}`) };

@@ -36,14 +36,19 @@ export function register(program: Command, run: Runner): void {
     .option('--port <n>', 'port (default: the server\'s first Listen)', portArg)
     .option('--ip <ip>', 'VirtualHost address (default *)')
     .option('--remap', 'map a name the hosts file maps to another address (default: refuse)')
+    .option('--tls', 'also serve it over HTTPS with a certificate from the local CA (made on first use; apxs-ts tls ca)')
+    .option('--tls-port <n>', 'the port HTTPS listens on (default: the one the TLS vhosts use, or sandbox create --tls-port)', portArg)
+    .option('--https-only', 'with --tls: the plain vhost redirects to https')
+    .option('--ca-dir <dir>', 'the local CA\'s directory (default: $APXS_TS_CA_DIR, else ~/.local/share/apxs-ts/ca)')
     .description('hosts entry, DocumentRoot, <VirtualHost> in its own file, Include; configtest, roll back if broken')
-    .addHelpText('after', '\nExample:\n  apxs-ts vhost add one.dd --alias www.one.dd --server-root ./srv --hosts-file ./hosts')
-    .action(run(async (name: string, o: Common & { alias: string[]; docroot?: string; port?: number; ip?: string; remap?: boolean }) => {
+    .addHelpText('after', '\nExamples:\n  apxs-ts vhost add one.dd --alias www.one.dd --server-root ./srv --hosts-file ./hosts\n  apxs-ts vhost add one.test --tls --tls-port 8443 --https-only')
+    .action(run(async (name: string, o: Common & { alias: string[]; docroot?: string; port?: number; ip?: string; remap?: boolean; tls?: boolean; tlsPort?: number; httpsOnly?: boolean; caDir?: string }) => {
+      if ((o.tlsPort !== undefined || o.httpsOnly) && !o.tls) throw new ApxsError('USAGE', `${o.httpsOnly ? '--https-only' : '--tls-port'} needs --tls`, { hint: `apxs-ts vhost add ${name} --tls${o.httpsOnly ? ' --https-only' : ''}` });
       const sr = await requireServerRoot(o.serverRoot, process.cwd(), { writes: true });
       // Before the config is touched: a missing --hosts-file is found after the edit began, which leaves a backup behind.
       if (o.hostsFile) namedPathMustExist(o.hostsFile, 'hosts file');
-      const res = await vhostAdd(sr, { name, aliases: o.alias, docroot: o.docroot, port: o.port, ip: o.ip }, {
-        hostsFile: hostsFileOf(o), series: o.httpdVersion ? parseSeries(o.httpdVersion) : undefined, remap: o.remap,
+      const res = await vhostAdd(sr, { name, aliases: o.alias, docroot: o.docroot, port: o.port, ip: o.ip, ...(o.tls ? { tls: { port: o.tlsPort, httpsOnly: o.httpsOnly } } : {}) }, {
+        hostsFile: hostsFileOf(o), series: o.httpdVersion ? parseSeries(o.httpdVersion) : undefined, remap: o.remap, caDir: o.caDir,
       });
       const changed = res.changed.length > 0 || res.hostsChanged;
       return {
@@ -51,6 +56,7 @@ export function register(program: Command, run: Runner): void {
         human: [changed
           ? `vhost ${name} on ${res.address} (httpd ${res.series}), DocumentRoot ${res.documentRoot}, in ${res.vhostsFile}${res.hostsChanged ? `; ${name} mapped in ${hostsFileOf(o)}` : ''}`
           : `vhost ${name} is already there: nothing changed`,
+        ...(res.tls ? [`https: ${res.tls.url} (certificate ${res.tls.certificate}, until ${res.tls.notAfter.slice(0, 10)}; trust the CA: apxs-ts tls trust, or curl --cacert ${res.tls.ca})`] : []),
         ...res.warnings.map((w) => `warning: ${w}`),
         // Nothing changed: nothing to reload.
         ...(res.changed.length ? [`reload the server to use it: ${apxsCommand('ctl graceful', { serverRoot: sr.root })}`] : [])],

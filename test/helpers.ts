@@ -37,7 +37,8 @@ export function cli(args: string[], opts: { cwd?: string; env?: Record<string, s
       cwd: opts.cwd ?? ROOT,
       // A hosts command that forgot --hosts-file must fail, never touch /etc/hosts; a command given
       // no server root must not fall back to the machine's /etc/apache2 (a test names a copy instead).
-      env: { ...process.env, CI: 'true', APXS_TS_HOSTS_FILE: '/nonexistent/apxs-ts-test-hosts', APXS_TS_SYSTEM_ROOT: 'none', ...opts.env },
+      // A tls command must not make a CA in the real home: a test names its own APXS_TS_CA_DIR.
+      env: { ...process.env, CI: 'true', APXS_TS_HOSTS_FILE: '/nonexistent/apxs-ts-test-hosts', APXS_TS_SYSTEM_ROOT: 'none', APXS_TS_CA_DIR: '/nonexistent/apxs-ts-test-ca', ...opts.env },
       maxBuffer: 16 * 1024 * 1024,
       ...(opts.timeoutMs ? { timeout: opts.timeoutMs, killSignal: 'SIGKILL' as const } : {}),
     }, (err, stdout, stderr) => {

@@ -59,9 +59,12 @@ async function readDone(file: string, version: string): Promise<BuiltHttpd | und
   return ok ? { prefix: done.prefix, port: done.port, version } : undefined;
 }
 
-async function build(version: string): Promise<BuiltHttpd> {
+/** A build variant: `ssl` is `source build --with-ssl` (its own dir, VERSION-ssl, so the plain build is untouched). */
+export interface BuildVariant { ssl?: boolean }
+
+async function build(version: string, variant: BuildVariant = {}): Promise<BuiltHttpd> {
   if (!/^\d+\.\d+\.\d+$/.test(version)) throw new Error(`builtHttpd: a full version is needed (1.3.42), not ${JSON.stringify(version)}`);
-  const dir = path.join(SERIES_BUILDS_DIR, version);
+  const dir = path.join(SERIES_BUILDS_DIR, `${version}${variant.ssl ? '-ssl' : ''}`);
   // 755 all the way down: httpd's children run as another user and must traverse it.
   await fs.mkdir(dir, { recursive: true, mode: 0o755 });
   await fs.chmod(SERIES_BUILDS_DIR, 0o755).catch(() => undefined);
@@ -76,7 +79,7 @@ async function build(version: string): Promise<BuiltHttpd> {
     await fs.rm(prefix, { recursive: true, force: true });
     const port = await freePort();
     const r = await cli(['source', 'build', version, '--mirror', mirrorOf(version), '--keys', path.join(mirrorOf(version), 'KEYS'),
-      '--prefix', prefix, '--port', String(port), '--cache-dir', path.join(SERIES_BUILDS_DIR, 'cache'), '--jobs', String(os.availableParallelism())],
+      '--prefix', prefix, '--port', String(port), '--cache-dir', path.join(SERIES_BUILDS_DIR, 'cache'), '--jobs', String(os.availableParallelism()), ...(variant.ssl ? ['--with-ssl'] : [])],
     { timeoutMs: BUILD_LOCK_MS });
     if (r.code !== 0) {
       await fs.rm(prefix, { recursive: true, force: true });
@@ -90,19 +93,20 @@ async function build(version: string): Promise<BuiltHttpd> {
 }
 
 /** httpd `version` (e.g. '1.3.42', '2.0.65', '2.2.34') installed under a temp prefix, built at most once per boot. */
-export function builtHttpd(version: string): Promise<BuiltHttpd> {
-  let p = memo.get(version);
+export function builtHttpd(version: string, variant: BuildVariant = {}): Promise<BuiltHttpd> {
+  const key = `${version}${variant.ssl ? '-ssl' : ''}`;
+  let p = memo.get(key);
   if (!p) {
-    p = build(version);
+    p = build(version, variant);
     // A failure is not remembered: the next caller tries again.
-    p.catch(() => memo.delete(version));
-    memo.set(version, p);
+    p.catch(() => memo.delete(key));
+    memo.set(key, p);
   }
   return p;
 }
 
 /** Runs `fn` with the built prefix while no other test (file) uses that version's prefix. */
-export async function withBuiltHttpd<T>(version: string, fn: (h: BuiltHttpd) => Promise<T>, waitMs = 15 * 60_000): Promise<T> {
-  const h = await builtHttpd(version);
+export async function withBuiltHttpd<T>(version: string, fn: (h: BuiltHttpd) => Promise<T>, waitMs = 15 * 60_000, variant: BuildVariant = {}): Promise<T> {
+  const h = await builtHttpd(version, variant);
   return withLock(path.join(path.dirname(h.prefix), 'use.apxs-ts.lock'), () => fn(h), waitMs);
 }

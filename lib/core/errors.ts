@@ -55,6 +55,8 @@ export type ErrorCode =
   | 'BAD_PATH'
   | 'BAD_CASE_FILE'
   | 'TESTS_FAILED'
+  | 'TLS_UNSUPPORTED'
+  | 'NAME_NOT_PERMITTED'
   | 'INTERNAL';
 
 /** Exit code 3 is the LSB "program is not running" status, as for init scripts. */
@@ -85,6 +87,10 @@ const EXIT_CODES: Partial<Record<ErrorCode, number>> = {
   UNSUPPORTED: 2,
   // Work ended by Ctrl-C (or SIGTERM, SIGHUP): 130 = 128 + SIGINT, as a shell reports a command Ctrl-C ended.
   INTERRUPTED: 130,
+  // TLS on a server that cannot serve it (1.3, a root without a loadable mod_ssl): asked of the wrong server.
+  TLS_UNSUPPORTED: 2,
+  // A vhost name outside the local CA's signed name constraints: a new CA is the fix, not a retry.
+  NAME_NOT_PERMITTED: 2,
 };
 
 export class ApxsError extends Error {

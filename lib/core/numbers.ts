@@ -40,4 +40,6 @@ export const NUMBER_RULES = {
   debounceMs: { min: 0, max: 60_000, unit: 'milliseconds' },
   /** `apxs-ts test --repeat`: runs of each case. */
   repeat: { min: 1, max: 100_000, unit: 'runs' },
+  /** tls renew --expiring, doctor's expiry warning: up to a certificate's whole life. */
+  days: { min: 0, max: 3650, unit: 'days' },
 } satisfies Record<string, NumberRule>;

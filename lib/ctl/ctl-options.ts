@@ -1,6 +1,7 @@
 /** What start, stop, restart and status take and return (shared by lifecycle.ts and start.ts). */
 import type { Probe } from './health.js';
 import type { StaleReport } from './pid-file.js';
+import type { TlsProbe } from './tls-probe.js';
 
 export interface CtlOptions {
   /** Health URL; default: the first Listen address. */
@@ -19,6 +20,8 @@ export interface CtlResult {
   stale?: StaleReport;
   /** Workers whose parent was gone, that stop ended. */
   orphans?: number[];
+  /** The TLS vhosts' probes (lib/ctl/tls-probe.ts), when the root has any. */
+  tls?: TlsProbe[];
   warnings: string[];
 }
 

@@ -11,6 +11,8 @@ import { childrenOf, isAlive, nowMs, sleep } from '../core/proc.js';
 import { brokenConfigError, configTest, type ConfigTestResult } from '../httpd/configtest.js';
 import { serverProfile, type CtlVerb } from '../httpd/profile.js';
 import { readServerInfo } from '../httpd/server-info.js';
+import { probeTlsVhosts, tlsProbeWarnings, type TlsProbe } from './tls-probe.js';
+import { caDir, certPath } from '../tls/ca.js';
 import type { ServerRoot } from '../httpd/server-root.js';
 import { timeoutOf, type CtlOptions, type CtlResult } from './ctl-options.js';
 import { withCtlLock } from './ctl-lock.js';
@@ -163,6 +165,9 @@ export interface StatusResult {
   listening: string[];
   healthUrl: string | undefined;
   health: Probe | undefined;
+  /** The TLS vhosts' probes, when the root has any. */
+  tls?: TlsProbe[];
+  warnings?: string[];
 }
 
 export async function status(sr: ServerRoot, opts: CtlOptions = {}): Promise<StatusResult> {
@@ -175,11 +180,12 @@ export async function status(sr: ServerRoot, opts: CtlOptions = {}): Promise<Sta
   // in the probe's latency (an IP connect starts on the next tick).
   const listening = await serverListening(sr.root, running.pid);
   const profiling = serverProfile(sr).catch(() => undefined);
-  const [health, profile] = await Promise.all([url ? probe(url, (opts.timeoutSec ?? 5) * 1000) : undefined, profiling]);
+  const [health, profile, tls] = await Promise.all([url ? probe(url, (opts.timeoutSec ?? 5) * 1000) : undefined, profiling, probeTlsVhosts(sr, certPath(caDir()), (opts.timeoutSec ?? 5) * 1000)]);
   const result: StatusResult = {
     action: 'status', serverRoot: sr.root, version: profile?.version, running: true,
     healthy: !!health && health.status !== undefined && health.status < 500,
     pid: running.pid, since: running.since, listening, healthUrl: url, health,
+    ...(tls.length ? { tls, warnings: tlsProbeWarnings(tls) } : {}),
   };
   if (!result.healthy) {
     throw new ApxsError('UNHEALTHY', `httpd (pid ${running.pid}) is running but ${url ?? 'its health URL'} answers ${health?.status ?? health?.error ?? 'nothing'}`, {

@@ -14,6 +14,8 @@ import { readServerInfo, type ServerInfo } from '../httpd/server-info.js';
 import type { ServerRoot } from '../httpd/server-root.js';
 import { logSince, logSize } from './error-log.js';
 import { waitHealthy, type Probe } from './health.js';
+import { probeTlsVhosts, tlsProbeWarnings } from './tls-probe.js';
+import { caDir, certPath } from '../tls/ca.js';
 import { endProcesses, findServerProcesses, forceStop, isOurHttpd } from './identity.js';
 import { timeoutOf, type CtlOptions, type CtlResult } from './ctl-options.js';
 import { rememberServerFiles } from './server-files.js';
@@ -163,5 +165,7 @@ export async function startHoldingLock(sr: ServerRoot, opts: CtlOptions = {}): P
   } else {
     warnings.push('no Listen directive found: started without a health check');
   }
-  return { action: 'start', serverRoot: sr.root, pid, healthUrl: url, health, elapsedMs: nowMs() - t0, stale, warnings };
+  const tls = await probeTlsVhosts(sr, certPath(caDir()));
+  warnings.push(...tlsProbeWarnings(tls));
+  return { action: 'start', serverRoot: sr.root, pid, healthUrl: url, health, elapsedMs: nowMs() - t0, stale, warnings, ...(tls.length ? { tls } : {}) };
 }

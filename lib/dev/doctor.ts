@@ -18,6 +18,9 @@ import { serverFiles } from '../ctl/server-files.js';
 import { serverState } from '../ctl/server-state.js';
 import { toolchainForServer, type Toolchain } from '../module/toolchain.js';
 import { buildVarsSource } from './build-vars.js';
+import { caDir, loadCa } from '../tls/ca.js';
+import { DEFAULT_SYSTEM_STORE, inSystemBundle } from '../tls/trust-stores.js';
+import { listTls } from '../sites/vhost-tls.js';
 import { apxsCommand, DEFAULT_HOSTS_FILE } from '../core/command-hint.js';
 
 export interface Missing {
@@ -44,8 +47,38 @@ export interface DoctorReport {
   flags: { cflags: string[]; cxxflags: string[]; ldflags: string[] } | null;
   hostsFile: { path: string; writable: boolean; fix: string | null };
   listen: ListenStatus[];
+  /** The local CA (tls ca), whether the system store trusts it, and this root's TLS certificates. */
+  tls: TlsFacts;
   missing: Missing[];
   warnings: string[];
+}
+
+export interface TlsFacts {
+  ca: { file: string; fingerprint: string; notAfter: string; daysLeft: number; systemTrusted: boolean } | null;
+  certificates: { vhost: string; names: string[]; notAfter: string; daysLeft: number; present: boolean; currentCa: boolean }[];
+}
+
+/** A certificate with fewer days left is reported, with the renew command. */
+export const EXPIRY_WARN_DAYS = 30;
+
+async function tlsFacts(sr: ServerRoot | undefined, report: DoctorReport): Promise<void> {
+  const ca = await loadCa(caDir()).catch((e: unknown) => (report.warnings.push(`local CA: ${(e as Error).message}`), undefined));
+  const now = Date.now();
+  if (ca) {
+    const daysLeft = Math.floor((new Date(ca.notAfter).getTime() - now) / 86400_000);
+    const systemTrusted = await inSystemBundle(ca, DEFAULT_SYSTEM_STORE);
+    report.tls.ca = { file: ca.certFile, fingerprint: ca.fingerprint, notAfter: ca.notAfter, daysLeft, systemTrusted };
+    if (!systemTrusted) report.warnings.push(`the local CA ${ca.certFile} is not in the system store (${DEFAULT_SYSTEM_STORE.etcCertsDir}): browsers and curl will not trust its certificates; fix: sudo apxs-ts tls trust`);
+    if (daysLeft < EXPIRY_WARN_DAYS) report.warnings.push(`the local CA expires in ${daysLeft} days (${ca.notAfter}); fix: apxs-ts tls ca --new, then apxs-ts tls trust and apxs-ts tls renew --all`);
+  }
+  if (!sr) return;
+  const certs = await listTls(sr, ca).catch(() => []);
+  report.tls.certificates = certs.map((c) => ({ vhost: c.vhost, names: c.names, notAfter: c.notAfter, daysLeft: c.daysLeft, present: c.present, currentCa: c.currentCa }));
+  for (const c of certs) {
+    if (!c.present) report.warnings.push(`the certificate of ${c.vhost} (${c.file}) is missing; fix: ${apxsCommand(`tls renew ${c.vhost}`, { serverRoot: sr.root })}`);
+    else if (c.daysLeft < EXPIRY_WARN_DAYS) report.warnings.push(`the certificate of ${c.vhost} expires in ${c.daysLeft} days (${c.notAfter}); fix: ${apxsCommand(`tls renew --expiring ${EXPIRY_WARN_DAYS}`, { serverRoot: sr.root })}`);
+    else if (!c.currentCa) report.warnings.push(`the certificate of ${c.vhost} was signed by another local CA; fix: ${apxsCommand(`tls renew ${c.vhost}`, { serverRoot: sr.root })}`);
+  }
 }
 
 const SANDBOX_FIX = 'apxs-ts sandbox create ./srv --port 8080';
@@ -131,7 +164,7 @@ async function hostsFacts(file: string, report: DoctorReport): Promise<void> {
 export async function doctor(rootPath: string | undefined, hostsFile: string): Promise<DoctorReport> {
   const report: DoctorReport = {
     serverRoot: null, httpd: null, running: null, compiler: { cc: 'gcc', ccVersion: null, cxx: 'g++', cxxVersion: null },
-    apxs: null, flags: null, hostsFile: { path: hostsFile, writable: false, fix: null }, listen: [], missing: [], warnings: [],
+    apxs: null, flags: null, hostsFile: { path: hostsFile, writable: false, fix: null }, listen: [], tls: { ca: null, certificates: [] }, missing: [], warnings: [],
   };
   let sr: ServerRoot | undefined;
   if (!rootPath) {
@@ -151,6 +184,7 @@ export async function doctor(rootPath: string | undefined, hostsFile: string): P
     toolchainFacts(sr, report),
     hostsFacts(hostsFile, report),
     sr ? listenFacts(sr, report) : undefined,
+    tlsFacts(sr, report),
   ]);
   return report;
 }

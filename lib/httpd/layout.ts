@@ -78,6 +78,39 @@ export interface Layout {
   enableSnippet(tx: EditTransaction, sr: RootPaths, name: string, text: string): Promise<void>;
   /** Disables and deletes snippet `name`. */
   disableSnippet(tx: EditTransaction, sr: RootPaths, name: string): Promise<void>;
+  /**
+   * Whether httpd's own module `m` (mod_ssl) can be loaded in this root: its
+   * .so where the root's httpd keeps them (a sandbox: the system's modules
+   * dir), or Debian's mods-available/NAME.load from the package.
+   */
+  hasSharedModule(sr: RootPaths, m: SharedModule): Promise<boolean>;
+  /**
+   * Loads httpd's own modules `mods` (those not loaded already): a block `id`
+   * of LoadModule lines after the last LoadModule, or on Debian a2enmod's
+   * links to the package's mods-available files. Returns the ones it loaded.
+   */
+  enableSharedModules(tx: EditTransaction, sr: RootPaths, id: string, mods: SharedModule[]): Promise<string[]>;
+  /** Undoes enableSharedModules: the block goes, or (Debian) the links to `names` that it made. */
+  disableSharedModules(tx: EditTransaction, sr: RootPaths, id: string, names: string[]): Promise<void>;
+  /** A TLS port the root was given when it was made (sandbox create --tls-port). */
+  defaultTlsPort(sr: RootPaths): Promise<number | undefined>;
+}
+
+/** One of httpd's own modules: `ssl`, `ssl_module`, `mod_ssl.so`. */
+export interface SharedModule {
+  name: string;
+  symbol: string;
+  file: string;
+}
+
+/** The symbols of the LoadModule lines in `text` (apxs-ts's block `id` left out: it is rewritten). */
+function loadedSymbols(text: string, file: string, id: string): Set<string> {
+  const rest = removeBlock(text, id, file);
+  return new Set(parseConf(rest, file).directives.filter((d) => d.kind === 'directive' && is(d, 'LoadModule')).map((d) => d.args[0] ?? ''));
+}
+
+async function sandboxMarker(sr: RootPaths): Promise<{ systemModulesDir?: string; tlsPort?: number } | undefined> {
+  return fs.readFile(path.join(sr.root, 'apxs-ts-sandbox.json'), 'utf8').then((t) => JSON.parse(t) as { systemModulesDir?: string; tlsPort?: number }, () => undefined);
 }
 
 const moduleBlockId = (name: string) => `module ${name}`;
@@ -100,6 +133,16 @@ function quote(p: string): string {
 }
 
 const readText = (file: string) => fs.readFile(file, 'utf8').catch(() => undefined);
+
+/** Where a sandbox or prefix finds httpd's own module `m`: a sandbox in the system's modules dir, a prefix in its modules/. */
+async function sharedModulePath(sr: RootPaths, m: SharedModule): Promise<string | undefined> {
+  const dirs = [(await sandboxMarker(sr))?.systemModulesDir, sr.modulesDir].filter((d): d is string => !!d);
+  for (const d of dirs) {
+    const so = path.join(d, m.file);
+    if (await fs.stat(so).then((st) => st.isFile(), () => false)) return so;
+  }
+  return undefined;
+}
 
 /** sandbox and prefix: everything in one main config and files beside it. */
 function mainConfigLayout(kind: 'sandbox' | 'prefix'): Layout {
@@ -128,6 +171,28 @@ function mainConfigLayout(kind: 'sandbox' | 'prefix'): Layout {
     snippetFile: () => undefined,
     enableSnippet: async () => { throw new Error('no snippet files in this layout'); },
     disableSnippet: async () => undefined,
+    async hasSharedModule(sr, m) {
+      return !!(await sharedModulePath(sr, m));
+    },
+    async enableSharedModules(tx, sr, id, mods) {
+      const text = await fs.readFile(sr.configFile, 'utf8');
+      const loaded = loadedSymbols(text, sr.configFile, id);
+      const lines: string[] = [];
+      const names: string[] = [];
+      for (const m of mods) {
+        const so = loaded.has(m.symbol) ? undefined : await sharedModulePath(sr, m);
+        if (!so) continue;
+        lines.push(`LoadModule ${m.symbol} ${quote(so)}`);
+        names.push(m.name);
+      }
+      const base = removeBlock(text, id, sr.configFile);
+      await tx.write(sr.configFile, lines.length ? upsertBlock(base, id, lines, afterLastLoadModule(base, sr.configFile), sr.configFile) : base);
+      return names;
+    },
+    async disableSharedModules(tx, sr, id) {
+      await tx.write(sr.configFile, removeBlock(await fs.readFile(sr.configFile, 'utf8'), id, sr.configFile));
+    },
+    defaultTlsPort: async (sr) => (kind === 'sandbox' ? (await sandboxMarker(sr))?.tlsPort : undefined),
     async enableSite(tx, sr, name, header, edit) {
       const file = this.siteFile(sr, name);
       await tx.write(file, edit((await readText(file)) ?? header));
@@ -299,6 +364,30 @@ const debianLayout: Layout = {
     await tx.symlink(`../conf-available/${name}.conf`, enabledLink(sr, 'conf', `${name}.conf`));
     await markEnabled(tx, sr.root, 'conf', name);
   },
+  async hasSharedModule(sr, m) {
+    return (await readText(availFile(sr, 'mods', `${m.name}.load`))) !== undefined;
+  },
+  // a2enmod's way: links to the package's mods-available files and its marker; a module enabled already is left as it is.
+  async enableSharedModules(tx, sr, _id, mods) {
+    const names: string[] = [];
+    for (const m of mods) {
+      if (await fs.stat(enabledLink(sr, 'mods', `${m.name}.load`)).then(() => true, () => false)) continue;
+      if ((await readText(availFile(sr, 'mods', `${m.name}.load`))) === undefined) continue;
+      for (const ext of ['load', 'conf']) {
+        if ((await readText(availFile(sr, 'mods', `${m.name}.${ext}`))) !== undefined) await tx.symlink(`../mods-available/${m.name}.${ext}`, enabledLink(sr, 'mods', `${m.name}.${ext}`));
+      }
+      await markEnabled(tx, sr.root, 'module', m.name);
+      names.push(m.name);
+    }
+    return names;
+  },
+  async disableSharedModules(tx, sr, _id, names) {
+    for (const n of names) {
+      for (const ext of ['load', 'conf']) await removeEnabledLink(tx, sr, 'mods', `${n}.${ext}`);
+      await clearMarkers(tx, sr.root, 'module', n);
+    }
+  },
+  defaultTlsPort: async () => undefined,
   async disableSnippet(tx, sr, name) {
     const file = availFile(sr, 'conf', `${name}.conf`);
     await tx.remove(enabledLink(sr, 'conf', `${name}.conf`));

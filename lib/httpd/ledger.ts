@@ -20,6 +20,20 @@ export interface Ledger {
   docroots: Record<string, { vhost: string; top?: string }>;
   /** `hostsFile\0name` -> the vhost that mapped it. */
   hostNames: Record<string, { vhost: string }>;
+  /** vhost -> its TLS certificate+key file (apxs-ts-tls/NAME-SERIAL.pem), port, names, expiry. */
+  tls: Record<string, TlsRecord>;
+  /** httpd's own modules apxs-ts loaded for TLS (Debian: the mods-enabled links it made), taken out with the last TLS vhost. */
+  tlsModules: string[];
+}
+
+export interface TlsRecord {
+  file: string;
+  port: number;
+  names: string[];
+  notAfter: string;
+  /** The local CA's fingerprint that signed it. */
+  ca: string;
+  httpsOnly?: boolean;
 }
 
 const ledgerFile = (sr: ServerRoot) => path.join(sr.stateDir, 'created.json');
@@ -35,7 +49,7 @@ export async function readLedger(sr: ServerRoot): Promise<Ledger> {
     });
   }
   const l = await readJson<Partial<Ledger>>(ledgerFile(sr));
-  return { modules: l?.modules ?? {}, docroots: l?.docroots ?? {}, hostNames: l?.hostNames ?? {} };
+  return { modules: l?.modules ?? {}, docroots: l?.docroots ?? {}, hostNames: l?.hostNames ?? {}, tls: l?.tls ?? {}, tlsModules: l?.tlsModules ?? [] };
 }
 
 /** Changes the ledger inside `tx` (undone with it). */

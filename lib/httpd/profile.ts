@@ -10,7 +10,9 @@ import { cached } from '../core/cache.js';
 import { statIfAny } from '../core/fs.js';
 import { dialectOf, type Dialect } from './dialect.js';
 import { httpdCommand } from './invoke.js';
+import type { SharedModule } from './layout.js';
 import type { ServerRoot } from './server-root.js';
+import { ApxsError } from '../core/errors.js';
 import { httpdSeries, seriesOfVersion, type Series } from './version.js';
 
 export type CtlVerb = 'stop' | 'restart' | 'graceful' | 'gracefulStop';
@@ -41,12 +43,32 @@ export interface SeriesTraits {
    * what an AddModule would name, stem.c; no series needs it today.)
    */
   loadModule(symbol: string, so: string, stem: string): string[];
+  /**
+   * TLS vhosts: the first release whose mod_ssl picks a vhost by SNI (2.2.12)
+   * and the modules it needs (2.4's session cache is a module of its own;
+   * 2.2's shmcb is built into mod_ssl); or why the series cannot (1.3 has no
+   * mod_ssl of Apache's, 2.0's has no SNI: several TLS vhosts on one port
+   * would all get the first one's certificate).
+   */
+  tls: { sinceVersion: string; modules: SharedModule[] } | { unsupported: string };
 }
+
+const SSL: SharedModule = { name: 'ssl', symbol: 'ssl_module', file: 'mod_ssl.so' };
+const SHMCB: SharedModule = { name: 'socache_shmcb', symbol: 'socache_shmcb_module', file: 'mod_socache_shmcb.so' };
+/** For --https-only's Redirect. */
+export const ALIAS_MODULE: SharedModule = { name: 'alias', symbol: 'alias_module', file: 'mod_alias.so' };
 
 const APXS_2 = ['CC', 'CXX', 'CFLAGS', 'CPPFLAGS', 'EXTRA_CPPFLAGS', 'EXTRA_CFLAGS', 'INCLUDEDIR', 'EXTRA_INCLUDES', 'LDFLAGS', 'LIBEXECDIR', 'SBINDIR', 'progname'] as const;
 const APXS_13 = ['CC', 'CFLAGS', 'CFLAGS_SHLIB', 'LD_SHLIB', 'LDFLAGS_SHLIB', 'INCLUDEDIR', 'LIBEXECDIR', 'SBINDIR', 'TARGET'] as const;
 
 const loadLine = (symbol: string, so: string) => `LoadModule ${symbol} ${/\s/.test(so) ? JSON.stringify(so) : so}`;
+
+const TLS: Record<Series, SeriesTraits['tls']> = {
+  '1.3': { unsupported: 'httpd 1.3 has no mod_ssl of Apache\'s (mod_ssl for 1.3 was a separate patch set)' },
+  '2.0': { unsupported: 'httpd 2.0\'s mod_ssl has no SNI: TLS vhosts sharing a port would all get the first one\'s certificate' },
+  '2.2': { sinceVersion: '2.2.12', modules: [SSL] },
+  '2.4': { sinceVersion: '2.4.0', modules: [SHMCB, SSL] },
+};
 
 function traits2(series: Series, gracefulStop: boolean): SeriesTraits {
   return {
@@ -54,6 +76,7 @@ function traits2(series: Series, gracefulStop: boolean): SeriesTraits {
     signals: { stop: 'SIGTERM', restart: 'SIGHUP', graceful: 'SIGUSR1', gracefulStop: gracefulStop ? 'SIGWINCH' : undefined },
     moduleApi: '2', apxsVars: APXS_2, apxsOneQueryAtATime: false,
     loadModule: (symbol, so) => [loadLine(symbol, so)],
+    tls: TLS[series],
   };
 }
 
@@ -63,6 +86,7 @@ const TRAITS: Record<Series, SeriesTraits> = {
     signals: { stop: 'SIGTERM', restart: 'SIGHUP', graceful: 'SIGUSR1', gracefulStop: undefined },
     moduleApi: '1.3', apxsVars: APXS_13, apxsOneQueryAtATime: true,
     loadModule: (symbol, so) => [loadLine(symbol, so)],
+    tls: TLS['1.3'],
   },
   '2.0': traits2('2.0', false),
   '2.2': traits2('2.2', true),
@@ -102,4 +126,31 @@ async function versionOf(sr: ServerRoot): Promise<{ series: Series; version: str
 export async function serverProfile(sr: ServerRoot, override?: Series): Promise<ServerProfile> {
   const v = override ? { series: override, version: override } : await versionOf(sr);
   return { ...v, traits: traitsOf(v.series) };
+}
+
+const older = (a: string, b: string) => {
+  const x = a.split('.').map(Number);
+  const y = b.split('.').map(Number);
+  for (let i = 0; i < 3; i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) < (y[i] ?? 0);
+  return false;
+};
+
+/**
+ * The modules a TLS vhost needs in this root (with `extra`, e.g. mod_alias
+ * for a redirect), or TLS_UNSUPPORTED: a series without SNI, a release
+ * before it, or a root with no loadable mod_ssl (httpd built without it).
+ */
+export async function tlsModules(sr: ServerRoot, profile: ServerProfile, extra: SharedModule[] = []): Promise<SharedModule[]> {
+  const t = profile.traits.tls;
+  const fail = (why: string, hint: string) => new ApxsError('TLS_UNSUPPORTED', `${sr.root} (httpd ${profile.version}) cannot serve TLS vhosts: ${why}`, { hint, data: { serverRoot: sr.root, version: profile.version } });
+  if ('unsupported' in t) throw fail(t.unsupported, 'use an httpd 2.4 server root: apxs-ts sandbox create DIR --tls-port N (the system httpd), or apxs-ts source build 2.4.x --with-ssl');
+  if (/^\d+\.\d+\.\d+$/.test(profile.version) && older(profile.version, t.sinceVersion)) {
+    throw fail(`SNI came with ${t.sinceVersion}`, `upgrade to ${t.sinceVersion} or later (2.4 preferred)`);
+  }
+  for (const m of t.modules) {
+    if (!(await sr.layout.hasSharedModule(sr, m))) {
+      throw fail(`no loadable ${m.file} (${m.symbol}) in it`, `its httpd was built without mod_ssl: rebuild it with configure --enable-ssl (needs libssl-dev; apxs-ts source build 2.4.x --with-ssl), install your distribution's mod_ssl, or use a 2.4 sandbox (apxs-ts sandbox create DIR --tls-port N)`);
+    }
+  }
+  return [...t.modules, ...extra];
 }

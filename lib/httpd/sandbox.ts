@@ -24,6 +24,8 @@ import { parsePort } from '../core/ports.js';
 export interface SandboxOptions {
   dir: string;
   port: number;
+  /** Recorded for `vhost add --tls` (its default --tls-port). */
+  tlsPort?: number;
   force?: boolean;
   env?: NodeJS.ProcessEnv;
   /** False: not added to the per-user list (`apxs-ts test`'s throwaway roots, deleted by their run). */
@@ -122,6 +124,7 @@ export async function createSandbox(opts: SandboxOptions): Promise<SandboxResult
   const previous = await readSandboxMarker(root);
   const marker: SandboxMarkerWithManifest = {
     kind: 'sandbox', httpd: sys.httpd, apxs: sys.apxs ?? null, systemModulesDir: sys.modulesDir, port,
+    ...(opts.tlsPort ? { tlsPort: parsePort(String(opts.tlsPort)) } : {}),
     created: new Date().toISOString(),
     made: manifestOf(files, dirsMade, previous?.made),
   };

@@ -50,6 +50,8 @@ export interface SandboxMarker {
   apxs: string | null;
   systemModulesDir: string;
   port: number;
+  /** The port TLS vhosts listen on (sandbox create --tls-port). */
+  tlsPort?: number;
   created: string;
 }
 

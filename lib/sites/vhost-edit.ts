@@ -17,7 +17,9 @@ import type { ConfigTestResult } from '../httpd/configtest.js';
 import { loadConfTree } from '../httpd/conf-tree.js';
 import { dialectOf } from '../httpd/dialect.js';
 import { httpdCommand } from '../httpd/invoke.js';
-import { hostKey, readLedger, updateLedger } from '../httpd/ledger.js';
+import { hostKey, readLedger, updateLedger, type TlsRecord } from '../httpd/ledger.js';
+import { caDir } from '../tls/ca.js';
+import { applyTls, planTls, removeTls } from './vhost-tls.js';
 import { readServerInfo } from '../httpd/server-info.js';
 import type { ServerRoot } from '../httpd/server-root.js';
 import { serverProfile } from '../httpd/profile.js';
@@ -34,6 +36,8 @@ export interface VhostSpec {
   port?: number;
   /** VirtualHost address: '*' (default) or an IP. */
   ip?: string;
+  /** Also serve it over TLS (a certificate from the local CA; lib/sites/vhost-tls.ts). */
+  tls?: { port?: number; httpsOnly?: boolean };
 }
 
 export interface VhostResult {
@@ -47,6 +51,8 @@ export interface VhostResult {
   hostsChanged: boolean;
   configtest: ConfigTestResult | null;
   warnings: string[];
+  /** The TLS side, when it has one. */
+  tls?: { address: string; url: string; certificate: string; notAfter: string; names: string[]; httpsOnly: boolean; ca: string };
 }
 
 const VHOSTS_FILE_HEADER = [
@@ -59,7 +65,7 @@ function quote(p: string): string {
   return `"${p.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-export function vhostBlock(series: Series, address: string, name: string, aliases: string[], docroot: string): string[] {
+export function vhostBlock(series: Series, address: string, name: string, aliases: string[], docroot: string, extra: string[] = []): string[] {
   return [
     `<VirtualHost ${address}>`,
     `    ServerName ${name}`,
@@ -68,7 +74,19 @@ export function vhostBlock(series: Series, address: string, name: string, aliase
     `    <Directory ${quote(docroot)}>`,
     ...dialectOf(series).allowAll.map((l) => `        ${l}`),
     '    </Directory>',
+    ...extra.map((l) => `    ${l}`),
     '</VirtualHost>',
+  ];
+}
+
+/** The vhost's plain block, and with TLS its block on the TLS port (SNI picks it by ServerName) and --https-only's redirect. */
+function siteBlock(series: Series, host: string, port: number, name: string, aliases: string[], docroot: string, tls: TlsRecord | undefined): string[] {
+  const addr = (p: number) => `${host.includes(':') ? `[${host}]` : host}:${p}`;
+  if (!tls) return vhostBlock(series, addr(port), name, aliases, docroot);
+  const url = `https://${name}${tls.port === 443 ? '' : `:${tls.port}`}/`;
+  return [
+    ...vhostBlock(series, addr(port), name, aliases, docroot, tls.httpsOnly ? [`Redirect permanent / ${url}`] : []),
+    ...vhostBlock(series, addr(tls.port), name, aliases, docroot, ['SSLEngine on', `SSLCertificateFile ${quote(tls.file)}`]),
   ];
 }
 
@@ -141,19 +159,25 @@ async function httpdEnv(sr: ServerRoot): Promise<Record<string, string>> {
   return (await httpdCommand(sr, [])).env;
 }
 
-export async function vhostAdd(sr: ServerRoot, spec: VhostSpec, opts: { hostsFile: string; series?: Series; remap?: boolean }): Promise<VhostResult> {
+export async function vhostAdd(sr: ServerRoot, spec: VhostSpec, opts: { hostsFile: string; series?: Series; remap?: boolean; caDir?: string }): Promise<VhostResult> {
   const name = validateHostname(spec.name);
   const aliases = spec.aliases.map(validateHostname);
   if (spec.ip !== undefined) configAddress('--ip', spec.ip);
   const docroot = configPath('--docroot', spec.docroot ?? sr.layout.defaultDocroot(sr, name));
-  const { series } = await serverProfile(sr, opts.series);
+  const profile = await serverProfile(sr, opts.series);
+  const { series } = profile;
   const info = await readServerInfo(sr);
-  const port = spec.port ?? info.listens[0]?.port;
+  // A vhost that has TLS keeps it when added again without --tls.
+  const had = (await readLedger(sr)).tls[name];
+  const tlsSpec = spec.tls ?? (had ? { port: had.port, httpsOnly: had.httpsOnly } : undefined);
+  const plan = tlsSpec ? await planTls(sr, profile, name, [name, ...aliases], { caDir: opts.caDir ?? caDir(), ...tlsSpec }) : undefined;
+  const port = spec.port ?? info.listens.find((l) => l.protocol !== 'https')?.port;
   if (!port) throw new ApxsError('USAGE', `${sr.configFile} has no Listen directive`, { hint: 'pass --port' });
   const host = spec.ip ?? '*';
   const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
   const warnings: string[] = [];
   let added: string[] = [];
+  let tls: TlsRecord | undefined;
   const edit = await withConfigEdit(sr, `adding vhost ${name}`, async (tx) => {
     // The DocumentRoot, with a page naming the site, when it is not there yet.
     const top = await tx.mkdir(docroot);
@@ -162,13 +186,19 @@ export async function vhostAdd(sr: ServerRoot, spec: VhostSpec, opts: { hostsFil
       // `top`: the first dir it had to make (SERVER_ROOT/sites), for --purge to take too once empty.
       await updateLedger(tx, sr, (l) => { l.docroots[docroot] = { vhost: name, ...(top !== docroot ? { top } : {}) }; });
     }
-    await sr.layout.enableSite(tx, sr, name, VHOSTS_FILE_HEADER, siteEdit(series, name, vhostBlock(series, address, name, aliases, docroot)));
+    // Certificate, modules and Listen first: the block naming them comes last (lib/sites/vhost-tls.ts).
+    if (plan) tls = await applyTls(tx, sr, name, [name, ...aliases], plan);
+    await sr.layout.enableSite(tx, sr, name, VHOSTS_FILE_HEADER, siteEdit(series, name, siteBlock(series, host, port, name, aliases, docroot, tls)));
     // Names resolve only if the hosts file says so: loopback, unless the vhost has its own address.
     added = await mapNames(tx, sr, opts.hostsFile, name, [name, ...aliases], host === '*' ? '127.0.0.1' : host, !!opts.remap, warnings);
   });
   return {
     name, serverRoot: sr.root, series, address, documentRoot: docroot, vhostsFile: sr.layout.siteFile(sr, name),
     changed: edit.changed, hostsChanged: added.length > 0, configtest: edit.configtest, warnings: [...edit.warnings, ...warnings],
+    ...(tls && plan ? { tls: {
+      address: `${host.includes(':') ? `[${host}]` : host}:${tls.port}`, url: `https://${name}:${tls.port}/`, certificate: tls.file,
+      notAfter: tls.notAfter, names: tls.names, httpsOnly: !!tls.httpsOnly, ca: plan.ca.certFile,
+    } } : {}),
   };
 }
 
@@ -201,6 +231,8 @@ export async function vhostRemove(sr: ServerRoot, nameIn: string, opts: { hostsF
     // Its file gone (deleted by hand, or by an apxs-ts before #16 killed half way): take out what is left of it.
     if (!block) warnings.push(`${file} is gone: removed what was left of ${name} (its Include, its hosts names)`);
     await sr.layout.disableSite(tx, sr, name, VHOSTS_FILE_HEADER, siteEdit(series, name, undefined));
+    // Its TLS after its block: the certificate (deleted after the commit), and with the last TLS vhost the Listen and modules.
+    await removeTls(tx, sr, name);
     const docroot = blockDocroot(block?.body ?? []);
     const created = docroot ? ledger.docroots[docroot] : undefined;
     if (opts.purge && docroot) {

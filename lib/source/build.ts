@@ -39,6 +39,8 @@ export interface SourceBuildOptions {
   insecure?: boolean;
   dryRun?: boolean;
   configureArgs?: string[];
+  /** Build mod_ssl too (2.4 only: the recipe's ssl arguments, libssl-dev). */
+  withSsl?: boolean;
   limits?: Partial<DownloadLimits>;
   onEvent?: (e: PhaseEvent | { phase: 'download'; progress: DownloadProgress } | { phase: 'download'; notice: FetchNotice }) => void;
 }
@@ -168,7 +170,12 @@ export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuil
   // No --prefix: ~/.local/share/apxs-ts/httpd/VERSION, once the version is known; `source versions` finds it there.
   const prefix = given ?? (await checkPrefix(defaultPrefix(release.version)));
   const recipe = RECIPES[release.series];
-  const plan = recipe.configure(prefix, o.configureArgs ?? []);
+  if (o.withSsl && !recipe.ssl) {
+    throw new ApxsError('TLS_UNSUPPORTED', `--with-ssl: apxs-ts builds mod_ssl for httpd 2.4 only, not ${release.version}`, {
+      hint: `build a 2.4 (apxs-ts source build 2.4 --with-ssl), or pass configure's own --enable-ssl after -- (TLS vhosts need 2.2.12+ and a loadable mod_ssl)`,
+    });
+  }
+  const plan = recipe.configure(prefix, [...(o.withSsl && recipe.ssl ? recipe.ssl.args : []), ...(o.configureArgs ?? [])]);
   const jobs = Math.max(1, o.jobs ?? os.availableParallelism());
   const url = `${mirror}${release.file}`;
   const steps = [
@@ -184,7 +191,7 @@ export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuil
     `set Listen localhost:${o.port} in ${path.join(prefix, 'conf', 'httpd.conf')}`,
     `check ${path.join(prefix, 'bin', 'httpd')} -v and -l (mod_so), write ${path.join(prefix, 'apxs-ts-receipt.json')}`,
   ];
-  const prereqs = await checkPrereqs(release.version);
+  const prereqs = await checkPrereqs(release.version, process.env, { ssl: o.withSsl });
   if (o.dryRun) return { dryRun: true, version: release.version, prefix, steps, warnings: prereqs.installLine ? [`missing: ${prereqs.installLine}`] : [] };
   if (prereqs.installLine) {
     throw new ApxsError('TOOL_MISSING', `building httpd ${release.version} needs ${prereqs.missing.map((m) => m.what).join(', ')}`, {

@@ -6,8 +6,10 @@ import { which } from '../core/fs.js';
 import { seriesOfVersion as seriesOf } from '../httpd/version.js';
 import { RECIPES, type Requirement } from './recipes.js';
 
-export function requirementsFor(version: string): Requirement[] {
+export function requirementsFor(version: string, opts: { ssl?: boolean } = {}): Requirement[] {
+  const ssl = opts.ssl ? RECIPES[seriesOf(version)].ssl?.requirement : undefined;
   return [
+    ...(ssl ? [ssl] : []),
     { what: 'a C compiler', pkg: 'gcc', anyOf: ['gcc', 'cc'] },
     { what: 'make', pkg: 'make', anyOf: ['make'] },
     { what: 'perl (apxs, configure helpers)', pkg: 'perl', anyOf: ['perl'] },
@@ -21,9 +23,9 @@ export interface PrereqReport {
   installLine: string | undefined;
 }
 
-export async function checkPrereqs(version: string, env = process.env): Promise<PrereqReport> {
+export async function checkPrereqs(version: string, env = process.env, opts: { ssl?: boolean } = {}): Promise<PrereqReport> {
   const missing: Requirement[] = [];
-  for (const r of requirementsFor(version)) {
+  for (const r of requirementsFor(version, opts)) {
     let ok = false;
     if (await which(r.anyOf, env)) ok = true;
     if (!ok) missing.push(r);

@@ -39,6 +39,8 @@ export interface Recipe {
   configure: (prefix: string, extra: string[]) => ConfigurePlan;
   /** Fixes to the installed conf/httpd.conf. */
   confFixes?: Fixes<string>;
+  /** `--with-ssl`: the configure arguments that build mod_ssl (and what they need); none where apxs-ts serves no TLS (before 2.4). */
+  ssl?: { args: string[]; requirement: Requirement };
   /** make install's arguments to install under `stage` instead of / (the prefix stays compiled in). */
   stagedInstall?: (stage: string) => string[];
 }
@@ -93,6 +95,8 @@ export const RECIPES: Record<Series, Recipe> = {
         : { what: 'PCRE development files', pkg: 'libpcre3-dev', anyOf: ['pcre-config'] },
     ],
     configure: plain([]),
+    // mod_ssl and the shmcb session cache it uses as DSOs, against the system's OpenSSL.
+    ssl: { args: ['--enable-ssl=shared', '--enable-socache-shmcb=shared'], requirement: { what: 'OpenSSL development files (--with-ssl)', pkg: 'libssl-dev', anyOf: ['/usr/include/openssl/ssl.h'] } },
   },
 };
 

@@ -136,6 +136,9 @@ describe('a bad number for any numeric option: exit 2, one line naming the value
     opt((v) => ['test', work, '--repeat', v], true);
     opt((v) => ['test', work, '--jobs', v], true);
     opt((v) => ['--wait', v, 'vhost', 'add', 'n.dd', '--server-root', S, '--hosts-file', H], false);
+    opt((v) => ['sandbox', 'create', newDir, '--tls-port', v], true);
+    opt((v) => ['vhost', 'add', 'n.test', '--tls', '--tls-port', v, '--server-root', S, '--hosts-file', H], true);
+    opt((v) => ['tls', 'renew', '--expiring', v, '--server-root', S], false);
     for (const v of BAD) rows.push({ args: ['vhost', 'add', 'n.dd', '--server-root', S, '--hosts-file', H], value: v, env: { APXS_TS_LOCK_WAIT: v } });
     const wrong: string[] = [];
     await each(rows, async ({ args, value, env: extra }) => {
@@ -144,7 +147,7 @@ describe('a bad number for any numeric option: exit 2, one line naming the value
       if (r.code !== 2 || !e || /\n/.test(e.message) || !e.message.includes(value)) wrong.push(`${args.join(' ')} ${JSON.stringify(extra ?? {})} -> exit ${r.code} ${e?.code}: ${e?.message}`);
     });
     expect(wrong, wrong.join('\n')).toEqual([]);
-    expect(rows.length).toBe(165);
+    expect(rows.length).toBe(185);
     expect(await snapshot(work)).toEqual(before);
   }, 300_000);
 

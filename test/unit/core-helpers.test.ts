@@ -19,7 +19,7 @@ const errno = (code: string) => Object.assign(new Error(`${code}: x`), { code })
 
 describe('errors', () => {
   it('exit codes: 2 for bad input, 3 not running, 130 interrupted, 1 otherwise', () => {
-    for (const c of ['USAGE', 'BAD_INPUT', 'BAD_MODULE_NAME', 'BAD_HOSTNAME', 'MODULE_EXISTS', 'HOST_MAPPED', 'API_MISMATCH', 'UNSAFE_CONFIG', 'UNSUPPORTED', 'BAD_CASE_FILE'] as const) {
+    for (const c of ['USAGE', 'BAD_INPUT', 'BAD_MODULE_NAME', 'BAD_HOSTNAME', 'MODULE_EXISTS', 'HOST_MAPPED', 'API_MISMATCH', 'UNSAFE_CONFIG', 'UNSUPPORTED', 'BAD_CASE_FILE', 'TLS_UNSUPPORTED', 'NAME_NOT_PERMITTED'] as const) {
       expect(new ApxsError(c, 'm').exitCode, c).toBe(2);
     }
     expect(new ApxsError('NOT_RUNNING', 'm').exitCode).toBe(3);

@@ -1,0 +1,156 @@
+/**
+ * The local CA: one per user, under the user's data dir
+ * ($APXS_TS_CA_DIR, else $XDG_DATA_HOME/apxs-ts/ca, else
+ * ~/.local/share/apxs-ts/ca), directory 0700, key 0600. ECDSA P-256, valid
+ * ten years, with a critical NameConstraints extension that permits only
+ * the dev suffixes (localhost, .localhost, .test and what --permit adds) and
+ * loopback addresses: a leaked key signs for no public site. The
+ * constraints are in the signed certificate, so they cannot change: another
+ * set needs a new CA (`tls ca --new --permit ...`).
+ *
+ * Created once: concurrent creators take the CA dir's lock and the second
+ * finds the first one's CA. The key is written before the certificate, so
+ * a certificate on disk always has its key; a key alone (a create killed in
+ * between) is an unfinished create, made again.
+ */
+import { X509Certificate } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { writeFileAtomic } from '../core/atomic-file.js';
+import { ApxsError, fileError, isErrno } from '../core/errors.js';
+import { failpoint } from '../core/failpoint.js';
+import { withLock } from '../core/lock.js';
+// @peculiar/x509 and reflect-metadata cost ~170 ms to load: only the runs that make or read a certificate pay it.
+const crypto = () => import('./crypto.js');
+import { decodeNameConstraints, encodeNameConstraints, NAME_CONSTRAINTS_OID, PERMITTED_IPS, validSuffix } from './name-constraints.js';
+
+export const DEFAULT_PERMITTED = ['localhost', '.localhost', '.test'];
+const CA_YEARS = 10;
+
+export interface LocalCa {
+  dir: string;
+  certFile: string;
+  keyFile: string;
+  certPem: string;
+  /** SHA-256 of the DER, colon-separated hex (as openssl x509 -fingerprint -sha256 prints it). */
+  fingerprint: string;
+  subject: string;
+  permitted: { dns: string[]; ip: string[] };
+  notBefore: string;
+  notAfter: string;
+}
+
+/** Where the CA lives: `override` (--ca-dir), $APXS_TS_CA_DIR, $XDG_DATA_HOME/apxs-ts/ca, ~/.local/share/apxs-ts/ca. */
+export function caDir(override?: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (override) return path.resolve(override);
+  if (env.APXS_TS_CA_DIR) return path.resolve(env.APXS_TS_CA_DIR);
+  return path.join(env.XDG_DATA_HOME || path.join(env.HOME || os.homedir(), '.local', 'share'), 'apxs-ts', 'ca');
+}
+
+export const certPath = (dir: string) => path.join(dir, 'ca.pem');
+const keyPath = (dir: string) => path.join(dir, 'ca-key.pem');
+
+/** The CA in `dir`, or undefined when there is none yet (or only a key: an unfinished create). */
+export async function loadCa(dir: string): Promise<LocalCa | undefined> {
+  const certFile = certPath(dir);
+  const pem = await fs.readFile(certFile, 'utf8').catch((err: unknown) => {
+    if (isErrno(err, 'ENOENT')) return undefined;
+    throw fileError(certFile, err) ?? err;
+  });
+  if (pem === undefined) return undefined;
+  const { x509 } = await crypto();
+  let cert: InstanceType<typeof x509.X509Certificate>;
+  try {
+    cert = new x509.X509Certificate(pem);
+  } catch (err) {
+    throw new ApxsError('BAD_INPUT', `${certFile} is not a certificate: ${(err as Error).message}`, { hint: `move ${dir} aside and run apxs-ts tls ca to make a new CA` });
+  }
+  const nc = cert.getExtension(NAME_CONSTRAINTS_OID);
+  const node = new X509Certificate(pem);
+  return {
+    dir, certFile, keyFile: keyPath(dir), certPem: pem, fingerprint: node.fingerprint256, subject: cert.subject,
+    permitted: nc ? decodeNameConstraints(new Uint8Array(nc.value)) : { dns: [], ip: [] },
+    notBefore: cert.notBefore.toISOString(), notAfter: cert.notAfter.toISOString(),
+  };
+}
+
+export async function caSigningKey(ca: LocalCa): Promise<CryptoKey> {
+  const pem = await fs.readFile(ca.keyFile, 'utf8').catch((err: unknown) => { throw fileError(ca.keyFile, err) ?? err; });
+  return (await crypto()).importSigningKey(pem);
+}
+
+/** The permitted suffixes: the defaults plus --permit ones, each checked, lower-cased, once. */
+export function permittedSuffixes(extra: string[] = []): string[] {
+  for (const s of extra) {
+    if (!validSuffix(s)) throw new ApxsError('BAD_INPUT', `--permit ${s}: not a DNS suffix`, { hint: 'give a name or a suffix with a leading dot, e.g. --permit .dd or --permit dev.example.com' });
+  }
+  return [...new Set([...DEFAULT_PERMITTED, ...extra.map((s) => s.toLowerCase())])];
+}
+
+async function makeDir(dir: string): Promise<void> {
+  try {
+    const made = await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    if (made) await fs.chmod(dir, 0o700); // umask must not loosen it
+  } catch (err) {
+    throw fileError(dir, err) ?? err;
+  }
+}
+
+async function createCa(dir: string, permitted: string[]): Promise<void> {
+  const { EC_SIGN, newKeyPair, privateKeyPem, serialHex, x509 } = await crypto();
+  const keys = await newKeyPair();
+  const now = new Date();
+  const notBefore = new Date(now.getTime() - 3600_000);
+  const notAfter = new Date(now);
+  notAfter.setUTCFullYear(notAfter.getUTCFullYear() + CA_YEARS);
+  const name = `CN=apxs-ts local CA ${os.hostname().replace(/[,=+<>#;"\\]/g, '')} ${now.toISOString().slice(0, 10)}, O=apxs-ts development CA`;
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serialHex(), name, notBefore, notAfter, keys, signingAlgorithm: EC_SIGN,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      new x509.Extension(NAME_CONSTRAINTS_OID, true, Buffer.from(encodeNameConstraints(permitted, PERMITTED_IPS))),
+    ],
+  });
+  // Key first: a certificate on disk always has its key.
+  await writeFileAtomic(keyPath(dir), await privateKeyPem(keys.privateKey), { mode: 0o600 });
+  failpoint('tls-ca:after-key');
+  await writeFileAtomic(certPath(dir), cert.toString('pem'), { mode: 0o644 });
+}
+
+export interface EnsureCaResult { ca: LocalCa; created: boolean; replaced?: string }
+
+/**
+ * The CA in `dir`, made when there is none. `permit` (the --permit
+ * suffixes) must be in an existing CA's constraints: they cannot be added
+ * to a signed certificate, so the answer is the command that makes a new CA.
+ * `renew` replaces the CA (the old files kept beside it as ca.pem.replaced-DATE).
+ */
+export async function ensureCa(dir: string, opts: { permit?: string[]; replace?: boolean } = {}): Promise<EnsureCaResult> {
+  const wanted = permittedSuffixes(opts.permit);
+  await makeDir(dir);
+  return withLock(path.join(dir, 'ca.lock'), async () => {
+    const existing = await loadCa(dir);
+    if (existing && !opts.replace) {
+      const missing = (opts.permit ?? []).map((s) => s.toLowerCase()).filter((s) => !existing.permitted.dns.includes(s));
+      if (missing.length) {
+        throw new ApxsError('NAME_NOT_PERMITTED', `the local CA ${existing.certFile} does not permit ${missing.join(', ')}: its name constraints are fixed when it is made`, {
+          hint: `make a new CA with them: apxs-ts tls ca --new ${[...existing.permitted.dns.filter((s) => !DEFAULT_PERMITTED.includes(s)), ...missing].map((s) => `--permit ${s}`).join(' ')} (then apxs-ts tls trust and apxs-ts tls renew --all)`,
+          data: { permitted: existing.permitted.dns, missing },
+        });
+      }
+      return { ca: existing, created: false };
+    }
+    let replaced: string | undefined;
+    if (existing) {
+      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+      replaced = `${existing.certFile}.replaced-${stamp}`;
+      await fs.rename(existing.keyFile, `${existing.keyFile}.replaced-${stamp}`).catch(() => undefined);
+      await fs.rename(existing.certFile, replaced);
+    }
+    await createCa(dir, opts.replace && existing ? [...new Set([...existing.permitted.dns, ...wanted])] : wanted);
+    return { ca: (await loadCa(dir))!, created: true, ...(replaced ? { replaced } : {}) };
+  }, 60_000);
+}
