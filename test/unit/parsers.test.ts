@@ -7,7 +7,6 @@ import { parseModuleName } from '../../lib/module/names.js';
 import { healthUrlFor, parseListen } from '../../lib/httpd/server-info.js';
 import { parseConfigVars } from '../../lib/module/toolchain.js';
 import { parsePort } from '../../lib/core/ports.js';
-import { subcommandsWanted } from '../../commands/options.js';
 
 describe('parseModuleName', () => {
   it.each([
@@ -97,17 +96,5 @@ describe('httpd output', () => {
     ["httpd: Syntax error on line 3 of /c: Cannot load modules/mod_x.so into server: modules/mod_x.so: undefined symbol: _ZdlPv", /linked with the C\+\+ compiler/],
   ])('explains %j', (out, re) => {
     expect(explainHttpdOutput(out).join('\n')).toMatch(re);
-  });
-});
-
-describe('subcommandsWanted', () => {
-  const all = ['start', 'stop', 'status'];
-  it.each([
-    ['the one named', 'status', ['status']],
-    ['all when none is named', undefined, all],
-    ['all for a name the group lacks (commander suggests the nearest)', 'statu', all],
-    ['all for help', 'help', all],
-  ])('%s', (_what, named, constructed) => {
-    expect(all.filter(subcommandsWanted(named, all))).toEqual(constructed);
   });
 });
