@@ -2,10 +2,9 @@ import type { Argument, Command, Option } from 'commander';
 import { ApxsError } from '../lib/core/errors.js';
 import { completionPaths, completionScript, DYNAMIC_VALUES, SHELLS, type CompletionNode, type DynamicValues, type Shell, type ValueSpec } from '../lib/core/completion.js';
 import { readLedger } from '../lib/httpd/ledger.js';
-import { detectServerRoot, resolveServerRootPath } from '../lib/httpd/server-root.js';
+import { targetServerRootIfAny } from './server-root.js';
 import { MODULE_TEMPLATES } from '../lib/module/scaffold.js';
 import { inspectVhosts } from '../lib/sites/inspect.js';
-import { withServerRoot } from './options.js';
 import type { Outcome } from './types.js';
 
 /** Values the command tree cannot say by itself, as `path --option` or `path <argument>`. */
@@ -45,9 +44,8 @@ export function completionTree(c: Command): CompletionNode {
 
 /** The names TAB offers for `kind` in the server root the command line names (or the current one); none when there is none. */
 async function candidates(kind: DynamicValues, serverRoot: string | undefined): Promise<string[]> {
-  const p = await resolveServerRootPath(serverRoot, process.cwd());
-  if (!p) return [];
-  const sr = await detectServerRoot(p);
+  const sr = await targetServerRootIfAny({ serverRoot });
+  if (!sr) return [];
   if (kind === 'modules') return [...new Set(Object.values((await readLedger(sr)).modules).map((m) => m.module))].sort();
   const r = await inspectVhosts({ sr, hostsFile: '/dev/null' });
   return [...new Set(r.vhosts.map((v) => v.serverName).filter((n): n is string => !!n))].sort();

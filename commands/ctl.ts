@@ -5,7 +5,9 @@ import { restart, start, status as serverStatus, stop, type CtlResult } from '..
 import { logModuleName, setLogLevel } from '../lib/ctl/loglevel.js';
 import { moduleLinePatternWithSources, perModuleLevelWarnings, readModuleSources } from '../lib/ctl/loglevel-advice.js';
 import path from 'node:path';
-import { requireServerRoot } from '../lib/httpd/server-root.js';
+import type { ServerRoot } from '../lib/httpd/server-root.js';
+import { targetServerRoot } from './server-root.js';
+import { warningLines } from './output.js';
 import { healthNote } from '../lib/ctl/health-note.js';
 import { isJson, progress } from './progress.js';
 import { emit } from './stream.js';
@@ -24,7 +26,7 @@ function describe(r: CtlResult): string[] {
     : r.action.includes('stop') ? `httpd (pid ${r.pid}) stopped in ${Math.round(r.elapsedMs)} ms`
     : `${r.action}: httpd (pid ${r.pid}) is up;${health}`;
   const note = r.action.includes('stop') ? undefined : healthNote(r.health?.status, r.serverRoot);
-  return [head, ...(note ? [`note: ${note}`] : []), ...(r.stale ? [`removed stale pid file ${r.stale.pidFile}: ${r.stale.reason}`] : []), ...r.warnings.map((w) => `warning: ${w}`)];
+  return [head, ...(note ? [`note: ${note}`] : []), ...(r.stale ? [`removed stale pid file ${r.stale.pidFile}: ${r.stale.reason}`] : []), ...warningLines(r.warnings)];
 }
 
 async function withSpinner<T>(text: string, fn: () => Promise<T>): Promise<T> {
@@ -37,8 +39,6 @@ async function withSpinner<T>(text: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-type ServerRoot = Awaited<ReturnType<typeof requireServerRoot>>;
-
 const LIFECYCLE: Record<'start' | 'stop' | 'graceful-stop' | 'restart' | 'graceful', (sr: ServerRoot, o: CtlOpts) => Promise<CtlResult>> = {
   start: (sr, o) => start(sr, { url: o.url, timeoutSec: o.timeout }),
   stop: (sr, o) => stop(sr, { timeoutSec: o.timeout }),
@@ -48,14 +48,14 @@ const LIFECYCLE: Record<'start' | 'stop' | 'graceful-stop' | 'restart' | 'gracef
 };
 
 export async function lifecycle(name: keyof typeof LIFECYCLE, o: CtlOpts): Promise<Outcome> {
-  const sr = await requireServerRoot(o.serverRoot, process.cwd(), { writes: true });
+  const sr = await targetServerRoot(o, { writes: true });
   const r = await withSpinner(`${name} httpd in ${sr.root}`, () => LIFECYCLE[name](sr, o));
   const note = name.includes('stop') ? undefined : healthNote(r.health?.status, r.serverRoot);
   return { data: { ...r, ...(note ? { healthNote: note } : {}) }, human: describe(r) };
 }
 
 export async function status(o: CtlOpts): Promise<Outcome> {
-  const sr = await requireServerRoot(o.serverRoot, process.cwd());
+  const sr = await targetServerRoot(o);
   const s = await serverStatus(sr, { url: o.url, timeoutSec: Math.min(o.timeout, 10) });
   const note = healthNote(s.health?.status, sr.root);
   return {
@@ -70,7 +70,7 @@ export async function status(o: CtlOpts): Promise<Outcome> {
 }
 
 export async function configtest(o: CtlOpts): Promise<Outcome> {
-  const sr = await requireServerRoot(o.serverRoot, process.cwd());
+  const sr = await targetServerRoot(o);
   const v = await configTest(sr);
   const lines = [v.output || (v.ok ? 'Syntax OK' : ''), ...v.explanations.map((e) => `explained: ${e}`)];
   if (!v.ok) throw brokenConfigError(v, 'config is broken', { data: { ...v } });
@@ -78,7 +78,7 @@ export async function configtest(o: CtlOpts): Promise<Outcome> {
 }
 
 export async function logs(o: CtlOpts & { lines: number; follow?: boolean; module?: string; access?: boolean; vhost?: string; source?: string }): Promise<Outcome> {
-  const sr = await requireServerRoot(o.serverRoot, process.cwd());
+  const sr = await targetServerRoot(o);
   if (o.vhost !== undefined && !o.access) throw new ApxsError('USAGE', '--vhost goes with --access', { hint: `apxs-ts ctl logs --access --vhost ${o.vhost}` });
   const file = o.access ? await accessLogPath(sr, o.vhost) : await errorLogPath(sr);
   const mod = o.module === undefined ? undefined : logModuleName(o.module);
@@ -95,7 +95,7 @@ export async function logs(o: CtlOpts & { lines: number; follow?: boolean; modul
 export async function loglevel(level: string | undefined, o: CtlOpts & { module?: string; reset?: boolean; reload: boolean; source?: string }): Promise<Outcome> {
   if (!level && !o.reset) throw new ApxsError('USAGE', 'give a LEVEL (e.g. debug), or --reset');
   if (level && o.reset) throw new ApxsError('USAGE', 'give a LEVEL or --reset, not both');
-  const sr = await requireServerRoot(o.serverRoot, process.cwd(), { writes: true });
+  const sr = await targetServerRoot(o, { writes: true });
   const r = await setLogLevel(sr, { level, module: o.module, reset: o.reset, reload: o.reload, timeoutSec: o.timeout });
   r.warnings.push(...(await perModuleLevelWarnings(r, { module: o.module, level, sourceDir: path.resolve(o.source ?? '.') })));
   const what = r.lines.length ? r.lines.join(', ') : 'the config\'s own LogLevel';
@@ -103,7 +103,7 @@ export async function loglevel(level: string | undefined, o: CtlOpts & { module?
     data: { ...r },
     human: [
       r.changed.length ? `${sr.configFile}: ${what}${r.reloaded ? '; reloaded httpd' : ''}` : `${what} already: nothing changed`,
-      ...r.warnings.map((w) => `warning: ${w}`),
+      ...warningLines(r.warnings),
     ],
   };
 }

@@ -1,10 +1,6 @@
-import type { Command } from 'commander';
-import { ApxsError } from '../lib/core/errors.js';
 import { devLoop, type Cycle, type CycleStep } from '../lib/dev/dev-loop.js';
 import { pageText } from '../lib/dev/page.js';
-import { requireServerRoot } from '../lib/httpd/server-root.js';
-import { NUMBER_RULES } from '../lib/core/numbers.js';
-import { numberArg, timeoutArg, withServerRoot } from './options.js';
+import { targetServerRoot } from './server-root.js';
 import { emit, status } from './stream.js';
 import type { Outcome } from './types.js';
 
@@ -32,7 +28,7 @@ function cycleLines(c: Cycle): string[] {
 export async function dev(dir: string, o: { serverRoot?: string; graceful?: boolean; stop?: boolean; debounce: number; timeout: number }): Promise<Outcome> {
   const debounceMs = o.debounce;
   const timeoutSec = o.timeout;
-  const sr = await requireServerRoot(o.serverRoot, process.cwd(), { writes: true });
+  const sr = await targetServerRoot(o, { writes: true });
   // A long-running command: its cycles are printed as they come (commands/stream.ts), not held for the outcome.
   const ac = new AbortController();
   const abort = () => ac.abort();

@@ -1,8 +1,7 @@
-import type { Command } from 'commander';
 import { ApxsError } from '../lib/core/errors.js';
 import { doctor, type DoctorReport } from '../lib/dev/doctor.js';
-import { resolveServerRootPath } from '../lib/httpd/server-root.js';
-import { hostsFileOf, withHostsFile, withServerRoot } from './options.js';
+import { targetServerRootPath } from './server-root.js';
+import { hostsFileOf, } from './options.js';
 import { namedPathMustExist } from './paths.js';
 import type { Outcome } from './types.js';
 
@@ -25,7 +24,7 @@ function lines(r: DoctorReport): string[] {
 export async function report(o: { serverRoot?: string; hostsFile?: string }): Promise<Outcome> {
   // A server root the user named that is not there is bad input (exit 2), as for every command, not a "missing" finding.
   if (o.serverRoot) namedPathMustExist(o.serverRoot, 'server root');
-  const r = await doctor(await resolveServerRootPath(o.serverRoot, process.cwd()), hostsFileOf(o));
+  const r = await doctor(await targetServerRootPath(o), hostsFileOf(o));
   if (r.missing.length) {
     const first = r.missing[0]!;
     throw new ApxsError('TOOL_MISSING', `${r.missing.length} thing${r.missing.length === 1 ? ' is' : 's are'} missing: ${r.missing.map((m) => m.what).join(', ')}`, {

@@ -1,16 +1,15 @@
-import type { Command } from 'commander';
 import { readModuleProject } from '../lib/module/compile.js';
 import { uninstallModule } from '../lib/module/install.js';
 import { installProject } from '../lib/module/install-project.js';
 import { parseModuleName } from '../lib/module/names.js';
-import { requireServerRoot } from '../lib/httpd/server-root.js';
+import { targetServerRoot } from './server-root.js';
+import { warningLines } from './output.js';
 import { toolchainForServer } from '../lib/module/toolchain.js';
-import { withServerRoot } from './options.js';
 import type { Outcome } from './types.js';
 
 export async function install(dir: string, o: { serverRoot?: string; force?: boolean; handler?: string; location?: string | boolean; public?: boolean; local?: boolean }): Promise<Outcome> {
   const project = await readModuleProject(dir);
-  const sr = await requireServerRoot(o.serverRoot, process.cwd(), { writes: true });
+  const sr = await targetServerRoot(o, { writes: true });
   const tc = await toolchainForServer(sr);
   // commander turns --no-location into location: false, and a given --location into its string.
   const flags = {
@@ -35,13 +34,13 @@ export async function install(dir: string, o: { serverRoot?: string; force?: boo
         ...(res.backups.length ? [`backups: ${res.backups.join(', ')}`] : []),
         ...(res.savedOverrides ? [`kept in ${project.dir}/apxs-ts-module.json for the next install`] : []),
         `reload the server to use it: apxs-ts ctl graceful --server-root ${sr.root}`]),
-      ...res.warnings.map((w) => `warning: ${w}`)],
+      ...warningLines(res.warnings)],
   };
 }
 
 export async function uninstall(name: string, o: { serverRoot?: string }): Promise<Outcome> {
   const module = parseModuleName(name);
-  const sr = await requireServerRoot(o.serverRoot, process.cwd(), { writes: true });
+  const sr = await targetServerRoot(o, { writes: true });
   const res = await uninstallModule(sr, module);
-  return { data: { ...res }, human: [`removed ${module.stem} from ${sr.root}; changed ${res.changed.join(', ')}`, ...res.warnings.map((w) => `warning: ${w}`)] };
+  return { data: { ...res }, human: [`removed ${module.stem} from ${sr.root}; changed ${res.changed.join(', ')}`, ...warningLines(res.warnings)] };
 }

@@ -1,4 +1,3 @@
-import type { Command } from 'commander';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../lib/core/atomic-file.js';
@@ -6,7 +5,6 @@ import { ApxsError, isErrno } from '../lib/core/errors.js';
 import { findSpaceIndentedRecipes, fixSpaceIndentedRecipes } from '../lib/module/makefile-lint.js';
 import { checkMakefileIncludes, fixMakefileIncludes, targetIncludeDirs, type IncludeCheck } from '../lib/module/makefile-includes.js';
 import { apxsCommand, shellWord } from '../lib/core/command-hint.js';
-import { withServerRoot } from './options.js';
 import type { Outcome } from './types.js';
 
 async function readMakefile(file: string): Promise<string> {

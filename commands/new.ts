@@ -1,6 +1,5 @@
-import type { Command } from 'commander';
-import { MODULE_APIS, MODULE_TEMPLATES, defaultTemplate, parseModuleApi, parseTemplate, scaffoldModule, targetModuleApi } from '../lib/module/scaffold.js';
-import { serverRootOf, withServerRoot } from './options.js';
+import { defaultTemplate, parseModuleApi, parseTemplate, scaffoldModule, targetModuleApi } from '../lib/module/scaffold.js';
+import { serverRootOf, } from './options.js';
 import { apxsCommand, shellWord } from '../lib/core/command-hint.js';
 import type { Outcome } from './types.js';
 

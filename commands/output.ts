@@ -66,3 +66,6 @@ export const writeErr = (text: string): void => writeFd(2, text);
 export function writeLines(fd: 'out' | 'err', lines: string[] | undefined): void {
   if (lines && lines.length) (fd === 'out' ? writeOut : writeErr)(lines.join('\n') + '\n');
 }
+
+/** lib/'s warnings as the lines every command prints them as. */
+export const warningLines = (warnings: readonly string[]): string[] => warnings.map((w) => `warning: ${w}`);

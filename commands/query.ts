@@ -1,13 +1,10 @@
-import type { Command } from 'commander';
 import { queryBuildVars } from '../lib/dev/build-vars.js';
-import { detectServerRoot, resolveServerRootPath } from '../lib/httpd/server-root.js';
-import { withServerRoot } from './options.js';
+import { targetServerRootIfAny } from './server-root.js';
 import type { Outcome } from './types.js';
 
 export async function query(vars: string[], o: { serverRoot?: string }): Promise<Outcome> {
   // Like build: with no server root, the system's apxs answers.
-  const p = await resolveServerRootPath(o.serverRoot, process.cwd());
-  const sr = p ? await detectServerRoot(p) : undefined;
+  const sr = await targetServerRootIfAny(o);
   const r = await queryBuildVars(sr, vars);
   const width = Math.max(0, ...Object.keys(r.vars).map((n) => n.length));
   return {

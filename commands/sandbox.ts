@@ -1,8 +1,7 @@
-import type { Command } from 'commander';
 import { listSandboxes, removeSandbox } from '../lib/ctl/sandboxes.js';
 import { createSandbox, writeProjectFile } from '../lib/httpd/sandbox.js';
-import { portArg } from './options.js';
 import { portTakenWarning } from '../lib/ctl/sandbox-ports.js';
+import { warningLines } from './output.js';
 import type { Outcome } from './types.js';
 import { apxsCommand } from '../lib/core/command-hint.js';
 
@@ -22,7 +21,7 @@ human: [
       : `recorded in ${project.file}: commands below this directory use it`]
     : []),
   ...(kept ? [`${kept.file} still names ${kept.previous}: kept it (commands below this directory use that one); --use switches it to this sandbox`] : []),
-  ...res.warnings.map((w) => `warning: ${w}`),
+  ...warningLines(res.warnings),
   `next: ${apxsCommand('ctl start', { serverRoot: res.root })}`,
 ],
   };
@@ -46,7 +45,7 @@ export async function remove(dir: string): Promise<Outcome> {
 data: { ...r },
 human: [
   ...(r.stopped !== null ? [`stopped httpd (pid ${r.stopped})`] : []),
-  ...r.warnings.map((w) => `warning: ${w}`),
+  ...warningLines(r.warnings),
   ...(r.finished ? ['an earlier remove was interrupted: finished it'] : []),
   r.removed.includes(r.root) ? `removed ${r.root}` : `removed ${r.removed.length} file(s) and directories apxs-ts made in ${r.root}`,
   ...(r.kept.length ? [`kept ${r.kept.length} (not made by apxs-ts, or changed by hand since):`, ...r.kept.slice(0, 20).map((k) => `  ${k}`), ...(r.kept.length > 20 ? [`  … and ${r.kept.length - 20} more (--json lists them all)`] : [])] : []),

@@ -7,6 +7,9 @@ import { parseModuleName } from '../../lib/module/names.js';
 import { healthUrlFor, parseListen } from '../../lib/httpd/server-info.js';
 import { parseConfigVars } from '../../lib/module/toolchain.js';
 import { parsePort } from '../../lib/core/ports.js';
+import { releasesBySeries } from '../../lib/source/release-list.js';
+import { namesAFile, releaseVersionOf } from '../../lib/source/verify-release.js';
+import { releasesFrom } from '../../lib/source/versions.js';
 
 describe('parseModuleName', () => {
   it.each([
@@ -96,5 +99,34 @@ describe('httpd output', () => {
     ["httpd: Syntax error on line 3 of /c: Cannot load modules/mod_x.so into server: modules/mod_x.so: undefined symbol: _ZdlPv", /linked with the C\+\+ compiler/],
   ])('explains %j', (out, re) => {
     expect(explainHttpdOutput(out).join('\n')).toMatch(re);
+  });
+});
+
+describe('source list: releasesBySeries', () => {
+  it('each version once, from the first mirror that lists it; series newest first, empty series left out', () => {
+    const listings = [
+      { mirror: 'https://a/', releases: releasesFrom(['httpd-2.4.68.tar.gz', 'httpd-2.4.66.tar.bz2']) },
+      { mirror: 'https://b/', releases: releasesFrom(['httpd-2.4.68.tar.gz', 'httpd-2.2.34.tar.gz', 'apache_1.3.42.tar.gz']) },
+    ];
+    const { releases, series } = releasesBySeries(listings);
+    expect(releases.map((r) => `${r.version}@${r.mirror}`).sort()).toEqual(['1.3.42@https://b/', '2.2.34@https://b/', '2.4.66@https://a/', '2.4.68@https://a/']);
+    expect(series.map((s) => s.series)).toEqual(['2.4', '2.2', '1.3']);
+    expect(series[0]!.versions.sort()).toEqual(['2.4.66', '2.4.68']);
+    expect(releasesBySeries([])).toEqual({ releases: [], series: [] });
+  });
+});
+
+describe('source verify: a file or a version', () => {
+  it.each([
+    ['2.4.68', false, undefined],
+    ['latest', false, undefined],
+    ['httpd-2.4.68.tar.gz', true, '2.4.68'],
+    ['./dl/httpd-2.2.34.tar.bz2', true, '2.2.34'],
+    ['/tmp/apache_1.3.42.tar.gz', true, '1.3.42'],
+    ['/tmp/my-build.tar.gz', true, undefined],
+    ['httpd-2.4.68.zip', false, undefined],
+  ])('%s: file %s, version %s', (what, file, version) => {
+    expect(namesAFile(what)).toBe(file);
+    expect(releaseVersionOf(what)).toBe(version);
   });
 });
