@@ -52,7 +52,9 @@ afterEach(() => {
   if (saved === undefined) delete process.env.XDG_CACHE_HOME;
   else process.env.XDG_CACHE_HOME = saved;
 });
-afterAll(() => children.forEach((c) => c.kill('SIGKILL')));
+afterAll(() => {
+  for (const c of children) c.kill('SIGKILL');
+});
 
 async function cacheEntry(): Promise<{ file: string; entry: { process: string; sockets: Record<string, string> } } | undefined> {
   const files = (await fs.readdir(path.join(cache, 'apxs-ts')).catch(() => [] as string[])).filter((f) => f.startsWith('listening-'));

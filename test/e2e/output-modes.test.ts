@@ -296,7 +296,10 @@ describe('on a terminal (a pty made by script(1))', () => {
     });
   }
 
-  const start = (extra: string[], env?: Record<string, string>) => (firstProbe = 0, onPty(['ctl', 'start', '--server-root', sr, '--url', slowUrl, ...extra], env));
+  const start = (extra: string[], env?: Record<string, string>) => {
+    firstProbe = 0;
+    return onPty(['ctl', 'start', '--server-root', sr, '--url', slowUrl, ...extra], env);
+  };
   const stop = async () => expect((await cli(['ctl', 'stop', '--server-root', sr])).code).toBe(0);
 
   it('a slow ctl start draws its spinner in colour by default (the control for the tests below)', async () => {
