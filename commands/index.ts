@@ -8,7 +8,7 @@
  * The command tree is commands/program.ts; each action loads its command's
  * body when it runs.
  */
-import { Command, CommanderError } from 'commander';
+import { type Command, CommanderError } from 'commander';
 import { ApxsError, fileError, isErrno } from '../lib/core/errors.js';
 import type { LockHolder } from '../lib/core/lock.js';
 import { configureLockWaits, describeHolder } from '../lib/core/lock-settings.js';

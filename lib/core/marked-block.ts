@@ -61,11 +61,6 @@ function lines(text: string): { start: number; end: number; text: string }[] {
   return out;
 }
 
-/** Offset just past the line ending of the line that contains `offset`. */
-function endOfLine(text: string, offset: number): number {
-  const nl = text.indexOf('\n', offset);
-  return nl === -1 ? text.length : nl + 1;
-}
 
 function lineNumber(text: string, offset: number): number {
   let n = 1;

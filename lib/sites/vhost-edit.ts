@@ -15,7 +15,7 @@ import { withConfigEdit } from '../httpd/config-edit.js';
 import { configAddress, configPath } from '../httpd/config-values.js';
 import type { ConfigTestResult } from '../httpd/configtest.js';
 import { loadConfTree } from '../httpd/conf-tree.js';
-import { dialectOf, type Dialect } from '../httpd/dialect.js';
+import { dialectOf } from '../httpd/dialect.js';
 import { httpdCommand } from '../httpd/invoke.js';
 import { hostKey, readLedger, updateLedger } from '../httpd/ledger.js';
 import { readServerInfo } from '../httpd/server-info.js';

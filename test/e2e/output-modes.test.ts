@@ -107,7 +107,7 @@ describe('the command tree, declared up front; bodies loaded when their action r
   });
 
   it('each of ctl\'s subcommands answers --help, and a near miss is still suggested', async () => {
-    const listed = [...(await cli(['ctl', '--help'])).stdout.matchAll(/^  ([a-z-]+) \[options\]/gm)].map((m) => m[1]!);
+    const listed = [...(await cli(['ctl', '--help'])).stdout.matchAll(/^ {2}([a-z-]+) \[options\]/gm)].map((m) => m[1]!);
     expect(listed).toEqual(expect.arrayContaining(['start', 'stop', 'status', 'configtest', 'logs', 'loglevel']));
     for (const name of listed) {
       const r = await cli(['ctl', name, '--help']);

@@ -74,7 +74,7 @@ const COMMANDS = [['doctor', '--json'], ['query', 'CC', '--json'], ['ctl', 'conf
 interface Variant {
   name: string;
   /** Makes the planted tree unsafe; returns extra args/env for the run. */
-  make: (p: Planted) => Promise<{ args?: string[]; env?: Record<string, string>; cwd?: string } | void>;
+  make: (p: Planted) => Promise<{ args?: string[]; env?: Record<string, string>; cwd?: string } | undefined>;
 }
 
 const UNSAFE: Variant[] = [
