@@ -21,6 +21,7 @@ const build = () => require('./build.js') as typeof import('./build.js');
 const install = () => require('./install.js') as typeof import('./install.js');
 const makefile = () => require('./makefile.js') as typeof import('./makefile.js');
 const ctl = () => require('./ctl.js') as typeof import('./ctl.js');
+const ctlLog = () => require('./ctl-log.js') as typeof import('./ctl-log.js');
 const hosts = () => require('./hosts.js') as typeof import('./hosts.js');
 const vhost = () => require('./vhost.js') as typeof import('./vhost.js');
 const source = () => require('./source.js') as typeof import('./source.js');
@@ -175,7 +176,7 @@ Examples:
     .option('--vhost <name>', 'with --access: the access log of this vhost')
     .option('--source <dir>', 'with --module: the module\'s source directory, whose file names httpd prints on debug lines (default: the current directory)')
     .addHelpText('after', '\nMore examples:\n  apxs-ts ctl logs --module info -n 5\n  apxs-ts ctl logs --access --follow')
-    .action(run((o) => ctl().logs(o)));
+    .action(run((o) => ctlLog().logs(o)));
   ctlCommon(c.command('loglevel').description('set LogLevel (per module on 2.4, global before) in a marked block; a running server is reloaded'))
     .argument('[level]', 'emerg alert crit error warn notice info debug (2.4 also trace1-8)')
     .option('--module <name>', 'only this module\'s level (2.4: LogLevel NAME:LEVEL; before 2.4 the global level)')
@@ -183,7 +184,7 @@ Examples:
     .option('--no-reload', 'only edit the config; do not graceful-restart a running server')
     .option('--source <dir>', 'with --module: the module\'s source directory, read to tell whether it logs under its own level (default: the current directory)')
     .addHelpText('after', '\nMore examples:\n  apxs-ts ctl loglevel debug --module info\n  apxs-ts ctl loglevel --reset')
-    .action(run((level, o) => ctl().loglevel(level, o)));
+    .action(run((level, o) => ctlLog().loglevel(level, o)));
 
   // hosts
   const h = program.command('hosts').description('names in /etc/hosts, inside a block apxs-ts marks as its own');

@@ -19,7 +19,7 @@ import { cli, CLI, newSandbox, ROOT, tmpDir } from '../helpers.js';
 const topLevel = () => program(() => async () => {}).commands.map((c) => c.name());
 
 /** The command bodies (commands/NAME.ts): loaded only by an action that runs. */
-const BODIES = ['sandbox.js', 'new.js', 'build.js', 'install.js', 'makefile.js', 'ctl.js', 'hosts.js', 'vhost.js', 'source.js', 'query.js', 'doctor.js', 'dev.js', 'completion.js'];
+const BODIES = ['sandbox.js', 'new.js', 'build.js', 'install.js', 'makefile.js', 'ctl.js', 'ctl-log.js', 'hosts.js', 'vhost.js', 'source.js', 'query.js', 'doctor.js', 'dev.js', 'completion.js'];
 
 const SGR = /\x1b\[[0-9;]*m/; // a colour (Select Graphic Rendition) sequence
 const HIDE_CURSOR = '\x1b[?25l'; // ora hides the cursor while it spins
