@@ -2,11 +2,10 @@ import type { Argument, Command, Option } from 'commander';
 import { ApxsError } from '../lib/core/errors.js';
 import { completionPaths, completionScript, DYNAMIC_VALUES, SHELLS, type CompletionNode, type DynamicValues, type Shell, type ValueSpec } from '../lib/core/completion.js';
 import { readLedger } from '../lib/httpd/ledger.js';
-import { detectServerRoot, resolveServerRootPath } from '../lib/httpd/server-root.js';
+import { targetServerRootIfAny } from './server-root.js';
 import { MODULE_TEMPLATES } from '../lib/module/scaffold.js';
 import { inspectVhosts } from '../lib/sites/inspect.js';
-import { withServerRoot } from './options.js';
-import type { Runner } from './types.js';
+import type { Outcome } from './types.js';
 
 /** Values the command tree cannot say by itself, as `path --option` or `path <argument>`. */
 const VALUES: Record<string, ValueSpec> = {
@@ -45,41 +44,26 @@ export function completionTree(c: Command): CompletionNode {
 
 /** The names TAB offers for `kind` in the server root the command line names (or the current one); none when there is none. */
 async function candidates(kind: DynamicValues, serverRoot: string | undefined): Promise<string[]> {
-  const p = await resolveServerRootPath(serverRoot, process.cwd());
-  if (!p) return [];
-  const sr = await detectServerRoot(p);
+  const sr = await targetServerRootIfAny({ serverRoot });
+  if (!sr) return [];
   if (kind === 'modules') return [...new Set(Object.values((await readLedger(sr)).modules).map((m) => m.module))].sort();
   const r = await inspectVhosts({ sr, hostsFile: '/dev/null' });
   return [...new Set(r.vhosts.map((v) => v.serverName).filter((n): n is string => !!n))].sort();
 }
 
-export function register(program: Command, run: Runner): void {
-  withServerRoot(program.command('completion'))
-    .argument('[shell]', SHELLS.join(', '))
-    .option('--complete <what>', `print the names TAB offers, one a line: ${DYNAMIC_VALUES.join(', ')} (used by the scripts)`)
-    .description('print a shell completion script for bash, zsh or fish')
-    .addHelpText('after', `
-Install (one of):
-  apxs-ts completion bash > ~/.local/share/bash-completion/completions/apxs-ts
-  apxs-ts completion zsh > "\${fpath[1]}/_apxs-ts"
-  apxs-ts completion fish > ~/.config/fish/completions/apxs-ts.fish
-
-It completes subcommands, options, template names, and the installed modules
-and vhosts of the current server root (--server-root, $APXS_TS_SERVER_ROOT or apxs-ts.json).`)
-    .action(run(async (shell: string | undefined, o: { complete?: string; serverRoot?: string }, cmd: Command) => {
-      if (o.complete !== undefined) {
-        if (!(DYNAMIC_VALUES as readonly string[]).includes(o.complete)) {
-          throw new ApxsError('USAGE', `--complete ${JSON.stringify(o.complete)}: expected one of ${DYNAMIC_VALUES.join(', ')}`);
-        }
-        // Completion never fails loudly: no server root, or one that cannot be read, offers nothing.
-        const names = await candidates(o.complete as DynamicValues, o.serverRoot).catch((): string[] => []);
-        return { data: { complete: o.complete, candidates: names }, stdout: names };
-      }
-      if (!shell || !(SHELLS as readonly string[]).includes(shell)) {
-        throw new ApxsError('USAGE', shell ? `unknown shell ${JSON.stringify(shell)}: expected ${SHELLS.join(', ')}` : `which shell? ${SHELLS.join(', ')}`, { hint: 'apxs-ts completion bash' });
-      }
-      const root = completionTree(cmd.parent!);
-      const script = completionScript(shell as Shell, root, { command: 'apxs-ts', version: cmd.parent!.version() ?? '' });
-      return { data: { shell, script, commands: completionPaths(root) }, stdout: [script.replace(/\n$/, '')] };
-    }));
+export async function completion(shell: string | undefined, o: { complete?: string; serverRoot?: string }, program: Command): Promise<Outcome> {
+  if (o.complete !== undefined) {
+    if (!(DYNAMIC_VALUES as readonly string[]).includes(o.complete)) {
+      throw new ApxsError('USAGE', `--complete ${JSON.stringify(o.complete)}: expected one of ${DYNAMIC_VALUES.join(', ')}`);
+    }
+    // Completion never fails loudly: no server root, or one that cannot be read, offers nothing.
+    const names = await candidates(o.complete as DynamicValues, o.serverRoot).catch((): string[] => []);
+    return { data: { complete: o.complete, candidates: names }, stdout: names };
+  }
+  if (!shell || !(SHELLS as readonly string[]).includes(shell)) {
+    throw new ApxsError('USAGE', shell ? `unknown shell ${JSON.stringify(shell)}: expected ${SHELLS.join(', ')}` : `which shell? ${SHELLS.join(', ')}`, { hint: 'apxs-ts completion bash' });
+  }
+  const root = completionTree(program);
+  const script = completionScript(shell as Shell, root, { command: 'apxs-ts', version: program.version() ?? '' });
+  return { data: { shell, script, commands: completionPaths(root) }, stdout: [script.replace(/\n$/, '')] };
 }

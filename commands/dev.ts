@@ -1,12 +1,8 @@
-import type { Command } from 'commander';
-import { ApxsError } from '../lib/core/errors.js';
 import { devLoop, type Cycle, type CycleStep } from '../lib/dev/dev-loop.js';
 import { pageText } from '../lib/dev/page.js';
-import { requireServerRoot } from '../lib/httpd/server-root.js';
-import { NUMBER_RULES } from '../lib/core/numbers.js';
-import { numberArg, timeoutArg, withServerRoot } from './options.js';
+import { targetServerRoot } from './server-root.js';
 import { emit, status } from './stream.js';
-import type { Outcome, Runner } from './types.js';
+import type { Outcome } from './types.js';
 
 const ms = (n: number) => `${Math.round(n)} ms`;
 
@@ -29,53 +25,32 @@ function cycleLines(c: Cycle): string[] {
     ...(c.build?.warnings ?? []).map((w) => `    ${w}`)];
 }
 
-export function register(program: Command, run: Runner): void {
-  withServerRoot(program.command('dev'))
-    .argument('[dir]', 'module directory', '.')
-    .option('--graceful', 'graceful restarts (the new code can take a second more to be served) instead of plain ones')
-    .option('--stop', 'stop the server too when watching ends')
-    .option('--debounce <ms>', 'wait this long after a save for more saves', numberArg(NUMBER_RULES.debounceMs), 20)
-    .option('--timeout <seconds>', 'how long a restart may take', timeoutArg, 30)
-    .description('watch the module: on every save rebuild, install, restart, and request its URL (Ctrl-C stops watching)')
-    .addHelpText('after', `
-Each save of a source, header or apxs-ts-module.json runs one cycle: build (only what
-changed), install (configtest; rolled back when httpd rejects it), restart the server
-(started if it is not running) and wait for the new generation, then GET the module's
-URL. A compiler error, undefined symbol or rejected config is printed and leaves the
-running server as it was. One line per cycle on a pipe, a live status on a terminal;
---json prints one JSON object per cycle ({"ok","event":"cycle",...}) and one at the end
-({"ok":true,"event":"stopped",...}).
-
-Examples:
-  cd mod_hello && apxs-ts dev
-  apxs-ts dev ./mod_info --server-root ./srv --json`)
-    .action(run(async (dir: string, o: { serverRoot?: string; graceful?: boolean; stop?: boolean; debounce: number; timeout: number }): Promise<Outcome> => {
-      const debounceMs = o.debounce;
-      const timeoutSec = o.timeout;
-      const sr = await requireServerRoot(o.serverRoot, process.cwd(), { writes: true });
-      // A long-running command: its cycles are printed as they come (commands/stream.ts), not held for the outcome.
-      const ac = new AbortController();
-      const abort = () => ac.abort();
-      process.once('SIGINT', abort);
-      process.once('SIGTERM', abort);
-      try {
-        const summary = await devLoop({
-          dir, sr, graceful: o.graceful, debounceMs, timeoutSec, signal: ac.signal, stopServer: o.stop,
-          onStep: (step: CycleStep | 'waiting', n) => status(step === 'waiting' ? `watching ${dir} (Ctrl-C stops)…` : `#${n} ${step}…`),
-          onCycle: (c) => {
-            status('');
-            const { ok, ...rest } = c;
-            emit({ json: { ok, event: 'cycle', ...rest }, lines: cycleLines(c) });
-          },
-        });
+export async function dev(dir: string, o: { serverRoot?: string; graceful?: boolean; stop?: boolean; debounce: number; timeout: number }): Promise<Outcome> {
+  const debounceMs = o.debounce;
+  const timeoutSec = o.timeout;
+  const sr = await targetServerRoot(o, { writes: true });
+  // A long-running command: its cycles are printed as they come (commands/stream.ts), not held for the outcome.
+  const ac = new AbortController();
+  const abort = () => ac.abort();
+  process.once('SIGINT', abort);
+  process.once('SIGTERM', abort);
+  try {
+    const summary = await devLoop({
+      dir, sr, graceful: o.graceful, debounceMs, timeoutSec, signal: ac.signal, stopServer: o.stop,
+      onStep: (step: CycleStep | 'waiting', n) => status(step === 'waiting' ? `watching ${dir} (Ctrl-C stops)…` : `#${n} ${step}…`),
+      onCycle: (c) => {
         status('');
-        return {
-          data: { event: 'stopped', ...summary },
-          human: [`stopped watching after ${summary.cycles} cycle${summary.cycles === 1 ? '' : 's'} (${summary.failed} failed)${summary.serverStopped ? '; stopped the server' : ''}`],
-        };
-      } finally {
-        process.off('SIGINT', abort);
-        process.off('SIGTERM', abort);
-      }
-    }));
+        const { ok, ...rest } = c;
+        emit({ json: { ok, event: 'cycle', ...rest }, lines: cycleLines(c) });
+      },
+    });
+    status('');
+    return {
+      data: { event: 'stopped', ...summary },
+      human: [`stopped watching after ${summary.cycles} cycle${summary.cycles === 1 ? '' : 's'} (${summary.failed} failed)${summary.serverStopped ? '; stopped the server' : ''}`],
+    };
+  } finally {
+    process.off('SIGINT', abort);
+    process.off('SIGTERM', abort);
+  }
 }

@@ -1,10 +1,9 @@
-import type { Command } from 'commander';
 import { ApxsError } from '../lib/core/errors.js';
 import { doctor, type DoctorReport } from '../lib/dev/doctor.js';
-import { resolveServerRootPath } from '../lib/httpd/server-root.js';
-import { hostsFileOf, withHostsFile, withServerRoot } from './options.js';
+import { targetServerRootPath } from './server-root.js';
+import { hostsFileOf, } from './options.js';
 import { namedPathMustExist } from './paths.js';
-import type { Outcome, Runner } from './types.js';
+import type { Outcome } from './types.js';
 
 function lines(r: DoctorReport): string[] {
   const h = r.httpd;
@@ -24,26 +23,15 @@ function lines(r: DoctorReport): string[] {
   ];
 }
 
-export function register(program: Command, run: Runner): void {
-  withHostsFile(withServerRoot(program.command('doctor')))
-    .description('what apxs-ts detected (server root, httpd version and MPM, compiler, apxs, flags, hosts file, ports) and what is missing')
-    .addHelpText('after', `
-Exit codes: 0 nothing missing, 1 something is missing (each with the command that fixes it).
---json prints one object: {"ok","serverRoot","httpd","compiler","apxs","flags","hostsFile","listen","missing":[{"what","why","fix"}],...}.
-
-Examples:
-  apxs-ts doctor
-  apxs-ts doctor --server-root /opt/httpd-2.2 --json`)
-    .action(run(async (o: { serverRoot?: string; hostsFile?: string }): Promise<Outcome> => {
-      // A server root the user named that is not there is bad input (exit 2), as for every command, not a "missing" finding.
-      if (o.serverRoot) namedPathMustExist(o.serverRoot, 'server root');
-      const r = await doctor(await resolveServerRootPath(o.serverRoot, process.cwd()), hostsFileOf(o));
-      if (r.missing.length) {
-        const first = r.missing[0]!;
-        throw new ApxsError('TOOL_MISSING', `${r.missing.length} thing${r.missing.length === 1 ? ' is' : 's are'} missing: ${r.missing.map((m) => m.what).join(', ')}`, {
-          details: lines(r), hint: `first: ${first.fix}`, data: { ...r },
-        });
-      }
-      return { data: { ...r }, stdout: lines(r) };
-    }));
+export async function report(o: { serverRoot?: string; hostsFile?: string }): Promise<Outcome> {
+  // A server root the user named that is not there is bad input (exit 2), as for every command, not a "missing" finding.
+  if (o.serverRoot) namedPathMustExist(o.serverRoot, 'server root');
+  const r = await doctor(await targetServerRootPath(o), hostsFileOf(o));
+  if (r.missing.length) {
+    const first = r.missing[0]!;
+    throw new ApxsError('TOOL_MISSING', `${r.missing.length} thing${r.missing.length === 1 ? ' is' : 's are'} missing: ${r.missing.map((m) => m.what).join(', ')}`, {
+      details: lines(r), hint: `first: ${first.fix}`, data: { ...r },
+    });
+  }
+  return { data: { ...r }, stdout: lines(r) };
 }

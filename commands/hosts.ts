@@ -1,7 +1,6 @@
-import type { Command } from 'commander';
 import { hostsAdd, hostsList, hostsRemove, type HostsChange } from '../lib/sites/hosts-file.js';
-import { hostsFileOf, withHostsFile } from './options.js';
-import type { Outcome, Runner } from './types.js';
+import { hostsFileOf } from './options.js';
+import type { Outcome } from './types.js';
 
 function describe(c: HostsChange, verb: string): Outcome {
   return {
@@ -14,26 +13,17 @@ function describe(c: HostsChange, verb: string): Outcome {
   };
 }
 
-export function register(program: Command, run: Runner): void {
-  const hosts = program.command('hosts').description('names in /etc/hosts, inside a block apxs-ts marks as its own');
-  const common = (c: Command) => withHostsFile(c)
-    .option('--dry-run', 'print the change, write nothing')
-    .option('--backup-dir <dir>', 'where the timestamped backup goes (default: beside the hosts file)');
-  common(hosts.command('add').argument('<names...>').option('--ip <ip>', 'address', '127.0.0.1'))
-    .description('map names to an address (several names share one line per address)')
-    .addHelpText('after', '\nExample:\n  sudo apxs-ts hosts add one.dd two.dd\n  apxs-ts hosts add one.dd --ip ::1 --hosts-file ./hosts')
-    .action(run(async (names: string[], o: { ip: string; hostsFile?: string; dryRun?: boolean; backupDir?: string }) =>
-      describe(await hostsAdd(hostsFileOf(o), names, o.ip, { dryRun: o.dryRun, backupDir: o.backupDir }), 'add')));
-  common(hosts.command('remove').argument('<names...>'))
-    .description('remove names from the apxs-ts block')
-    .addHelpText('after', '\nExample:\n  sudo apxs-ts hosts remove one.dd')
-    .action(run(async (names: string[], o: { hostsFile?: string; dryRun?: boolean; backupDir?: string }) =>
-      describe(await hostsRemove(hostsFileOf(o), names, { dryRun: o.dryRun, backupDir: o.backupDir }), 'remove')));
-  withHostsFile(hosts.command('list'))
-    .description('every mapping in the file; * marks the ones apxs-ts manages')
-    .addHelpText('after', '\nExample:\n  apxs-ts hosts list --json')
-    .action(run(async (o: { hostsFile?: string }) => {
-      const entries = await hostsList(hostsFileOf(o));
-      return { data: { file: hostsFileOf(o), entries }, stdout: entries.map((e) => `${e.managed ? '*' : ' '} ${e.ip}\t${e.names.join(' ')}`) };
-    }));
+type ChangeOpts = { hostsFile?: string; dryRun?: boolean; backupDir?: string };
+
+export async function add(names: string[], o: ChangeOpts & { ip: string }): Promise<Outcome> {
+  return describe(await hostsAdd(hostsFileOf(o), names, o.ip, { dryRun: o.dryRun, backupDir: o.backupDir }), 'add');
+}
+
+export async function remove(names: string[], o: ChangeOpts): Promise<Outcome> {
+  return describe(await hostsRemove(hostsFileOf(o), names, { dryRun: o.dryRun, backupDir: o.backupDir }), 'remove');
+}
+
+export async function list(o: { hostsFile?: string }): Promise<Outcome> {
+  const entries = await hostsList(hostsFileOf(o));
+  return { data: { file: hostsFileOf(o), entries }, stdout: entries.map((e) => `${e.managed ? '*' : ' '} ${e.ip}\t${e.names.join(' ')}`) };
 }

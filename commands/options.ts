@@ -13,13 +13,14 @@ export function withHostsFile(c: Command): Command {
 }
 
 /**
- * Which subcommands a group command constructs: the one argv names, or all
- * of them when it names none or one the group lacks (commander then lists
- * them, or suggests the nearest). Constructing `ctl status` alone measured
- * ~2 ms less than all ten of ctl (bench/startup.sh, status's budget ~15 ms).
+ * `--trust DIR` (any command): DIR and what is below it are trusted although
+ * another user owns or can write them (lib/core/trust.ts reads the list from
+ * $APXS_TS_SAFE_DIRECTORIES, to which this adds DIR for this run).
  */
-export function subcommandsWanted(named: string | undefined, all: readonly string[]): (name: string) => boolean {
-  return named !== undefined && all.includes(named) ? (name) => name === named : () => true;
+export function trustDir(dir: string, prev: string[] = []): string[] {
+  const abs = path.resolve(dir);
+  process.env.APXS_TS_SAFE_DIRECTORIES = [...(process.env.APXS_TS_SAFE_DIRECTORIES ?? '').split(':').filter(Boolean), abs].join(':');
+  return [...prev, abs];
 }
 
 export function hostsFileOf(o: { hostsFile?: string }): string {

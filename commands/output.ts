@@ -64,5 +64,8 @@ export const writeErr = (text: string): void => writeFd(2, text);
 
 /** Lines, each ending in a newline; nothing for none. */
 export function writeLines(fd: 'out' | 'err', lines: string[] | undefined): void {
-  if (lines && lines.length) (fd === 'out' ? writeOut : writeErr)(lines.join('\n') + '\n');
+  if (lines?.length) (fd === 'out' ? writeOut : writeErr)(lines.join('\n') + '\n');
 }
+
+/** lib/'s warnings as the lines every command prints them as. */
+export const warningLines = (warnings: readonly string[]): string[] => warnings.map((w) => `warning: ${w}`);

@@ -34,6 +34,9 @@ export function outputMode(): OutputMode {
   return { ...mode };
 }
 
+/** --json: the one way a command asks for the output mode (set by commands/index.ts before its action runs). */
+export const isJson = (): boolean => mode.json === true;
+
 /** NO_COLOR (https://no-color.org): any non-empty value turns colour off. */
 export const noColorEnv = (env: NodeJS.ProcessEnv = process.env): boolean => !!env.NO_COLOR;
 

@@ -7,10 +7,7 @@
  * process streams themselves.
  */
 import { writeErr, writeLines, writeOut } from './output.js';
-import { outputMode } from './progress.js';
-
-/** The output mode commands/index.ts set from the global options (--json, -q) before the action ran. */
-const json = () => outputMode().json === true;
+import { isJson as json, outputMode } from './progress.js';
 
 export function emit(item: { json: Record<string, unknown>; lines: string[] }): void {
   if (json()) writeOut(`${JSON.stringify(item.json)}\n`);

@@ -8,9 +8,11 @@ export interface Outcome {
   stdout?: string[];
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: commander calls each action with its own arguments, options and command
 export type Action = (...args: any[]) => Promise<Outcome>;
 
 /** Wraps a command's action so index.ts can print its outcome or its error. */
+// biome-ignore lint/suspicious/noExplicitAny: as Action
 export type Runner = (action: Action) => (...args: any[]) => Promise<void>;
 
 export interface Progress {

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# The whole test suite: installs what it needs, builds, runs unit and e2e tests
+# The whole test suite: installs what it needs, checks format and lint, builds, runs unit and e2e tests
 # (real httpd, real compilers, loopback HTTP only), and ends with one
 # "N passed, N failed" line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 APXS_TS_PREREQS=test source scripts/prereqs.sh
+# Formatting and lint first (biome.json): a tree that drifted from the format, or a lint error, fails
+# here in seconds rather than after the suite.
+npx biome ci .
 report=$(mktemp -t apxs-ts-vitest-XXXXXX.json)
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" || status=$?

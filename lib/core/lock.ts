@@ -31,7 +31,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsc, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ApxsError, fileError, isErrno } from './errors.js';
-import { configureLockWaits, lockWaits } from './lock-settings.js';
+import { configureLockWaits, describeHolder, lockWaits } from './lock-settings.js';
+
+export { describeHolder };
 import { isAlive, procInfo, sleep, startTicks } from './proc.js';
 
 /** An unparseable lock or claim this old (by mtime) is left over, not being written. */
@@ -191,15 +193,6 @@ function holderOf(lockFile: string, seen: Seen, owner: State, waitMs: number): L
     state: !info ? 'unknown' : info.state === 'T' || info.state === 't' ? 'stopped' : 'running',
     waitMs,
   };
-}
-
-/** "pid 123 (node apxs-ts vhost add a.dd), holding it since 06:58:01Z (12 s ago), stopped" */
-export function describeHolder(h: LockHolder): string {
-  const ago = Math.max(0, Math.round((Date.now() - Date.parse(h.since)) / 1000));
-  const who = h.pid === null ? 'a process that is still writing it' : `pid ${h.pid}${h.command ? ` (${h.command})` : ''}`;
-  const state = h.state === 'stopped' ? ', stopped (SIGSTOP or Ctrl-Z): it lets go only once continued or ended'
-    : h.state === 'running' ? ', running' : '';
-  return `${who}, holding it since ${h.since.slice(11, 19)}Z (${ago} s ago)${state}`;
 }
 
 const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;

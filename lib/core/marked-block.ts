@@ -61,6 +61,7 @@ function lines(text: string): { start: number; end: number; text: string }[] {
   return out;
 }
 
+
 function lineNumber(text: string, offset: number): number {
   let n = 1;
   for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) n++;

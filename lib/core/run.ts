@@ -54,10 +54,19 @@ export function runCapture(file: string, args: readonly string[], opts: RunOptio
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const all: Buffer[] = [];
-    child.stdout!.on('data', (b: Buffer) => (out.push(b), all.push(b)));
-    child.stderr!.on('data', (b: Buffer) => (err.push(b), all.push(b)));
+    child.stdout!.on('data', (b: Buffer) => {
+      out.push(b);
+      all.push(b);
+    });
+    child.stderr!.on('data', (b: Buffer) => {
+      err.push(b);
+      all.push(b);
+    });
     let timedOut = false;
-    const timer = opts.timeoutMs ? setTimeout(() => ((timedOut = true), child.kill('SIGKILL')), opts.timeoutMs) : undefined;
+    const timer = opts.timeoutMs ? setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, opts.timeoutMs) : undefined;
     if (opts.input !== undefined) child.stdin!.end(opts.input);
     const abort = () => child.kill('SIGKILL');
     opts.signal?.addEventListener('abort', abort, { once: true });

@@ -3,15 +3,22 @@
  * `@@key@@` placeholders replaced in names and contents. A placeholder left
  * over after substitution is a bug in the template or the caller: an error.
  */
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ApxsError } from './errors.js';
 
-/** templates/ at the package root, from lib/core (tests), dist/lib/core (the tsc build) and dist/ (the bundle, dist/apxs-ts.cjs). */
+/**
+ * templates/ at the package root: the nearest directory above this file that
+ * holds package.json and templates/ (lib/core in a checkout, dist/lib/core in
+ * tsc's output, dist/ for the bundle).
+ */
 export function templatesRoot(): string {
-  if (path.basename(__dirname) === 'dist') return path.join(path.dirname(__dirname), 'templates');
-  const pkg = path.resolve(__dirname, '..', '..');
-  return path.join(path.basename(pkg) === 'dist' ? path.dirname(pkg) : pkg, 'templates');
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'templates'))) return path.join(dir, 'templates');
+    if (path.dirname(dir) === dir) {
+      throw new ApxsError('INTERNAL', `no templates/ beside a package.json above ${__dirname}`, { hint: 'reinstall apxs-ts: its templates/ folder is missing' });
+    }
+  }
 }
 
 const PLACEHOLDER = /@@([A-Za-z]+)@@/g;

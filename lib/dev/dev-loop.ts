@@ -86,7 +86,10 @@ async function runCycle(o: DevOptions, n: number, changed: string[], first: bool
   const t0 = nowMs();
   let step: CycleStep = 'build';
   const c: Cycle = { ok: false, cycle: n, changed, module: '', elapsedMs: 0 };
-  const at = (s: CycleStep) => ((step = s), o.onStep?.(s, n));
+  const at = (s: CycleStep) => {
+    step = s;
+    o.onStep?.(s, n);
+  };
   try {
     at('build');
     // Read again every cycle: a new source file, or a changed manifest, counts from this save on.

@@ -97,7 +97,10 @@ async function httpdFacts(sr: ServerRoot, report: DoctorReport): Promise<void> {
     report.missing.push({ what: 'httpd', why: `${sr.httpd} does not exist`, fix });
     return;
   }
-  const profile = await serverProfile(sr).catch((e: unknown) => (report.warnings.push(`httpd -v: ${(e as Error).message}`), undefined));
+  const profile = await serverProfile(sr).catch((e: unknown) => {
+    report.warnings.push(`httpd -v: ${(e as Error).message}`);
+    return undefined;
+  });
   const cmd = await httpdCommand(sr, ['-V']);
   // -V with this root's config: Debian loads its MPM as a module, so only the config says which.
   const v = await runCapture(cmd.file, cmd.args, { env: cmd.env });
@@ -131,7 +134,10 @@ async function toolchainFacts(sr: ServerRoot | undefined, report: DoctorReport):
 const bindHost = (l: ListenAddress) => (!l.host || l.host === '*' || l.host === '0.0.0.0' ? '0.0.0.0' : l.host === 'localhost' ? '127.0.0.1' : l.host);
 
 async function listenFacts(sr: ServerRoot, report: DoctorReport): Promise<void> {
-  const info = await readServerInfo(sr).catch((e: unknown) => (report.warnings.push(`config not readable: ${(e as Error).message}`), undefined));
+  const info = await readServerInfo(sr).catch((e: unknown) => {
+    report.warnings.push(`config not readable: ${(e as Error).message}`);
+    return undefined;
+  });
   const { running } = await serverState(sr, (await serverFiles(sr)).pidFile);
   report.running = running ? { pid: running.pid } : null;
   const ours = running ? listeningAddresses(running.pid) : [];

@@ -76,9 +76,9 @@ export function flagsOfOptions(o: FlagOptions, cwd: string, moduleDir: string): 
   for (const w of o.W ?? []) {
     const m = /^([cl]),(.+)$/s.exec(w);
     if (!m) throw bad(`bad -W${w}: -Wc,FLAG passes FLAG to the compiler, -Wl,FLAG to the linker`, 'e.g. -Wc,-O0 or -Wl,-z,defs');
-    if (m[1] === 'c') (out.cflags ??= []).push(m[2]!);
+    if (m[1] === 'c') out.cflags = [...(out.cflags ?? []), m[2]!];
     // "-Wl,-z,defs" means what it means to gcc: a comma-separated flag is the linker's own.
-    else (out.ldflags ??= []).push(m[2]!.includes(',') && !m[2]!.startsWith('-Wl,') ? `-Wl,${m[2]!}` : m[2]!);
+    else out.ldflags = [...(out.ldflags ?? []), m[2]!.includes(',') && !m[2]!.startsWith('-Wl,') ? `-Wl,${m[2]!}` : m[2]!];
   }
   return out;
 }

@@ -6,11 +6,11 @@ import { renderTemplateDirs, templatesRoot } from '../core/templates.js';
 import { serverProfile } from '../httpd/profile.js';
 import { detectServerRoot, resolveServerRootPath } from '../httpd/server-root.js';
 import type { ModuleApi } from './toolchain.js';
+import { MODULE_APIS, MODULE_TEMPLATES, type ModuleTemplate } from './template-names.js';
 
-export const MODULE_TEMPLATES = ['hello', 'handler', 'info'] as const;
-export type ModuleTemplate = (typeof MODULE_TEMPLATES)[number];
+export { MODULE_APIS, MODULE_TEMPLATES, type ModuleTemplate };
+
 export type Language = 'c' | 'cpp';
-export const MODULE_APIS = ['1.3', '2'] as const;
 
 export interface ScaffoldOptions {
   name: string;

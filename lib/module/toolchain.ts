@@ -140,7 +140,11 @@ function fromVars(v: Vars, key: string, target: BuildTarget, env: NodeJS.Process
   const seen = new Set<string>();
   const flags = [...words(v.CFLAGS), ...words(v.EXTRA_CFLAGS), ...words(v.CPPFLAGS), ...words(v.EXTRA_CPPFLAGS), ...includes]
     // "-I." and "-I/usr/include" from apxs only slow the compiler down and shadow headers.
-    .filter((f) => f !== '-I.' && f !== '-I/usr/include' && !(f.startsWith('-I') && seen.has(f)) && (seen.add(f), true));
+    .filter((f) => {
+      if (f === '-I.' || f === '-I/usr/include' || (f.startsWith('-I') && seen.has(f))) return false;
+      seen.add(f);
+      return true;
+    });
   // 1.3 says how it compiles shared objects (-fpic -DSHARED_MODULE); 2.x leaves it to libtool.
   const pic = v.CFLAGS_SHLIB ? words(v.CFLAGS_SHLIB) : ['-fPIC', '-DPIC'];
   // -Wall: the templates compile without a warning on every series, so a

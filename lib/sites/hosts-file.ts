@@ -7,7 +7,7 @@
  * block (a stray BEGIN or END) is an error, never guessed around, and file
  * system failures name the path instead of an errno.
  */
-import { promises as fs } from 'node:fs';
+import { promises as fs, type Stats } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { backupFile } from '../core/atomic-file.js';
@@ -138,7 +138,7 @@ const isMissing = (err: unknown) => err instanceof Error && ['ENOENT', 'ENOTDIR'
  * surface as an errno about the lock file.
  */
 async function realHostsFile(file: string): Promise<string> {
-  let st;
+  let st: Stats;
   try {
     st = await fs.stat(file);
   } catch (err) {

@@ -4,7 +4,7 @@
  * before anything is downloaded; each phase logs to a file; success is
  * decided by asking the installed httpd, and recorded in a receipt.
  */
-import { promises as fs } from 'node:fs';
+import { promises as fs, type Stats } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ApxsError, isErrno } from '../core/errors.js';
@@ -95,7 +95,7 @@ export async function checkPrefix(prefixArg: string): Promise<string> {
   const refuse = (message: string, hint: string, data: Record<string, unknown> = {}) =>
     new ApxsError('BAD_INPUT', message, { hint, data: { prefix, ...data } });
   const ownDir = 'give a new or empty directory of its own, e.g. /opt/httpd-2.4 or ~/httpd-2.4';
-  let st;
+  let st: Stats;
   try {
     st = await fs.stat(prefix);
   } catch (err) {

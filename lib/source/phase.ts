@@ -124,6 +124,7 @@ export async function runPhase(phase: string, file: string, args: string[], opts
   // detached: the phase leads a process group of its own, so one kill(-pid)
   // reaches make's children and the compilers too, and a Ctrl-C at the
   // terminal comes to us (which ends that group) rather than half of it.
+  // biome-ignore lint/suspicious/noImplicitAnyLet: execa's result type follows the options of the call below; TypeScript infers it from the assignment
   let result;
   try {
     const child = execa('sh', ['-c', ORPHAN_GUARD, 'apxs-ts-phase', String(process.pid), file, ...args], {

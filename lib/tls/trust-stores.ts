@@ -33,7 +33,7 @@ export interface SystemStore {
   tool?: string;
 }
 
-export const DEFAULT_SYSTEM_STORE: SystemStore = { localCertsDir: '/usr/local/share/ca-certificates', etcCertsDir: '/etc/ssl/certs' };
+export { DEFAULT_SYSTEM_STORE } from './system-store-defaults.js';
 
 export interface TrustOptions {
   /** null: leave the system store alone (--no-system). */

@@ -18,8 +18,8 @@ let env: Record<string, string>;
 
 /**
  * Every file below `dir` with the hash of its bytes (symlinks by target), and
- * every directory; not the per-user cache dir (the launcher's V8 code cache
- * is written there by any run, by design).
+ * every directory; not the per-user cache dir (caches are written there by
+ * design).
  */
 async function snapshot(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};

@@ -52,7 +52,9 @@ afterEach(() => {
   if (saved === undefined) delete process.env.XDG_CACHE_HOME;
   else process.env.XDG_CACHE_HOME = saved;
 });
-afterAll(() => children.forEach((c) => c.kill('SIGKILL')));
+afterAll(() => {
+  for (const c of children) c.kill('SIGKILL');
+});
 
 /** The one listening entry (lib/core/cache.ts: {key, value}): its file, key and value. */
 async function cacheEntry(): Promise<{ file: string; key: string; entry: { process: string; sockets: Record<string, string> } } | undefined> {

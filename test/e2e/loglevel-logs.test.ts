@@ -78,7 +78,8 @@ describe('ctl loglevel and ctl logs', () => {
     let followed = '';
     follow.stdout.on('data', (b: Buffer) => (followed += b.toString()));
     try {
-      await new Promise((r) => setTimeout(r, 300));
+      // Its first line (the -n 1 tail) says it runs; lines written after that tail are followed.
+      for (const end = Date.now() + 10_000; followed === '' && Date.now() < end;) await new Promise((r) => setTimeout(r, 50));
       const seen = followed.length;
       expect((await cli(['ctl', 'graceful', '--server-root', sr])).code).toBe(0); // writes [mpm_event:notice] lines
       for (const end = Date.now() + 10_000; followed.length === seen && Date.now() < end;) {

@@ -162,16 +162,24 @@ describe.each(SERIES_VERSIONS)('httpd %s built from source', (version) => {
       const v13 = version.startsWith('1.3.');
       const t: Target = { root: prefix, port, apxs: path.join(prefix, 'bin', 'apxs'), api: v13 ? '1.3' : '2', modulesDir: v13 ? 'libexec' : 'modules' };
       const work = await tmpDir();
-      for (const round of ROUNDS) await moduleRound(t, await fs.mkdtemp(path.join(work, 'r')).then(async (d) => (await fs.chmod(d, 0o755), d)), round);
+      for (const round of ROUNDS) await moduleRound(t, await tmp755(path.join(work, 'r')), round);
     });
   }, 300_000);
 });
+
+
+/** A new temp dir, 0755 (httpd's children run as www-data). */
+const tmp755 = async (prefix: string) => {
+  const d = await fs.mkdtemp(prefix);
+  await fs.chmod(d, 0o755);
+  return d;
+};
 
 describe('the system httpd 2.4 (sandbox)', () => {
   it('hello, handler and info in C and C++: scaffolded for its API, built, installed, served', async () => {
     const { sr, port, work } = await newSandbox();
     const t: Target = { root: sr, port, apxs: '/usr/bin/apxs', api: '2', modulesDir: 'modules' };
-    for (const round of ROUNDS) await moduleRound(t, await fs.mkdtemp(path.join(work, 'r')).then(async (d) => (await fs.chmod(d, 0o755), d)), round);
+    for (const round of ROUNDS) await moduleRound(t, await tmp755(path.join(work, 'r')), round);
   }, 300_000);
 });
 

@@ -2,7 +2,8 @@
  * What apxs-ts prints, by mode: the spinner (shown only after SPINNER_DELAY_MS,
  * ora loaded only then), NO_COLOR and --no-color (no colour codes at all),
  * -q/--quiet (nothing but errors), --json (one object), on a real pty made by
- * script(1); and which commands a run constructs (--version none).
+ * script(1); the command tree declared up front, each command's body loaded
+ * only when its action runs; the launcher (bin/apxs-ts.js) plain.
  */
 import { execFile, spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
@@ -11,8 +12,14 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createProgress, type ProgressDeps, type Spinner, type SpinnerFactory } from '../../commands/progress.js';
-import { commandsFor } from '../../commands/index.js';
+import { program } from '../../commands/program.js';
 import { cli, CLI, newSandbox, ROOT, tmpDir } from '../helpers.js';
+
+/** The top-level commands, from the tree commands/program.ts declares. */
+const topLevel = () => program(() => async () => {}).commands.map((c) => c.name());
+
+/** The command bodies (commands/NAME.ts): loaded only by an action that runs. */
+const BODIES = ['sandbox.js', 'new.js', 'build.js', 'install.js', 'makefile.js', 'ctl.js', 'ctl-log.js', 'hosts.js', 'vhost.js', 'source.js', 'query.js', 'doctor.js', 'dev.js', 'completion.js'];
 
 const SGR = /\x1b\[[0-9;]*m/; // a colour (Select Graphic Rendition) sequence
 const HIDE_CURSOR = '\x1b[?25l'; // ora hides the cursor while it spins
@@ -91,24 +98,16 @@ describe('progress: the spinner only after the delay, ora loaded only then', () 
   });
 });
 
-describe('which commands a run constructs', () => {
-  it('the named one (help NAME names NAME); none for --version; the static table, else all, for the top-level help and unknown names', () => {
-    const argv = (...a: string[]) => ['node', 'apxs-ts', ...a];
-    expect(commandsFor(argv('--version'), false)).toEqual([]);
-    expect(commandsFor(argv('--json', '-V'), true)).toEqual([]);
-    expect(commandsFor(argv('ctl', 'status', '--json'), true)).toEqual(['ctl']);
-    expect(commandsFor(argv('help', 'vhost'), true)).toEqual(['vhost']);
-    expect(commandsFor(argv('source', 'build', '2.4', '--', '--version'), true)).toEqual(['source']);
-    expect(commandsFor(argv('--help'), true)).toBe('static');
-    expect(commandsFor(argv('bogus'), true)).toBe('static');
-    const all = commandsFor(argv('--help'), false) as string[];
-    expect(all).toEqual(expect.arrayContaining(['sandbox', 'new', 'build', 'install', 'ctl', 'vhost', 'source', 'completion']));
-    expect(commandsFor(argv('completion', 'bash'), true)).toEqual(all);
-    expect(commandsFor(argv('completion', '--complete', 'modules'), true)).toEqual(['completion']);
+describe('the command tree, declared up front; bodies loaded when their action runs', () => {
+  it('every command is declared, and the top-level --help lists each of them', async () => {
+    const names = topLevel();
+    expect(names).toEqual(expect.arrayContaining(['sandbox', 'new', 'build', 'install', 'uninstall', 'makefile', 'ctl', 'hosts', 'vhost', 'source', 'query', 'doctor', 'dev', 'completion']));
+    const help = (await cli(['--help'])).stdout;
+    for (const name of names) expect(help).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
   });
 
-  it('a group constructs only the subcommand named: each of ctl\'s still answers, and a near miss is still suggested', async () => {
-    const listed = [...(await cli(['ctl', '--help'])).stdout.matchAll(/^  ([a-z-]+) \[options\]/gm)].map((m) => m[1]!);
+  it('each of ctl\'s subcommands answers --help, and a near miss is still suggested', async () => {
+    const listed = [...(await cli(['ctl', '--help'])).stdout.matchAll(/^ {2}([a-z-]+) \[options\]/gm)].map((m) => m[1]!);
     expect(listed).toEqual(expect.arrayContaining(['start', 'stop', 'status', 'configtest', 'logs', 'loglevel']));
     for (const name of listed) {
       const r = await cli(['ctl', name, '--help']);
@@ -120,28 +119,31 @@ describe('which commands a run constructs', () => {
     expect(miss.stderr).toMatch(/Did you mean status\?/);
   });
 
-  it('--version requires no command module, and under --json is one JSON object', async () => {
+  it('--version and --help load no command body; a command loads its own body only; --version under --json is one JSON object', async () => {
     const probe = `const m = require(${JSON.stringify(path.join(ROOT, 'dist/commands/index.js'))});
       m.main(['node', 'apxs-ts', ...process.argv.slice(1)]).then((code) => {
         const loaded = Object.keys(require.cache).filter((k) => k.includes('/dist/commands/')).map((k) => k.split('/').pop()).sort();
         process.stderr.write(JSON.stringify({ code, loaded }));
       });`;
     const run = (args: string[]) => new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
-      execFile(process.execPath, ['-e', probe, '--', ...args], { cwd: ROOT }, (err, stdout, stderr) => (err ? reject(err) : resolve({ stdout, stderr })));
+      execFile(process.execPath, ['-e', probe, '--', ...args], { cwd: ROOT }, (err, stdout, stderr) => (err && err.code !== 2 && err.code !== 1 ? reject(err) : resolve({ stdout, stderr })));
     });
+    const bodiesOf = (stderr: string) => (JSON.parse(stderr.slice(stderr.lastIndexOf('{"code"'))).loaded as string[]).filter((f) => BODIES.includes(f));
     const pkg = JSON.parse(await fs.readFile(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
     const plain = await run(['--version']);
     expect(plain.stdout).toBe(`${pkg.version}\n`);
-    expect(JSON.parse(plain.stderr)).toEqual({ code: 0, loaded: ['index.js', 'output.js', 'progress.js'] });
+    expect(JSON.parse(plain.stderr)).toMatchObject({ code: 0 });
+    expect(bodiesOf(plain.stderr)).toEqual([]);
     const json = await run(['--json', '--version']);
     expect(JSON.parse(json.stdout)).toEqual({ ok: true, version: pkg.version });
-    const ctl = await run(['ctl', '--help']);
-    const loaded = JSON.parse(ctl.stderr).loaded as string[];
-    expect(loaded).toContain('ctl.js');
-    for (const other of ['sandbox.js', 'new.js', 'build.js', 'install.js', 'vhost.js', 'source.js', 'hosts.js', 'completion.js']) expect(loaded).not.toContain(other);
+    expect(bodiesOf((await run(['--help'])).stderr)).toEqual([]);
+    expect(bodiesOf((await run(['ctl', '--help'])).stderr)).toEqual([]);
+    // A run of ctl status (here: a server root that is not there, exit 2) loads ctl's body and no other.
+    const status = await run(['ctl', 'status', '--server-root', '/nonexistent/apxs-ts-root']);
+    expect(bodiesOf(status.stderr)).toEqual(['ctl.js']);
   });
 
-  it('the bundle\'s top-level --help, from its static table, is the tsc build\'s (every command constructed), byte for byte', async () => {
+  it('the bundle\'s top-level --help is the tsc build\'s, byte for byte', async () => {
     const dir = await tmpDir('apxs-ts-bundle-');
     const bundle = path.join(dir, 'dist', 'apxs-ts.cjs');
     await new Promise<void>((resolve, reject) => execFile(process.execPath, [path.join(ROOT, 'scripts/bundle.mjs'), bundle], { cwd: ROOT }, (e) => (e ? reject(e) : resolve())));
@@ -154,7 +156,7 @@ describe('which commands a run constructs', () => {
       expect(fromBundle).toBe(await help(path.join(ROOT, 'dist/commands/index.js'), args));
     }
     const text = await help(bundle, ['--help']);
-    for (const name of commandsFor(['node', 'apxs-ts', '--help'], false) as string[]) expect(text).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
+    for (const name of topLevel()) expect(text).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
     // An unknown command is still told apart, with a suggestion.
     const bogus = await new Promise<{ code: number; stderr: string }>((resolve) => {
       execFile(process.execPath, ['-e', `require(${JSON.stringify(bundle)}).main(['node', 'apxs-ts', 'sandbx']).then((c) => { process.exitCode = c; })`], { cwd: ROOT },
@@ -226,44 +228,35 @@ sys.exit(p.wait())`;
     expect(gone).toEqual({ code: 0, stderr: '' });
   });
 
-  it('the launcher\'s list of commands with subcommands (one code cache per subcommand) is the command tree\'s', async () => {
-    const groups = /const GROUPS = new Set\((\[[^\]]*\])\)/.exec(await fs.readFile(CLI, 'utf8'))![1]!;
-    const listed = (JSON.parse(groups.replace(/'/g, '"')) as string[]).sort();
-    const withSubcommands: string[] = [];
-    for (const name of commandsFor(['node', 'apxs-ts', '--help'], false) as string[]) {
-      if (/^Commands:$/m.test((await cli([name, '--help'])).stdout)) withSubcommands.push(name);
+  it('the launcher is plain: under 30 lines, no vm, code cache or Proxy in bin/ or scripts/bundle.mjs', async () => {
+    const launcher = await fs.readFile(CLI, 'utf8');
+    expect(launcher.split('\n').length).toBeLessThan(30);
+    for (const text of [launcher, await fs.readFile(path.join(ROOT, 'scripts', 'bundle.mjs'), 'utf8')]) {
+      expect(text).not.toMatch(/\bvm\b|cachedData|Proxy/);
     }
-    expect(listed).toEqual(withSubcommands.sort());
   });
 
-  it('the launcher keeps one V8 code cache per install and bundle: older ones of the same install go, other installs\' stay', async () => {
-    const pkg = await tmpDir('apxs-ts-cache-pkg-');
+  it('the launcher runs the bundle, or tsc\'s output when there is no bundle, and writes nothing in the user\'s cache dir', async () => {
+    const pkg = await tmpDir('apxs-ts-launcher-pkg-');
     await fs.mkdir(path.join(pkg, 'bin'));
     await fs.mkdir(path.join(pkg, 'dist'));
     await fs.copyFile(CLI, path.join(pkg, 'bin', 'apxs-ts.js'));
-    await fs.copyFile(path.join(ROOT, 'dist', 'apxs-ts.cjs'), path.join(pkg, 'dist', 'apxs-ts.cjs'));
     await fs.symlink(path.join(ROOT, 'node_modules'), path.join(pkg, 'node_modules'));
-    const home = await tmpDir('apxs-ts-cache-home-');
-    const dir = path.join(home, 'apxs-ts');
-    await fs.mkdir(dir);
-    // Another install's cache whose build hash is all letters (it once matched the pattern of the old names), and two of the old names.
-    const others = ['code-cache-11111111-deadbeef-build.v8', 'code-cache-22222222-0badcafe-_.v8'];
-    for (const f of [...others, 'code-cache-1234abcd-ctl.v8', 'code-cache-fe3c94b6.v8']) await fs.writeFile(path.join(dir, f), 'x');
-    const run = () => new Promise<void>((resolve, reject) => execFile(process.execPath, [path.join(pkg, 'bin', 'apxs-ts.js'), '--version'],
-      { env: { ...process.env, XDG_CACHE_HOME: home } }, (e) => (e ? reject(e) : resolve())));
-    const ours = async () => (await fs.readdir(dir)).filter((f) => !others.includes(f)).sort();
-    await run();
-    const first = await ours();
-    expect(first).toHaveLength(1);
-    expect(first[0]).toMatch(/^code-cache-[0-9a-f]+-[0-9a-f]+-_\.v8$/);
-    // A rebuilt bundle (another mtime): its cache replaces the first.
-    const later = new Date(Date.now() + 60_000);
-    await fs.utimes(path.join(pkg, 'dist', 'apxs-ts.cjs'), later, later);
-    await run();
-    const second = await ours();
-    expect(second).toHaveLength(1);
-    expect(second[0]).not.toBe(first[0]);
-    expect((await fs.readdir(dir)).filter((f) => others.includes(f)).sort()).toEqual([...others].sort());
+    await fs.symlink(path.join(ROOT, 'templates'), path.join(pkg, 'templates'));
+    const home = await tmpDir('apxs-ts-launcher-home-');
+    const run = (args: string[]) => new Promise<string>((resolve, reject) => execFile(process.execPath, [path.join(pkg, 'bin', 'apxs-ts.js'), ...args],
+      { env: { ...process.env, XDG_CACHE_HOME: home } }, (e, stdout) => (e ? reject(e) : resolve(stdout))));
+    // Only tsc's output (dist/commands and dist/lib, as a working copy has after `npx tsc`).
+    await fs.symlink(path.join(ROOT, 'dist', 'commands'), path.join(pkg, 'dist', 'commands'));
+    await fs.symlink(path.join(ROOT, 'dist', 'lib'), path.join(pkg, 'dist', 'lib'));
+    const fromTsc = await run(['--help']);
+    expect(fromTsc).toMatch(/^Usage: apxs-ts /);
+    // With a bundle beside it, the bundle is what runs: one that says which it is.
+    await fs.writeFile(path.join(pkg, 'dist', 'apxs-ts.cjs'), "exports.main = async (argv) => { process.stdout.write(`bundle ${argv.slice(2).join(' ')}\\n`); return 0; };\n");
+    expect(await run(['--version'])).toBe('bundle --version\n');
+    expect(await fs.readdir(home)).toEqual([]);
+    await fs.rm(pkg, { recursive: true, force: true });
+    await fs.rm(home, { recursive: true, force: true });
   });
 });
 
@@ -303,7 +296,10 @@ describe('on a terminal (a pty made by script(1))', () => {
     });
   }
 
-  const start = (extra: string[], env?: Record<string, string>) => (firstProbe = 0, onPty(['ctl', 'start', '--server-root', sr, '--url', slowUrl, ...extra], env));
+  const start = (extra: string[], env?: Record<string, string>) => {
+    firstProbe = 0;
+    return onPty(['ctl', 'start', '--server-root', sr, '--url', slowUrl, ...extra], env);
+  };
   const stop = async () => expect((await cli(['ctl', 'stop', '--server-root', sr])).code).toBe(0);
 
   it('a slow ctl start draws its spinner in colour by default (the control for the tests below)', async () => {

@@ -46,8 +46,7 @@ describe('source build without --prefix', () => {
     const homeDir = path.join(work, 'home');
     const viaHome = await cli(['source', 'build', '2.4.68', '--mirror', mirror, '--dry-run', '--json'], { env: { HOME: homeDir, XDG_DATA_HOME: '' } });
     expect(viaHome.json.prefix).toBe(path.join(homeDir, '.local', 'share', 'apxs-ts', 'httpd', '2.4.68'));
-    // A dry run makes no prefix, nor the directory it would go in. (The home may get
-    // ~/.cache/apxs-ts: bin/apxs-ts.js keeps V8's code cache of the bundle there.)
+    // A dry run makes no prefix, nor the directory it would go in.
     await expect(fs.stat(path.join(work, 'data'))).rejects.toThrow();
     await expect(fs.stat(path.join(homeDir, '.local'))).rejects.toThrow();
   });

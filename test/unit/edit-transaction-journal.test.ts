@@ -430,7 +430,7 @@ describe('journals not followed', () => {
         return { ...base, steps: [{ kind: 'shared', path: h, lock: `${h}.apxs-ts.lock`, copy: copyOf(h), before: 'b' }] };
       }],
     ];
-    it.each(cases)('%s', async (name, make) => {
+    it.each(cases)('%s', async (_name, make) => {
       const f = await fixture();
       await fs.writeFile(copyOf(path.join(f.work, 'gone.conf')), 'x');
       await fs.writeFile(copyOf(path.join(f.work, 'hosts')), 'x');

@@ -19,7 +19,9 @@ function rawServer(raw: string): Promise<{ url: string; close: () => void }> {
 }
 
 const closers: (() => void)[] = [];
-afterAll(() => closers.forEach((c) => c()));
+afterAll(() => {
+  for (const c of closers) c();
+});
 
 describe('probe', () => {
   it('reads httpd 1.3\'s chunked answer, whose chunk sizes are padded with spaces', async () => {

@@ -7,7 +7,9 @@ import { parseModuleName } from '../../lib/module/names.js';
 import { healthUrlFor, parseListen } from '../../lib/httpd/server-info.js';
 import { parseConfigVars } from '../../lib/module/toolchain.js';
 import { parsePort } from '../../lib/core/ports.js';
-import { subcommandsWanted } from '../../commands/options.js';
+import { releasesBySeries } from '../../lib/source/release-list.js';
+import { namesAFile, releaseVersionOf } from '../../lib/source/verify-release.js';
+import { releasesFrom } from '../../lib/source/versions.js';
 
 describe('parseModuleName', () => {
   it.each([
@@ -100,14 +102,31 @@ describe('httpd output', () => {
   });
 });
 
-describe('subcommandsWanted', () => {
-  const all = ['start', 'stop', 'status'];
+describe('source list: releasesBySeries', () => {
+  it('each version once, from the first mirror that lists it; series newest first, empty series left out', () => {
+    const listings = [
+      { mirror: 'https://a/', releases: releasesFrom(['httpd-2.4.68.tar.gz', 'httpd-2.4.66.tar.bz2']) },
+      { mirror: 'https://b/', releases: releasesFrom(['httpd-2.4.68.tar.gz', 'httpd-2.2.34.tar.gz', 'apache_1.3.42.tar.gz']) },
+    ];
+    const { releases, series } = releasesBySeries(listings);
+    expect(releases.map((r) => `${r.version}@${r.mirror}`).sort()).toEqual(['1.3.42@https://b/', '2.2.34@https://b/', '2.4.66@https://a/', '2.4.68@https://a/']);
+    expect(series.map((s) => s.series)).toEqual(['2.4', '2.2', '1.3']);
+    expect(series[0]!.versions.sort()).toEqual(['2.4.66', '2.4.68']);
+    expect(releasesBySeries([])).toEqual({ releases: [], series: [] });
+  });
+});
+
+describe('source verify: a file or a version', () => {
   it.each([
-    ['the one named', 'status', ['status']],
-    ['all when none is named', undefined, all],
-    ['all for a name the group lacks (commander suggests the nearest)', 'statu', all],
-    ['all for help', 'help', all],
-  ])('%s', (_what, named, constructed) => {
-    expect(all.filter(subcommandsWanted(named, all))).toEqual(constructed);
+    ['2.4.68', false, undefined],
+    ['latest', false, undefined],
+    ['httpd-2.4.68.tar.gz', true, '2.4.68'],
+    ['./dl/httpd-2.2.34.tar.bz2', true, '2.2.34'],
+    ['/tmp/apache_1.3.42.tar.gz', true, '1.3.42'],
+    ['/tmp/my-build.tar.gz', true, undefined],
+    ['httpd-2.4.68.zip', false, undefined],
+  ])('%s: file %s, version %s', (what, file, version) => {
+    expect(namesAFile(what)).toBe(file);
+    expect(releaseVersionOf(what)).toBe(version);
   });
 });
