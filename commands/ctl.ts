@@ -61,7 +61,7 @@ async function withSpinner<T>(json: boolean | undefined, text: string, fn: () =>
   }
 }
 
-const SUBCOMMANDS = ['start', 'stop', 'graceful-stop', 'restart', 'graceful', 'status', 'configtest', 'logs', 'loglevel'] as const;
+const SUBCOMMANDS = ['start', 'stop', 'graceful-stop', 'restart', 'graceful', 'status', 'configtest', 'logs', 'loglevel', 'crashes'] as const;
 
 export function register(program: Command, run: Runner, subcommand?: string): void {
   const wanted = subcommandsWanted(subcommand, SUBCOMMANDS);
@@ -101,9 +101,19 @@ export function register(program: Command, run: Runner, subcommand?: string): vo
           `httpd${s.version ? ` ${s.version}` : ''} is running: pid ${s.pid} since ${s.since ?? '?'}`,
           `listening: ${s.listening.join(', ') || '(none seen)'}`,
           `health: ${s.healthUrl} answered ${s.health?.status} in ${s.health?.latencyMs.toFixed(1)} ms`,
+          ...(s.crashes && s.crashes.count ? [`crashes since start: ${s.crashes.count}; last: ${s.crashes.last}`] : []),
           ...(note ? [`note: ${note}`] : []),
         ],
       };
+    }));
+
+  if (wanted('crashes')) common(ctl.command('crashes').description('children that died by a signal since the server started, each with its backtrace (gdb on its core, else addr2line)'))
+    .addHelpText('after', '\nMore examples:\n  apxs-ts ctl crashes --json\n  apxs-ts ctl crashes -n 1')
+    .option('-n, --last <n>', 'only the last N crashes', numberArg(NUMBER_RULES.lines))
+    .action(run(async (o: CtlOpts & { last?: number }): Promise<Outcome> => {
+      const sr = await requireServerRoot(o.serverRoot, process.cwd());
+      const { crashReport } = require('./crashes.js') as typeof import('./crashes.js');
+      return crashReport(sr, o.last);
     }));
 
   if (wanted('configtest')) common(ctl.command('configtest').description('httpd\'s verdict on the config, warnings explained (exit 0 ok, 1 broken)'))

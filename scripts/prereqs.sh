@@ -3,10 +3,11 @@
 # then the npm dependencies, then builds. Sourced by demo.sh and test.sh.
 # The tests (APXS_TS_PREREQS=test, set by test.sh) also need Debian's whole
 # apache2 package: its /etc/apache2 tree and a2* tools, copied and driven by the
-# Debian tests. The demo needs only the httpd binary and apxs.
+# Debian tests, and gdb and valgrind (issue #21: crash backtraces from cores,
+# `apxs-ts debug` under gdb and valgrind). The demo needs only the httpd binary and apxs.
 set -euo pipefail
 PACKAGES=(apache2-bin apache2-dev g++ make curl gnupg util-linux libapr1-dev libaprutil1-dev libpcre2-dev zlib1g-dev)
-if [ "${APXS_TS_PREREQS:-}" = test ]; then PACKAGES+=(apache2); fi
+if [ "${APXS_TS_PREREQS:-}" = test ]; then PACKAGES+=(apache2 gdb valgrind); fi
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -22,6 +22,7 @@ import { serverListening } from './listening.js';
 import { serverState } from './server-state.js';
 import { startHoldingLock } from './start.js';
 import { apxsCommand } from '../core/command-hint.js';
+import type { Crash } from './crashes.js';
 
 export type { Running, StaleReport } from './pid-file.js';
 
@@ -182,6 +183,8 @@ export interface StatusResult {
   listening: string[];
   healthUrl: string | undefined;
   health: Probe | undefined;
+  /** Children that died by a signal since apxs-ts started it: how many, and the last (signal, function, file:line). */
+  crashes?: { count: number; last: string; lastCrash: Crash };
 }
 
 export async function status(sr: ServerRoot, opts: CtlOptions = {}): Promise<StatusResult> {
@@ -200,6 +203,11 @@ export async function status(sr: ServerRoot, opts: CtlOptions = {}): Promise<Sta
     healthy: !!health && health.status !== undefined && health.status < 500,
     pid: running.pid, since: running.since, listening, healthUrl: url, health,
   };
+  // Required lazily, as the other commands do for code they need only sometimes.
+  const { crashSummary } = require('./crashes.js') as typeof import('./crashes.js');
+  const { readCorePattern } = require('./core-pattern.js') as typeof import('./core-pattern.js');
+  const crashes = await crashSummary(sr, readCorePattern());
+  if (crashes) result.crashes = crashes;
   if (!result.healthy) {
     throw new ApxsError('UNHEALTHY', `httpd (pid ${running.pid}) is running but ${url ?? 'its health URL'} answers ${health?.status ?? health?.error ?? 'nothing'}`, {
       data: { ...result },

@@ -19,6 +19,7 @@ import type { CtlOptions, CtlResult } from './lifecycle.js';
 import { rememberServerFiles } from './server-files.js';
 import { serverState, type ServerState } from './server-state.js';
 import { apxsCommand } from '../core/command-hint.js';
+import { withCrashCapture } from './crash-capture.js';
 
 const timeoutOf = (o: CtlOptions) => o.timeoutSec ?? 30;
 
@@ -107,7 +108,9 @@ export async function startHoldingLock(sr: ServerRoot, opts: CtlOptions = {}): P
   await rememberServerFiles(sr, info);
   const offset = await logSize(info.errorLog);
   // 2.x: `-k start`; 1.3 has no -k and detaches by itself when run plainly.
-  const cmd = await httpdCommand(sr, (await serverProfile(sr)).traits.startArgs);
+  const plain = await httpdCommand(sr, (await serverProfile(sr)).traits.startArgs);
+  const { cmd, warnings: crashWarnings } = await withCrashCapture(sr, plain, info.errorLog, offset);
+  warnings.push(...crashWarnings);
   // As Debian's apache2ctl does: the run, lock and log dirs envvars names must exist.
   for (const v of ['APACHE_RUN_DIR', 'APACHE_LOCK_DIR', 'APACHE_LOG_DIR']) {
     if (cmd.env[v]) await fs.mkdir(cmd.env[v]!, { recursive: true });
