@@ -7,6 +7,7 @@ import { NUMBER_RULES } from '../lib/core/numbers.js';
 import { numberArg, timeoutArg, withServerRoot } from './options.js';
 import { emit, status } from './stream.js';
 import type { Outcome, Runner } from './types.js';
+import { crashLines } from '../lib/ctl/crashes.js';
 
 const ms = (n: number) => `${Math.round(n)} ms`;
 
@@ -24,6 +25,10 @@ function cycleLines(c: Cycle): string[] {
       ...c.error.details.map((d) => `    ${d}`), ...(c.error.hint ? [`    hint: ${c.error.hint}`] : [])];
   }
   const r = c.request!;
+  if (!c.ok && c.crashes?.length) {
+    return [`${head} ${steps} → GET ${r.url} ${r.status ?? r.error}: the child crashed (fix and save: the next build is served)`,
+      ...c.crashes.flatMap(crashLines).map((l) => `    ${l}`)];
+  }
   const text = pageText(r.body).join(' | ');
   return [`${head} ${steps} → GET ${r.url} ${r.status ?? r.error} in ${r.latencyMs.toFixed(1)} ms (${ms(c.elapsedMs)} in all)${text ? `: ${text}` : ''}`,
     ...(c.build?.warnings ?? []).map((w) => `    ${w}`)];
@@ -61,6 +66,10 @@ Examples:
       try {
         const summary = await devLoop({
           dir, sr, graceful: o.graceful, debounceMs, timeoutSec, signal: ac.signal, stopServer: o.stop,
+          onCrash: (c) => {
+            status('');
+            emit({ json: { ok: false, event: 'crash', ...c }, lines: crashLines(c) });
+          },
           onStep: (step: CycleStep | 'waiting', n) => status(step === 'waiting' ? `watching ${dir} (Ctrl-C stops)…` : `#${n} ${step}…`),
           onCycle: (c) => {
             status('');

@@ -187,7 +187,12 @@ async function explain(dir: string, run: CrashRun, pattern: CorePattern, tools: 
   return out;
 }
 
-export async function listCrashes(sr: ServerRoot, pattern: CorePattern, opts: { lastOnly?: boolean } = {}): Promise<CrashReport> {
+/** The pids whose crash directory is there now (the recorder makes it before the child dies). */
+export async function crashPids(sr: ServerRoot): Promise<number[]> {
+  return (await fs.readdir(crashDir(sr)).catch(() => [] as string[])).filter((n) => /^\d+$/.test(n)).map(Number);
+}
+
+export async function listCrashes(sr: ServerRoot, pattern: CorePattern, opts: { lastOnly?: boolean; only?: Set<number> } = {}): Promise<CrashReport> {
   const run = await readCrashRun(sr);
   const base: CrashReport = { serverRoot: sr.root, captured: !!run, since: run ? new Date(run.startedAt).toISOString() : undefined, crashes: [], count: 0, corePattern: pattern };
   if (!run) return base;
@@ -206,7 +211,7 @@ export async function listCrashes(sr: ServerRoot, pattern: CorePattern, opts: { 
   const tools = { gdb: await which(['gdb']), addr2line: await which(['addr2line']) };
   const crashes: Crash[] = [];
   const entries = [...byPid];
-  for (const [pid, seen] of opts.lastOnly ? entries.slice(-1) : entries) {
+  for (const [pid, seen] of opts.lastOnly ? entries.slice(-1) : opts.only ? entries.filter(([p]) => opts.only!.has(p)) : entries) {
     const c = await explain(path.join(dir, String(pid)), run, pattern, tools);
     const signo = seen.signo ?? c.signo;
     crashes.push({

@@ -25,6 +25,8 @@ import { installProject } from '../module/install-project.js';
 import { toolchainForServer } from '../module/toolchain.js';
 import { fetchPage, type PageResult } from './page.js';
 import { watchSaves } from './watch.js';
+import { readCorePattern } from '../ctl/core-pattern.js';
+import { crashPids, listCrashes, type Crash } from '../ctl/crashes.js';
 
 export type CycleStep = 'build' | 'install' | 'restart' | 'request';
 
@@ -41,6 +43,8 @@ export interface Cycle {
   /** start (the server was not running), restart, graceful, or none (nothing changed). */
   server?: { action: string; pid: number | undefined; ms: number };
   request?: PageResult;
+  /** Children that died by a signal during this cycle's request, with their backtraces. */
+  crashes?: Crash[];
   /** Where it failed; the server was not signalled after a failed build or install. */
   failedAt?: CycleStep;
   error?: { code: string; message: string; hint: string | null; details: string[] };
@@ -61,6 +65,8 @@ export interface DevOptions {
   onStep?(step: CycleStep | 'waiting', cycle: number): void;
   /** Stop the server when the loop ends. */
   stopServer?: boolean;
+  /** A child crashed between cycles (a request not made by dev). */
+  onCrash?(c: Crash): void;
 }
 
 export interface DevSummary {
@@ -82,7 +88,23 @@ async function newGeneration(pid: number, before: Set<number>, deadline: number)
   }
 }
 
-async function runCycle(o: DevOptions, n: number, changed: string[], first: boolean): Promise<Cycle> {
+/** Crashes whose directory appeared since the last call: the recorder's (lib/ctl/crash-capture.ts), explained. */
+function crashWatch(sr: ServerRoot): { fresh(): Promise<Crash[]>; ready: Promise<void> } {
+  const seen = new Set<number>();
+  const ready = crashPids(sr).then((pids) => pids.forEach((p) => seen.add(p)));
+  return {
+    ready,
+    async fresh() {
+      await ready;
+      const only = new Set((await crashPids(sr)).filter((p) => !seen.has(p)));
+      if (only.size === 0) return [];
+      only.forEach((p) => seen.add(p));
+      return (await listCrashes(sr, readCorePattern(), { only })).crashes;
+    },
+  };
+}
+
+async function runCycle(o: DevOptions, n: number, changed: string[], first: boolean, crashes: ReturnType<typeof crashWatch>): Promise<Cycle> {
   const t0 = nowMs();
   let step: CycleStep = 'build';
   const c: Cycle = { ok: false, cycle: n, changed, module: '', elapsedMs: 0 };
@@ -123,7 +145,12 @@ async function runCycle(o: DevOptions, n: number, changed: string[], first: bool
     if (!healthUrl) throw new ApxsError('NOT_FOUND', 'the server has no Listen address to request the module from');
     c.request = await fetchPage(new URL(inst.location?.path ?? project.url, healthUrl).href);
     c.ok = c.request.status !== undefined && c.request.status < 500;
-    if (!c.ok) c.failedAt = 'request';
+    if (!c.ok) {
+      c.failedAt = 'request';
+      // A request that found no answer: a child that died by a signal is the usual reason; its backtrace says where.
+      const died = await crashes.fresh();
+      if (died.length) c.crashes = died;
+    }
   } catch (e) {
     c.failedAt = step;
     c.error = errorOf(e);
@@ -138,6 +165,8 @@ export async function devLoop(o: DevOptions): Promise<DevSummary> {
   let failed = 0;
   let queued: string[] | undefined;
   let busy: Promise<void> | undefined;
+  const crashes = crashWatch(o.sr);
+  await crashes.ready;
   const cycle = (changed: string[]) => {
     if (busy) {
       // Saved while a cycle runs: one more cycle afterwards, with every file saved meanwhile.
@@ -146,7 +175,7 @@ export async function devLoop(o: DevOptions): Promise<DevSummary> {
     }
     busy = (async () => {
       for (let files: string[] | undefined = changed; files && !o.signal.aborted; files = queued, queued = undefined) {
-        const c = await runCycle(o, ++cycles, files, cycles === 1);
+        const c = await runCycle(o, ++cycles, files, cycles === 1, crashes);
         if (!c.ok) failed++;
         o.onCycle(c);
         o.onStep?.('waiting', cycles);
@@ -157,6 +186,13 @@ export async function devLoop(o: DevOptions): Promise<DevSummary> {
   // A directory that is no module fails here, not as a first cycle that waits for saves that cannot help.
   await readModuleProject(o.dir);
   const watcher = await watchSaves(o.dir, o.debounceMs ?? 20, cycle);
+  // Crashes from requests dev did not make (a browser, curl) are reported as they come, between cycles.
+  let polling = false;
+  const poll = setInterval(() => {
+    if (busy || polling || !o.onCrash) return;
+    polling = true;
+    crashes.fresh().then((cs) => cs.forEach((c) => o.onCrash!(c)), () => undefined).finally(() => (polling = false));
+  }, 500);
   try {
     cycle([]);
     await new Promise<void>((resolve) => {
@@ -165,6 +201,7 @@ export async function devLoop(o: DevOptions): Promise<DevSummary> {
     });
   } finally {
     watcher.close();
+    clearInterval(poll);
   }
   await busy;
   let serverStopped = false;
