@@ -40,6 +40,7 @@ const COMMANDS: Record<string, () => { register: Register }> = {
   query: () => require('./query.js'),
   doctor: () => require('./doctor.js'),
   dev: () => require('./dev.js'),
+  debug: () => require('./debug.js'),
   completion: () => require('./completion.js'),
 };
 

@@ -1,0 +1,60 @@
+import type { Command } from 'commander';
+import path from 'node:path';
+import { ApxsError } from '../lib/core/errors.js';
+import { frameText } from '../lib/ctl/crashes.js';
+import { debugBatch, debugInteractive, type DebugResult } from '../lib/dev/debug.js';
+import { requireServerRoot } from '../lib/httpd/server-root.js';
+import { timeoutArg, withServerRoot } from './options.js';
+import type { Outcome, Runner } from './types.js';
+
+function resultLines(r: DebugResult): string[] {
+  const req = r.request ? `GET ${r.request.url}: ${r.request.status ?? r.request.error ?? 'no answer'}` : '';
+  if (r.tool === 'gdb') {
+    return [
+      r.hit ? `breakpoint ${r.breakAt} reached (${req}); backtrace:` : `breakpoint ${r.breakAt} was not reached (${req})`,
+      ...(r.backtrace ?? []).map((f, i) => `  #${i} ${frameText(f)}`),
+    ];
+  }
+  return [
+    `valgrind: ${r.summary ?? 'no summary (see the log)'} (${req})`,
+    ...(r.errors ?? []).flatMap((e) => [`  ${e.kind}`, `    at ${frameText(e.top ?? e.frames[0])}`]),
+    `log: ${r.log}`,
+  ];
+}
+
+export function register(program: Command, run: Runner): void {
+  withServerRoot(program.command('debug'))
+    .argument('[dir]', 'module directory (its handler is the default breakpoint)', '.')
+    .option('--break <function>', 'break in this function (default: the module\'s handler)')
+    .option('--valgrind', 'run httpd under valgrind (memcheck) instead of gdb, with httpd/APR noise suppressed')
+    .option('--request <path>', 'batch: send one request to PATH once httpd listens, print the backtrace at the breakpoint (or valgrind\'s errors), end httpd')
+    .option('--timeout <seconds>', 'how long the batch form may take', timeoutArg, 120)
+    .description('run the server root\'s httpd in one process (-X) in the foreground under gdb with a breakpoint, or under valgrind')
+    .addHelpText('after', `
+The server must not be running (httpd -X listens on its port). Without --request, gdb (or
+valgrind) gets the terminal; Ctrl-C stops httpd in gdb. Exit 1 in the batch form when the
+breakpoint was not reached, or when valgrind reported errors.
+
+Examples:
+  apxs-ts debug --request /hello
+  apxs-ts debug --break hello_handler
+  apxs-ts debug --valgrind --request / --json`)
+    .action(run(async (dir: string, o: { serverRoot?: string; break?: string; valgrind?: boolean; request?: string; timeout: number }): Promise<Outcome> => {
+      const sr = await requireServerRoot(o.serverRoot, process.cwd());
+      const opts = { sr, dir: path.resolve(dir), breakAt: o.break, valgrind: o.valgrind, timeoutSec: o.timeout };
+      if (o.valgrind && o.break) throw new ApxsError('USAGE', '--break goes with gdb, not --valgrind');
+      if (o.request === undefined) {
+        const r = await debugInteractive(opts);
+        if (r.exitCode !== 0) throw new ApxsError('CHILD_FAILED', `${path.basename(r.command[0]!)} exited with ${r.exitCode}`);
+        return { data: { command: r.command, exitCode: r.exitCode }, human: [] };
+      }
+      const r = await debugBatch({ ...opts, request: o.request });
+      const failed = r.tool === 'gdb' ? !r.hit : (r.errorCount ?? 1) > 0;
+      if (failed) {
+        throw new ApxsError(r.tool === 'gdb' ? 'NOT_FOUND' : 'CHILD_FAILED', r.tool === 'gdb' ? `breakpoint ${r.breakAt} was not reached` : `valgrind: ${r.summary ?? 'no summary'}`, {
+          details: resultLines(r).slice(1), data: { ...r },
+        });
+      }
+      return { data: { ...r }, stdout: resultLines(r) };
+    }));
+}
