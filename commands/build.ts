@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { buildModule, readModuleProject, updateModuleFlags } from '../lib/module/compile.js';
+import { setSanitizer } from '../lib/module/project.js';
 import { flagsOfOptions, type FlagOptions } from '../lib/module/flags.js';
 import { resolveServerRootPath, detectServerRoot } from '../lib/httpd/server-root.js';
 import { toolchainForServer } from '../lib/module/toolchain.js';
@@ -27,6 +28,7 @@ export function register(program: Command, run: Runner): void {
     .option('-l, --lib <lib>', 'link a library, as -lz (repeatable; saved)', collect)
     .option('-W <c,flag|l,flag>', '-Wc,FLAG for the compiler, -Wl,FLAG for the link (repeatable; saved)', collect)
     .option('--reset-flags', 'forget the saved flags (before adding the ones given)')
+    .option('--sanitize <kind>', 'address or undefined: build with that sanitizer and frame pointers (saved; none takes it out); ctl start preloads its runtime into httpd')
     .description('compile the module (only what changed) into mod_NAME.so and check its symbols against the target httpd')
     .addHelpText('after', [
       '',
@@ -37,10 +39,11 @@ export function register(program: Command, run: Runner): void {
       '  cd mod_info && apxs-ts build',
       '  apxs-ts build -lz -D GREETING=\'"hi"\' -Wc,-O0 -Wl,-z,defs',
     ].join('\n'))
-    .action(run(async (dir: string, o: FlagOptions & { serverRoot?: string; force?: boolean; jobs?: number; resetFlags?: boolean }) => {
+    .action(run(async (dir: string, o: FlagOptions & { serverRoot?: string; force?: boolean; jobs?: number; resetFlags?: boolean; sanitize?: string }) => {
       let project = await readModuleProject(dir);
       const added = flagsOfOptions(o, process.cwd(), project.dir);
       if (Object.keys(added).length > 0 || o.resetFlags) project = await updateModuleFlags(project, added, o.resetFlags);
+      if (o.sanitize !== undefined) project = await setSanitizer(project, o.sanitize);
       const { tc } = await toolchainFor(o.serverRoot);
       const res = await buildModule(project, tc, { force: o.force, jobs: o.jobs });
       const human = [res.upToDate
@@ -51,7 +54,7 @@ export function register(program: Command, run: Runner): void {
       human.push(...res.symbolNotes.map((n) => `warning: ${n}`));
       return {
         // warnings stays a count in JSON (scripts compare it with 0); the lines are warningLines.
-        data: { ...res, warnings: res.warnings.length, warningLines: res.warnings, flags: project.flags, module: project.module.stem },
+        data: { ...res, warnings: res.warnings.length, warningLines: res.warnings, flags: project.flags, module: project.module.stem, sanitize: project.sanitize ?? null },
         human,
       };
     }));

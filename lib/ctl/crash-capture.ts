@@ -37,6 +37,8 @@ export interface CrashRun {
   logOffset: number;
   httpd: string;
   recorder: boolean;
+  /** The sanitizer runtimes preloaded (modules built with `build --sanitize`). */
+  sanitizers?: string[];
 }
 
 /** The recorder's shared object, compiled from its template once per source text and compiler. */
@@ -86,13 +88,15 @@ export async function withCrashCapture(sr: ServerRoot, cmd: HttpdCommand, errorL
   const so = await recorderSo().catch(() => undefined);
   if (!so) warnings.push('no C compiler to build the crash recorder: a crash leaves only the error log line and at most one core');
   const env = { ...cmd.env };
+  // A sanitizer runtime httpdCommand preloaded (lib/httpd/sanitizer-env.ts) stays first.
+  const runtimes = (env.LD_PRELOAD ?? '').split(':').filter((p) => /lib(asan|ubsan)\.so/.test(p));
   if (so) {
     const preload = env.LD_PRELOAD ?? process.env.LD_PRELOAD;
     // After any preload already asked for: a sanitizer runtime must come first.
     env.LD_PRELOAD = preload ? `${preload}:${so}` : so;
     env.APXS_TS_CRASH_DIR = dir;
   }
-  const run: CrashRun = { startedAt: Date.now(), errorLog, logOffset, httpd: sr.httpd, recorder: !!so };
+  const run: CrashRun = { startedAt: Date.now(), errorLog, logOffset, httpd: sr.httpd, recorder: !!so, sanitizers: runtimes };
   await fs.writeFile(runFile(sr), JSON.stringify(run) + '\n');
   // The hard limit is as far as an unprivileged user may go; root may raise it.
   const raise = 'ulimit -c unlimited 2>/dev/null || ulimit -c "$(ulimit -H -c)" 2>/dev/null; exec "$@"';

@@ -36,7 +36,9 @@ export interface Crash {
   /** The first frame with a file and line: where the crash is in code someone built with -g. */
   top: Frame | undefined;
   core: string | undefined;
-  symbolizedBy: 'gdb' | 'addr2line' | 'none';
+  symbolizedBy: 'gdb' | 'addr2line' | 'sanitizer' | 'none';
+  /** The sanitizer's headline (`ERROR: AddressSanitizer: heap-buffer-overflow on address ...`), when one reported it. */
+  report?: string;
   note: string | undefined;
 }
 
@@ -161,13 +163,46 @@ async function coreIn(dir: string): Promise<string | undefined> {
   return core ? path.join(dir, core) : undefined;
 }
 
-interface Cached { frames: Frame[]; core: string | undefined; symbolizedBy: Crash['symbolizedBy']; note: string | undefined; signo: number | undefined }
+interface Cached { frames: Frame[]; core: string | undefined; symbolizedBy: Crash['symbolizedBy']; note: string | undefined; signo: number | undefined; report?: string }
+
+/** A sanitizer's frame: `#0 0x7f.. in fn /src/mod_x.c:30` (a column may follow), or `#3 0x55.. (/usr/sbin/apache2+0x6b35f)`. */
+const SAN_FRAME = /^\s*#\d+ (0x[0-9a-f]+) (?:in (\S+) (?:(.+?):(\d+)(?::\d+)?|\((.+?)\+0x[0-9a-f]+\))|\((.+?)\+0x[0-9a-f]+\))\s*$/;
+
+/** An ASan or UBSan report: its headline and the frames of its first stack (where the error is). */
+export function parseSanitizerReport(text: string): { report: string; frames: Frame[] } | undefined {
+  const lines = text.split('\n');
+  const head = lines.findIndex((l) => /ERROR: AddressSanitizer|runtime error:/.test(l));
+  if (head < 0) return undefined;
+  const frames: Frame[] = [];
+  for (const l of lines.slice(head + 1)) {
+    const m = SAN_FRAME.exec(l);
+    if (!m) {
+      if (frames.length) break; // the first stack ends at its blank line
+      continue;
+    }
+    frames.push({ pc: m[1]!, fn: m[2], file: m[3], line: m[4] ? Number(m[4]) : undefined, object: m[5] ?? m[6] });
+  }
+  return { report: lines[head]!.replace(/^=+\d+=+/, '').trim(), frames };
+}
+
+/** The report a sanitizer wrote for `pid` into the crash directory (log_path=DIR/asan → DIR/asan.PID). */
+async function sanitizerReport(crashes: string, pid: number): Promise<{ report: string; frames: Frame[] } | undefined> {
+  for (const kind of ['asan', 'ubsan']) {
+    const text = await fs.readFile(path.join(crashes, `${kind}.${pid}`), 'utf8').catch(() => undefined);
+    const r = text ? parseSanitizerReport(text) : undefined;
+    if (r) return r;
+  }
+  return undefined;
+}
 
 /** The backtrace of the crash of `pid`: from its cache, else gdb on its core, else addr2line on its frames. */
 async function explain(dir: string, run: CrashRun, pattern: CorePattern, tools: { gdb?: string; addr2line?: string }): Promise<Cached> {
   const cacheFile = path.join(dir, 'backtrace.json');
   const cached = await fs.readFile(cacheFile, 'utf8').then((t) => JSON.parse(t) as Cached, () => undefined);
   if (cached) return cached;
+  // A sanitizer's report says what went wrong, where; the abort that follows it is only how the child ended.
+  const san = await sanitizerReport(path.dirname(dir), Number(path.basename(dir)));
+  if (san) return { frames: san.frames, core: undefined, symbolizedBy: 'sanitizer', note: san.report, signo: undefined, report: san.report };
   const framesText = await fs.readFile(path.join(dir, 'frames'), 'utf8').catch(() => undefined);
   const core = await coreIn(dir);
   const parsed = framesText ? parseFrames(framesText, (o) => path.basename(o).startsWith('apxs-ts-crash-')) : undefined;
@@ -216,7 +251,7 @@ export async function listCrashes(sr: ServerRoot, pattern: CorePattern, opts: { 
     const signo = seen.signo ?? c.signo;
     crashes.push({
       pid, signo, signal: seen.signal || (signo !== undefined ? SIGNAL_NAMES[signo] ?? `signal ${signo}` : 'unknown signal'), logLine: seen.logLine,
-      frames: c.frames, top: c.frames.find((f) => f.file && f.line !== undefined), core: c.core, symbolizedBy: c.symbolizedBy,
+      frames: c.frames, top: c.frames.find((f) => f.file && f.line !== undefined), core: c.core, symbolizedBy: c.symbolizedBy, ...(c.report ? { report: c.report } : {}),
       note: c.frames.length ? c.note : run.recorder ? `nothing recorded for pid ${pid}: ${corePatternAdvice(pattern)}` : 'started without the crash recorder (no C compiler at start)',
     });
   }
