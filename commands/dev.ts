@@ -39,6 +39,7 @@ export function register(program: Command, run: Runner): void {
     .argument('[dir]', 'module directory', '.')
     .option('--graceful', 'graceful restarts (the new code can take a second more to be served) instead of plain ones')
     .option('--stop', 'stop the server too when watching ends')
+    .option('--release', 'build with the target\'s own flags (-O2 ...) instead of dev\'s debug build (-O0 -g3)')
     .option('--debounce <ms>', 'wait this long after a save for more saves', numberArg(NUMBER_RULES.debounceMs), 20)
     .option('--timeout <seconds>', 'how long a restart may take', timeoutArg, 30)
     .description('watch the module: on every save rebuild, install, restart, and request its URL (Ctrl-C stops watching)')
@@ -54,7 +55,7 @@ running server as it was. One line per cycle on a pipe, a live status on a termi
 Examples:
   cd mod_hello && apxs-ts dev
   apxs-ts dev ./mod_info --server-root ./srv --json`)
-    .action(run(async (dir: string, o: { serverRoot?: string; graceful?: boolean; stop?: boolean; debounce: number; timeout: number }): Promise<Outcome> => {
+    .action(run(async (dir: string, o: { serverRoot?: string; graceful?: boolean; stop?: boolean; release?: boolean; debounce: number; timeout: number }): Promise<Outcome> => {
       const debounceMs = o.debounce;
       const timeoutSec = o.timeout;
       const sr = await requireServerRoot(o.serverRoot, process.cwd(), { writes: true });
@@ -65,7 +66,7 @@ Examples:
       process.once('SIGTERM', abort);
       try {
         const summary = await devLoop({
-          dir, sr, graceful: o.graceful, debounceMs, timeoutSec, signal: ac.signal, stopServer: o.stop,
+          dir, sr, graceful: o.graceful, release: o.release, debounceMs, timeoutSec, signal: ac.signal, stopServer: o.stop,
           onCrash: (c) => {
             status('');
             emit({ json: { ok: false, event: 'crash', ...c }, lines: crashLines(c) });

@@ -43,7 +43,10 @@ describe('apxs-ts dev with a crashing module', () => {
       }
       throw new Error(`not seen in dev's output:\n${out}`);
     };
-    expect(await waitFor((j) => j.cycle === 1)).toMatchObject({ ok: true, request: { status: 200 } });
+    const first = await waitFor((j) => j.cycle === 1);
+    expect(first).toMatchObject({ ok: true, request: { status: 200 }, build: { warnings: [] } });
+    // dev's default build is the debug one: after the target's -O2, so it wins; no _FORTIFY_SOURCE warning.
+    expect(await fs.readFile(path.join(dir, '.apxs-ts', 'build.log'), 'utf8')).toMatch(/-O2 .*-O0 -g3 -U_FORTIFY_SOURCE/);
 
     const original = await fs.readFile(src, 'utf8');
     // Only the module's URL crashes: the health URL (/) must answer for the restart to count.
@@ -91,5 +94,17 @@ describe('apxs-ts dev with a crashing module', () => {
     expect(out).toMatch(/#0 devh_handler \(.*mod_devh\.c:\d+\)/);
     child.kill('SIGINT');
     await new Promise((r) => child.on('exit', r));
+    // --release: the target's own flags only.
+    const rel = spawn(process.execPath, [CLI, 'dev', '--server-root', sr, '--release', '--json'], { cwd: dir, env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(rel);
+    let relOut = '';
+    rel.stdout!.on('data', (b: Buffer) => (relOut += b.toString()));
+    for (const end = Date.now() + 90_000; Date.now() < end && !/"cycle":1/.test(relOut); await new Promise((r) => setTimeout(r, 50)));
+    expect(relOut).toMatch(/"cycle":1/);
+    const log = await fs.readFile(path.join(dir, '.apxs-ts', 'build.log'), 'utf8');
+    expect(log).toMatch(/-O2/);
+    expect(log).not.toMatch(/-O0|-g3/);
+    rel.kill('SIGINT');
+    await new Promise((r) => rel.on('exit', r));
   }, 180_000);
 });
