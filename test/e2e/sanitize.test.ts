@@ -10,16 +10,16 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readDynamic } from '../../lib/module/elf.js';
-import { cli, get, newSandbox } from '../helpers.js';
+import { cli, get, newSandbox, tmpDir } from '../helpers.js';
+import { withBuiltHttpd } from '../series-builds.js';
 
 const running: string[] = [];
 afterAll(async () => {
   for (const root of running) await cli(['ctl', 'stop', '--server-root', root]);
 });
 
-describe('build --sanitize address', () => {
-  it('a heap overflow in the handler is reported by ctl crashes at the overflowing line', async () => {
-    const { work, sr, port } = await newSandbox();
+async function overflowReported(sr: string, port: number): Promise<void> {
+    const work = await tmpDir('apxs-ts-sanitize-');
     expect((await cli(['new', 'asan', '--template', 'hello', '--server-root', sr], { cwd: work })).code).toBe(0);
     const dir = path.join(work, 'mod_asan');
     const src = path.join(dir, 'mod_asan.c');
@@ -70,5 +70,24 @@ describe('build --sanitize address', () => {
     expect(none.json.sanitize).toBeNull();
     expect(JSON.parse(await fs.readFile(path.join(dir, 'apxs-ts-module.json'), 'utf8')).sanitize).toBeUndefined();
     expect((await readDynamic(path.join(dir, 'mod_asan.so'))).needed.some((n) => /^libasan/.test(n))).toBe(false);
+    await cli(['ctl', 'stop', '--server-root', sr]);
+    await cli(['uninstall', 'asan', '--server-root', sr]);
+}
+
+describe('build --sanitize address', () => {
+  it('system 2.4: a heap overflow in the handler is reported by ctl crashes at the overflowing line', async () => {
+    const { sr, port } = await newSandbox();
+    await overflowReported(sr, port);
   }, 300_000);
+
+  it('httpd 2.2.34: the same', async () => {
+    await withBuiltHttpd('2.2.34', async ({ prefix, port }) => {
+      try {
+        await overflowReported(prefix, port);
+      } finally {
+        await cli(['ctl', 'stop', '--server-root', prefix]);
+        await cli(['uninstall', 'asan', '--server-root', prefix]);
+      }
+    });
+  }, 900_000);
 });
