@@ -260,6 +260,9 @@ export async function listCrashes(sr: ServerRoot, pattern: CorePattern, opts: { 
 
 /** For `ctl status`: how many since the start, and the last one in a line (only it is symbolized). */
 export async function crashSummary(sr: ServerRoot, pattern: CorePattern): Promise<{ count: number; last: string; lastCrash: Crash } | undefined> {
+  // The common case, no crash: with the recorder on, no crash directory means none, and the log is not read.
+  const run = await readCrashRun(sr);
+  if (!run || (run.recorder && (await crashPids(sr)).length === 0)) return undefined;
   const r = await listCrashes(sr, pattern, { lastOnly: true });
   const c = r.crashes[r.crashes.length - 1];
   if (!c) return undefined;
