@@ -107,4 +107,30 @@ describe('apxs-ts dev with a crashing module', () => {
     rel.kill('SIGINT');
     await new Promise((r) => rel.on('exit', r));
   }, 180_000);
+
+  it('a module built with --sanitize address: the cycle prints ASan\'s report at the overflowing line', async () => {
+    const { work, sr } = await newSandbox();
+    expect((await cli(['new', 'deva', '--template', 'hello'], { cwd: work })).code).toBe(0);
+    const dir = path.join(work, 'mod_deva');
+    const src = path.join(dir, 'mod_deva.c');
+    const text = (await fs.readFile(src, 'utf8')).replace(/^( *)ap_set_content_type\(r, "text\/plain"\);$/m,
+      '$1if (strcmp(r->uri, "/deva") == 0) {\n$1    volatile char *b = malloc(8);\n$1    b[8] = \'x\';\n$1    free((void *)b);\n$1}\n$1ap_set_content_type(r, "text/plain");');
+    await fs.writeFile(src, `#include <stdlib.h>\n${text}`);
+    const line = `#include <stdlib.h>\n${text}`.split('\n').findIndex((l) => l.trim() === "b[8] = 'x';") + 1;
+    // The flag is saved in the manifest; dev's builds keep it.
+    expect((await cli(['build', '--sanitize', 'address', '--server-root', sr], { cwd: dir })).code).toBe(0);
+    started.push(sr);
+    const child = spawn(process.execPath, [CLI, 'dev', '--server-root', sr, '--json'], { cwd: dir, env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let out = '';
+    child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+    for (const end = Date.now() + 90_000; Date.now() < end && !/"cycle":1/.test(out); await new Promise((r) => setTimeout(r, 50)));
+    const first = JSON.parse(out.split('\n').find((l) => l.includes('"cycle":1'))!);
+    expect(first, out).toMatchObject({ ok: false, failedAt: 'request', server: { action: 'start' } });
+    expect(first.crashes[0].report).toMatch(/AddressSanitizer: heap-buffer-overflow/);
+    expect(first.crashes[0].top).toMatchObject({ fn: 'deva_handler', line });
+    child.kill('SIGINT');
+    await new Promise((r) => child.on('exit', r));
+  }, 180_000);
 });
