@@ -104,6 +104,8 @@ async function crashTen(root: string, port: number): Promise<void> {
   } finally {
     await cli(['ctl', 'stop', '--server-root', root]);
     await cli(['uninstall', 'crashy', '--server-root', root]);
+    // The built prefixes are shared: their cores (sparse, ~5 MB on disk each) go with the test.
+    await fs.rm(path.join(root, '.apxs-ts', 'crashes'), { recursive: true, force: true });
   }
 }
 
