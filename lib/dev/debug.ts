@@ -186,7 +186,12 @@ export async function debugBatch(o: DebugOptions & { request: string }): Promise
   child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
   let exited = false;
-  const exit = new Promise<void>((resolve) => child.on('close', () => ((exited = true), resolve())));
+  const exit = new Promise<void>((resolve) => {
+    child.on('close', () => {
+      exited = true;
+      resolve();
+    });
+  });
   child.on('error', () => undefined);
   const killTimer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   try {

@@ -110,14 +110,16 @@ function debugBuildEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 /** Crashes whose directory appeared since the last call: the recorder's (lib/ctl/crash-capture.ts), explained. */
 function crashWatch(sr: ServerRoot): { fresh(): Promise<Crash[]>; ready: Promise<void> } {
   const seen = new Set<number>();
-  const ready = crashPids(sr).then((pids) => pids.forEach((p) => seen.add(p)));
+  const ready = crashPids(sr).then((pids) => {
+    for (const p of pids) seen.add(p);
+  });
   return {
     ready,
     async fresh() {
       await ready;
       const only = new Set((await crashPids(sr)).filter((p) => !seen.has(p)));
       if (only.size === 0) return [];
-      only.forEach((p) => seen.add(p));
+      for (const p of only) seen.add(p);
       return (await listCrashes(sr, readCorePattern(), { only })).crashes;
     },
   };
@@ -210,7 +212,11 @@ export async function devLoop(o: DevOptions): Promise<DevSummary> {
   const poll = setInterval(() => {
     if (busy || polling || !o.onCrash) return;
     polling = true;
-    crashes.fresh().then((cs) => cs.forEach((c) => o.onCrash!(c)), () => undefined).finally(() => (polling = false));
+    crashes.fresh().then((cs) => {
+      for (const c of cs) o.onCrash?.(c);
+    }, () => undefined).finally(() => {
+      polling = false;
+    });
   }, 500);
   try {
     cycle([]);

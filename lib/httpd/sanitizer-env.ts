@@ -37,7 +37,7 @@ export async function sanitizerRuntimes(modulesDir: string): Promise<string[]> {
       found = [...new Set(bytes.toString('latin1').match(RUNTIME) ?? [])];
       seen.set(key, found);
     }
-    found.forEach((r) => needed.add(r));
+    for (const r of found) needed.add(r);
   }
   return [...needed].sort((a, b) => Number(b.startsWith('libasan')) - Number(a.startsWith('libasan')));
 }
