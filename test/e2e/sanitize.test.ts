@@ -1,5 +1,5 @@
 /**
- * `build --sanitize address` (issue #21) on the system 2.4: the flag is kept
+ * `build --sanitize address` (issue #21) on the system 2.4 and 2.2.34 (and `undefined` on 2.4): the flag is kept
  * in apxs-ts-module.json, the .so names libasan, install's configtest and
  * the server run with the runtime preloaded (a restart of a server started
  * without it becomes a stop and start), and a heap overflow in the handler
@@ -74,7 +74,7 @@ async function overflowReported(sr: string, port: number): Promise<void> {
     await cli(['uninstall', 'asan', '--server-root', sr]);
 }
 
-describe('build --sanitize address', () => {
+describe('build --sanitize', () => {
   it('system 2.4: a heap overflow in the handler is reported by ctl crashes at the overflowing line', async () => {
     const { sr, port } = await newSandbox();
     await overflowReported(sr, port);
@@ -90,4 +90,34 @@ describe('build --sanitize address', () => {
       }
     });
   }, 900_000);
+
+  it('system 2.4, --sanitize undefined: a signed overflow in the handler is reported at its line', async () => {
+    const { sr, port } = await newSandbox();
+    const work = await tmpDir('apxs-ts-ubsan-');
+    expect((await cli(['new', 'ubs', '--template', 'hello', '--server-root', sr], { cwd: work })).code).toBe(0);
+    const dir = path.join(work, 'mod_ubs');
+    const src = path.join(dir, 'mod_ubs.c');
+    const text = (await fs.readFile(src, 'utf8')).replace(/^( *)ap_set_content_type\(r, "text\/plain"\);$/m,
+      '$1if (strcmp(r->uri, "/ub") == 0) {\n$1    volatile int big = INT_MAX, one = 1;\n$1    int sum = big + one;\n$1    ap_rprintf(r, "%d\\n", sum);\n$1}\n$1ap_set_content_type(r, "text/plain");');
+    const out = `#include <limits.h>\n${text}`;
+    await fs.writeFile(src, out);
+    const line = out.split('\n').findIndex((l) => l.trim() === 'int sum = big + one;') + 1;
+    const b = await cli(['build', '--sanitize', 'undefined', '--server-root', sr, '--json'], { cwd: dir });
+    expect(b.code, b.stdout + b.stderr).toBe(0);
+    expect((await readDynamic(path.join(dir, 'mod_ubs.so'))).needed.some((n) => /^libubsan\.so/.test(n))).toBe(true);
+    running.push(sr);
+    expect((await cli(['install', '--server-root', sr], { cwd: dir })).code).toBe(0);
+    expect((await cli(['ctl', 'start', '--server-root', sr])).code).toBe(0);
+    await get(`http://127.0.0.1:${port}/ub`).catch(() => undefined);
+    let r: any;
+    for (let i = 0; i < 50; i++) {
+      r = (await cli(['ctl', 'crashes', '--server-root', sr, '--json'])).json;
+      if (r.crashes.length && r.crashes[0].logLine) break;
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    expect(r.crashes, JSON.stringify(r)).toHaveLength(1);
+    expect(r.crashes[0].report).toMatch(new RegExp(`mod_ubs\\.c:${line}:\\d+: runtime error: signed integer overflow`));
+    expect(r.crashes[0].top).toMatchObject({ fn: 'ubs_handler', line });
+    expect((await get(`http://127.0.0.1:${port}/`)).status).toBe(200);
+  }, 300_000);
 });
