@@ -163,6 +163,20 @@ async function coreIn(dir: string): Promise<string | undefined> {
   return core ? path.join(dir, core) : undefined;
 }
 
+/**
+ * Where core_pattern hands cores to systemd-coredump and coredumpctl is
+ * installed: this crash's core, written beside its frames (`coredumpctl dump
+ * PID`). Not exercised by the tests: this machine's pattern is "core".
+ */
+async function coreFromCoredumpctl(dir: string, pattern: CorePattern, coredumpctl: string | undefined): Promise<string | undefined> {
+  if (!coredumpctl || pattern.kind !== 'pipe' || !/systemd-coredump/.test(pattern.handler ?? '')) return undefined;
+  const out = path.join(dir, 'core');
+  const res = await runCapture(coredumpctl, ['dump', path.basename(dir), '--output', out, '--no-pager'], { timeoutMs: 60_000 }).catch(() => undefined);
+  if (res?.exitCode === 0 && (await fs.stat(out).catch(() => undefined))?.size) return out;
+  await fs.rm(out, { force: true });
+  return undefined;
+}
+
 interface Cached { frames: Frame[]; core: string | undefined; symbolizedBy: Crash['symbolizedBy']; note: string | undefined; signo: number | undefined; report?: string }
 
 /** A sanitizer's frame: `#0 0x7f.. in fn /src/mod_x.c:30` (a column may follow), or `#3 0x55.. (/usr/sbin/apache2+0x6b35f)`. */
@@ -196,7 +210,7 @@ async function sanitizerReport(crashes: string, pid: number): Promise<{ report: 
 }
 
 /** The backtrace of the crash of `pid`: from its cache, else gdb on its core, else addr2line on its frames. */
-async function explain(dir: string, run: CrashRun, pattern: CorePattern, tools: { gdb?: string; addr2line?: string }): Promise<Cached> {
+async function explain(dir: string, run: CrashRun, pattern: CorePattern, tools: { gdb?: string; addr2line?: string; coredumpctl?: string }): Promise<Cached> {
   const cacheFile = path.join(dir, 'backtrace.json');
   const cached = await fs.readFile(cacheFile, 'utf8').then((t) => JSON.parse(t) as Cached, () => undefined);
   if (cached) return cached;
@@ -204,7 +218,7 @@ async function explain(dir: string, run: CrashRun, pattern: CorePattern, tools: 
   const san = await sanitizerReport(path.dirname(dir), Number(path.basename(dir)));
   if (san) return { frames: san.frames, core: undefined, symbolizedBy: 'sanitizer', note: san.report, signo: undefined, report: san.report };
   const framesText = await fs.readFile(path.join(dir, 'frames'), 'utf8').catch(() => undefined);
-  const core = await coreIn(dir);
+  const core = (await coreIn(dir)) ?? (await coreFromCoredumpctl(dir, pattern, tools.coredumpctl));
   const parsed = framesText ? parseFrames(framesText, (o) => path.basename(o).startsWith('apxs-ts-crash-')) : undefined;
   let out: Cached | undefined;
   if (core && tools.gdb) {
@@ -243,7 +257,7 @@ export async function listCrashes(sr: ServerRoot, pattern: CorePattern, opts: { 
     const st = await fs.stat(path.join(dir, n)).catch(() => undefined);
     if (st && st.mtimeMs >= run.startedAt) byPid.set(Number(n), { signal: '', signo: undefined, logLine: undefined });
   }
-  const tools = { gdb: await which(['gdb']), addr2line: await which(['addr2line']) };
+  const tools = { gdb: await which(['gdb']), addr2line: await which(['addr2line']), coredumpctl: await which(['coredumpctl']) };
   const crashes: Crash[] = [];
   const entries = [...byPid];
   for (const [pid, seen] of opts.lastOnly ? entries.slice(-1) : opts.only ? entries.filter(([p]) => opts.only!.has(p)) : entries) {
