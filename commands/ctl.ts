@@ -59,6 +59,7 @@ export async function status(o: CtlOpts): Promise<Outcome> {
       `httpd${s.version ? ` ${s.version}` : ''} is running: pid ${s.pid} since ${s.since ?? '?'}`,
       `listening: ${s.listening.join(', ') || '(none seen)'}`,
       `health: ${s.healthUrl} answered ${s.health?.status} in ${s.health?.latencyMs.toFixed(1)} ms`,
+      ...(s.crashes && s.crashes.count ? [`crashes since start: ${s.crashes.count}; last: ${s.crashes.last}`] : []),
       ...(s.tls ?? []).map((t) => `tls: ${t.url} ${t.ok ? `answered ${t.status}, verified against the local CA` : `FAILED: ${t.error ?? `status ${t.status}`}`}${t.notAfter ? `; certificate until ${t.notAfter.slice(0, 10)} (${t.daysLeft} days)` : ''}`),
       ...(note ? [`note: ${note}`] : []),
     ],
@@ -71,4 +72,11 @@ export async function configtest(o: CtlOpts): Promise<Outcome> {
   const lines = [v.output || (v.ok ? 'Syntax OK' : ''), ...v.explanations.map((e) => `explained: ${e}`)];
   if (!v.ok) throw brokenConfigError(v, 'config is broken', { data: { ...v } });
   return { data: { ...v }, stdout: lines };
+}
+
+/** `ctl crashes`: its body is commands/crashes.ts, so that only this subcommand loads the symbolizers. */
+export async function crashes(o: CtlOpts & { last?: number }): Promise<Outcome> {
+  const sr = await targetServerRoot(o);
+  const { crashReport } = require('./crashes.js') as typeof import('./crashes.js');
+  return crashReport(sr, o.last);
 }

@@ -3,6 +3,7 @@ import { pageText } from '../lib/dev/page.js';
 import { targetServerRoot } from './server-root.js';
 import { emit, status } from './stream.js';
 import type { Outcome } from './types.js';
+import { crashLines } from '../lib/ctl/crashes.js';
 
 const ms = (n: number) => `${Math.round(n)} ms`;
 
@@ -20,12 +21,16 @@ function cycleLines(c: Cycle): string[] {
       ...c.error.details.map((d) => `    ${d}`), ...(c.error.hint ? [`    hint: ${c.error.hint}`] : [])];
   }
   const r = c.request!;
+  if (!c.ok && c.crashes?.length) {
+    return [`${head} ${steps} → GET ${r.url} ${r.status ?? r.error}: the child crashed (fix and save: the next build is served)`,
+      ...c.crashes.flatMap(crashLines).map((l) => `    ${l}`)];
+  }
   const text = pageText(r.body).join(' | ');
   return [`${head} ${steps} → GET ${r.url} ${r.status ?? r.error} in ${r.latencyMs.toFixed(1)} ms (${ms(c.elapsedMs)} in all)${text ? `: ${text}` : ''}`,
     ...(c.build?.warnings ?? []).map((w) => `    ${w}`)];
 }
 
-export async function dev(dir: string, o: { serverRoot?: string; graceful?: boolean; stop?: boolean; debounce: number; timeout: number }): Promise<Outcome> {
+export async function dev(dir: string, o: { serverRoot?: string; graceful?: boolean; stop?: boolean; release?: boolean; debounce: number; timeout: number }): Promise<Outcome> {
   const debounceMs = o.debounce;
   const timeoutSec = o.timeout;
   const sr = await targetServerRoot(o, { writes: true });
@@ -36,7 +41,11 @@ export async function dev(dir: string, o: { serverRoot?: string; graceful?: bool
   process.once('SIGTERM', abort);
   try {
     const summary = await devLoop({
-      dir, sr, graceful: o.graceful, debounceMs, timeoutSec, signal: ac.signal, stopServer: o.stop,
+      dir, sr, graceful: o.graceful, release: o.release, debounceMs, timeoutSec, signal: ac.signal, stopServer: o.stop,
+      onCrash: (c) => {
+        status('');
+        emit({ json: { ok: false, event: 'crash', ...c }, lines: crashLines(c) });
+      },
       onStep: (step: CycleStep | 'waiting', n) => status(step === 'waiting' ? `watching ${dir} (Ctrl-C stops)…` : `#${n} ${step}…`),
       onCycle: (c) => {
         status('');

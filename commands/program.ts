@@ -30,6 +30,7 @@ const query = () => require('./query.js') as typeof import('./query.js');
 const doctor = () => require('./doctor.js') as typeof import('./doctor.js');
 const dev = () => require('./dev.js') as typeof import('./dev.js');
 const completion = () => require('./completion.js') as typeof import('./completion.js');
+const debugBody = () => require('./debug.js') as typeof import('./debug.js');
 const testing = () => require('./test.js') as typeof import('./test.js');
 const tlsBody = () => require('./tls.js') as typeof import('./tls.js');
 
@@ -99,6 +100,7 @@ Examples:
     .option('-l, --lib <lib>', 'link a library, as -lz (repeatable; saved)', collect)
     .option('-W <c,flag|l,flag>', '-Wc,FLAG for the compiler, -Wl,FLAG for the link (repeatable; saved)', collect)
     .option('--reset-flags', 'forget the saved flags (before adding the ones given)')
+    .option('--sanitize <kind>', 'address or undefined: build with that sanitizer and frame pointers (saved; none takes it out); ctl start preloads its runtime into httpd')
     .description('compile the module (only what changed) into mod_NAME.so and check its symbols against the target httpd')
     .addHelpText('after', [
       '',
@@ -170,6 +172,10 @@ Examples:
   }
   ctlCommon(c.command('status').description('running or not, pid, since when, listening addresses, health (exit 0 healthy, 1 unhealthy, 3 not running)'))
     .action(run((o) => ctl().status(o)));
+  ctlCommon(c.command('crashes').description('children that died by a signal since the server started, each with its backtrace (gdb on its core, else addr2line)'))
+    .addHelpText('after', '\nMore examples:\n  apxs-ts ctl crashes --json\n  apxs-ts ctl crashes -n 1')
+    .option('-n, --last <n>', 'only the last N crashes', numberArg(NUMBER_RULES.lines))
+    .action(run((o) => ctl().crashes(o)));
   ctlCommon(c.command('configtest').description('httpd\'s verdict on the config, warnings explained (exit 0 ok, 1 broken)'))
     .action(run((o) => ctl().configtest(o)));
   ctlCommon(c.command('logs').description('the last lines of the error log (or the access log); --follow keeps printing'))
@@ -314,6 +320,7 @@ Examples:
     .argument('[dir]', 'module directory', '.')
     .option('--graceful', 'graceful restarts (the new code can take a second more to be served) instead of plain ones')
     .option('--stop', 'stop the server too when watching ends')
+    .option('--release', 'build with the target\'s own flags (-O2 ...) instead of dev\'s debug build (-O0 -g3)')
     .option('--debounce <ms>', 'wait this long after a save for more saves', numberArg(NUMBER_RULES.debounceMs), 20)
     .option('--timeout <seconds>', 'how long a restart may take', timeoutArg, 30)
     .description('watch the module: on every save rebuild, install, restart, and request its URL (Ctrl-C stops watching)')
@@ -345,6 +352,25 @@ Install (one of):
 It completes subcommands, options, template names, and the installed modules
 and vhosts of the current server root (--server-root, $APXS_TS_SERVER_ROOT or apxs-ts.json).`)
     .action(run((shell, o) => completion().completion(shell, o, program)));
+
+  // debug
+  withServerRoot(program.command('debug'))
+    .argument('[dir]', 'module directory (its handler is the default breakpoint)', '.')
+    .option('--break <function>', 'break in this function (default: the module\'s handler)')
+    .option('--valgrind', 'run httpd under valgrind (memcheck) instead of gdb, with httpd/APR noise suppressed')
+    .option('--request <path>', 'batch: send one request to PATH once httpd listens, print the backtrace at the breakpoint (or valgrind\'s errors), end httpd')
+    .option('--timeout <seconds>', 'how long the batch form may take', timeoutArg, 120)
+    .description('run the server root\'s httpd in one process (-X) in the foreground under gdb with a breakpoint, or under valgrind')
+    .addHelpText('after', `
+The server must not be running (httpd -X listens on its port). Without --request, gdb (or
+valgrind) gets the terminal; Ctrl-C stops httpd in gdb. Exit 1 in the batch form when the
+breakpoint was not reached, or when valgrind reported errors.
+
+Examples:
+  apxs-ts debug --request /hello
+  apxs-ts debug --break hello_handler
+  apxs-ts debug --valgrind --request / --json`)
+    .action(run((dir, o) => debugBody().debug(dir, o)));
 
   // test
   program.command('test')

@@ -5,6 +5,7 @@
  * and "not running" is its own exit code (3, as LSB init scripts use).
  * start, stop, restart and graceful hold a per-server-root lock.
  */
+import { promises as fs } from 'node:fs';
 import { ApxsError } from '../core/errors.js';
 import { listeningAddresses } from '../core/ports.js';
 import { childrenOf, isAlive, nowMs, sleep } from '../core/proc.js';
@@ -25,6 +26,7 @@ import { serverListening } from './listening.js';
 import { serverState } from './server-state.js';
 import { startHoldingLock } from './start.js';
 import { apxsCommand } from '../core/command-hint.js';
+import type { Crash } from './crashes.js';
 
 export type { Running, StaleReport } from './pid-file.js';
 
@@ -116,6 +118,12 @@ async function restartHoldingLock(sr: ServerRoot, opts: CtlOptions & { graceful?
   const oldChildren = new Set(running ? childrenOf(running.pid) : []);
   await rememberServerFiles(sr, info); // the new generation's files
   // Checked again as it is signalled: the configtest took a while.
+  if (running && (await needsNewPreload(sr, running.pid))) {
+    // A restart keeps the parent's environment: a module built with --sanitize since needs a new process.
+    await stopHoldingLock(sr, await signalFor(sr, 'stop', 'stop'), opts);
+    const started = await startHoldingLock(sr, opts);
+    return { ...started, action, configtest: verdict, warnings: [...started.warnings, 'a module now needs its sanitizer runtime preloaded, which a restart cannot add: httpd was stopped and started'] };
+  }
   const signalled = running ? signalOurs(sr, [running.pid], signal) : [];
   if (!running || signalled.length === 0) {
     // As apachectl does: restarting a stopped server starts it.
@@ -168,6 +176,8 @@ export interface StatusResult {
   /** The TLS vhosts' probes, when the root has any. */
   tls?: TlsProbe[];
   warnings?: string[];
+  /** Children that died by a signal since apxs-ts started it: how many, and the last (signal, function, file:line). */
+  crashes?: { count: number; last: string; lastCrash: Crash };
 }
 
 export async function status(sr: ServerRoot, opts: CtlOptions = {}): Promise<StatusResult> {
@@ -187,6 +197,11 @@ export async function status(sr: ServerRoot, opts: CtlOptions = {}): Promise<Sta
     pid: running.pid, since: running.since, listening, healthUrl: url, health,
     ...(tls.length ? { tls, warnings: tlsProbeWarnings(tls) } : {}),
   };
+  // Required lazily, as the other commands do for code they need only sometimes.
+  const { crashSummary } = require('./crashes.js') as typeof import('./crashes.js');
+  const { readCorePattern } = require('./core-pattern.js') as typeof import('./core-pattern.js');
+  const crashes = await crashSummary(sr, readCorePattern());
+  if (crashes) result.crashes = crashes;
   if (!result.healthy) {
     throw new ApxsError('UNHEALTHY', `httpd (pid ${running.pid}) is running but ${url ?? 'its health URL'} answers ${health?.status ?? health?.error ?? 'nothing'}`, {
       data: { ...result },
@@ -201,4 +216,15 @@ async function orphanedWorkersError(sr: ServerRoot, orphans: number[], stale: St
     hint: `\`${apxsCommand('ctl stop', { serverRoot: sr.root })}\` ends them; \`${apxsCommand('ctl start', { serverRoot: sr.root })}\` ends them and starts afresh`,
     data: { action: 'status', serverRoot: sr.root, running: false, orphans, listening, stale: stale ?? null },
   });
+}
+
+/** True when the modules need a sanitizer runtime (lib/httpd/sanitizer-env.ts) the running parent was not started with. */
+async function needsNewPreload(sr: ServerRoot, pid: number): Promise<boolean> {
+  const { sanitizerRuntimes } = require('../httpd/sanitizer-env.js') as typeof import('../httpd/sanitizer-env.js');
+  const want = await sanitizerRuntimes(sr.modulesDir);
+  if (want.length === 0) return false;
+  const environ = await fs.readFile(`/proc/${pid}/environ`, 'latin1').catch(() => undefined);
+  if (environ === undefined) return false; // not ours to read: leave it to the restart
+  const preload = environ.split('\0').find((e) => e.startsWith('LD_PRELOAD=')) ?? '';
+  return want.some((r) => !preload.includes(r));
 }

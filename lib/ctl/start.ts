@@ -21,6 +21,7 @@ import { timeoutOf, type CtlOptions, type CtlResult } from './ctl-options.js';
 import { rememberServerFiles } from './server-files.js';
 import { serverState, type ServerState } from './server-state.js';
 import { apxsCommand } from '../core/command-hint.js';
+import { withCrashCapture } from './crash-capture.js';
 
 
 /** A line of httpd's output that says why it failed; the usage text 1.3 prints after `invalid option` says nothing. */
@@ -108,7 +109,9 @@ export async function startHoldingLock(sr: ServerRoot, opts: CtlOptions = {}): P
   await rememberServerFiles(sr, info);
   const offset = await logSize(info.errorLog);
   // 2.x: `-k start`; 1.3 has no -k and detaches by itself when run plainly.
-  const cmd = await httpdCommand(sr, (await serverProfile(sr)).traits.startArgs);
+  const plain = await httpdCommand(sr, (await serverProfile(sr)).traits.startArgs);
+  const { cmd, warnings: crashWarnings } = await withCrashCapture(sr, plain, info.errorLog, offset);
+  warnings.push(...crashWarnings);
   // As Debian's apache2ctl does: the run, lock and log dirs envvars names must exist.
   for (const v of ['APACHE_RUN_DIR', 'APACHE_LOCK_DIR', 'APACHE_LOG_DIR']) {
     if (cmd.env[v]) await fs.mkdir(cmd.env[v]!, { recursive: true });

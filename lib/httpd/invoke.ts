@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { runCapture } from '../core/run.js';
 import type { ServerRoot } from './server-root.js';
+import { sanitizerEnv } from './sanitizer-env.js';
 
 export interface HttpdCommand {
   file: string;
@@ -37,5 +38,7 @@ export async function httpdCommand(sr: ServerRoot, args: string[]): Promise<Http
   const base = sr.layout.envBase(sr);
   const env = sr.envvars ? await envvarsOf(sr.envvars, base) : base ?? {};
   await sr.layout.prepareRun(env);
-  return { file: sr.httpd, args: ['-d', sr.root, '-f', path.relative(sr.root, sr.configFile) || sr.configFile, ...args], env };
+  // Modules built with `build --sanitize` load only after their runtime: preloaded for every run of httpd.
+  const san = await sanitizerEnv(sr.modulesDir, path.join(sr.stateDir, 'crashes'), env);
+  return { file: sr.httpd, args: ['-d', sr.root, '-f', path.relative(sr.root, sr.configFile) || sr.configFile, ...args], env: { ...env, ...san } };
 }

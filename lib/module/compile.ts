@@ -13,7 +13,7 @@ import path from 'node:path';
 import { NotElf64Error, readDynamic } from './elf.js';
 import { ApxsError } from '../core/errors.js';
 import { flagWords, syncMk } from './flags.js';
-import { checkModuleApi, CXX_EXT, type ModuleProject } from './project.js';
+import { checkModuleApi, CXX_EXT, sanitizerFlags, type ModuleProject } from './project.js';
 import { lastLines, runCapture, type RunResult } from '../core/run.js';
 import { readStamp, same, statKey, unitInputs, unitIsFresh, type Stamp, type Unit } from './stamp.js';
 import type { Toolchain } from './toolchain.js';
@@ -101,11 +101,12 @@ async function buildLocked(project: ModuleProject, tc: Toolchain, opts: BuildOpt
   const depOf = (src: string) => path.join(work, 'obj', `${src}.d`);
   // One source: compile and link in one call. Several: compile each, then link.
   // apxs's order: its flags, the module's (-I -D -Wc), the environment's; libraries after the objects.
+  const san = sanitizerFlags(project.sanitize);
   const compileArgs = (src: string) => [
-    ...(isCxx(src) ? tc.cxxflags : tc.cflags), ...fw.compile(isCxx(src)), ...(single ? [...tc.ldflags, ...fw.link] : ['-c']),
-    '-MMD', '-MF', depOf(src), '-o', single ? tmpSo : objOf(src), path.join(project.dir, src), ...(single ? fw.libs : []),
+    ...(isCxx(src) ? tc.cxxflags : tc.cflags), ...fw.compile(isCxx(src)), ...san.compile, ...(single ? [...tc.ldflags, ...fw.link, ...san.link] : ['-c']),
+    '-MMD', '-MF', depOf(src), '-o', single ? tmpSo : objOf(src), path.join(project.dir, src), ...(single ? [...fw.libs, ...san.libs] : []),
   ];
-  const linkArgs = [...tc.ldflags, ...fw.link, '-o', tmpSo, ...project.sources.map(objOf), ...fw.libs];
+  const linkArgs = [...tc.ldflags, ...fw.link, ...san.link, '-o', tmpSo, ...project.sources.map(objOf), ...fw.libs, ...san.libs];
   // The command line as the stamp remembers it: the temp name is this run's own, so it is
   // recorded as the fixed name earlier versions used, or no build would ever be up to date.
   const line = (cmd: string, args: string[]) => [cmd, ...args].join(' ').split(tmpSo).join(`${so}.apxs-ts-tmp`);

@@ -6,7 +6,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ApxsError, isErrno } from '../core/errors.js';
-import { exists, readJson } from '../core/fs.js';
+import { exists, readJson, readTextIfAny } from '../core/fs.js';
+import { writeFileAtomic } from '../core/atomic-file.js';
 import { flagsOfManifest, mergeFlags, noFlags, saveFlags, type ModuleFlags } from './flags.js';
 import { parseModuleName, type ModuleName } from './names.js';
 import type { ModuleApi, Toolchain } from './toolchain.js';
@@ -29,8 +30,13 @@ export interface ModuleProject {
   api: ModuleApi | undefined;
   /** Flags saved by `build -I -D -L -l -Wc, -Wl,`. */
   flags: ModuleFlags;
+  /** `build --sanitize`: compiled and linked with -fsanitize=KIND (issue #21); undefined: none. */
+  sanitize: Sanitizer | undefined;
   manifestFile: string;
 }
+
+export const SANITIZERS = ['address', 'undefined'] as const;
+export type Sanitizer = (typeof SANITIZERS)[number];
 
 interface Manifest {
   name?: string;
@@ -39,6 +45,7 @@ interface Manifest {
   url?: string;
   api?: string;
   sources?: unknown;
+  sanitize?: unknown;
 }
 
 /**
@@ -105,6 +112,7 @@ export async function readModuleProject(dir: string): Promise<ModuleProject> {
     url: manifest.url ?? `/${module.name}`,
     api,
     flags: flagsOfManifest(manifest as Record<string, unknown>, manifestFile),
+    sanitize: sanitizerOf(manifest.sanitize, manifestFile),
     manifestFile,
   };
 }
@@ -114,4 +122,33 @@ export async function updateModuleFlags(project: ModuleProject, add: Partial<Mod
   const flags = mergeFlags(reset ? noFlags() : project.flags, add);
   await saveFlags(project.manifestFile, flags);
   return { ...project, flags };
+}
+
+function sanitizerOf(v: unknown, file: string): Sanitizer | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'string' && (SANITIZERS as readonly string[]).includes(v)) return v as Sanitizer;
+  throw new ApxsError('BAD_INPUT', `${file}: "sanitize" must be ${SANITIZERS.join(' or ')} (or null)`, { hint: 'apxs-ts build --sanitize none takes it out' });
+}
+
+/** `build --sanitize KIND|none`: kept in apxs-ts-module.json like the other build flags. */
+export async function setSanitizer(project: ModuleProject, kind: string): Promise<ModuleProject> {
+  const want = kind === 'none' ? undefined : sanitizerOf(kind, '--sanitize');
+  if (want === project.sanitize) return project;
+  const manifest = (await readJson<Record<string, unknown>>(project.manifestFile)) ?? {};
+  if (want) manifest.sanitize = want;
+  else delete manifest.sanitize;
+  await writeFileAtomic(project.manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
+  return { ...project, sanitize: want };
+}
+
+/** The compile and link words of a sanitizer: frame pointers kept, so that its reports unwind through every frame. */
+export function sanitizerFlags(kind: Sanitizer | undefined): { compile: string[]; link: string[]; libs: string[] } {
+  if (!kind) return { compile: [], link: [], libs: [] };
+  return {
+    compile: [`-fsanitize=${kind}`, '-fno-omit-frame-pointer', ...(kind === 'undefined' ? ['-fno-sanitize-recover=undefined'] : [])],
+    link: [`-fsanitize=${kind}`],
+    // Named after the objects too: with apxs's -Wl,--as-needed (Debian's) the driver's own early -lasan
+    // is dropped before any object needs it, and the .so would not name its runtime (DT_NEEDED).
+    libs: [kind === 'address' ? '-lasan' : '-lubsan'],
+  };
 }

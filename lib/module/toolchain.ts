@@ -149,7 +149,9 @@ function fromVars(v: Vars, key: string, target: BuildTarget, env: NodeJS.Process
   const pic = v.CFLAGS_SHLIB ? words(v.CFLAGS_SHLIB) : ['-fPIC', '-DPIC'];
   // -Wall: the templates compile without a warning on every series, so a
   // warning in the build log is the developer's code speaking.
-  const cflags = [...flags, '-Wall', ...pic];
+  // -g always (issue #21): a crash's backtrace names the module's file:line only with debug info; it does not change the code.
+  const debug = flags.some((f) => /^-g(?!0$)/.test(f)) ? [] : ['-g'];
+  const cflags = [...flags, ...debug, '-Wall', ...pic];
   // apxs links with its LDFLAGS too (2.x; 1.3's apxs has LDFLAGS_SHLIB only): Debian's carry -z now and relro.
   const ldflags = v.LDFLAGS_SHLIB && (!v.LD_SHLIB || isCompilerDriver(v.LD_SHLIB)) ? words(v.LDFLAGS_SHLIB) : ['-shared', ...words(v.LDFLAGS)];
   // httpd's and APR's own: /usr/include would make every system header look like httpd's.

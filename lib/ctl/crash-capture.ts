@@ -1,0 +1,117 @@
+/**
+ * What `ctl start` adds to the httpd it launches so that a crashed child
+ * leaves something to explain it (issue #21), for that httpd only:
+ *
+ * - `CoreDumpDirectory <state dir>/crashes` as a start-time directive (`-c`),
+ *   not an edit of the user's config: httpd keeps its command line across
+ *   restarts, and the config stays the user's;
+ * - the core size limit raised in a `sh` that then execs httpd (never this
+ *   process's or the system's limit);
+ * - the crash recorder (templates/crash/apxs-ts-crash.c, built once into the
+ *   cache) preloaded, which gives each crash its own directory, `<pid>/`,
+ *   with the frames of the crash and, where core_pattern lets a core land in
+ *   the process's directory, the core. Without it, with core_uses_pid 0,
+ *   every crash would overwrite the one `core` of the previous.
+ *
+ * No C compiler: cores and the error log only (the recorder is skipped with a warning).
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { cacheDir, exists, shortHash, which } from '../core/fs.js';
+import { runCapture } from '../core/run.js';
+import { templatesRoot } from '../core/templates.js';
+import type { HttpdCommand } from '../httpd/invoke.js';
+import type { ServerRoot } from '../httpd/server-root.js';
+
+/** Crash directories kept: the oldest beyond this are removed at the next start (cores are large). */
+export const KEEP_CRASHES = 50;
+
+export const crashDir = (sr: ServerRoot): string => path.join(sr.stateDir, 'crashes');
+const runFile = (sr: ServerRoot): string => path.join(crashDir(sr), 'run.json');
+
+export interface CrashRun {
+  /** When this start began (ms since the epoch): crashes before it belong to an earlier run. */
+  startedAt: number;
+  errorLog: string | undefined;
+  /** The error log's size at start: its "exit signal" lines after it are this run's. */
+  logOffset: number;
+  httpd: string;
+  recorder: boolean;
+  /** The sanitizer runtimes preloaded (modules built with `build --sanitize`). */
+  sanitizers?: string[];
+}
+
+/** The recorder's shared object, compiled from its template once per source text and compiler. */
+async function recorderSo(): Promise<string | undefined> {
+  const cc = process.env.CC || (await which(['gcc', 'cc', 'clang']));
+  if (!cc) return undefined;
+  const src = path.join(templatesRoot(), 'crash', 'apxs-ts-crash.c');
+  const text = await fs.readFile(src, 'utf8');
+  const out = path.join(cacheDir(), 'crash', `apxs-ts-crash-${shortHash(`${cc}\0${text}`)}.so`);
+  if (await exists(out)) return out;
+  await fs.mkdir(path.dirname(out), { recursive: true });
+  const tmp = `${out}.${process.pid}.tmp`;
+  const res = await runCapture(cc, ['-shared', '-fPIC', '-O1', '-g', '-o', tmp, src, '-ldl', '-lpthread']);
+  if (res.exitCode !== 0) {
+    await fs.rm(tmp, { force: true });
+    return undefined;
+  }
+  // Readable by httpd's children (another user): the loader maps it in each.
+  await fs.chmod(tmp, 0o755);
+  await fs.rename(tmp, out);
+  return out;
+}
+
+/** Removes the oldest crash directories beyond KEEP_CRASHES (only `<pid>` directories: apxs-ts's own). */
+async function prune(dir: string): Promise<void> {
+  const names = (await fs.readdir(dir).catch(() => [] as string[])).filter((n) => /^\d+$/.test(n));
+  if (names.length <= KEEP_CRASHES) return;
+  const aged = await Promise.all(names.map(async (n) => ({ n, t: (await fs.stat(path.join(dir, n)).catch(() => undefined))?.mtimeMs ?? 0 })));
+  aged.sort((a, b) => a.t - b.t);
+  for (const { n } of aged.slice(0, aged.length - KEEP_CRASHES)) await fs.rm(path.join(dir, n), { recursive: true, force: true });
+}
+
+/** A directive value in double quotes, as httpd's config reader takes it. */
+const quoted = (p: string) => `"${p.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+
+/**
+ * `cmd` wrapped for crash capture, and the run recorded for `ctl crashes`.
+ * The returned warnings say what could not be set up; the start goes on.
+ */
+export async function withCrashCapture(sr: ServerRoot, cmd: HttpdCommand, errorLog: string | undefined, logOffset: number): Promise<{ cmd: HttpdCommand; warnings: string[] }> {
+  const dir = crashDir(sr);
+  const warnings: string[] = [];
+  await fs.mkdir(dir, { recursive: true });
+  // httpd's children (User www-data) make their crash directory here; 1733: they can, and cannot list others'.
+  await fs.chmod(dir, 0o1733);
+  await prune(dir);
+  const so = await recorderSo().catch(() => undefined);
+  if (!so) warnings.push('no C compiler to build the crash recorder: a crash leaves only the error log line and at most one core');
+  const env = { ...cmd.env };
+  // A sanitizer runtime httpdCommand preloaded (lib/httpd/sanitizer-env.ts) stays first.
+  const runtimes = (env.LD_PRELOAD ?? '').split(':').filter((p) => /lib(asan|ubsan)\.so/.test(p));
+  if (so) {
+    const preload = env.LD_PRELOAD ?? process.env.LD_PRELOAD;
+    // After any preload already asked for: a sanitizer runtime must come first.
+    env.LD_PRELOAD = preload ? `${preload}:${so}` : so;
+    env.APXS_TS_CRASH_DIR = dir;
+  }
+  const run: CrashRun = { startedAt: Date.now(), errorLog, logOffset, httpd: sr.httpd, recorder: !!so, sanitizers: runtimes };
+  await fs.writeFile(runFile(sr), JSON.stringify(run) + '\n');
+  // The hard limit is as far as an unprivileged user may go; root may raise it.
+  const raise = 'ulimit -c unlimited 2>/dev/null || ulimit -c "$(ulimit -H -c)" 2>/dev/null; exec "$@"';
+  return {
+    cmd: { file: 'sh', args: ['-c', raise, 'sh', cmd.file, ...cmd.args, '-c', `CoreDumpDirectory ${quoted(dir)}`], env },
+    warnings,
+  };
+}
+
+export async function readCrashRun(sr: ServerRoot): Promise<CrashRun | undefined> {
+  const text = await fs.readFile(runFile(sr), 'utf8').catch(() => undefined);
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as CrashRun;
+  } catch {
+    return undefined;
+  }
+}
