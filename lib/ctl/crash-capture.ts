@@ -17,7 +17,8 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { cacheDir, exists, shortHash, which } from '../core/fs.js';
+import { cacheDir, shortHash } from '../core/cache.js';
+import { exists, which } from '../core/fs.js';
 import { runCapture } from '../core/run.js';
 import { templatesRoot } from '../core/templates.js';
 import type { HttpdCommand } from '../httpd/invoke.js';

@@ -10,7 +10,8 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { which } from '../core/fs.js';
+import { readCache, writeCache } from '../core/cache.js';
+import { statIfAny, which } from '../core/fs.js';
 import { runCapture } from '../core/run.js';
 import type { ServerRoot } from '../httpd/server-root.js';
 import { corePatternAdvice, type CorePattern } from './core-pattern.js';
@@ -179,6 +180,9 @@ async function coreFromCoredumpctl(dir: string, pattern: CorePattern, coredumpct
 
 interface Cached { frames: Frame[]; core: string | undefined; symbolizedBy: Crash['symbolizedBy']; note: string | undefined; signo: number | undefined; report?: string }
 
+const isCached = (v: unknown): v is Cached =>
+  typeof v === 'object' && v !== null && Array.isArray((v as Cached).frames) && typeof (v as Cached).symbolizedBy === 'string';
+
 /** A sanitizer's frame: `#0 0x7f.. in fn /src/mod_x.c:30` (a column may follow), or `#3 0x55.. (/usr/sbin/apache2+0x6b35f)`. */
 const SAN_FRAME = /^\s*#\d+ (0x[0-9a-f]+) (?:in (\S+) (?:(.+?):(\d+)(?::\d+)?|\((.+?)\+0x[0-9a-f]+\))|\((.+?)\+0x[0-9a-f]+\))\s*$/;
 
@@ -211,8 +215,11 @@ async function sanitizerReport(crashes: string, pid: number): Promise<{ report: 
 
 /** The backtrace of the crash of `pid`: from its cache, else gdb on its core, else addr2line on its frames. */
 async function explain(dir: string, run: CrashRun, pattern: CorePattern, tools: { gdb?: string; addr2line?: string; coredumpctl?: string }): Promise<Cached> {
-  const cacheFile = path.join(dir, 'backtrace.json');
-  const cached = await fs.readFile(cacheFile, 'utf8').then((t) => JSON.parse(t) as Cached, () => undefined);
+  // The crash directory is shared (mode 1733): the backtrace is kept in apxs-ts's own cache, keyed by
+  // the directory and what the crash left in it (a recycled pid's new crash is a new key).
+  const left = await Promise.all(['frames', 'core'].map((f) => statIfAny(path.join(dir, f))));
+  const key = JSON.stringify([dir, run.httpd, ...left.map((st) => (st ? `${st.ino}:${st.mtimeMs}:${st.size}` : '-'))]);
+  const cached = readCache('crash-backtrace', key, isCached);
   if (cached) return cached;
   // A sanitizer's report says what went wrong, where; the abort that follows it is only how the child ended.
   const san = await sanitizerReport(path.dirname(dir), Number(path.basename(dir)));
@@ -232,7 +239,7 @@ async function explain(dir: string, run: CrashRun, pattern: CorePattern, tools: 
     out = { frames, core, symbolizedBy: tools.addr2line ? 'addr2line' : 'none', note: why, signo: parsed.signo };
   }
   if (!out) return { frames: [], core, symbolizedBy: 'none', note: core ? 'gdb is not installed and the recorder left no frames' : undefined, signo: undefined };
-  await fs.writeFile(cacheFile, JSON.stringify(out)).catch(() => undefined); // a cache: unwritable only costs a re-run
+  await writeCache('crash-backtrace', key, out);
   return out;
 }
 
