@@ -78,6 +78,8 @@ describe('describeHolder', () => {
 });
 
 describe('the holder a waiter is told and LOCKED names', () => {
+  // "At once" is the one timing here: the wait (250 ms) ends before a running holder would be told (300 ms),
+  // so only a stopped holder is told within it; the first look takes a few ms.
   it('a stopped holder: told at once (before the short-wait notice), once; LOCKED says how to continue it', async () => {
     const { lock } = await lockPath();
     const c = await stopped();
@@ -128,7 +130,7 @@ describe('the holder a waiter is told and LOCKED names', () => {
     await fs.writeFile(next, (await identity(b.pid!)).line);
     const told: (number | null)[] = [];
     const code = await codeOf(withLock(lock, async () => 'ran', {
-      timeoutMs: 600,
+      timeoutMs: 2000, // room for the next look after the switch, even under load
       onWait: (x) => {
         told.push(x.pid);
         if (x.pid === a.pid) void fs.rename(next, lock); // another process took it over in between

@@ -6,10 +6,11 @@
  * directory), and what the user trusts explicitly. Runs as root (it chowns to
  * nobody); a run as another user says so and skips.
  */
+import { spawnSync } from 'node:child_process';
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { assertNoPlantedLink, assertTrusted, explicitlyTrusted, SAFE_DIRS_ENV, trustedDirs, userName, whyUntrusted } from '../../lib/core/trust.js';
+import { assertNoPlantedLink, assertTrusted, assertWritable, explicitlyTrusted, SAFE_DIRS_ENV, trustedDirs, userName, whyUntrusted } from '../../lib/core/trust.js';
 import { tmpDir } from '../helpers.js';
 
 const root = process.getuid?.() === 0;
@@ -235,5 +236,50 @@ describe.runIf(root)('assertTrusted and assertNoPlantedLink', () => {
     await fs.lchown(plainLink, NOBODY, NOBODY);
     expect(() => assertNoPlantedLink(plainLink, 'the hosts file', env())).not.toThrow();
     expect(() => assertNoPlantedLink(path.join(safe, 'missing'), 'the hosts file', env())).not.toThrow();
+  });
+});
+
+describe.runIf(root)('whyUntrusted on a symlink loop, and assertWritable', () => {
+  it('a symlink loop is an error (ELOOP), not a yes', async () => {
+    const d = await dirWith();
+    const loop = path.join(d, 'loop');
+    await fs.symlink(loop, loop);
+    expect(() => whyUntrusted(loop, env())).toThrow(expect.objectContaining({ code: 'ELOOP' }));
+  });
+
+  it('assertWritable: a writable file, a new file and a read-only file system pass (the write says what failed); a file root may not write is PERMISSION_DENIED with owner and mode', async (ctx) => {
+    const d = await dirWith();
+    const f = path.join(d, 'hosts');
+    await fs.writeFile(f, '');
+    await fs.chmod(f, 0o640);
+    expect(() => assertWritable(f)).not.toThrow();
+    expect(() => assertWritable(path.join(d, 'new'))).not.toThrow();
+    // Read-only: a read-only bind mount of the directory (EROFS).
+    const ro = path.join(d, 'ro');
+    await fs.mkdir(ro);
+    await fs.writeFile(path.join(ro, 'hosts'), '');
+    if (spawnSync('mount', ['--bind', '-o', 'ro', ro, ro]).status === 0) {
+      try {
+        spawnSync('mount', ['-o', 'remount,bind,ro', ro]);
+        expect(() => assertWritable(path.join(ro, 'hosts'))).not.toThrow();
+      } finally {
+        spawnSync('umount', [ro]);
+      }
+    } else console.warn('trust-mutation: no read-only bind mount here: EROFS case not run');
+    // Immutable (chattr +i): access(W_OK) fails with EPERM even for root.
+    if (spawnSync('chattr', ['+i', f]).status !== 0) {
+      console.warn('trust-mutation: chattr +i not possible here: PERMISSION_DENIED case not run');
+      return ctx.skip();
+    }
+    try {
+      expect(() => assertWritable(f)).toThrow(expect.objectContaining({
+        code: 'PERMISSION_DENIED',
+        message: `permission denied writing ${f} (owned by root (uid 0), mode 0640)`,
+        hint: 'run the same command with sudo, or pass a path you own; the file was left as it was',
+        data: { path: f },
+      }));
+    } finally {
+      spawnSync('chattr', ['-i', f]);
+    }
   });
 });
