@@ -202,7 +202,8 @@ async function withLockWithLiveClaim(lock: string, content: string, claimant: st
   const ino = (await fs.stat(lock)).ino;
   const claim = path.join(dir, `${path.basename(lock)}.stale-${ino}-${createHash('sha256').update(content).digest('hex').slice(0, 16)}.0.claim`);
   await fs.writeFile(claim, claimant);
-  return withLock(lock, async () => 'ran', { timeoutMs: 150, onWait }).then(() => 'ran', (e) => e);
+  // 600 ms: past the 300 ms after which a live holder would be announced; a dead one never is.
+  return withLock(lock, async () => 'ran', { timeoutMs: 600, onWait }).then(() => 'ran', (e) => e);
 }
 
 describe('what the lock path holds', () => {

@@ -283,3 +283,64 @@ describe.runIf(root)('whyUntrusted on a symlink loop, and assertWritable', () =>
     }
   });
 });
+
+describe.runIf(root)('what is remembered as safe, and explicit trust through links', () => {
+  it('an owner without an account is shown by number', async () => {
+    const d = await dirWith();
+    const f = path.join(d, 'apxs-ts.json');
+    await fs.writeFile(f, '{}');
+    await fs.chown(f, 54321, 54321);
+    expect(userName(54321)).toBe('uid 54321');
+    expect(whyUntrusted(f, env())?.owner).toBe('uid 54321');
+  });
+
+  it('a directory found unsafe is not remembered as safe: a root file in it is still refused', async () => {
+    const d = await dirWith();
+    const bad = path.join(d, 'bad');
+    await fs.mkdir(bad);
+    await fs.chown(bad, NOBODY, NOBODY);
+    const f = path.join(bad, 'apxs-ts.json');
+    await fs.writeFile(f, '{}');
+    await fs.chown(f, 0, 0);
+    const beside = path.join(d, 'beside.json');
+    await fs.writeFile(beside, '{}');
+    expect(whyUntrusted(beside, env())).toBeUndefined(); // d is now known safe: bad is judged on the fast path
+    expect(whyUntrusted(bad, env())?.culprit).toBe(bad);
+    expect(whyUntrusted(f, env())?.culprit).toBe(bad);
+  });
+
+  it('a directory reached through a symlink is not remembered: the link, repointed, is judged again', async () => {
+    const d = await dirWith();
+    const good = path.join(d, 'good');
+    const bad = path.join(d, 'bad');
+    for (const x of [good, bad]) {
+      await fs.mkdir(path.join(x, 'sub'), { recursive: true });
+      await fs.writeFile(path.join(x, 'sub', 'a.json'), '{}');
+      await fs.writeFile(path.join(x, 'sub', 'b.json'), '{}');
+    }
+    await fs.chown(bad, NOBODY, NOBODY);
+    const link = path.join(d, 'link');
+    await fs.symlink(good, link);
+    expect(whyUntrusted(path.join(link, 'sub', 'a.json'), env())).toBeUndefined();
+    await fs.rm(link);
+    await fs.symlink(bad, link);
+    expect(whyUntrusted(path.join(link, 'sub', 'b.json'), env())?.culprit).toBe(bad);
+  });
+
+  it('explicit trust: any one of several entries; a missing name below a linked trusted dir; a link inside it that leads out', async () => {
+    const d = await dirWith();
+    const real = path.join(d, 'real');
+    const out = path.join(d, 'out');
+    await fs.mkdir(real);
+    await fs.mkdir(out);
+    const link = path.join(d, 'link');
+    await fs.symlink(real, link);
+    await fs.symlink(out, path.join(real, 'leads-out'));
+    const t = (dirs: string) => env({ [SAFE_DIRS_ENV]: dirs });
+    expect(SAFE_DIRS_ENV).toBe('APXS_TS_SAFE_DIRECTORIES'); // the documented name
+    expect(explicitlyTrusted(path.join(real, 'x'), t(`/nonexistent/apxs-ts:${real}`))).toBe(true);
+    expect(explicitlyTrusted(path.join(link, 'missing'), t(link))).toBe(true); // by name: it has no real path
+    expect(explicitlyTrusted(path.join(link, 'leads-out'), t(link))).toBe(true); // by name, though its real path is elsewhere
+    expect(explicitlyTrusted(path.join(out, 'x'), t(link))).toBe(false);
+  });
+});
