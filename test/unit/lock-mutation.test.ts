@@ -265,3 +265,21 @@ describe('takeOver and leftovers', () => {
     expect((await fs.readdir(dir)).sort()).toEqual(['hosts', keep].sort());
   });
 });
+
+describe('configureLockWaits', () => {
+  it('the wait set by the CLI overrides the caller\'s, and its onWait is told when the caller gives none', async () => {
+    const { configureLockWaits } = await import('../../lib/core/lock.js');
+    const { lock } = await lockPath();
+    const c = await stopped();
+    await fs.writeFile(lock, (await identity(c.pid!)).line);
+    const told: LockHolder[] = [];
+    configureLockWaits({ waitMs: 150, onWait: (x) => told.push(x) });
+    try {
+      const err = await withLock(lock, async () => 'ran', 60_000).catch((e) => e);
+      expect(err).toMatchObject({ code: 'LOCKED', data: { holder: { waitMs: 150 } } });
+      expect(told.map((x) => x.pid)).toEqual([c.pid]);
+    } finally {
+      configureLockWaits({ waitMs: undefined, onWait: undefined });
+    }
+  });
+});
