@@ -81,7 +81,7 @@ for (const [file, { mutants, source }] of [...files].sort()) {
       used.add(name);
     }
     const why = name ? `equivalent: ${reasons[name]}` : 'UNEXPLAINED';
-    survivors.push(`${file}:${m.location.start.line}:${m.location.start.column} [${m.status}]\n      ${name ?? names[1]}\n      line: ${squash(line, 110)}\n      ${why}`);
+    survivors.push(`${file}:${m.location.start.line}:${m.location.start.column} [${m.status}]\n      ${name ?? names[0]}\n      line: ${squash(line, 110)}\n      ${why}`);
   }
   rows.push([file, detected, valid, explained]);
   tot.detected += detected;

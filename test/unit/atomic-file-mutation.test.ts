@@ -95,3 +95,14 @@ describe('a backup directory on another file system (EXDEV)', () => {
     }
   });
 });
+
+describe('a symlink loop', () => {
+  it('writeFileAtomic refuses it (ELOOP) and leaves the link as it was, not replaced by a file', async () => {
+    const dir = await tmpDir('apxs-ts-atomicmut-');
+    const loop = path.join(dir, 'hosts');
+    await fs.symlink(loop, loop);
+    await expect(writeFileAtomic(loop, 'x\n')).rejects.toMatchObject({ code: 'ELOOP' });
+    expect((await fs.lstat(loop)).isSymbolicLink()).toBe(true);
+    expect(await fs.readdir(dir)).toEqual(['hosts']);
+  });
+});
