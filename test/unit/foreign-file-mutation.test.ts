@@ -47,7 +47,14 @@ describe.runIf(root)('writeForeignFile', () => {
     expect(await fs.readFile(f, 'utf8')).toBe('via link\n');
   });
 
-  it('as another user: a file of root\'s that user may write is rewritten in place (inode, owner, mode kept)', async () => {
+  it('as another user: a file of root\'s that user may write is rewritten in place (inode, owner, mode kept)', async (ctx) => {
+    // seteuid is per process: not available in a worker thread (Stryker's vitest pool runs tests in threads).
+    try {
+      process.seteuid!(0);
+    } catch (err) {
+      console.warn(`foreign-file-mutation: ${(err as Error).message}: the non-root case is not run here`);
+      return ctx.skip();
+    }
     const d = await tmpDir('apxs-ts-foreignmut-');
     const f = path.join(d, 'hosts');
     await fs.writeFile(f, 'a longer old content\n');
