@@ -245,6 +245,12 @@ describe.runIf(root)('whyUntrusted on a symlink loop, and assertWritable', () =>
     const loop = path.join(d, 'loop');
     await fs.symlink(loop, loop);
     expect(() => whyUntrusted(loop, env())).toThrow(expect.objectContaining({ code: 'ELOOP' }));
+    expect(() => assertWritable(loop)).toThrow(expect.objectContaining({ code: 'ELOOP' })); // not PERMISSION_DENIED
+    const file = path.join(d, 'a-file');
+    await fs.writeFile(file, '');
+    expect(() => assertWritable(path.join(file, 'below'))).toThrow(expect.objectContaining({ code: 'ENOTDIR' })); // not PERMISSION_DENIED
+    // A missing path below a directory not yet known safe: realpath's ENOENT means nothing to act on.
+    expect(whyUntrusted(path.join(d, 'no-such-dir', 'apxs-ts.json'), env())).toBeUndefined();
   });
 
   it('assertWritable: a writable file, a new file and a read-only file system pass (the write says what failed); a file root may not write is PERMISSION_DENIED with owner and mode', async (ctx) => {
