@@ -11,34 +11,63 @@
  * Only tests set these variables; without them `failpoint()` is one
  * environment lookup. The mark lets a test assert that the kill happened at
  * the step it names (and not before it, or after the command finished).
+ *
+ * The decision (`parseFailpoint`, `shouldFire`) and the action (`fire`) are
+ * separate functions so unit tests can check them in-process
+ * (test/unit/failpoint-mutation.test.ts); a process-level test of the real
+ * SIGKILL is test/reliability/failpoint.test.ts.
  */
 import { writeFileSync } from 'node:fs';
 
 const hits = new Map<string, number>();
 
-/** Parses `name` or `name@N` (N >= 1). */
-function wanted(spec: string): { name: string; nth: number } {
+/** Parses `name` or `name@N` (N >= 1; anything else counts as 1). */
+export function parseFailpoint(spec: string): { name: string; nth: number } {
   const at = spec.lastIndexOf('@');
   if (at <= 0) return { name: spec, nth: 1 };
   const nth = Number(spec.slice(at + 1));
   return { name: spec.slice(0, at), nth: Number.isInteger(nth) && nth >= 1 ? nth : 1 };
 }
 
-/** Dies here when a test asked for it (see the header); otherwise does nothing. */
-export function failpoint(name: string): void {
-  const spec = process.env.APXS_TS_FAILPOINT;
-  if (!spec) return;
-  const want = wanted(spec);
-  if (want.name !== name) return;
-  const n = (hits.get(name) ?? 0) + 1;
-  hits.set(name, n);
-  if (n !== want.nth) return;
-  const mark = process.env.APXS_TS_FAILPOINT_MARK;
-  if (mark) writeFileSync(mark, `${spec}\n`);
-  if (process.env.APXS_TS_FAILPOINT_MODE === 'wait') {
+/**
+ * Counts one more arrival at step `name` (in `counts`, when `spec` names that
+ * step) and says whether this is the arrival `spec` asks to die at.
+ */
+export function shouldFire(spec: string | undefined, name: string, counts: Map<string, number>): boolean {
+  if (!spec) return false;
+  const want = parseFailpoint(spec);
+  if (want.name !== name) return false;
+  const n = (counts.get(name) ?? 0) + 1;
+  counts.set(name, n);
+  return n === want.nth;
+}
+
+export interface FailpointEnv {
+  APXS_TS_FAILPOINT?: string;
+  APXS_TS_FAILPOINT_MARK?: string;
+  APXS_TS_FAILPOINT_MODE?: string;
+}
+
+/** What a failpoint does once it fires: writes the mark, waits in `wait` mode (up to `waitMs`), then calls `die`. */
+export function fire(env: FailpointEnv, die: () => void, waitMs = 60_000): void {
+  const mark = env.APXS_TS_FAILPOINT_MARK;
+  if (mark) writeFileSync(mark, `${env.APXS_TS_FAILPOINT}\n`);
+  if (env.APXS_TS_FAILPOINT_MODE === 'wait') {
     // Block the event loop too: nothing of this process may run after the step.
-    const until = Date.now() + 60_000;
+    const until = Date.now() + waitMs;
     while (Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
   }
+  die();
+}
+
+const sigkillSelf = () => {
   process.kill(process.pid, 'SIGKILL');
+};
+
+/** Dies here when a test asked for it (see the header); otherwise does nothing. `die` is for unit tests. */
+export function failpoint(name: string, die: () => void = sigkillSelf): void {
+  const spec = process.env.APXS_TS_FAILPOINT;
+  if (!spec) return;
+  if (!shouldFire(spec, name, hits)) return;
+  fire(process.env, die);
 }
