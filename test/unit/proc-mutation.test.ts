@@ -5,7 +5,8 @@
  * exist (its name is compared as given). Pure: ProcInfo values, no process.
  */
 import { describe, expect, it } from 'vitest';
-import { isServerProcess, type ProcInfo } from '../../lib/core/proc.js';
+import type { ProcInfo } from '../../lib/core/proc.js';
+import { isServerProcess } from '../../lib/ctl/identity.js';
 
 const info = (o: Partial<ProcInfo>): ProcInfo => ({
   pid: 10, ppid: 1, session: 10, state: 'S', startedAt: undefined, exe: '/srv/bin/httpd', cmdline: ['/srv/bin/httpd', '-d', '/srv'], ...o,
