@@ -13,6 +13,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ApxsError } from '../core/errors.js';
+import { assertTrusted } from '../core/trust.js';
 import { serverProfile } from '../httpd/profile.js';
 import { detectServerRoot, type ServerRoot } from '../httpd/server-root.js';
 import { findSystemHttpd } from '../httpd/system-httpd.js';
@@ -279,8 +280,14 @@ async function targetLabel(sr: ServerRoot | undefined): Promise<{ label: string;
 
 export async function runTests(o: RunOptions): Promise<TestReport> {
   const t0 = Date.now();
+  // The module's sources are compiled and loaded into an httpd apxs-ts starts (as root, often), and a
+  // case file's config is that httpd's (`CustomLog "|prog"` runs prog): both are judged like every found config.
+  assertTrusted(o.dir, 'module directory');
   const project = await readModuleProject(o.dir);
+  assertTrusted(project.dir, 'module directory');
+  for (const f of [project.manifestFile, ...project.sources.map((s) => path.resolve(project.dir, s))]) assertTrusted(f, 'module file');
   const fileNames = o.files?.length ? o.files : await caseFilesOf(project.dir);
+  for (const f of fileNames) assertTrusted(f, 'case file');
   if (!fileNames.length) {
     throw new ApxsError('BAD_INPUT', `no case files in ${path.join(project.dir, 'tests')} (*.yaml)`, {
       hint: 'write one (apxs-ts new scaffolds tests/NAME.yaml with every template), or name files with --file',
