@@ -72,6 +72,7 @@ export function register(program: Command, run: Runner): void {
           onCase: (r) => status(`${r.ok ? 'pass' : 'FAIL'} ${caseTitle(r)} [${r.target}]`),
         });
         status('');
+        if (rep.swept.length) status(`stopped and deleted ${rep.swept.length} server root(s) of earlier runs that were killed: ${rep.swept.join(', ')}`);
         if (o.reporter === 'junit') emit({ json: {}, lines: [junitReport(rep)] });
         const human = humanReport(rep);
         if (rep.failed) {

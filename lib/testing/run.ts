@@ -14,6 +14,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { ApxsError } from '../core/errors.js';
 import { assertTrusted } from '../core/trust.js';
+import { failpoint } from '../core/failpoint.js';
+import { sweepDeadRoots } from './owned-roots.js';
 import { serverProfile } from '../httpd/profile.js';
 import { detectServerRoot, type ServerRoot } from '../httpd/server-root.js';
 import { findSystemHttpd } from '../httpd/system-httpd.js';
@@ -82,6 +84,8 @@ export interface TestReport {
   total: number;
   seed: number | null;
   kept: string[];
+  /** Roots of earlier runs that were killed (kill -9), stopped and deleted by this one. */
+  swept: string[];
   ms: number;
 }
 
@@ -227,6 +231,7 @@ async function runFile(file: CaseFile, project: ModuleProject, target: ServerRoo
       }
       if (last) emit(last);
       last = r;
+      failpoint('test:mid-cases');
     }
   } finally {
     // What the server writes up to its stop (a module's cleanup, a child reaped late) is the last case's.
@@ -288,6 +293,8 @@ export async function runTests(o: RunOptions): Promise<TestReport> {
   for (const f of [project.manifestFile, ...project.sources.map((s) => path.resolve(project.dir, s))]) assertTrusted(f, 'module file');
   const fileNames = o.files?.length ? o.files : await caseFilesOf(project.dir);
   for (const f of fileNames) assertTrusted(f, 'case file');
+  // What runs killed with -9 left (their servers, their roots): stopped and deleted before this run adds its own.
+  const swept = await sweepDeadRoots();
   if (!fileNames.length) {
     throw new ApxsError('BAD_INPUT', `no case files in ${path.join(project.dir, 'tests')} (*.yaml)`, {
       hint: 'write one (apxs-ts new scaffolds tests/NAME.yaml with every template), or name files with --file',
@@ -329,5 +336,5 @@ export async function runTests(o: RunOptions): Promise<TestReport> {
   }
   if (o.signal?.aborted) throw interrupted();
   const failed = cases.filter((c) => !c.ok).length;
-  return { module: project.module.stem, targets, cases, passed: cases.length - failed, failed, total: cases.length, seed: o.seed ?? null, kept, ms: Date.now() - t0 };
+  return { module: project.module.stem, targets, cases, passed: cases.length - failed, failed, total: cases.length, seed: o.seed ?? null, kept, swept, ms: Date.now() - t0 };
 }
