@@ -72,6 +72,10 @@ const MAX_WAIT_MS = 60_000;
 const METHOD = /^[A-Z][A-Z-]{0,31}$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const HOST = /^[A-Za-z0-9.-]{1,253}(?::\d{1,5})?$/;
+/** What node's http sends in a header value (tab, printable ASCII, Latin-1): anything else it throws on mid-run. */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/** What node's http sends as a path (no space, no control character, Latin-1 at most). */
+const PATH = /^\/[\x21-\x7e\x80-\xff]*$/;
 
 class Collector {
   readonly errors: string[] = [];
@@ -163,7 +167,9 @@ function request(c: Collector, node: YamlNode | null, where: string): CaseReques
   if (method !== undefined && !METHOD.test(method)) c.error(f.get('method')!.value, `method must be an HTTP method in capitals (GET, POST, ...), not ${JSON.stringify(method)}`);
   const pathNode = f.get('path');
   const p = pathNode ? text(c, pathNode.value, 'path') : c.error(node, 'request needs a path');
-  if (p !== undefined && (!p.startsWith('/') || /[\s]/.test(p))) c.error(pathNode?.value, `path must start with / and hold no spaces (write %20), not ${JSON.stringify(p)}`);
+  if (p !== undefined && (!p.startsWith('/') || /[\s]/.test(p) || !PATH.test(p))) {
+    c.error(pathNode?.value, `path must start with / and hold no spaces or control characters (write %20, %00; characters beyond Latin-1 as UTF-8 %XX), not ${JSON.stringify(p)}`);
+  }
   const host = f.has('host') ? text(c, f.get('host')!.value, 'host') : undefined;
   if (host !== undefined && !HOST.test(host)) c.error(f.get('host')!.value, `host must be a host name (with an optional :port), not ${JSON.stringify(host)}`);
   const headers: Record<string, string> = {};
@@ -174,6 +180,8 @@ function request(c: Collector, node: YamlNode | null, where: string): CaseReques
       if (!HEADER_NAME.test(name)) { c.error(value, `bad header name ${JSON.stringify(name)}`); continue; }
       const v = text(c, value, `header ${name}`);
       if (v !== undefined && /[\r\n]/.test(v)) c.error(value, `header ${name} must be one line`);
+      else if (v !== undefined && !HEADER_VALUE.test(v)) c.error(value, `header ${name} holds a control character or a character beyond Latin-1 (HTTP cannot carry it as written): ${JSON.stringify(v)}`);
+      else if (v !== undefined && name.toLowerCase() === 'host' && !HOST.test(v)) c.error(value, `Host must be a host name (with an optional :port), not ${JSON.stringify(v)}`);
       else if (v !== undefined) headers[name] = v;
     }
   }

@@ -27,7 +27,9 @@ export function sendRequest(port: number, req: CaseRequest, opts: { timeoutMs?: 
     const headers: Record<string, string> = { ...req.headers };
     if (!Object.keys(headers).some((h) => h.toLowerCase() === 'host')) headers.Host = req.host ?? `localhost:${port}`;
     if (req.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(req.body));
-    const r = http.request({ host: '127.0.0.1', port, method: req.method, path: req.path, headers, agent: false, signal: opts.signal }, (res) => {
+    let r: http.ClientRequest;
+    try {
+      r = http.request({ host: '127.0.0.1', port, method: req.method, path: req.path, headers, agent: false, signal: opts.signal }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       const out = () => {
@@ -39,6 +41,11 @@ export function sendRequest(port: number, req: CaseRequest, opts: { timeoutMs?: 
       res.on('error', (e) => finish({ ...out(), error: `the response broke off: ${e.message}` }));
       res.on('aborted', () => finish({ ...out(), error: 'the response broke off (connection closed)' }));
     });
+    } catch (e) {
+      // node refuses what it cannot send (a character no header may hold): an answer with an error, not a throw out of the run.
+      finish({ status: undefined, headers: {}, body: '', error: `no request sent: ${(e as Error).message}` });
+      return;
+    }
     r.setTimeout(opts.timeoutMs ?? 30_000, () => r.destroy(new Error(`no answer within ${Math.round((opts.timeoutMs ?? 30_000) / 1000)} s`)));
     r.on('error', (e: NodeJS.ErrnoException) => finish({ status: undefined, headers: {}, body: '', error: `no response: ${e.code ? `${e.code} ` : ''}${e.message}`.trim() }));
     r.end(req.body);
