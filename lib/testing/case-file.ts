@@ -13,7 +13,7 @@
  *       config: "..."
  *   cases:
  *     - name: says hello
- *       request: { method: GET, path: /hello, host: one.test, headers: {X-A: b}, body: "..." }
+ *       request: { method: GET, path: /hello, host: one.test, headers: {X-A: b}, body: "...", timeoutMs: 30000 }
  *       expect:
  *         status: 200
  *         headers: { Content-Type: { contains: text/plain } }
@@ -34,6 +34,8 @@ export interface CaseRequest {
   host: string | undefined;
   headers: Record<string, string>;
   body: string | undefined;
+  /** The whole exchange's deadline (default 30 s): a module that never answers, or drips, fails the case then. */
+  timeoutMs?: number;
 }
 
 export interface CaseExpect {
@@ -69,6 +71,7 @@ export interface CaseFile {
 
 export const DEFAULT_WAIT_MS = 2000;
 const MAX_WAIT_MS = 60_000;
+const MAX_TIMEOUT_MS = 600_000;
 const METHOD = /^[A-Z][A-Z-]{0,31}$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const HOST = /^[A-Za-z0-9.-]{1,253}(?::\d{1,5})?$/;
@@ -161,7 +164,7 @@ function request(c: Collector, node: YamlNode | null, where: string): CaseReques
     if (!p.startsWith('/')) return c.error(node, `request path must start with /, not ${JSON.stringify(p)}`);
     return { method: 'GET', path: p, host: undefined, headers: {}, body: undefined };
   }
-  const f = fields(c, node, `request of the case at ${where}`, ['method', 'path', 'host', 'headers', 'body']);
+  const f = fields(c, node, `request of the case at ${where}`, ['method', 'path', 'host', 'headers', 'body', 'timeoutMs']);
   if (!f) return undefined;
   const method = f.has('method') ? text(c, f.get('method')!.value, 'method') : 'GET';
   if (method !== undefined && !METHOD.test(method)) c.error(f.get('method')!.value, `method must be an HTTP method in capitals (GET, POST, ...), not ${JSON.stringify(method)}`);
@@ -186,8 +189,9 @@ function request(c: Collector, node: YamlNode | null, where: string): CaseReques
     }
   }
   const body = f.has('body') ? text(c, f.get('body')!.value, 'body') : undefined;
+  const timeoutMs = f.has('timeoutMs') ? int(c, f.get('timeoutMs')!.value, 'timeoutMs', 100, MAX_TIMEOUT_MS) : undefined;
   if (method === undefined || p === undefined) return undefined;
-  return { method, path: p, host, headers, body };
+  return { method, path: p, host, headers, body, ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
 }
 
 function expectation(c: Collector, node: YamlNode | null, where: string): CaseExpect | undefined {

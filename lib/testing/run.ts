@@ -208,7 +208,7 @@ async function runFile(file: CaseFile, project: ModuleProject, target: ServerRoo
     for (const [i, p] of planned.entries()) {
       if (o.signal?.aborted) break;
       const t0 = Date.now();
-      const res = await server.request(p.c.request, { signal: o.signal });
+      const res = await server.request(p.c.request, { signal: o.signal, timeoutMs: p.c.request.timeoutMs });
       if (o.signal?.aborted) break;
       // Expected lines are waited for; after a dropped connection, the parent's line about the child's death too.
       const log = await server.errorLog.collect(p.c.expect.errorLog, p.c.expect.waitMs,
