@@ -173,6 +173,9 @@ const interrupted = () => new ApxsError('INTERRUPTED', 'interrupted: every test 
 
 interface Planned { c: TestCase; iteration: number }
 
+/** Errors that say nothing about the module's cases: the run ends with them instead of failing every case. */
+const MACHINE_FAULTS = new Set<string>(['NO_SPACE', 'READ_ONLY']);
+
 function plan(file: CaseFile, o: RunOptions): Planned[] {
   const picked = file.cases.filter((c) => !o.grep || o.grep.test(c.name));
   const repeated: Planned[] = [];
@@ -198,6 +201,8 @@ async function runFile(file: CaseFile, project: ModuleProject, target: ServerRoo
     server = await serverFor({ module: project.dir, serverRoot: target, config: file.config, vhosts: file.vhosts, keepOnFailure: o.keep });
   } catch (e) {
     const err = e instanceof ApxsError ? e : new ApxsError('INTERNAL', (e as Error).message, { cause: e });
+    // The machine's fault, not the module's: a full or read-only disk ends the run with its own code and path.
+    if (MACHINE_FAULTS.has(err.code)) throw err;
     const failure: Failure = { what: 'server', expected: 'the server to start with the module and the file\'s config', actual: [err.message, ...err.details].join('\n') };
     for (const p of planned) emit(resultOf(file, p, label, { failures: [failure] }));
     return null;
