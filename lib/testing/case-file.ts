@@ -23,6 +23,7 @@
  *         waitMs: 2000            # how long errorLog lines are waited for
  */
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
+import v8 from 'node:v8';
 import { ApxsError } from '../core/errors.js';
 
 /** One expectation on a text: the whole text, a part of it, or a regular expression. */
@@ -124,11 +125,27 @@ function int(c: Collector, node: YamlNode | null, what: string, min: number, max
   return c.error(node, `${what} must be a whole number from ${min} to ${max}, not ${isScalar(node) ? JSON.stringify(node.value) : 'a list or mapping'}`);
 }
 
+/*
+ * A `matches` runs against what a module sends and logs: a backtracking
+ * regular expression such as (a+)+$ takes exponential time on some texts,
+ * and blocks the whole run (Ctrl-C included) while it does. So every one
+ * is compiled for V8's linear-time engine (the `l` flag); one that engine
+ * cannot run (a backreference, a lookahead or lookbehind) is a mistake in
+ * the case file. The engine is behind a V8 flag, set here once, before any
+ * such expression is made.
+ */
+v8.setFlagsFromString('--enable-experimental-regexp-engine');
+
 function regex(c: Collector, node: YamlNode | null, source: string): RegExp | undefined {
   try {
-    return new RegExp(source, 'm');
+    new RegExp(source, 'm');
   } catch (err) {
     return c.error(node, `bad regular expression: ${(err as Error).message}`);
+  }
+  try {
+    return new RegExp(source, 'ml');
+  } catch {
+    return c.error(node, `regular expression ${JSON.stringify(source)} needs backtracking (a backreference, lookahead or lookbehind), which can take exponential time: write it without them`);
   }
 }
 

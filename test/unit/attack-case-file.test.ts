@@ -67,4 +67,11 @@ describe('hostile requests in a case file', () => {
     const res = await sendRequest(1, { method: 'GET', path: '/a\u0000', host: undefined, headers: {}, body: undefined }, { timeoutMs: 1000 });
     expect(res.error).toMatch(/no request sent/);
   });
+
+  it.each([['a backreference', '(a|a)*\\\\1b'], ['a lookahead', '(?=a)(a+)+$'], ['a lookbehind', '(?<=x)(a+)+$'], ['a named backreference', '(?<n>a+)+\\\\k<n>']])(
+    'a `matches` with %s (no linear-time engine for it): BAD_CASE_FILE at c.yaml:4', (_what, source) => {
+      const m = mistakes(`cases:\n  - name: x\n    request: /hi\n    expect: { body: { matches: "${source}" } }\n`);
+      expect(m.length, m.join('\n')).toBe(1);
+      expect(m[0]).toMatch(/^c\.yaml:4: regular expression .* needs backtracking/);
+    });
 });
