@@ -96,13 +96,41 @@ export async function caseFilesOf(dir: string): Promise<string[]> {
   return names.filter((n) => /\.ya?ml$/.test(n)).sort().map((n) => path.join(t, n));
 }
 
+/** A case file is written by hand: one past this is a mistake (a 12 MB file of 200 000 cases took 1.4 GB and 30 s to parse). */
+export const MAX_CASE_FILE_BYTES = 2 * 1024 * 1024;
+/** A binary file named as a case file makes thousands of YAML errors: the first ones say enough. */
+const MAX_MISTAKES_SHOWN = 50;
+
+/** The text of a case file: at most MAX_CASE_FILE_BYTES of UTF-8 (a UTF-16 or binary file is said to be one). */
+async function readCaseText(f: string): Promise<string> {
+  // A FIFO would block the open until someone writes to it: only regular files are read.
+  if (!(await fs.stat(f)).isFile()) throw new Error('not a regular file');
+  const fh = await fs.open(f, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    if (size > MAX_CASE_FILE_BYTES) throw new Error(`${size} bytes: more than a case file may hold (${MAX_CASE_FILE_BYTES / 1024 / 1024} MiB); split it into files`);
+    const buf = Buffer.alloc(MAX_CASE_FILE_BYTES + 1);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    if (bytesRead > MAX_CASE_FILE_BYTES) throw new Error(`more than a case file may hold (${MAX_CASE_FILE_BYTES / 1024 / 1024} MiB); split it into files`);
+    const bytes = buf.subarray(0, bytesRead);
+    if (bytes.includes(0)) throw new Error('not UTF-8 text (it holds NUL bytes: UTF-16, or a binary file?)');
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      throw new Error('not UTF-8 text (save it as UTF-8)');
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Parses every file; all their mistakes in one BAD_CASE_FILE. */
 export async function readCaseFiles(files: string[]): Promise<CaseFile[]> {
   const out: CaseFile[] = [];
   const errors: string[] = [];
   for (const f of files) {
-    const text = await fs.readFile(f, 'utf8').catch((e: NodeJS.ErrnoException) => {
-      errors.push(`${f}: cannot read it (${e.code ?? e.message})`);
+    const text = await readCaseText(f).catch((e: NodeJS.ErrnoException) => {
+      errors.push(`${f}: ${e.code ? `cannot read it (${e.code})` : e.message}`);
       return undefined;
     });
     if (text === undefined) continue;
@@ -114,8 +142,9 @@ export async function readCaseFiles(files: string[]): Promise<CaseFile[]> {
     }
   }
   if (errors.length) {
+    const shown = errors.length > MAX_MISTAKES_SHOWN ? [...errors.slice(0, MAX_MISTAKES_SHOWN), `... and ${errors.length - MAX_MISTAKES_SHOWN} more`] : errors;
     throw new ApxsError('BAD_CASE_FILE', `${errors.length} mistake${errors.length === 1 ? '' : 's'} in the case files: nothing was run`, {
-      details: errors, hint: 'fix the lines named (file:line)', data: { errors },
+      details: shown, hint: 'fix the lines named (file:line)', data: { errors },
     });
   }
   return out;
