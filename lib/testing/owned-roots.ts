@@ -22,6 +22,7 @@ import { bootId, startTicks } from '../core/proc.js';
 import { assertTrusted } from '../core/trust.js';
 import { ApxsError, fileError } from '../core/errors.js';
 import { stop } from '../ctl/lifecycle.js';
+import { configPath } from '../httpd/config-values.js';
 import { detectServerRoot } from '../httpd/server-root.js';
 
 export const OWNER_FILE = 'apxs-ts-test-owner';
@@ -42,6 +43,20 @@ const pidns = () => {
 };
 
 /**
+ * Where the roots are made (TMPDIR), checked once before any is: its path
+ * is written into each root's httpd config, where `${HOME}` would be
+ * expanded by httpd and a quote or line break would end the directive.
+ */
+export function rootsParent(parent: string): string {
+  const what = 'temp dir for the test server roots (TMPDIR)';
+  const abs = configPath(what, parent);
+  if (/["\\]/.test(abs)) {
+    throw new ApxsError('BAD_INPUT', `bad ${what} ${JSON.stringify(abs)}: it contains a quote or backslash, which httpd's config cannot hold in ServerRoot`, { hint: 'set TMPDIR to a plain directory path, e.g. TMPDIR=/tmp' });
+  }
+  return abs;
+}
+
+/**
  * Makes a new root directory below `parent` (0755: httpd's children run as
  * another user), recorded as this process's before it exists. Returns its
  * path and `release`, which forgets the record once the directory is gone
@@ -49,7 +64,7 @@ const pidns = () => {
  */
 export async function makeOwnedRoot(parent: string): Promise<{ dir: string; release: () => Promise<void> }> {
   const name = `${ROOT_PREFIX}${randomBytes(6).toString('hex')}`;
-  const dir = path.join(path.resolve(parent), name);
+  const dir = path.join(rootsParent(parent), name);
   const rec: OwnerRecord = { dir, pid: process.pid, start: startTicks(process.pid) ?? '0', boot: bootId(), pidns: pidns(), token: randomBytes(12).toString('hex') };
   const recFile = path.join(recordsDir(), `${name}.json`);
   try {

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { ApxsError } from '../core/errors.js';
 import { assertTrusted } from '../core/trust.js';
 import { failpoint } from '../core/failpoint.js';
-import { sweepDeadRoots } from './owned-roots.js';
+import { rootsParent, sweepDeadRoots } from './owned-roots.js';
 import { serverProfile } from '../httpd/profile.js';
 import { detectServerRoot, type ServerRoot } from '../httpd/server-root.js';
 import { findSystemHttpd } from '../httpd/system-httpd.js';
@@ -202,8 +202,8 @@ const interrupted = () => new ApxsError('INTERRUPTED', 'interrupted: every test 
 
 interface Planned { c: TestCase; iteration: number }
 
-/** Errors that say nothing about the module's cases: the run ends with them instead of failing every case. */
-const MACHINE_FAULTS = new Set<string>(['NO_SPACE', 'READ_ONLY']);
+/** Errors that say nothing about the module's cases: the run ends with them instead of failing every case (a temp dir others can write is refused by the trust rule). */
+const MACHINE_FAULTS = new Set<string>(['NO_SPACE', 'READ_ONLY', 'UNSAFE_CONFIG']);
 
 function plan(file: CaseFile, o: RunOptions): Planned[] {
   const picked = file.cases.filter((c) => !o.grep || o.grep.test(c.name));
@@ -327,6 +327,7 @@ export async function runTests(o: RunOptions): Promise<TestReport> {
   for (const f of [project.manifestFile, ...project.sources.map((s) => path.resolve(project.dir, s))]) assertTrusted(f, 'module file');
   const fileNames = o.files?.length ? o.files : await caseFilesOf(project.dir);
   for (const f of fileNames) assertTrusted(f, 'case file');
+  rootsParent(os.tmpdir());
   // What runs killed with -9 left (their servers, their roots): stopped and deleted before this run adds its own.
   const swept = await sweepDeadRoots();
   if (!fileNames.length) {
