@@ -324,7 +324,9 @@ export async function runTests(o: RunOptions): Promise<TestReport> {
   assertTrusted(o.dir, 'module directory');
   const project = await readModuleProject(o.dir);
   assertTrusted(project.dir, 'module directory');
-  for (const f of [project.manifestFile, ...project.sources.map((s) => path.resolve(project.dir, s))]) assertTrusted(f, 'module file');
+  // Its sources, and every file beside them (a header the sources include): another user's file there is compiled in.
+  const besides = (await fs.readdir(project.dir, { withFileTypes: true })).filter((e) => e.isFile() || e.isSymbolicLink()).map((e) => path.join(project.dir, e.name));
+  for (const f of [project.manifestFile, ...project.sources.map((s) => path.resolve(project.dir, s)), ...besides]) assertTrusted(f, 'module file');
   const fileNames = o.files?.length ? o.files : await caseFilesOf(project.dir);
   for (const f of fileNames) assertTrusted(f, 'case file');
   rootsParent(os.tmpdir());

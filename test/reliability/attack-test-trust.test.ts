@@ -118,4 +118,23 @@ describe.skipIf(!isRoot)('apxs-ts test: case files and module dirs another user 
     expect(t.code, t.stderr).toBe(0);
     expect(await ran(p.mark)).toBe(true);
   }, 180_000);
+
+  it('a header owned by nobody in root\'s module dir, included by root\'s source: refused, nothing compiled; --trust runs it', async () => {
+    const p = await plantedModule('header');
+    const src = path.join(p.mod, 'mod_hi.c');
+    await fs.writeFile(src, `#include "planted.h"\n${await fs.readFile(src, 'utf8')}`);
+    const header = path.join(p.mod, 'planted.h');
+    await fs.writeFile(header, `#include <stdio.h>\n__attribute__((constructor)) static void planted(void) { FILE *f = fopen("${p.mark}", "a"); if (f) { fputs("ran\\n", f); fclose(f); } }\n`);
+    await fs.chown(header, NOBODY, 65534);
+    const cases = path.join(p.base, 'root-cases.yaml');
+    await fs.writeFile(cases, 'cases:\n  - name: a\n    request: /hi\n    expect: { status: 200 }\n');
+    const r = await cli(['test', p.mod, '--file', cases, '--json'], { env: { ...cacheEnv, TMPDIR: p.base }, timeoutMs: 120_000 });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.json?.error?.code).toBe('UNSAFE_CONFIG');
+    expect(r.json?.error?.message).toContain('planted.h');
+    expect(await ran(p.mark)).toBe(false);
+    const t = await cli(['test', p.mod, '--file', cases, '--json', '--trust', p.mod], { env: { ...cacheEnv, TMPDIR: p.base }, timeoutMs: 120_000 });
+    expect(t.code, t.stderr).toBe(0);
+    expect(await ran(p.mark)).toBe(true);
+  }, 180_000);
 });
