@@ -11,7 +11,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, cli, tmpDir } from '../helpers.js';
+import { CLI, tmpDir } from '../helpers.js';
 
 const HOSTILE_C = String.raw`
 #include <string.h>
