@@ -18,6 +18,7 @@ import { promises as fs, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { cacheDir } from '../core/fs.js';
+import { failpoint } from '../core/failpoint.js';
 import { bootId, startTicks } from '../core/proc.js';
 import { assertTrusted } from '../core/trust.js';
 import { ApxsError, fileError } from '../core/errors.js';
@@ -74,6 +75,7 @@ export async function makeOwnedRoot(parent: string): Promise<{ dir: string; rele
     throw fileError(recFile, err) ?? err;
   }
   const release = () => fs.rm(recFile, { force: true });
+  failpoint('test:after-record');
   try {
     await fs.mkdir(dir, { mode: 0o755 });
     await fs.chmod(dir, 0o755);

@@ -3,7 +3,8 @@
  * keep running and its temp roots stay. The next `apxs-ts test` (another
  * module directory, the same cache dir) finds the roots whose owning run is
  * dead (lib/testing/owned-roots.ts), stops their httpd through ctl and
- * deletes them: N kills at each failpoint, then one run: 0 httpd and 0
+ * deletes them (and forgets records whose directory was never made): N
+ * kills at each failpoint, then one run: 0 httpd and 0
  * roots left. A root a live run owns, and a directory whose token does not
  * match its record, are not touched.
  */
@@ -46,7 +47,7 @@ afterAll(async () => {
   for (const d of [work, ...tmps]) await fs.rm(d, { recursive: true, force: true });
 });
 
-const FAILPOINTS = ['test:after-root-created', 'test:after-start', 'test:mid-cases', 'test:before-delete'];
+const FAILPOINTS = ['test:after-record', 'test:after-root-created', 'test:after-start', 'test:mid-cases', 'test:before-delete'];
 const KILLS = 3;
 
 describe('kill -9 of apxs-ts test at any step', () => {
@@ -75,6 +76,7 @@ describe('kill -9 of apxs-ts test at any step', () => {
     await new Promise((res) => setTimeout(res, 300));
     expect(await rootsIn(tmp), lines.join('\n')).toEqual([]);
     expect(httpdsUnder(tmp), lines.join('\n')).toEqual([]);
+    // The record of a run killed before its directory existed is gone too.
     expect(await fs.readdir(path.join(work, 'cache', 'apxs-ts', 'test-roots'))).toEqual([]);
   }, 600_000);
 
