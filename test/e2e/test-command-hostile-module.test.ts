@@ -98,8 +98,9 @@ beforeAll(async () => {
   await fs.writeFile(path.join(mod, 'apxs-ts-module.json'), JSON.stringify({ name: 'hostile', handler: 'hostile', url: '/hostile' }));
   await fs.writeFile(path.join(mod, 'tests', 'hostile.yaml'), CASES);
 }, 60_000);
+const made: string[] = [];
 afterAll(async () => {
-  await fs.rm(work, { recursive: true, force: true });
+  for (const d of [work, ...made]) await fs.rm(d, { recursive: true, force: true });
 });
 
 /** The CLI under /usr/bin/time: its exit, output and peak resident memory (KiB). */
@@ -121,6 +122,7 @@ function runMeasured(args: string[], env: Record<string, string>): Promise<{ cod
 describe.skipIf(!existsSync('/usr/bin/time'))('a module that answers badly', () => {
   it('endless body, dripping body, 10 MB of headers, no answer: 4 of 4 fail within their bounds saying which, the 5th passes, memory bounded, nothing left', async () => {
     const tmp = await tmpDir('apxs-ts-atk20hostiletmp-');
+    made.push(tmp);
     const r = await runMeasured(['test', mod, '--json'], { ...cacheEnv, TMPDIR: tmp });
     const out = JSON.parse(r.stdout) as { error?: { code: string }; cases?: { name: string; ok: boolean; failures: { what: string; actual: string }[] }[] };
     expect(r.code, r.stderr.slice(-3000)).toBe(1);

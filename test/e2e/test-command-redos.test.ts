@@ -32,13 +32,15 @@ beforeAll(async () => {
     '',
   ].join('\n'));
 }, 60_000);
+const made: string[] = [];
 afterAll(async () => {
-  await fs.rm(work, { recursive: true, force: true });
+  for (const d of [work, ...made]) await fs.rm(d, { recursive: true, force: true });
 });
 
 describe('a catastrophically backtracking `matches`', () => {
   it('fails its case at once (linear-time engine): exit 1, both cases reported, no root or httpd left', async () => {
     const tmp = await tmpDir('apxs-ts-atk20redostmp-');
+    made.push(tmp);
     const r = await cli(['test', path.join(work, 'mod_rd'), '--json'], { env: { ...cacheEnv, TMPDIR: tmp }, timeoutMs: 60_000 });
     try {
       expect(r.killed, 'still running at 60 s').toBe(false);

@@ -23,8 +23,9 @@ beforeAll(async () => {
   mod = path.join(work, 'mod_tw');
   await fs.copyFile(path.join(mod, 'tests', 'tw.yaml'), path.join(mod, 'tests', 'tw2.yaml'));
 }, 60_000);
+const made: string[] = [];
 afterAll(async () => {
-  await fs.rm(work, { recursive: true, force: true });
+  for (const d of [work, ...made]) await fs.rm(d, { recursive: true, force: true });
 });
 
 const ROUNDS = 5;
@@ -32,6 +33,7 @@ const ROUNDS = 5;
 describe('two runs in one module directory at once', () => {
   it(`${ROUNDS} rounds x 2 runs, the source changed before each round: 0 failures, nothing left`, async () => {
     const tmp = await tmpDir('apxs-ts-atk20twotmp-');
+    made.push(tmp);
     const src = path.join(mod, 'mod_tw.c');
     const outcomes: string[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
