@@ -394,7 +394,7 @@ Examples:
       '  vhosts: [{ name: one.test, config: "..." }]',
       '  cases:',
       '    - name: says hello',
-      '      request: { method: GET, path: /hello, host: one.test, headers: { X-A: b }, body: "" }',
+      '      request: { method: GET, path: /hello, host: one.test, headers: { X-A: b }, body: "", timeoutMs: 30000 }',
       '      expect:',
       '        status: 200',
       '        headers: { Content-Type: { contains: text/plain } }',

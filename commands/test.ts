@@ -30,6 +30,7 @@ export async function test(dir: string, o: TestOptions): Promise<Outcome> {
       onCase: (r) => status(`${r.ok ? 'pass' : 'FAIL'} ${caseTitle(r)} [${r.target}]`),
     });
     status('');
+    if (rep.swept.length) status(`stopped and deleted ${rep.swept.length} server root(s) of earlier runs that were killed: ${rep.swept.join(', ')}`);
     if (o.reporter === 'junit') emit({ json: {}, lines: [junitReport(rep)] });
     const human = humanReport(rep);
     if (rep.failed) {

@@ -13,7 +13,7 @@
  *       config: "..."
  *   cases:
  *     - name: says hello
- *       request: { method: GET, path: /hello, host: one.test, headers: {X-A: b}, body: "..." }
+ *       request: { method: GET, path: /hello, host: one.test, headers: {X-A: b}, body: "...", timeoutMs: 30000 }
  *       expect:
  *         status: 200
  *         headers: { Content-Type: { contains: text/plain } }
@@ -23,6 +23,7 @@
  *         waitMs: 2000            # how long errorLog lines are waited for
  */
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
+import v8 from 'node:v8';
 import { ApxsError } from '../core/errors.js';
 
 /** One expectation on a text: the whole text, a part of it, or a regular expression. */
@@ -34,6 +35,8 @@ export interface CaseRequest {
   host: string | undefined;
   headers: Record<string, string>;
   body: string | undefined;
+  /** The whole exchange's deadline (default 30 s): a module that never answers, or drips, fails the case then. */
+  timeoutMs?: number;
 }
 
 export interface CaseExpect {
@@ -69,9 +72,14 @@ export interface CaseFile {
 
 export const DEFAULT_WAIT_MS = 2000;
 const MAX_WAIT_MS = 60_000;
+const MAX_TIMEOUT_MS = 600_000;
 const METHOD = /^[A-Z][A-Z-]{0,31}$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const HOST = /^[A-Za-z0-9.-]{1,253}(?::\d{1,5})?$/;
+/** What node's http sends in a header value (tab, printable ASCII, Latin-1): anything else it throws on mid-run. */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/** What node's http sends as a path (no space, no control character, Latin-1 at most). */
+const PATH = /^\/[\x21-\x7e\x80-\xff]*$/;
 
 class Collector {
   readonly errors: string[] = [];
@@ -117,11 +125,27 @@ function int(c: Collector, node: YamlNode | null, what: string, min: number, max
   return c.error(node, `${what} must be a whole number from ${min} to ${max}, not ${isScalar(node) ? JSON.stringify(node.value) : 'a list or mapping'}`);
 }
 
+/*
+ * A `matches` runs against what a module sends and logs: a backtracking
+ * regular expression such as (a+)+$ takes exponential time on some texts,
+ * and blocks the whole run (Ctrl-C included) while it does. So every one
+ * is compiled for V8's linear-time engine (the `l` flag); one that engine
+ * cannot run (a backreference, a lookahead or lookbehind) is a mistake in
+ * the case file. The engine is behind a V8 flag, set here once, before any
+ * such expression is made.
+ */
+v8.setFlagsFromString('--enable-experimental-regexp-engine');
+
 function regex(c: Collector, node: YamlNode | null, source: string): RegExp | undefined {
   try {
-    return new RegExp(source, 'm');
+    new RegExp(source, 'm');
   } catch (err) {
     return c.error(node, `bad regular expression: ${(err as Error).message}`);
+  }
+  try {
+    return new RegExp(source, 'ml');
+  } catch {
+    return c.error(node, `regular expression ${JSON.stringify(source)} needs backtracking (a backreference, lookahead or lookbehind), which can take exponential time: write it without them`);
   }
 }
 
@@ -157,13 +181,15 @@ function request(c: Collector, node: YamlNode | null, where: string): CaseReques
     if (!p.startsWith('/')) return c.error(node, `request path must start with /, not ${JSON.stringify(p)}`);
     return { method: 'GET', path: p, host: undefined, headers: {}, body: undefined };
   }
-  const f = fields(c, node, `request of the case at ${where}`, ['method', 'path', 'host', 'headers', 'body']);
+  const f = fields(c, node, `request of the case at ${where}`, ['method', 'path', 'host', 'headers', 'body', 'timeoutMs']);
   if (!f) return undefined;
   const method = f.has('method') ? text(c, f.get('method')!.value, 'method') : 'GET';
   if (method !== undefined && !METHOD.test(method)) c.error(f.get('method')!.value, `method must be an HTTP method in capitals (GET, POST, ...), not ${JSON.stringify(method)}`);
   const pathNode = f.get('path');
   const p = pathNode ? text(c, pathNode.value, 'path') : c.error(node, 'request needs a path');
-  if (p !== undefined && (!p.startsWith('/') || /[\s]/.test(p))) c.error(pathNode?.value, `path must start with / and hold no spaces (write %20), not ${JSON.stringify(p)}`);
+  if (p !== undefined && (!p.startsWith('/') || /[\s]/.test(p) || !PATH.test(p))) {
+    c.error(pathNode?.value, `path must start with / and hold no spaces or control characters (write %20, %00; characters beyond Latin-1 as UTF-8 %XX), not ${JSON.stringify(p)}`);
+  }
   const host = f.has('host') ? text(c, f.get('host')!.value, 'host') : undefined;
   if (host !== undefined && !HOST.test(host)) c.error(f.get('host')!.value, `host must be a host name (with an optional :port), not ${JSON.stringify(host)}`);
   const headers: Record<string, string> = {};
@@ -174,12 +200,15 @@ function request(c: Collector, node: YamlNode | null, where: string): CaseReques
       if (!HEADER_NAME.test(name)) { c.error(value, `bad header name ${JSON.stringify(name)}`); continue; }
       const v = text(c, value, `header ${name}`);
       if (v !== undefined && /[\r\n]/.test(v)) c.error(value, `header ${name} must be one line`);
+      else if (v !== undefined && !HEADER_VALUE.test(v)) c.error(value, `header ${name} holds a control character or a character beyond Latin-1 (HTTP cannot carry it as written): ${JSON.stringify(v)}`);
+      else if (v !== undefined && name.toLowerCase() === 'host' && !HOST.test(v)) c.error(value, `Host must be a host name (with an optional :port), not ${JSON.stringify(v)}`);
       else if (v !== undefined) headers[name] = v;
     }
   }
   const body = f.has('body') ? text(c, f.get('body')!.value, 'body') : undefined;
+  const timeoutMs = f.has('timeoutMs') ? int(c, f.get('timeoutMs')!.value, 'timeoutMs', 100, MAX_TIMEOUT_MS) : undefined;
   if (method === undefined || p === undefined) return undefined;
-  return { method, path: p, host, headers, body };
+  return { method, path: p, host, headers, body, ...(timeoutMs !== undefined ? { timeoutMs } : {}) };
 }
 
 function expectation(c: Collector, node: YamlNode | null, where: string): CaseExpect | undefined {

@@ -13,6 +13,9 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ApxsError } from '../core/errors.js';
+import { assertTrusted } from '../core/trust.js';
+import { failpoint } from '../core/failpoint.js';
+import { rootsParent, sweepDeadRoots } from './owned-roots.js';
 import { serverProfile } from '../httpd/profile.js';
 import { detectServerRoot, type ServerRoot } from '../httpd/server-root.js';
 import { findSystemHttpd } from '../httpd/system-httpd.js';
@@ -81,6 +84,8 @@ export interface TestReport {
   total: number;
   seed: number | null;
   kept: string[];
+  /** Roots of earlier runs that were killed (kill -9), stopped and deleted by this one. */
+  swept: string[];
   ms: number;
 }
 
@@ -91,13 +96,41 @@ export async function caseFilesOf(dir: string): Promise<string[]> {
   return names.filter((n) => /\.ya?ml$/.test(n)).sort().map((n) => path.join(t, n));
 }
 
+/** A case file is written by hand: one past this is a mistake (a 12 MB file of 200 000 cases took 1.4 GB and 30 s to parse). */
+export const MAX_CASE_FILE_BYTES = 2 * 1024 * 1024;
+/** A binary file named as a case file makes thousands of YAML errors: the first ones say enough. */
+const MAX_MISTAKES_SHOWN = 50;
+
+/** The text of a case file: at most MAX_CASE_FILE_BYTES of UTF-8 (a UTF-16 or binary file is said to be one). */
+async function readCaseText(f: string): Promise<string> {
+  // A FIFO would block the open until someone writes to it: only regular files are read.
+  if (!(await fs.stat(f)).isFile()) throw new Error('not a regular file');
+  const fh = await fs.open(f, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    if (size > MAX_CASE_FILE_BYTES) throw new Error(`${size} bytes: more than a case file may hold (${MAX_CASE_FILE_BYTES / 1024 / 1024} MiB); split it into files`);
+    const buf = Buffer.alloc(MAX_CASE_FILE_BYTES + 1);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    if (bytesRead > MAX_CASE_FILE_BYTES) throw new Error(`more than a case file may hold (${MAX_CASE_FILE_BYTES / 1024 / 1024} MiB); split it into files`);
+    const bytes = buf.subarray(0, bytesRead);
+    if (bytes.includes(0)) throw new Error('not UTF-8 text (it holds NUL bytes: UTF-16, or a binary file?)');
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      throw new Error('not UTF-8 text (save it as UTF-8)');
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Parses every file; all their mistakes in one BAD_CASE_FILE. */
 export async function readCaseFiles(files: string[]): Promise<CaseFile[]> {
   const out: CaseFile[] = [];
   const errors: string[] = [];
   for (const f of files) {
-    const text = await fs.readFile(f, 'utf8').catch((e: NodeJS.ErrnoException) => {
-      errors.push(`${f}: cannot read it (${e.code ?? e.message})`);
+    const text = await readCaseText(f).catch((e: NodeJS.ErrnoException) => {
+      errors.push(`${f}: ${e.code ? `cannot read it (${e.code})` : e.message}`);
       return undefined;
     });
     if (text === undefined) continue;
@@ -109,8 +142,9 @@ export async function readCaseFiles(files: string[]): Promise<CaseFile[]> {
     }
   }
   if (errors.length) {
+    const shown = errors.length > MAX_MISTAKES_SHOWN ? [...errors.slice(0, MAX_MISTAKES_SHOWN), `... and ${errors.length - MAX_MISTAKES_SHOWN} more`] : errors;
     throw new ApxsError('BAD_CASE_FILE', `${errors.length} mistake${errors.length === 1 ? '' : 's'} in the case files: nothing was run`, {
-      details: errors, hint: 'fix the lines named (file:line)', data: { errors },
+      details: shown, hint: 'fix the lines named (file:line)', data: { errors },
     });
   }
   return out;
@@ -168,6 +202,9 @@ const interrupted = () => new ApxsError('INTERRUPTED', 'interrupted: every test 
 
 interface Planned { c: TestCase; iteration: number }
 
+/** Errors that say nothing about the module's cases: the run ends with them instead of failing every case (a temp dir others can write is refused by the trust rule). */
+const MACHINE_FAULTS = new Set<string>(['NO_SPACE', 'READ_ONLY', 'UNSAFE_CONFIG']);
+
 function plan(file: CaseFile, o: RunOptions): Planned[] {
   const picked = file.cases.filter((c) => !o.grep || o.grep.test(c.name));
   const repeated: Planned[] = [];
@@ -193,6 +230,8 @@ async function runFile(file: CaseFile, project: ModuleProject, target: ServerRoo
     server = await serverFor({ module: project.dir, serverRoot: target, config: file.config, vhosts: file.vhosts, keepOnFailure: o.keep });
   } catch (e) {
     const err = e instanceof ApxsError ? e : new ApxsError('INTERNAL', (e as Error).message, { cause: e });
+    // The machine's fault, not the module's: a full or read-only disk ends the run with its own code and path.
+    if (MACHINE_FAULTS.has(err.code)) throw err;
     const failure: Failure = { what: 'server', expected: 'the server to start with the module and the file\'s config', actual: [err.message, ...err.details].join('\n') };
     for (const p of planned) emit(resultOf(file, p, label, { failures: [failure] }));
     return null;
@@ -203,7 +242,7 @@ async function runFile(file: CaseFile, project: ModuleProject, target: ServerRoo
     for (const [i, p] of planned.entries()) {
       if (o.signal?.aborted) break;
       const t0 = Date.now();
-      const res = await server.request(p.c.request, { signal: o.signal });
+      const res = await server.request(p.c.request, { signal: o.signal, timeoutMs: p.c.request.timeoutMs });
       if (o.signal?.aborted) break;
       // Expected lines are waited for; after a dropped connection, the parent's line about the child's death too.
       const log = await server.errorLog.collect(p.c.expect.errorLog, p.c.expect.waitMs,
@@ -226,6 +265,7 @@ async function runFile(file: CaseFile, project: ModuleProject, target: ServerRoo
       }
       if (last) emit(last);
       last = r;
+      failpoint('test:mid-cases');
     }
   } finally {
     // What the server writes up to its stop (a module's cleanup, a child reaped late) is the last case's.
@@ -279,8 +319,19 @@ async function targetLabel(sr: ServerRoot | undefined): Promise<{ label: string;
 
 export async function runTests(o: RunOptions): Promise<TestReport> {
   const t0 = Date.now();
+  // The module's sources are compiled and loaded into an httpd apxs-ts starts (as root, often), and a
+  // case file's config is that httpd's (`CustomLog "|prog"` runs prog): both are judged like every found config.
+  assertTrusted(o.dir, 'module directory');
   const project = await readModuleProject(o.dir);
+  assertTrusted(project.dir, 'module directory');
+  // Its sources, and every file beside them (a header the sources include): another user's file there is compiled in.
+  const besides = (await fs.readdir(project.dir, { withFileTypes: true })).filter((e) => e.isFile() || e.isSymbolicLink()).map((e) => path.join(project.dir, e.name));
+  for (const f of [project.manifestFile, ...project.sources.map((s) => path.resolve(project.dir, s)), ...besides]) assertTrusted(f, 'module file');
   const fileNames = o.files?.length ? o.files : await caseFilesOf(project.dir);
+  for (const f of fileNames) assertTrusted(f, 'case file');
+  rootsParent(os.tmpdir());
+  // What runs killed with -9 left (their servers, their roots): stopped and deleted before this run adds its own.
+  const swept = await sweepDeadRoots();
   if (!fileNames.length) {
     throw new ApxsError('BAD_INPUT', `no case files in ${path.join(project.dir, 'tests')} (*.yaml)`, {
       hint: 'write one (apxs-ts new scaffolds tests/NAME.yaml with every template), or name files with --file',
@@ -322,5 +373,5 @@ export async function runTests(o: RunOptions): Promise<TestReport> {
   }
   if (o.signal?.aborted) throw interrupted();
   const failed = cases.filter((c) => !c.ok).length;
-  return { module: project.module.stem, targets, cases, passed: cases.length - failed, failed, total: cases.length, seed: o.seed ?? null, kept, ms: Date.now() - t0 };
+  return { module: project.module.stem, targets, cases, passed: cases.length - failed, failed, total: cases.length, seed: o.seed ?? null, kept, swept, ms: Date.now() - t0 };
 }

@@ -24,6 +24,8 @@ import { toolchainForServer } from '../module/toolchain.js';
 import type { CaseRequest, VhostSpec } from './case-file.js';
 import { sendRequest, type HttpResult } from './http.js';
 import { LogWindow } from './log-window.js';
+import { makeOwnedRoot } from './owned-roots.js';
+import { failpoint } from '../core/failpoint.js';
 
 export interface ServerForOptions {
   /** The module directory (apxs-ts-module.json, its sources). */
@@ -63,13 +65,6 @@ export function vhostLines(vhosts: VhostSpec[], port: number, nameVirtualHost: b
   return [...(nameVirtualHost ? [`NameVirtualHost ${addr}`] : []), ...block('localhost', ''), ...vhosts.flatMap((v) => block(v.name, v.config))];
 }
 
-/** Makes the temp dir (0755: httpd's children run as another user and must reach it). */
-export async function makeTempRoot(parent = os.tmpdir()): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(parent, 'apxs-ts-testroot-'));
-  await fs.chmod(dir, 0o755);
-  return dir;
-}
-
 /**
  * A started server with the module installed. Throws START_FAILED (httpd's
  * own words in its details) or CONFIG_BROKEN when the file's config is
@@ -78,12 +73,13 @@ export async function makeTempRoot(parent = os.tmpdir()): Promise<string> {
 export async function serverFor(opts: ServerForOptions & { keepOnFailure?: boolean }): Promise<TestServer> {
   const target = typeof opts.serverRoot === 'string' ? await detectServerRoot(opts.serverRoot) : opts.serverRoot;
   const project = await readModuleProject(opts.module);
-  const dir = await makeTempRoot(opts.tmpDir);
+  const { dir, release } = await makeOwnedRoot(opts.tmpDir ?? os.tmpdir());
   let sr: ServerRoot | undefined;
   try {
     const port = await freePort();
     const made = await createThrowawayRoot(path.join(dir, 'root'), port, target);
     sr = made.sr;
+    failpoint('test:after-root-created');
     const profile = await serverProfile(sr);
     const tc = await toolchainForServer(sr);
     const extraConf = [...(opts.config ? opts.config.split('\n').filter((l) => l.trim() !== '') : []),
@@ -93,6 +89,7 @@ export async function serverFor(opts: ServerForOptions & { keepOnFailure?: boole
     const log = new LogWindow(await errorLogPath(sr));
     await start(sr, { timeoutSec: opts.startTimeoutSec ?? 30 });
     await log.skipToEnd();
+    failpoint('test:after-start');
     const root = sr;
     let closed = false;
     return {
@@ -105,12 +102,15 @@ export async function serverFor(opts: ServerForOptions & { keepOnFailure?: boole
         if (closed) return;
         closed = true;
         await stopQuietly(root);
+        failpoint('test:before-delete');
         if (!c.keep) await fs.rm(dir, { recursive: true, force: true });
+        await release();
       },
     };
   } catch (err) {
     if (sr) await stopQuietly(sr);
     if (!opts.keepOnFailure) await fs.rm(dir, { recursive: true, force: true });
+    await release();
     throw err;
   }
 }
