@@ -23,6 +23,8 @@ import { failpoint } from '../core/failpoint.js';
 import { withLock } from '../core/lock.js';
 // @peculiar/x509 and reflect-metadata cost ~170 ms to load: only the runs that make or read a certificate pay it.
 const crypto = () => import('./crypto.js');
+import { assertCaFilesSafe, assertKeyMatches, assertKeyPrivate, assertOurKindOfCa } from './ca-safety.js';
+import { isPublicSuffix } from './public-suffix.js';
 import { decodeNameConstraints, encodeNameConstraints, NAME_CONSTRAINTS_OID, PERMITTED_IPS, validSuffix } from './name-constraints.js';
 
 export const DEFAULT_PERMITTED = ['localhost', '.localhost', '.test'];
@@ -54,6 +56,8 @@ const keyPath = (dir: string) => path.join(dir, 'ca-key.pem');
 /** The CA in `dir`, or undefined when there is none yet (or only a key: an unfinished create). */
 export async function loadCa(dir: string): Promise<LocalCa | undefined> {
   const certFile = certPath(dir);
+  // Another user's CA dir, a symlink for the certificate or key: refused before anything is read from them.
+  assertCaFilesSafe(dir, [certFile, keyPath(dir)]);
   const pem = await fs.readFile(certFile, 'utf8').catch((err: unknown) => {
     if (isErrno(err, 'ENOENT')) return undefined;
     throw fileError(certFile, err) ?? err;
@@ -68,15 +72,21 @@ export async function loadCa(dir: string): Promise<LocalCa | undefined> {
   }
   const nc = cert.getExtension(NAME_CONSTRAINTS_OID);
   const node = new X509Certificate(pem);
+  const permitted = nc ? decodeNameConstraints(new Uint8Array(nc.value)) : undefined;
+  // A CA apxs-ts would not have made (no or widened constraints) is not used, shown as ours or trusted.
+  assertOurKindOfCa(certFile, pem, permitted, !!nc?.critical);
   return {
     dir, certFile, keyFile: keyPath(dir), certPem: pem, fingerprint: node.fingerprint256, subject: cert.subject,
-    permitted: nc ? decodeNameConstraints(new Uint8Array(nc.value)) : { dns: [], ip: [] },
+    permitted: permitted ?? { dns: [], ip: [] },
     notBefore: cert.notBefore.toISOString(), notAfter: cert.notAfter.toISOString(),
   };
 }
 
 export async function caSigningKey(ca: LocalCa): Promise<CryptoKey> {
+  assertCaFilesSafe(ca.dir, [ca.keyFile]);
+  assertKeyPrivate(ca.keyFile);
   const pem = await fs.readFile(ca.keyFile, 'utf8').catch((err: unknown) => { throw fileError(ca.keyFile, err) ?? err; });
+  assertKeyMatches(ca.keyFile, pem, ca.certPem);
   return (await crypto()).importSigningKey(pem);
 }
 
@@ -84,6 +94,8 @@ export async function caSigningKey(ca: LocalCa): Promise<CryptoKey> {
 export function permittedSuffixes(extra: string[] = []): string[] {
   for (const s of extra) {
     if (!validSuffix(s)) throw new ApxsError('BAD_INPUT', `--permit ${s}: not a DNS suffix`, { hint: 'give a name or a suffix with a leading dot, e.g. --permit .dd or --permit dev.example.com' });
+    // A public suffix (.com, .co.uk, .github.io) would let the CA sign for every site under it: what the constraints exist to prevent.
+    if (isPublicSuffix(s)) throw new ApxsError('BAD_INPUT', `--permit ${s}: a public suffix; a CA permitting it could sign for every site under it`, { hint: `permit a name you own below it, e.g. --permit dev.example${s.startsWith('.') ? s : `.${s}`}, or a suffix that is no public one, e.g. --permit .dd` });
   }
   return [...new Set([...DEFAULT_PERMITTED, ...extra.map((s) => s.toLowerCase())])];
 }
@@ -131,7 +143,10 @@ export interface EnsureCaResult { ca: LocalCa; created: boolean; replaced?: stri
 export async function ensureCa(dir: string, opts: { permit?: string[]; replace?: boolean } = {}): Promise<EnsureCaResult> {
   const wanted = permittedSuffixes(opts.permit);
   await makeDir(dir);
+  assertCaFilesSafe(dir, []);
   return withLock(path.join(dir, 'ca.lock'), async () => {
+    // A key left alone (a create killed after it) is replaced only when it is a file of ours.
+    assertCaFilesSafe(dir, [certPath(dir), keyPath(dir)]);
     const existing = await loadCa(dir);
     if (existing && !opts.replace) {
       const missing = (opts.permit ?? []).map((s) => s.toLowerCase()).filter((s) => !existing.permitted.dns.includes(s));
@@ -147,8 +162,10 @@ export async function ensureCa(dir: string, opts: { permit?: string[]; replace?:
     if (existing) {
       const stamp = new Date().toISOString().replace(/[:.]/g, '-');
       replaced = `${existing.certFile}.replaced-${stamp}`;
-      await fs.rename(existing.keyFile, `${existing.keyFile}.replaced-${stamp}`).catch(() => undefined);
+      // Certificate first: a killed replace leaves a key alone (an unfinished create, made again), never a certificate without its key.
       await fs.rename(existing.certFile, replaced);
+      failpoint('tls-ca:replace-after-cert');
+      await fs.rename(existing.keyFile, `${existing.keyFile}.replaced-${stamp}`).catch(() => undefined);
     }
     await createCa(dir, opts.replace && existing ? [...new Set([...existing.permitted.dns, ...wanted])] : wanted);
     return { ca: (await loadCa(dir))!, created: true, ...(replaced ? { replaced } : {}) };
