@@ -5,11 +5,12 @@
 # apache2 package: its /etc/apache2 tree and a2* tools, copied and driven by the
 # Debian tests; libnss3-tools (certutil) for `tls trust` on NSS databases; ca-certificates
 # (update-ca-certificates) for `tls trust` on a scratch copy of the system store; libssl-dev for
-# `source build --with-ssl` (the e2e test of a source-built 2.4 serving TLS). The demo
+# `source build --with-ssl` (the e2e test of a source-built 2.4 serving TLS); publicsuffix (the Public
+# Suffix List `tls ca --permit` refuses public suffixes by; a short built-in list without it). The demo
 # needs only the httpd binary and apxs.
 set -euo pipefail
 PACKAGES=(apache2-bin apache2-dev g++ make curl gnupg util-linux libapr1-dev libaprutil1-dev libpcre2-dev zlib1g-dev)
-if [ "${APXS_TS_PREREQS:-}" = test ]; then PACKAGES+=(apache2 libnss3-tools ca-certificates libssl-dev); fi
+if [ "${APXS_TS_PREREQS:-}" = test ]; then PACKAGES+=(apache2 libnss3-tools ca-certificates libssl-dev publicsuffix); fi
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
