@@ -126,10 +126,14 @@ async function createCa(dir: string, permitted: string[]): Promise<void> {
       new x509.Extension(NAME_CONSTRAINTS_OID, true, Buffer.from(encodeNameConstraints(permitted, PERMITTED_IPS))),
     ],
   });
-  // Key first: a certificate on disk always has its key.
+  // Key first: a certificate on disk always has its key. A key left alone by a killed create (checked
+  // ours, under the lock) goes first: an atomic write would keep its mode, and a new key starts 0600.
+  failpoint('tls-ca:before-key');
+  await fs.rm(keyPath(dir), { force: true }).catch((err: unknown) => { throw fileError(keyPath(dir), err) ?? err; });
   await writeFileAtomic(keyPath(dir), await privateKeyPem(keys.privateKey), { mode: 0o600 });
   failpoint('tls-ca:after-key');
   await writeFileAtomic(certPath(dir), cert.toString('pem'), { mode: 0o644 });
+  failpoint('tls-ca:after-cert');
 }
 
 export interface EnsureCaResult { ca: LocalCa; created: boolean; replaced?: string }
