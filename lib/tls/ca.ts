@@ -132,7 +132,13 @@ async function createCa(dir: string, permitted: string[]): Promise<void> {
   await fs.rm(keyPath(dir), { force: true }).catch((err: unknown) => { throw fileError(keyPath(dir), err) ?? err; });
   await writeFileAtomic(keyPath(dir), await privateKeyPem(keys.privateKey), { mode: 0o600 });
   failpoint('tls-ca:after-key');
-  await writeFileAtomic(certPath(dir), cert.toString('pem'), { mode: 0o644 });
+  try {
+    await writeFileAtomic(certPath(dir), cert.toString('pem'), { mode: 0o644 });
+  } catch (err) {
+    // A full disk (or any failed write) leaves no key without its certificate: the key just made goes.
+    await fs.rm(keyPath(dir), { force: true }).catch(() => undefined);
+    throw fileError(certPath(dir), err) ?? err;
+  }
   failpoint('tls-ca:after-cert');
 }
 
