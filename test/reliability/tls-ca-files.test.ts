@@ -144,3 +144,20 @@ it('--permit .com, com, .co.uk, .github.io, "", "." are refused before any CA is
   expect(r.code, r.stderr).toBe(0);
   expect(r.json.ca.permitted.dns).toEqual(['localhost', '.localhost', '.test', '.dd', 'dev.example.com']);
 }, 60_000);
+
+it('doctor says what is wrong with the CA and the fix: a key others can read, a CA dir owned by nobody; it changes neither', async () => {
+  const work = await tmpDir('apxs-ts-tlscaf-');
+  const loose = path.join(work, 'loose');
+  const { ca } = await ensureCa(loose);
+  await fs.chmod(ca.keyFile, 0o640);
+  const d1 = await cli(['doctor', '--json'], { env: { APXS_TS_CA_DIR: loose } });
+  const w1: string[] = (d1.json.ok ? d1.json : d1.json.error?.data ?? d1.json).warnings;
+  expect(w1.find((w) => w.startsWith('local CA:'))).toMatch(/ca-key\.pem: the CA's private key has mode 0640.*fix: if nobody else could have read it: chmod 600 /);
+  expect((await fs.stat(ca.keyFile)).mode & 0o777).toBe(0o640);
+  await fs.chmod(ca.keyFile, 0o600);
+  await fs.chown(loose, 65534, 65534);
+  const d2 = await cli(['doctor', '--json'], { env: { APXS_TS_CA_DIR: loose } });
+  const w2: string[] = (d2.json.ok ? d2.json : d2.json.error?.data ?? d2.json).warnings;
+  expect(w2.find((w) => w.startsWith('local CA:'))).toMatch(/owned by nobody.*fix: .*--trust /);
+  expect((await fs.stat(loose)).uid).toBe(65534);
+}, 60_000);
