@@ -85,7 +85,14 @@ export async function loadCa(dir: string): Promise<LocalCa | undefined> {
 export async function caSigningKey(ca: LocalCa): Promise<CryptoKey> {
   assertCaFilesSafe(ca.dir, [ca.keyFile]);
   assertKeyPrivate(ca.keyFile);
-  const pem = await fs.readFile(ca.keyFile, 'utf8').catch((err: unknown) => { throw fileError(ca.keyFile, err) ?? err; });
+  // Under the CA's lock: a `tls ca --new` (which holds it) never swaps the key between this read and the certificate's.
+  const pem = await withLock(path.join(ca.dir, 'ca.lock'), async () => {
+    const now = await fs.readFile(ca.certFile, 'utf8').catch(() => '');
+    if (now !== ca.certPem) {
+      throw new ApxsError('LOCKED', `the local CA in ${ca.dir} was replaced (tls ca --new) while this command ran`, { hint: 'run it again: it will use the new CA', data: { path: ca.certFile } });
+    }
+    return fs.readFile(ca.keyFile, 'utf8').catch((err: unknown) => { throw fileError(ca.keyFile, err) ?? err; });
+  }, 60_000);
   assertKeyMatches(ca.keyFile, pem, ca.certPem);
   return (await crypto()).importSigningKey(pem);
 }

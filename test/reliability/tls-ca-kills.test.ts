@@ -34,7 +34,13 @@ async function caConsistent(dir: string): Promise<boolean> {
   return true;
 }
 
-const verifies = (ca: string, leaf: string) => execFileSync('openssl', ['verify', '-CAfile', ca, leaf], { encoding: 'utf8' }).includes(': OK');
+function verifies(ca: string, leaf: string): boolean {
+  try {
+    return execFileSync('openssl', ['verify', '-CAfile', ca, leaf], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).includes(': OK');
+  } catch {
+    return false;
+  }
+}
 
 it('kill -9 at every step of making the CA (first vhost add --tls, tls ca --new): no certificate without its key, the next command recovers', async () => {
   const work = await tmpDir('apxs-ts-tlscak-');
@@ -97,3 +103,52 @@ it('2 tls ca + 2 vhost add --tls at once on a fresh CA dir, 5 rounds: exactly on
   }
   expect(leaves).toBe(2 * rounds);
 }, 300_000);
+
+it('tls ca --new racing 2 vhost add --tls, 4 rounds: every leaf made chains to a CA in the dir (the new or a replaced one), or the add says to run again', async () => {
+  const work = await tmpDir('apxs-ts-tlscak-');
+  const hosts = path.join(work, 'hosts');
+  await fs.writeFile(hosts, '127.0.0.1 localhost\n');
+  const dir = path.join(work, 'ca');
+  const env = { APXS_TS_CA_DIR: dir };
+  const roots = [await sandbox(work, 'one', env), await sandbox(work, 'two', env)];
+  expect((await cli(['tls', 'ca'], { env })).code).toBe(0);
+  let leaves = 0;
+  let again = 0;
+  for (let i = 0; i < 4; i++) {
+    const rs = await Promise.all([
+      cli(['tls', 'ca', '--new', '--json'], { env, timeoutMs: 90_000 }),
+      ...roots.map((sr, j) => cli(['vhost', 'add', `n${i}-${j}.test`, '--tls', '--server-root', sr, '--hosts-file', hosts, '--json'], { env, timeoutMs: 90_000 })),
+    ]);
+    expect(rs[0]!.code, rs[0]!.stderr).toBe(0);
+    const cas = (await fs.readdir(dir)).filter((f) => f === 'ca.pem' || /^ca\.pem\.replaced-/.test(f)).map((f) => path.join(dir, f));
+    for (const r of rs.slice(1)) {
+      if (r.code === 0) {
+        expect(cas.some((ca) => verifies(ca, r.json.tls.certificate)), r.json.tls.certificate).toBe(true);
+        leaves++;
+      } else {
+        expect(r.json?.error, r.stderr).toMatchObject({ code: 'LOCKED', hint: expect.stringContaining('run it again') });
+        again++;
+      }
+    }
+    expect(await caConsistent(dir)).toBe(true);
+  }
+  console.log(`tls ca --new races: ${leaves} leaves chained, ${again} told to run again`);
+  expect(leaves + again).toBe(8);
+}, 300_000);
+
+it('the interleaving the race can hit, made exact: a CA loaded, then tls ca --new, then the signing key read: refused (LOCKED, run again), no leaf that chains to nothing', async () => {
+  const { ensureCa, loadCa, caSigningKey } = await import('../../lib/tls/ca.js');
+  const { issueLeaf } = await import('../../lib/tls/leaf.js');
+  const work = await tmpDir('apxs-ts-tlscak-');
+  const dir = path.join(work, 'ca');
+  await ensureCa(dir);
+  const before = (await loadCa(dir))!;
+  await ensureCa(dir, { replace: true });
+  await expect(caSigningKey(before)).rejects.toMatchObject({ code: 'LOCKED', message: expect.stringContaining('was replaced') });
+  await expect(issueLeaf(before, ['one.test'])).rejects.toMatchObject({ code: 'LOCKED' });
+  // The CA as it is now signs, and its leaf chains to it.
+  const after = (await loadCa(dir))!;
+  const leaf = await issueLeaf(after, ['one.test']);
+  await fs.writeFile(path.join(work, 'leaf.pem'), leaf.certPem);
+  expect(verifies(after.certFile, path.join(work, 'leaf.pem'))).toBe(true);
+}, 60_000);
