@@ -21,6 +21,7 @@ import { writeFileAtomic } from '../core/atomic-file.js';
 import { ApxsError, fileError, isErrno } from '../core/errors.js';
 import { failpoint } from '../core/failpoint.js';
 import { withLock } from '../core/lock.js';
+import { assertTrusted } from '../core/trust.js';
 // @peculiar/x509 and reflect-metadata cost ~170 ms to load: only the runs that make or read a certificate pay it.
 const crypto = () => import('./crypto.js');
 import { assertCaFilesSafe, assertKeyMatches, assertKeyPrivate, assertOurKindOfCa } from './ca-safety.js';
@@ -82,6 +83,14 @@ export async function loadCa(dir: string): Promise<LocalCa | undefined> {
   };
 }
 
+/** A certificate whose key is gone (deleted, or a cert copied in alone): nothing can sign for it; a new CA is the fix. */
+function keyMissing(ca: LocalCa): ApxsError {
+  return new ApxsError('NOT_FOUND', `the local CA's key ${ca.keyFile} is missing: ${ca.certFile} is there without it, so nothing can be signed`, {
+    hint: 'make a new CA: apxs-ts tls ca --new (the old certificate is kept as ca.pem.replaced-DATE), then apxs-ts tls trust and apxs-ts tls renew --all',
+    data: { path: ca.keyFile },
+  });
+}
+
 export async function caSigningKey(ca: LocalCa): Promise<CryptoKey> {
   assertCaFilesSafe(ca.dir, [ca.keyFile]);
   assertKeyPrivate(ca.keyFile);
@@ -91,7 +100,7 @@ export async function caSigningKey(ca: LocalCa): Promise<CryptoKey> {
     if (now !== ca.certPem) {
       throw new ApxsError('LOCKED', `the local CA in ${ca.dir} was replaced (tls ca --new) while this command ran`, { hint: 'run it again: it will use the new CA', data: { path: ca.certFile } });
     }
-    return fs.readFile(ca.keyFile, 'utf8').catch((err: unknown) => { throw fileError(ca.keyFile, err) ?? err; });
+    return fs.readFile(ca.keyFile, 'utf8').catch((err: unknown) => { throw isErrno(err, 'ENOENT') ? keyMissing(ca) : fileError(ca.keyFile, err) ?? err; });
   }, 60_000);
   assertKeyMatches(ca.keyFile, pem, ca.certPem);
   return (await crypto()).importSigningKey(pem);
@@ -159,6 +168,10 @@ export interface EnsureCaResult { ca: LocalCa; created: boolean; replaced?: stri
  */
 export async function ensureCa(dir: string, opts: { permit?: string[]; replace?: boolean } = {}): Promise<EnsureCaResult> {
   const wanted = permittedSuffixes(opts.permit);
+  // The nearest existing directory first: a CA dir is not even made below one another user can write.
+  let up = path.dirname(dir);
+  while (up !== path.dirname(up) && !(await fs.lstat(up).then(() => true, () => false))) up = path.dirname(up);
+  assertTrusted(up, 'the directory of the local CA');
   await makeDir(dir);
   assertCaFilesSafe(dir, []);
   return withLock(path.join(dir, 'ca.lock'), async () => {
@@ -166,6 +179,7 @@ export async function ensureCa(dir: string, opts: { permit?: string[]; replace?:
     assertCaFilesSafe(dir, [certPath(dir), keyPath(dir)]);
     const existing = await loadCa(dir);
     if (existing && !opts.replace) {
+      if (!(await fs.lstat(existing.keyFile).then(() => true, () => false))) throw keyMissing(existing);
       const missing = (opts.permit ?? []).map((s) => s.toLowerCase()).filter((s) => !existing.permitted.dns.includes(s));
       if (missing.length) {
         throw new ApxsError('NAME_NOT_PERMITTED', `the local CA ${existing.certFile} does not permit ${missing.join(', ')}: its name constraints are fixed when it is made`, {

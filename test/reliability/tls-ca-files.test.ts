@@ -161,3 +161,23 @@ it('doctor says what is wrong with the CA and the fix: a key others can read, a 
   expect(w2.find((w) => w.startsWith('local CA:'))).toMatch(/owned by nobody.*fix: .*--trust /);
   expect((await fs.stat(loose)).uid).toBe(65534);
 }, 60_000);
+
+it('a certificate without its key is said with the fix (tls ca --new), which works; a CA dir below a world-writable dir is not even made', async () => {
+  const work = await tmpDir('apxs-ts-tlscaf-');
+  const dir = path.join(work, 'nokey');
+  expect((await cli(['tls', 'ca', '--ca-dir', dir])).code).toBe(0);
+  await fs.rm(path.join(dir, 'ca-key.pem'));
+  const r = await cli(['tls', 'ca', '--ca-dir', dir, '--json']);
+  expect(r.json?.error).toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('ca-key.pem is missing'), hint: expect.stringContaining('apxs-ts tls ca --new') });
+  const fixed = await cli(['tls', 'ca', '--new', '--ca-dir', dir, '--json']);
+  expect(fixed.code, fixed.stderr).toBe(0);
+  const { ca } = await ensureCa(dir);
+  await expect(caSigningKey(ca)).resolves.toBeDefined();
+
+  const ww = path.join(work, 'ww');
+  await fs.mkdir(ww);
+  await fs.chmod(ww, 0o777);
+  const w = await cli(['tls', 'ca', '--ca-dir', path.join(ww, 'deep', 'ca'), '--json']);
+  expect(w.json?.error?.code).toBe('UNSAFE_CONFIG');
+  expect(await fs.readdir(ww)).toEqual([]);
+}, 60_000);
