@@ -15,6 +15,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
+import { shellWord } from '../core/command-hint.js';
 import { ApxsError, fileError } from '../core/errors.js';
 import { which } from '../core/fs.js';
 import { lastLines, runCapture } from '../core/run.js';
@@ -192,7 +193,7 @@ async function allStores(ca: LocalCa, opts: TrustOptions, want: boolean): Promis
       }
     }
   }
-  return { ca: ca.certFile, changed: stores.some((s) => s.changed), stores, nodeExtraCaCerts: `export NODE_EXTRA_CA_CERTS=${ca.certFile}` };
+  return { ca: ca.certFile, changed: stores.some((s) => s.changed), stores, nodeExtraCaCerts: `export NODE_EXTRA_CA_CERTS=${shellWord(ca.certFile)}` };
 }
 
 export const trustCa = (ca: LocalCa, opts: TrustOptions) => allStores(ca, opts, true);

@@ -164,3 +164,16 @@ it('a certs dir others can write, an NSS database owned by nobody: refused (expl
   expect(await snapshotTree(db)).toEqual(snap);
   for (const f of await fs.readdir(db)) expect((await fs.stat(path.join(db, f))).uid, f).toBe(65534);
 }, 120_000);
+
+it('the NODE_EXTRA_CA_CERTS line for a CA dir with a space, a quote and $(...) in its path: a shell reads back the path, runs nothing', async () => {
+  const work = await tmpDir('apxs-ts-tlsta-');
+  const dir = path.join(work, "my ca's $(touch pwned) `touch pwned2`");
+  const env = { APXS_TS_CA_DIR: dir };
+  expect((await cli(['tls', 'ca'], { env })).code).toBe(0);
+  const r = await cli(['tls', 'trust', '--no-system', '--no-nss'], { env });
+  expect(r.code, r.stderr).toBe(0);
+  const line = r.stdout.trim();
+  const got = execFileSync('sh', ['-c', `${line}; printf %s "$NODE_EXTRA_CA_CERTS"`], { cwd: work, encoding: 'utf8' });
+  expect(got).toBe(path.join(dir, 'ca.pem'));
+  expect(await fs.readdir(work)).toEqual([path.basename(dir)]);
+}, 60_000);
