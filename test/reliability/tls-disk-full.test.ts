@@ -1,6 +1,7 @@
 /**
- * A full disk (a 64 KB tmpfs, filled to leave 0..16 KB) under the CA dir, and
- * under the local certs dir of a scratch system store: NO_SPACE naming the
+ * A full disk (a tmpfs, filled to leave a few KB) under the CA dir, under
+ * the local certs dir of a scratch system store, and under a server root
+ * getting a TLS vhost: NO_SPACE naming the
  * path, nothing half-written (no key without its certificate, no temp file),
  * and the next run, with space again, works. Needs root (mount); when the
  * mount is refused, the test says why and fails instead of skipping.
@@ -9,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { cli, tmpDir } from '../helpers.js';
+import { cli, freePort, tmpDir } from '../helpers.js';
 
 const mounts: string[] = [];
 afterAll(() => {
@@ -88,3 +89,39 @@ it('tls trust with the local certs dir on a full disk: NO_SPACE, no temp file, t
   expect(ok.code, ok.stderr).toBe(0);
   expect(ok.json.changed).toBe(true);
 }, 120_000);
+
+it('vhost add --tls with the server root on a full disk (0..40 KB free): NO_SPACE or done; never a key file the config does not name, configtest passes', async () => {
+  const work = await tmpDir('apxs-ts-tlsfull-');
+  const env = { APXS_TS_CA_DIR: path.join(work, 'ca') };
+  const hosts = path.join(work, 'hosts');
+  await fs.writeFile(hosts, '127.0.0.1 localhost\n');
+  const outcomes: string[] = [];
+  for (const free of [0, 8, 16, 24, 32, 40]) {
+    const m = path.join(work, `m${free}`);
+    await fs.mkdir(m);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512k,mode=0755', 'tmpfs', m]);
+    mounts.push(m);
+    const sr = path.join(m, 'srv');
+    const port = await freePort();
+    let tlsPort = await freePort();
+    while (tlsPort === port) tlsPort = await freePort();
+    const made = await cli(['sandbox', 'create', sr, '--port', String(port), '--tls-port', String(tlsPort), '--no-project'], { env });
+    expect(made.code, made.stderr).toBe(0);
+    const used = Number(execFileSync('df', ['-k', '--output=used', m], { encoding: 'utf8' }).split('\n')[1]);
+    execFileSync('sh', ['-c', `head -c ${(512 - used - free) * 1024} /dev/zero > ${m}/fill 2>/dev/null || true`]);
+    const r = await cli(['vhost', 'add', 'full.test', '--tls', '--server-root', sr, '--hosts-file', hosts, '--json'], { env });
+    if (r.code !== 0) expect(r.json?.error?.code, `${free} KB: ${r.stderr}`).toBe('NO_SPACE');
+    outcomes.push(`${free}:${r.code === 0 ? 'ok' : 'NO_SPACE'}`);
+    const conf = await fs.readFile(path.join(sr, 'conf', 'apxs-ts-vhosts.conf'), 'utf8').catch(() => '');
+    const named = [...conf.matchAll(/SSLCertificateFile\s+"([^"]+)"/g)].map((x) => x[1]!);
+    const dir = path.join(sr, 'conf', 'apxs-ts-tls');
+    const files = (await fs.readdir(dir).catch(() => [] as string[])).filter((f) => !f.startsWith('.')).map((f) => path.join(dir, f));
+    const temps = (await fs.readdir(dir).catch(() => [] as string[])).filter((f) => f.startsWith('.'));
+    expect(temps, `${free} KB`).toEqual([]);
+    expect(files.sort(), `${free} KB`).toEqual([...new Set(named)].sort());
+    await fs.rm(path.join(m, 'fill'));
+    expect((await cli(['ctl', 'configtest', '--server-root', sr])).code, `${free} KB`).toBe(0);
+  }
+  console.log(`vhost add --tls on a full disk: ${outcomes.join(' ')}`);
+  expect(outcomes.some((o) => o.endsWith('NO_SPACE'))).toBe(true);
+}, 180_000);
