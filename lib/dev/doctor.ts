@@ -18,7 +18,7 @@ import { serverFiles } from '../ctl/server-files.js';
 import { serverState } from '../ctl/server-state.js';
 import { toolchainForServer, type Toolchain } from '../module/toolchain.js';
 import { buildVarsSource } from './build-vars.js';
-import { caDir, loadCa } from '../tls/ca.js';
+import { caDir, caSigningKey, loadCa } from '../tls/ca.js';
 import { DEFAULT_SYSTEM_STORE, inSystemBundle } from '../tls/trust-stores.js';
 import { listTls } from '../sites/vhost-tls.js';
 import { apxsCommand, DEFAULT_HOSTS_FILE } from '../core/command-hint.js';
@@ -62,9 +62,12 @@ export interface TlsFacts {
 export const EXPIRY_WARN_DAYS = 30;
 
 async function tlsFacts(sr: ServerRoot | undefined, report: DoctorReport): Promise<void> {
-  const ca = await loadCa(caDir()).catch((e: unknown) => (report.warnings.push(`local CA: ${(e as Error).message}`), undefined));
+  const said = (e: unknown) => `local CA: ${(e as Error).message}${e instanceof ApxsError && e.hint ? `; fix: ${e.hint}` : ''}`;
+  const ca = await loadCa(caDir()).catch((e: unknown) => (report.warnings.push(said(e)), undefined));
   const now = Date.now();
   if (ca) {
+    // The key as vhost add --tls would use it: there, not a symlink, not readable by others, the certificate's.
+    await caSigningKey(ca).catch((e: unknown) => report.warnings.push(said(e)));
     const daysLeft = Math.floor((new Date(ca.notAfter).getTime() - now) / 86400_000);
     const systemTrusted = await inSystemBundle(ca, DEFAULT_SYSTEM_STORE);
     report.tls.ca = { file: ca.certFile, fingerprint: ca.fingerprint, notAfter: ca.notAfter, daysLeft, systemTrusted };

@@ -1,5 +1,6 @@
 /** Host names and addresses as a hosts file may hold them. */
 import net from 'node:net';
+import { domainToASCII } from 'node:url';
 import { ApxsError } from '../core/errors.js';
 
 const LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
@@ -25,6 +26,18 @@ export function validateHostname(name: string): string {
   for (const l of labels) {
     if (l.length === 0) throw fail('it has an empty label (two dots in a row, or a leading dot)');
     if (l.length > 63) throw fail(`the label "${l.slice(0, 20)}…" is longer than 63 characters`);
+    if (l === '*') {
+      throw new ApxsError('BAD_HOSTNAME', `bad host name ${shown}: a wildcard is no host name`, {
+        hint: 'name each host (a hosts file maps names, not patterns; its certificate lists each one), e.g. --alias www.one.test --alias api.one.test',
+      });
+    }
+    // eslint-disable-next-line no-control-regex
+    if (/[^\x00-\x7f]/.test(l)) {
+      const ascii = domainToASCII(name);
+      throw new ApxsError('BAD_HOSTNAME', `bad host name ${shown}: the label "${l}" is not ASCII`, {
+        hint: ascii ? `use its ASCII (punycode) form, as DNS and certificates hold it: ${ascii}` : 'use letters, digits, hyphens and dots, e.g. one.dd',
+      });
+    }
     if (!LABEL.test(l)) throw fail(`the label "${l}" may hold only letters, digits and inner hyphens`);
   }
   if (/^\d+$/.test(labels[labels.length - 1]!)) throw fail('the last label is all digits (an address, not a name)');

@@ -97,6 +97,37 @@ async function writeGlobal(tx: EditTransaction, sr: ServerRoot, ledger: Ledger, 
   else await tx.write(file, removeBlock(text, GLOBAL_ID, file));
 }
 
+/**
+ * Whether `file` still holds the certificate apxs-ts wrote for `rec`: a
+ * plain file whose certificate has the serial its name carries and the
+ * record's expiry. A file the user replaced (their own certificate, a
+ * symlink) is theirs: vhost remove and tls renew leave it.
+ */
+async function stillOurs(rec: TlsRecord): Promise<boolean> {
+  const st = await fs.lstat(rec.file).catch(() => undefined);
+  if (!st?.isFile()) return false;
+  const serial = /-([0-9a-f]{12})\.pem$/.exec(rec.file)?.[1];
+  try {
+    const { X509Certificate } = await import('node:crypto');
+    const cert = new X509Certificate(await fs.readFile(rec.file));
+    return !!serial && cert.serialNumber.toLowerCase().replace(/^0+/, '').startsWith(serial.replace(/^0+/, ''))
+      // The certificate holds whole seconds; the record the milliseconds it was made with.
+      && Math.floor(new Date(cert.validTo).getTime() / 1000) === Math.floor(new Date(rec.notAfter).getTime() / 1000);
+  } catch {
+    return false;
+  }
+}
+
+/** The old certificate file goes after the commit, when it is still the one apxs-ts wrote; else a warning says it was kept. */
+async function removeOldPair(tx: EditTransaction, rec: TlsRecord): Promise<boolean> {
+  if (await stillOurs(rec)) {
+    await tx.removeAfterCommit(rec.file);
+    return true;
+  }
+  if (await fs.lstat(rec.file).then(() => true, () => false)) tx.warnings.push(`${rec.file} no longer holds the certificate apxs-ts wrote there: left as it is`);
+  return false;
+}
+
 const sameNames = (a: string[], b: string[]) => a.length === b.length && a.every((n, i) => n === b[i]);
 
 /** Steps 1-3 of the header for vhost `name`; returns its record (file, port, ...). */
@@ -124,7 +155,7 @@ async function writePair(tx: EditTransaction, sr: ServerRoot, name: string, name
   await tx.write(file, pairPem(leaf), 0o600);
   failpoint('tls:after-pair');
   // The old pair goes after the commit: a rollback still has it, and no copy of its key is kept as a backup.
-  if (prev && prev.file !== file) await tx.removeAfterCommit(prev.file);
+  if (prev && prev.file !== file) await removeOldPair(tx, prev);
   return { file, port: plan.port, names, notAfter: leaf.notAfter.toISOString(), ca: ca.fingerprint, ...(plan.httpsOnly ? { httpsOnly: true } : {}) };
 }
 
@@ -133,14 +164,14 @@ export async function removeTls(tx: EditTransaction, sr: ServerRoot, name: strin
   const ledger = await readLedger(sr);
   const rec = ledger.tls[name];
   if (!rec) return false;
-  await tx.removeAfterCommit(rec.file);
+  const removed = await removeOldPair(tx, rec);
   delete ledger.tls[name];
   const last = Object.keys(ledger.tls).length === 0;
   await writeGlobal(tx, sr, ledger, undefined);
   if (last) await sr.layout.disableSharedModules(tx, sr, MODULES_ID, ledger.tlsModules);
   // The dir goes with the last certificate when nothing else is in it (an admin's file in it keeps it).
   const left = await fs.readdir(tlsDir(sr)).catch(() => [] as string[]);
-  if (last && left.every((f) => path.join(tlsDir(sr), f) === rec.file)) await tx.removeAfterCommit(tlsDir(sr));
+  if (last && removed && left.every((f) => path.join(tlsDir(sr), f) === rec.file)) await tx.removeAfterCommit(tlsDir(sr));
   await updateLedger(tx, sr, (l) => {
     delete l.tls[name];
     if (last) l.tlsModules = [];

@@ -21,8 +21,11 @@ import { writeFileAtomic } from '../core/atomic-file.js';
 import { ApxsError, fileError, isErrno } from '../core/errors.js';
 import { failpoint } from '../core/failpoint.js';
 import { withLock } from '../core/lock.js';
+import { assertTrusted } from '../core/trust.js';
 // @peculiar/x509 and reflect-metadata cost ~170 ms to load: only the runs that make or read a certificate pay it.
 const crypto = () => import('./crypto.js');
+import { assertCaFilesSafe, assertKeyMatches, assertKeyPrivate, assertOurKindOfCa } from './ca-safety.js';
+import { isPublicSuffix } from './public-suffix.js';
 import { decodeNameConstraints, encodeNameConstraints, NAME_CONSTRAINTS_OID, PERMITTED_IPS, validSuffix } from './name-constraints.js';
 
 export const DEFAULT_PERMITTED = ['localhost', '.localhost', '.test'];
@@ -54,6 +57,8 @@ const keyPath = (dir: string) => path.join(dir, 'ca-key.pem');
 /** The CA in `dir`, or undefined when there is none yet (or only a key: an unfinished create). */
 export async function loadCa(dir: string): Promise<LocalCa | undefined> {
   const certFile = certPath(dir);
+  // Another user's CA dir, a symlink for the certificate or key: refused before anything is read from them.
+  assertCaFilesSafe(dir, [certFile, keyPath(dir)]);
   const pem = await fs.readFile(certFile, 'utf8').catch((err: unknown) => {
     if (isErrno(err, 'ENOENT')) return undefined;
     throw fileError(certFile, err) ?? err;
@@ -68,15 +73,36 @@ export async function loadCa(dir: string): Promise<LocalCa | undefined> {
   }
   const nc = cert.getExtension(NAME_CONSTRAINTS_OID);
   const node = new X509Certificate(pem);
+  const permitted = nc ? decodeNameConstraints(new Uint8Array(nc.value)) : undefined;
+  // A CA apxs-ts would not have made (no or widened constraints) is not used, shown as ours or trusted.
+  assertOurKindOfCa(certFile, pem, permitted, !!nc?.critical);
   return {
     dir, certFile, keyFile: keyPath(dir), certPem: pem, fingerprint: node.fingerprint256, subject: cert.subject,
-    permitted: nc ? decodeNameConstraints(new Uint8Array(nc.value)) : { dns: [], ip: [] },
+    permitted: permitted ?? { dns: [], ip: [] },
     notBefore: cert.notBefore.toISOString(), notAfter: cert.notAfter.toISOString(),
   };
 }
 
+/** A certificate whose key is gone (deleted, or a cert copied in alone): nothing can sign for it; a new CA is the fix. */
+function keyMissing(ca: LocalCa): ApxsError {
+  return new ApxsError('NOT_FOUND', `the local CA's key ${ca.keyFile} is missing: ${ca.certFile} is there without it, so nothing can be signed`, {
+    hint: 'make a new CA: apxs-ts tls ca --new (the old certificate is kept as ca.pem.replaced-DATE), then apxs-ts tls trust and apxs-ts tls renew --all',
+    data: { path: ca.keyFile },
+  });
+}
+
 export async function caSigningKey(ca: LocalCa): Promise<CryptoKey> {
-  const pem = await fs.readFile(ca.keyFile, 'utf8').catch((err: unknown) => { throw fileError(ca.keyFile, err) ?? err; });
+  assertCaFilesSafe(ca.dir, [ca.keyFile]);
+  assertKeyPrivate(ca.keyFile);
+  // Under the CA's lock: a `tls ca --new` (which holds it) never swaps the key between this read and the certificate's.
+  const pem = await withLock(path.join(ca.dir, 'ca.lock'), async () => {
+    const now = await fs.readFile(ca.certFile, 'utf8').catch(() => '');
+    if (now !== ca.certPem) {
+      throw new ApxsError('LOCKED', `the local CA in ${ca.dir} was replaced (tls ca --new) while this command ran`, { hint: 'run it again: it will use the new CA', data: { path: ca.certFile } });
+    }
+    return fs.readFile(ca.keyFile, 'utf8').catch((err: unknown) => { throw isErrno(err, 'ENOENT') ? keyMissing(ca) : fileError(ca.keyFile, err) ?? err; });
+  }, 60_000);
+  assertKeyMatches(ca.keyFile, pem, ca.certPem);
   return (await crypto()).importSigningKey(pem);
 }
 
@@ -84,6 +110,8 @@ export async function caSigningKey(ca: LocalCa): Promise<CryptoKey> {
 export function permittedSuffixes(extra: string[] = []): string[] {
   for (const s of extra) {
     if (!validSuffix(s)) throw new ApxsError('BAD_INPUT', `--permit ${s}: not a DNS suffix`, { hint: 'give a name or a suffix with a leading dot, e.g. --permit .dd or --permit dev.example.com' });
+    // A public suffix (.com, .co.uk, .github.io) would let the CA sign for every site under it: what the constraints exist to prevent.
+    if (isPublicSuffix(s)) throw new ApxsError('BAD_INPUT', `--permit ${s}: a public suffix; a CA permitting it could sign for every site under it`, { hint: `permit a name you own below it, e.g. --permit dev.example${s.startsWith('.') ? s : `.${s}`}, or a suffix that is no public one, e.g. --permit .dd` });
   }
   return [...new Set([...DEFAULT_PERMITTED, ...extra.map((s) => s.toLowerCase())])];
 }
@@ -114,10 +142,20 @@ async function createCa(dir: string, permitted: string[]): Promise<void> {
       new x509.Extension(NAME_CONSTRAINTS_OID, true, Buffer.from(encodeNameConstraints(permitted, PERMITTED_IPS))),
     ],
   });
-  // Key first: a certificate on disk always has its key.
+  // Key first: a certificate on disk always has its key. A key left alone by a killed create (checked
+  // ours, under the lock) goes first: an atomic write would keep its mode, and a new key starts 0600.
+  failpoint('tls-ca:before-key');
+  await fs.rm(keyPath(dir), { force: true }).catch((err: unknown) => { throw fileError(keyPath(dir), err) ?? err; });
   await writeFileAtomic(keyPath(dir), await privateKeyPem(keys.privateKey), { mode: 0o600 });
   failpoint('tls-ca:after-key');
-  await writeFileAtomic(certPath(dir), cert.toString('pem'), { mode: 0o644 });
+  try {
+    await writeFileAtomic(certPath(dir), cert.toString('pem'), { mode: 0o644 });
+  } catch (err) {
+    // A full disk (or any failed write) leaves no key without its certificate: the key just made goes.
+    await fs.rm(keyPath(dir), { force: true }).catch(() => undefined);
+    throw fileError(certPath(dir), err) ?? err;
+  }
+  failpoint('tls-ca:after-cert');
 }
 
 export interface EnsureCaResult { ca: LocalCa; created: boolean; replaced?: string }
@@ -130,10 +168,18 @@ export interface EnsureCaResult { ca: LocalCa; created: boolean; replaced?: stri
  */
 export async function ensureCa(dir: string, opts: { permit?: string[]; replace?: boolean } = {}): Promise<EnsureCaResult> {
   const wanted = permittedSuffixes(opts.permit);
+  // The nearest existing directory first: a CA dir is not even made below one another user can write.
+  let up = path.dirname(dir);
+  while (up !== path.dirname(up) && !(await fs.lstat(up).then(() => true, () => false))) up = path.dirname(up);
+  assertTrusted(up, 'the directory of the local CA');
   await makeDir(dir);
+  assertCaFilesSafe(dir, []);
   return withLock(path.join(dir, 'ca.lock'), async () => {
+    // A key left alone (a create killed after it) is replaced only when it is a file of ours.
+    assertCaFilesSafe(dir, [certPath(dir), keyPath(dir)]);
     const existing = await loadCa(dir);
     if (existing && !opts.replace) {
+      if (!(await fs.lstat(existing.keyFile).then(() => true, () => false))) throw keyMissing(existing);
       const missing = (opts.permit ?? []).map((s) => s.toLowerCase()).filter((s) => !existing.permitted.dns.includes(s));
       if (missing.length) {
         throw new ApxsError('NAME_NOT_PERMITTED', `the local CA ${existing.certFile} does not permit ${missing.join(', ')}: its name constraints are fixed when it is made`, {
@@ -147,8 +193,10 @@ export async function ensureCa(dir: string, opts: { permit?: string[]; replace?:
     if (existing) {
       const stamp = new Date().toISOString().replace(/[:.]/g, '-');
       replaced = `${existing.certFile}.replaced-${stamp}`;
-      await fs.rename(existing.keyFile, `${existing.keyFile}.replaced-${stamp}`).catch(() => undefined);
+      // Certificate first: a killed replace leaves a key alone (an unfinished create, made again), never a certificate without its key.
       await fs.rename(existing.certFile, replaced);
+      failpoint('tls-ca:replace-after-cert');
+      await fs.rename(existing.keyFile, `${existing.keyFile}.replaced-${stamp}`).catch(() => undefined);
     }
     await createCa(dir, opts.replace && existing ? [...new Set([...existing.permitted.dns, ...wanted])] : wanted);
     return { ca: (await loadCa(dir))!, created: true, ...(replaced ? { replaced } : {}) };

@@ -12,6 +12,7 @@ import { ApxsError } from '../core/errors.js';
 import { caSigningKey, DEFAULT_PERMITTED, type LocalCa } from './ca.js';
 const crypto = () => import('./crypto.js');
 import { dnsPermitted, ipPermitted } from './name-constraints.js';
+import { isPublicSuffix } from './public-suffix.js';
 
 const HOUR = 3600_000;
 export const LEAF_DAYS = 396;
@@ -25,11 +26,23 @@ export interface Leaf {
   keyPem: string;
 }
 
+/**
+ * The narrowest --permit that covers `name` and that `tls ca --permit` takes:
+ * `.TLD` when the TLD is no public suffix (one.dd: .dd); else the name itself
+ * (x.test.evil.com: x.test.evil.com, never .com; a one-label name: itself,
+ * since .eviltest would cover only names below eviltest).
+ */
+function suffixFor(name: string): string {
+  const labels = name.toLowerCase().replace(/^\*\./, '').split('.');
+  const tld = `.${labels[labels.length - 1]}`;
+  return labels.length > 1 && !isPublicSuffix(tld) ? tld : labels.join('.');
+}
+
 /** Throws NAME_NOT_PERMITTED, with the command that makes a CA permitting them, for names outside the CA's constraints. */
 export function checkPermitted(ca: LocalCa, names: string[]): void {
   const outside = names.filter((n) => (net.isIP(n) ? !ipPermitted(n, ca.permitted.ip) : !dnsPermitted(n, ca.permitted.dns)));
   if (outside.length === 0) return;
-  const suffixes = [...new Set(outside.filter((n) => !net.isIP(n)).map((n) => `.${n.split('.').slice(-1)[0]}`))];
+  const suffixes = [...new Set(outside.filter((n) => !net.isIP(n)).map(suffixFor))];
   const keep = ca.permitted.dns.filter((s) => !DEFAULT_PERMITTED.includes(s));
   throw new ApxsError('NAME_NOT_PERMITTED', `${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} outside the local CA's name constraints (${[...ca.permitted.dns, ...ca.permitted.ip].join(' ')})`, {
     hint: suffixes.length

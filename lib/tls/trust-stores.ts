@@ -15,9 +15,11 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
+import { shellWord } from '../core/command-hint.js';
 import { ApxsError, fileError } from '../core/errors.js';
 import { which } from '../core/fs.js';
 import { lastLines, runCapture } from '../core/run.js';
+import { assertTrusted, whyUntrusted } from '../core/trust.js';
 import type { LocalCa } from './ca.js';
 
 export interface SystemStore {
@@ -95,8 +97,24 @@ async function updateCaCertificates(tool: string, s: SystemStore): Promise<void>
 async function systemTrust(ca: LocalCa, s: SystemStore, want: boolean): Promise<StoreResult> {
   const file = systemCertFile(ca, s);
   const where = `${file} -> ${bundleFile(s)}`;
-  const current = await fs.readFile(file, 'utf8').catch(() => undefined);
+  // Root writes and deletes there: directories only root (or the user) can change, so nothing is planted between a check and a write.
+  assertTrusted(s.localCertsDir, 'the local certificates directory');
+  assertTrusted(s.etcCertsDir, 'the certificates directory');
+  // Only a plain file: a symlink there would have trust write, and untrust delete, wherever it points.
+  const st = await fs.lstat(file).catch(() => undefined);
+  if (st && !st.isFile()) {
+    if (!want) return { store: 'system', where, trusted: await inSystemBundle(ca, s), changed: false, note: `${file} is not a plain file (a symlink?): not apxs-ts's, left alone` };
+    throw new ApxsError('UNSAFE_CONFIG', `refusing to write ${file}: it is ${st.isSymbolicLink() ? 'a symlink' : 'not a plain file'}, not a file tls trust made`, {
+      hint: `apxs-ts writes the CA there only as a plain file of its own; look at what it is, remove it if it is not needed, and run tls trust again`, data: { path: file },
+    });
+  }
+  const current = st ? await fs.readFile(file, 'utf8').catch((err: unknown) => { throw fileError(file, err) ?? err; }) : undefined;
   const ours = current !== undefined && pemBody(current) === pemBody(ca.certPem);
+  if (want && current !== undefined && !ours) {
+    throw new ApxsError('UNSAFE_CONFIG', `refusing to replace ${file}: it holds something other than the local CA ${ca.certFile}`, {
+      hint: 'someone else\'s file has the name tls trust uses: move it aside (it is not apxs-ts\'s to overwrite), then run tls trust again', data: { path: file },
+    });
+  }
   const tool = await findTool(s);
   if (!tool) {
     return { store: 'system', where, trusted: false, changed: false, note: 'update-ca-certificates not found (apt-get install ca-certificates): the system store was left alone' };
@@ -165,9 +183,17 @@ async function allStores(ca: LocalCa, opts: TrustOptions, want: boolean): Promis
     const certutil = await which(['certutil']);
     if (!certutil) stores.push({ store: 'nss', where: dbs.join(', ') || '(none found)', trusted: false, changed: false, note: 'certutil not found (apt-get install libnss3-tools): NSS databases (Firefox, Chrome on Linux) were left alone' });
     else if (dbs.length === 0) stores.push({ store: 'nss', where: '(none found)', trusted: false, changed: false, note: `no NSS database under ${opts.home ?? os.homedir()} (~/.pki/nssdb, Firefox profiles)` });
-    else for (const db of dbs) stores.push(await nssTrust(ca, certutil, db, want));
+    else {
+      for (const db of dbs) {
+        // certutil as root would write another user's database (and leave files of root's in it).
+        const bad = whyUntrusted(db);
+        if (bad && opts.nssDbs) assertTrusted(db, 'the NSS database');
+        if (bad) stores.push({ store: 'nss', where: db, trusted: false, changed: false, note: `left alone: ${bad.why} (pass --nss-db ${db} --trust ${db} if you mean it)` });
+        else stores.push(await nssTrust(ca, certutil, db, want));
+      }
+    }
   }
-  return { ca: ca.certFile, changed: stores.some((s) => s.changed), stores, nodeExtraCaCerts: `export NODE_EXTRA_CA_CERTS=${ca.certFile}` };
+  return { ca: ca.certFile, changed: stores.some((s) => s.changed), stores, nodeExtraCaCerts: `export NODE_EXTRA_CA_CERTS=${shellWord(ca.certFile)}` };
 }
 
 export const trustCa = (ca: LocalCa, opts: TrustOptions) => allStores(ca, opts, true);

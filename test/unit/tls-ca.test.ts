@@ -98,7 +98,8 @@ describe('leaf', () => {
     const err = await issueLeaf(ca, ['one.test', 'example.com']).catch((e: unknown) => e);
     expect((err as ApxsError).code).toBe('NAME_NOT_PERMITTED');
     expect((err as ApxsError).message).toContain('example.com');
-    expect((err as ApxsError).hint).toContain('apxs-ts tls ca --new --permit .com');
+    // The name itself, never .com (a public suffix: tls ca --permit refuses it, and it would let the CA sign for every .com site).
+    expect((err as ApxsError).hint).toContain('apxs-ts tls ca --new --permit example.com,');
     expect(() => checkPermitted(ca, ['10.1.2.3'])).toThrow(/outside/);
     expect(() => checkPermitted(ca, ['a.test', '::1', 'localhost'])).not.toThrow();
   });
