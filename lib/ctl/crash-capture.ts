@@ -15,9 +15,11 @@
  *
  * No C compiler: cores and the error log only (the recorder is skipped with a warning).
  */
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { cacheDir, exists, shortHash, which } from '../core/fs.js';
+import { whyUntrusted } from '../core/trust.js';
 import { runCapture } from '../core/run.js';
 import { templatesRoot } from '../core/templates.js';
 import type { HttpdCommand } from '../httpd/invoke.js';
@@ -39,27 +41,46 @@ export interface CrashRun {
   recorder: boolean;
   /** The sanitizer runtimes preloaded (modules built with `build --sanitize`). */
   sanitizers?: string[];
+  /**
+   * The secret the recorder writes first into each crash's frames: the crash
+   * directory is writable by everyone (1733), so a `<pid>/` directory is this
+   * server's only when its frames carry it (run.json is 0600: only root and
+   * the server's own children, through their environment, know it).
+   */
+  token?: string;
 }
 
-/** The recorder's shared object, compiled from its template once per source text and compiler. */
-async function recorderSo(): Promise<string | undefined> {
+/**
+ * The recorder's shared object, compiled from its template once per source
+ * text and compiler. It is preloaded into httpd's parent, which runs as root:
+ * a cached copy, or a cache directory, that another user could write (an
+ * XDG_CACHE_HOME they own, a world-writable ~/.cache) would run their code
+ * there, so it is used only when it passes the trust rule (lib/core/trust.ts).
+ */
+async function recorderSo(): Promise<{ so?: string; why?: string }> {
   const cc = process.env.CC || (await which(['gcc', 'cc', 'clang']));
-  if (!cc) return undefined;
+  if (!cc) return { why: 'no C compiler to build the crash recorder: a crash leaves only the error log line and at most one core' };
   const src = path.join(templatesRoot(), 'crash', 'apxs-ts-crash.c');
   const text = await fs.readFile(src, 'utf8');
   const out = path.join(cacheDir(), 'crash', `apxs-ts-crash-${shortHash(`${cc}\0${text}`)}.so`);
-  if (await exists(out)) return out;
+  const untrusted = () => {
+    const u = whyUntrusted(out);
+    return u ? { why: `the crash recorder was not preloaded: ${u.culprit} is ${u.why} (owner ${u.owner}); a crash leaves only the error log line` } : undefined;
+  };
+  if (await exists(out)) return untrusted() ?? { so: out };
   await fs.mkdir(path.dirname(out), { recursive: true });
+  const refused = untrusted();
+  if (refused) return refused;
   const tmp = `${out}.${process.pid}.tmp`;
   const res = await runCapture(cc, ['-shared', '-fPIC', '-O1', '-g', '-o', tmp, src, '-ldl', '-lpthread']);
   if (res.exitCode !== 0) {
     await fs.rm(tmp, { force: true });
-    return undefined;
+    return { why: 'the crash recorder did not compile: a crash leaves only the error log line and at most one core' };
   }
   // Readable by httpd's children (another user): the loader maps it in each.
   await fs.chmod(tmp, 0o755);
   await fs.rename(tmp, out);
-  return out;
+  return untrusted() ?? { so: out };
 }
 
 /** Removes the oldest crash directories beyond KEEP_CRASHES (only `<pid>` directories: apxs-ts's own). */
@@ -85,8 +106,10 @@ export async function withCrashCapture(sr: ServerRoot, cmd: HttpdCommand, errorL
   // httpd's children (User www-data) make their crash directory here; 1733: they can, and cannot list others'.
   await fs.chmod(dir, 0o1733);
   await prune(dir);
-  const so = await recorderSo().catch(() => undefined);
-  if (!so) warnings.push('no C compiler to build the crash recorder: a crash leaves only the error log line and at most one core');
+  const rec = await recorderSo().catch((e: Error) => ({ so: undefined, why: `the crash recorder could not be built: ${e.message}` }));
+  const so = rec.so;
+  if (!so && rec.why) warnings.push(rec.why);
+  const token = randomBytes(16).toString('hex');
   const env = { ...cmd.env };
   // A sanitizer runtime httpdCommand preloaded (lib/httpd/sanitizer-env.ts) stays first.
   const runtimes = (env.LD_PRELOAD ?? '').split(':').filter((p) => /lib(asan|ubsan)\.so/.test(p));
@@ -95,9 +118,13 @@ export async function withCrashCapture(sr: ServerRoot, cmd: HttpdCommand, errorL
     // After any preload already asked for: a sanitizer runtime must come first.
     env.LD_PRELOAD = preload ? `${preload}:${so}` : so;
     env.APXS_TS_CRASH_DIR = dir;
+    env.APXS_TS_CRASH_TOKEN = token;
   }
-  const run: CrashRun = { startedAt: Date.now(), errorLog, logOffset, httpd: sr.httpd, recorder: !!so, sanitizers: runtimes };
-  await fs.writeFile(runFile(sr), JSON.stringify(run) + '\n');
+  const run: CrashRun = { startedAt: Date.now(), errorLog, logOffset, httpd: sr.httpd, recorder: !!so, sanitizers: runtimes, token };
+  // 0600 (it holds the token), and by rename: a run.json someone planted as a symlink is replaced, never written through.
+  const tmpRun = `${runFile(sr)}.${randomBytes(8).toString('hex')}.tmp`;
+  await fs.writeFile(tmpRun, JSON.stringify(run) + '\n', { mode: 0o600, flag: 'wx' });
+  await fs.rename(tmpRun, runFile(sr));
   // The hard limit is as far as an unprivileged user may go; root may raise it.
   const raise = 'ulimit -c unlimited 2>/dev/null || ulimit -c "$(ulimit -H -c)" 2>/dev/null; exec "$@"';
   return {

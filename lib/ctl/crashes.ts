@@ -8,7 +8,7 @@
  * recorder wrote. Symbolized once: the result is kept beside the frames, so
  * that a later rebuild of the module cannot change what an old crash says.
  */
-import { promises as fs } from 'node:fs';
+import { constants as fsc, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { which } from '../core/fs.js';
 import { runCapture } from '../core/run.js';
@@ -61,10 +61,13 @@ const SIGNAL_NAMES: Record<number, string> = { 4: 'Illegal instruction', 6: 'Abo
 /** The lines of `file` after `offset` (all of them: a crash loop writes many). */
 async function logAfter(file: string | undefined, offset: number): Promise<string[]> {
   if (!file) return [];
-  const fh = await fs.open(file, 'r').catch(() => undefined);
+  // O_NONBLOCK: a log swapped for a FIFO would block the open until a writer came; only a regular file is read.
+  const fh = await fs.open(file, fsc.O_RDONLY | fsc.O_NONBLOCK).catch(() => undefined);
   if (!fh) return [];
   try {
-    const size = (await fh.stat()).size;
+    const st = await fh.stat();
+    if (!st.isFile()) return [];
+    const size = st.size;
     const start = size < offset ? 0 : offset; // rotated or truncated: read it all
     const len = Math.min(size - start, 8 * 1024 * 1024);
     const buf = Buffer.alloc(len);
@@ -157,13 +160,58 @@ async function addr2lineFrames(addr2line: string | undefined, raw: RawFrame[]): 
   return frames;
 }
 
-async function coreIn(dir: string): Promise<string | undefined> {
-  const names = await fs.readdir(dir).catch(() => [] as string[]);
-  const core = names.find((n) => /^core(\.\d+)?$/.test(n));
-  return core ? path.join(dir, core) : undefined;
+/** The core in `dir`: a regular file of the crashed child's uid (the kernel writes it as that user), never anyone else's. */
+async function coreIn(dir: string, uid: number): Promise<string | undefined> {
+  for (const n of await fs.readdir(dir).catch(() => [] as string[])) {
+    if (!/^core(\.\d+)?$/.test(n)) continue;
+    const st = await fs.lstat(path.join(dir, n)).catch(() => undefined);
+    if (st?.isFile() && st.uid === uid) return path.join(dir, n);
+  }
+  return undefined;
 }
 
-interface Cached { frames: Frame[]; core: string | undefined; symbolizedBy: Crash['symbolizedBy']; note: string | undefined; signo: number | undefined; report?: string }
+/**
+ * Whether `dir` (`<crash dir>/<pid>`) is the directory a child of this
+ * server made: the crash directory is 1733, so anyone can make one. It must
+ * be a real directory (not a symlink) writable by its owner only, holding a
+ * regular `frames` file of the same owner whose first line is this start's
+ * token (run.json, 0600). Its owner then is the uid whose core and sanitizer
+ * report are believed. Undefined: nothing in it is read.
+ */
+async function ownerIfOurs(dir: string, run: CrashRun): Promise<number | undefined> {
+  if (!run.token) return undefined;
+  const st = await fs.lstat(dir).catch(() => undefined);
+  if (!st?.isDirectory() || st.mode & 0o022) return undefined;
+  const frames = path.join(dir, 'frames');
+  const fst = await fs.lstat(frames).catch(() => undefined);
+  if (!fst?.isFile() || fst.uid !== st.uid) return undefined;
+  const text = await readSmall(frames);
+  return text?.split('\n', 1)[0] === `token ${run.token}` ? st.uid : undefined;
+}
+
+/** A regular file (never a symlink, FIFO or device) owned by `uid`, at most `max` bytes read. */
+async function readOwned(file: string, uids: number[], max = 1024 * 1024): Promise<string | undefined> {
+  const st = await fs.lstat(file).catch(() => undefined);
+  if (!st?.isFile() || !uids.includes(st.uid)) return undefined;
+  return readSmall(file, max);
+}
+
+async function readSmall(file: string, max = 1024 * 1024): Promise<string | undefined> {
+  const fh = await fs.open(file, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK).catch(() => undefined);
+  if (!fh) return undefined;
+  try {
+    if (!(await fh.stat()).isFile()) return undefined;
+    const buf = Buffer.alloc(max);
+    const { bytesRead } = await fh.read(buf, 0, max, 0);
+    return buf.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await fh.close();
+  }
+}
+
+const me = () => [process.geteuid?.() ?? 0, 0];
+
+interface Cached { distrusted?: boolean; frames: Frame[]; core: string | undefined; symbolizedBy: Crash['symbolizedBy']; note: string | undefined; signo: number | undefined; report?: string }
 
 /** A sanitizer's frame: `#0 0x7f.. in fn /src/mod_x.c:30` (a column may follow), or `#3 0x55.. (/usr/sbin/apache2+0x6b35f)`. */
 const SAN_FRAME = /^\s*#\d+ (0x[0-9a-f]+) (?:in (\S+) (?:(.+?):(\d+)(?::\d+)?|\((.+?)\+0x[0-9a-f]+\))|\((.+?)\+0x[0-9a-f]+\))\s*$/;
@@ -185,10 +233,10 @@ export function parseSanitizerReport(text: string): { report: string; frames: Fr
   return { report: lines[head]!.replace(/^=+\d+=+/, '').trim(), frames };
 }
 
-/** The report a sanitizer wrote for `pid` into the crash directory (log_path=DIR/asan → DIR/asan.PID). */
-async function sanitizerReport(crashes: string, pid: number): Promise<{ report: string; frames: Frame[] } | undefined> {
+/** The report a sanitizer wrote for `pid` into the crash directory (log_path=DIR/asan → DIR/asan.PID), by the crashed child's uid. */
+async function sanitizerReport(crashes: string, pid: number, uid: number): Promise<{ report: string; frames: Frame[] } | undefined> {
   for (const kind of ['asan', 'ubsan']) {
-    const text = await fs.readFile(path.join(crashes, `${kind}.${pid}`), 'utf8').catch(() => undefined);
+    const text = await readOwned(path.join(crashes, `${kind}.${pid}`), [uid]);
     const r = text ? parseSanitizerReport(text) : undefined;
     if (r) return r;
   }
@@ -197,14 +245,22 @@ async function sanitizerReport(crashes: string, pid: number): Promise<{ report: 
 
 /** The backtrace of the crash of `pid`: from its cache, else gdb on its core, else addr2line on its frames. */
 async function explain(dir: string, run: CrashRun, pattern: CorePattern, tools: { gdb?: string; addr2line?: string }): Promise<Cached> {
+  const uid = await ownerIfOurs(dir, run);
+  if (uid === undefined) {
+    const there = await fs.lstat(dir).then(() => true, () => false);
+    return { distrusted: there, frames: [], core: undefined, symbolizedBy: 'none', signo: undefined,
+      note: there ? `${dir} is not apxs-ts's (no frames with this start's token, or writable by others, or a symlink): not trusted, nothing in it read` : undefined };
+  }
   const cacheFile = path.join(dir, 'backtrace.json');
-  const cached = await fs.readFile(cacheFile, 'utf8').then((t) => JSON.parse(t) as Cached, () => undefined);
+  // apxs-ts's own cache only: the directory's owner (httpd's User) could have put one there.
+  const cachedText = await readOwned(cacheFile, me());
+  const cached = cachedText ? (() => { try { return JSON.parse(cachedText) as Cached; } catch { return undefined; } })() : undefined;
   if (cached) return cached;
   // A sanitizer's report says what went wrong, where; the abort that follows it is only how the child ended.
-  const san = await sanitizerReport(path.dirname(dir), Number(path.basename(dir)));
+  const san = await sanitizerReport(path.dirname(dir), Number(path.basename(dir)), uid);
   if (san) return { frames: san.frames, core: undefined, symbolizedBy: 'sanitizer', note: san.report, signo: undefined, report: san.report };
-  const framesText = await fs.readFile(path.join(dir, 'frames'), 'utf8').catch(() => undefined);
-  const core = await coreIn(dir);
+  const framesText = await readSmall(path.join(dir, 'frames'));
+  const core = await coreIn(dir, uid);
   const parsed = framesText ? parseFrames(framesText, (o) => path.basename(o).startsWith('apxs-ts-crash-')) : undefined;
   let out: Cached | undefined;
   if (core && tools.gdb) {
@@ -218,7 +274,8 @@ async function explain(dir: string, run: CrashRun, pattern: CorePattern, tools: 
     out = { frames, core, symbolizedBy: tools.addr2line ? 'addr2line' : 'none', note: why, signo: parsed.signo };
   }
   if (!out) return { frames: [], core, symbolizedBy: 'none', note: core ? 'gdb is not installed and the recorder left no frames' : undefined, signo: undefined };
-  await fs.writeFile(cacheFile, JSON.stringify(out)).catch(() => undefined); // a cache: unwritable only costs a re-run
+  // A cache: unwritable only costs a re-run. Created, never opened through what is there (the directory is httpd's User's).
+  await fs.writeFile(cacheFile, JSON.stringify(out), { flag: fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, mode: 0o644 }).catch(() => undefined);
   return out;
 }
 
@@ -236,12 +293,11 @@ export async function listCrashes(sr: ServerRoot, pattern: CorePattern, opts: { 
     const m = EXIT_SIGNAL.exec(l);
     if (m) byPid.set(Number(m[1]), { signal: m[2]!.trim(), signo: Number(m[3]), logLine: l.trim() });
   }
-  // A crash the recorder saw but the log does not show (a log to a pipe or syslog, or not written yet).
+  // A crash the recorder saw but the log does not show (a log to a pipe or syslog, or not written yet): its directory must be this start's.
   const dir = crashDir(sr);
   for (const n of await fs.readdir(dir).catch(() => [] as string[])) {
     if (!/^\d+$/.test(n) || byPid.has(Number(n))) continue;
-    const st = await fs.stat(path.join(dir, n)).catch(() => undefined);
-    if (st && st.mtimeMs >= run.startedAt) byPid.set(Number(n), { signal: '', signo: undefined, logLine: undefined });
+    if ((await ownerIfOurs(path.join(dir, n), run)) !== undefined) byPid.set(Number(n), { signal: '', signo: undefined, logLine: undefined });
   }
   const tools = { gdb: await which(['gdb']), addr2line: await which(['addr2line']) };
   const crashes: Crash[] = [];
@@ -252,7 +308,7 @@ export async function listCrashes(sr: ServerRoot, pattern: CorePattern, opts: { 
     crashes.push({
       pid, signo, signal: seen.signal || (signo !== undefined ? SIGNAL_NAMES[signo] ?? `signal ${signo}` : 'unknown signal'), logLine: seen.logLine,
       frames: c.frames, top: c.frames.find((f) => f.file && f.line !== undefined), core: c.core, symbolizedBy: c.symbolizedBy, ...(c.report ? { report: c.report } : {}),
-      note: c.frames.length ? c.note : run.recorder ? `nothing recorded for pid ${pid}: ${corePatternAdvice(pattern)}` : 'started without the crash recorder (no C compiler at start)',
+      note: c.frames.length || c.distrusted ? c.note : run.recorder ? `nothing recorded for pid ${pid}: ${corePatternAdvice(pattern)}` : 'started without the crash recorder (no C compiler at start)',
     });
   }
   return { ...base, crashes, count: byPid.size };
@@ -266,21 +322,31 @@ export async function crashSummary(sr: ServerRoot, pattern: CorePattern): Promis
   const r = await listCrashes(sr, pattern, { lastOnly: true });
   const c = r.crashes[r.crashes.length - 1];
   if (!c) return undefined;
-  return { count: r.count, last: `pid ${c.pid}, ${c.signal} in ${frameText(c.top)}`, lastCrash: c };
+  return { count: r.count, last: `pid ${c.pid}, ${printable(c.signal)} in ${frameText(c.top)}`, lastCrash: c };
+}
+
+/**
+ * `text` with control characters as `\xNN`: what is printed here comes from
+ * the error log (a module may log any bytes) and from file and symbol names,
+ * and an escape sequence printed to a terminal can retitle it, hide lines or
+ * worse. --json output needs nothing: JSON escapes them.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 /** `fn (file:line)` of a frame, for one-line summaries. */
 export function frameText(f: Frame | undefined): string {
   if (!f) return 'no symbolized frame';
-  return `${f.fn ?? '??'}${f.file ? ` (${f.file}:${f.line})` : ''}${f.object && !f.file ? ` in ${path.basename(f.object)}` : ''}`;
+  return printable(`${f.fn ?? '??'}${f.file ? ` (${f.file}:${f.line})` : ''}${f.object && !f.file ? ` in ${path.basename(f.object)}` : ''}`);
 }
 
 /** The lines of a crash as `ctl crashes` and `dev` print them. */
 export function crashLines(c: Crash): string[] {
   return [
-    `child pid ${c.pid} died: ${c.signal}${c.signo !== undefined ? ` (${c.signo})` : ''} in ${frameText(c.top)}`,
-    ...c.frames.map((f, i) => `  #${i} ${frameText(f)}${f.object && f.file ? ` [${path.basename(f.object)}]` : ''}`),
-    ...(c.core ? [`  core: ${c.core}`] : []),
-    ...(c.note ? [`  note: ${c.note}`] : []),
+    `child pid ${c.pid} died: ${printable(c.signal)}${c.signo !== undefined ? ` (${c.signo})` : ''} in ${frameText(c.top)}`,
+    ...c.frames.map((f, i) => `  #${i} ${frameText(f)}${f.object && f.file ? ` [${printable(path.basename(f.object))}]` : ''}`),
+    ...(c.core ? [`  core: ${printable(c.core)}`] : []),
+    ...(c.note ? [`  note: ${printable(c.note)}`] : []),
   ];
 }
