@@ -17,6 +17,8 @@ import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { ApxsError } from '../core/errors.js';
+import { failpoint } from '../core/failpoint.js';
+import { withLock } from '../core/lock.js';
 import { which } from '../core/fs.js';
 import { isAlive, nowMs, readPidFile, sleep } from '../core/proc.js';
 import { templatesRoot } from '../core/templates.js';
@@ -172,8 +174,33 @@ export function parseValgrindLog(text: string): { errors: ValgrindError[]; error
   return { errors, errorCount: n === undefined ? undefined : Number(n), summary };
 }
 
+/**
+ * One debug (or ctl) at a time on a root: the running check in debugCommand
+ * cannot see a second debug whose httpd has not written its pid file yet, and
+ * that second one would then find the first's server listening, send its
+ * request there and report a breakpoint never reached. The ctl lock is held
+ * for the whole session; a second is refused at once, naming the holder.
+ */
+async function exclusive<T>(sr: ServerRoot, fn: () => Promise<T>): Promise<T> {
+  await fs.mkdir(sr.stateDir, { recursive: true });
+  try {
+    return await withLock(path.join(sr.stateDir, 'ctl.lock'), fn, { timeoutMs: 1000 });
+  } catch (err) {
+    if (err instanceof ApxsError && err.code === 'LOCKED') {
+      throw new ApxsError('IN_USE', `another apxs-ts debug or ctl is using ${sr.root}: ${err.message}`, {
+        hint: 'wait for it to end (or end it), then run this again', cause: err, data: err.data,
+      });
+    }
+    throw err;
+  }
+}
+
 /** The batch form: start under the tool, request once, collect, end the child. */
-export async function debugBatch(o: DebugOptions & { request: string }): Promise<DebugResult> {
+export function debugBatch(o: DebugOptions & { request: string }): Promise<DebugResult> {
+  return exclusive(o.sr, () => debugBatchLocked(o));
+}
+
+async function debugBatchLocked(o: DebugOptions & { request: string }): Promise<DebugResult> {
   const info = await readServerInfo(o.sr);
   if (!info.healthUrl) throw new ApxsError('NOT_FOUND', 'the server has no Listen address to send the request to');
   const c = await debugCommand(o);
@@ -190,9 +217,11 @@ export async function debugBatch(o: DebugOptions & { request: string }): Promise
   child.on('error', () => undefined);
   const killTimer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   try {
+    failpoint('debug:spawned');
     if (!(await listening(info.healthUrl, deadline, () => !exited))) {
       throw new ApxsError('START_FAILED', `httpd under ${o.valgrind ? 'valgrind' : 'gdb'} did not listen on ${info.healthUrl}`, { details: out.split('\n').slice(-15) });
     }
+    failpoint('debug:listening');
     const url = new URL(o.request, info.healthUrl).href;
     // Under gdb the breakpoint holds the request until gdb has printed bt and killed httpd: no answer is expected then.
     const request = await fetchPage(url, { timeoutMs: o.valgrind ? 60_000 : 30_000 });
@@ -222,7 +251,11 @@ export async function debugBatch(o: DebugOptions & { request: string }): Promise
 }
 
 /** The interactive form: gdb (or valgrind) with the terminal; resolves with its exit code. */
-export async function debugInteractive(o: DebugOptions): Promise<{ exitCode: number; command: string[] }> {
+export function debugInteractive(o: DebugOptions): Promise<{ exitCode: number; command: string[] }> {
+  return exclusive(o.sr, () => debugInteractiveLocked(o));
+}
+
+async function debugInteractiveLocked(o: DebugOptions): Promise<{ exitCode: number; command: string[] }> {
   const c = await debugCommand(o);
   const child = spawn(c.file, c.args, { env: { ...process.env, ...c.env }, stdio: 'inherit' });
   // Ctrl-C belongs to gdb (it stops httpd there); this process waits for gdb to end.
