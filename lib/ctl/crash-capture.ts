@@ -100,6 +100,18 @@ const quoted = (p: string) => `"${p.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}
  * The returned warnings say what could not be set up; the start goes on.
  */
 export async function withCrashCapture(sr: ServerRoot, cmd: HttpdCommand, errorLog: string | undefined, logOffset: number): Promise<{ cmd: HttpdCommand; warnings: string[] }> {
+  try {
+    return await setUp(sr, cmd, errorLog, logOffset);
+  } catch (err) {
+    // Crash capture is an aid: a full disk or an unwritable state dir must not keep the user's server from starting.
+    // The last start's record goes, so that ctl crashes does not pin this run's crashes on it.
+    await fs.rm(runFile(sr), { force: true }).catch(() => undefined);
+    const e = err as NodeJS.ErrnoException;
+    return { cmd, warnings: [`crash capture is off for this start: ${e.path ?? crashDir(sr)}: ${e.code === 'ENOSPC' ? 'no space left on the device' : e.message}`] };
+  }
+}
+
+async function setUp(sr: ServerRoot, cmd: HttpdCommand, errorLog: string | undefined, logOffset: number): Promise<{ cmd: HttpdCommand; warnings: string[] }> {
   const dir = crashDir(sr);
   const warnings: string[] = [];
   await fs.mkdir(dir, { recursive: true });
@@ -123,8 +135,14 @@ export async function withCrashCapture(sr: ServerRoot, cmd: HttpdCommand, errorL
   const run: CrashRun = { startedAt: Date.now(), errorLog, logOffset, httpd: sr.httpd, recorder: !!so, sanitizers: runtimes, token };
   // 0600 (it holds the token), and by rename: a run.json someone planted as a symlink is replaced, never written through.
   const tmpRun = `${runFile(sr)}.${randomBytes(8).toString('hex')}.tmp`;
-  await fs.writeFile(tmpRun, JSON.stringify(run) + '\n', { mode: 0o600, flag: 'wx' });
-  await fs.rename(tmpRun, runFile(sr));
+  try {
+    await fs.writeFile(tmpRun, JSON.stringify(run) + '\n', { mode: 0o600, flag: 'wx' });
+    await fs.rename(tmpRun, runFile(sr));
+  } catch (err) {
+    await fs.rm(tmpRun, { force: true }).catch(() => undefined);
+    if (!(err as NodeJS.ErrnoException).path) (err as NodeJS.ErrnoException).path = runFile(sr);
+    throw err;
+  }
   // The hard limit is as far as an unprivileged user may go; root may raise it.
   const raise = 'ulimit -c unlimited 2>/dev/null || ulimit -c "$(ulimit -H -c)" 2>/dev/null; exec "$@"';
   return {

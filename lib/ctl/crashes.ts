@@ -179,14 +179,20 @@ async function coreIn(dir: string, uid: number): Promise<string | undefined> {
  * report are believed. Undefined: nothing in it is read.
  */
 async function ownerIfOurs(dir: string, run: CrashRun): Promise<number | undefined> {
-  if (!run.token) return undefined;
+  return (await checkDir(dir, run)).uid;
+}
+
+/** ownerIfOurs, with why not: an empty frames file in a directory that is otherwise right is a full disk, not a forgery. */
+async function checkDir(dir: string, run: CrashRun): Promise<{ uid?: number; empty?: boolean }> {
+  if (!run.token) return {};
   const st = await fs.lstat(dir).catch(() => undefined);
-  if (!st?.isDirectory() || st.mode & 0o022) return undefined;
+  if (!st?.isDirectory() || st.mode & 0o022) return {};
   const frames = path.join(dir, 'frames');
   const fst = await fs.lstat(frames).catch(() => undefined);
-  if (!fst?.isFile() || fst.uid !== st.uid) return undefined;
+  if (!fst?.isFile() || fst.uid !== st.uid) return {};
+  if (fst.size === 0) return { empty: true };
   const text = await readSmall(frames);
-  return text?.split('\n', 1)[0] === `token ${run.token}` ? st.uid : undefined;
+  return text?.split('\n', 1)[0] === `token ${run.token}` ? { uid: st.uid } : {};
 }
 
 /** A regular file (never a symlink, FIFO or device) owned by `uid`, at most `max` bytes read. */
@@ -245,7 +251,11 @@ async function sanitizerReport(crashes: string, pid: number, uid: number): Promi
 
 /** The backtrace of the crash of `pid`: from its cache, else gdb on its core, else addr2line on its frames. */
 async function explain(dir: string, run: CrashRun, pattern: CorePattern, tools: { gdb?: string; addr2line?: string }): Promise<Cached> {
-  const uid = await ownerIfOurs(dir, run);
+  const { uid, empty } = await checkDir(dir, run);
+  if (empty) {
+    return { distrusted: true, frames: [], core: undefined, symbolizedBy: 'none', signo: undefined,
+      note: `the crash recorder could not write ${path.join(dir, 'frames')} (is the disk of ${path.dirname(dir)} full?): nothing recorded for this crash` };
+  }
   if (uid === undefined) {
     const there = await fs.lstat(dir).then(() => true, () => false);
     return { distrusted: there, frames: [], core: undefined, symbolizedBy: 'none', signo: undefined,
@@ -263,13 +273,16 @@ async function explain(dir: string, run: CrashRun, pattern: CorePattern, tools: 
   const core = await coreIn(dir, uid);
   const parsed = framesText ? parseFrames(framesText, (o) => path.basename(o).startsWith('apxs-ts-crash-')) : undefined;
   let out: Cached | undefined;
+  let gdbFrames: Frame[] = [];
   if (core && tools.gdb) {
-    const frames = await gdbBacktrace(tools.gdb, run.httpd, core);
-    if (frames.length) out = { frames, core, symbolizedBy: 'gdb', note: undefined, signo: parsed?.signo };
+    gdbFrames = await gdbBacktrace(tools.gdb, run.httpd, core);
+    // A core cut short (the core size limit, a full disk) gives gdb only `#0 ?? ()`: the recorder's frames say more then.
+    if (gdbFrames.some((f) => f.file) || (gdbFrames.length && !parsed)) out = { frames: gdbFrames, core, symbolizedBy: 'gdb', note: undefined, signo: parsed?.signo };
   }
   if (!out && parsed) {
     const frames = await addr2lineFrames(tools.addr2line, parsed.frames);
     const why = !tools.addr2line ? 'neither gdb nor addr2line is installed (binutils): frames are unsymbolized'
+      : core && tools.gdb ? `gdb found no symbolized frame in ${core} (cut short?): frames symbolized with addr2line`
       : core ? 'gdb is not installed: frames symbolized with addr2line' : `no core: ${corePatternAdvice(pattern)}`;
     out = { frames, core, symbolizedBy: tools.addr2line ? 'addr2line' : 'none', note: why, signo: parsed.signo };
   }

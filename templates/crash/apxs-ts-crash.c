@@ -23,7 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 static char base_dir[3072];
@@ -84,6 +86,26 @@ static void on_fatal(int sig, siginfo_t *si, void *uc) {
       if (write(fd, line, n) < 0) break;
     }
     close(fd);
+  }
+  /*
+   * A core may not take the crash directory's disk below a tenth of its size
+   * plus 64 KiB: a crash loop (or one huge core) must leave room for the next
+   * crashes' frames and for whatever else shares that disk. The limit cuts a
+   * bigger core short, or (no room) writes none; ctl crashes then uses the frames.
+   */
+  struct statvfs sv;
+  if (statvfs(base_dir, &sv) == 0) {
+    unsigned long long unit = sv.f_frsize ? sv.f_frsize : sv.f_bsize;
+    unsigned long long avail = (unsigned long long)sv.f_bavail * unit;
+    unsigned long long keep = (unsigned long long)sv.f_blocks * unit / 10 + 65536;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_CORE, &rl) == 0) {
+      rlim_t room = avail > keep ? (rlim_t)(avail - keep) : 0;
+      if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > room) {
+        rl.rlim_cur = room;
+        setrlimit(RLIMIT_CORE, &rl);
+      }
+    }
   }
   prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
   if (chdir(dir) != 0) { /* the core goes where the process stands */ }
