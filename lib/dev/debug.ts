@@ -89,7 +89,17 @@ async function tool(name: string, pkg: string): Promise<string> {
 
 export const SUPPRESSIONS = () => path.join(templatesRoot(), 'debug', 'httpd.supp');
 
-export async function debugCommand(o: DebugOptions): Promise<{ file: string; args: string[]; env: Record<string, string>; breakAt: string | undefined }> {
+/** What is httpd's alone: a sanitizer runtime preloaded into gdb itself hangs it before httpd starts. */
+const INFERIOR_ONLY = ['LD_PRELOAD', 'ASAN_OPTIONS', 'UBSAN_OPTIONS'];
+
+/** The environment the tool runs with: the user's, httpd's, and none of `unset` (gdb hands those to httpd by `set environment`). */
+export function toolEnv(c: { env: Record<string, string>; unset: string[] }): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...c.env };
+  for (const k of c.unset) delete env[k];
+  return env;
+}
+
+export async function debugCommand(o: DebugOptions): Promise<{ file: string; args: string[]; env: Record<string, string>; unset: string[]; breakAt: string | undefined }> {
   const info = await readServerInfo(o.sr);
   const { running, parents } = await serverState(o.sr, info.pidFile);
   if (running || parents.length) {
@@ -99,13 +109,18 @@ export async function debugCommand(o: DebugOptions): Promise<{ file: string; arg
   }
   const cmd = await oneProcess(o.sr);
   if (o.valgrind) {
+    if (/libasan\.so/.test(cmd.env.LD_PRELOAD ?? '')) {
+      throw new ApxsError('UNSUPPORTED', `a module in ${o.sr.modulesDir} was built with --sanitize address, and valgrind cannot run a process that has AddressSanitizer in it`, {
+        hint: 'rebuild it without --sanitize (apxs-ts build && apxs-ts install) for valgrind; with ASan, its reports come from apxs-ts ctl crashes or dev',
+      });
+    }
     const vg = await tool('valgrind', 'valgrind');
     const log = path.join(o.sr.stateDir, 'valgrind.log');
     await fs.mkdir(o.sr.stateDir, { recursive: true });
     return {
       file: vg,
       args: ['--error-limit=no', '--vgdb=no', '--num-callers=30', '--track-origins=yes', '--leak-check=no', `--suppressions=${SUPPRESSIONS()}`, `--log-file=${log}`, cmd.file, ...cmd.args],
-      env: cmd.env, breakAt: undefined,
+      env: cmd.env, unset: [], breakAt: undefined,
     };
   }
   const gdb = await tool('gdb', 'gdb');
@@ -113,12 +128,15 @@ export async function debugCommand(o: DebugOptions): Promise<{ file: string; arg
   const texts = await Promise.all(project.sources.map((s) => fs.readFile(path.join(project.dir, s), 'utf8')));
   const breakAt = o.breakAt ?? handlerFunction(texts, project.module.stem);
   const batch = o.request !== undefined;
+  // The sanitizer runtime, its options and any preload of the user's go to httpd only, never to gdb itself.
+  const inferior = INFERIOR_ONLY.map((k) => [k, cmd.env[k] ?? process.env[k]] as const).filter(([, v]) => v !== undefined && v !== '');
   return {
     file: gdb,
     // Pending: the module is loaded by httpd at run time, after gdb reads the binary.
     args: ['-nx', '-q', ...(batch ? ['-batch'] : []), '-ex', 'set breakpoint pending on', '-ex', 'set pagination off', '-ex', 'set startup-with-shell off',
+      ...inferior.flatMap(([k, v]) => ['-ex', `set environment ${k}=${v}`]),
       '-ex', `break ${breakAt}`, '-ex', 'run', ...(batch ? ['-ex', 'bt', '-ex', 'kill'] : []), '--args', cmd.file, ...cmd.args],
-    env: cmd.env, breakAt,
+    env: cmd.env, unset: INFERIOR_ONLY, breakAt,
   };
 }
 
@@ -208,7 +226,7 @@ async function debugBatchLocked(o: DebugOptions & { request: string }): Promise<
   const deadline = nowMs() + timeoutMs;
   const log = o.valgrind ? c.args.find((a) => a.startsWith('--log-file='))!.slice('--log-file='.length) : undefined;
   if (log) await fs.rm(log, { force: true });
-  const child = spawn(c.file, c.args, { env: { ...process.env, ...c.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(c.file, c.args, { env: toolEnv(c), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
@@ -257,7 +275,7 @@ export function debugInteractive(o: DebugOptions): Promise<{ exitCode: number; c
 
 async function debugInteractiveLocked(o: DebugOptions): Promise<{ exitCode: number; command: string[] }> {
   const c = await debugCommand(o);
-  const child = spawn(c.file, c.args, { env: { ...process.env, ...c.env }, stdio: 'inherit' });
+  const child = spawn(c.file, c.args, { env: toolEnv(c), stdio: 'inherit' });
   // Ctrl-C belongs to gdb (it stops httpd there); this process waits for gdb to end.
   const ignore = () => undefined;
   process.on('SIGINT', ignore);

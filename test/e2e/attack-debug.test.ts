@@ -88,4 +88,32 @@ describe('apxs-ts debug: attacks its tests did not name', () => {
     for (const m of marks) if (await fs.stat(m).then(() => true, () => false)) ran.push(m);
     expect(ran).toEqual([]);
   }, 300_000);
+
+  it('a module built with --sanitize address: gdb reaches the breakpoint (the runtime preloaded into httpd, not into gdb); valgrind is refused clearly; rebuilt without, the preload is gone and valgrind reports 0 errors', async () => {
+    const { work, sr } = await newSandbox(roots);
+    expect((await cli(['new', 'san', '--template', 'hello', '--server-root', sr], { cwd: work })).code).toBe(0);
+    const dir = path.join(work, 'mod_san');
+    expect((await cli(['build', '--sanitize', 'address', '--server-root', sr], { cwd: dir })).code).toBe(0);
+    expect((await cli(['install', '--server-root', sr], { cwd: dir })).code).toBe(0);
+    const gdb = await cli(['debug', '--server-root', sr, '--json', '--request', '/x', '--timeout', '60'], { cwd: dir, timeoutMs: 120_000 });
+    expect(gdb.code, gdb.stdout + gdb.stderr).toBe(0);
+    expect(gdb.json.hit).toBe(true);
+    expect(leftovers(sr)).toEqual([]);
+    const vg = await cli(['debug', '--valgrind', '--server-root', sr, '--json', '--request', '/x', '--timeout', '60'], { cwd: dir, timeoutMs: 120_000 });
+    expect(vg.code, vg.stdout).toBe(2);
+    expect(vg.json.error.code).toBe('UNSUPPORTED');
+    expect(vg.json.error.message).toMatch(/--sanitize/);
+    expect(leftovers(sr)).toEqual([]);
+    // Rebuilt without (--sanitize none, the saved setting taken out) and installed: no runtime preloaded into the started httpd.
+    expect((await cli(['build', '--sanitize', 'none', '--server-root', sr], { cwd: dir })).code).toBe(0);
+    expect((await cli(['install', '--server-root', sr], { cwd: dir })).code).toBe(0);
+    const st = await cli(['ctl', 'start', '--server-root', sr, '--json']);
+    expect(st.code, st.stdout).toBe(0);
+    const environ = await fs.readFile(`/proc/${st.json.pid}/environ`, 'utf8');
+    expect(environ).not.toMatch(/libasan|ASAN_OPTIONS/);
+    expect((await cli(['ctl', 'stop', '--server-root', sr])).code).toBe(0);
+    const clean = await cli(['debug', '--valgrind', '--server-root', sr, '--json', '--request', '/x'], { cwd: dir, timeoutMs: 240_000 });
+    expect(clean.code, clean.stdout).toBe(0);
+    expect(clean.json.errorCount).toBe(0);
+  }, 600_000);
 });
