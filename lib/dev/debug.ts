@@ -218,7 +218,30 @@ export function debugBatch(o: DebugOptions & { request: string }): Promise<Debug
   return exclusive(o.sr, () => debugBatchLocked(o));
 }
 
+/** Ctrl-C, or a TERM/HUP to this process alone: nothing the batch started may outlive it. */
+interface Interrupt { signal?: NodeJS.Signals; abort?: () => Promise<void> }
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
 async function debugBatchLocked(o: DebugOptions & { request: string }): Promise<DebugResult> {
+  const intr: Interrupt = {};
+  const onSignal = (sig: NodeJS.Signals) => {
+    intr.signal = sig;
+    void intr.abort?.();
+  };
+  for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
+  try {
+    const r = await debugRun(o, intr).catch((err: unknown) => {
+      if (!intr.signal) throw err;
+      return undefined;
+    });
+    if (intr.signal || !r) throw new ApxsError('INTERRUPTED', `debug interrupted (${intr.signal}): ${o.valgrind ? 'valgrind' : 'gdb'} and httpd ended`);
+    return r;
+  } finally {
+    for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
+  }
+}
+
+async function debugRun(o: DebugOptions & { request: string }, intr: Interrupt): Promise<DebugResult> {
   const info = await readServerInfo(o.sr);
   if (!info.healthUrl) throw new ApxsError('NOT_FOUND', 'the server has no Listen address to send the request to');
   const c = await debugCommand(o);
@@ -233,7 +256,18 @@ async function debugBatchLocked(o: DebugOptions & { request: string }): Promise<
   let exited = false;
   const exit = new Promise<void>((resolve) => child.on('close', () => ((exited = true), resolve())));
   child.on('error', () => undefined);
-  const killTimer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  // gdb killed alone leaves httpd, its tracee, running on the port: the whole tree goes, all of it this process's own descendants.
+  const endTree = async () => {
+    if (exited || child.pid === undefined) return;
+    const tree = await descendants(child.pid);
+    child.kill('SIGKILL');
+    for (const pid of tree) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+    }
+  };
+  const killTimer = setTimeout(() => void endTree(), timeoutMs);
+  intr.abort = endTree;
+  if (intr.signal) await endTree();
   try {
     failpoint('debug:spawned');
     if (!(await listening(info.healthUrl, deadline, () => !exited))) {
@@ -252,20 +286,35 @@ async function debugBatchLocked(o: DebugOptions & { request: string }): Promise<
     }
     const hitWait = nowMs() + 30_000;
     while (!exited && nowMs() < hitWait) await sleep(50);
-    if (!exited) child.kill('SIGKILL');
+    await endTree();
     await exit;
     const backtrace = parseGdbBacktrace(out);
     return { tool: 'gdb', command: [c.file, ...c.args], request, breakAt: c.breakAt, hit: backtrace.some((f) => f.fn === c.breakAt), backtrace, log: undefined };
   } finally {
     clearTimeout(killTimer);
     if (!exited) {
-      child.kill('SIGKILL');
+      await endTree();
       await exit;
     }
     // gdb's kill leaves httpd's pid file behind: removed when the pid in it is dead (it was our child's).
     const pid = await readPidFile(info.pidFile);
     if (pid !== undefined && !(await isAlive(pid))) await fs.rm(info.pidFile, { force: true });
   }
+}
+
+/** Every descendant of `pid` (/proc/PID/task/TID/children), deepest last. */
+async function descendants(pid: number): Promise<number[]> {
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length) {
+    const p = queue.shift()!;
+    const tasks = await fs.readdir(`/proc/${p}/task`).catch(() => [] as string[]);
+    for (const t of tasks) {
+      const kids = (await fs.readFile(`/proc/${p}/task/${t}/children`, 'utf8').catch(() => '')).split(/\s+/).filter(Boolean).map(Number);
+      for (const k of kids) if (!out.includes(k)) (out.push(k), queue.push(k));
+    }
+  }
+  return out;
 }
 
 /** The interactive form: gdb (or valgrind) with the terminal; resolves with its exit code. */

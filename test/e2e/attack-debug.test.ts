@@ -5,11 +5,11 @@
  * where gdb would read them (the working directory, $HOME, a `-gdb.py` next
  * to the module's .so).
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cli, newSandbox, tmpDir } from '../helpers.js';
+import { CLI, cli, newSandbox, tmpDir } from '../helpers.js';
 
 const roots: string[] = [];
 afterAll(async () => {
@@ -116,4 +116,37 @@ describe('apxs-ts debug: attacks its tests did not name', () => {
     expect(clean.code, clean.stdout).toBe(0);
     expect(clean.json.errorCount).toBe(0);
   }, 600_000);
+
+  it('a breakpoint never reached: debug answers NOT_FOUND and leaves neither gdb nor httpd running', async () => {
+    const { sr, dir } = await moduleRoot();
+    const r = await cli(['debug', '--server-root', sr, '--json', '--request', '/', '--break', 'no_such_function_here'], { cwd: dir, timeoutMs: 240_000 });
+    expect(r.code, r.stdout).toBe(1);
+    expect(r.json.error.code).toBe('NOT_FOUND');
+    for (let i = 0; i < 50 && leftovers(sr).length; i++) await new Promise((res) => setTimeout(res, 100));
+    expect(leftovers(sr)).toEqual([]);
+  }, 300_000);
+
+  // The signal lands while debug waits for a breakpoint that is never reached (its longest wait, after the request).
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    it(`${sig} to debug alone (not its process group) while it waits: exit 130, neither gdb nor httpd left running`, async () => {
+      const { sr, dir } = await moduleRoot();
+      const child = spawn(process.execPath, [CLI, 'debug', '--server-root', sr, '--json', '--request', '/', '--break', 'no_such_function_here'], {
+        cwd: dir, env: process.env, stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+      const code = new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+      // Until httpd under gdb has answered the request (the access log has it): debug is then in its wait.
+      const access = path.join(sr, 'logs', 'access_log');
+      for (let i = 0; i < 300; i++) {
+        if ((await fs.readFile(access, 'utf8').catch(() => '')).includes('GET / ')) break;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      expect(leftovers(sr).length).toBeGreaterThan(0);
+      child.kill(sig);
+      expect(await code, out).toBe(130);
+      for (let i = 0; i < 50 && leftovers(sr).length; i++) await new Promise((res) => setTimeout(res, 100));
+      expect(leftovers(sr)).toEqual([]);
+    }, 300_000);
+  }
 });
