@@ -109,7 +109,7 @@ export function register(program: Command, run: Runner, subcommand?: string): vo
 
   if (wanted('crashes')) common(ctl.command('crashes').description('children that died by a signal since the server started, each with its backtrace (gdb on its core, else addr2line)'))
     .addHelpText('after', '\nMore examples:\n  apxs-ts ctl crashes --json\n  apxs-ts ctl crashes -n 1')
-    .option('-n, --last <n>', 'only the last N crashes', numberArg(NUMBER_RULES.lines))
+    .option('-n, --last <n>', 'the last N crashes (default 20; all are counted)', numberArg(NUMBER_RULES.lines))
     .action(run(async (o: CtlOpts & { last?: number }): Promise<Outcome> => {
       const sr = await requireServerRoot(o.serverRoot, process.cwd());
       const { crashReport } = require('./crashes.js') as typeof import('./crashes.js');

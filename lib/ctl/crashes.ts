@@ -297,7 +297,14 @@ export async function crashPids(sr: ServerRoot): Promise<number[]> {
   return (await fs.readdir(crashDir(sr)).catch(() => [] as string[])).filter((n) => /^\d+$/.test(n)).map(Number);
 }
 
-export async function listCrashes(sr: ServerRoot, pattern: CorePattern, opts: { lastOnly?: boolean; only?: Set<number> } = {}): Promise<CrashReport> {
+/** `ctl crashes` without -n: a crash loop leaves thousands, and each symbolization runs gdb or addr2line. */
+export const SHOWN_CRASHES = 20;
+
+/**
+ * The crashes since the start: all counted, only the last `last` (or those in
+ * `only`, or the last one) symbolized and returned.
+ */
+export async function listCrashes(sr: ServerRoot, pattern: CorePattern, opts: { lastOnly?: boolean; only?: Set<number>; last?: number } = {}): Promise<CrashReport> {
   const run = await readCrashRun(sr);
   const base: CrashReport = { serverRoot: sr.root, captured: !!run, since: run ? new Date(run.startedAt).toISOString() : undefined, crashes: [], count: 0, corePattern: pattern };
   if (!run) return base;
@@ -315,7 +322,8 @@ export async function listCrashes(sr: ServerRoot, pattern: CorePattern, opts: { 
   const tools = { gdb: await which(['gdb']), addr2line: await which(['addr2line']) };
   const crashes: Crash[] = [];
   const entries = [...byPid];
-  for (const [pid, seen] of opts.lastOnly ? entries.slice(-1) : opts.only ? entries.filter(([p]) => opts.only!.has(p)) : entries) {
+  const wanted = opts.lastOnly ? entries.slice(-1) : opts.only ? entries.filter(([p]) => opts.only!.has(p)) : opts.last !== undefined ? entries.slice(-opts.last) : entries;
+  for (const [pid, seen] of wanted) {
     const c = await explain(path.join(dir, String(pid)), run, pattern, tools);
     const signo = seen.signo ?? c.signo;
     crashes.push({

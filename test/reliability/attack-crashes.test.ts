@@ -152,4 +152,42 @@ describe.skipIf(!isRoot)('crash capture: attacks its tests did not name', () => 
     expect(ran, JSON.stringify(st.json)).toBe(false);
     expect(JSON.stringify(st.json)).toMatch(/recorder/);
   }, 180_000);
+
+  it('1000 crashes since the start: ctl crashes prints and symbolizes only the last 20 by default, counts all 1001; -n and --json agree', async () => {
+    const N = 1000;
+    const { sr, port, line, crashes: dir } = await crashyServer();
+    await get(`http://127.0.0.1:${port}/crash`).catch(() => undefined);
+    const first = await crashes(sr, 1);
+    expect(first.count).toBe(1);
+    const real = first.crashes[0];
+    // As the recorder would leave them (its frames, this start's token, the child's uid), and the parent's log lines.
+    const realDir = path.join(dir, String(real.pid));
+    const frames = await fs.readFile(path.join(realDir, 'frames'), 'utf8');
+    const { uid, gid } = await fs.stat(realDir);
+    const lines: string[] = [];
+    for (let i = 0; i < N; i++) {
+      const pid = 200000 + i;
+      await fs.mkdir(path.join(dir, String(pid)), { mode: 0o700 });
+      await fs.writeFile(path.join(dir, String(pid), 'frames'), frames, { mode: 0o600 });
+      await fs.chown(path.join(dir, String(pid), 'frames'), uid, gid);
+      await fs.chown(path.join(dir, String(pid)), uid, gid);
+      lines.push(`[Thu Dec 03 10:00:00 2026] [core:notice] [pid 1] AH00052: child pid ${pid} exit signal Segmentation fault (11)`);
+    }
+    await fs.appendFile(path.join(sr, 'logs', 'error_log'), `${lines.join('\n')}\n`);
+    const human = await cli(['ctl', 'crashes', '--server-root', sr], { timeoutMs: 600_000 });
+    expect(human.code, human.stderr).toBe(0);
+    const heads = human.stdout.split('\n').filter((l) => l.startsWith('child pid '));
+    expect(heads).toHaveLength(20);
+    expect(human.stdout).toContain(`${N + 1} crashes`);
+    expect(human.stdout).toMatch(/-n N/);
+    // Only what was shown was symbolized (each symbolized crash keeps a backtrace.json).
+    let cached = 0;
+    for (const n of await fs.readdir(dir)) if (await fs.stat(path.join(dir, n, 'backtrace.json')).then(() => true, () => false)) cached++;
+    expect(cached).toBeLessThanOrEqual(21);
+    const json = (await cli(['ctl', 'crashes', '--server-root', sr, '--json', '-n', '5'], { timeoutMs: 600_000 })).json;
+    expect(json.count).toBe(N + 1);
+    expect(json.crashes).toHaveLength(5);
+    expect(json.crashes[4].pid).toBe(200000 + N - 1);
+    expect(json.crashes[4].top).toMatchObject({ fn: 'crashy_handler', line });
+  }, 900_000);
 });
