@@ -121,7 +121,7 @@ describe.skipIf(!isRoot)('crash capture: attacks its tests did not name', () => 
     expect(status.stdout.replace(/\n/g, '')).not.toMatch(ESC);
   }, 180_000);
 
-  it('an error log swapped for a FIFO: ctl crashes answers (no read blocks on it)', async () => {
+  it('an error log swapped for a FIFO, then for a symlink to /dev/zero: ctl crashes answers (no read blocks on it or runs on)', async () => {
     const { sr } = await crashyServer();
     const log = path.join(sr, 'logs', 'error_log');
     await fs.rm(log);
@@ -129,7 +129,29 @@ describe.skipIf(!isRoot)('crash capture: attacks its tests did not name', () => 
     const r = await cli(['ctl', 'crashes', '--server-root', sr, '--json'], { timeoutMs: 20_000 });
     expect(r.code, `exit ${r.code} ${r.stderr}`).toBe(0);
     expect(r.json.count).toBe(0);
+    await fs.rm(log);
+    await fs.symlink('/dev/zero', log);
+    const z = await cli(['ctl', 'crashes', '--server-root', sr, '--json'], { timeoutMs: 20_000 });
+    expect(z.code, `exit ${z.code} ${z.stderr}`).toBe(0);
+    expect(z.json.count).toBe(0);
   }, 180_000);
+
+  it('100 MB of log lines after the start (1000 of them exit-signal lines at the end): ctl crashes reads a bounded tail and answers', async () => {
+    const { sr } = await crashyServer();
+    const log = path.join(sr, 'logs', 'error_log');
+    const junk = `[Thu Dec 03 10:00:00 2026] [core:error] [pid 1] AH00000: ${'x'.repeat(200)}\n`;
+    const block = junk.repeat(Math.ceil((1024 * 1024) / junk.length));
+    for (let i = 0; i < 100; i++) await fs.appendFile(log, block);
+    const tail: string[] = [];
+    for (let i = 0; i < 1000; i++) tail.push(`[Thu Dec 03 10:00:00 2026] [core:notice] [pid 1] AH00052: child pid ${300000 + i} exit signal Segmentation fault (11)`);
+    await fs.appendFile(log, `${tail.join('\n')}\n`);
+    expect((await fs.stat(log)).size).toBeGreaterThan(100 * 1024 * 1024);
+    const r = await cli(['ctl', 'crashes', '--server-root', sr, '--json', '-n', '1'], { timeoutMs: 120_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.count).toBe(1000);
+    expect(r.json.crashes[0].pid).toBe(300999);
+    await fs.truncate(log, 0);
+  }, 300_000);
 
   it('the recorder .so in a cache directory nobody controls is never preloaded into httpd', async () => {
     const cache = await tmpDir('apxs-ts-attack-crash-cache-');
