@@ -311,7 +311,11 @@ async function descendants(pid: number): Promise<number[]> {
     const tasks = await fs.readdir(`/proc/${p}/task`).catch(() => [] as string[]);
     for (const t of tasks) {
       const kids = (await fs.readFile(`/proc/${p}/task/${t}/children`, 'utf8').catch(() => '')).split(/\s+/).filter(Boolean).map(Number);
-      for (const k of kids) if (!out.includes(k)) (out.push(k), queue.push(k));
+      for (const k of kids) {
+        if (out.includes(k)) continue;
+        out.push(k);
+        queue.push(k);
+      }
     }
   }
   return out;
