@@ -63,6 +63,8 @@ async function recorderSo(): Promise<{ so?: string; why?: string }> {
   const src = path.join(templatesRoot(), 'crash', 'apxs-ts-crash.c');
   const text = await fs.readFile(src, 'utf8');
   const out = path.join(cacheDir(), 'crash', `apxs-ts-crash-${shortHash(`${cc}\0${text}`)}.so`);
+  // The loader splits LD_PRELOAD at spaces and colons: such a path would be skipped by it silently, with every crash then unexplained.
+  if (/[\s:]/.test(out)) return { why: `the crash recorder was not preloaded: its path ${JSON.stringify(out)} has a space or a colon, which LD_PRELOAD cannot hold (set XDG_CACHE_HOME to a path without them)` };
   const untrusted = () => {
     const u = whyUntrusted(out);
     return u ? { why: `the crash recorder was not preloaded: ${u.culprit} is ${u.why} (owner ${u.owner}); a crash leaves only the error log line` } : undefined;

@@ -212,4 +212,16 @@ describe.skipIf(!isRoot)('crash capture: attacks its tests did not name', () => 
     expect(json.crashes[4].pid).toBe(200000 + N - 1);
     expect(json.crashes[4].top).toMatchObject({ fn: 'crashy_handler', line });
   }, 900_000);
+
+  it('a cache path with a space and a colon (which LD_PRELOAD cannot hold): the start says the recorder is not preloaded, rather than recording a run with a recorder the loader skipped', async () => {
+    const cache = path.join(await tmpDir('apxs-ts-attack-crash-space-'), 'a b:c');
+    await fs.mkdir(cache, { mode: 0o755 });
+    const { sr } = await crashyServer({ XDG_CACHE_HOME: cache });
+    const st = (await cli(['ctl', 'status', '--server-root', sr, '--json'])).json;
+    expect(await fs.readFile(`/proc/${st.pid}/maps`, 'utf8')).not.toContain('apxs-ts-crash');
+    expect((await cli(['ctl', 'stop', '--server-root', sr])).code).toBe(0);
+    const again = await cli(['ctl', 'start', '--server-root', sr, '--json'], { timeoutMs: 90_000, env: { XDG_CACHE_HOME: cache } });
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.stringify(again.json.warnings)).toMatch(/recorder was not preloaded: .*space or a colon/);
+  }, 180_000);
 });
