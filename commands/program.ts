@@ -174,7 +174,7 @@ Examples:
     .action(run((o) => ctl().status(o)));
   ctlCommon(c.command('crashes').description('children that died by a signal since the server started, each with its backtrace (gdb on its core, else addr2line)'))
     .addHelpText('after', '\nMore examples:\n  apxs-ts ctl crashes --json\n  apxs-ts ctl crashes -n 1')
-    .option('-n, --last <n>', 'only the last N crashes', numberArg(NUMBER_RULES.lines))
+    .option('-n, --last <n>', 'the last N crashes (default 20; all are counted)', numberArg(NUMBER_RULES.lines))
     .action(run((o) => ctl().crashes(o)));
   ctlCommon(c.command('configtest').description('httpd\'s verdict on the config, warnings explained (exit 0 ok, 1 broken)'))
     .action(run((o) => ctl().configtest(o)));

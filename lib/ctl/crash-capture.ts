@@ -15,10 +15,12 @@
  *
  * No C compiler: cores and the error log only (the recorder is skipped with a warning).
  */
+import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { cacheDir, shortHash } from '../core/cache.js';
 import { exists, which } from '../core/fs.js';
+import { whyUntrusted } from '../core/trust.js';
 import { runCapture } from '../core/run.js';
 import { templatesRoot } from '../core/templates.js';
 import type { HttpdCommand } from '../httpd/invoke.js';
@@ -40,27 +42,48 @@ export interface CrashRun {
   recorder: boolean;
   /** The sanitizer runtimes preloaded (modules built with `build --sanitize`). */
   sanitizers?: string[];
+  /**
+   * The secret the recorder writes first into each crash's frames: the crash
+   * directory is writable by everyone (1733), so a `<pid>/` directory is this
+   * server's only when its frames carry it (run.json is 0600: only root and
+   * the server's own children, through their environment, know it).
+   */
+  token?: string;
 }
 
-/** The recorder's shared object, compiled from its template once per source text and compiler. */
-async function recorderSo(): Promise<string | undefined> {
+/**
+ * The recorder's shared object, compiled from its template once per source
+ * text and compiler. It is preloaded into httpd's parent, which runs as root:
+ * a cached copy, or a cache directory, that another user could write (an
+ * XDG_CACHE_HOME they own, a world-writable ~/.cache) would run their code
+ * there, so it is used only when it passes the trust rule (lib/core/trust.ts).
+ */
+async function recorderSo(): Promise<{ so?: string; why?: string }> {
   const cc = process.env.CC || (await which(['gcc', 'cc', 'clang']));
-  if (!cc) return undefined;
+  if (!cc) return { why: 'no C compiler to build the crash recorder: a crash leaves only the error log line and at most one core' };
   const src = path.join(templatesRoot(), 'crash', 'apxs-ts-crash.c');
   const text = await fs.readFile(src, 'utf8');
   const out = path.join(cacheDir(), 'crash', `apxs-ts-crash-${shortHash(`${cc}\0${text}`)}.so`);
-  if (await exists(out)) return out;
+  // The loader splits LD_PRELOAD at spaces and colons: such a path would be skipped by it silently, with every crash then unexplained.
+  if (/[\s:]/.test(out)) return { why: `the crash recorder was not preloaded: its path ${JSON.stringify(out)} has a space or a colon, which LD_PRELOAD cannot hold (set XDG_CACHE_HOME to a path without them)` };
+  const untrusted = () => {
+    const u = whyUntrusted(out);
+    return u ? { why: `the crash recorder was not preloaded: ${u.culprit} is ${u.why} (owner ${u.owner}); a crash leaves only the error log line` } : undefined;
+  };
+  if (await exists(out)) return untrusted() ?? { so: out };
   await fs.mkdir(path.dirname(out), { recursive: true });
+  const refused = untrusted();
+  if (refused) return refused;
   const tmp = `${out}.${process.pid}.tmp`;
   const res = await runCapture(cc, ['-shared', '-fPIC', '-O1', '-g', '-o', tmp, src, '-ldl', '-lpthread']);
   if (res.exitCode !== 0) {
     await fs.rm(tmp, { force: true });
-    return undefined;
+    return { why: 'the crash recorder did not compile: a crash leaves only the error log line and at most one core' };
   }
   // Readable by httpd's children (another user): the loader maps it in each.
   await fs.chmod(tmp, 0o755);
   await fs.rename(tmp, out);
-  return out;
+  return untrusted() ?? { so: out };
 }
 
 /** Removes the oldest crash directories beyond KEEP_CRASHES (only `<pid>` directories: apxs-ts's own). */
@@ -80,14 +103,28 @@ const quoted = (p: string) => `"${p.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}
  * The returned warnings say what could not be set up; the start goes on.
  */
 export async function withCrashCapture(sr: ServerRoot, cmd: HttpdCommand, errorLog: string | undefined, logOffset: number): Promise<{ cmd: HttpdCommand; warnings: string[] }> {
+  try {
+    return await setUp(sr, cmd, errorLog, logOffset);
+  } catch (err) {
+    // Crash capture is an aid: a full disk or an unwritable state dir must not keep the user's server from starting.
+    // The last start's record goes, so that ctl crashes does not pin this run's crashes on it.
+    await fs.rm(runFile(sr), { force: true }).catch(() => undefined);
+    const e = err as NodeJS.ErrnoException;
+    return { cmd, warnings: [`crash capture is off for this start: ${e.path ?? crashDir(sr)}: ${e.code === 'ENOSPC' ? 'no space left on the device' : e.message}`] };
+  }
+}
+
+async function setUp(sr: ServerRoot, cmd: HttpdCommand, errorLog: string | undefined, logOffset: number): Promise<{ cmd: HttpdCommand; warnings: string[] }> {
   const dir = crashDir(sr);
   const warnings: string[] = [];
   await fs.mkdir(dir, { recursive: true });
   // httpd's children (User www-data) make their crash directory here; 1733: they can, and cannot list others'.
   await fs.chmod(dir, 0o1733);
   await prune(dir);
-  const so = await recorderSo().catch(() => undefined);
-  if (!so) warnings.push('no C compiler to build the crash recorder: a crash leaves only the error log line and at most one core');
+  const rec = await recorderSo().catch((e: Error) => ({ so: undefined, why: `the crash recorder could not be built: ${e.message}` }));
+  const so = rec.so;
+  if (!so && rec.why) warnings.push(rec.why);
+  const token = randomBytes(16).toString('hex');
   const env = { ...cmd.env };
   // A sanitizer runtime httpdCommand preloaded (lib/httpd/sanitizer-env.ts) stays first.
   const runtimes = (env.LD_PRELOAD ?? '').split(':').filter((p) => /lib(asan|ubsan)\.so/.test(p));
@@ -96,9 +133,19 @@ export async function withCrashCapture(sr: ServerRoot, cmd: HttpdCommand, errorL
     // After any preload already asked for: a sanitizer runtime must come first.
     env.LD_PRELOAD = preload ? `${preload}:${so}` : so;
     env.APXS_TS_CRASH_DIR = dir;
+    env.APXS_TS_CRASH_TOKEN = token;
   }
-  const run: CrashRun = { startedAt: Date.now(), errorLog, logOffset, httpd: sr.httpd, recorder: !!so, sanitizers: runtimes };
-  await fs.writeFile(runFile(sr), JSON.stringify(run) + '\n');
+  const run: CrashRun = { startedAt: Date.now(), errorLog, logOffset, httpd: sr.httpd, recorder: !!so, sanitizers: runtimes, token };
+  // 0600 (it holds the token), and by rename: a run.json someone planted as a symlink is replaced, never written through.
+  const tmpRun = `${runFile(sr)}.${randomBytes(8).toString('hex')}.tmp`;
+  try {
+    await fs.writeFile(tmpRun, JSON.stringify(run) + '\n', { mode: 0o600, flag: 'wx' });
+    await fs.rename(tmpRun, runFile(sr));
+  } catch (err) {
+    await fs.rm(tmpRun, { force: true }).catch(() => undefined);
+    if (!(err as NodeJS.ErrnoException).path) (err as NodeJS.ErrnoException).path = runFile(sr);
+    throw err;
+  }
   // The hard limit is as far as an unprivileged user may go; root may raise it.
   const raise = 'ulimit -c unlimited 2>/dev/null || ulimit -c "$(ulimit -H -c)" 2>/dev/null; exec "$@"';
   return {

@@ -8,7 +8,8 @@
  * recorder wrote. Symbolized once: the result is kept beside the frames, so
  * that a later rebuild of the module cannot change what an old crash says.
  */
-import { promises as fs } from 'node:fs';
+import { constants as fsc, promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { readCache, writeCache } from '../core/cache.js';
 import { statIfAny, which } from '../core/fs.js';
@@ -62,10 +63,13 @@ const SIGNAL_NAMES: Record<number, string> = { 4: 'Illegal instruction', 6: 'Abo
 /** The lines of `file` after `offset` (all of them: a crash loop writes many). */
 async function logAfter(file: string | undefined, offset: number): Promise<string[]> {
   if (!file) return [];
-  const fh = await fs.open(file, 'r').catch(() => undefined);
+  // O_NONBLOCK: a log swapped for a FIFO would block the open until a writer came; only a regular file is read.
+  const fh = await fs.open(file, fsc.O_RDONLY | fsc.O_NONBLOCK).catch(() => undefined);
   if (!fh) return [];
   try {
-    const size = (await fh.stat()).size;
+    const st = await fh.stat();
+    if (!st.isFile()) return [];
+    const size = st.size;
     const start = size < offset ? 0 : offset; // rotated or truncated: read it all
     const len = Math.min(size - start, 8 * 1024 * 1024);
     const buf = Buffer.alloc(len);
@@ -158,10 +162,14 @@ async function addr2lineFrames(addr2line: string | undefined, raw: RawFrame[]): 
   return frames;
 }
 
-async function coreIn(dir: string): Promise<string | undefined> {
-  const names = await fs.readdir(dir).catch(() => [] as string[]);
-  const core = names.find((n) => /^core(\.\d+)?$/.test(n));
-  return core ? path.join(dir, core) : undefined;
+/** The core in `dir`: a regular file of the crashed child's uid (the kernel writes it as that user), never anyone else's. */
+async function coreIn(dir: string, uid: number): Promise<string | undefined> {
+  for (const n of await fs.readdir(dir).catch(() => [] as string[])) {
+    if (!/^core(\.\d+)?$/.test(n)) continue;
+    const st = await fs.lstat(path.join(dir, n)).catch(() => undefined);
+    if (st?.isFile() && st.uid === uid) return path.join(dir, n);
+  }
+  return undefined;
 }
 
 /**
@@ -171,14 +179,65 @@ async function coreIn(dir: string): Promise<string | undefined> {
  */
 async function coreFromCoredumpctl(dir: string, pattern: CorePattern, coredumpctl: string | undefined): Promise<string | undefined> {
   if (!coredumpctl || pattern.kind !== 'pipe' || !/systemd-coredump/.test(pattern.handler ?? '')) return undefined;
-  const out = path.join(dir, 'core');
+  // Into a directory of our own, not the crash directory: that one is httpd's User's, who could have put a
+  // symlink named `core` there for this dump to write through.
+  const mine = await fs.mkdtemp(path.join(os.tmpdir(), 'apxs-ts-core-')).catch(() => undefined);
+  if (!mine) return undefined;
+  const out = path.join(mine, 'core');
   const res = await runCapture(coredumpctl, ['dump', path.basename(dir), '--output', out, '--no-pager'], { timeoutMs: 60_000 }).catch(() => undefined);
   if (res?.exitCode === 0 && (await fs.stat(out).catch(() => undefined))?.size) return out;
-  await fs.rm(out, { force: true });
+  await fs.rm(mine, { recursive: true, force: true });
   return undefined;
 }
 
-interface Cached { frames: Frame[]; core: string | undefined; symbolizedBy: Crash['symbolizedBy']; note: string | undefined; signo: number | undefined; report?: string }
+/**
+ * Whether `dir` (`<crash dir>/<pid>`) is the directory a child of this
+ * server made: the crash directory is 1733, so anyone can make one. It must
+ * be a real directory (not a symlink) writable by its owner only, holding a
+ * regular `frames` file of the same owner whose first line is this start's
+ * token (run.json, 0600). Its owner then is the uid whose core and sanitizer
+ * report are believed. Undefined: nothing in it is read.
+ */
+async function ownerIfOurs(dir: string, run: CrashRun): Promise<number | undefined> {
+  return (await checkDir(dir, run)).uid;
+}
+
+/** ownerIfOurs, with why not: an empty frames file in a directory that is otherwise right is a full disk, not a forgery. */
+async function checkDir(dir: string, run: CrashRun): Promise<{ uid?: number; empty?: boolean }> {
+  if (!run.token) return {};
+  const st = await fs.lstat(dir).catch(() => undefined);
+  if (!st?.isDirectory() || st.mode & 0o022) return {};
+  const frames = path.join(dir, 'frames');
+  const fst = await fs.lstat(frames).catch(() => undefined);
+  if (!fst?.isFile() || fst.uid !== st.uid) return {};
+  if (fst.size === 0) return { empty: true };
+  const text = await readSmall(frames);
+  return text?.split('\n', 1)[0] === `token ${run.token}` ? { uid: st.uid } : {};
+}
+
+/** A regular file (never a symlink, FIFO or device) owned by `uid`, at most `max` bytes read. */
+async function readOwned(file: string, uids: number[], max = 1024 * 1024): Promise<string | undefined> {
+  const st = await fs.lstat(file).catch(() => undefined);
+  if (!st?.isFile() || !uids.includes(st.uid)) return undefined;
+  return readSmall(file, max);
+}
+
+async function readSmall(file: string, max = 1024 * 1024): Promise<string | undefined> {
+  const fh = await fs.open(file, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK).catch(() => undefined);
+  if (!fh) return undefined;
+  try {
+    if (!(await fh.stat()).isFile()) return undefined;
+    const buf = Buffer.alloc(max);
+    const { bytesRead } = await fh.read(buf, 0, max, 0);
+    return buf.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await fh.close();
+  }
+}
+
+const me = () => [process.geteuid?.() ?? 0, 0];
+
+interface Cached { distrusted?: boolean; frames: Frame[]; core: string | undefined; symbolizedBy: Crash['symbolizedBy']; note: string | undefined; signo: number | undefined; report?: string }
 
 const isCached = (v: unknown): v is Cached =>
   typeof v === 'object' && v !== null && Array.isArray((v as Cached).frames) && typeof (v as Cached).symbolizedBy === 'string';
@@ -203,10 +262,10 @@ export function parseSanitizerReport(text: string): { report: string; frames: Fr
   return { report: lines[head]!.replace(/^=+\d+=+/, '').trim(), frames };
 }
 
-/** The report a sanitizer wrote for `pid` into the crash directory (log_path=DIR/asan → DIR/asan.PID). */
-async function sanitizerReport(crashes: string, pid: number): Promise<{ report: string; frames: Frame[] } | undefined> {
+/** The report a sanitizer wrote for `pid` into the crash directory (log_path=DIR/asan → DIR/asan.PID), by the crashed child's uid. */
+async function sanitizerReport(crashes: string, pid: number, uid: number): Promise<{ report: string; frames: Frame[] } | undefined> {
   for (const kind of ['asan', 'ubsan']) {
-    const text = await fs.readFile(path.join(crashes, `${kind}.${pid}`), 'utf8').catch(() => undefined);
+    const text = await readOwned(path.join(crashes, `${kind}.${pid}`), [uid]);
     const r = text ? parseSanitizerReport(text) : undefined;
     if (r) return r;
   }
@@ -215,26 +274,40 @@ async function sanitizerReport(crashes: string, pid: number): Promise<{ report: 
 
 /** The backtrace of the crash of `pid`: from its cache, else gdb on its core, else addr2line on its frames. */
 async function explain(dir: string, run: CrashRun, pattern: CorePattern, tools: { gdb?: string; addr2line?: string; coredumpctl?: string }): Promise<Cached> {
-  // The crash directory is shared (mode 1733): the backtrace is kept in apxs-ts's own cache, keyed by
-  // the directory and what the crash left in it (a recycled pid's new crash is a new key).
+  const { uid, empty } = await checkDir(dir, run);
+  if (empty) {
+    return { distrusted: true, frames: [], core: undefined, symbolizedBy: 'none', signo: undefined,
+      note: `the crash recorder could not write ${path.join(dir, 'frames')} (is the disk of ${path.dirname(dir)} full?): nothing recorded for this crash` };
+  }
+  if (uid === undefined) {
+    const there = await fs.lstat(dir).then(() => true, () => false);
+    return { distrusted: there, frames: [], core: undefined, symbolizedBy: 'none', signo: undefined,
+      note: there ? `${dir} is not apxs-ts's (no frames with this start's token, or writable by others, or a symlink): not trusted, nothing in it read` : undefined };
+  }
+  // The backtrace is kept in apxs-ts's own cache (lib/core/cache.ts), not in the crash directory, which
+  // httpd's User owns: keyed by the directory and what the crash left in it (a recycled pid's new crash is
+  // a new key).
   const left = await Promise.all(['frames', 'core'].map((f) => statIfAny(path.join(dir, f))));
   const key = JSON.stringify([dir, run.httpd, ...left.map((st) => (st ? `${st.ino}:${st.mtimeMs}:${st.size}` : '-'))]);
   const cached = readCache('crash-backtrace', key, isCached);
   if (cached) return cached;
   // A sanitizer's report says what went wrong, where; the abort that follows it is only how the child ended.
-  const san = await sanitizerReport(path.dirname(dir), Number(path.basename(dir)));
+  const san = await sanitizerReport(path.dirname(dir), Number(path.basename(dir)), uid);
   if (san) return { frames: san.frames, core: undefined, symbolizedBy: 'sanitizer', note: san.report, signo: undefined, report: san.report };
-  const framesText = await fs.readFile(path.join(dir, 'frames'), 'utf8').catch(() => undefined);
-  const core = (await coreIn(dir)) ?? (await coreFromCoredumpctl(dir, pattern, tools.coredumpctl));
+  const framesText = await readSmall(path.join(dir, 'frames'));
+  const core = (await coreIn(dir, uid)) ?? (await coreFromCoredumpctl(dir, pattern, tools.coredumpctl));
   const parsed = framesText ? parseFrames(framesText, (o) => path.basename(o).startsWith('apxs-ts-crash-')) : undefined;
   let out: Cached | undefined;
+  let gdbFrames: Frame[] = [];
   if (core && tools.gdb) {
-    const frames = await gdbBacktrace(tools.gdb, run.httpd, core);
-    if (frames.length) out = { frames, core, symbolizedBy: 'gdb', note: undefined, signo: parsed?.signo };
+    gdbFrames = await gdbBacktrace(tools.gdb, run.httpd, core);
+    // A core cut short (the core size limit, a full disk) gives gdb only `#0 ?? ()`: the recorder's frames say more then.
+    if (gdbFrames.some((f) => f.file) || (gdbFrames.length && !parsed)) out = { frames: gdbFrames, core, symbolizedBy: 'gdb', note: undefined, signo: parsed?.signo };
   }
   if (!out && parsed) {
     const frames = await addr2lineFrames(tools.addr2line, parsed.frames);
     const why = !tools.addr2line ? 'neither gdb nor addr2line is installed (binutils): frames are unsymbolized'
+      : core && tools.gdb ? `gdb found no symbolized frame in ${core} (cut short?): frames symbolized with addr2line`
       : core ? 'gdb is not installed: frames symbolized with addr2line' : `no core: ${corePatternAdvice(pattern)}`;
     out = { frames, core, symbolizedBy: tools.addr2line ? 'addr2line' : 'none', note: why, signo: parsed.signo };
   }
@@ -248,7 +321,14 @@ export async function crashPids(sr: ServerRoot): Promise<number[]> {
   return (await fs.readdir(crashDir(sr)).catch(() => [] as string[])).filter((n) => /^\d+$/.test(n)).map(Number);
 }
 
-export async function listCrashes(sr: ServerRoot, pattern: CorePattern, opts: { lastOnly?: boolean; only?: Set<number> } = {}): Promise<CrashReport> {
+/** `ctl crashes` without -n: a crash loop leaves thousands, and each symbolization runs gdb or addr2line. */
+export const SHOWN_CRASHES = 20;
+
+/**
+ * The crashes since the start: all counted, only the last `last` (or those in
+ * `only`, or the last one) symbolized and returned.
+ */
+export async function listCrashes(sr: ServerRoot, pattern: CorePattern, opts: { lastOnly?: boolean; only?: Set<number>; last?: number } = {}): Promise<CrashReport> {
   const run = await readCrashRun(sr);
   const base: CrashReport = { serverRoot: sr.root, captured: !!run, since: run ? new Date(run.startedAt).toISOString() : undefined, crashes: [], count: 0, corePattern: pattern };
   if (!run) return base;
@@ -257,23 +337,23 @@ export async function listCrashes(sr: ServerRoot, pattern: CorePattern, opts: { 
     const m = EXIT_SIGNAL.exec(l);
     if (m) byPid.set(Number(m[1]), { signal: m[2]!.trim(), signo: Number(m[3]), logLine: l.trim() });
   }
-  // A crash the recorder saw but the log does not show (a log to a pipe or syslog, or not written yet).
+  // A crash the recorder saw but the log does not show (a log to a pipe or syslog, or not written yet): its directory must be this start's.
   const dir = crashDir(sr);
   for (const n of await fs.readdir(dir).catch(() => [] as string[])) {
     if (!/^\d+$/.test(n) || byPid.has(Number(n))) continue;
-    const st = await fs.stat(path.join(dir, n)).catch(() => undefined);
-    if (st && st.mtimeMs >= run.startedAt) byPid.set(Number(n), { signal: '', signo: undefined, logLine: undefined });
+    if ((await ownerIfOurs(path.join(dir, n), run)) !== undefined) byPid.set(Number(n), { signal: '', signo: undefined, logLine: undefined });
   }
   const tools = { gdb: await which(['gdb']), addr2line: await which(['addr2line']), coredumpctl: await which(['coredumpctl']) };
   const crashes: Crash[] = [];
   const entries = [...byPid];
-  for (const [pid, seen] of opts.lastOnly ? entries.slice(-1) : opts.only ? entries.filter(([p]) => opts.only!.has(p)) : entries) {
+  const wanted = opts.lastOnly ? entries.slice(-1) : opts.only ? entries.filter(([p]) => opts.only!.has(p)) : opts.last !== undefined ? entries.slice(-opts.last) : entries;
+  for (const [pid, seen] of wanted) {
     const c = await explain(path.join(dir, String(pid)), run, pattern, tools);
     const signo = seen.signo ?? c.signo;
     crashes.push({
       pid, signo, signal: seen.signal || (signo !== undefined ? SIGNAL_NAMES[signo] ?? `signal ${signo}` : 'unknown signal'), logLine: seen.logLine,
       frames: c.frames, top: c.frames.find((f) => f.file && f.line !== undefined), core: c.core, symbolizedBy: c.symbolizedBy, ...(c.report ? { report: c.report } : {}),
-      note: c.frames.length ? c.note : run.recorder ? `nothing recorded for pid ${pid}: ${corePatternAdvice(pattern)}` : 'started without the crash recorder (no C compiler at start)',
+      note: c.frames.length || c.distrusted ? c.note : run.recorder ? `nothing recorded for pid ${pid}: ${corePatternAdvice(pattern)}` : 'started without the crash recorder (no C compiler at start)',
     });
   }
   return { ...base, crashes, count: byPid.size };
@@ -287,21 +367,31 @@ export async function crashSummary(sr: ServerRoot, pattern: CorePattern): Promis
   const r = await listCrashes(sr, pattern, { lastOnly: true });
   const c = r.crashes[r.crashes.length - 1];
   if (!c) return undefined;
-  return { count: r.count, last: `pid ${c.pid}, ${c.signal} in ${frameText(c.top)}`, lastCrash: c };
+  return { count: r.count, last: `pid ${c.pid}, ${printable(c.signal)} in ${frameText(c.top)}`, lastCrash: c };
+}
+
+/**
+ * `text` with control characters as `\xNN`: what is printed here comes from
+ * the error log (a module may log any bytes) and from file and symbol names,
+ * and an escape sequence printed to a terminal can retitle it, hide lines or
+ * worse. --json output needs nothing: JSON escapes them.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 /** `fn (file:line)` of a frame, for one-line summaries. */
 export function frameText(f: Frame | undefined): string {
   if (!f) return 'no symbolized frame';
-  return `${f.fn ?? '??'}${f.file ? ` (${f.file}:${f.line})` : ''}${f.object && !f.file ? ` in ${path.basename(f.object)}` : ''}`;
+  return printable(`${f.fn ?? '??'}${f.file ? ` (${f.file}:${f.line})` : ''}${f.object && !f.file ? ` in ${path.basename(f.object)}` : ''}`);
 }
 
 /** The lines of a crash as `ctl crashes` and `dev` print them. */
 export function crashLines(c: Crash): string[] {
   return [
-    `child pid ${c.pid} died: ${c.signal}${c.signo !== undefined ? ` (${c.signo})` : ''} in ${frameText(c.top)}`,
-    ...c.frames.map((f, i) => `  #${i} ${frameText(f)}${f.object && f.file ? ` [${path.basename(f.object)}]` : ''}`),
-    ...(c.core ? [`  core: ${c.core}`] : []),
-    ...(c.note ? [`  note: ${c.note}`] : []),
+    `child pid ${c.pid} died: ${printable(c.signal)}${c.signo !== undefined ? ` (${c.signo})` : ''} in ${frameText(c.top)}`,
+    ...c.frames.map((f, i) => `  #${i} ${frameText(f)}${f.object && f.file ? ` [${printable(path.basename(f.object))}]` : ''}`),
+    ...(c.core ? [`  core: ${printable(c.core)}`] : []),
+    ...(c.note ? [`  note: ${printable(c.note)}`] : []),
   ];
 }

@@ -17,6 +17,8 @@ import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { ApxsError } from '../core/errors.js';
+import { failpoint } from '../core/failpoint.js';
+import { withLock } from '../core/lock.js';
 import { which } from '../core/fs.js';
 import { isAlive, nowMs, readPidFile, sleep } from '../core/proc.js';
 import { templatesRoot } from '../core/templates.js';
@@ -87,7 +89,17 @@ async function tool(name: string, pkg: string): Promise<string> {
 
 export const SUPPRESSIONS = () => path.join(templatesRoot(), 'debug', 'httpd.supp');
 
-export async function debugCommand(o: DebugOptions): Promise<{ file: string; args: string[]; env: Record<string, string>; breakAt: string | undefined }> {
+/** What is httpd's alone: a sanitizer runtime preloaded into gdb itself hangs it before httpd starts. */
+const INFERIOR_ONLY = ['LD_PRELOAD', 'ASAN_OPTIONS', 'UBSAN_OPTIONS'];
+
+/** The environment the tool runs with: the user's, httpd's, and none of `unset` (gdb hands those to httpd by `set environment`). */
+export function toolEnv(c: { env: Record<string, string>; unset: string[] }): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...c.env };
+  for (const k of c.unset) delete env[k];
+  return env;
+}
+
+export async function debugCommand(o: DebugOptions): Promise<{ file: string; args: string[]; env: Record<string, string>; unset: string[]; breakAt: string | undefined }> {
   const info = await readServerInfo(o.sr);
   const { running, parents } = await serverState(o.sr, info.pidFile);
   if (running || parents.length) {
@@ -97,13 +109,18 @@ export async function debugCommand(o: DebugOptions): Promise<{ file: string; arg
   }
   const cmd = await oneProcess(o.sr);
   if (o.valgrind) {
+    if (/libasan\.so/.test(cmd.env.LD_PRELOAD ?? '')) {
+      throw new ApxsError('UNSUPPORTED', `a module in ${o.sr.modulesDir} was built with --sanitize address, and valgrind cannot run a process that has AddressSanitizer in it`, {
+        hint: 'rebuild it without --sanitize (apxs-ts build && apxs-ts install) for valgrind; with ASan, its reports come from apxs-ts ctl crashes or dev',
+      });
+    }
     const vg = await tool('valgrind', 'valgrind');
     const log = path.join(o.sr.stateDir, 'valgrind.log');
     await fs.mkdir(o.sr.stateDir, { recursive: true });
     return {
       file: vg,
       args: ['--error-limit=no', '--vgdb=no', '--num-callers=30', '--track-origins=yes', '--leak-check=no', `--suppressions=${SUPPRESSIONS()}`, `--log-file=${log}`, cmd.file, ...cmd.args],
-      env: cmd.env, breakAt: undefined,
+      env: cmd.env, unset: [], breakAt: undefined,
     };
   }
   const gdb = await tool('gdb', 'gdb');
@@ -111,12 +128,15 @@ export async function debugCommand(o: DebugOptions): Promise<{ file: string; arg
   const texts = await Promise.all(project.sources.map((s) => fs.readFile(path.join(project.dir, s), 'utf8')));
   const breakAt = o.breakAt ?? handlerFunction(texts, project.module.stem);
   const batch = o.request !== undefined;
+  // The sanitizer runtime, its options and any preload of the user's go to httpd only, never to gdb itself.
+  const inferior = INFERIOR_ONLY.map((k) => [k, cmd.env[k] ?? process.env[k]] as const).filter(([, v]) => v !== undefined && v !== '');
   return {
     file: gdb,
     // Pending: the module is loaded by httpd at run time, after gdb reads the binary.
     args: ['-nx', '-q', ...(batch ? ['-batch'] : []), '-ex', 'set breakpoint pending on', '-ex', 'set pagination off', '-ex', 'set startup-with-shell off',
+      ...inferior.flatMap(([k, v]) => ['-ex', `set environment ${k}=${v}`]),
       '-ex', `break ${breakAt}`, '-ex', 'run', ...(batch ? ['-ex', 'bt', '-ex', 'kill'] : []), '--args', cmd.file, ...cmd.args],
-    env: cmd.env, breakAt,
+    env: cmd.env, unset: INFERIOR_ONLY, breakAt,
   };
 }
 
@@ -172,8 +192,56 @@ export function parseValgrindLog(text: string): { errors: ValgrindError[]; error
   return { errors, errorCount: n === undefined ? undefined : Number(n), summary };
 }
 
+/**
+ * One debug (or ctl) at a time on a root: the running check in debugCommand
+ * cannot see a second debug whose httpd has not written its pid file yet, and
+ * that second one would then find the first's server listening, send its
+ * request there and report a breakpoint never reached. The ctl lock is held
+ * for the whole session; a second is refused at once, naming the holder.
+ */
+async function exclusive<T>(sr: ServerRoot, fn: () => Promise<T>): Promise<T> {
+  await fs.mkdir(sr.stateDir, { recursive: true });
+  try {
+    return await withLock(path.join(sr.stateDir, 'ctl.lock'), fn, { timeoutMs: 1000 });
+  } catch (err) {
+    if (err instanceof ApxsError && err.code === 'LOCKED') {
+      throw new ApxsError('IN_USE', `another apxs-ts debug or ctl is using ${sr.root}: ${err.message}`, {
+        hint: 'wait for it to end (or end it), then run this again', cause: err, data: err.data,
+      });
+    }
+    throw err;
+  }
+}
+
 /** The batch form: start under the tool, request once, collect, end the child. */
-export async function debugBatch(o: DebugOptions & { request: string }): Promise<DebugResult> {
+export function debugBatch(o: DebugOptions & { request: string }): Promise<DebugResult> {
+  return exclusive(o.sr, () => debugBatchLocked(o));
+}
+
+/** Ctrl-C, or a TERM/HUP to this process alone: nothing the batch started may outlive it. */
+interface Interrupt { signal?: NodeJS.Signals; abort?: () => Promise<void> }
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+async function debugBatchLocked(o: DebugOptions & { request: string }): Promise<DebugResult> {
+  const intr: Interrupt = {};
+  const onSignal = (sig: NodeJS.Signals) => {
+    intr.signal = sig;
+    void intr.abort?.();
+  };
+  for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
+  try {
+    const r = await debugRun(o, intr).catch((err: unknown) => {
+      if (!intr.signal) throw err;
+      return undefined;
+    });
+    if (intr.signal || !r) throw new ApxsError('INTERRUPTED', `debug interrupted (${intr.signal}): ${o.valgrind ? 'valgrind' : 'gdb'} and httpd ended`);
+    return r;
+  } finally {
+    for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
+  }
+}
+
+async function debugRun(o: DebugOptions & { request: string }, intr: Interrupt): Promise<DebugResult> {
   const info = await readServerInfo(o.sr);
   if (!info.healthUrl) throw new ApxsError('NOT_FOUND', 'the server has no Listen address to send the request to');
   const c = await debugCommand(o);
@@ -181,7 +249,7 @@ export async function debugBatch(o: DebugOptions & { request: string }): Promise
   const deadline = nowMs() + timeoutMs;
   const log = o.valgrind ? c.args.find((a) => a.startsWith('--log-file='))!.slice('--log-file='.length) : undefined;
   if (log) await fs.rm(log, { force: true });
-  const child = spawn(c.file, c.args, { env: { ...process.env, ...c.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(c.file, c.args, { env: toolEnv(c), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
@@ -193,11 +261,24 @@ export async function debugBatch(o: DebugOptions & { request: string }): Promise
     });
   });
   child.on('error', () => undefined);
-  const killTimer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  // gdb killed alone leaves httpd, its tracee, running on the port: the whole tree goes, all of it this process's own descendants.
+  const endTree = async () => {
+    if (exited || child.pid === undefined) return;
+    const tree = await descendants(child.pid);
+    child.kill('SIGKILL');
+    for (const pid of tree) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+    }
+  };
+  const killTimer = setTimeout(() => void endTree(), timeoutMs);
+  intr.abort = endTree;
+  if (intr.signal) await endTree();
   try {
+    failpoint('debug:spawned');
     if (!(await listening(info.healthUrl, deadline, () => !exited))) {
       throw new ApxsError('START_FAILED', `httpd under ${o.valgrind ? 'valgrind' : 'gdb'} did not listen on ${info.healthUrl}`, { details: out.split('\n').slice(-15) });
     }
+    failpoint('debug:listening');
     const url = new URL(o.request, info.healthUrl).href;
     // Under gdb the breakpoint holds the request until gdb has printed bt and killed httpd: no answer is expected then.
     const request = await fetchPage(url, { timeoutMs: o.valgrind ? 60_000 : 30_000 });
@@ -210,14 +291,14 @@ export async function debugBatch(o: DebugOptions & { request: string }): Promise
     }
     const hitWait = nowMs() + 30_000;
     while (!exited && nowMs() < hitWait) await sleep(50);
-    if (!exited) child.kill('SIGKILL');
+    await endTree();
     await exit;
     const backtrace = parseGdbBacktrace(out);
     return { tool: 'gdb', command: [c.file, ...c.args], request, breakAt: c.breakAt, hit: backtrace.some((f) => f.fn === c.breakAt), backtrace, log: undefined };
   } finally {
     clearTimeout(killTimer);
     if (!exited) {
-      child.kill('SIGKILL');
+      await endTree();
       await exit;
     }
     // gdb's kill leaves httpd's pid file behind: removed when the pid in it is dead (it was our child's).
@@ -226,10 +307,33 @@ export async function debugBatch(o: DebugOptions & { request: string }): Promise
   }
 }
 
+/** Every descendant of `pid` (/proc/PID/task/TID/children), deepest last. */
+async function descendants(pid: number): Promise<number[]> {
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length) {
+    const p = queue.shift()!;
+    const tasks = await fs.readdir(`/proc/${p}/task`).catch(() => [] as string[]);
+    for (const t of tasks) {
+      const kids = (await fs.readFile(`/proc/${p}/task/${t}/children`, 'utf8').catch(() => '')).split(/\s+/).filter(Boolean).map(Number);
+      for (const k of kids) {
+        if (out.includes(k)) continue;
+        out.push(k);
+        queue.push(k);
+      }
+    }
+  }
+  return out;
+}
+
 /** The interactive form: gdb (or valgrind) with the terminal; resolves with its exit code. */
-export async function debugInteractive(o: DebugOptions): Promise<{ exitCode: number; command: string[] }> {
+export function debugInteractive(o: DebugOptions): Promise<{ exitCode: number; command: string[] }> {
+  return exclusive(o.sr, () => debugInteractiveLocked(o));
+}
+
+async function debugInteractiveLocked(o: DebugOptions): Promise<{ exitCode: number; command: string[] }> {
   const c = await debugCommand(o);
-  const child = spawn(c.file, c.args, { env: { ...process.env, ...c.env }, stdio: 'inherit' });
+  const child = spawn(c.file, c.args, { env: toolEnv(c), stdio: 'inherit' });
   // Ctrl-C belongs to gdb (it stops httpd there); this process waits for gdb to end.
   const ignore = () => undefined;
   process.on('SIGINT', ignore);

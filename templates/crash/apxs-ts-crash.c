@@ -23,10 +23,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 static char base_dir[3072];
+/* apxs-ts's secret for this start: the crash directory is writable by all, so `ctl crashes` believes only frames that carry it. */
+static char token[128];
 static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
 
 static size_t put(char *b, size_t at, size_t cap, const char *s) {
@@ -56,7 +60,9 @@ static void on_fatal(int sig, siginfo_t *si, void *uc) {
   put(file, n, sizeof file, "/frames");
   int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
   if (fd >= 0) {
-    n = put(line, 0, sizeof line, "signal ");
+    n = put(line, 0, sizeof line, "token ");
+    n = put(line, n, sizeof line, token);
+    n = put(line, n, sizeof line, "\nsignal ");
     n = put_num(line, n, sizeof line, (unsigned long)sig, 10);
     n = put(line, n, sizeof line, "\naddr ");
     n = put_num(line, n, sizeof line, (unsigned long)si->si_addr, 16);
@@ -81,6 +87,26 @@ static void on_fatal(int sig, siginfo_t *si, void *uc) {
     }
     close(fd);
   }
+  /*
+   * A core may not take the crash directory's disk below a tenth of its size
+   * plus 64 KiB: a crash loop (or one huge core) must leave room for the next
+   * crashes' frames and for whatever else shares that disk. The limit cuts a
+   * bigger core short, or (no room) writes none; ctl crashes then uses the frames.
+   */
+  struct statvfs sv;
+  if (statvfs(base_dir, &sv) == 0) {
+    unsigned long long unit = sv.f_frsize ? sv.f_frsize : sv.f_bsize;
+    unsigned long long avail = (unsigned long long)sv.f_bavail * unit;
+    unsigned long long keep = (unsigned long long)sv.f_blocks * unit / 10 + 65536;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_CORE, &rl) == 0) {
+      rlim_t room = avail > keep ? (rlim_t)(avail - keep) : 0;
+      if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > room) {
+        rl.rlim_cur = room;
+        setrlimit(RLIMIT_CORE, &rl);
+      }
+    }
+  }
   prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
   if (chdir(dir) != 0) { /* the core goes where the process stands */ }
   /* Default action, pending until this handler returns: the core then shows the faulting context. */
@@ -101,6 +127,8 @@ __attribute__((constructor)) static void apxs_ts_crash_init(void) {
   const char *d = getenv("APXS_TS_CRASH_DIR");
   if (!d || strlen(d) >= sizeof base_dir) return;
   strcpy(base_dir, d);
+  const char *t = getenv("APXS_TS_CRASH_TOKEN");
+  if (t && strlen(t) < sizeof token) strcpy(token, t);
   void *warm[2];
   backtrace(warm, 2); /* loads libgcc_s now: never from inside a signal handler */
   /* httpd installs its own handlers in the parent; each child puts ours back in front after fork. */
