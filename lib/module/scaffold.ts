@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { ApxsError, isErrno } from '../core/errors.js';
+import { ApxsError, fileError, isErrno } from '../core/errors.js';
 import { parseModuleName, type ModuleName } from './names.js';
 import { renderTemplateDirs, templatesRoot } from '../core/templates.js';
 import { serverProfile } from '../httpd/profile.js';
@@ -114,7 +114,10 @@ export async function scaffoldModule(opts: ScaffoldOptions): Promise<ScaffoldRes
   );
   // Render everything first, then write into a temp dir renamed into place,
   // so a failure never leaves half a module behind.
-  const target = existing ? dir : await fs.mkdtemp(path.join(path.dirname(dir), `.${module.stem}.tmp-`));
+  // Its failure is the parent directory's (missing, not writable): said with that path, not the temp name.
+  const target = existing ? dir : await fs.mkdtemp(path.join(path.dirname(dir), `.${module.stem}.tmp-`)).catch((err: unknown) => {
+    throw fileError(path.dirname(dir), err) ?? err;
+  });
   try {
     for (const f of files) {
       const dest = path.join(target, f.rel);

@@ -107,3 +107,14 @@ describe('the launcher and templates/', () => {
     expect(r.stderr).toMatch(/^apxs-ts: error: .*dist.*npm run build/);
   });
 });
+
+describe('new into a directory that is not there', () => {
+  it('--dir names a missing directory: exit 2 naming it, never the temp dir apxs-ts would have made there', async () => {
+    const base = await tmpDir('apxs-ts-atk-newdir-');
+    const missing = path.join(base, 'not there');
+    const r = await run(process.execPath, [path.join(ROOT, 'bin', 'apxs-ts.js'), 'new', '--dir', missing, 'mod_q'], base);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(missing);
+    expect(r.stderr).not.toMatch(/\.tmp-/);
+  });
+});
