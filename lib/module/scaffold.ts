@@ -126,7 +126,13 @@ export async function scaffoldModule(opts: ScaffoldOptions): Promise<ScaffoldRes
     }
     if (!existing) {
       await fs.chmod(target, 0o755);
-      await fs.rename(target, dir);
+      await fs.rename(target, dir).catch((err: unknown) => {
+        // Another run (or the user) made it since the check above: the same answer as if it had been there.
+        if (isErrno(err, 'ENOTEMPTY') || isErrno(err, 'EEXIST') || isErrno(err, 'ENOTDIR')) {
+          throw new ApxsError('DIR_EXISTS', `${dir} already exists`, { hint: 'pick another name, or pass --force to write the template files over it', cause: err });
+        }
+        throw err;
+      });
     }
   } catch (err) {
     if (!existing) await fs.rm(target, { recursive: true, force: true });

@@ -118,3 +118,17 @@ describe('new into a directory that is not there', () => {
     expect(r.stderr).not.toMatch(/\.tmp-/);
   });
 });
+
+describe('two runs of new in one directory at once', () => {
+  it('6 concurrent `new mod_same` x 3 rounds: one creates it, every other says DIR_EXISTS (--json), no temp dir left', async () => {
+    for (let round = 0; round < 3; round++) {
+      const base = await tmpDir('apxs-ts-atk-newrace-');
+      const runs = await Promise.all(Array.from({ length: 6 }, () =>
+        run(process.execPath, [path.join(ROOT, 'bin', 'apxs-ts.js'), '--json', 'new', 'mod_same'], base)));
+      const codes = runs.map((r) => (JSON.parse(r.stdout) as { ok: boolean; error?: { code: string } }).error?.code ?? 'ok');
+      expect(codes.filter((c) => c === 'ok'), `round ${round}`).toHaveLength(1);
+      expect(codes.filter((c) => c !== 'ok'), `round ${round}`).toEqual(Array.from({ length: 5 }, () => 'DIR_EXISTS'));
+      expect(await fs.readdir(base)).toEqual(['mod_same']);
+    }
+  }, 60_000);
+});
