@@ -45,9 +45,14 @@ function readEntryText(file: string): string | undefined {
   }
 }
 
-/** apxs-ts's per-user cache: $XDG_CACHE_HOME/apxs-ts (default ~/.cache/apxs-ts). */
+/**
+ * apxs-ts's per-user cache: $XDG_CACHE_HOME/apxs-ts (default ~/.cache/apxs-ts).
+ * A relative XDG_CACHE_HOME is ignored, as the XDG spec says: it would put the
+ * cache in whatever directory a run starts in (a cloned repository's entries).
+ */
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(env.XDG_CACHE_HOME || path.join(env.HOME || os.homedir(), '.cache'), 'apxs-ts');
+  const xdg = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : undefined;
+  return path.join(xdg || path.join(env.HOME || os.homedir(), '.cache'), 'apxs-ts');
 }
 
 /**

@@ -208,3 +208,11 @@ describe('concurrent writers and a full disk', () => {
     }
   });
 });
+
+describe('where the cache is', () => {
+  it('a relative XDG_CACHE_HOME is ignored (XDG: must be absolute): a cache in whatever directory a run starts in could be a cloned repo\'s planted entries', () => {
+    expect(cacheDir({ XDG_CACHE_HOME: 'cache', HOME: '/home/u' })).toBe('/home/u/.cache/apxs-ts');
+    expect(cacheDir({ XDG_CACHE_HOME: '.', HOME: '/home/u' })).toBe('/home/u/.cache/apxs-ts');
+    expect(cacheDir({ XDG_CACHE_HOME: '/var/cache/u', HOME: '/home/u' })).toBe('/var/cache/u/apxs-ts');
+  });
+});
