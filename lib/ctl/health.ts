@@ -42,8 +42,13 @@ export async function probe(url: string, timeoutMs = 2000, headers: Record<strin
   if (u.protocol !== 'http:' && u.protocol !== 'https:') return done(undefined, `unsupported protocol ${u.protocol}`);
   // node:https (and TLS with it) is loaded only for an https URL.
   const client = u.protocol === 'https:' ? await import('node:https') : http;
-  // Credentials in the URL (--url http://user:pass@host/) go as Basic auth.
-  const auth = u.username ? { Authorization: `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}` } : {};
+  // Credentials in the URL (--url http://user:pass@host/) go as Basic auth; a bad %-escape in them is a bad URL.
+  let auth = {};
+  try {
+    if (u.username) auth = { Authorization: `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}` };
+  } catch {
+    return done(undefined, 'ERR_INVALID_URL');
+  }
   return new Promise((resolve) => {
     const req = client.get({
       host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: u.port || undefined, path: `${u.pathname}${u.search}`,
@@ -78,6 +83,7 @@ export async function probe(url: string, timeoutMs = 2000, headers: Record<strin
 export function probeWords(p: Probe): string {
   if (p.status !== undefined) return String(p.status);
   const code = p.error ?? 'nothing';
+  if (code === 'ERR_INVALID_URL') return `an invalid URL (${code})`;
   if (code === 'ETIMEDOUT') return `no answer in time (${code})`;
   if (code === 'HPE_HEADER_OVERFLOW') return `a header block over 64 KiB (${code})`;
   if (code.startsWith('HPE_')) return `something that is not HTTP (${code})`;

@@ -81,6 +81,12 @@ describe('probe against hostile peers', () => {
     expect(after).toBeLessThan(64 * 1024 * 1024);
   }, 10_000);
 
+  it('credentials in the URL with a bad %-escape: ERR_INVALID_URL, not a thrown URIError (was INTERNAL "URI malformed")', async () => {
+    const p = await probe('http://a:%zz@127.0.0.1:1/', 1000);
+    expect({ status: p.status, error: p.error }).toEqual({ status: undefined, error: 'ERR_INVALID_URL' });
+    expect(probeWords(p)).toBe('an invalid URL (ERR_INVALID_URL)');
+  });
+
   it('the words for what a probe got', () => {
     expect(probeWords({ url: 'u', status: 503, latencyMs: 1, error: undefined })).toBe('503');
     expect(probeWords({ url: 'u', status: undefined, latencyMs: 1, error: 'ETIMEDOUT' })).toMatch(/^no answer in time \(ETIMEDOUT\)$/);
