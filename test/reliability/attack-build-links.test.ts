@@ -55,6 +55,20 @@ describe('links planted in a module project\'s .apxs-ts', () => {
     }
   }, 60_000);
 
+  it('apxs-ts.mk as a link to another file: that file unchanged, apxs-ts.mk written as a file of its own', async () => {
+    const { dir, victims } = await project();
+    const mk = path.join(dir, 'apxs-ts.mk');
+    const victim = path.join(victims, 'bashrc');
+    await fs.writeFile(victim, 'precious\n');
+    await fs.rm(mk, { force: true });
+    await fs.symlink(victim, mk);
+    const r = await cli(['build'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(await fs.readFile(victim, 'utf8')).toBe('precious\n');
+    expect((await fs.lstat(mk)).isFile()).toBe(true);
+    expect(await fs.readFile(mk, 'utf8')).toMatch(/^# Written by apxs-ts build/);
+  }, 60_000);
+
   it.each(['.apxs-ts', '.apxs-ts/obj'])('%s as a link to another directory: UNSAFE_CONFIG, exit 2, that directory untouched', async (name) => {
     const { dir, victims } = await project();
     await fs.mkdir(path.dirname(path.join(dir, name)), { recursive: true });
