@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { notALink } from '../core/atomic-file.js';
 import { ApxsError, fileError, isErrno } from '../core/errors.js';
 import { parseModuleName, type ModuleName } from './names.js';
 import { renderTemplateDirs, templatesRoot } from '../core/templates.js';
@@ -122,7 +123,11 @@ export async function scaffoldModule(opts: ScaffoldOptions): Promise<ScaffoldRes
     for (const f of files) {
       const dest = path.join(target, f.rel);
       await fs.mkdir(path.dirname(dest), { recursive: true });
-      await fs.writeFile(dest, f.content, { mode: f.mode });
+      // --force into a directory someone else made (a clone): a link at a template's
+      // name (or its tests/ dir) is replaced or refused, never written through.
+      if (path.dirname(dest) !== target) await notALink(path.dirname(dest));
+      await fs.rm(dest, { force: true });
+      await fs.writeFile(dest, f.content, { mode: f.mode, flag: 'wx' });
     }
     if (!existing) {
       await fs.chmod(target, 0o755);

@@ -132,3 +132,18 @@ describe('two runs of new in one directory at once', () => {
     }
   }, 60_000);
 });
+
+describe('new --force into a directory with planted links', () => {
+  it('a template file name that is a link to another file: that file unchanged, the template written in its place', async () => {
+    const base = await tmpDir('apxs-ts-atk-newforce-');
+    const dir = path.join(base, 'mod_f');
+    await fs.mkdir(dir);
+    const victim = path.join(base, 'bashrc');
+    await fs.writeFile(victim, 'precious\n');
+    await fs.symlink(victim, path.join(dir, 'Makefile'));
+    const r = await run(process.execPath, [path.join(ROOT, 'bin', 'apxs-ts.js'), 'new', 'mod_f', '--force'], base);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await fs.readFile(victim, 'utf8')).toBe('precious\n');
+    expect((await fs.lstat(path.join(dir, 'Makefile'))).isFile()).toBe(true);
+  });
+});
