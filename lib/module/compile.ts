@@ -137,7 +137,15 @@ async function buildLocked(project: ModuleProject, tc: Toolchain, opts: BuildOpt
   // its obj/, the log and the stamp are apxs-ts's own, never followed elsewhere.
   await ownDir(work);
   await ownDir(path.join(work, 'obj'));
-  await Promise.all(stale.map((s) => fs.mkdir(path.dirname(depOf(s)), { recursive: true })));
+  for (const s of stale) {
+    // obj/SUB/ for a source in a subdirectory: each level apxs-ts's own too.
+    const levels = path.relative(path.join(work, 'obj'), path.dirname(depOf(s))).split(path.sep).filter((l) => l && l !== '.');
+    let d = path.join(work, 'obj');
+    for (const level of levels) {
+      d = path.join(d, level);
+      await ownDir(d);
+    }
+  }
   await fs.rm(logFile, { force: true }); // a link there goes, not its target
   await fs.writeFile(logFile, '', { flag: 'wx' });
   const warnings: string[] = [];

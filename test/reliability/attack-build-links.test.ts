@@ -69,15 +69,16 @@ describe('links planted in a module project\'s .apxs-ts', () => {
     expect(await fs.readFile(mk, 'utf8')).toMatch(/^# Written by apxs-ts build/);
   }, 60_000);
 
-  it.each(['.apxs-ts', '.apxs-ts/obj'])('%s as a link to another directory: UNSAFE_CONFIG, exit 2, that directory untouched', async (name) => {
+  it.each(['.apxs-ts', '.apxs-ts/obj', '.apxs-ts/obj/sub'])('%s as a link to another directory: UNSAFE_CONFIG, exit 2, that directory untouched', async (name) => {
     const { dir, victims } = await project();
     await fs.mkdir(path.dirname(path.join(dir, name)), { recursive: true });
     await fs.symlink(victims, path.join(dir, name));
     // Two sources, so objects go to .apxs-ts/obj.
     const manifest = path.join(dir, 'apxs-ts-module.json');
     const m = JSON.parse(await fs.readFile(manifest, 'utf8')) as { sources?: string[] };
-    await fs.writeFile(path.join(dir, 'extra.c'), 'int extra_fn(void) { return 1; }\n');
-    await fs.writeFile(manifest, JSON.stringify({ ...m, sources: ['mod_ev.c', 'extra.c'] }, null, 2));
+    await fs.mkdir(path.join(dir, 'sub'));
+    await fs.writeFile(path.join(dir, 'sub', 'extra.c'), 'int extra_fn(void) { return 1; }\n');
+    await fs.writeFile(manifest, JSON.stringify({ ...m, sources: ['mod_ev.c', 'sub/extra.c'] }, null, 2));
     const r = await cli(['--json', 'build'], { cwd: dir });
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { code: 'UNSAFE_CONFIG' } });
     expect(r.code).toBe(2);
