@@ -7,8 +7,14 @@ const path = require('node:path');
 
 const dist = path.join(__dirname, '..', 'dist');
 const bundle = path.join(dist, 'apxs-ts.cjs');
-const { main } = require(fs.existsSync(bundle) ? bundle : path.join(dist, 'commands', 'index.js'));
-
-main(process.argv).then((code) => {
-  process.exitCode = code;
-});
+const entry = fs.existsSync(bundle) ? bundle : path.join(dist, 'commands', 'index.js');
+if (!fs.existsSync(entry)) {
+  // A working copy never built (or a broken install): one line, not a module-loader stack trace.
+  process.stderr.write(`apxs-ts: error: no build in ${dist} (run \`npm run build\`, or reinstall apxs-ts)\n`);
+  process.exit(1);
+}
+require(entry)
+  .main(process.argv)
+  .then((code) => {
+    process.exitCode = code;
+  });

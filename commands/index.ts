@@ -35,7 +35,9 @@ function outputFor(json: () => boolean, keep: (s: string) => void) {
     // Commander's "error: …" says the command line is wrong: exit 2 (help shown on error exits 0).
     writeErr: (s: string) => {
       if (s.startsWith('error:')) setExitCodeIfReaderGone(2);
+      // A group named without a subcommand shows its help on stderr: under --json it goes into the object too.
       if (!json()) writeErr(s);
+      else if (!s.startsWith('error:') && !s.startsWith('(')) keep(s);
     },
   };
 }

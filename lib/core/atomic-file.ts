@@ -59,13 +59,16 @@ export function writeError(file: string, err: unknown): unknown {
 export async function writeFileAtomic(
   file: string,
   data: string | Uint8Array,
-  opts: { mode?: number } = {},
+  opts: { mode?: number; replaceName?: boolean } = {},
 ): Promise<WriteResult> {
-  const target = await resolveTarget(file);
+  // replaceName (apxs-ts's own files, the cache): the name itself is replaced, a
+  // symlink there included, never its target; the new file is the writer's.
+  const target = opts.replaceName ? path.resolve(file) : await resolveTarget(file);
   const dir = path.dirname(target);
   let mode = opts.mode ?? 0o644;
   let owner: { uid: number; gid: number } | undefined;
   try {
+    if (opts.replaceName) throw Object.assign(new Error('not kept'), { code: 'ENOENT' });
     const st = await fs.stat(target);
     mode = st.mode & 0o7777;
     owner = { uid: st.uid, gid: st.gid };
@@ -90,7 +93,8 @@ export async function writeFileAtomic(
     try {
       await fs.rename(tmp, target);
     } catch (err) {
-      if (isErrno(err, 'EBUSY') || isErrno(err, 'EXDEV') || isErrno(err, 'EPERM')) {
+      // Not for replaceName: writing in place would go through a symlink at the name.
+      if (!opts.replaceName && (isErrno(err, 'EBUSY') || isErrno(err, 'EXDEV') || isErrno(err, 'EPERM'))) {
         await fs.rm(tmp, { force: true });
         await writeInPlace(target, data);
         return { path: target, method: 'in-place' };

@@ -9,16 +9,50 @@
  * fsync, rename: a reader sees the old entry or the new one), and a failed
  * write (read-only, full) only costs the next run its recomputation.
  */
+import { closeSync, constants as fsc, fstatSync, openSync, readSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
-import { readTextIfAny } from './fs.js';
 import { whyUntrusted } from './trust.js';
 
-/** apxs-ts's per-user cache: $XDG_CACHE_HOME/apxs-ts (default ~/.cache/apxs-ts). */
+/** The largest entry read (a libstdc++ symbol list is a few hundred KiB): a bigger file is a miss, not read. */
+const MAX_ENTRY = 16 * 1024 * 1024;
+
+/**
+ * An entry's text when it is a regular file of at most MAX_ENTRY bytes.
+ * Opened without following a symlink at the name and without blocking (a
+ * FIFO planted as an entry would hang a plain read; /dev/zero would never end).
+ */
+function readEntryText(file: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size > MAX_ENTRY) return undefined;
+    const buf = Buffer.alloc(st.size + 1); // one byte more: a file that grew since the stat is no entry
+    let n = 0;
+    for (let got = 1; got > 0 && n < buf.length; n += got) got = readSync(fd, buf, n, buf.length - n, null);
+    return n > st.size ? undefined : buf.toString('utf8', 0, n);
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * apxs-ts's per-user cache: $XDG_CACHE_HOME/apxs-ts (default ~/.cache/apxs-ts).
+ * A relative XDG_CACHE_HOME is ignored, as the XDG spec says: it would put the
+ * cache in whatever directory a run starts in (a cloned repository's entries).
+ */
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(env.XDG_CACHE_HOME || path.join(env.HOME || os.homedir(), '.cache'), 'apxs-ts');
+  const xdg = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : undefined;
+  return path.join(xdg || path.join(env.HOME || os.homedir(), '.cache'), 'apxs-ts');
 }
 
 /**
@@ -45,7 +79,7 @@ export function cacheFile(name: string, key: string, env: NodeJS.ProcessEnv = pr
 /** A file's JSON object, or undefined when it is missing, unreadable, torn, no object, or not to be trusted. */
 export function readTrustedJson(file: string): object | undefined {
   if (whyUntrusted(file)) return undefined;
-  const text = readTextIfAny(file);
+  const text = readEntryText(file);
   if (text === undefined) return undefined;
   try {
     const v: unknown = JSON.parse(text);
@@ -69,7 +103,10 @@ export async function writeCache(name: string, key: string, value: unknown, env:
   const file = cacheFile(name, key, env);
   try {
     await mkdir(path.dirname(file), { recursive: true });
-    await writeFileAtomic(file, JSON.stringify({ key, value }));
+    // A directory another user controls (or planted as a link) is not written
+    // into: they choose what its names are, and where they lead.
+    if (whyUntrusted(path.dirname(file), env)) return;
+    await writeFileAtomic(file, JSON.stringify({ key, value }), { replaceName: true });
   } catch {
     // read-only or full: recomputed next time
   }

@@ -3,8 +3,8 @@
  * when they started. /proc lives in memory, so every function here reads it
  * synchronously and says so by returning a value, not a Promise.
  */
-import { readlinkSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { constants as fsc, readlinkSync } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { readDirIfAny, readTextIfAny } from './fs.js';
 
 export interface ProcInfo {
@@ -115,11 +115,28 @@ export function processesWhere(wanted: (cmdline: string[]) => boolean): ProcInfo
 
 /** The pid a pid file names: a positive integer, or undefined (no file, unreadable, or anything else in it). */
 export async function readPidFile(file: string): Promise<number | undefined> {
-  const text = await readFile(file, 'utf8').catch(() => undefined);
-  if (text === undefined) return undefined;
+  // A few bytes of a regular file: a FIFO there would block a read for ever (opened
+  // without blocking, then refused), /dev/zero would never end, a huge file is no pid file.
+  let handle: FileHandle | undefined;
+  let text: string;
+  try {
+    handle = await open(file, fsc.O_RDONLY | fsc.O_NONBLOCK);
+    if (!(await handle.stat()).isFile()) return undefined;
+    const buf = Buffer.alloc(PID_FILE_MAX);
+    const { bytesRead } = await handle.read(buf, 0, PID_FILE_MAX, 0);
+    if (bytesRead === PID_FILE_MAX) return undefined;
+    text = buf.toString('utf8', 0, bytesRead);
+  } catch {
+    return undefined;
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
   const n = Number(text.trim());
   return Number.isInteger(n) && n > 0 ? n : undefined;
 }
+
+/** More than any pid file holds (a pid, a newline, some spaces). */
+const PID_FILE_MAX = 64;
 
 /** Milliseconds on a monotonic clock, for timeouts and latencies. */
 export const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;

@@ -9,14 +9,18 @@ import { ApxsError } from './errors.js';
 
 /**
  * templates/ at the package root: the nearest directory above this file that
- * holds package.json and templates/ (lib/core in a checkout, dist/lib/core in
- * tsc's output, dist/ for the bundle).
+ * holds a package.json (lib/core in a checkout, dist/lib/core in tsc's
+ * output, dist/ for the bundle). Only there: an install that lost its
+ * templates/ must not take those of a project it is installed under.
  */
 export function templatesRoot(): string {
   for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'templates'))) return path.join(dir, 'templates');
+    if (existsSync(path.join(dir, 'package.json'))) {
+      if (existsSync(path.join(dir, 'templates'))) return path.join(dir, 'templates');
+      throw new ApxsError('INTERNAL', `apxs-ts's templates/ is missing: ${path.join(dir, 'templates')}`, { hint: 'reinstall apxs-ts (npm install -g apxs-ts)' });
+    }
     if (path.dirname(dir) === dir) {
-      throw new ApxsError('INTERNAL', `no templates/ beside a package.json above ${__dirname}`, { hint: 'reinstall apxs-ts: its templates/ folder is missing' });
+      throw new ApxsError('INTERNAL', `no package.json above ${__dirname}: apxs-ts's templates/ cannot be found`, { hint: 'reinstall apxs-ts (npm install -g apxs-ts)' });
     }
   }
 }

@@ -23,6 +23,9 @@ export interface Probe {
 /** The largest header block read before the answer counts as not HTTP. */
 const MAX_HEAD = 64 * 1024;
 
+/** The most 1xx answers taken before the final one (httpd sends one 100 Continue at most). */
+const MAX_1XX = 8;
+
 /** An HTTP token (a header name), and a header value: nothing that could split the request. */
 const validHeader = ([k, v]: [string, string]) => /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k) && !/[\r\n\0]/.test(v);
 
@@ -39,8 +42,13 @@ export async function probe(url: string, timeoutMs = 2000, headers: Record<strin
   if (u.protocol !== 'http:' && u.protocol !== 'https:') return done(undefined, `unsupported protocol ${u.protocol}`);
   // node:https (and TLS with it) is loaded only for an https URL.
   const client = u.protocol === 'https:' ? await import('node:https') : http;
-  // Credentials in the URL (--url http://user:pass@host/) go as Basic auth.
-  const auth = u.username ? { Authorization: `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}` } : {};
+  // Credentials in the URL (--url http://user:pass@host/) go as Basic auth; a bad %-escape in them is a bad URL.
+  let auth = {};
+  try {
+    if (u.username) auth = { Authorization: `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}` };
+  } catch {
+    return done(undefined, 'ERR_INVALID_URL');
+  }
   return new Promise((resolve) => {
     const req = client.get({
       host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: u.port || undefined, path: `${u.pathname}${u.search}`,
@@ -51,8 +59,16 @@ export async function probe(url: string, timeoutMs = 2000, headers: Record<strin
       rejectUnauthorized: false,
     } as http.RequestOptions, (res) => {
       clearTimeout(timer);
-      resolve(done(res.statusCode, undefined));
+      // node:http takes any three digits; 000 or 099 is no HTTP server's answer, and no health.
+      const status = res.statusCode ?? 0;
+      resolve(status >= 100 && status <= 599 ? done(status, undefined) : done(undefined, 'HPE_INVALID_STATUS'));
       req.destroy(); // the body is not read
+    });
+    // Each 1xx is a header block of its own that maxHeaderSize does not sum: a peer
+    // sending them without end would be read until the deadline. httpd sends one at most.
+    let informational = 0;
+    req.on('information', () => {
+      if (++informational > MAX_1XX) req.destroy(Object.assign(new Error('1xx without end'), { code: 'TOO_MANY_1XX' }));
     });
     // A deadline for the whole try (connect, request, header block), not an idle timeout.
     const timer = setTimeout(() => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })), timeoutMs);
@@ -61,6 +77,20 @@ export async function probe(url: string, timeoutMs = 2000, headers: Record<strin
       resolve(done(undefined, e.code ?? e.message)); // after an answer: ignored (a promise settles once)
     });
   });
+}
+
+/** What a probe got, in words for a message: the status, or what went wrong (its code in parentheses). */
+export function probeWords(p: Probe): string {
+  if (p.status !== undefined) return String(p.status);
+  const code = p.error ?? 'nothing';
+  if (code === 'ERR_INVALID_URL') return `an invalid URL (${code})`;
+  if (code === 'ETIMEDOUT') return `no answer in time (${code})`;
+  if (code === 'HPE_HEADER_OVERFLOW') return `a header block over 64 KiB (${code})`;
+  if (code.startsWith('HPE_')) return `something that is not HTTP (${code})`;
+  if (code === 'TOO_MANY_1XX') return `1xx answers without a final one (${code})`;
+  if (code === 'ECONNRESET') return `a reset connection (${code})`;
+  if (code === 'ECONNREFUSED') return `a refused connection (${code})`;
+  return code;
 }
 
 export interface WaitOptions {

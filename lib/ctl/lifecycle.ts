@@ -18,7 +18,7 @@ import type { ServerRoot } from '../httpd/server-root.js';
 import { timeoutOf, type CtlOptions, type CtlResult } from './ctl-options.js';
 import { withCtlLock } from './ctl-lock.js';
 import { logSince, logSize } from './error-log.js';
-import { probe, waitHealthy, type Probe } from './health.js';
+import { probe, probeWords, waitHealthy, type Probe } from './health.js';
 import { endProcesses, findServerProcesses, forceStop, signalOurs } from './identity.js';
 import { waitGone, type StaleReport } from './pid-file.js';
 import { rememberServerFiles, serverFiles, stopFiles } from './server-files.js';
@@ -152,7 +152,7 @@ async function restartHoldingLock(sr: ServerRoot, opts: CtlOptions & { graceful?
   }
   const w = url ? await waitHealthy(url, { deadline, stillAlive: () => isAlive(running.pid) }) : undefined;
   if (w && !w.healthy) {
-    throw new ApxsError('UNHEALTHY', `${url} did not answer below 500 after ${action} (last: ${w.last.status ?? w.last.error})`, { details: log });
+    throw new ApxsError('UNHEALTHY', `${url} did not answer below 500 after ${action} (last: ${probeWords(w.last)})`, { details: log });
   }
   const newChildren = childrenOf(running.pid).filter((c) => !oldChildren.has(c));
   return {
@@ -203,7 +203,7 @@ export async function status(sr: ServerRoot, opts: CtlOptions = {}): Promise<Sta
   const crashes = await crashSummary(sr, readCorePattern());
   if (crashes) result.crashes = crashes;
   if (!result.healthy) {
-    throw new ApxsError('UNHEALTHY', `httpd (pid ${running.pid}) is running but ${url ?? 'its health URL'} answers ${health?.status ?? health?.error ?? 'nothing'}`, {
+    throw new ApxsError('UNHEALTHY', `httpd (pid ${running.pid}) is running but ${url ?? 'its health URL'} answers ${health ? probeWords(health) : 'nothing'}`, {
       data: { ...result },
     });
   }

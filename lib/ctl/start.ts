@@ -13,7 +13,7 @@ import { serverProfile } from '../httpd/profile.js';
 import { readServerInfo, type ServerInfo } from '../httpd/server-info.js';
 import type { ServerRoot } from '../httpd/server-root.js';
 import { logSince, logSize } from './error-log.js';
-import { waitHealthy, type Probe } from './health.js';
+import { probeWords, waitHealthy, type Probe } from './health.js';
 import { probeTlsVhosts, tlsProbeWarnings } from './tls-probe.js';
 import { caDir, certPath } from '../tls/ca.js';
 import { endProcesses, findServerProcesses, forceStop, isOurHttpd } from './identity.js';
@@ -72,7 +72,7 @@ async function alreadyRunning(sr: ServerRoot, st: ServerState & { running: NonNu
     const w = await waitHealthy(url, { deadline: nowMs() + Math.min(2, timeoutOf(opts)) * 1000, stillAlive: () => isOurHttpd(pid, sr) });
     health = w.last;
     if (!w.healthy) {
-      throw new ApxsError('UNHEALTHY', `httpd (pid ${pid}) is already running but ${url} answers ${health.status ?? health.error ?? 'nothing'}`, {
+      throw new ApxsError('UNHEALTHY', `httpd (pid ${pid}) is already running but ${url} answers ${probeWords(health)}`, {
         hint: `see \`${apxsCommand('ctl logs', { serverRoot: sr.root })}\`; \`${apxsCommand('ctl restart', { serverRoot: sr.root })}\` starts a new generation`,
         data: { action: 'start', serverRoot: sr.root, pid, alreadyRunning: true, healthUrl: url, health, stale: st.stale ?? null, warnings },
       });
@@ -161,7 +161,7 @@ export async function startHoldingLock(sr: ServerRoot, opts: CtlOptions = {}): P
     health = w.last;
     if (!w.healthy) {
       return failStart(
-        w.died ? `httpd (pid ${pid}) died after starting` : `${url} did not answer below 500 within ${timeoutOf(opts)}s (last: ${w.last.status ?? w.last.error})`,
+        w.died ? `httpd (pid ${pid}) died after starting` : `${url} did not answer below 500 within ${timeoutOf(opts)}s (last: ${probeWords(w.last)})`,
         pid,
       );
     }

@@ -11,7 +11,8 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { NotElf64Error, readDynamic } from './elf.js';
-import { ApxsError } from '../core/errors.js';
+import { notALink, writeFileAtomic } from '../core/atomic-file.js';
+import { ApxsError, isErrno } from '../core/errors.js';
 import { flagWords, syncMk } from './flags.js';
 import { checkModuleApi, CXX_EXT, sanitizerFlags, type ModuleProject } from './project.js';
 import { lastLines, runCapture, type RunResult } from '../core/run.js';
@@ -46,6 +47,14 @@ export interface BuildOptions {
   jobs?: number;
   /** Where CFLAGS, CPPFLAGS, CXXFLAGS, LDFLAGS and LIBS are taken from (default: this process's). */
   env?: NodeJS.ProcessEnv;
+}
+
+/** `dir` as a directory of apxs-ts's own: made when missing, refused (UNSAFE_CONFIG) when a symlink or no directory. */
+async function ownDir(dir: string): Promise<void> {
+  await fs.mkdir(dir).catch((err: unknown) => {
+    if (!isErrno(err, 'EEXIST')) throw err;
+  });
+  await notALink(dir);
 }
 
 function compileFailure(res: RunResult, logFile: string): ApxsError {
@@ -124,9 +133,21 @@ async function buildLocked(project: ModuleProject, tc: Toolchain, opts: BuildOpt
     return { ...result, upToDate: true, compiled: [], warnings: [], symbolNotes: [], durationMs: nowMs() - started };
   }
 
-  await fs.mkdir(path.join(work, 'obj'), { recursive: true });
-  await Promise.all(stale.map((s) => fs.mkdir(path.dirname(depOf(s)), { recursive: true })));
-  await fs.writeFile(logFile, '');
+  // A module project is often a cloned repository, and git keeps symlinks: .apxs-ts,
+  // its obj/, the log and the stamp are apxs-ts's own, never followed elsewhere.
+  await ownDir(work);
+  await ownDir(path.join(work, 'obj'));
+  for (const s of stale) {
+    // obj/SUB/ for a source in a subdirectory: each level apxs-ts's own too.
+    const levels = path.relative(path.join(work, 'obj'), path.dirname(depOf(s))).split(path.sep).filter((l) => l && l !== '.');
+    let d = path.join(work, 'obj');
+    for (const level of levels) {
+      d = path.join(d, level);
+      await ownDir(d);
+    }
+  }
+  await fs.rm(logFile, { force: true }); // a link there goes, not its target
+  await fs.writeFile(logFile, '', { flag: 'wx' });
   const warnings: string[] = [];
   const runStep = async (cmd: string, args: string[]) => {
     const res = await runCapture(cmd, args, { cwd: project.dir });
@@ -170,6 +191,6 @@ async function buildLocked(project: ModuleProject, tc: Toolchain, opts: BuildOpt
     version: 2, toolchain: tc.key, units,
     ...(single ? {} : { link: { argv: line(linker, linkArgs), output: statKey(so)! } }),
   };
-  await fs.writeFile(stampFile, JSON.stringify(stamp));
+  await writeFileAtomic(stampFile, JSON.stringify(stamp), { replaceName: true });
   return { ...result, upToDate: false, compiled: stale, warnings, symbolNotes, durationMs: nowMs() - started };
 }

@@ -163,5 +163,6 @@ export async function syncMk(dir: string, f: ModuleFlags, sources: string[] | un
   const makefile = await fs.readFile(path.join(dir, 'Makefile'), 'utf8').catch(() => '');
   if (current === undefined && !makefile.includes('apxs-ts.mk')) return;
   const text = renderMk(f, sources);
-  if (text !== current) await writeFileAtomic(file, text);
+  // Its own name replaced, never a link's target: a cloned project could point apxs-ts.mk anywhere.
+  if (text !== current) await writeFileAtomic(file, text, { replaceName: true });
 }

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { ApxsError, isErrno } from '../core/errors.js';
+import { notALink } from '../core/atomic-file.js';
+import { ApxsError, fileError, isErrno } from '../core/errors.js';
 import { parseModuleName, type ModuleName } from './names.js';
 import { renderTemplateDirs, templatesRoot } from '../core/templates.js';
 import { serverProfile } from '../httpd/profile.js';
@@ -114,16 +115,29 @@ export async function scaffoldModule(opts: ScaffoldOptions): Promise<ScaffoldRes
   );
   // Render everything first, then write into a temp dir renamed into place,
   // so a failure never leaves half a module behind.
-  const target = existing ? dir : await fs.mkdtemp(path.join(path.dirname(dir), `.${module.stem}.tmp-`));
+  // Its failure is the parent directory's (missing, not writable): said with that path, not the temp name.
+  const target = existing ? dir : await fs.mkdtemp(path.join(path.dirname(dir), `.${module.stem}.tmp-`)).catch((err: unknown) => {
+    throw fileError(path.dirname(dir), err) ?? err;
+  });
   try {
     for (const f of files) {
       const dest = path.join(target, f.rel);
       await fs.mkdir(path.dirname(dest), { recursive: true });
-      await fs.writeFile(dest, f.content, { mode: f.mode });
+      // --force into a directory someone else made (a clone): a link at a template's
+      // name (or its tests/ dir) is replaced or refused, never written through.
+      if (path.dirname(dest) !== target) await notALink(path.dirname(dest));
+      await fs.rm(dest, { force: true });
+      await fs.writeFile(dest, f.content, { mode: f.mode, flag: 'wx' });
     }
     if (!existing) {
       await fs.chmod(target, 0o755);
-      await fs.rename(target, dir);
+      await fs.rename(target, dir).catch((err: unknown) => {
+        // Another run (or the user) made it since the check above: the same answer as if it had been there.
+        if (isErrno(err, 'ENOTEMPTY') || isErrno(err, 'EEXIST') || isErrno(err, 'ENOTDIR')) {
+          throw new ApxsError('DIR_EXISTS', `${dir} already exists`, { hint: 'pick another name, or pass --force to write the template files over it', cause: err });
+        }
+        throw err;
+      });
     }
   } catch (err) {
     if (!existing) await fs.rm(target, { recursive: true, force: true });
