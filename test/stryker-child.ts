@@ -44,7 +44,8 @@ export function runChildScript(script: string, env: Record<string, string>): Pro
       const s = ns();
       if (s?.currentTestId) {
         s.mutantCoverage ??= { static: {}, perTest: {} };
-        const mine = (s.mutantCoverage.perTest[s.currentTestId] ??= {});
+        const mine = s.mutantCoverage.perTest[s.currentTestId] ?? {};
+        s.mutantCoverage.perTest[s.currentTestId] = mine;
         for (const [id, n] of Object.entries(covered)) mine[id] = (mine[id] ?? 0) + n;
       }
       resolve(value);

@@ -95,7 +95,7 @@ describe('caseFunction and tables', () => {
     const bash = completionScript('bash', tree, o);
     expect(bash.startsWith(header('bash', o, ['install: my-tool completion bash > ~/.local/share/bash-completion/completions/my-tool', '     or: source <(my-tool completion bash)   (in ~/.bashrc)']))).toBe(true);
     const zsh = completionScript('zsh', tree, o);
-    expect(zsh.startsWith(`#compdef my-tool\n${header('zsh', o, ['install: my-tool completion zsh > "\${fpath[1]}/_my-tool"   (then restart zsh)', '     or: source <(my-tool completion zsh)   (in ~/.zshrc, after compinit)'])}`)).toBe(true);
+    expect(zsh.startsWith(`#compdef my-tool\n${header('zsh', o, ['install: my-tool completion zsh > "${fpath[1]}/_my-tool"   (then restart zsh)', '     or: source <(my-tool completion zsh)   (in ~/.zshrc, after compinit)'])}`)).toBe(true);
     for (const f of ['_my_tool_is_sub() {', '_my_tool_describe() {', '_my_tool_values() {', '_my_tool() {', 'compdef _my_tool my-tool']) expect(zsh, f).toContain(f);
     expect(zsh).toContain(tables('zsh', '_my_tool', tree));
     const fish = completionScript('fish', tree, o);
