@@ -3,7 +3,7 @@
  * mutation testing): the entry's file name (the hash pinned with leading
  * zeros, the name's rule), `cached` (a hit skips compute, a miss computes and
  * keeps unless `keep` says no), `isStringRecord`, `statIfAny`, and
- * `firstGroup` reading the real /etc/group by default.
+ * `firstGroup` reading the real /etc/group by default; templates.ts's sort.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -81,5 +81,17 @@ describe('fs helpers, the rest', () => {
 
   it('firstGroup reads /etc/group by default (root is in every one)', async () => {
     expect(await firstGroup(['no-such-group-x', 'root'], 'fallback')).toBe('root');
+  });
+});
+
+describe('renderTemplateDirs, the order', () => {
+  it('files come back sorted by name, not in the order of the dirs given', async () => {
+    const { renderTemplateDirs } = await import('../../lib/core/templates.js');
+    const a = await tmpDir('apxs-ts-tplmut-');
+    const b = await tmpDir('apxs-ts-tplmut-');
+    await fs.writeFile(path.join(a, 'z.txt'), 'z');
+    await fs.writeFile(path.join(b, 'a.txt'), 'a');
+    await fs.writeFile(path.join(b, 'm.txt'), 'm');
+    expect((await renderTemplateDirs([a, b], {})).map((f) => f.rel)).toEqual(['a.txt', 'm.txt', 'z.txt']);
   });
 });
