@@ -106,3 +106,25 @@ describe('a symlink loop', () => {
     expect(await fs.readdir(dir)).toEqual(['hosts']);
   });
 });
+
+describe('keepCopyAsBackup, a taken name', () => {
+  it('a backup name already taken: the next free one, still a hard link of the copy (no copy made)', async () => {
+    const d = await tmpDir('apxs-ts-atomicmut-');
+    const dir = path.join(d, 'backups');
+    await fs.mkdir(dir, { mode: 0o700 });
+    const copy = path.join(d, '.hosts.copy');
+    await fs.writeFile(copy, 'old\n');
+    const ino = (await fs.stat(copy)).ino;
+    // the names of this second and the next 60 are taken (a slow machine may cross a second boundary)
+    const now = Date.now();
+    for (let s = 0; s <= 60; s++) {
+      const st = new Date(now + s * 1000).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+      await fs.writeFile(path.join(dir, `hosts.${st}.bak`), 'other\n');
+    }
+    const dest = await keepCopyAsBackup(copy, path.join(d, 'hosts'), dir);
+    expect(dest).toMatch(/\/hosts\.\d{8}T\d{6}Z-1\.bak$/);
+    expect((await fs.stat(dest)).ino).toBe(ino);
+    expect(await fs.readFile(dest, 'utf8')).toBe('old\n');
+    await expect(fs.stat(copy)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});

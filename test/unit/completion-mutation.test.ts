@@ -90,4 +90,25 @@ describe('caseFunction and tables', () => {
     expect(s).toContain('complete -F _my_tool my-tool');
     expect(s.startsWith('# bash completion for my-tool 1,')).toBe(true);
   });
+  it('each script starts with its shell\'s header and install lines, and names every function after the command', () => {
+    const o = { command: 'my-tool', version: '1' };
+    const bash = completionScript('bash', tree, o);
+    expect(bash.startsWith(header('bash', o, ['install: my-tool completion bash > ~/.local/share/bash-completion/completions/my-tool', '     or: source <(my-tool completion bash)   (in ~/.bashrc)']))).toBe(true);
+    const zsh = completionScript('zsh', tree, o);
+    expect(zsh.startsWith(`#compdef my-tool\n${header('zsh', o, ['install: my-tool completion zsh > "${fpath[1]}/_my-tool"   (then restart zsh)', '     or: source <(my-tool completion zsh)   (in ~/.zshrc, after compinit)'])}`)).toBe(true);
+    for (const f of ['_my_tool_is_sub() {', '_my_tool_describe() {', '_my_tool_values() {', '_my_tool() {', 'compdef _my_tool my-tool']) expect(zsh, f).toContain(f);
+    expect(zsh).toContain(tables('zsh', '_my_tool', tree));
+    const fish = completionScript('fish', tree, o);
+    expect(fish.startsWith(header('fish', o, ['install: my-tool completion fish > ~/.config/fish/completions/my-tool.fish']))).toBe(true);
+    for (const f of ['function __my_tool_values', 'function __my_tool_complete', "complete -c my-tool -f -a '(__my_tool_complete)'"]) expect(fish, f).toContain(f);
+    expect(fish).toContain(tables('fish', '__my_tool', tree));
+  });
+});
+
+describe('tables, the rest', () => {
+  it('fish: one case per line; only a variadic argument gets a repeating pattern', () => {
+    expect(caseFunction('fish', 'f', [['a', ['1']], ['b', ['2']]])).toBe("function f\n    switch \"$argv[1]\"\n    case 'a'\n        printf '%s\\n' '1'\n    case 'b'\n        printf '%s\\n' '2'\n    end\nend\n");
+    const t: CompletionNode = { name: 't', description: '', options: [], commands: [], args: [{ name: 'file', value: 'files' }, { name: 'more', variadic: true, value: 'dirs' }] };
+    expect(tables('bash', '_t', t)).toContain("_t_argkind() {\n  case \"$1\" in\n    '|0') printf '%s\\n' 'files' ;;\n    '|1') printf '%s\\n' 'dirs' ;;\n    '|'*) printf '%s\\n' 'dirs' ;;\n  esac\n}\n");
+  });
 });

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeForeignFile } from '../../lib/core/foreign-file.js';
 import { tmpDir } from '../helpers.js';
+import { runChildScript } from '../stryker-child.js';
 
 const NOBODY = 65534;
 const root = process.geteuid?.() === 0;
@@ -73,5 +74,31 @@ describe.runIf(root)('writeForeignFile', () => {
     expect(await fs.readFile(f, 'utf8')).toBe('new\n');
     // (PERMISSION_DENIED cannot be shown this way: access(2) checks the real uid, which seteuid leaves root;
     // trust-mutation.test.ts shows it with chattr +i.)
+  });
+  // The same as another user in a child process (test/stryker-child.ts): runs under Stryker too, where the
+  // test above skips (seteuid is refused in its worker threads), so Stryker sees the non-root branch.
+  it('as another user, in a child process: in place when the file is not the user\'s; by rename when it is; a new file by rename', async () => {
+    const d = await tmpDir('apxs-ts-foreignmut-');
+    await fs.chmod(d, 0o777);
+    const f = path.join(d, 'hosts');
+    await fs.writeFile(f, 'a longer old content\n');
+    await fs.chmod(f, 0o666);
+    const ino = (await fs.stat(f)).ino;
+    const asNobody = (file: string, data: string) => runChildScript('unit/foreign-file-as-user.child.ts', { FF_FILE: file, FF_DATA: data, FF_UID: String(NOBODY) });
+    expect(await asNobody(f, 'new\n')).toEqual({ result: { path: f, method: 'in-place' } });
+    let st = await fs.stat(f);
+    expect([st.ino, st.uid, st.mode & 0o7777]).toEqual([ino, 0, 0o666]);
+    expect(await fs.readFile(f, 'utf8')).toBe('new\n');
+    // nobody's own file: replaced by rename (a new inode), still nobody's
+    await fs.chown(f, NOBODY, NOBODY);
+    expect(await asNobody(f, 'own\n')).toEqual({ result: { path: f, method: 'rename' } });
+    st = await fs.stat(f);
+    expect([st.ino !== ino, st.uid]).toEqual([true, NOBODY]);
+    expect(await fs.readFile(f, 'utf8')).toBe('own\n');
+    const created = path.join(d, 'new-hosts');
+    expect(await asNobody(created, 'n\n')).toEqual({ result: { path: created, method: 'rename' } });
+    expect((await fs.stat(created)).uid).toBe(NOBODY);
+    // a directory where the file should be: the stat's error is not ENOENT and is passed on (no write)
+    expect(await asNobody(d, 'x')).toMatchObject({ error: { code: expect.any(String) } });
   });
 });

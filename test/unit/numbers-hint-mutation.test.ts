@@ -23,6 +23,10 @@ describe('parseNumber and expected', () => {
     expect(expected(NUMBER_RULES.lockWaitSeconds)).toBe('a number of seconds from 0 to 86400');
     expect(expected(NUMBER_RULES.jobs)).toBe('a whole number of jobs from 1 to 9999');
     expect(expected(NUMBER_RULES.debounceMs)).toBe('a whole number of milliseconds from 0 to 60000');
+    // the rules added since (#20 test --repeat, #22 tls --expiring): their ranges and units
+    expect(expected(NUMBER_RULES.repeat)).toBe('a whole number of runs from 1 to 100000');
+    expect(expected(NUMBER_RULES.days)).toBe('a whole number of days from 0 to 3650');
+    expect([parseNumber('0', NUMBER_RULES.repeat), parseNumber('100001', NUMBER_RULES.repeat), parseNumber('0', NUMBER_RULES.days), parseNumber('3651', NUMBER_RULES.days)]).toEqual([undefined, undefined, 0, undefined]);
     expect(expected(NUMBER_RULES.port)).toBe('a whole number from 1 to 65535');
     expect(parseNumber('0.5', NUMBER_RULES.lockWaitSeconds)).toBe(0.5);
     expect(parseNumber('0.5', NUMBER_RULES.jobs)).toBeUndefined();

@@ -350,3 +350,29 @@ describe.runIf(root)('what is remembered as safe, and explicit trust through lin
     expect(explicitlyTrusted(path.join(out, 'x'), t(link))).toBe(false);
   });
 });
+
+describe.runIf(root)('whyUntrusted: a group with a member list', () => {
+  it('a group whose listed members are all sudo\'s user is private: its write bit is trusted', async (ctx) => {
+    // From this machine's /etc/group: a group whose member list (and whose primary-group accounts) name one uid only.
+    const passwd = readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':')).filter((f) => f.length > 3);
+    const uidOf = new Map(passwd.map((f) => [f[0]!, Number(f[2])]));
+    const pick = readFileSync('/etc/group', 'utf8').split('\n').map((l) => l.split(':')).filter((f) => f.length > 3 && f[3]).map((f) => {
+      const gid = Number(f[2]);
+      const uids = new Set([...f[3]!.split(',').map((n) => uidOf.get(n) ?? -1), ...passwd.filter((p) => Number(p[3]) === gid).map((p) => Number(p[2]))]);
+      return { gid, uids: [...uids], members: f[3]! };
+    }).find((g) => g.uids.length === 1 && g.uids[0]! > 0);
+    if (!pick) {
+      console.warn('trust-mutation: no group in /etc/group lists exactly one user as its members; not run here');
+      return ctx.skip();
+    }
+    const d = await dirWith();
+    const f = path.join(d, 'apxs-ts.json');
+    await fs.writeFile(f, '{}');
+    await fs.chown(f, 0, pick.gid);
+    await fs.chmod(f, 0o664);
+    const sudo = { SUDO_UID: String(pick.uids[0]), SUDO_GID: String(pick.gid) };
+    expect(whyUntrusted(f, env(sudo)), `group ${pick.gid} (${pick.members})`).toBeUndefined();
+    // without sudo's user, the listed member is someone else
+    expect(whyUntrusted(f, env({ SUDO_GID: String(pick.gid) }))?.why).toBe(`${f} is writable by group ${groupLabel(pick.gid)}`);
+  });
+});
