@@ -11,7 +11,28 @@ import { readFileSync } from 'node:fs';
 export const PSL_FILE = '/usr/share/publicsuffix/public_suffix_list.dat';
 
 /** When the list is absent: the generic TLDs most sites are under. Not complete (the list is). */
-const FALLBACK = ['com', 'net', 'org', 'edu', 'gov', 'mil', 'int', 'info', 'biz', 'io', 'dev', 'app', 'co', 'me', 'ai', 'xyz', 'online', 'site', 'cloud', 'page'];
+const FALLBACK = [
+  'com',
+  'net',
+  'org',
+  'edu',
+  'gov',
+  'mil',
+  'int',
+  'info',
+  'biz',
+  'io',
+  'dev',
+  'app',
+  'co',
+  'me',
+  'ai',
+  'xyz',
+  'online',
+  'site',
+  'cloud',
+  'page',
+];
 
 let rules: Set<string> | undefined;
 
@@ -22,12 +43,18 @@ function load(file: string): Set<string> {
   } catch {
     return new Set(FALLBACK);
   }
-  return new Set(text.split('\n').map((l) => l.trim().split(/\s/)[0]!).filter((l) => l && !l.startsWith('//')));
+  return new Set(
+    text
+      .split('\n')
+      .map((l) => l.trim().split(/\s/)[0]!)
+      .filter((l) => l && !l.startsWith('//')),
+  );
 }
 
 /** Whether `suffix` (leading dot or not, any case) is on the Public Suffix List, by a plain or a wildcard rule. */
 export function isPublicSuffix(suffix: string, file = PSL_FILE): boolean {
-  const set = file === PSL_FILE ? (rules ??= load(file)) : load(file);
+  if (file === PSL_FILE && !rules) rules = load(file);
+  const set = file === PSL_FILE && rules ? rules : load(file);
   const s = suffix.replace(/^\./, '').replace(/\.$/, '').toLowerCase();
   if (set.has(s) || FALLBACK.includes(s)) return true;
   if (set.has(`!${s}`)) return false;
