@@ -6,7 +6,9 @@ import { defineConfig } from 'vitest/config';
 // MUTATION_TESTS="test/unit/lock*.test.ts,test/unit/identity*.test.ts" narrows
 // the set while iterating on one file (a lower bound of that file's score:
 // the dry run of every unit test is most of a one-file run's time).
-const only = process.env.MUTATION_TESTS?.split(',').map((s) => s.trim()).filter(Boolean);
+const only = process.env.MUTATION_TESTS?.split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 
 export default defineConfig({
   test: {

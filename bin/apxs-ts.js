@@ -10,7 +10,9 @@ const bundle = path.join(dist, 'apxs-ts.cjs');
 const entry = fs.existsSync(bundle) ? bundle : path.join(dist, 'commands', 'index.js');
 if (!fs.existsSync(entry)) {
   // A working copy never built (or a broken install): one line, not a module-loader stack trace.
-  process.stderr.write(`apxs-ts: error: no build in ${dist} (run \`npm run build\`, or reinstall apxs-ts)\n`);
+  process.stderr.write(
+    `apxs-ts: error: no build in ${dist} (run \`npm run build\`, or reinstall apxs-ts)\n`,
+  );
   process.exit(1);
 }
 require(entry)

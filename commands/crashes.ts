@@ -12,5 +12,8 @@ export async function crashReport(sr: ServerRoot, last: number | undefined): Pro
   const head = !r.captured
     ? `${sr.root}: not started by \`apxs-ts ctl start\`, so no crash capture (start it with apxs-ts to record crashes)`
     : `${r.count} crash${r.count === 1 ? '' : 'es'} since ${r.since}${more} (kernel.core_pattern "${r.corePattern.pattern}")`;
-  return { data: { ...r, crashes, shown: crashes.length }, stdout: [head, ...crashes.flatMap(crashLines)] };
+  return {
+    data: { ...r, crashes, shown: crashes.length },
+    stdout: [head, ...crashes.flatMap(crashLines)],
+  };
 }

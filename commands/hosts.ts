@@ -7,7 +7,11 @@ function describe(c: HostsChange, verb: string): Outcome {
     data: { ...c },
     stdout: c.dryRun ? c.diff : undefined,
     human: [
-      !c.changed ? `${c.file}: nothing to ${verb}` : c.dryRun ? `${c.file}: would change (dry run):` : `${c.file}: ${verb === 'add' ? 'added' : 'removed'} (${c.diff.join('; ')})`,
+      !c.changed
+        ? `${c.file}: nothing to ${verb}`
+        : c.dryRun
+          ? `${c.file}: would change (dry run):`
+          : `${c.file}: ${verb === 'add' ? 'added' : 'removed'} (${c.diff.join('; ')})`,
       ...(c.backup ? [`backup: ${c.backup}`] : []),
     ],
   };
@@ -16,14 +20,23 @@ function describe(c: HostsChange, verb: string): Outcome {
 type ChangeOpts = { hostsFile?: string; dryRun?: boolean; backupDir?: string };
 
 export async function add(names: string[], o: ChangeOpts & { ip: string }): Promise<Outcome> {
-  return describe(await hostsAdd(hostsFileOf(o), names, o.ip, { dryRun: o.dryRun, backupDir: o.backupDir }), 'add');
+  return describe(
+    await hostsAdd(hostsFileOf(o), names, o.ip, { dryRun: o.dryRun, backupDir: o.backupDir }),
+    'add',
+  );
 }
 
 export async function remove(names: string[], o: ChangeOpts): Promise<Outcome> {
-  return describe(await hostsRemove(hostsFileOf(o), names, { dryRun: o.dryRun, backupDir: o.backupDir }), 'remove');
+  return describe(
+    await hostsRemove(hostsFileOf(o), names, { dryRun: o.dryRun, backupDir: o.backupDir }),
+    'remove',
+  );
 }
 
 export async function list(o: { hostsFile?: string }): Promise<Outcome> {
   const entries = await hostsList(hostsFileOf(o));
-  return { data: { file: hostsFileOf(o), entries }, stdout: entries.map((e) => `${e.managed ? '*' : ' '} ${e.ip}\t${e.names.join(' ')}`) };
+  return {
+    data: { file: hostsFileOf(o), entries },
+    stdout: entries.map((e) => `${e.managed ? '*' : ' '} ${e.ip}\t${e.names.join(' ')}`),
+  };
 }

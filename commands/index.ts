@@ -45,13 +45,17 @@ function outputFor(json: () => boolean, keep: (s: string) => void) {
 /** The line that says a command fell back to the system's server root (none when it was given one). */
 function systemRootNote(): string[] {
   const root = chosenServerRoot();
-  return root?.from === 'system' ? [`note: using the system's server root ${root.root} (found by ${root.why}): no --server-root, APXS_TS_SERVER_ROOT or apxs-ts.json`] : [];
+  return root?.from === 'system'
+    ? [
+        `note: using the system's server root ${root.root} (found by ${root.why}): no --server-root, APXS_TS_SERVER_ROOT or apxs-ts.json`,
+      ]
+    : [];
 }
 
 function causes(err: unknown): string[] {
   const out: string[] = [];
   for (let c = (err as Error).cause, i = 0; c && i < 5; c = (c as Error).cause, i++) {
-    out.push(`caused by: ${c instanceof Error ? c.stack ?? c.message : String(c)}`);
+    out.push(`caused by: ${c instanceof Error ? (c.stack ?? c.message) : String(c)}`);
   }
   return out;
 }
@@ -59,12 +63,17 @@ function causes(err: unknown): string[] {
 /** The lock wait the user chose (--wait, else APXS_TS_LOCK_WAIT), and a line on stderr when a run waits for a lock. */
 function configureLocks(waitSec: number | undefined, quiet: boolean): void {
   const env = process.env.APXS_TS_LOCK_WAIT;
-  const sec = waitSec ?? (env ? numberFromEnv('APXS_TS_LOCK_WAIT', env, NUMBER_RULES.lockWaitSeconds) : undefined);
+  const sec =
+    waitSec ??
+    (env ? numberFromEnv('APXS_TS_LOCK_WAIT', env, NUMBER_RULES.lockWaitSeconds) : undefined);
   configureLockWaits({
     waitMs: sec === undefined ? undefined : sec * 1000,
     // Not under -q: the exit code (LOCKED) and its message still tell.
     onWait: (h: LockHolder) => {
-      if (!quiet) writeErr(`apxs-ts: waiting for ${h.lockFile}: held by ${describeHolder(h)}; waiting up to ${Math.round(h.waitMs / 100) / 10} s (--wait SECONDS or APXS_TS_LOCK_WAIT sets it)\n`);
+      if (!quiet)
+        writeErr(
+          `apxs-ts: waiting for ${h.lockFile}: held by ${describeHolder(h)}; waiting up to ${Math.round(h.waitMs / 100) / 10} s (--wait SECONDS or APXS_TS_LOCK_WAIT sets it)\n`,
+        );
     },
   });
 }
@@ -80,17 +89,38 @@ export async function main(argv: string[]): Promise<number> {
 
   const report = (err: unknown): number => {
     // A raw errno that escaped lib/ still names its path and gets a code.
-    const fromErrno = !(err instanceof ApxsError) && isErrno(err) && err.path ? fileError(err.path, err) : undefined;
-    const e0 = err instanceof ApxsError ? err : fromErrno
-      ?? new ApxsError('INTERNAL', err instanceof Error ? err.message : String(err), { cause: err, hint: 'run again with --verbose for the stack' });
+    const fromErrno =
+      !(err instanceof ApxsError) && isErrno(err) && err.path
+        ? fileError(err.path, err)
+        : undefined;
+    const e0 =
+      err instanceof ApxsError
+        ? err
+        : (fromErrno ??
+          new ApxsError('INTERNAL', err instanceof Error ? err.message : String(err), {
+            cause: err,
+            hint: 'run again with --verbose for the stack',
+          }));
     // A path the command line named that does not exist: exit 2 for every command alike (commands/paths.ts).
     const e = asBadPath(e0, own) ?? e0;
     setExitCodeIfReaderGone(e.exitCode);
     const root = chosenServerRoot();
     if (json) {
-      writeOut(JSON.stringify({ ok: false, ...(root ? { serverRootFrom: root.from } : {}), ...(e.data ?? {}), error: { code: e.code, message: e.message, hint: e.hint ?? null, details: e.details } }) + '\n');
+      writeOut(
+        JSON.stringify({
+          ok: false,
+          ...(root ? { serverRootFrom: root.from } : {}),
+          ...(e.data ?? {}),
+          error: { code: e.code, message: e.message, hint: e.hint ?? null, details: e.details },
+        }) + '\n',
+      );
     } else {
-      writeLines('err', [...systemRootNote(), `apxs-ts: error: ${e.message}`, ...e.details.map((d) => `  ${d}`), ...(e.hint ? [`hint: ${e.hint}`] : [])]);
+      writeLines('err', [
+        ...systemRootNote(),
+        `apxs-ts: error: ${e.message}`,
+        ...e.details.map((d) => `  ${d}`),
+        ...(e.hint ? [`hint: ${e.hint}`] : []),
+      ]);
     }
     if (verbose) writeLines('err', [e.stack ?? '', ...causes(e)]);
     return e.exitCode;
@@ -98,26 +128,39 @@ export async function main(argv: string[]): Promise<number> {
 
   // Under --json, help and version are one JSON object too.
   let helpText = '';
-  const output = outputFor(() => json, (s) => { helpText += s; });
+  const output = outputFor(
+    () => json,
+    (s) => {
+      helpText += s;
+    },
+  );
 
-  const run: Runner = (action) => async (...args: unknown[]) => {
-    // The global options as commander parsed them, before the action runs (its spinner asks).
-    const g = program.opts();
-    json ||= g.json === true;
-    quiet ||= g.quiet === true;
-    color &&= g.color !== false;
-    setOutputMode({ quiet, color, json });
-    configureLocks(g.wait as number | undefined, quiet);
-    const outcome: Outcome = await action(...args);
-    // Which server root the command acted on, and why: a fallback to the system's must never pass unsaid.
-    const root = chosenServerRoot();
-    if (json) {
-      writeOut(JSON.stringify({ ok: true, ...outcome.data, ...(root ? { serverRootFrom: root.from } : {}) }) + '\n');
-    } else if (!quiet) {
-      writeLines('out', outcome.stdout);
-      writeLines('err', [...systemRootNote(), ...(outcome.human ?? [])]);
-    }
-  };
+  const run: Runner =
+    (action) =>
+    async (...args: unknown[]) => {
+      // The global options as commander parsed them, before the action runs (its spinner asks).
+      const g = program.opts();
+      json ||= g.json === true;
+      quiet ||= g.quiet === true;
+      color &&= g.color !== false;
+      setOutputMode({ quiet, color, json });
+      configureLocks(g.wait as number | undefined, quiet);
+      const outcome: Outcome = await action(...args);
+      // Which server root the command acted on, and why: a fallback to the system's must never pass unsaid.
+      const root = chosenServerRoot();
+      if (json) {
+        writeOut(
+          JSON.stringify({
+            ok: true,
+            ...outcome.data,
+            ...(root ? { serverRootFrom: root.from } : {}),
+          }) + '\n',
+        );
+      } else if (!quiet) {
+        writeLines('out', outcome.stdout);
+        writeLines('err', [...systemRootNote(), ...(outcome.human ?? [])]);
+      }
+    };
   const program = buildProgram(run);
   (function setUp(c: Command) {
     c.exitOverride().configureOutput(output);
@@ -138,7 +181,18 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       }
       setExitCodeIfReaderGone(2);
-      if (json) writeOut(JSON.stringify({ ok: false, error: { code: 'USAGE', message: err.message.replace(/^error: /, ''), hint: 'run with --help for usage', details: [] } }) + '\n');
+      if (json)
+        writeOut(
+          JSON.stringify({
+            ok: false,
+            error: {
+              code: 'USAGE',
+              message: err.message.replace(/^error: /, ''),
+              hint: 'run with --help for usage',
+              details: [],
+            },
+          }) + '\n',
+        );
       return 2;
     }
     exitCode = report(err);

@@ -5,11 +5,17 @@ import { expected, NUMBER_RULES, parseNumber, type NumberRule } from '../lib/cor
 import path from 'node:path';
 
 export function withServerRoot(c: Command): Command {
-  return c.option('--server-root <dir>', 'server root (default: $APXS_TS_SERVER_ROOT, else the apxs-ts.json found upward from here)');
+  return c.option(
+    '--server-root <dir>',
+    'server root (default: $APXS_TS_SERVER_ROOT, else the apxs-ts.json found upward from here)',
+  );
 }
 
 export function withHostsFile(c: Command): Command {
-  return c.option('--hosts-file <path>', 'hosts file (default: $APXS_TS_HOSTS_FILE, else /etc/hosts)');
+  return c.option(
+    '--hosts-file <path>',
+    'hosts file (default: $APXS_TS_HOSTS_FILE, else /etc/hosts)',
+  );
 }
 
 /**
@@ -19,7 +25,10 @@ export function withHostsFile(c: Command): Command {
  */
 export function trustDir(dir: string, prev: string[] = []): string[] {
   const abs = path.resolve(dir);
-  process.env.APXS_TS_SAFE_DIRECTORIES = [...(process.env.APXS_TS_SAFE_DIRECTORIES ?? '').split(':').filter(Boolean), abs].join(':');
+  process.env.APXS_TS_SAFE_DIRECTORIES = [
+    ...(process.env.APXS_TS_SAFE_DIRECTORIES ?? '').split(':').filter(Boolean),
+    abs,
+  ].join(':');
   return [...prev, abs];
 }
 
@@ -43,7 +52,11 @@ export function numberArg(rule: NumberRule): (value: string) => number {
 /** The same check for a number from an environment variable: USAGE (exit 2) naming it and its value. */
 export function numberFromEnv(name: string, value: string, rule: NumberRule): number {
   const n = parseNumber(value, rule);
-  if (n === undefined) throw new ApxsError('USAGE', `bad ${name}=${JSON.stringify(value)}: expected ${expected(rule)}`);
+  if (n === undefined)
+    throw new ApxsError(
+      'USAGE',
+      `bad ${name}=${JSON.stringify(value)}: expected ${expected(rule)}`,
+    );
   return n;
 }
 

@@ -68,4 +68,5 @@ export function writeLines(fd: 'out' | 'err', lines: string[] | undefined): void
 }
 
 /** lib/'s warnings as the lines every command prints them as. */
-export const warningLines = (warnings: readonly string[]): string[] => warnings.map((w) => `warning: ${w}`);
+export const warningLines = (warnings: readonly string[]): string[] =>
+  warnings.map((w) => `warning: ${w}`);

@@ -55,15 +55,24 @@ function pathsOf(e: ApxsError): string[] {
  * command line named (or lies below one, or above one: the missing part is
  * what the user typed); undefined otherwise.
  */
-export function asBadPath(e: ApxsError, args: string[], cwd = process.cwd()): ApxsError | undefined {
+export function asBadPath(
+  e: ApxsError,
+  args: string[],
+  cwd = process.cwd(),
+): ApxsError | undefined {
   if (!MISSING.has(e.code)) return undefined;
   const named = pathsOf(e);
   for (const value of commandLineValues(args)) {
     const abs = path.resolve(cwd, value);
     if (!missing(abs)) continue;
-    const related = named.some((p) => within(p, abs) || (within(abs, p) && missing(p))) || e.message.includes(abs);
+    const related =
+      named.some((p) => within(p, abs) || (within(abs, p) && missing(p))) ||
+      e.message.includes(abs);
     if (!related) continue;
-    const message = e.message.includes(value) || e.message.includes(abs) ? e.message : `${value} does not exist: ${e.message}`;
+    const message =
+      e.message.includes(value) || e.message.includes(abs)
+        ? e.message
+        : `${value} does not exist: ${e.message}`;
     return new ApxsError('BAD_PATH', message, {
       hint: e.hint ?? 'check the path you gave',
       cause: e,
@@ -78,6 +87,9 @@ export function asBadPath(e: ApxsError, args: string[], cwd = process.cwd()): Ap
 export function namedPathMustExist(value: string, what: string, cwd = process.cwd()): void {
   const abs = path.resolve(cwd, value);
   if (missing(abs)) {
-    throw new ApxsError('BAD_PATH', `${what} ${abs} does not exist`, { hint: 'check the path you gave', data: { path: abs } });
+    throw new ApxsError('BAD_PATH', `${what} ${abs} does not exist`, {
+      hint: 'check the path you gave',
+      data: { path: abs },
+    });
   }
 }

@@ -47,7 +47,11 @@ export interface Spinner {
   stop(): unknown;
 }
 
-export type SpinnerFactory = (o: { stream: NodeJS.WritableStream; color: false | 'cyan'; discardStdin: false }) => Spinner;
+export type SpinnerFactory = (o: {
+  stream: NodeJS.WritableStream;
+  color: false | 'cyan';
+  discardStdin: false;
+}) => Spinner;
 
 export interface ProgressDeps {
   stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
@@ -111,5 +115,10 @@ export function createProgress(json: boolean, deps: ProgressDeps, m: OutputMode 
 }
 
 export async function progress(json: boolean): Promise<Progress> {
-  return createProgress(json, { stream: process.stderr, env: process.env, load: loadOra, delayMs: SPINNER_DELAY_MS });
+  return createProgress(json, {
+    stream: process.stderr,
+    env: process.env,
+    load: loadOra,
+    delayMs: SPINNER_DELAY_MS,
+  });
 }

@@ -9,6 +9,8 @@ export async function query(vars: string[], o: { serverRoot?: string }): Promise
   const width = Math.max(0, ...Object.keys(r.vars).map((n) => n.length));
   return {
     data: { ...r },
-    stdout: vars.length ? vars.map((n) => r.vars[n] ?? '') : Object.entries(r.vars).map(([n, v]) => `${n.padEnd(width)} = ${v}`),
+    stdout: vars.length
+      ? vars.map((n) => r.vars[n] ?? '')
+      : Object.entries(r.vars).map(([n, v]) => `${n.padEnd(width)} = ${v}`),
   };
 }

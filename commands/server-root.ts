@@ -4,14 +4,22 @@
  * the system's: lib/httpd/server-root.ts has the rules). The one place
  * commands resolve it.
  */
-import { detectServerRoot, requireServerRoot, resolveServerRootPath, type ServerRoot } from '../lib/httpd/server-root.js';
+import {
+  detectServerRoot,
+  requireServerRoot,
+  resolveServerRootPath,
+  type ServerRoot,
+} from '../lib/httpd/server-root.js';
 
 interface WithServerRoot {
   serverRoot?: string;
 }
 
 /** The server root, or NO_SERVER_ROOT; `writes`: the command changes its files (lib/httpd/server-root.ts). */
-export function targetServerRoot(o: WithServerRoot, opts: { writes?: boolean } = {}): Promise<ServerRoot> {
+export function targetServerRoot(
+  o: WithServerRoot,
+  opts: { writes?: boolean } = {},
+): Promise<ServerRoot> {
   return requireServerRoot(o.serverRoot, process.cwd(), opts);
 }
 

@@ -1,5 +1,11 @@
 import { runningHttpdPid } from '../lib/ctl/running-httpd.js';
-import { acquire, findRelease, listReleases, mirrorsFrom, sourceCacheDir } from '../lib/source/acquire.js';
+import {
+  acquire,
+  findRelease,
+  listReleases,
+  mirrorsFrom,
+  sourceCacheDir,
+} from '../lib/source/acquire.js';
 import { buildFromSource } from '../lib/source/build.js';
 import { checkCacheDir } from '../lib/source/cache.js';
 import type { DownloadProgress, FetchNotice } from '../lib/source/fetch.js';
@@ -73,7 +79,10 @@ async function reporter(json: boolean) {
 export async function list(o: { mirror?: string }): Promise<Outcome> {
   const listings = await listReleases(mirrorsFrom(o.mirror));
   const { releases, series } = releasesBySeries(listings);
-  return { data: { mirrors: listings.map((l) => l.mirror), series, releases }, stdout: series.map((s) => `${s.series}: ${s.versions.join(' ')}`) };
+  return {
+    data: { mirrors: listings.map((l) => l.mirror), series, releases },
+    stdout: series.map((s) => `${s.series}: ${s.versions.join(' ')}`),
+  };
 }
 
 export async function download(version: string, o: Common): Promise<Outcome> {
@@ -82,13 +91,28 @@ export async function download(version: string, o: Common): Promise<Outcome> {
   const cacheDir = await checkCacheDir(o.cacheDir ?? sourceCacheDir(), { create: true });
   const rep = await reporter(isJson());
   try {
-    const { mirror, release } = findRelease(await listReleases(mirrorsFrom(o.mirror), { limits, onNotice: (n) => rep.notice(n) }), version);
-    const v = await acquire(mirror, release, { cacheDir, keysFile: o.keys, insecure: o.insecure, limits, onProgress: (p) => rep.download(p), onNotice: (n) => rep.notice(n) });
+    const { mirror, release } = findRelease(
+      await listReleases(mirrorsFrom(o.mirror), { limits, onNotice: (n) => rep.notice(n) }),
+      version,
+    );
+    const v = await acquire(mirror, release, {
+      cacheDir,
+      keysFile: o.keys,
+      insecure: o.insecure,
+      limits,
+      onProgress: (p) => rep.download(p),
+      onNotice: (n) => rep.notice(n),
+    });
     return {
       data: { version: release.version, ...v },
-      human: [`${v.file}${v.fromCache ? ' (from the cache, verified again)' : ''}`,
+      human: [
+        `${v.file}${v.fromCache ? ' (from the cache, verified again)' : ''}`,
         v.checksum ? `${v.checksum.algorithm} ok` : 'no checksum (--insecure)',
-        v.signer ? `signed by ${v.signer.userId ?? '?'} (${v.signer.fingerprint})` : 'no signature (--insecure)', ...warningLines(v.warnings)],
+        v.signer
+          ? `signed by ${v.signer.userId ?? '?'} (${v.signer.fingerprint})`
+          : 'no signature (--insecure)',
+        ...warningLines(v.warnings),
+      ],
     };
   } finally {
     rep.stop();
@@ -96,38 +120,82 @@ export async function download(version: string, o: Common): Promise<Outcome> {
 }
 
 export async function verify(what: string, o: Common): Promise<Outcome> {
-  const { file, version, verified: v } = await verifyRelease(what, {
-    cacheDir: o.cacheDir ?? sourceCacheDir(), mirrors: mirrorsFrom(o.mirror), keysFile: o.keys, insecure: o.insecure, limits: limitsOf(o), onNotice: printNotice,
+  const {
+    file,
+    version,
+    verified: v,
+  } = await verifyRelease(what, {
+    cacheDir: o.cacheDir ?? sourceCacheDir(),
+    mirrors: mirrorsFrom(o.mirror),
+    keysFile: o.keys,
+    insecure: o.insecure,
+    limits: limitsOf(o),
+    onNotice: printNotice,
   });
   return {
     data: { version, ...v },
-    human: [`${file}: ${v.checksum ? `${v.checksum.algorithm} ok` : 'no checksum (--insecure)'}; ${v.signer ? `signed by ${v.signer.userId ?? '?'} (${v.signer.fingerprint})` : 'no signature (--insecure)'}`,
-      `checked against ${v.checkedAgainst}`, ...warningLines(v.warnings)],
+    human: [
+      `${file}: ${v.checksum ? `${v.checksum.algorithm} ok` : 'no checksum (--insecure)'}; ${v.signer ? `signed by ${v.signer.userId ?? '?'} (${v.signer.fingerprint})` : 'no signature (--insecure)'}`,
+      `checked against ${v.checkedAgainst}`,
+      ...warningLines(v.warnings),
+    ],
   };
 }
 
-export async function build(version: string, extra: string[], o: Common & { prefix?: string; port: number; jobs?: number; dryRun?: boolean; withSsl?: boolean }): Promise<Outcome> {
+export async function build(
+  version: string,
+  extra: string[],
+  o: Common & { prefix?: string; port: number; jobs?: number; dryRun?: boolean; withSsl?: boolean },
+): Promise<Outcome> {
   const port = o.port;
   const limits = limitsOf(o);
   const rep = await reporter(isJson());
   try {
     const res = await buildFromSource({
       limits,
-      version, mirrors: mirrorsFrom(o.mirror), cacheDir: o.cacheDir ?? sourceCacheDir(), prefix: o.prefix, port,
-      jobs: o.jobs, keysFile: o.keys, insecure: o.insecure, dryRun: o.dryRun, configureArgs: extra, withSsl: o.withSsl,
-      onEvent: (e) => ('progress' in e ? rep.download(e.progress) : 'notice' in e ? rep.notice(e.notice) : rep.phase(e)),
+      version,
+      mirrors: mirrorsFrom(o.mirror),
+      cacheDir: o.cacheDir ?? sourceCacheDir(),
+      prefix: o.prefix,
+      port,
+      jobs: o.jobs,
+      keysFile: o.keys,
+      insecure: o.insecure,
+      dryRun: o.dryRun,
+      configureArgs: extra,
+      withSsl: o.withSsl,
+      onEvent: (e) =>
+        'progress' in e
+          ? rep.download(e.progress)
+          : 'notice' in e
+            ? rep.notice(e.notice)
+            : rep.phase(e),
     });
-    if (res.dryRun) return { data: { ...res }, stdout: res.steps.map((s, i) => `${i + 1}. ${s}`), human: warningLines(res.warnings) };
+    if (res.dryRun)
+      return {
+        data: { ...res },
+        stdout: res.steps.map((s, i) => `${i + 1}. ${s}`),
+        human: warningLines(res.warnings),
+      };
     const r = res.receipt!;
     // A prefix outside the per-user directory is recorded, so that `source versions` finds it;
     // a cache dir that cannot be written must not turn a finished build into a failure.
-    const unrecorded = await recordBuild(res.prefix, r).then(() => undefined, (e: unknown) => `${res.prefix} is not recorded for \`source versions\`: ${(e as Error).message}`);
+    const unrecorded = await recordBuild(res.prefix, r).then(
+      () => undefined,
+      (e: unknown) =>
+        `${res.prefix} is not recorded for \`source versions\`: ${(e as Error).message}`,
+    );
     return {
       data: { ...res },
-      human: [`httpd ${r.version} installed in ${res.prefix} (${Object.entries(r.phasesMs).map(([k, v]) => `${k} ${(v / 1000).toFixed(0)}s`).join(', ')})`,
+      human: [
+        `httpd ${r.version} installed in ${res.prefix} (${Object.entries(r.phasesMs)
+          .map(([k, v]) => `${k} ${(v / 1000).toFixed(0)}s`)
+          .join(', ')})`,
         `verified: ${r.checksum?.algorithm ?? 'no checksum'}, signed by ${r.signer?.userId ?? '(none)'}`,
-        ...r.fixes.map((f) => `legacy fix: ${f.description}`), ...warningLines([...res.warnings, ...(unrecorded ? [unrecorded] : [])]),
-        `next: apxs-ts ctl start --server-root ${res.prefix}`],
+        ...r.fixes.map((f) => `legacy fix: ${f.description}`),
+        ...warningLines([...res.warnings, ...(unrecorded ? [unrecorded] : [])]),
+        `next: apxs-ts ctl start --server-root ${res.prefix}`,
+      ],
     };
   } finally {
     rep.stop();
@@ -139,12 +207,21 @@ export async function versions(): Promise<Outcome> {
   return {
     data: { ...v },
     stdout: v.installs.map((i) => `${i.version}\t${i.prefix}`),
-    human: [...(v.installs.length ? [] : [`nothing built yet (apxs-ts source build VERSION installs into ${v.installsDir}/VERSION)`]),
-      ...v.dropped.map((d) => `dropped from the record: ${d} (no receipt there any more)`)],
+    human: [
+      ...(v.installs.length
+        ? []
+        : [
+            `nothing built yet (apxs-ts source build VERSION installs into ${v.installsDir}/VERSION)`,
+          ]),
+      ...v.dropped.map((d) => `dropped from the record: ${d} (no receipt there any more)`),
+    ],
   };
 }
 
 export async function uninstall(version: string, o: { prefix?: string }): Promise<Outcome> {
-  const removed = await uninstallVersion(version, { prefix: o.prefix, runningPid: runningHttpdPid });
+  const removed = await uninstallVersion(version, {
+    prefix: o.prefix,
+    runningPid: runningHttpdPid,
+  });
   return { data: { ...removed }, human: [`removed httpd ${removed.version}: ${removed.prefix}`] };
 }

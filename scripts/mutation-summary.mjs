@@ -23,14 +23,25 @@ const reports = given.length ? given : ['reports/mutation/mutation.json'];
 const reasonsFile = new URL('../test/mutation-equivalent.json', import.meta.url);
 const reasons = existsSync(reasonsFile) ? JSON.parse(readFileSync(reasonsFile, 'utf8')) : {};
 const files = new Map();
-for (const r of reports) for (const [file, data] of Object.entries(JSON.parse(readFileSync(r, 'utf8')).files)) files.set(file, data);
+for (const r of reports)
+  for (const [file, data] of Object.entries(JSON.parse(readFileSync(r, 'utf8')).files))
+    files.set(file, data);
 
-const squash = (s, n) => String(s ?? '').replace(/\s+/g, ' ').trim().slice(0, n);
+const squash = (s, n) =>
+  String(s ?? '')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, n);
 /** The source text a mutant replaces (Stryker's lines and columns are 1-based). */
 function original(lines, m) {
   const { start, end } = m.location;
-  if (start.line === end.line) return lines[start.line - 1]?.slice(start.column - 1, end.column - 1) ?? '';
-  const parts = [lines[start.line - 1]?.slice(start.column - 1) ?? '', ...lines.slice(start.line, end.line - 1), lines[end.line - 1]?.slice(0, end.column - 1) ?? ''];
+  if (start.line === end.line)
+    return lines[start.line - 1]?.slice(start.column - 1, end.column - 1) ?? '';
+  const parts = [
+    lines[start.line - 1]?.slice(start.column - 1) ?? '',
+    ...lines.slice(start.line, end.line - 1),
+    lines[end.line - 1]?.slice(0, end.column - 1) ?? '',
+  ];
   return parts.join('\n');
 }
 /** The code and its replacement, each cut to 60 characters around where they differ (`<= 1` and `< 1` stay apart). */
@@ -66,7 +77,8 @@ for (const [file, { mutants, source }] of [...files].sort()) {
   let valid = 0;
   let explained = 0;
   for (const m of mutants) {
-    if (m.status === 'CompileError' || m.status === 'RuntimeError' || m.status === 'Ignored') continue;
+    if (m.status === 'CompileError' || m.status === 'RuntimeError' || m.status === 'Ignored')
+      continue;
     valid++;
     if (m.status === 'Killed' || m.status === 'Timeout') {
       detected++;
@@ -81,7 +93,9 @@ for (const [file, { mutants, source }] of [...files].sort()) {
       used.add(name);
     }
     const why = name ? `equivalent: ${reasons[name]}` : 'UNEXPLAINED';
-    survivors.push(`${file}:${m.location.start.line}:${m.location.start.column} [${m.status}]\n      ${name ?? names[0]}\n      line: ${squash(line, 110)}\n      ${why}`);
+    survivors.push(
+      `${file}:${m.location.start.line}:${m.location.start.column} [${m.status}]\n      ${name ?? names[0]}\n      line: ${squash(line, 110)}\n      ${why}`,
+    );
   }
   rows.push([file, detected, valid, explained]);
   tot.detected += detected;
@@ -89,12 +103,24 @@ for (const [file, { mutants, source }] of [...files].sort()) {
   tot.explained += explained;
 }
 const pct = (d, v) => (v ? ((100 * d) / v).toFixed(1) : '-');
-console.log('| file | killed (incl. timeout) | mutants | score | survivors named equivalent |\n| --- | --- | --- | --- | --- |');
-for (const [f, d, v, e] of rows) console.log(`| ${f} | ${d} | ${v} | ${pct(d, v)}% | ${e} of ${v - d} |`);
-console.log(`| **total** | ${tot.detected} | ${tot.valid} | ${pct(tot.detected, tot.valid)}% | ${tot.explained} of ${tot.valid - tot.detected} |`);
+console.log(
+  '| file | killed (incl. timeout) | mutants | score | survivors named equivalent |\n| --- | --- | --- | --- | --- |',
+);
+for (const [f, d, v, e] of rows)
+  console.log(`| ${f} | ${d} | ${v} | ${pct(d, v)}% | ${e} of ${v - d} |`);
+console.log(
+  `| **total** | ${tot.detected} | ${tot.valid} | ${pct(tot.detected, tot.valid)}% | ${tot.explained} of ${tot.valid - tot.detected} |`,
+);
 console.log(`\nsurvivors (${survivors.length}, ${survivors.length - tot.explained} unexplained):`);
 for (const s of survivors) console.log(`  ${s}`);
 const scored = new Set(files.keys());
 const stale = Object.keys(reasons).filter((k) => !used.has(k) && scored.has(k.split(' ')[0]));
-if (stale.length) console.log(`\nSTALE names in test/mutation-equivalent.json for the files of this report (${stale.length}):\n${stale.map((k) => `  ${k}`).join('\n')}`);
-if (check && (rows.some(([, d, v]) => v && d / v < 0.8) || tot.explained < tot.valid - tot.detected)) process.exit(1);
+if (stale.length)
+  console.log(
+    `\nSTALE names in test/mutation-equivalent.json for the files of this report (${stale.length}):\n${stale.map((k) => `  ${k}`).join('\n')}`,
+  );
+if (
+  check &&
+  (rows.some(([, d, v]) => v && d / v < 0.8) || tot.explained < tot.valid - tot.detected)
+)
+  process.exit(1);

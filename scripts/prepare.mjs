@@ -11,7 +11,15 @@
 // devDependencies as a local install of the clone, and builds, so the tarball
 // npm packs from the clone has dist/.
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,11 +33,19 @@ const run = (args, runEnv = env) => {
   if (r.status !== 0) process.exit(r.status ?? 1);
 };
 
-const globalGitPrep = !!env._PACOTE_NO_PREPARE_ && env.npm_config_global === 'true' && !!env.npm_config_prefix;
+const globalGitPrep =
+  !!env._PACOTE_NO_PREPARE_ && env.npm_config_global === 'true' && !!env.npm_config_prefix;
 if (globalGitPrep) {
-  const linkTo = (p) => { try { return lstatSync(p).isSymbolicLink() ? realpathSync(p) : undefined; } catch { return undefined; } };
+  const linkTo = (p) => {
+    try {
+      return lstatSync(p).isSymbolicLink() ? realpathSync(p) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
   const here = realpathSync(root);
-  const lib = process.platform === 'win32' ? env.npm_config_prefix : path.join(env.npm_config_prefix, 'lib');
+  const lib =
+    process.platform === 'win32' ? env.npm_config_prefix : path.join(env.npm_config_prefix, 'lib');
   const pkgLink = path.join(lib, 'node_modules', 'apxs-ts');
   // The real install made this directory (and may have unpacked the runtime
   // dependencies into it) before the nested install retired it to
@@ -50,7 +66,22 @@ if (globalGitPrep) {
 
 const needed = ['typescript/bin/tsc', 'esbuild/package.json', '@types/node/package.json'];
 if (!needed.every((f) => existsSync(path.join(root, 'node_modules', f)))) {
-  const local = Object.fromEntries(Object.entries(env).filter(([k]) => !/^npm_config_(global|location|prefix)$/i.test(k) && k !== '_PACOTE_NO_PREPARE_'));
-  run(['install', '--include=dev', '--no-save', '--ignore-scripts', '--no-audit', '--no-fund', '--global=false'], local);
+  const local = Object.fromEntries(
+    Object.entries(env).filter(
+      ([k]) => !/^npm_config_(global|location|prefix)$/i.test(k) && k !== '_PACOTE_NO_PREPARE_',
+    ),
+  );
+  run(
+    [
+      'install',
+      '--include=dev',
+      '--no-save',
+      '--ignore-scripts',
+      '--no-audit',
+      '--no-fund',
+      '--global=false',
+    ],
+    local,
+  );
 }
 run(['run', '--silent', 'build']);

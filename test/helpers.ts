@@ -30,30 +30,45 @@ export interface CliResult {
 }
 
 /** Runs the built CLI; with `timeoutMs` it is killed then, so a hang is a failure, not a stuck test run. */
-export function cli(args: string[], opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
+export function cli(
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<CliResult> {
   const t0 = Date.now();
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], {
-      cwd: opts.cwd ?? ROOT,
-      // A hosts command that forgot --hosts-file must fail, never touch /etc/hosts; a command given
-      // no server root must not fall back to the machine's /etc/apache2 (a test names a copy instead).
-      // A tls command must not make a CA in the real home: a test names its own APXS_TS_CA_DIR.
-      env: { ...process.env, CI: 'true', APXS_TS_HOSTS_FILE: '/nonexistent/apxs-ts-test-hosts', APXS_TS_SYSTEM_ROOT: 'none', APXS_TS_CA_DIR: '/nonexistent/apxs-ts-test-ca', ...opts.env },
-      maxBuffer: 16 * 1024 * 1024,
-      ...(opts.timeoutMs ? { timeout: opts.timeoutMs, killSignal: 'SIGKILL' as const } : {}),
-    }, (err, stdout, stderr) => {
-      const killed = !!err && (err as { killed?: boolean }).killed === true;
-      const code = killed ? 124 : err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      let json: any;
-      if (args.includes('--json')) {
-        try {
-          json = JSON.parse(stdout);
-        } catch {
-          json = undefined;
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      {
+        cwd: opts.cwd ?? ROOT,
+        // A hosts command that forgot --hosts-file must fail, never touch /etc/hosts; a command given
+        // no server root must not fall back to the machine's /etc/apache2 (a test names a copy instead).
+        // A tls command must not make a CA in the real home: a test names its own APXS_TS_CA_DIR.
+        env: {
+          ...process.env,
+          CI: 'true',
+          APXS_TS_HOSTS_FILE: '/nonexistent/apxs-ts-test-hosts',
+          APXS_TS_SYSTEM_ROOT: 'none',
+          APXS_TS_CA_DIR: '/nonexistent/apxs-ts-test-ca',
+          ...opts.env,
+        },
+        maxBuffer: 16 * 1024 * 1024,
+        ...(opts.timeoutMs ? { timeout: opts.timeoutMs, killSignal: 'SIGKILL' as const } : {}),
+      },
+      (err, stdout, stderr) => {
+        const killed = !!err && (err as { killed?: boolean }).killed === true;
+        const code = killed ? 124 : err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        let json: any;
+        if (args.includes('--json')) {
+          try {
+            json = JSON.parse(stdout);
+          } catch {
+            json = undefined;
+          }
         }
-      }
-      resolve({ code, stdout, stderr, json, ms: Date.now() - t0, killed });
-    });
+        resolve({ code, stdout, stderr, json, ms: Date.now() - t0, killed });
+      },
+    );
   });
 }
 
@@ -61,7 +76,9 @@ export function cli(args: string[], opts: { cwd?: string; env?: Record<string, s
 export const cliWithin = (args: string[], limitMs: number) => cli(args, { timeoutMs: limitMs });
 
 /** A sandbox (system httpd, free port, no apxs-ts.json) in a new temp dir; its root is pushed on `roots` for cleanup. */
-export async function newSandbox(roots?: string[]): Promise<{ work: string; sr: string; port: number }> {
+export async function newSandbox(
+  roots?: string[],
+): Promise<{ work: string; sr: string; port: number }> {
   const work = await tmpDir();
   const port = await freePort();
   const sr = path.join(work, 'srv');
@@ -84,7 +101,9 @@ export async function hostsFile(content = HOSTS_START): Promise<string> {
 }
 
 /** A sandbox (newSandbox) with a private hosts file beside it (`hosts`, HOSTS_START) and its main config (`conf`). */
-export async function sandbox(roots?: string[]): Promise<{ work: string; sr: string; port: number; hosts: string; conf: string }> {
+export async function sandbox(
+  roots?: string[],
+): Promise<{ work: string; sr: string; port: number; hosts: string; conf: string }> {
   const s = await newSandbox(roots);
   const hosts = path.join(s.work, 'hosts');
   await fs.writeFile(hosts, HOSTS_START);
@@ -92,13 +111,20 @@ export async function sandbox(roots?: string[]): Promise<{ work: string; sr: str
 }
 
 /** GET over node:http (fetch will not send a Host header of our choosing). */
-export function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+export function get(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    http.get(url, { headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-    }).on('error', reject);
+    http
+      .get(url, { headers, agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+        );
+      })
+      .on('error', reject);
   });
 }
 

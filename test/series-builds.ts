@@ -52,18 +52,29 @@ const BUILD_LOCK_MS = 15 * 60_000;
 const memo = new Map<string, Promise<BuiltHttpd>>();
 
 async function readDone(file: string, version: string): Promise<BuiltHttpd | undefined> {
-  const done = await fs.readFile(file, 'utf8').then((t) => JSON.parse(t) as BuiltHttpd & { format?: number }, () => undefined);
+  const done = await fs.readFile(file, 'utf8').then(
+    (t) => JSON.parse(t) as BuiltHttpd & { format?: number },
+    () => undefined,
+  );
   if (done?.format !== FORMAT || done.version !== version) return undefined;
   // /tmp may have been cleaned under it.
-  const ok = await fs.stat(path.join(done.prefix, 'bin', 'httpd')).then(() => true, () => false);
+  const ok = await fs.stat(path.join(done.prefix, 'bin', 'httpd')).then(
+    () => true,
+    () => false,
+  );
   return ok ? { prefix: done.prefix, port: done.port, version } : undefined;
 }
 
 /** A build variant: `ssl` is `source build --with-ssl` (its own dir, VERSION-ssl, so the plain build is untouched). */
-export interface BuildVariant { ssl?: boolean }
+export interface BuildVariant {
+  ssl?: boolean;
+}
 
 async function build(version: string, variant: BuildVariant = {}): Promise<BuiltHttpd> {
-  if (!/^\d+\.\d+\.\d+$/.test(version)) throw new Error(`builtHttpd: a full version is needed (1.3.42), not ${JSON.stringify(version)}`);
+  if (!/^\d+\.\d+\.\d+$/.test(version))
+    throw new Error(
+      `builtHttpd: a full version is needed (1.3.42), not ${JSON.stringify(version)}`,
+    );
   const dir = path.join(SERIES_BUILDS_DIR, `${version}${variant.ssl ? '-ssl' : ''}`);
   // 755 all the way down: httpd's children run as another user and must traverse it.
   await fs.mkdir(dir, { recursive: true, mode: 0o755 });
@@ -72,24 +83,48 @@ async function build(version: string, variant: BuildVariant = {}): Promise<Built
   const doneFile = path.join(dir, 'built.json');
   const quick = await readDone(doneFile, version);
   if (quick) return quick;
-  return withLock(path.join(dir, 'build.apxs-ts.lock'), async () => {
-    const again = await readDone(doneFile, version); // built by whoever held the lock before us
-    if (again) return again;
-    const prefix = path.join(dir, 'prefix');
-    await fs.rm(prefix, { recursive: true, force: true });
-    const port = await freePort();
-    const r = await cli(['source', 'build', version, '--mirror', mirrorOf(version), '--keys', path.join(mirrorOf(version), 'KEYS'),
-      '--prefix', prefix, '--port', String(port), '--cache-dir', path.join(SERIES_BUILDS_DIR, 'cache'), '--jobs', String(os.availableParallelism()), ...(variant.ssl ? ['--with-ssl'] : [])],
-    { timeoutMs: BUILD_LOCK_MS });
-    if (r.code !== 0) {
+  return withLock(
+    path.join(dir, 'build.apxs-ts.lock'),
+    async () => {
+      const again = await readDone(doneFile, version); // built by whoever held the lock before us
+      if (again) return again;
+      const prefix = path.join(dir, 'prefix');
       await fs.rm(prefix, { recursive: true, force: true });
-      throw new Error(`building httpd ${version} failed (exit ${r.code}):\n${r.stderr.split('\n').slice(-30).join('\n')}`);
-    }
-    const built: BuiltHttpd = { prefix, port, version };
-    await fs.writeFile(`${doneFile}.tmp`, JSON.stringify({ ...built, format: FORMAT }));
-    await fs.rename(`${doneFile}.tmp`, doneFile);
-    return built;
-  }, BUILD_LOCK_MS);
+      const port = await freePort();
+      const r = await cli(
+        [
+          'source',
+          'build',
+          version,
+          '--mirror',
+          mirrorOf(version),
+          '--keys',
+          path.join(mirrorOf(version), 'KEYS'),
+          '--prefix',
+          prefix,
+          '--port',
+          String(port),
+          '--cache-dir',
+          path.join(SERIES_BUILDS_DIR, 'cache'),
+          '--jobs',
+          String(os.availableParallelism()),
+          ...(variant.ssl ? ['--with-ssl'] : []),
+        ],
+        { timeoutMs: BUILD_LOCK_MS },
+      );
+      if (r.code !== 0) {
+        await fs.rm(prefix, { recursive: true, force: true });
+        throw new Error(
+          `building httpd ${version} failed (exit ${r.code}):\n${r.stderr.split('\n').slice(-30).join('\n')}`,
+        );
+      }
+      const built: BuiltHttpd = { prefix, port, version };
+      await fs.writeFile(`${doneFile}.tmp`, JSON.stringify({ ...built, format: FORMAT }));
+      await fs.rename(`${doneFile}.tmp`, doneFile);
+      return built;
+    },
+    BUILD_LOCK_MS,
+  );
 }
 
 /** httpd `version` (e.g. '1.3.42', '2.0.65', '2.2.34') installed under a temp prefix, built at most once per boot. */
@@ -106,7 +141,12 @@ export function builtHttpd(version: string, variant: BuildVariant = {}): Promise
 }
 
 /** Runs `fn` with the built prefix while no other test (file) uses that version's prefix. */
-export async function withBuiltHttpd<T>(version: string, fn: (h: BuiltHttpd) => Promise<T>, waitMs = 15 * 60_000, variant: BuildVariant = {}): Promise<T> {
+export async function withBuiltHttpd<T>(
+  version: string,
+  fn: (h: BuiltHttpd) => Promise<T>,
+  waitMs = 15 * 60_000,
+  variant: BuildVariant = {},
+): Promise<T> {
   const h = await builtHttpd(version, variant);
   return withLock(path.join(path.dirname(h.prefix), 'use.apxs-ts.lock'), () => fn(h), waitMs);
 }

@@ -52,7 +52,13 @@ async function fsyncDir(dir: string): Promise<void> {
  * to handle) as they are.
  */
 export function writeError(file: string, err: unknown): unknown {
-  if (err instanceof Error && ['EACCES', 'EPERM', 'ENOSPC', 'EDQUOT', 'EROFS'].includes((err as NodeJS.ErrnoException).code ?? '')) return fileError(file, err) ?? err;
+  if (
+    err instanceof Error &&
+    ['EACCES', 'EPERM', 'ENOSPC', 'EDQUOT', 'EROFS'].includes(
+      (err as NodeJS.ErrnoException).code ?? '',
+    )
+  )
+    return fileError(file, err) ?? err;
   return err;
 }
 
@@ -75,7 +81,10 @@ export async function writeFileAtomic(
   } catch (err) {
     if (!isErrno(err, 'ENOENT')) throw writeError(target, err);
   }
-  const tmp = path.join(dir, `.${path.basename(target)}.apxs-ts-${process.pid}-${Date.now().toString(36)}.tmp`);
+  const tmp = path.join(
+    dir,
+    `.${path.basename(target)}.apxs-ts-${process.pid}-${Date.now().toString(36)}.tmp`,
+  );
   let handle: fs.FileHandle | undefined;
   try {
     handle = await fs.open(tmp, 'wx', mode);
@@ -94,7 +103,10 @@ export async function writeFileAtomic(
       await fs.rename(tmp, target);
     } catch (err) {
       // Not for replaceName: writing in place would go through a symlink at the name.
-      if (!opts.replaceName && (isErrno(err, 'EBUSY') || isErrno(err, 'EXDEV') || isErrno(err, 'EPERM'))) {
+      if (
+        !opts.replaceName &&
+        (isErrno(err, 'EBUSY') || isErrno(err, 'EXDEV') || isErrno(err, 'EPERM'))
+      ) {
         await fs.rm(tmp, { force: true });
         await writeInPlace(target, data);
         return { path: target, method: 'in-place' };
@@ -134,10 +146,17 @@ export async function readIfExists(file: string): Promise<Buffer | undefined> {
 }
 
 function stamp(d = new Date()): string {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
-interface Owner { mode: number; uid: number; gid: number }
+interface Owner {
+  mode: number;
+  uid: number;
+  gid: number;
+}
 
 /**
  * Writes a complete, verified copy of `content` at `dest`, which must not
@@ -158,7 +177,8 @@ async function writeVerifiedCopy(content: Buffer, dest: string, owner: Owner): P
     await handle.sync();
     await handle.close();
     handle = undefined;
-    if (!(await fs.readFile(tmp)).equals(content)) throw new Error(`${dest}: the copy read back differs from the original`);
+    if (!(await fs.readFile(tmp)).equals(content))
+      throw new Error(`${dest}: the copy read back differs from the original`);
     failpoint('copy:before-link');
     await fs.link(tmp, dest);
   } catch (err) {
@@ -197,12 +217,18 @@ async function privateDir(dir: string): Promise<void> {
  * copies of configs there.
  */
 export async function notALink(dir: string): Promise<void> {
-  const st = await fs.lstat(dir).catch((err: unknown) => { throw writeError(dir, err); });
-  if (st.isDirectory()) return;
-  throw new ApxsError('UNSAFE_CONFIG', `${dir} is ${st.isSymbolicLink() ? 'a symlink' : 'not a directory'}: apxs-ts keeps its journal, lock and backups only in a directory of its own`, {
-    hint: `look at it, then move it away (apxs-ts makes ${path.basename(dir)} again); nothing was changed`,
-    data: { path: dir },
+  const st = await fs.lstat(dir).catch((err: unknown) => {
+    throw writeError(dir, err);
   });
+  if (st.isDirectory()) return;
+  throw new ApxsError(
+    'UNSAFE_CONFIG',
+    `${dir} is ${st.isSymbolicLink() ? 'a symlink' : 'not a directory'}: apxs-ts keeps its journal, lock and backups only in a directory of its own`,
+    {
+      hint: `look at it, then move it away (apxs-ts makes ${path.basename(dir)} again); nothing was changed`,
+      data: { path: dir },
+    },
+  );
 }
 
 /**
@@ -217,7 +243,8 @@ async function removeDeadCopyTemps(dir: string, name: string): Promise<void> {
   for (const f of await fs.readdir(dir).catch(() => [] as string[])) {
     if (!re.test(f)) continue;
     const st = await fs.lstat(path.join(dir, f)).catch(() => undefined);
-    if (st?.isFile() && st.uid === uid) await fs.rm(path.join(dir, f), { force: true }).catch(() => undefined);
+    if (st?.isFile() && st.uid === uid)
+      await fs.rm(path.join(dir, f), { force: true }).catch(() => undefined);
   }
 }
 
@@ -229,7 +256,11 @@ async function removeDeadCopyTemps(dir: string, name: string): Promise<void> {
  * file edited daily should not fill /etc. Callers hold the lock that
  * serializes edits of `file`.
  */
-export async function backupFile(file: string, dir?: string, keep?: number): Promise<string | undefined> {
+export async function backupFile(
+  file: string,
+  dir?: string,
+  keep?: number,
+): Promise<string | undefined> {
   const content = await readIfExists(file);
   if (content === undefined) return undefined;
   const owner = await ownerOf(file);
@@ -261,8 +292,13 @@ export async function backupFile(file: string, dir?: string, keep?: number): Pro
     };
     const named = (await fs.readdir(where)).filter((f) => re.test(f));
     const flags = await Promise.all(named.map(ours));
-    const mine = named.filter((_, i) => flags[i]).sort((a, b) => a.replace(/\.bak$/, '').localeCompare(b.replace(/\.bak$/, ''), 'en', { numeric: true }));
-    for (const old of mine.slice(0, Math.max(0, mine.length - keep))) await fs.rm(path.join(where, old), { force: true });
+    const mine = named
+      .filter((_, i) => flags[i])
+      .sort((a, b) =>
+        a.replace(/\.bak$/, '').localeCompare(b.replace(/\.bak$/, ''), 'en', { numeric: true }),
+      );
+    for (const old of mine.slice(0, Math.max(0, mine.length - keep)))
+      await fs.rm(path.join(where, old), { force: true });
   }
   return dest;
 }
@@ -290,7 +326,11 @@ export async function isUndoCopyOf(copy: string, file: string): Promise<boolean>
   if (!m || !path.isAbsolute(copy) || path.normalize(copy) !== copy) return false;
   const original = path.join(path.dirname(copy), m[1]!);
   const realDir = await fs.realpath(path.dirname(file)).catch(() => undefined);
-  const candidates = [file, await resolveTarget(file).catch(() => file), realDir && path.join(realDir, path.basename(file))];
+  const candidates = [
+    file,
+    await resolveTarget(file).catch(() => file),
+    realDir && path.join(realDir, path.basename(file)),
+  ];
   return candidates.includes(original);
 }
 
@@ -312,7 +352,8 @@ export async function restoreCopy(copy: string, file: string): Promise<boolean> 
   try {
     await fs.rename(copy, target);
   } catch (err) {
-    if (!(isErrno(err, 'EBUSY') || isErrno(err, 'EXDEV') || isErrno(err, 'EPERM'))) throw writeError(target, err);
+    if (!(isErrno(err, 'EBUSY') || isErrno(err, 'EXDEV') || isErrno(err, 'EPERM')))
+      throw writeError(target, err);
     await writeInPlace(target, content);
     await fs.rm(copy, { force: true });
   }

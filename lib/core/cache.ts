@@ -36,7 +36,8 @@ function readEntryText(file: string): string | undefined {
     if (!st.isFile() || st.size > MAX_ENTRY) return undefined;
     const buf = Buffer.alloc(st.size + 1); // one byte more: a file that grew since the stat is no entry
     let n = 0;
-    for (let got = 1; got > 0 && n < buf.length; n += got) got = readSync(fd, buf, n, buf.length - n, null);
+    for (let got = 1; got > 0 && n < buf.length; n += got)
+      got = readSync(fd, buf, n, buf.length - n, null);
     return n > st.size ? undefined : buf.toString('utf8', 0, n);
   } catch {
     return undefined;
@@ -51,7 +52,8 @@ function readEntryText(file: string): string | undefined {
  * cache in whatever directory a run starts in (a cloned repository's entries).
  */
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  const xdg = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : undefined;
+  const xdg =
+    env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : undefined;
   return path.join(xdg || path.join(env.HOME || os.homedir(), '.cache'), 'apxs-ts');
 }
 
@@ -93,13 +95,25 @@ export function readTrustedJson(file: string): object | undefined {
  * The value cached for `name` / `key` when `valid` accepts it, else
  * undefined. Synchronous: one small local file (and the trust rule's stats).
  */
-export function readCache<T>(name: string, key: string, valid: (v: unknown) => v is T, env: NodeJS.ProcessEnv = process.env): T | undefined {
-  const entry = readTrustedJson(cacheFile(name, key, env)) as { key?: unknown; value?: unknown } | undefined;
+export function readCache<T>(
+  name: string,
+  key: string,
+  valid: (v: unknown) => v is T,
+  env: NodeJS.ProcessEnv = process.env,
+): T | undefined {
+  const entry = readTrustedJson(cacheFile(name, key, env)) as
+    | { key?: unknown; value?: unknown }
+    | undefined;
   return entry?.key === key && valid(entry.value) ? entry.value : undefined;
 }
 
 /** Keeps `value` for `name` / `key`; a write that fails is no error. */
-export async function writeCache(name: string, key: string, value: unknown, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function writeCache(
+  name: string,
+  key: string,
+  value: unknown,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
   const file = cacheFile(name, key, env);
   try {
     await mkdir(path.dirname(file), { recursive: true });
@@ -133,5 +147,10 @@ export async function cached<T>(
 
 /** A check for `valid`: a record of strings. */
 export function isStringRecord(v: unknown): v is Record<string, string> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string');
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    !Array.isArray(v) &&
+    Object.values(v).every((x) => typeof x === 'string')
+  );
 }

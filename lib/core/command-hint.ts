@@ -25,7 +25,10 @@ export function shellWord(w: string): string {
 }
 
 const FLAG: Record<keyof Locators, string> = {
-  serverRoot: '--server-root', hostsFile: '--hosts-file', config: '--config', httpdVersion: '--httpd-version',
+  serverRoot: '--server-root',
+  hostsFile: '--hosts-file',
+  config: '--config',
+  httpdVersion: '--httpd-version',
 };
 
 /**

@@ -50,18 +50,33 @@ const HELP: CompletionOption = { flags: ['-h', '--help'], description: 'display 
 export function rows(root: CompletionNode): Row[] {
   const out: Row[] = [];
   const walk = (node: CompletionNode, path: string, inherited: CompletionOption[]) => {
-    const options = [...node.options, ...inherited.filter((o) => !o.flags.some((f) => node.options.some((n) => n.flags.includes(f))))];
-    out.push({ path, node, options: options.some((o) => o.flags.includes('--help')) ? options : [...options, HELP] });
-    for (const c of node.commands) walk(c, path ? `${path} ${c.name}` : c.name, options.filter((o) => o !== HELP && !o.flags.includes('--version')));
+    const options = [
+      ...node.options,
+      ...inherited.filter(
+        (o) => !o.flags.some((f) => node.options.some((n) => n.flags.includes(f))),
+      ),
+    ];
+    out.push({
+      path,
+      node,
+      options: options.some((o) => o.flags.includes('--help')) ? options : [...options, HELP],
+    });
+    for (const c of node.commands)
+      walk(
+        c,
+        path ? `${path} ${c.name}` : c.name,
+        options.filter((o) => o !== HELP && !o.flags.includes('--version')),
+      );
   };
   walk(root, '', []);
   return out;
 }
 
 /** A word for a shell script in single quotes (bash, zsh and fish alike: ' is closed, escaped, reopened; fish needs \\ too). */
-export const sq = (s: string, shell: Shell) => shell === 'fish'
-  ? `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
-  : `'${s.replace(/'/g, `'\\''`)}'`;
+export const sq = (s: string, shell: Shell) =>
+  shell === 'fish'
+    ? `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
+    : `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** One line of description: no tabs or newlines, at most 80 characters. */
 export const oneLine = (s: string) => {
@@ -75,23 +90,56 @@ export function kindWord(v: ValueSpec): string {
 }
 
 /** `name() { case "$1" in 'key') ...;; esac }` in bash/zsh, `switch` in fish; body lines are printed with printf/echo per line. */
-export function caseFunction(shell: Shell, name: string, entries: [pattern: string, lines: string[]][], rawPattern = false): string {
-  const pat = (p: string) => rawPattern ? p : sq(p, shell);
+export function caseFunction(
+  shell: Shell,
+  name: string,
+  entries: [pattern: string, lines: string[]][],
+  rawPattern = false,
+): string {
+  const pat = (p: string) => (rawPattern ? p : sq(p, shell));
   if (shell === 'fish') {
-    const cases = entries.filter(([, l]) => l.length).map(([p, lines]) => `    case ${pat(p)}\n        printf '%s\\n' ${lines.map((l) => sq(l, shell)).join(' ')}`);
+    const cases = entries
+      .filter(([, l]) => l.length)
+      .map(
+        ([p, lines]) =>
+          `    case ${pat(p)}\n        printf '%s\\n' ${lines.map((l) => sq(l, shell)).join(' ')}`,
+      );
     return `function ${name}\n    switch "$argv[1]"\n${cases.join('\n')}\n    end\nend\n`;
   }
-  const cases = entries.filter(([, l]) => l.length).map(([p, lines]) => `    ${pat(p)}) printf '%s\\n' ${lines.map((l) => sq(l, shell)).join(' ')} ;;`);
+  const cases = entries
+    .filter(([, l]) => l.length)
+    .map(
+      ([p, lines]) =>
+        `    ${pat(p)}) printf '%s\\n' ${lines.map((l) => sq(l, shell)).join(' ')} ;;`,
+    );
   return `${name}() {\n  case "$1" in\n${cases.join('\n')}\n  esac\n}\n`;
 }
 
 export function tables(shell: Shell, fn: string, root: CompletionNode): string {
   const all = rows(root);
-  const described = (name: string, desc: string) => shell === 'bash' ? name : `${name}\t${oneLine(desc)}`;
-  const subs = caseFunction(shell, `${fn}_subs`, all.map((r) => [r.path, r.node.commands.map((c) => described(c.name, c.description))]));
-  const opts = caseFunction(shell, `${fn}_opts`, all.map((r) => [r.path, r.options.flatMap((o) => o.flags.map((f) => described(f, o.description)))]));
+  const described = (name: string, desc: string) =>
+    shell === 'bash' ? name : `${name}\t${oneLine(desc)}`;
+  const subs = caseFunction(
+    shell,
+    `${fn}_subs`,
+    all.map((r) => [r.path, r.node.commands.map((c) => described(c.name, c.description))]),
+  );
+  const opts = caseFunction(
+    shell,
+    `${fn}_opts`,
+    all.map((r) => [
+      r.path,
+      r.options.flatMap((o) => o.flags.map((f) => described(f, o.description))),
+    ]),
+  );
   // `path|flag` -> what the option's value completes to (only options that take one).
-  const optKinds: [string, string[]][] = all.flatMap((r) => r.options.filter((o) => o.value).flatMap((o) => o.flags.map((f): [string, string[]] => [`${r.path}|${f}`, [kindWord(o.value!)]])));
+  const optKinds: [string, string[]][] = all.flatMap((r) =>
+    r.options
+      .filter((o) => o.value)
+      .flatMap((o) =>
+        o.flags.map((f): [string, string[]] => [`${r.path}|${f}`, [kindWord(o.value!)]]),
+      ),
+  );
   // `path|N` -> what the Nth positional argument completes to; a variadic last one repeats.
   const argKinds: [string, string[]][] = [];
   for (const r of all) {
@@ -105,7 +153,12 @@ export function tables(shell: Shell, fn: string, root: CompletionNode): string {
     // fish's switch has no concatenated patterns; quote the variadic ones whole.
     for (const e of argKinds) e[0] = e[0].replace(/^'(.*)'\*$/, "'$1*'");
   }
-  return [subs, opts, caseFunction(shell, `${fn}_optkind`, optKinds), caseFunction(shell, `${fn}_argkind`, argKinds, true)].join('\n');
+  return [
+    subs,
+    opts,
+    caseFunction(shell, `${fn}_optkind`, optKinds),
+    caseFunction(shell, `${fn}_argkind`, argKinds, true),
+  ].join('\n');
 }
 
 export interface ScriptOptions {
@@ -114,10 +167,11 @@ export interface ScriptOptions {
   version: string;
 }
 
-export const header = (shell: Shell, o: ScriptOptions, install: string[]) => [
-  `# ${shell} completion for ${o.command} ${o.version}, generated from its command tree by \`${o.command} completion ${shell}\`.`,
-  ...install.map((l) => `# ${l}`),
-  '# Subcommands and options are listed here; installed modules and vhosts of the current',
-  `# server root are asked of \`${o.command} completion --complete modules|vhosts\` when TAB is pressed.`,
-  '',
-].join('\n');
+export const header = (shell: Shell, o: ScriptOptions, install: string[]) =>
+  [
+    `# ${shell} completion for ${o.command} ${o.version}, generated from its command tree by \`${o.command} completion ${shell}\`.`,
+    ...install.map((l) => `# ${l}`),
+    '# Subcommands and options are listed here; installed modules and vhosts of the current',
+    `# server root are asked of \`${o.command} completion --complete modules|vhosts\` when TAB is pressed.`,
+    '',
+  ].join('\n');

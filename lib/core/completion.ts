@@ -5,9 +5,26 @@
  * (installed modules, vhosts) are asked of the CLI itself when TAB is pressed
  * (`apxs-ts completion --complete modules [--server-root DIR]`).
  */
-import { rows, tables, header, type CompletionNode, type ScriptOptions, type Shell } from './completion-tables.js';
+import {
+  rows,
+  tables,
+  header,
+  type CompletionNode,
+  type ScriptOptions,
+  type Shell,
+} from './completion-tables.js';
 
-export { DYNAMIC_VALUES, SHELLS, type CompletionArg, type CompletionNode, type CompletionOption, type DynamicValues, type ScriptOptions, type Shell, type ValueSpec } from './completion-tables.js';
+export {
+  DYNAMIC_VALUES,
+  SHELLS,
+  type CompletionArg,
+  type CompletionNode,
+  type CompletionOption,
+  type DynamicValues,
+  type ScriptOptions,
+  type Shell,
+  type ValueSpec,
+} from './completion-tables.js';
 
 function bash(root: CompletionNode, o: ScriptOptions): string {
   const fn = `_${o.command.replace(/\W/g, '_')}`;
@@ -207,13 +224,22 @@ complete -c ${o.command} -f -a '(${fn}_complete)'
 
 export function completionScript(shell: Shell, root: CompletionNode, o: ScriptOptions): string {
   switch (shell) {
-    case 'bash': return bash(root, o);
-    case 'zsh': return zsh(root, o);
-    case 'fish': return fish(root, o);
+    case 'bash':
+      return bash(root, o);
+    case 'zsh':
+      return zsh(root, o);
+    case 'fish':
+      return fish(root, o);
   }
 }
 
 /** Every command path and the options it accepts: what the scripts list, for tests and `--json`. */
-export function completionPaths(root: CompletionNode): { path: string; commands: string[]; options: string[] }[] {
-  return rows(root).map((r) => ({ path: r.path, commands: r.node.commands.map((c) => c.name), options: r.options.flatMap((o) => o.flags) }));
+export function completionPaths(
+  root: CompletionNode,
+): { path: string; commands: string[]; options: string[] }[] {
+  return rows(root).map((r) => ({
+    path: r.path,
+    commands: r.node.commands.map((c) => c.name),
+    options: r.options.flatMap((o) => o.flags),
+  }));
 }

@@ -20,7 +20,16 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { isUndoCopyOf, keepCopyAsBackup, readIfExists, restoreCopy, undoCopy, undoCopyPath, writeError, writeFileAtomic } from './atomic-file.js';
+import {
+  isUndoCopyOf,
+  keepCopyAsBackup,
+  readIfExists,
+  restoreCopy,
+  undoCopy,
+  undoCopyPath,
+  writeError,
+  writeFileAtomic,
+} from './atomic-file.js';
 import { ApxsError } from './errors.js';
 import { failpoint } from './failpoint.js';
 import { exists } from './fs.js';
@@ -69,7 +78,10 @@ export class EditTransaction {
    * `backupDir`: where the originals are kept after the commit (none: not kept).
    * `journal`: the journal file and what the edit is, for recovery (none: in memory only, as unit tests use it).
    */
-  constructor(private readonly backupDir?: string, private readonly journal?: { file: string; what: string }) {}
+  constructor(
+    private readonly backupDir?: string,
+    private readonly journal?: { file: string; what: string },
+  ) {}
 
   /** True once anything was changed. */
   get dirty(): boolean {
@@ -88,14 +100,23 @@ export class EditTransaction {
 
   private async save(): Promise<void> {
     if (!this.journal) return;
-    const j: Journal = { version: 1, what: this.journal.what, pid: process.pid, started: this.started, steps: this.steps, removeAfterCommit: this.removals };
+    const j: Journal = {
+      version: 1,
+      what: this.journal.what,
+      pid: process.pid,
+      started: this.started,
+      steps: this.steps,
+      removeAfterCommit: this.removals,
+    };
     await writeFileAtomic(this.journal.file, `${JSON.stringify(j, null, 2)}\n`);
   }
 
   /** Journals `file`'s original (a verified copy beside it, or 'absent') the first time it is touched. */
   private async remember(file: string, content: Buffer | undefined, next: Buffer): Promise<void> {
     const h = sha(next);
-    const step = this.steps.find((s): s is Extract<Step, { kind: 'file' }> => s.kind === 'file' && s.path === file);
+    const step = this.steps.find(
+      (s): s is Extract<Step, { kind: 'file' }> => s.kind === 'file' && s.path === file,
+    );
     if (step) {
       if (step.after && !step.after.includes(h)) {
         step.after.push(h);
@@ -149,7 +170,9 @@ export class EditTransaction {
       // The rename is the removal and the backup at once: no space needed.
       const copy = await undoCopyPath(file, `${this.id}-${this.steps.length}`);
       await this.record({ kind: 'file', path: file, copy, after: [] });
-      await fs.rename(file, copy).catch((err: unknown) => { throw writeError(file, err); });
+      await fs.rename(file, copy).catch((err: unknown) => {
+        throw writeError(file, err);
+      });
       this.backups.push(copy);
     }
     return this.done(file);
@@ -162,8 +185,10 @@ export class EditTransaction {
     if (current === target) return false;
     // A file (not a link) in the way: removed as a file, so that undo (the link
     // step first, newest first) takes the link away and then puts the file back.
-    if (current === undefined && (await fs.lstat(link).catch(() => undefined))) await this.remove(link);
-    if (!this.steps.some((s) => s.kind === 'link' && s.path === link)) await this.record({ kind: 'link', path: link, target: current ?? null });
+    if (current === undefined && (await fs.lstat(link).catch(() => undefined)))
+      await this.remove(link);
+    if (!this.steps.some((s) => s.kind === 'link' && s.path === link))
+      await this.record({ kind: 'link', path: link, target: current ?? null });
     try {
       await fs.rm(link, { force: true });
       await fs.symlink(target, link);
@@ -200,14 +225,26 @@ export class EditTransaction {
    * back (a rename) only while the file still holds `after`; when another
    * process changed it since, it is left as it is and a warning says so.
    */
-  async shared(file: string, lock: string, after: string | Buffer, change: () => Promise<unknown>): Promise<boolean> {
+  async shared(
+    file: string,
+    lock: string,
+    after: string | Buffer,
+    change: () => Promise<unknown>,
+  ): Promise<boolean> {
     file = path.resolve(file); // a relative --hosts-file: the journal is read by a run in another cwd
     lock = path.resolve(lock);
     const before = await fs.readFile(file);
     const next = typeof after === 'string' ? Buffer.from(after) : after;
     if (before.equals(next)) return false;
     const copy = await undoCopyPath(file, `${this.id}-${this.steps.length}`);
-    await this.record({ kind: 'shared', path: file, lock, copy, before: sha(before), after: sha(next) });
+    await this.record({
+      kind: 'shared',
+      path: file,
+      lock,
+      copy,
+      before: sha(before),
+      after: sha(next),
+    });
     await undoCopy(file, copy, before);
     failpoint('edit:after-backup');
     await change();
@@ -228,7 +265,9 @@ export class EditTransaction {
         // A copy already gone was put back already (or never made: the file was not touched).
         if (step.copy && !(await exists(step.copy))) return;
         if (step.after && !(await this.holdsOurs(step))) {
-          this.warnings.push(`${step.path} was changed by someone else since this edit changed it: left as it is${step.copy ? `; its original is kept as ${step.copy}` : ''}`);
+          this.warnings.push(
+            `${step.path} was changed by someone else since this edit changed it: left as it is${step.copy ? `; its original is kept as ${step.copy}` : ''}`,
+          );
           return;
         }
         if (step.copy) await restoreCopy(step.copy, step.path);
@@ -239,7 +278,9 @@ export class EditTransaction {
         // What this edit put there is a link: a file or directory there now is someone else's.
         const st = await fs.lstat(step.path).catch(() => undefined);
         if (st && !st.isSymbolicLink()) {
-          this.warnings.push(`${step.path} is no longer a symlink (someone put a ${st.isDirectory() ? 'directory' : 'file'} there since this edit): left as it is`);
+          this.warnings.push(
+            `${step.path} is no longer a symlink (someone put a ${st.isDirectory() ? 'directory' : 'file'} there since this edit): left as it is`,
+          );
           return;
         }
         await fs.rm(step.path, { force: true });
@@ -249,7 +290,9 @@ export class EditTransaction {
       case 'dir':
         // Its files were undone first (newer steps): only empty directories are left of what it made.
         if (await holdsFiles(step.path)) {
-          this.warnings.push(`${step.path} holds files this edit did not make (put there since): left as it is`);
+          this.warnings.push(
+            `${step.path} holds files this edit did not make (put there since): left as it is`,
+          );
           return;
         }
         await fs.rm(step.path, { recursive: true, force: true });
@@ -264,7 +307,10 @@ export class EditTransaction {
             return;
           }
           await fs.rm(step.copy, { force: true });
-          if (h !== step.before) this.warnings.push(`${step.path} was changed by another program since this edit changed it: left as it is; check its apxs-ts block`);
+          if (h !== step.before)
+            this.warnings.push(
+              `${step.path} was changed by another program since this edit changed it: left as it is; check its apxs-ts block`,
+            );
         });
     }
   }
@@ -329,16 +375,19 @@ export class EditTransaction {
       }
     };
     for (const step of this.steps) {
-      if (step.kind === 'shared') await attempt(`could not remove ${step.copy}`, () => fs.rm(step.copy, { force: true }));
+      if (step.kind === 'shared')
+        await attempt(`could not remove ${step.copy}`, () => fs.rm(step.copy, { force: true }));
       if (step.kind !== 'file' || !step.copy || !(await exists(step.copy))) continue;
       const { copy } = step;
       await attempt(`kept no backup of ${step.path}`, async () => {
-        if (this.backupDir) this.backups.push(await keepCopyAsBackup(copy, step.path, this.backupDir));
+        if (this.backupDir)
+          this.backups.push(await keepCopyAsBackup(copy, step.path, this.backupDir));
       });
       await attempt(`could not remove ${copy}`, () => fs.rm(copy, { force: true }));
     }
     if (this.removals.length) failpoint('edit:before-purge');
-    for (const dir of this.removals) await attempt(`could not remove ${dir}`, () => fs.rm(dir, { recursive: true, force: true }));
+    for (const dir of this.removals)
+      await attempt(`could not remove ${dir}`, () => fs.rm(dir, { recursive: true, force: true }));
     if (this.journal) {
       const file = committedName(this.journal.file);
       await attempt(`could not remove ${file}`, () => fs.rm(file, { force: true }));
@@ -351,7 +400,10 @@ export class EditTransaction {
    * user, or nothing when there was nothing to recover.
    */
   static async recover(journalFile: string, backupDir?: string): Promise<string[]> {
-    for (const [file, committed] of [[committedName(journalFile), true], [journalFile, false]] as const) {
+    for (const [file, committed] of [
+      [committedName(journalFile), true],
+      [journalFile, false],
+    ] as const) {
       const j = await readJournal(file);
       if (!j) continue;
       const tx = new EditTransaction(backupDir, { file: journalFile, what: j.what });
@@ -360,18 +412,28 @@ export class EditTransaction {
       const who = `"${j.what}" (pid ${j.pid}, started ${j.started})`;
       if (committed) {
         await tx.finish();
-        const purged = j.removeAfterCommit.length ? `; removed ${j.removeAfterCommit.join(', ')}` : '';
+        const purged = j.removeAfterCommit.length
+          ? `; removed ${j.removeAfterCommit.join(', ')}`
+          : '';
         return [`finished ${who}, which was killed after its commit${purged}`, ...tx.warnings];
       }
       const restored = await tx.rollback();
       if (tx.dirty) {
         // Its journal stays: no new edit may start over it and lose what it says.
-        throw new ApxsError('CONFIG_BROKEN_BEFORE', `could not undo ${who}, which was killed before it was done`, {
-          hint: `fix what the details name, then run the command again (the journal ${file} is kept and tried again)`,
-          details: tx.warnings, data: { journal: file },
-        });
+        throw new ApxsError(
+          'CONFIG_BROKEN_BEFORE',
+          `could not undo ${who}, which was killed before it was done`,
+          {
+            hint: `fix what the details name, then run the command again (the journal ${file} is kept and tried again)`,
+            details: tx.warnings,
+            data: { journal: file },
+          },
+        );
       }
-      return [`undid ${who}, which was killed before it was done: put back ${restored.join(', ') || 'nothing'}`, ...tx.warnings];
+      return [
+        `undid ${who}, which was killed before it was done: put back ${restored.join(', ') || 'nothing'}`,
+        ...tx.warnings,
+      ];
     }
     return [];
   }
@@ -398,7 +460,13 @@ async function readJournal(file: string): Promise<Journal | undefined> {
   if (text === undefined) return undefined;
   try {
     const j = JSON.parse(text.toString('utf8')) as Journal;
-    if (j.version === 1 && Array.isArray(j.steps) && Array.isArray(j.removeAfterCommit) && (await wellFormed(j))) return j;
+    if (
+      j.version === 1 &&
+      Array.isArray(j.steps) &&
+      Array.isArray(j.removeAfterCommit) &&
+      (await wellFormed(j))
+    )
+      return j;
   } catch {
     // fall through: written atomically, so this is not a torn write of ours
   }
@@ -418,9 +486,13 @@ async function readJournal(file: string): Promise<Journal | undefined> {
  */
 function trustedJournal(file: string, st: import('node:fs').Stats): void {
   const me = process.geteuid?.() ?? st.uid;
-  const why = !st.isFile() ? 'is not a regular file (a symlink or other)'
-    : st.uid !== me && st.uid !== 0 ? `belongs to uid ${st.uid}, not to you (uid ${me}) or root`
-      : (st.mode & 0o022) !== 0 ? `is writable by others (mode ${(st.mode & 0o777).toString(8)})` : undefined;
+  const why = !st.isFile()
+    ? 'is not a regular file (a symlink or other)'
+    : st.uid !== me && st.uid !== 0
+      ? `belongs to uid ${st.uid}, not to you (uid ${me}) or root`
+      : (st.mode & 0o022) !== 0
+        ? `is writable by others (mode ${(st.mode & 0o777).toString(8)})`
+        : undefined;
   if (!why) return;
   throw new ApxsError('UNSAFE_CONFIG', `${file} ${why}: not recovering the edit it records`, {
     hint: 'an edit journal is followed only when you or root wrote it; look at it, then move it away (nothing was changed) or run the command as the user who made the edit',
@@ -430,7 +502,11 @@ function trustedJournal(file: string, st: import('node:fs').Stats): void {
 
 /** Every path absolute and plain, and every copy an undo copy beside the file it stands for (no journal renames an arbitrary file into place). */
 async function wellFormed(j: Journal): Promise<boolean> {
-  const plain = (p: unknown): p is string => typeof p === 'string' && path.isAbsolute(p) && path.normalize(p) === p && p !== path.parse(p).root;
+  const plain = (p: unknown): p is string =>
+    typeof p === 'string' &&
+    path.isAbsolute(p) &&
+    path.normalize(p) === p &&
+    p !== path.parse(p).root;
   if (!j.removeAfterCommit.every(plain)) return false;
   for (const s of j.steps as unknown[]) {
     const step = s as Partial<Record<string, unknown>> & { kind?: unknown };
@@ -439,8 +515,13 @@ async function wellFormed(j: Journal): Promise<boolean> {
       case 'dir':
         break;
       case 'file':
-        if (step.copy !== null && !(plain(step.copy) && (await isUndoCopyOf(step.copy, step.path)))) return false;
-        if (step.after !== undefined && !(Array.isArray(step.after) && step.after.every((h) => typeof h === 'string'))) return false;
+        if (step.copy !== null && !(plain(step.copy) && (await isUndoCopyOf(step.copy, step.path))))
+          return false;
+        if (
+          step.after !== undefined &&
+          !(Array.isArray(step.after) && step.after.every((h) => typeof h === 'string'))
+        )
+          return false;
         break;
       case 'link':
         if (step.target !== null && typeof step.target !== 'string') return false;
@@ -448,7 +529,11 @@ async function wellFormed(j: Journal): Promise<boolean> {
       case 'shared': {
         const lock = step.lock;
         if (!plain(lock) || !lock.endsWith('.apxs-ts.lock') || !plain(step.copy)) return false;
-        if (!(await isUndoCopyOf(step.copy, step.path)) || !(await isUndoCopyOf(step.copy, lock.slice(0, -'.apxs-ts.lock'.length)))) return false;
+        if (
+          !(await isUndoCopyOf(step.copy, step.path)) ||
+          !(await isUndoCopyOf(step.copy, lock.slice(0, -'.apxs-ts.lock'.length)))
+        )
+          return false;
         if (typeof step.before !== 'string' || typeof step.after !== 'string') return false;
         break;
       }

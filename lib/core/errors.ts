@@ -104,7 +104,12 @@ export class ApxsError extends Error {
   constructor(
     code: ErrorCode,
     message: string,
-    opts: { hint?: string; cause?: unknown; details?: string[]; data?: Record<string, unknown> } = {},
+    opts: {
+      hint?: string;
+      cause?: unknown;
+      details?: string[];
+      data?: Record<string, unknown>;
+    } = {},
   ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'ApxsError';
@@ -120,8 +125,11 @@ export class ApxsError extends Error {
 }
 
 export function isErrno(err: unknown, code?: string): err is NodeJS.ErrnoException {
-  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' &&
-    (code === undefined || (err as NodeJS.ErrnoException).code === code);
+  return (
+    err instanceof Error &&
+    typeof (err as NodeJS.ErrnoException).code === 'string' &&
+    (code === undefined || (err as NodeJS.ErrnoException).code === code)
+  );
 }
 
 /** Turns EACCES/EPERM on a user-owned path into an error that says how to run it. */
@@ -144,12 +152,28 @@ export function fileError(path: string, err: unknown): ApxsError | undefined {
   const denied = permissionError(path, err);
   if (denied || !isErrno(err)) return denied;
   const known: Record<string, [ErrorCode, string, string]> = {
-    EROFS: ['READ_ONLY', `${path} is on a read-only file system`, 'remount it read-write, or pass a path on a writable file system'],
-    ENOSPC: ['NO_SPACE', `no space left on the device holding ${path}`, 'free some space on that file system and run it again'],
-    EDQUOT: ['NO_SPACE', `disk quota exceeded writing ${path}`, 'free some space or raise the quota, and run it again'],
+    EROFS: [
+      'READ_ONLY',
+      `${path} is on a read-only file system`,
+      'remount it read-write, or pass a path on a writable file system',
+    ],
+    ENOSPC: [
+      'NO_SPACE',
+      `no space left on the device holding ${path}`,
+      'free some space on that file system and run it again',
+    ],
+    EDQUOT: [
+      'NO_SPACE',
+      `disk quota exceeded writing ${path}`,
+      'free some space or raise the quota, and run it again',
+    ],
     EISDIR: ['BAD_INPUT', `${path} is a directory, not a file`, 'pass the path of the file itself'],
     ENOENT: ['NOT_FOUND', `${path} does not exist`, 'check the path; its directory must exist'],
-    ENOTDIR: ['NOT_FOUND', `${path} does not exist: a part of that path is a file, not a directory`, 'check the path'],
+    ENOTDIR: [
+      'NOT_FOUND',
+      `${path} does not exist: a part of that path is a file, not a directory`,
+      'check the path',
+    ],
   };
   const k = known[err.code ?? ''];
   return k && new ApxsError(k[0], k[1], { hint: k[2], cause: err, data: { path } });

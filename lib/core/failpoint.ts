@@ -33,7 +33,11 @@ export function parseFailpoint(spec: string): { name: string; nth: number } {
  * Counts one more arrival at step `name` (in `counts`, when `spec` names that
  * step) and says whether this is the arrival `spec` asks to die at.
  */
-export function shouldFire(spec: string | undefined, name: string, counts: Map<string, number>): boolean {
+export function shouldFire(
+  spec: string | undefined,
+  name: string,
+  counts: Map<string, number>,
+): boolean {
   if (!spec) return false;
   const want = parseFailpoint(spec);
   if (want.name !== name) return false;

@@ -14,11 +14,16 @@ import { writeFileAtomic, writeInPlace, type WriteResult } from './atomic-file.j
 import { isErrno } from './errors.js';
 import { assertNoPlantedLink, assertWritable } from './trust.js';
 
-export async function writeForeignFile(file: string, data: string | Uint8Array): Promise<WriteResult> {
+export async function writeForeignFile(
+  file: string,
+  data: string | Uint8Array,
+): Promise<WriteResult> {
   assertNoPlantedLink(file, 'to write');
   const target = await fs.realpath(file).catch(() => file);
   assertWritable(target);
-  const st = await fs.stat(target).catch((err: unknown) => (isErrno(err, 'ENOENT') ? undefined : Promise.reject(err)));
+  const st = await fs
+    .stat(target)
+    .catch((err: unknown) => (isErrno(err, 'ENOENT') ? undefined : Promise.reject(err)));
   const uid = process.geteuid?.() ?? 0;
   if (!st || uid === 0 || st.uid === uid) return writeFileAtomic(target, data);
   // Not ours and we are not root: a rename would make it ours. Its full content, in place.

@@ -11,7 +11,10 @@ import { ApxsError, isErrno, type ErrorCode } from './errors.js';
 // readTextIfAny, readDirIfAny) are for /proc and a few small local files
 // read where no await is possible or wanted, and return values, not Promises.
 export async function exists(p: string): Promise<boolean> {
-  return access(p).then(() => true, () => false);
+  return access(p).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** A path's stat, or undefined when it cannot be had (missing, ENOTDIR, EACCES, ELOOP, ...). */
@@ -53,7 +56,10 @@ export async function firstExisting(paths: string[]): Promise<string | undefined
 }
 
 /** A JSON file's content, or undefined when there is no such file; bad JSON is an error naming the file. */
-export async function readJson<T>(file: string, code: ErrorCode = 'BAD_INPUT'): Promise<T | undefined> {
+export async function readJson<T>(
+  file: string,
+  code: ErrorCode = 'BAD_INPUT',
+): Promise<T | undefined> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -64,7 +70,9 @@ export async function readJson<T>(file: string, code: ErrorCode = 'BAD_INPUT'): 
   try {
     return JSON.parse(text) as T;
   } catch (err) {
-    throw new ApxsError(code, `${file} is not valid JSON: ${(err as Error).message}`, { hint: `fix or remove ${file}` });
+    throw new ApxsError(code, `${file} is not valid JSON: ${(err as Error).message}`, {
+      hint: `fix or remove ${file}`,
+    });
   }
 }
 
@@ -75,7 +83,10 @@ export function pathCandidates(names: string[], env: NodeJS.ProcessEnv = process
 }
 
 /** The first of `names` found on $PATH, as an absolute path. */
-export async function which(names: string[], env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+export async function which(
+  names: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string | undefined> {
   return firstExisting(pathCandidates(names, env));
 }
 
@@ -84,7 +95,11 @@ export function escapeRegExp(text: string): string {
 }
 
 /** The first of `candidates` that names a group in /etc/group (or `fallback`). */
-export async function firstGroup(candidates: string[], fallback: string, groupFile = '/etc/group'): Promise<string> {
+export async function firstGroup(
+  candidates: string[],
+  fallback: string,
+  groupFile = '/etc/group',
+): Promise<string> {
   const text = await readFile(groupFile, 'utf8').catch(() => ''); // no group file: the fallback
   const names = new Set(text.split('\n').map((l) => l.split(':')[0]));
   return candidates.find((g) => names.has(g)) ?? fallback;

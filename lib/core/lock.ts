@@ -49,7 +49,8 @@ let selfId: Promise<{ start: string; boot: string; pidns: string }> | undefined;
 function self(): Promise<{ start: string; boot: string; pidns: string }> {
   selfId ??= (async () => ({
     start: startTicks(process.pid) ?? '0',
-    boot: (await fs.readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => '-')).trim() || '-',
+    boot:
+      (await fs.readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => '-')).trim() || '-',
     pidns: (await fs.readlink('/proc/self/ns/pid').catch(() => '-')).replace(/\s/g, '') || '-',
   }))();
   return selfId;
@@ -65,7 +66,8 @@ async function ownerState(seen: Seen): Promise<State> {
     const pid = Number(full[1]);
     if (full[3] !== me.boot && full[3] !== '-' && me.boot !== '-') return { alive: false, pid };
     // Another pid namespace's pid means nothing here: assume it runs (LOCKED says whose it is).
-    if (full[4] !== me.pidns && full[4] !== '-' && me.pidns !== '-') return { alive: true, pid, otherPidNamespace: true };
+    if (full[4] !== me.pidns && full[4] !== '-' && me.pidns !== '-')
+      return { alive: true, pid, otherPidNamespace: true };
     return { alive: startTicks(pid) === full[2], pid };
   }
   const legacy = /^(\d+)\s*$/.exec(seen.content);
@@ -95,13 +97,22 @@ async function readSeen(file: string): Promise<Seen | undefined> {
     const st = await h.stat();
     if (!st.isFile()) {
       // Not a file this code made (link() of a regular temp file): a FIFO, a device, a directory.
-      throw new ApxsError('UNSAFE_CONFIG', `${file} is not a lock apxs-ts made: it is ${st.isFIFO() ? 'a FIFO' : st.isDirectory() ? 'a directory' : st.isCharacterDevice() ? 'a character device' : 'not a regular file'}, owned by uid ${st.uid}`, {
-        hint: 'another user may have planted it to stop apxs-ts; remove it and run the command again', data: { path: file },
-      });
+      throw new ApxsError(
+        'UNSAFE_CONFIG',
+        `${file} is not a lock apxs-ts made: it is ${st.isFIFO() ? 'a FIFO' : st.isDirectory() ? 'a directory' : st.isCharacterDevice() ? 'a character device' : 'not a regular file'}, owned by uid ${st.uid}`,
+        {
+          hint: 'another user may have planted it to stop apxs-ts; remove it and run the command again',
+          data: { path: file },
+        },
+      );
     }
     const buf = Buffer.alloc(4096);
     const { bytesRead } = await h.read(buf, 0, buf.length, 0);
-    return { ino: st.ino, mtimeMs: st.mtimeMs, content: buf.subarray(0, bytesRead).toString('utf8') };
+    return {
+      ino: st.ino,
+      mtimeMs: st.mtimeMs,
+      content: buf.subarray(0, bytesRead).toString('utf8'),
+    };
   } finally {
     await h.close();
   }
@@ -149,7 +160,8 @@ export async function takeOver(lockFile: string, tmp: string, stale: Seen): Prom
   } finally {
     // The stale lock is gone either way, and its identity never recurs: every claim on it is moot.
     for (const f of await fs.readdir(dir).catch(() => [] as string[])) {
-      if (f.startsWith(prefix) && f.endsWith('.claim')) await unlinkQuietly(path.join(dir, f)).catch(() => undefined);
+      if (f.startsWith(prefix) && f.endsWith('.claim'))
+        await unlinkQuietly(path.join(dir, f)).catch(() => undefined);
     }
   }
   return true;
@@ -185,10 +197,13 @@ export { configureLockWaits };
 
 function holderOf(lockFile: string, seen: Seen, owner: State, waitMs: number): LockHolder {
   // A pid of another pid namespace names some other process here: nothing of it is read.
-  const info = owner.pid !== undefined && !owner.otherPidNamespace ? procInfo(owner.pid) : undefined;
+  const info =
+    owner.pid !== undefined && !owner.otherPidNamespace ? procInfo(owner.pid) : undefined;
   const command = info?.cmdline.length ? info.cmdline.join(' ') : null;
   return {
-    lockFile, pid: owner.pid ?? null, command: command && command.length > 200 ? `${command.slice(0, 199)}…` : command,
+    lockFile,
+    pid: owner.pid ?? null,
+    command: command && command.length > 200 ? `${command.slice(0, 199)}…` : command,
     since: new Date(seen.mtimeMs).toISOString(),
     state: !info ? 'unknown' : info.state === 'T' || info.state === 't' ? 'stopped' : 'running',
     waitMs,
@@ -199,15 +214,26 @@ const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
 
 function lockedError(h: LockHolder): ApxsError {
   const how = 'set the wait with --wait SECONDS or APXS_TS_LOCK_WAIT';
-  return new ApxsError('LOCKED', `${h.lockFile} is held by ${describeHolder(h)}; waited ${seconds(h.waitMs)}`, {
-    hint: h.state === 'stopped' && h.pid !== null
-      ? `continue it (kill -CONT ${h.pid}) or end it, then run this again; ${how}`
-      : h.pid !== null ? `another apxs-ts (pid ${h.pid}) is using it; try again when it is done, or ${how}` : 'another apxs-ts is writing this lock; try again',
-    data: { lockFile: h.lockFile, pid: h.pid, holder: { ...h } },
-  });
+  return new ApxsError(
+    'LOCKED',
+    `${h.lockFile} is held by ${describeHolder(h)}; waited ${seconds(h.waitMs)}`,
+    {
+      hint:
+        h.state === 'stopped' && h.pid !== null
+          ? `continue it (kill -CONT ${h.pid}) or end it, then run this again; ${how}`
+          : h.pid !== null
+            ? `another apxs-ts (pid ${h.pid}) is using it; try again when it is done, or ${how}`
+            : 'another apxs-ts is writing this lock; try again',
+      data: { lockFile: h.lockFile, pid: h.pid, holder: { ...h } },
+    },
+  );
 }
 
-export async function withLock<T>(lockFile: string, fn: () => Promise<T>, options: number | LockOptions = {}): Promise<T> {
+export async function withLock<T>(
+  lockFile: string,
+  fn: () => Promise<T>,
+  options: number | LockOptions = {},
+): Promise<T> {
   const opts = typeof options === 'number' ? { timeoutMs: options } : options;
   const timeoutMs = waits.waitMs ?? opts.timeoutMs ?? 15_000;
   const onWait = opts.onWait ?? waits.onWait;
@@ -217,7 +243,10 @@ export async function withLock<T>(lockFile: string, fn: () => Promise<T>, option
   const dir = path.dirname(lockFile);
   const me = await self();
   const content = `${process.pid} ${me.start} ${me.boot} ${me.pidns}\n`;
-  const tmp = path.join(dir, `.${path.basename(lockFile)}.${process.pid}-${me.start}-${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = path.join(
+    dir,
+    `.${path.basename(lockFile)}.${process.pid}-${me.start}-${randomBytes(4).toString('hex')}.tmp`,
+  );
   let ino: number;
   try {
     await fs.writeFile(tmp, content, { flag: 'wx', mode: 0o644 });
@@ -262,7 +291,8 @@ export async function withLock<T>(lockFile: string, fn: () => Promise<T>, option
   } finally {
     // Ours only: never unlink a lock someone else put there after removing ours by hand.
     const now = await readSeen(lockFile).catch(() => undefined);
-    if (now && now.ino === ino && now.content === content) await unlinkQuietly(lockFile).catch(() => undefined);
+    if (now && now.ino === ino && now.content === content)
+      await unlinkQuietly(lockFile).catch(() => undefined);
   }
 }
 

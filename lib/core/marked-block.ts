@@ -55,12 +55,15 @@ function lines(text: string): { start: number; end: number; text: string }[] {
   while (pos < text.length) {
     const nl = text.indexOf('\n', pos);
     const end = nl === -1 ? text.length : nl + 1;
-    out.push({ start: pos, end, text: text.slice(pos, nl === -1 ? text.length : nl).replace(/\r$/, '') });
+    out.push({
+      start: pos,
+      end,
+      text: text.slice(pos, nl === -1 ? text.length : nl).replace(/\r$/, ''),
+    });
     pos = end;
   }
   return out;
 }
-
 
 function lineNumber(text: string, offset: number): number {
   let n = 1;
@@ -72,16 +75,24 @@ function lineNumber(text: string, offset: number): number {
  * Every marker line, in order. Only lines containing "apxs-ts" are looked at,
  * not every line: hosts files can have 200,000 lines.
  */
-function markers(text: string): { kind: 'BEGIN' | 'END'; id: string; start: number; end: number }[] {
+function markers(
+  text: string,
+): { kind: 'BEGIN' | 'END'; id: string; start: number; end: number }[] {
   const out: { kind: 'BEGIN' | 'END'; id: string; start: number; end: number }[] = [];
-  for (let i = text.indexOf('apxs-ts'); i !== -1;) {
+  for (let i = text.indexOf('apxs-ts'); i !== -1; ) {
     let start = text.lastIndexOf('\n', i) + 1;
     // A BOM belongs to the file, not to its first line: the block starts after it.
     if (start === 0 && text.startsWith(BOM)) start = 1;
     const nl = text.indexOf('\n', i);
     const lineEnd = nl === -1 ? text.length : nl;
     const m = MARKER_LINE.exec(text.slice(start, lineEnd).replace(/\r$/, ''));
-    if (m) out.push({ kind: m[1] as 'BEGIN' | 'END', id: m[2] ?? '', start, end: nl === -1 ? text.length : nl + 1 });
+    if (m)
+      out.push({
+        kind: m[1] as 'BEGIN' | 'END',
+        id: m[2] ?? '',
+        start,
+        end: nl === -1 ? text.length : nl + 1,
+      });
     i = nl === -1 ? -1 : text.indexOf('apxs-ts', nl);
   }
   return out;
@@ -94,28 +105,55 @@ function markers(text: string): { kind: 'BEGIN' | 'END'; id: string; start: numb
  */
 export function scanBlocks(text: string, file?: string): ScannedBlock[] {
   const where = (offset: number) => `${file ? `${file}:` : 'line '}${lineNumber(text, offset)}`;
-  const broken = (offset: number, what: string) => new ApxsError('BLOCK_BROKEN', `${where(offset)}: ${what}`, {
-    hint: 'fix or remove the stray marker line: apxs-ts edits only well-formed "# BEGIN apxs-ts" … "# END apxs-ts" blocks and will not guess where one ends',
-    data: { file: file ?? null, line: lineNumber(text, offset) },
-  });
+  const broken = (offset: number, what: string) =>
+    new ApxsError('BLOCK_BROKEN', `${where(offset)}: ${what}`, {
+      hint: 'fix or remove the stray marker line: apxs-ts edits only well-formed "# BEGIN apxs-ts" … "# END apxs-ts" blocks and will not guess where one ends',
+      data: { file: file ?? null, line: lineNumber(text, offset) },
+    });
   const out: ScannedBlock[] = [];
   const seen = new Map<string, number>();
   let open: { id: string; start: number; end: number } | undefined;
   for (const m of markers(text)) {
     if (m.kind === 'BEGIN') {
-      if (open) throw broken(m.start, `"${marker('BEGIN', m.id)}" inside the block "${marker('BEGIN', open.id)}" opened on line ${lineNumber(text, open.start)}, which has no END before it`);
+      if (open)
+        throw broken(
+          m.start,
+          `"${marker('BEGIN', m.id)}" inside the block "${marker('BEGIN', open.id)}" opened on line ${lineNumber(text, open.start)}, which has no END before it`,
+        );
       const first = seen.get(m.id);
-      if (first !== undefined) throw broken(m.start, `a second "${marker('BEGIN', m.id)}" block (the first begins on line ${lineNumber(text, first)})`);
+      if (first !== undefined)
+        throw broken(
+          m.start,
+          `a second "${marker('BEGIN', m.id)}" block (the first begins on line ${lineNumber(text, first)})`,
+        );
       open = m;
     } else {
-      if (!open) throw broken(m.start, `"${marker('END', m.id)}" without a "${marker('BEGIN', m.id)}" before it`);
-      if (open.id !== m.id) throw broken(m.start, `"${marker('END', m.id)}" closes "${marker('BEGIN', open.id)}" opened on line ${lineNumber(text, open.start)}`);
+      if (!open)
+        throw broken(
+          m.start,
+          `"${marker('END', m.id)}" without a "${marker('BEGIN', m.id)}" before it`,
+        );
+      if (open.id !== m.id)
+        throw broken(
+          m.start,
+          `"${marker('END', m.id)}" closes "${marker('BEGIN', open.id)}" opened on line ${lineNumber(text, open.start)}`,
+        );
       seen.set(open.id, open.start);
-      out.push({ id: open.id, start: open.start, end: m.end, bodyStart: open.end, bodyEnd: m.start });
+      out.push({
+        id: open.id,
+        start: open.start,
+        end: m.end,
+        bodyStart: open.end,
+        bodyEnd: m.start,
+      });
       open = undefined;
     }
   }
-  if (open) throw broken(open.start, `"${marker('BEGIN', open.id)}" has no "${marker('END', open.id)}" after it`);
+  if (open)
+    throw broken(
+      open.start,
+      `"${marker('BEGIN', open.id)}" has no "${marker('END', open.id)}" after it`,
+    );
   return out;
 }
 
@@ -123,7 +161,13 @@ export function findBlock(text: string, id: string, file?: string): BlockSpan | 
   const b = scanBlocks(text, file).find((s) => s.id === id);
   if (!b) return undefined;
   const bodyText = text.slice(b.bodyStart, b.bodyEnd);
-  const body = bodyText === '' ? [] : bodyText.replace(/\r?\n$/, '').split('\n').map((l) => l.replace(/\r$/, ''));
+  const body =
+    bodyText === ''
+      ? []
+      : bodyText
+          .replace(/\r?\n$/, '')
+          .split('\n')
+          .map((l) => l.replace(/\r$/, ''));
   return { start: b.start, end: b.end, body };
 }
 
@@ -144,7 +188,13 @@ function render(id: string, body: string[], eol: string): string {
  * stands; a new one goes at `insertAt` (an offset that must be a line start,
  * or the end of the text).
  */
-export function upsertBlock(text: string, id: string, body: string[], insertAt: number, file?: string): string {
+export function upsertBlock(
+  text: string,
+  id: string,
+  body: string[],
+  insertAt: number,
+  file?: string,
+): string {
   const eol = detectEol(text);
   const existing = findBlock(text, id, file);
   if (existing) {

@@ -7,7 +7,10 @@ import { readDirIfAny, readTextIfAny } from './fs.js';
 export function parsePort(text: string): number {
   const n = /^\d{1,5}$/.test(text.trim()) ? Number(text) : NaN;
   if (!Number.isInteger(n) || n < 1 || n > 65535) {
-    throw new ApxsError('USAGE', `bad port ${JSON.stringify(text)}: expected a number from 1 to 65535`);
+    throw new ApxsError(
+      'USAGE',
+      `bad port ${JSON.stringify(text)}: expected a number from 1 to 65535`,
+    );
   }
   return n;
 }
@@ -60,7 +63,10 @@ export function socketInodes(pid: number): string[] {
 /** Every TCP socket in LISTEN state (v4 and v6): inode -> "addr:port". */
 function listeningTable(): Map<string, string> {
   const out = new Map<string, string>();
-  for (const [f, v6] of [['/proc/net/tcp', false], ['/proc/net/tcp6', true]] as const) {
+  for (const [f, v6] of [
+    ['/proc/net/tcp', false],
+    ['/proc/net/tcp6', true],
+  ] as const) {
     for (const line of (readTextIfAny(f) ?? '').split('\n').slice(1)) {
       const cols = line.trim().split(/\s+/);
       if (cols[3] !== '0A' || !cols[9] || !cols[1]) continue; // 0A = LISTEN
@@ -78,7 +84,9 @@ export interface PortHolder {
 
 /** Socket inodes listening on `port` (TCP, v4 and v6). */
 function listeningInodes(port: number): Set<string> {
-  return new Set([...listeningTable()].filter(([, addr]) => addr.endsWith(`:${port}`)).map(([inode]) => inode));
+  return new Set(
+    [...listeningTable()].filter(([, addr]) => addr.endsWith(`:${port}`)).map(([inode]) => inode),
+  );
 }
 
 /** Which processes hold a listening socket on `port`, when /proc lets us see them. */
@@ -91,7 +99,10 @@ export function whoListens(port: number): PortHolder[] {
     for (const fd of readDirIfAny(`/proc/${pidDir}/fd`)) {
       const inode = socketInode(`/proc/${pidDir}/fd/${fd}`);
       if (inode && inodes.has(inode)) {
-        const cmd = (readTextIfAny(`/proc/${pidDir}/cmdline`) ?? '').split('\0').filter(Boolean).join(' ');
+        const cmd = (readTextIfAny(`/proc/${pidDir}/cmdline`) ?? '')
+          .split('\0')
+          .filter(Boolean)
+          .join(' ');
         holders.push({ pid: Number(pidDir), command: cmd });
         break;
       }
@@ -105,7 +116,10 @@ export function whoListens(port: number): PortHolder[] {
  * when the caller has them already), the "addr:port" it listens on, or
  * undefined when it is not listening.
  */
-export function listeningSockets(pid: number, inodes: string[] = socketInodes(pid)): Map<string, string | undefined> {
+export function listeningSockets(
+  pid: number,
+  inodes: string[] = socketInodes(pid),
+): Map<string, string | undefined> {
   const table = listeningTable();
   return new Map(inodes.map((inode) => [inode, table.get(inode)]));
 }

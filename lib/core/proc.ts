@@ -40,7 +40,8 @@ export function isAlive(pid: number): boolean {
 export function childrenOf(pid: number): number[] {
   const out: number[] = [];
   for (const d of readDirIfAny('/proc')) {
-    if (/^\d+$/.test(d) && parseStat(readProc(`/proc/${d}/stat`))?.ppid === pid) out.push(Number(d));
+    if (/^\d+$/.test(d) && parseStat(readProc(`/proc/${d}/stat`))?.ppid === pid)
+      out.push(Number(d));
   }
   return out;
 }
@@ -60,7 +61,12 @@ interface Stat {
 function parseStat(stat: string | undefined): Stat | undefined {
   if (!stat) return undefined;
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { state: rest[0] ?? '?', ppid: Number(rest[1]), session: Number(rest[3]), ticks: rest[19] ?? '' };
+  return {
+    state: rest[0] ?? '?',
+    ppid: Number(rest[1]),
+    session: Number(rest[3]),
+    ticks: rest[19] ?? '',
+  };
 }
 
 /** This boot's id: with a pid and its start ticks, names one process for good. */
@@ -86,8 +92,13 @@ function procInfoAt(pid: number, bt: number): ProcInfo | undefined {
   }
   const cmdline = (readProc(`/proc/${pid}/cmdline`) ?? '').split('\0').filter(Boolean);
   return {
-    pid, ppid: st.ppid, session: st.session, state: st.state,
-    startedAt: bt && Number.isFinite(ticks) ? new Date(bt + (ticks * 1000) / CLK_TCK) : undefined, exe, cmdline,
+    pid,
+    ppid: st.ppid,
+    session: st.session,
+    state: st.state,
+    startedAt: bt && Number.isFinite(ticks) ? new Date(bt + (ticks * 1000) / CLK_TCK) : undefined,
+    exe,
+    cmdline,
   };
 }
 

@@ -20,7 +20,7 @@ interface RegistryFile<T> {
 /** The entries; none when the file is not there yet. A file that is not JSON is an error naming it. */
 export async function readRegistry<T>(file: string): Promise<T[]> {
   // Its entries name directories apxs-ts stops servers in and deletes: only the user's (or root's) own list (#16).
-  assertTrusted(file, 'apxs-ts\'s list');
+  assertTrusted(file, "apxs-ts's list");
   const data = await readJson<RegistryFile<T>>(file);
   return Array.isArray(data?.entries) ? data.entries : [];
 }
@@ -36,7 +36,10 @@ export async function updateRegistry<T>(file: string, change: (entries: T[]) => 
     const before = await readRegistry<T>(file);
     const after = change(before);
     if (JSON.stringify(after) !== JSON.stringify(before)) {
-      await writeFileAtomic(file, JSON.stringify({ entries: after } satisfies RegistryFile<T>, null, 2) + '\n');
+      await writeFileAtomic(
+        file,
+        JSON.stringify({ entries: after } satisfies RegistryFile<T>, null, 2) + '\n',
+      );
     }
     return after;
   });

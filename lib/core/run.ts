@@ -44,7 +44,11 @@ export function lastLines(text: string, n: number): string[] {
  * child_process rather than execa: importing execa takes longer than a
  * whole no-op `build`.
  */
-export function runCapture(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+export function runCapture(
+  file: string,
+  args: readonly string[],
+  opts: RunOptions = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
       cwd: opts.cwd,
@@ -63,10 +67,12 @@ export function runCapture(file: string, args: readonly string[], opts: RunOptio
       all.push(b);
     });
     let timedOut = false;
-    const timer = opts.timeoutMs ? setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, opts.timeoutMs) : undefined;
+    const timer = opts.timeoutMs
+      ? setTimeout(() => {
+          timedOut = true;
+          child.kill('SIGKILL');
+        }, opts.timeoutMs)
+      : undefined;
     if (opts.input !== undefined) child.stdin!.end(opts.input);
     const abort = () => child.kill('SIGKILL');
     opts.signal?.addEventListener('abort', abort, { once: true });
@@ -74,11 +80,16 @@ export function runCapture(file: string, args: readonly string[], opts: RunOptio
     child.on('error', (e: NodeJS.ErrnoException) => {
       if (timer) clearTimeout(timer);
       const missing = e.code === 'ENOENT';
-      reject(new ApxsError(missing ? 'TOOL_MISSING' : 'CHILD_FAILED',
-        missing ? `${file} not found` : `${commandLine(file, args)} could not run: ${e.message}`, {
-          hint: missing ? 'install it, or check PATH' : undefined,
-          cause: e,
-        }));
+      reject(
+        new ApxsError(
+          missing ? 'TOOL_MISSING' : 'CHILD_FAILED',
+          missing ? `${file} not found` : `${commandLine(file, args)} could not run: ${e.message}`,
+          {
+            hint: missing ? 'install it, or check PATH' : undefined,
+            cause: e,
+          },
+        ),
+      );
     });
     child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);

@@ -17,22 +17,34 @@ export function templatesRoot(): string {
   for (let dir = __dirname; ; dir = path.dirname(dir)) {
     if (existsSync(path.join(dir, 'package.json'))) {
       if (existsSync(path.join(dir, 'templates'))) return path.join(dir, 'templates');
-      throw new ApxsError('INTERNAL', `apxs-ts's templates/ is missing: ${path.join(dir, 'templates')}`, { hint: 'reinstall apxs-ts (npm install -g apxs-ts)' });
+      throw new ApxsError(
+        'INTERNAL',
+        `apxs-ts's templates/ is missing: ${path.join(dir, 'templates')}`,
+        { hint: 'reinstall apxs-ts (npm install -g apxs-ts)' },
+      );
     }
     if (path.dirname(dir) === dir) {
-      throw new ApxsError('INTERNAL', `no package.json above ${__dirname}: apxs-ts's templates/ cannot be found`, { hint: 'reinstall apxs-ts (npm install -g apxs-ts)' });
+      throw new ApxsError(
+        'INTERNAL',
+        `no package.json above ${__dirname}: apxs-ts's templates/ cannot be found`,
+        { hint: 'reinstall apxs-ts (npm install -g apxs-ts)' },
+      );
     }
   }
 }
 
 const PLACEHOLDER = /@@([A-Za-z]+)@@/g;
 
-export function fillPlaceholders(text: string, values: Record<string, string>, where: string): string {
+export function fillPlaceholders(
+  text: string,
+  values: Record<string, string>,
+  where: string,
+): string {
   const out = text.replace(PLACEHOLDER, (whole, key: string) => values[key] ?? whole);
   const left = out.match(PLACEHOLDER);
   if (left) {
     throw new ApxsError('TEMPLATE', `template ${where} has unknown placeholder ${left[0]}`, {
-      hint: 'this is a bug in apxs-ts\'s templates; please report it',
+      hint: "this is a bug in apxs-ts's templates; please report it",
     });
   }
   return out;
@@ -46,7 +58,10 @@ export interface RenderedFile {
 }
 
 /** Reads and fills every file under the given template dirs (later dirs win on the same name). */
-export async function renderTemplateDirs(dirs: string[], values: Record<string, string>): Promise<RenderedFile[]> {
+export async function renderTemplateDirs(
+  dirs: string[],
+  values: Record<string, string>,
+): Promise<RenderedFile[]> {
   const files = new Map<string, RenderedFile>();
   for (const dir of dirs) {
     for (const rel of await listFiles(dir)) {
@@ -54,7 +69,10 @@ export async function renderTemplateDirs(dirs: string[], values: Record<string, 
       const raw = await fs.readFile(src);
       const st = await fs.stat(src);
       const outRel = fillPlaceholders(rel, values, rel);
-      const content = Buffer.from(fillPlaceholders(raw.toString('utf8'), values, path.relative(templatesRoot(), src)), 'utf8');
+      const content = Buffer.from(
+        fillPlaceholders(raw.toString('utf8'), values, path.relative(templatesRoot(), src)),
+        'utf8',
+      );
       files.set(outRel, { rel: outRel, content, mode: st.mode & 0o777 });
     }
   }

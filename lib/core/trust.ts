@@ -20,7 +20,15 @@
  * Synchronous (its functions return values, not Promises): a few stats of
  * local inodes, asked by sync readers too (lib/core/cache.ts).
  */
-import { accessSync, constants as fsc, lstatSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
+import {
+  accessSync,
+  constants as fsc,
+  lstatSync,
+  readFileSync,
+  realpathSync,
+  statSync,
+  type Stats,
+} from 'node:fs';
 import path from 'node:path';
 import { ApxsError, isErrno } from './errors.js';
 
@@ -42,20 +50,42 @@ function who(env: NodeJS.ProcessEnv): Who {
   return { uids, gids };
 }
 
-interface Account { name: string; uid: number; gid: number }
+interface Account {
+  name: string;
+  uid: number;
+  gid: number;
+}
 
 function passwd(): Account[] {
   let text = '';
-  try { text = readFileSync('/etc/passwd', 'utf8'); } catch { /* no passwd: uids shown as numbers */ }
-  return text.split('\n').map((l) => l.split(':')).filter((f) => f.length > 3)
+  try {
+    text = readFileSync('/etc/passwd', 'utf8');
+  } catch {
+    /* no passwd: uids shown as numbers */
+  }
+  return text
+    .split('\n')
+    .map((l) => l.split(':'))
+    .filter((f) => f.length > 3)
     .map((f) => ({ name: f[0]!, uid: Number(f[2]), gid: Number(f[3]) }));
 }
 
 function groups(): { name: string; gid: number; members: string[] }[] {
   let text = '';
-  try { text = readFileSync('/etc/group', 'utf8'); } catch { /* none */ }
-  return text.split('\n').map((l) => l.split(':')).filter((f) => f.length > 3)
-    .map((f) => ({ name: f[0]!, gid: Number(f[2]), members: (f[3] ?? '').split(',').filter(Boolean) }));
+  try {
+    text = readFileSync('/etc/group', 'utf8');
+  } catch {
+    /* none */
+  }
+  return text
+    .split('\n')
+    .map((l) => l.split(':'))
+    .filter((f) => f.length > 3)
+    .map((f) => ({
+      name: f[0]!,
+      gid: Number(f[2]),
+      members: (f[3] ?? '').split(',').filter(Boolean),
+    }));
 }
 
 export function userName(uid: number): string {
@@ -90,10 +120,15 @@ export function trustedDirs(env: NodeJS.ProcessEnv = process.env): string[] {
 }
 
 function realOrSelf(p: string): string {
-  try { return realpathSync.native(p); } catch { return p; }
+  try {
+    return realpathSync.native(p);
+  } catch {
+    return p;
+  }
 }
 
-const within = (p: string, dir: string) => p === dir || p.startsWith(dir.endsWith(path.sep) ? dir : `${dir}${path.sep}`);
+const within = (p: string, dir: string) =>
+  p === dir || p.startsWith(dir.endsWith(path.sep) ? dir : `${dir}${path.sep}`);
 
 /** Whether the user trusts `p` explicitly (it is, or is below, a trusted directory, by its name or its real path). */
 export function explicitlyTrusted(p: string, env: NodeJS.ProcessEnv = process.env): boolean {
@@ -120,11 +155,16 @@ export interface Unsafe {
 
 function judge(p: string, st: Stats, w: Who): Omit<Unsafe, 'path'> | undefined {
   // The owner's name only for a refusal: /etc/passwd is not read on the way to a yes.
-  const no = (why: (owner: string) => string) => ({ culprit: p, owner: userName(st.uid), why: why(userName(st.uid)) });
+  const no = (why: (owner: string) => string) => ({
+    culprit: p,
+    owner: userName(st.uid),
+    why: why(userName(st.uid)),
+  });
   if (!w.uids.has(st.uid)) return no((owner) => `${p} is owned by ${owner}, not by you or root`);
   const sticky = st.isDirectory() && (st.mode & 0o1000) !== 0;
-  if ((st.mode & 0o002) && !sticky) return no(() => `${p} is writable by every user`);
-  if ((st.mode & 0o020) && !sticky && !privateGroup(st.gid, w)) return no(() => `${p} is writable by group ${groupName(st.gid)}`);
+  if (st.mode & 0o002 && !sticky) return no(() => `${p} is writable by every user`);
+  if (st.mode & 0o020 && !sticky && !privateGroup(st.gid, w))
+    return no(() => `${p} is writable by group ${groupName(st.gid)}`);
   return undefined;
 }
 
@@ -137,7 +177,11 @@ function plantedLink(q: string, st: Stats, w: Who): Omit<Unsafe, 'path'> | undef
   if (w.uids.has(st.uid)) return undefined;
   const dir = lstatSync(path.dirname(q), { throwIfNoEntry: false });
   if (!dir || (dir.mode & 0o1000) === 0) return undefined;
-  return { culprit: q, owner: userName(st.uid), why: `${q} is a symlink owned by ${userName(st.uid)}, not by you or root, in the sticky directory ${path.dirname(q)}` };
+  return {
+    culprit: q,
+    owner: userName(st.uid),
+    why: `${q} is a symlink owned by ${userName(st.uid)}, not by you or root, in the sticky directory ${path.dirname(q)}`,
+  };
 }
 
 /**
@@ -146,7 +190,11 @@ function plantedLink(q: string, st: Stats, w: Who): Omit<Unsafe, 'path'> | undef
  * root editing /tmp/x/hosts would write whatever file that user pointed it at.
  * The file itself may be another user's (lib/core/foreign-file.ts says how it is written).
  */
-export function assertNoPlantedLink(file: string, what: string, env: NodeJS.ProcessEnv = process.env): void {
+export function assertNoPlantedLink(
+  file: string,
+  what: string,
+  env: NodeJS.ProcessEnv = process.env,
+): void {
   const abs = path.resolve(file);
   if (explicitlyTrusted(abs, env)) return;
   const w = who(env);
@@ -206,7 +254,8 @@ export function whyUntrusted(p: string, env: NodeJS.ProcessEnv = process.env): U
   }
   const realDirs = new Set(ancestors(real));
   const seen = new Set<string>();
-  for (const q of [real, ...realDirs, abs, ...ancestors(abs)]) { // abs: the name itself may be a symlink
+  for (const q of [real, ...realDirs, abs, ...ancestors(abs)]) {
+    // abs: the name itself may be a symlink
     if (seen.has(q) || safeDirs.has(q)) continue;
     seen.add(q);
     let st: Stats;
@@ -233,7 +282,9 @@ export function whyUntrusted(p: string, env: NodeJS.ProcessEnv = process.env): U
 export function assertTrusted(p: string, what: string, env: NodeJS.ProcessEnv = process.env): void {
   const bad = whyUntrusted(p, env);
   if (!bad) return;
-  const dir = statSync(bad.path, { throwIfNoEntry: false })?.isDirectory() ? bad.path : path.dirname(bad.path);
+  const dir = statSync(bad.path, { throwIfNoEntry: false })?.isDirectory()
+    ? bad.path
+    : path.dirname(bad.path);
   throw new ApxsError('UNSAFE_CONFIG', `refusing ${what} ${bad.path}: ${bad.why}`, {
     hint: `another user could have planted or changed it, and apxs-ts would act on it as you. If you trust it, pass --trust ${dir} (or add it to ${SAFE_DIRS_ENV}, colon-separated); otherwise remove it or fix its owner and mode`,
     data: { path: bad.path, culprit: bad.culprit, owner: bad.owner },
@@ -254,10 +305,15 @@ export function assertWritable(file: string): void {
     if (isErrno(err, 'ENOENT') || isErrno(err, 'EROFS')) return;
     if (isErrno(err, 'EACCES') || isErrno(err, 'EPERM')) {
       const st = statSync(file, { throwIfNoEntry: false });
-      throw new ApxsError('PERMISSION_DENIED', `permission denied writing ${file}${st ? ` (owned by ${userName(st.uid)}, mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')})` : ''}`, {
-        hint: 'run the same command with sudo, or pass a path you own; the file was left as it was',
-        cause: err, data: { path: file },
-      });
+      throw new ApxsError(
+        'PERMISSION_DENIED',
+        `permission denied writing ${file}${st ? ` (owned by ${userName(st.uid)}, mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')})` : ''}`,
+        {
+          hint: 'run the same command with sudo, or pass a path you own; the file was left as it was',
+          cause: err,
+          data: { path: file },
+        },
+      );
     }
     throw err;
   }

@@ -60,25 +60,47 @@ export interface CrashRun {
  */
 async function recorderSo(): Promise<{ so?: string; why?: string }> {
   const cc = process.env.CC || (await which(['gcc', 'cc', 'clang']));
-  if (!cc) return { why: 'no C compiler to build the crash recorder: a crash leaves only the error log line and at most one core' };
+  if (!cc)
+    return {
+      why: 'no C compiler to build the crash recorder: a crash leaves only the error log line and at most one core',
+    };
   const src = path.join(templatesRoot(), 'crash', 'apxs-ts-crash.c');
   const text = await fs.readFile(src, 'utf8');
   const out = path.join(cacheDir(), 'crash', `apxs-ts-crash-${shortHash(`${cc}\0${text}`)}.so`);
   // The loader splits LD_PRELOAD at spaces and colons: such a path would be skipped by it silently, with every crash then unexplained.
-  if (/[\s:]/.test(out)) return { why: `the crash recorder was not preloaded: its path ${JSON.stringify(out)} has a space or a colon, which LD_PRELOAD cannot hold (set XDG_CACHE_HOME to a path without them)` };
+  if (/[\s:]/.test(out))
+    return {
+      why: `the crash recorder was not preloaded: its path ${JSON.stringify(out)} has a space or a colon, which LD_PRELOAD cannot hold (set XDG_CACHE_HOME to a path without them)`,
+    };
   const untrusted = () => {
     const u = whyUntrusted(out);
-    return u ? { why: `the crash recorder was not preloaded: ${u.culprit} is ${u.why} (owner ${u.owner}); a crash leaves only the error log line` } : undefined;
+    return u
+      ? {
+          why: `the crash recorder was not preloaded: ${u.culprit} is ${u.why} (owner ${u.owner}); a crash leaves only the error log line`,
+        }
+      : undefined;
   };
   if (await exists(out)) return untrusted() ?? { so: out };
   await fs.mkdir(path.dirname(out), { recursive: true });
   const refused = untrusted();
   if (refused) return refused;
   const tmp = `${out}.${process.pid}.tmp`;
-  const res = await runCapture(cc, ['-shared', '-fPIC', '-O1', '-g', '-o', tmp, src, '-ldl', '-lpthread']);
+  const res = await runCapture(cc, [
+    '-shared',
+    '-fPIC',
+    '-O1',
+    '-g',
+    '-o',
+    tmp,
+    src,
+    '-ldl',
+    '-lpthread',
+  ]);
   if (res.exitCode !== 0) {
     await fs.rm(tmp, { force: true });
-    return { why: 'the crash recorder did not compile: a crash leaves only the error log line and at most one core' };
+    return {
+      why: 'the crash recorder did not compile: a crash leaves only the error log line and at most one core',
+    };
   }
   // Readable by httpd's children (another user): the loader maps it in each.
   await fs.chmod(tmp, 0o755);
@@ -90,9 +112,15 @@ async function recorderSo(): Promise<{ so?: string; why?: string }> {
 async function prune(dir: string): Promise<void> {
   const names = (await fs.readdir(dir).catch(() => [] as string[])).filter((n) => /^\d+$/.test(n));
   if (names.length <= KEEP_CRASHES) return;
-  const aged = await Promise.all(names.map(async (n) => ({ n, t: (await fs.stat(path.join(dir, n)).catch(() => undefined))?.mtimeMs ?? 0 })));
+  const aged = await Promise.all(
+    names.map(async (n) => ({
+      n,
+      t: (await fs.stat(path.join(dir, n)).catch(() => undefined))?.mtimeMs ?? 0,
+    })),
+  );
   aged.sort((a, b) => a.t - b.t);
-  for (const { n } of aged.slice(0, aged.length - KEEP_CRASHES)) await fs.rm(path.join(dir, n), { recursive: true, force: true });
+  for (const { n } of aged.slice(0, aged.length - KEEP_CRASHES))
+    await fs.rm(path.join(dir, n), { recursive: true, force: true });
 }
 
 /** A directive value in double quotes, as httpd's config reader takes it. */
@@ -102,7 +130,12 @@ const quoted = (p: string) => `"${p.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}
  * `cmd` wrapped for crash capture, and the run recorded for `ctl crashes`.
  * The returned warnings say what could not be set up; the start goes on.
  */
-export async function withCrashCapture(sr: ServerRoot, cmd: HttpdCommand, errorLog: string | undefined, logOffset: number): Promise<{ cmd: HttpdCommand; warnings: string[] }> {
+export async function withCrashCapture(
+  sr: ServerRoot,
+  cmd: HttpdCommand,
+  errorLog: string | undefined,
+  logOffset: number,
+): Promise<{ cmd: HttpdCommand; warnings: string[] }> {
   try {
     return await setUp(sr, cmd, errorLog, logOffset);
   } catch (err) {
@@ -110,18 +143,31 @@ export async function withCrashCapture(sr: ServerRoot, cmd: HttpdCommand, errorL
     // The last start's record goes, so that ctl crashes does not pin this run's crashes on it.
     await fs.rm(runFile(sr), { force: true }).catch(() => undefined);
     const e = err as NodeJS.ErrnoException;
-    return { cmd, warnings: [`crash capture is off for this start: ${e.path ?? crashDir(sr)}: ${e.code === 'ENOSPC' ? 'no space left on the device' : e.message}`] };
+    return {
+      cmd,
+      warnings: [
+        `crash capture is off for this start: ${e.path ?? crashDir(sr)}: ${e.code === 'ENOSPC' ? 'no space left on the device' : e.message}`,
+      ],
+    };
   }
 }
 
-async function setUp(sr: ServerRoot, cmd: HttpdCommand, errorLog: string | undefined, logOffset: number): Promise<{ cmd: HttpdCommand; warnings: string[] }> {
+async function setUp(
+  sr: ServerRoot,
+  cmd: HttpdCommand,
+  errorLog: string | undefined,
+  logOffset: number,
+): Promise<{ cmd: HttpdCommand; warnings: string[] }> {
   const dir = crashDir(sr);
   const warnings: string[] = [];
   await fs.mkdir(dir, { recursive: true });
   // httpd's children (User www-data) make their crash directory here; 1733: they can, and cannot list others'.
   await fs.chmod(dir, 0o1733);
   await prune(dir);
-  const rec = await recorderSo().catch((e: Error) => ({ so: undefined, why: `the crash recorder could not be built: ${e.message}` }));
+  const rec = await recorderSo().catch((e: Error) => ({
+    so: undefined,
+    why: `the crash recorder could not be built: ${e.message}`,
+  }));
   const so = rec.so;
   if (!so && rec.why) warnings.push(rec.why);
   const token = randomBytes(16).toString('hex');
@@ -135,7 +181,15 @@ async function setUp(sr: ServerRoot, cmd: HttpdCommand, errorLog: string | undef
     env.APXS_TS_CRASH_DIR = dir;
     env.APXS_TS_CRASH_TOKEN = token;
   }
-  const run: CrashRun = { startedAt: Date.now(), errorLog, logOffset, httpd: sr.httpd, recorder: !!so, sanitizers: runtimes, token };
+  const run: CrashRun = {
+    startedAt: Date.now(),
+    errorLog,
+    logOffset,
+    httpd: sr.httpd,
+    recorder: !!so,
+    sanitizers: runtimes,
+    token,
+  };
   // 0600 (it holds the token), and by rename: a run.json someone planted as a symlink is replaced, never written through.
   const tmpRun = `${runFile(sr)}.${randomBytes(8).toString('hex')}.tmp`;
   try {
@@ -147,9 +201,14 @@ async function setUp(sr: ServerRoot, cmd: HttpdCommand, errorLog: string | undef
     throw err;
   }
   // The hard limit is as far as an unprivileged user may go; root may raise it.
-  const raise = 'ulimit -c unlimited 2>/dev/null || ulimit -c "$(ulimit -H -c)" 2>/dev/null; exec "$@"';
+  const raise =
+    'ulimit -c unlimited 2>/dev/null || ulimit -c "$(ulimit -H -c)" 2>/dev/null; exec "$@"';
   return {
-    cmd: { file: 'sh', args: ['-c', raise, 'sh', cmd.file, ...cmd.args, '-c', `CoreDumpDirectory ${quoted(dir)}`], env },
+    cmd: {
+      file: 'sh',
+      args: ['-c', raise, 'sh', cmd.file, ...cmd.args, '-c', `CoreDumpDirectory ${quoted(dir)}`],
+      env,
+    },
     warnings,
   };
 }

@@ -9,7 +9,11 @@ import { ApxsError } from '../core/errors.js';
 import { withLock } from '../core/lock.js';
 import type { ServerRoot } from '../httpd/server-root.js';
 
-export async function withCtlLock<T>(sr: ServerRoot, timeoutSec: number, fn: () => Promise<T>): Promise<T> {
+export async function withCtlLock<T>(
+  sr: ServerRoot,
+  timeoutSec: number,
+  fn: () => Promise<T>,
+): Promise<T> {
   await fs.mkdir(sr.stateDir, { recursive: true });
   const lockFile = path.join(sr.stateDir, 'ctl.lock');
   // Long enough to outwait another ctl's whole start (its own --timeout), and a little more.
@@ -18,9 +22,15 @@ export async function withCtlLock<T>(sr: ServerRoot, timeoutSec: number, fn: () 
   } catch (err) {
     if (err instanceof ApxsError && err.code === 'LOCKED') {
       // The lock's own message names the holder (pid, command, since when, stopped or running).
-      throw new ApxsError('LOCKED', `another apxs-ts ctl is still acting on ${sr.root}: ${err.message}`, {
-        hint: err.hint, cause: err, data: { ...err.data, lockFile },
-      });
+      throw new ApxsError(
+        'LOCKED',
+        `another apxs-ts ctl is still acting on ${sr.root}: ${err.message}`,
+        {
+          hint: err.hint,
+          cause: err,
+          data: { ...err.data, lockFile },
+        },
+      );
     }
     throw err;
   }

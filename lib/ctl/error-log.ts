@@ -17,7 +17,10 @@ import { serverFiles } from './server-files.js';
 /** The log's size now: the offset from which a later logSince reads. */
 export async function logSize(file: string | undefined): Promise<number> {
   if (!file) return 0;
-  return fs.stat(file).then((s) => s.size, () => 0);
+  return fs.stat(file).then(
+    (s) => s.size,
+    () => 0,
+  );
 }
 
 /**
@@ -32,9 +35,15 @@ export function moduleLinePattern(name: string): RegExp {
 }
 
 /** Lines written since `offset` (at most `max`, the last ones, of those `filter` keeps) and the offset they end at. */
-async function readSince(file: string | undefined, offset: number, max: number, filter?: RegExp): Promise<{ lines: string[]; end: number }> {
+async function readSince(
+  file: string | undefined,
+  offset: number,
+  max: number,
+  filter?: RegExp,
+): Promise<{ lines: string[]; end: number }> {
   // slice(-0) is the whole log: a count that is not a whole number >= 1 is refused, not read as "all".
-  if (!Number.isInteger(max) || max < 1) throw new ApxsError('BAD_INPUT', `bad line count ${max}: expected a whole number >= 1`);
+  if (!Number.isInteger(max) || max < 1)
+    throw new ApxsError('BAD_INPUT', `bad line count ${max}: expected a whole number >= 1`);
   if (!file) return { lines: [], end: 0 };
   const fh = await fs.open(file, 'r').catch(() => undefined);
   if (!fh) return { lines: [], end: 0 };
@@ -44,7 +53,10 @@ async function readSince(file: string | undefined, offset: number, max: number, 
     const len = Math.min(size - start, 256 * 1024);
     const buf = Buffer.alloc(len);
     await fh.read(buf, 0, len, size - len);
-    const lines = buf.toString('utf8').split('\n').filter((l) => l.trim() && (!filter || filter.test(l)));
+    const lines = buf
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => l.trim() && (!filter || filter.test(l)));
     return { lines: lines.slice(-max), end: size };
   } finally {
     await fh.close();
@@ -52,18 +64,27 @@ async function readSince(file: string | undefined, offset: number, max: number, 
 }
 
 /** error_log lines written since `offset`. */
-export async function logSince(file: string | undefined, offset: number, max = 30): Promise<string[]> {
+export async function logSince(
+  file: string | undefined,
+  offset: number,
+  max = 30,
+): Promise<string[]> {
   return (await readSince(file, offset, max)).lines;
 }
 
 /** The last `n` lines and the offset they end at: followLog from there neither misses nor repeats a line. */
-export async function tailForFollow(file: string, n: number, filter?: RegExp): Promise<{ lines: string[]; end: number }> {
+export async function tailForFollow(
+  file: string,
+  n: number,
+  filter?: RegExp,
+): Promise<{ lines: string[]; end: number }> {
   return readSince(file, 0, n, filter);
 }
 
 export async function errorLogPath(sr: ServerRoot): Promise<string> {
   const info = await serverFiles(sr);
-  if (!info.errorLog) throw new ApxsError('NOT_FOUND', 'this server logs errors to a pipe or syslog, not a file');
+  if (!info.errorLog)
+    throw new ApxsError('NOT_FOUND', 'this server logs errors to a pipe or syslog, not a file');
   return info.errorLog;
 }
 
@@ -76,7 +97,8 @@ function vhostLogs(directives: Directive[]): { names: string[]; logs: string[] }
       cur = d.kind === 'open' ? { names: [], logs: [] } : undefined;
       if (cur) out.push(cur);
     } else if (cur && d.kind === 'directive') {
-      if (is(d, 'ServerName') || is(d, 'ServerAlias')) cur.names.push(...d.args.map((a) => a.toLowerCase().replace(/:\d+$/, '')));
+      if (is(d, 'ServerName') || is(d, 'ServerAlias'))
+        cur.names.push(...d.args.map((a) => a.toLowerCase().replace(/:\d+$/, '')));
       if ((is(d, 'CustomLog') || is(d, 'TransferLog')) && d.args[0]) cur.logs.push(d.args[0]);
     }
   }
@@ -94,18 +116,34 @@ function vhostLogs(directives: Directive[]): { names: string[]; logs: string[] }
  */
 export async function accessLogPath(sr: ServerRoot, vhost?: string): Promise<string> {
   const tree = (await readServerInfo(sr)).tree;
-  const logs = tree.directives.filter((d) => d.kind === 'directive' && (is(d, 'CustomLog') || is(d, 'TransferLog')) && d.args[0]);
+  const logs = tree.directives.filter(
+    (d) => d.kind === 'directive' && (is(d, 'CustomLog') || is(d, 'TransferLog')) && d.args[0],
+  );
   const serverLevel = logs.filter((d) => d.sections.every((s) => /^If/i.test(s)));
   const vhosts = vhostLogs(tree.directives);
-  const own = vhost === undefined ? vhosts[0] : vhosts.find((v) => v.names.includes(vhost.toLowerCase()));
-  if (vhost !== undefined && !own) throw new ApxsError('NOT_FOUND', `no vhost named ${vhost} in ${sr.configFile}`, { hint: 'apxs-ts vhost list shows the names' });
-  const file = own?.logs[own.logs.length - 1] ?? (serverLevel[serverLevel.length - 1] ?? logs[0])?.args[0] ?? 'logs/access_log';
-  if (/^(\||syslog)/.test(file)) throw new ApxsError('NOT_FOUND', `this server logs requests to ${file.startsWith('|') ? 'a pipe' : 'syslog'}, not a file`);
+  const own =
+    vhost === undefined ? vhosts[0] : vhosts.find((v) => v.names.includes(vhost.toLowerCase()));
+  if (vhost !== undefined && !own)
+    throw new ApxsError('NOT_FOUND', `no vhost named ${vhost} in ${sr.configFile}`, {
+      hint: 'apxs-ts vhost list shows the names',
+    });
+  const file =
+    own?.logs[own.logs.length - 1] ??
+    (serverLevel[serverLevel.length - 1] ?? logs[0])?.args[0] ??
+    'logs/access_log';
+  if (/^(\||syslog)/.test(file))
+    throw new ApxsError(
+      'NOT_FOUND',
+      `this server logs requests to ${file.startsWith('|') ? 'a pipe' : 'syslog'}, not a file`,
+    );
   return path.isAbsolute(file) ? file : path.join(tree.serverRoot, file);
 }
 
 /** Whole lines of what followLog yields, only those `filter` keeps: a line split across two reads is held until its end. */
-export async function* followLines(file: string, opts: { from?: number; filter?: RegExp }): AsyncGenerator<string> {
+export async function* followLines(
+  file: string,
+  opts: { from?: number; filter?: RegExp },
+): AsyncGenerator<string> {
   let partial = '';
   for await (const chunk of followLog(file, { from: opts.from })) {
     const lines = (partial + chunk.toString('utf8')).split('\n');
@@ -119,7 +157,10 @@ export async function* followLines(file: string, opts: { from?: number; filter?:
  * now), polling every `intervalMs`, until the caller stops iterating. A log
  * that shrank was rotated or truncated: it is read again from its start.
  */
-export async function* followLog(file: string, opts: { from?: number; intervalMs?: number } = {}): AsyncGenerator<Buffer> {
+export async function* followLog(
+  file: string,
+  opts: { from?: number; intervalMs?: number } = {},
+): AsyncGenerator<Buffer> {
   let pos = opts.from ?? (await logSize(file));
   for (;;) {
     const size = await logSize(file);

@@ -27,11 +27,21 @@ const MAX_HEAD = 64 * 1024;
 const MAX_1XX = 8;
 
 /** An HTTP token (a header name), and a header value: nothing that could split the request. */
-const validHeader = ([k, v]: [string, string]) => /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k) && !/[\r\n\0]/.test(v);
+const validHeader = ([k, v]: [string, string]) =>
+  /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k) && !/[\r\n\0]/.test(v);
 
-export async function probe(url: string, timeoutMs = 2000, headers: Record<string, string> = {}): Promise<Probe> {
+export async function probe(
+  url: string,
+  timeoutMs = 2000,
+  headers: Record<string, string> = {},
+): Promise<Probe> {
   const t0 = nowMs();
-  const done = (status: number | undefined, error: string | undefined): Probe => ({ url, status, latencyMs: nowMs() - t0, error });
+  const done = (status: number | undefined, error: string | undefined): Probe => ({
+    url,
+    status,
+    latencyMs: nowMs() - t0,
+    error,
+  });
   let u: URL;
   try {
     u = new URL(url);
@@ -39,39 +49,57 @@ export async function probe(url: string, timeoutMs = 2000, headers: Record<strin
     return done(undefined, 'ERR_INVALID_URL');
   }
   if (!Object.entries(headers).every(validHeader)) return done(undefined, 'ERR_INVALID_HEADER');
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') return done(undefined, `unsupported protocol ${u.protocol}`);
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    return done(undefined, `unsupported protocol ${u.protocol}`);
   // node:https (and TLS with it) is loaded only for an https URL.
   const client = u.protocol === 'https:' ? await import('node:https') : http;
   // Credentials in the URL (--url http://user:pass@host/) go as Basic auth; a bad %-escape in them is a bad URL.
   let auth = {};
   try {
-    if (u.username) auth = { Authorization: `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}` };
+    if (u.username)
+      auth = {
+        Authorization: `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`,
+      };
   } catch {
     return done(undefined, 'ERR_INVALID_URL');
   }
   return new Promise((resolve) => {
-    const req = client.get({
-      host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: u.port || undefined, path: `${u.pathname}${u.search}`,
-      // No keep-alive and no agent: the server may restart under us.
-      headers: { Host: u.host, Connection: 'close', ...auth, ...headers }, agent: false,
-      maxHeaderSize: MAX_HEAD,
-      // Local servers may use self-signed certificates (an option only node:https reads).
-      rejectUnauthorized: false,
-    } as http.RequestOptions, (res) => {
-      clearTimeout(timer);
-      // node:http takes any three digits; 000 or 099 is no HTTP server's answer, and no health.
-      const status = res.statusCode ?? 0;
-      resolve(status >= 100 && status <= 599 ? done(status, undefined) : done(undefined, 'HPE_INVALID_STATUS'));
-      req.destroy(); // the body is not read
-    });
+    const req = client.get(
+      {
+        host: u.hostname.replace(/^\[(.*)\]$/, '$1'),
+        port: u.port || undefined,
+        path: `${u.pathname}${u.search}`,
+        // No keep-alive and no agent: the server may restart under us.
+        headers: { Host: u.host, Connection: 'close', ...auth, ...headers },
+        agent: false,
+        maxHeaderSize: MAX_HEAD,
+        // Local servers may use self-signed certificates (an option only node:https reads).
+        rejectUnauthorized: false,
+      } as http.RequestOptions,
+      (res) => {
+        clearTimeout(timer);
+        // node:http takes any three digits; 000 or 099 is no HTTP server's answer, and no health.
+        const status = res.statusCode ?? 0;
+        resolve(
+          status >= 100 && status <= 599
+            ? done(status, undefined)
+            : done(undefined, 'HPE_INVALID_STATUS'),
+        );
+        req.destroy(); // the body is not read
+      },
+    );
     // Each 1xx is a header block of its own that maxHeaderSize does not sum: a peer
     // sending them without end would be read until the deadline. httpd sends one at most.
     let informational = 0;
     req.on('information', () => {
-      if (++informational > MAX_1XX) req.destroy(Object.assign(new Error('1xx without end'), { code: 'TOO_MANY_1XX' }));
+      if (++informational > MAX_1XX)
+        req.destroy(Object.assign(new Error('1xx without end'), { code: 'TOO_MANY_1XX' }));
     });
     // A deadline for the whole try (connect, request, header block), not an idle timeout.
-    const timer = setTimeout(() => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })), timeoutMs);
+    const timer = setTimeout(
+      () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })),
+      timeoutMs,
+    );
     req.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       resolve(done(undefined, e.code ?? e.message)); // after an answer: ignored (a promise settles once)
@@ -101,7 +129,10 @@ export interface WaitOptions {
 }
 
 /** Polls until the URL answers below 500; returns the last probe either way. */
-export async function waitHealthy(url: string, opts: WaitOptions): Promise<{ healthy: boolean; last: Probe; died: boolean }> {
+export async function waitHealthy(
+  url: string,
+  opts: WaitOptions,
+): Promise<{ healthy: boolean; last: Probe; died: boolean }> {
   let delay = 2;
   let last: Probe = { url, status: undefined, latencyMs: 0, error: 'not tried' };
   while (nowMs() < opts.deadline) {

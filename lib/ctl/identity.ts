@@ -27,9 +27,14 @@ export interface ServerIdentity {
 
 function namesRoot(cmdline: string[], id: ServerIdentity): boolean {
   const i = cmdline.indexOf('-d');
-  if (i < 0) return id.defaultRoot !== undefined && path.resolve(id.defaultRoot) === path.resolve(id.serverRoot);
+  if (i < 0)
+    return (
+      id.defaultRoot !== undefined && path.resolve(id.defaultRoot) === path.resolve(id.serverRoot)
+    );
   const arg = cmdline[i + 1];
-  return arg !== undefined && path.isAbsolute(arg) && path.resolve(arg) === path.resolve(id.serverRoot);
+  return (
+    arg !== undefined && path.isAbsolute(arg) && path.resolve(arg) === path.resolve(id.serverRoot)
+  );
 }
 
 function realBinary(binary: string): string {
@@ -40,7 +45,11 @@ function realBinary(binary: string): string {
   }
 }
 
-export function isServerProcess(info: ProcInfo, id: ServerIdentity, real = realBinary(id.binary)): boolean {
+export function isServerProcess(
+  info: ProcInfo,
+  id: ServerIdentity,
+  real = realBinary(id.binary),
+): boolean {
   if (info.state === 'Z' || info.state === 'X' || !info.exe) return false;
   return info.exe.replace(/ \(deleted\)$/, '') === real && namesRoot(info.cmdline, id);
 }
@@ -48,7 +57,9 @@ export function isServerProcess(info: ProcInfo, id: ServerIdentity, real = realB
 /** Every live process of this identity, found by one pass over /proc (the command line rules out nearly all first). */
 export function serverProcesses(id: ServerIdentity): ProcInfo[] {
   const real = realBinary(id.binary);
-  return processesWhere((cmdline) => namesRoot(cmdline, id)).filter((info) => isServerProcess(info, id, real));
+  return processesWhere((cmdline) => namesRoot(cmdline, id)).filter((info) =>
+    isServerProcess(info, id, real),
+  );
 }
 
 /** Pids of `binary` running on `serverRoot` (the identity of serverProcesses). */
@@ -57,7 +68,11 @@ export function processesOf(binary: string, serverRoot: string): number[] {
 }
 
 export function identityOf(serverRoot: ServerRoot): ServerIdentity {
-  return { binary: serverRoot.httpd, serverRoot: serverRoot.root, defaultRoot: serverRoot.layout.builtInRoot(serverRoot) };
+  return {
+    binary: serverRoot.httpd,
+    serverRoot: serverRoot.root,
+    defaultRoot: serverRoot.layout.builtInRoot(serverRoot),
+  };
 }
 
 /** Is `pid` an httpd of this server root? Another server's httpd, or a pid reused by another program, is not. */
@@ -109,7 +124,11 @@ export function findServerProcesses(serverRoot: ServerRoot): ServerProcesses {
 }
 
 /** Sends `signal` to each pid that is still this server's httpd; returns the pids signalled. */
-export function signalOurs(serverRoot: ServerRoot, pids: number[], signal: NodeJS.Signals): number[] {
+export function signalOurs(
+  serverRoot: ServerRoot,
+  pids: number[],
+  signal: NodeJS.Signals,
+): number[] {
   const sent: number[] = [];
   for (const pid of pids) {
     if (!isOurHttpd(pid, serverRoot)) continue;
@@ -151,7 +170,11 @@ async function waitAllGone(pids: number[], ms: number): Promise<number[]> {
  * after `graceMs`. An event-MPM worker whose parent is gone ignores SIGTERM
  * (it waits for its parent's pipe of death), so the KILL is what ends those.
  */
-export async function endProcesses(serverRoot: ServerRoot, pids: number[], graceMs = 500): Promise<{ ended: number[]; killed: number[] }> {
+export async function endProcesses(
+  serverRoot: ServerRoot,
+  pids: number[],
+  graceMs = 500,
+): Promise<{ ended: number[]; killed: number[] }> {
   const termed = signalOurs(serverRoot, pids, 'SIGTERM');
   const survivors = await waitAllGone(termed, graceMs);
   const killed = signalOurs(serverRoot, survivors, 'SIGKILL');
@@ -160,7 +183,11 @@ export async function endProcesses(serverRoot: ServerRoot, pids: number[], grace
 }
 
 /** Kills every process of this server outright (and `pid` if it is one) and removes its pid file. */
-export async function forceStop(serverRoot: ServerRoot, pidFile: string, pid: number | undefined): Promise<void> {
+export async function forceStop(
+  serverRoot: ServerRoot,
+  pidFile: string,
+  pid: number | undefined,
+): Promise<void> {
   const pids = new Set<number>(findServerProcesses(serverRoot).all.map((p) => p.pid));
   if (pid !== undefined) pids.add(pid);
   const killed = signalOurs(serverRoot, [...pids], 'SIGKILL');

@@ -38,10 +38,17 @@ export function start(sr: ServerRoot, opts: CtlOptions = {}): Promise<CtlResult>
 }
 
 function notRunning(sr: ServerRoot, stale: StaleReport | undefined, action: string): ApxsError {
-  return new ApxsError('NOT_RUNNING', `httpd is not running for ${sr.root}${stale ? ` (stale pid file ${stale.pidFile} removed: ${stale.reason})` : ''}`, {
-    hint: action === 'status' ? `start it with \`${apxsCommand('ctl start', { serverRoot: sr.root })}\`` : undefined,
-    data: { action, serverRoot: sr.root, running: false, stale: stale ?? null },
-  });
+  return new ApxsError(
+    'NOT_RUNNING',
+    `httpd is not running for ${sr.root}${stale ? ` (stale pid file ${stale.pidFile} removed: ${stale.reason})` : ''}`,
+    {
+      hint:
+        action === 'status'
+          ? `start it with \`${apxsCommand('ctl start', { serverRoot: sr.root })}\``
+          : undefined,
+      data: { action, serverRoot: sr.root, running: false, stale: stale ?? null },
+    },
+  );
 }
 
 /**
@@ -59,19 +66,34 @@ async function signalFor(sr: ServerRoot, verb: CtlVerb, action: string): Promise
   if (!profile) return 'SIGTERM';
   const signal = profile.traits.signals[verb];
   if (signal) return signal;
-  throw new ApxsError('UNSUPPORTED', `httpd ${profile.series} has no ${action}${verb === 'gracefulStop' ? ': use stop, or graceful to reload' : ''}`, {
-    hint: `this server root runs httpd ${profile.version}${verb === 'gracefulStop' ? ' (graceful-stop came with 2.2)' : ''}; nothing was signalled`,
-    data: { action, serverRoot: sr.root, version: profile.version, series: profile.series },
-  });
+  throw new ApxsError(
+    'UNSUPPORTED',
+    `httpd ${profile.series} has no ${action}${verb === 'gracefulStop' ? ': use stop, or graceful to reload' : ''}`,
+    {
+      hint: `this server root runs httpd ${profile.version}${verb === 'gracefulStop' ? ' (graceful-stop came with 2.2)' : ''}; nothing was signalled`,
+      data: { action, serverRoot: sr.root, version: profile.version, series: profile.series },
+    },
+  );
 }
 
-export async function stop(sr: ServerRoot, opts: CtlOptions & { graceful?: boolean } = {}): Promise<CtlResult> {
+export async function stop(
+  sr: ServerRoot,
+  opts: CtlOptions & { graceful?: boolean } = {},
+): Promise<CtlResult> {
   // Asked before the lock and the process scan: an unsupported verb is refused whether or not the server runs.
-  const signal = await signalFor(sr, opts.graceful ? 'gracefulStop' : 'stop', opts.graceful ? 'graceful-stop' : 'stop');
+  const signal = await signalFor(
+    sr,
+    opts.graceful ? 'gracefulStop' : 'stop',
+    opts.graceful ? 'graceful-stop' : 'stop',
+  );
   return withCtlLock(sr, timeoutOf(opts), () => stopHoldingLock(sr, signal, opts));
 }
 
-async function stopHoldingLock(sr: ServerRoot, signal: NodeJS.Signals, opts: CtlOptions & { graceful?: boolean }): Promise<CtlResult> {
+async function stopHoldingLock(
+  sr: ServerRoot,
+  signal: NodeJS.Signals,
+  opts: CtlOptions & { graceful?: boolean },
+): Promise<CtlResult> {
   const t0 = nowMs();
   const action = opts.graceful ? 'graceful-stop' : 'stop';
   // Never a config parse: a server whose config is broken, or too large to
@@ -84,7 +106,9 @@ async function stopHoldingLock(sr: ServerRoot, signal: NodeJS.Signals, opts: Ctl
   const signalled = signalOurs(sr, parents, signal);
   for (const pid of signalled) {
     if (!(await waitGone(pid, files.pidFile, deadline))) {
-      warnings.push(`httpd (pid ${pid}) did not exit within ${timeoutOf(opts)}s: killed it and its children with SIGKILL`);
+      warnings.push(
+        `httpd (pid ${pid}) did not exit within ${timeoutOf(opts)}s: killed it and its children with SIGKILL`,
+      );
       await forceStop(sr, files.pidFile, pid);
     }
   }
@@ -92,26 +116,42 @@ async function stopHoldingLock(sr: ServerRoot, signal: NodeJS.Signals, opts: Ctl
   const left = [...new Set([...orphans, ...findServerProcesses(sr).all.map((p) => p.pid)])];
   if (left.length) {
     const { killed } = await endProcesses(sr, left);
-    warnings.push(`ended ${orphans.length ? 'orphaned workers whose parent was gone' : 'processes its parent left behind'} (pid ${left.join(', ')}${killed.length ? `; ${killed.length} needed SIGKILL` : ''})`);
+    warnings.push(
+      `ended ${orphans.length ? 'orphaned workers whose parent was gone' : 'processes its parent left behind'} (pid ${left.join(', ')}${killed.length ? `; ${killed.length} needed SIGKILL` : ''})`,
+    );
   }
   return {
-    action, serverRoot: sr.root, pid: running?.pid, healthUrl: undefined, health: undefined, elapsedMs: nowMs() - t0,
-    ...(stale ? { stale } : {}), ...(orphans.length ? { orphans } : {}), warnings,
+    action,
+    serverRoot: sr.root,
+    pid: running?.pid,
+    healthUrl: undefined,
+    health: undefined,
+    elapsedMs: nowMs() - t0,
+    ...(stale ? { stale } : {}),
+    ...(orphans.length ? { orphans } : {}),
+    warnings,
   };
 }
 
 /** Restart (SIGHUP) or graceful (SIGUSR1): configtest first, then wait for the new generation to answer. */
-export function restart(sr: ServerRoot, opts: CtlOptions & { graceful?: boolean } = {}): Promise<CtlResult & { configtest: ConfigTestResult }> {
+export function restart(
+  sr: ServerRoot,
+  opts: CtlOptions & { graceful?: boolean } = {},
+): Promise<CtlResult & { configtest: ConfigTestResult }> {
   return withCtlLock(sr, timeoutOf(opts), () => restartHoldingLock(sr, opts));
 }
 
-async function restartHoldingLock(sr: ServerRoot, opts: CtlOptions & { graceful?: boolean }): Promise<CtlResult & { configtest: ConfigTestResult }> {
+async function restartHoldingLock(
+  sr: ServerRoot,
+  opts: CtlOptions & { graceful?: boolean },
+): Promise<CtlResult & { configtest: ConfigTestResult }> {
   const t0 = nowMs();
   const action = opts.graceful ? 'graceful' : 'restart';
   const info = await readServerInfo(sr);
   const signal = await signalFor(sr, opts.graceful ? 'graceful' : 'restart', action);
   const verdict = await configTest(sr);
-  if (!verdict.ok) throw brokenConfigError(verdict, 'config is broken; the running server was left untouched');
+  if (!verdict.ok)
+    throw brokenConfigError(verdict, 'config is broken; the running server was left untouched');
   const { running, stale } = await serverState(sr, info.pidFile);
   const deadline = deadlineOf(opts);
   const offset = await logSize(info.errorLog);
@@ -122,13 +162,26 @@ async function restartHoldingLock(sr: ServerRoot, opts: CtlOptions & { graceful?
     // A restart keeps the parent's environment: a module built with --sanitize since needs a new process.
     await stopHoldingLock(sr, await signalFor(sr, 'stop', 'stop'), opts);
     const started = await startHoldingLock(sr, opts);
-    return { ...started, action, configtest: verdict, warnings: [...started.warnings, 'a module now needs its sanitizer runtime preloaded, which a restart cannot add: httpd was stopped and started'] };
+    return {
+      ...started,
+      action,
+      configtest: verdict,
+      warnings: [
+        ...started.warnings,
+        'a module now needs its sanitizer runtime preloaded, which a restart cannot add: httpd was stopped and started',
+      ],
+    };
   }
   const signalled = running ? signalOurs(sr, [running.pid], signal) : [];
   if (!running || signalled.length === 0) {
     // As apachectl does: restarting a stopped server starts it.
     const started = await startHoldingLock(sr, opts);
-    return { ...started, action, configtest: verdict, warnings: [...started.warnings, 'httpd was not running: started it'] };
+    return {
+      ...started,
+      action,
+      configtest: verdict,
+      warnings: [...started.warnings, 'httpd was not running: started it'],
+    };
   }
   // The new generation has come when httpd logs "resuming normal operations"
   // after our signal (every series does, at notice level, which no LogLevel
@@ -147,17 +200,36 @@ async function restartHoldingLock(sr: ServerRoot, opts: CtlOptions & { graceful?
   const url = opts.url ?? info.healthUrl;
   const log = await logSince(info.errorLog, offset);
   if (!resumed) {
-    throw new ApxsError(isAlive(running.pid) ? 'UNHEALTHY' : 'START_FAILED',
-      `httpd did not come back after ${action}`, { details: log });
+    throw new ApxsError(
+      isAlive(running.pid) ? 'UNHEALTHY' : 'START_FAILED',
+      `httpd did not come back after ${action}`,
+      { details: log },
+    );
   }
-  const w = url ? await waitHealthy(url, { deadline, stillAlive: () => isAlive(running.pid) }) : undefined;
+  const w = url
+    ? await waitHealthy(url, { deadline, stillAlive: () => isAlive(running.pid) })
+    : undefined;
   if (w && !w.healthy) {
-    throw new ApxsError('UNHEALTHY', `${url} did not answer below 500 after ${action} (last: ${probeWords(w.last)})`, { details: log });
+    throw new ApxsError(
+      'UNHEALTHY',
+      `${url} did not answer below 500 after ${action} (last: ${probeWords(w.last)})`,
+      { details: log },
+    );
   }
   const newChildren = childrenOf(running.pid).filter((c) => !oldChildren.has(c));
   return {
-    action, serverRoot: sr.root, pid: running.pid, healthUrl: url, health: w?.last, elapsedMs: nowMs() - t0, stale,
-    warnings: newChildren.length === 0 && !opts.graceful ? ['no new child processes seen after restart'] : [], configtest: verdict,
+    action,
+    serverRoot: sr.root,
+    pid: running.pid,
+    healthUrl: url,
+    health: w?.last,
+    elapsedMs: nowMs() - t0,
+    stale,
+    warnings:
+      newChildren.length === 0 && !opts.graceful
+        ? ['no new child processes seen after restart']
+        : [],
+    configtest: verdict,
   };
 }
 
@@ -190,11 +262,22 @@ export async function status(sr: ServerRoot, opts: CtlOptions = {}): Promise<Sta
   // in the probe's latency (an IP connect starts on the next tick).
   const listening = await serverListening(sr.root, running.pid);
   const profiling = serverProfile(sr).catch(() => undefined);
-  const [health, profile, tls] = await Promise.all([url ? probe(url, (opts.timeoutSec ?? 5) * 1000) : undefined, profiling, probeTlsVhosts(sr, certPath(caDir()), (opts.timeoutSec ?? 5) * 1000)]);
+  const [health, profile, tls] = await Promise.all([
+    url ? probe(url, (opts.timeoutSec ?? 5) * 1000) : undefined,
+    profiling,
+    probeTlsVhosts(sr, certPath(caDir()), (opts.timeoutSec ?? 5) * 1000),
+  ]);
   const result: StatusResult = {
-    action: 'status', serverRoot: sr.root, version: profile?.version, running: true,
+    action: 'status',
+    serverRoot: sr.root,
+    version: profile?.version,
+    running: true,
     healthy: !!health && health.status !== undefined && health.status < 500,
-    pid: running.pid, since: running.since, listening, healthUrl: url, health,
+    pid: running.pid,
+    since: running.since,
+    listening,
+    healthUrl: url,
+    health,
     ...(tls.length ? { tls, warnings: tlsProbeWarnings(tls) } : {}),
   };
   // Required lazily, as the other commands do for code they need only sometimes.
@@ -203,24 +286,44 @@ export async function status(sr: ServerRoot, opts: CtlOptions = {}): Promise<Sta
   const crashes = await crashSummary(sr, readCorePattern());
   if (crashes) result.crashes = crashes;
   if (!result.healthy) {
-    throw new ApxsError('UNHEALTHY', `httpd (pid ${running.pid}) is running but ${url ?? 'its health URL'} answers ${health ? probeWords(health) : 'nothing'}`, {
-      data: { ...result },
-    });
+    throw new ApxsError(
+      'UNHEALTHY',
+      `httpd (pid ${running.pid}) is running but ${url ?? 'its health URL'} answers ${health ? probeWords(health) : 'nothing'}`,
+      {
+        data: { ...result },
+      },
+    );
   }
   return result;
 }
 
-async function orphanedWorkersError(sr: ServerRoot, orphans: number[], stale: StaleReport | undefined): Promise<ApxsError> {
+async function orphanedWorkersError(
+  sr: ServerRoot,
+  orphans: number[],
+  stale: StaleReport | undefined,
+): Promise<ApxsError> {
   const listening = [...new Set(orphans.flatMap(listeningAddresses))];
-  return new ApxsError('ORPHANED_WORKERS', `orphaned workers, parent gone: pid ${orphans.join(', ')} of ${sr.root} still run${listening.length ? ` (listening on ${listening.join(', ')})` : ''}`, {
-    hint: `\`${apxsCommand('ctl stop', { serverRoot: sr.root })}\` ends them; \`${apxsCommand('ctl start', { serverRoot: sr.root })}\` ends them and starts afresh`,
-    data: { action: 'status', serverRoot: sr.root, running: false, orphans, listening, stale: stale ?? null },
-  });
+  return new ApxsError(
+    'ORPHANED_WORKERS',
+    `orphaned workers, parent gone: pid ${orphans.join(', ')} of ${sr.root} still run${listening.length ? ` (listening on ${listening.join(', ')})` : ''}`,
+    {
+      hint: `\`${apxsCommand('ctl stop', { serverRoot: sr.root })}\` ends them; \`${apxsCommand('ctl start', { serverRoot: sr.root })}\` ends them and starts afresh`,
+      data: {
+        action: 'status',
+        serverRoot: sr.root,
+        running: false,
+        orphans,
+        listening,
+        stale: stale ?? null,
+      },
+    },
+  );
 }
 
 /** True when the modules need a sanitizer runtime (lib/httpd/sanitizer-env.ts) the running parent was not started with. */
 async function needsNewPreload(sr: ServerRoot, pid: number): Promise<boolean> {
-  const { sanitizerRuntimes } = require('../httpd/sanitizer-env.js') as typeof import('../httpd/sanitizer-env.js');
+  const { sanitizerRuntimes } =
+    require('../httpd/sanitizer-env.js') as typeof import('../httpd/sanitizer-env.js');
   const want = await sanitizerRuntimes(sr.modulesDir);
   if (want.length === 0) return false;
   const environ = await fs.readFile(`/proc/${pid}/environ`, 'latin1').catch(() => undefined);

@@ -21,8 +21,14 @@ interface Entry {
 
 const isEntry = (v: unknown): v is Entry => {
   const e = v as Partial<Entry> | null;
-  return typeof e === 'object' && e !== null && typeof e.process === 'string' && typeof e.sockets === 'object' && e.sockets !== null
-    && Object.values(e.sockets).every((a) => typeof a === 'string');
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    typeof e.process === 'string' &&
+    typeof e.sockets === 'object' &&
+    e.sockets !== null &&
+    Object.values(e.sockets).every((a) => typeof a === 'string')
+  );
 };
 
 /** The "addr:port" list of `pid`'s listening sockets; `serverRoot` names its cache entry. */
@@ -34,13 +40,17 @@ export async function serverListening(serverRoot: string, pid: number): Promise<
   const entry = readCache('listening', serverRoot, isEntry); // none yet, torn, or hand-edited: the tables
   if (entry?.process === processKey && held.length > 0) {
     const known = Object.keys(entry.sockets).sort();
-    if (known.length === held.length && known.every((k, i) => k === held[i])) return addressesOf(new Map(Object.entries(entry.sockets)));
+    if (known.length === held.length && known.every((k, i) => k === held[i]))
+      return addressesOf(new Map(Object.entries(entry.sockets)));
   }
   const sockets = listeningSockets(pid, held);
   // Kept only when every socket listens and the process is still the one keyed.
   const listening = [...sockets].filter((e): e is [string, string] => e[1] !== undefined);
   if (listening.length > 0 && listening.length === sockets.size && startTicks(pid) === ticks) {
-    await writeCache('listening', serverRoot, { process: processKey, sockets: Object.fromEntries(listening) } satisfies Entry);
+    await writeCache('listening', serverRoot, {
+      process: processKey,
+      sockets: Object.fromEntries(listening),
+    } satisfies Entry);
   }
   return addressesOf(sockets);
 }

@@ -47,7 +47,11 @@ export interface LogLevelResult {
 export function logModuleName(input: string): string {
   const name = input.replace(/^mod_/, '').replace(/\.c$/, '');
   if (!/^[A-Za-z][A-Za-z0-9_]{0,62}$/.test(name)) {
-    throw new ApxsError('BAD_INPUT', `bad module name ${JSON.stringify(input)}: only letters, digits and _ are allowed`, { hint: 'give a module name such as info or mod_info' });
+    throw new ApxsError(
+      'BAD_INPUT',
+      `bad module name ${JSON.stringify(input)}: only letters, digits and _ are allowed`,
+      { hint: 'give a module name such as info or mod_info' },
+    );
   }
   return name;
 }
@@ -57,12 +61,18 @@ export async function setLogLevel(sr: ServerRoot, opts: LogLevelOptions): Promis
   const { perModule, levels: known } = profile.traits.dialect.logLevel;
   const level = opts.level?.toLowerCase();
   if (!opts.reset && (!level || !known.includes(level))) {
-    throw new ApxsError('BAD_INPUT', `bad log level ${JSON.stringify(opts.level ?? '')} for httpd ${profile.version}`, { hint: `one of: ${known.join(', ')}` });
+    throw new ApxsError(
+      'BAD_INPUT',
+      `bad log level ${JSON.stringify(opts.level ?? '')} for httpd ${profile.version}`,
+      { hint: `one of: ${known.join(', ')}` },
+    );
   }
   const module = opts.module === undefined ? undefined : logModuleName(opts.module);
   const warnings: string[] = [];
   if (module && !perModule) {
-    warnings.push(`httpd ${profile.version} has one LogLevel for all modules (per-module levels came with 2.4): set the global level; \`ctl logs --module ${module}\` shows only ${module}'s lines`);
+    warnings.push(
+      `httpd ${profile.version} has one LogLevel for all modules (per-module levels came with 2.4): set the global level; \`ctl logs --module ${module}\` shows only ${module}'s lines`,
+    );
   }
   const edit = await withConfigEdit(sr, 'setting LogLevel', async (tx) => {
     const body = await editLogLevels(tx, sr, (l) => {
@@ -82,5 +92,13 @@ export async function setLogLevel(sr: ServerRoot, opts: LogLevelOptions): Promis
       reloaded = true;
     }
   }
-  return { serverRoot: sr.root, series: profile.series, lines: edit.value, changed: edit.changed, backups: edit.backups, reloaded, warnings };
+  return {
+    serverRoot: sr.root,
+    series: profile.series,
+    lines: edit.value,
+    changed: edit.changed,
+    backups: edit.backups,
+    reloaded,
+    warnings,
+  };
 }

@@ -22,7 +22,10 @@ export interface StaleReport {
 }
 
 /** Reads the pid file; a stale one (dead process, or a pid now used by something else) is removed and reported. */
-export async function runningServer(serverRoot: ServerRoot, info: Pick<ServerInfo, 'pidFile'>): Promise<{ running?: Running; stale?: StaleReport }> {
+export async function runningServer(
+  serverRoot: ServerRoot,
+  info: Pick<ServerInfo, 'pidFile'>,
+): Promise<{ running?: Running; stale?: StaleReport }> {
   const pid = await readPidFile(info.pidFile);
   const pidFileThere = await exists(info.pidFile);
   if (pid === undefined) {
@@ -41,10 +44,13 @@ export async function runningServer(serverRoot: ServerRoot, info: Pick<ServerInf
   await fs.rm(info.pidFile, { force: true });
   return {
     stale: {
-      pidFile: info.pidFile, pid,
-      reason: !alive ? `no process ${pid} is running`
-        : otherHttpd ? `pid ${pid} now belongs to another program (an httpd of another server root)`
-        : `pid ${pid} now belongs to another program`,
+      pidFile: info.pidFile,
+      pid,
+      reason: !alive
+        ? `no process ${pid} is running`
+        : otherHttpd
+          ? `pid ${pid} now belongs to another program (an httpd of another server root)`
+          : `pid ${pid} now belongs to another program`,
     },
   };
 }

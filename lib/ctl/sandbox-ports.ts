@@ -15,9 +15,14 @@ export async function configPorts(sr: ServerRoot): Promise<number[]> {
 }
 
 /** A warning when `port` on loopback is already taken: who holds it and what it means for `ctl start`. */
-export async function portTakenWarning(port: number, host = '127.0.0.1'): Promise<string | undefined> {
+export async function portTakenWarning(
+  port: number,
+  host = '127.0.0.1',
+): Promise<string | undefined> {
   if (await canBind(port, host)) return undefined;
   const holders = whoListens(port);
-  const who = holders.length ? ` by ${holders.map((h) => `pid ${h.pid} (${h.command || '?'})`).join(', ')}` : '';
+  const who = holders.length
+    ? ` by ${holders.map((h) => `pid ${h.pid} (${h.command || '?'})`).join(', ')}`
+    : '';
   return `port ${port} is already in use${who}: \`ctl start\` will fail until it is free; create the sandbox with another --port, or change Listen in its httpd.conf`;
 }

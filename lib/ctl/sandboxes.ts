@@ -31,18 +31,29 @@ export interface SandboxStatus {
   configPorts: number[];
 }
 
-export async function listSandboxes(env: NodeJS.ProcessEnv = process.env): Promise<{ sandboxes: SandboxStatus[]; dropped: string[] }> {
+export async function listSandboxes(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ sandboxes: SandboxStatus[]; dropped: string[] }> {
   const { sandboxes, dropped } = await knownSandboxes(env);
-  const out = await Promise.all(sandboxes.map(async (e): Promise<SandboxStatus> => {
-    const sr = await detectServerRoot(e.root);
-    // The pid file ctl start remembered, else httpd's default; the process scan decides (as stop does, no config parse).
-    const { running } = await serverState(sr, (await stopFiles(sr)).pidFile);
-    const ports = await configPorts(sr);
-    return {
-      root: e.root, port: ports[0] ?? e.port, createdPort: e.port, configPorts: ports, httpd: e.httpd, created: e.created, running: !!running, pid: running?.pid ?? null,
-      listening: running ? listeningAddresses(running.pid) : [],
-    };
-  }));
+  const out = await Promise.all(
+    sandboxes.map(async (e): Promise<SandboxStatus> => {
+      const sr = await detectServerRoot(e.root);
+      // The pid file ctl start remembered, else httpd's default; the process scan decides (as stop does, no config parse).
+      const { running } = await serverState(sr, (await stopFiles(sr)).pidFile);
+      const ports = await configPorts(sr);
+      return {
+        root: e.root,
+        port: ports[0] ?? e.port,
+        createdPort: e.port,
+        configPorts: ports,
+        httpd: e.httpd,
+        created: e.created,
+        running: !!running,
+        pid: running?.pid ?? null,
+        listening: running ? listeningAddresses(running.pid) : [],
+      };
+    }),
+  );
   return { sandboxes: out, dropped };
 }
 
@@ -58,7 +69,10 @@ export interface SandboxRemoved extends SandboxFilesRemoved {
  * (lib/httpd/sandbox-removal.ts). A sandbox whose marker an interrupted
  * remove already deleted has no server to stop: the remove is finished.
  */
-export async function removeSandbox(dir: string, env: NodeJS.ProcessEnv = process.env): Promise<SandboxRemoved> {
+export async function removeSandbox(
+  dir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<SandboxRemoved> {
   const root = path.resolve(dir);
   let stopped: number | null = null;
   const warnings: string[] = [];

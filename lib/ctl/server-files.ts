@@ -16,13 +16,24 @@ const runFile = (sr: ServerRoot) => path.join(sr.stateDir, 'ctl-run.json');
 
 /** httpd's defaults, for when neither the config nor a remembered start says otherwise. */
 export function fallbackInfo(sr: ServerRoot): ServerInfo {
-  return { listens: [], pidFile: `${sr.root}/logs/httpd.pid`, errorLog: `${sr.root}/logs/error_log`, healthUrl: undefined, tree: { serverRoot: sr.root, directives: [], files: [], errors: [] } };
+  return {
+    listens: [],
+    pidFile: `${sr.root}/logs/httpd.pid`,
+    errorLog: `${sr.root}/logs/error_log`,
+    healthUrl: undefined,
+    tree: { serverRoot: sr.root, directives: [], files: [], errors: [] },
+  };
 }
 
 /** Written before httpd is started or restarted, so that stop never has to parse the config. */
 export async function rememberServerFiles(sr: ServerRoot, info: ServerFiles): Promise<void> {
   await fs.mkdir(sr.stateDir, { recursive: true });
-  const data: ServerFiles & { written: string } = { pidFile: info.pidFile, errorLog: info.errorLog, healthUrl: info.healthUrl, written: new Date().toISOString() };
+  const data: ServerFiles & { written: string } = {
+    pidFile: info.pidFile,
+    errorLog: info.errorLog,
+    healthUrl: info.healthUrl,
+    written: new Date().toISOString(),
+  };
   // Renamed into place, not fsynced: it is a hint (a lost or torn one falls back to the defaults and the process scan).
   const tmp = `${runFile(sr)}.${process.pid}.tmp`;
   await fs.writeFile(tmp, JSON.stringify(data, null, 2) + '\n');
@@ -36,7 +47,11 @@ export async function rememberedFiles(sr: ServerRoot): Promise<ServerFiles | und
   try {
     const j = JSON.parse(text) as Partial<Record<keyof ServerFiles, unknown>>;
     if (typeof j.pidFile !== 'string') return undefined;
-    return { pidFile: j.pidFile, errorLog: typeof j.errorLog === 'string' ? j.errorLog : undefined, healthUrl: typeof j.healthUrl === 'string' ? j.healthUrl : undefined };
+    return {
+      pidFile: j.pidFile,
+      errorLog: typeof j.errorLog === 'string' ? j.errorLog : undefined,
+      healthUrl: typeof j.healthUrl === 'string' ? j.healthUrl : undefined,
+    };
   } catch {
     return undefined; // a torn or hand-edited file: the defaults and the process scan still work
   }

@@ -26,5 +26,10 @@ export async function serverState(serverRoot: ServerRoot, pidFile: string): Prom
     const p = procInfo(parents[0]);
     current = { pid: parents[0], since: p?.startedAt?.toISOString() };
   }
-  return { running: current, parents, orphans: procs.orphans.filter((o) => !parents.includes(o)), stale };
+  return {
+    running: current,
+    parents,
+    orphans: procs.orphans.filter((o) => !parents.includes(o)),
+    stale,
+  };
 }

@@ -23,9 +23,9 @@ import { serverState, type ServerState } from './server-state.js';
 import { apxsCommand } from '../core/command-hint.js';
 import { withCrashCapture } from './crash-capture.js';
 
-
 /** A line of httpd's output that says why it failed; the usage text 1.3 prints after `invalid option` says nothing. */
-const REASON = /invalid|unrecognized|illegal|\bbad\b|Syntax error|AH\d{5}|\berror\b|cannot|can't|could not|unable|not found|no such|denied|failed|already in use/i;
+const REASON =
+  /invalid|unrecognized|illegal|\bbad\b|Syntax error|AH\d{5}|\berror\b|cannot|can't|could not|unable|not found|no such|denied|failed|already in use/i;
 
 /**
  * The lines of a failed httpd run worth showing: those that give a reason,
@@ -34,8 +34,13 @@ const REASON = /invalid|unrecognized|illegal|\bbad\b|Syntax error|AH\d{5}|\berro
  * reason and twenty of usage, so the last lines alone hide the reason.
  */
 export function reasonLines(output: string, max = 8): string[] {
-  const lines = output.split('\n').map((l) => l.trimEnd()).filter(Boolean);
-  const why = lines.filter((l, i) => REASON.test(l) || (i > 0 && /Syntax error on line/.test(lines[i - 1]!)));
+  const lines = output
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter(Boolean);
+  const why = lines.filter(
+    (l, i) => REASON.test(l) || (i > 0 && /Syntax error on line/.test(lines[i - 1]!)),
+  );
   return (why.length ? why : lines.slice(-5)).slice(0, max);
 }
 
@@ -51,7 +56,9 @@ async function portCheck(sr: ServerRoot, info: ServerInfo): Promise<number[]> {
     ours.push(...holders.filter((_, i) => mine[i]).map((h) => h.pid));
     // Our own httpd holding it is "already running" or orphaned workers, never "in use".
     if (others.length === 0 && holders.length > 0) continue;
-    const who = others.length ? ` by ${others.map((h) => `pid ${h.pid} (${h.command || '?'})`).join(', ')}` : '';
+    const who = others.length
+      ? ` by ${others.map((h) => `pid ${h.pid} (${h.command || '?'})`).join(', ')}`
+      : '';
     throw new ApxsError('PORT_IN_USE', `port ${l.port} is already in use${who}`, {
       hint: 'stop that process, or give this server another port (Listen in its httpd.conf)',
       data: { port: l.port, holders: others },
@@ -65,20 +72,53 @@ async function portCheck(sr: ServerRoot, info: ServerInfo): Promise<number[]> {
  * short because a server started by ctl was healthy when its start returned;
  * a longer wait only helps one started by other means a moment ago.
  */
-async function alreadyRunning(sr: ServerRoot, st: ServerState & { running: NonNullable<ServerState['running']> }, url: string | undefined, opts: CtlOptions, t0: number, warnings: string[]): Promise<CtlResult> {
+async function alreadyRunning(
+  sr: ServerRoot,
+  st: ServerState & { running: NonNullable<ServerState['running']> },
+  url: string | undefined,
+  opts: CtlOptions,
+  t0: number,
+  warnings: string[],
+): Promise<CtlResult> {
   const pid = st.running.pid;
   let health: Probe | undefined;
   if (url) {
-    const w = await waitHealthy(url, { deadline: nowMs() + Math.min(2, timeoutOf(opts)) * 1000, stillAlive: () => isOurHttpd(pid, sr) });
+    const w = await waitHealthy(url, {
+      deadline: nowMs() + Math.min(2, timeoutOf(opts)) * 1000,
+      stillAlive: () => isOurHttpd(pid, sr),
+    });
     health = w.last;
     if (!w.healthy) {
-      throw new ApxsError('UNHEALTHY', `httpd (pid ${pid}) is already running but ${url} answers ${probeWords(health)}`, {
-        hint: `see \`${apxsCommand('ctl logs', { serverRoot: sr.root })}\`; \`${apxsCommand('ctl restart', { serverRoot: sr.root })}\` starts a new generation`,
-        data: { action: 'start', serverRoot: sr.root, pid, alreadyRunning: true, healthUrl: url, health, stale: st.stale ?? null, warnings },
-      });
+      throw new ApxsError(
+        'UNHEALTHY',
+        `httpd (pid ${pid}) is already running but ${url} answers ${probeWords(health)}`,
+        {
+          hint: `see \`${apxsCommand('ctl logs', { serverRoot: sr.root })}\`; \`${apxsCommand('ctl restart', { serverRoot: sr.root })}\` starts a new generation`,
+          data: {
+            action: 'start',
+            serverRoot: sr.root,
+            pid,
+            alreadyRunning: true,
+            healthUrl: url,
+            health,
+            stale: st.stale ?? null,
+            warnings,
+          },
+        },
+      );
     }
   }
-  return { action: 'start', serverRoot: sr.root, pid, healthUrl: url, health, elapsedMs: nowMs() - t0, alreadyRunning: true, stale: st.stale, warnings };
+  return {
+    action: 'start',
+    serverRoot: sr.root,
+    pid,
+    healthUrl: url,
+    health,
+    elapsedMs: nowMs() - t0,
+    alreadyRunning: true,
+    stale: st.stale,
+    warnings,
+  };
 }
 
 /** Starts httpd; the caller holds the ctl lock. */
@@ -92,17 +132,27 @@ export async function startHoldingLock(sr: ServerRoot, opts: CtlOptions = {}): P
   const stale = st.stale;
   if (stale) warnings.push(`removed a stale pid file ${stale.pidFile}: ${stale.reason}`);
   for (let pass = 0; ; pass++) {
-    if (st.running) return alreadyRunning(sr, { ...st, running: st.running, stale }, url, opts, t0, warnings);
+    if (st.running)
+      return alreadyRunning(sr, { ...st, running: st.running, stale }, url, opts, t0, warnings);
     if (st.orphans.length) {
       // They hold the port and answer with the old code: a new parent could never bind.
       const { killed } = await endProcesses(sr, st.orphans);
-      warnings.push(`ended orphaned workers of this server root whose parent was gone (pid ${st.orphans.join(', ')}${killed.length ? `; ${killed.length} needed SIGKILL` : ''})`);
+      warnings.push(
+        `ended orphaned workers of this server root whose parent was gone (pid ${st.orphans.join(', ')}${killed.length ? `; ${killed.length} needed SIGKILL` : ''})`,
+      );
     }
     const oursHolding = await portCheck(sr, info);
     if (oursHolding.length === 0) break;
     if (pass === 1) {
       // Ours, holding the port, yet neither a detached parent nor an orphan (e.g. run in the foreground): it serves this root.
-      return alreadyRunning(sr, { ...st, stale, running: { pid: oursHolding[0]!, since: undefined } }, url, opts, t0, warnings);
+      return alreadyRunning(
+        sr,
+        { ...st, stale, running: { pid: oursHolding[0]!, since: undefined } },
+        url,
+        opts,
+        t0,
+        warnings,
+      );
     }
     st = await serverState(sr, info.pidFile);
   }
@@ -118,12 +168,19 @@ export async function startHoldingLock(sr: ServerRoot, opts: CtlOptions = {}): P
   }
   // httpd parses the whole config before it detaches, so a broken config
   // fails right here with its message: this run is the configtest.
-  const res = await runCapture(cmd.file, cmd.args, { env: cmd.env, timeoutMs: timeoutOf(opts) * 1000 });
+  const res = await runCapture(cmd.file, cmd.args, {
+    env: cmd.env,
+    timeoutMs: timeoutOf(opts) * 1000,
+  });
   const failStart = async (why: string, pid: number | undefined): Promise<never> => {
     const log = await logSince(info.errorLog, offset);
     await forceStop(sr, info.pidFile, pid);
     throw new ApxsError('START_FAILED', why, {
-      details: [...reasonLines(res.all), ...(log.length ? ['error_log since start:', ...log] : []), ...explainHttpdOutput(res.all + log.join('\n'))],
+      details: [
+        ...reasonLines(res.all),
+        ...(log.length ? ['error_log since start:', ...log] : []),
+        ...explainHttpdOutput(res.all + log.join('\n')),
+      ],
       hint: 'nothing was left running',
       data: { output: res.all, errorLog: log },
     });
@@ -131,10 +188,16 @@ export async function startHoldingLock(sr: ServerRoot, opts: CtlOptions = {}): P
   if (res.exitCode !== 0) {
     if (/Syntax error|AH00526|Invalid command/.test(res.all)) {
       await forceStop(sr, info.pidFile, undefined);
-      throw brokenConfigError({ output: res.all.trim(), explanations: explainHttpdOutput(res.all) }, 'httpd refused to start');
+      throw brokenConfigError(
+        { output: res.all.trim(), explanations: explainHttpdOutput(res.all) },
+        'httpd refused to start',
+      );
     }
     const why = reasonLines(res.all).find((l) => REASON.test(l));
-    await failStart(`${res.command} exited with ${res.exitCode}${why ? `: ${why.trim()}` : ''}`, undefined);
+    await failStart(
+      `${res.command} exited with ${res.exitCode}${why ? `: ${why.trim()}` : ''}`,
+      undefined,
+    );
   }
   // Wait for the pid file, then for the health URL, never longer than the
   // deadline. The detached httpd can still die (e.g. AH00099, it cannot
@@ -148,12 +211,16 @@ export async function startHoldingLock(sr: ServerRoot, opts: CtlOptions = {}): P
     if (nowMs() - lastScan >= 50) {
       lastScan = nowMs();
       if (findServerProcesses(sr).all.length === 0) {
-        return failStart(`httpd exited right after it started (within ${Math.round(nowMs() - t0)} ms)`, undefined);
+        return failStart(
+          `httpd exited right after it started (within ${Math.round(nowMs() - t0)} ms)`,
+          undefined,
+        );
       }
     }
     await sleep(delay);
   }
-  if (pid === undefined) return failStart(`httpd did not write ${info.pidFile} within ${timeoutOf(opts)}s`, undefined);
+  if (pid === undefined)
+    return failStart(`httpd did not write ${info.pidFile} within ${timeoutOf(opts)}s`, undefined);
   let health: Probe | undefined;
   if (url) {
     const alivePid = pid;
@@ -161,7 +228,9 @@ export async function startHoldingLock(sr: ServerRoot, opts: CtlOptions = {}): P
     health = w.last;
     if (!w.healthy) {
       return failStart(
-        w.died ? `httpd (pid ${pid}) died after starting` : `${url} did not answer below 500 within ${timeoutOf(opts)}s (last: ${probeWords(w.last)})`,
+        w.died
+          ? `httpd (pid ${pid}) died after starting`
+          : `${url} did not answer below 500 within ${timeoutOf(opts)}s (last: ${probeWords(w.last)})`,
         pid,
       );
     }
@@ -170,5 +239,15 @@ export async function startHoldingLock(sr: ServerRoot, opts: CtlOptions = {}): P
   }
   const tls = await probeTlsVhosts(sr, certPath(caDir()));
   warnings.push(...tlsProbeWarnings(tls));
-  return { action: 'start', serverRoot: sr.root, pid, healthUrl: url, health, elapsedMs: nowMs() - t0, stale, warnings, ...(tls.length ? { tls } : {}) };
+  return {
+    action: 'start',
+    serverRoot: sr.root,
+    pid,
+    healthUrl: url,
+    health,
+    elapsedMs: nowMs() - t0,
+    stale,
+    warnings,
+    ...(tls.length ? { tls } : {}),
+  };
 }

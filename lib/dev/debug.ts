@@ -66,7 +66,9 @@ export interface DebugResult {
 /** The C function the module hooks as its handler: 2.x `ap_hook_handler(fn, ...)`, 1.3 `{ "name", fn }` in its handler_rec. */
 export function handlerFunction(sources: string[], stem: string): string {
   for (const text of sources) {
-    const m = /ap_hook_handler\s*\(\s*([A-Za-z_]\w*)/.exec(text) ?? /handler_rec[^;]*?\{\s*"[^"]+"\s*,\s*([A-Za-z_]\w*)\s*\}/s.exec(text);
+    const m =
+      /ap_hook_handler\s*\(\s*([A-Za-z_]\w*)/.exec(text) ??
+      /handler_rec[^;]*?\{\s*"[^"]+"\s*,\s*([A-Za-z_]\w*)\s*\}/s.exec(text);
     if (m) return m[1]!;
   }
   return `${stem.replace(/^mod_/, '')}_handler`;
@@ -83,7 +85,10 @@ async function oneProcess(sr: ServerRoot): Promise<HttpdCommand> {
 
 async function tool(name: string, pkg: string): Promise<string> {
   const found = await which([name]);
-  if (!found) throw new ApxsError('TOOL_MISSING', `${name} is not installed`, { hint: `apt-get install -y ${pkg}` });
+  if (!found)
+    throw new ApxsError('TOOL_MISSING', `${name} is not installed`, {
+      hint: `apt-get install -y ${pkg}`,
+    });
   return found;
 }
 
@@ -99,44 +104,93 @@ export function toolEnv(c: { env: Record<string, string>; unset: string[] }): No
   return env;
 }
 
-export async function debugCommand(o: DebugOptions): Promise<{ file: string; args: string[]; env: Record<string, string>; unset: string[]; breakAt: string | undefined }> {
+export async function debugCommand(o: DebugOptions): Promise<{
+  file: string;
+  args: string[];
+  env: Record<string, string>;
+  unset: string[];
+  breakAt: string | undefined;
+}> {
   const info = await readServerInfo(o.sr);
   const { running, parents } = await serverState(o.sr, info.pidFile);
   if (running || parents.length) {
-    throw new ApxsError('IN_USE', `httpd of ${o.sr.root} is running (pid ${running?.pid ?? parents[0]}): a second one could not listen on its port`, {
-      hint: `stop it first: apxs-ts ctl stop --server-root ${o.sr.root}`,
-    });
+    throw new ApxsError(
+      'IN_USE',
+      `httpd of ${o.sr.root} is running (pid ${running?.pid ?? parents[0]}): a second one could not listen on its port`,
+      {
+        hint: `stop it first: apxs-ts ctl stop --server-root ${o.sr.root}`,
+      },
+    );
   }
   const cmd = await oneProcess(o.sr);
   if (o.valgrind) {
     if (/libasan\.so/.test(cmd.env.LD_PRELOAD ?? '')) {
-      throw new ApxsError('UNSUPPORTED', `a module in ${o.sr.modulesDir} was built with --sanitize address, and valgrind cannot run a process that has AddressSanitizer in it`, {
-        hint: 'rebuild it without --sanitize (apxs-ts build && apxs-ts install) for valgrind; with ASan, its reports come from apxs-ts ctl crashes or dev',
-      });
+      throw new ApxsError(
+        'UNSUPPORTED',
+        `a module in ${o.sr.modulesDir} was built with --sanitize address, and valgrind cannot run a process that has AddressSanitizer in it`,
+        {
+          hint: 'rebuild it without --sanitize (apxs-ts build && apxs-ts install) for valgrind; with ASan, its reports come from apxs-ts ctl crashes or dev',
+        },
+      );
     }
     const vg = await tool('valgrind', 'valgrind');
     const log = path.join(o.sr.stateDir, 'valgrind.log');
     await fs.mkdir(o.sr.stateDir, { recursive: true });
     return {
       file: vg,
-      args: ['--error-limit=no', '--vgdb=no', '--num-callers=30', '--track-origins=yes', '--leak-check=no', `--suppressions=${SUPPRESSIONS()}`, `--log-file=${log}`, cmd.file, ...cmd.args],
-      env: cmd.env, unset: [], breakAt: undefined,
+      args: [
+        '--error-limit=no',
+        '--vgdb=no',
+        '--num-callers=30',
+        '--track-origins=yes',
+        '--leak-check=no',
+        `--suppressions=${SUPPRESSIONS()}`,
+        `--log-file=${log}`,
+        cmd.file,
+        ...cmd.args,
+      ],
+      env: cmd.env,
+      unset: [],
+      breakAt: undefined,
     };
   }
   const gdb = await tool('gdb', 'gdb');
   const project = await readModuleProject(o.dir);
-  const texts = await Promise.all(project.sources.map((s) => fs.readFile(path.join(project.dir, s), 'utf8')));
+  const texts = await Promise.all(
+    project.sources.map((s) => fs.readFile(path.join(project.dir, s), 'utf8')),
+  );
   const breakAt = o.breakAt ?? handlerFunction(texts, project.module.stem);
   const batch = o.request !== undefined;
   // The sanitizer runtime, its options and any preload of the user's go to httpd only, never to gdb itself.
-  const inferior = INFERIOR_ONLY.map((k) => [k, cmd.env[k] ?? process.env[k]] as const).filter(([, v]) => v !== undefined && v !== '');
+  const inferior = INFERIOR_ONLY.map((k) => [k, cmd.env[k] ?? process.env[k]] as const).filter(
+    ([, v]) => v !== undefined && v !== '',
+  );
   return {
     file: gdb,
     // Pending: the module is loaded by httpd at run time, after gdb reads the binary.
-    args: ['-nx', '-q', ...(batch ? ['-batch'] : []), '-ex', 'set breakpoint pending on', '-ex', 'set pagination off', '-ex', 'set startup-with-shell off',
+    args: [
+      '-nx',
+      '-q',
+      ...(batch ? ['-batch'] : []),
+      '-ex',
+      'set breakpoint pending on',
+      '-ex',
+      'set pagination off',
+      '-ex',
+      'set startup-with-shell off',
       ...inferior.flatMap(([k, v]) => ['-ex', `set environment ${k}=${v}`]),
-      '-ex', `break ${breakAt}`, '-ex', 'run', ...(batch ? ['-ex', 'bt', '-ex', 'kill'] : []), '--args', cmd.file, ...cmd.args],
-    env: cmd.env, unset: INFERIOR_ONLY, breakAt,
+      '-ex',
+      `break ${breakAt}`,
+      '-ex',
+      'run',
+      ...(batch ? ['-ex', 'bt', '-ex', 'kill'] : []),
+      '--args',
+      cmd.file,
+      ...cmd.args,
+    ],
+    env: cmd.env,
+    unset: INFERIOR_ONLY,
+    breakAt,
   };
 }
 
@@ -145,7 +199,10 @@ async function listening(url: string, deadline: number, alive: () => boolean): P
   const u = new URL(url);
   while (nowMs() < deadline && alive()) {
     const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ host: u.hostname === 'localhost' ? '127.0.0.1' : u.hostname, port: Number(u.port || 80) }, () => (s.destroy(), resolve(true)));
+      const s = net.connect(
+        { host: u.hostname === 'localhost' ? '127.0.0.1' : u.hostname, port: Number(u.port || 80) },
+        () => (s.destroy(), resolve(true)),
+      );
       s.on('error', () => resolve(false));
     });
     if (ok) return true;
@@ -157,7 +214,11 @@ async function listening(url: string, deadline: number, alive: () => boolean): P
 const VG_ERROR = /^==\d+== ?(.*)$/;
 
 /** valgrind's log: each error's kind and frames (`at 0x..: fn (file.c:12)`, `by 0x..: fn (in /lib/x.so)`), and the ERROR SUMMARY. */
-export function parseValgrindLog(text: string): { errors: ValgrindError[]; errorCount: number | undefined; summary: string | undefined } {
+export function parseValgrindLog(text: string): {
+  errors: ValgrindError[];
+  errorCount: number | undefined;
+  summary: string | undefined;
+} {
   const errors: ValgrindError[] = [];
   let cur: ValgrindError | undefined;
   let summary: string | undefined;
@@ -175,14 +236,25 @@ export function parseValgrindLog(text: string): { errors: ValgrindError[]; error
     if (body.startsWith('ERROR SUMMARY:')) summary = body;
     const f = /^\s*(?:at|by) (0x[0-9A-F]+): (.+?) \((?:(.+):(\d+)|in (.+))\)$/.exec(body);
     if (f && cur) {
-      cur.frames.push({ pc: f[1]!, fn: f[2] === '???' ? undefined : f[2], file: f[3], line: f[4] ? Number(f[4]) : undefined, object: f[5] });
+      cur.frames.push({
+        pc: f[1]!,
+        fn: f[2] === '???' ? undefined : f[2],
+        file: f[3],
+        line: f[4] ? Number(f[4]) : undefined,
+        object: f[5],
+      });
       continue;
     }
     if (/^\s*(Address|Uninitialised value was created|Block was alloc'd)/.test(body)) {
       cur = undefined; // the origin's frames, not the error's
       continue;
     }
-    if (!/^\s/.test(body) && /uninitialised|Invalid (read|write|free)|Mismatched free|Syscall param|overlap|Conditional jump/i.test(body)) {
+    if (
+      !/^\s/.test(body) &&
+      /uninitialised|Invalid (read|write|free)|Mismatched free|Syscall param|overlap|Conditional jump/i.test(
+        body,
+      )
+    ) {
       cur = { kind: body.trim(), frames: [], top: undefined };
       errors.push(cur);
     }
@@ -205,9 +277,15 @@ async function exclusive<T>(sr: ServerRoot, fn: () => Promise<T>): Promise<T> {
     return await withLock(path.join(sr.stateDir, 'ctl.lock'), fn, { timeoutMs: 1000 });
   } catch (err) {
     if (err instanceof ApxsError && err.code === 'LOCKED') {
-      throw new ApxsError('IN_USE', `another apxs-ts debug or ctl is using ${sr.root}: ${err.message}`, {
-        hint: 'wait for it to end (or end it), then run this again', cause: err, data: err.data,
-      });
+      throw new ApxsError(
+        'IN_USE',
+        `another apxs-ts debug or ctl is using ${sr.root}: ${err.message}`,
+        {
+          hint: 'wait for it to end (or end it), then run this again',
+          cause: err,
+          data: err.data,
+        },
+      );
     }
     throw err;
   }
@@ -219,7 +297,10 @@ export function debugBatch(o: DebugOptions & { request: string }): Promise<Debug
 }
 
 /** Ctrl-C, or a TERM/HUP to this process alone: nothing the batch started may outlive it. */
-interface Interrupt { signal?: NodeJS.Signals; abort?: () => Promise<void> }
+interface Interrupt {
+  signal?: NodeJS.Signals;
+  abort?: () => Promise<void>;
+}
 const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 async function debugBatchLocked(o: DebugOptions & { request: string }): Promise<DebugResult> {
@@ -234,20 +315,30 @@ async function debugBatchLocked(o: DebugOptions & { request: string }): Promise<
       if (!intr.signal) throw err;
       return undefined;
     });
-    if (intr.signal || !r) throw new ApxsError('INTERRUPTED', `debug interrupted (${intr.signal}): ${o.valgrind ? 'valgrind' : 'gdb'} and httpd ended`);
+    if (intr.signal || !r)
+      throw new ApxsError(
+        'INTERRUPTED',
+        `debug interrupted (${intr.signal}): ${o.valgrind ? 'valgrind' : 'gdb'} and httpd ended`,
+      );
     return r;
   } finally {
     for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
   }
 }
 
-async function debugRun(o: DebugOptions & { request: string }, intr: Interrupt): Promise<DebugResult> {
+async function debugRun(
+  o: DebugOptions & { request: string },
+  intr: Interrupt,
+): Promise<DebugResult> {
   const info = await readServerInfo(o.sr);
-  if (!info.healthUrl) throw new ApxsError('NOT_FOUND', 'the server has no Listen address to send the request to');
+  if (!info.healthUrl)
+    throw new ApxsError('NOT_FOUND', 'the server has no Listen address to send the request to');
   const c = await debugCommand(o);
   const timeoutMs = (o.timeoutSec ?? 120) * 1000;
   const deadline = nowMs() + timeoutMs;
-  const log = o.valgrind ? c.args.find((a) => a.startsWith('--log-file='))!.slice('--log-file='.length) : undefined;
+  const log = o.valgrind
+    ? c.args.find((a) => a.startsWith('--log-file='))!.slice('--log-file='.length)
+    : undefined;
   if (log) await fs.rm(log, { force: true });
   const child = spawn(c.file, c.args, { env: toolEnv(c), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -267,7 +358,11 @@ async function debugRun(o: DebugOptions & { request: string }, intr: Interrupt):
     const tree = await descendants(child.pid);
     child.kill('SIGKILL');
     for (const pid of tree) {
-      try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
     }
   };
   const killTimer = setTimeout(() => void endTree(), timeoutMs);
@@ -276,7 +371,11 @@ async function debugRun(o: DebugOptions & { request: string }, intr: Interrupt):
   try {
     failpoint('debug:spawned');
     if (!(await listening(info.healthUrl, deadline, () => !exited))) {
-      throw new ApxsError('START_FAILED', `httpd under ${o.valgrind ? 'valgrind' : 'gdb'} did not listen on ${info.healthUrl}`, { details: out.split('\n').slice(-15) });
+      throw new ApxsError(
+        'START_FAILED',
+        `httpd under ${o.valgrind ? 'valgrind' : 'gdb'} did not listen on ${info.healthUrl}`,
+        { details: out.split('\n').slice(-15) },
+      );
     }
     failpoint('debug:listening');
     const url = new URL(o.request, info.healthUrl).href;
@@ -287,14 +386,30 @@ async function debugRun(o: DebugOptions & { request: string }, intr: Interrupt):
       await exit;
       const text = await fs.readFile(log!, 'utf8').catch(() => '');
       const v = parseValgrindLog(text);
-      return { tool: 'valgrind', command: [c.file, ...c.args], request, errors: v.errors, errorCount: v.errorCount, summary: v.summary, log };
+      return {
+        tool: 'valgrind',
+        command: [c.file, ...c.args],
+        request,
+        errors: v.errors,
+        errorCount: v.errorCount,
+        summary: v.summary,
+        log,
+      };
     }
     const hitWait = nowMs() + 30_000;
     while (!exited && nowMs() < hitWait) await sleep(50);
     await endTree();
     await exit;
     const backtrace = parseGdbBacktrace(out);
-    return { tool: 'gdb', command: [c.file, ...c.args], request, breakAt: c.breakAt, hit: backtrace.some((f) => f.fn === c.breakAt), backtrace, log: undefined };
+    return {
+      tool: 'gdb',
+      command: [c.file, ...c.args],
+      request,
+      breakAt: c.breakAt,
+      hit: backtrace.some((f) => f.fn === c.breakAt),
+      backtrace,
+      log: undefined,
+    };
   } finally {
     clearTimeout(killTimer);
     if (!exited) {
@@ -315,7 +430,10 @@ async function descendants(pid: number): Promise<number[]> {
     const p = queue.shift()!;
     const tasks = await fs.readdir(`/proc/${p}/task`).catch(() => [] as string[]);
     for (const t of tasks) {
-      const kids = (await fs.readFile(`/proc/${p}/task/${t}/children`, 'utf8').catch(() => '')).split(/\s+/).filter(Boolean).map(Number);
+      const kids = (await fs.readFile(`/proc/${p}/task/${t}/children`, 'utf8').catch(() => ''))
+        .split(/\s+/)
+        .filter(Boolean)
+        .map(Number);
       for (const k of kids) {
         if (out.includes(k)) continue;
         out.push(k);
@@ -327,11 +445,15 @@ async function descendants(pid: number): Promise<number[]> {
 }
 
 /** The interactive form: gdb (or valgrind) with the terminal; resolves with its exit code. */
-export function debugInteractive(o: DebugOptions): Promise<{ exitCode: number; command: string[] }> {
+export function debugInteractive(
+  o: DebugOptions,
+): Promise<{ exitCode: number; command: string[] }> {
   return exclusive(o.sr, () => debugInteractiveLocked(o));
 }
 
-async function debugInteractiveLocked(o: DebugOptions): Promise<{ exitCode: number; command: string[] }> {
+async function debugInteractiveLocked(
+  o: DebugOptions,
+): Promise<{ exitCode: number; command: string[] }> {
   const c = await debugCommand(o);
   const child = spawn(c.file, c.args, { env: toolEnv(c), stdio: 'inherit' });
   // Ctrl-C belongs to gdb (it stops httpd there); this process waits for gdb to end.

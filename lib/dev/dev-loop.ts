@@ -78,8 +78,14 @@ export interface DevSummary {
 }
 
 function errorOf(e: unknown): NonNullable<Cycle['error']> {
-  if (e instanceof ApxsError) return { code: e.code, message: e.message, hint: e.hint ?? null, details: e.details };
-  return { code: 'INTERNAL', message: e instanceof Error ? e.message : String(e), hint: null, details: [] };
+  if (e instanceof ApxsError)
+    return { code: e.code, message: e.message, hint: e.hint ?? null, details: e.details };
+  return {
+    code: 'INTERNAL',
+    message: e instanceof Error ? e.message : String(e),
+    hint: null,
+    details: [],
+  };
 }
 
 /** After a graceful restart the health URL may still be answered by old children: wait for a child of the new generation. */
@@ -99,12 +105,19 @@ async function newGeneration(pid: number, before: Set<number>, deadline: number)
  * the macro info of the standard library's headers made the info module's
  * compile 1.3 s instead of 0.85 s here, most of a C++ cycle.
  */
-export const DEBUG_FLAGS = { c: ['-O0', '-g3', '-U_FORTIFY_SOURCE'], cxx: ['-O0', '-g', '-U_FORTIFY_SOURCE'] };
+export const DEBUG_FLAGS = {
+  c: ['-O0', '-g3', '-U_FORTIFY_SOURCE'],
+  cxx: ['-O0', '-g', '-U_FORTIFY_SOURCE'],
+};
 
 function debugBuildEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const add = (v: string | undefined, flags: string[]) => [v, ...flags].filter(Boolean).join(' ');
   // $CXXFLAGS unset: C++ took $CFLAGS (flags.ts), so the developer's C flags still come first.
-  return { ...env, CFLAGS: add(env.CFLAGS, DEBUG_FLAGS.c), CXXFLAGS: add(env.CXXFLAGS ?? env.CFLAGS, DEBUG_FLAGS.cxx) };
+  return {
+    ...env,
+    CFLAGS: add(env.CFLAGS, DEBUG_FLAGS.c),
+    CXXFLAGS: add(env.CXXFLAGS ?? env.CFLAGS, DEBUG_FLAGS.cxx),
+  };
 }
 
 /** Crashes whose directory appeared since the last call: the recorder's (lib/ctl/crash-capture.ts), explained. */
@@ -125,7 +138,13 @@ function crashWatch(sr: ServerRoot): { fresh(): Promise<Crash[]>; ready: Promise
   };
 }
 
-async function runCycle(o: DevOptions, n: number, changed: string[], first: boolean, crashes: ReturnType<typeof crashWatch>): Promise<Cycle> {
+async function runCycle(
+  o: DevOptions,
+  n: number,
+  changed: string[],
+  first: boolean,
+  crashes: ReturnType<typeof crashWatch>,
+): Promise<Cycle> {
   const t0 = nowMs();
   let step: CycleStep = 'build';
   const c: Cycle = { ok: false, cycle: n, changed, module: '', elapsedMs: 0 };
@@ -140,8 +159,16 @@ async function runCycle(o: DevOptions, n: number, changed: string[], first: bool
     c.module = project.module.stem;
     const tc = await toolchainForServer(o.sr);
     let t = nowMs();
-    const b = await buildModule(project, tc, { env: o.release ? process.env : debugBuildEnv(process.env) });
-    c.build = { so: b.so, upToDate: b.upToDate, compiled: b.compiled, warnings: b.warnings, ms: nowMs() - t };
+    const b = await buildModule(project, tc, {
+      env: o.release ? process.env : debugBuildEnv(process.env),
+    });
+    c.build = {
+      so: b.so,
+      upToDate: b.upToDate,
+      compiled: b.compiled,
+      warnings: b.warnings,
+      ms: nowMs() - t,
+    };
     at('install');
     t = nowMs();
     const inst = await installProject(o.sr, project, tc);
@@ -166,7 +193,11 @@ async function runCycle(o: DevOptions, n: number, changed: string[], first: bool
     }
     at('request');
     healthUrl ??= (await serverFiles(o.sr)).healthUrl;
-    if (!healthUrl) throw new ApxsError('NOT_FOUND', 'the server has no Listen address to request the module from');
+    if (!healthUrl)
+      throw new ApxsError(
+        'NOT_FOUND',
+        'the server has no Listen address to request the module from',
+      );
     c.request = await fetchPage(new URL(inst.location?.path ?? project.url, healthUrl).href);
     c.ok = c.request.status !== undefined && c.request.status < 500;
     if (!c.ok) {
@@ -198,7 +229,11 @@ export async function devLoop(o: DevOptions): Promise<DevSummary> {
       return;
     }
     busy = (async () => {
-      for (let files: string[] | undefined = changed; files && !o.signal.aborted; files = queued, queued = undefined) {
+      for (
+        let files: string[] | undefined = changed;
+        files && !o.signal.aborted;
+        files = queued, queued = undefined
+      ) {
         const c = await runCycle(o, ++cycles, files, cycles === 1, crashes);
         if (!c.ok) failed++;
         o.onCycle(c);
@@ -215,11 +250,17 @@ export async function devLoop(o: DevOptions): Promise<DevSummary> {
   const poll = setInterval(() => {
     if (busy || polling || !o.onCrash) return;
     polling = true;
-    crashes.fresh().then((cs) => {
-      for (const c of cs) o.onCrash?.(c);
-    }, () => undefined).finally(() => {
-      polling = false;
-    });
+    crashes
+      .fresh()
+      .then(
+        (cs) => {
+          for (const c of cs) o.onCrash?.(c);
+        },
+        () => undefined,
+      )
+      .finally(() => {
+        polling = false;
+      });
   }, 500);
   try {
     cycle([]);
@@ -234,9 +275,12 @@ export async function devLoop(o: DevOptions): Promise<DevSummary> {
   await busy;
   let serverStopped = false;
   if (o.stopServer) {
-    await stop(o.sr, { timeoutSec: o.timeoutSec }).then(() => (serverStopped = true), (e: unknown) => {
-      if (!(e instanceof ApxsError && e.code === 'NOT_RUNNING')) throw e;
-    });
+    await stop(o.sr, { timeoutSec: o.timeoutSec }).then(
+      () => (serverStopped = true),
+      (e: unknown) => {
+        if (!(e instanceof ApxsError && e.code === 'NOT_RUNNING')) throw e;
+      },
+    );
   }
   return { cycles, failed, serverStopped };
 }

@@ -40,7 +40,12 @@ export interface ListenStatus {
 
 export interface DoctorReport {
   serverRoot: { kind: string; path: string; config: string } | null;
-  httpd: { binary: string; version: string | null; series: string | null; mpm: string | null } | null;
+  httpd: {
+    binary: string;
+    version: string | null;
+    series: string | null;
+    mpm: string | null;
+  } | null;
   running: { pid: number } | null;
   compiler: { cc: string; ccVersion: string | null; cxx: string; cxxVersion: string | null };
   apxs: string | null;
@@ -54,33 +59,77 @@ export interface DoctorReport {
 }
 
 export interface TlsFacts {
-  ca: { file: string; fingerprint: string; notAfter: string; daysLeft: number; systemTrusted: boolean } | null;
-  certificates: { vhost: string; names: string[]; notAfter: string; daysLeft: number; present: boolean; currentCa: boolean }[];
+  ca: {
+    file: string;
+    fingerprint: string;
+    notAfter: string;
+    daysLeft: number;
+    systemTrusted: boolean;
+  } | null;
+  certificates: {
+    vhost: string;
+    names: string[];
+    notAfter: string;
+    daysLeft: number;
+    present: boolean;
+    currentCa: boolean;
+  }[];
 }
 
 /** A certificate with fewer days left is reported, with the renew command. */
 export const EXPIRY_WARN_DAYS = 30;
 
 async function tlsFacts(sr: ServerRoot | undefined, report: DoctorReport): Promise<void> {
-  const said = (e: unknown) => `local CA: ${(e as Error).message}${e instanceof ApxsError && e.hint ? `; fix: ${e.hint}` : ''}`;
-  const ca = await loadCa(caDir()).catch((e: unknown) => (report.warnings.push(said(e)), undefined));
+  const said = (e: unknown) =>
+    `local CA: ${(e as Error).message}${e instanceof ApxsError && e.hint ? `; fix: ${e.hint}` : ''}`;
+  const ca = await loadCa(caDir()).catch(
+    (e: unknown) => (report.warnings.push(said(e)), undefined),
+  );
   const now = Date.now();
   if (ca) {
     // The key as vhost add --tls would use it: there, not a symlink, not readable by others, the certificate's.
     await caSigningKey(ca).catch((e: unknown) => report.warnings.push(said(e)));
     const daysLeft = Math.floor((new Date(ca.notAfter).getTime() - now) / 86400_000);
     const systemTrusted = await inSystemBundle(ca, DEFAULT_SYSTEM_STORE);
-    report.tls.ca = { file: ca.certFile, fingerprint: ca.fingerprint, notAfter: ca.notAfter, daysLeft, systemTrusted };
-    if (!systemTrusted) report.warnings.push(`the local CA ${ca.certFile} is not in the system store (${DEFAULT_SYSTEM_STORE.etcCertsDir}): browsers and curl will not trust its certificates; fix: sudo apxs-ts tls trust`);
-    if (daysLeft < EXPIRY_WARN_DAYS) report.warnings.push(`the local CA expires in ${daysLeft} days (${ca.notAfter}); fix: apxs-ts tls ca --new, then apxs-ts tls trust and apxs-ts tls renew --all`);
+    report.tls.ca = {
+      file: ca.certFile,
+      fingerprint: ca.fingerprint,
+      notAfter: ca.notAfter,
+      daysLeft,
+      systemTrusted,
+    };
+    if (!systemTrusted)
+      report.warnings.push(
+        `the local CA ${ca.certFile} is not in the system store (${DEFAULT_SYSTEM_STORE.etcCertsDir}): browsers and curl will not trust its certificates; fix: sudo apxs-ts tls trust`,
+      );
+    if (daysLeft < EXPIRY_WARN_DAYS)
+      report.warnings.push(
+        `the local CA expires in ${daysLeft} days (${ca.notAfter}); fix: apxs-ts tls ca --new, then apxs-ts tls trust and apxs-ts tls renew --all`,
+      );
   }
   if (!sr) return;
   const certs = await listTls(sr, ca).catch(() => []);
-  report.tls.certificates = certs.map((c) => ({ vhost: c.vhost, names: c.names, notAfter: c.notAfter, daysLeft: c.daysLeft, present: c.present, currentCa: c.currentCa }));
+  report.tls.certificates = certs.map((c) => ({
+    vhost: c.vhost,
+    names: c.names,
+    notAfter: c.notAfter,
+    daysLeft: c.daysLeft,
+    present: c.present,
+    currentCa: c.currentCa,
+  }));
   for (const c of certs) {
-    if (!c.present) report.warnings.push(`the certificate of ${c.vhost} (${c.file}) is missing; fix: ${apxsCommand(`tls renew ${c.vhost}`, { serverRoot: sr.root })}`);
-    else if (c.daysLeft < EXPIRY_WARN_DAYS) report.warnings.push(`the certificate of ${c.vhost} expires in ${c.daysLeft} days (${c.notAfter}); fix: ${apxsCommand(`tls renew --expiring ${EXPIRY_WARN_DAYS}`, { serverRoot: sr.root })}`);
-    else if (!c.currentCa) report.warnings.push(`the certificate of ${c.vhost} was signed by another local CA; fix: ${apxsCommand(`tls renew ${c.vhost}`, { serverRoot: sr.root })}`);
+    if (!c.present)
+      report.warnings.push(
+        `the certificate of ${c.vhost} (${c.file}) is missing; fix: ${apxsCommand(`tls renew ${c.vhost}`, { serverRoot: sr.root })}`,
+      );
+    else if (c.daysLeft < EXPIRY_WARN_DAYS)
+      report.warnings.push(
+        `the certificate of ${c.vhost} expires in ${c.daysLeft} days (${c.notAfter}); fix: ${apxsCommand(`tls renew --expiring ${EXPIRY_WARN_DAYS}`, { serverRoot: sr.root })}`,
+      );
+    else if (!c.currentCa)
+      report.warnings.push(
+        `the certificate of ${c.vhost} was signed by another local CA; fix: ${apxsCommand(`tls renew ${c.vhost}`, { serverRoot: sr.root })}`,
+      );
   }
 }
 
@@ -96,7 +145,9 @@ async function httpdFacts(sr: ServerRoot, report: DoctorReport): Promise<void> {
   if (!(await exists(sr.httpd))) {
     report.httpd = { binary: sr.httpd, version: null, series: null, mpm: null };
     // A system binary comes from the distribution; any other from a source build into its prefix.
-    const fix = sr.httpd.startsWith('/usr/') ? 'sudo apt-get install -y apache2' : `apxs-ts source build 2.4 --prefix ${sr.root}`;
+    const fix = sr.httpd.startsWith('/usr/')
+      ? 'sudo apt-get install -y apache2'
+      : `apxs-ts source build 2.4 --prefix ${sr.root}`;
     report.missing.push({ what: 'httpd', why: `${sr.httpd} does not exist`, fix });
     return;
   }
@@ -109,8 +160,16 @@ async function httpdFacts(sr: ServerRoot, report: DoctorReport): Promise<void> {
   const v = await runCapture(cmd.file, cmd.args, { env: cmd.env });
   // [ \t]*, not \s*: with no MPM loaded the field is empty, and \s* would read on into the next line's "Server".
   const mpm = /^Server MPM:[ \t]*(\S+)/m.exec(v.stdout)?.[1] ?? null;
-  if (v.exitCode !== 0) report.warnings.push(`httpd -V exited ${v.exitCode}: ${v.all.split('\n').find((l) => l.trim()) ?? ''}`);
-  report.httpd = { binary: sr.httpd, version: profile?.version ?? null, series: profile?.series ?? null, mpm };
+  if (v.exitCode !== 0)
+    report.warnings.push(
+      `httpd -V exited ${v.exitCode}: ${v.all.split('\n').find((l) => l.trim()) ?? ''}`,
+    );
+  report.httpd = {
+    binary: sr.httpd,
+    version: profile?.version ?? null,
+    series: profile?.series ?? null,
+    mpm,
+  };
 }
 
 async function toolchainFacts(sr: ServerRoot | undefined, report: DoctorReport): Promise<void> {
@@ -121,20 +180,43 @@ async function toolchainFacts(sr: ServerRoot | undefined, report: DoctorReport):
     if (!(e instanceof ApxsError)) throw e;
     // Without an httpd (reported as missing already) its apxs may still be there.
     if (await buildVarsSource(sr)) report.warnings.push(`compiler flags: ${e.message}`);
-    else report.missing.push({ what: 'apxs', why: e.message, fix: 'sudo apt-get install -y apache2-dev' });
+    else
+      report.missing.push({
+        what: 'apxs',
+        why: e.message,
+        fix: 'sudo apt-get install -y apache2-dev',
+      });
   }
-  report.apxs = tc ? (await buildVarsSource(sr)) ?? null : null;
+  report.apxs = tc ? ((await buildVarsSource(sr)) ?? null) : null;
   if (tc) report.flags = { cflags: tc.cflags, cxxflags: tc.cxxflags, ldflags: tc.ldflags };
   const cc = (tc?.cc ?? 'gcc').split(/\s+/)[0]!;
   const cxx = (tc?.cxx ?? 'g++').split(/\s+/)[0]!;
   const [ccPath, cxxPath] = await Promise.all([which([cc]), which([cxx])]);
-  const [ccVersion, cxxVersion] = await Promise.all([ccPath ? versionLine(ccPath) : null, cxxPath ? versionLine(cxxPath) : null]);
+  const [ccVersion, cxxVersion] = await Promise.all([
+    ccPath ? versionLine(ccPath) : null,
+    cxxPath ? versionLine(cxxPath) : null,
+  ]);
   report.compiler = { cc, ccVersion, cxx, cxxVersion };
-  if (!ccVersion) report.missing.push({ what: 'C compiler', why: `${cc} not found on PATH`, fix: 'sudo apt-get install -y gcc' });
-  if (!cxxVersion) report.missing.push({ what: 'C++ compiler', why: `${cxx} not found on PATH (needed for --cpp modules)`, fix: 'sudo apt-get install -y g++' });
+  if (!ccVersion)
+    report.missing.push({
+      what: 'C compiler',
+      why: `${cc} not found on PATH`,
+      fix: 'sudo apt-get install -y gcc',
+    });
+  if (!cxxVersion)
+    report.missing.push({
+      what: 'C++ compiler',
+      why: `${cxx} not found on PATH (needed for --cpp modules)`,
+      fix: 'sudo apt-get install -y g++',
+    });
 }
 
-const bindHost = (l: ListenAddress) => (!l.host || l.host === '*' || l.host === '0.0.0.0' ? '0.0.0.0' : l.host === 'localhost' ? '127.0.0.1' : l.host);
+const bindHost = (l: ListenAddress) =>
+  !l.host || l.host === '*' || l.host === '0.0.0.0'
+    ? '0.0.0.0'
+    : l.host === 'localhost'
+      ? '127.0.0.1'
+      : l.host;
 
 async function listenFacts(sr: ServerRoot, report: DoctorReport): Promise<void> {
   const info = await readServerInfo(sr).catch((e: unknown) => {
@@ -152,32 +234,67 @@ async function listenFacts(sr: ServerRoot, report: DoctorReport): Promise<void> 
       report.listen.push({ address, port: l.port, status: 'free' });
     } else if (l.port < 1024 && process.getuid?.() !== 0) {
       report.listen.push({ address, port: l.port, status: 'privileged' });
-      report.missing.push({ what: `port ${l.port}`, why: `Listen ${address} needs root (ports below 1024)`, fix: `sudo apxs-ts ctl start --server-root ${sr.root}` });
+      report.missing.push({
+        what: `port ${l.port}`,
+        why: `Listen ${address} needs root (ports below 1024)`,
+        fix: `sudo apxs-ts ctl start --server-root ${sr.root}`,
+      });
     } else {
       const holder = whoListens(l.port)[0];
-      const who = holder ? `pid ${holder.pid} (${holder.command})` : 'a process this user cannot see';
+      const who = holder
+        ? `pid ${holder.pid} (${holder.command})`
+        : 'a process this user cannot see';
       report.listen.push({ address, port: l.port, status: 'taken', holder: who });
       // No command can choose which server should give way: the fix is the one edit.
-      report.missing.push({ what: `port ${l.port}`, why: `Listen ${address} is taken by ${who}`, fix: `change Listen ${l.host ? `${l.host}:` : ''}${l.port} in ${sr.configFile} to a free port (e.g. ${await freePort()})` });
+      report.missing.push({
+        what: `port ${l.port}`,
+        why: `Listen ${address} is taken by ${who}`,
+        fix: `change Listen ${l.host ? `${l.host}:` : ''}${l.port} in ${sr.configFile} to a free port (e.g. ${await freePort()})`,
+      });
     }
   }
 }
 
 async function hostsFacts(file: string, report: DoctorReport): Promise<void> {
-  const writable = await fs.access(file, constants.W_OK).then(() => true, () => false);
+  const writable = await fs.access(file, constants.W_OK).then(
+    () => true,
+    () => false,
+  );
   // Not counted as missing: a sandbox on a port needs no name; vhost names do.
-  report.hostsFile = { path: file, writable, fix: writable ? null : `sudo ${apxsCommand('hosts add NAME', { hostsFile: file })}${file === DEFAULT_HOSTS_FILE ? ' (or --hosts-file FILE / $APXS_TS_HOSTS_FILE for a private one)' : ''}` };
+  report.hostsFile = {
+    path: file,
+    writable,
+    fix: writable
+      ? null
+      : `sudo ${apxsCommand('hosts add NAME', { hostsFile: file })}${file === DEFAULT_HOSTS_FILE ? ' (or --hosts-file FILE / $APXS_TS_HOSTS_FILE for a private one)' : ''}`,
+  };
 }
 
 /** The report for server root `rootPath` (undefined: none was given or found). */
-export async function doctor(rootPath: string | undefined, hostsFile: string): Promise<DoctorReport> {
+export async function doctor(
+  rootPath: string | undefined,
+  hostsFile: string,
+): Promise<DoctorReport> {
   const report: DoctorReport = {
-    serverRoot: null, httpd: null, running: null, compiler: { cc: 'gcc', ccVersion: null, cxx: 'g++', cxxVersion: null },
-    apxs: null, flags: null, hostsFile: { path: hostsFile, writable: false, fix: null }, listen: [], tls: { ca: null, certificates: [] }, missing: [], warnings: [],
+    serverRoot: null,
+    httpd: null,
+    running: null,
+    compiler: { cc: 'gcc', ccVersion: null, cxx: 'g++', cxxVersion: null },
+    apxs: null,
+    flags: null,
+    hostsFile: { path: hostsFile, writable: false, fix: null },
+    listen: [],
+    tls: { ca: null, certificates: [] },
+    missing: [],
+    warnings: [],
   };
   let sr: ServerRoot | undefined;
   if (!rootPath) {
-    report.missing.push({ what: 'server root', why: 'none given (--server-root, $APXS_TS_SERVER_ROOT) and no apxs-ts.json found upward', fix: SANDBOX_FIX });
+    report.missing.push({
+      what: 'server root',
+      why: 'none given (--server-root, $APXS_TS_SERVER_ROOT) and no apxs-ts.json found upward',
+      fix: SANDBOX_FIX,
+    });
   } else {
     try {
       sr = await detectServerRoot(rootPath);

@@ -23,7 +23,11 @@ export interface SaveWatcher {
  * Calls `onSave(files)` once `debounceMs` have passed without another event,
  * with the names that changed in that time (relative to `dir`).
  */
-export async function watchSaves(dir: string, debounceMs: number, onSave: (files: string[]) => void): Promise<SaveWatcher> {
+export async function watchSaves(
+  dir: string,
+  debounceMs: number,
+  onSave: (files: string[]) => void,
+): Promise<SaveWatcher> {
   const subdirs = (await fs.readdir(dir, { withFileTypes: true }))
     .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
     .map((e) => e.name);

@@ -104,29 +104,63 @@ export function parseConf(text: string, file = '<string>'): ParsedConf {
       const name = m?.[1] ?? trimmed.slice(2);
       const top = stack[stack.length - 1];
       if (!top || top.name.toLowerCase() !== name.toLowerCase()) {
-        errors.push({ line, message: top ? `</${name}> closes <${top.name}>` : `</${name}> without matching <${name}> section` });
+        errors.push({
+          line,
+          message: top
+            ? `</${name}> closes <${top.name}>`
+            : `</${name}> without matching <${name}> section`,
+        });
       } else {
         stack.pop();
         directives[top.index]!.closeIndex = directives.length;
         resync();
       }
-      if (m && !trimmed.endsWith('>')) errors.push({ line, message: `</${name} directive missing closing '>'` });
-      directives.push({ name, args: [], rawArgs: '', file, line, endLine, kind: 'close', sections });
+      if (m && !trimmed.endsWith('>'))
+        errors.push({ line, message: `</${name} directive missing closing '>'` });
+      directives.push({
+        name,
+        args: [],
+        rawArgs: '',
+        file,
+        line,
+        endLine,
+        kind: 'close',
+        sections,
+      });
       continue;
     }
     if (trimmed.startsWith('<')) {
       const m = /^<([^\s>]+)(.*)$/.exec(trimmed)!;
       const name = m[1]!;
       let rest = m[2]!.trim();
-      if (!rest.endsWith('>')) errors.push({ line, message: `<${name} directive missing closing '>'` });
+      if (!rest.endsWith('>'))
+        errors.push({ line, message: `<${name} directive missing closing '>'` });
       else rest = rest.slice(0, -1).trim();
-      directives.push({ name, args: splitArgs(rest), rawArgs: rest, file, line, endLine, kind: 'open', sections });
+      directives.push({
+        name,
+        args: splitArgs(rest),
+        rawArgs: rest,
+        file,
+        line,
+        endLine,
+        kind: 'open',
+        sections,
+      });
       stack.push({ name, index: directives.length - 1 });
       resync();
       continue;
     }
     const m = /^(\S+)\s*(.*)$/.exec(trimmed)!;
-    directives.push({ name: m[1]!, args: splitArgs(m[2]!), rawArgs: m[2]!, file, line, endLine, kind: 'directive', sections });
+    directives.push({
+      name: m[1]!,
+      args: splitArgs(m[2]!),
+      rawArgs: m[2]!,
+      file,
+      line,
+      endLine,
+      kind: 'directive',
+      sections,
+    });
   }
   for (const open of stack) {
     errors.push({ line: directives[open.index]!.line, message: `<${open.name}> was not closed` });

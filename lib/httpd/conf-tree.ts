@@ -67,7 +67,8 @@ export async function expandGlob(pattern: string): Promise<string[]> {
       }
       const re = globToRegExp(seg);
       const names = await fs.readdir(base).catch(() => [] as string[]);
-      for (const n of names.sort()) if (!n.startsWith('.') && re.test(n)) next.push(path.join(base, n));
+      for (const n of names.sort())
+        if (!n.startsWith('.') && re.test(n)) next.push(path.join(base, n));
     }
     bases = next;
   }
@@ -77,7 +78,10 @@ export async function expandGlob(pattern: string): Promise<string[]> {
 }
 
 export function expandVars(text: string, vars: Record<string, string | undefined>): string {
-  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, name: string) => vars[name] ?? whole);
+  return text.replace(
+    /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g,
+    (whole, name: string) => vars[name] ?? whole,
+  );
 }
 
 async function filesOf(p: string): Promise<string[]> {
@@ -89,9 +93,17 @@ async function filesOf(p: string): Promise<string[]> {
   return out;
 }
 
-export async function loadConfTree(mainFile: string, opts: { serverRoot?: string; env?: Record<string, string | undefined> } = {}): Promise<ConfTree> {
+export async function loadConfTree(
+  mainFile: string,
+  opts: { serverRoot?: string; env?: Record<string, string | undefined> } = {},
+): Promise<ConfTree> {
   const vars: Record<string, string | undefined> = { ...process.env, ...(opts.env ?? {}) };
-  const tree: ConfTree = { serverRoot: opts.serverRoot ?? path.dirname(mainFile), directives: [], files: [], errors: [] };
+  const tree: ConfTree = {
+    serverRoot: opts.serverRoot ?? path.dirname(mainFile),
+    directives: [],
+    files: [],
+    errors: [],
+  };
   const loaded = new Set(BUILTIN);
   const defined = new Set<string>();
 
@@ -109,18 +121,33 @@ export async function loadConfTree(mainFile: string, opts: { serverRoot?: string
   async function readFile(file: string, depth: number): Promise<void> {
     if (depth > INCLUDE_LIMITS.depth) {
       const seen = chain.find((c, i) => chain.findIndex((o) => o.file === c.file) !== i);
-      throw new ApxsError('CONFIG_BROKEN', `${where()}: Includes nested more than ${INCLUDE_LIMITS.depth} deep${seen ? ` (a loop: ${seen.file} is included again while it is being read)` : ''}`, {
-        hint: 'an included file includes itself, directly or through others; httpd refuses such a config too',
-        details: chain.slice(0, 5).map((c) => `${c.file}:${c.line}: Include ${c.pattern}`),
-        data: { file, limit: INCLUDE_LIMITS.depth },
-      });
+      throw new ApxsError(
+        'CONFIG_BROKEN',
+        `${where()}: Includes nested more than ${INCLUDE_LIMITS.depth} deep${seen ? ` (a loop: ${seen.file} is included again while it is being read)` : ''}`,
+        {
+          hint: 'an included file includes itself, directly or through others; httpd refuses such a config too',
+          details: chain.slice(0, 5).map((c) => `${c.file}:${c.line}: Include ${c.pattern}`),
+          data: { file, limit: INCLUDE_LIMITS.depth },
+        },
+      );
     }
-    if (++filesRead > INCLUDE_LIMITS.filesRead || tree.directives.length > INCLUDE_LIMITS.directives) {
-      throw new ApxsError('CONFIG_TOO_LARGE', `${where()}: the config includes more than ${INCLUDE_LIMITS.filesRead} files or ${INCLUDE_LIMITS.directives} directives in all`, {
-        hint: 'Include globs whose files include the same globs again multiply; include each file once',
-        details: chain.slice(0, 5).map((c) => `${c.file}:${c.line}: Include ${c.pattern}`),
-        data: { filesRead: filesRead - 1, directives: tree.directives.length, limits: INCLUDE_LIMITS },
-      });
+    if (
+      ++filesRead > INCLUDE_LIMITS.filesRead ||
+      tree.directives.length > INCLUDE_LIMITS.directives
+    ) {
+      throw new ApxsError(
+        'CONFIG_TOO_LARGE',
+        `${where()}: the config includes more than ${INCLUDE_LIMITS.filesRead} files or ${INCLUDE_LIMITS.directives} directives in all`,
+        {
+          hint: 'Include globs whose files include the same globs again multiply; include each file once',
+          details: chain.slice(0, 5).map((c) => `${c.file}:${c.line}: Include ${c.pattern}`),
+          data: {
+            filesRead: filesRead - 1,
+            directives: tree.directives.length,
+            limits: INCLUDE_LIMITS,
+          },
+        },
+      );
     }
     tree.files.push(file);
     let parsed = parsedCache.get(file);
@@ -134,13 +161,17 @@ export async function loadConfTree(mainFile: string, opts: { serverRoot?: string
     let inactive = 0; // how many entries of `active` are false
     for (const raw of parsed.directives) {
       // ${VAR} is expanded before the arguments are split, as httpd does.
-      const d: Directive = raw.rawArgs.includes('${') ? { ...raw, args: splitArgs(expandVars(raw.rawArgs, vars)) } : raw;
+      const d: Directive = raw.rawArgs.includes('${')
+        ? { ...raw, args: splitArgs(expandVars(raw.rawArgs, vars)) }
+        : raw;
       const on = inactive === 0;
       if (d.kind === 'open' && (is(d, 'IfModule') || is(d, 'IfDefine'))) {
         const arg = d.args[0] ?? '';
         const negate = arg.startsWith('!');
         const name = arg.replace(/^!/, '');
-        const present = is(d, 'IfModule') ? moduleKeys(name).some((k) => loaded.has(k)) : defined.has(name);
+        const present = is(d, 'IfModule')
+          ? moduleKeys(name).some((k) => loaded.has(k))
+          : defined.has(name);
         active.push(present !== negate);
         if (present === negate) inactive++;
         continue;
@@ -155,7 +186,8 @@ export async function loadConfTree(mainFile: string, opts: { serverRoot?: string
         if (d.args[1] !== undefined) vars[d.args[0]] = d.args[1];
       }
       if (d.kind === 'directive' && is(d, 'ServerRoot') && d.args[0]) tree.serverRoot = d.args[0];
-      if (d.kind === 'directive' && is(d, 'LoadModule') && d.args[0]) loaded.add(moduleKeys(d.args[0])[0]!);
+      if (d.kind === 'directive' && is(d, 'LoadModule') && d.args[0])
+        loaded.add(moduleKeys(d.args[0])[0]!);
       tree.directives.push(d);
       if (d.kind === 'directive' && (is(d, 'Include') || is(d, 'IncludeOptional')) && d.args[0]) {
         const pattern = path.resolve(tree.serverRoot, d.args[0]);
@@ -167,7 +199,11 @@ export async function loadConfTree(mainFile: string, opts: { serverRoot?: string
           globCache.set(pattern, files);
         }
         if (files.length === 0 && is(d, 'Include') && !hasWildcard(pattern)) {
-          tree.errors.push({ file, line: d.line, message: `Include ${d.args[0]}: no such file or directory` });
+          tree.errors.push({
+            file,
+            line: d.line,
+            message: `Include ${d.args[0]}: no such file or directory`,
+          });
         }
         chain.push({ file, line: d.line, pattern: d.args[0] });
         for (const f of files) await readFile(f, depth + 1);
@@ -182,6 +218,8 @@ export async function loadConfTree(mainFile: string, opts: { serverRoot?: string
 
 /** Last value of a one-argument directive at server level (outside any section). */
 export function serverLevel(tree: ConfTree, name: string): string | undefined {
-  const hits = tree.directives.filter((d) => d.kind === 'directive' && is(d, name) && d.sections.every((s) => /^If/i.test(s)));
+  const hits = tree.directives.filter(
+    (d) => d.kind === 'directive' && is(d, name) && d.sections.every((s) => /^If/i.test(s)),
+  );
   return hits[hits.length - 1]?.args[0];
 }

@@ -17,7 +17,12 @@ import { EditTransaction } from '../core/edit-transaction.js';
 import { ApxsError } from '../core/errors.js';
 import { failpoint } from '../core/failpoint.js';
 import { withLock } from '../core/lock.js';
-import { brokenConfigError, configTest, parseHttpdErrors, type ConfigTestResult } from './configtest.js';
+import {
+  brokenConfigError,
+  configTest,
+  parseHttpdErrors,
+  type ConfigTestResult,
+} from './configtest.js';
 import type { ServerRoot } from './server-root.js';
 
 export interface ConfigEdit<T> {
@@ -41,60 +46,81 @@ export function recoverInterruptedEdit(sr: ServerRoot): Promise<string[]> {
   return EditTransaction.recover(journalFile(sr), backupDir(sr));
 }
 
-export async function withConfigEdit<T>(sr: ServerRoot, what: string, edit: (tx: EditTransaction) => Promise<T>): Promise<ConfigEdit<T>> {
-  await fs.mkdir(sr.stateDir, { recursive: true }).catch((err: unknown) => { throw writeError(sr.stateDir, err); });
+export async function withConfigEdit<T>(
+  sr: ServerRoot,
+  what: string,
+  edit: (tx: EditTransaction) => Promise<T>,
+): Promise<ConfigEdit<T>> {
+  await fs.mkdir(sr.stateDir, { recursive: true }).catch((err: unknown) => {
+    throw writeError(sr.stateDir, err);
+  });
   await notALink(sr.stateDir);
-  return withLock(path.join(sr.stateDir, 'config.lock'), async () => {
-    failpoint('edit:locked');
-    const recovered = await recoverInterruptedEdit(sr);
-    const tx = new EditTransaction(backupDir(sr), { file: journalFile(sr), what });
-    let value: T;
-    let verdict: ConfigTestResult | null = null;
-    try {
-      value = await edit(tx);
-      if (tx.dirty) {
-        failpoint('edit:before-configtest');
-        verdict = await configTest(sr);
+  return withLock(
+    path.join(sr.stateDir, 'config.lock'),
+    async () => {
+      failpoint('edit:locked');
+      const recovered = await recoverInterruptedEdit(sr);
+      const tx = new EditTransaction(backupDir(sr), { file: journalFile(sr), what });
+      let value: T;
+      let verdict: ConfigTestResult | null = null;
+      try {
+        value = await edit(tx);
+        if (tx.dirty) {
+          failpoint('edit:before-configtest');
+          verdict = await configTest(sr);
+        }
+      } catch (err) {
+        await tx.rollback();
+        throw withWarnings(err, [...recovered, ...tx.warnings]);
       }
-    } catch (err) {
-      await tx.rollback();
-      throw withWarnings(err, [...recovered, ...tx.warnings]);
-    }
-    if (verdict && !verdict.ok) {
-      const restored = await tx.rollback();
-      const before = await configTest(sr);
-      if (!before.ok) throw brokenBeforeError(before, what, restored);
-      throw brokenConfigError(verdict, `httpd rejected the config after ${what}`, {
-        hint: `nothing was changed: ${restored.length} file(s) restored byte for byte`,
-        data: { restored, configtest: verdict, warnings: [...recovered, ...tx.warnings] },
-      });
-    }
-    try {
-      await tx.commit();
-    } catch (err) {
-      // commit throws only before the edit counts as done (the rename of the journal)
-      await tx.rollback();
-      throw writeError(journalFile(sr), err);
-    }
-    // apxs-ts's own records (the ledger) are not news to the user.
-    const changed = tx.changed.filter((f) => !f.startsWith(`${sr.stateDir}${path.sep}`));
-    return { value, changed, backups: tx.backups, configtest: verdict, warnings: [...recovered, ...tx.warnings] };
-  }, LOCK_TIMEOUT_MS);
+      if (verdict && !verdict.ok) {
+        const restored = await tx.rollback();
+        const before = await configTest(sr);
+        if (!before.ok) throw brokenBeforeError(before, what, restored);
+        throw brokenConfigError(verdict, `httpd rejected the config after ${what}`, {
+          hint: `nothing was changed: ${restored.length} file(s) restored byte for byte`,
+          data: { restored, configtest: verdict, warnings: [...recovered, ...tx.warnings] },
+        });
+      }
+      try {
+        await tx.commit();
+      } catch (err) {
+        // commit throws only before the edit counts as done (the rename of the journal)
+        await tx.rollback();
+        throw writeError(journalFile(sr), err);
+      }
+      // apxs-ts's own records (the ledger) are not news to the user.
+      const changed = tx.changed.filter((f) => !f.startsWith(`${sr.stateDir}${path.sep}`));
+      return {
+        value,
+        changed,
+        backups: tx.backups,
+        configtest: verdict,
+        warnings: [...recovered, ...tx.warnings],
+      };
+    },
+    LOCK_TIMEOUT_MS,
+  );
 }
 
 /** The edit was undone and the config as it was is rejected too: the edit is not the cause. */
 function brokenBeforeError(verdict: ConfigTestResult, what: string, restored: string[]): ApxsError {
   const first = parseHttpdErrors(verdict.output)[0];
   const where = first?.file ? `${first.file}:${first.line}: ` : '';
-  return new ApxsError('CONFIG_BROKEN_BEFORE', `httpd rejects the config as it was before ${what}: ${where}${first?.message ?? verdict.output.split('\n')[0]}`, {
-    hint: `fix that first (apxs-ts ctl configtest shows it); nothing was changed${restored.length ? ` (${restored.length} file(s) put back)` : ''}`,
-    details: [...verdict.output.split('\n').slice(-10), ...verdict.explanations],
-    data: { output: verdict.output, errors: parseHttpdErrors(verdict.output), restored },
-  });
+  return new ApxsError(
+    'CONFIG_BROKEN_BEFORE',
+    `httpd rejects the config as it was before ${what}: ${where}${first?.message ?? verdict.output.split('\n')[0]}`,
+    {
+      hint: `fix that first (apxs-ts ctl configtest shows it); nothing was changed${restored.length ? ` (${restored.length} file(s) put back)` : ''}`,
+      details: [...verdict.output.split('\n').slice(-10), ...verdict.explanations],
+      data: { output: verdict.output, errors: parseHttpdErrors(verdict.output), restored },
+    },
+  );
 }
 
 /** Adds what happened on the way (an interrupted edit recovered first) to an error's details. */
 function withWarnings(err: unknown, warnings: string[]): unknown {
-  if (warnings.length && err instanceof ApxsError) err.details.push(...warnings.map((w) => `warning: ${w}`));
+  if (warnings.length && err instanceof ApxsError)
+    err.details.push(...warnings.map((w) => `warning: ${w}`));
   return err;
 }

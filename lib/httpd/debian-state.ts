@@ -18,7 +18,12 @@ import { readJson } from '../core/fs.js';
 
 export type A2Object = 'module' | 'site' | 'conf';
 
-const MARKER_DIRS = ['enabled_by_admin', 'enabled_by_maint', 'disabled_by_admin', 'disabled_by_maint'] as const;
+const MARKER_DIRS = [
+  'enabled_by_admin',
+  'enabled_by_maint',
+  'disabled_by_admin',
+  'disabled_by_maint',
+] as const;
 
 /**
  * Where a2enmod keeps its markers for the root: $APACHE_STATE_DIRECTORY as
@@ -42,12 +47,21 @@ export function markerPaths(root: string, obj: A2Object, name: string): string[]
  */
 export function isMarkerPath(p: string, obj: A2Object, name: string): boolean {
   const dir = path.dirname(p);
-  return path.isAbsolute(p) && path.basename(p) === name && (MARKER_DIRS as readonly string[]).includes(path.basename(dir))
-    && path.basename(path.dirname(dir)) === obj;
+  return (
+    path.isAbsolute(p) &&
+    path.basename(p) === name &&
+    (MARKER_DIRS as readonly string[]).includes(path.basename(dir)) &&
+    path.basename(path.dirname(dir)) === obj
+  );
 }
 
 /** As `a2enmod NAME` leaves them: every other marker of NAME gone, enabled_by_admin/NAME there. */
-export async function markEnabled(tx: EditTransaction, root: string, obj: A2Object, name: string): Promise<void> {
+export async function markEnabled(
+  tx: EditTransaction,
+  root: string,
+  obj: A2Object,
+  name: string,
+): Promise<void> {
   const paths = markerPaths(root, obj, name);
   const admin = paths[0];
   if (!admin) return;
@@ -57,7 +71,12 @@ export async function markEnabled(tx: EditTransaction, root: string, obj: A2Obje
 }
 
 /** As `a2dismod --purge NAME` leaves them: no marker of NAME at all. */
-export async function clearMarkers(tx: EditTransaction, root: string, obj: A2Object, name: string): Promise<void> {
+export async function clearMarkers(
+  tx: EditTransaction,
+  root: string,
+  obj: A2Object,
+  name: string,
+): Promise<void> {
   for (const p of markerPaths(root, obj, name)) await tx.remove(p);
 }
 
@@ -74,8 +93,15 @@ export async function createdByApxs(stateDir: string, file: string): Promise<boo
 }
 
 /** Records (or with `what` undefined forgets) that apxs-ts created `file`, inside `tx`. */
-export async function recordCreated(tx: EditTransaction, stateDir: string, file: string, what: string | undefined): Promise<void> {
-  const r: CreatedRecord = { files: { ...((await readJson<CreatedRecord>(createdFile(stateDir)))?.files ?? {}) } };
+export async function recordCreated(
+  tx: EditTransaction,
+  stateDir: string,
+  file: string,
+  what: string | undefined,
+): Promise<void> {
+  const r: CreatedRecord = {
+    files: { ...((await readJson<CreatedRecord>(createdFile(stateDir)))?.files ?? {}) },
+  };
   if (what === undefined) delete r.files[file];
   else r.files[file] = { what };
   await tx.write(createdFile(stateDir), JSON.stringify(r, null, 2) + '\n');
@@ -92,7 +118,13 @@ export async function makeRuntimeDirs(env: Record<string, string>): Promise<void
   const user = env.APACHE_RUN_USER;
   const owned = async (dir: string | undefined, chown: boolean) => {
     if (!dir) return;
-    if (await fs.stat(dir).then(() => true, () => false)) return;
+    if (
+      await fs.stat(dir).then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
     await fs.mkdir(dir, { recursive: true, mode: 0o755 }).catch(() => undefined);
     if (chown && user) {
       const id = await uidOf(user);
@@ -106,6 +138,9 @@ export async function makeRuntimeDirs(env: Record<string, string>): Promise<void
 
 async function uidOf(user: string): Promise<{ uid: number; gid: number } | undefined> {
   const passwd = await fs.readFile('/etc/passwd', 'utf8').catch(() => '');
-  const f = passwd.split('\n').map((l) => l.split(':')).find((p) => p[0] === user);
+  const f = passwd
+    .split('\n')
+    .map((l) => l.split(':'))
+    .find((p) => p[0] === user);
   return f && f[2] && f[3] ? { uid: Number(f[2]), gid: Number(f[3]) } : undefined;
 }

@@ -47,22 +47,75 @@ const LOCAL_13 = ['Order deny,allow', 'Deny from all', 'Allow from 127.0.0.1'];
 // Require local is mod_authz_host's; a server without it (a minimal sandbox) still has
 // mod_authz_core's expr provider, which says the same with -R (REMOTE_ADDR in a subnet).
 const LOCAL_24 = [
-  '<IfModule authz_host_module>', '    Require local', '</IfModule>',
-  '<IfModule !authz_host_module>', `    Require expr "-R '127.0.0.0/8' || -R '::1'"`, '</IfModule>',
+  '<IfModule authz_host_module>',
+  '    Require local',
+  '</IfModule>',
+  '<IfModule !authz_host_module>',
+  `    Require expr "-R '127.0.0.0/8' || -R '::1'"`,
+  '</IfModule>',
 ];
 // 1.3's Port is also the port of self-made URLs; its Listen takes no "localhost".
-const LISTEN_13 = { shipped: /^([ \t]*)(Port|Listen)[ \t]+\S+[ \t]*$/gm, lines: (p: number) => [`Port ${p}`, `Listen 127.0.0.1:${p}`, 'ServerName localhost'] };
-const LISTEN_2 = { shipped: /^([ \t]*)Listen[ \t]+\S+.*$/gm, lines: (p: number) => [`Listen localhost:${p}`, `ServerName localhost:${p}`] };
+const LISTEN_13 = {
+  shipped: /^([ \t]*)(Port|Listen)[ \t]+\S+[ \t]*$/gm,
+  lines: (p: number) => [`Port ${p}`, `Listen 127.0.0.1:${p}`, 'ServerName localhost'],
+};
+const LISTEN_2 = {
+  shipped: /^([ \t]*)Listen[ \t]+\S+.*$/gm,
+  lines: (p: number) => [`Listen localhost:${p}`, `ServerName localhost:${p}`],
+};
 
 const LEVELS = ['emerg', 'alert', 'crit', 'error', 'warn', 'notice', 'info', 'debug'] as const;
 const LOG_GLOBAL = { perModule: false, levels: LEVELS };
-const LOG_24 = { perModule: true, levels: [...LEVELS, ...[1, 2, 3, 4, 5, 6, 7, 8].map((n) => `trace${n}`)] };
+const LOG_24 = {
+  perModule: true,
+  levels: [...LEVELS, ...[1, 2, 3, 4, 5, 6, 7, 8].map((n) => `trace${n}`)],
+};
 
 const DIALECTS: Record<Series, Dialect> = {
-  '1.3': { series: '1.3', nameVirtualHost: true, allowAll: ORDER_ALLOW, localOnly: LOCAL_13, orderAllowBuiltIn: true, listen: LISTEN_13, logLevel: LOG_GLOBAL, messageIds: false, mostSpecificAddressWins: false },
-  '2.0': { series: '2.0', nameVirtualHost: true, allowAll: ORDER_ALLOW, localOnly: LOCAL_ORDER, orderAllowBuiltIn: true, listen: LISTEN_2, logLevel: LOG_GLOBAL, messageIds: false, mostSpecificAddressWins: false },
-  '2.2': { series: '2.2', nameVirtualHost: true, allowAll: ORDER_ALLOW, localOnly: LOCAL_ORDER, orderAllowBuiltIn: true, listen: LISTEN_2, logLevel: LOG_GLOBAL, messageIds: false, mostSpecificAddressWins: false },
-  '2.4': { series: '2.4', nameVirtualHost: false, allowAll: ['Require all granted'], localOnly: LOCAL_24, orderAllowBuiltIn: false, listen: LISTEN_2, logLevel: LOG_24, messageIds: true, mostSpecificAddressWins: true },
+  '1.3': {
+    series: '1.3',
+    nameVirtualHost: true,
+    allowAll: ORDER_ALLOW,
+    localOnly: LOCAL_13,
+    orderAllowBuiltIn: true,
+    listen: LISTEN_13,
+    logLevel: LOG_GLOBAL,
+    messageIds: false,
+    mostSpecificAddressWins: false,
+  },
+  '2.0': {
+    series: '2.0',
+    nameVirtualHost: true,
+    allowAll: ORDER_ALLOW,
+    localOnly: LOCAL_ORDER,
+    orderAllowBuiltIn: true,
+    listen: LISTEN_2,
+    logLevel: LOG_GLOBAL,
+    messageIds: false,
+    mostSpecificAddressWins: false,
+  },
+  '2.2': {
+    series: '2.2',
+    nameVirtualHost: true,
+    allowAll: ORDER_ALLOW,
+    localOnly: LOCAL_ORDER,
+    orderAllowBuiltIn: true,
+    listen: LISTEN_2,
+    logLevel: LOG_GLOBAL,
+    messageIds: false,
+    mostSpecificAddressWins: false,
+  },
+  '2.4': {
+    series: '2.4',
+    nameVirtualHost: false,
+    allowAll: ['Require all granted'],
+    localOnly: LOCAL_24,
+    orderAllowBuiltIn: false,
+    listen: LISTEN_2,
+    logLevel: LOG_24,
+    messageIds: true,
+    mostSpecificAddressWins: true,
+  },
 };
 
 export function dialectOf(series: Series): Dialect {

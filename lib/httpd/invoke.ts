@@ -17,11 +17,16 @@ export interface HttpdCommand {
 const envCache = new Map<string, Record<string, string>>();
 
 /** Sources an envvars file in sh and returns the variables it set or changed. */
-export async function envvarsOf(file: string, extra: Record<string, string> = {}): Promise<Record<string, string>> {
+export async function envvarsOf(
+  file: string,
+  extra: Record<string, string> = {},
+): Promise<Record<string, string>> {
   const key = `${file}\0${JSON.stringify(extra)}`;
   const hit = envCache.get(key);
   if (hit) return hit;
-  const res = await runCapture('sh', ['-c', 'set -a; . "$1" >/dev/null 2>&1; env -0', 'sh', file], { env: extra });
+  const res = await runCapture('sh', ['-c', 'set -a; . "$1" >/dev/null 2>&1; env -0', 'sh', file], {
+    env: extra,
+  });
   const out: Record<string, string> = {};
   for (const entry of res.stdout.split('\0')) {
     const eq = entry.indexOf('=');
@@ -36,9 +41,13 @@ export async function envvarsOf(file: string, extra: Record<string, string> = {}
 
 export async function httpdCommand(sr: ServerRoot, args: string[]): Promise<HttpdCommand> {
   const base = sr.layout.envBase(sr);
-  const env = sr.envvars ? await envvarsOf(sr.envvars, base) : base ?? {};
+  const env = sr.envvars ? await envvarsOf(sr.envvars, base) : (base ?? {});
   await sr.layout.prepareRun(env);
   // Modules built with `build --sanitize` load only after their runtime: preloaded for every run of httpd.
   const san = await sanitizerEnv(sr.modulesDir, path.join(sr.stateDir, 'crashes'), env);
-  return { file: sr.httpd, args: ['-d', sr.root, '-f', path.relative(sr.root, sr.configFile) || sr.configFile, ...args], env: { ...env, ...san } };
+  return {
+    file: sr.httpd,
+    args: ['-d', sr.root, '-f', path.relative(sr.root, sr.configFile) || sr.configFile, ...args],
+    env: { ...env, ...san },
+  };
 }

@@ -19,9 +19,24 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { EditTransaction } from '../core/edit-transaction.js';
 import { ApxsError } from '../core/errors.js';
-import { findBlock, listBlockIds, offsetAfterLine, offsetOutsideBlocks, removeBlock, scanBlocks, upsertBlock } from '../core/marked-block.js';
+import {
+  findBlock,
+  listBlockIds,
+  offsetAfterLine,
+  offsetOutsideBlocks,
+  removeBlock,
+  scanBlocks,
+  upsertBlock,
+} from '../core/marked-block.js';
 import { is, parseConf } from './conf-parse.js';
-import { clearMarkers, createdByApxs, makeRuntimeDirs, markEnabled, markerPaths, recordCreated } from './debian-state.js';
+import {
+  clearMarkers,
+  createdByApxs,
+  makeRuntimeDirs,
+  markEnabled,
+  markerPaths,
+  recordCreated,
+} from './debian-state.js';
 
 export type ServerKind = 'sandbox' | 'prefix' | 'debian';
 
@@ -67,9 +82,21 @@ export interface Layout {
   /** Where `vhost add` makes a DocumentRoot when none is given. */
   defaultDocroot(sr: RootPaths, name: string): string;
   /** Writes the site file as `edit` makes it from its current text (or `header`), and enables it. */
-  enableSite(tx: EditTransaction, sr: RootPaths, name: string, header: string, edit: (text: string) => string): Promise<void>;
+  enableSite(
+    tx: EditTransaction,
+    sr: RootPaths,
+    name: string,
+    header: string,
+    edit: (text: string) => string,
+  ): Promise<void>;
   /** Takes the site out as `edit` makes its file; disables (deletes) the file when nothing but apxs-ts's `header` is left in a file apxs-ts created. */
-  disableSite(tx: EditTransaction, sr: RootPaths, name: string, header: string, edit: (text: string) => string): Promise<void>;
+  disableSite(
+    tx: EditTransaction,
+    sr: RootPaths,
+    name: string,
+    header: string,
+    edit: (text: string) => string,
+  ): Promise<void>;
   /** Site files there but not enabled (Debian: sites-available/X.conf without its sites-enabled link). */
   disabledSites(sr: RootPaths): Promise<string[]>;
   /** A config snippet file of its own for `name` (Debian: conf-available/NAME.conf), or undefined: the main config holds it as a block. */
@@ -89,9 +116,19 @@ export interface Layout {
    * of LoadModule lines after the last LoadModule, or on Debian a2enmod's
    * links to the package's mods-available files. Returns the ones it loaded.
    */
-  enableSharedModules(tx: EditTransaction, sr: RootPaths, id: string, mods: SharedModule[]): Promise<string[]>;
+  enableSharedModules(
+    tx: EditTransaction,
+    sr: RootPaths,
+    id: string,
+    mods: SharedModule[],
+  ): Promise<string[]>;
   /** Undoes enableSharedModules: the block goes, or (Debian) the links to `names` that it made. */
-  disableSharedModules(tx: EditTransaction, sr: RootPaths, id: string, names: string[]): Promise<void>;
+  disableSharedModules(
+    tx: EditTransaction,
+    sr: RootPaths,
+    id: string,
+    names: string[],
+  ): Promise<void>;
   /** A TLS port the root was given when it was made (sandbox create --tls-port). */
   defaultTlsPort(sr: RootPaths): Promise<number | undefined>;
 }
@@ -106,11 +143,20 @@ export interface SharedModule {
 /** The symbols of the LoadModule lines in `text` (apxs-ts's block `id` left out: it is rewritten). */
 function loadedSymbols(text: string, file: string, id: string): Set<string> {
   const rest = removeBlock(text, id, file);
-  return new Set(parseConf(rest, file).directives.filter((d) => d.kind === 'directive' && is(d, 'LoadModule')).map((d) => d.args[0] ?? ''));
+  return new Set(
+    parseConf(rest, file)
+      .directives.filter((d) => d.kind === 'directive' && is(d, 'LoadModule'))
+      .map((d) => d.args[0] ?? ''),
+  );
 }
 
-async function sandboxMarker(sr: RootPaths): Promise<{ systemModulesDir?: string; tlsPort?: number } | undefined> {
-  return fs.readFile(path.join(sr.root, 'apxs-ts-sandbox.json'), 'utf8').then((t) => JSON.parse(t) as { systemModulesDir?: string; tlsPort?: number }, () => undefined);
+async function sandboxMarker(
+  sr: RootPaths,
+): Promise<{ systemModulesDir?: string; tlsPort?: number } | undefined> {
+  return fs.readFile(path.join(sr.root, 'apxs-ts-sandbox.json'), 'utf8').then(
+    (t) => JSON.parse(t) as { systemModulesDir?: string; tlsPort?: number },
+    () => undefined,
+  );
 }
 
 const moduleBlockId = (name: string) => `module ${name}`;
@@ -122,7 +168,11 @@ const moduleBlockId = (name: string) => `module ${name}`;
  * configtest says Syntax OK, its URL answers 404).
  */
 function afterLastLoadModule(text: string, file: string): number {
-  const loads = parseConf(text, file).directives.filter((d) => d.kind === 'directive' && (is(d, 'LoadModule') || is(d, 'ClearModuleList') || is(d, 'AddModule')));
+  const loads = parseConf(text, file).directives.filter(
+    (d) =>
+      d.kind === 'directive' &&
+      (is(d, 'LoadModule') || is(d, 'ClearModuleList') || is(d, 'AddModule')),
+  );
   const last = loads[loads.length - 1];
   // A LoadModule of an earlier install sits inside its block: go past that block.
   return last ? offsetOutsideBlocks(text, offsetAfterLine(text, last.endLine)) : text.length;
@@ -136,10 +186,18 @@ const readText = (file: string) => fs.readFile(file, 'utf8').catch(() => undefin
 
 /** Where a sandbox or prefix finds httpd's own module `m`: a sandbox in the system's modules dir, a prefix in its modules/. */
 async function sharedModulePath(sr: RootPaths, m: SharedModule): Promise<string | undefined> {
-  const dirs = [(await sandboxMarker(sr))?.systemModulesDir, sr.modulesDir].filter((d): d is string => !!d);
+  const dirs = [(await sandboxMarker(sr))?.systemModulesDir, sr.modulesDir].filter(
+    (d): d is string => !!d,
+  );
   for (const d of dirs) {
     const so = path.join(d, m.file);
-    if (await fs.stat(so).then((st) => st.isFile(), () => false)) return so;
+    if (
+      await fs.stat(so).then(
+        (st) => st.isFile(),
+        () => false,
+      )
+    )
+      return so;
   }
   return undefined;
 }
@@ -155,13 +213,29 @@ function mainConfigLayout(kind: 'sandbox' | 'prefix'): Layout {
     loadPath: (sr, so) => path.relative(sr.root, so),
     async enableModule(tx, sr, m) {
       const text = await fs.readFile(sr.configFile, 'utf8');
-      await tx.write(sr.configFile, upsertBlock(text, moduleBlockId(m.name), [...m.load, ...m.conf], afterLastLoadModule(text, sr.configFile), sr.configFile));
+      await tx.write(
+        sr.configFile,
+        upsertBlock(
+          text,
+          moduleBlockId(m.name),
+          [...m.load, ...m.conf],
+          afterLastLoadModule(text, sr.configFile),
+          sr.configFile,
+        ),
+      );
     },
     async disableModule(tx, sr, name) {
-      await tx.write(sr.configFile, removeBlock(await fs.readFile(sr.configFile, 'utf8'), moduleBlockId(name), sr.configFile));
+      await tx.write(
+        sr.configFile,
+        removeBlock(await fs.readFile(sr.configFile, 'utf8'), moduleBlockId(name), sr.configFile),
+      );
     },
     async hasModule(sr, name) {
-      return !!findBlock(await fs.readFile(sr.configFile, 'utf8'), moduleBlockId(name), sr.configFile);
+      return !!findBlock(
+        await fs.readFile(sr.configFile, 'utf8'),
+        moduleBlockId(name),
+        sr.configFile,
+      );
     },
     foreignModuleConfig: async () => undefined,
     moduleFiles: () => [],
@@ -169,7 +243,9 @@ function mainConfigLayout(kind: 'sandbox' | 'prefix'): Layout {
     defaultDocroot: (sr, name) => path.join(sr.root, 'sites', name),
     disabledSites: async () => [],
     snippetFile: () => undefined,
-    enableSnippet: async () => { throw new Error('no snippet files in this layout'); },
+    enableSnippet: async () => {
+      throw new Error('no snippet files in this layout');
+    },
     disableSnippet: async () => undefined,
     async hasSharedModule(sr, m) {
       return !!(await sharedModulePath(sr, m));
@@ -186,18 +262,36 @@ function mainConfigLayout(kind: 'sandbox' | 'prefix'): Layout {
         names.push(m.name);
       }
       const base = removeBlock(text, id, sr.configFile);
-      await tx.write(sr.configFile, lines.length ? upsertBlock(base, id, lines, afterLastLoadModule(base, sr.configFile), sr.configFile) : base);
+      await tx.write(
+        sr.configFile,
+        lines.length
+          ? upsertBlock(base, id, lines, afterLastLoadModule(base, sr.configFile), sr.configFile)
+          : base,
+      );
       return names;
     },
     async disableSharedModules(tx, sr, id) {
-      await tx.write(sr.configFile, removeBlock(await fs.readFile(sr.configFile, 'utf8'), id, sr.configFile));
+      await tx.write(
+        sr.configFile,
+        removeBlock(await fs.readFile(sr.configFile, 'utf8'), id, sr.configFile),
+      );
     },
-    defaultTlsPort: async (sr) => (kind === 'sandbox' ? (await sandboxMarker(sr))?.tlsPort : undefined),
+    defaultTlsPort: async (sr) =>
+      kind === 'sandbox' ? (await sandboxMarker(sr))?.tlsPort : undefined,
     async enableSite(tx, sr, name, header, edit) {
       const file = this.siteFile(sr, name);
       await tx.write(file, edit((await readText(file)) ?? header));
       const conf = await fs.readFile(sr.configFile, 'utf8');
-      await tx.write(sr.configFile, upsertBlock(conf, 'vhosts', [`Include ${quote(path.relative(sr.root, file))}`], conf.length, sr.configFile));
+      await tx.write(
+        sr.configFile,
+        upsertBlock(
+          conf,
+          'vhosts',
+          [`Include ${quote(path.relative(sr.root, file))}`],
+          conf.length,
+          sr.configFile,
+        ),
+      );
     },
     async disableSite(tx, sr, name, _header, edit) {
       const file = this.siteFile(sr, name);
@@ -208,7 +302,10 @@ function mainConfigLayout(kind: 'sandbox' | 'prefix'): Layout {
       }
       // No vhost left: the Include goes, then the file (in that order, so that
       // httpd's config is valid at every instant, even if killed in between).
-      await tx.write(sr.configFile, removeBlock(await fs.readFile(sr.configFile, 'utf8'), 'vhosts', sr.configFile));
+      await tx.write(
+        sr.configFile,
+        removeBlock(await fs.readFile(sr.configFile, 'utf8'), 'vhosts', sr.configFile),
+      );
       await tx.remove(file);
     },
   };
@@ -217,29 +314,44 @@ function mainConfigLayout(kind: 'sandbox' | 'prefix'): Layout {
 const DEBIAN_MARK = '# Written by apxs-ts';
 
 const isOurs = (text: string | undefined) => (text ?? '').startsWith(DEBIAN_MARK);
-const availFile = (sr: RootPaths, dir: 'mods' | 'sites' | 'conf', file: string) => path.join(sr.root, `${dir}-available`, file);
-const enabledLink = (sr: RootPaths, dir: 'mods' | 'sites' | 'conf', file: string) => path.join(sr.root, `${dir}-enabled`, file);
+const availFile = (sr: RootPaths, dir: 'mods' | 'sites' | 'conf', file: string) =>
+  path.join(sr.root, `${dir}-available`, file);
+const enabledLink = (sr: RootPaths, dir: 'mods' | 'sites' | 'conf', file: string) =>
+  path.join(sr.root, `${dir}-enabled`, file);
 
 /**
  * `*-enabled/FILE` when something is there that is not the link a2enmod or a2ensite makes to its
  * `*-available/FILE` (relative, or absolute to the same file): an admin's own file put straight in
  * *-enabled, or a link to a file elsewhere. apxs-ts neither replaces nor deletes it.
  */
-async function foreignEnabledEntry(sr: RootPaths, dir: 'mods' | 'sites' | 'conf', file: string): Promise<string | undefined> {
+async function foreignEnabledEntry(
+  sr: RootPaths,
+  dir: 'mods' | 'sites' | 'conf',
+  file: string,
+): Promise<string | undefined> {
   const link = enabledLink(sr, dir, file);
   const st = await fs.lstat(link).catch(() => undefined);
   if (!st) return undefined;
   const target = st.isSymbolicLink() ? await fs.readlink(link) : undefined;
-  return target !== undefined && path.resolve(path.dirname(link), target) === availFile(sr, dir, file) ? undefined : link;
+  return target !== undefined &&
+    path.resolve(path.dirname(link), target) === availFile(sr, dir, file)
+    ? undefined
+    : link;
 }
 
 /** Removes `*-enabled/FILE` only when it is the a2enmod-style link (an admin's own entry stays). */
-async function removeEnabledLink(tx: EditTransaction, sr: RootPaths, dir: 'mods' | 'sites' | 'conf', file: string): Promise<void> {
+async function removeEnabledLink(
+  tx: EditTransaction,
+  sr: RootPaths,
+  dir: 'mods' | 'sites' | 'conf',
+  file: string,
+): Promise<void> {
   if (!(await foreignEnabledEntry(sr, dir, file))) await tx.remove(enabledLink(sr, dir, file));
 }
 
 /** Whether the text holds a block apxs-ts marked as its own vhost (a broken marker throws BLOCK_BROKEN: nothing is written). */
-const hasVhostBlock = (text: string, file: string) => scanBlocks(text, file).some((b) => b.id.startsWith('vhost '));
+const hasVhostBlock = (text: string, file: string) =>
+  scanBlocks(text, file).some((b) => b.id.startsWith('vhost '));
 
 const debianLayout: Layout = {
   kind: 'debian',
@@ -248,7 +360,8 @@ const debianLayout: Layout = {
   prepareRun: makeRuntimeDirs,
   buildRoot: () => undefined,
   // Debian's init scripts start /etc/apache2's server without -d: that is the binary's built-in root.
-  builtInRoot: (sr) => (sr.root === '/etc/apache2' && sr.httpd === '/usr/sbin/apache2' ? sr.root : undefined),
+  builtInRoot: (sr) =>
+    sr.root === '/etc/apache2' && sr.httpd === '/usr/sbin/apache2' ? sr.root : undefined,
   loadPath: (_sr, so) => so,
   async enableModule(tx, sr, m) {
     for (const ext of ['load', 'conf'] as const) {
@@ -256,7 +369,14 @@ const debianLayout: Layout = {
       const link = enabledLink(sr, 'mods', `${m.name}.${ext}`);
       const lines = m[ext];
       if (lines.length > 0) {
-        await tx.write(file, [`${DEBIAN_MARK} for mod_${m.name}; apxs-ts uninstall ${m.name} removes it.`, ...lines, ''].join('\n'));
+        await tx.write(
+          file,
+          [
+            `${DEBIAN_MARK} for mod_${m.name}; apxs-ts uninstall ${m.name} removes it.`,
+            ...lines,
+            '',
+          ].join('\n'),
+        );
         await tx.symlink(`../mods-available/${m.name}.${ext}`, link);
       } else if (isOurs(await readText(file)) || !(await readText(file))) {
         // A .conf of an earlier install of ours goes; one apxs-ts did not write was kept aside by --force (replaced-files).
@@ -294,28 +414,44 @@ const debianLayout: Layout = {
     return undefined;
   },
   moduleFiles: (sr, name) => [
-    ...['load', 'conf'].flatMap((ext) => [availFile(sr, 'mods', `${name}.${ext}`), enabledLink(sr, 'mods', `${name}.${ext}`)]),
+    ...['load', 'conf'].flatMap((ext) => [
+      availFile(sr, 'mods', `${name}.${ext}`),
+      enabledLink(sr, 'mods', `${name}.${ext}`),
+    ]),
     ...markerPaths(sr.root, 'module', name),
   ],
   siteFile: (sr, name) => availFile(sr, 'sites', `${name}.conf`),
   // Web content under /var/www as Debian's own site has it, never under /etc; APXS_TS_WWW_DIR moves it
   // (and a copy of the tree keeps it beside itself).
-  defaultDocroot: (sr, name) => path.join(process.env.APXS_TS_WWW_DIR || (sr.root === '/etc/apache2' ? '/var/www' : path.join(sr.root, 'www')), name),
+  defaultDocroot: (sr, name) =>
+    path.join(
+      process.env.APXS_TS_WWW_DIR ||
+        (sr.root === '/etc/apache2' ? '/var/www' : path.join(sr.root, 'www')),
+      name,
+    ),
   async enableSite(tx, sr, name, header, edit) {
     const file = this.siteFile(sr, name);
     const current = await readText(file);
     if (current !== undefined && !hasVhostBlock(current, file)) {
-      throw new ApxsError('SITE_EXISTS', `${file} exists and was not written by apxs-ts: not replacing it`, {
-        hint: `choose another name, or edit that site yourself (a2ensite ${name} enables it); apxs-ts writes only files it made or its own "# BEGIN apxs-ts vhost" blocks`,
-        data: { file },
-      });
+      throw new ApxsError(
+        'SITE_EXISTS',
+        `${file} exists and was not written by apxs-ts: not replacing it`,
+        {
+          hint: `choose another name, or edit that site yourself (a2ensite ${name} enables it); apxs-ts writes only files it made or its own "# BEGIN apxs-ts vhost" blocks`,
+          data: { file },
+        },
+      );
     }
     const entry = await foreignEnabledEntry(sr, 'sites', `${name}.conf`);
     if (entry) {
-      throw new ApxsError('SITE_EXISTS', `${entry} exists and is not a2ensite's link to ${file}: not replacing it`, {
-        hint: `choose another name, or move that file to ${file} yourself (then a2ensite ${name}); apxs-ts never replaces what the admin put in sites-enabled`,
-        data: { file: entry },
-      });
+      throw new ApxsError(
+        'SITE_EXISTS',
+        `${entry} exists and is not a2ensite's link to ${file}: not replacing it`,
+        {
+          hint: `choose another name, or move that file to ${file} yourself (then a2ensite ${name}); apxs-ts never replaces what the admin put in sites-enabled`,
+          data: { file: entry },
+        },
+      );
     }
     await tx.write(file, edit(current ?? header));
     if (current === undefined) await recordCreated(tx, sr.stateDir, file, `vhost ${name}`);
@@ -340,10 +476,18 @@ const debianLayout: Layout = {
     await clearMarkers(tx, sr.root, 'site', name);
   },
   async disabledSites(sr) {
-    const names = await fs.readdir(path.join(sr.root, 'sites-available')).catch(() => [] as string[]);
+    const names = await fs
+      .readdir(path.join(sr.root, 'sites-available'))
+      .catch(() => [] as string[]);
     const out: string[] = [];
     for (const n of names.filter((x) => x.endsWith('.conf')).sort()) {
-      if (!(await fs.stat(enabledLink(sr, 'sites', n)).then(() => true, () => false))) out.push(availFile(sr, 'sites', n));
+      if (
+        !(await fs.stat(enabledLink(sr, 'sites', n)).then(
+          () => true,
+          () => false,
+        ))
+      )
+        out.push(availFile(sr, 'sites', n));
     }
     return out;
   },
@@ -353,11 +497,19 @@ const debianLayout: Layout = {
     const current = await readText(file);
     // A file of that name apxs-ts did not make (no record, no block of its own) is the admin's, perhaps disabled on
     // purpose: enabling it would switch on their other lines too, and a2disconf's choice would not come back on --reset.
-    if (current !== undefined && !(await createdByApxs(sr.stateDir, file)) && scanBlocks(current, file).length === 0) {
-      throw new ApxsError('CONF_EXISTS', `${file} exists and was not written by apxs-ts: not taking it over`, {
-        hint: `rename that file (and a2enconf it under its new name if it was enabled); apxs-ts keeps its ${name} snippet in it`,
-        data: { file },
-      });
+    if (
+      current !== undefined &&
+      !(await createdByApxs(sr.stateDir, file)) &&
+      scanBlocks(current, file).length === 0
+    ) {
+      throw new ApxsError(
+        'CONF_EXISTS',
+        `${file} exists and was not written by apxs-ts: not taking it over`,
+        {
+          hint: `rename that file (and a2enconf it under its new name if it was enabled); apxs-ts keeps its ${name} snippet in it`,
+          data: { file },
+        },
+      );
     }
     if (current === undefined) await recordCreated(tx, sr.stateDir, file, `conf ${name}`);
     await tx.write(file, text);
@@ -371,10 +523,20 @@ const debianLayout: Layout = {
   async enableSharedModules(tx, sr, _id, mods) {
     const names: string[] = [];
     for (const m of mods) {
-      if (await fs.stat(enabledLink(sr, 'mods', `${m.name}.load`)).then(() => true, () => false)) continue;
+      if (
+        await fs.stat(enabledLink(sr, 'mods', `${m.name}.load`)).then(
+          () => true,
+          () => false,
+        )
+      )
+        continue;
       if ((await readText(availFile(sr, 'mods', `${m.name}.load`))) === undefined) continue;
       for (const ext of ['load', 'conf']) {
-        if ((await readText(availFile(sr, 'mods', `${m.name}.${ext}`))) !== undefined) await tx.symlink(`../mods-available/${m.name}.${ext}`, enabledLink(sr, 'mods', `${m.name}.${ext}`));
+        if ((await readText(availFile(sr, 'mods', `${m.name}.${ext}`))) !== undefined)
+          await tx.symlink(
+            `../mods-available/${m.name}.${ext}`,
+            enabledLink(sr, 'mods', `${m.name}.${ext}`),
+          );
       }
       await markEnabled(tx, sr.root, 'module', m.name);
       names.push(m.name);

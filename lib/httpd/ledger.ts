@@ -43,20 +43,35 @@ export async function readLedger(sr: ServerRoot): Promise<Ledger> {
   // for a symlink would have root's next install rewrite whatever it points at.
   const st = await fs.lstat(ledgerFile(sr)).catch(() => undefined);
   if (st && !st.isFile()) {
-    throw new ApxsError('UNSAFE_CONFIG', `${ledgerFile(sr)} is ${st.isSymbolicLink() ? 'a symlink' : 'not a regular file'}: apxs-ts keeps its record only in a file of its own`, {
-      hint: 'look at it, then move it away (apxs-ts then knows of nothing it created here); nothing was changed',
-      data: { path: ledgerFile(sr) },
-    });
+    throw new ApxsError(
+      'UNSAFE_CONFIG',
+      `${ledgerFile(sr)} is ${st.isSymbolicLink() ? 'a symlink' : 'not a regular file'}: apxs-ts keeps its record only in a file of its own`,
+      {
+        hint: 'look at it, then move it away (apxs-ts then knows of nothing it created here); nothing was changed',
+        data: { path: ledgerFile(sr) },
+      },
+    );
   }
   const l = await readJson<Partial<Ledger>>(ledgerFile(sr));
-  return { modules: l?.modules ?? {}, docroots: l?.docroots ?? {}, hostNames: l?.hostNames ?? {}, tls: l?.tls ?? {}, tlsModules: l?.tlsModules ?? [] };
+  return {
+    modules: l?.modules ?? {},
+    docroots: l?.docroots ?? {},
+    hostNames: l?.hostNames ?? {},
+    tls: l?.tls ?? {},
+    tlsModules: l?.tlsModules ?? [],
+  };
 }
 
 /** Changes the ledger inside `tx` (undone with it). */
-export async function updateLedger(tx: EditTransaction, sr: ServerRoot, change: (l: Ledger) => void): Promise<void> {
+export async function updateLedger(
+  tx: EditTransaction,
+  sr: ServerRoot,
+  change: (l: Ledger) => void,
+): Promise<void> {
   const l = await readLedger(sr);
   change(l);
   await tx.write(ledgerFile(sr), JSON.stringify(l, null, 2) + '\n');
 }
 
-export const hostKey = (hostsFile: string, name: string) => `${path.resolve(hostsFile)}\0${name.toLowerCase()}`;
+export const hostKey = (hostsFile: string, name: string) =>
+  `${path.resolve(hostsFile)}\0${name.toLowerCase()}`;

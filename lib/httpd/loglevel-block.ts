@@ -14,7 +14,8 @@ import type { RootPaths, Layout } from './layout.js';
 const BLOCK = 'loglevel';
 /** The snippet's name where the layout keeps it in a file of its own. */
 const SNIPPET = 'apxs-ts-loglevel';
-const SNIPPET_HEADER = '# The LogLevel set by `apxs-ts ctl loglevel` (`apxs-ts ctl loglevel --reset` removes this file).\n';
+const SNIPPET_HEADER =
+  '# The LogLevel set by `apxs-ts ctl loglevel` (`apxs-ts ctl loglevel --reset` removes this file).\n';
 
 type Root = RootPaths & { layout: Layout };
 
@@ -37,32 +38,63 @@ function parseBlock(body: string[]): Levels {
 
 function renderBlock(l: Levels): string[] {
   // The global line first: on 2.4 a later global level would reset the modules'.
-  return [...(l.global ? [`LogLevel ${l.global}`] : []), ...[...l.modules].map(([m, v]) => `LogLevel ${m}:${v}`)];
+  return [
+    ...(l.global ? [`LogLevel ${l.global}`] : []),
+    ...[...l.modules].map(([m, v]) => `LogLevel ${m}:${v}`),
+  ];
 }
 
 async function readText(sr: Root): Promise<{ file: string; snippet: boolean; text: string }> {
   const snippet = sr.layout.snippetFile(sr, SNIPPET);
-  if (snippet) return { file: snippet, snippet: true, text: await fs.readFile(snippet, 'utf8').catch(() => SNIPPET_HEADER) };
+  if (snippet)
+    return {
+      file: snippet,
+      snippet: true,
+      text: await fs.readFile(snippet, 'utf8').catch(() => SNIPPET_HEADER),
+    };
   return { file: sr.configFile, snippet: false, text: await fs.readFile(sr.configFile, 'utf8') };
 }
 
 /** Changes the levels as `change` says, inside `tx`; returns the block's lines after. */
-export async function editLogLevels(tx: EditTransaction, sr: Root, change: (l: Levels) => void): Promise<string[]> {
+export async function editLogLevels(
+  tx: EditTransaction,
+  sr: Root,
+  change: (l: Levels) => void,
+): Promise<string[]> {
   const { file, snippet, text } = await readText(sr);
   const l = parseBlock(findBlock(text, BLOCK, file)?.body ?? []);
   change(l);
   const body = renderBlock(l);
-  if (!snippet) await tx.write(file, body.length ? upsertBlock(text, BLOCK, body, text.length, file) : removeBlock(text, BLOCK, file));
-  else if (body.length) await sr.layout.enableSnippet(tx, sr, SNIPPET, upsertBlock(text, BLOCK, body, text.length, file));
-  else if (removeBlock(text, BLOCK, file).trim() === SNIPPET_HEADER.trim()) await sr.layout.disableSnippet(tx, sr, SNIPPET);
+  if (!snippet)
+    await tx.write(
+      file,
+      body.length
+        ? upsertBlock(text, BLOCK, body, text.length, file)
+        : removeBlock(text, BLOCK, file),
+    );
+  else if (body.length)
+    await sr.layout.enableSnippet(
+      tx,
+      sr,
+      SNIPPET,
+      upsertBlock(text, BLOCK, body, text.length, file),
+    );
+  else if (removeBlock(text, BLOCK, file).trim() === SNIPPET_HEADER.trim())
+    await sr.layout.disableSnippet(tx, sr, SNIPPET);
   // Someone added lines of their own to the file: only apxs-ts's block goes.
   else await tx.write(file, removeBlock(text, BLOCK, file));
   return body;
 }
 
 /** Takes module `name`'s level out of apxs-ts's block, when it has one there (nothing is written otherwise). */
-export async function dropModuleLogLevel(tx: EditTransaction, sr: Root, name: string): Promise<void> {
+export async function dropModuleLogLevel(
+  tx: EditTransaction,
+  sr: Root,
+  name: string,
+): Promise<void> {
   const { file, text } = await readText(sr);
   if (!parseBlock(findBlock(text, BLOCK, file)?.body ?? []).modules.has(name)) return;
-  await editLogLevels(tx, sr, (l) => { l.modules.delete(name); });
+  await editLogLevels(tx, sr, (l) => {
+    l.modules.delete(name);
+  });
 }

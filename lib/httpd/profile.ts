@@ -54,27 +54,73 @@ export interface SeriesTraits {
 }
 
 const SSL: SharedModule = { name: 'ssl', symbol: 'ssl_module', file: 'mod_ssl.so' };
-const SHMCB: SharedModule = { name: 'socache_shmcb', symbol: 'socache_shmcb_module', file: 'mod_socache_shmcb.so' };
+const SHMCB: SharedModule = {
+  name: 'socache_shmcb',
+  symbol: 'socache_shmcb_module',
+  file: 'mod_socache_shmcb.so',
+};
 /** For --https-only's Redirect. */
-export const ALIAS_MODULE: SharedModule = { name: 'alias', symbol: 'alias_module', file: 'mod_alias.so' };
+export const ALIAS_MODULE: SharedModule = {
+  name: 'alias',
+  symbol: 'alias_module',
+  file: 'mod_alias.so',
+};
 
-const APXS_2 = ['CC', 'CXX', 'CFLAGS', 'CPPFLAGS', 'EXTRA_CPPFLAGS', 'EXTRA_CFLAGS', 'INCLUDEDIR', 'EXTRA_INCLUDES', 'LDFLAGS', 'LIBEXECDIR', 'SBINDIR', 'progname'] as const;
-const APXS_13 = ['CC', 'CFLAGS', 'CFLAGS_SHLIB', 'LD_SHLIB', 'LDFLAGS_SHLIB', 'INCLUDEDIR', 'LIBEXECDIR', 'SBINDIR', 'TARGET'] as const;
+const APXS_2 = [
+  'CC',
+  'CXX',
+  'CFLAGS',
+  'CPPFLAGS',
+  'EXTRA_CPPFLAGS',
+  'EXTRA_CFLAGS',
+  'INCLUDEDIR',
+  'EXTRA_INCLUDES',
+  'LDFLAGS',
+  'LIBEXECDIR',
+  'SBINDIR',
+  'progname',
+] as const;
+const APXS_13 = [
+  'CC',
+  'CFLAGS',
+  'CFLAGS_SHLIB',
+  'LD_SHLIB',
+  'LDFLAGS_SHLIB',
+  'INCLUDEDIR',
+  'LIBEXECDIR',
+  'SBINDIR',
+  'TARGET',
+] as const;
 
-const loadLine = (symbol: string, so: string) => `LoadModule ${symbol} ${/\s/.test(so) ? JSON.stringify(so) : so}`;
+const loadLine = (symbol: string, so: string) =>
+  `LoadModule ${symbol} ${/\s/.test(so) ? JSON.stringify(so) : so}`;
 
 const TLS: Record<Series, SeriesTraits['tls']> = {
-  '1.3': { unsupported: 'httpd 1.3 has no mod_ssl of Apache\'s (mod_ssl for 1.3 was a separate patch set)' },
-  '2.0': { unsupported: 'httpd 2.0\'s mod_ssl has no SNI: TLS vhosts sharing a port would all get the first one\'s certificate' },
+  '1.3': {
+    unsupported: "httpd 1.3 has no mod_ssl of Apache's (mod_ssl for 1.3 was a separate patch set)",
+  },
+  '2.0': {
+    unsupported:
+      "httpd 2.0's mod_ssl has no SNI: TLS vhosts sharing a port would all get the first one's certificate",
+  },
   '2.2': { sinceVersion: '2.2.12', modules: [SSL] },
   '2.4': { sinceVersion: '2.4.0', modules: [SHMCB, SSL] },
 };
 
 function traits2(series: Series, gracefulStop: boolean): SeriesTraits {
   return {
-    series, dialect: dialectOf(series), startArgs: ['-k', 'start'],
-    signals: { stop: 'SIGTERM', restart: 'SIGHUP', graceful: 'SIGUSR1', gracefulStop: gracefulStop ? 'SIGWINCH' : undefined },
-    moduleApi: '2', apxsVars: APXS_2, apxsOneQueryAtATime: false,
+    series,
+    dialect: dialectOf(series),
+    startArgs: ['-k', 'start'],
+    signals: {
+      stop: 'SIGTERM',
+      restart: 'SIGHUP',
+      graceful: 'SIGUSR1',
+      gracefulStop: gracefulStop ? 'SIGWINCH' : undefined,
+    },
+    moduleApi: '2',
+    apxsVars: APXS_2,
+    apxsOneQueryAtATime: false,
     loadModule: (symbol, so) => [loadLine(symbol, so)],
     tls: TLS[series],
   };
@@ -82,9 +128,13 @@ function traits2(series: Series, gracefulStop: boolean): SeriesTraits {
 
 const TRAITS: Record<Series, SeriesTraits> = {
   '1.3': {
-    series: '1.3', dialect: dialectOf('1.3'), startArgs: [],
+    series: '1.3',
+    dialect: dialectOf('1.3'),
+    startArgs: [],
     signals: { stop: 'SIGTERM', restart: 'SIGHUP', graceful: 'SIGUSR1', gracefulStop: undefined },
-    moduleApi: '1.3', apxsVars: APXS_13, apxsOneQueryAtATime: true,
+    moduleApi: '1.3',
+    apxsVars: APXS_13,
+    apxsOneQueryAtATime: true,
     loadModule: (symbol, so) => [loadLine(symbol, so)],
     tls: TLS['1.3'],
   },
@@ -116,7 +166,10 @@ async function versionOf(sr: ServerRoot): Promise<{ series: Series; version: str
   if (!hit) {
     const ask = async () => (await httpdSeries(sr.httpd, (await httpdCommand(sr, [])).env)).version;
     // No binary to stat: nothing names the answer, so it is not kept.
-    hit = (st ? cached('httpd-version', key, isVersion, ask) : ask()).then((version) => ({ series: seriesOfVersion(version), version }));
+    hit = (st ? cached('httpd-version', key, isVersion, ask) : ask()).then((version) => ({
+      series: seriesOfVersion(version),
+      version,
+    }));
     memo.set(key, hit);
   }
   return hit;
@@ -140,16 +193,35 @@ const older = (a: string, b: string) => {
  * for a redirect), or TLS_UNSUPPORTED: a series without SNI, a release
  * before it, or a root with no loadable mod_ssl (httpd built without it).
  */
-export async function tlsModules(sr: ServerRoot, profile: ServerProfile, extra: SharedModule[] = []): Promise<SharedModule[]> {
+export async function tlsModules(
+  sr: ServerRoot,
+  profile: ServerProfile,
+  extra: SharedModule[] = [],
+): Promise<SharedModule[]> {
   const t = profile.traits.tls;
-  const fail = (why: string, hint: string) => new ApxsError('TLS_UNSUPPORTED', `${sr.root} (httpd ${profile.version}) cannot serve TLS vhosts: ${why}`, { hint, data: { serverRoot: sr.root, version: profile.version } });
-  if ('unsupported' in t) throw fail(t.unsupported, 'use an httpd 2.4 server root: apxs-ts sandbox create DIR --tls-port N (the system httpd), or apxs-ts source build 2.4.x --with-ssl');
+  const fail = (why: string, hint: string) =>
+    new ApxsError(
+      'TLS_UNSUPPORTED',
+      `${sr.root} (httpd ${profile.version}) cannot serve TLS vhosts: ${why}`,
+      { hint, data: { serverRoot: sr.root, version: profile.version } },
+    );
+  if ('unsupported' in t)
+    throw fail(
+      t.unsupported,
+      'use an httpd 2.4 server root: apxs-ts sandbox create DIR --tls-port N (the system httpd), or apxs-ts source build 2.4.x --with-ssl',
+    );
   if (/^\d+\.\d+\.\d+$/.test(profile.version) && older(profile.version, t.sinceVersion)) {
-    throw fail(`SNI came with ${t.sinceVersion}`, `upgrade to ${t.sinceVersion} or later (2.4 preferred)`);
+    throw fail(
+      `SNI came with ${t.sinceVersion}`,
+      `upgrade to ${t.sinceVersion} or later (2.4 preferred)`,
+    );
   }
   for (const m of t.modules) {
     if (!(await sr.layout.hasSharedModule(sr, m))) {
-      throw fail(`no loadable ${m.file} (${m.symbol}) in it`, `its httpd was built without mod_ssl: rebuild it with configure --enable-ssl (needs libssl-dev; apxs-ts source build 2.4.x --with-ssl), install your distribution's mod_ssl, or use a 2.4 sandbox (apxs-ts sandbox create DIR --tls-port N)`);
+      throw fail(
+        `no loadable ${m.file} (${m.symbol}) in it`,
+        `its httpd was built without mod_ssl: rebuild it with configure --enable-ssl (needs libssl-dev; apxs-ts source build 2.4.x --with-ssl), install your distribution's mod_ssl, or use a 2.4 sandbox (apxs-ts sandbox create DIR --tls-port N)`,
+      );
     }
   }
   return [...t.modules, ...extra];

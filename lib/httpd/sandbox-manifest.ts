@@ -24,10 +24,13 @@ export interface SandboxManifest {
 /** The marker as create writes it now: with what it made. Older markers have no `made`. */
 export type SandboxMarkerWithManifest = SandboxMarker & { made?: SandboxManifest };
 
-
 /** Sandbox-relative, with '/' and no '..': the only form a manifest path may take. */
 export function isPlainRelative(rel: string): boolean {
-  return rel !== '' && !path.isAbsolute(rel) && rel.split('/').every((p) => p !== '' && p !== '.' && p !== '..');
+  return (
+    rel !== '' &&
+    !path.isAbsolute(rel) &&
+    rel.split('/').every((p) => p !== '' && p !== '.' && p !== '..')
+  );
 }
 
 /**
@@ -37,16 +40,27 @@ export function isPlainRelative(rel: string): boolean {
  * the first create made is still ours. Made before anything is written, so a
  * create killed half way leaves a sandbox `sandbox remove` can delete.
  */
-export function manifestOf(files: { rel: string; content: Buffer }[], dirsMade: string[], before?: SandboxManifest): SandboxManifest {
-  const out: SandboxManifest = { files: { ...(before?.files ?? {}) }, dirs: [...new Set([...(before?.dirs ?? []), ...dirsMade])].sort() };
+export function manifestOf(
+  files: { rel: string; content: Buffer }[],
+  dirsMade: string[],
+  before?: SandboxManifest,
+): SandboxManifest {
+  const out: SandboxManifest = {
+    files: { ...(before?.files ?? {}) },
+    dirs: [...new Set([...(before?.dirs ?? []), ...dirsMade])].sort(),
+  };
   for (const f of files) out.files[f.rel.split(path.sep).join('/')] = sha256(f.content);
   return out;
 }
 
-export async function readSandboxMarker(root: string): Promise<SandboxMarkerWithManifest | undefined> {
+export async function readSandboxMarker(
+  root: string,
+): Promise<SandboxMarkerWithManifest | undefined> {
   const st = await fs.lstat(path.join(root, SANDBOX_MARKER)).catch(() => undefined);
   if (!st?.isFile()) return undefined;
-  const m = await readJson<SandboxMarkerWithManifest>(path.join(root, SANDBOX_MARKER)).catch(() => undefined);
+  const m = await readJson<SandboxMarkerWithManifest>(path.join(root, SANDBOX_MARKER)).catch(
+    () => undefined,
+  );
   return m?.kind === 'sandbox' ? m : undefined;
 }
 

@@ -35,7 +35,12 @@ import { failpoint } from '../core/failpoint.js';
 import { readJson } from '../core/fs.js';
 import { readRegistry, updateRegistry } from '../core/registry.js';
 import { sha256 } from '../core/sha256.js';
-import { isPlainRelative, readSandboxMarker, withoutApxsBlocks, type SandboxManifest } from './sandbox-manifest.js';
+import {
+  isPlainRelative,
+  readSandboxMarker,
+  withoutApxsBlocks,
+  type SandboxManifest,
+} from './sandbox-manifest.js';
 import { sandboxRegistryFile, type SandboxEntry } from './sandbox.js';
 import { SANDBOX_MARKER } from './server-root.js';
 
@@ -79,7 +84,8 @@ async function walk(root: string, rel = ''): Promise<Entry[]> {
 }
 
 /** The index.html vhost add writes into a DocumentRoot it made (lib/sites/vhost-edit.ts indexHtml), exactly. */
-const VHOST_INDEX = /^<!DOCTYPE html>\n<html><head><title>([^<>&"]*)<\/title><\/head>\n<body><h1>\1<\/h1><p>The \1 virtual host, made by apxs-ts\.<\/p><\/body><\/html>\n$/;
+const VHOST_INDEX =
+  /^<!DOCTYPE html>\n<html><head><title>([^<>&"]*)<\/title><\/head>\n<body><h1>\1<\/h1><p>The \1 virtual host, made by apxs-ts\.<\/p><\/body><\/html>\n$/;
 
 /** Only comments and blank lines: what apxs-ts's own conf files hold outside their blocks. */
 const onlyComments = (text: string) => text.split(/\r?\n/).every((l) => /^\s*(#.*)?$/.test(l));
@@ -100,7 +106,13 @@ function insideRels(root: string, abs: string[]): Set<string> {
 }
 
 /** Whether the file at `rel` is apxs-ts's to delete (see the header). */
-async function isOurs(root: string, rel: string, made: SandboxManifest, modules: Set<string>, docroots: Set<string>): Promise<boolean> {
+async function isOurs(
+  root: string,
+  rel: string,
+  made: SandboxManifest,
+  modules: Set<string>,
+  docroots: Set<string>,
+): Promise<boolean> {
   const top = rel.split('/')[0]!;
   if (top === STATE_DIR) return true;
   if (RUNTIME_DIRS.includes(top) && rel.split('/').length === 2) return true;
@@ -117,7 +129,8 @@ async function isOurs(root: string, rel: string, made: SandboxManifest, modules:
     return outside !== undefined && onlyComments(outside);
   }
   const dir = path.posix.dirname(rel);
-  if (docroots.has(dir) && path.posix.basename(rel) === 'index.html') return VHOST_INDEX.test(bytes.toString('utf8'));
+  if (docroots.has(dir) && path.posix.basename(rel) === 'index.html')
+    return VHOST_INDEX.test(bytes.toString('utf8'));
   return false;
 }
 
@@ -137,25 +150,45 @@ async function unlinkIfThere(p: string, dir: boolean): Promise<void> {
  * the rest. `root` must hold a sandbox marker, or be a sandbox the list still
  * names (an interrupted remove: then the directory and the entry are finished).
  */
-export async function removeSandboxFiles(root: string, env: NodeJS.ProcessEnv = process.env): Promise<SandboxFilesRemoved> {
+export async function removeSandboxFiles(
+  root: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<SandboxFilesRemoved> {
   const registry = sandboxRegistryFile(env);
   const marker = await readSandboxMarker(root);
   if (!marker) {
     const listed = (await readRegistry<SandboxEntry>(registry)).some((e) => e.root === root);
     if (!listed) {
-      const there = await fs.stat(root).then(() => true, () => false);
-      throw new ApxsError('BAD_INPUT', there ? `${root} is not a sandbox apxs-ts created (no ${SANDBOX_MARKER} in it)` : `${root} does not exist`, {
-        hint: 'apxs-ts sandbox list shows the sandboxes it made; nothing was removed', data: { root },
-      });
+      const there = await fs.stat(root).then(
+        () => true,
+        () => false,
+      );
+      throw new ApxsError(
+        'BAD_INPUT',
+        there
+          ? `${root} is not a sandbox apxs-ts created (no ${SANDBOX_MARKER} in it)`
+          : `${root} does not exist`,
+        {
+          hint: 'apxs-ts sandbox list shows the sandboxes it made; nothing was removed',
+          data: { root },
+        },
+      );
     }
     return { ...(await finish(root, registry, [])), finished: true };
   }
   // A marker made before create recorded its manifest: nothing of create's is provably unchanged, so only runtime and ledger files go.
   const made: SandboxManifest = marker.made ?? { files: {}, dirs: [] };
-  const ledger = (await readJson<Ledgerish>(path.join(root, STATE_DIR, 'created.json')).catch(() => undefined)) ?? {};
+  const ledger =
+    (await readJson<Ledgerish>(path.join(root, STATE_DIR, 'created.json')).catch(
+      () => undefined,
+    )) ?? {};
   const modules = insideRels(root, Object.keys(ledger.modules ?? {}));
   const docroots = insideRels(root, Object.keys(ledger.docroots ?? {}));
-  const madeDirs = new Set([...made.dirs.filter(isPlainRelative), ...docroots, ...[...docroots].map((d) => path.posix.dirname(d)).filter(isPlainRelative)]);
+  const madeDirs = new Set([
+    ...made.dirs.filter(isPlainRelative),
+    ...docroots,
+    ...[...docroots].map((d) => path.posix.dirname(d)).filter(isPlainRelative),
+  ]);
 
   const entries = await walk(root);
   const removed: string[] = [];
@@ -164,9 +197,12 @@ export async function removeSandboxFiles(root: string, env: NodeJS.ProcessEnv = 
   const inState = (e: Entry) => e.rel === STATE_DIR || e.rel.startsWith(`${STATE_DIR}/`);
   for (const e of [...entries.filter((x) => !inState(x)), ...entries.filter(inState)]) {
     if (e.kind === 'dir' || e.rel === SANDBOX_MARKER) continue;
-    const ours = e.kind === 'file' ? await isOurs(root, e.rel, made, modules, docroots)
-      // A symlink or socket is deleted only in the state dir, or a socket httpd left in run/ or logs/ (unlink never follows).
-      : e.rel.startsWith(`${STATE_DIR}/`) || (e.kind === 'other' && RUNTIME_DIRS.includes(e.rel.split('/')[0]!));
+    const ours =
+      e.kind === 'file'
+        ? await isOurs(root, e.rel, made, modules, docroots)
+        : // A symlink or socket is deleted only in the state dir, or a socket httpd left in run/ or logs/ (unlink never follows).
+          e.rel.startsWith(`${STATE_DIR}/`) ||
+          (e.kind === 'other' && RUNTIME_DIRS.includes(e.rel.split('/')[0]!));
     if (!ours) {
       kept.push(e.rel);
       continue;
@@ -177,7 +213,11 @@ export async function removeSandboxFiles(root: string, env: NodeJS.ProcessEnv = 
   }
   // Deepest first: a directory empties before its parent is tried.
   for (const e of entries.filter((x) => x.kind === 'dir').reverse()) {
-    const ourDir = madeDirs.has(e.rel) || e.rel === STATE_DIR || e.rel.startsWith(`${STATE_DIR}/`) || RUNTIME_DIRS.includes(e.rel);
+    const ourDir =
+      madeDirs.has(e.rel) ||
+      e.rel === STATE_DIR ||
+      e.rel.startsWith(`${STATE_DIR}/`) ||
+      RUNTIME_DIRS.includes(e.rel);
     const left = await fs.readdir(path.join(root, e.rel)).catch(() => [] as string[]);
     if (left.length > 0) continue;
     if (!ourDir) {
@@ -191,14 +231,27 @@ export async function removeSandboxFiles(root: string, env: NodeJS.ProcessEnv = 
   await unlinkIfThere(path.join(root, SANDBOX_MARKER), false);
   removed.push(SANDBOX_MARKER);
   failpoint('sandbox-remove:after-marker');
-  const done = await finish(root, registry, kept.map((k) => path.join(root, k)));
-  return { ...done, removed: done.removed.length ? done.removed : removed.map((r) => path.join(root, r)) };
+  const done = await finish(
+    root,
+    registry,
+    kept.map((k) => path.join(root, k)),
+  );
+  return {
+    ...done,
+    removed: done.removed.length ? done.removed : removed.map((r) => path.join(root, r)),
+  };
 }
 
 /** The last steps: the directory when empty, then the list entry. */
-async function finish(root: string, registry: string, kept: string[]): Promise<SandboxFilesRemoved> {
+async function finish(
+  root: string,
+  registry: string,
+  kept: string[],
+): Promise<SandboxFilesRemoved> {
   let removed: string[] = [];
-  const left = await fs.readdir(root).catch((err: unknown) => (isErrno(err, 'ENOENT') ? undefined : Promise.reject(err)));
+  const left = await fs
+    .readdir(root)
+    .catch((err: unknown) => (isErrno(err, 'ENOENT') ? undefined : Promise.reject(err)));
   if (left !== undefined && left.length === 0) {
     await unlinkIfThere(root, true);
     removed = [root];

@@ -16,7 +16,11 @@ import { exists, firstGroup, readJson } from '../core/fs.js';
 import { ApxsError, isErrno } from '../core/errors.js';
 import { readRegistry, updateRegistry } from '../core/registry.js';
 import { SANDBOX_MARKER, PROJECT_FILE, type SandboxMarker } from './server-root.js';
-import { manifestOf, readSandboxMarker, type SandboxMarkerWithManifest } from './sandbox-manifest.js';
+import {
+  manifestOf,
+  readSandboxMarker,
+  type SandboxMarkerWithManifest,
+} from './sandbox-manifest.js';
 import { findSystemHttpd } from './system-httpd.js';
 import { renderTemplateDirs, templatesRoot } from '../core/templates.js';
 import { parsePort } from '../core/ports.js';
@@ -51,16 +55,22 @@ const SYSTEM_MODULES: [string, string][] = [
 ];
 
 async function runAsLines(root: string, warnings: string[]): Promise<string> {
-  if (process.getuid?.() !== 0) return '# Started by a non-root user, httpd keeps that user: no User/Group needed.\n';
+  if (process.getuid?.() !== 0)
+    return '# Started by a non-root user, httpd keeps that user: no User/Group needed.\n';
   // httpd refuses to serve as root: its children switch to an unprivileged user,
   // which must be able to reach this directory.
   const passwd = await fs.readFile('/etc/passwd', 'utf8').catch(() => '');
-  const user = ['www-data', 'daemon', 'nobody'].find((u) => passwd.split('\n').some((l) => l.startsWith(`${u}:`))) ?? 'nobody';
+  const user =
+    ['www-data', 'daemon', 'nobody'].find((u) =>
+      passwd.split('\n').some((l) => l.startsWith(`${u}:`)),
+    ) ?? 'nobody';
   const group = await firstGroup([user, 'nogroup', 'nobody'], 'nogroup');
   for (let d = path.dirname(root); d !== path.dirname(d); d = path.dirname(d)) {
     const st = await fs.stat(d);
     if ((st.mode & 0o001) === 0) {
-      warnings.push(`${d} is not searchable by others: ${user}, the user httpd's children run as, cannot reach the sandbox (requests answer 403); chmod o+x it or put the sandbox elsewhere`);
+      warnings.push(
+        `${d} is not searchable by others: ${user}, the user httpd's children run as, cannot reach the sandbox (requests answer 403); chmod o+x it or put the sandbox elsewhere`,
+      );
       break;
     }
   }
@@ -93,12 +103,22 @@ export async function createSandbox(opts: SandboxOptions): Promise<SandboxResult
   const port = parsePort(String(opts.port));
   const sys = await findSystemHttpd(opts.env);
   const warnings: string[] = [];
-  const existing = await fs.readdir(root).catch((err: unknown) => (isErrno(err, 'ENOENT') ? undefined : Promise.reject(err)));
+  const existing = await fs
+    .readdir(root)
+    .catch((err: unknown) => (isErrno(err, 'ENOENT') ? undefined : Promise.reject(err)));
   if (existing && existing.length > 0 && !opts.force) {
-    const marker = await readJson<SandboxMarker>(path.join(root, SANDBOX_MARKER)).catch(() => undefined);
-    throw new ApxsError('DIR_EXISTS', marker ? `${root} is already a sandbox` : `${root} exists and is not empty`, {
-      hint: marker ? 'use it as it is, or pass --force to write a fresh config into it' : 'choose an empty or new directory',
-    });
+    const marker = await readJson<SandboxMarker>(path.join(root, SANDBOX_MARKER)).catch(
+      () => undefined,
+    );
+    throw new ApxsError(
+      'DIR_EXISTS',
+      marker ? `${root} is already a sandbox` : `${root} exists and is not empty`,
+      {
+        hint: marker
+          ? 'use it as it is, or pass --force to write a fresh config into it'
+          : 'choose an empty or new directory',
+      },
+    );
   }
   const loadModules: string[] = [];
   for (const [sym, file] of SYSTEM_MODULES) {
@@ -123,28 +143,48 @@ export async function createSandbox(opts: SandboxOptions): Promise<SandboxResult
   // leaves a sandbox that `sandbox remove` deletes (test/reliability/sandbox-remove.test.ts).
   const previous = await readSandboxMarker(root);
   const marker: SandboxMarkerWithManifest = {
-    kind: 'sandbox', httpd: sys.httpd, apxs: sys.apxs ?? null, systemModulesDir: sys.modulesDir, port,
+    kind: 'sandbox',
+    httpd: sys.httpd,
+    apxs: sys.apxs ?? null,
+    systemModulesDir: sys.modulesDir,
+    port,
     ...(opts.tlsPort ? { tlsPort: parsePort(String(opts.tlsPort)) } : {}),
     created: new Date().toISOString(),
     made: manifestOf(files, dirsMade, previous?.made),
   };
   await writeFileAtomic(path.join(root, SANDBOX_MARKER), JSON.stringify(marker, null, 2) + '\n');
   failpoint('sandbox-create:after-marker');
-  for (const d of SANDBOX_DIRS) await fs.mkdir(path.join(root, d), { recursive: true, mode: 0o755 });
+  for (const d of SANDBOX_DIRS)
+    await fs.mkdir(path.join(root, d), { recursive: true, mode: 0o755 });
   for (const f of files) {
     await writeFileAtomic(path.join(root, f.rel), f.content, { mode: 0o644 });
     failpoint('sandbox-create:after-file');
   }
-  if (opts.register !== false) await updateRegistry<SandboxEntry>(sandboxRegistryFile(opts.env), (entries) => {
-    // Made again over one of ours (--force): what the first create made is still ours.
-    const before = entries.find((e) => e.root === root);
-    const made = SANDBOX_ENTRIES.filter((e) => !existing?.includes(e) || before?.made.includes(e));
-    const entry: SandboxEntry = { root, port, httpd: sys.httpd, created: marker.created, madeDir: before?.madeDir ?? !existing?.length, made };
-    return [...entries.filter((e) => e.root !== root), entry];
-  });
+  if (opts.register !== false)
+    await updateRegistry<SandboxEntry>(sandboxRegistryFile(opts.env), (entries) => {
+      // Made again over one of ours (--force): what the first create made is still ours.
+      const before = entries.find((e) => e.root === root);
+      const made = SANDBOX_ENTRIES.filter(
+        (e) => !existing?.includes(e) || before?.made.includes(e),
+      );
+      const entry: SandboxEntry = {
+        root,
+        port,
+        httpd: sys.httpd,
+        created: marker.created,
+        madeDir: before?.madeDir ?? !existing?.length,
+        made,
+      };
+      return [...entries.filter((e) => e.root !== root), entry];
+    });
   return {
-    root, port, httpd: sys.httpd, apxs: sys.apxs ?? null, url: `http://127.0.0.1:${port}/`,
-    configFile: path.join(root, 'conf', 'httpd.conf'), warnings,
+    root,
+    port,
+    httpd: sys.httpd,
+    apxs: sys.apxs ?? null,
+    url: `http://127.0.0.1:${port}/`,
+    configFile: path.join(root, 'conf', 'httpd.conf'),
+    warnings,
   };
 }
 
@@ -162,11 +202,17 @@ export interface ProjectFileResult {
  * `use` is given: a second `sandbox create` must not silently move every
  * later command to another server.
  */
-export async function writeProjectFile(dir: string, serverRoot: string, opts: { use?: boolean } = {}): Promise<ProjectFileResult> {
+export async function writeProjectFile(
+  dir: string,
+  serverRoot: string,
+  opts: { use?: boolean } = {},
+): Promise<ProjectFileResult> {
   const file = path.join(dir, PROJECT_FILE);
   const current = (await readJson<Record<string, unknown>>(file)) ?? {};
-  const previous = typeof current.serverRoot === 'string' ? path.resolve(dir, current.serverRoot) : undefined;
-  if (previous !== undefined && previous !== path.resolve(serverRoot) && !opts.use) return { file, written: false, previous };
+  const previous =
+    typeof current.serverRoot === 'string' ? path.resolve(dir, current.serverRoot) : undefined;
+  if (previous !== undefined && previous !== path.resolve(serverRoot) && !opts.use)
+    return { file, written: false, previous };
   let rel = path.relative(dir, serverRoot) || '.';
   if (!rel.startsWith('..') && !path.isAbsolute(rel)) rel = rel.startsWith('.') ? rel : `./${rel}`;
   await writeFileAtomic(file, JSON.stringify({ ...current, serverRoot: rel }, null, 2) + os.EOL);
@@ -178,16 +224,21 @@ export async function writeProjectFile(dir: string, serverRoot: string, opts: { 
  * others (deleted, moved, or no longer holding the marker) are dropped from
  * the list.
  */
-export async function knownSandboxes(env: NodeJS.ProcessEnv = process.env): Promise<{ sandboxes: SandboxEntry[]; dropped: string[] }> {
+export async function knownSandboxes(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ sandboxes: SandboxEntry[]; dropped: string[] }> {
   const file = sandboxRegistryFile(env);
   const entries = await readRegistry<SandboxEntry>(file);
   const gone = new Set<string>();
   for (const e of entries) if (!(await isSandbox(e.root))) gone.add(e.root);
-  if (gone.size) await updateRegistry<SandboxEntry>(file, (now) => now.filter((e) => !gone.has(e.root)));
+  if (gone.size)
+    await updateRegistry<SandboxEntry>(file, (now) => now.filter((e) => !gone.has(e.root)));
   return { sandboxes: entries.filter((e) => !gone.has(e.root)), dropped: [...gone] };
 }
 
 async function isSandbox(root: string): Promise<boolean> {
-  const marker = await readJson<SandboxMarker>(path.join(root, SANDBOX_MARKER)).catch(() => undefined);
+  const marker = await readJson<SandboxMarker>(path.join(root, SANDBOX_MARKER)).catch(
+    () => undefined,
+  );
   return marker?.kind === 'sandbox';
 }

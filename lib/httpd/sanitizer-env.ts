@@ -24,7 +24,9 @@ const seen = new Map<string, string[]>();
 
 /** The sanitizer runtimes the modules in `modulesDir` need, ASan first (it must be the first library). */
 export async function sanitizerRuntimes(modulesDir: string): Promise<string[]> {
-  const names = (await fs.readdir(modulesDir).catch(() => [] as string[])).filter((n) => n.endsWith('.so'));
+  const names = (await fs.readdir(modulesDir).catch(() => [] as string[])).filter((n) =>
+    n.endsWith('.so'),
+  );
   const needed = new Set<string>();
   for (const n of names) {
     const file = path.join(modulesDir, n);
@@ -39,7 +41,9 @@ export async function sanitizerRuntimes(modulesDir: string): Promise<string[]> {
     }
     for (const r of found) needed.add(r);
   }
-  return [...needed].sort((a, b) => Number(b.startsWith('libasan')) - Number(a.startsWith('libasan')));
+  return [...needed].sort(
+    (a, b) => Number(b.startsWith('libasan')) - Number(a.startsWith('libasan')),
+  );
 }
 
 async function runtimePath(soname: string): Promise<string> {
@@ -50,12 +54,18 @@ async function runtimePath(soname: string): Promise<string> {
 }
 
 /** LD_PRELOAD and the sanitizer options for an httpd whose modules need a runtime; {} when none does. */
-export async function sanitizerEnv(modulesDir: string, reportDir: string, base: Record<string, string | undefined>): Promise<Record<string, string>> {
+export async function sanitizerEnv(
+  modulesDir: string,
+  reportDir: string,
+  base: Record<string, string | undefined>,
+): Promise<Record<string, string>> {
   const runtimes = await sanitizerRuntimes(modulesDir);
   if (runtimes.length === 0) return {};
   const paths = await Promise.all(runtimes.map(runtimePath));
   const preload = base.LD_PRELOAD ?? process.env.LD_PRELOAD;
-  const env: Record<string, string> = { LD_PRELOAD: [...paths, ...(preload ? [preload] : [])].join(':') };
+  const env: Record<string, string> = {
+    LD_PRELOAD: [...paths, ...(preload ? [preload] : [])].join(':'),
+  };
   const user = (k: string) => (process.env[k] ? `:${process.env[k]}` : ''); // the user's own come last and win
   if (runtimes.some((r) => r.startsWith('libasan'))) {
     env.ASAN_OPTIONS = `log_path=${reportDir}/asan:detect_leaks=0:abort_on_error=1:disable_coredump=1:symbolize=1${user('ASAN_OPTIONS')}`;

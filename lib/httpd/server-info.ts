@@ -31,7 +31,8 @@ export function parseListen(arg: string, protocol?: string): ListenAddress | und
 
 /** The URL a health check asks: the first Listen, with wildcard addresses reached over loopback. */
 export function healthUrlFor(l: ListenAddress): string {
-  const scheme = l.protocol === 'https' || (l.protocol === undefined && l.port === 443) ? 'https' : 'http';
+  const scheme =
+    l.protocol === 'https' || (l.protocol === undefined && l.port === 443) ? 'https' : 'http';
   let host = l.host ?? '127.0.0.1';
   if (host === '0.0.0.0' || host === '*') host = '127.0.0.1';
   if (host === '::') host = '::1';
@@ -45,7 +46,9 @@ function resolveUnderRoot(root: string, p: string): string {
 
 export async function readServerInfo(sr: ServerRoot): Promise<ServerInfo> {
   const cmd = await httpdCommand(sr, []);
-  return serverInfoFromTree(await loadConfTree(sr.configFile, { serverRoot: sr.root, env: cmd.env }));
+  return serverInfoFromTree(
+    await loadConfTree(sr.configFile, { serverRoot: sr.root, env: cmd.env }),
+  );
 }
 
 export function serverInfoFromTree(tree: ConfTree): ServerInfo {

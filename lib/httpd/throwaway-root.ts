@@ -42,7 +42,9 @@ async function copyConf(from: string, to: string, replace: (t: string) => string
     else if (e.isFile()) {
       const buf = await fs.readFile(src);
       // Config text is rewritten; anything binary (none is shipped) is copied as it is.
-      await fs.writeFile(dest, buf.includes(0) ? buf : replace(buf.toString('utf8')), { mode: 0o644 });
+      await fs.writeFile(dest, buf.includes(0) ? buf : replace(buf.toString('utf8')), {
+        mode: 0o644,
+      });
     }
   }
 }
@@ -66,10 +68,16 @@ async function clonePrefix(target: ServerRoot, dir: string, port: number): Promi
     } else if (OWN_DIRS.has(e.name) && e.isDirectory()) {
       await fs.mkdir(dest, { mode: 0o755 });
       // A page at / (the prefix's many index.html.LANG are not needed): a request there is no 403 or 404 line in the log.
-      if (e.name === 'htdocs') await fs.writeFile(path.join(dest, 'index.html'), '<html><body><h1>It works!</h1></body></html>\n', { mode: 0o644 });
+      if (e.name === 'htdocs')
+        await fs.writeFile(
+          path.join(dest, 'index.html'),
+          '<html><body><h1>It works!</h1></body></html>\n',
+          { mode: 0o644 },
+        );
     } else if (MODULE_DIRS.has(e.name) && e.isDirectory()) {
       await fs.mkdir(dest, { mode: 0o755 });
-      for (const m of await fs.readdir(src)) await fs.symlink(path.join(src, m), path.join(dest, m));
+      for (const m of await fs.readdir(src))
+        await fs.symlink(path.join(src, m), path.join(dest, m));
     } else {
       await fs.symlink(src, dest);
     }
@@ -81,10 +89,15 @@ async function clonePrefix(target: ServerRoot, dir: string, port: number): Promi
   text = text.replace(listen.shipped, (_m, indent: string) => {
     if (!first) return `${indent}# (apxs-ts test: replaced by the lines above)`;
     first = false;
-    return listen.lines(port).map((l) => `${indent}${l}`).join('\n');
+    return listen
+      .lines(port)
+      .map((l) => `${indent}${l}`)
+      .join('\n');
   });
   // A ServerName of the prefix's port (2.x writes localhost:PORT) would name the wrong port in self-made URLs.
-  text = text.replace(/^([ \t]*)ServerName[ \t]+\S+[ \t]*$/gm, (m) => (listen.lines(port).includes(m.trim()) ? m : `# ${m.trim()} (apxs-ts test: see above)`));
+  text = text.replace(/^([ \t]*)ServerName[ \t]+\S+[ \t]*$/gm, (m) =>
+    listen.lines(port).includes(m.trim()) ? m : `# ${m.trim()} (apxs-ts test: see above)`,
+  );
   if (first) text += `\n${listen.lines(port).join('\n')}\n`;
   await fs.writeFile(main, text);
   return detectServerRoot(dir);
@@ -95,7 +108,11 @@ async function clonePrefix(target: ServerRoot, dir: string, port: number): Promi
  * clone of `target` when that is an httpd prefix (the way to test on 1.3,
  * 2.0, 2.2 or a 2.4 built from source).
  */
-export async function createThrowawayRoot(dir: string, port: number, target?: ServerRoot): Promise<ThrowawayRoot> {
+export async function createThrowawayRoot(
+  dir: string,
+  port: number,
+  target?: ServerRoot,
+): Promise<ThrowawayRoot> {
   if (target && target.layout.buildRoot(target) !== undefined) {
     return { sr: await clonePrefix(target, dir, port), port, from: target.root };
   }

@@ -5,7 +5,8 @@ export type Series = '1.3' | '2.0' | '2.2' | '2.4';
 
 export function parseSeries(v: string): Series {
   const m = /^(1\.3|2\.0|2\.2|2\.4)(\.\d+)?$/.exec(v.trim());
-  if (!m) throw new ApxsError('USAGE', `bad httpd version ${JSON.stringify(v)}: expected 2.2, 2.4, …`);
+  if (!m)
+    throw new ApxsError('USAGE', `bad httpd version ${JSON.stringify(v)}: expected 2.2, 2.4, …`);
   return m[1] as Series;
 }
 
@@ -15,9 +16,15 @@ export function seriesOfVersion(version: string): Series {
 }
 
 /** The series of an httpd binary, from `httpd -v` ("Server version: Apache/2.4.71 (Debian)"). */
-export async function httpdSeries(httpd: string, env: Record<string, string> = {}): Promise<{ series: Series; version: string }> {
+export async function httpdSeries(
+  httpd: string,
+  env: Record<string, string> = {},
+): Promise<{ series: Series; version: string }> {
   const res = await runCapture(httpd, ['-v'], { env });
   const m = /Apache\/(\d+\.\d+)\.(\d+)/.exec(res.stdout);
-  if (!m) throw new ApxsError('TOOL_MISSING', `could not tell the version of ${httpd}`, { details: res.all.split('\n').slice(0, 3) });
+  if (!m)
+    throw new ApxsError('TOOL_MISSING', `could not tell the version of ${httpd}`, {
+      details: res.all.split('\n').slice(0, 3),
+    });
   return { series: parseSeries(m[1]!), version: `${m[1]}.${m[2]}` };
 }

@@ -56,9 +56,18 @@ export function declarationRank(text: string, name: string): number {
   const n = escapeRegExp(name);
   if (!new RegExp(`\\b${n}\\b`).test(text)) return 0;
   if (new RegExp(`^[ \\t]*#[ \\t]*define[ \\t]+${n}\\b`, 'm').test(text)) return 3;
-  if (new RegExp(`typedef\\b[^;{]*\\b${n}[ \\t]*;|\\}[ \\t]*${n}[ \\t]*;|^[ \\t]*(?:typedef[ \\t]+)?(?:struct|union|enum)[ \\t]+${n}\\b[^;]*\\{`, 'm').test(text)) return 3;
+  if (
+    new RegExp(
+      `typedef\\b[^;{]*\\b${n}[ \\t]*;|\\}[ \\t]*${n}[ \\t]*;|^[ \\t]*(?:typedef[ \\t]+)?(?:struct|union|enum)[ \\t]+${n}\\b[^;]*\\{`,
+      'm',
+    ).test(text)
+  )
+    return 3;
   // AP_DECLARE(int) ap_rputs(   API_EXPORT(int) ap_rputs(   static APR_INLINE int ap_rputs(   APR_DECLARE_NONSTD(int) apr_table_do(
-  const decl = new RegExp(`^[ \\t]*(?!return\\b)(?:[A-Za-z_][\\w]*(?:\\([^()]*\\))?[ \\t*]+)+\\(?\\*?${n}\\)?[ \\t]*\\(`, 'm');
+  const decl = new RegExp(
+    `^[ \\t]*(?!return\\b)(?:[A-Za-z_][\\w]*(?:\\([^()]*\\))?[ \\t*]+)+\\(?\\*?${n}\\)?[ \\t]*\\(`,
+    'm',
+  );
   if (decl.test(text)) return 2;
   return 0;
 }
@@ -67,7 +76,12 @@ export function declarationRank(text: string, name: string): number {
 async function headersOf(dir: string): Promise<{ file: string; text: string }[]> {
   const names = await fs.readdir(dir).catch((): string[] => []);
   const hs = names.filter((f) => f.endsWith('.h')).sort();
-  return Promise.all(hs.map(async (f) => ({ file: path.join(dir, f), text: await fs.readFile(path.join(dir, f), 'utf8').catch(() => '') })));
+  return Promise.all(
+    hs.map(async (f) => ({
+      file: path.join(dir, f),
+      text: await fs.readFile(path.join(dir, f), 'utf8').catch(() => ''),
+    })),
+  );
 }
 
 /** A header to include, with what it declares of what the compiler missed. */
@@ -84,7 +98,10 @@ export interface IncludeAdvice {
  * searches them); grouped by header, in the compiler's order of the names.
  * Identifiers no header declares (a typo, the module's own) are left out.
  */
-export async function includesFor(names: string[], includeDirs: string[]): Promise<IncludeAdvice[]> {
+export async function includesFor(
+  names: string[],
+  includeDirs: string[],
+): Promise<IncludeAdvice[]> {
   if (names.length === 0) return [];
   const dirs = [...new Set(includeDirs.map((d) => path.resolve(d)))];
   const headers = (await Promise.all(dirs.map(headersOf))).flat();
@@ -107,32 +124,59 @@ export async function includesFor(names: string[], includeDirs: string[]): Promi
 /** One line per header: `add #include "http_log.h" (declares APLOG_MARK, APLOG_ERR)`. */
 export function includeHint(advice: IncludeAdvice[]): string | undefined {
   if (advice.length === 0) return undefined;
-  return advice.map((a) => `add #include "${a.header}" (${a.path}: declares ${a.declares.join(', ')})`).join('; ');
+  return advice
+    .map((a) => `add #include "${a.header}" (${a.path}: declares ${a.declares.join(', ')})`)
+    .join('; ');
 }
 
 /** The hint for a compiler's output, from the target's include directories; undefined when it names nothing they declare. */
-export async function compileErrorHint(output: string, includeDirs: string[], cwd = process.cwd()): Promise<{ hint: string; includes: IncludeAdvice[] } | undefined> {
+export async function compileErrorHint(
+  output: string,
+  includeDirs: string[],
+  cwd = process.cwd(),
+): Promise<{ hint: string; includes: IncludeAdvice[] } | undefined> {
   const missing = undeclaredIdentifiers(output);
-  const found = await includesFor(missing.map((u) => u.name), includeDirs);
+  const found = await includesFor(
+    missing.map((u) => u.name),
+    includeDirs,
+  );
   // A header the source already includes is not the fix (the name is then hidden by a condition, or misspelt).
   const sources = new Map<string, string>();
   for (const f of new Set(missing.map((u) => u.file).filter((f): f is string => !!f))) {
     sources.set(f, await fs.readFile(path.resolve(cwd, f), 'utf8').catch(() => ''));
   }
-  const includes = found.map((a) => ({ ...a, declares: a.declares.filter((name) => {
-    const src = sources.get(missing.find((u) => u.name === name)?.file ?? '');
-    return !src || !new RegExp(`^[ \\t]*#[ \\t]*include[ \\t]*[<"](?:[^">]*/)?${escapeRegExp(a.header)}[">]`, 'm').test(src);
-  }) })).filter((a) => a.declares.length > 0);
+  const includes = found
+    .map((a) => ({
+      ...a,
+      declares: a.declares.filter((name) => {
+        const src = sources.get(missing.find((u) => u.name === name)?.file ?? '');
+        return (
+          !src ||
+          !new RegExp(
+            `^[ \\t]*#[ \\t]*include[ \\t]*[<"](?:[^">]*/)?${escapeRegExp(a.header)}[">]`,
+            'm',
+          ).test(src)
+        );
+      }),
+    }))
+    .filter((a) => a.declares.length > 0);
   const hint = includeHint(includes);
   return hint ? { hint, includes } : undefined;
 }
 
 /** A compile failure with the `#include` its errors miss as its hint. */
-export async function withIncludeHint(err: ApxsError, output: string, includeDirs: string[], cwd: string): Promise<ApxsError> {
+export async function withIncludeHint(
+  err: ApxsError,
+  output: string,
+  includeDirs: string[],
+  cwd: string,
+): Promise<ApxsError> {
   const found = await compileErrorHint(output, includeDirs, cwd).catch(() => undefined);
   if (!found) return err;
   return new ApxsError(err.code, err.message, {
-    hint: err.hint ? `${found.hint}; ${err.hint}` : found.hint, details: err.details, cause: err.cause,
+    hint: err.hint ? `${found.hint}; ${err.hint}` : found.hint,
+    details: err.details,
+    cause: err.cause,
     data: { ...err.data, includes: found.includes },
   });
 }

@@ -16,7 +16,15 @@ import { ApxsError, isErrno } from '../core/errors.js';
 import { flagWords, syncMk } from './flags.js';
 import { checkModuleApi, CXX_EXT, sanitizerFlags, type ModuleProject } from './project.js';
 import { lastLines, runCapture, type RunResult } from '../core/run.js';
-import { readStamp, same, statKey, unitInputs, unitIsFresh, type Stamp, type Unit } from './stamp.js';
+import {
+  readStamp,
+  same,
+  statKey,
+  unitInputs,
+  unitIsFresh,
+  type Stamp,
+  type Unit,
+} from './stamp.js';
 import type { Toolchain } from './toolchain.js';
 import { nowMs } from '../core/proc.js';
 import { withLock } from '../core/lock.js';
@@ -24,7 +32,12 @@ import { failpoint } from '../core/failpoint.js';
 import { randomBytes } from 'node:crypto';
 import { withIncludeHint } from './compile-hints.js';
 
-export { checkModuleApi, readModuleProject, updateModuleFlags, type ModuleProject } from './project.js';
+export {
+  checkModuleApi,
+  readModuleProject,
+  updateModuleFlags,
+  type ModuleProject,
+} from './project.js';
 export { parseDepFile } from './stamp.js';
 
 export interface BuildResult {
@@ -59,20 +72,32 @@ async function ownDir(dir: string): Promise<void> {
 
 function compileFailure(res: RunResult, logFile: string): ApxsError {
   // The compiler's own words, not a summary of them.
-  const errors = res.all.split('\n').filter((l) => /\b(error|fatal error|undefined reference)\b/.test(l)).length;
-  return new ApxsError('COMPILE_FAILED', `compilation failed (${errors || 'no'} error line${errors === 1 ? '' : 's'}; ${res.command.split(' ')[0]} exited ${res.exitCode})`, {
-    details: [...lastLines(res.all, 40), `full log: ${logFile}`],
-    data: { command: res.command, exitCode: res.exitCode, log: logFile, output: res.all },
-  });
+  const errors = res.all
+    .split('\n')
+    .filter((l) => /\b(error|fatal error|undefined reference)\b/.test(l)).length;
+  return new ApxsError(
+    'COMPILE_FAILED',
+    `compilation failed (${errors || 'no'} error line${errors === 1 ? '' : 's'}; ${res.command.split(' ')[0]} exited ${res.exitCode})`,
+    {
+      details: [...lastLines(res.all, 40), `full log: ${logFile}`],
+      data: { command: res.command, exitCode: res.exitCode, log: logFile, output: res.all },
+    },
+  );
 }
 
 function exportFailure(project: ModuleProject, tc: Toolchain, so: string): ApxsError {
-  return new ApxsError('NO_MODULE_SYMBOL', `${path.basename(so)} does not export ${project.module.symbol}`, {
-    // httpd's LoadModule looks the record up by this exact name.
-    hint: `define the module record as a global, not static and not inside a namespace: ${project.cpp ? 'extern "C" ' : ''}${tc.target.api === '1.3'
-      ? `module MODULE_VAR_EXPORT ${project.module.symbol} = { STANDARD_MODULE_STUFF, ... };`
-      : `module AP_MODULE_DECLARE_DATA ${project.module.symbol} = { STANDARD20_MODULE_STUFF, ... };`}`,
-  });
+  return new ApxsError(
+    'NO_MODULE_SYMBOL',
+    `${path.basename(so)} does not export ${project.module.symbol}`,
+    {
+      // httpd's LoadModule looks the record up by this exact name.
+      hint: `define the module record as a global, not static and not inside a namespace: ${project.cpp ? 'extern "C" ' : ''}${
+        tc.target.api === '1.3'
+          ? `module MODULE_VAR_EXPORT ${project.module.symbol} = { STANDARD_MODULE_STUFF, ... };`
+          : `module AP_MODULE_DECLARE_DATA ${project.module.symbol} = { STANDARD20_MODULE_STUFF, ... };`
+      }`,
+    },
+  );
 }
 
 /** How long a build waits for another build of the same directory (a cold C++ build can take minutes). */
@@ -85,12 +110,20 @@ const BUILD_LOCK_WAIT_MS = 10 * 60_000;
  * so that taking it also removes the temp .so a killed build left
  * (`.mod_X.so.apxs-ts-PID-*.tmp`, PID dead: see lib/core/lock.ts).
  */
-export async function buildModule(project: ModuleProject, tc: Toolchain, opts: BuildOptions = {}): Promise<BuildResult> {
+export async function buildModule(
+  project: ModuleProject,
+  tc: Toolchain,
+  opts: BuildOptions = {},
+): Promise<BuildResult> {
   const so = path.join(project.dir, `${project.module.stem}.so`);
   return withLock(`${so}.apxs-ts.lock`, () => buildLocked(project, tc, opts), BUILD_LOCK_WAIT_MS);
 }
 
-async function buildLocked(project: ModuleProject, tc: Toolchain, opts: BuildOptions): Promise<BuildResult> {
+async function buildLocked(
+  project: ModuleProject,
+  tc: Toolchain,
+  opts: BuildOptions,
+): Promise<BuildResult> {
   const started = nowMs();
   checkModuleApi(project, tc);
   const fw = flagWords(project.flags, opts.env ?? process.env);
@@ -100,7 +133,10 @@ async function buildLocked(project: ModuleProject, tc: Toolchain, opts: BuildOpt
   // Compile into a temp name and rename: rewriting a .so that a running httpd
   // has mapped would crash it; a rename leaves the old inode intact. The name
   // is this run's own (pid + random), in the form the lock's leftover sweep knows.
-  const tmpSo = path.join(project.dir, `.${path.basename(so)}.apxs-ts-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  const tmpSo = path.join(
+    project.dir,
+    `.${path.basename(so)}.apxs-ts-${process.pid}-${randomBytes(4).toString('hex')}.tmp`,
+  );
   const stampFile = path.join(work, 'build.json');
   const linker = project.cpp ? tc.cxx : tc.cc;
   const single = project.sources.length === 1;
@@ -112,25 +148,53 @@ async function buildLocked(project: ModuleProject, tc: Toolchain, opts: BuildOpt
   // apxs's order: its flags, the module's (-I -D -Wc), the environment's; libraries after the objects.
   const san = sanitizerFlags(project.sanitize);
   const compileArgs = (src: string) => [
-    ...(isCxx(src) ? tc.cxxflags : tc.cflags), ...fw.compile(isCxx(src)), ...san.compile, ...(single ? [...tc.ldflags, ...fw.link, ...san.link] : ['-c']),
-    '-MMD', '-MF', depOf(src), '-o', single ? tmpSo : objOf(src), path.join(project.dir, src), ...(single ? [...fw.libs, ...san.libs] : []),
+    ...(isCxx(src) ? tc.cxxflags : tc.cflags),
+    ...fw.compile(isCxx(src)),
+    ...san.compile,
+    ...(single ? [...tc.ldflags, ...fw.link, ...san.link] : ['-c']),
+    '-MMD',
+    '-MF',
+    depOf(src),
+    '-o',
+    single ? tmpSo : objOf(src),
+    path.join(project.dir, src),
+    ...(single ? [...fw.libs, ...san.libs] : []),
   ];
-  const linkArgs = [...tc.ldflags, ...fw.link, ...san.link, '-o', tmpSo, ...project.sources.map(objOf), ...fw.libs, ...san.libs];
+  const linkArgs = [
+    ...tc.ldflags,
+    ...fw.link,
+    ...san.link,
+    '-o',
+    tmpSo,
+    ...project.sources.map(objOf),
+    ...fw.libs,
+    ...san.libs,
+  ];
   // The command line as the stamp remembers it: the temp name is this run's own, so it is
   // recorded as the fixed name earlier versions used, or no build would ever be up to date.
-  const line = (cmd: string, args: string[]) => [cmd, ...args].join(' ').split(tmpSo).join(`${so}.apxs-ts-tmp`);
+  const line = (cmd: string, args: string[]) =>
+    [cmd, ...args].join(' ').split(tmpSo).join(`${so}.apxs-ts-tmp`);
 
   // The Makefile's copy of the flags follows the manifest, built or not.
   await syncMk(project.dir, project.flags, project.sourcesListed ? project.sources : undefined);
   const old = opts.force ? undefined : readStamp(stampFile, tc.key);
   const stale: string[] = [];
   for (const src of project.sources) {
-    if (!unitIsFresh(old?.units[src], line(compilerOf(src), compileArgs(src)), objOf(src))) stale.push(src);
+    if (!unitIsFresh(old?.units[src], line(compilerOf(src), compileArgs(src)), objOf(src)))
+      stale.push(src);
   }
-  const linkFresh = single || (old?.link?.argv === line(linker, linkArgs) && same(so, old.link.output));
+  const linkFresh =
+    single || (old?.link?.argv === line(linker, linkArgs) && same(so, old.link.output));
   const result = { so, symbol: project.module.symbol, linkedWith: linker, log: logFile };
   if (stale.length === 0 && linkFresh) {
-    return { ...result, upToDate: true, compiled: [], warnings: [], symbolNotes: [], durationMs: nowMs() - started };
+    return {
+      ...result,
+      upToDate: true,
+      compiled: [],
+      warnings: [],
+      symbolNotes: [],
+      durationMs: nowMs() - started,
+    };
   }
 
   // A module project is often a cloned repository, and git keeps symlinks: .apxs-ts,
@@ -139,7 +203,10 @@ async function buildLocked(project: ModuleProject, tc: Toolchain, opts: BuildOpt
   await ownDir(path.join(work, 'obj'));
   for (const s of stale) {
     // obj/SUB/ for a source in a subdirectory: each level apxs-ts's own too.
-    const levels = path.relative(path.join(work, 'obj'), path.dirname(depOf(s))).split(path.sep).filter((l) => l && l !== '.');
+    const levels = path
+      .relative(path.join(work, 'obj'), path.dirname(depOf(s)))
+      .split(path.sep)
+      .filter((l) => l && l !== '.');
     let d = path.join(work, 'obj');
     for (const level of levels) {
       d = path.join(d, level);
@@ -152,8 +219,17 @@ async function buildLocked(project: ModuleProject, tc: Toolchain, opts: BuildOpt
   const runStep = async (cmd: string, args: string[]) => {
     const res = await runCapture(cmd, args, { cwd: project.dir });
     warnings.push(...res.all.split('\n').filter((l) => /\bwarning:/.test(l)));
-    await fs.appendFile(logFile, `$ ${res.command}\n${res.all}${res.all.endsWith('\n') || !res.all ? '' : '\n'}[exit ${res.exitCode}]\n`);
-    if (res.exitCode !== 0) throw await withIncludeHint(compileFailure(res, logFile), res.all, tc.includeDirs, project.dir);
+    await fs.appendFile(
+      logFile,
+      `$ ${res.command}\n${res.all}${res.all.endsWith('\n') || !res.all ? '' : '\n'}[exit ${res.exitCode}]\n`,
+    );
+    if (res.exitCode !== 0)
+      throw await withIncludeHint(
+        compileFailure(res, logFile),
+        res.all,
+        tc.includeDirs,
+        project.dir,
+      );
   };
   const units: Record<string, Unit> = { ...(old?.units ?? {}) };
   let symbolNotes: string[] = [];
@@ -163,17 +239,23 @@ async function buildLocked(project: ModuleProject, tc: Toolchain, opts: BuildOpt
     } else {
       const queue = [...stale];
       const jobs = Math.min(Math.max(1, opts.jobs ?? os.availableParallelism()), queue.length);
-      await Promise.all(Array.from({ length: jobs }, async () => {
-        for (let s = queue.shift(); s !== undefined; s = queue.shift()) await runStep(compilerOf(s), compileArgs(s));
-      }));
+      await Promise.all(
+        Array.from({ length: jobs }, async () => {
+          for (let s = queue.shift(); s !== undefined; s = queue.shift())
+            await runStep(compilerOf(s), compileArgs(s));
+        }),
+      );
       await runStep(linker, linkArgs);
     }
-    const dyn = await readDynamic(tmpSo).catch((err: unknown) => (err instanceof NotElf64Error ? undefined : Promise.reject(err)));
+    const dyn = await readDynamic(tmpSo).catch((err: unknown) =>
+      err instanceof NotElf64Error ? undefined : Promise.reject(err),
+    );
     // Not an ELF64 file (a 32-bit build): nothing to read it with, httpd will say at LoadModule.
     if (dyn) {
       if (!dyn.defined.has(project.module.symbol)) throw exportFailure(project, tc, so);
       // Required here, not at the top: a no-op build never loads the symbol check.
-      const { verifySymbols } = require('./verify-symbols.js') as typeof import('./verify-symbols.js');
+      const { verifySymbols } =
+        require('./verify-symbols.js') as typeof import('./verify-symbols.js');
       symbolNotes = await verifySymbols(project, tc, tmpSo, dyn, path.basename(so), warnings);
     }
     failpoint('build:before-rename');
@@ -183,14 +265,27 @@ async function buildLocked(project: ModuleProject, tc: Toolchain, opts: BuildOpt
     throw err;
   }
   for (const src of stale) {
-    units[src] = { argv: line(compilerOf(src), compileArgs(src)), inputs: await unitInputs(path.join(project.dir, src), depOf(src), project.dir), output: [0, 0] };
+    units[src] = {
+      argv: line(compilerOf(src), compileArgs(src)),
+      inputs: await unitInputs(path.join(project.dir, src), depOf(src), project.dir),
+      output: [0, 0],
+    };
   }
   for (const src of project.sources) units[src]!.output = statKey(objOf(src))!;
   for (const src of Object.keys(units)) if (!project.sources.includes(src)) delete units[src];
   const stamp: Stamp = {
-    version: 2, toolchain: tc.key, units,
+    version: 2,
+    toolchain: tc.key,
+    units,
     ...(single ? {} : { link: { argv: line(linker, linkArgs), output: statKey(so)! } }),
   };
   await writeFileAtomic(stampFile, JSON.stringify(stamp), { replaceName: true });
-  return { ...result, upToDate: false, compiled: stale, warnings, symbolNotes, durationMs: nowMs() - started };
+  return {
+    ...result,
+    upToDate: false,
+    compiled: stale,
+    warnings,
+    symbolNotes,
+    durationMs: nowMs() - started,
+  };
 }

@@ -27,7 +27,13 @@ export interface DynamicInfo {
   runpath: string[];
 }
 
-interface Section { type: number; offset: number; size: number; link: number; entsize: number }
+interface Section {
+  type: number;
+  offset: number;
+  size: number;
+  link: number;
+  entsize: number;
+}
 
 /** Thrown for a file that is not an ELF64 little-endian file; callers that can do without the answer catch it. */
 export class NotElf64Error extends Error {}
@@ -35,7 +41,8 @@ export class NotElf64Error extends Error {}
 async function readAt(fh: fs.FileHandle, offset: number, length: number): Promise<Buffer> {
   const buf = Buffer.alloc(length);
   const { bytesRead } = await fh.read(buf, 0, length, offset);
-  if (bytesRead !== length) throw new NotElf64Error(`truncated ELF file (wanted ${length} bytes at ${offset})`);
+  if (bytesRead !== length)
+    throw new NotElf64Error(`truncated ELF file (wanted ${length} bytes at ${offset})`);
   return buf;
 }
 
@@ -44,8 +51,10 @@ export async function readDynamic(file: string): Promise<DynamicInfo> {
   try {
     const head = Buffer.alloc(64);
     const { bytesRead } = await fh.read(head, 0, 64, 0);
-    if (bytesRead < 64 || head.readUInt32BE(0) !== 0x7f454c46) throw new NotElf64Error(`${file} is not an ELF file`);
-    if (head[4] !== 2 || head[5] !== 1) throw new NotElf64Error(`${file} is not a 64-bit little-endian ELF file`);
+    if (bytesRead < 64 || head.readUInt32BE(0) !== 0x7f454c46)
+      throw new NotElf64Error(`${file} is not an ELF file`);
+    if (head[4] !== 2 || head[5] !== 1)
+      throw new NotElf64Error(`${file} is not a 64-bit little-endian ELF file`);
     const shoff = Number(head.readBigUInt64LE(0x28));
     const shentsize = head.readUInt16LE(0x3a);
     const shnum = head.readUInt16LE(0x3c);
@@ -77,13 +86,15 @@ export async function readDynamic(file: string): Promise<DynamicInfo> {
       if (s.type === SHT_DYNSYM && s.entsize > 0) {
         const names = await strtab(s.link);
         const syms = await readAt(fh, s.offset, s.size);
-        for (let o = s.entsize; o + s.entsize <= syms.length; o += s.entsize) { // entry 0 is the null symbol
+        for (let o = s.entsize; o + s.entsize <= syms.length; o += s.entsize) {
+          // entry 0 is the null symbol
           const nameOff = syms.readUInt32LE(o);
           const bind = syms[o + 4]! >> 4;
           const shndx = syms.readUInt16LE(o + 6);
           if (nameOff === 0) continue;
           if (shndx !== 0) {
-            if (bind === STB_GLOBAL || bind === STB_WEAK || bind === STB_GNU_UNIQUE) out.defined.add(str(names, nameOff));
+            if (bind === STB_GLOBAL || bind === STB_WEAK || bind === STB_GNU_UNIQUE)
+              out.defined.add(str(names, nameOff));
           } else if (bind === STB_GLOBAL) {
             out.undefined.push(str(names, nameOff));
           }
@@ -96,7 +107,8 @@ export async function readDynamic(file: string): Promise<DynamicInfo> {
           if (tag === 0n) break;
           const value = () => str(names, Number(dyn.readBigUInt64LE(o + 8)));
           if (tag === BigInt(DT_NEEDED)) out.needed.push(value());
-          else if (tag === BigInt(DT_RUNPATH) || tag === BigInt(DT_RPATH)) out.runpath.push(value());
+          else if (tag === BigInt(DT_RUNPATH) || tag === BigInt(DT_RPATH))
+            out.runpath.push(value());
         }
       }
     }

@@ -27,7 +27,14 @@ export interface ModuleFlags {
 
 export const FLAG_KEYS = ['includes', 'defines', 'libDirs', 'libs', 'cflags', 'ldflags'] as const;
 
-export const noFlags = (): ModuleFlags => ({ includes: [], defines: [], libDirs: [], libs: [], cflags: [], ldflags: [] });
+export const noFlags = (): ModuleFlags => ({
+  includes: [],
+  defines: [],
+  libDirs: [],
+  libs: [],
+  cflags: [],
+  ldflags: [],
+});
 
 /** The flags in a manifest; anything but an array of strings is an error naming the key. */
 export function flagsOfManifest(m: Record<string, unknown>, file: string): ModuleFlags {
@@ -36,7 +43,9 @@ export function flagsOfManifest(m: Record<string, unknown>, file: string): Modul
     const v = m[k];
     if (v === undefined) continue;
     if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) {
-      throw new ApxsError('BAD_INPUT', `${file}: "${k}" must be an array of strings`, { hint: `fix it, or remove "${k}" and pass the flags to apxs-ts build again` });
+      throw new ApxsError('BAD_INPUT', `${file}: "${k}" must be an array of strings`, {
+        hint: `fix it, or remove "${k}" and pass the flags to apxs-ts build again`,
+      });
     }
     out[k] = v as string[];
   }
@@ -58,27 +67,51 @@ const bad = (what: string, hint: string) => new ApxsError('USAGE', what, { hint 
  * The flags given on one command line. Directories are kept relative to
  * the module directory (as the compiler runs there), from wherever they were typed.
  */
-export function flagsOfOptions(o: FlagOptions, cwd: string, moduleDir: string): Partial<ModuleFlags> {
-  const dir = (d: string) => (path.isAbsolute(d) ? d : path.relative(moduleDir, path.resolve(cwd, d)) || '.');
+export function flagsOfOptions(
+  o: FlagOptions,
+  cwd: string,
+  moduleDir: string,
+): Partial<ModuleFlags> {
+  const dir = (d: string) =>
+    path.isAbsolute(d) ? d : path.relative(moduleDir, path.resolve(cwd, d)) || '.';
   const out: Partial<ModuleFlags> = {};
-  for (const v of [...(o.include ?? []), ...(o.define ?? []), ...(o.libDir ?? []), ...(o.lib ?? []), ...(o.W ?? [])]) {
-    if (/[\n\r\0]/.test(v) || v === '') throw bad(`bad flag value ${JSON.stringify(v)}`, 'flags are single words without newlines');
+  for (const v of [
+    ...(o.include ?? []),
+    ...(o.define ?? []),
+    ...(o.libDir ?? []),
+    ...(o.lib ?? []),
+    ...(o.W ?? []),
+  ]) {
+    if (/[\n\r\0]/.test(v) || v === '')
+      throw bad(`bad flag value ${JSON.stringify(v)}`, 'flags are single words without newlines');
   }
   if (o.include?.length) out.includes = o.include.map(dir);
   if (o.libDir?.length) out.libDirs = o.libDir.map(dir);
   if (o.define?.length) {
     out.defines = o.define.map((d) => {
-      if (!/^[A-Za-z_]\w*(=|$)/.test(d)) throw bad(`bad -D ${JSON.stringify(d)}: a macro name comes first`, `-D NAME or -D NAME=VALUE, e.g. -D GREETING='"hi"'`);
+      if (!/^[A-Za-z_]\w*(=|$)/.test(d))
+        throw bad(
+          `bad -D ${JSON.stringify(d)}: a macro name comes first`,
+          `-D NAME or -D NAME=VALUE, e.g. -D GREETING='"hi"'`,
+        );
       return d;
     });
   }
   if (o.lib?.length) out.libs = o.lib.map((l) => l.replace(/^-l/, ''));
   for (const w of o.W ?? []) {
     const m = /^([cl]),(.+)$/s.exec(w);
-    if (!m) throw bad(`bad -W${w}: -Wc,FLAG passes FLAG to the compiler, -Wl,FLAG to the linker`, 'e.g. -Wc,-O0 or -Wl,-z,defs');
+    if (!m)
+      throw bad(
+        `bad -W${w}: -Wc,FLAG passes FLAG to the compiler, -Wl,FLAG to the linker`,
+        'e.g. -Wc,-O0 or -Wl,-z,defs',
+      );
     if (m[1] === 'c') out.cflags = [...(out.cflags ?? []), m[2]!];
     // "-Wl,-z,defs" means what it means to gcc: a comma-separated flag is the linker's own.
-    else out.ldflags = [...(out.ldflags ?? []), m[2]!.includes(',') && !m[2]!.startsWith('-Wl,') ? `-Wl,${m[2]!}` : m[2]!];
+    else
+      out.ldflags = [
+        ...(out.ldflags ?? []),
+        m[2]!.includes(',') && !m[2]!.startsWith('-Wl,') ? `-Wl,${m[2]!}` : m[2]!,
+      ];
   }
   return out;
 }
@@ -90,9 +123,10 @@ export function mergeFlags(saved: ModuleFlags, add: Partial<ModuleFlags>): Modul
   const out = noFlags();
   for (const k of FLAG_KEYS) {
     const extra = add[k] ?? [];
-    const kept = k === 'defines'
-      ? saved.defines.filter((d) => !extra.some((e) => defineName(e) === defineName(d)))
-      : saved[k].filter((v) => !extra.includes(v));
+    const kept =
+      k === 'defines'
+        ? saved.defines.filter((d) => !extra.some((e) => defineName(e) === defineName(d)))
+        : saved[k].filter((v) => !extra.includes(v));
     out[k] = [...kept, ...extra.filter((v, i) => extra.indexOf(v) === i)];
   }
   return out;
@@ -132,7 +166,11 @@ export function flagWords(f: ModuleFlags, env: NodeJS.ProcessEnv): FlagWords {
   const own = [...f.includes.map((d) => `-I${d}`), ...f.defines.map((d) => `-D${d}`), ...f.cflags];
   return {
     // C++ takes $CXXFLAGS; a developer who set only $CFLAGS (-O0 -g) means it for both.
-    compile: (cxx) => [...own, ...words(env.CPPFLAGS), ...(cxx && env.CXXFLAGS !== undefined ? words(env.CXXFLAGS) : words(env.CFLAGS))],
+    compile: (cxx) => [
+      ...own,
+      ...words(env.CPPFLAGS),
+      ...(cxx && env.CXXFLAGS !== undefined ? words(env.CXXFLAGS) : words(env.CFLAGS)),
+    ],
     link: [...f.libDirs.map((d) => `-L${d}`), ...f.ldflags, ...words(env.LDFLAGS)],
     libs: [...f.libs.map((l) => `-l${l}`), ...words(env.LIBS)],
   };
@@ -140,16 +178,26 @@ export function flagWords(f: ModuleFlags, env: NodeJS.ProcessEnv): FlagWords {
 
 /** A word in a make variable that make hands to sh: quoted for sh, $ and # escaped for make. */
 const mkWord = (w: string) => quoteArg(w).replace(/\$/g, '$$$$').replace(/#/g, '\\#');
-const mkLine = (name: string, ws: string[]) => `${name} =${ws.map((w) => ` ${mkWord(w)}`).join('')}\n`;
+const mkLine = (name: string, ws: string[]) =>
+  `${name} =${ws.map((w) => ` ${mkWord(w)}`).join('')}\n`;
 
 /** apxs-ts.mk: the saved flags for the Makefile `new` writes (it includes this file). */
 export function renderMk(f: ModuleFlags, sources: string[] | undefined): string {
-  return '# Written by apxs-ts build from apxs-ts-module.json; edit the flags with\n'
-    + '# apxs-ts build -I DIR -D NAME=VALUE -L DIR -l LIB -Wc,FLAG -Wl,FLAG (--reset-flags to start over).\n'
-    + mkLine('APXS_TS_SOURCES', sources ?? [])
-    + mkLine('APXS_TS_CFLAGS', [...f.includes.map((d) => `-I${d}`), ...f.defines.map((d) => `-D${d}`), ...f.cflags])
-    + mkLine('APXS_TS_LDFLAGS', [...f.libDirs.map((d) => `-L${d}`), ...f.ldflags])
-    + mkLine('APXS_TS_LIBS', f.libs.map((l) => `-l${l}`));
+  return (
+    '# Written by apxs-ts build from apxs-ts-module.json; edit the flags with\n' +
+    '# apxs-ts build -I DIR -D NAME=VALUE -L DIR -l LIB -Wc,FLAG -Wl,FLAG (--reset-flags to start over).\n' +
+    mkLine('APXS_TS_SOURCES', sources ?? []) +
+    mkLine('APXS_TS_CFLAGS', [
+      ...f.includes.map((d) => `-I${d}`),
+      ...f.defines.map((d) => `-D${d}`),
+      ...f.cflags,
+    ]) +
+    mkLine('APXS_TS_LDFLAGS', [...f.libDirs.map((d) => `-L${d}`), ...f.ldflags]) +
+    mkLine(
+      'APXS_TS_LIBS',
+      f.libs.map((l) => `-l${l}`),
+    )
+  );
 }
 
 /**
@@ -157,7 +205,11 @@ export function renderMk(f: ModuleFlags, sources: string[] | undefined): string 
  * includes it (or it is there already); written only when its text changes,
  * so make does not rebuild for nothing.
  */
-export async function syncMk(dir: string, f: ModuleFlags, sources: string[] | undefined): Promise<void> {
+export async function syncMk(
+  dir: string,
+  f: ModuleFlags,
+  sources: string[] | undefined,
+): Promise<void> {
   const file = path.join(dir, 'apxs-ts.mk');
   const current = await fs.readFile(file, 'utf8').catch(() => undefined);
   const makefile = await fs.readFile(path.join(dir, 'Makefile'), 'utf8').catch(() => '');

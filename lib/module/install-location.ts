@@ -82,15 +82,25 @@ export function checkLocationFlags(flags: LocationOverrides): void {
 }
 
 /** Keeps the flags given in the manifest (other keys untouched); a new --handler or --location lifts an earlier --no-location. */
-export async function saveLocationOverrides(dir: string, flags: LocationOverrides): Promise<boolean> {
-  if (flags.handler === undefined && flags.url === undefined && !flags.noLocation && flags.public === undefined) return false;
+export async function saveLocationOverrides(
+  dir: string,
+  flags: LocationOverrides,
+): Promise<boolean> {
+  if (
+    flags.handler === undefined &&
+    flags.url === undefined &&
+    !flags.noLocation &&
+    flags.public === undefined
+  )
+    return false;
   const file = path.join(dir, MANIFEST);
   const manifest = (await readJson<Record<string, unknown>>(file)) ?? {};
   const next: Record<string, unknown> = { ...manifest };
   if (flags.handler !== undefined) next.handler = flags.handler;
   if (flags.url !== undefined) next.url = flags.url;
   if (flags.noLocation) next.location = false;
-  else if (flags.handler !== undefined || flags.url !== undefined || manifest.location !== false) delete next.location;
+  else if (flags.handler !== undefined || flags.url !== undefined || manifest.location !== false)
+    delete next.location;
   if (flags.public === true) next.public = true;
   else if (flags.public === false) delete next.public;
   if (JSON.stringify(next) === JSON.stringify(manifest)) return false;
@@ -101,7 +111,8 @@ export async function saveLocationOverrides(dir: string, flags: LocationOverride
 /** Every value as the config writer will check it, before anything is built (a manifest edited by hand included). */
 function checked(loc: ModuleLocation): ModuleLocation {
   configUrlPath('module url', loc.path);
-  for (const [d, v] of loc.directives) configToken(d === 'SetHandler' ? 'handler name' : 'filter name', v);
+  for (const [d, v] of loc.directives)
+    configToken(d === 'SetHandler' ? 'handler name' : 'filter name', v);
   return loc;
 }
 
@@ -116,34 +127,58 @@ function pickHandler(reg: Registrations, module: ModuleName): string | undefined
  * gets SetOutputFilter and/or SetInputFilter with its first filter of each
  * kind; a module that registers neither gets none.
  */
-export function planLocation(reg: Registrations, module: ModuleName, flags: LocationOverrides, kept: LocationOverrides): LocationPlan {
+export function planLocation(
+  reg: Registrations,
+  module: ModuleName,
+  flags: LocationOverrides,
+  kept: LocationOverrides,
+): LocationPlan {
   // A --handler or --location given now lifts a --no-location kept from before.
   const lifts = flags.handler !== undefined || flags.url !== undefined;
   const noLocation = !!flags.noLocation || (!lifts && !!kept.noLocation);
   const handler = flags.handler ?? kept.handler;
   const at = flags.url ?? kept.url ?? `/${module.name}`;
   const open = (flags.public ?? kept.public) === true ? { public: true } : {};
-  if (noLocation) return { location: null, from: flags.noLocation ? 'flags' : MANIFEST, registers: reg };
+  if (noLocation)
+    return { location: null, from: flags.noLocation ? 'flags' : MANIFEST, registers: reg };
   if (handler !== undefined) {
-    return { location: checked({ path: at, directives: [['SetHandler', handler]], ...open }), from: flags.handler !== undefined ? 'flags' : MANIFEST, registers: reg };
+    return {
+      location: checked({ path: at, directives: [['SetHandler', handler]], ...open }),
+      from: flags.handler !== undefined ? 'flags' : MANIFEST,
+      registers: reg,
+    };
   }
   const own = pickHandler(reg, module);
   const out = reg.outputFilters[0];
   const inp = reg.inputFilters[0];
-  const directives: ModuleLocation['directives'] = own !== undefined ? [['SetHandler', own]] : [
-    ...(out !== undefined ? [['SetOutputFilter', out] as [LocationDirective, string]] : []),
-    ...(inp !== undefined ? [['SetInputFilter', inp] as [LocationDirective, string]] : []),
-  ];
-  if (directives.length > 0) return { location: checked({ path: at, directives, ...open }), from: 'sources', registers: reg };
+  const directives: ModuleLocation['directives'] =
+    own !== undefined
+      ? [['SetHandler', own]]
+      : [
+          ...(out !== undefined ? [['SetOutputFilter', out] as [LocationDirective, string]] : []),
+          ...(inp !== undefined ? [['SetInputFilter', inp] as [LocationDirective, string]] : []),
+        ];
+  if (directives.length > 0)
+    return {
+      location: checked({ path: at, directives, ...open }),
+      from: 'sources',
+      registers: reg,
+    };
   if (flags.url !== undefined) {
-    throw new ApxsError('USAGE', `${module.stem} registers no handler or filter: --location ${flags.url} would be an empty <Location>`, {
-      hint: 'name the handler to set there with --handler NAME, or leave --location out',
-    });
+    throw new ApxsError(
+      'USAGE',
+      `${module.stem} registers no handler or filter: --location ${flags.url} would be an empty <Location>`,
+      {
+        hint: 'name the handler to set there with --handler NAME, or leave --location out',
+      },
+    );
   }
   return { location: null, from: 'sources', registers: reg };
 }
 
 /** What the module's sources register (every source of the project, in build order). */
 export async function readRegistrations(dir: string, sources: string[]): Promise<Registrations> {
-  return parseRegistrations(await Promise.all(sources.map((s) => fs.readFile(path.join(dir, s), 'utf8'))));
+  return parseRegistrations(
+    await Promise.all(sources.map((s) => fs.readFile(path.join(dir, s), 'utf8'))),
+  );
 }

@@ -8,7 +8,15 @@
 import type { ServerRoot } from '../httpd/server-root.js';
 import { buildModule, checkModuleApi, type ModuleProject } from './compile.js';
 import { installModule, type InstallResult } from './install.js';
-import { checkLocationFlags, planLocation, readLocationOverrides, readRegistrations, saveLocationOverrides, type LocationOverrides, type LocationPlan } from './install-location.js';
+import {
+  checkLocationFlags,
+  planLocation,
+  readLocationOverrides,
+  readRegistrations,
+  saveLocationOverrides,
+  type LocationOverrides,
+  type LocationPlan,
+} from './install-location.js';
 import { chooseModuleSo, type SoChoice } from './module-so.js';
 import type { Toolchain } from './toolchain.js';
 
@@ -22,17 +30,36 @@ export interface ProjectInstallResult extends InstallResult {
 }
 
 export async function installProject(
-  sr: ServerRoot, project: ModuleProject, tc: Toolchain,
+  sr: ServerRoot,
+  project: ModuleProject,
+  tc: Toolchain,
   opts: { force?: boolean; flags?: LocationOverrides } = {},
 ): Promise<ProjectInstallResult> {
   const flags = opts.flags ?? {};
   checkLocationFlags(flags);
   // A module of the other module API than this server's is refused here, before anything is compiled or copied.
   checkModuleApi(project, tc);
-  const plan = planLocation(await readRegistrations(project.dir, project.sources), project.module, flags, await readLocationOverrides(project.dir));
+  const plan = planLocation(
+    await readRegistrations(project.dir, project.sources),
+    project.module,
+    flags,
+    await readLocationOverrides(project.dir),
+  );
   const choice = await chooseModuleSo(project, () => buildModule(project, tc));
-  const res = await installModule(sr, { module: project.module, so: choice.so, location: plan.location, force: opts.force });
+  const res = await installModule(sr, {
+    module: project.module,
+    so: choice.so,
+    location: plan.location,
+    force: opts.force,
+  });
   const savedOverrides = await saveLocationOverrides(project.dir, flags);
   const { build, ...so } = choice;
-  return { ...res, so: { ...so, built: build !== null && !build.upToDate }, location: plan.location, locationFrom: plan.from, registers: plan.registers, savedOverrides };
+  return {
+    ...res,
+    so: { ...so, built: build !== null && !build.upToDate },
+    location: plan.location,
+    locationFrom: plan.from,
+    registers: plan.registers,
+    savedOverrides,
+  };
 }

@@ -49,16 +49,26 @@ export interface InstallResult {
   warnings: string[];
 }
 
-function configLines(sr: ServerRoot, traits: SeriesTraits, spec: InstallSpec, so: string): { name: string; load: string[]; conf: string[] } {
+function configLines(
+  sr: ServerRoot,
+  traits: SeriesTraits,
+  spec: InstallSpec,
+  so: string,
+): { name: string; load: string[]; conf: string[] } {
   // The series says how a module is loaded (see SeriesTraits.loadModule for 1.3's AddModule).
   const load = traits.loadModule(spec.module.symbol, sr.layout.loadPath(sr, so), spec.module.stem);
   const loc = spec.location;
   const conf = loc
-    ? [`<Location ${configUrlPath('module url', loc.path)}>`,
-      ...loc.directives.map(([d, v]) => `    ${d} ${configToken(d === 'SetHandler' ? 'handler name' : 'filter name', v)}`),
-      // Only this machine, unless installed --public: a module's page is no one else's business by default.
-      ...(loc.public ? [] : traits.dialect.localOnly.map((l) => `    ${l}`)),
-      '</Location>']
+    ? [
+        `<Location ${configUrlPath('module url', loc.path)}>`,
+        ...loc.directives.map(
+          ([d, v]) =>
+            `    ${d} ${configToken(d === 'SetHandler' ? 'handler name' : 'filter name', v)}`,
+        ),
+        // Only this machine, unless installed --public: a module's page is no one else's business by default.
+        ...(loc.public ? [] : traits.dialect.localOnly.map((l) => `    ${l}`)),
+        '</Location>',
+      ]
     : [];
   return { name: spec.module.name, load, conf };
 }
@@ -69,21 +79,34 @@ function configLines(sr: ServerRoot, traits: SeriesTraits, spec: InstallSpec, so
  * same record elsewhere in the config. Installing over it would replace
  * httpd's own mod_alias.so (seen), and uninstall would then break httpd.
  */
-async function stockModuleConflict(sr: ServerRoot, m: ModuleName, dest: string): Promise<string | undefined> {
+async function stockModuleConflict(
+  sr: ServerRoot,
+  m: ModuleName,
+  dest: string,
+): Promise<string | undefined> {
   // A module apxs-ts installed before passed these checks then: a reinstall
   // (the edit-build-install loop) skips the httpd -l run and the config read.
-  if ((await readLedger(sr)).modules[dest] || (await sr.layout.hasModule(sr, m.name))) return undefined;
+  if ((await readLedger(sr)).modules[dest] || (await sr.layout.hasModule(sr, m.name)))
+    return undefined;
   if (await exists(dest)) return `${dest} exists and was not installed by apxs-ts`;
   // Debian: the package's or the admin's mods-available/NAME.load or .conf, enabled or not.
   const foreign = await sr.layout.foreignModuleConfig(sr, m.name);
   if (foreign) return `${foreign} exists and was not written by apxs-ts`;
   const cmd = await httpdCommand(sr, ['-l']);
   const compiled = await runCapture(cmd.file, cmd.args, { env: cmd.env });
-  if (compiled.stdout.split('\n').some((l) => l.trim() === `${m.stem}.c`)) return `${m.stem} is compiled into ${sr.httpd} (httpd -l)`;
+  if (compiled.stdout.split('\n').some((l) => l.trim() === `${m.stem}.c`))
+    return `${m.stem} is compiled into ${sr.httpd} (httpd -l)`;
   const tree = await loadConfTree(sr.configFile, { serverRoot: sr.root, env: cmd.env });
-  const other = tree.directives.find((d) => d.kind === 'directive' && is(d, 'LoadModule') && d.args[0] === m.symbol
-    && path.resolve(sr.root, d.args[1] ?? '') !== dest);
-  return other ? `${other.file}:${other.line} already loads ${m.symbol} from ${other.args[1]}` : undefined;
+  const other = tree.directives.find(
+    (d) =>
+      d.kind === 'directive' &&
+      is(d, 'LoadModule') &&
+      d.args[0] === m.symbol &&
+      path.resolve(sr.root, d.args[1] ?? '') !== dest,
+  );
+  return other
+    ? `${other.file}:${other.line} already loads ${m.symbol} from ${other.args[1]}`
+    : undefined;
 }
 
 export async function installModule(sr: ServerRoot, spec: InstallSpec): Promise<InstallResult> {
@@ -91,27 +114,49 @@ export async function installModule(sr: ServerRoot, spec: InstallSpec): Promise<
   const lines = configLines(sr, (await serverProfile(sr)).traits, spec, dest);
   const conflict = spec.force ? undefined : await stockModuleConflict(sr, spec.module, dest);
   if (conflict) {
-    throw new ApxsError('MODULE_EXISTS', `will not install ${spec.module.stem} into ${sr.root}: ${conflict}`, {
-      hint: `rename your module (apxs-ts new NAME), or pass --force to replace it (what it replaces is kept, and uninstall puts it back)`,
-    });
+    throw new ApxsError(
+      'MODULE_EXISTS',
+      `will not install ${spec.module.stem} into ${sr.root}: ${conflict}`,
+      {
+        hint: `rename your module (apxs-ts new NAME), or pass --force to replace it (what it replaces is kept, and uninstall puts it back)`,
+      },
+    );
   }
   const so = await fs.readFile(spec.so);
   const edit = await withConfigEdit(sr, `installing ${spec.module.stem}`, async (tx) => {
     await tx.mkdir(sr.modulesDir);
     // Over a module apxs-ts did not install (only --force gets here with one): keep it all to put back.
-    const ours = !!(await readLedger(sr)).modules[dest] || (await sr.layout.hasModule(sr, spec.module.name));
-    if (!ours && ((await exists(dest)) || (await sr.layout.foreignModuleConfig(sr, spec.module.name)))) {
-      await saveReplaced(tx, sr, spec.module.name, [dest, ...sr.layout.moduleFiles(sr, spec.module.name)]);
+    const ours =
+      !!(await readLedger(sr)).modules[dest] || (await sr.layout.hasModule(sr, spec.module.name));
+    if (
+      !ours &&
+      ((await exists(dest)) || (await sr.layout.foreignModuleConfig(sr, spec.module.name)))
+    ) {
+      await saveReplaced(tx, sr, spec.module.name, [
+        dest,
+        ...sr.layout.moduleFiles(sr, spec.module.name),
+      ]);
       failpoint('install:after-save');
     }
     // Recorded before the copy: a kill right after it leaves a .so that
     // uninstall knows is ours.
-    await updateLedger(tx, sr, (l) => { l.modules[dest] = { module: spec.module.name, sha256: sha256(so) }; });
+    await updateLedger(tx, sr, (l) => {
+      l.modules[dest] = { module: spec.module.name, sha256: sha256(so) };
+    });
     await tx.write(dest, so, 0o755);
     failpoint('install:after-so');
     await sr.layout.enableModule(tx, sr, lines);
   });
-  return { module: spec.module.stem, serverRoot: sr.root, kind: sr.kind, installedSo: dest, changed: edit.changed, backups: edit.backups, configtest: edit.configtest, warnings: edit.warnings };
+  return {
+    module: spec.module.stem,
+    serverRoot: sr.root,
+    kind: sr.kind,
+    installedSo: dest,
+    changed: edit.changed,
+    backups: edit.backups,
+    configtest: edit.configtest,
+    warnings: edit.warnings,
+  };
 }
 
 export async function uninstallModule(sr: ServerRoot, module: ModuleName): Promise<InstallResult> {
@@ -132,12 +177,32 @@ export async function uninstallModule(sr: ServerRoot, module: ModuleName): Promi
     // neither deleted nor overwritten by the older bytes --force kept.
     const current = entry?.sha256 ? await fs.readFile(dest).catch(() => undefined) : undefined;
     const replacedSince = !!current && sha256(current) !== entry?.sha256;
-    if (replacedSince) warnings.push(`${dest} changed since apxs-ts installed it (a package upgrade?): left as it is`);
+    if (replacedSince)
+      warnings.push(
+        `${dest} changed since apxs-ts installed it (a package upgrade?): left as it is`,
+      );
     else await tx.remove(dest);
-    if (recorded) await updateLedger(tx, sr, (l) => { delete l.modules[dest]; });
+    if (recorded)
+      await updateLedger(tx, sr, (l) => {
+        delete l.modules[dest];
+      });
     // What an install --force replaced goes back, byte for byte (and enabled or not as it was).
-    await restoreReplaced(tx, sr, module.name, [dest, ...sr.layout.moduleFiles(sr, module.name)], replacedSince ? [dest] : []);
+    await restoreReplaced(
+      tx,
+      sr,
+      module.name,
+      [dest, ...sr.layout.moduleFiles(sr, module.name)],
+      replacedSince ? [dest] : [],
+    );
   });
-  return { module: module.stem, serverRoot: sr.root, kind: sr.kind, installedSo: dest, changed: edit.changed, backups: edit.backups, configtest: edit.configtest, warnings: [...warnings, ...edit.warnings] };
+  return {
+    module: module.stem,
+    serverRoot: sr.root,
+    kind: sr.kind,
+    installedSo: dest,
+    changed: edit.changed,
+    backups: edit.backups,
+    configtest: edit.configtest,
+    warnings: [...warnings, ...edit.warnings],
+  };
 }
-

@@ -26,7 +26,10 @@ const INCLUDE_FLAG = /(^|\s)-I\s*([^\s$()]+)/g;
 
 export function checkMakefileIncludes(text: string, needed: string[], cwd: string): IncludeCheck {
   const code = text.replace(/^\s*#.*$/gm, '');
-  const compiles = /\b(gcc|g\+\+|clang|clang\+\+|cc|c\+\+)\b|\$[({](CC|CXX)[)}]|\.(c|cc|cpp|cxx)\b|(^|\s)-I/m.test(code);
+  const compiles =
+    /\b(gcc|g\+\+|clang|clang\+\+|cc|c\+\+)\b|\$[({](CC|CXX)[)}]|\.(c|cc|cpp|cxx)\b|(^|\s)-I/m.test(
+      code,
+    );
   const viaApxs = !compiles || /\bapxs\b|apxs-ts\.mk/.test(code);
   const present: IncludeCheck['present'] = [];
   text.split('\n').forEach((l, i) => {
@@ -48,20 +51,28 @@ export function checkMakefileIncludes(text: string, needed: string[], cwd: strin
  * Undefined when there is nothing to change.
  */
 export function fixMakefileIncludes(text: string, check: IncludeCheck): string | undefined {
-  if (check.viaApxs || (check.lacking.length === 0 && check.missingOnDisk.length === 0)) return undefined;
+  if (check.viaApxs || (check.lacking.length === 0 && check.missingOnDisk.length === 0))
+    return undefined;
   const eol = text.includes('\r\n') ? '\r\n' : '\n';
   const lines = text.split(eol);
   const gone = new Set(check.missingOnDisk.map((m) => m.dir));
   const add = check.lacking.map((d) => `-I${d}`).join(' ');
   const first = check.present[0];
   for (const ln of new Set(check.missingOnDisk.map((m) => m.line))) {
-    lines[ln - 1] = lines[ln - 1]!.replace(INCLUDE_FLAG, (all, pre: string, dir: string) => (gone.has(dir) ? pre : all)).replace(/[ \t]+$/, '');
+    lines[ln - 1] = lines[ln - 1]!.replace(INCLUDE_FLAG, (all, pre: string, dir: string) =>
+      gone.has(dir) ? pre : all,
+    ).replace(/[ \t]+$/, '');
   }
   if (!add) return lines.join(eol);
   if (first) {
     lines[first.line - 1] = `${lines[first.line - 1]!.replace(/[ \t]+$/, '')} ${add}`;
   } else {
-    lines.unshift(`# include directories of the target httpd (apxs-ts makefile fix --includes)`, `CPPFLAGS += ${add}`, `CFLAGS += ${add}`, `CXXFLAGS += ${add}`);
+    lines.unshift(
+      `# include directories of the target httpd (apxs-ts makefile fix --includes)`,
+      `CPPFLAGS += ${add}`,
+      `CFLAGS += ${add}`,
+      `CXXFLAGS += ${add}`,
+    );
   }
   return lines.join(eol);
 }
@@ -71,7 +82,10 @@ export function fixMakefileIncludes(text: string, check: IncludeCheck): string |
  * environment, apxs-ts.json) or, with none, the system's apxs. Undefined
  * when there is no toolchain to ask (no apxs installed).
  */
-export async function targetIncludeDirs(serverRoot: string | undefined, cwd: string): Promise<{ dirs: string[]; serverRoot: string | undefined } | undefined> {
+export async function targetIncludeDirs(
+  serverRoot: string | undefined,
+  cwd: string,
+): Promise<{ dirs: string[]; serverRoot: string | undefined } | undefined> {
   const p = await resolveServerRootPath(serverRoot, cwd);
   const sr = p ? await requireServerRoot(p, cwd) : undefined;
   const tc = await toolchainForServer(sr).catch(() => undefined);

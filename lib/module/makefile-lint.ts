@@ -11,7 +11,8 @@ export interface SpaceIndentedLine {
   text: string;
 }
 
-const DIRECTIVE = /^\s*(ifeq|ifneq|ifdef|ifndef|else|endif|include|-include|sinclude|define|endef|export|unexport|override|vpath|undefine|private)\b/;
+const DIRECTIVE =
+  /^\s*(ifeq|ifneq|ifdef|ifndef|else|endif|include|-include|sinclude|define|endef|export|unexport|override|vpath|undefine|private)\b/;
 const ASSIGNMENT = /^\s*[^\s:#=]+\s*(=|:=|::=|:::=|\?=|\+=|!=)/;
 // A rule line: targets, a colon that is not part of an assignment operator, prerequisites.
 const RULE = /^[^\s#=][^#=]*?::?(?!=)/;
@@ -69,7 +70,10 @@ export function findSpaceIndentedRecipes(text: string): SpaceIndentedLine[] {
 }
 
 /** Replaces the leading whitespace of each space-indented recipe line with one tab; nothing else changes. */
-export function fixSpaceIndentedRecipes(text: string): { text: string; fixed: SpaceIndentedLine[] } {
+export function fixSpaceIndentedRecipes(text: string): {
+  text: string;
+  fixed: SpaceIndentedLine[];
+} {
   const fixed = findSpaceIndentedRecipes(text);
   if (fixed.length === 0) return { text, fixed };
   const bad = new Set(fixed.map((f) => f.line));

@@ -28,12 +28,18 @@ export interface SoChoice {
 const HEADER = /\.(h|hh|hpp|hxx|H)$/;
 
 async function mtime(file: string): Promise<number | undefined> {
-  return fs.stat(file).then((s) => s.mtimeMs, () => undefined);
+  return fs.stat(file).then(
+    (s) => s.mtimeMs,
+    () => undefined,
+  );
 }
 
 /** The .so files a module directory can hold: build's and the Makefile's (same name), and libtool's from `apxs -c`. */
 export function soCandidates(project: Pick<ModuleProject, 'dir' | 'module'>): string[] {
-  return [path.join(project.dir, `${project.module.stem}.so`), path.join(project.dir, '.libs', `${project.module.stem}.so`)];
+  return [
+    path.join(project.dir, `${project.module.stem}.so`),
+    path.join(project.dir, '.libs', `${project.module.stem}.so`),
+  ];
 }
 
 /**
@@ -42,13 +48,20 @@ export function soCandidates(project: Pick<ModuleProject, 'dir' | 'module'>): st
  * written after that record (by make, say) is someone else's. Only the
  * record's time is read, not its format, which belongs to build.
  */
-async function madeByBuild(project: Pick<ModuleProject, 'dir' | 'module'>, so: string, soTime: number): Promise<boolean> {
+async function madeByBuild(
+  project: Pick<ModuleProject, 'dir' | 'module'>,
+  so: string,
+  soTime: number,
+): Promise<boolean> {
   if (so !== soCandidates(project)[0]) return false;
   const stamp = await mtime(path.join(project.dir, '.apxs-ts', 'build.json'));
   return stamp !== undefined && stamp >= soTime;
 }
 
-export async function chooseModuleSo(project: ModuleProject, build: () => Promise<BuildResult>): Promise<SoChoice> {
+export async function chooseModuleSo(
+  project: ModuleProject,
+  build: () => Promise<BuildResult>,
+): Promise<SoChoice> {
   const rel = (f: string) => path.relative(project.dir, f);
   const built = async (reason: string): Promise<SoChoice> => {
     const res = await build();

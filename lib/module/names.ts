@@ -19,12 +19,17 @@ export function parseModuleName(input: string): ModuleName {
   const name = input.startsWith('mod_') ? input.slice(4) : input;
   if (!VALID.test(name)) {
     const shown = JSON.stringify(input);
-    const why = /[\/\\]/.test(input) ? 'it contains a path separator'
-      : /\s/.test(input) ? 'it contains whitespace'
-      : name === '' ? 'it is empty'
-      : /^[^A-Za-z]/.test(name) ? 'it must start with a letter'
-      : name.length > 63 ? 'it is longer than 63 characters'
-      : 'only letters, digits and _ are allowed';
+    const why = /[\/\\]/.test(input)
+      ? 'it contains a path separator'
+      : /\s/.test(input)
+        ? 'it contains whitespace'
+        : name === ''
+          ? 'it is empty'
+          : /^[^A-Za-z]/.test(name)
+            ? 'it must start with a letter'
+            : name.length > 63
+              ? 'it is longer than 63 characters'
+              : 'only letters, digits and _ are allowed';
     throw new ApxsError('BAD_MODULE_NAME', `bad module name ${shown}: ${why}`, {
       hint: 'use a C identifier such as info or mod_info',
     });

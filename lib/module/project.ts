@@ -62,26 +62,50 @@ async function apiOfSources(dir: string, sources: string[]): Promise<ModuleApi |
   return undefined;
 }
 
-const API_NAME: Record<ModuleApi, string> = { '1.3': 'Apache 1.3 module API', '2': 'httpd 2.x module API' };
-const SERVERS_OF: Record<ModuleApi, string> = { '1.3': 'an Apache 1.3 server', '2': 'an httpd 2.0, 2.2 or 2.4 server' };
+const API_NAME: Record<ModuleApi, string> = {
+  '1.3': 'Apache 1.3 module API',
+  '2': 'httpd 2.x module API',
+};
+const SERVERS_OF: Record<ModuleApi, string> = {
+  '1.3': 'an Apache 1.3 server',
+  '2': 'an httpd 2.0, 2.2 or 2.4 server',
+};
 
 /** Refuses, before anything is compiled, a module written for the other API than the target server loads. */
 export function checkModuleApi(project: ModuleProject, tc: Toolchain): void {
   if (!project.api || project.api === tc.target.api) return;
-  throw new ApxsError('API_MISMATCH', `${project.module.stem} is written for the ${API_NAME[project.api]}, not the ${API_NAME[tc.target.api]} of ${tc.target.describe}`, {
-    hint: `scaffold it again for that server (apxs-ts new ${project.module.name} --api ${tc.target.api} --dir OTHER_DIR) and move your code over, or pass --server-root of ${SERVERS_OF[project.api]}`,
-    data: { moduleApi: project.api, serverApi: tc.target.api },
-  });
+  throw new ApxsError(
+    'API_MISMATCH',
+    `${project.module.stem} is written for the ${API_NAME[project.api]}, not the ${API_NAME[tc.target.api]} of ${tc.target.describe}`,
+    {
+      hint: `scaffold it again for that server (apxs-ts new ${project.module.name} --api ${tc.target.api} --dir OTHER_DIR) and move your code over, or pass --server-root of ${SERVERS_OF[project.api]}`,
+      data: { moduleApi: project.api, serverApi: tc.target.api },
+    },
+  );
 }
 
 async function listedSources(abs: string, listed: unknown, file: string): Promise<string[]> {
-  if (!Array.isArray(listed) || listed.length === 0 || listed.some((s) => typeof s !== 'string' || !SOURCE_EXT.test(s))) {
-    throw new ApxsError('BAD_INPUT', `${file}: "sources" must be a non-empty array of .c/.cpp file names`, { hint: 'fix it, or remove "sources" to build every C and C++ file in the directory' });
+  if (
+    !Array.isArray(listed) ||
+    listed.length === 0 ||
+    listed.some((s) => typeof s !== 'string' || !SOURCE_EXT.test(s))
+  ) {
+    throw new ApxsError(
+      'BAD_INPUT',
+      `${file}: "sources" must be a non-empty array of .c/.cpp file names`,
+      { hint: 'fix it, or remove "sources" to build every C and C++ file in the directory' },
+    );
   }
   const sources = (listed as string[]).map((s) => path.normalize(s));
   for (const s of sources) {
-    if (path.isAbsolute(s) || s.startsWith('..')) throw new ApxsError('BAD_INPUT', `${file}: source ${s} is outside the module directory`, { hint: 'list sources relative to the module directory' });
-    if (!(await exists(path.join(abs, s)))) throw new ApxsError('NOT_FOUND', `${path.join(abs, s)} does not exist (listed in ${file})`, { hint: 'fix "sources" in apxs-ts-module.json' });
+    if (path.isAbsolute(s) || s.startsWith('..'))
+      throw new ApxsError('BAD_INPUT', `${file}: source ${s} is outside the module directory`, {
+        hint: 'list sources relative to the module directory',
+      });
+    if (!(await exists(path.join(abs, s))))
+      throw new ApxsError('NOT_FOUND', `${path.join(abs, s)} does not exist (listed in ${file})`, {
+        hint: 'fix "sources" in apxs-ts-module.json',
+      });
   }
   return sources;
 }
@@ -98,15 +122,29 @@ export async function readModuleProject(dir: string): Promise<ModuleProject> {
   const manifestFile = path.join(abs, 'apxs-ts-module.json');
   const manifest = (await readJson<Manifest>(manifestFile)) ?? {};
   const sourcesListed = manifest.sources !== undefined;
-  const sources = sourcesListed ? await listedSources(abs, manifest.sources, manifestFile) : entries.filter((e) => SOURCE_EXT.test(e)).sort();
+  const sources = sourcesListed
+    ? await listedSources(abs, manifest.sources, manifestFile)
+    : entries.filter((e) => SOURCE_EXT.test(e)).sort();
   if (sources.length === 0) {
-    throw new ApxsError('NOT_FOUND', `no C or C++ source in ${abs}`, { hint: 'scaffold a module with `apxs-ts new NAME`' });
+    throw new ApxsError('NOT_FOUND', `no C or C++ source in ${abs}`, {
+      hint: 'scaffold a module with `apxs-ts new NAME`',
+    });
   }
-  const stem = manifest.name ?? (sources.length === 1 ? path.basename(sources[0]!).replace(SOURCE_EXT, '') : path.basename(abs));
+  const stem =
+    manifest.name ??
+    (sources.length === 1
+      ? path.basename(sources[0]!).replace(SOURCE_EXT, '')
+      : path.basename(abs));
   const module = parseModuleName(stem);
-  const api = manifest.api === '1.3' || manifest.api === '2' ? manifest.api : await apiOfSources(abs, sources);
+  const api =
+    manifest.api === '1.3' || manifest.api === '2'
+      ? manifest.api
+      : await apiOfSources(abs, sources);
   return {
-    dir: abs, module, sources, sourcesListed,
+    dir: abs,
+    module,
+    sources,
+    sourcesListed,
     cpp: manifest.language === 'cpp' || sources.some((s) => CXX_EXT.test(s)),
     handler: manifest.handler === undefined ? module.name : manifest.handler,
     url: manifest.url ?? `/${module.name}`,
@@ -118,7 +156,11 @@ export async function readModuleProject(dir: string): Promise<ModuleProject> {
 }
 
 /** Adds flags given on the command line to the module's saved ones (`reset` drops those first) and saves them. */
-export async function updateModuleFlags(project: ModuleProject, add: Partial<ModuleFlags>, reset = false): Promise<ModuleProject> {
+export async function updateModuleFlags(
+  project: ModuleProject,
+  add: Partial<ModuleFlags>,
+  reset = false,
+): Promise<ModuleProject> {
   const flags = mergeFlags(reset ? noFlags() : project.flags, add);
   await saveFlags(project.manifestFile, flags);
   return { ...project, flags };
@@ -127,7 +169,11 @@ export async function updateModuleFlags(project: ModuleProject, add: Partial<Mod
 function sanitizerOf(v: unknown, file: string): Sanitizer | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v === 'string' && (SANITIZERS as readonly string[]).includes(v)) return v as Sanitizer;
-  throw new ApxsError('BAD_INPUT', `${file}: "sanitize" must be ${SANITIZERS.join(' or ')} (or null)`, { hint: 'apxs-ts build --sanitize none takes it out' });
+  throw new ApxsError(
+    'BAD_INPUT',
+    `${file}: "sanitize" must be ${SANITIZERS.join(' or ')} (or null)`,
+    { hint: 'apxs-ts build --sanitize none takes it out' },
+  );
 }
 
 /** `build --sanitize KIND|none`: kept in apxs-ts-module.json like the other build flags. */
@@ -142,10 +188,18 @@ export async function setSanitizer(project: ModuleProject, kind: string): Promis
 }
 
 /** The compile and link words of a sanitizer: frame pointers kept, so that its reports unwind through every frame. */
-export function sanitizerFlags(kind: Sanitizer | undefined): { compile: string[]; link: string[]; libs: string[] } {
+export function sanitizerFlags(kind: Sanitizer | undefined): {
+  compile: string[];
+  link: string[];
+  libs: string[];
+} {
   if (!kind) return { compile: [], link: [], libs: [] };
   return {
-    compile: [`-fsanitize=${kind}`, '-fno-omit-frame-pointer', ...(kind === 'undefined' ? ['-fno-sanitize-recover=undefined'] : [])],
+    compile: [
+      `-fsanitize=${kind}`,
+      '-fno-omit-frame-pointer',
+      ...(kind === 'undefined' ? ['-fno-sanitize-recover=undefined'] : []),
+    ],
     link: [`-fsanitize=${kind}`],
     // Named after the objects too: with apxs's -Wl,--as-needed (Debian's) the driver's own early -lasan
     // is dropped before any object needs it, and the .so would not name its runtime (DT_NEEDED).

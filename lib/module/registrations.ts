@@ -40,7 +40,7 @@ export function stripComments(src: string): string {
       // Line breaks stay: a #define after a comment must still start its line.
       out += src.slice(i, stop).replace(/[^\n]/g, ' ');
       i = stop;
-    } else if (c === '"' || c === '\'') {
+    } else if (c === '"' || c === "'") {
       let j = i + 1;
       while (j < src.length && src[j] !== c && src[j] !== '\n') j += src[j] === '\\' ? 2 : 1;
       out += src.slice(i, j + 1);
@@ -66,12 +66,18 @@ function literal(expr: string): string | undefined {
 /** Names bound to a string literal: `#define NAME "x"`, `[static] const char NAME[] = "x"`, `const char *NAME = "x"`. */
 function stringConstants(code: string): Map<string, string> {
   const consts = new Map<string, string>();
-  const define = new RegExp(String.raw`^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]+((?:${STRING}[ \t]*)+)$`, 'gm');
+  const define = new RegExp(
+    String.raw`^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]+((?:${STRING}[ \t]*)+)$`,
+    'gm',
+  );
   for (const m of code.matchAll(define)) {
     const v = literal(m[2]!);
     if (v !== undefined) consts.set(m[1]!, v);
   }
-  const decl = new RegExp(String.raw`\bchar\b[\w\s*]*?\b([A-Za-z_]\w*)\s*(?:\[\s*\w*\s*\])?\s*=\s*((?:${STRING}\s*)+)[;,]`, 'g');
+  const decl = new RegExp(
+    String.raw`\bchar\b[\w\s*]*?\b([A-Za-z_]\w*)\s*(?:\[\s*\w*\s*\])?\s*=\s*((?:${STRING}\s*)+)[;,]`,
+    'g',
+  );
   for (const m of code.matchAll(decl)) {
     const v = literal(m[2]!);
     if (v !== undefined && !consts.has(m[1]!)) consts.set(m[1]!, v);
@@ -86,7 +92,7 @@ function callArgs(code: string, open: number): string[] | undefined {
   let start = open + 1;
   for (let i = open; i < code.length; i++) {
     const c = code[i]!;
-    if (c === '"' || c === '\'') {
+    if (c === '"' || c === "'") {
       for (i++; i < code.length && code[i] !== c; i++) if (code[i] === '\\') i++;
     } else if (c === '(' || c === '[' || c === '{') {
       depth++;
@@ -123,13 +129,17 @@ function resolver(consts: Map<string, string>): (expr: string) => string | undef
 }
 
 // The comparisons modules write; std::strcmp matches too (the \b is after ::).
-const COMPARE = /\b(?:strcmp|strcasecmp|apr_strnatcmp|apr_strnatcasecmp|ap_cstr_casecmp|ap_casecmpstr)\s*\(/g;
+const COMPARE =
+  /\b(?:strcmp|strcasecmp|apr_strnatcmp|apr_strnatcasecmp|ap_cstr_casecmp|ap_casecmpstr)\s*\(/g;
 /** `r->handler`, `req->handler`, `(r->handler)`: the request's handler itself, not a copy of it in a variable. */
 const HANDLER_FIELD = /^\(?\s*[A-Za-z_]\w*\s*->\s*handler\s*\)?$/;
 const FILTER = /\bap_register_(output|input)_filter(?:_protocol)?\s*\(/g;
 const HANDLER_REC = /\bhandler_rec\s+[A-Za-z_]\w*\s*\[\s*\]\s*=\s*\{/g;
 
-function handlerRecNames(code: string, resolve: (e: string) => string | undefined): Array<[number, string]> {
+function handlerRecNames(
+  code: string,
+  resolve: (e: string) => string | undefined,
+): Array<[number, string]> {
   const found: Array<[number, string]> = [];
   for (const m of code.matchAll(HANDLER_REC)) {
     const open = m.index + m[0].length - 1;
@@ -157,7 +167,11 @@ export function parseRegistrations(sources: string | string[]): Registrations {
       const args = callArgs(code, m.index + m[0].length - 1);
       if (!args || args.length !== 2) continue;
       const [a, b] = args as [string, string];
-      const name = HANDLER_FIELD.test(a) ? resolve(b) : HANDLER_FIELD.test(b) ? resolve(a) : undefined;
+      const name = HANDLER_FIELD.test(a)
+        ? resolve(b)
+        : HANDLER_FIELD.test(b)
+          ? resolve(a)
+          : undefined;
       if (name !== undefined) handlers.push([offset + m.index, name]);
     }
     for (const [at, name] of handlerRecNames(code, resolve)) handlers.push([offset + at, name]);
@@ -170,6 +184,12 @@ export function parseRegistrations(sources: string | string[]): Registrations {
     }
     offset += text.length + 1;
   }
-  const ordered = (list: Array<[number, string]>) => [...new Set(list.sort((x, y) => x[0] - y[0]).map(([, n]) => n))];
-  return { handlers: ordered(handlers), outputFilters: ordered(outputFilters), inputFilters: ordered(inputFilters) };
+  const ordered = (list: Array<[number, string]>) => [
+    ...new Set(list.sort((x, y) => x[0] - y[0]).map(([, n]) => n)),
+  ];
+  return {
+    handlers: ordered(handlers),
+    outputFilters: ordered(outputFilters),
+    inputFilters: ordered(inputFilters),
+  };
 }

@@ -37,21 +37,28 @@ interface Saved {
 
 const dir = (sr: ServerRoot) => path.join(sr.stateDir, 'replaced');
 const recordFile = (sr: ServerRoot, module: string) => path.join(dir(sr), `${module}.json`);
-const blobFile = (sr: ServerRoot, module: string, i: number) => path.join(dir(sr), `${module}.${i}.bin`);
+const blobFile = (sr: ServerRoot, module: string, i: number) =>
+  path.join(dir(sr), `${module}.${i}.bin`);
 
 export async function hasSaved(sr: ServerRoot, module: string): Promise<boolean> {
   return !!(await readJson<Saved>(recordFile(sr, module)));
 }
 
 /** Saves what is at `paths` now, unless a save for `module` is already kept. Returns the paths that held something. */
-export async function saveReplaced(tx: EditTransaction, sr: ServerRoot, module: string, paths: string[]): Promise<string[]> {
+export async function saveReplaced(
+  tx: EditTransaction,
+  sr: ServerRoot,
+  module: string,
+  paths: string[],
+): Promise<string[]> {
   if (await hasSaved(sr, module)) return [];
   await tx.mkdir(dir(sr), 0o700);
   const saved: SavedPath[] = [];
   for (const [i, p] of paths.entries()) {
     const st = await fs.lstat(p).catch(() => undefined);
     if (!st) saved.push({ path: p, kind: 'absent' });
-    else if (st.isSymbolicLink()) saved.push({ path: p, kind: 'link', target: await fs.readlink(p) });
+    else if (st.isSymbolicLink())
+      saved.push({ path: p, kind: 'link', target: await fs.readlink(p) });
     else {
       const blob = blobFile(sr, module, i);
       const bytes = await fs.readFile(p);
@@ -59,7 +66,11 @@ export async function saveReplaced(tx: EditTransaction, sr: ServerRoot, module: 
       saved.push({ path: p, kind: 'file', mode: st.mode & 0o7777, blob, sha256: sha256(bytes) });
     }
   }
-  await tx.write(recordFile(sr, module), JSON.stringify({ module, paths: saved } satisfies Saved, null, 2) + '\n', 0o600);
+  await tx.write(
+    recordFile(sr, module),
+    JSON.stringify({ module, paths: saved } satisfies Saved, null, 2) + '\n',
+    0o600,
+  );
   return saved.filter((s) => s.kind !== 'absent').map((s) => s.path);
 }
 
@@ -69,26 +80,41 @@ export async function saveReplaced(tx: EditTransaction, sr: ServerRoot, module: 
  * bytes into the system's module dir, so a save that names any other path, a blob outside its own
  * name, or bytes that are not the ones saved (swapped, truncated) is refused and nothing is written.
  */
-export async function restoreReplaced(tx: EditTransaction, sr: ServerRoot, module: string, expected: string[], keep: string[] = []): Promise<string[]> {
+export async function restoreReplaced(
+  tx: EditTransaction,
+  sr: ServerRoot,
+  module: string,
+  expected: string[],
+  keep: string[] = [],
+): Promise<string[]> {
   const saved = await readJson<Saved>(recordFile(sr, module));
   if (!saved) return [];
   const blobs = new Map<string, Buffer>();
   for (const [i, s] of (Array.isArray(saved.paths) ? saved.paths : []).entries()) {
-    const bad = (why: string) => new ApxsError('UNSAFE_CONFIG', `the save of what install --force replaced for ${module} is not as apxs-ts wrote it: ${why}; nothing restored`, {
-      hint: `check ${dir(sr)}; to uninstall without putting anything back, move ${recordFile(sr, module)} away (then reinstall the package's files yourself, e.g. apt-get install --reinstall)`,
-      data: { record: recordFile(sr, module), path: s?.path },
-    });
+    const bad = (why: string) =>
+      new ApxsError(
+        'UNSAFE_CONFIG',
+        `the save of what install --force replaced for ${module} is not as apxs-ts wrote it: ${why}; nothing restored`,
+        {
+          hint: `check ${dir(sr)}; to uninstall without putting anything back, move ${recordFile(sr, module)} away (then reinstall the package's files yourself, e.g. apt-get install --reinstall)`,
+          data: { record: recordFile(sr, module), path: s?.path },
+        },
+      );
     if (saved.module !== module) throw bad(`it is for ${String(saved.module)}`);
     if (!s || typeof s.path !== 'string') throw bad('a path is missing');
     // a2enmod's markers in another state dir (the install ran with another APACHE_STATE_DIRECTORY): only empty
     // marker files, or their absence, go back there.
     const marker = !expected.includes(s.path) && isMarkerPath(s.path, 'module', module);
-    if (!expected.includes(s.path) && !marker) throw bad(`it names ${s.path}, not one of the module's files`);
-    if (s.kind === 'link' && (marker || typeof s.target !== 'string')) throw bad(`no link expected at ${s.path}`);
+    if (!expected.includes(s.path) && !marker)
+      throw bad(`it names ${s.path}, not one of the module's files`);
+    if (s.kind === 'link' && (marker || typeof s.target !== 'string'))
+      throw bad(`no link expected at ${s.path}`);
     if (s.kind !== 'file') continue;
-    if (s.blob !== blobFile(sr, module, i)) throw bad(`the bytes of ${s.path} are said to be in ${String(s.blob)}`);
+    if (s.blob !== blobFile(sr, module, i))
+      throw bad(`the bytes of ${s.path} are said to be in ${String(s.blob)}`);
     const bytes = await fs.readFile(s.blob).catch(() => undefined);
-    if (!bytes || sha256(bytes) !== s.sha256) throw bad(`${s.blob} (for ${s.path}) is ${bytes ? 'not the bytes saved' : 'missing'}`);
+    if (!bytes || sha256(bytes) !== s.sha256)
+      throw bad(`${s.blob} (for ${s.path}) is ${bytes ? 'not the bytes saved' : 'missing'}`);
     if (marker && bytes.length > 0) throw bad(`the marker ${s.path} is not empty`);
     blobs.set(s.path, bytes);
   }

@@ -41,19 +41,25 @@ export interface ScaffoldResult {
  */
 export function defaultTemplate(name: string): ModuleTemplate {
   const bare = name.startsWith('mod_') ? name.slice(4) : name;
-  return (MODULE_TEMPLATES as readonly string[]).includes(bare) ? bare as ModuleTemplate : 'handler';
+  return (MODULE_TEMPLATES as readonly string[]).includes(bare)
+    ? (bare as ModuleTemplate)
+    : 'handler';
 }
 
 export function parseTemplate(t: string): ModuleTemplate {
   if ((MODULE_TEMPLATES as readonly string[]).includes(t)) return t as ModuleTemplate;
-  throw new ApxsError('USAGE', `unknown template "${t}"`, { hint: `choose one of ${MODULE_TEMPLATES.join(', ')}` });
+  throw new ApxsError('USAGE', `unknown template "${t}"`, {
+    hint: `choose one of ${MODULE_TEMPLATES.join(', ')}`,
+  });
 }
 
 export function parseModuleApi(a: string): ModuleApi {
   // 2.0, 2.2 and 2.4 share one module API (hooks, APR); 2.x names it too.
   const api = a === '2.x' || /^2\.[024]$/.test(a) ? '2' : a;
   if ((MODULE_APIS as readonly string[]).includes(api)) return api as ModuleApi;
-  throw new ApxsError('USAGE', `unknown module API "${a}"`, { hint: `choose ${MODULE_APIS.join(' or ')} (1.3 for Apache 1.3, 2 for httpd 2.0, 2.2 and 2.4)` });
+  throw new ApxsError('USAGE', `unknown module API "${a}"`, {
+    hint: `choose ${MODULE_APIS.join(' or ')} (1.3 for Apache 1.3, 2 for httpd 2.0, 2.2 and 2.4)`,
+  });
 }
 
 /**
@@ -61,7 +67,10 @@ export function parseModuleApi(a: string): ModuleApi {
  * (--server-root, $APXS_TS_SERVER_ROOT or apxs-ts.json upward) httpd series,
  * or 2.x's when there is none (apache2-dev's apxs is 2.4).
  */
-export async function targetModuleApi(serverRootOpt: string | undefined, cwd: string): Promise<{ api: ModuleApi; from: string }> {
+export async function targetModuleApi(
+  serverRootOpt: string | undefined,
+  cwd: string,
+): Promise<{ api: ModuleApi; from: string }> {
   const p = await resolveServerRootPath(serverRootOpt, cwd);
   if (!p) return { api: '2', from: 'the default without a server root' };
   try {
@@ -73,7 +82,8 @@ export async function targetModuleApi(serverRootOpt: string | undefined, cwd: st
     if (!(err instanceof ApxsError)) throw err;
     throw new ApxsError(err.code, err.message, {
       hint: `${err.hint ? `${err.hint}; or ` : ''}pass --api ${MODULE_APIS.join(' or ')} to choose the module API without a server root`,
-      details: err.details, cause: err,
+      details: err.details,
+      cause: err,
     });
   }
 }
@@ -81,9 +91,13 @@ export async function targetModuleApi(serverRootOpt: string | undefined, cwd: st
 export async function scaffoldModule(opts: ScaffoldOptions): Promise<ScaffoldResult> {
   const module = parseModuleName(opts.name);
   const dir = path.resolve(opts.parentDir, module.stem);
-  const existing = await fs.stat(dir).catch((err: unknown) => (isErrno(err, 'ENOENT') ? undefined : Promise.reject(err)));
+  const existing = await fs
+    .stat(dir)
+    .catch((err: unknown) => (isErrno(err, 'ENOENT') ? undefined : Promise.reject(err)));
   if (existing && !opts.force) {
-    throw new ApxsError('DIR_EXISTS', `${dir} already exists`, { hint: 'pick another name, or pass --force to write the template files over it' });
+    throw new ApxsError('DIR_EXISTS', `${dir} already exists`, {
+      hint: 'pick another name, or pass --force to write the template files over it',
+    });
   }
   if (existing && !existing.isDirectory()) {
     throw new ApxsError('DIR_EXISTS', `${dir} exists and is not a directory`);
@@ -93,7 +107,12 @@ export async function scaffoldModule(opts: ScaffoldOptions): Promise<ScaffoldRes
   // 1.3's sources live in c13/ and cpp13/, with a Makefile for its apxs in common-c13/ and common-cpp13/.
   const v13 = opts.api === '1.3' ? '13' : '';
   // tests/<template>: the case file `apxs-ts test` runs, for every language and API.
-  const dirs = [`common-${opts.language}`, ...(v13 ? [`common-${opts.language}${v13}`] : []), path.join(`${opts.language}${v13}`, opts.template), path.join('tests', opts.template)];
+  const dirs = [
+    `common-${opts.language}`,
+    ...(v13 ? [`common-${opts.language}${v13}`] : []),
+    path.join(`${opts.language}${v13}`, opts.template),
+    path.join('tests', opts.template),
+  ];
   const files = await renderTemplateDirs(
     dirs.map((d) => path.join(root, 'module', d)),
     {
@@ -116,9 +135,13 @@ export async function scaffoldModule(opts: ScaffoldOptions): Promise<ScaffoldRes
   // Render everything first, then write into a temp dir renamed into place,
   // so a failure never leaves half a module behind.
   // Its failure is the parent directory's (missing, not writable): said with that path, not the temp name.
-  const target = existing ? dir : await fs.mkdtemp(path.join(path.dirname(dir), `.${module.stem}.tmp-`)).catch((err: unknown) => {
-    throw fileError(path.dirname(dir), err) ?? err;
-  });
+  const target = existing
+    ? dir
+    : await fs
+        .mkdtemp(path.join(path.dirname(dir), `.${module.stem}.tmp-`))
+        .catch((err: unknown) => {
+          throw fileError(path.dirname(dir), err) ?? err;
+        });
   try {
     for (const f of files) {
       const dest = path.join(target, f.rel);
@@ -134,7 +157,10 @@ export async function scaffoldModule(opts: ScaffoldOptions): Promise<ScaffoldRes
       await fs.rename(target, dir).catch((err: unknown) => {
         // Another run (or the user) made it since the check above: the same answer as if it had been there.
         if (isErrno(err, 'ENOTEMPTY') || isErrno(err, 'EEXIST') || isErrno(err, 'ENOTDIR')) {
-          throw new ApxsError('DIR_EXISTS', `${dir} already exists`, { hint: 'pick another name, or pass --force to write the template files over it', cause: err });
+          throw new ApxsError('DIR_EXISTS', `${dir} already exists`, {
+            hint: 'pick another name, or pass --force to write the template files over it',
+            cause: err,
+          });
         }
         throw err;
       });
@@ -143,5 +169,13 @@ export async function scaffoldModule(opts: ScaffoldOptions): Promise<ScaffoldRes
     if (!existing) await fs.rm(target, { recursive: true, force: true });
     throw err;
   }
-  return { module, dir, template: opts.template, language: opts.language, api: opts.api, files: files.map((f) => f.rel), url };
+  return {
+    module,
+    dir,
+    template: opts.template,
+    language: opts.language,
+    api: opts.api,
+    files: files.map((f) => f.rel),
+    url,
+  };
 }

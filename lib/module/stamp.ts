@@ -61,7 +61,11 @@ export function readStamp(file: string, toolchain: string): Stamp | undefined {
 }
 
 /** A unit's inputs now: the source and what its -MMD file lists. */
-export async function unitInputs(src: string, depFile: string, baseDir: string): Promise<Unit['inputs']> {
+export async function unitInputs(
+  src: string,
+  depFile: string,
+  baseDir: string,
+): Promise<Unit['inputs']> {
   const inputs: Unit['inputs'] = {};
   for (const f of [src, ...parseDepFile(await fs.readFile(depFile, 'utf8'), baseDir)]) {
     const k = statKey(f);

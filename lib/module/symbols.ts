@@ -46,16 +46,26 @@ export function parseLdd(out: string): { libs: Map<string, string>; missing: str
 }
 
 /** Undefined when ldd cannot say (not installed, or not a dynamic file): the check is then skipped, not guessed. */
-async function ldd(file: string, env: Record<string, string>): Promise<{ libs: Map<string, string>; missing: string[] } | undefined> {
+async function ldd(
+  file: string,
+  env: Record<string, string>,
+): Promise<{ libs: Map<string, string>; missing: string[] } | undefined> {
   const res = await runCapture('ldd', [file], { env }).catch(() => undefined);
   return res?.exitCode === 0 ? parseLdd(res.stdout) : undefined;
 }
 
 type LibIds = [string, string, string][];
-const isLibIds = (v: unknown): v is LibIds => Array.isArray(v) && v.every((e) => Array.isArray(e) && e.length === 3 && e.every((x) => typeof x === 'string'));
+const isLibIds = (v: unknown): v is LibIds =>
+  Array.isArray(v) &&
+  v.every((e) => Array.isArray(e) && e.length === 3 && e.every((x) => typeof x === 'string'));
 const isString = (v: unknown): v is string => typeof v === 'string';
-const isHttpdEntry = (v: unknown): v is { libs: LibIds; names: string } => typeof v === 'object' && v !== null && isLibIds((v as { libs?: unknown }).libs) && isString((v as { names?: unknown }).names);
-const isModuleEntry = (v: unknown): v is { libs: LibIds } => typeof v === 'object' && v !== null && isLibIds((v as { libs?: unknown }).libs);
+const isHttpdEntry = (v: unknown): v is { libs: LibIds; names: string } =>
+  typeof v === 'object' &&
+  v !== null &&
+  isLibIds((v as { libs?: unknown }).libs) &&
+  isString((v as { names?: unknown }).names);
+const isModuleEntry = (v: unknown): v is { libs: LibIds } =>
+  typeof v === 'object' && v !== null && isLibIds((v as { libs?: unknown }).libs);
 
 /**
  * A set of names as one "\nname\n...\n" string: asking it for a module's
@@ -80,12 +90,21 @@ async function librarySymbols(lib: string): Promise<NameList> {
   if (!key) return NameList.of([]);
   const hit = readCache('lib-symbols', key, isString);
   if (hit !== undefined) return new NameList(hit);
-  const list = NameList.of(await readDynamic(lib).then((d) => d.defined, () => new Set<string>()));
+  const list = NameList.of(
+    await readDynamic(lib).then(
+      (d) => d.defined,
+      () => new Set<string>(),
+    ),
+  );
   await writeCache('lib-symbols', key, list.text);
   return list;
 }
 
-interface HttpdSymbols { key: string; names: NameList; libs: Map<string, string> }
+interface HttpdSymbols {
+  key: string;
+  names: NameList;
+  libs: Map<string, string>;
+}
 
 /** Each cached path still has the identity it had: an upgraded libapr is another set of symbols. */
 async function stillSame(libs: LibIds): Promise<boolean> {
@@ -93,17 +112,29 @@ async function stillSame(libs: LibIds): Promise<boolean> {
   return libs.every(([, , id], i) => ids[i] === id);
 }
 
-const withIds = (libs: Map<string, string>) => Promise.all([...libs].map(async ([s, p]) => [s, p, (await identity(p)) ?? ''] as [string, string, string]));
+const withIds = (libs: Map<string, string>) =>
+  Promise.all(
+    [...libs].map(async ([s, p]) => [s, p, (await identity(p)) ?? ''] as [string, string, string]),
+  );
 
 /** The httpd binary's symbols and those of every library it loads, cached per identity of all of them. */
 async function httpdSymbols(rt: RuntimeTarget): Promise<HttpdSymbols | undefined> {
   const key = await identity(rt.httpd);
   if (!key) return undefined;
   const hit = readCache('httpd-symbols', key, isHttpdEntry);
-  if (hit && (await stillSame(hit.libs))) return { key, names: new NameList(hit.names), libs: new Map(hit.libs.map(([s, p]) => [s, p])) };
+  if (hit && (await stillSame(hit.libs)))
+    return { key, names: new NameList(hit.names), libs: new Map(hit.libs.map(([s, p]) => [s, p])) };
   const libs = (await ldd(rt.httpd, await rt.env()))?.libs;
   if (!libs) return undefined;
-  const sets = await Promise.all([readDynamic(rt.httpd).then((d) => d.defined), ...[...libs.values()].map((l) => readDynamic(l).then((d) => d.defined, () => new Set<string>()))]);
+  const sets = await Promise.all([
+    readDynamic(rt.httpd).then((d) => d.defined),
+    ...[...libs.values()].map((l) =>
+      readDynamic(l).then(
+        (d) => d.defined,
+        () => new Set<string>(),
+      ),
+    ),
+  ]);
   const names = NameList.of(new Set(sets.flatMap((s) => [...s])));
   await writeCache('httpd-symbols', key, { libs: await withIds(libs), names: names.text });
   return { key, names, libs };
@@ -114,13 +145,20 @@ async function httpdSymbols(rt: RuntimeTarget): Promise<HttpdSymbols | undefined
  * as httpd runs), cached per httpd and the module's DT_NEEDED and RUNPATH:
  * a C++ module asks for libstdc++ at every build.
  */
-async function moduleLibs(so: string, mod: DynamicInfo, rt: RuntimeTarget, httpd: HttpdSymbols): Promise<{ libs: Map<string, string>; missing: string[] } | undefined> {
+async function moduleLibs(
+  so: string,
+  mod: DynamicInfo,
+  rt: RuntimeTarget,
+  httpd: HttpdSymbols,
+): Promise<{ libs: Map<string, string>; missing: string[] } | undefined> {
   const key = JSON.stringify([httpd.key, mod.needed, mod.runpath]);
   const hit = readCache('module-libs', key, isModuleEntry);
-  if (hit && (await stillSame(hit.libs))) return { libs: new Map(hit.libs.map(([s, p]) => [s, p])), missing: [] };
+  if (hit && (await stillSame(hit.libs)))
+    return { libs: new Map(hit.libs.map(([s, p]) => [s, p])), missing: [] };
   const found = await ldd(so, await rt.env());
   // Only a complete answer is kept: a library not found now may be installed before the next build.
-  if (found?.missing.length === 0) await writeCache('module-libs', key, { libs: await withIds(found.libs) });
+  if (found?.missing.length === 0)
+    await writeCache('module-libs', key, { libs: await withIds(found.libs) });
   return found;
 }
 
@@ -133,9 +171,20 @@ export async function httpdProvides(rt: RuntimeTarget): Promise<string[]> {
 async function moduleExports(dirs: string[], self: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const dir of dirs) {
-    const files = (await fs.readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.so') && f !== path.basename(self));
-    const found = await Promise.all(files.map((f) => readDynamic(path.join(dir, f)).then((d) => d.defined, () => new Set<string>())));
-    files.forEach((f, i) => { for (const s of found[i]!) if (!out.has(s)) out.set(s, f); });
+    const files = (await fs.readdir(dir).catch(() => [] as string[])).filter(
+      (f) => f.endsWith('.so') && f !== path.basename(self),
+    );
+    const found = await Promise.all(
+      files.map((f) =>
+        readDynamic(path.join(dir, f)).then(
+          (d) => d.defined,
+          () => new Set<string>(),
+        ),
+      ),
+    );
+    files.forEach((f, i) => {
+      for (const s of found[i]!) if (!out.has(s)) out.set(s, f);
+    });
   }
   return out;
 }
@@ -145,7 +194,11 @@ async function moduleExports(dirs: string[], self: string): Promise<Map<string, 
  * httpd provides at run time, and reports libraries it needs that the
  * loader would not find as httpd runs (an -L directory is not searched then).
  */
-export async function checkSymbols(so: string, mod: DynamicInfo, rt: RuntimeTarget): Promise<SymbolCheck> {
+export async function checkSymbols(
+  so: string,
+  mod: DynamicInfo,
+  rt: RuntimeTarget,
+): Promise<SymbolCheck> {
   const httpd = await httpdSymbols(rt);
   if (!httpd) return { unresolved: [], fromModules: [], missingLibs: [] };
   let pending = mod.undefined.filter((s) => !httpd.names.has(s));

@@ -58,8 +58,24 @@ export interface Toolchain {
 }
 
 /** Every variable the flags are made of; each server is asked only those its apxs knows. */
-const WANTED = ['CC', 'CXX', 'CFLAGS', 'CPPFLAGS', 'EXTRA_CPPFLAGS', 'EXTRA_CFLAGS', 'INCLUDEDIR', 'EXTRA_INCLUDES', 'CFLAGS_SHLIB', 'LD_SHLIB', 'LDFLAGS_SHLIB',
-  'LDFLAGS', 'SBINDIR', 'TARGET', 'progname', 'LIBEXECDIR'] as const;
+const WANTED = [
+  'CC',
+  'CXX',
+  'CFLAGS',
+  'CPPFLAGS',
+  'EXTRA_CPPFLAGS',
+  'EXTRA_CFLAGS',
+  'INCLUDEDIR',
+  'EXTRA_INCLUDES',
+  'CFLAGS_SHLIB',
+  'LD_SHLIB',
+  'LDFLAGS_SHLIB',
+  'LDFLAGS',
+  'SBINDIR',
+  'TARGET',
+  'progname',
+  'LIBEXECDIR',
+] as const;
 type Vars = Record<(typeof WANTED)[number], string>;
 
 /** What to ask apxs: the profile's view of one series' apxs. */
@@ -74,27 +90,43 @@ function words(s: string): string[] {
   return s.split(/\s+/).filter(Boolean);
 }
 
-function queryFailure(apxs: string, names: readonly string[], res: { exitCode: number; all: string }): ApxsError {
+function queryFailure(
+  apxs: string,
+  names: readonly string[],
+  res: { exitCode: number; all: string },
+): ApxsError {
   const details = res.all.split('\n').slice(-5);
   if (/Invalid query string/.test(res.all)) {
     // Not a missing tool: apxs ran and does not know a name (a series mix-up).
-    return new ApxsError('INTERNAL', `${apxs} does not know ${names.join(', ')} (apxs -q exit ${res.exitCode})`, {
-      details, hint: 'this apxs belongs to another httpd series than apxs-ts took it for; please report it',
-    });
+    return new ApxsError(
+      'INTERNAL',
+      `${apxs} does not know ${names.join(', ')} (apxs -q exit ${res.exitCode})`,
+      {
+        details,
+        hint: 'this apxs belongs to another httpd series than apxs-ts took it for; please report it',
+      },
+    );
   }
   return new ApxsError('TOOL_MISSING', `${apxs} -q failed (exit ${res.exitCode})`, {
-    details, hint: 'apxs needs perl and the httpd build files (apache2-dev, or the prefix\'s build/ directory)',
+    details,
+    hint: "apxs needs perl and the httpd build files (apache2-dev, or the prefix's build/ directory)",
   });
 }
 
-async function queryApxs(apxs: string, names: readonly string[], oneAtATime: boolean): Promise<Record<string, string>> {
+async function queryApxs(
+  apxs: string,
+  names: readonly string[],
+  oneAtATime: boolean,
+): Promise<Record<string, string>> {
   if (oneAtATime) {
     // 1.3's apxs prints several values run together with nothing between them.
-    const values = await Promise.all(names.map(async (n) => {
-      const res = await runCapture(apxs, ['-q', n]);
-      if (res.exitCode !== 0) throw queryFailure(apxs, [n], res);
-      return res.stdout.trim();
-    }));
+    const values = await Promise.all(
+      names.map(async (n) => {
+        const res = await runCapture(apxs, ['-q', n]);
+        if (res.exitCode !== 0) throw queryFailure(apxs, [n], res);
+        return res.stdout.trim();
+      }),
+    );
     return Object.fromEntries(names.map((n, i) => [n, values[i] ?? '']));
   }
   const res = await runCapture(apxs, ['-q', ...names]);
@@ -112,7 +144,11 @@ export function parseConfigVars(text: string): Record<string, string> {
     if (m) raw[m[1]!] = m[2]!;
   }
   const expand = (v: string, depth: number): string =>
-    depth > 10 ? v : v.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (_, n: string) => expand(raw[n] ?? '', depth + 1));
+    depth > 10
+      ? v
+      : v.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (_, n: string) =>
+          expand(raw[n] ?? '', depth + 1),
+        );
   return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, expand(v, 0)]));
 }
 
@@ -129,19 +165,28 @@ function pickCxx(cc: string, cxx: string, env: NodeJS.ProcessEnv): string {
  * Options g++ rejects or warns about ("valid for C/ObjC but not for C++"):
  * 1.3's CFLAGS carry -fgnu89-inline, and apxs's CFLAGS are C flags.
  */
-const C_ONLY = /^(-fgnu89-inline|-std=(c|gnu|iso9899:)\w*|-W(no-)?(error=)?(declaration-after-statement|strict-prototypes|missing-prototypes|old-style-definition|old-style-declaration|nested-externs|bad-function-cast|implicit-function-declaration|implicit-int|pointer-sign|missing-parameter-type|jump-misses-init|override-init|traditional|c\+\+-compat))$/;
+const C_ONLY =
+  /^(-fgnu89-inline|-std=(c|gnu|iso9899:)\w*|-W(no-)?(error=)?(declaration-after-statement|strict-prototypes|missing-prototypes|old-style-definition|old-style-declaration|nested-externs|bad-function-cast|implicit-function-declaration|implicit-int|pointer-sign|missing-parameter-type|jump-misses-init|override-init|traditional|c\+\+-compat))$/;
 
 /** A C compiler driver, which takes -shared and compiler flags alike (1.3's LD_SHLIB may be plain `ld`). */
-const isCompilerDriver = (cmd: string) => /(^|\/)([\w.-]*-)?(gcc|cc|clang)(-[\d.]+)?$/.test(words(cmd)[0] ?? '');
+const isCompilerDriver = (cmd: string) =>
+  /(^|\/)([\w.-]*-)?(gcc|cc|clang)(-[\d.]+)?$/.test(words(cmd)[0] ?? '');
 
 function fromVars(v: Vars, key: string, target: BuildTarget, env: NodeJS.ProcessEnv): Toolchain {
   const cc = env.CC || v.CC || 'gcc';
   const includes = [`-I${v.INCLUDEDIR}`, ...words(v.EXTRA_INCLUDES)];
   const seen = new Set<string>();
-  const flags = [...words(v.CFLAGS), ...words(v.EXTRA_CFLAGS), ...words(v.CPPFLAGS), ...words(v.EXTRA_CPPFLAGS), ...includes]
+  const flags = [
+    ...words(v.CFLAGS),
+    ...words(v.EXTRA_CFLAGS),
+    ...words(v.CPPFLAGS),
+    ...words(v.EXTRA_CPPFLAGS),
+    ...includes,
+  ]
     // "-I." and "-I/usr/include" from apxs only slow the compiler down and shadow headers.
     .filter((f) => {
-      if (f === '-I.' || f === '-I/usr/include' || (f.startsWith('-I') && seen.has(f))) return false;
+      if (f === '-I.' || f === '-I/usr/include' || (f.startsWith('-I') && seen.has(f)))
+        return false;
       seen.add(f);
       return true;
     });
@@ -153,15 +198,28 @@ function fromVars(v: Vars, key: string, target: BuildTarget, env: NodeJS.Process
   const debug = flags.some((f) => /^-g(?!0$)/.test(f)) ? [] : ['-g'];
   const cflags = [...flags, ...debug, '-Wall', ...pic];
   // apxs links with its LDFLAGS too (2.x; 1.3's apxs has LDFLAGS_SHLIB only): Debian's carry -z now and relro.
-  const ldflags = v.LDFLAGS_SHLIB && (!v.LD_SHLIB || isCompilerDriver(v.LD_SHLIB)) ? words(v.LDFLAGS_SHLIB) : ['-shared', ...words(v.LDFLAGS)];
+  const ldflags =
+    v.LDFLAGS_SHLIB && (!v.LD_SHLIB || isCompilerDriver(v.LD_SHLIB))
+      ? words(v.LDFLAGS_SHLIB)
+      : ['-shared', ...words(v.LDFLAGS)];
   // httpd's and APR's own: /usr/include would make every system header look like httpd's.
-  const includeDirs = includes.filter((f) => f.startsWith('-I') && f !== '-I.' && f !== '-I/usr/include' && f.length > 2).map((f) => f.slice(2));
+  const includeDirs = includes
+    .filter((f) => f.startsWith('-I') && f !== '-I.' && f !== '-I/usr/include' && f.length > 2)
+    .map((f) => f.slice(2));
   let runtime = target.runtime;
   const binary = v.progname || v.TARGET;
-  if (!runtime && v.SBINDIR && binary) runtime = { httpd: path.join(v.SBINDIR, binary), env: async () => ({}), moduleDirs: [] };
-  if (runtime && v.LIBEXECDIR && !runtime.moduleDirs.includes(v.LIBEXECDIR)) runtime = { ...runtime, moduleDirs: [...runtime.moduleDirs, v.LIBEXECDIR] };
+  if (!runtime && v.SBINDIR && binary)
+    runtime = { httpd: path.join(v.SBINDIR, binary), env: async () => ({}), moduleDirs: [] };
+  if (runtime && v.LIBEXECDIR && !runtime.moduleDirs.includes(v.LIBEXECDIR))
+    runtime = { ...runtime, moduleDirs: [...runtime.moduleDirs, v.LIBEXECDIR] };
   return {
-    key, cc, cxx: pickCxx(cc, v.CXX, env), cflags, cxxflags: cflags.filter((f) => !C_ONLY.test(f)), ldflags, includeDirs,
+    key,
+    cc,
+    cxx: pickCxx(cc, v.CXX, env),
+    cflags,
+    cxxflags: cflags.filter((f) => !C_ONLY.test(f)),
+    ldflags,
+    includeDirs,
     target: { ...target, runtime },
   };
 }
@@ -175,7 +233,8 @@ export async function loadToolchain(
 ): Promise<Toolchain> {
   let source: string | undefined;
   if (opts.apxs && (await exists(opts.apxs))) source = opts.apxs;
-  else if (opts.root && (await exists(path.join(opts.root, 'build', 'config_vars.mk')))) source = path.join(opts.root, 'build', 'config_vars.mk');
+  else if (opts.root && (await exists(path.join(opts.root, 'build', 'config_vars.mk'))))
+    source = path.join(opts.root, 'build', 'config_vars.mk');
   else if (!opts.apxs && (await exists('/usr/bin/apxs'))) source = '/usr/bin/apxs';
   if (!source) {
     throw new ApxsError('TOOL_MISSING', 'no apxs found to take compiler flags from', {
@@ -186,10 +245,18 @@ export async function loadToolchain(
   const names = WANTED.filter((n) => dialect.apxsVars.includes(n));
   const key = await fileKey(source);
   // The names asked are part of the cache key: an answer to other questions is no answer.
-  const vars = await cached('toolchain', `${key}|${names.join(',')}`, isStringRecord, async () => {
-    const all = source.endsWith('.mk') ? parseConfigVars(await fs.readFile(source, 'utf8')) : await queryApxs(source, names, dialect.apxsOneQueryAtATime);
-    return Object.fromEntries(names.map((n) => [n, all[n] ?? '']));
-  }, { env });
+  const vars = await cached(
+    'toolchain',
+    `${key}|${names.join(',')}`,
+    isStringRecord,
+    async () => {
+      const all = source.endsWith('.mk')
+        ? parseConfigVars(await fs.readFile(source, 'utf8'))
+        : await queryApxs(source, names, dialect.apxsOneQueryAtATime);
+      return Object.fromEntries(names.map((n) => [n, all[n] ?? '']));
+    },
+    { env },
+  );
   const full = Object.fromEntries(WANTED.map((n) => [n, vars[n] ?? ''])) as Vars;
   return fromVars(full, key, opts.target ?? { api: '2', describe: `the apxs ${source}` }, env);
 }
@@ -198,14 +265,27 @@ export async function loadToolchain(
  * The toolchain for a server root (its apxs, asked as its series' apxs must
  * be), or for the system's apxs when there is no server root.
  */
-export async function toolchainForServer(sr: ServerRoot | undefined, env = process.env): Promise<Toolchain> {
+export async function toolchainForServer(
+  sr: ServerRoot | undefined,
+  env = process.env,
+): Promise<Toolchain> {
   if (!sr) return loadToolchain({}, env);
   const profile = await serverProfile(sr);
-  return loadToolchain({
-    apxs: sr.apxs, root: sr.layout.buildRoot(sr), dialect: profile.traits,
-    target: {
-      api: profile.traits.moduleApi, describe: `httpd ${profile.version} at ${sr.root}`,
-      runtime: { httpd: sr.httpd, env: async () => (await httpdCommand(sr, [])).env, moduleDirs: [sr.modulesDir] },
+  return loadToolchain(
+    {
+      apxs: sr.apxs,
+      root: sr.layout.buildRoot(sr),
+      dialect: profile.traits,
+      target: {
+        api: profile.traits.moduleApi,
+        describe: `httpd ${profile.version} at ${sr.root}`,
+        runtime: {
+          httpd: sr.httpd,
+          env: async () => (await httpdCommand(sr, [])).env,
+          moduleDirs: [sr.modulesDir],
+        },
+      },
     },
-  }, env);
+    env,
+  );
 }

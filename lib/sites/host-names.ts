@@ -8,9 +8,10 @@ const LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 /** RFC 1123 host names: dot-separated labels of letters, digits and inner hyphens; 253 characters at most. */
 export function validateHostname(name: string): string {
   const shown = JSON.stringify(name);
-  const fail = (why: string) => new ApxsError('BAD_HOSTNAME', `bad host name ${shown}: ${why}`, {
-    hint: 'use letters, digits, hyphens and dots, e.g. one.dd',
-  });
+  const fail = (why: string) =>
+    new ApxsError('BAD_HOSTNAME', `bad host name ${shown}: ${why}`, {
+      hint: 'use letters, digits, hyphens and dots, e.g. one.dd',
+    });
   if (name.length === 0) throw fail('it is empty');
   // eslint-disable-next-line no-control-regex
   if (/[\s\x00-\x1f\x7f]/.test(name)) throw fail('it contains whitespace or a control character');
@@ -35,18 +36,25 @@ export function validateHostname(name: string): string {
     if (/[^\x00-\x7f]/.test(l)) {
       const ascii = domainToASCII(name);
       throw new ApxsError('BAD_HOSTNAME', `bad host name ${shown}: the label "${l}" is not ASCII`, {
-        hint: ascii ? `use its ASCII (punycode) form, as DNS and certificates hold it: ${ascii}` : 'use letters, digits, hyphens and dots, e.g. one.dd',
+        hint: ascii
+          ? `use its ASCII (punycode) form, as DNS and certificates hold it: ${ascii}`
+          : 'use letters, digits, hyphens and dots, e.g. one.dd',
       });
     }
-    if (!LABEL.test(l)) throw fail(`the label "${l}" may hold only letters, digits and inner hyphens`);
+    if (!LABEL.test(l))
+      throw fail(`the label "${l}" may hold only letters, digits and inner hyphens`);
   }
-  if (/^\d+$/.test(labels[labels.length - 1]!)) throw fail('the last label is all digits (an address, not a name)');
+  if (/^\d+$/.test(labels[labels.length - 1]!))
+    throw fail('the last label is all digits (an address, not a name)');
   return name.toLowerCase();
 }
 
 export function validateIp(ip: string): string {
   if (net.isIP(ip) === 0) {
-    throw new ApxsError('USAGE', `bad address ${JSON.stringify(ip)}: expected an IPv4 or IPv6 address`);
+    throw new ApxsError(
+      'USAGE',
+      `bad address ${JSON.stringify(ip)}: expected an IPv4 or IPv6 address`,
+    );
   }
   return ip;
 }

@@ -40,13 +40,16 @@ export function parseHostsLines(text: string, file?: string): HostsEntry[] {
   const blockStartLine = block ? text.slice(0, block.start).split('\n').length : -1;
   const blockEndLine = block ? blockStartLine + block.body.length + 1 : -1;
   const out: HostsEntry[] = [];
-  text.replace(/^\ufeff/, '').split('\n').forEach((raw, i) => {
-    const line = raw.replace(/\r$/, '').replace(/#.*/, '').trim();
-    if (!line) return;
-    const [ip, ...names] = line.split(/\s+/);
-    if (!ip || names.length === 0) return;
-    out.push({ ip, names, line: i + 1, managed: i + 1 > blockStartLine && i + 1 < blockEndLine });
-  });
+  text
+    .replace(/^\ufeff/, '')
+    .split('\n')
+    .forEach((raw, i) => {
+      const line = raw.replace(/\r$/, '').replace(/#.*/, '').trim();
+      if (!line) return;
+      const [ip, ...names] = line.split(/\s+/);
+      if (!ip || names.length === 0) return;
+      out.push({ ip, names, line: i + 1, managed: i + 1 > blockStartLine && i + 1 < blockEndLine });
+    });
   return out;
 }
 
@@ -61,13 +64,17 @@ export function readBlock(text: string, file?: string): HostsBlock {
 }
 
 function renderBlock(map: HostsBlock): string[] {
-  return [...map.entries()].filter(([, n]) => n.length > 0).map(([ip, names]) => `${ip} ${names.join(' ')}`);
+  return [...map.entries()]
+    .filter(([, n]) => n.length > 0)
+    .map(([ip, names]) => `${ip} ${names.join(' ')}`);
 }
 
 /** The new text with our block set to `map` (removed entirely when empty). */
 export function withBlock(text: string, map: HostsBlock, file?: string): string {
   const lines = renderBlock(map);
-  return lines.length === 0 ? removeBlock(text, BLOCK_ID, file) : upsertBlock(text, BLOCK_ID, lines, text.length, file);
+  return lines.length === 0
+    ? removeBlock(text, BLOCK_ID, file)
+    : upsertBlock(text, BLOCK_ID, lines, text.length, file);
 }
 
 export function addToBlock(map: HostsBlock, ip: string, names: string[]): HostsBlock {
@@ -76,7 +83,11 @@ export function addToBlock(map: HostsBlock, ip: string, names: string[]): HostsB
   for (const name of names) {
     // A name has one address per family in our block: moving it is an update.
     for (const [other, list] of next) {
-      if (other !== ip && net.isIP(other) === family) next.set(other, list.filter((n) => n !== name));
+      if (other !== ip && net.isIP(other) === family)
+        next.set(
+          other,
+          list.filter((n) => n !== name),
+        );
     }
     const list = next.get(ip) ?? [];
     if (!list.includes(name)) list.push(name);
@@ -109,7 +120,10 @@ export interface HostsChange {
 export function blockDiff(before: string, after: string): string[] {
   const a = findBlock(before, BLOCK_ID)?.body ?? [];
   const b = findBlock(after, BLOCK_ID)?.body ?? [];
-  return [...a.filter((l) => !b.includes(l)).map((l) => `-${l}`), ...b.filter((l) => !a.includes(l)).map((l) => `+${l}`)];
+  return [
+    ...a.filter((l) => !b.includes(l)).map((l) => `-${l}`),
+    ...b.filter((l) => !a.includes(l)).map((l) => `+${l}`),
+  ];
 }
 
 export interface EditOptions {
@@ -118,7 +132,11 @@ export interface EditOptions {
   backupDir?: string;
 }
 
-const missing = (file: string) => new ApxsError('NOT_FOUND', `${file} does not exist`, { hint: 'pass --hosts-file PATH', data: { file } });
+const missing = (file: string) =>
+  new ApxsError('NOT_FOUND', `${file} does not exist`, {
+    hint: 'pass --hosts-file PATH',
+    data: { file },
+  });
 
 /** The hosts file's text; a missing file, a directory or an unreadable one is an error naming it. */
 async function readHosts(file: string): Promise<string> {
@@ -130,7 +148,8 @@ async function readHosts(file: string): Promise<string> {
   }
 }
 
-const isMissing = (err: unknown) => err instanceof Error && ['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '');
+const isMissing = (err: unknown) =>
+  err instanceof Error && ['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '');
 
 /**
  * The real path of an existing regular hosts file, checked before the lock
@@ -145,24 +164,41 @@ async function realHostsFile(file: string): Promise<string> {
     if (isMissing(err)) throw missing(file);
     throw fileError(file, err) ?? err;
   }
-  if (st.isDirectory()) throw new ApxsError('BAD_INPUT', `${file} is a directory, not a hosts file`, { hint: 'pass the hosts file itself with --hosts-file PATH', data: { file } });
+  if (st.isDirectory())
+    throw new ApxsError('BAD_INPUT', `${file} is a directory, not a hosts file`, {
+      hint: 'pass the hosts file itself with --hosts-file PATH',
+      data: { file },
+    });
   return fs.realpath(file).catch(() => path.resolve(file));
 }
 
 /** Backups of `file` in `dir`, by name. */
 async function backupsIn(dir: string, file: string): Promise<Set<string>> {
   const base = `${path.basename(file)}.`;
-  return new Set((await fs.readdir(dir).catch(() => [] as string[])).filter((f) => f.startsWith(base) && f.endsWith('.bak')));
+  return new Set(
+    (await fs.readdir(dir).catch(() => [] as string[])).filter(
+      (f) => f.startsWith(base) && f.endsWith('.bak'),
+    ),
+  );
 }
 
-async function editHosts(file: string, edit: (map: HostsBlock) => HostsBlock, opts: EditOptions): Promise<HostsChange> {
+async function editHosts(
+  file: string,
+  edit: (map: HostsBlock) => HostsBlock,
+  opts: EditOptions,
+): Promise<HostsChange> {
   const run = async (): Promise<HostsChange> => {
     if (!opts.dryRun) failpoint('hosts:locked');
     const text = await readHosts(file);
     const before = readBlock(text, file);
     const after = edit(before);
     const next = withBlock(text, after, file);
-    const base = { file, dryRun: !!opts.dryRun, diff: blockDiff(text, next), entries: [...after].map(([ip, names]) => ({ ip, names })) };
+    const base = {
+      file,
+      dryRun: !!opts.dryRun,
+      diff: blockDiff(text, next),
+      entries: [...after].map(([ip, names]) => ({ ip, names })),
+    };
     if (next === text) return { ...base, changed: false, backup: undefined, method: undefined };
     if (opts.dryRun) return { ...base, changed: true, backup: undefined, method: undefined };
     const backupDir = opts.backupDir ?? path.dirname(file);
@@ -172,7 +208,9 @@ async function editHosts(file: string, edit: (map: HostsBlock) => HostsBlock, op
       backup = await backupFile(file, opts.backupDir, KEEP_BACKUPS);
     } catch (err) {
       // A full disk leaves a partial backup behind: it is no backup, remove it.
-      for (const f of await backupsIn(backupDir, file)) if (!earlier.has(f)) await fs.rm(path.join(backupDir, f), { force: true }).catch(() => undefined);
+      for (const f of await backupsIn(backupDir, file))
+        if (!earlier.has(f))
+          await fs.rm(path.join(backupDir, f), { force: true }).catch(() => undefined);
       throw fileError(backupDir, err) ?? err;
     }
     failpoint('hosts:after-backup');
@@ -195,13 +233,22 @@ async function editHosts(file: string, edit: (map: HostsBlock) => HostsBlock, op
   return withLock(`${real}.apxs-ts.lock`, run);
 }
 
-export function hostsAdd(file: string, names: string[], ip = '127.0.0.1', opts: EditOptions = {}): Promise<HostsChange> {
+export function hostsAdd(
+  file: string,
+  names: string[],
+  ip = '127.0.0.1',
+  opts: EditOptions = {},
+): Promise<HostsChange> {
   const valid = names.map(validateHostname);
   validateIp(ip);
   return editHosts(file, (m) => addToBlock(m, ip, valid), opts);
 }
 
-export function hostsRemove(file: string, names: string[], opts: EditOptions = {}): Promise<HostsChange> {
+export function hostsRemove(
+  file: string,
+  names: string[],
+  opts: EditOptions = {},
+): Promise<HostsChange> {
   const valid = names.map(validateHostname);
   return editHosts(file, (m) => removeFromBlock(m, valid), opts);
 }

@@ -46,12 +46,18 @@ async function requireConfigFile(file: string, named: boolean): Promise<void> {
   if (st?.isFile()) return;
   const what = st ? 'is not a file' : 'does not exist';
   throw named
-    ? new ApxsError('BAD_INPUT', `config file ${file} ${what}`, { hint: 'pass the path of an httpd config file to --config', data: { configFile: file } })
-    : new ApxsError('NOT_FOUND', `the server root's config file ${file} ${what}`, { data: { configFile: file } });
+    ? new ApxsError('BAD_INPUT', `config file ${file} ${what}`, {
+        hint: 'pass the path of an httpd config file to --config',
+        data: { configFile: file },
+      })
+    : new ApxsError('NOT_FOUND', `the server root's config file ${file} ${what}`, {
+        data: { configFile: file },
+      });
 }
 
 export async function inspectVhosts(opts: InspectOptions): Promise<InspectResult> {
-  if (!opts.sr && !opts.configFile) throw new ApxsError('USAGE', 'a server root or a config file is needed');
+  if (!opts.sr && !opts.configFile)
+    throw new ApxsError('USAGE', 'a server root or a config file is needed');
   const configFile = opts.configFile ? path.resolve(opts.configFile) : opts.sr!.configFile;
   await requireConfigFile(configFile, !!opts.configFile);
   // --config with a server root: that root's httpd reads this file, for -S as for the series.
@@ -64,32 +70,70 @@ export async function inspectVhosts(opts: InspectOptions): Promise<InspectResult
   // minutes after the error was known.
   const stopS = new AbortController();
   const [s, series, hosts, tree] = await Promise.all([
-    sr && opts.httpdS ? httpdCommand(sr, ['-S']).then((c) => runCapture(c.file, c.args, { env: c.env, signal: stopS.signal })) : undefined,
+    sr && opts.httpdS
+      ? httpdCommand(sr, ['-S']).then((c) =>
+          runCapture(c.file, c.args, { env: c.env, signal: stopS.signal }),
+        )
+      : undefined,
     opts.series ?? (sr ? serverProfile(sr).then((p) => p.series) : ASSUMED_SERIES),
     hostsList(opts.hostsFile).catch((): HostsEntry[] => []),
-    loadConfTree(configFile, { serverRoot: sr?.root ?? path.dirname(configFile), env }).catch((err: unknown) => {
-      stopS.abort();
-      throw err;
-    }),
+    loadConfTree(configFile, { serverRoot: sr?.root ?? path.dirname(configFile), env }).catch(
+      (err: unknown) => {
+        stopS.abort();
+        throw err;
+      },
+    ),
   ]);
   const defaultPort = sr ? serverInfoFromTree(tree).listens[0]?.port : undefined;
   const httpdS = s ? { exitCode: s.exitCode, output: s.all.trim() } : null;
-  const locators = { serverRoot: opts.sr?.root, config: opts.configFile && configFile, hostsFile: opts.hostsFile, httpdVersion: opts.series };
-  const { findings, vhosts } = await checkVhosts({ tree, series, hosts, hostsFile: opts.hostsFile, defaultPort, configFile, httpdS, locators });
+  const locators = {
+    serverRoot: opts.sr?.root,
+    config: opts.configFile && configFile,
+    hostsFile: opts.hostsFile,
+    httpdVersion: opts.series,
+  };
+  const { findings, vhosts } = await checkVhosts({
+    tree,
+    series,
+    hosts,
+    hostsFile: opts.hostsFile,
+    defaultPort,
+    configFile,
+    httpdS,
+    locators,
+  });
   const enabled = listVhosts(vhosts, defaultPort, series).map((v) => ({ ...v, disabled: false }));
   // Only a server root's own layout says which site files are there but switched off (not a --config file).
   const disabled = sr && !opts.configFile ? await disabledVhosts(sr, env, defaultPort, series) : [];
   findings.push(...disabledNameFindings(disabled, enabled, hosts, opts.hostsFile));
-  return { configFile, series, seriesAssumed: !opts.series && !sr, vhosts: [...enabled, ...disabled], findings, httpdS };
+  return {
+    configFile,
+    series,
+    seriesAssumed: !opts.series && !sr,
+    vhosts: [...enabled, ...disabled],
+    findings,
+    httpdS,
+  };
 }
 
 /** The vhosts of the layout's disabled site files, read as httpd would read them once enabled. */
-async function disabledVhosts(sr: ServerRoot, env: Record<string, string>, defaultPort: number | undefined, series: Series): Promise<ListedVhost[]> {
+async function disabledVhosts(
+  sr: ServerRoot,
+  env: Record<string, string>,
+  defaultPort: number | undefined,
+  series: Series,
+): Promise<ListedVhost[]> {
   const out: ListedVhost[] = [];
   for (const file of await sr.layout.disabledSites(sr)) {
     const tree = await loadConfTree(file, { serverRoot: sr.root, env }).catch(() => undefined);
     if (!tree) continue;
-    out.push(...listVhosts(collectVhosts(tree), defaultPort, series).map((v) => ({ ...v, isDefault: false, disabled: true })));
+    out.push(
+      ...listVhosts(collectVhosts(tree), defaultPort, series).map((v) => ({
+        ...v,
+        isDefault: false,
+        disabled: true,
+      })),
+    );
   }
   return out;
 }
@@ -99,8 +143,18 @@ async function disabledVhosts(sr: ServerRoot, env: Record<string, string>, defau
  * answers it with the default vhost of its address (seen: one.dd after
  * `a2dissite one.dd` served Debian's 000-default page).
  */
-function disabledNameFindings(disabled: ListedVhost[], enabled: ListedVhost[], hosts: HostsEntry[], hostsFile: string): Finding[] {
-  const served = new Set(enabled.flatMap((v) => [v.serverName, ...v.aliases]).filter(Boolean).map((n) => n!.toLowerCase()));
+function disabledNameFindings(
+  disabled: ListedVhost[],
+  enabled: ListedVhost[],
+  hosts: HostsEntry[],
+  hostsFile: string,
+): Finding[] {
+  const served = new Set(
+    enabled
+      .flatMap((v) => [v.serverName, ...v.aliases])
+      .filter(Boolean)
+      .map((n) => n!.toLowerCase()),
+  );
   const mapped = new Set(hosts.flatMap((h) => h.names.map((n) => n.toLowerCase())));
   const out: Finding[] = [];
   for (const v of disabled) {
@@ -109,7 +163,10 @@ function disabledNameFindings(disabled: ListedVhost[], enabled: ListedVhost[], h
       if (!mapped.has(name) || served.has(name)) continue;
       const site = path.basename(v.file).replace(/\.conf$/, '');
       out.push({
-        code: 'NAME_SITE_DISABLED', severity: 'warning', file: v.file, line: v.line,
+        code: 'NAME_SITE_DISABLED',
+        severity: 'warning',
+        file: v.file,
+        line: v.line,
         message: `${hostsFile} maps ${name}, but its vhost is in a disabled site: requests for ${name} fall to the default vhost`,
         explanation: `${v.file} is not enabled (no link in sites-enabled), so no enabled vhost has ServerName or ServerAlias ${name} and httpd answers it with the first vhost of ${v.address}.`,
         fix: `enable the site (a2ensite ${site}) and reload, or take ${name} out of ${hostsFile} (apxs-ts vhost remove ${name})`,

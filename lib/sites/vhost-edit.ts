@@ -24,7 +24,16 @@ import { readServerInfo } from '../httpd/server-info.js';
 import type { ServerRoot } from '../httpd/server-root.js';
 import { serverProfile } from '../httpd/profile.js';
 import type { Series } from '../httpd/version.js';
-import { addToBlock, hostsAdd, hostsList, hostsRemove, readBlock, removeFromBlock, withBlock, type HostsBlock } from './hosts-file.js';
+import {
+  addToBlock,
+  hostsAdd,
+  hostsList,
+  hostsRemove,
+  readBlock,
+  removeFromBlock,
+  withBlock,
+  type HostsBlock,
+} from './hosts-file.js';
 import { validateHostname } from './host-names.js';
 import { collectVhosts } from './vhost-model.js';
 import { apxsCommand } from '../core/command-hint.js';
@@ -52,7 +61,15 @@ export interface VhostResult {
   configtest: ConfigTestResult | null;
   warnings: string[];
   /** The TLS side, when it has one. */
-  tls?: { address: string; url: string; certificate: string; notAfter: string; names: string[]; httpsOnly: boolean; ca: string };
+  tls?: {
+    address: string;
+    url: string;
+    certificate: string;
+    notAfter: string;
+    names: string[];
+    httpsOnly: boolean;
+    ca: string;
+  };
 }
 
 const VHOSTS_FILE_HEADER = [
@@ -65,7 +82,14 @@ function quote(p: string): string {
   return `"${p.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-export function vhostBlock(series: Series, address: string, name: string, aliases: string[], docroot: string, extra: string[] = []): string[] {
+export function vhostBlock(
+  series: Series,
+  address: string,
+  name: string,
+  aliases: string[],
+  docroot: string,
+  extra: string[] = [],
+): string[] {
   return [
     `<VirtualHost ${address}>`,
     `    ServerName ${name}`,
@@ -80,13 +104,31 @@ export function vhostBlock(series: Series, address: string, name: string, aliase
 }
 
 /** The vhost's plain block, and with TLS its block on the TLS port (SNI picks it by ServerName) and --https-only's redirect. */
-function siteBlock(series: Series, host: string, port: number, name: string, aliases: string[], docroot: string, tls: TlsRecord | undefined): string[] {
+function siteBlock(
+  series: Series,
+  host: string,
+  port: number,
+  name: string,
+  aliases: string[],
+  docroot: string,
+  tls: TlsRecord | undefined,
+): string[] {
   const addr = (p: number) => `${host.includes(':') ? `[${host}]` : host}:${p}`;
   if (!tls) return vhostBlock(series, addr(port), name, aliases, docroot);
   const url = `https://${name}${tls.port === 443 ? '' : `:${tls.port}`}/`;
   return [
-    ...vhostBlock(series, addr(port), name, aliases, docroot, tls.httpsOnly ? [`Redirect permanent / ${url}`] : []),
-    ...vhostBlock(series, addr(tls.port), name, aliases, docroot, ['SSLEngine on', `SSLCertificateFile ${quote(tls.file)}`]),
+    ...vhostBlock(
+      series,
+      addr(port),
+      name,
+      aliases,
+      docroot,
+      tls.httpsOnly ? [`Redirect permanent / ${url}`] : [],
+    ),
+    ...vhostBlock(series, addr(tls.port), name, aliases, docroot, [
+      'SSLEngine on',
+      `SSLCertificateFile ${quote(tls.file)}`,
+    ]),
   ];
 }
 
@@ -97,15 +139,28 @@ function indexHtml(name: string): string {
 
 /** The vhosts file text with the NameVirtualHost block matching the addresses in use (none where the series needs none). */
 export function syncNameVirtualHost(text: string, series: Series): string {
-  const addresses = [...new Set([...text.matchAll(/^<VirtualHost\s+([^>]+)>/gm)].map((m) => m[1]!.trim()))];
-  if (!dialectOf(series).nameVirtualHost || addresses.length === 0) return removeBlock(text, 'namevirtualhost');
+  const addresses = [
+    ...new Set([...text.matchAll(/^<VirtualHost\s+([^>]+)>/gm)].map((m) => m[1]!.trim())),
+  ];
+  if (!dialectOf(series).nameVirtualHost || addresses.length === 0)
+    return removeBlock(text, 'namevirtualhost');
   const at = text.startsWith(VHOSTS_FILE_HEADER) ? VHOSTS_FILE_HEADER.length : 0;
   // httpd up to 2.2 matches NameVirtualHost to <VirtualHost> by exact text.
-  return upsertBlock(text, 'namevirtualhost', addresses.map((a) => `NameVirtualHost ${a}`), at);
+  return upsertBlock(
+    text,
+    'namevirtualhost',
+    addresses.map((a) => `NameVirtualHost ${a}`),
+    at,
+  );
 }
 
 const siteEdit = (series: Series, name: string, block: string[] | undefined) => (text: string) =>
-  syncNameVirtualHost(block ? upsertBlock(text, `vhost ${name}`, block, text.length) : removeBlock(text, `vhost ${name}`), series);
+  syncNameVirtualHost(
+    block
+      ? upsertBlock(text, `vhost ${name}`, block, text.length)
+      : removeBlock(text, `vhost ${name}`),
+    series,
+  );
 
 /**
  * Maps the vhost's names in the hosts file, inside `tx`. A name the file
@@ -113,30 +168,58 @@ const siteEdit = (series: Series, name: string, block: string[] | undefined) => 
  * will not drop it); one mapped to another address is not remapped unless
  * `remap` says so. Returns the names it added.
  */
-async function mapNames(tx: EditTransaction, sr: ServerRoot, hostsFile: string, vhost: string, names: string[], ip: string, remap: boolean, warnings: string[]): Promise<string[]> {
+async function mapNames(
+  tx: EditTransaction,
+  sr: ServerRoot,
+  hostsFile: string,
+  vhost: string,
+  names: string[],
+  ip: string,
+  remap: boolean,
+  warnings: string[],
+): Promise<string[]> {
   const family = net.isIP(ip);
   const entries = await hostsList(hostsFile);
   const toAdd: string[] = [];
   for (const n of names) {
-    const mapped = entries.filter((e) => e.names.some((x) => x.toLowerCase() === n) && net.isIP(e.ip) === family);
+    const mapped = entries.filter(
+      (e) => e.names.some((x) => x.toLowerCase() === n) && net.isIP(e.ip) === family,
+    );
     const same = mapped.find((e) => e.ip === ip);
     if (same) {
       // Said, so the user knows the mapping is theirs and stays when this vhost goes.
-      if (!same.managed) warnings.push(`${n} was already mapped to ${ip} in ${hostsFile}:${same.line} (your line): left as it is, and vhost remove will not take it out`);
+      if (!same.managed)
+        warnings.push(
+          `${n} was already mapped to ${ip} in ${hostsFile}:${same.line} (your line): left as it is, and vhost remove will not take it out`,
+        );
       continue;
     }
     const other = mapped[0];
     if (other && !remap) {
-      throw new ApxsError('HOST_MAPPED', `${n} is already mapped to ${other.ip} in ${hostsFile}:${other.line}`, {
-        hint: `pass --remap to map it to ${ip} in apxs-ts's block${other.managed ? '' : ` (line ${other.line} is yours: edit it by hand to take it out)`}, or use --ip ${other.ip}`,
-      });
+      throw new ApxsError(
+        'HOST_MAPPED',
+        `${n} is already mapped to ${other.ip} in ${hostsFile}:${other.line}`,
+        {
+          hint: `pass --remap to map it to ${ip} in apxs-ts's block${other.managed ? '' : ` (line ${other.line} is yours: edit it by hand to take it out)`}, or use --ip ${other.ip}`,
+        },
+      );
     }
-    if (other && !other.managed) warnings.push(`${hostsFile}:${other.line} maps ${n} to ${other.ip} before apxs-ts's block: resolvers take that line first`);
+    if (other && !other.managed)
+      warnings.push(
+        `${hostsFile}:${other.line} maps ${n} to ${other.ip} before apxs-ts's block: resolvers take that line first`,
+      );
     toAdd.push(n);
   }
   if (toAdd.length === 0) return [];
-  await updateLedger(tx, sr, (l) => { for (const n of toAdd) l.hostNames[hostKey(hostsFile, n)] = { vhost }; });
-  await editHostsIn(tx, hostsFile, (m) => addToBlock(m, ip, toAdd), () => hostsAdd(hostsFile, toAdd, ip, hostsBackups(sr)));
+  await updateLedger(tx, sr, (l) => {
+    for (const n of toAdd) l.hostNames[hostKey(hostsFile, n)] = { vhost };
+  });
+  await editHostsIn(
+    tx,
+    hostsFile,
+    (m) => addToBlock(m, ip, toAdd),
+    () => hostsAdd(hostsFile, toAdd, ip, hostsBackups(sr)),
+  );
   return toAdd;
 }
 
@@ -145,11 +228,21 @@ async function mapNames(tx: EditTransaction, sr: ServerRoot, hostsFile: string, 
  * space: it is what a full disk fails last). `edit` is the change to our
  * block that `change` makes, so the journal knows the bytes it will leave.
  */
-async function editHostsIn(tx: EditTransaction, hostsFile: string, edit: (m: HostsBlock) => HostsBlock, change: () => Promise<unknown>): Promise<void> {
+async function editHostsIn(
+  tx: EditTransaction,
+  hostsFile: string,
+  edit: (m: HostsBlock) => HostsBlock,
+  change: () => Promise<unknown>,
+): Promise<void> {
   const text = await fs.readFile(hostsFile, 'utf8');
   const real = await fs.realpath(hostsFile);
   // The lock hosts-file.ts takes for every edit of this file.
-  await tx.shared(hostsFile, `${real}.apxs-ts.lock`, withBlock(text, edit(readBlock(text, hostsFile)), hostsFile), change);
+  await tx.shared(
+    hostsFile,
+    `${real}.apxs-ts.lock`,
+    withBlock(text, edit(readBlock(text, hostsFile)), hostsFile),
+    change,
+  );
 }
 
 /** The hosts file's backups go in apxs-ts's own state dir (at most KEEP_BACKUPS of them), never beside /etc/hosts in /etc. */
@@ -159,7 +252,11 @@ async function httpdEnv(sr: ServerRoot): Promise<Record<string, string>> {
   return (await httpdCommand(sr, [])).env;
 }
 
-export async function vhostAdd(sr: ServerRoot, spec: VhostSpec, opts: { hostsFile: string; series?: Series; remap?: boolean; caDir?: string }): Promise<VhostResult> {
+export async function vhostAdd(
+  sr: ServerRoot,
+  spec: VhostSpec,
+  opts: { hostsFile: string; series?: Series; remap?: boolean; caDir?: string },
+): Promise<VhostResult> {
   const name = validateHostname(spec.name);
   const aliases = spec.aliases.map(validateHostname);
   if (spec.ip !== undefined) configAddress('--ip', spec.ip);
@@ -170,9 +267,17 @@ export async function vhostAdd(sr: ServerRoot, spec: VhostSpec, opts: { hostsFil
   // A vhost that has TLS keeps it when added again without --tls.
   const had = (await readLedger(sr)).tls[name];
   const tlsSpec = spec.tls ?? (had ? { port: had.port, httpsOnly: had.httpsOnly } : undefined);
-  const plan = tlsSpec ? await planTls(sr, profile, name, [name, ...aliases], { caDir: opts.caDir ?? caDir(), ...tlsSpec }) : undefined;
+  const plan = tlsSpec
+    ? await planTls(sr, profile, name, [name, ...aliases], {
+        caDir: opts.caDir ?? caDir(),
+        ...tlsSpec,
+      })
+    : undefined;
   const port = spec.port ?? info.listens.find((l) => l.protocol !== 'https')?.port;
-  if (!port) throw new ApxsError('USAGE', `${sr.configFile} has no Listen directive`, { hint: 'pass --port' });
+  if (!port)
+    throw new ApxsError('USAGE', `${sr.configFile} has no Listen directive`, {
+      hint: 'pass --port',
+    });
   const host = spec.ip ?? '*';
   const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
   const warnings: string[] = [];
@@ -184,31 +289,71 @@ export async function vhostAdd(sr: ServerRoot, spec: VhostSpec, opts: { hostsFil
     if (top) {
       await tx.write(path.join(docroot, 'index.html'), indexHtml(name), 0o644);
       // `top`: the first dir it had to make (SERVER_ROOT/sites), for --purge to take too once empty.
-      await updateLedger(tx, sr, (l) => { l.docroots[docroot] = { vhost: name, ...(top !== docroot ? { top } : {}) }; });
+      await updateLedger(tx, sr, (l) => {
+        l.docroots[docroot] = { vhost: name, ...(top !== docroot ? { top } : {}) };
+      });
     }
     // Certificate, modules and Listen first: the block naming them comes last (lib/sites/vhost-tls.ts).
     if (plan) tls = await applyTls(tx, sr, name, [name, ...aliases], plan);
-    await sr.layout.enableSite(tx, sr, name, VHOSTS_FILE_HEADER, siteEdit(series, name, siteBlock(series, host, port, name, aliases, docroot, tls)));
+    await sr.layout.enableSite(
+      tx,
+      sr,
+      name,
+      VHOSTS_FILE_HEADER,
+      siteEdit(series, name, siteBlock(series, host, port, name, aliases, docroot, tls)),
+    );
     // Names resolve only if the hosts file says so: loopback, unless the vhost has its own address.
-    added = await mapNames(tx, sr, opts.hostsFile, name, [name, ...aliases], host === '*' ? '127.0.0.1' : host, !!opts.remap, warnings);
+    added = await mapNames(
+      tx,
+      sr,
+      opts.hostsFile,
+      name,
+      [name, ...aliases],
+      host === '*' ? '127.0.0.1' : host,
+      !!opts.remap,
+      warnings,
+    );
   });
   return {
-    name, serverRoot: sr.root, series, address, documentRoot: docroot, vhostsFile: sr.layout.siteFile(sr, name),
-    changed: edit.changed, hostsChanged: added.length > 0, configtest: edit.configtest, warnings: [...edit.warnings, ...warnings],
-    ...(tls && plan ? { tls: {
-      address: `${host.includes(':') ? `[${host}]` : host}:${tls.port}`, url: `https://${name}:${tls.port}/`, certificate: tls.file,
-      notAfter: tls.notAfter, names: tls.names, httpsOnly: !!tls.httpsOnly, ca: plan.ca.certFile,
-    } } : {}),
+    name,
+    serverRoot: sr.root,
+    series,
+    address,
+    documentRoot: docroot,
+    vhostsFile: sr.layout.siteFile(sr, name),
+    changed: edit.changed,
+    hostsChanged: added.length > 0,
+    configtest: edit.configtest,
+    warnings: [...edit.warnings, ...warnings],
+    ...(tls && plan
+      ? {
+          tls: {
+            address: `${host.includes(':') ? `[${host}]` : host}:${tls.port}`,
+            url: `https://${name}:${tls.port}/`,
+            certificate: tls.file,
+            notAfter: tls.notAfter,
+            names: tls.names,
+            httpsOnly: !!tls.httpsOnly,
+            ca: plan.ca.certFile,
+          },
+        }
+      : {}),
   };
 }
 
 /** DocumentRoots of the vhosts httpd would still serve, for --purge never to take one in use. */
 async function docrootsInUse(sr: ServerRoot): Promise<string[]> {
   const tree = await loadConfTree(sr.configFile, { serverRoot: sr.root, env: await httpdEnv(sr) });
-  return collectVhosts(tree).flatMap((v) => (v.documentRoot ? [path.resolve(sr.root, v.documentRoot)] : []));
+  return collectVhosts(tree).flatMap((v) =>
+    v.documentRoot ? [path.resolve(sr.root, v.documentRoot)] : [],
+  );
 }
 
-export async function vhostRemove(sr: ServerRoot, nameIn: string, opts: { hostsFile: string; purge?: boolean; series?: Series }): Promise<VhostResult & { purged: string | undefined }> {
+export async function vhostRemove(
+  sr: ServerRoot,
+  nameIn: string,
+  opts: { hostsFile: string; purge?: boolean; series?: Series },
+): Promise<VhostResult & { purged: string | undefined }> {
   const name = validateHostname(nameIn);
   const { series } = await serverProfile(sr, opts.series);
   const file = sr.layout.siteFile(sr, name);
@@ -226,18 +371,32 @@ export async function vhostRemove(sr: ServerRoot, nameIn: string, opts: { hostsF
       .filter(([k, v]) => v.vhost === name && k.startsWith(`${path.resolve(opts.hostsFile)}\0`))
       .map(([k]) => k.split('\0')[1]!);
     if (!block && !(text === undefined && removedNames.length > 0)) {
-      throw new ApxsError('NOT_FOUND', `no vhost ${name} made by apxs-ts in ${file}`, { hint: `${apxsCommand('vhost list', { serverRoot: sr.root })} shows what there is` });
+      throw new ApxsError('NOT_FOUND', `no vhost ${name} made by apxs-ts in ${file}`, {
+        hint: `${apxsCommand('vhost list', { serverRoot: sr.root })} shows what there is`,
+      });
     }
     // Its file gone (deleted by hand, or by an apxs-ts before #16 killed half way): take out what is left of it.
-    if (!block) warnings.push(`${file} is gone: removed what was left of ${name} (its Include, its hosts names)`);
-    await sr.layout.disableSite(tx, sr, name, VHOSTS_FILE_HEADER, siteEdit(series, name, undefined));
+    if (!block)
+      warnings.push(
+        `${file} is gone: removed what was left of ${name} (its Include, its hosts names)`,
+      );
+    await sr.layout.disableSite(
+      tx,
+      sr,
+      name,
+      VHOSTS_FILE_HEADER,
+      siteEdit(series, name, undefined),
+    );
     // Its TLS after its block: the certificate (deleted after the commit), and with the last TLS vhost the Listen and modules.
     await removeTls(tx, sr, name);
     const docroot = blockDocroot(block?.body ?? []);
     const created = docroot ? ledger.docroots[docroot] : undefined;
     if (opts.purge && docroot) {
-      const inUse = (await docrootsInUse(sr)).some((d) => d === docroot || d.startsWith(`${docroot}/`));
-      if (created?.vhost !== name) warnings.push(`--purge: kept ${docroot}: apxs-ts did not create it`);
+      const inUse = (await docrootsInUse(sr)).some(
+        (d) => d === docroot || d.startsWith(`${docroot}/`),
+      );
+      if (created?.vhost !== name)
+        warnings.push(`--purge: kept ${docroot}: apxs-ts did not create it`);
       else if (inUse) warnings.push(`--purge: kept ${docroot}: another vhost still uses it`);
       else {
         purge = docroot;
@@ -250,25 +409,48 @@ export async function vhostRemove(sr: ServerRoot, nameIn: string, opts: { hostsF
     });
     // Deleting is not undoable: the journal removes it after the commit (and a run killed before that, the next edit).
     if (purge) await tx.removeAfterCommit(purge);
-    if (removedNames.length) await editHostsIn(tx, opts.hostsFile, (m) => removeFromBlock(m, removedNames), () => hostsRemove(opts.hostsFile, removedNames, hostsBackups(sr)));
+    if (removedNames.length)
+      await editHostsIn(
+        tx,
+        opts.hostsFile,
+        (m) => removeFromBlock(m, removedNames),
+        () => hostsRemove(opts.hostsFile, removedNames, hostsBackups(sr)),
+      );
   });
   // The DocumentRoot itself went after the commit (the journal's removeAfterCommit); its empty parents apxs-ts made go too.
   if (purge && purgeTop) await removeEmptyParents(purge, purgeTop);
   const body = block?.body ?? [];
   return {
-    name, serverRoot: sr.root, series, address: /<VirtualHost\s+([^>]+)>/.exec(body.join('\n'))?.[1] ?? '',
-    documentRoot: blockDocroot(body), vhostsFile: file, changed: edit.changed, hostsChanged: removedNames.length > 0,
-    configtest: edit.configtest, warnings: [...edit.warnings, ...warnings], purged: purge,
+    name,
+    serverRoot: sr.root,
+    series,
+    address: /<VirtualHost\s+([^>]+)>/.exec(body.join('\n'))?.[1] ?? '',
+    documentRoot: blockDocroot(body),
+    vhostsFile: file,
+    changed: edit.changed,
+    hostsChanged: removedNames.length > 0,
+    configtest: edit.configtest,
+    warnings: [...edit.warnings, ...warnings],
+    purged: purge,
   };
 }
 
 /** The dirs apxs-ts made above a purged DocumentRoot, up to `top`, each only when empty (rmdir refuses any other). */
 async function removeEmptyParents(dir: string, top: string): Promise<void> {
   for (let d = path.dirname(dir); d === top || d.startsWith(`${top}/`); d = path.dirname(d)) {
-    if (!(await fs.rmdir(d).then(() => true, () => false))) return;
+    if (
+      !(await fs.rmdir(d).then(
+        () => true,
+        () => false,
+      ))
+    )
+      return;
   }
 }
 
 function blockDocroot(body: string[]): string | undefined {
-  return body.map((l) => /^\s*DocumentRoot\s+"((?:[^"\\]|\\.)*)"/.exec(l)?.[1]).find(Boolean)?.replace(/\\(.)/g, '$1');
+  return body
+    .map((l) => /^\s*DocumentRoot\s+"((?:[^"\\]|\\.)*)"/.exec(l)?.[1])
+    .find(Boolean)
+    ?.replace(/\\(.)/g, '$1');
 }

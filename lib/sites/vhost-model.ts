@@ -22,7 +22,15 @@ export function collectVhosts(tree: ConfTree): Vhost[] {
   for (const d of tree.directives) {
     if (!current) {
       if (d.kind === 'open' && is(d, 'VirtualHost')) {
-        current = { addresses: d.args, serverName: undefined, aliases: [], documentRoot: undefined, file: d.file, line: d.line, body: [] };
+        current = {
+          addresses: d.args,
+          serverName: undefined,
+          aliases: [],
+          documentRoot: undefined,
+          file: d.file,
+          line: d.line,
+          body: [],
+        };
         depth = 0;
       }
       continue;
@@ -38,9 +46,11 @@ export function collectVhosts(tree: ConfTree): Vhost[] {
     }
     current.body.push(d);
     if (d.kind !== 'directive' || depth > 0) continue;
-    if (is(d, 'ServerName') && d.args[0]) current.serverName = d.args[0].replace(/^[a-z]+:\/\//i, '').replace(/:\d+$/, '');
+    if (is(d, 'ServerName') && d.args[0])
+      current.serverName = d.args[0].replace(/^[a-z]+:\/\//i, '').replace(/:\d+$/, '');
     if (is(d, 'ServerAlias')) current.aliases.push(...d.args);
-    if (is(d, 'DocumentRoot') && d.args[0]) current.documentRoot = path.resolve(tree.serverRoot, d.args[0]);
+    if (is(d, 'DocumentRoot') && d.args[0])
+      current.documentRoot = path.resolve(tree.serverRoot, d.args[0]);
   }
   return out;
 }
@@ -50,7 +60,8 @@ export function splitAddress(a: string): { host: string; port: string } {
   const v6 = /^\[([^\]]+)\](?::(\d+|\*))?$/.exec(a);
   if (v6) return { host: v6[1]!, port: v6[2] ?? '*' };
   const i = a.lastIndexOf(':');
-  if (i > 0 && /^(\d+|\*)$/.test(a.slice(i + 1))) return { host: a.slice(0, i), port: a.slice(i + 1) };
+  if (i > 0 && /^(\d+|\*)$/.test(a.slice(i + 1)))
+    return { host: a.slice(0, i), port: a.slice(i + 1) };
   return { host: a, port: '*' };
 }
 

@@ -5,9 +5,30 @@
  * context (lib/sites/vhost-rules/): the I/O they need is gathered first.
  */
 import { addressKey, collectVhosts, type Vhost } from './vhost-model.js';
-import { addressGroups, gatherFacts, groupingPort, ruleContext, type CheckInput, type Finding, type Rule } from './vhost-rules/context.js';
-import { access22On24, docrootMissing, mixedWildcardPorts, nameVirtualHostMissing, nameVirtualHostOn24, nameVirtualHostUnused, syntax } from './vhost-rules/config.js';
-import { duplicateName, nameFallsToDefault, nameNotResolved, nameWrongAddress } from './vhost-rules/names.js';
+import {
+  addressGroups,
+  gatherFacts,
+  groupingPort,
+  ruleContext,
+  type CheckInput,
+  type Finding,
+  type Rule,
+} from './vhost-rules/context.js';
+import {
+  access22On24,
+  docrootMissing,
+  mixedWildcardPorts,
+  nameVirtualHostMissing,
+  nameVirtualHostOn24,
+  nameVirtualHostUnused,
+  syntax,
+} from './vhost-rules/config.js';
+import {
+  duplicateName,
+  nameFallsToDefault,
+  nameNotResolved,
+  nameWrongAddress,
+} from './vhost-rules/names.js';
 import { wildcardShadowed, shadowsOf } from './vhost-rules/wildcard-shadowed.js';
 import { docrootNotGranted } from './vhost-rules/docroot-access.js';
 import { echoes, httpdRejects, httpdVhostWarnings } from './vhost-rules/httpd-s.js';
@@ -36,25 +57,59 @@ export const RULES: Rule[] = [
 ];
 
 /** Gathers the facts, runs every rule, keeps httpd's findings we did not already make, sorts by file:line. */
-export async function checkVhosts(input: CheckInput): Promise<{ findings: Finding[]; vhosts: Vhost[] }> {
+export async function checkVhosts(
+  input: CheckInput,
+): Promise<{ findings: Finding[]; vhosts: Vhost[] }> {
   const vhosts = collectVhosts(input.tree);
   const ctx = ruleContext(input, await gatherFacts(vhosts), vhosts);
   const ours = RULES.filter((r) => !r.fromHttpd).flatMap((r) => r.run(ctx));
-  const theirs = RULES.filter((r) => r.fromHttpd).flatMap((r) => r.run(ctx)).filter((f) => !echoes(f, ours));
+  const theirs = RULES.filter((r) => r.fromHttpd)
+    .flatMap((r) => r.run(ctx))
+    .filter((f) => !echoes(f, ours));
   const findings = [...ours, ...theirs];
-  return { findings: findings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line), vhosts: ctx.vhosts };
+  return {
+    findings: findings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line),
+    vhosts: ctx.vhosts,
+  };
 }
 
 /** The vhosts in order with the default of each address:port marked, grouped as httpd -S groups them; on 2.4 a `*` vhost says which `*:PORT` group shadows it. */
-export function listVhosts(vhosts: Vhost[], defaultPort: number | undefined, series: Series): { address: string; serverName: string | undefined; aliases: string[]; documentRoot: string | undefined; file: string; line: number; isDefault: boolean; shadowedBy: { address: string; answeredBy: string | undefined }[] }[] {
+export function listVhosts(
+  vhosts: Vhost[],
+  defaultPort: number | undefined,
+  series: Series,
+): {
+  address: string;
+  serverName: string | undefined;
+  aliases: string[];
+  documentRoot: string | undefined;
+  file: string;
+  line: number;
+  isDefault: boolean;
+  shadowedBy: { address: string; answeredBy: string | undefined }[];
+}[] {
   const port = groupingPort(series, defaultPort);
   const groups = addressGroups(vhosts, port);
   const firsts = new Set<string>();
-  return vhosts.flatMap((v) => v.addresses.map((a) => {
-    const key = addressKey(a, port);
-    const isDefault = !firsts.has(key);
-    firsts.add(key);
-    const shadowedBy = shadowsOf(v, groups, series).map((s) => ({ address: s.address, answeredBy: s.answeredBy.serverName }));
-    return { address: key, serverName: v.serverName, aliases: v.aliases, documentRoot: v.documentRoot, file: v.file, line: v.line, isDefault, shadowedBy };
-  }));
+  return vhosts.flatMap((v) =>
+    v.addresses.map((a) => {
+      const key = addressKey(a, port);
+      const isDefault = !firsts.has(key);
+      firsts.add(key);
+      const shadowedBy = shadowsOf(v, groups, series).map((s) => ({
+        address: s.address,
+        answeredBy: s.answeredBy.serverName,
+      }));
+      return {
+        address: key,
+        serverName: v.serverName,
+        aliases: v.aliases,
+        documentRoot: v.documentRoot,
+        file: v.file,
+        line: v.line,
+        isDefault,
+        shadowedBy,
+      };
+    }),
+  );
 }

@@ -49,7 +49,8 @@ const DAY = 86400_000;
 const MODULES_ID = 'tls modules';
 const GLOBAL_ID = 'tls';
 const SNIPPET = 'apxs-ts-tls';
-const SNIPPET_HEADER = '# TLS for the vhosts apxs-ts made (apxs-ts vhost add --tls); goes with the last of them.\n';
+const SNIPPET_HEADER =
+  '# TLS for the vhosts apxs-ts made (apxs-ts vhost add --tls); goes with the last of them.\n';
 
 export const tlsDir = (sr: ServerRoot) => path.join(path.dirname(sr.configFile), 'apxs-ts-tls');
 
@@ -58,42 +59,98 @@ function quote(p: string): string {
 }
 
 /** Everything checked before the edit begins: the server can do TLS, the CA exists and permits the names, a port. */
-export async function planTls(sr: ServerRoot, profile: ServerProfile, name: string, names: string[], opts: TlsOptions): Promise<TlsPlan> {
+export async function planTls(
+  sr: ServerRoot,
+  profile: ServerProfile,
+  name: string,
+  names: string[],
+  opts: TlsOptions,
+): Promise<TlsPlan> {
   const modules = await tlsModules(sr, profile, opts.httpsOnly ? [ALIAS_MODULE] : []);
   const { ca } = await ensureCa(opts.caDir);
   checkPermitted(ca, names);
   const ledger = await readLedger(sr);
-  const port = opts.port ?? ledger.tls[name]?.port ?? Object.values(ledger.tls)[0]?.port ?? (await sr.layout.defaultTlsPort(sr));
+  const port =
+    opts.port ??
+    ledger.tls[name]?.port ??
+    Object.values(ledger.tls)[0]?.port ??
+    (await sr.layout.defaultTlsPort(sr));
   if (!port) {
-    throw new ApxsError('USAGE', `no TLS port for ${sr.root}: pass --tls-port N`, { hint: 'the port https listens on, e.g. --tls-port 8443 (later TLS vhosts share it; sandbox create --tls-port records one)' });
+    throw new ApxsError('USAGE', `no TLS port for ${sr.root}: pass --tls-port N`, {
+      hint: 'the port https listens on, e.g. --tls-port 8443 (later TLS vhosts share it; sandbox create --tls-port records one)',
+    });
   }
   const info = await readServerInfo(sr);
-  if (info.listens.some((l) => l.port === port && l.protocol !== 'https') && !Object.values(ledger.tls).some((r) => r.port === port)) {
-    throw new ApxsError('USAGE', `${sr.configFile} already listens on ${port} for plain HTTP: the TLS port must be another`, { hint: 'pass --tls-port with a free port' });
+  if (
+    info.listens.some((l) => l.port === port && l.protocol !== 'https') &&
+    !Object.values(ledger.tls).some((r) => r.port === port)
+  ) {
+    throw new ApxsError(
+      'USAGE',
+      `${sr.configFile} already listens on ${port} for plain HTTP: the TLS port must be another`,
+      { hint: 'pass --tls-port with a free port' },
+    );
   }
   return { ca, port, modules, listenHost: info.listens[0]?.host, httpsOnly: !!opts.httpsOnly };
 }
 
-async function globalText(sr: ServerRoot): Promise<{ file: string; snippet: boolean; text: string }> {
+async function globalText(
+  sr: ServerRoot,
+): Promise<{ file: string; snippet: boolean; text: string }> {
   const snippet = sr.layout.snippetFile(sr, SNIPPET);
-  if (snippet) return { file: snippet, snippet: true, text: await fs.readFile(snippet, 'utf8').catch(() => SNIPPET_HEADER) };
+  if (snippet)
+    return {
+      file: snippet,
+      snippet: true,
+      text: await fs.readFile(snippet, 'utf8').catch(() => SNIPPET_HEADER),
+    };
   return { file: sr.configFile, snippet: false, text: await fs.readFile(sr.configFile, 'utf8') };
 }
 
 /** The global block for the TLS ports in `ledger` (none: the block goes). */
-async function writeGlobal(tx: EditTransaction, sr: ServerRoot, ledger: Ledger, listenHost: string | undefined): Promise<void> {
+async function writeGlobal(
+  tx: EditTransaction,
+  sr: ServerRoot,
+  ledger: Ledger,
+  listenHost: string | undefined,
+): Promise<void> {
   const { file, snippet, text } = await globalText(sr);
-  const ours = (findBlock(text, GLOBAL_ID, file)?.body ?? []).map((l) => /^Listen\s+(?:\S+:)?(\d+)/.exec(l)?.[1]).filter(Boolean).map(Number);
+  const ours = (findBlock(text, GLOBAL_ID, file)?.body ?? [])
+    .map((l) => /^Listen\s+(?:\S+:)?(\d+)/.exec(l)?.[1])
+    .filter(Boolean)
+    .map(Number);
   const ports = [...new Set(Object.values(ledger.tls).map((r) => r.port))].sort((a, b) => a - b);
   // A port the rest of the config listens on already (Debian's ports.conf: 443 when ssl is on) gets no second Listen.
-  const elsewhere = ports.length ? (await readServerInfo(sr)).listens.filter((l) => !ours.includes(l.port)).map((l) => l.port) : [];
-  const body = ports.length ? [
-    ...ports.filter((p) => !elsewhere.includes(p)).map((p) => `Listen ${listenHost ? `${listenHost.includes(':') ? `[${listenHost}]` : listenHost}:` : ''}${p} https`),
-    `SSLSessionCache ${quote(`shmcb:${path.join(sr.stateDir, 'ssl-scache')}(512000)`)}`,
-  ] : [];
-  if (!snippet) await tx.write(file, body.length ? upsertBlock(text, GLOBAL_ID, body, text.length, file) : removeBlock(text, GLOBAL_ID, file));
-  else if (body.length) await sr.layout.enableSnippet(tx, sr, SNIPPET, upsertBlock(text, GLOBAL_ID, body, text.length, file));
-  else if (removeBlock(text, GLOBAL_ID, file).trim() === SNIPPET_HEADER.trim()) await sr.layout.disableSnippet(tx, sr, SNIPPET);
+  const elsewhere = ports.length
+    ? (await readServerInfo(sr)).listens.filter((l) => !ours.includes(l.port)).map((l) => l.port)
+    : [];
+  const body = ports.length
+    ? [
+        ...ports
+          .filter((p) => !elsewhere.includes(p))
+          .map(
+            (p) =>
+              `Listen ${listenHost ? `${listenHost.includes(':') ? `[${listenHost}]` : listenHost}:` : ''}${p} https`,
+          ),
+        `SSLSessionCache ${quote(`shmcb:${path.join(sr.stateDir, 'ssl-scache')}(512000)`)}`,
+      ]
+    : [];
+  if (!snippet)
+    await tx.write(
+      file,
+      body.length
+        ? upsertBlock(text, GLOBAL_ID, body, text.length, file)
+        : removeBlock(text, GLOBAL_ID, file),
+    );
+  else if (body.length)
+    await sr.layout.enableSnippet(
+      tx,
+      sr,
+      SNIPPET,
+      upsertBlock(text, GLOBAL_ID, body, text.length, file),
+    );
+  else if (removeBlock(text, GLOBAL_ID, file).trim() === SNIPPET_HEADER.trim())
+    await sr.layout.disableSnippet(tx, sr, SNIPPET);
   else await tx.write(file, removeBlock(text, GLOBAL_ID, file));
 }
 
@@ -110,9 +167,13 @@ async function stillOurs(rec: TlsRecord): Promise<boolean> {
   try {
     const { X509Certificate } = await import('node:crypto');
     const cert = new X509Certificate(await fs.readFile(rec.file));
-    return !!serial && cert.serialNumber.toLowerCase().replace(/^0+/, '').startsWith(serial.replace(/^0+/, ''))
+    return (
+      !!serial &&
+      cert.serialNumber.toLowerCase().replace(/^0+/, '').startsWith(serial.replace(/^0+/, '')) &&
       // The certificate holds whole seconds; the record the milliseconds it was made with.
-      && Math.floor(new Date(cert.validTo).getTime() / 1000) === Math.floor(new Date(rec.notAfter).getTime() / 1000);
+      Math.floor(new Date(cert.validTo).getTime() / 1000) ===
+        Math.floor(new Date(rec.notAfter).getTime() / 1000)
+    );
   } catch {
     return false;
   }
@@ -124,29 +185,67 @@ async function removeOldPair(tx: EditTransaction, rec: TlsRecord): Promise<boole
     await tx.removeAfterCommit(rec.file);
     return true;
   }
-  if (await fs.lstat(rec.file).then(() => true, () => false)) tx.warnings.push(`${rec.file} no longer holds the certificate apxs-ts wrote there: left as it is`);
+  if (
+    await fs.lstat(rec.file).then(
+      () => true,
+      () => false,
+    )
+  )
+    tx.warnings.push(
+      `${rec.file} no longer holds the certificate apxs-ts wrote there: left as it is`,
+    );
   return false;
 }
 
-const sameNames = (a: string[], b: string[]) => a.length === b.length && a.every((n, i) => n === b[i]);
+const sameNames = (a: string[], b: string[]) =>
+  a.length === b.length && a.every((n, i) => n === b[i]);
 
 /** Steps 1-3 of the header for vhost `name`; returns its record (file, port, ...). */
-export async function applyTls(tx: EditTransaction, sr: ServerRoot, name: string, names: string[], plan: TlsPlan, now = new Date()): Promise<TlsRecord> {
+export async function applyTls(
+  tx: EditTransaction,
+  sr: ServerRoot,
+  name: string,
+  names: string[],
+  plan: TlsPlan,
+  now = new Date(),
+): Promise<TlsRecord> {
   const ledger = await readLedger(sr);
   const prev = ledger.tls[name];
   const wanted = [...new Set(names.map((n) => n.toLowerCase()))];
-  const fresh = prev && prev.ca === plan.ca.fingerprint && sameNames(prev.names, wanted)
-    && new Date(prev.notAfter).getTime() - now.getTime() > REUSE_MIN_DAYS * DAY
-    && (await fs.stat(prev.file).then((st) => st.isFile(), () => false));
-  const record = fresh ? { ...prev, port: plan.port, httpsOnly: plan.httpsOnly } : await writePair(tx, sr, name, wanted, plan.ca, prev, now, plan);
-  await updateLedger(tx, sr, (l) => { l.tls[name] = record; });
+  const fresh =
+    prev &&
+    prev.ca === plan.ca.fingerprint &&
+    sameNames(prev.names, wanted) &&
+    new Date(prev.notAfter).getTime() - now.getTime() > REUSE_MIN_DAYS * DAY &&
+    (await fs.stat(prev.file).then(
+      (st) => st.isFile(),
+      () => false,
+    ));
+  const record = fresh
+    ? { ...prev, port: plan.port, httpsOnly: plan.httpsOnly }
+    : await writePair(tx, sr, name, wanted, plan.ca, prev, now, plan);
+  await updateLedger(tx, sr, (l) => {
+    l.tls[name] = record;
+  });
   const loaded = await sr.layout.enableSharedModules(tx, sr, MODULES_ID, plan.modules);
-  await updateLedger(tx, sr, (l) => { l.tlsModules = [...new Set([...l.tlsModules, ...loaded])]; });
+  await updateLedger(tx, sr, (l) => {
+    l.tlsModules = [...new Set([...l.tlsModules, ...loaded])];
+  });
   await writeGlobal(tx, sr, await readLedger(sr), plan.listenHost);
   return record;
 }
 
-async function writePair(tx: EditTransaction, sr: ServerRoot, name: string, names: string[], ca: LocalCa, prev: TlsRecord | undefined, now: Date, plan: { port: number; httpsOnly: boolean }, key?: CryptoKey): Promise<TlsRecord> {
+async function writePair(
+  tx: EditTransaction,
+  sr: ServerRoot,
+  name: string,
+  names: string[],
+  ca: LocalCa,
+  prev: TlsRecord | undefined,
+  now: Date,
+  plan: { port: number; httpsOnly: boolean },
+  key?: CryptoKey,
+): Promise<TlsRecord> {
   const leaf = await issueLeaf(ca, names, now, key ?? (await caSigningKey(ca)));
   const dir = tlsDir(sr);
   await tx.mkdir(dir, 0o700);
@@ -156,11 +255,22 @@ async function writePair(tx: EditTransaction, sr: ServerRoot, name: string, name
   failpoint('tls:after-pair');
   // The old pair goes after the commit: a rollback still has it, and no copy of its key is kept as a backup.
   if (prev && prev.file !== file) await removeOldPair(tx, prev);
-  return { file, port: plan.port, names, notAfter: leaf.notAfter.toISOString(), ca: ca.fingerprint, ...(plan.httpsOnly ? { httpsOnly: true } : {}) };
+  return {
+    file,
+    port: plan.port,
+    names,
+    notAfter: leaf.notAfter.toISOString(),
+    ca: ca.fingerprint,
+    ...(plan.httpsOnly ? { httpsOnly: true } : {}),
+  };
 }
 
 /** vhost remove: its certificate (after the commit), and with the last TLS vhost the global block and the modules. Call after the site block is gone. */
-export async function removeTls(tx: EditTransaction, sr: ServerRoot, name: string): Promise<boolean> {
+export async function removeTls(
+  tx: EditTransaction,
+  sr: ServerRoot,
+  name: string,
+): Promise<boolean> {
   const ledger = await readLedger(sr);
   const rec = ledger.tls[name];
   if (!rec) return false;
@@ -171,7 +281,8 @@ export async function removeTls(tx: EditTransaction, sr: ServerRoot, name: strin
   if (last) await sr.layout.disableSharedModules(tx, sr, MODULES_ID, ledger.tlsModules);
   // The dir goes with the last certificate when nothing else is in it (an admin's file in it keeps it).
   const left = await fs.readdir(tlsDir(sr)).catch(() => [] as string[]);
-  if (last && removed && left.every((f) => path.join(tlsDir(sr), f) === rec.file)) await tx.removeAfterCommit(tlsDir(sr));
+  if (last && removed && left.every((f) => path.join(tlsDir(sr), f) === rec.file))
+    await tx.removeAfterCommit(tlsDir(sr));
   await updateLedger(tx, sr, (l) => {
     delete l.tls[name];
     if (last) l.tlsModules = [];
@@ -184,21 +295,42 @@ export async function removeTls(tx: EditTransaction, sr: ServerRoot, name: strin
  * switched to it by replacing the file's path (inside apxs-ts's block only),
  * the old file deleted after the commit. `siteFile` says where each block is.
  */
-export async function renewInTx(tx: EditTransaction, sr: ServerRoot, names: string[], ca: LocalCa, now: Date): Promise<TlsRecord[]> {
+export async function renewInTx(
+  tx: EditTransaction,
+  sr: ServerRoot,
+  names: string[],
+  ca: LocalCa,
+  now: Date,
+): Promise<TlsRecord[]> {
   const ledger = await readLedger(sr);
   const key = await caSigningKey(ca);
   const out: TlsRecord[] = [];
   for (const name of names) {
     const prev = ledger.tls[name]!;
     checkPermitted(ca, prev.names);
-    const rec = await writePair(tx, sr, name, prev.names, ca, prev, now, { port: prev.port, httpsOnly: !!prev.httpsOnly }, key);
+    const rec = await writePair(
+      tx,
+      sr,
+      name,
+      prev.names,
+      ca,
+      prev,
+      now,
+      { port: prev.port, httpsOnly: !!prev.httpsOnly },
+      key,
+    );
     const site = sr.layout.siteFile(sr, name);
     const text = await fs.readFile(site, 'utf8');
     const block = findBlock(text, `vhost ${name}`, site);
-    if (!block) throw new ApxsError('NOT_FOUND', `no vhost ${name} made by apxs-ts in ${site}`, { hint: 'apxs-ts tls list shows the TLS vhosts' });
+    if (!block)
+      throw new ApxsError('NOT_FOUND', `no vhost ${name} made by apxs-ts in ${site}`, {
+        hint: 'apxs-ts tls list shows the TLS vhosts',
+      });
     const body = block.body.map((l) => l.replace(quote(prev.file), quote(rec.file)));
     await tx.write(site, upsertBlock(text, `vhost ${name}`, body, text.length, site));
-    await updateLedger(tx, sr, (l) => { l.tls[name] = rec; });
+    await updateLedger(tx, sr, (l) => {
+      l.tls[name] = rec;
+    });
     out.push(rec);
   }
   return out;
@@ -214,12 +346,22 @@ export interface TlsListEntry extends TlsRecord {
 }
 
 /** Every TLS vhost apxs-ts made in this root: names, port, expiry, file. */
-export async function listTls(sr: ServerRoot, ca: LocalCa | undefined, now = new Date()): Promise<TlsListEntry[]> {
+export async function listTls(
+  sr: ServerRoot,
+  ca: LocalCa | undefined,
+  now = new Date(),
+): Promise<TlsListEntry[]> {
   const ledger = await readLedger(sr);
   const out: TlsListEntry[] = [];
   for (const [vhost, r] of Object.entries(ledger.tls).sort(([a], [b]) => a.localeCompare(b))) {
     const text = await fs.readFile(r.file, 'utf8').catch(() => '');
-    out.push({ ...r, vhost, daysLeft: Math.floor((new Date(r.notAfter).getTime() - now.getTime()) / DAY), present: text.includes('BEGIN CERTIFICATE'), currentCa: r.ca === ca?.fingerprint });
+    out.push({
+      ...r,
+      vhost,
+      daysLeft: Math.floor((new Date(r.notAfter).getTime() - now.getTime()) / DAY),
+      present: text.includes('BEGIN CERTIFICATE'),
+      currentCa: r.ca === ca?.fingerprint,
+    });
   }
   return out;
 }
@@ -228,17 +370,37 @@ export async function listTls(sr: ServerRoot, ca: LocalCa | undefined, now = new
  * `tls renew`: which vhosts (`names`, or those expiring within `expiringDays`,
  * or signed by another CA than today's, or all), reissued in one edit.
  */
-export async function renewTls(sr: ServerRoot, opts: { caDir: string; names?: string[]; expiringDays?: number; all?: boolean; now?: Date }): Promise<{ renewed: TlsRecord[]; skipped: string[]; changed: string[]; warnings: string[] }> {
+export async function renewTls(
+  sr: ServerRoot,
+  opts: { caDir: string; names?: string[]; expiringDays?: number; all?: boolean; now?: Date },
+): Promise<{ renewed: TlsRecord[]; skipped: string[]; changed: string[]; warnings: string[] }> {
   const now = opts.now ?? new Date();
   const { ca } = await ensureCa(opts.caDir);
   const entries = await listTls(sr, ca, now);
   for (const n of opts.names ?? []) {
-    if (!entries.some((e) => e.vhost === n)) throw new ApxsError('NOT_FOUND', `no TLS vhost ${n} made by apxs-ts in ${sr.root}`, { hint: 'apxs-ts tls list shows them; apxs-ts vhost add NAME --tls makes one' });
+    if (!entries.some((e) => e.vhost === n))
+      throw new ApxsError('NOT_FOUND', `no TLS vhost ${n} made by apxs-ts in ${sr.root}`, {
+        hint: 'apxs-ts tls list shows them; apxs-ts vhost add NAME --tls makes one',
+      });
   }
-  const pick = entries.filter((e) => opts.all || opts.names?.includes(e.vhost) || !e.currentCa || !e.present
-    || (opts.expiringDays !== undefined && e.daysLeft < opts.expiringDays));
+  const pick = entries.filter(
+    (e) =>
+      opts.all ||
+      opts.names?.includes(e.vhost) ||
+      !e.currentCa ||
+      !e.present ||
+      (opts.expiringDays !== undefined && e.daysLeft < opts.expiringDays),
+  );
   const skipped = entries.filter((e) => !pick.includes(e)).map((e) => e.vhost);
   if (pick.length === 0) return { renewed: [], skipped, changed: [], warnings: [] };
-  const edit = await withConfigEdit(sr, `renewing ${pick.length} certificate(s)`, (tx) => renewInTx(tx, sr, pick.map((e) => e.vhost), ca, now));
+  const edit = await withConfigEdit(sr, `renewing ${pick.length} certificate(s)`, (tx) =>
+    renewInTx(
+      tx,
+      sr,
+      pick.map((e) => e.vhost),
+      ca,
+      now,
+    ),
+  );
   return { renewed: edit.value, skipped, changed: edit.changed, warnings: edit.warnings };
 }

@@ -15,7 +15,13 @@ import { ApxsError, isErrno } from '../core/errors.js';
 import { checkCacheDir, isInside, removeFromCache } from './cache.js';
 import { WEAK, hashFileInto, hashers, type Algorithm } from './checksum.js';
 import { publishedFor, type Published } from './published.js';
-import { download, fetchText, type DownloadProgress, type FetchNotice, type FetchOptions } from './fetch.js';
+import {
+  download,
+  fetchText,
+  type DownloadProgress,
+  type FetchNotice,
+  type FetchOptions,
+} from './fetch.js';
 import { limitsOf, type DownloadLimits } from './limits.js';
 import { withLock } from '../core/lock.js';
 import { verifySignature, type Signer } from './signature.js';
@@ -23,7 +29,10 @@ import { linksOf, pickRelease, releasesFrom, type Release } from './versions.js'
 
 /** KEYS comes from the ASF itself, never from a mirror or a keyserver. */
 export const ASF_KEYS_URL = 'https://downloads.apache.org/httpd/KEYS';
-export const DEFAULT_MIRRORS = ['https://downloads.apache.org/httpd/', 'https://archive.apache.org/dist/httpd/'];
+export const DEFAULT_MIRRORS = [
+  'https://downloads.apache.org/httpd/',
+  'https://archive.apache.org/dist/httpd/',
+];
 
 export function sourceCacheDir(env = process.env): string {
   return path.join(cacheDir(env), 'sources');
@@ -45,7 +54,8 @@ async function listingNames(mirror: string, opts: TextFetch): Promise<string[]> 
     try {
       return await fs.readdir(new URL(mirror));
     } catch (err) {
-      if (isErrno(err, 'ENOENT')) throw new ApxsError('DOWNLOAD_FAILED', `not found (no such directory): ${mirror}`);
+      if (isErrno(err, 'ENOENT'))
+        throw new ApxsError('DOWNLOAD_FAILED', `not found (no such directory): ${mirror}`);
       throw err;
     }
   }
@@ -72,7 +82,10 @@ export async function listReleases(mirrors: string[], opts: TextFetch = {}): Pro
   return out;
 }
 
-export function findRelease(listings: Listing[], wanted: string): { mirror: string; release: Release } {
+export function findRelease(
+  listings: Listing[],
+  wanted: string,
+): { mirror: string; release: Release } {
   let firstError: unknown;
   for (const l of listings) {
     try {
@@ -114,35 +127,60 @@ async function keysText(keysFile: string | undefined, opts: TextFetch): Promise<
     try {
       return await fs.readFile(keysFile, 'utf8');
     } catch (err) {
-      throw new ApxsError('NOT_FOUND', `cannot read KEYS file ${keysFile}: ${(err as Error).message}`);
+      throw new ApxsError(
+        'NOT_FOUND',
+        `cannot read KEYS file ${keysFile}: ${(err as Error).message}`,
+      );
     }
   }
   return fetchText(ASF_KEYS_URL, opts);
 }
 
-
 /** Refuses, before any download, a release that publishes no checksum or no signature (unless --insecure). */
-export function requirePublished(published: Published, name: string, insecure: boolean | undefined): void {
+export function requirePublished(
+  published: Published,
+  name: string,
+  insecure: boolean | undefined,
+): void {
   if (insecure) return;
-  const where = published.from.includes('://') ? published.from.replace(/[^/]*$/, '') : published.from;
+  const where = published.from.includes('://')
+    ? published.from.replace(/[^/]*$/, '')
+    : published.from;
   if (!published.checksum) {
-    throw new ApxsError('NO_CHECKSUM', `no checksum (.sha512, .sha256, .sha1, .md5) published for ${name} in ${where}`, {
-      hint: 'pass --insecure to use it unverified', data: { file: name, from: published.from },
-    });
+    throw new ApxsError(
+      'NO_CHECKSUM',
+      `no checksum (.sha512, .sha256, .sha1, .md5) published for ${name} in ${where}`,
+      {
+        hint: 'pass --insecure to use it unverified',
+        data: { file: name, from: published.from },
+      },
+    );
   }
   if (published.signature === undefined) {
     throw new ApxsError('NO_SIGNATURE', `no signature (.asc) published for ${name} in ${where}`, {
-      hint: 'pass --insecure to use it without a signature check', data: { file: name, from: published.from },
+      hint: 'pass --insecure to use it without a signature check',
+      data: { file: name, from: published.from },
     });
   }
 }
 
 /** The file failed a check that is published: out of the cache it goes; anywhere else it stays where the user put it. */
-async function rejected(file: string, opts: AcquireOptions, code: 'CHECKSUM_MISMATCH' | 'BAD_SIGNATURE', message: string, extra: { hint?: string; data?: Record<string, unknown>; cause?: unknown }): Promise<never> {
+async function rejected(
+  file: string,
+  opts: AcquireOptions,
+  code: 'CHECKSUM_MISMATCH' | 'BAD_SIGNATURE',
+  message: string,
+  extra: { hint?: string; data?: Record<string, unknown>; cause?: unknown },
+): Promise<never> {
   const deleted = await removeFromCache(file, opts.cacheDir);
-  throw new ApxsError(code, `${message}; ${deleted ? 'the file was deleted from the cache' : 'the file was left where it is'}`, {
-    ...extra, data: { ...(extra.data ?? {}), file, deleted },
-  });
+  throw new ApxsError(
+    code,
+    `${message}; ${deleted ? 'the file was deleted from the cache' : 'the file was left where it is'}`,
+    {
+      ...extra,
+      data: { ...(extra.data ?? {}), file, deleted },
+    },
+  );
 }
 
 export interface VerifyResult extends Omit<Verified, 'fromCache'> {
@@ -150,21 +188,36 @@ export interface VerifyResult extends Omit<Verified, 'fromCache'> {
 }
 
 /** Checks `file` against what the release publishes. Only a file in opts.cacheDir is ever deleted. */
-export async function verifyAgainst(file: string, url: string, published: Published, hashes: Partial<Record<Algorithm, string>>, opts: AcquireOptions): Promise<VerifyResult> {
+export async function verifyAgainst(
+  file: string,
+  url: string,
+  published: Published,
+  hashes: Partial<Record<Algorithm, string>>,
+  opts: AcquireOptions,
+): Promise<VerifyResult> {
   const warnings: string[] = [];
   const name = path.basename(file);
   const { checksum } = published;
   if (checksum) {
     const actual = hashes[checksum.algorithm] ?? (await hashFile(file, checksum.algorithm));
     if (actual !== checksum.hex) {
-      await rejected(file, opts, 'CHECKSUM_MISMATCH', `${name}: ${checksum.algorithm} is ${actual.slice(0, 16)}…, ${published.from.includes('://') ? 'the release says' : `the .${checksum.algorithm} beside it says`} ${checksum.hex.slice(0, 16)}…`, {
-        hint: (await isInside(file, opts.cacheDir))
-          ? 'download it again; if it fails again, the mirror is serving a bad file: try another (--mirror)'
-          : 'the file or its checksum file is damaged: do not use this tarball; get both again',
-        data: { algorithm: checksum.algorithm, expected: checksum.hex, actual },
-      });
+      await rejected(
+        file,
+        opts,
+        'CHECKSUM_MISMATCH',
+        `${name}: ${checksum.algorithm} is ${actual.slice(0, 16)}…, ${published.from.includes('://') ? 'the release says' : `the .${checksum.algorithm} beside it says`} ${checksum.hex.slice(0, 16)}…`,
+        {
+          hint: (await isInside(file, opts.cacheDir))
+            ? 'download it again; if it fails again, the mirror is serving a bad file: try another (--mirror)'
+            : 'the file or its checksum file is damaged: do not use this tarball; get both again',
+          data: { algorithm: checksum.algorithm, expected: checksum.hex, actual },
+        },
+      );
     }
-    if (WEAK.includes(checksum.algorithm)) warnings.push(`only a ${checksum.algorithm} checksum is published for ${name}: it is weak, the signature is what counts`);
+    if (WEAK.includes(checksum.algorithm))
+      warnings.push(
+        `only a ${checksum.algorithm} checksum is published for ${name}: it is weak, the signature is what counts`,
+      );
   }
   requirePublished(published, name, opts.insecure);
   if (!checksum) warnings.push(`no checksum for ${name}: unverified (--insecure)`);
@@ -173,11 +226,23 @@ export async function verifyAgainst(file: string, url: string, published: Publis
     warnings.push(`no signature for ${name}: unverified (--insecure)`);
   } else {
     try {
-      signer = await verifySignature(file, published.signature, await keysText(opts.keysFile, { limits: opts.limits, onNotice: opts.onNotice }));
+      signer = await verifySignature(
+        file,
+        published.signature,
+        await keysText(opts.keysFile, { limits: opts.limits, onNotice: opts.onNotice }),
+      );
     } catch (err) {
       // Only a signature that does not match proves the file bad; an unknown key or an unreadable .asc says nothing about it.
-      if (err instanceof ApxsError && err.code === 'BAD_SIGNATURE' && err.data?.reason === 'mismatch') {
-        await rejected(file, opts, 'BAD_SIGNATURE', err.message, { hint: err.hint, data: err.data, cause: err });
+      if (
+        err instanceof ApxsError &&
+        err.code === 'BAD_SIGNATURE' &&
+        err.data?.reason === 'mismatch'
+      ) {
+        await rejected(file, opts, 'BAD_SIGNATURE', err.message, {
+          hint: err.hint,
+          data: err.data,
+          cause: err,
+        });
       }
       throw err;
     }
@@ -186,7 +251,11 @@ export async function verifyAgainst(file: string, url: string, published: Publis
   return { file, url, checksum, signer, warnings, checkedAgainst: published.from };
 }
 
-export async function acquire(mirror: string, release: Release, opts: AcquireOptions): Promise<Verified> {
+export async function acquire(
+  mirror: string,
+  release: Release,
+  opts: AcquireOptions,
+): Promise<Verified> {
   await checkCacheDir(opts.cacheDir, { create: true });
   const url = `${mirror}${release.file}`;
   // Load the OpenPGP code while the network works, not after it.
@@ -203,10 +272,18 @@ export async function acquire(mirror: string, release: Release, opts: AcquireOpt
   return withLock(`${dest}.apxs-ts.lock`, () => acquireLocked(url, dest, published, opts), wait);
 }
 
-async function acquireLocked(url: string, dest: string, published: Published, opts: AcquireOptions): Promise<Verified> {
+async function acquireLocked(
+  url: string,
+  dest: string,
+  published: Published,
+  opts: AcquireOptions,
+): Promise<Verified> {
   const st = await fs.stat(dest).catch(() => undefined);
   if (st && !st.isFile()) {
-    throw new ApxsError('BAD_INPUT', `${dest} is in the cache but is not a file`, { hint: `remove ${dest}, or pass another --cache-dir`, data: { path: dest } });
+    throw new ApxsError('BAD_INPUT', `${dest} is in the cache but is not a file`, {
+      hint: `remove ${dest}, or pass another --cache-dir`,
+      data: { path: dest },
+    });
   }
   if (st) {
     // Cached files are verified again: the cache is a convenience, not a trust anchor.
@@ -217,15 +294,32 @@ async function acquireLocked(url: string, dest: string, published: Published, op
       if (!(err instanceof ApxsError && err.data?.deleted === true)) throw err;
     }
   }
-  const fetchOpts = { onProgress: opts.onProgress, onNotice: opts.onNotice, limits: opts.limits, algorithms: published.checksum ? [published.checksum.algorithm] : [] };
+  const fetchOpts = {
+    onProgress: opts.onProgress,
+    onNotice: opts.onNotice,
+    limits: opts.limits,
+    algorithms: published.checksum ? [published.checksum.algorithm] : [],
+  };
   const got = await download(url, dest, fetchOpts);
   try {
     return { ...(await verifyAgainst(dest, url, published, got.hashes, opts)), fromCache: false };
   } catch (err) {
     // A resumed download that fails its checksum may be the .part's fault (left by something else, or
     // an earlier mirror's bytes): once, the whole file again from byte 0, said on stderr.
-    if (!(got.resumedFrom > 0 && err instanceof ApxsError && err.code === 'CHECKSUM_MISMATCH' && err.data?.deleted === true)) throw err;
-    opts.onNotice?.({ kind: 'restart', url, message: `${url} failed its checksum after resuming a .part from byte ${got.resumedFrom}: downloading the whole file again from byte 0` });
+    if (
+      !(
+        got.resumedFrom > 0 &&
+        err instanceof ApxsError &&
+        err.code === 'CHECKSUM_MISMATCH' &&
+        err.data?.deleted === true
+      )
+    )
+      throw err;
+    opts.onNotice?.({
+      kind: 'restart',
+      url,
+      message: `${url} failed its checksum after resuming a .part from byte ${got.resumedFrom}: downloading the whole file again from byte 0`,
+    });
     const again = await download(url, dest, fetchOpts);
     return { ...(await verifyAgainst(dest, url, published, again.hashes, opts)), fromCache: false };
   }

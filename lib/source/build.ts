@@ -42,7 +42,12 @@ export interface SourceBuildOptions {
   /** Build mod_ssl too (2.4 only: the recipe's ssl arguments, libssl-dev). */
   withSsl?: boolean;
   limits?: Partial<DownloadLimits>;
-  onEvent?: (e: PhaseEvent | { phase: 'download'; progress: DownloadProgress } | { phase: 'download'; notice: FetchNotice }) => void;
+  onEvent?: (
+    e:
+      | PhaseEvent
+      | { phase: 'download'; progress: DownloadProgress }
+      | { phase: 'download'; notice: FetchNotice },
+  ) => void;
 }
 
 export interface Receipt {
@@ -68,7 +73,6 @@ export interface SourceBuildResult {
   warnings: string[];
 }
 
-
 /** The installed httpd.conf listens where we say: the shipped Listen line is switched off, ours is in our block. */
 export function setListen(text: string, series: Series, port: number): string {
   const { shipped, lines } = dialectOf(series).listen;
@@ -78,7 +82,12 @@ export function setListen(text: string, series: Series, port: number): string {
     lastLine = text.slice(0, offset).split('\n').length;
     return `# ${line.trim()}   (apxs-ts: see the apxs-ts listen block)`;
   });
-  return upsertBlock(switchedOff, 'listen', lines(port), lastLine ? offsetAfterLine(switchedOff, lastLine) : switchedOff.length);
+  return upsertBlock(
+    switchedOff,
+    'listen',
+    lines(port),
+    lastLine ? offsetAfterLine(switchedOff, lastLine) : switchedOff.length,
+  );
 }
 
 /** What make install leaves in a prefix (any one of them), or our receipt: a prefix httpd was built into before. */
@@ -100,28 +109,43 @@ export async function checkPrefix(prefixArg: string): Promise<string> {
     st = await fs.stat(prefix);
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return prefix;
-    if (isErrno(err, 'ENOTDIR')) throw refuse(`--prefix ${prefix}: part of the path is a file`, ownDir);
+    if (isErrno(err, 'ENOTDIR'))
+      throw refuse(`--prefix ${prefix}: part of the path is a file`, ownDir);
     if (isErrno(err, 'EACCES') || isErrno(err, 'EPERM')) {
-      throw new ApxsError('PERMISSION_DENIED', `permission denied looking at --prefix ${prefix}`, { hint: 'run with sudo, or pass a prefix you own', cause: err });
+      throw new ApxsError('PERMISSION_DENIED', `permission denied looking at --prefix ${prefix}`, {
+        hint: 'run with sudo, or pass a prefix you own',
+        cause: err,
+      });
     }
     throw err;
   }
   // realpath: a symlink to / is / too.
   const real = await fs.realpath(prefix);
-  if (path.dirname(real) === real) throw refuse(`--prefix ${prefix} is the root of the file system`, ownDir);
+  if (path.dirname(real) === real)
+    throw refuse(`--prefix ${prefix} is the root of the file system`, ownDir);
   if (!st.isDirectory()) throw refuse(`--prefix ${prefix} is a file, not a directory`, ownDir);
   let entries: string[];
   try {
     entries = await fs.readdir(prefix);
   } catch (err) {
     if (isErrno(err, 'EACCES') || isErrno(err, 'EPERM')) {
-      throw new ApxsError('PERMISSION_DENIED', `permission denied reading --prefix ${prefix}`, { hint: 'run with sudo, or pass a prefix you own', cause: err });
+      throw new ApxsError('PERMISSION_DENIED', `permission denied reading --prefix ${prefix}`, {
+        hint: 'run with sudo, or pass a prefix you own',
+        cause: err,
+      });
     }
     throw err;
   }
-  if (entries.length === 0 || (await firstExisting(PREFIX_MARKERS.map((m) => path.join(prefix, m))))) return prefix;
-  throw refuse(`--prefix ${prefix} is not empty and is not an httpd prefix (no bin/httpd, bin/apachectl, conf/httpd.conf or apxs-ts receipt)`,
-    `make install would write bin/, conf/, lib/ ... among what is there: ${ownDir}`, { entries: entries.slice(0, 20) });
+  if (
+    entries.length === 0 ||
+    (await firstExisting(PREFIX_MARKERS.map((m) => path.join(prefix, m))))
+  )
+    return prefix;
+  throw refuse(
+    `--prefix ${prefix} is not empty and is not an httpd prefix (no bin/httpd, bin/apachectl, conf/httpd.conf or apxs-ts receipt)`,
+    `make install would write bin/, conf/, lib/ ... among what is there: ${ownDir}`,
+    { entries: entries.slice(0, 20) },
+  );
 }
 
 const STAGE_INFIX = '.apxs-ts-stage-';
@@ -136,7 +160,8 @@ async function makeStage(prefix: string): Promise<string> {
   await fs.mkdir(parent, { recursive: true });
   for (const f of await fs.readdir(parent).catch(() => [] as string[])) {
     const pid = f.startsWith(mine) ? Number(/^(\d+)-/.exec(f.slice(mine.length))?.[1]) : NaN;
-    if (pid > 0 && !isAlive(pid)) await fs.rm(path.join(parent, f), { recursive: true, force: true });
+    if (pid > 0 && !isAlive(pid))
+      await fs.rm(path.join(parent, f), { recursive: true, force: true });
   }
   return fs.mkdtemp(path.join(parent, `${mine}${process.pid}-`));
 }
@@ -165,26 +190,46 @@ export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuil
   // Arguments first, dry run or not: nothing is fetched for a build that cannot go where it is told.
   const given = o.prefix === undefined ? undefined : await checkPrefix(o.prefix);
   await checkCacheDir(o.cacheDir, { create: false });
-  const listings = await listReleases(o.mirrors, { limits: o.limits, onNotice: (n) => o.onEvent?.({ phase: 'download', notice: n }) });
+  const listings = await listReleases(o.mirrors, {
+    limits: o.limits,
+    onNotice: (n) => o.onEvent?.({ phase: 'download', notice: n }),
+  });
   const { mirror, release } = findRelease(listings, o.version);
   // No --prefix: ~/.local/share/apxs-ts/httpd/VERSION, once the version is known; `source versions` finds it there.
   const prefix = given ?? (await checkPrefix(defaultPrefix(release.version)));
   const recipe = RECIPES[release.series];
   if (o.withSsl && !recipe.ssl) {
-    throw new ApxsError('TLS_UNSUPPORTED', `--with-ssl: apxs-ts builds mod_ssl for httpd 2.4 only, not ${release.version}`, {
-      hint: `build a 2.4 (apxs-ts source build 2.4 --with-ssl), or pass configure's own --enable-ssl after -- (TLS vhosts need 2.2.12+ and a loadable mod_ssl)`,
-    });
+    throw new ApxsError(
+      'TLS_UNSUPPORTED',
+      `--with-ssl: apxs-ts builds mod_ssl for httpd 2.4 only, not ${release.version}`,
+      {
+        hint: `build a 2.4 (apxs-ts source build 2.4 --with-ssl), or pass configure's own --enable-ssl after -- (TLS vhosts need 2.2.12+ and a loadable mod_ssl)`,
+      },
+    );
   }
-  const plan = recipe.configure(prefix, [...(o.withSsl && recipe.ssl ? recipe.ssl.args : []), ...(o.configureArgs ?? [])]);
+  const plan = recipe.configure(prefix, [
+    ...(o.withSsl && recipe.ssl ? recipe.ssl.args : []),
+    ...(o.configureArgs ?? []),
+  ]);
   const jobs = Math.max(1, o.jobs ?? os.availableParallelism());
   const url = `${mirror}${release.file}`;
   const steps = [
     `download ${url} (cache: ${o.cacheDir})`,
-    ...(release.depsFile ? [`download ${mirror}${release.depsFile} and unpack it over the tree`] : []),
-    o.insecure ? 'skip verification (--insecure)' : `verify the strongest checksum of ${url}.{sha512,sha256,sha1,md5} and ${url}.asc against ${o.keysFile ?? 'the ASF KEYS'}`,
+    ...(release.depsFile
+      ? [`download ${mirror}${release.depsFile} and unpack it over the tree`]
+      : []),
+    o.insecure
+      ? 'skip verification (--insecure)'
+      : `verify the strongest checksum of ${url}.{sha512,sha256,sha1,md5} and ${url}.asc against ${o.keysFile ?? 'the ASF KEYS'}`,
     `extract into a fresh work dir`,
     ...(recipe.treeFixes ? [recipe.treeFixes.plan] : []),
-    `${plan.shell ? `${plan.shell} ` : ''}./configure ${plan.args.join(' ')}${Object.keys(plan.env).length ? `  (env: ${Object.entries(plan.env).map(([k, v]) => `${k}=${v}`).join(' ')})` : ''}`,
+    `${plan.shell ? `${plan.shell} ` : ''}./configure ${plan.args.join(' ')}${
+      Object.keys(plan.env).length
+        ? `  (env: ${Object.entries(plan.env)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')})`
+        : ''
+    }`,
     `make -j${jobs}`,
     'make install',
     ...(recipe.confFixes ? [recipe.confFixes.plan] : []),
@@ -192,15 +237,30 @@ export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuil
     `check ${path.join(prefix, 'bin', 'httpd')} -v and -l (mod_so), write ${path.join(prefix, 'apxs-ts-receipt.json')}`,
   ];
   const prereqs = await checkPrereqs(release.version, process.env, { ssl: o.withSsl });
-  if (o.dryRun) return { dryRun: true, version: release.version, prefix, steps, warnings: prereqs.installLine ? [`missing: ${prereqs.installLine}`] : [] };
+  if (o.dryRun)
+    return {
+      dryRun: true,
+      version: release.version,
+      prefix,
+      steps,
+      warnings: prereqs.installLine ? [`missing: ${prereqs.installLine}`] : [],
+    };
   if (prereqs.installLine) {
-    throw new ApxsError('TOOL_MISSING', `building httpd ${release.version} needs ${prereqs.missing.map((m) => m.what).join(', ')}`, {
-      hint: `as root: ${prereqs.installLine}`, data: { missing: prereqs.missing.map((m) => m.pkg) },
-    });
+    throw new ApxsError(
+      'TOOL_MISSING',
+      `building httpd ${release.version} needs ${prereqs.missing.map((m) => m.what).join(', ')}`,
+      {
+        hint: `as root: ${prereqs.installLine}`,
+        data: { missing: prereqs.missing.map((m) => m.pkg) },
+      },
+    );
   }
 
   const fetching = {
-    cacheDir: o.cacheDir, keysFile: o.keysFile, insecure: o.insecure, limits: o.limits,
+    cacheDir: o.cacheDir,
+    keysFile: o.keysFile,
+    insecure: o.insecure,
+    limits: o.limits,
     onProgress: (p: DownloadProgress) => o.onEvent?.({ phase: 'download', progress: p }),
     onNotice: (n: FetchNotice) => o.onEvent?.({ phase: 'download', notice: n }),
   };
@@ -218,29 +278,70 @@ export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuil
   try {
     const t0 = Date.now();
     const x = await extractTarball(verified.file, path.join(workDir, 'src'));
-    if (!x.top) throw new ApxsError('UNSAFE_ARCHIVE', `${release.file} does not hold a single top-level directory`);
+    if (!x.top)
+      throw new ApxsError(
+        'UNSAFE_ARCHIVE',
+        `${release.file} does not hold a single top-level directory`,
+      );
     if (deps) {
       // The -deps tarball has the same top directory (srclib/apr, srclib/apr-util).
       const d = await extractTarball(deps.file, path.join(workDir, 'deps'));
       if (d.top) await fs.cp(d.top, x.top, { recursive: true });
     }
     phasesMs.extract = Date.now() - t0;
-    if (!(await fs.stat(path.join(x.top, 'configure')).then((st) => st.isFile(), () => false))) {
-      throw new ApxsError('BAD_INPUT', `${release.file} is not an httpd source tree: ${path.basename(x.top)}/ has no configure script`, {
-        hint: 'the mirror serves something else under a release\'s name: check --mirror, or use another mirror', data: { file: verified.file },
-      });
+    if (
+      !(await fs.stat(path.join(x.top, 'configure')).then(
+        (st) => st.isFile(),
+        () => false,
+      ))
+    ) {
+      throw new ApxsError(
+        'BAD_INPUT',
+        `${release.file} is not an httpd source tree: ${path.basename(x.top)}/ has no configure script`,
+        {
+          hint: "the mirror serves something else under a release's name: check --mirror, or use another mirror",
+          data: { file: verified.file },
+        },
+      );
     }
     const fixes = [...((await recipe.treeFixes?.apply(x.top)) ?? []), ...plan.fixes];
     const logs = path.join(workDir, 'logs');
     const env = plan.env;
-    const configure = plan.shell ? [plan.shell, ['./configure', ...plan.args]] as const : ['./configure', plan.args] as const;
-    phasesMs.configure = (await runPhase('configure', configure[0], [...configure[1]], { cwd: x.top, env, logFile: path.join(logs, 'configure.log'), onEvent: o.onEvent })).elapsedMs;
-    const configureWarnings = await configureLogWarnings(path.join(logs, 'configure.log'), path.join(x.top, 'configure'), o.configureArgs ?? []);
-    phasesMs.make = (await runPhase('make', 'make', [`-j${jobs}`], { cwd: x.top, env, logFile: path.join(logs, 'make.log'), onEvent: o.onEvent })).elapsedMs;
+    const configure = plan.shell
+      ? ([plan.shell, ['./configure', ...plan.args]] as const)
+      : (['./configure', plan.args] as const);
+    phasesMs.configure = (
+      await runPhase('configure', configure[0], [...configure[1]], {
+        cwd: x.top,
+        env,
+        logFile: path.join(logs, 'configure.log'),
+        onEvent: o.onEvent,
+      })
+    ).elapsedMs;
+    const configureWarnings = await configureLogWarnings(
+      path.join(logs, 'configure.log'),
+      path.join(x.top, 'configure'),
+      o.configureArgs ?? [],
+    );
+    phasesMs.make = (
+      await runPhase('make', 'make', [`-j${jobs}`], {
+        cwd: x.top,
+        env,
+        logFile: path.join(logs, 'make.log'),
+        onEvent: o.onEvent,
+      })
+    ).elapsedMs;
     // make install goes to a staging directory beside the prefix (same file system: one rename
     // moves it in), so the prefix is either absent or complete with its receipt, kill -9 or not.
     stage = await makeStage(prefix);
-    phasesMs.install = (await runPhase('make install', 'make', ['install', ...stagedInstallArgs(recipe, stage)], { cwd: x.top, env, logFile: path.join(logs, 'install.log'), onEvent: o.onEvent })).elapsedMs;
+    phasesMs.install = (
+      await runPhase('make install', 'make', ['install', ...stagedInstallArgs(recipe, stage)], {
+        cwd: x.top,
+        env,
+        logFile: path.join(logs, 'install.log'),
+        onEvent: o.onEvent,
+      })
+    ).elapsedMs;
     const staged = path.join(stage, prefix);
 
     const conf = path.join(staged, 'conf', 'httpd.conf');
@@ -250,34 +351,63 @@ export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuil
     // Success is what the installed httpd says, not what make said. It runs from the stage:
     // libraries a build bundles (2.2's APR) are found there, not yet in the prefix.
     const httpd = path.join(staged, 'bin', 'httpd');
-    const runEnv = { ...process.env, LD_LIBRARY_PATH: [path.join(staged, 'lib'), process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') };
+    const runEnv = {
+      ...process.env,
+      LD_LIBRARY_PATH: [path.join(staged, 'lib'), process.env.LD_LIBRARY_PATH]
+        .filter(Boolean)
+        .join(':'),
+    };
     const v = await runCapture(httpd, ['-v'], { env: runEnv });
     if (!v.stdout.includes(`/${release.version}`)) {
-      throw new ApxsError('CHILD_FAILED', `${httpd} -v does not report ${release.version}`, { details: v.all.split('\n').slice(0, 4), hint: `the work dir is kept: ${workDir}` });
+      throw new ApxsError('CHILD_FAILED', `${httpd} -v does not report ${release.version}`, {
+        details: v.all.split('\n').slice(0, 4),
+        hint: `the work dir is kept: ${workDir}`,
+      });
     }
     const l = await runCapture(httpd, ['-l'], { env: runEnv });
     if (!/mod_so\.c/.test(l.stdout)) {
-      throw new ApxsError('CHILD_FAILED', `${httpd} was built without mod_so (no DSO support)`, { details: l.stdout.split('\n').slice(0, 20) });
+      throw new ApxsError('CHILD_FAILED', `${httpd} was built without mod_so (no DSO support)`, {
+        details: l.stdout.split('\n').slice(0, 20),
+      });
     }
     const receipt: Receipt = {
-      version: release.version, series: release.series, url: verified.url, checksum: verified.checksum, signer: verified.signer,
-      configure: [...(plan.shell ? [plan.shell] : []), './configure', ...plan.args], fixes, jobs, builtAt: new Date().toISOString(), phasesMs,
+      version: release.version,
+      series: release.series,
+      url: verified.url,
+      checksum: verified.checksum,
+      signer: verified.signer,
+      configure: [...(plan.shell ? [plan.shell] : []), './configure', ...plan.args],
+      fixes,
+      jobs,
+      builtAt: new Date().toISOString(),
+      phasesMs,
     };
-    await fs.writeFile(path.join(staged, 'apxs-ts-receipt.json'), JSON.stringify(receipt, null, 2) + '\n');
+    await fs.writeFile(
+      path.join(staged, 'apxs-ts-receipt.json'),
+      JSON.stringify(receipt, null, 2) + '\n',
+    );
     failpoint('source:before-move');
     const previous = await moveIntoPlace(staged, prefix);
     await fs.rm(stage, { recursive: true, force: true });
     stage = undefined;
     await fs.rm(workDir, { recursive: true, force: true });
     const warnings = [...verified.warnings, ...(deps?.warnings ?? []), ...configureWarnings];
-    if (previous) warnings.push(`the httpd that was in ${prefix} before was moved to ${previous} (its conf/ and htdocs/ are there)`);
+    if (previous)
+      warnings.push(
+        `the httpd that was in ${prefix} before was moved to ${previous} (its conf/ and htdocs/ are there)`,
+      );
     return { dryRun: false, version: release.version, prefix, steps, receipt, warnings };
   } catch (err) {
     // A half-made install is of no use to anyone; the logs are in the work dir.
     if (stage) await fs.rm(stage, { recursive: true, force: true }).catch(() => undefined);
     // The work dir stays for a look at the logs.
     if (err instanceof ApxsError) {
-      throw new ApxsError(err.code, err.message, { hint: err.hint, details: [...err.details, `work dir kept: ${workDir}`], data: { ...(err.data ?? {}), workDir }, cause: err });
+      throw new ApxsError(err.code, err.message, {
+        hint: err.hint,
+        details: [...err.details, `work dir kept: ${workDir}`],
+        data: { ...(err.data ?? {}), workDir },
+        cause: err,
+      });
     }
     throw err;
   }

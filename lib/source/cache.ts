@@ -16,25 +16,39 @@ export function cacheFsError(p: string, err: unknown): ApxsError | undefined {
     case 'EACCES':
     case 'EPERM':
       return new ApxsError('PERMISSION_DENIED', `permission denied writing the cache ${p}`, {
-        hint: 'pass --cache-dir a directory you can write, or fix its permissions', data, cause: err,
+        hint: 'pass --cache-dir a directory you can write, or fix its permissions',
+        data,
+        cause: err,
       });
     case 'EROFS':
       return new ApxsError('READ_ONLY', `the cache ${p} is on a read-only file system`, {
-        hint: 'pass --cache-dir a directory on a writable file system', data, cause: err,
+        hint: 'pass --cache-dir a directory on a writable file system',
+        data,
+        cause: err,
       });
     case 'ENOTDIR':
     case 'EEXIST':
-      return new ApxsError('BAD_INPUT', `the cache ${p} is not a directory: part of the path is a file`, {
-        hint: 'pass --cache-dir a directory (it is created when missing)', data, cause: err,
-      });
+      return new ApxsError(
+        'BAD_INPUT',
+        `the cache ${p} is not a directory: part of the path is a file`,
+        {
+          hint: 'pass --cache-dir a directory (it is created when missing)',
+          data,
+          cause: err,
+        },
+      );
     case 'EISDIR':
       return new ApxsError('BAD_INPUT', `${p} is a directory, where the cache keeps a file`, {
-        hint: `remove ${p}, or pass another --cache-dir`, data, cause: err,
+        hint: `remove ${p}, or pass another --cache-dir`,
+        data,
+        cause: err,
       });
     case 'ENOSPC':
     case 'EDQUOT':
       return new ApxsError('NO_SPACE', `no space left for ${p}`, {
-        hint: 'free some space, or pass --cache-dir on another file system', data, cause: err,
+        hint: 'free some space, or pass --cache-dir on another file system',
+        data,
+        cause: err,
       });
     default:
       return undefined;
@@ -55,9 +69,16 @@ export async function checkCacheDir(dir: string, opts: { create: boolean }): Pro
     try {
       const st = await fs.stat(existing);
       if (!st.isDirectory()) {
-        throw new ApxsError('BAD_INPUT', existing === abs ? `the cache ${abs} is a file, not a directory` : `the cache ${abs} cannot be made: ${existing} is a file`, {
-          hint: 'pass --cache-dir a directory (it is created when missing)', data: { path: abs, file: existing },
-        });
+        throw new ApxsError(
+          'BAD_INPUT',
+          existing === abs
+            ? `the cache ${abs} is a file, not a directory`
+            : `the cache ${abs} cannot be made: ${existing} is a file`,
+          {
+            hint: 'pass --cache-dir a directory (it is created when missing)',
+            data: { path: abs, file: existing },
+          },
+        );
       }
       break;
     } catch (err) {
@@ -81,7 +102,10 @@ export async function checkCacheDir(dir: string, opts: { create: boolean }): Pro
 /** Whether `file` lives under `dir` (symlinked directories resolved, so neither name can fool the other). */
 export async function isInside(file: string, dir: string): Promise<boolean> {
   const real = async (p: string) => fs.realpath(p).catch(() => path.resolve(p));
-  const rel = path.relative(await real(dir), path.join(await real(path.dirname(file)), path.basename(file)));
+  const rel = path.relative(
+    await real(dir),
+    path.join(await real(path.dirname(file)), path.basename(file)),
+  );
   return rel !== '' && rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
 }
 

@@ -16,7 +16,10 @@ const HEX_LEN: Record<Algorithm, number> = { sha512: 128, sha256: 64, sha1: 40, 
 
 /** What a checksum line names, as a bare file name: `*x`, `./x` and `dist/x` all name x. */
 function nameOf(name: string): string {
-  return name.trim().replace(/^\*/, '').replace(/^.*[\\/]/, '');
+  return name
+    .trim()
+    .replace(/^\*/, '')
+    .replace(/^.*[\\/]/, '');
 }
 
 /**
@@ -41,16 +44,29 @@ export function parseChecksum(text: string, algorithm: Algorithm, fileName?: str
   for (const m of text.matchAll(/^([0-9a-fA-F]+)(?:[ \t]+\*?(\S.*?))?[ \t]*\r?$/gm)) {
     if (m[1]!.length === len) candidates.push({ hex: m[1]!, name: m[2] });
   }
-  const pick = fileName === undefined
-    ? candidates[0]
-    : candidates.find((c) => c.name !== undefined && nameOf(c.name) === fileName) ?? candidates.find((c) => c.name === undefined);
+  const pick =
+    fileName === undefined
+      ? candidates[0]
+      : (candidates.find((c) => c.name !== undefined && nameOf(c.name) === fileName) ??
+        candidates.find((c) => c.name === undefined));
   if (!pick) {
-    const others = [...new Set(candidates.map((c) => c.name).filter((n): n is string => n !== undefined).map(nameOf))];
+    const others = [
+      ...new Set(
+        candidates
+          .map((c) => c.name)
+          .filter((n): n is string => n !== undefined)
+          .map(nameOf),
+      ),
+    ];
     if (others.length) {
-      throw new ApxsError('CHECKSUM_MISMATCH', `the ${algorithm} checksum file names ${others.join(', ')}, not ${fileName}`, {
-        hint: 'the checksum file belongs to another file: the mirror (or the directory) is inconsistent; get the checksum published for this release',
-        data: { algorithm, file: fileName, names: others },
-      });
+      throw new ApxsError(
+        'CHECKSUM_MISMATCH',
+        `the ${algorithm} checksum file names ${others.join(', ')}, not ${fileName}`,
+        {
+          hint: 'the checksum file belongs to another file: the mirror (or the directory) is inconsistent; get the checksum published for this release',
+          data: { algorithm, file: fileName, names: others },
+        },
+      );
     }
     throw new ApxsError('CHECKSUM_MISMATCH', `no ${algorithm} hash found in the checksum file`, {
       hint: 'the .sha/.md5 file is in a format apxs-ts does not know, or is for another file',
@@ -59,7 +75,9 @@ export function parseChecksum(text: string, algorithm: Algorithm, fileName?: str
   return pick.hex.toLowerCase();
 }
 
-export function hashers(which: Algorithm[] = ALGORITHMS): Partial<Record<Algorithm, ReturnType<typeof createHash>>> {
+export function hashers(
+  which: Algorithm[] = ALGORITHMS,
+): Partial<Record<Algorithm, ReturnType<typeof createHash>>> {
   return Object.fromEntries(which.map((a) => [a, createHash(a)]));
 }
 

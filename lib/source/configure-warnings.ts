@@ -26,7 +26,12 @@ export function unrecognizedOptions(output: string): string[] {
 export function unknownConfigureOptions(script: string, args: readonly string[]): string[] {
   const list = /^ac_user_opts='([^']*)'/m.exec(script)?.[1];
   if (!list) return [];
-  const known = new Set(list.split('\n').map((l) => l.trim()).filter(Boolean));
+  const known = new Set(
+    list
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean),
+  );
   return args.filter((a) => {
     const m = /^--(enable|disable|with|without)-([^=]+)/.exec(a);
     if (!m) return false;
@@ -36,9 +41,22 @@ export function unknownConfigureOptions(script: string, args: readonly string[])
 }
 
 /** The warning for options configure ignored: checked against its script, and what its log says. */
-export async function configureLogWarnings(logFile: string, configureScript?: string, args: readonly string[] = []): Promise<string[]> {
+export async function configureLogWarnings(
+  logFile: string,
+  configureScript?: string,
+  args: readonly string[] = [],
+): Promise<string[]> {
   const text = await fs.readFile(logFile, 'utf8').catch(() => '');
   const script = configureScript ? await fs.readFile(configureScript, 'utf8').catch(() => '') : '';
-  const opts = [...new Set([...unknownConfigureOptions(script, args).map((a) => a.replace(/=.*$/, '')), ...unrecognizedOptions(text)])];
-  return opts.length ? [`configure did not recognize ${opts.join(', ')} and ignored ${opts.length === 1 ? 'it' : 'them'} (an option of another httpd series?): the build went on without ${opts.length === 1 ? 'it' : 'them'}; see ./configure --help of this release`] : [];
+  const opts = [
+    ...new Set([
+      ...unknownConfigureOptions(script, args).map((a) => a.replace(/=.*$/, '')),
+      ...unrecognizedOptions(text),
+    ]),
+  ];
+  return opts.length
+    ? [
+        `configure did not recognize ${opts.join(', ')} and ignored ${opts.length === 1 ? 'it' : 'them'} (an option of another httpd series?): the build went on without ${opts.length === 1 ? 'it' : 'them'}; see ./configure --help of this release`,
+      ]
+    : [];
 }

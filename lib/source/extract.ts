@@ -16,12 +16,28 @@ export interface ExtractResult {
 }
 
 /** Entry types a source tree is made of; node-tar's names for the rest, as a person would say them. */
-const TREE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink', 'Link']);
-const OTHER_TYPES: Record<string, string> = { FIFO: 'a FIFO (named pipe)', CharacterDevice: 'a character device', BlockDevice: 'a block device' };
+const TREE_TYPES = new Set([
+  'File',
+  'OldFile',
+  'ContiguousFile',
+  'Directory',
+  'SymbolicLink',
+  'Link',
+]);
+const OTHER_TYPES: Record<string, string> = {
+  FIFO: 'a FIFO (named pipe)',
+  CharacterDevice: 'a character device',
+  BlockDevice: 'a block device',
+};
 
-function unsafeReason(entryPath: string, type: string, linkpath: string | undefined): string | undefined {
+function unsafeReason(
+  entryPath: string,
+  type: string,
+  linkpath: string | undefined,
+): string | undefined {
   // A FIFO would block the build that opens it; a device node is never part of a source tree.
-  if (type && !TREE_TYPES.has(type)) return `${OTHER_TYPES[type] ?? `an entry of type ${type}`}, not a file, directory or link`;
+  if (type && !TREE_TYPES.has(type))
+    return `${OTHER_TYPES[type] ?? `an entry of type ${type}`}, not a file, directory or link`;
   const p = entryPath.replace(/\\/g, '/');
   if (p.startsWith('/') || /^[A-Za-z]:/.test(p)) return 'an absolute path';
   if (p.split('/').includes('..')) return 'a ".." path';
@@ -39,7 +55,10 @@ function unsafeReason(entryPath: string, type: string, linkpath: string | undefi
 export async function extractTarball(file: string, dir: string): Promise<ExtractResult> {
   const tar = await import('tar');
   await fs.mkdir(dir, { recursive: true });
-  if ((await fs.readdir(dir)).length > 0) throw new ApxsError('DIR_EXISTS', `${dir} is not empty`, { hint: 'extraction needs a fresh work dir' });
+  if ((await fs.readdir(dir)).length > 0)
+    throw new ApxsError('DIR_EXISTS', `${dir} is not empty`, {
+      hint: 'extraction needs a fresh work dir',
+    });
   const refused: string[] = [];
   let entries = 0;
   const tops = new Set<string>();
@@ -48,7 +67,11 @@ export async function extractTarball(file: string, dir: string): Promise<Extract
     // waits on the thread pool between files and took 4-5 s for httpd's
     // 3,000 files where the sync mode takes under 3 s.
     tar.x({
-      file, cwd: dir, strict: true, preserveOwner: false, sync: true,
+      file,
+      cwd: dir,
+      strict: true,
+      preserveOwner: false,
+      sync: true,
       filter: (p, entry) => {
         const e = entry as { type?: string; linkpath?: string };
         const why = unsafeReason(p, e.type ?? '', e.linkpath);
@@ -64,15 +87,24 @@ export async function extractTarball(file: string, dir: string): Promise<Extract
   } catch (err) {
     // node-tar may still be finishing writes of earlier entries: retry the removal.
     await fs.rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
-    throw new ApxsError('UNSAFE_ARCHIVE', `${path.basename(file)} could not be extracted: ${(err as Error).message}`, {
-      hint: 'the tarball is truncated or corrupt: delete it and download again', cause: err,
-    });
+    throw new ApxsError(
+      'UNSAFE_ARCHIVE',
+      `${path.basename(file)} could not be extracted: ${(err as Error).message}`,
+      {
+        hint: 'the tarball is truncated or corrupt: delete it and download again',
+        cause: err,
+      },
+    );
   }
   if (refused.length > 0) {
     await fs.rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
-    throw new ApxsError('UNSAFE_ARCHIVE', `${path.basename(file)} has ${refused.length} unsafe entr${refused.length === 1 ? 'y' : 'ies'}: nothing was kept`, {
-      details: refused.slice(0, 10),
-    });
+    throw new ApxsError(
+      'UNSAFE_ARCHIVE',
+      `${path.basename(file)} has ${refused.length} unsafe entr${refused.length === 1 ? 'y' : 'ies'}: nothing was kept`,
+      {
+        details: refused.slice(0, 10),
+      },
+    );
   }
   return { dir, entries, top: tops.size === 1 ? path.join(dir, [...tops][0]!) : undefined };
 }

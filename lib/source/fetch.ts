@@ -15,7 +15,15 @@ import { ApxsError, isErrno } from '../core/errors.js';
 import { sleep } from '../core/proc.js';
 import { cacheFsError } from './cache.js';
 import { BODY_BUFFER, RETRY_ERRORS, dispatcher, net, notFound, wrap } from './http-client.js';
-import { limitsOf, pastDeadline, stalled, TEXT_MAX, tooLarge, Watchdog, type DownloadLimits } from './limits.js';
+import {
+  limitsOf,
+  pastDeadline,
+  stalled,
+  TEXT_MAX,
+  tooLarge,
+  Watchdog,
+  type DownloadLimits,
+} from './limits.js';
 import { hashFileInto, hashers, type Algorithm } from './checksum.js';
 
 export interface DownloadProgress {
@@ -70,13 +78,22 @@ export async function fetchText(url: string, opts: FetchOptions = {}): Promise<s
   const max = Math.min(TEXT_MAX, limits.maxSize);
   // undici's retry interceptor resends these small files; each resend is said, as the tarball's retries are.
   const onRequest = () => {
-    if (++requests > 1) opts.onNotice?.({ kind: 'retry', url, message: `retry ${requests - 1} of ${retries}: ${url} (the request before failed)` });
+    if (++requests > 1)
+      opts.onNotice?.({
+        kind: 'retry',
+        url,
+        message: `retry ${requests - 1} of ${retries}: ${url} (the request before failed)`,
+      });
   };
   const watch = new Watchdog(limits.stallMs, Date.now() + limits.deadlineMs);
   try {
     const res = await n.undici.request(url, {
-      dispatcher: dispatcher(n, opts, retries, onRequest), headers: { 'user-agent': 'apxs-ts' }, highWaterMark: BODY_BUFFER,
-      signal: watch.signal, headersTimeout: 0, bodyTimeout: 0,
+      dispatcher: dispatcher(n, opts, retries, onRequest),
+      headers: { 'user-agent': 'apxs-ts' },
+      highWaterMark: BODY_BUFFER,
+      signal: watch.signal,
+      headersTimeout: 0,
+      bodyTimeout: 0,
     });
     watch.kick();
     if (res.statusCode === 404 || res.statusCode === 410) {
@@ -129,7 +146,11 @@ function digests(hs: ReturnType<typeof hashers>): Partial<Record<Algorithm, stri
 }
 
 /** Downloads `url` to `dest` (via dest.part), resuming and retrying; returns the hashes of the whole file. */
-export async function download(url: string, dest: string, opts: FetchOptions = {}): Promise<FetchResult> {
+export async function download(
+  url: string,
+  dest: string,
+  opts: FetchOptions = {},
+): Promise<FetchResult> {
   try {
     await fs.mkdir(path.dirname(dest), { recursive: true });
   } catch (err) {
@@ -141,13 +162,22 @@ export async function download(url: string, dest: string, opts: FetchOptions = {
   return httpDownload(url, dest, part, started, opts);
 }
 
-async function copyFile(url: string, dest: string, part: string, started: number, opts: FetchOptions): Promise<FetchResult> {
+async function copyFile(
+  url: string,
+  dest: string,
+  part: string,
+  started: number,
+  opts: FetchOptions,
+): Promise<FetchResult> {
   try {
     const hs = hashers(opts.algorithms);
     const src = fileURLToPath(url);
-    const size = await fs.stat(src).then((s) => s.size, (err: unknown) => {
-      throw isErrno(err, 'ENOENT') ? notFound(url, 'no such file') : err;
-    });
+    const size = await fs.stat(src).then(
+      (s) => s.size,
+      (err: unknown) => {
+        throw isErrno(err, 'ENOENT') ? notFound(url, 'no such file') : err;
+      },
+    );
     const { maxSize } = limitsOf(opts.limits);
     if (size > maxSize) throw tooLarge(url, maxSize, `it has ${size} bytes`);
     const out = await fs.open(part, 'w');
@@ -159,12 +189,20 @@ async function copyFile(url: string, dest: string, part: string, started: number
         if (bytes + b.length > limitsOf(opts.limits).maxSize) {
           await out.close().catch(() => undefined);
           await fs.rm(part, { force: true });
-          throw tooLarge(url, limitsOf(opts.limits).maxSize, `more than ${limitsOf(opts.limits).maxSize} bytes`);
+          throw tooLarge(
+            url,
+            limitsOf(opts.limits).maxSize,
+            `more than ${limitsOf(opts.limits).maxSize} bytes`,
+          );
         }
         for (const h of Object.values(hs)) h.update(b);
         await out.write(b);
         bytes += b.length;
-        opts.onProgress?.({ bytes, total: size, bytesPerSec: bytes / Math.max(0.001, (Date.now() - started) / 1000) });
+        opts.onProgress?.({
+          bytes,
+          total: size,
+          bytesPerSec: bytes / Math.max(0.001, (Date.now() - started) / 1000),
+        });
       }
     } finally {
       await out.close();
@@ -180,12 +218,18 @@ async function copyFile(url: string, dest: string, part: string, started: number
 function retryReason(err: unknown): string | undefined {
   const e = err as { code?: string; statusCode?: number; message?: string };
   if (e.code === 'HTTP_5XX') return `HTTP ${e.statusCode}`;
-  if (e.code === 'SHORT_BODY' || e.code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') return e.message ?? 'a body shorter than announced';
-  if (e.code !== undefined && RETRY_ERRORS.includes(e.code)) return `${e.code}${e.message ? ` ${e.message}` : ''}`;
+  if (e.code === 'SHORT_BODY' || e.code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH')
+    return e.message ?? 'a body shorter than announced';
+  if (e.code !== undefined && RETRY_ERRORS.includes(e.code))
+    return `${e.code}${e.message ? ` ${e.message}` : ''}`;
   return undefined;
 }
 
-const partSize = (part: string) => fs.stat(part).then((st) => st.size, () => 0);
+const partSize = (part: string) =>
+  fs.stat(part).then(
+    (st) => st.size,
+    () => 0,
+  );
 
 /** Content-Range's first byte ("bytes 100-199/200"), NaN when it is missing or not of that form. */
 export function rangeStart(header: string | string[] | undefined): number {
@@ -201,12 +245,19 @@ export function rangeStart(header: string | string[] | undefined): number {
  * .part is discarded and the download starts again from byte 0. Nothing
  * past maxSize is ever written, and a .part that would pass it is removed.
  */
-async function httpDownload(url: string, dest: string, part: string, started: number, opts: FetchOptions): Promise<FetchResult> {
+async function httpDownload(
+  url: string,
+  dest: string,
+  part: string,
+  started: number,
+  opts: FetchOptions,
+): Promise<FetchResult> {
   const n = await net();
   const retries = opts.retries ?? 5;
   const limits = limitsOf(opts.limits);
   const deadlineAt = started + limits.deadlineMs;
-  const notice = (kind: FetchNotice['kind'], message: string) => opts.onNotice?.({ kind, url, message });
+  const notice = (kind: FetchNotice['kind'], message: string) =>
+    opts.onNotice?.({ kind, url, message });
   let resumedFrom = -1;
   let requests = 0;
   let failures = 0;
@@ -242,12 +293,18 @@ async function httpDownload(url: string, dest: string, part: string, started: nu
         await res.body.dump();
         await fs.rm(part, { force: true });
         failures++;
-        notice('restart', `${url} answered 416 to a resume from byte ${have}: the .part is discarded, starting again from 0`);
+        notice(
+          'restart',
+          `${url} answered 416 to a resume from byte ${have}: the .part is discarded, starting again from 0`,
+        );
         continue;
       }
       if (res.statusCode >= 500) {
         await res.body.dump().catch(() => undefined);
-        throw Object.assign(new Error(`HTTP ${res.statusCode}`), { code: 'HTTP_5XX', statusCode: res.statusCode });
+        throw Object.assign(new Error(`HTTP ${res.statusCode}`), {
+          code: 'HTTP_5XX',
+          statusCode: res.statusCode,
+        });
       }
       if (res.statusCode !== 200 && res.statusCode !== 206) {
         await res.body.dump();
@@ -258,15 +315,26 @@ async function httpDownload(url: string, dest: string, part: string, started: nu
         res.body.destroy();
         await fs.rm(part, { force: true });
         if (++failures > retries) {
-          throw new ApxsError('DOWNLOAD_FAILED', `${url} answers a resume from byte ${have} with Content-Range ${JSON.stringify(res.headers['content-range'] ?? null)}`, {
-            hint: 'the mirror does not do Range requests right: try another (--mirror)', data: { url },
-          });
+          throw new ApxsError(
+            'DOWNLOAD_FAILED',
+            `${url} answers a resume from byte ${have} with Content-Range ${JSON.stringify(res.headers['content-range'] ?? null)}`,
+            {
+              hint: 'the mirror does not do Range requests right: try another (--mirror)',
+              data: { url },
+            },
+          );
         }
-        notice('restart', `${url} answered a resume from byte ${have} with Content-Range ${JSON.stringify(res.headers['content-range'] ?? null)}: the .part is discarded, starting again from 0`);
+        notice(
+          'restart',
+          `${url} answered a resume from byte ${have} with Content-Range ${JSON.stringify(res.headers['content-range'] ?? null)}: the .part is discarded, starting again from 0`,
+        );
         continue;
       }
       if (res.statusCode === 200 && have > 0) {
-        notice('restart', `${url} ignored the resume from byte ${have} (HTTP 200): downloading the whole file again`);
+        notice(
+          'restart',
+          `${url} ignored the resume from byte ${have} (HTTP 200): downloading the whole file again`,
+        );
         have = 0; // the server ignored Range: whole file again
       }
       const length = Number(res.headers['content-length'] ?? NaN);
@@ -288,19 +356,36 @@ async function httpDownload(url: string, dest: string, part: string, started: nu
           await out.close();
           out = undefined;
           await fs.rm(part, { force: true });
-          throw tooLarge(url, limits.maxSize, `more than ${limits.maxSize} bytes arrived${total === undefined ? ', with no Content-Length' : `, where ${total} were announced`}`);
+          throw tooLarge(
+            url,
+            limits.maxSize,
+            `more than ${limits.maxSize} bytes arrived${total === undefined ? ', with no Content-Length' : `, where ${total} were announced`}`,
+          );
         }
         for (const h of Object.values(hs)) h.update(chunk);
         await out.write(chunk);
         bytes += chunk.length;
-        opts.onProgress?.({ bytes, total, bytesPerSec: (bytes - resumedFrom) / Math.max(0.001, (Date.now() - started) / 1000) });
+        opts.onProgress?.({
+          bytes,
+          total,
+          bytesPerSec: (bytes - resumedFrom) / Math.max(0.001, (Date.now() - started) / 1000),
+        });
       }
       await out.sync();
       await out.close();
       out = undefined;
-      if (total !== undefined && bytes !== total) throw Object.assign(new Error(`short body: ${bytes} of ${total} bytes`), { code: 'SHORT_BODY' });
+      if (total !== undefined && bytes !== total)
+        throw Object.assign(new Error(`short body: ${bytes} of ${total} bytes`), {
+          code: 'SHORT_BODY',
+        });
       await fs.rename(part, dest);
-      return { file: dest, bytes, hashes: digests(hs), resumedFrom: Math.max(0, resumedFrom), attempts: requests };
+      return {
+        file: dest,
+        bytes,
+        hashes: digests(hs),
+        resumedFrom: Math.max(0, resumedFrom),
+        attempts: requests,
+      };
     } catch (err) {
       await out?.close().catch(() => undefined);
       const local = localError(err, [part, dest]);
@@ -308,18 +393,32 @@ async function httpDownload(url: string, dest: string, part: string, started: nu
       if (err instanceof ApxsError) throw err;
       const onDisk = await partSize(part);
       if (watch.why === 'deadline') throw pastDeadline(url, limits.deadlineMs, requests, onDisk);
-      const reason = watch.why === 'stall' ? `no byte for ${+(limits.stallMs / 1000).toFixed(3)} s` : retryReason(err);
+      const reason =
+        watch.why === 'stall'
+          ? `no byte for ${+(limits.stallMs / 1000).toFixed(3)} s`
+          : retryReason(err);
       if (reason === undefined) throw wrap(err, url, requests);
       const delay = (opts.backoffMs ?? 200) * 2 ** failures;
       if (failures >= retries || Date.now() + delay >= deadlineAt) {
         if (watch.why === 'stall') throw stalled(url, limits.stallMs, requests, onDisk);
-        if (Date.now() + delay >= deadlineAt && failures < retries) throw pastDeadline(url, limits.deadlineMs, requests, onDisk);
+        if (Date.now() + delay >= deadlineAt && failures < retries)
+          throw pastDeadline(url, limits.deadlineMs, requests, onDisk);
         throw (err as { code?: string }).code === 'HTTP_5XX'
-          ? new ApxsError('DOWNLOAD_FAILED', `${url} answered ${reason} (after ${requests} requests)`, { hint: 'the mirror is failing: try again later, or another one (--mirror)', cause: err })
+          ? new ApxsError(
+              'DOWNLOAD_FAILED',
+              `${url} answered ${reason} (after ${requests} requests)`,
+              {
+                hint: 'the mirror is failing: try again later, or another one (--mirror)',
+                cause: err,
+              },
+            )
           : wrap(err, url, requests);
       }
       failures++;
-      notice('retry', `retry ${failures} of ${retries} in ${+(delay / 1000).toFixed(2)} s: ${url}: ${reason}${onDisk > 0 ? ` (resuming from byte ${onDisk})` : ''}`);
+      notice(
+        'retry',
+        `retry ${failures} of ${retries} in ${+(delay / 1000).toFixed(2)} s: ${url}: ${reason}${onDisk > 0 ? ` (resuming from byte ${onDisk})` : ''}`,
+      );
       await sleep(delay);
     } finally {
       watch.stop();

@@ -30,22 +30,50 @@ export async function renameGetline(root: string): Promise<FixRecord | undefined
   for (const f of ['htdigest.c', 'htpasswd.c', 'logresolve.c']) {
     const file = path.join(root, 'src', 'support', f);
     // Only the word getline, not apxs_getline (already fixed) nor ap_getline.
-    if (await rewrite(file, (t) => t.replace(/(?<![A-Za-z0-9_])getline(?=\s*\()/g, 'apxs_getline'))) files.push(file);
+    if (await rewrite(file, (t) => t.replace(/(?<![A-Za-z0-9_])getline(?=\s*\()/g, 'apxs_getline')))
+      files.push(file);
   }
-  return files.length ? { id: 'getline', description: 'renamed the local getline() of the 1.3 support programs to apxs_getline() (glibc declares getline)', files } : undefined;
+  return files.length
+    ? {
+        id: 'getline',
+        description:
+          'renamed the local getline() of the 1.3 support programs to apxs_getline() (glibc declares getline)',
+        files,
+      }
+    : undefined;
 }
 
 /** glibc 2.32 removed _sys_siglist: drop the define so 1.3 uses strsignal instead. */
 export async function dropSysSiglist(root: string): Promise<FixRecord | undefined> {
   const file = path.join(root, 'src', 'include', 'ap_config.h');
-  const changed = await rewrite(file, (t) => t.replace(/^[ \t]*#[ \t]*define[ \t]+SYS_SIGLIST[ \t]+_sys_siglist[ \t]*\r?\n/gm, ''));
-  return changed ? { id: 'sys_siglist', description: 'dropped "#define SYS_SIGLIST _sys_siglist" from ap_config.h (glibc 2.32 removed _sys_siglist)', files: [file] } : undefined;
+  const changed = await rewrite(file, (t) =>
+    t.replace(/^[ \t]*#[ \t]*define[ \t]+SYS_SIGLIST[ \t]+_sys_siglist[ \t]*\r?\n/gm, ''),
+  );
+  return changed
+    ? {
+        id: 'sys_siglist',
+        description:
+          'dropped "#define SYS_SIGLIST _sys_siglist" from ap_config.h (glibc 2.32 removed _sys_siglist)',
+        files: [file],
+      }
+    : undefined;
 }
 
 /** 2.0's installed httpd.conf says `Group #-1`, which httpd rejects: use a real group. */
-export async function fixGroupMinusOne(confFile: string, group: string): Promise<FixRecord | undefined> {
-  const changed = await rewrite(confFile, (t) => t.replace(/^([ \t]*Group[ \t]+)#-1[ \t]*$/gm, `$1${group}`));
-  return changed ? { id: 'group-minus-one', description: `replaced "Group #-1" with "Group ${group}" in httpd.conf (httpd 2.0 will not start with it)`, files: [confFile] } : undefined;
+export async function fixGroupMinusOne(
+  confFile: string,
+  group: string,
+): Promise<FixRecord | undefined> {
+  const changed = await rewrite(confFile, (t) =>
+    t.replace(/^([ \t]*Group[ \t]+)#-1[ \t]*$/gm, `$1${group}`),
+  );
+  return changed
+    ? {
+        id: 'group-minus-one',
+        description: `replaced "Group #-1" with "Group ${group}" in httpd.conf (httpd 2.0 will not start with it)`,
+        files: [confFile],
+      }
+    : undefined;
 }
 
 /** Source-tree fixes for a series, before configure. */

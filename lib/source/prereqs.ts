@@ -23,12 +23,21 @@ export interface PrereqReport {
   installLine: string | undefined;
 }
 
-export async function checkPrereqs(version: string, env = process.env, opts: { ssl?: boolean } = {}): Promise<PrereqReport> {
+export async function checkPrereqs(
+  version: string,
+  env = process.env,
+  opts: { ssl?: boolean } = {},
+): Promise<PrereqReport> {
   const missing: Requirement[] = [];
   for (const r of requirementsFor(version, opts)) {
     let ok = false;
     if (await which(r.anyOf, env)) ok = true;
     if (!ok) missing.push(r);
   }
-  return { missing, installLine: missing.length ? `apt-get install -y ${[...new Set(missing.map((m) => m.pkg))].join(' ')}` : undefined };
+  return {
+    missing,
+    installLine: missing.length
+      ? `apt-get install -y ${[...new Set(missing.map((m) => m.pkg))].join(' ')}`
+      : undefined,
+  };
 }

@@ -17,7 +17,10 @@ export interface Published {
 }
 
 /** The first checksum file `read` finds, strongest algorithm first, parsed for tarball `name`. */
-async function strongestChecksum(read: (suffix: string) => Promise<string | undefined>, name: string): Promise<Published['checksum']> {
+async function strongestChecksum(
+  read: (suffix: string) => Promise<string | undefined>,
+  name: string,
+): Promise<Published['checksum']> {
   for (const algorithm of ALGORITHMS) {
     const text = await read(`.${algorithm}`);
     if (text !== undefined) return { algorithm, hex: parseChecksum(text, algorithm, name) };
@@ -35,12 +38,18 @@ async function fetchIfPublished(url: string, opts: FetchOptions): Promise<string
 }
 
 /** The strongest checksum the release publishes, and its signature: fetched before the tarball, so only one hash is computed. */
-export async function publishedFor(url: string, opts: Pick<FetchOptions, 'limits' | 'onNotice'> = {}): Promise<Published> {
+export async function publishedFor(
+  url: string,
+  opts: Pick<FetchOptions, 'limits' | 'onNotice'> = {},
+): Promise<Published> {
   const name = url.slice(url.lastIndexOf('/') + 1);
   const signature = fetchIfPublished(`${url}.asc`, opts);
   // A rejection would be unhandled while the checksums are fetched; it is rethrown by the await below.
   signature.catch(() => undefined);
-  const checksum = await strongestChecksum((suffix) => fetchIfPublished(`${url}${suffix}`, opts), name);
+  const checksum = await strongestChecksum(
+    (suffix) => fetchIfPublished(`${url}${suffix}`, opts),
+    name,
+  );
   return { checksum, signature: await signature, from: url };
 }
 
@@ -50,9 +59,14 @@ async function readIfThere(file: string): Promise<string | undefined> {
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return undefined;
     if (isErrno(err, 'EACCES') || isErrno(err, 'EPERM')) {
-      throw new ApxsError('PERMISSION_DENIED', `cannot read ${file}`, { hint: 'fix its permissions, or run as a user who can read it', cause: err });
+      throw new ApxsError('PERMISSION_DENIED', `cannot read ${file}`, {
+        hint: 'fix its permissions, or run as a user who can read it',
+        cause: err,
+      });
     }
-    throw new ApxsError('BAD_INPUT', `cannot read ${file}: ${(err as Error).message}`, { cause: err });
+    throw new ApxsError('BAD_INPUT', `cannot read ${file}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 
@@ -63,6 +77,11 @@ async function readIfThere(file: string): Promise<string | undefined> {
  */
 export async function publishedBeside(file: string): Promise<Published | undefined> {
   const signature = await readIfThere(`${file}.asc`);
-  const checksum = await strongestChecksum((suffix) => readIfThere(`${file}${suffix}`), path.basename(file));
-  return checksum || signature !== undefined ? { checksum, signature, from: path.dirname(file) } : undefined;
+  const checksum = await strongestChecksum(
+    (suffix) => readIfThere(`${file}${suffix}`),
+    path.basename(file),
+  );
+  return checksum || signature !== undefined
+    ? { checksum, signature, from: path.dirname(file) }
+    : undefined;
 }

@@ -59,7 +59,9 @@ interface ReceiptLike {
 /** The receipt of `prefix`, or undefined when it has none (or one that is not a receipt). */
 async function readReceipt(prefix: string): Promise<ReceiptLike | undefined> {
   try {
-    const r = JSON.parse(await fs.readFile(path.join(prefix, RECEIPT_FILE), 'utf8')) as Partial<ReceiptLike>;
+    const r = JSON.parse(
+      await fs.readFile(path.join(prefix, RECEIPT_FILE), 'utf8'),
+    ) as Partial<ReceiptLike>;
     return typeof r.version === 'string' ? (r as ReceiptLike) : undefined;
   } catch {
     return undefined;
@@ -67,10 +69,17 @@ async function readReceipt(prefix: string): Promise<ReceiptLike | undefined> {
 }
 
 /** Records a prefix built outside installsDir(), so that `source versions` finds it; one inside is found by listing. */
-export async function recordBuild(prefix: string, receipt: { version: string; builtAt: string }, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function recordBuild(
+  prefix: string,
+  receipt: { version: string; builtAt: string },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
   const abs = path.resolve(prefix);
   if (path.dirname(abs) === installsDir(env)) return;
-  await updateRegistry<PrefixEntry>(prefixesFile(env), (entries) => [...entries.filter((e) => e.prefix !== abs), { prefix: abs, version: receipt.version, builtAt: receipt.builtAt }]);
+  await updateRegistry<PrefixEntry>(prefixesFile(env), (entries) => [
+    ...entries.filter((e) => e.prefix !== abs),
+    { prefix: abs, version: receipt.version, builtAt: receipt.builtAt },
+  ]);
 }
 
 /**
@@ -78,12 +87,23 @@ export async function recordBuild(prefix: string, receipt: { version: string; bu
  * version first: the receipts in installsDir(), then the recorded prefixes
  * that still hold one (the others are dropped from the record).
  */
-export async function installedVersions(env: NodeJS.ProcessEnv = process.env): Promise<{ installs: Installed[]; dropped: string[]; installsDir: string }> {
+export async function installedVersions(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ installs: Installed[]; dropped: string[]; installsDir: string }> {
   const home = installsDir(env);
-  const names = await fs.readdir(home).catch((err: unknown) => (isErrno(err, 'ENOENT') ? [] : Promise.reject(err)));
+  const names = await fs
+    .readdir(home)
+    .catch((err: unknown) => (isErrno(err, 'ENOENT') ? [] : Promise.reject(err)));
   const installs: Installed[] = [];
   const add = (prefix: string, r: ReceiptLike, where: Installed['where']) =>
-    installs.push({ version: r.version, series: r.series, prefix, builtAt: r.builtAt, url: r.url, where });
+    installs.push({
+      version: r.version,
+      series: r.series,
+      prefix,
+      builtAt: r.builtAt,
+      url: r.url,
+      where,
+    });
   for (const name of names.sort()) {
     const r = await readReceipt(path.join(home, name));
     if (r) add(path.join(home, name), r, 'default');
@@ -95,8 +115,14 @@ export async function installedVersions(env: NodeJS.ProcessEnv = process.env): P
     if (r) add(e.prefix, r, 'elsewhere');
     else gone.push(e.prefix);
   }
-  if (gone.length) await updateRegistry<PrefixEntry>(prefixesFile(env), (entries) => entries.filter((e) => !gone.includes(e.prefix)));
-  const byVersion = (a: Installed, b: Installed) => (/^\d+\.\d+\.\d+$/.test(a.version) && /^\d+\.\d+\.\d+$/.test(b.version) ? compareVersions(b.version, a.version) : 0) || a.prefix.localeCompare(b.prefix);
+  if (gone.length)
+    await updateRegistry<PrefixEntry>(prefixesFile(env), (entries) =>
+      entries.filter((e) => !gone.includes(e.prefix)),
+    );
+  const byVersion = (a: Installed, b: Installed) =>
+    (/^\d+\.\d+\.\d+$/.test(a.version) && /^\d+\.\d+\.\d+$/.test(b.version)
+      ? compareVersions(b.version, a.version)
+      : 0) || a.prefix.localeCompare(b.prefix);
   return { installs: installs.sort(byVersion), dropped: gone, installsDir: home };
 }
 
@@ -113,35 +139,66 @@ export interface UninstallOptions {
 }
 
 /** Deletes the prefix `version` was built into: only one holding a receipt, never while its httpd runs. */
-export async function uninstallVersion(version: string, opts: UninstallOptions): Promise<Installed> {
+export async function uninstallVersion(
+  version: string,
+  opts: UninstallOptions,
+): Promise<Installed> {
   const env = opts.env ?? process.env;
   const { installs } = await installedVersions(env);
   const want = opts.prefix === undefined ? undefined : path.resolve(opts.prefix);
-  const matches = installs.filter((i) => i.version === version && (want === undefined || i.prefix === want));
+  const matches = installs.filter(
+    (i) => i.version === version && (want === undefined || i.prefix === want),
+  );
   const have = installs.map((i) => `${i.version} (${i.prefix})`).join(', ');
   if (matches.length === 0) {
-    throw new ApxsError('BAD_INPUT', want ? `no httpd ${version} built by apxs-ts in ${want} (no receipt there naming it)` : `httpd ${version} was not built by apxs-ts (no receipt for it)`, {
-      hint: have ? `apxs-ts source versions lists what was built: ${have}` : 'nothing built by apxs-ts source build is installed', data: { version },
-    });
+    throw new ApxsError(
+      'BAD_INPUT',
+      want
+        ? `no httpd ${version} built by apxs-ts in ${want} (no receipt there naming it)`
+        : `httpd ${version} was not built by apxs-ts (no receipt for it)`,
+      {
+        hint: have
+          ? `apxs-ts source versions lists what was built: ${have}`
+          : 'nothing built by apxs-ts source build is installed',
+        data: { version },
+      },
+    );
   }
   if (matches.length > 1) {
-    throw new ApxsError('BAD_INPUT', `httpd ${version} is installed in ${matches.length} prefixes: ${matches.map((m) => m.prefix).join(', ')}`, {
-      hint: 'say which one with --prefix', data: { version, prefixes: matches.map((m) => m.prefix) },
-    });
+    throw new ApxsError(
+      'BAD_INPUT',
+      `httpd ${version} is installed in ${matches.length} prefixes: ${matches.map((m) => m.prefix).join(', ')}`,
+      {
+        hint: 'say which one with --prefix',
+        data: { version, prefixes: matches.map((m) => m.prefix) },
+      },
+    );
   }
   const it = matches[0]!;
   // The receipt proves apxs-ts built httpd there; the home directory or / never is such a prefix, whatever a file says.
   const real = await fs.realpath(it.prefix);
   if (path.dirname(real) === real || real === path.resolve(os.homedir())) {
-    throw new ApxsError('BAD_INPUT', `${it.prefix} is ${path.dirname(real) === real ? 'the root of the file system' : 'your home directory'}: not removed`, { data: { prefix: it.prefix } });
+    throw new ApxsError(
+      'BAD_INPUT',
+      `${it.prefix} is ${path.dirname(real) === real ? 'the root of the file system' : 'your home directory'}: not removed`,
+      { data: { prefix: it.prefix } },
+    );
   }
   const pid = await opts.runningPid(it.prefix);
   if (pid !== undefined) {
-    throw new ApxsError('IN_USE', `httpd ${version} in ${it.prefix} is running (pid ${pid}): not removed`, {
-      hint: `stop it first: apxs-ts ctl stop --server-root ${it.prefix}`, data: { version, prefix: it.prefix, pid },
-    });
+    throw new ApxsError(
+      'IN_USE',
+      `httpd ${version} in ${it.prefix} is running (pid ${pid}): not removed`,
+      {
+        hint: `stop it first: apxs-ts ctl stop --server-root ${it.prefix}`,
+        data: { version, prefix: it.prefix, pid },
+      },
+    );
   }
   await fs.rm(it.prefix, { recursive: true, force: true });
-  if (it.where === 'elsewhere') await updateRegistry<PrefixEntry>(prefixesFile(env), (entries) => entries.filter((e) => e.prefix !== it.prefix));
+  if (it.where === 'elsewhere')
+    await updateRegistry<PrefixEntry>(prefixesFile(env), (entries) =>
+      entries.filter((e) => e.prefix !== it.prefix),
+    );
   return it;
 }

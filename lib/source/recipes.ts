@@ -46,20 +46,34 @@ export interface Recipe {
 }
 
 /** How make install is told to install under a staging directory: DESTDIR, except where a recipe says otherwise. */
-export const stagedInstallArgs = (recipe: Recipe, stage: string): string[] => recipe.stagedInstall?.(stage) ?? [`DESTDIR=${stage}`];
+export const stagedInstallArgs = (recipe: Recipe, stage: string): string[] =>
+  recipe.stagedInstall?.(stage) ?? [`DESTDIR=${stage}`];
 
 async function applied(fixes: Promise<FixRecord | undefined>[]): Promise<FixRecord[]> {
   return (await Promise.all(fixes)).filter((f): f is FixRecord => f !== undefined);
 }
 
-const BUNDLED_PCRE: Requirement = { what: 'PCRE-free build (bundled)', pkg: 'libc6-dev', anyOf: ['/usr/include/stdio.h'] };
-const plain = (more: string[]) => (prefix: string, extra: string[]): ConfigurePlan => ({ shell: undefined, args: [`--prefix=${prefix}`, '--enable-so', ...more, ...extra], env: {}, fixes: [] });
+const BUNDLED_PCRE: Requirement = {
+  what: 'PCRE-free build (bundled)',
+  pkg: 'libc6-dev',
+  anyOf: ['/usr/include/stdio.h'],
+};
+const plain =
+  (more: string[]) =>
+  (prefix: string, extra: string[]): ConfigurePlan => ({
+    shell: undefined,
+    args: [`--prefix=${prefix}`, '--enable-so', ...more, ...extra],
+    env: {},
+    fixes: [],
+  });
 
 export const RECIPES: Record<Series, Recipe> = {
   '1.3': {
     // 1.3's Makefile.tmpl knows no DESTDIR; its variable is root= ($(root)$(bindir) ...).
     stagedInstall: (stage) => [`root=${stage}`],
-    requirements: () => [{ what: 'bash (1.3\'s configure breaks under dash)', pkg: 'bash', anyOf: ['bash'] }],
+    requirements: () => [
+      { what: "bash (1.3's configure breaks under dash)", pkg: 'bash', anyOf: ['bash'] },
+    ],
     treeFixes: {
       plan: 'apply legacy fixes: rename getline in src/support/{htdigest,htpasswd,logresolve}.c, drop SYS_SIGLIST from ap_config.h',
       apply: (root) => applied([renameGetline(root), dropSysSiglist(root)]),
@@ -72,8 +86,17 @@ export const RECIPES: Record<Series, Recipe> = {
       // file that includes it defines them ("multiple definition of ap_os_is_path_absolute").
       env: { CONFIG_SHELL: 'bash', CFLAGS: '-fgnu89-inline -O2', OPTIM: '-fgnu89-inline -O2' },
       fixes: [
-        { id: 'configure-bash', description: 'ran configure (and config.status) under bash: dash\'s echo corrupts its sed scripts', files: [] },
-        { id: 'gnu89-inline', description: 'built with -fgnu89-inline (1.3\'s extern inline in os.h)', files: [] },
+        {
+          id: 'configure-bash',
+          description:
+            "ran configure (and config.status) under bash: dash's echo corrupts its sed scripts",
+          files: [],
+        },
+        {
+          id: 'gnu89-inline',
+          description: "built with -fgnu89-inline (1.3's extern inline in os.h)",
+          files: [],
+        },
       ],
     }),
   },
@@ -82,7 +105,10 @@ export const RECIPES: Record<Series, Recipe> = {
     configure: plain([]),
     confFixes: {
       plan: 'apply legacy fix: "Group #-1" in the installed httpd.conf becomes a real group',
-      apply: async (conf) => applied([fixGroupMinusOne(conf, await firstGroup(['nogroup', 'daemon', 'nobody'], 'nogroup'))]),
+      apply: async (conf) =>
+        applied([
+          fixGroupMinusOne(conf, await firstGroup(['nogroup', 'daemon', 'nobody'], 'nogroup')),
+        ]),
     },
   },
   '2.2': { requirements: () => [BUNDLED_PCRE], configure: plain(['--with-included-apr']) },
@@ -96,7 +122,14 @@ export const RECIPES: Record<Series, Recipe> = {
     ],
     configure: plain([]),
     // mod_ssl and the shmcb session cache it uses as DSOs, against the system's OpenSSL.
-    ssl: { args: ['--enable-ssl=shared', '--enable-socache-shmcb=shared'], requirement: { what: 'OpenSSL development files (--with-ssl)', pkg: 'libssl-dev', anyOf: ['/usr/include/openssl/ssl.h'] } },
+    ssl: {
+      args: ['--enable-ssl=shared', '--enable-socache-shmcb=shared'],
+      requirement: {
+        what: 'OpenSSL development files (--with-ssl)',
+        pkg: 'libssl-dev',
+        anyOf: ['/usr/include/openssl/ssl.h'],
+      },
+    },
   },
 };
 

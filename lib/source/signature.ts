@@ -73,7 +73,10 @@ export async function readKeys(keysText: string, onlyBlocks?: string[]) {
 }
 
 export function formatFingerprint(hex: string): string {
-  return hex.toUpperCase().replace(/(.{4})/g, '$1 ').trim();
+  return hex
+    .toUpperCase()
+    .replace(/(.{4})/g, '$1 ')
+    .trim();
 }
 
 /**
@@ -82,22 +85,40 @@ export function formatFingerprint(hex: string): string {
  * the file itself is proven bad; 'unknown-key' and 'unreadable' say nothing
  * about the file, so callers keep it.
  */
-export async function verifySignature(file: string, armoredSignature: string, keysText: string): Promise<Signer> {
+export async function verifySignature(
+  file: string,
+  armoredSignature: string,
+  keysText: string,
+): Promise<Signer> {
   const pgp = await openpgp();
   let signature: import('openpgp').Signature;
   try {
     signature = await pgp.readSignature({ armoredSignature });
   } catch (err) {
-    throw new ApxsError('BAD_SIGNATURE', `the .asc is not a PGP signature: ${(err as Error).message}`, { cause: err, data: { reason: 'unreadable' } });
+    throw new ApxsError(
+      'BAD_SIGNATURE',
+      `the .asc is not a PGP signature: ${(err as Error).message}`,
+      { cause: err, data: { reason: 'unreadable' } },
+    );
   }
   const ids = signature.getSigningKeyIDs().map((k) => k.toHex().toUpperCase());
   let { keys } = await readKeys(keysText, blocksNaming(keysText, ids));
-  if (!keys.some((k) => signature.getSigningKeyIDs().some((id) => k.getKeys(id).length > 0))) keys = (await readKeys(keysText)).keys;
+  if (!keys.some((k) => signature.getSigningKeyIDs().some((id) => k.getKeys(id).length > 0)))
+    keys = (await readKeys(keysText)).keys;
   const message = await pgp.createMessage({ binary: await fs.readFile(file) });
   const config = await legacyConfig();
-  const result = await pgp.verify({ message, signature, verificationKeys: keys, format: 'binary', config });
+  const result = await pgp.verify({
+    message,
+    signature,
+    verificationKeys: keys,
+    format: 'binary',
+    config,
+  });
   const sig = result.signatures[0];
-  if (!sig) throw new ApxsError('BAD_SIGNATURE', 'the .asc holds no signature', { data: { reason: 'unreadable' } });
+  if (!sig)
+    throw new ApxsError('BAD_SIGNATURE', 'the .asc holds no signature', {
+      data: { reason: 'unreadable' },
+    });
   const keyId = sig.keyID.toHex().toUpperCase();
   const key = keys.find((k) => k.getKeys(sig.keyID).length > 0);
   if (!key) {
@@ -109,20 +130,30 @@ export async function verifySignature(file: string, armoredSignature: string, ke
   try {
     await sig.verified;
   } catch (err) {
-    throw new ApxsError('BAD_SIGNATURE', `the signature by ${key.getUserIDs()[0] ?? keyId} does not match the file`, {
-      hint: 'the file or the signature was altered; do not use this tarball', cause: err, data: { reason: 'mismatch', keyId },
-    });
+    throw new ApxsError(
+      'BAD_SIGNATURE',
+      `the signature by ${key.getUserIDs()[0] ?? keyId} does not match the file`,
+      {
+        hint: 'the file or the signature was altered; do not use this tarball',
+        cause: err,
+        data: { reason: 'mismatch', keyId },
+      },
+    );
   }
   const signingKey = key.getKeys(sig.keyID)[0]!;
   const info = signingKey.getAlgorithmInfo();
   const hash = (await sig.signature).packets[0]?.hashAlgorithm;
   const weakness = [
     String(info.algorithm) === 'dsa' ? 'a DSA key' : undefined,
-    String(info.algorithm).startsWith('rsa') && (info.bits ?? 4096) < 2048 ? `a ${info.bits}-bit RSA key` : undefined,
+    String(info.algorithm).startsWith('rsa') && (info.bits ?? 4096) < 2048
+      ? `a ${info.bits}-bit RSA key`
+      : undefined,
     hash === pgp.enums.hash.sha1 ? 'a SHA-1 signature' : undefined,
   ].filter(Boolean);
   return {
-    weak: weakness.length ? `signed with ${weakness.join(' and ')}, as releases of that era were: valid, but weak by today's standards` : undefined,
+    weak: weakness.length
+      ? `signed with ${weakness.join(' and ')}, as releases of that era were: valid, but weak by today's standards`
+      : undefined,
     fingerprint: formatFingerprint(key.getFingerprint()),
     userId: key.getUserIDs()[0],
     keyId,

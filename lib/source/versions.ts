@@ -25,7 +25,6 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-
 /** Releases among file names, newest first. Only the series apxs-ts builds (1.3, 2.0, 2.2, 2.4). */
 export function releasesFrom(names: string[]): Release[] {
   const byVersion = new Map<string, Release>();
@@ -36,7 +35,12 @@ export function releasesFrom(names: string[]): Release[] {
     if (!['1.3', '2.0', '2.2', '2.4'].includes(seriesOf(version))) continue;
     const existing = byVersion.get(version);
     if (!existing || (existing.file.endsWith('.bz2') && n.endsWith('.gz'))) {
-      byVersion.set(version, { version, series: seriesOf(version), file: n, depsFile: existing?.depsFile });
+      byVersion.set(version, {
+        version,
+        series: seriesOf(version),
+        file: n,
+        depsFile: existing?.depsFile,
+      });
     }
   }
   for (const n of names) {
@@ -56,15 +60,25 @@ export function pickRelease(releases: Release[], wanted: string, mirror?: string
   // The hint's command lists the same mirror (#18: advice keeps the options that located its resources).
   const list = `apxs-ts source list${mirror ? ` --mirror ${shellWord(mirror)}` : ''}`;
   if (!/^(latest|\d+\.\d+(\.\d+)?)$/.test(w)) {
-    throw new ApxsError('USAGE', `bad version ${JSON.stringify(wanted)}: expected 2.4.68, a series such as 2.4, or latest`, {
-      hint: `${list} shows the releases on the mirror`,
-    });
+    throw new ApxsError(
+      'USAGE',
+      `bad version ${JSON.stringify(wanted)}: expected 2.4.68, a series such as 2.4, or latest`,
+      {
+        hint: `${list} shows the releases on the mirror`,
+      },
+    );
   }
-  const hit = w === 'latest' ? releases[0] : releases.find((r) => r.version === w || r.series === w);
+  const hit =
+    w === 'latest' ? releases[0] : releases.find((r) => r.version === w || r.series === w);
   if (!hit) {
-    const have = releases.slice(0, 8).map((r) => r.version).join(', ');
+    const have = releases
+      .slice(0, 8)
+      .map((r) => r.version)
+      .join(', ');
     throw new ApxsError('BAD_INPUT', `no httpd release ${w} on the mirror`, {
-      hint: have ? `it has ${have}${releases.length > 8 ? ', …' : ''}; ${list} shows them all` : `the mirror lists no httpd releases: check it with ${list}`,
+      hint: have
+        ? `it has ${have}${releases.length > 8 ? ', …' : ''}; ${list} shows them all`
+        : `the mirror lists no httpd releases: check it with ${list}`,
       data: { version: w, available: releases.map((r) => r.version) },
     });
   }

@@ -25,7 +25,11 @@ export const MAX_BODY_BYTES = 8 * 1024 * 1024;
 
 const mib = (n: number) => (n % (1024 * 1024) === 0 ? `${n / 1024 / 1024} MiB` : `${n} bytes`);
 
-export function sendRequest(port: number, req: CaseRequest, opts: { timeoutMs?: number; maxBodyBytes?: number; signal?: AbortSignal } = {}): Promise<HttpResult> {
+export function sendRequest(
+  port: number,
+  req: CaseRequest,
+  opts: { timeoutMs?: number; maxBodyBytes?: number; signal?: AbortSignal } = {},
+): Promise<HttpResult> {
   const t0 = Date.now();
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const maxBody = opts.maxBodyBytes ?? MAX_BODY_BYTES;
@@ -38,49 +42,95 @@ export function sendRequest(port: number, req: CaseRequest, opts: { timeoutMs?: 
       clearTimeout(deadline);
     };
     const headers: Record<string, string> = { ...req.headers };
-    if (!Object.keys(headers).some((h) => h.toLowerCase() === 'host')) headers.Host = req.host ?? `localhost:${port}`;
+    if (!Object.keys(headers).some((h) => h.toLowerCase() === 'host'))
+      headers.Host = req.host ?? `localhost:${port}`;
     if (req.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(req.body));
     let r: http.ClientRequest;
     /** What was read so far, for an answer cut short by the cap or the deadline. */
-    let partial: () => Omit<HttpResult, 'ms' | 'error'> = () => ({ status: undefined, headers: {}, body: '' });
+    let partial: () => Omit<HttpResult, 'ms' | 'error'> = () => ({
+      status: undefined,
+      headers: {},
+      body: '',
+    });
     try {
-      r = http.request({ host: '127.0.0.1', port, method: req.method, path: req.path, headers, agent: false, signal: opts.signal }, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        const out = () => {
-          const h: Record<string, string> = {};
-          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h[k] = Array.isArray(v) ? v.join(', ') : v;
-          return { status: res.statusCode, headers: h, body: Buffer.concat(chunks).toString('utf8') };
-        };
-        partial = out;
-        res.on('data', (c: Buffer) => {
-          if (done) return;
-          if (size + c.length > maxBody) {
-            chunks.push(c.subarray(0, maxBody - size));
-            finish({ ...out(), error: `the body passed ${mib(maxBody)}: read no further (the first ${mib(maxBody)} kept)` });
-            r.destroy();
-            return;
-          }
-          size += c.length;
-          chunks.push(c);
-        });
-        res.on('end', () => finish({ ...out(), error: undefined }));
-        res.on('error', (e) => finish({ ...out(), error: `the response broke off: ${e.message}` }));
-        res.on('aborted', () => finish({ ...out(), error: 'the response broke off (connection closed)' }));
-      });
+      r = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          method: req.method,
+          path: req.path,
+          headers,
+          agent: false,
+          signal: opts.signal,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          const out = () => {
+            const h: Record<string, string> = {};
+            for (const [k, v] of Object.entries(res.headers))
+              if (v !== undefined) h[k] = Array.isArray(v) ? v.join(', ') : v;
+            return {
+              status: res.statusCode,
+              headers: h,
+              body: Buffer.concat(chunks).toString('utf8'),
+            };
+          };
+          partial = out;
+          res.on('data', (c: Buffer) => {
+            if (done) return;
+            if (size + c.length > maxBody) {
+              chunks.push(c.subarray(0, maxBody - size));
+              finish({
+                ...out(),
+                error: `the body passed ${mib(maxBody)}: read no further (the first ${mib(maxBody)} kept)`,
+              });
+              r.destroy();
+              return;
+            }
+            size += c.length;
+            chunks.push(c);
+          });
+          res.on('end', () => finish({ ...out(), error: undefined }));
+          res.on('error', (e) =>
+            finish({ ...out(), error: `the response broke off: ${e.message}` }),
+          );
+          res.on('aborted', () =>
+            finish({ ...out(), error: 'the response broke off (connection closed)' }),
+          );
+        },
+      );
     } catch (e) {
       // node refuses what it cannot send (a character no header may hold): an answer with an error, not a throw out of the run.
-      finish({ status: undefined, headers: {}, body: '', error: `no request sent: ${(e as Error).message}` });
+      finish({
+        status: undefined,
+        headers: {},
+        body: '',
+        error: `no request sent: ${(e as Error).message}`,
+      });
       return;
     }
     const secs = `${Math.round(timeoutMs / 100) / 10} s`;
     // The whole exchange, not only silence: a module dripping a byte a second never goes idle.
     deadline = setTimeout(() => {
       const p = partial();
-      finish({ ...p, error: p.status === undefined ? `no answer within ${secs}` : `the response did not end within ${secs} (${Buffer.byteLength(p.body)} body bytes read)` });
+      finish({
+        ...p,
+        error:
+          p.status === undefined
+            ? `no answer within ${secs}`
+            : `the response did not end within ${secs} (${Buffer.byteLength(p.body)} body bytes read)`,
+      });
       r.destroy();
     }, timeoutMs);
-    r.on('error', (e: NodeJS.ErrnoException) => finish({ status: undefined, headers: {}, body: '', error: `no response: ${e.code ? `${e.code} ` : ''}${e.message}`.trim() }));
+    r.on('error', (e: NodeJS.ErrnoException) =>
+      finish({
+        status: undefined,
+        headers: {},
+        body: '',
+        error: `no response: ${e.code ? `${e.code} ` : ''}${e.message}`.trim(),
+      }),
+    );
     r.end(req.body);
   });
 }

@@ -5,7 +5,15 @@
  * nothing here prints or exits.
  */
 export { serverFor, type ServerForOptions, type TestServer } from './server.js';
-export { parseCaseFile, satisfies, type CaseFile, type CaseRequest, type Matcher, type TestCase, type VhostSpec } from './case-file.js';
+export {
+  parseCaseFile,
+  satisfies,
+  type CaseFile,
+  type CaseRequest,
+  type Matcher,
+  type TestCase,
+  type VhostSpec,
+} from './case-file.js';
 export { checkCase, type Failure } from './check.js';
 export { runTests, type CaseResult, type RunOptions, type TestReport } from './run.js';
 export { junitReport, humanReport } from './report.js';

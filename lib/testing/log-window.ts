@@ -22,7 +22,10 @@ export class LogWindow {
 
   /** Starts reading at the log's end now (what start and earlier cases wrote is not this case's). */
   async skipToEnd(): Promise<void> {
-    this.offset = await fs.stat(this.file).then((s) => s.size, () => 0);
+    this.offset = await fs.stat(this.file).then(
+      (s) => s.size,
+      () => 0,
+    );
   }
 
   /** Complete lines written since the offset; the offset moves past them. */
@@ -38,7 +41,11 @@ export class LogWindow {
       const end = buf.lastIndexOf(0x0a);
       if (end < 0) return [];
       this.offset += end + 1;
-      return buf.subarray(0, end).toString('utf8').split('\n').filter((l) => l.trim() !== '');
+      return buf
+        .subarray(0, end)
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '');
     } finally {
       await fh.close();
     }
@@ -49,10 +56,16 @@ export class LogWindow {
    * line and `until` (when given) holds, or `waitMs` passed. Returns every
    * line taken.
    */
-  async collect(want: Matcher[], waitMs: number, until?: (lines: string[]) => boolean, signal?: AbortSignal): Promise<string[]> {
+  async collect(
+    want: Matcher[],
+    waitMs: number,
+    until?: (lines: string[]) => boolean,
+    signal?: AbortSignal,
+  ): Promise<string[]> {
     const lines = await this.take();
     const deadline = Date.now() + waitMs;
-    const met = () => want.every((m) => lines.some((l) => satisfies(m, l))) && (!until || until(lines));
+    const met = () =>
+      want.every((m) => lines.some((l) => satisfies(m, l))) && (!until || until(lines));
     while (!met() && Date.now() < deadline && !signal?.aborted) {
       await sleep(POLL_MS);
       lines.push(...(await this.take()));

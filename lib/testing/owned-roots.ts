@@ -40,7 +40,11 @@ interface OwnerRecord {
 
 const recordsDir = (env: NodeJS.ProcessEnv = process.env) => path.join(cacheDir(env), 'test-roots');
 const pidns = () => {
-  try { return readlinkSync('/proc/self/ns/pid'); } catch { return '-'; }
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return '-';
+  }
 };
 
 /**
@@ -52,7 +56,11 @@ export function rootsParent(parent: string): string {
   const what = 'temp dir for the test server roots (TMPDIR)';
   const abs = configPath(what, parent);
   if (/["\\]/.test(abs)) {
-    throw new ApxsError('BAD_INPUT', `bad ${what} ${JSON.stringify(abs)}: it contains a quote or backslash, which httpd's config cannot hold in ServerRoot`, { hint: 'set TMPDIR to a plain directory path, e.g. TMPDIR=/tmp' });
+    throw new ApxsError(
+      'BAD_INPUT',
+      `bad ${what} ${JSON.stringify(abs)}: it contains a quote or backslash, which httpd's config cannot hold in ServerRoot`,
+      { hint: 'set TMPDIR to a plain directory path, e.g. TMPDIR=/tmp' },
+    );
   }
   return abs;
 }
@@ -63,10 +71,19 @@ export function rootsParent(parent: string): string {
  * path and `release`, which forgets the record once the directory is gone
  * (or kept on purpose).
  */
-export async function makeOwnedRoot(parent: string): Promise<{ dir: string; release: () => Promise<void> }> {
+export async function makeOwnedRoot(
+  parent: string,
+): Promise<{ dir: string; release: () => Promise<void> }> {
   const name = `${ROOT_PREFIX}${randomBytes(6).toString('hex')}`;
   const dir = path.join(rootsParent(parent), name);
-  const rec: OwnerRecord = { dir, pid: process.pid, start: startTicks(process.pid) ?? '0', boot: bootId(), pidns: pidns(), token: randomBytes(12).toString('hex') };
+  const rec: OwnerRecord = {
+    dir,
+    pid: process.pid,
+    start: startTicks(process.pid) ?? '0',
+    boot: bootId(),
+    pidns: pidns(),
+    token: randomBytes(12).toString('hex'),
+  };
   const recFile = path.join(recordsDir(), `${name}.json`);
   try {
     await fs.mkdir(path.dirname(recFile), { recursive: true, mode: 0o700 });
@@ -101,10 +118,12 @@ function ownerDead(r: OwnerRecord): boolean {
  */
 export async function sweepDeadRoots(env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
   const dir = recordsDir(env);
-  const names = (await fs.readdir(dir).catch(() => [] as string[])).filter((n) => n.startsWith(ROOT_PREFIX) && n.endsWith('.json'));
+  const names = (await fs.readdir(dir).catch(() => [] as string[])).filter(
+    (n) => n.startsWith(ROOT_PREFIX) && n.endsWith('.json'),
+  );
   if (!names.length) return [];
   // Its records name directories apxs-ts stops servers in and deletes: only the user's (or root's) own.
-  assertTrusted(dir, 'apxs-ts\'s list of test roots', env);
+  assertTrusted(dir, "apxs-ts's list of test roots", env);
   const swept: string[] = [];
   for (const n of names) {
     const file = path.join(dir, n);
@@ -114,10 +133,23 @@ export async function sweepDeadRoots(env: NodeJS.ProcessEnv = process.env): Prom
     } catch {
       continue; // half-written or gone: its owner's own business
     }
-    if (typeof r.dir !== 'string' || path.basename(r.dir) !== n.slice(0, -'.json'.length) || !ownerDead(r)) continue;
-    const token = await fs.readFile(path.join(r.dir, OWNER_FILE), 'utf8').then((t) => t.trim(), () => undefined);
-    const entries = await fs.readdir(r.dir).catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : undefined));
-    if (entries === null) { await fs.rm(file, { force: true }); continue; } // never made, or deleted
+    if (
+      typeof r.dir !== 'string' ||
+      path.basename(r.dir) !== n.slice(0, -'.json'.length) ||
+      !ownerDead(r)
+    )
+      continue;
+    const token = await fs.readFile(path.join(r.dir, OWNER_FILE), 'utf8').then(
+      (t) => t.trim(),
+      () => undefined,
+    );
+    const entries = await fs
+      .readdir(r.dir)
+      .catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? null : undefined));
+    if (entries === null) {
+      await fs.rm(file, { force: true });
+      continue;
+    } // never made, or deleted
     if (entries === undefined) continue;
     if (token !== r.token && entries.length > 0) continue; // not (provably) the directory it made
     const root = path.join(r.dir, 'root');

@@ -20,7 +20,12 @@ import { serverProfile } from '../httpd/profile.js';
 import { detectServerRoot, type ServerRoot } from '../httpd/server-root.js';
 import { findSystemHttpd } from '../httpd/system-httpd.js';
 import { httpdSeries } from '../httpd/version.js';
-import { buildModule, checkModuleApi, readModuleProject, type ModuleProject } from '../module/compile.js';
+import {
+  buildModule,
+  checkModuleApi,
+  readModuleProject,
+  type ModuleProject,
+} from '../module/compile.js';
 import { toolchainForServer } from '../module/toolchain.js';
 import { installedVersions } from '../source/receipts.js';
 import { parseCaseFile, type CaseFile, type CaseRequest, type TestCase } from './case-file.js';
@@ -67,7 +72,12 @@ export interface CaseResult {
   ok: boolean;
   ms: number;
   request: CaseRequest;
-  response: { status: number | null; headers: Record<string, string>; body: string; error: string | null } | null;
+  response: {
+    status: number | null;
+    headers: Record<string, string>;
+    body: string;
+    error: string | null;
+  } | null;
   failures: Failure[];
   /** The error log lines written during the case. */
   log: string[];
@@ -93,7 +103,10 @@ export interface TestReport {
 export async function caseFilesOf(dir: string): Promise<string[]> {
   const t = path.join(dir, 'tests');
   const names = await fs.readdir(t).catch(() => [] as string[]);
-  return names.filter((n) => /\.ya?ml$/.test(n)).sort().map((n) => path.join(t, n));
+  return names
+    .filter((n) => /\.ya?ml$/.test(n))
+    .sort()
+    .map((n) => path.join(t, n));
 }
 
 /** A case file is written by hand: one past this is a mistake (a 12 MB file of 200 000 cases took 1.4 GB and 30 s to parse). */
@@ -108,12 +121,19 @@ async function readCaseText(f: string): Promise<string> {
   const fh = await fs.open(f, 'r');
   try {
     const size = (await fh.stat()).size;
-    if (size > MAX_CASE_FILE_BYTES) throw new Error(`${size} bytes: more than a case file may hold (${MAX_CASE_FILE_BYTES / 1024 / 1024} MiB); split it into files`);
+    if (size > MAX_CASE_FILE_BYTES)
+      throw new Error(
+        `${size} bytes: more than a case file may hold (${MAX_CASE_FILE_BYTES / 1024 / 1024} MiB); split it into files`,
+      );
     const buf = Buffer.alloc(MAX_CASE_FILE_BYTES + 1);
     const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    if (bytesRead > MAX_CASE_FILE_BYTES) throw new Error(`more than a case file may hold (${MAX_CASE_FILE_BYTES / 1024 / 1024} MiB); split it into files`);
+    if (bytesRead > MAX_CASE_FILE_BYTES)
+      throw new Error(
+        `more than a case file may hold (${MAX_CASE_FILE_BYTES / 1024 / 1024} MiB); split it into files`,
+      );
     const bytes = buf.subarray(0, bytesRead);
-    if (bytes.includes(0)) throw new Error('not UTF-8 text (it holds NUL bytes: UTF-16, or a binary file?)');
+    if (bytes.includes(0))
+      throw new Error('not UTF-8 text (it holds NUL bytes: UTF-16, or a binary file?)');
     try {
       return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
     } catch {
@@ -142,10 +162,22 @@ export async function readCaseFiles(files: string[]): Promise<CaseFile[]> {
     }
   }
   if (errors.length) {
-    const shown = errors.length > MAX_MISTAKES_SHOWN ? [...errors.slice(0, MAX_MISTAKES_SHOWN), `... and ${errors.length - MAX_MISTAKES_SHOWN} more`] : errors;
-    throw new ApxsError('BAD_CASE_FILE', `${errors.length} mistake${errors.length === 1 ? '' : 's'} in the case files: nothing was run`, {
-      details: shown, hint: 'fix the lines named (file:line)', data: { errors },
-    });
+    const shown =
+      errors.length > MAX_MISTAKES_SHOWN
+        ? [
+            ...errors.slice(0, MAX_MISTAKES_SHOWN),
+            `... and ${errors.length - MAX_MISTAKES_SHOWN} more`,
+          ]
+        : errors;
+    throw new ApxsError(
+      'BAD_CASE_FILE',
+      `${errors.length} mistake${errors.length === 1 ? '' : 's'} in the case files: nothing was run`,
+      {
+        details: shown,
+        hint: 'fix the lines named (file:line)',
+        data: { errors },
+      },
+    );
   }
   return out;
 }
@@ -176,7 +208,15 @@ export async function rootsOfSeries(series: string[]): Promise<string[]> {
     let found: string | undefined;
     for (const i of installs) {
       if (i.series !== s && !i.version.startsWith(`${s}.`)) continue;
-      if (await fs.stat(path.join(i.prefix, 'bin', 'httpd')).then(() => true, () => false)) { found = i.prefix; break; }
+      if (
+        await fs.stat(path.join(i.prefix, 'bin', 'httpd')).then(
+          () => true,
+          () => false,
+        )
+      ) {
+        found = i.prefix;
+        break;
+      }
     }
     if (!found) {
       throw new ApxsError('BAD_INPUT', `no httpd ${s} built by apxs-ts is installed`, {
@@ -193,14 +233,22 @@ export function parseOrder(order: string | undefined): number | undefined {
   if (order === undefined || order === 'file') return undefined;
   const m = /^random(?::(\d{1,10}))?$/.exec(order);
   if (!m || (m[1] !== undefined && Number(m[1]) > 0xffffffff)) {
-    throw new ApxsError('BAD_INPUT', `bad --order ${JSON.stringify(order)}`, { hint: 'file, random or random:SEED (a whole number below 2^32)' });
+    throw new ApxsError('BAD_INPUT', `bad --order ${JSON.stringify(order)}`, {
+      hint: 'file, random or random:SEED (a whole number below 2^32)',
+    });
   }
   return m[1] !== undefined ? Number(m[1]) : Math.floor(Math.random() * 0xffffffff);
 }
 
-const interrupted = () => new ApxsError('INTERRUPTED', 'interrupted: every test server was stopped and its root deleted', { hint: 'run it again' });
+const interrupted = () =>
+  new ApxsError('INTERRUPTED', 'interrupted: every test server was stopped and its root deleted', {
+    hint: 'run it again',
+  });
 
-interface Planned { c: TestCase; iteration: number }
+interface Planned {
+  c: TestCase;
+  iteration: number;
+}
 
 /** Errors that say nothing about the module's cases: the run ends with them instead of failing every case (a temp dir others can write is refused by the trust rule). */
 const MACHINE_FAULTS = new Set<string>(['NO_SPACE', 'READ_ONLY', 'UNSAFE_CONFIG']);
@@ -208,31 +256,71 @@ const MACHINE_FAULTS = new Set<string>(['NO_SPACE', 'READ_ONLY', 'UNSAFE_CONFIG'
 function plan(file: CaseFile, o: RunOptions): Planned[] {
   const picked = file.cases.filter((c) => !o.grep || o.grep.test(c.name));
   const repeated: Planned[] = [];
-  for (const c of picked) for (let i = 1; i <= (o.repeat ?? 1); i++) repeated.push({ c, iteration: i });
+  for (const c of picked)
+    for (let i = 1; i <= (o.repeat ?? 1); i++) repeated.push({ c, iteration: i });
   return o.seed === undefined ? repeated : seededShuffle(repeated, o.seed);
 }
 
-function resultOf(file: CaseFile, p: Planned, target: string, fields: Partial<CaseResult>): CaseResult {
+function resultOf(
+  file: CaseFile,
+  p: Planned,
+  target: string,
+  fields: Partial<CaseResult>,
+): CaseResult {
   return {
-    file: file.file, name: p.c.name, where: p.c.where, target, iteration: p.iteration, ok: false, ms: 0, request: p.c.request,
-    response: null, failures: [], log: [], root: null, ...fields,
+    file: file.file,
+    name: p.c.name,
+    where: p.c.where,
+    target,
+    iteration: p.iteration,
+    ok: false,
+    ms: 0,
+    request: p.c.request,
+    response: null,
+    failures: [],
+    log: [],
+    root: null,
+    ...fields,
   };
 }
 
-const responseOf = (r: HttpResult): CaseResult['response'] => ({ status: r.status ?? null, headers: r.headers, body: r.body, error: r.error ?? null });
+const responseOf = (r: HttpResult): CaseResult['response'] => ({
+  status: r.status ?? null,
+  headers: r.headers,
+  body: r.body,
+  error: r.error ?? null,
+});
 
 /** One file on one target: its server, its cases, then stop and delete. */
-async function runFile(file: CaseFile, project: ModuleProject, target: ServerRoot | undefined, label: string, o: RunOptions, emit: (r: CaseResult) => void): Promise<string | null> {
+async function runFile(
+  file: CaseFile,
+  project: ModuleProject,
+  target: ServerRoot | undefined,
+  label: string,
+  o: RunOptions,
+  emit: (r: CaseResult) => void,
+): Promise<string | null> {
   const planned = plan(file, o);
   if (!planned.length || o.signal?.aborted) return null;
   let server: TestServer;
   try {
-    server = await serverFor({ module: project.dir, serverRoot: target, config: file.config, vhosts: file.vhosts, keepOnFailure: o.keep });
+    server = await serverFor({
+      module: project.dir,
+      serverRoot: target,
+      config: file.config,
+      vhosts: file.vhosts,
+      keepOnFailure: o.keep,
+    });
   } catch (e) {
-    const err = e instanceof ApxsError ? e : new ApxsError('INTERNAL', (e as Error).message, { cause: e });
+    const err =
+      e instanceof ApxsError ? e : new ApxsError('INTERNAL', (e as Error).message, { cause: e });
     // The machine's fault, not the module's: a full or read-only disk ends the run with its own code and path.
     if (MACHINE_FAULTS.has(err.code)) throw err;
-    const failure: Failure = { what: 'server', expected: 'the server to start with the module and the file\'s config', actual: [err.message, ...err.details].join('\n') };
+    const failure: Failure = {
+      what: 'server',
+      expected: "the server to start with the module and the file's config",
+      actual: [err.message, ...err.details].join('\n'),
+    };
     for (const p of planned) emit(resultOf(file, p, label, { failures: [failure] }));
     return null;
   }
@@ -242,24 +330,61 @@ async function runFile(file: CaseFile, project: ModuleProject, target: ServerRoo
     for (const [i, p] of planned.entries()) {
       if (o.signal?.aborted) break;
       const t0 = Date.now();
-      const res = await server.request(p.c.request, { signal: o.signal, timeoutMs: p.c.request.timeoutMs });
+      const res = await server.request(p.c.request, {
+        signal: o.signal,
+        timeoutMs: p.c.request.timeoutMs,
+      });
       if (o.signal?.aborted) break;
       // Expected lines are waited for; after a dropped connection, the parent's line about the child's death too.
-      const log = await server.errorLog.collect(p.c.expect.errorLog, p.c.expect.waitMs,
-        res.error ? (lines) => lines.some((l) => CHILD_SIGNAL.test(l)) : undefined, o.signal);
+      const log = await server.errorLog.collect(
+        p.c.expect.errorLog,
+        p.c.expect.waitMs,
+        res.error ? (lines) => lines.some((l) => CHILD_SIGNAL.test(l)) : undefined,
+        o.signal,
+      );
       const failures = checkCase(p.c, res, log);
-      let r = resultOf(file, p, label, { ok: failures.length === 0, ms: Date.now() - t0, response: responseOf(res), failures, log, root: o.keep ? server.sr.root : null });
+      let r = resultOf(file, p, label, {
+        ok: failures.length === 0,
+        ms: Date.now() - t0,
+        response: responseOf(res),
+        failures,
+        log,
+        root: o.keep ? server.sr.root : null,
+      });
       if (o.gracefulBetween && i < planned.length - 1) {
         // A restart that fails (the case stopped the server, the new generation does not answer) fails this
         // case; the cases after it are not run against a server in an unknown state.
-        const restartFailure = await server.graceful().then(() => undefined, (e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+        const restartFailure = await server.graceful().then(
+          () => undefined,
+          (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+        );
         if (restartFailure) {
-          const what = [restartFailure.message, ...(restartFailure instanceof ApxsError ? restartFailure.details : [])].join('\n');
-          r = { ...r, ok: false, failures: [...r.failures, { what: 'graceful restart after the case', expected: 'the server to restart and answer', actual: what }] };
+          const what = [
+            restartFailure.message,
+            ...(restartFailure instanceof ApxsError ? restartFailure.details : []),
+          ].join('\n');
+          r = {
+            ...r,
+            ok: false,
+            failures: [
+              ...r.failures,
+              {
+                what: 'graceful restart after the case',
+                expected: 'the server to restart and answer',
+                actual: what,
+              },
+            ],
+          };
           if (last) emit(last);
           last = r;
-          const notRun: Failure = { what: 'server', expected: 'a server to run the case against', actual: `not run: the graceful restart after "${p.c.name}" failed` };
-          notRunAfter = planned.slice(i + 1).map((q) => resultOf(file, q, label, { failures: [notRun] }));
+          const notRun: Failure = {
+            what: 'server',
+            expected: 'a server to run the case against',
+            actual: `not run: the graceful restart after "${p.c.name}" failed`,
+          };
+          notRunAfter = planned
+            .slice(i + 1)
+            .map((q) => resultOf(file, q, label, { failures: [notRun] }));
           break;
         }
       }
@@ -278,7 +403,13 @@ async function runFile(file: CaseFile, project: ModuleProject, target: ServerRoo
     }
     if (last) {
       const late = checkLateLines(after);
-      if (late.length) last = { ...last, ok: false, failures: [...last.failures, ...late], log: [...last.log, ...after] };
+      if (late.length)
+        last = {
+          ...last,
+          ok: false,
+          failures: [...last.failures, ...late],
+          log: [...last.log, ...after],
+        };
       emit(last);
     }
     for (const r of notRunAfter) emit(r);
@@ -290,8 +421,23 @@ async function runFile(file: CaseFile, project: ModuleProject, target: ServerRoo
 function checkLateLines(lines: string[]): Failure[] {
   return lines.flatMap((l): Failure[] => {
     const sig = childSignal(l);
-    if (sig) return [{ what: 'child signal (after the last case)', expected: 'no child to die', actual: `a child died of ${sig}: ${l}` }];
-    return SEVERE_LINE.test(l) ? [{ what: 'unexpected log line (after the last case, up to the stop)', expected: 'none', actual: l }] : [];
+    if (sig)
+      return [
+        {
+          what: 'child signal (after the last case)',
+          expected: 'no child to die',
+          actual: `a child died of ${sig}: ${l}`,
+        },
+      ];
+    return SEVERE_LINE.test(l)
+      ? [
+          {
+            what: 'unexpected log line (after the last case, up to the stop)',
+            expected: 'none',
+            actual: l,
+          },
+        ]
+      : [];
   });
 }
 
@@ -302,12 +448,16 @@ async function pool<T>(items: T[], jobs: number, fn: (t: T) => Promise<void>): P
     while (next < items.length) await fn(items[next++]!);
   };
   // Every worker finishes (each file's server stopped, its root deleted) before an error of one is thrown.
-  const settled = await Promise.allSettled(Array.from({ length: Math.max(1, Math.min(jobs, items.length)) }, worker));
+  const settled = await Promise.allSettled(
+    Array.from({ length: Math.max(1, Math.min(jobs, items.length)) }, worker),
+  );
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
 }
 
-async function targetLabel(sr: ServerRoot | undefined): Promise<{ label: string; version: string | undefined }> {
+async function targetLabel(
+  sr: ServerRoot | undefined,
+): Promise<{ label: string; version: string | undefined }> {
   if (sr) {
     const p = await serverProfile(sr);
     return { label: p.version, version: p.version };
@@ -325,26 +475,45 @@ export async function runTests(o: RunOptions): Promise<TestReport> {
   const project = await readModuleProject(o.dir);
   assertTrusted(project.dir, 'module directory');
   // Its sources, and every file beside them (a header the sources include): another user's file there is compiled in.
-  const besides = (await fs.readdir(project.dir, { withFileTypes: true })).filter((e) => e.isFile() || e.isSymbolicLink()).map((e) => path.join(project.dir, e.name));
-  for (const f of [project.manifestFile, ...project.sources.map((s) => path.resolve(project.dir, s)), ...besides]) assertTrusted(f, 'module file');
+  const besides = (await fs.readdir(project.dir, { withFileTypes: true }))
+    .filter((e) => e.isFile() || e.isSymbolicLink())
+    .map((e) => path.join(project.dir, e.name));
+  for (const f of [
+    project.manifestFile,
+    ...project.sources.map((s) => path.resolve(project.dir, s)),
+    ...besides,
+  ])
+    assertTrusted(f, 'module file');
   const fileNames = o.files?.length ? o.files : await caseFilesOf(project.dir);
   for (const f of fileNames) assertTrusted(f, 'case file');
   rootsParent(os.tmpdir());
   // What runs killed with -9 left (their servers, their roots): stopped and deleted before this run adds its own.
   const swept = await sweepDeadRoots();
   if (!fileNames.length) {
-    throw new ApxsError('BAD_INPUT', `no case files in ${path.join(project.dir, 'tests')} (*.yaml)`, {
-      hint: 'write one (apxs-ts new scaffolds tests/NAME.yaml with every template), or name files with --file',
-    });
+    throw new ApxsError(
+      'BAD_INPUT',
+      `no case files in ${path.join(project.dir, 'tests')} (*.yaml)`,
+      {
+        hint: 'write one (apxs-ts new scaffolds tests/NAME.yaml with every template), or name files with --file',
+      },
+    );
   }
   const files = await readCaseFiles(fileNames);
   if (o.grep && !files.some((f) => f.cases.some((c) => o.grep!.test(c.name)))) {
     throw new ApxsError('BAD_INPUT', `--grep ${o.grep.source}: no case name matches`, {
-      hint: `the cases: ${files.flatMap((f) => f.cases.map((c) => JSON.stringify(c.name))).slice(0, 10).join(', ')}`,
+      hint: `the cases: ${files
+        .flatMap((f) => f.cases.map((c) => JSON.stringify(c.name)))
+        .slice(0, 10)
+        .join(', ')}`,
     });
   }
-  const rootPaths = [...(o.serverRoots ?? []), ...(o.series?.length ? await rootsOfSeries(o.series) : [])];
-  const targetRoots: (ServerRoot | undefined)[] = rootPaths.length ? await Promise.all(rootPaths.map((r) => detectServerRoot(r))) : [undefined];
+  const rootPaths = [
+    ...(o.serverRoots ?? []),
+    ...(o.series?.length ? await rootsOfSeries(o.series) : []),
+  ];
+  const targetRoots: (ServerRoot | undefined)[] = rootPaths.length
+    ? await Promise.all(rootPaths.map((r) => detectServerRoot(r)))
+    : [undefined];
   const targets: Target[] = [];
   const cases: CaseResult[] = [];
   const kept: string[] = [];
@@ -373,5 +542,16 @@ export async function runTests(o: RunOptions): Promise<TestReport> {
   }
   if (o.signal?.aborted) throw interrupted();
   const failed = cases.filter((c) => !c.ok).length;
-  return { module: project.module.stem, targets, cases, passed: cases.length - failed, failed, total: cases.length, seed: o.seed ?? null, kept, swept, ms: Date.now() - t0 };
+  return {
+    module: project.module.stem,
+    targets,
+    cases,
+    passed: cases.length - failed,
+    failed,
+    total: cases.length,
+    seed: o.seed ?? null,
+    kept,
+    swept,
+    ms: Date.now() - t0,
+  };
 }

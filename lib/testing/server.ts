@@ -50,7 +50,10 @@ export interface TestServer {
   series: string;
   version: string;
   errorLog: LogWindow;
-  request(req: Partial<CaseRequest> & { path: string }, opts?: { timeoutMs?: number; signal?: AbortSignal }): Promise<HttpResult>;
+  request(
+    req: Partial<CaseRequest> & { path: string },
+    opts?: { timeoutMs?: number; signal?: AbortSignal },
+  ): Promise<HttpResult>;
   /** A graceful restart (a new generation of children), waited for. */
   graceful(): Promise<void>;
   /** Stops httpd (if it runs) and deletes the root unless `keep`. */
@@ -61,8 +64,20 @@ export interface TestServer {
 export function vhostLines(vhosts: VhostSpec[], port: number, nameVirtualHost: boolean): string[] {
   if (!vhosts.length) return [];
   const addr = `*:${port}`;
-  const block = (name: string, body: string) => [`<VirtualHost ${addr}>`, `    ServerName ${name}`, ...body.split('\n').filter((l) => l.trim()).map((l) => `    ${l}`), '</VirtualHost>'];
-  return [...(nameVirtualHost ? [`NameVirtualHost ${addr}`] : []), ...block('localhost', ''), ...vhosts.flatMap((v) => block(v.name, v.config))];
+  const block = (name: string, body: string) => [
+    `<VirtualHost ${addr}>`,
+    `    ServerName ${name}`,
+    ...body
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => `    ${l}`),
+    '</VirtualHost>',
+  ];
+  return [
+    ...(nameVirtualHost ? [`NameVirtualHost ${addr}`] : []),
+    ...block('localhost', ''),
+    ...vhosts.flatMap((v) => block(v.name, v.config)),
+  ];
 }
 
 /**
@@ -70,8 +85,11 @@ export function vhostLines(vhosts: VhostSpec[], port: number, nameVirtualHost: b
  * own words in its details) or CONFIG_BROKEN when the file's config is
  * rejected; the temp dir is deleted then unless `keepOnFailure`.
  */
-export async function serverFor(opts: ServerForOptions & { keepOnFailure?: boolean }): Promise<TestServer> {
-  const target = typeof opts.serverRoot === 'string' ? await detectServerRoot(opts.serverRoot) : opts.serverRoot;
+export async function serverFor(
+  opts: ServerForOptions & { keepOnFailure?: boolean },
+): Promise<TestServer> {
+  const target =
+    typeof opts.serverRoot === 'string' ? await detectServerRoot(opts.serverRoot) : opts.serverRoot;
   const project = await readModuleProject(opts.module);
   const { dir, release } = await makeOwnedRoot(opts.tmpDir ?? os.tmpdir());
   let sr: ServerRoot | undefined;
@@ -82,8 +100,10 @@ export async function serverFor(opts: ServerForOptions & { keepOnFailure?: boole
     failpoint('test:after-root-created');
     const profile = await serverProfile(sr);
     const tc = await toolchainForServer(sr);
-    const extraConf = [...(opts.config ? opts.config.split('\n').filter((l) => l.trim() !== '') : []),
-      ...vhostLines(opts.vhosts ?? [], port, profile.traits.dialect.nameVirtualHost)];
+    const extraConf = [
+      ...(opts.config ? opts.config.split('\n').filter((l) => l.trim() !== '') : []),
+      ...vhostLines(opts.vhosts ?? [], port, profile.traits.dialect.nameVirtualHost),
+    ];
     await installProject(sr, project, tc);
     if (extraConf.length) await addTestConfig(sr, extraConf);
     const log = new LogWindow(await errorLogPath(sr));
@@ -93,8 +113,19 @@ export async function serverFor(opts: ServerForOptions & { keepOnFailure?: boole
     const root = sr;
     let closed = false;
     return {
-      sr: root, dir, port, url: `http://127.0.0.1:${port}`, series: profile.series, version: profile.version, errorLog: log,
-      request: (req, o = {}) => sendRequest(port, { method: 'GET', host: undefined, headers: {}, body: undefined, ...req }, o),
+      sr: root,
+      dir,
+      port,
+      url: `http://127.0.0.1:${port}`,
+      series: profile.series,
+      version: profile.version,
+      errorLog: log,
+      request: (req, o = {}) =>
+        sendRequest(
+          port,
+          { method: 'GET', host: undefined, headers: {}, body: undefined, ...req },
+          o,
+        ),
       async graceful() {
         await restart(root, { graceful: true, timeoutSec: 30 });
       },
@@ -122,9 +153,12 @@ export async function serverFor(opts: ServerForOptions & { keepOnFailure?: boole
  * rejection is CONFIG_BROKEN with httpd's words.
  */
 async function addTestConfig(sr: ServerRoot, lines: string[]): Promise<void> {
-  await withConfigEdit(sr, 'adding the case file\'s config', async (tx) => {
+  await withConfigEdit(sr, "adding the case file's config", async (tx) => {
     const text = await fs.readFile(sr.configFile, 'utf8');
-    await tx.write(sr.configFile, upsertBlock(text, 'test config', lines, text.length, sr.configFile));
+    await tx.write(
+      sr.configFile,
+      upsertBlock(text, 'test config', lines, text.length, sr.configFile),
+    );
   });
 }
 

@@ -24,9 +24,20 @@ import { withLock } from '../core/lock.js';
 import { assertTrusted } from '../core/trust.js';
 // @peculiar/x509 and reflect-metadata cost ~170 ms to load: only the runs that make or read a certificate pay it.
 const crypto = () => import('./crypto.js');
-import { assertCaFilesSafe, assertKeyMatches, assertKeyPrivate, assertOurKindOfCa } from './ca-safety.js';
+import {
+  assertCaFilesSafe,
+  assertKeyMatches,
+  assertKeyPrivate,
+  assertOurKindOfCa,
+} from './ca-safety.js';
 import { isPublicSuffix } from './public-suffix.js';
-import { decodeNameConstraints, encodeNameConstraints, NAME_CONSTRAINTS_OID, PERMITTED_IPS, validSuffix } from './name-constraints.js';
+import {
+  decodeNameConstraints,
+  encodeNameConstraints,
+  NAME_CONSTRAINTS_OID,
+  PERMITTED_IPS,
+  validSuffix,
+} from './name-constraints.js';
 
 export const DEFAULT_PERMITTED = ['localhost', '.localhost', '.test'];
 const CA_YEARS = 10;
@@ -48,7 +59,11 @@ export interface LocalCa {
 export function caDir(override?: string, env: NodeJS.ProcessEnv = process.env): string {
   if (override) return path.resolve(override);
   if (env.APXS_TS_CA_DIR) return path.resolve(env.APXS_TS_CA_DIR);
-  return path.join(env.XDG_DATA_HOME || path.join(env.HOME || os.homedir(), '.local', 'share'), 'apxs-ts', 'ca');
+  return path.join(
+    env.XDG_DATA_HOME || path.join(env.HOME || os.homedir(), '.local', 'share'),
+    'apxs-ts',
+    'ca',
+  );
 }
 
 export const certPath = (dir: string) => path.join(dir, 'ca.pem');
@@ -69,7 +84,11 @@ export async function loadCa(dir: string): Promise<LocalCa | undefined> {
   try {
     cert = new x509.X509Certificate(pem);
   } catch (err) {
-    throw new ApxsError('BAD_INPUT', `${certFile} is not a certificate: ${(err as Error).message}`, { hint: `move ${dir} aside and run apxs-ts tls ca to make a new CA` });
+    throw new ApxsError(
+      'BAD_INPUT',
+      `${certFile} is not a certificate: ${(err as Error).message}`,
+      { hint: `move ${dir} aside and run apxs-ts tls ca to make a new CA` },
+    );
   }
   const nc = cert.getExtension(NAME_CONSTRAINTS_OID);
   const node = new X509Certificate(pem);
@@ -77,31 +96,51 @@ export async function loadCa(dir: string): Promise<LocalCa | undefined> {
   // A CA apxs-ts would not have made (no or widened constraints) is not used, shown as ours or trusted.
   assertOurKindOfCa(certFile, pem, permitted, !!nc?.critical);
   return {
-    dir, certFile, keyFile: keyPath(dir), certPem: pem, fingerprint: node.fingerprint256, subject: cert.subject,
+    dir,
+    certFile,
+    keyFile: keyPath(dir),
+    certPem: pem,
+    fingerprint: node.fingerprint256,
+    subject: cert.subject,
     permitted: permitted ?? { dns: [], ip: [] },
-    notBefore: cert.notBefore.toISOString(), notAfter: cert.notAfter.toISOString(),
+    notBefore: cert.notBefore.toISOString(),
+    notAfter: cert.notAfter.toISOString(),
   };
 }
 
 /** A certificate whose key is gone (deleted, or a cert copied in alone): nothing can sign for it; a new CA is the fix. */
 function keyMissing(ca: LocalCa): ApxsError {
-  return new ApxsError('NOT_FOUND', `the local CA's key ${ca.keyFile} is missing: ${ca.certFile} is there without it, so nothing can be signed`, {
-    hint: 'make a new CA: apxs-ts tls ca --new (the old certificate is kept as ca.pem.replaced-DATE), then apxs-ts tls trust and apxs-ts tls renew --all',
-    data: { path: ca.keyFile },
-  });
+  return new ApxsError(
+    'NOT_FOUND',
+    `the local CA's key ${ca.keyFile} is missing: ${ca.certFile} is there without it, so nothing can be signed`,
+    {
+      hint: 'make a new CA: apxs-ts tls ca --new (the old certificate is kept as ca.pem.replaced-DATE), then apxs-ts tls trust and apxs-ts tls renew --all',
+      data: { path: ca.keyFile },
+    },
+  );
 }
 
 export async function caSigningKey(ca: LocalCa): Promise<CryptoKey> {
   assertCaFilesSafe(ca.dir, [ca.keyFile]);
   assertKeyPrivate(ca.keyFile);
   // Under the CA's lock: a `tls ca --new` (which holds it) never swaps the key between this read and the certificate's.
-  const pem = await withLock(path.join(ca.dir, 'ca.lock'), async () => {
-    const now = await fs.readFile(ca.certFile, 'utf8').catch(() => '');
-    if (now !== ca.certPem) {
-      throw new ApxsError('LOCKED', `the local CA in ${ca.dir} was replaced (tls ca --new) while this command ran`, { hint: 'run it again: it will use the new CA', data: { path: ca.certFile } });
-    }
-    return fs.readFile(ca.keyFile, 'utf8').catch((err: unknown) => { throw isErrno(err, 'ENOENT') ? keyMissing(ca) : fileError(ca.keyFile, err) ?? err; });
-  }, 60_000);
+  const pem = await withLock(
+    path.join(ca.dir, 'ca.lock'),
+    async () => {
+      const now = await fs.readFile(ca.certFile, 'utf8').catch(() => '');
+      if (now !== ca.certPem) {
+        throw new ApxsError(
+          'LOCKED',
+          `the local CA in ${ca.dir} was replaced (tls ca --new) while this command ran`,
+          { hint: 'run it again: it will use the new CA', data: { path: ca.certFile } },
+        );
+      }
+      return fs.readFile(ca.keyFile, 'utf8').catch((err: unknown) => {
+        throw isErrno(err, 'ENOENT') ? keyMissing(ca) : (fileError(ca.keyFile, err) ?? err);
+      });
+    },
+    60_000,
+  );
   assertKeyMatches(ca.keyFile, pem, ca.certPem);
   return (await crypto()).importSigningKey(pem);
 }
@@ -109,9 +148,19 @@ export async function caSigningKey(ca: LocalCa): Promise<CryptoKey> {
 /** The permitted suffixes: the defaults plus --permit ones, each checked, lower-cased, once. */
 export function permittedSuffixes(extra: string[] = []): string[] {
   for (const s of extra) {
-    if (!validSuffix(s)) throw new ApxsError('BAD_INPUT', `--permit ${s}: not a DNS suffix`, { hint: 'give a name or a suffix with a leading dot, e.g. --permit .dd or --permit dev.example.com' });
+    if (!validSuffix(s))
+      throw new ApxsError('BAD_INPUT', `--permit ${s}: not a DNS suffix`, {
+        hint: 'give a name or a suffix with a leading dot, e.g. --permit .dd or --permit dev.example.com',
+      });
     // A public suffix (.com, .co.uk, .github.io) would let the CA sign for every site under it: what the constraints exist to prevent.
-    if (isPublicSuffix(s)) throw new ApxsError('BAD_INPUT', `--permit ${s}: a public suffix; a CA permitting it could sign for every site under it`, { hint: `permit a name you own below it, e.g. --permit dev.example${s.startsWith('.') ? s : `.${s}`}, or a suffix that is no public one, e.g. --permit .dd` });
+    if (isPublicSuffix(s))
+      throw new ApxsError(
+        'BAD_INPUT',
+        `--permit ${s}: a public suffix; a CA permitting it could sign for every site under it`,
+        {
+          hint: `permit a name you own below it, e.g. --permit dev.example${s.startsWith('.') ? s : `.${s}`}, or a suffix that is no public one, e.g. --permit .dd`,
+        },
+      );
   }
   return [...new Set([...DEFAULT_PERMITTED, ...extra.map((s) => s.toLowerCase())])];
 }
@@ -134,18 +183,32 @@ async function createCa(dir: string, permitted: string[]): Promise<void> {
   notAfter.setUTCFullYear(notAfter.getUTCFullYear() + CA_YEARS);
   const name = `CN=apxs-ts local CA ${os.hostname().replace(/[,=+<>#;"\\]/g, '')} ${now.toISOString().slice(0, 10)}, O=apxs-ts development CA`;
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serialHex(), name, notBefore, notAfter, keys, signingAlgorithm: EC_SIGN,
+    serialNumber: serialHex(),
+    name,
+    notBefore,
+    notAfter,
+    keys,
+    signingAlgorithm: EC_SIGN,
     extensions: [
       new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
+        true,
+      ),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-      new x509.Extension(NAME_CONSTRAINTS_OID, true, Buffer.from(encodeNameConstraints(permitted, PERMITTED_IPS))),
+      new x509.Extension(
+        NAME_CONSTRAINTS_OID,
+        true,
+        Buffer.from(encodeNameConstraints(permitted, PERMITTED_IPS)),
+      ),
     ],
   });
   // Key first: a certificate on disk always has its key. A key left alone by a killed create (checked
   // ours, under the lock) goes first: an atomic write would keep its mode, and a new key starts 0600.
   failpoint('tls-ca:before-key');
-  await fs.rm(keyPath(dir), { force: true }).catch((err: unknown) => { throw fileError(keyPath(dir), err) ?? err; });
+  await fs.rm(keyPath(dir), { force: true }).catch((err: unknown) => {
+    throw fileError(keyPath(dir), err) ?? err;
+  });
   await writeFileAtomic(keyPath(dir), await privateKeyPem(keys.privateKey), { mode: 0o600 });
   failpoint('tls-ca:after-key');
   try {
@@ -158,7 +221,11 @@ async function createCa(dir: string, permitted: string[]): Promise<void> {
   failpoint('tls-ca:after-cert');
 }
 
-export interface EnsureCaResult { ca: LocalCa; created: boolean; replaced?: string }
+export interface EnsureCaResult {
+  ca: LocalCa;
+  created: boolean;
+  replaced?: string;
+}
 
 /**
  * The CA in `dir`, made when there is none. `permit` (the --permit
@@ -166,39 +233,70 @@ export interface EnsureCaResult { ca: LocalCa; created: boolean; replaced?: stri
  * to a signed certificate, so the answer is the command that makes a new CA.
  * `renew` replaces the CA (the old files kept beside it as ca.pem.replaced-DATE).
  */
-export async function ensureCa(dir: string, opts: { permit?: string[]; replace?: boolean } = {}): Promise<EnsureCaResult> {
+export async function ensureCa(
+  dir: string,
+  opts: { permit?: string[]; replace?: boolean } = {},
+): Promise<EnsureCaResult> {
   const wanted = permittedSuffixes(opts.permit);
   // The nearest existing directory first: a CA dir is not even made below one another user can write.
   let up = path.dirname(dir);
-  while (up !== path.dirname(up) && !(await fs.lstat(up).then(() => true, () => false))) up = path.dirname(up);
+  while (
+    up !== path.dirname(up) &&
+    !(await fs.lstat(up).then(
+      () => true,
+      () => false,
+    ))
+  )
+    up = path.dirname(up);
   assertTrusted(up, 'the directory of the local CA');
   await makeDir(dir);
   assertCaFilesSafe(dir, []);
-  return withLock(path.join(dir, 'ca.lock'), async () => {
-    // A key left alone (a create killed after it) is replaced only when it is a file of ours.
-    assertCaFilesSafe(dir, [certPath(dir), keyPath(dir)]);
-    const existing = await loadCa(dir);
-    if (existing && !opts.replace) {
-      if (!(await fs.lstat(existing.keyFile).then(() => true, () => false))) throw keyMissing(existing);
-      const missing = (opts.permit ?? []).map((s) => s.toLowerCase()).filter((s) => !existing.permitted.dns.includes(s));
-      if (missing.length) {
-        throw new ApxsError('NAME_NOT_PERMITTED', `the local CA ${existing.certFile} does not permit ${missing.join(', ')}: its name constraints are fixed when it is made`, {
-          hint: `make a new CA with them: apxs-ts tls ca --new ${[...existing.permitted.dns.filter((s) => !DEFAULT_PERMITTED.includes(s)), ...missing].map((s) => `--permit ${s}`).join(' ')} (then apxs-ts tls trust and apxs-ts tls renew --all)`,
-          data: { permitted: existing.permitted.dns, missing },
-        });
+  return withLock(
+    path.join(dir, 'ca.lock'),
+    async () => {
+      // A key left alone (a create killed after it) is replaced only when it is a file of ours.
+      assertCaFilesSafe(dir, [certPath(dir), keyPath(dir)]);
+      const existing = await loadCa(dir);
+      if (existing && !opts.replace) {
+        if (
+          !(await fs.lstat(existing.keyFile).then(
+            () => true,
+            () => false,
+          ))
+        )
+          throw keyMissing(existing);
+        const missing = (opts.permit ?? [])
+          .map((s) => s.toLowerCase())
+          .filter((s) => !existing.permitted.dns.includes(s));
+        if (missing.length) {
+          throw new ApxsError(
+            'NAME_NOT_PERMITTED',
+            `the local CA ${existing.certFile} does not permit ${missing.join(', ')}: its name constraints are fixed when it is made`,
+            {
+              hint: `make a new CA with them: apxs-ts tls ca --new ${[...existing.permitted.dns.filter((s) => !DEFAULT_PERMITTED.includes(s)), ...missing].map((s) => `--permit ${s}`).join(' ')} (then apxs-ts tls trust and apxs-ts tls renew --all)`,
+              data: { permitted: existing.permitted.dns, missing },
+            },
+          );
+        }
+        return { ca: existing, created: false };
       }
-      return { ca: existing, created: false };
-    }
-    let replaced: string | undefined;
-    if (existing) {
-      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-      replaced = `${existing.certFile}.replaced-${stamp}`;
-      // Certificate first: a killed replace leaves a key alone (an unfinished create, made again), never a certificate without its key.
-      await fs.rename(existing.certFile, replaced);
-      failpoint('tls-ca:replace-after-cert');
-      await fs.rename(existing.keyFile, `${existing.keyFile}.replaced-${stamp}`).catch(() => undefined);
-    }
-    await createCa(dir, opts.replace && existing ? [...new Set([...existing.permitted.dns, ...wanted])] : wanted);
-    return { ca: (await loadCa(dir))!, created: true, ...(replaced ? { replaced } : {}) };
-  }, 60_000);
+      let replaced: string | undefined;
+      if (existing) {
+        const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+        replaced = `${existing.certFile}.replaced-${stamp}`;
+        // Certificate first: a killed replace leaves a key alone (an unfinished create, made again), never a certificate without its key.
+        await fs.rename(existing.certFile, replaced);
+        failpoint('tls-ca:replace-after-cert');
+        await fs
+          .rename(existing.keyFile, `${existing.keyFile}.replaced-${stamp}`)
+          .catch(() => undefined);
+      }
+      await createCa(
+        dir,
+        opts.replace && existing ? [...new Set([...existing.permitted.dns, ...wanted])] : wanted,
+      );
+      return { ca: (await loadCa(dir))!, created: true, ...(replaced ? { replaced } : {}) };
+    },
+    60_000,
+  );
 }

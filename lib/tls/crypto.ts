@@ -23,7 +23,9 @@ export async function privateKeyPem(key: CryptoKey): Promise<string> {
 }
 
 export async function importSigningKey(pem: string): Promise<CryptoKey> {
-  return (await subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(pem), EC_KEY, false, ['sign'])) as unknown as CryptoKey;
+  return (await subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(pem), EC_KEY, false, [
+    'sign',
+  ])) as unknown as CryptoKey;
 }
 
 /** A random positive serial, 16 bytes (RFC 5280: at most 20 octets, CA/B: at least 64 bits of randomness). */

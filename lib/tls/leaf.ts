@@ -40,19 +40,30 @@ function suffixFor(name: string): string {
 
 /** Throws NAME_NOT_PERMITTED, with the command that makes a CA permitting them, for names outside the CA's constraints. */
 export function checkPermitted(ca: LocalCa, names: string[]): void {
-  const outside = names.filter((n) => (net.isIP(n) ? !ipPermitted(n, ca.permitted.ip) : !dnsPermitted(n, ca.permitted.dns)));
+  const outside = names.filter((n) =>
+    net.isIP(n) ? !ipPermitted(n, ca.permitted.ip) : !dnsPermitted(n, ca.permitted.dns),
+  );
   if (outside.length === 0) return;
   const suffixes = [...new Set(outside.filter((n) => !net.isIP(n)).map(suffixFor))];
   const keep = ca.permitted.dns.filter((s) => !DEFAULT_PERMITTED.includes(s));
-  throw new ApxsError('NAME_NOT_PERMITTED', `${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} outside the local CA's name constraints (${[...ca.permitted.dns, ...ca.permitted.ip].join(' ')})`, {
-    hint: suffixes.length
-      ? `the constraints are signed into the CA and cannot be added to: make a new CA that permits them, apxs-ts tls ca --new ${[...keep, ...suffixes].map((s) => `--permit ${s}`).join(' ')}, then apxs-ts tls trust (and apxs-ts tls renew --all for the certificates the old CA signed); or use a name under ${ca.permitted.dns.join(', ')}`
-      : `only loopback addresses (${ca.permitted.ip.join(', ')}) can be in a certificate of the local CA`,
-    data: { outside, permitted: ca.permitted },
-  });
+  throw new ApxsError(
+    'NAME_NOT_PERMITTED',
+    `${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} outside the local CA's name constraints (${[...ca.permitted.dns, ...ca.permitted.ip].join(' ')})`,
+    {
+      hint: suffixes.length
+        ? `the constraints are signed into the CA and cannot be added to: make a new CA that permits them, apxs-ts tls ca --new ${[...keep, ...suffixes].map((s) => `--permit ${s}`).join(' ')}, then apxs-ts tls trust (and apxs-ts tls renew --all for the certificates the old CA signed); or use a name under ${ca.permitted.dns.join(', ')}`
+        : `only loopback addresses (${ca.permitted.ip.join(', ')}) can be in a certificate of the local CA`,
+      data: { outside, permitted: ca.permitted },
+    },
+  );
 }
 
-export async function issueLeaf(ca: LocalCa, names: string[], now = new Date(), signingKey?: CryptoKey): Promise<Leaf> {
+export async function issueLeaf(
+  ca: LocalCa,
+  names: string[],
+  now = new Date(),
+  signingKey?: CryptoKey,
+): Promise<Leaf> {
   const unique = [...new Set(names.map((n) => n.toLowerCase()))];
   checkPermitted(ca, unique);
   const { EC_SIGN, newKeyPair, privateKeyPem, serialHex, x509 } = await crypto();
@@ -62,18 +73,33 @@ export async function issueLeaf(ca: LocalCa, names: string[], now = new Date(), 
   const caCert = new x509.X509Certificate(ca.certPem);
   const serial = serialHex();
   const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serial, subject: `CN=${unique[0]}, O=apxs-ts development certificate`, issuer: caCert.subject,
-    notBefore, notAfter, publicKey: keys.publicKey, signingKey: signingKey ?? (await caSigningKey(ca)), signingAlgorithm: EC_SIGN,
+    serialNumber: serial,
+    subject: `CN=${unique[0]}, O=apxs-ts development certificate`,
+    issuer: caCert.subject,
+    notBefore,
+    notAfter,
+    publicKey: keys.publicKey,
+    signingKey: signingKey ?? (await caSigningKey(ca)),
+    signingAlgorithm: EC_SIGN,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(unique.map((n) => ({ type: (net.isIP(n) ? 'ip' : 'dns') as 'ip' | 'dns', value: n }))),
+      new x509.SubjectAlternativeNameExtension(
+        unique.map((n) => ({ type: (net.isIP(n) ? 'ip' : 'dns') as 'ip' | 'dns', value: n })),
+      ),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
       await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey),
     ],
   });
-  return { names: unique, serial, notBefore, notAfter, certPem: cert.toString('pem'), keyPem: await privateKeyPem(keys.privateKey) };
+  return {
+    names: unique,
+    serial,
+    notBefore,
+    notAfter,
+    certPem: cert.toString('pem'),
+    keyPem: await privateKeyPem(keys.privateKey),
+  };
 }
 
 /**

@@ -28,7 +28,8 @@ function ipBytes(cidr: string): number[] {
   const size = family === 4 ? 4 : 16;
   const addr = family === 4 ? ip.split('.').map(Number) : ipv6Bytes(ip);
   const mask: number[] = [];
-  for (let i = 0, b = Number(bits); i < size; i++, b -= 8) mask.push(b >= 8 ? 0xff : b <= 0 ? 0 : (0xff << (8 - b)) & 0xff);
+  for (let i = 0, b = Number(bits); i < size; i++, b -= 8)
+    mask.push(b >= 8 ? 0xff : b <= 0 ? 0 : (0xff << (8 - b)) & 0xff);
   return [...addr, ...mask];
 }
 
@@ -37,11 +38,17 @@ function ipv6Bytes(ip: string): number[] {
   const h = head ? head.split(':') : [];
   const t = tail ? tail.split(':') : [];
   const groups = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-  return groups.flatMap((g) => { const v = parseInt(g || '0', 16); return [v >> 8, v & 0xff]; });
+  return groups.flatMap((g) => {
+    const v = parseInt(g || '0', 16);
+    return [v >> 8, v & 0xff];
+  });
 }
 
 /** DER of NameConstraints { permittedSubtrees [0] { GeneralSubtree { dNSName [2] | iPAddress [7] } ... } }. */
-export function encodeNameConstraints(dnsSuffixes: string[], ipCidrs: string[] = PERMITTED_IPS): Uint8Array {
+export function encodeNameConstraints(
+  dnsSuffixes: string[],
+  ipCidrs: string[] = PERMITTED_IPS,
+): Uint8Array {
   const subtrees = [
     ...dnsSuffixes.map((s) => tlv(0x30, tlv(0x82, [...Buffer.from(s, 'ascii')]))),
     ...ipCidrs.map((c) => tlv(0x30, tlv(0x87, ipBytes(c)))),
@@ -49,11 +56,14 @@ export function encodeNameConstraints(dnsSuffixes: string[], ipCidrs: string[] =
   return Uint8Array.from(tlv(0x30, tlv(0xa0, subtrees)));
 }
 
-interface Tlv { tag: number; body: Uint8Array }
+interface Tlv {
+  tag: number;
+  body: Uint8Array;
+}
 
 function readTlvs(buf: Uint8Array): Tlv[] {
   const out: Tlv[] = [];
-  for (let i = 0; i < buf.length;) {
+  for (let i = 0; i < buf.length; ) {
     const tag = buf[i++]!;
     let n = buf[i++]!;
     if (n & 0x80) {
@@ -70,7 +80,10 @@ function readTlvs(buf: Uint8Array): Tlv[] {
 function cidrOf(b: Uint8Array): string {
   const half = b.length / 2;
   const addr = b.subarray(0, half);
-  const bits = [...b.subarray(half)].reduce((s, x) => s + x.toString(2).replace(/0/g, '').length, 0);
+  const bits = [...b.subarray(half)].reduce(
+    (s, x) => s + x.toString(2).replace(/0/g, '').length,
+    0,
+  );
   const ip = half === 4 ? [...addr].join('.') : compressV6([...addr]);
   return `${ip}/${bits}`;
 }
@@ -78,7 +91,10 @@ function cidrOf(b: Uint8Array): string {
 function compressV6(bytes: number[]): string {
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
-  return groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::').replace(/:{3,}/, '::');
+  return groups
+    .join(':')
+    .replace(/(^|:)0(:0)+(:|$)/, '::')
+    .replace(/:{3,}/, '::');
 }
 
 /** The permitted DNS suffixes and IP ranges of a NameConstraints value (what `tls ca --show` prints). */
@@ -123,5 +139,9 @@ export function ipPermitted(ip: string, cidrs: string[] = PERMITTED_IPS): boolea
 /** A suffix the user may --permit: a DNS name, with an optional leading dot (no wildcard, no IP). */
 export function validSuffix(s: string): boolean {
   const body = s.startsWith('.') ? s.slice(1) : s;
-  return body.length > 0 && body.length <= 253 && body.split('.').every((l) => /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i.test(l));
+  return (
+    body.length > 0 &&
+    body.length <= 253 &&
+    body.split('.').every((l) => /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i.test(l))
+  );
 }

@@ -32,11 +32,17 @@ describe('configtest explains every warning; ids only where httpd prints them (#
     const hosts = path.join(work, 'hosts');
     await fs.writeFile(hosts, '127.0.0.1 localhost one.dd two.dd\n');
     const check = await cli(['vhost', 'check', '--server-root', sr, '--hosts-file', hosts]);
-    const findingLines = check.stderr.split('\n').map((l) => l.trim()).filter((l) => /: warning: .*AH00548/.test(l));
-    expect(findingLines).toEqual([`${vfile}:1: warning: AH00548: NameVirtualHost has no effect and will be removed in the next release`]);
+    const findingLines = check.stderr
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => /: warning: .*AH00548/.test(l));
+    expect(findingLines).toEqual([
+      `${vfile}:1: warning: AH00548: NameVirtualHost has no effect and will be removed in the next release`,
+    ]);
 
     // Follow what the explanations say: create each DocumentRoot named.
-    for (const e of ah112) execFileSync('mkdir', ['-p', /DocumentRoot (\S+) does not exist/.exec(e)![1]!]);
+    for (const e of ah112)
+      execFileSync('mkdir', ['-p', /DocumentRoot (\S+) does not exist/.exec(e)![1]!]);
     const after = await cli(['ctl', 'configtest', '--server-root', sr, '--json']);
     expect(after.json.output).not.toContain('AH00112');
   });
@@ -55,14 +61,26 @@ describe('configtest explains every warning; ids only where httpd prints them (#
         expect(t.code, t.stdout).toBe(0);
         expect(t.json.output).toContain(`Warning: DocumentRoot [${d1}] does not exist`);
         expect(t.json.output).not.toMatch(/AH\d{5}/);
-        expect(t.json.explanations.filter((e: string) => e.includes('does not exist'))).toEqual([expect.stringContaining(d1), expect.stringContaining(d2)]);
+        expect(t.json.explanations.filter((e: string) => e.includes('does not exist'))).toEqual([
+          expect.stringContaining(d1),
+          expect.stringContaining(d2),
+        ]);
         for (const e of t.json.explanations) expect(e).not.toMatch(/AH\d{5}/);
         const hosts = path.join(work, 'hosts');
         await fs.writeFile(hosts, '127.0.0.1 localhost one.dd two.dd\n');
-        const check = await cli(['vhost', 'check', '--server-root', prefix, '--hosts-file', hosts, '--json']);
+        const check = await cli([
+          'vhost',
+          'check',
+          '--server-root',
+          prefix,
+          '--hosts-file',
+          hosts,
+          '--json',
+        ]);
         expect(check.json.series).toBe('2.2');
         expect(check.json.findings.length).toBeGreaterThan(0);
-        for (const f of check.json.findings) expect(`${f.message} ${f.explanation}`).not.toMatch(/AH\d{5}/);
+        for (const f of check.json.findings)
+          expect(`${f.message} ${f.explanation}`).not.toMatch(/AH\d{5}/);
       } finally {
         await fs.writeFile(conf, before);
       }

@@ -17,7 +17,8 @@ afterAll(async () => {
   for (const s of stops) await s();
 });
 
-const blogVhost = (docroot: string, port: number) => `<VirtualHost *:${port}>\n    ServerName one.dd\n    DocumentRoot ${docroot}\n</VirtualHost>\n`;
+const blogVhost = (docroot: string, port: number) =>
+  `<VirtualHost *:${port}>\n    ServerName one.dd\n    DocumentRoot ${docroot}\n</VirtualHost>\n`;
 
 /** The finding's fix as a user reads it: a command to run, or the lines to add after "...:\n". */
 const blockOf = (fix: string) => fix.slice(fix.indexOf('\n') + 1);
@@ -34,7 +35,8 @@ async function followed(t: Target, docroot: string, series: string): Promise<voi
   const page = () => get(`http://127.0.0.1:${t.port}/`, { Host: 'one.dd' });
   const check = await t.check([]);
   expect(check.code).toBe(1);
-  const byCode = (code: string) => check.json.findings.find((f: { code: string }) => f.code === code);
+  const byCode = (code: string) =>
+    check.json.findings.find((f: { code: string }) => f.code === code);
   const missing = byCode('DOCROOT_MISSING');
   const denied = byCode('DOCROOT_NOT_GRANTED');
   expect(missing.fix).toBe(`mkdir -p ${docroot}`);
@@ -60,7 +62,9 @@ async function followed(t: Target, docroot: string, series: string): Promise<voi
   await t.reload();
   expect(await page()).toEqual({ status: 200, body: '<h1>one.dd</h1>\n' });
   const after = await t.check([]);
-  expect(after.json.findings?.map((f: { code: string }) => f.code) ?? []).not.toContain('DOCROOT_NOT_GRANTED');
+  expect(after.json.findings?.map((f: { code: string }) => f.code) ?? []).not.toContain(
+    'DOCROOT_NOT_GRANTED',
+  );
 }
 
 describe('DocumentRoot no <Directory> grants (#18 item 2)', () => {
@@ -74,11 +78,30 @@ describe('DocumentRoot no <Directory> grants (#18 item 2)', () => {
     await fs.writeFile(vhostFile, blogVhost(docroot, port));
     await fs.appendFile(path.join(sr, 'conf', 'httpd.conf'), `Include conf/blog-vhosts.conf\n`);
     expect((await cli(['ctl', 'start', '--server-root', sr])).code).toBe(0);
-    await followed({
-      check: (x) => cli(['vhost', 'check', '--server-root', sr, '--hosts-file', hosts, '--no-httpd', '--json', ...x]),
-      reload: async () => { expect((await cli(['ctl', 'graceful', '--server-root', sr])).code).toBe(0); },
-      vhostFile, port, errorLog: path.join(sr, 'logs', 'error_log'),
-    }, docroot, '2.4');
+    await followed(
+      {
+        check: (x) =>
+          cli([
+            'vhost',
+            'check',
+            '--server-root',
+            sr,
+            '--hosts-file',
+            hosts,
+            '--no-httpd',
+            '--json',
+            ...x,
+          ]),
+        reload: async () => {
+          expect((await cli(['ctl', 'graceful', '--server-root', sr])).code).toBe(0);
+        },
+        vhostFile,
+        port,
+        errorLog: path.join(sr, 'logs', 'error_log'),
+      },
+      docroot,
+      '2.4',
+    );
   });
 
   it('2.2 (built 2.2.34, its own config copy): 403, mkdir keeps it 403, the Order/Allow block makes it 200', async () => {
@@ -92,23 +115,63 @@ describe('DocumentRoot no <Directory> grants (#18 item 2)', () => {
     await fs.writeFile(hosts, '127.0.0.1 localhost one.dd\n');
     // The build's own httpd.conf, listening elsewhere and logging here, so the shared prefix is not touched.
     const text = (await fs.readFile(path.join(prefix, 'conf', 'httpd.conf'), 'utf8'))
-      .replace(/^Listen .*$/m, `Listen 127.0.0.1:${port}`).replace(/^ServerName .*$/m, `ServerName localhost:${port}`)
-      .replace(/^ErrorLog .*$/m, `ErrorLog "${work}/error_log"`).replace(/CustomLog "logs\/access_log"/, `CustomLog "${work}/access_log"`);
-    await fs.writeFile(conf, `${text}\nPidFile "${work}/httpd.pid"\nLockFile "${work}/accept.lock"\nInclude "${vhostFile}"\n`);
+      .replace(/^Listen .*$/m, `Listen 127.0.0.1:${port}`)
+      .replace(/^ServerName .*$/m, `ServerName localhost:${port}`)
+      .replace(/^ErrorLog .*$/m, `ErrorLog "${work}/error_log"`)
+      .replace(/CustomLog "logs\/access_log"/, `CustomLog "${work}/access_log"`);
+    await fs.writeFile(
+      conf,
+      `${text}\nPidFile "${work}/httpd.pid"\nLockFile "${work}/accept.lock"\nInclude "${vhostFile}"\n`,
+    );
     await fs.writeFile(vhostFile, blogVhost(docroot, port));
     const httpd = path.join(prefix, 'bin', 'httpd');
     execFileSync(httpd, ['-f', conf, '-k', 'start']);
-    stops.push(async () => { try { execFileSync(httpd, ['-f', conf, '-k', 'stop']); } catch { /* already stopped */ } });
-    const up = async () => { for (let i = 0; i < 50; i++) { if (await get(`http://127.0.0.1:${port}/`).then(() => true, () => false)) return; await new Promise((r) => setTimeout(r, 100)); } };
+    stops.push(async () => {
+      try {
+        execFileSync(httpd, ['-f', conf, '-k', 'stop']);
+      } catch {
+        /* already stopped */
+      }
+    });
+    const up = async () => {
+      for (let i = 0; i < 50; i++) {
+        if (
+          await get(`http://127.0.0.1:${port}/`).then(
+            () => true,
+            () => false,
+          )
+        )
+          return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
     await up();
-    await followed({
-      check: (x) => cli(['vhost', 'check', '--config', conf, '--httpd-version', '2.2', '--hosts-file', hosts, '--json', ...x]),
-      reload: async () => {
-        execFileSync(httpd, ['-f', conf, '-k', 'graceful']);
-        await new Promise((r) => setTimeout(r, 500));
-        await up();
+    await followed(
+      {
+        check: (x) =>
+          cli([
+            'vhost',
+            'check',
+            '--config',
+            conf,
+            '--httpd-version',
+            '2.2',
+            '--hosts-file',
+            hosts,
+            '--json',
+            ...x,
+          ]),
+        reload: async () => {
+          execFileSync(httpd, ['-f', conf, '-k', 'graceful']);
+          await new Promise((r) => setTimeout(r, 500));
+          await up();
+        },
+        vhostFile,
+        port,
+        errorLog: path.join(work, 'error_log'),
       },
-      vhostFile, port, errorLog: path.join(work, 'error_log'),
-    }, docroot, '2.2');
+      docroot,
+      '2.2',
+    );
   });
 });

@@ -28,11 +28,30 @@ function commandIn(hint: string): string {
 /** Runs a hint's command line through sh, `apxs-ts` being the built CLI, from `cwd`. */
 async function follow(line: string, cwd: string): Promise<{ code: number; out: string }> {
   const bin = await tmpDir('apxs-ts-advice-bin-');
-  await fs.writeFile(path.join(bin, 'apxs-ts'), `#!/bin/sh\nexec ${process.execPath} ${CLI} "$@"\n`, { mode: 0o755 });
+  await fs.writeFile(
+    path.join(bin, 'apxs-ts'),
+    `#!/bin/sh\nexec ${process.execPath} ${CLI} "$@"\n`,
+    { mode: 0o755 },
+  );
   return new Promise((resolve) => {
-    execFile('sh', ['-c', line], {
-      cwd, env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, APXS_TS_HOSTS_FILE: '/nonexistent/apxs-ts-advice-hosts', APXS_TS_SERVER_ROOT: '' },
-    }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout + stderr }));
+    execFile(
+      'sh',
+      ['-c', line],
+      {
+        cwd,
+        env: {
+          ...process.env,
+          PATH: `${bin}:${process.env.PATH}`,
+          APXS_TS_HOSTS_FILE: '/nonexistent/apxs-ts-advice-hosts',
+          APXS_TS_SERVER_ROOT: '',
+        },
+      },
+      (err, stdout, stderr) =>
+        resolve({
+          code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
+          out: stdout + stderr,
+        }),
+    );
   });
 }
 
@@ -48,13 +67,18 @@ describe('hints keep --hosts-file, --server-root and --config (#18 item 1)', () 
   it('table: every hint-producing path, its command followed literally', async () => {
     const { sr, port, hosts, work, elsewhere } = await setup();
     const loc = ['--server-root', sr, '--hosts-file', hosts];
-    const page = async (host: string) => (await get(`http://127.0.0.1:${port}/`, { Host: host }).catch(() => ({ status: 0, body: '' })));
+    const page = async (host: string) =>
+      await get(`http://127.0.0.1:${port}/`, { Host: host }).catch(() => ({ status: 0, body: '' }));
     const rows: { path: string; hint: string; wants: string[] }[] = [];
 
     // ctl status on a stopped server -> "start it with `apxs-ts ctl start --server-root SR`"
     const status = await cli(['ctl', 'status', ...loc.slice(0, 2), '--json']);
     expect(status.code).toBe(3);
-    rows.push({ path: 'ctl status (not running)', hint: status.json.error.hint, wants: ['--server-root'] });
+    rows.push({
+      path: 'ctl status (not running)',
+      hint: status.json.error.hint,
+      wants: ['--server-root'],
+    });
     const started = await follow(commandIn(status.json.error.hint), elsewhere);
     expect(started.code, started.out).toBe(0);
     expect((await page('localhost')).status).toBe(200);
@@ -63,9 +87,15 @@ describe('hints keep --hosts-file, --server-root and --config (#18 item 1)', () 
     expect((await cli(['vhost', 'add', 'one.dd', '--alias', 'www.one.dd', ...loc])).code).toBe(0);
     await fs.writeFile(hosts, '127.0.0.1 localhost one.dd\n'); // the user's own line, without www.one.dd
     const check = await cli(['vhost', 'check', ...loc, '--json']);
-    const unresolved = check.json.findings.find((f: { code: string }) => f.code === 'NAME_NOT_RESOLVED');
+    const unresolved = check.json.findings.find(
+      (f: { code: string }) => f.code === 'NAME_NOT_RESOLVED',
+    );
     expect(unresolved.fix).toBe(`apxs-ts hosts add www.one.dd --hosts-file ${hosts}`);
-    rows.push({ path: 'vhost check NAME_NOT_RESOLVED', hint: unresolved.fix, wants: ['--hosts-file'] });
+    rows.push({
+      path: 'vhost check NAME_NOT_RESOLVED',
+      hint: unresolved.fix,
+      wants: ['--hosts-file'],
+    });
     const etcBefore = await fs.readFile('/etc/hosts', 'utf8');
     const added = await follow(commandIn(unresolved.fix), elsewhere);
     expect(added.code, added.out).toBe(0);
@@ -77,28 +107,57 @@ describe('hints keep --hosts-file, --server-root and --config (#18 item 1)', () 
 
     // a vhost on 127.0.0.2 whose name the hosts file maps to 127.0.0.1 -> "hosts add NAME --ip 127.0.0.2 --hosts-file H"
     const wrongConf = path.join(work, 'wrong.conf');
-    await fs.writeFile(wrongConf, `Listen 127.0.0.2:${port}\n<VirtualHost 127.0.0.2:${port}>\n  ServerName one.dd\n</VirtualHost>\n`);
-    const wrong = await cli(['vhost', 'check', '--config', wrongConf, '--hosts-file', hosts, '--httpd-version', '2.4', '--json']);
+    await fs.writeFile(
+      wrongConf,
+      `Listen 127.0.0.2:${port}\n<VirtualHost 127.0.0.2:${port}>\n  ServerName one.dd\n</VirtualHost>\n`,
+    );
+    const wrong = await cli([
+      'vhost',
+      'check',
+      '--config',
+      wrongConf,
+      '--hosts-file',
+      hosts,
+      '--httpd-version',
+      '2.4',
+      '--json',
+    ]);
     const wa = wrong.json.findings.find((f: { code: string }) => f.code === 'NAME_WRONG_ADDRESS');
     rows.push({ path: 'vhost check NAME_WRONG_ADDRESS', hint: wa.fix, wants: ['--hosts-file'] });
 
     // httpd -S refuses a --config file -> "then run apxs-ts vhost check --server-root SR --hosts-file H --config C again"
     const broken = path.join(work, 'broken.conf');
-    await fs.writeFile(broken, `${await fs.readFile(path.join(sr, 'conf', 'httpd.conf'), 'utf8')}\nNoSuchDirective here\n`);
+    await fs.writeFile(
+      broken,
+      `${await fs.readFile(path.join(sr, 'conf', 'httpd.conf'), 'utf8')}\nNoSuchDirective here\n`,
+    );
     const rej = await cli(['vhost', 'check', ...loc, '--config', broken, '--json']);
-    const rejected = rej.json.findings.find((f: { code: string }) => f.code === 'HTTPD_REJECTS' || f.code === 'SYNTAX');
-    const rerun = rej.json.findings.find((f: { code: string }) => f.code === 'HTTPD_REJECTS') ?? rejected;
-    rows.push({ path: 'vhost check HTTPD_REJECTS', hint: rerun.fix, wants: ['--server-root', '--hosts-file', '--config'] });
+    const rejected = rej.json.findings.find(
+      (f: { code: string }) => f.code === 'HTTPD_REJECTS' || f.code === 'SYNTAX',
+    );
+    const rerun =
+      rej.json.findings.find((f: { code: string }) => f.code === 'HTTPD_REJECTS') ?? rejected;
+    rows.push({
+      path: 'vhost check HTTPD_REJECTS',
+      hint: rerun.fix,
+      wants: ['--server-root', '--hosts-file', '--config'],
+    });
     const again = await follow(commandIn(rerun.fix.replace(/ again$/, '')), elsewhere);
     expect(again.code, again.out).toBe(1); // still broken: the same file was checked
     expect(again.out).toContain('NoSuchDirective');
 
     // vhost remove of a vhost apxs-ts did not make -> "apxs-ts vhost list --server-root SR shows what there is"
     const rm = await cli(['vhost', 'remove', 'nobody.dd', ...loc, '--json']);
-    rows.push({ path: 'vhost remove (not found)', hint: rm.json.error.hint, wants: ['--server-root'] });
+    rows.push({
+      path: 'vhost remove (not found)',
+      hint: rm.json.error.hint,
+      wants: ['--server-root'],
+    });
     const listed = await follow(`${commandIn(rm.json.error.hint)} --json`, elsewhere);
     expect(listed.code, listed.out).toBe(0);
-    expect(JSON.parse(listed.out).vhosts.map((v: { serverName: string }) => v.serverName)).toEqual(['one.dd']);
+    expect(JSON.parse(listed.out).vhosts.map((v: { serverName: string }) => v.serverName)).toEqual([
+      'one.dd',
+    ]);
 
     // query of an unknown name -> "run `apxs-ts query --json --server-root SR` for every name it knows"
     const q = await cli(['query', 'NO_SUCH_VAR', '--server-root', sr, '--json']);
@@ -119,7 +178,11 @@ describe('hints keep --hosts-file, --server-root and --config (#18 item 1)', () 
     expect((await page('localhost')).status).toBe(200);
 
     // The table: each path's command carries every option it needs, with this test's values.
-    const values: Record<string, string> = { '--server-root': sr, '--hosts-file': hosts, '--config': broken };
+    const values: Record<string, string> = {
+      '--server-root': sr,
+      '--hosts-file': hosts,
+      '--config': broken,
+    };
     for (const r of rows) {
       for (const w of r.wants) expect(commandIn(r.hint), r.path).toContain(`${w} ${values[w]}`);
     }

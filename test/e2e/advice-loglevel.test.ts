@@ -21,7 +21,10 @@ describe('per-module log levels, read from the module sources (#18 item 5)', () 
   it('no APLOG_USE_MODULE: said, with the line to add or the global level; both followed and checked in the error log', async () => {
     const { sr, port } = await newSandbox(roots);
     const work = await tmpDir('apxs-ts-advice-log-');
-    expect((await cli(['new', 'blogh', '--template', 'handler', '--server-root', sr], { cwd: work })).code).toBe(0);
+    expect(
+      (await cli(['new', 'blogh', '--template', 'handler', '--server-root', sr], { cwd: work }))
+        .code,
+    ).toBe(0);
     const dir = path.join(work, 'mod_blogh');
     const tpl = await fs.readFile(path.join(dir, 'mod_blogh.c'), 'utf8');
     // The 2.2-era handler: no APLOG_USE_MODULE at all, in a file not named mod_NAME.c.
@@ -43,8 +46,12 @@ describe('per-module log levels, read from the module sources (#18 item 5)', () 
     const set = await ctl('loglevel', 'debug', '--module', 'blogh', '--json');
     expect(set.code, set.stdout).toBe(0);
     const warning: string = set.json.warnings.find((w: string) => w.includes('APLOG_USE_MODULE'));
-    expect(warning).toContain('blog_handler.c declares neither APLOG_USE_MODULE(blogh) nor AP_DECLARE_MODULE(blogh)');
-    expect(warning).toContain(`Add the line "APLOG_USE_MODULE(blogh);" after the #include lines of ${src}`);
+    expect(warning).toContain(
+      'blog_handler.c declares neither APLOG_USE_MODULE(blogh) nor AP_DECLARE_MODULE(blogh)',
+    );
+    expect(warning).toContain(
+      `Add the line "APLOG_USE_MODULE(blogh);" after the #include lines of ${src}`,
+    );
     const globalCmd = /set the global level: `([^`]+)`/.exec(warning)![1]!;
     expect(globalCmd).toBe(`apxs-ts ctl loglevel debug --server-root ${sr}`);
     // As said: the per-module level changes nothing for it.
@@ -62,7 +69,9 @@ describe('per-module log levels, read from the module sources (#18 item 5)', () 
     // Advice two: APLOG_USE_MODULE after the #includes, rebuild, install; the per-module level alone then works.
     expect((await ctl('loglevel', '--reset')).code).toBe(0);
     const text = (await fs.readFile(src, 'utf8')).split('\n');
-    const last = text.map((l, i) => (l.startsWith('#include') ? i : -1)).reduce((a, b) => Math.max(a, b));
+    const last = text
+      .map((l, i) => (l.startsWith('#include') ? i : -1))
+      .reduce((a, b) => Math.max(a, b));
     text.splice(last + 1, 0, 'APLOG_USE_MODULE(blogh);');
     await fs.writeFile(src, text.join('\n'));
     expect((await cli(['build', '--server-root', sr], { cwd: dir })).code).toBe(0);

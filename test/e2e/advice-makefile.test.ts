@@ -18,8 +18,16 @@ afterAll(async () => {
 
 function sh(line: string, cwd: string, bin: string): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    execFile('sh', ['-c', line], { cwd, env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, APXS_TS_SERVER_ROOT: '' } },
-      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout + stderr }));
+    execFile(
+      'sh',
+      ['-c', line],
+      { cwd, env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, APXS_TS_SERVER_ROOT: '' } },
+      (err, stdout, stderr) =>
+        resolve({
+          code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
+          out: stdout + stderr,
+        }),
+    );
   });
 }
 
@@ -39,7 +47,10 @@ describe('makefile check/fix --includes (#18 item 10)', () => {
   it("the blog's C++ Makefile: check names the spaces and the target's include dirs; the hint followed, make builds, httpd serves it", async () => {
     const { sr, port } = await newSandbox(roots);
     const work = await tmpDir('apxs-ts-advice-mk-');
-    const made = await cli(['new', 'binfo', '--cpp', '--template', 'info', '--server-root', sr, '--json'], { cwd: work });
+    const made = await cli(
+      ['new', 'binfo', '--cpp', '--template', 'info', '--server-root', sr, '--json'],
+      { cwd: work },
+    );
     expect(made.code, made.stderr).toBe(0);
     const dir = path.join(work, 'mod_binfo');
     await fs.writeFile(path.join(dir, 'Makefile'), BLOG_MAKEFILE);
@@ -54,10 +65,16 @@ describe('makefile check/fix --includes (#18 item 10)', () => {
     expect(details.some((d) => d.startsWith(`Makefile: no -I${inc}:`))).toBe(true);
     expect(details.some((d) => d.startsWith('Makefile: no -I/usr/include/apr-1.0:'))).toBe(true); // Debian's apr.h
     const hint: string = check.json.error.hint;
-    expect(hint).toBe(`apxs-ts makefile fix Makefile, then apxs-ts makefile fix Makefile --includes --server-root ${sr}`);
+    expect(hint).toBe(
+      `apxs-ts makefile fix Makefile, then apxs-ts makefile fix Makefile --includes --server-root ${sr}`,
+    );
 
     const bin = await tmpDir('apxs-ts-advice-bin-');
-    await fs.writeFile(path.join(bin, 'apxs-ts'), `#!/bin/sh\nexec ${process.execPath} ${CLI} "$@"\n`, { mode: 0o755 });
+    await fs.writeFile(
+      path.join(bin, 'apxs-ts'),
+      `#!/bin/sh\nexec ${process.execPath} ${CLI} "$@"\n`,
+      { mode: 0o755 },
+    );
     const followed = await sh(hint.split(', then ').join(' && '), dir, bin);
     expect(followed.code, followed.out).toBe(0);
     expect((await cli(['makefile', 'check', '--server-root', sr], { cwd: dir })).code).toBe(0);

@@ -28,7 +28,9 @@ describe('sandbox ports (#18 items 6, 7)', () => {
     const { work, run } = await setup();
     const [p1, p2] = [await freePort(), await freePort()];
     const root = path.join(work, 'srv');
-    expect((await run(['sandbox', 'create', root, '--port', String(p1), '--no-project'])).code).toBe(0);
+    expect(
+      (await run(['sandbox', 'create', root, '--port', String(p1), '--no-project'])).code,
+    ).toBe(0);
     const conf = path.join(root, 'conf', 'httpd.conf');
     const text = await fs.readFile(conf, 'utf8');
     const listen = /^Listen (\S+)$/m.exec(text)![1]!;
@@ -37,7 +39,9 @@ describe('sandbox ports (#18 items 6, 7)', () => {
     const list = await run(['sandbox', 'list']);
     const s = list.json.sandboxes.find((x: { root: string }) => x.root === root);
     expect(s).toMatchObject({ port: p2, createdPort: p1, configPorts: [p2] });
-    const human = await cli(['sandbox', 'list'], { env: { XDG_CACHE_HOME: path.join(work, 'cache') } });
+    const human = await cli(['sandbox', 'list'], {
+      env: { XDG_CACHE_HOME: path.join(work, 'cache') },
+    });
     expect(human.stdout).toContain(`stopped\t${p2}\t${root}`);
     expect((await run(['ctl', 'start', '--server-root', root])).code).toBe(0);
     started.push(root);

@@ -15,17 +15,43 @@ afterAll(async () => {
 });
 
 describe("source build says configure's ignored options (#18 item 9)", () => {
-  it('2.2.34 with --enable-module=so: a warning naming it; the built httpd starts and answers', async () => {
-    const work = await tmpDir('apxs-ts-advice-src-');
-    const prefix = path.join(work, 'prefix');
-    const port = await freePort();
-    const r = await cli(['source', 'build', '2.2.34', '--mirror', mirrorOf('2.2.34'), '--keys', path.join(mirrorOf('2.2.34'), 'KEYS'),
-      '--prefix', prefix, '--port', String(port), '--cache-dir', path.join(SERIES_BUILDS_DIR, 'cache'), '--jobs', String(os.availableParallelism()), '--json',
-      '--', '--enable-module=so'], { timeoutMs: 15 * 60_000 });
-    expect(r.code, r.stdout.slice(-2000)).toBe(0);
-    expect(r.json.warnings).toContainEqual(expect.stringContaining('configure did not recognize --enable-module and ignored it'));
-    roots.push(prefix);
-    expect((await cli(['ctl', 'start', '--server-root', prefix])).code).toBe(0);
-    expect((await get(`http://127.0.0.1:${port}/`)).status).toBe(200);
-  }, 16 * 60_000);
+  it(
+    '2.2.34 with --enable-module=so: a warning naming it; the built httpd starts and answers',
+    async () => {
+      const work = await tmpDir('apxs-ts-advice-src-');
+      const prefix = path.join(work, 'prefix');
+      const port = await freePort();
+      const r = await cli(
+        [
+          'source',
+          'build',
+          '2.2.34',
+          '--mirror',
+          mirrorOf('2.2.34'),
+          '--keys',
+          path.join(mirrorOf('2.2.34'), 'KEYS'),
+          '--prefix',
+          prefix,
+          '--port',
+          String(port),
+          '--cache-dir',
+          path.join(SERIES_BUILDS_DIR, 'cache'),
+          '--jobs',
+          String(os.availableParallelism()),
+          '--json',
+          '--',
+          '--enable-module=so',
+        ],
+        { timeoutMs: 15 * 60_000 },
+      );
+      expect(r.code, r.stdout.slice(-2000)).toBe(0);
+      expect(r.json.warnings).toContainEqual(
+        expect.stringContaining('configure did not recognize --enable-module and ignored it'),
+      );
+      roots.push(prefix);
+      expect((await cli(['ctl', 'start', '--server-root', prefix])).code).toBe(0);
+      expect((await get(`http://127.0.0.1:${port}/`)).status).toBe(200);
+    },
+    16 * 60_000,
+  );
 });

@@ -11,20 +11,39 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tmpDir } from '../helpers.js';
 import { SERIES_ARCHIVE } from '../series-builds.js';
-import { configureLogWarnings, unknownConfigureOptions } from '../../lib/source/configure-warnings.js';
+import {
+  configureLogWarnings,
+  unknownConfigureOptions,
+} from '../../lib/source/configure-warnings.js';
 
 describe("configure's ignored options are said (#18 item 9)", () => {
   it('2.2.34: --enable-module=so is unknown to its configure (which prints nothing); 2.2 options are known', async () => {
     const work = await tmpDir('apxs-ts-advice-conf-');
-    execFileSync('tar', ['-xzf', path.join(SERIES_ARCHIVE, 'httpd-2.2.34.tar.gz'), '-C', work, 'httpd-2.2.34/configure']);
+    execFileSync('tar', [
+      '-xzf',
+      path.join(SERIES_ARCHIVE, 'httpd-2.2.34.tar.gz'),
+      '-C',
+      work,
+      'httpd-2.2.34/configure',
+    ]);
     const script = path.join(work, 'httpd-2.2.34', 'configure');
     const text = await fs.readFile(script, 'utf8');
     expect(text).toMatch(/^enable_option_checking=no$/m); // why configure itself stays silent
-    expect(unknownConfigureOptions(text, ['--enable-module=so', '--enable-so', '--enable-rewrite', '--with-included-apr', '--disable-cgi', '--prefix=/x']))
-      .toEqual(['--enable-module=so']);
+    expect(
+      unknownConfigureOptions(text, [
+        '--enable-module=so',
+        '--enable-so',
+        '--enable-rewrite',
+        '--with-included-apr',
+        '--disable-cgi',
+        '--prefix=/x',
+      ]),
+    ).toEqual(['--enable-module=so']);
     const log = path.join(work, 'configure.log');
     await fs.writeFile(log, 'checking for chosen layout... Apache\n');
     const w = await configureLogWarnings(log, script, ['--enable-module=so']);
-    expect(w).toEqual([expect.stringContaining('configure did not recognize --enable-module and ignored it')]);
+    expect(w).toEqual([
+      expect.stringContaining('configure did not recognize --enable-module and ignored it'),
+    ]);
   });
 });

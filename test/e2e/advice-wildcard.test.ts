@@ -21,13 +21,22 @@ describe('mixed * and *:PORT vhosts on 2.4 (#18 item 3)', () => {
     const { sr, port, work } = await newSandbox(roots);
     const hosts = path.join(work, 'hosts');
     await fs.writeFile(hosts, '127.0.0.1 localhost\n');
-    const v = (...a: string[]) => cli(['vhost', ...a, '--server-root', sr, '--hosts-file', hosts, '--json']);
+    const v = (...a: string[]) =>
+      cli(['vhost', ...a, '--server-root', sr, '--hosts-file', hosts, '--json']);
     expect((await v('add', 'one.dd')).code).toBe(0);
     // The blog's file, verbatim in form, with its own granted DocumentRoots.
     const blog = path.join(sr, 'conf', 'blog-vhosts.conf');
-    const site = async (n: string) => { const d = path.join(work, 'www', n); await fs.mkdir(d, { recursive: true }); await fs.writeFile(path.join(d, 'index.html'), `<h1>blog ${n}</h1>\n`); return d; };
+    const site = async (n: string) => {
+      const d = path.join(work, 'www', n);
+      await fs.mkdir(d, { recursive: true });
+      await fs.writeFile(path.join(d, 'index.html'), `<h1>blog ${n}</h1>\n`);
+      return d;
+    };
     const [d1, d2] = [await site('www.one.dd'), await site('www.two.dd')];
-    await fs.writeFile(blog, `NameVirtualHost *\n<VirtualHost *>\n    ServerName www.one.dd\n    DocumentRoot ${d1}\n</VirtualHost>\n<VirtualHost *>\n    ServerName www.two.dd\n    DocumentRoot ${d2}\n</VirtualHost>\n<Directory ${path.join(work, 'www')}>\n    Require all granted\n</Directory>\n`);
+    await fs.writeFile(
+      blog,
+      `NameVirtualHost *\n<VirtualHost *>\n    ServerName www.one.dd\n    DocumentRoot ${d1}\n</VirtualHost>\n<VirtualHost *>\n    ServerName www.two.dd\n    DocumentRoot ${d2}\n</VirtualHost>\n<Directory ${path.join(work, 'www')}>\n    Require all granted\n</Directory>\n`,
+    );
     await fs.appendFile(hosts, '127.0.0.1 www.one.dd www.two.dd\n');
     await fs.appendFile(path.join(sr, 'conf', 'httpd.conf'), 'Include conf/blog-vhosts.conf\n');
 
@@ -36,7 +45,9 @@ describe('mixed * and *:PORT vhosts on 2.4 (#18 item 3)', () => {
     const codes = check.json.findings.map((f: { code: string }) => f.code);
     expect(codes).not.toContain('MIXED_WILDCARD_PORTS');
     expect(JSON.stringify(check.json.findings)).not.toContain('mixing * ports');
-    const shadowed = check.json.findings.filter((f: { code: string }) => f.code === 'WILDCARD_SHADOWED');
+    const shadowed = check.json.findings.filter(
+      (f: { code: string }) => f.code === 'WILDCARD_SHADOWED',
+    );
     expect(shadowed.map((f: { line: number }) => f.line)).toEqual([2, 6]);
     expect(shadowed[0].message).toContain(`www.one.dd never answers on port ${port}`);
     expect(shadowed[0].message).toContain('their default, one.dd');
@@ -44,18 +55,37 @@ describe('mixed * and *:PORT vhosts on 2.4 (#18 item 3)', () => {
     expect(check.json.httpdS.output).toMatch(/\*:\*\s+is a NameVirtualHost/);
 
     const list = await v('list');
-    const rows = list.json.vhosts.map((x: { serverName: string; address: string; isDefault: boolean; shadowedBy: { address: string; answeredBy: string }[] }) => [x.serverName, x.address, x.isDefault, x.shadowedBy.map((s) => `${s.address}>${s.answeredBy}`).join()]);
-    expect(rows).toEqual([['one.dd', `*:${port}`, true, ''], ['www.one.dd', '*:*', true, `*:${port}>one.dd`], ['www.two.dd', '*:*', false, `*:${port}>one.dd`]]);
+    const rows = list.json.vhosts.map(
+      (x: {
+        serverName: string;
+        address: string;
+        isDefault: boolean;
+        shadowedBy: { address: string; answeredBy: string }[];
+      }) => [
+        x.serverName,
+        x.address,
+        x.isDefault,
+        x.shadowedBy.map((s) => `${s.address}>${s.answeredBy}`).join(),
+      ],
+    );
+    expect(rows).toEqual([
+      ['one.dd', `*:${port}`, true, ''],
+      ['www.one.dd', '*:*', true, `*:${port}>one.dd`],
+      ['www.two.dd', '*:*', false, `*:${port}>one.dd`],
+    ]);
 
     // What the check says, httpd does: www.one.dd gets one.dd's page.
     expect((await cli(['ctl', 'start', '--server-root', sr])).code).toBe(0);
-    const page = async (host: string) => (await get(`http://127.0.0.1:${port}/`, { Host: host })).body;
+    const page = async (host: string) =>
+      (await get(`http://127.0.0.1:${port}/`, { Host: host })).body;
     expect(await page('www.one.dd')).toContain('<h1>one.dd</h1>');
 
     // Follow the fixes literally: <VirtualHost *:PORT> for each, and delete NameVirtualHost (AH00548).
     const want = new RegExp(`^write <VirtualHost \\*:${port}> for `);
     for (const f of shadowed) expect(f.fix).toMatch(want);
-    const nvh = check.json.findings.find((f: { code: string }) => f.code === 'NAMEVIRTUALHOST_ON_24');
+    const nvh = check.json.findings.find(
+      (f: { code: string }) => f.code === 'NAMEVIRTUALHOST_ON_24',
+    );
     expect(nvh.fix).toBe('delete "NameVirtualHost *"');
     const lines = (await fs.readFile(blog, 'utf8')).split('\n');
     for (const f of shadowed) lines[f.line - 1] = `<VirtualHost *:${port}>`;

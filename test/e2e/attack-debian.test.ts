@@ -12,9 +12,24 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers.js';
-import { a2, apxs, debianTree, md5, shippedFiles, stopTree, type DebianTree } from './debian-tree.js';
+import {
+  a2,
+  apxs,
+  debianTree,
+  md5,
+  shippedFiles,
+  stopTree,
+  type DebianTree,
+} from './debian-tree.js';
 
-const soMd5 = (so: string) => /^([0-9a-f]{32})\s/m.exec(execFileSync('grep', [`usr/lib/apache2/modules/${so}$`, '/var/lib/dpkg/info/apache2-bin.md5sums'], { encoding: 'utf8' }))![1];
+const soMd5 = (so: string) =>
+  /^([0-9a-f]{32})\s/m.exec(
+    execFileSync(
+      'grep',
+      [`usr/lib/apache2/modules/${so}$`, '/var/lib/dpkg/info/apache2-bin.md5sums'],
+      { encoding: 'utf8' },
+    ),
+  )![1];
 const shipped = new Map(shippedFiles().map((f) => [f.rel, f.md5]));
 
 let t: DebianTree;
@@ -36,16 +51,22 @@ afterAll(() => stopTree(t));
 const install = () => apxs(t, ['install', path.join(t.work, 'mod_info'), '--force']);
 async function stockBack(): Promise<void> {
   expect(await md5(so)).toBe(soMd5('mod_info.so'));
-  for (const ext of ['load', 'conf']) expect(await md5(path.join(t.root, 'mods-available', `info.${ext}`))).toBe(shipped.get(`mods-available/info.${ext}`));
+  for (const ext of ['load', 'conf'])
+    expect(await md5(path.join(t.root, 'mods-available', `info.${ext}`))).toBe(
+      shipped.get(`mods-available/info.${ext}`),
+    );
   expect(await fs.readdir(replaced).catch(() => [])).toEqual([]);
 }
 /** The record of the save, and the entry for `file`. */
-async function record(): Promise<{ module: string; paths: { path: string; kind: string; blob?: string }[] }> {
+async function record(): Promise<{
+  module: string;
+  paths: { path: string; kind: string; blob?: string }[];
+}> {
   return JSON.parse(await fs.readFile(path.join(replaced, 'info.json'), 'utf8'));
 }
 
 describe('attacks on the Debian layout (#17)', () => {
-  it('a swapped blob in replaced/ is refused by uninstall: the other bytes never reach the module dir; put back, the uninstall restores dpkg\'s bytes', async () => {
+  it("a swapped blob in replaced/ is refused by uninstall: the other bytes never reach the module dir; put back, the uninstall restores dpkg's bytes", async () => {
     expect((await install()).code).toBe(0);
     const ours = await md5(so);
     const rec = await record();
@@ -65,7 +86,7 @@ describe('attacks on the Debian layout (#17)', () => {
     await stockBack();
   });
 
-  it('a save record naming a path outside the module\'s files (or a blob elsewhere) is refused; nothing is written there', async () => {
+  it("a save record naming a path outside the module's files (or a blob elsewhere) is refused; nothing is written there", async () => {
     const outside = path.join(t.work, 'outside.conf');
     await fs.writeFile(outside, 'keep me\n');
     const secret = path.join(t.work, 'secret');
@@ -83,7 +104,9 @@ describe('attacks on the Debian layout (#17)', () => {
       expect(un.code, `${tamper}: ${un.stdout}`).toBe(2);
       expect(un.json.error.code).toBe('UNSAFE_CONFIG');
       expect(await fs.readFile(outside, 'utf8')).toBe('keep me\n');
-      expect(await fs.readFile(path.join(t.root, 'mods-available', 'info.conf'), 'utf8')).toContain('Written by apxs-ts');
+      expect(await fs.readFile(path.join(t.root, 'mods-available', 'info.conf'), 'utf8')).toContain(
+        'Written by apxs-ts',
+      );
       await fs.writeFile(file, good);
       expect((await apxs(t, ['uninstall', 'info'])).code).toBe(0);
       await stockBack();
@@ -98,15 +121,23 @@ describe('attacks on the Debian layout (#17)', () => {
       expect((await a2(t, 'a2dismod', 'info')).code).toBe(0);
       expect((await apxs(t, ['uninstall', 'info'])).code).toBe(0);
       await stockBack();
-      expect(await fs.lstat(path.join(t.root, 'mods-enabled', 'info.load')).then(() => true, () => false)).toBe(false);
+      expect(
+        await fs.lstat(path.join(t.root, 'mods-enabled', 'info.load')).then(
+          () => true,
+          () => false,
+        ),
+      ).toBe(false);
       expect((await a2(t, 'a2enmod', 'info')).code).toBe(0);
       expect((await a2(t, 'a2dismod', 'info')).code).toBe(0);
     }
   });
 
-  it('an admin\'s own mods-enabled/NAME.load (a link to a file elsewhere) is neither replaced by install nor deleted by uninstall; --force keeps it and uninstall puts it back', async () => {
+  it("an admin's own mods-enabled/NAME.load (a link to a file elsewhere) is neither replaced by install nor deleted by uninstall; --force keeps it and uninstall puts it back", async () => {
     const elsewhere = path.join(t.work, 'opt-foo.load');
-    await fs.writeFile(elsewhere, '# the admin\'s foo, enabled from /opt (its LoadModule commented out while the .so is away)\n');
+    await fs.writeFile(
+      elsewhere,
+      "# the admin's foo, enabled from /opt (its LoadModule commented out while the .so is away)\n",
+    );
     const link = path.join(t.root, 'mods-enabled', 'foo.load');
     await fs.symlink(elsewhere, link);
     const r = await apxs(t, ['install', path.join(t.work, 'mod_foo'), '--json']);
@@ -121,15 +152,21 @@ describe('attacks on the Debian layout (#17)', () => {
     await fs.rm(link);
   });
 
-  it('an admin\'s own file put straight in sites-enabled/NAME.conf: vhost add refuses (SITE_EXISTS) and the file keeps its bytes; one added after apxs-ts\'s link is not deleted by vhost remove', async () => {
+  it("an admin's own file put straight in sites-enabled/NAME.conf: vhost add refuses (SITE_EXISTS) and the file keeps its bytes; one added after apxs-ts's link is not deleted by vhost remove", async () => {
     const entry = path.join(t.root, 'sites-enabled', 'one.dd.conf');
-    const text = '# the admin\'s one.dd, kept in sites-enabled only\n<VirtualHost *:8081>\nServerName one.dd\n</VirtualHost>\n';
+    const text =
+      "# the admin's one.dd, kept in sites-enabled only\n<VirtualHost *:8081>\nServerName one.dd\n</VirtualHost>\n";
     await fs.writeFile(entry, text);
     const r = await apxs(t, ['vhost', 'add', 'one.dd', '--json']);
     expect(r.code, r.stdout).toBe(2);
     expect(r.json.error.code).toBe('SITE_EXISTS');
     expect(await fs.readFile(entry, 'utf8')).toBe(text);
-    expect(await fs.lstat(path.join(t.root, 'sites-available', 'one.dd.conf')).then(() => true, () => false)).toBe(false);
+    expect(
+      await fs.lstat(path.join(t.root, 'sites-available', 'one.dd.conf')).then(
+        () => true,
+        () => false,
+      ),
+    ).toBe(false);
     await fs.rm(entry);
     // apxs-ts's site, then the admin replaces its link by a file of their own: vhost remove leaves that file.
     expect((await apxs(t, ['vhost', 'add', 'one.dd'])).code).toBe(0);
@@ -140,17 +177,27 @@ describe('attacks on the Debian layout (#17)', () => {
     await fs.rm(entry);
   });
 
-  it('an admin\'s own (disabled) conf-available/apxs-ts-loglevel.conf is not enabled nor taken over by ctl loglevel', async () => {
+  it("an admin's own (disabled) conf-available/apxs-ts-loglevel.conf is not enabled nor taken over by ctl loglevel", async () => {
     const file = path.join(t.root, 'conf-available', 'apxs-ts-loglevel.conf');
     const link = path.join(t.root, 'conf-enabled', 'apxs-ts-loglevel.conf');
-    const text = '# the admin\'s own file of that name, disabled on purpose\nServerSignature On\n';
+    const text = "# the admin's own file of that name, disabled on purpose\nServerSignature On\n";
     await fs.writeFile(file, text);
     const r = await apxs(t, ['ctl', 'loglevel', 'debug', '--json']);
     expect(r.code, r.stdout).toBe(2);
     expect(r.json.error.code).toBe('CONF_EXISTS');
     expect(await fs.readFile(file, 'utf8')).toBe(text);
-    expect(await fs.lstat(link).then(() => true, () => false)).toBe(false);
-    expect(await fs.lstat(path.join(t.state, 'conf', 'enabled_by_admin', 'apxs-ts-loglevel')).then(() => true, () => false)).toBe(false);
+    expect(
+      await fs.lstat(link).then(
+        () => true,
+        () => false,
+      ),
+    ).toBe(false);
+    expect(
+      await fs.lstat(path.join(t.state, 'conf', 'enabled_by_admin', 'apxs-ts-loglevel')).then(
+        () => true,
+        () => false,
+      ),
+    ).toBe(false);
     await fs.rm(file);
     // apxs-ts's own snippet, with a line the admin added: set again and reset keep working on it.
     expect((await apxs(t, ['ctl', 'loglevel', 'debug'])).code).toBe(0);
@@ -171,7 +218,7 @@ describe('attacks on the Debian layout (#17)', () => {
     await stockBack();
   });
 
-  it('a package upgrade that replaced the forced .so since: uninstall keeps the package\'s newer .so (warned) instead of putting the older saved bytes back', async () => {
+  it("a package upgrade that replaced the forced .so since: uninstall keeps the package's newer .so (warned) instead of putting the older saved bytes back", async () => {
     expect((await install()).code).toBe(0);
     // As dpkg unpacks an upgrade: its new mod_info.so renamed over ours (mod_status's bytes stand for the newer build).
     await fs.copyFile('/usr/lib/apache2/modules/mod_status.so', `${so}.dpkg-new`);
@@ -181,9 +228,11 @@ describe('attacks on the Debian layout (#17)', () => {
     expect(un.code, un.stdout).toBe(0);
     expect(un.json.warnings.join('\n')).toContain(`${so} changed since apxs-ts installed it`);
     expect(await md5(so)).toBe(newer);
-    for (const ext of ['load', 'conf']) expect(await md5(path.join(t.root, 'mods-available', `info.${ext}`))).toBe(shipped.get(`mods-available/info.${ext}`));
+    for (const ext of ['load', 'conf'])
+      expect(await md5(path.join(t.root, 'mods-available', `info.${ext}`))).toBe(
+        shipped.get(`mods-available/info.${ext}`),
+      );
     expect(await fs.readdir(replaced).catch(() => [])).toEqual([]);
     await fs.copyFile('/usr/lib/apache2/modules/mod_info.so', so);
   });
 });
-

@@ -32,7 +32,8 @@ beforeAll(async () => {
     const p = new URL(req.url!, 'http://x').pathname.replace(/^\/dist\/httpd\//, '');
     if (p === '') return void res.end(`<a href="${NAME}">${NAME}</a>\n`);
     if (p === `${NAME}.sha512`) return void res.end(`${sha} *${NAME}\n`);
-    if (p === `${NAME}.asc`) return void fs.readFile(path.join(REL, `${NAME}.asc`)).then((b) => res.end(b));
+    if (p === `${NAME}.asc`)
+      return void fs.readFile(path.join(REL, `${NAME}.asc`)).then((b) => res.end(b));
     if (p !== NAME) return void res.writeHead(404).end();
     tarballRequests++;
     // 64 KiB every 10 ms (~1.5 s for the tarball): runs started 150 ms apart overlap.
@@ -66,18 +67,41 @@ describe('downloads: attacks the #16 tests did not name', () => {
       const cache = await tmpDir('apxs-ts-attack-dl-');
       made.push(cache);
       const before = tarballRequests;
-      const runs = await Promise.all([0, 150, 300].map(async (delay) => {
-        await new Promise((r) => setTimeout(r, delay));
-        return cli(['source', 'download', '2.4.68', '--mirror', url, '--keys', KEYS, '--cache-dir', cache, '--json'], { timeoutMs: 90_000 });
-      }));
+      const runs = await Promise.all(
+        [0, 150, 300].map(async (delay) => {
+          await new Promise((r) => setTimeout(r, delay));
+          return cli(
+            [
+              'source',
+              'download',
+              '2.4.68',
+              '--mirror',
+              url,
+              '--keys',
+              KEYS,
+              '--cache-dir',
+              cache,
+              '--json',
+            ],
+            { timeoutMs: 90_000 },
+          );
+        }),
+      );
       for (const r of runs) {
-        outcomes.push(`round ${round}: exit ${r.code} ${r.json?.error?.code ?? 'ok'} ${r.json?.error?.message ?? ''} fromCache=${r.json?.fromCache}`);
+        outcomes.push(
+          `round ${round}: exit ${r.code} ${r.json?.error?.code ?? 'ok'} ${r.json?.error?.message ?? ''} fromCache=${r.json?.fromCache}`,
+        );
         if (r.code === 0) ok++;
       }
       const file = await fs.readFile(path.join(cache, NAME)).catch(() => Buffer.alloc(0));
       if (file.equals(tgz)) good++;
-      outcomes.push(`round ${round}: tarball requests ${tarballRequests - before}, cache ${(await fs.readdir(cache)).join(' ')}`);
-      expect((await fs.readdir(cache)).filter((f) => f.endsWith('.part') || f.endsWith('.lock')), outcomes.join('\n')).toEqual([]);
+      outcomes.push(
+        `round ${round}: tarball requests ${tarballRequests - before}, cache ${(await fs.readdir(cache)).join(' ')}`,
+      );
+      expect(
+        (await fs.readdir(cache)).filter((f) => f.endsWith('.part') || f.endsWith('.lock')),
+        outcomes.join('\n'),
+      ).toEqual([]);
       expect(tarballRequests - before, outcomes.join('\n')).toBe(1);
     }
     expect(ok, outcomes.join('\n')).toBe(6);

@@ -24,11 +24,29 @@ afterAll(async () => {
   for (const d of made) await fs.rm(d, { recursive: true, force: true });
 });
 
-interface Run { code: number; stdout: string; stderr: string }
-function run(file: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<Run> {
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+function run(
+  file: string,
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(file, args, { cwd, env: { ...process.env, CI: 'true', NO_COLOR: '1', APXS_TS_SERVER_ROOT: '', ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+    execFile(
+      file,
+      args,
+      {
+        cwd,
+        env: { ...process.env, CI: 'true', NO_COLOR: '1', APXS_TS_SERVER_ROOT: '', ...env },
+        timeout: 60_000,
+      },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
   });
 }
 
@@ -56,7 +74,8 @@ async function installedAt(dir: string, withTemplates: boolean): Promise<string>
   await fs.cp(path.join(ROOT, 'bin'), path.join(pkg, 'bin'), { recursive: true });
   await fs.copyFile(path.join(ROOT, 'dist', 'apxs-ts.cjs'), path.join(pkg, 'dist', 'apxs-ts.cjs'));
   await fs.copyFile(path.join(ROOT, 'package.json'), path.join(pkg, 'package.json'));
-  if (withTemplates) await fs.cp(path.join(ROOT, 'templates'), path.join(pkg, 'templates'), { recursive: true });
+  if (withTemplates)
+    await fs.cp(path.join(ROOT, 'templates'), path.join(pkg, 'templates'), { recursive: true });
   await fs.symlink(path.join(ROOT, 'node_modules'), path.join(pkg, 'node_modules'));
   const bin = path.join(dir, 'node_modules', '.bin');
   await fs.mkdir(bin, { recursive: true });
@@ -78,7 +97,9 @@ describe('the launcher and templates/', () => {
   it('installed under another project (path with spaces, bin symlink, NODE_OPTIONS): `new` uses its own templates, none of the planted ones', async () => {
     const project = await hostileProject();
     const bin = await installedAt(project, true);
-    const r = await run(bin, ['new', 'mod_foo'], project, { NODE_OPTIONS: '--no-warnings --max-old-space-size=256' });
+    const r = await run(bin, ['new', 'mod_foo'], project, {
+      NODE_OPTIONS: '--no-warnings --max-old-space-size=256',
+    });
     expect(r.code, r.stderr).toBe(0);
     const files = await filesUnder(path.join(project, 'mod_foo'));
     expect(files.length).toBeGreaterThan(3);
@@ -93,7 +114,8 @@ describe('the launcher and templates/', () => {
     expect(r.stderr.split('\n').filter((l) => l.startsWith('apxs-ts: error:'))).toHaveLength(1);
     expect(r.stderr).toMatch(/templates/);
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
-    for (const f of await filesUnder(path.join(project, 'mod_foo'))) expect(await fs.readFile(f, 'utf8'), f).not.toContain('EVIL');
+    for (const f of await filesUnder(path.join(project, 'mod_foo')))
+      expect(await fs.readFile(f, 'utf8'), f).not.toContain('EVIL');
   });
 
   it('a working copy with no dist/: one error line naming the missing build and `npm run build`, exit 1, no stack trace', async () => {
@@ -112,7 +134,11 @@ describe('new into a directory that is not there', () => {
   it('--dir names a missing directory: exit 2 naming it, never the temp dir apxs-ts would have made there', async () => {
     const base = await tmpDir('apxs-ts-atk-newdir-');
     const missing = path.join(base, 'not there');
-    const r = await run(process.execPath, [path.join(ROOT, 'bin', 'apxs-ts.js'), 'new', '--dir', missing, 'mod_q'], base);
+    const r = await run(
+      process.execPath,
+      [path.join(ROOT, 'bin', 'apxs-ts.js'), 'new', '--dir', missing, 'mod_q'],
+      base,
+    );
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(missing);
     expect(r.stderr).not.toMatch(/\.tmp-/);
@@ -123,11 +149,27 @@ describe('two runs of new in one directory at once', () => {
   it('6 concurrent `new mod_same` x 3 rounds: one creates it, every other says DIR_EXISTS (--json), no temp dir left', async () => {
     for (let round = 0; round < 3; round++) {
       const base = await tmpDir('apxs-ts-atk-newrace-');
-      const runs = await Promise.all(Array.from({ length: 6 }, () =>
-        run(process.execPath, [path.join(ROOT, 'bin', 'apxs-ts.js'), '--json', 'new', 'mod_same'], base)));
-      const codes = runs.map((r) => (JSON.parse(r.stdout) as { ok: boolean; error?: { code: string } }).error?.code ?? 'ok');
-      expect(codes.filter((c) => c === 'ok'), `round ${round}`).toHaveLength(1);
-      expect(codes.filter((c) => c !== 'ok'), `round ${round}`).toEqual(Array.from({ length: 5 }, () => 'DIR_EXISTS'));
+      const runs = await Promise.all(
+        Array.from({ length: 6 }, () =>
+          run(
+            process.execPath,
+            [path.join(ROOT, 'bin', 'apxs-ts.js'), '--json', 'new', 'mod_same'],
+            base,
+          ),
+        ),
+      );
+      const codes = runs.map(
+        (r) =>
+          (JSON.parse(r.stdout) as { ok: boolean; error?: { code: string } }).error?.code ?? 'ok',
+      );
+      expect(
+        codes.filter((c) => c === 'ok'),
+        `round ${round}`,
+      ).toHaveLength(1);
+      expect(
+        codes.filter((c) => c !== 'ok'),
+        `round ${round}`,
+      ).toEqual(Array.from({ length: 5 }, () => 'DIR_EXISTS'));
       expect(await fs.readdir(base)).toEqual(['mod_same']);
     }
   }, 60_000);
@@ -141,7 +183,11 @@ describe('new --force into a directory with planted links', () => {
     const victim = path.join(base, 'bashrc');
     await fs.writeFile(victim, 'precious\n');
     await fs.symlink(victim, path.join(dir, 'Makefile'));
-    const r = await run(process.execPath, [path.join(ROOT, 'bin', 'apxs-ts.js'), 'new', 'mod_f', '--force'], base);
+    const r = await run(
+      process.execPath,
+      [path.join(ROOT, 'bin', 'apxs-ts.js'), 'new', 'mod_f', '--force'],
+      base,
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(await fs.readFile(victim, 'utf8')).toBe('precious\n');
     expect((await fs.lstat(path.join(dir, 'Makefile'))).isFile()).toBe(true);

@@ -23,12 +23,27 @@ const STRIPPED = ['http_log.h', 'http_protocol.h'];
 /** Scaffolds the handler, removes the includes, builds: the failure. */
 async function failing(root: string, cpp: boolean, name: string) {
   const work = await tmpDir('apxs-ts-advice-cc-');
-  const made = await cli(['new', name, '--template', 'handler', ...(cpp ? ['--cpp'] : []), '--server-root', root, '--json'], { cwd: work });
+  const made = await cli(
+    [
+      'new',
+      name,
+      '--template',
+      'handler',
+      ...(cpp ? ['--cpp'] : []),
+      '--server-root',
+      root,
+      '--json',
+    ],
+    { cwd: work },
+  );
   expect(made.code, made.stderr).toBe(0);
   const dir = path.join(work, `mod_${name}`);
   const src = path.join(dir, `mod_${name}.${cpp ? 'cpp' : 'c'}`);
   const text = await fs.readFile(src, 'utf8');
-  const stripped = text.split('\n').filter((l) => !STRIPPED.some((h) => l === `#include "${h}"`)).join('\n');
+  const stripped = text
+    .split('\n')
+    .filter((l) => !STRIPPED.some((h) => l === `#include "${h}"`))
+    .join('\n');
   expect(stripped).not.toBe(text);
   await fs.writeFile(src, stripped);
   const built = await cli(['build', '--server-root', root, '--json'], { cwd: dir });
@@ -39,7 +54,9 @@ async function failing(root: string, cpp: boolean, name: string) {
 async function follow(src: string, hint: string): Promise<string[]> {
   const headers = [...hint.matchAll(/add #include "([^"]+)"/g)].map((m) => m[1]!);
   const lines = (await fs.readFile(src, 'utf8')).split('\n');
-  const last = lines.map((l, i) => (l.startsWith('#include') ? i : -1)).reduce((a, b) => Math.max(a, b));
+  const last = lines
+    .map((l, i) => (l.startsWith('#include') ? i : -1))
+    .reduce((a, b) => Math.max(a, b));
   lines.splice(last + 1, 0, ...headers.map((h) => `#include "${h}"`));
   await fs.writeFile(src, lines.join('\n'));
   return headers;
@@ -65,10 +82,16 @@ describe('compile errors name the #include that declares the identifier (#18 ite
         // Found in this target's own include directory, not a list: its path is the target's.
         const vars = await cli(['query', 'INCLUDEDIR', '--server-root', root]);
         const includedir = vars.stdout.trim();
-        for (const inc of built.json.includes) expect(inc.path.startsWith('/'), inc.path).toBe(true);
-        expect(built.json.includes.find((i: { header: string }) => i.header === 'http_log.h').path).toBe(path.join(includedir, 'http_log.h'));
+        for (const inc of built.json.includes)
+          expect(inc.path.startsWith('/'), inc.path).toBe(true);
+        expect(
+          built.json.includes.find((i: { header: string }) => i.header === 'http_log.h').path,
+        ).toBe(path.join(includedir, 'http_log.h'));
         const headers = await follow(src, hint);
-        expect(headers.every((h) => STRIPPED.includes(h)), headers.join()).toBe(true);
+        expect(
+          headers.every((h) => STRIPPED.includes(h)),
+          headers.join(),
+        ).toBe(true);
         const again = await cli(['build', '--server-root', root, '--json'], { cwd: dir });
         expect(again.code, again.stdout).toBe(0);
         if (t.series === '2.4') {
@@ -86,10 +109,19 @@ describe('compile errors name the #include that declares the identifier (#18 ite
   it('apr_table_do, not declared when apr_tables.h is missing from a C++ source: the hint names apr_tables.h of the target', async () => {
     const { sr } = await newSandbox(roots);
     const work = await tmpDir('apxs-ts-advice-cc-');
-    expect((await cli(['new', 'tabledo', '--cpp', '--template', 'hello', '--server-root', sr], { cwd: work })).code).toBe(0);
+    expect(
+      (
+        await cli(['new', 'tabledo', '--cpp', '--template', 'hello', '--server-root', sr], {
+          cwd: work,
+        })
+      ).code,
+    ).toBe(0);
     const dir = path.join(work, 'mod_tabledo');
     // Only apr_tables' own header declares apr_table_do; a source that includes nothing of httpd names it undeclared.
-    await fs.writeFile(path.join(dir, 'mod_tabledo.cpp'), 'static int cb(void *, const char *, const char *) { return 1; }\nint f(void *t) { return apr_table_do(cb, 0, (apr_table_t *) t, (const char *) 0); }\n');
+    await fs.writeFile(
+      path.join(dir, 'mod_tabledo.cpp'),
+      'static int cb(void *, const char *, const char *) { return 1; }\nint f(void *t) { return apr_table_do(cb, 0, (apr_table_t *) t, (const char *) 0); }\n',
+    );
     const built = await cli(['build', '--server-root', sr, '--json'], { cwd: dir });
     expect(built.code).toBe(1);
     expect(built.json.error.hint).toContain('add #include "apr_tables.h"');

@@ -16,10 +16,23 @@ let sr = '';
 let script = '';
 let env: Record<string, string> = {};
 
-function run(file: string, args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  file: string,
+  args: string[],
+  cwd: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(file, args, { cwd, env: { ...process.env, CI: 'true', APXS_TS_SERVER_ROOT: '', ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+    execFile(
+      file,
+      args,
+      {
+        cwd,
+        env: { ...process.env, CI: 'true', APXS_TS_SERVER_ROOT: '', ...env },
+        timeout: 60_000,
+      },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
   });
 }
 
@@ -33,14 +46,22 @@ beforeAll(async () => {
   ({ work, sr } = await newSandbox(roots));
   const hosts = path.join(work, 'hosts');
   await fs.writeFile(hosts, '127.0.0.1 localhost\n');
-  for (const args of [['new', 'hello', '--template', 'hello', '--dir', work], ['install', path.join(work, 'mod_hello'), '--server-root', sr],
-    ['vhost', 'add', 'one.dd', '--server-root', sr, '--hosts-file', hosts], ['vhost', 'add', 'two.dd', '--server-root', sr, '--hosts-file', hosts]]) {
+  for (const args of [
+    ['new', 'hello', '--template', 'hello', '--dir', work],
+    ['install', path.join(work, 'mod_hello'), '--server-root', sr],
+    ['vhost', 'add', 'one.dd', '--server-root', sr, '--hosts-file', hosts],
+    ['vhost', 'add', 'two.dd', '--server-root', sr, '--hosts-file', hosts],
+  ]) {
     const r = await cli(args, { cwd: work });
     expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
   }
   const bin = path.join(work, 'bin');
   await fs.mkdir(bin);
-  await fs.writeFile(path.join(bin, 'apxs-ts'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} "$@"\n`, { mode: 0o755 });
+  await fs.writeFile(
+    path.join(bin, 'apxs-ts'),
+    `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(CLI)} "$@"\n`,
+    { mode: 0o755 },
+  );
   env = { PATH: `${bin}:${process.env.PATH}` };
   script = path.join(work, 'apxs-ts.bash');
   const s = await run(process.execPath, [CLI, 'completion', 'bash'], work);
@@ -52,15 +73,29 @@ afterAll(async () => {
 
 describe('completion of a real server root', () => {
   it('completion --complete modules|vhosts names what is installed and configured', async () => {
-    const modules = await run(process.execPath, [CLI, 'completion', '--complete', 'modules', '--server-root', sr], work);
+    const modules = await run(
+      process.execPath,
+      [CLI, 'completion', '--complete', 'modules', '--server-root', sr],
+      work,
+    );
     expect(modules.stdout.split('\n').filter(Boolean)).toEqual(['hello']);
-    const vhosts = await run(process.execPath, [CLI, 'completion', '--complete', 'vhosts', '--server-root', sr, '--json'], work);
-    expect(JSON.parse(vhosts.stdout)).toEqual({ ok: true, complete: 'vhosts', candidates: ['one.dd', 'two.dd'] });
+    const vhosts = await run(
+      process.execPath,
+      [CLI, 'completion', '--complete', 'vhosts', '--server-root', sr, '--json'],
+      work,
+    );
+    expect(JSON.parse(vhosts.stdout)).toEqual({
+      ok: true,
+      complete: 'vhosts',
+      candidates: ['one.dd', 'two.dd'],
+    });
   });
 
   it('bash completes uninstall and vhost remove with them, from --server-root or apxs-ts.json', async () => {
     expect(await bash(work, 'apxs-ts', 'uninstall', '--server-root', sr, '')).toEqual(['hello']);
-    expect(await bash(work, 'apxs-ts', 'vhost', 'remove', '--server-root', sr, 't')).toEqual(['two.dd']);
+    expect(await bash(work, 'apxs-ts', 'vhost', 'remove', '--server-root', sr, 't')).toEqual([
+      'two.dd',
+    ]);
     const project = await tmpDir();
     await fs.writeFile(path.join(project, 'apxs-ts.json'), JSON.stringify({ serverRoot: sr }));
     expect(await bash(project, 'apxs-ts', 'vhost', 'remove', '')).toEqual(['one.dd', 'two.dd']);

@@ -26,7 +26,8 @@ afterAll(async () => {
   for (const sr of sandboxes) await cli(['ctl', 'stop', '--server-root', sr]);
 });
 
-const ctl = (root: string, ...args: string[]) => cli(['ctl', ...args, '--server-root', root, '--json'], { timeoutMs: 90_000 });
+const ctl = (root: string, ...args: string[]) =>
+  cli(['ctl', ...args, '--server-root', root, '--json'], { timeoutMs: 90_000 });
 
 interface Server {
   root: string;
@@ -37,7 +38,9 @@ interface Server {
 /** How many generations the error log has announced ("resuming normal operations": 1.3 to 2.4 alike). */
 async function generations(root: string): Promise<number> {
   const r = await cli(['ctl', 'logs', '-n', '5000', '--server-root', root, '--json']);
-  return (r.json?.lines as string[] | undefined ?? []).filter((l) => /resuming normal operations/.test(l)).length;
+  return ((r.json?.lines as string[] | undefined) ?? []).filter((l) =>
+    /resuming normal operations/.test(l),
+  ).length;
 }
 
 /** Waits until a worker of `parent` that was not in `before` exists: the new generation's. */
@@ -77,7 +80,12 @@ async function expectGone(s: Server): Promise<void> {
   await expect(fs.stat(path.join(s.root, 'logs', 'httpd.pid'))).rejects.toThrow();
 }
 
-async function lifecycle(s: Server, version: RegExp, gracefulStop: boolean, withK: boolean): Promise<void> {
+async function lifecycle(
+  s: Server,
+  version: RegExp,
+  gracefulStop: boolean,
+  withK: boolean,
+): Promise<void> {
   const start = await ctl(s.root, 'start');
   expect(start.code, start.stdout).toBe(0);
   expect(start.json.health.status).toBe(200);
@@ -103,19 +111,27 @@ async function lifecycle(s: Server, version: RegExp, gracefulStop: boolean, with
 
   if (!gracefulStop) {
     const before = new Set(await childrenOf(pid));
-    const log = (await cli(['ctl', 'logs', '-n', '5000', '--server-root', s.root, '--json'])).json.lines as string[];
+    const log = (await cli(['ctl', 'logs', '-n', '5000', '--server-root', s.root, '--json'])).json
+      .lines as string[];
     // A short --timeout: signalled anyway, 1.3 and 2.0 would ignore SIGWINCH until it ran out and then be killed.
-    const r = await cli(['ctl', 'graceful-stop', '--timeout', '3', '--server-root', s.root, '--json'], { timeoutMs: 30_000 });
+    const r = await cli(
+      ['ctl', 'graceful-stop', '--timeout', '3', '--server-root', s.root, '--json'],
+      { timeoutMs: 30_000 },
+    );
     expect(r.code, r.stdout).toBe(2);
     expect(r.json.error.code).toBe('UNSUPPORTED');
-    expect(r.json.error.message).toMatch(/^httpd (1\.3|2\.0) has no graceful-stop: use stop, or graceful to reload$/);
+    expect(r.json.error.message).toMatch(
+      /^httpd (1\.3|2\.0) has no graceful-stop: use stop, or graceful to reload$/,
+    );
     expect(r.ms).toBeLessThan(3000);
     // Nothing signalled: the same parent and workers, nothing logged, still answering.
     const again = await ctl(s.root, 'status');
     expect(again.code).toBe(0);
     expect(again.json.pid).toBe(pid);
     expect(new Set(await childrenOf(pid))).toEqual(before);
-    expect((await cli(['ctl', 'logs', '-n', '5000', '--server-root', s.root, '--json'])).json.lines).toEqual(log);
+    expect(
+      (await cli(['ctl', 'logs', '-n', '5000', '--server-root', s.root, '--json'])).json.lines,
+    ).toEqual(log);
     expect((await get(`http://127.0.0.1:${s.port}/`)).status).toBe(200);
   }
 
@@ -152,41 +168,53 @@ describe.each([
     });
   });
 
-  it.runIf(!gracefulStop)('workers orphaned by a SIGKILLed parent: status reports them, start ends them and starts afresh', async () => {
-    await withBuiltHttpd(version, async ({ prefix, port }) => {
-      const binary = path.join(prefix, 'bin', 'httpd');
-      try {
-        const start = await ctl(prefix, 'start');
-        expect(start.code, start.stdout).toBe(0);
-        const workers = await childrenOf(start.json.pid);
-        process.kill(start.json.pid, 'SIGKILL');
-        for (let i = 0; i < 100 && (await procInfo(start.json.pid)); i++) await sleep(20);
-        // Prefork workers outlive their parent on these series: re-parented, in a session whose leader is gone.
-        const st = await ctl(prefix, 'status');
-        expect(st.code, st.stdout).toBe(1);
-        expect(st.json.error.code).toBe('ORPHANED_WORKERS');
-        expect([...st.json.orphans].sort()).toEqual([...workers].sort());
-        const again = await ctl(prefix, 'start');
-        expect(again.code, again.stdout).toBe(0);
-        expect(again.json.warnings.join('\n')).toMatch(/ended orphaned workers/);
-        expect((await get(`http://127.0.0.1:${port}/`)).status).toBe(200);
-        expect((await processesOf(binary, prefix)).filter((p) => workers.includes(p))).toEqual([]);
-        expect((await ctl(prefix, 'stop')).code).toBe(0);
-        await expectGone({ root: prefix, port, binary });
-      } finally {
-        await cli(['ctl', 'stop', '--server-root', prefix]);
-      }
-    });
-  });
+  it.runIf(!gracefulStop)(
+    'workers orphaned by a SIGKILLed parent: status reports them, start ends them and starts afresh',
+    async () => {
+      await withBuiltHttpd(version, async ({ prefix, port }) => {
+        const binary = path.join(prefix, 'bin', 'httpd');
+        try {
+          const start = await ctl(prefix, 'start');
+          expect(start.code, start.stdout).toBe(0);
+          const workers = await childrenOf(start.json.pid);
+          process.kill(start.json.pid, 'SIGKILL');
+          for (let i = 0; i < 100 && (await procInfo(start.json.pid)); i++) await sleep(20);
+          // Prefork workers outlive their parent on these series: re-parented, in a session whose leader is gone.
+          const st = await ctl(prefix, 'status');
+          expect(st.code, st.stdout).toBe(1);
+          expect(st.json.error.code).toBe('ORPHANED_WORKERS');
+          expect([...st.json.orphans].sort()).toEqual([...workers].sort());
+          const again = await ctl(prefix, 'start');
+          expect(again.code, again.stdout).toBe(0);
+          expect(again.json.warnings.join('\n')).toMatch(/ended orphaned workers/);
+          expect((await get(`http://127.0.0.1:${port}/`)).status).toBe(200);
+          expect((await processesOf(binary, prefix)).filter((p) => workers.includes(p))).toEqual(
+            [],
+          );
+          expect((await ctl(prefix, 'stop')).code).toBe(0);
+          await expectGone({ root: prefix, port, binary });
+        } finally {
+          await cli(['ctl', 'stop', '--server-root', prefix]);
+        }
+      });
+    },
+  );
 
-  it.runIf(!withK)('httpd -k start on 1.3: the reason shown is `invalid option`, not the tail of its usage text', async () => {
-    const { prefix } = await withBuiltHttpd(version, async (h) => h);
-    const r = spawnSync(path.join(prefix, 'bin', 'httpd'), ['-d', prefix, '-f', 'conf/httpd.conf', '-k', 'start'], { encoding: 'utf8' });
-    expect(r.status).toBe(1);
-    const output = `${r.stdout}${r.stderr}`;
-    expect(lastLines(output, 5).join('\n')).not.toMatch(/invalid option/); // what was shown before
-    expect(reasonLines(output)).toEqual([expect.stringMatching(/invalid option -- '?k'?$/)]);
-  });
+  it.runIf(!withK)(
+    'httpd -k start on 1.3: the reason shown is `invalid option`, not the tail of its usage text',
+    async () => {
+      const { prefix } = await withBuiltHttpd(version, async (h) => h);
+      const r = spawnSync(
+        path.join(prefix, 'bin', 'httpd'),
+        ['-d', prefix, '-f', 'conf/httpd.conf', '-k', 'start'],
+        { encoding: 'utf8' },
+      );
+      expect(r.status).toBe(1);
+      const output = `${r.stdout}${r.stderr}`;
+      expect(lastLines(output, 5).join('\n')).not.toMatch(/invalid option/); // what was shown before
+      expect(reasonLines(output)).toEqual([expect.stringMatching(/invalid option -- '?k'?$/)]);
+    },
+  );
 });
 
 describe('ctl on the system httpd 2.4 (sandbox)', () => {
@@ -198,7 +226,10 @@ describe('ctl on the system httpd 2.4 (sandbox)', () => {
   it('a start httpd refuses names the reason in its message', async () => {
     const { sr, port } = await newSandbox(sandboxes);
     const conf = path.join(sr, 'conf', 'httpd.conf');
-    await fs.writeFile(conf, (await fs.readFile(conf, 'utf8')).replace(/^User .*$/m, 'User no-such-user-apxs'));
+    await fs.writeFile(
+      conf,
+      (await fs.readFile(conf, 'utf8')).replace(/^User .*$/m, 'User no-such-user-apxs'),
+    );
     const r = await ctl(sr, 'start');
     expect(r.code).toBe(1);
     expect(r.json.error.code).toBe('START_FAILED');

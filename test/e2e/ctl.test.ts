@@ -13,7 +13,6 @@ afterAll(async () => {
   for (const sr of roots) await cli(['ctl', 'stop', '--server-root', sr]);
 });
 
-
 const ctl = (sr: string, ...args: string[]) => cli(['ctl', ...args, '--server-root', sr, '--json']);
 
 describe('ctl lifecycle', () => {
@@ -32,11 +31,19 @@ describe('ctl lifecycle', () => {
 
     const st = await ctl(sr, 'status');
     expect(st.code).toBe(0);
-    expect(st.json).toMatchObject({ running: true, healthy: true, pid, listening: [`127.0.0.1:${port}`] });
+    expect(st.json).toMatchObject({
+      running: true,
+      healthy: true,
+      pid,
+      listening: [`127.0.0.1:${port}`],
+    });
     expect(Date.parse(st.json.since)).toBeGreaterThan(Date.now() - 120_000);
 
     const src = path.join(dir, 'mod_gen.c');
-    await fs.writeFile(src, (await fs.readFile(src, 'utf8')).replace('Hello from', 'Second generation of'));
+    await fs.writeFile(
+      src,
+      (await fs.readFile(src, 'utf8')).replace('Hello from', 'Second generation of'),
+    );
     expect((await cli(['install', '--server-root', sr], { cwd: dir })).code).toBe(0);
     const graceful = await ctl(sr, 'graceful');
     expect(graceful.code, graceful.stdout).toBe(0);
@@ -87,7 +94,9 @@ describe('ctl failures', () => {
       const r = await ctl(sr, 'start');
       expect(r.code).toBe(1);
       expect(r.json.error.code).toBe('PORT_IN_USE');
-      expect(r.json.error.message).toContain(`port ${port} is already in use by pid ${process.pid}`);
+      expect(r.json.error.message).toContain(
+        `port ${port} is already in use by pid ${process.pid}`,
+      );
       expect(await processesOf('/usr/sbin/apache2', sr)).toEqual([]);
     } finally {
       await new Promise((r) => holder.close(r));
@@ -101,7 +110,8 @@ describe('ctl failures', () => {
     const pidFile = path.join(sr, 'logs', 'httpd.pid');
     // httpd runs in its own session: its pid is the process group of it and its children.
     process.kill(-start.json.pid, 'SIGKILL');
-    for (let i = 0; i < 100 && !(await canBind(port)); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 100 && !(await canBind(port)); i++)
+      await new Promise((r) => setTimeout(r, 20));
     expect(await fs.readFile(pidFile, 'utf8')).toContain(String(start.json.pid));
 
     const st = await ctl(sr, 'status');
@@ -150,15 +160,23 @@ describe('ctl failures', () => {
     const ok = await cli(['ctl', 'configtest', '--server-root', sr]);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain('Syntax OK');
-    await fs.appendFile(path.join(sr, 'conf', 'httpd.conf'), 'LoadModule nope_module modules/mod_nope.so\n');
+    await fs.appendFile(
+      path.join(sr, 'conf', 'httpd.conf'),
+      'LoadModule nope_module modules/mod_nope.so\n',
+    );
     const bad = await ctl(sr, 'configtest');
     expect(bad.code).toBe(1);
-    expect(bad.json.error.details.join('\n')).toMatch(/LoadModule points at .*mod_nope\.so, which httpd cannot load/);
+    expect(bad.json.error.details.join('\n')).toMatch(
+      /LoadModule points at .*mod_nope\.so, which httpd cannot load/,
+    );
   });
 
   it('logs shows the last lines of the error log', async () => {
     const { sr } = await newSandbox(roots);
-    await fs.writeFile(path.join(sr, 'logs', 'error_log'), Array.from({ length: 50 }, (_, i) => `line ${i + 1}`).join('\n') + '\n');
+    await fs.writeFile(
+      path.join(sr, 'logs', 'error_log'),
+      Array.from({ length: 50 }, (_, i) => `line ${i + 1}`).join('\n') + '\n',
+    );
     const r = await cli(['ctl', 'logs', '-n', '3', '--server-root', sr]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('line 48\nline 49\nline 50\n');
@@ -168,13 +186,19 @@ describe('ctl failures', () => {
     const { sr } = await newSandbox(roots);
     const log = path.join(sr, 'logs', 'error_log');
     await fs.writeFile(log, 'old line\n');
-    const child = spawn(process.execPath, [CLI, 'ctl', 'logs', '--follow', '-n', '1', '--server-root', sr], { env: { ...process.env, CI: 'true' } });
+    const child = spawn(
+      process.execPath,
+      [CLI, 'ctl', 'logs', '--follow', '-n', '1', '--server-root', sr],
+      { env: { ...process.env, CI: 'true' } },
+    );
     let out = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
     try {
-      for (let i = 0; i < 100 && !out.includes('old line'); i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 100 && !out.includes('old line'); i++)
+        await new Promise((r) => setTimeout(r, 20));
       await fs.appendFile(log, 'new line from httpd\n');
-      for (let i = 0; i < 100 && !out.includes('new line'); i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 100 && !out.includes('new line'); i++)
+        await new Promise((r) => setTimeout(r, 20));
       expect(out).toBe('old line\nnew line from httpd\n');
     } finally {
       child.kill();
@@ -195,7 +219,9 @@ describe('ctl failures', () => {
     sock.destroy();
     expect(stop.code, stop.stdout).toBe(0);
     expect(Date.now() - t0).toBeLessThan(10_000);
-    expect(stop.json.warnings.join('\n')).toMatch(/did not exit within 1s: killed it and its children with SIGKILL/);
+    expect(stop.json.warnings.join('\n')).toMatch(
+      /did not exit within 1s: killed it and its children with SIGKILL/,
+    );
     expect(await processesOf('/usr/sbin/apache2', sr)).toEqual([]);
     await expect(fs.stat(path.join(sr, 'logs', 'httpd.pid'))).rejects.toThrow();
     expect(await canBind(port)).toBe(true);
@@ -208,7 +234,9 @@ describe('ctl failures', () => {
     const r = await ctl(sr, 'start', '--url', `http://127.0.0.1:${silent}/`, '--timeout', '1');
     expect(r.code).toBe(1);
     expect(r.json.error.code).toBe('START_FAILED');
-    expect(r.json.error.message).toContain(`http://127.0.0.1:${silent}/ did not answer below 500 within 1s`);
+    expect(r.json.error.message).toContain(
+      `http://127.0.0.1:${silent}/ did not answer below 500 within 1s`,
+    );
     expect(r.json.error.hint).toBe('nothing was left running');
     const log = r.json.errorLog.join('\n');
     expect(log).toMatch(/AH00489/); // httpd's own "resuming normal operations" of this start

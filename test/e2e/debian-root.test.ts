@@ -28,23 +28,39 @@ it('installs a module the a2enmod way and serves it, with ctl driven by envvars'
   expect(start.json.healthUrl).toBe(`http://127.0.0.1:${port}/`);
   expect((await get(`http://127.0.0.1:${port}/`)).body).toContain('debian layout');
   // The pid file is where envvars put it, under the root.
-  expect(Number(await fs.readFile(path.join(root, 'run', 'apache2.pid'), 'utf8'))).toBe(start.json.pid);
+  expect(Number(await fs.readFile(path.join(root, 'run', 'apache2.pid'), 'utf8'))).toBe(
+    start.json.pid,
+  );
 
   await cli(['new', 'deb', '--template', 'handler', '--dir', work]);
   const apache2conf = await fs.readFile(path.join(root, 'apache2.conf'));
   const inst = await cli(['install', path.join(work, 'mod_deb'), '--server-root', root, '--json']);
   expect(inst.code, inst.stdout).toBe(0);
-  expect(await fs.readFile(path.join(root, 'mods-available', 'deb.load'), 'utf8')).toContain(`LoadModule deb_module ${path.join(root, 'modules', 'mod_deb.so')}`);
-  expect(await fs.readFile(path.join(root, 'mods-available', 'deb.conf'), 'utf8')).toContain('<Location /deb>\n    SetHandler deb\n    <IfModule authz_host_module>\n        Require local\n    </IfModule>');
-  expect(await fs.readlink(path.join(root, 'mods-enabled', 'deb.load'))).toBe('../mods-available/deb.load');
+  expect(await fs.readFile(path.join(root, 'mods-available', 'deb.load'), 'utf8')).toContain(
+    `LoadModule deb_module ${path.join(root, 'modules', 'mod_deb.so')}`,
+  );
+  expect(await fs.readFile(path.join(root, 'mods-available', 'deb.conf'), 'utf8')).toContain(
+    '<Location /deb>\n    SetHandler deb\n    <IfModule authz_host_module>\n        Require local\n    </IfModule>',
+  );
+  expect(await fs.readlink(path.join(root, 'mods-enabled', 'deb.load'))).toBe(
+    '../mods-available/deb.load',
+  );
   expect(await fs.readFile(path.join(root, 'apache2.conf'))).toEqual(apache2conf); // untouched
 
   expect((await cli(['ctl', 'graceful', '--server-root', root])).code).toBe(0);
-  expect((await get(`http://127.0.0.1:${port}/deb`)).body).toContain('<dt>handler</dt><dd>deb</dd>');
+  expect((await get(`http://127.0.0.1:${port}/deb`)).body).toContain(
+    '<dt>handler</dt><dd>deb</dd>',
+  );
 
   const un = await cli(['uninstall', 'deb', '--server-root', root]);
   expect(un.code, un.stderr).toBe(0);
-  for (const f of ['mods-available/deb.load', 'mods-available/deb.conf', 'mods-enabled/deb.load', 'mods-enabled/deb.conf', 'modules/mod_deb.so']) {
+  for (const f of [
+    'mods-available/deb.load',
+    'mods-available/deb.conf',
+    'mods-enabled/deb.load',
+    'mods-enabled/deb.conf',
+    'modules/mod_deb.so',
+  ]) {
     await expect(fs.lstat(path.join(root, f))).rejects.toThrow();
   }
   expect((await cli(['uninstall', 'deb', '--server-root', root])).code).toBe(1); // not installed any more

@@ -9,11 +9,25 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { get } from '../helpers.js';
-import { a2, apxs, debianTree, md5, shippedFiles, stopTree, type DebianTree } from './debian-tree.js';
+import {
+  a2,
+  apxs,
+  debianTree,
+  md5,
+  shippedFiles,
+  stopTree,
+  type DebianTree,
+} from './debian-tree.js';
 
-const exists = (p: string) => fs.lstat(p).then(() => true, () => false);
+const exists = (p: string) =>
+  fs.lstat(p).then(
+    () => true,
+    () => false,
+  );
 let t: DebianTree;
-beforeAll(async () => { t = await debianTree('apxs-ts-deb-sites-'); });
+beforeAll(async () => {
+  t = await debianTree('apxs-ts-deb-sites-');
+});
 afterAll(() => stopTree(t));
 
 describe('Debian sites', () => {
@@ -28,9 +42,16 @@ describe('Debian sites', () => {
     const shipped = new Map(shippedFiles().map((f) => [f.rel, f.md5]));
     expect(shipped.get('sites-available/default-ssl.conf')).toMatch(/^[0-9a-f]{32}$/);
     const shop = path.join(t.root, 'sites-available', 'shop.dd.conf');
-    await fs.writeFile(shop, `<VirtualHost *:${t.port}>\n\tServerName shop.dd\n\tDocumentRoot /var/www/html\n</VirtualHost>\n`);
+    await fs.writeFile(
+      shop,
+      `<VirtualHost *:${t.port}>\n\tServerName shop.dd\n\tDocumentRoot /var/www/html\n</VirtualHost>\n`,
+    );
     expect((await a2(t, 'a2ensite', 'shop.dd')).code).toBe(0);
-    const before = await Promise.all(['default-ssl', '000-default', 'shop.dd'].map((n) => fs.readFile(path.join(t.root, 'sites-available', `${n}.conf`))));
+    const before = await Promise.all(
+      ['default-ssl', '000-default', 'shop.dd'].map((n) =>
+        fs.readFile(path.join(t.root, 'sites-available', `${n}.conf`)),
+      ),
+    );
     for (const name of ['default-ssl', '000-default', 'shop.dd']) {
       const r = await apxs(t, ['vhost', 'add', name, '--json']);
       expect(r.code, r.stdout).toBe(2);
@@ -39,10 +60,18 @@ describe('Debian sites', () => {
       expect(rm.code, rm.stdout).toBe(1);
       expect(rm.json.error.code).toBe('NOT_FOUND');
     }
-    const after = await Promise.all(['default-ssl', '000-default', 'shop.dd'].map((n) => fs.readFile(path.join(t.root, 'sites-available', `${n}.conf`))));
+    const after = await Promise.all(
+      ['default-ssl', '000-default', 'shop.dd'].map((n) =>
+        fs.readFile(path.join(t.root, 'sites-available', `${n}.conf`)),
+      ),
+    );
     expect(after).toEqual(before);
-    expect(await md5(path.join(t.root, 'sites-available', 'default-ssl.conf'))).toBe(shipped.get('sites-available/default-ssl.conf'));
-    expect(await fs.readlink(path.join(t.root, 'sites-enabled', 'shop.dd.conf'))).toBe('../sites-available/shop.dd.conf');
+    expect(await md5(path.join(t.root, 'sites-available', 'default-ssl.conf'))).toBe(
+      shipped.get('sites-available/default-ssl.conf'),
+    );
+    expect(await fs.readlink(path.join(t.root, 'sites-enabled', 'shop.dd.conf'))).toBe(
+      '../sites-available/shop.dd.conf',
+    );
     expect(await exists(path.join(t.root, 'sites-enabled', 'default-ssl.conf'))).toBe(false);
     // a2ensite still finds Debian's site.
     expect((await a2(t, 'a2ensite', 'default-ssl')).out).not.toContain('does not exist');
@@ -60,7 +89,9 @@ describe('Debian sites', () => {
     const left = await fs.readFile(file, 'utf8');
     expect(left).toContain(admin);
     expect(left).not.toContain('BEGIN apxs-ts vhost one.dd');
-    expect(await fs.readlink(path.join(t.root, 'sites-enabled', 'one.dd.conf'))).toBe('../sites-available/one.dd.conf');
+    expect(await fs.readlink(path.join(t.root, 'sites-enabled', 'one.dd.conf'))).toBe(
+      '../sites-available/one.dd.conf',
+    );
     expect((await apxs(t, ['ctl', 'configtest'])).code).toBe(0);
     // What is left is the admin's alone: a vhost add of that name now refuses it like any other.
     const adminBytes = await fs.readFile(file);
@@ -70,7 +101,7 @@ describe('Debian sites', () => {
     await fs.rm(path.join(t.root, 'sites-enabled', 'one.dd.conf'));
   });
 
-  it('writes and removes a2ensite\'s markers and agrees with a2ensite/a2dissite; DocumentRoot under the www dir; --purge leaves no empty dir (item 7)', async () => {
+  it("writes and removes a2ensite's markers and agrees with a2ensite/a2dissite; DocumentRoot under the www dir; --purge leaves no empty dir (item 7)", async () => {
     const add = await apxs(t, ['vhost', 'add', 'two.dd', '--json']);
     expect(add.code, add.stdout).toBe(0);
     expect(add.json.documentRoot).toBe(path.join(t.www, 'two.dd'));
@@ -82,10 +113,16 @@ describe('Debian sites', () => {
     expect(await exists(marker)).toBe(true);
     const rm = await apxs(t, ['vhost', 'remove', 'two.dd', '--purge']);
     expect(rm.code, rm.stderr).toBe(0);
-    for (const d of ['enabled_by_admin', 'disabled_by_admin', 'enabled_by_maint', 'disabled_by_maint']) {
+    for (const d of [
+      'enabled_by_admin',
+      'disabled_by_admin',
+      'enabled_by_maint',
+      'disabled_by_maint',
+    ]) {
       expect(await exists(path.join(t.state, 'site', d, 'two.dd'))).toBe(false);
     }
-    for (const p of ['sites-available/two.dd.conf', 'sites-enabled/two.dd.conf']) expect(await exists(path.join(t.root, p))).toBe(false);
+    for (const p of ['sites-available/two.dd.conf', 'sites-enabled/two.dd.conf'])
+      expect(await exists(path.join(t.root, p))).toBe(false);
     expect(await exists(path.join(t.www, 'two.dd'))).toBe(false);
     // A DocumentRoot whose parents apxs-ts had to make: --purge takes them too, and nothing else.
     const deep = path.join(t.work, 'deep', 'a', 'three.dd');
@@ -99,7 +136,9 @@ describe('Debian sites', () => {
       expect((await apxs(t, ['vhost', 'remove', `b${i}.dd`, '--purge'])).code).toBe(0);
     }
     expect((await fs.readdir(t.work)).filter((f) => f.startsWith('hosts.'))).toEqual([]);
-    const kept = (await fs.readdir(path.join(t.root, '.apxs-ts', 'hosts-backups'))).filter((f) => f.startsWith('hosts.'));
+    const kept = (await fs.readdir(path.join(t.root, '.apxs-ts', 'hosts-backups'))).filter((f) =>
+      f.startsWith('hosts.'),
+    );
     expect(kept.length).toBeGreaterThan(0);
     expect(kept.length).toBeLessThanOrEqual(10);
   });
@@ -116,11 +155,17 @@ describe('Debian sites', () => {
     const list = await apxs(t, ['vhost', 'list', '--json']);
     const four = list.json.vhosts.find((v: { serverName?: string }) => v.serverName === 'four.dd');
     expect(four).toMatchObject({ disabled: true, isDefault: false });
-    expect(list.json.vhosts.find((v: { file: string }) => v.file.endsWith('000-default.conf'))).toMatchObject({ disabled: false, isDefault: true });
-    expect((await apxs(t, ['vhost', 'list'])).stdout).toMatch(/four\.dd\t\S+four\.dd\.conf:\d+\tdisabled/);
+    expect(
+      list.json.vhosts.find((v: { file: string }) => v.file.endsWith('000-default.conf')),
+    ).toMatchObject({ disabled: false, isDefault: true });
+    expect((await apxs(t, ['vhost', 'list'])).stdout).toMatch(
+      /four\.dd\t\S+four\.dd\.conf:\d+\tdisabled/,
+    );
     const check = await apxs(t, ['vhost', 'check', '--no-httpd', '--json']);
     expect(check.code).toBe(1);
-    expect(check.json.findings.map((f: { code: string }) => f.code)).toContain('NAME_SITE_DISABLED');
+    expect(check.json.findings.map((f: { code: string }) => f.code)).toContain(
+      'NAME_SITE_DISABLED',
+    );
     expect((await a2(t, 'a2ensite', 'four.dd')).code).toBe(0);
     const ok = await apxs(t, ['vhost', 'check', '--no-httpd', '--json']);
     expect(ok.code, ok.stdout).toBe(0);
@@ -128,7 +173,9 @@ describe('Debian sites', () => {
     // The running server: --access is 000-default's own access.log, and a removed vhost needs a reload.
     const start = await apxs(t, ['ctl', 'start', '--json']);
     expect(start.code, start.stdout + start.stderr).toBe(0);
-    expect((await get(`http://127.0.0.1:${t.port}/`, { Host: 'four.dd' })).body).toContain('four.dd');
+    expect((await get(`http://127.0.0.1:${t.port}/`, { Host: 'four.dd' })).body).toContain(
+      'four.dd',
+    );
     const logs = await apxs(t, ['ctl', 'logs', '--access', '--json']);
     expect(logs.code, logs.stdout).toBe(0);
     expect(logs.json.file).toBe(path.join(t.work, 'log', 'access.log'));

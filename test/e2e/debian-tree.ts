@@ -41,15 +41,27 @@ export async function debianTree(prefix = 'apxs-ts-deb-'): Promise<DebianTree> {
   await fs.mkdir(path.join(work, 'log'), { mode: 0o755 });
   await fs.mkdir(www, { mode: 0o755 });
   const port = await freePort();
-  await edit(path.join(root, 'envvars'), (t) => t
-    .replaceAll('/var/run/apache2$SUFFIX', path.join(work, 'run'))
-    .replaceAll('/var/lock/apache2$SUFFIX', path.join(work, 'lock'))
-    .replaceAll('/var/log/apache2$SUFFIX', path.join(work, 'log')));
+  await edit(path.join(root, 'envvars'), (t) =>
+    t
+      .replaceAll('/var/run/apache2$SUFFIX', path.join(work, 'run'))
+      .replaceAll('/var/lock/apache2$SUFFIX', path.join(work, 'lock'))
+      .replaceAll('/var/log/apache2$SUFFIX', path.join(work, 'log')),
+  );
   await edit(path.join(root, 'ports.conf'), (t) => t.replace(/^Listen 80$/m, `Listen ${port}`));
-  await edit(path.join(root, 'sites-available', '000-default.conf'), (t) => t.replace('<VirtualHost *:80>', `<VirtualHost *:${port}>`));
+  await edit(path.join(root, 'sites-available', '000-default.conf'), (t) =>
+    t.replace('<VirtualHost *:80>', `<VirtualHost *:${port}>`),
+  );
   const hosts = path.join(work, 'hosts');
   await fs.writeFile(hosts, '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n');
-  return { work, root, state, www, hosts, port, env: { APACHE_STATE_DIRECTORY: state, APXS_TS_WWW_DIR: www } };
+  return {
+    work,
+    root,
+    state,
+    www,
+    hosts,
+    port,
+    env: { APACHE_STATE_DIRECTORY: state, APXS_TS_WWW_DIR: www },
+  };
 }
 
 async function edit(file: string, f: (t: string) => string): Promise<void> {
@@ -61,15 +73,30 @@ async function edit(file: string, f: (t: string) => string): Promise<void> {
 
 /** apxs-ts on the copy (with --server-root and --hosts-file added). */
 export function apxs(t: DebianTree, args: string[]): Promise<CliResult> {
-  return cli([...args, '--server-root', t.root, ...(args[0] === 'vhost' ? ['--hosts-file', t.hosts] : [])], { env: t.env });
+  return cli(
+    [...args, '--server-root', t.root, ...(args[0] === 'vhost' ? ['--hosts-file', t.hosts] : [])],
+    { env: t.env },
+  );
 }
 
 /** A real a2* tool on the copy; its exit code and output. */
-export function a2(t: DebianTree, tool: 'a2enmod' | 'a2dismod' | 'a2ensite' | 'a2dissite' | 'a2enconf' | 'a2disconf', ...args: string[]): Promise<{ code: number; out: string }> {
+export function a2(
+  t: DebianTree,
+  tool: 'a2enmod' | 'a2dismod' | 'a2ensite' | 'a2dissite' | 'a2enconf' | 'a2disconf',
+  ...args: string[]
+): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    execFile(`/usr/sbin/${tool}`, ['-q', ...args], { env: { ...process.env, APACHE_CONFDIR: t.root, APACHE_STATE_DIRECTORY: t.state } }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout + stderr });
-    });
+    execFile(
+      `/usr/sbin/${tool}`,
+      ['-q', ...args],
+      { env: { ...process.env, APACHE_CONFDIR: t.root, APACHE_STATE_DIRECTORY: t.state } },
+      (err, stdout, stderr) => {
+        resolve({
+          code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
+          out: stdout + stderr,
+        });
+      },
+    );
   });
 }
 
@@ -77,7 +104,9 @@ export function a2(t: DebianTree, tool: 'a2enmod' | 'a2dismod' | 'a2ensite' | 'a
 export function shippedFiles(): { rel: string; md5: string }[] {
   const out: { rel: string; md5: string }[] = [];
   for (const pkg of ['apache2', 'apache2-bin', 'apache2-data']) {
-    const text = execFileSync('dpkg-query', ['-W', '-f=${Conffiles}\\n', pkg], { encoding: 'utf8' });
+    const text = execFileSync('dpkg-query', ['-W', '-f=${Conffiles}\\n', pkg], {
+      encoding: 'utf8',
+    });
     for (const line of text.split('\n')) {
       const m = /^\s*\/etc\/apache2\/(\S+)\s+([0-9a-f]{32})(\s+obsolete)?\s*$/.exec(line);
       if (m && !m[3]) out.push({ rel: m[1]!, md5: m[2]! });
@@ -92,9 +121,15 @@ export async function md5(file: string): Promise<string | undefined> {
 }
 
 /** What a2query would say: the enabled links of a kind, and the marker files, as sorted name lists. */
-export async function a2View(t: DebianTree, kind: 'mods' | 'sites' | 'conf'): Promise<{ enabled: string[]; markers: Record<string, string[]> }> {
+export async function a2View(
+  t: DebianTree,
+  kind: 'mods' | 'sites' | 'conf',
+): Promise<{ enabled: string[]; markers: Record<string, string[]> }> {
   const ext = kind === 'mods' ? '.load' : '.conf';
-  const enabled = (await fs.readdir(path.join(t.root, `${kind}-enabled`))).filter((n) => n.endsWith(ext)).map((n) => n.slice(0, -ext.length)).sort();
+  const enabled = (await fs.readdir(path.join(t.root, `${kind}-enabled`)))
+    .filter((n) => n.endsWith(ext))
+    .map((n) => n.slice(0, -ext.length))
+    .sort();
   const obj = kind === 'mods' ? 'module' : kind === 'sites' ? 'site' : 'conf';
   const markers: Record<string, string[]> = {};
   for (const d of await fs.readdir(path.join(t.state, obj)).catch(() => [] as string[])) {

@@ -17,12 +17,14 @@ afterAll(async () => {
   for (const root of running) await cli(['ctl', 'stop', '--server-root', root]);
 });
 
-const debug = (root: string, dir: string, ...args: string[]) => cli(['debug', '--server-root', root, '--json', ...args], { cwd: dir, timeoutMs: 240_000 });
+const debug = (root: string, dir: string, ...args: string[]) =>
+  cli(['debug', '--server-root', root, '--json', ...args], { cwd: dir, timeoutMs: 240_000 });
 
 /** A branch on an uninitialised malloc'd int on /uninit, before the handler sets its content type. */
 async function addUninitialisedRead(src: string): Promise<number> {
   const text = await fs.readFile(src, 'utf8');
-  const anchor = /^( *)(ap_set_content_type\(r, "text\/plain"\);|r->content_type = "text\/plain";)$/m;
+  const anchor =
+    /^( *)(ap_set_content_type\(r, "text\/plain"\);|r->content_type = "text\/plain";)$/m;
   const m = anchor.exec(text)!;
   const i = m[1]!;
   const bad = `${i}if (strcmp(r->uri, "/uninit") == 0) {\n${i}    int *v = malloc(sizeof *v);\n${i}    if (*v == 42)\n${i}        r->status = 201;\n${i}    free(v);\n${i}}\n`;
@@ -33,7 +35,9 @@ async function addUninitialisedRead(src: string): Promise<number> {
 
 async function debugChecks(root: string): Promise<void> {
   const work = await tmpDir('apxs-ts-debug-');
-  expect((await cli(['new', 'dbg', '--template', 'hello', '--server-root', root], { cwd: work })).code).toBe(0);
+  expect(
+    (await cli(['new', 'dbg', '--template', 'hello', '--server-root', root], { cwd: work })).code,
+  ).toBe(0);
   const dir = path.join(work, 'mod_dbg');
   const line = await addUninitialisedRead(path.join(dir, 'mod_dbg.c'));
   const inst = await cli(['install', '--server-root', root], { cwd: dir });
@@ -60,7 +64,12 @@ async function debugChecks(root: string): Promise<void> {
 
     const clean = await debug(root, dir, '--valgrind', '--request', '/');
     expect(clean.code, clean.stdout + clean.stderr).toBe(0);
-    expect(clean.json).toMatchObject({ tool: 'valgrind', errorCount: 0, errors: [], request: { status: 200 } });
+    expect(clean.json).toMatchObject({
+      tool: 'valgrind',
+      errorCount: 0,
+      errors: [],
+      request: { status: 200 },
+    });
     expect(clean.json.summary).toMatch(/^ERROR SUMMARY: 0 errors/);
 
     const dirty = await debug(root, dir, '--valgrind', '--request', '/uninit');

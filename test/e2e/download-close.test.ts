@@ -24,8 +24,14 @@ async function closingMirror(): Promise<string> {
   const names = await fs.readdir(REL);
   const server = net.createServer((sock) => {
     sock.once('data', async (b: Buffer) => {
-      const p = decodeURIComponent(/^GET (\S+)/.exec(b.toString('latin1'))?.[1] ?? '/').replace(/^\//, '');
-      const body = p === '' ? Buffer.from(names.map((n) => `<a href="${n}">${n}</a>`).join('\n')) : await fs.readFile(path.join(REL, path.basename(p))).catch(() => undefined);
+      const p = decodeURIComponent(/^GET (\S+)/.exec(b.toString('latin1'))?.[1] ?? '/').replace(
+        /^\//,
+        '',
+      );
+      const body =
+        p === ''
+          ? Buffer.from(names.map((n) => `<a href="${n}">${n}</a>`).join('\n'))
+          : await fs.readFile(path.join(REL, path.basename(p))).catch(() => undefined);
       if (!body) return void sock.end('HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n');
       sock.write(`HTTP/1.0 200 OK\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
       sock.end(body);
@@ -49,16 +55,31 @@ it('a body read slower than it arrives (a slow disk) is downloaded whole from a 
   });
   const want = await fs.readFile(path.join(REL, 'httpd-2.4.68.tar.gz'));
   expect(r.bytes).toBe(want.length);
-  expect(r.hashes.sha512).toBe((await fs.readFile(path.join(REL, 'httpd-2.4.68.tar.gz.sha512'), 'utf8')).split(/\s/)[0]);
+  expect(r.hashes.sha512).toBe(
+    (await fs.readFile(path.join(REL, 'httpd-2.4.68.tar.gz.sha512'), 'utf8')).split(/\s/)[0],
+  );
 }, 60_000);
 
 it('source download from an HTTP/1.0 mirror that closes after each file verifies, several times over', async () => {
   const url = await closingMirror();
   for (let i = 0; i < 3; i++) {
     const cache = await tmpDir();
-    const r = await cli(['source', 'download', '2.4.68', '--mirror', url, '--keys', path.join(REL, 'KEYS'), '--cache-dir', cache, '--json']);
+    const r = await cli([
+      'source',
+      'download',
+      '2.4.68',
+      '--mirror',
+      url,
+      '--keys',
+      path.join(REL, 'KEYS'),
+      '--cache-dir',
+      cache,
+      '--json',
+    ]);
     expect(r.code, `run ${i}: ${r.stdout}${r.stderr.slice(-2000)}`).toBe(0);
     expect(r.json.checksum.algorithm).toBe('sha512');
-    expect((await fs.stat(path.join(cache, 'httpd-2.4.68.tar.gz'))).size).toBe((await fs.stat(path.join(REL, 'httpd-2.4.68.tar.gz'))).size);
+    expect((await fs.stat(path.join(cache, 'httpd-2.4.68.tar.gz'))).size).toBe(
+      (await fs.stat(path.join(REL, 'httpd-2.4.68.tar.gz'))).size,
+    );
   }
 }, 120_000);

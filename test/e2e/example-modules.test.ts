@@ -27,11 +27,21 @@ const LOCATIONS: Record<(typeof MODULES)[number], string> = {
 
 function post(url: string, body: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', agent: false, headers: { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-    });
+    const req = http.request(
+      url,
+      {
+        method: 'POST',
+        agent: false,
+        headers: { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -51,36 +61,61 @@ afterAll(async () => {
   if (running) await cli(['ctl', 'stop', '--server-root', sr]);
 });
 
-describe('httpd 2.4.68\'s example modules', () => {
+describe("httpd 2.4.68's example modules", () => {
   it('are single C files (one module directory each)', async () => {
-    const sources = (await fs.readdir(path.join(work, EXAMPLES))).filter((f) => f.endsWith('.c')).sort();
+    const sources = (await fs.readdir(path.join(work, EXAMPLES)))
+      .filter((f) => f.endsWith('.c'))
+      .sort();
     expect(sources).toEqual(MODULES.map((m) => `mod_${m}.c`).sort());
   });
 
-  it.each(MODULES)('mod_%s builds with apxs-ts build and installs with the <Location> it registers', async (m) => {
-    const dir = path.join(work, `mod_${m}`);
-    await fs.mkdir(dir, { mode: 0o755 });
-    await fs.copyFile(path.join(work, EXAMPLES, `mod_${m}.c`), path.join(dir, `mod_${m}.c`));
-    const built = await cli(['build', dir, '--server-root', sr, '--json']);
-    expect(built.code, built.stderr + built.stdout).toBe(0);
-    const installed = await cli(['install', dir, '--server-root', sr, '--json']);
-    expect(installed.code, installed.stderr + installed.stdout).toBe(0);
-    const conf = await fs.readFile(path.join(sr, 'conf', 'httpd.conf'), 'utf8');
-    expect(conf).toContain(`# BEGIN apxs-ts module ${m}\nLoadModule ${m}_module modules/mod_${m}.so\n${LOCATIONS[m]}\n# END apxs-ts module ${m}\n`);
-    // The .so build made is the one installed: install did not build again.
-    expect(installed.json.so).toMatchObject({ so: path.join(dir, `mod_${m}.so`), madeBy: 'apxs-ts build', built: false });
-  });
+  it.each(MODULES)(
+    'mod_%s builds with apxs-ts build and installs with the <Location> it registers',
+    async (m) => {
+      const dir = path.join(work, `mod_${m}`);
+      await fs.mkdir(dir, { mode: 0o755 });
+      await fs.copyFile(path.join(work, EXAMPLES, `mod_${m}.c`), path.join(dir, `mod_${m}.c`));
+      const built = await cli(['build', dir, '--server-root', sr, '--json']);
+      expect(built.code, built.stderr + built.stdout).toBe(0);
+      const installed = await cli(['install', dir, '--server-root', sr, '--json']);
+      expect(installed.code, installed.stderr + installed.stdout).toBe(0);
+      const conf = await fs.readFile(path.join(sr, 'conf', 'httpd.conf'), 'utf8');
+      expect(conf).toContain(
+        `# BEGIN apxs-ts module ${m}\nLoadModule ${m}_module modules/mod_${m}.so\n${LOCATIONS[m]}\n# END apxs-ts module ${m}\n`,
+      );
+      // The .so build made is the one installed: install did not build again.
+      expect(installed.json.so).toMatchObject({
+        so: path.join(dir, `mod_${m}.so`),
+        madeBy: 'apxs-ts build',
+        built: false,
+      });
+    },
+  );
 
   it('and work: the hooks page, the IPC page, a served file upper-cased, a request body upper-cased', async () => {
     // The input filter's effect shows in a body echoed back: httpd's mod_reflector answers with the request body.
     await fs.mkdir(path.join(sr, 'htdocs', 'case_filter'), { recursive: true, mode: 0o755 });
-    await fs.writeFile(path.join(sr, 'htdocs', 'case_filter', 'page.txt'), 'Served as written, shouted by CaseFilter.\n', { mode: 0o644 });
-    const { systemModulesDir } = JSON.parse(await fs.readFile(path.join(sr, 'apxs-ts-sandbox.json'), 'utf8')) as { systemModulesDir: string };
-    await fs.appendFile(path.join(sr, 'conf', 'httpd.conf'), [
-      `LoadModule reflector_module ${path.join(systemModulesDir, 'mod_reflector.so')}`,
-      '<Location /case_filter_in/echo>', '    SetHandler reflector', '</Location>',
-      '<Location /echo>', '    SetHandler reflector', '</Location>', '',
-    ].join('\n'));
+    await fs.writeFile(
+      path.join(sr, 'htdocs', 'case_filter', 'page.txt'),
+      'Served as written, shouted by CaseFilter.\n',
+      { mode: 0o644 },
+    );
+    const { systemModulesDir } = JSON.parse(
+      await fs.readFile(path.join(sr, 'apxs-ts-sandbox.json'), 'utf8'),
+    ) as { systemModulesDir: string };
+    await fs.appendFile(
+      path.join(sr, 'conf', 'httpd.conf'),
+      [
+        `LoadModule reflector_module ${path.join(systemModulesDir, 'mod_reflector.so')}`,
+        '<Location /case_filter_in/echo>',
+        '    SetHandler reflector',
+        '</Location>',
+        '<Location /echo>',
+        '    SetHandler reflector',
+        '</Location>',
+        '',
+      ].join('\n'),
+    );
     const start = await cli(['ctl', 'start', '--server-root', sr, '--json']);
     expect(start.code, start.stderr + start.stdout).toBe(0);
     running = true;
@@ -102,7 +137,10 @@ describe('httpd 2.4.68\'s example modules', () => {
     const echoed = await post(`${base}/case_filter_in/echo`, 'a quiet request body');
     expect(echoed).toEqual({ status: 200, body: 'A QUIET REQUEST BODY' });
     // The same reflector outside the filter's Location echoes it as sent: the upper case is CaseFilterIn's.
-    expect(await post(`${base}/echo`, 'a quiet request body')).toEqual({ status: 200, body: 'a quiet request body' });
+    expect(await post(`${base}/echo`, 'a quiet request body')).toEqual({
+      status: 200,
+      body: 'a quiet request body',
+    });
 
     const stop = await cli(['ctl', 'stop', '--server-root', sr]);
     expect(stop.code, stop.stderr).toBe(0);

@@ -32,7 +32,11 @@ async function snapshot(dir: string): Promise<Record<string, string>> {
         out[`${r}/`] = 'dir';
         await walk(r);
       } else {
-        out[r] = st.isSymbolicLink() ? `-> ${await fs.readlink(path.join(dir, r))}` : createHash('sha256').update(await fs.readFile(path.join(dir, r))).digest('hex');
+        out[r] = st.isSymbolicLink()
+          ? `-> ${await fs.readlink(path.join(dir, r))}`
+          : createHash('sha256')
+              .update(await fs.readFile(path.join(dir, r)))
+              .digest('hex');
       }
     }
   };
@@ -46,19 +50,34 @@ beforeAll(async () => {
   S = path.join(work, 'srv');
   H = path.join(work, 'hosts');
   await fs.writeFile(H, '127.0.0.1 localhost\n');
-  const r = await cli(['sandbox', 'create', S, '--port', String(await freePort()), '--no-project'], { env });
+  const r = await cli(
+    ['sandbox', 'create', S, '--port', String(await freePort()), '--no-project'],
+    { env },
+  );
   expect(r.code, r.stderr).toBe(0);
 });
 
 /** Runs rows a few at a time (the machine is shared). */
 async function each<T>(rows: T[], fn: (row: T) => Promise<void>, width = 4): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < rows.length) await fn(rows[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < rows.length) await fn(rows[next++]!);
+    }),
+  );
 }
 
-const CTL = ['start', 'stop', 'graceful-stop', 'restart', 'graceful', 'status', 'configtest', 'logs', 'loglevel'];
+const CTL = [
+  'start',
+  'stop',
+  'graceful-stop',
+  'restart',
+  'graceful',
+  'status',
+  'configtest',
+  'logs',
+  'loglevel',
+];
 
 describe('a path named on the command line that does not exist: exit 2, for every command', () => {
   it('each row exits 2 with one line naming the path; no path is created, no file changed', async () => {
@@ -76,8 +95,10 @@ describe('a path named on the command line that does not exist: exit 2, for ever
     add((m) => ['new', 'mod_zz', '--dir', m]);
     add((m) => ['query', '--server-root', m]);
     add((m) => ['doctor', '--server-root', m, '--hosts-file', H]);
-    for (const c of CTL) add((m) => ['ctl', c, ...(c === 'loglevel' ? ['info'] : []), '--server-root', m]);
-    for (const c of ['add', 'remove', 'list']) add((m) => ['hosts', c, ...(c === 'list' ? [] : ['a.dd']), '--hosts-file', m]);
+    for (const c of CTL)
+      add((m) => ['ctl', c, ...(c === 'loglevel' ? ['info'] : []), '--server-root', m]);
+    for (const c of ['add', 'remove', 'list'])
+      add((m) => ['hosts', c, ...(c === 'list' ? [] : ['a.dd']), '--hosts-file', m]);
     add((m) => ['vhost', 'add', 'a.dd', '--server-root', m, '--hosts-file', H]);
     add((m) => ['vhost', 'add', 'a.dd', '--server-root', S, '--hosts-file', m]);
     add((m) => ['vhost', 'remove', 'a.dd', '--server-root', m, '--hosts-file', H]);
@@ -94,7 +115,8 @@ describe('a path named on the command line that does not exist: exit 2, for ever
       const named = args.find((a) => a.includes('missing-'))!.replace(/^--[a-z-]+=/, '');
       const r = await cli([...args, '--json'], { env, cwd: work });
       const e = r.json?.error;
-      if (r.code !== 2 || !e || /\n/.test(e.message) || !e.message.includes(named)) wrong.push(`${args.join(' ')} -> exit ${r.code} ${e?.code}: ${e?.message}`);
+      if (r.code !== 2 || !e || /\n/.test(e.message) || !e.message.includes(named))
+        wrong.push(`${args.join(' ')} -> exit ${r.code} ${e?.code}: ${e?.message}`);
     });
     expect(wrong, wrong.join('\n')).toEqual([]);
     expect(rows.length).toBe(31);
@@ -102,7 +124,7 @@ describe('a path named on the command line that does not exist: exit 2, for ever
     expect(await snapshot(work)).toEqual(before);
   }, 180_000);
 
-  it('something missing inside a path that exists stays NOT_FOUND, exit 1 (it is not the user\'s typo)', async () => {
+  it("something missing inside a path that exists stays NOT_FOUND, exit 1 (it is not the user's typo)", async () => {
     const dir = path.join(work, 'a-module-dir');
     await fs.mkdir(dir, { recursive: true });
     const r = await cli(['install', dir, '--server-root', S, '--json'], { env, cwd: work });
@@ -121,7 +143,19 @@ describe('a bad number for any numeric option: exit 2, one line naming the value
     const opt = (make: (v: string) => string[], zeroIsBad: boolean) => {
       for (const v of [...BAD, ...(zeroIsBad ? ['0'] : [])]) rows.push({ args: make(v), value: v });
     };
-    for (const c of CTL) opt((v) => ['ctl', c, ...(c === 'loglevel' ? ['info'] : []), '--timeout', v, '--server-root', S], true);
+    for (const c of CTL)
+      opt(
+        (v) => [
+          'ctl',
+          c,
+          ...(c === 'loglevel' ? ['info'] : []),
+          '--timeout',
+          v,
+          '--server-root',
+          S,
+        ],
+        true,
+      );
     opt((v) => ['ctl', 'logs', '-n', v, '--server-root', S], true);
     opt((v) => ['ctl', 'logs', `--lines=${v}`, '--server-root', S], true);
     opt((v) => ['dev', work, '--debounce', v, '--server-root', S], false);
@@ -129,22 +163,58 @@ describe('a bad number for any numeric option: exit 2, one line naming the value
     opt((v) => ['build', work, '--jobs', v, '--server-root', S], true);
     opt((v) => ['source', 'build', '2.4.68', '--jobs', v, '--dry-run'], true);
     opt((v) => ['source', 'build', '2.4.68', '--port', v, '--dry-run'], true);
-    opt((v) => ['source', 'download', '2.4.68', '--stall-timeout', v, '--mirror', '/nonexistent-mirror'], true);
-    opt((v) => ['source', 'download', '2.4.68', '--deadline', v, '--mirror', '/nonexistent-mirror'], true);
+    opt(
+      (v) => [
+        'source',
+        'download',
+        '2.4.68',
+        '--stall-timeout',
+        v,
+        '--mirror',
+        '/nonexistent-mirror',
+      ],
+      true,
+    );
+    opt(
+      (v) => ['source', 'download', '2.4.68', '--deadline', v, '--mirror', '/nonexistent-mirror'],
+      true,
+    );
     opt((v) => ['sandbox', 'create', newDir, '--port', v], true);
     opt((v) => ['vhost', 'add', 'n.dd', '--port', v, '--server-root', S, '--hosts-file', H], true);
     opt((v) => ['test', work, '--repeat', v], true);
     opt((v) => ['test', work, '--jobs', v], true);
     opt((v) => ['--wait', v, 'vhost', 'add', 'n.dd', '--server-root', S, '--hosts-file', H], false);
     opt((v) => ['sandbox', 'create', newDir, '--tls-port', v], true);
-    opt((v) => ['vhost', 'add', 'n.test', '--tls', '--tls-port', v, '--server-root', S, '--hosts-file', H], true);
+    opt(
+      (v) => [
+        'vhost',
+        'add',
+        'n.test',
+        '--tls',
+        '--tls-port',
+        v,
+        '--server-root',
+        S,
+        '--hosts-file',
+        H,
+      ],
+      true,
+    );
     opt((v) => ['tls', 'renew', '--expiring', v, '--server-root', S], false);
-    for (const v of BAD) rows.push({ args: ['vhost', 'add', 'n.dd', '--server-root', S, '--hosts-file', H], value: v, env: { APXS_TS_LOCK_WAIT: v } });
+    for (const v of BAD)
+      rows.push({
+        args: ['vhost', 'add', 'n.dd', '--server-root', S, '--hosts-file', H],
+        value: v,
+        env: { APXS_TS_LOCK_WAIT: v },
+      });
     const wrong: string[] = [];
     await each(rows, async ({ args, value, env: extra }) => {
       const r = await cli([...args, '--json'], { env: { ...env, ...extra }, cwd: work });
       const e = r.json?.error;
-      if (r.code !== 2 || !e || /\n/.test(e.message) || !e.message.includes(value)) wrong.push(`${args.join(' ')} ${JSON.stringify(extra ?? {})} -> exit ${r.code} ${e?.code}: ${e?.message}`);
+      if (r.code !== 2 || !e || /\n/.test(e.message) || !e.message.includes(value))
+        wrong.push(
+          `${args.join(' ')} ${JSON.stringify(extra ?? {})} -> exit ${r.code} ${e?.code}: ${e?.message}`,
+        );
     });
     expect(wrong, wrong.join('\n')).toEqual([]);
     expect(rows.length).toBe(185);
@@ -158,7 +228,10 @@ describe('a bad number for any numeric option: exit 2, one line naming the value
       [['--wait', '0', 'vhost', 'list'], {}],
       [['vhost', 'list'], { APXS_TS_LOCK_WAIT: '5' }],
     ] as const) {
-      const r = await cli([...args, '--server-root', S, '--json'], { env: { ...env, ...extra }, cwd: work });
+      const r = await cli([...args, '--server-root', S, '--json'], {
+        env: { ...env, ...extra },
+        cwd: work,
+      });
       expect(r.code, `${args.join(' ')}: ${r.stdout}`).toBe(0);
     }
   }, 30_000);

@@ -33,22 +33,41 @@ describe('httpd 1.3 legacy fixes', () => {
     const plan = configurePlan('1.3', '/opt/apache13', []);
     expect(plan.shell).toBe('bash');
     expect(plan.args).toEqual(['--prefix=/opt/apache13', '--enable-module=so']);
-    await expect(runPhase('configure', 'dash', ['./configure'], { cwd: dir, logFile: path.join(dir, 'dash.log') })).rejects.toThrow(/configure failed/);
-    expect(await fs.readFile(path.join(dir, 'dash.log'), 'utf8')).toContain('generated sed script is corrupt');
-    await runPhase('configure', plan.shell!, ['./configure', ...plan.args], { cwd: dir, env: plan.env, logFile: path.join(dir, 'bash.log') });
+    await expect(
+      runPhase('configure', 'dash', ['./configure'], {
+        cwd: dir,
+        logFile: path.join(dir, 'dash.log'),
+      }),
+    ).rejects.toThrow(/configure failed/);
+    expect(await fs.readFile(path.join(dir, 'dash.log'), 'utf8')).toContain(
+      'generated sed script is corrupt',
+    );
+    await runPhase('configure', plan.shell!, ['./configure', ...plan.args], {
+      cwd: dir,
+      env: plan.env,
+      logFile: path.join(dir, 'bash.log'),
+    });
     expect(await fs.readFile(path.join(dir, 'bash.log'), 'utf8')).toContain('configure: ok');
   });
 
   it('renames the getline of htdigest.c, htpasswd.c and logresolve.c so they compile against glibc', async () => {
     const dir = await tree();
     for (const f of ['htdigest', 'htpasswd', 'logresolve']) {
-      expect(gcc(['-c', `src/support/${f}.c`, '-o', '/dev/null'], dir).out).toMatch(/conflicting types for .getline/);
+      expect(gcc(['-c', `src/support/${f}.c`, '-o', '/dev/null'], dir).out).toMatch(
+        /conflicting types for .getline/,
+      );
     }
     const fix = await renameGetline(dir);
-    expect(fix?.files.map((f) => path.basename(f))).toEqual(['htdigest.c', 'htpasswd.c', 'logresolve.c']);
+    expect(fix?.files.map((f) => path.basename(f))).toEqual([
+      'htdigest.c',
+      'htpasswd.c',
+      'logresolve.c',
+    ]);
     for (const f of ['htdigest', 'htpasswd', 'logresolve']) {
       expect(gcc([`src/support/${f}.c`, '-o', path.join(dir, f)], dir).ok).toBe(true);
-      expect(execFileSync(path.join(dir, f), { input: 'one\ntwo\n', encoding: 'utf8' })).toBe('one\ntwo\n');
+      expect(execFileSync(path.join(dir, f), { input: 'one\ntwo\n', encoding: 'utf8' })).toBe(
+        'one\ntwo\n',
+      );
     }
     expect(await renameGetline(dir)).toBeUndefined(); // safe to run twice
   });
@@ -62,10 +81,12 @@ describe('httpd 1.3 legacy fixes', () => {
     expect(await dropSysSiglist(dir)).toBeUndefined();
   });
 
-  it('builds with -fgnu89-inline: without it, os.h\'s extern inline is a multiple definition', async () => {
+  it("builds with -fgnu89-inline: without it, os.h's extern inline is a multiple definition", async () => {
     const dir = await tree();
     const files = ['src/main/util_a.c', 'src/main/util_b.c', 'src/main/http_main.c'];
-    expect(gcc(['-O2', ...files, '-o', path.join(dir, 'httpd')], dir).out).toMatch(/multiple definition of .ap_os_is_path_absolute/);
+    expect(gcc(['-O2', ...files, '-o', path.join(dir, 'httpd')], dir).out).toMatch(
+      /multiple definition of .ap_os_is_path_absolute/,
+    );
     const cflags = configurePlan('1.3', '/p', []).env.CFLAGS!.split(' ');
     expect(gcc([...cflags, ...files, '-o', path.join(dir, 'httpd')], dir).ok).toBe(true);
   });
@@ -84,7 +105,9 @@ describe('httpd 2.0 legacy fix', () => {
     const conf = path.join(dir, 'httpd.conf');
     await fs.writeFile(conf, 'User nobody\nGroup #-1\n# Group #-1 in a comment stays\n');
     expect((await fixGroupMinusOne(conf, 'nogroup'))?.id).toBe('group-minus-one');
-    expect(await fs.readFile(conf, 'utf8')).toBe('User nobody\nGroup nogroup\n# Group #-1 in a comment stays\n');
+    expect(await fs.readFile(conf, 'utf8')).toBe(
+      'User nobody\nGroup nogroup\n# Group #-1 in a comment stays\n',
+    );
     expect(await fixGroupMinusOne(conf, 'nogroup')).toBeUndefined();
   });
 });

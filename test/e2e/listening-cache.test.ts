@@ -16,7 +16,11 @@ import { tmpDir } from '../helpers.js';
  * opens a client socket too. It says each port (or "connected") in a file:
  * stdio pipes would be sockets too (libuv makes them with socketpair).
  */
-async function holder(): Promise<{ child: ChildProcess; port: number; send: (signal: NodeJS.Signals) => Promise<string> }> {
+async function holder(): Promise<{
+  child: ChildProcess;
+  port: number;
+  send: (signal: NodeJS.Signals) => Promise<string>;
+}> {
   const dir = await tmpDir('apxs-ts-holder-');
   const out = path.join(dir, 'out');
   const code = `
@@ -36,7 +40,10 @@ async function holder(): Promise<{ child: ChildProcess; port: number; send: (sig
       await new Promise((r) => setTimeout(r, 10));
     }
   };
-  const send = (signal: NodeJS.Signals) => { child.kill(signal); return next(); };
+  const send = (signal: NodeJS.Signals) => {
+    child.kill(signal);
+    return next();
+  };
   return { child, port: Number(await next()), send };
 }
 
@@ -57,8 +64,13 @@ afterAll(() => {
 });
 
 /** The one listening entry (lib/core/cache.ts: {key, value}): its file, key and value. */
-async function cacheEntry(): Promise<{ file: string; key: string; entry: { process: string; sockets: Record<string, string> } } | undefined> {
-  const files = (await fs.readdir(path.join(cache, 'apxs-ts')).catch(() => [] as string[])).filter((f) => f.startsWith('listening-'));
+async function cacheEntry(): Promise<
+  | { file: string; key: string; entry: { process: string; sockets: Record<string, string> } }
+  | undefined
+> {
+  const files = (await fs.readdir(path.join(cache, 'apxs-ts')).catch(() => [] as string[])).filter(
+    (f) => f.startsWith('listening-'),
+  );
   if (files.length === 0) return undefined;
   const file = path.join(cache, 'apxs-ts', files[0]!);
   const { key, value } = JSON.parse(await fs.readFile(file, 'utf8'));
@@ -76,10 +88,20 @@ describe('serverListening', () => {
     expect(Object.values(first!.entry.sockets)).toEqual([`127.0.0.1:${h.port}`]);
     // Proof the second answer comes from the cache: an address the tables would never give.
     const inode = Object.keys(first!.entry.sockets)[0]!;
-    await fs.writeFile(first!.file, JSON.stringify({ key: first!.key, value: { ...first!.entry, sockets: { [inode]: '192.0.2.1:1' } } }));
+    await fs.writeFile(
+      first!.file,
+      JSON.stringify({
+        key: first!.key,
+        value: { ...first!.entry, sockets: { [inode]: '192.0.2.1:1' } },
+      }),
+    );
     expect(await serverListening('/srv/a', pid)).toEqual(['192.0.2.1:1']);
     // A torn or hand-edited entry (no sockets, not JSON, not an object) is no answer: the tables again.
-    for (const bad of [JSON.stringify({ key: first!.key, value: { process: first!.entry.process } }), '{"key":', 'null']) {
+    for (const bad of [
+      JSON.stringify({ key: first!.key, value: { process: first!.entry.process } }),
+      '{"key":',
+      'null',
+    ]) {
       await fs.writeFile(first!.file, bad);
       expect(await serverListening('/srv/a', pid)).toEqual([`127.0.0.1:${h.port}`]);
     }
@@ -88,7 +110,9 @@ describe('serverListening', () => {
 
     // A new listener (a restart with another Listen line): new inodes, the tables again.
     const second = Number(await h.send('SIGUSR1'));
-    expect((await serverListening('/srv/a', pid)).sort()).toEqual([`127.0.0.1:${h.port}`, `127.0.0.1:${second}`].sort());
+    expect((await serverListening('/srv/a', pid)).sort()).toEqual(
+      [`127.0.0.1:${h.port}`, `127.0.0.1:${second}`].sort(),
+    );
     // And that answer is now the cached one, equal to the tables'.
     expect((await serverListening('/srv/a', pid)).sort()).toEqual(listeningAddresses(pid).sort());
   });
@@ -105,7 +129,16 @@ describe('serverListening', () => {
     expect(await serverListening('/srv/d', other.child.pid!)).toEqual([`127.0.0.1:${other.port}`]);
     const e = await cacheEntry();
     // The same root's entry, now asked about another pid: its key does not match, the tables decide.
-    await fs.writeFile(e!.file, JSON.stringify({ key: e!.key, value: { ...e!.entry, sockets: Object.fromEntries(Object.keys(e!.entry.sockets).map((k) => [k, '192.0.2.1:1'])) } }));
+    await fs.writeFile(
+      e!.file,
+      JSON.stringify({
+        key: e!.key,
+        value: {
+          ...e!.entry,
+          sockets: Object.fromEntries(Object.keys(e!.entry.sockets).map((k) => [k, '192.0.2.1:1'])),
+        },
+      }),
+    );
     const third = await holder();
     children.push(third.child);
     expect(await serverListening('/srv/d', third.child.pid!)).toEqual([`127.0.0.1:${third.port}`]);

@@ -38,7 +38,7 @@ async function handlerSandbox(): Promise<{ sr: string; port: number; conf: strin
 /** Requests a URL the module declines until the error log says so (a reload's old children may serve the first ones). */
 async function declinedLogged(sr: string, port: number, ms = 10_000): Promise<boolean> {
   const log = path.join(sr, 'logs', 'error_log');
-  for (const end = Date.now() + ms; Date.now() < end;) {
+  for (const end = Date.now() + ms; Date.now() < end; ) {
     await get(`http://127.0.0.1:${port}/index.html`);
     await new Promise((r) => setTimeout(r, 100));
     if ((await fs.readFile(log, 'utf8')).includes('handling declined')) return true;
@@ -53,36 +53,79 @@ describe('ctl loglevel and ctl logs', () => {
     // The sandbox logs at warn: the module's debug line is not written.
     expect(await declinedLogged(sr, port, 600)).toBe(false);
 
-    const set = await cli(['ctl', 'loglevel', 'debug', '--module', NAME, '--json', '--server-root', sr]);
+    const set = await cli([
+      'ctl',
+      'loglevel',
+      'debug',
+      '--module',
+      NAME,
+      '--json',
+      '--server-root',
+      sr,
+    ]);
     expect(set.code, set.stdout + set.stderr).toBe(0);
-    expect(set.json).toMatchObject({ series: '2.4', lines: [`LogLevel ${NAME}:debug`], reloaded: true, changed: [conf] });
+    expect(set.json).toMatchObject({
+      series: '2.4',
+      lines: [`LogLevel ${NAME}:debug`],
+      reloaded: true,
+      changed: [conf],
+    });
     const text = await fs.readFile(conf, 'utf8');
-    expect(text).toContain(`# BEGIN apxs-ts loglevel\nLogLevel ${NAME}:debug\n# END apxs-ts loglevel\n`);
+    expect(text).toContain(
+      `# BEGIN apxs-ts loglevel\nLogLevel ${NAME}:debug\n# END apxs-ts loglevel\n`,
+    );
     // At the end: after the shipped `LogLevel warn`, which would reset a per-module level.
     expect(text.endsWith('# END apxs-ts loglevel\n')).toBe(true);
     expect(await declinedLogged(sr, port)).toBe(true);
 
-    const all = (await fs.readFile(path.join(sr, 'logs', 'error_log'), 'utf8')).split('\n').filter(Boolean);
+    const all = (await fs.readFile(path.join(sr, 'logs', 'error_log'), 'utf8'))
+      .split('\n')
+      .filter(Boolean);
     expect(all.some((l) => !l.includes(`[${NAME}:`))).toBe(true); // other modules' lines are there (AH00489 ...)
-    const logs = await cli(['ctl', 'logs', '--module', NAME, '-n', '500', '--json', '--server-root', sr]);
+    const logs = await cli([
+      'ctl',
+      'logs',
+      '--module',
+      NAME,
+      '-n',
+      '500',
+      '--json',
+      '--server-root',
+      sr,
+    ]);
     expect(logs.code, logs.stderr).toBe(0);
     expect(logs.json.lines.length).toBeGreaterThan(0);
-    for (const l of logs.json.lines) expect(l).toMatch(new RegExp(`\\[${NAME}:debug\\].*handling declined`));
+    for (const l of logs.json.lines)
+      expect(l).toMatch(new RegExp(`\\[${NAME}:debug\\].*handling declined`));
     expect(logs.json.lines).toEqual(all.filter((l) => l.includes(`[${NAME}:`)).slice(-500));
-    const human = await cli(['ctl', 'logs', '--module', `mod_${NAME}`, '-n', '1', '--server-root', sr]);
+    const human = await cli([
+      'ctl',
+      'logs',
+      '--module',
+      `mod_${NAME}`,
+      '-n',
+      '1',
+      '--server-root',
+      sr,
+    ]);
     expect(human.stdout.trim().split('\n')).toHaveLength(1);
     expect(human.stdout).toContain('handling declined');
 
     // --follow --module: only the module's new lines, as they are written; a reload's notice lines are left out.
-    const follow = spawn(process.execPath, [CLI, 'ctl', 'logs', '--follow', '--module', NAME, '-n', '1', '--server-root', sr], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const follow = spawn(
+      process.execPath,
+      [CLI, 'ctl', 'logs', '--follow', '--module', NAME, '-n', '1', '--server-root', sr],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let followed = '';
     follow.stdout.on('data', (b: Buffer) => (followed += b.toString()));
     try {
       // Its first line (the -n 1 tail) says it runs; lines written after that tail are followed.
-      for (const end = Date.now() + 10_000; followed === '' && Date.now() < end;) await new Promise((r) => setTimeout(r, 50));
+      for (const end = Date.now() + 10_000; followed === '' && Date.now() < end; )
+        await new Promise((r) => setTimeout(r, 50));
       const seen = followed.length;
       expect((await cli(['ctl', 'graceful', '--server-root', sr])).code).toBe(0); // writes [mpm_event:notice] lines
-      for (const end = Date.now() + 10_000; followed.length === seen && Date.now() < end;) {
+      for (const end = Date.now() + 10_000; followed.length === seen && Date.now() < end; ) {
         await get(`http://127.0.0.1:${port}/index.html`);
         await new Promise((r) => setTimeout(r, 250));
       }
@@ -96,12 +139,44 @@ describe('ctl loglevel and ctl logs', () => {
     for (const l of followedLines) expect(l).toMatch(new RegExp(`\\[${NAME}:debug\\]`));
 
     // A second module's level joins the first; --reset --module takes one out; --reset all of them, byte for byte.
-    const two = await cli(['ctl', 'loglevel', 'info', '--module', 'mod_dir', '--no-reload', '--json', '--server-root', sr]);
+    const two = await cli([
+      'ctl',
+      'loglevel',
+      'info',
+      '--module',
+      'mod_dir',
+      '--no-reload',
+      '--json',
+      '--server-root',
+      sr,
+    ]);
     expect(two.json.lines).toEqual([`LogLevel ${NAME}:debug`, 'LogLevel dir:info']);
     expect(two.json.reloaded).toBe(false);
-    const global = await cli(['ctl', 'loglevel', 'notice', '--no-reload', '--json', '--server-root', sr]);
-    expect(global.json.lines).toEqual(['LogLevel notice', `LogLevel ${NAME}:debug`, 'LogLevel dir:info']);
-    const one = await cli(['ctl', 'loglevel', '--reset', '--module', 'dir', '--no-reload', '--json', '--server-root', sr]);
+    const global = await cli([
+      'ctl',
+      'loglevel',
+      'notice',
+      '--no-reload',
+      '--json',
+      '--server-root',
+      sr,
+    ]);
+    expect(global.json.lines).toEqual([
+      'LogLevel notice',
+      `LogLevel ${NAME}:debug`,
+      'LogLevel dir:info',
+    ]);
+    const one = await cli([
+      'ctl',
+      'loglevel',
+      '--reset',
+      '--module',
+      'dir',
+      '--no-reload',
+      '--json',
+      '--server-root',
+      sr,
+    ]);
     expect(one.json.lines).toEqual(['LogLevel notice', `LogLevel ${NAME}:debug`]);
     const reset = await cli(['ctl', 'loglevel', '--reset', '--json', '--server-root', sr]);
     expect(reset.code, reset.stdout).toBe(0);
@@ -125,7 +200,16 @@ describe('ctl loglevel and ctl logs', () => {
     const bad = await cli(['ctl', 'loglevel', 'loud', '--json', '--server-root', sr]);
     expect(bad.code).toBe(2);
     expect(bad.json.error.hint).toContain('trace8');
-    const unknown = await cli(['ctl', 'loglevel', 'debug', '--module', 'no_such_module', '--json', '--server-root', sr]);
+    const unknown = await cli([
+      'ctl',
+      'loglevel',
+      'debug',
+      '--module',
+      'no_such_module',
+      '--json',
+      '--server-root',
+      sr,
+    ]);
     expect(unknown.code).toBe(1);
     expect(unknown.json.error.code).toBe('CONFIG_BROKEN');
     expect(await fs.readFile(conf, 'utf8')).toBe(before);
@@ -138,7 +222,16 @@ describe('ctl loglevel and ctl logs', () => {
       const conf = path.join(prefix, 'conf', 'httpd.conf');
       const before = await fs.readFile(conf, 'utf8');
       try {
-        const r = await cli(['ctl', 'loglevel', 'debug', '--module', 'foo', '--json', '--server-root', prefix]);
+        const r = await cli([
+          'ctl',
+          'loglevel',
+          'debug',
+          '--module',
+          'foo',
+          '--json',
+          '--server-root',
+          prefix,
+        ]);
         expect(r.code, r.stdout).toBe(0);
         expect(r.json).toMatchObject({ series: '2.2', lines: ['LogLevel debug'], reloaded: false });
         expect(r.json.warnings[0]).toContain('per-module levels came with 2.4');

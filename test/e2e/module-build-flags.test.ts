@@ -66,7 +66,11 @@ module AP_MODULE_DECLARE_DATA zpage_module = {
 };
 `;
 
-async function moduleDir(work: string, name: string, files: Record<string, string>): Promise<string> {
+async function moduleDir(
+  work: string,
+  name: string,
+  files: Record<string, string>,
+): Promise<string> {
   const dir = path.join(work, `mod_${name}`);
   await fs.mkdir(dir, { mode: 0o755 });
   for (const [f, text] of Object.entries(files)) await fs.writeFile(path.join(dir, f), text);
@@ -79,11 +83,21 @@ function readelf(so: string): string {
 
 function make(dir: string, args: string[] = []): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    execFile('make', ['-C', dir, ...args], (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout + stderr }));
+    execFile('make', ['-C', dir, ...args], (err, stdout, stderr) =>
+      resolve({
+        code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
+        out: stdout + stderr,
+      }),
+    );
   });
 }
 
-async function installAndGet(dir: string, sr: string, port: number, url: string): Promise<{ status: number; body: string }> {
+async function installAndGet(
+  dir: string,
+  sr: string,
+  port: number,
+  url: string,
+): Promise<{ status: number; body: string }> {
   const inst = await cli(['install', '--server-root', sr, '--json'], { cwd: dir });
   expect(inst.code, inst.stderr + inst.stdout).toBe(0);
   if (!started.includes(sr)) {
@@ -98,19 +112,23 @@ async function installAndGet(dir: string, sr: string, port: number, url: string)
 }
 
 describe('undefined symbols', () => {
-  it('the notes\' minimal hello without http_protocol.h fails with UNDEFINED_SYMBOL and the #include; with it, it builds, installs and answers', async () => {
+  it("the notes' minimal hello without http_protocol.h fails with UNDEFINED_SYMBOL and the #include; with it, it builds, installs and answers", async () => {
     const { work, sr, port } = await newSandbox();
     const dir = await moduleDir(work, 'hello', { 'mod_hello.c': HELLO('') });
     const r = await cli(['build', '--server-root', sr, '--json'], { cwd: dir });
     expect(r.code, r.stdout + r.stderr).toBe(1);
     expect(r.json.error.code).toBe('UNDEFINED_SYMBOL');
-    expect(r.json.error.message).toMatch(/^mod_hello\.so needs ap_rputs, which neither .* provide$/);
+    expect(r.json.error.message).toMatch(
+      /^mod_hello\.so needs ap_rputs, which neither .* provide$/,
+    );
     expect(r.json.error.hint).toContain('#include "http_protocol.h"');
     expect(r.json.error.details.join('\n')).toMatch(/implicit declaration of function .ap_rputs/);
     await expect(fs.stat(path.join(dir, 'mod_hello.so'))).rejects.toThrow();
     const human = await cli(['build', '--server-root', sr], { cwd: dir });
     expect(human.code).toBe(1);
-    expect(human.stderr).toContain('ap_rputs is declared in http_protocol.h, which the module does not include: add #include "http_protocol.h"');
+    expect(human.stderr).toContain(
+      'ap_rputs is declared in http_protocol.h, which the module does not include: add #include "http_protocol.h"',
+    );
 
     await fs.writeFile(path.join(dir, 'mod_hello.c'), HELLO('#include "http_protocol.h"'));
     const ok = await cli(['build', '--server-root', sr, '--json'], { cwd: dir });
@@ -122,7 +140,9 @@ describe('undefined symbols', () => {
 
   it('a typo in a function name fails with UNDEFINED_SYMBOL and the name it meant', async () => {
     const work = await tmpDir();
-    const dir = await moduleDir(work, 'typo', { 'mod_typo.c': HELLO('#include "http_protocol.h"', 'ap_rputz').replace(/hello/g, 'typo') });
+    const dir = await moduleDir(work, 'typo', {
+      'mod_typo.c': HELLO('#include "http_protocol.h"', 'ap_rputz').replace(/hello/g, 'typo'),
+    });
     const r = await cli(['build', '--json'], { cwd: dir, env: { APXS_TS_SERVER_ROOT: '' } });
     expect(r.code).toBe(1);
     expect(r.json.error.code).toBe('UNDEFINED_SYMBOL');
@@ -140,10 +160,15 @@ describe('undefined symbols', () => {
     expect(r.json.error.hint).toMatch(/link it with -l NAME/);
 
     // Declared by the module: it may come from a LoadFile, so httpd's configtest has the last word.
-    await fs.writeFile(path.join(dir, 'mod_zpage.c'), ZPAGE.replace('#include <zlib.h>', 'extern const char *zlibVersion(void);'));
+    await fs.writeFile(
+      path.join(dir, 'mod_zpage.c'),
+      ZPAGE.replace('#include <zlib.h>', 'extern const char *zlibVersion(void);'),
+    );
     const declared = await cli(['build'], { cwd: dir, env: { APXS_TS_SERVER_ROOT: '' } });
     expect(declared.code, declared.stderr).toBe(0);
-    expect(declared.stderr).toMatch(/warning: zlibVersion: declared by the module, provided by nothing httpd loads/);
+    expect(declared.stderr).toMatch(
+      /warning: zlibVersion: declared by the module, provided by nothing httpd loads/,
+    );
   });
 });
 
@@ -151,12 +176,16 @@ describe('warnings', () => {
   it('a warning-producing source shows the warning, and its count, on success', async () => {
     const work = await tmpDir();
     const dir = await moduleDir(work, 'warns', {
-      'mod_warns.c': HELLO('#include "http_protocol.h"').replace(/hello/g, 'warns').replace('    ap_set_content_type', '    int unused_here;\n    ap_set_content_type'),
+      'mod_warns.c': HELLO('#include "http_protocol.h"')
+        .replace(/hello/g, 'warns')
+        .replace('    ap_set_content_type', '    int unused_here;\n    ap_set_content_type'),
     });
     const r = await cli(['build'], { cwd: dir, env: { APXS_TS_SERVER_ROOT: '' } });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/^built .*mod_warns\.so .*, 1 compiler warning:$/m);
-    expect(r.stderr).toMatch(/^ {2}.*mod_warns\.c:\d+:\d+: warning: unused variable .unused_here. \[-Wunused-variable\]$/m);
+    expect(r.stderr).toMatch(
+      /^ {2}.*mod_warns\.c:\d+:\d+: warning: unused variable .unused_here. \[-Wunused-variable\]$/m,
+    );
     await fs.appendFile(path.join(dir, 'mod_warns.c'), '\n');
     const j = await cli(['build', '--json'], { cwd: dir, env: { APXS_TS_SERVER_ROOT: '' } });
     expect(j.json.warnings).toBe(1);
@@ -168,25 +197,46 @@ describe('flags like apxs', () => {
   it('-l and -D build a module that links zlib; they are kept for the next build and for make; it installs and answers', async () => {
     const { work, sr, port } = await newSandbox();
     const dir = await moduleDir(work, 'zpage', { 'mod_zpage.c': ZPAGE });
-    const built = await cli(['build', '--server-root', sr, '-l', 'z', '-D', 'GREETING="hi"', '--json'], { cwd: dir });
+    const built = await cli(
+      ['build', '--server-root', sr, '-l', 'z', '-D', 'GREETING="hi"', '--json'],
+      { cwd: dir },
+    );
     expect(built.code, built.stdout).toBe(0);
     expect(readelf(built.json.so)).toMatch(/NEEDED.*\[libz\.so\.1\]/);
     const manifest = JSON.parse(await fs.readFile(path.join(dir, 'apxs-ts-module.json'), 'utf8'));
     expect(manifest).toMatchObject({ libs: ['z'], defines: ['GREETING="hi"'] });
 
-    const zlib = /#define ZLIB_VERSION "([^"]+)"/.exec(await fs.readFile('/usr/include/zlib.h', 'utf8'))![1];
+    const zlib = /#define ZLIB_VERSION "([^"]+)"/.exec(
+      await fs.readFile('/usr/include/zlib.h', 'utf8'),
+    )![1];
     const res = await installAndGet(dir, sr, port, '/zpage');
     expect(res).toEqual({ status: 200, body: `zlib ${zlib}; greeting hi\n` });
 
     // The next build, with no flags given, uses the saved ones.
     const again = await cli(['build', '--server-root', sr, '--force', '--json'], { cwd: dir });
     expect(again.code, again.stdout).toBe(0);
-    expect(await fs.readFile(path.join(dir, '.apxs-ts', 'build.log'), 'utf8')).toMatch(/ '-DGREETING="hi"' .* -lz\b/);
+    expect(await fs.readFile(path.join(dir, '.apxs-ts', 'build.log'), 'utf8')).toMatch(
+      / '-DGREETING="hi"' .* -lz\b/,
+    );
     // A -D of the same name replaces the saved one; --reset-flags forgets them all.
-    expect((await cli(['build', '--server-root', sr, '-D', 'GREETING="bye"', '--json'], { cwd: dir })).json.flags).toMatchObject({ defines: ['GREETING="bye"'], libs: ['z'] });
-    const reset = await cli(['build', '--server-root', sr, '--reset-flags', '-l', 'z', '--json'], { cwd: dir });
-    expect(reset.json.flags).toEqual({ includes: [], defines: [], libDirs: [], libs: ['z'], cflags: [], ldflags: [] });
-    expect(JSON.parse(await fs.readFile(path.join(dir, 'apxs-ts-module.json'), 'utf8')).defines).toBeUndefined();
+    expect(
+      (await cli(['build', '--server-root', sr, '-D', 'GREETING="bye"', '--json'], { cwd: dir }))
+        .json.flags,
+    ).toMatchObject({ defines: ['GREETING="bye"'], libs: ['z'] });
+    const reset = await cli(['build', '--server-root', sr, '--reset-flags', '-l', 'z', '--json'], {
+      cwd: dir,
+    });
+    expect(reset.json.flags).toEqual({
+      includes: [],
+      defines: [],
+      libDirs: [],
+      libs: ['z'],
+      cflags: [],
+      ldflags: [],
+    });
+    expect(
+      JSON.parse(await fs.readFile(path.join(dir, 'apxs-ts-module.json'), 'utf8')).defines,
+    ).toBeUndefined();
   });
 
   it('the Makefile new writes builds with the saved flags through apxs-ts.mk', async () => {
@@ -195,11 +245,22 @@ describe('flags like apxs', () => {
     expect((await cli(['new', 'zmk', '--template', 'hello'], { cwd: work, env })).code).toBe(0);
     const dir = path.join(work, 'mod_zmk');
     const src = path.join(dir, 'mod_zmk.c');
-    await fs.writeFile(src, (await fs.readFile(src, 'utf8')).replace('#include <string.h>', '#include <string.h>\n#include <zlib.h>\nconst char *zmk_zlib(void) { return zlibVersion(); }'));
-    const b = await cli(['build', '-l', 'z', '-D', 'GREETING="hi"', '-Wl,-soname,mod_zmk_made.so', '--json'], { cwd: dir, env });
+    await fs.writeFile(
+      src,
+      (await fs.readFile(src, 'utf8')).replace(
+        '#include <string.h>',
+        '#include <string.h>\n#include <zlib.h>\nconst char *zmk_zlib(void) { return zlibVersion(); }',
+      ),
+    );
+    const b = await cli(
+      ['build', '-l', 'z', '-D', 'GREETING="hi"', '-Wl,-soname,mod_zmk_made.so', '--json'],
+      { cwd: dir, env },
+    );
     expect(b.code, b.stdout).toBe(0);
     expect(b.json.flags.ldflags).toEqual(['-Wl,-soname,mod_zmk_made.so']);
-    expect(await fs.readFile(path.join(dir, 'apxs-ts.mk'), 'utf8')).toContain(`APXS_TS_CFLAGS = '-DGREETING="hi"'\nAPXS_TS_LDFLAGS = -Wl,-soname,mod_zmk_made.so\nAPXS_TS_LIBS = -lz\n`);
+    expect(await fs.readFile(path.join(dir, 'apxs-ts.mk'), 'utf8')).toContain(
+      `APXS_TS_CFLAGS = '-DGREETING="hi"'\nAPXS_TS_LDFLAGS = -Wl,-soname,mod_zmk_made.so\nAPXS_TS_LIBS = -lz\n`,
+    );
     expect(readelf(path.join(dir, 'mod_zmk.so'))).toMatch(/SONAME.*\[mod_zmk_made\.so\]/);
     expect((await make(dir, ['clean'])).code).toBe(0);
     const m = await make(dir);
@@ -218,13 +279,22 @@ describe('flags like apxs', () => {
     const plain = await cli(['build', '--json'], { cwd: dir, env: { APXS_TS_SERVER_ROOT: '' } });
     expect(plain.code).toBe(1);
     expect(plain.json.error.code).toBe('COMPILE_FAILED');
-    const r = await cli(['build', '--json'], { cwd: dir, env: { APXS_TS_SERVER_ROOT: '', CFLAGS: '-DFROM_ENV=1 -O1' } });
+    const r = await cli(['build', '--json'], {
+      cwd: dir,
+      env: { APXS_TS_SERVER_ROOT: '', CFLAGS: '-DFROM_ENV=1 -O1' },
+    });
     expect(r.code, r.stdout).toBe(0);
-    expect(await fs.readFile(path.join(dir, '.apxs-ts', 'build.log'), 'utf8')).toMatch(/ -DFROM_ENV=1 -O1 /);
-    expect(JSON.parse(await fs.readFile(path.join(dir, 'apxs-ts-module.json'), 'utf8').catch(() => '{}')).cflags).toBeUndefined();
+    expect(await fs.readFile(path.join(dir, '.apxs-ts', 'build.log'), 'utf8')).toMatch(
+      / -DFROM_ENV=1 -O1 /,
+    );
+    expect(
+      JSON.parse(await fs.readFile(path.join(dir, 'apxs-ts-module.json'), 'utf8').catch(() => '{}'))
+        .cflags,
+    ).toBeUndefined();
 
     const ldflags = execFileSync('apxs', ['-q', 'LDFLAGS'], { encoding: 'utf8' });
-    if (/-z,now|-z now/.test(ldflags)) expect(readelf(r.json.so)).toMatch(/\(FLAGS\)\s+BIND_NOW|\(FLAGS_1\)\s+Flags: NOW/);
+    if (/-z,now|-z now/.test(ldflags))
+      expect(readelf(r.json.so)).toMatch(/\(FLAGS\)\s+BIND_NOW|\(FLAGS_1\)\s+Flags: NOW/);
     else expect(readelf(r.json.so)).not.toMatch(/BIND_NOW/);
   });
 
@@ -232,8 +302,11 @@ describe('flags like apxs', () => {
     const work = await tmpDir();
     const dir = await moduleDir(work, 'multi', {
       'greeting.h': 'const char *multi_greeting(void);\n',
-      'greeting.c': '#include "greeting.h"\nconst char *multi_greeting(void) { return "from greeting.c"; }\n',
-      'mod_multi.c': HELLO('#include "http_protocol.h"\n#include "greeting.h"').replace(/hello/g, 'multi').replace('"Hello, world!\\n"', 'multi_greeting()'),
+      'greeting.c':
+        '#include "greeting.h"\nconst char *multi_greeting(void) { return "from greeting.c"; }\n',
+      'mod_multi.c': HELLO('#include "http_protocol.h"\n#include "greeting.h"')
+        .replace(/hello/g, 'multi')
+        .replace('"Hello, world!\\n"', 'multi_greeting()'),
     });
     const env = { APXS_TS_SERVER_ROOT: '' };
     const r = await cli(['build', '--jobs', '2', '--json'], { cwd: dir, env });
@@ -241,12 +314,19 @@ describe('flags like apxs', () => {
     expect(r.json.compiled).toEqual(['greeting.c', 'mod_multi.c']);
     const log = await fs.readFile(path.join(dir, '.apxs-ts', 'build.log'), 'utf8');
     expect(log.match(/^\$ .* -c /gm)).toHaveLength(2);
-    expect(log.match(/^\$ .* -shared .*-o \S+\.mod_multi\.so\.apxs-ts-\d+-[0-9a-f]+\.tmp /gm)).toHaveLength(1);
+    expect(
+      log.match(/^\$ .* -shared .*-o \S+\.mod_multi\.so\.apxs-ts-\d+-[0-9a-f]+\.tmp /gm),
+    ).toHaveLength(1);
 
     // A scratch file that does not compile is left out once "sources" lists the others.
     await fs.writeFile(path.join(dir, 'scratch.c'), 'this is not C\n');
-    expect((await cli(['build', '--json'], { cwd: dir, env })).json.error.code).toBe('COMPILE_FAILED');
-    await fs.writeFile(path.join(dir, 'apxs-ts-module.json'), JSON.stringify({ name: 'multi', sources: ['mod_multi.c', 'greeting.c'] }));
+    expect((await cli(['build', '--json'], { cwd: dir, env })).json.error.code).toBe(
+      'COMPILE_FAILED',
+    );
+    await fs.writeFile(
+      path.join(dir, 'apxs-ts-module.json'),
+      JSON.stringify({ name: 'multi', sources: ['mod_multi.c', 'greeting.c'] }),
+    );
     const listed = await cli(['build', '--json'], { cwd: dir, env });
     expect(listed.code, listed.stdout).toBe(0);
     expect((await cli(['build', '--json'], { cwd: dir, env })).json.upToDate).toBe(true);

@@ -11,11 +11,17 @@ import { describe, expect, it } from 'vitest';
 import { cli, newSandbox, tmpDir } from '../helpers.js';
 
 const block = (conf: string, name: string) => {
-  const m = new RegExp(`# BEGIN apxs-ts module ${name}\\n([\\s\\S]*?)# END apxs-ts module ${name}\\n`).exec(conf);
+  const m = new RegExp(
+    `# BEGIN apxs-ts module ${name}\\n([\\s\\S]*?)# END apxs-ts module ${name}\\n`,
+  ).exec(conf);
   return m?.[1];
 };
 const readConf = (sr: string) => fs.readFile(path.join(sr, 'conf', 'httpd.conf'), 'utf8');
-const manifest = async (dir: string) => JSON.parse(await fs.readFile(path.join(dir, 'apxs-ts-module.json'), 'utf8')) as Record<string, unknown>;
+const manifest = async (dir: string) =>
+  JSON.parse(await fs.readFile(path.join(dir, 'apxs-ts-module.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
 
 describe('new: the template the name names is the default', () => {
   it.each([
@@ -34,8 +40,13 @@ describe('new: the template the name names is the default', () => {
     expect((await manifest(path.join(work, stem))).template).toBe(template);
     const src = await fs.readFile(path.join(work, stem, file), 'utf8');
     // Each template's own words: the info page lists headers, hello says hello, handler describes the request.
-    const marks = { info: /headers_in/, hello: /Hello from mod_/, handler: /<dt>the_request<\/dt>/ } as const;
-    for (const [t, re] of Object.entries(marks)) expect(re.test(src), `${t} in ${file}`).toBe(t === template);
+    const marks = {
+      info: /headers_in/,
+      hello: /Hello from mod_/,
+      handler: /<dt>the_request<\/dt>/,
+    } as const;
+    for (const [t, re] of Object.entries(marks))
+      expect(re.test(src), `${t} in ${file}`).toBe(t === template);
   });
 });
 
@@ -46,19 +57,35 @@ describe('install writes the <Location> the sources register', () => {
   it('hello answers everywhere: no <Location>; a renamed handler is read from the source', async () => {
     const { work, sr } = await newSandbox();
     expect((await cli(['new', 'mod_hello'], { cwd: work })).code).toBe(0);
-    const hello = await cli(['install', path.join(work, 'mod_hello'), '--server-root', sr, '--json']);
+    const hello = await cli([
+      'install',
+      path.join(work, 'mod_hello'),
+      '--server-root',
+      sr,
+      '--json',
+    ]);
     expect(hello.code, hello.stderr).toBe(0);
     expect(hello.json.location).toBe(null);
-    expect(block(await readConf(sr), 'hello')).toBe('LoadModule hello_module modules/mod_hello.so\n');
+    expect(block(await readConf(sr), 'hello')).toBe(
+      'LoadModule hello_module modules/mod_hello.so\n',
+    );
 
     expect((await cli(['new', 'mod_ren'], { cwd: work })).code).toBe(0);
     const dir = path.join(work, 'mod_ren');
     const src = path.join(dir, 'mod_ren.c');
-    await fs.writeFile(src, (await fs.readFile(src, 'utf8')).replace('strcmp(r->handler, "ren")', 'strcmp(r->handler, "ren-page")'));
+    await fs.writeFile(
+      src,
+      (await fs.readFile(src, 'utf8')).replace(
+        'strcmp(r->handler, "ren")',
+        'strcmp(r->handler, "ren-page")',
+      ),
+    );
     const r = await cli(['install', dir, '--server-root', sr, '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.json.registers.handlers).toEqual(['ren-page']);
-    expect(block(await readConf(sr), 'ren')).toBe(`LoadModule ren_module modules/mod_ren.so\n<Location /ren>\n    SetHandler ren-page${LOCAL_ONLY}\n</Location>\n`);
+    expect(block(await readConf(sr), 'ren')).toBe(
+      `LoadModule ren_module modules/mod_ren.so\n<Location /ren>\n    SetHandler ren-page${LOCAL_ONLY}\n</Location>\n`,
+    );
   });
 
   it('--handler, --location and --no-location override, and are kept for the next install', async () => {
@@ -70,7 +97,9 @@ describe('install writes the <Location> the sources register', () => {
     const r1 = await install('--handler', 'ovr-page', '--location', '/here');
     expect(r1.code, r1.stderr).toBe(0);
     expect(r1.json.locationFrom).toBe('flags');
-    expect(block(await readConf(sr), 'ovr')).toContain(`<Location /here>\n    SetHandler ovr-page${LOCAL_ONLY}\n</Location>`);
+    expect(block(await readConf(sr), 'ovr')).toContain(
+      `<Location /here>\n    SetHandler ovr-page${LOCAL_ONLY}\n</Location>`,
+    );
     expect(await manifest(dir)).toMatchObject({ name: 'ovr', handler: 'ovr-page', url: '/here' });
 
     // No flags: the kept ones again, nothing changes.
@@ -90,7 +119,9 @@ describe('install writes the <Location> the sources register', () => {
     // A --location lifts the kept --no-location; the kept handler stays.
     const r5 = await install('--location', '/back');
     expect(r5.code, r5.stderr).toBe(0);
-    expect(block(await readConf(sr), 'ovr')).toContain(`<Location /back>\n    SetHandler ovr-page${LOCAL_ONLY}\n</Location>`);
+    expect(block(await readConf(sr), 'ovr')).toContain(
+      `<Location /back>\n    SetHandler ovr-page${LOCAL_ONLY}\n</Location>`,
+    );
     expect((await manifest(dir)).location).toBeUndefined();
   });
 
@@ -100,7 +131,12 @@ describe('install writes the <Location> the sources register', () => {
     const dir = path.join(work, 'mod_bad');
     const before = await fs.readFile(path.join(dir, 'apxs-ts-module.json'), 'utf8');
     const conf = await readConf(sr);
-    for (const args of [['--no-location', '--handler', 'x'], ['--handler', 'bad name'], ['--location', 'no-slash'], ['--location', '/x\n</Location>']]) {
+    for (const args of [
+      ['--no-location', '--handler', 'x'],
+      ['--handler', 'bad name'],
+      ['--location', 'no-slash'],
+      ['--location', '/x\n</Location>'],
+    ]) {
       const r = await cli(['install', dir, '--server-root', sr, '--json', ...args]);
       expect(r.code, JSON.stringify(args)).toBe(2);
     }
@@ -122,7 +158,9 @@ describe('install installs the .so that was built, and builds only when it must'
 
     const r = await cli(['install', dir, '--server-root', sr]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain(`installing ${so}: mod_mk.so was made by another tool than apxs-ts build (make, apxs -c) and is newer than the sources: installed as it is, not rebuilt`);
+    expect(r.stderr).toContain(
+      `installing ${so}: mod_mk.so was made by another tool than apxs-ts build (make, apxs -c) and is newer than the sources: installed as it is, not rebuilt`,
+    );
     expect(r.stderr).not.toMatch(/nothing changed/);
     expect((await fs.stat(so)).mtimeMs).toBe(madeAt);
     expect(await fs.readFile(so)).toEqual(made);
@@ -133,7 +171,12 @@ describe('install installs the .so that was built, and builds only when it must'
     await fs.appendFile(path.join(dir, 'mod_mk.c'), '/* edited */\n');
     const again = await cli(['install', dir, '--server-root', sr, '--json']);
     expect(again.code, again.stderr).toBe(0);
-    expect(again.json.so).toMatchObject({ so, madeBy: 'apxs-ts build', built: true, reason: 'mod_mk.c is newer than mod_mk.so' });
+    expect(again.json.so).toMatchObject({
+      so,
+      madeBy: 'apxs-ts build',
+      built: true,
+      reason: 'mod_mk.c is newer than mod_mk.so',
+    });
 
     // And make after apxs-ts build: make's .so wins again.
     await fs.appendFile(path.join(dir, 'mod_mk.c'), '/* edited again */\n');
@@ -143,7 +186,7 @@ describe('install installs the .so that was built, and builds only when it must'
     expect(await fs.readFile(path.join(sr, 'modules', 'mod_mk.so'))).toEqual(await fs.readFile(so));
   });
 
-  it('a .so from apxs -c (.libs/) newer than build\'s is the one installed', async () => {
+  it("a .so from apxs -c (.libs/) newer than build's is the one installed", async () => {
     const { work, sr } = await newSandbox();
     expect((await cli(['new', 'mod_lt'], { cwd: work })).code).toBe(0);
     const dir = path.join(work, 'mod_lt');
@@ -152,11 +195,17 @@ describe('install installs the .so that was built, and builds only when it must'
     execFileSync('apxs', ['-c', 'mod_lt.c'], { cwd: dir, stdio: 'pipe' });
     const r = await cli(['install', dir, '--server-root', sr, '--json']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.json.so).toMatchObject({ so: path.join(dir, '.libs', 'mod_lt.so'), madeBy: 'another tool', built: false });
-    expect(await fs.readFile(path.join(sr, 'modules', 'mod_lt.so'))).toEqual(await fs.readFile(path.join(dir, '.libs', 'mod_lt.so')));
+    expect(r.json.so).toMatchObject({
+      so: path.join(dir, '.libs', 'mod_lt.so'),
+      madeBy: 'another tool',
+      built: false,
+    });
+    expect(await fs.readFile(path.join(sr, 'modules', 'mod_lt.so'))).toEqual(
+      await fs.readFile(path.join(dir, '.libs', 'mod_lt.so')),
+    );
   });
 
-  it('build\'s own .so is installed without building again', async () => {
+  it("build's own .so is installed without building again", async () => {
     const { work, sr } = await newSandbox();
     expect((await cli(['new', 'mod_own'], { cwd: work })).code).toBe(0);
     const dir = path.join(work, 'mod_own');

@@ -32,11 +32,16 @@ describe.each(CASES)('template $template, C++: $cpp', ({ template, cpp }) => {
     const name = `${template}${cpp ? 'cc' : 'c'}`;
     const sr = path.join(work, 'srv');
 
-    const created = await cli(['sandbox', 'create', sr, '--port', String(port), '--json'], { cwd: work });
+    const created = await cli(['sandbox', 'create', sr, '--port', String(port), '--json'], {
+      cwd: work,
+    });
     expect(created.code, created.stderr).toBe(0);
     expect(created.json.port).toBe(port);
 
-    const scaffolded = await cli(['new', name, '--template', template, ...(cpp ? ['--cpp'] : []), '--json'], { cwd: work });
+    const scaffolded = await cli(
+      ['new', name, '--template', template, ...(cpp ? ['--cpp'] : []), '--json'],
+      { cwd: work },
+    );
     expect(scaffolded.code, scaffolded.stderr).toBe(0);
     const dir = path.join(work, `mod_${name}`);
     const makefile = await fs.readFile(path.join(dir, 'Makefile'), 'utf8');
@@ -56,8 +61,12 @@ describe.each(CASES)('template $template, C++: $cpp', ({ template, cpp }) => {
     expect(installed.json.serverRoot).toBe(sr);
     const conf = await fs.readFile(path.join(sr, 'conf', 'httpd.conf'), 'utf8');
     expect(conf).toContain(`LoadModule ${name}_module modules/mod_${name}.so`);
-    if (template !== 'hello') expect(conf).toContain(`<Location /${name}>\n    SetHandler ${name}${LOCAL_ONLY}\n</Location>`);
-    if (template === 'handler') await fs.appendFile(path.join(sr, 'conf', 'httpd.conf'), `LogLevel warn ${name}:debug\n`);
+    if (template !== 'hello')
+      expect(conf).toContain(
+        `<Location /${name}>\n    SetHandler ${name}${LOCAL_ONLY}\n</Location>`,
+      );
+    if (template === 'handler')
+      await fs.appendFile(path.join(sr, 'conf', 'httpd.conf'), `LogLevel warn ${name}:debug\n`);
 
     const start = await cli(['ctl', 'start', '--json'], { cwd: dir });
     expect(start.code, start.stderr + start.stdout).toBe(0);
@@ -70,7 +79,9 @@ describe.each(CASES)('template $template, C++: $cpp', ({ template, cpp }) => {
     if (template === 'hello') {
       expect(res.body).toBe(`Hello from mod_${name}${cpp ? ' (C++)' : ''}\n`);
       // hello answers every request, not just its own URL.
-      expect((await get(`http://127.0.0.1:${port}/anything/else`)).body).toContain(`Hello from mod_${name}`);
+      expect((await get(`http://127.0.0.1:${port}/anything/else`)).body).toContain(
+        `Hello from mod_${name}`,
+      );
     } else if (template === 'handler') {
       expect(res.body).toContain(`<dt>handler</dt><dd>${name}</dd>`);
       expect(res.body).toContain(`<dt>the_request</dt><dd>GET /${name} HTTP/1.1</dd>`);
@@ -79,11 +90,15 @@ describe.each(CASES)('template $template, C++: $cpp', ({ template, cpp }) => {
       // Elsewhere it declines, and says so at debug level.
       await get(`http://127.0.0.1:${port}/index.html`);
       await new Promise((r) => setTimeout(r, 100));
-      expect(await fs.readFile(path.join(sr, 'logs', 'error_log'), 'utf8')).toMatch(/handling declined: text\/html/);
+      expect(await fs.readFile(path.join(sr, 'logs', 'error_log'), 'utf8')).toMatch(
+        /handling declined: text\/html/,
+      );
     } else {
       // fetch sends header names in lower case; httpd keeps them as sent.
       expect(res.body).toMatch(/<tr><th>x-apxs-test<\/th><td>42<\/td><\/tr>/i);
-      expect(res.body).toMatch(new RegExp(`<tr><th>host</th><td>127\\.0\\.0\\.1:${port}</td></tr>`, 'i'));
+      expect(res.body).toMatch(
+        new RegExp(`<tr><th>host</th><td>127\\.0\\.0\\.1:${port}</td></tr>`, 'i'),
+      );
     }
 
     const stop = await cli(['ctl', 'stop'], { cwd: dir });

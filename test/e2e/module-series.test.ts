@@ -34,7 +34,12 @@ afterAll(async () => {
 
 function make(dir: string, args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    execFile('make', ['-C', dir, ...args], (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout + stderr }));
+    execFile('make', ['-C', dir, ...args], (err, stdout, stderr) =>
+      resolve({
+        code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
+        out: stdout + stderr,
+      }),
+    );
   });
 }
 
@@ -59,7 +64,9 @@ async function moduleRound(t: Target, work: string, cpp: Record<Template, boolea
     for (const tpl of TEMPLATES) {
       const un = await cli(['uninstall', name(tpl), '--server-root', t.root]);
       expect(un.code, un.stderr).toBe(0);
-      await expect(fs.stat(path.join(t.root, t.modulesDir, `mod_${name(tpl)}.so`))).rejects.toThrow();
+      await expect(
+        fs.stat(path.join(t.root, t.modulesDir, `mod_${name(tpl)}.so`)),
+      ).rejects.toThrow();
     }
     expect(await fs.readFile(conf, 'utf8')).toBe(confBefore);
   } finally {
@@ -75,14 +82,34 @@ async function moduleRound(t: Target, work: string, cpp: Record<Template, boolea
   }
 }
 
-async function serveRound(t: Target, work: string, cpp: Record<Template, boolean>, name: (tpl: Template) => string, conf: string): Promise<void> {
+async function serveRound(
+  t: Target,
+  work: string,
+  cpp: Record<Template, boolean>,
+  name: (tpl: Template) => string,
+  conf: string,
+): Promise<void> {
   for (const tpl of TEMPLATES) {
     const n = name(tpl);
-    const made = await cli(['new', n, '--template', tpl, ...(cpp[tpl] ? ['--cpp'] : []), '--server-root', t.root, '--json'], { cwd: work });
+    const made = await cli(
+      [
+        'new',
+        n,
+        '--template',
+        tpl,
+        ...(cpp[tpl] ? ['--cpp'] : []),
+        '--server-root',
+        t.root,
+        '--json',
+      ],
+      { cwd: work },
+    );
     expect(made.code, made.stderr).toBe(0);
     expect(made.json.api).toBe(t.api); // chosen from the server root's httpd series
     const dir = path.join(work, `mod_${n}`);
-    expect(JSON.parse(await fs.readFile(path.join(dir, 'apxs-ts-module.json'), 'utf8')).api).toBe(t.api);
+    expect(JSON.parse(await fs.readFile(path.join(dir, 'apxs-ts-module.json'), 'utf8')).api).toBe(
+      t.api,
+    );
 
     // The generated Makefile builds it with nothing but make and this server's apxs.
     const byMake = await make(dir, [`APXS=${t.apxs}`]);
@@ -93,7 +120,10 @@ async function serveRound(t: Target, work: string, cpp: Record<Template, boolean
     const built = await cli(['build', '--server-root', t.root, '--json'], { cwd: dir });
     expect(built.code, built.stderr).toBe(0);
     expect(built.json.linkedWith).toMatch(cpp[tpl] ? /(g|c)\+\+$/ : /(gcc|cc|clang)$/);
-    expect(built.json.warnings, await fs.readFile(path.join(dir, '.apxs-ts', 'build.log'), 'utf8')).toBe(0);
+    expect(
+      built.json.warnings,
+      await fs.readFile(path.join(dir, '.apxs-ts', 'build.log'), 'utf8'),
+    ).toBe(0);
     expect(await fs.readFile(path.join(dir, '.apxs-ts', 'build.log'), 'utf8')).toMatch(/ -Wall /);
     // The toolchain is cached and the stamp holds: nothing to do the second time.
     const again = await cli(['build', '--server-root', t.root, '--json'], { cwd: dir });
@@ -106,7 +136,9 @@ async function serveRound(t: Target, work: string, cpp: Record<Template, boolean
   const text = await fs.readFile(conf, 'utf8');
   for (const tpl of TEMPLATES) {
     // LoadModule alone, on 1.3 too: an AddModule after it only warns "already added" (see SeriesTraits.loadModule).
-    expect(text).toContain(`# BEGIN apxs-ts module ${name(tpl)}\nLoadModule ${name(tpl)}_module ${t.modulesDir}/mod_${name(tpl)}.so\n`);
+    expect(text).toContain(
+      `# BEGIN apxs-ts module ${name(tpl)}\nLoadModule ${name(tpl)}_module ${t.modulesDir}/mod_${name(tpl)}.so\n`,
+    );
   }
   expect(text).not.toMatch(/^AddModule mod_(hello|handler|info)/m);
   // LogLevel debug for the declines (2.4's per-module form does not exist before it).
@@ -139,11 +171,15 @@ async function serveRound(t: Target, work: string, cpp: Record<Template, boolean
     expect(headers.status).toBe(200);
     expect(headers.body).toContain(`Request headers for /${info}${cpp.info ? ' (C++)' : ''}</h1>`);
     expect(headers.body).toMatch(/<tr><th>x-apxs-test<\/th><td>42<\/td><\/tr>/i);
-    expect(headers.body).toMatch(new RegExp(`<tr><th>host</th><td>127\\.0\\.0\\.1:${t.port}</td></tr>`, 'i'));
+    expect(headers.body).toMatch(
+      new RegExp(`<tr><th>host</th><td>127\\.0\\.0\\.1:${t.port}</td></tr>`, 'i'),
+    );
 
     // Elsewhere handler declines, and says so at debug level, in its own source's name.
     await new Promise((r) => setTimeout(r, 200));
-    expect(await fs.readFile(errorLog, 'utf8')).toMatch(new RegExp(`mod_${handler}\\.cp?p?\\(\\d+\\).*handling declined: `));
+    expect(await fs.readFile(errorLog, 'utf8')).toMatch(
+      new RegExp(`mod_${handler}\\.cp?p?\\(\\d+\\).*handling declined: `),
+    );
   } finally {
     const stop = await cli(['ctl', 'stop', '--server-root', t.root]);
     running.splice(running.indexOf(t.root), 1);
@@ -160,13 +196,18 @@ describe.each(SERIES_VERSIONS)('httpd %s built from source', (version) => {
   it('hello, handler and info in C and C++: scaffolded for its API, built, installed, served', async () => {
     await withBuiltHttpd(version, async ({ prefix, port }) => {
       const v13 = version.startsWith('1.3.');
-      const t: Target = { root: prefix, port, apxs: path.join(prefix, 'bin', 'apxs'), api: v13 ? '1.3' : '2', modulesDir: v13 ? 'libexec' : 'modules' };
+      const t: Target = {
+        root: prefix,
+        port,
+        apxs: path.join(prefix, 'bin', 'apxs'),
+        api: v13 ? '1.3' : '2',
+        modulesDir: v13 ? 'libexec' : 'modules',
+      };
       const work = await tmpDir();
       for (const round of ROUNDS) await moduleRound(t, await tmp755(path.join(work, 'r')), round);
     });
   }, 300_000);
 });
-
 
 /** A new temp dir, 0755 (httpd's children run as www-data). */
 const tmp755 = async (prefix: string) => {
@@ -194,7 +235,9 @@ describe('a module of one API aimed at a server of the other', () => {
     const plain = await cli(['new', 'plain', '--json'], { cwd: work, env });
     expect(plain.code, plain.stderr).toBe(0);
     expect(plain.json.api).toBe('2');
-    expect(await fs.readFile(path.join(work, 'mod_plain', 'mod_plain.c'), 'utf8')).toContain('STANDARD20_MODULE_STUFF');
+    expect(await fs.readFile(path.join(work, 'mod_plain', 'mod_plain.c'), 'utf8')).toContain(
+      'STANDARD20_MODULE_STUFF',
+    );
     const old = await cli(['new', 'old', '--api', '1.3', '--cpp', '--json'], { cwd: work, env });
     expect(old.code, old.stderr).toBe(0);
     expect(old.json.api).toBe('1.3');
@@ -213,13 +256,20 @@ describe('a module of one API aimed at a server of the other', () => {
     const p22 = (await builtHttpd('2.2.34')).prefix;
 
     // A 2.x module installed into the 1.3 prefix.
-    expect((await cli(['new', 'twox', '--api', '2', '--template', 'info'], { cwd: work })).code).toBe(0);
+    expect(
+      (await cli(['new', 'twox', '--api', '2', '--template', 'info'], { cwd: work })).code,
+    ).toBe(0);
     const dir2 = path.join(work, 'mod_twox');
-    const before = { conf: await fs.readFile(path.join(p13, 'conf', 'httpd.conf'), 'utf8'), libexec: await fs.readdir(path.join(p13, 'libexec')) };
+    const before = {
+      conf: await fs.readFile(path.join(p13, 'conf', 'httpd.conf'), 'utf8'),
+      libexec: await fs.readdir(path.join(p13, 'libexec')),
+    };
     const inst = await cli(['install', dir2, '--server-root', p13, '--json']);
     expect(inst.code).toBe(2);
     expect(inst.json.error.code).toBe('API_MISMATCH');
-    expect(inst.json.error.message).toBe(`mod_twox is written for the httpd 2.x module API, not the Apache 1.3 module API of httpd 1.3.42 at ${p13}`);
+    expect(inst.json.error.message).toBe(
+      `mod_twox is written for the httpd 2.x module API, not the Apache 1.3 module API of httpd 1.3.42 at ${p13}`,
+    );
     expect(inst.json.error.hint).toContain('--api 1.3');
     expect(await fs.readdir(dir2)).not.toContain('.apxs-ts'); // no compiler was run
     expect(await fs.readdir(dir2)).not.toContain('mod_twox.so');
@@ -227,11 +277,15 @@ describe('a module of one API aimed at a server of the other', () => {
     expect(await fs.readdir(path.join(p13, 'libexec'))).toEqual(before.libexec);
 
     // A 1.3 module built against the 2.2 prefix.
-    expect((await cli(['new', 'onethree', '--server-root', p13, '--cpp'], { cwd: work })).code).toBe(0);
+    expect(
+      (await cli(['new', 'onethree', '--server-root', p13, '--cpp'], { cwd: work })).code,
+    ).toBe(0);
     const dir13 = path.join(work, 'mod_onethree');
     const build = await cli(['build', dir13, '--server-root', p22]);
     expect(build.code).toBe(2);
-    expect(build.stderr).toContain(`apxs-ts: error: mod_onethree is written for the Apache 1.3 module API, not the httpd 2.x module API of httpd 2.2.34 at ${p22}`);
+    expect(build.stderr).toContain(
+      `apxs-ts: error: mod_onethree is written for the Apache 1.3 module API, not the httpd 2.x module API of httpd 2.2.34 at ${p22}`,
+    );
     expect(await fs.readdir(dir13)).not.toContain('.apxs-ts');
 
     // A module scaffolded before the manifest recorded its API: its source says.
@@ -244,4 +298,3 @@ describe('a module of one API aimed at a server of the other', () => {
     expect(sniffed.json.error.code).toBe('API_MISMATCH');
   });
 });
-

@@ -11,7 +11,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createProgress, type ProgressDeps, type Spinner, type SpinnerFactory } from '../../commands/progress.js';
+import {
+  createProgress,
+  type ProgressDeps,
+  type Spinner,
+  type SpinnerFactory,
+} from '../../commands/progress.js';
 import { program } from '../../commands/program.js';
 import { cli, CLI, newSandbox, ROOT, tmpDir } from '../helpers.js';
 
@@ -19,7 +24,22 @@ import { cli, CLI, newSandbox, ROOT, tmpDir } from '../helpers.js';
 const topLevel = () => program(() => async () => {}).commands.map((c) => c.name());
 
 /** The command bodies (commands/NAME.ts): loaded only by an action that runs. */
-const BODIES = ['sandbox.js', 'new.js', 'build.js', 'install.js', 'makefile.js', 'ctl.js', 'ctl-log.js', 'hosts.js', 'vhost.js', 'source.js', 'query.js', 'doctor.js', 'dev.js', 'completion.js'];
+const BODIES = [
+  'sandbox.js',
+  'new.js',
+  'build.js',
+  'install.js',
+  'makefile.js',
+  'ctl.js',
+  'ctl-log.js',
+  'hosts.js',
+  'vhost.js',
+  'source.js',
+  'query.js',
+  'doctor.js',
+  'dev.js',
+  'completion.js',
+];
 
 const SGR = /\x1b\[[0-9;]*m/; // a colour (Select Graphic Rendition) sequence
 const HIDE_CURSOR = '\x1b[?25l'; // ora hides the cursor while it spins
@@ -27,14 +47,35 @@ const HIDE_CURSOR = '\x1b[?25l'; // ora hides the cursor while it spins
 describe('progress: the spinner only after the delay, ora loaded only then', () => {
   afterEach(() => vi.useRealTimers());
 
-  function fake(env: NodeJS.ProcessEnv = {}, stream: Partial<ProgressDeps['stream']> = { isTTY: true, columns: 80 }) {
+  function fake(
+    env: NodeJS.ProcessEnv = {},
+    stream: Partial<ProgressDeps['stream']> = { isTTY: true, columns: 80 },
+  ) {
     const spinners: (Spinner & { started: string[]; stopped: number; color: unknown })[] = [];
-    const load = vi.fn(async (): Promise<SpinnerFactory> => (o) => {
-      const s = { text: '', started: [] as string[], stopped: 0, color: o.color, start(t?: string) { s.started.push(t ?? ''); }, stop() { s.stopped++; } };
-      spinners.push(s);
-      return s;
-    });
-    const deps: ProgressDeps = { stream: stream as ProgressDeps['stream'], env, load, delayMs: 150 };
+    const load = vi.fn(
+      async (): Promise<SpinnerFactory> => (o) => {
+        const s = {
+          text: '',
+          started: [] as string[],
+          stopped: 0,
+          color: o.color,
+          start(t?: string) {
+            s.started.push(t ?? '');
+          },
+          stop() {
+            s.stopped++;
+          },
+        };
+        spinners.push(s);
+        return s;
+      },
+    );
+    const deps: ProgressDeps = {
+      stream: stream as ProgressDeps['stream'],
+      env,
+      load,
+      delayMs: 150,
+    };
     return { deps, load, spinners };
   }
 
@@ -68,7 +109,10 @@ describe('progress: the spinner only after the delay, ora loaded only then', () 
 
   it('no colour with NO_COLOR or --no-color', async () => {
     vi.useFakeTimers();
-    for (const [env, color] of [[{ NO_COLOR: '1' }, true], [{}, false]] as const) {
+    for (const [env, color] of [
+      [{ NO_COLOR: '1' }, true],
+      [{}, false],
+    ] as const) {
       const { deps, spinners } = fake(env);
       const p = createProgress(false, deps, { quiet: false, color });
       p.start('x');
@@ -101,14 +145,35 @@ describe('progress: the spinner only after the delay, ora loaded only then', () 
 describe('the command tree, declared up front; bodies loaded when their action runs', () => {
   it('every command is declared, and the top-level --help lists each of them', async () => {
     const names = topLevel();
-    expect(names).toEqual(expect.arrayContaining(['sandbox', 'new', 'build', 'install', 'uninstall', 'makefile', 'ctl', 'hosts', 'vhost', 'source', 'query', 'doctor', 'dev', 'completion']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'sandbox',
+        'new',
+        'build',
+        'install',
+        'uninstall',
+        'makefile',
+        'ctl',
+        'hosts',
+        'vhost',
+        'source',
+        'query',
+        'doctor',
+        'dev',
+        'completion',
+      ]),
+    );
     const help = (await cli(['--help'])).stdout;
     for (const name of names) expect(help).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
   });
 
-  it('each of ctl\'s subcommands answers --help, and a near miss is still suggested', async () => {
-    const listed = [...(await cli(['ctl', '--help'])).stdout.matchAll(/^ {2}([a-z-]+) \[options\]/gm)].map((m) => m[1]!);
-    expect(listed).toEqual(expect.arrayContaining(['start', 'stop', 'status', 'configtest', 'logs', 'loglevel']));
+  it("each of ctl's subcommands answers --help, and a near miss is still suggested", async () => {
+    const listed = [
+      ...(await cli(['ctl', '--help'])).stdout.matchAll(/^ {2}([a-z-]+) \[options\]/gm),
+    ].map((m) => m[1]!);
+    expect(listed).toEqual(
+      expect.arrayContaining(['start', 'stop', 'status', 'configtest', 'logs', 'loglevel']),
+    );
     for (const name of listed) {
       const r = await cli(['ctl', name, '--help']);
       expect(r.code, name).toBe(0);
@@ -125,11 +190,23 @@ describe('the command tree, declared up front; bodies loaded when their action r
         const loaded = Object.keys(require.cache).filter((k) => k.includes('/dist/commands/')).map((k) => k.split('/').pop()).sort();
         process.stderr.write(JSON.stringify({ code, loaded }));
       });`;
-    const run = (args: string[]) => new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
-      execFile(process.execPath, ['-e', probe, '--', ...args], { cwd: ROOT }, (err, stdout, stderr) => (err && err.code !== 2 && err.code !== 1 ? reject(err) : resolve({ stdout, stderr })));
-    });
-    const bodiesOf = (stderr: string) => (JSON.parse(stderr.slice(stderr.lastIndexOf('{"code"'))).loaded as string[]).filter((f) => BODIES.includes(f));
-    const pkg = JSON.parse(await fs.readFile(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const run = (args: string[]) =>
+      new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
+        execFile(
+          process.execPath,
+          ['-e', probe, '--', ...args],
+          { cwd: ROOT },
+          (err, stdout, stderr) =>
+            err && err.code !== 2 && err.code !== 1 ? reject(err) : resolve({ stdout, stderr }),
+        );
+      });
+    const bodiesOf = (stderr: string) =>
+      (JSON.parse(stderr.slice(stderr.lastIndexOf('{"code"'))).loaded as string[]).filter((f) =>
+        BODIES.includes(f),
+      );
+    const pkg = JSON.parse(await fs.readFile(path.join(ROOT, 'package.json'), 'utf8')) as {
+      version: string;
+    };
     const plain = await run(['--version']);
     expect(plain.stdout).toBe(`${pkg.version}\n`);
     expect(JSON.parse(plain.stderr)).toMatchObject({ code: 0 });
@@ -143,14 +220,31 @@ describe('the command tree, declared up front; bodies loaded when their action r
     expect(bodiesOf(status.stderr)).toEqual(['ctl.js']);
   });
 
-  it('the bundle\'s top-level --help is the tsc build\'s, byte for byte', async () => {
+  it("the bundle's top-level --help is the tsc build's, byte for byte", async () => {
     const dir = await tmpDir('apxs-ts-bundle-');
     const bundle = path.join(dir, 'dist', 'apxs-ts.cjs');
-    await new Promise<void>((resolve, reject) => execFile(process.execPath, [path.join(ROOT, 'scripts/bundle.mjs'), bundle], { cwd: ROOT }, (e) => (e ? reject(e) : resolve())));
-    const help = (entry: string, args: string[]) => new Promise<string>((resolve, reject) => {
-      execFile(process.execPath, ['-e', `require(${JSON.stringify(entry)}).main(['node', 'apxs-ts', ...process.argv.slice(1)]).then((c) => { process.exitCode = c; })`, '--', ...args],
-        { cwd: ROOT, env: { ...process.env, COLUMNS: '100' } }, (e, stdout) => (e ? reject(e) : resolve(stdout)));
-    });
+    await new Promise<void>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        [path.join(ROOT, 'scripts/bundle.mjs'), bundle],
+        { cwd: ROOT },
+        (e) => (e ? reject(e) : resolve()),
+      ),
+    );
+    const help = (entry: string, args: string[]) =>
+      new Promise<string>((resolve, reject) => {
+        execFile(
+          process.execPath,
+          [
+            '-e',
+            `require(${JSON.stringify(entry)}).main(['node', 'apxs-ts', ...process.argv.slice(1)]).then((c) => { process.exitCode = c; })`,
+            '--',
+            ...args,
+          ],
+          { cwd: ROOT, env: { ...process.env, COLUMNS: '100' } },
+          (e, stdout) => (e ? reject(e) : resolve(stdout)),
+        );
+      });
     for (const args of [['--help'], ['help'], ['--json', '--help']]) {
       const fromBundle = await help(bundle, args);
       expect(fromBundle).toBe(await help(path.join(ROOT, 'dist/commands/index.js'), args));
@@ -159,8 +253,15 @@ describe('the command tree, declared up front; bodies loaded when their action r
     for (const name of topLevel()) expect(text).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
     // An unknown command is still told apart, with a suggestion.
     const bogus = await new Promise<{ code: number; stderr: string }>((resolve) => {
-      execFile(process.execPath, ['-e', `require(${JSON.stringify(bundle)}).main(['node', 'apxs-ts', 'sandbx']).then((c) => { process.exitCode = c; })`], { cwd: ROOT },
-        (e, _o, stderr) => resolve({ code: e ? (e.code as number) : 0, stderr }));
+      execFile(
+        process.execPath,
+        [
+          '-e',
+          `require(${JSON.stringify(bundle)}).main(['node', 'apxs-ts', 'sandbx']).then((c) => { process.exitCode = c; })`,
+        ],
+        { cwd: ROOT },
+        (e, _o, stderr) => resolve({ code: e ? (e.code as number) : 0, stderr }),
+      );
     });
     expect(bogus.code).toBe(2);
     expect(bogus.stderr).toMatch(/unknown command 'sandbx'[\s\S]*sandbox/);
@@ -170,21 +271,43 @@ describe('the command tree, declared up front; bodies loaded when their action r
 
 describe('stdout written with fs.writeSync (commands/output.ts)', () => {
   /** Runs the CLI with `gone` (stdout or stderr) closed by its reader at once; the other one is kept. */
-  const withGoneReader = (args: string[], gone: 'stdout' | 'stderr') => new Promise<{ code: number | null; kept: string }>((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true' } });
-    child[gone].destroy(); // `apxs-ts … | head -0`
-    let kept = '';
-    child[gone === 'stdout' ? 'stderr' : 'stdout'].on('data', (d: Buffer) => { kept += d.toString(); });
-    child.on('close', (code) => resolve({ code, kept }));
-  });
+  const withGoneReader = (args: string[], gone: 'stdout' | 'stderr') =>
+    new Promise<{ code: number | null; kept: string }>((resolve) => {
+      const child = spawn(process.execPath, [CLI, ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, CI: 'true' },
+      });
+      child[gone].destroy(); // `apxs-ts … | head -0`
+      let kept = '';
+      child[gone === 'stdout' ? 'stderr' : 'stdout'].on('data', (d: Buffer) => {
+        kept += d.toString();
+      });
+      child.on('close', (code) => resolve({ code, kept }));
+    });
 
   it('a reader that went away: no error, no stack, and the exit code the run would have had', async () => {
     expect(await withGoneReader(['completion', 'bash'], 'stdout')).toEqual({ code: 0, kept: '' });
     // A failure whose JSON or message could not be read still exits with its code (a missing named path: 2, BAD_PATH).
-    const missing = await cli(['--json', 'ctl', 'status', '--server-root', '/nonexistent/apxs-ts-root']);
+    const missing = await cli([
+      '--json',
+      'ctl',
+      'status',
+      '--server-root',
+      '/nonexistent/apxs-ts-root',
+    ]);
     expect(missing.code).toBe(2);
-    expect(await withGoneReader(['--json', 'ctl', 'status', '--server-root', '/nonexistent/apxs-ts-root'], 'stdout')).toEqual({ code: 2, kept: '' });
-    expect(await withGoneReader(['ctl', 'status', '--server-root', '/nonexistent/apxs-ts-root'], 'stderr')).toEqual({ code: 2, kept: '' });
+    expect(
+      await withGoneReader(
+        ['--json', 'ctl', 'status', '--server-root', '/nonexistent/apxs-ts-root'],
+        'stdout',
+      ),
+    ).toEqual({ code: 2, kept: '' });
+    expect(
+      await withGoneReader(
+        ['ctl', 'status', '--server-root', '/nonexistent/apxs-ts-root'],
+        'stderr',
+      ),
+    ).toEqual({ code: 2, kept: '' });
     expect(await withGoneReader(['no-such-command'], 'stderr')).toEqual({ code: 2, kept: '' });
   });
 
@@ -193,7 +316,10 @@ describe('stdout written with fs.writeSync (commands/output.ts)', () => {
     // end is O_NONBLOCK, read only after a pause: writeSync meets EAGAIN.
     const dir = await tmpDir('apxs-ts-eagain-');
     const hosts = path.join(dir, 'hosts');
-    const lines = Array.from({ length: 3000 }, (_, i) => `10.${i >> 8}.${i & 255}.1\thost-${i}.example.test alias-${i}.example.test`);
+    const lines = Array.from(
+      { length: 3000 },
+      (_, i) => `10.${i >> 8}.${i & 255}.1\thost-${i}.example.test alias-${i}.example.test`,
+    );
     await fs.writeFile(hosts, `${lines.join('\n')}\n`);
     const py = `
 import os, subprocess, sys, time
@@ -211,8 +337,12 @@ while True:
 sys.stdout.buffer.write(out)
 sys.exit(p.wait())`;
     const r = await new Promise<{ code: number; stdout: string }>((resolve) => {
-      execFile('python3', ['-c', py, process.execPath, CLI, 'hosts', 'list', '--hosts-file', hosts], { maxBuffer: 1 << 24 },
-        (e, stdout) => resolve({ code: e ? (e.code as number) : 0, stdout }));
+      execFile(
+        'python3',
+        ['-c', py, process.execPath, CLI, 'hosts', 'list', '--hosts-file', hosts],
+        { maxBuffer: 1 << 24 },
+        (e, stdout) => resolve({ code: e ? (e.code as number) : 0, stdout }),
+      );
     });
     expect(r.code).toBe(0);
     const got = r.stdout.split('\n').filter(Boolean);
@@ -221,9 +351,16 @@ sys.exit(p.wait())`;
     expect(got[2999]).toBe('  10.11.183.1\thost-2999.example.test alias-2999.example.test');
 
     // The same, but the reader takes 100 bytes and goes away: the stream meets EPIPE, not a stack.
-    const early = py.replace(/out = b''[\s\S]*$/, 'os.read(r, 100)\nos.close(r)\nsys.exit(p.wait())');
+    const early = py.replace(
+      /out = b''[\s\S]*$/,
+      'os.read(r, 100)\nos.close(r)\nsys.exit(p.wait())',
+    );
     const gone = await new Promise<{ code: number; stderr: string }>((resolve) => {
-      execFile('python3', ['-c', early, process.execPath, CLI, 'hosts', 'list', '--hosts-file', hosts], (e, _o, stderr) => resolve({ code: e ? (e.code as number) : 0, stderr }));
+      execFile(
+        'python3',
+        ['-c', early, process.execPath, CLI, 'hosts', 'list', '--hosts-file', hosts],
+        (e, _o, stderr) => resolve({ code: e ? (e.code as number) : 0, stderr }),
+      );
     });
     expect(gone).toEqual({ code: 0, stderr: '' });
   });
@@ -231,12 +368,15 @@ sys.exit(p.wait())`;
   it('the launcher is plain: under 30 lines, no vm, code cache or Proxy in bin/ or scripts/bundle.mjs', async () => {
     const launcher = await fs.readFile(CLI, 'utf8');
     expect(launcher.split('\n').length).toBeLessThan(30);
-    for (const text of [launcher, await fs.readFile(path.join(ROOT, 'scripts', 'bundle.mjs'), 'utf8')]) {
+    for (const text of [
+      launcher,
+      await fs.readFile(path.join(ROOT, 'scripts', 'bundle.mjs'), 'utf8'),
+    ]) {
       expect(text).not.toMatch(/\bvm\b|cachedData|Proxy/);
     }
   });
 
-  it('the launcher runs the bundle, or tsc\'s output when there is no bundle, and writes nothing in the user\'s cache dir', async () => {
+  it("the launcher runs the bundle, or tsc's output when there is no bundle, and writes nothing in the user's cache dir", async () => {
     const pkg = await tmpDir('apxs-ts-launcher-pkg-');
     await fs.mkdir(path.join(pkg, 'bin'));
     await fs.mkdir(path.join(pkg, 'dist'));
@@ -244,15 +384,25 @@ sys.exit(p.wait())`;
     await fs.symlink(path.join(ROOT, 'node_modules'), path.join(pkg, 'node_modules'));
     await fs.symlink(path.join(ROOT, 'templates'), path.join(pkg, 'templates'));
     const home = await tmpDir('apxs-ts-launcher-home-');
-    const run = (args: string[]) => new Promise<string>((resolve, reject) => execFile(process.execPath, [path.join(pkg, 'bin', 'apxs-ts.js'), ...args],
-      { env: { ...process.env, XDG_CACHE_HOME: home } }, (e, stdout) => (e ? reject(e) : resolve(stdout))));
+    const run = (args: string[]) =>
+      new Promise<string>((resolve, reject) =>
+        execFile(
+          process.execPath,
+          [path.join(pkg, 'bin', 'apxs-ts.js'), ...args],
+          { env: { ...process.env, XDG_CACHE_HOME: home } },
+          (e, stdout) => (e ? reject(e) : resolve(stdout)),
+        ),
+      );
     // Only tsc's output (dist/commands and dist/lib, as a working copy has after `npx tsc`).
     await fs.symlink(path.join(ROOT, 'dist', 'commands'), path.join(pkg, 'dist', 'commands'));
     await fs.symlink(path.join(ROOT, 'dist', 'lib'), path.join(pkg, 'dist', 'lib'));
     const fromTsc = await run(['--help']);
     expect(fromTsc).toMatch(/^Usage: apxs-ts /);
     // With a bundle beside it, the bundle is what runs: one that says which it is.
-    await fs.writeFile(path.join(pkg, 'dist', 'apxs-ts.cjs'), "exports.main = async (argv) => { process.stdout.write(`bundle ${argv.slice(2).join(' ')}\\n`); return 0; };\n");
+    await fs.writeFile(
+      path.join(pkg, 'dist', 'apxs-ts.cjs'),
+      "exports.main = async (argv) => { process.stdout.write(`bundle ${argv.slice(2).join(' ')}\\n`); return 0; };\n",
+    );
     expect(await run(['--version'])).toBe('bundle --version\n');
     expect(await fs.readdir(home)).toEqual([]);
     await fs.rm(pkg, { recursive: true, force: true });
@@ -285,14 +435,32 @@ describe('on a terminal (a pty made by script(1))', () => {
   });
 
   /** Runs the CLI on a pty 100 columns wide (no CI in the environment); the pty's output, stdout and stderr together. */
-  function onPty(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string }> {
+  function onPty(
+    args: string[],
+    env: Record<string, string> = {},
+  ): Promise<{ code: number; out: string }> {
     const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
     const command = `stty cols 100 rows 30; exec ${[process.execPath, CLI, ...args].map(q).join(' ')}`;
-    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['CI', 'NO_COLOR', 'FORCE_COLOR'].includes(k)));
+    const base = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => !['CI', 'NO_COLOR', 'FORCE_COLOR'].includes(k)),
+    );
     return new Promise((resolve) => {
-      execFile('script', ['-qec', command, '/dev/null'], {
-        cwd: ROOT, env: { ...base, TERM: 'xterm-256color', APXS_TS_HOSTS_FILE: '/nonexistent/apxs-ts-test-hosts', ...env }, timeout: 60_000,
-      }, (err, stdout) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout }));
+      execFile(
+        'script',
+        ['-qec', command, '/dev/null'],
+        {
+          cwd: ROOT,
+          env: {
+            ...base,
+            TERM: 'xterm-256color',
+            APXS_TS_HOSTS_FILE: '/nonexistent/apxs-ts-test-hosts',
+            ...env,
+          },
+          timeout: 60_000,
+        },
+        (err, stdout) =>
+          resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout }),
+      );
     });
   }
 

@@ -41,23 +41,40 @@ beforeAll(async () => {
     [`${NAME}.sha512`]: `${createHash('sha512').update(tgz).digest('hex')} *${NAME}\n`,
     [`${NAME}.asc`]: await fs.readFile(path.join(REL, `${NAME}.asc`)),
   };
-  const mirrorPort = await listen(http.createServer((req, res) => {
-    const p = new URL(req.url!, 'http://x').pathname.replace(/^\/dist\/httpd\//, '');
-    mirrorGets.push(p);
-    if (p === '') return void res.writeHead(200, { 'content-type': 'text/html' }).end(Object.keys(files).map((f) => `<a href="${f}">${f}</a>`).join('\n'));
-    const body = files[p];
-    if (body === undefined) return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-length': Buffer.byteLength(body) }).end(body);
-  }));
+  const mirrorPort = await listen(
+    http.createServer((req, res) => {
+      const p = new URL(req.url!, 'http://x').pathname.replace(/^\/dist\/httpd\//, '');
+      mirrorGets.push(p);
+      if (p === '')
+        return void res.writeHead(200, { 'content-type': 'text/html' }).end(
+          Object.keys(files)
+            .map((f) => `<a href="${f}">${f}</a>`)
+            .join('\n'),
+        );
+      const body = files[p];
+      if (body === undefined) return void res.writeHead(404).end();
+      res.writeHead(200, { 'content-length': Buffer.byteLength(body) }).end(body);
+    }),
+  );
   mirror = `http://127.0.0.1:${mirrorPort}/dist/httpd/`;
   // The proxy: an absolute-form request is forwarded as it is; a CONNECT is recorded and refused (nothing here is https).
   const px = http.createServer((req, res) => {
     proxied.push({ method: req.method!, url: req.url! });
     const target = new URL(req.url!);
-    const up = http.request({ host: target.hostname, port: target.port, path: `${target.pathname}${target.search}`, method: req.method, headers: req.headers, agent: false }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
+    const up = http.request(
+      {
+        host: target.hostname,
+        port: target.port,
+        path: `${target.pathname}${target.search}`,
+        method: req.method,
+        headers: req.headers,
+        agent: false,
+      },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
     up.on('error', () => res.writeHead(502).end());
     req.pipe(up);
   });
@@ -69,11 +86,26 @@ beforeAll(async () => {
 });
 
 // The machine's own proxy settings must not decide the test (an empty value would still shadow the upper-case one).
-for (const k of ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY', 'no_proxy', 'NO_PROXY']) delete process.env[k];
+for (const k of ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY', 'no_proxy', 'NO_PROXY'])
+  delete process.env[k];
 
 async function download(env: Record<string, string>) {
   const cache = await tmpDir();
-  const r = await cli(['source', 'download', '2.4.68', '--mirror', mirror, '--keys', KEYS, '--cache-dir', cache, '--json'], { env });
+  const r = await cli(
+    [
+      'source',
+      'download',
+      '2.4.68',
+      '--mirror',
+      mirror,
+      '--keys',
+      KEYS,
+      '--cache-dir',
+      cache,
+      '--json',
+    ],
+    { env },
+  );
   return { ...r, cache };
 }
 
@@ -84,7 +116,9 @@ describe('downloads and proxies', () => {
     const r = await download({ http_proxy: proxy });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.json.signer.userId).toContain('covener');
-    expect((await fs.stat(path.join(r.cache, NAME))).size).toBe((await fs.stat(path.join(REL, NAME))).size);
+    expect((await fs.stat(path.join(r.cache, NAME))).size).toBe(
+      (await fs.stat(path.join(REL, NAME))).size,
+    );
     const urls = proxied.map((p) => `${p.method} ${p.url}`);
     expect(urls).toContain(`GET ${mirror}`);
     expect(urls).toContain(`GET ${mirror}${NAME}.sha512`);
@@ -102,7 +136,11 @@ describe('downloads and proxies', () => {
   });
 
   it('with the mirror in no_proxy (or only https_proxy set) the proxy sees nothing', async () => {
-    for (const env of [{ http_proxy: proxy, no_proxy: '127.0.0.1' }, { HTTP_PROXY: proxy, NO_PROXY: 'localhost,127.0.0.1' }, { https_proxy: proxy }]) {
+    for (const env of [
+      { http_proxy: proxy, no_proxy: '127.0.0.1' },
+      { HTTP_PROXY: proxy, NO_PROXY: 'localhost,127.0.0.1' },
+      { https_proxy: proxy },
+    ]) {
       proxied.length = 0;
       mirrorGets.length = 0;
       const r = await download(env);

@@ -16,7 +16,8 @@ afterAll(async () => {
   for (const sr of started) await cli(['ctl', 'stop', '--server-root', sr]);
 });
 
-const apxsQ = (apxs: string, name: string) => execFileSync(apxs, ['-q', name], { encoding: 'utf8' }).replace(/\n$/, '');
+const apxsQ = (apxs: string, name: string) =>
+  execFileSync(apxs, ['-q', name], { encoding: 'utf8' }).replace(/\n$/, '');
 
 describe('query', () => {
   it('query INCLUDEDIR prints what `apxs -q INCLUDEDIR` prints, for a sandbox', async () => {
@@ -26,7 +27,10 @@ describe('query', () => {
     expect(r.stdout.replace(/\n$/, '')).toBe(apxsQ('/usr/bin/apxs', 'INCLUDEDIR'));
     // Several names: one value per line, each as apxs gives it.
     const two = await cli(['query', 'CC', 'LIBEXECDIR', '--server-root', sr]);
-    expect(two.stdout.split('\n').slice(0, 2)).toEqual([apxsQ('/usr/bin/apxs', 'CC'), apxsQ('/usr/bin/apxs', 'LIBEXECDIR')]);
+    expect(two.stdout.split('\n').slice(0, 2)).toEqual([
+      apxsQ('/usr/bin/apxs', 'CC'),
+      apxsQ('/usr/bin/apxs', 'LIBEXECDIR'),
+    ]);
   });
 
   it('--json gives every variable, expanded as apxs -q expands it', async () => {
@@ -36,7 +40,10 @@ describe('query', () => {
     expect(r.json.source).toBe('/usr/bin/apxs');
     const vars = r.json.vars as Record<string, string>;
     // apxs -q alone lists its config_vars.mk: every one of those names is there.
-    const listed = execFileSync('/usr/bin/apxs', ['-q'], { encoding: 'utf8' }).split('\n').map((l) => l.split('=')[0]).filter(Boolean);
+    const listed = execFileSync('/usr/bin/apxs', ['-q'], { encoding: 'utf8' })
+      .split('\n')
+      .map((l) => l.split('=')[0])
+      .filter(Boolean);
     expect(listed.length).toBeGreaterThan(50);
     for (const n of listed) expect(vars, n).toHaveProperty([n!]);
     expect(vars.INCLUDEDIR).toBe(apxsQ('/usr/bin/apxs', 'INCLUDEDIR'));
@@ -62,8 +69,14 @@ describe('doctor', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const d = r.json;
     expect(d.ok).toBe(true);
-    expect(d.serverRoot).toEqual({ kind: 'sandbox', path: sr, config: path.join(sr, 'conf', 'httpd.conf') });
-    const v = /Apache\/(2\.4\.\d+)/.exec(execFileSync('/usr/sbin/apache2', ['-v'], { encoding: 'utf8' }))![1];
+    expect(d.serverRoot).toEqual({
+      kind: 'sandbox',
+      path: sr,
+      config: path.join(sr, 'conf', 'httpd.conf'),
+    });
+    const v = /Apache\/(2\.4\.\d+)/.exec(
+      execFileSync('/usr/sbin/apache2', ['-v'], { encoding: 'utf8' }),
+    )![1];
     expect(d.httpd).toMatchObject({ binary: '/usr/sbin/apache2', version: v, series: '2.4' });
     // Debian loads its MPM as a module: only httpd -V with the sandbox's config knows it.
     expect(d.httpd.mpm).toMatch(/^(event|worker|prefork)$/);
@@ -127,13 +140,19 @@ describe('doctor', () => {
       const r = await cli(['doctor', '--json', '--server-root', prefix]);
       expect(r.code, r.stdout).toBe(0);
       expect(r.json.serverRoot).toMatchObject({ kind: 'prefix', path: prefix });
-      expect(r.json.httpd).toMatchObject({ binary: path.join(prefix, 'bin', 'httpd'), version: '2.2.34', series: '2.2' });
+      expect(r.json.httpd).toMatchObject({
+        binary: path.join(prefix, 'bin', 'httpd'),
+        version: '2.2.34',
+        series: '2.2',
+      });
       expect(r.json.httpd.mpm).toMatch(/prefork|worker|event/i);
       expect(r.json.apxs).toBe(path.join(prefix, 'bin', 'apxs'));
       expect(r.json.flags.cflags).toContain(`-I${path.join(prefix, 'include')}`);
       expect(r.json.listen).toEqual([{ address: `localhost:${port}`, port, status: 'free' }]);
       const q = await cli(['query', 'INCLUDEDIR', '--server-root', prefix]);
-      expect(q.stdout.replace(/\n$/, '')).toBe(apxsQ(path.join(prefix, 'bin', 'apxs'), 'INCLUDEDIR'));
+      expect(q.stdout.replace(/\n$/, '')).toBe(
+        apxsQ(path.join(prefix, 'bin', 'apxs'), 'INCLUDEDIR'),
+      );
     });
   });
 });

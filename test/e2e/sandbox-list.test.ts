@@ -18,14 +18,31 @@ async function setup() {
   const run = (args: string[], cwd = work) => cli([...args, '--json'], { env, cwd });
   const create = async (name: string, ...extra: string[]) => {
     const port = await freePort();
-    const r = await run(['sandbox', 'create', path.join(work, name), '--port', String(port), ...extra]);
+    const r = await run([
+      'sandbox',
+      'create',
+      path.join(work, name),
+      '--port',
+      String(port),
+      ...extra,
+    ]);
     expect(r.code, r.stdout).toBe(0);
     return { root: path.join(work, name), port, json: r.json };
   };
-  return { work, env, run, create, registry: path.join(work, 'cache', 'apxs-ts', 'sandboxes.json') };
+  return {
+    work,
+    env,
+    run,
+    create,
+    registry: path.join(work, 'cache', 'apxs-ts', 'sandboxes.json'),
+  };
 }
 
-const alive = (pid: number) => fs.readFile(`/proc/${pid}/stat`, 'utf8').then((t) => !/^\d+ \(.*\) Z /.test(t), () => false);
+const alive = (pid: number) =>
+  fs.readFile(`/proc/${pid}/stat`, 'utf8').then(
+    (t) => !/^\d+ \(.*\) Z /.test(t),
+    () => false,
+  );
 
 describe('sandbox list', () => {
   it('lists the sandboxes it created, running or not, with port and path; one whose directory is gone is dropped', async () => {
@@ -36,13 +53,21 @@ describe('sandbox list', () => {
     started.push(a.root);
     const list = await run(['sandbox', 'list']);
     expect(list.code, list.stdout).toBe(0);
-    const byRoot = Object.fromEntries(list.json.sandboxes.map((s: { root: string }) => [s.root, s]));
+    const byRoot = Object.fromEntries(
+      list.json.sandboxes.map((s: { root: string }) => [s.root, s]),
+    );
     expect(Object.keys(byRoot).sort()).toEqual([a.root, b.root]);
-    expect(byRoot[a.root]).toMatchObject({ running: true, port: a.port, listening: [`127.0.0.1:${a.port}`] });
+    expect(byRoot[a.root]).toMatchObject({
+      running: true,
+      port: a.port,
+      listening: [`127.0.0.1:${a.port}`],
+    });
     expect(await alive(byRoot[a.root].pid)).toBe(true);
     expect(byRoot[b.root]).toMatchObject({ running: false, pid: null, port: b.port });
     // Human form: one line each on stdout.
-    const human = await cli(['sandbox', 'list'], { env: { XDG_CACHE_HOME: path.join(work, 'cache') } });
+    const human = await cli(['sandbox', 'list'], {
+      env: { XDG_CACHE_HOME: path.join(work, 'cache') },
+    });
     expect(human.stdout).toContain(`running (pid ${byRoot[a.root].pid})\t${a.port}\t${a.root}`);
     expect(human.stdout).toContain(`stopped\t${b.port}\t${b.root}`);
 
@@ -50,17 +75,29 @@ describe('sandbox list', () => {
     const after = await run(['sandbox', 'list']);
     expect(after.json.sandboxes.map((s: { root: string }) => s.root)).toEqual([a.root]);
     expect(after.json.dropped).toEqual([b.root]);
-    expect(JSON.parse(await fs.readFile(registry, 'utf8')).entries.map((e: { root: string }) => e.root)).toEqual([a.root]);
+    expect(
+      JSON.parse(await fs.readFile(registry, 'utf8')).entries.map((e: { root: string }) => e.root),
+    ).toEqual([a.root]);
   });
 
   it('sandboxes created at the same time are all listed (the list is changed under a lock)', async () => {
     const { work, env, run, registry } = await setup();
     const ports = await Promise.all([1, 2, 3, 4].map(() => freePort()));
-    const rs = await Promise.all(ports.map((p, i) => cli(['sandbox', 'create', path.join(work, `s${i}`), '--port', String(p), '--no-project'], { env })));
+    const rs = await Promise.all(
+      ports.map((p, i) =>
+        cli(['sandbox', 'create', path.join(work, `s${i}`), '--port', String(p), '--no-project'], {
+          env,
+        }),
+      ),
+    );
     expect(rs.map((r) => r.code)).toEqual([0, 0, 0, 0]);
     const list = await run(['sandbox', 'list']);
-    expect(list.json.sandboxes.map((s: { root: string }) => s.root).sort()).toEqual([0, 1, 2, 3].map((i) => path.join(work, `s${i}`)));
-    expect((await fs.readdir(path.dirname(registry))).filter((f) => f.includes('sandboxes'))).toEqual(['sandboxes.json']);
+    expect(list.json.sandboxes.map((s: { root: string }) => s.root).sort()).toEqual(
+      [0, 1, 2, 3].map((i) => path.join(work, `s${i}`)),
+    );
+    expect(
+      (await fs.readdir(path.dirname(registry))).filter((f) => f.includes('sandboxes')),
+    ).toEqual(['sandboxes.json']);
   });
 });
 
@@ -105,7 +142,10 @@ describe('sandbox remove', () => {
     expect(r.code, r.stdout).toBe(0);
     expect((await fs.readdir(dir)).sort()).toEqual(['htdocs', 'notes.txt']);
     // kept names the user's files themselves (the directories holding them stay too).
-    expect(r.json.kept.sort()).toEqual([path.join(dir, 'htdocs', 'page.html'), path.join(dir, 'notes.txt')]);
+    expect(r.json.kept.sort()).toEqual([
+      path.join(dir, 'htdocs', 'page.html'),
+      path.join(dir, 'notes.txt'),
+    ]);
     expect(await fs.readFile(path.join(dir, 'htdocs', 'page.html'), 'utf8')).toBe('mine too');
   });
 });
@@ -122,7 +162,10 @@ describe('a second sandbox create beside apxs-ts.json', () => {
     expect(two.json.projectFile).toBeNull();
     expect(two.json.projectKept).toEqual({ file: project, serverRoot: one.root });
     expect(JSON.parse(await fs.readFile(project, 'utf8')).serverRoot).toBe('./one');
-    const human = await cli(['sandbox', 'create', path.join(work, 'three'), '--port', String(await freePort())], { cwd: work, env: { XDG_CACHE_HOME: path.join(work, 'cache') } });
+    const human = await cli(
+      ['sandbox', 'create', path.join(work, 'three'), '--port', String(await freePort())],
+      { cwd: work, env: { XDG_CACHE_HOME: path.join(work, 'cache') } },
+    );
     expect(human.stderr).toContain(`${project} still names ${one.root}: kept it`);
     expect(human.stderr).toContain('--use');
 

@@ -21,7 +21,9 @@ describe.each(SERIES_VERSIONS)('httpd %s', (version) => {
 
   it('was verified (checksum and signer named) and built; starts, answers, reloads, stops; two vhosts each get their page', async () => {
     await withBuiltHttpd(version, async ({ prefix, port }) => {
-      const receipt = JSON.parse(await fs.readFile(path.join(prefix, 'apxs-ts-receipt.json'), 'utf8'));
+      const receipt = JSON.parse(
+        await fs.readFile(path.join(prefix, 'apxs-ts-receipt.json'), 'utf8'),
+      );
       expect(receipt.version).toBe(version);
       expect(receipt.checksum.hex).toMatch(/^[0-9a-f]{32,128}$/);
       expect(receipt.signer.userId).toBeTruthy();
@@ -30,8 +32,10 @@ describe.each(SERIES_VERSIONS)('httpd %s', (version) => {
       const hosts = path.join(work, 'hosts');
       await fs.writeFile(hosts, '127.0.0.1 localhost\n');
       const confBefore = await fs.readFile(path.join(prefix, 'conf', 'httpd.conf'));
-      const v = (...a: string[]) => cli(['vhost', ...a, '--server-root', prefix, '--hosts-file', hosts, '--json']);
-      const ctl = (...a: string[]) => cli(['ctl', ...a, '--server-root', prefix, '--json'], { timeoutMs: 90_000 });
+      const v = (...a: string[]) =>
+        cli(['vhost', ...a, '--server-root', prefix, '--hosts-file', hosts, '--json']);
+      const ctl = (...a: string[]) =>
+        cli(['ctl', ...a, '--server-root', prefix, '--json'], { timeoutMs: 90_000 });
       try {
         for (const n of ['one.dd', 'two.dd']) {
           const added = await v('add', n);
@@ -48,7 +52,10 @@ describe.each(SERIES_VERSIONS)('httpd %s', (version) => {
         expect(started.code, started.stdout).toBe(0);
         expect(started.json.health.status).toBeLessThan(500);
         expect((await ctl('status')).code).toBe(0);
-        const page = async (host: string) => (await get(`http://127.0.0.1:${port}/`, { Host: host })).body.match(/<h1>([^<]*)<\/h1>/)?.[1];
+        const page = async (host: string) =>
+          (await get(`http://127.0.0.1:${port}/`, { Host: host })).body.match(
+            /<h1>([^<]*)<\/h1>/,
+          )?.[1];
         expect(await page('one.dd')).toBe('one.dd');
         expect(await page('two.dd')).toBe('two.dd');
         expect(await page('unknown.dd')).toBe('one.dd');

@@ -13,12 +13,24 @@ let confDir = '';
 let shipped: string[] = [];
 beforeAll(async () => {
   const dir = await tmpDir();
-  execFileSync('tar', ['xzf', path.join(SHARED_MIRROR, 'httpd', 'httpd-2.4.68.tar.gz'), '-C', dir, '--wildcards', 'httpd-2.4.68/docs/conf/*']);
+  execFileSync('tar', [
+    'xzf',
+    path.join(SHARED_MIRROR, 'httpd', 'httpd-2.4.68.tar.gz'),
+    '-C',
+    dir,
+    '--wildcards',
+    'httpd-2.4.68/docs/conf/*',
+  ]);
   confDir = path.join(dir, 'httpd-2.4.68', 'docs', 'conf');
-  shipped = [path.join(confDir, 'httpd.conf.in'), ...(await fs.readdir(path.join(confDir, 'extra'))).filter((f) => f.endsWith('.conf.in')).map((f) => path.join(confDir, 'extra', f))];
+  shipped = [
+    path.join(confDir, 'httpd.conf.in'),
+    ...(await fs.readdir(path.join(confDir, 'extra')))
+      .filter((f) => f.endsWith('.conf.in'))
+      .map((f) => path.join(confDir, 'extra', f)),
+  ];
 });
 
-describe('httpd\'s shipped configs', () => {
+describe("httpd's shipped configs", () => {
   it('parse without errors, sections balanced', async () => {
     expect(shipped.length).toBeGreaterThanOrEqual(12);
     for (const f of shipped) {
@@ -36,13 +48,20 @@ describe('httpd\'s shipped configs', () => {
     expect(byName('Listen').map((d) => d.args)).toEqual([['@@Port@@']]);
     expect(byName('ServerRoot')[0]!.args).toEqual(['@@ServerRoot@@']);
     // Commented-out lines are not directives: the vhosts Include is shipped commented.
-    expect(byName('Include').map((d) => d.args[0])).not.toContain('@rel_sysconfdir@/extra/httpd-vhosts.conf');
+    expect(byName('Include').map((d) => d.args[0])).not.toContain(
+      '@rel_sysconfdir@/extra/httpd-vhosts.conf',
+    );
     // A quoted argument with spaces and escaped quotes stays one argument.
     const logFormat = byName('LogFormat')[0]!;
-    expect(logFormat.args).toEqual(['%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i"', 'combined']);
+    expect(logFormat.args).toEqual([
+      '%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i"',
+      'combined',
+    ]);
     const files = byName('Files')[0]!;
     expect(files.args).toEqual(['.ht*']);
-    expect(p.directives.find((d) => d.name === 'Require' && d.sections.includes('Files'))?.args).toEqual(['all', 'denied']);
+    expect(
+      p.directives.find((d) => d.name === 'Require' && d.sections.includes('Files'))?.args,
+    ).toEqual(['all', 'denied']);
   });
 
   it('httpd-vhosts.conf.in: the two example vhosts, in order', async () => {

@@ -21,12 +21,18 @@ interface Site {
 }
 
 /** Serves `files` with Range support; `dropAt` cuts the first response of the tarball after that many bytes. */
-async function serve(files: Record<string, Buffer | string>, opts: { dropAt?: number; fail500?: number; missing?: string[] } = {}): Promise<Site> {
+async function serve(
+  files: Record<string, Buffer | string>,
+  opts: { dropAt?: number; fail500?: number; missing?: string[] } = {},
+): Promise<Site> {
   const requests: Site['requests'] = [];
   let dropped = false;
   let failures = 0;
   const server = http.createServer((req, res) => {
-    const p = decodeURIComponent(new URL(req.url!, 'http://x').pathname).replace(/^\/dist\/httpd\//, '');
+    const p = decodeURIComponent(new URL(req.url!, 'http://x').pathname).replace(
+      /^\/dist\/httpd\//,
+      '',
+    );
     requests.push({ path: p, range: req.headers.range });
     if (p === NAME && opts.fail500 && failures < opts.fail500) {
       failures++;
@@ -34,7 +40,11 @@ async function serve(files: Record<string, Buffer | string>, opts: { dropAt?: nu
       return;
     }
     if (p === '') {
-      res.writeHead(200, { 'content-type': 'text/html' }).end(Object.keys(files).map((f) => `<a href="${f}">${f}</a>`).join('\n'));
+      res.writeHead(200, { 'content-type': 'text/html' }).end(
+        Object.keys(files)
+          .map((f) => `<a href="${f}">${f}</a>`)
+          .join('\n'),
+      );
       return;
     }
     const body = opts.missing?.includes(p) ? undefined : files[p];
@@ -45,7 +55,10 @@ async function serve(files: Record<string, Buffer | string>, opts: { dropAt?: nu
     const buf = Buffer.from(body);
     const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
     const start = m ? Number(m[1]) : 0;
-    res.writeHead(m ? 206 : 200, { 'content-length': buf.length - start, ...(m ? { 'content-range': `bytes ${start}-${buf.length - 1}/${buf.length}` } : {}) });
+    res.writeHead(m ? 206 : 200, {
+      'content-length': buf.length - start,
+      ...(m ? { 'content-range': `bytes ${start}-${buf.length - 1}/${buf.length}` } : {}),
+    });
     if (p === NAME && opts.dropAt !== undefined && !dropped) {
       dropped = true;
       res.write(buf.subarray(start, opts.dropAt), () => res.socket?.destroy());
@@ -55,7 +68,11 @@ async function serve(files: Record<string, Buffer | string>, opts: { dropAt?: nu
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as AddressInfo).port;
-  return { url: `http://127.0.0.1:${port}/dist/httpd/`, requests, close: () => new Promise((r) => server.close(() => r())) };
+  return {
+    url: `http://127.0.0.1:${port}/dist/httpd/`,
+    requests,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
 }
 
 function releaseFiles(tarball: Buffer, signature = asc): Record<string, Buffer | string> {
@@ -79,7 +96,19 @@ afterAll(async () => {
 
 async function download(site: Site, ...extra: string[]) {
   const cache = await tmpDir();
-  const r = await cli(['source', 'download', '2.4.68', '--mirror', site.url, '--keys', keys, '--cache-dir', cache, '--json', ...extra]);
+  const r = await cli([
+    'source',
+    'download',
+    '2.4.68',
+    '--mirror',
+    site.url,
+    '--keys',
+    keys,
+    '--cache-dir',
+    cache,
+    '--json',
+    ...extra,
+  ]);
   return { ...r, cache };
 }
 
@@ -96,7 +125,18 @@ describe('source download and verify', () => {
     expect((await fs.readFile(path.join(r.cache, NAME))).equals(tgz)).toBe(true);
     // A second run reuses the cache, verified again, without downloading.
     const before = site.requests.filter((q) => q.path === NAME).length;
-    const again = await cli(['source', 'download', '2.4', '--mirror', site.url, '--keys', keys, '--cache-dir', r.cache, '--json']);
+    const again = await cli([
+      'source',
+      'download',
+      '2.4',
+      '--mirror',
+      site.url,
+      '--keys',
+      keys,
+      '--cache-dir',
+      r.cache,
+      '--json',
+    ]);
     expect(again.json.fromCache).toBe(true);
     expect(site.requests.filter((q) => q.path === NAME).length).toBe(before);
   });
@@ -134,7 +174,17 @@ describe('source download and verify', () => {
     expect(r.json.error.message).toBe(`not found (HTTP 404): ${site.url}${NAME}`);
     expect(site.requests.filter((q) => q.path === NAME)).toHaveLength(1); // a 404 is not retried
     expect(await fs.readdir(r.cache)).toEqual([]);
-    const unknown = await cli(['source', 'download', '2.4.69', '--mirror', site.url, '--keys', keys, '--cache-dir', r.cache]);
+    const unknown = await cli([
+      'source',
+      'download',
+      '2.4.69',
+      '--mirror',
+      site.url,
+      '--keys',
+      keys,
+      '--cache-dir',
+      r.cache,
+    ]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('no httpd release 2.4.69 on the mirror');
     expect(unknown.stderr).toContain('hint: it has 2.4.68');
@@ -155,7 +205,11 @@ describe('source download and verify', () => {
     expect(r.code, r.stdout).toBe(0);
     const gets = site.requests.filter((q) => q.path === NAME);
     // 503, then a body cut after 3,000,000 bytes, then a Range request from what reached the disk.
-    expect(gets.map((g) => g.range?.replace(/\d+/, 'N'))).toEqual([undefined, undefined, 'bytes=N-']);
+    expect(gets.map((g) => g.range?.replace(/\d+/, 'N'))).toEqual([
+      undefined,
+      undefined,
+      'bytes=N-',
+    ]);
     const from = Number(/bytes=(\d+)-/.exec(gets[2]!.range!)![1]);
     expect(from).toBeGreaterThan(1_000_000);
     expect(from).toBeLessThanOrEqual(3_000_000);
@@ -173,7 +227,12 @@ describe('source download and verify', () => {
       const cmd = `${stty} ${process.execPath} ${CLI} source download 2.4.68 --mirror ${site.url} --keys ${keys} --cache-dir ${cache}; echo EXIT=$?`;
       // Asynchronous: the loopback server lives in this process and must keep answering.
       return new Promise<string>((resolve, reject) => {
-        const child = execFile('script', ['-qec', cmd, '/dev/null'], { env, encoding: 'utf8', timeout: 60_000, maxBuffer: 64 << 20 }, (err, out) => (err ? reject(err) : resolve(out)));
+        const child = execFile(
+          'script',
+          ['-qec', cmd, '/dev/null'],
+          { env, encoding: 'utf8', timeout: 60_000, maxBuffer: 64 << 20 },
+          (err, out) => (err ? reject(err) : resolve(out)),
+        );
         child.stdin?.end();
       });
     };
@@ -192,7 +251,10 @@ describe('source download and verify', () => {
 
 describe('what the release lacks, and checksum files for another file', () => {
   it('no .asc is NO_SIGNATURE, no checksum is NO_CHECKSUM: refused before the tarball is fetched', async () => {
-    for (const [missing, code] of [[['.asc'], 'NO_SIGNATURE'], [['.sha512', '.sha256'], 'NO_CHECKSUM']] as const) {
+    for (const [missing, code] of [
+      [['.asc'], 'NO_SIGNATURE'],
+      [['.sha512', '.sha256'], 'NO_CHECKSUM'],
+    ] as const) {
       const site = await serve(releaseFiles(tgz), { missing: missing.map((m) => `${NAME}${m}`) });
       sites.push(site);
       const r = await download(site);
@@ -205,11 +267,16 @@ describe('what the release lacks, and checksum files for another file', () => {
 
   it('a .sha512 whose line names another release is refused, even when its hash is right', async () => {
     const hex = createHash('sha512').update(tgz).digest('hex');
-    const site = await serve({ ...releaseFiles(tgz), [`${NAME}.sha512`]: `${hex} *httpd-2.4.67.tar.gz\n` });
+    const site = await serve({
+      ...releaseFiles(tgz),
+      [`${NAME}.sha512`]: `${hex} *httpd-2.4.67.tar.gz\n`,
+    });
     sites.push(site);
     const r = await download(site);
     expect([r.code, r.json.error.code]).toEqual([1, 'CHECKSUM_MISMATCH']);
-    expect(r.json.error.message).toBe(`the sha512 checksum file names httpd-2.4.67.tar.gz, not ${NAME}`);
+    expect(r.json.error.message).toBe(
+      `the sha512 checksum file names httpd-2.4.67.tar.gz, not ${NAME}`,
+    );
     expect(site.requests.filter((q) => q.path === NAME)).toHaveLength(0);
   });
 });
@@ -219,15 +286,29 @@ function cliUnprivileged(args: string[]): Promise<{ code: number; json: any; ms:
   const started = Date.now();
   const as: ExecFileOptions = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { ...as, cwd: ROOT, env: { ...process.env, CI: 'true', HOME: '/nonexistent' }, encoding: 'utf8' }, (err, stdout) => {
-      let json: any;
-      try {
-        json = JSON.parse(stdout);
-      } catch {
-        json = undefined;
-      }
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, json, ms: Date.now() - started });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      {
+        ...as,
+        cwd: ROOT,
+        env: { ...process.env, CI: 'true', HOME: '/nonexistent' },
+        encoding: 'utf8',
+      },
+      (err, stdout) => {
+        let json: any;
+        try {
+          json = JSON.parse(stdout);
+        } catch {
+          json = undefined;
+        }
+        resolve({
+          code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
+          json,
+          ms: Date.now() - started,
+        });
+      },
+    );
   });
 }
 
@@ -241,8 +322,22 @@ describe('rejected before the first request', () => {
     await fs.chmod(locked, 0o555);
     // The cache dir itself (it exists, as the default one does), and one to be made inside it.
     for (const cache of [locked, path.join(locked, 'cache')]) {
-      const unwritable = await cliUnprivileged(['source', 'download', '2.4.68', '--mirror', site.url, '--keys', keys, '--cache-dir', cache, '--json']);
-      expect([unwritable.code, unwritable.json?.error?.code], cache).toEqual([1, 'PERMISSION_DENIED']);
+      const unwritable = await cliUnprivileged([
+        'source',
+        'download',
+        '2.4.68',
+        '--mirror',
+        site.url,
+        '--keys',
+        keys,
+        '--cache-dir',
+        cache,
+        '--json',
+      ]);
+      expect([unwritable.code, unwritable.json?.error?.code], cache).toEqual([
+        1,
+        'PERMISSION_DENIED',
+      ]);
       expect(unwritable.json.error.message).toContain(cache);
       expect(unwritable.json.error.hint).toMatch(/--cache-dir/);
       expect(unwritable.ms).toBeLessThan(3000); // not after ~6 s of retries
@@ -250,9 +345,25 @@ describe('rejected before the first request', () => {
     expect(site.requests).toEqual([]); // refused before the listing, not when the first write fails
     await fs.writeFile(path.join(base, 'a-file'), 'x');
     for (const cache of [path.join(base, 'a-file'), path.join(base, 'a-file', 'cache')]) {
-      for (const cmd of [['download', '2.4.68'], ['build', '2.4.68', '--prefix', path.join(base, 'prefix'), '--dry-run']]) {
-        const r = await cli(['source', ...cmd, '--mirror', site.url, '--keys', keys, '--cache-dir', cache, '--json']);
-        expect([r.code, r.json?.error?.code], `${cmd[0]} --cache-dir ${cache}`).toEqual([2, 'BAD_INPUT']);
+      for (const cmd of [
+        ['download', '2.4.68'],
+        ['build', '2.4.68', '--prefix', path.join(base, 'prefix'), '--dry-run'],
+      ]) {
+        const r = await cli([
+          'source',
+          ...cmd,
+          '--mirror',
+          site.url,
+          '--keys',
+          keys,
+          '--cache-dir',
+          cache,
+          '--json',
+        ]);
+        expect([r.code, r.json?.error?.code], `${cmd[0]} --cache-dir ${cache}`).toEqual([
+          2,
+          'BAD_INPUT',
+        ]);
         expect(r.json.error.message).toContain(path.join(base, 'a-file'));
       }
     }
@@ -272,8 +383,21 @@ describe('rejected before the first request', () => {
       ['verify', '2.4.999'],
     ];
     for (const args of runs) {
-      const r = await cli(['source', ...args, '--mirror', site.url, '--keys', keys, '--cache-dir', path.join(base, 'cache'), '--json']);
-      expect([r.code, ['BAD_INPUT', 'USAGE'].includes(r.json?.error?.code)], args.join(' ')).toEqual([2, true]);
+      const r = await cli([
+        'source',
+        ...args,
+        '--mirror',
+        site.url,
+        '--keys',
+        keys,
+        '--cache-dir',
+        path.join(base, 'cache'),
+        '--json',
+      ]);
+      expect(
+        [r.code, ['BAD_INPUT', 'USAGE'].includes(r.json?.error?.code)],
+        args.join(' '),
+      ).toEqual([2, true]);
       expect(r.json.error.hint, args.join(' ')).toContain('apxs-ts source list');
     }
     expect(site.requests.filter((q) => q.path === NAME)).toHaveLength(0);
@@ -289,11 +413,28 @@ describe('rejected before the first request', () => {
     await fs.mkdir(path.join(base, 'old-httpd', 'bin'), { recursive: true });
     await fs.writeFile(path.join(base, 'old-httpd', 'bin', 'httpd'), '');
     const build = (prefix: string, ...extra: string[]) =>
-      cli(['source', 'build', '2.4.68', '--prefix', prefix, '--mirror', site.url, '--keys', keys, '--cache-dir', path.join(base, 'cache'), '--json', ...extra]);
+      cli([
+        'source',
+        'build',
+        '2.4.68',
+        '--prefix',
+        prefix,
+        '--mirror',
+        site.url,
+        '--keys',
+        keys,
+        '--cache-dir',
+        path.join(base, 'cache'),
+        '--json',
+        ...extra,
+      ]);
     for (const prefix of ['/', path.join(base, 'a-file'), path.join(base, 'home')]) {
       for (const extra of [['--dry-run'], []]) {
         const r = await build(prefix, ...extra);
-        expect([r.code, r.json?.error?.code], `${prefix} ${extra.join(' ')}`).toEqual([2, 'BAD_INPUT']);
+        expect([r.code, r.json?.error?.code], `${prefix} ${extra.join(' ')}`).toEqual([
+          2,
+          'BAD_INPUT',
+        ]);
         expect(r.json.error.message).toContain(`--prefix ${prefix}`);
       }
     }

@@ -29,7 +29,11 @@ interface Mirror {
   close: () => Promise<void>;
 }
 
-type Tarball = (req: http.IncomingMessage, res: http.ServerResponse, sent: { bytes: number }) => void;
+type Tarball = (
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  sent: { bytes: number },
+) => void;
 
 /** The release's real checksum and signature; the tarball from `tarball`. */
 async function mirror(tarball: Tarball, opts: { failChecksum?: number } = {}): Promise<Mirror> {
@@ -48,8 +52,10 @@ async function mirror(tarball: Tarball, opts: { failChecksum?: number } = {}): P
       checksumFailures++;
       return void res.writeHead(503).end('busy');
     }
-    if (p === `${NAME}.sha512`) return void res.end(`${createHash('sha512').update(tgz).digest('hex')} *${NAME}\n`);
-    if (p === `${NAME}.asc`) return void fs.readFile(path.join(REL, `${NAME}.asc`)).then((b) => res.end(b));
+    if (p === `${NAME}.sha512`)
+      return void res.end(`${createHash('sha512').update(tgz).digest('hex')} *${NAME}\n`);
+    if (p === `${NAME}.asc`)
+      return void fs.readFile(path.join(REL, `${NAME}.asc`)).then((b) => res.end(b));
     res.writeHead(404).end();
   });
   server.on('connection', (s) => {
@@ -59,11 +65,14 @@ async function mirror(tarball: Tarball, opts: { failChecksum?: number } = {}): P
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}/dist/httpd/`, ranges, sent,
-    close: () => new Promise((r) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => r());
-    }),
+    url: `http://127.0.0.1:${port}/dist/httpd/`,
+    ranges,
+    sent,
+    close: () =>
+      new Promise((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -88,10 +97,34 @@ async function download(m: Mirror, limits: string[], cache?: string) {
       await new Promise((r) => setTimeout(r, 3));
     }
   })();
-  const r = await cli(['source', 'download', '2.4.68', '--mirror', m.url, '--keys', KEYS, '--cache-dir', cache, '--json', ...limits], { timeoutMs: 90_000 });
+  const r = await cli(
+    [
+      'source',
+      'download',
+      '2.4.68',
+      '--mirror',
+      m.url,
+      '--keys',
+      KEYS,
+      '--cache-dir',
+      cache,
+      '--json',
+      ...limits,
+    ],
+    { timeoutMs: 90_000 },
+  );
   watching = false;
   await watcher;
-  return { ...r, cache, part, maxPart, partAfter: await fs.stat(part).then((s) => s.size, () => undefined) };
+  return {
+    ...r,
+    cache,
+    part,
+    maxPart,
+    partAfter: await fs.stat(part).then(
+      (s) => s.size,
+      () => undefined,
+    ),
+  };
 }
 
 const serve = async (t: Tarball, opts: { failChecksum?: number } = {}) => {
@@ -147,7 +180,10 @@ describe('a hostile mirror', () => {
     const m = await serve((req, res, sent) => {
       // 1000 bytes from wherever it is asked to start, then silence with the connection open.
       const start = Number(/^bytes=(\d+)-$/.exec(req.headers.range ?? '')?.[1] ?? 0);
-      res.writeHead(start ? 206 : 200, { 'content-length': String(tgz.length - start), ...(start ? { 'content-range': `bytes ${start}-${tgz.length - 1}/${tgz.length}` } : {}) });
+      res.writeHead(start ? 206 : 200, {
+        'content-length': String(tgz.length - start),
+        ...(start ? { 'content-range': `bytes ${start}-${tgz.length - 1}/${tgz.length}` } : {}),
+      });
       res.write(tgz.subarray(start, start + 1000));
       sent.bytes += 1000;
     });
@@ -157,9 +193,18 @@ describe('a hostile mirror', () => {
     expect(r.json.error.message).toContain(`${m.url}${NAME} sent no byte for 0.5 s (6 attempts`);
     expect(r.json.error.hint).toContain('--stall-timeout');
     // 5 retries, each announced, each resuming from what reached the disk.
-    const retries = r.stderr.split('\n').filter((l) => /^download: retry \d of 5 .* no byte for 0\.5 s/.test(l));
+    const retries = r.stderr
+      .split('\n')
+      .filter((l) => /^download: retry \d of 5 .* no byte for 0\.5 s/.test(l));
     expect(retries, r.stderr).toHaveLength(5);
-    expect(m.ranges).toEqual([undefined, 'bytes=1000-', 'bytes=2000-', 'bytes=3000-', 'bytes=4000-', 'bytes=5000-']);
+    expect(m.ranges).toEqual([
+      undefined,
+      'bytes=1000-',
+      'bytes=2000-',
+      'bytes=3000-',
+      'bytes=4000-',
+      'bytes=5000-',
+    ]);
     expect(r.partAfter).toBe(6000);
     expect(r.ms).toBeLessThan(60_000);
   });
@@ -179,7 +224,9 @@ describe('a hostile mirror', () => {
     const r = await download(m, ['--stall-timeout', '2', '--deadline', '3']);
     expect(r.code, r.stdout + r.stderr).toBe(1);
     expect(r.json.error.code).toBe('STALLED');
-    expect(r.json.error.message).toContain(`${m.url}${NAME} did not finish within the 3 s deadline`);
+    expect(r.json.error.message).toContain(
+      `${m.url}${NAME} did not finish within the 3 s deadline`,
+    );
     expect(r.json.error.hint).toContain('--deadline');
     expect(m.ranges).toHaveLength(1);
     expect(r.partAfter).toBeGreaterThan(0);
@@ -191,7 +238,12 @@ describe('a hostile mirror', () => {
   it('a 206 that starts at byte 0 for a resume from byte 1000: the .part is discarded, said on stderr, and the download starts again and verifies', async () => {
     const m = await serve((req, res, sent) => {
       // Range "supported", but always from the start.
-      res.writeHead(req.headers.range ? 206 : 200, { 'content-length': String(tgz.length), ...(req.headers.range ? { 'content-range': `bytes 0-${tgz.length - 1}/${tgz.length}` } : {}) });
+      res.writeHead(req.headers.range ? 206 : 200, {
+        'content-length': String(tgz.length),
+        ...(req.headers.range
+          ? { 'content-range': `bytes 0-${tgz.length - 1}/${tgz.length}` }
+          : {}),
+      });
       res.end(tgz);
       sent.bytes += tgz.length;
     });
@@ -199,7 +251,9 @@ describe('a hostile mirror', () => {
     await fs.writeFile(path.join(cache, `${NAME}.part`), tgz.subarray(0, 1000));
     const r = await download(m, [], cache);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/download: .* answered a resume from byte 1000 with Content-Range "bytes 0-\d+\/\d+": the \.part is discarded, starting again from 0/);
+    expect(r.stderr).toMatch(
+      /download: .* answered a resume from byte 1000 with Content-Range "bytes 0-\d+\/\d+": the \.part is discarded, starting again from 0/,
+    );
     expect(m.ranges).toEqual(['bytes=1000-', undefined]);
     expect((await fs.readFile(path.join(cache, NAME))).equals(tgz)).toBe(true);
   });
@@ -207,7 +261,10 @@ describe('a hostile mirror', () => {
   it('a .part of other bytes, resumed from an honest server: one restart from byte 0, said on stderr, and it verifies', async () => {
     const m = await serve((req, res, sent) => {
       const start = Number(/^bytes=(\d+)-$/.exec(req.headers.range ?? '')?.[1] ?? 0);
-      res.writeHead(start ? 206 : 200, { 'content-length': String(tgz.length - start), ...(start ? { 'content-range': `bytes ${start}-${tgz.length - 1}/${tgz.length}` } : {}) });
+      res.writeHead(start ? 206 : 200, {
+        'content-length': String(tgz.length - start),
+        ...(start ? { 'content-range': `bytes ${start}-${tgz.length - 1}/${tgz.length}` } : {}),
+      });
       res.end(tgz.subarray(start));
       sent.bytes += tgz.length - start;
     });
@@ -215,7 +272,9 @@ describe('a hostile mirror', () => {
     await fs.writeFile(path.join(cache, `${NAME}.part`), Buffer.alloc(5000, 0x5a));
     const r = await download(m, [], cache);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.stderr).toContain('failed its checksum after resuming a .part from byte 5000: downloading the whole file again from byte 0');
+    expect(r.stderr).toContain(
+      'failed its checksum after resuming a .part from byte 5000: downloading the whole file again from byte 0',
+    );
     expect(m.ranges).toEqual(['bytes=5000-', undefined]);
     expect((await fs.readFile(path.join(cache, NAME))).equals(tgz)).toBe(true);
   });
@@ -224,12 +283,19 @@ describe('a hostile mirror', () => {
     const m = await serve((_req, res) => void res.end(tgz), { failChecksum: 1 });
     const r = await download(m, []);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.stderr).toContain(`download: retry 1 of 2: ${m.url}${NAME}.sha512 (the request before failed)`);
+    expect(r.stderr).toContain(
+      `download: retry 1 of 2: ${m.url}${NAME}.sha512 (the request before failed)`,
+    );
   });
 
   it('bad limits are usage errors (exit 2) before any request', async () => {
     const m = await serve((_req, res) => void res.end());
-    for (const bad of [['--max-size', 'lots'], ['--max-size', '0'], ['--stall-timeout', '-1'], ['--deadline', 'abc']]) {
+    for (const bad of [
+      ['--max-size', 'lots'],
+      ['--max-size', '0'],
+      ['--stall-timeout', '-1'],
+      ['--deadline', 'abc'],
+    ]) {
       const r = await download(m, bad);
       expect(r.code, `${bad.join(' ')}: ${r.stdout}`).toBe(2);
     }

@@ -31,17 +31,28 @@ async function waitFor<T>(what: () => Promise<T | undefined>, ms = 10_000): Prom
   }
 }
 
-const readPid = (file: string) => fs.readFile(file, 'utf8').then((t) => (/^\d+\n$/.test(t) ? Number(t) : undefined), () => undefined);
+const readPid = (file: string) =>
+  fs.readFile(file, 'utf8').then(
+    (t) => (/^\d+\n$/.test(t) ? Number(t) : undefined),
+    () => undefined,
+  );
 
 /** A "make" that starts a background grandchild (as make -j starts compilers), records its pid, then waits. */
-const tree = (pidFile: string) => ['-c', `sleep 300 & echo $! > ${pidFile}.tmp && mv ${pidFile}.tmp ${pidFile}; echo started; wait`];
+const tree = (pidFile: string) => [
+  '-c',
+  `sleep 300 & echo $! > ${pidFile}.tmp && mv ${pidFile}.tmp ${pidFile}; echo started; wait`,
+];
 
 describe('runPhase', () => {
   it('streams stdout and stderr into the log line by line and reports each line', async () => {
     const dir = await tmpDir();
     const events: PhaseEvent[] = [];
     const log = path.join(dir, 'logs', 'make.log');
-    await runPhase('make', 'sh', ['-c', 'echo one; echo two >&2; echo; echo three'], { cwd: dir, logFile: log, onEvent: (e) => events.push(e) });
+    await runPhase('make', 'sh', ['-c', 'echo one; echo two >&2; echo; echo three'], {
+      cwd: dir,
+      logFile: log,
+      onEvent: (e) => events.push(e),
+    });
     const text = await fs.readFile(log, 'utf8');
     expect(text.split('\n')[0]).toBe(`$ sh -c 'echo one; echo two >&2; echo; echo three'`);
     expect(text.split('\n').slice(1).sort()).toEqual(['', '', 'one', 'three', 'two']);
@@ -51,9 +62,15 @@ describe('runPhase', () => {
 
   it('a command that is not there: TOOL_MISSING naming it', async () => {
     const dir = await tmpDir();
-    const err = await runPhase('configure', './no-configure-here', [], { cwd: dir, logFile: path.join(dir, 'c.log') }).catch((e: unknown) => e);
+    const err = await runPhase('configure', './no-configure-here', [], {
+      cwd: dir,
+      logFile: path.join(dir, 'c.log'),
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApxsError);
-    expect([(err as ApxsError).code, (err as ApxsError).message]).toEqual(['TOOL_MISSING', 'configure failed: ./no-configure-here not found']);
+    expect([(err as ApxsError).code, (err as ApxsError).message]).toEqual([
+      'TOOL_MISSING',
+      'configure failed: ./no-configure-here not found',
+    ]);
   });
 
   it('a timeout ends the command and every process it started, and says so', async () => {
@@ -61,20 +78,28 @@ describe('runPhase', () => {
     const pidFile = path.join(dir, 'grandchild.pid');
     const log = path.join(dir, 'make.log');
     const t0 = Date.now();
-    const err = await runPhase('make', 'sh', tree(pidFile), { cwd: dir, logFile: log, timeoutMs: 1500 }).catch((e: unknown) => e);
+    const err = await runPhase('make', 'sh', tree(pidFile), {
+      cwd: dir,
+      logFile: log,
+      timeoutMs: 1500,
+    }).catch((e: unknown) => e);
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect(err).toBeInstanceOf(ApxsError);
     const e = err as ApxsError;
     expect(e.code).toBe('CHILD_FAILED');
-    expect(e.message).toBe(`make timed out after 2 s: sh -c '${tree(pidFile)[1]}' and every process it started were ended`);
+    expect(e.message).toBe(
+      `make timed out after 2 s: sh -c '${tree(pidFile)[1]}' and every process it started were ended`,
+    );
     expect(e.details.at(-1)).toBe(`full log: ${log}`);
     const grandchild = await readPid(pidFile);
     expect(grandchild).toBeGreaterThan(0);
     expect(alive(grandchild!)).toBe(false);
-    expect(await fs.readFile(log, 'utf8')).toContain('[apxs-ts: make timed out after 2 s: ended sh -c');
+    expect(await fs.readFile(log, 'utf8')).toContain(
+      '[apxs-ts: make timed out after 2 s: ended sh -c',
+    );
   }, 20_000);
 
-  it('Ctrl-C (SIGINT to apxs-ts alone) ends the phase\'s whole tree, and fails with INTERRUPTED', async () => {
+  it("Ctrl-C (SIGINT to apxs-ts alone) ends the phase's whole tree, and fails with INTERRUPTED", async () => {
     const dir = await tmpDir();
     const pidFile = path.join(dir, 'grandchild.pid');
     const script = `require(${JSON.stringify(path.join(ROOT, 'dist', 'lib', 'source', 'phase.js'))})
@@ -88,7 +113,10 @@ describe('runPhase', () => {
     expect(alive(grandchild)).toBe(true);
     node.kill('SIGINT');
     const code = await exited;
-    expect(JSON.parse(out)).toEqual({ code: 'INTERRUPTED', message: `make interrupted (SIGINT): sh -c '${tree(pidFile)[1]}' and every process it started were ended` });
+    expect(JSON.parse(out)).toEqual({
+      code: 'INTERRUPTED',
+      message: `make interrupted (SIGINT): sh -c '${tree(pidFile)[1]}' and every process it started were ended`,
+    });
     expect(code).toBe(130);
     expect(alive(grandchild)).toBe(false);
   }, 20_000);

@@ -28,7 +28,15 @@ async function setup() {
 async function fakePrefix(prefix: string, version: string): Promise<string> {
   await fs.mkdir(path.join(prefix, 'bin'), { recursive: true });
   await fs.writeFile(path.join(prefix, 'bin', 'apachectl'), '#!/bin/sh\n');
-  await fs.writeFile(path.join(prefix, 'apxs-ts-receipt.json'), JSON.stringify({ version, series: version.split('.').slice(0, 2).join('.'), url: `http://mirror/httpd-${version}.tar.gz`, builtAt: '2025-01-01T00:00:00.000Z' }));
+  await fs.writeFile(
+    path.join(prefix, 'apxs-ts-receipt.json'),
+    JSON.stringify({
+      version,
+      series: version.split('.').slice(0, 2).join('.'),
+      url: `http://mirror/httpd-${version}.tar.gz`,
+      builtAt: '2025-01-01T00:00:00.000Z',
+    }),
+  );
   return prefix;
 }
 
@@ -38,14 +46,21 @@ describe('source build without --prefix', () => {
     const mirror = path.join(work, 'mirror');
     await fs.mkdir(mirror);
     await fs.writeFile(path.join(mirror, 'httpd-2.4.68.tar.gz'), '');
-    const dry = await cli(['source', 'build', '2.4', '--mirror', mirror, '--dry-run', '--json'], { env });
+    const dry = await cli(['source', 'build', '2.4', '--mirror', mirror, '--dry-run', '--json'], {
+      env,
+    });
     expect(dry.code, dry.stdout).toBe(0);
     const prefix = path.join(work, 'data', 'apxs-ts', 'httpd', '2.4.68');
     expect(dry.json.prefix).toBe(prefix);
     expect(dry.json.steps.join('\n')).toContain(`./configure --prefix=${prefix} --enable-so`);
     const homeDir = path.join(work, 'home');
-    const viaHome = await cli(['source', 'build', '2.4.68', '--mirror', mirror, '--dry-run', '--json'], { env: { HOME: homeDir, XDG_DATA_HOME: '' } });
-    expect(viaHome.json.prefix).toBe(path.join(homeDir, '.local', 'share', 'apxs-ts', 'httpd', '2.4.68'));
+    const viaHome = await cli(
+      ['source', 'build', '2.4.68', '--mirror', mirror, '--dry-run', '--json'],
+      { env: { HOME: homeDir, XDG_DATA_HOME: '' } },
+    );
+    expect(viaHome.json.prefix).toBe(
+      path.join(homeDir, '.local', 'share', 'apxs-ts', 'httpd', '2.4.68'),
+    );
     // A dry run makes no prefix, nor the directory it would go in.
     await expect(fs.stat(path.join(work, 'data'))).rejects.toThrow();
     await expect(fs.stat(path.join(homeDir, '.local'))).rejects.toThrow();
@@ -55,7 +70,19 @@ describe('source build without --prefix', () => {
     const { work, env, home } = await setup();
     await fs.mkdir(path.join(home, '2.4.68'), { recursive: true });
     await fs.writeFile(path.join(home, '2.4.68', 'notes.txt'), 'mine');
-    const r = await cli(['source', 'build', '2.4.68', '--mirror', path.join(SHARED_MIRROR, 'httpd'), '--cache-dir', path.join(work, 'c'), '--json'], { env });
+    const r = await cli(
+      [
+        'source',
+        'build',
+        '2.4.68',
+        '--mirror',
+        path.join(SHARED_MIRROR, 'httpd'),
+        '--cache-dir',
+        path.join(work, 'c'),
+        '--json',
+      ],
+      { env },
+    );
     expect([r.code, r.json?.error?.code]).toEqual([2, 'BAD_INPUT']);
     expect(r.json.error.message).toContain(`--prefix ${path.join(home, '2.4.68')} is not empty`);
     await expect(fs.stat(path.join(work, 'c'))).rejects.toThrow();
@@ -73,27 +100,45 @@ describe('source versions', () => {
     await recordBuild(elsewhere, { version: '1.3.42', builtAt: 'x' }, env);
     await recordBuild(vanished, { version: '2.0.65', builtAt: 'x' }, env);
     await recordBuild(path.join(home, '2.4.68'), { version: '2.4.68', builtAt: 'x' }, env); // found by listing: not recorded
-    expect(JSON.parse(await fs.readFile(path.join(work, 'cache', 'apxs-ts', 'prefixes.json'), 'utf8')).entries.map((e: { prefix: string }) => e.prefix)).toEqual([elsewhere, vanished]);
+    expect(
+      JSON.parse(
+        await fs.readFile(path.join(work, 'cache', 'apxs-ts', 'prefixes.json'), 'utf8'),
+      ).entries.map((e: { prefix: string }) => e.prefix),
+    ).toEqual([elsewhere, vanished]);
     await fs.rm(vanished, { recursive: true });
 
     const r = await run(['source', 'versions']);
     expect(r.code, r.stdout).toBe(0);
-    expect(r.json.installs.map((i: { version: string; prefix: string; where: string }) => [i.version, i.prefix, i.where])).toEqual([
+    expect(
+      r.json.installs.map((i: { version: string; prefix: string; where: string }) => [
+        i.version,
+        i.prefix,
+        i.where,
+      ]),
+    ).toEqual([
       ['2.4.68', path.join(home, '2.4.68'), 'default'],
       ['2.2.34', path.join(home, '2.2.34'), 'default'],
       ['1.3.42', elsewhere, 'elsewhere'],
     ]);
     expect(r.json.dropped).toEqual([vanished]);
-    expect(JSON.parse(await fs.readFile(path.join(work, 'cache', 'apxs-ts', 'prefixes.json'), 'utf8')).entries.map((e: { prefix: string }) => e.prefix)).toEqual([elsewhere]);
+    expect(
+      JSON.parse(
+        await fs.readFile(path.join(work, 'cache', 'apxs-ts', 'prefixes.json'), 'utf8'),
+      ).entries.map((e: { prefix: string }) => e.prefix),
+    ).toEqual([elsewhere]);
     const human = await cli(['source', 'versions'], { env });
-    expect(human.stdout).toBe(`2.4.68\t${path.join(home, '2.4.68')}\n2.2.34\t${path.join(home, '2.2.34')}\n1.3.42\t${elsewhere}\n`);
+    expect(human.stdout).toBe(
+      `2.4.68\t${path.join(home, '2.4.68')}\n2.2.34\t${path.join(home, '2.2.34')}\n1.3.42\t${elsewhere}\n`,
+    );
   });
 
   it('nothing built: an empty list, and where builds go', async () => {
     const { env, home } = await setup();
     const r = await cli(['source', 'versions'], { env });
     expect([r.code, r.stdout]).toEqual([0, '']);
-    expect(r.stderr).toContain(`nothing built yet (apxs-ts source build VERSION installs into ${home}/VERSION)`);
+    expect(r.stderr).toContain(
+      `nothing built yet (apxs-ts source build VERSION installs into ${home}/VERSION)`,
+    );
   });
 });
 
@@ -106,7 +151,9 @@ describe('source uninstall', () => {
     expect(r.code, r.stdout).toBe(0);
     expect(r.json).toMatchObject({ version: '2.2.34', prefix: path.join(home, '2.2.34') });
     expect(await fs.readdir(home)).toEqual(['2.4.68']);
-    expect((await run(['source', 'versions'])).json.installs.map((i: { version: string }) => i.version)).toEqual(['2.4.68']);
+    expect(
+      (await run(['source', 'versions'])).json.installs.map((i: { version: string }) => i.version),
+    ).toEqual(['2.4.68']);
   });
 
   it('refuses (exit 2) a version with no receipt, deleting nothing; asks which when a version is in two prefixes', async () => {
@@ -130,15 +177,24 @@ describe('source uninstall', () => {
     expect(one.code, one.stdout).toBe(0);
     await expect(fs.stat(b)).rejects.toThrow();
     expect((await fs.stat(a)).isDirectory()).toBe(true);
-    expect(JSON.parse(await fs.readFile(path.join(work, 'cache', 'apxs-ts', 'prefixes.json'), 'utf8')).entries).toEqual([]);
+    expect(
+      JSON.parse(await fs.readFile(path.join(work, 'cache', 'apxs-ts', 'prefixes.json'), 'utf8'))
+        .entries,
+    ).toEqual([]);
   });
 
-  it('refuses while the version\'s httpd runs, and removes it once stopped', async () => {
+  it("refuses while the version's httpd runs, and removes it once stopped", async () => {
     const { work, home, run } = await setup();
     // A prefix that really runs: a sandbox's config, its marker swapped for a receipt, the system httpd as bin/httpd.
     const prefix = path.join(home, '2.4.68');
     const port = await freePort();
-    expect((await cli(['sandbox', 'create', prefix, '--port', String(port), '--no-project'], { env: { XDG_CACHE_HOME: path.join(work, 'cache') } })).code).toBe(0);
+    expect(
+      (
+        await cli(['sandbox', 'create', prefix, '--port', String(port), '--no-project'], {
+          env: { XDG_CACHE_HOME: path.join(work, 'cache') },
+        })
+      ).code,
+    ).toBe(0);
     await fs.rm(path.join(prefix, 'apxs-ts-sandbox.json'));
     await fakePrefix(prefix, '2.4.68');
     await fs.rm(path.join(prefix, 'bin', 'apachectl'));
@@ -149,7 +205,9 @@ describe('source uninstall', () => {
 
     const refused = await run(['source', 'uninstall', '2.4.68']);
     expect([refused.code, refused.json.error.code]).toEqual([1, 'IN_USE']);
-    expect(refused.json.error.message).toBe(`httpd 2.4.68 in ${prefix} is running (pid ${start.json.pid}): not removed`);
+    expect(refused.json.error.message).toBe(
+      `httpd 2.4.68 in ${prefix} is running (pid ${start.json.pid}): not removed`,
+    );
     expect(refused.json.error.hint).toBe(`stop it first: apxs-ts ctl stop --server-root ${prefix}`);
     expect((await fs.stat(path.join(prefix, 'conf', 'httpd.conf'))).isFile()).toBe(true);
 

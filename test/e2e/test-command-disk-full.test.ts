@@ -31,7 +31,9 @@ beforeAll(async () => {
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16k,mode=0755', 'tmpfs', mnt]);
     mounted = true;
-  } catch { /* no mount in this container: the test says so by skipping */ }
+  } catch {
+    /* no mount in this container: the test says so by skipping */
+  }
 }, 60_000);
 afterAll(async () => {
   if (mounted) execFileSync('umount', [mnt]);
@@ -41,12 +43,21 @@ afterAll(async () => {
 describe.skipIf(!isRoot)('a full disk under the throwaway roots', () => {
   it('TMPDIR on a 16 KiB tmpfs: NO_SPACE naming the path, exit 1, nothing left on it, no httpd', async (ctx) => {
     if (!mounted) ctx.skip();
-    const r = await cli(['test', path.join(work, 'mod_fu'), '--json'], { env: { ...cacheEnv, TMPDIR: mnt }, timeoutMs: 120_000 });
+    const r = await cli(['test', path.join(work, 'mod_fu'), '--json'], {
+      env: { ...cacheEnv, TMPDIR: mnt },
+      timeoutMs: 120_000,
+    });
     expect(r.code, r.stderr).toBe(1);
     expect(r.json?.error?.code, r.stdout.slice(0, 2000)).toBe('NO_SPACE');
     expect(r.json?.error?.message).toContain(`${mnt}/apxs-ts-testroot-`);
     expect(await fs.readdir(mnt)).toEqual([]);
-    expect(execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(mnt))).toEqual([]);
-    expect(await fs.readdir(path.join(work, 'cache', 'apxs-ts', 'test-roots')).catch(() => [])).toEqual([]);
+    expect(
+      execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' })
+        .split('\n')
+        .filter((l) => l.includes(mnt)),
+    ).toEqual([]);
+    expect(
+      await fs.readdir(path.join(work, 'cache', 'apxs-ts', 'test-roots')).catch(() => []),
+    ).toEqual([]);
   }, 180_000);
 });

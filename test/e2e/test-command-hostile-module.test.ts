@@ -95,7 +95,10 @@ beforeAll(async () => {
   mod = path.join(work, 'mod_hostile');
   await fs.mkdir(path.join(mod, 'tests'), { recursive: true, mode: 0o755 });
   await fs.writeFile(path.join(mod, 'mod_hostile.c'), HOSTILE_C);
-  await fs.writeFile(path.join(mod, 'apxs-ts-module.json'), JSON.stringify({ name: 'hostile', handler: 'hostile', url: '/hostile' }));
+  await fs.writeFile(
+    path.join(mod, 'apxs-ts-module.json'),
+    JSON.stringify({ name: 'hostile', handler: 'hostile', url: '/hostile' }),
+  );
   await fs.writeFile(path.join(mod, 'tests', 'hostile.yaml'), CASES);
 }, 60_000);
 const made: string[] = [];
@@ -104,13 +107,22 @@ afterAll(async () => {
 });
 
 /** The CLI under /usr/bin/time: its exit, output and peak resident memory (KiB). */
-function runMeasured(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string; maxRssKb: number }> {
+function runMeasured(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string; maxRssKb: number }> {
   return new Promise((resolve) => {
-    const p = spawn('/usr/bin/time', ['-f', 'MAXRSS %M', process.execPath, CLI, ...args], { env: { ...process.env, CI: 'true', ...env } });
+    const p = spawn('/usr/bin/time', ['-f', 'MAXRSS %M', process.execPath, CLI, ...args], {
+      env: { ...process.env, CI: 'true', ...env },
+    });
     let stdout = '';
     let stderr = '';
-    p.stdout.on('data', (d: Buffer) => { stdout += d; });
-    p.stderr.on('data', (d: Buffer) => { stderr += d; });
+    p.stdout.on('data', (d: Buffer) => {
+      stdout += d;
+    });
+    p.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+    });
     const killer = setTimeout(() => p.kill('SIGKILL'), 180_000);
     p.on('close', (code) => {
       clearTimeout(killer);
@@ -124,19 +136,33 @@ describe.skipIf(!existsSync('/usr/bin/time'))('a module that answers badly', () 
     const tmp = await tmpDir('apxs-ts-atk20hostiletmp-');
     made.push(tmp);
     const r = await runMeasured(['test', mod, '--json'], { ...cacheEnv, TMPDIR: tmp });
-    const out = JSON.parse(r.stdout) as { error?: { code: string }; cases?: { name: string; ok: boolean; failures: { what: string; actual: string }[] }[] };
+    const out = JSON.parse(r.stdout) as {
+      error?: { code: string };
+      cases?: { name: string; ok: boolean; failures: { what: string; actual: string }[] }[];
+    };
     expect(r.code, r.stderr.slice(-3000)).toBe(1);
     expect(out.error?.code).toBe('TESTS_FAILED');
-    const failure = (name: string) => out.cases?.find((c) => c.name === name)?.failures.map((f) => `${f.what}: ${f.actual}`).join('\n') ?? '(no such case)';
+    const failure = (name: string) =>
+      out.cases
+        ?.find((c) => c.name === name)
+        ?.failures.map((f) => `${f.what}: ${f.actual}`)
+        .join('\n') ?? '(no such case)';
     expect(failure('endless body')).toMatch(/the body passed 8 MiB: read no further/);
     expect(failure('dripping body')).toMatch(/did not end within 2 s/);
     expect(failure('10 MB of headers')).toMatch(/no response: HPE_HEADER_OVERFLOW/);
     expect(failure('never answers')).toMatch(/no answer within 2 s/);
-    expect(out.cases?.find((c) => c.name === 'still answers after all that')?.ok, failure('still answers after all that')).toBe(true);
+    expect(
+      out.cases?.find((c) => c.name === 'still answers after all that')?.ok,
+      failure('still answers after all that'),
+    ).toBe(true);
     // Bounded: the body cap (8 MiB) and node's header limit, far below what the module sent (GBs).
     expect(r.maxRssKb, `peak RSS ${r.maxRssKb} KiB`).toBeGreaterThan(0);
     expect(r.maxRssKb, `peak RSS ${r.maxRssKb} KiB`).toBeLessThan(400 * 1024);
     expect((await fs.readdir(tmp)).filter((n) => n.startsWith('apxs-ts-testroot-'))).toEqual([]);
-    expect(execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(tmp))).toEqual([]);
+    expect(
+      execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' })
+        .split('\n')
+        .filter((l) => l.includes(tmp)),
+    ).toEqual([]);
   }, 240_000);
 });

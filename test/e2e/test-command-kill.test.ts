@@ -19,7 +19,8 @@ let cacheEnv: Record<string, string>;
 let modA: string;
 let modB: string;
 
-const rootsIn = async (tmp: string) => (await fs.readdir(tmp)).filter((n) => n.startsWith('apxs-ts-testroot-'));
+const rootsIn = async (tmp: string) =>
+  (await fs.readdir(tmp)).filter((n) => n.startsWith('apxs-ts-testroot-'));
 function httpdsUnder(dir: string): number[] {
   const out: number[] = [];
   for (const line of execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n')) {
@@ -36,18 +37,32 @@ beforeAll(async () => {
     const r = await cli(['new', n, '--template', 'hello', '--dir', work], { env: cacheEnv });
     expect(r.code, r.stderr).toBe(0);
     // Two case files: two servers at once in each run.
-    await fs.copyFile(path.join(work, `mod_${n}`, 'tests', `${n}.yaml`), path.join(work, `mod_${n}`, 'tests', `${n}2.yaml`));
+    await fs.copyFile(
+      path.join(work, `mod_${n}`, 'tests', `${n}.yaml`),
+      path.join(work, `mod_${n}`, 'tests', `${n}2.yaml`),
+    );
   }
   modA = path.join(work, 'mod_ka');
   modB = path.join(work, 'mod_kb');
 }, 60_000);
 const tmps: string[] = [];
 afterAll(async () => {
-  for (const p of [work, ...tmps].flatMap(httpdsUnder)) try { process.kill(p, 'SIGKILL'); } catch { /* gone */ }
+  for (const p of [work, ...tmps].flatMap(httpdsUnder))
+    try {
+      process.kill(p, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
   for (const d of [work, ...tmps]) await fs.rm(d, { recursive: true, force: true });
 });
 
-const FAILPOINTS = ['test:after-record', 'test:after-root-created', 'test:after-start', 'test:mid-cases', 'test:before-delete'];
+const FAILPOINTS = [
+  'test:after-record',
+  'test:after-root-created',
+  'test:after-start',
+  'test:mid-cases',
+  'test:before-delete',
+];
 const KILLS = 3;
 
 describe('kill -9 of apxs-ts test at any step', () => {
@@ -59,18 +74,29 @@ describe('kill -9 of apxs-ts test at any step', () => {
     for (const fp of FAILPOINTS) {
       for (let k = 0; k < KILLS; k++) {
         const mark = path.join(work, `mark-${fp.replace(':', '-')}-${k}`);
-        const r = await cli(['test', modA, '--jobs', '2'], { env: { ...cacheEnv, TMPDIR: tmp, APXS_TS_FAILPOINT: fp, APXS_TS_FAILPOINT_MARK: mark }, timeoutMs: 120_000 });
+        const r = await cli(['test', modA, '--jobs', '2'], {
+          env: { ...cacheEnv, TMPDIR: tmp, APXS_TS_FAILPOINT: fp, APXS_TS_FAILPOINT_MARK: mark },
+          timeoutMs: 120_000,
+        });
         expect(r.code, `${fp}: ${r.stderr}`).not.toBe(0);
         expect((await fs.readFile(mark, 'utf8')).trim()).toBe(fp);
         // Each kill after the first is a run too: it swept what the kill before it left, so count now.
         const roots = await rootsIn(tmp);
-        lines.push(`${fp} #${k}: ${roots.length} roots, ${httpdsUnder(tmp).length} httpd after the kill`);
+        lines.push(
+          `${fp} #${k}: ${roots.length} roots, ${httpdsUnder(tmp).length} httpd after the kill`,
+        );
         leftRoots = roots.length;
       }
     }
     expect(leftRoots, lines.join('\n')).toBeGreaterThan(0);
-    expect(lines.some((l) => !/ 0 httpd/.test(l)), lines.join('\n')).toBe(true);
-    const r = await cli(['test', modB, '--json'], { env: { ...cacheEnv, TMPDIR: tmp }, timeoutMs: 120_000 });
+    expect(
+      lines.some((l) => !/ 0 httpd/.test(l)),
+      lines.join('\n'),
+    ).toBe(true);
+    const r = await cli(['test', modB, '--json'], {
+      env: { ...cacheEnv, TMPDIR: tmp },
+      timeoutMs: 120_000,
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(r.json?.swept?.length, lines.join('\n')).toBe(leftRoots);
     await new Promise((res) => setTimeout(res, 300));
@@ -80,7 +106,7 @@ describe('kill -9 of apxs-ts test at any step', () => {
     expect(await fs.readdir(path.join(work, 'cache', 'apxs-ts', 'test-roots'))).toEqual([]);
   }, 600_000);
 
-  it('a live run\'s roots and servers are not swept by another run; a recorded directory without its token is not deleted', async () => {
+  it("a live run's roots and servers are not swept by another run; a recorded directory without its token is not deleted", async () => {
     const tmp = await tmpDir('apxs-ts-atk20livetmp-');
     tmps.push(tmp);
     // A forged record: a dead owner (pid 1's start ticks never match "0"), a directory holding other files.
@@ -92,20 +118,49 @@ describe('kill -9 of apxs-ts test at any step', () => {
     await fs.mkdir(recDir, { recursive: true });
     const boot = (await fs.readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
     const ns = await fs.readlink('/proc/self/ns/pid');
-    await fs.writeFile(path.join(recDir, 'apxs-ts-testroot-forged000001.json'), JSON.stringify({ dir: forged, pid: 1, start: '0', boot, pidns: ns, token: 'the-record-token' }));
+    await fs.writeFile(
+      path.join(recDir, 'apxs-ts-testroot-forged000001.json'),
+      JSON.stringify({
+        dir: forged,
+        pid: 1,
+        start: '0',
+        boot,
+        pidns: ns,
+        token: 'the-record-token',
+      }),
+    );
     // A live run held at its first case's server start (the failpoint waits instead of killing).
     const mark = path.join(work, 'mark-live');
     const live = spawn(process.execPath, [CLI, 'test', modA], {
-      env: { ...process.env, ...cacheEnv, TMPDIR: tmp, APXS_TS_FAILPOINT: 'test:after-start', APXS_TS_FAILPOINT_MODE: 'wait', APXS_TS_FAILPOINT_MARK: mark },
+      env: {
+        ...process.env,
+        ...cacheEnv,
+        TMPDIR: tmp,
+        APXS_TS_FAILPOINT: 'test:after-start',
+        APXS_TS_FAILPOINT_MODE: 'wait',
+        APXS_TS_FAILPOINT_MARK: mark,
+      },
       stdio: 'ignore',
     });
     try {
-      for (let i = 0; i < 600 && !(await fs.stat(mark).then(() => true, () => false)); i++) await new Promise((res) => setTimeout(res, 100));
+      for (
+        let i = 0;
+        i < 600 &&
+        !(await fs.stat(mark).then(
+          () => true,
+          () => false,
+        ));
+        i++
+      )
+        await new Promise((res) => setTimeout(res, 100));
       const before = await rootsIn(tmp);
       const httpdsBefore = httpdsUnder(tmp).length;
       expect(before.length).toBeGreaterThan(1); // the live run's root and the forged one
       expect(httpdsBefore).toBeGreaterThan(0);
-      const r = await cli(['test', modB, '--json'], { env: { ...cacheEnv, TMPDIR: tmp }, timeoutMs: 120_000 });
+      const r = await cli(['test', modB, '--json'], {
+        env: { ...cacheEnv, TMPDIR: tmp },
+        timeoutMs: 120_000,
+      });
       expect(r.code, r.stderr).toBe(0);
       expect(r.json?.swept).toEqual([]);
       expect((await rootsIn(tmp)).sort()).toEqual(before.sort());
@@ -116,7 +171,10 @@ describe('kill -9 of apxs-ts test at any step', () => {
     }
     // Its owner is dead now: the next run sweeps the live run's roots, not the forged one.
     await new Promise((res) => setTimeout(res, 200));
-    const r2 = await cli(['test', modB, '--json'], { env: { ...cacheEnv, TMPDIR: tmp }, timeoutMs: 120_000 });
+    const r2 = await cli(['test', modB, '--json'], {
+      env: { ...cacheEnv, TMPDIR: tmp },
+      timeoutMs: 120_000,
+    });
     expect(r2.code, r2.stderr).toBe(0);
     expect(r2.json?.swept?.length).toBeGreaterThan(0);
     expect(await rootsIn(tmp)).toEqual(['apxs-ts-testroot-forged000001']);

@@ -19,18 +19,21 @@ beforeAll(async () => {
   cacheEnv = { XDG_CACHE_HOME: path.join(work, 'cache') };
   const n = await cli(['new', 'rd', '--template', 'hello', '--dir', work], { env: cacheEnv });
   expect(n.code, n.stderr).toBe(0);
-  await fs.writeFile(path.join(work, 'mod_rd', 'tests', 'rd.yaml'), [
-    'cases:',
-    '  - name: catastrophic header regex',
-    '    request: /rd',
-    '    expect:',
-    '      status: 200',
-    '      headers: { Date: { matches: "^(([\\\\w ,:]+)+)+!$" } }',
-    '  - name: catastrophic body regex',
-    '    request: /rd',
-    '    expect: { body: { matches: "^(([\\\\w ]+)+)+!$" } }',
-    '',
-  ].join('\n'));
+  await fs.writeFile(
+    path.join(work, 'mod_rd', 'tests', 'rd.yaml'),
+    [
+      'cases:',
+      '  - name: catastrophic header regex',
+      '    request: /rd',
+      '    expect:',
+      '      status: 200',
+      '      headers: { Date: { matches: "^(([\\\\w ,:]+)+)+!$" } }',
+      '  - name: catastrophic body regex',
+      '    request: /rd',
+      '    expect: { body: { matches: "^(([\\\\w ]+)+)+!$" } }',
+      '',
+    ].join('\n'),
+  );
 }, 60_000);
 const made: string[] = [];
 afterAll(async () => {
@@ -41,16 +44,29 @@ describe('a catastrophically backtracking `matches`', () => {
   it('fails its case at once (linear-time engine): exit 1, both cases reported, no root or httpd left', async () => {
     const tmp = await tmpDir('apxs-ts-atk20redostmp-');
     made.push(tmp);
-    const r = await cli(['test', path.join(work, 'mod_rd'), '--json'], { env: { ...cacheEnv, TMPDIR: tmp }, timeoutMs: 60_000 });
+    const r = await cli(['test', path.join(work, 'mod_rd'), '--json'], {
+      env: { ...cacheEnv, TMPDIR: tmp },
+      timeoutMs: 60_000,
+    });
     try {
       expect(r.killed, 'still running at 60 s').toBe(false);
       expect(r.code, r.stderr).toBe(1);
-      expect(r.json?.cases?.map((c: { name: string; ok: boolean }) => `${c.name}: ${c.ok}`)).toEqual(['catastrophic header regex: false', 'catastrophic body regex: false']);
+      expect(
+        r.json?.cases?.map((c: { name: string; ok: boolean }) => `${c.name}: ${c.ok}`),
+      ).toEqual(['catastrophic header regex: false', 'catastrophic body regex: false']);
     } finally {
       // Left by a run killed at the timeout (before the fix): the next run sweeps them.
-      if (r.killed) await cli(['test', path.join(work, 'mod_rd'), '--file', path.join(work, 'none.yaml')], { env: { ...cacheEnv, TMPDIR: tmp }, timeoutMs: 60_000 });
+      if (r.killed)
+        await cli(['test', path.join(work, 'mod_rd'), '--file', path.join(work, 'none.yaml')], {
+          env: { ...cacheEnv, TMPDIR: tmp },
+          timeoutMs: 60_000,
+        });
     }
     expect((await fs.readdir(tmp)).filter((n) => n.startsWith('apxs-ts-testroot-'))).toEqual([]);
-    expect(execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(tmp))).toEqual([]);
+    expect(
+      execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' })
+        .split('\n')
+        .filter((l) => l.includes(tmp)),
+    ).toEqual([]);
   }, 180_000);
 });

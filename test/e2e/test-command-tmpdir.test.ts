@@ -31,8 +31,13 @@ describe('a hostile TMPDIR', () => {
       const d = path.join(work, name);
       await fs.mkdir(d, { recursive: true });
       await fs.chmod(d, mode);
-      const r = await cli(['test', path.join(work, 'mod_td'), '--json'], { env: { ...cacheEnv, TMPDIR: d }, timeoutMs: 120_000 });
-      outcomes.push(`${JSON.stringify(name)}: exit ${r.code} ${r.json?.error?.code ?? 'ok'} left=${(await fs.readdir(d)).length}`);
+      const r = await cli(['test', path.join(work, 'mod_td'), '--json'], {
+        env: { ...cacheEnv, TMPDIR: d },
+        timeoutMs: 120_000,
+      });
+      outcomes.push(
+        `${JSON.stringify(name)}: exit ${r.code} ${r.json?.error?.code ?? 'ok'} left=${(await fs.readdir(d)).length}`,
+      );
       return r;
     };
     for (const name of ['x${HOME}y', 'q"q', 'b\\b', 'n\nl']) {
@@ -45,6 +50,9 @@ describe('a hostile TMPDIR', () => {
     expect(ww.json?.error?.code).toBe('UNSAFE_CONFIG');
     const sp = await run('a space');
     expect(sp.code, outcomes.join('\n') + sp.stderr).toBe(0);
-    expect(outcomes.every((o) => o.endsWith('left=0')), outcomes.join('\n')).toBe(true);
+    expect(
+      outcomes.every((o) => o.endsWith('left=0')),
+      outcomes.join('\n'),
+    ).toBe(true);
   }, 300_000);
 });

@@ -38,13 +38,26 @@ describe('two runs in one module directory at once', () => {
     const outcomes: string[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       await fs.appendFile(src, `\n/* round ${round} */\n`);
-      const runs = await Promise.all([0, 1].map(() => cli(['test', mod, '--json'], { env: { ...cacheEnv, TMPDIR: tmp }, timeoutMs: 180_000 })));
-      for (const [i, r] of runs.entries()) outcomes.push(`round ${round} run ${i}: exit ${r.code} ${r.json?.error?.code ?? ''} ${r.json?.passed ?? '-'}/${r.json?.total ?? '-'}`);
+      const runs = await Promise.all(
+        [0, 1].map(() =>
+          cli(['test', mod, '--json'], { env: { ...cacheEnv, TMPDIR: tmp }, timeoutMs: 180_000 }),
+        ),
+      );
+      for (const [i, r] of runs.entries())
+        outcomes.push(
+          `round ${round} run ${i}: exit ${r.code} ${r.json?.error?.code ?? ''} ${r.json?.passed ?? '-'}/${r.json?.total ?? '-'}`,
+        );
     }
     const failed = outcomes.filter((o) => !/exit 0 {2}6\/6$/.test(o));
     expect(failed, outcomes.join('\n')).toEqual([]);
     expect((await fs.readdir(tmp)).filter((n) => n.startsWith('apxs-ts-testroot-'))).toEqual([]);
-    expect(execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(tmp))).toEqual([]);
-    expect((await fs.readdir(mod)).filter((n) => n.endsWith('.tmp') || n.endsWith('.lock'))).toEqual([]);
+    expect(
+      execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' })
+        .split('\n')
+        .filter((l) => l.includes(tmp)),
+    ).toEqual([]);
+    expect(
+      (await fs.readdir(mod)).filter((n) => n.endsWith('.tmp') || n.endsWith('.lock')),
+    ).toEqual([]);
   }, 900_000);
 });

@@ -16,7 +16,10 @@ let work: string;
 let tmp: string;
 let hello: string;
 
-const httpdsUnder = (dir: string) => execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(dir) && /httpd|apache2/.test(l));
+const httpdsUnder = (dir: string) =>
+  execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => l.includes(dir) && /httpd|apache2/.test(l));
 
 beforeAll(async () => {
   work = await tmpDir('apxs-ts-t20lib-');
@@ -24,7 +27,9 @@ beforeAll(async () => {
   await fs.mkdir(tmp, { mode: 0o755 });
   // This process builds and installs: a cache dir of its own (other checkouts write the shared one in their formats).
   process.env.XDG_CACHE_HOME = path.join(work, 'cache');
-  const r = await cli(['new', 'libhello', '--template', 'handler', '--dir', work], { env: { XDG_CACHE_HOME: process.env.XDG_CACHE_HOME } });
+  const r = await cli(['new', 'libhello', '--template', 'handler', '--dir', work], {
+    env: { XDG_CACHE_HOME: process.env.XDG_CACHE_HOME },
+  });
   expect(r.code, r.stderr).toBe(0);
   hello = path.join(work, 'mod_libhello');
 });
@@ -52,10 +57,13 @@ describe('apxs-ts/testing', () => {
     expect(await fs.readdir(tmp)).toEqual([]);
   }, 120_000);
 
-  it('a config httpd rejects is CONFIG_BROKEN with httpd\'s words, and leaves no root', async () => {
+  it("a config httpd rejects is CONFIG_BROKEN with httpd's words, and leaves no root", async () => {
     const { serverFor } = req('apxs-ts/testing');
-    await expect(serverFor({ module: hello, config: 'NoSuchDirectiveHere on', tmpDir: tmp })).rejects.toMatchObject({
-      code: 'CONFIG_BROKEN', details: expect.arrayContaining([expect.stringMatching(/NoSuchDirectiveHere/)]),
+    await expect(
+      serverFor({ module: hello, config: 'NoSuchDirectiveHere on', tmpDir: tmp }),
+    ).rejects.toMatchObject({
+      code: 'CONFIG_BROKEN',
+      details: expect.arrayContaining([expect.stringMatching(/NoSuchDirectiveHere/)]),
     });
     expect(await fs.readdir(tmp)).toEqual([]);
   }, 120_000);

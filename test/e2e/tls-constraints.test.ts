@@ -15,14 +15,23 @@ import { issueLeaf } from '../../lib/tls/leaf.js';
 
 const run = promisify(execFile);
 const dirs: string[] = [];
-afterAll(async () => { for (const d of dirs) await fs.rm(d, { recursive: true, force: true }); });
+afterAll(async () => {
+  for (const d of dirs) await fs.rm(d, { recursive: true, force: true });
+});
 
-async function verify(caFile: string, certPem: string, dir: string): Promise<{ code: number; out: string }> {
+async function verify(
+  caFile: string,
+  certPem: string,
+  dir: string,
+): Promise<{ code: number; out: string }> {
   const f = path.join(dir, `leaf-${Math.random().toString(36).slice(2)}.pem`);
   await fs.writeFile(f, certPem);
   return run('openssl', ['verify', '-CAfile', caFile, f]).then(
     (r) => ({ code: 0, out: r.stdout + r.stderr }),
-    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
+    (e: { code: number; stdout: string; stderr: string }) => ({
+      code: e.code,
+      out: e.stdout + e.stderr,
+    }),
   );
 }
 
@@ -58,9 +67,23 @@ it('tls ca --show: none yet is NOT_FOUND; then the fingerprint openssl computes,
   const again = await cli(['tls', 'ca', '--json'], { env });
   expect(again.json.created).toBe(false);
   const show = await cli(['tls', 'ca', '--show', '--json'], { env });
-  const fp = (await run('openssl', ['x509', '-in', path.join(dir, 'ca', 'ca.pem'), '-noout', '-fingerprint', '-sha256'])).stdout.trim().split('=')[1];
+  const fp = (
+    await run('openssl', [
+      'x509',
+      '-in',
+      path.join(dir, 'ca', 'ca.pem'),
+      '-noout',
+      '-fingerprint',
+      '-sha256',
+    ])
+  ).stdout
+    .trim()
+    .split('=')[1];
   expect(show.json.ca.fingerprint).toBe(fp);
-  expect(show.json.ca.permitted).toEqual({ dns: ['localhost', '.localhost', '.test', '.dd'], ip: ['127.0.0.0/8', '::1/128'] });
+  expect(show.json.ca.permitted).toEqual({
+    dns: ['localhost', '.localhost', '.test', '.dd'],
+    ip: ['127.0.0.0/8', '::1/128'],
+  });
   const years = (new Date(show.json.ca.notAfter).getTime() - Date.now()) / (365.25 * 86400_000);
   expect(years).toBeGreaterThan(9.9);
   expect(years).toBeLessThan(10.1);

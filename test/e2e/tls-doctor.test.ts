@@ -14,18 +14,48 @@ it('doctor: CA not in the system store, certificates and their expiry, near expi
   const env = { APXS_TS_CA_DIR: path.join(work, 'ca') };
   const sr = path.join(work, 'srv');
   const port = await freePort();
-  expect((await cli(['sandbox', 'create', sr, '--port', String(port), '--tls-port', String(port === 65535 ? port - 1 : port + 1), '--no-project'], { env })).code).toBe(0);
+  expect(
+    (
+      await cli(
+        [
+          'sandbox',
+          'create',
+          sr,
+          '--port',
+          String(port),
+          '--tls-port',
+          String(port === 65535 ? port - 1 : port + 1),
+          '--no-project',
+        ],
+        { env },
+      )
+    ).code,
+  ).toBe(0);
   const hosts = path.join(work, 'hosts');
   await fs.writeFile(hosts, '127.0.0.1 localhost\n');
-  expect((await cli(['vhost', 'add', 'one.test', '--tls', '--server-root', sr, '--hosts-file', hosts], { env })).code).toBe(0);
+  expect(
+    (
+      await cli(['vhost', 'add', 'one.test', '--tls', '--server-root', sr, '--hosts-file', hosts], {
+        env,
+      })
+    ).code,
+  ).toBe(0);
   const report = async () => {
     const r = await cli(['doctor', '--server-root', sr, '--hosts-file', hosts, '--json'], { env });
-    return (r.json.ok ? r.json : r.json.error.data ?? r.json) as { tls: { ca: { systemTrusted: boolean; file: string }; certificates: { vhost: string; daysLeft: number }[] }; warnings: string[] };
+    return (r.json.ok ? r.json : (r.json.error.data ?? r.json)) as {
+      tls: {
+        ca: { systemTrusted: boolean; file: string };
+        certificates: { vhost: string; daysLeft: number }[];
+      };
+      warnings: string[];
+    };
   };
   const d = await report();
   expect(d.tls.ca.file).toBe(path.join(work, 'ca', 'ca.pem'));
   expect(d.tls.ca.systemTrusted).toBe(false);
-  expect(d.warnings.some((w) => w.includes('not in the system store') && w.includes('tls trust'))).toBe(true);
+  expect(
+    d.warnings.some((w) => w.includes('not in the system store') && w.includes('tls trust')),
+  ).toBe(true);
   expect(d.tls.certificates).toEqual([expect.objectContaining({ vhost: 'one.test' })]);
   expect(d.tls.certificates[0]!.daysLeft).toBeGreaterThan(390);
   expect(d.warnings.some((w) => w.includes('expires in'))).toBe(false);
@@ -36,6 +66,8 @@ it('doctor: CA not in the system store, certificates and their expiry, near expi
   await fs.writeFile(ledgerFile, JSON.stringify(ledger));
   const soon = await report();
   expect(soon.tls.certificates[0]!.daysLeft).toBe(5);
-  expect(soon.warnings.find((w) => w.includes('one.test expires in 5 days'))).toMatch(/fix: apxs-ts tls renew --expiring 30/);
+  expect(soon.warnings.find((w) => w.includes('one.test expires in 5 days'))).toMatch(
+    /fix: apxs-ts tls renew --expiring 30/,
+  );
   await fs.rm(work, { recursive: true, force: true });
 }, 60_000);

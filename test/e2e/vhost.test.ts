@@ -14,7 +14,14 @@ async function setup() {
   const { work, sr, port } = await newSandbox(roots);
   const hosts = path.join(work, 'hosts');
   await fs.writeFile(hosts, '127.0.0.1 localhost\n::1 localhost ip6-localhost\n');
-  return { work, port, sr, hosts, v: (...a: string[]) => cli(['vhost', ...a, '--server-root', sr, '--hosts-file', hosts, '--json']) };
+  return {
+    work,
+    port,
+    sr,
+    hosts,
+    v: (...a: string[]) =>
+      cli(['vhost', ...a, '--server-root', sr, '--hosts-file', hosts, '--json']),
+  };
 }
 
 describe('vhost', () => {
@@ -27,24 +34,46 @@ describe('vhost', () => {
     expect((await v('add', 'two.dd', '--alias', 'www.two.dd')).code).toBe(0);
     const vhostsConf = await fs.readFile(path.join(sr, 'conf', 'apxs-ts-vhosts.conf'), 'utf8');
     expect(vhostsConf).not.toContain('NameVirtualHost'); // 2.4 needs none
-    expect(await fs.readFile(path.join(sr, 'conf', 'httpd.conf'), 'utf8')).toContain('Include "conf/apxs-ts-vhosts.conf"');
-    expect(await fs.readFile(hosts, 'utf8')).toContain('# BEGIN apxs-ts\n127.0.0.1 one.dd two.dd www.two.dd\n# END apxs-ts\n');
+    expect(await fs.readFile(path.join(sr, 'conf', 'httpd.conf'), 'utf8')).toContain(
+      'Include "conf/apxs-ts-vhosts.conf"',
+    );
+    expect(await fs.readFile(hosts, 'utf8')).toContain(
+      '# BEGIN apxs-ts\n127.0.0.1 one.dd two.dd www.two.dd\n# END apxs-ts\n',
+    );
 
     const started = await cli(['ctl', 'start', '--server-root', sr]);
     expect(started.code, started.stderr).toBe(0);
-    const page = async (host: string) => (await get(`http://127.0.0.1:${port}/`, { Host: host })).body.match(/<h1>([^<]*)<\/h1>/)?.[1];
+    const page = async (host: string) =>
+      (await get(`http://127.0.0.1:${port}/`, { Host: host })).body.match(/<h1>([^<]*)<\/h1>/)?.[1];
     expect(await page('one.dd')).toBe('one.dd');
     expect(await page('two.dd')).toBe('two.dd');
     expect(await page('www.two.dd')).toBe('two.dd');
     expect(await page('nobody.dd')).toBe('one.dd');
 
     // In a private mount namespace, our hosts file is /etc/hosts: curl resolves one.dd like any program would.
-    const body = execFileSync('unshare', ['-m', 'sh', '-c', `mount --bind ${hosts} /etc/hosts && curl -sS --max-time 5 http://one.dd:${port}/ && curl -sS --max-time 5 http://www.two.dd:${port}/`], { encoding: 'utf8' });
+    const body = execFileSync(
+      'unshare',
+      [
+        '-m',
+        'sh',
+        '-c',
+        `mount --bind ${hosts} /etc/hosts && curl -sS --max-time 5 http://one.dd:${port}/ && curl -sS --max-time 5 http://www.two.dd:${port}/`,
+      ],
+      { encoding: 'utf8' },
+    );
     expect(body).toContain('<h1>one.dd</h1>');
     expect(body).toContain('<h1>two.dd</h1>');
 
     const list = await v('list');
-    expect(list.json.vhosts.map((x: { serverName: string; isDefault: boolean }) => [x.serverName, x.isDefault])).toEqual([['one.dd', true], ['two.dd', false]]);
+    expect(
+      list.json.vhosts.map((x: { serverName: string; isDefault: boolean }) => [
+        x.serverName,
+        x.isDefault,
+      ]),
+    ).toEqual([
+      ['one.dd', true],
+      ['two.dd', false],
+    ]);
     const check = await v('check');
     expect(check.code, JSON.stringify(check.json?.error)).toBe(0);
     expect(check.json.httpdS.output).toContain(`port ${port} namevhost one.dd`);
@@ -57,14 +86,19 @@ describe('vhost', () => {
     await expect(fs.stat(path.join(sr, 'sites', 'one.dd'))).rejects.toThrow();
     await expect(fs.stat(path.join(sr, 'conf', 'apxs-ts-vhosts.conf'))).rejects.toThrow();
     expect(await fs.readFile(path.join(sr, 'conf', 'httpd.conf'))).toEqual(pristineConf);
-    expect(await fs.readFile(hosts, 'utf8')).toBe('127.0.0.1 localhost\n::1 localhost ip6-localhost\n');
+    expect(await fs.readFile(hosts, 'utf8')).toBe(
+      '127.0.0.1 localhost\n::1 localhost ip6-localhost\n',
+    );
     expect((await v('remove', 'one.dd')).code).toBe(1);
   });
 
   it('restores every file byte for byte when httpd rejects the result, and says the config was rejected before the edit', async () => {
     const { work, sr, hosts, v } = await setup();
     // A 2.2-era line the user already had: httpd 2.4 refuses it.
-    await fs.appendFile(path.join(sr, 'conf', 'httpd.conf'), '<Directory /nowhere>\n    Order allow,deny\n</Directory>\n');
+    await fs.appendFile(
+      path.join(sr, 'conf', 'httpd.conf'),
+      '<Directory /nowhere>\n    Order allow,deny\n</Directory>\n',
+    );
     const before = await snapshot(work);
     const r = await v('add', 'one.dd');
     expect(r.code).toBe(1);
@@ -72,9 +106,13 @@ describe('vhost', () => {
     expect(r.json.error.code).toBe('CONFIG_BROKEN_BEFORE');
     expect(r.json.error.message).toContain("Invalid command 'Order'");
     const after = await snapshot(work);
-    for (const s of [before, after]) for (const k of Object.keys(s)) if (k.includes('.apxs-ts/backups/') || /hosts\.\d{8}T/.test(k)) delete s[k];
+    for (const s of [before, after])
+      for (const k of Object.keys(s))
+        if (k.includes('.apxs-ts/backups/') || /hosts\.\d{8}T/.test(k)) delete s[k];
     expect(after).toEqual(before);
-    expect(await fs.readFile(hosts, 'utf8')).toBe('127.0.0.1 localhost\n::1 localhost ip6-localhost\n');
+    expect(await fs.readFile(hosts, 'utf8')).toBe(
+      '127.0.0.1 localhost\n::1 localhost ip6-localhost\n',
+    );
   });
 
   it('refuses bad names before touching anything', async () => {

@@ -32,7 +32,7 @@ async function project(): Promise<{ dir: string; victims: string }> {
   return { dir: path.join(base, 'mod_ev'), victims };
 }
 
-describe('links planted in a module project\'s .apxs-ts', () => {
+describe("links planted in a module project's .apxs-ts", () => {
   it('build.log and build.json as links to other files: those files unchanged, the build done with its own log and stamp (2 builds)', async () => {
     const { dir, victims } = await project();
     const work = path.join(dir, '.apxs-ts');
@@ -44,7 +44,10 @@ describe('links planted in a module project\'s .apxs-ts', () => {
     await fs.symlink(keys, path.join(work, 'build.log'));
     await fs.symlink(other, path.join(work, 'build.json'));
     const src = path.join(dir, 'mod_ev.c');
-    await fs.writeFile(src, `#warning "ssh-ed25519 AAAAATTACKER attacker@evil"\n${await fs.readFile(src, 'utf8')}`);
+    await fs.writeFile(
+      src,
+      `#warning "ssh-ed25519 AAAAATTACKER attacker@evil"\n${await fs.readFile(src, 'utf8')}`,
+    );
     for (let i = 0; i < 2; i++) {
       const r = await cli(['build'], { cwd: dir });
       expect(r.code, r.stderr).toBe(0);
@@ -69,19 +72,26 @@ describe('links planted in a module project\'s .apxs-ts', () => {
     expect(await fs.readFile(mk, 'utf8')).toMatch(/^# Written by apxs-ts build/);
   }, 60_000);
 
-  it.each(['.apxs-ts', '.apxs-ts/obj', '.apxs-ts/obj/sub'])('%s as a link to another directory: UNSAFE_CONFIG, exit 2, that directory untouched', async (name) => {
-    const { dir, victims } = await project();
-    await fs.mkdir(path.dirname(path.join(dir, name)), { recursive: true });
-    await fs.symlink(victims, path.join(dir, name));
-    // Two sources, so objects go to .apxs-ts/obj.
-    const manifest = path.join(dir, 'apxs-ts-module.json');
-    const m = JSON.parse(await fs.readFile(manifest, 'utf8')) as { sources?: string[] };
-    await fs.mkdir(path.join(dir, 'sub'));
-    await fs.writeFile(path.join(dir, 'sub', 'extra.c'), 'int extra_fn(void) { return 1; }\n');
-    await fs.writeFile(manifest, JSON.stringify({ ...m, sources: ['mod_ev.c', 'sub/extra.c'] }, null, 2));
-    const r = await cli(['--json', 'build'], { cwd: dir });
-    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { code: 'UNSAFE_CONFIG' } });
-    expect(r.code).toBe(2);
-    expect(await fs.readdir(victims)).toEqual([]);
-  }, 60_000);
+  it.each(['.apxs-ts', '.apxs-ts/obj', '.apxs-ts/obj/sub'])(
+    '%s as a link to another directory: UNSAFE_CONFIG, exit 2, that directory untouched',
+    async (name) => {
+      const { dir, victims } = await project();
+      await fs.mkdir(path.dirname(path.join(dir, name)), { recursive: true });
+      await fs.symlink(victims, path.join(dir, name));
+      // Two sources, so objects go to .apxs-ts/obj.
+      const manifest = path.join(dir, 'apxs-ts-module.json');
+      const m = JSON.parse(await fs.readFile(manifest, 'utf8')) as { sources?: string[] };
+      await fs.mkdir(path.join(dir, 'sub'));
+      await fs.writeFile(path.join(dir, 'sub', 'extra.c'), 'int extra_fn(void) { return 1; }\n');
+      await fs.writeFile(
+        manifest,
+        JSON.stringify({ ...m, sources: ['mod_ev.c', 'sub/extra.c'] }, null, 2),
+      );
+      const r = await cli(['--json', 'build'], { cwd: dir });
+      expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { code: 'UNSAFE_CONFIG' } });
+      expect(r.code).toBe(2);
+      expect(await fs.readdir(victims)).toEqual([]);
+    },
+    60_000,
+  );
 });

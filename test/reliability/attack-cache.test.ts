@@ -14,7 +14,13 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cacheDir, cacheFile, isStringRecord, readCache, writeCache } from '../../lib/core/cache.js';
+import {
+  cacheDir,
+  cacheFile,
+  isStringRecord,
+  readCache,
+  writeCache,
+} from '../../lib/core/cache.js';
 import { loadToolchain } from '../../lib/module/toolchain.js';
 import { ROOT, tmpDir as newTmpDir } from '../helpers.js';
 
@@ -41,13 +47,25 @@ async function freshCache(): Promise<NodeJS.ProcessEnv> {
 }
 
 /** readCache of toolchain/k in a child (dist/lib): what it returned, its peak RSS in MB, how it ended. */
-function readInChild(env: NodeJS.ProcessEnv): { out: string; maxRssMb: number; status: number | null; signal: string | null } {
+function readInChild(env: NodeJS.ProcessEnv): {
+  out: string;
+  maxRssMb: number;
+  status: number | null;
+  signal: string | null;
+} {
   const code = `const c = require(${JSON.stringify(DIST_CACHE)});
     const v = c.readCache('toolchain', 'k', c.isStringRecord);
     process.stdout.write(JSON.stringify({ v: v === undefined ? 'miss' : v, rss: process.resourceUsage().maxRSS }));`;
   const r = spawnSync(process.execPath, ['-e', code], { env, timeout: 20_000, encoding: 'utf8' });
-  const parsed = r.stdout ? (JSON.parse(r.stdout) as { v: unknown; rss: number }) : { v: undefined, rss: 0 };
-  return { out: JSON.stringify(parsed.v), maxRssMb: Math.round(parsed.rss / 1024), status: r.status, signal: r.signal };
+  const parsed = r.stdout
+    ? (JSON.parse(r.stdout) as { v: unknown; rss: number })
+    : { v: undefined, rss: 0 };
+  return {
+    out: JSON.stringify(parsed.v),
+    maxRssMb: Math.round(parsed.rss / 1024),
+    status: r.status,
+    signal: r.signal,
+  };
 }
 
 describe('cache entries that are not small regular files', () => {
@@ -85,14 +103,18 @@ describe('cache entries that are not small regular files', () => {
     await fs.symlink(victim, f);
     expect(readCache('toolchain', 'k', isStringRecord, env)).toBeUndefined();
     await writeCache('toolchain', 'k', { CFLAGS: '-fplugin=/tmp/evil.so' }, env);
-    expect(await fs.readFile(victim, 'utf8')).toBe(JSON.stringify({ key: 'k', value: { CC: 'gcc' } }));
+    expect(await fs.readFile(victim, 'utf8')).toBe(
+      JSON.stringify({ key: 'k', value: { CC: 'gcc' } }),
+    );
     expect((await fs.lstat(f)).isFile()).toBe(true);
-    expect(readCache('toolchain', 'k', isStringRecord, env)).toEqual({ CFLAGS: '-fplugin=/tmp/evil.so' });
+    expect(readCache('toolchain', 'k', isStringRecord, env)).toEqual({
+      CFLAGS: '-fplugin=/tmp/evil.so',
+    });
   });
 });
 
 describe.skipIf(!isRoot)('caches another user controls', () => {
-  it("a cache dir owned by nobody: its entries are misses and nothing is written into it", async () => {
+  it('a cache dir owned by nobody: its entries are misses and nothing is written into it', async () => {
     const env = await freshCache();
     const dir = cacheDir(env);
     await fs.chown(dir, NOBODY, NOBODY);
@@ -112,7 +134,15 @@ describe.skipIf(!isRoot)('caches another user controls', () => {
     await fs.mkdir(xdg, { mode: 0o755 });
     await fs.chmod(sticky, 0o1777);
     // nobody's link, in the sticky dir: XDG_CACHE_HOME=sticky (as for a shared /tmp cache).
-    execFileSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', 'ln', '-s', target, path.join(sticky, 'apxs-ts')]);
+    execFileSync('setpriv', [
+      '--reuid=nobody',
+      '--regid=nogroup',
+      '--clear-groups',
+      'ln',
+      '-s',
+      target,
+      path.join(sticky, 'apxs-ts'),
+    ]);
     const env = { ...process.env, XDG_CACHE_HOME: sticky };
     await writeCache('toolchain', 'k', { CC: 'gcc' }, env);
     expect(await fs.readdir(target)).toEqual([]);
@@ -138,9 +168,17 @@ describe.skipIf(!isRoot)('caches another user controls', () => {
     const [entry] = (await fs.readdir(dir)).filter((n) => n.startsWith('toolchain-'));
     expect(entry).toBeDefined();
     const file = path.join(dir, entry!);
-    const stored = JSON.parse(await fs.readFile(file, 'utf8')) as { key: string; value: Record<string, string> };
-    const poison = (value: unknown) => fs.writeFile(file, JSON.stringify({ key: stored.key, value }));
-    const evil = { ...stored.value, CFLAGS: '-fplugin=/tmp/evil.so', EXTRA_CFLAGS: '-fplugin=/tmp/evil.so' };
+    const stored = JSON.parse(await fs.readFile(file, 'utf8')) as {
+      key: string;
+      value: Record<string, string>;
+    };
+    const poison = (value: unknown) =>
+      fs.writeFile(file, JSON.stringify({ key: stored.key, value }));
+    const evil = {
+      ...stored.value,
+      CFLAGS: '-fplugin=/tmp/evil.so',
+      EXTRA_CFLAGS: '-fplugin=/tmp/evil.so',
+    };
     const flagsOf = async () => (await loadToolchain({ apxs: '/usr/bin/apxs' }, env)).cflags;
     // Control: root's own entry is used (so the trust rule, not a miss, keeps the plugin out below).
     await poison(evil);
@@ -151,8 +189,13 @@ describe.skipIf(!isRoot)('caches another user controls', () => {
     // The same root-owned entry in a world-writable cache dir (a new one: a run judges a directory once).
     const open = await freshCache();
     await fs.chmod(cacheDir(open), 0o777);
-    await fs.writeFile(path.join(cacheDir(open), entry!), JSON.stringify({ key: stored.key, value: evil }));
-    expect((await loadToolchain({ apxs: '/usr/bin/apxs' }, open)).cflags).not.toContain('-fplugin=/tmp/evil.so');
+    await fs.writeFile(
+      path.join(cacheDir(open), entry!),
+      JSON.stringify({ key: stored.key, value: evil }),
+    );
+    expect((await loadToolchain({ apxs: '/usr/bin/apxs' }, open)).cflags).not.toContain(
+      '-fplugin=/tmp/evil.so',
+    );
     await poison({ ...stored.value, CFLAGS: 42 });
     await fs.chown(file, 0, 0);
     expect(await flagsOf()).toEqual(clean.cflags);
@@ -164,10 +207,14 @@ describe('concurrent writers and a full disk', () => {
     const env = await freshCache();
     const writer = (n: number) => `const c = require(${JSON.stringify(DIST_CACHE)});
       (async () => { for (let i = 0; i < 20; i++) await c.writeCache('toolchain', 'k', { W: '${n}-' + i, PAD: 'x'.repeat(20000) }); })();`;
-    const kids = Array.from({ length: 8 }, (_, n) => spawn(process.execPath, ['-e', writer(n)], { env, stdio: 'ignore' }));
+    const kids = Array.from({ length: 8 }, (_, n) =>
+      spawn(process.execPath, ['-e', writer(n)], { env, stdio: 'ignore' }),
+    );
     const exits = Promise.all(kids.map((k) => new Promise((r) => k.once('exit', r))));
     let running = true;
-    void exits.then(() => { running = false; });
+    void exits.then(() => {
+      running = false;
+    });
     let reads = 0;
     let bad = 0;
     let hits = 0;
@@ -187,32 +234,39 @@ describe('concurrent writers and a full disk', () => {
     void hits;
   }, 60_000);
 
-  it.skipIf(!isRoot)('a full disk (64 KiB tmpfs as XDG_CACHE_HOME): writes fail quietly, no temp file left, the toolchain still loads', async () => {
-    const mnt = await tmpDir('apxs-ts-atk-full-');
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt]);
-    } catch {
-      console.warn('cannot mount a tmpfs here: full-disk cache test not run');
-      return;
-    }
-    try {
-      await fs.writeFile(path.join(mnt, 'filler'), Buffer.alloc(60 * 1024)).catch(() => undefined);
-      const env = { ...process.env, XDG_CACHE_HOME: mnt };
-      await writeCache('lib-symbols', 'k', 'x'.repeat(100_000), env);
-      const tc = await loadToolchain({ apxs: '/usr/bin/apxs' }, env);
-      expect(tc.cc).toBeTruthy();
-      const left = await fs.readdir(cacheDir(env)).catch(() => [] as string[]);
-      expect(left.filter((n) => n.endsWith('.tmp'))).toEqual([]);
-    } finally {
-      execFileSync('umount', [mnt]);
-    }
-  });
+  it.skipIf(!isRoot)(
+    'a full disk (64 KiB tmpfs as XDG_CACHE_HOME): writes fail quietly, no temp file left, the toolchain still loads',
+    async () => {
+      const mnt = await tmpDir('apxs-ts-atk-full-');
+      try {
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt]);
+      } catch {
+        console.warn('cannot mount a tmpfs here: full-disk cache test not run');
+        return;
+      }
+      try {
+        await fs
+          .writeFile(path.join(mnt, 'filler'), Buffer.alloc(60 * 1024))
+          .catch(() => undefined);
+        const env = { ...process.env, XDG_CACHE_HOME: mnt };
+        await writeCache('lib-symbols', 'k', 'x'.repeat(100_000), env);
+        const tc = await loadToolchain({ apxs: '/usr/bin/apxs' }, env);
+        expect(tc.cc).toBeTruthy();
+        const left = await fs.readdir(cacheDir(env)).catch(() => [] as string[]);
+        expect(left.filter((n) => n.endsWith('.tmp'))).toEqual([]);
+      } finally {
+        execFileSync('umount', [mnt]);
+      }
+    },
+  );
 });
 
 describe('where the cache is', () => {
-  it('a relative XDG_CACHE_HOME is ignored (XDG: must be absolute): a cache in whatever directory a run starts in could be a cloned repo\'s planted entries', () => {
+  it("a relative XDG_CACHE_HOME is ignored (XDG: must be absolute): a cache in whatever directory a run starts in could be a cloned repo's planted entries", () => {
     expect(cacheDir({ XDG_CACHE_HOME: 'cache', HOME: '/home/u' })).toBe('/home/u/.cache/apxs-ts');
     expect(cacheDir({ XDG_CACHE_HOME: '.', HOME: '/home/u' })).toBe('/home/u/.cache/apxs-ts');
-    expect(cacheDir({ XDG_CACHE_HOME: '/var/cache/u', HOME: '/home/u' })).toBe('/var/cache/u/apxs-ts');
+    expect(cacheDir({ XDG_CACHE_HOME: '/var/cache/u', HOME: '/home/u' })).toBe(
+      '/var/cache/u/apxs-ts',
+    );
   });
 });

@@ -30,17 +30,25 @@ async function makeCrashy(src: string): Promise<number> {
   if (!m) throw new Error(`no content-type line in ${src}`);
   const ind = m[1]!;
   const crash = `${ind}if (strcmp(r->uri, "/crash") == 0) {\n${ind}    volatile int *volatile p = NULL;\n${ind}    *p = 42;\n${ind}}\n`;
-  await fs.writeFile(src, `#include <string.h>\n${text.slice(0, m.index)}${crash}${text.slice(m.index)}`);
+  await fs.writeFile(
+    src,
+    `#include <string.h>\n${text.slice(0, m.index)}${crash}${text.slice(m.index)}`,
+  );
   return (await fs.readFile(src, 'utf8')).split('\n').findIndex((l) => l.trim() === '*p = 42;') + 1;
 }
 
-const asNobody = (cmd: string) => execFileSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', 'sh', '-c', cmd]);
+const asNobody = (cmd: string) =>
+  execFileSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', 'sh', '-c', cmd]);
 const ESC = /[\x00-\x08\x0b-\x1f\x7f]/;
 
 /** A sandbox with a module that dereferences NULL on /crash, started by apxs-ts (crash capture on). */
-async function crashyServer(env: Record<string, string> = {}): Promise<{ sr: string; port: number; line: number; crashes: string }> {
+async function crashyServer(
+  env: Record<string, string> = {},
+): Promise<{ sr: string; port: number; line: number; crashes: string }> {
   const { work, sr, port } = await newSandbox();
-  expect((await cli(['new', 'crashy', '--template', 'hello', '--server-root', sr], { cwd: work })).code).toBe(0);
+  expect(
+    (await cli(['new', 'crashy', '--template', 'hello', '--server-root', sr], { cwd: work })).code,
+  ).toBe(0);
   const dir = path.join(work, 'mod_crashy');
   const line = await makeCrashy(path.join(dir, 'mod_crashy.c'));
   const inst = await cli(['install', '--server-root', sr], { cwd: dir });
@@ -54,7 +62,8 @@ async function crashyServer(env: Record<string, string> = {}): Promise<{ sr: str
 async function crashes(sr: string, want: number): Promise<any> {
   let last: any;
   for (let i = 0; i < 100; i++) {
-    last = (await cli(['ctl', 'crashes', '--server-root', sr, '--json'], { timeoutMs: 120_000 })).json;
+    last = (await cli(['ctl', 'crashes', '--server-root', sr, '--json'], { timeoutMs: 120_000 }))
+      .json;
     if (last?.crashes?.filter((c: any) => c.logLine).length >= want) return last;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -65,20 +74,32 @@ describe.skipIf(!isRoot)('crash capture: attacks its tests did not name', () => 
   it('entries nobody plants in the crash directory are neither listed, counted nor handed to gdb; the real crash is', async () => {
     const { sr, port, line, crashes: dir } = await crashyServer();
     const status = (await cli(['ctl', 'status', '--server-root', sr, '--json'])).json;
-    const children = execFileSync('pgrep', ['-P', String(status.pid)]).toString().trim().split('\n').map(Number);
+    const children = execFileSync('pgrep', ['-P', String(status.pid)])
+      .toString()
+      .trim()
+      .split('\n')
+      .map(Number);
     expect(children.length).toBeGreaterThan(0);
     // 1. a symbolization cache; 2. frames (no token) with a core for gdb; 3. a sanitizer report and its dir;
     // 4. a symlink to nobody's own directory; 5. every live child's directory made ahead of its crash, 0777, with a core in it.
     const elsewhere = await tmpDir('apxs-ts-attack-crash-elsewhere-');
     await fs.chown(elsewhere, NOBODY, NOBODY);
-    asNobody([
-      `mkdir ${dir}/4242 && printf '{"frames":[{"pc":"0x1","fn":"forged_fn","file":"/forged.c","line":1}],"symbolizedBy":"gdb","note":"forged"}' > ${dir}/4242/backtrace.json`,
-      `mkdir ${dir}/4243 && printf 'signal 11\\nframe 0x1 0x0 forged_fn /bin/true\\n' > ${dir}/4243/frames && cp /bin/true ${dir}/4243/core`,
-      `mkdir ${dir}/4244 && printf '==4244==ERROR: AddressSanitizer: forged_report\\n    #0 0x1 in forged_fn /forged.c:1\\n' > ${dir}/asan.4244`,
-      `mkdir ${elsewhere}/x && printf 'signal 11\\nframe 0x1 0x0 forged_fn /bin/true\\n' > ${elsewhere}/x/frames && ln -s ${elsewhere}/x ${dir}/4245`,
-      ...children.map((c) => `mkdir -m 777 ${dir}/${c} && cp /bin/true ${dir}/${c}/core && chmod 777 ${dir}/${c}`),
-    ].join(' && '));
-    const answer = await get(`http://127.0.0.1:${port}/crash`).then((r) => `status ${r.status}`, (e: Error) => e.message);
+    asNobody(
+      [
+        `mkdir ${dir}/4242 && printf '{"frames":[{"pc":"0x1","fn":"forged_fn","file":"/forged.c","line":1}],"symbolizedBy":"gdb","note":"forged"}' > ${dir}/4242/backtrace.json`,
+        `mkdir ${dir}/4243 && printf 'signal 11\\nframe 0x1 0x0 forged_fn /bin/true\\n' > ${dir}/4243/frames && cp /bin/true ${dir}/4243/core`,
+        `mkdir ${dir}/4244 && printf '==4244==ERROR: AddressSanitizer: forged_report\\n    #0 0x1 in forged_fn /forged.c:1\\n' > ${dir}/asan.4244`,
+        `mkdir ${elsewhere}/x && printf 'signal 11\\nframe 0x1 0x0 forged_fn /bin/true\\n' > ${elsewhere}/x/frames && ln -s ${elsewhere}/x ${dir}/4245`,
+        ...children.map(
+          (c) =>
+            `mkdir -m 777 ${dir}/${c} && cp /bin/true ${dir}/${c}/core && chmod 777 ${dir}/${c}`,
+        ),
+      ].join(' && '),
+    );
+    const answer = await get(`http://127.0.0.1:${port}/crash`).then(
+      (r) => `status ${r.status}`,
+      (e: Error) => e.message,
+    );
     expect(answer).not.toMatch(/^status /);
     const r = await crashes(sr, 1);
     const text = JSON.stringify(r);
@@ -110,7 +131,10 @@ describe.skipIf(!isRoot)('crash capture: attacks its tests did not name', () => 
     const { sr } = await crashyServer();
     const log = path.join(sr, 'logs', 'error_log');
     // A module may log any text: this line has the parent's form with an OSC title and a colour in it.
-    await fs.appendFile(log, '[Thu Dec 03 10:00:00 2026] [core:notice] [pid 1] AH00052: child pid 31337 exit signal Seg\x1b]0;pwned\x07\x1b[31mfault (11)\n');
+    await fs.appendFile(
+      log,
+      '[Thu Dec 03 10:00:00 2026] [core:notice] [pid 1] AH00052: child pid 31337 exit signal Seg\x1b]0;pwned\x07\x1b[31mfault (11)\n',
+    );
     await fs.mkdir(path.join(sr, '.apxs-ts', 'crashes', '1'), { recursive: true }); // makes status read the log
     const human = await cli(['ctl', 'crashes', '--server-root', sr]);
     expect(human.stdout).toContain('31337');
@@ -143,10 +167,15 @@ describe.skipIf(!isRoot)('crash capture: attacks its tests did not name', () => 
     const block = junk.repeat(Math.ceil((1024 * 1024) / junk.length));
     for (let i = 0; i < 100; i++) await fs.appendFile(log, block);
     const tail: string[] = [];
-    for (let i = 0; i < 1000; i++) tail.push(`[Thu Dec 03 10:00:00 2026] [core:notice] [pid 1] AH00052: child pid ${300000 + i} exit signal Segmentation fault (11)`);
+    for (let i = 0; i < 1000; i++)
+      tail.push(
+        `[Thu Dec 03 10:00:00 2026] [core:notice] [pid 1] AH00052: child pid ${300000 + i} exit signal Segmentation fault (11)`,
+      );
     await fs.appendFile(log, `${tail.join('\n')}\n`);
     expect((await fs.stat(log)).size).toBeGreaterThan(100 * 1024 * 1024);
-    const r = await cli(['ctl', 'crashes', '--server-root', sr, '--json', '-n', '1'], { timeoutMs: 120_000 });
+    const r = await cli(['ctl', 'crashes', '--server-root', sr, '--json', '-n', '1'], {
+      timeoutMs: 120_000,
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(r.json.count).toBe(1000);
     expect(r.json.crashes[0].pid).toBe(300999);
@@ -159,18 +188,31 @@ describe.skipIf(!isRoot)('crash capture: attacks its tests did not name', () => 
     // First start builds the recorder into the cache (root's then); stop.
     const { sr } = await crashyServer({ XDG_CACHE_HOME: cache });
     expect((await cli(['ctl', 'stop', '--server-root', sr])).code).toBe(0);
-    const built = (await fs.readdir(path.join(cache, 'apxs-ts', 'crash'))).filter((n) => n.endsWith('.so'));
+    const built = (await fs.readdir(path.join(cache, 'apxs-ts', 'crash'))).filter((n) =>
+      n.endsWith('.so'),
+    );
     expect(built).toHaveLength(1);
     // nobody gets the cache, and swaps the recorder for a library whose constructor touches MARK.
     const evil = path.join(cache, 'evil.c');
-    await fs.writeFile(evil, `#include <fcntl.h>\n#include <unistd.h>\n__attribute__((constructor)) static void f(void) { close(open("${mark}", O_CREAT | O_WRONLY, 0644)); }\n`);
+    await fs.writeFile(
+      evil,
+      `#include <fcntl.h>\n#include <unistd.h>\n__attribute__((constructor)) static void f(void) { close(open("${mark}", O_CREAT | O_WRONLY, 0644)); }\n`,
+    );
     execFileSync('gcc', ['-shared', '-fPIC', '-o', path.join(cache, 'evil.so'), evil]);
     execFileSync('chown', ['-R', 'nobody:nogroup', cache]);
-    asNobody(`cp ${cache}/evil.so ${cache}/apxs-ts/crash/${built[0]}.new && mv ${cache}/apxs-ts/crash/${built[0]}.new ${cache}/apxs-ts/crash/${built[0]}`);
+    asNobody(
+      `cp ${cache}/evil.so ${cache}/apxs-ts/crash/${built[0]}.new && mv ${cache}/apxs-ts/crash/${built[0]}.new ${cache}/apxs-ts/crash/${built[0]}`,
+    );
     await fs.rm(mark, { force: true });
-    const st = await cli(['ctl', 'start', '--server-root', sr, '--json'], { timeoutMs: 90_000, env: { XDG_CACHE_HOME: cache } });
+    const st = await cli(['ctl', 'start', '--server-root', sr, '--json'], {
+      timeoutMs: 90_000,
+      env: { XDG_CACHE_HOME: cache },
+    });
     expect(st.code, st.stdout + st.stderr).toBe(0);
-    const ran = await fs.stat(mark).then(() => true, () => false);
+    const ran = await fs.stat(mark).then(
+      () => true,
+      () => false,
+    );
     expect(ran, JSON.stringify(st.json)).toBe(false);
     expect(JSON.stringify(st.json)).toMatch(/recorder/);
   }, 180_000);
@@ -193,7 +235,9 @@ describe.skipIf(!isRoot)('crash capture: attacks its tests did not name', () => 
       await fs.writeFile(path.join(dir, String(pid), 'frames'), frames, { mode: 0o600 });
       await fs.chown(path.join(dir, String(pid), 'frames'), uid, gid);
       await fs.chown(path.join(dir, String(pid)), uid, gid);
-      lines.push(`[Thu Dec 03 10:00:00 2026] [core:notice] [pid 1] AH00052: child pid ${pid} exit signal Segmentation fault (11)`);
+      lines.push(
+        `[Thu Dec 03 10:00:00 2026] [core:notice] [pid 1] AH00052: child pid ${pid} exit signal Segmentation fault (11)`,
+      );
     }
     await fs.appendFile(path.join(sr, 'logs', 'error_log'), `${lines.join('\n')}\n`);
     const human = await cli(['ctl', 'crashes', '--server-root', sr], { timeoutMs: 600_000 });
@@ -204,9 +248,20 @@ describe.skipIf(!isRoot)('crash capture: attacks its tests did not name', () => 
     expect(human.stdout).toMatch(/-n N/);
     // Only what was shown was symbolized (each symbolized crash keeps a backtrace.json).
     let cached = 0;
-    for (const n of await fs.readdir(dir)) if (await fs.stat(path.join(dir, n, 'backtrace.json')).then(() => true, () => false)) cached++;
+    for (const n of await fs.readdir(dir))
+      if (
+        await fs.stat(path.join(dir, n, 'backtrace.json')).then(
+          () => true,
+          () => false,
+        )
+      )
+        cached++;
     expect(cached).toBeLessThanOrEqual(21);
-    const json = (await cli(['ctl', 'crashes', '--server-root', sr, '--json', '-n', '5'], { timeoutMs: 600_000 })).json;
+    const json = (
+      await cli(['ctl', 'crashes', '--server-root', sr, '--json', '-n', '5'], {
+        timeoutMs: 600_000,
+      })
+    ).json;
     expect(json.count).toBe(N + 1);
     expect(json.crashes).toHaveLength(5);
     expect(json.crashes[4].pid).toBe(200000 + N - 1);
@@ -220,8 +275,13 @@ describe.skipIf(!isRoot)('crash capture: attacks its tests did not name', () => 
     const st = (await cli(['ctl', 'status', '--server-root', sr, '--json'])).json;
     expect(await fs.readFile(`/proc/${st.pid}/maps`, 'utf8')).not.toContain('apxs-ts-crash');
     expect((await cli(['ctl', 'stop', '--server-root', sr])).code).toBe(0);
-    const again = await cli(['ctl', 'start', '--server-root', sr, '--json'], { timeoutMs: 90_000, env: { XDG_CACHE_HOME: cache } });
+    const again = await cli(['ctl', 'start', '--server-root', sr, '--json'], {
+      timeoutMs: 90_000,
+      env: { XDG_CACHE_HOME: cache },
+    });
     expect(again.code, again.stderr).toBe(0);
-    expect(JSON.stringify(again.json.warnings)).toMatch(/recorder was not preloaded: .*space or a colon/);
+    expect(JSON.stringify(again.json.warnings)).toMatch(
+      /recorder was not preloaded: .*space or a colon/,
+    );
   }, 180_000);
 });

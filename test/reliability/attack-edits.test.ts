@@ -23,9 +23,22 @@ async function target() {
   await fs.writeFile(path.join(victims, 'secret'), 'secret\n');
   await fs.mkdir(path.join(sr, '.apxs-ts'), { recursive: true });
   const journal = path.join(sr, '.apxs-ts', 'journal.json');
-  const plant = async (steps: unknown[], opts: { committed?: boolean; removeAfterCommit?: string[] } = {}) => {
+  const plant = async (
+    steps: unknown[],
+    opts: { committed?: boolean; removeAfterCommit?: string[] } = {},
+  ) => {
     const file = opts.committed ? journal.replace(/\.json$/, '.committed.json') : journal;
-    await fs.writeFile(file, JSON.stringify({ version: 1, what: 'hostile', pid: 1, started: 'x', steps, removeAfterCommit: opts.removeAfterCommit ?? [] }));
+    await fs.writeFile(
+      file,
+      JSON.stringify({
+        version: 1,
+        what: 'hostile',
+        pid: 1,
+        started: 'x',
+        steps,
+        removeAfterCommit: opts.removeAfterCommit ?? [],
+      }),
+    );
     return file;
   };
   const loglevel = () => cli(['ctl', 'loglevel', 'info', '--server-root', sr]);
@@ -41,10 +54,17 @@ describe('a hostile edit journal changes nothing', () => {
       { kind: 'dir', path: path.join(victims, 'dir') },
       { kind: 'file', path: path.join(victims, 'file1'), copy: null },
       // a well-formed undo copy beside the file: only the owner check stops this one
-      { kind: 'file', path: path.join(victims, 'passwd'), copy: path.join(victims, '.passwd.apxs-ts-undo-1-deadbeef-0') },
+      {
+        kind: 'file',
+        path: path.join(victims, 'passwd'),
+        copy: path.join(victims, '.passwd.apxs-ts-undo-1-deadbeef-0'),
+      },
     ];
     for (const committed of [false, true]) {
-      const file = await plant(steps, { committed, removeAfterCommit: [path.join(victims, 'dir')] });
+      const file = await plant(steps, {
+        committed,
+        removeAfterCommit: [path.join(victims, 'dir')],
+      });
       await fs.chown(file, 65534, 65534);
       const r = await loglevel();
       expect(r.code, r.stderr).toBe(2);
@@ -86,11 +106,26 @@ describe('a hostile edit journal changes nothing', () => {
       // rename secret over passwd
       [{ kind: 'file', path: path.join(victims, 'passwd'), copy: path.join(victims, 'secret') }],
       // an undo-copy name, but of another file
-      [{ kind: 'file', path: path.join(victims, 'file1'), copy: path.join(victims, '.passwd.apxs-ts-undo-1-deadbeef-0') }],
+      [
+        {
+          kind: 'file',
+          path: path.join(victims, 'file1'),
+          copy: path.join(victims, '.passwd.apxs-ts-undo-1-deadbeef-0'),
+        },
+      ],
       // a relative path
       [{ kind: 'dir', path: 'victims/dir' }],
       // a shared step whose lock and copy are anywhere
-      [{ kind: 'shared', path: path.join(victims, 'passwd'), lock: path.join(victims, 'newfile'), copy: path.join(victims, 'secret'), before: 'a', after: 'b' }],
+      [
+        {
+          kind: 'shared',
+          path: path.join(victims, 'passwd'),
+          lock: path.join(victims, 'newfile'),
+          copy: path.join(victims, 'secret'),
+          before: 'a',
+          after: 'b',
+        },
+      ],
     ];
     for (const steps of forms) {
       await plant(steps);
@@ -106,19 +141,26 @@ describe('a hostile edit journal changes nothing', () => {
     const before = await snapshot(sr);
     const hostsBefore = await fs.readFile(hosts);
     const mark = path.join(work, 'mark');
-    const killed = await cli(['vhost', 'add', 'k.test', '--server-root', sr, '--hosts-file', hosts], {
-      env: { APXS_TS_FAILPOINT: 'edit:before-configtest', APXS_TS_FAILPOINT_MARK: mark },
-    });
+    const killed = await cli(
+      ['vhost', 'add', 'k.test', '--server-root', sr, '--hosts-file', hosts],
+      {
+        env: { APXS_TS_FAILPOINT: 'edit:before-configtest', APXS_TS_FAILPOINT_MARK: mark },
+      },
+    );
     expect(await fs.readFile(mark, 'utf8')).toContain('edit:before-configtest');
     expect(killed.code).not.toBe(0);
-    const journal = JSON.parse(await fs.readFile(path.join(sr, '.apxs-ts', 'journal.json'), 'utf8')) as { steps: { kind: string }[] };
+    const journal = JSON.parse(
+      await fs.readFile(path.join(sr, '.apxs-ts', 'journal.json'), 'utf8'),
+    ) as { steps: { kind: string }[] };
     expect(journal.steps.map((s) => s.kind)).toContain('shared');
     const r = await cli(['ctl', 'loglevel', 'info', '--server-root', sr]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('undid "adding vhost k.test"');
     expect(await fs.readFile(hosts)).toEqual(hostsBefore);
     const after = await snapshot(sr);
-    expect(Object.keys(after).filter((k) => !k.startsWith('.apxs-ts') && !(k in before))).toEqual([]);
+    expect(Object.keys(after).filter((k) => !k.startsWith('.apxs-ts') && !(k in before))).toEqual(
+      [],
+    );
   });
 });
 
@@ -135,7 +177,9 @@ describe("apxs-ts's own directories swapped for symlinks", () => {
     expect(r.stderr).toContain('is a symlink');
     expect((await fs.stat(outside)).mode & 0o777).toBe(0o755);
     expect(await fs.readdir(outside)).toEqual([]);
-    expect(await fs.readFile(path.join(sr, 'conf', 'httpd.conf'), 'utf8')).toContain('LogLevel debug');
+    expect(await fs.readFile(path.join(sr, 'conf', 'httpd.conf'), 'utf8')).toContain(
+      'LogLevel debug',
+    );
   });
 
   it('.apxs-ts a symlink to a directory outside: UNSAFE_CONFIG, exit 2, nothing written there or in the config (ctl loglevel, vhost add)', async () => {
@@ -146,7 +190,10 @@ describe("apxs-ts's own directories swapped for symlinks", () => {
     const hosts = path.join(work, 'hosts');
     await fs.writeFile(hosts, '127.0.0.1 localhost\n');
     const before = await snapshot(sr);
-    for (const args of [['ctl', 'loglevel', 'debug'], ['vhost', 'add', 'x.test', '--hosts-file', hosts]]) {
+    for (const args of [
+      ['ctl', 'loglevel', 'debug'],
+      ['vhost', 'add', 'x.test', '--hosts-file', hosts],
+    ]) {
       const r = await cli([...args, '--server-root', sr]);
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toContain('is a symlink');
@@ -182,7 +229,9 @@ describe('a file changed by someone else between a killed edit and its undo', ()
     const conf = path.join(sr, 'conf', 'httpd.conf');
     const original = await fs.readFile(conf, 'utf8');
     const mark = path.join(work, 'mark');
-    const killed = await cli(['ctl', 'loglevel', 'warn', '--server-root', sr], { env: { APXS_TS_FAILPOINT: 'edit:before-configtest', APXS_TS_FAILPOINT_MARK: mark } });
+    const killed = await cli(['ctl', 'loglevel', 'warn', '--server-root', sr], {
+      env: { APXS_TS_FAILPOINT: 'edit:before-configtest', APXS_TS_FAILPOINT_MARK: mark },
+    });
     expect(killed.code).not.toBe(0);
     expect(await fs.readFile(mark, 'utf8')).toBe('edit:before-configtest\n');
     await fs.appendFile(conf, '# the user fixed something by hand\nServerAdmin me@example.test\n');
@@ -192,7 +241,9 @@ describe('a file changed by someone else between a killed edit and its undo', ()
     const now = await fs.readFile(conf, 'utf8');
     expect(now).toContain('ServerAdmin me@example.test');
     expect(now).toContain('LogLevel error');
-    const copies = (await fs.readdir(path.dirname(conf))).filter((n) => n.startsWith('.httpd.conf.apxs-ts-undo-'));
+    const copies = (await fs.readdir(path.dirname(conf))).filter((n) =>
+      n.startsWith('.httpd.conf.apxs-ts-undo-'),
+    );
     expect(copies.length).toBe(1);
     expect(await fs.readFile(path.join(path.dirname(conf), copies[0]!), 'utf8')).toBe(original);
   });
@@ -207,7 +258,9 @@ describe('a file changed by someone else between a killed edit and its undo', ()
       await fs.symlink(shared, path.join(sr, 'conf', 'httpd.conf'));
     }
     const mark = path.join(a.work, 'mark');
-    await cli(['ctl', 'loglevel', 'warn', '--server-root', a.sr], { env: { APXS_TS_FAILPOINT: 'edit:before-configtest', APXS_TS_FAILPOINT_MARK: mark } });
+    await cli(['ctl', 'loglevel', 'warn', '--server-root', a.sr], {
+      env: { APXS_TS_FAILPOINT: 'edit:before-configtest', APXS_TS_FAILPOINT_MARK: mark },
+    });
     expect(await fs.readFile(mark, 'utf8')).toBe('edit:before-configtest\n');
     expect((await cli(['ctl', 'loglevel', 'debug', '--server-root', b.sr])).code).toBe(0);
     const hosts = path.join(a.work, 'hosts');
@@ -224,7 +277,9 @@ describe('a directory or symlink a killed edit made, taken over by someone befor
   it("a page the user put in a killed vhost add's new DocumentRoot is kept (and the dir with it); the rest of the edit is undone", async () => {
     const { work, sr, hosts } = await sandbox();
     const mark = path.join(work, 'mark');
-    await cli(['vhost', 'add', 'k.test', '--server-root', sr, '--hosts-file', hosts], { env: { APXS_TS_FAILPOINT: 'edit:before-configtest', APXS_TS_FAILPOINT_MARK: mark } });
+    await cli(['vhost', 'add', 'k.test', '--server-root', sr, '--hosts-file', hosts], {
+      env: { APXS_TS_FAILPOINT: 'edit:before-configtest', APXS_TS_FAILPOINT_MARK: mark },
+    });
     expect(await fs.readFile(mark, 'utf8')).toBe('edit:before-configtest\n');
     const docroot = path.join(sr, 'sites', 'k.test');
     await fs.writeFile(path.join(docroot, 'mine.html'), '<p>mine</p>\n');
@@ -234,7 +289,9 @@ describe('a directory or symlink a killed edit made, taken over by someone befor
     expect(await fs.readFile(path.join(docroot, 'mine.html'), 'utf8')).toBe('<p>mine</p>\n');
     // what the edit itself wrote is gone
     await expect(fs.access(path.join(docroot, 'index.html'))).rejects.toThrow();
-    expect(await fs.readFile(path.join(sr, 'conf', 'httpd.conf'), 'utf8')).not.toContain('apxs-ts-vhosts');
+    expect(await fs.readFile(path.join(sr, 'conf', 'httpd.conf'), 'utf8')).not.toContain(
+      'apxs-ts-vhosts',
+    );
   });
 
   it('a regular file put where a killed edit made a symlink is kept by recover (the link step is not rm -f over it)', async () => {
@@ -261,7 +318,10 @@ describe('a relative --hosts-file in a killed edit', () => {
     await fs.mkdir(elsewhere);
     await fs.writeFile(path.join(elsewhere, 'hosts'), '10.0.0.1 other\n');
     const mark = path.join(work, 'mark');
-    await cli(['vhost', 'add', 'rel.test', '--server-root', sr, '--hosts-file', 'hosts'], { cwd: work, env: { APXS_TS_FAILPOINT: 'edit:before-configtest', APXS_TS_FAILPOINT_MARK: mark } });
+    await cli(['vhost', 'add', 'rel.test', '--server-root', sr, '--hosts-file', 'hosts'], {
+      cwd: work,
+      env: { APXS_TS_FAILPOINT: 'edit:before-configtest', APXS_TS_FAILPOINT_MARK: mark },
+    });
     expect(await fs.readFile(mark, 'utf8')).toBe('edit:before-configtest\n');
     expect(await fs.readFile(path.join(work, 'hosts'), 'utf8')).toContain('rel.test');
     const r = await cli(['ctl', 'loglevel', 'info', '--server-root', sr], { cwd: elsewhere });

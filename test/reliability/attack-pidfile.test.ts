@@ -15,7 +15,9 @@ describe('a pid file that is not a small regular file', () => {
   it('a FIFO: ctl status ends (exit 3, not running) instead of hanging', async () => {
     const { sr } = await newSandbox();
     execFileSync('mkfifo', [path.join(sr, 'logs', 'httpd.pid')]);
-    const r = await cli(['ctl', 'status', '--server-root', sr, '--timeout', '2'], { timeoutMs: 15_000 });
+    const r = await cli(['ctl', 'status', '--server-root', sr, '--timeout', '2'], {
+      timeoutMs: 15_000,
+    });
     expect(r.code, r.stderr).toBe(3);
   }, 30_000);
 
@@ -31,7 +33,10 @@ describe('a pid file that is not a small regular file', () => {
     const code = `const { readPidFile } = require(${JSON.stringify(path.join(ROOT, 'dist/lib/core/proc.js'))});
       Promise.all(process.argv.slice(1).map(readPidFile)).then((pids) =>
         process.stdout.write(JSON.stringify({ pids, rss: process.resourceUsage().maxRSS })));`;
-    const r = spawnSync(process.execPath, ['-e', code, zero, fifo, big], { encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync(process.execPath, ['-e', code, zero, fifo, big], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
     expect(r.signal, 'the read hung until the child was killed').toBeNull();
     const out = JSON.parse(r.stdout) as { pids: (number | null)[]; rss: number };
     expect(out.pids).toEqual([null, null, null]);

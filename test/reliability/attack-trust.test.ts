@@ -32,15 +32,33 @@ async function sandbox(dir: string): Promise<{ root: string; mark: string }> {
   const program = path.join(root, 'prog.sh');
   await fs.mkdir(path.join(root, 'conf'), { recursive: true, mode: 0o755 });
   await fs.writeFile(path.join(root, 'conf', 'httpd.conf'), 'Listen 127.0.0.1:1\n');
-  await fs.writeFile(program, `#!/bin/sh\ntouch '${mark}'\necho 'Server version: Apache/2.4.99 (Unix)'\necho 'Syntax OK' >&2\nexit 0\n`, { mode: 0o755 });
-  await fs.writeFile(path.join(root, 'apxs-ts-sandbox.json'), JSON.stringify({ kind: 'sandbox', httpd: program, apxs: null, systemModulesDir: '/usr/lib/apache2/modules', port: 1, created: 'x' }));
+  await fs.writeFile(
+    program,
+    `#!/bin/sh\ntouch '${mark}'\necho 'Server version: Apache/2.4.99 (Unix)'\necho 'Syntax OK' >&2\nexit 0\n`,
+    { mode: 0o755 },
+  );
+  await fs.writeFile(
+    path.join(root, 'apxs-ts-sandbox.json'),
+    JSON.stringify({
+      kind: 'sandbox',
+      httpd: program,
+      apxs: null,
+      systemModulesDir: '/usr/lib/apache2/modules',
+      port: 1,
+      created: 'x',
+    }),
+  );
   return { root, mark };
 }
 
-const exists = (p: string) => fs.stat(p).then(() => true, () => false);
+const exists = (p: string) =>
+  fs.stat(p).then(
+    () => true,
+    () => false,
+  );
 
 describe.skipIf(!isRoot)('trust: attacks the #16 tests did not name', () => {
-  it('a symlink apxs-ts.json owned by nobody in a sticky directory, pointing at root\'s own project file: refused (nobody could repoint it); root\'s own link runs', async () => {
+  it("a symlink apxs-ts.json owned by nobody in a sticky directory, pointing at root's own project file: refused (nobody could repoint it); root's own link runs", async () => {
     const outcomes: string[] = [];
     for (const linkOwner of [NOBODY, 0]) {
       const base = await tmpDir('apxs-ts-attack-stickylink-');
@@ -54,8 +72,13 @@ describe.skipIf(!isRoot)('trust: attacks the #16 tests did not name', () => {
       const link = path.join(sticky, 'apxs-ts.json');
       await fs.symlink(path.join(project, 'apxs-ts.json'), link);
       await fs.lchown(link, linkOwner, linkOwner === 0 ? 0 : NOBODY);
-      const r = await cli(['ctl', 'configtest', '--json'], { cwd: path.join(sticky, 'work'), env: { APXS_TS_SERVER_ROOT: '' } });
-      outcomes.push(`link owner ${linkOwner}: exit ${r.code} ${r.json?.error?.code ?? 'ok'} culprit=${r.json?.culprit} ran=${await exists(mark)}`);
+      const r = await cli(['ctl', 'configtest', '--json'], {
+        cwd: path.join(sticky, 'work'),
+        env: { APXS_TS_SERVER_ROOT: '' },
+      });
+      outcomes.push(
+        `link owner ${linkOwner}: exit ${r.code} ${r.json?.error?.code ?? 'ok'} culprit=${r.json?.culprit} ran=${await exists(mark)}`,
+      );
       if (linkOwner === NOBODY) {
         expect(r.code, outcomes.join('\n')).toBe(2);
         expect(r.json?.error?.code).toBe('UNSAFE_CONFIG');
@@ -78,12 +101,23 @@ describe.skipIf(!isRoot)('trust: attacks the #16 tests did not name', () => {
       const { mark } = await sandbox(evil);
       await fs.writeFile(path.join(evil, 'apxs-ts.json'), JSON.stringify({ serverRoot: './srv' }));
       // nobody owns the whole project: only an explicit trust of it lets root run it.
-      for (const p of [evil, path.join(evil, 'apxs-ts.json'), path.join(evil, 'srv'), path.join(evil, 'srv', 'conf'), path.join(evil, 'srv', 'conf', 'httpd.conf'), path.join(evil, 'srv', 'prog.sh'), path.join(evil, 'srv', 'apxs-ts-sandbox.json')]) {
+      for (const p of [
+        evil,
+        path.join(evil, 'apxs-ts.json'),
+        path.join(evil, 'srv'),
+        path.join(evil, 'srv', 'conf'),
+        path.join(evil, 'srv', 'conf', 'httpd.conf'),
+        path.join(evil, 'srv', 'prog.sh'),
+        path.join(evil, 'srv', 'apxs-ts-sandbox.json'),
+      ]) {
         await fs.chown(p, NOBODY, NOBODY);
       }
       const safe = entry === 'ABS' ? evil : entry;
       const cwd = entry === '.' ? evil : base;
-      const r = await cli(['ctl', 'configtest', '--server-root', path.join(evil, 'srv'), '--json'], { cwd, env: { APXS_TS_SERVER_ROOT: '', APXS_TS_SAFE_DIRECTORIES: `:${safe}:` } });
+      const r = await cli(
+        ['ctl', 'configtest', '--server-root', path.join(evil, 'srv'), '--json'],
+        { cwd, env: { APXS_TS_SERVER_ROOT: '', APXS_TS_SAFE_DIRECTORIES: `:${safe}:` } },
+      );
       const ran = await exists(mark);
       outcomes.push(`${entry}: exit ${r.code} ${r.json?.error?.code ?? 'ok'} ran=${ran}`);
       if (entry === 'ABS') {
@@ -98,7 +132,7 @@ describe.skipIf(!isRoot)('trust: attacks the #16 tests did not name', () => {
     expect(outcomes).toHaveLength(4);
   }, 60_000);
 
-  it('a FIFO planted by nobody as the hosts file\'s lock in a sticky dir: hosts add and hosts remove exit 2 (UNSAFE_CONFIG naming it) instead of hanging; hosts file byte-identical', async () => {
+  it("a FIFO planted by nobody as the hosts file's lock in a sticky dir: hosts add and hosts remove exit 2 (UNSAFE_CONFIG naming it) instead of hanging; hosts file byte-identical", async () => {
     const dir = await tmpDir('apxs-ts-attack-fifolock-');
     await fs.chmod(dir, 0o1777);
     const hosts = path.join(dir, 'hosts');
@@ -108,7 +142,10 @@ describe.skipIf(!isRoot)('trust: attacks the #16 tests did not name', () => {
     execFileSync('mkfifo', [lock]);
     await fs.lchown(lock, NOBODY, NOBODY);
     const outcomes: string[] = [];
-    for (const args of [['hosts', 'add', 'fifo.test'], ['hosts', 'remove', 'fifo.test']]) {
+    for (const args of [
+      ['hosts', 'add', 'fifo.test'],
+      ['hosts', 'remove', 'fifo.test'],
+    ]) {
       // Without the fix the open of the FIFO blocks: the run is killed at 15 s (code 124).
       const r = await cli([...args, '--hosts-file', hosts, '--json'], { timeoutMs: 15_000 });
       outcomes.push(`${args.join(' ')}: exit ${r.code} ${r.json?.error?.code}`);
@@ -122,7 +159,7 @@ describe.skipIf(!isRoot)('trust: attacks the #16 tests did not name', () => {
     expect((await fs.readdir(dir)).sort()).toEqual(['hosts', 'hosts.apxs-ts.lock']);
   }, 60_000);
 
-  it('a hosts file named through nobody\'s symlink in a sticky dir, pointing at a root file: hosts add and hosts remove exit 2 (UNSAFE_CONFIG naming the link), the root file byte-identical, no backup left; root\'s own link is followed', async () => {
+  it("a hosts file named through nobody's symlink in a sticky dir, pointing at a root file: hosts add and hosts remove exit 2 (UNSAFE_CONFIG naming the link), the root file byte-identical, no backup left; root's own link is followed", async () => {
     const outcomes: string[] = [];
     for (const linkOwner of [NOBODY, 0]) {
       const base = await tmpDir('apxs-ts-attack-hostslink-');
@@ -135,10 +172,15 @@ describe.skipIf(!isRoot)('trust: attacks the #16 tests did not name', () => {
       const link = path.join(sticky, 'hosts');
       await fs.symlink(victim, link);
       await fs.lchown(link, linkOwner, linkOwner === 0 ? 0 : NOBODY);
-      for (const args of [['hosts', 'add', 'planted.test'], ['hosts', 'remove', 'planted.test']]) {
+      for (const args of [
+        ['hosts', 'add', 'planted.test'],
+        ['hosts', 'remove', 'planted.test'],
+      ]) {
         const r = await cli([...args, '--hosts-file', link, '--json']);
         const after = await fs.readFile(victim, 'utf8');
-        outcomes.push(`owner ${linkOwner} ${args.join(' ')}: exit ${r.code} ${r.json?.error?.code ?? 'ok'} victim ${after === before ? 'unchanged' : 'changed'}`);
+        outcomes.push(
+          `owner ${linkOwner} ${args.join(' ')}: exit ${r.code} ${r.json?.error?.code ?? 'ok'} victim ${after === before ? 'unchanged' : 'changed'}`,
+        );
         if (linkOwner === NOBODY) {
           expect(r.code, outcomes.join('\n')).toBe(2);
           expect(r.json?.error?.code).toBe('UNSAFE_CONFIG');
@@ -148,12 +190,13 @@ describe.skipIf(!isRoot)('trust: attacks the #16 tests did not name', () => {
           expect(r.code, outcomes.join('\n')).toBe(0);
         }
       }
-      if (linkOwner === NOBODY) expect((await fs.readdir(sticky)).sort(), outcomes.join('\n')).toEqual(['hosts']);
+      if (linkOwner === NOBODY)
+        expect((await fs.readdir(sticky)).sort(), outcomes.join('\n')).toEqual(['hosts']);
       else expect(await fs.readFile(victim, 'utf8')).toBe(before); // added then removed: the block went again
     }
   }, 60_000);
 
-  it('12 future-dated backup names planted by nobody beside a hosts file in a sticky dir: root\'s hosts add keeps its own backup and deletes none of nobody\'s files', async () => {
+  it("12 future-dated backup names planted by nobody beside a hosts file in a sticky dir: root's hosts add keeps its own backup and deletes none of nobody's files", async () => {
     const dir = await tmpDir('apxs-ts-attack-backups-');
     await fs.chmod(dir, 0o1777);
     const hosts = path.join(dir, 'hosts');

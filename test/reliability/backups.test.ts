@@ -34,7 +34,18 @@ describe('backups are as private as the original', () => {
     await fs.chmod(conf, 0o600);
     await fs.chown(conf, NOBODY, NOBODY);
     // A config another user owns is refused unless trusted (UNSAFE_CONFIG); this test trusts it to see its backup.
-    const r = await cli(['--trust', path.dirname(conf), 'vhost', 'add', 'b.dd', '--server-root', sr, '--hosts-file', hosts, '--json']);
+    const r = await cli([
+      '--trust',
+      path.dirname(conf),
+      'vhost',
+      'add',
+      'b.dd',
+      '--server-root',
+      sr,
+      '--hosts-file',
+      hosts,
+      '--json',
+    ]);
     expect(r.code, r.stdout).toBe(0);
     const bak = (await fs.readdir(backups)).filter((f) => f.startsWith('httpd.conf.'));
     expect(bak).toHaveLength(1);
@@ -50,11 +61,18 @@ describe('backups are as private as the original', () => {
     const { sr, hosts } = await root();
     await fs.chmod(hosts, 0o600);
     expect((await cli(['hosts', 'add', 'h.dd', '--hosts-file', hosts])).code).toBe(0);
-    expect((await cli(['vhost', 'add', 'v.dd', '--server-root', sr, '--hosts-file', hosts, '--json'])).code).toBe(0);
+    expect(
+      (await cli(['vhost', 'add', 'v.dd', '--server-root', sr, '--hosts-file', hosts, '--json']))
+        .code,
+    ).toBe(0);
     // hosts add keeps its backup beside the file; vhost add keeps the hosts file's in the root's state dir (#17).
-    const beside = (await fs.readdir(path.dirname(hosts))).filter((f) => /^hosts\..*\.bak$/.test(f)).map((f) => path.join(path.dirname(hosts), f));
+    const beside = (await fs.readdir(path.dirname(hosts)))
+      .filter((f) => /^hosts\..*\.bak$/.test(f))
+      .map((f) => path.join(path.dirname(hosts), f));
     const stateDir = path.join(sr, '.apxs-ts', 'hosts-backups');
-    const inState = (await fs.readdir(stateDir)).filter((f) => /^hosts\..*\.bak$/.test(f)).map((f) => path.join(stateDir, f));
+    const inState = (await fs.readdir(stateDir))
+      .filter((f) => /^hosts\..*\.bak$/.test(f))
+      .map((f) => path.join(stateDir, f));
     expect([beside.length, inState.length]).toEqual([1, 1]);
     for (const b of [...beside, ...inState]) expect(await modeOf(b), b).toBe(0o600);
     expect(await modeOf(stateDir)).toBe(0o700);
@@ -63,7 +81,7 @@ describe('backups are as private as the original', () => {
 });
 
 describe('a config broken before the edit', () => {
-  it('install into a config httpd already rejects: CONFIG_BROKEN_BEFORE with httpd\'s words, every file byte-identical', async () => {
+  it("install into a config httpd already rejects: CONFIG_BROKEN_BEFORE with httpd's words, every file byte-identical", async () => {
     const { work, sr, conf } = await root();
     const dir = await builtModule(work, 'bb', sr);
     await fs.appendFile(conf, 'NoSuchDirectiveHere on\n');
@@ -91,7 +109,8 @@ describe('a config broken before the edit', () => {
   it('vhost remove of a vhost whose vhosts file is gone (the state the old order left: Include, no file) repairs the config and the hosts file', async () => {
     const { sr, hosts, conf } = await root();
     const pristine = await fs.readFile(conf, 'utf8');
-    const v = (...a: string[]) => cli(['vhost', ...a, '--server-root', sr, '--hosts-file', hosts, '--json']);
+    const v = (...a: string[]) =>
+      cli(['vhost', ...a, '--server-root', sr, '--hosts-file', hosts, '--json']);
     expect((await v('add', 'vr.dd')).code).toBe(0);
     await fs.rm(path.join(sr, 'conf', 'apxs-ts-vhosts.conf'));
     expect((await cli(['ctl', 'configtest', '--server-root', sr, '--json'])).code).toBe(1);
@@ -108,15 +127,34 @@ describe('a config broken before the edit', () => {
     const { sr, hosts } = await root();
     const journal = path.join(sr, '.apxs-ts', 'journal.json');
     await fs.mkdir(path.dirname(journal), { recursive: true });
-    const stuck = { version: 1, what: 'adding vhost z.dd', pid: 4000000, started: '2026-01-01T00:00:00Z', removeAfterCommit: [],
-      steps: [{ kind: 'link', path: path.join(sr, 'no-such-dir', 'z.conf'), target: '../z.conf' }] };
+    const stuck = {
+      version: 1,
+      what: 'adding vhost z.dd',
+      pid: 4000000,
+      started: '2026-01-01T00:00:00Z',
+      removeAfterCommit: [],
+      steps: [{ kind: 'link', path: path.join(sr, 'no-such-dir', 'z.conf'), target: '../z.conf' }],
+    };
     for (const content of [JSON.stringify(stuck), '{"torn']) {
       await fs.writeFile(journal, content);
       const before = await snapshot(sr);
-      const r = await cli(['vhost', 'add', 'z.dd', '--server-root', sr, '--hosts-file', hosts, '--json']);
+      const r = await cli([
+        'vhost',
+        'add',
+        'z.dd',
+        '--server-root',
+        sr,
+        '--hosts-file',
+        hosts,
+        '--json',
+      ]);
       expect(r.code).not.toBe(0);
       expect(r.json.error.code).toBe(content === '{"torn' ? 'BAD_INPUT' : 'CONFIG_BROKEN_BEFORE');
-      expect(r.json.error.message).toMatch(content === '{"torn' ? /journal.json is not an edit journal/ : /could not undo "adding vhost z\.dd"/);
+      expect(r.json.error.message).toMatch(
+        content === '{"torn'
+          ? /journal.json is not an edit journal/
+          : /could not undo "adding vhost z\.dd"/,
+      );
       expect(await snapshot(sr)).toEqual(before);
       expect(await fs.readFile(hosts, 'utf8')).toBe('127.0.0.1 localhost\n');
     }
@@ -124,7 +162,7 @@ describe('a config broken before the edit', () => {
 });
 
 describe('a backup killed half way', () => {
-  it('kill -9 between a backup\'s temp file and its link (failpoint copy:before-link): the next hosts add removes the dead temp, 3 rounds', async () => {
+  it("kill -9 between a backup's temp file and its link (failpoint copy:before-link): the next hosts add removes the dead temp, 3 rounds", async () => {
     const { work, hosts } = await root();
     const mark = path.join(work, 'mark');
     for (let round = 1; round <= 3; round++) {
@@ -134,7 +172,8 @@ describe('a backup killed half way', () => {
       expect(killed.code).not.toBe(0);
       expect((await fs.readFile(mark, 'utf8')).trim()).toBe('copy:before-link');
       await fs.rm(mark);
-      const temps = async () => (await fs.readdir(path.dirname(hosts))).filter((f) => f.endsWith('.bak.tmp'));
+      const temps = async () =>
+        (await fs.readdir(path.dirname(hosts))).filter((f) => f.endsWith('.bak.tmp'));
       expect(await temps()).toHaveLength(1);
       // The next second: a backup of the same second would reuse (and so clear) that very temp name.
       await new Promise((r) => setTimeout(r, 1100));

@@ -31,22 +31,27 @@ beforeAll(async () => {
 /** httpd itself loads the .so: whole, exports pb_module, every symbol resolved. */
 async function httpdLoads(file: string): Promise<void> {
   const conf = path.join(work, 'load.conf');
-  await fs.writeFile(conf, [
-    `ServerRoot ${work}`,
-    'LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so',
-    `LoadModule pb_module ${file}`,
-    'ServerName localhost',
-    'Listen 127.0.0.1:1',
-    'ErrorLog /dev/null',
-    '',
-  ].join('\n'));
+  await fs.writeFile(
+    conf,
+    [
+      `ServerRoot ${work}`,
+      'LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so',
+      `LoadModule pb_module ${file}`,
+      'ServerName localhost',
+      'Listen 127.0.0.1:1',
+      'ErrorLog /dev/null',
+      '',
+    ].join('\n'),
+  );
   execFileSync('apache2', ['-t', '-f', conf], { stdio: 'pipe' });
   expect((await readDynamic(file)).defined.has('pb_module')).toBe(true);
 }
 
 /** What a build may leave in the directory besides its outputs: nothing (no temp .so, no lock). */
 async function leftovers(): Promise<string[]> {
-  return (await fs.readdir(dir)).filter((f) => f.endsWith('.tmp') || f.includes('.lock') || f.includes('apxs-ts-tmp'));
+  return (await fs.readdir(dir)).filter(
+    (f) => f.endsWith('.tmp') || f.includes('.lock') || f.includes('apxs-ts-tmp'),
+  );
 }
 
 describe('builds in one module directory', () => {
@@ -60,7 +65,15 @@ describe('builds in one module directory', () => {
       // or compile again); even rounds --force, so all three compile and link.
       const force = round % 2 === 0;
       if (!force) await fs.appendFile(path.join(dir, 'mod_pb.c'), `\n/* round ${round} */\n`);
-      const runs = await Promise.all(Array.from({ length: PARALLEL }, () => cli(['build', ...(force ? ['--force'] : []), '--json'], { cwd: dir, env, timeoutMs: 120_000 })));
+      const runs = await Promise.all(
+        Array.from({ length: PARALLEL }, () =>
+          cli(['build', ...(force ? ['--force'] : []), '--json'], {
+            cwd: dir,
+            env,
+            timeoutMs: 120_000,
+          }),
+        ),
+      );
       for (const r of runs) {
         if (r.code === 0 && r.json?.ok) ok++;
         else failures.push(`round ${round}: exit ${r.code} ${r.stdout.trim()} ${r.stderr.trim()}`);
@@ -85,7 +98,13 @@ describe('builds in one module directory', () => {
     const killed = await new Promise<NodeJS.Signals | null>((resolve) => {
       const child = spawn(process.execPath, [CLI, 'build', '--json'], {
         cwd: dir,
-        env: { ...process.env, ...env, CI: 'true', APXS_TS_FAILPOINT: 'build:before-rename', APXS_TS_FAILPOINT_MARK: mark },
+        env: {
+          ...process.env,
+          ...env,
+          CI: 'true',
+          APXS_TS_FAILPOINT: 'build:before-rename',
+          APXS_TS_FAILPOINT_MARK: mark,
+        },
         stdio: 'ignore',
       });
       child.on('exit', (_code, signal) => resolve(signal));

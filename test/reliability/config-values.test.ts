@@ -57,7 +57,10 @@ const CASES: [string, () => string[]][] = [
   ['install --location', () => ['install', mod, '--location', `/a${V}`]],
   ['install --handler', () => ['install', mod, '--handler', `h${V}`]],
   ['ctl loglevel LEVEL', () => ['ctl', 'loglevel', `debug${V}`, '--no-reload']],
-  ['ctl loglevel --module', () => ['ctl', 'loglevel', 'debug', '--module', `info${V}`, '--no-reload']],
+  [
+    'ctl loglevel --module',
+    () => ['ctl', 'loglevel', 'debug', '--module', `info${V}`, '--no-reload'],
+  ],
   ['hosts add NAME', () => ['hosts', 'add', `h${V}.dd`]],
   ['hosts add --ip', () => ['hosts', 'add', 'h.dd', '--ip', V]],
 ];
@@ -69,18 +72,33 @@ describe('`${` in a value written into a config is refused (#16 defect 7)', () =
     const tmpBefore = new Set(await fs.readdir('/tmp'));
     const bad: string[] = [];
     for (const [what, argv] of CASES) {
-      const r = await cli([...argv(), '--server-root', sr, '--hosts-file', hosts, '--json'], { cwd: work });
-      if (r.code !== 2 || r.json?.ok !== false) bad.push(`${what}: exit ${r.code} ${r.stdout.slice(0, 200)}`);
+      const r = await cli([...argv(), '--server-root', sr, '--hosts-file', hosts, '--json'], {
+        cwd: work,
+      });
+      if (r.code !== 2 || r.json?.ok !== false)
+        bad.push(`${what}: exit ${r.code} ${r.stdout.slice(0, 200)}`);
     }
     expect(bad).toEqual([]);
     expect(await snapshot(sr)).toEqual(before);
     expect(await fs.readFile(hosts, 'utf8')).toBe(hostsBefore);
-    const made = (await fs.readdir('/tmp')).filter((e) => e.startsWith('apxs-ts-vals-a') && !tmpBefore.has(e));
+    const made = (await fs.readdir('/tmp')).filter(
+      (e) => e.startsWith('apxs-ts-vals-a') && !tmpBefore.has(e),
+    );
     expect(made).toEqual([]);
   }, 120_000);
 
   it('the docroot message says why: httpd would expand it', async () => {
-    const r = await cli(['vhost', 'add', 'dr5.dd', '--docroot', `/tmp/a${V}`, '--server-root', sr, '--hosts-file', hosts]);
+    const r = await cli([
+      'vhost',
+      'add',
+      'dr5.dd',
+      '--docroot',
+      `/tmp/a${V}`,
+      '--server-root',
+      sr,
+      '--hosts-file',
+      hosts,
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('would expand ${…}');
   });
@@ -88,20 +106,53 @@ describe('`${` in a value written into a config is refused (#16 defect 7)', () =
   it('a $ without a brace (httpd leaves it) is still a valid docroot', async () => {
     const d = await tmpDir('apxs-ts-vals-dollar-');
     onTheWayOut.push(d);
-    const r = await cli(['vhost', 'add', 'dollar.dd', '--docroot', path.join(d, 'a$b'), '--server-root', sr, '--hosts-file', hosts, '--json']);
+    const r = await cli([
+      'vhost',
+      'add',
+      'dollar.dd',
+      '--docroot',
+      path.join(d, 'a$b'),
+      '--server-root',
+      sr,
+      '--hosts-file',
+      hosts,
+      '--json',
+    ]);
     expect(r.code, r.stdout).toBe(0);
     expect(r.json.documentRoot).toBe(path.join(d, 'a$b'));
-    const rm = await cli(['vhost', 'remove', 'dollar.dd', '--server-root', sr, '--hosts-file', hosts]);
+    const rm = await cli([
+      'vhost',
+      'remove',
+      'dollar.dd',
+      '--server-root',
+      sr,
+      '--hosts-file',
+      hosts,
+    ]);
     expect(rm.code).toBe(0);
   }, 60_000);
 });
 
-const BAD_IPS = ['1.2.3', '256.1.1.1', '::g', '1.2.3.4 5', '127.0.0.1\n8.8.8.8', 'localhost', '-1', ''];
+const BAD_IPS = [
+  '1.2.3',
+  '256.1.1.1',
+  '::g',
+  '1.2.3.4 5',
+  '127.0.0.1\n8.8.8.8',
+  'localhost',
+  '-1',
+  '',
+];
 
 describe('bad --ip values at the CLI', () => {
   it(`hosts add --ip: ${BAD_IPS.length} bad addresses, every one exit 2 and the hosts file unchanged`, async () => {
     const before = await fs.readFile(hosts, 'utf8');
-    const codes = await Promise.all(BAD_IPS.map(async (ip) => (await cli(['hosts', 'add', 'ipx.dd', '--ip', ip, '--hosts-file', hosts])).code));
+    const codes = await Promise.all(
+      BAD_IPS.map(
+        async (ip) =>
+          (await cli(['hosts', 'add', 'ipx.dd', '--ip', ip, '--hosts-file', hosts])).code,
+      ),
+    );
     expect(codes).toEqual(BAD_IPS.map(() => 2));
     expect(await fs.readFile(hosts, 'utf8')).toBe(before);
   }, 60_000);
@@ -109,13 +160,31 @@ describe('bad --ip values at the CLI', () => {
   it(`vhost add --ip: ${BAD_IPS.length} bad addresses, every one exit 2 and the server root unchanged`, async () => {
     const before = await snapshot(sr);
     const codes: number[] = [];
-    for (const ip of BAD_IPS) codes.push((await cli(['vhost', 'add', 'ipx.dd', '--ip', ip, '--server-root', sr, '--hosts-file', hosts])).code);
+    for (const ip of BAD_IPS)
+      codes.push(
+        (
+          await cli([
+            'vhost',
+            'add',
+            'ipx.dd',
+            '--ip',
+            ip,
+            '--server-root',
+            sr,
+            '--hosts-file',
+            hosts,
+          ])
+        ).code,
+      );
     expect(codes).toEqual(BAD_IPS.map(() => 2));
     expect(await snapshot(sr)).toEqual(before);
   }, 60_000);
 
   it('good addresses are taken: hosts add --ip ::1 and 10.1.2.3', async () => {
-    for (const ip of ['::1', '10.1.2.3']) expect((await cli(['hosts', 'add', 'good.dd', '--ip', ip, '--hosts-file', hosts])).code).toBe(0);
+    for (const ip of ['::1', '10.1.2.3'])
+      expect((await cli(['hosts', 'add', 'good.dd', '--ip', ip, '--hosts-file', hosts])).code).toBe(
+        0,
+      );
     expect(await fs.readFile(hosts, 'utf8')).toMatch(/10\.1\.2\.3 good\.dd/);
   });
 });
@@ -126,11 +195,23 @@ describe('a trailing dot is the same DNS name: refused, with the hint to drop it
     const before = await fs.readFile(hosts, 'utf8');
     const rootBefore = await snapshot(sr);
     const runs = [
-      ['hosts', 'add', 'trail.dd.'], ['hosts', 'remove', 'trail.dd.'], ['vhost', 'add', 'trail.dd.'],
-      ['vhost', 'add', 'other.dd', '--alias', 'trail.dd.'], ['vhost', 'remove', 'trail.dd.'],
+      ['hosts', 'add', 'trail.dd.'],
+      ['hosts', 'remove', 'trail.dd.'],
+      ['vhost', 'add', 'trail.dd.'],
+      ['vhost', 'add', 'other.dd', '--alias', 'trail.dd.'],
+      ['vhost', 'remove', 'trail.dd.'],
     ];
     const results = [];
-    for (const argv of runs) results.push(await cli([...argv, ...(argv[0] === 'vhost' ? ['--server-root', sr] : []), '--hosts-file', hosts, '--json']));
+    for (const argv of runs)
+      results.push(
+        await cli([
+          ...argv,
+          ...(argv[0] === 'vhost' ? ['--server-root', sr] : []),
+          '--hosts-file',
+          hosts,
+          '--json',
+        ]),
+      );
     expect(results.map((r) => r.code)).toEqual(runs.map(() => 2));
     expect(results.map((r) => r.json?.error?.code)).toEqual(runs.map(() => 'BAD_HOSTNAME'));
     expect(results[0]!.json.error.hint).toContain('drop it ("trail.dd")');

@@ -17,16 +17,18 @@ import { cliWithin, freePort, get, newSandbox } from '../helpers.js';
 
 const roots: string[] = [];
 
-
-
-const ctl = (sr: string, ...args: string[]) => cliWithin(['ctl', ...args, '--server-root', sr, '--json'], 60_000);
+const ctl = (sr: string, ...args: string[]) =>
+  cliWithin(['ctl', ...args, '--server-root', sr, '--json'], 60_000);
 
 /** This root's httpd processes (binary and -d ROOT) and which of them are parents (no parent among them). */
 async function httpdOf(sr: string): Promise<{ pids: number[]; parents: number[] }> {
   const pids = await processesOf('/usr/sbin/apache2', sr);
   const infos = (await Promise.all(pids.map(procInfo))).filter((i) => i !== undefined);
   const set = new Set(infos.map((i) => i.pid));
-  return { pids: infos.map((i) => i.pid), parents: infos.filter((i) => !set.has(i.ppid)).map((i) => i.pid) };
+  return {
+    pids: infos.map((i) => i.pid),
+    parents: infos.filter((i) => !set.has(i.ppid)).map((i) => i.pid),
+  };
 }
 
 async function gone(pid: number, ms = 3000): Promise<boolean> {
@@ -53,10 +55,11 @@ afterAll(async () => {
 });
 
 const pidFileOf = (sr: string) => path.join(sr, 'logs', 'httpd.pid');
-const answers = async (port: number) => (await get(`http://127.0.0.1:${port}/`).catch(() => ({ status: 0 }))).status;
+const answers = async (port: number) =>
+  (await get(`http://127.0.0.1:${port}/`).catch(() => ({ status: 0 }))).status;
 
-describe('9. a pid file naming a process that is not this server root\'s httpd', () => {
-  it('another server root\'s httpd: status and stop exit 3 and leave it running (3 checks)', async () => {
+describe("9. a pid file naming a process that is not this server root's httpd", () => {
+  it("another server root's httpd: status and stop exit 3 and leave it running (3 checks)", async () => {
     const a = await newSandbox(roots);
     const b = await newSandbox(roots);
     const startB = await ctl(b.sr, 'start');
@@ -73,7 +76,7 @@ describe('9. a pid file naming a process that is not this server root\'s httpd',
     expect((await ctl(b.sr, 'status')).json.pid).toBe(startB.json.pid);
   });
 
-  it('both running, A\'s pid file overwritten with B\'s pid: stop on A stops A and only A (3 checks)', async () => {
+  it("both running, A's pid file overwritten with B's pid: stop on A stops A and only A (3 checks)", async () => {
     const a = await newSandbox(roots);
     const b = await newSandbox(roots);
     expect((await ctl(a.sr, 'start')).code).toBe(0);
@@ -93,7 +96,8 @@ describe('9. a pid file naming a process that is not this server root\'s httpd',
     const fake = fakeHttpd();
     fakes.push(fake);
     const pid = fake.pid!;
-    for (let i = 0; i < 100 && !(await procInfo(pid))?.cmdline[0]?.startsWith('httpd'); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 100 && !(await procInfo(pid))?.cmdline[0]?.startsWith('httpd'); i++)
+      await new Promise((r) => setTimeout(r, 10));
     expect((await procInfo(pid))?.cmdline[0]).toBe('httpd');
 
     await fs.writeFile(pidFileOf(a.sr), `${pid}\n`);
@@ -182,7 +186,13 @@ describe('12. httpd dying at once, or running but failing', () => {
   it('PidFile in a directory that does not exist (AH00099): START_FAILED within 5 s, not the 30 s timeout (3 checks)', async () => {
     const { sr, port } = await newSandbox(roots);
     const conf = path.join(sr, 'conf', 'httpd.conf');
-    await fs.writeFile(conf, (await fs.readFile(conf, 'utf8')).replace(/^PidFile .*$/m, 'PidFile /nonexistent-apxs-ts/httpd.pid'));
+    await fs.writeFile(
+      conf,
+      (await fs.readFile(conf, 'utf8')).replace(
+        /^PidFile .*$/m,
+        'PidFile /nonexistent-apxs-ts/httpd.pid',
+      ),
+    );
     const r = await ctl(sr, 'start', '--timeout', '30');
     expect(r.ms).toBeLessThan(5000);
     expect(r.code, r.stdout).toBe(1);
@@ -195,7 +205,13 @@ describe('12. httpd dying at once, or running but failing', () => {
   it('ErrorLog in a directory that does not exist: exit 1 within 5 s (2 checks)', async () => {
     const { sr } = await newSandbox(roots);
     const conf = path.join(sr, 'conf', 'httpd.conf');
-    await fs.writeFile(conf, (await fs.readFile(conf, 'utf8')).replace(/^ErrorLog .*$/m, 'ErrorLog /nonexistent-apxs-ts/error_log'));
+    await fs.writeFile(
+      conf,
+      (await fs.readFile(conf, 'utf8')).replace(
+        /^ErrorLog .*$/m,
+        'ErrorLog /nonexistent-apxs-ts/error_log',
+      ),
+    );
     const r = await ctl(sr, 'start', '--timeout', '30');
     expect(r.ms).toBeLessThan(5000);
     expect(r.code, r.stdout).toBe(1);
@@ -211,7 +227,14 @@ describe('12. httpd dying at once, or running but failing', () => {
     const failingPort = await freePort();
     await new Promise<void>((r) => failing.listen(failingPort, '127.0.0.1', () => r()));
     try {
-      const r500 = await ctl(sr, 'start', '--url', `http://127.0.0.1:${failingPort}/`, '--timeout', '5');
+      const r500 = await ctl(
+        sr,
+        'start',
+        '--url',
+        `http://127.0.0.1:${failingPort}/`,
+        '--timeout',
+        '5',
+      );
       expect(r500.code, r500.stdout).toBe(1);
       expect(r500.json.error.code).toBe('UNHEALTHY');
       expect(r500.json.error.message).toMatch(/already running but .* answers 500/);

@@ -20,7 +20,9 @@ afterAll(() => {
   for (const m of mounts) {
     try {
       execFileSync('umount', [m]);
-    } catch { /* already gone */ }
+    } catch {
+      /* already gone */
+    }
   }
 });
 
@@ -28,9 +30,13 @@ afterAll(() => {
 async function smallTmpfs(): Promise<string | Error> {
   const dir = await tmpDir('apxs-ts-diskfull-');
   try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m,mode=0755', 'tmpfs', dir], { stdio: 'pipe' });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m,mode=0755', 'tmpfs', dir], {
+      stdio: 'pipe',
+    });
   } catch (err) {
-    return new Error(`cannot mount a 2 MB tmpfs at ${dir} (needs root and CAP_SYS_ADMIN; uid ${process.getuid?.()}): ${String((err as { stderr?: Buffer }).stderr ?? err).trim()}`);
+    return new Error(
+      `cannot mount a 2 MB tmpfs at ${dir} (needs root and CAP_SYS_ADMIN; uid ${process.getuid?.()}): ${String((err as { stderr?: Buffer }).stderr ?? err).trim()}`,
+    );
   }
   mounts.push(dir);
   return dir;
@@ -90,14 +96,27 @@ describe('a full disk during an edit', () => {
     const sr = path.join(mnt, 'srv');
     const hosts = path.join(mnt, 'hosts');
     const filler = path.join(mnt, 'filler');
-    expect((await cli(['sandbox', 'create', sr, '--port', String(await freePort()), '--no-project'])).code).toBe(0);
+    expect(
+      (await cli(['sandbox', 'create', sr, '--port', String(await freePort()), '--no-project']))
+        .code,
+    ).toBe(0);
     await fs.writeFile(hosts, '127.0.0.1 localhost\n');
     expect((await cli(['new', 'full', '--template', 'handler'], { cwd: work })).code).toBe(0);
     const mod = path.join(work, 'mod_full');
     expect((await cli(['build', mod, '--server-root', sr])).code).toBe(0);
 
     const add = ['vhost', 'add', 'v.dd', '--server-root', sr, '--hosts-file', hosts, '--json'];
-    const remove = ['vhost', 'remove', 'v.dd', '--purge', '--server-root', sr, '--hosts-file', hosts, '--json'];
+    const remove = [
+      'vhost',
+      'remove',
+      'v.dd',
+      '--purge',
+      '--server-root',
+      sr,
+      '--hosts-file',
+      hosts,
+      '--json',
+    ];
     const install = ['install', mod, '--server-root', sr, '--json'];
     const uninstall = ['uninstall', 'full', '--server-root', sr, '--json'];
     // [name, what brings the root to where the command starts, the command, what undoes it when it worked]
@@ -124,7 +143,9 @@ describe('a full disk during an edit', () => {
           if (undo) expect((await cli(undo)).code).toBe(0);
           continue;
         }
-        outcomes.push(`${kb} KB (${free} free) ${name}: ${r.json?.error?.code} ${r.json?.error?.message}`);
+        outcomes.push(
+          `${kb} KB (${free} free) ${name}: ${r.json?.error?.code} ${r.json?.error?.message}`,
+        );
         expect(r.json?.error?.code, `${name} at ${kb} KB free: ${r.stdout}`).toBe('NO_SPACE');
         expect(r.json.error.message, 'names a path on the full file system').toContain(mnt);
         expect(await picture(mnt, 'filler'), `${name} at ${kb} KB free`).toEqual(before);

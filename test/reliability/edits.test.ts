@@ -13,7 +13,11 @@ import { CLI, cli, sandbox as newSandboxWithHosts, snapshot } from '../helpers.j
 /** The shared sandbox with hosts file, and `v`: a vhost command on both. */
 async function sandbox() {
   const s = await newSandboxWithHosts();
-  return { ...s, v: (...a: string[]) => cli(['vhost', ...a, '--server-root', s.sr, '--hosts-file', s.hosts, '--json']) };
+  return {
+    ...s,
+    v: (...a: string[]) =>
+      cli(['vhost', ...a, '--server-root', s.sr, '--hosts-file', s.hosts, '--json']),
+  };
 }
 
 /** httpd's own verdict on the sandbox's config. */
@@ -60,12 +64,17 @@ describe('concurrent edits of one server root lose nothing', () => {
     const pristine = await fs.readFile(conf, 'utf8');
     const dirs = await Promise.all(['ca', 'cb', 'cc'].map((n) => builtModule(work, n, sr)));
     for (let round = 0; round < 5; round++) {
-      const installed = await Promise.all(dirs.map((d) => cli(['install', d, '--server-root', sr, '--json'])));
+      const installed = await Promise.all(
+        dirs.map((d) => cli(['install', d, '--server-root', sr, '--json'])),
+      );
       for (const r of installed) expect(r.code, r.stdout).toBe(0);
       const text = await fs.readFile(conf, 'utf8');
-      for (const n of ['ca', 'cb', 'cc']) expect(text).toContain(`LoadModule ${n}_module modules/mod_${n}.so`);
+      for (const n of ['ca', 'cb', 'cc'])
+        expect(text).toContain(`LoadModule ${n}_module modules/mod_${n}.so`);
       expect(httpdAccepts(sr)).toBe(true);
-      const removed = await Promise.all(['ca', 'cb', 'cc'].map((n) => cli(['uninstall', n, '--server-root', sr, '--json'])));
+      const removed = await Promise.all(
+        ['ca', 'cb', 'cc'].map((n) => cli(['uninstall', n, '--server-root', sr, '--json'])),
+      );
       for (const r of removed) expect(r.code, r.stdout).toBe(0);
       expect(await fs.readFile(conf, 'utf8')).toBe(pristine);
     }
@@ -79,12 +88,25 @@ describe('concurrent edits of one server root lose nothing', () => {
     const mark = path.join(work, 'mark');
     // Every step install passes (lib/core/failpoint.ts), the nth time for each n; the mark proves the kill landed there.
     const kills: string[] = [];
-    for (const point of ['edit:locked', 'edit:after-journal', 'edit:after-backup', 'edit:after-change', 'edit:before-configtest', 'edit:after-commit']) {
+    for (const point of [
+      'edit:locked',
+      'edit:after-journal',
+      'edit:after-backup',
+      'edit:after-change',
+      'edit:before-configtest',
+      'edit:after-commit',
+    ]) {
       for (let n = 1; n < 10; n++) {
         const spec = n === 1 ? point : `${point}@${n}`;
         await fs.rm(mark, { force: true });
         const child = spawn(process.execPath, [CLI, 'install', dir, '--server-root', sr], {
-          env: { ...process.env, CI: 'true', APXS_TS_FAILPOINT: spec, APXS_TS_FAILPOINT_MARK: mark }, stdio: 'ignore',
+          env: {
+            ...process.env,
+            CI: 'true',
+            APXS_TS_FAILPOINT: spec,
+            APXS_TS_FAILPOINT_MARK: mark,
+          },
+          stdio: 'ignore',
         });
         const signal = await new Promise((r) => child.on('exit', (_c, s) => r(s)));
         const landed = (await fs.readFile(mark, 'utf8').catch(() => '')).trim();
@@ -154,7 +176,7 @@ describe('apxs-ts deletes and replaces only what it created', () => {
     await expect(fs.stat(purgeC.json.purged)).rejects.toThrow();
   });
 
-  it('vhost add does not remap a name mapped elsewhere, nor duplicate one already mapped; remove keeps the user\'s line', async () => {
+  it("vhost add does not remap a name mapped elsewhere, nor duplicate one already mapped; remove keeps the user's line", async () => {
     const { sr, hosts, v } = await sandbox();
     await fs.writeFile(hosts, '127.0.0.1 localhost\n10.9.9.9 pre.dd\n127.0.0.1 same.dd\n');
     const hostsBefore = await fs.readFile(hosts, 'utf8');
@@ -185,29 +207,38 @@ describe('nothing is injected into a config', () => {
     // (A NUL cannot reach argv at all; lib/httpd/config-values.ts refuses it for library callers.)
     ['--docroot', '/srv/www/esc\x1b[31m'],
   ];
-  it.each(injections)('vhost add %s %j is refused (exit 2) with every file byte-identical', async (flag, value) => {
-    const { work, v } = await sandbox();
-    const before = await snapshot(work);
-    const r = await v('add', 'inj.dd', flag!, value!);
-    expect(r.code).toBe(2);
-    expect(await snapshot(work)).toEqual(before);
-  });
+  it.each(injections)(
+    'vhost add %s %j is refused (exit 2) with every file byte-identical',
+    async (flag, value) => {
+      const { work, v } = await sandbox();
+      const before = await snapshot(work);
+      const r = await v('add', 'inj.dd', flag!, value!);
+      expect(r.code).toBe(2);
+      expect(await snapshot(work)).toEqual(before);
+    },
+  );
 
   it.each([
     ['url', '/x>\nListen 4444\n<Location /y'],
     ['url', 'no-slash'],
     ['handler', 'h\nListen 4444'],
-  ])('install refuses a module %s of %j (exit 2) with every file byte-identical', async (key, value) => {
-    const { work, sr } = await sandbox();
-    const dir = await builtModule(work, 'inj', sr);
-    const manifest = path.join(dir, 'apxs-ts-module.json');
-    await fs.writeFile(manifest, JSON.stringify({ ...JSON.parse(await fs.readFile(manifest, 'utf8')), [key]: value }));
-    const before = await snapshot(sr);
-    const r = await cli(['install', dir, '--server-root', sr, '--json']);
-    expect(r.code).toBe(2);
-    expect(r.json.error.code).toBe('BAD_INPUT');
-    expect(await snapshot(sr)).toEqual(before);
-  });
+  ])(
+    'install refuses a module %s of %j (exit 2) with every file byte-identical',
+    async (key, value) => {
+      const { work, sr } = await sandbox();
+      const dir = await builtModule(work, 'inj', sr);
+      const manifest = path.join(dir, 'apxs-ts-module.json');
+      await fs.writeFile(
+        manifest,
+        JSON.stringify({ ...JSON.parse(await fs.readFile(manifest, 'utf8')), [key]: value }),
+      );
+      const before = await snapshot(sr);
+      const r = await cli(['install', dir, '--server-root', sr, '--json']);
+      expect(r.code).toBe(2);
+      expect(r.json.error.code).toBe('BAD_INPUT');
+      expect(await snapshot(sr)).toEqual(before);
+    },
+  );
 
   it('a malformed apxs-ts-module.json is named in the error', async () => {
     const { work, sr } = await sandbox();

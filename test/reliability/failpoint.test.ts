@@ -10,7 +10,9 @@ const { failpoint } = require(process.argv[1]);
 for (const s of ['a', 'b', 'b', 'c']) { failpoint(s); process.stdout.write(s); }
 `;
 
-async function run(spec: string | undefined): Promise<{ out: string; signal: string | null; mark: string | undefined }> {
+async function run(
+  spec: string | undefined,
+): Promise<{ out: string; signal: string | null; mark: string | undefined }> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'apxs-ts-fp-'));
   const mark = path.join(dir, 'mark');
   const mod = path.resolve(__dirname, '../../dist/lib/core/failpoint.js');

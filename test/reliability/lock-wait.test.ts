@@ -17,8 +17,13 @@ const LOCK_JS = path.join(ROOT, 'dist', 'lib', 'core', 'lock.js');
 /** A process (argv names it "lock-holder") that takes `lockFile` and keeps it for `holdMs`, then exits. */
 async function holder(lockFile: string, holdMs: number): Promise<ChildProcess> {
   const script = path.join(path.dirname(lockFile), 'lock-holder.js');
-  await fs.writeFile(script, `require(${JSON.stringify(LOCK_JS)}).withLock(process.argv[2], () => { process.stdout.write('held\\n'); return new Promise((r) => setTimeout(r, Number(process.argv[3]))); })`);
-  const child = spawn(process.execPath, [script, lockFile, String(holdMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await fs.writeFile(
+    script,
+    `require(${JSON.stringify(LOCK_JS)}).withLock(process.argv[2], () => { process.stdout.write('held\\n'); return new Promise((r) => setTimeout(r, Number(process.argv[3]))); })`,
+  );
+  const child = spawn(process.execPath, [script, lockFile, String(holdMs)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => d.toString().includes('held') && resolve());
     child.once('exit', (code) => reject(new Error(`holder exited ${code} before taking the lock`)));
@@ -42,12 +47,20 @@ function run(args: string[], env: Record<string, string> = {}, re = /waiting for
   let stdout = '';
   let stderr = '';
   let firstErr: number | undefined;
-  p.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+  p.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
   p.stderr.on('data', (d: Buffer) => {
     stderr += d.toString();
     if (firstErr === undefined && re.test(stderr)) firstErr = Date.now() - t0;
   });
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string; ms: number; firstErr: number | undefined }>((resolve) => {
+  const done = new Promise<{
+    code: number | null;
+    stdout: string;
+    stderr: string;
+    ms: number;
+    firstErr: number | undefined;
+  }>((resolve) => {
     p.once('exit', (code) => resolve({ code, stdout, stderr, ms: Date.now() - t0, firstErr }));
   });
   return { proc: p, done, seen: () => firstErr, stderr: () => stderr };
@@ -64,9 +77,20 @@ describe('a lock held by a stopped process', () => {
     const { sr, hosts, lockFile } = await sandboxWithHosts();
     const h = await holder(lockFile, 600_000);
     process.kill(h.pid!, 'SIGSTOP');
-    const r = run(['vhost', 'add', 'w1.dd', '--server-root', sr, '--hosts-file', hosts, '--wait', '60']);
+    const r = run([
+      'vhost',
+      'add',
+      'w1.dd',
+      '--server-root',
+      sr,
+      '--hosts-file',
+      hosts,
+      '--wait',
+      '60',
+    ]);
     const until = Date.now() + 15_000;
-    while (r.seen() === undefined && Date.now() < until) await new Promise((res) => setTimeout(res, 50));
+    while (r.seen() === undefined && Date.now() < until)
+      await new Promise((res) => setTimeout(res, 50));
     r.proc.kill('SIGKILL');
     await r.done;
     // It spoke while waiting (a 60 s wait, killed once it spoke), not at the end.
@@ -88,7 +112,10 @@ describe('a lock held by a stopped process', () => {
       [['--wait', '2'], {}, 2],
       [[], { APXS_TS_LOCK_WAIT: '1' }, 1],
     ] as const) {
-      const r = await cli(['vhost', 'add', 'w2.dd', '--server-root', sr, '--hosts-file', hosts, '--json', ...args], { env, timeoutMs: 60_000 });
+      const r = await cli(
+        ['vhost', 'add', 'w2.dd', '--server-root', sr, '--hosts-file', hosts, '--json', ...args],
+        { env, timeoutMs: 60_000 },
+      );
       expect(r.code, r.stdout).toBe(1);
       expect(r.json.error.code).toBe('LOCKED');
       expect(r.json.error.message).toContain(`pid ${h.pid}`);
@@ -106,13 +133,19 @@ describe('a lock held by a stopped process', () => {
     const h = await holder(lockFile, 600_000);
     process.kill(h.pid!, 'SIGSTOP');
     const told: LockHolder[] = [];
-    const err = await withLock(lockFile, async () => 'got it', { timeoutMs: 1500, onWait: (x) => told.push(x) }).catch((e: unknown) => e);
+    const err = await withLock(lockFile, async () => 'got it', {
+      timeoutMs: 1500,
+      onWait: (x) => told.push(x),
+    }).catch((e: unknown) => e);
     expect((err as { code?: string }).code).toBe('LOCKED');
     expect(told).toHaveLength(1);
     expect(told[0]).toMatchObject({ lockFile, pid: h.pid, state: 'stopped', waitMs: 1500 });
     expect(told[0]!.command).toContain('lock-holder');
     expect(Date.parse(told[0]!.since)).toBeLessThanOrEqual(Date.now());
-    expect((err as { data?: { holder?: unknown } }).data?.holder).toMatchObject({ pid: h.pid, state: 'stopped' });
+    expect((err as { data?: { holder?: unknown } }).data?.holder).toMatchObject({
+      pid: h.pid,
+      state: 'stopped',
+    });
   }, 30_000);
 });
 
@@ -120,10 +153,23 @@ describe('a lock held by a running process that lets go', () => {
   it('the waiter says the holder is running, then proceeds when it lets go (exit 0, the vhost added)', async () => {
     const { sr, hosts, lockFile } = await sandboxWithHosts();
     await holder(lockFile, 4000);
-    const r = await run(['vhost', 'add', 'w3.dd', '--server-root', sr, '--hosts-file', hosts, '--json', '--wait', '30']).done;
+    const r = await run([
+      'vhost',
+      'add',
+      'w3.dd',
+      '--server-root',
+      sr,
+      '--hosts-file',
+      hosts,
+      '--json',
+      '--wait',
+      '30',
+    ]).done;
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).ok).toBe(true);
-    expect(r.stderr).toMatch(/waiting for .*config\.lock: held by pid \d+ .*lock-holder.*, running/);
+    expect(r.stderr).toMatch(
+      /waiting for .*config\.lock: held by pid \d+ .*lock-holder.*, running/,
+    );
     expect(await fs.readFile(hosts, 'utf8')).toContain('w3.dd');
   }, 30_000);
 });

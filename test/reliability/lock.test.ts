@@ -26,7 +26,10 @@ async function backdate(file: string, ms: number): Promise<void> {
   await fs.utimes(file, t, t);
 }
 
-async function timedAdd(f: string, name: string): Promise<{ code: number; ms: number; stderr: string }> {
+async function timedAdd(
+  f: string,
+  name: string,
+): Promise<{ code: number; ms: number; stderr: string }> {
   const t0 = Date.now();
   const r = await cli(['hosts', 'add', name, '--hosts-file', f]);
   return { code: r.code, ms: Date.now() - t0, stderr: r.stderr };
@@ -42,12 +45,24 @@ async function selfIdentity(): Promise<string> {
 
 /** A node process that takes withLock(lockFile) and, inside it, prints "locked" and waits to be killed. */
 function holder(lockFile: string) {
-  const child = spawn(process.execPath, ['-e', `
+  const child = spawn(
+    process.execPath,
+    [
+      '-e',
+      `
     require(${JSON.stringify(DIST_LOCK)}).withLock(process.argv[1], async () => {
       process.stdout.write('locked\\n');
       await new Promise(() => setInterval(() => {}, 1000));
-    });`, lockFile], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const locked = new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => { if (d.toString().includes('locked')) resolve(); }));
+    });`,
+      lockFile,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const locked = new Promise<void>((resolve) =>
+    child.stdout.on('data', (d: Buffer) => {
+      if (d.toString().includes('locked')) resolve();
+    }),
+  );
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   return { child, locked, exited };
 }
@@ -59,8 +74,13 @@ describe('stale lock takeover under concurrency', () => {
       const f = await hostsFile(ORIGINAL);
       await fs.writeFile(`${f}.apxs-ts.lock`, `${DEAD_PID}\n`);
       const names = Array.from({ length: 20 }, (_, i) => `r${i}.dd`);
-      const results = await Promise.all(names.map((n) => cli(['hosts', 'add', n, '--hosts-file', f])));
-      expect(results.map((r) => r.code), results.map((r) => r.stderr).join('')).toEqual(names.map(() => 0));
+      const results = await Promise.all(
+        names.map((n) => cli(['hosts', 'add', n, '--hosts-file', f])),
+      );
+      expect(
+        results.map((r) => r.code),
+        results.map((r) => r.stderr).join(''),
+      ).toEqual(names.map(() => 0));
       const landed = readBlock(await fs.readFile(f, 'utf8')).get('127.0.0.1') ?? [];
       missingPerRound.push(names.filter((n) => !landed.includes(n)).length);
       expect(await leftovers(f)).toEqual([]);
@@ -82,13 +102,24 @@ describe('stale lock takeover under concurrency', () => {
       }).then(() => process.stdout.write('ok\\n'), (e) => process.stdout.write('ERR ' + e.message + '\\n'));`;
     const outcomes: string[] = [];
     for (let round = 0; round < 6; round++) {
-      await fs.writeFile(lock, round % 2 ? `${DEAD_PID}\n` : `${DEAD_PID} 12345 some-boot pid:[1]\n`);
-      const runs = Array.from({ length: 16 }, () => new Promise<string>((resolve) => {
-        const c = spawn(process.execPath, ['-e', script, lock, inside], { stdio: ['ignore', 'pipe', 'inherit'] });
-        let out = '';
-        c.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-        c.on('exit', () => resolve(out.trim()));
-      }));
+      await fs.writeFile(
+        lock,
+        round % 2 ? `${DEAD_PID}\n` : `${DEAD_PID} 12345 some-boot pid:[1]\n`,
+      );
+      const runs = Array.from(
+        { length: 16 },
+        () =>
+          new Promise<string>((resolve) => {
+            const c = spawn(process.execPath, ['-e', script, lock, inside], {
+              stdio: ['ignore', 'pipe', 'inherit'],
+            });
+            let out = '';
+            c.stdout.on('data', (d: Buffer) => {
+              out += d.toString();
+            });
+            c.on('exit', () => resolve(out.trim()));
+          }),
+      );
       outcomes.push(...(await Promise.all(runs)));
     }
     expect(outcomes.filter((o) => o !== 'ok')).toEqual([]);
@@ -156,7 +187,14 @@ describe('locks left by killed writers are recovered within 1 s', () => {
       expect(r.ms).toBeLessThan(1000);
       expect(await leftovers(f)).toEqual([]);
     }
-    expect([...(readBlock(await fs.readFile(f, 'utf8')).get('127.0.0.1') ?? [])].sort()).toEqual(['k0.dd', 'k1.dd', 'k2.dd', 'k3.dd', 'k4.dd', 'k5.dd']);
+    expect([...(readBlock(await fs.readFile(f, 'utf8')).get('127.0.0.1') ?? [])].sort()).toEqual([
+      'k0.dd',
+      'k1.dd',
+      'k2.dd',
+      'k3.dd',
+      'k4.dd',
+      'k5.dd',
+    ]);
   });
 
   it('kill -9 of hosts add inside its lock (before the read, after the backup, after the write; 3 rounds each): every next add succeeds within 1 s', async () => {
@@ -168,13 +206,15 @@ describe('locks left by killed writers are recovered within 1 s', () => {
       const before = await fs.readFile(f, 'utf8');
       await fs.rm(mark, { force: true });
       const child = spawn(process.execPath, [CLI, 'hosts', 'add', `x${i}.dd`, '--hosts-file', f], {
-        env: { ...process.env, APXS_TS_FAILPOINT: point, APXS_TS_FAILPOINT_MARK: mark }, stdio: 'ignore',
+        env: { ...process.env, APXS_TS_FAILPOINT: point, APXS_TS_FAILPOINT_MARK: mark },
+        stdio: 'ignore',
       });
       const signal = await new Promise((r) => child.on('exit', (_c, s) => r(s)));
       expect(signal).toBe('SIGKILL');
       expect((await fs.readFile(mark, 'utf8')).trim()).toBe(point);
       // Killed after the write: the name is in; before it: the file is as it was.
-      if (point === 'hosts:after-write') expect([...readBlock(await fs.readFile(f, 'utf8')).values()].flat()).toContain(`x${i}.dd`);
+      if (point === 'hosts:after-write')
+        expect([...readBlock(await fs.readFile(f, 'utf8')).values()].flat()).toContain(`x${i}.dd`);
       else expect(await fs.readFile(f, 'utf8')).toBe(before);
       const r = await timedAdd(f, `y${i}.dd`);
       expect(r.code, r.stderr).toBe(0);
@@ -189,7 +229,10 @@ describe('locks left by killed writers are recovered within 1 s', () => {
     const content = `${DEAD_PID} 77 gone-boot pid:[1]\n`;
     await fs.writeFile(lock, content);
     const { ino } = await fs.stat(lock);
-    const claim = path.join(path.dirname(f), `hosts.apxs-ts.lock.stale-${ino}-${createHash('sha256').update(content).digest('hex').slice(0, 16)}.0.claim`);
+    const claim = path.join(
+      path.dirname(f),
+      `hosts.apxs-ts.lock.stale-${ino}-${createHash('sha256').update(content).digest('hex').slice(0, 16)}.0.claim`,
+    );
     await fs.writeFile(claim, `${DEAD_PID - 1} 78 gone-boot pid:[1]\n`);
     const r = await timedAdd(f, 'after.dd');
     expect(r.code, r.stderr).toBe(0);
@@ -197,13 +240,16 @@ describe('locks left by killed writers are recovered within 1 s', () => {
     expect(await leftovers(f)).toEqual([]);
   });
 
-  it('a live taker\'s claim is respected: nobody else removes that stale lock meanwhile', async () => {
+  it("a live taker's claim is respected: nobody else removes that stale lock meanwhile", async () => {
     const f = await hostsFile(ORIGINAL);
     const lock = `${f}.apxs-ts.lock`;
     const content = `${DEAD_PID} 77 gone-boot pid:[1]\n`;
     await fs.writeFile(lock, content);
     const { ino } = await fs.stat(lock);
-    const claim = path.join(path.dirname(f), `hosts.apxs-ts.lock.stale-${ino}-${createHash('sha256').update(content).digest('hex').slice(0, 16)}.0.claim`);
+    const claim = path.join(
+      path.dirname(f),
+      `hosts.apxs-ts.lock.stale-${ino}-${createHash('sha256').update(content).digest('hex').slice(0, 16)}.0.claim`,
+    );
     await fs.writeFile(claim, await selfIdentity());
     const pending = timedAdd(f, 'after.dd');
     await new Promise((r) => setTimeout(r, 1200));

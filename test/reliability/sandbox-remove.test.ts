@@ -38,19 +38,27 @@ const USER_FILES: Record<string, string> = {
 };
 
 /** A sandbox used the way a developer does, plus the user's own things; returns what to check after. */
-async function scenario(work: string, env: Record<string, string>, opts: { start: boolean; module?: boolean }) {
+async function scenario(
+  work: string,
+  env: Record<string, string>,
+  opts: { start: boolean; module?: boolean },
+) {
   const sr = path.join(work, 'srv');
   const hosts = path.join(work, 'hosts');
   await fs.writeFile(hosts, '127.0.0.1 localhost\n');
   const port = await freePort();
   const run = (args: string[]) => cli([...args, '--json'], { env, cwd: work });
-  expect((await run(['sandbox', 'create', sr, '--port', String(port), '--no-project'])).code).toBe(0);
+  expect((await run(['sandbox', 'create', sr, '--port', String(port), '--no-project'])).code).toBe(
+    0,
+  );
   const add = await run(['vhost', 'add', 'keep.dd', '--server-root', sr, '--hosts-file', hosts]);
   expect(add.code, add.stdout).toBe(0);
   expect((await run(['ctl', 'loglevel', 'info', '--server-root', sr, '--no-reload'])).code).toBe(0);
   if (opts.module) {
     // A module installed into the sandbox: its .so (in the ledger) and its block in httpd.conf are apxs-ts's.
-    expect((await cli(['new', 'rmtest', '--template', 'handler'], { env, cwd: work })).code).toBe(0);
+    expect((await cli(['new', 'rmtest', '--template', 'handler'], { env, cwd: work })).code).toBe(
+      0,
+    );
     const inst = await run(['install', path.join(work, 'mod_rmtest'), '--server-root', sr]);
     expect(inst.code, inst.stdout).toBe(0);
   }
@@ -71,30 +79,60 @@ async function scenario(work: string, env: Record<string, string>, opts: { start
   await fs.writeFile(path.join(outside, 'precious.txt'), 'outside\n');
   await fs.symlink(path.join(outside, 'precious.txt'), path.join(sr, 'htdocs', 'link-to-file'));
   await fs.symlink(outside, path.join(sr, 'conf', 'link-to-dir'));
-  const userBytes: Record<string, string> = { ...USER_FILES, 'conf/mime.types': await fs.readFile(edited, 'utf8') };
+  const userBytes: Record<string, string> = {
+    ...USER_FILES,
+    'conf/mime.types': await fs.readFile(edited, 'utf8'),
+  };
   const links = ['htdocs/link-to-file', 'conf/link-to-dir'];
   return { sr, run, userBytes, links, outside };
 }
 
 /** After a finished remove: exactly the user's files (and the directories holding them) are left, byte for byte. */
-async function expectOnlyUsersLeft(sr: string, userBytes: Record<string, string>, links: string[], outside: string) {
-  const dirsOf = (rel: string) => rel.split('/').slice(0, -1).map((_, i, a) => `${a.slice(0, i + 1).join('/')}/`);
-  const expected = new Set([...Object.keys(userBytes), ...links.map((l) => `${l}@`), ...[...Object.keys(userBytes), ...links].flatMap(dirsOf)]);
+async function expectOnlyUsersLeft(
+  sr: string,
+  userBytes: Record<string, string>,
+  links: string[],
+  outside: string,
+) {
+  const dirsOf = (rel: string) =>
+    rel
+      .split('/')
+      .slice(0, -1)
+      .map((_, i, a) => `${a.slice(0, i + 1).join('/')}/`);
+  const expected = new Set([
+    ...Object.keys(userBytes),
+    ...links.map((l) => `${l}@`),
+    ...[...Object.keys(userBytes), ...links].flatMap(dirsOf),
+  ]);
   expect((await tree(sr)).sort()).toEqual([...expected].sort());
-  for (const [rel, text] of Object.entries(userBytes)) expect(await fs.readFile(path.join(sr, rel), 'utf8'), rel).toBe(text);
+  for (const [rel, text] of Object.entries(userBytes))
+    expect(await fs.readFile(path.join(sr, rel), 'utf8'), rel).toBe(text);
   expect(await fs.readFile(path.join(outside, 'precious.txt'), 'utf8')).toBe('outside\n');
 }
 
-describe('sandbox remove keeps the user\'s files', () => {
-  it('8 user entries in 5 places (new dirs, new conf file, edited file, page in htdocs, 2 symlinks out) kept byte for byte; all of apxs-ts\'s (vhost, loglevel, an installed module) and httpd\'s gone', async () => {
+describe("sandbox remove keeps the user's files", () => {
+  it("8 user entries in 5 places (new dirs, new conf file, edited file, page in htdocs, 2 symlinks out) kept byte for byte; all of apxs-ts's (vhost, loglevel, an installed module) and httpd's gone", async () => {
     const work = await tmpDir('apxs-ts-sbrm-');
     const env = { XDG_CACHE_HOME: path.join(work, 'cache') };
-    const { sr, run, userBytes, links, outside } = await scenario(work, env, { start: true, module: true });
+    const { sr, run, userBytes, links, outside } = await scenario(work, env, {
+      start: true,
+      module: true,
+    });
     const before = await tree(sr);
     expect(before).toContain('modules/mod_rmtest.so');
-    expect(await fs.readFile(path.join(sr, 'conf', 'httpd.conf'), 'utf8')).toContain('# BEGIN apxs-ts module rmtest');
+    expect(await fs.readFile(path.join(sr, 'conf', 'httpd.conf'), 'utf8')).toContain(
+      '# BEGIN apxs-ts module rmtest',
+    );
     // What apxs-ts and httpd made is there to be removed: the vhost's site, its conf, the state dir, logs, the pid file.
-    for (const p of ['sites/keep.dd/index.html', 'conf/apxs-ts-vhosts.conf', 'conf/httpd.conf', '.apxs-ts/created.json', 'logs/error_log', 'logs/httpd.pid', 'htdocs/index.html']) {
+    for (const p of [
+      'sites/keep.dd/index.html',
+      'conf/apxs-ts-vhosts.conf',
+      'conf/httpd.conf',
+      '.apxs-ts/created.json',
+      'logs/error_log',
+      'logs/httpd.pid',
+      'htdocs/index.html',
+    ]) {
       expect(before, p).toContain(p);
     }
     const r = await run(['sandbox', 'remove', sr]);
@@ -115,9 +153,22 @@ describe('sandbox remove keeps the user\'s files', () => {
     const work = await tmpDir('apxs-ts-sbrm-');
     const env = { XDG_CACHE_HOME: path.join(work, 'cache') };
     const sr = path.join(work, 'plain');
-    expect((await cli(['sandbox', 'create', sr, '--port', String(await freePort()), '--no-project'], { env })).code).toBe(0);
+    expect(
+      (
+        await cli(['sandbox', 'create', sr, '--port', String(await freePort()), '--no-project'], {
+          env,
+        })
+      ).code,
+    ).toBe(0);
     await fs.writeFile(path.join(work, 'h'), '');
-    expect((await cli(['vhost', 'add', 'gone.dd', '--server-root', sr, '--hosts-file', path.join(work, 'h')], { env })).code).toBe(0);
+    expect(
+      (
+        await cli(
+          ['vhost', 'add', 'gone.dd', '--server-root', sr, '--hosts-file', path.join(work, 'h')],
+          { env },
+        )
+      ).code,
+    ).toBe(0);
     const r = await cli(['sandbox', 'remove', sr], { env });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`removed ${sr}`);
@@ -125,7 +176,14 @@ describe('sandbox remove keeps the user\'s files', () => {
   }, 30_000);
 
   // The kill lands at each step of the remove (asserted by the failpoint's mark); a second remove finishes it.
-  const POINTS = ['sandbox-remove:after-file', 'sandbox-remove:after-file@4', 'sandbox-remove:after-file@6', 'sandbox-remove:before-marker', 'sandbox-remove:after-marker', 'sandbox-remove:before-list'];
+  const POINTS = [
+    'sandbox-remove:after-file',
+    'sandbox-remove:after-file@4',
+    'sandbox-remove:after-file@6',
+    'sandbox-remove:before-marker',
+    'sandbox-remove:after-marker',
+    'sandbox-remove:before-list',
+  ];
   it(`kill -9 at ${POINTS.length} steps of remove: each time a second remove exits 0 and leaves exactly the user's files`, async () => {
     let finished = 0;
     for (const point of POINTS) {
@@ -133,13 +191,17 @@ describe('sandbox remove keeps the user\'s files', () => {
       const env = { XDG_CACHE_HOME: path.join(work, 'cache') };
       const { sr, userBytes, links, outside } = await scenario(work, env, { start: false });
       const mark = path.join(work, 'mark');
-      const killed = await cli(['sandbox', 'remove', sr, '--json'], { env: { ...env, APXS_TS_FAILPOINT: point, APXS_TS_FAILPOINT_MARK: mark } });
+      const killed = await cli(['sandbox', 'remove', sr, '--json'], {
+        env: { ...env, APXS_TS_FAILPOINT: point, APXS_TS_FAILPOINT_MARK: mark },
+      });
       expect(killed.stdout, point).toBe(''); // died before printing
       expect((await fs.readFile(mark, 'utf8')).trim(), point).toBe(point);
       const again = await cli(['sandbox', 'remove', sr, '--json'], { env });
       expect(again.code, `${point}: ${again.stdout}`).toBe(0);
       await expectOnlyUsersLeft(sr, userBytes, links, outside);
-      const list = JSON.parse(await fs.readFile(path.join(work, 'cache', 'apxs-ts', 'sandboxes.json'), 'utf8'));
+      const list = JSON.parse(
+        await fs.readFile(path.join(work, 'cache', 'apxs-ts', 'sandboxes.json'), 'utf8'),
+      );
       expect(list.entries, point).toEqual([]);
       finished++;
     }
@@ -147,7 +209,12 @@ describe('sandbox remove keeps the user\'s files', () => {
   }, 120_000);
 
   // create writes its record (the marker) before anything else: killed at any later step, remove deletes it all.
-  const CREATE_POINTS = ['sandbox-create:after-marker', 'sandbox-create:after-file', 'sandbox-create:after-file@2', 'sandbox-create:after-file@3'];
+  const CREATE_POINTS = [
+    'sandbox-create:after-marker',
+    'sandbox-create:after-file',
+    'sandbox-create:after-file@2',
+    'sandbox-create:after-file@3',
+  ];
   it(`kill -9 at ${CREATE_POINTS.length} steps of sandbox create: each time sandbox remove exits 0 and the new directory is gone`, async () => {
     let removed = 0;
     for (const point of CREATE_POINTS) {
@@ -155,7 +222,10 @@ describe('sandbox remove keeps the user\'s files', () => {
       const env = { XDG_CACHE_HOME: path.join(work, 'cache') };
       const sr = path.join(work, 'half');
       const mark = path.join(work, 'mark');
-      const killed = await cli(['sandbox', 'create', sr, '--port', String(await freePort()), '--no-project', '--json'], { env: { ...env, APXS_TS_FAILPOINT: point, APXS_TS_FAILPOINT_MARK: mark } });
+      const killed = await cli(
+        ['sandbox', 'create', sr, '--port', String(await freePort()), '--no-project', '--json'],
+        { env: { ...env, APXS_TS_FAILPOINT: point, APXS_TS_FAILPOINT_MARK: mark } },
+      );
       expect(killed.stdout, point).toBe('');
       expect((await fs.readFile(mark, 'utf8')).trim(), point).toBe(point);
       const r = await cli(['sandbox', 'remove', sr, '--json'], { env });

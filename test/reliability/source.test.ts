@@ -32,12 +32,17 @@ interface Site {
 async function serveDir(dir: string): Promise<Site> {
   const site = { dir, gets: [] as string[] } as Site;
   const server = http.createServer((req, res) => {
-    const p = decodeURIComponent(new URL(req.url!, 'http://x').pathname).replace(/^\/dist\/httpd\//, '');
+    const p = decodeURIComponent(new URL(req.url!, 'http://x').pathname).replace(
+      /^\/dist\/httpd\//,
+      '',
+    );
     site.gets.push(p);
     void (async () => {
       if (p === '') {
         const names = await fs.readdir(site.dir);
-        res.writeHead(200, { 'content-type': 'text/html' }).end(names.map((f) => `<a href="${f}">${f}</a>`).join('\n'));
+        res
+          .writeHead(200, { 'content-type': 'text/html' })
+          .end(names.map((f) => `<a href="${f}">${f}</a>`).join('\n'));
         return;
       }
       const body = await fs.readFile(path.join(site.dir, path.basename(p))).catch(() => undefined);
@@ -54,7 +59,9 @@ async function serveDir(dir: string): Promise<Site> {
 const sha = (algo: string, b: Buffer | string) => createHash(algo).update(b).digest('hex');
 
 /** A release directory: the tarball and, unless left out, .sha512, .sha256 and .asc as shipped. */
-async function releaseDir(opts: { tarball?: Buffer; without?: string[]; sha512?: string } = {}): Promise<string> {
+async function releaseDir(
+  opts: { tarball?: Buffer; without?: string[]; sha512?: string } = {},
+): Promise<string> {
   const dir = await tmpDir();
   const tarball = opts.tarball ?? tgz;
   const files: Record<string, Buffer | string> = {
@@ -63,7 +70,9 @@ async function releaseDir(opts: { tarball?: Buffer; without?: string[]; sha512?:
     [`${NAME}.sha256`]: `${sha('sha256', tarball)} *${NAME}\n`,
     [`${NAME}.asc`]: await fs.readFile(path.join(REL, `${NAME}.asc`)),
   };
-  for (const [f, body] of Object.entries(files)) if (!opts.without?.includes(f.slice(NAME.length) || 'tarball')) await fs.writeFile(path.join(dir, f), body);
+  for (const [f, body] of Object.entries(files))
+    if (!opts.without?.includes(f.slice(NAME.length) || 'tarball'))
+      await fs.writeFile(path.join(dir, f), body);
   return dir;
 }
 
@@ -82,14 +91,70 @@ describe('source verify FILE never deletes a file outside its cache', () => {
     const alone = ['.sha512', '.sha256', '.asc'];
     // Each case: the user's directory (and how many files it holds), what the mirror serves ('same': that
     // directory itself, as when a release directory is checked in place), the KEYS, the code expected.
-    const cases: { name: string; user: string; files: number; mirror: 'same' | string; keys: string; code: string }[] = [
-      { name: 'wrong .sha512 beside the file', user: await releaseDir({ sha512: wrongSha512 }), files: 4, mirror: 'same', keys: KEYS, code: 'CHECKSUM_MISMATCH' },
-      { name: '--keys lacks the signer', user: await releaseDir(), files: 4, mirror: 'same', keys: OTHER_KEYS, code: 'BAD_SIGNATURE' },
-      { name: 'no .asc beside the file', user: await releaseDir({ without: ['.asc'] }), files: 3, mirror: 'same', keys: KEYS, code: 'NO_SIGNATURE' },
-      { name: 'the signature does not match the file', user: await releaseDir({ tarball: tampered }), files: 4, mirror: 'same', keys: KEYS, code: 'BAD_SIGNATURE' },
-      { name: 'wrong .sha512 on the mirror, nothing beside', user: await releaseDir({ without: alone }), files: 1, mirror: await releaseDir({ sha512: wrongSha512 }), keys: KEYS, code: 'CHECKSUM_MISMATCH' },
-      { name: 'no .asc on the mirror, nothing beside', user: await releaseDir({ without: alone }), files: 1, mirror: await releaseDir({ without: ['.asc'] }), keys: KEYS, code: 'NO_SIGNATURE' },
-      { name: '--keys lacks the signer, mirror files', user: await releaseDir({ without: alone }), files: 1, mirror: await releaseDir(), keys: OTHER_KEYS, code: 'BAD_SIGNATURE' },
+    const cases: {
+      name: string;
+      user: string;
+      files: number;
+      mirror: 'same' | string;
+      keys: string;
+      code: string;
+    }[] = [
+      {
+        name: 'wrong .sha512 beside the file',
+        user: await releaseDir({ sha512: wrongSha512 }),
+        files: 4,
+        mirror: 'same',
+        keys: KEYS,
+        code: 'CHECKSUM_MISMATCH',
+      },
+      {
+        name: '--keys lacks the signer',
+        user: await releaseDir(),
+        files: 4,
+        mirror: 'same',
+        keys: OTHER_KEYS,
+        code: 'BAD_SIGNATURE',
+      },
+      {
+        name: 'no .asc beside the file',
+        user: await releaseDir({ without: ['.asc'] }),
+        files: 3,
+        mirror: 'same',
+        keys: KEYS,
+        code: 'NO_SIGNATURE',
+      },
+      {
+        name: 'the signature does not match the file',
+        user: await releaseDir({ tarball: tampered }),
+        files: 4,
+        mirror: 'same',
+        keys: KEYS,
+        code: 'BAD_SIGNATURE',
+      },
+      {
+        name: 'wrong .sha512 on the mirror, nothing beside',
+        user: await releaseDir({ without: alone }),
+        files: 1,
+        mirror: await releaseDir({ sha512: wrongSha512 }),
+        keys: KEYS,
+        code: 'CHECKSUM_MISMATCH',
+      },
+      {
+        name: 'no .asc on the mirror, nothing beside',
+        user: await releaseDir({ without: alone }),
+        files: 1,
+        mirror: await releaseDir({ without: ['.asc'] }),
+        keys: KEYS,
+        code: 'NO_SIGNATURE',
+      },
+      {
+        name: '--keys lacks the signer, mirror files',
+        user: await releaseDir({ without: alone }),
+        files: 1,
+        mirror: await releaseDir(),
+        keys: OTHER_KEYS,
+        code: 'BAD_SIGNATURE',
+      },
     ];
     const site = await serveDir(cases[0]!.user);
     sites.push(site);
@@ -98,14 +163,36 @@ describe('source verify FILE never deletes a file outside its cache', () => {
     for (const c of cases) {
       site.dir = c.mirror === 'same' ? c.user : c.mirror;
       const before = await snapshot(c.user);
-      const r = await cli(['source', 'verify', path.join(c.user, NAME), '--mirror', site.url, '--keys', c.keys, '--cache-dir', cache, '--json']);
+      const r = await cli([
+        'source',
+        'verify',
+        path.join(c.user, NAME),
+        '--mirror',
+        site.url,
+        '--keys',
+        c.keys,
+        '--cache-dir',
+        cache,
+        '--json',
+      ]);
       const after = await snapshot(c.user);
       seen.push({
-        name: c.name, code: r.json?.error?.code ?? `exit ${r.code}`, exit: r.code,
-        files: `${Object.keys(before).length} -> ${Object.keys(after).length}`, unchanged: JSON.stringify(after) === JSON.stringify(before),
+        name: c.name,
+        code: r.json?.error?.code ?? `exit ${r.code}`,
+        exit: r.code,
+        files: `${Object.keys(before).length} -> ${Object.keys(after).length}`,
+        unchanged: JSON.stringify(after) === JSON.stringify(before),
       });
     }
-    expect(seen).toEqual(cases.map((c) => ({ name: c.name, code: c.code, exit: 1, files: `${c.files} -> ${c.files}`, unchanged: true })));
+    expect(seen).toEqual(
+      cases.map((c) => ({
+        name: c.name,
+        code: c.code,
+        exit: 1,
+        files: `${c.files} -> ${c.files}`,
+        unchanged: true,
+      })),
+    );
     expect(await fs.readdir(cache)).toEqual([]);
   });
 
@@ -115,20 +202,51 @@ describe('source verify FILE never deletes a file outside its cache', () => {
     const site = await serveDir(good);
     sites.push(site);
     const user = await releaseDir({ sha512: `${sha('sha512', 'x')} *${NAME}\n` });
-    const r = await cli(['source', 'verify', path.join(user, NAME), '--mirror', site.url, '--keys', KEYS, '--json']);
+    const r = await cli([
+      'source',
+      'verify',
+      path.join(user, NAME),
+      '--mirror',
+      site.url,
+      '--keys',
+      KEYS,
+      '--json',
+    ]);
     expect([r.code, r.json.error?.code]).toEqual([1, 'CHECKSUM_MISMATCH']);
     expect(r.json.error.message).toContain('beside it says');
     // Beside: a correct release. Mirror: nothing listens there. No network is needed.
     const closed = await serveDir(good);
     await closed.close();
-    const ok = await cli(['source', 'verify', path.join(good, NAME), '--mirror', closed.url, '--keys', KEYS, '--json']);
+    const ok = await cli([
+      'source',
+      'verify',
+      path.join(good, NAME),
+      '--mirror',
+      closed.url,
+      '--keys',
+      KEYS,
+      '--json',
+    ]);
     expect(ok.code, ok.stdout).toBe(0);
-    expect(ok.json).toMatchObject({ checksum: { algorithm: 'sha512' }, checkedAgainst: good, version: '2.4.68' });
+    expect(ok.json).toMatchObject({
+      checksum: { algorithm: 'sha512' },
+      checkedAgainst: good,
+      version: '2.4.68',
+    });
     expect(ok.json.signer.userId).toContain('covener');
     // Nothing beside: the mirror is asked.
     const bare = await releaseDir({ without: ['.sha512', '.sha256', '.asc'] });
     site.gets.length = 0;
-    const viaMirror = await cli(['source', 'verify', path.join(bare, NAME), '--mirror', site.url, '--keys', KEYS, '--json']);
+    const viaMirror = await cli([
+      'source',
+      'verify',
+      path.join(bare, NAME),
+      '--mirror',
+      site.url,
+      '--keys',
+      KEYS,
+      '--json',
+    ]);
     expect(viaMirror.code, viaMirror.stdout).toBe(0);
     expect(viaMirror.json.checkedAgainst).toBe(`${site.url}${NAME}`);
     expect(site.gets).toContain(`${NAME}.sha512`);
@@ -140,7 +258,18 @@ describe('the cache', () => {
     const site = await serveDir(await releaseDir({ without: ['.asc'] }));
     sites.push(site);
     const cache = await tmpDir();
-    const args = ['source', 'download', '2.4.68', '--mirror', site.url, '--keys', KEYS, '--cache-dir', cache, '--json'];
+    const args = [
+      'source',
+      'download',
+      '2.4.68',
+      '--mirror',
+      site.url,
+      '--keys',
+      KEYS,
+      '--cache-dir',
+      cache,
+      '--json',
+    ];
     const first = await cli([...args, '--insecure']);
     expect(first.code, first.stdout).toBe(0);
     expect(first.json.warnings).toContain(`no signature for ${NAME}: unverified (--insecure)`);
@@ -165,7 +294,18 @@ describe('the cache', () => {
     sites.push(site);
     const cache = await tmpDir();
     await fs.writeFile(path.join(cache, NAME), tgz);
-    const r = await cli(['source', 'download', '2.4.68', '--mirror', site.url, '--keys', OTHER_KEYS, '--cache-dir', cache, '--json']);
+    const r = await cli([
+      'source',
+      'download',
+      '2.4.68',
+      '--mirror',
+      site.url,
+      '--keys',
+      OTHER_KEYS,
+      '--cache-dir',
+      cache,
+      '--json',
+    ]);
     expect([r.code, r.json.error.code]).toEqual([1, 'BAD_SIGNATURE']);
     expect(r.json.error.message).toMatch(/not in KEYS/);
     expect((await fs.readFile(path.join(cache, NAME))).equals(tgz)).toBe(true);
@@ -177,7 +317,18 @@ describe('the cache', () => {
     sites.push(site);
     const cache = await tmpDir();
     await fs.writeFile(path.join(cache, NAME), tgz.subarray(0, 1000));
-    const r = await cli(['source', 'download', '2.4.68', '--mirror', site.url, '--keys', KEYS, '--cache-dir', cache, '--json']);
+    const r = await cli([
+      'source',
+      'download',
+      '2.4.68',
+      '--mirror',
+      site.url,
+      '--keys',
+      KEYS,
+      '--cache-dir',
+      cache,
+      '--json',
+    ]);
     expect([r.code, r.json.fromCache]).toEqual([0, false]);
     expect((await fs.readFile(path.join(cache, NAME))).equals(tgz)).toBe(true);
     expect(site.gets.filter((g) => g === NAME)).toHaveLength(1);

@@ -30,12 +30,18 @@ afterAll(async () => {
   for (const root of roots) await cli(['ctl', 'stop', '--server-root', root]);
 });
 
-const status = () => cli(['ctl', 'status', '--server-root', sr, '--json'], { env: { XDG_CACHE_HOME: cache } });
+const status = () =>
+  cli(['ctl', 'status', '--server-root', sr, '--json'], { env: { XDG_CACHE_HOME: cache } });
 const emptyCache = () => fs.rm(path.join(cache, 'apxs-ts'), { recursive: true, force: true });
-const listeningOf = (text: string) => Object.values((JSON.parse(text) as { value: { sockets: Record<string, string> } }).value.sockets);
+const listeningOf = (text: string) =>
+  Object.values((JSON.parse(text) as { value: { sockets: Record<string, string> } }).value.sockets);
 
 /** The cache dir's files: each listening entry and code cache, and any temp file left by a killed run. */
-async function leftovers(): Promise<{ listening: string[]; codeCaches: string[]; temps: string[] }> {
+async function leftovers(): Promise<{
+  listening: string[];
+  codeCaches: string[];
+  temps: string[];
+}> {
   const files = await fs.readdir(path.join(cache, 'apxs-ts')).catch(() => [] as string[]);
   return {
     listening: files.filter((f) => /^listening-[0-9a-f]+\.json$/.test(f)),
@@ -45,12 +51,23 @@ async function leftovers(): Promise<{ listening: string[]; codeCaches: string[];
 }
 
 /** One `ctl status` killed by the failpoint `step`: the mark it wrote, and how it ended. */
-async function killedAt(step: string): Promise<{ mark: string | undefined; signal: string | null }> {
+async function killedAt(
+  step: string,
+): Promise<{ mark: string | undefined; signal: string | null }> {
   const mark = path.join(cache, `mark-${Math.random().toString(36).slice(2)}`);
   const child = spawn(process.execPath, [CLI, 'ctl', 'status', '--server-root', sr, '--json'], {
-    stdio: 'ignore', env: { ...process.env, CI: 'true', XDG_CACHE_HOME: cache, APXS_TS_FAILPOINT: step, APXS_TS_FAILPOINT_MARK: mark },
+    stdio: 'ignore',
+    env: {
+      ...process.env,
+      CI: 'true',
+      XDG_CACHE_HOME: cache,
+      APXS_TS_FAILPOINT: step,
+      APXS_TS_FAILPOINT_MARK: mark,
+    },
   });
-  const signal = await new Promise<string | null>((r) => child.once('exit', (_code, sig) => r(sig)));
+  const signal = await new Promise<string | null>((r) =>
+    child.once('exit', (_code, sig) => r(sig)),
+  );
   const m = await fs.readFile(mark, 'utf8').catch(() => undefined);
   await fs.rm(mark, { force: true });
   return { mark: m?.trim(), signal };
@@ -63,12 +80,18 @@ describe('ctl status: its caches under concurrency and SIGKILL', () => {
       await emptyCache();
       const runs = await Promise.all(Array.from({ length: 8 }, status));
       for (const r of runs) {
-        if (r.code === 0 && JSON.stringify(r.json.listening) === JSON.stringify([`127.0.0.1:${port}`])) right++;
+        if (
+          r.code === 0 &&
+          JSON.stringify(r.json.listening) === JSON.stringify([`127.0.0.1:${port}`])
+        )
+          right++;
         else console.error(r.code, r.stdout, r.stderr);
       }
       const left = await leftovers();
       expect(left.listening, `round ${round}`).toHaveLength(1);
-      expect(listeningOf(await fs.readFile(path.join(cache, 'apxs-ts', left.listening[0]!), 'utf8'))).toEqual([`127.0.0.1:${port}`]);
+      expect(
+        listeningOf(await fs.readFile(path.join(cache, 'apxs-ts', left.listening[0]!), 'utf8')),
+      ).toEqual([`127.0.0.1:${port}`]);
       expect(left.temps, `round ${round}`).toEqual([]);
     }
     expect(right).toBe(24);
@@ -86,7 +109,10 @@ describe('ctl status: its caches under concurrency and SIGKILL', () => {
           expect((await status()).code).toBe(0);
           const file = path.join(cache, 'apxs-ts', (await leftovers()).listening[0]!);
           const entry = JSON.parse(await fs.readFile(file, 'utf8'));
-          const text = JSON.stringify({ ...entry, value: { ...entry.value, process: '1 1 an-older-boot' } });
+          const text = JSON.stringify({
+            ...entry,
+            value: { ...entry.value, process: '1 1 an-older-boot' },
+          });
           await fs.writeFile(file, text);
           older = { file, text };
         }
@@ -103,10 +129,14 @@ describe('ctl status: its caches under concurrency and SIGKILL', () => {
           expect(() => JSON.parse(torn)).toThrow();
         }
         const after = await Promise.all(Array.from({ length: 3 }, status));
-        expect(after.map((r) => [r.code, r.json?.listening])).toEqual(Array.from({ length: 3 }, () => [0, [`127.0.0.1:${port}`]]));
+        expect(after.map((r) => [r.code, r.json?.listening])).toEqual(
+          Array.from({ length: 3 }, () => [0, [`127.0.0.1:${port}`]]),
+        );
         const entries = (await leftovers()).listening;
         expect(entries).toHaveLength(1);
-        expect(listeningOf(await fs.readFile(path.join(cache, 'apxs-ts', entries[0]!), 'utf8'))).toEqual([`127.0.0.1:${port}`]);
+        expect(
+          listeningOf(await fs.readFile(path.join(cache, 'apxs-ts', entries[0]!), 'utf8')),
+        ).toEqual([`127.0.0.1:${port}`]);
         // The killed run's temp is left (named .NAME.apxs-ts-PID-TIME.tmp, never read as an entry); remove it for the next round's count.
         for (const t of (await leftovers()).temps) {
           expect(t).toMatch(/^\.listening-[0-9a-f]+\.json\.apxs-ts-\d+-[0-9a-z]+\.tmp$/);

@@ -41,7 +41,7 @@ afterAll(async () => {
   await fs.rm('/tmp/apxs-ts-sysroot-nobody-cache', { recursive: true, force: true });
 });
 
-describe.skipIf(!isRoot)('no server root given: the system\'s (#17 item 9)', () => {
+describe.skipIf(!isRoot)("no server root given: the system's (#17 item 9)", () => {
   it('ctl start, status, vhost add, vhost list, ctl stop act on it; every one says so (serverRootFrom "system", a note on stderr)', async () => {
     const cwd = path.join(work, 'cwd');
     const start = await cli(['ctl', 'start', '--json'], { cwd, env: env() });
@@ -51,9 +51,14 @@ describe.skipIf(!isRoot)('no server root given: the system\'s (#17 item 9)', () 
 
     const status = await cli(['ctl', 'status'], { cwd, env: env() });
     expect(status.code, status.stderr).toBe(0);
-    expect(status.stderr).toContain(`note: using the system's server root ${sys} (found by $APXS_TS_SYSTEM_ROOT)`);
+    expect(status.stderr).toContain(
+      `note: using the system's server root ${sys} (found by $APXS_TS_SYSTEM_ROOT)`,
+    );
 
-    const add = await cli(['vhost', 'add', 'sys.dd', '--hosts-file', hosts, '--json'], { cwd, env: env() });
+    const add = await cli(['vhost', 'add', 'sys.dd', '--hosts-file', hosts, '--json'], {
+      cwd,
+      env: env(),
+    });
     expect(add.code, add.stdout).toBe(0);
     expect(add.json.serverRootFrom).toBe('system');
     expect(add.json.vhostsFile).toBe(path.join(sys, 'sites-available', 'sys.dd.conf'));
@@ -63,7 +68,7 @@ describe.skipIf(!isRoot)('no server root given: the system\'s (#17 item 9)', () 
 
     const stop = await cli(['ctl', 'stop'], { cwd, env: env() });
     expect(stop.code).toBe(0);
-    expect(stop.stderr).toContain('note: using the system\'s server root');
+    expect(stop.stderr).toContain("note: using the system's server root");
     // Not running any more: status exits 3, and still says which root it asked.
     const after = await cli(['ctl', 'status', '--json'], { cwd, env: env() });
     expect(after.code).toBe(3);
@@ -73,17 +78,23 @@ describe.skipIf(!isRoot)('no server root given: the system\'s (#17 item 9)', () 
   it('a sandbox\'s apxs-ts.json still wins (serverRootFrom "project", no note)', async () => {
     const proj = await tmpDir('apxs-ts-sysroot-proj-');
     const sb = path.join(proj, 'srv');
-    expect((await cli(['sandbox', 'create', sb, '--port', String(await freePort())], { cwd: proj })).code).toBe(0);
+    expect(
+      (await cli(['sandbox', 'create', sb, '--port', String(await freePort())], { cwd: proj }))
+        .code,
+    ).toBe(0);
     const r = await cli(['ctl', 'status', '--json'], { cwd: proj, env: env() });
     expect(r.code).toBe(3);
     expect(r.json.serverRootFrom).toBe('project');
     const h = await cli(['ctl', 'status'], { cwd: proj, env: env() });
-    expect(h.stderr).not.toContain('system\'s server root');
+    expect(h.stderr).not.toContain("system's server root");
     await fs.rm(proj, { recursive: true, force: true });
   }, 30_000);
 
   it('no system server either: a usage error, exit 2 (NO_SERVER_ROOT)', async () => {
-    const r = await cli(['ctl', 'status', '--json'], { cwd: path.join(work, 'cwd'), env: { APXS_TS_SYSTEM_ROOT: 'none', APXS_TS_SERVER_ROOT: '' } });
+    const r = await cli(['ctl', 'status', '--json'], {
+      cwd: path.join(work, 'cwd'),
+      env: { APXS_TS_SYSTEM_ROOT: 'none', APXS_TS_SERVER_ROOT: '' },
+    });
     expect(r.code).toBe(2);
     expect(r.json.error.code).toBe('NO_SERVER_ROOT');
   });
@@ -93,14 +104,19 @@ describe.skipIf(!isRoot)('no server root given: the system\'s (#17 item 9)', () 
     const other = path.join(work, 'other');
     execFileSync('cp', ['-a', sys, other]);
     execFileSync('chown', ['-R', 'nobody', other]);
-    const byRoot = await cli(['ctl', 'status', '--json'], { cwd: path.join(work, 'cwd'), env: { APXS_TS_SYSTEM_ROOT: other, APXS_TS_SERVER_ROOT: '' } });
+    const byRoot = await cli(['ctl', 'status', '--json'], {
+      cwd: path.join(work, 'cwd'),
+      env: { APXS_TS_SYSTEM_ROOT: other, APXS_TS_SERVER_ROOT: '' },
+    });
     expect(byRoot.code).toBe(2);
     expect(byRoot.json.error.code).toBe('UNSAFE_CONFIG');
     const byOwner = await asNobody(['vhost', 'list', '--json'], other);
     expect(JSON.parse(byOwner).error.code).toBe('UNSAFE_CONFIG');
 
     // Root's: nobody may look, not change.
-    const denied = JSON.parse(await asNobody(['vhost', 'add', 'no.dd', '--hosts-file', hosts, '--json'], sys));
+    const denied = JSON.parse(
+      await asNobody(['vhost', 'add', 'no.dd', '--hosts-file', hosts, '--json'], sys),
+    );
     expect(denied.error.code).toBe('PERMISSION_DENIED');
     expect(denied.error.hint).toMatch(/sudo/);
     expect(denied.error.hint).toMatch(/sandbox create/);
@@ -110,7 +126,7 @@ describe.skipIf(!isRoot)('no server root given: the system\'s (#17 item 9)', () 
     expect(look.serverRootFrom).toBe('system');
   }, 60_000);
 
-  it('found the way apxs finds it: the system httpd -V\'s HTTPD_ROOT (read only, nothing touched)', async () => {
+  it("found the way apxs finds it: the system httpd -V's HTTPD_ROOT (read only, nothing touched)", async () => {
     const found = await systemServerRoot({ PATH: process.env.PATH });
     // apache2 -V exits 1 without Debian's envvars, after printing its compile settings.
     const v = spawnSync('/usr/sbin/apache2', ['-V'], { encoding: 'utf8' }).stdout;
@@ -123,5 +139,7 @@ describe.skipIf(!isRoot)('no server root given: the system\'s (#17 item 9)', () 
 function asNobody(args: string[], sysRoot: string): Promise<string> {
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const cmd = `cd /tmp && APXS_TS_SYSTEM_ROOT=${q(sysRoot)} APXS_TS_SERVER_ROOT= XDG_CACHE_HOME=/tmp/apxs-ts-sysroot-nobody-cache ${q(process.execPath)} ${q(CLI)} ${args.map(q).join(' ')}`;
-  return new Promise((resolve) => execFile('su', ['nobody', '-s', '/bin/sh', '-c', cmd], (_err, stdout) => resolve(stdout)));
+  return new Promise((resolve) =>
+    execFile('su', ['nobody', '-s', '/bin/sh', '-c', cmd], (_err, stdout) => resolve(stdout)),
+  );
 }

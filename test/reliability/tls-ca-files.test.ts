@@ -23,16 +23,39 @@ async function code(p: Promise<unknown>): Promise<string> {
   try {
     await p;
   } catch (err) {
-    return err instanceof ApxsError ? `${err.code} ${err.message}` : `other ${(err as Error).message}`;
+    return err instanceof ApxsError
+      ? `${err.code} ${err.message}`
+      : `other ${(err as Error).message}`;
   }
   return 'resolved';
 }
 
 /** A CA made by openssl (not apxs-ts) in `dir`: `ext` are its extensions (none: no name constraints). */
 function opensslCa(dir: string, ext: string[]): void {
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '30',
-    '-subj', '/CN=foreign CA', '-keyout', path.join(dir, 'ca-key.pem'), '-out', path.join(dir, 'ca.pem'),
-    '-addext', 'basicConstraints=critical,CA:TRUE', ...ext.flatMap((e) => ['-addext', e])], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '30',
+      '-subj',
+      '/CN=foreign CA',
+      '-keyout',
+      path.join(dir, 'ca-key.pem'),
+      '-out',
+      path.join(dir, 'ca.pem'),
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      ...ext.flatMap((e) => ['-addext', e]),
+    ],
+    { stdio: 'ignore' },
+  );
 }
 
 it('a CA dir owned by nobody, a key readable by others, symlinks for key, certificate or dir, a foreign key: refused, nothing signed or chmodded', async () => {
@@ -43,8 +66,16 @@ it('a CA dir owned by nobody, a key readable by others, symlinks for key, certif
   const theirs = path.join(work, 'theirs');
   await fs.mkdir(theirs);
   await fs.chown(theirs, 65534, 65534);
-  execFileSync('setpriv', [...NOBODY, process.execPath, path.resolve('bin/apxs-ts.js'), 'tls', 'ca', '--ca-dir', theirs], { stdio: 'ignore' });
-  for (const args of [['tls', 'ca'], ['tls', 'ca', '--show'], ['tls', 'trust', '--no-system', '--no-nss']]) {
+  execFileSync(
+    'setpriv',
+    [...NOBODY, process.execPath, path.resolve('bin/apxs-ts.js'), 'tls', 'ca', '--ca-dir', theirs],
+    { stdio: 'ignore' },
+  );
+  for (const args of [
+    ['tls', 'ca'],
+    ['tls', 'ca', '--show'],
+    ['tls', 'trust', '--no-system', '--no-nss'],
+  ]) {
     const r = await cli([...args, '--ca-dir', theirs, '--json']);
     expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
     expect(r.json?.error?.code).toBe('UNSAFE_CONFIG');
@@ -83,7 +114,9 @@ it('a CA dir owned by nobody, a key readable by others, symlinks for key, certif
   const swapped = path.join(work, 'swapped');
   const c = (await ensureCa(swapped)).ca;
   await fs.copyFile(b.keyFile, c.keyFile);
-  expect(await code(caSigningKey(c))).toMatch(/^UNSAFE_CONFIG .*not the private key of the CA certificate/);
+  expect(await code(caSigningKey(c))).toMatch(
+    /^UNSAFE_CONFIG .*not the private key of the CA certificate/,
+  );
   refused.push('foreign key');
 
   // 5. A symlink owned by nobody in a sticky world-writable dir in place of the CA dir: not followed, nothing written there.
@@ -93,7 +126,9 @@ it('a CA dir owned by nobody, a key readable by others, symlinks for key, certif
   const target = path.join(work, 'target');
   await fs.mkdir(target, { mode: 0o700 });
   execFileSync('setpriv', [...NOBODY, 'ln', '-s', target, path.join(sticky, 'ca')]);
-  expect(await code(ensureCa(path.join(sticky, 'ca')))).toMatch(/^UNSAFE_CONFIG .*symlink owned by nobody/);
+  expect(await code(ensureCa(path.join(sticky, 'ca')))).toMatch(
+    /^UNSAFE_CONFIG .*symlink owned by nobody/,
+  );
   expect(await fs.readdir(target)).toEqual([]);
   refused.push('dir symlink in sticky dir');
 
@@ -111,10 +146,26 @@ it('foreign CAs planted in the CA dir: no name constraints, non-critical ones, w
   const variants: [string, string[], RegExp][] = [
     ['none', [], /no name constraints/],
     ['not critical', ['nameConstraints=permitted;DNS:.test'], /no critical name constraints/],
-    ['.com', ['nameConstraints=critical,permitted;DNS:.test,permitted;DNS:.com'], /"\.com", a public suffix/],
-    ['.co.uk', ['nameConstraints=critical,permitted;DNS:.test,permitted;DNS:.co.uk'], /"\.co\.uk", a public suffix/],
-    ['IP only', ['nameConstraints=critical,permitted;IP:127.0.0.0/255.0.0.0'], /permit no DNS subtree/],
-    ['any address', ['nameConstraints=critical,permitted;DNS:.test,permitted;IP:0.0.0.0/0.0.0.0'], /outside loopback/],
+    [
+      '.com',
+      ['nameConstraints=critical,permitted;DNS:.test,permitted;DNS:.com'],
+      /"\.com", a public suffix/,
+    ],
+    [
+      '.co.uk',
+      ['nameConstraints=critical,permitted;DNS:.test,permitted;DNS:.co.uk'],
+      /"\.co\.uk", a public suffix/,
+    ],
+    [
+      'IP only',
+      ['nameConstraints=critical,permitted;IP:127.0.0.0/255.0.0.0'],
+      /permit no DNS subtree/,
+    ],
+    [
+      'any address',
+      ['nameConstraints=critical,permitted;DNS:.test,permitted;IP:0.0.0.0/0.0.0.0'],
+      /outside loopback/,
+    ],
   ];
   for (const [name, ext, why] of variants) {
     const dir = path.join(work, name.replace(/\W/g, '-'));
@@ -126,7 +177,9 @@ it('foreign CAs planted in the CA dir: no name constraints, non-critical ones, w
     expect(r.json?.error?.code, name).toBe('UNSAFE_CONFIG');
     expect(r.json?.error?.message, name).toMatch(why);
     expect(r.json?.error?.message, name).toContain(path.join(dir, 'ca.pem'));
-    expect(await code(loadCa(dir).then((ca) => issueLeaf(ca!, ['x.test'])))).toMatch(/^UNSAFE_CONFIG/);
+    expect(await code(loadCa(dir).then((ca) => issueLeaf(ca!, ['x.test'])))).toMatch(
+      /^UNSAFE_CONFIG/,
+    );
   }
 }, 120_000);
 
@@ -138,11 +191,33 @@ it('--permit .com, com, .co.uk, .github.io, "", "." are refused before any CA is
     expect(r.code, `${bad}: ${r.stderr}`).toBe(2);
     expect(r.json?.error?.code, bad).toBe('BAD_INPUT');
     expect(r.json?.error?.hint, bad).toMatch(/--permit /);
-    expect(await fs.stat(dir).then(() => true, () => false), bad).toBe(false);
+    expect(
+      await fs.stat(dir).then(
+        () => true,
+        () => false,
+      ),
+      bad,
+    ).toBe(false);
   }
-  const r = await cli(['tls', 'ca', '--ca-dir', path.join(work, 'ok'), '--permit', '.dd', '--permit', 'dev.example.com', '--json']);
+  const r = await cli([
+    'tls',
+    'ca',
+    '--ca-dir',
+    path.join(work, 'ok'),
+    '--permit',
+    '.dd',
+    '--permit',
+    'dev.example.com',
+    '--json',
+  ]);
   expect(r.code, r.stderr).toBe(0);
-  expect(r.json.ca.permitted.dns).toEqual(['localhost', '.localhost', '.test', '.dd', 'dev.example.com']);
+  expect(r.json.ca.permitted.dns).toEqual([
+    'localhost',
+    '.localhost',
+    '.test',
+    '.dd',
+    'dev.example.com',
+  ]);
 }, 60_000);
 
 it('doctor says what is wrong with the CA and the fix: a key others can read, a CA dir owned by nobody; it changes neither', async () => {
@@ -151,13 +226,15 @@ it('doctor says what is wrong with the CA and the fix: a key others can read, a 
   const { ca } = await ensureCa(loose);
   await fs.chmod(ca.keyFile, 0o640);
   const d1 = await cli(['doctor', '--json'], { env: { APXS_TS_CA_DIR: loose } });
-  const w1: string[] = (d1.json.ok ? d1.json : d1.json.error?.data ?? d1.json).warnings;
-  expect(w1.find((w) => w.startsWith('local CA:'))).toMatch(/ca-key\.pem: the CA's private key has mode 0640.*fix: if nobody else could have read it: chmod 600 /);
+  const w1: string[] = (d1.json.ok ? d1.json : (d1.json.error?.data ?? d1.json)).warnings;
+  expect(w1.find((w) => w.startsWith('local CA:'))).toMatch(
+    /ca-key\.pem: the CA's private key has mode 0640.*fix: if nobody else could have read it: chmod 600 /,
+  );
   expect((await fs.stat(ca.keyFile)).mode & 0o777).toBe(0o640);
   await fs.chmod(ca.keyFile, 0o600);
   await fs.chown(loose, 65534, 65534);
   const d2 = await cli(['doctor', '--json'], { env: { APXS_TS_CA_DIR: loose } });
-  const w2: string[] = (d2.json.ok ? d2.json : d2.json.error?.data ?? d2.json).warnings;
+  const w2: string[] = (d2.json.ok ? d2.json : (d2.json.error?.data ?? d2.json)).warnings;
   expect(w2.find((w) => w.startsWith('local CA:'))).toMatch(/owned by nobody.*fix: .*--trust /);
   expect((await fs.stat(loose)).uid).toBe(65534);
 }, 60_000);
@@ -168,7 +245,11 @@ it('a certificate without its key is said with the fix (tls ca --new), which wor
   expect((await cli(['tls', 'ca', '--ca-dir', dir])).code).toBe(0);
   await fs.rm(path.join(dir, 'ca-key.pem'));
   const r = await cli(['tls', 'ca', '--ca-dir', dir, '--json']);
-  expect(r.json?.error).toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('ca-key.pem is missing'), hint: expect.stringContaining('apxs-ts tls ca --new') });
+  expect(r.json?.error).toMatchObject({
+    code: 'NOT_FOUND',
+    message: expect.stringContaining('ca-key.pem is missing'),
+    hint: expect.stringContaining('apxs-ts tls ca --new'),
+  });
   const fixed = await cli(['tls', 'ca', '--new', '--ca-dir', dir, '--json']);
   expect(fixed.code, fixed.stderr).toBe(0);
   const { ca } = await ensureCa(dir);

@@ -18,7 +18,19 @@ async function sandbox(work: string, name: string, env: Record<string, string>) 
   let tlsPort = await freePort();
   while (tlsPort === port) tlsPort = await freePort();
   const sr = path.join(work, name);
-  const r = await cli(['sandbox', 'create', sr, '--port', String(port), '--tls-port', String(tlsPort), '--no-project'], { env });
+  const r = await cli(
+    [
+      'sandbox',
+      'create',
+      sr,
+      '--port',
+      String(port),
+      '--tls-port',
+      String(tlsPort),
+      '--no-project',
+    ],
+    { env },
+  );
   expect(r.code, r.stderr).toBe(0);
   return sr;
 }
@@ -28,15 +40,24 @@ async function caConsistent(dir: string): Promise<boolean> {
   const cert = await fs.readFile(path.join(dir, 'ca.pem'), 'utf8').catch(() => undefined);
   if (cert === undefined) return false;
   const key = await fs.readFile(path.join(dir, 'ca-key.pem'), 'utf8');
-  const pub = (k: Parameters<typeof createPublicKey>[0]) => createPublicKey(k).export({ type: 'spki', format: 'der' });
-  expect(pub(createPrivateKey(key)).equals(new X509Certificate(cert).publicKey.export({ type: 'spki', format: 'der' })), `${dir}: key is the certificate's`).toBe(true);
+  const pub = (k: Parameters<typeof createPublicKey>[0]) =>
+    createPublicKey(k).export({ type: 'spki', format: 'der' });
+  expect(
+    pub(createPrivateKey(key)).equals(
+      new X509Certificate(cert).publicKey.export({ type: 'spki', format: 'der' }),
+    ),
+    `${dir}: key is the certificate's`,
+  ).toBe(true);
   expect((await fs.stat(path.join(dir, 'ca-key.pem'))).mode & 0o077).toBe(0);
   return true;
 }
 
 function verifies(ca: string, leaf: string): boolean {
   try {
-    return execFileSync('openssl', ['verify', '-CAfile', ca, leaf], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).includes(': OK');
+    return execFileSync('openssl', ['verify', '-CAfile', ca, leaf], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }).includes(': OK');
   } catch {
     return false;
   }
@@ -49,26 +70,55 @@ it('kill -9 at every step of making the CA (first vhost add --tls, tls ca --new)
   await fs.writeFile(hosts, '127.0.0.1 localhost\n');
   const sr = await sandbox(work, 'srv', {});
   const create = ['tls-ca:before-key', 'tls-ca:after-key', 'tls-ca:after-cert'];
-  const replace = ['tls-ca:replace-after-cert', 'tls-ca:before-key', 'tls-ca:after-key', 'tls-ca:after-cert'];
+  const replace = [
+    'tls-ca:replace-after-cert',
+    'tls-ca:before-key',
+    'tls-ca:after-key',
+    'tls-ca:after-cert',
+  ];
   let kills = 0;
   let n = 0;
-  for (const [how, points] of [['first vhost add --tls', create], ['tls ca --new', replace]] as const) {
+  for (const [how, points] of [
+    ['first vhost add --tls', create],
+    ['tls ca --new', replace],
+  ] as const) {
     for (const point of points) {
       const dir = path.join(work, `ca${n++}`);
       const env = { APXS_TS_CA_DIR: dir };
       if (how === 'tls ca --new') expect((await cli(['tls', 'ca'], { env })).code).toBe(0);
       await fs.rm(mark, { force: true });
-      const args = how === 'tls ca --new' ? ['tls', 'ca', '--new'] : ['vhost', 'add', `k${n}.test`, '--tls', '--server-root', sr, '--hosts-file', hosts];
-      const r = await cli(args, { env: { ...env, APXS_TS_FAILPOINT: point, APXS_TS_FAILPOINT_MARK: mark }, timeoutMs: 60_000 });
+      const args =
+        how === 'tls ca --new'
+          ? ['tls', 'ca', '--new']
+          : ['vhost', 'add', `k${n}.test`, '--tls', '--server-root', sr, '--hosts-file', hosts];
+      const r = await cli(args, {
+        env: { ...env, APXS_TS_FAILPOINT: point, APXS_TS_FAILPOINT_MARK: mark },
+        timeoutMs: 60_000,
+      });
       expect(await fs.readFile(mark, 'utf8'), `${how} ${point}`).toBe(`${point}\n`);
       expect(r.code).not.toBe(0);
       kills++;
       await caConsistent(dir);
       // The next command recovers: a CA, and a leaf that chains to it.
-      const next = await cli(['vhost', 'add', `after${n}.test`, '--tls', '--server-root', sr, '--hosts-file', hosts, '--json'], { env, timeoutMs: 60_000 });
+      const next = await cli(
+        [
+          'vhost',
+          'add',
+          `after${n}.test`,
+          '--tls',
+          '--server-root',
+          sr,
+          '--hosts-file',
+          hosts,
+          '--json',
+        ],
+        { env, timeoutMs: 60_000 },
+      );
       expect(next.code, `${how} ${point}: ${next.stderr}`).toBe(0);
       expect(await caConsistent(dir)).toBe(true);
-      expect(verifies(path.join(dir, 'ca.pem'), next.json.tls.certificate), `${how} ${point}`).toBe(true);
+      expect(verifies(path.join(dir, 'ca.pem'), next.json.tls.certificate), `${how} ${point}`).toBe(
+        true,
+      );
     }
   }
   expect(kills).toBe(7);
@@ -86,11 +136,29 @@ it('2 tls ca + 2 vhost add --tls at once on a fresh CA dir, 5 rounds: exactly on
     const env = { APXS_TS_CA_DIR: dir };
     const rs = await Promise.all([
       cli(['tls', 'ca', '--json'], { env, timeoutMs: 90_000 }),
-      ...roots.map((sr, j) => cli(['vhost', 'add', `c${i}-${j}.test`, '--tls', '--server-root', sr, '--hosts-file', hosts, '--json'], { env, timeoutMs: 90_000 })),
+      ...roots.map((sr, j) =>
+        cli(
+          [
+            'vhost',
+            'add',
+            `c${i}-${j}.test`,
+            '--tls',
+            '--server-root',
+            sr,
+            '--hosts-file',
+            hosts,
+            '--json',
+          ],
+          { env, timeoutMs: 90_000 },
+        ),
+      ),
       cli(['tls', 'ca', '--json'], { env, timeoutMs: 90_000 }),
     ]);
     for (const r of rs) expect(r.code, r.stderr).toBe(0);
-    expect((await fs.readdir(dir)).filter((f) => f.endsWith('.pem')).sort()).toEqual(['ca-key.pem', 'ca.pem']);
+    expect((await fs.readdir(dir)).filter((f) => f.endsWith('.pem')).sort()).toEqual([
+      'ca-key.pem',
+      'ca.pem',
+    ]);
     expect(await caConsistent(dir)).toBe(true);
     const fp = new X509Certificate(await fs.readFile(path.join(dir, 'ca.pem'))).fingerprint256;
     expect(rs[0]!.json.ca.fingerprint).toBe(fp);
@@ -117,16 +185,39 @@ it('tls ca --new racing 2 vhost add --tls, 4 rounds: every leaf made chains to a
   for (let i = 0; i < 4; i++) {
     const rs = await Promise.all([
       cli(['tls', 'ca', '--new', '--json'], { env, timeoutMs: 90_000 }),
-      ...roots.map((sr, j) => cli(['vhost', 'add', `n${i}-${j}.test`, '--tls', '--server-root', sr, '--hosts-file', hosts, '--json'], { env, timeoutMs: 90_000 })),
+      ...roots.map((sr, j) =>
+        cli(
+          [
+            'vhost',
+            'add',
+            `n${i}-${j}.test`,
+            '--tls',
+            '--server-root',
+            sr,
+            '--hosts-file',
+            hosts,
+            '--json',
+          ],
+          { env, timeoutMs: 90_000 },
+        ),
+      ),
     ]);
     expect(rs[0]!.code, rs[0]!.stderr).toBe(0);
-    const cas = (await fs.readdir(dir)).filter((f) => f === 'ca.pem' || /^ca\.pem\.replaced-/.test(f)).map((f) => path.join(dir, f));
+    const cas = (await fs.readdir(dir))
+      .filter((f) => f === 'ca.pem' || /^ca\.pem\.replaced-/.test(f))
+      .map((f) => path.join(dir, f));
     for (const r of rs.slice(1)) {
       if (r.code === 0) {
-        expect(cas.some((ca) => verifies(ca, r.json.tls.certificate)), r.json.tls.certificate).toBe(true);
+        expect(
+          cas.some((ca) => verifies(ca, r.json.tls.certificate)),
+          r.json.tls.certificate,
+        ).toBe(true);
         leaves++;
       } else {
-        expect(r.json?.error, r.stderr).toMatchObject({ code: 'LOCKED', hint: expect.stringContaining('run it again') });
+        expect(r.json?.error, r.stderr).toMatchObject({
+          code: 'LOCKED',
+          hint: expect.stringContaining('run it again'),
+        });
         again++;
       }
     }
@@ -144,7 +235,10 @@ it('the interleaving the race can hit, made exact: a CA loaded, then tls ca --ne
   await ensureCa(dir);
   const before = (await loadCa(dir))!;
   await ensureCa(dir, { replace: true });
-  await expect(caSigningKey(before)).rejects.toMatchObject({ code: 'LOCKED', message: expect.stringContaining('was replaced') });
+  await expect(caSigningKey(before)).rejects.toMatchObject({
+    code: 'LOCKED',
+    message: expect.stringContaining('was replaced'),
+  });
   await expect(issueLeaf(before, ['one.test'])).rejects.toMatchObject({ code: 'LOCKED' });
   // The CA as it is now signs, and its leaf chains to it.
   const after = (await loadCa(dir))!;

@@ -25,12 +25,19 @@ afterAll(() => {
 
 function tmpfs(dir: string, freeKb: number): void {
   try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0755', 'tmpfs', dir], { stdio: 'pipe' });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0755', 'tmpfs', dir], {
+      stdio: 'pipe',
+    });
   } catch (err) {
-    throw new Error(`cannot mount a 64 KB tmpfs at ${dir} (needs root and CAP_SYS_ADMIN): ${String((err as { stderr?: Buffer }).stderr ?? err).trim()}`);
+    throw new Error(
+      `cannot mount a 64 KB tmpfs at ${dir} (needs root and CAP_SYS_ADMIN): ${String((err as { stderr?: Buffer }).stderr ?? err).trim()}`,
+    );
   }
   mounts.push(dir);
-  execFileSync('sh', ['-c', `head -c ${(64 - freeKb) * 1024} /dev/zero > ${dir}/fill 2>/dev/null || true`]);
+  execFileSync('sh', [
+    '-c',
+    `head -c ${(64 - freeKb) * 1024} /dev/zero > ${dir}/fill 2>/dev/null || true`,
+  ]);
 }
 
 it('tls ca on a full disk, 0..16 KB free: NO_SPACE with the path or a whole CA, never a key alone or a temp file', async () => {
@@ -42,7 +49,9 @@ it('tls ca on a full disk, 0..16 KB free: NO_SPACE with the path or a whole CA, 
     tmpfs(m, free);
     const dir = path.join(m, 'ca');
     const r = await cli(['tls', 'ca', '--ca-dir', dir, '--json']);
-    const files = (await fs.readdir(dir).catch(() => [] as string[])).filter((f) => f !== 'ca.lock').sort();
+    const files = (await fs.readdir(dir).catch(() => [] as string[]))
+      .filter((f) => f !== 'ca.lock')
+      .sort();
     if (r.code === 0) {
       expect(files, `${free} KB`).toEqual(['ca-key.pem', 'ca.pem']);
       outcomes.push(`${free}:ok`);
@@ -56,7 +65,10 @@ it('tls ca on a full disk, 0..16 KB free: NO_SPACE with the path or a whole CA, 
     await fs.rm(path.join(m, 'fill'));
     const again = await cli(['tls', 'ca', '--ca-dir', dir, '--json']);
     expect(again.code, again.stderr).toBe(0);
-    expect((await fs.readdir(dir)).filter((f) => f.endsWith('.pem')).sort()).toEqual(['ca-key.pem', 'ca.pem']);
+    expect((await fs.readdir(dir)).filter((f) => f.endsWith('.pem')).sort()).toEqual([
+      'ca-key.pem',
+      'ca.pem',
+    ]);
   }
   // The sizes must reach both failures (the key's write and the certificate's) and a success.
   expect(outcomes.filter((o) => o.endsWith('NO_SPACE')).length).toBeGreaterThanOrEqual(2);
@@ -67,17 +79,54 @@ it('tls trust with the local certs dir on a full disk: NO_SPACE, no temp file, t
   const work = await tmpDir('apxs-ts-tlsfull-');
   const env = { APXS_TS_CA_DIR: path.join(work, 'ca') };
   expect((await cli(['tls', 'ca'], { env })).code).toBe(0);
-  const [share, local, etc, hooks] = ['share', 'local', 'etc', 'hooks'].map((d) => path.join(work, d)) as [string, string, string, string];
+  const [share, local, etc, hooks] = ['share', 'local', 'etc', 'hooks'].map((d) =>
+    path.join(work, d),
+  ) as [string, string, string, string];
   for (const d of [share, local, etc, hooks]) await fs.mkdir(d);
   const conf = path.join(work, 'ca-certificates.conf');
-  const one = (await fs.readdir('/usr/share/ca-certificates/mozilla')).filter((f) => f.endsWith('.crt')).sort()[0]!;
+  const one = (await fs.readdir('/usr/share/ca-certificates/mozilla'))
+    .filter((f) => f.endsWith('.crt'))
+    .sort()[0]!;
   await fs.mkdir(path.join(share, 'mozilla'));
-  await fs.copyFile(path.join('/usr/share/ca-certificates/mozilla', one), path.join(share, 'mozilla', one));
+  await fs.copyFile(
+    path.join('/usr/share/ca-certificates/mozilla', one),
+    path.join(share, 'mozilla', one),
+  );
   await fs.writeFile(conf, `mozilla/${one}\n`);
-  execFileSync('update-ca-certificates', ['--certsconf', conf, '--certsdir', share, '--localcertsdir', local, '--etccertsdir', etc, '--hooksdir', hooks], { stdio: 'ignore' });
+  execFileSync(
+    'update-ca-certificates',
+    [
+      '--certsconf',
+      conf,
+      '--certsdir',
+      share,
+      '--localcertsdir',
+      local,
+      '--etccertsdir',
+      etc,
+      '--hooksdir',
+      hooks,
+    ],
+    { stdio: 'ignore' },
+  );
   tmpfs(local, 0);
   const bundle = await fs.readFile(path.join(etc, 'ca-certificates.crt'));
-  const args = ['tls', 'trust', '--certs-conf', conf, '--certs-dir', share, '--local-certs-dir', local, '--etc-certs-dir', etc, '--hooks-dir', hooks, '--no-nss', '--json'];
+  const args = [
+    'tls',
+    'trust',
+    '--certs-conf',
+    conf,
+    '--certs-dir',
+    share,
+    '--local-certs-dir',
+    local,
+    '--etc-certs-dir',
+    etc,
+    '--hooks-dir',
+    hooks,
+    '--no-nss',
+    '--json',
+  ];
   const r = await cli(args, { env });
   expect(r.code, r.stderr).toBe(1);
   expect(r.json.error.code).toBe('NO_SPACE');
@@ -105,18 +154,44 @@ it('vhost add --tls with the server root on a full disk (0..40 KB free): NO_SPAC
     const port = await freePort();
     let tlsPort = await freePort();
     while (tlsPort === port) tlsPort = await freePort();
-    const made = await cli(['sandbox', 'create', sr, '--port', String(port), '--tls-port', String(tlsPort), '--no-project'], { env });
+    const made = await cli(
+      [
+        'sandbox',
+        'create',
+        sr,
+        '--port',
+        String(port),
+        '--tls-port',
+        String(tlsPort),
+        '--no-project',
+      ],
+      { env },
+    );
     expect(made.code, made.stderr).toBe(0);
-    const used = Number(execFileSync('df', ['-k', '--output=used', m], { encoding: 'utf8' }).split('\n')[1]);
-    execFileSync('sh', ['-c', `head -c ${(512 - used - free) * 1024} /dev/zero > ${m}/fill 2>/dev/null || true`]);
-    const r = await cli(['vhost', 'add', 'full.test', '--tls', '--server-root', sr, '--hosts-file', hosts, '--json'], { env });
+    const used = Number(
+      execFileSync('df', ['-k', '--output=used', m], { encoding: 'utf8' }).split('\n')[1],
+    );
+    execFileSync('sh', [
+      '-c',
+      `head -c ${(512 - used - free) * 1024} /dev/zero > ${m}/fill 2>/dev/null || true`,
+    ]);
+    const r = await cli(
+      ['vhost', 'add', 'full.test', '--tls', '--server-root', sr, '--hosts-file', hosts, '--json'],
+      { env },
+    );
     if (r.code !== 0) expect(r.json?.error?.code, `${free} KB: ${r.stderr}`).toBe('NO_SPACE');
     outcomes.push(`${free}:${r.code === 0 ? 'ok' : 'NO_SPACE'}`);
-    const conf = await fs.readFile(path.join(sr, 'conf', 'apxs-ts-vhosts.conf'), 'utf8').catch(() => '');
+    const conf = await fs
+      .readFile(path.join(sr, 'conf', 'apxs-ts-vhosts.conf'), 'utf8')
+      .catch(() => '');
     const named = [...conf.matchAll(/SSLCertificateFile\s+"([^"]+)"/g)].map((x) => x[1]!);
     const dir = path.join(sr, 'conf', 'apxs-ts-tls');
-    const files = (await fs.readdir(dir).catch(() => [] as string[])).filter((f) => !f.startsWith('.')).map((f) => path.join(dir, f));
-    const temps = (await fs.readdir(dir).catch(() => [] as string[])).filter((f) => f.startsWith('.'));
+    const files = (await fs.readdir(dir).catch(() => [] as string[]))
+      .filter((f) => !f.startsWith('.'))
+      .map((f) => path.join(dir, f));
+    const temps = (await fs.readdir(dir).catch(() => [] as string[])).filter((f) =>
+      f.startsWith('.'),
+    );
     expect(temps, `${free} KB`).toEqual([]);
     expect(files.sort(), `${free} KB`).toEqual([...new Set(named)].sort());
     await fs.rm(path.join(m, 'fill'));

@@ -16,7 +16,8 @@ async function invariants(sr: string): Promise<{ named: string[]; files: string[
   for (const f of await fs.readdir(confDir)) {
     const p = path.join(confDir, f);
     if (!(await fs.stat(p)).isFile()) continue;
-    for (const m of (await fs.readFile(p, 'utf8')).matchAll(/^\s*SSLCertificateFile\s+"([^"]+)"/gm)) named.push(m[1]!);
+    for (const m of (await fs.readFile(p, 'utf8')).matchAll(/^\s*SSLCertificateFile\s+"([^"]+)"/gm))
+      named.push(m[1]!);
   }
   for (const f of named) {
     const text = await fs.readFile(f, 'utf8').catch(() => 'MISSING');
@@ -28,7 +29,10 @@ async function invariants(sr: string): Promise<{ named: string[]; files: string[
   for (const f of files) {
     const text = await fs.readFile(f, 'utf8');
     // A key only ever with its certificate (one file, one rename).
-    if (text.includes('PRIVATE KEY')) expect(text, f).toMatch(/-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----[\s\S]+-----END PRIVATE KEY-----\n$/);
+    if (text.includes('PRIVATE KEY'))
+      expect(text, f).toMatch(
+        /-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----[\s\S]+-----END PRIVATE KEY-----\n$/,
+      );
     expect((await fs.stat(f)).mode & 0o077, `${f} mode`).toBe(0);
   }
   return { named, files };
@@ -39,19 +43,43 @@ it('kill -9 at each step of vhost add --tls: no key without its certificate, no 
   const sr = path.join(work, 'srv');
   const port = await freePort();
   const env = { APXS_TS_CA_DIR: path.join(work, 'ca') };
-  expect((await cli(['sandbox', 'create', sr, '--port', String(port), '--tls-port', String(port + 1 === 65536 ? port - 1 : port + 1), '--no-project'], { env })).code).toBe(0);
+  expect(
+    (
+      await cli(
+        [
+          'sandbox',
+          'create',
+          sr,
+          '--port',
+          String(port),
+          '--tls-port',
+          String(port + 1 === 65536 ? port - 1 : port + 1),
+          '--no-project',
+        ],
+        { env },
+      )
+    ).code,
+  ).toBe(0);
   const hosts = path.join(work, 'hosts');
   await fs.writeFile(hosts, '127.0.0.1 localhost\n');
   const mark = path.join(work, 'mark');
-  const points = ['tls:before-pair', 'tls:after-pair', ...Array.from({ length: 16 }, (_, i) => `edit:after-change@${i + 1}`)];
+  const points = [
+    'tls:before-pair',
+    'tls:after-pair',
+    ...Array.from({ length: 16 }, (_, i) => `edit:after-change@${i + 1}`),
+  ];
   let kills = 0;
   let i = 0;
   for (const point of points) {
     await fs.rm(mark, { force: true });
     const name = `k${i++}.test`;
-    const r = await cli(['vhost', 'add', name, '--tls', '--server-root', sr, '--hosts-file', hosts], {
-      env: { ...env, APXS_TS_FAILPOINT: point, APXS_TS_FAILPOINT_MARK: mark }, timeoutMs: 60_000,
-    });
+    const r = await cli(
+      ['vhost', 'add', name, '--tls', '--server-root', sr, '--hosts-file', hosts],
+      {
+        env: { ...env, APXS_TS_FAILPOINT: point, APXS_TS_FAILPOINT_MARK: mark },
+        timeoutMs: 60_000,
+      },
+    );
     const marked = await fs.readFile(mark, 'utf8').catch(() => undefined);
     if (marked === undefined) {
       // Past the last step of an add: it finished.
@@ -68,7 +96,10 @@ it('kill -9 at each step of vhost add --tls: no key without its certificate, no 
   }
   expect(kills).toBeGreaterThanOrEqual(8);
   // The next edit recovers what the last kill left; then the files are exactly the ones named.
-  const last = await cli(['vhost', 'add', 'final.test', '--tls', '--server-root', sr, '--hosts-file', hosts], { env });
+  const last = await cli(
+    ['vhost', 'add', 'final.test', '--tls', '--server-root', sr, '--hosts-file', hosts],
+    { env },
+  );
   expect(last.code, last.stderr).toBe(0);
   const { named, files } = await invariants(sr);
   expect(files.sort()).toEqual([...new Set(named)].sort());

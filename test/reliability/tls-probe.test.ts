@@ -38,27 +38,47 @@ it('a stalled handshake, a byte every 200 ms forever, another CA, an expired cer
   const good = await issueLeaf(ca, ['p.test']);
   const foreign = await issueLeaf(other, ['p.test']);
   const expired = await issueLeaf(ca, ['p.test'], new Date(Date.now() - 800 * 86400_000));
-  const tlsServer = (leaf: typeof good, onSecure: (s: tls.TLSSocket) => void) => tls.createServer({ cert: leaf.certPem, key: leaf.keyPem }, onSecure);
+  const tlsServer = (leaf: typeof good, onSecure: (s: tls.TLSSocket) => void) =>
+    tls.createServer({ cert: leaf.certPem, key: leaf.keyPem }, onSecure);
   const bound = 1500;
 
   const cases: [string, net.Server, RegExp][] = [
     // Accepts, reads the ClientHello, never answers.
     ['stalled handshake', net.createServer(() => undefined), /ETIMEDOUT/],
     // A valid handshake, then a status line a byte every 200 ms, forever.
-    ['trickle', tlsServer(good, (s) => {
-      const text = `HTTP/1.1 200 OK\r\n${'X-Slow: y\r\n'.repeat(1000)}`;
-      let i = 0;
-      const t = setInterval(() => (s.destroyed ? clearInterval(t) : s.write(text[i++ % text.length]!)), 200);
-      s.on('close', () => clearInterval(t));
-    }), /ETIMEDOUT/],
-    ['another CA', tlsServer(foreign, (s) => s.end('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n')), /UNABLE_TO_VERIFY_LEAF_SIGNATURE/],
-    ['expired', tlsServer(expired, (s) => s.end('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n')), /CERT_HAS_EXPIRED/],
-    ['10 MB of headers', tlsServer(good, (s) => {
-      s.write('HTTP/1.1 200 OK\r\n');
-      const line = `X-Big: ${'a'.repeat(1000)}\r\n`;
-      for (let n = 0; n < 10_000 && !s.destroyed; n++) s.write(line);
-      s.on('error', () => undefined);
-    }), /HPE_HEADER_OVERFLOW/],
+    [
+      'trickle',
+      tlsServer(good, (s) => {
+        const text = `HTTP/1.1 200 OK\r\n${'X-Slow: y\r\n'.repeat(1000)}`;
+        let i = 0;
+        const t = setInterval(
+          () => (s.destroyed ? clearInterval(t) : s.write(text[i++ % text.length]!)),
+          200,
+        );
+        s.on('close', () => clearInterval(t));
+      }),
+      /ETIMEDOUT/,
+    ],
+    [
+      'another CA',
+      tlsServer(foreign, (s) => s.end('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n')),
+      /UNABLE_TO_VERIFY_LEAF_SIGNATURE/,
+    ],
+    [
+      'expired',
+      tlsServer(expired, (s) => s.end('HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n')),
+      /CERT_HAS_EXPIRED/,
+    ],
+    [
+      '10 MB of headers',
+      tlsServer(good, (s) => {
+        s.write('HTTP/1.1 200 OK\r\n');
+        const line = `X-Big: ${'a'.repeat(1000)}\r\n`;
+        for (let n = 0; n < 10_000 && !s.destroyed; n++) s.write(line);
+        s.on('error', () => undefined);
+      }),
+      /HPE_HEADER_OVERFLOW/,
+    ],
   ];
   const results: string[] = [];
   for (const [name, server, want] of cases) {

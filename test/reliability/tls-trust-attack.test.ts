@@ -25,18 +25,56 @@ async function snapshotTree(dir: string): Promise<Record<string, string>> {
 }
 
 /** A scratch system store in `work/store`, as update-ca-certificates leaves it; the options that point tls trust at it. */
-async function scratchStore(work: string): Promise<{ args: string[]; local: string; etc: string; tool: string[] }> {
+async function scratchStore(
+  work: string,
+): Promise<{ args: string[]; local: string; etc: string; tool: string[] }> {
   const root = path.join(work, 'store');
-  const [share, local, etc, hooks] = ['share', 'local', 'etc-certs', 'hooks'].map((d) => path.join(root, d)) as [string, string, string, string];
+  const [share, local, etc, hooks] = ['share', 'local', 'etc-certs', 'hooks'].map((d) =>
+    path.join(root, d),
+  ) as [string, string, string, string];
   for (const d of [share, local, etc, hooks]) await fs.mkdir(d, { recursive: true });
-  const some = (await fs.readdir('/usr/share/ca-certificates/mozilla')).filter((f) => f.endsWith('.crt')).sort().slice(0, 2);
+  const some = (await fs.readdir('/usr/share/ca-certificates/mozilla'))
+    .filter((f) => f.endsWith('.crt'))
+    .sort()
+    .slice(0, 2);
   await fs.mkdir(path.join(share, 'mozilla'));
-  for (const f of some) await fs.copyFile(path.join('/usr/share/ca-certificates/mozilla', f), path.join(share, 'mozilla', f));
+  for (const f of some)
+    await fs.copyFile(
+      path.join('/usr/share/ca-certificates/mozilla', f),
+      path.join(share, 'mozilla', f),
+    );
   const conf = path.join(root, 'ca-certificates.conf');
   await fs.writeFile(conf, some.map((f) => `mozilla/${f}`).join('\n') + '\n');
-  const tool = ['--certsconf', conf, '--certsdir', share, '--localcertsdir', local, '--etccertsdir', etc, '--hooksdir', hooks];
+  const tool = [
+    '--certsconf',
+    conf,
+    '--certsdir',
+    share,
+    '--localcertsdir',
+    local,
+    '--etccertsdir',
+    etc,
+    '--hooksdir',
+    hooks,
+  ];
   execFileSync('update-ca-certificates', tool, { stdio: 'ignore' });
-  return { args: ['--certs-conf', conf, '--certs-dir', share, '--local-certs-dir', local, '--etc-certs-dir', etc, '--hooks-dir', hooks], local, etc, tool };
+  return {
+    args: [
+      '--certs-conf',
+      conf,
+      '--certs-dir',
+      share,
+      '--local-certs-dir',
+      local,
+      '--etc-certs-dir',
+      etc,
+      '--hooks-dir',
+      hooks,
+    ],
+    local,
+    etc,
+    tool,
+  };
 }
 
 const body = (t: string) => t.replace(/-----[A-Z ]+-----|\s/g, '');
@@ -50,7 +88,21 @@ it('12 alternating trust/untrust (with repeats) on a scratch store and NSS db: c
   await fs.mkdir(nss);
   execFileSync('certutil', ['-N', '-d', `sql:${nss}`, '--empty-password']);
   const before = await snapshotTree(path.join(work, 'store'));
-  const seq = ['trust', 'untrust', 'trust', 'trust', 'untrust', 'untrust', 'trust', 'untrust', 'trust', 'untrust', 'untrust', 'trust', 'untrust'];
+  const seq = [
+    'trust',
+    'untrust',
+    'trust',
+    'trust',
+    'untrust',
+    'untrust',
+    'trust',
+    'untrust',
+    'trust',
+    'untrust',
+    'untrust',
+    'trust',
+    'untrust',
+  ];
   let trusted = false;
   let checked = 0;
   for (const verb of seq) {
@@ -67,10 +119,12 @@ it('12 alternating trust/untrust (with repeats) on a scratch store and NSS db: c
   }
   expect(checked).toBe(seq.length);
   expect(await snapshotTree(path.join(work, 'store'))).toEqual(before);
-  expect(execFileSync('certutil', ['-d', `sql:${nss}`, '-L'], { encoding: 'utf8' })).not.toContain('apxs-ts local CA');
+  expect(execFileSync('certutil', ['-d', `sql:${nss}`, '-L'], { encoding: 'utf8' })).not.toContain(
+    'apxs-ts local CA',
+  );
 }, 180_000);
 
-it('a user file or a planted symlink with trust\'s file name, the file changed since trust, another CA added in between: only what trust added goes', async () => {
+it("a user file or a planted symlink with trust's file name, the file changed since trust, another CA added in between: only what trust added goes", async () => {
   const work = await tmpDir('apxs-ts-tlsta-');
   const env = { APXS_TS_CA_DIR: path.join(work, 'ca') };
   const made = await cli(['tls', 'ca', '--json'], { env });
@@ -80,7 +134,13 @@ it('a user file or a planted symlink with trust\'s file name, the file changed s
   const base = [...s.args, '--no-nss', '--json'];
 
   // 1. The user's own file has that name: trust refuses to replace it; untrust leaves it.
-  const userCert = await fs.readFile(path.join('/usr/share/ca-certificates/mozilla', (await fs.readdir('/usr/share/ca-certificates/mozilla')).sort()[5]!), 'utf8');
+  const userCert = await fs.readFile(
+    path.join(
+      '/usr/share/ca-certificates/mozilla',
+      (await fs.readdir('/usr/share/ca-certificates/mozilla')).sort()[5]!,
+    ),
+    'utf8',
+  );
   await fs.writeFile(ours, userCert);
   const t1 = await cli(['tls', 'trust', ...base], { env });
   expect(t1.code, t1.stderr).toBe(2);
@@ -152,7 +212,16 @@ it('a certs dir others can write, an NSS database owned by nobody: refused (expl
   await fs.mkdir(db, { recursive: true });
   await fs.chown(path.join(home, '.pki'), 65534, 65534);
   await fs.chown(db, 65534, 65534);
-  execFileSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', 'certutil', '-N', '-d', `sql:${db}`, '--empty-password']);
+  execFileSync('setpriv', [
+    '--reuid=nobody',
+    '--regid=nogroup',
+    '--clear-groups',
+    'certutil',
+    '-N',
+    '-d',
+    `sql:${db}`,
+    '--empty-password',
+  ]);
   const snap = await snapshotTree(db);
   const explicit = await cli(['tls', 'trust', '--no-system', '--nss-db', db, '--json'], { env });
   expect(explicit.code).toBe(2);
@@ -162,7 +231,8 @@ it('a certs dir others can write, an NSS database owned by nobody: refused (expl
   expect(found.json.changed).toBe(false);
   expect(found.json.stores[0].note).toMatch(/left alone: .*owned by nobody/);
   expect(await snapshotTree(db)).toEqual(snap);
-  for (const f of await fs.readdir(db)) expect((await fs.stat(path.join(db, f))).uid, f).toBe(65534);
+  for (const f of await fs.readdir(db))
+    expect((await fs.stat(path.join(db, f))).uid, f).toBe(65534);
 }, 120_000);
 
 it('the NODE_EXTRA_CA_CERTS line for a CA dir with a space, a quote and $(...) in its path: a shell reads back the path, runs nothing', async () => {
@@ -173,7 +243,10 @@ it('the NODE_EXTRA_CA_CERTS line for a CA dir with a space, a quote and $(...) i
   const r = await cli(['tls', 'trust', '--no-system', '--no-nss'], { env });
   expect(r.code, r.stderr).toBe(0);
   const line = r.stdout.trim();
-  const got = execFileSync('sh', ['-c', `${line}; printf %s "$NODE_EXTRA_CA_CERTS"`], { cwd: work, encoding: 'utf8' });
+  const got = execFileSync('sh', ['-c', `${line}; printf %s "$NODE_EXTRA_CA_CERTS"`], {
+    cwd: work,
+    encoding: 'utf8',
+  });
   expect(got).toBe(path.join(dir, 'ca.pem'));
   expect(await fs.readdir(work)).toEqual([path.basename(dir)]);
 }, 60_000);

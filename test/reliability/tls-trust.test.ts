@@ -31,14 +31,46 @@ async function scratchStore(work: string): Promise<string[]> {
   const etc = path.join(work, 'etc-certs');
   const hooks = path.join(work, 'hooks');
   for (const d of [share, local, etc, hooks]) await fs.mkdir(d, { recursive: true });
-  const some = (await fs.readdir('/usr/share/ca-certificates/mozilla')).filter((f) => f.endsWith('.crt')).sort().slice(0, 3);
+  const some = (await fs.readdir('/usr/share/ca-certificates/mozilla'))
+    .filter((f) => f.endsWith('.crt'))
+    .sort()
+    .slice(0, 3);
   await fs.mkdir(path.join(share, 'mozilla'));
-  for (const f of some) await fs.copyFile(path.join('/usr/share/ca-certificates/mozilla', f), path.join(share, 'mozilla', f));
-  await fs.writeFile(path.join(work, 'ca-certificates.conf'), some.map((f) => `mozilla/${f}`).join('\n') + '\n');
-  const args = ['--certsconf', path.join(work, 'ca-certificates.conf'), '--certsdir', share, '--localcertsdir', local, '--etccertsdir', etc, '--hooksdir', hooks];
+  for (const f of some)
+    await fs.copyFile(
+      path.join('/usr/share/ca-certificates/mozilla', f),
+      path.join(share, 'mozilla', f),
+    );
+  await fs.writeFile(
+    path.join(work, 'ca-certificates.conf'),
+    some.map((f) => `mozilla/${f}`).join('\n') + '\n',
+  );
+  const args = [
+    '--certsconf',
+    path.join(work, 'ca-certificates.conf'),
+    '--certsdir',
+    share,
+    '--localcertsdir',
+    local,
+    '--etccertsdir',
+    etc,
+    '--hooksdir',
+    hooks,
+  ];
   // The store as the distribution's tool leaves it, before apxs-ts touches it.
   execFileSync('update-ca-certificates', args, { stdio: 'ignore' });
-  return ['--certs-conf', path.join(work, 'ca-certificates.conf'), '--certs-dir', share, '--local-certs-dir', local, '--etc-certs-dir', etc, '--hooks-dir', hooks];
+  return [
+    '--certs-conf',
+    path.join(work, 'ca-certificates.conf'),
+    '--certs-dir',
+    share,
+    '--local-certs-dir',
+    local,
+    '--etc-certs-dir',
+    etc,
+    '--hooks-dir',
+    hooks,
+  ];
 }
 
 it('trust then untrust on a scratch system store and NSS db: changed true/false both ways, store byte-identical after', async () => {
@@ -59,28 +91,52 @@ it('trust then untrust on a scratch system store and NSS db: changed true/false 
   const t1 = await cli(['tls', 'trust', ...args], { env });
   expect(t1.code, t1.stderr).toBe(0);
   expect(t1.json.changed).toBe(true);
-  expect(t1.json.stores.map((s: { store: string; changed: boolean; trusted: boolean }) => [s.store, s.changed, s.trusted])).toEqual([['system', true, true], ['nss', true, true]]);
-  expect(t1.json.nodeExtraCaCerts).toBe(`export NODE_EXTRA_CA_CERTS=${path.join(work, 'ca', 'ca.pem')}`);
+  expect(
+    t1.json.stores.map((s: { store: string; changed: boolean; trusted: boolean }) => [
+      s.store,
+      s.changed,
+      s.trusted,
+    ]),
+  ).toEqual([
+    ['system', true, true],
+    ['nss', true, true],
+  ]);
+  expect(t1.json.nodeExtraCaCerts).toBe(
+    `export NODE_EXTRA_CA_CERTS=${path.join(work, 'ca', 'ca.pem')}`,
+  );
   expect(body(await fs.readFile(bundle, 'utf8'))).toContain(body(caPem));
-  expect(execFileSync('certutil', ['-d', `sql:${nss}`, '-L'], { encoding: 'utf8' })).toMatch(/apxs-ts local CA [0-9a-f]{16}\s+C,,/);
+  expect(execFileSync('certutil', ['-d', `sql:${nss}`, '-L'], { encoding: 'utf8' })).toMatch(
+    /apxs-ts local CA [0-9a-f]{16}\s+C,,/,
+  );
 
   const t2 = await cli(['tls', 'trust', ...args], { env });
   expect(t2.json.changed).toBe(false);
-  expect(t2.json.stores.every((s: { changed: boolean; trusted: boolean }) => !s.changed && s.trusted)).toBe(true);
+  expect(
+    t2.json.stores.every((s: { changed: boolean; trusted: boolean }) => !s.changed && s.trusted),
+  ).toBe(true);
 
   const u1 = await cli(['tls', 'untrust', ...args], { env });
   expect(u1.code, u1.stderr).toBe(0);
   expect(u1.json.changed).toBe(true);
-  expect(u1.json.stores.every((s: { changed: boolean; trusted: boolean }) => s.changed && !s.trusted)).toBe(true);
+  expect(
+    u1.json.stores.every((s: { changed: boolean; trusted: boolean }) => s.changed && !s.trusted),
+  ).toBe(true);
   const u2 = await cli(['tls', 'untrust', ...args], { env });
   expect(u2.json.changed).toBe(false);
 
   const after = await snapshotTree(work);
   delete after['ca'];
   // The NSS db is sqlite (its pages change); the system store must be exactly as it was.
-  const sys = (s: Record<string, string>) => Object.fromEntries(Object.entries(s).filter(([k]) => !k.startsWith('nssdb') && !k.startsWith('ca/') && k !== 'ca'));
+  const sys = (s: Record<string, string>) =>
+    Object.fromEntries(
+      Object.entries(s).filter(
+        ([k]) => !k.startsWith('nssdb') && !k.startsWith('ca/') && k !== 'ca',
+      ),
+    );
   expect(sys(after)).toEqual(sys(before));
-  expect(execFileSync('certutil', ['-d', `sql:${nss}`, '-L'], { encoding: 'utf8' })).not.toContain('apxs-ts local CA');
+  expect(execFileSync('certutil', ['-d', `sql:${nss}`, '-L'], { encoding: 'utf8' })).not.toContain(
+    'apxs-ts local CA',
+  );
   await fs.rm(work, { recursive: true, force: true });
 }, 120_000);
 
@@ -90,15 +146,32 @@ it('certutil missing or no NSS database: said, nothing else changed', async () =
   expect((await cli(['tls', 'ca'], { env: { APXS_TS_CA_DIR: env.APXS_TS_CA_DIR } })).code).toBe(0);
   const home = path.join(work, 'home');
   await fs.mkdir(path.join(home, '.pki', 'nssdb'), { recursive: true });
-  execFileSync('certutil', ['-N', '-d', `sql:${path.join(home, '.pki', 'nssdb')}`, '--empty-password']);
+  execFileSync('certutil', [
+    '-N',
+    '-d',
+    `sql:${path.join(home, '.pki', 'nssdb')}`,
+    '--empty-password',
+  ]);
   const r = await cli(['tls', 'trust', '--no-system', '--home', home, '--json'], { env });
   expect(r.code, r.stderr).toBe(0);
   expect(r.json.changed).toBe(false);
   expect(r.json.stores[0].note).toMatch(/certutil not found \(apt-get install libnss3-tools\)/);
-  const none = await cli(['tls', 'trust', '--no-system', '--home', path.join(work, 'empty'), '--json'], { env: { APXS_TS_CA_DIR: env.APXS_TS_CA_DIR } });
+  const none = await cli(
+    ['tls', 'trust', '--no-system', '--home', path.join(work, 'empty'), '--json'],
+    { env: { APXS_TS_CA_DIR: env.APXS_TS_CA_DIR } },
+  );
   expect(none.json.stores[0].note).toMatch(/no NSS database/);
   // Found by itself under --home: ~/.pki/nssdb.
-  const found = await cli(['tls', 'trust', '--no-system', '--home', home, '--json'], { env: { APXS_TS_CA_DIR: env.APXS_TS_CA_DIR } });
-  expect(found.json.stores).toEqual([expect.objectContaining({ store: 'nss', where: path.join(home, '.pki', 'nssdb'), changed: true, trusted: true })]);
+  const found = await cli(['tls', 'trust', '--no-system', '--home', home, '--json'], {
+    env: { APXS_TS_CA_DIR: env.APXS_TS_CA_DIR },
+  });
+  expect(found.json.stores).toEqual([
+    expect.objectContaining({
+      store: 'nss',
+      where: path.join(home, '.pki', 'nssdb'),
+      changed: true,
+      trusted: true,
+    }),
+  ]);
   await fs.rm(work, { recursive: true, force: true });
 }, 60_000);

@@ -9,8 +9,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
-  backupFile, isUndoCopyOf, keepCopyAsBackup, notALink, readIfExists, restoreCopy,
-  undoCopy, undoCopyPath, writeError, writeFileAtomic, writeInPlace,
+  backupFile,
+  isUndoCopyOf,
+  keepCopyAsBackup,
+  notALink,
+  readIfExists,
+  restoreCopy,
+  undoCopy,
+  undoCopyPath,
+  writeError,
+  writeFileAtomic,
+  writeInPlace,
 } from '../../lib/core/atomic-file.js';
 import { ApxsError } from '../../lib/core/errors.js';
 
@@ -89,7 +98,7 @@ describe('writeFileAtomic', () => {
     expect(await modeOf(f)).toBe(0o640);
     expect(await fs.readFile(f, 'utf8')).toBe('s');
   });
-  it('keeps an existing file\'s mode over opts.mode', async () => {
+  it("keeps an existing file's mode over opts.mode", async () => {
     const f = path.join(d, 'keep');
     await fs.writeFile(f, 'old');
     await fs.chmod(f, 0o600);
@@ -97,7 +106,7 @@ describe('writeFileAtomic', () => {
     expect(await modeOf(f)).toBe(0o600);
     expect(await fs.readFile(f, 'utf8')).toBe('new');
   });
-  it.runIf(isRoot)('keeps an existing file\'s owner (as root)', async () => {
+  it.runIf(isRoot)("keeps an existing file's owner (as root)", async () => {
     const f = path.join(d, 'owned');
     await fs.writeFile(f, 'old');
     await fs.chown(f, NOBODY, NOBODY);
@@ -106,7 +115,7 @@ describe('writeFileAtomic', () => {
     const st = await fs.stat(f);
     expect([st.uid, st.gid, st.mode & 0o7777]).toEqual([NOBODY, NOBODY, 0o640]);
   });
-  it('a new file as root is root\'s', async () => {
+  it("a new file as root is root's", async () => {
     const f = path.join(d, 'mine');
     await writeFileAtomic(f, 'x');
     const st = await fs.stat(f);
@@ -122,17 +131,23 @@ describe('writeFileAtomic', () => {
     expect(await fs.readFile(real, 'utf8')).toBe('new');
     expect(await ls(d)).toEqual(['link', 'real']);
   });
-  it('writes a dangling symlink\'s target', async () => {
+  it("writes a dangling symlink's target", async () => {
     await fs.mkdir(path.join(d, 'sub'));
     const link = path.join(d, 'link');
     await fs.symlink('sub/target', link);
-    expect(await writeFileAtomic(link, 'made')).toEqual({ path: path.join(d, 'sub', 'target'), method: 'rename' });
+    expect(await writeFileAtomic(link, 'made')).toEqual({
+      path: path.join(d, 'sub', 'target'),
+      method: 'rename',
+    });
     expect(await fs.readFile(path.join(d, 'sub', 'target'), 'utf8')).toBe('made');
     expect((await fs.lstat(link)).isSymbolicLink()).toBe(true);
   });
   it('a relative path resolves against the cwd', async () => {
     const rel = path.relative(process.cwd(), path.join(d, 'rel'));
-    expect(await writeFileAtomic(rel, 'r')).toEqual({ path: path.join(d, 'rel'), method: 'rename' });
+    expect(await writeFileAtomic(rel, 'r')).toEqual({
+      path: path.join(d, 'rel'),
+      method: 'rename',
+    });
   });
   it('a missing directory: ENOENT as it is, nothing left', async () => {
     const err = await caught(writeFileAtomic(path.join(d, 'nodir', 'f'), 'x'));
@@ -207,8 +222,12 @@ describe('notALink', () => {
     const err = await caught(notALink(link));
     expect(err).toBeInstanceOf(ApxsError);
     expect(err.code).toBe('UNSAFE_CONFIG');
-    expect(err.message).toBe(`${link} is a symlink: apxs-ts keeps its journal, lock and backups only in a directory of its own`);
-    expect(err.hint).toBe('look at it, then move it away (apxs-ts makes state again); nothing was changed');
+    expect(err.message).toBe(
+      `${link} is a symlink: apxs-ts keeps its journal, lock and backups only in a directory of its own`,
+    );
+    expect(err.hint).toBe(
+      'look at it, then move it away (apxs-ts makes state again); nothing was changed',
+    );
     expect(err.data).toEqual({ path: link });
   });
   it('a regular file: UNSAFE_CONFIG, not a directory', async () => {
@@ -216,8 +235,12 @@ describe('notALink', () => {
     await fs.writeFile(f, '');
     const err = await caught(notALink(f));
     expect(err.code).toBe('UNSAFE_CONFIG');
-    expect(err.message).toBe(`${f} is not a directory: apxs-ts keeps its journal, lock and backups only in a directory of its own`);
-    expect(err.hint).toBe('look at it, then move it away (apxs-ts makes backups again); nothing was changed');
+    expect(err.message).toBe(
+      `${f} is not a directory: apxs-ts keeps its journal, lock and backups only in a directory of its own`,
+    );
+    expect(err.hint).toBe(
+      'look at it, then move it away (apxs-ts makes backups again); nothing was changed',
+    );
   });
   it('a missing path: ENOENT as it is', async () => {
     const err = await caught(notALink(path.join(d, 'none')));
@@ -239,7 +262,12 @@ describe('backupFile', () => {
     expect(await backupFile(f)).toBe(path.join(d, `hosts.${STAMP}.bak`));
     expect(await backupFile(f)).toBe(path.join(d, `hosts.${STAMP}-1.bak`));
     expect(await backupFile(f)).toBe(path.join(d, `hosts.${STAMP}-2.bak`));
-    expect(await ls(d)).toEqual(['hosts', `hosts.${STAMP}-1.bak`, `hosts.${STAMP}-2.bak`, `hosts.${STAMP}.bak`]);
+    expect(await ls(d)).toEqual([
+      'hosts',
+      `hosts.${STAMP}-1.bak`,
+      `hosts.${STAMP}-2.bak`,
+      `hosts.${STAMP}.bak`,
+    ]);
     expect(await fs.readFile(path.join(d, `hosts.${STAMP}-2.bak`), 'utf8')).toBe('content');
   });
   it('the real stamp has the form YYYYMMDDTHHMMSSZ', async () => {
@@ -303,7 +331,9 @@ describe('backupFile', () => {
     for (const n of old) await fs.writeFile(path.join(d, n), n);
     const b = await backupFile(f, undefined, 3);
     expect(b).toBe(path.join(d, `f.${STAMP}.bak`));
-    expect(await ls(d)).toEqual(['f', 'f.20250101T000000Z-10.bak', `f.${STAMP}.bak`, 'f.20251231T235959Z.bak'].sort());
+    expect(await ls(d)).toEqual(
+      ['f', 'f.20250101T000000Z-10.bak', `f.${STAMP}.bak`, 'f.20251231T235959Z.bak'].sort(),
+    );
     await backupFile(f, undefined, 1);
     expect(await ls(d)).toEqual(['f', `f.${STAMP}-1.bak`]);
   });
@@ -315,7 +345,9 @@ describe('backupFile', () => {
     await backupFile(f, undefined, 5);
     expect(await ls(d)).toEqual(['f', 'f.20250101T000000Z.bak', `f.${STAMP}.bak`]);
     await backupFile(f, undefined, 3);
-    expect(await ls(d)).toEqual(['f', `f.${STAMP}-1.bak`, 'f.20250101T000000Z.bak', `f.${STAMP}.bak`].sort());
+    expect(await ls(d)).toEqual(
+      ['f', `f.${STAMP}-1.bak`, 'f.20250101T000000Z.bak', `f.${STAMP}.bak`].sort(),
+    );
   });
   it('without keep nothing is pruned', async () => {
     fixTime();
@@ -325,19 +357,25 @@ describe('backupFile', () => {
     await backupFile(f);
     expect(await ls(d)).toEqual(['f', 'f.20250101T000000Z.bak', `f.${STAMP}.bak`]);
   });
-  it('keep prunes only this file\'s backup names, not others', async () => {
+  it("keep prunes only this file's backup names, not others", async () => {
     fixTime();
     const f = path.join(d, 'f');
     await fs.writeFile(f, 'x');
     const others = [
-      'g.20250101T000000Z.bak', 'xf.20250101T000000Z.bak', 'f.20250101T000000Z.bak.old',
-      'f.2025.bak', 'f.20250101T000000Z-a.bak', 'f.20250101T000000.bak', 'f.bak', 'fx20250101T000000Z.bak',
+      'g.20250101T000000Z.bak',
+      'xf.20250101T000000Z.bak',
+      'f.20250101T000000Z.bak.old',
+      'f.2025.bak',
+      'f.20250101T000000Z-a.bak',
+      'f.20250101T000000.bak',
+      'f.bak',
+      'fx20250101T000000Z.bak',
     ];
     for (const n of others) await fs.writeFile(path.join(d, n), n);
     await backupFile(f, undefined, 1);
     expect(await ls(d)).toEqual(['f', `f.${STAMP}.bak`, ...others].sort());
   });
-  it('keep: a name in the file\'s name is taken literally (dots escaped)', async () => {
+  it("keep: a name in the file's name is taken literally (dots escaped)", async () => {
     fixTime();
     const f = path.join(d, 'a.conf');
     await fs.writeFile(f, 'x');
@@ -346,22 +384,34 @@ describe('backupFile', () => {
     await backupFile(f, undefined, 1);
     expect(await ls(d)).toEqual(['a.conf', `a.conf.${STAMP}.bak`, 'aXconf.20250101T000000Z.bak']);
   });
-  it.runIf(isRoot)('keep leaves foreign-owned names and symlinks alone and does not count them', async () => {
-    fixTime();
-    const f = path.join(d, 'f');
-    await fs.writeFile(f, 'x');
-    const foreign = path.join(d, 'f.20991231T235959Z.bak');
-    await fs.writeFile(foreign, 'planted');
-    await fs.chown(foreign, NOBODY, NOBODY);
-    await fs.writeFile(path.join(d, 'target'), 't');
-    await fs.symlink('target', path.join(d, 'f.20250101T000000Z.bak'));
-    await fs.mkdir(path.join(d, 'f.20250101T000001Z.bak'));
-    await fs.writeFile(path.join(d, 'f.20250101T000002Z.bak'), 'mine, old');
-    await backupFile(f, undefined, 1);
-    expect(await ls(d)).toEqual(['f', 'f.20250101T000000Z.bak', 'f.20250101T000001Z.bak', `f.${STAMP}.bak`, 'f.20991231T235959Z.bak', 'target'].sort());
-    expect(await fs.readFile(path.join(d, 'target'), 'utf8')).toBe('t');
-  });
-  it.runIf(isRoot)('keep judges ownership by the new backup\'s owner', async () => {
+  it.runIf(isRoot)(
+    'keep leaves foreign-owned names and symlinks alone and does not count them',
+    async () => {
+      fixTime();
+      const f = path.join(d, 'f');
+      await fs.writeFile(f, 'x');
+      const foreign = path.join(d, 'f.20991231T235959Z.bak');
+      await fs.writeFile(foreign, 'planted');
+      await fs.chown(foreign, NOBODY, NOBODY);
+      await fs.writeFile(path.join(d, 'target'), 't');
+      await fs.symlink('target', path.join(d, 'f.20250101T000000Z.bak'));
+      await fs.mkdir(path.join(d, 'f.20250101T000001Z.bak'));
+      await fs.writeFile(path.join(d, 'f.20250101T000002Z.bak'), 'mine, old');
+      await backupFile(f, undefined, 1);
+      expect(await ls(d)).toEqual(
+        [
+          'f',
+          'f.20250101T000000Z.bak',
+          'f.20250101T000001Z.bak',
+          `f.${STAMP}.bak`,
+          'f.20991231T235959Z.bak',
+          'target',
+        ].sort(),
+      );
+      expect(await fs.readFile(path.join(d, 'target'), 'utf8')).toBe('t');
+    },
+  );
+  it.runIf(isRoot)("keep judges ownership by the new backup's owner", async () => {
     fixTime();
     const f = path.join(d, 'f');
     await fs.writeFile(f, 'x');
@@ -374,28 +424,38 @@ describe('backupFile', () => {
     await backupFile(f, undefined, 1);
     expect(await ls(d)).toEqual(['f', 'f.20250101T000000Z.bak', `f.${STAMP}.bak`]);
   });
-  it.runIf(isRoot)('sweeps dead temps: only matching names, only regular files of this uid', async () => {
-    fixTime();
-    const f = path.join(d, 'f');
-    await fs.writeFile(f, 'x');
-    const dead = ['f.20250101T000000Z.bak.tmp', 'f.20250101T000000Z-3.bak.tmp'];
-    const kept = [
-      'g.20250101T000000Z.bak.tmp', 'xf.20250101T000000Z.bak.tmp', 'f.20250101T000000Z.bak.tmpx',
-      'f.2025.bak.tmp', 'f.20250101T000000Z.tmp', 'f.20250101T000000Z-x.bak.tmp', 'fX20250101T000000Z.bak.tmp',
-    ];
-    for (const n of [...dead, ...kept]) await fs.writeFile(path.join(d, n), n);
-    const foreign = 'f.20250101T000001Z.bak.tmp';
-    await fs.writeFile(path.join(d, foreign), 'other user');
-    await fs.chown(path.join(d, foreign), NOBODY, NOBODY);
-    const link = 'f.20250101T000002Z.bak.tmp';
-    await fs.writeFile(path.join(d, 'target'), 't');
-    await fs.symlink('target', path.join(d, link));
-    const dir = 'f.20250101T000003Z.bak.tmp';
-    await fs.mkdir(path.join(d, dir));
-    await backupFile(f);
-    expect(await ls(d)).toEqual(['f', `f.${STAMP}.bak`, ...kept, foreign, link, dir, 'target'].sort());
-  });
-  it('sweeps in the given backup dir, not the file\'s', async () => {
+  it.runIf(isRoot)(
+    'sweeps dead temps: only matching names, only regular files of this uid',
+    async () => {
+      fixTime();
+      const f = path.join(d, 'f');
+      await fs.writeFile(f, 'x');
+      const dead = ['f.20250101T000000Z.bak.tmp', 'f.20250101T000000Z-3.bak.tmp'];
+      const kept = [
+        'g.20250101T000000Z.bak.tmp',
+        'xf.20250101T000000Z.bak.tmp',
+        'f.20250101T000000Z.bak.tmpx',
+        'f.2025.bak.tmp',
+        'f.20250101T000000Z.tmp',
+        'f.20250101T000000Z-x.bak.tmp',
+        'fX20250101T000000Z.bak.tmp',
+      ];
+      for (const n of [...dead, ...kept]) await fs.writeFile(path.join(d, n), n);
+      const foreign = 'f.20250101T000001Z.bak.tmp';
+      await fs.writeFile(path.join(d, foreign), 'other user');
+      await fs.chown(path.join(d, foreign), NOBODY, NOBODY);
+      const link = 'f.20250101T000002Z.bak.tmp';
+      await fs.writeFile(path.join(d, 'target'), 't');
+      await fs.symlink('target', path.join(d, link));
+      const dir = 'f.20250101T000003Z.bak.tmp';
+      await fs.mkdir(path.join(d, dir));
+      await backupFile(f);
+      expect(await ls(d)).toEqual(
+        ['f', `f.${STAMP}.bak`, ...kept, foreign, link, dir, 'target'].sort(),
+      );
+    },
+  );
+  it("sweeps in the given backup dir, not the file's", async () => {
     fixTime();
     const f = path.join(d, 'f');
     await fs.writeFile(f, 'x');
@@ -418,7 +478,9 @@ describe('undo copies', () => {
     await fs.mkdir(path.join(d, 'real'));
     await fs.writeFile(path.join(d, 'real', 't'), 'x');
     await fs.symlink('real/t', path.join(d, 'link'));
-    expect(await undoCopyPath(path.join(d, 'link'), ID)).toBe(path.join(d, 'real', `.t.apxs-ts-undo-${ID}`));
+    expect(await undoCopyPath(path.join(d, 'link'), ID)).toBe(
+      path.join(d, 'real', `.t.apxs-ts-undo-${ID}`),
+    );
   });
   it('isUndoCopyOf: the table', async () => {
     const f = path.join(d, 'f');
@@ -437,17 +499,28 @@ describe('undo copies', () => {
     expect(await isUndoCopyOf(path.join(d, `.g.apxs-ts-undo-${ID}`), f)).toBe(false);
     // wrong name patterns
     for (const n of [
-      `f.apxs-ts-undo-${ID}`, `.f.apxs-ts-undo-123-DEADBEEF-4`, `.f.apxs-ts-undo-123-deadbee-4`,
-      `.f.apxs-ts-undo-123-deadbeef0-4`, `.f.apxs-ts-undo-123-deadbeef-`, `.f.apxs-ts-undo--deadbeef-4`,
-      `.f.apxs-ts-undo-${ID}x`, `x.f.apxs-ts-undo-${ID}`, `.f.apxs-ts-undo-a-deadbeef-4`, `.f.apxs-ts-undo-1-deadbeef-b`,
-      `.f.apxs-ts-UNDO-${ID}`, `..apxs-ts-undo-${ID}`, `/shadow`, 'shadow',
-    ]) expect(await isUndoCopyOf(path.join(d, n), f), n).toBe(false);
+      `f.apxs-ts-undo-${ID}`,
+      `.f.apxs-ts-undo-123-DEADBEEF-4`,
+      `.f.apxs-ts-undo-123-deadbee-4`,
+      `.f.apxs-ts-undo-123-deadbeef0-4`,
+      `.f.apxs-ts-undo-123-deadbeef-`,
+      `.f.apxs-ts-undo--deadbeef-4`,
+      `.f.apxs-ts-undo-${ID}x`,
+      `x.f.apxs-ts-undo-${ID}`,
+      `.f.apxs-ts-undo-a-deadbeef-4`,
+      `.f.apxs-ts-undo-1-deadbeef-b`,
+      `.f.apxs-ts-UNDO-${ID}`,
+      `..apxs-ts-undo-${ID}`,
+      `/shadow`,
+      'shadow',
+    ])
+      expect(await isUndoCopyOf(path.join(d, n), f), n).toBe(false);
     // not normalized
     expect(await isUndoCopyOf(`${d}/./.f.apxs-ts-undo-${ID}`, f)).toBe(false);
     expect(await isUndoCopyOf(`${d}//.f.apxs-ts-undo-${ID}`, f)).toBe(false);
     expect(await isUndoCopyOf(`${d}/sub/../.f.apxs-ts-undo-${ID}`, f)).toBe(false);
   });
-  it('isUndoCopyOf: the real target\'s dir, the real dir of a linked dir', async () => {
+  it("isUndoCopyOf: the real target's dir, the real dir of a linked dir", async () => {
     await fs.mkdir(path.join(d, 'real'));
     await fs.writeFile(path.join(d, 'real', 't'), 'x');
     await fs.symlink('real/t', path.join(d, 'link'));
@@ -463,8 +536,15 @@ describe('undo copies', () => {
     expect(await isUndoCopyOf(path.join(d, 'ldir', `.u.apxs-ts-undo-${ID}`), viaDir)).toBe(true);
     expect(await isUndoCopyOf(path.join(d, 'real', `.t.apxs-ts-undo-${ID}`), viaDir)).toBe(true);
     // a file that does not exist, in a dir that does not
-    expect(await isUndoCopyOf(path.join(d, 'nodir', `.n.apxs-ts-undo-${ID}`), path.join(d, 'nodir', 'n'))).toBe(true);
-    expect(await isUndoCopyOf(path.join(d, `.n.apxs-ts-undo-${ID}`), path.join(d, 'nodir', 'n'))).toBe(false);
+    expect(
+      await isUndoCopyOf(
+        path.join(d, 'nodir', `.n.apxs-ts-undo-${ID}`),
+        path.join(d, 'nodir', 'n'),
+      ),
+    ).toBe(true);
+    expect(
+      await isUndoCopyOf(path.join(d, `.n.apxs-ts-undo-${ID}`), path.join(d, 'nodir', 'n')),
+    ).toBe(false);
   });
   it('undoCopy: a verified copy with mode (and owner), EEXIST over an existing one', async () => {
     const f = path.join(d, 'f');
@@ -483,7 +563,7 @@ describe('undo copies', () => {
     expect(await fs.readFile(copy, 'utf8')).toBe('orig');
     expect(await ls(d)).toEqual(['.f.apxs-ts-undo-123-deadbeef-4', 'f']);
   });
-  it('undoCopy: the content given wins over the file\'s', async () => {
+  it("undoCopy: the content given wins over the file's", async () => {
     const f = path.join(d, 'f');
     await fs.writeFile(f, 'on disk');
     const copy = path.join(d, 'copy');
@@ -550,7 +630,11 @@ describe('undo copies', () => {
     expect(await fs.readFile(b1, 'utf8')).toBe('copy one');
     await fs.writeFile(copy, 'copy three');
     expect(await keepCopyAsBackup(copy, f, bk)).toBe(path.join(bk, `httpd.conf.${STAMP}-2.bak`));
-    expect(await ls(bk)).toEqual([`httpd.conf.${STAMP}-1.bak`, `httpd.conf.${STAMP}-2.bak`, `httpd.conf.${STAMP}.bak`]);
+    expect(await ls(bk)).toEqual([
+      `httpd.conf.${STAMP}-1.bak`,
+      `httpd.conf.${STAMP}-2.bak`,
+      `httpd.conf.${STAMP}.bak`,
+    ]);
   });
   it('keepCopyAsBackup: a missing copy fails, naming nothing kept', async () => {
     const bk = path.join(d, 'bk');
@@ -562,7 +646,9 @@ describe('undo copies', () => {
     await fs.mkdir(path.join(d, 'real'));
     await fs.symlink('real', path.join(d, 'bk'));
     await fs.writeFile(path.join(d, 'c'), 'c');
-    const err = await caught(keepCopyAsBackup(path.join(d, 'c'), path.join(d, 'f'), path.join(d, 'bk')));
+    const err = await caught(
+      keepCopyAsBackup(path.join(d, 'c'), path.join(d, 'f'), path.join(d, 'bk')),
+    );
     expect(err.code).toBe('UNSAFE_CONFIG');
     expect(await ls(path.join(d, 'real'))).toEqual([]);
   });

@@ -11,7 +11,13 @@ import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { keepCopyAsBackup, restoreCopy, undoCopy, undoCopyPath, writeFileAtomic } from '../../lib/core/atomic-file.js';
+import {
+  keepCopyAsBackup,
+  restoreCopy,
+  undoCopy,
+  undoCopyPath,
+  writeFileAtomic,
+} from '../../lib/core/atomic-file.js';
 import { tmpDir } from '../helpers.js';
 
 const mounts: string[] = [];
@@ -28,7 +34,9 @@ async function boundFile(content: string): Promise<{ dir: string; target: string
   await fs.writeFile(target, '');
   const r = spawnSync('mount', ['--bind', src, target], { encoding: 'utf8' });
   if (r.status !== 0) {
-    console.warn(`atomic-file-mutation: bind mount not allowed here (${(r.stderr || r.error?.message || '').trim()}): skipped`);
+    console.warn(
+      `atomic-file-mutation: bind mount not allowed here (${(r.stderr || r.error?.message || '').trim()}): skipped`,
+    );
     return undefined;
   }
   mounts.push(target);
@@ -39,7 +47,9 @@ const leftovers = async (dir: string) => (await fs.readdir(dir)).filter((f) => f
 
 describe('a file rename cannot replace (bind mount: EBUSY)', () => {
   it('writeFileAtomic rewrites it in place, whole, and leaves no temp file', async (ctx) => {
-    const b = await boundFile('127.0.0.1 localhost\n# a long line that the shorter content must not leave a tail of\n');
+    const b = await boundFile(
+      '127.0.0.1 localhost\n# a long line that the shorter content must not leave a tail of\n',
+    );
     if (!b) return ctx.skip();
     const ino = (await fs.stat(b.target)).ino;
     const r = await writeFileAtomic(b.target, 'short\n');
@@ -87,7 +97,8 @@ describe('a backup directory on another file system (EXDEV)', () => {
       // A second one in the same second takes the next name, still across file systems.
       await undoCopy(file, copy);
       const second = await keepCopyAsBackup(copy, file, backups);
-      if (path.basename(second).slice(0, 27) === path.basename(first).slice(0, 27)) expect(second).toBe(first.replace(/\.bak$/, '-1.bak'));
+      if (path.basename(second).slice(0, 27) === path.basename(first).slice(0, 27))
+        expect(second).toBe(first.replace(/\.bak$/, '-1.bak'));
       expect(await fs.readFile(second, 'utf8')).toBe('ServerName x\n');
       expect((await fs.readdir(backups)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     } finally {
@@ -118,7 +129,10 @@ describe('keepCopyAsBackup, a taken name', () => {
     // the names of this second and the next 60 are taken (a slow machine may cross a second boundary)
     const now = Date.now();
     for (let s = 0; s <= 60; s++) {
-      const st = new Date(now + s * 1000).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+      const st = new Date(now + s * 1000)
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, 'Z');
       await fs.writeFile(path.join(dir, `hosts.${st}.bak`), 'other\n');
     }
     const dest = await keepCopyAsBackup(copy, path.join(d, 'hosts'), dir);

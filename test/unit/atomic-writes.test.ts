@@ -68,7 +68,11 @@ describe('writeFileAtomic', () => {
     await fs.writeFile(f, versions[0]!);
     // The reader: reads the whole file in a loop until told to stop, and
     // counts reads that are not one whole version (one letter, full length).
-    const reader = spawn(process.execPath, ['-e', `
+    const reader = spawn(
+      process.execPath,
+      [
+        '-e',
+        `
       const fs = require('node:fs');
       const whole = {};
       for (const c of 'abcd') whole[c] = c.repeat(${1024 * 1024}) + '\\n';
@@ -83,7 +87,10 @@ describe('writeFileAtomic', () => {
         if (stop) { process.stdout.write(JSON.stringify({ reads, bad }), () => process.exit(0)); return; }
         setImmediate(loop);
       })();
-    `], { stdio: ['pipe', 'pipe', 'inherit'] });
+    `,
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
     let out = '';
     reader.stdout.on('data', (d) => (out += d));
     const done = new Promise((r) => reader.once('exit', r));
@@ -104,7 +111,8 @@ describe('writeCache', () => {
   it('a reader that opened the cache entry before the write still reads the old entry, whole; no temp left', async () => {
     const dir = await tmpDir('apxs-ts-cachewrite-');
     const env = { XDG_CACHE_HOME: path.join(dir, 'sub') };
-    const isV = (v: unknown): v is { v: string } => typeof v === 'object' && v !== null && typeof (v as { v?: unknown }).v === 'string';
+    const isV = (v: unknown): v is { v: string } =>
+      typeof v === 'object' && v !== null && typeof (v as { v?: unknown }).v === 'string';
     await writeCache('listening', '/srv/a', { v: 'old' }, env);
     const f = cacheFile('listening', '/srv/a', env);
     const fd = openSync(f, 'r');
@@ -122,7 +130,9 @@ describe('writeCache', () => {
   it('a cache dir that cannot be made is no error: the write is skipped', async () => {
     const dir = await tmpDir('apxs-ts-cachewrite-');
     await fs.writeFile(path.join(dir, 'file'), 'x');
-    await expect(writeCache('c', 'k', {}, { XDG_CACHE_HOME: path.join(dir, 'file') })).resolves.toBeUndefined();
+    await expect(
+      writeCache('c', 'k', {}, { XDG_CACHE_HOME: path.join(dir, 'file') }),
+    ).resolves.toBeUndefined();
     expect(await fs.readFile(path.join(dir, 'file'), 'utf8')).toBe('x');
   });
 
@@ -134,7 +144,13 @@ describe('writeCache', () => {
     expect(readCache('toolchain', 'k1', isS, env)).toBe('one');
     const f = cacheFile('toolchain', 'k1', env);
     let misses = 0;
-    for (const text of [JSON.stringify({ key: 'k2', value: 'one' }), '{"key":"k1","val', JSON.stringify({ key: 'k1', value: 1 }), 'null', '']) {
+    for (const text of [
+      JSON.stringify({ key: 'k2', value: 'one' }),
+      '{"key":"k1","val',
+      JSON.stringify({ key: 'k1', value: 1 }),
+      'null',
+      '',
+    ]) {
       await fs.writeFile(f, text);
       expect(readCache('toolchain', 'k1', isS, env), text).toBeUndefined();
       misses++;
@@ -150,14 +166,21 @@ describe('writeCache', () => {
 describe('writeFileAtomic failures and backupFile', () => {
   it('a target in a missing directory fails with ENOENT and leaves nothing; a dangling symlink is written through to its target', async () => {
     const dir = await tmpDir('apxs-ts-atomic-');
-    await expect(writeFileAtomic(path.join(dir, 'missing', 'f'), 'x')).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(writeFileAtomic(path.join(dir, 'missing', 'f'), 'x')).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
     expect(await fs.readdir(dir)).toEqual([]);
     await fs.symlink('real.conf', path.join(dir, 'link.conf'));
-    expect(await writeFileAtomic(path.join(dir, 'link.conf'), 'through')).toEqual({ path: path.join(dir, 'real.conf'), method: 'rename' });
+    expect(await writeFileAtomic(path.join(dir, 'link.conf'), 'through')).toEqual({
+      path: path.join(dir, 'real.conf'),
+      method: 'rename',
+    });
     expect(await fs.readFile(path.join(dir, 'real.conf'), 'utf8')).toBe('through');
     expect((await fs.lstat(path.join(dir, 'link.conf'))).isSymbolicLink()).toBe(true);
     await fs.writeFile(path.join(dir, 'file'), '');
-    await expect(writeFileAtomic(path.join(dir, 'file', 'x'), 'x')).rejects.toMatchObject({ code: 'ENOTDIR' });
+    await expect(writeFileAtomic(path.join(dir, 'file', 'x'), 'x')).rejects.toMatchObject({
+      code: 'ENOTDIR',
+    });
   });
 
   it('backupFile copies the bytes beside the file or into a dir; with keep, only the newest N of this file stay', async () => {
@@ -178,8 +201,18 @@ describe('writeFileAtomic failures and backupFile', () => {
     await fs.writeFile(f, 'v5\n');
     made.push((await backupFile(f, path.join(dir, 'b'), 3))!);
     const left = (await fs.readdir(path.join(dir, 'b'))).sort();
-    expect(left).toEqual(['hosts-other.20200101T000000Z.bak', 'notes', ...made.slice(-3).map((b) => path.basename(b))].sort());
-    expect(await Promise.all(made.slice(-3).map((b) => fs.readFile(b, 'utf8')))).toEqual(['v3\n', 'v4\n', 'v5\n']);
+    expect(left).toEqual(
+      [
+        'hosts-other.20200101T000000Z.bak',
+        'notes',
+        ...made.slice(-3).map((b) => path.basename(b)),
+      ].sort(),
+    );
+    expect(await Promise.all(made.slice(-3).map((b) => fs.readFile(b, 'utf8')))).toEqual([
+      'v3\n',
+      'v4\n',
+      'v5\n',
+    ]);
     const beside = (await backupFile(f))!;
     expect(path.dirname(beside)).toBe(dir);
     expect(await fs.readFile(beside, 'utf8')).toBe('v5\n');

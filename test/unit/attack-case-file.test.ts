@@ -12,7 +12,8 @@ import { ApxsError } from '../../lib/core/errors.js';
 import { parseCaseFile } from '../../lib/testing/case-file.js';
 import { sendRequest } from '../../lib/testing/http.js';
 
-const oneCase = (request: string) => `cases:\n  - name: x\n    request: ${request}\n    expect: { status: 200 }\n`;
+const oneCase = (request: string) =>
+  `cases:\n  - name: x\n    request: ${request}\n    expect: { status: 200 }\n`;
 
 function mistakes(text: string): string[] {
   try {
@@ -46,11 +47,20 @@ describe('hostile requests in a case file', () => {
   });
 
   it('every request the parser accepts from a printable set is one node sends (no throw): 6 of 6 answered', async () => {
-    const server = http.createServer((req, res) => res.end(`${req.url} ${req.headers['x-a'] ?? ''}`));
+    const server = http.createServer((req, res) =>
+      res.end(`${req.url} ${req.headers['x-a'] ?? ''}`),
+    );
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
     try {
-      const ok = ['{ path: /hi, headers: { X-A: "a\\tb ~" } }', '{ path: "/h%C3%A9" }', '{ path: "/hé" }', '{ path: /hi, headers: { X-A: "é" } }', '{ path: "/a/../b" }', '{ path: "/x?y=1&z" }'];
+      const ok = [
+        '{ path: /hi, headers: { X-A: "a\\tb ~" } }',
+        '{ path: "/h%C3%A9" }',
+        '{ path: "/hé" }',
+        '{ path: /hi, headers: { X-A: "é" } }',
+        '{ path: "/a/../b" }',
+        '{ path: "/x?y=1&z" }',
+      ];
       for (const r of ok) {
         const f = parseCaseFile(oneCase(r), 'c.yaml');
         const res = await sendRequest(port, f.cases[0]!.request, { timeoutMs: 5000 });
@@ -64,14 +74,27 @@ describe('hostile requests in a case file', () => {
   });
 
   it('a request node refuses anyway is an answer with an error, never a throw out of the run', async () => {
-    const res = await sendRequest(1, { method: 'GET', path: '/a\u0000', host: undefined, headers: {}, body: undefined }, { timeoutMs: 1000 });
+    const res = await sendRequest(
+      1,
+      { method: 'GET', path: '/a\u0000', host: undefined, headers: {}, body: undefined },
+      { timeoutMs: 1000 },
+    );
     expect(res.error).toMatch(/no request sent/);
   });
 
-  it.each([['a backreference', '(a|a)*\\\\1b'], ['a lookahead', '(?=a)(a+)+$'], ['a lookbehind', '(?<=x)(a+)+$'], ['a named backreference', '(?<n>a+)+\\\\k<n>']])(
-    'a `matches` with %s (no linear-time engine for it): BAD_CASE_FILE at c.yaml:4', (_what, source) => {
-      const m = mistakes(`cases:\n  - name: x\n    request: /hi\n    expect: { body: { matches: "${source}" } }\n`);
+  it.each([
+    ['a backreference', '(a|a)*\\\\1b'],
+    ['a lookahead', '(?=a)(a+)+$'],
+    ['a lookbehind', '(?<=x)(a+)+$'],
+    ['a named backreference', '(?<n>a+)+\\\\k<n>'],
+  ])(
+    'a `matches` with %s (no linear-time engine for it): BAD_CASE_FILE at c.yaml:4',
+    (_what, source) => {
+      const m = mistakes(
+        `cases:\n  - name: x\n    request: /hi\n    expect: { body: { matches: "${source}" } }\n`,
+      );
       expect(m.length, m.join('\n')).toBe(1);
       expect(m[0]).toMatch(/^c\.yaml:4: regular expression .* needs backtracking/);
-    });
+    },
+  );
 });

@@ -44,12 +44,20 @@ describe('files that are not case files', () => {
   });
 
   it('UTF-16 (with its BOM): one mistake saying it is not UTF-8', async () => {
-    const m = await mistakesOf('u16.yaml', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(GOOD, 'utf16le')]));
-    expect(m).toEqual([`${path.join(dir, 'u16.yaml')}: not UTF-8 text (it holds NUL bytes: UTF-16, or a binary file?)`]);
+    const m = await mistakesOf(
+      'u16.yaml',
+      Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(GOOD, 'utf16le')]),
+    );
+    expect(m).toEqual([
+      `${path.join(dir, 'u16.yaml')}: not UTF-8 text (it holds NUL bytes: UTF-16, or a binary file?)`,
+    ]);
   });
 
   it('Latin-1 bytes: one mistake saying it is not UTF-8', async () => {
-    const m = await mistakesOf('latin1.yaml', Buffer.from(GOOD.replace('name: x', 'name: caf\xe9'), 'latin1'));
+    const m = await mistakesOf(
+      'latin1.yaml',
+      Buffer.from(GOOD.replace('name: x', 'name: caf\xe9'), 'latin1'),
+    );
     expect(m).toEqual([`${path.join(dir, 'latin1.yaml')}: not UTF-8 text (save it as UTF-8)`]);
   });
 
@@ -66,7 +74,8 @@ describe('files that are not case files', () => {
 
   it('3000 mistakes: 50 shown and a count of the rest', async () => {
     const lines = ['cases:'];
-    for (let i = 0; i < 3000; i++) lines.push(`  - name: c${i}`, '    request: /hi', '    expect: { stauts: 200 }');
+    for (let i = 0; i < 3000; i++)
+      lines.push(`  - name: c${i}`, '    request: /hi', '    expect: { stauts: 200 }');
     const m = await mistakesOf('many.yaml', `${lines.join('\n')}\n`);
     expect(m).toHaveLength(51);
     expect(m[50]).toMatch(/^\.\.\. and \d+ more$/);

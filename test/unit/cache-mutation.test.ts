@@ -8,7 +8,14 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cacheDir, cached, cacheFile, isStringRecord, readCache, shortHash } from '../../lib/core/cache.js';
+import {
+  cacheDir,
+  cached,
+  cacheFile,
+  isStringRecord,
+  readCache,
+  shortHash,
+} from '../../lib/core/cache.js';
 import { firstGroup, statIfAny } from '../../lib/core/fs.js';
 import { tmpDir } from '../helpers.js';
 
@@ -21,9 +28,13 @@ describe('cache entries', () => {
 
   it('cacheFile: NAME-HASH.json in the cache dir; a name that is not [a-z][a-z0-9-]* is refused', () => {
     const env = { XDG_CACHE_HOME: '/c' };
-    expect(cacheFile('listening-2', '/srv/a', env)).toBe(`/c/apxs-ts/listening-2-${shortHash('/srv/a')}.json`);
+    expect(cacheFile('listening-2', '/srv/a', env)).toBe(
+      `/c/apxs-ts/listening-2-${shortHash('/srv/a')}.json`,
+    );
     for (const bad of ['', 'A', '1a', '-a', 'a_b', 'a/b', '../a', 'a.b', 'a b', 'x/', 'a\n']) {
-      expect(() => cacheFile(bad, 'k', env), JSON.stringify(bad)).toThrow(`bad cache name ${JSON.stringify(bad)}`);
+      expect(() => cacheFile(bad, 'k', env), JSON.stringify(bad)).toThrow(
+        `bad cache name ${JSON.stringify(bad)}`,
+      );
     }
   });
 
@@ -44,7 +55,11 @@ describe('cache entries', () => {
     expect(readCache('c', 'k2', isN, env)).toBeUndefined();
     expect(await cached('c', 'k2', isN, compute, { env, keep: () => true })).toBe(30);
     expect(readCache('c', 'k2', isN, env)).toBe(30);
-    expect((await fs.readdir(cacheDir(env))).sort()).toEqual([cacheFile('c', 'k1', env), cacheFile('c', 'k2', env), cacheFile('c', 'zero', env)].map((f) => path.basename(f)).sort());
+    expect((await fs.readdir(cacheDir(env))).sort()).toEqual(
+      [cacheFile('c', 'k1', env), cacheFile('c', 'k2', env), cacheFile('c', 'zero', env)]
+        .map((f) => path.basename(f))
+        .sort(),
+    );
   });
 
   it('cached without env uses $XDG_CACHE_HOME of the process', async () => {
@@ -64,7 +79,17 @@ describe('cache entries', () => {
   it('isStringRecord: an object whose values are all strings', () => {
     expect(isStringRecord({})).toBe(true);
     expect(isStringRecord({ a: 'x', b: '' })).toBe(true);
-    for (const v of [null, undefined, 'a', 1, ['a'], [], { a: 1 }, { a: 'x', b: null }, { a: ['x'] }]) {
+    for (const v of [
+      null,
+      undefined,
+      'a',
+      1,
+      ['a'],
+      [],
+      { a: 1 },
+      { a: 'x', b: null },
+      { a: ['x'] },
+    ]) {
       expect(isStringRecord(v), JSON.stringify(v)).toBe(false);
     }
   });
@@ -92,6 +117,10 @@ describe('renderTemplateDirs, the order', () => {
     await fs.writeFile(path.join(a, 'z.txt'), 'z');
     await fs.writeFile(path.join(b, 'a.txt'), 'a');
     await fs.writeFile(path.join(b, 'm.txt'), 'm');
-    expect((await renderTemplateDirs([a, b], {})).map((f) => f.rel)).toEqual(['a.txt', 'm.txt', 'z.txt']);
+    expect((await renderTemplateDirs([a, b], {})).map((f) => f.rel)).toEqual([
+      'a.txt',
+      'm.txt',
+      'z.txt',
+    ]);
   });
 });

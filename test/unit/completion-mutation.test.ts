@@ -6,28 +6,52 @@
  * functions, the per-path option and argument kinds, the header.
  */
 import { describe, expect, it } from 'vitest';
-import { caseFunction, header, kindWord, oneLine, rows, sq, tables, type CompletionNode } from '../../lib/core/completion-tables.js';
+import {
+  caseFunction,
+  header,
+  kindWord,
+  oneLine,
+  rows,
+  sq,
+  tables,
+  type CompletionNode,
+} from '../../lib/core/completion-tables.js';
 import { completionScript } from '../../lib/core/completion.js';
 
 const tree: CompletionNode = {
-  name: 'tool', description: '', args: [], options: [
+  name: 'tool',
+  description: '',
+  args: [],
+  options: [
     { flags: ['-o', '--out'], description: 'global out', value: 'dirs' },
     { flags: ['-V', '--version'], description: 'version' },
   ],
   commands: [
     {
-      name: 'add', description: 'add things', args: [{ name: 'kind', value: 'none' }, { name: 'names', variadic: true, value: { choices: ['a', 'b'] } }],
-      options: [{ flags: ['--out'], description: 'own out', value: 'files' }, { flags: ['-h', '--help'], description: 'own help' }],
+      name: 'add',
+      description: 'add things',
+      args: [
+        { name: 'kind', value: 'none' },
+        { name: 'names', variadic: true, value: { choices: ['a', 'b'] } },
+      ],
+      options: [
+        { flags: ['--out'], description: 'own out', value: 'files' },
+        { flags: ['-h', '--help'], description: 'own help' },
+      ],
       commands: [{ name: 'deep', description: 'deeper', args: [], options: [], commands: [] }],
     },
   ],
 };
 
 describe('rows', () => {
-  it('a command\'s own option replaces an inherited one with a shared flag; --help added once; --version and help not inherited', () => {
+  it("a command's own option replaces an inherited one with a shared flag; --help added once; --version and help not inherited", () => {
     const r = rows(tree);
     expect(r.map((x) => x.path)).toEqual(['', 'add', 'add deep']);
-    expect(r[0]!.options.map((o) => o.description)).toEqual(['global out', 'version', 'display help for command']);
+    expect(r[0]!.options.map((o) => o.description)).toEqual([
+      'global out',
+      'version',
+      'display help for command',
+    ]);
     expect(r[1]!.options.map((o) => o.description)).toEqual(['own out', 'own help']);
     expect(r[2]!.options.map((o) => o.description)).toEqual(['own out', 'own help']);
   });
@@ -54,17 +78,32 @@ describe('words and lines', () => {
 
 describe('caseFunction and tables', () => {
   it('bash/zsh case and fish switch, entries without lines left out', () => {
-    const entries: [string, string[]][] = [['k1', ['x', "y'z"]], ['k2', []]];
-    expect(caseFunction('bash', 'f', entries)).toBe("f() {\n  case \"$1\" in\n    'k1') printf '%s\\n' 'x' 'y'\\''z' ;;\n  esac\n}\n");
-    expect(caseFunction('fish', 'f', entries)).toBe("function f\n    switch \"$argv[1]\"\n    case 'k1'\n        printf '%s\\n' 'x' 'y\\'z'\n    end\nend\n");
-    expect(caseFunction('bash', 'f', [['a|*', ['v']]], true)).toContain("    a|*) printf '%s\\n' 'v' ;;");
+    const entries: [string, string[]][] = [
+      ['k1', ['x', "y'z"]],
+      ['k2', []],
+    ];
+    expect(caseFunction('bash', 'f', entries)).toBe(
+      "f() {\n  case \"$1\" in\n    'k1') printf '%s\\n' 'x' 'y'\\''z' ;;\n  esac\n}\n",
+    );
+    expect(caseFunction('fish', 'f', entries)).toBe(
+      "function f\n    switch \"$argv[1]\"\n    case 'k1'\n        printf '%s\\n' 'x' 'y\\'z'\n    end\nend\n",
+    );
+    expect(caseFunction('bash', 'f', [['a|*', ['v']]], true)).toContain(
+      "    a|*) printf '%s\\n' 'v' ;;",
+    );
   });
 
   it('tables: subcommands with descriptions (not in bash), option kinds per path and flag, argument kinds (none left out, variadic repeats)', () => {
     const b = tables('bash', '_t', tree);
-    expect(b).toContain("_t_subs() {\n  case \"$1\" in\n    '') printf '%s\\n' 'add' ;;\n    'add') printf '%s\\n' 'deep' ;;\n  esac\n}\n");
-    expect(b).toContain("    '|-o') printf '%s\\n' 'dirs' ;;\n    '|--out') printf '%s\\n' 'dirs' ;;\n    'add|--out') printf '%s\\n' 'files' ;;\n    'add deep|--out') printf '%s\\n' 'files' ;;");
-    expect(b).toContain("_t_argkind() {\n  case \"$1\" in\n    'add|1') printf '%s\\n' '=a b' ;;\n    'add|'*) printf '%s\\n' '=a b' ;;\n  esac\n}\n");
+    expect(b).toContain(
+      "_t_subs() {\n  case \"$1\" in\n    '') printf '%s\\n' 'add' ;;\n    'add') printf '%s\\n' 'deep' ;;\n  esac\n}\n",
+    );
+    expect(b).toContain(
+      "    '|-o') printf '%s\\n' 'dirs' ;;\n    '|--out') printf '%s\\n' 'dirs' ;;\n    'add|--out') printf '%s\\n' 'files' ;;\n    'add deep|--out') printf '%s\\n' 'files' ;;",
+    );
+    expect(b).toContain(
+      "_t_argkind() {\n  case \"$1\" in\n    'add|1') printf '%s\\n' '=a b' ;;\n    'add|'*) printf '%s\\n' '=a b' ;;\n  esac\n}\n",
+    );
     expect(b.split('\n\n')).toHaveLength(4);
     const z = tables('zsh', '_t', tree);
     expect(z).toContain("    '') printf '%s\\n' 'add\tadd things' ;;");
@@ -74,14 +113,16 @@ describe('caseFunction and tables', () => {
   });
 
   it('header: what, how it was made, how to install, where dynamic values come from', () => {
-    expect(header('zsh', { command: 'tool', version: '2.1' }, ['install: x', 'or: y'])).toBe([
-      '# zsh completion for tool 2.1, generated from its command tree by `tool completion zsh`.',
-      '# install: x',
-      '# or: y',
-      '# Subcommands and options are listed here; installed modules and vhosts of the current',
-      '# server root are asked of `tool completion --complete modules|vhosts` when TAB is pressed.',
-      '',
-    ].join('\n'));
+    expect(header('zsh', { command: 'tool', version: '2.1' }, ['install: x', 'or: y'])).toBe(
+      [
+        '# zsh completion for tool 2.1, generated from its command tree by `tool completion zsh`.',
+        '# install: x',
+        '# or: y',
+        '# Subcommands and options are listed here; installed modules and vhosts of the current',
+        '# server root are asked of `tool completion --complete modules|vhosts` when TAB is pressed.',
+        '',
+      ].join('\n'),
+    );
   });
 
   it('completionScript names its functions after the command, non-word characters as _', () => {
@@ -90,25 +131,72 @@ describe('caseFunction and tables', () => {
     expect(s).toContain('complete -F _my_tool my-tool');
     expect(s.startsWith('# bash completion for my-tool 1,')).toBe(true);
   });
-  it('each script starts with its shell\'s header and install lines, and names every function after the command', () => {
+  it("each script starts with its shell's header and install lines, and names every function after the command", () => {
     const o = { command: 'my-tool', version: '1' };
     const bash = completionScript('bash', tree, o);
-    expect(bash.startsWith(header('bash', o, ['install: my-tool completion bash > ~/.local/share/bash-completion/completions/my-tool', '     or: source <(my-tool completion bash)   (in ~/.bashrc)']))).toBe(true);
+    expect(
+      bash.startsWith(
+        header('bash', o, [
+          'install: my-tool completion bash > ~/.local/share/bash-completion/completions/my-tool',
+          '     or: source <(my-tool completion bash)   (in ~/.bashrc)',
+        ]),
+      ),
+    ).toBe(true);
     const zsh = completionScript('zsh', tree, o);
-    expect(zsh.startsWith(`#compdef my-tool\n${header('zsh', o, ['install: my-tool completion zsh > "${fpath[1]}/_my-tool"   (then restart zsh)', '     or: source <(my-tool completion zsh)   (in ~/.zshrc, after compinit)'])}`)).toBe(true);
-    for (const f of ['_my_tool_is_sub() {', '_my_tool_describe() {', '_my_tool_values() {', '_my_tool() {', 'compdef _my_tool my-tool']) expect(zsh, f).toContain(f);
+    expect(
+      zsh.startsWith(
+        `#compdef my-tool\n${header('zsh', o, ['install: my-tool completion zsh > "${fpath[1]}/_my-tool"   (then restart zsh)', '     or: source <(my-tool completion zsh)   (in ~/.zshrc, after compinit)'])}`,
+      ),
+    ).toBe(true);
+    for (const f of [
+      '_my_tool_is_sub() {',
+      '_my_tool_describe() {',
+      '_my_tool_values() {',
+      '_my_tool() {',
+      'compdef _my_tool my-tool',
+    ])
+      expect(zsh, f).toContain(f);
     expect(zsh).toContain(tables('zsh', '_my_tool', tree));
     const fish = completionScript('fish', tree, o);
-    expect(fish.startsWith(header('fish', o, ['install: my-tool completion fish > ~/.config/fish/completions/my-tool.fish']))).toBe(true);
-    for (const f of ['function __my_tool_values', 'function __my_tool_complete', "complete -c my-tool -f -a '(__my_tool_complete)'"]) expect(fish, f).toContain(f);
+    expect(
+      fish.startsWith(
+        header('fish', o, [
+          'install: my-tool completion fish > ~/.config/fish/completions/my-tool.fish',
+        ]),
+      ),
+    ).toBe(true);
+    for (const f of [
+      'function __my_tool_values',
+      'function __my_tool_complete',
+      "complete -c my-tool -f -a '(__my_tool_complete)'",
+    ])
+      expect(fish, f).toContain(f);
     expect(fish).toContain(tables('fish', '__my_tool', tree));
   });
 });
 
 describe('tables, the rest', () => {
   it('fish: one case per line; only a variadic argument gets a repeating pattern', () => {
-    expect(caseFunction('fish', 'f', [['a', ['1']], ['b', ['2']]])).toBe("function f\n    switch \"$argv[1]\"\n    case 'a'\n        printf '%s\\n' '1'\n    case 'b'\n        printf '%s\\n' '2'\n    end\nend\n");
-    const t: CompletionNode = { name: 't', description: '', options: [], commands: [], args: [{ name: 'file', value: 'files' }, { name: 'more', variadic: true, value: 'dirs' }] };
-    expect(tables('bash', '_t', t)).toContain("_t_argkind() {\n  case \"$1\" in\n    '|0') printf '%s\\n' 'files' ;;\n    '|1') printf '%s\\n' 'dirs' ;;\n    '|'*) printf '%s\\n' 'dirs' ;;\n  esac\n}\n");
+    expect(
+      caseFunction('fish', 'f', [
+        ['a', ['1']],
+        ['b', ['2']],
+      ]),
+    ).toBe(
+      "function f\n    switch \"$argv[1]\"\n    case 'a'\n        printf '%s\\n' '1'\n    case 'b'\n        printf '%s\\n' '2'\n    end\nend\n",
+    );
+    const t: CompletionNode = {
+      name: 't',
+      description: '',
+      options: [],
+      commands: [],
+      args: [
+        { name: 'file', value: 'files' },
+        { name: 'more', variadic: true, value: 'dirs' },
+      ],
+    };
+    expect(tables('bash', '_t', t)).toContain(
+      "_t_argkind() {\n  case \"$1\" in\n    '|0') printf '%s\\n' 'files' ;;\n    '|1') printf '%s\\n' 'dirs' ;;\n    '|'*) printf '%s\\n' 'dirs' ;;\n  esac\n}\n",
+    );
   });
 });

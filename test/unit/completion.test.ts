@@ -9,7 +9,11 @@ import { execFile, execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { completionPaths, completionScript, type CompletionNode } from '../../lib/core/completion.js';
+import {
+  completionPaths,
+  completionScript,
+  type CompletionNode,
+} from '../../lib/core/completion.js';
 import { ROOT, tmpDir } from '../helpers.js';
 
 const has = (shell: string) => {
@@ -21,12 +25,26 @@ const has = (shell: string) => {
   }
 };
 const HAS = { bash: has('bash'), zsh: has('zsh'), fish: has('fish') };
-for (const [shell, ok] of Object.entries(HAS)) if (!ok) console.warn(`completion tests: ${shell} is not installed; its checks are skipped (apt-get install ${shell})`);
+for (const [shell, ok] of Object.entries(HAS))
+  if (!ok)
+    console.warn(
+      `completion tests: ${shell} is not installed; its checks are skipped (apt-get install ${shell})`,
+    );
 
-function run(file: string, args: string[], env: Record<string, string> = {}, cwd = ROOT): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  file: string,
+  args: string[],
+  env: Record<string, string> = {},
+  cwd = ROOT,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(file, args, { cwd, env: { ...process.env, CI: 'true', ...env }, timeout: 30_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+    execFile(
+      file,
+      args,
+      { cwd, env: { ...process.env, CI: 'true', ...env }, timeout: 30_000 },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
   });
 }
 
@@ -40,26 +58,50 @@ afterAll(async () => {
 
 describe('the generator', () => {
   const tree: CompletionNode = {
-    name: 'tool', description: '', args: [], commands: [
-      { name: 'add', description: 'add things', commands: [], args: [{ name: 'names', variadic: true, value: { choices: ['a', 'b'] } }],
-        options: [{ flags: ['-o', '--out'], description: 'output', value: 'files' }, { flags: ['--dry-run'], description: 'no writes' }] },
+    name: 'tool',
+    description: '',
+    args: [],
+    commands: [
+      {
+        name: 'add',
+        description: 'add things',
+        commands: [],
+        args: [{ name: 'names', variadic: true, value: { choices: ['a', 'b'] } }],
+        options: [
+          { flags: ['-o', '--out'], description: 'output', value: 'files' },
+          { flags: ['--dry-run'], description: 'no writes' },
+        ],
+      },
     ],
-    options: [{ flags: ['--json'], description: 'json' }, { flags: ['-V', '--version'], description: 'version' }],
+    options: [
+      { flags: ['--json'], description: 'json' },
+      { flags: ['-V', '--version'], description: 'version' },
+    ],
   };
 
-  it('lists every command path with its own and its ancestors\' options (--version only at the top)', () => {
+  it("lists every command path with its own and its ancestors' options (--version only at the top)", () => {
     expect(completionPaths(tree)).toEqual([
       { path: '', commands: ['add'], options: ['--json', '-V', '--version', '-h', '--help'] },
-      { path: 'add', commands: [], options: ['-o', '--out', '--dry-run', '--json', '-h', '--help'] },
+      {
+        path: 'add',
+        commands: [],
+        options: ['-o', '--out', '--dry-run', '--json', '-h', '--help'],
+      },
     ]);
   });
 
   it('a variadic argument completes at every position; quotes in descriptions survive', async () => {
-    const t = { ...tree, commands: [{ ...tree.commands[0]!, description: 'it\'s "quoted" $HOME `x`' }] };
+    const t = {
+      ...tree,
+      commands: [{ ...tree.commands[0]!, description: 'it\'s "quoted" $HOME `x`' }],
+    };
     const file = path.join(dir, 'tool.bash');
     await fs.writeFile(file, completionScript('bash', t, { command: 'tool', version: '1' }));
     const body = `source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 )); _tool; printf '%s\\n' "\${COMPREPLY[@]}"`;
-    for (const words of [['tool', 'add', ''], ['tool', 'add', 'a', 'b', '']]) {
+    for (const words of [
+      ['tool', 'add', ''],
+      ['tool', 'add', 'a', 'b', ''],
+    ]) {
       const r = await run('bash', ['-c', body, 'bash', file, ...words]);
       expect(r.stdout.split('\n').filter(Boolean)).toEqual(['a', 'b']);
     }

@@ -15,7 +15,8 @@ describe('syntax corners', () => {
   });
 
   it('joins continuation lines, keeps line numbers, ignores # only at line start', () => {
-    const text = 'ServerName a.dd\r\nAlias /x \\\r\n   "/var/www/with space" \r\n  # a comment\r\nHeader set X "a # not a comment"\r\n<VirtualHost *:80>\r\n</virtualhost>\r\n';
+    const text =
+      'ServerName a.dd\r\nAlias /x \\\r\n   "/var/www/with space" \r\n  # a comment\r\nHeader set X "a # not a comment"\r\n<VirtualHost *:80>\r\n</virtualhost>\r\n';
     const p = parseConf(text);
     expect(p.eol).toBe('\r\n');
     expect(p.directives.map((d) => [d.name, d.args, d.line, d.endLine])).toEqual([
@@ -29,8 +30,14 @@ describe('syntax corners', () => {
   });
 
   it('reports unbalanced sections as httpd would', () => {
-    expect(parseConf('<Directory />\n').errors).toEqual([{ line: 1, message: '<Directory> was not closed' }]);
-    expect(parseConf('</Location>\n').errors[0]!.message).toMatch(/without matching <Location> section/);
-    expect(parseConf('<VirtualHost *:80\n</VirtualHost>\n').errors[0]!.message).toMatch(/missing closing '>'/);
+    expect(parseConf('<Directory />\n').errors).toEqual([
+      { line: 1, message: '<Directory> was not closed' },
+    ]);
+    expect(parseConf('</Location>\n').errors[0]!.message).toMatch(
+      /without matching <Location> section/,
+    );
+    expect(parseConf('<VirtualHost *:80\n</VirtualHost>\n').errors[0]!.message).toMatch(
+      /missing closing '>'/,
+    );
   });
 });

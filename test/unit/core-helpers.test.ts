@@ -19,7 +19,20 @@ const errno = (code: string) => Object.assign(new Error(`${code}: x`), { code })
 
 describe('errors', () => {
   it('exit codes: 2 for bad input, 3 not running, 130 interrupted, 1 otherwise', () => {
-    for (const c of ['USAGE', 'BAD_INPUT', 'BAD_MODULE_NAME', 'BAD_HOSTNAME', 'MODULE_EXISTS', 'HOST_MAPPED', 'API_MISMATCH', 'UNSAFE_CONFIG', 'UNSUPPORTED', 'BAD_CASE_FILE', 'TLS_UNSUPPORTED', 'NAME_NOT_PERMITTED'] as const) {
+    for (const c of [
+      'USAGE',
+      'BAD_INPUT',
+      'BAD_MODULE_NAME',
+      'BAD_HOSTNAME',
+      'MODULE_EXISTS',
+      'HOST_MAPPED',
+      'API_MISMATCH',
+      'UNSAFE_CONFIG',
+      'UNSUPPORTED',
+      'BAD_CASE_FILE',
+      'TLS_UNSUPPORTED',
+      'NAME_NOT_PERMITTED',
+    ] as const) {
       expect(new ApxsError(c, 'm').exitCode, c).toBe(2);
     }
     expect(new ApxsError('NOT_RUNNING', 'm').exitCode).toBe(3);
@@ -32,7 +45,15 @@ describe('errors', () => {
   it('keeps code, message, hint, details, data and cause; the name is ApxsError', () => {
     const cause = new Error('root');
     const e = new ApxsError('LOCKED', 'msg', { hint: 'h', details: ['d'], data: { a: 1 }, cause });
-    expect(e).toMatchObject({ name: 'ApxsError', code: 'LOCKED', message: 'msg', hint: 'h', details: ['d'], data: { a: 1 }, cause });
+    expect(e).toMatchObject({
+      name: 'ApxsError',
+      code: 'LOCKED',
+      message: 'msg',
+      hint: 'h',
+      details: ['d'],
+      data: { a: 1 },
+      cause,
+    });
     const bare = new ApxsError('LOCKED', 'msg');
     expect(bare.details).toEqual([]);
     expect(bare.hint).toBeUndefined();
@@ -52,7 +73,11 @@ describe('errors', () => {
   it('permissionError: EACCES and EPERM name the path; others are not its', () => {
     for (const c of ['EACCES', 'EPERM']) {
       const e = permissionError('/p/f', errno(c))!;
-      expect(e).toMatchObject({ code: 'PERMISSION_DENIED', message: 'permission denied writing /p/f', hint: expect.stringContaining('sudo') });
+      expect(e).toMatchObject({
+        code: 'PERMISSION_DENIED',
+        message: 'permission denied writing /p/f',
+        hint: expect.stringContaining('sudo'),
+      });
       expect(e.cause).toMatchObject({ code: c });
     }
     expect(permissionError('/p/f', errno('ENOENT'))).toBeUndefined();
@@ -97,7 +122,9 @@ describe('registry', () => {
 
   it('8 concurrent updates lose none', async () => {
     const file = path.join(await tmpDir('apxs-ts-registry-'), 'r.json');
-    await Promise.all(Array.from({ length: 8 }, (_, i) => updateRegistry<number>(file, (e) => [...e, i])));
+    await Promise.all(
+      Array.from({ length: 8 }, (_, i) => updateRegistry<number>(file, (e) => [...e, i])),
+    );
     expect((await readRegistry<number>(file)).sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
   });
 
@@ -112,21 +139,30 @@ describe('registry', () => {
   it('a registry whose directory cannot be made is an error naming that directory', async () => {
     const dir = await tmpDir('apxs-ts-registry-');
     await fs.writeFile(path.join(dir, 'file'), '');
-    await expect(updateRegistry(path.join(dir, 'file', 'sub', 'r.json'), (e) => e)).rejects.toMatchObject({
-      code: 'NOT_FOUND', message: expect.stringContaining(path.join(dir, 'file', 'sub')),
+    await expect(
+      updateRegistry(path.join(dir, 'file', 'sub', 'r.json'), (e) => e),
+    ).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      message: expect.stringContaining(path.join(dir, 'file', 'sub')),
     });
   });
 });
 
 describe('templates', () => {
-  it('templatesRoot is the package\'s templates/ from lib/core', () => {
+  it("templatesRoot is the package's templates/ from lib/core", () => {
     expect(templatesRoot()).toBe(path.join(ROOT, 'templates'));
   });
 
   it('fills every placeholder; one left over is a TEMPLATE error naming the file and the placeholder', () => {
-    expect(fillPlaceholders('@@a@@-@@b@@ @@a@@ @x@ @@', { a: '1', b: '2' }, 'f')).toBe('1-2 1 @x@ @@');
+    expect(fillPlaceholders('@@a@@-@@b@@ @@a@@ @x@ @@', { a: '1', b: '2' }, 'f')).toBe(
+      '1-2 1 @x@ @@',
+    );
     expect(() => fillPlaceholders('x @@nope@@ @@a@@', { a: '1' }, 'dir/f.c')).toThrow(
-      expect.objectContaining({ code: 'TEMPLATE', message: 'template dir/f.c has unknown placeholder @@nope@@', hint: expect.stringContaining('bug') }),
+      expect.objectContaining({
+        code: 'TEMPLATE',
+        message: 'template dir/f.c has unknown placeholder @@nope@@',
+        hint: expect.stringContaining('bug'),
+      }),
     );
   });
 
@@ -137,7 +173,9 @@ describe('templates', () => {
     await fs.mkdir(path.join(a, 'sub'), { recursive: true });
     await fs.mkdir(b);
     await fs.writeFile(path.join(a, 'mod_@@name@@.c'), 'module @@name@@\n');
-    await fs.writeFile(path.join(a, 'sub', 'run.sh'), '#!/bin/sh\necho @@name@@\n', { mode: 0o755 });
+    await fs.writeFile(path.join(a, 'sub', 'run.sh'), '#!/bin/sh\necho @@name@@\n', {
+      mode: 0o755,
+    });
     await fs.chmod(path.join(a, 'sub', 'run.sh'), 0o755);
     await fs.writeFile(path.join(a, 'Makefile'), 'from a\n');
     await fs.writeFile(path.join(b, 'Makefile'), 'from b @@name@@\n');
@@ -149,7 +187,9 @@ describe('templates', () => {
       [path.join('sub', 'run.sh'), '#!/bin/sh\necho hello\n', 0o755],
     ]);
     await fs.writeFile(path.join(b, '@@what@@'), '');
-    await expect(renderTemplateDirs([b], { name: 'x' })).rejects.toMatchObject({ code: 'TEMPLATE' });
+    await expect(renderTemplateDirs([b], { name: 'x' })).rejects.toMatchObject({
+      code: 'TEMPLATE',
+    });
   });
 });
 
@@ -171,23 +211,35 @@ describe('run', () => {
 
   it('captures stdout, stderr, both in order, the exit code, input, cwd and env', async () => {
     const d = await tmpDir('apxs-ts-run-');
-    const r = await runCapture('/bin/sh', ['-c', 'echo out; echo err >&2; read x; echo "$x $FOO $(pwd)"; exit 3'], { input: 'in\n', cwd: d, env: { FOO: 'foo' } });
+    const r = await runCapture(
+      '/bin/sh',
+      ['-c', 'echo out; echo err >&2; read x; echo "$x $FOO $(pwd)"; exit 3'],
+      { input: 'in\n', cwd: d, env: { FOO: 'foo' } },
+    );
     expect(r).toEqual({
       command: `/bin/sh -c 'echo out; echo err >&2; read x; echo "$x $FOO $(pwd)"; exit 3'`,
-      exitCode: 3, stdout: `out\nin foo ${d}\n`, stderr: 'err\n', all: expect.any(String),
+      exitCode: 3,
+      stdout: `out\nin foo ${d}\n`,
+      stderr: 'err\n',
+      all: expect.any(String),
     });
     // Both streams in `all` (their order across two pipes is the kernel's).
     expect(r.all.split('\n').sort()).toEqual(['', 'err', `in foo ${d}`, 'out']);
     // The environment is the caller's plus `env`.
     process.env.APXS_TS_RUN_TEST = 'kept';
     expect((await runCapture('/bin/sh', ['-c', 'echo $APXS_TS_RUN_TEST'])).stdout).toBe('kept\n');
-    expect((await runCapture('/bin/sh', ['-c', 'echo $APXS_TS_RUN_TEST'], { env: { OTHER: '1' } })).stdout).toBe('kept\n');
+    expect(
+      (await runCapture('/bin/sh', ['-c', 'echo $APXS_TS_RUN_TEST'], { env: { OTHER: '1' } }))
+        .stdout,
+    ).toBe('kept\n');
     delete process.env.APXS_TS_RUN_TEST;
   });
 
   it('a child killed by a signal is 128 + its number; a timeout kills it and says so', async () => {
     expect((await runCapture('/bin/sh', ['-c', 'kill -TERM $$'])).exitCode).toBe(143);
-    const t = await runCapture('/bin/sh', ['-c', 'echo started; exec sleep 30'], { timeoutMs: 200 });
+    const t = await runCapture('/bin/sh', ['-c', 'echo started; exec sleep 30'], {
+      timeoutMs: 200,
+    });
     expect(t.exitCode).toBe(137);
     expect(t.all).toBe('started\n\n[killed after 200 ms]');
     expect(t.stdout).toBe('started\n');
@@ -200,17 +252,27 @@ describe('run', () => {
     setTimeout(() => ac.abort(), 50);
     expect((await q).exitCode).toBe(137);
     // Only the child given the signal: another one still runs until it ends.
-    const other = await Promise.race([p.then(() => 'ended'), new Promise((r) => setTimeout(() => r('running'), 100))]);
+    const other = await Promise.race([
+      p.then(() => 'ended'),
+      new Promise((r) => setTimeout(() => r('running'), 100)),
+    ]);
     expect(other).toBe('running');
     const done = runCapture('/bin/true', []);
     expect((await done).exitCode).toBe(0);
   });
 
   it('a missing program is TOOL_MISSING naming it; one that cannot run is CHILD_FAILED', async () => {
-    await expect(runCapture('/nonexistent/tool', [])).rejects.toMatchObject({ code: 'TOOL_MISSING', message: '/nonexistent/tool not found', hint: 'install it, or check PATH' });
+    await expect(runCapture('/nonexistent/tool', [])).rejects.toMatchObject({
+      code: 'TOOL_MISSING',
+      message: '/nonexistent/tool not found',
+      hint: 'install it, or check PATH',
+    });
     const d = await tmpDir('apxs-ts-run-');
     await fs.writeFile(path.join(d, 'noexec'), 'x');
-    await expect(runCapture(path.join(d, 'noexec'), ['a b'])).rejects.toMatchObject({ code: 'CHILD_FAILED', message: expect.stringContaining(`${path.join(d, 'noexec')} 'a b' could not run: `) });
+    await expect(runCapture(path.join(d, 'noexec'), ['a b'])).rejects.toMatchObject({
+      code: 'CHILD_FAILED',
+      message: expect.stringContaining(`${path.join(d, 'noexec')} 'a b' could not run: `),
+    });
   });
 });
 
@@ -232,7 +294,14 @@ describe('fs helpers', () => {
     const d = await tmpDir('apxs-ts-fsh-');
     const f = path.join(d, 'c.json');
     expect(cache.readTrustedJson(f)).toBeUndefined();
-    for (const [text, want] of [['{"a":1}', { a: 1 }], ['[1]', [1]], ['{"a":', undefined], ['null', undefined], ['3', undefined], ['"s"', undefined]] as const) {
+    for (const [text, want] of [
+      ['{"a":1}', { a: 1 }],
+      ['[1]', [1]],
+      ['{"a":', undefined],
+      ['null', undefined],
+      ['3', undefined],
+      ['"s"', undefined],
+    ] as const) {
       await fs.writeFile(f, text);
       expect(cache.readTrustedJson(f), text).toEqual(want);
     }
@@ -245,8 +314,14 @@ describe('fs helpers', () => {
     await fs.writeFile(f, '{"k": [1]}');
     expect(await fsh.readJson(f)).toEqual({ k: [1] });
     await fs.writeFile(f, '{oops');
-    await expect(fsh.readJson(f)).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringMatching(new RegExp(`^${f} is not valid JSON: `)), hint: `fix or remove ${f}` });
-    await expect(fsh.readJson(f, 'UNKNOWN_SERVER_ROOT')).rejects.toMatchObject({ code: 'UNKNOWN_SERVER_ROOT' });
+    await expect(fsh.readJson(f)).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+      message: expect.stringMatching(new RegExp(`^${f} is not valid JSON: `)),
+      hint: `fix or remove ${f}`,
+    });
+    await expect(fsh.readJson(f, 'UNKNOWN_SERVER_ROOT')).rejects.toMatchObject({
+      code: 'UNKNOWN_SERVER_ROOT',
+    });
     await expect(fsh.readJson(d)).rejects.toMatchObject({ code: 'EISDIR' });
   });
 
@@ -257,9 +332,15 @@ describe('fs helpers', () => {
   });
 
   it('pathCandidates and which: PATH order, empty entries skipped, absolute names as they are', async () => {
-    expect(fsh.pathCandidates(['cc', '/opt/x'], { PATH: '/a::/b' })).toEqual(['/a/cc', '/b/cc', '/opt/x']);
+    expect(fsh.pathCandidates(['cc', '/opt/x'], { PATH: '/a::/b' })).toEqual([
+      '/a/cc',
+      '/b/cc',
+      '/opt/x',
+    ]);
     expect(fsh.pathCandidates(['cc'], {})).toEqual([]);
-    expect(await fsh.which(['no-such-tool-x', 'sh'], { PATH: '/nonexistent:/bin' })).toBe('/bin/sh');
+    expect(await fsh.which(['no-such-tool-x', 'sh'], { PATH: '/nonexistent:/bin' })).toBe(
+      '/bin/sh',
+    );
     expect(await fsh.which(['no-such-tool-x'], { PATH: '/bin' })).toBeUndefined();
     expect(await fsh.firstExisting(['/nonexistent', '/bin', '/etc'])).toBe('/bin');
   });
@@ -270,7 +351,11 @@ describe('fs helpers', () => {
     const seen = new Set(['/srv/a', '/srv/b', '/srv/ab', 'a', 'b', 'ba'].map(cache.shortHash));
     expect(seen.size).toBe(6);
     // Pinned: a cache written by one run must be found by the next (another hash would orphan every entry).
-    expect([cache.shortHash('/srv/a'), cache.shortHash(''), cache.shortHash('apxs-ts')]).toEqual(['d4de449740384eb8', '811c9dc501000193', 'dff0ade5209a32b8']);
+    expect([cache.shortHash('/srv/a'), cache.shortHash(''), cache.shortHash('apxs-ts')]).toEqual([
+      'd4de449740384eb8',
+      '811c9dc501000193',
+      'dff0ade5209a32b8',
+    ]);
   });
 
   it('escapeRegExp makes every special character literal', () => {

@@ -29,13 +29,17 @@ describe('crash and debug parsers', () => {
     expect(f).toHaveLength(4);
     expect(f[0]).toMatchObject({ fn: 'crashy_handler', file: '/src/mod_crashy.c', line: 28 });
     expect(f[1]).toMatchObject({ fn: 'ap_run_handler', file: undefined });
-    expect(f[2]).toMatchObject({ fn: undefined, object: '/usr/lib/apache2/modules/mod_mpm_event.so' });
+    expect(f[2]).toMatchObject({
+      fn: undefined,
+      object: '/usr/lib/apache2/modules/mod_mpm_event.so',
+    });
     expect(f[3]).toMatchObject({ fn: 'start_thread', line: 442 });
   });
 
   it('recorder frames: the handler frames and the trampoline dropped, the faulting frame first', () => {
     const text = [
-      'signal 11', 'addr 0x0',
+      'signal 11',
+      'addr 0x0',
       'frame 0x7fd066ad8555 0x7fd066ad7000 ? /cache/apxs-ts-crash-1.so',
       'frame 0x7fd066822050 0x7fd0667e6000 ? /lib/x86_64-linux-gnu/libc.so.6',
       'frame 0x7fd0666ec1f5 0x7fd0666eb000 ? /srv/modules/mod_crashy.so',
@@ -43,7 +47,10 @@ describe('crash and debug parsers', () => {
     ].join('\n');
     const r = parseFrames(text, (o) => path.basename(o).startsWith('apxs-ts-crash-'));
     expect(r.signo).toBe(11);
-    expect(r.frames.map((f) => f.object)).toEqual(['/srv/modules/mod_crashy.so', '/usr/sbin/apache2']);
+    expect(r.frames.map((f) => f.object)).toEqual([
+      '/srv/modules/mod_crashy.so',
+      '/usr/sbin/apache2',
+    ]);
     expect(r.frames[0]!.pc - r.frames[0]!.base).toBe(0x11f5n);
   });
 
@@ -78,7 +85,9 @@ describe('crash and debug parsers', () => {
       '    #0 0x7f35 in __interceptor_malloc ../../../../src/libsanitizer/asan/asan_malloc_linux.cpp:69',
     ].join('\n');
     const r = parseSanitizerReport(text)!;
-    expect(r.report).toBe('ERROR: AddressSanitizer: heap-buffer-overflow on address 0x602000002178 at pc 0x7f35 bp 0x7f sp 0x7f');
+    expect(r.report).toBe(
+      'ERROR: AddressSanitizer: heap-buffer-overflow on address 0x602000002178 at pc 0x7f35 bp 0x7f sp 0x7f',
+    );
     expect(r.frames).toHaveLength(2);
     expect(r.frames[0]).toMatchObject({ fn: 'asan_handler', file: '/src/mod_asan.c', line: 33 });
     expect(r.frames[1]).toMatchObject({ fn: 'ap_run_handler', object: '/usr/sbin/apache2' });
@@ -86,8 +95,15 @@ describe('crash and debug parsers', () => {
   });
 
   it('the handler a source hooks: 2.x ap_hook_handler, 1.3 handler_rec, else NAME_handler', () => {
-    expect(handlerFunction(['ap_hook_handler(my_fn, NULL, NULL, APR_HOOK_MIDDLE);'], 'mod_x')).toBe('my_fn');
-    expect(handlerFunction(['static const handler_rec h[] = {\n  { "x-handler", old_fn },\n  { NULL }\n};'], 'mod_x')).toBe('old_fn');
+    expect(handlerFunction(['ap_hook_handler(my_fn, NULL, NULL, APR_HOOK_MIDDLE);'], 'mod_x')).toBe(
+      'my_fn',
+    );
+    expect(
+      handlerFunction(
+        ['static const handler_rec h[] = {\n  { "x-handler", old_fn },\n  { NULL }\n};'],
+        'mod_x',
+      ),
+    ).toBe('old_fn');
     expect(handlerFunction(['int main(void) { return 0; }'], 'mod_hello')).toBe('hello_handler');
   });
 

@@ -19,7 +19,9 @@ async function tmp(): Promise<string> {
 /** Every entry under `dir`: file bytes, link targets, directories. */
 async function tree(dir: string, rel = ''): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const e of (await fs.readdir(path.join(dir, rel), { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const e of (await fs.readdir(path.join(dir, rel), { withFileTypes: true })).sort((a, b) =>
+    a.name.localeCompare(b.name),
+  )) {
     const r = path.join(rel, e.name);
     const full = path.join(dir, r);
     if (e.isSymbolicLink()) out[r] = `link -> ${await fs.readlink(full)}`;
@@ -29,7 +31,12 @@ async function tree(dir: string, rel = ''): Promise<Record<string, string>> {
   return out;
 }
 
-interface Fx { dir: string; work: string; journal: string; backups: string }
+interface Fx {
+  dir: string;
+  work: string;
+  journal: string;
+  backups: string;
+}
 
 async function fixture(): Promise<Fx> {
   const dir = await tmp();
@@ -44,7 +51,8 @@ async function fixture(): Promise<Fx> {
 }
 
 const readJ = async (file: string) => JSON.parse(await fs.readFile(file, 'utf8'));
-const who = (j: { what: string; pid: number; started: string }) => `"${j.what}" (pid ${j.pid}, started ${j.started})`;
+const who = (j: { what: string; pid: number; started: string }) =>
+  `"${j.what}" (pid ${j.pid}, started ${j.started})`;
 
 async function err(p: Promise<unknown>): Promise<ApxsError> {
   try {
@@ -73,7 +81,11 @@ async function killedEdit(f: Fx): Promise<{ tx: EditTransaction; before: Record<
   expect(await tx.mkdir(w('d1/d2/d3'))).toBe(w('d1'));
   expect(await tx.write(w('d1/d2/d3/in.conf'), 'in\n')).toBe(true);
   const hosts = w('hosts');
-  expect(await tx.shared(hosts, `${hosts}.apxs-ts.lock`, 'hosts changed\n', () => fs.writeFile(hosts, 'hosts changed\n'))).toBe(true);
+  expect(
+    await tx.shared(hosts, `${hosts}.apxs-ts.lock`, 'hosts changed\n', () =>
+      fs.writeFile(hosts, 'hosts changed\n'),
+    ),
+  ).toBe(true);
   await tx.removeAfterCommit(w('purge'));
   return { tx, before };
 }
@@ -84,15 +96,32 @@ describe('recover() of an open journal', () => {
     await fs.mkdir(path.join(f.work, 'purge'));
     const { tx, before } = await killedEdit(f);
     const w = (n: string) => path.join(f.work, n);
-    expect(tx.changed).toEqual([w('a.conf'), w('a.conf'), w('new.conf'), w('gone.conf'), w('link-changed'), w('link-made'), w('link-removed'), w('d1'), w('d1/d2/d3/in.conf')]);
+    expect(tx.changed).toEqual([
+      w('a.conf'),
+      w('a.conf'),
+      w('new.conf'),
+      w('gone.conf'),
+      w('link-changed'),
+      w('link-made'),
+      w('link-removed'),
+      w('d1'),
+      w('d1/d2/d3/in.conf'),
+    ]);
     const j = await readJ(f.journal);
     expect(j.version).toBe(1);
     expect(j.what).toBe('test edit');
     expect(j.pid).toBe(process.pid);
     expect(j.removeAfterCommit).toEqual([w('purge')]);
     expect(j.steps.map((s: { kind: string; path: string }) => `${s.kind} ${s.path}`)).toEqual([
-      `file ${w('a.conf')}`, `file ${w('new.conf')}`, `file ${w('gone.conf')}`, `link ${w('link-changed')}`,
-      `link ${w('link-made')}`, `link ${w('link-removed')}`, `dir ${w('d1')}`, `file ${w('d1/d2/d3/in.conf')}`, `shared ${w('hosts')}`,
+      `file ${w('a.conf')}`,
+      `file ${w('new.conf')}`,
+      `file ${w('gone.conf')}`,
+      `link ${w('link-changed')}`,
+      `link ${w('link-made')}`,
+      `link ${w('link-removed')}`,
+      `dir ${w('d1')}`,
+      `file ${w('d1/d2/d3/in.conf')}`,
+      `shared ${w('hosts')}`,
     ]);
     expect(j.steps[0].after).toHaveLength(2);
     expect(j.steps[2].after).toEqual([]);
@@ -102,7 +131,10 @@ describe('recover() of an open journal', () => {
     expect(j.steps[8].lock).toBe(`${w('hosts')}.apxs-ts.lock`);
 
     const out = await EditTransaction.recover(f.journal, f.backups);
-    const put = [...j.steps].reverse().map((s: { path: string }) => s.path).join(', ');
+    const put = [...j.steps]
+      .reverse()
+      .map((s: { path: string }) => s.path)
+      .join(', ');
     expect(out).toEqual([`undid ${who(j)}, which was killed before it was done: put back ${put}`]);
     const after = await tree(f.work);
     delete after['hosts.apxs-ts.lock'];
@@ -114,9 +146,18 @@ describe('recover() of an open journal', () => {
 
   it('says "put back nothing" for a journal with no steps', async () => {
     const f = await fixture();
-    const j = { version: 1, what: 'empty', pid: 42, started: 'then', steps: [], removeAfterCommit: [] };
+    const j = {
+      version: 1,
+      what: 'empty',
+      pid: 42,
+      started: 'then',
+      steps: [],
+      removeAfterCommit: [],
+    };
     await fs.writeFile(f.journal, JSON.stringify(j), { mode: 0o600 });
-    expect(await EditTransaction.recover(f.journal)).toEqual(['undid "empty" (pid 42, started then), which was killed before it was done: put back nothing']);
+    expect(await EditTransaction.recover(f.journal)).toEqual([
+      'undid "empty" (pid 42, started then), which was killed before it was done: put back nothing',
+    ]);
     await expect(fs.lstat(f.journal)).rejects.toThrow();
   });
 
@@ -154,10 +195,16 @@ describe('recover() of an open journal', () => {
     await fs.rm(n);
     const out = await EditTransaction.recover(f.journal);
     expect(out).toHaveLength(1);
-    expect(await tree(f.work)).toEqual({ 'a.conf': 'a original\n', 'gone.conf': 'gone original\n', hosts: 'hosts original\n', 'link-changed': 'link -> a.conf', 'link-removed': 'link -> gone.conf' });
+    expect(await tree(f.work)).toEqual({
+      'a.conf': 'a original\n',
+      'gone.conf': 'gone original\n',
+      hosts: 'hosts original\n',
+      'link-changed': 'link -> a.conf',
+      'link-removed': 'link -> gone.conf',
+    });
   });
 
-  it('keeps a directory it made that now holds a user\'s file, but removes our temp files', async () => {
+  it("keeps a directory it made that now holds a user's file, but removes our temp files", async () => {
     const f = await fixture();
     const d = path.join(f.work, 'd');
     const e = path.join(f.work, 'e');
@@ -169,12 +216,14 @@ describe('recover() of an open journal', () => {
     await fs.writeFile(path.join(e, '.x.conf.apxs-ts-123-abc9.tmp'), 'half');
     await fs.mkdir(path.join(e, 'empty'));
     const out = await EditTransaction.recover(f.journal);
-    expect(out.slice(1)).toEqual([`${d} holds files this edit did not make (put there since): left as it is`]);
+    expect(out.slice(1)).toEqual([
+      `${d} holds files this edit did not make (put there since): left as it is`,
+    ]);
     expect(await fs.readFile(path.join(d, 'sub', 'user.txt'), 'utf8')).toBe('mine');
     await expect(fs.lstat(e)).rejects.toThrow();
   });
 
-  it('counts a symlink or a non-temp dotfile in a made directory as a user\'s file', async () => {
+  it("counts a symlink or a non-temp dotfile in a made directory as a user's file", async () => {
     const f = await fixture();
     const d = path.join(f.work, 'd');
     const e = path.join(f.work, 'e');
@@ -211,15 +260,28 @@ describe('recover() of an open journal', () => {
   });
 
   it('a shared file: restored while it holds ours, left (quietly when it is the original) otherwise', async () => {
-    for (const [now, warned] of [['other\n', true], ['hosts original\n', false]] as const) {
+    for (const [now, warned] of [
+      ['other\n', true],
+      ['hosts original\n', false],
+    ] as const) {
       const f = await fixture();
       const hosts = path.join(f.work, 'hosts');
       const tx = new EditTransaction(undefined, { file: f.journal, what: 'e' });
-      expect(await tx.shared(hosts, `${hosts}.apxs-ts.lock`, 'hosts original\n', async () => {})).toBe(false);
-      await tx.shared(hosts, `${hosts}.apxs-ts.lock`, Buffer.from('ours\n'), () => fs.writeFile(hosts, 'ours\n'));
+      expect(
+        await tx.shared(hosts, `${hosts}.apxs-ts.lock`, 'hosts original\n', async () => {}),
+      ).toBe(false);
+      await tx.shared(hosts, `${hosts}.apxs-ts.lock`, Buffer.from('ours\n'), () =>
+        fs.writeFile(hosts, 'ours\n'),
+      );
       await fs.writeFile(hosts, now);
       const out = await EditTransaction.recover(f.journal);
-      expect(out.slice(1)).toEqual(warned ? [`${hosts} was changed by another program since this edit changed it: left as it is; check its apxs-ts block`] : []);
+      expect(out.slice(1)).toEqual(
+        warned
+          ? [
+              `${hosts} was changed by another program since this edit changed it: left as it is; check its apxs-ts block`,
+            ]
+          : [],
+      );
       expect(await fs.readFile(hosts, 'utf8')).toBe(now);
       expect((await fs.readdir(f.work)).filter((n) => n.includes('undo'))).toEqual([]);
     }
@@ -237,9 +299,15 @@ describe('recover() of an open journal', () => {
     const e = await err(EditTransaction.recover(f.journal));
     expect(e.code).toBe('CONFIG_BROKEN_BEFORE');
     expect(e.message).toBe(`could not undo ${who(j)}, which was killed before it was done`);
-    expect(e.hint).toBe(`fix what the details name, then run the command again (the journal ${f.journal} is kept and tried again)`);
+    expect(e.hint).toBe(
+      `fix what the details name, then run the command again (the journal ${f.journal} is kept and tried again)`,
+    );
     expect(e.details).toHaveLength(1);
-    expect(e.details[0]).toMatch(new RegExp(`^could not put back ${path.join(sub, 'l').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: ENOENT`));
+    expect(e.details[0]).toMatch(
+      new RegExp(
+        `^could not put back ${path.join(sub, 'l').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: ENOENT`,
+      ),
+    );
     expect(e.data).toEqual({ journal: f.journal });
     expect(await readJ(f.journal)).toEqual(j);
   });
@@ -255,7 +323,9 @@ describe('recover() of a committed journal', () => {
     const j = await readJ(f.journal);
     await fs.rename(f.journal, f.journal.replace(/\.json$/, '.committed.json'));
     const out = await EditTransaction.recover(f.journal, f.backups);
-    expect(out).toEqual([`finished ${who(j)}, which was killed after its commit; removed ${purge}`]);
+    expect(out).toEqual([
+      `finished ${who(j)}, which was killed after its commit; removed ${purge}`,
+    ]);
     expect(await fs.readdir(f.dir)).toEqual(['backups', 'work']);
     const baks = (await fs.readdir(f.backups)).sort();
     expect(baks).toHaveLength(2);
@@ -277,23 +347,36 @@ describe('recover() of a committed journal', () => {
     await tx.write(a, 'x\n');
     const j = await readJ(f.journal);
     await fs.rename(f.journal, f.journal.replace(/\.json$/, '.committed.json'));
-    expect(await EditTransaction.recover(f.journal)).toEqual([`finished ${who(j)}, which was killed after its commit`]);
+    expect(await EditTransaction.recover(f.journal)).toEqual([
+      `finished ${who(j)}, which was killed after its commit`,
+    ]);
     expect(await fs.readdir(f.dir)).toEqual(['work']);
-    expect((await fs.readdir(f.work)).sort()).toEqual(['a.conf', 'gone.conf', 'hosts', 'link-changed', 'link-removed']);
+    expect((await fs.readdir(f.work)).sort()).toEqual([
+      'a.conf',
+      'gone.conf',
+      'hosts',
+      'link-changed',
+      'link-removed',
+    ]);
   });
 
   it('a committed journal is finished before an open one is looked at', async () => {
     const f = await fixture();
     const c = { version: 1, what: 'c', pid: 1, started: 's', steps: [], removeAfterCommit: [] };
-    await fs.writeFile(f.journal.replace(/\.json$/, '.committed.json'), JSON.stringify(c), { mode: 0o644 });
+    await fs.writeFile(f.journal.replace(/\.json$/, '.committed.json'), JSON.stringify(c), {
+      mode: 0o644,
+    });
     await fs.writeFile(f.journal, JSON.stringify({ ...c, what: 'o' }), { mode: 0o644 });
-    expect(await EditTransaction.recover(f.journal)).toEqual(['finished "c" (pid 1, started s), which was killed after its commit']);
+    expect(await EditTransaction.recover(f.journal)).toEqual([
+      'finished "c" (pid 1, started s), which was killed after its commit',
+    ]);
     expect(await fs.readdir(f.dir)).toEqual(['edit.json', 'work']);
   });
 });
 
 describe('journals not followed', () => {
-  const hint = 'an edit journal is followed only when you or root wrote it; look at it, then move it away (nothing was changed) or run the command as the user who made the edit';
+  const hint =
+    'an edit journal is followed only when you or root wrote it; look at it, then move it away (nothing was changed) or run the command as the user who made the edit';
 
   async function openJournal(f: Fx): Promise<Record<string, string>> {
     const tx = new EditTransaction(undefined, { file: f.journal, what: 'e' });
@@ -310,19 +393,27 @@ describe('journals not followed', () => {
     const e = await err(EditTransaction.recover(f.journal));
     const me = process.geteuid!();
     expect(e.code).toBe('UNSAFE_CONFIG');
-    expect(e.message).toBe(`${f.journal} belongs to uid 65534, not to you (uid ${me}) or root: not recovering the edit it records`);
+    expect(e.message).toBe(
+      `${f.journal} belongs to uid 65534, not to you (uid ${me}) or root: not recovering the edit it records`,
+    );
     expect(e.hint).toBe(hint);
     expect(e.data).toEqual({ path: f.journal, uid: 65534, mode: 0o100644 & 0o7777 });
     expect(await tree(f.dir)).toEqual(before);
   });
 
-  it.each([[0o664, '664'], [0o646, '646'], [0o622, '622']])('one writable by others (mode %o)', async (mode, shown) => {
+  it.each([
+    [0o664, '664'],
+    [0o646, '646'],
+    [0o622, '622'],
+  ])('one writable by others (mode %o)', async (mode, shown) => {
     const f = await fixture();
     const before = await openJournal(f);
     await fs.chmod(f.journal, mode);
     const e = await err(EditTransaction.recover(f.journal));
     expect(e.code).toBe('UNSAFE_CONFIG');
-    expect(e.message).toBe(`${f.journal} is writable by others (mode ${shown}): not recovering the edit it records`);
+    expect(e.message).toBe(
+      `${f.journal} is writable by others (mode ${shown}): not recovering the edit it records`,
+    );
     expect(e.data).toEqual({ path: f.journal, uid: process.geteuid!(), mode });
     expect(await tree(f.dir)).toEqual(before);
   });
@@ -334,7 +425,9 @@ describe('journals not followed', () => {
     await fs.symlink(f.journal, committed);
     const e = await err(EditTransaction.recover(f.journal));
     expect(e.code).toBe('UNSAFE_CONFIG');
-    expect(e.message).toBe(`${committed} is not a regular file (a symlink or other): not recovering the edit it records`);
+    expect(e.message).toBe(
+      `${committed} is not a regular file (a symlink or other): not recovering the edit it records`,
+    );
     await fs.rm(committed);
     expect(await tree(f.dir)).toEqual(before);
   });
@@ -353,12 +446,22 @@ describe('journals not followed', () => {
       const e = await err(EditTransaction.recover(f.journal));
       expect(e.code).toBe('BAD_INPUT');
       expect(e.message).toBe(`${f.journal} is not an edit journal apxs-ts can read`);
-      expect(e.hint).toBe('it records an interrupted edit of this server root: look at it, then move it away and check the config (apxs-ts ctl configtest)');
+      expect(e.hint).toBe(
+        'it records an interrupted edit of this server root: look at it, then move it away and check the config (apxs-ts ctl configtest)',
+      );
       expect(e.data).toEqual({ path: f.journal });
       expect(await tree(f.dir)).toEqual(before);
     }
-    const base = { version: 1, what: 'x', pid: 1, started: 's', removeAfterCommit: [] as unknown[], steps: [] as unknown[] };
-    const copyOf = (file: string) => path.join(path.dirname(file), `.${path.basename(file)}.apxs-ts-undo-1-0123abcd-0`);
+    const base = {
+      version: 1,
+      what: 'x',
+      pid: 1,
+      started: 's',
+      removeAfterCommit: [] as unknown[],
+      steps: [] as unknown[],
+    };
+    const copyOf = (file: string) =>
+      path.join(path.dirname(file), `.${path.basename(file)}.apxs-ts-undo-1-0123abcd-0`);
 
     it('is well formed as built here (the control)', async () => {
       const f = await fixture();
@@ -374,7 +477,14 @@ describe('journals not followed', () => {
           { kind: 'link', path: path.join(f.work, 'l'), target: null },
           { kind: 'link', path: path.join(f.work, 'l2'), target: 'x' },
           { kind: 'dir', path: path.join(f.work, 'd') },
-          { kind: 'shared', path: hosts, lock: `${hosts}.apxs-ts.lock`, copy: copyOf(hosts), before: 'b', after: 'a' },
+          {
+            kind: 'shared',
+            path: hosts,
+            lock: `${hosts}.apxs-ts.lock`,
+            copy: copyOf(hosts),
+            before: 'b',
+            after: 'a',
+          },
         ],
         removeAfterCommit: [path.join(f.work, 'p')],
       };
@@ -394,41 +504,180 @@ describe('journals not followed', () => {
       ['a removal not a string', () => ({ ...base, removeAfterCommit: [7] })],
       ['a relative path', () => ({ ...base, steps: [{ kind: 'dir', path: 'work/d' }] })],
       ['a path with ..', (f) => ({ ...base, steps: [{ kind: 'dir', path: `${f.work}/x/../d` }] })],
-      ['an unknown kind', (f) => ({ ...base, steps: [{ kind: 'rm', path: path.join(f.work, 'd') }] })],
-      ['a copy that is not an undo copy', (f) => ({ ...base, steps: [{ kind: 'file', path: path.join(f.work, 'a.conf'), copy: path.join(f.work, 'gone.conf') }] })],
-      ['a copy of another file', (f) => ({ ...base, steps: [{ kind: 'file', path: path.join(f.work, 'a.conf'), copy: copyOf(path.join(f.work, 'gone.conf')) }] })],
-      ['a relative copy', () => ({ ...base, steps: [{ kind: 'file', path: '/etc/a.conf', copy: '.a.conf.apxs-ts-undo-1-0123abcd-0' }] })],
-      ['after not an array', (f) => ({ ...base, steps: [{ kind: 'file', path: path.join(f.work, 'a.conf'), copy: null, after: 'h' }] })],
-      ['after not strings', (f) => ({ ...base, steps: [{ kind: 'file', path: path.join(f.work, 'a.conf'), copy: null, after: [1] }] })],
-      ['a link target not a string', (f) => ({ ...base, steps: [{ kind: 'link', path: path.join(f.work, 'l'), target: 5 }] })],
-      ['a shared lock not ours', (f) => {
-        const h = path.join(f.work, 'hosts');
-        return { ...base, steps: [{ kind: 'shared', path: h, lock: `${h}.lock`, copy: copyOf(h), before: 'b', after: 'a' }] };
-      }],
-      ['a shared lock relative', (f) => {
-        const h = path.join(f.work, 'hosts');
-        return { ...base, steps: [{ kind: 'shared', path: h, lock: 'hosts.apxs-ts.lock', copy: copyOf(h), before: 'b', after: 'a' }] };
-      }],
-      ['a shared lock of another file', (f) => {
-        const h = path.join(f.work, 'hosts');
-        return { ...base, steps: [{ kind: 'shared', path: h, lock: `${f.work}/a.conf.apxs-ts.lock`, copy: copyOf(h), before: 'b', after: 'a' }] };
-      }],
-      ['a shared copy of another file', (f) => {
-        const h = path.join(f.work, 'hosts');
-        return { ...base, steps: [{ kind: 'shared', path: h, lock: `${h}.apxs-ts.lock`, copy: copyOf(path.join(f.work, 'a.conf')), before: 'b', after: 'a' }] };
-      }],
-      ['a shared copy relative', (f) => {
-        const h = path.join(f.work, 'hosts');
-        return { ...base, steps: [{ kind: 'shared', path: h, lock: `${h}.apxs-ts.lock`, copy: 'x', before: 'b', after: 'a' }] };
-      }],
-      ['a shared before missing', (f) => {
-        const h = path.join(f.work, 'hosts');
-        return { ...base, steps: [{ kind: 'shared', path: h, lock: `${h}.apxs-ts.lock`, copy: copyOf(h), after: 'a' }] };
-      }],
-      ['a shared after missing', (f) => {
-        const h = path.join(f.work, 'hosts');
-        return { ...base, steps: [{ kind: 'shared', path: h, lock: `${h}.apxs-ts.lock`, copy: copyOf(h), before: 'b' }] };
-      }],
+      [
+        'an unknown kind',
+        (f) => ({ ...base, steps: [{ kind: 'rm', path: path.join(f.work, 'd') }] }),
+      ],
+      [
+        'a copy that is not an undo copy',
+        (f) => ({
+          ...base,
+          steps: [
+            {
+              kind: 'file',
+              path: path.join(f.work, 'a.conf'),
+              copy: path.join(f.work, 'gone.conf'),
+            },
+          ],
+        }),
+      ],
+      [
+        'a copy of another file',
+        (f) => ({
+          ...base,
+          steps: [
+            {
+              kind: 'file',
+              path: path.join(f.work, 'a.conf'),
+              copy: copyOf(path.join(f.work, 'gone.conf')),
+            },
+          ],
+        }),
+      ],
+      [
+        'a relative copy',
+        () => ({
+          ...base,
+          steps: [{ kind: 'file', path: '/etc/a.conf', copy: '.a.conf.apxs-ts-undo-1-0123abcd-0' }],
+        }),
+      ],
+      [
+        'after not an array',
+        (f) => ({
+          ...base,
+          steps: [{ kind: 'file', path: path.join(f.work, 'a.conf'), copy: null, after: 'h' }],
+        }),
+      ],
+      [
+        'after not strings',
+        (f) => ({
+          ...base,
+          steps: [{ kind: 'file', path: path.join(f.work, 'a.conf'), copy: null, after: [1] }],
+        }),
+      ],
+      [
+        'a link target not a string',
+        (f) => ({ ...base, steps: [{ kind: 'link', path: path.join(f.work, 'l'), target: 5 }] }),
+      ],
+      [
+        'a shared lock not ours',
+        (f) => {
+          const h = path.join(f.work, 'hosts');
+          return {
+            ...base,
+            steps: [
+              {
+                kind: 'shared',
+                path: h,
+                lock: `${h}.lock`,
+                copy: copyOf(h),
+                before: 'b',
+                after: 'a',
+              },
+            ],
+          };
+        },
+      ],
+      [
+        'a shared lock relative',
+        (f) => {
+          const h = path.join(f.work, 'hosts');
+          return {
+            ...base,
+            steps: [
+              {
+                kind: 'shared',
+                path: h,
+                lock: 'hosts.apxs-ts.lock',
+                copy: copyOf(h),
+                before: 'b',
+                after: 'a',
+              },
+            ],
+          };
+        },
+      ],
+      [
+        'a shared lock of another file',
+        (f) => {
+          const h = path.join(f.work, 'hosts');
+          return {
+            ...base,
+            steps: [
+              {
+                kind: 'shared',
+                path: h,
+                lock: `${f.work}/a.conf.apxs-ts.lock`,
+                copy: copyOf(h),
+                before: 'b',
+                after: 'a',
+              },
+            ],
+          };
+        },
+      ],
+      [
+        'a shared copy of another file',
+        (f) => {
+          const h = path.join(f.work, 'hosts');
+          return {
+            ...base,
+            steps: [
+              {
+                kind: 'shared',
+                path: h,
+                lock: `${h}.apxs-ts.lock`,
+                copy: copyOf(path.join(f.work, 'a.conf')),
+                before: 'b',
+                after: 'a',
+              },
+            ],
+          };
+        },
+      ],
+      [
+        'a shared copy relative',
+        (f) => {
+          const h = path.join(f.work, 'hosts');
+          return {
+            ...base,
+            steps: [
+              {
+                kind: 'shared',
+                path: h,
+                lock: `${h}.apxs-ts.lock`,
+                copy: 'x',
+                before: 'b',
+                after: 'a',
+              },
+            ],
+          };
+        },
+      ],
+      [
+        'a shared before missing',
+        (f) => {
+          const h = path.join(f.work, 'hosts');
+          return {
+            ...base,
+            steps: [
+              { kind: 'shared', path: h, lock: `${h}.apxs-ts.lock`, copy: copyOf(h), after: 'a' },
+            ],
+          };
+        },
+      ],
+      [
+        'a shared after missing',
+        (f) => {
+          const h = path.join(f.work, 'hosts');
+          return {
+            ...base,
+            steps: [
+              { kind: 'shared', path: h, lock: `${h}.apxs-ts.lock`, copy: copyOf(h), before: 'b' },
+            ],
+          };
+        },
+      ],
     ];
     it.each(cases)('%s', async (_name, make) => {
       const f = await fixture();
@@ -449,7 +698,10 @@ describe('rollback and commit bookkeeping', () => {
     await tx.remove(path.join(f.work, 'gone.conf'));
     expect(await tx.remove(path.join(f.work, 'gone.conf'))).toBe(false);
     expect(tx.backups).toHaveLength(2);
-    expect(await tx.rollback()).toEqual([path.join(f.work, 'gone.conf'), path.join(f.work, 'a.conf')]);
+    expect(await tx.rollback()).toEqual([
+      path.join(f.work, 'gone.conf'),
+      path.join(f.work, 'a.conf'),
+    ]);
     expect(tx.dirty).toBe(false);
     expect(tx.backups).toEqual([]);
     expect(tx.warnings).toEqual([]);
@@ -486,7 +738,13 @@ describe('rollback and commit bookkeeping', () => {
     expect(path.dirname(tx.backups[0]!)).toBe(f.backups);
     expect(await fs.readFile(tx.backups[0]!, 'utf8')).toBe('a original\n');
     expect(await fs.readdir(f.dir)).toEqual(['backups', 'work']);
-    expect((await fs.readdir(f.work)).sort()).toEqual(['a.conf', 'gone.conf', 'hosts', 'link-changed', 'link-removed']);
+    expect((await fs.readdir(f.work)).sort()).toEqual([
+      'a.conf',
+      'gone.conf',
+      'hosts',
+      'link-changed',
+      'link-removed',
+    ]);
   });
 
   it('commit with nothing changed renames no journal; without a backup dir keeps none', async () => {
@@ -501,7 +759,13 @@ describe('rollback and commit bookkeeping', () => {
     await tx2.commit();
     expect(tx2.backups).toEqual([]);
     expect(await fs.readdir(f.dir)).toEqual(['work']);
-    expect((await fs.readdir(f.work)).sort()).toEqual(['a.conf', 'gone.conf', 'hosts', 'link-changed', 'link-removed']);
+    expect((await fs.readdir(f.work)).sort()).toEqual([
+      'a.conf',
+      'gone.conf',
+      'hosts',
+      'link-changed',
+      'link-removed',
+    ]);
   });
 
   it('a backup that cannot be kept is a warning, and the edit stands', async () => {
@@ -527,10 +791,14 @@ describe('finer points', () => {
     await fs.writeFile(path.join(dirs[0]!, 'a.x.apxs-ts-1-ab.tmp'), 'not ours');
     await fs.writeFile(path.join(dirs[1]!, '.x.apxs-ts-1-ab.tmpz'), 'not ours');
     const out = await EditTransaction.recover(f.journal);
-    expect(out.slice(1)).toEqual(dirs.reverse().map((d) => `${d} holds files this edit did not make (put there since): left as it is`));
+    expect(out.slice(1)).toEqual(
+      dirs
+        .reverse()
+        .map((d) => `${d} holds files this edit did not make (put there since): left as it is`),
+    );
   });
 
-  it('undo removes a copy\'s leftover temp file, and leaves a file whose copy is already gone', async () => {
+  it("undo removes a copy's leftover temp file, and leaves a file whose copy is already gone", async () => {
     const f = await fixture();
     const a = path.join(f.work, 'a.conf');
     const g = path.join(f.work, 'gone.conf');
@@ -548,7 +816,7 @@ describe('finer points', () => {
     await expect(fs.lstat(`${ca}.tmp`)).rejects.toThrow();
   });
 
-  it('a shared step\'s leftover temp copy is removed too', async () => {
+  it("a shared step's leftover temp copy is removed too", async () => {
     const f = await fixture();
     const hosts = path.join(f.work, 'hosts');
     const tx = new EditTransaction(undefined, { file: f.journal, what: 'e' });
@@ -583,7 +851,14 @@ describe('finer points', () => {
     const copy = path.join(f.work, '.hosts.apxs-ts-undo-1-0123abcd-0');
     await fs.writeFile(copy, 'x');
     for (const lock of [`${h}.apxs-ts_lock`, `${f.work}/x/../hosts.apxs-ts.lock`]) {
-      const j = { version: 1, what: 'x', pid: 1, started: 's', removeAfterCommit: [], steps: [{ kind: 'shared', path: h, lock, copy, before: 'b', after: 'a' }] };
+      const j = {
+        version: 1,
+        what: 'x',
+        pid: 1,
+        started: 's',
+        removeAfterCommit: [],
+        steps: [{ kind: 'shared', path: h, lock, copy, before: 'b', after: 'a' }],
+      };
       await fs.writeFile(f.journal, JSON.stringify(j), { mode: 0o600 });
       const e = await err(EditTransaction.recover(f.journal));
       expect(e.code).toBe('BAD_INPUT');

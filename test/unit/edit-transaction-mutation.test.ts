@@ -17,7 +17,10 @@ describe('removeAfterCommit', () => {
     const dir = path.join(d, 'docroot');
     await fs.mkdir(path.join(dir, 'sub'), { recursive: true });
     await fs.writeFile(path.join(dir, 'sub', 'index.html'), 'x');
-    const tx = new EditTransaction(path.join(d, 'backups'), { file: path.join(d, 'journal.json'), what: 'purge test' });
+    const tx = new EditTransaction(path.join(d, 'backups'), {
+      file: path.join(d, 'journal.json'),
+      what: 'purge test',
+    });
     await tx.removeAfterCommit(dir);
     expect((await fs.stat(dir)).isDirectory()).toBe(true);
     await tx.commit();
@@ -29,7 +32,13 @@ describe('removeAfterCommit', () => {
 describe('what cannot be done is an error, what is done is done', () => {
   const newTx = async () => {
     const d = await tmpDir('apxs-ts-txmut-');
-    return { d, tx: new EditTransaction(path.join(d, 'backups'), { file: path.join(d, 'journal.json'), what: 'test' }) };
+    return {
+      d,
+      tx: new EditTransaction(path.join(d, 'backups'), {
+        file: path.join(d, 'journal.json'),
+        what: 'test',
+      }),
+    };
   };
 
   it('a file written and then removed in the same edit is gone', async () => {
@@ -42,7 +51,9 @@ describe('what cannot be done is an error, what is done is done', () => {
 
   it('a symlink in a directory that does not exist: ENOENT, nothing reported changed', async () => {
     const { d, tx } = await newTx();
-    await expect(tx.symlink('/etc/hostname', path.join(d, 'missing', 'link'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(
+      tx.symlink('/etc/hostname', path.join(d, 'missing', 'link')),
+    ).rejects.toMatchObject({ code: 'ENOENT' });
     expect(tx.changed).toEqual([]);
   });
 

@@ -19,7 +19,9 @@ async function tree(dir: string, rel = ''): Promise<Record<string, string>> {
     const full = path.join(dir, r);
     if (e.isSymbolicLink()) out[r] = `link -> ${await fs.readlink(full)}`;
     else if (e.isDirectory()) Object.assign(out, { [r]: 'dir' }, await tree(dir, r));
-    else out[r] = `${((await fs.stat(full)).mode & 0o7777).toString(8)} ${await fs.readFile(full, 'utf8')}`;
+    else
+      out[r] =
+        `${((await fs.stat(full)).mode & 0o7777).toString(8)} ${await fs.readFile(full, 'utf8')}`;
   }
   return out;
 }
@@ -58,12 +60,30 @@ describe('EditTransaction', () => {
     expect(await tx.mkdir(path.join(work, 'x', 'y'))).toBeUndefined();
     // A file other processes edit under their own lock (the hosts file): undone too (#16 replaced onRollback by tx.shared).
     const shared = path.join(work, 'shared.txt');
-    expect(await tx.shared(shared, `${shared}.lock`, 's new\n', () => fs.writeFile(shared, 's new\n'))).toBe(true);
+    expect(
+      await tx.shared(shared, `${shared}.lock`, 's new\n', () => fs.writeFile(shared, 's new\n')),
+    ).toBe(true);
     expect(tx.dirty).toBe(true);
-    expect(tx.changed).toEqual(expect.arrayContaining([path.join(work, 'a.conf'), path.join(work, 'new.conf'), path.join(work, 'gone.conf'), path.join(work, 'link-a'), path.join(work, 'link-new'), path.join(work, 'link-removed')]));
+    expect(tx.changed).toEqual(
+      expect.arrayContaining([
+        path.join(work, 'a.conf'),
+        path.join(work, 'new.conf'),
+        path.join(work, 'gone.conf'),
+        path.join(work, 'link-a'),
+        path.join(work, 'link-new'),
+        path.join(work, 'link-removed'),
+      ]),
+    );
     const restored = await tx.rollback();
     expect(await tree(work)).toEqual(before);
-    expect(restored).toEqual(expect.arrayContaining([path.join(work, 'a.conf'), path.join(work, 'new.conf'), path.join(work, 'gone.conf'), path.join(work, 'link-a')]));
+    expect(restored).toEqual(
+      expect.arrayContaining([
+        path.join(work, 'a.conf'),
+        path.join(work, 'new.conf'),
+        path.join(work, 'gone.conf'),
+        path.join(work, 'link-a'),
+      ]),
+    );
     // A second rollback has nothing left to undo.
     expect(await tx.rollback()).toEqual([]);
     expect(await tree(work)).toEqual(before);
@@ -78,7 +98,14 @@ describe('EditTransaction', () => {
     expect(tx.backups).toEqual([]);
     expect(tx.dirty).toBe(false);
     // A shared file already holding the bytes is no change either.
-    expect(await tx.shared(path.join(work, 'shared.txt'), path.join(work, 'shared.lock'), 's original\n', async () => undefined)).toBe(false);
+    expect(
+      await tx.shared(
+        path.join(work, 'shared.txt'),
+        path.join(work, 'shared.lock'),
+        's original\n',
+        async () => undefined,
+      ),
+    ).toBe(false);
     expect(tx.dirty).toBe(false);
   });
 

@@ -85,9 +85,13 @@ describe('fire', () => {
   it('wait mode blocks (the event loop too) for its whole time before dying', () => {
     const t0 = Date.now();
     let diedAfter = -1;
-    fire({ APXS_TS_FAILPOINT: 'x', APXS_TS_FAILPOINT_MODE: 'wait' }, () => {
-      diedAfter = Date.now() - t0;
-    }, 200);
+    fire(
+      { APXS_TS_FAILPOINT: 'x', APXS_TS_FAILPOINT_MODE: 'wait' },
+      () => {
+        diedAfter = Date.now() - t0;
+      },
+      200,
+    );
     expect(diedAfter).toBeGreaterThanOrEqual(200); // a lower bound only: load can make it longer, never shorter
   });
 });
@@ -115,7 +119,13 @@ describe('failpoint', () => {
     process.env.APXS_TS_FAILPOINT_MARK = mark;
     delete process.env.APXS_TS_FAILPOINT_MODE;
     const died: string[] = [];
-    for (const s of ['unit:other', 'unit:step-only-here', 'unit:other', 'unit:step-only-here', 'unit:step-only-here']) {
+    for (const s of [
+      'unit:other',
+      'unit:step-only-here',
+      'unit:other',
+      'unit:step-only-here',
+      'unit:step-only-here',
+    ]) {
       failpoint(s, () => died.push(s));
     }
     expect(died).toEqual(['unit:step-only-here']);

@@ -4,7 +4,13 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeFileAtomic } from '../../lib/core/atomic-file.js';
 import { EditTransaction } from '../../lib/core/edit-transaction.js';
-import { findBlock, listBlockIds, offsetOutsideBlocks, removeBlock, upsertBlock } from '../../lib/core/marked-block.js';
+import {
+  findBlock,
+  listBlockIds,
+  offsetOutsideBlocks,
+  removeBlock,
+  upsertBlock,
+} from '../../lib/core/marked-block.js';
 import { tmpDir } from '../helpers.js';
 
 describe('marked blocks', () => {
@@ -24,7 +30,9 @@ describe('marked blocks', () => {
   });
   it('replaces a block in place and keeps its line endings', () => {
     const text = 'head\r\n# BEGIN apxs-ts m\r\nold\r\n# END apxs-ts m\r\ntail\r\n';
-    expect(upsertBlock(text, 'm', ['new'], 0)).toBe('head\r\n# BEGIN apxs-ts m\r\nnew\r\n# END apxs-ts m\r\ntail\r\n');
+    expect(upsertBlock(text, 'm', ['new'], 0)).toBe(
+      'head\r\n# BEGIN apxs-ts m\r\nnew\r\n# END apxs-ts m\r\ntail\r\n',
+    );
     expect(listBlockIds(text, '')).toEqual(['m']);
   });
   it('moves an insertion point out of one of our blocks', () => {
@@ -78,7 +86,9 @@ describe('atomic writes and transactions', () => {
     await tx.write(path.join(dir, 'made', 'deep', 'new.txt'), 'new');
     await tx.remove(conf);
     // Abandoned here: no rollback, no commit.
-    expect(JSON.parse(await fs.readFile(journal, 'utf8')).steps.map((s: { kind: string }) => s.kind)).toEqual(['file', 'dir', 'file']);
+    expect(
+      JSON.parse(await fs.readFile(journal, 'utf8')).steps.map((s: { kind: string }) => s.kind),
+    ).toEqual(['file', 'dir', 'file']);
     const said = await EditTransaction.recover(journal, path.join(dir, 'backups'));
     expect(said[0]).toMatch(/^undid "test edit"/);
     expect(await fs.readFile(conf, 'utf8')).toBe('before\n');
@@ -95,7 +105,10 @@ describe('atomic writes and transactions', () => {
     await fs.mkdir(doomed);
     await fs.writeFile(conf, 'before\n', { mode: 0o600 });
     await fs.chmod(conf, 0o600);
-    const tx = new EditTransaction(path.join(dir, 'backups'), { file: journal, what: 'purging edit' });
+    const tx = new EditTransaction(path.join(dir, 'backups'), {
+      file: journal,
+      what: 'purging edit',
+    });
     await tx.write(conf, 'after\n');
     await tx.removeAfterCommit(doomed);
     // The commit's rename, then a kill before the finish.
@@ -115,13 +128,13 @@ describe('atomic writes and transactions', () => {
   it('a regular file where a symlink goes is put back by rollback, bytes and all', async () => {
     const dir = await tmpDir();
     const link = path.join(dir, 'site.conf');
-    await fs.writeFile(link, 'the user\'s own file\n');
+    await fs.writeFile(link, "the user's own file\n");
     const tx = new EditTransaction();
     expect(await tx.symlink('../elsewhere.conf', link)).toBe(true);
     expect(await fs.readlink(link)).toBe('../elsewhere.conf');
     await tx.rollback();
     expect((await fs.lstat(link)).isFile()).toBe(true);
-    expect(await fs.readFile(link, 'utf8')).toBe('the user\'s own file\n');
+    expect(await fs.readFile(link, 'utf8')).toBe("the user's own file\n");
     expect(await fs.readdir(dir)).toEqual(['site.conf']);
   });
 });

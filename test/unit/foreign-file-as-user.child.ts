@@ -11,5 +11,6 @@ process.setegid!(Number(process.env.FF_UID)); // its own group too (65534: nogro
 process.seteuid!(Number(process.env.FF_UID));
 writeForeignFile(process.env.FF_FILE!, process.env.FF_DATA!).then(
   (result) => reportFromChild({ result }),
-  (err: { code?: string; message?: string }) => reportFromChild({ error: { code: err.code, message: err.message } }),
+  (err: { code?: string; message?: string }) =>
+    reportFromChild({ error: { code: err.code, message: err.message } }),
 );

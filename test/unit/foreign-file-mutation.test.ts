@@ -17,7 +17,7 @@ const NOBODY = 65534;
 const root = process.geteuid?.() === 0;
 
 describe.runIf(root)('writeForeignFile', () => {
-  it('as root: a new file and another user\'s file are replaced by rename, owner and mode kept', async () => {
+  it("as root: a new file and another user's file are replaced by rename, owner and mode kept", async () => {
     const d = await tmpDir('apxs-ts-foreignmut-');
     const created = path.join(d, 'new-hosts');
     expect(await writeForeignFile(created, 'a\n')).toEqual({ path: created, method: 'rename' });
@@ -29,11 +29,16 @@ describe.runIf(root)('writeForeignFile', () => {
     const ino = (await fs.stat(f)).ino;
     expect(await writeForeignFile(f, 'new\n')).toEqual({ path: f, method: 'rename' });
     const st = await fs.stat(f);
-    expect([st.uid, st.gid, st.mode & 0o7777, st.ino !== ino]).toEqual([NOBODY, NOBODY, 0o640, true]);
+    expect([st.uid, st.gid, st.mode & 0o7777, st.ino !== ino]).toEqual([
+      NOBODY,
+      NOBODY,
+      0o640,
+      true,
+    ]);
     expect(await fs.readFile(f, 'utf8')).toBe('new\n');
   });
 
-  it('through a symlink of root\'s: the target is written; another user\'s link in a sticky dir is refused', async () => {
+  it("through a symlink of root's: the target is written; another user's link in a sticky dir is refused", async () => {
     const d = await tmpDir('apxs-ts-foreignmut-');
     const f = path.join(d, 'hosts');
     await fs.writeFile(f, 'old\n');
@@ -44,16 +49,21 @@ describe.runIf(root)('writeForeignFile', () => {
     expect(await writeForeignFile(link, 'via link\n')).toEqual({ path: f, method: 'rename' });
     expect((await fs.lstat(link)).isSymbolicLink()).toBe(true);
     await fs.lchown(link, NOBODY, NOBODY);
-    await expect(writeForeignFile(link, 'x\n')).rejects.toMatchObject({ code: 'UNSAFE_CONFIG', message: expect.stringMatching(/^refusing to write /) });
+    await expect(writeForeignFile(link, 'x\n')).rejects.toMatchObject({
+      code: 'UNSAFE_CONFIG',
+      message: expect.stringMatching(/^refusing to write /),
+    });
     expect(await fs.readFile(f, 'utf8')).toBe('via link\n');
   });
 
-  it('as another user: a file of root\'s that user may write is rewritten in place (inode, owner, mode kept)', async (ctx) => {
+  it("as another user: a file of root's that user may write is rewritten in place (inode, owner, mode kept)", async (ctx) => {
     // seteuid is per process: not available in a worker thread (Stryker's vitest pool runs tests in threads).
     try {
       process.seteuid!(0);
     } catch (err) {
-      console.warn(`foreign-file-mutation: ${(err as Error).message}: the non-root case is not run here`);
+      console.warn(
+        `foreign-file-mutation: ${(err as Error).message}: the non-root case is not run here`,
+      );
       return ctx.skip();
     }
     const d = await tmpDir('apxs-ts-foreignmut-');
@@ -77,14 +87,19 @@ describe.runIf(root)('writeForeignFile', () => {
   });
   // The same as another user in a child process (test/stryker-child.ts): runs under Stryker too, where the
   // test above skips (seteuid is refused in its worker threads), so Stryker sees the non-root branch.
-  it('as another user, in a child process: in place when the file is not the user\'s; by rename when it is; a new file by rename', async () => {
+  it("as another user, in a child process: in place when the file is not the user's; by rename when it is; a new file by rename", async () => {
     const d = await tmpDir('apxs-ts-foreignmut-');
     await fs.chmod(d, 0o777);
     const f = path.join(d, 'hosts');
     await fs.writeFile(f, 'a longer old content\n');
     await fs.chmod(f, 0o666);
     const ino = (await fs.stat(f)).ino;
-    const asNobody = (file: string, data: string) => runChildScript('unit/foreign-file-as-user.child.ts', { FF_FILE: file, FF_DATA: data, FF_UID: String(NOBODY) });
+    const asNobody = (file: string, data: string) =>
+      runChildScript('unit/foreign-file-as-user.child.ts', {
+        FF_FILE: file,
+        FF_DATA: data,
+        FF_UID: String(NOBODY),
+      });
     expect(await asNobody(f, 'new\n')).toEqual({ result: { path: f, method: 'in-place' } });
     let st = await fs.stat(f);
     expect([st.ino, st.uid, st.mode & 0o7777]).toEqual([ino, 0, 0o666]);

@@ -31,7 +31,8 @@ afterEach(() => {
     for (const d of readdirSync('/proc')) {
       if (!/^\d+$/.test(d)) continue;
       try {
-        if (readFileSync(`/proc/${d}/environ`, 'latin1').split('\0').includes(`${TAG}=${tag}`)) process.kill(Number(d), 'SIGKILL');
+        if (readFileSync(`/proc/${d}/environ`, 'latin1').split('\0').includes(`${TAG}=${tag}`))
+          process.kill(Number(d), 'SIGKILL');
       } catch {
         // gone, or not readable
       }
@@ -39,7 +40,11 @@ afterEach(() => {
   }
 });
 
-interface Stat { state: string; ppid: number; session: number }
+interface Stat {
+  state: string;
+  ppid: number;
+  session: number;
+}
 function stat(pid: number): Stat | undefined {
   try {
     const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -54,7 +59,11 @@ const gone = (pid: number) => {
   return !s || s.state === 'Z';
 };
 
-async function until(cond: () => Promise<boolean> | boolean, what: string, ms = 20_000): Promise<void> {
+async function until(
+  cond: () => Promise<boolean> | boolean,
+  what: string,
+  ms = 20_000,
+): Promise<void> {
   const end = Date.now() + ms;
   while (!(await cond())) {
     if (Date.now() > end) throw new Error(`not reached in ${ms} ms: ${what}`);
@@ -63,7 +72,11 @@ async function until(cond: () => Promise<boolean> | boolean, what: string, ms = 
 }
 
 /** A root whose bin/httpd is bash, a FIFO that the blocking processes read, and the environment the scripts use. */
-async function fixture(): Promise<{ sr: ServerRoot; env: NodeJS.ProcessEnv; run: (cmd: string, script: string, detached: boolean) => ChildProcess }> {
+async function fixture(): Promise<{
+  sr: ServerRoot;
+  env: NodeJS.ProcessEnv;
+  run: (cmd: string, script: string, detached: boolean) => ChildProcess;
+}> {
   const root = await tmpDir('apxs-ts-idmut-');
   await fs.mkdir(path.join(root, 'bin'));
   await fs.mkdir(path.join(root, 'conf'));
@@ -75,12 +88,19 @@ async function fixture(): Promise<{ sr: ServerRoot; env: NodeJS.ProcessEnv; run:
   const tag = randomBytes(6).toString('hex');
   tags.push(tag);
   const env = {
-    ...process.env, [TAG]: tag, H: sr.httpd, R: sr.root,
+    ...process.env,
+    [TAG]: tag,
+    H: sr.httpd,
+    R: sr.root,
     BLOCK: 'exec 3<>"$R/w.fifo"; read x <&3', // blocks for good, never forks
   };
   // cmd 'ours': ROOT/bin/httpd -c SCRIPT -d ROOT; cmd 'bash': a helper that is not ours.
   const run = (cmd: string, script: string, detached: boolean) =>
-    spawn(cmd === 'ours' ? sr.httpd : '/bin/bash', cmd === 'ours' ? ['-c', script, '-d', sr.root] : ['-c', script], { detached, env, stdio: 'ignore' });
+    spawn(
+      cmd === 'ours' ? sr.httpd : '/bin/bash',
+      cmd === 'ours' ? ['-c', script, '-d', sr.root] : ['-c', script],
+      { detached, env, stdio: 'ignore' },
+    );
   return { sr, env, run };
 }
 
@@ -88,10 +108,22 @@ async function fixture(): Promise<{ sr: ServerRoot; env: NodeJS.ProcessEnv; run:
  * Waits until this root has `n` processes: `top` and others that each run BLOCK as their -c (so none
  * is a fork before its exec) and pass `extra`.
  */
-async function settled(sr: ServerRoot, n: number, top: number | undefined, extra: (pid: number) => boolean = () => true) {
+async function settled(
+  sr: ServerRoot,
+  n: number,
+  top: number | undefined,
+  extra: (pid: number) => boolean = () => true,
+) {
   await until(async () => {
     const { all } = await findServerProcesses(sr);
-    return all.length === n && all.every((p) => p.pid === top || (p.cmdline[2]?.endsWith('exec 3<>"$R/w.fifo"; read x <&3') === true && extra(p.pid)));
+    return (
+      all.length === n &&
+      all.every(
+        (p) =>
+          p.pid === top ||
+          (p.cmdline[2]?.endsWith('exec 3<>"$R/w.fifo"; read x <&3') === true && extra(p.pid)),
+      )
+    );
   }, `${n} processes of the root`);
   return findServerProcesses(sr);
 }
@@ -112,7 +144,10 @@ describe('parents, workers and orphans in the trees a server has', () => {
     const { sr, run } = await fixture();
     // P leads the session; a helper (not ours) starts W and exits: W is re-parented.
     const p = run('ours', 'bash -c \'"$H" -c "$BLOCK" -d "$R" & exit 0\'; eval "$BLOCK"', true);
-    const found = await settled(sr, 2, p.pid, (pid) => { const ppid = stat(pid)?.ppid; return ppid !== undefined && ppid !== p.pid && !isHelper(ppid); });
+    const found = await settled(sr, 2, p.pid, (pid) => {
+      const ppid = stat(pid)?.ppid;
+      return ppid !== undefined && ppid !== p.pid && !isHelper(ppid);
+    });
     const w = found.all.find((x) => x.pid !== p.pid)!;
     expect(w.session).toBe(p.pid);
     expect(found.parents).toEqual([p.pid]);
@@ -120,10 +155,14 @@ describe('parents, workers and orphans in the trees a server has', () => {
     else expect(found.orphans).toEqual([]); // a subreaper took it: the session leader lives, so by the rule it is not an orphan
   });
 
-  it('a worker whose parent moved to another session, while the worker\'s session leader lives, is not an orphan', async () => {
+  it("a worker whose parent moved to another session, while the worker's session leader lives, is not an orphan", async () => {
     const { sr, run } = await fixture();
     // P leads the session; helper M starts W, then setsid()s itself away (exec setsid: M is no group leader).
-    const p = run('ours', 'bash -c \'"$H" -c "$BLOCK" -d "$R" & exec setsid bash -c "$BLOCK"\' & eval "$BLOCK"', true);
+    const p = run(
+      'ours',
+      'bash -c \'"$H" -c "$BLOCK" -d "$R" & exec setsid bash -c "$BLOCK"\' & eval "$BLOCK"',
+      true,
+    );
     const found = await settled(sr, 2, p.pid, sessionOfParentDiffers);
     const w = found.all.find((x) => x.pid !== p.pid)!;
     expect(w.session).toBe(p.pid);
@@ -137,8 +176,19 @@ describe('parents, workers and orphans in the trees a server has', () => {
 
   it('a worker whose session leader is a zombie and whose parent lives in another session is an orphan', async () => {
     const { sr, run } = await fixture();
-    run('bash', zombieLeader('bash -c "\\"\\$H\\" -c \\"\\$BLOCK\\" -d \\"\\$R\\" & exec setsid bash -c \\"\\$BLOCK\\""'), false);
-    const found = await settled(sr, 1, undefined, (w) => stat(stat(w)!.session)?.state === 'Z' && sessionOfParentDiffers(w));
+    run(
+      'bash',
+      zombieLeader(
+        'bash -c "\\"\\$H\\" -c \\"\\$BLOCK\\" -d \\"\\$R\\" & exec setsid bash -c \\"\\$BLOCK\\""',
+      ),
+      false,
+    );
+    const found = await settled(
+      sr,
+      1,
+      undefined,
+      (w) => stat(stat(w)!.session)?.state === 'Z' && sessionOfParentDiffers(w),
+    );
     const w = found.all[0]!;
     expect(found.parents).toEqual([]);
     expect(found.orphans).toEqual([w.pid]);
@@ -146,8 +196,20 @@ describe('parents, workers and orphans in the trees a server has', () => {
 
   it('a worker whose session leader is a zombie but whose parent lives in its session (a CI launcher) is not an orphan', async () => {
     const { sr, run } = await fixture();
-    run('bash', zombieLeader('bash -c "\\"\\$H\\" -c \\"\\$BLOCK\\" -d \\"\\$R\\" & eval \\"\\$BLOCK\\""'), false);
-    const found = await settled(sr, 1, undefined, (w) => stat(stat(w)!.session)?.state === 'Z' && isHelper(stat(w)!.ppid) && stat(stat(w)!.ppid)?.session === stat(w)!.session);
+    run(
+      'bash',
+      zombieLeader('bash -c "\\"\\$H\\" -c \\"\\$BLOCK\\" -d \\"\\$R\\" & eval \\"\\$BLOCK\\""'),
+      false,
+    );
+    const found = await settled(
+      sr,
+      1,
+      undefined,
+      (w) =>
+        stat(stat(w)!.session)?.state === 'Z' &&
+        isHelper(stat(w)!.ppid) &&
+        stat(stat(w)!.ppid)?.session === stat(w)!.session,
+    );
     expect(found.parents).toEqual([]);
     expect(found.orphans).toEqual([]);
   });
@@ -173,7 +235,12 @@ describe('ending processes', () => {
   it('one that exits some time after SIGTERM is waited for within the grace time, not SIGKILLed; the wait ends when it is gone', async () => {
     const { sr, run } = await fixture();
     const p = run('ours', TRAP('sleep 0.3; exit 0'), true);
-    await until(async () => (await findServerProcesses(sr)).parents.includes(p.pid!) && (await fs.readFile(`/proc/${p.pid}/cmdline`, 'utf8')).includes('trap'), 'started');
+    await until(
+      async () =>
+        (await findServerProcesses(sr)).parents.includes(p.pid!) &&
+        (await fs.readFile(`/proc/${p.pid}/cmdline`, 'utf8')).includes('trap'),
+      'started',
+    );
     await new Promise((r) => setTimeout(r, 100)); // the trap is set before the loop starts
     const t0 = Date.now();
     const r = await endProcesses(sr, [p.pid!], 60_000);
@@ -191,7 +258,10 @@ describe('ending processes', () => {
     await until(async () => {
       const { all } = await findServerProcesses(sr);
       w = all[0]?.pid ?? 0;
-      return all.length >= 1 && (await fs.readFile(`/proc/${w}/cmdline`, 'utf8').catch(() => '')).includes('trap');
+      return (
+        all.length >= 1 &&
+        (await fs.readFile(`/proc/${w}/cmdline`, 'utf8').catch(() => '')).includes('trap')
+      );
     }, 'the worker runs');
     await new Promise((r) => setTimeout(r, 100));
     const t0 = Date.now();
@@ -203,7 +273,11 @@ describe('ending processes', () => {
 
   it('forceStop SIGKILLs what ignores SIGTERM, workers included, and removes the pid file', async () => {
     const { sr, run } = await fixture();
-    const p = run('ours', `"$H" -c "trap '' TERM; $BLOCK" -d "$R" & trap '' TERM; eval "$BLOCK"`, true);
+    const p = run(
+      'ours',
+      `"$H" -c "trap '' TERM; $BLOCK" -d "$R" & trap '' TERM; eval "$BLOCK"`,
+      true,
+    );
     const found = await settled(sr, 2, p.pid);
     expect(found.all.map((x) => x.pid)).toContain(p.pid);
     const pidFile = path.join(sr.root, 'httpd.pid');

@@ -11,14 +11,21 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { promises as fs, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { endProcesses, findServerProcesses, forceStop, isOurHttpd, signalOurs } from '../../lib/ctl/identity.js';
+import {
+  endProcesses,
+  findServerProcesses,
+  forceStop,
+  isOurHttpd,
+  signalOurs,
+} from '../../lib/ctl/identity.js';
 import { readTextIfAny } from '../../lib/core/fs.js';
 import { detectServerRoot, type ServerRoot } from '../../lib/httpd/server-root.js';
 import { tmpDir } from '../helpers.js';
 
 const started: ChildProcess[] = [];
 afterEach(() => {
-  for (const c of started.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const c of started.splice(0))
+    if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 
 /** An httpd prefix whose bin/httpd is a copy of bash: a binary of this root that the test can run. */
@@ -38,7 +45,10 @@ async function fakeRoot(): Promise<ServerRoot> {
  * exec()s /bin/sleep: same pid, another program.
  */
 async function startShapeShifter(sr: ServerRoot): Promise<ChildProcess> {
-  const child = spawn(sr.httpd, ['-c', 'read line; exec /bin/sleep 300', '-d', sr.root], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+  const child = spawn(sr.httpd, ['-c', 'read line; exec /bin/sleep 300', '-d', sr.root], {
+    detached: true,
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
   started.push(child);
   await until(() => isOurHttpd(child.pid!, sr));
   return child;
@@ -66,7 +76,8 @@ async function shapeShift(child: ChildProcess): Promise<void> {
   await until(() => exeOf(child.pid!) !== undefined && /sleep$/.test(exeOf(child.pid!)!));
 }
 
-const alive = (c: ChildProcess) => c.exitCode === null && c.signalCode === null && exeOf(c.pid!) !== undefined;
+const alive = (c: ChildProcess) =>
+  c.exitCode === null && c.signalCode === null && exeOf(c.pid!) !== undefined;
 
 describe('identity is checked again right before a signal', () => {
   it('a found parent that became another program before the signal survives endProcesses, signalOurs and forceStop', async () => {
@@ -79,7 +90,8 @@ describe('identity is checked again right before a signal', () => {
       let sent: number[] = [];
       if (end === 'endProcesses') sent = (await endProcesses(sr, found.parents, 50)).ended;
       if (end === 'signalOurs') sent = await signalOurs(sr, found.parents, 'SIGKILL');
-      if (end === 'forceStop') await forceStop(sr, path.join(sr.root, 'logs', 'httpd.pid'), child.pid);
+      if (end === 'forceStop')
+        await forceStop(sr, path.join(sr.root, 'logs', 'httpd.pid'), child.pid);
       expect(sent, end).toEqual([]);
       await new Promise((r) => setTimeout(r, 50)); // a signal sent would have landed by now
       expect(alive(child), `${end}: the pid that is now /bin/sleep is still alive`).toBe(true);
@@ -87,7 +99,7 @@ describe('identity is checked again right before a signal', () => {
     }
   });
 
-  it('the same process, still this root\'s httpd, is ended (the check passes what it should)', async () => {
+  it("the same process, still this root's httpd, is ended (the check passes what it should)", async () => {
     const sr = await fakeRoot();
     const child = await startShapeShifter(sr);
     const found = await findServerProcesses(sr);
@@ -98,7 +110,7 @@ describe('identity is checked again right before a signal', () => {
   });
 });
 
-describe('which processes are this root\'s httpd: parents, workers, orphans', () => {
+describe("which processes are this root's httpd: parents, workers, orphans", () => {
   it('a session leader is a parent; its worker is neither; once the parent is killed the worker is an orphan; a launcher with a live session is neither', async () => {
     const sr = await fakeRoot();
     // The "parent" leads its own session (detached) and starts a "worker": the same binary ($BASH), -d ROOT.
@@ -106,16 +118,35 @@ describe('which processes are this root\'s httpd: parents, workers, orphans', ()
     // waits on a FIFO it holds open for reading and writing, never at EOF: not on a pipe from this
     // test, which Node closes when the parent exits.
     spawnSync('mkfifo', [path.join(sr.root, 'w.fifo')]);
-    const parent = spawn(sr.httpd, ['-c', `"$BASH" -c 'exec 3<>"$1/w.fifo"; read x <&3' -d "$1" & echo $!; read y`, '-d', sr.root], { detached: true, stdio: ['pipe', 'pipe', 'ignore'] });
+    const parent = spawn(
+      sr.httpd,
+      [
+        '-c',
+        `"$BASH" -c 'exec 3<>"$1/w.fifo"; read x <&3' -d "$1" & echo $!; read y`,
+        '-d',
+        sr.root,
+      ],
+      { detached: true, stdio: ['pipe', 'pipe', 'ignore'] },
+    );
     started.push(parent);
-    const worker = Number(await new Promise<string>((r) => parent.stdout!.once('data', (d) => r(String(d).trim()))));
+    const worker = Number(
+      await new Promise<string>((r) => parent.stdout!.once('data', (d) => r(String(d).trim()))),
+    );
     // A launcher: this root's binary, not detached (its session leader, above this test, lives), no parent of ours.
-    const launcher = spawn(sr.httpd, ['-c', 'read x', '-d', sr.root], { stdio: ['pipe', 'ignore', 'ignore'] });
+    const launcher = spawn(sr.httpd, ['-c', 'read x', '-d', sr.root], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
     started.push(launcher);
     // Until each has exec()ed: a fork before its exec still shows its parent's command line.
     const cmdOf = (pid: number) => (readTextIfAny(`/proc/${pid}/cmdline`) ?? '').split('\0');
-    await until(async () => cmdOf(worker)[2] === 'exec 3<>"$1/w.fifo"; read x <&3' && cmdOf(launcher.pid!)[2] === 'read x'
-      && (await isOurHttpd(worker, sr)) && (await isOurHttpd(launcher.pid!, sr)) && (await isOurHttpd(parent.pid!, sr)));
+    await until(
+      async () =>
+        cmdOf(worker)[2] === 'exec 3<>"$1/w.fifo"; read x <&3' &&
+        cmdOf(launcher.pid!)[2] === 'read x' &&
+        (await isOurHttpd(worker, sr)) &&
+        (await isOurHttpd(launcher.pid!, sr)) &&
+        (await isOurHttpd(parent.pid!, sr)),
+    );
     const before = await findServerProcesses(sr);
     expect(before.all.map((p) => p.pid).sort()).toEqual([parent.pid, worker, launcher.pid].sort());
     expect(before.parents).toEqual([parent.pid]);
@@ -135,14 +166,28 @@ describe('which processes are this root\'s httpd: parents, workers, orphans', ()
     spawnSync('mkfifo', [path.join(sr.root, 'l.fifo')]);
     // sh leads a new session, starts a subshell (its session) that runs the launcher as a child and
     // waits for it, and exits: the session's leader is gone, the launcher's parent lives.
-    const leader = spawn('/bin/sh', ['-c', '( "$0" -c \'exec 3<>"$1/l.fifo"; read x <&3\' -d "$1"; : ) & echo $!', sr.httpd, sr.root], { detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
-    const sub = Number(await new Promise<string>((r) => leader.stdout!.once('data', (d) => r(String(d).trim()))));
+    const leader = spawn(
+      '/bin/sh',
+      [
+        '-c',
+        '( "$0" -c \'exec 3<>"$1/l.fifo"; read x <&3\' -d "$1"; : ) & echo $!',
+        sr.httpd,
+        sr.root,
+      ],
+      { detached: true, stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    const sub = Number(
+      await new Promise<string>((r) => leader.stdout!.once('data', (d) => r(String(d).trim()))),
+    );
     await new Promise((r) => (leader.exitCode === null ? leader.once('exit', r) : r(undefined)));
     let launcher = 0;
     await until(async () => {
       const found = await findServerProcesses(sr);
       launcher = found.all[0]?.pid ?? 0;
-      return found.all.length === 1 && (readTextIfAny(`/proc/${launcher}/cmdline`) ?? '').includes('l.fifo');
+      return (
+        found.all.length === 1 &&
+        (readTextIfAny(`/proc/${launcher}/cmdline`) ?? '').includes('l.fifo')
+      );
     });
     try {
       const found = await findServerProcesses(sr);
@@ -153,20 +198,32 @@ describe('which processes are this root\'s httpd: parents, workers, orphans', ()
       await until(async () => (await findServerProcesses(sr)).orphans.length === 1);
       expect((await findServerProcesses(sr)).orphans).toEqual([launcher]);
     } finally {
-      for (const pid of [sub, launcher]) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      for (const pid of [sub, launcher])
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
     }
   });
 
   it('a process that ignores SIGTERM is SIGKILLed after the grace time; forceStop also removes the pid file', async () => {
     const sr = await fakeRoot();
-    const stubborn = spawn(sr.httpd, ['-c', "trap '' TERM; echo ready; while :; do sleep 0.05; done", '-d', sr.root], { detached: true, stdio: ['pipe', 'pipe', 'ignore'] });
+    const stubborn = spawn(
+      sr.httpd,
+      ['-c', "trap '' TERM; echo ready; while :; do sleep 0.05; done", '-d', sr.root],
+      { detached: true, stdio: ['pipe', 'pipe', 'ignore'] },
+    );
     started.push(stubborn);
     await new Promise((r) => stubborn.stdout!.once('data', r)); // the trap is set
     await until(() => isOurHttpd(stubborn.pid!, sr));
     const r = await endProcesses(sr, [stubborn.pid!], 100);
     expect(r).toEqual({ ended: [stubborn.pid], killed: [stubborn.pid] });
     expect(exeOf(stubborn.pid!)).toBeUndefined();
-    const again = spawn(sr.httpd, ['-c', 'read x', '-d', sr.root], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+    const again = spawn(sr.httpd, ['-c', 'read x', '-d', sr.root], {
+      detached: true,
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
     started.push(again);
     await until(() => isOurHttpd(again.pid!, sr));
     const pidFile = path.join(sr.root, 'httpd.pid');

@@ -56,24 +56,46 @@ async function lockPath(): Promise<{ dir: string; lock: string }> {
   return { dir, lock: path.join(dir, 'hosts.apxs-ts.lock') };
 }
 
-const codeOf = async (p: Promise<unknown>) => p.then(() => 'ran', (e: { code?: string }) => e?.code ?? String(e));
+const codeOf = async (p: Promise<unknown>) =>
+  p.then(
+    () => 'ran',
+    (e: { code?: string }) => e?.code ?? String(e),
+  );
 
 describe('describeHolder', () => {
   const since = (agoMs: number) => new Date(Date.now() - agoMs).toISOString();
-  const h = (o: Partial<LockHolder>): LockHolder => ({ lockFile: '/x/l', pid: 123, command: 'node apxs-ts vhost add a.dd', since: since(12_200), state: 'running', waitMs: 1000, ...o });
+  const h = (o: Partial<LockHolder>): LockHolder => ({
+    lockFile: '/x/l',
+    pid: 123,
+    command: 'node apxs-ts vhost add a.dd',
+    since: since(12_200),
+    state: 'running',
+    waitMs: 1000,
+    ...o,
+  });
 
   it('pid, command, since (HH:MM:SSZ, seconds ago) and state', () => {
     const s = since(12_200);
-    expect(describeHolder(h({ since: s }))).toMatch(new RegExp(`^pid 123 \\(node apxs-ts vhost add a\\.dd\\), holding it since ${s.slice(11, 19)}Z \\(1[23] s ago\\), running$`));
+    expect(describeHolder(h({ since: s }))).toMatch(
+      new RegExp(
+        `^pid 123 \\(node apxs-ts vhost add a\\.dd\\), holding it since ${s.slice(11, 19)}Z \\(1[23] s ago\\), running$`,
+      ),
+    );
   });
 
   it('stopped says how it lets go; unknown says nothing; no command, no parentheses', () => {
-    expect(describeHolder(h({ state: 'stopped', command: null }))).toMatch(/^pid 123, holding it since \d\d:\d\d:\d\dZ \(1[23] s ago\), stopped \(SIGSTOP or Ctrl-Z\): it lets go only once continued or ended$/);
-    expect(describeHolder(h({ state: 'unknown' }))).toMatch(/\(node apxs-ts vhost add a\.dd\), holding it since \d\d:\d\d:\d\dZ \(1[23] s ago\)$/);
+    expect(describeHolder(h({ state: 'stopped', command: null }))).toMatch(
+      /^pid 123, holding it since \d\d:\d\d:\d\dZ \(1[23] s ago\), stopped \(SIGSTOP or Ctrl-Z\): it lets go only once continued or ended$/,
+    );
+    expect(describeHolder(h({ state: 'unknown' }))).toMatch(
+      /\(node apxs-ts vhost add a\.dd\), holding it since \d\d:\d\d:\d\dZ \(1[23] s ago\)$/,
+    );
   });
 
   it('no pid: a process still writing it; a since in the future is 0 s ago', () => {
-    expect(describeHolder(h({ pid: null, command: null, state: 'unknown', since: since(-60_000) }))).toMatch(/^a process that is still writing it, holding it since \d\d:\d\d:\d\dZ \(0 s ago\)$/);
+    expect(
+      describeHolder(h({ pid: null, command: null, state: 'unknown', since: since(-60_000) })),
+    ).toMatch(/^a process that is still writing it, holding it since \d\d:\d\d:\d\dZ \(0 s ago\)$/);
   });
 });
 
@@ -87,9 +109,19 @@ describe('the holder a waiter is told and LOCKED names', () => {
     await fs.writeFile(lock, id.line);
     const mtime = (await fs.stat(lock)).mtimeMs;
     const told: LockHolder[] = [];
-    const err = await withLock(lock, async () => 'ran', { timeoutMs: 250, onWait: (x) => told.push(x) }).catch((e) => e);
+    const err = await withLock(lock, async () => 'ran', {
+      timeoutMs: 250,
+      onWait: (x) => told.push(x),
+    }).catch((e) => e);
     expect(told).toHaveLength(1);
-    expect(told[0]).toEqual({ lockFile: lock, pid: c.pid, command: '/bin/sleep 300', since: new Date(mtime).toISOString(), state: 'stopped', waitMs: 250 });
+    expect(told[0]).toEqual({
+      lockFile: lock,
+      pid: c.pid,
+      command: '/bin/sleep 300',
+      since: new Date(mtime).toISOString(),
+      state: 'stopped',
+      waitMs: 250,
+    });
     expect(err).toMatchObject({
       code: 'LOCKED',
       message: `${lock} is held by ${describeHolder(told[0]!)}; waited 0.3 s`,
@@ -103,9 +135,15 @@ describe('the holder a waiter is told and LOCKED names', () => {
     const c = await live();
     await fs.writeFile(lock, (await identity(c.pid!)).line);
     const quick: LockHolder[] = [];
-    const err = await withLock(lock, async () => 'ran', { timeoutMs: 200, onWait: (x) => quick.push(x) }).catch((e) => e);
+    const err = await withLock(lock, async () => 'ran', {
+      timeoutMs: 200,
+      onWait: (x) => quick.push(x),
+    }).catch((e) => e);
     expect(quick).toEqual([]); // a short wait for a busy peer stays silent
-    expect(err).toMatchObject({ code: 'LOCKED', hint: `another apxs-ts (pid ${c.pid}) is using it; try again when it is done, or set the wait with --wait SECONDS or APXS_TS_LOCK_WAIT` });
+    expect(err).toMatchObject({
+      code: 'LOCKED',
+      hint: `another apxs-ts (pid ${c.pid}) is using it; try again when it is done, or set the wait with --wait SECONDS or APXS_TS_LOCK_WAIT`,
+    });
     const told: LockHolder[] = [];
     const t0 = Date.now();
     const r = await withLock(lock, async () => 'ran', {
@@ -117,7 +155,12 @@ describe('the holder a waiter is told and LOCKED names', () => {
     });
     expect(r).toBe('ran');
     expect(told).toHaveLength(1);
-    expect(told[0]).toMatchObject({ pid: c.pid, state: 'running', command: '/bin/sleep 300', waitMs: 30_000 });
+    expect(told[0]).toMatchObject({
+      pid: c.pid,
+      state: 'running',
+      command: '/bin/sleep 300',
+      waitMs: 30_000,
+    });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
   });
 
@@ -129,13 +172,15 @@ describe('the holder a waiter is told and LOCKED names', () => {
     const next = path.join(dir, 'next');
     await fs.writeFile(next, (await identity(b.pid!)).line);
     const told: (number | null)[] = [];
-    const code = await codeOf(withLock(lock, async () => 'ran', {
-      timeoutMs: 2000, // room for the next look after the switch, even under load
-      onWait: (x) => {
-        told.push(x.pid);
-        if (x.pid === a.pid) void fs.rename(next, lock); // another process took it over in between
-      },
-    }));
+    const code = await codeOf(
+      withLock(lock, async () => 'ran', {
+        timeoutMs: 2000, // room for the next look after the switch, even under load
+        onWait: (x) => {
+          told.push(x.pid);
+          if (x.pid === a.pid) void fs.rename(next, lock); // another process took it over in between
+        },
+      }),
+    );
     expect(code).toBe('LOCKED');
     expect(told).toEqual([a.pid, b.pid]);
   });
@@ -146,17 +191,22 @@ describe('the holder a waiter is told and LOCKED names', () => {
     await fs.writeFile(lock, (await identity(c.pid!)).line);
     expect(await codeOf(withLock(lock, async () => 'ran', 150))).toBe('LOCKED');
     let called = 0;
-    expect(await codeOf(withLock(lock, async () => 'ran', { timeoutMs: 150, onWait: () => called++ }))).toBe('LOCKED');
+    expect(
+      await codeOf(withLock(lock, async () => 'ran', { timeoutMs: 150, onWait: () => called++ })),
+    ).toBe('LOCKED');
     expect(called).toBe(1);
   });
 
-  it('a holder in another pid namespace: its pid is named, nothing of this namespace\'s process by that pid is read', async () => {
+  it("a holder in another pid namespace: its pid is named, nothing of this namespace's process by that pid is read", async () => {
     const { lock } = await lockPath();
     const c = await live();
     const id = await identity(c.pid!);
     await fs.writeFile(lock, `${id.pid} ${id.start} ${id.boot} pid:[1]\n`);
     const err = await withLock(lock, async () => 'ran', 120).catch((e) => e);
-    expect(err).toMatchObject({ code: 'LOCKED', data: { pid: c.pid, holder: { pid: c.pid, command: null, state: 'unknown' } } });
+    expect(err).toMatchObject({
+      code: 'LOCKED',
+      data: { pid: c.pid, holder: { pid: c.pid, command: null, state: 'unknown' } },
+    });
   });
 
   it('a command line longer than 200 characters is cut to 199 and an ellipsis; 200 is kept', async () => {
@@ -166,7 +216,8 @@ describe('the holder a waiter is told and LOCKED names', () => {
       const base = '/bin/sleep 300';
       const zeros = Math.floor((len - base.length) / 2);
       const args = ['300', ...Array<string>(zeros).fill('0')];
-      if (base.length + 2 * zeros < len) args[0] = `${'0'.repeat(len - base.length - 2 * zeros)}300`;
+      if (base.length + 2 * zeros < len)
+        args[0] = `${'0'.repeat(len - base.length - 2 * zeros)}300`;
       const c = await live(args);
       const cmd = ['/bin/sleep', ...args].join(' ');
       expect(cmd.length).toBe(len);
@@ -198,12 +249,24 @@ describe('the holder a waiter is told and LOCKED names', () => {
  * withLock on a stale lock whose takeover claim (slot 0) is held by a live process: the claim's name is
  * `LOCKNAME.stale-INO-HASH16.0.claim`, taken from the name a takeOver makes.
  */
-async function withLockWithLiveClaim(lock: string, content: string, claimant: string, dir: string, onWait: (h: LockHolder) => void): Promise<unknown> {
+async function withLockWithLiveClaim(
+  lock: string,
+  content: string,
+  claimant: string,
+  dir: string,
+  onWait: (h: LockHolder) => void,
+): Promise<unknown> {
   const ino = (await fs.stat(lock)).ino;
-  const claim = path.join(dir, `${path.basename(lock)}.stale-${ino}-${createHash('sha256').update(content).digest('hex').slice(0, 16)}.0.claim`);
+  const claim = path.join(
+    dir,
+    `${path.basename(lock)}.stale-${ino}-${createHash('sha256').update(content).digest('hex').slice(0, 16)}.0.claim`,
+  );
   await fs.writeFile(claim, claimant);
   // 600 ms: past the 300 ms after which a live holder would be announced; a dead one never is.
-  return withLock(lock, async () => 'ran', { timeoutMs: 600, onWait }).then(() => 'ran', (e) => e);
+  return withLock(lock, async () => 'ran', { timeoutMs: 600, onWait }).then(
+    () => 'ran',
+    (e) => e,
+  );
 }
 
 describe('what the lock path holds', () => {
@@ -214,9 +277,20 @@ describe('what the lock path holds', () => {
       ['a character device', (l) => fs.symlink('/dev/null', l)],
     ];
     // A block device (any will do: it is opened read-only and only stat()ed); a socket cannot be opened at all (ENXIO).
-    const block = readdirSync('/dev').map((d) => `/dev/${d}`).find((d) => { try { return statSync(d).isBlockDevice(); } catch { return false; } });
+    const block = readdirSync('/dev')
+      .map((d) => `/dev/${d}`)
+      .find((d) => {
+        try {
+          return statSync(d).isBlockDevice();
+        } catch {
+          return false;
+        }
+      });
     if (block) cases.push(['not a regular file', (l) => fs.symlink(block, l)]);
-    else console.warn('lock-mutation: no block device in /dev: the "not a regular file" case is not run');
+    else
+      console.warn(
+        'lock-mutation: no block device in /dev: the "not a regular file" case is not run',
+      );
     for (const [what, make] of cases) {
       const { lock } = await lockPath();
       await make(lock);
@@ -253,7 +327,10 @@ describe('takeOver and leftovers', () => {
     const { dir, lock } = await lockPath();
     await fs.writeFile(lock, `${DEAD_PID}\n`);
     const seen = { ino: (await fs.stat(lock)).ino, mtimeMs: 0, content: `${DEAD_PID}\n` };
-    await expect(takeOver(lock, path.join(dir, 'no-such-temp'), seen)).rejects.toMatchObject({ code: 'NOT_FOUND', data: { path: dir } });
+    await expect(takeOver(lock, path.join(dir, 'no-such-temp'), seen)).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      data: { path: dir },
+    });
     expect(await fs.readFile(lock, 'utf8')).toBe(`${DEAD_PID}\n`);
   });
 
@@ -267,7 +344,7 @@ describe('takeOver and leftovers', () => {
 });
 
 describe('configureLockWaits', () => {
-  it('the wait set by the CLI overrides the caller\'s, and its onWait is told when the caller gives none', async () => {
+  it("the wait set by the CLI overrides the caller's, and its onWait is told when the caller gives none", async () => {
     const { configureLockWaits } = await import('../../lib/core/lock.js');
     const { lock } = await lockPath();
     const c = await stopped();

@@ -20,7 +20,9 @@ afterEach(() => {
   for (const c of children.splice(0)) c.kill('SIGKILL');
 });
 
-async function identity(pid: number): Promise<{ pid: string; start: string; boot: string; ns: string }> {
+async function identity(
+  pid: number,
+): Promise<{ pid: string; start: string; boot: string; ns: string }> {
   const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
   const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!;
   const boot = (await fs.readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
@@ -71,9 +73,13 @@ describe('withLock: holding and releasing', () => {
     expect((await fs.readdir(dir)).sort()).toEqual(['hosts']);
   });
 
-  it('releases it when fn throws, and the error is fn\'s', async () => {
+  it("releases it when fn throws, and the error is fn's", async () => {
     const { dir, lock } = await lockDir();
-    await expect(withLock(lock, async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    await expect(
+      withLock(lock, async () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
     expect(await fs.readdir(dir)).toEqual(['hosts']);
   });
 
@@ -93,25 +99,36 @@ describe('withLock: holding and releasing', () => {
     expect(await fs.readFile(lock, 'utf8')).toMatch(new RegExp(`^${process.pid} `));
     await fs.rm(lock);
     // A lock removed by hand while held: the release has nothing to do, and fn's value stands.
-    expect(await withLock(lock, async () => { await fs.rm(lock); return 'value'; })).toBe('value');
+    expect(
+      await withLock(lock, async () => {
+        await fs.rm(lock);
+        return 'value';
+      }),
+    ).toBe('value');
   });
 
   it('two holders in one process run one after the other, never both inside', async () => {
     const { lock } = await lockDir();
     let inside = 0;
     let most = 0;
-    await Promise.all(Array.from({ length: 6 }, () => withLock(lock, async () => {
-      inside++;
-      most = Math.max(most, inside);
-      await new Promise((r) => setTimeout(r, 5));
-      inside--;
-    })));
+    await Promise.all(
+      Array.from({ length: 6 }, () =>
+        withLock(lock, async () => {
+          inside++;
+          most = Math.max(most, inside);
+          await new Promise((r) => setTimeout(r, 5));
+          inside--;
+        }),
+      ),
+    );
     expect(most).toBe(1);
   });
 
   it('a directory that cannot hold the lock is an error naming it', async () => {
     const { target } = await lockDir();
-    await expect(withLock(path.join(target, 'sub.lock'), async () => 'x')).rejects.toMatchObject({ code: expect.stringMatching(/^[A-Z_]+$/) });
+    await expect(withLock(path.join(target, 'sub.lock'), async () => 'x')).rejects.toMatchObject({
+      code: expect.stringMatching(/^[A-Z_]+$/),
+    });
   });
 });
 
@@ -123,9 +140,15 @@ describe('withLock: whose lock is alive', () => {
     await fs.writeFile(lock, `${id.pid} ${id.start} ${id.boot} ${id.ns}\n`);
     const t0 = Date.now();
     await expect(withLock(lock, async () => 'ran', 200)).rejects.toMatchObject({
-      code: 'LOCKED', data: { lockFile: lock, pid: other.pid }, hint: expect.stringContaining(`pid ${other.pid}`),
+      code: 'LOCKED',
+      data: { lockFile: lock, pid: other.pid },
+      hint: expect.stringContaining(`pid ${other.pid}`),
       // #16 defect 10: the holder described (pid, command line, since, state) and the wait said.
-      message: expect.stringMatching(new RegExp(`^${lock.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is held by pid ${other.pid} \\(.*; waited 0\\.2 s$`)),
+      message: expect.stringMatching(
+        new RegExp(
+          `^${lock.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is held by pid ${other.pid} \\(.*; waited 0\\.2 s$`,
+        ),
+      ),
     });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(200);
     expect(await fs.readFile(lock, 'utf8')).toContain(`${id.pid} ${id.start}`);
@@ -178,7 +201,12 @@ describe('withLock: whose lock is alive', () => {
     for (const content of ['', 'garbage\n']) {
       const { lock } = await lockDir();
       await fs.writeFile(lock, content);
-      await expect(withLock(lock, async () => 'ran', 100)).rejects.toMatchObject({ code: 'LOCKED', message: expect.stringMatching(/is held by .*; waited 0\.1 s$/), data: { pid: null }, hint: expect.stringContaining('writing this lock') });
+      await expect(withLock(lock, async () => 'ran', 100)).rejects.toMatchObject({
+        code: 'LOCKED',
+        message: expect.stringMatching(/is held by .*; waited 0\.1 s$/),
+        data: { pid: null },
+        hint: expect.stringContaining('writing this lock'),
+      });
       await backdate(lock, 1500);
       expect(await attempt(lock)).toBe('ran');
       // A garbage lock dated in the future is no fresher than one 1.5 s old.
@@ -197,8 +225,8 @@ describe('withLock: what is a lock of which format', () => {
     ['an older lock: a dead pid without a newline', `${DEAD_PID}`, 'ran'],
     ['text before the four fields', `v2 ${DEAD_PID} 5 b n\n`, 'LOCKED'],
     ['a fifth field', `${DEAD_PID} 5 b n extra\n`, 'LOCKED'],
-    ['text before an older lock\'s pid', `x ${DEAD_PID}\n`, 'LOCKED'],
-    ['text after an older lock\'s pid', `${DEAD_PID} junk\n`, 'LOCKED'],
+    ["text before an older lock's pid", `x ${DEAD_PID}\n`, 'LOCKED'],
+    ["text after an older lock's pid", `${DEAD_PID} junk\n`, 'LOCKED'],
   ])('%s', async (_what, content, outcome) => {
     const { lock } = await lockDir();
     await fs.writeFile(lock, content);
@@ -264,7 +292,10 @@ describe('takeOver: the re-check after the claim', () => {
     const stale = await seenOf(lock);
     const prefix = `hosts.apxs-ts.lock.stale-${stale.ino}-${createHash('sha256').update(content).digest('hex').slice(0, 16)}.`;
     // A claimant of slot 0 died while claiming: this taker takes slot 1.
-    await fs.writeFile(path.join(dir, `${prefix}0.claim`), `${DEAD_PID - 1} 78 gone-boot pid:[1]\n`);
+    await fs.writeFile(
+      path.join(dir, `${prefix}0.claim`),
+      `${DEAD_PID - 1} 78 gone-boot pid:[1]\n`,
+    );
     // Not claims on this lock: another identity's claim, and a file with this prefix that is no claim.
     const others = ['hosts.apxs-ts.lock.stale-1-00.0.claim', `${prefix}notes`];
     for (const f of others) await fs.writeFile(path.join(dir, f), `${DEAD_PID} 1 b n\n`);
@@ -274,7 +305,7 @@ describe('takeOver: the re-check after the claim', () => {
     expect((await fs.readdir(dir)).sort()).toEqual(['.taker.tmp', 'hosts', ...others].sort());
   });
 
-  it('a live claimant\'s claim wins: this taker backs off and removes nothing', async () => {
+  it("a live claimant's claim wins: this taker backs off and removes nothing", async () => {
     const { dir, lock } = await lockDir();
     const content = `${DEAD_PID} 77 gone-boot pid:[1]\n`;
     await fs.writeFile(lock, content);
@@ -282,7 +313,10 @@ describe('takeOver: the re-check after the claim', () => {
     const prefix = `hosts.apxs-ts.lock.stale-${stale.ino}-${createHash('sha256').update(content).digest('hex').slice(0, 16)}.`;
     const other = await liveOther();
     const id = await identity(other.pid!);
-    await fs.writeFile(path.join(dir, `${prefix}0.claim`), `${id.pid} ${id.start} ${id.boot} ${id.ns}\n`);
+    await fs.writeFile(
+      path.join(dir, `${prefix}0.claim`),
+      `${id.pid} ${id.start} ${id.boot} ${id.ns}\n`,
+    );
     const tmp = path.join(dir, '.taker.tmp');
     await fs.writeFile(tmp, 'taker\n');
     expect(await takeOver(lock, tmp, stale)).toBe(false);
@@ -294,7 +328,7 @@ describe('takeOver: the re-check after the claim', () => {
 });
 
 describe('withLock: leftovers of killed processes', () => {
-  it('removes dead writers\' temps, dead lock temps and dead claims; keeps a live writer\'s temp', async () => {
+  it("removes dead writers' temps, dead lock temps and dead claims; keeps a live writer's temp", async () => {
     const { dir, lock } = await lockDir();
     const other = await liveOther();
     const id = await identity(other.pid!);
@@ -304,14 +338,25 @@ describe('withLock: leftovers of killed processes', () => {
       `.hosts.apxs-ts.lock.${id.pid}-1-abcd.tmp`, // that pid now runs, with another start time
       'hosts.apxs-ts.lock.stale-1-00.0.claim',
     ];
-    for (const f of dead) await fs.writeFile(path.join(dir, f), f.endsWith('.claim') ? `${DEAD_PID} 1 b n\n` : 'x');
+    for (const f of dead)
+      await fs.writeFile(path.join(dir, f), f.endsWith('.claim') ? `${DEAD_PID} 1 b n\n` : 'x');
     const kept = [
-      `.hosts.apxs-ts-${id.pid}-abc.tmp`, `.hosts.apxs-ts.lock.${id.pid}-${id.start}-abcd.tmp`, 'hosts.apxs-ts.lock.stale-1-00.1.claim', 'unrelated.tmp',
+      `.hosts.apxs-ts-${id.pid}-abc.tmp`,
+      `.hosts.apxs-ts.lock.${id.pid}-${id.start}-abcd.tmp`,
+      'hosts.apxs-ts.lock.stale-1-00.1.claim',
+      'unrelated.tmp',
       // Names that only look like ours: not a .tmp, not our prefix, no pid right after the prefix, a claim of no lock here.
-      `.hosts.apxs-ts-${DEAD_PID}-abc.keep`, `.hosts.apxs-ts-x${DEAD_PID}-abc.tmp`, `.hosts.apxs-ts.lock.${DEAD_PID}-55-x.keep`,
-      `.hosts.apxs-ts.lock.x${DEAD_PID}-55-abcd.tmp`, `my-notes-of-the-day.${DEAD_PID}-55-x.tmp`,
+      `.hosts.apxs-ts-${DEAD_PID}-abc.keep`,
+      `.hosts.apxs-ts-x${DEAD_PID}-abc.tmp`,
+      `.hosts.apxs-ts.lock.${DEAD_PID}-55-x.keep`,
+      `.hosts.apxs-ts.lock.x${DEAD_PID}-55-abcd.tmp`,
+      `my-notes-of-the-day.${DEAD_PID}-55-x.tmp`,
     ];
-    for (const f of kept) await fs.writeFile(path.join(dir, f), f.endsWith('.claim') ? `${id.pid} ${id.start} ${id.boot} ${id.ns}\n` : 'x');
+    for (const f of kept)
+      await fs.writeFile(
+        path.join(dir, f),
+        f.endsWith('.claim') ? `${id.pid} ${id.start} ${id.boot} ${id.ns}\n` : 'x',
+      );
     // A claim of no lock here, naming a dead process: not ours to remove.
     await fs.writeFile(path.join(dir, 'notes.claim'), `${DEAD_PID} 1 b n\n`);
     kept.push('notes.claim');

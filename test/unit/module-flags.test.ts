@@ -1,12 +1,21 @@
 /** The module's build flags (lib/module/flags.ts) and the ldd reader (lib/module/symbols.ts), as tables. */
 import { describe, expect, it } from 'vitest';
-import { flagsOfOptions, flagWords, mergeFlags, noFlags, renderMk } from '../../lib/module/flags.js';
+import {
+  flagsOfOptions,
+  flagWords,
+  mergeFlags,
+  noFlags,
+  renderMk,
+} from '../../lib/module/flags.js';
 import { parseLdd } from '../../lib/module/symbols.js';
 
 describe('flagsOfOptions', () => {
   it('keeps directories relative to the module directory, from wherever they were typed', () => {
-    expect(flagsOfOptions({ include: ['mod_x/include', '/opt/inc'], libDir: ['.'] }, '/w', '/w/mod_x')).toEqual({
-      includes: ['include', '/opt/inc'], libDirs: ['..'],
+    expect(
+      flagsOfOptions({ include: ['mod_x/include', '/opt/inc'], libDir: ['.'] }, '/w', '/w/mod_x'),
+    ).toEqual({
+      includes: ['include', '/opt/inc'],
+      libDirs: ['..'],
     });
   });
   it.each([
@@ -37,15 +46,29 @@ describe('mergeFlags', () => {
   it('a -D replaces the saved one of its name; other flags are appended once', () => {
     const saved = { ...noFlags(), defines: ['GREETING="hi"', 'DEBUG'], libs: ['z'] };
     expect(mergeFlags(saved, { defines: ['GREETING="bye"'], libs: ['z', 'm', 'm'] })).toEqual({
-      ...noFlags(), defines: ['DEBUG', 'GREETING="bye"'], libs: ['z', 'm'],
+      ...noFlags(),
+      defines: ['DEBUG', 'GREETING="bye"'],
+      libs: ['z', 'm'],
     });
   });
 });
 
 describe('flagWords', () => {
-  const f = { includes: ['inc'], defines: ['G="hi"'], libDirs: ['/opt/lib'], libs: ['z'], cflags: ['-O0'], ldflags: ['-Wl,-z,defs'] };
-  it('puts the module\'s flags before the environment\'s, and libraries after the objects', () => {
-    const w = flagWords(f, { CPPFLAGS: '-DCPP', CFLAGS: '-g  -O1', LDFLAGS: '-Wl,-O1', LIBS: '-lm' });
+  const f = {
+    includes: ['inc'],
+    defines: ['G="hi"'],
+    libDirs: ['/opt/lib'],
+    libs: ['z'],
+    cflags: ['-O0'],
+    ldflags: ['-Wl,-z,defs'],
+  };
+  it("puts the module's flags before the environment's, and libraries after the objects", () => {
+    const w = flagWords(f, {
+      CPPFLAGS: '-DCPP',
+      CFLAGS: '-g  -O1',
+      LDFLAGS: '-Wl,-O1',
+      LIBS: '-lm',
+    });
     expect(w.compile(false)).toEqual(['-Iinc', '-DG="hi"', '-O0', '-DCPP', '-g', '-O1']);
     expect(w.link).toEqual(['-L/opt/lib', '-Wl,-z,defs', '-Wl,-O1']);
     expect(w.libs).toEqual(['-lz', '-lm']);
@@ -59,7 +82,10 @@ describe('flagWords', () => {
 
 describe('renderMk', () => {
   it('quotes each word for sh and escapes $ and # for make', () => {
-    const text = renderMk({ ...noFlags(), defines: ['G="hi"', 'H=$HOME', 'N=#1'], libs: ['z'], libDirs: ['my libs'] }, ['a.c', 'b c.c']);
+    const text = renderMk(
+      { ...noFlags(), defines: ['G="hi"', 'H=$HOME', 'N=#1'], libs: ['z'], libDirs: ['my libs'] },
+      ['a.c', 'b c.c'],
+    );
     expect(text.split('\n').slice(2)).toEqual([
       "APXS_TS_SOURCES = a.c 'b c.c'",
       `APXS_TS_CFLAGS = '-DG="hi"' '-DH=$$HOME' '-DN=\\#1'`,

@@ -22,11 +22,18 @@ describe('parseNumber and expected', () => {
   it('each rule says its kind and unit', () => {
     expect(expected(NUMBER_RULES.lockWaitSeconds)).toBe('a number of seconds from 0 to 86400');
     expect(expected(NUMBER_RULES.jobs)).toBe('a whole number of jobs from 1 to 9999');
-    expect(expected(NUMBER_RULES.debounceMs)).toBe('a whole number of milliseconds from 0 to 60000');
+    expect(expected(NUMBER_RULES.debounceMs)).toBe(
+      'a whole number of milliseconds from 0 to 60000',
+    );
     // the rules added since (#20 test --repeat, #22 tls --expiring): their ranges and units
     expect(expected(NUMBER_RULES.repeat)).toBe('a whole number of runs from 1 to 100000');
     expect(expected(NUMBER_RULES.days)).toBe('a whole number of days from 0 to 3650');
-    expect([parseNumber('0', NUMBER_RULES.repeat), parseNumber('100001', NUMBER_RULES.repeat), parseNumber('0', NUMBER_RULES.days), parseNumber('3651', NUMBER_RULES.days)]).toEqual([undefined, undefined, 0, undefined]);
+    expect([
+      parseNumber('0', NUMBER_RULES.repeat),
+      parseNumber('100001', NUMBER_RULES.repeat),
+      parseNumber('0', NUMBER_RULES.days),
+      parseNumber('3651', NUMBER_RULES.days),
+    ]).toEqual([undefined, undefined, 0, undefined]);
     expect(expected(NUMBER_RULES.port)).toBe('a whole number from 1 to 65535');
     expect(parseNumber('0.5', NUMBER_RULES.lockWaitSeconds)).toBe(0.5);
     expect(parseNumber('0.5', NUMBER_RULES.jobs)).toBeUndefined();
@@ -35,7 +42,11 @@ describe('parseNumber and expected', () => {
 
 describe('apxsCommand', () => {
   it('leaves out empty locators and /etc/hosts as the hosts file, keeps /etc/hosts elsewhere', () => {
-    expect(apxsCommand('ctl start', { serverRoot: '', hostsFile: '/etc/hosts', config: '/etc/hosts' })).toBe('apxs-ts ctl start --config /etc/hosts');
-    expect(apxsCommand('ctl start', { serverRoot: '/srv/r', hostsFile: '' })).toBe('apxs-ts ctl start --server-root /srv/r');
+    expect(
+      apxsCommand('ctl start', { serverRoot: '', hostsFile: '/etc/hosts', config: '/etc/hosts' }),
+    ).toBe('apxs-ts ctl start --config /etc/hosts');
+    expect(apxsCommand('ctl start', { serverRoot: '/srv/r', hostsFile: '' })).toBe(
+      'apxs-ts ctl start --server-root /srv/r',
+    );
   });
 });

@@ -15,7 +15,23 @@ describe('parseNumber', () => {
     ['65535', NUMBER_RULES.port, 65535],
   ])('%s is %s', (text, rule, n) => expect(parseNumber(text, rule)).toBe(n));
 
-  it.each(['', ' 5', '5 ', 'abc', '-3', '+3', '1e3', '0x10', '0b1', '12abc', 'Infinity', 'NaN', '1.5', '99999999999', '0'])('lines %j is refused', (text) => {
+  it.each([
+    '',
+    ' 5',
+    '5 ',
+    'abc',
+    '-3',
+    '+3',
+    '1e3',
+    '0x10',
+    '0b1',
+    '12abc',
+    'Infinity',
+    'NaN',
+    '1.5',
+    '99999999999',
+    '0',
+  ])('lines %j is refused', (text) => {
     expect(parseNumber(text, NUMBER_RULES.lines)).toBeUndefined();
   });
 
@@ -35,7 +51,8 @@ describe('tailForFollow', () => {
     const log = path.join(dir, 'error_log');
     await fs.writeFile(log, 'a\nb\nc\n');
     expect((await tailForFollow(log, 2)).lines).toEqual(['b', 'c']);
-    for (const n of [0, -3, 1.5, Number.NaN]) await expect(tailForFollow(log, n)).rejects.toMatchObject({ code: 'BAD_INPUT' });
+    for (const n of [0, -3, 1.5, Number.NaN])
+      await expect(tailForFollow(log, n)).rejects.toMatchObject({ code: 'BAD_INPUT' });
     await fs.rm(dir, { recursive: true });
   });
 });

@@ -10,7 +10,10 @@ vi.mock('node:fs', async (importOriginal) => {
     ...fs,
     writeSync: (fd: number, buf: Buffer, off = 0) => {
       const room = Math.min(buf.length - off, eagainAfter);
-      if (room <= 0) throw Object.assign(new Error('EAGAIN: resource temporarily unavailable, write'), { code: 'EAGAIN' });
+      if (room <= 0)
+        throw Object.assign(new Error('EAGAIN: resource temporarily unavailable, write'), {
+          code: 'EAGAIN',
+        });
       eagainAfter -= room;
       writes.push({ fd, text: buf.subarray(off, off + room).toString() });
       return room;
@@ -31,7 +34,10 @@ describe('writeOut', () => {
     writeOut('one\n');
     writeLines('out', ['two', 'three']);
     writeLines('out', []);
-    expect(writes).toEqual([{ fd: 1, text: 'one\n' }, { fd: 1, text: 'two\nthree\n' }]);
+    expect(writes).toEqual([
+      { fd: 1, text: 'one\n' },
+      { fd: 1, text: 'two\nthree\n' },
+    ]);
     expect(stream).not.toHaveBeenCalled();
   });
 

@@ -2,7 +2,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseDepFile } from '../../lib/module/compile.js';
 import { explainHttpdOutput, parseHttpdErrors } from '../../lib/httpd/configtest.js';
-import { findSpaceIndentedRecipes, fixSpaceIndentedRecipes } from '../../lib/module/makefile-lint.js';
+import {
+  findSpaceIndentedRecipes,
+  fixSpaceIndentedRecipes,
+} from '../../lib/module/makefile-lint.js';
 import { parseModuleName } from '../../lib/module/names.js';
 import { healthUrlFor, parseListen } from '../../lib/httpd/server-info.js';
 import { parseConfigVars } from '../../lib/module/toolchain.js';
@@ -20,8 +23,14 @@ describe('parseModuleName', () => {
     expect(parseModuleName(input)).toEqual({ name, stem, symbol });
   });
   it.each([
-    ['../x', /path separator/], ['foo-bar', /only letters/], ['', /it is empty/], ['mod_', /it is empty/],
-    ['9lives', /start with a letter/], ['a b', /whitespace/], ['x\n', /whitespace/], ['a'.repeat(64), /longer than 63/],
+    ['../x', /path separator/],
+    ['foo-bar', /only letters/],
+    ['', /it is empty/],
+    ['mod_', /it is empty/],
+    ['9lives', /start with a letter/],
+    ['a b', /whitespace/],
+    ['x\n', /whitespace/],
+    ['a'.repeat(64), /longer than 63/],
   ])('rejects %j', (input, why) => {
     expect(() => parseModuleName(input)).toThrow(why);
   });
@@ -55,14 +64,22 @@ describe('makefile lint', () => {
 
 describe('parseDepFile', () => {
   it('reads gcc -MMD output with continuations and escaped spaces', () => {
-    const d = 'mod.so: /src/mod.c /usr/include/apache2/httpd.h \\\n  /usr/include/apr-1.0/apr.h my\\ dir/x.h\n';
-    expect(parseDepFile(d, '/src')).toEqual(['/src/mod.c', '/usr/include/apache2/httpd.h', '/usr/include/apr-1.0/apr.h', '/src/my dir/x.h']);
+    const d =
+      'mod.so: /src/mod.c /usr/include/apache2/httpd.h \\\n  /usr/include/apr-1.0/apr.h my\\ dir/x.h\n';
+    expect(parseDepFile(d, '/src')).toEqual([
+      '/src/mod.c',
+      '/usr/include/apache2/httpd.h',
+      '/usr/include/apr-1.0/apr.h',
+      '/src/my dir/x.h',
+    ]);
   });
 });
 
 describe('parseConfigVars', () => {
   it('expands $(VAR) references as make would', () => {
-    const v = parseConfigVars('prefix = /opt/httpd\nincludedir = $(prefix)/include\nINCLUDEDIR = $(includedir)\nCC = gcc\n');
+    const v = parseConfigVars(
+      'prefix = /opt/httpd\nincludedir = $(prefix)/include\nINCLUDEDIR = $(includedir)\nCC = gcc\n',
+    );
     expect(v.INCLUDEDIR).toBe('/opt/httpd/include');
     expect(v.CC).toBe('gcc');
   });
@@ -87,16 +104,36 @@ describe('Listen and health URL', () => {
 
 describe('httpd output', () => {
   it('pulls file and line of a syntax error', () => {
-    const out = "AH00526: Syntax error on line 42 of /srv/conf/httpd.conf:\nInvalid command 'Foo', perhaps misspelled or defined by a module not included in the server configuration\n";
-    expect(parseHttpdErrors(out)).toEqual([{ file: '/srv/conf/httpd.conf', line: 42, message: "Invalid command 'Foo', perhaps misspelled or defined by a module not included in the server configuration" }]);
+    const out =
+      "AH00526: Syntax error on line 42 of /srv/conf/httpd.conf:\nInvalid command 'Foo', perhaps misspelled or defined by a module not included in the server configuration\n";
+    expect(parseHttpdErrors(out)).toEqual([
+      {
+        file: '/srv/conf/httpd.conf',
+        line: 42,
+        message:
+          "Invalid command 'Foo', perhaps misspelled or defined by a module not included in the server configuration",
+      },
+    ]);
     expect(explainHttpdOutput(out).join('\n')).toMatch(/"Foo" is not a directive httpd knows/);
   });
   it.each([
-    ['AH00558: apache2: Could not reliably determine the server\'s fully qualified domain name', /ServerName localhost/],
-    ['AH00548: NameVirtualHost has no effect and will be removed in the next release /x:3', /does nothing since httpd 2\.4/],
+    [
+      "AH00558: apache2: Could not reliably determine the server's fully qualified domain name",
+      /ServerName localhost/,
+    ],
+    [
+      'AH00548: NameVirtualHost has no effect and will be removed in the next release /x:3',
+      /does nothing since httpd 2\.4/,
+    ],
     ['[warn] NameVirtualHost *:80 has no VirtualHosts', /no <VirtualHost> uses exactly \*:80/],
-    ['[warn] _default_ VirtualHost overlap on port 80, the first has precedence\nmixing * ports and non-* ports with a NameVirtualHost address is not supported, proceeding with undefined results', /cannot mix/],
-    ["httpd: Syntax error on line 3 of /c: Cannot load modules/mod_x.so into server: modules/mod_x.so: undefined symbol: _ZdlPv", /linked with the C\+\+ compiler/],
+    [
+      '[warn] _default_ VirtualHost overlap on port 80, the first has precedence\nmixing * ports and non-* ports with a NameVirtualHost address is not supported, proceeding with undefined results',
+      /cannot mix/,
+    ],
+    [
+      'httpd: Syntax error on line 3 of /c: Cannot load modules/mod_x.so into server: modules/mod_x.so: undefined symbol: _ZdlPv',
+      /linked with the C\+\+ compiler/,
+    ],
   ])('explains %j', (out, re) => {
     expect(explainHttpdOutput(out).join('\n')).toMatch(re);
   });
@@ -105,11 +142,26 @@ describe('httpd output', () => {
 describe('source list: releasesBySeries', () => {
   it('each version once, from the first mirror that lists it; series newest first, empty series left out', () => {
     const listings = [
-      { mirror: 'https://a/', releases: releasesFrom(['httpd-2.4.68.tar.gz', 'httpd-2.4.66.tar.bz2']) },
-      { mirror: 'https://b/', releases: releasesFrom(['httpd-2.4.68.tar.gz', 'httpd-2.2.34.tar.gz', 'apache_1.3.42.tar.gz']) },
+      {
+        mirror: 'https://a/',
+        releases: releasesFrom(['httpd-2.4.68.tar.gz', 'httpd-2.4.66.tar.bz2']),
+      },
+      {
+        mirror: 'https://b/',
+        releases: releasesFrom([
+          'httpd-2.4.68.tar.gz',
+          'httpd-2.2.34.tar.gz',
+          'apache_1.3.42.tar.gz',
+        ]),
+      },
     ];
     const { releases, series } = releasesBySeries(listings);
-    expect(releases.map((r) => `${r.version}@${r.mirror}`).sort()).toEqual(['1.3.42@https://b/', '2.2.34@https://b/', '2.4.66@https://a/', '2.4.68@https://a/']);
+    expect(releases.map((r) => `${r.version}@${r.mirror}`).sort()).toEqual([
+      '1.3.42@https://b/',
+      '2.2.34@https://b/',
+      '2.4.66@https://a/',
+      '2.4.68@https://a/',
+    ]);
     expect(series.map((s) => s.series)).toEqual(['2.4', '2.2', '1.3']);
     expect(series[0]!.versions.sort()).toEqual(['2.4.66', '2.4.68']);
     expect(releasesBySeries([])).toEqual({ releases: [], series: [] });

@@ -9,13 +9,32 @@ import type { ProcInfo } from '../../lib/core/proc.js';
 import { isServerProcess } from '../../lib/ctl/identity.js';
 
 const info = (o: Partial<ProcInfo>): ProcInfo => ({
-  pid: 10, ppid: 1, session: 10, state: 'S', startedAt: undefined, exe: '/srv/bin/httpd', cmdline: ['/srv/bin/httpd', '-d', '/srv'], ...o,
+  pid: 10,
+  ppid: 1,
+  session: 10,
+  state: 'S',
+  startedAt: undefined,
+  exe: '/srv/bin/httpd',
+  cmdline: ['/srv/bin/httpd', '-d', '/srv'],
+  ...o,
 });
 
 describe('isServerProcess at the edges', () => {
   it('-d as the first word (argv[0] set to -d) still names the root', () => {
-    expect(isServerProcess(info({ cmdline: ['-d', '/srv'] }), { binary: '/srv/bin/httpd', serverRoot: '/srv' }, '/srv/bin/httpd')).toBe(true);
-    expect(isServerProcess(info({ cmdline: ['-d', '/other'] }), { binary: '/srv/bin/httpd', serverRoot: '/srv', defaultRoot: '/srv' }, '/srv/bin/httpd')).toBe(false);
+    expect(
+      isServerProcess(
+        info({ cmdline: ['-d', '/srv'] }),
+        { binary: '/srv/bin/httpd', serverRoot: '/srv' },
+        '/srv/bin/httpd',
+      ),
+    ).toBe(true);
+    expect(
+      isServerProcess(
+        info({ cmdline: ['-d', '/other'] }),
+        { binary: '/srv/bin/httpd', serverRoot: '/srv', defaultRoot: '/srv' },
+        '/srv/bin/httpd',
+      ),
+    ).toBe(false);
   });
 
   it('only a trailing " (deleted)" is the kernel\'s mark; one inside the path is part of the name', () => {

@@ -9,8 +9,27 @@ import { promises as fs, realpathSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { addressesOf, canBind, freePort, listeningAddresses, listeningSockets, parsePort, socketInodes, whoListens } from '../../lib/core/ports.js';
-import { bootId, childrenOf, isAlive, nowMs, procInfo, readPidFile, sleep, startTicks, type ProcInfo } from '../../lib/core/proc.js';
+import {
+  addressesOf,
+  canBind,
+  freePort,
+  listeningAddresses,
+  listeningSockets,
+  parsePort,
+  socketInodes,
+  whoListens,
+} from '../../lib/core/ports.js';
+import {
+  bootId,
+  childrenOf,
+  isAlive,
+  nowMs,
+  procInfo,
+  readPidFile,
+  sleep,
+  startTicks,
+  type ProcInfo,
+} from '../../lib/core/proc.js';
 import { isServerProcess, processesOf, serverProcesses } from '../../lib/ctl/identity.js';
 import { tmpDir } from '../helpers.js';
 
@@ -26,7 +45,10 @@ function listen(host: string, port = 0): Promise<net.Server> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once('error', reject);
-    s.listen({ host, port }, () => { servers.push(s); resolve(s); });
+    s.listen({ host, port }, () => {
+      servers.push(s);
+      resolve(s);
+    });
   });
 }
 const portOf = (s: net.Server) => (s.address() as net.AddressInfo).port;
@@ -37,7 +59,12 @@ describe('ports', () => {
     expect(parsePort(' 8080 ')).toBe(8080);
     expect(parsePort('65535')).toBe(65535);
     for (const bad of ['0', '65536', '99999', '-1', '1.5', 'abc', '', '80a', '0x50', '123456']) {
-      expect(() => parsePort(bad), bad).toThrow(expect.objectContaining({ code: 'USAGE', message: `bad port ${JSON.stringify(bad)}: expected a number from 1 to 65535` }));
+      expect(() => parsePort(bad), bad).toThrow(
+        expect.objectContaining({
+          code: 'USAGE',
+          message: `bad port ${JSON.stringify(bad)}: expected a number from 1 to 65535`,
+        }),
+      );
     }
   });
 
@@ -54,7 +81,7 @@ describe('ports', () => {
     await expect(freePort('203.0.113.1')).rejects.toThrow(); // an address this host has not got
   });
 
-  it('a process\'s listening sockets in v4 and v6, found by inode; a connected socket is not listening', async () => {
+  it("a process's listening sockets in v4 and v6, found by inode; a connected socket is not listening", async () => {
     const v4 = await listen('127.0.0.1');
     const v6 = await listen('::1');
     const any6 = await listen('::');
@@ -67,7 +94,9 @@ describe('ports', () => {
     expect(addrs).toContain(`[::1]:${portOf(v6)}`);
     expect(addrs).toContain(`[::]:${portOf(any6)}`);
     expect(addrs).toContain(undefined); // the client's socket, and the accepted one
-    expect(await listeningAddresses(process.pid)).toEqual(expect.arrayContaining([`127.0.0.1:${portOf(v4)}`, `[::1]:${portOf(v6)}`]));
+    expect(await listeningAddresses(process.pid)).toEqual(
+      expect.arrayContaining([`127.0.0.1:${portOf(v4)}`, `[::1]:${portOf(v6)}`]),
+    );
     expect(listeningSockets(process.pid)).toEqual(sockets);
     client.destroy();
     expect(socketInodes(DEAD_PID)).toEqual([]);
@@ -81,23 +110,46 @@ describe('ports', () => {
   });
 
   it('addressesOf: each address once, the non-listening left out', () => {
-    expect(addressesOf(new Map([['1', 'a:1'], ['2', undefined], ['3', 'a:1'], ['4', 'b:2']]))).toEqual(['a:1', 'b:2']);
+    expect(
+      addressesOf(
+        new Map([
+          ['1', 'a:1'],
+          ['2', undefined],
+          ['3', 'a:1'],
+          ['4', 'b:2'],
+        ]),
+      ),
+    ).toEqual(['a:1', 'b:2']);
   });
 });
 
 /** A fake httpd: ROOT/bin/httpd is a copy of bash, run with the given args after `-c 'exec sleep'`-like script. */
-async function fakeHttpd(args: (root: string) => string[]): Promise<{ root: string; bin: string; child: ChildProcess }> {
+async function fakeHttpd(
+  args: (root: string) => string[],
+): Promise<{ root: string; bin: string; child: ChildProcess }> {
   const root = await tmpDir('apxs-ts-proc-');
   const bin = path.join(root, 'httpd');
   await fs.copyFile('/bin/bash', bin);
   await fs.chmod(bin, 0o755);
-  const child = spawn(bin, ['-c', 'read x', ...args(root)], { stdio: ['pipe', 'ignore', 'ignore'] });
+  const child = spawn(bin, ['-c', 'read x', ...args(root)], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
   children.push(child);
-  for (let i = 0; i < 200 && !(await procInfo(child.pid!))?.exe?.startsWith(root); i++) await sleep(10);
+  for (let i = 0; i < 200 && !(await procInfo(child.pid!))?.exe?.startsWith(root); i++)
+    await sleep(10);
   return { root, bin, child };
 }
 
-const info = (over: Partial<ProcInfo>): ProcInfo => ({ pid: 1, ppid: 0, session: 1, state: 'S', startedAt: undefined, exe: '/srv/bin/httpd', cmdline: ['/srv/bin/httpd', '-d', '/srv'], ...over });
+const info = (over: Partial<ProcInfo>): ProcInfo => ({
+  pid: 1,
+  ppid: 0,
+  session: 1,
+  state: 'S',
+  startedAt: undefined,
+  exe: '/srv/bin/httpd',
+  cmdline: ['/srv/bin/httpd', '-d', '/srv'],
+  ...over,
+});
 
 describe('proc', () => {
   it('this process: alive, its exe, command line, parent, start time, ticks; a dead pid is none of it', async () => {
@@ -105,8 +157,12 @@ describe('proc', () => {
     expect(me.pid).toBe(process.pid);
     expect(me.ppid).toBe(process.ppid);
     expect(me.exe).toBe(realpathSync(process.execPath));
-    expect(me.cmdline).toEqual((await fs.readFile('/proc/self/cmdline', 'utf8')).split('\0').filter(Boolean));
-    expect(me.session).toBe(Number((await fs.readFile('/proc/self/stat', 'utf8')).split(') ')[1]!.split(' ')[3]));
+    expect(me.cmdline).toEqual(
+      (await fs.readFile('/proc/self/cmdline', 'utf8')).split('\0').filter(Boolean),
+    );
+    expect(me.session).toBe(
+      Number((await fs.readFile('/proc/self/stat', 'utf8')).split(') ')[1]!.split(' ')[3]),
+    );
     expect(me.state).toMatch(/^[RS]$/);
     const started = me.startedAt!.getTime();
     expect(Math.abs(started - (Date.now() - process.uptime() * 1000))).toBeLessThan(2000);
@@ -120,9 +176,13 @@ describe('proc', () => {
 
   it('a zombie is not alive and has no start ticks', async () => {
     // sh starts `sleep 0` and execs `sleep 5`, which never reaps it: a zombie for 5 s.
-    const c = spawn('/bin/sh', ['-c', 'sleep 0 & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const c = spawn('/bin/sh', ['-c', 'sleep 0 & echo $!; exec sleep 5'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     children.push(c);
-    const zombie = Number(await new Promise<string>((r) => c.stdout!.once('data', (d) => r(String(d).trim()))));
+    const zombie = Number(
+      await new Promise<string>((r) => c.stdout!.once('data', (d) => r(String(d).trim()))),
+    );
     for (let i = 0; i < 200 && (await procInfo(zombie))?.state !== 'Z'; i++) await sleep(10);
     expect((await procInfo(zombie))?.state).toBe('Z');
     expect(await isAlive(zombie)).toBe(false);
@@ -130,7 +190,7 @@ describe('proc', () => {
     expect(await childrenOf(c.pid!)).toEqual([zombie]);
   });
 
-  it('childrenOf lists a process\'s children', async () => {
+  it("childrenOf lists a process's children", async () => {
     const c = spawn('/bin/sleep', ['5'], { stdio: 'ignore' });
     children.push(c);
     await new Promise((r) => c.once('spawn', r));
@@ -138,28 +198,47 @@ describe('proc', () => {
     expect(await childrenOf(c.pid!)).toEqual([]);
   });
 
-  it('isServerProcess: this root\'s binary AND -d this root; a zombie, no exe, a relative or other -d are not', () => {
+  it("isServerProcess: this root's binary AND -d this root; a zombie, no exe, a relative or other -d are not", () => {
     const id = { binary: '/srv/bin/httpd', serverRoot: '/srv' };
     const real = '/srv/bin/httpd';
     expect(isServerProcess(info({}), id, real)).toBe(true);
     expect(isServerProcess(info({ exe: '/srv/bin/httpd (deleted)' }), id, real)).toBe(true);
-    expect(isServerProcess(info({ cmdline: ['/srv/bin/httpd', '-d', '/srv/'] }), id, real)).toBe(true);
+    expect(isServerProcess(info({ cmdline: ['/srv/bin/httpd', '-d', '/srv/'] }), id, real)).toBe(
+      true,
+    );
     expect(isServerProcess(info({ state: 'Z' }), id, real)).toBe(false);
     expect(isServerProcess(info({ state: 'X' }), id, real)).toBe(false);
     expect(isServerProcess(info({ exe: undefined }), id, real)).toBe(false);
     expect(isServerProcess(info({ exe: '/other/httpd' }), id, real)).toBe(false);
-    expect(isServerProcess(info({ cmdline: ['/srv/bin/httpd', '-d', 'srv'] }), id, real)).toBe(false);
+    expect(isServerProcess(info({ cmdline: ['/srv/bin/httpd', '-d', 'srv'] }), id, real)).toBe(
+      false,
+    );
     expect(isServerProcess(info({ cmdline: ['/srv/bin/httpd', '-d'] }), id, real)).toBe(false);
-    expect(isServerProcess(info({ cmdline: ['/srv/bin/httpd', '-d', '/other'] }), id, real)).toBe(false);
+    expect(isServerProcess(info({ cmdline: ['/srv/bin/httpd', '-d', '/other'] }), id, real)).toBe(
+      false,
+    );
     // No -d: this root only when it is the binary's built-in root.
     expect(isServerProcess(info({ cmdline: ['/srv/bin/httpd'] }), id, real)).toBe(false);
-    expect(isServerProcess(info({ cmdline: ['/srv/bin/httpd'] }), { ...id, defaultRoot: '/srv/' }, real)).toBe(true);
-    expect(isServerProcess(info({ cmdline: ['/srv/bin/httpd'] }), { ...id, defaultRoot: '/etc/x' }, real)).toBe(false);
+    expect(
+      isServerProcess(info({ cmdline: ['/srv/bin/httpd'] }), { ...id, defaultRoot: '/srv/' }, real),
+    ).toBe(true);
+    expect(
+      isServerProcess(
+        info({ cmdline: ['/srv/bin/httpd'] }),
+        { ...id, defaultRoot: '/etc/x' },
+        real,
+      ),
+    ).toBe(false);
     // The binary compared by its realpath.
-    expect(isServerProcess(info({ exe: realpathSync('/bin/sh') }), { binary: '/bin/sh', serverRoot: '/srv' })).toBe(true);
+    expect(
+      isServerProcess(info({ exe: realpathSync('/bin/sh') }), {
+        binary: '/bin/sh',
+        serverRoot: '/srv',
+      }),
+    ).toBe(true);
   });
 
-  it('serverProcesses and processesOf find a live fake httpd of this root by exe and -d, not another root\'s', async () => {
+  it("serverProcesses and processesOf find a live fake httpd of this root by exe and -d, not another root's", async () => {
     const { root, bin, child } = await fakeHttpd((r) => ['-d', r]);
     const found = await serverProcesses({ binary: bin, serverRoot: root });
     expect(found.map((p) => p.pid)).toEqual([child.pid]);
@@ -173,7 +252,14 @@ describe('proc', () => {
     const d = await tmpDir('apxs-ts-pidfile-');
     const f = path.join(d, 'pid');
     expect(await readPidFile(f)).toBeUndefined();
-    for (const [text, want] of [[' 42\n', 42], ['0', undefined], ['-3', undefined], ['1.5', undefined], ['abc', undefined], ['', undefined]] as const) {
+    for (const [text, want] of [
+      [' 42\n', 42],
+      ['0', undefined],
+      ['-3', undefined],
+      ['1.5', undefined],
+      ['abc', undefined],
+      ['', undefined],
+    ] as const) {
       await fs.writeFile(f, text);
       expect(await readPidFile(f), JSON.stringify(text)).toBe(want);
     }

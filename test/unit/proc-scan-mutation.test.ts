@@ -18,7 +18,9 @@ afterEach(() => {
 /** A `sleep` whose last argument is a fresh marker, running once /proc shows its command line. */
 async function sleeper(): Promise<{ pid: number; marker: string }> {
   // sleep sums its arguments: a random fraction of a second is a marker no other process has
-  const marker = `0.${BigInt(`0x${randomBytes(6).toString('hex')}`).toString().padStart(15, '0')}`;
+  const marker = `0.${BigInt(`0x${randomBytes(6).toString('hex')}`)
+    .toString()
+    .padStart(15, '0')}`;
   const c = spawn('sleep', ['600', marker], { stdio: 'ignore', detached: true }); // detached: setsid
   children.push(c);
   for (let i = 0; i < 500; i++) {

@@ -4,7 +4,10 @@ import { RECIPES } from '../../lib/source/recipes.js';
 
 describe('source build --with-ssl', () => {
   it('2.4 adds mod_ssl and shmcb as DSOs and needs libssl-dev; without it neither', () => {
-    expect(RECIPES['2.4'].ssl?.args).toEqual(['--enable-ssl=shared', '--enable-socache-shmcb=shared']);
+    expect(RECIPES['2.4'].ssl?.args).toEqual([
+      '--enable-ssl=shared',
+      '--enable-socache-shmcb=shared',
+    ]);
     expect(requirementsFor('2.4.68', { ssl: true }).map((r) => r.pkg)).toContain('libssl-dev');
     expect(requirementsFor('2.4.68').map((r) => r.pkg)).not.toContain('libssl-dev');
   });

@@ -13,23 +13,58 @@ import { linksOf, pickRelease, releasesFrom } from '../../lib/source/versions.js
 import { tmpDir } from '../helpers.js';
 import { makeTarGz } from '../tar-writer.js';
 
-const NAMES = ['apache_1.3.41.tar.gz', 'apache_1.3.42.tar.gz', 'apache_1.3.42.tar.gz.asc', 'httpd-2.0.65.tar.bz2', 'httpd-2.0.65.tar.gz',
-  'httpd-2.2.34.tar.bz2', 'httpd-2.2.34-deps.tar.bz2', 'httpd-2.4.9.tar.gz', 'httpd-2.4.10.tar.gz', 'httpd-2.4.68.tar.gz',
-  'httpd-2.4.68.tar.gz.sha512', 'httpd-2.4.68-deps.tar.gz', 'KEYS', 'httpd-3.0.0.tar.gz', 'patches/'];
+const NAMES = [
+  'apache_1.3.41.tar.gz',
+  'apache_1.3.42.tar.gz',
+  'apache_1.3.42.tar.gz.asc',
+  'httpd-2.0.65.tar.bz2',
+  'httpd-2.0.65.tar.gz',
+  'httpd-2.2.34.tar.bz2',
+  'httpd-2.2.34-deps.tar.bz2',
+  'httpd-2.4.9.tar.gz',
+  'httpd-2.4.10.tar.gz',
+  'httpd-2.4.68.tar.gz',
+  'httpd-2.4.68.tar.gz.sha512',
+  'httpd-2.4.68-deps.tar.gz',
+  'KEYS',
+  'httpd-3.0.0.tar.gz',
+  'patches/',
+];
 
 describe('releases', () => {
   it('reads an Apache autoindex page', () => {
-    const html = '<tr><td><a href="?C=N;O=D">Name</a></td></tr><tr><td><a href="/dist/">Parent Directory</a></td></tr><tr><td><a href="httpd-2.4.68.tar.gz">httpd-2.4.68.tar.gz</a></td></tr><a href="KEYS">KEYS</a>';
+    const html =
+      '<tr><td><a href="?C=N;O=D">Name</a></td></tr><tr><td><a href="/dist/">Parent Directory</a></td></tr><tr><td><a href="httpd-2.4.68.tar.gz">httpd-2.4.68.tar.gz</a></td></tr><a href="KEYS">KEYS</a>';
     expect(linksOf(html)).toEqual(['httpd-2.4.68.tar.gz', 'KEYS']);
   });
   it('lists releases newest first, preferring .gz, with their deps tarballs', () => {
     const r = releasesFrom(NAMES);
-    expect(r.map((x) => x.version)).toEqual(['2.4.68', '2.4.10', '2.4.9', '2.2.34', '2.0.65', '1.3.42', '1.3.41']);
+    expect(r.map((x) => x.version)).toEqual([
+      '2.4.68',
+      '2.4.10',
+      '2.4.9',
+      '2.2.34',
+      '2.0.65',
+      '1.3.42',
+      '1.3.41',
+    ]);
     expect(r.find((x) => x.version === '2.0.65')!.file).toBe('httpd-2.0.65.tar.gz');
-    expect(r.find((x) => x.version === '2.2.34')).toMatchObject({ file: 'httpd-2.2.34.tar.bz2', depsFile: 'httpd-2.2.34-deps.tar.bz2' });
-    expect(r.find((x) => x.version === '1.3.42')).toMatchObject({ series: '1.3', file: 'apache_1.3.42.tar.gz' });
+    expect(r.find((x) => x.version === '2.2.34')).toMatchObject({
+      file: 'httpd-2.2.34.tar.bz2',
+      depsFile: 'httpd-2.2.34-deps.tar.bz2',
+    });
+    expect(r.find((x) => x.version === '1.3.42')).toMatchObject({
+      series: '1.3',
+      file: 'apache_1.3.42.tar.gz',
+    });
   });
-  it.each([['2.4.10', '2.4.10'], ['2.4', '2.4.68'], ['latest', '2.4.68'], ['1.3', '1.3.42'], ['2.2', '2.2.34']])('picks %s -> %s', (want, got) => {
+  it.each([
+    ['2.4.10', '2.4.10'],
+    ['2.4', '2.4.68'],
+    ['latest', '2.4.68'],
+    ['1.3', '1.3.42'],
+    ['2.2', '2.2.34'],
+  ])('picks %s -> %s', (want, got) => {
     expect(pickRelease(releasesFrom(NAMES), want).version).toBe(got);
   });
   it('names what the mirror has when the version is not there', () => {
@@ -45,11 +80,23 @@ describe('releases', () => {
       }
       throw new Error('accepted');
     };
-    expect(hintOf('2.4.99')).toContain("apxs-ts source list --mirror 'http://127.0.0.1:9/my mirror/' shows them all");
-    expect(hintOf('x.y')).toContain("apxs-ts source list --mirror 'http://127.0.0.1:9/my mirror/' shows the releases");
+    expect(hintOf('2.4.99')).toContain(
+      "apxs-ts source list --mirror 'http://127.0.0.1:9/my mirror/' shows them all",
+    );
+    expect(hintOf('x.y')).toContain(
+      "apxs-ts source list --mirror 'http://127.0.0.1:9/my mirror/' shows the releases",
+    );
   });
-  it.each([['2.4.999', 'BAD_INPUT'], ['9.9.9', 'BAD_INPUT'], ['3.0', 'BAD_INPUT'], ['2.4.68; rm -rf /', 'USAGE'], ['x.y', 'USAGE'], ['', 'USAGE']])(
-    'an unknown or ill-formed version %j is a bad argument (%s, exit 2) pointing at source list', (v, code) => {
+  it.each([
+    ['2.4.999', 'BAD_INPUT'],
+    ['9.9.9', 'BAD_INPUT'],
+    ['3.0', 'BAD_INPUT'],
+    ['2.4.68; rm -rf /', 'USAGE'],
+    ['x.y', 'USAGE'],
+    ['', 'USAGE'],
+  ])(
+    'an unknown or ill-formed version %j is a bad argument (%s, exit 2) pointing at source list',
+    (v, code) => {
       const err = (() => {
         try {
           pickRelease(releasesFrom(NAMES), v);
@@ -61,7 +108,8 @@ describe('releases', () => {
       expect(err).toBeInstanceOf(ApxsError);
       expect([err.code, err.exitCode]).toEqual([code, 2]);
       expect(err.hint).toContain('apxs-ts source list');
-    });
+    },
+  );
 });
 
 describe('checksum formats', () => {
@@ -74,7 +122,12 @@ describe('checksum formats', () => {
     ['openssl', `SHA256(httpd-2.4.68.tar.gz)= ${sha}\n`, 'sha256', sha],
     ['bsd md5', `MD5 (httpd-2.4.68.tar.gz) = ${md5}\n`, 'md5', md5],
     ['bare', `${md5.toUpperCase()}\n`, 'md5', md5],
-    ['gpg --print-md', `httpd-2.4.68.tar.gz: ${sha512.toUpperCase().match(/.{8}/g)!.slice(0, 8).join(' ')}\n                     ${sha512.toUpperCase().match(/.{8}/g)!.slice(8).join(' ')}\n`, 'sha512', sha512],
+    [
+      'gpg --print-md',
+      `httpd-2.4.68.tar.gz: ${sha512.toUpperCase().match(/.{8}/g)!.slice(0, 8).join(' ')}\n                     ${sha512.toUpperCase().match(/.{8}/g)!.slice(8).join(' ')}\n`,
+      'sha512',
+      sha512,
+    ],
   ] as const)('%s', (_, text, algo, want) => {
     expect(parseChecksum(text, algo, 'httpd-2.4.68.tar.gz')).toBe(want);
   });
@@ -94,8 +147,10 @@ describe('a checksum line is used only for the file it names', () => {
     const groups = hex.toUpperCase().match(/.{8}/g)!;
     return `${name}: ${groups.slice(0, 8).join(' ')}\n${' '.repeat(name.length + 2)}${groups.slice(8).join(' ')}\n`;
   };
-  const ok = (format: string, text: string, algo: 'sha512' | 'sha256' | 'md5', want: string) => [format, text, algo, want] as const;
-  const refused = (format: string, text: string, algo: 'sha512' | 'sha256' | 'md5') => [format, text, algo, null] as const;
+  const ok = (format: string, text: string, algo: 'sha512' | 'sha256' | 'md5', want: string) =>
+    [format, text, algo, want] as const;
+  const refused = (format: string, text: string, algo: 'sha512' | 'sha256' | 'md5') =>
+    [format, text, algo, null] as const;
   it.each([
     ok('hex *file', `${sha256} *${FILE}\n`, 'sha256', sha256),
     ok('hex  file', `${sha256}  ${FILE}\n`, 'sha256', sha256),
@@ -107,8 +162,18 @@ describe('a checksum line is used only for the file it names', () => {
     ok('gpg --print-md, wrapped', gpg(FILE, sha512), 'sha512', sha512),
     ok('bare hex', `${sha256}\n`, 'sha256', sha256),
     ok('bare HEX, no newline', sha256.toUpperCase(), 'sha256', sha256),
-    ok('several files, ours second', `${otherSha} *${OTHER}\n${sha256} *${FILE}\n`, 'sha256', sha256),
-    ok('gpg, several files, ours second', gpg(OTHER, createHash('sha512').update('y').digest('hex')) + gpg(FILE, sha512), 'sha512', sha512),
+    ok(
+      'several files, ours second',
+      `${otherSha} *${OTHER}\n${sha256} *${FILE}\n`,
+      'sha256',
+      sha256,
+    ),
+    ok(
+      'gpg, several files, ours second',
+      gpg(OTHER, createHash('sha512').update('y').digest('hex')) + gpg(FILE, sha512),
+      'sha512',
+      sha512,
+    ),
     refused('hex *other-file', `${sha256} *${OTHER}\n`, 'sha256'),
     refused('hex  other-file', `${sha256}  ${OTHER}\n`, 'sha256'),
     refused('MD5 (other-file) = hex', `MD5 (${OTHER}) = ${md5}\n`, 'md5'),
@@ -130,12 +195,15 @@ describe('a checksum line is used only for the file it names', () => {
     }
     expect(err).toBeInstanceOf(ApxsError);
     expect((err as ApxsError).code).toBe('CHECKSUM_MISMATCH');
-    expect((err as ApxsError).message).toMatch(new RegExp(`checksum file names .*, not ${FILE.replace(/\./g, '\\.')}$`));
+    expect((err as ApxsError).message).toMatch(
+      new RegExp(`checksum file names .*, not ${FILE.replace(/\./g, '\\.')}$`),
+    );
   });
 });
 
 describe('the cache and the prefix', () => {
-  const errno = (code: string, syscall = 'open') => Object.assign(new Error(`${code}: x`), { code, syscall });
+  const errno = (code: string, syscall = 'open') =>
+    Object.assign(new Error(`${code}: x`), { code, syscall });
   it.each([
     ['EACCES', 'PERMISSION_DENIED', 1, /permission denied/],
     ['EPERM', 'PERMISSION_DENIED', 1, /permission denied/],
@@ -143,13 +211,16 @@ describe('the cache and the prefix', () => {
     ['ENOSPC', 'NO_SPACE', 1, /no space left/],
     ['ENOTDIR', 'BAD_INPUT', 2, /not a directory/],
     ['EISDIR', 'BAD_INPUT', 2, /is a directory/],
-  ])('%s in the cache is %s (exit %i), naming the path, with a hint', (code, want, exit, message) => {
-    const e = cacheFsError('/some/cache', errno(code))!;
-    expect([e.code, e.exitCode]).toEqual([want, exit]);
-    expect(e.message).toContain('/some/cache');
-    expect(e.message).toMatch(message);
-    expect(e.hint).toBeTruthy();
-  });
+  ])(
+    '%s in the cache is %s (exit %i), naming the path, with a hint',
+    (code, want, exit, message) => {
+      const e = cacheFsError('/some/cache', errno(code))!;
+      expect([e.code, e.exitCode]).toEqual([want, exit]);
+      expect(e.message).toContain('/some/cache');
+      expect(e.message).toMatch(message);
+      expect(e.hint).toBeTruthy();
+    },
+  );
   it('leaves network errors alone', () => {
     expect(cacheFsError('/c', errno('ECONNRESET', 'read'))).toBeUndefined();
   });
@@ -158,7 +229,10 @@ describe('the cache and the prefix', () => {
     await fs.writeFile(path.join(base, 'f'), 'x');
     for (const dir of [path.join(base, 'f'), path.join(base, 'f', 'sub', 'dir')]) {
       for (const create of [false, true]) {
-        await expect(checkCacheDir(dir, { create })).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringContaining(path.join(base, 'f')) });
+        await expect(checkCacheDir(dir, { create })).rejects.toMatchObject({
+          code: 'BAD_INPUT',
+          message: expect.stringContaining(path.join(base, 'f')),
+        });
       }
     }
     await checkCacheDir(path.join(base, 'new', 'cache'), { create: false });
@@ -171,12 +245,15 @@ describe('the cache and the prefix', () => {
     const cache = path.join(base, 'cache');
     await fs.mkdir(cache);
     await fs.symlink(cache, path.join(base, 'cache-link'));
-    for (const f of ['outside.tar.gz', 'cache/inside.tar.gz', 'cache-link/linked.tar.gz']) await fs.writeFile(path.join(base, f), 'x');
+    for (const f of ['outside.tar.gz', 'cache/inside.tar.gz', 'cache-link/linked.tar.gz'])
+      await fs.writeFile(path.join(base, f), 'x');
     expect(await removeFromCache(path.join(base, 'outside.tar.gz'), cache)).toBe(false);
     expect(await removeFromCache(path.join(cache, '..', 'outside.tar.gz'), cache)).toBe(false);
     expect(await removeFromCache(cache, cache)).toBe(false);
     expect(await removeFromCache(path.join(base, 'cache-link', 'linked.tar.gz'), cache)).toBe(true);
-    expect(await removeFromCache(path.join(cache, 'inside.tar.gz'), path.join(base, 'cache-link'))).toBe(true);
+    expect(
+      await removeFromCache(path.join(cache, 'inside.tar.gz'), path.join(base, 'cache-link')),
+    ).toBe(true);
     expect((await fs.readdir(base)).sort()).toEqual(['cache', 'cache-link', 'outside.tar.gz']);
     expect(await fs.readdir(cache)).toEqual([]);
   });
@@ -193,10 +270,29 @@ describe('the cache and the prefix', () => {
     };
     await fs.writeFile(path.join(base, 'a-file'), 'x');
     await fs.symlink('/', path.join(base, 'root-link'));
-    const refused = ['/', path.join(base, 'root-link'), path.join(base, 'a-file'), path.join(base, 'a-file', 'p'), await make('home', ['.bashrc', 'notes.txt']), await make('usr-local', ['bin/perl', 'lib/x.so']), base];
-    const allowed = [path.join(base, 'new'), path.join(base, 'new', 'deeper'), await make('empty', []), await make('p1', ['bin/httpd']), await make('p2', ['bin/apachectl']),
-      await make('p3', ['conf/httpd.conf']), await make('p4', ['apxs-ts-receipt.json'])];
-    const outcome = async (p: string) => checkPrefix(p).then(() => 'ok', (e: ApxsError) => `${e.code}/${e.exitCode}`);
+    const refused = [
+      '/',
+      path.join(base, 'root-link'),
+      path.join(base, 'a-file'),
+      path.join(base, 'a-file', 'p'),
+      await make('home', ['.bashrc', 'notes.txt']),
+      await make('usr-local', ['bin/perl', 'lib/x.so']),
+      base,
+    ];
+    const allowed = [
+      path.join(base, 'new'),
+      path.join(base, 'new', 'deeper'),
+      await make('empty', []),
+      await make('p1', ['bin/httpd']),
+      await make('p2', ['bin/apachectl']),
+      await make('p3', ['conf/httpd.conf']),
+      await make('p4', ['apxs-ts-receipt.json']),
+    ];
+    const outcome = async (p: string) =>
+      checkPrefix(p).then(
+        () => 'ok',
+        (e: ApxsError) => `${e.code}/${e.exitCode}`,
+      );
     expect(await Promise.all(refused.map(outcome))).toEqual(refused.map(() => 'BAD_INPUT/2'));
     expect(await Promise.all(allowed.map(outcome))).toEqual(allowed.map(() => 'ok'));
     await expect(fs.stat(path.join(base, 'new'))).rejects.toThrow(); // checking creates nothing
@@ -205,18 +301,39 @@ describe('the cache and the prefix', () => {
 
 describe('extraction', () => {
   it.each([
-    ['a ../ path', [{ name: 'pkg/ok.txt', content: 'ok' }, { name: 'pkg/../../evil.txt', content: 'x' }], /"\.\." path/],
+    [
+      'a ../ path',
+      [
+        { name: 'pkg/ok.txt', content: 'ok' },
+        { name: 'pkg/../../evil.txt', content: 'x' },
+      ],
+      /"\.\." path/,
+    ],
     ['an absolute path', [{ name: '/tmp/apxs-ts-evil-abs.txt', content: 'x' }], /absolute path/],
-    ['a symlink outside', [{ name: 'pkg/link', type: 'symlink' as const, linkname: '../../../etc/passwd' }], /outside the tree/],
-    ['an absolute symlink', [{ name: 'pkg/link', type: 'symlink' as const, linkname: '/etc/passwd' }], /absolute path/],
-    ['a hard link outside', [{ name: 'pkg/h', type: 'hardlink' as const, linkname: '../x' }], /outside the tree/],
+    [
+      'a symlink outside',
+      [{ name: 'pkg/link', type: 'symlink' as const, linkname: '../../../etc/passwd' }],
+      /outside the tree/,
+    ],
+    [
+      'an absolute symlink',
+      [{ name: 'pkg/link', type: 'symlink' as const, linkname: '/etc/passwd' }],
+      /absolute path/,
+    ],
+    [
+      'a hard link outside',
+      [{ name: 'pkg/h', type: 'hardlink' as const, linkname: '../x' }],
+      /outside the tree/,
+    ],
   ])('refuses %s and writes nothing outside the work dir', async (_, entries, why) => {
     const base = await tmpDir();
     const tgz = path.join(base, 'evil.tar.gz');
     await fs.writeFile(tgz, makeTarGz(entries));
     const work = path.join(base, 'a', 'b', 'work');
     await expect(extractTarball(tgz, work)).rejects.toThrow(/unsafe entr/);
-    await extractTarball(tgz, path.join(base, 'w2')).catch((e: { details: string[] }) => expect(e.details.join('\n')).toMatch(why));
+    await extractTarball(tgz, path.join(base, 'w2')).catch((e: { details: string[] }) =>
+      expect(e.details.join('\n')).toMatch(why),
+    );
     expect((await fs.readdir(base)).sort()).toEqual(['a', 'evil.tar.gz']);
     expect(await fs.readdir(path.join(base, 'a', 'b'))).toEqual([]);
     await expect(fs.stat('/tmp/apxs-ts-evil-abs.txt')).rejects.toThrow();
@@ -224,7 +341,15 @@ describe('extraction', () => {
   it('keeps links that stay inside the tree', async () => {
     const base = await tmpDir();
     const tgz = path.join(base, 'ok.tar.gz');
-    await fs.writeFile(tgz, makeTarGz([{ name: 'pkg/', type: 'dir' }, { name: 'pkg/a.txt', content: 'A' }, { name: 'pkg/sub/', type: 'dir' }, { name: 'pkg/sub/l', type: 'symlink', linkname: '../a.txt' }]));
+    await fs.writeFile(
+      tgz,
+      makeTarGz([
+        { name: 'pkg/', type: 'dir' },
+        { name: 'pkg/a.txt', content: 'A' },
+        { name: 'pkg/sub/', type: 'dir' },
+        { name: 'pkg/sub/l', type: 'symlink', linkname: '../a.txt' },
+      ]),
+    );
     const r = await extractTarball(tgz, path.join(base, 'w'));
     expect(r.top).toBe(path.join(base, 'w', 'pkg'));
     expect(await fs.readFile(path.join(base, 'w', 'pkg', 'sub', 'l'), 'utf8')).toBe('A');
@@ -239,13 +364,19 @@ describe('prerequisites and the installed config', () => {
   });
   it('prints one apt-get line for what is missing', async () => {
     const r = await checkPrereqs('2.4.68', { PATH: '/nonexistent' });
-    expect(r.installLine).toBe('apt-get install -y gcc make perl libapr1-dev libaprutil1-dev libpcre2-dev');
+    expect(r.installLine).toBe(
+      'apt-get install -y gcc make perl libapr1-dev libaprutil1-dev libpcre2-dev',
+    );
     expect((await checkPrereqs('2.4.68')).installLine).toBeUndefined();
   });
   it('switches the shipped Listen off and puts ours in a block', () => {
     const conf = '#Listen 12.34.56.78:80\nListen 80\n\nServerAdmin you@example.com\n';
     const out = setListen(conf, '2.4', 8080);
-    expect(out).toBe('#Listen 12.34.56.78:80\n# Listen 80   (apxs-ts: see the apxs-ts listen block)\n# BEGIN apxs-ts listen\nListen localhost:8080\nServerName localhost:8080\n# END apxs-ts listen\n\nServerAdmin you@example.com\n');
-    expect(setListen(out, '2.4', 8081)).toContain('Listen localhost:8081\nServerName localhost:8081');
+    expect(out).toBe(
+      '#Listen 12.34.56.78:80\n# Listen 80   (apxs-ts: see the apxs-ts listen block)\n# BEGIN apxs-ts listen\nListen localhost:8080\nServerName localhost:8080\n# END apxs-ts listen\n\nServerAdmin you@example.com\n',
+    );
+    expect(setListen(out, '2.4', 8081)).toContain(
+      'Listen localhost:8081\nServerName localhost:8081',
+    );
   });
 });

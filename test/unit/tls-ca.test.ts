@@ -5,7 +5,12 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { caDir, ensureCa, loadCa } from '../../lib/tls/ca.js';
 import { checkPermitted, issueLeaf, pairPem } from '../../lib/tls/leaf.js';
-import { decodeNameConstraints, dnsPermitted, encodeNameConstraints, ipPermitted } from '../../lib/tls/name-constraints.js';
+import {
+  decodeNameConstraints,
+  dnsPermitted,
+  encodeNameConstraints,
+  ipPermitted,
+} from '../../lib/tls/name-constraints.js';
 import { ApxsError } from '../../lib/core/errors.js';
 
 const dirs: string[] = [];
@@ -14,17 +19,30 @@ async function scratch(): Promise<string> {
   dirs.push(d);
   return path.join(d, 'data', 'ca');
 }
-afterAll(async () => { for (const d of dirs) await fs.rm(d, { recursive: true, force: true }); });
+afterAll(async () => {
+  for (const d of dirs) await fs.rm(d, { recursive: true, force: true });
+});
 
 describe('name constraints', () => {
   it('encodes and decodes the permitted DNS suffixes and loopback ranges', () => {
     const der = encodeNameConstraints(['localhost', '.localhost', '.test', '.dd']);
-    expect(decodeNameConstraints(der)).toEqual({ dns: ['localhost', '.localhost', '.test', '.dd'], ip: ['127.0.0.0/8', '::1/128'] });
+    expect(decodeNameConstraints(der)).toEqual({
+      dns: ['localhost', '.localhost', '.test', '.dd'],
+      ip: ['127.0.0.0/8', '::1/128'],
+    });
   });
   it('matches names as OpenSSL does: .test only below test, localhost itself and below', () => {
     const s = ['localhost', '.localhost', '.test'];
-    expect(['one.test', 'a.b.test', 'localhost', 'x.localhost', '*.one.test'].filter((n) => dnsPermitted(n, s))).toHaveLength(5);
-    expect(['test', 'example.com', 'test.com', 'localhost.com', 'xtest'].filter((n) => dnsPermitted(n, s))).toEqual([]);
+    expect(
+      ['one.test', 'a.b.test', 'localhost', 'x.localhost', '*.one.test'].filter((n) =>
+        dnsPermitted(n, s),
+      ),
+    ).toHaveLength(5);
+    expect(
+      ['test', 'example.com', 'test.com', 'localhost.com', 'xtest'].filter((n) =>
+        dnsPermitted(n, s),
+      ),
+    ).toEqual([]);
     expect(ipPermitted('127.0.0.1')).toBe(true);
     expect(ipPermitted('::1')).toBe(true);
     expect(ipPermitted('10.0.0.1')).toBe(false);
@@ -84,13 +102,16 @@ describe('leaf', () => {
     const cert = new X509Certificate(leaf.certPem);
     expect(cert.subjectAltName).toBe('DNS:one.test, DNS:www.one.test, IP Address:127.0.0.1');
     expect(new Date(cert.validFrom).getTime()).toBe(now.getTime() - 3600_000);
-    const days = (new Date(cert.validTo).getTime() - new Date(cert.validFrom).getTime()) / 86400_000;
+    const days =
+      (new Date(cert.validTo).getTime() - new Date(cert.validFrom).getTime()) / 86400_000;
     expect(days).toBeLessThanOrEqual(397);
     expect(days).toBeGreaterThan(390);
     expect(cert.verify(new X509Certificate(ca.certPem).publicKey)).toBe(true);
     expect(cert.checkIssued(new X509Certificate(ca.certPem))).toBe(true);
     expect(cert.ca).toBe(false);
-    expect(pairPem(leaf)).toMatch(/^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----[\s\S]+-----END PRIVATE KEY-----\n$/);
+    expect(pairPem(leaf)).toMatch(
+      /^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----[\s\S]+-----END PRIVATE KEY-----\n$/,
+    );
   });
 
   it('a name outside the constraints is refused, saying a new CA is needed', async () => {

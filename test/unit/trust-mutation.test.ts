@@ -10,7 +10,16 @@ import { spawnSync } from 'node:child_process';
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { assertNoPlantedLink, assertTrusted, assertWritable, explicitlyTrusted, SAFE_DIRS_ENV, trustedDirs, userName, whyUntrusted } from '../../lib/core/trust.js';
+import {
+  assertNoPlantedLink,
+  assertTrusted,
+  assertWritable,
+  explicitlyTrusted,
+  SAFE_DIRS_ENV,
+  trustedDirs,
+  userName,
+  whyUntrusted,
+} from '../../lib/core/trust.js';
 import { tmpDir } from '../helpers.js';
 
 const root = process.getuid?.() === 0;
@@ -19,11 +28,17 @@ const UNKNOWN_GID = 54321; // in no /etc/group line and no account's group
 
 /** The name /etc/group gives a gid, as trust.ts shows it. */
 function groupLabel(gid: number): string {
-  const line = readFileSync('/etc/group', 'utf8').split('\n').map((l) => l.split(':')).find((f) => f.length > 3 && Number(f[2]) === gid);
+  const line = readFileSync('/etc/group', 'utf8')
+    .split('\n')
+    .map((l) => l.split(':'))
+    .find((f) => f.length > 3 && Number(f[2]) === gid);
   return line ? `${line[0]} (gid ${gid})` : `gid ${gid}`;
 }
 
-const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, ...extra });
+const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+  PATH: process.env.PATH,
+  ...extra,
+});
 
 async function dirWith(mode = 0o755): Promise<string> {
   const d = await tmpDir('apxs-ts-trustmut-');
@@ -41,14 +56,19 @@ describe.runIf(root)('whyUntrusted', () => {
     expect(whyUntrusted(path.join(f, 'below-a-file'), env())).toBeUndefined();
   });
 
-  it('another user\'s file: refused, naming it and its owner', async () => {
+  it("another user's file: refused, naming it and its owner", async () => {
     const d = await dirWith();
     const f = path.join(d, 'apxs-ts.json');
     await fs.writeFile(f, '{}');
     await fs.chown(f, NOBODY, NOBODY);
     const owner = userName(NOBODY);
     expect(owner).toBe('nobody (uid 65534)');
-    expect(whyUntrusted(f, env())).toEqual({ path: f, culprit: f, owner, why: `${f} is owned by ${owner}, not by you or root` });
+    expect(whyUntrusted(f, env())).toEqual({
+      path: f,
+      culprit: f,
+      owner,
+      why: `${f} is owned by ${owner}, not by you or root`,
+    });
     // Under sudo by that user: theirs is trusted (a number only).
     expect(whyUntrusted(f, env({ SUDO_UID: String(NOBODY) }))).toBeUndefined();
     expect(whyUntrusted(f, env({ SUDO_UID: `${NOBODY}x` }))?.culprit).toBe(f);
@@ -61,26 +81,35 @@ describe.runIf(root)('whyUntrusted', () => {
     await fs.mkdir(sub);
     const f = path.join(sub, 'apxs-ts.json');
     await fs.writeFile(f, '{}');
-    expect(whyUntrusted(f, env())).toEqual({ path: f, culprit: d, owner: userName(0), why: `${d} is writable by every user` });
+    expect(whyUntrusted(f, env())).toEqual({
+      path: f,
+      culprit: d,
+      owner: userName(0),
+      why: `${d} is writable by every user`,
+    });
     await fs.chmod(d, 0o1777);
     expect(whyUntrusted(f, env())).toBeUndefined();
     await fs.chmod(f, 0o1666); // the sticky bit means nothing on a file
     expect(whyUntrusted(f, env())?.why).toBe(`${f} is writable by every user`);
   });
 
-  it('group-writable: refused for a group of others, trusted for a private group (root\'s, or sudo\'s with only that user in it)', async () => {
+  it("group-writable: refused for a group of others, trusted for a private group (root's, or sudo's with only that user in it)", async () => {
     const d = await dirWith();
     const f = path.join(d, 'apxs-ts.json');
     await fs.writeFile(f, '{}');
     await fs.chmod(f, 0o664);
     expect(whyUntrusted(f, env())).toBeUndefined(); // group root: only root in it
     await fs.chown(f, 0, UNKNOWN_GID);
-    expect(whyUntrusted(f, env())?.why).toBe(`${f} is writable by group ${groupLabel(UNKNOWN_GID)}`);
+    expect(whyUntrusted(f, env())?.why).toBe(
+      `${f} is writable by group ${groupLabel(UNKNOWN_GID)}`,
+    );
     expect(whyUntrusted(f, env({ SUDO_GID: String(UNKNOWN_GID) }))).toBeUndefined(); // nobody else in it
     expect(whyUntrusted(f, env({ SUDO_GID: `x${UNKNOWN_GID}` }))?.culprit).toBe(f);
     // nogroup: nobody's primary group. Sudo's group, but other users are in it (nobody, and on Debian sync and _apt).
     await fs.chown(f, 0, NOBODY);
-    expect(whyUntrusted(f, env({ SUDO_GID: String(NOBODY) }))?.why).toBe(`${f} is writable by group ${groupLabel(NOBODY)}`);
+    expect(whyUntrusted(f, env({ SUDO_GID: String(NOBODY) }))?.why).toBe(
+      `${f} is writable by group ${groupLabel(NOBODY)}`,
+    );
     // Not group-writable: the group does not matter.
     await fs.chmod(f, 0o644);
     expect(whyUntrusted(f, env())).toBeUndefined();
@@ -94,7 +123,7 @@ describe.runIf(root)('whyUntrusted', () => {
     expect(whyUntrusted(sub, env())?.culprit).toBe(sub);
   });
 
-  it('a symlink is judged by its target and the directories of both; another user\'s link in a sticky directory is refused', async () => {
+  it("a symlink is judged by its target and the directories of both; another user's link in a sticky directory is refused", async () => {
     const safe = await dirWith();
     const target = path.join(safe, 'real.json');
     await fs.writeFile(target, '{}');
@@ -113,7 +142,9 @@ describe.runIf(root)('whyUntrusted', () => {
     await fs.symlink(target, planted);
     await fs.lchown(planted, NOBODY, NOBODY);
     expect(whyUntrusted(planted, env())).toEqual({
-      path: planted, culprit: planted, owner: userName(NOBODY),
+      path: planted,
+      culprit: planted,
+      owner: userName(NOBODY),
       why: `${planted} is a symlink owned by ${userName(NOBODY)}, not by you or root, in the sticky directory ${links}`,
     });
     // The same link of another user in a directory that is not sticky: only the owner of that directory could place it.
@@ -190,25 +221,32 @@ describe('what the user trusts explicitly', () => {
 });
 
 describe.runIf(root)('assertTrusted and assertNoPlantedLink', () => {
-  it('assertTrusted: UNSAFE_CONFIG naming what, the path, why, and the --trust directory (the directory for a directory, else the file\'s)', async () => {
+  it("assertTrusted: UNSAFE_CONFIG naming what, the path, why, and the --trust directory (the directory for a directory, else the file's)", async () => {
     const d = await dirWith();
     const f = path.join(d, 'apxs-ts.json');
     await fs.writeFile(f, '{}');
     await fs.chown(f, NOBODY, NOBODY);
-    const hint = (dir: string) => `another user could have planted or changed it, and apxs-ts would act on it as you. If you trust it, pass --trust ${dir} (or add it to ${SAFE_DIRS_ENV}, colon-separated); otherwise remove it or fix its owner and mode`;
-    expect(() => assertTrusted(f, 'the config', env())).toThrow(expect.objectContaining({
-      code: 'UNSAFE_CONFIG', message: `refusing the config ${f}: ${f} is owned by nobody (uid 65534), not by you or root`,
-      hint: hint(d), data: { path: f, culprit: f, owner: 'nobody (uid 65534)' },
-    }));
+    const hint = (dir: string) =>
+      `another user could have planted or changed it, and apxs-ts would act on it as you. If you trust it, pass --trust ${dir} (or add it to ${SAFE_DIRS_ENV}, colon-separated); otherwise remove it or fix its owner and mode`;
+    expect(() => assertTrusted(f, 'the config', env())).toThrow(
+      expect.objectContaining({
+        code: 'UNSAFE_CONFIG',
+        message: `refusing the config ${f}: ${f} is owned by nobody (uid 65534), not by you or root`,
+        hint: hint(d),
+        data: { path: f, culprit: f, owner: 'nobody (uid 65534)' },
+      }),
+    );
     const sub = path.join(d, 'root');
     await fs.mkdir(sub);
     await fs.chown(sub, NOBODY, NOBODY);
-    expect(() => assertTrusted(sub, 'the server root', env())).toThrow(expect.objectContaining({ hint: hint(sub) }));
+    expect(() => assertTrusted(sub, 'the server root', env())).toThrow(
+      expect.objectContaining({ hint: hint(sub) }),
+    );
     await fs.chown(f, 0, 0);
     expect(() => assertTrusted(f, 'the config', env())).not.toThrow();
   });
 
-  it('assertNoPlantedLink: another user\'s symlink in a sticky directory, on the path or above it, is refused; one of root, or in a plain directory, or trusted, is not', async () => {
+  it("assertNoPlantedLink: another user's symlink in a sticky directory, on the path or above it, is refused; one of root, or in a plain directory, or trusted, is not", async () => {
     const safe = await dirWith();
     const target = path.join(safe, 'hosts');
     await fs.writeFile(target, '');
@@ -217,25 +255,35 @@ describe.runIf(root)('assertTrusted and assertNoPlantedLink', () => {
     await fs.symlink(target, planted);
     expect(() => assertNoPlantedLink(planted, 'the hosts file', env())).not.toThrow(); // root's own link
     await fs.lchown(planted, NOBODY, NOBODY);
-    expect(() => assertNoPlantedLink(planted, 'the hosts file', env())).toThrow(expect.objectContaining({
-      code: 'UNSAFE_CONFIG',
-      message: `refusing the hosts file ${planted}: ${planted} is a symlink owned by nobody (uid 65534), not by you or root, in the sticky directory ${sticky}`,
-      hint: `another user could point it at any file, and apxs-ts would write that file as you; name the real file, or pass --trust ${sticky} if you trust it`,
-      data: { path: planted, culprit: planted, owner: 'nobody (uid 65534)' },
-    }));
-    expect(() => assertNoPlantedLink(planted, 'the hosts file', env({ [SAFE_DIRS_ENV]: sticky }))).not.toThrow();
-    expect(() => assertNoPlantedLink(planted, 'the hosts file', env({ SUDO_UID: String(NOBODY) }))).not.toThrow();
+    expect(() => assertNoPlantedLink(planted, 'the hosts file', env())).toThrow(
+      expect.objectContaining({
+        code: 'UNSAFE_CONFIG',
+        message: `refusing the hosts file ${planted}: ${planted} is a symlink owned by nobody (uid 65534), not by you or root, in the sticky directory ${sticky}`,
+        hint: `another user could point it at any file, and apxs-ts would write that file as you; name the real file, or pass --trust ${sticky} if you trust it`,
+        data: { path: planted, culprit: planted, owner: 'nobody (uid 65534)' },
+      }),
+    );
+    expect(() =>
+      assertNoPlantedLink(planted, 'the hosts file', env({ [SAFE_DIRS_ENV]: sticky })),
+    ).not.toThrow();
+    expect(() =>
+      assertNoPlantedLink(planted, 'the hosts file', env({ SUDO_UID: String(NOBODY) })),
+    ).not.toThrow();
     // A planted directory link above the file.
     const dirLink = path.join(sticky, 'etc');
     await fs.symlink(safe, dirLink);
     await fs.lchown(dirLink, NOBODY, NOBODY);
-    expect(() => assertNoPlantedLink(path.join(dirLink, 'hosts'), 'the hosts file', env())).toThrow(expect.objectContaining({ data: expect.objectContaining({ culprit: dirLink }) }));
+    expect(() => assertNoPlantedLink(path.join(dirLink, 'hosts'), 'the hosts file', env())).toThrow(
+      expect.objectContaining({ data: expect.objectContaining({ culprit: dirLink }) }),
+    );
     // Another user's link in a directory that is not sticky.
     const plainLink = path.join(safe, 'h2');
     await fs.symlink(target, plainLink);
     await fs.lchown(plainLink, NOBODY, NOBODY);
     expect(() => assertNoPlantedLink(plainLink, 'the hosts file', env())).not.toThrow();
-    expect(() => assertNoPlantedLink(path.join(safe, 'missing'), 'the hosts file', env())).not.toThrow();
+    expect(() =>
+      assertNoPlantedLink(path.join(safe, 'missing'), 'the hosts file', env()),
+    ).not.toThrow();
   });
 });
 
@@ -248,7 +296,9 @@ describe.runIf(root)('whyUntrusted on a symlink loop, and assertWritable', () =>
     expect(() => assertWritable(loop)).toThrow(expect.objectContaining({ code: 'ELOOP' })); // not PERMISSION_DENIED
     const file = path.join(d, 'a-file');
     await fs.writeFile(file, '');
-    expect(() => assertWritable(path.join(file, 'below'))).toThrow(expect.objectContaining({ code: 'ENOTDIR' })); // not PERMISSION_DENIED
+    expect(() => assertWritable(path.join(file, 'below'))).toThrow(
+      expect.objectContaining({ code: 'ENOTDIR' }),
+    ); // not PERMISSION_DENIED
     // A missing path below a directory not yet known safe: realpath's ENOENT means nothing to act on.
     expect(whyUntrusted(path.join(d, 'no-such-dir', 'apxs-ts.json'), env())).toBeUndefined();
   });
@@ -278,12 +328,14 @@ describe.runIf(root)('whyUntrusted on a symlink loop, and assertWritable', () =>
       return ctx.skip();
     }
     try {
-      expect(() => assertWritable(f)).toThrow(expect.objectContaining({
-        code: 'PERMISSION_DENIED',
-        message: `permission denied writing ${f} (owned by root (uid 0), mode 0640)`,
-        hint: 'run the same command with sudo, or pass a path you own; the file was left as it was',
-        data: { path: f },
-      }));
+      expect(() => assertWritable(f)).toThrow(
+        expect.objectContaining({
+          code: 'PERMISSION_DENIED',
+          message: `permission denied writing ${f} (owned by root (uid 0), mode 0640)`,
+          hint: 'run the same command with sudo, or pass a path you own; the file was left as it was',
+          data: { path: f },
+        }),
+      );
     } finally {
       spawnSync('chattr', ['-i', f]);
     }
@@ -352,17 +404,30 @@ describe.runIf(root)('what is remembered as safe, and explicit trust through lin
 });
 
 describe.runIf(root)('whyUntrusted: a group with a member list', () => {
-  it('a group whose listed members are all sudo\'s user is private: its write bit is trusted', async (ctx) => {
+  it("a group whose listed members are all sudo's user is private: its write bit is trusted", async (ctx) => {
     // From this machine's /etc/group: a group whose member list (and whose primary-group accounts) name one uid only.
-    const passwd = readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':')).filter((f) => f.length > 3);
+    const passwd = readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .map((l) => l.split(':'))
+      .filter((f) => f.length > 3);
     const uidOf = new Map(passwd.map((f) => [f[0]!, Number(f[2])]));
-    const pick = readFileSync('/etc/group', 'utf8').split('\n').map((l) => l.split(':')).filter((f) => f.length > 3 && f[3]).map((f) => {
-      const gid = Number(f[2]);
-      const uids = new Set([...f[3]!.split(',').map((n) => uidOf.get(n) ?? -1), ...passwd.filter((p) => Number(p[3]) === gid).map((p) => Number(p[2]))]);
-      return { gid, uids: [...uids], members: f[3]! };
-    }).find((g) => g.uids.length === 1 && g.uids[0]! > 0);
+    const pick = readFileSync('/etc/group', 'utf8')
+      .split('\n')
+      .map((l) => l.split(':'))
+      .filter((f) => f.length > 3 && f[3])
+      .map((f) => {
+        const gid = Number(f[2]);
+        const uids = new Set([
+          ...f[3]!.split(',').map((n) => uidOf.get(n) ?? -1),
+          ...passwd.filter((p) => Number(p[3]) === gid).map((p) => Number(p[2])),
+        ]);
+        return { gid, uids: [...uids], members: f[3]! };
+      })
+      .find((g) => g.uids.length === 1 && g.uids[0]! > 0);
     if (!pick) {
-      console.warn('trust-mutation: no group in /etc/group lists exactly one user as its members; not run here');
+      console.warn(
+        'trust-mutation: no group in /etc/group lists exactly one user as its members; not run here',
+      );
       return ctx.skip();
     }
     const d = await dirWith();
@@ -373,6 +438,8 @@ describe.runIf(root)('whyUntrusted: a group with a member list', () => {
     const sudo = { SUDO_UID: String(pick.uids[0]), SUDO_GID: String(pick.gid) };
     expect(whyUntrusted(f, env(sudo)), `group ${pick.gid} (${pick.members})`).toBeUndefined();
     // without sudo's user, the listed member is someone else
-    expect(whyUntrusted(f, env({ SUDO_GID: String(pick.gid) }))?.why).toBe(`${f} is writable by group ${groupLabel(pick.gid)}`);
+    expect(whyUntrusted(f, env({ SUDO_GID: String(pick.gid) }))?.why).toBe(
+      `${f} is writable by group ${groupLabel(pick.gid)}`,
+    );
   });
 });

@@ -89,21 +89,41 @@ export function groupingPort(series: Series, defaultPort: number | undefined): n
 /** Groups by address:port as httpd does; the first vhost of a group is its default. */
 export function addressGroups(vhosts: Vhost[], defaultPort?: number): Map<string, Vhost[]> {
   const groups = new Map<string, Vhost[]>();
-  for (const v of vhosts) for (const a of v.addresses) pushTo(groups, addressKey(a, defaultPort), v);
+  for (const v of vhosts)
+    for (const a of v.addresses) pushTo(groups, addressKey(a, defaultPort), v);
   return groups;
 }
 
 /** One stat per distinct DocumentRoot, all at once. */
 export async function gatherFacts(vhosts: Vhost[]): Promise<Facts> {
   const roots = [...new Set(vhosts.map((v) => v.documentRoot).filter((d): d is string => !!d))];
-  const checked = await Promise.all(roots.map(async (d) => [d, await fs.stat(d).then((s) => s.isDirectory(), () => false)] as const));
+  const checked = await Promise.all(
+    roots.map(
+      async (d) =>
+        [
+          d,
+          await fs.stat(d).then(
+            (s) => s.isDirectory(),
+            () => false,
+          ),
+        ] as const,
+    ),
+  );
   return { existingDirs: new Set(checked.filter(([, isDir]) => isDir).map(([d]) => d)) };
 }
 
-export function ruleContext(input: CheckInput, facts: Facts, vhosts: Vhost[] = collectVhosts(input.tree)): RuleContext {
+export function ruleContext(
+  input: CheckInput,
+  facts: Facts,
+  vhosts: Vhost[] = collectVhosts(input.tree),
+): RuleContext {
   return {
-    ...input, vhosts, facts,
-    nameVhosts: input.tree.directives.filter((d) => d.kind === 'directive' && is(d, 'NameVirtualHost')),
+    ...input,
+    vhosts,
+    facts,
+    nameVhosts: input.tree.directives.filter(
+      (d) => d.kind === 'directive' && is(d, 'NameVirtualHost'),
+    ),
     resolved: resolvedNames(input.hosts),
     groups: addressGroups(vhosts, groupingPort(input.series, input.defaultPort)),
   };

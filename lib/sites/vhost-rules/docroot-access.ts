@@ -33,7 +33,11 @@ function directorySections(ctx: RuleContext): DirSection[] {
     else if (d.kind === 'open' && is(d, 'Directory')) {
       const arg = d.args[0] ?? '';
       const regex = arg === '~' || arg.startsWith('~');
-      const s: DirSection = { path: regex ? '' : arg, ...(vhost ? { vhostLine: vhost } : {}), lines: [] };
+      const s: DirSection = {
+        path: regex ? '' : arg,
+        ...(vhost ? { vhostLine: vhost } : {}),
+        lines: [],
+      };
       open.push(s);
       if (!regex) out.push(s);
     } else if (d.kind === 'close' && is(d, 'Directory')) open.pop();
@@ -46,7 +50,17 @@ function directorySections(ctx: RuleContext): DirSection[] {
 function covers(pattern: string, dir: string, serverRoot: string): boolean {
   const p = path.resolve(serverRoot, pattern).replace(/\/+$/, '') || '/';
   if (p === '/') return true;
-  const re = new RegExp(`^${p.split('/').map((seg) => seg.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')).join('/')}(/|$)`);
+  const re = new RegExp(
+    `^${p
+      .split('/')
+      .map((seg) =>
+        seg
+          .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+          .replace(/\*/g, '[^/]*')
+          .replace(/\?/g, '[^/]'),
+      )
+      .join('/')}(/|$)`,
+  );
   return re.test(dir);
 }
 
@@ -62,7 +76,14 @@ function decide(lines: Directive[], orderAllow: boolean): Access | undefined {
     const denyAll = rules('Deny').includes('from all');
     const others = [...rules('Allow'), ...rules('Deny')].some((a) => a !== 'from all');
     const order = (rules('Order')[0] ?? 'deny,allow').replace(/\s/g, '');
-    const result: Access = order === 'deny,allow' ? (denyAll && !allowAll ? 'denied' : 'granted') : (allowAll && !denyAll ? 'granted' : 'denied');
+    const result: Access =
+      order === 'deny,allow'
+        ? denyAll && !allowAll
+          ? 'denied'
+          : 'granted'
+        : allowAll && !denyAll
+          ? 'granted'
+          : 'denied';
     return others ? 'conditional' : result;
   }
   const req = lines.filter((d) => is(d, 'Require'));
@@ -73,25 +94,39 @@ function decide(lines: Directive[], orderAllow: boolean): Access | undefined {
 }
 
 /** Whether a vhost's DocumentRoot is let in: the most specific <Directory> that says anything decides (none: granted). */
-export function docrootAccess(ctx: RuleContext, v: Vhost): { access: Access; by?: { file: string; line: number; path: string } } {
+export function docrootAccess(
+  ctx: RuleContext,
+  v: Vhost,
+): { access: Access; by?: { file: string; line: number; path: string } } {
   if (!v.documentRoot) return { access: 'granted' };
   const orderAllow = dialectOf(ctx.series).orderAllowBuiltIn;
   const applicable = directorySections(ctx)
     .filter((s) => !s.vhostLine || (s.vhostLine.file === v.file && s.vhostLine.line === v.line))
     .filter((s) => covers(s.path, v.documentRoot!, ctx.tree.serverRoot))
-    .map((s) => ({ s, access: decide(s.lines, orderAllow), depth: path.resolve(ctx.tree.serverRoot, s.path).replace(/\/+$/, '').split('/').length }))
+    .map((s) => ({
+      s,
+      access: decide(s.lines, orderAllow),
+      depth: path.resolve(ctx.tree.serverRoot, s.path).replace(/\/+$/, '').split('/').length,
+    }))
     .filter((x) => x.access !== undefined)
     // Longest path last; on a tie the later section (httpd merges them in order) wins.
     .sort((a, b) => a.depth - b.depth);
   const last = applicable[applicable.length - 1];
   if (!last) return { access: 'granted' };
   const first = last.s.lines[0];
-  return { access: last.access!, by: { file: first?.file ?? '', line: first ? first.line : 0, path: last.s.path } };
+  return {
+    access: last.access!,
+    by: { file: first?.file ?? '', line: first ? first.line : 0, path: last.s.path },
+  };
 }
 
 /** The lines that grant a directory, as the series writes them. */
 export function grantBlock(ctx: RuleContext, dir: string): string {
-  return [`<Directory "${dir}">`, ...dialectOf(ctx.series).allowAll.map((l) => `    ${l}`), '</Directory>'].join('\n');
+  return [
+    `<Directory "${dir}">`,
+    ...dialectOf(ctx.series).allowAll.map((l) => `    ${l}`),
+    '</Directory>',
+  ].join('\n');
 }
 
 /** A DocumentRoot no <Directory> grants: 403 for every request, whatever is in it. */
@@ -99,11 +134,16 @@ export function docrootNotGranted(ctx: RuleContext): Finding[] {
   return ctx.vhosts.flatMap((v): Finding[] => {
     const { access, by } = docrootAccess(ctx, v);
     if (access !== 'denied' || !v.documentRoot) return [];
-    return [{
-      code: 'DOCROOT_NOT_GRANTED', severity: 'error', file: v.file, line: v.line,
-      message: `no <Directory> grants DocumentRoot ${v.documentRoot}: httpd ${ctx.series} answers 403 Forbidden for every request to ${v.serverName ?? 'this vhost'}`,
-      explanation: `The most specific <Directory> covering it, <Directory ${by?.path}> (${by?.file}:${by?.line}), denies access, so httpd logs "${messageId(ctx.series, 'AH01630')}client denied by server configuration: ${v.documentRoot}" and answers 403, even once the directory exists and holds files.`,
-      fix: `add inside this <VirtualHost> (or after it):\n${grantBlock(ctx, v.documentRoot)}`,
-    }];
+    return [
+      {
+        code: 'DOCROOT_NOT_GRANTED',
+        severity: 'error',
+        file: v.file,
+        line: v.line,
+        message: `no <Directory> grants DocumentRoot ${v.documentRoot}: httpd ${ctx.series} answers 403 Forbidden for every request to ${v.serverName ?? 'this vhost'}`,
+        explanation: `The most specific <Directory> covering it, <Directory ${by?.path}> (${by?.file}:${by?.line}), denies access, so httpd logs "${messageId(ctx.series, 'AH01630')}client denied by server configuration: ${v.documentRoot}" and answers 403, even once the directory exists and holds files.`,
+        fix: `add inside this <VirtualHost> (or after it):\n${grantBlock(ctx, v.documentRoot)}`,
+      },
+    ];
   });
 }

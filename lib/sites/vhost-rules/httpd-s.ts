@@ -4,7 +4,11 @@
  * so whatever httpd rejects or warns about vhosts is a finding too, at the
  * file:line httpd names (or, when it names none, the directive it means).
  */
-import { explainHttpdOutput, parseHttpdErrors, type ConfigProblem } from '../../httpd/configtest.js';
+import {
+  explainHttpdOutput,
+  parseHttpdErrors,
+  type ConfigProblem,
+} from '../../httpd/configtest.js';
 import { is } from '../../httpd/conf-parse.js';
 import { addressKey, splitAddress, type Vhost } from '../vhost-model.js';
 import type { Finding, RuleContext } from './context.js';
@@ -38,9 +42,15 @@ export function httpdRejects(ctx: RuleContext): Finding[] {
   if (!s || (s.exitCode === 0 && !/AH00526|Syntax error/.test(s.output))) return [];
   const problems = httpdSyntaxErrors(s.output);
   return (problems.length ? problems : parseHttpdErrors(s.output)).map((p) => ({
-    code: 'HTTPD_REJECTS', severity: 'error', file: p.file ?? ctx.configFile ?? '', line: p.line ?? 0,
+    code: 'HTTPD_REJECTS',
+    severity: 'error',
+    file: p.file ?? ctx.configFile ?? '',
+    line: p.line ?? 0,
     message: p.message || `httpd -S exited ${s.exitCode}`,
-    explanation: [`httpd -S exits ${s.exitCode}: httpd will not start with this config.`, ...explainHttpdOutput(p.message)].join(' '),
+    explanation: [
+      `httpd -S exits ${s.exitCode}: httpd will not start with this config.`,
+      ...explainHttpdOutput(p.message),
+    ].join(' '),
     fix: `${p.file ? `correct ${p.file}:${p.line}` : 'correct the config as httpd says'}, then run ${apxsCommand('vhost check', ctx.locators)} again`,
   }));
 }
@@ -59,7 +69,11 @@ interface VhostWarning {
 
 const at = (v: Vhost | undefined): Where => v && { file: v.file, line: v.line };
 const nameVhostFor = (addr: string, ctx: RuleContext): Where => {
-  const d = ctx.tree.directives.find((x) => is(x, 'NameVirtualHost') && (x.args[0] === addr || addressKey(x.args[0] ?? '', ctx.defaultPort) === addr));
+  const d = ctx.tree.directives.find(
+    (x) =>
+      is(x, 'NameVirtualHost') &&
+      (x.args[0] === addr || addressKey(x.args[0] ?? '', ctx.defaultPort) === addr),
+  );
   return d && { file: d.file, line: d.line };
 };
 /** The second vhost on an address: the one the "first has precedence" warning makes unreachable. */
@@ -73,20 +87,27 @@ const VHOST_WARNINGS: VhostWarning[] = [
   {
     pattern: /AH00548: NameVirtualHost has no effect.* (\S+):(\d+)$/,
     where: (m) => ({ file: m[1]!, line: Number(m[2]) }),
-    explanation: 'Since httpd 2.4 every address used by several <VirtualHost> blocks is name-based automatically; this line does nothing.',
+    explanation:
+      'Since httpd 2.4 every address used by several <VirtualHost> blocks is name-based automatically; this line does nothing.',
     fix: 'delete the NameVirtualHost line',
     restates: 'NAMEVIRTUALHOST_ON_24',
   },
   {
     pattern: /NameVirtualHost (\S+) has no VirtualHosts/,
     where: (m, ctx) => nameVhostFor(m[1]!, ctx),
-    explanation: 'No <VirtualHost> uses exactly this address, so its name-based setup is never used and the vhosts fall back to IP-based matching (the first one answers every name).',
+    explanation:
+      'No <VirtualHost> uses exactly this address, so its name-based setup is never used and the vhosts fall back to IP-based matching (the first one answers every name).',
     fix: 'write the NameVirtualHost and the <VirtualHost> addresses the same way, e.g. both *:80',
   },
   {
     pattern: /_default_ VirtualHost overlap on port (\d+), the first has precedence/,
-    where: (m, ctx) => secondOn((a) => splitAddress(a).host === '_default_' && ['*', m[1]].includes(splitAddress(a).port), ctx),
-    explanation: 'Two <VirtualHost _default_> blocks on one port: httpd uses the first for every request and the second never answers.',
+    where: (m, ctx) =>
+      secondOn(
+        (a) => splitAddress(a).host === '_default_' && ['*', m[1]].includes(splitAddress(a).port),
+        ctx,
+      ),
+    explanation:
+      'Two <VirtualHost _default_> blocks on one port: httpd uses the first for every request and the second never answers.',
     fix: 'remove one, or give them ServerNames on a *:PORT address (name-based vhosts)',
     // httpd 1.3 says this also of *:PORT blocks that lack their NameVirtualHost.
     restates: 'NAMEVIRTUALHOST_MISSING',
@@ -94,14 +115,16 @@ const VHOST_WARNINGS: VhostWarning[] = [
   {
     pattern: /VirtualHost (\S+) overlaps with VirtualHost (\S+), the first has precedence/,
     where: (m, ctx) => secondOn((a) => addressKey(a, ctx.defaultPort) === m[2], ctx),
-    explanation: 'Two <VirtualHost> blocks on one address without NameVirtualHost for it: httpd 2.2 treats them as IP-based and the second never answers.',
+    explanation:
+      'Two <VirtualHost> blocks on one address without NameVirtualHost for it: httpd 2.2 treats them as IP-based and the second never answers.',
     fix: 'add "NameVirtualHost" with exactly that address before the <VirtualHost> blocks',
     restates: 'NAMEVIRTUALHOST_MISSING',
   },
   {
     pattern: /mixing \* ports and non-\* ports with a NameVirtualHost address is not supported/,
     where: () => undefined,
-    explanation: 'httpd cannot build one name-based group from "*" and "*:PORT" for the same address, so which vhost answers is undefined.',
+    explanation:
+      'httpd cannot build one name-based group from "*" and "*:PORT" for the same address, so which vhost answers is undefined.',
     fix: 'use one form everywhere, e.g. "*:80" in every <VirtualHost> and NameVirtualHost',
   },
 ];
@@ -115,7 +138,15 @@ export function httpdVhostWarnings(ctx: RuleContext): Finding[] {
       const m = w.pattern.exec(line);
       if (!m) continue;
       const where = w.where(m, ctx) ?? { file: ctx.configFile ?? '', line: 0 };
-      out.push({ code: 'HTTPD_VHOST_WARNING', severity: 'warning', ...where, message: line, explanation: w.explanation, fix: w.fix, ...(w.restates ? { restates: w.restates } : {}) });
+      out.push({
+        code: 'HTTPD_VHOST_WARNING',
+        severity: 'warning',
+        ...where,
+        message: line,
+        explanation: w.explanation,
+        fix: w.fix,
+        ...(w.restates ? { restates: w.restates } : {}),
+      });
     }
   }
   return out;
@@ -127,6 +158,13 @@ export function httpdVhostWarnings(ctx: RuleContext): Finding[] {
  * (httpd stops at its first error, which is then the line we flagged).
  */
 export function echoes(theirs: Finding, ours: Finding[]): boolean {
-  return ours.some((o) => o.message === theirs.message || o.code === theirs.restates ||
-    (theirs.severity === 'error' && o.severity === 'error' && o.file === theirs.file && o.line === theirs.line));
+  return ours.some(
+    (o) =>
+      o.message === theirs.message ||
+      o.code === theirs.restates ||
+      (theirs.severity === 'error' &&
+        o.severity === 'error' &&
+        o.file === theirs.file &&
+        o.line === theirs.line),
+  );
 }

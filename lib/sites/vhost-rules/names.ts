@@ -11,7 +11,9 @@ const isWildcardName = (n: string) => n.includes('*') || n.includes('?');
 const LOOPBACK = (ip: string) => ip.startsWith('127.') || ip === '::1';
 
 function namesOf(v: Vhost): Set<string> {
-  return new Set([v.serverName, ...v.aliases].filter((n): n is string => !!n).map((n) => n.toLowerCase()));
+  return new Set(
+    [v.serverName, ...v.aliases].filter((n): n is string => !!n).map((n) => n.toLowerCase()),
+  );
 }
 
 /** The host part of an address:port group key ('*', '_default_', an IP). */
@@ -19,7 +21,8 @@ const hostOf = (key: string) => key.slice(0, key.lastIndexOf(':'));
 
 /** Each (group, vhost, name) in httpd's order, wildcard names included. */
 function* groupNames(ctx: RuleContext): Generator<{ key: string; v: Vhost; n: string }> {
-  for (const [key, list] of ctx.groups) for (const v of list) for (const n of namesOf(v)) yield { key, v, n };
+  for (const [key, list] of ctx.groups)
+    for (const v of list) for (const n of namesOf(v)) yield { key, v, n };
 }
 
 /** Name -> the first vhost of the group that claims it: the one httpd picks. */
@@ -38,7 +41,10 @@ export function duplicateName(ctx: RuleContext): Finding[] {
         const first = seen.get(n)!;
         if (first === v) continue;
         out.push({
-          code: 'DUPLICATE_NAME', severity: 'warning', file: v.file, line: v.line,
+          code: 'DUPLICATE_NAME',
+          severity: 'warning',
+          file: v.file,
+          line: v.line,
           message: `${n} is named by two vhosts on ${key}: ${first.file}:${first.line} and ${v.file}:${v.line}`,
           explanation: `httpd picks the first vhost whose ServerName or ServerAlias matches, so the one at ${v.file}:${v.line} never answers for ${n}.`,
           fix: `remove ${n} from one of them`,
@@ -56,10 +62,15 @@ export function nameNotResolved(ctx: RuleContext): Finding[] {
     const host = hostOf(key);
     const specific = host !== '*' && host !== '_default_';
     out.push({
-      code: 'NAME_NOT_RESOLVED', severity: 'warning', file: v.file, line: v.line,
+      code: 'NAME_NOT_RESOLVED',
+      severity: 'warning',
+      file: v.file,
+      line: v.line,
       message: `${n} does not resolve through ${ctx.hostsFile}`,
       explanation: `A browser on this machine cannot reach the vhost at ${v.file}:${v.line} as ${n}.`,
-      fix: apxsCommand(`hosts add ${shellWord(n)}${specific ? ` --ip ${host}` : ''}`, { hostsFile: ctx.hostsFile }),
+      fix: apxsCommand(`hosts add ${shellWord(n)}${specific ? ` --ip ${host}` : ''}`, {
+        hostsFile: ctx.hostsFile,
+      }),
     });
   }
   return out;
@@ -71,9 +82,19 @@ export function nameWrongAddress(ctx: RuleContext): Finding[] {
   for (const { key, v, n } of groupNames(ctx)) {
     const host = hostOf(key);
     const ips = ctx.resolved.get(n) ?? [];
-    if (isWildcardName(n) || host === '*' || host === '_default_' || ips.length === 0 || ips.includes(host)) continue;
+    if (
+      isWildcardName(n) ||
+      host === '*' ||
+      host === '_default_' ||
+      ips.length === 0 ||
+      ips.includes(host)
+    )
+      continue;
     out.push({
-      code: 'NAME_WRONG_ADDRESS', severity: 'warning', file: v.file, line: v.line,
+      code: 'NAME_WRONG_ADDRESS',
+      severity: 'warning',
+      file: v.file,
+      line: v.line,
       message: `${n} resolves to ${ips.join(', ')} but the vhost listens on ${host}`,
       explanation: `Requests for ${n} arrive on ${ips[0]}, where this vhost (${v.file}:${v.line}) does not answer.`,
       fix: `${apxsCommand(`hosts add ${shellWord(n)} --ip ${host}`, { hostsFile: ctx.hostsFile })}, or <VirtualHost *:${key.split(':').pop()}>`,
@@ -95,11 +116,18 @@ export function nameFallsToDefault(ctx: RuleContext): Finding[] {
     for (const e of local) {
       for (const hn of e.names.map((n) => n.toLowerCase())) {
         if (seen.has(hn)) continue;
-        const other = seen.has(`www.${hn}`) ? `www.${hn}` : hn.startsWith('www.') && seen.has(hn.slice(4)) ? hn.slice(4) : undefined;
+        const other = seen.has(`www.${hn}`)
+          ? `www.${hn}`
+          : hn.startsWith('www.') && seen.has(hn.slice(4))
+            ? hn.slice(4)
+            : undefined;
         if (!other) continue;
         const meant = seen.get(other)!;
         out.push({
-          code: 'NAME_FALLS_TO_DEFAULT', severity: 'warning', file: meant.file, line: meant.line,
+          code: 'NAME_FALLS_TO_DEFAULT',
+          severity: 'warning',
+          file: meant.file,
+          line: meant.line,
           message: `${ctx.hostsFile} maps ${hn}, but the vhost says ${other}: requests for ${hn} fall to the default vhost`,
           explanation: `No vhost on ${key} has ServerName or ServerAlias ${hn}, so httpd answers it with the first vhost of the group (${defaultVhost.serverName ?? '(no ServerName)'} at ${defaultVhost.file}:${defaultVhost.line}).`,
           fix: `add "ServerAlias ${hn}" to the vhost at ${meant.file}:${meant.line}, or map ${other} in the hosts file`,
