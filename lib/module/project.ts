@@ -166,13 +166,15 @@ export async function updateModuleFlags(
   return { ...project, flags };
 }
 
-function sanitizerOf(v: unknown, file: string): Sanitizer | undefined {
+/** `where`: the manifest file (its "sanitize" key), or the option that gave `v`. */
+function sanitizerOf(v: unknown, where: string): Sanitizer | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v === 'string' && (SANITIZERS as readonly string[]).includes(v)) return v as Sanitizer;
+  const what = where.startsWith('--') ? where : `${where}: "sanitize"`;
   throw new ApxsError(
     'BAD_INPUT',
-    `${file}: "sanitize" must be ${SANITIZERS.join(' or ')} (or null)`,
-    { hint: 'apxs-ts build --sanitize none takes it out' },
+    `${what} is ${JSON.stringify(v)}: it must be ${SANITIZERS.join(', ')} or none`,
+    { hint: 'apxs-ts build --sanitize address (or undefined); --sanitize none takes it out' },
   );
 }
 
