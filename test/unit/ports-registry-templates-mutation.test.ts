@@ -9,7 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { listeningSockets, whoListens } from '../../lib/core/ports.js';
+import { canBind, listeningSockets, whoListens } from '../../lib/core/ports.js';
 import { readRegistry, updateRegistry } from '../../lib/core/registry.js';
 import { fillPlaceholders, renderTemplateDirs } from '../../lib/core/templates.js';
 
@@ -29,6 +29,12 @@ function listen(host: string): Promise<net.Server> {
 const portOf = (srv: net.Server) => (srv.address() as net.AddressInfo).port;
 
 describe('ports: the LISTEN table', () => {
+  it('canBind defaults to 127.0.0.1: a port held on 127.0.0.2 only is free there', async () => {
+    const srv = await listen('127.0.0.2');
+    expect(await canBind(portOf(srv))).toBe(true);
+    expect(await canBind(portOf(srv), '127.0.0.2')).toBe(false);
+  });
+
   it('a connected client socket of this process maps to no listening address', async () => {
     const srv = await listen('127.0.0.1');
     const client = net.connect(portOf(srv), '127.0.0.1');
