@@ -1,0 +1,43 @@
+/**
+ * lib/core/proc.ts's two /proc parsers on crafted text (#16): the live /proc
+ * always has every field and one "btime" line, so the fallbacks and anchors
+ * are only reachable this way.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseBootTime, parseStat } from '../../lib/core/proc.js';
+
+describe('parseStat', () => {
+  it('reads state, ppid, session and starttime after a comm holding spaces and parentheses', () => {
+    const fields = [
+      'S',
+      '7',
+      '8',
+      '9',
+      ...Array.from({ length: 15 }, (_, i) => `${i}`),
+      '4242',
+      'x',
+    ];
+    expect(parseStat(`12 (a) b) ${fields.join(' ')}`)).toEqual({
+      state: 'S',
+      ppid: 7,
+      session: 9,
+      ticks: '4242',
+    });
+  });
+
+  it('a line cut short gives no ticks; no text gives nothing', () => {
+    expect(parseStat('12 (x)')).toMatchObject({ state: '', ticks: '' });
+    expect(parseStat('12 (x) R 1')).toMatchObject({ state: 'R', ppid: 1, ticks: '' });
+    expect(parseStat(undefined)).toBeUndefined();
+    expect(parseStat('')).toBeUndefined();
+  });
+});
+
+describe('parseBootTime', () => {
+  it('takes the whole line "btime N" only', () => {
+    expect(parseBootTime('cpu 1 2\nbtime 1700000000\nprocesses 5\n')).toBe(1700000000000);
+    expect(parseBootTime('xbtime 5\nbtime 7\n')).toBe(7000);
+    expect(parseBootTime('btime 5x\nbtime 7\n')).toBe(7000);
+    expect(parseBootTime('cpu 1\n')).toBe(0);
+  });
+});
