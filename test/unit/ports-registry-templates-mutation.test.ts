@@ -4,14 +4,14 @@
  * joined by spaces, a registry in an untrusted file is refused by name, and
  * the template renderer's later-dir-wins, names and modes.
  */
-import { mkdtempSync, promises as fs, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, promises as fs, readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { canBind, listeningSockets, whoListens } from '../../lib/core/ports.js';
 import { readRegistry, updateRegistry } from '../../lib/core/registry.js';
-import { fillPlaceholders, renderTemplateDirs } from '../../lib/core/templates.js';
+import { fillPlaceholders, renderTemplateDirs, templatesRoot } from '../../lib/core/templates.js';
 
 const closers: (() => void)[] = [];
 afterEach(() => {
@@ -86,6 +86,33 @@ describe('registry', () => {
 });
 
 describe('templates', () => {
+  it('templatesRoot: the nearest package.json decides; without templates/ beside it, or without any, INTERNAL', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'apxs-mut3-root-'));
+    const deep = path.join(root, 'lib', 'core');
+    await fs.mkdir(deep, { recursive: true });
+    await fs.writeFile(path.join(root, 'package.json'), '{}');
+    expect(() => templatesRoot(deep)).toThrow(
+      expect.objectContaining({
+        code: 'INTERNAL',
+        message: `apxs-ts's templates/ is missing: ${path.join(root, 'templates')}`,
+        hint: 'reinstall apxs-ts (npm install -g apxs-ts)',
+      }),
+    );
+    await fs.mkdir(path.join(root, 'templates'));
+    expect(templatesRoot(deep)).toBe(path.join(root, 'templates'));
+    await fs.rm(path.join(root, 'package.json'));
+    // No package.json from here up to / (the test skips where /tmp or / has one).
+    if (!['/', os.tmpdir()].some((d) => existsSync(path.join(d, 'package.json'))))
+      expect(() => templatesRoot(deep)).toThrow(
+        expect.objectContaining({
+          code: 'INTERNAL',
+          message: `no package.json above ${deep}: apxs-ts's templates/ cannot be found`,
+          hint: 'reinstall apxs-ts (npm install -g apxs-ts)',
+        }),
+      );
+    await fs.rm(root, { recursive: true, force: true });
+  });
+
   it('fills names and contents, later dirs win, modes kept, sorted', async () => {
     const a = mkdtempSync(path.join(os.tmpdir(), 'apxs-mut3-tpl-'));
     const b = mkdtempSync(path.join(os.tmpdir(), 'apxs-mut3-tpl-'));
