@@ -23,12 +23,14 @@ let bootTimeMs: number | undefined;
 const CLK_TCK = 100; // sysconf(_SC_CLK_TCK) is 100 on every Linux we target
 
 function bootTime(): number {
-  if (bootTimeMs === undefined) {
-    const stat = readProc('/proc/stat') ?? '';
-    const m = /^btime (\d+)$/m.exec(stat);
-    bootTimeMs = m ? Number(m[1]) * 1000 : 0;
-  }
+  if (bootTimeMs === undefined) bootTimeMs = parseBootTime(readProc('/proc/stat') ?? '');
   return bootTimeMs;
+}
+
+/** /proc/stat's "btime N" line (seconds since the epoch) in ms; 0 without one. Exported for its test. */
+export function parseBootTime(stat: string): number {
+  const m = /^btime (\d+)$/m.exec(stat);
+  return m ? Number(m[1]) * 1000 : 0;
 }
 
 /** Alive means it exists and is not a zombie waiting for a parent that never reaps it. */
@@ -49,7 +51,7 @@ export function childrenOf(pid: number): number[] {
 // /proc is in memory: read synchronously, through core/fs's readTextIfAny and readDirIfAny.
 const readProc = readTextIfAny;
 
-interface Stat {
+export interface Stat {
   state: string;
   ppid: number;
   session: number;
@@ -57,8 +59,8 @@ interface Stat {
   ticks: string;
 }
 
-/** /proc/PID/stat: "pid (comm) state ppid pgrp session ...", where comm may hold spaces and parentheses. */
-function parseStat(stat: string | undefined): Stat | undefined {
+/** /proc/PID/stat: "pid (comm) state ppid pgrp session ...", where comm may hold spaces and parentheses. Exported for its test. */
+export function parseStat(stat: string | undefined): Stat | undefined {
   if (!stat) return undefined;
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return {

@@ -13,8 +13,9 @@ import { ApxsError } from './errors.js';
  * output, dist/ for the bundle). Only there: an install that lost its
  * templates/ must not take those of a project it is installed under.
  */
-export function templatesRoot(): string {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+export function templatesRoot(from: string = __dirname): string {
+  // `from` is this file's directory; a test passes another to reach the two errors.
+  for (let dir = from; ; dir = path.dirname(dir)) {
     if (existsSync(path.join(dir, 'package.json'))) {
       if (existsSync(path.join(dir, 'templates'))) return path.join(dir, 'templates');
       throw new ApxsError(
@@ -26,7 +27,7 @@ export function templatesRoot(): string {
     if (path.dirname(dir) === dir) {
       throw new ApxsError(
         'INTERNAL',
-        `no package.json above ${__dirname}: apxs-ts's templates/ cannot be found`,
+        `no package.json above ${from}: apxs-ts's templates/ cannot be found`,
         { hint: 'reinstall apxs-ts (npm install -g apxs-ts)' },
       );
     }
