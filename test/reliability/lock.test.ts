@@ -111,13 +111,23 @@ describe('stale lock takeover under concurrency', () => {
         () =>
           new Promise<string>((resolve) => {
             const c = spawn(process.execPath, ['-e', script, lock, inside], {
-              stdio: ['ignore', 'pipe', 'inherit'],
+              stdio: ['ignore', 'pipe', 'pipe'],
             });
             let out = '';
+            let err = '';
             c.stdout.on('data', (d: Buffer) => {
               out += d.toString();
             });
-            c.on('exit', () => resolve(out.trim()));
+            c.stderr.on('data', (d: Buffer) => {
+              err += d.toString();
+            });
+            // A taker that printed nothing says how it ended, so a failure names its cause.
+            c.on('close', (code, signal) =>
+              resolve(
+                out.trim() ||
+                  `no outcome: exit ${code} signal ${signal} stderr ${err.trim().slice(-400)}`,
+              ),
+            );
           }),
       );
       outcomes.push(...(await Promise.all(runs)));
