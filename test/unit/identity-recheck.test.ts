@@ -181,15 +181,15 @@ describe("which processes are this root's httpd: parents, workers, orphans", () 
     );
     await new Promise((r) => (leader.exitCode === null ? leader.once('exit', r) : r(undefined)));
     let launcher = 0;
-    await until(async () => {
-      const found = await findServerProcesses(sr);
-      launcher = found.all[0]?.pid ?? 0;
-      return (
-        found.all.length === 1 &&
-        (readTextIfAny(`/proc/${launcher}/cmdline`) ?? '').includes('l.fifo')
-      );
-    });
     try {
+      await until(async () => {
+        const found = await findServerProcesses(sr);
+        launcher = found.all[0]?.pid ?? 0;
+        return (
+          found.all.length === 1 &&
+          (readTextIfAny(`/proc/${launcher}/cmdline`) ?? '').includes('l.fifo')
+        );
+      });
       const found = await findServerProcesses(sr);
       expect(found.parents).toEqual([]);
       expect(found.orphans).toEqual([]);
@@ -198,7 +198,9 @@ describe("which processes are this root's httpd: parents, workers, orphans", () 
       await until(async () => (await findServerProcesses(sr)).orphans.length === 1);
       expect((await findServerProcesses(sr)).orphans).toEqual([launcher]);
     } finally {
-      for (const pid of [sub, launcher])
+      // Whatever failed above: nothing of this root is left running (never pid 0: that is our group).
+      const left = (await findServerProcesses(sr)).all.map((p) => p.pid);
+      for (const pid of [sub, launcher, ...left].filter((p) => p > 0))
         try {
           process.kill(pid, 'SIGKILL');
         } catch {
