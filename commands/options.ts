@@ -1,5 +1,5 @@
 /** Options several commands share, declared once with one help text; the one parser of numeric options. */
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ApxsError } from '../lib/core/errors.js';
 import { expected, NUMBER_RULES, parseNumber, type NumberRule } from '../lib/core/numbers.js';
 import path from 'node:path';
@@ -9,6 +9,18 @@ export function withServerRoot(c: Command): Command {
     '--server-root <dir>',
     'server root (default: $APXS_TS_SERVER_ROOT, else the apxs-ts.json found upward from here)',
   );
+}
+
+/**
+ * `--check` and `--diff`, the contract of every command that changes
+ * something (lib/core/change-report.ts). `--dry-run`, the older name, is
+ * kept as a hidden alias that sets `check`.
+ */
+export function withChangeOptions(c: Command): Command {
+  return c
+    .option('--check', 'decide and report what would change; change nothing')
+    .addOption(new Option('--dry-run').hideHelp().implies({ check: true }))
+    .option('--diff', "show each changed file's unified diff (in --json: diff[], Ansible's shape)");
 }
 
 export function withHostsFile(c: Command): Command {

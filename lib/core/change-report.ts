@@ -1,0 +1,90 @@
+/**
+ * The contract every command that can change a file, a process or the
+ * hosts file keeps (issue #23), so configuration management (Ansible,
+ * Puppet, a shell loop) can drive apxs-ts without guessing:
+ *
+ * - `changed`: whether anything was (or, under --check, would be) changed;
+ *   false on a second identical run, which touches no file;
+ * - `msg`: one line saying what happened;
+ * - `warnings`: what the user should know, never a reason to fail;
+ * - `restart_required`: present where a change takes effect only once a
+ *   running httpd reloads its config;
+ * - `diff`: under --diff, one entry per file changed, in Ansible's shape.
+ *
+ * `--check` decides and reports the same `changed` and `diff` a real run
+ * then makes, and changes nothing.
+ */
+import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
+
+/** One file's change, in the shape Ansible's diff mode prints (`before_header` … `after`). */
+export interface FileDiff {
+  before_header: string;
+  after_header: string;
+  before: string;
+  after: string;
+}
+
+export interface ChangeReport {
+  changed: boolean;
+  msg: string;
+  warnings: string[];
+  /** True when a running server must reload for the change to take effect. */
+  restart_required?: boolean;
+  /** Only when --diff was asked for. */
+  diff?: FileDiff[];
+  /** True under --check: nothing was changed, this is what a real run would do. */
+  check?: boolean;
+}
+
+/** The options every mutating command takes. */
+export interface ChangeOptions {
+  /** Decide and report, change nothing. */
+  check?: boolean;
+  /** Report each changed file's unified diff. */
+  diff?: boolean;
+}
+
+/** Above this, a file's content is summarised rather than diffed (a `.so`, a tarball). */
+const MAX_TEXT = 256 * 1024;
+
+/** A file's content as diff text: '' for absent, a one-line summary for binary or huge content. */
+export function diffText(content: Buffer | string | undefined): string {
+  if (content === undefined) return '';
+  if (typeof content === 'string') return content;
+  if (content.length > MAX_TEXT || content.includes(0))
+    return `(binary content, ${content.length} bytes)\n`;
+  return content.toString('utf8');
+}
+
+/**
+ * The diff entry for `file` going from `before` to `after` (undefined: the
+ * file is absent on that side: created or removed).
+ */
+export function fileDiff(
+  file: string,
+  before: Buffer | string | undefined,
+  after: Buffer | string | undefined,
+): FileDiff {
+  return {
+    before_header: before === undefined ? '/dev/null' : file,
+    after_header: after === undefined ? '/dev/null' : file,
+    before: diffText(before),
+    after: diffText(after),
+  };
+}
+
+/** The unified diff of one entry, as `diff -u` prints it (for the human output). */
+export function unifiedDiff(d: FileDiff): string {
+  return createTwoFilesPatch(
+    d.before_header,
+    d.after_header,
+    d.before,
+    d.after,
+    undefined,
+    undefined,
+    {
+      context: 3,
+      headerOptions: FILE_HEADERS_ONLY,
+    },
+  );
+}
