@@ -146,17 +146,21 @@ export async function download(
   }
   const part = `${dest}.part`;
   const started = Date.now();
-  if (url.startsWith('file:')) return copyFile(url, dest, part, started, opts);
-  return httpDownload(url, dest, part, started, opts);
+  const job: Download = { url, dest, part, started, opts };
+  return url.startsWith('file:') ? copyFile(job) : httpDownload(job);
 }
 
-async function copyFile(
-  url: string,
-  dest: string,
-  part: string,
-  started: number,
-  opts: FetchOptions,
-): Promise<FetchResult> {
+/** One download: from `url` through `part` (what reached the disk) to `dest`. */
+interface Download {
+  url: string;
+  dest: string;
+  part: string;
+  /** Date.now() when it began: the deadline counts from here. */
+  started: number;
+  opts: FetchOptions;
+}
+
+async function copyFile({ url, dest, part, started, opts }: Download): Promise<FetchResult> {
   try {
     const hs = hashers(opts.algorithms);
     const src = fileURLToPath(url);
@@ -260,13 +264,7 @@ async function get(
  * .part is discarded and the download starts again from byte 0. Nothing
  * past maxSize is ever written, and a .part that would pass it is removed.
  */
-async function httpDownload(
-  url: string,
-  dest: string,
-  part: string,
-  started: number,
-  opts: FetchOptions,
-): Promise<FetchResult> {
+async function httpDownload({ url, dest, part, started, opts }: Download): Promise<FetchResult> {
   const n = await net();
   const retries = opts.retries ?? 5;
   const limits = limitsOf(opts.limits);
