@@ -41,7 +41,13 @@ export interface Cycle {
   build?: { so: string; upToDate: boolean; compiled: string[]; warnings: string[]; ms: number };
   installed?: { changed: string[]; ms: number };
   /** start (the server was not running), restart, graceful, or none (nothing changed). */
-  server?: { action: string; pid: number | undefined; ms: number };
+  server?: {
+    action: string;
+    pid: number | undefined;
+    ms: number;
+    /** The restart reused install's configtest (the same files): see lib/httpd/config-proof.ts. */
+    configtestReused?: boolean;
+  };
   request?: PageResult;
   /** Children that died by a signal during this cycle's request, with their backtraces. */
   crashes?: Crash[];
@@ -171,7 +177,8 @@ async function runCycle(
     };
     at('install');
     t = nowMs();
-    const inst = await installProject(o.sr, project, tc);
+    // The install's passing configtest is kept: the restart right after reuses it when no file changed since.
+    const inst = await installProject(o.sr, project, tc, { proveConfig: true });
     c.installed = { changed: inst.changed, ms: nowMs() - t };
     at('restart');
     t = nowMs();
@@ -184,9 +191,18 @@ async function runCycle(
       healthUrl = r.healthUrl;
     } else if (inst.changed.length > 0 || first) {
       const before = new Set(o.graceful ? childrenOf(running.pid) : []);
-      const r = await restart(o.sr, { graceful: o.graceful, timeoutSec });
+      const r = await restart(o.sr, {
+        graceful: o.graceful,
+        timeoutSec,
+        provenConfig: inst.configProof,
+      });
       if (o.graceful && r.pid) await newGeneration(r.pid, before, nowMs() + timeoutSec * 1000);
-      c.server = { action: r.action, pid: r.pid, ms: nowMs() - t };
+      c.server = {
+        action: r.action,
+        pid: r.pid,
+        ms: nowMs() - t,
+        configtestReused: r.configtestReused === true,
+      };
       healthUrl = r.healthUrl;
     } else {
       c.server = { action: 'none', pid: running.pid, ms: 0 };
