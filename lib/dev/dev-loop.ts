@@ -20,7 +20,7 @@ import type { ServerRoot } from '../httpd/server-root.js';
 import { restart, start, stop } from '../ctl/lifecycle.js';
 import { serverFiles } from '../ctl/server-files.js';
 import { serverState } from '../ctl/server-state.js';
-import { buildModule, readModuleProject } from '../module/compile.js';
+import { buildModule, readModuleProject, type PchState } from '../module/compile.js';
 import { installProject } from '../module/install-project.js';
 import { toolchainForServer } from '../module/toolchain.js';
 import { fetchPage, type PageResult } from './page.js';
@@ -38,7 +38,15 @@ export interface Cycle {
   changed: string[];
   module: string;
   /** The compiler's warning lines are shown on success too. */
-  build?: { so: string; upToDate: boolean; compiled: string[]; warnings: string[]; ms: number };
+  build?: {
+    so: string;
+    upToDate: boolean;
+    compiled: string[];
+    warnings: string[];
+    ms: number;
+    /** What each compiled source's precompiled header did (lib/module/compile.ts PchState). */
+    pch?: Record<string, PchState>;
+  };
   installed?: { changed: string[]; ms: number };
   /** start (the server was not running), restart, graceful, or none (nothing changed). */
   server?: {
@@ -167,6 +175,8 @@ async function runCycle(
     let t = nowMs();
     const b = await buildModule(project, tc, {
       env: o.release ? process.env : debugBuildEnv(process.env),
+      // httpd's, APR's (and C++'s) headers parsed once, not every save: lib/module/pch.ts.
+      pch: true,
     });
     c.build = {
       so: b.so,
@@ -174,6 +184,7 @@ async function runCycle(
       compiled: b.compiled,
       warnings: b.warnings,
       ms: nowMs() - t,
+      ...(b.pch ? { pch: b.pch } : {}),
     };
     at('install');
     t = nowMs();
