@@ -15,6 +15,7 @@
  * starts them at once (21-30 ms). A sandbox has no one's requests to finish.
  */
 import { ApxsError } from '../core/errors.js';
+import { which } from '../core/fs.js';
 import { childrenOf, nowMs, sleep } from '../core/proc.js';
 import type { ServerRoot } from '../httpd/server-root.js';
 import { restart, start, stop } from '../ctl/lifecycle.js';
@@ -124,13 +125,27 @@ export const DEBUG_FLAGS = {
   cxx: ['-O0', '-g', '-U_FORTIFY_SOURCE'],
 };
 
-function debugBuildEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+/**
+ * A faster linker than GNU ld's default (bfd) when one is installed: mold,
+ * lld or gold link a debug-built C++ module in a third of bfd's time (gold
+ * 74 ms against bfd's 192 ms for the info module, measured under load).
+ * Only for dev's debug build; --release links as the target does.
+ */
+export async function fastLinkerFlag(env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
+  for (const l of ['mold', 'lld', 'gold'])
+    if (await which([`ld.${l}`], env)) return [`-fuse-ld=${l}`];
+  return [];
+}
+
+function debugBuildEnv(env: NodeJS.ProcessEnv, linker: string[]): NodeJS.ProcessEnv {
   const add = (v: string | undefined, flags: string[]) => [v, ...flags].filter(Boolean).join(' ');
   // $CXXFLAGS unset: C++ took $CFLAGS (flags.ts), so the developer's C flags still come first.
   return {
     ...env,
     CFLAGS: add(env.CFLAGS, DEBUG_FLAGS.c),
     CXXFLAGS: add(env.CXXFLAGS ?? env.CFLAGS, DEBUG_FLAGS.cxx),
+    // Before the developer's $LDFLAGS: a -fuse-ld of theirs comes later and wins.
+    LDFLAGS: [...linker, env.LDFLAGS].filter(Boolean).join(' '),
   };
 }
 
@@ -158,6 +173,7 @@ async function runCycle(
   changed: string[],
   first: boolean,
   crashes: ReturnType<typeof crashWatch>,
+  linker: string[],
 ): Promise<Cycle> {
   const t0 = nowMs();
   let step: CycleStep = 'build';
@@ -174,7 +190,7 @@ async function runCycle(
     const tc = await toolchainForServer(o.sr);
     let t = nowMs();
     const b = await buildModule(project, tc, {
-      env: o.release ? process.env : debugBuildEnv(process.env),
+      env: o.release ? process.env : debugBuildEnv(process.env, linker),
       // httpd's, APR's (and C++'s) headers parsed once, not every save: lib/module/pch.ts.
       pch: true,
     });
@@ -249,6 +265,7 @@ export async function devLoop(o: DevOptions): Promise<DevSummary> {
   let busy: Promise<void> | undefined;
   const crashes = crashWatch(o.sr);
   await crashes.ready;
+  const linker = o.release ? [] : await fastLinkerFlag();
   const cycle = (changed: string[]) => {
     if (busy) {
       // Saved while a cycle runs: one more cycle afterwards, with every file saved meanwhile.
@@ -261,7 +278,7 @@ export async function devLoop(o: DevOptions): Promise<DevSummary> {
         files && !o.signal.aborted;
         files = queued, queued = undefined
       ) {
-        const c = await runCycle(o, ++cycles, files, cycles === 1, crashes);
+        const c = await runCycle(o, ++cycles, files, cycles === 1, crashes, linker);
         if (!c.ok) failed++;
         o.onCycle(c);
         o.onStep?.('waiting', cycles);
