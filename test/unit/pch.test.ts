@@ -8,7 +8,7 @@
  * On the built lib (dist/lib, `npm run build`): the build requires its
  * symbol check lazily, as the CLI does.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -89,6 +89,8 @@ describe('a precompiled header in dev builds', () => {
     expect(await soHas('greeting-one')).toBe(true);
     await save(1);
     expect((await build()).pch).toEqual({ 'mod_pcht.c': 'used' });
+    // GCC really reads the .gch (it would read the stub's text if it refused it): -H marks a used one with '!'.
+    expect(await gccReadsGch()).toMatch(/^! \S+\/pch-[0-9a-f]{16}\.h\.gch$/m);
 
     // A header the source does not name changes; the source does not: the build is due all the same.
     await fs.writeFile(path.join(inc, 'pcht_inner.h'), '#define PCHT_GREETING "greeting-two"\n');
@@ -181,6 +183,22 @@ describe('a precompiled header in dev builds', () => {
     }
   }, 120_000);
 });
+
+/** The last compile in build.log with its -include, run again with -H -fsyntax-only: which headers GCC read. */
+async function gccReadsGch(): Promise<string> {
+  const log = await fs.readFile(path.join(dir, '.apxs-ts', 'build.log'), 'utf8');
+  const cmd = log
+    .split('\n')
+    .filter((l) => l.startsWith('$ ') && l.includes(' -include '))
+    .pop()!;
+  const words = cmd.slice(2).split(' ');
+  const o = words.indexOf('-o');
+  const args = [...words.slice(1, o), '-H', '-fsyntax-only', src()].filter(
+    (w) => !/^-(shared|Wl,|l\w|L|MMD|MF)/.test(w) && !w.endsWith('.d'),
+  );
+  // -H writes to stderr.
+  return spawnSync(words[0]!, args, { encoding: 'utf8' }).stderr;
+}
 
 /** The flags buildModule compiles mod_pcht.c with (the toolchain's, then $CPPFLAGS and $CFLAGS). */
 function planFlags(): string[] {
