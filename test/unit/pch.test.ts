@@ -11,7 +11,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Toolchain } from '../../lib/module/toolchain.js';
 import { cli, ROOT, tmpDir } from '../helpers.js';
 
@@ -52,6 +52,8 @@ beforeAll(async () => {
   );
   tc = await loadToolchain({});
 }, 60_000);
+// Each run's private cache holds a precompiled header or two (~10 MB each).
+afterAll(() => fs.rm(work, { recursive: true, force: true }));
 
 const env = (extra = '') => ({ ...process.env, CPPFLAGS: `-I${inc}`, CFLAGS: `-O0 -g ${extra}` });
 const build = async (extra = '') =>
