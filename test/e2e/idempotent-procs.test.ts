@@ -159,6 +159,23 @@ describe('sandbox create: idempotent, --check, --diff', () => {
   }, 120_000);
 });
 
+describe('human output under --check --diff', () => {
+  it('the msg is one line on stderr, the unified diffs are on stdout; nothing made', async () => {
+    const { work, sr, port } = await setup('apxs-ts-idem-human-');
+    const r = await cli(['sandbox', 'create', sr, '--port', String(port), '--check', '--diff'], {
+      cwd: work,
+      env: { XDG_CACHE_HOME: path.join(work, 'cache') },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr.split('\n')[0]).toBe(`(check) would create sandbox ${sr} (3 file(s))`);
+    expect(r.stdout).toContain(
+      `--- /dev/null\n+++ ${path.join(sr, 'conf', 'httpd.conf')}\n@@ -0,0 +1,`,
+    );
+    expect(r.stdout).toContain(`+Listen 127.0.0.1:${port}\n`);
+    await expect(fs.lstat(sr)).rejects.toThrow();
+  });
+});
+
 describe('sandbox remove: idempotent, --check', () => {
   it('check (nothing gone, httpd not signalled) → remove → remove again (exit 0, changed false); a directory that is no sandbox is still refused', async () => {
     const { work, sr, port, run } = await setup('apxs-ts-idem-remove-');
