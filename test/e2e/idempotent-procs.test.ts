@@ -291,6 +291,18 @@ describe('ctl start/stop/graceful/restart: idempotent, --check signals nothing',
     expect((await ctl('stop')).json.changed).toBe(true);
   }, 120_000);
 
+  it('start --check on a broken config fails as the real start does (CONFIG_BROKEN, exit 1), nothing started', async () => {
+    const { sr, port, run } = await setup('apxs-ts-idem-broken-');
+    expect((await run(['sandbox', 'create', sr, '--port', String(port)])).code).toBe(0);
+    roots.push(sr);
+    await fs.appendFile(path.join(sr, 'conf', 'httpd.conf'), 'NoSuchDirective on\n');
+    for (const more of [['--check'], []]) {
+      const r = await run(['ctl', 'start', '--server-root', sr, ...more]);
+      expect([r.code, r.json?.error?.code], String(more)).toEqual([1, 'CONFIG_BROKEN']);
+    }
+    expect(await httpdParents(sr)).toEqual([]);
+  }, 60_000);
+
   it('two `ctl start` at once on a stopped root, 5 rounds: one starts httpd (changed true), the other finds it (changed false), both exit 0; 0 double starts', async () => {
     const { sr, port, run } = await setup('apxs-ts-idem-race-');
     expect((await run(['sandbox', 'create', sr, '--port', String(port)])).code).toBe(0);
