@@ -156,7 +156,7 @@ describe('npm pack, then npm install -g of the tarball', () => {
     const files = info[0]!.files.map((f) => f.path).sort();
     const stray = files.filter(
       (f) =>
-        !/^(bin\/|templates\/)/.test(f) &&
+        !/^(bin\/|templates\/|ansible\/)/.test(f) &&
         ![
           'dist/apxs-ts.cjs',
           'dist/apxs-ts-testing.cjs',
@@ -169,6 +169,9 @@ describe('npm pack, then npm install -g of the tarball', () => {
     for (const f of ['bin/apxs-ts.js', 'dist/apxs-ts.cjs', 'README.md', 'LICENSE', 'package.json'])
       expect(files).toContain(f);
     expect(files.some((f) => f.startsWith('templates/module/'))).toBe(true);
+    // The Ansible modules ship too (#23), without Python's byte-code caches.
+    expect(files).toContain('ansible/plugins/module_utils/apxs_ts.py');
+    expect(files.filter((f) => f.includes('__pycache__'))).toEqual([]);
     const tarball = path.join(out, info[0]!.filename);
 
     const prefix = path.join(out, 'prefix');
