@@ -1,0 +1,150 @@
+/**
+ * Debian's ansible-core (2.14, scripts/prereqs.sh) runs ansible/examples/playbook.yml,
+ * the playbook README's "Many machines" shows, against localhost with the modules
+ * of ansible/ (#23): a sandbox, a module scaffolded here then built and installed
+ * by the playbook, two vhosts in a private hosts file, the server started.
+ * Ansible's own files go to a temp HOME, never to ~/.ansible.
+ */
+import { execFile } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CLI, cli, freePort, get, HOSTS_START, ROOT, tmpDir } from '../helpers.js';
+import { treeChanges, treeState } from '../tree-state.js';
+
+const PLAYBOOK = path.join(ROOT, 'ansible', 'examples', 'playbook.yml');
+const roots: string[] = [];
+const temps: string[] = [];
+afterAll(async () => {
+  for (const sr of roots) await cli(['ctl', 'stop', '--server-root', sr]);
+  for (const t of temps) await fs.rm(t, { recursive: true, force: true });
+});
+
+/** A temp base: home/ (Ansible's and apxs-ts's per-user files) and work/ (what the playbook manages). */
+async function setUp() {
+  const base = await tmpDir('apxs-ts-ansible-');
+  temps.push(base);
+  const home = path.join(base, 'home');
+  const work = path.join(base, 'work');
+  await fs.mkdir(home, { mode: 0o700 });
+  // An empty config of its own: no ansible.cfg of the machine or the cwd applies.
+  await fs.writeFile(path.join(home, 'ansible.cfg'), '[defaults]\n');
+  await fs.mkdir(work, { mode: 0o755 });
+  const hosts = path.join(work, 'hosts');
+  await fs.writeFile(hosts, HOSTS_START);
+  // The module's sources, as a developer has them: scaffolded, never built.
+  const made = await cli(['new', 'mod_greet', '--dir', work, '--json'], { cwd: work });
+  expect(made.code, made.stdout).toBe(0);
+  const port = await freePort();
+  const sr = path.join(work, 'srv');
+  return { home, work, hosts, port, sr, src: path.join(work, 'mod_greet') };
+}
+
+type Setup = Awaited<ReturnType<typeof setUp>>;
+
+interface PlaybookRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  recap: { ok: number; changed: number; failed: number } | undefined;
+}
+
+function playbook(s: Setup, extra: string[] = []): Promise<PlaybookRun> {
+  const vars = JSON.stringify({
+    work: s.work,
+    http_port: s.port,
+    hosts_file: s.hosts,
+    module_src: s.src,
+    apxs_ts: CLI,
+  });
+  return new Promise((resolve) => {
+    execFile(
+      'ansible-playbook',
+      ['-i', 'localhost,', PLAYBOOK, '-e', vars, ...extra],
+      {
+        cwd: s.work,
+        timeout: 300_000,
+        maxBuffer: 16 * 1024 * 1024,
+        env: {
+          ...process.env,
+          HOME: s.home,
+          ANSIBLE_CONFIG: path.join(s.home, 'ansible.cfg'),
+          ANSIBLE_LIBRARY: path.join(ROOT, 'ansible', 'plugins', 'modules'),
+          ANSIBLE_MODULE_UTILS: path.join(ROOT, 'ansible', 'plugins', 'module_utils'),
+          ANSIBLE_LOCAL_TEMP: path.join(s.home, '.ansible', 'tmp'),
+          ANSIBLE_REMOTE_TEMP: path.join(s.home, '.ansible', 'tmp'),
+          ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3',
+          ANSIBLE_NOCOLOR: '1',
+          ANSIBLE_RETRY_FILES_ENABLED: '0',
+          ANSIBLE_STDOUT_CALLBACK: 'default',
+          // As test/helpers.ts's cli: nothing falls back to the machine's hosts file, httpd or CA.
+          APXS_TS_HOSTS_FILE: '/nonexistent/apxs-ts-test-hosts',
+          APXS_TS_SYSTEM_ROOT: 'none',
+          APXS_TS_CA_DIR: '/nonexistent/apxs-ts-test-ca',
+        },
+      },
+      (err, stdout, stderr) => {
+        const m = /localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)/.exec(
+          stdout,
+        );
+        resolve({
+          code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
+          stdout,
+          stderr,
+          recap: m ? { ok: Number(m[1]), changed: Number(m[2]), failed: Number(m[3]) } : undefined,
+        });
+      },
+    );
+  });
+}
+
+const said = (r: PlaybookRun) => `${r.stdout}\n${r.stderr}`;
+
+describe('ansible-playbook with the modules of ansible/ (#23)', () => {
+  it('first run: changes, the module page and both vhosts served; second run: changed=0 and no file touched', async () => {
+    const s = await setUp();
+    roots.push(s.sr);
+    const first = await playbook(s);
+    expect(first.code, said(first)).toBe(0);
+    expect(first.recap?.failed, said(first)).toBe(0);
+    expect(first.recap?.changed, said(first)).toBeGreaterThan(0);
+
+    const page = await get(`http://127.0.0.1:${s.port}/greet`);
+    expect(page.status, page.body).toBe(200);
+    for (const name of ['one.test', 'two.test']) {
+      const r = await get(`http://127.0.0.1:${s.port}/`, { Host: name });
+      expect(r.status, `${name}: ${r.body}`).toBe(200);
+      expect(r.body, name).toContain(name);
+    }
+    expect(await fs.readFile(s.hosts, 'utf8')).toMatch(/^127\.0\.0\.1 one\.test two\.test$/m);
+
+    // httpd writes its own logs (the health probes, the requests above): apxs-ts's files are what must not move.
+    const before = await treeState(s.work);
+    const second = await playbook(s);
+    expect(second.code, said(second)).toBe(0);
+    expect(second.recap, said(second)).toMatchObject({ changed: 0, failed: 0 });
+    const after = await treeState(s.work);
+    expect(treeChanges(before, after, (p) => p.startsWith('srv/logs/'))).toEqual([]);
+
+    // Still served after the second run.
+    expect((await get(`http://127.0.0.1:${s.port}/greet`)).status).toBe(200);
+    const stop = await cli(['ctl', 'stop', '--server-root', s.sr, '--json']);
+    expect(stop.code, stop.stdout).toBe(0);
+  }, 600_000);
+
+  it('--check --diff on a fresh root: changes no byte of the tree, reports changes and shows diffs', async () => {
+    const s = await setUp();
+    roots.push(s.sr);
+    const before = await treeState(s.work);
+    const checked = await playbook(s, ['--check', '--diff']);
+    expect(checked.code, said(checked)).toBe(0);
+    expect(checked.recap?.failed, said(checked)).toBe(0);
+    expect(checked.recap?.changed, said(checked)).toBeGreaterThan(0);
+    // Ansible prints each FileDiff of a task as --- before / +++ after.
+    expect(checked.stdout).toMatch(/^\+\+\+ after/m);
+    expect(treeChanges(before, await treeState(s.work))).toEqual([]);
+    await expect(fs.stat(s.sr)).rejects.toThrow();
+    // No server was started for the root that does not exist.
+    expect((await cli(['ctl', 'status', '--server-root', s.sr, '--json'])).code).not.toBe(0);
+  }, 600_000);
+});
