@@ -1,0 +1,300 @@
+/**
+ * #23's contract, one row per command that changes a file, a process or the
+ * hosts file (lib/core/change-report.ts), each on a fresh temp tree that also
+ * holds apxs-ts's per-user cache and data (XDG_CACHE_HOME, XDG_DATA_HOME,
+ * APXS_TS_CA_DIR), so "anywhere" is the whole tree:
+ *
+ * 1. `--check --diff --json` on the fresh setup changes no byte (path, size,
+ *    mtime, sha256 of every file; every symlink and directory);
+ * 2. the real `--diff --json` run then says changed: true, and the same
+ *    `changed` and the same `diff` the check run reported;
+ * 3. a second real run exits 0, says changed: false, and no file's mtime
+ *    (or byte) changed.
+ *
+ * The rows are data; runRow is the one runner.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cli, freePort, HOSTS_START, tmpDir, type CliResult } from '../helpers.js';
+import { treeChanges, treeState } from '../tree-state.js';
+
+/** One row's temp tree: base/{work/{srv,hosts,mod_greet},cache,data,ca}. */
+interface Env {
+  base: string;
+  work: string;
+  sr: string;
+  port: number;
+  hosts: string;
+  mod: string;
+}
+
+const envs: Env[] = [];
+afterAll(async () => {
+  for (const e of envs) {
+    await run(e, ['ctl', 'stop', '--server-root', e.sr]);
+    await fs.rm(e.base, { recursive: true, force: true });
+  }
+});
+
+async function freshEnv(): Promise<Env> {
+  const base = await tmpDir('apxs-ts-contract-');
+  const work = path.join(base, 'work');
+  await fs.mkdir(work, { mode: 0o755 });
+  const e = {
+    base,
+    work,
+    sr: path.join(work, 'srv'),
+    port: await freePort(),
+    hosts: path.join(work, 'hosts'),
+    mod: path.join(work, 'mod_greet'),
+  };
+  envs.push(e);
+  return e;
+}
+
+function run(e: Env, args: string[]): Promise<CliResult> {
+  return cli(args, {
+    cwd: e.work,
+    timeoutMs: 300_000,
+    env: {
+      XDG_CACHE_HOME: path.join(e.base, 'cache'),
+      XDG_DATA_HOME: path.join(e.base, 'data'),
+      APXS_TS_CA_DIR: path.join(e.base, 'ca'),
+    },
+  });
+}
+
+/** A setup step: a command that must succeed, or a file written. */
+type Step = (e: Env) => Promise<void>;
+
+const must =
+  (args: (e: Env) => string[]): Step =>
+  async (e) => {
+    const r = await run(e, [...args(e), '--json']);
+    if (r.code !== 0)
+      throw new Error(`setup ${args(e).join(' ')}: exit ${r.code}\n${r.stdout}${r.stderr}`);
+  };
+
+const SANDBOX = must((e) => ['sandbox', 'create', e.sr, '--port', String(e.port), '--no-project']);
+const HOSTS: Step = (e) => fs.writeFile(e.hosts, HOSTS_START);
+const SCAFFOLD = must((e) => ['new', 'mod_greet', '--dir', e.work, '--api', '2']);
+const BUILD = must((e) => ['build', e.mod, '--server-root', e.sr]);
+const INSTALL = must((e) => ['install', e.mod, '--server-root', e.sr]);
+const START = must((e) => ['ctl', 'start', '--server-root', e.sr]);
+const VHOST = must((e) => [
+  'vhost',
+  'add',
+  'one.test',
+  '--server-root',
+  e.sr,
+  '--hosts-file',
+  e.hosts,
+]);
+const HOSTS_ADDED = must((e) => ['hosts', 'add', 'a.test', 'b.test', '--hosts-file', e.hosts]);
+const LOGLEVEL = must((e) => ['ctl', 'loglevel', 'debug', '--server-root', e.sr]);
+const CA = must(() => ['tls', 'ca']);
+const TLS_VHOST = must((e) => [
+  'vhost',
+  'add',
+  'one.test',
+  '--tls',
+  '--tls-port',
+  String(e.port + 1),
+  '--server-root',
+  e.sr,
+  '--hosts-file',
+  e.hosts,
+]);
+
+interface Row {
+  name: string;
+  setup: Step[];
+  command: (e: Env) => string[];
+  /** Why a second run acts again (restart, graceful, renew: as Ansible's service module's restarted): it must say changed: true again. */
+  alwaysActs?: string;
+  /** httpd runs during the row: it appends its own logs on every request (the health probes too). */
+  serverRuns?: boolean;
+  /** The command has no --diff, and why. */
+  noDiff?: string;
+  /** Why this row cannot run here. */
+  skip?: string;
+}
+
+const ROWS: Row[] = [
+  {
+    name: 'build',
+    setup: [SANDBOX, SCAFFOLD],
+    command: (e) => ['build', e.mod, '--server-root', e.sr],
+    noDiff: 'build writes a .so and object files: no text to diff',
+  },
+  {
+    name: 'install',
+    setup: [SANDBOX, SCAFFOLD, BUILD],
+    command: (e) => ['install', e.mod, '--server-root', e.sr],
+  },
+  {
+    name: 'uninstall',
+    setup: [SANDBOX, SCAFFOLD, BUILD, INSTALL],
+    command: (e) => ['uninstall', 'greet', '--server-root', e.sr],
+  },
+  {
+    name: 'vhost add',
+    setup: [SANDBOX, HOSTS],
+    command: (e) => [
+      'vhost',
+      'add',
+      'one.test',
+      '--alias',
+      'www.one.test',
+      '--server-root',
+      e.sr,
+      '--hosts-file',
+      e.hosts,
+    ],
+  },
+  {
+    name: 'vhost remove',
+    setup: [SANDBOX, HOSTS, VHOST],
+    command: (e) => ['vhost', 'remove', 'one.test', '--server-root', e.sr, '--hosts-file', e.hosts],
+  },
+  {
+    name: 'hosts add',
+    setup: [HOSTS],
+    command: (e) => ['hosts', 'add', 'a.test', 'b.test', '--hosts-file', e.hosts],
+  },
+  {
+    name: 'hosts remove',
+    setup: [HOSTS, HOSTS_ADDED],
+    command: (e) => ['hosts', 'remove', 'a.test', 'b.test', '--hosts-file', e.hosts],
+  },
+  {
+    name: 'ctl loglevel',
+    setup: [SANDBOX],
+    command: (e) => ['ctl', 'loglevel', 'debug', '--server-root', e.sr],
+  },
+  {
+    name: 'ctl loglevel --reset',
+    setup: [SANDBOX, LOGLEVEL],
+    command: (e) => ['ctl', 'loglevel', '--reset', '--server-root', e.sr],
+  },
+  {
+    name: 'ctl start',
+    setup: [SANDBOX],
+    command: (e) => ['ctl', 'start', '--server-root', e.sr],
+    serverRuns: true,
+  },
+  {
+    name: 'ctl stop',
+    setup: [SANDBOX, START],
+    command: (e) => ['ctl', 'stop', '--server-root', e.sr],
+    serverRuns: true,
+  },
+  {
+    name: 'ctl graceful-stop',
+    setup: [SANDBOX, START],
+    command: (e) => ['ctl', 'graceful-stop', '--server-root', e.sr],
+    serverRuns: true,
+  },
+  {
+    name: 'ctl restart',
+    setup: [SANDBOX, START],
+    command: (e) => ['ctl', 'restart', '--server-root', e.sr],
+    serverRuns: true,
+    alwaysActs: 'restart always restarts (Ansible: state=restarted)',
+  },
+  {
+    name: 'ctl graceful',
+    setup: [SANDBOX, START],
+    command: (e) => ['ctl', 'graceful', '--server-root', e.sr],
+    serverRuns: true,
+    alwaysActs: 'graceful always reloads (Ansible: state=reloaded)',
+  },
+  {
+    name: 'sandbox create',
+    setup: [],
+    command: (e) => ['sandbox', 'create', e.sr, '--port', String(e.port), '--no-project'],
+  },
+  {
+    name: 'sandbox remove',
+    setup: [SANDBOX],
+    command: (e) => ['sandbox', 'remove', e.sr],
+  },
+  {
+    name: 'tls ca',
+    setup: [],
+    command: () => ['tls', 'ca'],
+  },
+  {
+    name: 'vhost add --tls',
+    setup: [SANDBOX, HOSTS, CA],
+    command: (e) => [
+      'vhost',
+      'add',
+      'one.test',
+      '--tls',
+      '--tls-port',
+      String(e.port + 1),
+      '--server-root',
+      e.sr,
+      '--hosts-file',
+      e.hosts,
+    ],
+  },
+  {
+    name: 'tls renew',
+    setup: [SANDBOX, HOSTS, CA, TLS_VHOST],
+    command: (e) => ['tls', 'renew', 'one.test', '--server-root', e.sr],
+    alwaysActs: 'renew reissues the certificate with a new key each time',
+  },
+];
+
+/** httpd's own appends while it runs (requests, health probes): not apxs-ts's writes. */
+const httpdLog = (rel: string) => /^work\/srv\/logs\/(access|error)_log$/.test(rel);
+
+const said = (r: CliResult) => `exit ${r.code}\n${r.stdout}\n${r.stderr}`;
+
+async function runRow(row: Row): Promise<void> {
+  const e = await freshEnv();
+  for (const step of row.setup) await step(e);
+  const ignore = row.serverRuns ? httpdLog : () => false;
+  const args = row.command(e);
+  const diffFlag = row.noDiff ? [] : ['--diff'];
+
+  // 1. --check on the fresh setup: no byte anywhere.
+  const before = await treeState(e.base);
+  const checked = await run(e, [...args, '--check', ...diffFlag, '--json']);
+  expect(checked.code, said(checked)).toBe(0);
+  expect(checked.json?.changed, said(checked)).toBe(true);
+  expect(checked.json?.check, said(checked)).toBe(true);
+  expect(treeChanges(before, await treeState(e.base), ignore)).toEqual([]);
+
+  // 2. The real run: changed, and the same diff the check reported.
+  const first = await run(e, [...args, ...diffFlag, '--json']);
+  expect(first.code, said(first)).toBe(0);
+  expect(first.json?.changed, said(first)).toBe(true);
+  expect(typeof first.json?.msg, said(first)).toBe('string');
+  expect(Array.isArray(first.json?.warnings), said(first)).toBe(true);
+  if (!row.noDiff) {
+    expect(Array.isArray(first.json?.diff), said(first)).toBe(true);
+    expect(checked.json?.diff).toEqual(first.json?.diff);
+  }
+
+  // 3. A second run: nothing to do, no file touched (or, for a command that always acts, changed again).
+  const settled = await treeState(e.base);
+  const second = await run(e, [...args, '--json']);
+  expect(second.code, said(second)).toBe(0);
+  if (row.alwaysActs) {
+    expect(second.json?.changed, said(second)).toBe(true);
+    return;
+  }
+  expect(second.json?.changed, said(second)).toBe(false);
+  expect(treeChanges(settled, await treeState(e.base), ignore)).toEqual([]);
+}
+
+describe('the #23 contract, command by command', () => {
+  for (const row of ROWS) {
+    if (row.skip) it.skip(`${row.name} (${row.skip})`, () => {});
+    else it(row.name, () => runRow(row), 600_000);
+  }
+});
