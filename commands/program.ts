@@ -16,6 +16,7 @@ import {
   portArg,
   timeoutArg,
   trustDir,
+  withChangeOptions,
   withHostsFile,
   withServerRoot,
 } from './options.js';
@@ -263,16 +264,19 @@ Examples:
       .addHelpText('after', CTL_EXIT_HELP);
   const lifecycle = [
     ['start', 'configtest, check the port, start, and wait until the health URL answers'],
-    ['stop', 'stop and wait until the process and its pid file are gone (exit 3 if not running)'],
+    [
+      'stop',
+      'stop and wait until the process and its pid file are gone (not running: changed false)',
+    ],
     [
       'graceful-stop',
-      'let requests finish, then stop (httpd 2.2 and later; exit 3 if not running)',
+      'let requests finish, then stop (httpd 2.2 and later; not running: changed false)',
     ],
     ['restart', 'configtest, then restart and wait for the new generation to answer'],
     ['graceful', 'configtest, then graceful restart and wait for the new generation to answer'],
   ] as const;
   for (const [name, description] of lifecycle) {
-    ctlCommon(c.command(name).description(description)).action(
+    withChangeOptions(ctlCommon(c.command(name).description(description))).action(
       run((o) => ctl().lifecycle(name, o)),
     );
   }
@@ -818,7 +822,7 @@ Exit codes:
   1  failed (config broken, port in use, did not become healthy; status: running but unhealthy,
      or orphaned workers whose parent is gone)
   2  usage error, or a verb this httpd lacks (graceful-stop on httpd 1.3 and 2.0; nothing is signalled)
-  3  not running (stop, graceful-stop, status)
+  3  not running (status; stop and graceful-stop exit 0 with changed false)
 
 --json prints one object: {"ok":true,"action","pid","healthUrl","health":{"status","latencyMs"},...}
 or {"ok":false,"error":{"code","message","hint"},...}.

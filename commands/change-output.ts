@@ -1,0 +1,40 @@
+/**
+ * The #23 contract in a command's outcome (lib/core/change-report.ts): under
+ * --json the one object carries `changed`, `msg`, `warnings`, `diff` (under
+ * --diff) and `check: true` (under --check); the human output is the one-line
+ * msg on stderr and, under --diff, each unified diff on stdout.
+ */
+import {
+  type ChangeOptions,
+  type ChangeReport,
+  type FileDiff,
+  unifiedDiff,
+} from '../lib/core/change-report.js';
+import type { Outcome } from './types.js';
+
+export function changeOutcome(
+  o: ChangeOptions,
+  report: {
+    changed: boolean;
+    msg: string;
+    warnings: string[];
+    diff?: FileDiff[];
+    restart_required?: boolean;
+  },
+  data: Record<string, unknown>,
+  human: string[] = [],
+): Outcome {
+  const r: ChangeReport = {
+    changed: report.changed,
+    msg: report.msg,
+    warnings: report.warnings,
+    ...(report.restart_required !== undefined ? { restart_required: report.restart_required } : {}),
+    ...(o.diff ? { diff: report.diff ?? [] } : {}),
+    ...(o.check ? { check: true } : {}),
+  };
+  return {
+    data: { ...data, ...r },
+    stdout: o.diff ? (report.diff ?? []).map((d) => unifiedDiff(d).trimEnd()) : undefined,
+    human: [`${o.check ? '(check) ' : ''}${report.msg}`, ...human],
+  };
+}
