@@ -117,6 +117,8 @@ interface Row {
   serverRuns?: boolean;
   /** The command has no --diff, and why. */
   noDiff?: string;
+  /** Why `warnings` stays what it was before #23 (a count), not the contract's list. */
+  warningsKept?: string;
   /** Why this row cannot run here. */
   skip?: string;
 }
@@ -127,6 +129,8 @@ const ROWS: Row[] = [
     setup: [SANDBOX, SCAFFOLD],
     command: (e) => ['build', e.mod, '--server-root', e.sr],
     noDiff: 'build writes a .so and object files: no text to diff',
+    warningsKept:
+      'build: warnings is the compiler warning count scripts compare with 0 (the lines: warningLines)',
   },
   {
     name: 'install',
@@ -252,6 +256,14 @@ const ROWS: Row[] = [
 /** httpd's own appends while it runs (requests, health probes): not apxs-ts's writes. */
 const httpdLog = (rel: string) => /^work\/srv\/logs\/(access|error)_log$/.test(rel);
 
+/**
+ * A memo apxs-ts keeps of a fact it read (httpd -v, apxs -q: lib/core/cache.ts's NAME-HASH.json),
+ * made by read-only commands too: its creation is not a change. Rewriting one, or any other file
+ * of the cache dir (sandboxes.json, the sandbox registry), is.
+ */
+const memoMade = (line: string) =>
+  /^cache\/apxs-ts\/[a-z0-9-]+-[0-9a-f]{16}\.json: created$/.test(line);
+
 const said = (r: CliResult) => `exit ${r.code}\n${r.stdout}\n${r.stderr}`;
 
 async function runRow(row: Row): Promise<void> {
@@ -267,14 +279,17 @@ async function runRow(row: Row): Promise<void> {
   expect(checked.code, said(checked)).toBe(0);
   expect(checked.json?.changed, said(checked)).toBe(true);
   expect(checked.json?.check, said(checked)).toBe(true);
-  expect(treeChanges(before, await treeState(e.base), ignore)).toEqual([]);
+  expect(treeChanges(before, await treeState(e.base), ignore).filter((l) => !memoMade(l))).toEqual(
+    [],
+  );
 
   // 2. The real run: changed, and the same diff the check reported.
   const first = await run(e, [...args, ...diffFlag, '--json']);
   expect(first.code, said(first)).toBe(0);
   expect(first.json?.changed, said(first)).toBe(true);
   expect(typeof first.json?.msg, said(first)).toBe('string');
-  expect(Array.isArray(first.json?.warnings), said(first)).toBe(true);
+  if (row.warningsKept) expect(typeof first.json?.warnings, said(first)).toBe('number');
+  else expect(Array.isArray(first.json?.warnings), said(first)).toBe(true);
   if (!row.noDiff) {
     expect(Array.isArray(first.json?.diff), said(first)).toBe(true);
     expect(checked.json?.diff).toEqual(first.json?.diff);
