@@ -17,9 +17,10 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cli, freePort, HOSTS_START, tmpDir, type CliResult } from '../helpers.js';
-import { treeChanges, treeState } from '../tree-state.js';
+import { treeChanges, treeState, type TreeState } from '../tree-state.js';
+import { builtHttpd, mirrorOf, SERIES_BUILDS_DIR, withBuiltHttpd } from '../series-builds.js';
 
-/** One row's temp tree: base/{work/{srv,hosts,mod_greet},cache,data,ca}. */
+/** One row's temp tree: base/{work/{srv,hosts,mod_greet,prefix},cache,data,ca}. */
 interface Env {
   base: string;
   work: string;
@@ -27,6 +28,16 @@ interface Env {
   port: number;
   hosts: string;
   mod: string;
+  /** source build's --prefix (a row's realRun may point it at the shared cached build). */
+  prefix: string;
+}
+
+/** Every tree a row's command may touch: the temp base, and a prefix outside it. */
+async function stateOf(e: Env): Promise<TreeState> {
+  const base = await treeState(e.base);
+  if (!path.relative(e.base, e.prefix).startsWith('..')) return base;
+  for (const [rel, st] of Object.entries(await treeState(e.prefix))) base[`PREFIX/${rel}`] = st;
+  return base;
 }
 
 const envs: Env[] = [];
@@ -48,6 +59,7 @@ async function freshEnv(): Promise<Env> {
     port: await freePort(),
     hosts: path.join(work, 'hosts'),
     mod: path.join(work, 'mod_greet'),
+    prefix: path.join(work, 'prefix'),
   };
   envs.push(e);
   return e;
@@ -119,9 +131,44 @@ interface Row {
   noDiff?: string;
   /** Why `warnings` stays what it was before #23 (a count), not the contract's list. */
   warningsKept?: string;
+  /**
+   * The first real run is not made here (why), and `state` makes what it would have left:
+   * the check (1.) still runs on the fresh setup, the second run (3.) on that state.
+   */
+  realRun?: { why: string; state: Step; around?: (fn: () => Promise<void>) => Promise<void> };
   /** Why this row cannot run here. */
   skip?: string;
 }
+
+/** httpd 2.4.68 as test/series-builds.ts builds it (the same `source build` arguments, its port). */
+const SOURCE_BUILD = (e: Env, port: number) => [
+  'source',
+  'build',
+  '2.4.68',
+  '--mirror',
+  mirrorOf('2.4.68'),
+  '--keys',
+  path.join(mirrorOf('2.4.68'), 'KEYS'),
+  '--prefix',
+  e.prefix,
+  '--port',
+  String(port),
+  '--cache-dir',
+  path.join(SERIES_BUILDS_DIR, 'cache'),
+];
+let cachedPort = 0;
+
+/** A copy of the cached 2.4.68 prefix where `source build` installs by default ($XDG_DATA_HOME/apxs-ts/httpd/VERSION). */
+const BUILT_COPY: Step = async (e) => {
+  const built = await builtHttpd('2.4.68');
+  const dest = path.join(e.base, 'data', 'apxs-ts', 'httpd', '2.4.68');
+  await fs.mkdir(path.dirname(dest), { recursive: true });
+  await fs.cp(built.prefix, dest, {
+    recursive: true,
+    verbatimSymlinks: true,
+    preserveTimestamps: true,
+  });
+};
 
 const ROWS: Row[] = [
   {
@@ -225,6 +272,29 @@ const ROWS: Row[] = [
     command: (e) => ['sandbox', 'remove', e.sr],
   },
   {
+    name: 'source build',
+    setup: [
+      async () => {
+        cachedPort = (await builtHttpd('2.4.68')).port;
+      },
+    ],
+    command: (e) => SOURCE_BUILD(e, cachedPort),
+    noDiff: 'source build installs a whole httpd: no text to diff',
+    realRun: {
+      why: "a real build of httpd is minutes of CPU: the first run is test/series-builds.ts's cached build, made by this very command",
+      state: async (e) => {
+        e.prefix = (await builtHttpd('2.4.68')).prefix;
+      },
+      // The cached prefix is shared: no other test file uses it while the second run does.
+      around: (fn) => withBuiltHttpd('2.4.68', fn),
+    },
+  },
+  {
+    name: 'source uninstall',
+    setup: [BUILT_COPY],
+    command: () => ['source', 'uninstall', '2.4.68'],
+  },
+  {
     name: 'tls ca',
     setup: [],
     command: () => ['tls', 'ca'],
@@ -274,14 +344,19 @@ async function runRow(row: Row): Promise<void> {
   const diffFlag = row.noDiff ? [] : ['--diff'];
 
   // 1. --check on the fresh setup: no byte anywhere.
-  const before = await treeState(e.base);
+  const before = await stateOf(e);
   const checked = await run(e, [...args, '--check', ...diffFlag, '--json']);
   expect(checked.code, said(checked)).toBe(0);
   expect(checked.json?.changed, said(checked)).toBe(true);
   expect(checked.json?.check, said(checked)).toBe(true);
-  expect(treeChanges(before, await treeState(e.base), ignore).filter((l) => !memoMade(l))).toEqual(
-    [],
-  );
+  expect(treeChanges(before, await stateOf(e), ignore).filter((l) => !memoMade(l))).toEqual([]);
+
+  if (row.realRun) {
+    const { state, around = (fn) => fn() } = row.realRun;
+    await state(e);
+    await around(() => secondRun(row, e, ignore));
+    return;
+  }
 
   // 2. The real run: changed, and the same diff the check reported.
   const first = await run(e, [...args, ...diffFlag, '--json']);
@@ -295,16 +370,20 @@ async function runRow(row: Row): Promise<void> {
     expect(checked.json?.diff).toEqual(first.json?.diff);
   }
 
-  // 3. A second run: nothing to do, no file touched (or, for a command that always acts, changed again).
-  const settled = await treeState(e.base);
-  const second = await run(e, [...args, '--json']);
+  await secondRun(row, e, ignore);
+}
+
+/** 3. A second run: nothing to do, no file touched (or, for a command that always acts, changed again). */
+async function secondRun(row: Row, e: Env, ignore: (rel: string) => boolean): Promise<void> {
+  const settled = await stateOf(e);
+  const second = await run(e, [...row.command(e), '--json']);
   expect(second.code, said(second)).toBe(0);
   if (row.alwaysActs) {
     expect(second.json?.changed, said(second)).toBe(true);
     return;
   }
   expect(second.json?.changed, said(second)).toBe(false);
-  expect(treeChanges(settled, await treeState(e.base), ignore)).toEqual([]);
+  expect(treeChanges(settled, await stateOf(e), ignore)).toEqual([]);
 }
 
 describe('the #23 contract, command by command', () => {
