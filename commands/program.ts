@@ -81,7 +81,7 @@ Examples:
   const sb = program
     .command('sandbox')
     .description('private httpd server roots run by the system httpd binary');
-  sb.command('create')
+  withChangeOptions(sb.command('create'))
     .argument('<dir>', 'directory for the new server root')
     .option('--port <n>', 'port to Listen on (127.0.0.1)', portArg, 8080)
     .option(
@@ -89,7 +89,10 @@ Examples:
       'the port `vhost add --tls` listens on for HTTPS (127.0.0.1)',
       portArg,
     )
-    .option('--force', 'write a fresh config into an existing directory')
+    .option(
+      '--force',
+      'write a fresh config into an existing directory (without it, a sandbox already there as asked is left as it is: changed false)',
+    )
     .option('--no-project', 'do not record the server root in ./apxs-ts.json')
     .option('--use', 'switch ./apxs-ts.json to this sandbox when it names another server root')
     .description('create a sandbox ServerRoot: no root needed, nothing in /etc touched')
@@ -102,13 +105,13 @@ Examples:
     .description('the sandboxes you created: running or not, port, path')
     .addHelpText('after', '\nExample:\n  apxs-ts sandbox list --json')
     .action(run(() => sandbox().list()));
-  sb.command('remove')
+  withChangeOptions(sb.command('remove'))
     .argument('<dir>', 'a sandbox made by sandbox create')
     .description(
       "stop a sandbox's server if it runs, then delete what apxs-ts made in it; your files (and files you edited) are kept and listed",
     )
     .addHelpText('after', '\nExample:\n  apxs-ts sandbox remove ./srv')
-    .action(run((dir) => sandbox().remove(dir)));
+    .action(run((dir, o) => sandbox().remove(dir, o)));
 
   // new
   withServerRoot(program.command('new'))

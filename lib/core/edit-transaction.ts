@@ -131,6 +131,9 @@ export class EditTransaction implements FileView {
   exists(file: string): Promise<boolean> {
     return (this.view ?? disk).exists(file);
   }
+  stat(file: string): Promise<FsEntry['kind']> {
+    return (this.view ?? disk).stat(file);
+  }
   readdir(dir: string): Promise<string[]> {
     return (this.view ?? disk).readdir(dir);
   }

@@ -29,6 +29,8 @@ export interface FileView {
   readlink(file: string): Promise<string | undefined>;
   /** Whether something is at `file`, a symlink followed (fs.stat's sense). */
   exists(file: string): Promise<boolean>;
+  /** What is at `file`, symlinks followed ('absent': nothing, or a dangling link). */
+  stat(file: string): Promise<EntryKind>;
   /** The names in `dir` ([] when there is no such directory). */
   readdir(dir: string): Promise<string[]>;
 }
@@ -73,6 +75,10 @@ export const disk: FileView = {
       () => true,
       () => false,
     );
+  },
+  async stat(file) {
+    const st = await fs.stat(file).catch(() => undefined);
+    return !st ? 'absent' : st.isDirectory() ? 'dir' : 'file';
   },
   async readdir(dir) {
     return fs.readdir(dir).catch(() => [] as string[]);
@@ -123,6 +129,9 @@ export function overlayView(overlay: Map<string, FsEntry>): FileView & {
     },
     async exists(file) {
       return (await follow(file)).kind !== 'absent';
+    },
+    async stat(file) {
+      return (await follow(file)).kind;
     },
     async readdir(dir) {
       const abs = path.resolve(dir);

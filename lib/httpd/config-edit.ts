@@ -159,7 +159,7 @@ async function planConfigEdit<T>(
       )
     )
       warnings.push(
-        `${j}: an edit of this root was interrupted; the real run finishes or undoes it first, which this check does not show`,
+        `${j}: an edit of this root was interrupted; before ${what}, the real run finishes or undoes it first, which this check does not show`,
       );
   const tx = new EditTransaction(undefined, undefined, { check: true });
   const value = await edit(tx);

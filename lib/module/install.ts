@@ -127,10 +127,11 @@ export async function installModule(sr: ServerRoot, spec: InstallSpec): Promise<
     await tx.mkdir(sr.modulesDir);
     // Over a module apxs-ts did not install (only --force gets here with one): keep it all to put back.
     const ours =
-      !!(await readLedger(sr)).modules[dest] || (await sr.layout.hasModule(sr, spec.module.name));
+      !!(await readLedger(sr, tx)).modules[dest] ||
+      (await sr.layout.hasModule(sr, spec.module.name, tx));
     if (
       !ours &&
-      ((await exists(dest)) || (await sr.layout.foreignModuleConfig(sr, spec.module.name)))
+      ((await tx.exists(dest)) || (await sr.layout.foreignModuleConfig(sr, spec.module.name, tx)))
     ) {
       await saveReplaced(tx, sr, spec.module.name, [
         dest,
@@ -163,11 +164,11 @@ export async function uninstallModule(sr: ServerRoot, module: ModuleName): Promi
   const dest = path.join(sr.modulesDir, `${module.stem}.so`);
   const warnings: string[] = [];
   const edit = await withConfigEdit(sr, `removing ${module.stem}`, async (tx) => {
-    const entry = (await readLedger(sr)).modules[dest];
+    const entry = (await readLedger(sr, tx)).modules[dest];
     const recorded = !!entry;
-    const configured = await sr.layout.hasModule(sr, module.name);
+    const configured = await sr.layout.hasModule(sr, module.name, tx);
     // A save of what --force replaced is reason enough: an uninstall killed half-way is finished by the next one.
-    if (!recorded && !configured && !(await hasSaved(sr, module.name))) {
+    if (!recorded && !configured && !(await hasSaved(sr, module.name, tx))) {
       throw new ApxsError('NOT_FOUND', `${module.stem} is not installed by apxs-ts in ${sr.root}`);
     }
     await sr.layout.disableModule(tx, sr, module.name);
@@ -175,7 +176,7 @@ export async function uninstallModule(sr: ServerRoot, module: ModuleName): Promi
     await dropModuleLogLevel(tx, sr, module.name);
     // A .so that is no longer the one apxs-ts wrote (a package upgrade put its own there since) is the package's:
     // neither deleted nor overwritten by the older bytes --force kept.
-    const current = entry?.sha256 ? await fs.readFile(dest).catch(() => undefined) : undefined;
+    const current = entry?.sha256 ? await tx.read(dest).catch(() => undefined) : undefined;
     const replacedSince = !!current && sha256(current) !== entry?.sha256;
     if (replacedSince)
       warnings.push(

@@ -29,6 +29,7 @@ import {
   hostsAdd,
   hostsList,
   hostsRemove,
+  parseHostsLines,
   readBlock,
   removeFromBlock,
   withBlock,
@@ -179,7 +180,10 @@ async function mapNames(
   warnings: string[],
 ): Promise<string[]> {
   const family = net.isIP(ip);
-  const entries = await hostsList(hostsFile);
+  // Through the transaction: a --check plan sees its own planned hosts change.
+  const planned = await tx.readText(hostsFile);
+  const entries =
+    planned === undefined ? await hostsList(hostsFile) : parseHostsLines(planned, hostsFile);
   const toAdd: string[] = [];
   for (const n of names) {
     const mapped = entries.filter(
@@ -234,7 +238,7 @@ async function editHostsIn(
   edit: (m: HostsBlock) => HostsBlock,
   change: () => Promise<unknown>,
 ): Promise<void> {
-  const text = await fs.readFile(hostsFile, 'utf8');
+  const text = (await tx.readText(hostsFile)) ?? (await fs.readFile(hostsFile, 'utf8'));
   const real = await fs.realpath(hostsFile);
   // The lock hosts-file.ts takes for every edit of this file.
   await tx.shared(
@@ -342,8 +346,12 @@ export async function vhostAdd(
 }
 
 /** DocumentRoots of the vhosts httpd would still serve, for --purge never to take one in use. */
-async function docrootsInUse(sr: ServerRoot): Promise<string[]> {
-  const tree = await loadConfTree(sr.configFile, { serverRoot: sr.root, env: await httpdEnv(sr) });
+async function docrootsInUse(sr: ServerRoot, tx: EditTransaction): Promise<string[]> {
+  const tree = await loadConfTree(sr.configFile, {
+    serverRoot: sr.root,
+    env: await httpdEnv(sr),
+    view: tx,
+  });
   return collectVhosts(tree).flatMap((v) =>
     v.documentRoot ? [path.resolve(sr.root, v.documentRoot)] : [],
   );
@@ -363,10 +371,10 @@ export async function vhostRemove(
   let purgeTop: string | undefined;
   let block: { body: string[] } | undefined;
   const edit = await withConfigEdit(sr, `removing vhost ${name}`, async (tx) => {
-    const text = await fs.readFile(file, 'utf8').catch(() => undefined);
+    const text = await tx.readText(file);
     block = findBlock(text ?? '', `vhost ${name}`, file);
     // Only the names this vhost mapped: a mapping the user had before stays.
-    const ledger = await readLedger(sr);
+    const ledger = await readLedger(sr, tx);
     removedNames = Object.entries(ledger.hostNames)
       .filter(([k, v]) => v.vhost === name && k.startsWith(`${path.resolve(opts.hostsFile)}\0`))
       .map(([k]) => k.split('\0')[1]!);
@@ -392,7 +400,7 @@ export async function vhostRemove(
     const docroot = blockDocroot(block?.body ?? []);
     const created = docroot ? ledger.docroots[docroot] : undefined;
     if (opts.purge && docroot) {
-      const inUse = (await docrootsInUse(sr)).some(
+      const inUse = (await docrootsInUse(sr, tx)).some(
         (d) => d === docroot || d.startsWith(`${docroot}/`),
       );
       if (created?.vhost !== name)

@@ -94,17 +94,19 @@ export async function planTls(
   return { ca, port, modules, listenHost: info.listens[0]?.host, httpsOnly: !!opts.httpsOnly };
 }
 
+/** Read through the edit's transaction: what it wrote so far (a --check plan's overlay). */
 async function globalText(
   sr: ServerRoot,
+  tx: EditTransaction,
 ): Promise<{ file: string; snippet: boolean; text: string }> {
   const snippet = sr.layout.snippetFile(sr, SNIPPET);
   if (snippet)
-    return {
-      file: snippet,
-      snippet: true,
-      text: await fs.readFile(snippet, 'utf8').catch(() => SNIPPET_HEADER),
-    };
-  return { file: sr.configFile, snippet: false, text: await fs.readFile(sr.configFile, 'utf8') };
+    return { file: snippet, snippet: true, text: (await tx.readText(snippet)) ?? SNIPPET_HEADER };
+  return {
+    file: sr.configFile,
+    snippet: false,
+    text: (await tx.readText(sr.configFile)) ?? (await fs.readFile(sr.configFile, 'utf8')),
+  };
 }
 
 /** The global block for the TLS ports in `ledger` (none: the block goes). */
@@ -114,7 +116,7 @@ async function writeGlobal(
   ledger: Ledger,
   listenHost: string | undefined,
 ): Promise<void> {
-  const { file, snippet, text } = await globalText(sr);
+  const { file, snippet, text } = await globalText(sr, tx);
   const ours = (findBlock(text, GLOBAL_ID, file)?.body ?? [])
     .map((l) => /^Listen\s+(?:\S+:)?(\d+)/.exec(l)?.[1])
     .filter(Boolean)
@@ -160,13 +162,12 @@ async function writeGlobal(
  * record's expiry. A file the user replaced (their own certificate, a
  * symlink) is theirs: vhost remove and tls renew leave it.
  */
-async function stillOurs(rec: TlsRecord): Promise<boolean> {
-  const st = await fs.lstat(rec.file).catch(() => undefined);
-  if (!st?.isFile()) return false;
+async function stillOurs(rec: TlsRecord, tx: EditTransaction): Promise<boolean> {
+  if ((await tx.lstat(rec.file)) !== 'file') return false;
   const serial = /-([0-9a-f]{12})\.pem$/.exec(rec.file)?.[1];
   try {
     const { X509Certificate } = await import('node:crypto');
-    const cert = new X509Certificate(await fs.readFile(rec.file));
+    const cert = new X509Certificate((await tx.read(rec.file)) ?? '');
     return (
       !!serial &&
       cert.serialNumber.toLowerCase().replace(/^0+/, '').startsWith(serial.replace(/^0+/, '')) &&
@@ -181,16 +182,11 @@ async function stillOurs(rec: TlsRecord): Promise<boolean> {
 
 /** The old certificate file goes after the commit, when it is still the one apxs-ts wrote; else a warning says it was kept. */
 async function removeOldPair(tx: EditTransaction, rec: TlsRecord): Promise<boolean> {
-  if (await stillOurs(rec)) {
+  if (await stillOurs(rec, tx)) {
     await tx.removeAfterCommit(rec.file);
     return true;
   }
-  if (
-    await fs.lstat(rec.file).then(
-      () => true,
-      () => false,
-    )
-  )
+  if ((await tx.lstat(rec.file)) !== 'absent')
     tx.warnings.push(
       `${rec.file} no longer holds the certificate apxs-ts wrote there: left as it is`,
     );
@@ -209,7 +205,7 @@ export async function applyTls(
   plan: TlsPlan,
   now = new Date(),
 ): Promise<TlsRecord> {
-  const ledger = await readLedger(sr);
+  const ledger = await readLedger(sr, tx);
   const prev = ledger.tls[name];
   const wanted = [...new Set(names.map((n) => n.toLowerCase()))];
   const fresh =
@@ -217,10 +213,7 @@ export async function applyTls(
     prev.ca === plan.ca.fingerprint &&
     sameNames(prev.names, wanted) &&
     new Date(prev.notAfter).getTime() - now.getTime() > REUSE_MIN_DAYS * DAY &&
-    (await fs.stat(prev.file).then(
-      (st) => st.isFile(),
-      () => false,
-    ));
+    (await tx.read(prev.file)) !== undefined;
   const record = fresh
     ? { ...prev, port: plan.port, httpsOnly: plan.httpsOnly }
     : await writePair(tx, sr, name, wanted, plan.ca, prev, now, plan);
@@ -231,7 +224,7 @@ export async function applyTls(
   await updateLedger(tx, sr, (l) => {
     l.tlsModules = [...new Set([...l.tlsModules, ...loaded])];
   });
-  await writeGlobal(tx, sr, await readLedger(sr), plan.listenHost);
+  await writeGlobal(tx, sr, await readLedger(sr, tx), plan.listenHost);
   return record;
 }
 
@@ -271,7 +264,7 @@ export async function removeTls(
   sr: ServerRoot,
   name: string,
 ): Promise<boolean> {
-  const ledger = await readLedger(sr);
+  const ledger = await readLedger(sr, tx);
   const rec = ledger.tls[name];
   if (!rec) return false;
   const removed = await removeOldPair(tx, rec);
@@ -280,7 +273,7 @@ export async function removeTls(
   await writeGlobal(tx, sr, ledger, undefined);
   if (last) await sr.layout.disableSharedModules(tx, sr, MODULES_ID, ledger.tlsModules);
   // The dir goes with the last certificate when nothing else is in it (an admin's file in it keeps it).
-  const left = await fs.readdir(tlsDir(sr)).catch(() => [] as string[]);
+  const left = await tx.readdir(tlsDir(sr));
   if (last && removed && left.every((f) => path.join(tlsDir(sr), f) === rec.file))
     await tx.removeAfterCommit(tlsDir(sr));
   await updateLedger(tx, sr, (l) => {
@@ -302,7 +295,7 @@ export async function renewInTx(
   ca: LocalCa,
   now: Date,
 ): Promise<TlsRecord[]> {
-  const ledger = await readLedger(sr);
+  const ledger = await readLedger(sr, tx);
   const key = await caSigningKey(ca);
   const out: TlsRecord[] = [];
   for (const name of names) {
@@ -320,7 +313,7 @@ export async function renewInTx(
       key,
     );
     const site = sr.layout.siteFile(sr, name);
-    const text = await fs.readFile(site, 'utf8');
+    const text = (await tx.readText(site)) ?? (await fs.readFile(site, 'utf8'));
     const block = findBlock(text, `vhost ${name}`, site);
     if (!block)
       throw new ApxsError('NOT_FOUND', `no vhost ${name} made by apxs-ts in ${site}`, {
