@@ -49,7 +49,50 @@ interface PlaybookRun {
   recap: { ok: number; changed: number; failed: number } | undefined;
 }
 
-function playbook(s: Setup, extra: string[] = []): Promise<PlaybookRun> {
+/** Ansible confined to the temp HOME, the modules of ansible/, and apxs-ts kept off the machine's files. */
+function ansibleEnv(s: Pick<Setup, 'home'>): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    HOME: s.home,
+    ANSIBLE_CONFIG: path.join(s.home, 'ansible.cfg'),
+    ANSIBLE_LIBRARY: path.join(ROOT, 'ansible', 'plugins', 'modules'),
+    ANSIBLE_MODULE_UTILS: path.join(ROOT, 'ansible', 'plugins', 'module_utils'),
+    ANSIBLE_LOCAL_TEMP: path.join(s.home, '.ansible', 'tmp'),
+    ANSIBLE_REMOTE_TEMP: path.join(s.home, '.ansible', 'tmp'),
+    ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3',
+    ANSIBLE_NOCOLOR: '1',
+    ANSIBLE_RETRY_FILES_ENABLED: '0',
+    ANSIBLE_STDOUT_CALLBACK: 'default',
+    // As test/helpers.ts's cli: nothing falls back to the machine's hosts file, httpd or CA.
+    APXS_TS_HOSTS_FILE: '/nonexistent/apxs-ts-test-hosts',
+    APXS_TS_SYSTEM_ROOT: 'none',
+    APXS_TS_CA_DIR: '/nonexistent/apxs-ts-test-ca',
+  };
+}
+
+function ansible(
+  s: Setup,
+  cmd: 'ansible' | 'ansible-playbook',
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      cmd,
+      args,
+      {
+        cwd: s.work,
+        timeout: 300_000,
+        maxBuffer: 16 * 1024 * 1024,
+        env: { ...ansibleEnv(s), ...env },
+      },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+async function playbook(s: Setup, extra: string[] = []): Promise<PlaybookRun> {
   const vars = JSON.stringify({
     work: s.work,
     http_port: s.port,
@@ -57,57 +100,112 @@ function playbook(s: Setup, extra: string[] = []): Promise<PlaybookRun> {
     module_src: s.src,
     apxs_ts: CLI,
   });
-  return new Promise((resolve) => {
-    execFile(
-      'ansible-playbook',
-      ['-i', 'localhost,', PLAYBOOK, '-e', vars, ...extra],
-      {
-        cwd: s.work,
-        timeout: 300_000,
-        maxBuffer: 16 * 1024 * 1024,
-        env: {
-          ...process.env,
-          HOME: s.home,
-          ANSIBLE_CONFIG: path.join(s.home, 'ansible.cfg'),
-          ANSIBLE_LIBRARY: path.join(ROOT, 'ansible', 'plugins', 'modules'),
-          ANSIBLE_MODULE_UTILS: path.join(ROOT, 'ansible', 'plugins', 'module_utils'),
-          ANSIBLE_LOCAL_TEMP: path.join(s.home, '.ansible', 'tmp'),
-          ANSIBLE_REMOTE_TEMP: path.join(s.home, '.ansible', 'tmp'),
-          ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3',
-          ANSIBLE_NOCOLOR: '1',
-          ANSIBLE_RETRY_FILES_ENABLED: '0',
-          ANSIBLE_STDOUT_CALLBACK: 'default',
-          // As test/helpers.ts's cli: nothing falls back to the machine's hosts file, httpd or CA.
-          APXS_TS_HOSTS_FILE: '/nonexistent/apxs-ts-test-hosts',
-          APXS_TS_SYSTEM_ROOT: 'none',
-          APXS_TS_CA_DIR: '/nonexistent/apxs-ts-test-ca',
-        },
-      },
-      (err, stdout, stderr) => {
-        const m = /localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)/.exec(
-          stdout,
-        );
-        resolve({
-          code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
-          stdout,
-          stderr,
-          recap: m ? { ok: Number(m[1]), changed: Number(m[2]), failed: Number(m[3]) } : undefined,
-        });
-      },
-    );
-  });
+  const r = await ansible(s, 'ansible-playbook', [
+    '-i',
+    'localhost,',
+    PLAYBOOK,
+    '-e',
+    vars,
+    ...extra,
+  ]);
+  const m = /localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)/.exec(
+    r.stdout,
+  );
+  return {
+    ...r,
+    recap: m ? { ok: Number(m[1]), changed: Number(m[2]), failed: Number(m[3]) } : undefined,
+  };
+}
+
+/** One module run ad hoc (`ansible localhost -m MODULE`), its result as the json callback reports it. */
+async function adHoc(
+  s: Setup,
+  module: string,
+  args: Record<string, unknown>,
+  extra: string[] = [],
+) {
+  const r = await ansible(
+    s,
+    'ansible',
+    [
+      'localhost',
+      '-i',
+      'localhost,',
+      '-c',
+      'local',
+      '-m',
+      module,
+      '-a',
+      JSON.stringify(args),
+      ...extra,
+    ],
+    { ANSIBLE_STDOUT_CALLBACK: 'json', ANSIBLE_LOAD_CALLBACK_PLUGINS: '1' },
+  );
+  const out = JSON.parse(r.stdout) as { plays: { tasks: { hosts: { localhost: any } }[] }[] };
+  return { code: r.code, result: out.plays[0]!.tasks[0]!.hosts.localhost };
 }
 
 const said = (r: PlaybookRun) => `${r.stdout}\n${r.stderr}`;
 
 describe('ansible-playbook with the modules of ansible/ (#23)', () => {
+  it("a failing apxs-ts fails the task with apxs-ts's error code and hint", async () => {
+    const s = await setUp();
+    const missing = path.join(s.work, 'no-such-root');
+    const { code, result } = await adHoc(s, 'apxs_ts_server', {
+      server_root: missing,
+      state: 'started',
+      apxs_ts: CLI,
+    });
+    const direct = await cli(['ctl', 'start', '--server-root', missing, '--json']);
+    expect(direct.json?.ok).toBe(false);
+    expect(code).not.toBe(0);
+    expect(result).toMatchObject({
+      failed: true,
+      changed: false,
+      code: direct.json.error.code,
+      hint: direct.json.error.hint,
+      rc: direct.code,
+    });
+    expect(result.msg).toContain(direct.json.error.message);
+  }, 120_000);
+
+  it('check and diff mode: the module passes --check --diff and returns the diff apxs-ts reports, writing nothing', async () => {
+    const s = await setUp();
+    const made = await cli(['sandbox', 'create', s.sr, '--port', String(s.port), '--no-project']);
+    expect(made.code, made.stdout).toBe(0);
+    roots.push(s.sr);
+    const before = await treeState(s.work);
+    const args = { name: 'one.test', server_root: s.sr, hosts_file: s.hosts, apxs_ts: CLI };
+    const { code, result } = await adHoc(s, 'apxs_ts_vhost', args, ['--check', '--diff']);
+    expect(code, JSON.stringify(result)).toBe(0);
+    expect(treeChanges(before, await treeState(s.work))).toEqual([]);
+    const direct = await cli([
+      'vhost',
+      'add',
+      'one.test',
+      '--server-root',
+      s.sr,
+      '--hosts-file',
+      s.hosts,
+      '--check',
+      '--diff',
+      '--json',
+    ]);
+    expect(direct.code, direct.stdout).toBe(0);
+    expect(result.changed).toBe(true);
+    expect(direct.json.changed).toBe(true);
+    expect(result.diff).toEqual(direct.json.diff);
+    expect(result.diff.length).toBeGreaterThan(0);
+  }, 120_000);
+
   it('first run: changes, the module page and both vhosts served; second run: changed=0 and no file touched', async () => {
     const s = await setUp();
     roots.push(s.sr);
     const first = await playbook(s);
     expect(first.code, said(first)).toBe(0);
     expect(first.recap?.failed, said(first)).toBe(0);
-    expect(first.recap?.changed, said(first)).toBeGreaterThan(0);
+    // Every task changed something: sandbox, module, the vhosts (one loop task), server, and the reload handler they notified.
+    expect(first.recap, said(first)).toMatchObject({ ok: 5, changed: 5 });
 
     const page = await get(`http://127.0.0.1:${s.port}/greet`);
     expect(page.status, page.body).toBe(200);
@@ -139,7 +237,8 @@ describe('ansible-playbook with the modules of ansible/ (#23)', () => {
     const checked = await playbook(s, ['--check', '--diff']);
     expect(checked.code, said(checked)).toBe(0);
     expect(checked.recap?.failed, said(checked)).toBe(0);
-    expect(checked.recap?.changed, said(checked)).toBeGreaterThan(0);
+    // What a real run would change: the same five tasks.
+    expect(checked.recap, said(checked)).toMatchObject({ ok: 5, changed: 5 });
     // Ansible prints each FileDiff of a task as --- before / +++ after.
     expect(checked.stdout).toMatch(/^\+\+\+ after/m);
     expect(treeChanges(before, await treeState(s.work))).toEqual([]);
