@@ -13,6 +13,7 @@ import { CLI, cli, freePort, get, HOSTS_START, ROOT, tmpDir } from '../helpers.j
 import { treeChanges, treeState } from '../tree-state.js';
 
 const PLAYBOOK = path.join(ROOT, 'ansible', 'examples', 'playbook.yml');
+const TEARDOWN = path.join(ROOT, 'ansible', 'examples', 'teardown.yml');
 const roots: string[] = [];
 const temps: string[] = [];
 afterAll(async () => {
@@ -92,7 +93,7 @@ function ansible(
   });
 }
 
-async function playbook(s: Setup, extra: string[] = []): Promise<PlaybookRun> {
+async function playbook(s: Setup, extra: string[] = [], file = PLAYBOOK): Promise<PlaybookRun> {
   const vars = JSON.stringify({
     work: s.work,
     http_port: s.port,
@@ -103,7 +104,7 @@ async function playbook(s: Setup, extra: string[] = []): Promise<PlaybookRun> {
   const r = await ansible(s, 'ansible-playbook', [
     '-i',
     'localhost,',
-    PLAYBOOK,
+    file,
     '-e',
     vars,
     ...extra,
@@ -226,8 +227,17 @@ describe('ansible-playbook with the modules of ansible/ (#23)', () => {
 
     // Still served after the second run.
     expect((await get(`http://127.0.0.1:${s.port}/greet`)).status).toBe(200);
-    const stop = await cli(['ctl', 'stop', '--server-root', s.sr, '--json']);
-    expect(stop.code, stop.stdout).toBe(0);
+
+    // teardown.yml: stopped, vhosts and names gone, module uninstalled, sandbox removed; then nothing left to do.
+    const down = await playbook(s, [], TEARDOWN);
+    expect(down.code, said(down)).toBe(0);
+    expect(down.recap, said(down)).toMatchObject({ ok: 4, changed: 4, failed: 0 });
+    await expect(get(`http://127.0.0.1:${s.port}/`)).rejects.toThrow();
+    expect(await fs.readFile(s.hosts, 'utf8')).not.toMatch(/one\.test|two\.test/);
+    await expect(fs.stat(path.join(s.sr, 'conf', 'httpd.conf'))).rejects.toThrow();
+    const downAgain = await playbook(s, [], TEARDOWN);
+    expect(downAgain.code, said(downAgain)).toBe(0);
+    expect(downAgain.recap, said(downAgain)).toMatchObject({ changed: 0, failed: 0 });
   }, 600_000);
 
   it('--check --diff on a fresh root: changes no byte of the tree, reports changes and shows diffs', async () => {
@@ -243,7 +253,10 @@ describe('ansible-playbook with the modules of ansible/ (#23)', () => {
     expect(checked.stdout).toMatch(/^\+\+\+ after/m);
     expect(treeChanges(before, await treeState(s.work))).toEqual([]);
     await expect(fs.stat(s.sr)).rejects.toThrow();
-    // No server was started for the root that does not exist.
-    expect((await cli(['ctl', 'status', '--server-root', s.sr, '--json'])).code).not.toBe(0);
+    // teardown.yml in check mode on that fresh tree: nothing there, nothing to take away.
+    const down = await playbook(s, ['--check', '--diff'], TEARDOWN);
+    expect(down.code, said(down)).toBe(0);
+    expect(down.recap, said(down)).toMatchObject({ ok: 4, changed: 0, failed: 0 });
+    expect(treeChanges(before, await treeState(s.work))).toEqual([]);
   }, 600_000);
 });

@@ -159,15 +159,22 @@ def parse_one_object(out):
     return data if isinstance(data, dict) else None
 
 
-def missing_in_check_mode(tool, path, what):
-    """In check mode a server root an earlier task would create does not exist
-    yet: nothing can be asked of it, and the task would change it. True when
-    that is the case (the module then reports changed without asking)."""
-    if tool.module.check_mode and not os.path.exists(path):
+def missing_in_check_mode(tool, path, what, would_change=True):
+    """A server root that does not exist, where that is no error: in check
+    mode one an earlier task would create (nothing can be asked of it yet; the
+    task would change it: would_change), and in any mode one whose absence is
+    the state asked for (absent, stopped: would_change False, nothing to do).
+    True when the module answers so without running apxs-ts."""
+    if os.path.exists(path):
+        return False
+    if would_change:
+        if not tool.module.check_mode:
+            return False  # apxs-ts says why (BAD_PATH) and the task fails
         tool.note(
-            'check mode: %s %s does not exist yet (an earlier task would create it); %s would be made'
-            % ('server root', path, what),
+            'check mode: server root %s does not exist yet (an earlier task would create it); %s would be made'
+            % (path, what),
             changed=True,
         )
-        return True
-    return False
+    else:
+        tool.note('server root %s does not exist: %s' % (path, what))
+    return True

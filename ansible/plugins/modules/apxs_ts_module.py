@@ -108,9 +108,7 @@ def main():
         name = p['name'] or name_in(p['src'])
         if not name:
             module.fail_json(msg='no name given and none in %s/apxs-ts-module.json' % p['src'])
-        if module.check_mode and not os.path.exists(sr):
-            tool.note('check mode: server root %s does not exist: nothing to uninstall' % sr)
-        else:
+        if not missing_in_check_mode(tool, sr, 'no module to uninstall', would_change=False):
             tool.run(['uninstall', name, '--server-root', sr])
     tool.exit(server_root=sr, state=p['state'])
 

@@ -46,7 +46,9 @@ def main():
     tool = ApxsTs(module)
     p = module.params
     action = ACTIONS[p['state']]
-    if not missing_in_check_mode(tool, p['server_root'], 'its httpd %s' % p['state']):
+    stopping = action == 'stop'
+    what = 'no httpd to stop' if stopping else 'its httpd %s' % p['state']
+    if not missing_in_check_mode(tool, p['server_root'], what, would_change=not stopping):
         data = tool.run(
             ['ctl', action, '--server-root', p['server_root']]
             + option_flags(p, [('url', '--url', 'value'), ('timeout', '--timeout', 'value')]),

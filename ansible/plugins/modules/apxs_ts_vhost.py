@@ -84,7 +84,9 @@ def main():
     )
     tool = ApxsTs(module)
     p = module.params
-    if not missing_in_check_mode(tool, p['server_root'], 'the vhost %s' % p['name']):
+    present = p['state'] == 'present'
+    what = 'the vhost %s' % p['name'] if present else 'no vhost %s to remove' % p['name']
+    if not missing_in_check_mode(tool, p['server_root'], what, would_change=present):
         if p['state'] == 'present':
             tool.run(['vhost', 'add', p['name']] + option_flags(p, COMMON + ADD))
         else:
