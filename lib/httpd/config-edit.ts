@@ -38,6 +38,8 @@ export interface ConfigEdit<T> {
   diff: FileDiff[];
   /** True: a plan (--check); nothing was written, and `configtest` is null because it was not run. */
   check: boolean;
+  /** Whether anything was (or, planned, would be) changed: a file, a link, a directory, the hosts file. Never true on a second identical run. */
+  didChange: boolean;
   /** Under --check: why httpd's configtest was not run (it reads the files as they are on disk). */
   configtestSkipped?: string;
 }
@@ -118,6 +120,7 @@ export async function withConfigEdit<T>(
         warnings: [...recovered, ...tx.warnings],
         diff: await tx.diffs(ownState(sr)),
         check: false,
+        didChange: tx.dirty,
       };
     },
     LOCK_TIMEOUT_MS,
@@ -171,6 +174,7 @@ async function planConfigEdit<T>(
     warnings: [...warnings, ...tx.warnings],
     diff: await tx.diffs(ownState(sr)),
     check: true,
+    didChange: tx.dirty,
     ...(tx.dirty
       ? {
           configtestSkipped:

@@ -8,6 +8,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { diffText, type FileDiff } from '../core/change-report.js';
 import { ApxsError } from '../core/errors.js';
 import { failpoint } from '../core/failpoint.js';
 import { exists } from '../core/fs.js';
@@ -35,6 +36,17 @@ export interface InstallSpec {
   location: ModuleLocation | null;
   /** Install even over a module of the same name apxs-ts did not install. */
   force?: boolean;
+  /**
+   * Under --check when the .so is not built yet (or is older than its
+   * sources): why. The plan installs a stand-in for it and its diff says the
+   * real run builds it first (a check compiles nothing).
+   */
+  unbuilt?: string;
+}
+
+export interface ChangeOpts {
+  /** Plan only (--check): write nothing (lib/httpd/config-edit.ts). */
+  check?: boolean;
 }
 
 export interface InstallResult {
@@ -42,11 +54,20 @@ export interface InstallResult {
   serverRoot: string;
   kind: ServerRoot['kind'];
   installedSo: string;
+  /** The files changed (apxs-ts's own state left out). */
   changed: string[];
   backups: string[];
   configtest: ConfigTestResult | null;
   /** An interrupted edit finished or undone first, a backup not kept, ... */
   warnings: string[];
+  /** Whether anything changed (or would, under --check). */
+  didChange: boolean;
+  /** Each changed file before and after; the .so summarised as binary. */
+  diff: FileDiff[];
+  check: boolean;
+  configtestSkipped?: string;
+  /** uninstall: the module was not there (nothing to do: Ansible's state=absent already holds). */
+  alreadyAbsent?: boolean;
 }
 
 function configLines(
@@ -109,7 +130,11 @@ async function stockModuleConflict(
     : undefined;
 }
 
-export async function installModule(sr: ServerRoot, spec: InstallSpec): Promise<InstallResult> {
+export async function installModule(
+  sr: ServerRoot,
+  spec: InstallSpec,
+  opts: ChangeOpts = {},
+): Promise<InstallResult> {
   const dest = path.join(sr.modulesDir, `${spec.module.stem}.so`);
   const lines = configLines(sr, (await serverProfile(sr)).traits, spec, dest);
   const conflict = spec.force ? undefined : await stockModuleConflict(sr, spec.module, dest);
@@ -122,32 +147,40 @@ export async function installModule(sr: ServerRoot, spec: InstallSpec): Promise<
       },
     );
   }
-  const so = await fs.readFile(spec.so);
-  const edit = await withConfigEdit(sr, `installing ${spec.module.stem}`, async (tx) => {
-    await tx.mkdir(sr.modulesDir);
-    // Over a module apxs-ts did not install (only --force gets here with one): keep it all to put back.
-    const ours =
-      !!(await readLedger(sr, tx)).modules[dest] ||
-      (await sr.layout.hasModule(sr, spec.module.name, tx));
-    if (
-      !ours &&
-      ((await tx.exists(dest)) || (await sr.layout.foreignModuleConfig(sr, spec.module.name, tx)))
-    ) {
-      await saveReplaced(tx, sr, spec.module.name, [
-        dest,
-        ...sr.layout.moduleFiles(sr, spec.module.name),
-      ]);
-      failpoint('install:after-save');
-    }
-    // Recorded before the copy: a kill right after it leaves a .so that
-    // uninstall knows is ours.
-    await updateLedger(tx, sr, (l) => {
-      l.modules[dest] = { module: spec.module.name, sha256: sha256(so) };
-    });
-    await tx.write(dest, so, 0o755);
-    failpoint('install:after-so');
-    await sr.layout.enableModule(tx, sr, lines);
-  });
+  const so = spec.unbuilt
+    ? Buffer.from(`\0(not built yet: ${spec.unbuilt})\n`)
+    : await fs.readFile(spec.so);
+  const edit = await withConfigEdit(
+    sr,
+    `installing ${spec.module.stem}`,
+    async (tx) => {
+      await tx.mkdir(sr.modulesDir);
+      // Over a module apxs-ts did not install (only --force gets here with one): keep it all to put back.
+      const ours =
+        !!(await readLedger(sr, tx)).modules[dest] ||
+        (await sr.layout.hasModule(sr, spec.module.name, tx));
+      if (
+        !ours &&
+        ((await tx.exists(dest)) || (await sr.layout.foreignModuleConfig(sr, spec.module.name, tx)))
+      ) {
+        await saveReplaced(tx, sr, spec.module.name, [
+          dest,
+          ...sr.layout.moduleFiles(sr, spec.module.name),
+        ]);
+        failpoint('install:after-save');
+      }
+      // Recorded before the copy: a kill right after it leaves a .so that
+      // uninstall knows is ours.
+      await updateLedger(tx, sr, (l) => {
+        l.modules[dest] = { module: spec.module.name, sha256: sha256(so) };
+      });
+      await tx.write(dest, so, 0o755);
+      failpoint('install:after-so');
+      await sr.layout.enableModule(tx, sr, lines);
+    },
+    opts,
+  );
+  const unbuilt = spec.unbuilt;
   return {
     module: spec.module.stem,
     serverRoot: sr.root,
@@ -156,46 +189,90 @@ export async function installModule(sr: ServerRoot, spec: InstallSpec): Promise<
     changed: edit.changed,
     backups: edit.backups,
     configtest: edit.configtest,
-    warnings: edit.warnings,
+    warnings: [
+      ...edit.warnings,
+      ...(unbuilt
+        ? [`${spec.so}: ${unbuilt}; the real run builds it first (--check compiles nothing)`]
+        : []),
+    ],
+    didChange: edit.didChange,
+    // The stand-in's diff says what the real run puts there instead.
+    diff: unbuilt
+      ? edit.diff.map((d) =>
+          d.after_header === dest
+            ? { ...d, after: diffText(`(the .so the real run builds: ${unbuilt})\n`) }
+            : d,
+        )
+      : edit.diff,
+    check: edit.check,
+    ...(edit.configtestSkipped ? { configtestSkipped: edit.configtestSkipped } : {}),
   };
 }
 
-export async function uninstallModule(sr: ServerRoot, module: ModuleName): Promise<InstallResult> {
+export async function uninstallModule(
+  sr: ServerRoot,
+  module: ModuleName,
+  opts: ChangeOpts = {},
+): Promise<InstallResult> {
   const dest = path.join(sr.modulesDir, `${module.stem}.so`);
   const warnings: string[] = [];
-  const edit = await withConfigEdit(sr, `removing ${module.stem}`, async (tx) => {
-    const entry = (await readLedger(sr, tx)).modules[dest];
-    const recorded = !!entry;
-    const configured = await sr.layout.hasModule(sr, module.name, tx);
-    // A save of what --force replaced is reason enough: an uninstall killed half-way is finished by the next one.
-    if (!recorded && !configured && !(await hasSaved(sr, module.name, tx))) {
-      throw new ApxsError('NOT_FOUND', `${module.stem} is not installed by apxs-ts in ${sr.root}`);
-    }
-    await sr.layout.disableModule(tx, sr, module.name);
-    // A `LogLevel NAME:LEVEL` of ctl loglevel would name a module httpd no longer has: a syntax error.
-    await dropModuleLogLevel(tx, sr, module.name);
-    // A .so that is no longer the one apxs-ts wrote (a package upgrade put its own there since) is the package's:
-    // neither deleted nor overwritten by the older bytes --force kept.
-    const current = entry?.sha256 ? await tx.read(dest).catch(() => undefined) : undefined;
-    const replacedSince = !!current && sha256(current) !== entry?.sha256;
-    if (replacedSince)
-      warnings.push(
-        `${dest} changed since apxs-ts installed it (a package upgrade?): left as it is`,
+  let alreadyAbsent = false;
+  const edit = await withConfigEdit(
+    sr,
+    `removing ${module.stem}`,
+    async (tx) => {
+      const entry = (await readLedger(sr, tx)).modules[dest];
+      const recorded = !!entry;
+      const configured = await sr.layout.hasModule(sr, module.name, tx);
+      // A save of what --force replaced is reason enough: an uninstall killed half-way is finished by the next one.
+      if (!recorded && !configured && !(await hasSaved(sr, module.name, tx))) {
+        // A module of that name apxs-ts did not install (httpd's own, a package's) is there: not absent, and not
+        // apxs-ts's to remove. Saying "already absent" would tell Ansible's state=absent a lie.
+        const foreign = (await tx.exists(dest))
+          ? `${dest} exists and was not installed by apxs-ts`
+          : await sr.layout
+              .foreignModuleConfig(sr, module.name, tx)
+              .then((f) => (f ? `${f} was not written by apxs-ts` : undefined));
+        if (foreign)
+          throw new ApxsError(
+            'MODULE_EXISTS',
+            `will not uninstall ${module.stem} from ${sr.root}: ${foreign}`,
+            {
+              hint: 'apxs-ts removes only modules it installed; remove that one the way it was installed (a2dismod, your package manager)',
+              data: { module: module.stem },
+            },
+          );
+        // Nothing of it here: what uninstall makes true already is.
+        alreadyAbsent = true;
+        return;
+      }
+      await sr.layout.disableModule(tx, sr, module.name);
+      // A `LogLevel NAME:LEVEL` of ctl loglevel would name a module httpd no longer has: a syntax error.
+      await dropModuleLogLevel(tx, sr, module.name);
+      // A .so that is no longer the one apxs-ts wrote (a package upgrade put its own there since) is the package's:
+      // neither deleted nor overwritten by the older bytes --force kept.
+      const current = entry?.sha256 ? await tx.read(dest).catch(() => undefined) : undefined;
+      const replacedSince = !!current && sha256(current) !== entry?.sha256;
+      if (replacedSince)
+        warnings.push(
+          `${dest} changed since apxs-ts installed it (a package upgrade?): left as it is`,
+        );
+      else await tx.remove(dest);
+      if (recorded)
+        await updateLedger(tx, sr, (l) => {
+          delete l.modules[dest];
+        });
+      // What an install --force replaced goes back, byte for byte (and enabled or not as it was).
+      await restoreReplaced(
+        tx,
+        sr,
+        module.name,
+        [dest, ...sr.layout.moduleFiles(sr, module.name)],
+        replacedSince ? [dest] : [],
       );
-    else await tx.remove(dest);
-    if (recorded)
-      await updateLedger(tx, sr, (l) => {
-        delete l.modules[dest];
-      });
-    // What an install --force replaced goes back, byte for byte (and enabled or not as it was).
-    await restoreReplaced(
-      tx,
-      sr,
-      module.name,
-      [dest, ...sr.layout.moduleFiles(sr, module.name)],
-      replacedSince ? [dest] : [],
-    );
-  });
+    },
+    opts,
+  );
   return {
     module: module.stem,
     serverRoot: sr.root,
@@ -205,5 +282,10 @@ export async function uninstallModule(sr: ServerRoot, module: ModuleName): Promi
     backups: edit.backups,
     configtest: edit.configtest,
     warnings: [...warnings, ...edit.warnings],
+    didChange: edit.didChange,
+    diff: edit.diff,
+    check: edit.check,
+    ...(edit.configtestSkipped ? { configtestSkipped: edit.configtestSkipped } : {}),
+    ...(alreadyAbsent ? { alreadyAbsent } : {}),
   };
 }

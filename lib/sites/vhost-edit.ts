@@ -8,9 +8,10 @@
 import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import type { FileDiff } from '../core/change-report.js';
 import { ApxsError } from '../core/errors.js';
 import type { EditTransaction } from '../core/edit-transaction.js';
-import { findBlock, removeBlock, upsertBlock } from '../core/marked-block.js';
+import { findBlock, listBlockIds, removeBlock, upsertBlock } from '../core/marked-block.js';
 import { withConfigEdit } from '../httpd/config-edit.js';
 import { configAddress, configPath } from '../httpd/config-values.js';
 import type { ConfigTestResult } from '../httpd/configtest.js';
@@ -61,6 +62,14 @@ export interface VhostResult {
   hostsChanged: boolean;
   configtest: ConfigTestResult | null;
   warnings: string[];
+  /** Whether anything changed (or would, under --check): config, DocumentRoot, hosts file. */
+  didChange: boolean;
+  /** Each changed file before and after (apxs-ts's state left out). */
+  diff: FileDiff[];
+  check: boolean;
+  configtestSkipped?: string;
+  /** vhost remove: there was no such vhost of apxs-ts's (nothing to do: state=absent holds). */
+  alreadyAbsent?: boolean;
   /** The TLS side, when it has one. */
   tls?: {
     address: string;
@@ -259,7 +268,7 @@ async function httpdEnv(sr: ServerRoot): Promise<Record<string, string>> {
 export async function vhostAdd(
   sr: ServerRoot,
   spec: VhostSpec,
-  opts: { hostsFile: string; series?: Series; remap?: boolean; caDir?: string },
+  opts: { hostsFile: string; series?: Series; remap?: boolean; caDir?: string; check?: boolean },
 ): Promise<VhostResult> {
   const name = validateHostname(spec.name);
   const aliases = spec.aliases.map(validateHostname);
@@ -287,37 +296,42 @@ export async function vhostAdd(
   const warnings: string[] = [];
   let added: string[] = [];
   let tls: TlsRecord | undefined;
-  const edit = await withConfigEdit(sr, `adding vhost ${name}`, async (tx) => {
-    // The DocumentRoot, with a page naming the site, when it is not there yet.
-    const top = await tx.mkdir(docroot);
-    if (top) {
-      await tx.write(path.join(docroot, 'index.html'), indexHtml(name), 0o644);
-      // `top`: the first dir it had to make (SERVER_ROOT/sites), for --purge to take too once empty.
-      await updateLedger(tx, sr, (l) => {
-        l.docroots[docroot] = { vhost: name, ...(top !== docroot ? { top } : {}) };
-      });
-    }
-    // Certificate, modules and Listen first: the block naming them comes last (lib/sites/vhost-tls.ts).
-    if (plan) tls = await applyTls(tx, sr, name, [name, ...aliases], plan);
-    await sr.layout.enableSite(
-      tx,
-      sr,
-      name,
-      VHOSTS_FILE_HEADER,
-      siteEdit(series, name, siteBlock(series, host, port, name, aliases, docroot, tls)),
-    );
-    // Names resolve only if the hosts file says so: loopback, unless the vhost has its own address.
-    added = await mapNames(
-      tx,
-      sr,
-      opts.hostsFile,
-      name,
-      [name, ...aliases],
-      host === '*' ? '127.0.0.1' : host,
-      !!opts.remap,
-      warnings,
-    );
-  });
+  const edit = await withConfigEdit(
+    sr,
+    `adding vhost ${name}`,
+    async (tx) => {
+      // The DocumentRoot, with a page naming the site, when it is not there yet.
+      const top = await tx.mkdir(docroot);
+      if (top) {
+        await tx.write(path.join(docroot, 'index.html'), indexHtml(name), 0o644);
+        // `top`: the first dir it had to make (SERVER_ROOT/sites), for --purge to take too once empty.
+        await updateLedger(tx, sr, (l) => {
+          l.docroots[docroot] = { vhost: name, ...(top !== docroot ? { top } : {}) };
+        });
+      }
+      // Certificate, modules and Listen first: the block naming them comes last (lib/sites/vhost-tls.ts).
+      if (plan) tls = await applyTls(tx, sr, name, [name, ...aliases], plan);
+      await sr.layout.enableSite(
+        tx,
+        sr,
+        name,
+        VHOSTS_FILE_HEADER,
+        siteEdit(series, name, siteBlock(series, host, port, name, aliases, docroot, tls)),
+      );
+      // Names resolve only if the hosts file says so: loopback, unless the vhost has its own address.
+      added = await mapNames(
+        tx,
+        sr,
+        opts.hostsFile,
+        name,
+        [name, ...aliases],
+        host === '*' ? '127.0.0.1' : host,
+        !!opts.remap,
+        warnings,
+      );
+    },
+    { check: opts.check },
+  );
   return {
     name,
     serverRoot: sr.root,
@@ -329,6 +343,7 @@ export async function vhostAdd(
     hostsChanged: added.length > 0,
     configtest: edit.configtest,
     warnings: [...edit.warnings, ...warnings],
+    ...changeFields(edit),
     ...(tls && plan
       ? {
           tls: {
@@ -360,7 +375,7 @@ async function docrootsInUse(sr: ServerRoot, tx: EditTransaction): Promise<strin
 export async function vhostRemove(
   sr: ServerRoot,
   nameIn: string,
-  opts: { hostsFile: string; purge?: boolean; series?: Series },
+  opts: { hostsFile: string; purge?: boolean; series?: Series; check?: boolean },
 ): Promise<VhostResult & { purged: string | undefined }> {
   const name = validateHostname(nameIn);
   const { series } = await serverProfile(sr, opts.series);
@@ -370,63 +385,84 @@ export async function vhostRemove(
   let purge: string | undefined;
   let purgeTop: string | undefined;
   let block: { body: string[] } | undefined;
-  const edit = await withConfigEdit(sr, `removing vhost ${name}`, async (tx) => {
-    const text = await tx.readText(file);
-    block = findBlock(text ?? '', `vhost ${name}`, file);
-    // Only the names this vhost mapped: a mapping the user had before stays.
-    const ledger = await readLedger(sr, tx);
-    removedNames = Object.entries(ledger.hostNames)
-      .filter(([k, v]) => v.vhost === name && k.startsWith(`${path.resolve(opts.hostsFile)}\0`))
-      .map(([k]) => k.split('\0')[1]!);
-    if (!block && !(text === undefined && removedNames.length > 0)) {
-      throw new ApxsError('NOT_FOUND', `no vhost ${name} made by apxs-ts in ${file}`, {
-        hint: `${apxsCommand('vhost list', { serverRoot: sr.root })} shows what there is`,
-      });
-    }
-    // Its file gone (deleted by hand, or by an apxs-ts before #16 killed half way): take out what is left of it.
-    if (!block)
-      warnings.push(
-        `${file} is gone: removed what was left of ${name} (its Include, its hosts names)`,
-      );
-    await sr.layout.disableSite(
-      tx,
-      sr,
-      name,
-      VHOSTS_FILE_HEADER,
-      siteEdit(series, name, undefined),
-    );
-    // Its TLS after its block: the certificate (deleted after the commit), and with the last TLS vhost the Listen and modules.
-    await removeTls(tx, sr, name);
-    const docroot = blockDocroot(block?.body ?? []);
-    const created = docroot ? ledger.docroots[docroot] : undefined;
-    if (opts.purge && docroot) {
-      const inUse = (await docrootsInUse(sr, tx)).some(
-        (d) => d === docroot || d.startsWith(`${docroot}/`),
-      );
-      if (created?.vhost !== name)
-        warnings.push(`--purge: kept ${docroot}: apxs-ts did not create it`);
-      else if (inUse) warnings.push(`--purge: kept ${docroot}: another vhost still uses it`);
-      else {
-        purge = docroot;
-        purgeTop = created.top;
+  let alreadyAbsent = false;
+  const edit = await withConfigEdit(
+    sr,
+    `removing vhost ${name}`,
+    async (tx) => {
+      const text = await tx.readText(file);
+      block = findBlock(text ?? '', `vhost ${name}`, file);
+      // Only the names this vhost mapped: a mapping the user had before stays.
+      const ledger = await readLedger(sr, tx);
+      removedNames = Object.entries(ledger.hostNames)
+        .filter(([k, v]) => v.vhost === name && k.startsWith(`${path.resolve(opts.hostsFile)}\0`))
+        .map(([k]) => k.split('\0')[1]!);
+      if (!block && !(text === undefined && removedNames.length > 0)) {
+        // A site file of that name apxs-ts did not write (Debian: the admin's sites-available/NAME.conf) is there:
+        // not absent, and not apxs-ts's to remove.
+        if (
+          text !== undefined &&
+          !text.startsWith(VHOSTS_FILE_HEADER) &&
+          !hasVhostBlocks(text, file)
+        )
+          throw new ApxsError(
+            'SITE_EXISTS',
+            `${file} was not written by apxs-ts: not removing ${name}`,
+            {
+              hint: `${apxsCommand('vhost list', { serverRoot: sr.root })} shows what there is; a2dissite ${name} disables a site of your own`,
+              data: { file },
+            },
+          );
+        // Nothing of it here: what remove makes true already is.
+        alreadyAbsent = true;
+        return;
       }
-    }
-    await updateLedger(tx, sr, (l) => {
-      for (const n of removedNames) delete l.hostNames[hostKey(opts.hostsFile, n)];
-      if (purge) delete l.docroots[purge];
-    });
-    // Deleting is not undoable: the journal removes it after the commit (and a run killed before that, the next edit).
-    if (purge) await tx.removeAfterCommit(purge);
-    if (removedNames.length)
-      await editHostsIn(
+      // Its file gone (deleted by hand, or by an apxs-ts before #16 killed half way): take out what is left of it.
+      if (!block)
+        warnings.push(
+          `${file} is gone: removed what was left of ${name} (its Include, its hosts names)`,
+        );
+      await sr.layout.disableSite(
         tx,
-        opts.hostsFile,
-        (m) => removeFromBlock(m, removedNames),
-        () => hostsRemove(opts.hostsFile, removedNames, hostsBackups(sr)),
+        sr,
+        name,
+        VHOSTS_FILE_HEADER,
+        siteEdit(series, name, undefined),
       );
-  });
+      // Its TLS after its block: the certificate (deleted after the commit), and with the last TLS vhost the Listen and modules.
+      await removeTls(tx, sr, name);
+      const docroot = blockDocroot(block?.body ?? []);
+      const created = docroot ? ledger.docroots[docroot] : undefined;
+      if (opts.purge && docroot) {
+        const inUse = (await docrootsInUse(sr, tx)).some(
+          (d) => d === docroot || d.startsWith(`${docroot}/`),
+        );
+        if (created?.vhost !== name)
+          warnings.push(`--purge: kept ${docroot}: apxs-ts did not create it`);
+        else if (inUse) warnings.push(`--purge: kept ${docroot}: another vhost still uses it`);
+        else {
+          purge = docroot;
+          purgeTop = created.top;
+        }
+      }
+      await updateLedger(tx, sr, (l) => {
+        for (const n of removedNames) delete l.hostNames[hostKey(opts.hostsFile, n)];
+        if (purge) delete l.docroots[purge];
+      });
+      // Deleting is not undoable: the journal removes it after the commit (and a run killed before that, the next edit).
+      if (purge) await tx.removeAfterCommit(purge);
+      if (removedNames.length)
+        await editHostsIn(
+          tx,
+          opts.hostsFile,
+          (m) => removeFromBlock(m, removedNames),
+          () => hostsRemove(opts.hostsFile, removedNames, hostsBackups(sr)),
+        );
+    },
+    { check: opts.check },
+  );
   // The DocumentRoot itself went after the commit (the journal's removeAfterCommit); its empty parents apxs-ts made go too.
-  if (purge && purgeTop) await removeEmptyParents(purge, purgeTop);
+  if (purge && purgeTop && !opts.check) await removeEmptyParents(purge, purgeTop);
   const body = block?.body ?? [];
   return {
     name,
@@ -440,8 +476,28 @@ export async function vhostRemove(
     configtest: edit.configtest,
     warnings: [...edit.warnings, ...warnings],
     purged: purge,
+    ...changeFields(edit),
+    ...(alreadyAbsent ? { alreadyAbsent } : {}),
   };
 }
+
+/** The contract's fields of an edit's result (lib/core/change-report.ts). */
+function changeFields(edit: {
+  didChange: boolean;
+  diff: FileDiff[];
+  check: boolean;
+  configtestSkipped?: string;
+}): Pick<VhostResult, 'didChange' | 'diff' | 'check' | 'configtestSkipped'> {
+  return {
+    didChange: edit.didChange,
+    diff: edit.diff,
+    check: edit.check,
+    ...(edit.configtestSkipped ? { configtestSkipped: edit.configtestSkipped } : {}),
+  };
+}
+
+const hasVhostBlocks = (text: string, file: string) =>
+  listBlockIds(text, 'vhost ', file).length > 0;
 
 /** The dirs apxs-ts made above a purged DocumentRoot, up to `top`, each only when empty (rmdir refuses any other). */
 async function removeEmptyParents(dir: string, top: string): Promise<void> {
