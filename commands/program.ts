@@ -498,8 +498,7 @@ Examples:
     .addHelpText('after', '\nExample:\n  apxs-ts source verify 2.4.68')
     .action(run((what, o) => source().verify(what, o)));
   sourceCommon(
-    s
-      .command('build')
+    withChangeOptions(s.command('build'))
       .argument('<version>', '2.4.68, a series (2.4) or latest')
       .argument('[configure-args...]', 'extra configure arguments, after --'),
   )
@@ -509,7 +508,6 @@ Examples:
     )
     .option('--port <n>', 'Listen localhost:PORT in the installed httpd.conf', portArg, 8080)
     .option('--jobs <n>', 'make -jN (default: the number of CPUs)', jobsArg)
-    .option('--dry-run', 'print every step and URL, run none')
     .option(
       '--with-ssl',
       'also build mod_ssl and mod_socache_shmcb (2.4; needs libssl-dev) for vhost add --tls',
@@ -517,14 +515,14 @@ Examples:
     .description('check prerequisites, download, verify, configure, make, make install, set Listen')
     .addHelpText(
       'after',
-      '\nExamples:\n  apxs-ts source build 2.4.68 --port 8080   (into ~/.local/share/apxs-ts/httpd/2.4.68)\n  apxs-ts source build 2.4.68 --prefix ~/httpd-2.4 --port 8080\n  apxs-ts source build 2.2 --prefix /opt/httpd22 -- --enable-rewrite\n  apxs-ts source build 1.3 --prefix /opt/apache13 --dry-run',
+      '\nExamples:\n  apxs-ts source build 2.4.68 --port 8080   (into ~/.local/share/apxs-ts/httpd/2.4.68)\n  apxs-ts source build 2.4.68 --prefix ~/httpd-2.4 --port 8080\n  apxs-ts source build 2.2 --prefix /opt/httpd22 -- --enable-rewrite\n  apxs-ts source build 1.3 --prefix /opt/apache13 --check   (every step and URL, run none)\n\nBuilt there before with the same version, options and port (its receipt says so): changed false, nothing rebuilt.',
     )
     .action(run((version, extra, o) => source().build(version, extra, o)));
   s.command('versions')
     .description('the httpd versions source build installed (from their receipts), newest first')
     .addHelpText('after', '\nExample:\n  apxs-ts source versions --json')
     .action(run(() => source().versions()));
-  s.command('uninstall')
+  withChangeOptions(s.command('uninstall'))
     .argument('<version>', 'a version source versions lists')
     .option('--prefix <dir>', 'which one, when the version is installed in more than one prefix')
     .description(
@@ -731,7 +729,7 @@ Examples:
       '--ca-dir <dir>',
       "the local CA's directory (default: $APXS_TS_CA_DIR, else $XDG_DATA_HOME/apxs-ts/ca, else ~/.local/share/apxs-ts/ca)",
     );
-  withCaDir(tl.command('ca'))
+  withChangeOptions(withCaDir(tl.command('ca')))
     .option(
       '--permit <suffix>',
       'also permit names under SUFFIX (repeatable; e.g. .dd); fixed once the CA is made',
@@ -755,7 +753,7 @@ Examples:
     .description('the TLS vhosts apxs-ts made: names, port, expiry, certificate file')
     .addHelpText('after', '\nExample:\n  apxs-ts tls list --json')
     .action(run((o) => tlsBody().list(o)));
-  withCaDir(withServerRoot(tl.command('renew').argument('[name]')))
+  withChangeOptions(withCaDir(withServerRoot(tl.command('renew').argument('[name]'))))
     .option(
       '--expiring <days>',
       'renew those with fewer days left (and any signed by another CA, or missing)',
@@ -772,7 +770,7 @@ Examples:
     )
     .action(run((name, o) => tlsBody().renew(name, o)));
   const trustCommand = (name: 'trust' | 'untrust', description: string, example: string) =>
-    withCaDir(tl.command(name))
+    withChangeOptions(withCaDir(tl.command(name)))
       .option(
         '--local-certs-dir <dir>',
         `where the CA file goes (update-ca-certificates --localcertsdir; default ${DEFAULT_SYSTEM_STORE.localCertsDir})`,

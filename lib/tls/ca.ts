@@ -221,6 +221,47 @@ async function createCa(dir: string, permitted: string[]): Promise<void> {
   failpoint('tls-ca:after-cert');
 }
 
+/** --permit suffixes an existing CA lacks: NAME_NOT_PERMITTED (its constraints are fixed when it is made). */
+function assertPermits(existing: LocalCa, permit: string[] | undefined): void {
+  const missing = (permit ?? [])
+    .map((s) => s.toLowerCase())
+    .filter((s) => !existing.permitted.dns.includes(s));
+  if (missing.length) {
+    throw new ApxsError(
+      'NAME_NOT_PERMITTED',
+      `the local CA ${existing.certFile} does not permit ${missing.join(', ')}: its name constraints are fixed when it is made`,
+      {
+        hint: `make a new CA with them: apxs-ts tls ca --new ${[...existing.permitted.dns.filter((s) => !DEFAULT_PERMITTED.includes(s)), ...missing].map((s) => `--permit ${s}`).join(' ')} (then apxs-ts tls trust and apxs-ts tls renew --all)`,
+        data: { permitted: existing.permitted.dns, missing },
+      },
+    );
+  }
+}
+
+/**
+ * What `tls ca` would do, read-only (--check): nothing when the CA is there
+ * (and permits what is asked: else the same error a real run gives), else
+ * make (or, `replace`, replace) it.
+ */
+export async function planCa(
+  dir: string,
+  opts: { permit?: string[]; replace?: boolean } = {},
+): Promise<{ existing: LocalCa | undefined; changed: boolean }> {
+  const existing = await loadCa(dir);
+  if (existing && !opts.replace) {
+    if (
+      !(await fs.lstat(existing.keyFile).then(
+        () => true,
+        () => false,
+      ))
+    )
+      throw keyMissing(existing);
+    assertPermits(existing, opts.permit);
+    return { existing, changed: false };
+  }
+  return { existing, changed: true };
+}
+
 export interface EnsureCaResult {
   ca: LocalCa;
   created: boolean;
@@ -249,6 +290,11 @@ export async function ensureCa(
   )
     up = path.dirname(up);
   assertTrusted(up, 'the directory of the local CA');
+  // There already (the usual case): answered without the lock, so a second `tls ca` writes nothing at all.
+  if (!opts.replace) {
+    const p = await planCa(dir, opts);
+    if (p.existing && !p.changed) return { ca: p.existing, created: false };
+  }
   await makeDir(dir);
   assertCaFilesSafe(dir, []);
   return withLock(
@@ -265,19 +311,7 @@ export async function ensureCa(
           ))
         )
           throw keyMissing(existing);
-        const missing = (opts.permit ?? [])
-          .map((s) => s.toLowerCase())
-          .filter((s) => !existing.permitted.dns.includes(s));
-        if (missing.length) {
-          throw new ApxsError(
-            'NAME_NOT_PERMITTED',
-            `the local CA ${existing.certFile} does not permit ${missing.join(', ')}: its name constraints are fixed when it is made`,
-            {
-              hint: `make a new CA with them: apxs-ts tls ca --new ${[...existing.permitted.dns.filter((s) => !DEFAULT_PERMITTED.includes(s)), ...missing].map((s) => `--permit ${s}`).join(' ')} (then apxs-ts tls trust and apxs-ts tls renew --all)`,
-              data: { permitted: existing.permitted.dns, missing },
-            },
-          );
-        }
+        assertPermits(existing, opts.permit);
         return { ca: existing, created: false };
       }
       let replaced: string | undefined;
