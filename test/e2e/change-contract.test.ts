@@ -7,16 +7,19 @@
  * 1. `--check --diff --json` on the fresh setup changes no byte (path, size,
  *    mtime, sha256 of every file; every symlink and directory);
  * 2. the real `--diff --json` run then says changed: true, and the same
- *    `changed` and the same `diff` the check run reported;
+ *    `changed` and the same `diff` the check run reported; every file whose
+ *    content it changed is in that diff (but apxs-ts's own records: bookkeeping);
  * 3. a second real run exits 0, says changed: false, and no file's mtime
  *    (or byte) changed.
  *
  * The rows are data; runRow is the one runner.
  */
+import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cli, freePort, HOSTS_START, tmpDir, type CliResult } from '../helpers.js';
+import type { FileDiff } from '../../lib/core/change-report.js';
 import { treeChanges, treeState, type TreeState } from '../tree-state.js';
 import { builtHttpd, mirrorOf, SERIES_BUILDS_DIR, withBuiltHttpd } from '../series-builds.js';
 
@@ -28,6 +31,7 @@ interface Env {
   port: number;
   hosts: string;
   mod: string;
+  tlsPort: number;
   /** source build's --prefix (a row's realRun may point it at the shared cached build). */
   prefix: string;
 }
@@ -60,7 +64,10 @@ async function freshEnv(): Promise<Env> {
     hosts: path.join(work, 'hosts'),
     mod: path.join(work, 'mod_greet'),
     prefix: path.join(work, 'prefix'),
+    tlsPort: 0,
   };
+  do e.tlsPort = await freePort();
+  while (e.tlsPort === e.port);
   envs.push(e);
   return e;
 }
@@ -112,12 +119,35 @@ const TLS_VHOST = must((e) => [
   'one.test',
   '--tls',
   '--tls-port',
-  String(e.port + 1),
+  String(e.tlsPort),
   '--server-root',
   e.sr,
   '--hosts-file',
   e.hosts,
 ]);
+
+/** A scratch system trust store in the tree (update-ca-certificates run on it), never the machine's. */
+const storeDir = (e: Env, d: string) => path.join(e.work, 'store', d);
+const STORE: Step = async (e) => {
+  for (const d of ['share', 'local', 'etc-certs', 'hooks'])
+    await fs.mkdir(storeDir(e, d), { recursive: true });
+  await fs.writeFile(storeDir(e, 'ca-certificates.conf'), '');
+  execFileSync(
+    'update-ca-certificates',
+    [
+      ...['--certsconf', storeDir(e, 'ca-certificates.conf'), '--certsdir', storeDir(e, 'share')],
+      ...['--localcertsdir', storeDir(e, 'local'), '--etccertsdir', storeDir(e, 'etc-certs')],
+      ...['--hooksdir', storeDir(e, 'hooks')],
+    ],
+    { stdio: 'ignore' },
+  );
+};
+const storeArgs = (e: Env) => [
+  ...['--certs-conf', storeDir(e, 'ca-certificates.conf'), '--certs-dir', storeDir(e, 'share')],
+  ...['--local-certs-dir', storeDir(e, 'local'), '--etc-certs-dir', storeDir(e, 'etc-certs')],
+  ...['--hooks-dir', storeDir(e, 'hooks'), '--no-nss'],
+];
+const TRUSTED = must((e) => ['tls', 'trust', ...storeArgs(e)]);
 
 interface Row {
   name: string;
@@ -129,6 +159,8 @@ interface Row {
   serverRuns?: boolean;
   /** The command has no --diff, and why. */
   noDiff?: string;
+  /** Files the real run changes that its diff may leave out (with the reason in a comment). */
+  undiffed?: RegExp;
   /** Why `warnings` stays what it was before #23 (a count), not the contract's list. */
   warningsKept?: string;
   /**
@@ -293,11 +325,27 @@ const ROWS: Row[] = [
     name: 'source uninstall',
     setup: [BUILT_COPY],
     command: () => ['source', 'uninstall', '2.4.68'],
+    // A whole installed httpd goes: its conf/ is diffed, not its binaries, headers and manual.
+    undiffed: /\/data\/apxs-ts\/httpd\/2\.4\.68\/(?!conf\/)/,
   },
   {
     name: 'tls ca',
     setup: [],
     command: () => ['tls', 'ca'],
+    // A private key never goes into output (its certificate, public, is no secret).
+    undiffed: /\/ca\/ca-key\.pem$/,
+  },
+  {
+    name: 'tls trust',
+    setup: [CA, STORE],
+    command: (e) => ['tls', 'trust', ...storeArgs(e)],
+    // The bundle update-ca-certificates rebuilds from the CA file trust writes (that one is diffed).
+    undiffed: /\/etc-certs\/ca-certificates\.crt$/,
+  },
+  {
+    name: 'tls untrust',
+    setup: [CA, STORE, TRUSTED],
+    command: (e) => ['tls', 'untrust', ...storeArgs(e)],
   },
   {
     name: 'vhost add --tls',
@@ -308,7 +356,7 @@ const ROWS: Row[] = [
       'one.test',
       '--tls',
       '--tls-port',
-      String(e.port + 1),
+      String(e.tlsPort),
       '--server-root',
       e.sr,
       '--hosts-file',
@@ -336,6 +384,25 @@ const memoMade = (line: string) =>
 
 const said = (r: CliResult) => `exit ${r.code}\n${r.stdout}\n${r.stderr}`;
 
+/**
+ * apxs-ts's own records and httpd's runtime files, which no diff shows: a `.apxs-ts/` state
+ * directory (ledger, journal, backups, the last start), a backup beside the hosts file, the
+ * per-user cache (memos, the sandbox registry), a sandbox's manifest, httpd's logs and pid file.
+ */
+const bookkeeping = (rel: string) =>
+  /(^|\/)\.apxs-ts\/|\.bak$|^cache\/|(^|\/)apxs-ts-sandbox\.json$|^work\/srv\/logs\//.test(rel);
+
+/** The files whose content a run created, changed or removed (absolute paths). */
+function filesChanged(a: TreeState, b: TreeState, e: Env): string[] {
+  const abs = (rel: string) =>
+    rel.startsWith('PREFIX/') ? path.join(e.prefix, rel.slice(7)) : path.join(e.base, rel);
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])]
+    .filter((p) => (a[p]?.type ?? 'file') === 'file' && (b[p]?.type ?? 'file') === 'file')
+    .filter((p) => a[p]?.sha256 !== b[p]?.sha256)
+    .map(abs)
+    .sort();
+}
+
 async function runRow(row: Row): Promise<void> {
   const e = await freshEnv();
   for (const step of row.setup) await step(e);
@@ -359,7 +426,9 @@ async function runRow(row: Row): Promise<void> {
   }
 
   // 2. The real run: changed, and the same diff the check reported.
+  const unchanged = await stateOf(e);
   const first = await run(e, [...args, ...diffFlag, '--json']);
+  const contentChanges = filesChanged(unchanged, await stateOf(e), e);
   expect(first.code, said(first)).toBe(0);
   expect(first.json?.changed, said(first)).toBe(true);
   expect(typeof first.json?.msg, said(first)).toBe('string');
@@ -367,7 +436,19 @@ async function runRow(row: Row): Promise<void> {
   else expect(Array.isArray(first.json?.warnings), said(first)).toBe(true);
   if (!row.noDiff) {
     expect(Array.isArray(first.json?.diff), said(first)).toBe(true);
+    // A diff lands in logs (Ansible prints it): a private key never goes into one.
+    for (const r of [checked, first])
+      expect(JSON.stringify(r.json.diff), 'a private key in the diff').not.toMatch(
+        /PRIVATE KEY-----/,
+      );
     expect(checked.json?.diff).toEqual(first.json?.diff);
+    const diffed = new Set(
+      (first.json.diff as FileDiff[]).flatMap((d) => [d.before_header, d.after_header]),
+    );
+    const undiffed = contentChanges.filter(
+      (f) => !diffed.has(f) && !bookkeeping(path.relative(e.base, f)) && !row.undiffed?.test(f),
+    );
+    expect(undiffed, 'files the real run changed that its diff does not show').toEqual([]);
   }
 
   await secondRun(row, e, ignore);
