@@ -101,14 +101,7 @@ async function playbook(s: Setup, extra: string[] = [], file = PLAYBOOK): Promis
     module_src: s.src,
     apxs_ts: CLI,
   });
-  const r = await ansible(s, 'ansible-playbook', [
-    '-i',
-    'localhost,',
-    file,
-    '-e',
-    vars,
-    ...extra,
-  ]);
+  const r = await ansible(s, 'ansible-playbook', ['-i', 'localhost,', file, '-e', vars, ...extra]);
   const m = /localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)/.exec(
     r.stdout,
   );
@@ -197,6 +190,17 @@ describe('ansible-playbook with the modules of ansible/ (#23)', () => {
     expect(direct.json.changed).toBe(true);
     expect(result.diff).toEqual(direct.json.diff);
     expect(result.diff.length).toBeGreaterThan(0);
+
+    // The module, never built: build --check says a build is needed, install --check what it would write.
+    const mod = await adHoc(s, 'apxs_ts_module', { src: s.src, server_root: s.sr, apxs_ts: CLI }, [
+      '--check',
+      '--diff',
+    ]);
+    expect(mod.code, JSON.stringify(mod.result)).toBe(0);
+    expect(mod.result.changed).toBe(true);
+    expect(mod.result.msg).toMatch(/would build .*mod_greet\.so/);
+    expect(JSON.stringify(mod.result.diff)).toMatch(/LoadModule greet_module/);
+    expect(treeChanges(before, await treeState(s.work))).toEqual([]);
   }, 120_000);
 
   it('first run: changes, the module page and both vhosts served; second run: changed=0 and no file touched', async () => {
