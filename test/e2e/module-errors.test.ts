@@ -181,10 +181,10 @@ describe('install', () => {
     const pristine = await fs.readFile(path.join(sr, 'conf', 'httpd.conf'));
     await cli(['new', 'twice', '--cpp', '--template', 'info'], { cwd: work });
     const dir = path.join(work, 'mod_twice');
-    expect((await cli(['install', '--json'], { cwd: dir })).json.changed.length).toBe(2);
+    expect((await cli(['install', '--json'], { cwd: dir })).json.files.length).toBe(2);
     const once = await fs.readFile(path.join(sr, 'conf', 'httpd.conf'));
     const second = await cli(['install', '--json'], { cwd: dir });
-    expect(second.json.changed).toEqual([]);
+    expect(second.json).toMatchObject({ changed: false, files: [] });
     expect(await fs.readFile(path.join(sr, 'conf', 'httpd.conf'))).toEqual(once);
     const un = await cli(['uninstall', 'mod_twice', '--server-root', sr]);
     expect(un.code, un.stderr).toBe(0);
