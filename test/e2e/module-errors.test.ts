@@ -190,8 +190,10 @@ describe('install', () => {
     expect(un.code, un.stderr).toBe(0);
     expect(await fs.readFile(path.join(sr, 'conf', 'httpd.conf'))).toEqual(pristine);
     await expect(fs.stat(path.join(sr, 'modules', 'mod_twice.so'))).rejects.toThrow();
-    const unAgain = await cli(['uninstall', 'twice', '--server-root', sr]);
-    expect(unAgain.code).toBe(1);
+    // Already absent (#23): exit 0, nothing changed.
+    const unAgain = await cli(['uninstall', 'twice', '--server-root', sr, '--json']);
+    expect(unAgain.code).toBe(0);
+    expect(unAgain.json).toMatchObject({ changed: false, alreadyAbsent: true });
   });
 
   it('asks for a server root when none can be found', async () => {
