@@ -226,23 +226,18 @@ export async function uninstallModule(
       const configured = await sr.layout.hasModule(sr, module.name, tx);
       // A save of what --force replaced is reason enough: an uninstall killed half-way is finished by the next one.
       if (!recorded && !configured && !(await hasSaved(sr, module.name, tx))) {
-        // A module of that name apxs-ts did not install (httpd's own, a package's) is there: not absent, and not
-        // apxs-ts's to remove. Saying "already absent" would tell Ansible's state=absent a lie.
+        // Nothing apxs-ts installed is here: what uninstall makes true already is (Ansible's state=absent run
+        // twice, and after an uninstall that put back what --force replaced). A module of that name apxs-ts did
+        // not install (httpd's own, a package's) is not apxs-ts's to remove: left, and said.
         const foreign = (await tx.exists(dest))
           ? `${dest} exists and was not installed by apxs-ts`
           : await sr.layout
               .foreignModuleConfig(sr, module.name, tx)
               .then((f) => (f ? `${f} was not written by apxs-ts` : undefined));
         if (foreign)
-          throw new ApxsError(
-            'MODULE_EXISTS',
-            `will not uninstall ${module.stem} from ${sr.root}: ${foreign}`,
-            {
-              hint: 'apxs-ts removes only modules it installed; remove that one the way it was installed (a2dismod, your package manager)',
-              data: { module: module.stem },
-            },
+          warnings.push(
+            `${foreign}: a module of that name apxs-ts did not install is there, left as it is (remove it the way it was installed: a2dismod, your package manager)`,
           );
-        // Nothing of it here: what uninstall makes true already is.
         alreadyAbsent = true;
         return;
       }

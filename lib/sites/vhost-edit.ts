@@ -38,7 +38,6 @@ import {
 } from './hosts-file.js';
 import { validateHostname } from './host-names.js';
 import { collectVhosts } from './vhost-model.js';
-import { apxsCommand } from '../core/command-hint.js';
 
 export interface VhostSpec {
   name: string;
@@ -398,22 +397,16 @@ export async function vhostRemove(
         .filter(([k, v]) => v.vhost === name && k.startsWith(`${path.resolve(opts.hostsFile)}\0`))
         .map(([k]) => k.split('\0')[1]!);
       if (!block && !(text === undefined && removedNames.length > 0)) {
-        // A site file of that name apxs-ts did not write (Debian: the admin's sites-available/NAME.conf) is there:
-        // not absent, and not apxs-ts's to remove.
+        // Nothing of apxs-ts's vhost here: what remove makes true already is. A site file of that name apxs-ts
+        // did not write (Debian: the admin's sites-available/NAME.conf) is not apxs-ts's to remove: left, and said.
         if (
           text !== undefined &&
           !text.startsWith(VHOSTS_FILE_HEADER) &&
           !hasVhostBlocks(text, file)
         )
-          throw new ApxsError(
-            'SITE_EXISTS',
-            `${file} was not written by apxs-ts: not removing ${name}`,
-            {
-              hint: `${apxsCommand('vhost list', { serverRoot: sr.root })} shows what there is; a2dissite ${name} disables a site of your own`,
-              data: { file },
-            },
+          warnings.push(
+            `${file} was not written by apxs-ts: left as it is (a2dissite ${name} disables a site of your own)`,
           );
-        // Nothing of it here: what remove makes true already is.
         alreadyAbsent = true;
         return;
       }

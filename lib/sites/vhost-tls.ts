@@ -214,8 +214,10 @@ export async function applyTls(
     sameNames(prev.names, wanted) &&
     new Date(prev.notAfter).getTime() - now.getTime() > REUSE_MIN_DAYS * DAY &&
     (await tx.read(prev.file)) !== undefined;
+  // The record as writePair makes it (httpsOnly only when set): re-adding the same vhost rewrites no ledger (#23).
+  const { httpsOnly: _was, ...kept } = prev ?? ({} as TlsRecord);
   const record = fresh
-    ? { ...prev, port: plan.port, httpsOnly: plan.httpsOnly }
+    ? { ...kept, port: plan.port, ...(plan.httpsOnly ? { httpsOnly: true } : {}) }
     : await writePair(tx, sr, name, wanted, plan.ca, prev, now, plan);
   await updateLedger(tx, sr, (l) => {
     l.tls[name] = record;
