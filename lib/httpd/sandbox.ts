@@ -75,8 +75,11 @@ async function runAsLines(root: string, warnings: string[]): Promise<string> {
     ) ?? 'nobody';
   const group = await firstGroup([user, 'nogroup', 'nobody'], 'nogroup');
   for (let d = path.dirname(root); d !== path.dirname(d); d = path.dirname(d)) {
-    const st = await fs.stat(d);
-    if ((st.mode & 0o001) === 0) {
+    // A directory create is still to make (mkdir -p, 0755): searchable, nothing to say about it.
+    const st = await fs
+      .stat(d)
+      .catch((err: unknown) => (isErrno(err, 'ENOENT') ? undefined : Promise.reject(err)));
+    if (st && (st.mode & 0o001) === 0) {
       warnings.push(
         `${d} is not searchable by others: ${user}, the user httpd's children run as, cannot reach the sandbox (requests answer 403); chmod o+x it or put the sandbox elsewhere`,
       );

@@ -179,14 +179,13 @@ export async function uninstallVersion(
     (i) => i.version === version && (want === undefined || i.prefix === want),
   );
   const have = installs.map((i) => `${i.version} (${i.prefix})`).join(', ');
-  // Not there (a second uninstall, or never built): nothing to do, as asked, unless --prefix names
-  // a directory that exists and holds no receipt for it (then it is not ours to judge: refused, as before).
-  const wantThere =
-    want !== undefined &&
-    (await fs.stat(want).then(
-      () => true,
-      () => false,
-    ));
+  // Not there (a second uninstall, or never built): nothing to do, as asked, unless the prefix it
+  // would be in (--prefix, else the per-user one) is a directory holding no receipt for it: not
+  // ours to judge, refused as before.
+  const wantThere = await fs.stat(want ?? defaultPrefix(version, env)).then(
+    () => true,
+    () => false,
+  );
   if (matches.length === 0 && !wantThere)
     return { version, prefix: want ?? null, changed: false, diff: [] };
   if (matches.length === 0) {
