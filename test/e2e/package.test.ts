@@ -139,7 +139,7 @@ async function expectInstalled(prefix: string): Promise<void> {
 }
 
 describe('npm pack, then npm install -g of the tarball', () => {
-  it("holds bin, the bundle, templates, README, LICENSE and package.json only; installed, the demo's module loop runs outside the repository; npx runs it too", async () => {
+  it("holds bin, the bundle, templates, ansible/, README, LICENSE and package.json only; installed, the demo's module loop runs outside the repository; npx runs it too", async () => {
     const src = await copyOfWorkingTree();
     cleanups.push(() => fs.rm(path.dirname(src), { recursive: true, force: true }));
     const out = await tmpDir('apxs-ts-pack-');
