@@ -203,7 +203,7 @@ describe('ansible-playbook with the modules of ansible/ (#23)', () => {
     expect(treeChanges(before, await treeState(s.work))).toEqual([]);
   }, 120_000);
 
-  it('first run: changes, the module page and both vhosts served; second run: changed=0 and no file touched', async () => {
+  it('first run: changes, the module page and both vhosts served; second run: changed=0 and no file touched; a changed source: rebuilt, reinstalled, reloaded, served; teardown twice', async () => {
     const s = await setUp();
     roots.push(s.sr);
     const first = await playbook(s);
@@ -231,6 +231,18 @@ describe('ansible-playbook with the modules of ansible/ (#23)', () => {
 
     // Still served after the second run.
     expect((await get(`http://127.0.0.1:${s.port}/greet`)).status).toBe(200);
+
+    // The developer changes the module: the next run rebuilds and reinstalls it, and the
+    // handler it notifies reloads the running server, which then serves the new code.
+    const source = path.join(s.src, 'mod_greet.c');
+    const text = await fs.readFile(source, 'utf8');
+    expect(text).toContain('<h1>mod_greet</h1>');
+    await fs.writeFile(source, text.replace('<h1>mod_greet</h1>', '<h1>mod_greet, version 2</h1>'));
+    const third = await playbook(s);
+    expect(third.code, said(third)).toBe(0);
+    expect(third.recap, said(third)).toMatchObject({ changed: 2, failed: 0 });
+    expect(third.stdout).toMatch(/RUNNING HANDLER \[Reload httpd\]/);
+    expect((await get(`http://127.0.0.1:${s.port}/greet`)).body).toContain('mod_greet, version 2');
 
     // teardown.yml: stopped, vhosts and names gone, module uninstalled, sandbox removed; then nothing left to do.
     const down = await playbook(s, [], TEARDOWN);
