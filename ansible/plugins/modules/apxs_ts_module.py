@@ -17,16 +17,16 @@ description:
     guessed from a name.
   - Check mode adds C(--check) (build C(--check) says whether a build is needed), diff mode C(--diff).
 options:
-  src: {description: The module directory (with apxs-ts-module.json). Required for present., type: path}
-  name: {description: The module name (info or mod_info). For absent; default the name in src's apxs-ts-module.json., type: str}
-  server_root: {description: The server root., type: path, required: true}
-  state: {description: present or absent., type: str, choices: [present, absent], default: present}
-  build: {description: With present, run C(apxs-ts build) first., type: bool, default: true}
-  force: {description: Install over a module of the same name apxs-ts did not install., type: bool, default: false}
-  handler: {description: SetHandler in the <Location> instead of what the sources register., type: str}
-  location: {description: The <Location> path (default /NAME)., type: str}
-  public: {description: Let every client into the <Location> (default only this machine)., type: bool}
-  apxs_ts: {description: The apxs-ts executable., type: str, default: apxs-ts}
+  src: {description: "The module directory (with apxs-ts-module.json). Required for present.", type: path}
+  name: {description: "The module name (info or mod_info). For absent; default the name in src's apxs-ts-module.json.", type: str}
+  server_root: {description: "The server root.", type: path, required: true}
+  state: {description: "present or absent.", type: str, choices: [present, absent], default: present}
+  build: {description: "With present, run C(apxs-ts build) first.", type: bool, default: true}
+  force: {description: "Install over a module of the same name apxs-ts did not install.", type: bool, default: false}
+  handler: {description: "SetHandler in the <Location> instead of what the sources register.", type: str}
+  location: {description: "The <Location> path (default /NAME).", type: str}
+  public: {description: "Let every client into the <Location> (default only this machine).", type: bool}
+  apxs_ts: {description: "The apxs-ts executable.", type: str, default: apxs-ts}
 '''
 
 EXAMPLES = r'''
@@ -37,6 +37,14 @@ EXAMPLES = r'''
 
 import json
 import os
+
+RETURN = r'''
+changed: {description: "Whether apxs-ts changed (in check mode, would change) anything.", type: bool, returned: always}
+msg: {description: "What apxs-ts did, its msg lines joined.", type: str, returned: always}
+diff: {description: "Each changed file as apxs-ts reports it: before_header, after_header, before, after.", type: list, returned: diff mode}
+restart_required: {description: "A changed config takes effect only once the running httpd reloads.", type: bool, returned: when true}
+code: {description: "apxs-ts's error code (with hint, details, cmd, rc)", type: str, returned: failure}
+'''
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.apxs_ts import ApxsTs, COMMON_ARGS, option_flags, missing_in_check_mode

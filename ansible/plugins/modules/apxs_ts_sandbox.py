@@ -13,17 +13,25 @@ description:
   - Calls C(apxs-ts sandbox create|remove --json); check mode adds C(--check), diff mode C(--diff).
   - Never writes C(apxs-ts.json) in the task's working directory (C(--no-project)).
 options:
-  path: {description: The sandbox directory., type: path, required: true}
-  port: {description: Port it listens on (127.0.0.1)., type: int, default: 8080}
-  tls_port: {description: Port C(vhost add --tls) listens on for HTTPS., type: int}
-  state: {description: present creates it, absent removes it., type: str, choices: [present, absent], default: present}
-  apxs_ts: {description: The apxs-ts executable (a name on PATH or a path)., type: str, default: apxs-ts}
+  path: {description: "The sandbox directory.", type: path, required: true}
+  port: {description: "Port it listens on (127.0.0.1).", type: int, default: 8080}
+  tls_port: {description: "Port C(vhost add --tls) listens on for HTTPS.", type: int}
+  state: {description: "present creates it, absent removes it.", type: str, choices: [present, absent], default: present}
+  apxs_ts: {description: "The apxs-ts executable (a name on PATH or a path).", type: str, default: apxs-ts}
 '''
 
 EXAMPLES = r'''
 - apxs_ts_sandbox:
     path: /srv/httpd-dev
     port: 8080
+'''
+
+RETURN = r'''
+changed: {description: "Whether apxs-ts changed (in check mode, would change) anything.", type: bool, returned: always}
+msg: {description: "What apxs-ts did, its msg lines joined.", type: str, returned: always}
+diff: {description: "Each changed file as apxs-ts reports it: before_header, after_header, before, after.", type: list, returned: diff mode}
+restart_required: {description: "A changed config takes effect only once the running httpd reloads.", type: bool, returned: when true}
+code: {description: "apxs-ts's error code (with hint, details, cmd, rc)", type: str, returned: failure}
 '''
 
 from ansible.module_utils.basic import AnsibleModule

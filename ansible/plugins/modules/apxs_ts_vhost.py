@@ -13,22 +13,22 @@ description:
   - apxs-ts runs httpd's configtest and rolls every change back when httpd rejects it.
   - Calls C(apxs-ts vhost add|remove NAME --json); check mode adds C(--check), diff mode C(--diff).
 options:
-  name: {description: The ServerName., type: str, required: true}
-  server_root: {description: The server root., type: path, required: true}
-  hosts_file: {description: The hosts file (default /etc/hosts)., type: path}
-  state: {description: present or absent., type: str, choices: [present, absent], default: present}
-  aliases: {description: ServerAlias names., type: list, elements: str, default: []}
-  docroot: {description: DocumentRoot (default SERVER_ROOT/sites/NAME; on Debian /var/www/NAME)., type: path}
-  port: {description: Port (default the server's first Listen)., type: int}
-  ip: {description: VirtualHost address (default *)., type: str}
-  remap: {description: Map a name the hosts file maps to another address., type: bool, default: false}
-  tls: {description: Also serve it over HTTPS with a certificate from the local CA., type: bool, default: false}
-  tls_port: {description: The HTTPS port., type: int}
-  https_only: {description: With tls, the plain vhost redirects to https., type: bool, default: false}
-  ca_dir: {description: The local CA's directory., type: path}
-  httpd_version: {description: Treat the server as this series (2.2 or 2.4)., type: str}
-  purge: {description: With absent, also delete its DocumentRoot., type: bool, default: false}
-  apxs_ts: {description: The apxs-ts executable., type: str, default: apxs-ts}
+  name: {description: "The ServerName.", type: str, required: true}
+  server_root: {description: "The server root.", type: path, required: true}
+  hosts_file: {description: "The hosts file (default /etc/hosts).", type: path}
+  state: {description: "present or absent.", type: str, choices: [present, absent], default: present}
+  aliases: {description: "ServerAlias names.", type: list, elements: str, default: []}
+  docroot: {description: "DocumentRoot (default SERVER_ROOT/sites/NAME; on Debian /var/www/NAME).", type: path}
+  port: {description: "Port (default the server's first Listen).", type: int}
+  ip: {description: "VirtualHost address (default *).", type: str}
+  remap: {description: "Map a name the hosts file maps to another address.", type: bool, default: false}
+  tls: {description: "Also serve it over HTTPS with a certificate from the local CA.", type: bool, default: false}
+  tls_port: {description: "The HTTPS port.", type: int}
+  https_only: {description: "With tls, the plain vhost redirects to https.", type: bool, default: false}
+  ca_dir: {description: "The local CA's directory.", type: path}
+  httpd_version: {description: "Treat the server as this series (2.2 or 2.4).", type: str}
+  purge: {description: "With absent, also delete its DocumentRoot.", type: bool, default: false}
+  apxs_ts: {description: "The apxs-ts executable.", type: str, default: apxs-ts}
 '''
 
 EXAMPLES = r'''
@@ -37,6 +37,14 @@ EXAMPLES = r'''
     aliases: [www.one.test]
     server_root: /srv/httpd-dev
     hosts_file: /etc/hosts
+'''
+
+RETURN = r'''
+changed: {description: "Whether apxs-ts changed (in check mode, would change) anything.", type: bool, returned: always}
+msg: {description: "What apxs-ts did, its msg lines joined.", type: str, returned: always}
+diff: {description: "Each changed file as apxs-ts reports it: before_header, after_header, before, after.", type: list, returned: diff mode}
+restart_required: {description: "A changed config takes effect only once the running httpd reloads.", type: bool, returned: when true}
+code: {description: "apxs-ts's error code (with hint, details, cmd, rc)", type: str, returned: failure}
 '''
 
 from ansible.module_utils.basic import AnsibleModule
