@@ -117,6 +117,7 @@ async function adHoc(
   module: string,
   args: Record<string, unknown>,
   extra: string[] = [],
+  env: Record<string, string> = {},
 ) {
   const r = await ansible(
     s,
@@ -133,7 +134,7 @@ async function adHoc(
       JSON.stringify(args),
       ...extra,
     ],
-    { ANSIBLE_STDOUT_CALLBACK: 'json', ANSIBLE_LOAD_CALLBACK_PLUGINS: '1' },
+    { ANSIBLE_STDOUT_CALLBACK: 'json', ANSIBLE_LOAD_CALLBACK_PLUGINS: '1', ...env },
   );
   const out = JSON.parse(r.stdout) as { plays: { tasks: { hosts: { localhost: any } }[] }[] };
   return { code: r.code, result: out.plays[0]!.tasks[0]!.hosts.localhost };
@@ -161,6 +162,25 @@ describe('ansible-playbook with the modules of ansible/ (#23)', () => {
       rc: direct.code,
     });
     expect(result.msg).toContain(direct.json.error.message);
+  }, 120_000);
+
+  it('apxs_ts defaults to the apxs-ts on PATH; one not found fails the task saying so', async () => {
+    const s = await setUp();
+    const bin = path.join(s.home, 'bin');
+    await fs.mkdir(bin);
+    await fs.symlink(CLI, path.join(bin, 'apxs-ts'));
+    const onPath = await adHoc(s, 'apxs_ts_sandbox', { path: s.sr, port: s.port }, [], {
+      PATH: `${bin}:${process.env.PATH}`,
+    });
+    roots.push(s.sr);
+    expect(onPath.code, JSON.stringify(onPath.result)).toBe(0);
+    expect(onPath.result.changed).toBe(true);
+    expect(await fs.readFile(path.join(s.sr, 'conf', 'httpd.conf'), 'utf8')).toContain(
+      `Listen 127.0.0.1:${s.port}`,
+    );
+    const missing = await adHoc(s, 'apxs_ts_sandbox', { path: s.sr, apxs_ts: 'apxs-ts-nowhere' });
+    expect(missing.code).not.toBe(0);
+    expect(missing.result.msg).toContain('apxs-ts-nowhere');
   }, 120_000);
 
   it('check and diff mode: the module passes --check --diff and returns the diff apxs-ts reports, writing nothing', async () => {
