@@ -283,8 +283,30 @@ export async function vhostAdd(
     ? await planTls(sr, profile, name, [name, ...aliases], {
         caDir: opts.caDir ?? caDir(),
         ...tlsSpec,
+        check: opts.check,
       })
     : undefined;
+  try {
+    return await addWithPlan(sr, spec, opts, { name, aliases, docroot, series, info, plan });
+  } finally {
+    if (plan?.throwawayCa) await fs.rm(plan.throwawayCa, { recursive: true, force: true });
+  }
+}
+
+async function addWithPlan(
+  sr: ServerRoot,
+  spec: VhostSpec,
+  opts: { hostsFile: string; remap?: boolean; check?: boolean },
+  p: {
+    name: string;
+    aliases: string[];
+    docroot: string;
+    series: Series;
+    info: Awaited<ReturnType<typeof readServerInfo>>;
+    plan: Awaited<ReturnType<typeof planTls>> | undefined;
+  },
+): Promise<VhostResult> {
+  const { name, aliases, docroot, series, info, plan } = p;
   const port = spec.port ?? info.listens.find((l) => l.protocol !== 'https')?.port;
   if (!port)
     throw new ApxsError('USAGE', `${sr.configFile} has no Listen directive`, {

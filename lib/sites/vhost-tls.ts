@@ -15,6 +15,7 @@
  * commit (deleting is not undoable, and a key must not linger as a backup).
  */
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ApxsError } from '../core/errors.js';
 import type { EditTransaction } from '../core/edit-transaction.js';
@@ -33,6 +34,12 @@ export interface TlsOptions {
   caDir: string;
   port?: number;
   httpsOnly?: boolean;
+  /**
+   * --check: the CA is only read (ensureCa takes its lock and may make it).
+   * None yet: a throwaway one in a temp dir signs the plan's certificate, and
+   * `throwawayCa` names that dir for the caller to remove.
+   */
+  check?: boolean;
 }
 
 export interface TlsPlan {
@@ -41,6 +48,16 @@ export interface TlsPlan {
   modules: SharedModule[];
   listenHost: string | undefined;
   httpsOnly: boolean;
+  /** Under --check with no local CA yet: the temp dir of the throwaway one (the caller removes it). */
+  throwawayCa?: string;
+}
+
+/** The CA a plan signs with: the local one, read only; or, when there is none yet, a throwaway one. */
+async function planCa(caDirPath: string): Promise<{ ca: LocalCa; throwawayCa?: string }> {
+  const existing = await loadCa(caDirPath);
+  if (existing) return { ca: existing };
+  const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'apxs-ts-check-ca-'));
+  return { ca: (await ensureCa(path.join(tmp, 'ca'))).ca, throwawayCa: tmp };
 }
 
 /** A certificate with less than this left is reissued by `vhost add --tls` (renew --expiring picks its own). */
@@ -67,7 +84,9 @@ export async function planTls(
   opts: TlsOptions,
 ): Promise<TlsPlan> {
   const modules = await tlsModules(sr, profile, opts.httpsOnly ? [ALIAS_MODULE] : []);
-  const { ca } = await ensureCa(opts.caDir);
+  const { ca, throwawayCa }: { ca: LocalCa; throwawayCa?: string } = opts.check
+    ? await planCa(opts.caDir)
+    : await ensureCa(opts.caDir);
   checkPermitted(ca, names);
   const ledger = await readLedger(sr);
   const port =
@@ -91,7 +110,14 @@ export async function planTls(
       { hint: 'pass --tls-port with a free port' },
     );
   }
-  return { ca, port, modules, listenHost: info.listens[0]?.host, httpsOnly: !!opts.httpsOnly };
+  return {
+    ca,
+    port,
+    modules,
+    listenHost: info.listens[0]?.host,
+    httpsOnly: !!opts.httpsOnly,
+    ...(throwawayCa ? { throwawayCa } : {}),
+  };
 }
 
 /** Read through the edit's transaction: what it wrote so far (a --check plan's overlay). */

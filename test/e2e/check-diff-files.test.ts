@@ -14,9 +14,10 @@
  *   every real edit lands.
  */
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, sandbox } from '../helpers.js';
+import { cli, freePort, sandbox } from '../helpers.js';
 import { changeContract, ok, treeState } from './change-contract.js';
 
 const roots: string[] = [];
@@ -149,6 +150,47 @@ describe('--check, --diff and idempotency of the commands that edit files', () =
     } finally {
       await cli(['ctl', 'stop', '--server-root', s.sr]);
     }
+  }, 90_000);
+});
+
+describe('--check of vhost add --tls', () => {
+  it('makes no local CA (a throwaway one signs the plan, then is removed) and writes nothing; with the CA there it only reads it; a second real run changes nothing', async () => {
+    const t = await sandbox(roots);
+    const ca = path.join(t.work, 'ca');
+    const tlsPort = String(await freePort());
+    const args = [
+      'vhost',
+      'add',
+      'sec.test',
+      '--tls',
+      '--tls-port',
+      tlsPort,
+      '--server-root',
+      t.sr,
+      '--hosts-file',
+      t.hosts,
+      '--json',
+    ];
+    const env = { APXS_TS_CA_DIR: ca };
+    const throwaways = async () =>
+      (await fs.readdir(os.tmpdir())).filter((n) => n.startsWith('apxs-ts-check-ca-')).length;
+    const tmpBefore = await throwaways();
+    const before = await treeState([t.work]);
+    const check = ok(await cli([...args, '--check', '--diff'], { env }));
+    expect(check).toMatchObject({ changed: true, check: true });
+    expect(JSON.stringify(check.diff)).toContain('SSLEngine on');
+    expect(await treeState([t.work])).toEqual(before);
+    expect(await throwaways()).toBe(tmpBefore);
+
+    expect(ok(await cli(args, { env })).changed).toBe(true);
+    const withCa = await treeState([t.work]);
+    const again = ok(await cli([...args, '--check', '--diff'], { env }));
+    expect(again).toMatchObject({ changed: false, diff: [] });
+    // The CA read, not locked: not even its directory's mtime moved.
+    expect(await treeState([t.work])).toEqual(withCa);
+    const after = await treeState([t.work], false);
+    expect(ok(await cli(args, { env })).changed).toBe(false);
+    expect(await treeState([t.work], false)).toEqual(after);
   }, 90_000);
 });
 

@@ -78,6 +78,7 @@ describe('withConfigEdit', () => {
       warnings: [],
       diff: [],
       check: false,
+      didChange: false,
     });
   });
 
