@@ -101,7 +101,16 @@ async function playbook(s: Setup, extra: string[] = [], file = PLAYBOOK): Promis
     module_src: s.src,
     apxs_ts: CLI,
   });
-  const r = await ansible(s, 'ansible-playbook', ['-i', 'localhost,', file, '-e', vars, ...extra]);
+  const r = await ansible(s, 'ansible-playbook', [
+    '-i',
+    'localhost,',
+    '-c',
+    'local',
+    file,
+    '-e',
+    vars,
+    ...extra,
+  ]);
   const m = /localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)/.exec(
     r.stdout,
   );

@@ -116,6 +116,13 @@ async function moduleLoop(prefix: string): Promise<void> {
 /** What the installed package holds: the bundle and no tsc output, templates, and every runtime dependency. */
 async function expectInstalled(prefix: string): Promise<void> {
   const dir = path.join(prefix, 'lib', 'node_modules', 'apxs-ts');
+  // Where README's "Many machines" points Ansible: $(npm root -g)/apxs-ts/ansible/plugins/… (#23).
+  expect((await fs.readdir(path.join(dir, 'ansible', 'plugins', 'modules'))).sort()).toEqual([
+    'apxs_ts_module.py',
+    'apxs_ts_sandbox.py',
+    'apxs_ts_server.py',
+    'apxs_ts_vhost.py',
+  ]);
   expect((await fs.readdir(path.join(dir, 'dist'))).sort()).toEqual([
     'apxs-ts-testing.cjs',
     'apxs-ts.cjs',
