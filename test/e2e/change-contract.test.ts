@@ -312,6 +312,8 @@ const ROWS: Row[] = [
     ],
     command: (e) => SOURCE_BUILD(e, cachedPort),
     noDiff: 'source build installs a whole httpd: no text to diff',
+    // Its --cache-dir is test/series-builds.ts's shared tarball cache, outside the snapshot (other files use it).
+    // A real first build is minutes of CPU on a shared machine: realRun says where it comes from.
     realRun: {
       why: "a real build of httpd is minutes of CPU: the first run is test/series-builds.ts's cached build, made by this very command",
       state: async (e) => {
