@@ -171,6 +171,19 @@ describe('ansible-playbook with the modules of ansible/ (#23)', () => {
       rc: direct.code,
     });
     expect(result.msg).toContain(direct.json.error.message);
+
+    // Something that is not apxs-ts (prints no JSON object): the task fails saying so, with what it printed.
+    const wrong = await adHoc(s, 'apxs_ts_server', {
+      server_root: missing,
+      state: 'started',
+      apxs_ts: '/bin/echo',
+    });
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.result).toMatchObject({
+      failed: true,
+      msg: 'apxs-ts printed no JSON object (exit 0)',
+    });
+    expect(wrong.result.stdout).toContain('ctl start --server-root');
   }, 120_000);
 
   it('apxs_ts defaults to the apxs-ts on PATH; one not found fails the task saying so', async () => {
