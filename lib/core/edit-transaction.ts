@@ -91,6 +91,8 @@ export class EditTransaction implements FileView {
   private readonly view: ReturnType<typeof overlayView> | undefined;
   /** Each touched path as it was before this edit first touched it, in the order touched: the diffs' "before". */
   private readonly before = new Map<string, FsEntry>();
+  /** Paths written through (write, shared): their diff compares the content a symlink there leads to, not the link. */
+  private readonly followed = new Set<string>();
   /** True: a plan; nothing is written. */
   readonly check: boolean;
   private readonly removals: string[] = [];
@@ -143,9 +145,16 @@ export class EditTransaction implements FileView {
   }
 
   /** Remembers `file` as it was before this edit first touched it (for the diffs). */
-  private async noteBefore(file: string, known?: FsEntry): Promise<void> {
+  private async noteBefore(file: string, through = false): Promise<void> {
     if (this.before.has(file)) return;
-    this.before.set(file, known ?? (await this.entry(file)));
+    if (through) this.followed.add(file);
+    this.before.set(file, through ? await this.content(file) : await this.entry(file));
+  }
+
+  /** What a read of `file` gets, symlinks followed, as an entry ('absent': nothing to read). */
+  private async content(file: string): Promise<FsEntry> {
+    const data = await this.read(file);
+    return data === undefined ? { kind: 'absent' } : { kind: 'file', data };
   }
 
   /**
@@ -157,7 +166,7 @@ export class EditTransaction implements FileView {
     const out: FileDiff[] = [];
     for (const [file, was] of this.before) {
       if (hide(file)) continue;
-      const now = await this.entry(file);
+      const now = this.followed.has(file) ? await this.content(file) : await this.entry(file);
       if (sameEntry(was, now)) continue;
       if (was.kind === 'dir' || now.kind === 'dir') continue;
       out.push(fileDiff(file, diffContent(was), diffContent(now)));
@@ -239,10 +248,11 @@ export class EditTransaction implements FileView {
     const current = this.check ? await this.read(file) : await readIfExists(file);
     const next = typeof data === 'string' ? Buffer.from(data) : data;
     if (current && current.equals(next)) return false;
-    await this.noteBefore(file);
+    await this.noteBefore(file, true);
     if (this.check) {
       if (!this.has(file)) await this.record({ kind: 'file', path: file, copy: null });
-      this.overlay.set(file, { kind: 'file', data: next });
+      // A write through a symlink lands on its target (writeFileAtomic follows links): so does the plan's.
+      this.overlay.set(await this.view!.target(file), { kind: 'file', data: next });
       return this.done(file);
     }
     await this.remember(file, current, next);
@@ -351,7 +361,7 @@ export class EditTransaction implements FileView {
       throw writeError(file, Object.assign(new Error('no such file'), { code: 'ENOENT' }));
     const next = typeof after === 'string' ? Buffer.from(after) : after;
     if (before.equals(next)) return false;
-    await this.noteBefore(file);
+    await this.noteBefore(file, true);
     if (this.check) {
       // The plan's record of it: a real run's undo step, with nothing copied and `change` not run.
       await this.record({
@@ -362,7 +372,7 @@ export class EditTransaction implements FileView {
         before: sha(before),
         after: sha(next),
       });
-      this.overlay.set(file, { kind: 'file', data: next });
+      this.overlay.set(await this.view!.target(file), { kind: 'file', data: next });
       return true;
     }
     const copy = await undoCopyPath(file, `${this.id}-${this.steps.length}`);

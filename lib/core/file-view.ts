@@ -91,28 +91,35 @@ export const disk: FileView = {
  */
 export function overlayView(overlay: Map<string, FsEntry>): FileView & {
   entry(file: string): Promise<FsEntry>;
+  /** The path a write to `file` lands on: its symlinks (planned or on disk) followed, as writeFileAtomic follows them. */
+  target(file: string): Promise<string>;
 } {
   const entry = async (file: string): Promise<FsEntry> =>
     overlay.get(path.resolve(file)) ?? (await diskEntry(file));
   /** The entry a path names with symlinks followed (at most 16 hops, as the kernel's ELOOP). */
-  const follow = async (file: string): Promise<FsEntry> => {
+  /** The last path of `file`'s symlink chain and what is there (at most 16 hops, as the kernel's ELOOP). */
+  const resolve = async (file: string): Promise<{ at: string; e: FsEntry }> => {
     let p = path.resolve(file);
     for (let hops = 0; hops < 16; hops++) {
       const e = overlay.get(p);
       if (!e) {
         // Not planned: the disk's own answer, unless it is a link into something planned.
         const st = await fs.lstat(p).catch(() => undefined);
-        if (!st?.isSymbolicLink()) return diskEntry(p);
+        if (!st?.isSymbolicLink()) return { at: p, e: await diskEntry(p) };
         p = path.resolve(path.dirname(p), await fs.readlink(p));
         continue;
       }
-      if (e.kind !== 'link') return e;
+      if (e.kind !== 'link') return { at: p, e };
       p = path.resolve(path.dirname(p), e.target);
     }
-    return { kind: 'absent' };
+    return { at: p, e: { kind: 'absent' } };
   };
+  const follow = async (file: string) => (await resolve(file)).e;
   return {
     entry,
+    async target(file) {
+      return (await resolve(file)).at;
+    },
     async read(file) {
       const e = await follow(file);
       return e.kind === 'file' ? e.data : undefined;

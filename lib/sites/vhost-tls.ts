@@ -150,7 +150,9 @@ async function writeGlobal(
   const ports = [...new Set(Object.values(ledger.tls).map((r) => r.port))].sort((a, b) => a - b);
   // A port the rest of the config listens on already (Debian's ports.conf: 443 when ssl is on) gets no second Listen.
   const elsewhere = ports.length
-    ? (await readServerInfo(sr)).listens.filter((l) => !ours.includes(l.port)).map((l) => l.port)
+    ? (await readServerInfo(sr, tx)).listens
+        .filter((l) => !ours.includes(l.port))
+        .map((l) => l.port)
     : [];
   const body = ports.length
     ? [

@@ -165,6 +165,32 @@ describe('EditTransaction plan mode (--check)', () => {
     expect(byFile[path.join(d, 'mods-enabled', 'b.load')]).toBeUndefined();
   });
 
+  it('a write through a symlink (a hosts file that is a link, as writeFileAtomic follows it) lands on its target in the plan too: the link stays, plan and real run diff the same', async () => {
+    const d = await fixture();
+    await fs.rename(path.join(d, 'hosts'), path.join(d, 'hosts.real'));
+    await fs.symlink('hosts.real', path.join(d, 'hosts'));
+    const hosts = path.join(d, 'hosts');
+    const next = '127.0.0.1 localhost\n127.0.0.1 two.dd\n';
+    const run = async (tx: EditTransaction) => {
+      await tx.write(hosts, next);
+      return {
+        link: await tx.readlink(hosts),
+        text: await tx.readText(path.join(d, 'hosts.real')),
+      };
+    };
+    const plan = new EditTransaction(undefined, undefined, { check: true });
+    const planSeen = await run(plan);
+    const real = new EditTransaction();
+    const realSeen = await run(real);
+    await real.commit();
+    expect(planSeen).toEqual({ link: 'hosts.real', text: next });
+    expect(realSeen).toEqual(planSeen);
+    expect(await plan.diffs()).toEqual(await real.diffs());
+    expect(await real.diffs()).toEqual([
+      { before_header: hosts, after_header: hosts, before: '127.0.0.1 localhost\n', after: next },
+    ]);
+  });
+
   it('a .so is summarised as binary in its diff, and a second identical plan over the real result changes nothing', async () => {
     const d = await fixture();
     const so = path.join(d, 'mod_x.so');
