@@ -59,7 +59,7 @@ export async function ca(
     );
     return p.existing && !p.changed ? { ...out, stdout: caLines(p.existing) } : out;
   }
-  const r = await ensureCa(dir, { permit: o.permit, replace: o.new });
+  const r = await ensureCa(dir, { permit: o.permit, replace: o.new, lockFree: true });
   const out = changeOutcome(
     o,
     {

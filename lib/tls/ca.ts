@@ -276,7 +276,7 @@ export interface EnsureCaResult {
  */
 export async function ensureCa(
   dir: string,
-  opts: { permit?: string[]; replace?: boolean } = {},
+  opts: { permit?: string[]; replace?: boolean; lockFree?: boolean } = {},
 ): Promise<EnsureCaResult> {
   const wanted = permittedSuffixes(opts.permit);
   // The nearest existing directory first: a CA dir is not even made below one another user can write.
@@ -290,10 +290,14 @@ export async function ensureCa(
   )
     up = path.dirname(up);
   assertTrusted(up, 'the directory of the local CA');
-  // There already (the usual case): answered without the lock, so a second `tls ca` writes nothing at all.
-  if (!opts.replace) {
-    const p = await planCa(dir, opts);
-    if (p.existing && !p.changed) return { ca: p.existing, created: false };
+  // `lockFree` (tls ca itself): a CA already there is answered without the lock, so a second
+  // `tls ca` writes nothing at all, not even the lock file. Anything else, or a look that fails
+  // (a `tls ca --new` renaming the files right now), is decided under the lock as before. Callers
+  // that go on to sign (vhost add --tls, renew) keep the lock: under it they wait for a racing
+  // --new and sign with the new CA, where a look without it would be told to run again.
+  if (!opts.replace && opts.lockFree) {
+    const p = await planCa(dir, opts).catch(() => undefined);
+    if (p?.existing && !p.changed) return { ca: p.existing, created: false };
   }
   await makeDir(dir);
   assertCaFilesSafe(dir, []);

@@ -15,6 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { setListen } from '../../lib/source/build.js';
 import { RECIPES } from '../../lib/source/recipes.js';
 import { cli, freePort, tmpDir } from '../helpers.js';
+import { mirrorOf, SERIES_BUILDS_DIR, SERIES_VERSIONS, withBuiltHttpd } from '../series-builds.js';
 
 const started: string[] = [];
 afterAll(async () => {
@@ -112,6 +113,60 @@ describe('source build / uninstall: idempotent from the receipt', () => {
     expect(ssl.json.changed).toBe(true);
     expect(await tree(work)).toEqual(before);
   }, 60_000);
+
+  it(
+    'real receipts (the shared builds of 1.3, 2.0, 2.2, 2.4, and 2.4 --with-ssl): --check with their options and port is changed false, another port changed true; only --check, so a shared prefix is never rebuilt',
+    async () => {
+      const rows: string[] = [];
+      for (const [version, ssl] of [
+        ...SERIES_VERSIONS.map((v) => [v, false] as const),
+        ['2.4.68', true] as const,
+      ]) {
+        await withBuiltHttpd(
+          version,
+          async (h) => {
+            const conf = await tree(path.join(h.prefix, 'conf'));
+            const check = (port: number) =>
+              cli(
+                [
+                  'source',
+                  'build',
+                  version,
+                  '--mirror',
+                  mirrorOf(version),
+                  '--prefix',
+                  h.prefix,
+                  '--port',
+                  String(port),
+                  '--cache-dir',
+                  path.join(SERIES_BUILDS_DIR, 'cache'),
+                  ...(ssl ? ['--with-ssl'] : []),
+                  '--check',
+                  '--json',
+                ],
+                { timeoutMs: 60_000 },
+              );
+            const same = await check(h.port);
+            const other = await check(h.port === 65535 ? 65534 : h.port + 1);
+            rows.push(
+              `${version}${ssl ? ' ssl' : ''}: ${same.json?.changed} ${other.json?.changed}`,
+            );
+            expect(await tree(path.join(h.prefix, 'conf'))).toEqual(conf);
+          },
+          15 * 60_000,
+          { ssl },
+        );
+      }
+      expect(rows).toEqual([
+        '1.3.42: false true',
+        '2.0.65: false true',
+        '2.2.34: false true',
+        '2.4.68: false true',
+        '2.4.68 ssl: false true',
+      ]);
+    },
+    20 * 60_000,
+  );
 
   it('uninstall: --check deletes nothing; the real run deletes; again: exit 0, changed false; a --prefix holding no receipt is still refused', async () => {
     const work = await tmpDir('apxs-ts-idem-unin-');
