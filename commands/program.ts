@@ -140,6 +140,10 @@ Examples:
   withServerRoot(program.command('build'))
     .argument('[dir]', 'module directory', '.')
     .option('--force', 'rebuild even if up to date')
+    .option(
+      '--check',
+      'say whether a build is needed (changed) and what it would compile; write nothing',
+    )
     .option('--jobs <n>', 'parallel compiles for multi-file modules', jobsArg)
     .option(
       '-I, --include <dir>',
@@ -181,7 +185,7 @@ Examples:
     .action(run((dir, o) => build().build(dir, o)));
 
   // install, uninstall
-  withServerRoot(program.command('install'))
+  withChangeOptions(withServerRoot(program.command('install')))
     .argument('[dir]', 'module directory', '.')
     .option('--force', 'install even over a module of the same name that apxs-ts did not install')
     .option(
@@ -212,7 +216,7 @@ Examples:
       ].join('\n'),
     )
     .action(run((dir, o) => install().install(dir, o)));
-  withServerRoot(program.command('uninstall'))
+  withChangeOptions(withServerRoot(program.command('uninstall')))
     .argument('<name>', 'module name (info or mod_info)')
     .description(
       'reverse install: remove the .so, LoadModule and <Location>; configtest, roll back if broken',
@@ -333,12 +337,14 @@ Examples:
       '\nMore examples:\n  apxs-ts ctl logs --module info -n 5\n  apxs-ts ctl logs --access --follow',
     )
     .action(run((o) => ctlLog().logs(o)));
-  ctlCommon(
-    c
-      .command('loglevel')
-      .description(
-        'set LogLevel (per module on 2.4, global before) in a marked block; a running server is reloaded',
-      ),
+  withChangeOptions(
+    ctlCommon(
+      c
+        .command('loglevel')
+        .description(
+          'set LogLevel (per module on 2.4, global before) in a marked block; a running server is reloaded',
+        ),
+    ),
   )
     .argument('[level]', 'emerg alert crit error warn notice info debug (2.4 also trace1-8)')
     .option(
@@ -362,12 +368,11 @@ Examples:
     .command('hosts')
     .description('names in /etc/hosts, inside a block apxs-ts marks as its own');
   const hostsCommon = (sub: Command) =>
-    withHostsFile(sub)
-      .option('--dry-run', 'print the change, write nothing')
-      .option(
-        '--backup-dir <dir>',
-        'where the timestamped backup goes (default: beside the hosts file)',
-      );
+    // --check (and its older name --dry-run): print the change, write nothing.
+    withChangeOptions(withHostsFile(sub)).option(
+      '--backup-dir <dir>',
+      'where the timestamped backup goes (default: beside the hosts file)',
+    );
   hostsCommon(h.command('add').argument('<names...>').option('--ip <ip>', 'address', '127.0.0.1'))
     .description('map names to an address (several names share one line per address)')
     .addHelpText(
@@ -393,7 +398,7 @@ Examples:
       '--httpd-version <v>',
       'treat the server as this series (2.2 or 2.4) instead of asking httpd -v',
     );
-  vhostCommon(v.command('add').argument('<name>'))
+  withChangeOptions(vhostCommon(v.command('add').argument('<name>')))
     .option('--alias <name>', 'ServerAlias (repeatable)', collect, [])
     .option(
       '--docroot <dir>',
@@ -424,7 +429,7 @@ Examples:
       '\nExamples:\n  apxs-ts vhost add one.dd --alias www.one.dd --server-root ./srv --hosts-file ./hosts\n  apxs-ts vhost add one.test --tls --tls-port 8443 --https-only',
     )
     .action(run((name, o) => vhost().add(name, o)));
-  vhostCommon(v.command('remove').argument('<name>'))
+  withChangeOptions(vhostCommon(v.command('remove').argument('<name>')))
     .option('--purge', 'also delete its DocumentRoot')
     .description('remove the vhost block, its hosts entry, and the Include when no vhost is left')
     .addHelpText('after', '\nExample:\n  apxs-ts vhost remove one.dd --purge')
