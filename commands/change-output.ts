@@ -1,16 +1,46 @@
 /**
- * The contract's output (lib/core/change-report.ts) for the commands that
- * edit files: the JSON fields `changed`, `msg`, `warnings`,
- * `restart_required`, `diff` (under --diff), `check` (under --check), and
- * the human side: the msg on stderr, the unified diffs on stdout.
+ * The #23 contract in a command's outcome (lib/core/change-report.ts): under
+ * --json the one object carries `changed`, `msg`, `warnings`,
+ * `restart_required` (where a reload is needed), `diff` (under --diff) and
+ * `check: true` (under --check); the human output is the one-line msg on
+ * stderr and, under --diff, each unified diff on stdout.
  */
 import {
-  unifiedDiff,
   type ChangeOptions,
   type ChangeReport,
   type FileDiff,
+  unifiedDiff,
 } from '../lib/core/change-report.js';
+import type { Outcome } from './types.js';
 
+export function changeOutcome(
+  o: ChangeOptions,
+  report: {
+    changed: boolean;
+    msg: string;
+    warnings: string[];
+    diff?: FileDiff[];
+    restart_required?: boolean;
+  },
+  data: Record<string, unknown>,
+  human: string[] = [],
+): Outcome {
+  const r: ChangeReport = {
+    changed: report.changed,
+    msg: report.msg,
+    warnings: report.warnings,
+    ...(report.restart_required !== undefined ? { restart_required: report.restart_required } : {}),
+    ...(o.diff ? { diff: report.diff ?? [] } : {}),
+    ...(o.check ? { check: true } : {}),
+  };
+  return {
+    data: { ...data, ...r },
+    stdout: o.diff ? (report.diff ?? []).map((d) => unifiedDiff(d).trimEnd()) : undefined,
+    human: [`${o.check ? '(check) ' : ''}${report.msg}`, ...human],
+  };
+}
+
+/** What the file-editing commands (install, uninstall, vhost, hosts, ctl loglevel) know of their change. */
 export interface ChangeFacts {
   changed: boolean;
   msg: string;
@@ -20,6 +50,7 @@ export interface ChangeFacts {
   diff: FileDiff[];
 }
 
+/** The contract's JSON fields of a file-editing command (its msg already says "would" under --check). */
 export function changeReport(f: ChangeFacts, o: ChangeOptions): ChangeReport {
   return {
     changed: f.changed,
@@ -34,5 +65,5 @@ export function changeReport(f: ChangeFacts, o: ChangeOptions): ChangeReport {
 /** The unified diffs for stdout under --diff (nothing otherwise). */
 export function diffLines(diff: FileDiff[], o: ChangeOptions): string[] | undefined {
   if (!o.diff) return undefined;
-  return diff.map((d) => unifiedDiff(d).replace(/\n$/, ''));
+  return diff.map((d) => unifiedDiff(d).trimEnd());
 }

@@ -81,7 +81,7 @@ Examples:
   const sb = program
     .command('sandbox')
     .description('private httpd server roots run by the system httpd binary');
-  sb.command('create')
+  withChangeOptions(sb.command('create'))
     .argument('<dir>', 'directory for the new server root')
     .option('--port <n>', 'port to Listen on (127.0.0.1)', portArg, 8080)
     .option(
@@ -89,7 +89,10 @@ Examples:
       'the port `vhost add --tls` listens on for HTTPS (127.0.0.1)',
       portArg,
     )
-    .option('--force', 'write a fresh config into an existing directory')
+    .option(
+      '--force',
+      'write a fresh config into an existing directory (without it, a sandbox already there as asked is left as it is: changed false)',
+    )
     .option('--no-project', 'do not record the server root in ./apxs-ts.json')
     .option('--use', 'switch ./apxs-ts.json to this sandbox when it names another server root')
     .description('create a sandbox ServerRoot: no root needed, nothing in /etc touched')
@@ -102,13 +105,13 @@ Examples:
     .description('the sandboxes you created: running or not, port, path')
     .addHelpText('after', '\nExample:\n  apxs-ts sandbox list --json')
     .action(run(() => sandbox().list()));
-  sb.command('remove')
+  withChangeOptions(sb.command('remove'))
     .argument('<dir>', 'a sandbox made by sandbox create')
     .description(
       "stop a sandbox's server if it runs, then delete what apxs-ts made in it; your files (and files you edited) are kept and listed",
     )
     .addHelpText('after', '\nExample:\n  apxs-ts sandbox remove ./srv')
-    .action(run((dir) => sandbox().remove(dir)));
+    .action(run((dir, o) => sandbox().remove(dir, o)));
 
   // new
   withServerRoot(program.command('new'))
@@ -260,16 +263,19 @@ Examples:
       .addHelpText('after', CTL_EXIT_HELP);
   const lifecycle = [
     ['start', 'configtest, check the port, start, and wait until the health URL answers'],
-    ['stop', 'stop and wait until the process and its pid file are gone (exit 3 if not running)'],
+    [
+      'stop',
+      'stop and wait until the process and its pid file are gone (not running: changed false)',
+    ],
     [
       'graceful-stop',
-      'let requests finish, then stop (httpd 2.2 and later; exit 3 if not running)',
+      'let requests finish, then stop (httpd 2.2 and later; not running: changed false)',
     ],
     ['restart', 'configtest, then restart and wait for the new generation to answer'],
     ['graceful', 'configtest, then graceful restart and wait for the new generation to answer'],
   ] as const;
   for (const [name, description] of lifecycle) {
-    ctlCommon(c.command(name).description(description)).action(
+    withChangeOptions(ctlCommon(c.command(name).description(description))).action(
       run((o) => ctl().lifecycle(name, o)),
     );
   }
@@ -488,8 +494,7 @@ Examples:
     .addHelpText('after', '\nExample:\n  apxs-ts source verify 2.4.68')
     .action(run((what, o) => source().verify(what, o)));
   sourceCommon(
-    s
-      .command('build')
+    withChangeOptions(s.command('build'))
       .argument('<version>', '2.4.68, a series (2.4) or latest')
       .argument('[configure-args...]', 'extra configure arguments, after --'),
   )
@@ -499,7 +504,6 @@ Examples:
     )
     .option('--port <n>', 'Listen localhost:PORT in the installed httpd.conf', portArg, 8080)
     .option('--jobs <n>', 'make -jN (default: the number of CPUs)', jobsArg)
-    .option('--dry-run', 'print every step and URL, run none')
     .option(
       '--with-ssl',
       'also build mod_ssl and mod_socache_shmcb (2.4; needs libssl-dev) for vhost add --tls',
@@ -507,14 +511,14 @@ Examples:
     .description('check prerequisites, download, verify, configure, make, make install, set Listen')
     .addHelpText(
       'after',
-      '\nExamples:\n  apxs-ts source build 2.4.68 --port 8080   (into ~/.local/share/apxs-ts/httpd/2.4.68)\n  apxs-ts source build 2.4.68 --prefix ~/httpd-2.4 --port 8080\n  apxs-ts source build 2.2 --prefix /opt/httpd22 -- --enable-rewrite\n  apxs-ts source build 1.3 --prefix /opt/apache13 --dry-run',
+      '\nExamples:\n  apxs-ts source build 2.4.68 --port 8080   (into ~/.local/share/apxs-ts/httpd/2.4.68)\n  apxs-ts source build 2.4.68 --prefix ~/httpd-2.4 --port 8080\n  apxs-ts source build 2.2 --prefix /opt/httpd22 -- --enable-rewrite\n  apxs-ts source build 1.3 --prefix /opt/apache13 --check   (every step and URL, run none)\n\nBuilt there before with the same version, options and port (its receipt says so): changed false, nothing rebuilt.',
     )
     .action(run((version, extra, o) => source().build(version, extra, o)));
   s.command('versions')
     .description('the httpd versions source build installed (from their receipts), newest first')
     .addHelpText('after', '\nExample:\n  apxs-ts source versions --json')
     .action(run(() => source().versions()));
-  s.command('uninstall')
+  withChangeOptions(s.command('uninstall'))
     .argument('<version>', 'a version source versions lists')
     .option('--prefix <dir>', 'which one, when the version is installed in more than one prefix')
     .description(
@@ -721,7 +725,7 @@ Examples:
       '--ca-dir <dir>',
       "the local CA's directory (default: $APXS_TS_CA_DIR, else $XDG_DATA_HOME/apxs-ts/ca, else ~/.local/share/apxs-ts/ca)",
     );
-  withCaDir(tl.command('ca'))
+  withChangeOptions(withCaDir(tl.command('ca')))
     .option(
       '--permit <suffix>',
       'also permit names under SUFFIX (repeatable; e.g. .dd); fixed once the CA is made',
@@ -745,7 +749,7 @@ Examples:
     .description('the TLS vhosts apxs-ts made: names, port, expiry, certificate file')
     .addHelpText('after', '\nExample:\n  apxs-ts tls list --json')
     .action(run((o) => tlsBody().list(o)));
-  withCaDir(withServerRoot(tl.command('renew').argument('[name]')))
+  withChangeOptions(withCaDir(withServerRoot(tl.command('renew').argument('[name]'))))
     .option(
       '--expiring <days>',
       'renew those with fewer days left (and any signed by another CA, or missing)',
@@ -762,7 +766,7 @@ Examples:
     )
     .action(run((name, o) => tlsBody().renew(name, o)));
   const trustCommand = (name: 'trust' | 'untrust', description: string, example: string) =>
-    withCaDir(tl.command(name))
+    withChangeOptions(withCaDir(tl.command(name)))
       .option(
         '--local-certs-dir <dir>',
         `where the CA file goes (update-ca-certificates --localcertsdir; default ${DEFAULT_SYSTEM_STORE.localCertsDir})`,
@@ -816,7 +820,7 @@ Exit codes:
   1  failed (config broken, port in use, did not become healthy; status: running but unhealthy,
      or orphaned workers whose parent is gone)
   2  usage error, or a verb this httpd lacks (graceful-stop on httpd 1.3 and 2.0; nothing is signalled)
-  3  not running (stop, graceful-stop, status)
+  3  not running (status; stop and graceful-stop exit 0 with changed false)
 
 --json prints one object: {"ok":true,"action","pid","healthUrl","health":{"status","latencyMs"},...}
 or {"ok":false,"error":{"code","message","hint"},...}.

@@ -24,6 +24,7 @@ import {
   parseHttpdErrors,
   type ConfigTestResult,
 } from './configtest.js';
+import { configFingerprint, proofOf, type ConfigProof } from './config-proof.js';
 import type { ServerRoot } from './server-root.js';
 
 export interface ConfigEdit<T> {
@@ -42,11 +43,15 @@ export interface ConfigEdit<T> {
   didChange: boolean;
   /** Under --check: why httpd's configtest was not run (it reads the files as they are on disk). */
   configtestSkipped?: string;
+  /** When asked for (`prove`): the passing verdict with what it was reached on, for a restart to reuse (config-proof.ts). */
+  proof?: ConfigProof;
 }
 
 export interface ConfigEditOptions {
   /** Plan only: record every change in memory, write nothing (lib/core/edit-transaction.ts). */
   check?: boolean;
+  /** Keep the passing configtest's proof for a restart to reuse (config-proof.ts). */
+  prove?: boolean;
 }
 
 /** How long a plan waits for a real edit of the same root to finish before reading the files. */
@@ -84,11 +89,19 @@ export async function withConfigEdit<T>(
       const tx = new EditTransaction(backupDir(sr), { file: journalFile(sr), what });
       let value: T;
       let verdict: ConfigTestResult | null = null;
+      let proof: ConfigProof | undefined;
       try {
         value = await edit(tx);
         if (tx.dirty) {
           failpoint('edit:before-configtest');
+          // A fingerprint that cannot be taken only costs the restart its own configtest.
+          const fingerprint = () => configFingerprint(sr).catch(() => undefined);
+          const before = opts.prove ? await fingerprint() : undefined;
           verdict = await configTest(sr);
+          // Taken again after: a file changed while httpd -t ran leaves no proof.
+          const after = before !== undefined ? await fingerprint() : undefined;
+          if (before !== undefined && after !== undefined)
+            proof = proofOf(sr, before, after, verdict);
         }
       } catch (err) {
         await tx.rollback();
@@ -121,6 +134,7 @@ export async function withConfigEdit<T>(
         diff: await tx.diffs(ownState(sr)),
         check: false,
         didChange: tx.dirty,
+        ...(proof ? { proof } : {}),
       };
     },
     LOCK_TIMEOUT_MS,

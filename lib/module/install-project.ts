@@ -34,7 +34,7 @@ export async function installProject(
   project: ModuleProject,
   tc: Toolchain,
   /** check: plan only (--check): no build, no write to the server or to apxs-ts-module.json. */
-  opts: { force?: boolean; flags?: LocationOverrides; check?: boolean } = {},
+  opts: { force?: boolean; flags?: LocationOverrides; proveConfig?: boolean; check?: boolean } = {},
 ): Promise<ProjectInstallResult> {
   const flags = opts.flags ?? {};
   checkLocationFlags(flags);
@@ -56,6 +56,7 @@ export async function installProject(
       so: choice.so,
       location: plan.location,
       force: opts.force,
+      proveConfig: opts.proveConfig,
       ...(choice.unbuilt ? { unbuilt: choice.unbuilt } : {}),
     },
     { check: opts.check },

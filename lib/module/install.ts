@@ -16,6 +16,7 @@ import { runCapture } from '../core/run.js';
 import { withConfigEdit } from '../httpd/config-edit.js';
 import { configToken, configUrlPath } from '../httpd/config-values.js';
 import type { ConfigTestResult } from '../httpd/configtest.js';
+import type { ConfigProof } from '../httpd/config-proof.js';
 import { loadConfTree } from '../httpd/conf-tree.js';
 import { is } from '../httpd/conf-parse.js';
 import { httpdCommand } from '../httpd/invoke.js';
@@ -36,6 +37,8 @@ export interface InstallSpec {
   location: ModuleLocation | null;
   /** Install even over a module of the same name apxs-ts did not install. */
   force?: boolean;
+  /** Keep the passing configtest's proof (lib/httpd/config-proof.ts) for the restart that follows. */
+  proveConfig?: boolean;
   /**
    * Under --check when the .so is not built yet (or is older than its
    * sources): why. The plan installs a stand-in for it and its diff says the
@@ -68,6 +71,8 @@ export interface InstallResult {
   configtestSkipped?: string;
   /** uninstall: the module was not there (nothing to do: Ansible's state=absent already holds). */
   alreadyAbsent?: boolean;
+  /** With proveConfig: what the restart may reuse instead of its own configtest. */
+  configProof?: ConfigProof;
 }
 
 function configLines(
@@ -178,7 +183,7 @@ export async function installModule(
       failpoint('install:after-so');
       await sr.layout.enableModule(tx, sr, lines);
     },
-    opts,
+    { ...opts, prove: spec.proveConfig },
   );
   const unbuilt = spec.unbuilt;
   return {
@@ -206,6 +211,7 @@ export async function installModule(
       : edit.diff,
     check: edit.check,
     ...(edit.configtestSkipped ? { configtestSkipped: edit.configtestSkipped } : {}),
+    ...(edit.proof ? { configProof: edit.proof } : {}),
   };
 }
 

@@ -395,10 +395,26 @@ export async function listTls(
  */
 export async function renewTls(
   sr: ServerRoot,
-  opts: { caDir: string; names?: string[]; expiringDays?: number; all?: boolean; now?: Date },
-): Promise<{ renewed: TlsRecord[]; skipped: string[]; changed: string[]; warnings: string[] }> {
+  opts: {
+    caDir: string;
+    names?: string[];
+    expiringDays?: number;
+    all?: boolean;
+    now?: Date;
+    /** Decide which are due; write nothing (no CA made either). */
+    check?: boolean;
+  },
+): Promise<{
+  renewed: TlsRecord[];
+  /** The vhosts renewed (would be, under check). */
+  due: string[];
+  skipped: string[];
+  changed: string[];
+  warnings: string[];
+}> {
   const now = opts.now ?? new Date();
-  const { ca } = await ensureCa(opts.caDir);
+  // Under check no CA is made: with none, every certificate is due (a real run makes one and reissues).
+  const ca = opts.check ? await loadCa(opts.caDir) : (await ensureCa(opts.caDir)).ca;
   const entries = await listTls(sr, ca, now);
   for (const n of opts.names ?? []) {
     if (!entries.some((e) => e.vhost === n))
@@ -415,15 +431,19 @@ export async function renewTls(
       (opts.expiringDays !== undefined && e.daysLeft < opts.expiringDays),
   );
   const skipped = entries.filter((e) => !pick.includes(e)).map((e) => e.vhost);
-  if (pick.length === 0) return { renewed: [], skipped, changed: [], warnings: [] };
+  const due = pick.map((e) => e.vhost);
+  if (pick.length === 0 || opts.check)
+    return { renewed: [], due, skipped, changed: [], warnings: [] };
+  // Not under check: ensureCa above made it when there was none.
+  const signer = ca ?? (await ensureCa(opts.caDir)).ca;
   const edit = await withConfigEdit(sr, `renewing ${pick.length} certificate(s)`, (tx) =>
     renewInTx(
       tx,
       sr,
       pick.map((e) => e.vhost),
-      ca,
+      signer,
       now,
     ),
   );
-  return { renewed: edit.value, skipped, changed: edit.changed, warnings: edit.warnings };
+  return { renewed: edit.value, due, skipped, changed: edit.changed, warnings: edit.warnings };
 }
