@@ -1,9 +1,12 @@
 /**
  * The #23 contract in a command's outcome (lib/core/change-report.ts): under
  * --json the one object carries `changed`, `msg`, `warnings`,
- * `restart_required` (where a reload is needed), `diff` (under --diff) and
- * `check: true` (under --check); the human output is the one-line msg on
- * stderr and, under --diff, each unified diff on stdout.
+ * `restart_required`, `diff` (under --diff) and `check: true` (under --check);
+ * the human output is the one-line msg on stderr and, under --diff, each
+ * unified diff on stdout.
+ *
+ * (Merged: changeOutcome from wt-check-procs, changeReport/diffLines from
+ * wt-check-files; both branches added this file.)
  */
 import {
   type ChangeOptions,
@@ -40,7 +43,6 @@ export function changeOutcome(
   };
 }
 
-/** What the file-editing commands (install, uninstall, vhost, hosts, ctl loglevel) know of their change. */
 export interface ChangeFacts {
   changed: boolean;
   msg: string;
@@ -50,7 +52,6 @@ export interface ChangeFacts {
   diff: FileDiff[];
 }
 
-/** The contract's JSON fields of a file-editing command (its msg already says "would" under --check). */
 export function changeReport(f: ChangeFacts, o: ChangeOptions): ChangeReport {
   return {
     changed: f.changed,
@@ -65,5 +66,5 @@ export function changeReport(f: ChangeFacts, o: ChangeOptions): ChangeReport {
 /** The unified diffs for stdout under --diff (nothing otherwise). */
 export function diffLines(diff: FileDiff[], o: ChangeOptions): string[] | undefined {
   if (!o.diff) return undefined;
-  return diff.map((d) => unifiedDiff(d).trimEnd());
+  return diff.map((d) => unifiedDiff(d).replace(/\n$/, ''));
 }

@@ -140,6 +140,10 @@ Examples:
   withServerRoot(program.command('build'))
     .argument('[dir]', 'module directory', '.')
     .option('--force', 'rebuild even if up to date')
+    .option(
+      '--check',
+      'say whether a build is needed (changed) and what it would compile; write nothing',
+    )
     .option('--jobs <n>', 'parallel compiles for multi-file modules', jobsArg)
     .option(
       '-I, --include <dir>',

@@ -35,6 +35,8 @@ export interface ConfigEdit<T> {
   configtest: ConfigTestResult | null;
   /** An interrupted edit finished or undone first, a backup not kept, ... */
   warnings: string[];
+  /** When asked for (`prove`): the passing verdict with what it was reached on, for a restart to reuse (config-proof.ts). */
+  proof?: ConfigProof;
   /** Each changed file before and after (apxs-ts's own state files left out), in a real run and a plan alike. */
   diff: FileDiff[];
   /** True: a plan (--check); nothing was written, and `configtest` is null because it was not run. */
@@ -43,14 +45,12 @@ export interface ConfigEdit<T> {
   didChange: boolean;
   /** Under --check: why httpd's configtest was not run (it reads the files as they are on disk). */
   configtestSkipped?: string;
-  /** When asked for (`prove`): the passing verdict with what it was reached on, for a restart to reuse (config-proof.ts). */
-  proof?: ConfigProof;
 }
 
 export interface ConfigEditOptions {
   /** Plan only: record every change in memory, write nothing (lib/core/edit-transaction.ts). */
   check?: boolean;
-  /** Keep the passing configtest's proof for a restart to reuse (config-proof.ts). */
+  /** Keep the passing verdict with what it was reached on, for a restart to reuse (config-proof.ts). */
   prove?: boolean;
 }
 
@@ -131,10 +131,10 @@ export async function withConfigEdit<T>(
         backups: tx.backups,
         configtest: verdict,
         warnings: [...recovered, ...tx.warnings],
+        ...(proof ? { proof } : {}),
         diff: await tx.diffs(ownState(sr)),
         check: false,
         didChange: tx.dirty,
-        ...(proof ? { proof } : {}),
       };
     },
     LOCK_TIMEOUT_MS,

@@ -63,6 +63,8 @@ export interface InstallResult {
   configtest: ConfigTestResult | null;
   /** An interrupted edit finished or undone first, a backup not kept, ... */
   warnings: string[];
+  /** With proveConfig: what the restart may reuse instead of its own configtest. */
+  configProof?: ConfigProof;
   /** Whether anything changed (or would, under --check). */
   didChange: boolean;
   /** Each changed file before and after; the .so summarised as binary. */
@@ -71,8 +73,6 @@ export interface InstallResult {
   configtestSkipped?: string;
   /** uninstall: the module was not there (nothing to do: Ansible's state=absent already holds). */
   alreadyAbsent?: boolean;
-  /** With proveConfig: what the restart may reuse instead of its own configtest. */
-  configProof?: ConfigProof;
 }
 
 function configLines(
