@@ -77,7 +77,10 @@ export async function ensureStarted(sr: ServerRoot, opts: ChangeCtlOptions): Pro
     );
     return { ...r, changed: false, msg: `httpd is already running (pid ${r.pid})` };
   }
-  if (opts.check)
+  if (opts.check) {
+    // A real start fails on a broken config before anything runs: so does its check.
+    const verdict = await configTest(sr);
+    if (!verdict.ok) throw brokenConfigError(verdict, 'httpd would refuse to start');
     return {
       ...idle('start', sr, t0),
       ...(st.stale ? { stale: st.stale } : {}),
@@ -85,6 +88,7 @@ export async function ensureStarted(sr: ServerRoot, opts: ChangeCtlOptions): Pro
       changed: true,
       msg: `would start httpd for ${sr.root}`,
     };
+  }
   // Under the lock start looks again: of two starts at once, one starts and the other finds it running.
   const r = await start(sr, opts);
   const changed = !r.alreadyRunning || !!r.stale;

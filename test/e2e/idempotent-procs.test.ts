@@ -159,6 +159,23 @@ describe('sandbox create: idempotent, --check, --diff', () => {
   }, 120_000);
 });
 
+describe('human output under --check --diff', () => {
+  it('the msg is one line on stderr, the unified diffs are on stdout; nothing made', async () => {
+    const { work, sr, port } = await setup('apxs-ts-idem-human-');
+    const r = await cli(['sandbox', 'create', sr, '--port', String(port), '--check', '--diff'], {
+      cwd: work,
+      env: { XDG_CACHE_HOME: path.join(work, 'cache') },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr.split('\n')[0]).toBe(`(check) would create sandbox ${sr} (3 file(s))`);
+    expect(r.stdout).toContain(
+      `--- /dev/null\n+++ ${path.join(sr, 'conf', 'httpd.conf')}\n@@ -0,0 +1,`,
+    );
+    expect(r.stdout).toContain(`+Listen 127.0.0.1:${port}\n`);
+    await expect(fs.lstat(sr)).rejects.toThrow();
+  });
+});
+
 describe('sandbox remove: idempotent, --check', () => {
   it('check (nothing gone, httpd not signalled) → remove → remove again (exit 0, changed false); a directory that is no sandbox is still refused', async () => {
     const { work, sr, port, run } = await setup('apxs-ts-idem-remove-');
@@ -273,6 +290,18 @@ describe('ctl start/stop/graceful/restart: idempotent, --check signals nothing',
     expect((await get(`http://127.0.0.1:${port}/`)).status).toBe(200);
     expect((await ctl('stop')).json.changed).toBe(true);
   }, 120_000);
+
+  it('start --check on a broken config fails as the real start does (CONFIG_BROKEN, exit 1), nothing started', async () => {
+    const { sr, port, run } = await setup('apxs-ts-idem-broken-');
+    expect((await run(['sandbox', 'create', sr, '--port', String(port)])).code).toBe(0);
+    roots.push(sr);
+    await fs.appendFile(path.join(sr, 'conf', 'httpd.conf'), 'NoSuchDirective on\n');
+    for (const more of [['--check'], []]) {
+      const r = await run(['ctl', 'start', '--server-root', sr, ...more]);
+      expect([r.code, r.json?.error?.code], String(more)).toEqual([1, 'CONFIG_BROKEN']);
+    }
+    expect(await httpdParents(sr)).toEqual([]);
+  }, 60_000);
 
   it('two `ctl start` at once on a stopped root, 5 rounds: one starts httpd (changed true), the other finds it (changed false), both exit 0; 0 double starts', async () => {
     const { sr, port, run } = await setup('apxs-ts-idem-race-');
