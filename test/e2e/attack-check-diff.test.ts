@@ -1,0 +1,55 @@
+/**
+ * Attacks on the #23 --check/--diff contract that the issue did not name:
+ * hostile bytes in a file a human --diff shows (escape sequences must not
+ * reach the terminal raw), and what --check does where a real run would
+ * write (read-only roots, pending journals).
+ */
+import { promises as fs } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, sandbox } from '../helpers.js';
+
+const roots: string[] = [];
+afterAll(async () => {
+  for (const sr of roots) await cli(['ctl', 'stop', '--server-root', sr]);
+});
+
+let s: Awaited<ReturnType<typeof sandbox>>;
+beforeAll(async () => {
+  s = await sandbox(roots);
+}, 60_000);
+
+/** C0 controls but tab and newline, DEL, and C1 (0x9b is a one-byte CSI on some terminals). */
+const RAW_CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
+
+describe('--diff in the human output with hostile bytes', () => {
+  it('an escape sequence in httpd.conf near the edit is printed escaped, never raw (check and real run)', async () => {
+    // A comment an admin (or anyone who could write the config) left: colours,
+    // a window-title OSC ended by BEL, a C1 CSI, a carriage return hiding the line.
+    await fs.appendFile(s.conf, '# note \x1b[31mRED\x1b]0;pwned\x07 \u009b2J \rhidden\n');
+    const v = ['vhost', 'add', 'esc.dd', '--server-root', s.sr, '--hosts-file', s.hosts, '--diff'];
+    for (const args of [[...v, '--check'], v]) {
+      const r = await cli(args);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('esc.dd'); // the diff is there
+      expect(r.stdout).toContain('\\x1b[31mRED'); // shown, escaped
+      expect(RAW_CONTROL.test(r.stdout)).toBe(false);
+      expect(RAW_CONTROL.test(r.stderr)).toBe(false);
+    }
+    // --json keeps the bytes (JSON escapes them): the diff is the file's content.
+    const j = await cli([
+      'vhost',
+      'remove',
+      'esc.dd',
+      '--server-root',
+      s.sr,
+      '--hosts-file',
+      s.hosts,
+      '--check',
+      '--diff',
+      '--json',
+    ]);
+    expect(j.code, j.stderr).toBe(0);
+    const conf = (j.json as any).diff.find((d: any) => d.after_header === s.conf);
+    expect(conf.before).toContain('\x1b[31mRED');
+  }, 60_000);
+});
