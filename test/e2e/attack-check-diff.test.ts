@@ -4,7 +4,9 @@
  * reach the terminal raw), and what --check does where a real run would
  * write (read-only roots, pending journals).
  */
+import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, sandbox } from '../helpers.js';
 
@@ -52,4 +54,45 @@ describe('--diff in the human output with hostile bytes', () => {
     const conf = (j.json as any).diff.find((d: any) => d.after_header === s.conf);
     expect(conf.before).toContain('\x1b[31mRED');
   }, 60_000);
+});
+
+describe('a FIFO or a device planted where a config file is expected', () => {
+  // Each would block (a FIFO with no writer) or read forever (/dev/zero):
+  // apxs-ts must refuse it, naming the path, and never hang.
+  it('apxs-ts-vhosts.conf as a FIFO or a symlink to /dev/zero; a FIFO as the hosts file: exit 2 naming it, check and real run, in 15 s', async () => {
+    const t = await sandbox(roots);
+    const vhosts = path.join(t.sr, 'conf', 'apxs-ts-vhosts.conf');
+    const fifoHosts = path.join(t.work, 'hosts.fifo');
+    execFileSync('mkfifo', [fifoHosts]);
+    const plant = async (kind: 'fifo' | 'zero') => {
+      await fs.rm(vhosts, { force: true });
+      if (kind === 'fifo') execFileSync('mkfifo', [vhosts]);
+      else await fs.symlink('/dev/zero', vhosts);
+    };
+    const v = ['vhost', 'add', 'pipe.dd', '--server-root', t.sr, '--hosts-file', t.hosts];
+    let runs = 0;
+    for (const kind of ['fifo', 'zero'] as const) {
+      await plant(kind);
+      for (const extra of [['--check', '--diff'], ['--diff'], []]) {
+        const r = await cli([...v, ...extra, '--json'], { timeoutMs: 15_000 });
+        expect(r.killed, `${kind} ${extra}: hung`).toBe(false);
+        expect(r.code, `${kind} ${extra}: ${r.stdout}`).toBe(2);
+        expect(r.json.error.message).toContain(vhosts);
+        runs++;
+      }
+    }
+    for (const extra of [['--check', '--diff'], []]) {
+      const r = await cli(
+        ['hosts', 'add', 'pipe.dd', '--hosts-file', fifoHosts, ...extra, '--json'],
+        {
+          timeoutMs: 15_000,
+        },
+      );
+      expect(r.killed, 'hosts FIFO: hung').toBe(false);
+      expect(r.code, r.stdout).toBe(2);
+      expect(r.json.error.message).toContain(fifoHosts);
+      runs++;
+    }
+    expect(runs).toBe(8);
+  }, 180_000);
 });
