@@ -9,6 +9,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { isErrno } from './errors.js';
+import { readRegular } from './fs.js';
 
 /** What is at a path, not following a final symlink. */
 export type FsEntry =
@@ -44,7 +45,7 @@ export async function diskEntry(file: string): Promise<FsEntry> {
   if (!st) return { kind: 'absent' };
   if (st.isSymbolicLink()) return { kind: 'link', target: await fs.readlink(file) };
   if (st.isDirectory()) return { kind: 'dir' };
-  return { kind: 'file', data: await fs.readFile(file) };
+  return { kind: 'file', data: await readRegular(file) };
 }
 
 const gone = (err: unknown) =>
@@ -53,7 +54,7 @@ const gone = (err: unknown) =>
 export const disk: FileView = {
   async read(file) {
     try {
-      return await fs.readFile(file);
+      return await readRegular(file);
     } catch (err) {
       if (gone(err)) return undefined;
       throw err;
