@@ -75,7 +75,7 @@ function adHoc(
 }
 
 describe('Ansible module arguments that look like options', () => {
-  it('a vhost named --help (present) or --purge (absent) fails the task with BAD_HOSTNAME, nothing changed; a sandbox path --help fails too', async () => {
+  it('a vhost named --help (present) or --purge (absent) fails the task with BAD_HOSTNAME, nothing changed; a sandbox path --help is made there and removed', async () => {
     const common = { server_root: s.sr, hosts_file: s.hosts };
     const conf = await fs.readFile(s.conf, 'utf8');
     const cases: [string, Record<string, unknown>][] = [
@@ -88,10 +88,15 @@ describe('Ansible module arguments that look like options', () => {
       expect(code, JSON.stringify(result)).not.toBe(0);
       expect(result).toMatchObject({ failed: true, changed: false, code: 'BAD_HOSTNAME' });
     }
-    // A path with a leading dash is a relative path apxs-ts refuses or makes, never a help text taken for success.
-    const sb = await adHoc('apxs_ts_sandbox', { path: '--help', port: 18999 });
-    expect(sb.code, JSON.stringify(sb.result)).not.toBe(0);
-    expect(sb.result.failed).toBe(true);
+    // A path with a leading dash is that (relative) path: the sandbox is made there, not a help text taken for success.
+    const made = await adHoc('apxs_ts_sandbox', { path: '--help', port: 18999 });
+    expect(made.code, JSON.stringify(made.result)).toBe(0);
+    expect(made.result.changed).toBe(true);
+    const dashed = path.join(s.work, '--help');
+    expect((await fs.stat(path.join(dashed, 'conf', 'httpd.conf'))).isFile()).toBe(true);
+    const gone = await adHoc('apxs_ts_sandbox', { path: '--help', state: 'absent' });
+    expect(gone.result.changed, JSON.stringify(gone.result)).toBe(true);
+    await expect(fs.stat(dashed)).rejects.toThrow();
     expect(await fs.readFile(s.conf, 'utf8')).toBe(conf);
   }, 120_000);
 });
