@@ -99,3 +99,36 @@ describe('a FIFO or a device planted where a config file is expected', () => {
     expect(runs).toBe(8);
   }, 180_000);
 });
+
+describe('--check after a real edit was killed (kill -9 by failpoint)', () => {
+  it('the dead run left its lock and journal: --check neither waits on the dead lock nor touches either, and says the journal is pending', async () => {
+    const t = await sandbox(roots);
+    const state = path.join(t.sr, '.apxs-ts');
+    const mark = path.join(t.work, 'mark');
+    const v = ['vhost', 'add', 'killed.dd', '--server-root', t.sr, '--hosts-file', t.hosts];
+    const killed = await cli([...v, '--json'], {
+      env: { APXS_TS_FAILPOINT: 'edit:before-configtest', APXS_TS_FAILPOINT_MARK: mark },
+    });
+    expect(killed.code).not.toBe(0); // SIGKILLed at the step the mark names
+    expect((await fs.readFile(mark, 'utf8')).trim()).toBe('edit:before-configtest');
+    const left = async () => {
+      const out: Record<string, string> = {};
+      for (const f of ['config.lock', 'journal.json']) {
+        const st = await fs.stat(path.join(state, f));
+        out[f] = `${st.mtimeMs} ${(await fs.readFile(path.join(state, f))).toString('base64')}`;
+      }
+      return out;
+    };
+    const before = await left();
+    // A live edit's lock is waited on (up to 2 min); a dead run's lock must not be.
+    const check = await cli([...v, '--check', '--json'], { timeoutMs: 30_000 });
+    expect(check.killed, "waited on the dead run's lock").toBe(false);
+    expect(check.code, check.stdout).toBe(0);
+    expect(JSON.stringify(check.json.warnings)).toContain('journal.json');
+    expect(await left()).toEqual(before);
+    // The real run recovers (undoes the killed edit) and then adds the vhost.
+    const real = await cli([...v, '--json'], { timeoutMs: 60_000 });
+    expect(real.code, real.stdout).toBe(0);
+    expect(real.json.changed).toBe(true);
+  }, 120_000);
+});
