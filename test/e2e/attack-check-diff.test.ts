@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, sandbox } from '../helpers.js';
+import { cli, sandbox, tmpDir } from '../helpers.js';
 
 const roots: string[] = [];
 afterAll(async () => {
@@ -131,4 +131,28 @@ describe('--check after a real edit was killed (kill -9 by failpoint)', () => {
     expect(real.code, real.stdout).toBe(0);
     expect(real.json.changed).toBe(true);
   }, 120_000);
+});
+
+describe('build --check writes nothing, not even its lock', () => {
+  it("a module directory on a read-only mount: build --check plans (would build, exit 0); on a writable one it leaves the directory's mtime as it was", async () => {
+    const work = await tmpDir('apxs-ts-atk-build-');
+    const made = await cli(['new', 'rocheck', '--dir', work, '--json']);
+    expect(made.code, made.stdout).toBe(0);
+    const mod = path.join(work, 'mod_rocheck');
+    const mtime = async () => (await fs.stat(mod)).mtimeMs;
+    const before = await mtime();
+    const rw = await cli(['build', mod, '--check', '--json']);
+    expect(rw.code, rw.stdout).toBe(0);
+    expect(rw.json).toMatchObject({ changed: true, check: true });
+    expect(await mtime()).toBe(before);
+    execFileSync('mount', ['--bind', mod, mod]);
+    try {
+      execFileSync('mount', ['-o', 'remount,ro,bind', mod]);
+      const ro = await cli(['build', mod, '--check', '--json']);
+      expect(ro.code, ro.stdout).toBe(0);
+      expect(ro.json).toMatchObject({ changed: true, check: true });
+    } finally {
+      execFileSync('umount', [mod]);
+    }
+  }, 60_000);
 });
