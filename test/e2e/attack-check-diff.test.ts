@@ -156,3 +156,29 @@ describe('build --check writes nothing, not even its lock', () => {
     }
   }, 60_000);
 });
+
+describe('a symlinked httpd.conf', () => {
+  it('ctl loglevel and vhost add: --check and the real run report the same diff, showing the content the link leads to; the link stays a link', async () => {
+    const t = await sandbox(roots);
+    const real = path.join(t.work, 'elsewhere', 'httpd.conf');
+    await fs.mkdir(path.dirname(real), { mode: 0o755 });
+    await fs.rename(t.conf, real);
+    await fs.symlink(real, t.conf);
+    const cmds = [
+      ['ctl', 'loglevel', 'debug', '--server-root', t.sr],
+      ['vhost', 'add', 'linked.dd', '--server-root', t.sr, '--hosts-file', t.hosts],
+    ];
+    for (const args of cmds) {
+      const check = await cli([...args, '--check', '--diff', '--json']);
+      expect(check.code, check.stdout).toBe(0);
+      const done = await cli([...args, '--diff', '--json']);
+      expect(done.code, done.stdout).toBe(0);
+      expect(done.json.diff, args.join(' ')).toEqual(check.json.diff);
+      const conf = (done.json.diff as any[]).filter((d) => /httpd\.conf$/.test(d.after_header));
+      expect(conf.length, args.join(' ')).toBe(1);
+      expect(conf[0].before).not.toContain('symlink to');
+      expect(conf[0].after).toBe(await fs.readFile(real, 'utf8'));
+      expect((await fs.lstat(t.conf)).isSymbolicLink()).toBe(true);
+    }
+  }, 60_000);
+});
