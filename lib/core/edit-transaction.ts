@@ -235,7 +235,7 @@ export class EditTransaction implements FileView {
 
   /** Writes `data` to `file` unless it already holds exactly that. Returns whether it changed. */
   async write(file: string, data: string | Buffer, mode?: number): Promise<boolean> {
-    file = path.resolve(file); // the journal is read by a run in another cwd
+    file = await this.linkTarget(path.resolve(file)); // the journal is read by a run in another cwd
     const current = this.check ? await this.read(file) : await readIfExists(file);
     const next = typeof data === 'string' ? Buffer.from(data) : data;
     if (current && current.equals(next)) return false;
@@ -248,6 +248,22 @@ export class EditTransaction implements FileView {
     await this.remember(file, current, next);
     await writeFileAtomic(file, next, mode === undefined ? {} : { mode });
     return this.done(file);
+  }
+
+  /**
+   * The file a write to `file` changes: a symlink (an admin's httpd.conf
+   * linked from elsewhere) is followed, as writeFileAtomic follows it, so the
+   * journal, the diff and a plan's overlay name the file whose bytes change,
+   * not the link, which stays as it is.
+   */
+  private async linkTarget(file: string): Promise<string> {
+    let p = file;
+    for (let hops = 0; hops < 16; hops++) {
+      const target = await this.readlink(p);
+      if (target === undefined) return p;
+      p = path.resolve(path.dirname(p), target);
+    }
+    return p;
   }
 
   /** Removes a file (kept as the copy that undo renames back) or a symlink. */
