@@ -101,7 +101,7 @@ describe('a FIFO or a device planted where a config file is expected', () => {
 });
 
 describe('--check after a real edit was killed (kill -9 by failpoint)', () => {
-  it('the dead run left its lock and journal: --check neither waits on the dead lock nor touches either, and says the journal is pending', async () => {
+  it('the dead run left its lock and journal: --check neither waits on the dead lock nor touches either, says the journal is pending, and plans from what recovering it leaves (changed and diff as the real run)', async () => {
     const t = await sandbox(roots);
     const state = path.join(t.sr, '.apxs-ts');
     const mark = path.join(t.work, 'mark');
@@ -121,15 +121,18 @@ describe('--check after a real edit was killed (kill -9 by failpoint)', () => {
     };
     const before = await left();
     // A live edit's lock is waited on (up to 2 min); a dead run's lock must not be.
-    const check = await cli([...v, '--check', '--json'], { timeoutMs: 30_000 });
+    const check = await cli([...v, '--check', '--diff', '--json'], { timeoutMs: 30_000 });
     expect(check.killed, "waited on the dead run's lock").toBe(false);
     expect(check.code, check.stdout).toBe(0);
     expect(JSON.stringify(check.json.warnings)).toContain('journal.json');
     expect(await left()).toEqual(before);
-    // The real run recovers (undoes the killed edit) and then adds the vhost.
-    const real = await cli([...v, '--json'], { timeoutMs: 60_000 });
+    // The real run recovers (undoes the killed edit) and then adds the vhost:
+    // the plan, made from what that recovery leaves (read only), says the same.
+    const real = await cli([...v, '--diff', '--json'], { timeoutMs: 60_000 });
     expect(real.code, real.stdout).toBe(0);
     expect(real.json.changed).toBe(true);
+    expect(check.json.changed).toBe(true);
+    expect(check.json.diff).toEqual(real.json.diff);
   }, 120_000);
 });
 
