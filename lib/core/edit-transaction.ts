@@ -460,6 +460,74 @@ export class EditTransaction implements FileView {
     }
   }
 
+  /**
+   * Plan mode only: lays over the disk, in memory, what `recover` would leave
+   * of an edit a killed run left (an open journal's steps undone as `undo`
+   * decides, a committed one's removals done), reading only. A --check then
+   * plans from the files the real run starts from once it has recovered, and
+   * reports the same `changed` and diff. Returns what the recovery would do,
+   * or undefined when there is no journal.
+   */
+  async planRecovery(journalFile: string): Promise<string | undefined> {
+    if (!this.check) throw new Error('planRecovery is for a plan (check mode)');
+    const committed = await readJournal(committedName(journalFile));
+    if (committed) {
+      for (const d of committed.removeAfterCommit)
+        this.overlay.set(path.resolve(d), { kind: 'absent' });
+      return `finishes "${committed.what}" (pid ${committed.pid}), which was killed after its commit`;
+    }
+    const j = await readJournal(journalFile);
+    if (!j) return undefined;
+    for (const step of [...j.steps].reverse()) await this.planUndo(step);
+    return `undoes "${j.what}" (pid ${j.pid}), which was killed before it was done`;
+  }
+
+  /** `undo`'s decision for one step, recorded in the overlay instead of made. */
+  private async planUndo(step: Step): Promise<void> {
+    switch (step.kind) {
+      case 'file': {
+        if (step.copy && !(await exists(step.copy))) return;
+        if (step.after && !(await this.holdsOurs(step))) return;
+        const original = step.copy ? await readIfExists(step.copy) : undefined;
+        this.overlay.set(
+          step.path,
+          original === undefined ? { kind: 'absent' } : { kind: 'file', data: original },
+        );
+        return;
+      }
+      case 'link': {
+        const st = await fs.lstat(step.path).catch(() => undefined);
+        if (st && !st.isSymbolicLink()) return;
+        this.overlay.set(
+          step.path,
+          step.target === null ? { kind: 'absent' } : { kind: 'link', target: step.target },
+        );
+        return;
+      }
+      case 'dir':
+        if (!(await this.planHoldsFiles(step.path)))
+          this.overlay.set(step.path, { kind: 'absent' });
+        return;
+      case 'shared': {
+        const now = await readIfExists(step.path);
+        const original = await readIfExists(step.copy);
+        if (now && sha(now) === step.after && original)
+          this.overlay.set(step.path, { kind: 'file', data: original });
+      }
+    }
+  }
+
+  /** holdsFiles as the plan sees `dir` (the files its undo removed already gone). */
+  private async planHoldsFiles(dir: string): Promise<boolean> {
+    for (const name of await this.readdir(dir)) {
+      const p = path.join(dir, name);
+      const kind = await this.lstat(p);
+      if (kind === 'file' && OUR_TEMP.test(name)) continue;
+      if (kind !== 'dir' || (await this.planHoldsFiles(p))) return true;
+    }
+    return false;
+  }
+
   /** Whether `step.path` holds nothing, the original, or what this edit wrote: undoing it loses nobody's change. */
   private async holdsOurs(step: Extract<Step, { kind: 'file' }>): Promise<boolean> {
     const now = await readIfExists(step.path);

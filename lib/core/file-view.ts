@@ -93,14 +93,22 @@ export const disk: FileView = {
 export function overlayView(overlay: Map<string, FsEntry>): FileView & {
   entry(file: string): Promise<FsEntry>;
 } {
+  /** Whether a directory above `p` is planned away: then nothing under it is there. */
+  const underGone = (p: string): boolean => {
+    for (let d = path.dirname(p); d !== path.dirname(d); d = path.dirname(d))
+      if (overlay.get(d)?.kind === 'absent') return true;
+    return false;
+  };
   const entry = async (file: string): Promise<FsEntry> =>
-    overlay.get(path.resolve(file)) ?? (await diskEntry(file));
+    overlay.get(path.resolve(file)) ??
+    (underGone(path.resolve(file)) ? { kind: 'absent' } : await diskEntry(file));
   /** The entry a path names with symlinks followed (at most 16 hops, as the kernel's ELOOP). */
   const follow = async (file: string): Promise<FsEntry> => {
     let p = path.resolve(file);
     for (let hops = 0; hops < 16; hops++) {
       const e = overlay.get(p);
       if (!e) {
+        if (underGone(p)) return { kind: 'absent' };
         // Not planned: the disk's own answer, unless it is a link into something planned.
         const st = await fs.lstat(p).catch(() => undefined);
         if (!st?.isSymbolicLink()) return diskEntry(p);
@@ -136,7 +144,8 @@ export function overlayView(overlay: Map<string, FsEntry>): FileView & {
     },
     async readdir(dir) {
       const abs = path.resolve(dir);
-      const names = new Set(await disk.readdir(abs));
+      const gone = overlay.get(abs)?.kind === 'absent' || underGone(abs);
+      const names = new Set(gone ? [] : await disk.readdir(abs));
       for (const [p, e] of overlay) {
         if (path.dirname(p) !== abs) continue;
         if (e.kind === 'absent') names.delete(path.basename(p));

@@ -136,7 +136,8 @@ export async function withConfigEdit<T>(
  * files, not from a half-made one. A real edit that starts while the plan
  * reads can still make the plan's report out of date (never its own files
  * wrong: the plan writes nothing). An interrupted edit's journal is not
- * recovered (that writes); the plan says the real run will do it first.
+ * recovered (that writes): the plan lays what recovering it would leave over
+ * the disk in memory (EditTransaction.planRecovery), and says so.
  */
 async function planConfigEdit<T>(
   sr: ServerRoot,
@@ -148,18 +149,14 @@ async function planConfigEdit<T>(
   // A lock whose owner is dead (a kill -9) is not waited on: the next real run takes it over.
   while (Date.now() < deadline && (await lockHeld(lockFile)))
     await new Promise((r) => setTimeout(r, 20));
-  const warnings: string[] = [];
-  for (const j of [journalFile(sr), journalFile(sr).replace(/\.json$/, '.committed.json')])
-    if (
-      await fs.lstat(j).then(
-        () => true,
-        () => false,
-      )
-    )
-      warnings.push(
-        `${j}: an edit of this root was interrupted; before ${what}, the real run finishes or undoes it first, which this check does not show`,
-      );
   const tx = new EditTransaction(undefined, undefined, { check: true });
+  // An interrupted edit is not recovered (that writes): the plan starts from what recovering it leaves.
+  const pending = await tx.planRecovery(journalFile(sr));
+  const warnings = pending
+    ? [
+        `${journalFile(sr)}: an edit of this root was interrupted; before ${what}, the real run first ${pending}; this plan starts from what that leaves`,
+      ]
+    : [];
   const value = await edit(tx);
   return {
     value,
