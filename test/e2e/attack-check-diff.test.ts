@@ -185,3 +185,42 @@ describe('a symlinked httpd.conf', () => {
     }
   }, 60_000);
 });
+
+describe('idempotency against inputs spelled differently (held)', () => {
+  it('a CRLF hosts file: check = real, a second run and a name in other case change nothing; vhost names in other case, a relative root and a trailing slash are the same vhost', async () => {
+    const t = await sandbox(roots);
+    await fs.writeFile(t.hosts, '127.0.0.1 localhost\r\n::1 localhost\r\n');
+    const h = ['hosts', 'add', 'crlf.dd', '--hosts-file', t.hosts];
+    const check = await cli([...h, '--check', '--diff', '--json']);
+    const real = await cli([...h, '--diff', '--json']);
+    expect(real.json.changed).toBe(true);
+    expect(real.json.diff).toEqual(check.json.diff);
+    expect(await fs.readFile(t.hosts, 'utf8')).toMatch(/^127\.0\.0\.1 crlf\.dd\r$/m);
+    const stamp = (await fs.stat(t.hosts)).mtimeMs;
+    for (const name of ['crlf.dd', 'CRLF.DD'])
+      expect(
+        (await cli(['hosts', 'add', name, '--hosts-file', t.hosts, '--json'])).json.changed,
+      ).toBe(false);
+    expect((await fs.stat(t.hosts)).mtimeMs).toBe(stamp);
+    const add = (name: string, root: string, cwd?: string) =>
+      cli(
+        ['vhost', 'add', name, '--server-root', root, '--hosts-file', t.hosts, '--json'],
+        cwd ? { cwd } : {},
+      );
+    expect((await add('case.dd', t.sr)).json.changed).toBe(true);
+    const conf = (await fs.stat(t.conf)).mtimeMs;
+    let same = 0;
+    for (const [name, root, cwd] of [
+      ['CASE.dd', t.sr],
+      ['case.dd', `${t.sr}/`],
+      ['Case.Dd', 'srv', t.work],
+    ] as [string, string, string?][]) {
+      const r = await add(name, root, cwd);
+      expect(r.code, r.stdout).toBe(0);
+      expect(r.json.changed, `${name} ${root}`).toBe(false);
+      same++;
+    }
+    expect(same).toBe(3);
+    expect((await fs.stat(t.conf)).mtimeMs).toBe(conf);
+  }, 60_000);
+});
