@@ -136,6 +136,30 @@ describe('--check after a real edit was killed (kill -9 by failpoint)', () => {
   }, 120_000);
 });
 
+describe('--check after a real edit was killed after its commit', () => {
+  it('vhost remove --purge killed before the purge (failpoint edit:before-purge): vhost add --check reports the diff the real run makes after finishing it (the DocumentRoot made again)', async () => {
+    const t = await sandbox(roots);
+    const mark = path.join(t.work, 'mark');
+    const v = (...a: string[]) => ['vhost', ...a, '--server-root', t.sr, '--hosts-file', t.hosts];
+    expect((await cli([...v('add', 'purged.dd'), '--json'])).code).toBe(0);
+    const killed = await cli([...v('remove', 'purged.dd', '--purge'), '--json'], {
+      env: { APXS_TS_FAILPOINT: 'edit:before-purge', APXS_TS_FAILPOINT_MARK: mark },
+    });
+    expect(killed.code).not.toBe(0);
+    expect((await fs.readFile(mark, 'utf8')).trim()).toBe('edit:before-purge');
+    const check = await cli([...v('add', 'purged.dd'), '--check', '--diff', '--json'], {
+      timeoutMs: 30_000,
+    });
+    expect(check.code, check.stdout).toBe(0);
+    const real = await cli([...v('add', 'purged.dd'), '--diff', '--json']);
+    expect(real.code, real.stdout).toBe(0);
+    expect(real.json.diff.map((d: any) => d.after_header)).toContain(
+      path.join(t.sr, 'sites', 'purged.dd', 'index.html'),
+    );
+    expect(check.json.diff).toEqual(real.json.diff);
+  }, 60_000);
+});
+
 describe('build --check writes nothing, not even its lock', () => {
   it("a module directory on a read-only mount: build --check plans (would build, exit 0); on a writable one it leaves the directory's mtime as it was", async () => {
     const work = await tmpDir('apxs-ts-atk-build-');
