@@ -88,6 +88,8 @@ export class EditTransaction implements FileView {
   private steps: Step[] = [];
   /** Plan mode's changes, by absolute path (empty in a real run: the disk holds them). */
   private readonly overlay = new Map<string, FsEntry>();
+  /** Directories the plan makes (empty in the plan, whatever is under that path on disk). */
+  private readonly made = new Set<string>();
   private readonly view: ReturnType<typeof overlayView> | undefined;
   /** Each touched path as it was before this edit first touched it, in the order touched: the diffs' "before". */
   private readonly before = new Map<string, FsEntry>();
@@ -112,7 +114,7 @@ export class EditTransaction implements FileView {
     opts: { check?: boolean } = {},
   ) {
     this.check = !!opts.check;
-    this.view = this.check ? overlayView(this.overlay) : undefined;
+    this.view = this.check ? overlayView(this.overlay, this.made) : undefined;
   }
 
   // FileView: the disk in a real run (the changes are there), the overlay over it in a plan.
@@ -333,8 +335,10 @@ export class EditTransaction implements FileView {
     while (!(await this.exists(path.dirname(top)))) top = path.dirname(top);
     await this.record({ kind: 'dir', path: top });
     if (this.check) {
-      for (let d = dir; d !== path.dirname(top); d = path.dirname(d))
+      for (let d = dir; d !== path.dirname(top); d = path.dirname(d)) {
         this.overlay.set(d, { kind: 'dir' });
+        this.made.add(d);
+      }
       this.done(top);
       return top;
     }

@@ -90,13 +90,17 @@ export const disk: FileView = {
  * A FileView over the disk with `overlay` (absolute path -> entry) laid on
  * top: what a plan would have written. Symlinks are followed through both.
  */
-export function overlayView(overlay: Map<string, FsEntry>): FileView & {
+export function overlayView(
+  overlay: Map<string, FsEntry>,
+  /** Directories the plan makes: empty, whatever the disk holds there (a directory planned away, then made again). */
+  made: Set<string> = new Set(),
+): FileView & {
   entry(file: string): Promise<FsEntry>;
 } {
   /** Whether a directory above `p` is planned away: then nothing under it is there. */
   const underGone = (p: string): boolean => {
     for (let d = path.dirname(p); d !== path.dirname(d); d = path.dirname(d))
-      if (overlay.get(d)?.kind === 'absent') return true;
+      if (overlay.get(d)?.kind === 'absent' || made.has(d)) return true;
     return false;
   };
   const entry = async (file: string): Promise<FsEntry> =>
@@ -144,7 +148,7 @@ export function overlayView(overlay: Map<string, FsEntry>): FileView & {
     },
     async readdir(dir) {
       const abs = path.resolve(dir);
-      const gone = overlay.get(abs)?.kind === 'absent' || underGone(abs);
+      const gone = overlay.get(abs)?.kind === 'absent' || made.has(abs) || underGone(abs);
       const names = new Set(gone ? [] : await disk.readdir(abs));
       for (const [p, e] of overlay) {
         if (path.dirname(p) !== abs) continue;
