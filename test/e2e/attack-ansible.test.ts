@@ -28,6 +28,7 @@ beforeAll(async () => {
 function adHoc(
   module: string,
   args: Record<string, unknown>,
+  exe: string = CLI,
 ): Promise<{ code: number; result: any }> {
   return new Promise((resolve) => {
     execFile(
@@ -41,7 +42,7 @@ function adHoc(
         '-m',
         module,
         '-a',
-        JSON.stringify({ ...args, apxs_ts: CLI }),
+        JSON.stringify({ ...args, apxs_ts: exe }),
       ],
       {
         cwd: s.work,
@@ -98,5 +99,28 @@ describe('Ansible module arguments that look like options', () => {
     expect(gone.result.changed, JSON.stringify(gone.result)).toBe(true);
     await expect(fs.stat(dashed)).rejects.toThrow();
     expect(await fs.readFile(s.conf, 'utf8')).toBe(conf);
+  }, 120_000);
+
+  it('an apxs-ts that answers ok without changed (a help text, another command) fails the task; a wrapper that prints a line before the JSON still works', async () => {
+    const fake = path.join(home, 'fake-apxs-ts');
+    await fs.writeFile(
+      fake,
+      '#!/bin/sh\necho \'{"ok": true, "help": "Usage: apxs-ts vhost add"}\'\n',
+      { mode: 0o755 },
+    );
+    const common = { server_root: s.sr, hosts_file: s.hosts, name: 'wrapped.dd' };
+    const f = await adHoc('apxs_ts_vhost', common, fake);
+    expect(f.code).not.toBe(0);
+    expect(f.result.failed).toBe(true);
+    expect(f.result.msg).toContain('changed');
+    const noisy = path.join(home, 'noisy-apxs-ts');
+    await fs.writeFile(
+      noisy,
+      `#!/bin/sh\necho "a wrapper's notice on stdout"\nexec ${process.execPath} ${CLI} "$@"\n`,
+      { mode: 0o755 },
+    );
+    const n = await adHoc('apxs_ts_vhost', common, noisy);
+    expect(n.code, JSON.stringify(n.result)).toBe(0);
+    expect(n.result.changed).toBe(true);
   }, 120_000);
 });
