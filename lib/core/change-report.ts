@@ -47,13 +47,23 @@ export interface ChangeOptions {
 /** Above this, a file's content is summarised rather than diffed (a `.so`, a tarball). */
 const MAX_TEXT = 256 * 1024;
 
-/** A file's content as diff text: '' for absent, a one-line summary for binary or huge content. */
+/** A PEM private key block (PKCS#8, EC, RSA, encrypted, OpenSSH). */
+const PRIVATE_KEY = /-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----[\s\S]*?-----END \1PRIVATE KEY-----/g;
+
+/**
+ * A diff lands in logs (Ansible prints it, CI keeps it): every private key
+ * block becomes a one-line note; the certificate beside it, public, stays.
+ */
+const withoutPrivateKeys = (text: string) =>
+  text.replace(PRIVATE_KEY, (block) => `(private key, ${block.length} bytes, not shown)`);
+
+/** A file's content as diff text: '' for absent, a one-line summary for binary or huge content; private keys left out. */
 export function diffText(content: Buffer | string | undefined): string {
   if (content === undefined) return '';
-  if (typeof content === 'string') return content;
+  if (typeof content === 'string') return withoutPrivateKeys(content);
   if (content.length > MAX_TEXT || content.includes(0))
     return `(binary content, ${content.length} bytes)\n`;
-  return content.toString('utf8');
+  return withoutPrivateKeys(content.toString('utf8'));
 }
 
 /**
