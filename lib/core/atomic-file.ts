@@ -9,7 +9,7 @@ import { promises as fs, constants as fsc } from 'node:fs';
 import path from 'node:path';
 import { ApxsError, fileError, isErrno } from './errors.js';
 import { failpoint } from './failpoint.js';
-import { escapeRegExp } from './fs.js';
+import { escapeRegExp, readRegular } from './fs.js';
 
 export interface WriteResult {
   path: string;
@@ -138,7 +138,7 @@ export async function writeInPlace(target: string, data: string | Uint8Array): P
 /** Reads a file, or undefined if it does not exist. */
 export async function readIfExists(file: string): Promise<Buffer | undefined> {
   try {
-    return await fs.readFile(file);
+    return await readRegular(file);
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return undefined;
     throw err;

@@ -83,8 +83,24 @@ export function fileDiff(
   };
 }
 
-/** The unified diff of one entry, as `diff -u` prints it (for the human output). */
+/**
+ * `text` with every control character but tab and newline as `\xNN`: a file
+ * a diff shows may hold any bytes (a comment with an escape sequence, a
+ * carriage return that hides a line), and printed raw to a terminal they can
+ * retitle it, recolour or erase lines. JSON needs nothing: it escapes them.
+ */
+const printable = (text: string) =>
+  text.replace(
+    /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
+
+/** The unified diff of one entry, as `diff -u` prints it (for the human output: control characters escaped). */
 export function unifiedDiff(d: FileDiff): string {
+  return printable(unifiedPatch(d));
+}
+
+function unifiedPatch(d: FileDiff): string {
   return createTwoFilesPatch(
     d.before_header,
     d.after_header,

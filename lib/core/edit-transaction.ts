@@ -88,6 +88,8 @@ export class EditTransaction implements FileView {
   private steps: Step[] = [];
   /** Plan mode's changes, by absolute path (empty in a real run: the disk holds them). */
   private readonly overlay = new Map<string, FsEntry>();
+  /** Directories the plan makes (empty in the plan, whatever is under that path on disk). */
+  private readonly made = new Set<string>();
   private readonly view: ReturnType<typeof overlayView> | undefined;
   /** Each touched path as it was before this edit first touched it, in the order touched: the diffs' "before". */
   private readonly before = new Map<string, FsEntry>();
@@ -116,7 +118,7 @@ export class EditTransaction implements FileView {
     opts: { check?: boolean } = {},
   ) {
     this.check = !!opts.check;
-    this.view = this.check ? overlayView(this.overlay) : undefined;
+    this.view = this.check ? overlayView(this.overlay, this.made) : undefined;
   }
 
   // FileView: the disk in a real run (the changes are there), the overlay over it in a plan.
@@ -249,7 +251,7 @@ export class EditTransaction implements FileView {
 
   /** Writes `data` to `file` unless it already holds exactly that. Returns whether it changed. */
   async write(file: string, data: string | Buffer, mode?: number): Promise<boolean> {
-    file = path.resolve(file); // the journal is read by a run in another cwd
+    file = await this.linkTarget(path.resolve(file)); // the journal is read by a run in another cwd
     const current = this.check ? await this.read(file) : await readIfExists(file);
     const next = typeof data === 'string' ? Buffer.from(data) : data;
     if (current && current.equals(next)) return false;
@@ -263,6 +265,22 @@ export class EditTransaction implements FileView {
     await this.remember(file, current, next);
     await writeFileAtomic(file, next, mode === undefined ? {} : { mode });
     return this.done(file);
+  }
+
+  /**
+   * The file a write to `file` changes: a symlink (an admin's httpd.conf
+   * linked from elsewhere) is followed, as writeFileAtomic follows it, so the
+   * journal, the diff and a plan's overlay name the file whose bytes change,
+   * not the link, which stays as it is.
+   */
+  private async linkTarget(file: string): Promise<string> {
+    let p = file;
+    for (let hops = 0; hops < 16; hops++) {
+      const target = await this.readlink(p);
+      if (target === undefined) return p;
+      p = path.resolve(path.dirname(p), target);
+    }
+    return p;
   }
 
   /** Removes a file (kept as the copy that undo renames back) or a symlink. */
@@ -332,8 +350,10 @@ export class EditTransaction implements FileView {
     while (!(await this.exists(path.dirname(top)))) top = path.dirname(top);
     await this.record({ kind: 'dir', path: top });
     if (this.check) {
-      for (let d = dir; d !== path.dirname(top); d = path.dirname(d))
+      for (let d = dir; d !== path.dirname(top); d = path.dirname(d)) {
         this.overlay.set(d, { kind: 'dir' });
+        this.made.add(d);
+      }
       this.done(top);
       return top;
     }
@@ -458,6 +478,74 @@ export class EditTransaction implements FileView {
             );
         });
     }
+  }
+
+  /**
+   * Plan mode only: lays over the disk, in memory, what `recover` would leave
+   * of an edit a killed run left (an open journal's steps undone as `undo`
+   * decides, a committed one's removals done), reading only. A --check then
+   * plans from the files the real run starts from once it has recovered, and
+   * reports the same `changed` and diff. Returns what the recovery would do,
+   * or undefined when there is no journal.
+   */
+  async planRecovery(journalFile: string): Promise<string | undefined> {
+    if (!this.check) throw new Error('planRecovery is for a plan (check mode)');
+    const committed = await readJournal(committedName(journalFile));
+    if (committed) {
+      for (const d of committed.removeAfterCommit)
+        this.overlay.set(path.resolve(d), { kind: 'absent' });
+      return `finishes "${committed.what}" (pid ${committed.pid}), which was killed after its commit`;
+    }
+    const j = await readJournal(journalFile);
+    if (!j) return undefined;
+    for (const step of [...j.steps].reverse()) await this.planUndo(step);
+    return `undoes "${j.what}" (pid ${j.pid}), which was killed before it was done`;
+  }
+
+  /** `undo`'s decision for one step, recorded in the overlay instead of made. */
+  private async planUndo(step: Step): Promise<void> {
+    switch (step.kind) {
+      case 'file': {
+        if (step.copy && !(await exists(step.copy))) return;
+        if (step.after && !(await this.holdsOurs(step))) return;
+        const original = step.copy ? await readIfExists(step.copy) : undefined;
+        this.overlay.set(
+          step.path,
+          original === undefined ? { kind: 'absent' } : { kind: 'file', data: original },
+        );
+        return;
+      }
+      case 'link': {
+        const st = await fs.lstat(step.path).catch(() => undefined);
+        if (st && !st.isSymbolicLink()) return;
+        this.overlay.set(
+          step.path,
+          step.target === null ? { kind: 'absent' } : { kind: 'link', target: step.target },
+        );
+        return;
+      }
+      case 'dir':
+        if (!(await this.planHoldsFiles(step.path)))
+          this.overlay.set(step.path, { kind: 'absent' });
+        return;
+      case 'shared': {
+        const now = await readIfExists(step.path);
+        const original = await readIfExists(step.copy);
+        if (now && sha(now) === step.after && original)
+          this.overlay.set(step.path, { kind: 'file', data: original });
+      }
+    }
+  }
+
+  /** holdsFiles as the plan sees `dir` (the files its undo removed already gone). */
+  private async planHoldsFiles(dir: string): Promise<boolean> {
+    for (const name of await this.readdir(dir)) {
+      const p = path.join(dir, name);
+      const kind = await this.lstat(p);
+      if (kind === 'file' && OUR_TEMP.test(name)) continue;
+      if (kind !== 'dir' || (await this.planHoldsFiles(p))) return true;
+    }
+    return false;
   }
 
   /** Whether `step.path` holds nothing, the original, or what this edit wrote: undoing it loses nobody's change. */

@@ -9,6 +9,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { isErrno } from './errors.js';
+import { readRegular } from './fs.js';
 
 /** What is at a path, not following a final symlink. */
 export type FsEntry =
@@ -44,7 +45,7 @@ export async function diskEntry(file: string): Promise<FsEntry> {
   if (!st) return { kind: 'absent' };
   if (st.isSymbolicLink()) return { kind: 'link', target: await fs.readlink(file) };
   if (st.isDirectory()) return { kind: 'dir' };
-  return { kind: 'file', data: await fs.readFile(file) };
+  return { kind: 'file', data: await readRegular(file) };
 }
 
 const gone = (err: unknown) =>
@@ -53,7 +54,7 @@ const gone = (err: unknown) =>
 export const disk: FileView = {
   async read(file) {
     try {
-      return await fs.readFile(file);
+      return await readRegular(file);
     } catch (err) {
       if (gone(err)) return undefined;
       throw err;
@@ -89,13 +90,24 @@ export const disk: FileView = {
  * A FileView over the disk with `overlay` (absolute path -> entry) laid on
  * top: what a plan would have written. Symlinks are followed through both.
  */
-export function overlayView(overlay: Map<string, FsEntry>): FileView & {
+export function overlayView(
+  overlay: Map<string, FsEntry>,
+  /** Directories the plan makes: empty, whatever the disk holds there (a directory planned away, then made again). */
+  made: Set<string> = new Set(),
+): FileView & {
   entry(file: string): Promise<FsEntry>;
   /** The path a write to `file` lands on: its symlinks (planned or on disk) followed, as writeFileAtomic follows them. */
   target(file: string): Promise<string>;
 } {
+  /** Whether a directory above `p` is planned away: then nothing under it is there. */
+  const underGone = (p: string): boolean => {
+    for (let d = path.dirname(p); d !== path.dirname(d); d = path.dirname(d))
+      if (overlay.get(d)?.kind === 'absent' || made.has(d)) return true;
+    return false;
+  };
   const entry = async (file: string): Promise<FsEntry> =>
-    overlay.get(path.resolve(file)) ?? (await diskEntry(file));
+    overlay.get(path.resolve(file)) ??
+    (underGone(path.resolve(file)) ? { kind: 'absent' } : await diskEntry(file));
   /** The entry a path names with symlinks followed (at most 16 hops, as the kernel's ELOOP). */
   /** The last path of `file`'s symlink chain and what is there (at most 16 hops, as the kernel's ELOOP). */
   const resolve = async (file: string): Promise<{ at: string; e: FsEntry }> => {
@@ -103,6 +115,7 @@ export function overlayView(overlay: Map<string, FsEntry>): FileView & {
     for (let hops = 0; hops < 16; hops++) {
       const e = overlay.get(p);
       if (!e) {
+        if (underGone(p)) return { kind: 'absent' };
         // Not planned: the disk's own answer, unless it is a link into something planned.
         const st = await fs.lstat(p).catch(() => undefined);
         if (!st?.isSymbolicLink()) return { at: p, e: await diskEntry(p) };
@@ -142,7 +155,8 @@ export function overlayView(overlay: Map<string, FsEntry>): FileView & {
     },
     async readdir(dir) {
       const abs = path.resolve(dir);
-      const names = new Set(await disk.readdir(abs));
+      const gone = overlay.get(abs)?.kind === 'absent' || made.has(abs) || underGone(abs);
+      const names = new Set(gone ? [] : await disk.readdir(abs));
       for (const [p, e] of overlay) {
         if (path.dirname(p) !== abs) continue;
         if (e.kind === 'absent') names.delete(path.basename(p));

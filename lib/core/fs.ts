@@ -2,10 +2,38 @@
  * Small file-system and environment helpers, one of each: every other module
  * imports these rather than writing its own.
  */
-import { access, readFile, stat } from 'node:fs/promises';
-import { readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { access, open, readFile, stat } from 'node:fs/promises';
+import { constants, readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { ApxsError, isErrno, type ErrorCode } from './errors.js';
+
+/**
+ * A file's bytes, refusing what is not a regular file: a FIFO planted where
+ * a config or the hosts file is expected would block the read forever (no
+ * writer), a device such as /dev/zero would never end. Opened non-blocking
+ * (a FIFO's open returns at once) and checked on the open descriptor, so a
+ * swap between a check and the read changes nothing. A directory throws
+ * EISDIR and a missing file ENOENT, as fs.readFile does.
+ */
+export async function readRegular(file: string): Promise<Buffer> {
+  const h = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const st = await h.stat();
+    if (st.isDirectory())
+      throw Object.assign(new Error(`EISDIR: illegal operation on a directory, read '${file}'`), {
+        code: 'EISDIR',
+        path: file,
+      });
+    if (!st.isFile())
+      throw new ApxsError('BAD_INPUT', `${file} is not a regular file (a FIFO, socket or device)`, {
+        hint: 'apxs-ts reads only regular files there: put the file itself back (or remove it)',
+        data: { path: file },
+      });
+    return await h.readFile();
+  } finally {
+    await h.close();
+  }
+}
 
 // The async helpers here use fs.promises; the sync ones (statOrUndefined,
 // readTextIfAny, readDirIfAny) are for /proc and a few small local files

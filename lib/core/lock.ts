@@ -82,6 +82,16 @@ async function ownerState(seen: Seen): Promise<State> {
   return { alive: Math.abs(Date.now() - seen.mtimeMs) < GARBAGE_STALE_MS, pid: undefined };
 }
 
+/**
+ * Whether `lockFile` is held by a live process, read only (nothing taken
+ * over or removed): a --check waits on a live edit, never on the lock a
+ * killed run left behind.
+ */
+export async function lockHeld(lockFile: string): Promise<boolean> {
+  const seen = await readSeen(lockFile);
+  return !!seen && (await ownerState(seen)).alive;
+}
+
 /** Inode, mtime and content (first 4 KiB) read through one descriptor, so they belong together. */
 async function readSeen(file: string): Promise<Seen | undefined> {
   let h: fs.FileHandle;

@@ -17,7 +17,7 @@ import type { FileDiff } from '../core/change-report.js';
 import { EditTransaction } from '../core/edit-transaction.js';
 import { ApxsError } from '../core/errors.js';
 import { failpoint } from '../core/failpoint.js';
-import { withLock } from '../core/lock.js';
+import { lockHeld, withLock } from '../core/lock.js';
 import {
   brokenConfigError,
   configTest,
@@ -146,11 +146,12 @@ export async function withConfigEdit<T>(
  * is made, and no lock is taken: taking the root's lock writes a lock file
  * (and a temp file beside it) in the state dir, and a check must not change
  * a byte or an mtime. Instead it waits, reading only, while a real edit holds
- * the lock (its lock file exists), so that it plans from a finished edit's
+ * the lock (its lock file names a live process; a killed run's is not waited on), so that it plans from a finished edit's
  * files, not from a half-made one. A real edit that starts while the plan
  * reads can still make the plan's report out of date (never its own files
  * wrong: the plan writes nothing). An interrupted edit's journal is not
- * recovered (that writes); the plan says the real run will do it first.
+ * recovered (that writes): the plan lays what recovering it would leave over
+ * the disk in memory (EditTransaction.planRecovery), and says so.
  */
 async function planConfigEdit<T>(
   sr: ServerRoot,
@@ -159,26 +160,17 @@ async function planConfigEdit<T>(
 ): Promise<ConfigEdit<T>> {
   const lockFile = path.join(sr.stateDir, 'config.lock');
   const deadline = Date.now() + CHECK_WAIT_MS;
-  while (
-    Date.now() < deadline &&
-    (await fs.lstat(lockFile).then(
-      () => true,
-      () => false,
-    ))
-  )
+  // A lock whose owner is dead (a kill -9) is not waited on: the next real run takes it over.
+  while (Date.now() < deadline && (await lockHeld(lockFile)))
     await new Promise((r) => setTimeout(r, 20));
-  const warnings: string[] = [];
-  for (const j of [journalFile(sr), journalFile(sr).replace(/\.json$/, '.committed.json')])
-    if (
-      await fs.lstat(j).then(
-        () => true,
-        () => false,
-      )
-    )
-      warnings.push(
-        `${j}: an edit of this root was interrupted; before ${what}, the real run finishes or undoes it first, which this check does not show`,
-      );
   const tx = new EditTransaction(undefined, undefined, { check: true });
+  // An interrupted edit is not recovered (that writes): the plan starts from what recovering it leaves.
+  const pending = await tx.planRecovery(journalFile(sr));
+  const warnings = pending
+    ? [
+        `${journalFile(sr)}: an edit of this root was interrupted; before ${what}, the real run first ${pending}; this plan starts from what that leaves`,
+      ]
+    : [];
   const value = await edit(tx);
   return {
     value,

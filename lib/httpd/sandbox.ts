@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { failpoint } from '../core/failpoint.js';
+import { withLock } from '../core/lock.js';
 import { cacheDir } from '../core/cache.js';
 import { exists, firstGroup, readJson } from '../core/fs.js';
 import { ApxsError, isErrno } from '../core/errors.js';
@@ -138,6 +139,18 @@ const readIfThere = (file: string) =>
  * and ctl loglevel edit httpd.conf). `check`: decide and report, write nothing.
  */
 export async function createSandbox(opts: SandboxOptions): Promise<SandboxResult> {
+  // Decided first without a lock (a check, or nothing to do, writes nothing,
+  // not even a lock file); a create that writes decides again under a lock
+  // beside the root, so of two creates at once one makes the sandbox and the
+  // other finds it made (changed: false), instead of both writing everything.
+  const planned = await createSandboxUnlocked({ ...opts, check: true });
+  if (!planned.changed || opts.check) return planned;
+  const root = path.resolve(opts.dir);
+  await fs.mkdir(path.dirname(root), { recursive: true, mode: 0o755 });
+  return withLock(`${root}.apxs-ts.lock`, () => createSandboxUnlocked(opts), 120_000);
+}
+
+async function createSandboxUnlocked(opts: SandboxOptions): Promise<SandboxResult> {
   const root = path.resolve(opts.dir);
   const port = parsePort(String(opts.port));
   const tlsPort = opts.tlsPort ? parsePort(String(opts.tlsPort)) : undefined;

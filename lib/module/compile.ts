@@ -27,7 +27,7 @@ import {
 } from './stamp.js';
 import type { Toolchain } from './toolchain.js';
 import { nowMs } from '../core/proc.js';
-import { withLock } from '../core/lock.js';
+import { lockHeld, withLock } from '../core/lock.js';
 import { failpoint } from '../core/failpoint.js';
 import { randomBytes } from 'node:crypto';
 import { withIncludeHint } from './compile-hints.js';
@@ -131,7 +131,16 @@ export async function buildModule(
   opts: BuildOptions = {},
 ): Promise<BuildResult> {
   const so = path.join(project.dir, `${project.module.stem}.so`);
-  return withLock(`${so}.apxs-ts.lock`, () => buildLocked(project, tc, opts), BUILD_LOCK_WAIT_MS);
+  const lockFile = `${so}.apxs-ts.lock`;
+  if (opts.check) {
+    // --check takes no lock (taking it writes a lock file: a check writes nothing, and
+    // may run where it cannot write); it waits, reading only, while a live build holds it.
+    const deadline = Date.now() + BUILD_LOCK_WAIT_MS;
+    while (Date.now() < deadline && (await lockHeld(lockFile)))
+      await new Promise((r) => setTimeout(r, 50));
+    return buildLocked(project, tc, opts);
+  }
+  return withLock(lockFile, () => buildLocked(project, tc, opts), BUILD_LOCK_WAIT_MS);
 }
 
 async function buildLocked(

@@ -16,6 +16,7 @@ import { writeForeignFile } from '../core/foreign-file.js';
 import { assertNoPlantedLink, assertWritable } from '../core/trust.js';
 import { ApxsError, fileError } from '../core/errors.js';
 import { failpoint } from '../core/failpoint.js';
+import { readRegular } from '../core/fs.js';
 import { findBlock, removeBlock, upsertBlock } from '../core/marked-block.js';
 import { withLock } from '../core/lock.js';
 import { validateHostname, validateIp } from './host-names.js';
@@ -145,7 +146,7 @@ const missing = (file: string) =>
 /** The hosts file's text; a missing file, a directory or an unreadable one is an error naming it. */
 async function readHosts(file: string): Promise<string> {
   try {
-    return await fs.readFile(file, 'utf8');
+    return (await readRegular(file)).toString('utf8');
   } catch (err) {
     if (isMissing(err)) throw missing(file);
     throw fileError(file, err) ?? err;

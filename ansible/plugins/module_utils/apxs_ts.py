@@ -60,19 +60,23 @@ class ApxsTs(object):
         self.restart_required = False
         self.results = []
 
-    def run(self, args, mutating=True, ok_codes=(), check=None, diff=True):
+    def run(self, args, mutating=True, ok_codes=(), check=None, diff=True, positional=()):
         """Runs `apxs-ts ARGS --json` (+ --check/--diff for a mutating command)
         and returns its JSON object. A failure of apxs-ts fails the task with
         its code and hint, unless the code is in ok_codes (the object is then
         returned with ok false; '*' accepts every code). diff=False for a
         command without --diff (build: its output is a .so). check=False runs a command for real even in
-        check mode (only for commands that change nothing)."""
+        check mode (only for commands that change nothing). `positional`: the
+        names and paths a user gave, passed last after `--` so that one with a
+        leading dash (a vhost named --help) is that name, never an option."""
         cmd = [self.exe] + list(args) + ['--json']
         in_check = self.module.check_mode if check is None else check
         if mutating and in_check:
             cmd.append('--check')
         if mutating and diff and self.module._diff:
             cmd.append('--diff')
+        if positional:
+            cmd += ['--'] + [str(p) for p in positional]
         rc, out, err = self.module.run_command(cmd, environ_update={'NO_COLOR': '1'})
         data = parse_one_object(out)
         if data is None:
@@ -85,6 +89,13 @@ class ApxsTs(object):
             if error.get('code') in ok_codes or '*' in ok_codes:
                 return data
             self.fail(cmd, rc, data, err)
+        if mutating and not isinstance(data.get('changed'), bool):
+            # Every mutating command answers `changed` (#23); an object without it
+            # (a help text, another command) did not do what the task asked.
+            self.module.fail_json(
+                msg='apxs-ts answered without "changed": not the command asked for',
+                cmd=cmd, rc=rc, stdout=out, stderr=err,
+            )
         self.results.append(dict(cmd=cmd, rc=rc))
         if mutating:
             self.absorb(data)

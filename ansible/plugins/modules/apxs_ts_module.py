@@ -91,17 +91,18 @@ def main():
         if p['build']:
             # Built against the target's toolchain; build has no file diff (its output is a .so).
             built = tool.run(
-                ['build', p['src']] + (['--server-root', sr] if os.path.exists(sr) else []),
+                ['build'] + (['--server-root', sr] if os.path.exists(sr) else []),
                 diff=False,
+                positional=[p['src']],
             )
             build_needed = built.get('changed') is True
         if not missing_in_check_mode(tool, sr, 'the module installed'):
             public = [] if p['public'] is None else ['--public' if p['public'] else '--local']
-            args = ['install', p['src']] + option_flags(p, INSTALL) + public
+            args = ['install'] + option_flags(p, INSTALL) + public
             if module.check_mode and build_needed:
                 # No .so yet (or an old one): install --check may not be able to read the record
                 # a build would make. The build would change the .so, so the install would too.
-                data = tool.run(args, ok_codes=('*',))
+                data = tool.run(args, ok_codes=('*',), positional=[p['src']])
                 if not data.get('ok'):
                     err = data.get('error') or {}
                     tool.note(
@@ -111,13 +112,13 @@ def main():
                         % (err.get('code'), err.get('message')),
                     )
             else:
-                tool.run(args)
+                tool.run(args, positional=[p['src']])
     else:
         name = p['name'] or name_in(p['src'])
         if not name:
             module.fail_json(msg='no name given and none in %s/apxs-ts-module.json' % p['src'])
         if not missing_in_check_mode(tool, sr, 'no module to uninstall', would_change=False):
-            tool.run(['uninstall', name, '--server-root', sr])
+            tool.run(['uninstall', '--server-root', sr], positional=[name])
     tool.exit(server_root=sr, state=p['state'])
 
 

@@ -53,11 +53,12 @@ def main():
     p = module.params
     if p['state'] == 'present':
         tool.run(
-            ['sandbox', 'create', p['path'], '--no-project']
-            + option_flags(p, [('port', '--port', 'value'), ('tls_port', '--tls-port', 'value')])
+            ['sandbox', 'create', '--no-project']
+            + option_flags(p, [('port', '--port', 'value'), ('tls_port', '--tls-port', 'value')]),
+            positional=[p['path']],
         )
     else:
-        tool.run(['sandbox', 'remove', p['path']])
+        tool.run(['sandbox', 'remove'], positional=[p['path']])
     tool.exit(path=p['path'])
 
 

@@ -96,11 +96,11 @@ def main():
     what = 'the vhost %s' % p['name'] if present else 'no vhost %s to remove' % p['name']
     if not missing_in_check_mode(tool, p['server_root'], what, would_change=present):
         if p['state'] == 'present':
-            tool.run(['vhost', 'add', p['name']] + option_flags(p, COMMON + ADD))
+            tool.run(['vhost', 'add'] + option_flags(p, COMMON + ADD), positional=[p['name']])
         else:
             tool.run(
-                ['vhost', 'remove', p['name']]
-                + option_flags(p, COMMON + [('purge', '--purge', 'bool')])
+                ['vhost', 'remove'] + option_flags(p, COMMON + [('purge', '--purge', 'bool')]),
+                positional=[p['name']],
             )
     tool.exit(name=p['name'], state=p['state'])
 
