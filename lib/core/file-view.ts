@@ -108,14 +108,13 @@ export function overlayView(
   const entry = async (file: string): Promise<FsEntry> =>
     overlay.get(path.resolve(file)) ??
     (underGone(path.resolve(file)) ? { kind: 'absent' } : await diskEntry(file));
-  /** The entry a path names with symlinks followed (at most 16 hops, as the kernel's ELOOP). */
   /** The last path of `file`'s symlink chain and what is there (at most 16 hops, as the kernel's ELOOP). */
   const resolve = async (file: string): Promise<{ at: string; e: FsEntry }> => {
     let p = path.resolve(file);
     for (let hops = 0; hops < 16; hops++) {
       const e = overlay.get(p);
       if (!e) {
-        if (underGone(p)) return { kind: 'absent' };
+        if (underGone(p)) return { at: p, e: { kind: 'absent' } };
         // Not planned: the disk's own answer, unless it is a link into something planned.
         const st = await fs.lstat(p).catch(() => undefined);
         if (!st?.isSymbolicLink()) return { at: p, e: await diskEntry(p) };
