@@ -186,8 +186,10 @@ describe('EditTransaction plan mode (--check)', () => {
     expect(planSeen).toEqual({ link: 'hosts.real', text: next });
     expect(realSeen).toEqual(planSeen);
     expect(await plan.diffs()).toEqual(await real.diffs());
+    // The diff names the file whose bytes change (the link's target), as the journal does.
+    const target = path.join(d, 'hosts.real');
     expect(await real.diffs()).toEqual([
-      { before_header: hosts, after_header: hosts, before: '127.0.0.1 localhost\n', after: next },
+      { before_header: target, after_header: target, before: '127.0.0.1 localhost\n', after: next },
     ]);
   });
 
