@@ -18,7 +18,8 @@ export const caLines = (ca: LocalCa) => [
   `CA       ${ca.certFile}`,
   `subject  ${ca.subject}`,
   `sha256   ${ca.fingerprint}`,
-  `permits  ${ca.permitted.dns.join(' ')} ${ca.permitted.ip.join(' ')} (name constraints, critical)`,
+  `permits  ${ca.permitted.dns.join(' ')} ` +
+    `${ca.permitted.ip.join(' ')} (name constraints, critical)`,
   `valid    ${ca.notBefore} .. ${ca.notAfter}`,
 ];
 
@@ -61,7 +62,8 @@ export async function list(o: { serverRoot?: string; caDir?: string }): Promise<
     data: { serverRoot: sr.root, ca: ca?.certFile ?? null, certificates: certs },
     stdout: certs.map(
       (c) =>
-        `${c.vhost}\t:${c.port}\t${c.notAfter.slice(0, 10)} (${c.daysLeft} days)\t${c.names.join(' ')}\t${c.file}${c.present ? '' : '\tMISSING'}${c.currentCa ? '' : '\tother CA: tls renew'}`,
+        `${c.vhost}\t:${c.port}\t${c.notAfter.slice(0, 10)} (${c.daysLeft} ` +
+        `days)\t${c.names.join(' ')}\t${c.file}${c.present ? '' : '\tMISSING'}${c.currentCa ? '' : '\tother CA: tls renew'}`,
     ),
   };
 }
@@ -155,7 +157,8 @@ function trustLines(r: TrustResult, verb: string): string[] {
   return [
     ...r.stores.map(
       (s) =>
-        `${s.store} ${s.where}: ${s.note ?? (s.changed ? (s.trusted ? 'added' : 'removed') : s.trusted ? 'already trusted' : 'not there')}`,
+        `${s.store} ${s.where}: ` +
+        `${s.note ?? (s.changed ? (s.trusted ? 'added' : 'removed') : s.trusted ? 'already trusted' : 'not there')}`,
     ),
     r.changed ? `${verb}: done` : `${verb}: nothing to change`,
     ...(verb === 'trust' ? [`Node reads no system store: ${r.nodeExtraCaCerts}`] : []),

@@ -99,9 +99,13 @@ async function readSeen(file: string): Promise<Seen | undefined> {
       // Not a file this code made (link() of a regular temp file): a FIFO, a device, a directory.
       throw new ApxsError(
         'UNSAFE_CONFIG',
-        `${file} is not a lock apxs-ts made: it is ${st.isFIFO() ? 'a FIFO' : st.isDirectory() ? 'a directory' : st.isCharacterDevice() ? 'a character device' : 'not a regular file'}, owned by uid ${st.uid}`,
+        `${file} is not a lock apxs-ts made: it is ` +
+          `${st.isFIFO() ? 'a FIFO' : st.isDirectory() ? 'a directory' : st.isCharacterDevice() ? 'a character device' : 'not a regular file'}, ` +
+          `owned by uid ${st.uid}`,
         {
-          hint: 'another user may have planted it to stop apxs-ts; remove it and run the command again',
+          hint:
+            'another user may have planted it to stop ' +
+            'apxs-ts; remove it and run the command again',
           data: { path: file },
         },
       );

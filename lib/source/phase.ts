@@ -89,7 +89,8 @@ export const ORPHAN_GUARD =
   'p=$1; shift; ' +
   // Alive: /proc/PID/stat is there and its state (after the last ") ") is not Z: a killed
   // apxs-ts is a zombie until its parent reaps it, and kill -0 would still succeed on it.
-  'alive() { s=$(cat /proc/$p/stat 2>/dev/null) || return 1; s=${s##*") "}; [ "${s%% *}" != Z ]; }; ' +
+  'alive() { s=$(cat /proc/$p/stat 2>/dev/null) || ' +
+  'return 1; s=${s##*") "}; [ "${s%% *}" != Z ]; }; ' +
   '( while alive; do sleep 0.5; done; kill -KILL 0 ) </dev/null >/dev/null 2>&1 & w=$!; ' +
   '"$@"; s=$?; kill "$w" 2>/dev/null; exit $s';
 
