@@ -60,11 +60,13 @@ export async function list(o: { serverRoot?: string; caDir?: string }): Promise<
   const certs = await listTls(sr, ca);
   return {
     data: { serverRoot: sr.root, ca: ca?.certFile ?? null, certificates: certs },
-    stdout: certs.map(
-      (c) =>
-        `${c.vhost}\t:${c.port}\t${c.notAfter.slice(0, 10)} (${c.daysLeft} ` +
-        `days)\t${c.names.join(' ')}\t${c.file}${c.present ? '' : '\tMISSING'}${c.currentCa ? '' : '\tother CA: tls renew'}`,
-    ),
+    stdout: certs.map((c) => {
+      const missing = c.present ? '' : '\tMISSING';
+      const otherCa = c.currentCa ? '' : '\tother CA: tls renew';
+      const until = `${c.notAfter.slice(0, 10)} (${c.daysLeft} days)`;
+      const names = c.names.join(' ');
+      return `${c.vhost}\t:${c.port}\t${until}\t${names}\t${c.file}${missing}${otherCa}`;
+    }),
   };
 }
 
@@ -83,6 +85,7 @@ export async function renew(
     expiringDays: o.expiring,
     all: o.all,
   });
+  const renewed = r.renewed.map((c) => `${c.names[0]} (until ${c.notAfter.slice(0, 10)})`);
   const running = r.renewed.length > 0 && (await isServerRunning(sr));
   const reloaded = running && o.reload ? await restart(sr, { graceful: true }) : undefined;
   return {
@@ -95,9 +98,7 @@ export async function renew(
       warnings: r.warnings,
     },
     human: [
-      r.renewed.length
-        ? `renewed ${r.renewed.map((c) => `${c.names[0]} (until ${c.notAfter.slice(0, 10)})`).join(', ')}`
-        : 'nothing to renew',
+      r.renewed.length ? `renewed ${renewed.join(', ')}` : 'nothing to renew',
       ...(reloaded
         ? ['the running server was gracefully restarted']
         : running
@@ -155,11 +156,11 @@ function trustOptions(o: TrustCli): TrustOptions {
 
 function trustLines(r: TrustResult, verb: string): string[] {
   return [
-    ...r.stores.map(
-      (s) =>
-        `${s.store} ${s.where}: ` +
-        `${s.note ?? (s.changed ? (s.trusted ? 'added' : 'removed') : s.trusted ? 'already trusted' : 'not there')}`,
-    ),
+    ...r.stores.map((s) => {
+      const unchanged = s.trusted ? 'already trusted' : 'not there';
+      const done = s.trusted ? 'added' : 'removed';
+      return `${s.store} ${s.where}: ${s.note ?? (s.changed ? done : unchanged)}`;
+    }),
     r.changed ? `${verb}: done` : `${verb}: nothing to change`,
     ...(verb === 'trust' ? [`Node reads no system store: ${r.nodeExtraCaCerts}`] : []),
   ];

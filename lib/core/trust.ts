@@ -93,6 +93,11 @@ export function userName(uid: number): string {
   return a ? `${a.name} (uid ${uid})` : `uid ${uid}`;
 }
 
+/** "owned by root (uid 0), mode 0644": who may change a file, for a message. */
+function ownerAndMode(st: Stats): string {
+  return `owned by ${userName(st.uid)}, mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}`;
+}
+
 function groupName(gid: number): string {
   const g = groups().find((x) => x.gid === gid);
   return g ? `${g.name} (gid ${gid})` : `gid ${gid}`;
@@ -314,8 +319,7 @@ export function assertWritable(file: string): void {
       const st = statSync(file, { throwIfNoEntry: false });
       throw new ApxsError(
         'PERMISSION_DENIED',
-        'permission denied writing ' +
-          `${file}${st ? ` (owned by ${userName(st.uid)}, mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')})` : ''}`,
+        `permission denied writing ${file}${st ? ` (${ownerAndMode(st)})` : ''}`,
         {
           hint:
             'run the same command with sudo, or pass ' +

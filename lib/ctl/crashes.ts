@@ -565,21 +565,20 @@ export function printable(text: string): string {
 /** `fn (file:line)` of a frame, for one-line summaries. */
 export function frameText(f: Frame | undefined): string {
   if (!f) return 'no symbolized frame';
-  return printable(
-    `${f.fn ?? '??'}${f.file ? ` (${f.file}:${f.line})` : ''}${f.object && !f.file ? ` in ${path.basename(f.object)}` : ''}`,
-  );
+  const where = f.file ? ` (${f.file}:${f.line})` : '';
+  const object = f.object && !f.file ? ` in ${path.basename(f.object)}` : '';
+  return printable(`${f.fn ?? '??'}${where}${object}`);
 }
 
 /** The lines of a crash as `ctl crashes` and `dev` print them. */
 export function crashLines(c: Crash): string[] {
+  const signo = c.signo !== undefined ? ` (${c.signo})` : '';
   return [
-    `child pid ${c.pid} died: ` +
-      `${printable(c.signal)}${c.signo !== undefined ? ` (${c.signo})` : ''} ` +
-      `in ${frameText(c.top)}`,
-    ...c.frames.map(
-      (f, i) =>
-        `  #${i} ${frameText(f)}${f.object && f.file ? ` [${printable(path.basename(f.object))}]` : ''}`,
-    ),
+    `child pid ${c.pid} died: ${printable(c.signal)}${signo} in ${frameText(c.top)}`,
+    ...c.frames.map((f, i) => {
+      const object = f.object && f.file ? ` [${printable(path.basename(f.object))}]` : '';
+      return `  #${i} ${frameText(f)}${object}`;
+    }),
     ...(c.core ? [`  core: ${printable(c.core)}`] : []),
     ...(c.note ? [`  note: ${printable(c.note)}`] : []),
   ];

@@ -202,13 +202,15 @@ export async function verifyAgainst(
   if (checksum) {
     const actual = hashes[checksum.algorithm] ?? (await hashFile(file, checksum.algorithm));
     if (actual !== checksum.hex) {
+      const saysWho = published.from.includes('://')
+        ? 'the release says'
+        : `the .${checksum.algorithm} beside it says`;
       await rejected(
         file,
         opts,
         'CHECKSUM_MISMATCH',
         `${name}: ${checksum.algorithm} is ${actual.slice(0, 16)}…, ` +
-          `${published.from.includes('://') ? 'the release says' : `the .${checksum.algorithm} beside it says`} ` +
-          `${checksum.hex.slice(0, 16)}…`,
+          `${saysWho} ${checksum.hex.slice(0, 16)}…`,
         {
           hint: (await isInside(file, opts.cacheDir))
             ? 'download it again; if it fails again, the mirror ' +

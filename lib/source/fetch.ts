@@ -364,8 +364,10 @@ async function httpDownload(
           throw tooLarge(
             url,
             limits.maxSize,
-            `more than ${limits.maxSize} bytes ` +
-              `arrived${total === undefined ? ', with no Content-Length' : `, where ${total} were announced`}`,
+            `more than ${limits.maxSize} bytes arrived` +
+              (total === undefined
+                ? ', with no Content-Length'
+                : `, where ${total} were announced`),
           );
         }
         for (const h of Object.values(hs)) h.update(chunk);

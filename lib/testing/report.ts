@@ -128,8 +128,8 @@ export function junitReport(rep: TestReport): string {
       else
         out.push(
           `${tag}>`,
-          '      <failure ' +
-            `message="${xml(c.failures.map((f) => f.what).join(', '))}">${xml(failureLines(c).join('\n'))}</failure>`,
+          `      <failure message="${xml(c.failures.map((f) => f.what).join(', '))}">` +
+            `${xml(failureLines(c).join('\n'))}</failure>`,
           '    </testcase>',
         );
     }

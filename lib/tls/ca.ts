@@ -189,7 +189,9 @@ async function createCa(dir: string, permitted: string[]): Promise<void> {
   const notBefore = new Date(now.getTime() - 3600_000);
   const notAfter = new Date(now);
   notAfter.setUTCFullYear(notAfter.getUTCFullYear() + CA_YEARS);
-  const name = `CN=apxs-ts local CA ${os.hostname().replace(/[,=+<>#;"\\]/g, '')} ${now.toISOString().slice(0, 10)}, O=apxs-ts development CA`;
+  const host = os.hostname().replace(/[,=+<>#;"\\]/g, '');
+  const day = now.toISOString().slice(0, 10);
+  const name = `CN=apxs-ts local CA ${host} ${day}, O=apxs-ts development CA`;
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serialHex(),
     name,
@@ -277,14 +279,17 @@ export async function ensureCa(
           .map((s) => s.toLowerCase())
           .filter((s) => !existing.permitted.dns.includes(s));
         if (missing.length) {
+          const permits = [
+            ...existing.permitted.dns.filter((s) => !DEFAULT_PERMITTED.includes(s)),
+            ...missing,
+          ].map((s) => `--permit ${s}`);
           throw new ApxsError(
             'NAME_NOT_PERMITTED',
             `the local CA ${existing.certFile} does not permit ` +
               `${missing.join(', ')}: its name constraints are fixed when it is made`,
             {
               hint:
-                'make a new CA with them: apxs-ts tls ca --new ' +
-                `${[...existing.permitted.dns.filter((s) => !DEFAULT_PERMITTED.includes(s)), ...missing].map((s) => `--permit ${s}`).join(' ')} ` +
+                `make a new CA with them: apxs-ts tls ca --new ${permits.join(' ')} ` +
                 '(then apxs-ts tls trust and apxs-ts tls renew --all)',
               data: { permitted: existing.permitted.dns, missing },
             },
