@@ -170,7 +170,9 @@ export async function runPhase(
   // detached: the phase leads a process group of its own, so one kill(-pid)
   // reaches make's children and the compilers too, and a Ctrl-C at the
   // terminal comes to us (which ends that group) rather than half of it.
-  // biome-ignore lint/suspicious/noImplicitAnyLet: execa's result type follows the options of the call below; TypeScript infers it from the assignment
+  // execa's result type follows the options of the call below: TypeScript infers it from the
+  // assignment.
+  // biome-ignore lint/suspicious/noImplicitAnyLet: inferred from the assignment below
   let result;
   try {
     const child = execa(

@@ -13,7 +13,8 @@
  *       config: "..."
  *   cases:
  *     - name: says hello
- *       request: { method: GET, path: /hello, host: one.test, headers: {X-A: b}, body: "...", timeoutMs: 30000 }
+ *       request: { method: GET, path: /hello, host: one.test, headers: {X-A: b},
+ *                  body: "...", timeoutMs: 30000 }
  *       expect:
  *         status: 200
  *         headers: { Content-Type: { contains: text/plain } }
