@@ -18,8 +18,7 @@ export const caLines = (ca: LocalCa) => [
   `CA       ${ca.certFile}`,
   `subject  ${ca.subject}`,
   `sha256   ${ca.fingerprint}`,
-  `permits  ${ca.permitted.dns.join(' ')} ` +
-    `${ca.permitted.ip.join(' ')} (name constraints, critical)`,
+  `permits  ${ca.permitted.dns.join(' ')} ${ca.permitted.ip.join(' ')} (name constraints, critical)`,
   `valid    ${ca.notBefore} .. ${ca.notAfter}`,
 ];
 
@@ -60,13 +59,10 @@ export async function list(o: { serverRoot?: string; caDir?: string }): Promise<
   const certs = await listTls(sr, ca);
   return {
     data: { serverRoot: sr.root, ca: ca?.certFile ?? null, certificates: certs },
-    stdout: certs.map((c) => {
-      const missing = c.present ? '' : '\tMISSING';
-      const otherCa = c.currentCa ? '' : '\tother CA: tls renew';
-      const until = `${c.notAfter.slice(0, 10)} (${c.daysLeft} days)`;
-      const names = c.names.join(' ');
-      return `${c.vhost}\t:${c.port}\t${until}\t${names}\t${c.file}${missing}${otherCa}`;
-    }),
+    stdout: certs.map(
+      (c) =>
+        `${c.vhost}\t:${c.port}\t${c.notAfter.slice(0, 10)} (${c.daysLeft} days)\t${c.names.join(' ')}\t${c.file}${c.present ? '' : '\tMISSING'}${c.currentCa ? '' : '\tother CA: tls renew'}`,
+    ),
   };
 }
 
@@ -85,7 +81,6 @@ export async function renew(
     expiringDays: o.expiring,
     all: o.all,
   });
-  const renewed = r.renewed.map((c) => `${c.names[0]} (until ${c.notAfter.slice(0, 10)})`);
   const running = r.renewed.length > 0 && (await isServerRunning(sr));
   const reloaded = running && o.reload ? await restart(sr, { graceful: true }) : undefined;
   return {
@@ -98,7 +93,9 @@ export async function renew(
       warnings: r.warnings,
     },
     human: [
-      r.renewed.length ? `renewed ${renewed.join(', ')}` : 'nothing to renew',
+      r.renewed.length
+        ? `renewed ${r.renewed.map((c) => `${c.names[0]} (until ${c.notAfter.slice(0, 10)})`).join(', ')}`
+        : 'nothing to renew',
       ...(reloaded
         ? ['the running server was gracefully restarted']
         : running
@@ -156,11 +153,10 @@ function trustOptions(o: TrustCli): TrustOptions {
 
 function trustLines(r: TrustResult, verb: string): string[] {
   return [
-    ...r.stores.map((s) => {
-      const unchanged = s.trusted ? 'already trusted' : 'not there';
-      const done = s.trusted ? 'added' : 'removed';
-      return `${s.store} ${s.where}: ${s.note ?? (s.changed ? done : unchanged)}`;
-    }),
+    ...r.stores.map(
+      (s) =>
+        `${s.store} ${s.where}: ${s.note ?? (s.changed ? (s.trusted ? 'added' : 'removed') : s.trusted ? 'already trusted' : 'not there')}`,
+    ),
     r.changed ? `${verb}: done` : `${verb}: nothing to change`,
     ...(verb === 'trust' ? [`Node reads no system store: ${r.nodeExtraCaCerts}`] : []),
   ];
