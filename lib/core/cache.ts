@@ -154,3 +154,27 @@ export function isStringRecord(v: unknown): v is Record<string, string> {
     Object.values(v).every((x) => typeof x === 'string')
   );
 }
+
+/**
+ * A file that belongs to the entry `name` / `key` but is no JSON (a
+ * precompiled header): `NAME-HASH` + `suffix` beside the entry's JSON, in a
+ * cache directory made when missing. Undefined when that directory cannot
+ * be made or is not to be trusted: then the caller does without the cache.
+ * The entry's JSON says what the file must be (its identity); a file that
+ * does not match it is a miss.
+ */
+export async function cacheSidecar(
+  name: string,
+  key: string,
+  suffix: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string | undefined> {
+  if (!/^[.a-z0-9-]*$/.test(suffix)) throw new Error(`bad cache suffix ${JSON.stringify(suffix)}`);
+  const file = cacheFile(name, key, env).replace(/\.json$/, suffix);
+  try {
+    await mkdir(path.dirname(file), { recursive: true });
+  } catch {
+    return undefined;
+  }
+  return whyUntrusted(path.dirname(file), env) ? undefined : file;
+}

@@ -4,7 +4,7 @@
  * or one module's), and a follow loop for `ctl logs --follow` that yields
  * whatever httpd appends. The access log is found in the config.
  */
-import { promises as fs } from 'node:fs';
+import { promises as fs, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { ApxsError } from '../core/errors.js';
 import { escapeRegExp } from '../core/fs.js';
@@ -13,6 +13,39 @@ import { is, type Directive } from '../httpd/conf-parse.js';
 import { readServerInfo } from '../httpd/server-info.js';
 import type { ServerRoot } from '../httpd/server-root.js';
 import { serverFiles } from './server-files.js';
+
+/**
+ * A wait on a log that ends as soon as something is written to it (inotify,
+ * through fs.watch) or after `ms`, whichever is first: a restart sees httpd's
+ * "resuming normal operations" when it is written, not at the next poll.
+ * Without a file, or where it cannot be watched, it is a plain sleep.
+ */
+export function watchLog(file: string | undefined): {
+  next(ms: number): Promise<void>;
+  close(): void;
+} {
+  let wake: (() => void) | undefined;
+  let w: FSWatcher | undefined;
+  try {
+    w = file ? watch(file, { persistent: false }, () => wake?.()) : undefined;
+    w?.on('error', () => w?.close());
+  } catch {
+    w = undefined;
+  }
+  return {
+    next: (ms) =>
+      new Promise<void>((resolve) => {
+        const t = setTimeout(done, ms);
+        function done() {
+          clearTimeout(t);
+          wake = undefined;
+          resolve();
+        }
+        wake = done;
+      }),
+    close: () => w?.close(),
+  };
+}
 
 /** The log's size now: the offset from which a later logSince reads. */
 export async function logSize(file: string | undefined): Promise<number> {

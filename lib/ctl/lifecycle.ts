@@ -8,8 +8,9 @@
 import { promises as fs } from 'node:fs';
 import { ApxsError } from '../core/errors.js';
 import { listeningAddresses } from '../core/ports.js';
-import { childrenOf, isAlive, nowMs, sleep } from '../core/proc.js';
+import { childrenOf, isAlive, nowMs } from '../core/proc.js';
 import { brokenConfigError, configTest, type ConfigTestResult } from '../httpd/configtest.js';
+import { proofHolds, type ConfigProof } from '../httpd/config-proof.js';
 import { serverProfile, type CtlVerb } from '../httpd/profile.js';
 import { readServerInfo } from '../httpd/server-info.js';
 import { probeTlsVhosts, tlsProbeWarnings, type TlsProbe } from './tls-probe.js';
@@ -17,7 +18,7 @@ import { caDir, certPath } from '../tls/ca.js';
 import type { ServerRoot } from '../httpd/server-root.js';
 import { timeoutOf, type CtlOptions, type CtlResult } from './ctl-options.js';
 import { withCtlLock } from './ctl-lock.js';
-import { logSince, logSize } from './error-log.js';
+import { logSince, logSize, watchLog } from './error-log.js';
 import { probe, probeWords, waitHealthy, type Probe } from './health.js';
 import { endProcesses, findServerProcesses, forceStop, signalOurs } from './identity.js';
 import { waitGone, type StaleReport } from './pid-file.js';
@@ -133,23 +134,35 @@ async function stopHoldingLock(
   };
 }
 
+export interface RestartOptions extends CtlOptions {
+  graceful?: boolean;
+  /**
+   * A configtest that passed just before (install's, under the config lock):
+   * reused instead of running httpd -t again when the files it was reached
+   * on are the same now (lib/httpd/config-proof.ts); else ignored.
+   */
+  provenConfig?: ConfigProof;
+}
+
+export type RestartResult = CtlResult & {
+  configtest: ConfigTestResult;
+  /** True when provenConfig held and no configtest of its own was run. */
+  configtestReused?: boolean;
+};
+
 /** Restart (SIGHUP) or graceful (SIGUSR1): configtest first, then wait for the new generation to answer. */
-export function restart(
-  sr: ServerRoot,
-  opts: CtlOptions & { graceful?: boolean } = {},
-): Promise<CtlResult & { configtest: ConfigTestResult }> {
+export function restart(sr: ServerRoot, opts: RestartOptions = {}): Promise<RestartResult> {
   return withCtlLock(sr, timeoutOf(opts), () => restartHoldingLock(sr, opts));
 }
 
-async function restartHoldingLock(
-  sr: ServerRoot,
-  opts: CtlOptions & { graceful?: boolean },
-): Promise<CtlResult & { configtest: ConfigTestResult }> {
+async function restartHoldingLock(sr: ServerRoot, opts: RestartOptions): Promise<RestartResult> {
   const t0 = nowMs();
   const action = opts.graceful ? 'graceful' : 'restart';
   const info = await readServerInfo(sr);
   const signal = await signalFor(sr, opts.graceful ? 'graceful' : 'restart', action);
-  const verdict = await configTest(sr);
+  // Taken under this lock, on the tree just read: a file changed since the proof means httpd -t again.
+  const reused = opts.provenConfig && (await proofHolds(sr, opts.provenConfig, info.tree));
+  const verdict = reused && opts.provenConfig ? opts.provenConfig.verdict : await configTest(sr);
   if (!verdict.ok)
     throw brokenConfigError(verdict, 'config is broken; the running server was left untouched');
   const { running, stale } = await serverState(sr, info.pidFile);
@@ -166,6 +179,7 @@ async function restartHoldingLock(
       ...started,
       action,
       configtest: verdict,
+      ...(reused ? { configtestReused: true } : {}),
       warnings: [
         ...started.warnings,
         'a module now needs its sanitizer runtime preloaded, which a restart cannot add: httpd was stopped and started',
@@ -180,6 +194,7 @@ async function restartHoldingLock(
       ...started,
       action,
       configtest: verdict,
+      ...(reused ? { configtestReused: true } : {}),
       warnings: [...started.warnings, 'httpd was not running: started it'],
     };
   }
@@ -188,14 +203,20 @@ async function restartHoldingLock(
   // hides: "Apache/1.3.42 (Unix) configured -- resuming normal operations",
   // the same in 2.0 and 2.2, with AH00489 in 2.4); then its health URL must answer.
   let resumed = false;
-  for (let delay = 2; nowMs() < deadline; delay = Math.min(delay * 2, 50)) {
-    if (!isAlive(running.pid)) break;
-    const lines = await logSince(info.errorLog, offset, 200);
-    if (lines.some((l) => /AH00489|resuming normal operations/.test(l))) {
-      resumed = true;
-      break;
+  // Woken by each write to the log; the timeout only bounds how late a death (no log line) is seen.
+  const logWrites = watchLog(info.errorLog);
+  try {
+    for (let delay = 2; nowMs() < deadline; delay = Math.min(delay * 2, 50)) {
+      if (!isAlive(running.pid)) break;
+      const lines = await logSince(info.errorLog, offset, 200);
+      if (lines.some((l) => /AH00489|resuming normal operations/.test(l))) {
+        resumed = true;
+        break;
+      }
+      await logWrites.next(delay);
     }
-    await sleep(delay);
+  } finally {
+    logWrites.close();
   }
   const url = opts.url ?? info.healthUrl;
   const log = await logSince(info.errorLog, offset);
@@ -230,6 +251,7 @@ async function restartHoldingLock(
         ? ['no new child processes seen after restart']
         : [],
     configtest: verdict,
+    ...(reused ? { configtestReused: true } : {}),
   };
 }
 

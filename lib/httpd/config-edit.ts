@@ -23,6 +23,7 @@ import {
   parseHttpdErrors,
   type ConfigTestResult,
 } from './configtest.js';
+import { configFingerprint, proofOf, type ConfigProof } from './config-proof.js';
 import type { ServerRoot } from './server-root.js';
 
 export interface ConfigEdit<T> {
@@ -33,6 +34,8 @@ export interface ConfigEdit<T> {
   configtest: ConfigTestResult | null;
   /** An interrupted edit finished or undone first, a backup not kept, ... */
   warnings: string[];
+  /** When asked for (`prove`): the passing verdict with what it was reached on, for a restart to reuse (config-proof.ts). */
+  proof?: ConfigProof;
 }
 
 /** Long enough for a queue of configtests (~150 ms each) from many concurrent runs. */
@@ -50,6 +53,7 @@ export async function withConfigEdit<T>(
   sr: ServerRoot,
   what: string,
   edit: (tx: EditTransaction) => Promise<T>,
+  opts: { prove?: boolean } = {},
 ): Promise<ConfigEdit<T>> {
   await fs.mkdir(sr.stateDir, { recursive: true }).catch((err: unknown) => {
     throw writeError(sr.stateDir, err);
@@ -63,11 +67,19 @@ export async function withConfigEdit<T>(
       const tx = new EditTransaction(backupDir(sr), { file: journalFile(sr), what });
       let value: T;
       let verdict: ConfigTestResult | null = null;
+      let proof: ConfigProof | undefined;
       try {
         value = await edit(tx);
         if (tx.dirty) {
           failpoint('edit:before-configtest');
+          // A fingerprint that cannot be taken only costs the restart its own configtest.
+          const fingerprint = () => configFingerprint(sr).catch(() => undefined);
+          const before = opts.prove ? await fingerprint() : undefined;
           verdict = await configTest(sr);
+          // Taken again after: a file changed while httpd -t ran leaves no proof.
+          const after = before !== undefined ? await fingerprint() : undefined;
+          if (before !== undefined && after !== undefined)
+            proof = proofOf(sr, before, after, verdict);
         }
       } catch (err) {
         await tx.rollback();
@@ -97,6 +109,7 @@ export async function withConfigEdit<T>(
         backups: tx.backups,
         configtest: verdict,
         warnings: [...recovered, ...tx.warnings],
+        ...(proof ? { proof } : {}),
       };
     },
     LOCK_TIMEOUT_MS,

@@ -71,6 +71,19 @@ const LOG_24 = {
   levels: [...LEVELS, ...[1, 2, 3, 4, 5, 6, 7, 8].map((n) => `trace${n}`)],
 };
 
+/** 2.0 and 2.2 speak alike: ordered Allow/Deny, NameVirtualHost, one global LogLevel, no message ids. */
+const dialect2xBefore24 = (series: '2.0' | '2.2'): Dialect => ({
+  series,
+  nameVirtualHost: true,
+  allowAll: ORDER_ALLOW,
+  localOnly: LOCAL_ORDER,
+  orderAllowBuiltIn: true,
+  listen: LISTEN_2,
+  logLevel: LOG_GLOBAL,
+  messageIds: false,
+  mostSpecificAddressWins: false,
+});
+
 const DIALECTS: Record<Series, Dialect> = {
   '1.3': {
     series: '1.3',
@@ -83,28 +96,8 @@ const DIALECTS: Record<Series, Dialect> = {
     messageIds: false,
     mostSpecificAddressWins: false,
   },
-  '2.0': {
-    series: '2.0',
-    nameVirtualHost: true,
-    allowAll: ORDER_ALLOW,
-    localOnly: LOCAL_ORDER,
-    orderAllowBuiltIn: true,
-    listen: LISTEN_2,
-    logLevel: LOG_GLOBAL,
-    messageIds: false,
-    mostSpecificAddressWins: false,
-  },
-  '2.2': {
-    series: '2.2',
-    nameVirtualHost: true,
-    allowAll: ORDER_ALLOW,
-    localOnly: LOCAL_ORDER,
-    orderAllowBuiltIn: true,
-    listen: LISTEN_2,
-    logLevel: LOG_GLOBAL,
-    messageIds: false,
-    mostSpecificAddressWins: false,
-  },
+  '2.0': dialect2xBefore24('2.0'),
+  '2.2': dialect2xBefore24('2.2'),
   '2.4': {
     series: '2.4',
     nameVirtualHost: false,

@@ -91,6 +91,9 @@ const APXS_13 = [
   'SBINDIR',
   'TARGET',
 ] as const;
+/** Every apxs variable some series' apxs is asked for. */
+export type ApxsVar = (typeof APXS_2)[number] | (typeof APXS_13)[number];
+export const ALL_APXS_VARS: readonly ApxsVar[] = [...new Set<ApxsVar>([...APXS_2, ...APXS_13])];
 
 const loadLine = (symbol: string, so: string) =>
   `LoadModule ${symbol} ${/\s/.test(so) ? JSON.stringify(so) : so}`;

@@ -31,6 +31,7 @@ import { withLock } from '../core/lock.js';
 import { failpoint } from '../core/failpoint.js';
 import { randomBytes } from 'node:crypto';
 import { withIncludeHint } from './compile-hints.js';
+import { buildPch, findPch, pchPlan } from './pch.js';
 
 export {
   checkModuleApi,
@@ -53,13 +54,25 @@ export interface BuildResult {
   /** .apxs-ts/build.log. */
   log: string;
   durationMs: number;
+  /** With `pch`: per source compiled, what its precompiled header did (lib/module/pch.ts). */
+  pch?: Record<string, PchState>;
 }
+
+/**
+ * used: compiled with a valid one; built: none was valid, compiled without
+ * and one made beside it for the next build; unbuilt: that making failed
+ * (build.log says why); fallback: the compile with it failed and the one
+ * without decided.
+ */
+export type PchState = 'used' | 'built' | 'unbuilt' | 'fallback';
 
 export interface BuildOptions {
   force?: boolean;
   jobs?: number;
   /** Where CFLAGS, CPPFLAGS, CXXFLAGS, LDFLAGS and LIBS are taken from (default: this process's). */
   env?: NodeJS.ProcessEnv;
+  /** Compile with a precompiled header of the source's leading #includes, made when missing (dev's loop). */
+  pch?: boolean;
 }
 
 /** `dir` as a directory of apxs-ts's own: made when missing, refused (UNSAFE_CONFIG) when a symlink or no directory. */
@@ -147,10 +160,15 @@ async function buildLocked(
   // One source: compile and link in one call. Several: compile each, then link.
   // apxs's order: its flags, the module's (-I -D -Wc), the environment's; libraries after the objects.
   const san = sanitizerFlags(project.sanitize);
-  const compileArgs = (src: string) => [
+  const unitFlags = (src: string) => [
     ...(isCxx(src) ? tc.cxxflags : tc.cflags),
     ...fw.compile(isCxx(src)),
     ...san.compile,
+  ];
+  // `pch`: the stub whose .gch replaces the source's leading #includes (lib/module/pch.ts).
+  const compileArgs = (src: string, pch?: string) => [
+    ...unitFlags(src),
+    ...(pch ? ['-include', pch] : []),
     ...(single ? [...tc.ldflags, ...fw.link, ...san.link] : ['-c']),
     '-MMD',
     '-MF',
@@ -216,33 +234,66 @@ async function buildLocked(
   await fs.rm(logFile, { force: true }); // a link there goes, not its target
   await fs.writeFile(logFile, '', { flag: 'wx' });
   const warnings: string[] = [];
-  const runStep = async (cmd: string, args: string[]) => {
+  /** Runs one compile or link; a failure throws, unless `soft` (then false, and its warnings are not kept). */
+  const runStep = async (cmd: string, args: string[], soft = false): Promise<boolean> => {
     const res = await runCapture(cmd, args, { cwd: project.dir });
-    warnings.push(...res.all.split('\n').filter((l) => /\bwarning:/.test(l)));
     await fs.appendFile(
       logFile,
       `$ ${res.command}\n${res.all}${res.all.endsWith('\n') || !res.all ? '' : '\n'}[exit ${res.exitCode}]\n`,
     );
-    if (res.exitCode !== 0)
-      throw await withIncludeHint(
-        compileFailure(res, logFile),
-        res.all,
-        tc.includeDirs,
-        project.dir,
-      );
+    if (res.exitCode === 0 || !soft)
+      warnings.push(...res.all.split('\n').filter((l) => /\bwarning:/.test(l)));
+    if (res.exitCode === 0) return true;
+    if (soft) return false;
+    throw await withIncludeHint(compileFailure(res, logFile), res.all, tc.includeDirs, project.dir);
+  };
+  const pchStates: Record<string, PchState> = {};
+  const pchInputs: Record<string, Unit['inputs']> = {};
+  /** One unit's compile (and link, for one source), with a precompiled header when asked and it applies. */
+  const compileUnit = async (src: string, cmd: string) => {
+    const plan = opts.pch
+      ? await pchPlan(
+          path.join(project.dir, src),
+          compilerOf(src),
+          unitFlags(src),
+          isCxx(src) ? 'c++' : 'c',
+          tc.key,
+        )
+      : undefined;
+    if (!plan) return void (await runStep(cmd, compileArgs(src)));
+    const hit = await findPch(plan);
+    if (hit) {
+      if (await runStep(cmd, compileArgs(src, hit.stub), true)) {
+        pchStates[src] = 'used';
+        pchInputs[src] = hit.inputs;
+        return;
+      }
+      // Whatever went wrong with it, the compile without it answers: its error is the one reported.
+      pchStates[src] = 'fallback';
+      return void (await runStep(cmd, compileArgs(src)));
+    }
+    // None yet: this compile goes without, and the header is made beside it for the next one.
+    const [compiled, made] = await Promise.allSettled([
+      runStep(cmd, compileArgs(src)),
+      buildPch(plan, project.dir),
+    ]);
+    const pchLog = made.status === 'fulfilled' ? made.value.log : `${String(made.reason)}\n`;
+    await fs.appendFile(logFile, `# precompiled header for ${src}\n${pchLog}`);
+    pchStates[src] = made.status === 'fulfilled' && made.value.ok ? 'built' : 'unbuilt';
+    if (compiled.status === 'rejected') throw compiled.reason;
   };
   const units: Record<string, Unit> = { ...(old?.units ?? {}) };
   let symbolNotes: string[] = [];
   try {
     if (single) {
-      await runStep(linker, compileArgs(project.sources[0]!));
+      await compileUnit(project.sources[0]!, linker);
     } else {
       const queue = [...stale];
       const jobs = Math.min(Math.max(1, opts.jobs ?? os.availableParallelism()), queue.length);
       await Promise.all(
         Array.from({ length: jobs }, async () => {
           for (let s = queue.shift(); s !== undefined; s = queue.shift())
-            await runStep(compilerOf(s), compileArgs(s));
+            await compileUnit(s, compilerOf(s));
         }),
       );
       await runStep(linker, linkArgs);
@@ -266,8 +317,13 @@ async function buildLocked(
   }
   for (const src of stale) {
     units[src] = {
+      // Recorded without the -include: a build with the header and one without make the same object.
       argv: line(compilerOf(src), compileArgs(src)),
-      inputs: await unitInputs(path.join(project.dir, src), depOf(src), project.dir),
+      // With the header, -MMD names only the source's own #includes: what the header was made of counts too.
+      inputs: {
+        ...(pchInputs[src] ?? {}),
+        ...(await unitInputs(path.join(project.dir, src), depOf(src), project.dir)),
+      },
       output: [0, 0],
     };
   }
@@ -287,5 +343,6 @@ async function buildLocked(
     warnings,
     symbolNotes,
     durationMs: nowMs() - started,
+    ...(opts.pch ? { pch: pchStates } : {}),
   };
 }

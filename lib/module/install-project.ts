@@ -33,7 +33,7 @@ export async function installProject(
   sr: ServerRoot,
   project: ModuleProject,
   tc: Toolchain,
-  opts: { force?: boolean; flags?: LocationOverrides } = {},
+  opts: { force?: boolean; flags?: LocationOverrides; proveConfig?: boolean } = {},
 ): Promise<ProjectInstallResult> {
   const flags = opts.flags ?? {};
   checkLocationFlags(flags);
@@ -51,6 +51,7 @@ export async function installProject(
     so: choice.so,
     location: plan.location,
     force: opts.force,
+    proveConfig: opts.proveConfig,
   });
   const savedOverrides = await saveLocationOverrides(project.dir, flags);
   const { build, ...so } = choice;

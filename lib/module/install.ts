@@ -15,6 +15,7 @@ import { runCapture } from '../core/run.js';
 import { withConfigEdit } from '../httpd/config-edit.js';
 import { configToken, configUrlPath } from '../httpd/config-values.js';
 import type { ConfigTestResult } from '../httpd/configtest.js';
+import type { ConfigProof } from '../httpd/config-proof.js';
 import { loadConfTree } from '../httpd/conf-tree.js';
 import { is } from '../httpd/conf-parse.js';
 import { httpdCommand } from '../httpd/invoke.js';
@@ -35,6 +36,8 @@ export interface InstallSpec {
   location: ModuleLocation | null;
   /** Install even over a module of the same name apxs-ts did not install. */
   force?: boolean;
+  /** Keep the passing configtest's proof (lib/httpd/config-proof.ts) for the restart that follows. */
+  proveConfig?: boolean;
 }
 
 export interface InstallResult {
@@ -47,6 +50,8 @@ export interface InstallResult {
   configtest: ConfigTestResult | null;
   /** An interrupted edit finished or undone first, a backup not kept, ... */
   warnings: string[];
+  /** With proveConfig: what the restart may reuse instead of its own configtest. */
+  configProof?: ConfigProof;
 }
 
 function configLines(
@@ -123,30 +128,35 @@ export async function installModule(sr: ServerRoot, spec: InstallSpec): Promise<
     );
   }
   const so = await fs.readFile(spec.so);
-  const edit = await withConfigEdit(sr, `installing ${spec.module.stem}`, async (tx) => {
-    await tx.mkdir(sr.modulesDir);
-    // Over a module apxs-ts did not install (only --force gets here with one): keep it all to put back.
-    const ours =
-      !!(await readLedger(sr)).modules[dest] || (await sr.layout.hasModule(sr, spec.module.name));
-    if (
-      !ours &&
-      ((await exists(dest)) || (await sr.layout.foreignModuleConfig(sr, spec.module.name)))
-    ) {
-      await saveReplaced(tx, sr, spec.module.name, [
-        dest,
-        ...sr.layout.moduleFiles(sr, spec.module.name),
-      ]);
-      failpoint('install:after-save');
-    }
-    // Recorded before the copy: a kill right after it leaves a .so that
-    // uninstall knows is ours.
-    await updateLedger(tx, sr, (l) => {
-      l.modules[dest] = { module: spec.module.name, sha256: sha256(so) };
-    });
-    await tx.write(dest, so, 0o755);
-    failpoint('install:after-so');
-    await sr.layout.enableModule(tx, sr, lines);
-  });
+  const edit = await withConfigEdit(
+    sr,
+    `installing ${spec.module.stem}`,
+    async (tx) => {
+      await tx.mkdir(sr.modulesDir);
+      // Over a module apxs-ts did not install (only --force gets here with one): keep it all to put back.
+      const ours =
+        !!(await readLedger(sr)).modules[dest] || (await sr.layout.hasModule(sr, spec.module.name));
+      if (
+        !ours &&
+        ((await exists(dest)) || (await sr.layout.foreignModuleConfig(sr, spec.module.name)))
+      ) {
+        await saveReplaced(tx, sr, spec.module.name, [
+          dest,
+          ...sr.layout.moduleFiles(sr, spec.module.name),
+        ]);
+        failpoint('install:after-save');
+      }
+      // Recorded before the copy: a kill right after it leaves a .so that
+      // uninstall knows is ours.
+      await updateLedger(tx, sr, (l) => {
+        l.modules[dest] = { module: spec.module.name, sha256: sha256(so) };
+      });
+      await tx.write(dest, so, 0o755);
+      failpoint('install:after-so');
+      await sr.layout.enableModule(tx, sr, lines);
+    },
+    { prove: spec.proveConfig },
+  );
   return {
     module: spec.module.stem,
     serverRoot: sr.root,
@@ -156,6 +166,7 @@ export async function installModule(sr: ServerRoot, spec: InstallSpec): Promise<
     backups: edit.backups,
     configtest: edit.configtest,
     warnings: edit.warnings,
+    ...(edit.proof ? { configProof: edit.proof } : {}),
   };
 }
 

@@ -16,7 +16,13 @@ import { exists } from '../core/fs.js';
 import { ApxsError } from '../core/errors.js';
 import { runCapture } from '../core/run.js';
 import { httpdCommand } from '../httpd/invoke.js';
-import { serverProfile, traitsOf, type SeriesTraits } from '../httpd/profile.js';
+import {
+  ALL_APXS_VARS,
+  type ApxsVar,
+  serverProfile,
+  traitsOf,
+  type SeriesTraits,
+} from '../httpd/profile.js';
 import type { ServerRoot } from '../httpd/server-root.js';
 
 export type ModuleApi = SeriesTraits['moduleApi'];
@@ -58,25 +64,8 @@ export interface Toolchain {
 }
 
 /** Every variable the flags are made of; each server is asked only those its apxs knows. */
-const WANTED = [
-  'CC',
-  'CXX',
-  'CFLAGS',
-  'CPPFLAGS',
-  'EXTRA_CPPFLAGS',
-  'EXTRA_CFLAGS',
-  'INCLUDEDIR',
-  'EXTRA_INCLUDES',
-  'CFLAGS_SHLIB',
-  'LD_SHLIB',
-  'LDFLAGS_SHLIB',
-  'LDFLAGS',
-  'SBINDIR',
-  'TARGET',
-  'progname',
-  'LIBEXECDIR',
-] as const;
-type Vars = Record<(typeof WANTED)[number], string>;
+const WANTED = ALL_APXS_VARS;
+type Vars = Record<ApxsVar, string>;
 
 /** What to ask apxs: the profile's view of one series' apxs. */
 type ApxsDialect = Pick<SeriesTraits, 'apxsVars' | 'apxsOneQueryAtATime'>;

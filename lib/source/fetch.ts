@@ -87,19 +87,7 @@ export async function fetchText(url: string, opts: FetchOptions = {}): Promise<s
   };
   const watch = new Watchdog(limits.stallMs, Date.now() + limits.deadlineMs);
   try {
-    const res = await n.undici.request(url, {
-      dispatcher: dispatcher(n, opts, retries, onRequest),
-      headers: { 'user-agent': 'apxs-ts' },
-      highWaterMark: BODY_BUFFER,
-      signal: watch.signal,
-      headersTimeout: 0,
-      bodyTimeout: 0,
-    });
-    watch.kick();
-    if (res.statusCode === 404 || res.statusCode === 410) {
-      await res.body.dump();
-      throw notFound(url, `HTTP ${res.statusCode}`);
-    }
+    const res = await get(n, url, dispatcher(n, opts, retries, onRequest), watch, {});
     if (res.statusCode >= 300) {
       await res.body.dump();
       throw new ApxsError('DOWNLOAD_FAILED', `${url} answered HTTP ${res.statusCode}`);
@@ -158,17 +146,21 @@ export async function download(
   }
   const part = `${dest}.part`;
   const started = Date.now();
-  if (url.startsWith('file:')) return copyFile(url, dest, part, started, opts);
-  return httpDownload(url, dest, part, started, opts);
+  const job: Download = { url, dest, part, started, opts };
+  return url.startsWith('file:') ? copyFile(job) : httpDownload(job);
 }
 
-async function copyFile(
-  url: string,
-  dest: string,
-  part: string,
-  started: number,
-  opts: FetchOptions,
-): Promise<FetchResult> {
+/** One download: from `url` through `part` (what reached the disk) to `dest`. */
+interface Download {
+  url: string;
+  dest: string;
+  part: string;
+  /** Date.now() when it began: the deadline counts from here. */
+  started: number;
+  opts: FetchOptions;
+}
+
+async function copyFile({ url, dest, part, started, opts }: Download): Promise<FetchResult> {
   try {
     const hs = hashers(opts.algorithms);
     const src = fileURLToPath(url);
@@ -238,6 +230,33 @@ export function rangeStart(header: string | string[] | undefined): number {
 }
 
 /**
+ * One GET under `watch` (the watchdog is the timeout; undici's own 60 s ones
+ * would only be retried inside it). A 404 or 410 is NOT_FOUND: no retry helps.
+ */
+async function get(
+  n: Awaited<ReturnType<typeof net>>,
+  url: string,
+  send: ReturnType<typeof dispatcher>,
+  watch: Watchdog,
+  headers: Record<string, string>,
+) {
+  const res = await n.undici.request(url, {
+    dispatcher: send,
+    headers: { 'user-agent': 'apxs-ts', ...headers },
+    highWaterMark: BODY_BUFFER,
+    signal: watch.signal,
+    headersTimeout: 0,
+    bodyTimeout: 0,
+  });
+  watch.kick();
+  if (res.statusCode === 404 || res.statusCode === 410) {
+    await res.body.dump();
+    throw notFound(url, `HTTP ${res.statusCode}`);
+  }
+  return res;
+}
+
+/**
  * The download loop. Each request runs under a watchdog (stall timeout and
  * the overall deadline); a network error, a 5xx, a stall or a short body is
  * retried from what reached the disk, each retry announced (onNotice); a
@@ -245,13 +264,7 @@ export function rangeStart(header: string | string[] | undefined): number {
  * .part is discarded and the download starts again from byte 0. Nothing
  * past maxSize is ever written, and a .part that would pass it is removed.
  */
-async function httpDownload(
-  url: string,
-  dest: string,
-  part: string,
-  started: number,
-  opts: FetchOptions,
-): Promise<FetchResult> {
+async function httpDownload({ url, dest, part, started, opts }: Download): Promise<FetchResult> {
   const n = await net();
   const retries = opts.retries ?? 5;
   const limits = limitsOf(opts.limits);
@@ -274,20 +287,7 @@ async function httpDownload(
     let out: fs.FileHandle | undefined;
     const watch = new Watchdog(limits.stallMs, deadlineAt);
     try {
-      const res = await n.undici.request(url, {
-        dispatcher: send,
-        headers: { 'user-agent': 'apxs-ts', ...(have > 0 ? { range: `bytes=${have}-` } : {}) },
-        highWaterMark: BODY_BUFFER,
-        signal: watch.signal,
-        // The watchdog is the timeout; undici's own 60 s ones would only be retried inside it.
-        headersTimeout: 0,
-        bodyTimeout: 0,
-      });
-      watch.kick();
-      if (res.statusCode === 404 || res.statusCode === 410) {
-        await res.body.dump();
-        throw notFound(url, `HTTP ${res.statusCode}`);
-      }
+      const res = await get(n, url, send, watch, have > 0 ? { range: `bytes=${have}-` } : {});
       if (res.statusCode === 416 && have > 0 && failures < retries) {
         // Our .part is already complete (or larger than the file): start over.
         await res.body.dump();
