@@ -8,6 +8,9 @@ import {
   perModuleLevelWarnings,
   readModuleSources,
 } from '../lib/ctl/loglevel-advice.js';
+import type { ChangeOptions } from '../lib/core/change-report.js';
+import { isServerRunning } from '../lib/ctl/running-httpd.js';
+import { changeReport, diffLines } from './change-output.js';
 import { warningLines } from './output.js';
 import { isJson } from './progress.js';
 import { targetServerRoot } from './server-root.js';
@@ -55,7 +58,12 @@ export async function logs(
 
 export async function loglevel(
   level: string | undefined,
-  o: LogOpts & { module?: string; reset?: boolean; reload: boolean; source?: string },
+  o: LogOpts & {
+    module?: string;
+    reset?: boolean;
+    reload: boolean;
+    source?: string;
+  } & ChangeOptions,
 ): Promise<Outcome> {
   if (!level && !o.reset) throw new ApxsError('USAGE', 'give a LEVEL (e.g. debug), or --reset');
   if (level && o.reset) throw new ApxsError('USAGE', 'give a LEVEL or --reset, not both');
@@ -66,6 +74,7 @@ export async function loglevel(
     reset: o.reset,
     reload: o.reload,
     timeoutSec: o.timeout,
+    check: o.check,
   });
   r.warnings.push(
     ...(await perModuleLevelWarnings(r, {
@@ -75,13 +84,24 @@ export async function loglevel(
     })),
   );
   const what = r.lines.length ? r.lines.join(', ') : "the config's own LogLevel";
+  const msg = r.didChange
+    ? `${o.check ? 'would set ' : ''}${sr.configFile}: ${what}${r.reloaded ? '; reloaded httpd' : ''}`
+    : `${what} already: nothing ${o.check ? 'would change' : 'changed'}`;
+  const { changed: files, didChange, diff, check: _check, ...rest } = r;
+  // The command reloads a running server itself (so --check's real run would too); --no-reload leaves that to you.
+  const report = changeReport(
+    {
+      changed: didChange,
+      msg,
+      warnings: r.warnings,
+      restartRequired: didChange && o.reload === false && (await isServerRunning(sr)),
+      diff,
+    },
+    o,
+  );
   return {
-    data: { ...r },
-    human: [
-      r.changed.length
-        ? `${sr.configFile}: ${what}${r.reloaded ? '; reloaded httpd' : ''}`
-        : `${what} already: nothing changed`,
-      ...warningLines(r.warnings),
-    ],
+    data: { ...rest, files, ...report },
+    stdout: diffLines(diff, o),
+    human: [msg, ...warningLines(r.warnings)],
   };
 }

@@ -1,13 +1,9 @@
 /** The bodies of `ctl start|stop|graceful-stop|restart|graceful`, `ctl status` and `ctl configtest` (logs and loglevel: ctl-log.ts). */
 import { brokenConfigError, configTest } from '../lib/httpd/configtest.js';
-import {
-  restart,
-  start,
-  status as serverStatus,
-  stop,
-  type CtlResult,
-} from '../lib/ctl/lifecycle.js';
-import type { ServerRoot } from '../lib/httpd/server-root.js';
+import { status as serverStatus, type CtlResult } from '../lib/ctl/lifecycle.js';
+import { ensure, type LifecycleVerb } from '../lib/ctl/lifecycle-change.js';
+import type { ChangeOptions } from '../lib/core/change-report.js';
+import { changeOutcome } from './change-output.js';
 import { targetServerRoot } from './server-root.js';
 import { warningLines } from './output.js';
 import { healthNote } from '../lib/ctl/health-note.js';
@@ -50,22 +46,23 @@ async function withSpinner<T>(text: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-const LIFECYCLE: Record<
-  'start' | 'stop' | 'graceful-stop' | 'restart' | 'graceful',
-  (sr: ServerRoot, o: CtlOpts) => Promise<CtlResult>
-> = {
-  start: (sr, o) => start(sr, { url: o.url, timeoutSec: o.timeout }),
-  stop: (sr, o) => stop(sr, { timeoutSec: o.timeout }),
-  'graceful-stop': (sr, o) => stop(sr, { timeoutSec: o.timeout, graceful: true }),
-  restart: (sr, o) => restart(sr, { url: o.url, timeoutSec: o.timeout }),
-  graceful: (sr, o) => restart(sr, { url: o.url, timeoutSec: o.timeout, graceful: true }),
-};
-
-export async function lifecycle(name: keyof typeof LIFECYCLE, o: CtlOpts): Promise<Outcome> {
-  const sr = await targetServerRoot(o, { writes: true });
-  const r = await withSpinner(`${name} httpd in ${sr.root}`, () => LIFECYCLE[name](sr, o));
-  const note = name.includes('stop') ? undefined : healthNote(r.health?.status, r.serverRoot);
-  return { data: { ...r, ...(note ? { healthNote: note } : {}) }, human: describe(r) };
+/** start, stop, graceful-stop, restart, graceful: the #23 contract (lib/ctl/lifecycle-change.ts). */
+export async function lifecycle(name: LifecycleVerb, o: CtlOpts & ChangeOptions): Promise<Outcome> {
+  const sr = await targetServerRoot(o, { writes: !o.check });
+  const r = await withSpinner(`${name} httpd in ${sr.root}`, () =>
+    ensure(name, sr, { url: o.url, timeoutSec: o.timeout, check: o.check }),
+  );
+  const note =
+    name.includes('stop') || (!r.changed && r.pid === undefined) || o.check
+      ? undefined
+      : healthNote(r.health?.status, r.serverRoot);
+  // ctl changes no config file: under --diff the list is empty.
+  return changeOutcome(
+    o,
+    { changed: r.changed, msg: r.msg, warnings: r.warnings, diff: [] },
+    { ...r, ...(note ? { healthNote: note } : {}) },
+    o.check || (r.pid === undefined && !r.orphans) ? warningLines(r.warnings) : describe(r),
+  );
 }
 
 export async function status(o: CtlOpts): Promise<Outcome> {

@@ -5,7 +5,41 @@ import { parseModuleName } from '../lib/module/names.js';
 import { targetServerRoot } from './server-root.js';
 import { warningLines } from './output.js';
 import { toolchainForServer } from '../lib/module/toolchain.js';
+import type { ChangeOptions } from '../lib/core/change-report.js';
+import { isServerRunning } from '../lib/ctl/running-httpd.js';
+import type { InstallResult } from '../lib/module/install.js';
+import { moduleState } from '../lib/module/module-state.js';
+import type { ServerRoot } from '../lib/httpd/server-root.js';
+import { changeReport, diffLines } from './change-output.js';
 import type { Outcome } from './types.js';
+
+/**
+ * The JSON of install and uninstall: every field the lib returns, `changed`
+ * the boolean (the list of files in `files`), the contract's fields, and
+ * the module's `state` as read back (lib/module/module-state.ts).
+ */
+async function changeData(
+  sr: ServerRoot,
+  res: InstallResult,
+  msg: string,
+  o: ChangeOptions,
+  symbolOf: string | undefined,
+): Promise<{ data: Record<string, unknown>; stdout: string[] | undefined }> {
+  const { changed: files, didChange, diff, check: _check, ...rest } = res;
+  const report = changeReport(
+    {
+      changed: didChange,
+      msg,
+      warnings: res.warnings,
+      // Neither command reloads the server: a running one needs a graceful for the change to apply.
+      restartRequired: didChange && (await isServerRunning(sr)),
+      diff,
+    },
+    o,
+  );
+  const state = await moduleState(sr, res.module, { soSymbol: symbolOf });
+  return { data: { ...rest, files, ...report, state }, stdout: diffLines(diff, o) };
+}
 
 export async function install(
   dir: string,
@@ -16,7 +50,7 @@ export async function install(
     location?: string | boolean;
     public?: boolean;
     local?: boolean;
-  },
+  } & ChangeOptions,
 ): Promise<Outcome> {
   const project = await readModuleProject(dir);
   const sr = await targetServerRoot(o, { writes: true });
@@ -28,7 +62,7 @@ export async function install(
     noLocation: o.location === false,
     public: o.public ? true : o.local ? false : undefined,
   };
-  const res = await installProject(sr, project, tc, { force: o.force, flags });
+  const res = await installProject(sr, project, tc, { force: o.force, flags, check: o.check });
   const stem = project.module.stem;
   const soLine = res.so.built
     ? `built ${res.so.so} (${res.so.reason})`
@@ -39,35 +73,46 @@ export async function install(
   const locLine = loc
     ? `<Location ${loc.path}> ${loc.directives.map(([d, v]) => `${d} ${v}`).join(', ')} (from ${res.locationFrom === 'flags' ? 'the flags given' : res.locationFrom})`
     : `no <Location>${res.locationFrom === 'sources' ? ': the sources compare r->handler with no name and register no filter' : ` (from ${res.locationFrom === 'flags' ? '--no-location' : res.locationFrom})`}`;
+  const would = o.check ? 'would install' : 'installed';
+  const msg = res.didChange
+    ? `${would} ${stem} into ${sr.root} (${sr.kind})${res.changed.length ? `; ${o.check ? 'would change' : 'changed'} ${res.changed.join(', ')}` : ''}`
+    : `${stem} is already installed in ${sr.root}: nothing ${o.check ? 'would change' : 'changed'}`;
+  const { data, stdout } = await changeData(sr, res, msg, o, project.module.symbol);
   return {
-    data: { ...res },
+    data,
+    stdout,
     human: [
       soLine,
-      ...(res.changed.length === 0
-        ? [`${stem} is already installed in ${sr.root}: nothing changed`]
+      ...(!res.didChange
+        ? [msg]
         : [
-            `installed ${stem} into ${sr.root} (${sr.kind}); changed ${res.changed.join(', ')}`,
+            msg,
             locLine,
             ...(res.backups.length ? [`backups: ${res.backups.join(', ')}`] : []),
             ...(res.savedOverrides
               ? [`kept in ${project.dir}/apxs-ts-module.json for the next install`]
               : []),
-            `reload the server to use it: apxs-ts ctl graceful --server-root ${sr.root}`,
+            ...(o.check
+              ? []
+              : [`reload the server to use it: apxs-ts ctl graceful --server-root ${sr.root}`]),
           ]),
       ...warningLines(res.warnings),
     ],
   };
 }
 
-export async function uninstall(name: string, o: { serverRoot?: string }): Promise<Outcome> {
+export async function uninstall(
+  name: string,
+  o: { serverRoot?: string } & ChangeOptions,
+): Promise<Outcome> {
   const module = parseModuleName(name);
   const sr = await targetServerRoot(o, { writes: true });
-  const res = await uninstallModule(sr, module);
-  return {
-    data: { ...res },
-    human: [
-      `removed ${module.stem} from ${sr.root}; changed ${res.changed.join(', ')}`,
-      ...warningLines(res.warnings),
-    ],
-  };
+  const res = await uninstallModule(sr, module, { check: o.check });
+  const msg = res.alreadyAbsent
+    ? `${module.stem} is not installed in ${sr.root} (already absent): nothing ${o.check ? 'would change' : 'changed'}`
+    : res.didChange
+      ? `${o.check ? 'would remove' : 'removed'} ${module.stem} from ${sr.root}; ${o.check ? 'would change' : 'changed'} ${res.changed.join(', ')}`
+      : `${module.stem}: nothing ${o.check ? 'would change' : 'changed'}`;
+  const { data, stdout } = await changeData(sr, res, msg, o, undefined);
+  return { data, stdout, human: [msg, ...warningLines(res.warnings)] };
 }

@@ -16,6 +16,7 @@ import {
   portArg,
   timeoutArg,
   trustDir,
+  withChangeOptions,
   withHostsFile,
   withServerRoot,
 } from './options.js';
@@ -80,7 +81,7 @@ Examples:
   const sb = program
     .command('sandbox')
     .description('private httpd server roots run by the system httpd binary');
-  sb.command('create')
+  withChangeOptions(sb.command('create'))
     .argument('<dir>', 'directory for the new server root')
     .option('--port <n>', 'port to Listen on (127.0.0.1)', portArg, 8080)
     .option(
@@ -88,7 +89,10 @@ Examples:
       'the port `vhost add --tls` listens on for HTTPS (127.0.0.1)',
       portArg,
     )
-    .option('--force', 'write a fresh config into an existing directory')
+    .option(
+      '--force',
+      'write a fresh config into an existing directory (without it, a sandbox already there as asked is left as it is: changed false)',
+    )
     .option('--no-project', 'do not record the server root in ./apxs-ts.json')
     .option('--use', 'switch ./apxs-ts.json to this sandbox when it names another server root')
     .description('create a sandbox ServerRoot: no root needed, nothing in /etc touched')
@@ -101,13 +105,13 @@ Examples:
     .description('the sandboxes you created: running or not, port, path')
     .addHelpText('after', '\nExample:\n  apxs-ts sandbox list --json')
     .action(run(() => sandbox().list()));
-  sb.command('remove')
+  withChangeOptions(sb.command('remove'))
     .argument('<dir>', 'a sandbox made by sandbox create')
     .description(
       "stop a sandbox's server if it runs, then delete what apxs-ts made in it; your files (and files you edited) are kept and listed",
     )
     .addHelpText('after', '\nExample:\n  apxs-ts sandbox remove ./srv')
-    .action(run((dir) => sandbox().remove(dir)));
+    .action(run((dir, o) => sandbox().remove(dir, o)));
 
   // new
   withServerRoot(program.command('new'))
@@ -136,6 +140,10 @@ Examples:
   withServerRoot(program.command('build'))
     .argument('[dir]', 'module directory', '.')
     .option('--force', 'rebuild even if up to date')
+    .option(
+      '--check',
+      'say whether a build is needed (changed) and what it would compile; write nothing',
+    )
     .option('--jobs <n>', 'parallel compiles for multi-file modules', jobsArg)
     .option(
       '-I, --include <dir>',
@@ -177,7 +185,7 @@ Examples:
     .action(run((dir, o) => build().build(dir, o)));
 
   // install, uninstall
-  withServerRoot(program.command('install'))
+  withChangeOptions(withServerRoot(program.command('install')))
     .argument('[dir]', 'module directory', '.')
     .option('--force', 'install even over a module of the same name that apxs-ts did not install')
     .option(
@@ -208,7 +216,7 @@ Examples:
       ].join('\n'),
     )
     .action(run((dir, o) => install().install(dir, o)));
-  withServerRoot(program.command('uninstall'))
+  withChangeOptions(withServerRoot(program.command('uninstall')))
     .argument('<name>', 'module name (info or mod_info)')
     .description(
       'reverse install: remove the .so, LoadModule and <Location>; configtest, roll back if broken',
@@ -259,16 +267,19 @@ Examples:
       .addHelpText('after', CTL_EXIT_HELP);
   const lifecycle = [
     ['start', 'configtest, check the port, start, and wait until the health URL answers'],
-    ['stop', 'stop and wait until the process and its pid file are gone (exit 3 if not running)'],
+    [
+      'stop',
+      'stop and wait until the process and its pid file are gone (not running: changed false)',
+    ],
     [
       'graceful-stop',
-      'let requests finish, then stop (httpd 2.2 and later; exit 3 if not running)',
+      'let requests finish, then stop (httpd 2.2 and later; not running: changed false)',
     ],
     ['restart', 'configtest, then restart and wait for the new generation to answer'],
     ['graceful', 'configtest, then graceful restart and wait for the new generation to answer'],
   ] as const;
   for (const [name, description] of lifecycle) {
-    ctlCommon(c.command(name).description(description)).action(
+    withChangeOptions(ctlCommon(c.command(name).description(description))).action(
       run((o) => ctl().lifecycle(name, o)),
     );
   }
@@ -326,12 +337,14 @@ Examples:
       '\nMore examples:\n  apxs-ts ctl logs --module info -n 5\n  apxs-ts ctl logs --access --follow',
     )
     .action(run((o) => ctlLog().logs(o)));
-  ctlCommon(
-    c
-      .command('loglevel')
-      .description(
-        'set LogLevel (per module on 2.4, global before) in a marked block; a running server is reloaded',
-      ),
+  withChangeOptions(
+    ctlCommon(
+      c
+        .command('loglevel')
+        .description(
+          'set LogLevel (per module on 2.4, global before) in a marked block; a running server is reloaded',
+        ),
+    ),
   )
     .argument('[level]', 'emerg alert crit error warn notice info debug (2.4 also trace1-8)')
     .option(
@@ -355,12 +368,11 @@ Examples:
     .command('hosts')
     .description('names in /etc/hosts, inside a block apxs-ts marks as its own');
   const hostsCommon = (sub: Command) =>
-    withHostsFile(sub)
-      .option('--dry-run', 'print the change, write nothing')
-      .option(
-        '--backup-dir <dir>',
-        'where the timestamped backup goes (default: beside the hosts file)',
-      );
+    // --check (and its older name --dry-run): print the change, write nothing.
+    withChangeOptions(withHostsFile(sub)).option(
+      '--backup-dir <dir>',
+      'where the timestamped backup goes (default: beside the hosts file)',
+    );
   hostsCommon(h.command('add').argument('<names...>').option('--ip <ip>', 'address', '127.0.0.1'))
     .description('map names to an address (several names share one line per address)')
     .addHelpText(
@@ -386,7 +398,7 @@ Examples:
       '--httpd-version <v>',
       'treat the server as this series (2.2 or 2.4) instead of asking httpd -v',
     );
-  vhostCommon(v.command('add').argument('<name>'))
+  withChangeOptions(vhostCommon(v.command('add').argument('<name>')))
     .option('--alias <name>', 'ServerAlias (repeatable)', collect, [])
     .option(
       '--docroot <dir>',
@@ -417,7 +429,7 @@ Examples:
       '\nExamples:\n  apxs-ts vhost add one.dd --alias www.one.dd --server-root ./srv --hosts-file ./hosts\n  apxs-ts vhost add one.test --tls --tls-port 8443 --https-only',
     )
     .action(run((name, o) => vhost().add(name, o)));
-  vhostCommon(v.command('remove').argument('<name>'))
+  withChangeOptions(vhostCommon(v.command('remove').argument('<name>')))
     .option('--purge', 'also delete its DocumentRoot')
     .description('remove the vhost block, its hosts entry, and the Include when no vhost is left')
     .addHelpText('after', '\nExample:\n  apxs-ts vhost remove one.dd --purge')
@@ -486,8 +498,7 @@ Examples:
     .addHelpText('after', '\nExample:\n  apxs-ts source verify 2.4.68')
     .action(run((what, o) => source().verify(what, o)));
   sourceCommon(
-    s
-      .command('build')
+    withChangeOptions(s.command('build'))
       .argument('<version>', '2.4.68, a series (2.4) or latest')
       .argument('[configure-args...]', 'extra configure arguments, after --'),
   )
@@ -497,7 +508,6 @@ Examples:
     )
     .option('--port <n>', 'Listen localhost:PORT in the installed httpd.conf', portArg, 8080)
     .option('--jobs <n>', 'make -jN (default: the number of CPUs)', jobsArg)
-    .option('--dry-run', 'print every step and URL, run none')
     .option(
       '--with-ssl',
       'also build mod_ssl and mod_socache_shmcb (2.4; needs libssl-dev) for vhost add --tls',
@@ -505,14 +515,14 @@ Examples:
     .description('check prerequisites, download, verify, configure, make, make install, set Listen')
     .addHelpText(
       'after',
-      '\nExamples:\n  apxs-ts source build 2.4.68 --port 8080   (into ~/.local/share/apxs-ts/httpd/2.4.68)\n  apxs-ts source build 2.4.68 --prefix ~/httpd-2.4 --port 8080\n  apxs-ts source build 2.2 --prefix /opt/httpd22 -- --enable-rewrite\n  apxs-ts source build 1.3 --prefix /opt/apache13 --dry-run',
+      '\nExamples:\n  apxs-ts source build 2.4.68 --port 8080   (into ~/.local/share/apxs-ts/httpd/2.4.68)\n  apxs-ts source build 2.4.68 --prefix ~/httpd-2.4 --port 8080\n  apxs-ts source build 2.2 --prefix /opt/httpd22 -- --enable-rewrite\n  apxs-ts source build 1.3 --prefix /opt/apache13 --check   (every step and URL, run none)\n\nBuilt there before with the same version, options and port (its receipt says so): changed false, nothing rebuilt.',
     )
     .action(run((version, extra, o) => source().build(version, extra, o)));
   s.command('versions')
     .description('the httpd versions source build installed (from their receipts), newest first')
     .addHelpText('after', '\nExample:\n  apxs-ts source versions --json')
     .action(run(() => source().versions()));
-  s.command('uninstall')
+  withChangeOptions(s.command('uninstall'))
     .argument('<version>', 'a version source versions lists')
     .option('--prefix <dir>', 'which one, when the version is installed in more than one prefix')
     .description(
@@ -719,7 +729,7 @@ Examples:
       '--ca-dir <dir>',
       "the local CA's directory (default: $APXS_TS_CA_DIR, else $XDG_DATA_HOME/apxs-ts/ca, else ~/.local/share/apxs-ts/ca)",
     );
-  withCaDir(tl.command('ca'))
+  withChangeOptions(withCaDir(tl.command('ca')))
     .option(
       '--permit <suffix>',
       'also permit names under SUFFIX (repeatable; e.g. .dd); fixed once the CA is made',
@@ -743,7 +753,7 @@ Examples:
     .description('the TLS vhosts apxs-ts made: names, port, expiry, certificate file')
     .addHelpText('after', '\nExample:\n  apxs-ts tls list --json')
     .action(run((o) => tlsBody().list(o)));
-  withCaDir(withServerRoot(tl.command('renew').argument('[name]')))
+  withChangeOptions(withCaDir(withServerRoot(tl.command('renew').argument('[name]'))))
     .option(
       '--expiring <days>',
       'renew those with fewer days left (and any signed by another CA, or missing)',
@@ -760,7 +770,7 @@ Examples:
     )
     .action(run((name, o) => tlsBody().renew(name, o)));
   const trustCommand = (name: 'trust' | 'untrust', description: string, example: string) =>
-    withCaDir(tl.command(name))
+    withChangeOptions(withCaDir(tl.command(name)))
       .option(
         '--local-certs-dir <dir>',
         `where the CA file goes (update-ca-certificates --localcertsdir; default ${DEFAULT_SYSTEM_STORE.localCertsDir})`,
@@ -814,7 +824,7 @@ Exit codes:
   1  failed (config broken, port in use, did not become healthy; status: running but unhealthy,
      or orphaned workers whose parent is gone)
   2  usage error, or a verb this httpd lacks (graceful-stop on httpd 1.3 and 2.0; nothing is signalled)
-  3  not running (stop, graceful-stop, status)
+  3  not running (status; stop and graceful-stop exit 0 with changed false)
 
 --json prints one object: {"ok":true,"action","pid","healthUrl","health":{"status","latencyMs"},...}
 or {"ok":false,"error":{"code","message","hint"},...}.

@@ -17,6 +17,8 @@ import { verifyRelease } from '../lib/source/verify-release.js';
 import { warningLines, writeErr } from './output.js';
 import { isJson, outputMode, progress } from './progress.js';
 import type { Outcome } from './types.js';
+import type { ChangeOptions } from '../lib/core/change-report.js';
+import { changeOutcome } from './change-output.js';
 
 interface Common {
   mirror?: string;
@@ -145,7 +147,7 @@ export async function verify(what: string, o: Common): Promise<Outcome> {
 export async function build(
   version: string,
   extra: string[],
-  o: Common & { prefix?: string; port: number; jobs?: number; dryRun?: boolean; withSsl?: boolean },
+  o: Common & { prefix?: string; port: number; jobs?: number; withSsl?: boolean } & ChangeOptions,
 ): Promise<Outcome> {
   const port = o.port;
   const limits = limitsOf(o);
@@ -161,7 +163,8 @@ export async function build(
       jobs: o.jobs,
       keysFile: o.keys,
       insecure: o.insecure,
-      dryRun: o.dryRun,
+      // --check (and its older name --dry-run): every step and URL, run none.
+      dryRun: o.check,
       configureArgs: extra,
       withSsl: o.withSsl,
       onEvent: (e) =>
@@ -171,12 +174,32 @@ export async function build(
             ? rep.notice(e.notice)
             : rep.phase(e),
     });
-    if (res.dryRun)
-      return {
-        data: { ...res },
-        stdout: res.steps.map((s, i) => `${i + 1}. ${s}`),
-        human: warningLines(res.warnings),
-      };
+    // A whole installed tree: no file diff (steps says what a build does).
+    if (!res.changed)
+      return changeOutcome(
+        o,
+        {
+          changed: false,
+          msg: `httpd ${res.version} is already built in ${res.prefix} with these options and port`,
+          warnings: res.warnings,
+          diff: [],
+        },
+        { ...res },
+      );
+    if (res.dryRun) {
+      const out = changeOutcome(
+        o,
+        {
+          changed: true,
+          msg: `would build httpd ${res.version} into ${res.prefix}`,
+          warnings: res.warnings,
+          diff: [],
+        },
+        { ...res },
+        warningLines(res.warnings),
+      );
+      return { ...out, stdout: res.steps.map((s, i) => `${i + 1}. ${s}`) };
+    }
     const r = res.receipt!;
     // A prefix outside the per-user directory is recorded, so that `source versions` finds it;
     // a cache dir that cannot be written must not turn a finished build into a failure.
@@ -185,18 +208,21 @@ export async function build(
       (e: unknown) =>
         `${res.prefix} is not recorded for \`source versions\`: ${(e as Error).message}`,
     );
-    return {
-      data: { ...res },
-      human: [
+    const warnings = [...res.warnings, ...(unrecorded ? [unrecorded] : [])];
+    return changeOutcome(
+      o,
+      { changed: true, msg: `built httpd ${r.version} into ${res.prefix}`, warnings, diff: [] },
+      { ...res },
+      [
         `httpd ${r.version} installed in ${res.prefix} (${Object.entries(r.phasesMs)
           .map(([k, v]) => `${k} ${(v / 1000).toFixed(0)}s`)
           .join(', ')})`,
         `verified: ${r.checksum?.algorithm ?? 'no checksum'}, signed by ${r.signer?.userId ?? '(none)'}`,
         ...r.fixes.map((f) => `legacy fix: ${f.description}`),
-        ...warningLines([...res.warnings, ...(unrecorded ? [unrecorded] : [])]),
+        ...warningLines(warnings),
         `next: apxs-ts ctl start --server-root ${res.prefix}`,
       ],
-    };
+    );
   } finally {
     rep.stop();
   }
@@ -218,10 +244,17 @@ export async function versions(): Promise<Outcome> {
   };
 }
 
-export async function uninstall(version: string, o: { prefix?: string }): Promise<Outcome> {
-  const removed = await uninstallVersion(version, {
+export async function uninstall(
+  version: string,
+  o: { prefix?: string } & ChangeOptions,
+): Promise<Outcome> {
+  const { diff, ...removed } = await uninstallVersion(version, {
     prefix: o.prefix,
     runningPid: runningHttpdPid,
+    check: o.check,
   });
-  return { data: { ...removed }, human: [`removed httpd ${removed.version}: ${removed.prefix}`] };
+  const msg = !removed.changed
+    ? `httpd ${version} is not installed${o.prefix ? ` in ${removed.prefix}` : ''}: nothing to remove`
+    : `${o.check ? 'would remove' : 'removed'} httpd ${removed.version}: ${removed.prefix}`;
+  return changeOutcome(o, { changed: removed.changed, msg, warnings: [], diff }, { ...removed });
 }

@@ -1,5 +1,7 @@
 import { ApxsError } from '../lib/core/errors.js';
-import { caDir, ensureCa, loadCa, type LocalCa } from '../lib/tls/ca.js';
+import { caDir, ensureCa, loadCa, planCa, type LocalCa } from '../lib/tls/ca.js';
+import type { ChangeOptions } from '../lib/core/change-report.js';
+import { changeOutcome } from './change-output.js';
 import type { Outcome } from './types.js';
 import { warningLines } from './output.js';
 import {
@@ -22,12 +24,14 @@ export const caLines = (ca: LocalCa) => [
   `valid    ${ca.notBefore} .. ${ca.notAfter}`,
 ];
 
-export async function ca(o: {
-  caDir?: string;
-  permit: string[];
-  show?: boolean;
-  new?: boolean;
-}): Promise<Outcome> {
+export async function ca(
+  o: {
+    caDir?: string;
+    permit: string[];
+    show?: boolean;
+    new?: boolean;
+  } & ChangeOptions,
+): Promise<Outcome> {
   const dir = caDir(o.caDir);
   if (o.show) {
     const ca = await loadCa(dir);
@@ -38,19 +42,40 @@ export async function ca(o: {
     }
     return { data: { ca, created: false }, stdout: caLines(ca) };
   }
-  const r = await ensureCa(dir, { permit: o.permit, replace: o.new });
-  return {
-    data: { ca: r.ca, created: r.created, replaced: r.replaced ?? null },
-    stdout: caLines(r.ca),
-    human: [
-      r.created
+  // The CA's certificate and key are new random material: no file diff (a key never goes into output).
+  if (o.check) {
+    const p = await planCa(dir, { permit: o.permit, replace: o.new });
+    const out = changeOutcome(
+      o,
+      {
+        changed: p.changed,
+        msg: p.changed
+          ? `would ${p.existing ? 'replace' : 'make'} the local CA in ${dir}`
+          : `the local CA in ${dir} is already there`,
+        warnings: [],
+        diff: [],
+      },
+      { ca: p.existing ?? null, created: p.changed, replaced: null },
+    );
+    return p.existing && !p.changed ? { ...out, stdout: caLines(p.existing) } : out;
+  }
+  const r = await ensureCa(dir, { permit: o.permit, replace: o.new, lockFree: true });
+  const out = changeOutcome(
+    o,
+    {
+      changed: r.created,
+      msg: r.created
         ? `made the local CA in ${dir}${r.replaced ? ` (the old one kept as ${r.replaced})` : ''}`
         : `the local CA in ${dir} was already there: nothing changed`,
-      ...(r.created
-        ? ['next: apxs-ts tls trust (system store, NSS) and apxs-ts vhost add NAME.test --tls']
-        : []),
-    ],
-  };
+      warnings: [],
+      diff: [],
+    },
+    { ca: r.ca, created: r.created, replaced: r.replaced ?? null },
+    r.created
+      ? ['next: apxs-ts tls trust (system store, NSS) and apxs-ts vhost add NAME.test --tls']
+      : [],
+  );
+  return { ...out, stdout: [...caLines(r.ca), ...(out.stdout ?? [])] };
 }
 
 export async function list(o: { serverRoot?: string; caDir?: string }): Promise<Outcome> {
@@ -68,55 +93,88 @@ export async function list(o: { serverRoot?: string; caDir?: string }): Promise<
 
 export async function renew(
   name: string | undefined,
-  o: { serverRoot?: string; caDir?: string; expiring?: number; all?: boolean; reload: boolean },
+  o: {
+    serverRoot?: string;
+    caDir?: string;
+    expiring?: number;
+    all?: boolean;
+    reload: boolean;
+  } & ChangeOptions,
 ): Promise<Outcome> {
   if (!name && o.expiring === undefined && !o.all)
     throw new ApxsError('USAGE', 'renew what? name a vhost, or pass --expiring DAYS or --all', {
       hint: 'apxs-ts tls list shows them',
     });
-  const sr = await targetServerRoot(o, { writes: true });
+  const sr = await targetServerRoot(o, { writes: !o.check });
   const r = await renewTls(sr, {
     caDir: caDir(o.caDir),
     names: name ? [name] : undefined,
     expiringDays: o.expiring,
     all: o.all,
+    check: o.check,
   });
-  const running = r.renewed.length > 0 && (await isServerRunning(sr));
-  const reloaded = running && o.reload ? await restart(sr, { graceful: true }) : undefined;
-  return {
-    data: {
+  const changed = r.due.length > 0;
+  const running = changed && (await isServerRunning(sr));
+  const reloads = running && o.reload;
+  const reloaded = reloads && !o.check ? await restart(sr, { graceful: true }) : undefined;
+  // New certificates and keys are random: no file diff (the site file's path switch is the only text change).
+  return changeOutcome(
+    o,
+    {
+      changed,
+      msg: !changed
+        ? 'nothing to renew'
+        : o.check
+          ? `would renew ${r.due.join(', ')}${reloads ? ' and graceful-restart the running server' : ''}`
+          : `renewed ${r.renewed.map((c) => `${c.names[0]} (until ${c.notAfter.slice(0, 10)})`).join(', ')}`,
+      warnings: r.warnings,
+      diff: [],
+      // A running server keeps serving the old certificates until it reloads: true when this run did not reload it.
+      restart_required: running && !reloads,
+    },
+    {
       serverRoot: sr.root,
       renewed: r.renewed,
+      due: r.due,
       skipped: r.skipped,
-      changed: r.changed,
+      files: r.changed,
       reloaded: !!reloaded,
-      warnings: r.warnings,
     },
-    human: [
-      r.renewed.length
-        ? `renewed ${r.renewed.map((c) => `${c.names[0]} (until ${c.notAfter.slice(0, 10)})`).join(', ')}`
-        : 'nothing to renew',
+    [
       ...(reloaded
         ? ['the running server was gracefully restarted']
-        : running
+        : running && !reloads
           ? ['reload the server to use them: apxs-ts ctl graceful']
           : []),
       ...warningLines(r.warnings),
     ],
-  };
+  );
 }
 
 /** `tls trust` and `tls untrust`. */
-export async function trust(name: 'trust' | 'untrust', o: TrustCli): Promise<Outcome> {
+export async function trust(
+  name: 'trust' | 'untrust',
+  o: TrustCli & ChangeOptions,
+): Promise<Outcome> {
   const dir = caDir(o.caDir);
   const ca = await loadCa(dir);
   if (!ca)
     throw new ApxsError('NOT_FOUND', `no local CA in ${dir}`, { hint: 'apxs-ts tls ca makes it' });
-  const r = await (name === 'trust' ? trustCa : untrustCa)(ca, trustOptions(o));
+  const r = await (name === 'trust' ? trustCa : untrustCa)(ca, {
+    ...trustOptions(o),
+    check: o.check,
+  });
+  const { diff, ...rest } = r;
+  const lines = trustLines(r, name, !!o.check);
+  const out = changeOutcome(
+    o,
+    { changed: r.changed, msg: lines.at(-1)!, warnings: [], diff },
+    { ...rest, stores: r.stores.map(({ diff: _d, ...st }) => st) },
+    lines.slice(0, -1),
+  );
   return {
-    data: { ...r },
-    stdout: name === 'trust' ? [r.nodeExtraCaCerts] : [],
-    human: trustLines(r, name),
+    ...out,
+    stdout: [...(name === 'trust' ? [r.nodeExtraCaCerts] : []), ...(out.stdout ?? [])],
   };
 }
 
@@ -151,13 +209,14 @@ function trustOptions(o: TrustCli): TrustOptions {
   };
 }
 
-function trustLines(r: TrustResult, verb: string): string[] {
+/** One line per store, the Node line, then the verdict (the msg) last. */
+function trustLines(r: TrustResult, verb: string, check: boolean): string[] {
   return [
     ...r.stores.map(
       (s) =>
-        `${s.store} ${s.where}: ${s.note ?? (s.changed ? (s.trusted ? 'added' : 'removed') : s.trusted ? 'already trusted' : 'not there')}`,
+        `${s.store} ${s.where}: ${s.note ?? (s.changed ? `${check ? 'would be ' : ''}${s.trusted ? 'added' : 'removed'}` : s.trusted ? 'already trusted' : 'not there')}`,
     ),
-    r.changed ? `${verb}: done` : `${verb}: nothing to change`,
     ...(verb === 'trust' ? [`Node reads no system store: ${r.nodeExtraCaCerts}`] : []),
+    r.changed ? `${verb}: ${check ? 'would change' : 'done'}` : `${verb}: nothing to change`,
   ];
 }

@@ -7,7 +7,34 @@ import { inspectVhosts } from '../lib/sites/inspect.js';
 import { hostsFileOf } from './options.js';
 import { namedPathMustExist } from './paths.js';
 import { isServerRunning } from '../lib/ctl/running-httpd.js';
+import type { ChangeOptions } from '../lib/core/change-report.js';
+import type { VhostResult } from '../lib/sites/vhost-edit.js';
+import type { ServerRoot } from '../lib/httpd/server-root.js';
+import { changeReport, diffLines } from './change-output.js';
 import type { Outcome } from './types.js';
+
+/** The JSON of vhost add/remove: the lib's fields, `changed` the boolean (its list of files in `files`), and the contract's. */
+async function changeData(
+  sr: ServerRoot,
+  res: VhostResult,
+  msg: string,
+  o: ChangeOptions,
+): Promise<{ data: Record<string, unknown>; stdout: string[] | undefined }> {
+  const { changed: files, didChange, diff, check: _check, ...rest } = res;
+  // A config change applies once a running server reloads; a hosts-file-only change needs none.
+  const configChanged = files.length > 0;
+  const report = changeReport(
+    {
+      changed: didChange,
+      msg,
+      warnings: res.warnings,
+      restartRequired: configChanged && (await isServerRunning(sr)),
+      diff,
+    },
+    o,
+  );
+  return { data: { ...rest, files, ...report }, stdout: diffLines(diff, o) };
+}
 import { apxsCommand } from '../lib/core/command-hint.js';
 
 interface Common {
@@ -31,7 +58,7 @@ export async function add(
     tlsPort?: number;
     httpsOnly?: boolean;
     caDir?: string;
-  },
+  } & ChangeOptions,
 ): Promise<Outcome> {
   if ((o.tlsPort !== undefined || o.httpsOnly) && !o.tls)
     throw new ApxsError('USAGE', `${o.httpsOnly ? '--https-only' : '--tls-port'} needs --tls`, {
@@ -55,15 +82,19 @@ export async function add(
       series: seriesOf(o),
       remap: o.remap,
       caDir: o.caDir,
+      check: o.check,
     },
   );
-  const changed = res.changed.length > 0 || res.hostsChanged;
+  const changed = res.didChange;
+  const msg = changed
+    ? `${o.check ? 'would add ' : ''}vhost ${name} on ${res.address} (httpd ${res.series}), DocumentRoot ${res.documentRoot}, in ${res.vhostsFile}${res.hostsChanged ? `; ${name} ${o.check ? 'would be ' : ''}mapped in ${hostsFileOf(o)}` : ''}`
+    : `vhost ${name} is already there: nothing ${o.check ? 'would change' : 'changed'}`;
+  const { data, stdout } = await changeData(sr, res, msg, o);
   return {
-    data: { ...res },
+    data,
+    stdout,
     human: [
-      changed
-        ? `vhost ${name} on ${res.address} (httpd ${res.series}), DocumentRoot ${res.documentRoot}, in ${res.vhostsFile}${res.hostsChanged ? `; ${name} mapped in ${hostsFileOf(o)}` : ''}`
-        : `vhost ${name} is already there: nothing changed`,
+      msg,
       ...(res.tls
         ? [
             `https: ${res.tls.url} (certificate ${res.tls.certificate}, until ${res.tls.notAfter.slice(0, 10)}; trust the CA: apxs-ts tls trust, or curl --cacert ${res.tls.ca})`,
@@ -71,28 +102,37 @@ export async function add(
         : []),
       ...warningLines(res.warnings),
       // Nothing changed: nothing to reload.
-      ...(res.changed.length
+      ...(res.changed.length && !o.check
         ? [`reload the server to use it: ${apxsCommand('ctl graceful', { serverRoot: sr.root })}`]
         : []),
     ],
   };
 }
 
-export async function remove(name: string, o: Common & { purge?: boolean }): Promise<Outcome> {
+export async function remove(
+  name: string,
+  o: Common & { purge?: boolean } & ChangeOptions,
+): Promise<Outcome> {
   const sr = await targetServerRoot(o, { writes: true });
   if (o.hostsFile) namedPathMustExist(o.hostsFile, 'hosts file');
   const res = await vhostRemove(sr, name, {
     hostsFile: hostsFileOf(o),
     purge: o.purge,
     series: seriesOf(o),
+    check: o.check,
   });
-  const running = res.changed.length > 0 && (await isServerRunning(sr));
+  const msg = res.alreadyAbsent
+    ? `no vhost ${name} of apxs-ts's in ${sr.root} (already absent): nothing ${o.check ? 'would change' : 'changed'}`
+    : `${o.check ? 'would remove' : 'removed'} vhost ${name}${res.purged ? ` and ${res.purged}` : ''}`;
+  const { data, stdout } = await changeData(sr, res, msg, o);
+  const running = data.restart_required === true;
   return {
-    data: { ...res, reloadNeeded: running },
+    data: { ...data, reloadNeeded: running },
+    stdout,
     human: [
-      `removed vhost ${name}${res.purged ? ` and ${res.purged}` : ''}`,
+      msg,
       ...warningLines(res.warnings),
-      ...(running
+      ...(running && !o.check
         ? [
             `the running server still serves it: reload it with apxs-ts ctl graceful --server-root ${sr.root}`,
           ]

@@ -47,13 +47,23 @@ export interface ChangeOptions {
 /** Above this, a file's content is summarised rather than diffed (a `.so`, a tarball). */
 const MAX_TEXT = 256 * 1024;
 
+/**
+ * PEM blocks stand as one line naming their type: a private key must never
+ * reach a diff (Ansible logs diffs), and a certificate's base64 says nothing
+ * to a reader while it differs on every issuance, so --check could never
+ * show the bytes the real run then writes.
+ */
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
+const pemSummary = (_block: string, type: string) =>
+  /PRIVATE KEY/.test(type) ? `(PEM ${type}: never shown)` : `(PEM ${type})`;
+
 /** A file's content as diff text: '' for absent, a one-line summary for binary or huge content. */
 export function diffText(content: Buffer | string | undefined): string {
   if (content === undefined) return '';
-  if (typeof content === 'string') return content;
-  if (content.length > MAX_TEXT || content.includes(0))
+  if (typeof content !== 'string' && (content.length > MAX_TEXT || content.includes(0)))
     return `(binary content, ${content.length} bytes)\n`;
-  return content.toString('utf8');
+  const text = typeof content === 'string' ? content : content.toString('utf8');
+  return text.includes('-----BEGIN ') ? text.replace(PEM_BLOCK, pemSummary) : text;
 }
 
 /**

@@ -30,8 +30,10 @@ import {
   writeError,
   writeFileAtomic,
 } from './atomic-file.js';
+import { fileDiff, type FileDiff } from './change-report.js';
 import { ApxsError } from './errors.js';
 import { failpoint } from './failpoint.js';
+import { disk, diskEntry, overlayView, type FileView, type FsEntry } from './file-view.js';
 import { exists } from './fs.js';
 import { withLock } from './lock.js';
 import { sha256 as sha } from './sha256.js';
@@ -63,8 +65,36 @@ export interface Journal {
 const committedName = (file: string) => file.replace(/\.json$/, '.committed.json');
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-export class EditTransaction {
+/** A path's content as a diff shows it: a symlink as one line naming its target. */
+function diffContent(e: FsEntry): Buffer | string | undefined {
+  if (e.kind === 'file') return e.data;
+  if (e.kind === 'link') return `symlink to ${e.target}\n`;
+  return undefined;
+}
+
+const sameEntry = (a: FsEntry, b: FsEntry) =>
+  a.kind === b.kind &&
+  (a.kind !== 'file' || (b.kind === 'file' && a.data.equals(b.data))) &&
+  (a.kind !== 'link' || (b.kind === 'link' && a.target === b.target));
+
+/**
+ * Also a FileView: an edit reads what it is about to change through the
+ * transaction (`tx.readText(file)`), never straight from the disk. Under
+ * `check` (plan mode) every change is recorded in memory and nothing is
+ * written anywhere (no journal, no undo copy, no backup): the reads see that
+ * overlay, so the plan takes the very steps a real run takes.
+ */
+export class EditTransaction implements FileView {
   private steps: Step[] = [];
+  /** Plan mode's changes, by absolute path (empty in a real run: the disk holds them). */
+  private readonly overlay = new Map<string, FsEntry>();
+  private readonly view: ReturnType<typeof overlayView> | undefined;
+  /** Each touched path as it was before this edit first touched it, in the order touched: the diffs' "before". */
+  private readonly before = new Map<string, FsEntry>();
+  /** Paths written through (write, shared): their diff compares the content a symlink there leads to, not the link. */
+  private readonly followed = new Set<string>();
+  /** True: a plan; nothing is written. */
+  readonly check: boolean;
   private readonly removals: string[] = [];
   private readonly id = `${process.pid}-${randomBytes(4).toString('hex')}`;
   private readonly started = new Date().toISOString();
@@ -81,7 +111,76 @@ export class EditTransaction {
   constructor(
     private readonly backupDir?: string,
     private readonly journal?: { file: string; what: string },
-  ) {}
+    opts: { check?: boolean } = {},
+  ) {
+    this.check = !!opts.check;
+    this.view = this.check ? overlayView(this.overlay) : undefined;
+  }
+
+  // FileView: the disk in a real run (the changes are there), the overlay over it in a plan.
+  read(file: string): Promise<Buffer | undefined> {
+    return (this.view ?? disk).read(file);
+  }
+  readText(file: string): Promise<string | undefined> {
+    return (this.view ?? disk).readText(file);
+  }
+  lstat(file: string): Promise<FsEntry['kind']> {
+    return (this.view ?? disk).lstat(file);
+  }
+  readlink(file: string): Promise<string | undefined> {
+    return (this.view ?? disk).readlink(file);
+  }
+  exists(file: string): Promise<boolean> {
+    return (this.view ?? disk).exists(file);
+  }
+  stat(file: string): Promise<FsEntry['kind']> {
+    return (this.view ?? disk).stat(file);
+  }
+  readdir(dir: string): Promise<string[]> {
+    return (this.view ?? disk).readdir(dir);
+  }
+
+  private entry(file: string): Promise<FsEntry> {
+    return this.view ? this.view.entry(file) : diskEntry(file);
+  }
+
+  /** Remembers `file` as it was before this edit first touched it (for the diffs). */
+  private async noteBefore(file: string, through = false): Promise<void> {
+    if (this.before.has(file)) return;
+    if (through) this.followed.add(file);
+    this.before.set(file, through ? await this.content(file) : await this.entry(file));
+  }
+
+  /** What a read of `file` gets, symlinks followed, as an entry ('absent': nothing to read). */
+  private async content(file: string): Promise<FsEntry> {
+    const data = await this.read(file);
+    return data === undefined ? { kind: 'absent' } : { kind: 'file', data };
+  }
+
+  /**
+   * One entry per file (or symlink) this edit changed, before and after, in
+   * the order first touched; paths `hide` says are left out (apxs-ts's own
+   * state). The same in a real run and a plan of it.
+   */
+  async diffs(hide: (file: string) => boolean = () => false): Promise<FileDiff[]> {
+    const out: FileDiff[] = [];
+    for (const [file, was] of this.before) {
+      if (hide(file)) continue;
+      const now = this.followed.has(file) ? await this.content(file) : await this.entry(file);
+      if (sameEntry(was, now)) continue;
+      if (was.kind === 'dir' || now.kind === 'dir') continue;
+      out.push(fileDiff(file, diffContent(was), diffContent(now)));
+    }
+    return out;
+  }
+
+  /** Sets `file`'s mode (a real run only: a plan has no file to set it on). */
+  async chmod(file: string, mode: number): Promise<void> {
+    if (this.check) return;
+    await fs.chmod(file, mode).catch((err: unknown) => {
+      throw writeError(file, err);
+    });
+  }
 
   /** True once anything was changed. */
   get dirty(): boolean {
@@ -94,6 +193,7 @@ export class EditTransaction {
 
   private async record(step: Step): Promise<void> {
     this.steps.push(step);
+    if (this.check) return;
     await this.save();
     if (this.steps.length === 1) failpoint('edit:after-journal');
   }
@@ -137,7 +237,7 @@ export class EditTransaction {
   }
 
   private done(file: string): true {
-    failpoint('edit:after-change');
+    if (!this.check) failpoint('edit:after-change');
     this.changed.push(file);
     return true;
   }
@@ -145,9 +245,16 @@ export class EditTransaction {
   /** Writes `data` to `file` unless it already holds exactly that. Returns whether it changed. */
   async write(file: string, data: string | Buffer, mode?: number): Promise<boolean> {
     file = path.resolve(file); // the journal is read by a run in another cwd
-    const current = await readIfExists(file);
+    const current = this.check ? await this.read(file) : await readIfExists(file);
     const next = typeof data === 'string' ? Buffer.from(data) : data;
     if (current && current.equals(next)) return false;
+    await this.noteBefore(file, true);
+    if (this.check) {
+      if (!this.has(file)) await this.record({ kind: 'file', path: file, copy: null });
+      // A write through a symlink lands on its target (writeFileAtomic follows links): so does the plan's.
+      this.overlay.set(await this.view!.target(file), { kind: 'file', data: next });
+      return this.done(file);
+    }
     await this.remember(file, current, next);
     await writeFileAtomic(file, next, mode === undefined ? {} : { mode });
     return this.done(file);
@@ -156,15 +263,21 @@ export class EditTransaction {
   /** Removes a file (kept as the copy that undo renames back) or a symlink. */
   async remove(file: string): Promise<boolean> {
     file = path.resolve(file);
-    const linkTarget = await fs.readlink(file).catch(() => undefined);
+    const linkTarget = await this.readlink(file);
     if (linkTarget !== undefined) {
+      await this.noteBefore(file);
       if (!this.has(file)) await this.record({ kind: 'link', path: file, target: linkTarget });
-      await fs.rm(file);
+      if (this.check) this.overlay.set(file, { kind: 'absent' });
+      else await fs.rm(file);
       return this.done(file);
     }
-    const current = await readIfExists(file);
+    const current = this.check ? await this.read(file) : await readIfExists(file);
     if (current === undefined) return false;
-    if (this.has(file)) {
+    await this.noteBefore(file);
+    if (this.check) {
+      if (!this.has(file)) await this.record({ kind: 'file', path: file, copy: null, after: [] });
+      this.overlay.set(file, { kind: 'absent' });
+    } else if (this.has(file)) {
       await fs.rm(file);
     } else {
       // The rename is the removal and the backup at once: no space needed.
@@ -181,14 +294,18 @@ export class EditTransaction {
   /** Points `link` at `target` (a2enmod-style), remembering what was there. */
   async symlink(target: string, link: string): Promise<boolean> {
     link = path.resolve(link);
-    const current = await fs.readlink(link).catch(() => undefined);
+    const current = await this.readlink(link);
     if (current === target) return false;
+    await this.noteBefore(link);
     // A file (not a link) in the way: removed as a file, so that undo (the link
     // step first, newest first) takes the link away and then puts the file back.
-    if (current === undefined && (await fs.lstat(link).catch(() => undefined)))
-      await this.remove(link);
+    if (current === undefined && (await this.lstat(link)) !== 'absent') await this.remove(link);
     if (!this.steps.some((s) => s.kind === 'link' && s.path === link))
       await this.record({ kind: 'link', path: link, target: current ?? null });
+    if (this.check) {
+      this.overlay.set(link, { kind: 'link', target });
+      return this.done(link);
+    }
     try {
       await fs.rm(link, { force: true });
       await fs.symlink(target, link);
@@ -205,10 +322,16 @@ export class EditTransaction {
    */
   async mkdir(dir: string, mode = 0o755): Promise<string | undefined> {
     dir = path.resolve(dir);
-    if (await exists(dir)) return undefined;
+    if (await this.exists(dir)) return undefined;
     let top = dir;
-    while (!(await exists(path.dirname(top)))) top = path.dirname(top);
+    while (!(await this.exists(path.dirname(top)))) top = path.dirname(top);
     await this.record({ kind: 'dir', path: top });
+    if (this.check) {
+      for (let d = dir; d !== path.dirname(top); d = path.dirname(d))
+        this.overlay.set(d, { kind: 'dir' });
+      this.done(top);
+      return top;
+    }
     try {
       await fs.mkdir(dir, { recursive: true, mode });
     } catch (err) {
@@ -233,9 +356,25 @@ export class EditTransaction {
   ): Promise<boolean> {
     file = path.resolve(file); // a relative --hosts-file: the journal is read by a run in another cwd
     lock = path.resolve(lock);
-    const before = await fs.readFile(file);
+    const before = this.check ? await this.read(file) : await fs.readFile(file);
+    if (before === undefined)
+      throw writeError(file, Object.assign(new Error('no such file'), { code: 'ENOENT' }));
     const next = typeof after === 'string' ? Buffer.from(after) : after;
     if (before.equals(next)) return false;
+    await this.noteBefore(file, true);
+    if (this.check) {
+      // The plan's record of it: a real run's undo step, with nothing copied and `change` not run.
+      await this.record({
+        kind: 'shared',
+        path: file,
+        lock,
+        copy: '',
+        before: sha(before),
+        after: sha(next),
+      });
+      this.overlay.set(await this.view!.target(file), { kind: 'file', data: next });
+      return true;
+    }
     const copy = await undoCopyPath(file, `${this.id}-${this.steps.length}`);
     await this.record({
       kind: 'shared',
@@ -255,7 +394,7 @@ export class EditTransaction {
   /** Removes `dir` (recursively) after the commit, and only then: deleting is not undoable. */
   async removeAfterCommit(dir: string): Promise<void> {
     this.removals.push(path.resolve(dir));
-    await this.save();
+    if (!this.check) await this.save();
   }
 
   private async undo(step: Step): Promise<void> {
@@ -329,6 +468,13 @@ export class EditTransaction {
    * journal stays so that the next edit tries again.
    */
   async rollback(): Promise<string[]> {
+    if (this.check) {
+      // A plan wrote nothing: forgetting it undoes it.
+      const planned = this.steps.map((s) => s.path);
+      this.steps = [];
+      this.overlay.clear();
+      return planned.reverse();
+    }
     const restored: string[] = [];
     let failed = false;
     for (const step of [...this.steps].reverse()) {
@@ -354,6 +500,7 @@ export class EditTransaction {
    * which does not throw. Throws only before that instant.
    */
   async commit(): Promise<void> {
+    if (this.check) return;
     if (this.journal && this.steps.length > 0) {
       await fs.rename(this.journal.file, committedName(this.journal.file));
       failpoint('edit:after-commit');

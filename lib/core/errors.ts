@@ -57,6 +57,7 @@ export type ErrorCode =
   | 'TESTS_FAILED'
   | 'TLS_UNSUPPORTED'
   | 'NAME_NOT_PERMITTED'
+  | 'SANDBOX_DIFFERS'
   | 'INTERNAL';
 
 /** Exit code 3 is the LSB "program is not running" status, as for init scripts. */
@@ -91,6 +92,8 @@ const EXIT_CODES: Partial<Record<ErrorCode, number>> = {
   TLS_UNSUPPORTED: 2,
   // A vhost name outside the local CA's signed name constraints: a new CA is the fix, not a retry.
   NAME_NOT_PERMITTED: 2,
+  // sandbox create on a sandbox made with other settings (another port): asked wrongly, nothing written.
+  SANDBOX_DIFFERS: 2,
 };
 
 export class ApxsError extends Error {

@@ -59,10 +59,14 @@ export async function firstExisting(paths: string[]): Promise<string | undefined
 export async function readJson<T>(
   file: string,
   code: ErrorCode = 'BAD_INPUT',
+  view?: { readText(file: string): Promise<string | undefined> },
 ): Promise<T | undefined> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    // `view`: an edit's transaction, whose reads see what it wrote (lib/core/file-view.ts).
+    const t = view ? await view.readText(file) : await readFile(file, 'utf8');
+    if (t === undefined) return undefined;
+    text = t;
   } catch (err) {
     if (isErrno(err, 'ENOENT')) return undefined;
     throw err;

@@ -11,6 +11,7 @@
  * conffile to `dpkg -V` and a prompt at the next upgrade. conf-enabled/ is
  * included after apache2.conf's own `LogLevel warn`, so the block still wins.
  */
+import type { FileDiff } from '../core/change-report.js';
 import { ApxsError } from '../core/errors.js';
 import { withConfigEdit } from '../httpd/config-edit.js';
 import { editLogLevels } from '../httpd/loglevel-block.js';
@@ -30,6 +31,8 @@ export interface LogLevelOptions {
   /** Graceful-restart a running server so the level applies now (default true). */
   reload?: boolean;
   timeoutSec?: number;
+  /** Plan only (--check): write nothing, reload nothing. */
+  check?: boolean;
 }
 
 export interface LogLevelResult {
@@ -41,6 +44,10 @@ export interface LogLevelResult {
   backups: string[];
   reloaded: boolean;
   warnings: string[];
+  didChange: boolean;
+  diff: FileDiff[];
+  check: boolean;
+  configtestSkipped?: string;
 }
 
 /** A module name as LogLevel takes it: the short name, without mod_ or .c. */
@@ -74,18 +81,23 @@ export async function setLogLevel(sr: ServerRoot, opts: LogLevelOptions): Promis
       `httpd ${profile.version} has one LogLevel for all modules (per-module levels came with 2.4): set the global level; \`ctl logs --module ${module}\` shows only ${module}'s lines`,
     );
   }
-  const edit = await withConfigEdit(sr, 'setting LogLevel', async (tx) => {
-    const body = await editLogLevels(tx, sr, (l) => {
-      if (opts.reset && module && perModule) l.modules.delete(module);
-      else if (opts.reset) Object.assign(l, { global: undefined, modules: new Map() });
-      else if (module && perModule) l.modules.set(module, level!);
-      else l.global = level;
-    });
-    return body;
-  });
+  const edit = await withConfigEdit(
+    sr,
+    'setting LogLevel',
+    async (tx) => {
+      const body = await editLogLevels(tx, sr, (l) => {
+        if (opts.reset && module && perModule) l.modules.delete(module);
+        else if (opts.reset) Object.assign(l, { global: undefined, modules: new Map() });
+        else if (module && perModule) l.modules.set(module, level!);
+        else l.global = level;
+      });
+      return body;
+    },
+    { check: opts.check },
+  );
   warnings.push(...edit.warnings);
   let reloaded = false;
-  if (edit.changed.length && opts.reload !== false) {
+  if (edit.didChange && opts.reload !== false && !opts.check) {
     const { running } = await serverState(sr, (await serverFiles(sr)).pidFile);
     if (running) {
       await restart(sr, { graceful: true, timeoutSec: opts.timeoutSec });
@@ -100,5 +112,9 @@ export async function setLogLevel(sr: ServerRoot, opts: LogLevelOptions): Promis
     backups: edit.backups,
     reloaded,
     warnings,
+    didChange: edit.didChange,
+    diff: edit.diff,
+    check: edit.check,
+    ...(edit.configtestSkipped ? { configtestSkipped: edit.configtestSkipped } : {}),
   };
 }

@@ -25,12 +25,14 @@ export interface StaleReport {
 export async function runningServer(
   serverRoot: ServerRoot,
   info: Pick<ServerInfo, 'pidFile'>,
+  opts: { readOnly?: boolean } = {},
 ): Promise<{ running?: Running; stale?: StaleReport }> {
   const pid = await readPidFile(info.pidFile);
   const pidFileThere = await exists(info.pidFile);
   if (pid === undefined) {
     if (!pidFileThere) return {};
-    await fs.rm(info.pidFile, { force: true });
+    // readOnly (--check, and the fast path of an idempotent start or stop): reported, left in place.
+    if (!opts.readOnly) await fs.rm(info.pidFile, { force: true });
     return { stale: { pidFile: info.pidFile, pid, reason: 'it holds no process id' } };
   }
   if (isOurHttpd(pid, serverRoot)) {
@@ -41,7 +43,7 @@ export async function runningServer(
   const other = procInfo(pid);
   const alive = isAlive(pid);
   const otherHttpd = !!other?.exe && /\/(httpd|apache2?)( \(deleted\))?$/.test(other.exe);
-  await fs.rm(info.pidFile, { force: true });
+  if (!opts.readOnly) await fs.rm(info.pidFile, { force: true });
   return {
     stale: {
       pidFile: info.pidFile,

@@ -72,11 +72,17 @@ export interface SandboxRemoved extends SandboxFilesRemoved {
 export async function removeSandbox(
   dir: string,
   env: NodeJS.ProcessEnv = process.env,
+  opts: { check?: boolean } = {},
 ): Promise<SandboxRemoved> {
   const root = path.resolve(dir);
   let stopped: number | null = null;
   const warnings: string[] = [];
-  if (await readSandboxMarker(root)) {
+  if (opts.check && (await readSandboxMarker(root))) {
+    // Signals nothing: the pid it would stop, from a read-only look.
+    const sr = await detectServerRoot(root);
+    const st = await serverState(sr, (await stopFiles(sr)).pidFile, { readOnly: true });
+    stopped = st.running?.pid ?? null;
+  } else if (await readSandboxMarker(root)) {
     try {
       const r = await stop(await detectServerRoot(root));
       stopped = r.pid ?? null;
@@ -85,5 +91,5 @@ export async function removeSandbox(
       if (!(err instanceof ApxsError && err.code === 'NOT_RUNNING')) throw err;
     }
   }
-  return { ...(await removeSandboxFiles(root, env)), stopped, warnings };
+  return { ...(await removeSandboxFiles(root, env, opts)), stopped, warnings };
 }

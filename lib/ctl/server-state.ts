@@ -17,8 +17,13 @@ export interface ServerState {
   stale?: StaleReport;
 }
 
-export async function serverState(serverRoot: ServerRoot, pidFile: string): Promise<ServerState> {
-  const { running, stale } = await runningServer(serverRoot, { pidFile });
+/** `readOnly`: a stale pid file is reported, not removed (--check changes nothing). */
+export async function serverState(
+  serverRoot: ServerRoot,
+  pidFile: string,
+  opts: { readOnly?: boolean } = {},
+): Promise<ServerState> {
+  const { running, stale } = await runningServer(serverRoot, { pidFile }, opts);
   const procs = findServerProcesses(serverRoot);
   const parents = [...new Set([...(running ? [running.pid] : []), ...procs.parents])];
   let current = running;

@@ -72,7 +72,7 @@ async function portCheck(sr: ServerRoot, info: ServerInfo): Promise<number[]> {
  * short because a server started by ctl was healthy when its start returned;
  * a longer wait only helps one started by other means a moment ago.
  */
-async function alreadyRunning(
+export async function alreadyRunning(
   sr: ServerRoot,
   st: ServerState & { running: NonNullable<ServerState['running']> },
   url: string | undefined,

@@ -5,7 +5,7 @@
  * <IfDefine> sections evaluated the way httpd would. Each directive keeps
  * the file and line it came from.
  */
-import { exists } from '../core/fs.js';
+import { disk, type FileView } from '../core/file-view.js';
 import { ApxsError } from '../core/errors.js';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -54,7 +54,7 @@ function globToRegExp(seg: string): RegExp {
 }
 
 /** Expands a pattern whose segments may hold * and ?, sorted as httpd sorts them. */
-export async function expandGlob(pattern: string): Promise<string[]> {
+export async function expandGlob(pattern: string, view: FileView = disk): Promise<string[]> {
   const abs = path.resolve(pattern);
   const segs = abs.split('/').slice(1);
   let bases = ['/'];
@@ -66,14 +66,14 @@ export async function expandGlob(pattern: string): Promise<string[]> {
         continue;
       }
       const re = globToRegExp(seg);
-      const names = await fs.readdir(base).catch(() => [] as string[]);
+      const names = await view.readdir(base);
       for (const n of names.sort())
         if (!n.startsWith('.') && re.test(n)) next.push(path.join(base, n));
     }
     bases = next;
   }
   const out: string[] = [];
-  for (const b of bases) if (await exists(b)) out.push(b);
+  for (const b of bases) if (await view.exists(b)) out.push(b);
   return out;
 }
 
@@ -84,19 +84,22 @@ export function expandVars(text: string, vars: Record<string, string | undefined
   );
 }
 
-async function filesOf(p: string): Promise<string[]> {
-  const st = await fs.stat(p).catch(() => undefined);
-  if (!st) return [];
-  if (!st.isDirectory()) return [p];
+async function filesOf(p: string, view: FileView): Promise<string[]> {
+  const kind = await view.stat(p);
+  if (kind === 'absent') return [];
+  if (kind !== 'dir') return [p];
   const out: string[] = [];
-  for (const n of (await fs.readdir(p)).sort()) out.push(...(await filesOf(path.join(p, n))));
+  for (const n of (await view.readdir(p)).sort())
+    out.push(...(await filesOf(path.join(p, n), view)));
   return out;
 }
 
 export async function loadConfTree(
   mainFile: string,
-  opts: { serverRoot?: string; env?: Record<string, string | undefined> } = {},
+  /** `view`: inside an edit, its transaction (a --check plan reads the config it would write). */
+  opts: { serverRoot?: string; env?: Record<string, string | undefined>; view?: FileView } = {},
 ): Promise<ConfTree> {
+  const view = opts.view ?? disk;
   const vars: Record<string, string | undefined> = { ...process.env, ...(opts.env ?? {}) };
   const tree: ConfTree = {
     serverRoot: opts.serverRoot ?? path.dirname(mainFile),
@@ -152,7 +155,7 @@ export async function loadConfTree(
     tree.files.push(file);
     let parsed = parsedCache.get(file);
     if (!parsed) {
-      parsed = parseConf(await fs.readFile(file, 'utf8'), file);
+      parsed = parseConf((await view.readText(file)) ?? (await fs.readFile(file, 'utf8')), file);
       parsedCache.set(file, parsed);
     }
     for (const e of parsed.errors) tree.errors.push({ file, ...e });
@@ -193,9 +196,9 @@ export async function loadConfTree(
         const pattern = path.resolve(tree.serverRoot, d.args[0]);
         let files = globCache.get(pattern);
         if (!files) {
-          const matches = hasWildcard(pattern) ? await expandGlob(pattern) : [pattern];
+          const matches = hasWildcard(pattern) ? await expandGlob(pattern, view) : [pattern];
           files = [];
-          for (const m of matches) files.push(...(await filesOf(m)));
+          for (const m of matches) files.push(...(await filesOf(m, view)));
           globCache.set(pattern, files);
         }
         if (files.length === 0 && is(d, 'Include') && !hasWildcard(pattern)) {

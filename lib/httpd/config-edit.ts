@@ -13,6 +13,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { notALink, writeError } from '../core/atomic-file.js';
+import type { FileDiff } from '../core/change-report.js';
 import { EditTransaction } from '../core/edit-transaction.js';
 import { ApxsError } from '../core/errors.js';
 import { failpoint } from '../core/failpoint.js';
@@ -36,7 +37,25 @@ export interface ConfigEdit<T> {
   warnings: string[];
   /** When asked for (`prove`): the passing verdict with what it was reached on, for a restart to reuse (config-proof.ts). */
   proof?: ConfigProof;
+  /** Each changed file before and after (apxs-ts's own state files left out), in a real run and a plan alike. */
+  diff: FileDiff[];
+  /** True: a plan (--check); nothing was written, and `configtest` is null because it was not run. */
+  check: boolean;
+  /** Whether anything was (or, planned, would be) changed: a file, a link, a directory, the hosts file. Never true on a second identical run. */
+  didChange: boolean;
+  /** Under --check: why httpd's configtest was not run (it reads the files as they are on disk). */
+  configtestSkipped?: string;
 }
+
+export interface ConfigEditOptions {
+  /** Plan only: record every change in memory, write nothing (lib/core/edit-transaction.ts). */
+  check?: boolean;
+  /** Keep the passing verdict with what it was reached on, for a restart to reuse (config-proof.ts). */
+  prove?: boolean;
+}
+
+/** How long a plan waits for a real edit of the same root to finish before reading the files. */
+const CHECK_WAIT_MS = 120_000;
 
 /** Long enough for a queue of configtests (~150 ms each) from many concurrent runs. */
 const LOCK_TIMEOUT_MS = 120_000;
@@ -49,12 +68,15 @@ export function recoverInterruptedEdit(sr: ServerRoot): Promise<string[]> {
   return EditTransaction.recover(journalFile(sr), backupDir(sr));
 }
 
+const ownState = (sr: ServerRoot) => (f: string) => f.startsWith(`${sr.stateDir}${path.sep}`);
+
 export async function withConfigEdit<T>(
   sr: ServerRoot,
   what: string,
   edit: (tx: EditTransaction) => Promise<T>,
-  opts: { prove?: boolean } = {},
+  opts: ConfigEditOptions = {},
 ): Promise<ConfigEdit<T>> {
+  if (opts.check) return planConfigEdit(sr, what, edit);
   await fs.mkdir(sr.stateDir, { recursive: true }).catch((err: unknown) => {
     throw writeError(sr.stateDir, err);
   });
@@ -102,7 +124,7 @@ export async function withConfigEdit<T>(
         throw writeError(journalFile(sr), err);
       }
       // apxs-ts's own records (the ledger) are not news to the user.
-      const changed = tx.changed.filter((f) => !f.startsWith(`${sr.stateDir}${path.sep}`));
+      const changed = tx.changed.filter((f) => !ownState(sr)(f));
       return {
         value,
         changed,
@@ -110,10 +132,70 @@ export async function withConfigEdit<T>(
         configtest: verdict,
         warnings: [...recovered, ...tx.warnings],
         ...(proof ? { proof } : {}),
+        diff: await tx.diffs(ownState(sr)),
+        check: false,
+        didChange: tx.dirty,
       };
     },
     LOCK_TIMEOUT_MS,
   );
+}
+
+/**
+ * --check: the same edit as a plan, writing nothing anywhere. No state dir
+ * is made, and no lock is taken: taking the root's lock writes a lock file
+ * (and a temp file beside it) in the state dir, and a check must not change
+ * a byte or an mtime. Instead it waits, reading only, while a real edit holds
+ * the lock (its lock file exists), so that it plans from a finished edit's
+ * files, not from a half-made one. A real edit that starts while the plan
+ * reads can still make the plan's report out of date (never its own files
+ * wrong: the plan writes nothing). An interrupted edit's journal is not
+ * recovered (that writes); the plan says the real run will do it first.
+ */
+async function planConfigEdit<T>(
+  sr: ServerRoot,
+  what: string,
+  edit: (tx: EditTransaction) => Promise<T>,
+): Promise<ConfigEdit<T>> {
+  const lockFile = path.join(sr.stateDir, 'config.lock');
+  const deadline = Date.now() + CHECK_WAIT_MS;
+  while (
+    Date.now() < deadline &&
+    (await fs.lstat(lockFile).then(
+      () => true,
+      () => false,
+    ))
+  )
+    await new Promise((r) => setTimeout(r, 20));
+  const warnings: string[] = [];
+  for (const j of [journalFile(sr), journalFile(sr).replace(/\.json$/, '.committed.json')])
+    if (
+      await fs.lstat(j).then(
+        () => true,
+        () => false,
+      )
+    )
+      warnings.push(
+        `${j}: an edit of this root was interrupted; before ${what}, the real run finishes or undoes it first, which this check does not show`,
+      );
+  const tx = new EditTransaction(undefined, undefined, { check: true });
+  const value = await edit(tx);
+  return {
+    value,
+    changed: tx.changed.filter((f) => !ownState(sr)(f)),
+    backups: [],
+    configtest: null,
+    warnings: [...warnings, ...tx.warnings],
+    diff: await tx.diffs(ownState(sr)),
+    check: true,
+    didChange: tx.dirty,
+    ...(tx.dirty
+      ? {
+          configtestSkipped:
+            "not run under --check: httpd's configtest reads the files on disk, which a check does not change",
+        }
+      : {}),
+  };
 }
 
 /** The edit was undone and the config as it was is rejected too: the edit is not the cause. */

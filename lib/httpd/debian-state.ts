@@ -14,6 +14,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { EditTransaction } from '../core/edit-transaction.js';
+import { disk, type FileView } from '../core/file-view.js';
 import { readJson } from '../core/fs.js';
 
 export type A2Object = 'module' | 'site' | 'conf';
@@ -87,8 +88,12 @@ interface CreatedRecord {
 
 const createdFile = (stateDir: string) => path.join(stateDir, 'debian-created.json');
 
-export async function createdByApxs(stateDir: string, file: string): Promise<boolean> {
-  const r = await readJson<CreatedRecord>(createdFile(stateDir));
+export async function createdByApxs(
+  stateDir: string,
+  file: string,
+  view: FileView = disk,
+): Promise<boolean> {
+  const r = await readJson<CreatedRecord>(createdFile(stateDir), 'BAD_INPUT', view);
   return !!r?.files?.[file];
 }
 
@@ -100,7 +105,9 @@ export async function recordCreated(
   what: string | undefined,
 ): Promise<void> {
   const r: CreatedRecord = {
-    files: { ...((await readJson<CreatedRecord>(createdFile(stateDir)))?.files ?? {}) },
+    files: {
+      ...((await readJson<CreatedRecord>(createdFile(stateDir), 'BAD_INPUT', tx))?.files ?? {}),
+    },
   };
   if (what === undefined) delete r.files[file];
   else r.files[file] = { what };

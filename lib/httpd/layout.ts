@@ -19,6 +19,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { EditTransaction } from '../core/edit-transaction.js';
 import { ApxsError } from '../core/errors.js';
+import { disk, type FileView } from '../core/file-view.js';
 import {
   findBlock,
   listBlockIds,
@@ -71,10 +72,10 @@ export interface Layout {
   loadPath(sr: RootPaths, so: string): string;
   enableModule(tx: EditTransaction, sr: RootPaths, m: ModuleLines): Promise<void>;
   disableModule(tx: EditTransaction, sr: RootPaths, name: string): Promise<void>;
-  /** Whether apxs-ts's config for module `name` is there. */
-  hasModule(sr: RootPaths, name: string): Promise<boolean>;
+  /** Whether apxs-ts's config for module `name` is there (`view`: inside an edit, its transaction). */
+  hasModule(sr: RootPaths, name: string, view?: FileView): Promise<boolean>;
   /** A config file of module `name` that apxs-ts did not write (Debian: the package's or the admin's mods-available/NAME.load), enabled or not. */
-  foreignModuleConfig(sr: RootPaths, name: string): Promise<string | undefined>;
+  foreignModuleConfig(sr: RootPaths, name: string, view?: FileView): Promise<string | undefined>;
   /** Every path enabling module `name` touches besides the .so (files, links, markers): what --force keeps to put back. */
   moduleFiles(sr: RootPaths, name: string): string[];
   /** The file holding vhost `name`'s block. */
@@ -182,7 +183,14 @@ function quote(p: string): string {
   return `"${p.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-const readText = (file: string) => fs.readFile(file, 'utf8').catch(() => undefined);
+/** A file's text through `view` (an edit's transaction: what it wrote so far), undefined when there is none. */
+const readText = (file: string, view: FileView = disk) => view.readText(file);
+/** The main config's text: it must exist. */
+async function mustRead(file: string, view: FileView): Promise<string> {
+  const text = await view.readText(file);
+  if (text === undefined) return fs.readFile(file, 'utf8'); // the disk's own error, naming the file
+  return text;
+}
 
 /** Where a sandbox or prefix finds httpd's own module `m`: a sandbox in the system's modules dir, a prefix in its modules/. */
 async function sharedModulePath(sr: RootPaths, m: SharedModule): Promise<string | undefined> {
@@ -212,7 +220,7 @@ function mainConfigLayout(kind: 'sandbox' | 'prefix'): Layout {
     builtInRoot: () => undefined,
     loadPath: (sr, so) => path.relative(sr.root, so),
     async enableModule(tx, sr, m) {
-      const text = await fs.readFile(sr.configFile, 'utf8');
+      const text = await mustRead(sr.configFile, tx);
       await tx.write(
         sr.configFile,
         upsertBlock(
@@ -227,15 +235,11 @@ function mainConfigLayout(kind: 'sandbox' | 'prefix'): Layout {
     async disableModule(tx, sr, name) {
       await tx.write(
         sr.configFile,
-        removeBlock(await fs.readFile(sr.configFile, 'utf8'), moduleBlockId(name), sr.configFile),
+        removeBlock(await mustRead(sr.configFile, tx), moduleBlockId(name), sr.configFile),
       );
     },
-    async hasModule(sr, name) {
-      return !!findBlock(
-        await fs.readFile(sr.configFile, 'utf8'),
-        moduleBlockId(name),
-        sr.configFile,
-      );
+    async hasModule(sr, name, view = disk) {
+      return !!findBlock(await mustRead(sr.configFile, view), moduleBlockId(name), sr.configFile);
     },
     foreignModuleConfig: async () => undefined,
     moduleFiles: () => [],
@@ -251,7 +255,7 @@ function mainConfigLayout(kind: 'sandbox' | 'prefix'): Layout {
       return !!(await sharedModulePath(sr, m));
     },
     async enableSharedModules(tx, sr, id, mods) {
-      const text = await fs.readFile(sr.configFile, 'utf8');
+      const text = await mustRead(sr.configFile, tx);
       const loaded = loadedSymbols(text, sr.configFile, id);
       const lines: string[] = [];
       const names: string[] = [];
@@ -273,15 +277,15 @@ function mainConfigLayout(kind: 'sandbox' | 'prefix'): Layout {
     async disableSharedModules(tx, sr, id) {
       await tx.write(
         sr.configFile,
-        removeBlock(await fs.readFile(sr.configFile, 'utf8'), id, sr.configFile),
+        removeBlock(await mustRead(sr.configFile, tx), id, sr.configFile),
       );
     },
     defaultTlsPort: async (sr) =>
       kind === 'sandbox' ? (await sandboxMarker(sr))?.tlsPort : undefined,
     async enableSite(tx, sr, name, header, edit) {
       const file = this.siteFile(sr, name);
-      await tx.write(file, edit((await readText(file)) ?? header));
-      const conf = await fs.readFile(sr.configFile, 'utf8');
+      await tx.write(file, edit((await readText(file, tx)) ?? header));
+      const conf = await mustRead(sr.configFile, tx);
       await tx.write(
         sr.configFile,
         upsertBlock(
@@ -295,7 +299,7 @@ function mainConfigLayout(kind: 'sandbox' | 'prefix'): Layout {
     },
     async disableSite(tx, sr, name, _header, edit) {
       const file = this.siteFile(sr, name);
-      const next = edit((await readText(file)) ?? '');
+      const next = edit((await readText(file, tx)) ?? '');
       if (listBlockIds(next, 'vhost ', file).length > 0) {
         await tx.write(file, next);
         return;
@@ -304,7 +308,7 @@ function mainConfigLayout(kind: 'sandbox' | 'prefix'): Layout {
       // httpd's config is valid at every instant, even if killed in between).
       await tx.write(
         sr.configFile,
-        removeBlock(await fs.readFile(sr.configFile, 'utf8'), 'vhosts', sr.configFile),
+        removeBlock(await mustRead(sr.configFile, tx), 'vhosts', sr.configFile),
       );
       await tx.remove(file);
     },
@@ -328,11 +332,11 @@ async function foreignEnabledEntry(
   sr: RootPaths,
   dir: 'mods' | 'sites' | 'conf',
   file: string,
+  view: FileView = disk,
 ): Promise<string | undefined> {
   const link = enabledLink(sr, dir, file);
-  const st = await fs.lstat(link).catch(() => undefined);
-  if (!st) return undefined;
-  const target = st.isSymbolicLink() ? await fs.readlink(link) : undefined;
+  if ((await view.lstat(link)) === 'absent') return undefined;
+  const target = await view.readlink(link);
   return target !== undefined &&
     path.resolve(path.dirname(link), target) === availFile(sr, dir, file)
     ? undefined
@@ -346,7 +350,7 @@ async function removeEnabledLink(
   dir: 'mods' | 'sites' | 'conf',
   file: string,
 ): Promise<void> {
-  if (!(await foreignEnabledEntry(sr, dir, file))) await tx.remove(enabledLink(sr, dir, file));
+  if (!(await foreignEnabledEntry(sr, dir, file, tx))) await tx.remove(enabledLink(sr, dir, file));
 }
 
 /** Whether the text holds a block apxs-ts marked as its own vhost (a broken marker throws BLOCK_BROKEN: nothing is written). */
@@ -378,7 +382,7 @@ const debianLayout: Layout = {
           ].join('\n'),
         );
         await tx.symlink(`../mods-available/${m.name}.${ext}`, link);
-      } else if (isOurs(await readText(file)) || !(await readText(file))) {
+      } else if (isOurs(await readText(file, tx)) || !(await readText(file, tx))) {
         // A .conf of an earlier install of ours goes; one apxs-ts did not write was kept aside by --force (replaced-files).
         await removeEnabledLink(tx, sr, 'mods', `${m.name}.${ext}`);
         await tx.remove(file);
@@ -391,7 +395,7 @@ const debianLayout: Layout = {
     for (const ext of ['load', 'conf']) {
       const file = availFile(sr, 'mods', `${name}.${ext}`);
       // Only apxs-ts's own files (and their links): the package's or the admin's stay.
-      if (!isOurs(await readText(file))) continue;
+      if (!isOurs(await readText(file, tx))) continue;
       await removeEnabledLink(tx, sr, 'mods', `${name}.${ext}`);
       await tx.remove(file);
       removed = true;
@@ -399,16 +403,16 @@ const debianLayout: Layout = {
     // a2dismod/a2enmod may have left their markers for our module: gone with it.
     if (removed) await clearMarkers(tx, sr.root, 'module', name);
   },
-  async hasModule(sr, name) {
-    return isOurs(await readText(availFile(sr, 'mods', `${name}.load`)));
+  async hasModule(sr, name, view = disk) {
+    return isOurs(await readText(availFile(sr, 'mods', `${name}.load`), view));
   },
-  async foreignModuleConfig(sr, name) {
+  async foreignModuleConfig(sr, name, view = disk) {
     for (const ext of ['load', 'conf']) {
       const file = availFile(sr, 'mods', `${name}.${ext}`);
-      const text = await readText(file);
+      const text = await readText(file, view);
       if (text !== undefined && !isOurs(text)) return file;
       // An admin's own mods-enabled/NAME.load (a file, or a link to one elsewhere) loads a module of that name too.
-      const entry = await foreignEnabledEntry(sr, 'mods', `${name}.${ext}`);
+      const entry = await foreignEnabledEntry(sr, 'mods', `${name}.${ext}`, view);
       if (entry) return entry;
     }
     return undefined;
@@ -431,7 +435,7 @@ const debianLayout: Layout = {
     ),
   async enableSite(tx, sr, name, header, edit) {
     const file = this.siteFile(sr, name);
-    const current = await readText(file);
+    const current = await readText(file, tx);
     if (current !== undefined && !hasVhostBlock(current, file)) {
       throw new ApxsError(
         'SITE_EXISTS',
@@ -442,7 +446,7 @@ const debianLayout: Layout = {
         },
       );
     }
-    const entry = await foreignEnabledEntry(sr, 'sites', `${name}.conf`);
+    const entry = await foreignEnabledEntry(sr, 'sites', `${name}.conf`, tx);
     if (entry) {
       throw new ApxsError(
         'SITE_EXISTS',
@@ -460,12 +464,12 @@ const debianLayout: Layout = {
   },
   async disableSite(tx, sr, name, header, edit) {
     const file = this.siteFile(sr, name);
-    const current = (await readText(file)) ?? '';
+    const current = (await readText(file, tx)) ?? '';
     const next = edit(current);
     const rest = next.startsWith(header) ? next.slice(header.length) : next;
     // Deleted only when nothing but apxs-ts's header is left in a file it made (recorded, or made
     // before the record existed: then it starts with that header); anyone's other text stays, enabled as it was.
-    const ours = (await createdByApxs(sr.stateDir, file)) || current.startsWith(header);
+    const ours = (await createdByApxs(sr.stateDir, file, tx)) || current.startsWith(header);
     if (listBlockIds(next, 'vhost ', file).length > 0 || rest.trim() !== '' || !ours) {
       await tx.write(file, next);
       return;
@@ -494,12 +498,12 @@ const debianLayout: Layout = {
   snippetFile: (sr, name) => availFile(sr, 'conf', `${name}.conf`),
   async enableSnippet(tx, sr, name, text) {
     const file = availFile(sr, 'conf', `${name}.conf`);
-    const current = await readText(file);
+    const current = await readText(file, tx);
     // A file of that name apxs-ts did not make (no record, no block of its own) is the admin's, perhaps disabled on
     // purpose: enabling it would switch on their other lines too, and a2disconf's choice would not come back on --reset.
     if (
       current !== undefined &&
-      !(await createdByApxs(sr.stateDir, file)) &&
+      !(await createdByApxs(sr.stateDir, file, tx)) &&
       scanBlocks(current, file).length === 0
     ) {
       throw new ApxsError(
@@ -523,16 +527,10 @@ const debianLayout: Layout = {
   async enableSharedModules(tx, sr, _id, mods) {
     const names: string[] = [];
     for (const m of mods) {
-      if (
-        await fs.stat(enabledLink(sr, 'mods', `${m.name}.load`)).then(
-          () => true,
-          () => false,
-        )
-      )
-        continue;
-      if ((await readText(availFile(sr, 'mods', `${m.name}.load`))) === undefined) continue;
+      if (await tx.exists(enabledLink(sr, 'mods', `${m.name}.load`))) continue;
+      if ((await readText(availFile(sr, 'mods', `${m.name}.load`), tx)) === undefined) continue;
       for (const ext of ['load', 'conf']) {
-        if ((await readText(availFile(sr, 'mods', `${m.name}.${ext}`))) !== undefined)
+        if ((await readText(availFile(sr, 'mods', `${m.name}.${ext}`), tx)) !== undefined)
           await tx.symlink(
             `../mods-available/${m.name}.${ext}`,
             enabledLink(sr, 'mods', `${m.name}.${ext}`),

@@ -5,10 +5,10 @@
  * written inside the edit transaction, so a rolled-back edit rolls the
  * record back too. A file apxs-ts did not record is never its to delete.
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ApxsError } from '../core/errors.js';
 import type { EditTransaction } from '../core/edit-transaction.js';
+import { disk, type FileView } from '../core/file-view.js';
 import { readJson } from '../core/fs.js';
 import type { ServerRoot } from './server-root.js';
 
@@ -38,21 +38,22 @@ export interface TlsRecord {
 
 const ledgerFile = (sr: ServerRoot) => path.join(sr.stateDir, 'created.json');
 
-export async function readLedger(sr: ServerRoot): Promise<Ledger> {
+/** `view`: inside an edit, its transaction (a --check plan's ledger is the one it would write). */
+export async function readLedger(sr: ServerRoot, view: FileView = disk): Promise<Ledger> {
   // Written through by writeFileAtomic (which follows links): a ledger swapped
   // for a symlink would have root's next install rewrite whatever it points at.
-  const st = await fs.lstat(ledgerFile(sr)).catch(() => undefined);
-  if (st && !st.isFile()) {
+  const kind = await view.lstat(ledgerFile(sr));
+  if (kind !== 'absent' && kind !== 'file') {
     throw new ApxsError(
       'UNSAFE_CONFIG',
-      `${ledgerFile(sr)} is ${st.isSymbolicLink() ? 'a symlink' : 'not a regular file'}: apxs-ts keeps its record only in a file of its own`,
+      `${ledgerFile(sr)} is ${kind === 'link' ? 'a symlink' : 'not a regular file'}: apxs-ts keeps its record only in a file of its own`,
       {
         hint: 'look at it, then move it away (apxs-ts then knows of nothing it created here); nothing was changed',
         data: { path: ledgerFile(sr) },
       },
     );
   }
-  const l = await readJson<Partial<Ledger>>(ledgerFile(sr));
+  const l = await readJson<Partial<Ledger>>(ledgerFile(sr), 'BAD_INPUT', view);
   return {
     modules: l?.modules ?? {},
     docroots: l?.docroots ?? {},
@@ -68,8 +69,9 @@ export async function updateLedger(
   sr: ServerRoot,
   change: (l: Ledger) => void,
 ): Promise<void> {
-  const l = await readLedger(sr);
+  const l = await readLedger(sr, tx);
   change(l);
+  // Written only when it changed (tx.write compares): a second identical run leaves its mtime alone.
   await tx.write(ledgerFile(sr), JSON.stringify(l, null, 2) + '\n');
 }
 

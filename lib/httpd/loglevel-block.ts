@@ -8,6 +8,7 @@
  */
 import { promises as fs } from 'node:fs';
 import type { EditTransaction } from '../core/edit-transaction.js';
+import type { FileView } from '../core/file-view.js';
 import { findBlock, removeBlock, upsertBlock } from '../core/marked-block.js';
 import type { RootPaths, Layout } from './layout.js';
 
@@ -44,15 +45,23 @@ function renderBlock(l: Levels): string[] {
   ];
 }
 
-async function readText(sr: Root): Promise<{ file: string; snippet: boolean; text: string }> {
+/** The block's file and text, read through the edit's transaction (what it wrote so far). */
+async function readText(
+  sr: Root,
+  view: FileView,
+): Promise<{ file: string; snippet: boolean; text: string }> {
   const snippet = sr.layout.snippetFile(sr, SNIPPET);
   if (snippet)
     return {
       file: snippet,
       snippet: true,
-      text: await fs.readFile(snippet, 'utf8').catch(() => SNIPPET_HEADER),
+      text: (await view.readText(snippet)) ?? SNIPPET_HEADER,
     };
-  return { file: sr.configFile, snippet: false, text: await fs.readFile(sr.configFile, 'utf8') };
+  return {
+    file: sr.configFile,
+    snippet: false,
+    text: (await view.readText(sr.configFile)) ?? (await fs.readFile(sr.configFile, 'utf8')),
+  };
 }
 
 /** Changes the levels as `change` says, inside `tx`; returns the block's lines after. */
@@ -61,7 +70,7 @@ export async function editLogLevels(
   sr: Root,
   change: (l: Levels) => void,
 ): Promise<string[]> {
-  const { file, snippet, text } = await readText(sr);
+  const { file, snippet, text } = await readText(sr, tx);
   const l = parseBlock(findBlock(text, BLOCK, file)?.body ?? []);
   change(l);
   const body = renderBlock(l);
@@ -92,7 +101,7 @@ export async function dropModuleLogLevel(
   sr: Root,
   name: string,
 ): Promise<void> {
-  const { file, text } = await readText(sr);
+  const { file, text } = await readText(sr, tx);
   if (!parseBlock(findBlock(text, BLOCK, file)?.body ?? []).modules.has(name)) return;
   await editLogLevels(tx, sr, (l) => {
     l.modules.delete(name);

@@ -51,6 +51,12 @@ export interface SeriesTraits {
    * would all get the first one's certificate).
    */
   tls: { sinceVersion: string; modules: SharedModule[] } | { unsupported: string };
+  /**
+   * How httpd lists the modules a config loads (module-state's "loaded"):
+   * `-t -D DUMP_MODULES` (-M) came with 2.2; 1.3's -l and 2.0's -l list only
+   * the compiled-in ones, so there a loaded shared module is not confirmable.
+   */
+  moduleList: { args: string[] } | { unconfirmable: string };
 }
 
 const SSL: SharedModule = { name: 'ssl', symbol: 'ssl_module', file: 'mod_ssl.so' };
@@ -110,7 +116,7 @@ const TLS: Record<Series, SeriesTraits['tls']> = {
   '2.4': { sinceVersion: '2.4.0', modules: [SHMCB, SSL] },
 };
 
-function traits2(series: Series, gracefulStop: boolean): SeriesTraits {
+function traits2(series: Series, gracefulStop: boolean, dumpModules: boolean): SeriesTraits {
   return {
     series,
     dialect: dialectOf(series),
@@ -126,6 +132,11 @@ function traits2(series: Series, gracefulStop: boolean): SeriesTraits {
     apxsOneQueryAtATime: false,
     loadModule: (symbol, so) => [loadLine(symbol, so)],
     tls: TLS[series],
+    moduleList: dumpModules
+      ? { args: ['-t', '-D', 'DUMP_MODULES'] }
+      : {
+          unconfirmable: `httpd ${series} has no DUMP_MODULES (-M came with 2.2); its -l lists only compiled-in modules`,
+        },
   };
 }
 
@@ -140,10 +151,13 @@ const TRAITS: Record<Series, SeriesTraits> = {
     apxsOneQueryAtATime: true,
     loadModule: (symbol, so) => [loadLine(symbol, so)],
     tls: TLS['1.3'],
+    moduleList: {
+      unconfirmable: 'httpd 1.3 has no DUMP_MODULES; its -l lists only compiled-in modules',
+    },
   },
-  '2.0': traits2('2.0', false),
-  '2.2': traits2('2.2', true),
-  '2.4': traits2('2.4', true),
+  '2.0': traits2('2.0', false, false),
+  '2.2': traits2('2.2', true, true),
+  '2.4': traits2('2.4', true, true),
 };
 
 export function traitsOf(series: Series): SeriesTraits {

@@ -35,6 +35,7 @@ import { failpoint } from '../core/failpoint.js';
 import { readJson } from '../core/fs.js';
 import { readRegistry, updateRegistry } from '../core/registry.js';
 import { sha256 } from '../core/sha256.js';
+import { fileDiff, type FileDiff } from '../core/change-report.js';
 import {
   isPlainRelative,
   readSandboxMarker,
@@ -52,6 +53,10 @@ export interface SandboxFilesRemoved {
   kept: string[];
   /** True when an earlier remove had been interrupted after deleting the sandbox's record: this one finished it. */
   finished?: boolean;
+  /** False: nothing of it was there any more (a second remove), nothing was done (#23). */
+  changed: boolean;
+  /** The files deleted (would be, under check) outside the runtime dirs, with their content before (Ansible's shape). */
+  diff: FileDiff[];
 }
 
 const STATE_DIR = '.apxs-ts';
@@ -153,9 +158,11 @@ async function unlinkIfThere(p: string, dir: boolean): Promise<void> {
 export async function removeSandboxFiles(
   root: string,
   env: NodeJS.ProcessEnv = process.env,
+  opts: { check?: boolean } = {},
 ): Promise<SandboxFilesRemoved> {
   const registry = sandboxRegistryFile(env);
   const marker = await readSandboxMarker(root);
+  const check = !!opts.check;
   if (!marker) {
     const listed = (await readRegistry<SandboxEntry>(registry)).some((e) => e.root === root);
     if (!listed) {
@@ -163,6 +170,8 @@ export async function removeSandboxFiles(
         () => true,
         () => false,
       );
+      // Gone already (removed before): nothing to do, as asked (#23). A directory that is there and not ours stays refused.
+      if (!there) return { root, removed: [], kept: [], changed: false, diff: [] };
       throw new ApxsError(
         'BAD_INPUT',
         there
@@ -174,7 +183,12 @@ export async function removeSandboxFiles(
         },
       );
     }
-    return { ...(await finish(root, registry, [])), finished: true };
+    return {
+      ...(await finish(root, registry, [], check)),
+      finished: true,
+      changed: true,
+      diff: [],
+    };
   }
   // A marker made before create recorded its manifest: nothing of create's is provably unchanged, so only runtime and ledger files go.
   const made: SandboxManifest = marker.made ?? { files: {}, dirs: [] };
@@ -193,6 +207,17 @@ export async function removeSandboxFiles(
   const entries = await walk(root);
   const removed: string[] = [];
   const kept: string[] = [];
+  const diff: FileDiff[] = [];
+  // Under check nothing is deleted: `gone` stands for what would be, so directories empty as they would.
+  const gone = new Set<string>();
+  const del = async (rel: string, dir: boolean) => {
+    gone.add(rel);
+    if (!check) await unlinkIfThere(path.join(root, rel), dir);
+  };
+  const leftIn = async (rel: string) =>
+    check
+      ? entries.filter((x) => path.posix.dirname(x.rel) === rel && !gone.has(x.rel))
+      : await fs.readdir(path.join(root, rel)).catch(() => [] as string[]);
   // The state dir last: it holds the ledger, which the next remove needs if this one is killed.
   const inState = (e: Entry) => e.rel === STATE_DIR || e.rel.startsWith(`${STATE_DIR}/`);
   for (const e of [...entries.filter((x) => !inState(x)), ...entries.filter(inState)]) {
@@ -207,7 +232,11 @@ export async function removeSandboxFiles(
       kept.push(e.rel);
       continue;
     }
-    await unlinkIfThere(path.join(root, e.rel), false);
+    if (e.kind === 'file' && !RUNTIME_DIRS.includes(e.rel.split('/')[0]!) && !inState(e))
+      diff.push(
+        fileDiff(path.join(root, e.rel), await fs.readFile(path.join(root, e.rel)), undefined),
+      );
+    await del(e.rel, false);
     removed.push(e.rel);
     failpoint('sandbox-remove:after-file');
   }
@@ -218,47 +247,56 @@ export async function removeSandboxFiles(
       e.rel === STATE_DIR ||
       e.rel.startsWith(`${STATE_DIR}/`) ||
       RUNTIME_DIRS.includes(e.rel);
-    const left = await fs.readdir(path.join(root, e.rel)).catch(() => [] as string[]);
+    const left = await leftIn(e.rel);
     if (left.length > 0) continue;
     if (!ourDir) {
       kept.push(e.rel);
       continue;
     }
-    await unlinkIfThere(path.join(root, e.rel), true);
+    await del(e.rel, true);
     removed.push(e.rel);
   }
   failpoint('sandbox-remove:before-marker');
-  await unlinkIfThere(path.join(root, SANDBOX_MARKER), false);
+  await del(SANDBOX_MARKER, false);
   removed.push(SANDBOX_MARKER);
   failpoint('sandbox-remove:after-marker');
   const done = await finish(
     root,
     registry,
     kept.map((k) => path.join(root, k)),
+    check,
+    check ? (await leftIn('.')).map((x) => (typeof x === 'string' ? x : x.rel)) : undefined,
   );
   return {
     ...done,
     removed: done.removed.length ? done.removed : removed.map((r) => path.join(root, r)),
+    changed: true,
+    diff,
   };
 }
 
-/** The last steps: the directory when empty, then the list entry. */
+/** The last steps: the directory when empty, then the list entry. `check`: decided from `leftUnderCheck`, nothing done. */
 async function finish(
   root: string,
   registry: string,
   kept: string[],
-): Promise<SandboxFilesRemoved> {
+  check = false,
+  leftUnderCheck?: string[],
+): Promise<Omit<SandboxFilesRemoved, 'changed' | 'diff'>> {
   let removed: string[] = [];
-  const left = await fs
-    .readdir(root)
-    .catch((err: unknown) => (isErrno(err, 'ENOENT') ? undefined : Promise.reject(err)));
+  const left =
+    leftUnderCheck ??
+    (await fs
+      .readdir(root)
+      .catch((err: unknown) => (isErrno(err, 'ENOENT') ? undefined : Promise.reject(err))));
   if (left !== undefined && left.length === 0) {
-    await unlinkIfThere(root, true);
+    if (!check) await unlinkIfThere(root, true);
     removed = [root];
   } else if (left === undefined) {
     removed = [root];
   }
   failpoint('sandbox-remove:before-list');
-  await updateRegistry<SandboxEntry>(registry, (now) => now.filter((e) => e.root !== root));
+  if (!check)
+    await updateRegistry<SandboxEntry>(registry, (now) => now.filter((e) => e.root !== root));
   return { root, removed, kept: kept.length ? kept : (left ?? []).map((n) => path.join(root, n)) };
 }

@@ -24,6 +24,7 @@ import {
 import { findSystemHttpd } from './system-httpd.js';
 import { renderTemplateDirs, templatesRoot } from '../core/templates.js';
 import { parsePort } from '../core/ports.js';
+import { fileDiff, type FileDiff } from '../core/change-report.js';
 
 export interface SandboxOptions {
   dir: string;
@@ -34,6 +35,8 @@ export interface SandboxOptions {
   env?: NodeJS.ProcessEnv;
   /** False: not added to the per-user list (`apxs-ts test`'s throwaway roots, deleted by their run). */
   register?: boolean;
+  /** Decide and report; write nothing. */
+  check?: boolean;
 }
 
 export interface SandboxResult {
@@ -44,6 +47,12 @@ export interface SandboxResult {
   url: string;
   configFile: string;
   warnings: string[];
+  /** False: the sandbox was there as asked, nothing was written (#23). */
+  changed: boolean;
+  /** The files written (or, under check, that would be). */
+  files: string[];
+  /** Each of those files' diff (Ansible's shape); the marker, apxs-ts's own record, is not in it. */
+  diff: FileDiff[];
 }
 
 /** The modules a sandbox loads from the system, when the system has them as DSOs. */
@@ -66,8 +75,11 @@ async function runAsLines(root: string, warnings: string[]): Promise<string> {
     ) ?? 'nobody';
   const group = await firstGroup([user, 'nogroup', 'nobody'], 'nogroup');
   for (let d = path.dirname(root); d !== path.dirname(d); d = path.dirname(d)) {
-    const st = await fs.stat(d);
-    if ((st.mode & 0o001) === 0) {
+    // A directory create is still to make (mkdir -p, 0755): searchable, nothing to say about it.
+    const st = await fs
+      .stat(d)
+      .catch((err: unknown) => (isErrno(err, 'ENOENT') ? undefined : Promise.reject(err)));
+    if (st && (st.mode & 0o001) === 0) {
       warnings.push(
         `${d} is not searchable by others: ${user}, the user httpd's children run as, cannot reach the sandbox (requests answer 403); chmod o+x it or put the sandbox elsewhere`,
       );
@@ -98,38 +110,66 @@ export function sandboxRegistryFile(env: NodeJS.ProcessEnv = process.env): strin
   return path.join(cacheDir(env), 'sandboxes.json');
 }
 
+/** What `sandbox create` was asked that an existing sandbox was made otherwise (none: it matches). */
+function settingsThatDiffer(
+  marker: SandboxMarkerWithManifest,
+  want: { port: number; tlsPort?: number; httpd: string },
+): string[] {
+  const out: string[] = [];
+  if (marker.port !== want.port) out.push(`port ${marker.port} (asked ${want.port})`);
+  if (want.tlsPort !== undefined && marker.tlsPort !== want.tlsPort)
+    out.push(`tls port ${marker.tlsPort ?? 'none'} (asked ${want.tlsPort})`);
+  if (marker.httpd !== want.httpd) out.push(`httpd ${marker.httpd} (now ${want.httpd})`);
+  return out;
+}
+
+const readIfThere = (file: string) =>
+  fs
+    .readFile(file)
+    .catch((err: unknown) => (isErrno(err, 'ENOENT') ? undefined : Promise.reject(err)));
+
+/**
+ * Makes the sandbox, idempotently (#23): on a directory that already is a
+ * sandbox made with the same settings, only what is missing is made (what
+ * a create killed half way left out: files, directories, the list entry);
+ * nothing missing is `changed: false` and no byte is written. Made with
+ * other settings (another port): SANDBOX_DIFFERS, saying what differs.
+ * Files that exist are never rewritten without --force (install, vhost add
+ * and ctl loglevel edit httpd.conf). `check`: decide and report, write nothing.
+ */
 export async function createSandbox(opts: SandboxOptions): Promise<SandboxResult> {
   const root = path.resolve(opts.dir);
   const port = parsePort(String(opts.port));
+  const tlsPort = opts.tlsPort ? parsePort(String(opts.tlsPort)) : undefined;
   const sys = await findSystemHttpd(opts.env);
   const warnings: string[] = [];
   const existing = await fs
     .readdir(root)
     .catch((err: unknown) => (isErrno(err, 'ENOENT') ? undefined : Promise.reject(err)));
-  if (existing && existing.length > 0 && !opts.force) {
-    const marker = await readJson<SandboxMarker>(path.join(root, SANDBOX_MARKER)).catch(
-      () => undefined,
-    );
-    throw new ApxsError(
-      'DIR_EXISTS',
-      marker ? `${root} is already a sandbox` : `${root} exists and is not empty`,
-      {
-        hint: marker
-          ? 'use it as it is, or pass --force to write a fresh config into it'
-          : 'choose an empty or new directory',
-      },
-    );
+  const previous = existing?.length ? await readSandboxMarker(root) : undefined;
+  // Completing a sandbox that is already there (the same settings): missing pieces only.
+  const completing = !!existing?.length && !opts.force;
+  if (completing) {
+    if (previous?.kind !== 'sandbox')
+      throw new ApxsError('DIR_EXISTS', `${root} exists and is not empty`, {
+        hint: 'choose an empty or new directory',
+      });
+    const differ = settingsThatDiffer(previous, { port, tlsPort, httpd: sys.httpd });
+    if (differ.length)
+      throw new ApxsError(
+        'SANDBOX_DIFFERS',
+        `${root} is already a sandbox made with other settings: ${differ.join(', ')}`,
+        {
+          hint: 'ask for the settings it has, pass --force to write a fresh config with these, or sandbox remove it first',
+          data: { root, differs: differ },
+        },
+      );
   }
   const loadModules: string[] = [];
   for (const [sym, file] of SYSTEM_MODULES) {
     const so = path.join(sys.modulesDir, file);
     if (await exists(so)) loadModules.push(`LoadModule ${sym} ${so}`);
   }
-  // What create makes here is recorded (sandbox-manifest.ts): remove deletes that and nothing else.
-  const dirsMade = existing?.length ? [] : ['.'];
-  for (const d of SANDBOX_DIRS) if (!existing?.includes(d)) dirsMade.push(d);
-  await fs.mkdir(root, { recursive: true, mode: 0o755 });
-  await fs.chmod(root, 0o755);
   const files = await renderTemplateDirs([path.join(templatesRoot(), 'sandbox')], {
     root,
     port: String(port),
@@ -139,45 +179,21 @@ export async function createSandbox(opts: SandboxOptions): Promise<SandboxResult
     loadModules: loadModules.join('\n'),
     runAs: await runAsLines(root, warnings),
   });
-  // The marker, with the record of what create is about to make, goes first: a create killed after it
-  // leaves a sandbox that `sandbox remove` deletes (test/reliability/sandbox-remove.test.ts).
-  const previous = await readSandboxMarker(root);
-  const marker: SandboxMarkerWithManifest = {
-    kind: 'sandbox',
-    httpd: sys.httpd,
-    apxs: sys.apxs ?? null,
-    systemModulesDir: sys.modulesDir,
-    port,
-    ...(opts.tlsPort ? { tlsPort: parsePort(String(opts.tlsPort)) } : {}),
-    created: new Date().toISOString(),
-    made: manifestOf(files, dirsMade, previous?.made),
-  };
-  await writeFileAtomic(path.join(root, SANDBOX_MARKER), JSON.stringify(marker, null, 2) + '\n');
-  failpoint('sandbox-create:after-marker');
-  for (const d of SANDBOX_DIRS)
-    await fs.mkdir(path.join(root, d), { recursive: true, mode: 0o755 });
-  for (const f of files) {
-    await writeFileAtomic(path.join(root, f.rel), f.content, { mode: 0o644 });
-    failpoint('sandbox-create:after-file');
-  }
-  if (opts.register !== false)
-    await updateRegistry<SandboxEntry>(sandboxRegistryFile(opts.env), (entries) => {
-      // Made again over one of ours (--force): what the first create made is still ours.
-      const before = entries.find((e) => e.root === root);
-      const made = SANDBOX_ENTRIES.filter(
-        (e) => !existing?.includes(e) || before?.made.includes(e),
-      );
-      const entry: SandboxEntry = {
-        root,
-        port,
-        httpd: sys.httpd,
-        created: marker.created,
-        madeDir: before?.madeDir ?? !existing?.length,
-        made,
-      };
-      return [...entries.filter((e) => e.root !== root), entry];
-    });
-  return {
+  const before = new Map<string, Buffer | undefined>();
+  for (const f of files) before.set(f.rel, await readIfThere(path.join(root, f.rel)));
+  const dirsMissing = [];
+  for (const d of SANDBOX_DIRS) if (!(await exists(path.join(root, d)))) dirsMissing.push(d);
+  const listed =
+    opts.register === false ||
+    (await readRegistry<SandboxEntry>(sandboxRegistryFile(opts.env))).some((e) => e.root === root);
+  // Without --force an existing file is kept as it is (apxs-ts's own edits live in it).
+  const toWrite = files.filter((f) => {
+    const b = before.get(f.rel);
+    return completing ? b === undefined : b === undefined || !b.equals(f.content);
+  });
+  const diff = toWrite.map((f) => fileDiff(path.join(root, f.rel), before.get(f.rel), f.content));
+  const changed = !completing || toWrite.length > 0 || dirsMissing.length > 0 || !listed;
+  const result: SandboxResult = {
     root,
     port,
     httpd: sys.httpd,
@@ -185,7 +201,65 @@ export async function createSandbox(opts: SandboxOptions): Promise<SandboxResult
     url: `http://127.0.0.1:${port}/`,
     configFile: path.join(root, 'conf', 'httpd.conf'),
     warnings,
+    changed,
+    files: toWrite.map((f) => path.join(root, f.rel)),
+    diff,
   };
+  if (!changed || opts.check) return result;
+
+  // What create makes here is recorded (sandbox-manifest.ts): remove deletes that and nothing else.
+  const dirsMade = existing?.length ? [] : ['.'];
+  for (const d of SANDBOX_DIRS) if (!existing?.includes(d)) dirsMade.push(d);
+  await fs.mkdir(root, { recursive: true, mode: 0o755 });
+  if (!completing) {
+    await fs.chmod(root, 0o755);
+    // The marker, with the record of what create is about to make, goes first: a create killed after it
+    // leaves a sandbox that `sandbox remove` deletes (test/reliability/sandbox-remove.test.ts),
+    // and that a second create completes.
+    const marker: SandboxMarkerWithManifest = {
+      kind: 'sandbox',
+      httpd: sys.httpd,
+      apxs: sys.apxs ?? null,
+      systemModulesDir: sys.modulesDir,
+      port,
+      ...(tlsPort ? { tlsPort } : {}),
+      created: new Date().toISOString(),
+      made: manifestOf(files, dirsMade, previous?.made),
+    };
+    await writeFileAtomic(path.join(root, SANDBOX_MARKER), JSON.stringify(marker, null, 2) + '\n');
+  }
+  failpoint('sandbox-create:after-marker');
+  for (const d of SANDBOX_DIRS)
+    await fs.mkdir(path.join(root, d), { recursive: true, mode: 0o755 });
+  for (const f of toWrite) {
+    await writeFileAtomic(path.join(root, f.rel), f.content, { mode: 0o644 });
+    failpoint('sandbox-create:after-file');
+  }
+  if (opts.register !== false && !(completing && listed)) {
+    const createdAt = (await readSandboxMarker(root))?.created ?? new Date().toISOString();
+    await updateRegistry<SandboxEntry>(sandboxRegistryFile(opts.env), (entries) => {
+      // Made again over one of ours (--force): what the first create made is still ours.
+      const earlier = entries.find((e) => e.root === root);
+      // Completing: the entries the interrupted create's manifest says it made (all, if it made the directory).
+      const manifest = completing ? previous?.made : undefined;
+      const whole = !!manifest?.dirs.includes('.');
+      const made = SANDBOX_ENTRIES.filter((e) =>
+        completing
+          ? whole || e === SANDBOX_MARKER || !!manifest?.dirs.includes(e)
+          : !existing?.includes(e) || earlier?.made.includes(e),
+      );
+      const entry: SandboxEntry = {
+        root,
+        port,
+        httpd: sys.httpd,
+        created: createdAt,
+        madeDir: earlier?.madeDir ?? (completing ? whole : !existing?.length),
+        made,
+      };
+      return [...entries.filter((e) => e.root !== root), entry];
+    });
+  }
+  return result;
 }
 
 export interface ProjectFileResult {
@@ -194,6 +268,9 @@ export interface ProjectFileResult {
   written: boolean;
   /** The server root it named before (absolute), if any. */
   previous: string | undefined;
+  /** Whether its bytes changed (would change, under check): false when it already says this. */
+  changed: boolean;
+  diff?: FileDiff;
 }
 
 /**
@@ -205,18 +282,23 @@ export interface ProjectFileResult {
 export async function writeProjectFile(
   dir: string,
   serverRoot: string,
-  opts: { use?: boolean } = {},
+  opts: { use?: boolean; check?: boolean } = {},
 ): Promise<ProjectFileResult> {
   const file = path.join(dir, PROJECT_FILE);
   const current = (await readJson<Record<string, unknown>>(file)) ?? {};
   const previous =
     typeof current.serverRoot === 'string' ? path.resolve(dir, current.serverRoot) : undefined;
   if (previous !== undefined && previous !== path.resolve(serverRoot) && !opts.use)
-    return { file, written: false, previous };
+    return { file, written: false, previous, changed: false };
+  // Naming this root already: left as it is, not even rewritten (a second create touches nothing).
+  if (previous === path.resolve(serverRoot))
+    return { file, written: true, previous, changed: false };
   let rel = path.relative(dir, serverRoot) || '.';
   if (!rel.startsWith('..') && !path.isAbsolute(rel)) rel = rel.startsWith('.') ? rel : `./${rel}`;
-  await writeFileAtomic(file, JSON.stringify({ ...current, serverRoot: rel }, null, 2) + os.EOL);
-  return { file, written: true, previous };
+  const before = await fs.readFile(file, 'utf8').catch(() => undefined);
+  const after = JSON.stringify({ ...current, serverRoot: rel }, null, 2) + os.EOL;
+  if (!opts.check) await writeFileAtomic(file, after);
+  return { file, written: true, previous, changed: true, diff: fileDiff(file, before, after) };
 }
 
 /**

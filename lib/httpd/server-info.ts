@@ -1,4 +1,5 @@
 /** What ctl needs to know of a server root: where it listens, its pid file and error log. */
+import type { FileView } from '../core/file-view.js';
 import path from 'node:path';
 import { is } from './conf-parse.js';
 import { loadConfTree, serverLevel, type ConfTree } from './conf-tree.js';
@@ -44,10 +45,15 @@ function resolveUnderRoot(root: string, p: string): string {
   return path.isAbsolute(p) ? p : path.join(root, p);
 }
 
-export async function readServerInfo(sr: ServerRoot): Promise<ServerInfo> {
+/** `view`: inside an edit, its transaction (a --check plan reads the config it would write). */
+export async function readServerInfo(sr: ServerRoot, view?: FileView): Promise<ServerInfo> {
   const cmd = await httpdCommand(sr, []);
   return serverInfoFromTree(
-    await loadConfTree(sr.configFile, { serverRoot: sr.root, env: cmd.env }),
+    await loadConfTree(sr.configFile, {
+      serverRoot: sr.root,
+      env: cmd.env,
+      ...(view ? { view } : {}),
+    }),
   );
 }
 

@@ -73,6 +73,8 @@ export interface BuildOptions {
   env?: NodeJS.ProcessEnv;
   /** Compile with a precompiled header of the source's leading #includes, made when missing (dev's loop). */
   pch?: boolean;
+  /** Decide whether a build is needed (and of what), compile and write nothing (#23's --check). */
+  check?: boolean;
 }
 
 /** `dir` as a directory of apxs-ts's own: made when missing, refused (UNSAFE_CONFIG) when a symlink or no directory. */
@@ -193,8 +195,9 @@ async function buildLocked(
   const line = (cmd: string, args: string[]) =>
     [cmd, ...args].join(' ').split(tmpSo).join(`${so}.apxs-ts-tmp`);
 
-  // The Makefile's copy of the flags follows the manifest, built or not.
-  await syncMk(project.dir, project.flags, project.sourcesListed ? project.sources : undefined);
+  // The Makefile's copy of the flags follows the manifest, built or not (not under --check: it writes nothing).
+  if (!opts.check)
+    await syncMk(project.dir, project.flags, project.sourcesListed ? project.sources : undefined);
   const old = opts.force ? undefined : readStamp(stampFile, tc.key);
   const stale: string[] = [];
   for (const src of project.sources) {
@@ -204,11 +207,13 @@ async function buildLocked(
   const linkFresh =
     single || (old?.link?.argv === line(linker, linkArgs) && same(so, old.link.output));
   const result = { so, symbol: project.module.symbol, linkedWith: linker, log: logFile };
-  if (stale.length === 0 && linkFresh) {
+  if ((stale.length === 0 && linkFresh) || opts.check) {
+    const upToDate = stale.length === 0 && linkFresh;
     return {
       ...result,
-      upToDate: true,
-      compiled: [],
+      upToDate,
+      // Under --check: what a real build would compile (the link alone when only it is stale).
+      compiled: upToDate ? [] : stale,
       warnings: [],
       symbolNotes: [],
       durationMs: nowMs() - started,

@@ -33,7 +33,8 @@ export async function installProject(
   sr: ServerRoot,
   project: ModuleProject,
   tc: Toolchain,
-  opts: { force?: boolean; flags?: LocationOverrides; proveConfig?: boolean } = {},
+  /** check: plan only (--check): no build, no write to the server or to apxs-ts-module.json. */
+  opts: { force?: boolean; flags?: LocationOverrides; proveConfig?: boolean; check?: boolean } = {},
 ): Promise<ProjectInstallResult> {
   const flags = opts.flags ?? {};
   checkLocationFlags(flags);
@@ -45,16 +46,23 @@ export async function installProject(
     flags,
     await readLocationOverrides(project.dir),
   );
-  const choice = await chooseModuleSo(project, () => buildModule(project, tc));
-  const res = await installModule(sr, {
-    module: project.module,
-    so: choice.so,
-    location: plan.location,
-    force: opts.force,
-    proveConfig: opts.proveConfig,
+  const choice = await chooseModuleSo(project, () => buildModule(project, tc), {
+    noBuild: opts.check,
   });
-  const savedOverrides = await saveLocationOverrides(project.dir, flags);
-  const { build, ...so } = choice;
+  const res = await installModule(
+    sr,
+    {
+      module: project.module,
+      so: choice.so,
+      location: plan.location,
+      force: opts.force,
+      proveConfig: opts.proveConfig,
+      ...(choice.unbuilt ? { unbuilt: choice.unbuilt } : {}),
+    },
+    { check: opts.check },
+  );
+  const savedOverrides = opts.check ? false : await saveLocationOverrides(project.dir, flags);
+  const { build, unbuilt: _unbuilt, ...so } = choice;
   return {
     ...res,
     so: { ...so, built: build !== null && !build.upToDate },

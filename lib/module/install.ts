@@ -8,6 +8,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { diffText, type FileDiff } from '../core/change-report.js';
 import { ApxsError } from '../core/errors.js';
 import { failpoint } from '../core/failpoint.js';
 import { exists } from '../core/fs.js';
@@ -38,6 +39,17 @@ export interface InstallSpec {
   force?: boolean;
   /** Keep the passing configtest's proof (lib/httpd/config-proof.ts) for the restart that follows. */
   proveConfig?: boolean;
+  /**
+   * Under --check when the .so is not built yet (or is older than its
+   * sources): why. The plan installs a stand-in for it and its diff says the
+   * real run builds it first (a check compiles nothing).
+   */
+  unbuilt?: string;
+}
+
+export interface ChangeOpts {
+  /** Plan only (--check): write nothing (lib/httpd/config-edit.ts). */
+  check?: boolean;
 }
 
 export interface InstallResult {
@@ -45,6 +57,7 @@ export interface InstallResult {
   serverRoot: string;
   kind: ServerRoot['kind'];
   installedSo: string;
+  /** The files changed (apxs-ts's own state left out). */
   changed: string[];
   backups: string[];
   configtest: ConfigTestResult | null;
@@ -52,6 +65,14 @@ export interface InstallResult {
   warnings: string[];
   /** With proveConfig: what the restart may reuse instead of its own configtest. */
   configProof?: ConfigProof;
+  /** Whether anything changed (or would, under --check). */
+  didChange: boolean;
+  /** Each changed file before and after; the .so summarised as binary. */
+  diff: FileDiff[];
+  check: boolean;
+  configtestSkipped?: string;
+  /** uninstall: the module was not there (nothing to do: Ansible's state=absent already holds). */
+  alreadyAbsent?: boolean;
 }
 
 function configLines(
@@ -114,7 +135,11 @@ async function stockModuleConflict(
     : undefined;
 }
 
-export async function installModule(sr: ServerRoot, spec: InstallSpec): Promise<InstallResult> {
+export async function installModule(
+  sr: ServerRoot,
+  spec: InstallSpec,
+  opts: ChangeOpts = {},
+): Promise<InstallResult> {
   const dest = path.join(sr.modulesDir, `${spec.module.stem}.so`);
   const lines = configLines(sr, (await serverProfile(sr)).traits, spec, dest);
   const conflict = spec.force ? undefined : await stockModuleConflict(sr, spec.module, dest);
@@ -127,7 +152,9 @@ export async function installModule(sr: ServerRoot, spec: InstallSpec): Promise<
       },
     );
   }
-  const so = await fs.readFile(spec.so);
+  const so = spec.unbuilt
+    ? Buffer.from(`\0(not built yet: ${spec.unbuilt})\n`)
+    : await fs.readFile(spec.so);
   const edit = await withConfigEdit(
     sr,
     `installing ${spec.module.stem}`,
@@ -135,10 +162,11 @@ export async function installModule(sr: ServerRoot, spec: InstallSpec): Promise<
       await tx.mkdir(sr.modulesDir);
       // Over a module apxs-ts did not install (only --force gets here with one): keep it all to put back.
       const ours =
-        !!(await readLedger(sr)).modules[dest] || (await sr.layout.hasModule(sr, spec.module.name));
+        !!(await readLedger(sr, tx)).modules[dest] ||
+        (await sr.layout.hasModule(sr, spec.module.name, tx));
       if (
         !ours &&
-        ((await exists(dest)) || (await sr.layout.foreignModuleConfig(sr, spec.module.name)))
+        ((await tx.exists(dest)) || (await sr.layout.foreignModuleConfig(sr, spec.module.name, tx)))
       ) {
         await saveReplaced(tx, sr, spec.module.name, [
           dest,
@@ -155,8 +183,9 @@ export async function installModule(sr: ServerRoot, spec: InstallSpec): Promise<
       failpoint('install:after-so');
       await sr.layout.enableModule(tx, sr, lines);
     },
-    { prove: spec.proveConfig },
+    { ...opts, prove: spec.proveConfig },
   );
+  const unbuilt = spec.unbuilt;
   return {
     module: spec.module.stem,
     serverRoot: sr.root,
@@ -165,47 +194,86 @@ export async function installModule(sr: ServerRoot, spec: InstallSpec): Promise<
     changed: edit.changed,
     backups: edit.backups,
     configtest: edit.configtest,
-    warnings: edit.warnings,
+    warnings: [
+      ...edit.warnings,
+      ...(unbuilt
+        ? [`${spec.so}: ${unbuilt}; the real run builds it first (--check compiles nothing)`]
+        : []),
+    ],
+    didChange: edit.didChange,
+    // The stand-in's diff says what the real run puts there instead.
+    diff: unbuilt
+      ? edit.diff.map((d) =>
+          d.after_header === dest
+            ? { ...d, after: diffText(`(the .so the real run builds: ${unbuilt})\n`) }
+            : d,
+        )
+      : edit.diff,
+    check: edit.check,
+    ...(edit.configtestSkipped ? { configtestSkipped: edit.configtestSkipped } : {}),
     ...(edit.proof ? { configProof: edit.proof } : {}),
   };
 }
 
-export async function uninstallModule(sr: ServerRoot, module: ModuleName): Promise<InstallResult> {
+export async function uninstallModule(
+  sr: ServerRoot,
+  module: ModuleName,
+  opts: ChangeOpts = {},
+): Promise<InstallResult> {
   const dest = path.join(sr.modulesDir, `${module.stem}.so`);
   const warnings: string[] = [];
-  const edit = await withConfigEdit(sr, `removing ${module.stem}`, async (tx) => {
-    const entry = (await readLedger(sr)).modules[dest];
-    const recorded = !!entry;
-    const configured = await sr.layout.hasModule(sr, module.name);
-    // A save of what --force replaced is reason enough: an uninstall killed half-way is finished by the next one.
-    if (!recorded && !configured && !(await hasSaved(sr, module.name))) {
-      throw new ApxsError('NOT_FOUND', `${module.stem} is not installed by apxs-ts in ${sr.root}`);
-    }
-    await sr.layout.disableModule(tx, sr, module.name);
-    // A `LogLevel NAME:LEVEL` of ctl loglevel would name a module httpd no longer has: a syntax error.
-    await dropModuleLogLevel(tx, sr, module.name);
-    // A .so that is no longer the one apxs-ts wrote (a package upgrade put its own there since) is the package's:
-    // neither deleted nor overwritten by the older bytes --force kept.
-    const current = entry?.sha256 ? await fs.readFile(dest).catch(() => undefined) : undefined;
-    const replacedSince = !!current && sha256(current) !== entry?.sha256;
-    if (replacedSince)
-      warnings.push(
-        `${dest} changed since apxs-ts installed it (a package upgrade?): left as it is`,
+  let alreadyAbsent = false;
+  const edit = await withConfigEdit(
+    sr,
+    `removing ${module.stem}`,
+    async (tx) => {
+      const entry = (await readLedger(sr, tx)).modules[dest];
+      const recorded = !!entry;
+      const configured = await sr.layout.hasModule(sr, module.name, tx);
+      // A save of what --force replaced is reason enough: an uninstall killed half-way is finished by the next one.
+      if (!recorded && !configured && !(await hasSaved(sr, module.name, tx))) {
+        // Nothing apxs-ts installed is here: what uninstall makes true already is (Ansible's state=absent run
+        // twice, and after an uninstall that put back what --force replaced). A module of that name apxs-ts did
+        // not install (httpd's own, a package's) is not apxs-ts's to remove: left, and said.
+        const foreign = (await tx.exists(dest))
+          ? `${dest} exists and was not installed by apxs-ts`
+          : await sr.layout
+              .foreignModuleConfig(sr, module.name, tx)
+              .then((f) => (f ? `${f} was not written by apxs-ts` : undefined));
+        if (foreign)
+          warnings.push(
+            `${foreign}: a module of that name apxs-ts did not install is there, left as it is (remove it the way it was installed: a2dismod, your package manager)`,
+          );
+        alreadyAbsent = true;
+        return;
+      }
+      await sr.layout.disableModule(tx, sr, module.name);
+      // A `LogLevel NAME:LEVEL` of ctl loglevel would name a module httpd no longer has: a syntax error.
+      await dropModuleLogLevel(tx, sr, module.name);
+      // A .so that is no longer the one apxs-ts wrote (a package upgrade put its own there since) is the package's:
+      // neither deleted nor overwritten by the older bytes --force kept.
+      const current = entry?.sha256 ? await tx.read(dest).catch(() => undefined) : undefined;
+      const replacedSince = !!current && sha256(current) !== entry?.sha256;
+      if (replacedSince)
+        warnings.push(
+          `${dest} changed since apxs-ts installed it (a package upgrade?): left as it is`,
+        );
+      else await tx.remove(dest);
+      if (recorded)
+        await updateLedger(tx, sr, (l) => {
+          delete l.modules[dest];
+        });
+      // What an install --force replaced goes back, byte for byte (and enabled or not as it was).
+      await restoreReplaced(
+        tx,
+        sr,
+        module.name,
+        [dest, ...sr.layout.moduleFiles(sr, module.name)],
+        replacedSince ? [dest] : [],
       );
-    else await tx.remove(dest);
-    if (recorded)
-      await updateLedger(tx, sr, (l) => {
-        delete l.modules[dest];
-      });
-    // What an install --force replaced goes back, byte for byte (and enabled or not as it was).
-    await restoreReplaced(
-      tx,
-      sr,
-      module.name,
-      [dest, ...sr.layout.moduleFiles(sr, module.name)],
-      replacedSince ? [dest] : [],
-    );
-  });
+    },
+    opts,
+  );
   return {
     module: module.stem,
     serverRoot: sr.root,
@@ -215,5 +283,10 @@ export async function uninstallModule(sr: ServerRoot, module: ModuleName): Promi
     backups: edit.backups,
     configtest: edit.configtest,
     warnings: [...warnings, ...edit.warnings],
+    didChange: edit.didChange,
+    diff: edit.diff,
+    check: edit.check,
+    ...(edit.configtestSkipped ? { configtestSkipped: edit.configtestSkipped } : {}),
+    ...(alreadyAbsent ? { alreadyAbsent } : {}),
   };
 }

@@ -61,9 +61,19 @@ async function madeByBuild(
 export async function chooseModuleSo(
   project: ModuleProject,
   build: () => Promise<BuildResult>,
-): Promise<SoChoice> {
+  /** --check: build nothing; say why a build would be made (`unbuilt`). */
+  opts: { noBuild?: boolean } = {},
+): Promise<SoChoice & { unbuilt?: string }> {
   const rel = (f: string) => path.relative(project.dir, f);
-  const built = async (reason: string): Promise<SoChoice> => {
+  const built = async (reason: string): Promise<SoChoice & { unbuilt?: string }> => {
+    if (opts.noBuild)
+      return {
+        so: soCandidates(project)[0]!,
+        madeBy: 'apxs-ts build',
+        build: null,
+        reason,
+        unbuilt: reason,
+      };
     const res = await build();
     return { so: res.so, madeBy: 'apxs-ts build', build: res, reason };
   };

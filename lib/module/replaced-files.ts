@@ -14,6 +14,7 @@ import path from 'node:path';
 import type { EditTransaction } from '../core/edit-transaction.js';
 import { ApxsError } from '../core/errors.js';
 import { failpoint } from '../core/failpoint.js';
+import { disk, type FileView } from '../core/file-view.js';
 import { readJson } from '../core/fs.js';
 import { isMarkerPath } from '../httpd/debian-state.js';
 import type { ServerRoot } from '../httpd/server-root.js';
@@ -40,8 +41,12 @@ const recordFile = (sr: ServerRoot, module: string) => path.join(dir(sr), `${mod
 const blobFile = (sr: ServerRoot, module: string, i: number) =>
   path.join(dir(sr), `${module}.${i}.bin`);
 
-export async function hasSaved(sr: ServerRoot, module: string): Promise<boolean> {
-  return !!(await readJson<Saved>(recordFile(sr, module)));
+export async function hasSaved(
+  sr: ServerRoot,
+  module: string,
+  view: FileView = disk,
+): Promise<boolean> {
+  return !!(await readJson<Saved>(recordFile(sr, module), 'BAD_INPUT', view));
 }
 
 /** Saves what is at `paths` now, unless a save for `module` is already kept. Returns the paths that held something. */
@@ -51,19 +56,24 @@ export async function saveReplaced(
   module: string,
   paths: string[],
 ): Promise<string[]> {
-  if (await hasSaved(sr, module)) return [];
+  if (await hasSaved(sr, module, tx)) return [];
   await tx.mkdir(dir(sr), 0o700);
   const saved: SavedPath[] = [];
   for (const [i, p] of paths.entries()) {
-    const st = await fs.lstat(p).catch(() => undefined);
-    if (!st) saved.push({ path: p, kind: 'absent' });
-    else if (st.isSymbolicLink())
-      saved.push({ path: p, kind: 'link', target: await fs.readlink(p) });
+    const kind = await tx.lstat(p);
+    if (kind === 'absent') saved.push({ path: p, kind: 'absent' });
+    else if (kind === 'link')
+      saved.push({ path: p, kind: 'link', target: (await tx.readlink(p))! });
     else {
       const blob = blobFile(sr, module, i);
-      const bytes = await fs.readFile(p);
+      const bytes = (await tx.read(p)) ?? (await fs.readFile(p));
+      // The mode as on disk (a plan's overlay keeps no modes; nothing replaced is written by this edit before it is saved).
+      const mode = await fs.stat(p).then(
+        (st) => st.mode & 0o7777,
+        () => undefined,
+      );
       await tx.write(blob, bytes, 0o600);
-      saved.push({ path: p, kind: 'file', mode: st.mode & 0o7777, blob, sha256: sha256(bytes) });
+      saved.push({ path: p, kind: 'file', mode, blob, sha256: sha256(bytes) });
     }
   }
   await tx.write(
@@ -87,7 +97,7 @@ export async function restoreReplaced(
   expected: string[],
   keep: string[] = [],
 ): Promise<string[]> {
-  const saved = await readJson<Saved>(recordFile(sr, module));
+  const saved = await readJson<Saved>(recordFile(sr, module), 'BAD_INPUT', tx);
   if (!saved) return [];
   const blobs = new Map<string, Buffer>();
   for (const [i, s] of (Array.isArray(saved.paths) ? saved.paths : []).entries()) {
@@ -112,7 +122,7 @@ export async function restoreReplaced(
     if (s.kind !== 'file') continue;
     if (s.blob !== blobFile(sr, module, i))
       throw bad(`the bytes of ${s.path} are said to be in ${String(s.blob)}`);
-    const bytes = await fs.readFile(s.blob).catch(() => undefined);
+    const bytes = await tx.read(s.blob).catch(() => undefined);
     if (!bytes || sha256(bytes) !== s.sha256)
       throw bad(`${s.blob} (for ${s.path}) is ${bytes ? 'not the bytes saved' : 'missing'}`);
     if (marker && bytes.length > 0) throw bad(`the marker ${s.path} is not empty`);
@@ -131,7 +141,7 @@ export async function restoreReplaced(
     } else {
       await tx.mkdir(path.dirname(s.path));
       await tx.write(s.path, blobs.get(s.path)!, s.mode);
-      if (s.mode !== undefined) await fs.chmod(s.path, s.mode);
+      if (s.mode !== undefined) await tx.chmod(s.path, s.mode);
       restored.push(s.path);
       failpoint('uninstall:after-restore-one');
     }

@@ -11,6 +11,7 @@ import { promises as fs, type Stats } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { backupFile } from '../core/atomic-file.js';
+import { fileDiff, type FileDiff } from '../core/change-report.js';
 import { writeForeignFile } from '../core/foreign-file.js';
 import { assertNoPlantedLink, assertWritable } from '../core/trust.js';
 import { ApxsError, fileError } from '../core/errors.js';
@@ -110,7 +111,10 @@ export interface HostsChange {
   file: string;
   changed: boolean;
   dryRun: boolean;
-  diff: string[];
+  /** Our block's lines taken out (-) and put in (+). */
+  blockDiff: string[];
+  /** The file before and after, in Ansible's diff shape (empty: unchanged). */
+  fileDiff: FileDiff[];
   backup: string | undefined;
   method: 'rename' | 'in-place' | undefined;
   entries: { ip: string; names: string[] }[];
@@ -196,7 +200,8 @@ async function editHosts(
     const base = {
       file,
       dryRun: !!opts.dryRun,
-      diff: blockDiff(text, next),
+      blockDiff: blockDiff(text, next),
+      fileDiff: next === text ? [] : [fileDiff(file, text, next)],
       entries: [...after].map(([ip, names]) => ({ ip, names })),
     };
     if (next === text) return { ...base, changed: false, backup: undefined, method: undefined };

@@ -8,9 +8,10 @@
 import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import type { FileDiff } from '../core/change-report.js';
 import { ApxsError } from '../core/errors.js';
 import type { EditTransaction } from '../core/edit-transaction.js';
-import { findBlock, removeBlock, upsertBlock } from '../core/marked-block.js';
+import { findBlock, listBlockIds, removeBlock, upsertBlock } from '../core/marked-block.js';
 import { withConfigEdit } from '../httpd/config-edit.js';
 import { configAddress, configPath } from '../httpd/config-values.js';
 import type { ConfigTestResult } from '../httpd/configtest.js';
@@ -29,6 +30,7 @@ import {
   hostsAdd,
   hostsList,
   hostsRemove,
+  parseHostsLines,
   readBlock,
   removeFromBlock,
   withBlock,
@@ -36,7 +38,6 @@ import {
 } from './hosts-file.js';
 import { validateHostname } from './host-names.js';
 import { collectVhosts } from './vhost-model.js';
-import { apxsCommand } from '../core/command-hint.js';
 
 export interface VhostSpec {
   name: string;
@@ -60,6 +61,14 @@ export interface VhostResult {
   hostsChanged: boolean;
   configtest: ConfigTestResult | null;
   warnings: string[];
+  /** Whether anything changed (or would, under --check): config, DocumentRoot, hosts file. */
+  didChange: boolean;
+  /** Each changed file before and after (apxs-ts's state left out). */
+  diff: FileDiff[];
+  check: boolean;
+  configtestSkipped?: string;
+  /** vhost remove: there was no such vhost of apxs-ts's (nothing to do: state=absent holds). */
+  alreadyAbsent?: boolean;
   /** The TLS side, when it has one. */
   tls?: {
     address: string;
@@ -179,7 +188,10 @@ async function mapNames(
   warnings: string[],
 ): Promise<string[]> {
   const family = net.isIP(ip);
-  const entries = await hostsList(hostsFile);
+  // Through the transaction: a --check plan sees its own planned hosts change.
+  const planned = await tx.readText(hostsFile);
+  const entries =
+    planned === undefined ? await hostsList(hostsFile) : parseHostsLines(planned, hostsFile);
   const toAdd: string[] = [];
   for (const n of names) {
     const mapped = entries.filter(
@@ -234,7 +246,7 @@ async function editHostsIn(
   edit: (m: HostsBlock) => HostsBlock,
   change: () => Promise<unknown>,
 ): Promise<void> {
-  const text = await fs.readFile(hostsFile, 'utf8');
+  const text = (await tx.readText(hostsFile)) ?? (await fs.readFile(hostsFile, 'utf8'));
   const real = await fs.realpath(hostsFile);
   // The lock hosts-file.ts takes for every edit of this file.
   await tx.shared(
@@ -255,7 +267,7 @@ async function httpdEnv(sr: ServerRoot): Promise<Record<string, string>> {
 export async function vhostAdd(
   sr: ServerRoot,
   spec: VhostSpec,
-  opts: { hostsFile: string; series?: Series; remap?: boolean; caDir?: string },
+  opts: { hostsFile: string; series?: Series; remap?: boolean; caDir?: string; check?: boolean },
 ): Promise<VhostResult> {
   const name = validateHostname(spec.name);
   const aliases = spec.aliases.map(validateHostname);
@@ -271,8 +283,30 @@ export async function vhostAdd(
     ? await planTls(sr, profile, name, [name, ...aliases], {
         caDir: opts.caDir ?? caDir(),
         ...tlsSpec,
+        check: opts.check,
       })
     : undefined;
+  try {
+    return await addWithPlan(sr, spec, opts, { name, aliases, docroot, series, info, plan });
+  } finally {
+    if (plan?.throwawayCa) await fs.rm(plan.throwawayCa, { recursive: true, force: true });
+  }
+}
+
+async function addWithPlan(
+  sr: ServerRoot,
+  spec: VhostSpec,
+  opts: { hostsFile: string; remap?: boolean; check?: boolean },
+  p: {
+    name: string;
+    aliases: string[];
+    docroot: string;
+    series: Series;
+    info: Awaited<ReturnType<typeof readServerInfo>>;
+    plan: Awaited<ReturnType<typeof planTls>> | undefined;
+  },
+): Promise<VhostResult> {
+  const { name, aliases, docroot, series, info, plan } = p;
   const port = spec.port ?? info.listens.find((l) => l.protocol !== 'https')?.port;
   if (!port)
     throw new ApxsError('USAGE', `${sr.configFile} has no Listen directive`, {
@@ -283,37 +317,42 @@ export async function vhostAdd(
   const warnings: string[] = [];
   let added: string[] = [];
   let tls: TlsRecord | undefined;
-  const edit = await withConfigEdit(sr, `adding vhost ${name}`, async (tx) => {
-    // The DocumentRoot, with a page naming the site, when it is not there yet.
-    const top = await tx.mkdir(docroot);
-    if (top) {
-      await tx.write(path.join(docroot, 'index.html'), indexHtml(name), 0o644);
-      // `top`: the first dir it had to make (SERVER_ROOT/sites), for --purge to take too once empty.
-      await updateLedger(tx, sr, (l) => {
-        l.docroots[docroot] = { vhost: name, ...(top !== docroot ? { top } : {}) };
-      });
-    }
-    // Certificate, modules and Listen first: the block naming them comes last (lib/sites/vhost-tls.ts).
-    if (plan) tls = await applyTls(tx, sr, name, [name, ...aliases], plan);
-    await sr.layout.enableSite(
-      tx,
-      sr,
-      name,
-      VHOSTS_FILE_HEADER,
-      siteEdit(series, name, siteBlock(series, host, port, name, aliases, docroot, tls)),
-    );
-    // Names resolve only if the hosts file says so: loopback, unless the vhost has its own address.
-    added = await mapNames(
-      tx,
-      sr,
-      opts.hostsFile,
-      name,
-      [name, ...aliases],
-      host === '*' ? '127.0.0.1' : host,
-      !!opts.remap,
-      warnings,
-    );
-  });
+  const edit = await withConfigEdit(
+    sr,
+    `adding vhost ${name}`,
+    async (tx) => {
+      // The DocumentRoot, with a page naming the site, when it is not there yet.
+      const top = await tx.mkdir(docroot);
+      if (top) {
+        await tx.write(path.join(docroot, 'index.html'), indexHtml(name), 0o644);
+        // `top`: the first dir it had to make (SERVER_ROOT/sites), for --purge to take too once empty.
+        await updateLedger(tx, sr, (l) => {
+          l.docroots[docroot] = { vhost: name, ...(top !== docroot ? { top } : {}) };
+        });
+      }
+      // Certificate, modules and Listen first: the block naming them comes last (lib/sites/vhost-tls.ts).
+      if (plan) tls = await applyTls(tx, sr, name, [name, ...aliases], plan);
+      await sr.layout.enableSite(
+        tx,
+        sr,
+        name,
+        VHOSTS_FILE_HEADER,
+        siteEdit(series, name, siteBlock(series, host, port, name, aliases, docroot, tls)),
+      );
+      // Names resolve only if the hosts file says so: loopback, unless the vhost has its own address.
+      added = await mapNames(
+        tx,
+        sr,
+        opts.hostsFile,
+        name,
+        [name, ...aliases],
+        host === '*' ? '127.0.0.1' : host,
+        !!opts.remap,
+        warnings,
+      );
+    },
+    { check: opts.check },
+  );
   return {
     name,
     serverRoot: sr.root,
@@ -325,6 +364,7 @@ export async function vhostAdd(
     hostsChanged: added.length > 0,
     configtest: edit.configtest,
     warnings: [...edit.warnings, ...warnings],
+    ...changeFields(edit),
     ...(tls && plan
       ? {
           tls: {
@@ -342,8 +382,12 @@ export async function vhostAdd(
 }
 
 /** DocumentRoots of the vhosts httpd would still serve, for --purge never to take one in use. */
-async function docrootsInUse(sr: ServerRoot): Promise<string[]> {
-  const tree = await loadConfTree(sr.configFile, { serverRoot: sr.root, env: await httpdEnv(sr) });
+async function docrootsInUse(sr: ServerRoot, tx: EditTransaction): Promise<string[]> {
+  const tree = await loadConfTree(sr.configFile, {
+    serverRoot: sr.root,
+    env: await httpdEnv(sr),
+    view: tx,
+  });
   return collectVhosts(tree).flatMap((v) =>
     v.documentRoot ? [path.resolve(sr.root, v.documentRoot)] : [],
   );
@@ -352,7 +396,7 @@ async function docrootsInUse(sr: ServerRoot): Promise<string[]> {
 export async function vhostRemove(
   sr: ServerRoot,
   nameIn: string,
-  opts: { hostsFile: string; purge?: boolean; series?: Series },
+  opts: { hostsFile: string; purge?: boolean; series?: Series; check?: boolean },
 ): Promise<VhostResult & { purged: string | undefined }> {
   const name = validateHostname(nameIn);
   const { series } = await serverProfile(sr, opts.series);
@@ -362,63 +406,78 @@ export async function vhostRemove(
   let purge: string | undefined;
   let purgeTop: string | undefined;
   let block: { body: string[] } | undefined;
-  const edit = await withConfigEdit(sr, `removing vhost ${name}`, async (tx) => {
-    const text = await fs.readFile(file, 'utf8').catch(() => undefined);
-    block = findBlock(text ?? '', `vhost ${name}`, file);
-    // Only the names this vhost mapped: a mapping the user had before stays.
-    const ledger = await readLedger(sr);
-    removedNames = Object.entries(ledger.hostNames)
-      .filter(([k, v]) => v.vhost === name && k.startsWith(`${path.resolve(opts.hostsFile)}\0`))
-      .map(([k]) => k.split('\0')[1]!);
-    if (!block && !(text === undefined && removedNames.length > 0)) {
-      throw new ApxsError('NOT_FOUND', `no vhost ${name} made by apxs-ts in ${file}`, {
-        hint: `${apxsCommand('vhost list', { serverRoot: sr.root })} shows what there is`,
-      });
-    }
-    // Its file gone (deleted by hand, or by an apxs-ts before #16 killed half way): take out what is left of it.
-    if (!block)
-      warnings.push(
-        `${file} is gone: removed what was left of ${name} (its Include, its hosts names)`,
-      );
-    await sr.layout.disableSite(
-      tx,
-      sr,
-      name,
-      VHOSTS_FILE_HEADER,
-      siteEdit(series, name, undefined),
-    );
-    // Its TLS after its block: the certificate (deleted after the commit), and with the last TLS vhost the Listen and modules.
-    await removeTls(tx, sr, name);
-    const docroot = blockDocroot(block?.body ?? []);
-    const created = docroot ? ledger.docroots[docroot] : undefined;
-    if (opts.purge && docroot) {
-      const inUse = (await docrootsInUse(sr)).some(
-        (d) => d === docroot || d.startsWith(`${docroot}/`),
-      );
-      if (created?.vhost !== name)
-        warnings.push(`--purge: kept ${docroot}: apxs-ts did not create it`);
-      else if (inUse) warnings.push(`--purge: kept ${docroot}: another vhost still uses it`);
-      else {
-        purge = docroot;
-        purgeTop = created.top;
+  let alreadyAbsent = false;
+  const edit = await withConfigEdit(
+    sr,
+    `removing vhost ${name}`,
+    async (tx) => {
+      const text = await tx.readText(file);
+      block = findBlock(text ?? '', `vhost ${name}`, file);
+      // Only the names this vhost mapped: a mapping the user had before stays.
+      const ledger = await readLedger(sr, tx);
+      removedNames = Object.entries(ledger.hostNames)
+        .filter(([k, v]) => v.vhost === name && k.startsWith(`${path.resolve(opts.hostsFile)}\0`))
+        .map(([k]) => k.split('\0')[1]!);
+      if (!block && !(text === undefined && removedNames.length > 0)) {
+        // Nothing of apxs-ts's vhost here: what remove makes true already is. A site file of that name apxs-ts
+        // did not write (Debian: the admin's sites-available/NAME.conf) is not apxs-ts's to remove: left, and said.
+        if (
+          text !== undefined &&
+          !text.startsWith(VHOSTS_FILE_HEADER) &&
+          !hasVhostBlocks(text, file)
+        )
+          warnings.push(
+            `${file} was not written by apxs-ts: left as it is (a2dissite ${name} disables a site of your own)`,
+          );
+        alreadyAbsent = true;
+        return;
       }
-    }
-    await updateLedger(tx, sr, (l) => {
-      for (const n of removedNames) delete l.hostNames[hostKey(opts.hostsFile, n)];
-      if (purge) delete l.docroots[purge];
-    });
-    // Deleting is not undoable: the journal removes it after the commit (and a run killed before that, the next edit).
-    if (purge) await tx.removeAfterCommit(purge);
-    if (removedNames.length)
-      await editHostsIn(
+      // Its file gone (deleted by hand, or by an apxs-ts before #16 killed half way): take out what is left of it.
+      if (!block)
+        warnings.push(
+          `${file} is gone: removed what was left of ${name} (its Include, its hosts names)`,
+        );
+      await sr.layout.disableSite(
         tx,
-        opts.hostsFile,
-        (m) => removeFromBlock(m, removedNames),
-        () => hostsRemove(opts.hostsFile, removedNames, hostsBackups(sr)),
+        sr,
+        name,
+        VHOSTS_FILE_HEADER,
+        siteEdit(series, name, undefined),
       );
-  });
+      // Its TLS after its block: the certificate (deleted after the commit), and with the last TLS vhost the Listen and modules.
+      await removeTls(tx, sr, name);
+      const docroot = blockDocroot(block?.body ?? []);
+      const created = docroot ? ledger.docroots[docroot] : undefined;
+      if (opts.purge && docroot) {
+        const inUse = (await docrootsInUse(sr, tx)).some(
+          (d) => d === docroot || d.startsWith(`${docroot}/`),
+        );
+        if (created?.vhost !== name)
+          warnings.push(`--purge: kept ${docroot}: apxs-ts did not create it`);
+        else if (inUse) warnings.push(`--purge: kept ${docroot}: another vhost still uses it`);
+        else {
+          purge = docroot;
+          purgeTop = created.top;
+        }
+      }
+      await updateLedger(tx, sr, (l) => {
+        for (const n of removedNames) delete l.hostNames[hostKey(opts.hostsFile, n)];
+        if (purge) delete l.docroots[purge];
+      });
+      // Deleting is not undoable: the journal removes it after the commit (and a run killed before that, the next edit).
+      if (purge) await tx.removeAfterCommit(purge);
+      if (removedNames.length)
+        await editHostsIn(
+          tx,
+          opts.hostsFile,
+          (m) => removeFromBlock(m, removedNames),
+          () => hostsRemove(opts.hostsFile, removedNames, hostsBackups(sr)),
+        );
+    },
+    { check: opts.check },
+  );
   // The DocumentRoot itself went after the commit (the journal's removeAfterCommit); its empty parents apxs-ts made go too.
-  if (purge && purgeTop) await removeEmptyParents(purge, purgeTop);
+  if (purge && purgeTop && !opts.check) await removeEmptyParents(purge, purgeTop);
   const body = block?.body ?? [];
   return {
     name,
@@ -432,8 +491,28 @@ export async function vhostRemove(
     configtest: edit.configtest,
     warnings: [...edit.warnings, ...warnings],
     purged: purge,
+    ...changeFields(edit),
+    ...(alreadyAbsent ? { alreadyAbsent } : {}),
   };
 }
+
+/** The contract's fields of an edit's result (lib/core/change-report.ts). */
+function changeFields(edit: {
+  didChange: boolean;
+  diff: FileDiff[];
+  check: boolean;
+  configtestSkipped?: string;
+}): Pick<VhostResult, 'didChange' | 'diff' | 'check' | 'configtestSkipped'> {
+  return {
+    didChange: edit.didChange,
+    diff: edit.diff,
+    check: edit.check,
+    ...(edit.configtestSkipped ? { configtestSkipped: edit.configtestSkipped } : {}),
+  };
+}
+
+const hasVhostBlocks = (text: string, file: string) =>
+  listBlockIds(text, 'vhost ', file).length > 0;
 
 /** The dirs apxs-ts made above a purged DocumentRoot, up to `top`, each only when empty (rmdir refuses any other). */
 async function removeEmptyParents(dir: string, top: string): Promise<void> {

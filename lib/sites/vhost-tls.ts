@@ -15,6 +15,7 @@
  * commit (deleting is not undoable, and a key must not linger as a backup).
  */
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ApxsError } from '../core/errors.js';
 import type { EditTransaction } from '../core/edit-transaction.js';
@@ -26,13 +27,19 @@ import { readLedger, updateLedger, type Ledger, type TlsRecord } from '../httpd/
 import { ALIAS_MODULE, tlsModules, type ServerProfile } from '../httpd/profile.js';
 import { readServerInfo } from '../httpd/server-info.js';
 import type { ServerRoot } from '../httpd/server-root.js';
-import { caSigningKey, ensureCa, type LocalCa } from '../tls/ca.js';
+import { caSigningKey, ensureCa, loadCa, type LocalCa } from '../tls/ca.js';
 import { checkPermitted, issueLeaf, pairPem } from '../tls/leaf.js';
 
 export interface TlsOptions {
   caDir: string;
   port?: number;
   httpsOnly?: boolean;
+  /**
+   * --check: the CA is only read (ensureCa takes its lock and may make it).
+   * None yet: a throwaway one in a temp dir signs the plan's certificate, and
+   * `throwawayCa` names that dir for the caller to remove.
+   */
+  check?: boolean;
 }
 
 export interface TlsPlan {
@@ -41,6 +48,16 @@ export interface TlsPlan {
   modules: SharedModule[];
   listenHost: string | undefined;
   httpsOnly: boolean;
+  /** Under --check with no local CA yet: the temp dir of the throwaway one (the caller removes it). */
+  throwawayCa?: string;
+}
+
+/** The CA a plan signs with: the local one, read only; or, when there is none yet, a throwaway one. */
+async function planCa(caDirPath: string): Promise<{ ca: LocalCa; throwawayCa?: string }> {
+  const existing = await loadCa(caDirPath);
+  if (existing) return { ca: existing };
+  const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'apxs-ts-check-ca-'));
+  return { ca: (await ensureCa(path.join(tmp, 'ca'))).ca, throwawayCa: tmp };
 }
 
 /** A certificate with less than this left is reissued by `vhost add --tls` (renew --expiring picks its own). */
@@ -67,7 +84,9 @@ export async function planTls(
   opts: TlsOptions,
 ): Promise<TlsPlan> {
   const modules = await tlsModules(sr, profile, opts.httpsOnly ? [ALIAS_MODULE] : []);
-  const { ca } = await ensureCa(opts.caDir);
+  const { ca, throwawayCa }: { ca: LocalCa; throwawayCa?: string } = opts.check
+    ? await planCa(opts.caDir)
+    : await ensureCa(opts.caDir);
   checkPermitted(ca, names);
   const ledger = await readLedger(sr);
   const port =
@@ -91,20 +110,29 @@ export async function planTls(
       { hint: 'pass --tls-port with a free port' },
     );
   }
-  return { ca, port, modules, listenHost: info.listens[0]?.host, httpsOnly: !!opts.httpsOnly };
+  return {
+    ca,
+    port,
+    modules,
+    listenHost: info.listens[0]?.host,
+    httpsOnly: !!opts.httpsOnly,
+    ...(throwawayCa ? { throwawayCa } : {}),
+  };
 }
 
+/** Read through the edit's transaction: what it wrote so far (a --check plan's overlay). */
 async function globalText(
   sr: ServerRoot,
+  tx: EditTransaction,
 ): Promise<{ file: string; snippet: boolean; text: string }> {
   const snippet = sr.layout.snippetFile(sr, SNIPPET);
   if (snippet)
-    return {
-      file: snippet,
-      snippet: true,
-      text: await fs.readFile(snippet, 'utf8').catch(() => SNIPPET_HEADER),
-    };
-  return { file: sr.configFile, snippet: false, text: await fs.readFile(sr.configFile, 'utf8') };
+    return { file: snippet, snippet: true, text: (await tx.readText(snippet)) ?? SNIPPET_HEADER };
+  return {
+    file: sr.configFile,
+    snippet: false,
+    text: (await tx.readText(sr.configFile)) ?? (await fs.readFile(sr.configFile, 'utf8')),
+  };
 }
 
 /** The global block for the TLS ports in `ledger` (none: the block goes). */
@@ -114,7 +142,7 @@ async function writeGlobal(
   ledger: Ledger,
   listenHost: string | undefined,
 ): Promise<void> {
-  const { file, snippet, text } = await globalText(sr);
+  const { file, snippet, text } = await globalText(sr, tx);
   const ours = (findBlock(text, GLOBAL_ID, file)?.body ?? [])
     .map((l) => /^Listen\s+(?:\S+:)?(\d+)/.exec(l)?.[1])
     .filter(Boolean)
@@ -122,7 +150,9 @@ async function writeGlobal(
   const ports = [...new Set(Object.values(ledger.tls).map((r) => r.port))].sort((a, b) => a - b);
   // A port the rest of the config listens on already (Debian's ports.conf: 443 when ssl is on) gets no second Listen.
   const elsewhere = ports.length
-    ? (await readServerInfo(sr)).listens.filter((l) => !ours.includes(l.port)).map((l) => l.port)
+    ? (await readServerInfo(sr, tx)).listens
+        .filter((l) => !ours.includes(l.port))
+        .map((l) => l.port)
     : [];
   const body = ports.length
     ? [
@@ -160,13 +190,12 @@ async function writeGlobal(
  * record's expiry. A file the user replaced (their own certificate, a
  * symlink) is theirs: vhost remove and tls renew leave it.
  */
-async function stillOurs(rec: TlsRecord): Promise<boolean> {
-  const st = await fs.lstat(rec.file).catch(() => undefined);
-  if (!st?.isFile()) return false;
+async function stillOurs(rec: TlsRecord, tx: EditTransaction): Promise<boolean> {
+  if ((await tx.lstat(rec.file)) !== 'file') return false;
   const serial = /-([0-9a-f]{12})\.pem$/.exec(rec.file)?.[1];
   try {
     const { X509Certificate } = await import('node:crypto');
-    const cert = new X509Certificate(await fs.readFile(rec.file));
+    const cert = new X509Certificate((await tx.read(rec.file)) ?? '');
     return (
       !!serial &&
       cert.serialNumber.toLowerCase().replace(/^0+/, '').startsWith(serial.replace(/^0+/, '')) &&
@@ -181,16 +210,11 @@ async function stillOurs(rec: TlsRecord): Promise<boolean> {
 
 /** The old certificate file goes after the commit, when it is still the one apxs-ts wrote; else a warning says it was kept. */
 async function removeOldPair(tx: EditTransaction, rec: TlsRecord): Promise<boolean> {
-  if (await stillOurs(rec)) {
+  if (await stillOurs(rec, tx)) {
     await tx.removeAfterCommit(rec.file);
     return true;
   }
-  if (
-    await fs.lstat(rec.file).then(
-      () => true,
-      () => false,
-    )
-  )
+  if ((await tx.lstat(rec.file)) !== 'absent')
     tx.warnings.push(
       `${rec.file} no longer holds the certificate apxs-ts wrote there: left as it is`,
     );
@@ -209,7 +233,7 @@ export async function applyTls(
   plan: TlsPlan,
   now = new Date(),
 ): Promise<TlsRecord> {
-  const ledger = await readLedger(sr);
+  const ledger = await readLedger(sr, tx);
   const prev = ledger.tls[name];
   const wanted = [...new Set(names.map((n) => n.toLowerCase()))];
   const fresh =
@@ -217,12 +241,11 @@ export async function applyTls(
     prev.ca === plan.ca.fingerprint &&
     sameNames(prev.names, wanted) &&
     new Date(prev.notAfter).getTime() - now.getTime() > REUSE_MIN_DAYS * DAY &&
-    (await fs.stat(prev.file).then(
-      (st) => st.isFile(),
-      () => false,
-    ));
+    (await tx.read(prev.file)) !== undefined;
+  // The record as writePair makes it (httpsOnly only when set): re-adding the same vhost rewrites no ledger (#23).
+  const { httpsOnly: _was, ...kept } = prev ?? ({} as TlsRecord);
   const record = fresh
-    ? { ...prev, port: plan.port, httpsOnly: plan.httpsOnly }
+    ? { ...kept, port: plan.port, ...(plan.httpsOnly ? { httpsOnly: true } : {}) }
     : await writePair(tx, sr, name, wanted, plan.ca, prev, now, plan);
   await updateLedger(tx, sr, (l) => {
     l.tls[name] = record;
@@ -231,7 +254,7 @@ export async function applyTls(
   await updateLedger(tx, sr, (l) => {
     l.tlsModules = [...new Set([...l.tlsModules, ...loaded])];
   });
-  await writeGlobal(tx, sr, await readLedger(sr), plan.listenHost);
+  await writeGlobal(tx, sr, await readLedger(sr, tx), plan.listenHost);
   return record;
 }
 
@@ -271,7 +294,7 @@ export async function removeTls(
   sr: ServerRoot,
   name: string,
 ): Promise<boolean> {
-  const ledger = await readLedger(sr);
+  const ledger = await readLedger(sr, tx);
   const rec = ledger.tls[name];
   if (!rec) return false;
   const removed = await removeOldPair(tx, rec);
@@ -280,7 +303,7 @@ export async function removeTls(
   await writeGlobal(tx, sr, ledger, undefined);
   if (last) await sr.layout.disableSharedModules(tx, sr, MODULES_ID, ledger.tlsModules);
   // The dir goes with the last certificate when nothing else is in it (an admin's file in it keeps it).
-  const left = await fs.readdir(tlsDir(sr)).catch(() => [] as string[]);
+  const left = await tx.readdir(tlsDir(sr));
   if (last && removed && left.every((f) => path.join(tlsDir(sr), f) === rec.file))
     await tx.removeAfterCommit(tlsDir(sr));
   await updateLedger(tx, sr, (l) => {
@@ -302,7 +325,7 @@ export async function renewInTx(
   ca: LocalCa,
   now: Date,
 ): Promise<TlsRecord[]> {
-  const ledger = await readLedger(sr);
+  const ledger = await readLedger(sr, tx);
   const key = await caSigningKey(ca);
   const out: TlsRecord[] = [];
   for (const name of names) {
@@ -320,7 +343,7 @@ export async function renewInTx(
       key,
     );
     const site = sr.layout.siteFile(sr, name);
-    const text = await fs.readFile(site, 'utf8');
+    const text = (await tx.readText(site)) ?? (await fs.readFile(site, 'utf8'));
     const block = findBlock(text, `vhost ${name}`, site);
     if (!block)
       throw new ApxsError('NOT_FOUND', `no vhost ${name} made by apxs-ts in ${site}`, {
@@ -372,10 +395,26 @@ export async function listTls(
  */
 export async function renewTls(
   sr: ServerRoot,
-  opts: { caDir: string; names?: string[]; expiringDays?: number; all?: boolean; now?: Date },
-): Promise<{ renewed: TlsRecord[]; skipped: string[]; changed: string[]; warnings: string[] }> {
+  opts: {
+    caDir: string;
+    names?: string[];
+    expiringDays?: number;
+    all?: boolean;
+    now?: Date;
+    /** Decide which are due; write nothing (no CA made either). */
+    check?: boolean;
+  },
+): Promise<{
+  renewed: TlsRecord[];
+  /** The vhosts renewed (would be, under check). */
+  due: string[];
+  skipped: string[];
+  changed: string[];
+  warnings: string[];
+}> {
   const now = opts.now ?? new Date();
-  const { ca } = await ensureCa(opts.caDir);
+  // Under check no CA is made: with none, every certificate is due (a real run makes one and reissues).
+  const ca = opts.check ? await loadCa(opts.caDir) : (await ensureCa(opts.caDir)).ca;
   const entries = await listTls(sr, ca, now);
   for (const n of opts.names ?? []) {
     if (!entries.some((e) => e.vhost === n))
@@ -392,15 +431,19 @@ export async function renewTls(
       (opts.expiringDays !== undefined && e.daysLeft < opts.expiringDays),
   );
   const skipped = entries.filter((e) => !pick.includes(e)).map((e) => e.vhost);
-  if (pick.length === 0) return { renewed: [], skipped, changed: [], warnings: [] };
+  const due = pick.map((e) => e.vhost);
+  if (pick.length === 0 || opts.check)
+    return { renewed: [], due, skipped, changed: [], warnings: [] };
+  // Not under check: ensureCa above made it when there was none.
+  const signer = ca ?? (await ensureCa(opts.caDir)).ca;
   const edit = await withConfigEdit(sr, `renewing ${pick.length} certificate(s)`, (tx) =>
     renewInTx(
       tx,
       sr,
       pick.map((e) => e.vhost),
-      ca,
+      signer,
       now,
     ),
   );
-  return { renewed: edit.value, skipped, changed: edit.changed, warnings: edit.warnings };
+  return { renewed: edit.value, due, skipped, changed: edit.changed, warnings: edit.warnings };
 }

@@ -24,7 +24,7 @@ import { failpoint } from '../core/failpoint.js';
 import { isAlive } from '../core/proc.js';
 import { runPhase, type PhaseEvent } from './phase.js';
 import { checkPrereqs } from './prereqs.js';
-import { defaultPrefix } from './receipts.js';
+import { defaultPrefix, RECEIPT_FILE } from './receipts.js';
 import { configureLogWarnings } from './configure-warnings.js';
 
 export interface SourceBuildOptions {
@@ -64,6 +64,8 @@ export interface Receipt {
 }
 
 export interface SourceBuildResult {
+  /** False: the prefix already holds this version built with these options and this port; nothing was done (#23). */
+  changed: boolean;
   dryRun: boolean;
   version: string;
   prefix: string;
@@ -148,6 +150,42 @@ export async function checkPrefix(prefixArg: string): Promise<string> {
   );
 }
 
+/**
+ * The receipt of a prefix that already holds what is asked: the same version
+ * configured with the same arguments (the prefix and --with-ssl are among
+ * them), bin/httpd there, and httpd.conf already listening on `port`
+ * (setListen would change nothing). Else undefined: build.
+ */
+async function sameBuild(
+  prefix: string,
+  version: string,
+  series: Series,
+  configure: string[],
+  port: number,
+): Promise<Receipt | undefined> {
+  const read = (rel: string) => fs.readFile(path.join(prefix, rel), 'utf8').catch(() => undefined);
+  const text = await read(RECEIPT_FILE);
+  if (text === undefined) return undefined;
+  let r: Partial<Receipt>;
+  try {
+    r = JSON.parse(text) as Partial<Receipt>;
+  } catch {
+    return undefined;
+  }
+  if (r.version !== version || JSON.stringify(r.configure) !== JSON.stringify(configure))
+    return undefined;
+  if (
+    !(await fs.stat(path.join(prefix, 'bin', 'httpd')).then(
+      (st) => st.isFile(),
+      () => false,
+    ))
+  )
+    return undefined;
+  const conf = await read(path.join('conf', 'httpd.conf'));
+  if (conf === undefined || setListen(conf, series, port) !== conf) return undefined;
+  return r as Receipt;
+}
+
 const STAGE_INFIX = '.apxs-ts-stage-';
 
 /**
@@ -213,6 +251,24 @@ export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuil
   ]);
   const jobs = Math.max(1, o.jobs ?? os.availableParallelism());
   const url = `${mirror}${release.file}`;
+  // Built there before as asked (its receipt says so): nothing to do, nothing downloaded (#23).
+  const already = await sameBuild(
+    prefix,
+    release.version,
+    release.series,
+    [...(plan.shell ? [plan.shell] : []), './configure', ...plan.args],
+    o.port,
+  );
+  if (already)
+    return {
+      changed: false,
+      dryRun: !!o.dryRun,
+      version: release.version,
+      prefix,
+      steps: [],
+      receipt: already,
+      warnings: [],
+    };
   const steps = [
     `download ${url} (cache: ${o.cacheDir})`,
     ...(release.depsFile
@@ -239,6 +295,7 @@ export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuil
   const prereqs = await checkPrereqs(release.version, process.env, { ssl: o.withSsl });
   if (o.dryRun)
     return {
+      changed: true,
       dryRun: true,
       version: release.version,
       prefix,
@@ -382,10 +439,7 @@ export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuil
       builtAt: new Date().toISOString(),
       phasesMs,
     };
-    await fs.writeFile(
-      path.join(staged, 'apxs-ts-receipt.json'),
-      JSON.stringify(receipt, null, 2) + '\n',
-    );
+    await fs.writeFile(path.join(staged, RECEIPT_FILE), JSON.stringify(receipt, null, 2) + '\n');
     failpoint('source:before-move');
     const previous = await moveIntoPlace(staged, prefix);
     await fs.rm(stage, { recursive: true, force: true });
@@ -396,7 +450,15 @@ export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuil
       warnings.push(
         `the httpd that was in ${prefix} before was moved to ${previous} (its conf/ and htdocs/ are there)`,
       );
-    return { dryRun: false, version: release.version, prefix, steps, receipt, warnings };
+    return {
+      changed: true,
+      dryRun: false,
+      version: release.version,
+      prefix,
+      steps,
+      receipt,
+      warnings,
+    };
   } catch (err) {
     // A half-made install is of no use to anyone; the logs are in the work dir.
     if (stage) await fs.rm(stage, { recursive: true, force: true }).catch(() => undefined);

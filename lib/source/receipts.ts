@@ -14,6 +14,7 @@ import { ApxsError, isErrno } from '../core/errors.js';
 import { cacheDir } from '../core/cache.js';
 import { readRegistry, updateRegistry } from '../core/registry.js';
 import { compareVersions } from './versions.js';
+import { fileDiff, type FileDiff } from '../core/change-report.js';
 
 export const RECEIPT_FILE = 'apxs-ts-receipt.json';
 
@@ -136,13 +137,41 @@ export interface UninstallOptions {
    * into ctl.
    */
   runningPid: (prefix: string) => Promise<number | undefined>;
+  /** Decide and report; delete nothing. */
+  check?: boolean;
+}
+
+export interface Uninstalled {
+  version: string;
+  /** The prefix deleted (would be, under check); null when none was installed. */
+  prefix: string | null;
+  /** False: no httpd `version` built by apxs-ts was there (removed before): nothing done (#23). */
+  changed: boolean;
+  /** Its conf/ files, as they go (Ansible's shape); the rest of the tree is binaries and manuals. */
+  diff: FileDiff[];
+  series?: string;
+  builtAt?: string;
+  url?: string;
+  where?: Installed['where'];
+}
+
+/** The regular files below `dir` (symlinks not followed), sorted. */
+async function filesBelow(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await filesBelow(p)));
+    else if (e.isFile()) out.push(p);
+  }
+  return out;
 }
 
 /** Deletes the prefix `version` was built into: only one holding a receipt, never while its httpd runs. */
 export async function uninstallVersion(
   version: string,
   opts: UninstallOptions,
-): Promise<Installed> {
+): Promise<Uninstalled> {
   const env = opts.env ?? process.env;
   const { installs } = await installedVersions(env);
   const want = opts.prefix === undefined ? undefined : path.resolve(opts.prefix);
@@ -150,6 +179,15 @@ export async function uninstallVersion(
     (i) => i.version === version && (want === undefined || i.prefix === want),
   );
   const have = installs.map((i) => `${i.version} (${i.prefix})`).join(', ');
+  // Not there (a second uninstall, or never built): nothing to do, as asked, unless the prefix it
+  // would be in (--prefix, else the per-user one) is a directory holding no receipt for it: not
+  // ours to judge, refused as before.
+  const wantThere = await fs.stat(want ?? defaultPrefix(version, env)).then(
+    () => true,
+    () => false,
+  );
+  if (matches.length === 0 && !wantThere)
+    return { version, prefix: want ?? null, changed: false, diff: [] };
   if (matches.length === 0) {
     throw new ApxsError(
       'BAD_INPUT',
@@ -198,10 +236,14 @@ export async function uninstallVersion(
       },
     );
   }
+  const diff: FileDiff[] = [];
+  for (const f of await filesBelow(path.join(it.prefix, 'conf')))
+    diff.push(fileDiff(f, await fs.readFile(f), undefined));
+  if (opts.check) return { ...it, changed: true, diff };
   await fs.rm(it.prefix, { recursive: true, force: true });
   if (it.where === 'elsewhere')
     await updateRegistry<PrefixEntry>(prefixesFile(env), (entries) =>
       entries.filter((e) => e.prefix !== it.prefix),
     );
-  return it;
+  return { ...it, changed: true, diff };
 }

@@ -221,6 +221,47 @@ async function createCa(dir: string, permitted: string[]): Promise<void> {
   failpoint('tls-ca:after-cert');
 }
 
+/** --permit suffixes an existing CA lacks: NAME_NOT_PERMITTED (its constraints are fixed when it is made). */
+function assertPermits(existing: LocalCa, permit: string[] | undefined): void {
+  const missing = (permit ?? [])
+    .map((s) => s.toLowerCase())
+    .filter((s) => !existing.permitted.dns.includes(s));
+  if (missing.length) {
+    throw new ApxsError(
+      'NAME_NOT_PERMITTED',
+      `the local CA ${existing.certFile} does not permit ${missing.join(', ')}: its name constraints are fixed when it is made`,
+      {
+        hint: `make a new CA with them: apxs-ts tls ca --new ${[...existing.permitted.dns.filter((s) => !DEFAULT_PERMITTED.includes(s)), ...missing].map((s) => `--permit ${s}`).join(' ')} (then apxs-ts tls trust and apxs-ts tls renew --all)`,
+        data: { permitted: existing.permitted.dns, missing },
+      },
+    );
+  }
+}
+
+/**
+ * What `tls ca` would do, read-only (--check): nothing when the CA is there
+ * (and permits what is asked: else the same error a real run gives), else
+ * make (or, `replace`, replace) it.
+ */
+export async function planCa(
+  dir: string,
+  opts: { permit?: string[]; replace?: boolean } = {},
+): Promise<{ existing: LocalCa | undefined; changed: boolean }> {
+  const existing = await loadCa(dir);
+  if (existing && !opts.replace) {
+    if (
+      !(await fs.lstat(existing.keyFile).then(
+        () => true,
+        () => false,
+      ))
+    )
+      throw keyMissing(existing);
+    assertPermits(existing, opts.permit);
+    return { existing, changed: false };
+  }
+  return { existing, changed: true };
+}
+
 export interface EnsureCaResult {
   ca: LocalCa;
   created: boolean;
@@ -235,7 +276,7 @@ export interface EnsureCaResult {
  */
 export async function ensureCa(
   dir: string,
-  opts: { permit?: string[]; replace?: boolean } = {},
+  opts: { permit?: string[]; replace?: boolean; lockFree?: boolean } = {},
 ): Promise<EnsureCaResult> {
   const wanted = permittedSuffixes(opts.permit);
   // The nearest existing directory first: a CA dir is not even made below one another user can write.
@@ -249,6 +290,15 @@ export async function ensureCa(
   )
     up = path.dirname(up);
   assertTrusted(up, 'the directory of the local CA');
+  // `lockFree` (tls ca itself): a CA already there is answered without the lock, so a second
+  // `tls ca` writes nothing at all, not even the lock file. Anything else, or a look that fails
+  // (a `tls ca --new` renaming the files right now), is decided under the lock as before. Callers
+  // that go on to sign (vhost add --tls, renew) keep the lock: under it they wait for a racing
+  // --new and sign with the new CA, where a look without it would be told to run again.
+  if (!opts.replace && opts.lockFree) {
+    const p = await planCa(dir, opts).catch(() => undefined);
+    if (p?.existing && !p.changed) return { ca: p.existing, created: false };
+  }
   await makeDir(dir);
   assertCaFilesSafe(dir, []);
   return withLock(
@@ -265,19 +315,7 @@ export async function ensureCa(
           ))
         )
           throw keyMissing(existing);
-        const missing = (opts.permit ?? [])
-          .map((s) => s.toLowerCase())
-          .filter((s) => !existing.permitted.dns.includes(s));
-        if (missing.length) {
-          throw new ApxsError(
-            'NAME_NOT_PERMITTED',
-            `the local CA ${existing.certFile} does not permit ${missing.join(', ')}: its name constraints are fixed when it is made`,
-            {
-              hint: `make a new CA with them: apxs-ts tls ca --new ${[...existing.permitted.dns.filter((s) => !DEFAULT_PERMITTED.includes(s)), ...missing].map((s) => `--permit ${s}`).join(' ')} (then apxs-ts tls trust and apxs-ts tls renew --all)`,
-              data: { permitted: existing.permitted.dns, missing },
-            },
-          );
-        }
+        assertPermits(existing, opts.permit);
         return { ca: existing, created: false };
       }
       let replaced: string | undefined;

@@ -11,6 +11,7 @@
  * databases (Chrome on Linux: ~/.pki/nssdb; Firefox profiles) through
  * certutil, when it is installed; when it is not, the result says so.
  */
+import { fileDiff, type FileDiff } from '../core/change-report.js';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -43,6 +44,8 @@ export interface TrustOptions {
   /** NSS databases to use; undefined: those found under `home`; []: none (--no-nss). */
   nssDbs?: string[];
   home?: string;
+  /** Decide and report; write no file, run no update-ca-certificates or certutil that changes a store. */
+  check?: boolean;
 }
 
 export interface StoreResult {
@@ -53,11 +56,14 @@ export interface StoreResult {
   changed: boolean;
   /** Why a store was skipped (a tool missing, no database found). */
   note?: string;
+  /** The system store: the CA file trust writes (untrust deletes), in Ansible's shape; the bundle update-ca-certificates rebuilds is not diffed. */
+  diff?: FileDiff;
 }
 
 export interface TrustResult {
   ca: string;
   changed: boolean;
+  diff: FileDiff[];
   stores: StoreResult[];
   /** The line that makes Node trust the CA (Node reads no system store: mkcert #78). */
   nodeExtraCaCerts: string;
@@ -108,7 +114,12 @@ async function updateCaCertificates(tool: string, s: SystemStore): Promise<void>
   }
 }
 
-async function systemTrust(ca: LocalCa, s: SystemStore, want: boolean): Promise<StoreResult> {
+async function systemTrust(
+  ca: LocalCa,
+  s: SystemStore,
+  want: boolean,
+  check = false,
+): Promise<StoreResult> {
   const file = systemCertFile(ca, s);
   const where = `${file} -> ${bundleFile(s)}`;
   // Root writes and deletes there: directories only root (or the user) can change, so nothing is planted between a check and a write.
@@ -170,12 +181,14 @@ async function systemTrust(ca: LocalCa, s: SystemStore, want: boolean): Promise<
   if (want) {
     if (ours && (await inSystemBundle(ca, s)))
       return { store: 'system', where, trusted: true, changed: false };
+    const diff = ours ? undefined : fileDiff(file, undefined, ca.certPem);
+    if (check) return { store: 'system', where, trusted: true, changed: true, diff };
     if (!ours)
       await writeFileAtomic(file, ca.certPem, { mode: 0o644 }).catch((err: unknown) => {
         throw fileError(file, err) ?? err;
       });
     await updateCaCertificates(tool, s);
-    return { store: 'system', where, trusted: await inSystemBundle(ca, s), changed: true };
+    return { store: 'system', where, trusted: await inSystemBundle(ca, s), changed: true, diff };
   }
   // Only the file trust wrote, still holding this CA: anything else there is not apxs-ts's to delete.
   if (!ours)
@@ -186,12 +199,14 @@ async function systemTrust(ca: LocalCa, s: SystemStore, want: boolean): Promise<
       changed: false,
       ...(current !== undefined ? { note: `${file} holds another certificate: left alone` } : {}),
     };
+  const diff = fileDiff(file, current, undefined);
+  if (check) return { store: 'system', where, trusted: false, changed: true, diff };
   await fs.rm(file).catch((err: unknown) => {
     throw fileError(file, err) ?? err;
   });
   await removeLinks(file, s);
   await updateCaCertificates(tool, s);
-  return { store: 'system', where, trusted: await inSystemBundle(ca, s), changed: true };
+  return { store: 'system', where, trusted: await inSystemBundle(ca, s), changed: true, diff };
 }
 
 /**
@@ -247,10 +262,12 @@ async function nssTrust(
   certutil: string,
   db: string,
   want: boolean,
+  check = false,
 ): Promise<StoreResult> {
   const nick = nickname(ca);
   const has = await nssHas(certutil, db, nick);
   if (has === want) return { store: 'nss', where: db, trusted: has, changed: false };
+  if (check) return { store: 'nss', where: db, trusted: want, changed: true };
   const args = want
     ? ['-d', `sql:${db}`, '-A', '-t', 'C,,', '-n', nick, '-i', ca.certFile]
     : ['-d', `sql:${db}`, '-D', '-n', nick];
@@ -265,7 +282,7 @@ async function nssTrust(
 
 async function allStores(ca: LocalCa, opts: TrustOptions, want: boolean): Promise<TrustResult> {
   const stores: StoreResult[] = [];
-  if (opts.system) stores.push(await systemTrust(ca, opts.system, want));
+  if (opts.system) stores.push(await systemTrust(ca, opts.system, want, opts.check));
   if (!opts.nssDbs || opts.nssDbs.length) {
     const dbs = opts.nssDbs ?? (await findNssDbs(opts.home ?? os.homedir()));
     const certutil = await which(['certutil']);
@@ -300,13 +317,14 @@ async function allStores(ca: LocalCa, opts: TrustOptions, want: boolean): Promis
             changed: false,
             note: `left alone: ${bad.why} (pass --nss-db ${db} --trust ${db} if you mean it)`,
           });
-        else stores.push(await nssTrust(ca, certutil, db, want));
+        else stores.push(await nssTrust(ca, certutil, db, want, opts.check));
       }
     }
   }
   return {
     ca: ca.certFile,
     changed: stores.some((s) => s.changed),
+    diff: stores.flatMap((s) => (s.diff ? [s.diff] : [])),
     stores,
     nodeExtraCaCerts: `export NODE_EXTRA_CA_CERTS=${shellWord(ca.certFile)}`,
   };

@@ -61,11 +61,11 @@ describe('ctl lifecycle', () => {
     expect(await processesOf('/usr/sbin/apache2', sr)).toEqual([]);
   });
 
-  it('stop and status when not running exit 3', async () => {
+  it('stop when not running: exit 0, changed false (#23); status exits 3', async () => {
     const { sr } = await newSandbox(roots);
     const stop = await ctl(sr, 'stop');
-    expect(stop.code).toBe(3);
-    expect(stop.json.error.code).toBe('NOT_RUNNING');
+    expect(stop.code).toBe(0);
+    expect(stop.json).toMatchObject({ changed: false, msg: 'httpd is not running' });
     const st = await cli(['ctl', 'status', '--server-root', sr]);
     expect(st.code).toBe(3);
     expect(st.stderr).toContain('httpd is not running');
@@ -131,7 +131,9 @@ describe('ctl failures', () => {
     const pidFile = path.join(sr, 'logs', 'httpd.pid');
     await fs.writeFile(pidFile, `${process.pid}\n`); // the test runner: alive, not httpd
     const r = await ctl(sr, 'stop');
-    expect(r.code).toBe(3);
+    // Nothing to stop, but the stale pid file went: exit 0, changed (#23).
+    expect(r.code).toBe(0);
+    expect(r.json.changed).toBe(true);
     expect(r.json.stale.reason).toContain('belongs to another program');
     await expect(fs.stat(pidFile)).rejects.toThrow();
   });

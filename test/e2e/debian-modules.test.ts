@@ -177,8 +177,11 @@ describe('Debian modules', () => {
     expect(r.code, r.stdout).toBe(2);
     expect(r.json.error.message).toContain(load);
     expect(await fs.readFile(load, 'utf8')).toBe(text);
-    const un = await apxs(t, ['uninstall', 'foo']);
-    expect(un.code).toBe(1);
+    // apxs-ts's foo is absent (#23: exit 0, nothing changed); the admin's file is left and named.
+    const un = await apxs(t, ['uninstall', 'foo', '--json']);
+    expect(un.code, un.stderr).toBe(0);
+    expect(un.json).toMatchObject({ changed: false, alreadyAbsent: true, files: [] });
+    expect(un.json.warnings.join('\n')).toContain(`${load} was not written by apxs-ts`);
     expect(await fs.readFile(load, 'utf8')).toBe(text);
     expect((await apxs(t, ['install', path.join(t.work, 'mod_foo'), '--force'])).code).toBe(0);
     expect((await apxs(t, ['uninstall', 'foo'])).code).toBe(0);

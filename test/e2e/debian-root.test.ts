@@ -63,7 +63,10 @@ it('installs a module the a2enmod way and serves it, with ctl driven by envvars'
   ]) {
     await expect(fs.lstat(path.join(root, f))).rejects.toThrow();
   }
-  expect((await cli(['uninstall', 'deb', '--server-root', root])).code).toBe(1); // not installed any more
+  // Not installed any more: already absent (#23: what state=absent asks is already so), exit 0, nothing changed.
+  const again = await cli(['uninstall', 'deb', '--server-root', root, '--json']);
+  expect(again.code, again.stderr).toBe(0);
+  expect(again.json).toMatchObject({ changed: false, alreadyAbsent: true, files: [] });
   expect((await cli(['ctl', 'stop', '--server-root', root])).code).toBe(0);
   await expect(fs.stat(path.join(root, 'run', 'apache2.pid'))).rejects.toThrow();
 });

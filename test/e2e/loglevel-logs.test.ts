@@ -68,7 +68,9 @@ describe('ctl loglevel and ctl logs', () => {
       series: '2.4',
       lines: [`LogLevel ${NAME}:debug`],
       reloaded: true,
-      changed: [conf],
+      changed: true,
+      files: [conf],
+      restart_required: false,
     });
     const text = await fs.readFile(conf, 'utf8');
     expect(text).toContain(

@@ -181,17 +181,19 @@ describe('install', () => {
     const pristine = await fs.readFile(path.join(sr, 'conf', 'httpd.conf'));
     await cli(['new', 'twice', '--cpp', '--template', 'info'], { cwd: work });
     const dir = path.join(work, 'mod_twice');
-    expect((await cli(['install', '--json'], { cwd: dir })).json.changed.length).toBe(2);
+    expect((await cli(['install', '--json'], { cwd: dir })).json.files.length).toBe(2);
     const once = await fs.readFile(path.join(sr, 'conf', 'httpd.conf'));
     const second = await cli(['install', '--json'], { cwd: dir });
-    expect(second.json.changed).toEqual([]);
+    expect(second.json).toMatchObject({ changed: false, files: [] });
     expect(await fs.readFile(path.join(sr, 'conf', 'httpd.conf'))).toEqual(once);
     const un = await cli(['uninstall', 'mod_twice', '--server-root', sr]);
     expect(un.code, un.stderr).toBe(0);
     expect(await fs.readFile(path.join(sr, 'conf', 'httpd.conf'))).toEqual(pristine);
     await expect(fs.stat(path.join(sr, 'modules', 'mod_twice.so'))).rejects.toThrow();
-    const unAgain = await cli(['uninstall', 'twice', '--server-root', sr]);
-    expect(unAgain.code).toBe(1);
+    // Already absent (#23): exit 0, nothing changed.
+    const unAgain = await cli(['uninstall', 'twice', '--server-root', sr, '--json']);
+    expect(unAgain.code).toBe(0);
+    expect(unAgain.json).toMatchObject({ changed: false, alreadyAbsent: true });
   });
 
   it('asks for a server root when none can be found', async () => {

@@ -105,7 +105,7 @@ describe('install writes the <Location> the sources register', () => {
     // No flags: the kept ones again, nothing changes.
     const r2 = await install();
     expect(r2.code, r2.stderr).toBe(0);
-    expect(r2.json.changed).toEqual([]);
+    expect(r2.json).toMatchObject({ changed: false, files: [] });
     expect(r2.json.locationFrom).toBe('apxs-ts-module.json');
 
     const r3 = await install('--no-location');
@@ -113,7 +113,7 @@ describe('install writes the <Location> the sources register', () => {
     expect(block(await readConf(sr), 'ovr')).toBe('LoadModule ovr_module modules/mod_ovr.so\n');
     expect((await manifest(dir)).location).toBe(false);
     const r4 = await install();
-    expect(r4.json.changed).toEqual([]);
+    expect(r4.json).toMatchObject({ changed: false, files: [] });
     expect(r4.json.location).toBe(null);
 
     // A --location lifts the kept --no-location; the kept handler stays.

@@ -116,6 +116,13 @@ async function moduleLoop(prefix: string): Promise<void> {
 /** What the installed package holds: the bundle and no tsc output, templates, and every runtime dependency. */
 async function expectInstalled(prefix: string): Promise<void> {
   const dir = path.join(prefix, 'lib', 'node_modules', 'apxs-ts');
+  // Where README's "Many machines" points Ansible: $(npm root -g)/apxs-ts/ansible/plugins/… (#23).
+  expect((await fs.readdir(path.join(dir, 'ansible', 'plugins', 'modules'))).sort()).toEqual([
+    'apxs_ts_module.py',
+    'apxs_ts_sandbox.py',
+    'apxs_ts_server.py',
+    'apxs_ts_vhost.py',
+  ]);
   // The front, its parts (scripts/bundle.mjs: each command's body, the modules both share), the library.
   const dist = (await fs.readdir(path.join(dir, 'dist'))).sort();
   expect(dist.filter((f) => !/^apxs-ts\.[a-z0-9-]+\.cjs$/.test(f))).toEqual([
@@ -145,7 +152,7 @@ async function expectInstalled(prefix: string): Promise<void> {
 const BUNDLE_PART = /^dist\/apxs-ts\.[a-z0-9-]+\.cjs$/;
 
 describe('npm pack, then npm install -g of the tarball', () => {
-  it("holds bin, the bundle, templates, README, LICENSE and package.json only; installed, the demo's module loop runs outside the repository; npx runs it too", async () => {
+  it("holds bin, the bundle, templates, ansible/, README, LICENSE and package.json only; installed, the demo's module loop runs outside the repository; npx runs it too", async () => {
     const src = await copyOfWorkingTree();
     cleanups.push(() => fs.rm(path.dirname(src), { recursive: true, force: true }));
     const out = await tmpDir('apxs-ts-pack-');
@@ -162,7 +169,7 @@ describe('npm pack, then npm install -g of the tarball', () => {
     const files = info[0]!.files.map((f) => f.path).sort();
     const stray = files.filter(
       (f) =>
-        !/^(bin\/|templates\/)/.test(f) &&
+        !/^(bin\/|templates\/|ansible\/)/.test(f) &&
         ![
           'dist/apxs-ts.cjs',
           'dist/apxs-ts-testing.cjs',
@@ -176,6 +183,9 @@ describe('npm pack, then npm install -g of the tarball', () => {
     for (const f of ['bin/apxs-ts.js', 'dist/apxs-ts.cjs', 'README.md', 'LICENSE', 'package.json'])
       expect(files).toContain(f);
     expect(files.some((f) => f.startsWith('templates/module/'))).toBe(true);
+    // The Ansible modules ship too (#23), without Python's byte-code caches.
+    expect(files).toContain('ansible/plugins/module_utils/apxs_ts.py');
+    expect(files.filter((f) => f.includes('__pycache__'))).toEqual([]);
     const tarball = path.join(out, info[0]!.filename);
 
     const prefix = path.join(out, 'prefix');

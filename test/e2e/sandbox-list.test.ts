@@ -118,16 +118,20 @@ describe('sandbox remove', () => {
     expect((await run(['sandbox', 'list'])).json.sandboxes).toEqual([]);
   });
 
-  it('refuses (exit 2) a directory that is not a sandbox, and one that does not exist, deleting nothing', async () => {
+  it('refuses (exit 2) a directory that is not a sandbox, deleting nothing; one that does not exist is already removed (exit 0, changed false, #23)', async () => {
     const { work, run } = await setup();
     const plain = path.join(work, 'plain');
     await fs.mkdir(path.join(plain, 'conf'), { recursive: true });
     await fs.writeFile(path.join(plain, 'conf', 'httpd.conf'), 'mine');
-    for (const dir of [plain, path.join(work, 'nowhere'), work]) {
+    for (const dir of [plain, work]) {
       const r = await run(['sandbox', 'remove', dir]);
       expect([r.code, r.json?.error?.code], dir).toEqual([2, 'BAD_INPUT']);
       expect(r.json.error.message).toContain(dir);
     }
+    const nowhere = await run(['sandbox', 'remove', path.join(work, 'nowhere')]);
+    expect(nowhere.code, nowhere.stdout).toBe(0);
+    expect(nowhere.json).toMatchObject({ changed: false, removed: [] });
+    await expect(fs.lstat(path.join(work, 'nowhere'))).rejects.toThrow();
     expect(await fs.readFile(path.join(plain, 'conf', 'httpd.conf'), 'utf8')).toBe('mine');
   });
 

@@ -156,14 +156,16 @@ describe('source uninstall', () => {
     ).toEqual(['2.4.68']);
   });
 
-  it('refuses (exit 2) a version with no receipt, deleting nothing; asks which when a version is in two prefixes', async () => {
+  it('refuses (exit 2) a version whose prefix holds no receipt, deleting nothing; one not there at all is changed false (#23); asks which when a version is in two prefixes', async () => {
     const { work, env, home, run } = await setup();
     await fs.mkdir(path.join(home, '2.0.65', 'bin'), { recursive: true }); // made by hand: no receipt
-    for (const v of ['2.0.65', '9.9.9']) {
-      const r = await run(['source', 'uninstall', v]);
-      expect([r.code, r.json?.error?.code], v).toEqual([2, 'BAD_INPUT']);
-      expect(r.json.error.message).toBe(`httpd ${v} was not built by apxs-ts (no receipt for it)`);
-    }
+    const r = await run(['source', 'uninstall', '2.0.65']);
+    expect([r.code, r.json?.error?.code]).toEqual([2, 'BAD_INPUT']);
+    expect(r.json.error.message).toBe('httpd 2.0.65 was not built by apxs-ts (no receipt for it)');
+    // Absent is what uninstall is asked to reach: exit 0, nothing done.
+    const absent = await run(['source', 'uninstall', '9.9.9']);
+    expect(absent.code, absent.stdout).toBe(0);
+    expect(absent.json).toMatchObject({ changed: false, prefix: null });
     expect(await fs.readdir(path.join(home, '2.0.65'))).toEqual(['bin']);
 
     const a = await fakePrefix(path.join(home, '2.4.68'), '2.4.68');

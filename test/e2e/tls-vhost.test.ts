@@ -275,7 +275,7 @@ describe('tls list / renew, --tls on an existing vhost', () => {
     expect(up.code, up.stderr).toBe(0);
     const again = await cli(['vhost', 'add', 'one.test', ...common, '--json'], { env: s.env });
     expect(again.code, again.stderr).toBe(0);
-    expect(again.json.changed).toEqual([]);
+    expect(again.json).toMatchObject({ changed: false, files: [] });
     expect(again.json.tls.certificate).toBe(up.json.tls.certificate);
     const st = await cli(['ctl', 'start', '--server-root', s.sr], {
       env: s.env,

@@ -89,7 +89,10 @@ describe('vhost', () => {
     expect(await fs.readFile(hosts, 'utf8')).toBe(
       '127.0.0.1 localhost\n::1 localhost ip6-localhost\n',
     );
-    expect((await v('remove', 'one.dd')).code).toBe(1);
+    // Gone already: exit 0, nothing changed, said so (#23).
+    const again = await v('remove', 'one.dd');
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.json).toMatchObject({ changed: false, alreadyAbsent: true, files: [] });
   });
 
   it('restores every file byte for byte when httpd rejects the result, and says the config was rejected before the edit', async () => {

@@ -59,7 +59,7 @@ const answers = async (port: number) =>
   (await get(`http://127.0.0.1:${port}/`).catch(() => ({ status: 0 }))).status;
 
 describe("9. a pid file naming a process that is not this server root's httpd", () => {
-  it("another server root's httpd: status and stop exit 3 and leave it running (3 checks)", async () => {
+  it("another server root's httpd: status exits 3, stop exits 0 with only the stale pid file removed, and it keeps running (3 checks)", async () => {
     const a = await newSandbox(roots);
     const b = await newSandbox(roots);
     const startB = await ctl(b.sr, 'start');
@@ -71,7 +71,9 @@ describe("9. a pid file naming a process that is not this server root's httpd", 
     expect(st.json.stale.reason).toContain('another program');
     await fs.writeFile(pidFileOf(a.sr), `${startB.json.pid}\n`);
     const stop = await ctl(a.sr, 'stop');
-    expect(stop.code, stop.stdout).toBe(3);
+    expect(stop.code, stop.stdout).toBe(0);
+    expect(stop.json.changed).toBe(true);
+    expect(stop.json.stale.reason).toContain('another program');
     expect(await answers(b.port)).toBe(200);
     expect((await ctl(b.sr, 'status')).json.pid).toBe(startB.json.pid);
   });
@@ -91,7 +93,7 @@ describe("9. a pid file naming a process that is not this server root's httpd", 
     expect((await ctl(b.sr, 'status')).json.pid).toBe(startB.json.pid);
   });
 
-  it('a process whose argv[0] is httpd (exec -a httpd sleep): status 3, stop 3, start 0, and it survives (4 checks)', async () => {
+  it('a process whose argv[0] is httpd (exec -a httpd sleep): status 3, stop 0 (not running, stale pid file gone), start 0, and it survives (4 checks)', async () => {
     const a = await newSandbox(roots);
     const fake = fakeHttpd();
     fakes.push(fake);
@@ -103,7 +105,9 @@ describe("9. a pid file naming a process that is not this server root's httpd", 
     await fs.writeFile(pidFileOf(a.sr), `${pid}\n`);
     expect((await ctl(a.sr, 'status')).code).toBe(3);
     await fs.writeFile(pidFileOf(a.sr), `${pid}\n`);
-    expect((await ctl(a.sr, 'stop')).code).toBe(3);
+    const stop = await ctl(a.sr, 'stop');
+    expect(stop.code).toBe(0);
+    expect(stop.json.stale).toBeTruthy();
     await fs.writeFile(pidFileOf(a.sr), `${pid}\n`);
     const start = await ctl(a.sr, 'start');
     expect(start.code, start.stdout).toBe(0);

@@ -70,7 +70,16 @@ describe('withConfigEdit', () => {
     ).rejects.toThrow('the caller failed');
     expect(await snapshot(path.join(sr.root, 'conf'))).toEqual(before);
     const none = await withConfigEdit(sr, 'nothing', async () => 7);
-    expect(none).toEqual({ value: 7, changed: [], backups: [], configtest: null, warnings: [] });
+    expect(none).toEqual({
+      value: 7,
+      changed: [],
+      backups: [],
+      configtest: null,
+      warnings: [],
+      diff: [],
+      check: false,
+      didChange: false,
+    });
   });
 
   it("a config httpd rejected before the edit: CONFIG_BROKEN_BEFORE with httpd's file:line and words, the edit undone", async () => {

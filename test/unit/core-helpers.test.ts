@@ -32,6 +32,7 @@ describe('errors', () => {
       'BAD_CASE_FILE',
       'TLS_UNSUPPORTED',
       'NAME_NOT_PERMITTED',
+      'SANDBOX_DIFFERS',
     ] as const) {
       expect(new ApxsError(c, 'm').exitCode, c).toBe(2);
     }

@@ -1,0 +1,70 @@
+/**
+ * The #23 contract in a command's outcome (lib/core/change-report.ts): under
+ * --json the one object carries `changed`, `msg`, `warnings`,
+ * `restart_required`, `diff` (under --diff) and `check: true` (under --check);
+ * the human output is the one-line msg on stderr and, under --diff, each
+ * unified diff on stdout.
+ *
+ * (Merged: changeOutcome from wt-check-procs, changeReport/diffLines from
+ * wt-check-files; both branches added this file.)
+ */
+import {
+  type ChangeOptions,
+  type ChangeReport,
+  type FileDiff,
+  unifiedDiff,
+} from '../lib/core/change-report.js';
+import type { Outcome } from './types.js';
+
+export function changeOutcome(
+  o: ChangeOptions,
+  report: {
+    changed: boolean;
+    msg: string;
+    warnings: string[];
+    diff?: FileDiff[];
+    restart_required?: boolean;
+  },
+  data: Record<string, unknown>,
+  human: string[] = [],
+): Outcome {
+  const r: ChangeReport = {
+    changed: report.changed,
+    msg: report.msg,
+    warnings: report.warnings,
+    ...(report.restart_required !== undefined ? { restart_required: report.restart_required } : {}),
+    ...(o.diff ? { diff: report.diff ?? [] } : {}),
+    ...(o.check ? { check: true } : {}),
+  };
+  return {
+    data: { ...data, ...r },
+    stdout: o.diff ? (report.diff ?? []).map((d) => unifiedDiff(d).trimEnd()) : undefined,
+    human: [`${o.check ? '(check) ' : ''}${report.msg}`, ...human],
+  };
+}
+
+export interface ChangeFacts {
+  changed: boolean;
+  msg: string;
+  warnings: string[];
+  /** Where a reload is needed for the change to apply: whether it still is. */
+  restartRequired?: boolean;
+  diff: FileDiff[];
+}
+
+export function changeReport(f: ChangeFacts, o: ChangeOptions): ChangeReport {
+  return {
+    changed: f.changed,
+    msg: f.msg,
+    warnings: f.warnings,
+    ...(f.restartRequired !== undefined ? { restart_required: f.restartRequired } : {}),
+    ...(o.diff ? { diff: f.diff } : {}),
+    ...(o.check ? { check: true } : {}),
+  };
+}
+
+/** The unified diffs for stdout under --diff (nothing otherwise). */
+export function diffLines(diff: FileDiff[], o: ChangeOptions): string[] | undefined {
+  if (!o.diff) return undefined;
+  return diff.map((d) => unifiedDiff(d).replace(/\n$/, ''));
+}
