@@ -271,6 +271,8 @@ describe('the command tree, declared up front; bodies loaded when their action r
   it("the bundle's parts: a run loads the front and its command's body only, and both share one copy of the error class, the chosen server root and the output mode", async () => {
     const dir = await tmpDir('apxs-ts-bundle-parts-');
     const bundle = path.join(dir, 'dist', 'apxs-ts.cjs');
+    // The runtime dependencies outside the bundle (execa, diff, ...), as an install has them.
+    await fs.symlink(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
     await new Promise<void>((resolve, reject) =>
       execFile(
         process.execPath,
