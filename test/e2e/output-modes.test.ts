@@ -290,11 +290,12 @@ describe('the command tree, declared up front; bodies loaded when their action r
     ).toBe(true);
     const probe = `require(${JSON.stringify(bundle)}).main(['node', 'apxs-ts', ...process.argv.slice(1)]).then((code) => {
         const loaded = Object.keys(require.cache).map((k) => k.split('/').pop()).filter((f) => f.startsWith('apxs-ts.commands-'));
+        const jsdiff = Object.keys(require.cache).some((k) => k.includes('/node_modules/diff/'));
         process.exitCode = code;
-        process.stderr.write('\\n' + JSON.stringify({ loaded }));
+        process.stderr.write('\\n' + JSON.stringify({ loaded, jsdiff }));
       });`;
     const run = (args: string[]) =>
-      new Promise<{ code: number; stdout: string; loaded: string[] }>((resolve) =>
+      new Promise<{ code: number; stdout: string; loaded: string[]; jsdiff: boolean }>((resolve) =>
         execFile(
           process.execPath,
           ['-e', probe, '--', ...args],
@@ -303,7 +304,7 @@ describe('the command tree, declared up front; bodies loaded when their action r
             resolve({
               code: e ? (e.code as number) : 0,
               stdout,
-              loaded: JSON.parse(stderr.slice(stderr.lastIndexOf('\n{'))).loaded,
+              ...JSON.parse(stderr.slice(stderr.lastIndexOf('\n{'))),
             }),
         ),
       );
@@ -315,6 +316,8 @@ describe('the command tree, declared up front; bodies loaded when their action r
     const { sr } = await newSandbox();
     const status = await run(['ctl', 'status', '--json', '--server-root', sr]);
     expect(bodies(status.loaded)).toEqual(['apxs-ts.commands-ctl.cjs']);
+    // jsdiff is loaded by a run that prints a diff (--diff), not by every run of the body.
+    expect(status.jsdiff).toBe(false);
     expect(status.code).toBe(3);
     expect(JSON.parse(status.stdout)).toMatchObject({
       ok: false,
