@@ -1,5 +1,5 @@
 import { ApxsError } from '../lib/core/errors.js';
-import { caDir, ensureCa, loadCa, planCa, type LocalCa } from '../lib/tls/ca.js';
+import { caDiff, caDir, ensureCa, loadCa, planCa, type LocalCa } from '../lib/tls/ca.js';
 import type { ChangeOptions } from '../lib/core/change-report.js';
 import { changeOutcome } from './change-output.js';
 import type { Outcome } from './types.js';
@@ -42,7 +42,7 @@ export async function ca(
     }
     return { data: { ca, created: false }, stdout: caLines(ca) };
   }
-  // The CA's certificate and key are new random material: no file diff (a key never goes into output).
+  // The CA's files are diffed as their PEM types: new random material, and a key never goes into output.
   if (o.check) {
     const p = await planCa(dir, { permit: o.permit, replace: o.new });
     const out = changeOutcome(
@@ -53,7 +53,7 @@ export async function ca(
           ? `would ${p.existing ? 'replace' : 'make'} the local CA in ${dir}`
           : `the local CA in ${dir} is already there`,
         warnings: [],
-        diff: [],
+        diff: p.changed ? await caDiff(dir, !!p.existing) : [],
       },
       { ca: p.existing ?? null, created: p.changed, replaced: null },
     );
@@ -68,7 +68,7 @@ export async function ca(
         ? `made the local CA in ${dir}${r.replaced ? ` (the old one kept as ${r.replaced})` : ''}`
         : `the local CA in ${dir} was already there: nothing changed`,
       warnings: [],
-      diff: [],
+      diff: r.created ? await caDiff(dir, !!r.replaced, true) : [],
     },
     { ca: r.ca, created: r.created, replaced: r.replaced ?? null },
     r.created
@@ -117,7 +117,6 @@ export async function renew(
   const running = changed && (await isServerRunning(sr));
   const reloads = running && o.reload;
   const reloaded = reloads && !o.check ? await restart(sr, { graceful: true }) : undefined;
-  // New certificates and keys are random: no file diff (the site file's path switch is the only text change).
   return changeOutcome(
     o,
     {
@@ -128,7 +127,7 @@ export async function renew(
           ? `would renew ${r.due.join(', ')}${reloads ? ' and graceful-restart the running server' : ''}`
           : `renewed ${r.renewed.map((c) => `${c.names[0]} (until ${c.notAfter.slice(0, 10)})`).join(', ')}`,
       warnings: r.warnings,
-      diff: [],
+      diff: r.diff,
       // A running server keeps serving the old certificates until it reloads: true when this run did not reload it.
       restart_required: running && !reloads,
     },

@@ -53,9 +53,9 @@ const MAX_TEXT = 256 * 1024;
  * to a reader while it differs on every issuance, so --check could never
  * show the bytes the real run then writes.
  */
-const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----\n?/g;
 const pemSummary = (_block: string, type: string) =>
-  /PRIVATE KEY/.test(type) ? `(PEM ${type}: never shown)` : `(PEM ${type})`;
+  /PRIVATE KEY/.test(type) ? `(PEM ${type}: never shown)\n` : `(PEM ${type})\n`;
 
 /** A file's content as diff text: '' for absent, a one-line summary for binary or huge content. */
 export function diffText(content: Buffer | string | undefined): string {

@@ -96,6 +96,8 @@ export class EditTransaction implements FileView {
   /** True: a plan; nothing is written. */
   readonly check: boolean;
   private readonly removals: string[] = [];
+  /** What a file given to removeAfterCommit held when it was given: its diff shows it going. */
+  private readonly removedLater = new Map<string, FsEntry>();
   private readonly id = `${process.pid}-${randomBytes(4).toString('hex')}`;
   private readonly started = new Date().toISOString();
   /** Verified copies of the originals until the commit; the kept backups after it. */
@@ -171,6 +173,9 @@ export class EditTransaction implements FileView {
       if (was.kind === 'dir' || now.kind === 'dir') continue;
       out.push(fileDiff(file, diffContent(was), diffContent(now)));
     }
+    // A directory removed after the commit (a purged DocumentRoot) is not listed file by file.
+    for (const [file, was] of this.removedLater)
+      if (!hide(file) && was.kind === 'file') out.push(fileDiff(file, diffContent(was), undefined));
     return out;
   }
 
@@ -394,6 +399,7 @@ export class EditTransaction implements FileView {
   /** Removes `dir` (recursively) after the commit, and only then: deleting is not undoable. */
   async removeAfterCommit(dir: string): Promise<void> {
     this.removals.push(path.resolve(dir));
+    this.removedLater.set(path.resolve(dir), await this.entry(path.resolve(dir)));
     if (!this.check) await this.save();
   }
 

@@ -15,7 +15,14 @@ export async function runningHttpdPid(prefix: string): Promise<number | undefine
   return running?.pid ?? parents[0] ?? orphans[0];
 }
 
-/** Whether this server root's httpd runs (a running server still serves a removed vhost until a graceful). */
+/**
+ * Whether this server root's httpd runs (a running server still serves a removed vhost until a graceful).
+ * Only a look: a stale pid file is left in place (it answers restart_required, under --check too).
+ */
 export async function isServerRunning(sr: ServerRoot): Promise<boolean> {
-  return !!(await serverState(sr, (await serverFiles(sr)).pidFile).catch(() => undefined))?.running;
+  return !!(
+    await serverState(sr, (await serverFiles(sr)).pidFile, { readOnly: true }).catch(
+      () => undefined,
+    )
+  )?.running;
 }

@@ -14,6 +14,7 @@
  * A renewed certificate is a new file; the old one is deleted only after the
  * commit (deleting is not undoable, and a key must not linger as a backup).
  */
+import type { FileDiff } from '../core/change-report.js';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -411,10 +412,13 @@ export async function renewTls(
   skipped: string[];
   changed: string[];
   warnings: string[];
+  /** Each file of the server root changed (or, under check, that would be). */
+  diff: FileDiff[];
 }> {
   const now = opts.now ?? new Date();
-  // Under check no CA is made: with none, every certificate is due (a real run makes one and reissues).
-  const ca = opts.check ? await loadCa(opts.caDir) : (await ensureCa(opts.caDir)).ca;
+  // The CA is only read here: a renew with nothing due takes no lock and writes nothing (not even
+  // the CA's lock file). With no CA every certificate is due; a real run makes the CA below.
+  const ca = await loadCa(opts.caDir);
   const entries = await listTls(sr, ca, now);
   for (const n of opts.names ?? []) {
     if (!entries.some((e) => e.vhost === n))
@@ -432,18 +436,30 @@ export async function renewTls(
   );
   const skipped = entries.filter((e) => !pick.includes(e)).map((e) => e.vhost);
   const due = pick.map((e) => e.vhost);
-  if (pick.length === 0 || opts.check)
-    return { renewed: [], due, skipped, changed: [], warnings: [] };
-  // Not under check: ensureCa above made it when there was none.
+  // Under check with no CA yet, the real run makes one first: there is nothing to sign the plan with.
+  if (pick.length === 0 || (opts.check && !ca))
+    return { renewed: [], due, skipped, changed: [], warnings: [], diff: [] };
   const signer = ca ?? (await ensureCa(opts.caDir)).ca;
-  const edit = await withConfigEdit(sr, `renewing ${pick.length} certificate(s)`, (tx) =>
-    renewInTx(
-      tx,
-      sr,
-      pick.map((e) => e.vhost),
-      signer,
-      now,
-    ),
+  // Under check the plan signs in memory too (the same steps, nothing written), so its diff is the run's.
+  const edit = await withConfigEdit(
+    sr,
+    `renewing ${pick.length} certificate(s)`,
+    (tx) =>
+      renewInTx(
+        tx,
+        sr,
+        pick.map((e) => e.vhost),
+        signer,
+        now,
+      ),
+    { check: opts.check },
   );
-  return { renewed: edit.value, due, skipped, changed: edit.changed, warnings: edit.warnings };
+  return {
+    renewed: opts.check ? [] : edit.value,
+    due,
+    skipped,
+    changed: edit.changed,
+    warnings: edit.warnings,
+    diff: edit.diff,
+  };
 }

@@ -18,6 +18,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
+import { fileDiff, type FileDiff } from '../core/change-report.js';
 import { ApxsError, fileError, isErrno } from '../core/errors.js';
 import { failpoint } from '../core/failpoint.js';
 import { withLock } from '../core/lock.js';
@@ -260,6 +261,23 @@ export async function planCa(
     return { existing, changed: false };
   }
   return { existing, changed: true };
+}
+
+/**
+ * What making (or replacing) the CA in `dir` does to its two files, as diff
+ * entries: `made` is what was written (read back by the real run); a plan
+ * (--check) passes none and the files stand as their PEM skeletons. Diffs
+ * show a PEM block as its type only (never a key), so both read the same.
+ */
+export async function caDiff(dir: string, existed: boolean, made?: boolean): Promise<FileDiff[]> {
+  const pem = (type: string) => `-----BEGIN ${type}-----\n-----END ${type}-----\n`;
+  const entry = async (file: string, type: string) =>
+    fileDiff(
+      file,
+      existed ? pem(type) : undefined,
+      made ? await fs.readFile(file).catch(() => pem(type)) : pem(type),
+    );
+  return [await entry(certPath(dir), 'CERTIFICATE'), await entry(keyPath(dir), 'PRIVATE KEY')];
 }
 
 export interface EnsureCaResult {

@@ -119,8 +119,10 @@ describe('a config broken before the edit', () => {
     expect(r.json.warnings.join(' ')).toContain('is gone: removed what was left of vr.dd');
     expect(await fs.readFile(conf, 'utf8')).toBe(pristine);
     expect(await fs.readFile(hosts, 'utf8')).toBe('127.0.0.1 localhost\n');
-    // Nothing left of it now: a second remove is NOT_FOUND.
-    expect((await v('remove', 'vr.dd')).json.error.code).toBe('NOT_FOUND');
+    // Nothing left of it now: a second remove is already absent (#23: exit 0, nothing changed).
+    const again = await v('remove', 'vr.dd');
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.json).toMatchObject({ changed: false, alreadyAbsent: true, files: [] });
   });
 
   it('a journal that cannot be undone (or read) stops the next edit before it changes anything, and stays', async () => {

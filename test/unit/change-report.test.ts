@@ -23,6 +23,8 @@ describe('diff text (#23)', () => {
       .privateKey.export({ type: 'pkcs8', format: 'pem' })
       .toString();
     expect(diffText(Buffer.from(`x\n${key}y\n`))).toBe(diffText(`x\n${other}y\n`));
+    // A PEM file written without its last newline reads as one written with it.
+    expect(diffText(cert.trimEnd())).toBe(diffText(cert));
   });
 
   it('text around PEM blocks, binary and absent content', () => {
