@@ -58,7 +58,11 @@ function notRunning(sr: ServerRoot, stale: StaleReport | undefined, action: stri
  * SIGWINCH, so sending it anyway would wait out the timeout, SIGKILL the
  * server mid-request and still report success.
  */
-export async function signalFor(sr: ServerRoot, verb: CtlVerb, action: string): Promise<NodeJS.Signals> {
+export async function signalFor(
+  sr: ServerRoot,
+  verb: CtlVerb,
+  action: string,
+): Promise<NodeJS.Signals> {
   const profile = await serverProfile(sr).catch((e: unknown) => {
     // Its binary can be gone (removed by an upgrade) while the server runs: SIGTERM stops every series.
     if (verb === 'stop') return undefined;
