@@ -10,8 +10,10 @@ export async function crashReport(sr: ServerRoot, last: number | undefined): Pro
   const crashes = r.crashes;
   const more = r.count > crashes.length ? `; the last ${crashes.length} shown (-n N for more)` : '';
   const head = !r.captured
-    ? `${sr.root}: not started by \`apxs-ts ctl start\`, so no crash capture (start it with apxs-ts to record crashes)`
-    : `${r.count} crash${r.count === 1 ? '' : 'es'} since ${r.since}${more} (kernel.core_pattern "${r.corePattern.pattern}")`;
+    ? `${sr.root}: not started by \`apxs-ts ctl start\`, so no ` +
+      'crash capture (start it with apxs-ts to record crashes)'
+    : `${r.count} crash${r.count === 1 ? '' : 'es'} since ` +
+      `${r.since}${more} (kernel.core_pattern "${r.corePattern.pattern}")`;
   return {
     data: { ...r, crashes, shown: crashes.length },
     stdout: [head, ...crashes.flatMap(crashLines)],

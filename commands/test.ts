@@ -62,7 +62,8 @@ export async function test(dir: string, o: TestOptions): Promise<Outcome> {
     status('');
     if (rep.swept.length)
       status(
-        `stopped and deleted ${rep.swept.length} server root(s) of earlier runs that were killed: ${rep.swept.join(', ')}`,
+        `stopped and deleted ${rep.swept.length} server root(s) ` +
+          `of earlier runs that were killed: ${rep.swept.join(', ')}`,
       );
     if (o.reporter === 'junit') emit({ json: {}, lines: [junitReport(rep)] });
     const human = humanReport(rep);
@@ -70,7 +71,9 @@ export async function test(dir: string, o: TestOptions): Promise<Outcome> {
       throw new ApxsError('TESTS_FAILED', `${rep.failed} of ${rep.total} case runs failed`, {
         details: human,
         data: { ...rep },
-        hint: 'the failures are listed above the summary; --keep keeps the server roots to look into',
+        hint:
+          'the failures are listed above the summary; ' +
+          '--keep keeps the server roots to look into',
       });
     }
     return { data: { ...rep }, human };

@@ -20,7 +20,8 @@ export const caLines = (ca: LocalCa) => [
   `CA       ${ca.certFile}`,
   `subject  ${ca.subject}`,
   `sha256   ${ca.fingerprint}`,
-  `permits  ${ca.permitted.dns.join(' ')} ${ca.permitted.ip.join(' ')} (name constraints, critical)`,
+  `permits  ${ca.permitted.dns.join(' ')} ` +
+    `${ca.permitted.ip.join(' ')} (name constraints, critical)`,
   `valid    ${ca.notBefore} .. ${ca.notAfter}`,
 ];
 
@@ -84,10 +85,13 @@ export async function list(o: { serverRoot?: string; caDir?: string }): Promise<
   const certs = await listTls(sr, ca);
   return {
     data: { serverRoot: sr.root, ca: ca?.certFile ?? null, certificates: certs },
-    stdout: certs.map(
-      (c) =>
-        `${c.vhost}\t:${c.port}\t${c.notAfter.slice(0, 10)} (${c.daysLeft} days)\t${c.names.join(' ')}\t${c.file}${c.present ? '' : '\tMISSING'}${c.currentCa ? '' : '\tother CA: tls renew'}`,
-    ),
+    stdout: certs.map((c) => {
+      const until = `${c.notAfter.slice(0, 10)} (${c.daysLeft} days)`;
+      const names = c.names.join(' ');
+      const missing = c.present ? '' : '\tMISSING';
+      const otherCa = c.currentCa ? '' : '\tother CA: tls renew';
+      return `${c.vhost}\t:${c.port}\t${until}\t${names}\t${c.file}${missing}${otherCa}`;
+    }),
   };
 }
 
@@ -124,8 +128,9 @@ export async function renew(
       msg: !changed
         ? 'nothing to renew'
         : o.check
-          ? `would renew ${r.due.join(', ')}${reloads ? ' and graceful-restart the running server' : ''}`
-          : `renewed ${r.renewed.map((c) => `${c.names[0]} (until ${c.notAfter.slice(0, 10)})`).join(', ')}`,
+          ? 'would renew ' +
+            `${r.due.join(', ')}${reloads ? ' and graceful-restart the running server' : ''}`
+          : `renewed ${r.renewed.map(renewedName).join(', ')}`,
       warnings: r.warnings,
       diff: r.diff,
       // A running server keeps serving the old certificates until it reloads: true when this run did not reload it.
@@ -208,13 +213,18 @@ function trustOptions(o: TrustCli): TrustOptions {
   };
 }
 
+/** A renewed certificate in the human output: its first name and its new end. */
+const renewedName = (c: { names: string[]; notAfter: string }) =>
+  `${c.names[0]} (until ${c.notAfter.slice(0, 10)})`;
+
 /** One line per store, the Node line, then the verdict (the msg) last. */
 function trustLines(r: TrustResult, verb: string, check: boolean): string[] {
   return [
-    ...r.stores.map(
-      (s) =>
-        `${s.store} ${s.where}: ${s.note ?? (s.changed ? `${check ? 'would be ' : ''}${s.trusted ? 'added' : 'removed'}` : s.trusted ? 'already trusted' : 'not there')}`,
-    ),
+    ...r.stores.map((s) => {
+      const change = `${check ? 'would be ' : ''}${s.trusted ? 'added' : 'removed'}`;
+      const unchanged = s.trusted ? 'already trusted' : 'not there';
+      return `${s.store} ${s.where}: ${s.note ?? (s.changed ? change : unchanged)}`;
+    }),
     ...(verb === 'trust' ? [`Node reads no system store: ${r.nodeExtraCaCerts}`] : []),
     r.changed ? `${verb}: ${check ? 'would change' : 'done'}` : `${verb}: nothing to change`,
   ];

@@ -8,7 +8,8 @@ export interface Outcome {
   stdout?: string[];
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: commander calls each action with its own arguments, options and command
+// Commander calls each action with its own arguments, options and command.
+// biome-ignore lint/suspicious/noExplicitAny: each action's own arguments
 export type Action = (...args: any[]) => Promise<Outcome>;
 
 /** Wraps a command's action so index.ts can print its outcome or its error. */

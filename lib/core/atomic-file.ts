@@ -223,9 +223,12 @@ export async function notALink(dir: string): Promise<void> {
   if (st.isDirectory()) return;
   throw new ApxsError(
     'UNSAFE_CONFIG',
-    `${dir} is ${st.isSymbolicLink() ? 'a symlink' : 'not a directory'}: apxs-ts keeps its journal, lock and backups only in a directory of its own`,
+    `${dir} is ${st.isSymbolicLink() ? 'a symlink' : 'not a directory'}: ` +
+      'apxs-ts keeps its journal, lock and backups only in a directory of its own',
     {
-      hint: `look at it, then move it away (apxs-ts makes ${path.basename(dir)} again); nothing was changed`,
+      hint:
+        'look at it, then move it away (apxs-ts makes ' +
+        `${path.basename(dir)} again); nothing was changed`,
       data: { path: dir },
     },
   );

@@ -14,7 +14,7 @@
  * `--check` decides and reports the same `changed` and `diff` a real run
  * then makes, and changes nothing.
  */
-import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
+import type * as Jsdiff from 'diff';
 
 /** One file's change, in the shape Ansible's diff mode prints (`before_header` … `after`). */
 export interface FileDiff {
@@ -101,6 +101,10 @@ export function unifiedDiff(d: FileDiff): string {
 }
 
 function unifiedPatch(d: FileDiff): string {
+  // Required here, where it is used: only a run with --diff prints a diff, and loading jsdiff at
+  // the top would cost every run of the bodies that import this module (`ctl status`, `vhost
+  // list`, `completion`, ...).
+  const { createTwoFilesPatch, FILE_HEADERS_ONLY } = require('diff') as typeof Jsdiff;
   return createTwoFilesPatch(
     d.before_header,
     d.after_header,

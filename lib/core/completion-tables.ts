@@ -89,7 +89,7 @@ export function kindWord(v: ValueSpec): string {
   return typeof v === 'string' ? v : `=${v.choices.join(' ')}`;
 }
 
-/** `name() { case "$1" in 'key') ...;; esac }` in bash/zsh, `switch` in fish; body lines are printed with printf/echo per line. */
+/** 'name() { case "$1" ' + `in 'key') ...;; esac }` in bash/zsh, `switch` in fish; body lines are printed with printf/echo per line. */
 export function caseFunction(
   shell: Shell,
   name: string,
@@ -169,9 +169,11 @@ export interface ScriptOptions {
 
 export const header = (shell: Shell, o: ScriptOptions, install: string[]) =>
   [
-    `# ${shell} completion for ${o.command} ${o.version}, generated from its command tree by \`${o.command} completion ${shell}\`.`,
+    `# ${shell} completion for ${o.command} ${o.version}, generated ` +
+      `from its command tree by \`${o.command} completion ${shell}\`.`,
     ...install.map((l) => `# ${l}`),
     '# Subcommands and options are listed here; installed modules and vhosts of the current',
-    `# server root are asked of \`${o.command} completion --complete modules|vhosts\` when TAB is pressed.`,
+    `# server root are asked of \`${o.command} completion ` +
+      `--complete modules|vhosts\` when TAB is pressed.`,
     '',
   ].join('\n');

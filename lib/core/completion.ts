@@ -26,9 +26,16 @@ export {
   type ValueSpec,
 } from './completion-tables.js';
 
+/** Where bash-completion looks for a command's completion, per user. */
+const BASH_COMPLETIONS = '~/.local/share/bash-completion/completions';
+
 function bash(root: CompletionNode, o: ScriptOptions): string {
   const fn = `_${o.command.replace(/\W/g, '_')}`;
-  return `${header('bash', o, [`install: ${o.command} completion bash > ~/.local/share/bash-completion/completions/${o.command}`, `     or: source <(${o.command} completion bash)   (in ~/.bashrc)`])}
+  const install = [
+    `install: ${o.command} completion bash > ${BASH_COMPLETIONS}/${o.command}`,
+    `     or: source <(${o.command} completion bash)   (in ~/.bashrc)`,
+  ];
+  return `${header('bash', o, install)}
 ${tables('bash', fn, root)}
 # $1 kind (none files dirs modules vhosts =choices), $2 the word, $3 --server-root, $4 the command as typed
 ${fn}_values() {
@@ -78,8 +85,12 @@ complete -F ${fn} ${o.command}
 
 function zsh(root: CompletionNode, o: ScriptOptions): string {
   const fn = `_${o.command.replace(/\W/g, '_')}`;
+  const install = [
+    `install: ${o.command} completion zsh > "\${fpath[1]}/_${o.command}"   (then restart zsh)`,
+    `     or: source <(${o.command} completion zsh)   (in ~/.zshrc, after compinit)`,
+  ];
   return `#compdef ${o.command}
-${header('zsh', o, [`install: ${o.command} completion zsh > "\${fpath[1]}/_${o.command}"   (then restart zsh)`, `     or: source <(${o.command} completion zsh)   (in ~/.zshrc, after compinit)`])}
+${header('zsh', o, install)}
 ${tables('zsh', fn, root)}
 # is $2 a subcommand of the command path $1?
 ${fn}_is_sub() {
@@ -153,7 +164,10 @@ fi
 
 function fish(root: CompletionNode, o: ScriptOptions): string {
   const fn = `__${o.command.replace(/\W/g, '_')}`;
-  return `${header('fish', o, [`install: ${o.command} completion fish > ~/.config/fish/completions/${o.command}.fish`])}
+  const install = [
+    `install: ${o.command} completion fish > ~/.config/fish/completions/${o.command}.fish`,
+  ];
+  return `${header('fish', o, install)}
 ${tables('fish', fn, root)}
 # $argv: kind (none files dirs modules vhosts =choices), the word, --server-root, the command as typed
 function ${fn}_values

@@ -28,7 +28,7 @@
  * and start time.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { constants as fsc, promises as fs } from 'node:fs';
+import { constants as fsc, promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
 import { ApxsError, fileError, isErrno } from './errors.js';
 import { configureLockWaits, describeHolder, lockWaits } from './lock-settings.js';
@@ -109,9 +109,11 @@ async function readSeen(file: string): Promise<Seen | undefined> {
       // Not a file this code made (link() of a regular temp file): a FIFO, a device, a directory.
       throw new ApxsError(
         'UNSAFE_CONFIG',
-        `${file} is not a lock apxs-ts made: it is ${st.isFIFO() ? 'a FIFO' : st.isDirectory() ? 'a directory' : st.isCharacterDevice() ? 'a character device' : 'not a regular file'}, owned by uid ${st.uid}`,
+        `${file} is not a lock apxs-ts made: it is ${kindOf(st)}, owned by uid ${st.uid}`,
         {
-          hint: 'another user may have planted it to stop apxs-ts; remove it and run the command again',
+          hint:
+            'another user may have planted it to stop ' +
+            'apxs-ts; remove it and run the command again',
           data: { path: file },
         },
       );
@@ -128,9 +130,21 @@ async function readSeen(file: string): Promise<Seen | undefined> {
   }
 }
 
+/** What a file that is not a regular file is, in words. */
+const kindOf = (st: Stats): string =>
+  st.isFIFO()
+    ? 'a FIFO'
+    : st.isDirectory()
+      ? 'a directory'
+      : st.isCharacterDevice()
+        ? 'a character device'
+        : 'not a regular file';
+
 const same = (a: Seen | undefined, b: Seen) => !!a && a.ino === b.ino && a.content === b.content;
-const claimPrefix = (lockFile: string, stale: Seen) =>
-  `${path.basename(lockFile)}.stale-${stale.ino}-${createHash('sha256').update(stale.content).digest('hex').slice(0, 16)}.`;
+const claimPrefix = (lockFile: string, stale: Seen) => {
+  const digest = createHash('sha256').update(stale.content).digest('hex').slice(0, 16);
+  return `${path.basename(lockFile)}.stale-${stale.ino}-${digest}.`;
+};
 
 async function unlinkQuietly(file: string): Promise<void> {
   await fs.unlink(file).catch((err: unknown) => {

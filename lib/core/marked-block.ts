@@ -107,7 +107,9 @@ export function scanBlocks(text: string, file?: string): ScannedBlock[] {
   const where = (offset: number) => `${file ? `${file}:` : 'line '}${lineNumber(text, offset)}`;
   const broken = (offset: number, what: string) =>
     new ApxsError('BLOCK_BROKEN', `${where(offset)}: ${what}`, {
-      hint: 'fix or remove the stray marker line: apxs-ts edits only well-formed "# BEGIN apxs-ts" … "# END apxs-ts" blocks and will not guess where one ends',
+      hint:
+        'fix or remove the stray marker line: apxs-ts edits only well-formed "# ' +
+        'BEGIN apxs-ts" … "# END apxs-ts" blocks and will not guess where one ends',
       data: { file: file ?? null, line: lineNumber(text, offset) },
     });
   const out: ScannedBlock[] = [];
@@ -118,13 +120,15 @@ export function scanBlocks(text: string, file?: string): ScannedBlock[] {
       if (open)
         throw broken(
           m.start,
-          `"${marker('BEGIN', m.id)}" inside the block "${marker('BEGIN', open.id)}" opened on line ${lineNumber(text, open.start)}, which has no END before it`,
+          `"${marker('BEGIN', m.id)}" inside the block "${marker('BEGIN', open.id)}" ` +
+            `opened on line ${lineNumber(text, open.start)}, which has no END before it`,
         );
       const first = seen.get(m.id);
       if (first !== undefined)
         throw broken(
           m.start,
-          `a second "${marker('BEGIN', m.id)}" block (the first begins on line ${lineNumber(text, first)})`,
+          `a second "${marker('BEGIN', m.id)}" block (the ` +
+            `first begins on line ${lineNumber(text, first)})`,
         );
       open = m;
     } else {
@@ -136,7 +140,8 @@ export function scanBlocks(text: string, file?: string): ScannedBlock[] {
       if (open.id !== m.id)
         throw broken(
           m.start,
-          `"${marker('END', m.id)}" closes "${marker('BEGIN', open.id)}" opened on line ${lineNumber(text, open.start)}`,
+          `"${marker('END', m.id)}" closes "${marker('BEGIN', open.id)}" ` +
+            `opened on line ${lineNumber(text, open.start)}`,
         );
       seen.set(open.id, open.start);
       out.push({

@@ -24,8 +24,9 @@ export function parseNumber(text: string, rule: NumberRule): number | undefined 
 
 /** "a whole number of lines from 1 to 1000000" */
 export function expected(rule: NumberRule): string {
-  const what = `${rule.fraction ? 'a number' : 'a whole number'}${rule.unit ? ` of ${rule.unit}` : ''}`;
-  return `${what} from ${rule.min} to ${rule.max}`;
+  const what = rule.fraction ? 'a number' : 'a whole number';
+  const unit = rule.unit ? ` of ${rule.unit}` : '';
+  return `${what}${unit} from ${rule.min} to ${rule.max}`;
 }
 
 /** The numeric options of apxs-ts, each with its range, declared once. */

@@ -93,6 +93,11 @@ export function userName(uid: number): string {
   return a ? `${a.name} (uid ${uid})` : `uid ${uid}`;
 }
 
+/** "owned by root (uid 0), mode 0644": who may change a file, for a message. */
+function ownerAndMode(st: Stats): string {
+  return `owned by ${userName(st.uid)}, mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}`;
+}
+
 function groupName(gid: number): string {
   const g = groups().find((x) => x.gid === gid);
   return g ? `${g.name} (gid ${gid})` : `gid ${gid}`;
@@ -180,7 +185,9 @@ function plantedLink(q: string, st: Stats, w: Who): Omit<Unsafe, 'path'> | undef
   return {
     culprit: q,
     owner: userName(st.uid),
-    why: `${q} is a symlink owned by ${userName(st.uid)}, not by you or root, in the sticky directory ${path.dirname(q)}`,
+    why:
+      `${q} is a symlink owned by ${userName(st.uid)}, not by ` +
+      `you or root, in the sticky directory ${path.dirname(q)}`,
   };
 }
 
@@ -203,7 +210,9 @@ export function assertNoPlantedLink(
     const bad = st?.isSymbolicLink() ? plantedLink(q, st, w) : undefined;
     if (bad) {
       throw new ApxsError('UNSAFE_CONFIG', `refusing ${what} ${abs}: ${bad.why}`, {
-        hint: `another user could point it at any file, and apxs-ts would write that file as you; name the real file, or pass --trust ${path.dirname(q)} if you trust it`,
+        hint:
+          'another user could point it at any file, and apxs-ts would write that file ' +
+          `as you; name the real file, or pass --trust ${path.dirname(q)} if you trust it`,
         data: { path: abs, culprit: bad.culprit, owner: bad.owner },
       });
     }
@@ -286,7 +295,10 @@ export function assertTrusted(p: string, what: string, env: NodeJS.ProcessEnv = 
     ? bad.path
     : path.dirname(bad.path);
   throw new ApxsError('UNSAFE_CONFIG', `refusing ${what} ${bad.path}: ${bad.why}`, {
-    hint: `another user could have planted or changed it, and apxs-ts would act on it as you. If you trust it, pass --trust ${dir} (or add it to ${SAFE_DIRS_ENV}, colon-separated); otherwise remove it or fix its owner and mode`,
+    hint:
+      'another user could have planted or changed it, and apxs-ts would act on ' +
+      `it as you. If you trust it, pass --trust ${dir} (or add it to ` +
+      `${SAFE_DIRS_ENV}, colon-separated); otherwise remove it or fix its owner and mode`,
     data: { path: bad.path, culprit: bad.culprit, owner: bad.owner },
   });
 }
@@ -307,9 +319,11 @@ export function assertWritable(file: string): void {
       const st = statSync(file, { throwIfNoEntry: false });
       throw new ApxsError(
         'PERMISSION_DENIED',
-        `permission denied writing ${file}${st ? ` (owned by ${userName(st.uid)}, mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')})` : ''}`,
+        `permission denied writing ${file}${st ? ` (${ownerAndMode(st)})` : ''}`,
         {
-          hint: 'run the same command with sudo, or pass a path you own; the file was left as it was',
+          hint:
+            'run the same command with sudo, or pass ' +
+            'a path you own; the file was left as it was',
           cause: err,
           data: { path: file },
         },

@@ -62,7 +62,9 @@ async function recorderSo(): Promise<{ so?: string; why?: string }> {
   const cc = process.env.CC || (await which(['gcc', 'cc', 'clang']));
   if (!cc)
     return {
-      why: 'no C compiler to build the crash recorder: a crash leaves only the error log line and at most one core',
+      why:
+        'no C compiler to build the crash recorder: a crash ' +
+        'leaves only the error log line and at most one core',
     };
   const src = path.join(templatesRoot(), 'crash', 'apxs-ts-crash.c');
   const text = await fs.readFile(src, 'utf8');
@@ -70,13 +72,18 @@ async function recorderSo(): Promise<{ so?: string; why?: string }> {
   // The loader splits LD_PRELOAD at spaces and colons: such a path would be skipped by it silently, with every crash then unexplained.
   if (/[\s:]/.test(out))
     return {
-      why: `the crash recorder was not preloaded: its path ${JSON.stringify(out)} has a space or a colon, which LD_PRELOAD cannot hold (set XDG_CACHE_HOME to a path without them)`,
+      why:
+        'the crash recorder was not preloaded: its path ' +
+        `${JSON.stringify(out)} has a space or a colon, which LD_PRELOAD ` +
+        'cannot hold (set XDG_CACHE_HOME to a path without them)',
     };
   const untrusted = () => {
     const u = whyUntrusted(out);
     return u
       ? {
-          why: `the crash recorder was not preloaded: ${u.culprit} is ${u.why} (owner ${u.owner}); a crash leaves only the error log line`,
+          why:
+            `the crash recorder was not preloaded: ${u.culprit} is ${u.why} ` +
+            `(owner ${u.owner}); a crash leaves only the error log line`,
         }
       : undefined;
   };
@@ -99,7 +106,9 @@ async function recorderSo(): Promise<{ so?: string; why?: string }> {
   if (res.exitCode !== 0) {
     await fs.rm(tmp, { force: true });
     return {
-      why: 'the crash recorder did not compile: a crash leaves only the error log line and at most one core',
+      why:
+        'the crash recorder did not compile: a crash ' +
+        'leaves only the error log line and at most one core',
     };
   }
   // Readable by httpd's children (another user): the loader maps it in each.
@@ -146,7 +155,8 @@ export async function withCrashCapture(
     return {
       cmd,
       warnings: [
-        `crash capture is off for this start: ${e.path ?? crashDir(sr)}: ${e.code === 'ENOSPC' ? 'no space left on the device' : e.message}`,
+        `crash capture is off for this start: ${e.path ?? crashDir(sr)}: ` +
+          `${e.code === 'ENOSPC' ? 'no space left on the device' : e.message}`,
       ],
     };
   }

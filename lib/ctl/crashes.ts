@@ -86,7 +86,7 @@ async function logAfter(file: string | undefined, offset: number): Promise<strin
   }
 }
 
-/** One gdb `bt` line: `#0  0x.. in fn (args) at file:line` / `#1  fn (args) at file:line` / `... from /lib/x.so`. */
+/** One gdb `bt` line: '#0  0x.. in fn ' + '(args) at file:line' / `#1  fn (args) at file:line` / ('... from ' + '/lib/x.so'). */
 const GDB_FRAME =
   /^#\d+\s+(?:(0x[0-9a-f]+) in )?(\S+) \(.*?\)(?: at (.+):(\d+))?(?: from (\S+))?\s*$/;
 
@@ -195,7 +195,7 @@ async function addr2lineFrames(addr2line: string | undefined, raw: RawFrame[]): 
   return frames;
 }
 
-/** The core in `dir`: a regular file of the crashed child's uid (the kernel writes it as that user), never anyone else's. */
+/** The core in `dir`: a regular file of the crashed child's uid (the kernel ' + 'writes it as ' + 'that user), ' + 'never anyone else's. */
 async function coreIn(dir: string, uid: number): Promise<string | undefined> {
   for (const n of await fs.readdir(dir).catch(() => [] as string[])) {
     if (!/^core(\.\d+)?$/.test(n)) continue;
@@ -359,7 +359,9 @@ async function explain(
       core: undefined,
       symbolizedBy: 'none',
       signo: undefined,
-      note: `the crash recorder could not write ${path.join(dir, 'frames')} (is the disk of ${path.dirname(dir)} full?): nothing recorded for this crash`,
+      note:
+        `the crash recorder could not write ${path.join(dir, 'frames')} (is ` +
+        `the disk of ${path.dirname(dir)} full?): nothing recorded for this crash`,
     };
   }
   if (uid === undefined) {
@@ -374,7 +376,8 @@ async function explain(
       symbolizedBy: 'none',
       signo: undefined,
       note: there
-        ? `${dir} is not apxs-ts's (no frames with this start's token, or writable by others, or a symlink): not trusted, nothing in it read`
+        ? `${dir} is not apxs-ts's (no frames with this start's token, or ` +
+          'writable by others, or a symlink): not trusted, nothing in it read'
         : undefined,
     };
   }
@@ -562,19 +565,20 @@ export function printable(text: string): string {
 /** `fn (file:line)` of a frame, for one-line summaries. */
 export function frameText(f: Frame | undefined): string {
   if (!f) return 'no symbolized frame';
-  return printable(
-    `${f.fn ?? '??'}${f.file ? ` (${f.file}:${f.line})` : ''}${f.object && !f.file ? ` in ${path.basename(f.object)}` : ''}`,
-  );
+  const where = f.file ? ` (${f.file}:${f.line})` : '';
+  const object = f.object && !f.file ? ` in ${path.basename(f.object)}` : '';
+  return printable(`${f.fn ?? '??'}${where}${object}`);
 }
 
 /** The lines of a crash as `ctl crashes` and `dev` print them. */
 export function crashLines(c: Crash): string[] {
+  const signo = c.signo !== undefined ? ` (${c.signo})` : '';
   return [
-    `child pid ${c.pid} died: ${printable(c.signal)}${c.signo !== undefined ? ` (${c.signo})` : ''} in ${frameText(c.top)}`,
-    ...c.frames.map(
-      (f, i) =>
-        `  #${i} ${frameText(f)}${f.object && f.file ? ` [${printable(path.basename(f.object))}]` : ''}`,
-    ),
+    `child pid ${c.pid} died: ${printable(c.signal)}${signo} in ${frameText(c.top)}`,
+    ...c.frames.map((f, i) => {
+      const object = f.object && f.file ? ` [${printable(path.basename(f.object))}]` : '';
+      return `  #${i} ${frameText(f)}${object}`;
+    }),
     ...(c.core ? [`  core: ${printable(c.core)}`] : []),
     ...(c.note ? [`  note: ${printable(c.note)}`] : []),
   ];

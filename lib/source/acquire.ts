@@ -175,7 +175,8 @@ async function rejected(
   const deleted = await removeFromCache(file, opts.cacheDir);
   throw new ApxsError(
     code,
-    `${message}; ${deleted ? 'the file was deleted from the cache' : 'the file was left where it is'}`,
+    `${message}; ` +
+      `${deleted ? 'the file was deleted from the cache' : 'the file was left where it is'}`,
     {
       ...extra,
       data: { ...(extra.data ?? {}), file, deleted },
@@ -201,14 +202,19 @@ export async function verifyAgainst(
   if (checksum) {
     const actual = hashes[checksum.algorithm] ?? (await hashFile(file, checksum.algorithm));
     if (actual !== checksum.hex) {
+      const saysWho = published.from.includes('://')
+        ? 'the release says'
+        : `the .${checksum.algorithm} beside it says`;
       await rejected(
         file,
         opts,
         'CHECKSUM_MISMATCH',
-        `${name}: ${checksum.algorithm} is ${actual.slice(0, 16)}…, ${published.from.includes('://') ? 'the release says' : `the .${checksum.algorithm} beside it says`} ${checksum.hex.slice(0, 16)}…`,
+        `${name}: ${checksum.algorithm} is ${actual.slice(0, 16)}…, ` +
+          `${saysWho} ${checksum.hex.slice(0, 16)}…`,
         {
           hint: (await isInside(file, opts.cacheDir))
-            ? 'download it again; if it fails again, the mirror is serving a bad file: try another (--mirror)'
+            ? 'download it again; if it fails again, the mirror ' +
+              'is serving a bad file: try another (--mirror)'
             : 'the file or its checksum file is damaged: do not use this tarball; get both again',
           data: { algorithm: checksum.algorithm, expected: checksum.hex, actual },
         },
@@ -216,7 +222,8 @@ export async function verifyAgainst(
     }
     if (WEAK.includes(checksum.algorithm))
       warnings.push(
-        `only a ${checksum.algorithm} checksum is published for ${name}: it is weak, the signature is what counts`,
+        `only a ${checksum.algorithm} checksum is published ` +
+          `for ${name}: it is weak, the signature is what counts`,
       );
   }
   requirePublished(published, name, opts.insecure);
@@ -318,7 +325,9 @@ async function acquireLocked(
     opts.onNotice?.({
       kind: 'restart',
       url,
-      message: `${url} failed its checksum after resuming a .part from byte ${got.resumedFrom}: downloading the whole file again from byte 0`,
+      message:
+        `${url} failed its checksum after resuming a .part from byte ` +
+        `${got.resumedFrom}: downloading the whole file again from byte 0`,
     });
     const again = await download(url, dest, fetchOpts);
     return { ...(await verifyAgainst(dest, url, published, again.hashes, opts)), fromCache: false };

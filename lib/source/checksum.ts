@@ -63,7 +63,9 @@ export function parseChecksum(text: string, algorithm: Algorithm, fileName?: str
         'CHECKSUM_MISMATCH',
         `the ${algorithm} checksum file names ${others.join(', ')}, not ${fileName}`,
         {
-          hint: 'the checksum file belongs to another file: the mirror (or the directory) is inconsistent; get the checksum published for this release',
+          hint:
+            'the checksum file belongs to another file: the mirror (or the ' +
+            'directory) is inconsistent; get the checksum published for this release',
           data: { algorithm, file: fileName, names: others },
         },
       );

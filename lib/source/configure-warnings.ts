@@ -56,7 +56,10 @@ export async function configureLogWarnings(
   ];
   return opts.length
     ? [
-        `configure did not recognize ${opts.join(', ')} and ignored ${opts.length === 1 ? 'it' : 'them'} (an option of another httpd series?): the build went on without ${opts.length === 1 ? 'it' : 'them'}; see ./configure --help of this release`,
+        `configure did not recognize ${opts.join(', ')} ` +
+          `and ignored ${opts.length === 1 ? 'it' : 'them'} ` +
+          '(an option of another httpd series?): the build went on without ' +
+          `${opts.length === 1 ? 'it' : 'them'}; see ./configure --help of this release`,
       ]
     : [];
 }

@@ -100,7 +100,8 @@ export async function extractTarball(file: string, dir: string): Promise<Extract
     await fs.rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
     throw new ApxsError(
       'UNSAFE_ARCHIVE',
-      `${path.basename(file)} has ${refused.length} unsafe entr${refused.length === 1 ? 'y' : 'ies'}: nothing was kept`,
+      `${path.basename(file)} has ${refused.length} unsafe ` +
+        `entr${refused.length === 1 ? 'y' : 'ies'}: nothing was kept`,
       {
         details: refused.slice(0, 10),
       },

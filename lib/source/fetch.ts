@@ -295,7 +295,8 @@ async function httpDownload({ url, dest, part, started, opts }: Download): Promi
         failures++;
         notice(
           'restart',
-          `${url} answered 416 to a resume from byte ${have}: the .part is discarded, starting again from 0`,
+          `${url} answered 416 to a resume from byte ${have}: ` +
+            'the .part is discarded, starting again from 0',
         );
         continue;
       }
@@ -317,7 +318,8 @@ async function httpDownload({ url, dest, part, started, opts }: Download): Promi
         if (++failures > retries) {
           throw new ApxsError(
             'DOWNLOAD_FAILED',
-            `${url} answers a resume from byte ${have} with Content-Range ${JSON.stringify(res.headers['content-range'] ?? null)}`,
+            `${url} answers a resume from byte ${have} with Content-Range ` +
+              `${JSON.stringify(res.headers['content-range'] ?? null)}`,
             {
               hint: 'the mirror does not do Range requests right: try another (--mirror)',
               data: { url },
@@ -326,14 +328,17 @@ async function httpDownload({ url, dest, part, started, opts }: Download): Promi
         }
         notice(
           'restart',
-          `${url} answered a resume from byte ${have} with Content-Range ${JSON.stringify(res.headers['content-range'] ?? null)}: the .part is discarded, starting again from 0`,
+          `${url} answered a resume from byte ${have} with ` +
+            `Content-Range ${JSON.stringify(res.headers['content-range'] ?? null)}: ` +
+            'the .part is discarded, starting again from 0',
         );
         continue;
       }
       if (res.statusCode === 200 && have > 0) {
         notice(
           'restart',
-          `${url} ignored the resume from byte ${have} (HTTP 200): downloading the whole file again`,
+          `${url} ignored the resume from byte ${have} ` +
+            '(HTTP 200): downloading the whole file again',
         );
         have = 0; // the server ignored Range: whole file again
       }
@@ -359,7 +364,10 @@ async function httpDownload({ url, dest, part, started, opts }: Download): Promi
           throw tooLarge(
             url,
             limits.maxSize,
-            `more than ${limits.maxSize} bytes arrived${total === undefined ? ', with no Content-Length' : `, where ${total} were announced`}`,
+            `more than ${limits.maxSize} bytes arrived` +
+              (total === undefined
+                ? ', with no Content-Length'
+                : `, where ${total} were announced`),
           );
         }
         for (const h of Object.values(hs)) h.update(chunk);
@@ -417,7 +425,8 @@ async function httpDownload({ url, dest, part, started, opts }: Download): Promi
       failures++;
       notice(
         'retry',
-        `retry ${failures} of ${retries} in ${+(delay / 1000).toFixed(2)} s: ${url}: ${reason}${onDisk > 0 ? ` (resuming from byte ${onDisk})` : ''}`,
+        `retry ${failures} of ${retries} in ${+(delay / 1000).toFixed(2)} s: ` +
+          `${url}: ${reason}${onDisk > 0 ? ` (resuming from byte ${onDisk})` : ''}`,
       );
       await sleep(delay);
     } finally {

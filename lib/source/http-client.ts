@@ -152,5 +152,8 @@ function proxyHint(url: string, env = process.env): string | undefined {
       .find(([, v]) => v) ?? [];
   if (!name) return undefined;
   const noProxy = env.no_proxy ?? env.NO_PROXY;
-  return `${name} is set (${value}): check that proxy, or add the host to no_proxy${noProxy ? ` (now: ${noProxy})` : ''}`;
+  return (
+    `${name} is set (${value}): check that proxy, or add the ` +
+    `host to no_proxy${noProxy ? ` (now: ${noProxy})` : ''}`
+  );
 }

@@ -37,7 +37,8 @@ export async function renameGetline(root: string): Promise<FixRecord | undefined
     ? {
         id: 'getline',
         description:
-          'renamed the local getline() of the 1.3 support programs to apxs_getline() (glibc declares getline)',
+          'renamed the local getline() of the 1.3 support ' +
+          'programs to apxs_getline() (glibc declares getline)',
         files,
       }
     : undefined;
@@ -53,7 +54,8 @@ export async function dropSysSiglist(root: string): Promise<FixRecord | undefine
     ? {
         id: 'sys_siglist',
         description:
-          'dropped "#define SYS_SIGLIST _sys_siglist" from ap_config.h (glibc 2.32 removed _sys_siglist)',
+          'dropped "#define SYS_SIGLIST _sys_siglist" from ' +
+          'ap_config.h (glibc 2.32 removed _sys_siglist)',
         files: [file],
       }
     : undefined;
@@ -70,7 +72,9 @@ export async function fixGroupMinusOne(
   return changed
     ? {
         id: 'group-minus-one',
-        description: `replaced "Group #-1" with "Group ${group}" in httpd.conf (httpd 2.0 will not start with it)`,
+        description:
+          `replaced "Group #-1" with "Group ${group}" in ` +
+          'httpd.conf (httpd 2.0 will not start with it)',
         files: [confFile],
       }
     : undefined;

@@ -60,7 +60,9 @@ export function tooLarge(url: string, maxSize: number, what: string, part?: stri
     'TOO_LARGE',
     `${url} is larger than the ${formatBytes(maxSize)} limit (${what})`,
     {
-      hint: 'an httpd release is about 10 MB: the mirror is broken or hostile (try another, --mirror); if the file really is this large, raise --max-size',
+      hint:
+        'an httpd release is about 10 MB: the mirror is broken or hostile (try ' +
+        'another, --mirror); if the file really is this large, raise --max-size',
       data: { url, maxSize, ...(part ? { part } : {}) },
     },
   );
@@ -69,9 +71,12 @@ export function tooLarge(url: string, maxSize: number, what: string, part?: stri
 export function stalled(url: string, stallMs: number, attempts: number, bytes: number): ApxsError {
   return new ApxsError(
     'STALLED',
-    `${url} sent no byte for ${secs(stallMs)} (${attempts} attempt${attempts === 1 ? '' : 's'}, ${bytes} bytes on the disk)`,
+    `${url} sent no byte for ${secs(stallMs)} (${attempts} ` +
+      `attempt${attempts === 1 ? '' : 's'}, ${bytes} bytes on the disk)`,
     {
-      hint: 'the mirror stalls: try again later, another mirror (--mirror), or a longer --stall-timeout',
+      hint:
+        'the mirror stalls: try again later, another ' +
+        'mirror (--mirror), or a longer --stall-timeout',
       data: { url, stallMs, attempts, bytes },
     },
   );
@@ -85,9 +90,12 @@ export function pastDeadline(
 ): ApxsError {
   return new ApxsError(
     'STALLED',
-    `${url} did not finish within the ${secs(deadlineMs)} deadline (${attempts} attempt${attempts === 1 ? '' : 's'}, ${bytes} bytes on the disk)`,
+    `${url} did not finish within the ${secs(deadlineMs)} deadline (${attempts} ` +
+      `attempt${attempts === 1 ? '' : 's'}, ${bytes} bytes on the disk)`,
     {
-      hint: 'the mirror is too slow or drips: try another mirror (--mirror), or a longer --deadline',
+      hint:
+        'the mirror is too slow or drips: try another ' +
+        'mirror (--mirror), or a longer --deadline',
       data: { url, deadlineMs, attempts, bytes },
     },
   );

@@ -89,7 +89,8 @@ export const ORPHAN_GUARD =
   'p=$1; shift; ' +
   // Alive: /proc/PID/stat is there and its state (after the last ") ") is not Z: a killed
   // apxs-ts is a zombie until its parent reaps it, and kill -0 would still succeed on it.
-  'alive() { s=$(cat /proc/$p/stat 2>/dev/null) || return 1; s=${s##*") "}; [ "${s%% *}" != Z ]; }; ' +
+  'alive() { s=$(cat /proc/$p/stat 2>/dev/null) || ' +
+  'return 1; s=${s##*") "}; [ "${s%% *}" != Z ]; }; ' +
   '( while alive; do sleep 0.5; done; kill -KILL 0 ) </dev/null >/dev/null 2>&1 & w=$!; ' +
   '"$@"; s=$?; kill "$w" 2>/dev/null; exit $s';
 
@@ -169,7 +170,9 @@ export async function runPhase(
   // detached: the phase leads a process group of its own, so one kill(-pid)
   // reaches make's children and the compilers too, and a Ctrl-C at the
   // terminal comes to us (which ends that group) rather than half of it.
-  // biome-ignore lint/suspicious/noImplicitAnyLet: execa's result type follows the options of the call below; TypeScript infers it from the assignment
+  // execa's result type follows the options of the call below: TypeScript infers it from the
+  // assignment.
+  // biome-ignore lint/suspicious/noImplicitAnyLet: inferred from the assignment below
   let result;
   try {
     const child = execa(

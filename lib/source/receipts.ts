@@ -205,7 +205,8 @@ export async function uninstallVersion(
   if (matches.length > 1) {
     throw new ApxsError(
       'BAD_INPUT',
-      `httpd ${version} is installed in ${matches.length} prefixes: ${matches.map((m) => m.prefix).join(', ')}`,
+      `httpd ${version} is installed in ${matches.length} ` +
+        `prefixes: ${matches.map((m) => m.prefix).join(', ')}`,
       {
         hint: 'say which one with --prefix',
         data: { version, prefixes: matches.map((m) => m.prefix) },
@@ -218,7 +219,9 @@ export async function uninstallVersion(
   if (path.dirname(real) === real || real === path.resolve(os.homedir())) {
     throw new ApxsError(
       'BAD_INPUT',
-      `${it.prefix} is ${path.dirname(real) === real ? 'the root of the file system' : 'your home directory'}: not removed`,
+      `${it.prefix} is ` +
+        `${path.dirname(real) === real ? 'the root of the file system' : 'your home directory'}: ` +
+        'not removed',
       { data: { prefix: it.prefix } },
     );
   }

@@ -75,7 +75,9 @@ export const RECIPES: Record<Series, Recipe> = {
       { what: "bash (1.3's configure breaks under dash)", pkg: 'bash', anyOf: ['bash'] },
     ],
     treeFixes: {
-      plan: 'apply legacy fixes: rename getline in src/support/{htdigest,htpasswd,logresolve}.c, drop SYS_SIGLIST from ap_config.h',
+      plan:
+        'apply legacy fixes: rename getline in ' +
+        'src/support/{htdigest,htpasswd,logresolve}.c, drop SYS_SIGLIST from ap_config.h',
       apply: (root) => applied([renameGetline(root), dropSysSiglist(root)]),
     },
     configure: (prefix, extra) => ({

@@ -152,7 +152,8 @@ export async function verifySignature(
   ].filter(Boolean);
   return {
     weak: weakness.length
-      ? `signed with ${weakness.join(' and ')}, as releases of that era were: valid, but weak by today's standards`
+      ? `signed with ${weakness.join(' and ')}, as releases ` +
+        `of that era were: valid, but weak by today's standards`
       : undefined,
     fingerprint: formatFingerprint(key.getFingerprint()),
     userId: key.getUserIDs()[0],

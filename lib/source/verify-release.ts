@@ -51,7 +51,9 @@ export async function verifyRelease(
     file = path.resolve(what);
     if (!(await isFile(file))) {
       throw new ApxsError('BAD_INPUT', `${file} is not a file`, {
-        hint: 'give the path of a tarball, or a version in the cache (apxs-ts source verify 2.4.68)',
+        hint:
+          'give the path of a tarball, or a version ' +
+          'in the cache (apxs-ts source verify 2.4.68)',
       });
     }
     published = await publishedBeside(file);
@@ -63,9 +65,12 @@ export async function verifyRelease(
     if (!version) {
       throw new ApxsError(
         'BAD_INPUT',
-        `${file} has no .sha512, .sha256, .sha1, .md5 or .asc beside it, and is not named like a release (httpd-2.4.68.tar.gz)`,
+        `${file} has no .sha512, .sha256, .sha1, .md5 or .asc beside ` +
+          'it, and is not named like a release (httpd-2.4.68.tar.gz)',
         {
-          hint: "put the release's checksum and signature files beside it, or verify a version: apxs-ts source verify 2.4.68",
+          hint:
+            "put the release's checksum and signature files beside " +
+            'it, or verify a version: apxs-ts source verify 2.4.68',
         },
       );
     }

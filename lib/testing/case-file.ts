@@ -13,7 +13,8 @@
  *       config: "..."
  *   cases:
  *     - name: says hello
- *       request: { method: GET, path: /hello, host: one.test, headers: {X-A: b}, body: "...", timeoutMs: 30000 }
+ *       request: { method: GET, path: /hello, host: one.test, headers: {X-A: b},
+ *                  body: "...", timeoutMs: 30000 }
  *       expect:
  *         status: 200
  *         headers: { Content-Type: { contains: text/plain } }
@@ -167,7 +168,8 @@ function int(
   if (typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max) return v;
   return c.error(
     node,
-    `${what} must be a whole number from ${min} to ${max}, not ${isScalar(node) ? JSON.stringify(node.value) : 'a list or mapping'}`,
+    `${what} must be a whole number from ${min} to ${max}, not ` +
+      `${isScalar(node) ? JSON.stringify(node.value) : 'a list or mapping'}`,
   );
 }
 
@@ -193,7 +195,9 @@ function regex(c: Collector, node: YamlNode | null, source: string): RegExp | un
   } catch {
     return c.error(
       node,
-      `regular expression ${JSON.stringify(source)} needs backtracking (a backreference, lookahead or lookbehind), which can take exponential time: write it without them`,
+      `regular expression ${JSON.stringify(source)} needs ` +
+        'backtracking (a backreference, lookahead or lookbehind), ' +
+        'which can take exponential time: write it without them',
     );
   }
 }
@@ -261,7 +265,8 @@ function request(c: Collector, node: YamlNode | null, where: string): CaseReques
   if (p !== undefined && (!p.startsWith('/') || /[\s]/.test(p) || !PATH.test(p))) {
     c.error(
       pathNode?.value,
-      `path must start with / and hold no spaces or control characters (write %20, %00; characters beyond Latin-1 as UTF-8 %XX), not ${JSON.stringify(p)}`,
+      'path must start with / and hold no spaces or control characters (write ' +
+        `%20, %00; characters beyond Latin-1 as UTF-8 %XX), not ${JSON.stringify(p)}`,
     );
   }
   const host = f.has('host') ? text(c, f.get('host')!.value, 'host') : undefined;
@@ -284,7 +289,8 @@ function request(c: Collector, node: YamlNode | null, where: string): CaseReques
       else if (v !== undefined && !HEADER_VALUE.test(v))
         c.error(
           value,
-          `header ${name} holds a control character or a character beyond Latin-1 (HTTP cannot carry it as written): ${JSON.stringify(v)}`,
+          `header ${name} holds a control character or a character beyond ` +
+            `Latin-1 (HTTP cannot carry it as written): ${JSON.stringify(v)}`,
         );
       else if (v !== undefined && name.toLowerCase() === 'host' && !HOST.test(v))
         c.error(

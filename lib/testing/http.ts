@@ -83,7 +83,9 @@ export function sendRequest(
               chunks.push(c.subarray(0, maxBody - size));
               finish({
                 ...out(),
-                error: `the body passed ${mib(maxBody)}: read no further (the first ${mib(maxBody)} kept)`,
+                error:
+                  `the body passed ${mib(maxBody)}: read no ` +
+                  `further (the first ${mib(maxBody)} kept)`,
               });
               r.destroy();
               return;
@@ -119,7 +121,8 @@ export function sendRequest(
         error:
           p.status === undefined
             ? `no answer within ${secs}`
-            : `the response did not end within ${secs} (${Buffer.byteLength(p.body)} body bytes read)`,
+            : `the response did not end within ${secs} ` +
+              `(${Buffer.byteLength(p.body)} body bytes read)`,
       });
       r.destroy();
     }, timeoutMs);

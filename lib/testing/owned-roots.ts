@@ -58,7 +58,8 @@ export function rootsParent(parent: string): string {
   if (/["\\]/.test(abs)) {
     throw new ApxsError(
       'BAD_INPUT',
-      `bad ${what} ${JSON.stringify(abs)}: it contains a quote or backslash, which httpd's config cannot hold in ServerRoot`,
+      `bad ${what} ${JSON.stringify(abs)}: it contains a quote or ` +
+        `backslash, which httpd's config cannot hold in ServerRoot`,
       { hint: 'set TMPDIR to a plain directory path, e.g. TMPDIR=/tmp' },
     );
   }

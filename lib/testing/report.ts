@@ -26,7 +26,8 @@ export function failureLines(r: CaseResult): string[] {
   ];
   if (r.response)
     out.push(
-      `  response: ${r.response.status ?? '(none)'}${r.response.error ? ` (${r.response.error})` : ''}`,
+      '  response: ' +
+        `${r.response.status ?? '(none)'}${r.response.error ? ` (${r.response.error})` : ''}`,
     );
   for (const f of r.failures) {
     out.push(
@@ -78,7 +79,10 @@ export function humanReport(rep: TestReport): string[] {
   for (const t of rep.targets) if (t.skipped) out.push(`skipped httpd ${t.label}: ${t.skipped}`);
   if (rep.targets.length > 1) out.push('', ...seriesTable(rep));
   out.push(
-    `${rep.failed ? `${rep.failed} failed, ` : ''}${rep.passed} passed (${rep.total} case run${rep.total === 1 ? '' : 's'}, ${rep.module} on ${rep.targets.map((t) => t.label).join(', ')}) in ${(rep.ms / 1000).toFixed(1)} s${rep.seed !== null ? `; order seed ${rep.seed}` : ''}`,
+    `${rep.failed ? `${rep.failed} failed, ` : ''}${rep.passed} passed ` +
+      `(${rep.total} case run${rep.total === 1 ? '' : 's'}, ${rep.module} on ` +
+      `${rep.targets.map((t) => t.label).join(', ')}) in ${(rep.ms / 1000).toFixed(1)} ` +
+      `s${rep.seed !== null ? `; order seed ${rep.seed}` : ''}`,
   );
   for (const k of rep.kept) out.push(`kept ${k}`);
   return out;
@@ -105,20 +109,27 @@ export function junitReport(rep: TestReport): string {
   }
   const out = [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="apxs-ts test ${xml(rep.module)}" tests="${rep.total}" failures="${rep.failed}" errors="0" time="${(rep.ms / 1000).toFixed(3)}">`,
+    `<testsuites name="apxs-ts test ${xml(rep.module)}" tests="${rep.total}" ` +
+      `failures="${rep.failed}" errors="0" time="${(rep.ms / 1000).toFixed(3)}">`,
   ];
   for (const [name, cs] of suites) {
     const fails = cs.filter((c) => !c.ok).length;
     out.push(
-      `  <testsuite name="${xml(name)}" tests="${cs.length}" failures="${fails}" errors="0" skipped="0" time="${(cs.reduce((a, c) => a + c.ms, 0) / 1000).toFixed(3)}">`,
+      `  <testsuite name="${xml(name)}" tests="${cs.length}" ` +
+        `failures="${fails}" errors="0" skipped="0" ` +
+        `time="${(cs.reduce((a, c) => a + c.ms, 0) / 1000).toFixed(3)}">`,
     );
     for (const c of cs) {
-      const tag = `    <testcase classname="${xml(name)}" name="${xml(c.name + (c.iteration > 1 ? ` #${c.iteration}` : ''))}" time="${(c.ms / 1000).toFixed(3)}"`;
+      const tag =
+        `    <testcase classname="${xml(name)}" ` +
+        `name="${xml(c.name + (c.iteration > 1 ? ` #${c.iteration}` : ''))}" ` +
+        `time="${(c.ms / 1000).toFixed(3)}"`;
       if (c.ok) out.push(`${tag}/>`);
       else
         out.push(
           `${tag}>`,
-          `      <failure message="${xml(c.failures.map((f) => f.what).join(', '))}">${xml(failureLines(c).join('\n'))}</failure>`,
+          `      <failure message="${xml(c.failures.map((f) => f.what).join(', '))}">` +
+            `${xml(failureLines(c).join('\n'))}</failure>`,
           '    </testcase>',
         );
     }

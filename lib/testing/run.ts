@@ -123,13 +123,15 @@ async function readCaseText(f: string): Promise<string> {
     const size = (await fh.stat()).size;
     if (size > MAX_CASE_FILE_BYTES)
       throw new Error(
-        `${size} bytes: more than a case file may hold (${MAX_CASE_FILE_BYTES / 1024 / 1024} MiB); split it into files`,
+        `${size} bytes: more than a case file may hold ` +
+          `(${MAX_CASE_FILE_BYTES / 1024 / 1024} MiB); split it into files`,
       );
     const buf = Buffer.alloc(MAX_CASE_FILE_BYTES + 1);
     const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
     if (bytesRead > MAX_CASE_FILE_BYTES)
       throw new Error(
-        `more than a case file may hold (${MAX_CASE_FILE_BYTES / 1024 / 1024} MiB); split it into files`,
+        'more than a case file may hold ' +
+          `(${MAX_CASE_FILE_BYTES / 1024 / 1024} MiB); split it into files`,
       );
     const bytes = buf.subarray(0, bytesRead);
     if (bytes.includes(0))
@@ -171,7 +173,8 @@ export async function readCaseFiles(files: string[]): Promise<CaseFile[]> {
         : errors;
     throw new ApxsError(
       'BAD_CASE_FILE',
-      `${errors.length} mistake${errors.length === 1 ? '' : 's'} in the case files: nothing was run`,
+      `${errors.length} mistake${errors.length === 1 ? '' : 's'} ` +
+        'in the case files: nothing was run',
       {
         details: shown,
         hint: 'fix the lines named (file:line)',
@@ -220,7 +223,9 @@ export async function rootsOfSeries(series: string[]): Promise<string[]> {
     }
     if (!found) {
       throw new ApxsError('BAD_INPUT', `no httpd ${s} built by apxs-ts is installed`, {
-        hint: `build one (apxs-ts source build ${s}), or name a server root with --server-root; apxs-ts source versions lists what is installed`,
+        hint:
+          `build one (apxs-ts source build ${s}), or name a server root with ` +
+          '--server-root; apxs-ts source versions lists what is installed',
       });
     }
     out.push(found);
@@ -494,7 +499,9 @@ export async function runTests(o: RunOptions): Promise<TestReport> {
       'BAD_INPUT',
       `no case files in ${path.join(project.dir, 'tests')} (*.yaml)`,
       {
-        hint: 'write one (apxs-ts new scaffolds tests/NAME.yaml with every template), or name files with --file',
+        hint:
+          'write one (apxs-ts new scaffolds tests/NAME.yaml ' +
+          'with every template), or name files with --file',
       },
     );
   }

@@ -25,7 +25,8 @@ const unsafe = (file: string, why: string, hint: string) =>
   });
 
 const newCaHint = (dir: string) =>
-  `move ${dir} aside (or pass another --ca-dir) and run apxs-ts tls ca to make a new CA; apxs-ts does not repair or sign with a CA file it did not make`;
+  `move ${dir} aside (or pass another --ca-dir) and run apxs-ts tls ca to make ` +
+  'a new CA; apxs-ts does not repair or sign with a CA file it did not make';
 
 /** The CA dir and, when they exist, its files: owned by the user or root, writable by no one else, the files plain files (no symlink). */
 export function assertCaFilesSafe(
@@ -53,8 +54,10 @@ export function assertKeyPrivate(keyFile: string): void {
   if (st && (st.mode & 0o077) !== 0) {
     throw unsafe(
       keyFile,
-      `the CA's private key has mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}: other users may have read it`,
-      `if nobody else could have read it: chmod 600 ${keyFile}; otherwise make a new CA: apxs-ts tls ca --new (then apxs-ts tls trust and apxs-ts tls renew --all)`,
+      `the CA's private key has mode ` +
+        `${(st.mode & 0o777).toString(8).padStart(4, '0')}: other users may have read it`,
+      `if nobody else could have read it: chmod 600 ${keyFile}; otherwise make a new ` +
+        'CA: apxs-ts tls ca --new (then apxs-ts tls trust and apxs-ts tls renew --all)',
     );
   }
 }
@@ -86,7 +89,8 @@ export function assertOurKindOfCa(
   if (wide.length)
     throw unsafe(
       certFile,
-      `its name constraints permit ${wide.map((s) => `"${s}"`).join(', ')}, a public suffix (or no suffix): it could sign for every site under it`,
+      `its name constraints permit ${wide.map((s) => `"${s}"`).join(', ')}, ` +
+        'a public suffix (or no suffix): it could sign for every site under it',
       newCaHint(dir),
     );
   const ips = permitted.ip.filter(
@@ -100,7 +104,7 @@ export function assertOurKindOfCa(
     );
 }
 
-/** The key is the certificate's: a key that is not would sign certificates nothing accepts, or is someone else's. */
+/** The key is the certificate's: a key that is not ' + 'would sign certificates ' + 'nothing accepts, ' + 'or is someone else's. */
 export function assertKeyMatches(keyFile: string, keyPem: string, certPem: string): void {
   let same = false;
   try {

@@ -113,9 +113,12 @@ export async function loadCa(dir: string): Promise<LocalCa | undefined> {
 function keyMissing(ca: LocalCa): ApxsError {
   return new ApxsError(
     'NOT_FOUND',
-    `the local CA's key ${ca.keyFile} is missing: ${ca.certFile} is there without it, so nothing can be signed`,
+    `the local CA's key ${ca.keyFile} is missing: ` +
+      `${ca.certFile} is there without it, so nothing can be signed`,
     {
-      hint: 'make a new CA: apxs-ts tls ca --new (the old certificate is kept as ca.pem.replaced-DATE), then apxs-ts tls trust and apxs-ts tls renew --all',
+      hint:
+        'make a new CA: apxs-ts tls ca --new (the old certificate is kept as ' +
+        'ca.pem.replaced-DATE), then apxs-ts tls trust and apxs-ts tls renew --all',
       data: { path: ca.keyFile },
     },
   );
@@ -151,7 +154,9 @@ export function permittedSuffixes(extra: string[] = []): string[] {
   for (const s of extra) {
     if (!validSuffix(s))
       throw new ApxsError('BAD_INPUT', `--permit ${s}: not a DNS suffix`, {
-        hint: 'give a name or a suffix with a leading dot, e.g. --permit .dd or --permit dev.example.com',
+        hint:
+          'give a name or a suffix with a leading dot, ' +
+          'e.g. --permit .dd or --permit dev.example.com',
       });
     // A public suffix (.com, .co.uk, .github.io) would let the CA sign for every site under it: what the constraints exist to prevent.
     if (isPublicSuffix(s))
@@ -159,7 +164,10 @@ export function permittedSuffixes(extra: string[] = []): string[] {
         'BAD_INPUT',
         `--permit ${s}: a public suffix; a CA permitting it could sign for every site under it`,
         {
-          hint: `permit a name you own below it, e.g. --permit dev.example${s.startsWith('.') ? s : `.${s}`}, or a suffix that is no public one, e.g. --permit .dd`,
+          hint:
+            'permit a name you own below it, e.g. --permit ' +
+            `dev.example${s.startsWith('.') ? s : `.${s}`}, ` +
+            'or a suffix that is no public one, e.g. --permit .dd',
         },
       );
   }
@@ -182,7 +190,9 @@ async function createCa(dir: string, permitted: string[]): Promise<void> {
   const notBefore = new Date(now.getTime() - 3600_000);
   const notAfter = new Date(now);
   notAfter.setUTCFullYear(notAfter.getUTCFullYear() + CA_YEARS);
-  const name = `CN=apxs-ts local CA ${os.hostname().replace(/[,=+<>#;"\\]/g, '')} ${now.toISOString().slice(0, 10)}, O=apxs-ts development CA`;
+  const host = os.hostname().replace(/[,=+<>#;"\\]/g, '');
+  const day = now.toISOString().slice(0, 10);
+  const name = `CN=apxs-ts local CA ${host} ${day}, O=apxs-ts development CA`;
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serialHex(),
     name,
@@ -228,11 +238,18 @@ function assertPermits(existing: LocalCa, permit: string[] | undefined): void {
     .map((s) => s.toLowerCase())
     .filter((s) => !existing.permitted.dns.includes(s));
   if (missing.length) {
+    const permits = [
+      ...existing.permitted.dns.filter((s) => !DEFAULT_PERMITTED.includes(s)),
+      ...missing,
+    ].map((s) => `--permit ${s}`);
     throw new ApxsError(
       'NAME_NOT_PERMITTED',
-      `the local CA ${existing.certFile} does not permit ${missing.join(', ')}: its name constraints are fixed when it is made`,
+      `the local CA ${existing.certFile} does not permit ` +
+        `${missing.join(', ')}: its name constraints are fixed when it is made`,
       {
-        hint: `make a new CA with them: apxs-ts tls ca --new ${[...existing.permitted.dns.filter((s) => !DEFAULT_PERMITTED.includes(s)), ...missing].map((s) => `--permit ${s}`).join(' ')} (then apxs-ts tls trust and apxs-ts tls renew --all)`,
+        hint:
+          `make a new CA with them: apxs-ts tls ca --new ${permits.join(' ')} ` +
+          '(then apxs-ts tls trust and apxs-ts tls renew --all)',
         data: { permitted: existing.permitted.dns, missing },
       },
     );

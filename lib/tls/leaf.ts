@@ -48,11 +48,17 @@ export function checkPermitted(ca: LocalCa, names: string[]): void {
   const keep = ca.permitted.dns.filter((s) => !DEFAULT_PERMITTED.includes(s));
   throw new ApxsError(
     'NAME_NOT_PERMITTED',
-    `${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} outside the local CA's name constraints (${[...ca.permitted.dns, ...ca.permitted.ip].join(' ')})`,
+    `${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} outside the local ` +
+      `CA's name constraints (${[...ca.permitted.dns, ...ca.permitted.ip].join(' ')})`,
     {
       hint: suffixes.length
-        ? `the constraints are signed into the CA and cannot be added to: make a new CA that permits them, apxs-ts tls ca --new ${[...keep, ...suffixes].map((s) => `--permit ${s}`).join(' ')}, then apxs-ts tls trust (and apxs-ts tls renew --all for the certificates the old CA signed); or use a name under ${ca.permitted.dns.join(', ')}`
-        : `only loopback addresses (${ca.permitted.ip.join(', ')}) can be in a certificate of the local CA`,
+        ? 'the constraints are signed into the CA and cannot be added to: ' +
+          'make a new CA that permits them, apxs-ts tls ca --new ' +
+          `${[...keep, ...suffixes].map((s) => `--permit ${s}`).join(' ')}, then apxs-ts ` +
+          'tls trust (and apxs-ts tls renew --all for the certificates the ' +
+          `old CA signed); or use a name under ${ca.permitted.dns.join(', ')}`
+        : `only loopback addresses (${ca.permitted.ip.join(', ')}) ` +
+          'can be in a certificate of the local CA',
       data: { outside, permitted: ca.permitted },
     },
   );

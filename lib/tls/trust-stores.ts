@@ -138,9 +138,12 @@ async function systemTrust(
       };
     throw new ApxsError(
       'UNSAFE_CONFIG',
-      `refusing to write ${file}: it is ${st.isSymbolicLink() ? 'a symlink' : 'not a plain file'}, not a file tls trust made`,
+      `refusing to write ${file}: it is ` +
+        `${st.isSymbolicLink() ? 'a symlink' : 'not a plain file'}, not a file tls trust made`,
       {
-        hint: `apxs-ts writes the CA there only as a plain file of its own; look at what it is, remove it if it is not needed, and run tls trust again`,
+        hint:
+          'apxs-ts writes the CA there only as a plain file of its own; look ' +
+          'at what it is, remove it if it is not needed, and run tls trust again',
         data: { path: file },
       },
     );
@@ -156,7 +159,9 @@ async function systemTrust(
       'UNSAFE_CONFIG',
       `refusing to replace ${file}: it holds something other than the local CA ${ca.certFile}`,
       {
-        hint: "someone else's file has the name tls trust uses: move it aside (it is not apxs-ts's to overwrite), then run tls trust again",
+        hint:
+          "someone else's file has the name tls trust uses: move it aside " +
+          "(it is not apxs-ts's to overwrite), then run tls trust again",
         data: { path: file },
       },
     );
@@ -168,7 +173,9 @@ async function systemTrust(
       where,
       trusted: false,
       changed: false,
-      note: 'update-ca-certificates not found (apt-get install ca-certificates): the system store was left alone',
+      note:
+        'update-ca-certificates not found (apt-get install ' +
+        'ca-certificates): the system store was left alone',
     };
   }
   if (want) {
@@ -285,7 +292,9 @@ async function allStores(ca: LocalCa, opts: TrustOptions, want: boolean): Promis
         where: dbs.join(', ') || '(none found)',
         trusted: false,
         changed: false,
-        note: 'certutil not found (apt-get install libnss3-tools): NSS databases (Firefox, Chrome on Linux) were left alone',
+        note:
+          'certutil not found (apt-get install libnss3-tools): ' +
+          'NSS databases (Firefox, Chrome on Linux) were left alone',
       });
     else if (dbs.length === 0)
       stores.push({
