@@ -52,7 +52,7 @@ for ((r = 0; r < runs; r++)); do
 done
 
 node_v=$(node --version)
-echo "runs: $runs (alternating), $(nproc) CPUs, node $node_v, bundle: front $(du -k "$work/pkg/dist/apxs-ts.cjs" | cut -f1) KB, all parts $(cat "$work"/pkg/dist/apxs-ts.*.cjs | wc -c | awk '{ printf "%d", $1 / 1024 }') KB"
+echo "runs: $runs (alternating), $(nproc) CPUs, node $node_v, bundle $(du -k "$work/pkg/dist/apxs-ts.cjs" | cut -f1) KB"
 med() { tr ' ' '\n' | grep -v '^$' | median; }
 for c in "${cases[@]}"; do
   a=(${anchor[$c]}) s=(${subject[$c]}) t=(${ref[$c]})

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-// The CLI is a bundle, dist/apxs-ts.cjs, which requires its command's body from beside it
-// (scripts/bundle.mjs, made by `npm run build` and shipped in the package); a working copy that
-// has only tsc's output runs that instead.
+// The CLI is one bundle, dist/apxs-ts.cjs (scripts/bundle.mjs, made by `npm run build` and
+// shipped in the package); a working copy that has only tsc's output runs that instead.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');

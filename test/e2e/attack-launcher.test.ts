@@ -72,10 +72,7 @@ async function installedAt(dir: string, withTemplates: boolean): Promise<string>
   const pkg = path.join(dir, 'node_modules', 'apxs-ts');
   await fs.mkdir(path.join(pkg, 'dist'), { recursive: true });
   await fs.cp(path.join(ROOT, 'bin'), path.join(pkg, 'bin'), { recursive: true });
-  // The bundle: dist/apxs-ts.cjs and its parts dist/apxs-ts.*.cjs (scripts/bundle.mjs).
-  for (const f of await fs.readdir(path.join(ROOT, 'dist')))
-    if (/^apxs-ts(\.[a-z0-9-]+)?\.cjs$/.test(f))
-      await fs.copyFile(path.join(ROOT, 'dist', f), path.join(pkg, 'dist', f));
+  await fs.copyFile(path.join(ROOT, 'dist', 'apxs-ts.cjs'), path.join(pkg, 'dist', 'apxs-ts.cjs'));
   await fs.copyFile(path.join(ROOT, 'package.json'), path.join(pkg, 'package.json'));
   if (withTemplates)
     await fs.cp(path.join(ROOT, 'templates'), path.join(pkg, 'templates'), { recursive: true });

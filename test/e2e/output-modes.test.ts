@@ -267,39 +267,19 @@ describe('the command tree, declared up front; bodies loaded when their action r
     expect(bogus.stderr).toMatch(/unknown command 'sandbx'[\s\S]*sandbox/);
     await fs.rm(dir, { recursive: true, force: true });
   });
-
-  it("the bundle's parts: a run loads the front and its command's body only, and both share one copy of the error class, the chosen server root and the output mode", async () => {
-    const dir = await tmpDir('apxs-ts-bundle-parts-');
-    const bundle = path.join(dir, 'dist', 'apxs-ts.cjs');
-    // The runtime dependencies outside the bundle (execa, diff, ...), as an install has them.
-    await fs.symlink(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
-    await new Promise<void>((resolve, reject) =>
-      execFile(
-        process.execPath,
-        [path.join(ROOT, 'scripts/bundle.mjs'), bundle],
-        { cwd: ROOT },
-        (e) => (e ? reject(e) : resolve()),
-      ),
-    );
-    const parts = (await fs.readdir(path.dirname(bundle))).filter((f) => f !== 'apxs-ts.cjs');
-    expect(parts).toContain('apxs-ts.commands-ctl.cjs');
-    expect(parts).toContain('apxs-ts.lib-core-errors.cjs');
-    expect(
-      parts.every((f) => /^apxs-ts\.[a-z0-9-]+\.cjs$/.test(f)),
-      parts.join(' '),
-    ).toBe(true);
+  it('a run loads jsdiff only when it prints a diff: `ctl status` does not, `hosts add --check --diff` does', async () => {
+    const bundle = path.join(ROOT, 'dist', 'apxs-ts.cjs');
     const probe = `require(${JSON.stringify(bundle)}).main(['node', 'apxs-ts', ...process.argv.slice(1)]).then((code) => {
-        const loaded = Object.keys(require.cache).map((k) => k.split('/').pop()).filter((f) => f.startsWith('apxs-ts.commands-'));
         const jsdiff = Object.keys(require.cache).some((k) => k.includes('/node_modules/diff/'));
         process.exitCode = code;
-        process.stderr.write('\\n' + JSON.stringify({ loaded, jsdiff }));
+        process.stderr.write('\\n' + JSON.stringify({ jsdiff }));
       });`;
     const run = (args: string[]) =>
-      new Promise<{ code: number; stdout: string; loaded: string[]; jsdiff: boolean }>((resolve) =>
+      new Promise<{ code: number; stdout: string; jsdiff: boolean }>((resolve) =>
         execFile(
           process.execPath,
           ['-e', probe, '--', ...args],
-          { cwd: dir, env: { ...process.env, CI: 'true' }, timeout: 20_000 },
+          { cwd: ROOT, env: { ...process.env, CI: 'true' }, timeout: 20_000 },
           (e, stdout, stderr) =>
             resolve({
               code: e ? (e.code as number) : 0,
@@ -308,29 +288,20 @@ describe('the command tree, declared up front; bodies loaded when their action r
             }),
         ),
       );
-    const bodies = (loaded: string[]) =>
-      loaded.filter((f) => !/^apxs-ts\.commands-(options|output|paths|progress)\.cjs$/.test(f));
-    expect(bodies((await run(['--version'])).loaded)).toEqual([]);
-    // A server root that is there and stopped: ctl's body throws ApxsError NOT_RUNNING; the front
-    // maps it to exit 3 (instanceof, across files) and says which root the body chose.
+    // A server root that is there and stopped: NOT_RUNNING, exit 3, and no jsdiff loaded.
     const { sr } = await newSandbox();
     const status = await run(['ctl', 'status', '--json', '--server-root', sr]);
-    expect(bodies(status.loaded)).toEqual(['apxs-ts.commands-ctl.cjs']);
-    // jsdiff is loaded by a run that prints a diff (--diff), not by every run of the body.
-    expect(status.jsdiff).toBe(false);
     expect(status.code).toBe(3);
-    expect(JSON.parse(status.stdout)).toMatchObject({
-      ok: false,
-      serverRootFrom: 'option',
-      error: { code: 'NOT_RUNNING' },
-    });
-    // The output mode the front set is the one the body reads: `ctl logs` refuses --follow under --json.
-    const follow = await run(['ctl', 'logs', '--follow', '--json', '--server-root', sr]);
-    expect(follow.code).toBe(2);
-    expect(JSON.parse(follow.stdout)).toMatchObject({ ok: false, error: { code: 'USAGE' } });
-    expect(bodies(follow.loaded)).toEqual(['apxs-ts.commands-ctl-log.cjs']);
+    expect(JSON.parse(status.stdout)).toMatchObject({ ok: false, error: { code: 'NOT_RUNNING' } });
+    expect(status.jsdiff).toBe(false);
+    // The probe sees a load when there is one: a diff printed by a human run.
+    const hosts = path.join(path.dirname(sr), 'hosts');
+    await fs.writeFile(hosts, '127.0.0.1 localhost\n');
+    const diff = await run(['hosts', 'add', 'one.test', '--hosts-file', hosts, '--check', '--diff']);
+    expect(diff.code).toBe(0);
+    expect(diff.stdout).toContain('+127.0.0.1 one.test');
+    expect(diff.jsdiff).toBe(true);
     await fs.rm(path.dirname(sr), { recursive: true, force: true });
-    await fs.rm(dir, { recursive: true, force: true });
   });
 });
 
