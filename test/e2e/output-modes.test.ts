@@ -297,7 +297,15 @@ describe('the command tree, declared up front; bodies loaded when their action r
     // The probe sees a load when there is one: a diff printed by a human run.
     const hosts = path.join(path.dirname(sr), 'hosts');
     await fs.writeFile(hosts, '127.0.0.1 localhost\n');
-    const diff = await run(['hosts', 'add', 'one.test', '--hosts-file', hosts, '--check', '--diff']);
+    const diff = await run([
+      'hosts',
+      'add',
+      'one.test',
+      '--hosts-file',
+      hosts,
+      '--check',
+      '--diff',
+    ]);
     expect(diff.code).toBe(0);
     expect(diff.stdout).toContain('+127.0.0.1 one.test');
     expect(diff.jsdiff).toBe(true);
