@@ -55,7 +55,8 @@ export async function build(
     // warnings stays a count in JSON (scripts compare it with 0); the lines are warningLines.
     data: {
       ...res,
-      // #23's contract: a no-op build changed nothing (and touched no file); --check says what a build would do.
+      // #23's contract: a no-op build changed nothing (and touched no file); --check says what a
+      // build would do.
       changed: !res.upToDate,
       msg,
       ...(o.check ? { check: true } : {}),

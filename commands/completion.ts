@@ -59,7 +59,10 @@ export function completionTree(c: Command): CompletionNode {
   };
 }
 
-/** The names TAB offers for `kind` in the server root the command line names (or the current one); none when there is none. */
+/**
+ * The names TAB offers for `kind` in the server root the command line names (or the current one);
+ * none when there is none.
+ */
 async function candidates(kind: DynamicValues, serverRoot: string | undefined): Promise<string[]> {
   const sr = await targetServerRootIfAny({ serverRoot });
   if (!sr) return [];

@@ -1,4 +1,7 @@
-/** `ctl crashes`: the body, kept out of commands/ctl.ts so that only this subcommand loads the symbolizers. */
+/**
+ * `ctl crashes`: the body, kept out of commands/ctl.ts so that only this subcommand loads the
+ * symbolizers.
+ */
 import { readCorePattern } from '../lib/ctl/core-pattern.js';
 import { crashLines, listCrashes, SHOWN_CRASHES } from '../lib/ctl/crashes.js';
 import type { ServerRoot } from '../lib/httpd/server-root.js';

@@ -1,4 +1,6 @@
-/** The bodies of `ctl logs` and `ctl loglevel`: the error and access logs, and the LogLevel block. */
+/**
+ * The bodies of `ctl logs` and `ctl loglevel`: the error and access logs, and the LogLevel block.
+ */
 import path from 'node:path';
 import { ApxsError } from '../lib/core/errors.js';
 import { accessLogPath, errorLogPath, followLines, tailForFollow } from '../lib/ctl/error-log.js';
@@ -88,7 +90,8 @@ export async function loglevel(
     ? `${o.check ? 'would set ' : ''}${sr.configFile}: ${what}${r.reloaded ? '; reloaded httpd' : ''}`
     : `${what} already: nothing ${o.check ? 'would change' : 'changed'}`;
   const { changed: files, didChange, diff, check: _check, ...rest } = r;
-  // The command reloads a running server itself (so --check's real run would too); --no-reload leaves that to you.
+  // The command reloads a running server itself (so --check's real run would too); --no-reload
+  // leaves that to you.
   const report = changeReport(
     {
       changed: didChange,

@@ -1,4 +1,7 @@
-/** The bodies of `ctl start|stop|graceful-stop|restart|graceful`, `ctl status` and `ctl configtest` (logs and loglevel: ctl-log.ts). */
+/**
+ * The bodies of `ctl start|stop|graceful-stop|restart|graceful`, `ctl status` and `ctl configtest`
+ * (logs and loglevel: ctl-log.ts).
+ */
 import { brokenConfigError, configTest } from '../lib/httpd/configtest.js';
 import { status as serverStatus, type CtlResult } from '../lib/ctl/lifecycle.js';
 import { ensure, type LifecycleVerb } from '../lib/ctl/lifecycle-change.js';
@@ -46,7 +49,9 @@ async function withSpinner<T>(text: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** start, stop, graceful-stop, restart, graceful: the #23 contract (lib/ctl/lifecycle-change.ts). */
+/**
+ * start, stop, graceful-stop, restart, graceful: the #23 contract (lib/ctl/lifecycle-change.ts).
+ */
 export async function lifecycle(name: LifecycleVerb, o: CtlOpts & ChangeOptions): Promise<Outcome> {
   const sr = await targetServerRoot(o, { writes: !o.check });
   const r = await withSpinner(`${name} httpd in ${sr.root}`, () =>
@@ -98,7 +103,10 @@ export async function configtest(o: CtlOpts): Promise<Outcome> {
   return { data: { ...v }, stdout: lines };
 }
 
-/** `ctl crashes`: its body is commands/crashes.ts, so that only this subcommand loads the symbolizers. */
+/**
+ * `ctl crashes`: its body is commands/crashes.ts, so that only this subcommand loads the
+ * symbolizers.
+ */
 export async function crashes(o: CtlOpts & { last?: number }): Promise<Outcome> {
   const sr = await targetServerRoot(o);
   const { crashReport } = require('./crashes.js') as typeof import('./crashes.js');

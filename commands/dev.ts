@@ -60,7 +60,8 @@ export async function dev(
   const debounceMs = o.debounce;
   const timeoutSec = o.timeout;
   const sr = await targetServerRoot(o, { writes: true });
-  // A long-running command: its cycles are printed as they come (commands/stream.ts), not held for the outcome.
+  // A long-running command: its cycles are printed as they come (commands/stream.ts), not held for
+  // the outcome.
   const ac = new AbortController();
   const abort = () => ac.abort();
   process.once('SIGINT', abort);

@@ -37,7 +37,8 @@ function lines(r: DoctorReport): string[] {
 }
 
 export async function report(o: { serverRoot?: string; hostsFile?: string }): Promise<Outcome> {
-  // A server root the user named that is not there is bad input (exit 2), as for every command, not a "missing" finding.
+  // A server root the user named that is not there is bad input (exit 2), as for every command, not
+  // a "missing" finding.
   if (o.serverRoot) namedPathMustExist(o.serverRoot, 'server root');
   const r = await doctor(await targetServerRootPath(o), hostsFileOf(o));
   if (r.missing.length) {

@@ -28,21 +28,27 @@ const ownArgs = (argv: string[]) => {
   return dd === -1 ? args : args.slice(0, dd);
 };
 
-/** Commander's output: help and version to stdout, errors to stderr; under --json both are held back for the JSON object. */
+/**
+ * Commander's output: help and version to stdout, errors to stderr; under --json both are held back
+ * for the JSON object.
+ */
 function outputFor(json: () => boolean, keep: (s: string) => void) {
   return {
     writeOut: (s: string) => (json() ? keep(s) : writeOut(s)),
     // Commander's "error: …" says the command line is wrong: exit 2 (help shown on error exits 0).
     writeErr: (s: string) => {
       if (s.startsWith('error:')) setExitCodeIfReaderGone(2);
-      // A group named without a subcommand shows its help on stderr: under --json it goes into the object too.
+      // A group named without a subcommand shows its help on stderr: under --json it goes into the
+      // object too.
       if (!json()) writeErr(s);
       else if (!s.startsWith('error:') && !s.startsWith('(')) keep(s);
     },
   };
 }
 
-/** The line that says a command fell back to the system's server root (none when it was given one). */
+/**
+ * The line that says a command fell back to the system's server root (none when it was given one).
+ */
 function systemRootNote(): string[] {
   const root = chosenServerRoot();
   return root?.from === 'system'
@@ -60,7 +66,10 @@ function causes(err: unknown): string[] {
   return out;
 }
 
-/** The lock wait the user chose (--wait, else APXS_TS_LOCK_WAIT), and a line on stderr when a run waits for a lock. */
+/**
+ * The lock wait the user chose (--wait, else APXS_TS_LOCK_WAIT), and a line on stderr when a run
+ * waits for a lock.
+ */
 function configureLocks(waitSec: number | undefined, quiet: boolean): void {
   const env = process.env.APXS_TS_LOCK_WAIT;
   const sec =
@@ -101,7 +110,8 @@ export async function main(argv: string[]): Promise<number> {
             cause: err,
             hint: 'run again with --verbose for the stack',
           }));
-    // A path the command line named that does not exist: exit 2 for every command alike (commands/paths.ts).
+    // A path the command line named that does not exist: exit 2 for every command alike
+    // (commands/paths.ts).
     const e = asBadPath(e0, own) ?? e0;
     setExitCodeIfReaderGone(e.exitCode);
     const root = chosenServerRoot();
@@ -146,7 +156,8 @@ export async function main(argv: string[]): Promise<number> {
       setOutputMode({ quiet, color, json });
       configureLocks(g.wait as number | undefined, quiet);
       const outcome: Outcome = await action(...args);
-      // Which server root the command acted on, and why: a fallback to the system's must never pass unsaid.
+      // Which server root the command acted on, and why: a fallback to the system's must never pass
+      // unsaid.
       const root = chosenServerRoot();
       if (json) {
         writeOut(

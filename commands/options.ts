@@ -1,4 +1,7 @@
-/** Options several commands share, declared once with one help text; the one parser of numeric options. */
+/**
+ * Options several commands share, declared once with one help text; the one parser of numeric
+ * options.
+ */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ApxsError } from '../lib/core/errors.js';
 import { expected, NUMBER_RULES, parseNumber, type NumberRule } from '../lib/core/numbers.js';
@@ -61,7 +64,9 @@ export function numberArg(rule: NumberRule): (value: string) => number {
   };
 }
 
-/** The same check for a number from an environment variable: USAGE (exit 2) naming it and its value. */
+/**
+ * The same check for a number from an environment variable: USAGE (exit 2) naming it and its value.
+ */
 export function numberFromEnv(name: string, value: string, rule: NumberRule): number {
   const n = parseNumber(value, rule);
   if (n === undefined)
@@ -76,7 +81,10 @@ export const portArg = numberArg(NUMBER_RULES.port);
 export const timeoutArg = numberArg(NUMBER_RULES.timeoutSeconds);
 export const jobsArg = numberArg(NUMBER_RULES.jobs);
 
-/** A --server-root given on the command line, absolute (a hint is run from another directory: `cd MODULE && ...`). */
+/**
+ * A --server-root given on the command line, absolute (a hint is run from another directory: `cd
+ * MODULE && ...`).
+ */
 export function serverRootOf(given: string | undefined): string | undefined {
   return given === undefined ? undefined : path.resolve(given);
 }

@@ -9,7 +9,10 @@
 import { writeSync } from 'node:fs';
 import { isErrno } from '../lib/core/errors.js';
 
-/** Descriptors that met EAGAIN once: from then on the stream writes them, so nothing overtakes what it holds. */
+/**
+ * Descriptors that met EAGAIN once: from then on the stream writes them, so nothing overtakes what
+ * it holds.
+ */
 const viaStream = new Set<number>();
 
 let exitCodeIfGone = 0;

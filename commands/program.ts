@@ -45,7 +45,10 @@ const tlsBody = () => require('./tls.js') as typeof import('./tls.js');
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-/** The program: global options, then every command. `run` turns an action's Outcome into output (commands/index.ts). */
+/**
+ * The program: global options, then every command. `run` turns an action's Outcome into output
+ * (commands/index.ts).
+ */
 export function program(run: Runner): Command {
   const program = new Command('apxs-ts')
     .description(

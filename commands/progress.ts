@@ -34,7 +34,10 @@ export function outputMode(): OutputMode {
   return { ...mode };
 }
 
-/** --json: the one way a command asks for the output mode (set by commands/index.ts before its action runs). */
+/**
+ * --json: the one way a command asks for the output mode (set by commands/index.ts before its
+ * action runs).
+ */
 export const isJson = (): boolean => mode.json === true;
 
 /** NO_COLOR (https://no-color.org): any non-empty value turns colour off. */
@@ -56,7 +59,10 @@ export type SpinnerFactory = (o: {
 export interface ProgressDeps {
   stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   env: NodeJS.ProcessEnv;
-  /** Loads the spinner library; called at most once per Progress, and only once the delay has passed. */
+  /**
+   * Loads the spinner library; called at most once per Progress, and only once the delay has
+   * passed.
+   */
   load: () => Promise<SpinnerFactory>;
   delayMs: number;
 }

@@ -15,7 +15,10 @@ interface WithServerRoot {
   serverRoot?: string;
 }
 
-/** The server root, or NO_SERVER_ROOT; `writes`: the command changes its files (lib/httpd/server-root.ts). */
+/**
+ * The server root, or NO_SERVER_ROOT; `writes`: the command changes its files
+ * (lib/httpd/server-root.ts).
+ */
 export function targetServerRoot(
   o: WithServerRoot,
   opts: { writes?: boolean } = {},
@@ -23,7 +26,10 @@ export function targetServerRoot(
   return requireServerRoot(o.serverRoot, process.cwd(), opts);
 }
 
-/** The server root's directory when there is one (commands that also work without: doctor, vhost check --config). */
+/**
+ * The server root's directory when there is one (commands that also work without: doctor, vhost
+ * check --config).
+ */
 export function targetServerRootPath(o: WithServerRoot): Promise<string | undefined> {
   return resolveServerRootPath(o.serverRoot, process.cwd());
 }

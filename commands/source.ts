@@ -31,7 +31,10 @@ interface Common {
   deadline?: number;
 }
 
-/** --max-size, --stall-timeout, --deadline; what is not given keeps its default (lib/source/limits.ts). */
+/**
+ * --max-size, --stall-timeout, --deadline; what is not given keeps its default
+ * (lib/source/limits.ts).
+ */
 function limitsOf(o: Common): Partial<DownloadLimits> {
   return {
     ...(o.maxSize !== undefined ? { maxSize: parseSize(o.maxSize) } : {}),
@@ -42,7 +45,10 @@ function limitsOf(o: Common): Partial<DownloadLimits> {
 
 const mb = (n: number) => (n / 1e6).toFixed(1);
 
-/** A retry or a restart of a download: always a line of its own on stderr (--json too: stdout keeps the one object). */
+/**
+ * A retry or a restart of a download: always a line of its own on stderr (--json too: stdout keeps
+ * the one object).
+ */
 function printNotice(n: FetchNotice): void {
   if (!outputMode().quiet) writeErr(`download: ${n.message}\n`);
 }
@@ -88,7 +94,8 @@ export async function list(o: { mirror?: string }): Promise<Outcome> {
 }
 
 export async function download(version: string, o: Common): Promise<Outcome> {
-  // Before the first request: an unusable cache would otherwise surface as a failed download after the retries.
+  // Before the first request: an unusable cache would otherwise surface as a failed download after
+  // the retries.
   const limits = limitsOf(o);
   const cacheDir = await checkCacheDir(o.cacheDir ?? sourceCacheDir(), { create: true });
   const rep = await reporter(isJson());

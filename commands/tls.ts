@@ -43,7 +43,8 @@ export async function ca(
     }
     return { data: { ca, created: false }, stdout: caLines(ca) };
   }
-  // The CA's files are diffed as their PEM types: new random material, and a key never goes into output.
+  // The CA's files are diffed as their PEM types: new random material, and a key never goes into
+  // output.
   if (o.check) {
     const p = await planCa(dir, { permit: o.permit, replace: o.new });
     const out = changeOutcome(
@@ -133,7 +134,8 @@ export async function renew(
           : `renewed ${r.renewed.map(renewedName).join(', ')}`,
       warnings: r.warnings,
       diff: r.diff,
-      // A running server keeps serving the old certificates until it reloads: true when this run did not reload it.
+      // A running server keeps serving the old certificates until it reloads: true when this run
+      // did not reload it.
       restart_required: running && !reloads,
     },
     {

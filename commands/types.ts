@@ -1,4 +1,6 @@
-/** What a command hands back to commands/index.ts, which alone prints it and picks the exit code. */
+/**
+ * What a command hands back to commands/index.ts, which alone prints it and picks the exit code.
+ */
 export interface Outcome {
   /** The result, printed as one JSON object under --json. */
   data: Record<string, unknown>;
@@ -17,7 +19,10 @@ export type Action = (...args: any[]) => Promise<Outcome>;
 export type Runner = (action: Action) => (...args: any[]) => Promise<void>;
 
 export interface Progress {
-  /** True when callers print no progress lines of their own (a spinner draws them on a terminal, or -q asked for nothing); false when they should print plain lines. */
+  /**
+   * True when callers print no progress lines of their own (a spinner draws them on a terminal, or
+   * -q asked for nothing); false when they should print plain lines.
+   */
   live: boolean;
   start(text: string): void;
   update(text: string): void;

@@ -13,7 +13,10 @@ import type { ServerRoot } from '../lib/httpd/server-root.js';
 import { changeReport, diffLines } from './change-output.js';
 import type { Outcome } from './types.js';
 
-/** The JSON of vhost add/remove: the lib's fields, `changed` the boolean (its list of files in `files`), and the contract's. */
+/**
+ * The JSON of vhost add/remove: the lib's fields, `changed` the boolean (its list of files in
+ * `files`), and the contract's.
+ */
 async function changeData(
   sr: ServerRoot,
   res: VhostResult,
@@ -65,7 +68,8 @@ export async function add(
       hint: `apxs-ts vhost add ${name} --tls${o.httpsOnly ? ' --https-only' : ''}`,
     });
   const sr = await targetServerRoot(o, { writes: true });
-  // Before the config is touched: a missing --hosts-file is found after the edit began, which leaves a backup behind.
+  // Before the config is touched: a missing --hosts-file is found after the edit began, which
+  // leaves a backup behind.
   if (o.hostsFile) namedPathMustExist(o.hostsFile, 'hosts file');
   const res = await vhostAdd(
     sr,
@@ -146,7 +150,8 @@ export async function list(o: Common): Promise<Outcome> {
   const r = await inspectVhosts({ sr, hostsFile: hostsFileOf(o), series: seriesOf(o) });
   return {
     data: { configFile: r.configFile, series: r.series, vhosts: r.vhosts },
-    // A disabled site's vhost is listed too, marked: httpd does not serve it until it is enabled (a2ensite).
+    // A disabled site's vhost is listed too, marked: httpd does not serve it until it is enabled
+    // (a2ensite).
     stdout: r.vhosts.map(
       (v) =>
         `${v.isDefault ? '*' : ' '} ${v.address}\t${v.serverName ?? '(no ServerName)'}${v.aliases.length ? ` (${v.aliases.join(' ')})` : ''}\t${v.file}:${v.line}${v.disabled ? '\tdisabled' : ''}${v.shadowedBy.map((s) => `\tshadowed on ${s.address}: ${s.answeredBy ?? '(no ServerName)'} answers instead`).join('')}`,
@@ -155,7 +160,8 @@ export async function list(o: Common): Promise<Outcome> {
 }
 
 export async function check(o: Common & { config?: string; httpd: boolean }): Promise<Outcome> {
-  // With --config a server root is optional; when there is one (option, env or apxs-ts.json), its httpd says the series.
+  // With --config a server root is optional; when there is one (option, env or apxs-ts.json), its
+  // httpd says the series.
   const srPath = o.config ? await targetServerRootPath(o) : undefined;
   const sr = o.config && !srPath ? undefined : await targetServerRoot(o);
   const r = await inspectVhosts({

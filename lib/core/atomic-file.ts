@@ -122,7 +122,10 @@ export async function writeFileAtomic(
   }
 }
 
-/** Rewrites an existing file's bytes without replacing its inode (a bind mount, or a file a rename would make ours). */
+/**
+ * Rewrites an existing file's bytes without replacing its inode (a bind mount, or a file a rename
+ * would make ours).
+ */
 export async function writeInPlace(target: string, data: string | Uint8Array): Promise<void> {
   const handle = await fs.open(target, 'r+');
   try {
@@ -337,7 +340,10 @@ export async function isUndoCopyOf(copy: string, file: string): Promise<boolean>
   return candidates.includes(original);
 }
 
-/** Writes the verified copy of `file` (of `content`, when the caller read it) at `copy` (from undoCopyPath), mode and owner kept. */
+/**
+ * Writes the verified copy of `file` (of `content`, when the caller read it) at `copy` (from
+ * undoCopyPath), mode and owner kept.
+ */
 export async function undoCopy(file: string, copy: string, content?: Buffer): Promise<void> {
   const target = await resolveTarget(file);
   await writeVerifiedCopy(content ?? (await fs.readFile(target)), copy, await ownerOf(target));

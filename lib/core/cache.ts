@@ -16,7 +16,10 @@ import path from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
 import { whyUntrusted } from './trust.js';
 
-/** The largest entry read (a libstdc++ symbol list is a few hundred KiB): a bigger file is a miss, not read. */
+/**
+ * The largest entry read (a libstdc++ symbol list is a few hundred KiB): a bigger file is a miss,
+ * not read.
+ */
 const MAX_ENTRY = 16 * 1024 * 1024;
 
 /**
@@ -34,7 +37,8 @@ function readEntryText(file: string): string | undefined {
   try {
     const st = fstatSync(fd);
     if (!st.isFile() || st.size > MAX_ENTRY) return undefined;
-    const buf = Buffer.alloc(st.size + 1); // one byte more: a file that grew since the stat is no entry
+    // one byte more: a file that grew since the stat is no entry
+    const buf = Buffer.alloc(st.size + 1);
     let n = 0;
     for (let got = 1; got > 0 && n < buf.length; n += got)
       got = readSync(fd, buf, n, buf.length - n, null);
@@ -78,7 +82,10 @@ export function cacheFile(name: string, key: string, env: NodeJS.ProcessEnv = pr
   return path.join(cacheDir(env), `${name}-${shortHash(key)}.json`);
 }
 
-/** A file's JSON object, or undefined when it is missing, unreadable, torn, no object, or not to be trusted. */
+/**
+ * A file's JSON object, or undefined when it is missing, unreadable, torn, no object, or not to be
+ * trusted.
+ */
 export function readTrustedJson(file: string): object | undefined {
   if (whyUntrusted(file)) return undefined;
   const text = readEntryText(file);

@@ -95,7 +95,10 @@ const printable = (text: string) =>
     (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
   );
 
-/** The unified diff of one entry, as `diff -u` prints it (for the human output: control characters escaped). */
+/**
+ * The unified diff of one entry, as `diff -u` prints it (for the human output: control characters
+ * escaped).
+ */
 export function unifiedDiff(d: FileDiff): string {
   return printable(unifiedPatch(d));
 }

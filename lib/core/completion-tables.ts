@@ -72,7 +72,10 @@ export function rows(root: CompletionNode): Row[] {
   return out;
 }
 
-/** A word for a shell script in single quotes (bash, zsh and fish alike: ' is closed, escaped, reopened; fish needs \\ too). */
+/**
+ * A word for a shell script in single quotes (bash, zsh and fish alike: ' is closed, escaped,
+ * reopened; fish needs \\ too).
+ */
 export const sq = (s: string, shell: Shell) =>
   shell === 'fish'
     ? `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
@@ -84,12 +87,18 @@ export const oneLine = (s: string) => {
   return t.length > 80 ? `${t.slice(0, 79)}…` : t;
 };
 
-/** A value spec as one word the scripts switch on: none, files, dirs, modules, vhosts, or `=a b c` for fixed choices. */
+/**
+ * A value spec as one word the scripts switch on: none, files, dirs, modules, vhosts, or `=a b c`
+ * for fixed choices.
+ */
 export function kindWord(v: ValueSpec): string {
   return typeof v === 'string' ? v : `=${v.choices.join(' ')}`;
 }
 
-/** 'name() { case "$1" ' + `in 'key') ...;; esac }` in bash/zsh, `switch` in fish; body lines are printed with printf/echo per line. */
+/**
+ * 'name() { case "$1" ' + `in 'key') ...;; esac }` in bash/zsh, `switch` in fish; body lines are
+ * printed with printf/echo per line.
+ */
 export function caseFunction(
   shell: Shell,
   name: string,

@@ -38,7 +38,10 @@ import { exists } from './fs.js';
 import { withLock } from './lock.js';
 import { sha256 as sha } from './sha256.js';
 
-/** One journaled change; `copy` is the verified copy of the original beside it (null: there was no file). */
+/**
+ * One journaled change; `copy` is the verified copy of the original beside it (null: there was no
+ * file).
+ */
 export type Step =
   /**
    * `after`: sha256 of every content this edit wrote to the file, journaled
@@ -49,7 +52,10 @@ export type Step =
   | { kind: 'file'; path: string; copy: string | null; after?: string[] }
   | { kind: 'link'; path: string; target: string | null }
   | { kind: 'dir'; path: string }
-  /** A file other processes edit under their own `lock` (the hosts file): restored only while it holds `after` (sha256). */
+  /**
+   * A file other processes edit under their own `lock` (the hosts file): restored only while it
+   * holds `after` (sha256).
+   */
   | { kind: 'shared'; path: string; lock: string; copy: string; before: string; after: string };
 
 export interface Journal {
@@ -58,7 +64,9 @@ export interface Journal {
   pid: number;
   started: string;
   steps: Step[];
-  /** Directories removed only after the commit (a purged DocumentRoot): deleting is not undoable. */
+  /**
+   * Directories removed only after the commit (a purged DocumentRoot): deleting is not undoable.
+   */
   removeAfterCommit: string[];
 }
 
@@ -91,9 +99,15 @@ export class EditTransaction implements FileView {
   /** Directories the plan makes (empty in the plan, whatever is under that path on disk). */
   private readonly made = new Set<string>();
   private readonly view: ReturnType<typeof overlayView> | undefined;
-  /** Each touched path as it was before this edit first touched it, in the order touched: the diffs' "before". */
+  /**
+   * Each touched path as it was before this edit first touched it, in the order touched: the diffs'
+   * "before".
+   */
   private readonly before = new Map<string, FsEntry>();
-  /** Paths written through (write, shared): their diff compares the content a symlink there leads to, not the link. */
+  /**
+   * Paths written through (write, shared): their diff compares the content a symlink there leads
+   * to, not the link.
+   */
   private readonly followed = new Set<string>();
   /** True: a plan; nothing is written. */
   readonly check: boolean;
@@ -110,7 +124,8 @@ export class EditTransaction implements FileView {
 
   /**
    * `backupDir`: where the originals are kept after the commit (none: not kept).
-   * `journal`: the journal file and what the edit is, for recovery (none: in memory only, as unit tests use it).
+   * `journal`: the journal file and what the edit is, for recovery (none: in memory only, as unit
+   * tests use it).
    */
   constructor(
     private readonly backupDir?: string,
@@ -218,7 +233,10 @@ export class EditTransaction implements FileView {
     await writeFileAtomic(this.journal.file, `${JSON.stringify(j, null, 2)}\n`);
   }
 
-  /** Journals `file`'s original (a verified copy beside it, or 'absent') the first time it is touched. */
+  /**
+   * Journals `file`'s original (a verified copy beside it, or 'absent') the first time it is
+   * touched.
+   */
   private async remember(file: string, content: Buffer | undefined, next: Buffer): Promise<void> {
     const h = sha(next);
     const step = this.steps.find(
@@ -258,7 +276,8 @@ export class EditTransaction implements FileView {
     await this.noteBefore(file, true);
     if (this.check) {
       if (!this.has(file)) await this.record({ kind: 'file', path: file, copy: null });
-      // A write through a symlink lands on its target (writeFileAtomic follows links): so does the plan's.
+      // A write through a symlink lands on its target (writeFileAtomic follows links): so does the
+      // plan's.
       this.overlay.set(await this.view!.target(file), { kind: 'file', data: next });
       return this.done(file);
     }
@@ -379,7 +398,8 @@ export class EditTransaction implements FileView {
     after: string | Buffer,
     change: () => Promise<unknown>,
   ): Promise<boolean> {
-    file = path.resolve(file); // a relative --hosts-file: the journal is read by a run in another cwd
+    // a relative --hosts-file: the journal is read by a run in another cwd
+    file = path.resolve(file);
     lock = path.resolve(lock);
     const before = this.check ? await this.read(file) : await fs.readFile(file);
     if (before === undefined)
@@ -453,7 +473,8 @@ export class EditTransaction implements FileView {
         return;
       }
       case 'dir':
-        // Its files were undone first (newer steps): only empty directories are left of what it made.
+        // Its files were undone first (newer steps): only empty directories are left of what it
+        // made.
         if (await holdsFiles(step.path)) {
           this.warnings.push(
             `${step.path} holds files this edit did not make (put there since): left as it is`,
@@ -548,7 +569,10 @@ export class EditTransaction implements FileView {
     return false;
   }
 
-  /** Whether `step.path` holds nothing, the original, or what this edit wrote: undoing it loses nobody's change. */
+  /**
+   * Whether `step.path` holds nothing, the original, or what this edit wrote: undoing it loses
+   * nobody's change.
+   */
   private async holdsOurs(step: Extract<Step, { kind: 'file' }>): Promise<boolean> {
     const now = await readIfExists(step.path);
     if (now === undefined || step.after?.includes(sha(now))) return true;
@@ -683,7 +707,10 @@ export class EditTransaction implements FileView {
 /** writeFileAtomic's temp file, left by a write killed half way: ours. */
 const OUR_TEMP = /^\..+\.apxs-ts-\d+-[0-9a-z]+\.tmp$/;
 
-/** Whether `dir` holds anything but directories and our temp files (lstat: a symlink counts as a file, never entered). */
+/**
+ * Whether `dir` holds anything but directories and our temp files (lstat: a symlink counts as a
+ * file, never entered).
+ */
 async function holdsFiles(dir: string): Promise<boolean> {
   const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
   for (const e of entries) {
@@ -741,7 +768,10 @@ function trustedJournal(file: string, st: import('node:fs').Stats): void {
   });
 }
 
-/** Every path absolute and plain, and every copy an undo copy beside the file it stands for (no journal renames an arbitrary file into place). */
+/**
+ * Every path absolute and plain, and every copy an undo copy beside the file it stands for (no
+ * journal renames an arbitrary file into place).
+ */
 async function wellFormed(j: Journal): Promise<boolean> {
   const plain = (p: unknown): p is string =>
     typeof p === 'string' &&

@@ -70,29 +70,37 @@ const EXIT_CODES: Partial<Record<ErrorCode, number>> = {
   HOST_MAPPED: 2,
   // A site file of that name someone else wrote: apxs-ts will not replace it.
   SITE_EXISTS: 2,
-  // A conf-available file of apxs-ts's snippet name that apxs-ts did not write (Debian): not taken over.
+  // A conf-available file of apxs-ts's snippet name that apxs-ts did not write (Debian): not taken
+  // over.
   CONF_EXISTS: 2,
-  // A module written for one httpd module API, aimed at a server of the other: no build can fix that.
+  // A module written for one httpd module API, aimed at a server of the other: no build can fix
+  // that.
   API_MISMATCH: 2,
   NOT_RUNNING: 3,
-  // A case file of `apxs-ts test` that is not valid: asked wrongly, nothing was run (TESTS_FAILED, a case that failed, is 1).
+  // A case file of `apxs-ts test` that is not valid: asked wrongly, nothing was run (TESTS_FAILED,
+  // a case that failed, is 1).
   BAD_CASE_FILE: 2,
-  // No server root given and none found (nor a system server), or one named that is not there: asked wrongly.
+  // No server root given and none found (nor a system server), or one named that is not there:
+  // asked wrongly.
   NO_SERVER_ROOT: 2,
   // A config found on disk that someone else could have planted: refused like bad input.
   UNSAFE_CONFIG: 2,
-  // A path the user named on the command line does not exist (commands/paths.ts): bad input, not a failure.
-  // NOT_FOUND (exit 1) stays for what vanishes while apxs-ts runs, or what it looked for itself.
+  // A path the user named on the command line does not exist (commands/paths.ts): bad input, not a
+  // failure. NOT_FOUND (exit 1) stays for what vanishes while apxs-ts runs, or what it looked for
+  // itself.
   BAD_PATH: 2,
   // A verb this httpd has not got (graceful-stop before 2.2): asked wrongly, like a usage error.
   UNSUPPORTED: 2,
-  // Work ended by Ctrl-C (or SIGTERM, SIGHUP): 130 = 128 + SIGINT, as a shell reports a command Ctrl-C ended.
+  // Work ended by Ctrl-C (or SIGTERM, SIGHUP): 130 = 128 + SIGINT, as a shell reports a command
+  // Ctrl-C ended.
   INTERRUPTED: 130,
-  // TLS on a server that cannot serve it (1.3, a root without a loadable mod_ssl): asked of the wrong server.
+  // TLS on a server that cannot serve it (1.3, a root without a loadable mod_ssl): asked of the
+  // wrong server.
   TLS_UNSUPPORTED: 2,
   // A vhost name outside the local CA's signed name constraints: a new CA is the fix, not a retry.
   NAME_NOT_PERMITTED: 2,
-  // sandbox create on a sandbox made with other settings (another port): asked wrongly, nothing written.
+  // sandbox create on a sandbox made with other settings (another port): asked wrongly, nothing
+  // written.
   SANDBOX_DIFFERS: 2,
 };
 

@@ -52,7 +52,10 @@ export interface FailpointEnv {
   APXS_TS_FAILPOINT_MODE?: string;
 }
 
-/** What a failpoint does once it fires: writes the mark, waits in `wait` mode (up to `waitMs`), then calls `die`. */
+/**
+ * What a failpoint does once it fires: writes the mark, waits in `wait` mode (up to `waitMs`), then
+ * calls `die`.
+ */
 export function fire(env: FailpointEnv, die: () => void, waitMs = 60_000): void {
   const mark = env.APXS_TS_FAILPOINT_MARK;
   if (mark) writeFileSync(mark, `${env.APXS_TS_FAILPOINT}\n`);
@@ -68,7 +71,10 @@ const sigkillSelf = () => {
   process.kill(process.pid, 'SIGKILL');
 };
 
-/** Dies here when a test asked for it (see the header); otherwise does nothing. `die` is for unit tests. */
+/**
+ * Dies here when a test asked for it (see the header); otherwise does nothing. `die` is for unit
+ * tests.
+ */
 export function failpoint(name: string, die: () => void = sigkillSelf): void {
   const spec = process.env.APXS_TS_FAILPOINT;
   if (!spec) return;

@@ -21,7 +21,10 @@ export type FsEntry =
 export type EntryKind = FsEntry['kind'];
 
 export interface FileView {
-  /** The bytes of `file` (a symlink followed), or undefined when there is none (or it is a directory). */
+  /**
+   * The bytes of `file` (a symlink followed), or undefined when there is none (or it is a
+   * directory).
+   */
   read(file: string): Promise<Buffer | undefined>;
   readText(file: string): Promise<string | undefined>;
   /** What is at `file` without following a final symlink ('absent': nothing). */
@@ -92,11 +95,17 @@ export const disk: FileView = {
  */
 export function overlayView(
   overlay: Map<string, FsEntry>,
-  /** Directories the plan makes: empty, whatever the disk holds there (a directory planned away, then made again). */
+  /**
+   * Directories the plan makes: empty, whatever the disk holds there (a directory planned away,
+   * then made again).
+   */
   made: Set<string> = new Set(),
 ): FileView & {
   entry(file: string): Promise<FsEntry>;
-  /** The path a write to `file` lands on: its symlinks (planned or on disk) followed, as writeFileAtomic follows them. */
+  /**
+   * The path a write to `file` lands on: its symlinks (planned or on disk) followed, as
+   * writeFileAtomic follows them.
+   */
   target(file: string): Promise<string>;
 } {
   /** Whether a directory above `p` is planned away: then nothing under it is there. */
@@ -108,7 +117,10 @@ export function overlayView(
   const entry = async (file: string): Promise<FsEntry> =>
     overlay.get(path.resolve(file)) ??
     (underGone(path.resolve(file)) ? { kind: 'absent' } : await diskEntry(file));
-  /** The last path of `file`'s symlink chain and what is there (at most 16 hops, as the kernel's ELOOP). */
+  /**
+   * The last path of `file`'s symlink chain and what is there (at most 16 hops, as the kernel's
+   * ELOOP).
+   */
   const resolve = async (file: string): Promise<{ at: string; e: FsEntry }> => {
     let p = path.resolve(file);
     for (let hops = 0; hops < 16; hops++) {

@@ -59,7 +59,10 @@ export function statOrUndefined(p: string): Stats | undefined {
   }
 }
 
-/** A small local file's text (a /proc file, a pid file, a cache), or undefined when it cannot be read. */
+/**
+ * A small local file's text (a /proc file, a pid file, a cache), or undefined when it cannot be
+ * read.
+ */
 export function readTextIfAny(file: string): string | undefined {
   try {
     return readFileSync(file, 'utf8');
@@ -83,7 +86,10 @@ export async function firstExisting(paths: string[]): Promise<string | undefined
   return undefined;
 }
 
-/** A JSON file's content, or undefined when there is no such file; bad JSON is an error naming the file. */
+/**
+ * A JSON file's content, or undefined when there is no such file; bad JSON is an error naming the
+ * file.
+ */
 export async function readJson<T>(
   file: string,
   code: ErrorCode = 'BAD_INPUT',

@@ -16,7 +16,11 @@ export function configureLockWaits(settings: {
   Object.assign(lockWaits, settings);
 }
 
-/** Who holds a lock, in words, for the line a waiting run prints and for LOCKED: "pid 123 (node " + "apxs-ts " + "vhost add " + "a.dd), " + "holding it " + "since 06:58:01Z " + "(12 s ago), " + "stopped" */
+/**
+ * Who holds a lock, in words, for the line a waiting run prints and for LOCKED: "pid 123 (node " +
+ * "apxs-ts " + "vhost add " + "a.dd), " + "holding it " + "since 06:58:01Z " + "(12 s ago), " +
+ * "stopped"
+ */
 export function describeHolder(h: LockHolder): string {
   const ago = Math.max(0, Math.round((Date.now() - Date.parse(h.since)) / 1000));
   const who =

@@ -191,7 +191,9 @@ export async function takeOver(lockFile: string, tmp: string, stale: Seen): Prom
   return true;
 }
 
-/** Who holds a lock another run waits for: what the waiter is told (onWait) and what LOCKED names. */
+/**
+ * Who holds a lock another run waits for: what the waiter is told (onWait) and what LOCKED names.
+ */
 export interface LockHolder {
   lockFile: string;
   pid: number | null;
@@ -199,14 +201,19 @@ export interface LockHolder {
   command: string | null;
   /** When it took the lock (the lock file's mtime), ISO 8601. */
   since: string;
-  /** 'stopped': SIGSTOP or Ctrl-Z (/proc/PID/stat state T or t); it will not let go until continued. */
+  /**
+   * 'stopped': SIGSTOP or Ctrl-Z (/proc/PID/stat state T or t); it will not let go until continued.
+   */
   state: 'stopped' | 'running' | 'unknown';
   /** How long this run waits for it in all, in ms. */
   waitMs: number;
 }
 
 export interface LockOptions {
-  /** How long to wait for a live holder (default 15 s); a wait set by configureLockWaits overrides it. */
+  /**
+   * How long to wait for a live holder (default 15 s); a wait set by configureLockWaits overrides
+   * it.
+   */
   timeoutMs?: number;
   /** Called once per holder, as soon as it is stopped or after WAIT_NOTICE_MS of waiting. */
   onWait?: (holder: LockHolder) => void;
@@ -297,7 +304,8 @@ export async function withLock<T>(
       if (expired || (onWait && owner.alive && !announced.has(key))) {
         const holder = holderOf(lockFile, seen, owner, timeoutMs);
         if (expired) throw lockedError(holder);
-        // Told at once when the holder is stopped (it will not let go by itself), else once the wait is not short.
+        // Told at once when the holder is stopped (it will not let go by itself), else once the
+        // wait is not short.
         if (holder.state === 'stopped' || Date.now() - began >= WAIT_NOTICE_MS) {
           announced.add(key);
           onWait?.(holder);

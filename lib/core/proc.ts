@@ -27,7 +27,10 @@ function bootTime(): number {
   return bootTimeMs;
 }
 
-/** /proc/stat's "btime N" line (seconds since the epoch) in ms; 0 without one. Exported for its test. */
+/**
+ * /proc/stat's "btime N" line (seconds since the epoch) in ms; 0 without one. Exported for its
+ * test.
+ */
 export function parseBootTime(stat: string): number {
   const m = /^btime (\d+)$/m.exec(stat);
   return m ? Number(m[1]) * 1000 : 0;
@@ -55,11 +58,17 @@ export interface Stat {
   state: string;
   ppid: number;
   session: number;
-  /** starttime: clock ticks since boot; with the pid, what tells a process from a later one that reuses its pid. */
+  /**
+   * starttime: clock ticks since boot; with the pid, what tells a process from a later one that
+   * reuses its pid.
+   */
   ticks: string;
 }
 
-/** /proc/PID/stat: "pid (comm) state ppid pgrp session ...", where comm may hold spaces and parentheses. Exported for its test. */
+/**
+ * /proc/PID/stat: "pid (comm) state ppid pgrp session ...", where comm may hold spaces and
+ * parentheses. Exported for its test.
+ */
 export function parseStat(stat: string | undefined): Stat | undefined {
   if (!stat) return undefined;
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -126,7 +135,10 @@ export function processesWhere(wanted: (cmdline: string[]) => boolean): ProcInfo
   return out;
 }
 
-/** The pid a pid file names: a positive integer, or undefined (no file, unreadable, or anything else in it). */
+/**
+ * The pid a pid file names: a positive integer, or undefined (no file, unreadable, or anything else
+ * in it).
+ */
 export async function readPidFile(file: string): Promise<number | undefined> {
   // A few bytes of a regular file: a FIFO there would block a read for ever (opened
   // without blocking, then refused), /dev/zero would never end, a huge file is no pid file.

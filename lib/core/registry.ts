@@ -17,15 +17,21 @@ interface RegistryFile<T> {
   entries: T[];
 }
 
-/** The entries; none when the file is not there yet. A file that is not JSON is an error naming it. */
+/**
+ * The entries; none when the file is not there yet. A file that is not JSON is an error naming it.
+ */
 export async function readRegistry<T>(file: string): Promise<T[]> {
-  // Its entries name directories apxs-ts stops servers in and deletes: only the user's (or root's) own list (#16).
+  // Its entries name directories apxs-ts stops servers in and deletes: only the user's (or root's)
+  // own list (#16).
   assertTrusted(file, "apxs-ts's list");
   const data = await readJson<RegistryFile<T>>(file);
   return Array.isArray(data?.entries) ? data.entries : [];
 }
 
-/** Replaces the entries by what `change` makes of them, under the registry's lock; the file is written only when they differ. */
+/**
+ * Replaces the entries by what `change` makes of them, under the registry's lock; the file is
+ * written only when they differ.
+ */
 export async function updateRegistry<T>(file: string, change: (entries: T[]) => T[]): Promise<T[]> {
   try {
     await fs.mkdir(path.dirname(file), { recursive: true });

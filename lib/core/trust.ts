@@ -103,7 +103,10 @@ function groupName(gid: number): string {
   return g ? `${g.name} (gid ${gid})` : `gid ${gid}`;
 }
 
-/** A group only trusted users are in (a user private group, or root's): its write bit lets no one else in. */
+/**
+ * A group only trusted users are in (a user private group, or root's): its write bit lets no one
+ * else in.
+ */
 function privateGroup(gid: number, w: Who): boolean {
   if (!w.gids.has(gid)) return false;
   const accounts = passwd();
@@ -135,7 +138,10 @@ function realOrSelf(p: string): string {
 const within = (p: string, dir: string) =>
   p === dir || p.startsWith(dir.endsWith(path.sep) ? dir : `${dir}${path.sep}`);
 
-/** Whether the user trusts `p` explicitly (it is, or is below, a trusted directory, by its name or its real path). */
+/**
+ * Whether the user trusts `p` explicitly (it is, or is below, a trusted directory, by its name or
+ * its real path).
+ */
 export function explicitlyTrusted(p: string, env: NodeJS.ProcessEnv = process.env): boolean {
   const dirs = trustedDirs(env);
   if (dirs.length === 0) return false;
@@ -256,7 +262,8 @@ export function whyUntrusted(p: string, env: NodeJS.ProcessEnv = process.env): U
   }
   let real: string;
   try {
-    real = realpathSync.native(abs); // the JS realpath costs ~7x more, on every command that finds a root
+    // the JS realpath costs ~7x more, on every command that finds a root
+    real = realpathSync.native(abs);
   } catch (err) {
     if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return undefined;
     throw err;
@@ -287,7 +294,10 @@ export function whyUntrusted(p: string, env: NodeJS.ProcessEnv = process.env): U
   return undefined;
 }
 
-/** Refuses (UNSAFE_CONFIG, exit 2) a discovered file or directory another user could have planted or changed. */
+/**
+ * Refuses (UNSAFE_CONFIG, exit 2) a discovered file or directory another user could have planted or
+ * changed.
+ */
 export function assertTrusted(p: string, what: string, env: NodeJS.ProcessEnv = process.env): void {
   const bad = whyUntrusted(p, env);
   if (!bad) return;
@@ -313,7 +323,8 @@ export function assertWritable(file: string): void {
   try {
     accessSync(file, fsc.W_OK);
   } catch (err) {
-    // A new file: the directory's permission decides. A read-only file system: the write fails and says so.
+    // A new file: the directory's permission decides. A read-only file system: the write fails and
+    // says so.
     if (isErrno(err, 'ENOENT') || isErrno(err, 'EROFS')) return;
     if (isErrno(err, 'EACCES') || isErrno(err, 'EPERM')) {
       const st = statSync(file, { throwIfNoEntry: false });

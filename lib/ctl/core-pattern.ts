@@ -11,7 +11,10 @@ import { readTextIfAny } from '../core/fs.js';
 export interface CorePattern {
   pattern: string;
   usesPid: boolean;
-  /** 'directory': the core lands in the crashed process's directory; 'path': in a fixed place; 'pipe': handed to a program. */
+  /**
+   * 'directory': the core lands in the crashed process's directory; 'path': in a fixed place;
+   * 'pipe': handed to a program.
+   */
   kind: 'directory' | 'path' | 'pipe' | 'unknown';
   /** The program a pipe hands cores to. */
   handler: string | undefined;

@@ -26,7 +26,9 @@ import { templatesRoot } from '../core/templates.js';
 import type { HttpdCommand } from '../httpd/invoke.js';
 import type { ServerRoot } from '../httpd/server-root.js';
 
-/** Crash directories kept: the oldest beyond this are removed at the next start (cores are large). */
+/**
+ * Crash directories kept: the oldest beyond this are removed at the next start (cores are large).
+ */
 export const KEEP_CRASHES = 50;
 
 export const crashDir = (sr: ServerRoot): string => path.join(sr.stateDir, 'crashes');
@@ -69,7 +71,8 @@ async function recorderSo(): Promise<{ so?: string; why?: string }> {
   const src = path.join(templatesRoot(), 'crash', 'apxs-ts-crash.c');
   const text = await fs.readFile(src, 'utf8');
   const out = path.join(cacheDir(), 'crash', `apxs-ts-crash-${shortHash(`${cc}\0${text}`)}.so`);
-  // The loader splits LD_PRELOAD at spaces and colons: such a path would be skipped by it silently, with every crash then unexplained.
+  // The loader splits LD_PRELOAD at spaces and colons: such a path would be skipped by it silently,
+  // with every crash then unexplained.
   if (/[\s:]/.test(out))
     return {
       why:
@@ -117,7 +120,10 @@ async function recorderSo(): Promise<{ so?: string; why?: string }> {
   return untrusted() ?? { so: out };
 }
 
-/** Removes the oldest crash directories beyond KEEP_CRASHES (only `<pid>` directories: apxs-ts's own). */
+/**
+ * Removes the oldest crash directories beyond KEEP_CRASHES (only `<pid>` directories: apxs-ts's
+ * own).
+ */
 async function prune(dir: string): Promise<void> {
   const names = (await fs.readdir(dir).catch(() => [] as string[])).filter((n) => /^\d+$/.test(n));
   if (names.length <= KEEP_CRASHES) return;
@@ -148,8 +154,9 @@ export async function withCrashCapture(
   try {
     return await setUp(sr, cmd, errorLog, logOffset);
   } catch (err) {
-    // Crash capture is an aid: a full disk or an unwritable state dir must not keep the user's server from starting.
-    // The last start's record goes, so that ctl crashes does not pin this run's crashes on it.
+    // Crash capture is an aid: a full disk or an unwritable state dir must not keep the user's
+    // server from starting. The last start's record goes, so that ctl crashes does not pin this
+    // run's crashes on it.
     await fs.rm(runFile(sr), { force: true }).catch(() => undefined);
     const e = err as NodeJS.ErrnoException;
     return {
@@ -171,7 +178,8 @@ async function setUp(
   const dir = crashDir(sr);
   const warnings: string[] = [];
   await fs.mkdir(dir, { recursive: true });
-  // httpd's children (User www-data) make their crash directory here; 1733: they can, and cannot list others'.
+  // httpd's children (User www-data) make their crash directory here; 1733: they can, and cannot
+  // list others'.
   await fs.chmod(dir, 0o1733);
   await prune(dir);
   const rec = await recorderSo().catch((e: Error) => ({
@@ -200,7 +208,8 @@ async function setUp(
     sanitizers: runtimes,
     token,
   };
-  // 0600 (it holds the token), and by rename: a run.json someone planted as a symlink is replaced, never written through.
+  // 0600 (it holds the token), and by rename: a run.json someone planted as a symlink is replaced,
+  // never written through.
   const tmpRun = `${runFile(sr)}.${randomBytes(8).toString('hex')}.tmp`;
   try {
     await fs.writeFile(tmpRun, JSON.stringify(run) + '\n', { mode: 0o600, flag: 'wx' });

@@ -39,7 +39,10 @@ export interface Crash {
   top: Frame | undefined;
   core: string | undefined;
   symbolizedBy: 'gdb' | 'addr2line' | 'sanitizer' | 'none';
-  /** The sanitizer's headline (`ERROR: AddressSanitizer: heap-buffer-overflow on address ...`), when one reported it. */
+  /**
+   * The sanitizer's headline (`ERROR: AddressSanitizer: heap-buffer-overflow on address ...`), when
+   * one reported it.
+   */
   report?: string;
   note: string | undefined;
 }
@@ -69,7 +72,8 @@ const SIGNAL_NAMES: Record<number, string> = {
 /** The lines of `file` after `offset` (all of them: a crash loop writes many). */
 async function logAfter(file: string | undefined, offset: number): Promise<string[]> {
   if (!file) return [];
-  // O_NONBLOCK: a log swapped for a FIFO would block the open until a writer came; only a regular file is read.
+  // O_NONBLOCK: a log swapped for a FIFO would block the open until a writer came; only a regular
+  // file is read.
   const fh = await fs.open(file, fsc.O_RDONLY | fsc.O_NONBLOCK).catch(() => undefined);
   if (!fh) return [];
   try {
@@ -86,13 +90,17 @@ async function logAfter(file: string | undefined, offset: number): Promise<strin
   }
 }
 
-/** One gdb `bt` line: '#0  0x.. in fn ' + '(args) at file:line' / `#1  fn (args) at file:line` / ('... from ' + '/lib/x.so'). */
+/**
+ * One gdb `bt` line: '#0 0x.. in fn ' + '(args) at file:line' / `#1 fn (args) at file:line` / ('...
+ * from ' + '/lib/x.so').
+ */
 const GDB_FRAME =
   /^#\d+\s+(?:(0x[0-9a-f]+) in )?(\S+) \(.*?\)(?: at (.+):(\d+))?(?: from (\S+))?\s*$/;
 
 export function parseGdbBacktrace(out: string): Frame[] {
   const frames: Frame[] = [];
-  // gdb prints the current frame once as it loads the core, then the whole `bt`: read from the last #0.
+  // gdb prints the current frame once as it loads the core, then the whole `bt`: read from the
+  // last #0.
   const lines = out.split('\n');
   const start = lines.map((l) => l.startsWith('#0 ')).lastIndexOf(true);
   for (const l of lines.slice(Math.max(0, start))) {
@@ -136,7 +144,8 @@ export function parseFrames(
     const m = /^frame (0x[0-9a-f]+) (0x[0-9a-f]+) (\S+) (.+)$/.exec(l);
     if (m) all.push({ pc: BigInt(m[1]!), base: BigInt(m[2]!), sym: m[3]!, object: m[4]! });
   }
-  // [recorder frames..., the kernel's return trampoline (in libc), the faulting frame, its callers...]
+  // [recorder frames..., the kernel's return trampoline (in libc), the faulting frame, its
+  // callers...]
   let i = 0;
   while (i < all.length && recorder(all[i]!.object)) i++;
   return { signo: signo ? Number(signo) : undefined, frames: i > 0 ? all.slice(i + 1) : all };
@@ -170,7 +179,8 @@ async function addr2lineFrames(addr2line: string | undefined, raw: RawFrame[]): 
   });
   for (const [object, idx] of byObject) {
     const dyn = await isDyn(object);
-    // The faulting frame's pc is the instruction itself; the others are return addresses, whose call is the byte before.
+    // The faulting frame's pc is the instruction itself; the others are return addresses, whose
+    // call is the byte before.
     const addrs = idx.map((i) => {
       const r = raw[i]!;
       const rel = (dyn ? r.pc - r.base : r.pc) - (i === 0 ? 0n : 1n);
@@ -195,7 +205,10 @@ async function addr2lineFrames(addr2line: string | undefined, raw: RawFrame[]): 
   return frames;
 }
 
-/** The core in `dir`: a regular file of the crashed child's uid (the kernel ' + 'writes it as ' + 'that user), ' + 'never anyone else's. */
+/**
+ * The core in `dir`: a regular file of the crashed child's uid (the kernel ' + 'writes it as ' +
+ * 'that user), ' + 'never anyone else's.
+ */
 async function coreIn(dir: string, uid: number): Promise<string | undefined> {
   for (const n of await fs.readdir(dir).catch(() => [] as string[])) {
     if (!/^core(\.\d+)?$/.test(n)) continue;
@@ -217,8 +230,8 @@ async function coreFromCoredumpctl(
 ): Promise<string | undefined> {
   if (!coredumpctl || pattern.kind !== 'pipe' || !/systemd-coredump/.test(pattern.handler ?? ''))
     return undefined;
-  // Into a directory of our own, not the crash directory: that one is httpd's User's, who could have put a
-  // symlink named `core` there for this dump to write through.
+  // Into a directory of our own, not the crash directory: that one is httpd's User's, who could
+  // have put a symlink named `core` there for this dump to write through.
   const mine = await fs.mkdtemp(path.join(os.tmpdir(), 'apxs-ts-core-')).catch(() => undefined);
   if (!mine) return undefined;
   const out = path.join(mine, 'core');
@@ -244,7 +257,10 @@ async function ownerIfOurs(dir: string, run: CrashRun): Promise<number | undefin
   return (await checkDir(dir, run)).uid;
 }
 
-/** ownerIfOurs, with why not: an empty frames file in a directory that is otherwise right is a full disk, not a forgery. */
+/**
+ * ownerIfOurs, with why not: an empty frames file in a directory that is otherwise right is a full
+ * disk, not a forgery.
+ */
 async function checkDir(dir: string, run: CrashRun): Promise<{ uid?: number; empty?: boolean }> {
   if (!run.token) return {};
   const st = await fs.lstat(dir).catch(() => undefined);
@@ -301,7 +317,10 @@ const isCached = (v: unknown): v is Cached =>
   Array.isArray((v as Cached).frames) &&
   typeof (v as Cached).symbolizedBy === 'string';
 
-/** A sanitizer's frame: `#0 0x7f.. in fn /src/mod_x.c:30` (a column may follow), or `#3 0x55.. (/usr/sbin/apache2+0x6b35f)`. */
+/**
+ * A sanitizer's frame: `#0 0x7f.. in fn /src/mod_x.c:30` (a column may follow), or `#3 0x55..
+ * (/usr/sbin/apache2+0x6b35f)`.
+ */
 const SAN_FRAME =
   /^\s*#\d+ (0x[0-9a-f]+) (?:in (\S+) (?:(.+?):(\d+)(?::\d+)?|\((.+?)\+0x[0-9a-f]+\))|\((.+?)\+0x[0-9a-f]+\))\s*$/;
 
@@ -330,7 +349,10 @@ export function parseSanitizerReport(
   return { report: lines[head]!.replace(/^=+\d+=+/, '').trim(), frames };
 }
 
-/** The report a sanitizer wrote for `pid` into the crash directory (log_path=DIR/asan → DIR/asan.PID), by the crashed child's uid. */
+/**
+ * The report a sanitizer wrote for `pid` into the crash directory (log_path=DIR/asan →
+ * DIR/asan.PID), by the crashed child's uid.
+ */
 async function sanitizerReport(
   crashes: string,
   pid: number,
@@ -344,7 +366,10 @@ async function sanitizerReport(
   return undefined;
 }
 
-/** The backtrace of the crash of `pid`: from its cache, else gdb on its core, else addr2line on its frames. */
+/**
+ * The backtrace of the crash of `pid`: from its cache, else gdb on its core, else addr2line on its
+ * frames.
+ */
 async function explain(
   dir: string,
   run: CrashRun,
@@ -381,9 +406,9 @@ async function explain(
         : undefined,
     };
   }
-  // The backtrace is kept in apxs-ts's own cache (lib/core/cache.ts), not in the crash directory, which
-  // httpd's User owns: keyed by the directory and what the crash left in it (a recycled pid's new crash is
-  // a new key).
+  // The backtrace is kept in apxs-ts's own cache (lib/core/cache.ts), not in the crash directory,
+  // which httpd's User owns: keyed by the directory and what the crash left in it (a recycled pid's
+  // new crash is a new key).
   const left = await Promise.all(['frames', 'core'].map((f) => statIfAny(path.join(dir, f))));
   const key = JSON.stringify([
     dir,
@@ -392,7 +417,8 @@ async function explain(
   ]);
   const cached = readCache('crash-backtrace', key, isCached);
   if (cached) return cached;
-  // A sanitizer's report says what went wrong, where; the abort that follows it is only how the child ended.
+  // A sanitizer's report says what went wrong, where; the abort that follows it is only how the
+  // child ended.
   const san = await sanitizerReport(path.dirname(dir), Number(path.basename(dir)), uid);
   if (san)
     return {
@@ -413,7 +439,8 @@ async function explain(
   let gdbFrames: Frame[] = [];
   if (core && tools.gdb) {
     gdbFrames = await gdbBacktrace(tools.gdb, run.httpd, core);
-    // A core cut short (the core size limit, a full disk) gives gdb only `#0 ?? ()`: the recorder's frames say more then.
+    // A core cut short (the core size limit, a full disk) gives gdb only `#0 ?? ()`: the recorder's
+    // frames say more then.
     if (gdbFrames.some((f) => f.file) || (gdbFrames.length && !parsed))
       out = { frames: gdbFrames, core, symbolizedBy: 'gdb', note: undefined, signo: parsed?.signo };
   }
@@ -453,7 +480,10 @@ export async function crashPids(sr: ServerRoot): Promise<number[]> {
     .map(Number);
 }
 
-/** `ctl crashes` without -n: a crash loop leaves thousands, and each symbolization runs gdb or addr2line. */
+/**
+ * `ctl crashes` without -n: a crash loop leaves thousands, and each symbolization runs gdb or
+ * addr2line.
+ */
 export const SHOWN_CRASHES = 20;
 
 /**
@@ -484,7 +514,8 @@ export async function listCrashes(
     if (m)
       byPid.set(Number(m[1]), { signal: m[2]!.trim(), signo: Number(m[3]), logLine: l.trim() });
   }
-  // A crash the recorder saw but the log does not show (a log to a pipe or syslog, or not written yet): its directory must be this start's.
+  // A crash the recorder saw but the log does not show (a log to a pipe or syslog, or not written
+  // yet): its directory must be this start's.
   const dir = crashDir(sr);
   for (const n of await fs.readdir(dir).catch(() => [] as string[])) {
     if (!/^\d+$/.test(n) || byPid.has(Number(n))) continue;
@@ -531,12 +562,15 @@ export async function listCrashes(
   return { ...base, crashes, count: byPid.size };
 }
 
-/** For `ctl status`: how many since the start, and the last one in a line (only it is symbolized). */
+/**
+ * For `ctl status`: how many since the start, and the last one in a line (only it is symbolized).
+ */
 export async function crashSummary(
   sr: ServerRoot,
   pattern: CorePattern,
 ): Promise<{ count: number; last: string; lastCrash: Crash } | undefined> {
-  // The common case, no crash: with the recorder on, no crash directory means none, and the log is not read.
+  // The common case, no crash: with the recorder on, no crash directory means none, and the log is
+  // not read.
   const run = await readCrashRun(sr);
   if (!run || (run.recorder && (await crashPids(sr)).length === 0)) return undefined;
   const r = await listCrashes(sr, pattern, { lastOnly: true });

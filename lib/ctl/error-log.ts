@@ -67,14 +67,18 @@ export function moduleLinePattern(name: string): RegExp {
   return new RegExp(`\\[(?:mod_)?${n}:[a-z0-9]+\\]|\\bmod_${n}\\.(?:c|cc|cpp|cxx|C)\\(\\d+\\)`);
 }
 
-/** Lines written since `offset` (at most `max`, the last ones, of those `filter` keeps) and the offset they end at. */
+/**
+ * Lines written since `offset` (at most `max`, the last ones, of those `filter` keeps) and the
+ * offset they end at.
+ */
 async function readSince(
   file: string | undefined,
   offset: number,
   max: number,
   filter?: RegExp,
 ): Promise<{ lines: string[]; end: number }> {
-  // slice(-0) is the whole log: a count that is not a whole number >= 1 is refused, not read as "all".
+  // slice(-0) is the whole log: a count that is not a whole number >= 1 is refused, not read as
+  // "all".
   if (!Number.isInteger(max) || max < 1)
     throw new ApxsError('BAD_INPUT', `bad line count ${max}: expected a whole number >= 1`);
   if (!file) return { lines: [], end: 0 };
@@ -105,7 +109,10 @@ export async function logSince(
   return (await readSince(file, offset, max)).lines;
 }
 
-/** The last `n` lines and the offset they end at: followLog from there neither misses nor repeats a line. */
+/**
+ * The last `n` lines and the offset they end at: followLog from there neither misses nor repeats a
+ * line.
+ */
 export async function tailForFollow(
   file: string,
   n: number,
@@ -172,7 +179,10 @@ export async function accessLogPath(sr: ServerRoot, vhost?: string): Promise<str
   return path.isAbsolute(file) ? file : path.join(tree.serverRoot, file);
 }
 
-/** Whole lines of what followLog yields, only those `filter` keeps: a line split across two reads is held until its end. */
+/**
+ * Whole lines of what followLog yields, only those `filter` keeps: a line split across two reads is
+ * held until its end.
+ */
 export async function* followLines(
   file: string,
   opts: { from?: number; filter?: RegExp },

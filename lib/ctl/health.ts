@@ -53,7 +53,8 @@ export async function probe(
     return done(undefined, `unsupported protocol ${u.protocol}`);
   // node:https (and TLS with it) is loaded only for an https URL.
   const client = u.protocol === 'https:' ? await import('node:https') : http;
-  // Credentials in the URL (--url http://user:pass@host/) go as Basic auth; a bad %-escape in them is a bad URL.
+  // Credentials in the URL (--url http://user:pass@host/) go as Basic auth; a bad %-escape in them
+  // is a bad URL.
   let auth = {};
   try {
     if (u.username)
@@ -102,12 +103,16 @@ export async function probe(
     );
     req.on('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      resolve(done(undefined, e.code ?? e.message)); // after an answer: ignored (a promise settles once)
+      // after an answer: ignored (a promise settles once)
+      resolve(done(undefined, e.code ?? e.message));
     });
   });
 }
 
-/** What a probe got, in words for a message: the status, or what went wrong (its code in parentheses). */
+/**
+ * What a probe got, in words for a message: the status, or what went wrong (its code in
+ * parentheses).
+ */
 export function probeWords(p: Probe): string {
   if (p.status !== undefined) return String(p.status);
   const code = p.error ?? 'nothing';

@@ -54,7 +54,10 @@ export function isServerProcess(
   return info.exe.replace(/ \(deleted\)$/, '') === real && namesRoot(info.cmdline, id);
 }
 
-/** Every live process of this identity, found by one pass over /proc (the command line rules out nearly all first). */
+/**
+ * Every live process of this identity, found by one pass over /proc (the command line rules out
+ * nearly all first).
+ */
 export function serverProcesses(id: ServerIdentity): ProcInfo[] {
   const real = realBinary(id.binary);
   return processesWhere((cmdline) => namesRoot(cmdline, id)).filter((info) =>
@@ -75,7 +78,10 @@ export function identityOf(serverRoot: ServerRoot): ServerIdentity {
   };
 }
 
-/** Is `pid` an httpd of this server root? Another server's httpd, or a pid reused by another program, is not. */
+/**
+ * Is `pid` an httpd of this server root? Another server's httpd, or a pid reused by another
+ * program, is not.
+ */
 export function isOurHttpd(pid: number, serverRoot: ServerRoot): boolean {
   const info = procInfo(pid);
   return !!info && isServerProcess(info, identityOf(serverRoot));
@@ -90,7 +96,10 @@ export interface ServerProcesses {
    * (parent: ppid 1, pid = session; prefork workers: its session, ppid it).
    */
   parents: number[];
-  /** Workers whose parent is gone (killed with SIGKILL, by the OOM killer): they still listen and answer. */
+  /**
+   * Workers whose parent is gone (killed with SIGKILL, by the OOM killer): they still listen and
+   * answer.
+   */
   orphans: number[];
 }
 
@@ -182,7 +191,9 @@ export async function endProcesses(
   return { ended: termed, killed };
 }
 
-/** Kills every process of this server outright (and `pid` if it is one) and removes its pid file. */
+/**
+ * Kills every process of this server outright (and `pid` if it is one) and removes its pid file.
+ */
 export async function forceStop(
   serverRoot: ServerRoot,
   pidFile: string,

@@ -89,7 +89,8 @@ export async function ensureStarted(sr: ServerRoot, opts: ChangeCtlOptions): Pro
       msg: `would start httpd for ${sr.root}`,
     };
   }
-  // Under the lock start looks again: of two starts at once, one starts and the other finds it running.
+  // Under the lock start looks again: of two starts at once, one starts and the other finds it
+  // running.
   const r = await start(sr, opts);
   const changed = !r.alreadyRunning || !!r.stale;
   return {

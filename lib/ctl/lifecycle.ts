@@ -64,7 +64,8 @@ export async function signalFor(
   action: string,
 ): Promise<NodeJS.Signals> {
   const profile = await serverProfile(sr).catch((e: unknown) => {
-    // Its binary can be gone (removed by an upgrade) while the server runs: SIGTERM stops every series.
+    // Its binary can be gone (removed by an upgrade) while the server runs: SIGTERM stops every
+    // series.
     if (verb === 'stop') return undefined;
     throw e;
   });
@@ -85,7 +86,8 @@ export async function stop(
   sr: ServerRoot,
   opts: CtlOptions & { graceful?: boolean } = {},
 ): Promise<CtlResult> {
-  // Asked before the lock and the process scan: an unsupported verb is refused whether or not the server runs.
+  // Asked before the lock and the process scan: an unsupported verb is refused whether or not the
+  // server runs.
   const signal = await signalFor(
     sr,
     opts.graceful ? 'gracefulStop' : 'stop',
@@ -154,7 +156,10 @@ export type RestartResult = CtlResult & {
   configtestReused?: boolean;
 };
 
-/** Restart (SIGHUP) or graceful (SIGUSR1): configtest first, then wait for the new generation to answer. */
+/**
+ * Restart (SIGHUP) or graceful (SIGUSR1): configtest first, then wait for the new generation to
+ * answer.
+ */
 export function restart(sr: ServerRoot, opts: RestartOptions = {}): Promise<RestartResult> {
   return withCtlLock(sr, timeoutOf(opts), () => restartHoldingLock(sr, opts));
 }
@@ -164,7 +169,8 @@ async function restartHoldingLock(sr: ServerRoot, opts: RestartOptions): Promise
   const action = opts.graceful ? 'graceful' : 'restart';
   const info = await readServerInfo(sr);
   const signal = await signalFor(sr, opts.graceful ? 'graceful' : 'restart', action);
-  // Taken under this lock, on the tree just read: a file changed since the proof means httpd -t again.
+  // Taken under this lock, on the tree just read: a file changed since the proof means httpd -t
+  // again.
   const reused = opts.provenConfig && (await proofHolds(sr, opts.provenConfig, info.tree));
   const verdict = reused && opts.provenConfig ? opts.provenConfig.verdict : await configTest(sr);
   if (!verdict.ok)
@@ -176,7 +182,8 @@ async function restartHoldingLock(sr: ServerRoot, opts: RestartOptions): Promise
   await rememberServerFiles(sr, info); // the new generation's files
   // Checked again as it is signalled: the configtest took a while.
   if (running && (await needsNewPreload(sr, running.pid))) {
-    // A restart keeps the parent's environment: a module built with --sanitize since needs a new process.
+    // A restart keeps the parent's environment: a module built with --sanitize since needs a new
+    // process.
     await stopHoldingLock(sr, await signalFor(sr, 'stop', 'stop'), opts);
     const started = await startHoldingLock(sr, opts);
     return {
@@ -262,7 +269,10 @@ async function restartHoldingLock(sr: ServerRoot, opts: RestartOptions): Promise
 export interface StatusResult {
   action: 'status';
   serverRoot: string;
-  /** httpd's version, from the server profile (undefined when `httpd -v` cannot run: the binary is gone). */
+  /**
+   * httpd's version, from the server profile (undefined when `httpd -v` cannot run: the binary is
+   * gone).
+   */
   version: string | undefined;
   running: true;
   healthy: boolean;
@@ -274,7 +284,10 @@ export interface StatusResult {
   /** The TLS vhosts' probes, when the root has any. */
   tls?: TlsProbe[];
   warnings?: string[];
-  /** Children that died by a signal since apxs-ts started it: how many, and the last (signal, function, file:line). */
+  /**
+   * Children that died by a signal since apxs-ts started it: how many, and the last (signal,
+   * function, file:line).
+   */
   crashes?: { count: number; last: string; lastCrash: Crash };
 }
 
@@ -346,7 +359,10 @@ async function orphanedWorkersError(
   );
 }
 
-/** True when the modules need a sanitizer runtime (lib/httpd/sanitizer-env.ts) the running parent was not started with. */
+/**
+ * True when the modules need a sanitizer runtime (lib/httpd/sanitizer-env.ts) the running parent
+ * was not started with.
+ */
 async function needsNewPreload(sr: ServerRoot, pid: number): Promise<boolean> {
   const { sanitizerRuntimes } =
     require('../httpd/sanitizer-env.js') as typeof import('../httpd/sanitizer-env.js');

@@ -37,7 +37,8 @@ export async function serverListening(serverRoot: string, pid: number): Promise<
   if (ticks === undefined) return [];
   const processKey = `${pid} ${ticks} ${bootId()}`;
   const held = socketInodes(pid).sort();
-  const entry = readCache('listening', serverRoot, isEntry); // none yet, torn, or hand-edited: the tables
+  // none yet, torn, or hand-edited: the tables
+  const entry = readCache('listening', serverRoot, isEntry);
   if (entry?.process === processKey && held.length > 0) {
     const known = Object.keys(entry.sockets).sort();
     if (known.length === held.length && known.every((k, i) => k === held[i]))

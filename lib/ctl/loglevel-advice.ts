@@ -17,7 +17,10 @@ const SOURCE = /\.(c|cc|cpp|cxx|C)$/;
 
 export interface ModuleSources {
   dir: string;
-  /** The C/C++ files of `dir` that define NAME_module (the module record), or all of them when none does. */
+  /**
+   * The C/C++ files of `dir` that define NAME_module (the module record), or all of them when none
+   * does.
+   */
   files: string[];
   /** The file defining NAME_module, if one does. */
   recordFile: string | undefined;
@@ -55,7 +58,10 @@ export async function readModuleSources(
   };
 }
 
-/** The warning for `loglevel LEVEL --module NAME` on a series with per-module levels; undefined when the sources declare it (or there are none to read). */
+/**
+ * The warning for `loglevel LEVEL --module NAME` on a series with per-module levels; undefined when
+ * the sources declare it (or there are none to read).
+ */
 export function perModuleLevelAdvice(
   src: ModuleSources | undefined,
   name: string,
@@ -70,7 +76,10 @@ export function perModuleLevelAdvice(
   );
 }
 
-/** A module's lines: its tag, mod_NAME.c, or the name of any of its source files in httpd's "file.c(42):". */
+/**
+ * A module's lines: its tag, mod_NAME.c, or the name of any of its source files in httpd's
+ * "file.c(42):".
+ */
 export function moduleLinePatternWithSources(name: string, src: ModuleSources | undefined): RegExp {
   const base = moduleLinePattern(name);
   if (!src) return base;
@@ -78,7 +87,10 @@ export function moduleLinePatternWithSources(name: string, src: ModuleSources | 
   return new RegExp(`${base.source}|(?:^|[\\s/])(?:${files.join('|')})\\(\\d+\\)`);
 }
 
-/** After `loglevel LEVEL --module NAME` set a per-module line: the advice when the module's sources cannot use it. */
+/**
+ * After `loglevel LEVEL --module NAME` set a per-module line: the advice when the module's sources
+ * cannot use it.
+ */
 export async function perModuleLevelWarnings(
   r: LogLevelResult,
   o: { module?: string; level?: string; sourceDir: string },

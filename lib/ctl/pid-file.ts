@@ -21,7 +21,10 @@ export interface StaleReport {
   reason: string;
 }
 
-/** Reads the pid file; a stale one (dead process, or a pid now used by something else) is removed and reported. */
+/**
+ * Reads the pid file; a stale one (dead process, or a pid now used by something else) is removed
+ * and reported.
+ */
 export async function runningServer(
   serverRoot: ServerRoot,
   info: Pick<ServerInfo, 'pidFile'>,
@@ -31,7 +34,8 @@ export async function runningServer(
   const pidFileThere = await exists(info.pidFile);
   if (pid === undefined) {
     if (!pidFileThere) return {};
-    // readOnly (--check, and the fast path of an idempotent start or stop): reported, left in place.
+    // readOnly (--check, and the fast path of an idempotent start or stop): reported, left in
+    // place.
     if (!opts.readOnly) await fs.rm(info.pidFile, { force: true });
     return { stale: { pidFile: info.pidFile, pid, reason: 'it holds no process id' } };
   }

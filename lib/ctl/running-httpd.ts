@@ -1,4 +1,7 @@
-/** Whether an httpd runs: for commands that only need to know (source uninstall, vhost remove), not to control it. */
+/**
+ * Whether an httpd runs: for commands that only need to know (source uninstall, vhost remove), not
+ * to control it.
+ */
 import { detectServerRoot, type ServerRoot } from '../httpd/server-root.js';
 import { serverFiles, stopFiles } from './server-files.js';
 import { serverState } from './server-state.js';
@@ -16,8 +19,9 @@ export async function runningHttpdPid(prefix: string): Promise<number | undefine
 }
 
 /**
- * Whether this server root's httpd runs (a running server still serves a removed vhost until a graceful).
- * Only a look: a stale pid file is left in place (it answers restart_required, under --check too).
+ * Whether this server root's httpd runs (a running server still serves a removed vhost until a
+ * graceful). Only a look: a stale pid file is left in place (it answers restart_required, under
+ * --check too).
  */
 export async function isServerRunning(sr: ServerRoot): Promise<boolean> {
   return !!(

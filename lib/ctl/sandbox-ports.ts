@@ -14,7 +14,10 @@ export async function configPorts(sr: ServerRoot): Promise<number[]> {
   return [...new Set((info?.listens ?? []).map((l) => l.port))];
 }
 
-/** A warning when `port` on loopback is already taken: who holds it and what it means for `ctl start`. */
+/**
+ * A warning when `port` on loopback is already taken: who holds it and what it means for `ctl
+ * start`.
+ */
 export async function portTakenWarning(
   port: number,
   host = '127.0.0.1',

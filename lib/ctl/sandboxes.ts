@@ -23,7 +23,10 @@ export interface SandboxStatus {
   created: string;
   running: boolean;
   pid: number | null;
-  /** What the running server listens on (its config may have moved it off the port it was made with). */
+  /**
+   * What the running server listens on (its config may have moved it off the port it was made
+   * with).
+   */
   listening: string[];
   /** The port `sandbox create --port` gave it (`port` is what its config Listens on now). */
   createdPort: number;
@@ -38,7 +41,8 @@ export async function listSandboxes(
   const out = await Promise.all(
     sandboxes.map(async (e): Promise<SandboxStatus> => {
       const sr = await detectServerRoot(e.root);
-      // The pid file ctl start remembered, else httpd's default; the process scan decides (as stop does, no config parse).
+      // The pid file ctl start remembered, else httpd's default; the process scan decides (as stop
+      // does, no config parse).
       const { running } = await serverState(sr, (await stopFiles(sr)).pidFile);
       const ports = await configPorts(sr);
       return {

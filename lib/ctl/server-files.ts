@@ -34,7 +34,8 @@ export async function rememberServerFiles(sr: ServerRoot, info: ServerFiles): Pr
     healthUrl: info.healthUrl,
     written: new Date().toISOString(),
   };
-  // Renamed into place, not fsynced: it is a hint (a lost or torn one falls back to the defaults and the process scan).
+  // Renamed into place, not fsynced: it is a hint (a lost or torn one falls back to the defaults
+  // and the process scan).
   const tmp = `${runFile(sr)}.${process.pid}.tmp`;
   await fs.writeFile(tmp, JSON.stringify(data, null, 2) + '\n');
   await fs.rename(tmp, runFile(sr));
@@ -62,7 +63,10 @@ export async function stopFiles(sr: ServerRoot): Promise<ServerFiles> {
   return (await rememberedFiles(sr)) ?? fallbackInfo(sr);
 }
 
-/** For status and logs: what the running server started with, else the config, else httpd's defaults. */
+/**
+ * For status and logs: what the running server started with, else the config, else httpd's
+ * defaults.
+ */
 export async function serverFiles(sr: ServerRoot): Promise<ServerFiles> {
   return (await rememberedFiles(sr)) ?? (await readServerInfo(sr).catch(() => fallbackInfo(sr)));
 }

@@ -23,7 +23,10 @@ import { serverState, type ServerState } from './server-state.js';
 import { apxsCommand } from '../core/command-hint.js';
 import { withCrashCapture } from './crash-capture.js';
 
-/** A line of httpd's output that says why it failed; the usage text 1.3 prints after `invalid option` says nothing. */
+/**
+ * A line of httpd's output that says why it failed; the usage text 1.3 prints after `invalid
+ * option` says nothing.
+ */
 const REASON =
   /invalid|unrecognized|illegal|\bbad\b|Syntax error|AH\d{5}|\berror\b|cannot|can't|could not|unable|not found|no such|denied|failed|already in use/i;
 
@@ -44,7 +47,10 @@ export function reasonLines(output: string, max = 8): string[] {
   return (why.length ? why : lines.slice(-5)).slice(0, max);
 }
 
-/** Ports of `info` that something holds; holders that are this server's own httpd are returned, others are an error. */
+/**
+ * Ports of `info` that something holds; holders that are this server's own httpd are returned,
+ * others are an error.
+ */
 async function portCheck(sr: ServerRoot, info: ServerInfo): Promise<number[]> {
   const ours: number[] = [];
   for (const l of info.listens) {
@@ -144,7 +150,8 @@ export async function startHoldingLock(sr: ServerRoot, opts: CtlOptions = {}): P
     const oursHolding = await portCheck(sr, info);
     if (oursHolding.length === 0) break;
     if (pass === 1) {
-      // Ours, holding the port, yet neither a detached parent nor an orphan (e.g. run in the foreground): it serves this root.
+      // Ours, holding the port, yet neither a detached parent nor an orphan (e.g. run in the
+      // foreground): it serves this root.
       return alreadyRunning(
         sr,
         { ...st, stale, running: { pid: oursHolding[0]!, since: undefined } },

@@ -16,7 +16,10 @@ export interface TlsProbe {
   /** Handshake verified against the local CA and a status below 500. */
   ok: boolean;
   status?: number;
-  /** The TLS or connection error (CERT_HAS_EXPIRED, UNABLE_TO_VERIFY_LEAF_SIGNATURE, ECONNREFUSED, ...). */
+  /**
+   * The TLS or connection error (CERT_HAS_EXPIRED, UNABLE_TO_VERIFY_LEAF_SIGNATURE, ECONNREFUSED,
+   * ...).
+   */
   error?: string;
   /** The served certificate's expiry and days left. */
   notAfter?: string;
@@ -109,7 +112,10 @@ const MEANING: Record<string, string> = {
   EPROTO: 'it does not speak TLS there',
 };
 
-/** Probes every TLS vhost of the root, in parallel; [] when it has none (or no local CA to verify against). */
+/**
+ * Probes every TLS vhost of the root, in parallel; [] when it has none (or no local CA to verify
+ * against).
+ */
 export async function probeTlsVhosts(
   sr: ServerRoot,
   caFile: string,
@@ -128,7 +134,10 @@ export async function probeTlsVhosts(
   return Promise.all(tls.map(([vhost, r]) => probeTlsVhost(vhost, r.port, ca, timeoutMs)));
 }
 
-/** The lines ctl prints for the probes: a failed one is a warning (the plain health check decides the exit code). */
+/**
+ * The lines ctl prints for the probes: a failed one is a warning (the plain health check decides
+ * the exit code).
+ */
 export function tlsProbeWarnings(probes: TlsProbe[]): string[] {
   return probes
     .filter((p) => !p.ok)

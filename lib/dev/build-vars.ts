@@ -23,7 +23,10 @@ export interface BuildVars {
 
 const SYSTEM_APXS = '/usr/bin/apxs';
 
-/** Names apxs answers beyond its config_vars.mk (apxs's %internal_vars), asked case-insensitively of the file first. */
+/**
+ * Names apxs answers beyond its config_vars.mk (apxs's %internal_vars), asked case-insensitively of
+ * the file first.
+ */
 const INTERNAL = [
   'TARGET',
   'CC',
@@ -101,7 +104,10 @@ async function askApxs(
   return Object.fromEntries(names.map((n, i) => [n, values[i]!]));
 }
 
-/** Every name apxs knows: `apxs -q` alone lists its config_vars.mk (2.x); an apxs that cannot list (1.3) is asked the names it may know. */
+/**
+ * Every name apxs knows: `apxs -q` alone lists its config_vars.mk (2.x); an apxs that cannot list
+ * (1.3) is asked the names it may know.
+ */
 async function allNames(
   apxs: string,
   fallback: readonly string[],

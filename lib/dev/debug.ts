@@ -63,7 +63,10 @@ export interface DebugResult {
   log: string | undefined;
 }
 
-/** The C function the module hooks as its handler: 2.x `ap_hook_handler(fn, ...)`, 1.3 `{ "name", fn }` in its handler_rec. */
+/**
+ * The C function the module hooks as its handler: 2.x `ap_hook_handler(fn, ...)`, 1.3 `{ "name", fn
+ * }` in its handler_rec.
+ */
 export function handlerFunction(sources: string[], stem: string): string {
   for (const text of sources) {
     const m =
@@ -74,7 +77,10 @@ export function handlerFunction(sources: string[], stem: string): string {
   return `${stem.replace(/^mod_/, '')}_handler`;
 }
 
-/** The one-process httpd command, with the run directories Debian's envvars names made (as ctl start does). */
+/**
+ * The one-process httpd command, with the run directories Debian's envvars names made (as ctl start
+ * does).
+ */
 async function oneProcess(sr: ServerRoot): Promise<HttpdCommand> {
   const cmd = await httpdCommand(sr, ['-X']);
   for (const v of ['APACHE_RUN_DIR', 'APACHE_LOCK_DIR', 'APACHE_LOG_DIR']) {
@@ -94,10 +100,16 @@ async function tool(name: string, pkg: string): Promise<string> {
 
 export const SUPPRESSIONS = () => path.join(templatesRoot(), 'debug', 'httpd.supp');
 
-/** What is httpd's alone: a sanitizer runtime preloaded into gdb itself hangs it before httpd starts. */
+/**
+ * What is httpd's alone: a sanitizer runtime preloaded into gdb itself hangs it before httpd
+ * starts.
+ */
 const INFERIOR_ONLY = ['LD_PRELOAD', 'ASAN_OPTIONS', 'UBSAN_OPTIONS'];
 
-/** The environment the tool runs with: the user's, httpd's, and none of `unset` (gdb hands those to httpd by `set environment`). */
+/**
+ * The environment the tool runs with: the user's, httpd's, and none of `unset` (gdb hands those to
+ * httpd by `set environment`).
+ */
 export function toolEnv(c: { env: Record<string, string>; unset: string[] }): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...c.env };
   for (const k of c.unset) delete env[k];
@@ -161,7 +173,8 @@ export async function debugCommand(o: DebugOptions): Promise<{
   );
   const breakAt = o.breakAt ?? handlerFunction(texts, project.module.stem);
   const batch = o.request !== undefined;
-  // The sanitizer runtime, its options and any preload of the user's go to httpd only, never to gdb itself.
+  // The sanitizer runtime, its options and any preload of the user's go to httpd only, never to gdb
+  // itself.
   const inferior = INFERIOR_ONLY.map((k) => [k, cmd.env[k] ?? process.env[k]] as const).filter(
     ([, v]) => v !== undefined && v !== '',
   );
@@ -213,7 +226,10 @@ async function listening(url: string, deadline: number, alive: () => boolean): P
 
 const VG_ERROR = /^==\d+== ?(.*)$/;
 
-/** valgrind's log: each error's kind and frames (`at 0x..: fn (file.c:12)`, `by 0x..: fn (in /lib/x.so)`), and the ERROR SUMMARY. */
+/**
+ * valgrind's log: each error's kind and frames (`at 0x..: fn (file.c:12)`, `by 0x..: fn (in
+ * /lib/x.so)`), and the ERROR SUMMARY.
+ */
 export function parseValgrindLog(text: string): {
   errors: ValgrindError[];
   errorCount: number | undefined;
@@ -352,7 +368,8 @@ async function debugRun(
     });
   });
   child.on('error', () => undefined);
-  // gdb killed alone leaves httpd, its tracee, running on the port: the whole tree goes, all of it this process's own descendants.
+  // gdb killed alone leaves httpd, its tracee, running on the port: the whole tree goes, all of it
+  // this process's own descendants.
   const endTree = async () => {
     if (exited || child.pid === undefined) return;
     const tree = await descendants(child.pid);
@@ -379,10 +396,12 @@ async function debugRun(
     }
     failpoint('debug:listening');
     const url = new URL(o.request, info.healthUrl).href;
-    // Under gdb the breakpoint holds the request until gdb has printed bt and killed httpd: no answer is expected then.
+    // Under gdb the breakpoint holds the request until gdb has printed bt and killed httpd: no
+    // answer is expected then.
     const request = await fetchPage(url, { timeoutMs: o.valgrind ? 60_000 : 30_000 });
     if (o.valgrind) {
-      child.kill('SIGTERM'); // our own child: httpd -X ends on SIGTERM, and valgrind writes its summary
+      // our own child: httpd -X ends on SIGTERM, and valgrind writes its summary
+      child.kill('SIGTERM');
       await exit;
       const text = await fs.readFile(log!, 'utf8').catch(() => '');
       const v = parseValgrindLog(text);
@@ -416,7 +435,8 @@ async function debugRun(
       await endTree();
       await exit;
     }
-    // gdb's kill leaves httpd's pid file behind: removed when the pid in it is dead (it was our child's).
+    // gdb's kill leaves httpd's pid file behind: removed when the pid in it is dead (it was our
+    // child's).
     const pid = await readPidFile(info.pidFile);
     if (pid !== undefined && !(await isAlive(pid))) await fs.rm(info.pidFile, { force: true });
   }

@@ -103,7 +103,10 @@ function errorOf(e: unknown): NonNullable<Cycle['error']> {
   };
 }
 
-/** After a graceful restart the health URL may still be answered by old children: wait for a child of the new generation. */
+/**
+ * After a graceful restart the health URL may still be answered by old children: wait for a child
+ * of the new generation.
+ */
 async function newGeneration(pid: number, before: Set<number>, deadline: number): Promise<void> {
   while (nowMs() < deadline) {
     if (childrenOf(pid).some((c) => !before.has(c))) return;
@@ -149,7 +152,10 @@ function debugBuildEnv(env: NodeJS.ProcessEnv, linker: string[]): NodeJS.Process
   };
 }
 
-/** Crashes whose directory appeared since the last call: the recorder's (lib/ctl/crash-capture.ts), explained. */
+/**
+ * Crashes whose directory appeared since the last call: the recorder's (lib/ctl/crash-capture.ts),
+ * explained.
+ */
 function crashWatch(sr: ServerRoot): { fresh(): Promise<Crash[]>; ready: Promise<void> } {
   const seen = new Set<number>();
   const ready = crashPids(sr).then((pids) => {
@@ -204,7 +210,8 @@ async function runCycle(
     };
     at('install');
     t = nowMs();
-    // The install's passing configtest is kept: the restart right after reuses it when no file changed since.
+    // The install's passing configtest is kept: the restart right after reuses it when no file
+    // changed since.
     const inst = await installProject(o.sr, project, tc, { proveConfig: true });
     c.installed = { changed: inst.changed, ms: nowMs() - t };
     at('restart');
@@ -245,7 +252,8 @@ async function runCycle(
     c.ok = c.request.status !== undefined && c.request.status < 500;
     if (!c.ok) {
       c.failedAt = 'request';
-      // A request that found no answer: a child that died by a signal is the usual reason; its backtrace says where.
+      // A request that found no answer: a child that died by a signal is the usual reason; its
+      // backtrace says where.
       const died = await crashes.fresh();
       if (died.length) c.crashes = died;
     }
@@ -286,10 +294,12 @@ export async function devLoop(o: DevOptions): Promise<DevSummary> {
       busy = undefined;
     })();
   };
-  // A directory that is no module fails here, not as a first cycle that waits for saves that cannot help.
+  // A directory that is no module fails here, not as a first cycle that waits for saves that cannot
+  // help.
   await readModuleProject(o.dir);
   const watcher = await watchSaves(o.dir, o.debounceMs ?? 20, cycle);
-  // Crashes from requests dev did not make (a browser, curl) are reported as they come, between cycles.
+  // Crashes from requests dev did not make (a browser, curl) are reported as they come, between
+  // cycles.
   let polling = false;
   const poll = setInterval(() => {
     if (busy || polling || !o.onCrash) return;

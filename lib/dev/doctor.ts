@@ -33,7 +33,10 @@ export interface Missing {
 export interface ListenStatus {
   address: string;
   port: number;
-  /** free; this server (running and listening there); taken (by another process); privileged (below 1024, not root). */
+  /**
+   * free; this server (running and listening there); taken (by another process); privileged (below
+   * 1024, not root).
+   */
   status: 'free' | 'this server' | 'taken' | 'privileged';
   holder?: string;
 }
@@ -52,7 +55,9 @@ export interface DoctorReport {
   flags: { cflags: string[]; cxxflags: string[]; ldflags: string[] } | null;
   hostsFile: { path: string; writable: boolean; fix: string | null };
   listen: ListenStatus[];
-  /** The local CA (tls ca), whether the system store trusts it, and this root's TLS certificates. */
+  /**
+   * The local CA (tls ca), whether the system store trusts it, and this root's TLS certificates.
+   */
   tls: TlsFacts;
   missing: Missing[];
   warnings: string[];
@@ -87,7 +92,8 @@ async function tlsFacts(sr: ServerRoot | undefined, report: DoctorReport): Promi
   );
   const now = Date.now();
   if (ca) {
-    // The key as vhost add --tls would use it: there, not a symlink, not readable by others, the certificate's.
+    // The key as vhost add --tls would use it: there, not a symlink, not readable by others, the
+    // certificate's.
     await caSigningKey(ca).catch((e: unknown) => report.warnings.push(said(e)));
     const daysLeft = Math.floor((new Date(ca.notAfter).getTime() - now) / 86400_000);
     const systemTrusted = await inSystemBundle(ca, DEFAULT_SYSTEM_STORE);
@@ -158,7 +164,8 @@ async function httpdFacts(sr: ServerRoot, report: DoctorReport): Promise<void> {
   const cmd = await httpdCommand(sr, ['-V']);
   // -V with this root's config: Debian loads its MPM as a module, so only the config says which.
   const v = await runCapture(cmd.file, cmd.args, { env: cmd.env });
-  // [ \t]*, not \s*: with no MPM loaded the field is empty, and \s* would read on into the next line's "Server".
+  // [ \t]*, not \s*: with no MPM loaded the field is empty, and \s* would read on into the next
+  // line's "Server".
   const mpm = /^Server MPM:[ \t]*(\S+)/m.exec(v.stdout)?.[1] ?? null;
   if (v.exitCode !== 0)
     report.warnings.push(

@@ -42,7 +42,8 @@ export function fetchPage(
       });
     };
     const mod = url.startsWith('https:') ? https : http;
-    // No keep-alive: the next cycle restarts the server under this connection. Lenient parsing: 1.3 pads chunk sizes.
+    // No keep-alive: the next cycle restarts the server under this connection. Lenient parsing: 1.3
+    // pads chunk sizes.
     const req = mod.get(
       url,
       {
@@ -74,7 +75,10 @@ export function fetchPage(
   });
 }
 
-/** Readable text of the first lines: tags dropped, entities of the templates decoded, blank lines skipped. */
+/**
+ * Readable text of the first lines: tags dropped, entities of the templates decoded, blank lines
+ * skipped.
+ */
 export function pageText(body: string[], n = 3): string[] {
   return body
     .map((l) =>

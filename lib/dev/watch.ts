@@ -8,7 +8,10 @@
 import { watch, promises as fs, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 
-/** Sources, headers and the manifest; not the .so, the build's own files or editors' swap and backup files. */
+/**
+ * Sources, headers and the manifest; not the .so, the build's own files or editors' swap and backup
+ * files.
+ */
 const WATCHED = /\.(c|cc|cpp|cxx|C|h|hh|hpp|hxx|inc|def)$|^apxs-ts-module\.json$/;
 
 export function isWatchedName(name: string): boolean {

@@ -35,13 +35,24 @@ export interface ConfigEdit<T> {
   configtest: ConfigTestResult | null;
   /** An interrupted edit finished or undone first, a backup not kept, ... */
   warnings: string[];
-  /** When asked for (`prove`): the passing verdict with what it was reached on, for a restart to reuse (config-proof.ts). */
+  /**
+   * When asked for (`prove`): the passing verdict with what it was reached on, for a restart to
+   * reuse (config-proof.ts).
+   */
   proof?: ConfigProof;
-  /** Each changed file before and after (apxs-ts's own state files left out), in a real run and a plan alike. */
+  /**
+   * Each changed file before and after (apxs-ts's own state files left out), in a real run and a
+   * plan alike.
+   */
   diff: FileDiff[];
-  /** True: a plan (--check); nothing was written, and `configtest` is null because it was not run. */
+  /**
+   * True: a plan (--check); nothing was written, and `configtest` is null because it was not run.
+   */
   check: boolean;
-  /** Whether anything was (or, planned, would be) changed: a file, a link, a directory, the hosts file. Never true on a second identical run. */
+  /**
+   * Whether anything was (or, planned, would be) changed: a file, a link, a directory, the hosts
+   * file. Never true on a second identical run.
+   */
   didChange: boolean;
   /** Under --check: why httpd's configtest was not run (it reads the files as they are on disk). */
   configtestSkipped?: string;
@@ -50,7 +61,9 @@ export interface ConfigEdit<T> {
 export interface ConfigEditOptions {
   /** Plan only: record every change in memory, write nothing (lib/core/edit-transaction.ts). */
   check?: boolean;
-  /** Keep the passing verdict with what it was reached on, for a restart to reuse (config-proof.ts). */
+  /**
+   * Keep the passing verdict with what it was reached on, for a restart to reuse (config-proof.ts).
+   */
   prove?: boolean;
 }
 
@@ -63,7 +76,10 @@ const LOCK_TIMEOUT_MS = 120_000;
 export const journalFile = (sr: ServerRoot) => path.join(sr.stateDir, 'journal.json');
 const backupDir = (sr: ServerRoot) => path.join(sr.stateDir, 'backups');
 
-/** Finishes or undoes an edit of this root that a killed run left behind (call it under the root's lock). */
+/**
+ * Finishes or undoes an edit of this root that a killed run left behind (call it under the root's
+ * lock).
+ */
 export function recoverInterruptedEdit(sr: ServerRoot): Promise<string[]> {
   return EditTransaction.recover(journalFile(sr), backupDir(sr));
 }
@@ -146,12 +162,11 @@ export async function withConfigEdit<T>(
  * is made, and no lock is taken: taking the root's lock writes a lock file
  * (and a temp file beside it) in the state dir, and a check must not change
  * a byte or an mtime. Instead it waits, reading only, while a real edit holds
- * the lock (its lock file names a live process; a killed run's is not waited on), so that it plans from a finished edit's
- * files, not from a half-made one. A real edit that starts while the plan
- * reads can still make the plan's report out of date (never its own files
- * wrong: the plan writes nothing). An interrupted edit's journal is not
- * recovered (that writes): the plan lays what recovering it would leave over
- * the disk in memory (EditTransaction.planRecovery), and says so.
+ * the lock (its lock file names a live process; a killed run's is not waited on), so that it plans
+ * from a finished edit's files, not from a half-made one. A real edit that starts while the plan
+ * reads can still make the plan's report out of date (never its own files wrong: the plan writes
+ * nothing). An interrupted edit's journal is not recovered (that writes): the plan lays what
+ * recovering it would leave over the disk in memory (EditTransaction.planRecovery), and says so.
  */
 async function planConfigEdit<T>(
   sr: ServerRoot,
@@ -164,7 +179,8 @@ async function planConfigEdit<T>(
   while (Date.now() < deadline && (await lockHeld(lockFile)))
     await new Promise((r) => setTimeout(r, 20));
   const tx = new EditTransaction(undefined, undefined, { check: true });
-  // An interrupted edit is not recovered (that writes): the plan starts from what recovering it leaves.
+  // An interrupted edit is not recovered (that writes): the plan starts from what recovering it
+  // leaves.
   const pending = await tx.planRecovery(journalFile(sr));
   const warnings = pending
     ? [

@@ -29,7 +29,10 @@ export interface ConfigProof {
   verdict: ConfigTestResult;
 }
 
-/** Directives whose files httpd writes (logs, pid, locks): they change on every request, and httpd -t does not read them. */
+/**
+ * Directives whose files httpd writes (logs, pid, locks): they change on every request, and httpd
+ * -t does not read them.
+ */
 const WRITTEN = /log$|^(pidfile|mutex|lockfile|scoreboardfile|scriptsock|coredumpdirectory)$/i;
 
 /** A file's identity and change times; `-` when it is not there or no regular file. */
@@ -69,13 +72,17 @@ export async function configFingerprint(sr: ServerRoot, tree?: ConfTree): Promis
   for (const w of [...named].sort()) {
     const abs = path.resolve(t.serverRoot, w);
     const k = fileKey(abs);
-    // A word that names no file (a URL path, a host name) says nothing; a LoadModule's missing .so does.
+    // A word that names no file (a URL path, a host name) says nothing; a LoadModule's missing .so
+    // does.
     if (k !== '-' || /\.so$/.test(w)) parts.push(`file ${abs} ${k}`);
   }
   return sha256(parts.join('\n'));
 }
 
-/** A proof for `verdict` when nothing changed while it was reached: fingerprints before and after equal. */
+/**
+ * A proof for `verdict` when nothing changed while it was reached: fingerprints before and after
+ * equal.
+ */
 export function proofOf(
   sr: ServerRoot,
   before: string,
@@ -87,7 +94,10 @@ export function proofOf(
     : undefined;
 }
 
-/** True when `proof` was taken on this root and its files are, as far as httpd -t can tell, the same now. */
+/**
+ * True when `proof` was taken on this root and its files are, as far as httpd -t can tell, the same
+ * now.
+ */
 export async function proofHolds(
   sr: ServerRoot,
   proof: ConfigProof | undefined,

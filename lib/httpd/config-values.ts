@@ -58,7 +58,10 @@ export function configToken(what: string, value: string): string {
   return value;
 }
 
-/** A <VirtualHost> address: `*` or an IPv4/IPv6 address (an empty one is no address, not the default). */
+/**
+ * A <VirtualHost> address: `*` or an IPv4/IPv6 address (an empty one is no address, not the
+ * default).
+ */
 export function configAddress(what: string, value: string): string {
   if (value !== '*' && net.isIP(value) === 0)
     refuse(

@@ -116,7 +116,10 @@ export async function configTest(sr: ServerRoot): Promise<ConfigTestResult> {
   };
 }
 
-/** The one error for a config httpd rejects: its first error as file:line, its output and our explanations. */
+/**
+ * The one error for a config httpd rejects: its first error as file:line, its output and our
+ * explanations.
+ */
 export function brokenConfigError(
   verdict: { output: string; explanations: string[] },
   prefix: string,

@@ -43,8 +43,8 @@ export function markerPaths(root: string, obj: A2Object, name: string): string[]
 }
 
 /**
- * Whether `p` has the shape of a marker of `name` (…/OBJ/enabled_by_admin/NAME etc.) in any state dir: a save made
- * with another APACHE_STATE_DIRECTORY than this run's names its markers there.
+ * Whether `p` has the shape of a marker of `name` (…/OBJ/enabled_by_admin/NAME etc.) in any state
+ * dir: a save made with another APACHE_STATE_DIRECTORY than this run's names its markers there.
  */
 export function isMarkerPath(p: string, obj: A2Object, name: string): boolean {
   const dir = path.dirname(p);

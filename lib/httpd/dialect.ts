@@ -19,9 +19,15 @@ export interface Dialect {
    * info.conf and status.conf say with `Require local`.
    */
   localOnly: string[];
-  /** Order/Allow/Deny/Satisfy are core access control (before 2.4) rather than mod_access_compat's (2.4). */
+  /**
+   * Order/Allow/Deny/Satisfy are core access control (before 2.4) rather than mod_access_compat's
+   * (2.4).
+   */
   orderAllowBuiltIn: boolean;
-  /** The shipped lines that say where httpd listens (1.3 also has Port), and the lines that make it listen on loopback:PORT. */
+  /**
+   * The shipped lines that say where httpd listens (1.3 also has Port), and the lines that make it
+   * listen on loopback:PORT.
+   */
   listen: { shipped: RegExp; lines: (port: number) => string[] };
   /**
    * LogLevel: 2.4 sets a level per module (`LogLevel NAME:LEVEL`) and has
@@ -29,7 +35,9 @@ export interface Dialect {
    * a syntax error there), so a module's debug lines need the global debug.
    */
   logLevel: { perModule: boolean; levels: readonly string[] };
-  /** httpd's messages carry an id (AH00112: ...) from 2.4 on; 2.2's say the same words without one. */
+  /**
+   * httpd's messages carry an id (AH00112: ...) from 2.4 on; 2.2's say the same words without one.
+   */
   messageIds: boolean;
   /**
    * 2.4 keeps <VirtualHost *> (any port, `*:*` in httpd -S) apart from
@@ -71,7 +79,10 @@ const LOG_24 = {
   levels: [...LEVELS, ...[1, 2, 3, 4, 5, 6, 7, 8].map((n) => `trace${n}`)],
 };
 
-/** 2.0 and 2.2 speak alike: ordered Allow/Deny, NameVirtualHost, one global LogLevel, no message ids. */
+/**
+ * 2.0 and 2.2 speak alike: ordered Allow/Deny, NameVirtualHost, one global LogLevel, no message
+ * ids.
+ */
 const dialect2xBefore24 = (series: '2.0' | '2.2'): Dialect => ({
   series,
   nameVirtualHost: true,
@@ -115,7 +126,9 @@ export function dialectOf(series: Series): Dialect {
   return DIALECTS[series];
 }
 
-/** httpd's message id as the series prints it: "AH00112: " on 2.4, nothing before (2.2 has no ids). */
+/**
+ * httpd's message id as the series prints it: "AH00112: " on 2.4, nothing before (2.2 has no ids).
+ */
 export function messageId(series: Series, id: string): string {
   return dialectOf(series).messageIds ? `${id}: ` : '';
 }

@@ -43,7 +43,8 @@ export async function httpdCommand(sr: ServerRoot, args: string[]): Promise<Http
   const base = sr.layout.envBase(sr);
   const env = sr.envvars ? await envvarsOf(sr.envvars, base) : (base ?? {});
   await sr.layout.prepareRun(env);
-  // Modules built with `build --sanitize` load only after their runtime: preloaded for every run of httpd.
+  // Modules built with `build --sanitize` load only after their runtime: preloaded for every run of
+  // httpd.
   const san = await sanitizerEnv(sr.modulesDir, path.join(sr.stateDir, 'crashes'), env);
   return {
     file: sr.httpd,

@@ -66,23 +66,35 @@ export interface Layout {
   prepareRun(env: Record<string, string>): Promise<void>;
   /** An httpd prefix whose build/config_vars.mk describes its compiler flags. */
   buildRoot(sr: RootPaths): string | undefined;
-  /** The root httpd uses when started without -d (as init scripts start it), when that is this root. */
+  /**
+   * The root httpd uses when started without -d (as init scripts start it), when that is this root.
+   */
   builtInRoot(sr: RootPaths & { httpd: string }): string | undefined;
   /** How LoadModule names a .so under modulesDir. */
   loadPath(sr: RootPaths, so: string): string;
   enableModule(tx: EditTransaction, sr: RootPaths, m: ModuleLines): Promise<void>;
   disableModule(tx: EditTransaction, sr: RootPaths, name: string): Promise<void>;
-  /** Whether apxs-ts's config for module `name` is there (`view`: inside an edit, its transaction). */
+  /**
+   * Whether apxs-ts's config for module `name` is there (`view`: inside an edit, its transaction).
+   */
   hasModule(sr: RootPaths, name: string, view?: FileView): Promise<boolean>;
-  /** A config file of module `name` that apxs-ts did not write (Debian: the package's or the admin's mods-available/NAME.load), enabled or not. */
+  /**
+   * A config file of module `name` that apxs-ts did not write (Debian: the package's or the admin's
+   * mods-available/NAME.load), enabled or not.
+   */
   foreignModuleConfig(sr: RootPaths, name: string, view?: FileView): Promise<string | undefined>;
-  /** Every path enabling module `name` touches besides the .so (files, links, markers): what --force keeps to put back. */
+  /**
+   * Every path enabling module `name` touches besides the .so (files, links, markers): what --force
+   * keeps to put back.
+   */
   moduleFiles(sr: RootPaths, name: string): string[];
   /** The file holding vhost `name`'s block. */
   siteFile(sr: RootPaths, name: string): string;
   /** Where `vhost add` makes a DocumentRoot when none is given. */
   defaultDocroot(sr: RootPaths, name: string): string;
-  /** Writes the site file as `edit` makes it from its current text (or `header`), and enables it. */
+  /**
+   * Writes the site file as `edit` makes it from its current text (or `header`), and enables it.
+   */
   enableSite(
     tx: EditTransaction,
     sr: RootPaths,
@@ -90,7 +102,10 @@ export interface Layout {
     header: string,
     edit: (text: string) => string,
   ): Promise<void>;
-  /** Takes the site out as `edit` makes its file; disables (deletes) the file when nothing but apxs-ts's `header` is left in a file apxs-ts created. */
+  /**
+   * Takes the site out as `edit` makes its file; disables (deletes) the file when nothing but
+   * apxs-ts's `header` is left in a file apxs-ts created.
+   */
   disableSite(
     tx: EditTransaction,
     sr: RootPaths,
@@ -98,9 +113,15 @@ export interface Layout {
     header: string,
     edit: (text: string) => string,
   ): Promise<void>;
-  /** Site files there but not enabled (Debian: sites-available/X.conf without its sites-enabled link). */
+  /**
+   * Site files there but not enabled (Debian: sites-available/X.conf without its sites-enabled
+   * link).
+   */
   disabledSites(sr: RootPaths): Promise<string[]>;
-  /** A config snippet file of its own for `name` (Debian: conf-available/NAME.conf), or undefined: the main config holds it as a block. */
+  /**
+   * A config snippet file of its own for `name` (Debian: conf-available/NAME.conf), or undefined:
+   * the main config holds it as a block.
+   */
   snippetFile(sr: RootPaths, name: string): string | undefined;
   /** Writes snippet `name` (snippetFile) and enables it (a2enconf's way on Debian). */
   enableSnippet(tx: EditTransaction, sr: RootPaths, name: string, text: string): Promise<void>;
@@ -141,7 +162,9 @@ export interface SharedModule {
   file: string;
 }
 
-/** The symbols of the LoadModule lines in `text` (apxs-ts's block `id` left out: it is rewritten). */
+/**
+ * The symbols of the LoadModule lines in `text` (apxs-ts's block `id` left out: it is rewritten).
+ */
 function loadedSymbols(text: string, file: string, id: string): Set<string> {
   const rest = removeBlock(text, id, file);
   return new Set(
@@ -183,7 +206,10 @@ function quote(p: string): string {
   return `"${p.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-/** A file's text through `view` (an edit's transaction: what it wrote so far), undefined when there is none. */
+/**
+ * A file's text through `view` (an edit's transaction: what it wrote so far), undefined when there
+ * is none.
+ */
 const readText = (file: string, view: FileView = disk) => view.readText(file);
 /** The main config's text: it must exist. */
 async function mustRead(file: string, view: FileView): Promise<string> {
@@ -192,7 +218,10 @@ async function mustRead(file: string, view: FileView): Promise<string> {
   return text;
 }
 
-/** Where a sandbox or prefix finds httpd's own module `m`: a sandbox in the system's modules dir, a prefix in its modules/. */
+/**
+ * Where a sandbox or prefix finds httpd's own module `m`: a sandbox in the system's modules dir, a
+ * prefix in its modules/.
+ */
 async function sharedModulePath(sr: RootPaths, m: SharedModule): Promise<string | undefined> {
   const dirs = [(await sandboxMarker(sr))?.systemModulesDir, sr.modulesDir].filter(
     (d): d is string => !!d,
@@ -353,7 +382,10 @@ async function removeEnabledLink(
   if (!(await foreignEnabledEntry(sr, dir, file, tx))) await tx.remove(enabledLink(sr, dir, file));
 }
 
-/** Whether the text holds a block apxs-ts marked as its own vhost (a broken marker throws BLOCK_BROKEN: nothing is written). */
+/**
+ * Whether the text holds a block apxs-ts marked as its own vhost (a broken marker throws
+ * BLOCK_BROKEN: nothing is written).
+ */
 const hasVhostBlock = (text: string, file: string) =>
   scanBlocks(text, file).some((b) => b.id.startsWith('vhost '));
 
@@ -363,7 +395,8 @@ const debianLayout: Layout = {
   envBase: (sr) => ({ APACHE_CONFDIR: sr.root }),
   prepareRun: makeRuntimeDirs,
   buildRoot: () => undefined,
-  // Debian's init scripts start /etc/apache2's server without -d: that is the binary's built-in root.
+  // Debian's init scripts start /etc/apache2's server without -d: that is the binary's built-in
+  // root.
   builtInRoot: (sr) =>
     sr.root === '/etc/apache2' && sr.httpd === '/usr/sbin/apache2' ? sr.root : undefined,
   loadPath: (_sr, so) => so,
@@ -383,7 +416,8 @@ const debianLayout: Layout = {
         );
         await tx.symlink(`../mods-available/${m.name}.${ext}`, link);
       } else if (isOurs(await readText(file, tx)) || !(await readText(file, tx))) {
-        // A .conf of an earlier install of ours goes; one apxs-ts did not write was kept aside by --force (replaced-files).
+        // A .conf of an earlier install of ours goes; one apxs-ts did not write was kept aside by
+        // --force (replaced-files).
         await removeEnabledLink(tx, sr, 'mods', `${m.name}.${ext}`);
         await tx.remove(file);
       }
@@ -411,7 +445,8 @@ const debianLayout: Layout = {
       const file = availFile(sr, 'mods', `${name}.${ext}`);
       const text = await readText(file, view);
       if (text !== undefined && !isOurs(text)) return file;
-      // An admin's own mods-enabled/NAME.load (a file, or a link to one elsewhere) loads a module of that name too.
+      // An admin's own mods-enabled/NAME.load (a file, or a link to one elsewhere) loads a module
+      // of that name too.
       const entry = await foreignEnabledEntry(sr, 'mods', `${name}.${ext}`, view);
       if (entry) return entry;
     }
@@ -425,8 +460,8 @@ const debianLayout: Layout = {
     ...markerPaths(sr.root, 'module', name),
   ],
   siteFile: (sr, name) => availFile(sr, 'sites', `${name}.conf`),
-  // Web content under /var/www as Debian's own site has it, never under /etc; APXS_TS_WWW_DIR moves it
-  // (and a copy of the tree keeps it beside itself).
+  // Web content under /var/www as Debian's own site has it, never under /etc; APXS_TS_WWW_DIR moves
+  // it (and a copy of the tree keeps it beside itself).
   defaultDocroot: (sr, name) =>
     path.join(
       process.env.APXS_TS_WWW_DIR ||
@@ -468,7 +503,8 @@ const debianLayout: Layout = {
     const next = edit(current);
     const rest = next.startsWith(header) ? next.slice(header.length) : next;
     // Deleted only when nothing but apxs-ts's header is left in a file it made (recorded, or made
-    // before the record existed: then it starts with that header); anyone's other text stays, enabled as it was.
+    // before the record existed: then it starts with that header); anyone's other text stays,
+    // enabled as it was.
     const ours = (await createdByApxs(sr.stateDir, file, tx)) || current.startsWith(header);
     if (listBlockIds(next, 'vhost ', file).length > 0 || rest.trim() !== '' || !ours) {
       await tx.write(file, next);
@@ -499,8 +535,9 @@ const debianLayout: Layout = {
   async enableSnippet(tx, sr, name, text) {
     const file = availFile(sr, 'conf', `${name}.conf`);
     const current = await readText(file, tx);
-    // A file of that name apxs-ts did not make (no record, no block of its own) is the admin's, perhaps disabled on
-    // purpose: enabling it would switch on their other lines too, and a2disconf's choice would not come back on --reset.
+    // A file of that name apxs-ts did not make (no record, no block of its own) is the admin's,
+    // perhaps disabled on purpose: enabling it would switch on their other lines too, and
+    // a2disconf's choice would not come back on --reset.
     if (
       current !== undefined &&
       !(await createdByApxs(sr.stateDir, file, tx)) &&
@@ -523,7 +560,8 @@ const debianLayout: Layout = {
   async hasSharedModule(sr, m) {
     return (await readText(availFile(sr, 'mods', `${m.name}.load`))) !== undefined;
   },
-  // a2enmod's way: links to the package's mods-available files and its marker; a module enabled already is left as it is.
+  // a2enmod's way: links to the package's mods-available files and its marker; a module enabled
+  // already is left as it is.
   async enableSharedModules(tx, sr, _id, mods) {
     const names: string[] = [];
     for (const m of mods) {

@@ -14,7 +14,10 @@ import type { ServerRoot } from './server-root.js';
 
 export interface Ledger {
   /** Absolute .so path -> the module installed as it. */
-  /** sha256: of the .so as apxs-ts wrote it (a package upgrade that replaced it since is then told apart). */
+  /**
+   * sha256: of the .so as apxs-ts wrote it (a package upgrade that replaced it since is then told
+   * apart).
+   */
   modules: Record<string, { module: string; sha256?: string }>;
   /** Absolute directory -> the vhost whose DocumentRoot it was created as. */
   docroots: Record<string, { vhost: string; top?: string }>;
@@ -22,7 +25,10 @@ export interface Ledger {
   hostNames: Record<string, { vhost: string }>;
   /** vhost -> its TLS certificate+key file (apxs-ts-tls/NAME-SERIAL.pem), port, names, expiry. */
   tls: Record<string, TlsRecord>;
-  /** httpd's own modules apxs-ts loaded for TLS (Debian: the mods-enabled links it made), taken out with the last TLS vhost. */
+  /**
+   * httpd's own modules apxs-ts loaded for TLS (Debian: the mods-enabled links it made), taken out
+   * with the last TLS vhost.
+   */
   tlsModules: string[];
 }
 
@@ -71,7 +77,8 @@ export async function updateLedger(
 ): Promise<void> {
   const l = await readLedger(sr, tx);
   change(l);
-  // Written only when it changed (tx.write compares): a second identical run leaves its mtime alone.
+  // Written only when it changed (tx.write compares): a second identical run leaves its mtime
+  // alone.
   await tx.write(ledgerFile(sr), JSON.stringify(l, null, 2) + '\n');
 }
 

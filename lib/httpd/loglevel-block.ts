@@ -25,7 +25,9 @@ export interface Levels {
   modules: Map<string, string>;
 }
 
-/** Reads apxs-ts's own block back (only lines it wrote: `LogLevel LEVEL` and `LogLevel NAME:LEVEL`). */
+/**
+ * Reads apxs-ts's own block back (only lines it wrote: `LogLevel LEVEL` and `LogLevel NAME:LEVEL`).
+ */
 function parseBlock(body: string[]): Levels {
   const levels: Levels = { global: undefined, modules: new Map() };
   for (const line of body) {
@@ -95,7 +97,10 @@ export async function editLogLevels(
   return body;
 }
 
-/** Takes module `name`'s level out of apxs-ts's block, when it has one there (nothing is written otherwise). */
+/**
+ * Takes module `name`'s level out of apxs-ts's block, when it has one there (nothing is written
+ * otherwise).
+ */
 export async function dropModuleLogLevel(
   tx: EditTransaction,
   sr: Root,

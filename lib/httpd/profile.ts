@@ -20,11 +20,20 @@ export type CtlVerb = 'stop' | 'restart' | 'graceful' | 'gracefulStop';
 export interface SeriesTraits {
   series: Series;
   dialect: Dialect;
-  /** httpd arguments that start it in the background: 2.x takes `-k start`; 1.3 has no -k and detaches by itself. */
+  /**
+   * httpd arguments that start it in the background: 2.x takes `-k start`; 1.3 has no -k and
+   * detaches by itself.
+   */
   startArgs: string[];
-  /** The signal for each verb; undefined where the series has no such verb (graceful-stop came with 2.2). */
+  /**
+   * The signal for each verb; undefined where the series has no such verb (graceful-stop came with
+   * 2.2).
+   */
   signals: Record<CtlVerb, NodeJS.Signals | undefined>;
-  /** The module API templates target: 1.3's (module MODULE_VAR_EXPORT, handler_rec) or 2.x's (hooks, APR). */
+  /**
+   * The module API templates target: 1.3's (module MODULE_VAR_EXPORT, handler_rec) or 2.x's (hooks,
+   * APR).
+   */
   moduleApi: '1.3' | '2';
   /**
    * What apxs -q can answer. 1.3's apxs knows fewer variables (no CXX, no
@@ -192,7 +201,10 @@ async function versionOf(sr: ServerRoot): Promise<{ series: Series; version: str
   return hit;
 }
 
-/** The profile of a server root's httpd; `override` (--httpd-version) names the series instead of asking httpd. */
+/**
+ * The profile of a server root's httpd; `override` (--httpd-version) names the series instead of
+ * asking httpd.
+ */
 export async function serverProfile(sr: ServerRoot, override?: Series): Promise<ServerProfile> {
   const v = override ? { series: override, version: override } : await versionOf(sr);
   return { ...v, traits: traitsOf(v.series) };

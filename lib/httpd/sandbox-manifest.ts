@@ -73,7 +73,8 @@ export async function readSandboxMarker(
  */
 export function withoutApxsBlocks(text: string): string | undefined {
   try {
-    // removeBlock undoes exactly what upsertBlock did (also the newline it adds to a file without a final one).
+    // removeBlock undoes exactly what upsertBlock did (also the newline it adds to a file without a
+    // final one).
     let out = text;
     for (const b of scanBlocks(text)) out = removeBlock(out, b.id);
     return out;

@@ -47,15 +47,25 @@ import { SANDBOX_MARKER } from './server-root.js';
 
 export interface SandboxFilesRemoved {
   root: string;
-  /** What was deleted: [root] when the whole directory went, else each file and directory deleted. */
+  /**
+   * What was deleted: [root] when the whole directory went, else each file and directory deleted.
+   */
   removed: string[];
-  /** What was left because it is not provably apxs-ts's (the user's files, symlinks, edited files). */
+  /**
+   * What was left because it is not provably apxs-ts's (the user's files, symlinks, edited files).
+   */
   kept: string[];
-  /** True when an earlier remove had been interrupted after deleting the sandbox's record: this one finished it. */
+  /**
+   * True when an earlier remove had been interrupted after deleting the sandbox's record: this one
+   * finished it.
+   */
   finished?: boolean;
   /** False: nothing of it was there any more (a second remove), nothing was done (#23). */
   changed: boolean;
-  /** The files deleted (would be, under check) outside the runtime dirs, with their content before (Ansible's shape). */
+  /**
+   * The files deleted (would be, under check) outside the runtime dirs, with their content before
+   * (Ansible's shape).
+   */
   diff: FileDiff[];
 }
 
@@ -88,7 +98,10 @@ async function walk(root: string, rel = ''): Promise<Entry[]> {
   return out;
 }
 
-/** The index.html vhost add writes into a DocumentRoot it made (lib/sites/vhost-edit.ts indexHtml), exactly. */
+/**
+ * The index.html vhost add writes into a DocumentRoot it made (lib/sites/vhost-edit.ts indexHtml),
+ * exactly.
+ */
 const VHOST_INDEX =
   /^<!DOCTYPE html>\n<html><head><title>([^<>&"]*)<\/title><\/head>\n<body><h1>\1<\/h1><p>The \1 virtual host, made by apxs-ts\.<\/p><\/body><\/html>\n$/;
 
@@ -100,7 +113,10 @@ interface Ledgerish {
   docroots?: Record<string, unknown>;
 }
 
-/** Ledger paths inside the sandbox, made relative; anything else in the ledger is not this remove's business. */
+/**
+ * Ledger paths inside the sandbox, made relative; anything else in the ledger is not this remove's
+ * business.
+ */
 function insideRels(root: string, abs: string[]): Set<string> {
   const out = new Set<string>();
   for (const a of abs) {
@@ -170,7 +186,8 @@ export async function removeSandboxFiles(
         () => true,
         () => false,
       );
-      // Gone already (removed before): nothing to do, as asked (#23). A directory that is there and not ours stays refused.
+      // Gone already (removed before): nothing to do, as asked (#23). A directory that is there and
+      // not ours stays refused.
       if (!there) return { root, removed: [], kept: [], changed: false, diff: [] };
       throw new ApxsError(
         'BAD_INPUT',
@@ -190,7 +207,8 @@ export async function removeSandboxFiles(
       diff: [],
     };
   }
-  // A marker made before create recorded its manifest: nothing of create's is provably unchanged, so only runtime and ledger files go.
+  // A marker made before create recorded its manifest: nothing of create's is provably unchanged,
+  // so only runtime and ledger files go.
   const made: SandboxManifest = marker.made ?? { files: {}, dirs: [] };
   const ledger =
     (await readJson<Ledgerish>(path.join(root, STATE_DIR, 'created.json')).catch(
@@ -208,7 +226,8 @@ export async function removeSandboxFiles(
   const removed: string[] = [];
   const kept: string[] = [];
   const diff: FileDiff[] = [];
-  // Under check nothing is deleted: `gone` stands for what would be, so directories empty as they would.
+  // Under check nothing is deleted: `gone` stands for what would be, so directories empty as they
+  // would.
   const gone = new Set<string>();
   const del = async (rel: string, dir: boolean) => {
     gone.add(rel);
@@ -225,7 +244,8 @@ export async function removeSandboxFiles(
     const ours =
       e.kind === 'file'
         ? await isOurs(root, e.rel, made, modules, docroots)
-        : // A symlink or socket is deleted only in the state dir, or a socket httpd left in run/ or logs/ (unlink never follows).
+        : // A symlink or socket is deleted only in the state dir, or a socket httpd left in run/ or
+          // logs/ (unlink never follows).
           e.rel.startsWith(`${STATE_DIR}/`) ||
           (e.kind === 'other' && RUNTIME_DIRS.includes(e.rel.split('/')[0]!));
     if (!ours) {
@@ -275,7 +295,10 @@ export async function removeSandboxFiles(
   };
 }
 
-/** The last steps: the directory when empty, then the list entry. `check`: decided from `leftUnderCheck`, nothing done. */
+/**
+ * The last steps: the directory when empty, then the list entry. `check`: decided from
+ * `leftUnderCheck`, nothing done.
+ */
 async function finish(
   root: string,
   registry: string,

@@ -34,7 +34,9 @@ export interface SandboxOptions {
   tlsPort?: number;
   force?: boolean;
   env?: NodeJS.ProcessEnv;
-  /** False: not added to the per-user list (`apxs-ts test`'s throwaway roots, deleted by their run). */
+  /**
+   * False: not added to the per-user list (`apxs-ts test`'s throwaway roots, deleted by their run).
+   */
   register?: boolean;
   /** Decide and report; write nothing. */
   check?: boolean;
@@ -52,7 +54,9 @@ export interface SandboxResult {
   changed: boolean;
   /** The files written (or, under check, that would be). */
   files: string[];
-  /** Each of those files' diff (Ansible's shape); the marker, apxs-ts's own record, is not in it. */
+  /**
+   * Each of those files' diff (Ansible's shape); the marker, apxs-ts's own record, is not in it.
+   */
   diff: FileDiff[];
 }
 
@@ -92,7 +96,9 @@ async function runAsLines(root: string, warnings: string[]): Promise<string> {
 
 /** The directories `sandbox create` makes in a sandbox. */
 const SANDBOX_DIRS = ['conf', 'htdocs', 'logs', 'modules', 'run'];
-/** What a sandbox holds at its top: made by `sandbox create`, or later by ctl (.apxs-ts, its state). */
+/**
+ * What a sandbox holds at its top: made by `sandbox create`, or later by ctl (.apxs-ts, its state).
+ */
 const SANDBOX_ENTRIES = [...SANDBOX_DIRS, '.apxs-ts', SANDBOX_MARKER];
 
 /** One sandbox in the per-user list. */
@@ -103,7 +109,9 @@ export interface SandboxEntry {
   created: string;
   /** The directory was new or empty when the sandbox was made in it: all of it is the sandbox's. */
   madeDir: boolean;
-  /** Its top-level entries that `sandbox create` made (the others were there before, under --force). */
+  /**
+   * Its top-level entries that `sandbox create` made (the others were there before, under --force).
+   */
   made: string[];
 }
 
@@ -111,7 +119,9 @@ export function sandboxRegistryFile(env: NodeJS.ProcessEnv = process.env): strin
   return path.join(cacheDir(env), 'sandboxes.json');
 }
 
-/** What `sandbox create` was asked that an existing sandbox was made otherwise (none: it matches). */
+/**
+ * What `sandbox create` was asked that an existing sandbox was made otherwise (none: it matches).
+ */
 function settingsThatDiffer(
   marker: SandboxMarkerWithManifest,
   want: { port: number; tlsPort?: number; httpd: string },
@@ -226,9 +236,9 @@ async function createSandboxUnlocked(opts: SandboxOptions): Promise<SandboxResul
   await fs.mkdir(root, { recursive: true, mode: 0o755 });
   if (!completing) {
     await fs.chmod(root, 0o755);
-    // The marker, with the record of what create is about to make, goes first: a create killed after it
-    // leaves a sandbox that `sandbox remove` deletes (test/reliability/sandbox-remove.test.ts),
-    // and that a second create completes.
+    // The marker, with the record of what create is about to make, goes first: a create killed
+    // after it leaves a sandbox that `sandbox remove` deletes
+    // (test/reliability/sandbox-remove.test.ts), and that a second create completes.
     const marker: SandboxMarkerWithManifest = {
       kind: 'sandbox',
       httpd: sys.httpd,
@@ -253,7 +263,8 @@ async function createSandboxUnlocked(opts: SandboxOptions): Promise<SandboxResul
     await updateRegistry<SandboxEntry>(sandboxRegistryFile(opts.env), (entries) => {
       // Made again over one of ours (--force): what the first create made is still ours.
       const earlier = entries.find((e) => e.root === root);
-      // Completing: the entries the interrupted create's manifest says it made (all, if it made the directory).
+      // Completing: the entries the interrupted create's manifest says it made (all, if it made the
+      // directory).
       const manifest = completing ? previous?.made : undefined;
       const whole = !!manifest?.dirs.includes('.');
       const made = SANDBOX_ENTRIES.filter((e) =>
@@ -277,7 +288,9 @@ async function createSandboxUnlocked(opts: SandboxOptions): Promise<SandboxResul
 
 export interface ProjectFileResult {
   file: string;
-  /** False when the file names another server root and `use` was not given: it was left as it was. */
+  /**
+   * False when the file names another server root and `use` was not given: it was left as it was.
+   */
   written: boolean;
   /** The server root it named before (absolute), if any. */
   previous: string | undefined;

@@ -22,7 +22,10 @@ import { runCapture } from '../core/run.js';
 const RUNTIME = /lib(?:asan|ubsan)\.so\.\d+/g;
 const seen = new Map<string, string[]>();
 
-/** The sanitizer runtimes the modules in `modulesDir` need, ASan first (it must be the first library). */
+/**
+ * The sanitizer runtimes the modules in `modulesDir` need, ASan first (it must be the first
+ * library).
+ */
 export async function sanitizerRuntimes(modulesDir: string): Promise<string[]> {
   const names = (await fs.readdir(modulesDir).catch(() => [] as string[])).filter((n) =>
     n.endsWith('.so'),
@@ -53,7 +56,10 @@ async function runtimePath(soname: string): Promise<string> {
   return p && path.isAbsolute(p) ? p : soname;
 }
 
-/** LD_PRELOAD and the sanitizer options for an httpd whose modules need a runtime; {} when none does. */
+/**
+ * LD_PRELOAD and the sanitizer options for an httpd whose modules need a runtime; {} when none
+ * does.
+ */
 export async function sanitizerEnv(
   modulesDir: string,
   reportDir: string,
@@ -66,7 +72,8 @@ export async function sanitizerEnv(
   const env: Record<string, string> = {
     LD_PRELOAD: [...paths, ...(preload ? [preload] : [])].join(':'),
   };
-  const user = (k: string) => (process.env[k] ? `:${process.env[k]}` : ''); // the user's own come last and win
+  // the user's own come last and win
+  const user = (k: string) => (process.env[k] ? `:${process.env[k]}` : '');
   if (runtimes.some((r) => r.startsWith('libasan'))) {
     env.ASAN_OPTIONS = `log_path=${reportDir}/asan:detect_leaks=0:abort_on_error=1:disable_coredump=1:symbolize=1${user('ASAN_OPTIONS')}`;
   }

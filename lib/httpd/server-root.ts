@@ -166,7 +166,10 @@ function trusted(sr: ServerRoot, env: NodeJS.ProcessEnv): ServerRoot {
   return sr;
 }
 
-/** Finds apxs-ts.json in `cwd` or a parent; returns it and the server root it names, resolved against its own dir. */
+/**
+ * Finds apxs-ts.json in `cwd` or a parent; returns it and the server root it names, resolved
+ * against its own dir.
+ */
 export async function findProjectFile(
   cwd: string,
   env: NodeJS.ProcessEnv = process.env,
@@ -174,7 +177,8 @@ export async function findProjectFile(
   let dir = path.resolve(cwd);
   for (;;) {
     const file = path.join(dir, PROJECT_FILE);
-    // A found file another user could have written names the server apxs-ts acts on: refused, not skipped.
+    // A found file another user could have written names the server apxs-ts acts on: refused, not
+    // skipped.
     assertTrusted(file, PROJECT_FILE, env);
     const cfg = await readJson<{ serverRoot?: string }>(file, 'UNKNOWN_SERVER_ROOT');
     if (cfg?.serverRoot) return { file, serverRoot: path.resolve(dir, cfg.serverRoot) };
@@ -184,7 +188,10 @@ export async function findProjectFile(
   }
 }
 
-/** --server-root, then $APXS_TS_SERVER_ROOT, then apxs-ts.json found upward from cwd; and where it came from. */
+/**
+ * --server-root, then $APXS_TS_SERVER_ROOT, then apxs-ts.json found upward from cwd; and where it
+ * came from.
+ */
 export async function chooseServerRoot(
   opt: string | undefined,
   cwd: string,

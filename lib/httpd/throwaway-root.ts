@@ -49,7 +49,10 @@ async function copyConf(from: string, to: string, replace: (t: string) => string
   }
 }
 
-/** Clones the prefix `target` into `dir` (which must not exist yet or be empty), listening on 127.0.0.1:`port`. */
+/**
+ * Clones the prefix `target` into `dir` (which must not exist yet or be empty), listening on
+ * 127.0.0.1:`port`.
+ */
 async function clonePrefix(target: ServerRoot, dir: string, port: number): Promise<ServerRoot> {
   const { series } = await serverProfile(target);
   const listen = dialectOf(series).listen;
@@ -67,7 +70,8 @@ async function clonePrefix(target: ServerRoot, dir: string, port: number): Promi
       await fs.mkdir(dest, { mode: 0o755 });
     } else if (OWN_DIRS.has(e.name) && e.isDirectory()) {
       await fs.mkdir(dest, { mode: 0o755 });
-      // A page at / (the prefix's many index.html.LANG are not needed): a request there is no 403 or 404 line in the log.
+      // A page at / (the prefix's many index.html.LANG are not needed): a request there is no 403
+      // or 404 line in the log.
       if (e.name === 'htdocs')
         await fs.writeFile(
           path.join(dest, 'index.html'),
@@ -82,7 +86,8 @@ async function clonePrefix(target: ServerRoot, dir: string, port: number): Promi
       await fs.symlink(src, dest);
     }
   }
-  // The listening lines: the shipped ones out, the dialect's for this port in (once, where the first was).
+  // The listening lines: the shipped ones out, the dialect's for this port in (once, where the
+  // first was).
   const main = path.join(dir, path.relative(target.root, target.configFile));
   let text = await fs.readFile(main, 'utf8');
   let first = true;
@@ -94,7 +99,8 @@ async function clonePrefix(target: ServerRoot, dir: string, port: number): Promi
       .map((l) => `${indent}${l}`)
       .join('\n');
   });
-  // A ServerName of the prefix's port (2.x writes localhost:PORT) would name the wrong port in self-made URLs.
+  // A ServerName of the prefix's port (2.x writes localhost:PORT) would name the wrong port in
+  // self-made URLs.
   text = text.replace(/^([ \t]*)ServerName[ \t]+\S+[ \t]*$/gm, (m) =>
     listen.lines(port).includes(m.trim()) ? m : `# ${m.trim()} (apxs-ts test: see above)`,
   );

@@ -11,7 +11,9 @@ export interface Explainer {
   explain: (m: RegExpExecArray) => string;
 }
 
-/** One explanation per distinct (explainer, text), in the order of the lines that called for them. */
+/**
+ * One explanation per distinct (explainer, text), in the order of the lines that called for them.
+ */
 export function explainEachLine(output: string, explainers: readonly Explainer[]): string[] {
   const out: string[] = [];
   for (const line of output.split('\n')) {

@@ -63,7 +63,8 @@ export function declarationRank(text: string, name: string): number {
     ).test(text)
   )
     return 3;
-  // AP_DECLARE(int) ap_rputs(   API_EXPORT(int) ap_rputs(   static APR_INLINE int ap_rputs(   APR_DECLARE_NONSTD(int) apr_table_do(
+  // AP_DECLARE(int) ap_rputs( API_EXPORT(int) ap_rputs( static APR_INLINE int ap_rputs(
+  // APR_DECLARE_NONSTD(int) apr_table_do(
   const decl = new RegExp(
     `^[ \\t]*(?!return\\b)(?:[A-Za-z_][\\w]*(?:\\([^()]*\\))?[ \\t*]+)+\\(?\\*?${n}\\)?[ \\t]*\\(`,
     'm',
@@ -129,7 +130,10 @@ export function includeHint(advice: IncludeAdvice[]): string | undefined {
     .join('; ');
 }
 
-/** The hint for a compiler's output, from the target's include directories; undefined when it names nothing they declare. */
+/**
+ * The hint for a compiler's output, from the target's include directories; undefined when it names
+ * nothing they declare.
+ */
 export async function compileErrorHint(
   output: string,
   includeDirs: string[],
@@ -140,7 +144,8 @@ export async function compileErrorHint(
     missing.map((u) => u.name),
     includeDirs,
   );
-  // A header the source already includes is not the fix (the name is then hidden by a condition, or misspelt).
+  // A header the source already includes is not the fix (the name is then hidden by a condition, or
+  // misspelt).
   const sources = new Map<string, string>();
   for (const f of new Set(missing.map((u) => u.file).filter((f): f is string => !!f))) {
     sources.set(f, await fs.readFile(path.resolve(cwd, f), 'utf8').catch(() => ''));

@@ -47,9 +47,15 @@ export interface BuildResult {
   upToDate: boolean;
   compiled: string[];
   linkedWith: string;
-  /** The compiler's and linker's warning lines in this build (all their output is in .apxs-ts/build.log). */
+  /**
+   * The compiler's and linker's warning lines in this build (all their output is in
+   * .apxs-ts/build.log).
+   */
   warnings: string[];
-  /** Undefined symbols that are not errors: declared by the module itself, or exported by another module. */
+  /**
+   * Undefined symbols that are not errors: declared by the module itself, or exported by another
+   * module.
+   */
   symbolNotes: string[];
   /** .apxs-ts/build.log. */
   log: string;
@@ -69,15 +75,23 @@ export type PchState = 'used' | 'built' | 'unbuilt' | 'fallback';
 export interface BuildOptions {
   force?: boolean;
   jobs?: number;
-  /** Where CFLAGS, CPPFLAGS, CXXFLAGS, LDFLAGS and LIBS are taken from (default: this process's). */
+  /**
+   * Where CFLAGS, CPPFLAGS, CXXFLAGS, LDFLAGS and LIBS are taken from (default: this process's).
+   */
   env?: NodeJS.ProcessEnv;
-  /** Compile with a precompiled header of the source's leading #includes, made when missing (dev's loop). */
+  /**
+   * Compile with a precompiled header of the source's leading #includes, made when missing (dev's
+   * loop).
+   */
   pch?: boolean;
   /** Decide whether a build is needed (and of what), compile and write nothing (#23's --check). */
   check?: boolean;
 }
 
-/** `dir` as a directory of apxs-ts's own: made when missing, refused (UNSAFE_CONFIG) when a symlink or no directory. */
+/**
+ * `dir` as a directory of apxs-ts's own: made when missing, refused (UNSAFE_CONFIG) when a symlink
+ * or no directory.
+ */
 async function ownDir(dir: string): Promise<void> {
   await fs.mkdir(dir).catch((err: unknown) => {
     if (!isErrno(err, 'EEXIST')) throw err;
@@ -115,7 +129,10 @@ function exportFailure(project: ModuleProject, tc: Toolchain, so: string): ApxsE
   );
 }
 
-/** How long a build waits for another build of the same directory (a cold C++ build can take minutes). */
+/**
+ * How long a build waits for another build of the same directory (a cold C++ build can take
+ * minutes).
+ */
 const BUILD_LOCK_WAIT_MS = 10 * 60_000;
 
 /**
@@ -169,7 +186,8 @@ async function buildLocked(
   const objOf = (src: string) => (single ? so : path.join(work, 'obj', `${src}.o`));
   const depOf = (src: string) => path.join(work, 'obj', `${src}.d`);
   // One source: compile and link in one call. Several: compile each, then link.
-  // apxs's order: its flags, the module's (-I -D -Wc), the environment's; libraries after the objects.
+  // apxs's order: its flags, the module's (-I -D -Wc), the environment's; libraries after the
+  // objects.
   const san = sanitizerFlags(project.sanitize);
   const unitFlags = (src: string) => [
     ...(isCxx(src) ? tc.cxxflags : tc.cflags),
@@ -204,7 +222,8 @@ async function buildLocked(
   const line = (cmd: string, args: string[]) =>
     [cmd, ...args].join(' ').split(tmpSo).join(`${so}.apxs-ts-tmp`);
 
-  // The Makefile's copy of the flags follows the manifest, built or not (not under --check: it writes nothing).
+  // The Makefile's copy of the flags follows the manifest, built or not (not under --check: it
+  // writes nothing).
   if (!opts.check)
     await syncMk(project.dir, project.flags, project.sourcesListed ? project.sources : undefined);
   const old = opts.force ? undefined : readStamp(stampFile, tc.key);
@@ -248,7 +267,10 @@ async function buildLocked(
   await fs.rm(logFile, { force: true }); // a link there goes, not its target
   await fs.writeFile(logFile, '', { flag: 'wx' });
   const warnings: string[] = [];
-  /** Runs one compile or link; a failure throws, unless `soft` (then false, and its warnings are not kept). */
+  /**
+   * Runs one compile or link; a failure throws, unless `soft` (then false, and its warnings are not
+   * kept).
+   */
   const runStep = async (cmd: string, args: string[], soft = false): Promise<boolean> => {
     const res = await runCapture(cmd, args, { cwd: project.dir });
     await fs.appendFile(
@@ -263,7 +285,10 @@ async function buildLocked(
   };
   const pchStates: Record<string, PchState> = {};
   const pchInputs: Record<string, Unit['inputs']> = {};
-  /** One unit's compile (and link, for one source), with a precompiled header when asked and it applies. */
+  /**
+   * One unit's compile (and link, for one source), with a precompiled header when asked and it
+   * applies.
+   */
   const compileUnit = async (src: string, cmd: string) => {
     const plan = opts.pch
       ? await pchPlan(
@@ -331,9 +356,11 @@ async function buildLocked(
   }
   for (const src of stale) {
     units[src] = {
-      // Recorded without the -include: a build with the header and one without make the same object.
+      // Recorded without the -include: a build with the header and one without make the same
+      // object.
       argv: line(compilerOf(src), compileArgs(src)),
-      // With the header, -MMD names only the source's own #includes: what the header was made of counts too.
+      // With the header, -MMD names only the source's own #includes: what the header was made of
+      // counts too.
       inputs: {
         ...(pchInputs[src] ?? {}),
         ...(await unitInputs(path.join(project.dir, src), depOf(src), project.dir)),

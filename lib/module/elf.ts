@@ -19,7 +19,10 @@ const STB_GNU_UNIQUE = 10;
 export interface DynamicInfo {
   /** Symbols it defines for others (GLOBAL, WEAK or GNU_UNIQUE, with a section). */
   defined: Set<string>;
-  /** Symbols it needs from elsewhere; weak references are left out (nothing fails when they stay unresolved). */
+  /**
+   * Symbols it needs from elsewhere; weak references are left out (nothing fails when they stay
+   * unresolved).
+   */
   undefined: string[];
   /** DT_NEEDED: the sonames of the libraries it was linked with. */
   needed: string[];
@@ -35,7 +38,10 @@ interface Section {
   entsize: number;
 }
 
-/** Thrown for a file that is not an ELF64 little-endian file; callers that can do without the answer catch it. */
+/**
+ * Thrown for a file that is not an ELF64 little-endian file; callers that can do without the answer
+ * catch it.
+ */
 export class NotElf64Error extends Error {}
 
 async function readAt(fh: fs.FileHandle, offset: number, length: number): Promise<Buffer> {

@@ -118,7 +118,10 @@ export function flagsOfOptions(
 
 const defineName = (d: string) => d.split('=')[0]!;
 
-/** Saved flags with new ones added: a -D replaces the saved one of its name; the rest is appended once. */
+/**
+ * Saved flags with new ones added: a -D replaces the saved one of its name; the rest is appended
+ * once.
+ */
 export function mergeFlags(saved: ModuleFlags, add: Partial<ModuleFlags>): ModuleFlags {
   const out = noFlags();
   for (const k of FLAG_KEYS) {
@@ -132,7 +135,10 @@ export function mergeFlags(saved: ModuleFlags, add: Partial<ModuleFlags>): Modul
   return out;
 }
 
-/** Writes the flags (and nothing else) into apxs-ts-module.json, keeping every other key; false when nothing changed. */
+/**
+ * Writes the flags (and nothing else) into apxs-ts-module.json, keeping every other key; false when
+ * nothing changed.
+ */
 export async function saveFlags(manifestFile: string, flags: ModuleFlags): Promise<boolean> {
   let manifest: Record<string, unknown> = {};
   try {

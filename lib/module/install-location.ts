@@ -81,7 +81,10 @@ export function checkLocationFlags(flags: LocationOverrides): void {
   if (flags.url !== undefined) configUrlPath('location', flags.url);
 }
 
-/** Keeps the flags given in the manifest (other keys untouched); a new --handler or --location lifts an earlier --no-location. */
+/**
+ * Keeps the flags given in the manifest (other keys untouched); a new --handler or --location lifts
+ * an earlier --no-location.
+ */
 export async function saveLocationOverrides(
   dir: string,
   flags: LocationOverrides,
@@ -108,7 +111,10 @@ export async function saveLocationOverrides(
   return true;
 }
 
-/** Every value as the config writer will check it, before anything is built (a manifest edited by hand included). */
+/**
+ * Every value as the config writer will check it, before anything is built (a manifest edited by
+ * hand included).
+ */
 function checked(loc: ModuleLocation): ModuleLocation {
   configUrlPath('module url', loc.path);
   for (const [d, v] of loc.directives)

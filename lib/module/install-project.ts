@@ -38,7 +38,8 @@ export async function installProject(
 ): Promise<ProjectInstallResult> {
   const flags = opts.flags ?? {};
   checkLocationFlags(flags);
-  // A module of the other module API than this server's is refused here, before anything is compiled or copied.
+  // A module of the other module API than this server's is refused here, before anything is
+  // compiled or copied.
   checkModuleApi(project, tc);
   const plan = planLocation(
     await readRegistrations(project.dir, project.sources),

@@ -37,7 +37,9 @@ export interface InstallSpec {
   location: ModuleLocation | null;
   /** Install even over a module of the same name apxs-ts did not install. */
   force?: boolean;
-  /** Keep the passing configtest's proof (lib/httpd/config-proof.ts) for the restart that follows. */
+  /**
+   * Keep the passing configtest's proof (lib/httpd/config-proof.ts) for the restart that follows.
+   */
   proveConfig?: boolean;
   /**
    * Under --check when the .so is not built yet (or is older than its
@@ -91,7 +93,8 @@ function configLines(
           ([d, v]) =>
             `    ${d} ${configToken(d === 'SetHandler' ? 'handler name' : 'filter name', v)}`,
         ),
-        // Only this machine, unless installed --public: a module's page is no one else's business by default.
+        // Only this machine, unless installed --public: a module's page is no one else's business
+        // by default.
         ...(loc.public ? [] : traits.dialect.localOnly.map((l) => `    ${l}`)),
         '</Location>',
       ]
@@ -160,7 +163,8 @@ export async function installModule(
     `installing ${spec.module.stem}`,
     async (tx) => {
       await tx.mkdir(sr.modulesDir);
-      // Over a module apxs-ts did not install (only --force gets here with one): keep it all to put back.
+      // Over a module apxs-ts did not install (only --force gets here with one): keep it all to put
+      // back.
       const ours =
         !!(await readLedger(sr, tx)).modules[dest] ||
         (await sr.layout.hasModule(sr, spec.module.name, tx));
@@ -230,11 +234,13 @@ export async function uninstallModule(
       const entry = (await readLedger(sr, tx)).modules[dest];
       const recorded = !!entry;
       const configured = await sr.layout.hasModule(sr, module.name, tx);
-      // A save of what --force replaced is reason enough: an uninstall killed half-way is finished by the next one.
+      // A save of what --force replaced is reason enough: an uninstall killed half-way is finished
+      // by the next one.
       if (!recorded && !configured && !(await hasSaved(sr, module.name, tx))) {
-        // Nothing apxs-ts installed is here: what uninstall makes true already is (Ansible's state=absent run
-        // twice, and after an uninstall that put back what --force replaced). A module of that name apxs-ts did
-        // not install (httpd's own, a package's) is not apxs-ts's to remove: left, and said.
+        // Nothing apxs-ts installed is here: what uninstall makes true already is (Ansible's
+        // state=absent run twice, and after an uninstall that put back what --force replaced). A
+        // module of that name apxs-ts did not install (httpd's own, a package's) is not apxs-ts's
+        // to remove: left, and said.
         const foreign = (await tx.exists(dest))
           ? `${dest} exists and was not installed by apxs-ts`
           : await sr.layout
@@ -248,10 +254,11 @@ export async function uninstallModule(
         return;
       }
       await sr.layout.disableModule(tx, sr, module.name);
-      // A `LogLevel NAME:LEVEL` of ctl loglevel would name a module httpd no longer has: a syntax error.
+      // A `LogLevel NAME:LEVEL` of ctl loglevel would name a module httpd no longer has: a syntax
+      // error.
       await dropModuleLogLevel(tx, sr, module.name);
-      // A .so that is no longer the one apxs-ts wrote (a package upgrade put its own there since) is the package's:
-      // neither deleted nor overwritten by the older bytes --force kept.
+      // A .so that is no longer the one apxs-ts wrote (a package upgrade put its own there since)
+      // is the package's: neither deleted nor overwritten by the older bytes --force kept.
       const current = entry?.sha256 ? await tx.read(dest).catch(() => undefined) : undefined;
       const replacedSince = !!current && sha256(current) !== entry?.sha256;
       if (replacedSince)

@@ -12,7 +12,10 @@ import { resolveServerRootPath, requireServerRoot } from '../httpd/server-root.j
 import { toolchainForServer } from './toolchain.js';
 
 export interface IncludeCheck {
-  /** The Makefile gets its flags from apxs / apxs-ts.mk, or compiles no C/C++ at all: nothing to say. */
+  /**
+   * The Makefile gets its flags from apxs / apxs-ts.mk, or compiles no C/C++ at all: nothing to
+   * say.
+   */
   viaApxs: boolean;
   /** -I directories the Makefile names, with the line of their first mention. */
   present: { dir: string; line: number }[];

@@ -69,7 +69,10 @@ export function findSpaceIndentedRecipes(text: string): SpaceIndentedLine[] {
   return found;
 }
 
-/** Replaces the leading whitespace of each space-indented recipe line with one tab; nothing else changes. */
+/**
+ * Replaces the leading whitespace of each space-indented recipe line with one tab; nothing else
+ * changes.
+ */
 export function fixSpaceIndentedRecipes(text: string): {
   text: string;
   fixed: SpaceIndentedLine[];

@@ -34,7 +34,10 @@ async function mtime(file: string): Promise<number | undefined> {
   );
 }
 
-/** The .so files a module directory can hold: build's and the Makefile's (same name), and libtool's from `apxs -c`. */
+/**
+ * The .so files a module directory can hold: build's and the Makefile's (same name), and libtool's
+ * from `apxs -c`.
+ */
 export function soCandidates(project: Pick<ModuleProject, 'dir' | 'module'>): string[] {
   return [
     path.join(project.dir, `${project.module.stem}.so`),

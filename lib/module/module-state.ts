@@ -36,7 +36,10 @@ export interface ModuleState {
   so: string;
   /** The .so is there and the ledger records it as apxs-ts's, with these bytes. */
   installed: boolean;
-  /** The module record the .so exports (`info_module`), or null when there is no .so or it cannot be read. */
+  /**
+   * The module record the .so exports (`info_module`), or null when there is no .so or it cannot be
+   * read.
+   */
   identifier: string | null;
   /** Why `identifier` is null. */
   identifierNote?: string;

@@ -199,7 +199,9 @@ export async function buildPch(plan: PchPlan, cwd: string): Promise<{ ok: boolea
   }
 }
 
-/** Keeps the KEEP newest precompiled headers; the others' files go (each entry: .json, .h, .h.gch). */
+/**
+ * Keeps the KEEP newest precompiled headers; the others' files go (each entry: .json, .h, .h.gch).
+ */
 async function pruneOld(): Promise<void> {
   const dir = cacheDir();
   const names = await fs.readdir(dir).catch(() => [] as string[]);

@@ -23,10 +23,15 @@ export interface ModuleProject {
   /** True when the manifest lists the sources (apxs-ts.mk then names them for make too). */
   sourcesListed: boolean;
   cpp: boolean;
-  /** From apxs-ts-module.json: the handler name for <Location>, or null (hello answers everywhere). */
+  /**
+   * From apxs-ts-module.json: the handler name for <Location>, or null (hello answers everywhere).
+   */
   handler: string | null;
   url: string;
-  /** The httpd module API its code is written for; undefined when neither the manifest nor the source says. */
+  /**
+   * The httpd module API its code is written for; undefined when neither the manifest nor the
+   * source says.
+   */
   api: ModuleApi | undefined;
   /** Flags saved by `build -I -D -L -l -Wc, -Wl,`. */
   flags: ModuleFlags;
@@ -71,7 +76,10 @@ const SERVERS_OF: Record<ModuleApi, string> = {
   '2': 'an httpd 2.0, 2.2 or 2.4 server',
 };
 
-/** Refuses, before anything is compiled, a module written for the other API than the target server loads. */
+/**
+ * Refuses, before anything is compiled, a module written for the other API than the target server
+ * loads.
+ */
 export function checkModuleApi(project: ModuleProject, tc: Toolchain): void {
   if (!project.api || project.api === tc.target.api) return;
   throw new ApxsError(
@@ -155,7 +163,10 @@ export async function readModuleProject(dir: string): Promise<ModuleProject> {
   };
 }
 
-/** Adds flags given on the command line to the module's saved ones (`reset` drops those first) and saves them. */
+/**
+ * Adds flags given on the command line to the module's saved ones (`reset` drops those first) and
+ * saves them.
+ */
 export async function updateModuleFlags(
   project: ModuleProject,
   add: Partial<ModuleFlags>,
@@ -189,7 +200,10 @@ export async function setSanitizer(project: ModuleProject, kind: string): Promis
   return { ...project, sanitize: want };
 }
 
-/** The compile and link words of a sanitizer: frame pointers kept, so that its reports unwind through every frame. */
+/**
+ * The compile and link words of a sanitizer: frame pointers kept, so that its reports unwind
+ * through every frame.
+ */
 export function sanitizerFlags(kind: Sanitizer | undefined): {
   compile: string[];
   link: string[];
@@ -203,8 +217,9 @@ export function sanitizerFlags(kind: Sanitizer | undefined): {
       ...(kind === 'undefined' ? ['-fno-sanitize-recover=undefined'] : []),
     ],
     link: [`-fsanitize=${kind}`],
-    // Named after the objects too: with apxs's -Wl,--as-needed (Debian's) the driver's own early -lasan
-    // is dropped before any object needs it, and the .so would not name its runtime (DT_NEEDED).
+    // Named after the objects too: with apxs's -Wl,--as-needed (Debian's) the driver's own early
+    // -lasan is dropped before any object needs it, and the .so would not name its runtime
+    // (DT_NEEDED).
     libs: [kind === 'address' ? '-lasan' : '-lubsan'],
   };
 }

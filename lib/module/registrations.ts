@@ -55,7 +55,10 @@ export function stripComments(src: string): string {
 
 const STRING = String.raw`"(?:[^"\\\n]|\\.)*"`;
 
-/** The value of one or more adjacent C string literals ("a" "b" is "ab"); undefined for anything else. */
+/**
+ * The value of one or more adjacent C string literals ("a" "b" is "ab"); undefined for anything
+ * else.
+ */
 function literal(expr: string): string | undefined {
   const m = new RegExp(String.raw`^(?:\s*${STRING})+\s*$`).exec(expr);
   if (!m) return undefined;
@@ -63,7 +66,10 @@ function literal(expr: string): string | undefined {
   return parts.map((p) => p.slice(1, -1).replace(/\\(["\\'])/g, '$1')).join('');
 }
 
-/** Names bound to a string literal: `#define NAME "x"`, `[static] const char NAME[] = "x"`, `const char *NAME = "x"`. */
+/**
+ * Names bound to a string literal: `#define NAME "x"`, `[static] const char NAME[] = "x"`, `const
+ * char *NAME = "x"`.
+ */
 function stringConstants(code: string): Map<string, string> {
   const consts = new Map<string, string>();
   const define = new RegExp(
@@ -85,7 +91,10 @@ function stringConstants(code: string): Map<string, string> {
   return consts;
 }
 
-/** The arguments of the call whose `(` is at `open`, split at top-level commas; undefined when unbalanced. */
+/**
+ * The arguments of the call whose `(` is at `open`, split at top-level commas; undefined when
+ * unbalanced.
+ */
 function callArgs(code: string, open: number): string[] | undefined {
   const args: string[] = [];
   let depth = 0;
@@ -110,7 +119,10 @@ function callArgs(code: string, open: number): string[] | undefined {
   return undefined;
 }
 
-/** Only names a config can give unquoted: a content type (1.3's "text/html", "*\/*") is no SetHandler name. */
+/**
+ * Only names a config can give unquoted: a content type (1.3's "text/html", "*\/*") is no
+ * SetHandler name.
+ */
 function nameable(name: string): boolean {
   try {
     configToken('name', name);
@@ -131,7 +143,10 @@ function resolver(consts: Map<string, string>): (expr: string) => string | undef
 // The comparisons modules write; std::strcmp matches too (the \b is after ::).
 const COMPARE =
   /\b(?:strcmp|strcasecmp|apr_strnatcmp|apr_strnatcasecmp|ap_cstr_casecmp|ap_casecmpstr)\s*\(/g;
-/** `r->handler`, `req->handler`, `(r->handler)`: the request's handler itself, not a copy of it in a variable. */
+/**
+ * `r->handler`, `req->handler`, `(r->handler)`: the request's handler itself, not a copy of it in a
+ * variable.
+ */
 const HANDLER_FIELD = /^\(?\s*[A-Za-z_]\w*\s*->\s*handler\s*\)?$/;
 const FILTER = /\bap_register_(output|input)_filter(?:_protocol)?\s*\(/g;
 const HANDLER_REC = /\bhandler_rec\s+[A-Za-z_]\w*\s*\[\s*\]\s*=\s*\{/g;
@@ -178,7 +193,8 @@ export function parseRegistrations(sources: string | string[]): Registrations {
     for (const m of code.matchAll(FILTER)) {
       const args = callArgs(code, m.index + m[0].length - 1);
       const name = args?.[0] === undefined ? undefined : resolve(args[0]);
-      // A connection or network filter is added to the connection by the module itself; SetOutputFilter cannot place it.
+      // A connection or network filter is added to the connection by the module itself;
+      // SetOutputFilter cannot place it.
       if (name === undefined || /\bAP_FTYPE_(CONNECTION|NETWORK)\b/.test(args?.[3] ?? '')) continue;
       (m[1] === 'output' ? outputFilters : inputFilters).push([offset + m.index, name]);
     }

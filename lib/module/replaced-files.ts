@@ -49,7 +49,10 @@ export async function hasSaved(
   return !!(await readJson<Saved>(recordFile(sr, module), 'BAD_INPUT', view));
 }
 
-/** Saves what is at `paths` now, unless a save for `module` is already kept. Returns the paths that held something. */
+/**
+ * Saves what is at `paths` now, unless a save for `module` is already kept. Returns the paths that
+ * held something.
+ */
 export async function saveReplaced(
   tx: EditTransaction,
   sr: ServerRoot,
@@ -67,7 +70,8 @@ export async function saveReplaced(
     else {
       const blob = blobFile(sr, module, i);
       const bytes = (await tx.read(p)) ?? (await fs.readFile(p));
-      // The mode as on disk (a plan's overlay keeps no modes; nothing replaced is written by this edit before it is saved).
+      // The mode as on disk (a plan's overlay keeps no modes; nothing replaced is written by this
+      // edit before it is saved).
       const mode = await fs.stat(p).then(
         (st) => st.mode & 0o7777,
         () => undefined,
@@ -85,10 +89,11 @@ export async function saveReplaced(
 }
 
 /**
- * Puts every saved path back as it was (but those in `keep`) and drops the save. Returns the paths restored to something.
- * `expected` is what saveReplaced is given for `module` (its .so and moduleFiles): root writes these
- * bytes into the system's module dir, so a save that names any other path, a blob outside its own
- * name, or bytes that are not the ones saved (swapped, truncated) is refused and nothing is written.
+ * Puts every saved path back as it was (but those in `keep`) and drops the save. Returns the paths
+ * restored to something. `expected` is what saveReplaced is given for `module` (its .so and
+ * moduleFiles): root writes these bytes into the system's module dir, so a save that names any
+ * other path, a blob outside its own name, or bytes that are not the ones saved (swapped,
+ * truncated) is refused and nothing is written.
  */
 export async function restoreReplaced(
   tx: EditTransaction,
@@ -112,8 +117,8 @@ export async function restoreReplaced(
       );
     if (saved.module !== module) throw bad(`it is for ${String(saved.module)}`);
     if (!s || typeof s.path !== 'string') throw bad('a path is missing');
-    // a2enmod's markers in another state dir (the install ran with another APACHE_STATE_DIRECTORY): only empty
-    // marker files, or their absence, go back there.
+    // a2enmod's markers in another state dir (the install ran with another APACHE_STATE_DIRECTORY):
+    // only empty marker files, or their absence, go back there.
     const marker = !expected.includes(s.path) && isMarkerPath(s.path, 'module', module);
     if (!expected.includes(s.path) && !marker)
       throw bad(`it names ${s.path}, not one of the module's files`);
@@ -130,7 +135,8 @@ export async function restoreReplaced(
   }
   const restored: string[] = [];
   for (const s of saved.paths) {
-    // `keep`: a path someone else wrote since (a package upgrade's .so): theirs, newer than the saved bytes.
+    // `keep`: a path someone else wrote since (a package upgrade's .so): theirs, newer than the
+    // saved bytes.
     if (keep.includes(s.path)) continue;
     if (s.kind === 'absent') {
       await tx.remove(s.path);
@@ -146,8 +152,9 @@ export async function restoreReplaced(
       failpoint('uninstall:after-restore-one');
     }
   }
-  // The record before its blobs: killed in between, what is left is unreferenced bytes in the state dir, never a
-  // record whose saved bytes are gone. Killed before, the record is whole and the next uninstall restores again.
+  // The record before its blobs: killed in between, what is left is unreferenced bytes in the state
+  // dir, never a record whose saved bytes are gone. Killed before, the record is whole and the next
+  // uninstall restores again.
   await tx.remove(recordFile(sr, module));
   for (const s of saved.paths) if (s.blob) await tx.remove(s.blob);
   return restored;

@@ -78,7 +78,8 @@ export async function targetModuleApi(
     const profile = await serverProfile(sr);
     return { api: profile.traits.moduleApi, from: `httpd ${profile.version} at ${sr.root}` };
   } catch (err) {
-    // The server root may be named by an apxs-ts.json the developer forgot about: say how to do without it.
+    // The server root may be named by an apxs-ts.json the developer forgot about: say how to do
+    // without it.
     if (!(err instanceof ApxsError)) throw err;
     throw new ApxsError(err.code, err.message, {
       hint: `${err.hint ? `${err.hint}; or ` : ''}pass --api ${MODULE_APIS.join(' or ')} to choose the module API without a server root`,
@@ -104,7 +105,8 @@ export async function scaffoldModule(opts: ScaffoldOptions): Promise<ScaffoldRes
   }
   const url = `/${module.name}`;
   const root = templatesRoot();
-  // 1.3's sources live in c13/ and cpp13/, with a Makefile for its apxs in common-c13/ and common-cpp13/.
+  // 1.3's sources live in c13/ and cpp13/, with a Makefile for its apxs in common-c13/ and
+  // common-cpp13/.
   const v13 = opts.api === '1.3' ? '13' : '';
   // tests/<template>: the case file `apxs-ts test` runs, for every language and API.
   const dirs = [
@@ -134,7 +136,8 @@ export async function scaffoldModule(opts: ScaffoldOptions): Promise<ScaffoldRes
   );
   // Render everything first, then write into a temp dir renamed into place,
   // so a failure never leaves half a module behind.
-  // Its failure is the parent directory's (missing, not writable): said with that path, not the temp name.
+  // Its failure is the parent directory's (missing, not writable): said with that path, not the
+  // temp name.
   const target = existing
     ? dir
     : await fs
@@ -155,7 +158,8 @@ export async function scaffoldModule(opts: ScaffoldOptions): Promise<ScaffoldRes
     if (!existing) {
       await fs.chmod(target, 0o755);
       await fs.rename(target, dir).catch((err: unknown) => {
-        // Another run (or the user) made it since the check above: the same answer as if it had been there.
+        // Another run (or the user) made it since the check above: the same answer as if it had
+        // been there.
         if (isErrno(err, 'ENOTEMPTY') || isErrno(err, 'EEXIST') || isErrno(err, 'ENOTDIR')) {
           throw new ApxsError('DIR_EXISTS', `${dir} already exists`, {
             hint: 'pick another name, or pass --force to write the template files over it',

@@ -17,7 +17,10 @@ import type { RuntimeTarget } from './toolchain.js';
 export interface SymbolCheck {
   /** Undefined symbols nothing httpd loads provides. */
   unresolved: string[];
-  /** Symbols another module in the server's module directories exports: there once that module is loaded first. */
+  /**
+   * Symbols another module in the server's module directories exports: there once that module is
+   * loaded first.
+   */
   fromModules: { symbol: string; module: string }[];
   /** Libraries the module needs that httpd's loader will not find. */
   missingLibs: string[];
@@ -45,7 +48,10 @@ export function parseLdd(out: string): { libs: Map<string, string>; missing: str
   return { libs, missing };
 }
 
-/** Undefined when ldd cannot say (not installed, or not a dynamic file): the check is then skipped, not guessed. */
+/**
+ * Undefined when ldd cannot say (not installed, or not a dynamic file): the check is then skipped,
+ * not guessed.
+ */
 async function ldd(
   file: string,
   env: Record<string, string>,
@@ -84,7 +90,10 @@ class NameList {
   }
 }
 
-/** A library's defined symbols, cached by its identity (libstdc++ reads faster from the list than it parses). */
+/**
+ * A library's defined symbols, cached by its identity (libstdc++ reads faster from the list than it
+ * parses).
+ */
 async function librarySymbols(lib: string): Promise<NameList> {
   const key = await identity(lib);
   if (!key) return NameList.of([]);
@@ -117,7 +126,10 @@ const withIds = (libs: Map<string, string>) =>
     [...libs].map(async ([s, p]) => [s, p, (await identity(p)) ?? ''] as [string, string, string]),
   );
 
-/** The httpd binary's symbols and those of every library it loads, cached per identity of all of them. */
+/**
+ * The httpd binary's symbols and those of every library it loads, cached per identity of all of
+ * them.
+ */
 async function httpdSymbols(rt: RuntimeTarget): Promise<HttpdSymbols | undefined> {
   const key = await identity(rt.httpd);
   if (!key) return undefined;

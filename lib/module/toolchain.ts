@@ -31,7 +31,9 @@ export type ModuleApi = SeriesTraits['moduleApi'];
 export interface RuntimeTarget {
   /** The httpd binary. */
   httpd: string;
-  /** The environment it runs with (a prefix's envvars set LD_LIBRARY_PATH), asked only when needed. */
+  /**
+   * The environment it runs with (a prefix's envvars set LD_LIBRARY_PATH), asked only when needed.
+   */
   env: () => Promise<Record<string, string>>;
   /** Where other modules are: what one of them exports is there at run time once it is loaded. */
   moduleDirs: string[];
@@ -43,7 +45,9 @@ export interface BuildTarget {
   api: ModuleApi;
   /** e.g. "httpd 1.3.42 at /opt/apache13", or "the system apxs (/usr/bin/apxs)". */
   describe: string;
-  /** Undefined when apxs does not say where its httpd is: then undefined symbols are not checked. */
+  /**
+   * Undefined when apxs does not say where its httpd is: then undefined symbols are not checked.
+   */
   runtime?: RuntimeTarget;
 }
 
@@ -157,7 +161,10 @@ function pickCxx(cc: string, cxx: string, env: NodeJS.ProcessEnv): string {
 const C_ONLY =
   /^(-fgnu89-inline|-std=(c|gnu|iso9899:)\w*|-W(no-)?(error=)?(declaration-after-statement|strict-prototypes|missing-prototypes|old-style-definition|old-style-declaration|nested-externs|bad-function-cast|implicit-function-declaration|implicit-int|pointer-sign|missing-parameter-type|jump-misses-init|override-init|traditional|c\+\+-compat))$/;
 
-/** A C compiler driver, which takes -shared and compiler flags alike (1.3's LD_SHLIB may be plain `ld`). */
+/**
+ * A C compiler driver, which takes -shared and compiler flags alike (1.3's LD_SHLIB may be plain
+ * `ld`).
+ */
 const isCompilerDriver = (cmd: string) =>
   /(^|\/)([\w.-]*-)?(gcc|cc|clang)(-[\d.]+)?$/.test(words(cmd)[0] ?? '');
 
@@ -183,10 +190,12 @@ function fromVars(v: Vars, key: string, target: BuildTarget, env: NodeJS.Process
   const pic = v.CFLAGS_SHLIB ? words(v.CFLAGS_SHLIB) : ['-fPIC', '-DPIC'];
   // -Wall: the templates compile without a warning on every series, so a
   // warning in the build log is the developer's code speaking.
-  // -g always (issue #21): a crash's backtrace names the module's file:line only with debug info; it does not change the code.
+  // -g always (issue #21): a crash's backtrace names the module's file:line only with debug info;
+  // it does not change the code.
   const debug = flags.some((f) => /^-g(?!0$)/.test(f)) ? [] : ['-g'];
   const cflags = [...flags, ...debug, '-Wall', ...pic];
-  // apxs links with its LDFLAGS too (2.x; 1.3's apxs has LDFLAGS_SHLIB only): Debian's carry -z now and relro.
+  // apxs links with its LDFLAGS too (2.x; 1.3's apxs has LDFLAGS_SHLIB only): Debian's carry -z now
+  // and relro.
   const ldflags =
     v.LDFLAGS_SHLIB && (!v.LD_SHLIB || isCompilerDriver(v.LD_SHLIB))
       ? words(v.LDFLAGS_SHLIB)

@@ -15,7 +15,10 @@ import type { ModuleProject } from './project.js';
 import type { SymbolCheck } from './symbols.js';
 import type { ModuleApi } from './toolchain.js';
 
-/** Where the functions and macros modules use most are declared, per module API; the target's headers answer for the rest. */
+/**
+ * Where the functions and macros modules use most are declared, per module API; the target's
+ * headers answer for the rest.
+ */
 const KNOWN: Record<
   string,
   Partial<Record<ModuleApi, string>> & { note?: Partial<Record<ModuleApi, string>> }
@@ -96,7 +99,10 @@ function declaringHeader(
   return headers.find((h) => patterns.some((p) => p.test(h.text)))?.file;
 }
 
-/** Headers the module's sources include, as the compiler's -MMD files list them (and their own #include lines). */
+/**
+ * Headers the module's sources include, as the compiler's -MMD files list them (and their
+ * own #include lines).
+ */
 async function includedHeaders(project: ModuleProject): Promise<Set<string>> {
   const out = new Set<string>();
   for (const src of project.sources) {
@@ -111,7 +117,10 @@ async function includedHeaders(project: ModuleProject): Promise<Set<string>> {
   return out;
 }
 
-/** True when the module's own files declare it (a prototype or an extern): it means it to come from elsewhere at run time. */
+/**
+ * True when the module's own files declare it (a prototype or an extern): it means it to come from
+ * elsewhere at run time.
+ */
 async function declaredByModule(project: ModuleProject, name: string): Promise<boolean> {
   const dirs = new Set(project.sources.map((s) => path.dirname(path.join(project.dir, s))));
   const files = [...project.sources.map((s) => path.join(project.dir, s))];
@@ -175,7 +184,10 @@ export interface DiagnoseInput {
   provided: string[];
 }
 
-/** Each unresolved symbol with what to do; `expected` are those the module declares itself (they may come from a LoadFile). */
+/**
+ * Each unresolved symbol with what to do; `expected` are those the module declares itself (they may
+ * come from a LoadFile).
+ */
 export async function diagnose(
   input: DiagnoseInput,
 ): Promise<{ fatal: Diagnosis[]; expected: Diagnosis[] }> {
@@ -209,7 +221,8 @@ export async function diagnose(
         ? `${shown} is declared in ${header}, which the module does not include: add #include "${header}"`
         : `${shown} is declared in ${header}, but ${api === '1.3' ? 'this Apache 1.3' : 'this httpd'} does not export it`;
     } else {
-      // The functions modules use most come first: on a tie (ap_rputz: ap_rputs or ap_rputc) the first wins.
+      // The functions modules use most come first: on a tie (ap_rputz: ap_rputs or ap_rputc) the
+      // first wins.
       words ??= new Set([
         ...Object.keys(KNOWN),
         ...input.provided,

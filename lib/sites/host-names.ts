@@ -5,7 +5,10 @@ import { ApxsError } from '../core/errors.js';
 
 const LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 
-/** RFC 1123 host names: dot-separated labels of letters, digits and inner hyphens; 253 characters at most. */
+/**
+ * RFC 1123 host names: dot-separated labels of letters, digits and inner hyphens; 253 characters at
+ * most.
+ */
 export function validateHostname(name: string): string {
   const shown = JSON.stringify(name);
   const fail = (why: string) =>

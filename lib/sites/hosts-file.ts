@@ -143,7 +143,9 @@ const missing = (file: string) =>
     data: { file },
   });
 
-/** The hosts file's text; a missing file, a directory or an unreadable one is an error naming it. */
+/**
+ * The hosts file's text; a missing file, a directory or an unreadable one is an error naming it.
+ */
 async function readHosts(file: string): Promise<string> {
   try {
     return (await readRegular(file)).toString('utf8');
@@ -231,10 +233,12 @@ async function editHosts(
     }
   };
   if (opts.dryRun) return run();
-  // Another user's symlink in a sticky dir (/tmp/x/hosts) would choose which file is written (#16 attack).
+  // Another user's symlink in a sticky dir (/tmp/x/hosts) would choose which file is written (#16
+  // attack).
   assertNoPlantedLink(file, 'the hosts file');
   const real = await realHostsFile(file);
-  // A file the user cannot write is refused before the lock or a backup, never replaced by a rename (#16).
+  // A file the user cannot write is refused before the lock or a backup, never replaced by a rename
+  // (#16).
   assertWritable(real);
   return withLock(`${real}.apxs-ts.lock`, run);
 }

@@ -13,7 +13,10 @@ import { serverInfoFromTree } from '../httpd/server-info.js';
 import { checkVhosts, listVhosts, type Finding } from './vhost-rules.js';
 import { collectVhosts } from './vhost-model.js';
 
-/** A vhost as `vhost list` shows it; `disabled`: in a site file the layout has but does not enable (Debian's a2dissite). */
+/**
+ * A vhost as `vhost list` shows it; `disabled`: in a site file the layout has but does not enable
+ * (Debian's a2dissite).
+ */
 export type ListedVhost = ReturnType<typeof listVhosts>[number] & { disabled: boolean };
 
 export interface InspectOptions {
@@ -40,7 +43,10 @@ export interface InspectResult {
 /** The series taken when there is no httpd to ask, said in the output as assumed. */
 export const ASSUMED_SERIES: Series = '2.4';
 
-/** A config file that is not there is a bad argument when the user named it, a broken server root otherwise. */
+/**
+ * A config file that is not there is a bad argument when the user named it, a broken server root
+ * otherwise.
+ */
 async function requireConfigFile(file: string, named: boolean): Promise<void> {
   const st = await fs.stat(file).catch(() => undefined);
   if (st?.isFile()) return;
@@ -103,7 +109,8 @@ export async function inspectVhosts(opts: InspectOptions): Promise<InspectResult
     locators,
   });
   const enabled = listVhosts(vhosts, defaultPort, series).map((v) => ({ ...v, disabled: false }));
-  // Only a server root's own layout says which site files are there but switched off (not a --config file).
+  // Only a server root's own layout says which site files are there but switched off (not a
+  // --config file).
   const disabled = sr && !opts.configFile ? await disabledVhosts(sr, env, defaultPort, series) : [];
   findings.push(...disabledNameFindings(disabled, enabled, hosts, opts.hostsFile));
   return {

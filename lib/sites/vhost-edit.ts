@@ -112,7 +112,10 @@ export function vhostBlock(
   ];
 }
 
-/** The vhost's plain block, and with TLS its block on the TLS port (SNI picks it by ServerName) and --https-only's redirect. */
+/**
+ * The vhost's plain block, and with TLS its block on the TLS port (SNI picks it by ServerName) and
+ * --https-only's redirect.
+ */
 function siteBlock(
   series: Series,
   host: string,
@@ -146,7 +149,10 @@ function indexHtml(name: string): string {
   return `<!DOCTYPE html>\n<html><head><title>${safe}</title></head>\n<body><h1>${safe}</h1><p>The ${safe} virtual host, made by apxs-ts.</p></body></html>\n`;
 }
 
-/** The vhosts file text with the NameVirtualHost block matching the addresses in use (none where the series needs none). */
+/**
+ * The vhosts file text with the NameVirtualHost block matching the addresses in use (none where the
+ * series needs none).
+ */
 export function syncNameVirtualHost(text: string, series: Series): string {
   const addresses = [
     ...new Set([...text.matchAll(/^<VirtualHost\s+([^>]+)>/gm)].map((m) => m[1]!.trim())),
@@ -257,7 +263,10 @@ async function editHostsIn(
   );
 }
 
-/** The hosts file's backups go in apxs-ts's own state dir (at most KEEP_BACKUPS of them), never beside /etc/hosts in /etc. */
+/**
+ * The hosts file's backups go in apxs-ts's own state dir (at most KEEP_BACKUPS of them), never
+ * beside /etc/hosts in /etc.
+ */
 const hostsBackups = (sr: ServerRoot) => ({ backupDir: path.join(sr.stateDir, 'hosts-backups') });
 
 async function httpdEnv(sr: ServerRoot): Promise<Record<string, string>> {
@@ -325,12 +334,14 @@ async function addWithPlan(
       const top = await tx.mkdir(docroot);
       if (top) {
         await tx.write(path.join(docroot, 'index.html'), indexHtml(name), 0o644);
-        // `top`: the first dir it had to make (SERVER_ROOT/sites), for --purge to take too once empty.
+        // `top`: the first dir it had to make (SERVER_ROOT/sites), for --purge to take too once
+        // empty.
         await updateLedger(tx, sr, (l) => {
           l.docroots[docroot] = { vhost: name, ...(top !== docroot ? { top } : {}) };
         });
       }
-      // Certificate, modules and Listen first: the block naming them comes last (lib/sites/vhost-tls.ts).
+      // Certificate, modules and Listen first: the block naming them comes last
+      // (lib/sites/vhost-tls.ts).
       if (plan) tls = await applyTls(tx, sr, name, [name, ...aliases], plan);
       await sr.layout.enableSite(
         tx,
@@ -339,7 +350,8 @@ async function addWithPlan(
         VHOSTS_FILE_HEADER,
         siteEdit(series, name, siteBlock(series, host, port, name, aliases, docroot, tls)),
       );
-      // Names resolve only if the hosts file says so: loopback, unless the vhost has its own address.
+      // Names resolve only if the hosts file says so: loopback, unless the vhost has its own
+      // address.
       added = await mapNames(
         tx,
         sr,
@@ -419,8 +431,9 @@ export async function vhostRemove(
         .filter(([k, v]) => v.vhost === name && k.startsWith(`${path.resolve(opts.hostsFile)}\0`))
         .map(([k]) => k.split('\0')[1]!);
       if (!block && !(text === undefined && removedNames.length > 0)) {
-        // Nothing of apxs-ts's vhost here: what remove makes true already is. A site file of that name apxs-ts
-        // did not write (Debian: the admin's sites-available/NAME.conf) is not apxs-ts's to remove: left, and said.
+        // Nothing of apxs-ts's vhost here: what remove makes true already is. A site file of that
+        // name apxs-ts did not write (Debian: the admin's sites-available/NAME.conf) is not
+        // apxs-ts's to remove: left, and said.
         if (
           text !== undefined &&
           !text.startsWith(VHOSTS_FILE_HEADER) &&
@@ -432,7 +445,8 @@ export async function vhostRemove(
         alreadyAbsent = true;
         return;
       }
-      // Its file gone (deleted by hand, or by an apxs-ts before #16 killed half way): take out what is left of it.
+      // Its file gone (deleted by hand, or by an apxs-ts before #16 killed half way): take out what
+      // is left of it.
       if (!block)
         warnings.push(
           `${file} is gone: removed what was left of ${name} (its Include, its hosts names)`,
@@ -444,7 +458,8 @@ export async function vhostRemove(
         VHOSTS_FILE_HEADER,
         siteEdit(series, name, undefined),
       );
-      // Its TLS after its block: the certificate (deleted after the commit), and with the last TLS vhost the Listen and modules.
+      // Its TLS after its block: the certificate (deleted after the commit), and with the last TLS
+      // vhost the Listen and modules.
       await removeTls(tx, sr, name);
       const docroot = blockDocroot(block?.body ?? []);
       const created = docroot ? ledger.docroots[docroot] : undefined;
@@ -464,7 +479,8 @@ export async function vhostRemove(
         for (const n of removedNames) delete l.hostNames[hostKey(opts.hostsFile, n)];
         if (purge) delete l.docroots[purge];
       });
-      // Deleting is not undoable: the journal removes it after the commit (and a run killed before that, the next edit).
+      // Deleting is not undoable: the journal removes it after the commit (and a run killed before
+      // that, the next edit).
       if (purge) await tx.removeAfterCommit(purge);
       if (removedNames.length)
         await editHostsIn(
@@ -476,7 +492,8 @@ export async function vhostRemove(
     },
     { check: opts.check },
   );
-  // The DocumentRoot itself went after the commit (the journal's removeAfterCommit); its empty parents apxs-ts made go too.
+  // The DocumentRoot itself went after the commit (the journal's removeAfterCommit); its empty
+  // parents apxs-ts made go too.
   if (purge && purgeTop && !opts.check) await removeEmptyParents(purge, purgeTop);
   const body = block?.body ?? [];
   return {
@@ -514,7 +531,10 @@ function changeFields(edit: {
 const hasVhostBlocks = (text: string, file: string) =>
   listBlockIds(text, 'vhost ', file).length > 0;
 
-/** The dirs apxs-ts made above a purged DocumentRoot, up to `top`, each only when empty (rmdir refuses any other). */
+/**
+ * The dirs apxs-ts made above a purged DocumentRoot, up to `top`, each only when empty (rmdir
+ * refuses any other).
+ */
 async function removeEmptyParents(dir: string, top: string): Promise<void> {
   for (let d = path.dirname(dir); d === top || d.startsWith(`${top}/`); d = path.dirname(d)) {
     if (

@@ -55,7 +55,9 @@ export function collectVhosts(tree: ConfTree): Vhost[] {
   return out;
 }
 
-/** Splits "*:80", "127.0.0.1", "[::1]:8080", "_default_:443" into host and port ('*' when absent). */
+/**
+ * Splits "*:80", "127.0.0.1", "[::1]:8080", "_default_:443" into host and port ('*' when absent).
+ */
 export function splitAddress(a: string): { host: string; port: string } {
   const v6 = /^\[([^\]]+)\](?::(\d+|\*))?$/.exec(a);
   if (v6) return { host: v6[1]!, port: v6[2] ?? '*' };

@@ -56,7 +56,10 @@ export const RULES: Rule[] = [
   { name: 'httpdVhostWarnings', run: httpdVhostWarnings, fromHttpd: true },
 ];
 
-/** Gathers the facts, runs every rule, keeps httpd's findings we did not already make, sorts by file:line. */
+/**
+ * Gathers the facts, runs every rule, keeps httpd's findings we did not already make, sorts by
+ * file:line.
+ */
 export async function checkVhosts(
   input: CheckInput,
 ): Promise<{ findings: Finding[]; vhosts: Vhost[] }> {
@@ -73,7 +76,10 @@ export async function checkVhosts(
   };
 }
 
-/** The vhosts in order with the default of each address:port marked, grouped as httpd -S groups them; on 2.4 a `*` vhost says which `*:PORT` group shadows it. */
+/**
+ * The vhosts in order with the default of each address:port marked, grouped as httpd -S groups
+ * them; on 2.4 a `*` vhost says which `*:PORT` group shadows it.
+ */
 export function listVhosts(
   vhosts: Vhost[],
   defaultPort: number | undefined,

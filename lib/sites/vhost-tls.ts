@@ -49,11 +49,15 @@ export interface TlsPlan {
   modules: SharedModule[];
   listenHost: string | undefined;
   httpsOnly: boolean;
-  /** Under --check with no local CA yet: the temp dir of the throwaway one (the caller removes it). */
+  /**
+   * Under --check with no local CA yet: the temp dir of the throwaway one (the caller removes it).
+   */
   throwawayCa?: string;
 }
 
-/** The CA a plan signs with: the local one, read only; or, when there is none yet, a throwaway one. */
+/**
+ * The CA a plan signs with: the local one, read only; or, when there is none yet, a throwaway one.
+ */
 async function planCa(caDirPath: string): Promise<{ ca: LocalCa; throwawayCa?: string }> {
   const existing = await loadCa(caDirPath);
   if (existing) return { ca: existing };
@@ -61,7 +65,10 @@ async function planCa(caDirPath: string): Promise<{ ca: LocalCa; throwawayCa?: s
   return { ca: (await ensureCa(path.join(tmp, 'ca'))).ca, throwawayCa: tmp };
 }
 
-/** A certificate with less than this left is reissued by `vhost add --tls` (renew --expiring picks its own). */
+/**
+ * A certificate with less than this left is reissued by `vhost add --tls` (renew --expiring picks
+ * its own).
+ */
 const REUSE_MIN_DAYS = 30;
 const DAY = 86400_000;
 const MODULES_ID = 'tls modules';
@@ -76,7 +83,10 @@ function quote(p: string): string {
   return `"${p.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-/** Everything checked before the edit begins: the server can do TLS, the CA exists and permits the names, a port. */
+/**
+ * Everything checked before the edit begins: the server can do TLS, the CA exists and permits the
+ * names, a port.
+ */
 export async function planTls(
   sr: ServerRoot,
   profile: ServerProfile,
@@ -149,7 +159,8 @@ async function writeGlobal(
     .filter(Boolean)
     .map(Number);
   const ports = [...new Set(Object.values(ledger.tls).map((r) => r.port))].sort((a, b) => a - b);
-  // A port the rest of the config listens on already (Debian's ports.conf: 443 when ssl is on) gets no second Listen.
+  // A port the rest of the config listens on already (Debian's ports.conf: 443 when ssl is on) gets
+  // no second Listen.
   const elsewhere = ports.length
     ? (await readServerInfo(sr, tx)).listens
         .filter((l) => !ours.includes(l.port))
@@ -209,7 +220,10 @@ async function stillOurs(rec: TlsRecord, tx: EditTransaction): Promise<boolean> 
   }
 }
 
-/** The old certificate file goes after the commit, when it is still the one apxs-ts wrote; else a warning says it was kept. */
+/**
+ * The old certificate file goes after the commit, when it is still the one apxs-ts wrote; else a
+ * warning says it was kept.
+ */
 async function removeOldPair(tx: EditTransaction, rec: TlsRecord): Promise<boolean> {
   if (await stillOurs(rec, tx)) {
     await tx.removeAfterCommit(rec.file);
@@ -243,7 +257,8 @@ export async function applyTls(
     sameNames(prev.names, wanted) &&
     new Date(prev.notAfter).getTime() - now.getTime() > REUSE_MIN_DAYS * DAY &&
     (await tx.read(prev.file)) !== undefined;
-  // The record as writePair makes it (httpsOnly only when set): re-adding the same vhost rewrites no ledger (#23).
+  // The record as writePair makes it (httpsOnly only when set): re-adding the same vhost rewrites
+  // no ledger (#23).
   const { httpsOnly: _was, ...kept } = prev ?? ({} as TlsRecord);
   const record = fresh
     ? { ...kept, port: plan.port, ...(plan.httpsOnly ? { httpsOnly: true } : {}) }
@@ -277,7 +292,8 @@ async function writePair(
   failpoint('tls:before-pair');
   await tx.write(file, pairPem(leaf), 0o600);
   failpoint('tls:after-pair');
-  // The old pair goes after the commit: a rollback still has it, and no copy of its key is kept as a backup.
+  // The old pair goes after the commit: a rollback still has it, and no copy of its key is kept as
+  // a backup.
   if (prev && prev.file !== file) await removeOldPair(tx, prev);
   return {
     file,
@@ -289,7 +305,10 @@ async function writePair(
   };
 }
 
-/** vhost remove: its certificate (after the commit), and with the last TLS vhost the global block and the modules. Call after the site block is gone. */
+/**
+ * vhost remove: its certificate (after the commit), and with the last TLS vhost the global block
+ * and the modules. Call after the site block is gone.
+ */
 export async function removeTls(
   tx: EditTransaction,
   sr: ServerRoot,
@@ -303,7 +322,8 @@ export async function removeTls(
   const last = Object.keys(ledger.tls).length === 0;
   await writeGlobal(tx, sr, ledger, undefined);
   if (last) await sr.layout.disableSharedModules(tx, sr, MODULES_ID, ledger.tlsModules);
-  // The dir goes with the last certificate when nothing else is in it (an admin's file in it keeps it).
+  // The dir goes with the last certificate when nothing else is in it (an admin's file in it keeps
+  // it).
   const left = await tx.readdir(tlsDir(sr));
   if (last && removed && left.every((f) => path.join(tlsDir(sr), f) === rec.file))
     await tx.removeAfterCommit(tlsDir(sr));
@@ -436,11 +456,13 @@ export async function renewTls(
   );
   const skipped = entries.filter((e) => !pick.includes(e)).map((e) => e.vhost);
   const due = pick.map((e) => e.vhost);
-  // Under check with no CA yet, the real run makes one first: there is nothing to sign the plan with.
+  // Under check with no CA yet, the real run makes one first: there is nothing to sign the plan
+  // with.
   if (pick.length === 0 || (opts.check && !ca))
     return { renewed: [], due, skipped, changed: [], warnings: [], diff: [] };
   const signer = ca ?? (await ensureCa(opts.caDir)).ca;
-  // Under check the plan signs in memory too (the same steps, nothing written), so its diff is the run's.
+  // Under check the plan signs in memory too (the same steps, nothing written), so its diff is the
+  // run's.
   const edit = await withConfigEdit(
     sr,
     `renewing ${pick.length} certificate(s)`,

@@ -38,7 +38,10 @@ export function sourceCacheDir(env = process.env): string {
   return path.join(cacheDir(env), 'sources');
 }
 
-/** --mirror, then $APXS_TS_MIRROR, then the ASF download site and archive. A local path becomes a file URL. */
+/**
+ * --mirror, then $APXS_TS_MIRROR, then the ASF download site and archive. A local path becomes a
+ * file URL.
+ */
 export function mirrorsFrom(opt: string | undefined, env = process.env): string[] {
   const m = opt ?? env.APXS_TS_MIRROR;
   if (!m) return DEFAULT_MIRRORS;
@@ -67,7 +70,10 @@ export interface Listing {
   releases: Release[];
 }
 
-/** Releases on the first mirror that answers (the current site lists only the newest; the archive has all). */
+/**
+ * Releases on the first mirror that answers (the current site lists only the newest; the archive
+ * has all).
+ */
 export async function listReleases(mirrors: string[], opts: TextFetch = {}): Promise<Listing[]> {
   const out: Listing[] = [];
   let lastError: unknown;
@@ -136,7 +142,10 @@ async function keysText(keysFile: string | undefined, opts: TextFetch): Promise<
   return fetchText(ASF_KEYS_URL, opts);
 }
 
-/** Refuses, before any download, a release that publishes no checksum or no signature (unless --insecure). */
+/**
+ * Refuses, before any download, a release that publishes no checksum or no signature (unless
+ * --insecure).
+ */
 export function requirePublished(
   published: Published,
   name: string,
@@ -164,7 +173,10 @@ export function requirePublished(
   }
 }
 
-/** The file failed a check that is published: out of the cache it goes; anywhere else it stays where the user put it. */
+/**
+ * The file failed a check that is published: out of the cache it goes; anywhere else it stays where
+ * the user put it.
+ */
 async function rejected(
   file: string,
   opts: AcquireOptions,
@@ -188,7 +200,9 @@ export interface VerifyResult extends Omit<Verified, 'fromCache'> {
   checkedAgainst: string;
 }
 
-/** Checks `file` against what the release publishes. Only a file in opts.cacheDir is ever deleted. */
+/**
+ * Checks `file` against what the release publishes. Only a file in opts.cacheDir is ever deleted.
+ */
 export async function verifyAgainst(
   file: string,
   url: string,
@@ -239,7 +253,8 @@ export async function verifyAgainst(
         await keysText(opts.keysFile, { limits: opts.limits, onNotice: opts.onNotice }),
       );
     } catch (err) {
-      // Only a signature that does not match proves the file bad; an unknown key or an unreadable .asc says nothing about it.
+      // Only a signature that does not match proves the file bad; an unknown key or an unreadable
+      // .asc says nothing about it.
       if (
         err instanceof ApxsError &&
         err.code === 'BAD_SIGNATURE' &&
@@ -269,7 +284,8 @@ export async function acquire(
   void import('openpgp').catch(() => undefined);
   const dest = path.join(opts.cacheDir, release.file);
   const published = await publishedFor(url, { limits: opts.limits, onNotice: opts.onNotice });
-  // Before the cache is looked at: a copy kept by an --insecure run stays, and nothing is downloaded to be refused.
+  // Before the cache is looked at: a copy kept by an --insecure run stays, and nothing is
+  // downloaded to be refused.
   requirePublished(published, release.file, opts.insecure);
   // Runs that fetch one file into one cache take turns: they share its .part, and a
   // second run truncating or appending to it while the first renames it made one of
@@ -297,7 +313,8 @@ async function acquireLocked(
     try {
       return { ...(await verifyAgainst(dest, url, published, {}, opts)), fromCache: true };
     } catch (err) {
-      // Proven bad and deleted: fetch it afresh below. Anything else (an unknown key) would fail the same way again.
+      // Proven bad and deleted: fetch it afresh below. Anything else (an unknown key) would fail
+      // the same way again.
       if (!(err instanceof ApxsError && err.data?.deleted === true)) throw err;
     }
   }
@@ -311,8 +328,8 @@ async function acquireLocked(
   try {
     return { ...(await verifyAgainst(dest, url, published, got.hashes, opts)), fromCache: false };
   } catch (err) {
-    // A resumed download that fails its checksum may be the .part's fault (left by something else, or
-    // an earlier mirror's bytes): once, the whole file again from byte 0, said on stderr.
+    // A resumed download that fails its checksum may be the .part's fault (left by something else,
+    // or an earlier mirror's bytes): once, the whole file again from byte 0, said on stderr.
     if (
       !(
         got.resumedFrom > 0 &&

@@ -64,7 +64,10 @@ export interface Receipt {
 }
 
 export interface SourceBuildResult {
-  /** False: the prefix already holds this version built with these options and this port; nothing was done (#23). */
+  /**
+   * False: the prefix already holds this version built with these options and this port; nothing
+   * was done (#23).
+   */
   changed: boolean;
   dryRun: boolean;
   version: string;
@@ -75,7 +78,10 @@ export interface SourceBuildResult {
   warnings: string[];
 }
 
-/** The installed httpd.conf listens where we say: the shipped Listen line is switched off, ours is in our block. */
+/**
+ * The installed httpd.conf listens where we say: the shipped Listen line is switched off, ours is
+ * in our block.
+ */
 export function setListen(text: string, series: Series, port: number): string {
   const { shipped, lines } = dialectOf(series).listen;
   let lastLine = 0;
@@ -92,7 +98,10 @@ export function setListen(text: string, series: Series, port: number): string {
   );
 }
 
-/** What make install leaves in a prefix (any one of them), or our receipt: a prefix httpd was built into before. */
+/**
+ * What make install leaves in a prefix (any one of them), or our receipt: a prefix httpd was built
+ * into before.
+ */
 const PREFIX_MARKERS = ['bin/httpd', 'bin/apachectl', 'conf/httpd.conf', 'apxs-ts-receipt.json'];
 
 /**
@@ -225,7 +234,8 @@ async function moveIntoPlace(staged: string, prefix: string): Promise<string | u
 }
 
 export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuildResult> {
-  // Arguments first, dry run or not: nothing is fetched for a build that cannot go where it is told.
+  // Arguments first, dry run or not: nothing is fetched for a build that cannot go where it is
+  // told.
   const given = o.prefix === undefined ? undefined : await checkPrefix(o.prefix);
   await checkCacheDir(o.cacheDir, { create: false });
   const listings = await listReleases(o.mirrors, {
@@ -233,7 +243,8 @@ export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuil
     onNotice: (n) => o.onEvent?.({ phase: 'download', notice: n }),
   });
   const { mirror, release } = findRelease(listings, o.version);
-  // No --prefix: ~/.local/share/apxs-ts/httpd/VERSION, once the version is known; `source versions` finds it there.
+  // No --prefix: ~/.local/share/apxs-ts/httpd/VERSION, once the version is known; `source versions`
+  // finds it there.
   const prefix = given ?? (await checkPrefix(defaultPrefix(release.version)));
   const recipe = RECIPES[release.series];
   if (o.withSsl && !recipe.ssl) {

@@ -8,7 +8,10 @@ import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ApxsError, isErrno } from '../core/errors.js';
 
-/** The errno of a failed file operation in the cache as an error naming the path; undefined for the others (network errors). */
+/**
+ * The errno of a failed file operation in the cache as an error naming the path; undefined for the
+ * others (network errors).
+ */
 export function cacheFsError(p: string, err: unknown): ApxsError | undefined {
   if (!isErrno(err)) return undefined;
   const data = { path: p, errno: err.code };
@@ -99,7 +102,10 @@ export async function checkCacheDir(dir: string, opts: { create: boolean }): Pro
   return abs;
 }
 
-/** Whether `file` lives under `dir` (symlinked directories resolved, so neither name can fool the other). */
+/**
+ * Whether `file` lives under `dir` (symlinked directories resolved, so neither name can fool the
+ * other).
+ */
 export async function isInside(file: string, dir: string): Promise<boolean> {
   const real = async (p: string) => fs.realpath(p).catch(() => path.resolve(p));
   const rel = path.relative(

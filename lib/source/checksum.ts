@@ -40,7 +40,8 @@ export function parseChecksum(text: string, algorithm: Algorithm, fileName?: str
   for (const m of text.matchAll(/^[A-Z0-9-]+\s*\(([^)]+)\)\s*=\s*([0-9a-fA-F]+)\s*$/gm)) {
     if (m[2]!.length === len) candidates.push({ hex: m[2]!, name: m[1] });
   }
-  // coreutils style: hex *file, hex  file, or a bare hash ([ \t], not \s: a name never continues on the next line)
+  // coreutils style: hex *file, hex file, or a bare hash ([ \t], not \s: a name never continues on
+  // the next line)
   for (const m of text.matchAll(/^([0-9a-fA-F]+)(?:[ \t]+\*?(\S.*?))?[ \t]*\r?$/gm)) {
     if (m[1]!.length === len) candidates.push({ hex: m[1]!, name: m[2] });
   }

@@ -15,7 +15,9 @@ export interface ExtractResult {
   top: string | undefined;
 }
 
-/** Entry types a source tree is made of; node-tar's names for the rest, as a person would say them. */
+/**
+ * Entry types a source tree is made of; node-tar's names for the rest, as a person would say them.
+ */
 const TREE_TYPES = new Set([
   'File',
   'OldFile',

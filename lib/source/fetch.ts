@@ -4,9 +4,8 @@
  * request from what reached the disk (checked: a 206 must start where the
  * .part ends); network errors, 5xx, stalls and short bodies are retried with
  * backoff here (each retry announced through onNotice), within a size cap, a
- * stall timeout and an overall deadline (limits.ts); http_proxy, https_proxy and no_proxy are honoured
- * (undici's EnvHttpProxyAgent); the hashes are computed while the bytes
- * stream in.
+ * stall timeout and an overall deadline (limits.ts); http_proxy, https_proxy and no_proxy are
+ * honoured (undici's EnvHttpProxyAgent); the hashes are computed while the bytes stream in.
  */
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -76,7 +75,8 @@ export async function fetchText(url: string, opts: FetchOptions = {}): Promise<s
   const retries = opts.retries ?? 4;
   const limits = limitsOf(opts.limits);
   const max = Math.min(TEXT_MAX, limits.maxSize);
-  // undici's retry interceptor resends these small files; each resend is said, as the tarball's retries are.
+  // undici's retry interceptor resends these small files; each resend is said, as the tarball's
+  // retries are.
   const onRequest = () => {
     if (++requests > 1)
       opts.onNotice?.({
@@ -133,7 +133,10 @@ function digests(hs: ReturnType<typeof hashers>): Partial<Record<Algorithm, stri
   return Object.fromEntries(Object.entries(hs).map(([k, h]) => [k, h.digest('hex')]));
 }
 
-/** Downloads `url` to `dest` (via dest.part), resuming and retrying; returns the hashes of the whole file. */
+/**
+ * Downloads `url` to `dest` (via dest.part), resuming and retrying; returns the hashes of the whole
+ * file.
+ */
 export async function download(
   url: string,
   dest: string,

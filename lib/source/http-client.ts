@@ -118,7 +118,10 @@ export function notFound(url: string, why: string): ApxsError {
   });
 }
 
-/** undici's errors as one line naming the URL: a status that stayed 5xx through the retries, or the network error. */
+/**
+ * undici's errors as one line naming the URL: a status that stayed 5xx through the retries, or the
+ * network error.
+ */
 export function wrap(err: unknown, url: string, requests: number): ApxsError {
   if (err instanceof ApxsError) return err;
   const e = err as NodeJS.ErrnoException & { statusCode?: number };
@@ -136,7 +139,10 @@ export function wrap(err: unknown, url: string, requests: number): ApxsError {
   );
 }
 
-/** A network error with a proxy configured: the proxy is the first suspect, and the user may not know it is set. */
+/**
+ * A network error with a proxy configured: the proxy is the first suspect, and the user may not
+ * know it is set.
+ */
 function proxyHint(url: string, env = process.env): string | undefined {
   const https = url.startsWith('https:');
   const [name, value] =

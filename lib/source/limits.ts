@@ -16,7 +16,10 @@ export interface DownloadLimits {
   deadlineMs: number;
 }
 
-/** An httpd release is 5-10 MB (with -deps ~12 MB); 64 MiB is far above any, and far below a full disk. */
+/**
+ * An httpd release is 5-10 MB (with -deps ~12 MB); 64 MiB is far above any, and far below a full
+ * disk.
+ */
 export const DEFAULT_LIMITS: DownloadLimits = {
   maxSize: 64 << 20,
   stallMs: 30_000,

@@ -195,7 +195,8 @@ export async function runPhase(
     const step = `source:${phase.replace(/ /g, '-')}-line`;
     for await (const line of child.iterable({ from: 'all', preserveNewlines: true })) {
       log.write(line);
-      // Each line of output: where the kill tests stop apxs-ts (source:make-install-line@30 = at the 30th).
+      // Each line of output: where the kill tests stop apxs-ts (source:make-install-line@30 = at
+      // the 30th).
       failpoint(step);
       const text = line.trim();
       if (text)

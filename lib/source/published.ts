@@ -37,14 +37,18 @@ async function fetchIfPublished(url: string, opts: FetchOptions): Promise<string
   }
 }
 
-/** The strongest checksum the release publishes, and its signature: fetched before the tarball, so only one hash is computed. */
+/**
+ * The strongest checksum the release publishes, and its signature: fetched before the tarball, so
+ * only one hash is computed.
+ */
 export async function publishedFor(
   url: string,
   opts: Pick<FetchOptions, 'limits' | 'onNotice'> = {},
 ): Promise<Published> {
   const name = url.slice(url.lastIndexOf('/') + 1);
   const signature = fetchIfPublished(`${url}.asc`, opts);
-  // A rejection would be unhandled while the checksums are fetched; it is rethrown by the await below.
+  // A rejection would be unhandled while the checksums are fetched; it is rethrown by the await
+  // below.
   signature.catch(() => undefined);
   const checksum = await strongestChecksum(
     (suffix) => fetchIfPublished(`${url}${suffix}`, opts),

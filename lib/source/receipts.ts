@@ -69,7 +69,10 @@ async function readReceipt(prefix: string): Promise<ReceiptLike | undefined> {
   }
 }
 
-/** Records a prefix built outside installsDir(), so that `source versions` finds it; one inside is found by listing. */
+/**
+ * Records a prefix built outside installsDir(), so that `source versions` finds it; one inside is
+ * found by listing.
+ */
 export async function recordBuild(
   prefix: string,
   receipt: { version: string; builtAt: string },
@@ -147,7 +150,9 @@ export interface Uninstalled {
   prefix: string | null;
   /** False: no httpd `version` built by apxs-ts was there (removed before): nothing done (#23). */
   changed: boolean;
-  /** Its conf/ files, as they go (Ansible's shape); the rest of the tree is binaries and manuals. */
+  /**
+   * Its conf/ files, as they go (Ansible's shape); the rest of the tree is binaries and manuals.
+   */
   diff: FileDiff[];
   series?: string;
   builtAt?: string;
@@ -167,7 +172,10 @@ async function filesBelow(dir: string): Promise<string[]> {
   return out;
 }
 
-/** Deletes the prefix `version` was built into: only one holding a receipt, never while its httpd runs. */
+/**
+ * Deletes the prefix `version` was built into: only one holding a receipt, never while its httpd
+ * runs.
+ */
 export async function uninstallVersion(
   version: string,
   opts: UninstallOptions,
@@ -214,7 +222,8 @@ export async function uninstallVersion(
     );
   }
   const it = matches[0]!;
-  // The receipt proves apxs-ts built httpd there; the home directory or / never is such a prefix, whatever a file says.
+  // The receipt proves apxs-ts built httpd there; the home directory or / never is such a prefix,
+  // whatever a file says.
   const real = await fs.realpath(it.prefix);
   if (path.dirname(real) === real || real === path.resolve(os.homedir())) {
     throw new ApxsError(

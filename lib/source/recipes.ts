@@ -39,13 +39,21 @@ export interface Recipe {
   configure: (prefix: string, extra: string[]) => ConfigurePlan;
   /** Fixes to the installed conf/httpd.conf. */
   confFixes?: Fixes<string>;
-  /** `--with-ssl`: the configure arguments that build mod_ssl (and what they need); none where apxs-ts serves no TLS (before 2.4). */
+  /**
+   * `--with-ssl`: the configure arguments that build mod_ssl (and what they need); none where
+   * apxs-ts serves no TLS (before 2.4).
+   */
   ssl?: { args: string[]; requirement: Requirement };
-  /** make install's arguments to install under `stage` instead of / (the prefix stays compiled in). */
+  /**
+   * make install's arguments to install under `stage` instead of / (the prefix stays compiled in).
+   */
   stagedInstall?: (stage: string) => string[];
 }
 
-/** How make install is told to install under a staging directory: DESTDIR, except where a recipe says otherwise. */
+/**
+ * How make install is told to install under a staging directory: DESTDIR, except where a recipe
+ * says otherwise.
+ */
 export const stagedInstallArgs = (recipe: Recipe, stage: string): string[] =>
   recipe.stagedInstall?.(stage) ?? [`DESTDIR=${stage}`];
 

@@ -1,4 +1,7 @@
-/** What `source list` shows: every release the mirrors list, once, grouped by series, newest series first. */
+/**
+ * What `source list` shows: every release the mirrors list, once, grouped by series, newest series
+ * first.
+ */
 import type { Listing } from './acquire.js';
 
 export const SERIES_NEWEST_FIRST = ['2.4', '2.2', '2.0', '1.3'] as const;

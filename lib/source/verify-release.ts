@@ -17,7 +17,10 @@ import {
 } from './acquire.js';
 import { publishedBeside, publishedFor, type Published } from './published.js';
 
-/** The version a release tarball's name says (httpd-2.4.68.tar.gz, apache_1.3.42.tar.gz), if it is named like one. */
+/**
+ * The version a release tarball's name says (httpd-2.4.68.tar.gz, apache_1.3.42.tar.gz), if it is
+ * named like one.
+ */
 export function releaseVersionOf(file: string): string | undefined {
   return /^(?:httpd-|apache_)(\d+\.\d+\.\d+)\.tar\.(?:gz|bz2)$/.exec(path.basename(file))?.[1];
 }
@@ -78,7 +81,8 @@ export async function verifyRelease(
       await listReleases(o.mirrors, { limits: o.limits, onNotice: o.onNotice }),
       version,
     );
-    // A file given by path is checked as itself (a .bz2 against the .bz2's checksum), not as the release's preferred tarball.
+    // A file given by path is checked as itself (a .bz2 against the .bz2's checksum), not as the
+    // release's preferred tarball.
     url = `${mirror}${name ?? release.file}`;
     file ??= path.join(o.cacheDir, release.file);
     if (!(await isFile(file))) {

@@ -1,4 +1,7 @@
-/** httpd release names and versions: apache_1.3.42.tar.gz, httpd-2.4.68.tar.bz2, httpd-2.4.68-deps.tar.gz. */
+/**
+ * httpd release names and versions: apache_1.3.42.tar.gz, httpd-2.4.68.tar.bz2,
+ * httpd-2.4.68-deps.tar.gz.
+ */
 import { shellWord } from '../core/command-hint.js';
 import { ApxsError } from '../core/errors.js';
 import { seriesOfVersion as seriesOf, type Series } from '../httpd/version.js';
@@ -57,7 +60,8 @@ export function releasesFrom(names: string[]): Release[] {
  */
 export function pickRelease(releases: Release[], wanted: string, mirror?: string): Release {
   const w = wanted.trim();
-  // The hint's command lists the same mirror (#18: advice keeps the options that located its resources).
+  // The hint's command lists the same mirror (#18: advice keeps the options that located its
+  // resources).
   const list = `apxs-ts source list${mirror ? ` --mirror ${shellWord(mirror)}` : ''}`;
   if (!/^(latest|\d+\.\d+(\.\d+)?)$/.test(w)) {
     throw new ApxsError(

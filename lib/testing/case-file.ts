@@ -45,7 +45,10 @@ export interface CaseRequest {
   host: string | undefined;
   headers: Record<string, string>;
   body: string | undefined;
-  /** The whole exchange's deadline (default 30 s): a module that never answers, or drips, fails the case then. */
+  /**
+   * The whole exchange's deadline (default 30 s): a module that never answers, or drips, fails the
+   * case then.
+   */
   timeoutMs?: number;
 }
 
@@ -86,7 +89,10 @@ const MAX_TIMEOUT_MS = 600_000;
 const METHOD = /^[A-Z][A-Z-]{0,31}$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const HOST = /^[A-Za-z0-9.-]{1,253}(?::\d{1,5})?$/;
-/** What node's http sends in a header value (tab, printable ASCII, Latin-1): anything else it throws on mid-run. */
+/**
+ * What node's http sends in a header value (tab, printable ASCII, Latin-1): anything else it throws
+ * on mid-run.
+ */
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 /** What node's http sends as a path (no space, no control character, Latin-1 at most). */
 const PATH = /^\/[\x21-\x7e\x80-\xff]*$/;
@@ -118,7 +124,10 @@ class Collector {
 
 type Fields = Map<string, { pair: Pair; value: YamlNode | null }>;
 
-/** A map's entries by key, each key checked against `allowed` (an unknown or repeated key is an error). */
+/**
+ * A map's entries by key, each key checked against `allowed` (an unknown or repeated key is an
+ * error).
+ */
 function fields(
   c: Collector,
   node: YamlNode | null,
@@ -202,7 +211,10 @@ function regex(c: Collector, node: YamlNode | null, source: string): RegExp | un
   }
 }
 
-/** A matcher: a plain text (meaning `plain`), or a mapping with exactly one of equals / contains / matches. */
+/**
+ * A matcher: a plain text (meaning `plain`), or a mapping with exactly one of equals / contains /
+ * matches.
+ */
 function matcher(
   c: Collector,
   node: YamlNode | null,
@@ -417,7 +429,9 @@ function vhost(c: Collector, node: YamlNode | null): VhostSpec | undefined {
   return { name, config, where };
 }
 
-/** Parses a case file's text; `file` names it in errors. Throws BAD_CASE_FILE listing every mistake. */
+/**
+ * Parses a case file's text; `file` names it in errors. Throws BAD_CASE_FILE listing every mistake.
+ */
 export function parseCaseFile(source: string, file: string): CaseFile {
   const lc = new LineCounter();
   const doc = parseDocument(source, { lineCounter: lc, uniqueKeys: false, prettyErrors: false });
@@ -468,7 +482,10 @@ export function parseCaseFile(source: string, file: string): CaseFile {
   return out;
 }
 
-/** Whether `text` satisfies `m` (equals: the whole text; contains: a part; matches: the regular expression). */
+/**
+ * Whether `text` satisfies `m` (equals: the whole text; contains: a part; matches: the regular
+ * expression).
+ */
 export function satisfies(m: Matcher, text: string): boolean {
   if ('equals' in m) return text === m.equals;
   if ('contains' in m) return text.includes(m.contains);

@@ -8,7 +8,10 @@ import type { HttpResult } from './http.js';
 import { CHILD_SIGNAL, SEVERE_LINE } from './log-window.js';
 
 export interface Failure {
-  /** What failed: status, header X, body, errorLog, noErrorLog, unexpected log line, child signal, no response, server. */
+  /**
+   * What failed: status, header X, body, errorLog, noErrorLog, unexpected log line, child signal,
+   * no response, server.
+   */
   what: string;
   expected: string;
   actual: string;

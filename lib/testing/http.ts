@@ -15,7 +15,9 @@ export interface HttpResult {
   /** Lower-cased names; repeated headers joined with ", ". */
   headers: Record<string, string>;
   body: string;
-  /** Set when no complete response came: ECONNRESET, socket hang up, a timeout, a body past the cap. */
+  /**
+   * Set when no complete response came: ECONNRESET, socket hang up, a timeout, a body past the cap.
+   */
   error: string | undefined;
   ms: number;
 }
@@ -103,7 +105,8 @@ export function sendRequest(
         },
       );
     } catch (e) {
-      // node refuses what it cannot send (a character no header may hold): an answer with an error, not a throw out of the run.
+      // node refuses what it cannot send (a character no header may hold): an answer with an error,
+      // not a throw out of the run.
       finish({
         status: undefined,
         headers: {},

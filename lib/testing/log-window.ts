@@ -9,9 +9,15 @@ import { promises as fs } from 'node:fs';
 import { sleep } from '../core/proc.js';
 import { satisfies, type Matcher } from './case-file.js';
 
-/** An [error] or worse (2.4 writes `[module:level]`, `[:level]` for a module without APLOG_USE_MODULE; earlier series `[level]`). */
+/**
+ * An [error] or worse (2.4 writes `[module:level]`, `[:level]` for a module without
+ * APLOG_USE_MODULE; earlier series `[level]`).
+ */
 export const SEVERE_LINE = /\[(?:[\w.-]*:)?(error|crit|alert|emerg)\]/;
-/** A child that died by a signal: 2.x 'AH00052: child pid N exit ' + 'signal Segmentation ' + 'fault (11)', 1.3 ('child pid N ' + 'exit signal ...'). */
+/**
+ * A child that died by a signal: 2.x 'AH00052: child pid N exit ' + 'signal Segmentation ' + 'fault
+ * (11)', 1.3 ('child pid N ' + 'exit signal ...').
+ */
 export const CHILD_SIGNAL = /child pid (\d+) exit signal ([^,\n]+?)(?:, possible coredump[^\n]*)?$/;
 
 const POLL_MS = 20;
@@ -20,7 +26,10 @@ export class LogWindow {
   private offset = 0;
   constructor(readonly file: string) {}
 
-  /** Starts reading at the log's end now (what ' + 'start and earlier ' + 'cases wrote is ' + 'not this case's). */
+  /**
+   * Starts reading at the log's end now (what ' + 'start and earlier ' + 'cases wrote is ' + 'not
+   * this case's).
+   */
   async skipToEnd(): Promise<void> {
     this.offset = await fs.stat(this.file).then(
       (s) => s.size,

@@ -123,7 +123,8 @@ export async function sweepDeadRoots(env: NodeJS.ProcessEnv = process.env): Prom
     (n) => n.startsWith(ROOT_PREFIX) && n.endsWith('.json'),
   );
   if (!names.length) return [];
-  // Its records name directories apxs-ts stops servers in and deletes: only the user's (or root's) own.
+  // Its records name directories apxs-ts stops servers in and deletes: only the user's (or root's)
+  // own.
   assertTrusted(dir, "apxs-ts's list of test roots", env);
   const swept: string[] = [];
   for (const n of names) {

@@ -17,7 +17,10 @@ const reqLine = (r: CaseResult) => {
 export const caseTitle = (r: CaseResult) =>
   `${r.file} › ${r.name}${r.iteration > 1 ? ` #${r.iteration}` : ''}`;
 
-/** The lines for one failed case: its request, each failure (expected vs actual, a diff for bodies), the error log during it. */
+/**
+ * The lines for one failed case: its request, each failure (expected vs actual, a diff for bodies),
+ * the error log during it.
+ */
 export function failureLines(r: CaseResult): string[] {
   const out = [
     `FAIL ${caseTitle(r)} [${r.target}] (${r.where})`,
@@ -88,7 +91,10 @@ export function humanReport(rep: TestReport): string[] {
   return out;
 }
 
-/** A control character XML 1.0 cannot hold (a module's binary garbage in a body): all below 0x20 but tab, LF, CR. */
+/**
+ * A control character XML 1.0 cannot hold (a module's binary garbage in a body): all below 0x20 but
+ * tab, LF, CR.
+ */
 const unfit = (c: string) => c.charCodeAt(0) < 0x20 && c !== '\t' && c !== '\n' && c !== '\r';
 const xml = (s: string) =>
   [
@@ -100,7 +106,10 @@ const xml = (s: string) =>
     .map((c) => (unfit(c) ? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}` : c))
     .join('');
 
-/** JUnit XML: a <testsuite> per file and target, a <testcase> per case run, a <failure> with the failure lines. */
+/**
+ * JUnit XML: a <testsuite> per file and target, a <testcase> per case run, a <failure> with the
+ * failure lines.
+ */
 export function junitReport(rep: TestReport): string {
   const suites = new Map<string, CaseResult[]>();
   for (const c of rep.cases) {

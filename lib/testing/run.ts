@@ -39,7 +39,10 @@ export interface RunOptions {
   dir: string;
   /** Case files; default: tests/*.yaml and tests/*.yml of the module directory. */
   files?: string[];
-  /** Server roots to test on (each an httpd prefix to clone, or a root of the system httpd); none: the system httpd. */
+  /**
+   * Server roots to test on (each an httpd prefix to clone, or a root of the system httpd); none:
+   * the system httpd.
+   */
   serverRoots?: string[];
   /** Series (1.3, 2.0, 2.2, 2.4): the newest release of each that `source build` installed. */
   series?: string[];
@@ -109,12 +112,18 @@ export async function caseFilesOf(dir: string): Promise<string[]> {
     .map((n) => path.join(t, n));
 }
 
-/** A case file is written by hand: one past this is a mistake (a 12 MB file of 200 000 cases took 1.4 GB and 30 s to parse). */
+/**
+ * A case file is written by hand: one past this is a mistake (a 12 MB file of 200 000 cases took
+ * 1.4 GB and 30 s to parse).
+ */
 export const MAX_CASE_FILE_BYTES = 2 * 1024 * 1024;
 /** A binary file named as a case file makes thousands of YAML errors: the first ones say enough. */
 const MAX_MISTAKES_SHOWN = 50;
 
-/** The text of a case file: at most MAX_CASE_FILE_BYTES of UTF-8 (a UTF-16 or binary file is said to be one). */
+/**
+ * The text of a case file: at most MAX_CASE_FILE_BYTES of UTF-8 (a UTF-16 or binary file is said to
+ * be one).
+ */
 async function readCaseText(f: string): Promise<string> {
   // A FIFO would block the open until someone writes to it: only regular files are read.
   if (!(await fs.stat(f)).isFile()) throw new Error('not a regular file');
@@ -233,7 +242,10 @@ export async function rootsOfSeries(series: string[]): Promise<string[]> {
   return out;
 }
 
-/** `--order`: file (undefined: as written) or random[:SEED] (a seed drawn when none is given, and reported). */
+/**
+ * `--order`: file (undefined: as written) or random[:SEED] (a seed drawn when none is given, and
+ * reported).
+ */
 export function parseOrder(order: string | undefined): number | undefined {
   if (order === undefined || order === 'file') return undefined;
   const m = /^random(?::(\d{1,10}))?$/.exec(order);
@@ -255,7 +267,10 @@ interface Planned {
   iteration: number;
 }
 
-/** Errors that say nothing about the module's cases: the run ends with them instead of failing every case (a temp dir others can write is refused by the trust rule). */
+/**
+ * Errors that say nothing about the module's cases: the run ends with them instead of failing every
+ * case (a temp dir others can write is refused by the trust rule).
+ */
 const MACHINE_FAULTS = new Set<string>(['NO_SPACE', 'READ_ONLY', 'UNSAFE_CONFIG']);
 
 function plan(file: CaseFile, o: RunOptions): Planned[] {
@@ -319,7 +334,8 @@ async function runFile(
   } catch (e) {
     const err =
       e instanceof ApxsError ? e : new ApxsError('INTERNAL', (e as Error).message, { cause: e });
-    // The machine's fault, not the module's: a full or read-only disk ends the run with its own code and path.
+    // The machine's fault, not the module's: a full or read-only disk ends the run with its own
+    // code and path.
     if (MACHINE_FAULTS.has(err.code)) throw err;
     const failure: Failure = {
       what: 'server',
@@ -340,7 +356,8 @@ async function runFile(
         timeoutMs: p.c.request.timeoutMs,
       });
       if (o.signal?.aborted) break;
-      // Expected lines are waited for; after a dropped connection, the parent's line about the child's death too.
+      // Expected lines are waited for; after a dropped connection, the parent's line about the
+      // child's death too.
       const log = await server.errorLog.collect(
         p.c.expect.errorLog,
         p.c.expect.waitMs,
@@ -357,8 +374,8 @@ async function runFile(
         root: o.keep ? server.sr.root : null,
       });
       if (o.gracefulBetween && i < planned.length - 1) {
-        // A restart that fails (the case stopped the server, the new generation does not answer) fails this
-        // case; the cases after it are not run against a server in an unknown state.
+        // A restart that fails (the case stopped the server, the new generation does not answer)
+        // fails this case; the cases after it are not run against a server in an unknown state.
         const restartFailure = await server.graceful().then(
           () => undefined,
           (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
@@ -398,7 +415,8 @@ async function runFile(
       failpoint('test:mid-cases');
     }
   } finally {
-    // What the server writes up to its stop (a module's cleanup, a child reaped late) is the last case's.
+    // What the server writes up to its stop (a module's cleanup, a child reaped late) is the last
+    // case's.
     let after: string[] = [];
     try {
       await stopQuietly(server.sr);
@@ -422,7 +440,10 @@ async function runFile(
   return o.keep ? server.dir : null;
 }
 
-/** After the last case, up to the stop: only what is wrong in any case (a child's signal, an [error] or worse). */
+/**
+ * After the last case, up to the stop: only what is wrong in any case (a child's signal, an [error]
+ * or worse).
+ */
 function checkLateLines(lines: string[]): Failure[] {
   return lines.flatMap((l): Failure[] => {
     const sig = childSignal(l);
@@ -452,7 +473,8 @@ async function pool<T>(items: T[], jobs: number, fn: (t: T) => Promise<void>): P
   const worker = async () => {
     while (next < items.length) await fn(items[next++]!);
   };
-  // Every worker finishes (each file's server stopped, its root deleted) before an error of one is thrown.
+  // Every worker finishes (each file's server stopped, its root deleted) before an error of one is
+  // thrown.
   const settled = await Promise.allSettled(
     Array.from({ length: Math.max(1, Math.min(jobs, items.length)) }, worker),
   );
@@ -474,12 +496,14 @@ async function targetLabel(
 
 export async function runTests(o: RunOptions): Promise<TestReport> {
   const t0 = Date.now();
-  // The module's sources are compiled and loaded into an httpd apxs-ts starts (as root, often), and a
-  // case file's config is that httpd's (`CustomLog "|prog"` runs prog): both are judged like every found config.
+  // The module's sources are compiled and loaded into an httpd apxs-ts starts (as root, often), and
+  // a case file's config is that httpd's (`CustomLog "|prog"` runs prog): both are judged like
+  // every found config.
   assertTrusted(o.dir, 'module directory');
   const project = await readModuleProject(o.dir);
   assertTrusted(project.dir, 'module directory');
-  // Its sources, and every file beside them (a header the sources include): another user's file there is compiled in.
+  // Its sources, and every file beside them (a header the sources include): another user's file
+  // there is compiled in.
   const besides = (await fs.readdir(project.dir, { withFileTypes: true }))
     .filter((e) => e.isFile() || e.isSymbolicLink())
     .map((e) => path.join(project.dir, e.name));
@@ -492,7 +516,8 @@ export async function runTests(o: RunOptions): Promise<TestReport> {
   const fileNames = o.files?.length ? o.files : await caseFilesOf(project.dir);
   for (const f of fileNames) assertTrusted(f, 'case file');
   rootsParent(os.tmpdir());
-  // What runs killed with -9 left (their servers, their roots): stopped and deleted before this run adds its own.
+  // What runs killed with -9 left (their servers, their roots): stopped and deleted before this run
+  // adds its own.
   const swept = await sweepDeadRoots();
   if (!fileNames.length) {
     throw new ApxsError(

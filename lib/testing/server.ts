@@ -30,7 +30,10 @@ import { failpoint } from '../core/failpoint.js';
 export interface ServerForOptions {
   /** The module directory (apxs-ts-module.json, its sources). */
   module: string;
-  /** An httpd prefix to clone (any series), or a server root whose httpd is the system's; default: the system httpd. */
+  /**
+   * An httpd prefix to clone (any series), or a server root whose httpd is the system's; default:
+   * the system httpd.
+   */
   serverRoot?: string | ServerRoot;
   /** Config added after the module's <Location> (a directive of the module, another <Location>). */
   config?: string;
@@ -60,7 +63,10 @@ export interface TestServer {
   close(opts?: { keep?: boolean }): Promise<void>;
 }
 
-/** The vhosts as config lines: a default vhost first (so a request naming none still gets the main server's config). */
+/**
+ * The vhosts as config lines: a default vhost first (so a request naming none still gets the main
+ * server's config).
+ */
 export function vhostLines(vhosts: VhostSpec[], port: number, nameVirtualHost: boolean): string[] {
   if (!vhosts.length) return [];
   const addr = `*:${port}`;

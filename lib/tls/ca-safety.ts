@@ -28,7 +28,10 @@ const newCaHint = (dir: string) =>
   `move ${dir} aside (or pass another --ca-dir) and run apxs-ts tls ca to make ` +
   'a new CA; apxs-ts does not repair or sign with a CA file it did not make';
 
-/** The CA dir and, when they exist, its files: owned by the user or root, writable by no one else, the files plain files (no symlink). */
+/**
+ * The CA dir and, when they exist, its files: owned by the user or root, writable by no one else,
+ * the files plain files (no symlink).
+ */
 export function assertCaFilesSafe(
   dir: string,
   files: string[],
@@ -48,7 +51,10 @@ export function assertCaFilesSafe(
   }
 }
 
-/** The key: readable by its owner only (a key others could read may have leaked: a new CA, not a chmod). */
+/**
+ * The key: readable by its owner only (a key others could read may have leaked: a new CA, not a
+ * chmod).
+ */
 export function assertKeyPrivate(keyFile: string): void {
   const st = lstatSync(keyFile, { throwIfNoEntry: false });
   if (st && (st.mode & 0o077) !== 0) {
@@ -62,7 +68,10 @@ export function assertKeyPrivate(keyFile: string): void {
   }
 }
 
-/** The certificate is a local CA as apxs-ts makes them: self-signed, a CA, constrained to dev suffixes and loopback. */
+/**
+ * The certificate is a local CA as apxs-ts makes them: self-signed, a CA, constrained to dev
+ * suffixes and loopback.
+ */
 export function assertOurKindOfCa(
   certFile: string,
   pem: string,
@@ -104,7 +113,10 @@ export function assertOurKindOfCa(
     );
 }
 
-/** The key is the certificate's: a key that is not ' + 'would sign certificates ' + 'nothing accepts, ' + 'or is someone else's. */
+/**
+ * The key is the certificate's: a key that is not ' + 'would sign certificates ' + 'nothing
+ * accepts, ' + 'or is someone else's.
+ */
 export function assertKeyMatches(keyFile: string, keyPem: string, certPem: string): void {
   let same = false;
   try {

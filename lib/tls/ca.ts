@@ -23,7 +23,8 @@ import { ApxsError, fileError, isErrno } from '../core/errors.js';
 import { failpoint } from '../core/failpoint.js';
 import { withLock } from '../core/lock.js';
 import { assertTrusted } from '../core/trust.js';
-// @peculiar/x509 and reflect-metadata cost ~170 ms to load: only the runs that make or read a certificate pay it.
+// @peculiar/x509 and reflect-metadata cost ~170 ms to load: only the runs that make or read a
+// certificate pay it.
 const crypto = () => import('./crypto.js');
 import {
   assertCaFilesSafe,
@@ -56,7 +57,10 @@ export interface LocalCa {
   notAfter: string;
 }
 
-/** Where the CA lives: `override` (--ca-dir), $APXS_TS_CA_DIR, $XDG_DATA_HOME/apxs-ts/ca, ~/.local/share/apxs-ts/ca. */
+/**
+ * Where the CA lives: `override` (--ca-dir), $APXS_TS_CA_DIR, $XDG_DATA_HOME/apxs-ts/ca,
+ * ~/.local/share/apxs-ts/ca.
+ */
 export function caDir(override?: string, env: NodeJS.ProcessEnv = process.env): string {
   if (override) return path.resolve(override);
   if (env.APXS_TS_CA_DIR) return path.resolve(env.APXS_TS_CA_DIR);
@@ -73,7 +77,8 @@ const keyPath = (dir: string) => path.join(dir, 'ca-key.pem');
 /** The CA in `dir`, or undefined when there is none yet (or only a key: an unfinished create). */
 export async function loadCa(dir: string): Promise<LocalCa | undefined> {
   const certFile = certPath(dir);
-  // Another user's CA dir, a symlink for the certificate or key: refused before anything is read from them.
+  // Another user's CA dir, a symlink for the certificate or key: refused before anything is read
+  // from them.
   assertCaFilesSafe(dir, [certFile, keyPath(dir)]);
   const pem = await fs.readFile(certFile, 'utf8').catch((err: unknown) => {
     if (isErrno(err, 'ENOENT')) return undefined;
@@ -94,7 +99,8 @@ export async function loadCa(dir: string): Promise<LocalCa | undefined> {
   const nc = cert.getExtension(NAME_CONSTRAINTS_OID);
   const node = new X509Certificate(pem);
   const permitted = nc ? decodeNameConstraints(new Uint8Array(nc.value)) : undefined;
-  // A CA apxs-ts would not have made (no or widened constraints) is not used, shown as ours or trusted.
+  // A CA apxs-ts would not have made (no or widened constraints) is not used, shown as ours or
+  // trusted.
   assertOurKindOfCa(certFile, pem, permitted, !!nc?.critical);
   return {
     dir,
@@ -109,7 +115,10 @@ export async function loadCa(dir: string): Promise<LocalCa | undefined> {
   };
 }
 
-/** A certificate whose key is gone (deleted, or a cert copied in alone): nothing can sign for it; a new CA is the fix. */
+/**
+ * A certificate whose key is gone (deleted, or a cert copied in alone): nothing can sign for it; a
+ * new CA is the fix.
+ */
 function keyMissing(ca: LocalCa): ApxsError {
   return new ApxsError(
     'NOT_FOUND',
@@ -127,7 +136,8 @@ function keyMissing(ca: LocalCa): ApxsError {
 export async function caSigningKey(ca: LocalCa): Promise<CryptoKey> {
   assertCaFilesSafe(ca.dir, [ca.keyFile]);
   assertKeyPrivate(ca.keyFile);
-  // Under the CA's lock: a `tls ca --new` (which holds it) never swaps the key between this read and the certificate's.
+  // Under the CA's lock: a `tls ca --new` (which holds it) never swaps the key between this read
+  // and the certificate's.
   const pem = await withLock(
     path.join(ca.dir, 'ca.lock'),
     async () => {
@@ -158,7 +168,8 @@ export function permittedSuffixes(extra: string[] = []): string[] {
           'give a name or a suffix with a leading dot, ' +
           'e.g. --permit .dd or --permit dev.example.com',
       });
-    // A public suffix (.com, .co.uk, .github.io) would let the CA sign for every site under it: what the constraints exist to prevent.
+    // A public suffix (.com, .co.uk, .github.io) would let the CA sign for every site under it:
+    // what the constraints exist to prevent.
     if (isPublicSuffix(s))
       throw new ApxsError(
         'BAD_INPUT',
@@ -214,8 +225,9 @@ async function createCa(dir: string, permitted: string[]): Promise<void> {
       ),
     ],
   });
-  // Key first: a certificate on disk always has its key. A key left alone by a killed create (checked
-  // ours, under the lock) goes first: an atomic write would keep its mode, and a new key starts 0600.
+  // Key first: a certificate on disk always has its key. A key left alone by a killed create
+  // (checked ours, under the lock) goes first: an atomic write would keep its mode, and a new key
+  // starts 0600.
   failpoint('tls-ca:before-key');
   await fs.rm(keyPath(dir), { force: true }).catch((err: unknown) => {
     throw fileError(keyPath(dir), err) ?? err;
@@ -225,14 +237,18 @@ async function createCa(dir: string, permitted: string[]): Promise<void> {
   try {
     await writeFileAtomic(certPath(dir), cert.toString('pem'), { mode: 0o644 });
   } catch (err) {
-    // A full disk (or any failed write) leaves no key without its certificate: the key just made goes.
+    // A full disk (or any failed write) leaves no key without its certificate: the key just made
+    // goes.
     await fs.rm(keyPath(dir), { force: true }).catch(() => undefined);
     throw fileError(certPath(dir), err) ?? err;
   }
   failpoint('tls-ca:after-cert');
 }
 
-/** --permit suffixes an existing CA lacks: NAME_NOT_PERMITTED (its constraints are fixed when it is made). */
+/**
+ * --permit suffixes an existing CA lacks: NAME_NOT_PERMITTED (its constraints are fixed when it is
+ * made).
+ */
 function assertPermits(existing: LocalCa, permit: string[] | undefined): void {
   const missing = (permit ?? [])
     .map((s) => s.toLowerCase())
@@ -314,7 +330,8 @@ export async function ensureCa(
   opts: { permit?: string[]; replace?: boolean; lockFree?: boolean } = {},
 ): Promise<EnsureCaResult> {
   const wanted = permittedSuffixes(opts.permit);
-  // The nearest existing directory first: a CA dir is not even made below one another user can write.
+  // The nearest existing directory first: a CA dir is not even made below one another user can
+  // write.
   let up = path.dirname(dir);
   while (
     up !== path.dirname(up) &&
@@ -357,7 +374,8 @@ export async function ensureCa(
       if (existing) {
         const stamp = new Date().toISOString().replace(/[:.]/g, '-');
         replaced = `${existing.certFile}.replaced-${stamp}`;
-        // Certificate first: a killed replace leaves a key alone (an unfinished create, made again), never a certificate without its key.
+        // Certificate first: a killed replace leaves a key alone (an unfinished create, made
+        // again), never a certificate without its key.
         await fs.rename(existing.certFile, replaced);
         failpoint('tls-ca:replace-after-cert');
         await fs

@@ -28,7 +28,10 @@ export async function importSigningKey(pem: string): Promise<CryptoKey> {
   ])) as unknown as CryptoKey;
 }
 
-/** A random positive serial, 16 bytes (RFC 5280: at most 20 octets, CA/B: at least 64 bits of randomness). */
+/**
+ * A random positive serial, 16 bytes (RFC 5280: at most 20 octets, CA/B: at least 64 bits of
+ * randomness).
+ */
 export function serialHex(): string {
   const b = webcrypto.getRandomValues(new Uint8Array(16));
   b[0] = (b[0]! & 0x7f) | 0x01;

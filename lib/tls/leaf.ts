@@ -38,7 +38,10 @@ function suffixFor(name: string): string {
   return labels.length > 1 && !isPublicSuffix(tld) ? tld : labels.join('.');
 }
 
-/** Throws NAME_NOT_PERMITTED, with the command that makes a CA permitting them, for names outside the CA's constraints. */
+/**
+ * Throws NAME_NOT_PERMITTED, with the command that makes a CA permitting them, for names outside
+ * the CA's constraints.
+ */
 export function checkPermitted(ca: LocalCa, names: string[]): void {
   const outside = names.filter((n) =>
     net.isIP(n) ? !ipPermitted(n, ca.permitted.ip) : !dnsPermitted(n, ca.permitted.dns),

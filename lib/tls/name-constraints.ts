@@ -44,7 +44,10 @@ function ipv6Bytes(ip: string): number[] {
   });
 }
 
-/** DER of NameConstraints { permittedSubtrees [0] { GeneralSubtree { dNSName [2] | iPAddress [7] } ... } }. */
+/**
+ * DER of NameConstraints { permittedSubtrees [0] { GeneralSubtree { dNSName [2] | iPAddress [7] }
+ * ... } }.
+ */
 export function encodeNameConstraints(
   dnsSuffixes: string[],
   ipCidrs: string[] = PERMITTED_IPS,
@@ -97,7 +100,10 @@ function compressV6(bytes: number[]): string {
     .replace(/:{3,}/, '::');
 }
 
-/** The permitted DNS suffixes and IP ranges of a NameConstraints value (what `tls ca --show` prints). */
+/**
+ * The permitted DNS suffixes and IP ranges of a NameConstraints value (what `tls ca --show`
+ * prints).
+ */
 export function decodeNameConstraints(der: Uint8Array): { dns: string[]; ip: string[] } {
   const dns: string[] = [];
   const ip: string[] = [];
@@ -136,7 +142,9 @@ export function ipPermitted(ip: string, cidrs: string[] = PERMITTED_IPS): boolea
   return list.check(ip, fam === 4 ? 'ipv4' : 'ipv6');
 }
 
-/** A suffix the user may --permit: a DNS name, with an optional leading dot (no wildcard, no IP). */
+/**
+ * A suffix the user may --permit: a DNS name, with an optional leading dot (no wildcard, no IP).
+ */
 export function validSuffix(s: string): boolean {
   const body = s.startsWith('.') ? s.slice(1) : s;
   return (

@@ -51,7 +51,10 @@ function load(file: string): Set<string> {
   );
 }
 
-/** Whether `suffix` (leading dot or not, any case) is on the Public Suffix List, by a plain or a wildcard rule. */
+/**
+ * Whether `suffix` (leading dot or not, any case) is on the Public Suffix List, by a plain or a
+ * wildcard rule.
+ */
 export function isPublicSuffix(suffix: string, file = PSL_FILE): boolean {
   if (file === PSL_FILE && !rules) rules = load(file);
   const set = file === PSL_FILE && rules ? rules : load(file);

@@ -28,7 +28,9 @@ export interface SystemStore {
   localCertsDir: string;
   /** Where the bundle and hash links are (--etccertsdir). */
   etcCertsDir: string;
-  /** The other update-ca-certificates options, passed when set: --certsconf, --certsdir, --hooksdir. */
+  /**
+   * The other update-ca-certificates options, passed when set: --certsconf, --certsdir, --hooksdir.
+   */
   certsConf?: string;
   certsDir?: string;
   hooksDir?: string;
@@ -44,7 +46,10 @@ export interface TrustOptions {
   /** NSS databases to use; undefined: those found under `home`; []: none (--no-nss). */
   nssDbs?: string[];
   home?: string;
-  /** Decide and report; write no file, run no update-ca-certificates or certutil that changes a store. */
+  /**
+   * Decide and report; write no file, run no update-ca-certificates or certutil that changes a
+   * store.
+   */
   check?: boolean;
 }
 
@@ -56,7 +61,10 @@ export interface StoreResult {
   changed: boolean;
   /** Why a store was skipped (a tool missing, no database found). */
   note?: string;
-  /** The system store: the CA file trust writes (untrust deletes), in Ansible's shape; the bundle update-ca-certificates rebuilds is not diffed. */
+  /**
+   * The system store: the CA file trust writes (untrust deletes), in Ansible's shape; the bundle
+   * update-ca-certificates rebuilds is not diffed.
+   */
   diff?: FileDiff;
 }
 
@@ -82,7 +90,10 @@ export async function inSystemBundle(ca: LocalCa, s: SystemStore): Promise<boole
   return pemBody(text).includes(pemBody(ca.certPem));
 }
 
-/** update-ca-certificates: the one named, else on PATH, else /usr/sbin's; undefined when there is none. */
+/**
+ * update-ca-certificates: the one named, else on PATH, else /usr/sbin's; undefined when there is
+ * none.
+ */
 async function findTool(s: SystemStore): Promise<string | undefined> {
   if (s.tool) return s.tool;
   const found = await which(['update-ca-certificates']);
@@ -122,10 +133,12 @@ async function systemTrust(
 ): Promise<StoreResult> {
   const file = systemCertFile(ca, s);
   const where = `${file} -> ${bundleFile(s)}`;
-  // Root writes and deletes there: directories only root (or the user) can change, so nothing is planted between a check and a write.
+  // Root writes and deletes there: directories only root (or the user) can change, so nothing is
+  // planted between a check and a write.
   assertTrusted(s.localCertsDir, 'the local certificates directory');
   assertTrusted(s.etcCertsDir, 'the certificates directory');
-  // Only a plain file: a symlink there would have trust write, and untrust delete, wherever it points.
+  // Only a plain file: a symlink there would have trust write, and untrust delete, wherever it
+  // points.
   const st = await fs.lstat(file).catch(() => undefined);
   if (st && !st.isFile()) {
     if (!want)
@@ -190,7 +203,8 @@ async function systemTrust(
     await updateCaCertificates(tool, s);
     return { store: 'system', where, trusted: await inSystemBundle(ca, s), changed: true, diff };
   }
-  // Only the file trust wrote, still holding this CA: anything else there is not apxs-ts's to delete.
+  // Only the file trust wrote, still holding this CA: anything else there is not apxs-ts's to
+  // delete.
   if (!ours)
     return {
       store: 'system',
@@ -228,7 +242,10 @@ async function removeLinks(file: string, s: SystemStore): Promise<void> {
   }
 }
 
-/** NSS databases under `home`: Chrome's and Chromium's on Linux, Firefox's profiles (also the snap's). */
+/**
+ * NSS databases under `home`: Chrome's and Chromium's on Linux, Firefox's profiles (also the
+ * snap's).
+ */
 export async function findNssDbs(home: string): Promise<string[]> {
   const candidates = [path.join(home, '.pki', 'nssdb')];
   for (const base of [

@@ -86,7 +86,8 @@ export function nameVirtualHostMissing(ctx: RuleContext): Finding[] {
 
 /** '*' and '*:port' for the same wildcard address. */
 export function mixedWildcardPorts(ctx: RuleContext): Finding[] {
-  // 2.4 says no such thing: there the most specific address wins (wildcardShadowed says what that does).
+  // 2.4 says no such thing: there the most specific address wins (wildcardShadowed says what that
+  // does).
   if (dialectOf(ctx.series).mostSpecificAddressWins) return [];
   const wildcardForms = [
     ...ctx.vhosts.flatMap((v) => v.addresses.map((a) => ({ a, file: v.file, line: v.line }))),

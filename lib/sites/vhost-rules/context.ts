@@ -20,7 +20,9 @@ export interface Finding {
   message: string;
   explanation: string;
   fix: string;
-  /** On httpd's findings: the code of our rule that says the same, so that only ours is reported. */
+  /**
+   * On httpd's findings: the code of our rule that says the same, so that only ours is reported.
+   */
   restates?: string;
 }
 
@@ -52,7 +54,9 @@ export interface RuleContext extends CheckInput {
   nameVhosts: Directive[];
   /** Lowercased name -> the addresses the hosts file gives it. */
   resolved: ReadonlyMap<string, string[]>;
-  /** address:port -> its vhosts in order, as httpd groups them; the first is the group's default. */
+  /**
+   * address:port -> its vhosts in order, as httpd groups them; the first is the group's default.
+   */
   groups: ReadonlyMap<string, Vhost[]>;
   facts: Facts;
 }

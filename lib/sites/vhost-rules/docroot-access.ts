@@ -22,7 +22,10 @@ interface DirSection {
   lines: Directive[];
 }
 
-/** Every <Directory PATH> (not the regex forms), with the directives inside, top level or in a vhost. */
+/**
+ * Every <Directory PATH> (not the regex forms), with the directives inside, top level or in a
+ * vhost.
+ */
 function directorySections(ctx: RuleContext): DirSection[] {
   const out: DirSection[] = [];
   const open: DirSection[] = [];
@@ -64,12 +67,16 @@ function covers(pattern: string, dir: string, serverRoot: string): boolean {
   return re.test(dir);
 }
 
-/** What one section's access lines decide, in the series' own terms; undefined when it says nothing of access. */
+/**
+ * What one section's access lines decide, in the series' own terms; undefined when it says nothing
+ * of access.
+ */
 function decide(lines: Directive[], orderAllow: boolean): Access | undefined {
   const args = (d: Directive) => d.args.map((a) => a.toLowerCase()).join(' ');
   // 2.4 with mod_access_compat still obeys Order/Allow in a section that has no Require.
   if (orderAllow || !lines.some((d) => is(d, 'Require'))) {
-    // Up to 2.2 (mod_access/mod_authz_host): Order says which of Allow and Deny is evaluated last and what is the default.
+    // Up to 2.2 (mod_access/mod_authz_host): Order says which of Allow and Deny is evaluated last
+    // and what is the default.
     if (!lines.some((d) => is(d, 'Allow') || is(d, 'Deny') || is(d, 'Order'))) return undefined;
     const rules = (name: string) => lines.filter((d) => is(d, name)).map(args);
     const allowAll = rules('Allow').includes('from all');
@@ -93,7 +100,10 @@ function decide(lines: Directive[], orderAllow: boolean): Access | undefined {
   return 'conditional';
 }
 
-/** Whether a vhost's DocumentRoot is let in: the most specific <Directory> that says anything decides (none: granted). */
+/**
+ * Whether a vhost's DocumentRoot is let in: the most specific <Directory> that says anything
+ * decides (none: granted).
+ */
 export function docrootAccess(
   ctx: RuleContext,
   v: Vhost,

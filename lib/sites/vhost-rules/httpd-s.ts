@@ -82,7 +82,10 @@ const secondOn = (test: (a: string) => boolean, ctx: RuleContext): Where => {
   return at(on[1] ?? on[0]);
 };
 
-/** The warnings of httpd -S about vhosts, with what they mean, as EXPLAINERS in lib/httpd/configtest.ts. */
+/**
+ * The warnings of httpd -S about vhosts, with what they mean, as EXPLAINERS in
+ * lib/httpd/configtest.ts.
+ */
 const VHOST_WARNINGS: VhostWarning[] = [
   {
     pattern: /AH00548: NameVirtualHost has no effect.* (\S+):(\d+)$/,

@@ -22,7 +22,10 @@ const anyPort = (a: string) => {
   return host === '*' && port === '*';
 };
 
-/** The `*:PORT` groups that shadow vhost `v` (none unless `v` is on `*` and the series lets the specific address win). */
+/**
+ * The `*:PORT` groups that shadow vhost `v` (none unless `v` is on `*` and the series lets the
+ * specific address win).
+ */
 export function shadowsOf(
   v: Vhost,
   groups: ReadonlyMap<string, Vhost[]>,
