@@ -71,11 +71,14 @@ export async function install(
       : `installing ${res.so.so} (${res.so.reason})`;
   const loc = res.location;
   const locLine = loc
-    ? `<Location ${loc.path}> ${loc.directives.map(([d, v]) => `${d} ${v}`).join(', ')} (from ${res.locationFrom === 'flags' ? 'the flags given' : res.locationFrom})`
-    : `no <Location>${res.locationFrom === 'sources' ? ': the sources compare r->handler with no name and register no filter' : ` (from ${res.locationFrom === 'flags' ? '--no-location' : res.locationFrom})`}`;
+    ? `<Location ${loc.path}> ${loc.directives.map(([d, v]) => `${d} ${v}`).join(', ')} ` +
+      `(from ${res.locationFrom === 'flags' ? 'the flags given' : res.locationFrom})`
+    : 'no ' +
+      `<Location>${res.locationFrom === 'sources' ? ': the sources compare r->handler with no name and register no filter' : ` (from ${res.locationFrom === 'flags' ? '--no-location' : res.locationFrom})`}`;
   const would = o.check ? 'would install' : 'installed';
   const msg = res.didChange
-    ? `${would} ${stem} into ${sr.root} (${sr.kind})${res.changed.length ? `; ${o.check ? 'would change' : 'changed'} ${res.changed.join(', ')}` : ''}`
+    ? `${would} ${stem} into ${sr.root} ` +
+      `(${sr.kind})${res.changed.length ? `; ${o.check ? 'would change' : 'changed'} ${res.changed.join(', ')}` : ''}`
     : `${stem} is already installed in ${sr.root}: nothing ${o.check ? 'would change' : 'changed'}`;
   const { data, stdout } = await changeData(sr, res, msg, o, project.module.symbol);
   return {
@@ -109,9 +112,11 @@ export async function uninstall(
   const sr = await targetServerRoot(o, { writes: true });
   const res = await uninstallModule(sr, module, { check: o.check });
   const msg = res.alreadyAbsent
-    ? `${module.stem} is not installed in ${sr.root} (already absent): nothing ${o.check ? 'would change' : 'changed'}`
+    ? `${module.stem} is not installed in ${sr.root} (already absent): ` +
+      `nothing ${o.check ? 'would change' : 'changed'}`
     : res.didChange
-      ? `${o.check ? 'would remove' : 'removed'} ${module.stem} from ${sr.root}; ${o.check ? 'would change' : 'changed'} ${res.changed.join(', ')}`
+      ? `${o.check ? 'would remove' : 'removed'} ${module.stem} from ${sr.root}; ` +
+        `${o.check ? 'would change' : 'changed'} ${res.changed.join(', ')}`
       : `${module.stem}: nothing ${o.check ? 'would change' : 'changed'}`;
   const { data, stdout } = await changeData(sr, res, msg, o, undefined);
   return { data, stdout, human: [msg, ...warningLines(res.warnings)] };

@@ -91,7 +91,9 @@ export async function add(
   );
   const changed = res.didChange;
   const msg = changed
-    ? `${o.check ? 'would add ' : ''}vhost ${name} on ${res.address} (httpd ${res.series}), DocumentRoot ${res.documentRoot}, in ${res.vhostsFile}${res.hostsChanged ? `; ${name} ${o.check ? 'would be ' : ''}mapped in ${hostsFileOf(o)}` : ''}`
+    ? `${o.check ? 'would add ' : ''}vhost ${name} on ${res.address} (httpd ${res.series}), ` +
+      `DocumentRoot ${res.documentRoot}, in ` +
+      `${res.vhostsFile}${res.hostsChanged ? `; ${name} ${o.check ? 'would be ' : ''}mapped in ${hostsFileOf(o)}` : ''}`
     : `vhost ${name} is already there: nothing ${o.check ? 'would change' : 'changed'}`;
   const { data, stdout } = await changeData(sr, res, msg, o);
   return {
@@ -101,7 +103,9 @@ export async function add(
       msg,
       ...(res.tls
         ? [
-            `https: ${res.tls.url} (certificate ${res.tls.certificate}, until ${res.tls.notAfter.slice(0, 10)}; trust the CA: apxs-ts tls trust, or curl --cacert ${res.tls.ca})`,
+            `https: ${res.tls.url} (certificate ${res.tls.certificate}, ` +
+              `until ${res.tls.notAfter.slice(0, 10)}; trust the CA: apxs-ts ` +
+              `tls trust, or curl --cacert ${res.tls.ca})`,
           ]
         : []),
       ...warningLines(res.warnings),
@@ -126,8 +130,10 @@ export async function remove(
     check: o.check,
   });
   const msg = res.alreadyAbsent
-    ? `no vhost ${name} of apxs-ts's in ${sr.root} (already absent): nothing ${o.check ? 'would change' : 'changed'}`
-    : `${o.check ? 'would remove' : 'removed'} vhost ${name}${res.purged ? ` and ${res.purged}` : ''}`;
+    ? `no vhost ${name} of apxs-ts's in ${sr.root} (already absent): ` +
+      `nothing ${o.check ? 'would change' : 'changed'}`
+    : `${o.check ? 'would remove' : 'removed'} vhost ` +
+      `${name}${res.purged ? ` and ${res.purged}` : ''}`;
   const { data, stdout } = await changeData(sr, res, msg, o);
   const running = data.restart_required === true;
   return {
@@ -138,7 +144,8 @@ export async function remove(
       ...warningLines(res.warnings),
       ...(running && !o.check
         ? [
-            `the running server still serves it: reload it with apxs-ts ctl graceful --server-root ${sr.root}`,
+            'the running server still serves it: reload it with ' +
+              `apxs-ts ctl graceful --server-root ${sr.root}`,
           ]
         : []),
     ],
@@ -154,7 +161,8 @@ export async function list(o: Common): Promise<Outcome> {
     // (a2ensite).
     stdout: r.vhosts.map(
       (v) =>
-        `${v.isDefault ? '*' : ' '} ${v.address}\t${v.serverName ?? '(no ServerName)'}${v.aliases.length ? ` (${v.aliases.join(' ')})` : ''}\t${v.file}:${v.line}${v.disabled ? '\tdisabled' : ''}${v.shadowedBy.map((s) => `\tshadowed on ${s.address}: ${s.answeredBy ?? '(no ServerName)'} answers instead`).join('')}`,
+        `${v.isDefault ? '*' : ' '} ` +
+        `${v.address}\t${v.serverName ?? '(no ServerName)'}${v.aliases.length ? ` (${v.aliases.join(' ')})` : ''}\t${v.file}:${v.line}${v.disabled ? '\tdisabled' : ''}${v.shadowedBy.map((s) => `\tshadowed on ${s.address}: ${s.answeredBy ?? '(no ServerName)'} answers instead`).join('')}`,
     ),
   };
 }
@@ -173,7 +181,8 @@ export async function check(o: Common & { config?: string; httpd: boolean }): Pr
   });
   const lines = r.seriesAssumed
     ? [
-        `checked as httpd ${r.series}, assumed: no server root to ask its httpd (pass --httpd-version 2.2 for a 2.2 config, or --server-root)`,
+        `checked as httpd ${r.series}, assumed: no server root to ask its httpd ` +
+          '(pass --httpd-version 2.2 for a 2.2 config, or --server-root)',
       ]
     : [];
   // A fix of several lines (a <Directory> block to add) keeps the indentation on each.

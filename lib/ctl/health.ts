@@ -59,7 +59,9 @@ export async function probe(
   try {
     if (u.username)
       auth = {
-        Authorization: `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`,
+        Authorization:
+          'Basic ' +
+          `${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`,
       };
   } catch {
     return done(undefined, 'ERR_INVALID_URL');

@@ -99,7 +99,10 @@ export async function alreadyRunning(
         'UNHEALTHY',
         `httpd (pid ${pid}) is already running but ${url} answers ${probeWords(health)}`,
         {
-          hint: `see \`${apxsCommand('ctl logs', { serverRoot: sr.root })}\`; \`${apxsCommand('ctl restart', { serverRoot: sr.root })}\` starts a new generation`,
+          hint:
+            `see \`${apxsCommand('ctl logs', { serverRoot: sr.root })}\`; ` +
+            `\`${apxsCommand('ctl restart', { serverRoot: sr.root })}\` starts a new ` +
+            'generation',
           data: {
             action: 'start',
             serverRoot: sr.root,
@@ -144,7 +147,8 @@ export async function startHoldingLock(sr: ServerRoot, opts: CtlOptions = {}): P
       // They hold the port and answer with the old code: a new parent could never bind.
       const { killed } = await endProcesses(sr, st.orphans);
       warnings.push(
-        `ended orphaned workers of this server root whose parent was gone (pid ${st.orphans.join(', ')}${killed.length ? `; ${killed.length} needed SIGKILL` : ''})`,
+        'ended orphaned workers of this server root whose parent was gone (pid ' +
+          `${st.orphans.join(', ')}${killed.length ? `; ${killed.length} needed SIGKILL` : ''})`,
       );
     }
     const oursHolding = await portCheck(sr, info);
@@ -237,7 +241,8 @@ export async function startHoldingLock(sr: ServerRoot, opts: CtlOptions = {}): P
       return failStart(
         w.died
           ? `httpd (pid ${pid}) died after starting`
-          : `${url} did not answer below 500 within ${timeoutOf(opts)}s (last: ${probeWords(w.last)})`,
+          : `${url} did not answer below 500 within ${timeoutOf(opts)}s ` +
+              `(last: ${probeWords(w.last)})`,
         pid,
       );
     }

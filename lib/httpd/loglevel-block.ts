@@ -16,7 +16,8 @@ const BLOCK = 'loglevel';
 /** The snippet's name where the layout keeps it in a file of its own. */
 const SNIPPET = 'apxs-ts-loglevel';
 const SNIPPET_HEADER =
-  '# The LogLevel set by `apxs-ts ctl loglevel` (`apxs-ts ctl loglevel --reset` removes this file).\n';
+  '# The LogLevel set by `apxs-ts ctl loglevel` (`apxs-ts ctl loglevel --reset` removes this ' +
+  'file).\n';
 
 type Root = RootPaths & { layout: Layout };
 

@@ -151,7 +151,9 @@ export async function installModule(
       'MODULE_EXISTS',
       `will not install ${spec.module.stem} into ${sr.root}: ${conflict}`,
       {
-        hint: `rename your module (apxs-ts new NAME), or pass --force to replace it (what it replaces is kept, and uninstall puts it back)`,
+        hint:
+          'rename your module (apxs-ts new NAME), or pass --force to replace ' +
+          'it (what it replaces is kept, and uninstall puts it back)',
       },
     );
   }
@@ -248,7 +250,8 @@ export async function uninstallModule(
               .then((f) => (f ? `${f} was not written by apxs-ts` : undefined));
         if (foreign)
           warnings.push(
-            `${foreign}: a module of that name apxs-ts did not install is there, left as it is (remove it the way it was installed: a2dismod, your package manager)`,
+            `${foreign}: a module of that name apxs-ts did not install is there, left as ` +
+              'it is (remove it the way it was installed: a2dismod, your package manager)',
           );
         alreadyAbsent = true;
         return;

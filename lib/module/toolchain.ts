@@ -96,13 +96,17 @@ function queryFailure(
       `${apxs} does not know ${names.join(', ')} (apxs -q exit ${res.exitCode})`,
       {
         details,
-        hint: 'this apxs belongs to another httpd series than apxs-ts took it for; please report it',
+        hint:
+          'this apxs belongs to another httpd series ' +
+          'than apxs-ts took it for; please report it',
       },
     );
   }
   return new ApxsError('TOOL_MISSING', `${apxs} -q failed (exit ${res.exitCode})`, {
     details,
-    hint: "apxs needs perl and the httpd build files (apache2-dev, or the prefix's build/ directory)",
+    hint:
+      'apxs needs perl and the httpd build files (apache2-dev, ' +
+      "or the prefix's build/ directory)",
   });
 }
 
@@ -236,7 +240,9 @@ export async function loadToolchain(
   else if (!opts.apxs && (await exists('/usr/bin/apxs'))) source = '/usr/bin/apxs';
   if (!source) {
     throw new ApxsError('TOOL_MISSING', 'no apxs found to take compiler flags from', {
-      hint: 'install apache2-dev (apt-get install -y apache2-dev), or pass --server-root of an httpd built with apxs',
+      hint:
+        'install apache2-dev (apt-get install -y apache2-dev), ' +
+        'or pass --server-root of an httpd built with apxs',
     });
   }
   const dialect = opts.dialect ?? DEFAULT_DIALECT;

@@ -107,7 +107,9 @@ export async function planTls(
     (await sr.layout.defaultTlsPort(sr));
   if (!port) {
     throw new ApxsError('USAGE', `no TLS port for ${sr.root}: pass --tls-port N`, {
-      hint: 'the port https listens on, e.g. --tls-port 8443 (later TLS vhosts share it; sandbox create --tls-port records one)',
+      hint:
+        'the port https listens on, e.g. --tls-port 8443 (later TLS ' +
+        'vhosts share it; sandbox create --tls-port records one)',
     });
   }
   const info = await readServerInfo(sr);
@@ -172,7 +174,9 @@ async function writeGlobal(
           .filter((p) => !elsewhere.includes(p))
           .map(
             (p) =>
-              `Listen ${listenHost ? `${listenHost.includes(':') ? `[${listenHost}]` : listenHost}:` : ''}${p} https`,
+              'Listen ' +
+              `${listenHost ? `${listenHost.includes(':') ? `[${listenHost}]` : listenHost}:` : ''}${p} ` +
+              'https',
           ),
         `SSLSessionCache ${quote(`shmcb:${path.join(sr.stateDir, 'ssl-scache')}(512000)`)}`,
       ]
