@@ -87,7 +87,10 @@ export async function status(o: CtlOpts): Promise<Outcome> {
       ...(s.tls ?? []).map(
         (t) =>
           `tls: ${t.url} ` +
-          `${t.ok ? `answered ${t.status}, verified against the local CA` : `FAILED: ${t.error ?? `status ${t.status}`}`}${t.notAfter ? `; certificate until ${t.notAfter.slice(0, 10)} (${t.daysLeft} days)` : ''}`,
+          (t.ok
+            ? `answered ${t.status}, verified against the local CA`
+            : `FAILED: ${t.error ?? `status ${t.status}`}`) +
+          (t.notAfter ? `; certificate until ${t.notAfter.slice(0, 10)} (${t.daysLeft} days)` : ''),
       ),
       ...(note ? [`note: ${note}`] : []),
     ],

@@ -6,6 +6,7 @@ import type { Outcome } from './types.js';
 import { crashLines } from '../lib/ctl/crashes.js';
 
 const ms = (n: number) => `${Math.round(n)} ms`;
+const warningCount = (n: number) => (n ? ` (${n} warning${n === 1 ? '' : 's'})` : '');
 
 /** One line per cycle; a failed one adds the lines that say why (the compiler's, httpd's). */
 function cycleLines(c: Cycle): string[] {
@@ -14,8 +15,7 @@ function cycleLines(c: Cycle): string[] {
     c.build &&
       (c.build.upToDate
         ? 'up to date'
-        : 'built in ' +
-          `${ms(c.build.ms)}${c.build.warnings.length ? ` (${c.build.warnings.length} warning${c.build.warnings.length === 1 ? '' : 's'})` : ''}`),
+        : `built in ${ms(c.build.ms)}${warningCount(c.build.warnings.length)}`),
     c.installed &&
       (c.installed.changed.length ? `installed in ${ms(c.installed.ms)}` : 'installed already'),
     c.server && c.server.action !== 'none' && `${c.server.action} in ${ms(c.server.ms)}`,

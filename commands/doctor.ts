@@ -10,7 +10,9 @@ function lines(r: DoctorReport): string[] {
   const or = (v: string | null | undefined, none = 'not found') => v ?? none;
   return [
     'server root: ' +
-      `${r.serverRoot ? `${r.serverRoot.kind} ${r.serverRoot.path} (${r.serverRoot.config})` : 'none'}`,
+      (r.serverRoot
+        ? `${r.serverRoot.kind} ${r.serverRoot.path} (${r.serverRoot.config})`
+        : 'none'),
     'httpd:       ' +
       `${
         h

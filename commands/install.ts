@@ -73,12 +73,17 @@ export async function install(
   const locLine = loc
     ? `<Location ${loc.path}> ${loc.directives.map(([d, v]) => `${d} ${v}`).join(', ')} ` +
       `(from ${res.locationFrom === 'flags' ? 'the flags given' : res.locationFrom})`
-    : 'no ' +
-      `<Location>${res.locationFrom === 'sources' ? ': the sources compare r->handler with no name and register no filter' : ` (from ${res.locationFrom === 'flags' ? '--no-location' : res.locationFrom})`}`;
+    : 'no <Location>' +
+      (res.locationFrom === 'sources'
+        ? ': the sources compare r->handler with no name and register no filter'
+        : ` (from ${res.locationFrom === 'flags' ? '--no-location' : res.locationFrom})`);
   const would = o.check ? 'would install' : 'installed';
   const msg = res.didChange
     ? `${would} ${stem} into ${sr.root} ` +
-      `(${sr.kind})${res.changed.length ? `; ${o.check ? 'would change' : 'changed'} ${res.changed.join(', ')}` : ''}`
+      `(${sr.kind})` +
+      (res.changed.length
+        ? `; ${o.check ? 'would change' : 'changed'} ${res.changed.join(', ')}`
+        : '')
     : `${stem} is already installed in ${sr.root}: nothing ${o.check ? 'would change' : 'changed'}`;
   const { data, stdout } = await changeData(sr, res, msg, o, project.module.symbol);
   return {

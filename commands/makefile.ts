@@ -102,7 +102,10 @@ export async function fix(
       ...(includes && changedIncludes
         ? [
             `${file}: ` +
-              `${[...includes.missingOnDisk.map((m) => `dropped -I${m.dir}`), ...includes.lacking.map((d) => `added -I${d}`)].join(', ')}`,
+              [
+                ...includes.missingOnDisk.map((m) => `dropped -I${m.dir}`),
+                ...includes.lacking.map((d) => `added -I${d}`),
+              ].join(', '),
           ]
         : []),
     ],

@@ -144,7 +144,8 @@ Examples:
     .addHelpText(
       'after',
       '\nExamples:\n  apxs-ts new mod_info --cpp    (the info template: the name says it)\n' +
-        '  apxs-ts new mod_counter --template hello\n  apxs-ts new hello --server-root /opt/apache13\n' +
+        '  apxs-ts new mod_counter --template hello\n' +
+        '  apxs-ts new hello --server-root /opt/apache13\n' +
         '  apxs-ts new hello --api 1.3',
     )
     .action(run((name, o) => scaffold().newModule(name, o)));
@@ -559,7 +560,8 @@ Examples:
     .description('check prerequisites, download, verify, configure, make, make install, set Listen')
     .addHelpText(
       'after',
-      '\nExamples:\n  apxs-ts source build 2.4.68 --port 8080   (into ~/.local/share/apxs-ts/httpd/2.4.68)\n' +
+      '\nExamples:\n' +
+        '  apxs-ts source build 2.4.68 --port 8080   (into ~/.local/share/apxs-ts/httpd/2.4.68)\n' +
         '  apxs-ts source build 2.4.68 --prefix ~/httpd-2.4 --port 8080\n' +
         '  apxs-ts source build 2.2 --prefix /opt/httpd22 -- --enable-rewrite\n' +
         '  apxs-ts source build 1.3 --prefix /opt/apache13 --check   (every step and URL, run ' +
@@ -613,7 +615,8 @@ Examples:
       'after',
       `
 Exit codes: 0 nothing missing, 1 something is missing (each with the command that fixes it).
---json prints one object: {"ok","serverRoot","httpd","compiler","apxs","flags","hostsFile","listen","missing":[{"what","why","fix"}],...}.
+--json prints one object: {"ok","serverRoot","httpd","compiler","apxs","flags","hostsFile",\
+"listen","missing":[{"what","why","fix"}],...}.
 
 Examples:
   apxs-ts doctor
@@ -891,7 +894,8 @@ Exit codes:
   0  done (start/restart/graceful: the server answers its health URL; status: running and healthy)
   1  failed (config broken, port in use, did not become healthy; status: running but unhealthy,
      or orphaned workers whose parent is gone)
-  2  usage error, or a verb this httpd lacks (graceful-stop on httpd 1.3 and 2.0; nothing is signalled)
+  2  usage error, or a verb this httpd lacks (graceful-stop on httpd 1.3 and 2.0; \
+nothing is signalled)
   3  not running (status; stop and graceful-stop exit 0 with changed false)
 
 --json prints one object: {"ok":true,"action","pid","healthUrl","health":{"status","latencyMs"},...}

@@ -147,7 +147,9 @@ export async function verify(what: string, o: Common): Promise<Outcome> {
     data: { version, ...v },
     human: [
       `${file}: ${v.checksum ? `${v.checksum.algorithm} ok` : 'no checksum (--insecure)'}; ` +
-        `${v.signer ? `signed by ${v.signer.userId ?? '?'} (${v.signer.fingerprint})` : 'no signature (--insecure)'}`,
+        (v.signer
+          ? `signed by ${v.signer.userId ?? '?'} (${v.signer.fingerprint})`
+          : 'no signature (--insecure)'),
       `checked against ${v.checkedAgainst}`,
       ...warningLines(v.warnings),
     ],

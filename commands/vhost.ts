@@ -93,7 +93,8 @@ export async function add(
   const msg = changed
     ? `${o.check ? 'would add ' : ''}vhost ${name} on ${res.address} (httpd ${res.series}), ` +
       `DocumentRoot ${res.documentRoot}, in ` +
-      `${res.vhostsFile}${res.hostsChanged ? `; ${name} ${o.check ? 'would be ' : ''}mapped in ${hostsFileOf(o)}` : ''}`
+      `${res.vhostsFile}` +
+      (res.hostsChanged ? `; ${name} ${o.check ? 'would be ' : ''}mapped in ${hostsFileOf(o)}` : '')
     : `vhost ${name} is already there: nothing ${o.check ? 'would change' : 'changed'}`;
   const { data, stdout } = await changeData(sr, res, msg, o);
   return {
@@ -162,7 +163,15 @@ export async function list(o: Common): Promise<Outcome> {
     stdout: r.vhosts.map(
       (v) =>
         `${v.isDefault ? '*' : ' '} ` +
-        `${v.address}\t${v.serverName ?? '(no ServerName)'}${v.aliases.length ? ` (${v.aliases.join(' ')})` : ''}\t${v.file}:${v.line}${v.disabled ? '\tdisabled' : ''}${v.shadowedBy.map((s) => `\tshadowed on ${s.address}: ${s.answeredBy ?? '(no ServerName)'} answers instead`).join('')}`,
+        `${v.address}\t${v.serverName ?? '(no ServerName)'}` +
+        (v.aliases.length ? ` (${v.aliases.join(' ')})` : '') +
+        `\t${v.file}:${v.line}${v.disabled ? '\tdisabled' : ''}` +
+        v.shadowedBy
+          .map(
+            (s) =>
+              `\tshadowed on ${s.address}: ${s.answeredBy ?? '(no ServerName)'} answers instead`,
+          )
+          .join(''),
     ),
   };
 }

@@ -129,9 +129,11 @@ async function stopHoldingLock(
   const left = [...new Set([...orphans, ...findServerProcesses(sr).all.map((p) => p.pid)])];
   if (left.length) {
     const { killed } = await endProcesses(sr, left);
+    const ended = orphans.length
+      ? 'orphaned workers whose parent was gone'
+      : 'processes its parent left behind';
     warnings.push(
-      'ended ' +
-        `${orphans.length ? 'orphaned workers whose parent was gone' : 'processes its parent left behind'} ` +
+      `ended ${ended} ` +
         `(pid ${left.join(', ')}${killed.length ? `; ${killed.length} needed SIGKILL` : ''})`,
     );
   }

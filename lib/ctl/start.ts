@@ -27,8 +27,14 @@ import { withCrashCapture } from './crash-capture.js';
  * A line of httpd's output that says why it failed; the usage text 1.3 prints after `invalid
  * option` says nothing.
  */
-const REASON =
-  /invalid|unrecognized|illegal|\bbad\b|Syntax error|AH\d{5}|\berror\b|cannot|can't|could not|unable|not found|no such|denied|failed|already in use/i;
+const REASON = new RegExp(
+  [
+    'invalid|unrecognized|illegal',
+    String.raw`\bbad\b|Syntax error|AH\d{5}|\berror\b`,
+    "cannot|can't|could not|unable|not found|no such|denied|failed|already in use",
+  ].join('|'),
+  'i',
+);
 
 /**
  * The lines of a failed httpd run worth showing: those that give a reason,

@@ -142,10 +142,9 @@ export async function probeTlsVhosts(
 export function tlsProbeWarnings(probes: TlsProbe[]): string[] {
   return probes
     .filter((p) => !p.ok)
-    .map(
-      (p) =>
-        `TLS vhost ${p.url} failed: ` +
-        `${p.error ? `${p.error}${MEANING[p.error] ? ` (${MEANING[p.error]})` : ''}` : `status ${p.status}`} ` +
-        '(verified against the local CA only)',
-    );
+    .map((p) => {
+      const meaning = p.error && MEANING[p.error] ? ` (${MEANING[p.error]})` : '';
+      const why = p.error ? `${p.error}${meaning}` : `status ${p.status}`;
+      return `TLS vhost ${p.url} failed: ${why} (verified against the local CA only)`;
+    });
 }

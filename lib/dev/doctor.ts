@@ -283,8 +283,10 @@ async function hostsFacts(file: string, report: DoctorReport): Promise<void> {
     writable,
     fix: writable
       ? null
-      : 'sudo ' +
-        `${apxsCommand('hosts add NAME', { hostsFile: file })}${file === DEFAULT_HOSTS_FILE ? ' (or --hosts-file FILE / $APXS_TS_HOSTS_FILE for a private one)' : ''}`,
+      : `sudo ${apxsCommand('hosts add NAME', { hostsFile: file })}` +
+        (file === DEFAULT_HOSTS_FILE
+          ? ' (or --hosts-file FILE / $APXS_TS_HOSTS_FILE for a private one)'
+          : ''),
   };
 }
 

@@ -121,12 +121,14 @@ function exportFailure(project: ModuleProject, tc: Toolchain, so: string): ApxsE
     `${path.basename(so)} does not export ${project.module.symbol}`,
     {
       // httpd's LoadModule looks the record up by this exact name.
-      hint: `define the module record as a global, not static and not inside a namespace: ${project.cpp ? 'extern "C" ' : ''}${
-        tc.target.api === '1.3'
-          ? `module MODULE_VAR_EXPORT ${project.module.symbol} = { STANDARD_MODULE_STUFF, ... };`
-          : `module AP_MODULE_DECLARE_DATA ${project.module.symbol} ` +
-            '= { STANDARD20_MODULE_STUFF, ... };'
-      }`,
+      hint:
+        'define the module record as a global, not static and not inside a namespace: ' +
+        `${project.cpp ? 'extern "C" ' : ''}${
+          tc.target.api === '1.3'
+            ? `module MODULE_VAR_EXPORT ${project.module.symbol} = { STANDARD_MODULE_STUFF, ... };`
+            : `module AP_MODULE_DECLARE_DATA ${project.module.symbol} ` +
+              '= { STANDARD20_MODULE_STUFF, ... };'
+        }`,
     },
   );
 }

@@ -162,8 +162,27 @@ function pickCxx(cc: string, cxx: string, env: NodeJS.ProcessEnv): string {
  * Options g++ rejects or warns about ("valid for C/ObjC but not for C++"):
  * 1.3's CFLAGS carry -fgnu89-inline, and apxs's CFLAGS are C flags.
  */
-const C_ONLY =
-  /^(-fgnu89-inline|-std=(c|gnu|iso9899:)\w*|-W(no-)?(error=)?(declaration-after-statement|strict-prototypes|missing-prototypes|old-style-definition|old-style-declaration|nested-externs|bad-function-cast|implicit-function-declaration|implicit-int|pointer-sign|missing-parameter-type|jump-misses-init|override-init|traditional|c\+\+-compat))$/;
+const C_ONLY_WARNINGS = [
+  'declaration-after-statement',
+  'strict-prototypes',
+  'missing-prototypes',
+  'old-style-definition',
+  'old-style-declaration',
+  'nested-externs',
+  'bad-function-cast',
+  'implicit-function-declaration',
+  'implicit-int',
+  'pointer-sign',
+  'missing-parameter-type',
+  'jump-misses-init',
+  'override-init',
+  'traditional',
+  String.raw`c\+\+-compat`,
+];
+const C_ONLY = new RegExp(
+  String.raw`^(-fgnu89-inline|-std=(c|gnu|iso9899:)\w*|-W(no-)?(error=)?(` +
+    `${C_ONLY_WARNINGS.join('|')}))$`,
+);
 
 /**
  * A C compiler driver, which takes -shared and compiler flags alike (1.3's LD_SHLIB may be plain

@@ -88,12 +88,14 @@ function declaringHeader(
   const patterns = [
     new RegExp(`^\\s*#\\s*define\\s+${n}\\b`, 'm'),
     new RegExp(
-      `\\b(AP_DECLARE\\w*|AP_CORE_DECLARE\\w*|API_EXPORT\\w*|APR_DECLARE\\w*|APU_DECLARE\\w*|APR_INLINE|extern)\\b[^;{}#]*?\\b${n}\\s*\\(`,
+      '\\b(AP_DECLARE\\w*|AP_CORE_DECLARE\\w*|API_EXPORT\\w*|APR_DECLARE\\w*|APU_DECLARE\\w*|' +
+        `APR_INLINE|extern)\\b[^;{}#]*?\\b${n}\\s*\\(`,
     ),
     ...(hook
       ? [
           new RegExp(
-            `(AP_DECLARE_HOOK|APR_DECLARE_EXTERNAL_HOOK)\\s*\\([^)]*?\\b${escapeRegExp(hook[2]!)}\\s*,`,
+            '(AP_DECLARE_HOOK|APR_DECLARE_EXTERNAL_HOOK)\\s*\\([^)]*?\\b' +
+              `${escapeRegExp(hook[2]!)}\\s*,`,
           ),
         ]
       : []),
@@ -131,7 +133,8 @@ async function declaredByModule(project: ModuleProject, name: string): Promise<b
       if (/\.(h|hh|hpp|hxx)$/.test(f)) files.push(path.join(d, f));
   const n = escapeRegExp(name);
   const fn = new RegExp(
-    `^\\s*(?!return\\b|else\\b|case\\b|goto\\b|sizeof\\b|throw\\b)(extern\\s+("C"\\s+)?)?[A-Za-z_][\\w\\s*]*[\\s*]${n}\\s*\\([^;{]*\\)\\s*;`,
+    '^\\s*(?!return\\b|else\\b|case\\b|goto\\b|sizeof\\b|throw\\b)' +
+      `(extern\\s+("C"\\s+)?)?[A-Za-z_][\\w\\s*]*[\\s*]${n}\\s*\\([^;{]*\\)\\s*;`,
     'm',
   );
   const variable = new RegExp(`^\\s*extern\\s+[^;(]*\\b${n}\\s*(\\[[^\\]]*\\])?\\s*;`, 'm');

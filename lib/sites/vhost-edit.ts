@@ -224,7 +224,11 @@ async function mapNames(
         {
           hint:
             `pass --remap to map it to ${ip} in apxs-ts's ` +
-            `block${other.managed ? '' : ` (line ${other.line} is yours: edit it by hand to take it out)`}, ` +
+            'block' +
+            (other.managed
+              ? ''
+              : ` (line ${other.line} is yours: edit it by hand to take it out)`) +
+            ', ' +
             `or use --ip ${other.ip}`,
         },
       );

@@ -73,6 +73,8 @@ const REUSE_MIN_DAYS = 30;
 const DAY = 86400_000;
 const MODULES_ID = 'tls modules';
 const GLOBAL_ID = 'tls';
+/** An IPv6 address in a Listen line goes in brackets. */
+const bracketed = (host: string) => (host.includes(':') ? `[${host}]` : host);
 const SNIPPET = 'apxs-ts-tls';
 const SNIPPET_HEADER =
   '# TLS for the vhosts apxs-ts made (apxs-ts vhost add --tls); goes with the last of them.\n';
@@ -172,12 +174,7 @@ async function writeGlobal(
     ? [
         ...ports
           .filter((p) => !elsewhere.includes(p))
-          .map(
-            (p) =>
-              'Listen ' +
-              `${listenHost ? `${listenHost.includes(':') ? `[${listenHost}]` : listenHost}:` : ''}${p} ` +
-              'https',
-          ),
+          .map((p) => `Listen ${listenHost ? `${bracketed(listenHost)}:` : ''}${p} https`),
         `SSLSessionCache ${quote(`shmcb:${path.join(sr.stateDir, 'ssl-scache')}(512000)`)}`,
       ]
     : [];

@@ -59,7 +59,8 @@ export function nameVirtualHostUnused(ctx: RuleContext): Finding[] {
           'fall back to IP-based matching (the first one answers every name).',
         fix:
           'write the <VirtualHost> blocks with exactly ' +
-          `"${addr}"${vhosts[0] ? `, or change this line to "NameVirtualHost ${vhosts[0].addresses[0]}"` : ''}`,
+          `"${addr}"` +
+          (vhosts[0] ? `, or change this line to "NameVirtualHost ${vhosts[0].addresses[0]}"` : ''),
       },
     ];
   });

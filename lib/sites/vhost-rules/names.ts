@@ -71,7 +71,8 @@ export function nameNotResolved(ctx: RuleContext): Finding[] {
       file: v.file,
       line: v.line,
       message: `${n} does not resolve through ${ctx.hostsFile}`,
-      explanation: `A browser on this machine cannot reach the vhost at ${v.file}:${v.line} as ${n}.`,
+      explanation:
+        `A browser on this machine cannot reach the vhost at ${v.file}:${v.line} ` + `as ${n}.`,
       fix: apxsCommand(`hosts add ${shellWord(n)}${specific ? ` --ip ${host}` : ''}`, {
         hostsFile: ctx.hostsFile,
       }),
