@@ -6,17 +6,15 @@ import { targetServerRoot } from './server-root.js';
 import { warningLines } from './output.js';
 import { toolchainForServer } from '../lib/module/toolchain.js';
 import type { ChangeOptions } from '../lib/core/change-report.js';
-import { isServerRunning } from '../lib/ctl/running-httpd.js';
 import type { InstallResult } from '../lib/module/install.js';
 import { moduleState } from '../lib/module/module-state.js';
 import type { ServerRoot } from '../lib/httpd/server-root.js';
-import { changeReport, diffLines } from './change-output.js';
+import { editChangeData } from './change-output.js';
 import type { Outcome } from './types.js';
 
 /**
- * The JSON of install and uninstall: every field the lib returns, `changed`
- * the boolean (the list of files in `files`), the contract's fields, and
- * the module's `state` as read back (lib/module/module-state.ts).
+ * The JSON of install and uninstall: editChangeData's, and the module's `state` as read back
+ * (lib/module/module-state.ts).
  */
 async function changeData(
   sr: ServerRoot,
@@ -25,20 +23,10 @@ async function changeData(
   o: ChangeOptions,
   symbolOf: string | undefined,
 ): Promise<{ data: Record<string, unknown>; stdout: string[] | undefined }> {
-  const { changed: files, didChange, diff, check: _check, ...rest } = res;
-  const report = changeReport(
-    {
-      changed: didChange,
-      msg,
-      warnings: res.warnings,
-      // Neither command reloads the server: a running one needs a graceful for the change to apply.
-      restartRequired: didChange && (await isServerRunning(sr)),
-      diff,
-    },
-    o,
-  );
+  // Any change to a module's files needs a running server's graceful to apply.
+  const { data, stdout } = await editChangeData(sr, res, msg, o, res.didChange);
   const state = await moduleState(sr, res.module, { soSymbol: symbolOf });
-  return { data: { ...rest, files, ...report, state }, stdout: diffLines(diff, o) };
+  return { data: { ...data, state }, stdout };
 }
 
 export async function install(

@@ -6,38 +6,10 @@ import { vhostAdd, vhostRemove } from '../lib/sites/vhost-edit.js';
 import { inspectVhosts } from '../lib/sites/inspect.js';
 import { hostsFileOf } from './options.js';
 import { namedPathMustExist } from './paths.js';
-import { isServerRunning } from '../lib/ctl/running-httpd.js';
 import type { ChangeOptions } from '../lib/core/change-report.js';
-import type { VhostResult } from '../lib/sites/vhost-edit.js';
-import type { ServerRoot } from '../lib/httpd/server-root.js';
-import { changeReport, diffLines } from './change-output.js';
+import { editChangeData } from './change-output.js';
 import type { Outcome } from './types.js';
 
-/**
- * The JSON of vhost add/remove: the lib's fields, `changed` the boolean (its list of files in
- * `files`), and the contract's.
- */
-async function changeData(
-  sr: ServerRoot,
-  res: VhostResult,
-  msg: string,
-  o: ChangeOptions,
-): Promise<{ data: Record<string, unknown>; stdout: string[] | undefined }> {
-  const { changed: files, didChange, diff, check: _check, ...rest } = res;
-  // A config change applies once a running server reloads; a hosts-file-only change needs none.
-  const configChanged = files.length > 0;
-  const report = changeReport(
-    {
-      changed: didChange,
-      msg,
-      warnings: res.warnings,
-      restartRequired: configChanged && (await isServerRunning(sr)),
-      diff,
-    },
-    o,
-  );
-  return { data: { ...rest, files, ...report }, stdout: diffLines(diff, o) };
-}
 import { apxsCommand } from '../lib/core/command-hint.js';
 
 interface Common {
@@ -96,7 +68,8 @@ export async function add(
       `${res.vhostsFile}` +
       (res.hostsChanged ? `; ${name} ${o.check ? 'would be ' : ''}mapped in ${hostsFileOf(o)}` : '')
     : `vhost ${name} is already there: nothing ${o.check ? 'would change' : 'changed'}`;
-  const { data, stdout } = await changeData(sr, res, msg, o);
+  // A config change applies once a running server reloads; a hosts-file-only change needs none.
+  const { data, stdout } = await editChangeData(sr, res, msg, o, res.changed.length > 0);
   return {
     data,
     stdout,
@@ -135,7 +108,8 @@ export async function remove(
       `nothing ${o.check ? 'would change' : 'changed'}`
     : `${o.check ? 'would remove' : 'removed'} vhost ` +
       `${name}${res.purged ? ` and ${res.purged}` : ''}`;
-  const { data, stdout } = await changeData(sr, res, msg, o);
+  // A config change applies once a running server reloads; a hosts-file-only change needs none.
+  const { data, stdout } = await editChangeData(sr, res, msg, o, res.changed.length > 0);
   const running = data.restart_required === true;
   return {
     data: { ...data, reloadNeeded: running },
