@@ -190,35 +190,31 @@ async function restartHoldingLock(sr: ServerRoot, opts: RestartOptions): Promise
   const offset = await logSize(info.errorLog);
   const oldChildren = new Set(running ? childrenOf(running.pid) : []);
   await rememberServerFiles(sr, info); // the new generation's files
+  /** A start where the restart could not signal: reported as the restart, saying why. */
+  const startedInstead = async (why: string): Promise<RestartResult> => {
+    const started = await startHoldingLock(sr, opts);
+    return {
+      ...started,
+      action,
+      configtest: verdict,
+      ...(reused ? { configtestReused: true } : {}),
+      warnings: [...started.warnings, why],
+    };
+  };
   // Checked again as it is signalled: the configtest took a while.
   if (running && (await needsNewPreload(sr, running.pid))) {
     // A restart keeps the parent's environment: a module built with --sanitize since needs a new
     // process.
     await stopHoldingLock(sr, await signalFor(sr, 'stop', 'stop'), opts);
-    const started = await startHoldingLock(sr, opts);
-    return {
-      ...started,
-      action,
-      configtest: verdict,
-      ...(reused ? { configtestReused: true } : {}),
-      warnings: [
-        ...started.warnings,
-        'a module now needs its sanitizer runtime preloaded, which ' +
-          'a restart cannot add: httpd was stopped and started',
-      ],
-    };
+    return startedInstead(
+      'a module now needs its sanitizer runtime preloaded, which ' +
+        'a restart cannot add: httpd was stopped and started',
+    );
   }
   const signalled = running ? signalOurs(sr, [running.pid], signal) : [];
   if (!running || signalled.length === 0) {
     // As apachectl does: restarting a stopped server starts it.
-    const started = await startHoldingLock(sr, opts);
-    return {
-      ...started,
-      action,
-      configtest: verdict,
-      ...(reused ? { configtestReused: true } : {}),
-      warnings: [...started.warnings, 'httpd was not running: started it'],
-    };
+    return startedInstead('httpd was not running: started it');
   }
   // The new generation has come when httpd logs "resuming normal operations"
   // after our signal (every series does, at notice level, which no LogLevel
