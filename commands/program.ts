@@ -564,11 +564,10 @@ Examples:
         '  apxs-ts source build 2.4.68 --port 8080   (into ~/.local/share/apxs-ts/httpd/2.4.68)\n' +
         '  apxs-ts source build 2.4.68 --prefix ~/httpd-2.4 --port 8080\n' +
         '  apxs-ts source build 2.2 --prefix /opt/httpd22 -- --enable-rewrite\n' +
-        '  apxs-ts source build 1.3 --prefix /opt/apache13 --check   (every step and URL, run ' +
-        'none)\n\n' +
-        ('Built there before with the same version, options ' +
-          'and port (its receipt says so): changed ') +
-        'false, nothing rebuilt.',
+        '  apxs-ts source build 1.3 --prefix /opt/apache13 --check' +
+        '   (every step and URL, run none)\n\n' +
+        'Built there before with the same version, options and port ' +
+        '(its receipt says so): changed false, nothing rebuilt.',
     )
     .action(run((version, extra, o) => source().build(version, extra, o)));
   s.command('versions')
