@@ -46,7 +46,9 @@ export async function build(
   const human = [
     res.upToDate || o.check
       ? msg
-      : `built ${res.so} (${res.compiled.join(', ')}; linked with ${res.linkedWith}) in ${Math.round(res.durationMs)} ms${res.warnings.length ? `, ${plural(res.warnings.length, 'compiler warning')}:` : ''}`,
+      : `built ${res.so} (${res.compiled.join(', ')}; linked with ${res.linkedWith}) ` +
+        `in ${Math.round(res.durationMs)} ` +
+        `ms${res.warnings.length ? `, ${plural(res.warnings.length, 'compiler warning')}:` : ''}`,
   ];
   human.push(...res.warnings.map((w) => `  ${w}`));
   if (res.warnings.length) human.push(`  (the compiler's full output: ${res.log})`);

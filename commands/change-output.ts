@@ -14,6 +14,8 @@ import {
   type FileDiff,
   unifiedDiff,
 } from '../lib/core/change-report.js';
+import { isServerRunning } from '../lib/ctl/running-httpd.js';
+import type { ServerRoot } from '../lib/httpd/server-root.js';
 import type { Outcome } from './types.js';
 
 export function changeOutcome(
@@ -67,4 +69,41 @@ export function changeReport(f: ChangeFacts, o: ChangeOptions): ChangeReport {
 export function diffLines(diff: FileDiff[], o: ChangeOptions): string[] | undefined {
   if (!o.diff) return undefined;
   return diff.map((d) => unifiedDiff(d).replace(/\n$/, ''));
+}
+
+/** What an edit of a server's files returns (module install/uninstall, vhost add/remove). */
+interface ServerEdit {
+  /** The files changed. */
+  changed: string[];
+  didChange: boolean;
+  diff: FileDiff[];
+  check?: boolean;
+  warnings: string[];
+}
+
+/**
+ * The JSON of an edit of a server's files: every field the lib returns, `changed` the boolean (the
+ * list of files in `files`), and the contract's. `needsReload`: the change applies only once a
+ * running server reloads (these commands do not reload it), so `restart_required` is whether
+ * one runs.
+ */
+export async function editChangeData(
+  sr: ServerRoot,
+  res: ServerEdit,
+  msg: string,
+  o: ChangeOptions,
+  needsReload: boolean,
+): Promise<{ data: Record<string, unknown>; stdout: string[] | undefined }> {
+  const { changed: files, didChange, diff, check: _check, ...rest } = res;
+  const report = changeReport(
+    {
+      changed: didChange,
+      msg,
+      warnings: res.warnings,
+      restartRequired: needsReload && (await isServerRunning(sr)),
+      diff,
+    },
+    o,
+  );
+  return { data: { ...rest, files, ...report }, stdout: diffLines(diff, o) };
 }

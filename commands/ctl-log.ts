@@ -87,7 +87,8 @@ export async function loglevel(
   );
   const what = r.lines.length ? r.lines.join(', ') : "the config's own LogLevel";
   const msg = r.didChange
-    ? `${o.check ? 'would set ' : ''}${sr.configFile}: ${what}${r.reloaded ? '; reloaded httpd' : ''}`
+    ? `${o.check ? 'would set ' : ''}${sr.configFile}: ` +
+      `${what}${r.reloaded ? '; reloaded httpd' : ''}`
     : `${what} already: nothing ${o.check ? 'would change' : 'changed'}`;
   const { changed: files, didChange, diff, check: _check, ...rest } = r;
   // The command reloads a running server itself (so --check's real run would too); --no-reload

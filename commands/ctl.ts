@@ -26,7 +26,8 @@ function describe(r: CtlResult): string[] {
   const head = r.alreadyRunning
     ? `httpd is already running (pid ${r.pid});${health}`
     : r.action.includes('stop') && r.pid === undefined
-      ? `httpd's orphaned workers (pid ${r.orphans?.join(', ') ?? '?'}) ended in ${Math.round(r.elapsedMs)} ms`
+      ? `httpd's orphaned workers (pid ${r.orphans?.join(', ') ?? '?'}) ` +
+        `ended in ${Math.round(r.elapsedMs)} ms`
       : r.action.includes('stop')
         ? `httpd (pid ${r.pid}) stopped in ${Math.round(r.elapsedMs)} ms`
         : `${r.action}: httpd (pid ${r.pid}) is up;${health}`;
@@ -85,7 +86,11 @@ export async function status(o: CtlOpts): Promise<Outcome> {
         : []),
       ...(s.tls ?? []).map(
         (t) =>
-          `tls: ${t.url} ${t.ok ? `answered ${t.status}, verified against the local CA` : `FAILED: ${t.error ?? `status ${t.status}`}`}${t.notAfter ? `; certificate until ${t.notAfter.slice(0, 10)} (${t.daysLeft} days)` : ''}`,
+          `tls: ${t.url} ` +
+          (t.ok
+            ? `answered ${t.status}, verified against the local CA`
+            : `FAILED: ${t.error ?? `status ${t.status}`}`) +
+          (t.notAfter ? `; certificate until ${t.notAfter.slice(0, 10)} (${t.daysLeft} days)` : ''),
       ),
       ...(note ? [`note: ${note}`] : []),
     ],

@@ -6,6 +6,7 @@ import type { Outcome } from './types.js';
 import { crashLines } from '../lib/ctl/crashes.js';
 
 const ms = (n: number) => `${Math.round(n)} ms`;
+const warningCount = (n: number) => (n ? ` (${n} warning${n === 1 ? '' : 's'})` : '');
 
 /** One line per cycle; a failed one adds the lines that say why (the compiler's, httpd's). */
 function cycleLines(c: Cycle): string[] {
@@ -14,7 +15,7 @@ function cycleLines(c: Cycle): string[] {
     c.build &&
       (c.build.upToDate
         ? 'up to date'
-        : `built in ${ms(c.build.ms)}${c.build.warnings.length ? ` (${c.build.warnings.length} warning${c.build.warnings.length === 1 ? '' : 's'})` : ''}`),
+        : `built in ${ms(c.build.ms)}${warningCount(c.build.warnings.length)}`),
     c.installed &&
       (c.installed.changed.length ? `installed in ${ms(c.installed.ms)}` : 'installed already'),
     c.server && c.server.action !== 'none' && `${c.server.action} in ${ms(c.server.ms)}`,
@@ -27,7 +28,8 @@ function cycleLines(c: Cycle): string[] {
         ? '; the running server was not touched'
         : '';
     return [
-      `${head} ${steps ? `${steps}; ` : ''}${c.failedAt} failed: ${c.error.code}: ${c.error.message}${untouched}`,
+      `${head} ${steps ? `${steps}; ` : ''}${c.failedAt} failed: ` +
+        `${c.error.code}: ${c.error.message}${untouched}`,
       ...c.error.details.map((d) => `    ${d}`),
       ...(c.error.hint ? [`    hint: ${c.error.hint}`] : []),
     ];
@@ -35,13 +37,15 @@ function cycleLines(c: Cycle): string[] {
   const r = c.request!;
   if (!c.ok && c.crashes?.length) {
     return [
-      `${head} ${steps} → GET ${r.url} ${r.status ?? r.error}: the child crashed (fix and save: the next build is served)`,
+      `${head} ${steps} → GET ${r.url} ${r.status ?? r.error}: the ` +
+        'child crashed (fix and save: the next build is served)',
       ...c.crashes.flatMap(crashLines).map((l) => `    ${l}`),
     ];
   }
   const text = pageText(r.body).join(' | ');
   return [
-    `${head} ${steps} → GET ${r.url} ${r.status ?? r.error} in ${r.latencyMs.toFixed(1)} ms (${ms(c.elapsedMs)} in all)${text ? `: ${text}` : ''}`,
+    `${head} ${steps} → GET ${r.url} ${r.status ?? r.error} in ${r.latencyMs.toFixed(1)} ` +
+      `ms (${ms(c.elapsedMs)} in all)${text ? `: ${text}` : ''}`,
     ...(c.build?.warnings ?? []).map((w) => `    ${w}`),
   ];
 }
@@ -92,7 +96,8 @@ export async function dev(
     return {
       data: { event: 'stopped', ...summary },
       human: [
-        `stopped watching after ${summary.cycles} cycle${summary.cycles === 1 ? '' : 's'} (${summary.failed} failed)${summary.serverStopped ? '; stopped the server' : ''}`,
+        `stopped watching after ${summary.cycles} cycle${summary.cycles === 1 ? '' : 's'} ` +
+          `(${summary.failed} failed)${summary.serverStopped ? '; stopped the server' : ''}`,
       ],
     };
   } finally {

@@ -53,7 +53,8 @@ function systemRootNote(): string[] {
   const root = chosenServerRoot();
   return root?.from === 'system'
     ? [
-        `note: using the system's server root ${root.root} (found by ${root.why}): no --server-root, APXS_TS_SERVER_ROOT or apxs-ts.json`,
+        `note: using the system's server root ${root.root} (found by ${root.why}): ` +
+          'no --server-root, APXS_TS_SERVER_ROOT or apxs-ts.json',
       ]
     : [];
 }
@@ -81,7 +82,8 @@ function configureLocks(waitSec: number | undefined, quiet: boolean): void {
     onWait: (h: LockHolder) => {
       if (!quiet)
         writeErr(
-          `apxs-ts: waiting for ${h.lockFile}: held by ${describeHolder(h)}; waiting up to ${Math.round(h.waitMs / 100) / 10} s (--wait SECONDS or APXS_TS_LOCK_WAIT sets it)\n`,
+          `apxs-ts: waiting for ${h.lockFile}: held by ${describeHolder(h)}; waiting up to ` +
+            `${Math.round(h.waitMs / 100) / 10} s (--wait SECONDS or APXS_TS_LOCK_WAIT sets it)\n`,
         );
     },
   });

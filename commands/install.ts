@@ -6,17 +6,15 @@ import { targetServerRoot } from './server-root.js';
 import { warningLines } from './output.js';
 import { toolchainForServer } from '../lib/module/toolchain.js';
 import type { ChangeOptions } from '../lib/core/change-report.js';
-import { isServerRunning } from '../lib/ctl/running-httpd.js';
 import type { InstallResult } from '../lib/module/install.js';
 import { moduleState } from '../lib/module/module-state.js';
 import type { ServerRoot } from '../lib/httpd/server-root.js';
-import { changeReport, diffLines } from './change-output.js';
+import { editChangeData } from './change-output.js';
 import type { Outcome } from './types.js';
 
 /**
- * The JSON of install and uninstall: every field the lib returns, `changed`
- * the boolean (the list of files in `files`), the contract's fields, and
- * the module's `state` as read back (lib/module/module-state.ts).
+ * The JSON of install and uninstall: editChangeData's, and the module's `state` as read back
+ * (lib/module/module-state.ts).
  */
 async function changeData(
   sr: ServerRoot,
@@ -25,20 +23,10 @@ async function changeData(
   o: ChangeOptions,
   symbolOf: string | undefined,
 ): Promise<{ data: Record<string, unknown>; stdout: string[] | undefined }> {
-  const { changed: files, didChange, diff, check: _check, ...rest } = res;
-  const report = changeReport(
-    {
-      changed: didChange,
-      msg,
-      warnings: res.warnings,
-      // Neither command reloads the server: a running one needs a graceful for the change to apply.
-      restartRequired: didChange && (await isServerRunning(sr)),
-      diff,
-    },
-    o,
-  );
+  // Any change to a module's files needs a running server's graceful to apply.
+  const { data, stdout } = await editChangeData(sr, res, msg, o, res.didChange);
   const state = await moduleState(sr, res.module, { soSymbol: symbolOf });
-  return { data: { ...rest, files, ...report, state }, stdout: diffLines(diff, o) };
+  return { data: { ...data, state }, stdout };
 }
 
 export async function install(
@@ -71,11 +59,19 @@ export async function install(
       : `installing ${res.so.so} (${res.so.reason})`;
   const loc = res.location;
   const locLine = loc
-    ? `<Location ${loc.path}> ${loc.directives.map(([d, v]) => `${d} ${v}`).join(', ')} (from ${res.locationFrom === 'flags' ? 'the flags given' : res.locationFrom})`
-    : `no <Location>${res.locationFrom === 'sources' ? ': the sources compare r->handler with no name and register no filter' : ` (from ${res.locationFrom === 'flags' ? '--no-location' : res.locationFrom})`}`;
+    ? `<Location ${loc.path}> ${loc.directives.map(([d, v]) => `${d} ${v}`).join(', ')} ` +
+      `(from ${res.locationFrom === 'flags' ? 'the flags given' : res.locationFrom})`
+    : 'no <Location>' +
+      (res.locationFrom === 'sources'
+        ? ': the sources compare r->handler with no name and register no filter'
+        : ` (from ${res.locationFrom === 'flags' ? '--no-location' : res.locationFrom})`);
   const would = o.check ? 'would install' : 'installed';
   const msg = res.didChange
-    ? `${would} ${stem} into ${sr.root} (${sr.kind})${res.changed.length ? `; ${o.check ? 'would change' : 'changed'} ${res.changed.join(', ')}` : ''}`
+    ? `${would} ${stem} into ${sr.root} ` +
+      `(${sr.kind})` +
+      (res.changed.length
+        ? `; ${o.check ? 'would change' : 'changed'} ${res.changed.join(', ')}`
+        : '')
     : `${stem} is already installed in ${sr.root}: nothing ${o.check ? 'would change' : 'changed'}`;
   const { data, stdout } = await changeData(sr, res, msg, o, project.module.symbol);
   return {
@@ -109,9 +105,11 @@ export async function uninstall(
   const sr = await targetServerRoot(o, { writes: true });
   const res = await uninstallModule(sr, module, { check: o.check });
   const msg = res.alreadyAbsent
-    ? `${module.stem} is not installed in ${sr.root} (already absent): nothing ${o.check ? 'would change' : 'changed'}`
+    ? `${module.stem} is not installed in ${sr.root} (already absent): ` +
+      `nothing ${o.check ? 'would change' : 'changed'}`
     : res.didChange
-      ? `${o.check ? 'would remove' : 'removed'} ${module.stem} from ${sr.root}; ${o.check ? 'would change' : 'changed'} ${res.changed.join(', ')}`
+      ? `${o.check ? 'would remove' : 'removed'} ${module.stem} from ${sr.root}; ` +
+        `${o.check ? 'would change' : 'changed'} ${res.changed.join(', ')}`
       : `${module.stem}: nothing ${o.check ? 'would change' : 'changed'}`;
   const { data, stdout } = await changeData(sr, res, msg, o, undefined);
   return { data, stdout, human: [msg, ...warningLines(res.warnings)] };

@@ -42,7 +42,8 @@ export async function check(file: string, o: { serverRoot?: string }): Promise<O
   if (found.length > 0) {
     throw new ApxsError(
       'MAKEFILE_SPACES',
-      `${file}: ${found.length} recipe line(s) indented with spaces instead of a tab (make says "missing separator")`,
+      `${file}: ${found.length} recipe line(s) indented with spaces ` +
+        'instead of a tab (make says "missing separator")',
       {
         details: [...found.map((f) => `${file}:${f.line}: ${f.text}`), ...incProblems],
         hint: incProblems.length ? `${fixCmd(false)}, then ${fixCmd(true)}` : fixCmd(false),
@@ -53,7 +54,9 @@ export async function check(file: string, o: { serverRoot?: string }): Promise<O
   if (incProblems.length > 0) {
     throw new ApxsError(
       'MAKEFILE_INCLUDES',
-      `${file}: ${incProblems.length} include director${incProblems.length === 1 ? 'y' : 'ies'} wrong for the target httpd (the compiler will not find its headers)`,
+      `${file}: ${incProblems.length} include ` +
+        `director${incProblems.length === 1 ? 'y' : 'ies'} wrong for the target httpd (the ` +
+        'compiler will not find its headers)',
       {
         details: incProblems,
         hint: fixCmd(true),
@@ -64,7 +67,8 @@ export async function check(file: string, o: { serverRoot?: string }): Promise<O
   return {
     data,
     human: [
-      `${file}: every recipe line starts with a tab${inc && !inc.viaApxs ? '; it names every include directory the target needs' : ''}`,
+      `${file}: every recipe line starts with a ` +
+        `tab${inc && !inc.viaApxs ? '; it names every include directory the target needs' : ''}`,
     ],
   };
 }
@@ -97,7 +101,11 @@ export async function fix(
         : `${file}: no recipe line to fix`,
       ...(includes && changedIncludes
         ? [
-            `${file}: ${[...includes.missingOnDisk.map((m) => `dropped -I${m.dir}`), ...includes.lacking.map((d) => `added -I${d}`)].join(', ')}`,
+            `${file}: ` +
+              [
+                ...includes.missingOnDisk.map((m) => `dropped -I${m.dir}`),
+                ...includes.lacking.map((d) => `added -I${d}`),
+              ].join(', '),
           ]
         : []),
     ],

@@ -35,9 +35,15 @@ export async function newModule(
   return {
     data: { ...res, module: res.module.stem, apiFrom: target.from },
     human: [
-      `created ${res.dir} (${res.language === 'cpp' ? 'C++' : 'C'}, ${res.template}, module API ${res.api}: ${target.from}): ${res.files.join(', ')}`,
-      `next: cd ${shellWord(res.dir)} && ${apxsCommand('build', { serverRoot: serverRootOf(o.serverRoot) })} && ${apxsCommand('install', { serverRoot: serverRootOf(o.serverRoot) })}, then open ${res.url}`,
-      `test it: cd ${shellWord(res.dir)} && apxs-ts test   (the cases of ${res.files.find((f) => f.startsWith('tests/')) ?? 'tests/*.yaml'}, on a throwaway server)`,
+      `created ${res.dir} (${res.language === 'cpp' ? 'C++' : 'C'}, ${res.template}, ` +
+        `module API ${res.api}: ${target.from}): ${res.files.join(', ')}`,
+      `next: cd ${shellWord(res.dir)} && ` +
+        `${apxsCommand('build', { serverRoot: serverRootOf(o.serverRoot) })} ` +
+        `&& ${apxsCommand('install', { serverRoot: serverRootOf(o.serverRoot) })}, ` +
+        `then open ${res.url}`,
+      `test it: cd ${shellWord(res.dir)} && apxs-ts test   (the cases of ` +
+        `${res.files.find((f) => f.startsWith('tests/')) ?? 'tests/*.yaml'}, on a throwaway ` +
+        'server)',
     ],
   };
 }

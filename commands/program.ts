@@ -52,7 +52,8 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 export function program(run: Runner): Command {
   const program = new Command('apxs-ts')
     .description(
-      'Build Apache httpd and its C/C++ modules, install them, run the server: apxs, apachectl, a2enmod in one safer tool',
+      'Build Apache httpd and its C/C++ modules, install them, run ' +
+        'the server: apxs, apachectl, a2enmod in one safer tool',
     )
     .version(VERSION)
     .option('--json', 'print one JSON object on stdout')
@@ -61,12 +62,14 @@ export function program(run: Runner): Command {
     .option('--verbose', 'show causes and stacks of errors')
     .option(
       '--wait <seconds>',
-      "how long to wait for a lock another apxs-ts holds (default: each command's own; env APXS_TS_LOCK_WAIT; 0: do not wait)",
+      'how long to wait for a lock another apxs-ts holds (default: ' +
+        "each command's own; env APXS_TS_LOCK_WAIT; 0: do not wait)",
       numberArg(NUMBER_RULES.lockWaitSeconds),
     )
     .option(
       '--trust <dir>',
-      'trust DIR although another user owns or can write it (repeatable; adds to $APXS_TS_SAFE_DIRECTORIES)',
+      'trust DIR although another user owns or can write ' +
+        'it (repeatable; adds to $APXS_TS_SAFE_DIRECTORIES)',
       trustDir,
     )
     .showHelpAfterError('(run with --help for usage)')
@@ -94,14 +97,16 @@ Examples:
     )
     .option(
       '--force',
-      'write a fresh config into an existing directory (without it, a sandbox already there as asked is left as it is: changed false)',
+      'write a fresh config into an existing directory (without it, a ' +
+        'sandbox already there as asked is left as it is: changed false)',
     )
     .option('--no-project', 'do not record the server root in ./apxs-ts.json')
     .option('--use', 'switch ./apxs-ts.json to this sandbox when it names another server root')
     .description('create a sandbox ServerRoot: no root needed, nothing in /etc touched')
     .addHelpText(
       'after',
-      '\nExamples:\n  apxs-ts sandbox create ./srv --port 8080\n  apxs-ts sandbox create ./srv2 --port 8081 --use   (later commands here use srv2)',
+      '\nExamples:\n  apxs-ts sandbox create ./srv --port 8080\n' +
+        '  apxs-ts sandbox create ./srv2 --port 8081 --use   (later commands here use srv2)',
     )
     .action(run((dir, o) => sandbox().create(dir, o)));
   sb.command('list')
@@ -111,7 +116,8 @@ Examples:
   withChangeOptions(sb.command('remove'))
     .argument('<dir>', 'a sandbox made by sandbox create')
     .description(
-      "stop a sandbox's server if it runs, then delete what apxs-ts made in it; your files (and files you edited) are kept and listed",
+      "stop a sandbox's server if it runs, then delete what apxs-ts made " +
+        'in it; your files (and files you edited) are kept and listed',
     )
     .addHelpText('after', '\nExample:\n  apxs-ts sandbox remove ./srv')
     .action(run((dir, o) => sandbox().remove(dir, o)));
@@ -122,11 +128,13 @@ Examples:
     .option('--cpp', 'a C++ module (compiled and linked with the C++ compiler)')
     .option(
       '--template <t>',
-      `one of ${MODULE_TEMPLATES.join(', ')} (default: the one the name names, as mod_info or hello; else handler)`,
+      `one of ${MODULE_TEMPLATES.join(', ')} (default: the one ` +
+        'the name names, as mod_info or hello; else handler)',
     )
     .option(
       '--api <api>',
-      `module API, ${MODULE_APIS.join(' or ')} (default: the server root's httpd series; 2 without a server root)`,
+      `module API, ${MODULE_APIS.join(' or ')} (default: the ` +
+        "server root's httpd series; 2 without a server root)",
     )
     .option('--dir <parent>', 'create the module directory here', '.')
     .option('--force', 'write the template files into an existing directory')
@@ -135,7 +143,10 @@ Examples:
     )
     .addHelpText(
       'after',
-      '\nExamples:\n  apxs-ts new mod_info --cpp    (the info template: the name says it)\n  apxs-ts new mod_counter --template hello\n  apxs-ts new hello --server-root /opt/apache13\n  apxs-ts new hello --api 1.3',
+      '\nExamples:\n  apxs-ts new mod_info --cpp    (the info template: the name says it)\n' +
+        '  apxs-ts new mod_counter --template hello\n' +
+        '  apxs-ts new hello --server-root /opt/apache13\n' +
+        '  apxs-ts new hello --api 1.3',
     )
     .action(run((name, o) => scaffold().newModule(name, o)));
 
@@ -168,17 +179,21 @@ Examples:
     .option('--reset-flags', 'forget the saved flags (before adding the ones given)')
     .option(
       '--sanitize <kind>',
-      'address or undefined: build with that sanitizer and frame pointers (saved; none takes it out); ctl start preloads its runtime into httpd',
+      'address or undefined: build with that sanitizer and frame pointers (saved; ' +
+        'none takes it out); ctl start preloads its runtime into httpd',
     )
     .description(
-      'compile the module (only what changed) into mod_NAME.so and check its symbols against the target httpd',
+      'compile the module (only what changed) into mod_NAME.so ' +
+        'and check its symbols against the target httpd',
     )
     .addHelpText(
       'after',
       [
         '',
-        'Flags are kept in apxs-ts-module.json (and apxs-ts.mk for the Makefile), so the next build uses them;',
-        '$CFLAGS, $CPPFLAGS ($CXXFLAGS for C++, else $CFLAGS), $LDFLAGS and $LIBS are added to every build.',
+        'Flags are kept in apxs-ts-module.json (and apxs-ts.mk ' +
+          'for the Makefile), so the next build uses them;',
+        '$CFLAGS, $CPPFLAGS ($CXXFLAGS for C++, else $CFLAGS), ' +
+          '$LDFLAGS and $LIBS are added to every build.',
         '',
         'Examples:',
         '  cd mod_info && apxs-ts build',
@@ -193,24 +208,29 @@ Examples:
     .option('--force', 'install even over a module of the same name that apxs-ts did not install')
     .option(
       '--handler <name>',
-      'SetHandler NAME in the <Location>, instead of what the sources register (kept in apxs-ts-module.json)',
+      'SetHandler NAME in the <Location>, instead of what ' +
+        'the sources register (kept in apxs-ts-module.json)',
     )
     .option('--location <path>', 'the <Location> path (default /NAME; kept in apxs-ts-module.json)')
     .option('--no-location', 'no <Location> block (kept in apxs-ts-module.json)')
     .option(
       '--public',
-      'let every client in to the <Location> (default: only this machine: Require local; kept in apxs-ts-module.json)',
+      'let every client in to the <Location> (default: only this ' +
+        'machine: Require local; kept in apxs-ts-module.json)',
     )
     .option('--local', 'only this machine again, after --public')
     .description(
-      'copy the .so (building it only when there is none or the sources are newer), add LoadModule and the <Location> the module registers, configtest, roll back if broken',
+      'copy the .so (building it only when there is none ' +
+        'or the sources are newer), add LoadModule ' +
+        'and the <Location> the module registers, configtest, roll back if broken',
     )
     .addHelpText(
       'after',
       [
         '',
         'The <Location> comes from the sources: SetHandler for the names compared with r->handler',
-        '(1.3: the handler_rec table), else SetOutputFilter/SetInputFilter for the filters registered',
+        '(1.3: the handler_rec table), else SetOutputFilter/SetInputFilter ' +
+          'for the filters registered',
         'with ap_register_output_filter/ap_register_input_filter, else none.',
         '',
         'Examples:',
@@ -231,12 +251,14 @@ Examples:
   const mk = program
     .command('makefile')
     .description(
-      'find and fix recipe lines indented with spaces ("missing separator") and include directories the target needs',
+      'find and fix recipe lines indented with spaces ("missing ' +
+        'separator") and include directories the target needs',
     );
   withServerRoot(mk.command('check'))
     .argument('[file]', 'Makefile', 'Makefile')
     .description(
-      'name every recipe line indented with spaces, and -I directories missing for the target httpd; exit 1 if any',
+      'name every recipe line indented with spaces, and -I directories ' +
+        'missing for the target httpd; exit 1 if any',
     )
     .addHelpText(
       'after',
@@ -247,10 +269,12 @@ Examples:
     .argument('[file]', 'Makefile', 'Makefile')
     .option(
       '--includes',
-      'also write the -I directories the target httpd needs (from its INCLUDEDIR and EXTRA_INCLUDES) and drop ones that do not exist',
+      'also write the -I directories the target httpd needs (from its ' +
+        'INCLUDEDIR and EXTRA_INCLUDES) and drop ones that do not exist',
     )
     .description(
-      "turn the leading spaces of recipe lines into a tab; with --includes, the target's include directories",
+      'turn the leading spaces of recipe lines into a tab; ' +
+        "with --includes, the target's include directories",
     )
     .addHelpText(
       'after',
@@ -290,14 +314,16 @@ Examples:
     c
       .command('status')
       .description(
-        'running or not, pid, since when, listening addresses, health (exit 0 healthy, 1 unhealthy, 3 not running)',
+        'running or not, pid, since when, listening addresses, ' +
+          'health (exit 0 healthy, 1 unhealthy, 3 not running)',
       ),
   ).action(run((o) => ctl().status(o)));
   ctlCommon(
     c
       .command('crashes')
       .description(
-        'children that died by a signal since the server started, each with its backtrace (gdb on its core, else addr2line)',
+        'children that died by a signal since the server started, ' +
+          'each with its backtrace (gdb on its core, else addr2line)',
       ),
   )
     .addHelpText(
@@ -333,11 +359,13 @@ Examples:
     .option('--vhost <name>', 'with --access: the access log of this vhost')
     .option(
       '--source <dir>',
-      "with --module: the module's source directory, whose file names httpd prints on debug lines (default: the current directory)",
+      "with --module: the module's source directory, whose file names " +
+        'httpd prints on debug lines (default: the current directory)',
     )
     .addHelpText(
       'after',
-      '\nMore examples:\n  apxs-ts ctl logs --module info -n 5\n  apxs-ts ctl logs --access --follow',
+      '\nMore examples:\n  apxs-ts ctl logs --module info -n 5\n' +
+        '  apxs-ts ctl logs --access --follow',
     )
     .action(run((o) => ctlLog().logs(o)));
   withChangeOptions(
@@ -345,7 +373,8 @@ Examples:
       c
         .command('loglevel')
         .description(
-          'set LogLevel (per module on 2.4, global before) in a marked block; a running server is reloaded',
+          'set LogLevel (per module on 2.4, global before) ' +
+            'in a marked block; a running server is reloaded',
         ),
     ),
   )
@@ -358,11 +387,13 @@ Examples:
     .option('--no-reload', 'only edit the config; do not graceful-restart a running server')
     .option(
       '--source <dir>',
-      "with --module: the module's source directory, read to tell whether it logs under its own level (default: the current directory)",
+      "with --module: the module's source directory, read to tell whether " +
+        'it logs under its own level (default: the current directory)',
     )
     .addHelpText(
       'after',
-      '\nMore examples:\n  apxs-ts ctl loglevel debug --module info\n  apxs-ts ctl loglevel --reset',
+      '\nMore examples:\n  apxs-ts ctl loglevel debug --module info\n' +
+        '  apxs-ts ctl loglevel --reset',
     )
     .action(run((level, o) => ctlLog().loglevel(level, o)));
 
@@ -380,7 +411,8 @@ Examples:
     .description('map names to an address (several names share one line per address)')
     .addHelpText(
       'after',
-      '\nExample:\n  sudo apxs-ts hosts add one.dd two.dd\n  apxs-ts hosts add one.dd --ip ::1 --hosts-file ./hosts',
+      '\nExample:\n  sudo apxs-ts hosts add one.dd two.dd\n' +
+        '  apxs-ts hosts add one.dd --ip ::1 --hosts-file ./hosts',
     )
     .action(run((names, o) => hosts().add(names, o)));
   hostsCommon(h.command('remove').argument('<names...>'))
@@ -405,18 +437,21 @@ Examples:
     .option('--alias <name>', 'ServerAlias (repeatable)', collect, [])
     .option(
       '--docroot <dir>',
-      'DocumentRoot (default: SERVER_ROOT/sites/NAME, on Debian /var/www/NAME; created with an index.html)',
+      'DocumentRoot (default: SERVER_ROOT/sites/NAME, on ' +
+        'Debian /var/www/NAME; created with an index.html)',
     )
     .option('--port <n>', "port (default: the server's first Listen)", portArg)
     .option('--ip <ip>', 'VirtualHost address (default *)')
     .option('--remap', 'map a name the hosts file maps to another address (default: refuse)')
     .option(
       '--tls',
-      'also serve it over HTTPS with a certificate from the local CA (made on first use; apxs-ts tls ca)',
+      'also serve it over HTTPS with a certificate from ' +
+        'the local CA (made on first use; apxs-ts tls ca)',
     )
     .option(
       '--tls-port <n>',
-      'the port HTTPS listens on (default: the one the TLS vhosts use, or sandbox create --tls-port)',
+      'the port HTTPS listens on (default: the one the ' +
+        'TLS vhosts use, or sandbox create --tls-port)',
       portArg,
     )
     .option('--https-only', 'with --tls: the plain vhost redirects to https')
@@ -425,11 +460,14 @@ Examples:
       "the local CA's directory (default: $APXS_TS_CA_DIR, else ~/.local/share/apxs-ts/ca)",
     )
     .description(
-      'hosts entry, DocumentRoot, <VirtualHost> in its own file, Include; configtest, roll back if broken',
+      'hosts entry, DocumentRoot, <VirtualHost> in its own ' +
+        'file, Include; configtest, roll back if broken',
     )
     .addHelpText(
       'after',
-      '\nExamples:\n  apxs-ts vhost add one.dd --alias www.one.dd --server-root ./srv --hosts-file ./hosts\n  apxs-ts vhost add one.test --tls --tls-port 8443 --https-only',
+      '\nExamples:\n' +
+        '  apxs-ts vhost add one.dd --alias www.one.dd --server-root ./srv --hosts-file ./hosts\n' +
+        '  apxs-ts vhost add one.test --tls --tls-port 8443 --https-only',
     )
     .action(run((name, o) => vhost().add(name, o)));
   withChangeOptions(vhostCommon(v.command('remove').argument('<name>')))
@@ -439,7 +477,8 @@ Examples:
     .action(run((name, o) => vhost().remove(name, o)));
   vhostCommon(v.command('list'))
     .description(
-      "the vhosts httpd will use, in order; * marks the default of each address:port; a disabled site's vhosts last, marked disabled",
+      'the vhosts httpd will use, in order; * marks the default of each ' +
+        "address:port; a disabled site's vhosts last, marked disabled",
     )
     .addHelpText('after', '\nExample:\n  apxs-ts vhost list --json')
     .action(run((o) => vhost().list(o)));
@@ -451,7 +490,9 @@ Examples:
     )
     .addHelpText(
       'after',
-      '\nExamples:\n  apxs-ts vhost check --server-root ./srv\n  apxs-ts vhost check --config old/httpd.conf --httpd-version 2.2 --hosts-file ./hosts',
+      '\nExamples:\n  apxs-ts vhost check --server-root ./srv\n' +
+        '  apxs-ts vhost check --config old/httpd.conf --httpd-version 2.2 --hosts-file ' +
+        './hosts',
     )
     .action(run((o) => vhost().check(o)));
 
@@ -507,7 +548,8 @@ Examples:
   )
     .option(
       '--prefix <dir>',
-      'install here (it becomes a server root; default: ~/.local/share/apxs-ts/httpd/VERSION, $XDG_DATA_HOME honoured)',
+      'install here (it becomes a server root; default: ~/.local/share/apxs-ts/httpd/VERSION, ' +
+        '$XDG_DATA_HOME honoured)',
     )
     .option('--port <n>', 'Listen localhost:PORT in the installed httpd.conf', portArg, 8080)
     .option('--jobs <n>', 'make -jN (default: the number of CPUs)', jobsArg)
@@ -518,7 +560,14 @@ Examples:
     .description('check prerequisites, download, verify, configure, make, make install, set Listen')
     .addHelpText(
       'after',
-      '\nExamples:\n  apxs-ts source build 2.4.68 --port 8080   (into ~/.local/share/apxs-ts/httpd/2.4.68)\n  apxs-ts source build 2.4.68 --prefix ~/httpd-2.4 --port 8080\n  apxs-ts source build 2.2 --prefix /opt/httpd22 -- --enable-rewrite\n  apxs-ts source build 1.3 --prefix /opt/apache13 --check   (every step and URL, run none)\n\nBuilt there before with the same version, options and port (its receipt says so): changed false, nothing rebuilt.',
+      '\nExamples:\n' +
+        '  apxs-ts source build 2.4.68 --port 8080   (into ~/.local/share/apxs-ts/httpd/2.4.68)\n' +
+        '  apxs-ts source build 2.4.68 --prefix ~/httpd-2.4 --port 8080\n' +
+        '  apxs-ts source build 2.2 --prefix /opt/httpd22 -- --enable-rewrite\n' +
+        '  apxs-ts source build 1.3 --prefix /opt/apache13 --check' +
+        '   (every step and URL, run none)\n\n' +
+        'Built there before with the same version, options and port ' +
+        '(its receipt says so): changed false, nothing rebuilt.',
     )
     .action(run((version, extra, o) => source().build(version, extra, o)));
   s.command('versions')
@@ -529,7 +578,8 @@ Examples:
     .argument('<version>', 'a version source versions lists')
     .option('--prefix <dir>', 'which one, when the version is installed in more than one prefix')
     .description(
-      'delete the prefix a version was built into (only one with an apxs-ts receipt; refused while its httpd runs)',
+      'delete the prefix a version was built into (only one with ' +
+        'an apxs-ts receipt; refused while its httpd runs)',
     )
     .addHelpText('after', '\nExample:\n  apxs-ts source uninstall 2.4.68')
     .action(run((version, o) => source().uninstall(version, o)));
@@ -557,13 +607,15 @@ Examples:
   // doctor
   withHostsFile(withServerRoot(program.command('doctor')))
     .description(
-      'what apxs-ts detected (server root, httpd version and MPM, compiler, apxs, flags, hosts file, ports) and what is missing',
+      'what apxs-ts detected (server root, httpd version and MPM, compiler, ' +
+        'apxs, flags, hosts file, ports) and what is missing',
     )
     .addHelpText(
       'after',
       `
 Exit codes: 0 nothing missing, 1 something is missing (each with the command that fixes it).
---json prints one object: {"ok","serverRoot","httpd","compiler","apxs","flags","hostsFile","listen","missing":[{"what","why","fix"}],...}.
+--json prints one object: {"ok","serverRoot","httpd","compiler","apxs","flags","hostsFile",\
+"listen","missing":[{"what","why","fix"}],...}.
 
 Examples:
   apxs-ts doctor
@@ -591,7 +643,8 @@ Examples:
     )
     .option('--timeout <seconds>', 'how long a restart may take', timeoutArg, 30)
     .description(
-      'watch the module: on every save rebuild, install, restart, and request its URL (Ctrl-C stops watching)',
+      'watch the module: on every save rebuild, install, restart, ' +
+        'and request its URL (Ctrl-C stops watching)',
     )
     .addHelpText(
       'after',
@@ -641,11 +694,13 @@ and vhosts of the current server root (--server-root, $APXS_TS_SERVER_ROOT or ap
     )
     .option(
       '--request <path>',
-      "batch: send one request to PATH once httpd listens, print the backtrace at the breakpoint (or valgrind's errors), end httpd",
+      'batch: send one request to PATH once httpd listens, print the ' +
+        "backtrace at the breakpoint (or valgrind's errors), end httpd",
     )
     .option('--timeout <seconds>', 'how long the batch form may take', timeoutArg, 120)
     .description(
-      "run the server root's httpd in one process (-X) in the foreground under gdb with a breakpoint, or under valgrind",
+      "run the server root's httpd in one process (-X) in the foreground " +
+        'under gdb with a breakpoint, or under valgrind',
     )
     .addHelpText(
       'after',
@@ -672,7 +727,8 @@ Examples:
     )
     .option(
       '--server-root <dir>',
-      'test on this httpd: a prefix (any series) is cloned per case file (repeatable; default: the system httpd)',
+      'test on this httpd: a prefix (any series) is cloned per ' +
+        'case file (repeatable; default: the system httpd)',
       collect,
     )
     .option(
@@ -693,7 +749,8 @@ Examples:
     .option('--keep', 'keep the throwaway server roots (their paths are printed)')
     .option('--jobs <n>', 'case files run at once (default: the CPU count)', jobsArg)
     .description(
-      "run the module's request/response cases against a throwaway server per case file (and per httpd series)",
+      "run the module's request/response cases against a throwaway " +
+        'server per case file (and per httpd series)',
     )
     .addHelpText(
       'after',
@@ -705,14 +762,17 @@ Examples:
         '  vhosts: [{ name: one.test, config: "..." }]',
         '  cases:',
         '    - name: says hello',
-        '      request: { method: GET, path: /hello, host: one.test, headers: { X-A: b }, body: "", timeoutMs: 30000 }',
+        '      request: { method: GET, path: /hello, host: one.test, ' +
+          'headers: { X-A: b }, body: "", timeoutMs: 30000 }',
         '      expect:',
         '        status: 200',
         '        headers: { Content-Type: { contains: text/plain } }',
         '        body: "Hello from mod_hello\\n"   # or { equals | contains | matches: ... }',
-        '        errorLog: [handling declined]    # lines that must appear (waited for, waitMs: 2000)',
+        '        errorLog: [handling declined]    # lines ' +
+          'that must appear (waited for, waitMs: 2000)',
         '        noErrorLog: [AH01630]           # patterns that must not',
-        'Any [error]/[crit]/[alert]/[emerg] line a case does not expect, and a child that died by a signal, fail it.',
+        'Any [error]/[crit]/[alert]/[emerg] line a case does not ' +
+          'expect, and a child that died by a signal, fail it.',
         'Exit 0: all passed; 1: a case failed; 2: a bad case file or option.',
         '',
         'Examples:',
@@ -730,7 +790,8 @@ Examples:
   const withCaDir = (c: Command) =>
     c.option(
       '--ca-dir <dir>',
-      "the local CA's directory (default: $APXS_TS_CA_DIR, else $XDG_DATA_HOME/apxs-ts/ca, else ~/.local/share/apxs-ts/ca)",
+      "the local CA's directory (default: $APXS_TS_CA_DIR, else $XDG_DATA_HOME/apxs-ts/ca, " +
+        'else ~/.local/share/apxs-ts/ca)',
     );
   withChangeOptions(withCaDir(tl.command('ca')))
     .option(
@@ -745,11 +806,13 @@ Examples:
       'replace the CA with a new one (the old files kept beside it as *.replaced-DATE)',
     )
     .description(
-      'make the local CA once (ECDSA P-256, 10 years, name-constrained to localhost, .localhost, .test and --permit), or show it',
+      'make the local CA once (ECDSA P-256, 10 years, name-constrained ' +
+        'to localhost, .localhost, .test and --permit), or show it',
     )
     .addHelpText(
       'after',
-      '\nExamples:\n  apxs-ts tls ca\n  apxs-ts tls ca --show --json\n  apxs-ts tls ca --new --permit .dd',
+      '\nExamples:\n  apxs-ts tls ca\n  apxs-ts tls ca --show --json\n' +
+        '  apxs-ts tls ca --new --permit .dd',
     )
     .action(run((o) => tlsBody().ca(o)));
   withCaDir(withServerRoot(tl.command('list')))
@@ -765,7 +828,8 @@ Examples:
     .option('--all', 'renew every TLS vhost')
     .option('--no-reload', 'do not graceful-restart a running server')
     .description(
-      'reissue certificates (a new key each), switch the vhosts to them, graceful-restart a running server',
+      'reissue certificates (a new key each), switch the ' +
+        'vhosts to them, graceful-restart a running server',
     )
     .addHelpText(
       'after',
@@ -776,7 +840,8 @@ Examples:
     withChangeOptions(withCaDir(tl.command(name)))
       .option(
         '--local-certs-dir <dir>',
-        `where the CA file goes (update-ca-certificates --localcertsdir; default ${DEFAULT_SYSTEM_STORE.localCertsDir})`,
+        'where the CA file goes (update-ca-certificates --localcertsdir; ' +
+          `default ${DEFAULT_SYSTEM_STORE.localCertsDir})`,
       )
       .option(
         '--etc-certs-dir <dir>',
@@ -798,7 +863,8 @@ Examples:
       .option('--no-system', 'leave the system store alone')
       .option(
         '--nss-db <dir>',
-        'an NSS database (repeatable; default: ~/.pki/nssdb and Firefox profiles found under --home)',
+        'an NSS database (repeatable; default: ~/.pki/nssdb ' +
+          'and Firefox profiles found under --home)',
         collect,
         undefined,
       )
@@ -809,7 +875,8 @@ Examples:
       .action(run((o) => tlsBody().trust(name, o)));
   trustCommand(
     'trust',
-    'install the local CA in the system store (update-ca-certificates) and NSS databases (certutil); idempotent',
+    'install the local CA in the system store (update-ca-certificates) ' +
+      'and NSS databases (certutil); idempotent',
     'sudo apxs-ts tls trust',
   );
   trustCommand(
@@ -826,7 +893,8 @@ Exit codes:
   0  done (start/restart/graceful: the server answers its health URL; status: running and healthy)
   1  failed (config broken, port in use, did not become healthy; status: running but unhealthy,
      or orphaned workers whose parent is gone)
-  2  usage error, or a verb this httpd lacks (graceful-stop on httpd 1.3 and 2.0; nothing is signalled)
+  2  usage error, or a verb this httpd lacks (graceful-stop on httpd 1.3 and 2.0; \
+nothing is signalled)
   3  not running (status; stop and graceful-stop exit 0 with changed false)
 
 --json prints one object: {"ok":true,"action","pid","healthUrl","health":{"status","latencyMs"},...}

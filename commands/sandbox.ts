@@ -42,7 +42,8 @@ export async function create(
   const msg = !changed
     ? `sandbox ${res.root} is already there as asked`
     : !res.changed
-      ? `sandbox ${res.root} is already there; ${o.check ? 'would record' : 'recorded'} it in ${project?.file}`
+      ? `sandbox ${res.root} is already there; ${o.check ? 'would record' : 'recorded'} ` +
+        `it in ${project?.file}`
       : `${verb} sandbox ${res.root} (${res.files.length} file(s))`;
   return changeOutcome(
     o,
@@ -69,7 +70,8 @@ export async function create(
         : []),
       ...(kept
         ? [
-            `${kept.file} still names ${kept.previous}: kept it (commands below this directory use that one); --use switches it to this sandbox`,
+            `${kept.file} still names ${kept.previous}: kept it (commands below ` +
+              'this directory use that one); --use switches it to this sandbox',
           ]
         : []),
       ...warningLines(res.warnings),
@@ -109,7 +111,8 @@ export async function remove(dir: string, o: ChangeOptions = {}): Promise<Outcom
   const w = o.check ? 'would be ' : '';
   const msg = r.removed.includes(r.root)
     ? `${o.check ? 'would remove' : 'removed'} ${r.root}`
-    : `${o.check ? 'would remove' : 'removed'} ${r.removed.length} file(s) and directories apxs-ts made in ${r.root}; ${r.kept.length} kept`;
+    : `${o.check ? 'would remove' : 'removed'} ${r.removed.length} file(s) ` +
+      `and directories apxs-ts made in ${r.root}; ${r.kept.length} kept`;
   return changeOutcome(o, { changed: true, msg, warnings: r.warnings, diff }, { ...rest }, [
     ...(r.stopped !== null
       ? [`${o.check ? 'would stop' : 'stopped'} httpd (pid ${r.stopped})`]

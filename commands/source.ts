@@ -69,7 +69,9 @@ async function reporter(json: boolean) {
   spinner.start('');
   return {
     download(p: DownloadProgress) {
-      const text = `download ${mb(p.bytes)}${p.total ? `/${mb(p.total)}` : ''} MB at ${mb(p.bytesPerSec)} MB/s`;
+      const text =
+        `download ${mb(p.bytes)}${p.total ? `/${mb(p.total)}` : ''} ` +
+        `MB at ${mb(p.bytesPerSec)} MB/s`;
       if (tty) spinner.update(text);
       else plain(text, p.total !== undefined && p.bytes === p.total);
     },
@@ -144,7 +146,10 @@ export async function verify(what: string, o: Common): Promise<Outcome> {
   return {
     data: { version, ...v },
     human: [
-      `${file}: ${v.checksum ? `${v.checksum.algorithm} ok` : 'no checksum (--insecure)'}; ${v.signer ? `signed by ${v.signer.userId ?? '?'} (${v.signer.fingerprint})` : 'no signature (--insecure)'}`,
+      `${file}: ${v.checksum ? `${v.checksum.algorithm} ok` : 'no checksum (--insecure)'}; ` +
+        (v.signer
+          ? `signed by ${v.signer.userId ?? '?'} (${v.signer.fingerprint})`
+          : 'no signature (--insecure)'),
       `checked against ${v.checkedAgainst}`,
       ...warningLines(v.warnings),
     ],
@@ -224,7 +229,8 @@ export async function build(
         `httpd ${r.version} installed in ${res.prefix} (${Object.entries(r.phasesMs)
           .map(([k, v]) => `${k} ${(v / 1000).toFixed(0)}s`)
           .join(', ')})`,
-        `verified: ${r.checksum?.algorithm ?? 'no checksum'}, signed by ${r.signer?.userId ?? '(none)'}`,
+        `verified: ${r.checksum?.algorithm ?? 'no checksum'}, ` +
+          `signed by ${r.signer?.userId ?? '(none)'}`,
         ...r.fixes.map((f) => `legacy fix: ${f.description}`),
         ...warningLines(warnings),
         `next: apxs-ts ctl start --server-root ${res.prefix}`,
@@ -244,7 +250,8 @@ export async function versions(): Promise<Outcome> {
       ...(v.installs.length
         ? []
         : [
-            `nothing built yet (apxs-ts source build VERSION installs into ${v.installsDir}/VERSION)`,
+            'nothing built yet (apxs-ts source build VERSION ' +
+              `installs into ${v.installsDir}/VERSION)`,
           ]),
       ...v.dropped.map((d) => `dropped from the record: ${d} (no receipt there any more)`),
     ],
@@ -261,7 +268,8 @@ export async function uninstall(
     check: o.check,
   });
   const msg = !removed.changed
-    ? `httpd ${version} is not installed${o.prefix ? ` in ${removed.prefix}` : ''}: nothing to remove`
+    ? `httpd ${version} is not installed${o.prefix ? ` in ${removed.prefix}` : ''}: ` +
+      'nothing to remove'
     : `${o.check ? 'would remove' : 'removed'} httpd ${removed.version}: ${removed.prefix}`;
   return changeOutcome(o, { changed: removed.changed, msg, warnings: [], diff }, { ...removed });
 }

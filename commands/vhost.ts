@@ -6,38 +6,10 @@ import { vhostAdd, vhostRemove } from '../lib/sites/vhost-edit.js';
 import { inspectVhosts } from '../lib/sites/inspect.js';
 import { hostsFileOf } from './options.js';
 import { namedPathMustExist } from './paths.js';
-import { isServerRunning } from '../lib/ctl/running-httpd.js';
 import type { ChangeOptions } from '../lib/core/change-report.js';
-import type { VhostResult } from '../lib/sites/vhost-edit.js';
-import type { ServerRoot } from '../lib/httpd/server-root.js';
-import { changeReport, diffLines } from './change-output.js';
+import { editChangeData } from './change-output.js';
 import type { Outcome } from './types.js';
 
-/**
- * The JSON of vhost add/remove: the lib's fields, `changed` the boolean (its list of files in
- * `files`), and the contract's.
- */
-async function changeData(
-  sr: ServerRoot,
-  res: VhostResult,
-  msg: string,
-  o: ChangeOptions,
-): Promise<{ data: Record<string, unknown>; stdout: string[] | undefined }> {
-  const { changed: files, didChange, diff, check: _check, ...rest } = res;
-  // A config change applies once a running server reloads; a hosts-file-only change needs none.
-  const configChanged = files.length > 0;
-  const report = changeReport(
-    {
-      changed: didChange,
-      msg,
-      warnings: res.warnings,
-      restartRequired: configChanged && (await isServerRunning(sr)),
-      diff,
-    },
-    o,
-  );
-  return { data: { ...rest, files, ...report }, stdout: diffLines(diff, o) };
-}
 import { apxsCommand } from '../lib/core/command-hint.js';
 
 interface Common {
@@ -91,9 +63,13 @@ export async function add(
   );
   const changed = res.didChange;
   const msg = changed
-    ? `${o.check ? 'would add ' : ''}vhost ${name} on ${res.address} (httpd ${res.series}), DocumentRoot ${res.documentRoot}, in ${res.vhostsFile}${res.hostsChanged ? `; ${name} ${o.check ? 'would be ' : ''}mapped in ${hostsFileOf(o)}` : ''}`
+    ? `${o.check ? 'would add ' : ''}vhost ${name} on ${res.address} (httpd ${res.series}), ` +
+      `DocumentRoot ${res.documentRoot}, in ` +
+      `${res.vhostsFile}` +
+      (res.hostsChanged ? `; ${name} ${o.check ? 'would be ' : ''}mapped in ${hostsFileOf(o)}` : '')
     : `vhost ${name} is already there: nothing ${o.check ? 'would change' : 'changed'}`;
-  const { data, stdout } = await changeData(sr, res, msg, o);
+  // A config change applies once a running server reloads; a hosts-file-only change needs none.
+  const { data, stdout } = await editChangeData(sr, res, msg, o, res.changed.length > 0);
   return {
     data,
     stdout,
@@ -101,7 +77,9 @@ export async function add(
       msg,
       ...(res.tls
         ? [
-            `https: ${res.tls.url} (certificate ${res.tls.certificate}, until ${res.tls.notAfter.slice(0, 10)}; trust the CA: apxs-ts tls trust, or curl --cacert ${res.tls.ca})`,
+            `https: ${res.tls.url} (certificate ${res.tls.certificate}, ` +
+              `until ${res.tls.notAfter.slice(0, 10)}; trust the CA: apxs-ts ` +
+              `tls trust, or curl --cacert ${res.tls.ca})`,
           ]
         : []),
       ...warningLines(res.warnings),
@@ -126,9 +104,12 @@ export async function remove(
     check: o.check,
   });
   const msg = res.alreadyAbsent
-    ? `no vhost ${name} of apxs-ts's in ${sr.root} (already absent): nothing ${o.check ? 'would change' : 'changed'}`
-    : `${o.check ? 'would remove' : 'removed'} vhost ${name}${res.purged ? ` and ${res.purged}` : ''}`;
-  const { data, stdout } = await changeData(sr, res, msg, o);
+    ? `no vhost ${name} of apxs-ts's in ${sr.root} (already absent): ` +
+      `nothing ${o.check ? 'would change' : 'changed'}`
+    : `${o.check ? 'would remove' : 'removed'} vhost ` +
+      `${name}${res.purged ? ` and ${res.purged}` : ''}`;
+  // A config change applies once a running server reloads; a hosts-file-only change needs none.
+  const { data, stdout } = await editChangeData(sr, res, msg, o, res.changed.length > 0);
   const running = data.restart_required === true;
   return {
     data: { ...data, reloadNeeded: running },
@@ -138,7 +119,8 @@ export async function remove(
       ...warningLines(res.warnings),
       ...(running && !o.check
         ? [
-            `the running server still serves it: reload it with apxs-ts ctl graceful --server-root ${sr.root}`,
+            'the running server still serves it: reload it with ' +
+              `apxs-ts ctl graceful --server-root ${sr.root}`,
           ]
         : []),
     ],
@@ -154,7 +136,16 @@ export async function list(o: Common): Promise<Outcome> {
     // (a2ensite).
     stdout: r.vhosts.map(
       (v) =>
-        `${v.isDefault ? '*' : ' '} ${v.address}\t${v.serverName ?? '(no ServerName)'}${v.aliases.length ? ` (${v.aliases.join(' ')})` : ''}\t${v.file}:${v.line}${v.disabled ? '\tdisabled' : ''}${v.shadowedBy.map((s) => `\tshadowed on ${s.address}: ${s.answeredBy ?? '(no ServerName)'} answers instead`).join('')}`,
+        `${v.isDefault ? '*' : ' '} ` +
+        `${v.address}\t${v.serverName ?? '(no ServerName)'}` +
+        (v.aliases.length ? ` (${v.aliases.join(' ')})` : '') +
+        `\t${v.file}:${v.line}${v.disabled ? '\tdisabled' : ''}` +
+        v.shadowedBy
+          .map(
+            (s) =>
+              `\tshadowed on ${s.address}: ${s.answeredBy ?? '(no ServerName)'} answers instead`,
+          )
+          .join(''),
     ),
   };
 }
@@ -173,7 +164,8 @@ export async function check(o: Common & { config?: string; httpd: boolean }): Pr
   });
   const lines = r.seriesAssumed
     ? [
-        `checked as httpd ${r.series}, assumed: no server root to ask its httpd (pass --httpd-version 2.2 for a 2.2 config, or --server-root)`,
+        `checked as httpd ${r.series}, assumed: no server root to ask its httpd ` +
+          '(pass --httpd-version 2.2 for a 2.2 config, or --server-root)',
       ]
     : [];
   // A fix of several lines (a <Directory> block to add) keeps the indentation on each.

@@ -451,7 +451,8 @@ export class EditTransaction implements FileView {
         if (step.copy && !(await exists(step.copy))) return;
         if (step.after && !(await this.holdsOurs(step))) {
           this.warnings.push(
-            `${step.path} was changed by someone else since this edit changed it: left as it is${step.copy ? `; its original is kept as ${step.copy}` : ''}`,
+            `${step.path} was changed by someone else since this edit changed it: left ` +
+              `as it is${step.copy ? `; its original is kept as ${step.copy}` : ''}`,
           );
           return;
         }
@@ -464,7 +465,9 @@ export class EditTransaction implements FileView {
         const st = await fs.lstat(step.path).catch(() => undefined);
         if (st && !st.isSymbolicLink()) {
           this.warnings.push(
-            `${step.path} is no longer a symlink (someone put a ${st.isDirectory() ? 'directory' : 'file'} there since this edit): left as it is`,
+            `${step.path} is no longer a symlink (someone put a ` +
+              `${st.isDirectory() ? 'directory' : 'file'} there since this edit): ` +
+              'left as it is',
           );
           return;
         }
@@ -495,7 +498,8 @@ export class EditTransaction implements FileView {
           await fs.rm(step.copy, { force: true });
           if (h !== step.before)
             this.warnings.push(
-              `${step.path} was changed by another program since this edit changed it: left as it is; check its apxs-ts block`,
+              `${step.path} was changed by another program since this ` +
+                'edit changed it: left as it is; check its apxs-ts block',
             );
         });
     }
@@ -515,7 +519,10 @@ export class EditTransaction implements FileView {
     if (committed) {
       for (const d of committed.removeAfterCommit)
         this.overlay.set(path.resolve(d), { kind: 'absent' });
-      return `finishes "${committed.what}" (pid ${committed.pid}), which was killed after its commit`;
+      return (
+        `finishes "${committed.what}" (pid ${committed.pid}), ` +
+        'which was killed after its commit'
+      );
     }
     const j = await readJournal(journalFile);
     if (!j) return undefined;
@@ -689,14 +696,17 @@ export class EditTransaction implements FileView {
           'CONFIG_BROKEN_BEFORE',
           `could not undo ${who}, which was killed before it was done`,
           {
-            hint: `fix what the details name, then run the command again (the journal ${file} is kept and tried again)`,
+            hint:
+              'fix what the details name, then run the command again ' +
+              `(the journal ${file} is kept and tried again)`,
             details: tx.warnings,
             data: { journal: file },
           },
         );
       }
       return [
-        `undid ${who}, which was killed before it was done: put back ${restored.join(', ') || 'nothing'}`,
+        `undid ${who}, which was killed before it was done: ` +
+          `put back ${restored.join(', ') || 'nothing'}`,
         ...tx.warnings,
       ];
     }
@@ -739,7 +749,9 @@ async function readJournal(file: string): Promise<Journal | undefined> {
     // fall through: written atomically, so this is not a torn write of ours
   }
   throw new ApxsError('BAD_INPUT', `${file} is not an edit journal apxs-ts can read`, {
-    hint: 'it records an interrupted edit of this server root: look at it, then move it away and check the config (apxs-ts ctl configtest)',
+    hint:
+      'it records an interrupted edit of this server root: look at it, ' +
+      'then move it away and check the config (apxs-ts ctl configtest)',
     data: { path: file },
   });
 }
@@ -763,7 +775,9 @@ function trustedJournal(file: string, st: import('node:fs').Stats): void {
         : undefined;
   if (!why) return;
   throw new ApxsError('UNSAFE_CONFIG', `${file} ${why}: not recovering the edit it records`, {
-    hint: 'an edit journal is followed only when you or root wrote it; look at it, then move it away (nothing was changed) or run the command as the user who made the edit',
+    hint:
+      'an edit journal is followed only when you or root wrote it; look at it, then move ' +
+      'it away (nothing was changed) or run the command as the user who made the edit',
     data: { path: file, uid: st.uid, mode: st.mode & 0o7777 },
   });
 }

@@ -37,18 +37,31 @@ export function readCorePattern(procDir = '/proc/sys/kernel'): CorePattern {
 /** What to do, or to know, when a crash left no core beside its frames. */
 export function corePatternAdvice(p: CorePattern): string {
   const keep =
-    'to keep cores beside each crash, an administrator can run `sysctl -w kernel.core_pattern=core` (apxs-ts never changes it)';
+    'to keep cores beside each crash, an administrator can run `sysctl ' +
+    '-w kernel.core_pattern=core` (apxs-ts never changes it)';
   switch (p.kind) {
     case 'pipe':
       if (p.handler && /systemd-coredump/.test(p.handler))
-        return `kernel.core_pattern hands cores to systemd-coredump: \`coredumpctl list httpd\`, \`coredumpctl gdb PID\`; ${keep}`;
+        return (
+          `kernel.core_pattern hands cores to systemd-coredump: \`coredumpctl ` +
+          `list httpd\`, \`coredumpctl gdb PID\`; ${keep}`
+        );
       if (p.handler && /apport/.test(p.handler))
-        return `kernel.core_pattern hands cores to apport (/var/crash/*.crash, which keeps only some); ${keep}`;
+        return (
+          'kernel.core_pattern hands cores to apport (/var/crash/*.crash, ' +
+          `which keeps only some); ${keep}`
+        );
       return `kernel.core_pattern pipes cores to ${p.handler ?? 'a program'}; ${keep}`;
     case 'path':
-      return `kernel.core_pattern writes cores to ${p.pattern} (%p is the pid), not beside the crash; ${keep}`;
+      return (
+        `kernel.core_pattern writes cores to ${p.pattern} ` +
+        `(%p is the pid), not beside the crash; ${keep}`
+      );
     case 'directory':
-      return `kernel.core_pattern is "${p.pattern}" (into the crash's directory): no core was written, so the core size limit was 0 for that process or the disk was full`;
+      return (
+        `kernel.core_pattern is "${p.pattern}" (into the crash's directory): no core was ` +
+        'written, so the core size limit was 0 for that process or the disk was full'
+      );
     default:
       return 'kernel.core_pattern could not be read';
   }

@@ -11,11 +11,22 @@ export function healthNote(status: number | undefined, serverRoot: string): stri
   if (status === undefined || status < 400 || status >= 500) return undefined;
   const check = `\`${apxsCommand('vhost check', { serverRoot })}\``;
   if (status === 403) {
-    return `403 Forbidden: httpd runs, but refuses this URL: no <Directory> grants its DocumentRoot (Require all granted; Allow from all before 2.4), or the directory has no index file and Indexes is off. ${check} names the first; the error log says which (AH01630 or AH01276 on 2.4).`;
+    return (
+      '403 Forbidden: httpd runs, but refuses this URL: no <Directory> grants ' +
+      'its DocumentRoot (Require all granted; Allow from all before 2.4), or ' +
+      `the directory has no index file and Indexes is off. ${check} names the ` +
+      'first; the error log says which (AH01630 or AH01276 on 2.4).'
+    );
   }
   if (status === 404)
-    return `404 Not Found: httpd runs, but has no file for this URL: its DocumentRoot is missing or has no index file. ${check} says if the DocumentRoot is missing.`;
+    return (
+      '404 Not Found: httpd runs, but has no file for this URL: its DocumentRoot is ' +
+      `missing or has no index file. ${check} says if the DocumentRoot is missing.`
+    );
   if (status === 401)
-    return '401 Unauthorized: httpd runs, and asks for a login on this URL (an Auth* / Require valid-user block); pass --url for a URL that needs none.';
+    return (
+      '401 Unauthorized: httpd runs, and asks for a login on this URL (an Auth* ' +
+      '/ Require valid-user block); pass --url for a URL that needs none.'
+    );
   return `${status}: httpd runs, but answers this URL with a client error; the error log says why.`;
 }

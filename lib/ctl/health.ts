@@ -57,10 +57,10 @@ export async function probe(
   // is a bad URL.
   let auth = {};
   try {
-    if (u.username)
-      auth = {
-        Authorization: `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`,
-      };
+    if (u.username) {
+      const userPass = `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`;
+      auth = { Authorization: `Basic ${Buffer.from(userPass).toString('base64')}` };
+    }
   } catch {
     return done(undefined, 'ERR_INVALID_URL');
   }

@@ -176,7 +176,8 @@ export async function reload(
     pid: st.running?.pid,
     changed: true,
     msg: st.running
-      ? `would ${action === 'graceful' ? 'graceful-restart' : 'restart'} httpd (pid ${st.running.pid})`
+      ? `would ${action === 'graceful' ? 'graceful-restart' : 'restart'} ` +
+        `httpd (pid ${st.running.pid})`
       : 'httpd is not running: would start it',
   };
 }

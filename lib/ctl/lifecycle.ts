@@ -41,7 +41,8 @@ export function start(sr: ServerRoot, opts: CtlOptions = {}): Promise<CtlResult>
 function notRunning(sr: ServerRoot, stale: StaleReport | undefined, action: string): ApxsError {
   return new ApxsError(
     'NOT_RUNNING',
-    `httpd is not running for ${sr.root}${stale ? ` (stale pid file ${stale.pidFile} removed: ${stale.reason})` : ''}`,
+    'httpd is not running for ' +
+      `${sr.root}${stale ? ` (stale pid file ${stale.pidFile} removed: ${stale.reason})` : ''}`,
     {
       hint:
         action === 'status'
@@ -74,9 +75,13 @@ export async function signalFor(
   if (signal) return signal;
   throw new ApxsError(
     'UNSUPPORTED',
-    `httpd ${profile.series} has no ${action}${verb === 'gracefulStop' ? ': use stop, or graceful to reload' : ''}`,
+    `httpd ${profile.series} has no ` +
+      `${action}${verb === 'gracefulStop' ? ': use stop, or graceful to reload' : ''}`,
     {
-      hint: `this server root runs httpd ${profile.version}${verb === 'gracefulStop' ? ' (graceful-stop came with 2.2)' : ''}; nothing was signalled`,
+      hint:
+        'this server root runs httpd ' +
+        `${profile.version}${verb === 'gracefulStop' ? ' (graceful-stop came with 2.2)' : ''}; ` +
+        'nothing was signalled',
       data: { action, serverRoot: sr.root, version: profile.version, series: profile.series },
     },
   );
@@ -114,7 +119,8 @@ async function stopHoldingLock(
   for (const pid of signalled) {
     if (!(await waitGone(pid, files.pidFile, deadline))) {
       warnings.push(
-        `httpd (pid ${pid}) did not exit within ${timeoutOf(opts)}s: killed it and its children with SIGKILL`,
+        `httpd (pid ${pid}) did not exit within ${timeoutOf(opts)}s: ` +
+          'killed it and its children with SIGKILL',
       );
       await forceStop(sr, files.pidFile, pid);
     }
@@ -123,8 +129,12 @@ async function stopHoldingLock(
   const left = [...new Set([...orphans, ...findServerProcesses(sr).all.map((p) => p.pid)])];
   if (left.length) {
     const { killed } = await endProcesses(sr, left);
+    const ended = orphans.length
+      ? 'orphaned workers whose parent was gone'
+      : 'processes its parent left behind';
     warnings.push(
-      `ended ${orphans.length ? 'orphaned workers whose parent was gone' : 'processes its parent left behind'} (pid ${left.join(', ')}${killed.length ? `; ${killed.length} needed SIGKILL` : ''})`,
+      `ended ${ended} ` +
+        `(pid ${left.join(', ')}${killed.length ? `; ${killed.length} needed SIGKILL` : ''})`,
     );
   }
   return {
@@ -180,34 +190,31 @@ async function restartHoldingLock(sr: ServerRoot, opts: RestartOptions): Promise
   const offset = await logSize(info.errorLog);
   const oldChildren = new Set(running ? childrenOf(running.pid) : []);
   await rememberServerFiles(sr, info); // the new generation's files
+  /** A start where the restart could not signal: reported as the restart, saying why. */
+  const startedInstead = async (why: string): Promise<RestartResult> => {
+    const started = await startHoldingLock(sr, opts);
+    return {
+      ...started,
+      action,
+      configtest: verdict,
+      ...(reused ? { configtestReused: true } : {}),
+      warnings: [...started.warnings, why],
+    };
+  };
   // Checked again as it is signalled: the configtest took a while.
   if (running && (await needsNewPreload(sr, running.pid))) {
     // A restart keeps the parent's environment: a module built with --sanitize since needs a new
     // process.
     await stopHoldingLock(sr, await signalFor(sr, 'stop', 'stop'), opts);
-    const started = await startHoldingLock(sr, opts);
-    return {
-      ...started,
-      action,
-      configtest: verdict,
-      ...(reused ? { configtestReused: true } : {}),
-      warnings: [
-        ...started.warnings,
-        'a module now needs its sanitizer runtime preloaded, which a restart cannot add: httpd was stopped and started',
-      ],
-    };
+    return startedInstead(
+      'a module now needs its sanitizer runtime preloaded, which ' +
+        'a restart cannot add: httpd was stopped and started',
+    );
   }
   const signalled = running ? signalOurs(sr, [running.pid], signal) : [];
   if (!running || signalled.length === 0) {
     // As apachectl does: restarting a stopped server starts it.
-    const started = await startHoldingLock(sr, opts);
-    return {
-      ...started,
-      action,
-      configtest: verdict,
-      ...(reused ? { configtestReused: true } : {}),
-      warnings: [...started.warnings, 'httpd was not running: started it'],
-    };
+    return startedInstead('httpd was not running: started it');
   }
   // The new generation has come when httpd logs "resuming normal operations"
   // after our signal (every series does, at notice level, which no LogLevel
@@ -327,7 +334,8 @@ export async function status(sr: ServerRoot, opts: CtlOptions = {}): Promise<Sta
   if (!result.healthy) {
     throw new ApxsError(
       'UNHEALTHY',
-      `httpd (pid ${running.pid}) is running but ${url ?? 'its health URL'} answers ${health ? probeWords(health) : 'nothing'}`,
+      `httpd (pid ${running.pid}) is running but ${url ?? 'its health URL'} ` +
+        `answers ${health ? probeWords(health) : 'nothing'}`,
       {
         data: { ...result },
       },
@@ -344,9 +352,13 @@ async function orphanedWorkersError(
   const listening = [...new Set(orphans.flatMap(listeningAddresses))];
   return new ApxsError(
     'ORPHANED_WORKERS',
-    `orphaned workers, parent gone: pid ${orphans.join(', ')} of ${sr.root} still run${listening.length ? ` (listening on ${listening.join(', ')})` : ''}`,
+    `orphaned workers, parent gone: pid ${orphans.join(', ')} of ${sr.root} still ` +
+      `run${listening.length ? ` (listening on ${listening.join(', ')})` : ''}`,
     {
-      hint: `\`${apxsCommand('ctl stop', { serverRoot: sr.root })}\` ends them; \`${apxsCommand('ctl start', { serverRoot: sr.root })}\` ends them and starts afresh`,
+      hint:
+        `\`${apxsCommand('ctl stop', { serverRoot: sr.root })}\` ends them; ` +
+        `\`${apxsCommand('ctl start', { serverRoot: sr.root })}\` ends them and starts ` +
+        'afresh',
       data: {
         action: 'status',
         serverRoot: sr.root,

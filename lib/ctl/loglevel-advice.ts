@@ -70,9 +70,13 @@ export function perModuleLevelAdvice(
 ): string | undefined {
   if (!src || !src.recordFile || src.declaresLogModule) return undefined;
   return (
-    `${path.basename(src.recordFile)} declares neither APLOG_USE_MODULE(${name}) nor AP_DECLARE_MODULE(${name}): mod_${name} logs under the global level, so "LogLevel ${name}:${level}" changes nothing for it. ` +
-    `Add the line "APLOG_USE_MODULE(${name});" after the #include lines of ${src.recordFile}, then rebuild and install ` +
-    `(\`${apxsCommand('install', { serverRoot })}\` in ${src.dir}); or set the global level: \`${apxsCommand(`ctl loglevel ${level}`, { serverRoot })}\``
+    `${path.basename(src.recordFile)} declares neither APLOG_USE_MODULE(${name}) ` +
+    `nor AP_DECLARE_MODULE(${name}): mod_${name} logs under the global level, ` +
+    `so "LogLevel ${name}:${level}" changes nothing for it. ` +
+    `Add the line "APLOG_USE_MODULE(${name});" after the #include ` +
+    `lines of ${src.recordFile}, then rebuild and install ` +
+    `(\`${apxsCommand('install', { serverRoot })}\` in ${src.dir}); or set the ` +
+    `global level: \`${apxsCommand(`ctl loglevel ${level}`, { serverRoot })}\``
   );
 }
 

@@ -78,7 +78,9 @@ export async function setLogLevel(sr: ServerRoot, opts: LogLevelOptions): Promis
   const warnings: string[] = [];
   if (module && !perModule) {
     warnings.push(
-      `httpd ${profile.version} has one LogLevel for all modules (per-module levels came with 2.4): set the global level; \`ctl logs --module ${module}\` shows only ${module}'s lines`,
+      `httpd ${profile.version} has one LogLevel for all modules (per-module ` +
+        `levels came with 2.4): set the global level; \`ctl logs --module ` +
+        `${module}\` shows only ${module}'s lines`,
     );
   }
   const edit = await withConfigEdit(

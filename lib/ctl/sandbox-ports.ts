@@ -27,5 +27,8 @@ export async function portTakenWarning(
   const who = holders.length
     ? ` by ${holders.map((h) => `pid ${h.pid} (${h.command || '?'})`).join(', ')}`
     : '';
-  return `port ${port} is already in use${who}: \`ctl start\` will fail until it is free; create the sandbox with another --port, or change Listen in its httpd.conf`;
+  return (
+    `port ${port} is already in use${who}: \`ctl start\` will fail until it is free; ` +
+    'create the sandbox with another --port, or change Listen in its httpd.conf'
+  );
 }

@@ -27,8 +27,14 @@ import { withCrashCapture } from './crash-capture.js';
  * A line of httpd's output that says why it failed; the usage text 1.3 prints after `invalid
  * option` says nothing.
  */
-const REASON =
-  /invalid|unrecognized|illegal|\bbad\b|Syntax error|AH\d{5}|\berror\b|cannot|can't|could not|unable|not found|no such|denied|failed|already in use/i;
+const REASON = new RegExp(
+  [
+    'invalid|unrecognized|illegal',
+    String.raw`\bbad\b|Syntax error|AH\d{5}|\berror\b`,
+    "cannot|can't|could not|unable|not found|no such|denied|failed|already in use",
+  ].join('|'),
+  'i',
+);
 
 /**
  * The lines of a failed httpd run worth showing: those that give a reason,
@@ -99,7 +105,10 @@ export async function alreadyRunning(
         'UNHEALTHY',
         `httpd (pid ${pid}) is already running but ${url} answers ${probeWords(health)}`,
         {
-          hint: `see \`${apxsCommand('ctl logs', { serverRoot: sr.root })}\`; \`${apxsCommand('ctl restart', { serverRoot: sr.root })}\` starts a new generation`,
+          hint:
+            `see \`${apxsCommand('ctl logs', { serverRoot: sr.root })}\`; ` +
+            `\`${apxsCommand('ctl restart', { serverRoot: sr.root })}\` starts a new ` +
+            'generation',
           data: {
             action: 'start',
             serverRoot: sr.root,
@@ -144,7 +153,8 @@ export async function startHoldingLock(sr: ServerRoot, opts: CtlOptions = {}): P
       // They hold the port and answer with the old code: a new parent could never bind.
       const { killed } = await endProcesses(sr, st.orphans);
       warnings.push(
-        `ended orphaned workers of this server root whose parent was gone (pid ${st.orphans.join(', ')}${killed.length ? `; ${killed.length} needed SIGKILL` : ''})`,
+        'ended orphaned workers of this server root whose parent was gone (pid ' +
+          `${st.orphans.join(', ')}${killed.length ? `; ${killed.length} needed SIGKILL` : ''})`,
       );
     }
     const oursHolding = await portCheck(sr, info);
@@ -237,7 +247,8 @@ export async function startHoldingLock(sr: ServerRoot, opts: CtlOptions = {}): P
       return failStart(
         w.died
           ? `httpd (pid ${pid}) died after starting`
-          : `${url} did not answer below 500 within ${timeoutOf(opts)}s (last: ${probeWords(w.last)})`,
+          : `${url} did not answer below 500 within ${timeoutOf(opts)}s ` +
+              `(last: ${probeWords(w.last)})`,
         pid,
       );
     }

@@ -105,7 +105,8 @@ const MEANING: Record<string, string> = {
   ECONNRESET: 'the connection was reset',
   CERT_HAS_EXPIRED: 'the certificate it served has expired: apxs-ts tls renew',
   UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-    'the certificate it served is not signed by the local CA: apxs-ts tls renew, or another server answers on that port',
+    'the certificate it served is not signed by the local CA: ' +
+    'apxs-ts tls renew, or another server answers on that port',
   DEPTH_ZERO_SELF_SIGNED_CERT: "the certificate it served is self-signed, not the local CA's",
   ERR_TLS_CERT_ALTNAME_INVALID: 'the certificate it served is not for this name',
   HPE_HEADER_OVERFLOW: 'response headers larger than 16 KB',
@@ -141,8 +142,9 @@ export async function probeTlsVhosts(
 export function tlsProbeWarnings(probes: TlsProbe[]): string[] {
   return probes
     .filter((p) => !p.ok)
-    .map(
-      (p) =>
-        `TLS vhost ${p.url} failed: ${p.error ? `${p.error}${MEANING[p.error] ? ` (${MEANING[p.error]})` : ''}` : `status ${p.status}`} (verified against the local CA only)`,
-    );
+    .map((p) => {
+      const meaning = p.error && MEANING[p.error] ? ` (${MEANING[p.error]})` : '';
+      const why = p.error ? `${p.error}${meaning}` : `status ${p.status}`;
+      return `TLS vhost ${p.url} failed: ${why} (verified against the local CA only)`;
+    });
 }

@@ -62,7 +62,9 @@ function unknown(source: string, name: string): ApxsError {
 function withListHint(err: unknown, sr: ServerRoot | undefined): never {
   if (err instanceof ApxsError && err.code === 'BAD_INPUT' && err.data?.unknownVariable) {
     throw new ApxsError('BAD_INPUT', err.message, {
-      hint: `run \`${apxsCommand('query --json', { serverRoot: sr?.root })}\` for every name it knows`,
+      hint:
+        `run \`${apxsCommand('query --json', { serverRoot: sr?.root })}\` ` +
+        'for every name it knows',
       data: err.data,
     });
   }
@@ -167,7 +169,9 @@ async function queryBuildVarsOf(
   const source = await buildVarsSource(sr);
   if (!source) {
     throw new ApxsError('TOOL_MISSING', 'no apxs and no build/config_vars.mk to ask', {
-      hint: 'install apache2-dev (apt-get install -y apache2-dev), or pass --server-root of an httpd built with apxs',
+      hint:
+        'install apache2-dev (apt-get install -y apache2-dev), ' +
+        'or pass --server-root of an httpd built with apxs',
     });
   }
   if (source.endsWith('.mk'))

@@ -128,7 +128,8 @@ export async function debugCommand(o: DebugOptions): Promise<{
   if (running || parents.length) {
     throw new ApxsError(
       'IN_USE',
-      `httpd of ${o.sr.root} is running (pid ${running?.pid ?? parents[0]}): a second one could not listen on its port`,
+      `httpd of ${o.sr.root} is running (pid ${running?.pid ?? parents[0]}): ` +
+        'a second one could not listen on its port',
       {
         hint: `stop it first: apxs-ts ctl stop --server-root ${o.sr.root}`,
       },
@@ -139,9 +140,12 @@ export async function debugCommand(o: DebugOptions): Promise<{
     if (/libasan\.so/.test(cmd.env.LD_PRELOAD ?? '')) {
       throw new ApxsError(
         'UNSUPPORTED',
-        `a module in ${o.sr.modulesDir} was built with --sanitize address, and valgrind cannot run a process that has AddressSanitizer in it`,
+        `a module in ${o.sr.modulesDir} was built with --sanitize address, ` +
+          'and valgrind cannot run a process that has AddressSanitizer in it',
         {
-          hint: 'rebuild it without --sanitize (apxs-ts build && apxs-ts install) for valgrind; with ASan, its reports come from apxs-ts ctl crashes or dev',
+          hint:
+            'rebuild it without --sanitize (apxs-ts build && apxs-ts install) for ' +
+            'valgrind; with ASan, its reports come from apxs-ts ctl crashes or dev',
         },
       );
     }

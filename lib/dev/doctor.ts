@@ -86,7 +86,8 @@ export const EXPIRY_WARN_DAYS = 30;
 
 async function tlsFacts(sr: ServerRoot | undefined, report: DoctorReport): Promise<void> {
   const said = (e: unknown) =>
-    `local CA: ${(e as Error).message}${e instanceof ApxsError && e.hint ? `; fix: ${e.hint}` : ''}`;
+    'local CA: ' +
+    `${(e as Error).message}${e instanceof ApxsError && e.hint ? `; fix: ${e.hint}` : ''}`;
   const ca = await loadCa(caDir()).catch(
     (e: unknown) => (report.warnings.push(said(e)), undefined),
   );
@@ -106,11 +107,14 @@ async function tlsFacts(sr: ServerRoot | undefined, report: DoctorReport): Promi
     };
     if (!systemTrusted)
       report.warnings.push(
-        `the local CA ${ca.certFile} is not in the system store (${DEFAULT_SYSTEM_STORE.etcCertsDir}): browsers and curl will not trust its certificates; fix: sudo apxs-ts tls trust`,
+        `the local CA ${ca.certFile} is not in the system store ` +
+          `(${DEFAULT_SYSTEM_STORE.etcCertsDir}): browsers and curl will ` +
+          'not trust its certificates; fix: sudo apxs-ts tls trust',
       );
     if (daysLeft < EXPIRY_WARN_DAYS)
       report.warnings.push(
-        `the local CA expires in ${daysLeft} days (${ca.notAfter}); fix: apxs-ts tls ca --new, then apxs-ts tls trust and apxs-ts tls renew --all`,
+        `the local CA expires in ${daysLeft} days (${ca.notAfter}); fix: apxs-ts ` +
+          'tls ca --new, then apxs-ts tls trust and apxs-ts tls renew --all',
       );
   }
   if (!sr) return;
@@ -126,15 +130,19 @@ async function tlsFacts(sr: ServerRoot | undefined, report: DoctorReport): Promi
   for (const c of certs) {
     if (!c.present)
       report.warnings.push(
-        `the certificate of ${c.vhost} (${c.file}) is missing; fix: ${apxsCommand(`tls renew ${c.vhost}`, { serverRoot: sr.root })}`,
+        `the certificate of ${c.vhost} (${c.file}) is missing; fix: ` +
+          `${apxsCommand(`tls renew ${c.vhost}`, { serverRoot: sr.root })}`,
       );
     else if (c.daysLeft < EXPIRY_WARN_DAYS)
       report.warnings.push(
-        `the certificate of ${c.vhost} expires in ${c.daysLeft} days (${c.notAfter}); fix: ${apxsCommand(`tls renew --expiring ${EXPIRY_WARN_DAYS}`, { serverRoot: sr.root })}`,
+        `the certificate of ${c.vhost} expires in ${c.daysLeft} ` +
+          `days (${c.notAfter}); fix: ` +
+          `${apxsCommand(`tls renew --expiring ${EXPIRY_WARN_DAYS}`, { serverRoot: sr.root })}`,
       );
     else if (!c.currentCa)
       report.warnings.push(
-        `the certificate of ${c.vhost} was signed by another local CA; fix: ${apxsCommand(`tls renew ${c.vhost}`, { serverRoot: sr.root })}`,
+        `the certificate of ${c.vhost} was signed by another local CA; fix: ` +
+          `${apxsCommand(`tls renew ${c.vhost}`, { serverRoot: sr.root })}`,
       );
   }
 }
@@ -256,7 +264,9 @@ async function listenFacts(sr: ServerRoot, report: DoctorReport): Promise<void> 
       report.missing.push({
         what: `port ${l.port}`,
         why: `Listen ${address} is taken by ${who}`,
-        fix: `change Listen ${l.host ? `${l.host}:` : ''}${l.port} in ${sr.configFile} to a free port (e.g. ${await freePort()})`,
+        fix:
+          `change Listen ${l.host ? `${l.host}:` : ''}${l.port} in ${sr.configFile} ` +
+          `to a free port (e.g. ${await freePort()})`,
       });
     }
   }
@@ -273,7 +283,10 @@ async function hostsFacts(file: string, report: DoctorReport): Promise<void> {
     writable,
     fix: writable
       ? null
-      : `sudo ${apxsCommand('hosts add NAME', { hostsFile: file })}${file === DEFAULT_HOSTS_FILE ? ' (or --hosts-file FILE / $APXS_TS_HOSTS_FILE for a private one)' : ''}`,
+      : `sudo ${apxsCommand('hosts add NAME', { hostsFile: file })}` +
+        (file === DEFAULT_HOSTS_FILE
+          ? ' (or --hosts-file FILE / $APXS_TS_HOSTS_FILE for a private one)'
+          : ''),
   };
 }
 

@@ -126,9 +126,12 @@ export async function loadConfTree(
       const seen = chain.find((c, i) => chain.findIndex((o) => o.file === c.file) !== i);
       throw new ApxsError(
         'CONFIG_BROKEN',
-        `${where()}: Includes nested more than ${INCLUDE_LIMITS.depth} deep${seen ? ` (a loop: ${seen.file} is included again while it is being read)` : ''}`,
+        `${where()}: Includes nested more than ${INCLUDE_LIMITS.depth} ` +
+          `deep${seen ? ` (a loop: ${seen.file} is included again while it is being read)` : ''}`,
         {
-          hint: 'an included file includes itself, directly or through others; httpd refuses such a config too',
+          hint:
+            'an included file includes itself, directly or through ' +
+            'others; httpd refuses such a config too',
           details: chain.slice(0, 5).map((c) => `${c.file}:${c.line}: Include ${c.pattern}`),
           data: { file, limit: INCLUDE_LIMITS.depth },
         },
@@ -140,9 +143,12 @@ export async function loadConfTree(
     ) {
       throw new ApxsError(
         'CONFIG_TOO_LARGE',
-        `${where()}: the config includes more than ${INCLUDE_LIMITS.filesRead} files or ${INCLUDE_LIMITS.directives} directives in all`,
+        `${where()}: the config includes more than ${INCLUDE_LIMITS.filesRead} ` +
+          `files or ${INCLUDE_LIMITS.directives} directives in all`,
         {
-          hint: 'Include globs whose files include the same globs again multiply; include each file once',
+          hint:
+            'Include globs whose files include the same globs ' +
+            'again multiply; include each file once',
           details: chain.slice(0, 5).map((c) => `${c.file}:${c.line}: Include ${c.pattern}`),
           data: {
             filesRead: filesRead - 1,

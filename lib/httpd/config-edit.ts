@@ -184,7 +184,8 @@ async function planConfigEdit<T>(
   const pending = await tx.planRecovery(journalFile(sr));
   const warnings = pending
     ? [
-        `${journalFile(sr)}: an edit of this root was interrupted; before ${what}, the real run first ${pending}; this plan starts from what that leaves`,
+        `${journalFile(sr)}: an edit of this root was interrupted; before ${what}, ` +
+          `the real run first ${pending}; this plan starts from what that leaves`,
       ]
     : [];
   const value = await edit(tx);
@@ -200,7 +201,8 @@ async function planConfigEdit<T>(
     ...(tx.dirty
       ? {
           configtestSkipped:
-            "not run under --check: httpd's configtest reads the files on disk, which a check does not change",
+            "not run under --check: httpd's configtest reads " +
+            'the files on disk, which a check does not change',
         }
       : {}),
   };
@@ -212,9 +214,12 @@ function brokenBeforeError(verdict: ConfigTestResult, what: string, restored: st
   const where = first?.file ? `${first.file}:${first.line}: ` : '';
   return new ApxsError(
     'CONFIG_BROKEN_BEFORE',
-    `httpd rejects the config as it was before ${what}: ${where}${first?.message ?? verdict.output.split('\n')[0]}`,
+    `httpd rejects the config as it was before ${what}: ` +
+      `${where}${first?.message ?? verdict.output.split('\n')[0]}`,
     {
-      hint: `fix that first (apxs-ts ctl configtest shows it); nothing was changed${restored.length ? ` (${restored.length} file(s) put back)` : ''}`,
+      hint:
+        'fix that first (apxs-ts ctl configtest shows it); nothing was ' +
+        `changed${restored.length ? ` (${restored.length} file(s) put back)` : ''}`,
       details: [...verdict.output.split('\n').slice(-10), ...verdict.explanations],
       data: { output: verdict.output, errors: parseHttpdErrors(verdict.output), restored },
     },

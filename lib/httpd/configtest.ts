@@ -31,52 +31,63 @@ const EXPLAINERS: Explainer[] = [
   {
     pattern: /AH00558|Could not reliably determine the server's fully qualified domain name/,
     explain: () =>
-      'AH00558: httpd has no ServerName and guessed one from the hostname. Harmless for local work; add `ServerName localhost` to silence it.',
+      'AH00558: httpd has no ServerName and guessed one from the hostname. ' +
+      'Harmless for local work; add `ServerName localhost` to silence it.',
   },
   {
     pattern: /AH00548/,
     explain: () =>
-      'AH00548: NameVirtualHost does nothing since httpd 2.4 (name-based vhosts are automatic). Remove the line.',
+      'AH00548: NameVirtualHost does nothing since httpd 2.4 ' +
+      '(name-based vhosts are automatic). Remove the line.',
   },
   {
     pattern: /AH00549/,
     explain: () =>
-      'AH00549: a NameVirtualHost (2.2) names an address no <VirtualHost> uses: the address:port of NameVirtualHost and of the VirtualHost blocks must match exactly.',
+      'AH00549: a NameVirtualHost (2.2) names an address no <VirtualHost> uses: the address:port ' +
+      'of NameVirtualHost and of the VirtualHost blocks must match exactly.',
   },
   {
     pattern: /NameVirtualHost (\S+) has no VirtualHosts/,
     explain: (m) =>
-      `"NameVirtualHost ${m[1]} has no VirtualHosts": no <VirtualHost> uses exactly ${m[1]}; make the VirtualHost addresses match it (e.g. both *:80).`,
+      `"NameVirtualHost ${m[1]} has no VirtualHosts": no <VirtualHost> uses exactly ` +
+      `${m[1]}; make the VirtualHost addresses match it (e.g. both *:80).`,
   },
   {
     pattern: /mixing \* ports and non-\* ports/,
     explain: () =>
-      'httpd 2.2 cannot mix `*` and `*:port` for the same NameVirtualHost address: write every VirtualHost and NameVirtualHost with the same form, e.g. *:80.',
+      'httpd 2.2 cannot mix `*` and `*:port` for the same NameVirtualHost address: ' +
+      'write every VirtualHost and NameVirtualHost with the same form, e.g. *:80.',
   },
   {
     pattern: /Cannot load (\S+) into server: (.*)/,
     explain: (m) =>
-      `LoadModule points at ${m[1]}, which httpd cannot load (${m[2]}). Check the path (relative paths are under ServerRoot) and, for a C++ module, that it was linked with the C++ compiler.`,
+      `LoadModule points at ${m[1]}, which httpd cannot load (${m[2]}). ` +
+      'Check the path (relative paths are under ServerRoot) and, for ' +
+      'a C++ module, that it was linked with the C++ compiler.',
   },
   {
     pattern: /Invalid command '([^']+)', perhaps misspelled or defined by a module not included/,
     explain: (m) =>
-      `"${m[1]}" is not a directive httpd knows: misspelled, or its module is not loaded (add its LoadModule line, or wrap it in <IfModule>).`,
+      `"${m[1]}" is not a directive httpd knows: misspelled, or its module ` +
+      'is not loaded (add its LoadModule line, or wrap it in <IfModule>).',
   },
   {
     pattern: /(?:AH00112: )?Warning: DocumentRoot \[([^\]]+)\] does not exist/,
     explain: (m) =>
-      `AH00112: DocumentRoot ${m[1]} does not exist: create it, or the site answers 404 for everything (403 if no <Directory> grants it: see vhost check).`,
+      `AH00112: DocumentRoot ${m[1]} does not exist: create it, or the site answers ` +
+      '404 for everything (403 if no <Directory> grants it: see vhost check).',
   },
   {
     pattern: /AH00526/,
     explain: () =>
-      'AH00526 is a syntax error: the file and line are above; httpd refuses to start until it is fixed.',
+      'AH00526 is a syntax error: the file and line are ' +
+      'above; httpd refuses to start until it is fixed.',
   },
   {
     pattern: /Can't locate API module structure `([^']+)'/,
     explain: (m) =>
-      `The .so loads but does not export ${m[1]}: the name in LoadModule must match the module record; a C++ module must declare it extern "C".`,
+      `The .so loads but does not export ${m[1]}: the name in LoadModule must ` +
+      'match the module record; a C++ module must declare it extern "C".',
   },
 ];
 

@@ -476,7 +476,9 @@ const debianLayout: Layout = {
         'SITE_EXISTS',
         `${file} exists and was not written by apxs-ts: not replacing it`,
         {
-          hint: `choose another name, or edit that site yourself (a2ensite ${name} enables it); apxs-ts writes only files it made or its own "# BEGIN apxs-ts vhost" blocks`,
+          hint:
+            `choose another name, or edit that site yourself (a2ensite ${name} enables it); ` +
+            'apxs-ts writes only files it made or its own "# BEGIN apxs-ts vhost" blocks',
           data: { file },
         },
       );
@@ -487,7 +489,9 @@ const debianLayout: Layout = {
         'SITE_EXISTS',
         `${entry} exists and is not a2ensite's link to ${file}: not replacing it`,
         {
-          hint: `choose another name, or move that file to ${file} yourself (then a2ensite ${name}); apxs-ts never replaces what the admin put in sites-enabled`,
+          hint:
+            `choose another name, or move that file to ${file} yourself (then a2ensite ` +
+            `${name}); apxs-ts never replaces what the admin put in sites-enabled`,
           data: { file: entry },
         },
       );
@@ -547,7 +551,9 @@ const debianLayout: Layout = {
         'CONF_EXISTS',
         `${file} exists and was not written by apxs-ts: not taking it over`,
         {
-          hint: `rename that file (and a2enconf it under its new name if it was enabled); apxs-ts keeps its ${name} snippet in it`,
+          hint:
+            'rename that file (and a2enconf it under its new name if ' +
+            `it was enabled); apxs-ts keeps its ${name} snippet in it`,
           data: { file },
         },
       );

@@ -52,9 +52,12 @@ export async function readLedger(sr: ServerRoot, view: FileView = disk): Promise
   if (kind !== 'absent' && kind !== 'file') {
     throw new ApxsError(
       'UNSAFE_CONFIG',
-      `${ledgerFile(sr)} is ${kind === 'link' ? 'a symlink' : 'not a regular file'}: apxs-ts keeps its record only in a file of its own`,
+      `${ledgerFile(sr)} is ${kind === 'link' ? 'a symlink' : 'not a regular file'}: ` +
+        'apxs-ts keeps its record only in a file of its own',
       {
-        hint: 'look at it, then move it away (apxs-ts then knows of nothing it created here); nothing was changed',
+        hint:
+          'look at it, then move it away (apxs-ts then knows ' +
+          'of nothing it created here); nothing was changed',
         data: { path: ledgerFile(sr) },
       },
     );

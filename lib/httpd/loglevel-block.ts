@@ -6,17 +6,18 @@
  * The block is at the end of the main config, or where the layout keeps
  * snippets in files of their own (Debian's conf-available/apxs-ts-loglevel.conf).
  */
-import { promises as fs } from 'node:fs';
 import type { EditTransaction } from '../core/edit-transaction.js';
-import type { FileView } from '../core/file-view.js';
-import { findBlock, removeBlock, upsertBlock } from '../core/marked-block.js';
+import { findBlock } from '../core/marked-block.js';
+import { type GlobalBlock, readGlobalBlock, writeGlobalBlock } from './global-block.js';
 import type { RootPaths, Layout } from './layout.js';
 
-const BLOCK = 'loglevel';
-/** The snippet's name where the layout keeps it in a file of its own. */
-const SNIPPET = 'apxs-ts-loglevel';
-const SNIPPET_HEADER =
-  '# The LogLevel set by `apxs-ts ctl loglevel` (`apxs-ts ctl loglevel --reset` removes this file).\n';
+const BLOCK: GlobalBlock = {
+  id: 'loglevel',
+  snippet: 'apxs-ts-loglevel',
+  header:
+    '# The LogLevel set by `apxs-ts ctl loglevel` (`apxs-ts ctl loglevel --reset` removes this ' +
+    'file).\n',
+};
 
 type Root = RootPaths & { layout: Layout };
 
@@ -47,53 +48,17 @@ function renderBlock(l: Levels): string[] {
   ];
 }
 
-/** The block's file and text, read through the edit's transaction (what it wrote so far). */
-async function readText(
-  sr: Root,
-  view: FileView,
-): Promise<{ file: string; snippet: boolean; text: string }> {
-  const snippet = sr.layout.snippetFile(sr, SNIPPET);
-  if (snippet)
-    return {
-      file: snippet,
-      snippet: true,
-      text: (await view.readText(snippet)) ?? SNIPPET_HEADER,
-    };
-  return {
-    file: sr.configFile,
-    snippet: false,
-    text: (await view.readText(sr.configFile)) ?? (await fs.readFile(sr.configFile, 'utf8')),
-  };
-}
-
 /** Changes the levels as `change` says, inside `tx`; returns the block's lines after. */
 export async function editLogLevels(
   tx: EditTransaction,
   sr: Root,
   change: (l: Levels) => void,
 ): Promise<string[]> {
-  const { file, snippet, text } = await readText(sr, tx);
-  const l = parseBlock(findBlock(text, BLOCK, file)?.body ?? []);
+  const at = await readGlobalBlock(sr, tx, BLOCK);
+  const l = parseBlock(findBlock(at.text, BLOCK.id, at.file)?.body ?? []);
   change(l);
   const body = renderBlock(l);
-  if (!snippet)
-    await tx.write(
-      file,
-      body.length
-        ? upsertBlock(text, BLOCK, body, text.length, file)
-        : removeBlock(text, BLOCK, file),
-    );
-  else if (body.length)
-    await sr.layout.enableSnippet(
-      tx,
-      sr,
-      SNIPPET,
-      upsertBlock(text, BLOCK, body, text.length, file),
-    );
-  else if (removeBlock(text, BLOCK, file).trim() === SNIPPET_HEADER.trim())
-    await sr.layout.disableSnippet(tx, sr, SNIPPET);
-  // Someone added lines of their own to the file: only apxs-ts's block goes.
-  else await tx.write(file, removeBlock(text, BLOCK, file));
+  await writeGlobalBlock(tx, sr, BLOCK, at, body);
   return body;
 }
 
@@ -106,8 +71,8 @@ export async function dropModuleLogLevel(
   sr: Root,
   name: string,
 ): Promise<void> {
-  const { file, text } = await readText(sr, tx);
-  if (!parseBlock(findBlock(text, BLOCK, file)?.body ?? []).modules.has(name)) return;
+  const { file, text } = await readGlobalBlock(sr, tx, BLOCK);
+  if (!parseBlock(findBlock(text, BLOCK.id, file)?.body ?? []).modules.has(name)) return;
   await editLogLevels(tx, sr, (l) => {
     l.modules.delete(name);
   });

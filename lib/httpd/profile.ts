@@ -119,7 +119,8 @@ const TLS: Record<Series, SeriesTraits['tls']> = {
   },
   '2.0': {
     unsupported:
-      "httpd 2.0's mod_ssl has no SNI: TLS vhosts sharing a port would all get the first one's certificate",
+      "httpd 2.0's mod_ssl has no SNI: TLS vhosts sharing " +
+      "a port would all get the first one's certificate",
   },
   '2.2': { sinceVersion: '2.2.12', modules: [SSL] },
   '2.4': { sinceVersion: '2.4.0', modules: [SHMCB, SSL] },
@@ -144,7 +145,9 @@ function traits2(series: Series, gracefulStop: boolean, dumpModules: boolean): S
     moduleList: dumpModules
       ? { args: ['-t', '-D', 'DUMP_MODULES'] }
       : {
-          unconfirmable: `httpd ${series} has no DUMP_MODULES (-M came with 2.2); its -l lists only compiled-in modules`,
+          unconfirmable:
+            `httpd ${series} has no DUMP_MODULES (-M came with ` +
+            '2.2); its -l lists only compiled-in modules',
         },
   };
 }
@@ -237,7 +240,8 @@ export async function tlsModules(
   if ('unsupported' in t)
     throw fail(
       t.unsupported,
-      'use an httpd 2.4 server root: apxs-ts sandbox create DIR --tls-port N (the system httpd), or apxs-ts source build 2.4.x --with-ssl',
+      'use an httpd 2.4 server root: apxs-ts sandbox create DIR --tls-port ' +
+        'N (the system httpd), or apxs-ts source build 2.4.x --with-ssl',
     );
   if (/^\d+\.\d+\.\d+$/.test(profile.version) && older(profile.version, t.sinceVersion)) {
     throw fail(
@@ -249,7 +253,9 @@ export async function tlsModules(
     if (!(await sr.layout.hasSharedModule(sr, m))) {
       throw fail(
         `no loadable ${m.file} (${m.symbol}) in it`,
-        `its httpd was built without mod_ssl: rebuild it with configure --enable-ssl (needs libssl-dev; apxs-ts source build 2.4.x --with-ssl), install your distribution's mod_ssl, or use a 2.4 sandbox (apxs-ts sandbox create DIR --tls-port N)`,
+        'its httpd was built without mod_ssl: rebuild it with configure --enable-ssl (needs ' +
+          "libssl-dev; apxs-ts source build 2.4.x --with-ssl), install your distribution's " +
+          'mod_ssl, or use a 2.4 sandbox (apxs-ts sandbox create DIR --tls-port N)',
       );
     }
   }

@@ -86,12 +86,17 @@ async function runAsLines(root: string, warnings: string[]): Promise<string> {
       .catch((err: unknown) => (isErrno(err, 'ENOENT') ? undefined : Promise.reject(err)));
     if (st && (st.mode & 0o001) === 0) {
       warnings.push(
-        `${d} is not searchable by others: ${user}, the user httpd's children run as, cannot reach the sandbox (requests answer 403); chmod o+x it or put the sandbox elsewhere`,
+        `${d} is not searchable by others: ${user}, the user httpd's ` +
+          'children run as, cannot reach the sandbox (requests answer ' +
+          '403); chmod o+x it or put the sandbox elsewhere',
       );
       break;
     }
   }
-  return `# Started as root: httpd's children switch to this unprivileged user.\nUser ${user}\nGroup ${group}\n`;
+  return (
+    `# Started as root: httpd's children switch to this unprivileged user.\n` +
+    `User ${user}\nGroup ${group}\n`
+  );
 }
 
 /** The directories `sandbox create` makes in a sandbox. */
@@ -183,7 +188,9 @@ async function createSandboxUnlocked(opts: SandboxOptions): Promise<SandboxResul
         'SANDBOX_DIFFERS',
         `${root} is already a sandbox made with other settings: ${differ.join(', ')}`,
         {
-          hint: 'ask for the settings it has, pass --force to write a fresh config with these, or sandbox remove it first',
+          hint:
+            'ask for the settings it has, pass --force to write a ' +
+            'fresh config with these, or sandbox remove it first',
           data: { root, differs: differ },
         },
       );

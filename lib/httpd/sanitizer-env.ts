@@ -75,10 +75,14 @@ export async function sanitizerEnv(
   // the user's own come last and win
   const user = (k: string) => (process.env[k] ? `:${process.env[k]}` : '');
   if (runtimes.some((r) => r.startsWith('libasan'))) {
-    env.ASAN_OPTIONS = `log_path=${reportDir}/asan:detect_leaks=0:abort_on_error=1:disable_coredump=1:symbolize=1${user('ASAN_OPTIONS')}`;
+    env.ASAN_OPTIONS =
+      `log_path=${reportDir}/asan:detect_leaks=0:abort_on_error=1:disable_coredump=1:symbolize=1` +
+      `${user('ASAN_OPTIONS')}`;
   }
   if (runtimes.some((r) => r.startsWith('libubsan'))) {
-    env.UBSAN_OPTIONS = `log_path=${reportDir}/ubsan:print_stacktrace=1:halt_on_error=1:abort_on_error=1${user('UBSAN_OPTIONS')}`;
+    env.UBSAN_OPTIONS =
+      `log_path=${reportDir}/ubsan:print_stacktrace=1:halt_on_error=1:abort_on_error=1` +
+      `${user('UBSAN_OPTIONS')}`;
   }
   return env;
 }

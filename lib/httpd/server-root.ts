@@ -141,7 +141,9 @@ export async function detectServerRoot(
     );
   }
   throw new ApxsError('UNKNOWN_SERVER_ROOT', `${root} is not a server root apxs-ts knows`, {
-    hint: `expected ${SANDBOX_MARKER} (a sandbox), bin/httpd + conf/httpd.conf (an httpd prefix) or apache2.conf + mods-available/ (Debian)`,
+    hint:
+      `expected ${SANDBOX_MARKER} (a sandbox), bin/httpd + conf/httpd.conf ` +
+      '(an httpd prefix) or apache2.conf + mods-available/ (Debian)',
   });
 }
 
@@ -235,9 +237,12 @@ async function systemFallback(
     if (st && st.uid !== 0) {
       throw new ApxsError(
         'UNSAFE_CONFIG',
-        `refusing the system's server root ${sr.root}: ${p} is owned by ${userName(st.uid)}, not root`,
+        `refusing the system's server root ${sr.root}: ` +
+          `${p} is owned by ${userName(st.uid)}, not root`,
         {
-          hint: 'a system server root is trusted only when root owns it; pass --server-root DIR to use it anyway',
+          hint:
+            'a system server root is trusted only when root owns ' +
+            'it; pass --server-root DIR to use it anyway',
           data: { path: p },
         },
       );
@@ -252,7 +257,9 @@ async function systemFallback(
         'PERMISSION_DENIED',
         `no server root given, and you cannot write the system's server root ${sr.root}`,
         {
-          hint: `run the same command with sudo to change the system's server, or make a server of your own: apxs-ts sandbox create DIR (it writes ${PROJECT_FILE})`,
+          hint:
+            "run the same command with sudo to change the system's server, or make a server " +
+            `of your own: apxs-ts sandbox create DIR (it writes ${PROJECT_FILE})`,
           data: { serverRoot: sr.root, serverRootFrom: 'system' },
         },
       );
@@ -278,7 +285,9 @@ export async function requireServerRoot(
     const sr = await systemFallback(env, !!opts.writes);
     if (sr) return sr;
     throw new ApxsError('NO_SERVER_ROOT', 'no server root given, and no system server found', {
-      hint: `pass --server-root DIR, set APXS_TS_SERVER_ROOT, or run \`apxs-ts sandbox create DIR\` (it writes ${PROJECT_FILE})`,
+      hint:
+        `pass --server-root DIR, set APXS_TS_SERVER_ROOT, or run \`apxs-ts ` +
+        `sandbox create DIR\` (it writes ${PROJECT_FILE})`,
     });
   }
   const sr = await detectServerRoot(c.path, env);

@@ -58,7 +58,8 @@ export function declarationRank(text: string, name: string): number {
   if (new RegExp(`^[ \\t]*#[ \\t]*define[ \\t]+${n}\\b`, 'm').test(text)) return 3;
   if (
     new RegExp(
-      `typedef\\b[^;{]*\\b${n}[ \\t]*;|\\}[ \\t]*${n}[ \\t]*;|^[ \\t]*(?:typedef[ \\t]+)?(?:struct|union|enum)[ \\t]+${n}\\b[^;]*\\{`,
+      `typedef\\b[^;{]*\\b${n}[ \\t]*;|\\}[ \\t]*${n}[ \\t]*;|^[ \\t]*(?:typedef[ ` +
+        `\\t]+)?(?:struct|union|enum)[ \\t]+${n}\\b[^;]*\\{`,
       'm',
     ).test(text)
   )

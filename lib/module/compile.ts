@@ -106,7 +106,8 @@ function compileFailure(res: RunResult, logFile: string): ApxsError {
     .filter((l) => /\b(error|fatal error|undefined reference)\b/.test(l)).length;
   return new ApxsError(
     'COMPILE_FAILED',
-    `compilation failed (${errors || 'no'} error line${errors === 1 ? '' : 's'}; ${res.command.split(' ')[0]} exited ${res.exitCode})`,
+    `compilation failed (${errors || 'no'} error line${errors === 1 ? '' : 's'}; ` +
+      `${res.command.split(' ')[0]} exited ${res.exitCode})`,
     {
       details: [...lastLines(res.all, 40), `full log: ${logFile}`],
       data: { command: res.command, exitCode: res.exitCode, log: logFile, output: res.all },
@@ -120,11 +121,14 @@ function exportFailure(project: ModuleProject, tc: Toolchain, so: string): ApxsE
     `${path.basename(so)} does not export ${project.module.symbol}`,
     {
       // httpd's LoadModule looks the record up by this exact name.
-      hint: `define the module record as a global, not static and not inside a namespace: ${project.cpp ? 'extern "C" ' : ''}${
-        tc.target.api === '1.3'
-          ? `module MODULE_VAR_EXPORT ${project.module.symbol} = { STANDARD_MODULE_STUFF, ... };`
-          : `module AP_MODULE_DECLARE_DATA ${project.module.symbol} = { STANDARD20_MODULE_STUFF, ... };`
-      }`,
+      hint:
+        'define the module record as a global, not static and not inside a namespace: ' +
+        `${project.cpp ? 'extern "C" ' : ''}${
+          tc.target.api === '1.3'
+            ? `module MODULE_VAR_EXPORT ${project.module.symbol} = { STANDARD_MODULE_STUFF, ... };`
+            : `module AP_MODULE_DECLARE_DATA ${project.module.symbol} ` +
+              '= { STANDARD20_MODULE_STUFF, ... };'
+        }`,
     },
   );
 }
@@ -275,7 +279,8 @@ async function buildLocked(
     const res = await runCapture(cmd, args, { cwd: project.dir });
     await fs.appendFile(
       logFile,
-      `$ ${res.command}\n${res.all}${res.all.endsWith('\n') || !res.all ? '' : '\n'}[exit ${res.exitCode}]\n`,
+      `$ ${res.command}\n` +
+        `${res.all}${res.all.endsWith('\n') || !res.all ? '' : '\n'}[exit ${res.exitCode}]\n`,
     );
     if (res.exitCode === 0 || !soft)
       warnings.push(...res.all.split('\n').filter((l) => /\bwarning:/.test(l)));

@@ -191,7 +191,8 @@ const mkLine = (name: string, ws: string[]) =>
 export function renderMk(f: ModuleFlags, sources: string[] | undefined): string {
   return (
     '# Written by apxs-ts build from apxs-ts-module.json; edit the flags with\n' +
-    '# apxs-ts build -I DIR -D NAME=VALUE -L DIR -l LIB -Wc,FLAG -Wl,FLAG (--reset-flags to start over).\n' +
+    '# apxs-ts build -I DIR -D NAME=VALUE -L DIR -l LIB -Wc,FLAG -Wl,FLAG ' +
+    '(--reset-flags to start over).\n' +
     mkLine('APXS_TS_SOURCES', sources ?? []) +
     mkLine('APXS_TS_CFLAGS', [
       ...f.includes.map((d) => `-I${d}`),

@@ -173,7 +173,8 @@ export function planLocation(
   if (flags.url !== undefined) {
     throw new ApxsError(
       'USAGE',
-      `${module.stem} registers no handler or filter: --location ${flags.url} would be an empty <Location>`,
+      `${module.stem} registers no handler or filter: --location ` +
+        `${flags.url} would be an empty <Location>`,
       {
         hint: 'name the handler to set there with --handler NAME, or leave --location out',
       },

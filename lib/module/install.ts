@@ -13,7 +13,7 @@ import { ApxsError } from '../core/errors.js';
 import { failpoint } from '../core/failpoint.js';
 import { exists } from '../core/fs.js';
 import { runCapture } from '../core/run.js';
-import { withConfigEdit } from '../httpd/config-edit.js';
+import { type ConfigEdit, withConfigEdit } from '../httpd/config-edit.js';
 import { configToken, configUrlPath } from '../httpd/config-values.js';
 import type { ConfigTestResult } from '../httpd/configtest.js';
 import type { ConfigProof } from '../httpd/config-proof.js';
@@ -151,7 +151,9 @@ export async function installModule(
       'MODULE_EXISTS',
       `will not install ${spec.module.stem} into ${sr.root}: ${conflict}`,
       {
-        hint: `rename your module (apxs-ts new NAME), or pass --force to replace it (what it replaces is kept, and uninstall puts it back)`,
+        hint:
+          'rename your module (apxs-ts new NAME), or pass --force to replace ' +
+          'it (what it replaces is kept, and uninstall puts it back)',
       },
     );
   }
@@ -191,31 +193,52 @@ export async function installModule(
   );
   const unbuilt = spec.unbuilt;
   return {
-    module: spec.module.stem,
+    ...moduleEditResult(
+      spec.module.stem,
+      sr,
+      dest,
+      edit,
+      [
+        ...edit.warnings,
+        ...(unbuilt
+          ? [`${spec.so}: ${unbuilt}; the real run builds it first (--check compiles nothing)`]
+          : []),
+      ],
+      // The stand-in's diff says what the real run puts there instead.
+      unbuilt
+        ? edit.diff.map((d) =>
+            d.after_header === dest
+              ? { ...d, after: diffText(`(the .so the real run builds: ${unbuilt})\n`) }
+              : d,
+          )
+        : edit.diff,
+    ),
+    ...(edit.proof ? { configProof: edit.proof } : {}),
+  };
+}
+
+/** The result of install and uninstall from their config edit; `warnings` all of them. */
+function moduleEditResult(
+  stem: string,
+  sr: ServerRoot,
+  dest: string,
+  edit: ConfigEdit<void>,
+  warnings: string[],
+  diff: FileDiff[] = edit.diff,
+): InstallResult {
+  return {
+    module: stem,
     serverRoot: sr.root,
     kind: sr.kind,
     installedSo: dest,
     changed: edit.changed,
     backups: edit.backups,
     configtest: edit.configtest,
-    warnings: [
-      ...edit.warnings,
-      ...(unbuilt
-        ? [`${spec.so}: ${unbuilt}; the real run builds it first (--check compiles nothing)`]
-        : []),
-    ],
+    warnings,
     didChange: edit.didChange,
-    // The stand-in's diff says what the real run puts there instead.
-    diff: unbuilt
-      ? edit.diff.map((d) =>
-          d.after_header === dest
-            ? { ...d, after: diffText(`(the .so the real run builds: ${unbuilt})\n`) }
-            : d,
-        )
-      : edit.diff,
+    diff,
     check: edit.check,
     ...(edit.configtestSkipped ? { configtestSkipped: edit.configtestSkipped } : {}),
-    ...(edit.proof ? { configProof: edit.proof } : {}),
   };
 }
 
@@ -248,7 +271,8 @@ export async function uninstallModule(
               .then((f) => (f ? `${f} was not written by apxs-ts` : undefined));
         if (foreign)
           warnings.push(
-            `${foreign}: a module of that name apxs-ts did not install is there, left as it is (remove it the way it was installed: a2dismod, your package manager)`,
+            `${foreign}: a module of that name apxs-ts did not install is there, left as ` +
+              'it is (remove it the way it was installed: a2dismod, your package manager)',
           );
         alreadyAbsent = true;
         return;
@@ -282,18 +306,7 @@ export async function uninstallModule(
     opts,
   );
   return {
-    module: module.stem,
-    serverRoot: sr.root,
-    kind: sr.kind,
-    installedSo: dest,
-    changed: edit.changed,
-    backups: edit.backups,
-    configtest: edit.configtest,
-    warnings: [...warnings, ...edit.warnings],
-    didChange: edit.didChange,
-    diff: edit.diff,
-    check: edit.check,
-    ...(edit.configtestSkipped ? { configtestSkipped: edit.configtestSkipped } : {}),
+    ...moduleEditResult(module.stem, sr, dest, edit, [...warnings, ...edit.warnings]),
     ...(alreadyAbsent ? { alreadyAbsent } : {}),
   };
 }

@@ -11,8 +11,27 @@ export interface SpaceIndentedLine {
   text: string;
 }
 
-const DIRECTIVE =
-  /^\s*(ifeq|ifneq|ifdef|ifndef|else|endif|include|-include|sinclude|define|endef|export|unexport|override|vpath|undefine|private)\b/;
+/** A line GNU make reads as a directive (conditional, include, define, ...), not as a recipe. */
+const MAKE_DIRECTIVES = [
+  'ifeq',
+  'ifneq',
+  'ifdef',
+  'ifndef',
+  'else',
+  'endif',
+  'include',
+  '-include',
+  'sinclude',
+  'define',
+  'endef',
+  'export',
+  'unexport',
+  'override',
+  'vpath',
+  'undefine',
+  'private',
+];
+const DIRECTIVE = new RegExp(String.raw`^\s*(${MAKE_DIRECTIVES.join('|')})\b`);
 const ASSIGNMENT = /^\s*[^\s:#=]+\s*(=|:=|::=|:::=|\?=|\+=|!=)/;
 // A rule line: targets, a colon that is not part of an assignment operator, prerequisites.
 const RULE = /^[^\s#=][^#=]*?::?(?!=)/;

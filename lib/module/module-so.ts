@@ -101,6 +101,7 @@ export async function chooseModuleSo(
     build: null,
     reason: ours
       ? `${rel(newest[0])} from apxs-ts build is newer than the sources`
-      : `${rel(newest[0])} was made by another tool than apxs-ts build (make, apxs -c) and is newer than the sources: installed as it is, not rebuilt`,
+      : `${rel(newest[0])} was made by another tool than apxs-ts build (make, apxs ` +
+        '-c) and is newer than the sources: installed as it is, not rebuilt',
   };
 }

@@ -105,7 +105,9 @@ export async function moduleState(
     const dump = await httpdCommand(sr, list.args);
     const res = await runCapture(dump.file, dump.args, { env: dump.env });
     if (res.exitCode !== 0) {
-      loadedNote = `httpd ${list.args.join(' ')} exited ${res.exitCode}: ${res.all.trim().split('\n')[0] ?? ''}`;
+      loadedNote =
+        `httpd ${list.args.join(' ')} exited ${res.exitCode}: ` +
+        `${res.all.trim().split('\n')[0] ?? ''}`;
     } else {
       const ids = parseModuleList(res.stdout);
       const id = record.id ?? load?.args[0];

@@ -84,9 +84,13 @@ export function checkModuleApi(project: ModuleProject, tc: Toolchain): void {
   if (!project.api || project.api === tc.target.api) return;
   throw new ApxsError(
     'API_MISMATCH',
-    `${project.module.stem} is written for the ${API_NAME[project.api]}, not the ${API_NAME[tc.target.api]} of ${tc.target.describe}`,
+    `${project.module.stem} is written for the ${API_NAME[project.api]}, ` +
+      `not the ${API_NAME[tc.target.api]} of ${tc.target.describe}`,
     {
-      hint: `scaffold it again for that server (apxs-ts new ${project.module.name} --api ${tc.target.api} --dir OTHER_DIR) and move your code over, or pass --server-root of ${SERVERS_OF[project.api]}`,
+      hint:
+        `scaffold it again for that server (apxs-ts new ${project.module.name} ` +
+        `--api ${tc.target.api} --dir OTHER_DIR) and move your code over, ` +
+        `or pass --server-root of ${SERVERS_OF[project.api]}`,
       data: { moduleApi: project.api, serverApi: tc.target.api },
     },
   );

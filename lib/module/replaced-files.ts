@@ -109,9 +109,13 @@ export async function restoreReplaced(
     const bad = (why: string) =>
       new ApxsError(
         'UNSAFE_CONFIG',
-        `the save of what install --force replaced for ${module} is not as apxs-ts wrote it: ${why}; nothing restored`,
+        `the save of what install --force replaced for ${module} ` +
+          `is not as apxs-ts wrote it: ${why}; nothing restored`,
         {
-          hint: `check ${dir(sr)}; to uninstall without putting anything back, move ${recordFile(sr, module)} away (then reinstall the package's files yourself, e.g. apt-get install --reinstall)`,
+          hint:
+            `check ${dir(sr)}; to uninstall without putting anything back, ` +
+            `move ${recordFile(sr, module)} away (then reinstall the package's ` +
+            'files yourself, e.g. apt-get install --reinstall)',
           data: { record: recordFile(sr, module), path: s?.path },
         },
       );

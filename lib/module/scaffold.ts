@@ -82,7 +82,9 @@ export async function targetModuleApi(
     // without it.
     if (!(err instanceof ApxsError)) throw err;
     throw new ApxsError(err.code, err.message, {
-      hint: `${err.hint ? `${err.hint}; or ` : ''}pass --api ${MODULE_APIS.join(' or ')} to choose the module API without a server root`,
+      hint:
+        `${err.hint ? `${err.hint}; or ` : ''}pass --api ${MODULE_APIS.join(' or ')} ` +
+        'to choose the module API without a server root',
       details: err.details,
       cause: err,
     });

@@ -96,13 +96,17 @@ function queryFailure(
       `${apxs} does not know ${names.join(', ')} (apxs -q exit ${res.exitCode})`,
       {
         details,
-        hint: 'this apxs belongs to another httpd series than apxs-ts took it for; please report it',
+        hint:
+          'this apxs belongs to another httpd series ' +
+          'than apxs-ts took it for; please report it',
       },
     );
   }
   return new ApxsError('TOOL_MISSING', `${apxs} -q failed (exit ${res.exitCode})`, {
     details,
-    hint: "apxs needs perl and the httpd build files (apache2-dev, or the prefix's build/ directory)",
+    hint:
+      'apxs needs perl and the httpd build files (apache2-dev, ' +
+      "or the prefix's build/ directory)",
   });
 }
 
@@ -158,8 +162,27 @@ function pickCxx(cc: string, cxx: string, env: NodeJS.ProcessEnv): string {
  * Options g++ rejects or warns about ("valid for C/ObjC but not for C++"):
  * 1.3's CFLAGS carry -fgnu89-inline, and apxs's CFLAGS are C flags.
  */
-const C_ONLY =
-  /^(-fgnu89-inline|-std=(c|gnu|iso9899:)\w*|-W(no-)?(error=)?(declaration-after-statement|strict-prototypes|missing-prototypes|old-style-definition|old-style-declaration|nested-externs|bad-function-cast|implicit-function-declaration|implicit-int|pointer-sign|missing-parameter-type|jump-misses-init|override-init|traditional|c\+\+-compat))$/;
+const C_ONLY_WARNINGS = [
+  'declaration-after-statement',
+  'strict-prototypes',
+  'missing-prototypes',
+  'old-style-definition',
+  'old-style-declaration',
+  'nested-externs',
+  'bad-function-cast',
+  'implicit-function-declaration',
+  'implicit-int',
+  'pointer-sign',
+  'missing-parameter-type',
+  'jump-misses-init',
+  'override-init',
+  'traditional',
+  String.raw`c\+\+-compat`,
+];
+const C_ONLY = new RegExp(
+  String.raw`^(-fgnu89-inline|-std=(c|gnu|iso9899:)\w*|-W(no-)?(error=)?(` +
+    `${C_ONLY_WARNINGS.join('|')}))$`,
+);
 
 /**
  * A C compiler driver, which takes -shared and compiler flags alike (1.3's LD_SHLIB may be plain
@@ -236,7 +259,9 @@ export async function loadToolchain(
   else if (!opts.apxs && (await exists('/usr/bin/apxs'))) source = '/usr/bin/apxs';
   if (!source) {
     throw new ApxsError('TOOL_MISSING', 'no apxs found to take compiler flags from', {
-      hint: 'install apache2-dev (apt-get install -y apache2-dev), or pass --server-root of an httpd built with apxs',
+      hint:
+        'install apache2-dev (apt-get install -y apache2-dev), ' +
+        'or pass --server-root of an httpd built with apxs',
     });
   }
   const dialect = opts.dialect ?? DEFAULT_DIALECT;

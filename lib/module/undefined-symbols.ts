@@ -36,7 +36,9 @@ const KNOWN: Record<
   ap_send_http_header: {
     '1.3': 'http_protocol.h',
     note: {
-      '2': "ap_send_http_header is Apache 1.3's: httpd 2.x sends the headers with the first output, so drop the call",
+      '2':
+        "ap_send_http_header is Apache 1.3's: httpd 2.x sends " +
+        'the headers with the first output, so drop the call',
     },
   },
   ap_log_rerror: { '1.3': 'http_log.h', '2': 'http_log.h' },
@@ -86,12 +88,14 @@ function declaringHeader(
   const patterns = [
     new RegExp(`^\\s*#\\s*define\\s+${n}\\b`, 'm'),
     new RegExp(
-      `\\b(AP_DECLARE\\w*|AP_CORE_DECLARE\\w*|API_EXPORT\\w*|APR_DECLARE\\w*|APU_DECLARE\\w*|APR_INLINE|extern)\\b[^;{}#]*?\\b${n}\\s*\\(`,
+      '\\b(AP_DECLARE\\w*|AP_CORE_DECLARE\\w*|API_EXPORT\\w*|APR_DECLARE\\w*|APU_DECLARE\\w*|' +
+        `APR_INLINE|extern)\\b[^;{}#]*?\\b${n}\\s*\\(`,
     ),
     ...(hook
       ? [
           new RegExp(
-            `(AP_DECLARE_HOOK|APR_DECLARE_EXTERNAL_HOOK)\\s*\\([^)]*?\\b${escapeRegExp(hook[2]!)}\\s*,`,
+            '(AP_DECLARE_HOOK|APR_DECLARE_EXTERNAL_HOOK)\\s*\\([^)]*?\\b' +
+              `${escapeRegExp(hook[2]!)}\\s*,`,
           ),
         ]
       : []),
@@ -129,7 +133,8 @@ async function declaredByModule(project: ModuleProject, name: string): Promise<b
       if (/\.(h|hh|hpp|hxx)$/.test(f)) files.push(path.join(d, f));
   const n = escapeRegExp(name);
   const fn = new RegExp(
-    `^\\s*(?!return\\b|else\\b|case\\b|goto\\b|sizeof\\b|throw\\b)(extern\\s+("C"\\s+)?)?[A-Za-z_][\\w\\s*]*[\\s*]${n}\\s*\\([^;{]*\\)\\s*;`,
+    '^\\s*(?!return\\b|else\\b|case\\b|goto\\b|sizeof\\b|throw\\b)' +
+      `(extern\\s+("C"\\s+)?)?[A-Za-z_][\\w\\s*]*[\\s*]${n}\\s*\\([^;{]*\\)\\s*;`,
     'm',
   );
   const variable = new RegExp(`^\\s*extern\\s+[^;(]*\\b${n}\\s*(\\[[^\\]]*\\])?\\s*;`, 'm');
@@ -204,7 +209,9 @@ export async function diagnose(
     if (await declaredByModule(project, base)) {
       expected.push({
         symbol: shown,
-        note: `${shown}: declared by the module, provided by nothing httpd loads: it must come from a LoadFile or a module loaded before it`,
+        note:
+          `${shown}: declared by the module, provided by nothing httpd loads: ` +
+          'it must come from a LoadFile or a module loaded before it',
       });
       continue;
     }
@@ -218,8 +225,11 @@ export async function diagnose(
       d.header = header;
       d.notIncluded = !included.has(header);
       d.note = d.notIncluded
-        ? `${shown} is declared in ${header}, which the module does not include: add #include "${header}"`
-        : `${shown} is declared in ${header}, but ${api === '1.3' ? 'this Apache 1.3' : 'this httpd'} does not export it`;
+        ? `${shown} is declared in ${header}, which the module ` +
+          `does not include: add #include "${header}"`
+        : `${shown} is declared in ${header}, but ` +
+          `${api === '1.3' ? 'this Apache 1.3' : 'this httpd'} does ` +
+          'not export it';
     } else {
       // The functions modules use most come first: on a tie (ap_rputz: ap_rputs or ap_rputc) the
       // first wins.
@@ -234,8 +244,10 @@ export async function diagnose(
       if (where && !included.has(where))
         d.didYouMean += ` (declared in ${where}: #include "${where}")`;
       d.note = d.didYouMean
-        ? `${shown}: no such function in httpd or the libraries it loads; did you mean ${d.didYouMean}?`
-        : `${shown}: not provided by httpd or the libraries it loads; if a library has it, link it with -l NAME (and -L DIR)`;
+        ? `${shown}: no such function in httpd or the libraries ` +
+          `it loads; did you mean ${d.didYouMean}?`
+        : `${shown}: not provided by httpd or the libraries it loads; ` +
+          'if a library has it, link it with -l NAME (and -L DIR)';
     }
     fatal.push(d);
   }
@@ -253,22 +265,27 @@ export function undefinedSymbolError(
   if (!first) {
     return new ApxsError(
       'LIBRARY_NOT_FOUND',
-      `${path.basename(so)} needs ${missingLibs.join(', ')}, which the loader will not find as ${rtDescribe} runs`,
+      `${path.basename(so)} needs ${missingLibs.join(', ')}, ` +
+        `which the loader will not find as ${rtDescribe} runs`,
       {
-        hint: "link it with -Wl,-rpath,DIR (DIR: where the library is), or add DIR to LD_LIBRARY_PATH in the server's envvars",
+        hint:
+          'link it with -Wl,-rpath,DIR (DIR: where the library is), ' +
+          "or add DIR to LD_LIBRARY_PATH in the server's envvars",
         data: { symbols: [], missingLibs },
       },
     );
   }
   const names = fatal.map((d) => d.symbol);
   const hint = first.notIncluded
-    ? `add #include "${first.header}" to ${fatal.length > 1 ? 'the sources' : 'the source'} (without it, C takes ${first.symbol} for an external function)`
+    ? `add #include "${first.header}" to ${fatal.length > 1 ? 'the sources' : 'the source'} ` +
+      `(without it, C takes ${first.symbol} for an external function)`
     : first.didYouMean
       ? `did you mean ${first.didYouMean}?`
       : first.note.replace(/^[^:]*: /, '');
   return new ApxsError(
     'UNDEFINED_SYMBOL',
-    `${path.basename(so)} needs ${names.join(', ')}, which neither ${rtDescribe} nor the libraries it loads provide`,
+    `${path.basename(so)} needs ${names.join(', ')}, which neither ` +
+      `${rtDescribe} nor the libraries it loads provide`,
     {
       hint,
       // The compiler's warnings say the same from its side (implicit declaration of ...).

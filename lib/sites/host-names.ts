@@ -32,7 +32,9 @@ export function validateHostname(name: string): string {
     if (l.length > 63) throw fail(`the label "${l.slice(0, 20)}…" is longer than 63 characters`);
     if (l === '*') {
       throw new ApxsError('BAD_HOSTNAME', `bad host name ${shown}: a wildcard is no host name`, {
-        hint: 'name each host (a hosts file maps names, not patterns; its certificate lists each one), e.g. --alias www.one.test --alias api.one.test',
+        hint:
+          'name each host (a hosts file maps names, not patterns; its certificate ' +
+          'lists each one), e.g. --alias www.one.test --alias api.one.test',
       });
     }
     // eslint-disable-next-line no-control-regex

@@ -174,9 +174,16 @@ function disabledNameFindings(
         severity: 'warning',
         file: v.file,
         line: v.line,
-        message: `${hostsFile} maps ${name}, but its vhost is in a disabled site: requests for ${name} fall to the default vhost`,
-        explanation: `${v.file} is not enabled (no link in sites-enabled), so no enabled vhost has ServerName or ServerAlias ${name} and httpd answers it with the first vhost of ${v.address}.`,
-        fix: `enable the site (a2ensite ${site}) and reload, or take ${name} out of ${hostsFile} (apxs-ts vhost remove ${name})`,
+        message:
+          `${hostsFile} maps ${name}, but its vhost is in a disabled ` +
+          `site: requests for ${name} fall to the default vhost`,
+        explanation:
+          `${v.file} is not enabled (no link in sites-enabled), so no ` +
+          `enabled vhost has ServerName or ServerAlias ${name} and httpd ` +
+          `answers it with the first vhost of ${v.address}.`,
+        fix:
+          `enable the site (a2ensite ${site}) and reload, or take ${name} ` +
+          `out of ${hostsFile} (apxs-ts vhost remove ${name})`,
       });
     }
   }

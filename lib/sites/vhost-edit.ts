@@ -146,7 +146,10 @@ function siteBlock(
 
 function indexHtml(name: string): string {
   const safe = name.replace(/[<>&"]/g, '');
-  return `<!DOCTYPE html>\n<html><head><title>${safe}</title></head>\n<body><h1>${safe}</h1><p>The ${safe} virtual host, made by apxs-ts.</p></body></html>\n`;
+  return (
+    `<!DOCTYPE html>\n<html><head><title>${safe}</title></head>\n` +
+    `<body><h1>${safe}</h1><p>The ${safe} virtual host, made by apxs-ts.</p></body></html>\n`
+  );
 }
 
 /**
@@ -208,7 +211,8 @@ async function mapNames(
       // Said, so the user knows the mapping is theirs and stays when this vhost goes.
       if (!same.managed)
         warnings.push(
-          `${n} was already mapped to ${ip} in ${hostsFile}:${same.line} (your line): left as it is, and vhost remove will not take it out`,
+          `${n} was already mapped to ${ip} in ${hostsFile}:${same.line} (your ` +
+            'line): left as it is, and vhost remove will not take it out',
         );
       continue;
     }
@@ -218,13 +222,21 @@ async function mapNames(
         'HOST_MAPPED',
         `${n} is already mapped to ${other.ip} in ${hostsFile}:${other.line}`,
         {
-          hint: `pass --remap to map it to ${ip} in apxs-ts's block${other.managed ? '' : ` (line ${other.line} is yours: edit it by hand to take it out)`}, or use --ip ${other.ip}`,
+          hint:
+            `pass --remap to map it to ${ip} in apxs-ts's ` +
+            'block' +
+            (other.managed
+              ? ''
+              : ` (line ${other.line} is yours: edit it by hand to take it out)`) +
+            ', ' +
+            `or use --ip ${other.ip}`,
         },
       );
     }
     if (other && !other.managed)
       warnings.push(
-        `${hostsFile}:${other.line} maps ${n} to ${other.ip} before apxs-ts's block: resolvers take that line first`,
+        `${hostsFile}:${other.line} maps ${n} to ${other.ip} before ` +
+          "apxs-ts's block: resolvers take that line first",
       );
     toAdd.push(n);
   }
@@ -440,7 +452,8 @@ export async function vhostRemove(
           !hasVhostBlocks(text, file)
         )
           warnings.push(
-            `${file} was not written by apxs-ts: left as it is (a2dissite ${name} disables a site of your own)`,
+            `${file} was not written by apxs-ts: left as it is ` +
+              `(a2dissite ${name} disables a site of your own)`,
           );
         alreadyAbsent = true;
         return;

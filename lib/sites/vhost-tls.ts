@@ -21,8 +21,9 @@ import path from 'node:path';
 import { ApxsError } from '../core/errors.js';
 import type { EditTransaction } from '../core/edit-transaction.js';
 import { failpoint } from '../core/failpoint.js';
-import { findBlock, removeBlock, upsertBlock } from '../core/marked-block.js';
+import { findBlock, upsertBlock } from '../core/marked-block.js';
 import { withConfigEdit } from '../httpd/config-edit.js';
+import { type GlobalBlock, readGlobalBlock, writeGlobalBlock } from '../httpd/global-block.js';
 import type { SharedModule } from '../httpd/layout.js';
 import { readLedger, updateLedger, type Ledger, type TlsRecord } from '../httpd/ledger.js';
 import { ALIAS_MODULE, tlsModules, type ServerProfile } from '../httpd/profile.js';
@@ -72,10 +73,15 @@ async function planCa(caDirPath: string): Promise<{ ca: LocalCa; throwawayCa?: s
 const REUSE_MIN_DAYS = 30;
 const DAY = 86400_000;
 const MODULES_ID = 'tls modules';
-const GLOBAL_ID = 'tls';
-const SNIPPET = 'apxs-ts-tls';
-const SNIPPET_HEADER =
-  '# TLS for the vhosts apxs-ts made (apxs-ts vhost add --tls); goes with the last of them.\n';
+/** An IPv6 address in a Listen line goes in brackets. */
+const bracketed = (host: string) => (host.includes(':') ? `[${host}]` : host);
+/** The global block: the TLS ports' Listen lines and the session cache. */
+const GLOBAL: GlobalBlock = {
+  id: 'tls',
+  snippet: 'apxs-ts-tls',
+  header:
+    '# TLS for the vhosts apxs-ts made (apxs-ts vhost add --tls); goes with the last of them.\n',
+};
 
 export const tlsDir = (sr: ServerRoot) => path.join(path.dirname(sr.configFile), 'apxs-ts-tls');
 
@@ -107,7 +113,9 @@ export async function planTls(
     (await sr.layout.defaultTlsPort(sr));
   if (!port) {
     throw new ApxsError('USAGE', `no TLS port for ${sr.root}: pass --tls-port N`, {
-      hint: 'the port https listens on, e.g. --tls-port 8443 (later TLS vhosts share it; sandbox create --tls-port records one)',
+      hint:
+        'the port https listens on, e.g. --tls-port 8443 (later TLS ' +
+        'vhosts share it; sandbox create --tls-port records one)',
     });
   }
   const info = await readServerInfo(sr);
@@ -131,21 +139,6 @@ export async function planTls(
   };
 }
 
-/** Read through the edit's transaction: what it wrote so far (a --check plan's overlay). */
-async function globalText(
-  sr: ServerRoot,
-  tx: EditTransaction,
-): Promise<{ file: string; snippet: boolean; text: string }> {
-  const snippet = sr.layout.snippetFile(sr, SNIPPET);
-  if (snippet)
-    return { file: snippet, snippet: true, text: (await tx.readText(snippet)) ?? SNIPPET_HEADER };
-  return {
-    file: sr.configFile,
-    snippet: false,
-    text: (await tx.readText(sr.configFile)) ?? (await fs.readFile(sr.configFile, 'utf8')),
-  };
-}
-
 /** The global block for the TLS ports in `ledger` (none: the block goes). */
 async function writeGlobal(
   tx: EditTransaction,
@@ -153,8 +146,9 @@ async function writeGlobal(
   ledger: Ledger,
   listenHost: string | undefined,
 ): Promise<void> {
-  const { file, snippet, text } = await globalText(sr, tx);
-  const ours = (findBlock(text, GLOBAL_ID, file)?.body ?? [])
+  const at = await readGlobalBlock(sr, tx, GLOBAL);
+  const { file, text } = at;
+  const ours = (findBlock(text, GLOBAL.id, file)?.body ?? [])
     .map((l) => /^Listen\s+(?:\S+:)?(\d+)/.exec(l)?.[1])
     .filter(Boolean)
     .map(Number);
@@ -170,30 +164,11 @@ async function writeGlobal(
     ? [
         ...ports
           .filter((p) => !elsewhere.includes(p))
-          .map(
-            (p) =>
-              `Listen ${listenHost ? `${listenHost.includes(':') ? `[${listenHost}]` : listenHost}:` : ''}${p} https`,
-          ),
+          .map((p) => `Listen ${listenHost ? `${bracketed(listenHost)}:` : ''}${p} https`),
         `SSLSessionCache ${quote(`shmcb:${path.join(sr.stateDir, 'ssl-scache')}(512000)`)}`,
       ]
     : [];
-  if (!snippet)
-    await tx.write(
-      file,
-      body.length
-        ? upsertBlock(text, GLOBAL_ID, body, text.length, file)
-        : removeBlock(text, GLOBAL_ID, file),
-    );
-  else if (body.length)
-    await sr.layout.enableSnippet(
-      tx,
-      sr,
-      SNIPPET,
-      upsertBlock(text, GLOBAL_ID, body, text.length, file),
-    );
-  else if (removeBlock(text, GLOBAL_ID, file).trim() === SNIPPET_HEADER.trim())
-    await sr.layout.disableSnippet(tx, sr, SNIPPET);
-  else await tx.write(file, removeBlock(text, GLOBAL_ID, file));
+  await writeGlobalBlock(tx, sr, GLOBAL, at, body);
 }
 
 /**

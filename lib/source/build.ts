@@ -153,7 +153,8 @@ export async function checkPrefix(prefixArg: string): Promise<string> {
   )
     return prefix;
   throw refuse(
-    `--prefix ${prefix} is not empty and is not an httpd prefix (no bin/httpd, bin/apachectl, conf/httpd.conf or apxs-ts receipt)`,
+    `--prefix ${prefix} is not empty and is not an httpd prefix (no ` +
+      'bin/httpd, bin/apachectl, conf/httpd.conf or apxs-ts receipt)',
     `make install would write bin/, conf/, lib/ ... among what is there: ${ownDir}`,
     { entries: entries.slice(0, 20) },
   );
@@ -252,7 +253,9 @@ export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuil
       'TLS_UNSUPPORTED',
       `--with-ssl: apxs-ts builds mod_ssl for httpd 2.4 only, not ${release.version}`,
       {
-        hint: `build a 2.4 (apxs-ts source build 2.4 --with-ssl), or pass configure's own --enable-ssl after -- (TLS vhosts need 2.2.12+ and a loadable mod_ssl)`,
+        hint:
+          "build a 2.4 (apxs-ts source build 2.4 --with-ssl), or pass configure's own " +
+          '--enable-ssl after -- (TLS vhosts need 2.2.12+ and a loadable mod_ssl)',
       },
     );
   }
@@ -287,7 +290,8 @@ export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuil
       : []),
     o.insecure
       ? 'skip verification (--insecure)'
-      : `verify the strongest checksum of ${url}.{sha512,sha256,sha1,md5} and ${url}.asc against ${o.keysFile ?? 'the ASF KEYS'}`,
+      : `verify the strongest checksum of ${url}.{sha512,sha256,sha1,md5} ` +
+        `and ${url}.asc against ${o.keysFile ?? 'the ASF KEYS'}`,
     `extract into a fresh work dir`,
     ...(recipe.treeFixes ? [recipe.treeFixes.plan] : []),
     `${plan.shell ? `${plan.shell} ` : ''}./configure ${plan.args.join(' ')}${
@@ -301,7 +305,8 @@ export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuil
     'make install',
     ...(recipe.confFixes ? [recipe.confFixes.plan] : []),
     `set Listen localhost:${o.port} in ${path.join(prefix, 'conf', 'httpd.conf')}`,
-    `check ${path.join(prefix, 'bin', 'httpd')} -v and -l (mod_so), write ${path.join(prefix, 'apxs-ts-receipt.json')}`,
+    `check ${path.join(prefix, 'bin', 'httpd')} -v and -l (mod_so), ` +
+      `write ${path.join(prefix, 'apxs-ts-receipt.json')}`,
   ];
   const prereqs = await checkPrereqs(release.version, process.env, { ssl: o.withSsl });
   if (o.dryRun)
@@ -365,9 +370,12 @@ export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuil
     ) {
       throw new ApxsError(
         'BAD_INPUT',
-        `${release.file} is not an httpd source tree: ${path.basename(x.top)}/ has no configure script`,
+        `${release.file} is not an httpd source tree: ${path.basename(x.top)}/ ` +
+          'has no configure script',
         {
-          hint: "the mirror serves something else under a release's name: check --mirror, or use another mirror",
+          hint:
+            "the mirror serves something else under a release's " +
+            'name: check --mirror, or use another mirror',
           data: { file: verified.file },
         },
       );
@@ -459,7 +467,8 @@ export async function buildFromSource(o: SourceBuildOptions): Promise<SourceBuil
     const warnings = [...verified.warnings, ...(deps?.warnings ?? []), ...configureWarnings];
     if (previous)
       warnings.push(
-        `the httpd that was in ${prefix} before was moved to ${previous} (its conf/ and htdocs/ are there)`,
+        `the httpd that was in ${prefix} before was moved ` +
+          `to ${previous} (its conf/ and htdocs/ are there)`,
       );
     return {
       changed: true,

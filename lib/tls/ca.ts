@@ -273,6 +273,19 @@ function assertPermits(existing: LocalCa, permit: string[] | undefined): void {
 }
 
 /**
+ * A CA that is there and kept (not --new): its key must be there too, and it must permit what is
+ * asked. The plan (--check) and the real run answer alike.
+ */
+async function assertReusable(existing: LocalCa, permit: string[] | undefined): Promise<void> {
+  const keyThere = await fs.lstat(existing.keyFile).then(
+    () => true,
+    () => false,
+  );
+  if (!keyThere) throw keyMissing(existing);
+  assertPermits(existing, permit);
+}
+
+/**
  * What `tls ca` would do, read-only (--check): nothing when the CA is there
  * (and permits what is asked: else the same error a real run gives), else
  * make (or, `replace`, replace) it.
@@ -283,14 +296,7 @@ export async function planCa(
 ): Promise<{ existing: LocalCa | undefined; changed: boolean }> {
   const existing = await loadCa(dir);
   if (existing && !opts.replace) {
-    if (
-      !(await fs.lstat(existing.keyFile).then(
-        () => true,
-        () => false,
-      ))
-    )
-      throw keyMissing(existing);
-    assertPermits(existing, opts.permit);
+    await assertReusable(existing, opts.permit);
     return { existing, changed: false };
   }
   return { existing, changed: true };
@@ -360,14 +366,7 @@ export async function ensureCa(
       assertCaFilesSafe(dir, [certPath(dir), keyPath(dir)]);
       const existing = await loadCa(dir);
       if (existing && !opts.replace) {
-        if (
-          !(await fs.lstat(existing.keyFile).then(
-            () => true,
-            () => false,
-          ))
-        )
-          throw keyMissing(existing);
-        assertPermits(existing, opts.permit);
+        await assertReusable(existing, opts.permit);
         return { ca: existing, created: false };
       }
       let replaced: string | undefined;

@@ -157,6 +157,16 @@ describe('ctl failures', () => {
     expect(await canBind(port)).toBe(true);
   });
 
+  it('restart of a stopped server starts it, reported as the restart with its configtest', async () => {
+    const { sr, port } = await newSandbox(roots);
+    const r = await ctl(sr, 'restart');
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.json).toMatchObject({ action: 'restart', configtest: { ok: true } });
+    expect(r.json.warnings).toContain('httpd was not running: started it');
+    expect((await get(`http://127.0.0.1:${port}/`)).status).toBe(200);
+    expect((await ctl(sr, 'stop')).code).toBe(0);
+  });
+
   it('configtest explains warnings and exits 1 on a broken config', async () => {
     const { sr } = await newSandbox(roots);
     const ok = await cli(['ctl', 'configtest', '--server-root', sr]);

@@ -32,7 +32,8 @@ export function nameVirtualHostOn24(ctx: RuleContext): Finding[] {
     // httpd ends its message with file:line; the finding is printed at file:line already.
     message: 'AH00548: NameVirtualHost has no effect and will be removed in the next release',
     explanation:
-      'Since httpd 2.4 every address used by several <VirtualHost> blocks is name-based automatically; this line does nothing.',
+      'Since httpd 2.4 every address used by several <VirtualHost> ' +
+      'blocks is name-based automatically; this line does nothing.',
     fix: `delete "NameVirtualHost ${d.args.join(' ')}"`,
   }));
 }
@@ -51,8 +52,15 @@ export function nameVirtualHostUnused(ctx: RuleContext): Finding[] {
         file: d.file,
         line: d.line,
         message: `NameVirtualHost ${addr} has no VirtualHosts`,
-        explanation: `httpd 2.2 matches NameVirtualHost and <VirtualHost> addresses as text: no <VirtualHost ${addr}> exists, so the name-based setup for ${addr} is never used and the vhosts fall back to IP-based matching (the first one answers every name).`,
-        fix: `write the <VirtualHost> blocks with exactly "${addr}"${vhosts[0] ? `, or change this line to "NameVirtualHost ${vhosts[0].addresses[0]}"` : ''}`,
+        explanation:
+          'httpd 2.2 matches NameVirtualHost and <VirtualHost> ' +
+          'addresses as text: no <VirtualHost ' +
+          `${addr}> exists, so the name-based setup for ${addr} is never used and the vhosts ` +
+          'fall back to IP-based matching (the first one answers every name).',
+        fix:
+          'write the <VirtualHost> blocks with exactly ' +
+          `"${addr}"` +
+          (vhosts[0] ? `, or change this line to "NameVirtualHost ${vhosts[0].addresses[0]}"` : ''),
       },
     ];
   });
@@ -78,8 +86,13 @@ export function nameVirtualHostMissing(ctx: RuleContext): Finding[] {
       severity: 'warning',
       file: vs[1]!.file,
       line: vs[1]!.line,
-      message: `NameVirtualHost ${addr} is missing: the ${vs.length} <VirtualHost ${addr}> blocks are IP-based, and only the first (${vs[0]!.serverName ?? 'no ServerName'}) answers`,
-      explanation: `httpd ${ctx.series} makes vhosts name-based only for an address named by NameVirtualHost, with exactly the <VirtualHost> text; without it every request to ${addr} goes to the first block.`,
+      message:
+        `NameVirtualHost ${addr} is missing: the ${vs.length} <VirtualHost ${addr}> blocks ` +
+        `are IP-based, and only the first (${vs[0]!.serverName ?? 'no ServerName'}) answers`,
+      explanation:
+        `httpd ${ctx.series} makes vhosts name-based only for an address ` +
+        'named by NameVirtualHost, with exactly the <VirtualHost> text; ' +
+        `without it every request to ${addr} goes to the first block.`,
       fix: `add "NameVirtualHost ${addr}" before the <VirtualHost> blocks`,
     }));
 }
@@ -104,9 +117,15 @@ export function mixedWildcardPorts(ctx: RuleContext): Finding[] {
       file: later.file,
       line: later.line,
       message:
-        'mixing * ports and non-* ports with a NameVirtualHost address is not supported, proceeding with undefined results',
-      explanation: `"${bare.a}" (${bare.file}:${bare.line}) means every port, "${withPort.a}" (${withPort.file}:${withPort.line}) one port: httpd cannot build one name-based group from both, so which vhost answers is undefined.`,
-      fix: `use one form everywhere, e.g. "${withPort.a}" in every <VirtualHost> and NameVirtualHost`,
+        'mixing * ports and non-* ports with a NameVirtualHost address ' +
+        'is not supported, proceeding with undefined results',
+      explanation:
+        `"${bare.a}" (${bare.file}:${bare.line}) means every port, "${withPort.a}" ` +
+        `(${withPort.file}:${withPort.line}) one port: httpd cannot build one ` +
+        'name-based group from both, so which vhost answers is undefined.',
+      fix:
+        `use one form everywhere, e.g. "${withPort.a}" ` +
+        'in every <VirtualHost> and NameVirtualHost',
     },
   ];
 }
@@ -121,11 +140,16 @@ export function docrootMissing(ctx: RuleContext): Finding[] {
             severity: 'warning',
             file: v.file,
             line: v.line,
-            message: `${messageId(ctx.series, 'AH00112')}Warning: DocumentRoot [${v.documentRoot}] does not exist`,
+            message:
+              `${messageId(ctx.series, 'AH00112')}Warning: DocumentRoot ` +
+              `[${v.documentRoot}] does not exist`,
             explanation:
               docrootAccess(ctx, v).access === 'denied'
-                ? `The vhost ${v.serverName ?? ''} answers 403 Forbidden: no <Directory> grants it (see DOCROOT_NOT_GRANTED); once it exists and is granted, it serves its files.`
-                : `The vhost ${v.serverName ?? ''} answers 404 Not Found for every file until the directory exists.`,
+                ? `The vhost ${v.serverName ?? ''} answers 403 Forbidden: ` +
+                  'no <Directory> grants it (see DOCROOT_NOT_GRANTED); once ' +
+                  'it exists and is granted, it serves its files.'
+                : `The vhost ${v.serverName ?? ''} answers 404 Not ` +
+                  'Found for every file until the directory exists.',
             fix: `mkdir -p ${v.documentRoot}`,
           },
         ],
@@ -147,11 +171,16 @@ export function access22On24(ctx: RuleContext): Finding[] {
       severity: 'error',
       file: d.file,
       line: d.line,
-      message: `Invalid command '${d.name}', perhaps misspelled or defined by a module not included in the server configuration`,
-      explanation: `${d.name} is httpd 2.2 access control; 2.4 knows it only through mod_access_compat, which is not loaded.`,
+      message:
+        `Invalid command '${d.name}', perhaps misspelled or defined ` +
+        'by a module not included in the server configuration',
+      explanation:
+        `${d.name} is httpd 2.2 access control; 2.4 knows it ` +
+        'only through mod_access_compat, which is not loaded.',
       fix:
         /allow/i.test(d.name) && /all/i.test(d.rawArgs)
           ? 'replace Order/Allow with "Require all granted"'
-          : 'rewrite with Require (e.g. "Require all granted", "Require ip 10.0.0.0/8"), or LoadModule access_compat_module',
+          : 'rewrite with Require (e.g. "Require all granted", "Require ' +
+            'ip 10.0.0.0/8"), or LoadModule access_compat_module',
     }));
 }

@@ -150,8 +150,15 @@ export function docrootNotGranted(ctx: RuleContext): Finding[] {
         severity: 'error',
         file: v.file,
         line: v.line,
-        message: `no <Directory> grants DocumentRoot ${v.documentRoot}: httpd ${ctx.series} answers 403 Forbidden for every request to ${v.serverName ?? 'this vhost'}`,
-        explanation: `The most specific <Directory> covering it, <Directory ${by?.path}> (${by?.file}:${by?.line}), denies access, so httpd logs "${messageId(ctx.series, 'AH01630')}client denied by server configuration: ${v.documentRoot}" and answers 403, even once the directory exists and holds files.`,
+        message:
+          `no <Directory> grants DocumentRoot ${v.documentRoot}: httpd ${ctx.series} ` +
+          `answers 403 Forbidden for every request to ${v.serverName ?? 'this vhost'}`,
+        explanation:
+          `The most specific <Directory> covering it, <Directory ${by?.path}> ` +
+          `(${by?.file}:${by?.line}), denies access, so httpd logs ` +
+          `"${messageId(ctx.series, 'AH01630')}client denied by server configuration: ` +
+          `${v.documentRoot}" and answers 403, even once the directory exists and ` +
+          'holds files.',
         fix: `add inside this <VirtualHost> (or after it):\n${grantBlock(ctx, v.documentRoot)}`,
       },
     ];

@@ -51,7 +51,9 @@ export function httpdRejects(ctx: RuleContext): Finding[] {
       `httpd -S exits ${s.exitCode}: httpd will not start with this config.`,
       ...explainHttpdOutput(p.message),
     ].join(' '),
-    fix: `${p.file ? `correct ${p.file}:${p.line}` : 'correct the config as httpd says'}, then run ${apxsCommand('vhost check', ctx.locators)} again`,
+    fix:
+      `${p.file ? `correct ${p.file}:${p.line}` : 'correct the config as httpd says'}, ` +
+      `then run ${apxsCommand('vhost check', ctx.locators)} again`,
   }));
 }
 
@@ -91,7 +93,8 @@ const VHOST_WARNINGS: VhostWarning[] = [
     pattern: /AH00548: NameVirtualHost has no effect.* (\S+):(\d+)$/,
     where: (m) => ({ file: m[1]!, line: Number(m[2]) }),
     explanation:
-      'Since httpd 2.4 every address used by several <VirtualHost> blocks is name-based automatically; this line does nothing.',
+      'Since httpd 2.4 every address used by several <VirtualHost> ' +
+      'blocks is name-based automatically; this line does nothing.',
     fix: 'delete the NameVirtualHost line',
     restates: 'NAMEVIRTUALHOST_ON_24',
   },
@@ -99,7 +102,8 @@ const VHOST_WARNINGS: VhostWarning[] = [
     pattern: /NameVirtualHost (\S+) has no VirtualHosts/,
     where: (m, ctx) => nameVhostFor(m[1]!, ctx),
     explanation:
-      'No <VirtualHost> uses exactly this address, so its name-based setup is never used and the vhosts fall back to IP-based matching (the first one answers every name).',
+      'No <VirtualHost> uses exactly this address, so its name-based setup is never used ' +
+      'and the vhosts fall back to IP-based matching (the first one answers every name).',
     fix: 'write the NameVirtualHost and the <VirtualHost> addresses the same way, e.g. both *:80',
   },
   {
@@ -110,7 +114,8 @@ const VHOST_WARNINGS: VhostWarning[] = [
         ctx,
       ),
     explanation:
-      'Two <VirtualHost _default_> blocks on one port: httpd uses the first for every request and the second never answers.',
+      'Two <VirtualHost _default_> blocks on one port: httpd uses ' +
+      'the first for every request and the second never answers.',
     fix: 'remove one, or give them ServerNames on a *:PORT address (name-based vhosts)',
     // httpd 1.3 says this also of *:PORT blocks that lack their NameVirtualHost.
     restates: 'NAMEVIRTUALHOST_MISSING',
@@ -119,7 +124,8 @@ const VHOST_WARNINGS: VhostWarning[] = [
     pattern: /VirtualHost (\S+) overlaps with VirtualHost (\S+), the first has precedence/,
     where: (m, ctx) => secondOn((a) => addressKey(a, ctx.defaultPort) === m[2], ctx),
     explanation:
-      'Two <VirtualHost> blocks on one address without NameVirtualHost for it: httpd 2.2 treats them as IP-based and the second never answers.',
+      'Two <VirtualHost> blocks on one address without NameVirtualHost for ' +
+      'it: httpd 2.2 treats them as IP-based and the second never answers.',
     fix: 'add "NameVirtualHost" with exactly that address before the <VirtualHost> blocks',
     restates: 'NAMEVIRTUALHOST_MISSING',
   },
@@ -127,7 +133,8 @@ const VHOST_WARNINGS: VhostWarning[] = [
     pattern: /mixing \* ports and non-\* ports with a NameVirtualHost address is not supported/,
     where: () => undefined,
     explanation:
-      'httpd cannot build one name-based group from "*" and "*:PORT" for the same address, so which vhost answers is undefined.',
+      'httpd cannot build one name-based group from "*" and "*:PORT" ' +
+      'for the same address, so which vhost answers is undefined.',
     fix: 'use one form everywhere, e.g. "*:80" in every <VirtualHost> and NameVirtualHost',
   },
 ];

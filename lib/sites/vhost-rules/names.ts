@@ -45,8 +45,12 @@ export function duplicateName(ctx: RuleContext): Finding[] {
           severity: 'warning',
           file: v.file,
           line: v.line,
-          message: `${n} is named by two vhosts on ${key}: ${first.file}:${first.line} and ${v.file}:${v.line}`,
-          explanation: `httpd picks the first vhost whose ServerName or ServerAlias matches, so the one at ${v.file}:${v.line} never answers for ${n}.`,
+          message:
+            `${n} is named by two vhosts on ${key}: ${first.file}:${first.line} ` +
+            `and ${v.file}:${v.line}`,
+          explanation:
+            'httpd picks the first vhost whose ServerName or ServerAlias matches, ' +
+            `so the one at ${v.file}:${v.line} never answers for ${n}.`,
           fix: `remove ${n} from one of them`,
         });
       }
@@ -67,7 +71,8 @@ export function nameNotResolved(ctx: RuleContext): Finding[] {
       file: v.file,
       line: v.line,
       message: `${n} does not resolve through ${ctx.hostsFile}`,
-      explanation: `A browser on this machine cannot reach the vhost at ${v.file}:${v.line} as ${n}.`,
+      explanation:
+        `A browser on this machine cannot reach the vhost at ${v.file}:${v.line} ` + `as ${n}.`,
       fix: apxsCommand(`hosts add ${shellWord(n)}${specific ? ` --ip ${host}` : ''}`, {
         hostsFile: ctx.hostsFile,
       }),
@@ -96,8 +101,12 @@ export function nameWrongAddress(ctx: RuleContext): Finding[] {
       file: v.file,
       line: v.line,
       message: `${n} resolves to ${ips.join(', ')} but the vhost listens on ${host}`,
-      explanation: `Requests for ${n} arrive on ${ips[0]}, where this vhost (${v.file}:${v.line}) does not answer.`,
-      fix: `${apxsCommand(`hosts add ${shellWord(n)} --ip ${host}`, { hostsFile: ctx.hostsFile })}, or <VirtualHost *:${key.split(':').pop()}>`,
+      explanation:
+        `Requests for ${n} arrive on ${ips[0]}, where this ` +
+        `vhost (${v.file}:${v.line}) does not answer.`,
+      fix:
+        `${apxsCommand(`hosts add ${shellWord(n)} --ip ${host}`, { hostsFile: ctx.hostsFile })}, ` +
+        `or <VirtualHost *:${key.split(':').pop()}>`,
     });
   }
   return out;
@@ -128,9 +137,17 @@ export function nameFallsToDefault(ctx: RuleContext): Finding[] {
           severity: 'warning',
           file: meant.file,
           line: meant.line,
-          message: `${ctx.hostsFile} maps ${hn}, but the vhost says ${other}: requests for ${hn} fall to the default vhost`,
-          explanation: `No vhost on ${key} has ServerName or ServerAlias ${hn}, so httpd answers it with the first vhost of the group (${defaultVhost.serverName ?? '(no ServerName)'} at ${defaultVhost.file}:${defaultVhost.line}).`,
-          fix: `add "ServerAlias ${hn}" to the vhost at ${meant.file}:${meant.line}, or map ${other} in the hosts file`,
+          message:
+            `${ctx.hostsFile} maps ${hn}, but the vhost says ${other}: ` +
+            `requests for ${hn} fall to the default vhost`,
+          explanation:
+            `No vhost on ${key} has ServerName or ServerAlias ${hn}, so httpd answers ` +
+            'it with the first vhost of the group ' +
+            `(${defaultVhost.serverName ?? '(no ServerName)'} at ` +
+            `${defaultVhost.file}:${defaultVhost.line}).`,
+          fix:
+            `add "ServerAlias ${hn}" to the vhost at ${meant.file}:${meant.line}, ` +
+            `or map ${other} in the hosts file`,
         });
       }
     }

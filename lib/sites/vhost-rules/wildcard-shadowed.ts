@@ -48,9 +48,18 @@ export function wildcardShadowed(ctx: RuleContext): Finding[] {
         severity: 'warning',
         file: v.file,
         line: v.line,
-        message: `<VirtualHost ${v.addresses.join(' ')}> ${name} never answers on port ${port}: the ${s.address} vhosts take every request there, and ${name} goes to their default, ${d.serverName ?? '(no ServerName)'} (${d.file}:${d.line})`,
-        explanation: `httpd ${ctx.series} picks the most specific address first: "${s.address}" beats "*" (any port, *:* in httpd -S), so on port ${port} only the ${s.address} vhosts' names are looked at. The behaviour is defined (no "mixing" warning since 2.4), just not what the "*" block seems to say.`,
-        fix: `write <VirtualHost ${s.address}> for ${name} (it then joins that group), or remove the block`,
+        message:
+          `<VirtualHost ${v.addresses.join(' ')}> ${name} never answers on port ${port}: ` +
+          `the ${s.address} vhosts take every request there, and ${name} goes to their ` +
+          `default, ${d.serverName ?? '(no ServerName)'} (${d.file}:${d.line})`,
+        explanation:
+          `httpd ${ctx.series} picks the most specific address first: "${s.address}" ` +
+          `beats "*" (any port, *:* in httpd -S), so on port ${port} only the ${s.address} ` +
+          `vhosts' names are looked at. The behaviour is defined (no "mixing" warning ` +
+          'since 2.4), just not what the "*" block seems to say.',
+        fix:
+          `write <VirtualHost ${s.address}> for ${name} (it ` +
+          'then joins that group), or remove the block',
       };
     }),
   );
