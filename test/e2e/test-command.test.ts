@@ -499,7 +499,12 @@ describe('--keep', () => {
 });
 
 describe('Ctrl-C', () => {
-  it('SIGINT during a run of two files in parallel leaves no httpd and no temp root, exit 130', async () => {
+  // One retry: the wait for both servers failed twice under the whole suite's load (never alone;
+  // cause not yet found); each failed attempt leaves its diagnostics in /tmp/apxs-ts-ctrlc-diag-*.
+  it('SIGINT during a run of two files in parallel leaves no httpd and no temp root, exit 130', {
+    timeout: 120_000,
+    retry: 1,
+  }, async () => {
     const slow = [
       'cases:',
       '  - name: slow',
@@ -533,7 +538,21 @@ describe('Ctrl-C', () => {
     while (httpdsUnder(tmp).length < 2 && Date.now() - t0 < 60_000)
       await new Promise((r) => setTimeout(r, 100));
     const before = httpdsUnder(tmp).length;
-    expect(before, stderr).toBeGreaterThanOrEqual(2);
+    if (before < 2) {
+      // Seen twice in full CI-load runs only (never alone): keep what the machine looked like.
+      const ps = execFileSync('ps', ['-eo', 'pid,ppid,stat,etime,args', '-ww'], {
+        encoding: 'utf8',
+      });
+      const diag = [
+        `child exit code: ${child.exitCode}, signal: ${child.signalCode}`,
+        `stderr: ${stderr}`,
+        `roots in ${tmp}: ${(await rootsIn(tmp)).join(' ')}`,
+        ...ps.split('\n').filter((l) => /apxs-ts|apache2|httpd/.test(l)),
+      ].join('\n');
+      await fs.writeFile(path.join('/tmp', `apxs-ts-ctrlc-diag-${Date.now()}.txt`), diag);
+      child.kill('SIGKILL');
+      expect(before, diag).toBeGreaterThanOrEqual(2);
+    }
     expect((await rootsIn(tmp)).length).toBe(2);
     child.kill('SIGINT');
     const code = await exited;
@@ -541,5 +560,5 @@ describe('Ctrl-C', () => {
     expect(stderr).toContain('interrupted');
     expect(httpdsUnder(tmp)).toEqual([]);
     expect(await rootsIn(tmp)).toEqual([]);
-  }, 120_000);
+  });
 });
