@@ -4,9 +4,6 @@
  * `restart_required`, `diff` (under --diff) and `check: true` (under --check);
  * the human output is the one-line msg on stderr and, under --diff, each
  * unified diff on stdout.
- *
- * (Merged: changeOutcome from wt-check-procs, changeReport/diffLines from
- * wt-check-files; both branches added this file.)
  */
 import {
   type ChangeOptions,
@@ -18,6 +15,7 @@ import { isServerRunning } from '../lib/ctl/running-httpd.js';
 import type { ServerRoot } from '../lib/httpd/server-root.js';
 import type { Outcome } from './types.js';
 
+/** A command's Outcome under the contract: `data` plus the report, the diffs, the msg first. */
 export function changeOutcome(
   o: ChangeOptions,
   report: {
@@ -30,17 +28,11 @@ export function changeOutcome(
   data: Record<string, unknown>,
   human: string[] = [],
 ): Outcome {
-  const r: ChangeReport = {
-    changed: report.changed,
-    msg: report.msg,
-    warnings: report.warnings,
-    ...(report.restart_required !== undefined ? { restart_required: report.restart_required } : {}),
-    ...(o.diff ? { diff: report.diff ?? [] } : {}),
-    ...(o.check ? { check: true } : {}),
-  };
+  const diff = report.diff ?? [];
+  const facts = { ...report, restartRequired: report.restart_required, diff };
   return {
-    data: { ...data, ...r },
-    stdout: o.diff ? (report.diff ?? []).map((d) => unifiedDiff(d).trimEnd()) : undefined,
+    data: { ...data, ...changeReport(facts, o) },
+    stdout: diffLines(diff, o),
     human: [`${o.check ? '(check) ' : ''}${report.msg}`, ...human],
   };
 }
