@@ -1,5 +1,6 @@
 import { ApxsError } from '../lib/core/errors.js';
-import { caDiff, caDir, ensureCa, loadCa, planCa, type LocalCa } from '../lib/tls/ca.js';
+import { caDiff, ensureCa, loadCa, planCa, type LocalCa } from '../lib/tls/ca.js';
+import { caDir } from '../lib/tls/ca-dir.js';
 import type { ChangeOptions } from '../lib/core/change-report.js';
 import { changeOutcome } from './change-output.js';
 import type { Outcome } from './types.js';

@@ -27,11 +27,11 @@
  * rules here need a dead owner's lock recovered within 1 s and judged by pid
  * and start time.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsc, promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
 import { ApxsError, fileError, isErrno } from './errors.js';
 import { configureLockWaits, describeHolder, lockWaits } from './lock-settings.js';
+import { sha256 } from './sha256.js';
 
 export { describeHolder };
 import { isAlive, procInfo, sleep, startTicks } from './proc.js';
@@ -142,7 +142,7 @@ const kindOf = (st: Stats): string =>
 
 const same = (a: Seen | undefined, b: Seen) => !!a && a.ino === b.ino && a.content === b.content;
 const claimPrefix = (lockFile: string, stale: Seen) => {
-  const digest = createHash('sha256').update(stale.content).digest('hex').slice(0, 16);
+  const digest = sha256(stale.content).slice(0, 16);
   return `${path.basename(lockFile)}.stale-${stale.ino}-${digest}.`;
 };
 
@@ -274,9 +274,12 @@ export async function withLock<T>(
   const dir = path.dirname(lockFile);
   const me = await self();
   const content = `${process.pid} ${me.start} ${me.boot} ${me.pidns}\n`;
+  // A random part that needs no node:crypto: a name made with O_EXCL only has to differ from
+  // the others.
+  const random = Math.random().toString(16).slice(2, 10);
   const tmp = path.join(
     dir,
-    `.${path.basename(lockFile)}.${process.pid}-${me.start}-${randomBytes(4).toString('hex')}.tmp`,
+    `.${path.basename(lockFile)}.${process.pid}-${me.start}-${random}.tmp`,
   );
   let ino: number;
   try {

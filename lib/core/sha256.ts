@@ -1,10 +1,12 @@
 /**
  * The hex sha256 of some bytes: how apxs-ts recognises content it wrote
  * (journal steps, a sandbox's manifest, a module .so, what install --force
- * replaced). A module of its own so that node:crypto is loaded only by the
- * commands that hash (lib/core/fs.ts keeps shortHash for cache names).
+ * replaced, a stale lock's identity).
  */
-import { createHash } from 'node:crypto';
-
-export const sha256 = (data: Buffer | string): string =>
-  createHash('sha256').update(data).digest('hex');
+export function sha256(data: Buffer | string): string {
+  // node:crypto is required on the first hash, not at the top: `ctl status` and a no-op `build`
+  // load modules that can hash (config proofs, the lock) but never do, and should not pay for
+  // loading it.
+  const { createHash } = require('node:crypto') as typeof import('node:crypto');
+  return createHash('sha256').update(data).digest('hex');
+}

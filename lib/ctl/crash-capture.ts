@@ -15,7 +15,6 @@
  *
  * No C compiler: cores and the error log only (the recorder is skipped with a warning).
  */
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { cacheDir, shortHash } from '../core/cache.js';
@@ -175,6 +174,9 @@ async function setUp(
   errorLog: string | undefined,
   logOffset: number,
 ): Promise<{ cmd: HttpdCommand; warnings: string[] }> {
+  // node:crypto is required here, where a start uses it: `ctl status` loads this module (through
+  // the start code in the same body) but never starts.
+  const { randomBytes } = require('node:crypto') as typeof import('node:crypto');
   const dir = crashDir(sr);
   const warnings: string[] = [];
   await fs.mkdir(dir, { recursive: true });

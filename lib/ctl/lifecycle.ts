@@ -14,7 +14,7 @@ import { proofHolds, type ConfigProof } from '../httpd/config-proof.js';
 import { serverProfile, type CtlVerb } from '../httpd/profile.js';
 import { readServerInfo } from '../httpd/server-info.js';
 import { probeTlsVhosts, tlsProbeWarnings, type TlsProbe } from './tls-probe.js';
-import { caDir, certPath } from '../tls/ca.js';
+import { caDir, certPath } from '../tls/ca-dir.js';
 import type { ServerRoot } from '../httpd/server-root.js';
 import { timeoutOf, type CtlOptions, type CtlResult } from './ctl-options.js';
 import { withCtlLock } from './ctl-lock.js';

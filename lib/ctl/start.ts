@@ -15,7 +15,7 @@ import type { ServerRoot } from '../httpd/server-root.js';
 import { logSince, logSize } from './error-log.js';
 import { probeWords, waitHealthy, type Probe } from './health.js';
 import { probeTlsVhosts, tlsProbeWarnings } from './tls-probe.js';
-import { caDir, certPath } from '../tls/ca.js';
+import { caDir, certPath } from '../tls/ca-dir.js';
 import { endProcesses, findServerProcesses, forceStop, isOurHttpd } from './identity.js';
 import { timeoutOf, type CtlOptions, type CtlResult } from './ctl-options.js';
 import { rememberServerFiles } from './server-files.js';

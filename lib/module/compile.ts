@@ -29,7 +29,6 @@ import type { Toolchain } from './toolchain.js';
 import { nowMs } from '../core/proc.js';
 import { lockHeld, withLock } from '../core/lock.js';
 import { failpoint } from '../core/failpoint.js';
-import { randomBytes } from 'node:crypto';
 import { withIncludeHint } from './compile-hints.js';
 import { buildPch, findPch, pchPlan } from './pch.js';
 
@@ -177,10 +176,12 @@ async function buildLocked(
   const so = path.join(project.dir, `${project.module.stem}.so`);
   // Compile into a temp name and rename: rewriting a .so that a running httpd
   // has mapped would crash it; a rename leaves the old inode intact. The name
-  // is this run's own (pid + random), in the form the lock's leftover sweep knows.
+  // is this run's own (pid + random), in the form the lock's leftover sweep knows. Math.random,
+  // not node:crypto: a unique name needs no more, and a no-op build should not load crypto.
+  const random = Math.random().toString(16).slice(2, 10);
   const tmpSo = path.join(
     project.dir,
-    `.${path.basename(so)}.apxs-ts-${process.pid}-${randomBytes(4).toString('hex')}.tmp`,
+    `.${path.basename(so)}.apxs-ts-${process.pid}-${random}.tmp`,
   );
   const stampFile = path.join(work, 'build.json');
   const linker = project.cpp ? tc.cxx : tc.cc;

@@ -19,7 +19,7 @@ import { loadConfTree } from '../httpd/conf-tree.js';
 import { dialectOf } from '../httpd/dialect.js';
 import { httpdCommand } from '../httpd/invoke.js';
 import { hostKey, readLedger, updateLedger, type TlsRecord } from '../httpd/ledger.js';
-import { caDir } from '../tls/ca.js';
+import { caDir } from '../tls/ca-dir.js';
 import { applyTls, planTls, removeTls } from './vhost-tls.js';
 import { readServerInfo } from '../httpd/server-info.js';
 import type { ServerRoot } from '../httpd/server-root.js';

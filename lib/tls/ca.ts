@@ -23,6 +23,7 @@ import { ApxsError, fileError, isErrno } from '../core/errors.js';
 import { failpoint } from '../core/failpoint.js';
 import { withLock } from '../core/lock.js';
 import { assertTrusted } from '../core/trust.js';
+import { certPath } from './ca-dir.js';
 // @peculiar/x509 and reflect-metadata cost ~170 ms to load: only the runs that make or read a
 // certificate pay it.
 const crypto = () => import('./crypto.js');
@@ -57,21 +58,6 @@ export interface LocalCa {
   notAfter: string;
 }
 
-/**
- * Where the CA lives: `override` (--ca-dir), $APXS_TS_CA_DIR, $XDG_DATA_HOME/apxs-ts/ca,
- * ~/.local/share/apxs-ts/ca.
- */
-export function caDir(override?: string, env: NodeJS.ProcessEnv = process.env): string {
-  if (override) return path.resolve(override);
-  if (env.APXS_TS_CA_DIR) return path.resolve(env.APXS_TS_CA_DIR);
-  return path.join(
-    env.XDG_DATA_HOME || path.join(env.HOME || os.homedir(), '.local', 'share'),
-    'apxs-ts',
-    'ca',
-  );
-}
-
-export const certPath = (dir: string) => path.join(dir, 'ca.pem');
 const keyPath = (dir: string) => path.join(dir, 'ca-key.pem');
 
 /** The CA in `dir`, or undefined when there is none yet (or only a key: an unfinished create). */

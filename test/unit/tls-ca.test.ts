@@ -3,7 +3,8 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { caDir, ensureCa, loadCa } from '../../lib/tls/ca.js';
+import { ensureCa, loadCa } from '../../lib/tls/ca.js';
+import { caDir } from '../../lib/tls/ca-dir.js';
 import { checkPermitted, issueLeaf, pairPem } from '../../lib/tls/leaf.js';
 import {
   decodeNameConstraints,
