@@ -52,7 +52,10 @@ for ((r = 0; r < runs; r++)); do
 done
 
 node_v=$(node --version)
-echo "runs: $runs (alternating), $(nproc) CPUs, node $node_v, bundle $(du -k "$work/pkg/dist/apxs-ts.cjs" | cut -f1) KB"
+# NODE_EXTRA_CA_CERTS makes every node start read those certificates (~30 ms with Debian's bundle):
+# it roughly doubles `node -e 0`, so the ratios are comparable only between runs that agree on it.
+echo "runs: $runs (alternating), $(nproc) CPUs, node $node_v, bundle $(du -k "$work/pkg/dist/apxs-ts.cjs" | cut -f1) KB," \
+  "load average $(cut -d' ' -f1 /proc/loadavg), NODE_EXTRA_CA_CERTS ${NODE_EXTRA_CA_CERTS:-unset}"
 med() { tr ' ' '\n' | grep -v '^$' | median; }
 for c in "${cases[@]}"; do
   a=(${anchor[$c]}) s=(${subject[$c]}) t=(${ref[$c]})
