@@ -14,11 +14,18 @@
  *
  * The rows are data; runRow is the one runner.
  */
-import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cli, freePort, HOSTS_START, tmpDir, type CliResult } from '../helpers.js';
+import {
+  type CliResult,
+  cli,
+  freePort,
+  HOSTS_START,
+  scratchStore,
+  scratchStorePaths,
+  tmpDir,
+} from '../helpers.js';
 import type { FileDiff } from '../../lib/core/change-report.js';
 import { treeChanges, treeState, type TreeState } from '../tree-state.js';
 import { builtHttpd, mirrorOf, SERIES_BUILDS_DIR, withBuiltHttpd } from '../series-builds.js';
@@ -127,26 +134,10 @@ const TLS_VHOST = must((e) => [
 ]);
 
 /** A scratch system trust store in the tree (update-ca-certificates run on it), never the machine's. */
-const storeDir = (e: Env, d: string) => path.join(e.work, 'store', d);
 const STORE: Step = async (e) => {
-  for (const d of ['share', 'local', 'etc-certs', 'hooks'])
-    await fs.mkdir(storeDir(e, d), { recursive: true });
-  await fs.writeFile(storeDir(e, 'ca-certificates.conf'), '');
-  execFileSync(
-    'update-ca-certificates',
-    [
-      ...['--certsconf', storeDir(e, 'ca-certificates.conf'), '--certsdir', storeDir(e, 'share')],
-      ...['--localcertsdir', storeDir(e, 'local'), '--etccertsdir', storeDir(e, 'etc-certs')],
-      ...['--hooksdir', storeDir(e, 'hooks')],
-    ],
-    { stdio: 'ignore' },
-  );
+  await scratchStore(path.join(e.work, 'store'));
 };
-const storeArgs = (e: Env) => [
-  ...['--certs-conf', storeDir(e, 'ca-certificates.conf'), '--certs-dir', storeDir(e, 'share')],
-  ...['--local-certs-dir', storeDir(e, 'local'), '--etc-certs-dir', storeDir(e, 'etc-certs')],
-  ...['--hooks-dir', storeDir(e, 'hooks'), '--no-nss'],
-];
+const storeArgs = (e: Env) => [...scratchStorePaths(path.join(e.work, 'store')).args, '--no-nss'];
 const TRUSTED = must((e) => ['tls', 'trust', ...storeArgs(e)]);
 
 interface Row {
