@@ -141,3 +141,66 @@ export async function snapshot(dir: string): Promise<Record<string, string>> {
   await walk('');
   return out;
 }
+
+/** A scratch copy of the system trust store (never the machine's): its files and the options naming them. */
+export interface ScratchStore {
+  /** ca-certificates.conf: the certificates it lists are the store's. */
+  conf: string;
+  share: string;
+  local: string;
+  /** Where update-ca-certificates writes the bundle (ca-certificates.crt) and its links. */
+  etc: string;
+  hooks: string;
+  /** update-ca-certificates' options naming this store (to run the tool on it again). */
+  tool: string[];
+  /** `tls trust` / `tls untrust`'s options naming this store. */
+  args: string[];
+}
+
+/** The paths of a scratch store under `root`, made or not. */
+export function scratchStorePaths(root: string): ScratchStore {
+  const [conf, share, local, etc, hooks] = [
+    'ca-certificates.conf',
+    'share',
+    'local',
+    'etc-certs',
+    'hooks',
+  ].map((d) => path.join(root, d)) as [string, string, string, string, string];
+  return {
+    conf,
+    share,
+    local,
+    etc,
+    hooks,
+    tool: [
+      ...['--certsconf', conf, '--certsdir', share, '--localcertsdir', local],
+      ...['--etccertsdir', etc, '--hooksdir', hooks],
+    ],
+    args: [
+      ...['--certs-conf', conf, '--certs-dir', share, '--local-certs-dir', local],
+      ...['--etc-certs-dir', etc, '--hooks-dir', hooks],
+    ],
+  };
+}
+
+/**
+ * A scratch store under `root` as the distribution's update-ca-certificates leaves it, before
+ * apxs-ts touches it: the first `mozillaCerts` of the machine's Mozilla certificates (sorted by
+ * name) copied in and listed, the tool run on it through its own options.
+ */
+export async function scratchStore(root: string, mozillaCerts = 0): Promise<ScratchStore> {
+  const s = scratchStorePaths(root);
+  for (const d of [s.share, s.local, s.etc, s.hooks]) await fs.mkdir(d, { recursive: true });
+  const mozilla = '/usr/share/ca-certificates/mozilla';
+  const some = (await fs.readdir(mozilla))
+    .filter((f) => f.endsWith('.crt'))
+    .sort()
+    .slice(0, mozillaCerts);
+  if (some.length > 0) await fs.mkdir(path.join(s.share, 'mozilla'));
+  for (const f of some) await fs.copyFile(path.join(mozilla, f), path.join(s.share, 'mozilla', f));
+  await fs.writeFile(s.conf, some.map((f) => `mozilla/${f}\n`).join(''));
+  await new Promise<void>((resolve, reject) =>
+    execFile('update-ca-certificates', s.tool, (err) => (err ? reject(err) : resolve())),
+  );
+  return s;
+}

@@ -1,8 +1,10 @@
 /**
  * A whole temp tree's state, for #23's "changes nothing" checks: every entry's
  * path and type; for a file its size, mtime and sha256; for a symlink its
- * target. A directory's own mtime is left out: taking a lock (a file created
- * and removed beside what it guards) moves it without changing any file.
+ * target. A directory's own mtime is left out unless asked for (`dirMtimes`):
+ * a run that changes something takes a lock (a file created and removed beside
+ * what it guards), which moves it without changing any file; a no-op run takes
+ * none, and its checks ask for directory mtimes too.
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -18,7 +20,10 @@ export interface EntryState {
 
 export type TreeState = Record<string, EntryState>;
 
-export async function treeState(root: string): Promise<TreeState> {
+export async function treeState(
+  root: string,
+  opts: { dirMtimes?: boolean } = {},
+): Promise<TreeState> {
   const out: TreeState = {};
   async function walk(rel: string): Promise<void> {
     const entries = await fs.readdir(path.join(root, rel), { withFileTypes: true }).catch(() => []);
@@ -26,7 +31,9 @@ export async function treeState(root: string): Promise<TreeState> {
       const r = rel ? `${rel}/${e.name}` : e.name;
       const abs = path.join(root, r);
       if (e.isDirectory()) {
-        out[r] = { type: 'dir' };
+        out[r] = opts.dirMtimes
+          ? { type: 'dir', mtimeNs: String((await fs.stat(abs, { bigint: true })).mtimeNs) }
+          : { type: 'dir' };
         await walk(r);
       } else if (e.isSymbolicLink()) {
         out[r] = { type: 'link', target: await fs.readlink(abs) };

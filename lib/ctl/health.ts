@@ -30,6 +30,12 @@ const MAX_1XX = 8;
 const validHeader = ([k, v]: [string, string]) =>
   /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k) && !/[\r\n\0]/.test(v);
 
+/**
+ * Every probe says what it is: httpd logs it (access_log), and a user who wants it out of the log
+ * can match it (README's ctl section: SetEnvIf User-Agent and CustomLog env=!).
+ */
+export const PROBE_AGENT = 'apxs-ts-health-probe';
+
 export async function probe(
   url: string,
   timeoutMs = 2000,
@@ -71,7 +77,13 @@ export async function probe(
         port: u.port || undefined,
         path: `${u.pathname}${u.search}`,
         // No keep-alive and no agent: the server may restart under us.
-        headers: { Host: u.host, Connection: 'close', ...auth, ...headers },
+        headers: {
+          Host: u.host,
+          Connection: 'close',
+          'User-Agent': PROBE_AGENT,
+          ...auth,
+          ...headers,
+        },
         agent: false,
         maxHeaderSize: MAX_HEAD,
         // Local servers may use self-signed certificates (an option only node:https reads).

@@ -14,7 +14,7 @@ import { failpoint } from '../core/failpoint.js';
 import { withLock } from '../core/lock.js';
 import { cacheDir } from '../core/cache.js';
 import { exists, firstGroup, readJson } from '../core/fs.js';
-import { ApxsError, isErrno } from '../core/errors.js';
+import { ApxsError, fileError, isErrno } from '../core/errors.js';
 import { readRegistry, updateRegistry } from '../core/registry.js';
 import { SANDBOX_MARKER, PROJECT_FILE, type SandboxMarker } from './server-root.js';
 import {
@@ -139,6 +139,11 @@ function settingsThatDiffer(
   return out;
 }
 
+/** writeFileAtomic's temp file of the sandbox marker (lib/core/atomic-file.ts names it so). */
+const MARKER_TEMP = new RegExp(
+  `^\\.${SANDBOX_MARKER.replace(/\./g, '\\.')}\\.apxs-ts-\\d+-[0-9a-z]+\\.tmp$`,
+);
+
 const readIfThere = (file: string) =>
   fs
     .readFile(file)
@@ -171,9 +176,13 @@ async function createSandboxUnlocked(opts: SandboxOptions): Promise<SandboxResul
   const tlsPort = opts.tlsPort ? parsePort(String(opts.tlsPort)) : undefined;
   const sys = await findSystemHttpd(opts.env);
   const warnings: string[] = [];
-  const existing = await fs
+  const entries = await fs
     .readdir(root)
     .catch((err: unknown) => (isErrno(err, 'ENOENT') ? undefined : Promise.reject(err)));
+  // The marker's temp file (writeFileAtomic's) is no content: a create writing the marker now
+  // holds the lock (this run, unlocked, then waits for it), and one killed there left it behind.
+  const markerTemps = entries?.filter((e) => MARKER_TEMP.test(e)) ?? [];
+  const existing = entries?.filter((e) => !MARKER_TEMP.test(e));
   const previous = existing?.length ? await readSandboxMarker(root) : undefined;
   // Completing a sandbox that is already there (the same settings): missing pieces only.
   const completing = !!existing?.length && !opts.force;
@@ -241,6 +250,11 @@ async function createSandboxUnlocked(opts: SandboxOptions): Promise<SandboxResul
   const dirsMade = existing?.length ? [] : ['.'];
   for (const d of SANDBOX_DIRS) if (!existing?.includes(d)) dirsMade.push(d);
   await fs.mkdir(root, { recursive: true, mode: 0o755 });
+  // Under the lock only this run writes the marker: a temp file of it is a killed create's.
+  for (const t of markerTemps)
+    await fs.unlink(path.join(root, t)).catch((err: unknown) => {
+      if (!isErrno(err, 'ENOENT')) throw fileError(path.join(root, t), err) ?? err;
+    });
   if (!completing) {
     await fs.chmod(root, 0o755);
     // The marker, with the record of what create is about to make, goes first: a create killed

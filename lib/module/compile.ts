@@ -13,7 +13,7 @@ import path from 'node:path';
 import { NotElf64Error, readDynamic } from './elf.js';
 import { notALink, writeFileAtomic } from '../core/atomic-file.js';
 import { ApxsError, isErrno } from '../core/errors.js';
-import { flagWords, syncMk } from './flags.js';
+import { flagWords, mkToWrite, syncMk } from './flags.js';
 import { checkModuleApi, CXX_EXT, sanitizerFlags, type ModuleProject } from './project.js';
 import { lastLines, runCapture, type RunResult } from '../core/run.js';
 import {
@@ -159,6 +159,16 @@ export async function buildModule(
     while (Date.now() < deadline && (await lockHeld(lockFile)))
       await new Promise((r) => setTimeout(r, 50));
     return buildLocked(project, tc, opts);
+  }
+  // Nothing to do: said without the lock (taking it creates and removes a file in the module
+  // directory, changing its mtime), when no live build holds it. Safe without it: "up to date"
+  // needs the stamp to match the sources and the .so, and a build writes the stamp last, after
+  // its .so is in place; one half done reads as stale, and is built under the lock as before.
+  if (!opts.force && !(await lockHeld(lockFile))) {
+    const planned = await buildLocked(project, tc, { ...opts, check: true });
+    const mk = () =>
+      mkToWrite(project.dir, project.flags, project.sourcesListed ? project.sources : undefined);
+    if (planned.upToDate && (await mk()) === undefined) return planned;
   }
   return withLock(lockFile, () => buildLocked(project, tc, opts), BUILD_LOCK_WAIT_MS);
 }

@@ -217,11 +217,21 @@ export async function syncMk(
   f: ModuleFlags,
   sources: string[] | undefined,
 ): Promise<void> {
-  const file = path.join(dir, 'apxs-ts.mk');
-  const current = await fs.readFile(file, 'utf8').catch(() => undefined);
-  const makefile = await fs.readFile(path.join(dir, 'Makefile'), 'utf8').catch(() => '');
-  if (current === undefined && !makefile.includes('apxs-ts.mk')) return;
-  const text = renderMk(f, sources);
+  const text = await mkToWrite(dir, f, sources);
   // Its own name replaced, never a link's target: a cloned project could point apxs-ts.mk anywhere.
-  if (text !== current) await writeFileAtomic(file, text, { replaceName: true });
+  if (text !== undefined)
+    await writeFileAtomic(path.join(dir, 'apxs-ts.mk'), text, { replaceName: true });
+}
+
+/** What syncMk would write in `dir`'s apxs-ts.mk; undefined when it would write nothing. */
+export async function mkToWrite(
+  dir: string,
+  f: ModuleFlags,
+  sources: string[] | undefined,
+): Promise<string | undefined> {
+  const current = await fs.readFile(path.join(dir, 'apxs-ts.mk'), 'utf8').catch(() => undefined);
+  const makefile = await fs.readFile(path.join(dir, 'Makefile'), 'utf8').catch(() => '');
+  if (current === undefined && !makefile.includes('apxs-ts.mk')) return undefined;
+  const text = renderMk(f, sources);
+  return text !== current ? text : undefined;
 }

@@ -240,7 +240,26 @@ async function editHosts(
   // A file the user cannot write is refused before the lock or a backup, never replaced by a rename
   // (#16).
   assertWritable(real);
+  // Nothing to do: said without the lock (taking it creates and removes a file beside the hosts
+  // file, changing its directory's mtime). Only where every writer replaces the file by a rename,
+  // so that this one read sees a whole file: one writable by others is rewritten in place by them
+  // (lib/core/foreign-file.ts), and is read under the lock as before.
+  if (await renamedOnly(real)) {
+    // One that throws (a broken block) is left to the run under the lock to say.
+    const planned = await editHosts(file, edit, { ...opts, dryRun: true }).catch(() => undefined);
+    if (planned && !planned.changed) return { ...planned, dryRun: false };
+  }
   return withLock(`${real}.apxs-ts.lock`, run);
+}
+
+/**
+ * Whether every apxs-ts that may write `file` replaces it by a rename (writeForeignFile): neither
+ * its group nor others may write it (an ACL granting a user write shows in the group bits), so its
+ * writers are its owner and root, and both rename.
+ */
+async function renamedOnly(file: string): Promise<boolean> {
+  const st = await fs.stat(file).catch(() => undefined);
+  return !!st && (st.mode & 0o022) === 0;
 }
 
 export function hostsAdd(

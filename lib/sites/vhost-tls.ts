@@ -101,9 +101,12 @@ export async function planTls(
   opts: TlsOptions,
 ): Promise<TlsPlan> {
   const modules = await tlsModules(sr, profile, opts.httpsOnly ? [ALIAS_MODULE] : []);
+  // A CA already there is read without its lock (a re-run with nothing to do then writes nothing
+  // in the CA dir, not even the lock file); signing takes the lock and checks the CA is still this
+  // one (caSigningKey), so a racing `tls ca --new` is caught there as before.
   const { ca, throwawayCa }: { ca: LocalCa; throwawayCa?: string } = opts.check
     ? await planCa(opts.caDir)
-    : await ensureCa(opts.caDir);
+    : await ensureCa(opts.caDir, { lockFree: true });
   checkPermitted(ca, names);
   const ledger = await readLedger(sr);
   const port =

@@ -334,11 +334,12 @@ export async function ensureCa(
   )
     up = path.dirname(up);
   assertTrusted(up, 'the directory of the local CA');
-  // `lockFree` (tls ca itself): a CA already there is answered without the lock, so a second
-  // `tls ca` writes nothing at all, not even the lock file. Anything else, or a look that fails
-  // (a `tls ca --new` renaming the files right now), is decided under the lock as before. Callers
-  // that go on to sign (vhost add --tls, renew) keep the lock: under it they wait for a racing
-  // --new and sign with the new CA, where a look without it would be told to run again.
+  // `lockFree` (tls ca itself, vhost add --tls): a CA already there is answered without the lock,
+  // so a second run writes nothing at all, not even the lock file. Anything else, or a look that
+  // fails (a `tls ca --new` renaming the files right now), is decided under the lock as before.
+  // Signing takes the lock again and checks the CA is the one read (caSigningKey): a --new that
+  // raced the look is told there (LOCKED, run again), as one after a locked look always was.
+  // renew keeps the lock here: it always signs, and under it waits for a racing --new.
   if (!opts.replace && opts.lockFree) {
     const p = await planCa(dir, opts).catch(() => undefined);
     if (p?.existing && !p.changed) return { ca: p.existing, created: false };

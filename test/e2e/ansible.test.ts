@@ -73,7 +73,7 @@ function ansibleEnv(s: Pick<Setup, 'home'>): NodeJS.ProcessEnv {
 
 function ansible(
   s: Setup,
-  cmd: 'ansible' | 'ansible-playbook',
+  cmd: 'ansible' | 'ansible-playbook' | 'ansible-doc',
   args: string[],
   env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -151,7 +151,59 @@ async function adHoc(
 
 const said = (r: PlaybookRun) => `${r.stdout}\n${r.stderr}`;
 
+const MODULES = ['apxs_ts_sandbox', 'apxs_ts_module', 'apxs_ts_vhost', 'apxs_ts_server'];
+
+/** `ansible-doc --json` of one module of ansible/, fragments from ansible/plugins/doc_fragments when given. */
+async function ansibleDoc(s: Setup, module: string, fragments: boolean) {
+  const env: Record<string, string> = fragments
+    ? { ANSIBLE_DOC_FRAGMENT_PLUGINS: path.join(ROOT, 'ansible', 'plugins', 'doc_fragments') }
+    : {};
+  const r = await ansible(
+    s,
+    'ansible-doc',
+    ['-M', path.join(ROOT, 'ansible', 'plugins', 'modules'), '--json', module],
+    env,
+  );
+  return { ...r, doc: r.code === 0 ? JSON.parse(r.stdout)[module] : undefined };
+}
+
 describe('ansible-playbook with the modules of ansible/ (#23)', () => {
+  it('ansible-doc renders each module with the shared doc fragment: its own options, apxs_ts and the shared notes once in ansible/', async () => {
+    const s = await setUp();
+    const fragment = await fs.readFile(
+      path.join(ROOT, 'ansible', 'plugins', 'doc_fragments', 'apxs_ts.py'),
+      'utf8',
+    );
+    for (const module of MODULES) {
+      const { code, stderr, doc } = await ansibleDoc(s, module, true);
+      expect(code, `${module}: ${stderr}`).toBe(0);
+      const opts = doc.doc.options;
+      // The fragment's option, merged beside the module's own (each module has server_root or path).
+      expect(opts.apxs_ts, module).toMatchObject({ type: 'str', default: 'apxs-ts' });
+      expect(
+        Object.keys(opts).some((o) => o === 'server_root' || o === 'path'),
+        module,
+      ).toBe(true);
+      const notes = (doc.doc.notes as string[]).join('\n');
+      expect(notes, module).toContain('restart_required=true');
+      expect(notes, module).toContain('C(code), C(hint), C(details), C(cmd) and C(rc)');
+      // RETURN holds only what this module returns of its own; the shared results are not copied into it.
+      expect(Object.keys(doc.return ?? {}).length, module).toBeGreaterThan(0);
+      expect(doc.return, module).not.toHaveProperty('restart_required');
+      const text = await fs.readFile(
+        path.join(ROOT, 'ansible', 'plugins', 'modules', `${module}.py`),
+        'utf8',
+      );
+      expect(text).toContain('extends_documentation_fragment: [apxs_ts]');
+      expect(text).not.toMatch(/restart_required:|apxs_ts: \{description/);
+    }
+    expect(fragment).toContain('restart_required=true');
+    // Without the fragments' folder ansible-doc cannot render a module (README names the variable).
+    const bare = await ansibleDoc(s, 'apxs_ts_server', false);
+    expect(bare.code).not.toBe(0);
+    expect(`${bare.stdout}${bare.stderr}`).toMatch(/unknown doc_fragment.*apxs_ts/);
+  }, 120_000);
+
   it("a failing apxs-ts fails the task with apxs-ts's error code and hint", async () => {
     const s = await setUp();
     const missing = path.join(s.work, 'no-such-root');
@@ -263,13 +315,16 @@ describe('ansible-playbook with the modules of ansible/ (#23)', () => {
     }
     expect(await fs.readFile(s.hosts, 'utf8')).toMatch(/^127\.0\.0\.1 one\.test two\.test$/m);
 
-    // httpd writes its own logs (the health probes, the requests above): apxs-ts's files are what must not move.
-    const before = await treeState(s.work);
+    // httpd writes its own logs (the health probes, the requests above): apxs-ts's files are what
+    // must not move, nor any directory's mtime (a no-op run takes no lock), but the root's state
+    // dir's own: vhost add and install decide under its config lock even with nothing to do.
+    const before = await treeState(s.work, { dirMtimes: true });
     const second = await playbook(s);
     expect(second.code, said(second)).toBe(0);
     expect(second.recap, said(second)).toMatchObject({ changed: 0, failed: 0 });
-    const after = await treeState(s.work);
-    expect(treeChanges(before, after, (p) => p.startsWith('srv/logs/'))).toEqual([]);
+    const after = await treeState(s.work, { dirMtimes: true });
+    const httpdOrLock = (p: string) => p.startsWith('srv/logs') || p === 'srv/.apxs-ts';
+    expect(treeChanges(before, after, httpdOrLock)).toEqual([]);
 
     // Still served after the second run.
     expect((await get(`http://127.0.0.1:${s.port}/greet`)).status).toBe(200);

@@ -14,11 +14,18 @@
  *
  * The rows are data; runRow is the one runner.
  */
-import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cli, freePort, HOSTS_START, tmpDir, type CliResult } from '../helpers.js';
+import {
+  type CliResult,
+  cli,
+  freePort,
+  HOSTS_START,
+  scratchStore,
+  scratchStorePaths,
+  tmpDir,
+} from '../helpers.js';
 import type { FileDiff } from '../../lib/core/change-report.js';
 import { treeChanges, treeState, type TreeState } from '../tree-state.js';
 import { builtHttpd, mirrorOf, SERIES_BUILDS_DIR, withBuiltHttpd } from '../series-builds.js';
@@ -37,10 +44,11 @@ interface Env {
 }
 
 /** Every tree a row's command may touch: the temp base, and a prefix outside it. */
-async function stateOf(e: Env): Promise<TreeState> {
-  const base = await treeState(e.base);
+async function stateOf(e: Env, opts: { dirMtimes?: boolean } = {}): Promise<TreeState> {
+  const base = await treeState(e.base, opts);
   if (!path.relative(e.base, e.prefix).startsWith('..')) return base;
-  for (const [rel, st] of Object.entries(await treeState(e.prefix))) base[`PREFIX/${rel}`] = st;
+  for (const [rel, st] of Object.entries(await treeState(e.prefix, opts)))
+    base[`PREFIX/${rel}`] = st;
   return base;
 }
 
@@ -127,26 +135,10 @@ const TLS_VHOST = must((e) => [
 ]);
 
 /** A scratch system trust store in the tree (update-ca-certificates run on it), never the machine's. */
-const storeDir = (e: Env, d: string) => path.join(e.work, 'store', d);
 const STORE: Step = async (e) => {
-  for (const d of ['share', 'local', 'etc-certs', 'hooks'])
-    await fs.mkdir(storeDir(e, d), { recursive: true });
-  await fs.writeFile(storeDir(e, 'ca-certificates.conf'), '');
-  execFileSync(
-    'update-ca-certificates',
-    [
-      ...['--certsconf', storeDir(e, 'ca-certificates.conf'), '--certsdir', storeDir(e, 'share')],
-      ...['--localcertsdir', storeDir(e, 'local'), '--etccertsdir', storeDir(e, 'etc-certs')],
-      ...['--hooksdir', storeDir(e, 'hooks')],
-    ],
-    { stdio: 'ignore' },
-  );
+  await scratchStore(path.join(e.work, 'store'));
 };
-const storeArgs = (e: Env) => [
-  ...['--certs-conf', storeDir(e, 'ca-certificates.conf'), '--certs-dir', storeDir(e, 'share')],
-  ...['--local-certs-dir', storeDir(e, 'local'), '--etc-certs-dir', storeDir(e, 'etc-certs')],
-  ...['--hooks-dir', storeDir(e, 'hooks'), '--no-nss'],
-];
+const storeArgs = (e: Env) => [...scratchStorePaths(path.join(e.work, 'store')).args, '--no-nss'];
 const TRUSTED = must((e) => ['tls', 'trust', ...storeArgs(e)]);
 
 interface Row {
@@ -157,6 +149,13 @@ interface Row {
   alwaysActs?: string;
   /** httpd runs during the row: it appends its own logs on every request (the health probes too). */
   serverRuns?: boolean;
+  /**
+   * An edit through withConfigEdit: even with nothing to do it decides under the root's config
+   * lock (RELIABILITY.md, "concurrent process commands and no-op runs": why), whose file is made
+   * and removed in `.apxs-ts/`, so that directory's own mtime moves; every file and every other
+   * directory must not.
+   */
+  configLock?: boolean;
   /** The command has no --diff, and why. */
   noDiff?: string;
   /** Files the real run changes that its diff may leave out (with the reason in a comment). */
@@ -224,16 +223,19 @@ const ROWS: Row[] = [
   },
   {
     name: 'install',
+    configLock: true,
     setup: [SANDBOX, SCAFFOLD, BUILD],
     command: (e) => ['install', e.mod, '--server-root', e.sr],
   },
   {
     name: 'uninstall',
+    configLock: true,
     setup: [SANDBOX, SCAFFOLD, BUILD, INSTALL],
     command: (e) => ['uninstall', 'greet', '--server-root', e.sr],
   },
   {
     name: 'vhost add',
+    configLock: true,
     setup: [SANDBOX, HOSTS],
     command: (e) => [
       'vhost',
@@ -249,6 +251,7 @@ const ROWS: Row[] = [
   },
   {
     name: 'vhost remove',
+    configLock: true,
     setup: [SANDBOX, HOSTS, VHOST],
     command: (e) => ['vhost', 'remove', 'one.test', '--server-root', e.sr, '--hosts-file', e.hosts],
   },
@@ -264,11 +267,13 @@ const ROWS: Row[] = [
   },
   {
     name: 'ctl loglevel',
+    configLock: true,
     setup: [SANDBOX],
     command: (e) => ['ctl', 'loglevel', 'debug', '--server-root', e.sr],
   },
   {
     name: 'ctl loglevel --reset',
+    configLock: true,
     setup: [SANDBOX, LOGLEVEL],
     command: (e) => ['ctl', 'loglevel', '--reset', '--server-root', e.sr],
   },
@@ -360,6 +365,7 @@ const ROWS: Row[] = [
   },
   {
     name: 'vhost add --tls',
+    configLock: true,
     setup: [SANDBOX, HOSTS, CA],
     command: (e) => [
       'vhost',
@@ -471,7 +477,9 @@ async function runRow(row: Row): Promise<void> {
 
 /** 3. A second run: nothing to do, no file touched (or, for a command that always acts, changed again). */
 async function secondRun(row: Row, e: Env, ignore: (rel: string) => boolean): Promise<void> {
-  const settled = await stateOf(e);
+  // Directory mtimes too: a no-op run takes no lock (but a config edit's: configLock), so it
+  // creates and removes no lock file.
+  const settled = await stateOf(e, { dirMtimes: true });
   const second = await run(e, [...row.command(e), '--json']);
   expect(second.code, said(second)).toBe(0);
   if (row.alwaysActs) {
@@ -479,7 +487,10 @@ async function secondRun(row: Row, e: Env, ignore: (rel: string) => boolean): Pr
     return;
   }
   expect(second.json?.changed, said(second)).toBe(false);
-  expect(treeChanges(settled, await stateOf(e), ignore)).toEqual([]);
+  const lockDir = (rel: string) => !!row.configLock && rel === 'work/srv/.apxs-ts';
+  expect(
+    treeChanges(settled, await stateOf(e, { dirMtimes: true }), (p) => ignore(p) || lockDir(p)),
+  ).toEqual([]);
 }
 
 describe('the #23 contract, command by command', () => {

@@ -7,14 +7,13 @@
  * byte or mtime changed in the temp tree, `--check` changes nothing and
  * reports what the real run then reports. Never the machine's trust store.
  */
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { setListen } from '../../lib/source/build.js';
 import { RECIPES } from '../../lib/source/recipes.js';
-import { cli, freePort, tmpDir } from '../helpers.js';
+import { cli, freePort, scratchStore, tmpDir } from '../helpers.js';
 import { mirrorOf, SERIES_BUILDS_DIR, SERIES_VERSIONS, withBuiltHttpd } from '../series-builds.js';
 
 const started: string[] = [];
@@ -211,35 +210,6 @@ describe('source build / uninstall: idempotent from the receipt', () => {
   });
 });
 
-/** A scratch system store as update-ca-certificates leaves it, and the tls trust options naming it. */
-async function scratchStore(work: string): Promise<{ args: string[]; root: string }> {
-  const root = path.join(work, 'store');
-  const [share, local, etc, hooks] = ['share', 'local', 'etc-certs', 'hooks'].map((d) =>
-    path.join(root, d),
-  ) as [string, string, string, string];
-  for (const d of [share, local, etc, hooks]) await fs.mkdir(d, { recursive: true });
-  const conf = path.join(root, 'ca-certificates.conf');
-  await fs.writeFile(conf, '');
-  execFileSync(
-    'update-ca-certificates',
-    [
-      '--certsconf',
-      conf,
-      '--certsdir',
-      share,
-      '--localcertsdir',
-      local,
-      '--etccertsdir',
-      etc,
-      '--hooksdir',
-      hooks,
-    ],
-    { stdio: 'ignore' },
-  );
-  const args = ['--certs-conf', conf, '--certs-dir', share, '--local-certs-dir', local];
-  return { args: [...args, '--etc-certs-dir', etc, '--hooks-dir', hooks], root };
-}
-
 describe('tls ca / trust / untrust / renew: idempotent, --check', () => {
   it('tls ca: --check makes nothing; made once; again (and --check): changed false, the CA dir untouched', async () => {
     const work = await tmpDir('apxs-ts-idem-ca-');
@@ -258,26 +228,27 @@ describe('tls ca / trust / untrust / renew: idempotent, --check', () => {
     const work = await tmpDir('apxs-ts-idem-trust-');
     const caDir = path.join(work, 'ca');
     expect((await cli(['tls', 'ca', '--ca-dir', caDir])).code).toBe(0);
-    const store = await scratchStore(work);
+    const storeRoot = path.join(work, 'store');
+    const store = await scratchStore(storeRoot);
     const run = (verb: string, ...more: string[]) =>
       cli(['tls', verb, '--ca-dir', caDir, ...store.args, '--no-nss', '--json', ...more]);
     for (const verb of ['trust', 'untrust']) {
-      const before = await tree(store.root);
+      const before = await tree(storeRoot);
       const check = await run(verb, '--check', '--diff');
       expect(check.code, check.stdout).toBe(0);
       expect(check.json, verb).toMatchObject({ changed: true, check: true });
       expect(check.json.diff).toHaveLength(1);
-      expect(await tree(store.root), verb).toEqual(before);
+      expect(await tree(storeRoot), verb).toEqual(before);
       const real = await run(verb, '--diff');
       expect(real.json, verb).toMatchObject({ changed: true });
       expect(real.json.diff, verb).toEqual(check.json.diff);
-      const settled = await tree(store.root);
+      const settled = await tree(storeRoot);
       for (const more of [[], ['--check']]) {
         const again = await run(verb, ...more);
         expect(again.code, again.stdout).toBe(0);
         expect(again.json.changed, `${verb} again ${more}`).toBe(false);
       }
-      expect(await tree(store.root), verb).toEqual(settled);
+      expect(await tree(storeRoot), verb).toEqual(settled);
     }
   }, 60_000);
 

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { cli, freePort, tmpDir } from '../helpers.js';
+import { cli, freePort, scratchStore, tmpDir } from '../helpers.js';
 
 const mounts: string[] = [];
 afterAll(() => {
@@ -79,36 +79,7 @@ it('tls trust with the local certs dir on a full disk: NO_SPACE, no temp file, t
   const work = await tmpDir('apxs-ts-tlsfull-');
   const env = { APXS_TS_CA_DIR: path.join(work, 'ca') };
   expect((await cli(['tls', 'ca'], { env })).code).toBe(0);
-  const [share, local, etc, hooks] = ['share', 'local', 'etc', 'hooks'].map((d) =>
-    path.join(work, d),
-  ) as [string, string, string, string];
-  for (const d of [share, local, etc, hooks]) await fs.mkdir(d);
-  const conf = path.join(work, 'ca-certificates.conf');
-  const one = (await fs.readdir('/usr/share/ca-certificates/mozilla'))
-    .filter((f) => f.endsWith('.crt'))
-    .sort()[0]!;
-  await fs.mkdir(path.join(share, 'mozilla'));
-  await fs.copyFile(
-    path.join('/usr/share/ca-certificates/mozilla', one),
-    path.join(share, 'mozilla', one),
-  );
-  await fs.writeFile(conf, `mozilla/${one}\n`);
-  execFileSync(
-    'update-ca-certificates',
-    [
-      '--certsconf',
-      conf,
-      '--certsdir',
-      share,
-      '--localcertsdir',
-      local,
-      '--etccertsdir',
-      etc,
-      '--hooksdir',
-      hooks,
-    ],
-    { stdio: 'ignore' },
-  );
+  const { conf, share, local, etc, hooks } = await scratchStore(work, 1);
   tmpfs(local, 0);
   const bundle = await fs.readFile(path.join(etc, 'ca-certificates.crt'));
   const args = [

@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
-import { cli, tmpDir } from '../helpers.js';
+import { cli, scratchStore, tmpDir } from '../helpers.js';
 
 async function snapshotTree(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
@@ -24,66 +24,13 @@ async function snapshotTree(dir: string): Promise<Record<string, string>> {
   return out;
 }
 
-/** A scratch system store in `work/store`, as update-ca-certificates leaves it; the options that point tls trust at it. */
-async function scratchStore(
-  work: string,
-): Promise<{ args: string[]; local: string; etc: string; tool: string[] }> {
-  const root = path.join(work, 'store');
-  const [share, local, etc, hooks] = ['share', 'local', 'etc-certs', 'hooks'].map((d) =>
-    path.join(root, d),
-  ) as [string, string, string, string];
-  for (const d of [share, local, etc, hooks]) await fs.mkdir(d, { recursive: true });
-  const some = (await fs.readdir('/usr/share/ca-certificates/mozilla'))
-    .filter((f) => f.endsWith('.crt'))
-    .sort()
-    .slice(0, 2);
-  await fs.mkdir(path.join(share, 'mozilla'));
-  for (const f of some)
-    await fs.copyFile(
-      path.join('/usr/share/ca-certificates/mozilla', f),
-      path.join(share, 'mozilla', f),
-    );
-  const conf = path.join(root, 'ca-certificates.conf');
-  await fs.writeFile(conf, some.map((f) => `mozilla/${f}`).join('\n') + '\n');
-  const tool = [
-    '--certsconf',
-    conf,
-    '--certsdir',
-    share,
-    '--localcertsdir',
-    local,
-    '--etccertsdir',
-    etc,
-    '--hooksdir',
-    hooks,
-  ];
-  execFileSync('update-ca-certificates', tool, { stdio: 'ignore' });
-  return {
-    args: [
-      '--certs-conf',
-      conf,
-      '--certs-dir',
-      share,
-      '--local-certs-dir',
-      local,
-      '--etc-certs-dir',
-      etc,
-      '--hooks-dir',
-      hooks,
-    ],
-    local,
-    etc,
-    tool,
-  };
-}
-
 const body = (t: string) => t.replace(/-----[A-Z ]+-----|\s/g, '');
 
 it('12 alternating trust/untrust (with repeats) on a scratch store and NSS db: changed right each time, the store byte-identical at the end', async () => {
   const work = await tmpDir('apxs-ts-tlsta-');
   const env = { APXS_TS_CA_DIR: path.join(work, 'ca') };
   expect((await cli(['tls', 'ca'], { env })).code).toBe(0);
-  const s = await scratchStore(work);
+  const s = await scratchStore(path.join(work, 'store'), 2);
   const nss = path.join(work, 'nssdb');
   await fs.mkdir(nss);
   execFileSync('certutil', ['-N', '-d', `sql:${nss}`, '--empty-password']);
@@ -129,7 +76,7 @@ it("a user file or a planted symlink with trust's file name, the file changed si
   const env = { APXS_TS_CA_DIR: path.join(work, 'ca') };
   const made = await cli(['tls', 'ca', '--json'], { env });
   const fp16 = (made.json.ca.fingerprint as string).replace(/:/g, '').slice(0, 16).toLowerCase();
-  const s = await scratchStore(work);
+  const s = await scratchStore(path.join(work, 'store'), 2);
   const ours = path.join(s.local, `apxs-ts-local-ca-${fp16}.crt`);
   const base = [...s.args, '--no-nss', '--json'];
 
@@ -199,7 +146,7 @@ it('a certs dir others can write, an NSS database owned by nobody: refused (expl
   const work = await tmpDir('apxs-ts-tlsta-');
   const env = { APXS_TS_CA_DIR: path.join(work, 'ca') };
   expect((await cli(['tls', 'ca'], { env })).code).toBe(0);
-  const s = await scratchStore(work);
+  const s = await scratchStore(path.join(work, 'store'), 2);
   await fs.chmod(s.local, 0o777);
   const w = await cli(['tls', 'trust', ...s.args, '--no-nss', '--json'], { env });
   expect(w.code).toBe(2);

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
-import { cli, tmpDir } from '../helpers.js';
+import { cli, scratchStore, tmpDir } from '../helpers.js';
 
 /** Every file's bytes and every link's target under `dir`. */
 async function snapshotTree(dir: string): Promise<Record<string, string>> {
@@ -25,66 +25,18 @@ async function snapshotTree(dir: string): Promise<Record<string, string>> {
   return out;
 }
 
-async function scratchStore(work: string): Promise<string[]> {
-  const share = path.join(work, 'share');
-  const local = path.join(work, 'local');
-  const etc = path.join(work, 'etc-certs');
-  const hooks = path.join(work, 'hooks');
-  for (const d of [share, local, etc, hooks]) await fs.mkdir(d, { recursive: true });
-  const some = (await fs.readdir('/usr/share/ca-certificates/mozilla'))
-    .filter((f) => f.endsWith('.crt'))
-    .sort()
-    .slice(0, 3);
-  await fs.mkdir(path.join(share, 'mozilla'));
-  for (const f of some)
-    await fs.copyFile(
-      path.join('/usr/share/ca-certificates/mozilla', f),
-      path.join(share, 'mozilla', f),
-    );
-  await fs.writeFile(
-    path.join(work, 'ca-certificates.conf'),
-    some.map((f) => `mozilla/${f}`).join('\n') + '\n',
-  );
-  const args = [
-    '--certsconf',
-    path.join(work, 'ca-certificates.conf'),
-    '--certsdir',
-    share,
-    '--localcertsdir',
-    local,
-    '--etccertsdir',
-    etc,
-    '--hooksdir',
-    hooks,
-  ];
-  // The store as the distribution's tool leaves it, before apxs-ts touches it.
-  execFileSync('update-ca-certificates', args, { stdio: 'ignore' });
-  return [
-    '--certs-conf',
-    path.join(work, 'ca-certificates.conf'),
-    '--certs-dir',
-    share,
-    '--local-certs-dir',
-    local,
-    '--etc-certs-dir',
-    etc,
-    '--hooks-dir',
-    hooks,
-  ];
-}
-
 it('trust then untrust on a scratch system store and NSS db: changed true/false both ways, store byte-identical after', async () => {
   const work = await tmpDir('apxs-ts-tlst-');
   const env = { APXS_TS_CA_DIR: path.join(work, 'ca') };
   expect((await cli(['tls', 'ca'], { env })).code).toBe(0);
-  const store = await scratchStore(work);
+  const store = await scratchStore(work, 3);
   const nss = path.join(work, 'nssdb');
   await fs.mkdir(nss);
   execFileSync('certutil', ['-N', '-d', `sql:${nss}`, '--empty-password']);
   const before = await snapshotTree(work);
   delete before['ca'];
-  const args = [...store, '--nss-db', nss, '--json'];
-  const bundle = path.join(work, 'etc-certs', 'ca-certificates.crt');
+  const args = [...store.args, '--nss-db', nss, '--json'];
+  const bundle = path.join(store.etc, 'ca-certificates.crt');
   const caPem = await fs.readFile(path.join(work, 'ca', 'ca.pem'), 'utf8');
   const body = (t: string) => t.replace(/-----[A-Z ]+-----|\s/g, '');
 

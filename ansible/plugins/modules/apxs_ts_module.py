@@ -15,7 +15,7 @@ description:
   - absent uninstalls it (the .so, LoadModule and <Location> apxs-ts wrote; files it replaced are put back).
   - Whether the module is installed is read by apxs-ts from the server's files and the .so's module record, never
     guessed from a name.
-  - Check mode adds C(--check) (build C(--check) says whether a build is needed), diff mode C(--diff).
+  - In check mode C(build --check) says whether a build is needed.
 options:
   src: {description: "The module directory (with apxs-ts-module.json). Required for present.", type: path}
   name: {description: "The module name (info or mod_info). For absent; default the name in src's apxs-ts-module.json.", type: str}
@@ -26,7 +26,7 @@ options:
   handler: {description: "SetHandler in the <Location> instead of what the sources register.", type: str}
   location: {description: "The <Location> path (default /NAME).", type: str}
   public: {description: "Let every client into the <Location> (default only this machine).", type: bool}
-  apxs_ts: {description: "The apxs-ts executable.", type: str, default: apxs-ts}
+extends_documentation_fragment: [apxs_ts]
 '''
 
 EXAMPLES = r'''
@@ -39,11 +39,9 @@ import json
 import os
 
 RETURN = r'''
-changed: {description: "Whether apxs-ts changed (in check mode, would change) anything.", type: bool, returned: always}
-msg: {description: "What apxs-ts did, its msg lines joined.", type: str, returned: always}
-diff: {description: "Each changed file as apxs-ts reports it: before_header, after_header, before, after.", type: list, returned: diff mode}
-restart_required: {description: "A changed config takes effect only once the running httpd reloads.", type: bool, returned: when true}
-code: {description: "apxs-ts's error code (with hint, details, cmd, rc)", type: str, returned: failure}
+# Besides the results every apxs_ts_* module returns (the apxs_ts doc fragment's notes):
+server_root: {description: "The server root.", type: path, returned: success}
+state: {description: "The state asked for.", type: str, returned: success}
 '''
 
 from ansible.module_utils.basic import AnsibleModule

@@ -10,14 +10,14 @@ module: apxs_ts_sandbox
 short_description: A private httpd server root (apxs-ts sandbox create / remove)
 description:
   - Creates a sandbox server root run by the system httpd binary, or removes what apxs-ts made in one.
-  - Calls C(apxs-ts sandbox create|remove --json); check mode adds C(--check), diff mode C(--diff).
+  - Calls C(apxs-ts sandbox create|remove).
   - Never writes C(apxs-ts.json) in the task's working directory (C(--no-project)).
 options:
   path: {description: "The sandbox directory.", type: path, required: true}
   port: {description: "Port it listens on (127.0.0.1).", type: int, default: 8080}
   tls_port: {description: "Port C(vhost add --tls) listens on for HTTPS.", type: int}
   state: {description: "present creates it, absent removes it.", type: str, choices: [present, absent], default: present}
-  apxs_ts: {description: "The apxs-ts executable (a name on PATH or a path).", type: str, default: apxs-ts}
+extends_documentation_fragment: [apxs_ts]
 '''
 
 EXAMPLES = r'''
@@ -27,11 +27,8 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
-changed: {description: "Whether apxs-ts changed (in check mode, would change) anything.", type: bool, returned: always}
-msg: {description: "What apxs-ts did, its msg lines joined.", type: str, returned: always}
-diff: {description: "Each changed file as apxs-ts reports it: before_header, after_header, before, after.", type: list, returned: diff mode}
-restart_required: {description: "A changed config takes effect only once the running httpd reloads.", type: bool, returned: when true}
-code: {description: "apxs-ts's error code (with hint, details, cmd, rc)", type: str, returned: failure}
+# Besides the results every apxs_ts_* module returns (the apxs_ts doc fragment's notes):
+path: {description: "The sandbox directory.", type: path, returned: success}
 '''
 
 from ansible.module_utils.basic import AnsibleModule

@@ -11,13 +11,13 @@ short_description: The state of a server root's httpd (apxs-ts ctl start / stop 
 description:
   - started and stopped are idempotent (changed only when the server's state changes); restarted and reloaded
     always act, as Ansible's service module does.
-  - Calls C(apxs-ts ctl ACTION --json); check mode adds C(--check).
+  - Calls C(apxs-ts ctl start|stop|restart|graceful).
 options:
   server_root: {description: "The server root (a sandbox, an httpd prefix, /etc/apache2).", type: path, required: true}
   state: {description: "What the server should be.", type: str, choices: [started, stopped, restarted, reloaded], required: true}
   url: {description: "Health URL (default the first Listen address).", type: str}
   timeout: {description: "Seconds to wait for health or stop.", type: int}
-  apxs_ts: {description: "The apxs-ts executable.", type: str, default: apxs-ts}
+extends_documentation_fragment: [apxs_ts]
 '''
 
 EXAMPLES = r'''
@@ -27,11 +27,9 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
-changed: {description: "Whether apxs-ts changed (in check mode, would change) anything.", type: bool, returned: always}
-msg: {description: "What apxs-ts did, its msg lines joined.", type: str, returned: always}
-diff: {description: "Each changed file as apxs-ts reports it: before_header, after_header, before, after.", type: list, returned: diff mode}
-restart_required: {description: "A changed config takes effect only once the running httpd reloads.", type: bool, returned: when true}
-code: {description: "apxs-ts's error code (with hint, details, cmd, rc)", type: str, returned: failure}
+# Besides the results every apxs_ts_* module returns (the apxs_ts doc fragment's notes):
+server_root: {description: "The server root.", type: path, returned: success}
+state: {description: "The state asked for.", type: str, returned: success}
 '''
 
 from ansible.module_utils.basic import AnsibleModule

@@ -11,7 +11,7 @@ short_description: A name-based virtual host and its hosts-file entry (apxs-ts v
 description:
   - present writes the <VirtualHost> in its own file, its DocumentRoot and the hosts-file names; absent takes them out.
   - apxs-ts runs httpd's configtest and rolls every change back when httpd rejects it.
-  - Calls C(apxs-ts vhost add|remove NAME --json); check mode adds C(--check), diff mode C(--diff).
+  - Calls C(apxs-ts vhost add|remove NAME).
 options:
   name: {description: "The ServerName.", type: str, required: true}
   server_root: {description: "The server root.", type: path, required: true}
@@ -28,7 +28,7 @@ options:
   ca_dir: {description: "The local CA's directory.", type: path}
   httpd_version: {description: "Treat the server as this series (2.2 or 2.4).", type: str}
   purge: {description: "With absent, also delete its DocumentRoot.", type: bool, default: false}
-  apxs_ts: {description: "The apxs-ts executable.", type: str, default: apxs-ts}
+extends_documentation_fragment: [apxs_ts]
 '''
 
 EXAMPLES = r'''
@@ -40,11 +40,9 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
-changed: {description: "Whether apxs-ts changed (in check mode, would change) anything.", type: bool, returned: always}
-msg: {description: "What apxs-ts did, its msg lines joined.", type: str, returned: always}
-diff: {description: "Each changed file as apxs-ts reports it: before_header, after_header, before, after.", type: list, returned: diff mode}
-restart_required: {description: "A changed config takes effect only once the running httpd reloads.", type: bool, returned: when true}
-code: {description: "apxs-ts's error code (with hint, details, cmd, rc)", type: str, returned: failure}
+# Besides the results every apxs_ts_* module returns (the apxs_ts doc fragment's notes):
+name: {description: "The ServerName.", type: str, returned: success}
+state: {description: "The state asked for.", type: str, returned: success}
 '''
 
 from ansible.module_utils.basic import AnsibleModule
