@@ -419,7 +419,8 @@ async function runFile(
     // case's.
     let after: string[] = [];
     try {
-      await stopQuietly(server.sr);
+      // Interrupted: a request still running (a hung handler) is not waited for.
+      await stopQuietly(server.sr, { graceful: !o.signal?.aborted });
       after = await server.errorLog.take();
     } finally {
       await server.close({ keep: o.keep });
