@@ -26,6 +26,7 @@ import { sendRequest, type HttpResult } from './http.js';
 import { LogWindow } from './log-window.js';
 import { makeOwnedRoot } from './owned-roots.js';
 import { failpoint } from '../core/failpoint.js';
+import { trace } from '../core/trace.js';
 
 export interface ServerForOptions {
   /** The module directory (apxs-ts-module.json, its sources). */
@@ -98,14 +99,18 @@ export async function serverFor(
     typeof opts.serverRoot === 'string' ? await detectServerRoot(opts.serverRoot) : opts.serverRoot;
   const project = await readModuleProject(opts.module);
   const { dir, release } = await makeOwnedRoot(opts.tmpDir ?? os.tmpdir());
+  const job = path.basename(dir);
+  trace('test:root-dir', job);
   let sr: ServerRoot | undefined;
   try {
     const port = await freePort();
     const made = await createThrowawayRoot(path.join(dir, 'root'), port, target);
     sr = made.sr;
+    trace('test:root-created', `${job} port ${port}`);
     failpoint('test:after-root-created');
     const profile = await serverProfile(sr);
     const tc = await toolchainForServer(sr);
+    trace('test:installing', job);
     const extraConf = [
       ...(opts.config ? opts.config.split('\n').filter((l) => l.trim() !== '') : []),
       ...vhostLines(opts.vhosts ?? [], port, profile.traits.dialect.nameVirtualHost),
@@ -113,7 +118,9 @@ export async function serverFor(
     await installProject(sr, project, tc);
     if (extraConf.length) await addTestConfig(sr, extraConf);
     const log = new LogWindow(await errorLogPath(sr));
+    trace('test:starting', job);
     await start(sr, { timeoutSec: opts.startTimeoutSec ?? 30 });
+    trace('test:started', job);
     await log.skipToEnd();
     failpoint('test:after-start');
     const root = sr;
@@ -145,6 +152,7 @@ export async function serverFor(
       },
     };
   } catch (err) {
+    trace('test:server-failed', `${job} ${(err as Error).message}`);
     if (sr) await stopQuietly(sr);
     if (!opts.keepOnFailure) await fs.rm(dir, { recursive: true, force: true });
     await release();
