@@ -421,8 +421,8 @@ async function runFile(
     // case's.
     let after: string[] = [];
     try {
-      // Interrupted: a request still running (a hung handler) is not waited for.
       trace('test:stopping', path.basename(server.dir));
+      // Interrupted: a request still running (a hung handler) is not waited for.
       await stopQuietly(server.sr, { graceful: !o.signal?.aborted });
       after = await server.errorLog.take();
     } finally {
