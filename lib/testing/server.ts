@@ -184,7 +184,7 @@ async function addTestConfig(sr: ServerRoot, lines: string[]): Promise<void> {
  * worker may still be closing that connection; an ungraceful stop then races it: 2.4's event MPM
  * closes every worker's socket from the child's main thread (close_worker_sockets) while the
  * worker recycles the connection's pool, and the child segfaults in apr_os_sock_get (a core of it
- * caught under load: 2 of 240 servers). The parent logs "child pid N exit signal Segmentation
+ * caught under load: 3 of 360 servers). The parent logs "child pid N exit signal Segmentation
  * fault", which the check after the last case rightly counts against the module: the last case
  * failed for httpd's race, not the module's fault. A graceful stop lets every child finish its
  * connections and exit by itself (test/e2e/test-command-stop.test.ts); one that hangs past the
