@@ -27,6 +27,11 @@ export interface CliResult {
   ms: number;
   /** Killed after `timeoutMs` (code 124 then). */
   killed: boolean;
+  /**
+   * The signal that ended it, if one did (code is 1 then): a run that died of a signal is not one
+   * that failed with a message.
+   */
+  signal: string | null;
 }
 
 /** Runs the built CLI; with `timeoutMs` it is killed then, so a hang is a failure, not a stuck test run. */
@@ -66,7 +71,8 @@ export function cli(
             json = undefined;
           }
         }
-        resolve({ code, stdout, stderr, json, ms: Date.now() - t0, killed });
+        const signal = (err as { signal?: string | null } | null)?.signal ?? null;
+        resolve({ code, stdout, stderr, json, ms: Date.now() - t0, killed, signal });
       },
     );
   });

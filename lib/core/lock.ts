@@ -35,6 +35,7 @@ import { sha256 } from './sha256.js';
 
 export { describeHolder };
 import { isAlive, procInfo, sleep, startTicks } from './proc.js';
+import { trace } from './trace.js';
 
 /** An unparseable lock or claim this old (by mtime) is left over, not being written. */
 const GARBAGE_STALE_MS = 1000;
@@ -271,6 +272,7 @@ export async function withLock<T>(
   const began = Date.now();
   const deadline = began + timeoutMs;
   const announced = new Set<string>();
+  const traced = new Set<string>();
   const dir = path.dirname(lockFile);
   const me = await self();
   const content = `${process.pid} ${me.start} ${me.boot} ${me.pidns}\n`;
@@ -303,6 +305,10 @@ export async function withLock<T>(
       const owner = await ownerState(seen);
       if (!owner.alive && (await takeOver(lockFile, tmp, seen))) continue;
       const key = `${owner.pid}:${seen.ino}`;
+      if (!traced.has(key)) {
+        traced.add(key);
+        trace('lock:wait', `${lockFile} held by pid ${owner.pid ?? '?'}`);
+      }
       const expired = Date.now() > deadline;
       if (expired || (onWait && owner.alive && !announced.has(key))) {
         const holder = holderOf(lockFile, seen, owner, timeoutMs);
@@ -320,6 +326,7 @@ export async function withLock<T>(
   } finally {
     await fs.rm(tmp, { force: true }).catch(() => undefined);
   }
+  if (traced.size) trace('lock:taken', lockFile);
   try {
     await removeLeftovers(lockFile);
     return await fn();

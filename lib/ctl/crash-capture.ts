@@ -90,10 +90,33 @@ async function recorderSo(): Promise<{ so?: string; why?: string }> {
       : undefined;
   };
   if (await exists(out)) return untrusted() ?? { so: out };
+  // Two starts of one process at once (`apxs-ts test --jobs 2` on a new cache dir) share one
+  // build: the second waits for the first's instead of compiling beside it.
+  let building = inFlight.get(out);
+  if (!building) {
+    building = buildRecorder(cc, src, out, untrusted).finally(() => inFlight.delete(out));
+    inFlight.set(out, building);
+  }
+  return building;
+}
+
+/** The recorder builds under way in this process, by output path. */
+const inFlight = new Map<string, Promise<{ so?: string; why?: string }>>();
+
+async function buildRecorder(
+  cc: string,
+  src: string,
+  out: string,
+  untrusted: () => { why: string } | undefined,
+): Promise<{ so?: string; why?: string }> {
   await fs.mkdir(path.dirname(out), { recursive: true });
   const refused = untrusted();
   if (refused) return refused;
-  const tmp = `${out}.${process.pid}.tmp`;
+  // A temp name of this build's own: with the pid alone, two builds of one process wrote the same
+  // file, one renamed the other's half-written .so into place, and the other's chmod found nothing
+  // (test/reliability/crash-recorder-jobs.test.ts). The rename is atomic: other processes' builds
+  // each put a complete file there.
+  const tmp = `${out}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
   const res = await runCapture(cc, [
     '-shared',
     '-fPIC',
@@ -113,9 +136,14 @@ async function recorderSo(): Promise<{ so?: string; why?: string }> {
         'leaves only the error log line and at most one core',
     };
   }
-  // Readable by httpd's children (another user): the loader maps it in each.
-  await fs.chmod(tmp, 0o755);
-  await fs.rename(tmp, out);
+  try {
+    // Readable by httpd's children (another user): the loader maps it in each.
+    await fs.chmod(tmp, 0o755);
+    await fs.rename(tmp, out);
+  } catch (err) {
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
+  }
   return untrusted() ?? { so: out };
 }
 

@@ -22,6 +22,7 @@ import { rememberServerFiles } from './server-files.js';
 import { serverState, type ServerState } from './server-state.js';
 import { apxsCommand } from '../core/command-hint.js';
 import { withCrashCapture } from './crash-capture.js';
+import { trace } from '../core/trace.js';
 
 /**
  * A line of httpd's output that says why it failed; the usage text 1.3 prints after `invalid
@@ -185,10 +186,12 @@ export async function startHoldingLock(sr: ServerRoot, opts: CtlOptions = {}): P
   }
   // httpd parses the whole config before it detaches, so a broken config
   // fails right here with its message: this run is the configtest.
+  trace('ctl:httpd-start', sr.root);
   const res = await runCapture(cmd.file, cmd.args, {
     env: cmd.env,
     timeoutMs: timeoutOf(opts) * 1000,
   });
+  trace('ctl:httpd-start-exited', `${sr.root} exit ${res.exitCode}`);
   const failStart = async (why: string, pid: number | undefined): Promise<never> => {
     const log = await logSince(info.errorLog, offset);
     await forceStop(sr, info.pidFile, pid);

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { ApxsError } from '../core/errors.js';
 import { assertTrusted } from '../core/trust.js';
 import { failpoint } from '../core/failpoint.js';
+import { trace } from '../core/trace.js';
 import { rootsParent, sweepDeadRoots } from './owned-roots.js';
 import { serverProfile } from '../httpd/profile.js';
 import { detectServerRoot, type ServerRoot } from '../httpd/server-root.js';
@@ -350,6 +351,7 @@ async function runFile(
   try {
     for (const [i, p] of planned.entries()) {
       if (o.signal?.aborted) break;
+      trace('test:case', `${path.basename(server.dir)} ${i + 1}/${planned.length}`);
       const t0 = Date.now();
       const res = await server.request(p.c.request, {
         signal: o.signal,
@@ -419,10 +421,13 @@ async function runFile(
     // case's.
     let after: string[] = [];
     try {
-      await stopQuietly(server.sr);
+      trace('test:stopping', path.basename(server.dir));
+      // Interrupted: a request still running (a hung handler) is not waited for.
+      await stopQuietly(server.sr, { graceful: !o.signal?.aborted });
       after = await server.errorLog.take();
     } finally {
       await server.close({ keep: o.keep });
+      trace('test:closed', path.basename(server.dir));
     }
     if (last) {
       const late = checkLateLines(after);
