@@ -116,7 +116,8 @@ async function buildRecorder(
   // file, one renamed the other's half-written .so into place, and the other's chmod found nothing
   // (test/reliability/crash-recorder-jobs.test.ts). The rename is atomic: other processes' builds
   // each put a complete file there.
-  const tmp = `${out}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+  const random = Math.random().toString(16).slice(2, 10); // unique, and no node:crypto (#19)
+  const tmp = `${out}.${process.pid}-${random}.tmp`;
   const res = await runCapture(cc, [
     '-shared',
     '-fPIC',

@@ -8,7 +8,7 @@
 import { promises as fs } from 'node:fs';
 import { ApxsError } from '../core/errors.js';
 import { listeningAddresses } from '../core/ports.js';
-import { childrenOf, isAlive, nowMs } from '../core/proc.js';
+import { childrenOf, isAlive, nowMs, sleep } from '../core/proc.js';
 import { brokenConfigError, configTest, type ConfigTestResult } from '../httpd/configtest.js';
 import { proofHolds, type ConfigProof } from '../httpd/config-proof.js';
 import { serverProfile, type CtlVerb } from '../httpd/profile.js';
@@ -101,6 +101,20 @@ export async function stop(
   return withCtlLock(sr, timeoutOf(opts), () => stopHoldingLock(sr, signal, opts));
 }
 
+/**
+ * True once every child of a gracefully stopping parent has exited; false when the parent is gone
+ * first (it also ends by itself, and a child that never exits, such as mod_cgid's daemon or a piped
+ * logger, leaves the stop to it) or at the deadline.
+ */
+async function workersFinished(parent: number, deadline: number): Promise<boolean> {
+  while (nowMs() < deadline) {
+    if (!isAlive(parent)) return false;
+    if (childrenOf(parent).every((child) => !isAlive(child))) return true;
+    await sleep(5);
+  }
+  return false;
+}
+
 async function stopHoldingLock(
   sr: ServerRoot,
   signal: NodeJS.Signals,
@@ -117,6 +131,11 @@ async function stopHoldingLock(
   const deadline = deadlineOf(opts);
   const signalled = signalOurs(sr, parents, signal);
   for (const pid of signalled) {
+    // Gracefully stopping, httpd's parent notices its last worker gone only at its next
+    // once-a-second check; SIGTERM once they are all gone ends it at once, and with no worker
+    // left it races nothing (SIGTERM while a worker closes a connection can crash 2.4's event
+    // MPM: lib/testing/server.ts stopQuietly).
+    if (opts.graceful && (await workersFinished(pid, deadline))) signalOurs(sr, [pid], 'SIGTERM');
     if (!(await waitGone(pid, files.pidFile, deadline))) {
       warnings.push(
         `httpd (pid ${pid}) did not exit within ${timeoutOf(opts)}s: ` +

@@ -188,8 +188,8 @@ async function addTestConfig(sr: ServerRoot, lines: string[]): Promise<void> {
  * fault", which the check after the last case rightly counts against the module: the last case
  * failed for httpd's race, not the module's fault. A graceful stop lets every child finish its
  * connections and exit by itself (test/e2e/test-command-stop.test.ts); one that hangs past the
- * deadline is killed by ctl. It costs about 1 s per server (httpd's parent polls its children
- * once a second while it stops gracefully).
+ * deadline is killed by ctl. Once every child has exited, ctl ends the parent at once rather
+ * than at its next once-a-second check (lib/ctl/lifecycle.ts).
  */
 export async function stopQuietly(
   sr: ServerRoot,
