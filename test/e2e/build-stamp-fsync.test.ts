@@ -48,4 +48,53 @@ describe.skipIf(!hasStrace)('build stamp', () => {
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout).upToDate).toBe(true);
   });
+
+  it('what a crash can leave of an unsynced stamp (torn, gone, a build older or newer than the .so) makes the next build compile', async () => {
+    const dir = await tmpDir('apxs-ts-stamplost-');
+    expect((await cli(['new', 'lost', '--template', 'hello'], { cwd: dir })).code).toBe(0);
+    const mod = path.join(dir, 'mod_lost');
+    const stampFile = path.join(mod, '.apxs-ts', 'build.json');
+    const build = async () => {
+      const r = await cli(['build', mod, '--json']);
+      expect(r.code).toBe(0);
+      return JSON.parse(r.stdout) as { upToDate: boolean; compiled: string[] };
+    };
+    await build();
+    const older = await fs.readFile(stampFile);
+    const so = path.join(mod, 'mod_lost.so');
+    const olderSo = `${dir}/older.so`;
+    await fs.copyFile(so, olderSo);
+    const soTime = (await fs.stat(so)).mtime;
+    await fs.utimes(olderSo, soTime, soTime);
+    // A second build of a changed source: the .so now newer than the stamp kept above.
+    const src = path.join(mod, 'mod_lost.c');
+    await fs.appendFile(src, '\n/* changed */\n');
+    expect((await build()).compiled).toEqual(['mod_lost.c']);
+    expect((await build()).upToDate).toBe(true);
+    const current = await fs.readFile(stampFile);
+    const leftovers: Array<[string, () => Promise<void>]> = [
+      ['torn', () => fs.writeFile(stampFile, current.subarray(0, current.length >> 1))],
+      ['empty', () => fs.writeFile(stampFile, '')],
+      ['gone', () => fs.rm(stampFile)],
+      ['older than the .so', () => fs.writeFile(stampFile, older)],
+      [
+        'newer than the .so (the .so of the build before)',
+        async () => {
+          await fs.writeFile(stampFile, current);
+          await fs.copyFile(olderSo, so);
+          await fs.utimes(so, soTime, soTime);
+        },
+      ],
+    ];
+    for (const [what, leave] of leftovers) {
+      await leave();
+      const r = await build();
+      expect({ what, upToDate: r.upToDate, compiled: r.compiled }).toEqual({
+        what,
+        upToDate: false,
+        compiled: ['mod_lost.c'],
+      });
+      expect((await build()).upToDate).toBe(true);
+    }
+  });
 });
