@@ -121,7 +121,9 @@ async function newGeneration(pid: number, before: Set<number>, deadline: number)
  * last -O wins); -U_FORTIFY_SOURCE because glibc warns that Debian's
  * -D_FORTIFY_SOURCE=2 needs optimisation. C gets -g3 (macros too); C++ -g:
  * the macro info of the standard library's headers made the info module's
- * compile 1.3 s instead of 0.85 s here, most of a C++ cycle.
+ * compile 1.3 s instead of 0.85 s here, most of a C++ cycle. With the
+ * precompiled header it is less but still paid every cycle: CPU 90-110 ms
+ * against 80-90, a 375 KB .so against 138 (bench/RESULTS.md, #21's C++ round).
  */
 export const DEBUG_FLAGS = {
   c: ['-O0', '-g3', '-U_FORTIFY_SOURCE'],
