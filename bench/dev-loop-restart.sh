@@ -80,13 +80,30 @@ dev_cpp() { dev_wait "$work/dev_cpp.out" set_cpp "$work/mod_devi" "$1"; served_c
 start_dev "$work/mod_devb" "$work/dev_c.out"
 start_dev "$work/mod_devi" "$work/dev_cpp.out"
 
+# CPU time beside wall time, which the other users of the machine do not change much: user+sys
+# clock ticks from /proc/PID/stat (utime, stime, cutime, cstime after "pid (comm) "), read without
+# forking. Manual: the bench shell's reaped children during the manual loop (apxs/g++, cp,
+# httpd -k restart, curl). dev: the dev process and its reaped children (gcc, httpd -t) during its
+# cycle; the bench's own curls for dev are not in it (a few ms). httpd's own restart is in neither.
+_cpu=0
+cpu_of() { # PID [children-only]
+  local l; read -r l < "/proc/$1/stat"; l=${l##*) }; local -a f=($l)
+  if [ -n "${2:-}" ]; then _cpu=$((f[13] + f[14])); else _cpu=$((f[11] + f[12] + f[13] + f[14])); fi
+}
+declare -A cpu=([mc]=0 [dc]=0 [mx]=0 [dx]=0)
+cpu_run() { # KEY PID CHILDREN-ONLY CMD...: runs time_ms CMD >> KEY.txt, adds the CPU ticks to cpu[KEY]
+  local key=$1 pid=$2 kids=$3 before; shift 3
+  cpu_of "$pid" "$kids"; before=$_cpu
+  time_ms "$@" >> "$work/$key.txt"
+  cpu_of "$pid" "$kids"; cpu[$key]=$((cpu[$key] + _cpu - before))
+}
 for f in mc dc mx dx; do : > "$work/$f.txt"; done
 manual_c warm; manual_cpp warm   # warm-up (page cache, libtool, headers)
 for ((i = 0; i < RUNS; i++)); do
-  time_ms manual_c "m$i" >> "$work/mc.txt"
-  time_ms dev_c "d$i" >> "$work/dc.txt"
-  time_ms manual_cpp "m$i" >> "$work/mx.txt"
-  time_ms dev_cpp "d$i" >> "$work/dx.txt"
+  cpu_run mc $$ kids manual_c "m$i"
+  cpu_run dc "${devpids[0]}" "" dev_c "d$i"
+  cpu_run mx $$ kids manual_cpp "m$i"
+  cpu_run dx "${devpids[1]}" "" dev_cpp "d$i"
 done
 grep -q '"ok":false' "$work/dev_c.out" "$work/dev_cpp.out" && { echo "a dev cycle failed:" >&2; grep '"ok":false' "$work"/dev_*.out >&2; exit 1; }
 mc=$(median < "$work/mc.txt"); dc=$(median < "$work/dc.txt"); mx=$(median < "$work/mx.txt"); dx=$(median < "$work/dx.txt")
@@ -105,4 +122,9 @@ steps() {
 }
 echo "apxs-ts dev C cycles:   $(steps "$work/dev_c.out")"
 echo "apxs-ts dev C++ cycles: $(steps "$work/dev_cpp.out")"
+tick_ms=$((1000 / $(getconf CLK_TCK)))
+per() { awk -v t="${cpu[$1]}" -v ms="$tick_ms" -v n="$RUNS" 'BEGIN { printf "%.0f", t * ms / n }'; }
+echo "CPU per cycle (user+sys, mean of $RUNS): C manual $(per mc) ms, dev $(per dc) ms;" \
+  "C++ manual $(per mx) ms, dev $(per dx) ms; ratio C $(ratio "$(per dc)" "$(per mc)")," \
+  "C++ $(ratio "$(per dx)" "$(per mx)")"
 echo "ratio dev / manual restart: C $(ratio "$dc" "$mc"), C++ $(ratio "$dx" "$mx") (goal <= 0.5)"

@@ -9,10 +9,12 @@
 # source-built 2.4 serving TLS); publicsuffix (the Public Suffix List `tls ca --permit` refuses
 # public suffixes by; a short built-in list without it); gdb and valgrind (#21: crash backtraces
 # from cores, `apxs-ts debug` under gdb and valgrind); ansible-core (#23: the e2e test runs Debian's
-# ansible-playbook 2.14 against the modules in ansible/). The demo needs only the httpd binary and apxs.
+# ansible-playbook 2.14 against the modules in ansible/); mold (#21: the linker `dev` prefers for its debug
+# builds, so the dev tests and bench/dev-loop-restart.sh link as a developer with mold would). The demo
+# needs only the httpd binary and apxs.
 set -euo pipefail
 PACKAGES=(apache2-bin apache2-dev g++ make curl gnupg util-linux libapr1-dev libaprutil1-dev libpcre2-dev zlib1g-dev)
-if [ "${APXS_TS_PREREQS:-}" = test ]; then PACKAGES+=(apache2 zsh fish libnss3-tools ca-certificates libssl-dev publicsuffix gdb valgrind ansible-core); fi
+if [ "${APXS_TS_PREREQS:-}" = test ]; then PACKAGES+=(apache2 zsh fish libnss3-tools ca-certificates libssl-dev publicsuffix gdb valgrind ansible-core mold); fi
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -65,8 +65,13 @@ export function writeError(file: string, err: unknown): unknown {
 export async function writeFileAtomic(
   file: string,
   data: string | Uint8Array,
-  opts: { mode?: number; replaceName?: boolean } = {},
+  /**
+   * durable: false (a cache whose loss costs a rebuild, never a wrong result): no fsync of the
+   * file or its directory; the rename still makes the new content appear whole or not at all.
+   */
+  opts: { mode?: number; replaceName?: boolean; durable?: boolean } = {},
 ): Promise<WriteResult> {
+  const durable = opts.durable ?? true;
   // replaceName (apxs-ts's own files, the cache): the name itself is replaced, a
   // symlink there included, never its target; the new file is the writer's.
   const target = opts.replaceName ? path.resolve(file) : await resolveTarget(file);
@@ -95,7 +100,7 @@ export async function writeFileAtomic(
     await handle.writeFile(buf.subarray(buf.length >> 1));
     await handle.chmod(mode); // umask must not change the mode we keep
     if (owner && process.getuid?.() === 0) await handle.chown(owner.uid, owner.gid);
-    await handle.sync();
+    if (durable) await handle.sync();
     await handle.close();
     handle = undefined;
     failpoint('atomic:before-rename');
@@ -113,7 +118,7 @@ export async function writeFileAtomic(
       }
       throw err;
     }
-    await fsyncDir(dir);
+    if (durable) await fsyncDir(dir);
     return { path: target, method: 'rename' };
   } catch (err) {
     await handle?.close().catch(() => undefined);

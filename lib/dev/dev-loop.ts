@@ -121,7 +121,9 @@ async function newGeneration(pid: number, before: Set<number>, deadline: number)
  * last -O wins); -U_FORTIFY_SOURCE because glibc warns that Debian's
  * -D_FORTIFY_SOURCE=2 needs optimisation. C gets -g3 (macros too); C++ -g:
  * the macro info of the standard library's headers made the info module's
- * compile 1.3 s instead of 0.85 s here, most of a C++ cycle.
+ * compile 1.3 s instead of 0.85 s here, most of a C++ cycle. With the
+ * precompiled header it is less but still paid every cycle: CPU 90-110 ms
+ * against 80-90, a 375 KB .so against 138 (bench/RESULTS.md, #21's C++ round).
  */
 export const DEBUG_FLAGS = {
   c: ['-O0', '-g3', '-U_FORTIFY_SOURCE'],
@@ -132,7 +134,11 @@ export const DEBUG_FLAGS = {
  * A faster linker than GNU ld's default (bfd) when one is installed: mold,
  * lld or gold link a debug-built C++ module in a third of bfd's time (gold
  * 74 ms against bfd's 192 ms for the info module, measured under load).
- * Only for dev's debug build; --release links as the target does.
+ * mold first: the same CPU time as gold but spread over threads, so the
+ * link ends sooner (the info module's link alone, load 7: 55-64 ms wall
+ * against gold's 81-89, bfd 156-160). scripts/prereqs.sh installs it for
+ * the tests and the bench. Only for dev's debug build; --release links as
+ * the target does.
  */
 export async function fastLinkerFlag(env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
   for (const l of ['mold', 'lld', 'gold'])

@@ -392,7 +392,10 @@ async function buildLocked(
     units,
     ...(single ? {} : { link: { argv: line(linker, linkArgs), output: statKey(so)! } }),
   };
-  await writeFileAtomic(stampFile, JSON.stringify(stamp), { replaceName: true });
+  // Not fsynced: the .so it describes was not either (a rename), and a stamp lost or older than
+  // the .so after a crash only means the next build compiles again (its output key no longer
+  // matches). Two fsyncs fewer between dev's save and its restart.
+  await writeFileAtomic(stampFile, JSON.stringify(stamp), { replaceName: true, durable: false });
   return {
     ...result,
     upToDate: false,

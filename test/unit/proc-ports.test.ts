@@ -26,6 +26,7 @@ import {
   nowMs,
   procInfo,
   readPidFile,
+  scanChildrenOf,
   sleep,
   startTicks,
   type ProcInfo,
@@ -188,6 +189,30 @@ describe('proc', () => {
     expect(await isAlive(zombie)).toBe(false);
     expect(startTicks(zombie)).toBeUndefined();
     expect(await childrenOf(c.pid!)).toEqual([zombie]);
+  });
+
+  it('childrenOf finds the children every thread forked, as the scan of every ppid does', async () => {
+    // A node whose main thread and a worker thread each spawn a sleep: the worker's child is on
+    // the worker thread's /proc/PID/task/TID/children, not the main thread's.
+    const script = `
+      const { Worker } = require('node:worker_threads');
+      const { spawn } = require('node:child_process');
+      spawn('/bin/sleep', ['30'], { stdio: 'ignore' });
+      new Worker("require('node:child_process').spawn('/bin/sleep', ['30'], { stdio: 'ignore' });" +
+        "setInterval(() => {}, 1000)", { eval: true });
+      setInterval(() => {}, 1000);`;
+    const c = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
+    children.push(c);
+    let kids: number[] = [];
+    for (let i = 0; i < 500 && kids.length < 2; i++) {
+      await sleep(10);
+      kids = scanChildrenOf(c.pid!);
+    }
+    expect(kids).toHaveLength(2);
+    const threads = await fs.readdir(`/proc/${c.pid}/task`);
+    expect(threads.length).toBeGreaterThan(1);
+    expect([...childrenOf(c.pid!)].sort()).toEqual([...kids].sort());
+    for (const k of kids) process.kill(k, 'SIGKILL');
   });
 
   it("childrenOf lists a process's children", async () => {
