@@ -5,12 +5,12 @@
  * by the playbook, two vhosts in a private hosts file, the server started.
  * Ansible's own files go to a temp HOME, never to ~/.ansible.
  */
-import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, cli, freePort, get, HOSTS_START, ROOT, tmpDir } from '../helpers.js';
 import { treeChanges, treeState } from '../tree-state.js';
+import { runAnsible } from '../ansible-run.js';
 
 const PLAYBOOK = path.join(ROOT, 'ansible', 'examples', 'playbook.yml');
 const TEARDOWN = path.join(ROOT, 'ansible', 'examples', 'teardown.yml');
@@ -50,47 +50,14 @@ interface PlaybookRun {
   recap: { ok: number; changed: number; failed: number } | undefined;
 }
 
-/** Ansible confined to the temp HOME, the modules of ansible/, and apxs-ts kept off the machine's files. */
-function ansibleEnv(s: Pick<Setup, 'home'>): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    HOME: s.home,
-    ANSIBLE_CONFIG: path.join(s.home, 'ansible.cfg'),
-    ANSIBLE_LIBRARY: path.join(ROOT, 'ansible', 'plugins', 'modules'),
-    ANSIBLE_MODULE_UTILS: path.join(ROOT, 'ansible', 'plugins', 'module_utils'),
-    ANSIBLE_LOCAL_TEMP: path.join(s.home, '.ansible', 'tmp'),
-    ANSIBLE_REMOTE_TEMP: path.join(s.home, '.ansible', 'tmp'),
-    ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3',
-    ANSIBLE_NOCOLOR: '1',
-    ANSIBLE_RETRY_FILES_ENABLED: '0',
-    ANSIBLE_STDOUT_CALLBACK: 'default',
-    // As test/helpers.ts's cli: nothing falls back to the machine's hosts file, httpd or CA.
-    APXS_TS_HOSTS_FILE: '/nonexistent/apxs-ts-test-hosts',
-    APXS_TS_SYSTEM_ROOT: 'none',
-    APXS_TS_CA_DIR: '/nonexistent/apxs-ts-test-ca',
-  };
-}
-
+/** Ansible run in the playbook's work dir, its own files in the set-up's temp HOME. */
 function ansible(
   s: Setup,
   cmd: 'ansible' | 'ansible-playbook' | 'ansible-doc',
   args: string[],
   env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      cmd,
-      args,
-      {
-        cwd: s.work,
-        timeout: 300_000,
-        maxBuffer: 16 * 1024 * 1024,
-        env: { ...ansibleEnv(s), ...env },
-      },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
+  return runAnsible(cmd, args, { home: s.home, cwd: s.work, env });
 }
 
 async function playbook(s: Setup, extra: string[] = [], file = PLAYBOOK): Promise<PlaybookRun> {

@@ -5,11 +5,11 @@
  * it), never be read as one of its options; a task must never pass with
  * nothing done.
  */
-import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, cli, ROOT, sandbox, tmpDir } from '../helpers.js';
+import { CLI, cli, sandbox, tmpDir } from '../helpers.js';
+import { runAnsible } from '../ansible-run.js';
 
 const roots: string[] = [];
 afterAll(async () => {
@@ -25,54 +25,33 @@ beforeAll(async () => {
 }, 60_000);
 
 /** One module run ad hoc (`ansible localhost -m MODULE`), confined to a temp HOME; its result as the json callback reports it. */
-function adHoc(
+async function adHoc(
   module: string,
   args: Record<string, unknown>,
   exe: string = CLI,
 ): Promise<{ code: number; result: any }> {
-  return new Promise((resolve) => {
-    execFile(
-      'ansible',
-      [
-        'localhost',
-        '-i',
-        'localhost,',
-        '-c',
-        'local',
-        '-m',
-        module,
-        '-a',
-        JSON.stringify({ ...args, apxs_ts: exe }),
-      ],
-      {
-        cwd: s.work,
-        timeout: 120_000,
-        env: {
-          ...process.env,
-          HOME: home,
-          ANSIBLE_CONFIG: path.join(home, 'ansible.cfg'),
-          ANSIBLE_LIBRARY: path.join(ROOT, 'ansible', 'plugins', 'modules'),
-          ANSIBLE_MODULE_UTILS: path.join(ROOT, 'ansible', 'plugins', 'module_utils'),
-          ANSIBLE_LOCAL_TEMP: path.join(home, '.ansible', 'tmp'),
-          ANSIBLE_REMOTE_TEMP: path.join(home, '.ansible', 'tmp'),
-          ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3',
-          ANSIBLE_NOCOLOR: '1',
-          ANSIBLE_STDOUT_CALLBACK: 'json',
-          ANSIBLE_LOAD_CALLBACK_PLUGINS: '1',
-          APXS_TS_HOSTS_FILE: '/nonexistent/apxs-ts-test-hosts',
-          APXS_TS_SYSTEM_ROOT: 'none',
-          APXS_TS_CA_DIR: '/nonexistent/apxs-ts-test-ca',
-        },
-      },
-      (err, stdout) => {
-        const out = JSON.parse(stdout) as { plays: { tasks: { hosts: { localhost: any } }[] }[] };
-        resolve({
-          code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
-          result: out.plays[0]!.tasks[0]!.hosts.localhost,
-        });
-      },
-    );
-  });
+  const { code, stdout } = await runAnsible(
+    'ansible',
+    [
+      'localhost',
+      '-i',
+      'localhost,',
+      '-c',
+      'local',
+      '-m',
+      module,
+      '-a',
+      JSON.stringify({ ...args, apxs_ts: exe }),
+    ],
+    {
+      home,
+      cwd: s.work,
+      timeoutMs: 120_000,
+      env: { ANSIBLE_STDOUT_CALLBACK: 'json', ANSIBLE_LOAD_CALLBACK_PLUGINS: '1' },
+    },
+  );
+  const out = JSON.parse(stdout) as { plays: { tasks: { hosts: { localhost: any } }[] }[] };
+  return { code, result: out.plays[0]!.tasks[0]!.hosts.localhost };
 }
 
 describe('Ansible module arguments that look like options', () => {
