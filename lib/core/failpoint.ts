@@ -7,6 +7,8 @@
  *   APXS_TS_FAILPOINT=edit:after-write@2        ... at the second time
  *   APXS_TS_FAILPOINT_MARK=/tmp/x/mark          first write the step's name there
  *   APXS_TS_FAILPOINT_MODE=wait                 write the mark, then wait to be killed
+ *   APXS_TS_FAILPOINT_MODE=pause                write the mark, wait until the file
+ *   APXS_TS_FAILPOINT_RESUME=/tmp/x/go            ... named here exists, then go on (no kill)
  *
  * Only tests set these variables; without them `failpoint()` is one
  * environment lookup. The mark lets a test assert that the kill happened at
@@ -17,7 +19,7 @@
  * (test/unit/failpoint-mutation.test.ts); a process-level test of the real
  * SIGKILL is test/reliability/failpoint.test.ts.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 
 const hits = new Map<string, number>();
 
@@ -50,19 +52,30 @@ export interface FailpointEnv {
   APXS_TS_FAILPOINT?: string;
   APXS_TS_FAILPOINT_MARK?: string;
   APXS_TS_FAILPOINT_MODE?: string;
+  APXS_TS_FAILPOINT_RESUME?: string;
 }
+
+const nap = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
 /**
  * What a failpoint does once it fires: writes the mark, waits in `wait` mode (up to `waitMs`), then
- * calls `die`.
+ * calls `die`. In `pause` mode it waits (up to `waitMs`) for the resume file and returns instead:
+ * a test does something at exactly this step (saves a source between dev's build and its
+ * install), then lets the process go on.
  */
 export function fire(env: FailpointEnv, die: () => void, waitMs = 60_000): void {
   const mark = env.APXS_TS_FAILPOINT_MARK;
   if (mark) writeFileSync(mark, `${env.APXS_TS_FAILPOINT}\n`);
+  const until = Date.now() + waitMs;
+  if (env.APXS_TS_FAILPOINT_MODE === 'pause') {
+    // Blocks the event loop too: nothing of this process runs meanwhile (events queue up).
+    const resume = env.APXS_TS_FAILPOINT_RESUME;
+    while (Date.now() < until && !(resume && existsSync(resume))) nap(20);
+    return;
+  }
   if (env.APXS_TS_FAILPOINT_MODE === 'wait') {
     // Block the event loop too: nothing of this process may run after the step.
-    const until = Date.now() + waitMs;
-    while (Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+    while (Date.now() < until) nap(1000);
   }
   die();
 }

@@ -15,6 +15,7 @@
  * starts them at once (21-30 ms). A sandbox has no one's requests to finish.
  */
 import { ApxsError } from '../core/errors.js';
+import { failpoint } from '../core/failpoint.js';
 import { which } from '../core/fs.js';
 import { childrenOf, nowMs, sleep } from '../core/proc.js';
 import type { ServerRoot } from '../httpd/server-root.js';
@@ -214,11 +215,14 @@ async function runCycle(
       ms: nowMs() - t,
       ...(b.pch ? { pch: b.pch } : {}),
     };
+    failpoint('dev:before-install');
     at('install');
     t = nowMs();
     // The install's passing configtest is kept: the restart right after reuses it when no file
-    // changed since.
-    const inst = await installProject(o.sr, project, tc, { proveConfig: true });
+    // changed since. `built`: install copies this build, the one this cycle reports, and never
+    // rebuilds it: a source saved since (during the build) would have made it rebuild with the
+    // target's flags instead of dev's; that save is the next cycle's (the watcher queued it).
+    const inst = await installProject(o.sr, project, tc, { proveConfig: true, built: b });
     c.installed = { changed: inst.changed, ms: nowMs() - t };
     at('restart');
     t = nowMs();

@@ -6,7 +6,8 @@
  * succeeded, so a rejected install leaves the module directory as it was too.
  */
 import type { ServerRoot } from '../httpd/server-root.js';
-import { buildModule, checkModuleApi, type ModuleProject } from './compile.js';
+import path from 'node:path';
+import { buildModule, checkModuleApi, type BuildResult, type ModuleProject } from './compile.js';
 import { installModule, type InstallResult } from './install.js';
 import {
   checkLocationFlags,
@@ -33,8 +34,19 @@ export async function installProject(
   sr: ServerRoot,
   project: ModuleProject,
   tc: Toolchain,
-  /** check: plan only (--check): no build, no write to the server or to apxs-ts-module.json. */
-  opts: { force?: boolean; flags?: LocationOverrides; proveConfig?: boolean; check?: boolean } = {},
+  /**
+   * check: plan only (--check): no build, no write to the server or to apxs-ts-module.json.
+   * built: the build the caller just made (dev's, with its own flags): installed as it is, never
+   * rebuilt here. Without it a source saved since that build made install rebuild with the
+   * target's flags, and install served a build the caller did not make nor report.
+   */
+  opts: {
+    force?: boolean;
+    flags?: LocationOverrides;
+    proveConfig?: boolean;
+    check?: boolean;
+    built?: BuildResult;
+  } = {},
 ): Promise<ProjectInstallResult> {
   const flags = opts.flags ?? {};
   checkLocationFlags(flags);
@@ -47,9 +59,14 @@ export async function installProject(
     flags,
     await readLocationOverrides(project.dir),
   );
-  const choice = await chooseModuleSo(project, () => buildModule(project, tc), {
-    noBuild: opts.check,
-  });
+  const choice: SoChoice & { unbuilt?: string } = opts.built
+    ? {
+        so: opts.built.so,
+        madeBy: 'apxs-ts build',
+        build: opts.built,
+        reason: `${path.basename(opts.built.so)} as the caller's build made it`,
+      }
+    : await chooseModuleSo(project, () => buildModule(project, tc), { noBuild: opts.check });
   const res = await installModule(
     sr,
     {

@@ -94,6 +94,29 @@ describe('fire', () => {
     );
     expect(diedAfter).toBeGreaterThanOrEqual(200); // a lower bound only: load can make it longer, never shorter
   });
+
+  it('pause mode: the mark, then goes on (no death) once the resume file exists', async () => {
+    const dir = await tmpDir('apxs-ts-fp-unit-');
+    const mark = path.join(dir, 'mark');
+    const resume = path.join(dir, 'go');
+    const env = {
+      APXS_TS_FAILPOINT: 'x',
+      APXS_TS_FAILPOINT_MARK: mark,
+      APXS_TS_FAILPOINT_MODE: 'pause',
+      APXS_TS_FAILPOINT_RESUME: resume,
+    };
+    let died = 0;
+    // No resume file: it waits its whole time (a lower bound only), then goes on, still alive.
+    const t0 = Date.now();
+    fire(env, () => died++, 200);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(200);
+    expect(readFileSync(mark, 'utf8')).toBe('x\n');
+    // The resume file there: it goes on at once (a 60 s wait would time the test out).
+    await fs.writeFile(resume, '');
+    fire(env, () => died++, 60_000);
+    expect(died).toBe(0);
+    await fs.rm(dir, { recursive: true, force: true });
+  });
 });
 
 describe('failpoint', () => {
