@@ -12,6 +12,7 @@ import path from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { failpoint } from '../core/failpoint.js';
 import { withLock } from '../core/lock.js';
+import { isAlive } from '../core/proc.js';
 import { cacheDir } from '../core/cache.js';
 import { exists, firstGroup, readJson } from '../core/fs.js';
 import { ApxsError, fileError, isErrno } from '../core/errors.js';
@@ -141,8 +142,35 @@ function settingsThatDiffer(
 
 /** writeFileAtomic's temp file of the sandbox marker (lib/core/atomic-file.ts names it so). */
 const MARKER_TEMP = new RegExp(
-  `^\\.${SANDBOX_MARKER.replace(/\./g, '\\.')}\\.apxs-ts-\\d+-[0-9a-z]+\\.tmp$`,
+  `^\\.${SANDBOX_MARKER.replace(/\./g, '\\.')}\\.apxs-ts-(\\d+)-[0-9a-z]+\\.tmp$`,
 );
+/** How every marker create writes begins (JSON.stringify(marker, null, 2), kind first). */
+const MARKER_START = '{\n  "kind": "sandbox",\n';
+
+/**
+ * The entries of `root` that are a sandbox create's marker temp file, proven so, not only named
+ * so: a regular file of this user's whose bytes are (the start of) a marker. A user's own file
+ * that merely looks like one is content (DIR_EXISTS), never removed (attack on the no-op
+ * locks change). `dead`: also that the process named in it is gone (under the lock, where they
+ * are removed: a live one is a create that took another lock, through another path to `root`).
+ */
+async function markerTemps(root: string, entries: string[], dead: boolean): Promise<string[]> {
+  const out: string[] = [];
+  const uid = process.geteuid?.() ?? 0;
+  for (const e of entries) {
+    const pid = MARKER_TEMP.exec(e)?.[1];
+    if (pid === undefined) continue;
+    const file = path.join(root, e);
+    const st = await fs.lstat(file).catch(() => undefined);
+    if (!st?.isFile() || st.uid !== uid || st.size > 64 * 1024) continue;
+    const text = await fs.readFile(file, 'utf8').catch(() => undefined);
+    if (text === undefined) continue;
+    if (!(MARKER_START.startsWith(text) || text.startsWith(MARKER_START))) continue;
+    if (dead && (Number(pid) === process.pid || isAlive(Number(pid)))) continue;
+    out.push(e);
+  }
+  return out;
+}
 
 const readIfThere = (file: string) =>
   fs
@@ -181,8 +209,8 @@ async function createSandboxUnlocked(opts: SandboxOptions): Promise<SandboxResul
     .catch((err: unknown) => (isErrno(err, 'ENOENT') ? undefined : Promise.reject(err)));
   // The marker's temp file (writeFileAtomic's) is no content: a create writing the marker now
   // holds the lock (this run, unlocked, then waits for it), and one killed there left it behind.
-  const markerTemps = entries?.filter((e) => MARKER_TEMP.test(e)) ?? [];
-  const existing = entries?.filter((e) => !MARKER_TEMP.test(e));
+  const temps = entries ? await markerTemps(root, entries, !opts.check) : [];
+  const existing = entries?.filter((e) => !temps.includes(e));
   const previous = existing?.length ? await readSandboxMarker(root) : undefined;
   // Completing a sandbox that is already there (the same settings): missing pieces only.
   const completing = !!existing?.length && !opts.force;
@@ -251,7 +279,7 @@ async function createSandboxUnlocked(opts: SandboxOptions): Promise<SandboxResul
   for (const d of SANDBOX_DIRS) if (!existing?.includes(d)) dirsMade.push(d);
   await fs.mkdir(root, { recursive: true, mode: 0o755 });
   // Under the lock only this run writes the marker: a temp file of it is a killed create's.
-  for (const t of markerTemps)
+  for (const t of temps)
     await fs.unlink(path.join(root, t)).catch((err: unknown) => {
       if (!isErrno(err, 'ENOENT')) throw fileError(path.join(root, t), err) ?? err;
     });
