@@ -82,3 +82,41 @@ describe('sandbox create beside a file named like the marker temp file', () => {
     expect(rounds).toBe(3);
   }, 120_000);
 });
+
+describe('sandbox create killed at each step, then run again', () => {
+  const steps = [
+    ...[1, 2, 3, 4].flatMap((n) => [`atomic:mid-write@${n}`, `atomic:before-rename@${n}`]),
+    'sandbox-create:after-marker',
+    ...[1, 2, 3].map((n) => `sandbox-create:after-file@${n}`),
+  ];
+  it(`kill -9 at each of ${steps.length} steps: the next create completes it (exit 0, configtest passes, no temp file left), a third says changed false, remove takes the directory away`, async () => {
+    const work = await tmpDir('apxs-ts-atk2-sbkill-');
+    let runs = 0;
+    for (const step of steps) {
+      const root = path.join(work, step.replace(/[^a-z0-9]/g, '_'));
+      const mark = path.join(work, `${path.basename(root)}.mark`);
+      const port = String(await freePort());
+      const args = ['sandbox', 'create', root, '--port', port, '--no-project', '--json'];
+      const killed = await cli(args, {
+        env: { APXS_TS_FAILPOINT: step, APXS_TS_FAILPOINT_MARK: mark },
+      });
+      expect(killed.code, `${step}: ${killed.stdout}${killed.stderr}`).not.toBe(0);
+      expect((await fs.readFile(mark, 'utf8')).trim()).toBe(step);
+      const again = await cli(args);
+      if (again.code === 0) roots.push(root);
+      expect(again.code, `${step}: ${again.stdout}${again.stderr}`).toBe(0);
+      const temps = (await fs.readdir(root, { recursive: true })).filter((e) =>
+        /\.tmp$/.test(String(e)),
+      );
+      expect(temps, step).toEqual([]);
+      expect((await cli(['ctl', 'configtest', '--server-root', root])).code, step).toBe(0);
+      expect((await cli(args)).json.changed, step).toBe(false);
+      roots.splice(roots.indexOf(root), 1);
+      const removed = await cli(['sandbox', 'remove', root, '--json']);
+      expect(removed.code, `${step}: ${removed.stdout}`).toBe(0);
+      await expect(fs.lstat(root), step).rejects.toThrow();
+      runs++;
+    }
+    expect(runs).toBe(steps.length);
+  }, 300_000);
+});
