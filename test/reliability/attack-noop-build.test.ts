@@ -3,16 +3,17 @@
  * "Threat model: no-op runs without a lock (attack)"): a source edited while the compiler runs,
  * no-op builds racing real ones, and stamps that are links, FIFOs, huge or not JSON.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cli, tmpDir } from '../helpers.js';
+import { CLI, cli, tmpDir } from '../helpers.js';
 
 let work = '';
 let dir = '';
 let so = '';
 let env: Record<string, string> = {};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
   work = await tmpDir('apxs-ts-atk2-build-');
@@ -64,4 +65,111 @@ describe('a build whose source is edited while it compiles', () => {
     }
     expect(rounds).toBe(5);
   }, 180_000);
+});
+
+describe('no-op builds racing a real build of the same module', () => {
+  it('8 builds at once x 8 rounds, the source edited before each (a build paused before its rename in odd rounds): every build exits 0, at least one compiles, the .so holds the edit, the next build is up to date, no temp .so or lock left', async () => {
+    const src = path.join(dir, 'mod_eb.c');
+    const ROUNDS = 8;
+    const N = 8;
+    let runs = 0;
+    let upToDateSeen = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      await fs.appendFile(src, tag(`r${round}`));
+      // Odd rounds: one build compiles and stops before its rename (its temp .so made, the lock
+      // held); the others start then, and it is killed.
+      let paused: ReturnType<typeof spawn> | undefined;
+      let exited: Promise<unknown> = Promise.resolve();
+      if (round % 2 === 1) {
+        const mark = path.join(work, `mark${round}`);
+        paused = spawn(process.execPath, [CLI, 'build', '--json'], {
+          cwd: dir,
+          stdio: 'ignore',
+          env: {
+            ...process.env,
+            ...env,
+            APXS_TS_FAILPOINT: 'build:before-rename',
+            APXS_TS_FAILPOINT_MARK: mark,
+            APXS_TS_FAILPOINT_MODE: 'wait',
+          },
+        });
+        exited = new Promise((r) => paused?.on('exit', r));
+        while (!(await fs.readFile(mark, 'utf8').catch(() => ''))) await sleep(20);
+        expect((await fs.readFile(mark, 'utf8')).trim()).toBe('build:before-rename');
+      }
+      const runsNow = Array.from({ length: N }, () => cli(['build', '--json'], { cwd: dir, env }));
+      if (paused) {
+        await sleep(200);
+        paused.kill('SIGKILL');
+        await exited;
+      }
+      const rs = await Promise.all(runsNow);
+      for (const r of rs) {
+        expect(r.code, `round ${round}: ${r.stdout}${r.stderr}`).toBe(0);
+        if (r.json.upToDate) upToDateSeen++;
+      }
+      // At least one compiled the edit; all saw it.
+      expect(rs.filter((r) => !r.json.upToDate).length, `round ${round}`).toBeGreaterThan(0);
+      expect((await fs.readFile(so)).includes(`EBTAG-r${round}`), `round ${round}`).toBe(true);
+      const again = await cli(['build', '--json'], { cwd: dir, env });
+      expect(again.json.upToDate, `round ${round}`).toBe(true);
+      const left = (await fs.readdir(dir)).filter((f) => f.endsWith('.tmp') || f.includes('.lock'));
+      expect(left, `round ${round}`).toEqual([]);
+      runs += rs.length;
+    }
+    expect(runs).toBe(ROUNDS * N);
+    console.log(`no-op race: ${runs} builds, ${upToDateSeen} said up to date`);
+  }, 300_000);
+});
+
+describe('a stamp that is not what a build wrote', () => {
+  it('a stamp that is a symlink to a valid stamp elsewhere, a FIFO, 64 MiB, not JSON, empty, or a .so replaced by hand: each build exits 0 within 60 s and compiles (never "up to date"); a symlink\'s target is left as it was (6 cases)', async () => {
+    const stamp = path.join(dir, '.apxs-ts', 'build.json');
+    const good = async () => {
+      const r = await cli(['build', '--json'], { cwd: dir, env });
+      expect(r.json.upToDate).toBe(true);
+      return fs.readFile(stamp);
+    };
+    const cases: [string, () => Promise<void>][] = [
+      [
+        'symlink',
+        async () => {
+          const elsewhere = path.join(work, 'stamp-elsewhere.json');
+          await fs.writeFile(elsewhere, await good());
+          await fs.rm(stamp);
+          await fs.symlink(elsewhere, stamp);
+        },
+      ],
+      ['fifo', async () => void (await fs.rm(stamp), execFileSync('mkfifo', [stamp]))],
+      ['huge', async () => fs.writeFile(stamp, Buffer.alloc(64 * 1024 * 1024, 0x20))],
+      ['not-json', async () => fs.writeFile(stamp, '{"version": 2, "toolchain": ')],
+      ['empty', async () => fs.writeFile(stamp, '')],
+      [
+        'so-by-hand',
+        async () => {
+          await good();
+          const st = await fs.stat(so);
+          await fs.copyFile('/usr/lib/apache2/modules/mod_status.so', so);
+          // A hand copy keeps neither: the stamp's mtime and size of the .so no longer hold.
+          expect((await fs.stat(so)).size).not.toBe(st.size);
+        },
+      ],
+    ];
+    let runs = 0;
+    for (const [name, plant] of cases) {
+      await good();
+      await plant();
+      const r = await cli(['build', '--json'], { cwd: dir, env, timeoutMs: 60_000 });
+      expect(r.code, `${name}: ${r.stdout}${r.stderr}`).toBe(0);
+      expect(r.json.upToDate, name).toBe(false);
+      expect((await fs.lstat(stamp)).isFile(), name).toBe(true);
+      expect((await fs.readFile(so)).includes('eb_module'), name).toBe(true);
+      if (name === 'symlink') {
+        const kept = await fs.readFile(path.join(work, 'stamp-elsewhere.json'), 'utf8');
+        expect(JSON.parse(kept).version, name).toBe(2);
+      }
+      runs++;
+    }
+    expect(runs).toBe(cases.length);
+  }, 300_000);
 });
