@@ -140,7 +140,13 @@ describe('a stamp that is not what a build wrote', () => {
           await fs.symlink(elsewhere, stamp);
         },
       ],
-      ['fifo', async () => void (await fs.rm(stamp), execFileSync('mkfifo', [stamp]))],
+      [
+        'fifo',
+        async () => {
+          await fs.rm(stamp);
+          execFileSync('mkfifo', [stamp]);
+        },
+      ],
       ['huge', async () => fs.writeFile(stamp, Buffer.alloc(64 * 1024 * 1024, 0x20))],
       ['not-json', async () => fs.writeFile(stamp, '{"version": 2, "toolchain": ')],
       ['empty', async () => fs.writeFile(stamp, '')],
