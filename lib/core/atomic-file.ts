@@ -130,7 +130,12 @@ export async function writeInPlace(target: string, data: string | Uint8Array): P
   const handle = await fs.open(target, 'r+');
   try {
     const buf = typeof data === 'string' ? Buffer.from(data) : data;
-    await handle.write(buf, 0, buf.length, 0);
+    // In two halves, so a test can stop it mid-write: what a reader of the file sees while the
+    // kernel copies one write in (nothing makes one write atomic to readers).
+    const half = buf.length >> 1;
+    await handle.write(buf, 0, half, 0);
+    failpoint('atomic:in-place-mid-write');
+    await handle.write(buf, half, buf.length - half, half);
     await handle.truncate(buf.length);
     await handle.sync();
   } finally {

@@ -7,6 +7,7 @@
  *   APXS_TS_FAILPOINT=edit:after-write@2        ... at the second time
  *   APXS_TS_FAILPOINT_MARK=/tmp/x/mark          first write the step's name there
  *   APXS_TS_FAILPOINT_MODE=wait                 write the mark, then wait to be killed
+ *   APXS_TS_FAILPOINT_MODE=stop                 write the mark, SIGSTOP itself, go on at SIGCONT
  *
  * Only tests set these variables; without them `failpoint()` is one
  * environment lookup. The mark lets a test assert that the kill happened at
@@ -79,5 +80,12 @@ export function failpoint(name: string, die: () => void = sigkillSelf): void {
   const spec = process.env.APXS_TS_FAILPOINT;
   if (!spec) return;
   if (!shouldFire(spec, name, hits)) return;
+  // `stop`: the test holds the process at this step and lets it go on (a race, not a kill).
+  if (process.env.APXS_TS_FAILPOINT_MODE === 'stop') {
+    const mark = process.env.APXS_TS_FAILPOINT_MARK;
+    if (mark) writeFileSync(mark, `${spec}\n`);
+    process.kill(process.pid, 'SIGSTOP');
+    return;
+  }
   fire(process.env, die);
 }
