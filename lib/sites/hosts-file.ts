@@ -264,14 +264,14 @@ async function renamedOnly(file: string): Promise<boolean> {
   return !!st && (st.mode & 0o022) === 0 && !(await isMountPoint(file));
 }
 
-/** Whether `real` (a real path) is a mount point, by /proc/self/mountinfo; unknown counts as yes. */
+/** Whether `real` (a real path) is a mount point (/proc/self/mountinfo); unknown counts as yes. */
 async function isMountPoint(real: string): Promise<boolean> {
   const info = await fs.readFile('/proc/self/mountinfo', 'utf8').catch(() => undefined);
   if (info === undefined) return true;
   // Field 5 is the mount point, with space, tab, newline and backslash as octal escapes.
-  const unescape = (p: string) =>
+  const decode = (p: string) =>
     p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
-  return info.split('\n').some((l) => unescape(l.split(' ')[4] ?? '') === real);
+  return info.split('\n').some((l) => decode(l.split(' ')[4] ?? '') === real);
 }
 
 export function hostsAdd(

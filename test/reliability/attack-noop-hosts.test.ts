@@ -23,16 +23,17 @@ const block = (lines: string[]) => ['# BEGIN apxs-ts', ...lines, '# END apxs-ts'
 describe('a bind-mounted hosts file (written in place, as /etc/hosts in a container)', () => {
   it('hosts remove x.test while a hosts add c.test is half way through its in-place write (stopped there, then let go; 3 rounds): x.test is gone in the end', async () => {
     const head = '127.0.0.1 localhost\n';
-    const before = (tail: string) => head + block(['127.0.0.1 a.test', '::1 x.test']) + tail;
-    const after = (tail: string) => head + block(['127.0.0.1 a.test c.test', '::1 x.test']) + tail;
+    const oldText = (tail: string) => head + block(['127.0.0.1 a.test', '::1 x.test']) + tail;
+    const newText = (tail: string) =>
+      head + block(['127.0.0.1 a.test c.test', '::1 x.test']) + tail;
     // The user's lines after our block: as many bytes as put the half of the write (atomic-file's
     // in-place write stops there) just after the "::1" of x.test's line, so a read then sees the
     // new text's head and the old one's tail: a whole block without x.test.
     let tail = '';
     for (let n = 2; n < 200 && !tail; n++) {
       const t = `#${'-'.repeat(n - 2)}\n`;
-      const next = after(t);
-      const torn = next.slice(0, next.length >> 1) + before(t).slice(next.length >> 1);
+      const next = newText(t);
+      const torn = next.slice(0, next.length >> 1) + oldText(t).slice(next.length >> 1);
       const names = [...readBlock(torn).values()].flat();
       if (names.includes('a.test') && !names.includes('x.test')) tail = t;
     }
@@ -42,7 +43,7 @@ describe('a bind-mounted hosts file (written in place, as /etc/hosts in a contai
       const work = await tmpDir('apxs-ts-atk2-hbind-');
       const real = path.join(work, 'real-hosts');
       const hosts = path.join(work, 'hosts');
-      await fs.writeFile(real, before(tail));
+      await fs.writeFile(real, oldText(tail));
       await fs.writeFile(hosts, '');
       execFileSync('mount', ['--bind', real, hosts]);
       mounts.push(hosts);
