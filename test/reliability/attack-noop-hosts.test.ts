@@ -84,3 +84,43 @@ describe('a bind-mounted hosts file (written in place, as /etc/hosts in a contai
     expect(rounds).toBe(3);
   }, 120_000);
 });
+
+describe('no-op hosts adds racing hosts removes on one file', () => {
+  it('8 no-op adds + 8 removes at once x 4 rounds, the file flipped between 0644 and 0666 (root and nobody) meanwhile: all exit 0, the 8 kept names all there, the 8 removed gone, 0 lost', async () => {
+    const ROUNDS = 4;
+    const N = 8;
+    let runs = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      const work = await tmpDir('apxs-ts-atk2-hrace-');
+      const hosts = path.join(work, 'hosts');
+      const keep = Array.from({ length: N }, (_, i) => `keep${i}.test`);
+      const gone = Array.from({ length: N }, (_, i) => `gone${i}.test`);
+      await fs.writeFile(
+        hosts,
+        `127.0.0.1 localhost\n${block([`127.0.0.1 ${[...keep, ...gone].join(' ')}`])}`,
+      );
+      let flipping = true;
+      const flipper = (async () => {
+        for (let i = 0; flipping; i++) {
+          await fs.chmod(hosts, i % 2 ? 0o666 : 0o644).catch(() => undefined);
+          await fs.chown(hosts, i % 4 < 2 ? 0 : 65534, 0).catch(() => undefined);
+          await sleep(3);
+        }
+      })();
+      const rs = await Promise.all([
+        ...keep.map((n) => cli(['hosts', 'add', n, '--hosts-file', hosts, '--json'])),
+        ...gone.map((n) => cli(['hosts', 'remove', n, '--hosts-file', hosts, '--json'])),
+      ]);
+      flipping = false;
+      await flipper;
+      for (const r of rs) expect(r.code, `round ${round}: ${r.stdout}${r.stderr}`).toBe(0);
+      for (const r of rs.slice(0, N)) expect(r.json.changed, `round ${round}`).toBe(false);
+      const names = [...readBlock(await fs.readFile(hosts, 'utf8')).values()].flat();
+      expect(names.sort(), `round ${round}`).toEqual([...keep].sort());
+      const left = (await fs.readdir(work)).filter((f) => /\.lock|\.tmp$/.test(f));
+      expect(left, `round ${round}`).toEqual([]);
+      runs += rs.length;
+    }
+    expect(runs).toBe(ROUNDS * 2 * N);
+  }, 300_000);
+});
