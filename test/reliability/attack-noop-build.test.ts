@@ -179,3 +179,44 @@ describe('a stamp that is not what a build wrote', () => {
     expect(runs).toBe(cases.length);
   }, 300_000);
 });
+
+describe("the build's temp .so name taken by a planted symlink", () => {
+  it("Math.random fixed and a symlink planted at the temp .so name the build will use (3 rounds): the link's target keeps its bytes, the .so is a regular file that exports the module", async () => {
+    const target = path.join(work, 'precious');
+    const preload = path.join(work, 'plant-tmp-so.cjs');
+    // Runs in the build's own process before apxs-ts: knows its pid, and fixes the random part
+    // (0.5 is "8" in hex), so the name is the one the build will compile into.
+    await fs.writeFile(
+      preload,
+      [
+        "const fs = require('node:fs');",
+        'Math.random = () => 0.5;',
+        `const at = ${JSON.stringify(dir)} + '/.mod_eb.so.apxs-ts-' + process.pid + '-8.tmp';`,
+        `fs.symlinkSync(${JSON.stringify(target)}, at);`,
+        `fs.appendFileSync(${JSON.stringify(`${preload}.log`)}, at + '\\n');`,
+        '',
+      ].join('\n'),
+    );
+    const src = path.join(dir, 'mod_eb.c');
+    let rounds = 0;
+    for (let round = 0; round < 3; round++) {
+      await fs.writeFile(target, 'precious\n');
+      await fs.appendFile(src, tag(`s${round}`));
+      const r = await cli(['build', '--json'], {
+        cwd: dir,
+        env: { ...env, NODE_OPTIONS: `--require ${preload}` },
+      });
+      expect(r.code, `round ${round}: ${r.stdout}${r.stderr}`).toBe(0);
+      expect(r.json.upToDate).toBe(false);
+      expect(await fs.readFile(target, 'utf8'), `round ${round}`).toBe('precious\n');
+      expect((await fs.lstat(so)).isFile(), `round ${round}`).toBe(true);
+      expect((await fs.readFile(so)).includes(`EBTAG-s${round}`)).toBe(true);
+      const left = (await fs.readdir(dir)).filter((f) => f.endsWith('.tmp'));
+      expect(left, `round ${round}`).toEqual([]);
+      rounds++;
+    }
+    expect(rounds).toBe(3);
+    // Planted once a build, before the build looked.
+    expect((await fs.readFile(`${preload}.log`, 'utf8')).trim().split('\n')).toHaveLength(3);
+  }, 120_000);
+});
