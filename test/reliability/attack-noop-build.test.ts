@@ -220,3 +220,33 @@ describe("the build's temp .so name taken by a planted symlink", () => {
     expect((await fs.readFile(`${preload}.log`, 'utf8')).trim().split('\n')).toHaveLength(3);
   }, 120_000);
 });
+
+describe('apxs-ts.mk or the Makefile not a regular file (a cloned project can hold links)', () => {
+  it('apxs-ts.mk a FIFO or a link to /dev/zero: build says BAD_INPUT naming it within 30 s, never hangs; a FIFO Makefile: build exits 0 (3 cases)', async () => {
+    const mk = path.join(dir, 'apxs-ts.mk');
+    const makefile = path.join(dir, 'Makefile');
+    const keptMk = await fs.readFile(mk);
+    const keptMakefile = await fs.readFile(makefile);
+    const cases: [string, string, () => void][] = [
+      ['mk-fifo', mk, () => execFileSync('mkfifo', [mk])],
+      ['mk-zero', mk, () => execFileSync('ln', ['-s', '/dev/zero', mk])],
+      ['makefile-fifo', makefile, () => execFileSync('mkfifo', [makefile])],
+    ];
+    let runs = 0;
+    for (const [name, file, plant] of cases) {
+      await fs.rm(file);
+      plant();
+      const r = await cli(['build', '--json'], { cwd: dir, env, timeoutMs: 30_000 });
+      await fs.rm(file);
+      await fs.writeFile(mk, keptMk);
+      await fs.writeFile(makefile, keptMakefile);
+      expect(r.killed, `${name}: hung`).toBe(false);
+      if (file === mk) {
+        expect(r.json?.error?.code, `${name}: ${r.stdout}${r.stderr}`).toBe('BAD_INPUT');
+        expect(r.json.error.message).toContain(mk);
+      } else expect(r.code, `${name}: ${r.stdout}${r.stderr}`).toBe(0);
+      runs++;
+    }
+    expect(runs).toBe(3);
+  }, 180_000);
+});
