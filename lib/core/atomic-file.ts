@@ -135,7 +135,13 @@ export async function writeInPlace(target: string, data: string | Uint8Array): P
   const handle = await fs.open(target, 'r+');
   try {
     const buf = typeof data === 'string' ? Buffer.from(data) : data;
-    await handle.write(buf, 0, buf.length, 0);
+    // One write, so a kill leaves the old bytes or the new ones (not one half of each) as far as
+    // the kernel allows. Under a test's failpoint, two halves: the test stops it between them,
+    // which is what a reader can see while the kernel copies the one write in.
+    const half = process.env.APXS_TS_FAILPOINT ? buf.length >> 1 : buf.length;
+    await handle.write(buf, 0, half, 0);
+    failpoint('atomic:in-place-mid-write');
+    if (half < buf.length) await handle.write(buf, half, buf.length - half, half);
     await handle.truncate(buf.length);
     await handle.sync();
   } finally {

@@ -9,6 +9,7 @@
  *   APXS_TS_FAILPOINT_MODE=wait                 write the mark, then wait to be killed
  *   APXS_TS_FAILPOINT_MODE=pause                write the mark, wait until the file
  *   APXS_TS_FAILPOINT_RESUME=/tmp/x/go            ... named here exists, then go on (no kill)
+ *   APXS_TS_FAILPOINT_MODE=stop                 write the mark, SIGSTOP itself, go on at SIGCONT
  *
  * Only tests set these variables; without them `failpoint()` is one
  * environment lookup. The mark lets a test assert that the kill happened at
@@ -59,13 +60,19 @@ const nap = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)
 
 /**
  * What a failpoint does once it fires: writes the mark, waits in `wait` mode (up to `waitMs`), then
- * calls `die`. In `pause` mode it waits (up to `waitMs`) for the resume file and returns instead:
+ * calls `die`. In `stop` mode it stops itself and returns at SIGCONT. In `pause` mode it waits
+ * (up to `waitMs`) for the resume file and returns instead:
  * a test does something at exactly this step (saves a source between dev's build and its
  * install), then lets the process go on.
  */
 export function fire(env: FailpointEnv, die: () => void, waitMs = 60_000): void {
   const mark = env.APXS_TS_FAILPOINT_MARK;
   if (mark) writeFileSync(mark, `${env.APXS_TS_FAILPOINT}\n`);
+  if (env.APXS_TS_FAILPOINT_MODE === 'stop') {
+    // The test holds the process at this step and lets it go on with SIGCONT (a race, not a kill).
+    process.kill(process.pid, 'SIGSTOP');
+    return;
+  }
   const until = Date.now() + waitMs;
   if (env.APXS_TS_FAILPOINT_MODE === 'pause') {
     // Blocks the event loop too: nothing of this process runs meanwhile (events queue up).

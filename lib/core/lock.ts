@@ -277,19 +277,26 @@ export async function withLock<T>(
   const me = await self();
   const content = `${process.pid} ${me.start} ${me.boot} ${me.pidns}\n`;
   // A random part that needs no node:crypto: a name made with O_EXCL only has to differ from
-  // the others.
-  const random = Math.random().toString(16).slice(2, 10);
-  const tmp = path.join(
-    dir,
-    `.${path.basename(lockFile)}.${process.pid}-${me.start}-${random}.tmp`,
-  );
+  // the others. One that is taken (EEXIST) is not ours to remove: another name is tried.
+  const tmpName = () => {
+    const random = Math.random().toString(16).slice(2, 10);
+    return path.join(dir, `.${path.basename(lockFile)}.${process.pid}-${me.start}-${random}.tmp`);
+  };
+  let tmp = tmpName();
   let ino: number;
-  try {
-    await fs.writeFile(tmp, content, { flag: 'wx', mode: 0o644 });
-    ino = (await fs.stat(tmp)).ino;
-  } catch (err) {
-    await fs.rm(tmp, { force: true }).catch(() => undefined);
-    throw fileError(dir, err) ?? err;
+  for (let tries = 1; ; tries++) {
+    try {
+      await fs.writeFile(tmp, content, { flag: 'wx', mode: 0o644 });
+      ino = (await fs.stat(tmp)).ino;
+      break;
+    } catch (err) {
+      if (isErrno(err, 'EEXIST') && tries < 8) {
+        tmp = tmpName();
+        continue;
+      }
+      if (!isErrno(err, 'EEXIST')) await fs.rm(tmp, { force: true }).catch(() => undefined);
+      throw fileError(dir, err) ?? err;
+    }
   }
   try {
     let delay = 2;

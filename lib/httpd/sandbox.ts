@@ -12,8 +12,9 @@ import path from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { failpoint } from '../core/failpoint.js';
 import { withLock } from '../core/lock.js';
+import { isAlive } from '../core/proc.js';
 import { cacheDir } from '../core/cache.js';
-import { exists, firstGroup, readJson } from '../core/fs.js';
+import { escapeRegExp, exists, firstGroup, readJson } from '../core/fs.js';
 import { ApxsError, fileError, isErrno } from '../core/errors.js';
 import { readRegistry, updateRegistry } from '../core/registry.js';
 import { SANDBOX_MARKER, PROJECT_FILE, type SandboxMarker } from './server-root.js';
@@ -139,10 +140,51 @@ function settingsThatDiffer(
   return out;
 }
 
-/** writeFileAtomic's temp file of the sandbox marker (lib/core/atomic-file.ts names it so). */
-const MARKER_TEMP = new RegExp(
-  `^\\.${SANDBOX_MARKER.replace(/\./g, '\\.')}\\.apxs-ts-\\d+-[0-9a-z]+\\.tmp$`,
-);
+/** How every marker create writes begins (JSON.stringify(marker, null, 2), kind first). */
+const MARKER_START = '{\n  "kind": "sandbox",\n';
+const isMarkerStart = (b: Buffer) => {
+  const text = b.toString('utf8');
+  return MARKER_START.startsWith(text) || text.startsWith(MARKER_START);
+};
+
+/**
+ * The temp files writeFileAtomic left for `base` in `dir` (lib/core/atomic-file.ts names them
+ * `.BASE.apxs-ts-PID-X.tmp`) that are proven a create's, not only named so: a regular file of this
+ * user's whose bytes `fit` what create writes there. A user's own file that merely looks like one
+ * is kept (attack on the no-op locks change). `dead`: also that the process named in it is gone
+ * (under the lock, where they are removed: a live one is a create that took another lock,
+ * through another path to the same directory).
+ */
+async function leftoverTemps(
+  dir: string,
+  base: string,
+  fit: (bytes: Buffer) => boolean,
+  dead: boolean,
+  entries?: string[],
+): Promise<string[]> {
+  const name = new RegExp(`^\\.${escapeRegExp(base)}\\.apxs-ts-(\\d+)-[0-9a-z]+\\.tmp$`);
+  const uid = process.geteuid?.() ?? 0;
+  const out: string[] = [];
+  for (const e of entries ?? (await fs.readdir(dir).catch(() => [] as string[]))) {
+    const pid = name.exec(e)?.[1];
+    if (pid === undefined) continue;
+    const file = path.join(dir, e);
+    const st = await fs.lstat(file).catch(() => undefined);
+    if (!st?.isFile() || st.uid !== uid || st.size > 1024 * 1024) continue;
+    const bytes = await fs.readFile(file).catch(() => undefined);
+    if (bytes === undefined || !fit(bytes)) continue;
+    if (dead && (Number(pid) === process.pid || isAlive(Number(pid)))) continue;
+    out.push(e);
+  }
+  return out;
+}
+
+const removeTemps = async (dir: string, names: string[]) => {
+  for (const t of names)
+    await fs.unlink(path.join(dir, t)).catch((err: unknown) => {
+      if (!isErrno(err, 'ENOENT')) throw fileError(path.join(dir, t), err) ?? err;
+    });
+};
 
 const readIfThere = (file: string) =>
   fs
@@ -181,8 +223,10 @@ async function createSandboxUnlocked(opts: SandboxOptions): Promise<SandboxResul
     .catch((err: unknown) => (isErrno(err, 'ENOENT') ? undefined : Promise.reject(err)));
   // The marker's temp file (writeFileAtomic's) is no content: a create writing the marker now
   // holds the lock (this run, unlocked, then waits for it), and one killed there left it behind.
-  const markerTemps = entries?.filter((e) => MARKER_TEMP.test(e)) ?? [];
-  const existing = entries?.filter((e) => !MARKER_TEMP.test(e));
+  const temps = entries
+    ? await leftoverTemps(root, SANDBOX_MARKER, isMarkerStart, !opts.check, entries)
+    : [];
+  const existing = entries?.filter((e) => !temps.includes(e));
   const previous = existing?.length ? await readSandboxMarker(root) : undefined;
   // Completing a sandbox that is already there (the same settings): missing pieces only.
   const completing = !!existing?.length && !opts.force;
@@ -251,10 +295,7 @@ async function createSandboxUnlocked(opts: SandboxOptions): Promise<SandboxResul
   for (const d of SANDBOX_DIRS) if (!existing?.includes(d)) dirsMade.push(d);
   await fs.mkdir(root, { recursive: true, mode: 0o755 });
   // Under the lock only this run writes the marker: a temp file of it is a killed create's.
-  for (const t of markerTemps)
-    await fs.unlink(path.join(root, t)).catch((err: unknown) => {
-      if (!isErrno(err, 'ENOENT')) throw fileError(path.join(root, t), err) ?? err;
-    });
+  await removeTemps(root, temps);
   if (!completing) {
     await fs.chmod(root, 0o755);
     // The marker, with the record of what create is about to make, goes first: a create killed
@@ -275,6 +316,13 @@ async function createSandboxUnlocked(opts: SandboxOptions): Promise<SandboxResul
   failpoint('sandbox-create:after-marker');
   for (const d of SANDBOX_DIRS)
     await fs.mkdir(path.join(root, d), { recursive: true, mode: 0o755 });
+  // A create killed writing a file left its temp file: removed when it holds (the start of) what
+  // is written there now, else `sandbox remove` could never take the directory away.
+  for (const f of files) {
+    const dir = path.dirname(path.join(root, f.rel));
+    const fit = (b: Buffer) => f.content.subarray(0, b.length).equals(b);
+    await removeTemps(dir, await leftoverTemps(dir, path.basename(f.rel), fit, true));
+  }
   for (const f of toWrite) {
     await writeFileAtomic(path.join(root, f.rel), f.content, { mode: 0o644 });
     failpoint('sandbox-create:after-file');

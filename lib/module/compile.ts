@@ -22,6 +22,7 @@ import {
   statKey,
   unitInputs,
   unitIsFresh,
+  type FileKey,
   type Stamp,
   type Unit,
 } from './stamp.js';
@@ -338,6 +339,14 @@ async function buildLocked(
     if (compiled.status === 'rejected') throw compiled.reason;
   };
   const units: Record<string, Unit> = { ...(old?.units ?? {}) };
+  // What each stale unit's inputs were as the compile began: a source or header saved while the
+  // compiler ran is recorded as it was then (so the next build compiles it), not as it is after,
+  // or every later build would call a .so made from the earlier text up to date.
+  const inputsBefore = new Map<string, FileKey | undefined>();
+  for (const src of stale)
+    for (const f of [path.join(project.dir, src), ...Object.keys(old?.units[src]?.inputs ?? {})])
+      inputsBefore.set(f, statKey(f));
+  const compileStarted = Date.now();
   let symbolNotes: string[] = [];
   try {
     if (single) {
@@ -371,16 +380,26 @@ async function buildLocked(
     throw err;
   }
   for (const src of stale) {
+    const inputs = {
+      ...(pchInputs[src] ?? {}),
+      ...(await unitInputs(path.join(project.dir, src), depOf(src), project.dir)),
+    };
+    for (const [f, now] of Object.entries(inputs)) {
+      const then = inputsBefore.get(f);
+      // A header first seen now: changed during the compile if its mtime is not older than it
+      // (less a clock tick: file times come from a coarser clock than Date.now).
+      const changed = inputsBefore.has(f)
+        ? !then || then[0] !== now[0] || then[1] !== now[1]
+        : now[0] >= compileStarted - 50;
+      if (changed) inputs[f] = [0, 0];
+    }
     units[src] = {
       // Recorded without the -include: a build with the header and one without make the same
       // object.
       argv: line(compilerOf(src), compileArgs(src)),
       // With the header, -MMD names only the source's own #includes: what the header was made of
       // counts too.
-      inputs: {
-        ...(pchInputs[src] ?? {}),
-        ...(await unitInputs(path.join(project.dir, src), depOf(src), project.dir)),
-      },
+      inputs,
       output: [0, 0],
     };
   }

@@ -7,7 +7,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
-import { ApxsError, isErrno } from '../core/errors.js';
+import { ApxsError, fileError, isErrno } from '../core/errors.js';
+import { readRegular } from '../core/fs.js';
 import { quoteArg } from '../core/run.js';
 
 export interface ModuleFlags {
@@ -229,8 +230,18 @@ export async function mkToWrite(
   f: ModuleFlags,
   sources: string[] | undefined,
 ): Promise<string | undefined> {
-  const current = await fs.readFile(path.join(dir, 'apxs-ts.mk'), 'utf8').catch(() => undefined);
-  const makefile = await fs.readFile(path.join(dir, 'Makefile'), 'utf8').catch(() => '');
+  // Regular files only (O_NONBLOCK): a cloned project's link to a FIFO or /dev/zero would hang
+  // the build. A missing apxs-ts.mk is none yet; any other failure to read it is said.
+  const mkFile = path.join(dir, 'apxs-ts.mk');
+  const current = await readRegular(mkFile)
+    .then((b) => b.toString('utf8'))
+    .catch((err: unknown) => {
+      if (isErrno(err, 'ENOENT')) return undefined;
+      throw err instanceof ApxsError ? err : (fileError(mkFile, err) ?? err);
+    });
+  const makefile = await readRegular(path.join(dir, 'Makefile'))
+    .then((b) => b.toString('utf8'))
+    .catch(() => '');
   if (current === undefined && !makefile.includes('apxs-ts.mk')) return undefined;
   const text = renderMk(f, sources);
   return text !== current ? text : undefined;

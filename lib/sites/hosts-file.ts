@@ -255,11 +255,23 @@ async function editHosts(
 /**
  * Whether every apxs-ts that may write `file` replaces it by a rename (writeForeignFile): neither
  * its group nor others may write it (an ACL granting a user write shows in the group bits), so its
- * writers are its owner and root, and both rename.
+ * writers are its owner and root, and both rename; and it is no mount point (a bind-mounted file,
+ * as /etc/hosts in a container, cannot be renamed over: every writer rewrites it in place, and a
+ * read during that write can see a block that is neither the old one nor the new one).
  */
 async function renamedOnly(file: string): Promise<boolean> {
   const st = await fs.stat(file).catch(() => undefined);
-  return !!st && (st.mode & 0o022) === 0;
+  return !!st && (st.mode & 0o022) === 0 && !(await isMountPoint(file));
+}
+
+/** Whether `real` (a real path) is a mount point (/proc/self/mountinfo); unknown counts as yes. */
+async function isMountPoint(real: string): Promise<boolean> {
+  const info = await fs.readFile('/proc/self/mountinfo', 'utf8').catch(() => undefined);
+  if (info === undefined) return true;
+  // Field 5 is the mount point, with space, tab, newline and backslash as octal escapes.
+  const decode = (p: string) =>
+    p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
+  return info.split('\n').some((l) => decode(l.split(' ')[4] ?? '') === real);
 }
 
 export function hostsAdd(

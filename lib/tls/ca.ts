@@ -21,7 +21,7 @@ import { writeFileAtomic } from '../core/atomic-file.js';
 import { fileDiff, type FileDiff } from '../core/change-report.js';
 import { ApxsError, fileError, isErrno } from '../core/errors.js';
 import { failpoint } from '../core/failpoint.js';
-import { withLock } from '../core/lock.js';
+import { lockHeld, withLock } from '../core/lock.js';
 import { assertTrusted } from '../core/trust.js';
 import { certPath } from './ca-dir.js';
 // @peculiar/x509 and reflect-metadata cost ~170 ms to load: only the runs that make or read a
@@ -340,7 +340,9 @@ export async function ensureCa(
   // Signing takes the lock again and checks the CA is the one read (caSigningKey): a --new that
   // raced the look is told there (LOCKED, run again), as one after a locked look always was.
   // renew keeps the lock here: it always signs, and under it waits for a racing --new.
-  if (!opts.replace && opts.lockFree) {
+  // Not while another run holds the lock: that may be a `tls ca --new` about to replace the CA,
+  // waited for under the lock (a look now would sign with the old one's certificate, and fail).
+  if (!opts.replace && opts.lockFree && !(await lockHeld(path.join(dir, 'ca.lock')))) {
     const p = await planCa(dir, opts).catch(() => undefined);
     if (p?.existing && !p.changed) return { ca: p.existing, created: false };
   }
@@ -349,6 +351,7 @@ export async function ensureCa(
   return withLock(
     path.join(dir, 'ca.lock'),
     async () => {
+      failpoint('tls-ca:locked');
       // A key left alone (a create killed after it) is replaced only when it is a file of ours.
       assertCaFilesSafe(dir, [certPath(dir), keyPath(dir)]);
       const existing = await loadCa(dir);
