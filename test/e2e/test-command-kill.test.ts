@@ -183,8 +183,10 @@ describe('kill -9 of apxs-ts test at any step', () => {
     } finally {
       live.kill('SIGKILL');
     }
-    // Its owner is dead now: the next run sweeps the live run's roots, not the forged one.
-    await new Promise((res) => setTimeout(res, 200));
+    // Its owner is dead, and reaped (a zombie keeps its start ticks, so its run would still look
+    // alive): the next run sweeps the live run's roots, not the forged one.
+    if (live.exitCode === null && live.signalCode === null)
+      await new Promise((res) => live.once('exit', res));
     const r2 = await cli(['test', modB, '--json'], {
       env: { ...cacheEnv, TMPDIR: tmp },
       timeoutMs: 120_000,
