@@ -19,7 +19,7 @@ import path from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { cacheDir } from '../core/cache.js';
 import { failpoint } from '../core/failpoint.js';
-import { bootId, startTicks } from '../core/proc.js';
+import { bootId, isAlive, startTicks } from '../core/proc.js';
 import { assertTrusted } from '../core/trust.js';
 import { ApxsError, fileError } from '../core/errors.js';
 import { stop } from '../ctl/lifecycle.js';
@@ -106,6 +106,17 @@ export async function makeOwnedRoot(
   return { dir, release };
 }
 
+/**
+ * A record's temp file whose writer is dead: a run killed while it wrote a record (a kill -9 of a
+ * run whose other case file was making its root at that moment) leaves
+ * `.apxs-ts-testroot-X.json.apxs-ts-PID-T.tmp`, which nothing else would ever remove. The writer's
+ * pid alone decides: a live pid (its own or a reused one) keeps the file for a later sweep.
+ */
+function deadWriterTemp(name: string): boolean {
+  const m = /^\.apxs-ts-testroot-[0-9a-f]+\.json\.apxs-ts-(\d+)-[0-9a-z]+\.tmp$/.exec(name);
+  return !!m && !isAlive(Number(m[1]));
+}
+
 function ownerDead(r: OwnerRecord): boolean {
   if (r.boot !== bootId() && r.boot !== '-') return true;
   if (r.pidns !== pidns()) return false;
@@ -119,13 +130,14 @@ function ownerDead(r: OwnerRecord): boolean {
  */
 export async function sweepDeadRoots(env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
   const dir = recordsDir(env);
-  const names = (await fs.readdir(dir).catch(() => [] as string[])).filter(
-    (n) => n.startsWith(ROOT_PREFIX) && n.endsWith('.json'),
-  );
-  if (!names.length) return [];
+  const all = await fs.readdir(dir).catch(() => [] as string[]);
+  const names = all.filter((n) => n.startsWith(ROOT_PREFIX) && n.endsWith('.json'));
+  const torn = all.filter((n) => deadWriterTemp(n));
+  if (!names.length && !torn.length) return [];
   // Its records name directories apxs-ts stops servers in and deletes: only the user's (or root's)
   // own.
   assertTrusted(dir, "apxs-ts's list of test roots", env);
+  for (const n of torn) await fs.rm(path.join(dir, n), { force: true });
   const swept: string[] = [];
   for (const n of names) {
     const file = path.join(dir, n);

@@ -139,8 +139,12 @@ describe('kill -9 of apxs-ts test at any step', () => {
       }),
     );
     // A live run held at its first case's server start (the failpoint waits instead of killing).
+    // --jobs 1: with two files at once the second server could still be starting when the first
+    // reaches the failpoint (its parent forked, its child not yet), so the httpd processes counted
+    // below grew by themselves (caught under load: 3 before, 4 after). One file at a time, the run
+    // stops with exactly one server, fully started, and nothing else of it.
     const mark = path.join(work, 'mark-live');
-    const live = spawn(process.execPath, [CLI, 'test', modA], {
+    const live = spawn(process.execPath, [CLI, 'test', modA, '--jobs', '1'], {
       env: {
         ...process.env,
         ...cacheEnv,
@@ -163,9 +167,9 @@ describe('kill -9 of apxs-ts test at any step', () => {
       )
         await new Promise((res) => setTimeout(res, 100));
       const before = await rootsIn(tmp);
-      const httpdsBefore = httpdsUnder(tmp).length;
-      expect(before.length).toBeGreaterThan(1); // the live run's root and the forged one
-      expect(httpdsBefore).toBeGreaterThan(0);
+      const httpdsBefore = httpdsUnder(tmp).sort();
+      expect(before.length).toBe(2); // the live run's one root and the forged one
+      expect(httpdsBefore.length).toBeGreaterThan(0);
       const r = await cli(['test', modB, '--json'], {
         env: { ...cacheEnv, TMPDIR: tmp },
         timeoutMs: 120_000,
@@ -173,13 +177,16 @@ describe('kill -9 of apxs-ts test at any step', () => {
       expect(r.code, why(r)).toBe(0);
       expect(r.json?.swept).toEqual([]);
       expect((await rootsIn(tmp)).sort()).toEqual(before.sort());
-      expect(httpdsUnder(tmp).length).toBe(httpdsBefore);
+      // The very same processes: none stopped, none of the other run's left.
+      expect(httpdsUnder(tmp).sort()).toEqual(httpdsBefore);
       expect(await fs.readFile(path.join(forged, 'precious'), 'utf8')).toBe('x');
     } finally {
       live.kill('SIGKILL');
     }
-    // Its owner is dead now: the next run sweeps the live run's roots, not the forged one.
-    await new Promise((res) => setTimeout(res, 200));
+    // Its owner is dead, and reaped (a zombie keeps its start ticks, so its run would still look
+    // alive): the next run sweeps the live run's roots, not the forged one.
+    if (live.exitCode === null && live.signalCode === null)
+      await new Promise((res) => live.once('exit', res));
     const r2 = await cli(['test', modB, '--json'], {
       env: { ...cacheEnv, TMPDIR: tmp },
       timeoutMs: 120_000,
