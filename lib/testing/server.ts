@@ -103,23 +103,39 @@ export async function serverFor(
   trace('test:root-dir', job);
   let sr: ServerRoot | undefined;
   try {
-    const port = await freePort();
-    const made = await createThrowawayRoot(path.join(dir, 'root'), port, target);
-    sr = made.sr;
-    trace('test:root-created', `${job} port ${port}`);
-    failpoint('test:after-root-created');
-    const profile = await serverProfile(sr);
-    const tc = await toolchainForServer(sr);
-    trace('test:installing', job);
-    const extraConf = [
-      ...(opts.config ? opts.config.split('\n').filter((l) => l.trim() !== '') : []),
-      ...vhostLines(opts.vhosts ?? [], port, profile.traits.dialect.nameVirtualHost),
-    ];
-    await installProject(sr, project, tc);
-    if (extraConf.length) await addTestConfig(sr, extraConf);
-    const log = new LogWindow(await errorLogPath(sr));
-    trace('test:starting', job);
-    await start(sr, { timeoutSec: opts.startTimeoutSec ?? 30 });
+    let port = 0;
+    let profile: Awaited<ReturnType<typeof serverProfile>>;
+    let log: LogWindow;
+    for (let attempt = 1; ; attempt++) {
+      port = await freePort();
+      const made = await createThrowawayRoot(path.join(dir, 'root'), port, target);
+      sr = made.sr;
+      trace('test:root-created', `${job} port ${port}`);
+      failpoint('test:after-root-created');
+      profile = await serverProfile(sr);
+      const tc = await toolchainForServer(sr);
+      trace('test:installing', job);
+      const extraConf = [
+        ...(opts.config ? opts.config.split('\n').filter((l) => l.trim() !== '') : []),
+        ...vhostLines(opts.vhosts ?? [], port, profile.traits.dialect.nameVirtualHost),
+      ];
+      await installProject(sr, project, tc);
+      if (extraConf.length) await addTestConfig(sr, extraConf);
+      log = new LogWindow(await errorLogPath(sr));
+      trace('test:starting', job);
+      try {
+        await start(sr, { timeoutSec: opts.startTimeoutSec ?? 30 });
+        break;
+      } catch (err) {
+        // The free port was taken between freePort() and httpd's bind (another server starting,
+        // a client's ephemeral port): a new root on another port, a few times at most.
+        if (attempt >= PORT_TRIES || !lostPortRace(err)) throw err;
+        trace('test:port-taken', `${job} port ${port}`);
+        await stopQuietly(sr);
+        sr = undefined;
+        await fs.rm(path.join(dir, 'root'), { recursive: true, force: true });
+      }
+    }
     trace('test:started', job);
     await log.skipToEnd();
     failpoint('test:after-start');
@@ -158,6 +174,16 @@ export async function serverFor(
     await release();
     throw err;
   }
+}
+
+const PORT_TRIES = 3;
+
+/** httpd could not bind the port it was given: held at the check, or taken just before its bind. */
+function lostPortRace(err: unknown): boolean {
+  if (!(err instanceof ApxsError)) return false;
+  if (err.code === 'PORT_IN_USE') return true;
+  const said = [err.message, ...(err.details ?? [])].join('\n');
+  return err.code === 'START_FAILED' && /AH00072|Address already in use/.test(said);
 }
 
 /**
