@@ -136,15 +136,25 @@ describe.skipIf(!isRoot)('trust: attacks the #16 tests did not name', () => {
     const dir = await tmpDir('apxs-ts-attack-fifolock-');
     await fs.chmod(dir, 0o1777);
     const hosts = path.join(dir, 'hosts');
-    const before = '127.0.0.1 localhost\n';
-    await fs.writeFile(hosts, before, { mode: 0o644 });
+    await fs.writeFile(hosts, '127.0.0.1 localhost\n', { mode: 0o644 });
+    // A name already mapped, so that its removal is a real change (one that takes the lock).
+    const added = await cli(['hosts', 'add', 'present.test', '--hosts-file', hosts]);
+    expect(added.code, added.stderr).toBe(0);
+    const before = await fs.readFile(hosts, 'utf8');
+    const entries = await fs.readdir(dir); // the hosts file and its backup
     const lock = path.join(dir, 'hosts.apxs-ts.lock');
     execFileSync('mkfifo', [lock]);
     await fs.lchown(lock, NOBODY, NOBODY);
+    // Nothing to do (a name not there) is answered from one read of the file, without the lock:
+    // the FIFO is never opened.
+    const noop = await cli(['hosts', 'remove', 'fifo.test', '--hosts-file', hosts, '--json'], {
+      timeoutMs: 15_000,
+    });
+    expect([noop.code, noop.json?.changed], noop.stdout).toEqual([0, false]);
     const outcomes: string[] = [];
     for (const args of [
       ['hosts', 'add', 'fifo.test'],
-      ['hosts', 'remove', 'fifo.test'],
+      ['hosts', 'remove', 'present.test'],
     ]) {
       // Without the fix the open of the FIFO blocks: the run is killed at 15 s (code 124).
       const r = await cli([...args, '--hosts-file', hosts, '--json'], { timeoutMs: 15_000 });
@@ -156,7 +166,7 @@ describe.skipIf(!isRoot)('trust: attacks the #16 tests did not name', () => {
     }
     expect(await fs.readFile(hosts, 'utf8')).toBe(before);
     expect((await fs.lstat(lock)).isFIFO()).toBe(true);
-    expect((await fs.readdir(dir)).sort()).toEqual(['hosts', 'hosts.apxs-ts.lock']);
+    expect((await fs.readdir(dir)).sort()).toEqual([...entries, 'hosts.apxs-ts.lock'].sort());
   }, 60_000);
 
   it("a hosts file named through nobody's symlink in a sticky dir, pointing at a root file: hosts add and hosts remove exit 2 (UNSAFE_CONFIG naming the link), the root file byte-identical, no backup left; root's own link is followed", async () => {
