@@ -1,5 +1,5 @@
 /** Shared by the tests: temp dirs, the built CLI, free ports. */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -114,6 +114,46 @@ export async function sandbox(
   const hosts = path.join(s.work, 'hosts');
   await fs.writeFile(hosts, HOSTS_START);
   return { ...s, hosts, conf: path.join(s.sr, 'conf', 'httpd.conf') };
+}
+
+/**
+ * A sandbox at `sr` listening on two distinct free ports, plain and TLS (`sandbox create --port
+ * --tls-port --no-project`, `env` added to the run's); the create must succeed.
+ */
+export async function tlsSandbox(
+  sr: string,
+  env: Record<string, string> = {},
+): Promise<{ port: number; tlsPort: number }> {
+  const port = await freePort();
+  let tlsPort = await freePort();
+  while (tlsPort === port) tlsPort = await freePort();
+  const r = await cli(
+    [
+      'sandbox',
+      'create',
+      sr,
+      '--port',
+      String(port),
+      '--tls-port',
+      String(tlsPort),
+      '--no-project',
+    ],
+    { env },
+  );
+  if (r.code !== 0) throw new Error(`sandbox create ${sr} failed (exit ${r.code}): ${r.stderr}`);
+  return { port, tlsPort };
+}
+
+/** Whether `openssl verify` chains the certificate `leaf` to the CA certificate `ca`. */
+export function opensslVerifies(ca: string, leaf: string): boolean {
+  try {
+    return execFileSync('openssl', ['verify', '-CAfile', ca, leaf], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }).includes(': OK');
+  } catch {
+    return false;
+  }
 }
 
 /** GET over node:http (fetch will not send a Host header of our choosing). */

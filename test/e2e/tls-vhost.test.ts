@@ -11,7 +11,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cli, freePort, newSandbox, tmpDir } from '../helpers.js';
+import { cli, freePort, tlsSandbox, tmpDir } from '../helpers.js';
 import { withBuiltHttpd } from '../series-builds.js';
 
 const run = promisify(execFile);
@@ -20,7 +20,7 @@ afterAll(async () => {
   for (const sr of started) await cli(['ctl', 'stop', '--server-root', sr]);
 });
 
-async function tlsSandbox(): Promise<{
+async function tlsRoot(): Promise<{
   work: string;
   sr: string;
   port: number;
@@ -29,25 +29,9 @@ async function tlsSandbox(): Promise<{
   hosts: string;
 }> {
   const work = await tmpDir('apxs-ts-tlsv-');
-  const port = await freePort();
-  let tlsPort = await freePort();
-  while (tlsPort === port) tlsPort = await freePort();
   const sr = path.join(work, 'srv');
   const env = { APXS_TS_CA_DIR: path.join(work, 'ca') };
-  const r = await cli(
-    [
-      'sandbox',
-      'create',
-      sr,
-      '--port',
-      String(port),
-      '--tls-port',
-      String(tlsPort),
-      '--no-project',
-    ],
-    { env },
-  );
-  expect(r.code, r.stderr).toBe(0);
+  const { port, tlsPort } = await tlsSandbox(sr, env);
   const hosts = path.join(work, 'hosts');
   await fs.writeFile(hosts, '127.0.0.1 localhost\n');
   return { work, sr, port, tlsPort, env, hosts };
@@ -103,7 +87,7 @@ async function sslLines(sr: string): Promise<string[]> {
 
 describe('system 2.4 sandbox', () => {
   it('two TLS vhosts on one port: each its own page and certificate by SNI; Node with NODE_EXTRA_CA_CERTS; remove leaves no SSL config', async () => {
-    const s = await tlsSandbox();
+    const s = await tlsRoot();
     const common = ['--server-root', s.sr, '--hosts-file', s.hosts, '--json'];
     const one = await cli(['vhost', 'add', 'one.test', '--tls', ...common], { env: s.env });
     expect(one.code, one.stderr).toBe(0);
@@ -193,7 +177,7 @@ describe('system 2.4 sandbox', () => {
   }, 120_000);
 
   it('8 concurrent vhost add --tls into one root: 8 certificates, 8 vhosts, configtest passes', async () => {
-    const s = await tlsSandbox();
+    const s = await tlsRoot();
     const names = Array.from({ length: 8 }, (_, i) => `c${i}.test`);
     const rs = await Promise.all(
       names.map((n) =>
@@ -229,7 +213,7 @@ describe('system 2.4 sandbox', () => {
   }, 180_000);
 
   it('a name outside the CA constraints and a --tls-port that is the plain port are refused, nothing written', async () => {
-    const s = await tlsSandbox();
+    const s = await tlsRoot();
     const before = await fs.readFile(path.join(s.sr, 'conf', 'httpd.conf'), 'utf8');
     const bad = await cli(
       ['vhost', 'add', 'one.dd', '--tls', '--server-root', s.sr, '--hosts-file', s.hosts, '--json'],
@@ -265,7 +249,7 @@ describe('system 2.4 sandbox', () => {
 
 describe('tls list / renew, --tls on an existing vhost', () => {
   it('a plain vhost gets TLS; re-adding keeps it; renew NAME and --expiring reissue and reload, the old file goes', async () => {
-    const s = await tlsSandbox();
+    const s = await tlsRoot();
     const common = ['--server-root', s.sr, '--hosts-file', s.hosts];
     expect((await cli(['vhost', 'add', 'one.test', ...common], { env: s.env })).code).toBe(0);
     expect(await sslLines(s.sr)).toEqual([]);

@@ -3,11 +3,11 @@
  * model: no-op runs without a lock (attack)"): a `tls ca --new` that holds the lock, the old CA
  * still in place, must be waited for, not raced.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { CLI, cli, freePort, tmpDir } from '../helpers.js';
+import { CLI, cli, opensslVerifies, tlsSandbox, tmpDir } from '../helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const roots: string[] = [];
@@ -18,36 +18,12 @@ afterEach(async () => {
 const stopped = (pid: number) =>
   /^\d+ \(.*\) T/.test(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/\n/g, ''));
 
-function verifies(ca: string, leaf: string): boolean {
-  try {
-    return execFileSync('openssl', ['verify', '-CAfile', ca, leaf], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }).includes(': OK');
-  } catch {
-    return false;
-  }
-}
-
 it('vhost add --tls while a tls ca --new holds the CA lock before replacing it (stopped there, then let go; 3 rounds): exits 0, its certificate chains to the new CA', async () => {
   const work = await tmpDir('apxs-ts-atk2-tlsnew-');
   const hosts = path.join(work, 'hosts');
   await fs.writeFile(hosts, '127.0.0.1 localhost\n');
   const sr = path.join(work, 'srv');
-  const port = await freePort();
-  let tlsPort = await freePort();
-  while (tlsPort === port) tlsPort = await freePort();
-  const made = await cli([
-    'sandbox',
-    'create',
-    sr,
-    '--port',
-    String(port),
-    '--tls-port',
-    String(tlsPort),
-    '--no-project',
-  ]);
-  expect(made.code, made.stderr).toBe(0);
+  await tlsSandbox(sr);
   roots.push(sr);
   let rounds = 0;
   for (let round = 0; round < 3; round++) {
@@ -88,9 +64,10 @@ it('vhost add --tls while a tls ca --new holds the CA lock before replacing it (
       .map(String)
       .find((f) => f.includes(`n${round}.test-`) && f.endsWith('.pem'));
     expect(leaf, `round ${round}: ${cert}`).toBeDefined();
-    expect(verifies(path.join(ca, 'ca.pem'), path.join(sr, 'conf', leaf!)), `round ${round}`).toBe(
-      true,
-    );
+    expect(
+      opensslVerifies(path.join(ca, 'ca.pem'), path.join(sr, 'conf', leaf!)),
+      `round ${round}`,
+    ).toBe(true);
     rounds++;
   }
   expect(rounds).toBe(3);

@@ -7,31 +7,14 @@
  * to it.
  */
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
-import { cli, freePort, tmpDir } from '../helpers.js';
+import { cli, opensslVerifies, tlsSandbox, tmpDir } from '../helpers.js';
 
 async function sandbox(work: string, name: string, env: Record<string, string>) {
-  const port = await freePort();
-  let tlsPort = await freePort();
-  while (tlsPort === port) tlsPort = await freePort();
   const sr = path.join(work, name);
-  const r = await cli(
-    [
-      'sandbox',
-      'create',
-      sr,
-      '--port',
-      String(port),
-      '--tls-port',
-      String(tlsPort),
-      '--no-project',
-    ],
-    { env },
-  );
-  expect(r.code, r.stderr).toBe(0);
+  await tlsSandbox(sr, env);
   return sr;
 }
 
@@ -50,17 +33,6 @@ async function caConsistent(dir: string): Promise<boolean> {
   ).toBe(true);
   expect((await fs.stat(path.join(dir, 'ca-key.pem'))).mode & 0o077).toBe(0);
   return true;
-}
-
-function verifies(ca: string, leaf: string): boolean {
-  try {
-    return execFileSync('openssl', ['verify', '-CAfile', ca, leaf], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }).includes(': OK');
-  } catch {
-    return false;
-  }
 }
 
 it('kill -9 at every step of making the CA (first vhost add --tls, tls ca --new): no certificate without its key, the next command recovers', async () => {
@@ -116,9 +88,10 @@ it('kill -9 at every step of making the CA (first vhost add --tls, tls ca --new)
       );
       expect(next.code, `${how} ${point}: ${next.stderr}`).toBe(0);
       expect(await caConsistent(dir)).toBe(true);
-      expect(verifies(path.join(dir, 'ca.pem'), next.json.tls.certificate), `${how} ${point}`).toBe(
-        true,
-      );
+      expect(
+        opensslVerifies(path.join(dir, 'ca.pem'), next.json.tls.certificate),
+        `${how} ${point}`,
+      ).toBe(true);
     }
   }
   expect(kills).toBe(7);
@@ -165,7 +138,7 @@ it('2 tls ca + 2 vhost add --tls at once on a fresh CA dir, 5 rounds: exactly on
     expect(rs[3]!.json.ca.fingerprint).toBe(fp);
     expect(rs[0]!.json.created !== rs[3]!.json.created || !rs[0]!.json.created).toBe(true);
     for (const r of rs.slice(1, 3)) {
-      expect(verifies(path.join(dir, 'ca.pem'), r.json.tls.certificate)).toBe(true);
+      expect(opensslVerifies(path.join(dir, 'ca.pem'), r.json.tls.certificate)).toBe(true);
       leaves++;
     }
   }
@@ -209,7 +182,7 @@ it('tls ca --new racing 2 vhost add --tls, 4 rounds: every leaf made chains to a
     for (const r of rs.slice(1)) {
       if (r.code === 0) {
         expect(
-          cas.some((ca) => verifies(ca, r.json.tls.certificate)),
+          cas.some((ca) => opensslVerifies(ca, r.json.tls.certificate)),
           r.json.tls.certificate,
         ).toBe(true);
         leaves++;
@@ -244,5 +217,5 @@ it('the interleaving the race can hit, made exact: a CA loaded, then tls ca --ne
   const after = (await loadCa(dir))!;
   const leaf = await issueLeaf(after, ['one.test']);
   await fs.writeFile(path.join(work, 'leaf.pem'), leaf.certPem);
-  expect(verifies(after.certFile, path.join(work, 'leaf.pem'))).toBe(true);
+  expect(opensslVerifies(after.certFile, path.join(work, 'leaf.pem'))).toBe(true);
 }, 60_000);

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { cli, freePort, scratchStore, tmpDir } from '../helpers.js';
+import { cli, scratchStore, tlsSandbox, tmpDir } from '../helpers.js';
 
 const mounts: string[] = [];
 afterAll(() => {
@@ -122,23 +122,7 @@ it('vhost add --tls with the server root on a full disk (0..40 KB free): NO_SPAC
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512k,mode=0755', 'tmpfs', m]);
     mounts.push(m);
     const sr = path.join(m, 'srv');
-    const port = await freePort();
-    let tlsPort = await freePort();
-    while (tlsPort === port) tlsPort = await freePort();
-    const made = await cli(
-      [
-        'sandbox',
-        'create',
-        sr,
-        '--port',
-        String(port),
-        '--tls-port',
-        String(tlsPort),
-        '--no-project',
-      ],
-      { env },
-    );
-    expect(made.code, made.stderr).toBe(0);
+    await tlsSandbox(sr, env);
     const used = Number(
       execFileSync('df', ['-k', '--output=used', m], { encoding: 'utf8' }).split('\n')[1],
     );

@@ -9,29 +9,13 @@ import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
-import { cli, freePort, tmpDir } from '../helpers.js';
+import { cli, tlsSandbox, tmpDir } from '../helpers.js';
 
-async function tlsSandbox(prefix: string) {
+async function tlsRoot(prefix: string) {
   const work = await tmpDir(prefix);
-  const port = await freePort();
-  let tlsPort = await freePort();
-  while (tlsPort === port) tlsPort = await freePort();
   const sr = path.join(work, 'srv');
   const env = { APXS_TS_CA_DIR: path.join(work, 'ca') };
-  const r = await cli(
-    [
-      'sandbox',
-      'create',
-      sr,
-      '--port',
-      String(port),
-      '--tls-port',
-      String(tlsPort),
-      '--no-project',
-    ],
-    { env },
-  );
-  expect(r.code, r.stderr).toBe(0);
+  await tlsSandbox(sr, env);
   const hosts = path.join(work, 'hosts');
   await fs.writeFile(hosts, '127.0.0.1 localhost\n');
   return { work, sr, env, common: ['--server-root', sr, '--hosts-file', hosts] };
@@ -59,7 +43,7 @@ async function named(sr: string, caFile: string): Promise<{ named: string[]; fil
 }
 
 it('vhost remove and tls renew keep a certificate file the user replaced (own certificate, symlink), with a warning', async () => {
-  const s = await tlsSandbox('apxs-ts-tlsrr-');
+  const s = await tlsRoot('apxs-ts-tlsrr-');
   const a = await cli(['vhost', 'add', 'a.test', '--tls', ...s.common, '--json'], { env: s.env });
   const b = await cli(['vhost', 'add', 'b.test', '--tls', ...s.common, '--json'], { env: s.env });
   expect(a.code, a.stderr).toBe(0);
@@ -125,7 +109,7 @@ it('vhost remove and tls renew keep a certificate file the user replaced (own ce
 }, 120_000);
 
 it('tls renew --all racing vhost add --tls, 4 rounds: every named certificate exists and verifies, no unnamed file, configtest ok', async () => {
-  const s = await tlsSandbox('apxs-ts-tlsrr-');
+  const s = await tlsRoot('apxs-ts-tlsrr-');
   const caFile = path.join(s.work, 'ca', 'ca.pem');
   expect(
     (await cli(['vhost', 'add', 'base.test', '--tls', ...s.common], { env: s.env })).code,
